@@ -1,0 +1,158 @@
+/**
+ * Redis ephemeral store (ioredis): one Lua script per atomic intent, every script touching keys of
+ * a single hash slot so the same code runs on Redis Cluster. Records expire through PEXPIREAT, so a
+ * channel past its TTL is gone whether or not anybody looks at it.
+ */
+import type { Redis } from 'ioredis'
+import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
+import { isLive } from '../../core/rendezvous/channel.ts'
+import type {
+  ChannelStore,
+  Clock,
+  CounterStore,
+  CreateOutcome,
+  EphemeralStore,
+  ReplaceOutcome,
+} from '../../ports.ts'
+
+/** Options of {@link redisStore}: a ready client (the runtime builds it) and a key prefix. */
+export interface RedisStoreOptions {
+  client: Redis
+  keyPrefix?: string
+  clock: Clock
+}
+
+// KEYS[1] live index. ARGV: now, max, expiresAt, id. Drops expired ids, then reserves a place.
+const RESERVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+return 1`
+// KEYS[1] channel. ARGV: rev, json, expiresAt.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 'd', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1`
+// KEYS[1] channel. ARGV: expectedRev, nextRev, json, expiresAt.
+const REPLACE_IF_MATCH = `
+local rev = redis.call('HGET', KEYS[1], 'r')
+if not rev then return 'missing' end
+if rev ~= ARGV[1] then return 'mismatch' end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'd', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 'ok'`
+// KEYS[1] channel.
+const TAKE_ONCE = `
+local d = redis.call('HGET', KEYS[1], 'd')
+if d then redis.call('DEL', KEYS[1]) end
+return d`
+// KEYS[1] counter. ARGV: ttlMs.
+const INCREMENT = `
+local v = redis.call('INCR', KEYS[1])
+if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`
+// KEYS[1] this window, KEYS[2] previous window (same hash slot). ARGV: ttlMs.
+const HIT_WINDOW = `
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local p = redis.call('GET', KEYS[2])
+return {c, tonumber(p) or 0}`
+
+interface ScriptedRedis {
+  qrReserve(live: string, now: number, max: number, expiresAt: number, id: string): Promise<number>
+  qrCreate(key: string, rev: number, json: string, expiresAt: number): Promise<number>
+  qrReplaceIfMatch(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number): Promise<ReplaceOutcome>
+  qrTakeOnce(key: string): Promise<string | null>
+  qrIncrement(key: string, ttlMs: number): Promise<number>
+  qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
+}
+
+const define = (client: Redis): ScriptedRedis => {
+  const scripts: Array<[string, number, string]> = [
+    ['qrReserve', 1, RESERVE],
+    ['qrCreate', 1, CREATE],
+    ['qrReplaceIfMatch', 1, REPLACE_IF_MATCH],
+    ['qrTakeOnce', 1, TAKE_ONCE],
+    ['qrIncrement', 1, INCREMENT],
+    ['qrHitWindow', 2, HIT_WINDOW],
+  ]
+  for (const [name, numberOfKeys, lua] of scripts) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
+  }
+  return client as unknown as ScriptedRedis
+}
+
+/**
+ * Builds the Redis store over a ready ioredis client (the caller owns and closes the client).
+ *
+ * @example
+ * const store = redisStore({ client: new Redis(url), keyPrefix: 'qrelay:', clock: systemClock })
+ */
+export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
+  const redis = define(client)
+  // Hash tags ({…}) pin each key, and each window pair, to one cluster slot.
+  const channelKey = (id: string): string => `${keyPrefix}ch:{${id}}`
+  const liveKey = `${keyPrefix}{live}`
+  const counterKey = (key: string): string => `${keyPrefix}ct:{${key}}`
+
+  const decode = (json: string | null): ChannelRecord | null => {
+    if (json === null) return null
+    const record = JSON.parse(json) as ChannelRecord
+    return isLive(record, clock.now()) ? record : null
+  }
+
+  const channels: ChannelStore = {
+    async create(record, maxLive): Promise<CreateOutcome> {
+      const reserved = await redis.qrReserve(liveKey, clock.now(), maxLive, record.expiresAtMs, record.id)
+      if (reserved === 0) return 'capacity'
+      const created = await redis.qrCreate(channelKey(record.id), record.rev, JSON.stringify(record), record.expiresAtMs)
+      if (created === 1) return 'ok'
+      await client.zrem(liveKey, record.id)
+      return 'exists'
+    },
+    async get(id) {
+      return decode(await client.hget(channelKey(id), 'd'))
+    },
+    async replaceIfMatch(id, expectedRev, next) {
+      return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs)
+    },
+    async takeOnce(id) {
+      const record = decode(await redis.qrTakeOnce(channelKey(id)))
+      await client.zrem(liveKey, id)
+      return record
+    },
+    async delete(id) {
+      const [removed] = await Promise.all([client.del(channelKey(id)), client.zrem(liveKey, id)])
+      return removed === 1
+    },
+    async liveCount() {
+      return client.zcount(liveKey, `(${clock.now()}`, '+inf')
+    },
+  }
+
+  const counters: CounterStore = {
+    async increment(key, ttlMs) {
+      return redis.qrIncrement(counterKey(key), ttlMs)
+    },
+    async read(key) {
+      return Number((await client.get(counterKey(key))) ?? 0)
+    },
+    async hitWindow(key, windowIndex, ttlMs) {
+      const base = counterKey(key)
+      const [current, previous] = await redis.qrHitWindow(`${base}:${windowIndex}`, `${base}:${windowIndex - 1}`, ttlMs)
+      return { current, previous }
+    },
+  }
+
+  return {
+    kind: 'redis',
+    channels,
+    counters,
+    async ping() {
+      const answer = await client.ping()
+      if (answer !== 'PONG') throw new Error('redis did not answer PONG')
+    },
+    async close() {},
+  }
+}

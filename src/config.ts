@@ -1,0 +1,203 @@
+/**
+ * All of qrelay's configuration: one table of knobs, each with its environment variable, default,
+ * unit (in the name) and a doc line. `parseConfig(env)` reports every bad value at once.
+ * Only `src/runtime/*` calls it; services receive the slices they need.
+ */
+import type { RateRule } from './core/policy/rate-limit.ts'
+import { parseCidr, type Cidr } from './core/policy/network.ts'
+
+/** The whole configuration, frozen. */
+export interface Config {
+  server: {
+    host: string
+    port: number
+    /** Origin (and optional path prefix) clients reach us at; when unset, taken from each request. */
+    publicBaseUrl: string | undefined
+    shutdownGraceMs: number
+    trustedProxyHeader: string | undefined
+    trustedProxies: readonly Cidr[]
+    logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+    /** Key for the keyed hashes that stand for bearer values in logs (hex); random per process when unset. */
+    logHashKeyHex: string | undefined
+  }
+  storage: {
+    kind: 'memory' | 'redis'
+    redisUrl: string | undefined
+    redisKeyPrefix: string
+    dataDir: string
+    memorySweepIntervalMs: number
+  }
+  rendezvous: {
+    msc4108Enabled: boolean
+    msc4388Enabled: boolean
+    nativeEnabled: boolean
+    msc4108TtlSeconds: number
+    msc4388TtlSeconds: number
+    nativeTtlSeconds: number
+    maxPayloadBytes: number
+    maxLiveChannels: number
+  }
+  rateLimit: {
+    createPerClient: RateRule
+    readsPerChannel: RateRule
+    writesPerChannel: RateRule
+    refusedPerClient: RateRule
+  }
+}
+
+/** Thrown by {@link parseConfig} with every problem found, one per line. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Parsed<T> = { value: T } | { problem: string }
+type Parser<T> = (raw: string) => Parsed<T>
+
+/** One knob: where it lives in {@link Config}, its variable, default and doc line. */
+export interface Knob {
+  env: string
+  /** Path in Config, e.g. `rendezvous.maxPayloadBytes`. */
+  path: string
+  default: string | undefined
+  doc: string
+  parse: Parser<unknown>
+}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) return { problem: `must be a whole number, got "${raw}"` }
+    const n = Number(raw)
+    return n < min || n > max ? { problem: `must be between ${min} and ${max}, got ${n}` } : { value: n }
+  }
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return { value: true }
+  if (['0', 'false', 'no', 'off'].includes(v)) return { value: false }
+  return { problem: `must be true or false, got "${raw}"` }
+}
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) =>
+    (values as string[]).includes(raw.trim())
+      ? { value: raw.trim() as T }
+      : { problem: `must be one of ${values.join(', ')}, got "${raw}"` }
+const text: Parser<string> = (raw) => ({ value: raw })
+const optionalText: Parser<string | undefined> = (raw) => ({ value: raw.trim() === '' ? undefined : raw.trim() })
+const url: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  try {
+    const u = new URL(raw.trim())
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: 'must be an http(s) URL' }
+    return { value: u.href.replace(/\/+$/, '') }
+  } catch {
+    return { problem: `must be an absolute URL, got "${raw}"` }
+  }
+}
+const redisUrl: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  try {
+    const u = new URL(raw.trim())
+    return u.protocol === 'redis:' || u.protocol === 'rediss:'
+      ? { value: raw.trim() }
+      : { problem: 'must be a redis:// or rediss:// URL' }
+  } catch {
+    return { problem: `must be a redis:// URL, got "${raw}"` }
+  }
+}
+const hexKey: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  return /^([0-9a-fA-F]{2}){16,64}$/.test(raw.trim())
+    ? { value: raw.trim().toLowerCase() }
+    : { problem: 'must be 32 to 128 hex characters' }
+}
+const cidrs: Parser<readonly Cidr[]> = (raw) => {
+  const out: Cidr[] = []
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const cidr = parseCidr(part)
+    if (cidr === null) return { problem: `"${part}" is not an IP address or CIDR range` }
+    out.push(cidr)
+  }
+  return { value: out }
+}
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+/** `30/60s`: at most 30 per sliding 60 seconds. Units: ms, s, m, h. */
+const rate: Parser<RateRule> = (raw) => {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(raw)
+  if (!m) return { problem: `must look like 30/60s (count/window with unit ms, s, m or h), got "${raw}"` }
+  const limit = Number(m[1])
+  const windowMs = Number(m[2]) * UNIT_MS[m[3] as keyof typeof UNIT_MS]
+  if (limit < 1 || windowMs < 1000) return { problem: 'needs a count ≥ 1 and a window ≥ 1s' }
+  return { value: { limit, windowMs } }
+}
+
+/** Every knob, in the order the README lists them. */
+export const KNOBS: readonly Knob[] = [
+  { env: 'QRELAY_HOST', path: 'server.host', default: '127.0.0.1', parse: text, doc: 'address to listen on' },
+  { env: 'QRELAY_PORT', path: 'server.port', default: '8080', parse: int(0, 65535), doc: 'TCP port to listen on (0 = any free port)' },
+  { env: 'QRELAY_PUBLIC_BASE_URL', path: 'server.publicBaseUrl', default: undefined, parse: url, doc: 'public URL of this server, used in the session URLs it hands out; default: the request origin' },
+  { env: 'QRELAY_SHUTDOWN_GRACE_MS', path: 'server.shutdownGraceMs', default: '10000', parse: int(0, 600_000), doc: 'how long a shutdown waits for requests in flight' },
+  { env: 'QRELAY_TRUSTED_PROXY_HEADER', path: 'server.trustedProxyHeader', default: undefined, parse: (raw) => optionalText(raw.toLowerCase()), doc: 'header holding the client address, set by a trusted proxy (x-forwarded-for, x-real-ip, forwarded); default: the socket address' },
+  { env: 'QRELAY_TRUSTED_PROXIES', path: 'server.trustedProxies', default: '127.0.0.1/8,::1/128', parse: cidrs, doc: 'comma-separated addresses/CIDRs of proxies whose header is believed' },
+  { env: 'QRELAY_LOG_LEVEL', path: 'server.logLevel', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), doc: 'log level (logs are JSON lines on stdout)' },
+  { env: 'QRELAY_LOG_HASH_KEY', path: 'server.logHashKeyHex', default: undefined, parse: hexKey, doc: 'hex key of the keyed hash that stands for ids and tokens in logs; set it to correlate logs across processes' },
+  { env: 'QRELAY_STORE', path: 'storage.kind', default: 'memory', parse: oneOf('memory', 'redis'), doc: 'ephemeral store: memory (one process) or redis (many processes)' },
+  { env: 'QRELAY_REDIS_URL', path: 'storage.redisUrl', default: undefined, parse: redisUrl, doc: 'Redis URL, required when QRELAY_STORE=redis' },
+  { env: 'QRELAY_REDIS_KEY_PREFIX', path: 'storage.redisKeyPrefix', default: 'qrelay:', parse: text, doc: 'prefix of every Redis key' },
+  { env: 'QRELAY_DATA_DIR', path: 'storage.dataDir', default: './data', parse: text, doc: 'directory of the embedded SQLite file and generated keys' },
+  { env: 'QRELAY_MEMORY_SWEEP_INTERVAL_MS', path: 'storage.memorySweepIntervalMs', default: '30000', parse: int(100, 3_600_000), doc: 'how often the memory store frees expired entries (expiry itself is exact)' },
+  { env: 'QRELAY_MSC4108_ENABLED', path: 'rendezvous.msc4108Enabled', default: 'true', parse: bool, doc: 'serve the MSC4108 2024 (ETag) rendezvous API' },
+  { env: 'QRELAY_MSC4388_ENABLED', path: 'rendezvous.msc4388Enabled', default: 'true', parse: bool, doc: 'serve the MSC4388 (sequence token) rendezvous API' },
+  { env: 'QRELAY_NATIVE_ENABLED', path: 'rendezvous.nativeEnabled', default: 'true', parse: bool, doc: 'serve the native two-party /v1/rendezvous API' },
+  { env: 'QRELAY_MSC4108_TTL_SECONDS', path: 'rendezvous.msc4108TtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of an MSC4108 channel (clients arm timers from Expires: keep ≥ 60)' },
+  { env: 'QRELAY_MSC4388_TTL_SECONDS', path: 'rendezvous.msc4388TtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of an MSC4388 channel (the MSC says 120–300)' },
+  { env: 'QRELAY_NATIVE_TTL_SECONDS', path: 'rendezvous.nativeTtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of a native channel' },
+  { env: 'QRELAY_MAX_PAYLOAD_BYTES', path: 'rendezvous.maxPayloadBytes', default: '4096', parse: int(64, 65536), doc: 'largest payload, in UTF-8 bytes' },
+  { env: 'QRELAY_MAX_LIVE_CHANNELS', path: 'rendezvous.maxLiveChannels', default: '100000', parse: int(1, 100_000_000), doc: 'live channels beyond which creation is refused (never evicts)' },
+  { env: 'QRELAY_RATE_CREATE_PER_CLIENT', path: 'rateLimit.createPerClient', default: '30/60s', parse: rate, doc: 'channel creations per client address (IPv6: per /64)' },
+  { env: 'QRELAY_RATE_READS_PER_CHANNEL', path: 'rateLimit.readsPerChannel', default: '300/60s', parse: rate, doc: 'reads of one channel (clients poll about once a second each)' },
+  { env: 'QRELAY_RATE_WRITES_PER_CHANNEL', path: 'rateLimit.writesPerChannel', default: '60/60s', parse: rate, doc: 'writes and deletes of one channel' },
+  { env: 'QRELAY_RATE_REFUSED_PER_CLIENT', path: 'rateLimit.refusedPerClient', default: '20/600s', parse: rate, doc: 'refused joins of claimed channels per client before it is shut out of the relay' },
+]
+
+/**
+ * Reads every `QRELAY_*` knob from `env`, applying defaults. Throws {@link ConfigError} listing all
+ * problems (unknown `QRELAY_*` variables included) at once.
+ *
+ * @example
+ * const config = parseConfig(process.env)
+ */
+export const parseConfig = (env: Record<string, string | undefined>): Config => {
+  const problems: string[] = []
+  const out: Record<string, Record<string, unknown>> = { server: {}, storage: {}, rendezvous: {}, rateLimit: {} }
+  for (const knob of KNOBS) {
+    const raw = env[knob.env] ?? knob.default
+    const [section, field] = knob.path.split('.') as [string, string]
+    if (raw === undefined) {
+      ;(out[section] as Record<string, unknown>)[field] = undefined
+      continue
+    }
+    const parsed = knob.parse(raw)
+    if ('problem' in parsed) problems.push(`${knob.env} ${parsed.problem}`)
+    else (out[section] as Record<string, unknown>)[field] = parsed.value
+  }
+  const known = new Set(KNOBS.map((k) => k.env))
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('QRELAY_') && !known.has(name)) problems.push(`${name} is not a qrelay setting`)
+  }
+  const config = out as unknown as Config
+  if (problems.length === 0 && config.storage.kind === 'redis' && config.storage.redisUrl === undefined) {
+    problems.push('QRELAY_REDIS_URL is required when QRELAY_STORE=redis')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  for (const section of Object.values(out)) Object.freeze(section)
+  return Object.freeze(config)
+}
+
+/** The configuration with every default, for tests and embedders. */
+export const defaultConfig = (): Config => parseConfig({})

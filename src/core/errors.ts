@@ -1,0 +1,67 @@
+/**
+ * Stable error codes and the one error type that carries them.
+ *
+ * Core returns `Result` values for expected outcomes; services turn a failed result into a thrown
+ * {@link RelayError}; `src/http/errors.ts` maps each code to an HTTP status and a Matrix `errcode`.
+ */
+
+/** Every expected failure qrelay can report. UPPER_SNAKE, stable: clients and dashboards key on them. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'UNRECOGNIZED'
+  | 'METHOD_NOT_ALLOWED'
+  | 'MISSING_PARAM'
+  | 'INVALID_PARAM'
+  | 'NOT_JSON'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'PRECONDITION_FAILED'
+  | 'CONCURRENT_WRITE'
+  | 'RATE_LIMITED'
+  | 'CAPACITY_EXCEEDED'
+  | 'FORBIDDEN'
+  | 'CHANNEL_CLAIMED'
+  | 'NAVIGATION_REFUSED'
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+
+/** Options of a {@link RelayError}: a short public detail, a retry hint, the underlying cause. */
+export interface RelayErrorOptions {
+  /** Short text safe to show a client; never a secret, token, key or stored payload. */
+  detail?: string
+  /** For RATE_LIMITED and CAPACITY_EXCEEDED: when the client may try again. */
+  retryAfterMs?: number
+  cause?: unknown
+}
+
+/**
+ * The error type of qrelay: a stable {@link ErrorCode} plus a short public detail.
+ *
+ * @example
+ * throw new RelayError('PRECONDITION_FAILED', { detail: 'stale If-Match' })
+ */
+export class RelayError extends Error {
+  readonly code: ErrorCode
+  readonly detail: string | undefined
+  readonly retryAfterMs: number | undefined
+
+  constructor(code: ErrorCode, options: RelayErrorOptions = {}) {
+    super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RelayError'
+    this.code = code
+    this.detail = options.detail
+    this.retryAfterMs = options.retryAfterMs
+  }
+}
+
+/** Outcome of a pure transition: the next value, or a code saying why not. */
+export type Result<T, C extends ErrorCode = ErrorCode> =
+  | { ok: true; value: T }
+  | { ok: false; code: C; detail?: string }
+
+/** Builds a successful {@link Result}. */
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value })
+
+/** Builds a failed {@link Result}. */
+export const fail = <C extends ErrorCode>(code: C, detail?: string): { ok: false; code: C; detail?: string } =>
+  detail === undefined ? { ok: false, code } : { ok: false, code, detail }

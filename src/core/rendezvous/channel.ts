@@ -1,0 +1,142 @@
+/**
+ * A rendezvous channel: one small text payload slot that two devices take turns to overwrite, with a
+ * write token that changes on every write and a hard expiry. The record and its pure transitions.
+ *
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (2024 ETag API)
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388 (sequence tokens)
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { fail, ok, type Result } from '../errors.ts'
+import { toBase64Url } from '../crypto/secrets.ts'
+
+/** Which public API created the channel; a channel is served only on its own API's paths. */
+export type RendezvousApi = 'msc4108' | 'msc4388' | 'native'
+
+/** The stored channel. Fields are short-lived and small: a pending channel must cost well under 1 KiB. */
+export interface ChannelRecord {
+  /** Public opaque id (bearer value: never logged). */
+  id: string
+  api: RendezvousApi
+  /** The current payload, as text. */
+  data: string
+  /** Number of data writes so far (0 after create). */
+  version: number
+  /** Current write token: the ETag value (2024) or `sequence_token` (MSC4388); changes on every write. */
+  token: string
+  /** Store revision for compare-and-swap: bumps on every change, including a native claim. */
+  rev: number
+  createdAtMs: number
+  updatedAtMs: number
+  expiresAtMs: number
+  /** Native only: sha256 of the creator's secret. */
+  creatorSecretHash?: string
+  /** Native only: sha256 of the joiner's secret, once a second party has claimed the channel. */
+  joinerSecretHash?: string
+  /** Network key (see `rateKeyOf`) of the creator, for abuse accounting and the channel ticket. */
+  creatorNetwork?: string
+  /** Network key of the joiner, once claimed: a check-code mismatch counts a strike against it. */
+  joinerNetwork?: string
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * The write token for `version` of channel `id` holding `data`: 128 bits of
+ * SHA-256(id ‖ 0 ‖ version ‖ 0 ‖ data), base64url. Distinct for identical payloads at different
+ * versions, as MSC4108 asks of ETags and MSC4388 of sequence tokens.
+ */
+export const writeToken = (id: string, version: number, data: string): string =>
+  toBase64Url(sha256(encoder.encode(`${id}\u0000${version}\u0000${data}`)).subarray(0, 16))
+
+/** Size of a payload in UTF-8 bytes: the unit of every payload limit. */
+export const payloadBytes = (data: string): number => encoder.encode(data).length
+
+/** Input of {@link createChannel}. */
+export interface NewChannel {
+  id: string
+  api: RendezvousApi
+  data: string
+  now: number
+  ttlMs: number
+  creatorSecretHash?: string
+  creatorNetwork?: string
+}
+
+/**
+ * A fresh channel at version 0.
+ *
+ * @example
+ * const rec = createChannel({ id, api: 'msc4388', data: '', now: clock.now(), ttlMs: 120_000 })
+ */
+export const createChannel = (input: NewChannel): ChannelRecord => {
+  const record: ChannelRecord = {
+    id: input.id,
+    api: input.api,
+    data: input.data,
+    version: 0,
+    token: writeToken(input.id, 0, input.data),
+    rev: 0,
+    createdAtMs: input.now,
+    updatedAtMs: input.now,
+    expiresAtMs: input.now + input.ttlMs,
+  }
+  if (input.creatorSecretHash !== undefined) record.creatorSecretHash = input.creatorSecretHash
+  if (input.creatorNetwork !== undefined) record.creatorNetwork = input.creatorNetwork
+  return record
+}
+
+/** True while the channel has not reached its expiry. */
+export const isLive = (record: ChannelRecord, now: number): boolean => now < record.expiresAtMs
+
+/** Milliseconds left before expiry (never negative). */
+export const remainingMs = (record: ChannelRecord, now: number): number =>
+  Math.max(0, record.expiresAtMs - now)
+
+/** Input of {@link writeChannel}. */
+export interface ChannelWrite {
+  data: string
+  /** The token the writer last saw (If-Match value or `sequence_token`). */
+  expectedToken: string
+  now: number
+  /**
+   * MSC4388 retry rule: a stale token with data byte-identical to the current payload succeeds
+   * without advancing (the writer's earlier attempt already landed). Off for the 2024 API.
+   */
+  idempotentRetry: boolean
+}
+
+/** What a successful write produced: the record to store, and whether anything changed. */
+export interface WriteOutcome {
+  record: ChannelRecord
+  changed: boolean
+}
+
+/**
+ * Compare-and-swap on the write token. A match stores `data` under a new token; a mismatch fails
+ * with CONCURRENT_WRITE unless it is an idempotent retry.
+ *
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388 (PUT semantics)
+ */
+export const writeChannel = (
+  record: ChannelRecord,
+  write: ChannelWrite,
+): Result<WriteOutcome, 'CONCURRENT_WRITE'> => {
+  if (write.expectedToken !== record.token) {
+    // Synapse narrows this to "token == the previous token"; the MSC text does not, and an identical
+    // payload leaves the channel in the state the retrying writer wanted either way.
+    if (write.idempotentRetry && write.data === record.data) return ok({ record, changed: false })
+    return fail('CONCURRENT_WRITE', 'the write token is stale')
+  }
+  const version = record.version + 1
+  return ok({
+    record: {
+      ...record,
+      data: write.data,
+      version,
+      token: writeToken(record.id, version, write.data),
+      rev: record.rev + 1,
+      updatedAtMs: write.now,
+    },
+    changed: true,
+  })
+}

@@ -1,0 +1,106 @@
+/**
+ * The qrelay HTTP application: one route table, read top to bottom, with every endpoint's guards in
+ * view. Runtime-neutral (Hono): `src/runtime/*` serve it.
+ */
+import { Hono, type Handler, type MiddlewareHandler } from 'hono'
+import type { Config } from '../config.ts'
+import { RelayError } from '../core/errors.ts'
+import type { Clock, EphemeralStore, Logger, Random } from '../ports.ts'
+import type { RendezvousService } from '../services/rendezvous.ts'
+import type { AppEnv } from './context.ts'
+import { errorResponse } from './errors.ts'
+import { cors } from './middleware/cors.ts'
+import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
+import { healthRoutes } from './routes/health.ts'
+import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
+import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
+
+/** Everything the app needs, built by a runtime entry (or a test). */
+export interface AppDeps {
+  config: Config
+  store: EphemeralStore
+  rendezvous: RendezvousService
+  logger: Logger
+  clock: Clock
+  random: Random
+  redact: (value: string) => string
+  getSocketAddress: GetSocketAddress
+  isShuttingDown?: () => boolean
+}
+
+/** Marks the routes of one API family, so errors carry that family's unstable errcodes. */
+const flavor =
+  (name: string): MiddlewareHandler<AppEnv> =>
+  async function flavor(c, next) {
+    c.set('flavor', name)
+    await next()
+  }
+
+const methodNotAllowed: Handler<AppEnv> = () => {
+  throw new RelayError('METHOD_NOT_ALLOWED', { detail: 'method not allowed on this endpoint' })
+}
+
+/**
+ * Builds the app.
+ *
+ * @example
+ * const app = createApp(deps)
+ * const res = await app.request('/healthz')
+ */
+export const createApp = (deps: AppDeps): Hono<AppEnv> => {
+  const { config, rendezvous } = deps
+  const app = new Hono<AppEnv>()
+  const { maxPayloadBytes } = config.rendezvous
+
+  app.use(
+    requestContext({
+      logger: deps.logger,
+      clock: deps.clock,
+      random: deps.random,
+      getSocketAddress: deps.getSocketAddress,
+      redact: deps.redact,
+      addressRule: { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies },
+    }),
+  )
+  app.onError((error, c) => errorResponse(c, error))
+  app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
+
+  const health = healthRoutes(deps.store, deps.isShuttingDown ?? (() => false))
+  app.get('/healthz', health.healthz)
+  app.get('/readyz', health.readyz)
+
+  if (config.rendezvous.msc4108Enabled) {
+    const r = msc4108Routes({ rendezvous, maxPayloadBytes, publicBaseUrl: config.server.publicBaseUrl })
+    app.use(`${MSC4108_PREFIX}`, cors(), flavor('msc4108'))
+    app.use(`${MSC4108_PREFIX}/*`, cors(), flavor('msc4108'))
+    app.post(MSC4108_PREFIX, r.create)
+    app.get(`${MSC4108_PREFIX}/:id`, r.read)
+    app.put(`${MSC4108_PREFIX}/:id`, r.write)
+    app.delete(`${MSC4108_PREFIX}/:id`, r.remove)
+    app.all(MSC4108_PREFIX, methodNotAllowed)
+    app.all(`${MSC4108_PREFIX}/:id`, methodNotAllowed)
+  }
+
+  for (const [api, prefix, enabled] of [
+    ['msc4388', MSC4388_PREFIX, config.rendezvous.msc4388Enabled],
+    ['native', NATIVE_PREFIX, config.rendezvous.nativeEnabled],
+  ] as const) {
+    if (!enabled) continue
+    const r = sequenceRoutes({ rendezvous, api, maxPayloadBytes, createAvailable: true })
+    app.use(prefix, cors(), flavor(api))
+    app.use(`${prefix}/*`, cors(), flavor(api))
+    app.get(prefix, r.discover)
+    app.post(prefix, r.create)
+    app.get(`${prefix}/:id`, r.read)
+    app.put(`${prefix}/:id`, r.write)
+    app.delete(`${prefix}/:id`, r.remove)
+    if (api === 'native') {
+      app.post(`${prefix}/:id/abort`, r.abort)
+      app.all(`${prefix}/:id/abort`, methodNotAllowed)
+    }
+    app.all(prefix, methodNotAllowed)
+    app.all(`${prefix}/:id`, methodNotAllowed)
+  }
+
+  return app
+}

@@ -1,0 +1,85 @@
+/**
+ * Request bodies read with a hard byte cap: an oversized `Content-Length` is refused before a byte is
+ * read, and a body without one (chunked) is cut off as soon as it passes the cap.
+ */
+import { RelayError } from '../core/errors.ts'
+
+/** Header checks that come before reading: a declared length over `maxBytes` is refused at once. */
+export const checkDeclaredLength = (request: Request, maxBytes: number, required: boolean): void => {
+  const declared = request.headers.get('content-length')
+  if (declared === null) {
+    if (required) throw new RelayError('MISSING_PARAM', { detail: 'Content-Length is required' })
+    return
+  }
+  if (!/^\d+$/.test(declared)) throw new RelayError('INVALID_PARAM', { detail: 'Content-Length is malformed' })
+  if (Number(declared) > maxBytes) throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `body exceeds ${maxBytes} bytes` })
+}
+
+/** Reads at most `maxBytes` of the body as UTF-8 text; PAYLOAD_TOO_LARGE past that, INVALID_PARAM on bad UTF-8. */
+export const readTextCapped = async (request: Request, maxBytes: number): Promise<string> => {
+  checkDeclaredLength(request, maxBytes, false)
+  if (request.body === null) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {})
+      throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `body exceeds ${maxBytes} bytes` })
+    }
+    chunks.push(value)
+  }
+  const bytes = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new RelayError('INVALID_PARAM', { detail: 'body is not valid UTF-8' })
+  }
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
+export const mediaTypeOf = (request: Request): string =>
+  (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+
+/** The charset parameter of a Content-Type header, lower-cased, or undefined. */
+export const charsetOf = (request: Request): string | undefined => {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers.get('content-type') ?? '')
+  return match?.[1]?.toLowerCase()
+}
+
+/**
+ * Reads a JSON object body of at most `maxBytes` with `Content-Type: application/json`.
+ * Errors: NOT_JSON (wrong type, unparsable, or not an object), PAYLOAD_TOO_LARGE.
+ */
+export const readJsonObject = async (request: Request, maxBytes: number): Promise<Record<string, unknown>> => {
+  if (mediaTypeOf(request) !== 'application/json') {
+    throw new RelayError('NOT_JSON', { detail: 'Content-Type must be application/json' })
+  }
+  const text = await readTextCapped(request, maxBytes)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new RelayError('NOT_JSON', { detail: 'body is not valid JSON' })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RelayError('NOT_JSON', { detail: 'body must be a JSON object' })
+  }
+  return value as Record<string, unknown>
+}
+
+/** A required string field of a JSON body. Errors: MISSING_PARAM, INVALID_PARAM. */
+export const stringField = (body: Record<string, unknown>, name: string): string => {
+  const value = body[name]
+  if (value === undefined) throw new RelayError('MISSING_PARAM', { detail: `${name} is required` })
+  if (typeof value !== 'string') throw new RelayError('INVALID_PARAM', { detail: `${name} must be a string` })
+  return value
+}

@@ -1,0 +1,24 @@
+/**
+ * The per-request values middleware puts on the Hono context, typed once for every route.
+ */
+import type { Logger } from '../ports.ts'
+
+/** Hono environment of the qrelay app. */
+export interface AppEnv {
+  Variables: {
+    /** Random per request; goes in every log line of the request. */
+    requestId: string
+    /** The client's address as text ('unknown' when the runtime cannot tell). */
+    clientAddress: string
+    /** The key per-client limits count under (IPv4 address, IPv6 /64). */
+    clientKey: string
+    /** Which API family the route serves (`msc4108`, `msc4388`, `native`…): picks unstable errcodes. */
+    flavor: string | undefined
+    /** Request-scoped logger (fields never hold bearer values). */
+    log: Logger
+    /** Keyed hash for bearer values that must be mentioned in logs. */
+    redact: (value: string) => string
+    /** Keyed hash of the channel id, for the access log. */
+    channelRef: string | undefined
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * One table from {@link ErrorCode} to HTTP status and Matrix `errcode`, and the one function that turns
+ * any thrown value into a JSON error response. Statuses ≥ 500 say only that it was internal.
+ *
+ * @see https://spec.matrix.org/v1.16/client-server-api/#standard-error-response
+ */
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { RelayError, type ErrorCode } from '../core/errors.ts'
+import type { AppEnv } from './context.ts'
+
+/** Status and Matrix errcode per code. */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusCode; errcode: string }>> = {
+  NOT_FOUND: { status: 404, errcode: 'M_NOT_FOUND' },
+  UNRECOGNIZED: { status: 404, errcode: 'M_UNRECOGNIZED' },
+  METHOD_NOT_ALLOWED: { status: 405, errcode: 'M_UNRECOGNIZED' },
+  MISSING_PARAM: { status: 400, errcode: 'M_MISSING_PARAM' },
+  INVALID_PARAM: { status: 400, errcode: 'M_INVALID_PARAM' },
+  NOT_JSON: { status: 400, errcode: 'M_NOT_JSON' },
+  PAYLOAD_TOO_LARGE: { status: 413, errcode: 'M_TOO_LARGE' },
+  PRECONDITION_FAILED: { status: 412, errcode: 'M_CONCURRENT_WRITE' },
+  CONCURRENT_WRITE: { status: 409, errcode: 'M_CONCURRENT_WRITE' },
+  RATE_LIMITED: { status: 429, errcode: 'M_LIMIT_EXCEEDED' },
+  CAPACITY_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED' },
+  FORBIDDEN: { status: 403, errcode: 'M_FORBIDDEN' },
+  CHANNEL_CLAIMED: { status: 403, errcode: 'M_FORBIDDEN' },
+  NAVIGATION_REFUSED: { status: 403, errcode: 'M_FORBIDDEN' },
+  UNAUTHORIZED: { status: 401, errcode: 'M_UNAUTHORIZED' },
+  UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN' },
+  INTERNAL: { status: 500, errcode: 'M_UNKNOWN' },
+}
+
+/** Unstable errcodes the MSCs ask for on their unstable paths. */
+const UNSTABLE_ERRCODE: Partial<Record<string, Partial<Record<ErrorCode, string>>>> = {
+  msc4388: { CONCURRENT_WRITE: 'IO_ELEMENT_MSC4388_CONCURRENT_WRITE' },
+}
+
+/** The JSON body of an error response. */
+export interface ErrorBody {
+  errcode: string
+  error: string
+  qrelay_code: ErrorCode
+  retry_after_ms?: number
+  [extra: string]: unknown
+}
+
+/** Builds the status and body for `error`; anything but a RelayError below 500 becomes INTERNAL. */
+export const describeError = (error: unknown, flavor?: string): { status: ContentfulStatusCode; body: ErrorBody } => {
+  const relayError = error instanceof RelayError ? error : null
+  const code: ErrorCode = relayError?.code ?? 'INTERNAL'
+  const { status, errcode } = ERROR_TABLE[code]
+  if (status >= 500) {
+    const internal = status === 503 ? 'the service is unavailable' : 'internal error'
+    return { status, body: { errcode, error: internal, qrelay_code: code === 'UNAVAILABLE' ? code : 'INTERNAL' } }
+  }
+  const body: ErrorBody = {
+    errcode: (flavor === undefined ? undefined : UNSTABLE_ERRCODE[flavor]?.[code]) ?? errcode,
+    error: relayError?.detail ?? code.toLowerCase().replaceAll('_', ' '),
+    qrelay_code: code,
+  }
+  if (flavor === 'msc4108' && code === 'PRECONDITION_FAILED') body['org.matrix.msc4108.errcode'] = 'M_CONCURRENT_WRITE'
+  if (relayError?.retryAfterMs !== undefined) body.retry_after_ms = relayError.retryAfterMs
+  return { status, body }
+}
+
+/**
+ * The JSON response for `error`, with `Retry-After` on 429s. Logs internal errors with the request id.
+ */
+export const errorResponse = (c: Context<AppEnv>, error: unknown): Response => {
+  const { status, body } = describeError(error, c.get('flavor'))
+  if (status >= 500) {
+    c.get('log')?.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'request failed')
+  }
+  if (body.retry_after_ms !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(body.retry_after_ms / 1000))))
+  c.header('Cache-Control', 'no-store')
+  return c.json(body, status)
+}

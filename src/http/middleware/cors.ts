@@ -1,0 +1,32 @@
+/**
+ * CORS for the rendezvous APIs: any origin (trust lives in the channel, not in the origin), the
+ * conditional headers the 2024 API needs, and `ETag` exposed so browsers can read it.
+ *
+ * @see ../../../../shared/protocol.md §8 point 11
+ */
+import type { MiddlewareHandler } from 'hono'
+
+const ALLOW_METHODS = 'GET, POST, PUT, DELETE, OPTIONS'
+const ALLOW_HEADERS = 'Authorization, Content-Type, If-Match, If-None-Match, X-Requested-With'
+const EXPOSE_HEADERS = 'ETag, Retry-After, X-Request-Id'
+
+/** Builds the CORS middleware: answers preflights with 204 and decorates every other response. */
+export const cors = (): MiddlewareHandler =>
+  async function cors(c, next) {
+    if (c.req.method === 'OPTIONS') {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          'Access-Control-Allow-Origin': '*',
+          'Access-Control-Allow-Methods': ALLOW_METHODS,
+          'Access-Control-Allow-Headers': ALLOW_HEADERS,
+          'Access-Control-Max-Age': '86400',
+          'Cache-Control': 'no-store',
+        },
+      })
+    }
+    await next()
+    c.res.headers.set('Access-Control-Allow-Origin', '*')
+    c.res.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS)
+    return undefined
+  }

@@ -1,0 +1,221 @@
+/**
+ * Rendezvous use cases, transport-agnostic: create, read, write, delete and abort channels of the
+ * three APIs, with limits, expiry and the native two-party rule. HTTP and WebSocket handlers call
+ * these and never touch a store.
+ */
+import { RelayError } from '../core/errors.ts'
+import {
+  createChannel,
+  payloadBytes,
+  writeChannel,
+  type ChannelRecord,
+  type RendezvousApi,
+} from '../core/rendezvous/channel.ts'
+import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
+import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
+import type { Config } from '../config.ts'
+import type { Clock, EphemeralStore, Random } from '../ports.ts'
+import type { RateLimiter } from './rate-limiter.ts'
+
+/** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
+export interface Caller {
+  clientKey: string
+}
+
+/** What the rendezvous service needs. */
+export interface RendezvousDeps {
+  store: EphemeralStore
+  limiter: RateLimiter
+  clock: Clock
+  random: Random
+  limits: Config['rendezvous']
+  rates: Config['rateLimit']
+}
+
+/** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
+export interface CreatedChannel {
+  record: ChannelRecord
+  creatorSecret?: string
+}
+
+/** A channel as one party sees it, with the joiner's secret when this request claimed it. */
+export interface PartyView {
+  record: ChannelRecord
+  party: PartyVerdict | 'anyone'
+  joinerSecret?: string
+}
+
+/** The result of a write: the stored record, whether it changed, and a joiner secret on a claim. */
+export interface WriteResult extends PartyView {
+  changed: boolean
+}
+
+/** Why a party aborts a native channel. */
+export type AbortReason = 'check_code_mismatch' | 'user_cancelled' | 'protocol_error'
+
+const CLAIM_ATTEMPTS = 8
+
+/** The rendezvous service. */
+export type RendezvousService = ReturnType<typeof rendezvousService>
+
+/**
+ * Builds the rendezvous service.
+ *
+ * @example
+ * const rendezvous = rendezvousService({ store, limiter, clock, random, limits, rates })
+ * const { record } = await rendezvous.create('msc4388', '', { clientKey })
+ */
+export const rendezvousService = (deps: RendezvousDeps) => {
+  const { store, limiter, clock, random, limits, rates } = deps
+
+  const ttlMsOf = (api: RendezvousApi): number =>
+    1000 *
+    (api === 'msc4108' ? limits.msc4108TtlSeconds : api === 'msc4388' ? limits.msc4388TtlSeconds : limits.nativeTtlSeconds)
+
+  const checkSize = (data: string): void => {
+    if (payloadBytes(data) > limits.maxPayloadBytes) {
+      throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `payload exceeds ${limits.maxPayloadBytes} bytes` })
+    }
+  }
+
+  /** The live record of `api`; a channel of another API is as unknown as a missing one. */
+  const load = async (api: RendezvousApi, id: string): Promise<ChannelRecord> => {
+    const record = await store.channels.get(id)
+    if (record === null || record.api !== api) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    return record
+  }
+
+  /** Refuses a third party, counting it against the caller's network. */
+  const refuse = async (caller: Caller): Promise<never> => {
+    const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
+    if (!decision.allowed) {
+      throw new RelayError('RATE_LIMITED', { detail: 'too many refused joins', retryAfterMs: decision.retryAfterMs })
+    }
+    throw new RelayError('CHANNEL_CLAIMED', { detail: 'the channel already has two parties' })
+  }
+
+  /**
+   * Resolves the party of a native request, claiming the channel for a first other party. Claims
+   * are compare-and-swap on the record's revision, so of racing joiners exactly one wins.
+   */
+  const enter = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+    const secretHash = secret === null ? null : hashSecret(secret)
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const record = await load('native', id)
+      const verdict = identifyParty(record, secretHash)
+      if (!verdict.ok) return refuse(caller)
+      if (verdict.value !== 'claim') return { record, party: verdict.value }
+      const joinerSecret = newOpaqueId(random, 32)
+      const claimed = claimChannel(record, hashSecret(joinerSecret), caller.clientKey)
+      if (!claimed.ok) return refuse(caller)
+      const outcome = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
+      if (outcome === 'ok') return { record: claimed.value, party: 'claim', joinerSecret }
+      if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    }
+    // Each retry means someone else changed the record: by now another party has surely claimed it.
+    return refuse(caller)
+  }
+
+  /** A native operation only a party may do: a secret is required and never claims. */
+  const requireParty = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+    if (secret === null) throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
+    return enter(id, secret, caller)
+  }
+
+  const partyView = async (api: RendezvousApi, id: string, secret: string | null, caller: Caller): Promise<PartyView> =>
+    api === 'native' ? enter(id, secret, caller) : { record: await load(api, id), party: 'anyone' }
+
+  return {
+    /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
+    async create(api: RendezvousApi, data: string, caller: Caller): Promise<CreatedChannel> {
+      checkSize(data)
+      await limiter.consume(`create:${caller.clientKey}`, rates.createPerClient)
+      const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
+      const record = createChannel({
+        id: newOpaqueId(random),
+        api,
+        data,
+        now: clock.now(),
+        ttlMs: ttlMsOf(api),
+        ...(creatorSecret === undefined ? {} : { creatorSecretHash: hashSecret(creatorSecret) }),
+        creatorNetwork: caller.clientKey,
+      })
+      const outcome = await store.channels.create(record, limits.maxLiveChannels)
+      if (outcome === 'capacity') {
+        throw new RelayError('CAPACITY_EXCEEDED', { detail: 'too many live channels', retryAfterMs: 5000 })
+      }
+      if (outcome === 'exists') throw new RelayError('INTERNAL', { detail: 'channel id collision' })
+      return creatorSecret === undefined ? { record } : { record, creatorSecret }
+    },
+
+    /** Reads a channel. Errors: NOT_FOUND, RATE_LIMITED, CHANNEL_CLAIMED (native third party). */
+    async read(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<PartyView> {
+      await limiter.consume(`read:${id}`, rates.readsPerChannel)
+      return partyView(api, id, secret, caller)
+    },
+
+    /**
+     * Compare-and-swap write. Errors: NOT_FOUND, PAYLOAD_TOO_LARGE, CONCURRENT_WRITE (stale token;
+     * the current record is in `detail`-free form on the error's `cause`), RATE_LIMITED, CHANNEL_CLAIMED.
+     */
+    async write(
+      api: RendezvousApi,
+      id: string,
+      data: string,
+      expectedToken: string,
+      caller: Caller,
+      secret: string | null = null,
+    ): Promise<WriteResult> {
+      checkSize(data)
+      await limiter.consume(`write:${id}`, rates.writesPerChannel)
+      let view = await partyView(api, id, secret, caller)
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        const written = writeChannel(view.record, {
+          data,
+          expectedToken,
+          now: clock.now(),
+          idempotentRetry: api !== 'msc4108',
+        })
+        if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: view.record })
+        if (!written.value.changed) return { ...view, record: written.value.record, changed: false }
+        const outcome = await store.channels.replaceIfMatch(id, view.record.rev, written.value.record)
+        if (outcome === 'ok') return { ...view, record: written.value.record, changed: true }
+        if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+        // The revision moved under us (another write, or a claim): decide again on the fresh record.
+        view = { ...view, record: await load(api, id) }
+      }
+      throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+    },
+
+    /**
+     * Deletes a channel. On native channels only a party (creator or joiner secret) may.
+     * Errors: NOT_FOUND, RATE_LIMITED, UNAUTHORIZED, CHANNEL_CLAIMED.
+     */
+    async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
+      await limiter.consume(`write:${id}`, rates.writesPerChannel)
+      if (api === 'native') await requireParty(id, secret, caller)
+      else await load(api, id)
+      if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    },
+
+    /**
+     * A party aborts a native channel (e.g. the check codes differ): the channel is deleted at once and,
+     * for a check-code mismatch, a strike is counted against the joiner's network.
+     * Errors: NOT_FOUND, UNAUTHORIZED (no party secret), CHANNEL_CLAIMED.
+     */
+    async abort(id: string, secret: string | null, reason: AbortReason, caller: Caller): Promise<void> {
+      await limiter.consume(`write:${id}`, rates.writesPerChannel)
+      await requireParty(id, secret, caller)
+      const record = await store.channels.takeOnce(id)
+      if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (reason === 'check_code_mismatch' && record.joinerNetwork !== undefined) {
+        await store.counters.increment(`strike:mismatch:${record.joinerNetwork}`, 24 * 3_600_000)
+      }
+    },
+
+    /** Milliseconds until `record` expires. */
+    remainingMs(record: ChannelRecord): number {
+      return Math.max(0, record.expiresAtMs - clock.now())
+    },
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * An app on the memory store with a fake clock and seeded randomness, for tests through app.request().
+ * The socket address comes from the `x-test-peer` header (default 192.0.2.1) so tests can play
+ * several clients.
+ */
+import { memoryStore, type MemoryStore } from '../../src/adapters/storage/memory.ts'
+import { silentLogger } from '../../src/adapters/platform/node.ts'
+import { parseConfig, type Config } from '../../src/config.ts'
+import { redactWith } from '../../src/core/crypto/secrets.ts'
+import { createApp } from '../../src/http/app.ts'
+import type { EphemeralStore, Logger } from '../../src/ports.ts'
+import { rateLimiter } from '../../src/services/rate-limiter.ts'
+import { rendezvousService } from '../../src/services/rendezvous.ts'
+import { fakeClock, type FakeClock } from './fake-clock.ts'
+import { seededRandom } from './seeded-random.ts'
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>
+  clock: FakeClock
+  store: EphemeralStore
+  config: Config
+}
+
+export interface MakeAppOptions {
+  env?: Record<string, string>
+  store?: (clock: FakeClock) => EphemeralStore
+  logger?: Logger
+  clock?: FakeClock
+}
+
+export const makeApp = (options: MakeAppOptions = {}): TestApp => {
+  const config = parseConfig({ QRELAY_PUBLIC_BASE_URL: 'https://relay.example', ...options.env })
+  const clock = options.clock ?? fakeClock()
+  const random = seededRandom(7)
+  const store: EphemeralStore = options.store?.(clock) ?? (memoryStore({ clock, sweepIntervalMs: 0 }) as MemoryStore)
+  const limiter = rateLimiter(store.counters, clock)
+  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const app = createApp({
+    config,
+    store,
+    rendezvous,
+    logger: options.logger ?? silentLogger,
+    clock,
+    random,
+    redact: redactWith(new Uint8Array(32).fill(9)),
+    getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
+  })
+  return { app, clock, store, config }
+}
