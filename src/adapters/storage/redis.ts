@@ -28,25 +28,31 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 return 1`
-// KEYS[1] channel. ARGV: rev, json, expiresAt.
+// Channel hashes hold r (revision), e (expiresAtMs) and d (the record as JSON). Besides PEXPIREAT, every
+// script also compares e with the caller's clock, so a record is gone the moment the application's
+// clock passes its expiry, even if Redis' own clock is a little behind.
+// KEYS[1] channel. ARGV: rev, json, expiresAt, now.
 const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'r', ARGV[1], 'd', ARGV[2])
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 'e', ARGV[3], 'd', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1`
-// KEYS[1] channel. ARGV: expectedRev, nextRev, json, expiresAt.
+// KEYS[1] channel. ARGV: expectedRev, nextRev, json, expiresAt, now.
 const REPLACE_IF_MATCH = `
-local rev = redis.call('HGET', KEYS[1], 'r')
-if not rev then return 'missing' end
-if rev ~= ARGV[1] then return 'mismatch' end
-redis.call('HSET', KEYS[1], 'r', ARGV[2], 'd', ARGV[3])
+local cur = redis.call('HMGET', KEYS[1], 'r', 'e')
+if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[5]) then return 'missing' end
+if cur[1] ~= ARGV[1] then return 'mismatch' end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[4], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 'ok'`
-// KEYS[1] channel.
+// KEYS[1] channel. ARGV: now. Returns the JSON of a live record, deleting it.
 const TAKE_ONCE = `
-local d = redis.call('HGET', KEYS[1], 'd')
-if d then redis.call('DEL', KEYS[1]) end
-return d`
+local cur = redis.call('HMGET', KEYS[1], 'e', 'd')
+if not cur[1] then return false end
+redis.call('DEL', KEYS[1])
+if tonumber(cur[1]) <= tonumber(ARGV[1]) then return false end
+return cur[2]`
 // KEYS[1] counter. ARGV: ttlMs.
 const INCREMENT = `
 local v = redis.call('INCR', KEYS[1])
@@ -61,9 +67,16 @@ return {c, tonumber(p) or 0}`
 
 interface ScriptedRedis {
   qrReserve(live: string, now: number, max: number, expiresAt: number, id: string): Promise<number>
-  qrCreate(key: string, rev: number, json: string, expiresAt: number): Promise<number>
-  qrReplaceIfMatch(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number): Promise<ReplaceOutcome>
-  qrTakeOnce(key: string): Promise<string | null>
+  qrCreate(key: string, rev: number, json: string, expiresAt: number, now: number): Promise<number>
+  qrReplaceIfMatch(
+    key: string,
+    expectedRev: number,
+    nextRev: number,
+    json: string,
+    expiresAt: number,
+    now: number,
+  ): Promise<ReplaceOutcome>
+  qrTakeOnce(key: string, now: number): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
 }
@@ -106,7 +119,7 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
     async create(record, maxLive): Promise<CreateOutcome> {
       const reserved = await redis.qrReserve(liveKey, clock.now(), maxLive, record.expiresAtMs, record.id)
       if (reserved === 0) return 'capacity'
-      const created = await redis.qrCreate(channelKey(record.id), record.rev, JSON.stringify(record), record.expiresAtMs)
+      const created = await redis.qrCreate(channelKey(record.id), record.rev, JSON.stringify(record), record.expiresAtMs, clock.now())
       if (created === 1) return 'ok'
       await client.zrem(liveKey, record.id)
       return 'exists'
@@ -115,16 +128,15 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
       return decode(await client.hget(channelKey(id), 'd'))
     },
     async replaceIfMatch(id, expectedRev, next) {
-      return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs)
+      return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now())
     },
     async takeOnce(id) {
-      const record = decode(await redis.qrTakeOnce(channelKey(id)))
+      const record = decode(await redis.qrTakeOnce(channelKey(id), clock.now()))
       await client.zrem(liveKey, id)
       return record
     },
     async delete(id) {
-      const [removed] = await Promise.all([client.del(channelKey(id)), client.zrem(liveKey, id)])
-      return removed === 1
+      return (await channels.takeOnce(id)) !== null
     },
     async liveCount() {
       return client.zcount(liveKey, `(${clock.now()}`, '+inf')

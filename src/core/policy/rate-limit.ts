@@ -40,9 +40,12 @@ export interface RateDecision {
  * const { allowed, retryAfterMs } = decideRate(counts, rule, now)
  */
 export const decideRate = (counts: WindowCounts, rule: RateRule, now: number): RateDecision => {
-  const { index, elapsedFraction } = windowAt(rule, now)
-  const estimate = counts.previous * (1 - elapsedFraction) + counts.current
-  if (estimate <= rule.limit) return { allowed: true, retryAfterMs: 0 }
+  const { index } = windowAt(rule, now)
+  // In integers scaled by the window length, so rounding never flips a verdict:
+  // previous × (1 − elapsed/window) + current ≤ limit.
+  const remainingOfWindow = (index + 1) * rule.windowMs - now
+  const scaled = counts.previous * remainingOfWindow + counts.current * rule.windowMs
+  if (scaled <= rule.limit * rule.windowMs) return { allowed: true, retryAfterMs: 0 }
   return { allowed: false, retryAfterMs: retryAfter(counts, rule, now, index) }
 }
 

@@ -1,0 +1,169 @@
+/**
+ * The contract of the ephemeral store ports, run against every adapter: `describeEphemeralStore(name,
+ * make)` where `make(clock)` returns a fresh, empty store. Expiry is tested with the store's clock
+ * moved past the TTL: a record past its expiry must be gone whatever any sweeper does.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createChannel, type ChannelRecord } from '../../../src/core/rendezvous/channel.ts'
+import { writeChannel } from '../../../src/core/rendezvous/channel.ts'
+import type { EphemeralStore } from '../../../src/ports.ts'
+import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
+
+export type MakeStore = (clock: FakeClock) => Promise<EphemeralStore> | EphemeralStore
+
+let serial = 0
+const newRecord = (clock: FakeClock, ttlMs = 120_000, data = ''): ChannelRecord =>
+  createChannel({ id: `conf-${Date.now().toString(36)}-${serial++}`, api: 'msc4388', data, now: clock.now(), ttlMs })
+
+const written = (record: ChannelRecord, data: string, now: number): ChannelRecord => {
+  const next = writeChannel(record, { data, expectedToken: record.token, now, idempotentRetry: false })
+  if (!next.ok) throw new Error('unexpected')
+  return next.value.record
+}
+
+export const describeEphemeralStore = (name: string, make: MakeStore): void => {
+  describe(`EphemeralStore conformance: ${name}`, () => {
+    let clock: FakeClock
+    let store: EphemeralStore
+
+    beforeEach(async () => {
+      // Real wall-clock start so that Redis PEXPIREAT (which uses the server's clock) agrees.
+      clock = fakeClock(Date.now())
+      store = await make(clock)
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+
+    describe('channels', () => {
+      it('creates and reads back an identical record', async () => {
+        const record = newRecord(clock, 120_000, 'héllo ✓')
+        expect(await store.channels.create(record, 1000)).toBe('ok')
+        expect(await store.channels.get(record.id)).toEqual(record)
+      })
+
+      it('returns null for an unknown id', async () => {
+        expect(await store.channels.get('never-created')).toBeNull()
+      })
+
+      it('refuses to create an id twice', async () => {
+        const record = newRecord(clock)
+        expect(await store.channels.create(record, 1000)).toBe('ok')
+        expect(await store.channels.create({ ...record, data: 'other' }, 1000)).toBe('exists')
+        expect((await store.channels.get(record.id))?.data).toBe('')
+      })
+
+      it('hides a record once its expiry has passed, sweeper or not', async () => {
+        const record = newRecord(clock, 60_000)
+        await store.channels.create(record, 1000)
+        clock.advance(59_999)
+        expect(await store.channels.get(record.id)).not.toBeNull()
+        clock.advance(1)
+        expect(await store.channels.get(record.id)).toBeNull()
+        expect(await store.channels.replaceIfMatch(record.id, record.rev, written(record, 'x', clock.now()))).toBe('missing')
+        expect(await store.channels.takeOnce(record.id)).toBeNull()
+        expect(await store.channels.delete(record.id)).toBe(false)
+      })
+
+      it('refuses creation at the live cap and never evicts a live channel', async () => {
+        const first = newRecord(clock)
+        const second = newRecord(clock)
+        expect(await store.channels.create(first, 2)).toBe('ok')
+        expect(await store.channels.create(second, 2)).toBe('ok')
+        expect(await store.channels.create(newRecord(clock), 2)).toBe('capacity')
+        expect(await store.channels.get(first.id)).not.toBeNull()
+        expect(await store.channels.get(second.id)).not.toBeNull()
+        expect(await store.channels.liveCount()).toBe(2)
+      })
+
+      it('frees a place at the cap when a channel is deleted or expires', async () => {
+        const first = newRecord(clock, 10_000)
+        const second = newRecord(clock, 60_000)
+        await store.channels.create(first, 2)
+        await store.channels.create(second, 2)
+        expect(await store.channels.delete(second.id)).toBe(true)
+        expect(await store.channels.create(newRecord(clock), 2)).toBe('ok')
+        expect(await store.channels.create(newRecord(clock), 2)).toBe('capacity')
+        clock.advance(10_000)
+        expect(await store.channels.create(newRecord(clock), 2)).toBe('ok')
+      })
+
+      it('replaces only when the revision matches', async () => {
+        const record = newRecord(clock)
+        await store.channels.create(record, 1000)
+        const next = written(record, 'one', clock.now())
+        expect(await store.channels.replaceIfMatch(record.id, record.rev + 7, next)).toBe('mismatch')
+        expect(await store.channels.replaceIfMatch(record.id, record.rev, next)).toBe('ok')
+        expect(await store.channels.get(record.id)).toEqual(next)
+        expect(await store.channels.replaceIfMatch(record.id, record.rev, written(record, 'two', clock.now()))).toBe('mismatch')
+        expect(await store.channels.replaceIfMatch('missing-id', 0, next)).toBe('missing')
+      })
+
+      it('lets exactly one of 50 concurrent compare-and-replace calls with the same revision win', async () => {
+        const record = newRecord(clock)
+        await store.channels.create(record, 1000)
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.channels.replaceIfMatch(record.id, record.rev, written(record, `writer-${i}`, clock.now())),
+          ),
+        )
+        expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1)
+        expect(outcomes.filter((o) => o === 'mismatch')).toHaveLength(49)
+        const winner = outcomes.indexOf('ok')
+        expect((await store.channels.get(record.id))?.data).toBe(`writer-${winner}`)
+      })
+
+      it('hands a record to exactly one of many concurrent takeOnce calls', async () => {
+        const record = newRecord(clock, 120_000, 'only once')
+        await store.channels.create(record, 1000)
+        const taken = await Promise.all(Array.from({ length: 20 }, () => store.channels.takeOnce(record.id)))
+        expect(taken.filter((t) => t !== null)).toEqual([record])
+        expect(await store.channels.get(record.id)).toBeNull()
+      })
+
+      it('deletes once: true, then false', async () => {
+        const record = newRecord(clock)
+        await store.channels.create(record, 1000)
+        expect(await store.channels.delete(record.id)).toBe(true)
+        expect(await store.channels.delete(record.id)).toBe(false)
+        expect(await store.channels.get(record.id)).toBeNull()
+      })
+
+      it('keeps payloads of the full 4096-byte size and any Unicode intact', async () => {
+        const data = '€'.repeat(1365) + 'a' // 4096 UTF-8 bytes
+        const record = newRecord(clock, 120_000, data)
+        await store.channels.create(record, 1000)
+        expect((await store.channels.get(record.id))?.data).toBe(data)
+      })
+    })
+
+    describe('counters', () => {
+      it('increments from 1 and keeps the TTL set at creation', async () => {
+        expect(await store.counters.increment('ctr-a', 10_000)).toBe(1)
+        clock.advance(6_000)
+        expect(await store.counters.increment('ctr-a', 10_000)).toBe(2)
+        expect(await store.counters.read('ctr-a')).toBe(2)
+      })
+
+      it('reads 0 for an absent counter', async () => {
+        expect(await store.counters.read('never')).toBe(0)
+      })
+
+      it('counts 100 concurrent increments exactly', async () => {
+        const values = await Promise.all(Array.from({ length: 100 }, () => store.counters.increment('ctr-race', 60_000)))
+        expect(new Set(values).size).toBe(100)
+        expect(Math.max(...values)).toBe(100)
+      })
+
+      it('counts windows and reports the previous one', async () => {
+        expect(await store.counters.hitWindow('win', 10, 120_000)).toEqual({ current: 1, previous: 0 })
+        expect(await store.counters.hitWindow('win', 10, 120_000)).toEqual({ current: 2, previous: 0 })
+        expect(await store.counters.hitWindow('win', 11, 120_000)).toEqual({ current: 1, previous: 2 })
+      })
+    })
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined()
+    })
+  })
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, KNOBS, parseConfig } from '../../src/config.ts'
+import { readFileSync } from 'node:fs'
+
+describe('parseConfig', () => {
+  it('gives every knob its default', () => {
+    const config = parseConfig({})
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 })
+    expect(config.storage.kind).toBe('memory')
+    expect(config.rendezvous).toMatchObject({ msc4108TtlSeconds: 120, msc4388TtlSeconds: 120, nativeTtlSeconds: 120, maxPayloadBytes: 4096 })
+    expect(config.rateLimit.createPerClient).toEqual({ limit: 30, windowMs: 60_000 })
+  })
+
+  it('reads QRELAY_* variables', () => {
+    const config = parseConfig({ QRELAY_PORT: '9000', QRELAY_STORE: 'redis', QRELAY_REDIS_URL: 'redis://127.0.0.1:6379', QRELAY_RATE_READS_PER_CHANNEL: '5/2m' })
+    expect(config.server.port).toBe(9000)
+    expect(config.storage).toMatchObject({ kind: 'redis', redisUrl: 'redis://127.0.0.1:6379' })
+    expect(config.rateLimit.readsPerChannel).toEqual({ limit: 5, windowMs: 120_000 })
+  })
+
+  it('reports every bad value at once', () => {
+    try {
+      parseConfig({ QRELAY_PORT: 'abc', QRELAY_STORE: 'disk', QRELAY_MAX_PAYLOAD_BYTES: '1', QRELAY_TYPO: 'x', QRELAY_TRUSTED_PROXIES: 'zz' })
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError)
+      const problems = (error as ConfigError).problems.join('\n')
+      for (const name of ['QRELAY_PORT', 'QRELAY_STORE', 'QRELAY_MAX_PAYLOAD_BYTES', 'QRELAY_TYPO', 'QRELAY_TRUSTED_PROXIES']) {
+        expect(problems).toContain(name)
+      }
+    }
+  })
+
+  it('requires a Redis URL for the Redis store', () => {
+    expect(() => parseConfig({ QRELAY_STORE: 'redis' })).toThrow(/QRELAY_REDIS_URL/)
+  })
+
+  it('returns a frozen object', () => {
+    const config = parseConfig({})
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.server)).toBe(true)
+  })
+
+  it('documents every knob in the README', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    for (const knob of KNOBS) {
+      expect(knob.doc.length).toBeGreaterThan(10)
+      expect(readme, `${knob.env} missing from README`).toContain(knob.env)
+    }
+  })
+})

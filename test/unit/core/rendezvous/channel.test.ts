@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import {
+  createChannel,
+  isLive,
+  payloadBytes,
+  remainingMs,
+  writeChannel,
+  writeToken,
+} from '../../../../src/core/rendezvous/channel.ts'
+
+const T0 = 1_700_000_000_000
+const fresh = (data = '') => createChannel({ id: 'chan-1', api: 'msc4388', data, now: T0, ttlMs: 120_000 })
+
+describe('createChannel', () => {
+  it('starts at version 0 with a token derived from id, version and data', () => {
+    const record = fresh('hello')
+    expect(record).toMatchObject({ version: 0, rev: 0, createdAtMs: T0, updatedAtMs: T0, expiresAtMs: T0 + 120_000 })
+    expect(record.token).toBe(writeToken('chan-1', 0, 'hello'))
+  })
+
+  it('makes tokens of 128 bits in the opaque-identifier grammar', () => {
+    expect(fresh().token).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+})
+
+describe('writeToken', () => {
+  it('differs for identical data at different versions, and for different channels', () => {
+    expect(writeToken('a', 1, 'x')).not.toBe(writeToken('a', 2, 'x'))
+    expect(writeToken('a', 1, 'x')).not.toBe(writeToken('b', 1, 'x'))
+    expect(writeToken('a', 1, 'x')).toBe(writeToken('a', 1, 'x'))
+  })
+
+  it('does not let a field boundary shift produce the same token', () => {
+    expect(writeToken('a1', 0, '')).not.toBe(writeToken('a', 10, ''))
+  })
+})
+
+describe('isLive / remainingMs', () => {
+  it('is live strictly before the expiry instant', () => {
+    const record = fresh()
+    expect(isLive(record, T0 + 119_999)).toBe(true)
+    expect(isLive(record, T0 + 120_000)).toBe(false)
+    expect(remainingMs(record, T0 + 20_000)).toBe(100_000)
+    expect(remainingMs(record, T0 + 500_000)).toBe(0)
+  })
+})
+
+describe('payloadBytes', () => {
+  it('counts UTF-8 bytes, not UTF-16 units', () => {
+    expect(payloadBytes('abc')).toBe(3)
+    expect(payloadBytes('€')).toBe(3)
+    expect(payloadBytes('😀')).toBe(4)
+  })
+})
+
+describe('writeChannel', () => {
+  it('stores new data under a new token when the token matches', () => {
+    const record = fresh()
+    const result = writeChannel(record, { data: 'one', expectedToken: record.token, now: T0 + 5, idempotentRetry: false })
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.value.changed).toBe(true)
+    expect(result.value.record).toMatchObject({ data: 'one', version: 1, rev: 1, updatedAtMs: T0 + 5, expiresAtMs: record.expiresAtMs })
+    expect(result.value.record.token).not.toBe(record.token)
+  })
+
+  it('changes the token even when the same data is written again', () => {
+    const record = fresh('same')
+    const result = writeChannel(record, { data: 'same', expectedToken: record.token, now: T0, idempotentRetry: true })
+    expect(result.ok && result.value.changed && result.value.record.token !== record.token).toBe(true)
+  })
+
+  it('fails with CONCURRENT_WRITE on a stale token', () => {
+    const record = fresh()
+    const result = writeChannel(record, { data: 'x', expectedToken: 'stale', now: T0, idempotentRetry: false })
+    expect(result).toMatchObject({ ok: false, code: 'CONCURRENT_WRITE' })
+  })
+
+  it('treats a stale token with byte-identical data as an idempotent retry when allowed', () => {
+    const first = fresh()
+    const written = writeChannel(first, { data: 'msg', expectedToken: first.token, now: T0, idempotentRetry: true })
+    if (!written.ok) throw new Error('unexpected')
+    const retry = writeChannel(written.value.record, { data: 'msg', expectedToken: first.token, now: T0 + 1, idempotentRetry: true })
+    expect(retry).toEqual({ ok: true, value: { record: written.value.record, changed: false } })
+  })
+
+  it('refuses the identical-data retry on the 2024 API', () => {
+    const record = fresh('msg')
+    const retry = writeChannel(record, { data: 'msg', expectedToken: 'old', now: T0, idempotentRetry: false })
+    expect(retry.ok).toBe(false)
+  })
+
+  it('refuses a stale token with different data even when retries are allowed', () => {
+    const record = fresh('msg')
+    const retry = writeChannel(record, { data: 'other', expectedToken: 'old', now: T0, idempotentRetry: true })
+    expect(retry).toMatchObject({ ok: false, code: 'CONCURRENT_WRITE' })
+  })
+})
