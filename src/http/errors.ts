@@ -72,6 +72,6 @@ export const errorResponse = (c: Context<AppEnv>, error: unknown): Response => {
     c.get('log')?.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'request failed')
   }
   if (body.retry_after_ms !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(body.retry_after_ms / 1000))))
-  c.header('Cache-Control', 'no-store')
+  if (c.res.headers.get('Cache-Control') === null) c.header('Cache-Control', 'no-store')
   return c.json(body, status)
 }

@@ -28,6 +28,7 @@ const waitForPong = async (port: number, deadlineMs: number): Promise<void> => {
   const { Redis } = await import('ioredis')
   while (Date.now() < deadlineMs) {
     const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    client.on('error', () => {}) // refused while the server starts: expected, retried below
     try {
       await client.connect()
       if ((await client.ping()) === 'PONG') return

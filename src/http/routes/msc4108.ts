@@ -64,7 +64,9 @@ export const msc4108Routes = (options: Msc4108Options) => {
     const hit = ifNoneMatchHits(c.req.header('if-none-match'), record.token)
     if (!hit.ok) throw new RelayError(hit.code, { detail: hit.detail })
     if (hit.value) return c.body(null, 304, sessionHeaders(record))
-    return c.body(record.data, 200, { ...sessionHeaders(record), 'Content-Type': 'text/plain' })
+    // An explicit Content-Length keeps proxies from chunking (and weakening the ETag of) the body.
+    const length = String(new TextEncoder().encode(record.data).length)
+    return c.body(record.data, 200, { ...sessionHeaders(record), 'Content-Type': 'text/plain', 'Content-Length': length })
   }
 
   const write: Handler<AppEnv> = async (c) => {
@@ -74,7 +76,7 @@ export const msc4108Routes = (options: Msc4108Options) => {
     const data = await readPayload(c, maxPayloadBytes)
     try {
       const { record } = await rendezvous.write('msc4108', id, data, expected.value, callerOf(c))
-      return c.body('', 202, { ...sessionHeaders(record), 'Content-Type': 'text/plain' })
+      return c.body('', 202, { ...sessionHeaders(record), 'Content-Type': 'text/plain', 'Content-Length': '0' })
     } catch (error) {
       if (!(error instanceof RelayError) || error.code !== 'CONCURRENT_WRITE') throw error
       // 412 carries the current session headers so the client can learn the current ETag.
