@@ -24,6 +24,17 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'UNAVAILABLE'
   | 'INTERNAL'
+  // Accounts and user-interactive auth (src/core/auth/).
+  | 'AUTH_STAGE_REQUIRED'
+  | 'INVALID_CREDENTIALS'
+  | 'INVALID_TOKEN'
+  | 'PASSWORD_TOO_WEAK'
+  | 'TOTP_INVALID'
+  | 'TOTP_REPLAYED'
+  | 'RECOVERY_CODE_INVALID'
+  | 'UIA_SESSION_INVALID'
+  | 'UIA_STAGE_NOT_ALLOWED'
+  | 'UIA_FLOW_CHANGE_REFUSED'
 
 /** Options of a {@link RelayError}: a short public detail, a retry hint, the underlying cause. */
 export interface RelayErrorOptions {

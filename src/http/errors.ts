@@ -28,6 +28,17 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   UNAUTHORIZED: { status: 401, errcode: 'M_UNAUTHORIZED' },
   UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN' },
   INTERNAL: { status: 500, errcode: 'M_UNKNOWN' },
+  // A UIA 401 also carries the challenge (`challengeBody` in src/core/auth/uia-wire.ts).
+  AUTH_STAGE_REQUIRED: { status: 401, errcode: 'M_UNAUTHORIZED' },
+  INVALID_CREDENTIALS: { status: 403, errcode: 'M_FORBIDDEN' },
+  INVALID_TOKEN: { status: 401, errcode: 'M_UNKNOWN_TOKEN' },
+  PASSWORD_TOO_WEAK: { status: 400, errcode: 'M_WEAK_PASSWORD' },
+  TOTP_INVALID: { status: 403, errcode: 'M_FORBIDDEN' },
+  TOTP_REPLAYED: { status: 403, errcode: 'M_FORBIDDEN' },
+  RECOVERY_CODE_INVALID: { status: 403, errcode: 'M_FORBIDDEN' },
+  UIA_SESSION_INVALID: { status: 403, errcode: 'M_FORBIDDEN' },
+  UIA_STAGE_NOT_ALLOWED: { status: 400, errcode: 'M_INVALID_PARAM' },
+  UIA_FLOW_CHANGE_REFUSED: { status: 403, errcode: 'M_FORBIDDEN' },
 }
 
 /** Unstable errcodes the MSCs ask for on their unstable paths. */

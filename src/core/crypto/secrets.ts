@@ -54,3 +54,16 @@ export const redactWith =
     for (let i = 0; i < 8; i++) hex += (mac[i] as number).toString(16).padStart(2, '0')
     return hex
   }
+
+/**
+ * Compares two byte arrays in time that depends only on their lengths (password hashes, MACs).
+ *
+ * @example
+ * equalBytesConstantTime(computedTag, storedTag) // true or false, no early exit
+ */
+export const equalBytesConstantTime = (a: Uint8Array, b: Uint8Array): boolean => {
+  let diff = a.length ^ b.length
+  const n = Math.max(a.length, b.length)
+  for (let i = 0; i < n; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0)
+  return diff === 0
+}
