@@ -1,0 +1,118 @@
+/**
+ * The server's signing keyring: which key signs now, which public keys the JWKS publishes, and
+ * rotation. Key material comes from a {@link KeyStore} (operator configuration, the data-directory file,
+ * or memory); on first start with an empty store an Ed25519 key is generated and saved.
+ *
+ * Private keys are imported as non-extractable CryptoKeys (WebCrypto: Node 20 and Workers both do
+ * Ed25519); the keyring prints only key ids.
+ *
+ * @see ../../../shared/DESIGN.md "The server's part in the channel", point 4
+ */
+import { importJWK } from 'jose'
+import { publicJwkOf, type PublicJwk, type SigningAlg } from '../core/crypto/signing-jwk.ts'
+import {
+  newKeySet,
+  publishedKeys,
+  rotateKeySet,
+  type SigningKeyRecord,
+  type SigningKeySet,
+} from '../core/crypto/signing-key-set.ts'
+import type { KeyStore } from '../adapters/keys/keystore.ts'
+import type { Clock, Random } from '../ports.ts'
+
+/** What the keyring needs. */
+export interface SigningKeysOptions {
+  store: KeyStore
+  clock: Clock
+  random: Random
+  /** How long a rotated-out key stays in the JWKS (≥ the longest ticket lifetime plus JWKS cache time). */
+  retiredKeyTtlMs: number
+}
+
+/** The key that signs now. */
+export interface CurrentSigningKey {
+  kid: string
+  alg: SigningAlg
+  /** Non-extractable: cannot be exported or printed. */
+  privateKey: CryptoKey
+}
+
+/** A JWK set, as served at the JWKS URL. */
+export interface PublicJwks {
+  keys: PublicJwk[]
+}
+
+const importCurrent = async (set: SigningKeySet): Promise<CurrentSigningKey> => {
+  const { kid, alg, jwk } = set.keys[0] as SigningKeyRecord
+  const privateKey = (await importJWK({ ...jwk }, alg, { extractable: false })) as CryptoKey
+  return { kid, alg, privateKey }
+}
+
+/** The keyring; build it with {@link openSigningKeys}. */
+export class SigningKeys {
+  #set: SigningKeySet
+  #current: CurrentSigningKey
+  readonly #options: SigningKeysOptions
+  #rotating: Promise<void> = Promise.resolve()
+
+  private constructor(set: SigningKeySet, current: CurrentSigningKey, options: SigningKeysOptions) {
+    this.#set = set
+    this.#current = current
+    this.#options = options
+  }
+
+  /** Loads the keys from `options.store`, generating and saving a first key when it is empty. */
+  static async open(options: SigningKeysOptions): Promise<SigningKeys> {
+    const { store, clock, random } = options
+    const set = (await store.load()) ?? (await store.saveIfAbsent(newKeySet(random, clock.now())))
+    return new SigningKeys(set, await importCurrent(set), options)
+  }
+
+  /** The key to sign with. */
+  current(): CurrentSigningKey {
+    return this.#current
+  }
+
+  /** The JWKS to publish now: the current key and the retired keys still inside their publication time. */
+  publicJwks(): PublicJwks {
+    const { clock, retiredKeyTtlMs } = this.#options
+    return { keys: publishedKeys(this.#set, clock.now(), retiredKeyTtlMs).map((k) => publicJwkOf(k.jwk, k.kid)) }
+  }
+
+  /**
+   * Makes a new current key and retires the old one (still published for `retiredKeyTtlMs`). The store
+   * is written first, so a failed save (e.g. keys from configuration: RelayError FORBIDDEN) changes nothing.
+   */
+  rotate(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const { store, clock, random, retiredKeyTtlMs } = this.#options
+      const next = rotateKeySet(this.#set, random, clock.now(), retiredKeyTtlMs)
+      const current = await importCurrent(next)
+      await store.save(next)
+      this.#set = next
+      this.#current = current
+    }
+    // Serialized: two overlapping rotations must not both retire the same key.
+    const result = this.#rotating.then(run)
+    this.#rotating = result.catch(() => {})
+    return result
+  }
+
+  /** Key ids only. */
+  toJSON(): { store: string; current: string; keys: string[] } {
+    return { store: this.#options.store.kind, current: this.#current.kid, keys: this.#set.keys.map((k) => k.kid) }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `SigningKeys ${JSON.stringify(this.toJSON())}`
+  }
+}
+
+/**
+ * Opens the keyring.
+ *
+ * @example
+ * const keys = await openSigningKeys({ store: fileKeyStore(path), clock, random, retiredKeyTtlMs: 86_400_000 })
+ * app.get('/oauth2/jwks', (c) => c.json(keys.publicJwks()))
+ */
+export const openSigningKeys = (options: SigningKeysOptions): Promise<SigningKeys> => SigningKeys.open(options)
