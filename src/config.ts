@@ -37,6 +37,12 @@ export interface Config {
     maxPayloadBytes: number
     maxLiveChannels: number
   }
+  /** The WebSocket transport of native channels (`GET /v1/rendezvous/{id}/ws`). */
+  websocket: {
+    enabled: boolean
+    helloTimeoutMs: number
+    idleTimeoutMs: number
+  }
   rateLimit: {
     createPerClient: RateRule
     readsPerChannel: RateRule
@@ -159,6 +165,9 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_NATIVE_TTL_SECONDS', path: 'rendezvous.nativeTtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of a native channel' },
   { env: 'QRELAY_MAX_PAYLOAD_BYTES', path: 'rendezvous.maxPayloadBytes', default: '4096', parse: int(64, 65536), doc: 'largest payload, in UTF-8 bytes' },
   { env: 'QRELAY_MAX_LIVE_CHANNELS', path: 'rendezvous.maxLiveChannels', default: '100000', parse: int(1, 100_000_000), doc: 'live channels beyond which creation is refused (never evicts)' },
+  { env: 'QRELAY_WS_ENABLED', path: 'websocket.enabled', default: 'true', parse: bool, doc: 'serve GET /v1/rendezvous/{id}/ws, the WebSocket transport of native channels (with QRELAY_NATIVE_ENABLED)' },
+  { env: 'QRELAY_WS_HELLO_TIMEOUT_MS', path: 'websocket.helloTimeoutMs', default: '10000', parse: int(100, 600_000), doc: 'how long a new WebSocket may take to send its hello frame before it is closed (4401)' },
+  { env: 'QRELAY_WS_IDLE_TIMEOUT_MS', path: 'websocket.idleTimeoutMs', default: '60000', parse: int(100, 3_600_000), doc: 'a WebSocket with no frame either way (pings included) for this long is closed (4408)' },
   { env: 'QRELAY_RATE_CREATE_PER_CLIENT', path: 'rateLimit.createPerClient', default: '30/60s', parse: rate, doc: 'channel creations per client address (IPv6: per /64)' },
   { env: 'QRELAY_RATE_READS_PER_CHANNEL', path: 'rateLimit.readsPerChannel', default: '300/60s', parse: rate, doc: 'reads of one channel (clients poll about once a second each)' },
   { env: 'QRELAY_RATE_WRITES_PER_CHANNEL', path: 'rateLimit.writesPerChannel', default: '60/60s', parse: rate, doc: 'writes and deletes of one channel' },
@@ -174,7 +183,7 @@ export const KNOBS: readonly Knob[] = [
  */
 export const parseConfig = (env: Record<string, string | undefined>): Config => {
   const problems: string[] = []
-  const out: Record<string, Record<string, unknown>> = { server: {}, storage: {}, rendezvous: {}, rateLimit: {} }
+  const out: Record<string, Record<string, unknown>> = { server: {}, storage: {}, rendezvous: {}, websocket: {}, rateLimit: {} }
   for (const knob of KNOBS) {
     const raw = env[knob.env] ?? knob.default
     const [section, field] = knob.path.split('.') as [string, string]

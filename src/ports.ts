@@ -4,6 +4,7 @@
  * Adapters live in `src/adapters/`; the conformance suite in `test/integration/storage/` states the contract.
  */
 import type { ChannelRecord } from './core/rendezvous/channel.ts'
+import type { ChannelEvent, ChannelSignal } from './core/relay/channel-event.ts'
 
 /** Wall-clock milliseconds since the epoch. Only `src/runtime/*` builds the real one. */
 export interface Clock {
@@ -77,5 +78,179 @@ export interface EphemeralStore {
   /** Resolves when the backing store answers; rejects otherwise (used by /readyz). */
   ping(): Promise<void>
   /** Releases connections and timers. */
+  close(): Promise<void>
+}
+
+/** Hears the events of one channel. Must return quickly and never throw: queue the work. */
+export type ChannelListener = (signal: ChannelSignal) => void
+
+/**
+ * Pub/sub of channel events between every process serving the same store (memory: one process;
+ * Redis: PUBLISH/SUBSCRIBE). Delivery is at most once: events published after `subscribe` resolves
+ * reach the listener, in publish order, unless a connection drops; after a reconnect the listener
+ * hears `resync` and must re-read the record. So a subscriber that reads the record once subscribed
+ * misses nothing. Events never hold payloads or secrets.
+ *
+ * A dependency of its own rather than part of {@link EphemeralStore}: Redis needs a dedicated
+ * subscriber connection, and a Durable Object fans out to its own sockets without any pub/sub.
+ */
+export interface ChannelEvents {
+  /** Announces `event` to the subscribers of channel `id` on every process. */
+  publish(id: string, event: ChannelEvent): Promise<void>
+  /** Listens to channel `id`; resolves once subscribed, with the function that stops listening. */
+  subscribe(id: string, listener: ChannelListener): Promise<() => Promise<void>>
+  /** Drops every subscription and releases what the adapter opened itself. */
+  close(): Promise<void>
+}
+
+/** Runs a task later (the WebSocket hello, idle and expiry timers). Only `src/runtime/*` builds the real one. */
+export interface Scheduler {
+  /** Calls `task` once after `delayMs`; the returned function cancels it. */
+  schedule(delayMs: number, task: () => void): () => void
+}
+
+// ─── Durable storage: accounts, credentials, devices, tokens ────────────────────────────────────────
+// Kept apart from the ephemeral ports above: this data must survive restarts (SQLite file, Redis with
+// persistence, Durable Object storage). Adapters: `src/adapters/durable/`; contract:
+// `test/integration/durable/conformance.ts`. Decisions that need time (expiry, lockout, grace) use the
+// Clock given to the adapter's factory; timestamps inside records are the caller's.
+import type {
+  AccessTokenRecord,
+  AccountRecord,
+  DeviceRecord,
+  RefreshFamilyRecord,
+} from './core/accounts/records.ts'
+
+/** Outcome of {@link AccountStore.create}: `exists` when the id or the username is taken. */
+export type AccountCreateOutcome = 'ok' | 'exists'
+
+/**
+ * Outcome of a write that gives a device credentials. `denied` when, at that instant, the account is
+ * missing, disabled or locked, or the device (or family) is gone: the check and the write are one step,
+ * so a disable or revoke that lands first always wins.
+ */
+export type MintOutcome = 'ok' | 'exists' | 'denied'
+
+/** Accounts. Usernames are unique under `usernameKey` (case-insensitive). Accounts are never deleted. */
+export interface AccountStore {
+  /** Atomically inserts a new account unless its id or username (any case) exists. */
+  create(account: AccountRecord): Promise<AccountCreateOutcome>
+  /** The account, or null. */
+  get(id: string): Promise<AccountRecord | null>
+  /** The account whose username equals `username` under `usernameKey`, or null. */
+  findByUsername(username: string): Promise<AccountRecord | null>
+  /**
+   * Compare-and-swap: stores `next` only if the stored `version` equals `expectedVersion`. `next` comes
+   * from `reviseAccount`; changing `id` or `username` is a bug and throws.
+   */
+  update(id: string, expectedVersion: number, next: AccountRecord): Promise<ReplaceOutcome>
+}
+
+/** Second factors whose use must be atomic (MSC1997). Codes arrive hashed. */
+export interface CredentialStore {
+  /**
+   * The TOTP replay guard: atomically records `step` as used and returns true only if it is greater
+   * than every step used before for this account (false for an unknown account).
+   */
+  useTotpStep(accountId: string, step: number): Promise<boolean>
+  /** Atomically replaces the whole set: every earlier code stops working. False for an unknown account. */
+  replaceRecoveryCodes(accountId: string, codeHashes: readonly string[]): Promise<boolean>
+  /** Atomically removes the code and returns true; of many concurrent callers at most one gets true. */
+  consumeRecoveryCode(accountId: string, codeHash: string): Promise<boolean>
+  /** How many unused recovery codes are left. */
+  countRecoveryCodes(accountId: string): Promise<number>
+}
+
+/** Where and when a device was last seen (see {@link DeviceStore.touch}). */
+export interface DeviceSeen {
+  atMs: number
+  network?: string
+}
+
+/** Devices of an account. Every method is scoped by account: a device id alone finds nothing. */
+export interface DeviceStore {
+  /** Atomically inserts the device if its account is usable at the store's now (see {@link MintOutcome}). */
+  create(device: DeviceRecord): Promise<MintOutcome>
+  /** The device, or null (also when it belongs to another account). */
+  get(accountId: string, deviceId: string): Promise<DeviceRecord | null>
+  /** The account's devices, oldest first (ties by id). */
+  listByAccount(accountId: string): Promise<DeviceRecord[]>
+  /** Sets the display name; false when there is no such device. */
+  rename(accountId: string, deviceId: string, displayName: string): Promise<boolean>
+  /** Records a sighting if it is newer than the stored one (concurrent touches never go back); false when missing. */
+  touch(accountId: string, deviceId: string, seen: DeviceSeen): Promise<boolean>
+  /**
+   * Signs the device out, in one step: deletes the device and its access tokens and revokes its refresh
+   * families. False when there was no such device.
+   */
+  revoke(accountId: string, deviceId: string): Promise<boolean>
+  /**
+   * {@link revoke} for every device of the account except `keepDeviceId` (null: all), in one step:
+   * password change with `logout_devices` (MSC2457), account disable. Returns how many were revoked.
+   */
+  revokeAllExcept(accountId: string, keepDeviceId: string | null): Promise<number>
+}
+
+/** Input of {@link TokenStore.rotateRefresh}. */
+export interface RotateRequest {
+  familyId: string
+  /** Hash of the secret part of the presented refresh token. */
+  presentedHash: string
+  /** Hash of the secret of the token that replaces it. */
+  nextHash: string
+  /** How long after a rotation the rotated-out token counts as a concurrent duplicate (0: never). */
+  graceMs: number
+}
+
+/**
+ * Outcome of {@link TokenStore.rotateRefresh} (decided by `judgeRefresh`):
+ * - `rotated`: the presented token was current; `nextHash` is current now.
+ * - `raced`: the token was rotated out less than `graceMs` ago by a concurrent request; nothing changes,
+ *   nothing is revoked (the caller refuses this request; the winner's response carries the new token).
+ * - `reused`: an earlier token was replayed; the family and its access tokens are now revoked.
+ * - `revoked`: the family was already revoked. `denied`: the account is unusable or the device gone.
+ * - `missing`: no such live family, or a token that never belonged to it (nothing changes).
+ */
+export type RotateOutcome = 'rotated' | 'raced' | 'reused' | 'revoked' | 'denied' | 'missing'
+
+/** Result of {@link TokenStore.rotateRefresh}: the family as the intent left it (null when `missing`). */
+export interface RotateResult {
+  outcome: RotateOutcome
+  family: RefreshFamilyRecord | null
+}
+
+/** Access tokens (minutes long, revocable at once) and rotating refresh-token families. */
+export interface TokenStore {
+  /**
+   * Atomically stores an access token if its account is usable, its device exists and its family (if
+   * any) is live and belongs to that device.
+   */
+  putAccess(token: AccessTokenRecord): Promise<MintOutcome>
+  /** The token, or null when unknown, revoked or expired (exactly at `expiresAtMs`). */
+  getAccess(id: string): Promise<AccessTokenRecord | null>
+  /** Deletes one access token (RFC 7009); true when a live one was there. */
+  revokeAccess(id: string): Promise<boolean>
+  /** Atomically stores a new family if its account is usable and its device exists. */
+  createRefreshFamily(family: RefreshFamilyRecord): Promise<MintOutcome>
+  /** The family, revoked or not, or null when unknown or expired. */
+  getRefreshFamily(familyId: string): Promise<RefreshFamilyRecord | null>
+  /** Judges and applies one refresh attempt in one atomic step (see {@link RotateOutcome}). */
+  rotateRefresh(request: RotateRequest): Promise<RotateResult>
+  /** Revokes a family and the access tokens minted from it (RFC 7009); true when it was live. */
+  revokeRefreshFamily(familyId: string): Promise<boolean>
+}
+
+/** The durable side of storage. Each method of each sub-store is one atomic intent. */
+export interface DurableStore {
+  readonly kind: 'memory' | 'sqlite' | 'redis' | 'durable-object'
+  readonly accounts: AccountStore
+  readonly credentials: CredentialStore
+  readonly devices: DeviceStore
+  readonly tokens: TokenStore
+  /** Deletes expired access tokens and families; returns how many (stores with native expiry: 0). */
+  purgeExpired(): Promise<number>
+  /** Resolves when the backing store answers; rejects otherwise (used by /readyz). */
+  ping(): Promise<void>
+  /** Releases what the adapter opened itself (never the client it was given). */
   close(): Promise<void>
 }

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'NAVIGATION_REFUSED'
   | 'UNAUTHORIZED'
   | 'UNAVAILABLE'
+  | 'UPGRADE_REQUIRED'
   | 'INTERNAL'
   // Accounts and user-interactive auth (src/core/auth/).
   | 'AUTH_STAGE_REQUIRED'

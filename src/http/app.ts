@@ -14,6 +14,7 @@ import { requestContext, type GetSocketAddress } from './middleware/request-cont
 import { healthRoutes } from './routes/health.ts'
 import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
+import { relayWebSocket, type WebSocketTransport } from './routes/relay-ws.ts'
 
 /** Everything the app needs, built by a runtime entry (or a test). */
 export interface AppDeps {
@@ -26,6 +27,8 @@ export interface AppDeps {
   redact: (value: string) => string
   getSocketAddress: GetSocketAddress
   isShuttingDown?: () => boolean
+  /** The runtime's WebSocket support; without it `GET /v1/rendezvous/{id}/ws` does not exist (404). */
+  websocket?: WebSocketTransport
 }
 
 /** Marks the routes of one API family, so errors carry that family's unstable errcodes. */
@@ -97,6 +100,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     if (api === 'native') {
       app.post(`${prefix}/:id/abort`, r.abort)
       app.all(`${prefix}/:id/abort`, methodNotAllowed)
+      if (deps.websocket !== undefined && config.websocket.enabled) {
+        app.get(`${prefix}/:id/ws`, relayWebSocket(deps.websocket))
+        app.all(`${prefix}/:id/ws`, methodNotAllowed)
+      }
     }
     app.all(prefix, methodNotAllowed)
     app.all(`${prefix}/:id`, methodNotAllowed)

@@ -27,6 +27,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   NAVIGATION_REFUSED: { status: 403, errcode: 'M_FORBIDDEN' },
   UNAUTHORIZED: { status: 401, errcode: 'M_UNAUTHORIZED' },
   UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN' },
+  UPGRADE_REQUIRED: { status: 426, errcode: 'M_UNRECOGNIZED' },
   INTERNAL: { status: 500, errcode: 'M_UNKNOWN' },
   // A UIA 401 also carries the challenge (`challengeBody` in src/core/auth/uia-wire.ts).
   AUTH_STAGE_REQUIRED: { status: 401, errcode: 'M_UNAUTHORIZED' },

@@ -12,11 +12,16 @@ import type { Config } from '../config.ts'
 import { redactWith } from '../core/crypto/secrets.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { redisStore } from '../adapters/storage/redis.ts'
+import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
+import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
 import { cryptoRandom, pinoLogger, systemClock } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
-import type { Clock, EphemeralStore, Logger, Random } from '../ports.ts'
+import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
+import type { ChannelEvents, Clock, EphemeralStore, Logger, Random, Scheduler } from '../ports.ts'
 import { rateLimiter } from '../services/rate-limiter.ts'
+import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
+import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
 /** A running server. */
 export interface RunningServer {
@@ -32,23 +37,40 @@ export interface NodeServerOverrides {
   clock?: Clock
   random?: Random
   logger?: Logger
+  scheduler?: Scheduler
 }
 
 const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16))
 
-/** Builds the ephemeral store the config names (the caller closes it). */
-const buildStore = (config: Config, clock: Clock): { store: EphemeralStore; close: () => Promise<void> } => {
+/** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
+interface BuiltStore {
+  store: EphemeralStore
+  events: ChannelEvents
+  close: () => Promise<void>
+}
+
+/** Builds the ephemeral store and channel events the config names. */
+const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore => {
   if (config.storage.kind === 'redis') {
     const client = new Redis(config.storage.redisUrl as string, {
       lazyConnect: false,
       enableAutoPipelining: true,
       maxRetriesPerRequest: 2,
     })
-    const store = redisStore({ client, keyPrefix: config.storage.redisKeyPrefix, clock })
-    return { store, close: async () => void (await client.quit().catch(() => client.disconnect())) }
+    const keyPrefix = config.storage.redisKeyPrefix
+    const store = redisStore({ client, keyPrefix, clock })
+    const onError = (error: unknown): void =>
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis subscriber error')
+    const events = redisChannelEvents({ client, keyPrefix, onError })
+    const close = async (): Promise<void> => {
+      await events.close()
+      await client.quit().catch(() => client.disconnect())
+    }
+    return { store, events, close }
   }
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs })
-  return { store, close: () => store.close() }
+  const events = memoryChannelEvents()
+  return { store, events, close: async () => void (await Promise.all([events.close(), store.close()])) }
 }
 
 /**
@@ -67,9 +89,22 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
   }
   const redact = redactWith(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
-  const { store, close } = buildStore(config, clock)
+  const { store, events, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
-  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, events })
+  const relay = relayService({
+    rendezvous,
+    events,
+    clock,
+    random,
+    scheduler: overrides.scheduler ?? systemScheduler,
+    limits: {
+      helloTimeoutMs: config.websocket.helloTimeoutMs,
+      idleTimeoutMs: config.websocket.idleTimeoutMs,
+      maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
+    },
+  })
+  const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   let shuttingDown = false
   const app = createApp({
     config,
@@ -87,10 +122,12 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
       }
     },
     isShuttingDown: () => shuttingDown,
+    ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s as Server))
+    const options = { fetch: app.fetch, hostname: config.server.host, port: config.server.port }
+    const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
@@ -102,11 +139,14 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       shuttingDown = true
+      // Upgraded sockets count as open connections: the server closes only once they are gone.
+      relay.shutdown()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections?.()
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())
       await Promise.race([closed, grace])
       server.closeAllConnections?.()
+      if (wss !== undefined) terminateAll(wss)
       await close()
       logger.info({}, 'stopped')
     })()

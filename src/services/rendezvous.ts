@@ -12,9 +12,10 @@ import {
   type RendezvousApi,
 } from '../core/rendezvous/channel.ts'
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
+import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { Config } from '../config.ts'
-import type { Clock, EphemeralStore, Random } from '../ports.ts'
+import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
@@ -30,6 +31,8 @@ export interface RendezvousDeps {
   random: Random
   limits: Config['rendezvous']
   rates: Config['rateLimit']
+  /** Where native writes, deletes and aborts are announced (WebSocket push); none: nobody hears them. */
+  events?: ChannelEvents
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -50,8 +53,8 @@ export interface WriteResult extends PartyView {
   changed: boolean
 }
 
-/** Why a party aborts a native channel. */
-export type AbortReason = 'check_code_mismatch' | 'user_cancelled' | 'protocol_error'
+/** Why a party aborts a native channel (defined in core beside the channel events that carry it). */
+export type { AbortReason }
 
 const CLAIM_ATTEMPTS = 8
 
@@ -66,7 +69,18 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
  * const { record } = await rendezvous.create('msc4388', '', { clientKey })
  */
 export const rendezvousService = (deps: RendezvousDeps) => {
-  const { store, limiter, clock, random, limits, rates } = deps
+  const { store, limiter, clock, random, limits, rates, events } = deps
+
+  const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
+
+  /**
+   * Tells the channel's listeners on every process, without waiting: the change is already stored, so
+   * the request need not pay a pub/sub round trip, and a failed publish must not fail it (listeners
+   * resync when their connection comes back).
+   */
+  const announce = (id: string, event: ChannelEvent): void => {
+    events?.publish(id, event).catch(() => {})
+  }
 
   const ttlMsOf = (api: RendezvousApi): number =>
     1000 *
@@ -179,7 +193,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: view.record })
         if (!written.value.changed) return { ...view, record: written.value.record, changed: false }
         const outcome = await store.channels.replaceIfMatch(id, view.record.rev, written.value.record)
-        if (outcome === 'ok') return { ...view, record: written.value.record, changed: true }
+        if (outcome === 'ok') {
+          if (api === 'native') announce(id, { type: 'written', token: written.value.record.token, by: roleOf(view.party) })
+          return { ...view, record: written.value.record, changed: true }
+        }
         if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
         // The revision moved under us (another write, or a claim): decide again on the fresh record.
         view = { ...view, record: await load(api, id) }
@@ -193,9 +210,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      */
     async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
       await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      if (api === 'native') await requireParty(id, secret, caller)
-      else await load(api, id)
+      const party = api === 'native' ? (await requireParty(id, secret, caller)).party : null
+      if (party === null) await load(api, id)
       if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (party !== null) announce(id, { type: 'deleted', by: roleOf(party) })
     },
 
     /**
@@ -205,12 +223,22 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      */
     async abort(id: string, secret: string | null, reason: AbortReason, caller: Caller): Promise<void> {
       await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      await requireParty(id, secret, caller)
+      const { party } = await requireParty(id, secret, caller)
       const record = await store.channels.takeOnce(id)
       if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      announce(id, { type: 'aborted', by: roleOf(party), reason })
       if (reason === 'check_code_mismatch' && record.joinerNetwork !== undefined) {
         await store.counters.increment(`strike:mismatch:${record.joinerNetwork}`, 24 * 3_600_000)
       }
+    },
+
+    /**
+     * The live native record, for a transport that has already authenticated its party (a WebSocket
+     * re-reading after an event): no rate limit, no party check. Null when gone or not native.
+     */
+    async current(id: string): Promise<ChannelRecord | null> {
+      const record = await store.channels.get(id)
+      return record === null || record.api !== 'native' ? null : record
     },
 
     /** Milliseconds until `record` expires. */

@@ -1,0 +1,149 @@
+/**
+ * Schema of the SQLite durable store, as an ordered list of migrations. The applied version lives in
+ * `PRAGMA user_version`; {@link migrate} runs the missing steps in one `BEGIN IMMEDIATE` transaction,
+ * so two processes opening one file at once migrate it once, and a failed step leaves it untouched.
+ * A migration, once released, is never edited: add the next one.
+ *
+ * @see https://www.sqlite.org/pragma.html#pragma_user_version
+ */
+import type Database from 'libsql'
+
+/** One schema step: `sql` takes the schema from `version - 1` to `version`. */
+export interface Migration {
+  version: number
+  description: string
+  sql: string
+}
+
+/** Every schema step, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'accounts, recovery codes, devices, refresh families, access tokens',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        username_key TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        locked_until_ms INTEGER NOT NULL,
+        totp_secret TEXT,
+        totp_confirmed_at_ms INTEGER,
+        last_totp_step INTEGER NOT NULL DEFAULT -1,
+        version INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE recovery_codes (
+        account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        code_hash TEXT NOT NULL,
+        PRIMARY KEY (account_id, code_hash)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE devices (
+        account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('password', 'qr')),
+        approved_by_device_id TEXT,
+        channel_hash TEXT,
+        quarantine_until_ms INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        last_seen_at_ms INTEGER NOT NULL,
+        last_seen_network TEXT,
+        PRIMARY KEY (account_id, id)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Families outlive their device (no foreign key to it), so that a token of a signed-out device
+      -- is answered 'revoked' until the family expires.
+      CREATE TABLE refresh_families (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        device_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        jkt TEXT,
+        current_hash TEXT NOT NULL,
+        previous_hash TEXT,
+        rotated_at_ms INTEGER,
+        generation INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER
+      ) STRICT;
+      CREATE INDEX refresh_families_by_device ON refresh_families (account_id, device_id);
+      CREATE INDEX refresh_families_by_expiry ON refresh_families (expires_at_ms);
+
+      -- Every token rotated out of a family: presenting one again is a replay.
+      CREATE TABLE refresh_used (
+        family_id TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL,
+        PRIMARY KEY (family_id, token_hash)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Deleting a device deletes its access tokens in the same statement.
+      CREATE TABLE access_tokens (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        family_id TEXT,
+        scopes TEXT NOT NULL,
+        jkt TEXT,
+        issued_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        FOREIGN KEY (account_id, device_id) REFERENCES devices (account_id, id) ON DELETE CASCADE
+      ) STRICT;
+      CREATE INDEX access_tokens_by_device ON access_tokens (account_id, device_id);
+      CREATE INDEX access_tokens_by_family ON access_tokens (family_id);
+      CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at_ms);
+    `,
+  },
+]
+
+/** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError'
+}
+
+const userVersion = (db: Database.Database): number =>
+  Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
+
+/**
+ * Brings the schema up to the last migration, in one immediate transaction. Idempotent.
+ * Throws SchemaVersionError when the file's version is newer than the last known migration.
+ *
+ * @example
+ * const { from, to } = migrate(db) // { from: 0, to: 1 } on a new file, { from: 1, to: 1 } after
+ */
+export const migrate = (
+  db: Database.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } => {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`)
+  })
+  const latest = migrations.length
+  const check = (version: number): void => {
+    if (version > latest) {
+      throw new SchemaVersionError(
+        `the database schema is at version ${version}, newer than this qrelay knows (${latest}): ` +
+          'run a qrelay release that knows it, or restore a backup made by this one',
+      )
+    }
+  }
+  const from = userVersion(db)
+  check(from)
+  if (from === latest) return { from, to: from }
+  db.transaction(() => {
+    // Read again under the write lock: another process may have migrated in between.
+    const current = userVersion(db)
+    check(current)
+    for (const m of migrations.slice(current)) {
+      db.exec(m.sql)
+      db.exec(`PRAGMA user_version = ${m.version}`)
+    }
+  }).immediate()
+  return { from, to: latest }
+}

@@ -1,0 +1,184 @@
+/**
+ * Durable records: accounts, devices, access tokens and refresh-token families, as every durable
+ * store keeps them (see `DurableStore` in `src/ports.ts`), plus the pure rules the stores share.
+ *
+ * Bearer secrets appear only as SHA-256 hashes (`hashSecret`): a database leak gives lookups, never
+ * sessions. The one exception is the TOTP key, which a verifier needs in the clear; a deployment may
+ * seal it before it reaches the store. Records are plain data (they cross JSON, SQL and Lua), so log
+ * {@link accountForLog} rather than an account.
+ *
+ * @see https://thecopenhagenbook.com/server-side-tokens
+ */
+
+/** `disabled` is an administrative stop; a temporary lockout is `lockedUntilMs` instead. */
+export type AccountStatus = 'active' | 'disabled'
+
+/** A TOTP enrolment (MSC1997). Pending until `confirmedAtMs` is set by a first valid code. */
+export interface TotpEnrolment {
+  /** The shared key as the caller stores it (base32, or sealed by the deployment). */
+  secret: string
+  confirmedAtMs?: number
+}
+
+/** An account. Changed only by compare-and-swap on `version` (`accounts.update`). */
+export interface AccountRecord {
+  /** Opaque, immutable id. */
+  id: string
+  /** As registered; unique under {@link usernameKey}, immutable. */
+  username: string
+  /** PHC string of the password hash (`src/core/auth/password-hash.ts`). */
+  passwordHash: string
+  status: AccountStatus
+  /** Minting is refused until this instant (brute-force lockout); 0 when not locked. */
+  lockedUntilMs: number
+  totp?: TotpEnrolment
+  /** Bumped by one on every update (see {@link reviseAccount}). */
+  version: number
+  createdAtMs: number
+  updatedAtMs: number
+}
+
+/** How a device got its session. */
+export type DeviceOrigin = 'password' | 'qr'
+
+/** A signed-in device of an account; one device holds one session (its tokens). */
+export interface DeviceRecord {
+  /** Unique within its account. */
+  id: string
+  accountId: string
+  displayName: string
+  origin: DeviceOrigin
+  /** QR sign-in: the device that approved it. */
+  approvedByDeviceId?: string
+  /** QR sign-in: SHA-256 of the rendezvous channel id it came through ("not me" finds siblings). */
+  channelHash?: string
+  /** Limited scopes until this instant (BCP "limited scopes"); 0 when not quarantined. */
+  quarantineUntilMs: number
+  createdAtMs: number
+  /** Moves only forward (`devices.touch`). */
+  lastSeenAtMs: number
+  /** Network key of the last request (see `rateKeyOf`), for "where was this device". */
+  lastSeenNetwork?: string
+}
+
+/** An access token: `<id>.<secret>` on the wire, looked up by `id`, proved by `secretHash`. */
+export interface AccessTokenRecord {
+  id: string
+  /** SHA-256 of the secret part, compared by the caller in constant time. */
+  secretHash: string
+  accountId: string
+  deviceId: string
+  /** The refresh family it was minted from, if any: revoking the family revokes it. */
+  familyId?: string
+  scopes: string[]
+  /** RFC 9449 DPoP key thumbprint the token is bound to. */
+  jkt?: string
+  issuedAtMs: number
+  /** Gone at exactly this instant, for every adapter. */
+  expiresAtMs: number
+}
+
+/**
+ * A refresh-token family: one chain of rotating refresh tokens `<familyId>.<secret>`. Only the
+ * current token refreshes; presenting an earlier one revokes the family (RFC 9700 §4.14.2).
+ */
+export interface RefreshFamilyRecord {
+  id: string
+  accountId: string
+  deviceId: string
+  scopes: string[]
+  jkt?: string
+  /** Hash of the one token that may refresh now. */
+  currentHash: string
+  /** Hash of the token rotated out last, and when: a duplicate within the grace window is a race. */
+  previousHash?: string
+  rotatedAtMs?: number
+  /** Number of rotations so far. */
+  generation: number
+  createdAtMs: number
+  /** Absolute end of the family; an expired family is gone, like a missing one. */
+  expiresAtMs: number
+  /** Set once the family is revoked; a revoked family refreshes nothing, ever again. */
+  revokedAtMs?: number
+}
+
+/**
+ * The uniqueness key of a username: NFKC, then lower case, so `Alice`, `ALICE` and full-width
+ * `Ａｌｉｃｅ` are one name.
+ *
+ * @example
+ * usernameKey('Alice') // 'alice'
+ */
+export const usernameKey = (username: string): string => username.normalize('NFKC').toLowerCase()
+
+/**
+ * True when the account may be given new credentials at `now`: active and not locked. Every minting
+ * intent of a durable store checks it in the same atomic step as the write.
+ *
+ * @example
+ * if (!isAccountUsable(account, now)) throw new RelayError('FORBIDDEN')
+ */
+export const isAccountUsable = (account: Pick<AccountRecord, 'status' | 'lockedUntilMs'>, now: number): boolean =>
+  account.status === 'active' && account.lockedUntilMs <= now
+
+/**
+ * The next version of an account: `changes` applied, `version` bumped, `updatedAtMs` set. Feed it to
+ * `accounts.update(id, account.version, next)`. `id`, `username` and `createdAtMs` never change.
+ *
+ * @example
+ * const next = reviseAccount(account, { passwordHash }, now)
+ */
+export const reviseAccount = (
+  account: AccountRecord,
+  changes: Partial<Omit<AccountRecord, 'id' | 'username' | 'version' | 'createdAtMs' | 'updatedAtMs'>>,
+  now: number,
+): AccountRecord => ({
+  ...account,
+  ...changes,
+  id: account.id,
+  username: account.username,
+  createdAtMs: account.createdAtMs,
+  version: account.version + 1,
+  updatedAtMs: now,
+})
+
+/** What a store does with a presented refresh token (see {@link judgeRefresh}). */
+export type RefreshVerdict = 'rotate' | 'raced' | 'reuse' | 'revoked' | 'missing'
+
+/**
+ * Decides a refresh attempt, the rule every adapter applies inside its atomic step:
+ * - the current token rotates;
+ * - the token rotated out last, presented again within `graceMs` of that rotation, is a concurrent
+ *   duplicate (two tabs refreshing at once): refused, nothing revoked;
+ * - any other earlier token of the family is a replay: the family is revoked;
+ * - a revoked family refuses everything; an expired family or an unknown token changes nothing.
+ * `wasUsed` says whether `presentedHash` is among the family's earlier tokens.
+ *
+ * @example
+ * judgeRefresh(family, hash, usedHashes.has(hash), now, 2_000) // 'rotate'
+ */
+export const judgeRefresh = (
+  family: RefreshFamilyRecord,
+  presentedHash: string,
+  wasUsed: boolean,
+  now: number,
+  graceMs: number,
+): RefreshVerdict => {
+  if (family.expiresAtMs <= now) return 'missing'
+  if (family.revokedAtMs !== undefined) return 'revoked'
+  // Plain equality is fine here: these are hashes, whose bytes an attacker cannot steer.
+  if (presentedHash === family.currentHash) return 'rotate'
+  if (presentedHash === family.previousHash && now < (family.rotatedAtMs ?? 0) + graceMs) return 'raced'
+  return wasUsed ? 'reuse' : 'missing'
+}
+
+/** An account without its credentials, for logs and errors. */
+export const accountForLog = (
+  account: AccountRecord,
+): Pick<AccountRecord, 'id' | 'status' | 'lockedUntilMs' | 'version'> & { totp: boolean } => ({
+  id: account.id,
+  status: account.status,
+  lockedUntilMs: account.lockedUntilMs,
+  version: account.version,
+  totp: account.totp?.confirmedAtMs !== undefined,
+})

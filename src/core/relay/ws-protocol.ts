@@ -1,0 +1,128 @@
+/**
+ * The WebSocket wire protocol of native channels (`GET /v1/rendezvous/{id}/ws`): JSON text frames,
+ * parsed and validated here, built here. Browsers cannot set `Authorization` on a WebSocket, so the
+ * first frame authenticates.
+ *
+ * Client → server:
+ * - `{"type":"hello","secret":"<creator_secret | joiner_secret>"}`, or `{"type":"hello"}` to claim
+ *   the channel as its joiner (exactly like a first HTTP read without a secret);
+ * - `{"type":"put","sequence_token":"…","data":"…"}`: compare-and-swap write, as `PUT /v1/rendezvous/{id}`;
+ * - `{"type":"ping"}` (browsers cannot send protocol pings); `{"type":"delete"}`, as `DELETE`;
+ * - `{"type":"abort","reason":"check_code_mismatch" | "user_cancelled" | "protocol_error"}`, as `POST …/abort`.
+ *
+ * Server → client:
+ * - `{"type":"welcome","role","joiner_secret"?,"data","sequence_token","expires_in_ms"}` after a hello;
+ * - `{"type":"ack","sequence_token"}` / `{"type":"conflict","sequence_token":<current>}` after a put;
+ * - `{"type":"data","data","sequence_token"}` when the other party wrote (by any transport);
+ * - `{"type":"pong"}`. Everything else is said with a close code (see `close-codes.ts`).
+ *
+ * @see ../../../docs/websocket.md
+ */
+import { fail, ok, type Result } from '../errors.ts'
+import { ABORT_REASONS, type AbortReason, type PartyRole } from './channel-event.ts'
+
+/** A validated client frame (TypeScript fields are camelCase; the wire is snake_case). */
+export type ClientFrame =
+  | { type: 'hello'; secret: string | null }
+  | { type: 'put'; sequenceToken: string; data: string }
+  | { type: 'ping' }
+  | { type: 'delete' }
+  | { type: 'abort'; reason: AbortReason }
+
+/** A frame the server sends. */
+export type ServerFrame =
+  | {
+      type: 'welcome'
+      role: PartyRole
+      joinerSecret?: string
+      data: string
+      sequenceToken: string
+      expiresInMs: number
+    }
+  | { type: 'ack'; sequenceToken: string }
+  | { type: 'conflict'; sequenceToken: string }
+  | { type: 'data'; data: string; sequenceToken: string }
+  | { type: 'pong' }
+
+/**
+ * The largest text frame accepted for a payload limit: a JSON string may escape every payload byte
+ * as `\uXXXX` (6 bytes), plus room for the envelope. The same bound as the HTTP body of a PUT.
+ *
+ * @example
+ * maxFrameBytes(4096) // 25600
+ */
+export const maxFrameBytes = (maxPayloadBytes: number): number => maxPayloadBytes * 6 + 1024
+
+const MAX_FIELD_CHARS = 512
+const shortText = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_FIELD_CHARS
+
+/**
+ * Parses one client text frame. Errors: INVALID_PARAM with a fixed short detail (never an echo of
+ * the input) when it is not a JSON object of a known type with the right fields.
+ *
+ * @example
+ * parseClientFrame('{"type":"put","sequence_token":"t1","data":"x"}')
+ * // { ok: true, value: { type: 'put', sequenceToken: 't1', data: 'x' } }
+ */
+export const parseClientFrame = (text: string): Result<ClientFrame, 'INVALID_PARAM'> => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return fail('INVALID_PARAM', 'not JSON')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('INVALID_PARAM', 'not an object')
+  const v = value as Record<string, unknown>
+  switch (v.type) {
+    case 'hello':
+      if (v.secret === undefined || v.secret === null) return ok({ type: 'hello', secret: null })
+      return shortText(v.secret) ? ok({ type: 'hello', secret: v.secret }) : fail('INVALID_PARAM', 'bad secret')
+    case 'put':
+      if (!shortText(v.sequence_token)) return fail('INVALID_PARAM', 'put needs sequence_token')
+      if (typeof v.data !== 'string') return fail('INVALID_PARAM', 'put needs data')
+      return ok({ type: 'put', sequenceToken: v.sequence_token, data: v.data })
+    case 'ping':
+      return ok({ type: 'ping' })
+    case 'delete':
+      return ok({ type: 'delete' })
+    case 'abort': {
+      const reason = v.reason ?? 'user_cancelled'
+      return ABORT_REASONS.includes(reason as AbortReason)
+        ? ok({ type: 'abort', reason: reason as AbortReason })
+        : fail('INVALID_PARAM', 'bad abort reason')
+    }
+    default:
+      return fail('INVALID_PARAM', 'unknown type')
+  }
+}
+
+/**
+ * The wire text of a server frame.
+ *
+ * @example
+ * encodeServerFrame({ type: 'ack', sequenceToken: 't2' }) // '{"type":"ack","sequence_token":"t2"}'
+ */
+export const encodeServerFrame = (frame: ServerFrame): string => {
+  switch (frame.type) {
+    case 'welcome': {
+      const wire: Record<string, unknown> = { type: 'welcome', role: frame.role }
+      if (frame.joinerSecret !== undefined) wire.joiner_secret = frame.joinerSecret
+      wire.data = frame.data
+      wire.sequence_token = frame.sequenceToken
+      wire.expires_in_ms = frame.expiresInMs
+      return JSON.stringify(wire)
+    }
+    case 'ack':
+    case 'conflict':
+      return JSON.stringify({ type: frame.type, sequence_token: frame.sequenceToken })
+    case 'data':
+      return JSON.stringify({ type: 'data', data: frame.data, sequence_token: frame.sequenceToken })
+    case 'pong':
+      return '{"type":"pong"}'
+    default: {
+      const never: never = frame
+      return never
+    }
+  }
+}

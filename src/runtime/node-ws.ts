@@ -1,0 +1,50 @@
+/**
+ * WebSockets on Node: the `ws` server that `@hono/node-server` upgrades into (it is handed to `serve`
+ * as `websocket.server`), the real timers of the relay, and the transport given to `createApp`.
+ */
+import { upgradeWebSocket } from '@hono/node-server'
+import { WebSocketServer } from 'ws'
+import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
+import type { WebSocketTransport } from '../http/routes/relay-ws.ts'
+import type { Scheduler } from '../ports.ts'
+import type { RelayService } from '../services/relay.ts'
+
+/** Timers on the event loop; unref'd, so that a pending timeout never keeps a stopping process alive. */
+export const systemScheduler: Scheduler = {
+  schedule(delayMs, task) {
+    const timer = setTimeout(task, delayMs)
+    timer.unref()
+    return () => clearTimeout(timer)
+  },
+}
+
+/**
+ * The `ws` server behind the upgrades: no server of its own, frames above the frame limit refused by
+ * `ws` itself (close 1009 before the frame is even buffered whole), no compression (a relay of
+ * ciphertext gains nothing from it, and it costs memory per socket).
+ *
+ * @example
+ * serve({ fetch: app.fetch, websocket: { server: nodeWebSocketServer(config.rendezvous.maxPayloadBytes) } })
+ */
+export const nodeWebSocketServer = (maxPayloadBytes: number): WebSocketServer =>
+  new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes(maxPayloadBytes), perMessageDeflate: false })
+
+interface PingEmitter {
+  on(event: 'ping', listener: () => void): unknown
+}
+const canHearPings = (raw: unknown): raw is PingEmitter =>
+  typeof raw === 'object' && raw !== null && typeof (raw as { on?: unknown }).on === 'function'
+
+/** The transport `createApp` serves WebSockets with on Node (`ws` answers pings itself; we only listen). */
+export const nodeWebSocketTransport = (relay: RelayService): WebSocketTransport => ({
+  upgradeWebSocket,
+  relay,
+  watchPings: (raw, listener) => {
+    if (canHearPings(raw)) raw.on('ping', listener)
+  },
+})
+
+/** Ends every socket still open on `server` at once (after the graceful close had its chance). */
+export const terminateAll = (server: WebSocketServer): void => {
+  for (const socket of server.clients) socket.terminate()
+}

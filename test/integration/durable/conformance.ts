@@ -1,0 +1,505 @@
+/**
+ * The contract of the durable store port, run against every adapter: `describeDurableStore(name, make)`
+ * where `make(clock)` returns a store that the test may fill (ids are unique per run, so a shared
+ * Redis or file is fine). Races go through Promise.all: for Redis they are real interleavings of
+ * scripts; for memory and SQLite they check that no intent yields half-way.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { reviseAccount } from '../../../src/core/accounts/records.ts'
+import type { DurableStore } from '../../../src/ports.ts'
+import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
+import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
+
+export type MakeDurableStore = (clock: FakeClock) => Promise<DurableStore> | DurableStore
+
+const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> =>
+  Promise.all(Array.from({ length: n }, (_, i) => run(i)))
+
+const count = <T>(values: readonly T[], value: T): number => values.filter((v) => v === value).length
+
+export const describeDurableStore = (name: string, make: MakeDurableStore): void => {
+  describe(`DurableStore conformance: ${name}`, () => {
+    let clock: FakeClock
+    let store: DurableStore
+
+    beforeEach(async () => {
+      // Real wall-clock start so that Redis key expiry (the server's clock) agrees with the fake one.
+      clock = fakeClock(Date.now())
+      store = await make(clock)
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+
+    describe('accounts', () => {
+      it('creates an account and reads it back by id and by username in any case', async () => {
+        const account = newAccount(clock, { username: uid('Alice'), totp: { secret: 'JBSWY3DPEHPK3PXP' } })
+        expect(await store.accounts.create(account)).toBe('ok')
+        expect(await store.accounts.get(account.id)).toEqual(account)
+        expect(await store.accounts.findByUsername(account.username.toUpperCase())).toEqual(account)
+        expect(await store.accounts.findByUsername(account.username.toLowerCase())).toEqual(account)
+      })
+
+      it('returns null for an unknown id or username', async () => {
+        expect(await store.accounts.get(uid('nobody'))).toBeNull()
+        expect(await store.accounts.findByUsername(uid('nobody'))).toBeNull()
+      })
+
+      it('refuses a taken id or a username taken in another case or width', async () => {
+        const account = newAccount(clock, { username: uid('alice') })
+        await store.accounts.create(account)
+        expect(await store.accounts.create({ ...account, username: uid('other') })).toBe('exists')
+        expect(await store.accounts.create(newAccount(clock, { username: account.username.toUpperCase() }))).toBe('exists')
+        const fullWidth = account.username.replace('alice', 'ａｌｉｃｅ')
+        expect(await store.accounts.create(newAccount(clock, { username: fullWidth }))).toBe('exists')
+        expect(await store.accounts.get(account.id)).toEqual(account)
+      })
+
+      it('lets exactly one of 20 concurrent registrations of one username win', async () => {
+        const username = uid('bob')
+        const candidates = Array.from({ length: 20 }, (_, i) =>
+          newAccount(clock, { username: i % 2 === 0 ? username : username.toUpperCase() }),
+        )
+        const outcomes = await Promise.all(candidates.map((a) => store.accounts.create(a)))
+        expect(count(outcomes, 'ok')).toBe(1)
+        const winner = candidates[outcomes.indexOf('ok')]
+        expect((await store.accounts.findByUsername(username))?.id).toBe(winner?.id)
+      })
+
+      it('updates by compare-and-swap on the version', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const next = reviseAccount(account, { passwordHash: 'new-hash', lockedUntilMs: clock.now() + 5 }, clock.now())
+        expect(await store.accounts.update(account.id, account.version + 1, next)).toBe('mismatch')
+        expect(await store.accounts.update(account.id, account.version, next)).toBe('ok')
+        expect(await store.accounts.get(account.id)).toEqual(next)
+        expect(await store.accounts.update(account.id, account.version, next)).toBe('mismatch')
+        expect(await store.accounts.update(uid('nobody'), 1, { ...next, id: 'x' })).toBe('missing')
+      })
+
+      it('lets exactly one of 20 concurrent updates from the same version win', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const nexts = Array.from({ length: 20 }, (_, i) => reviseAccount(account, { passwordHash: `h${i}` }, clock.now()))
+        const outcomes = await Promise.all(nexts.map((n) => store.accounts.update(account.id, account.version, n)))
+        expect(count(outcomes, 'ok')).toBe(1)
+        expect(await store.accounts.get(account.id)).toEqual(nexts[outcomes.indexOf('ok')])
+      })
+
+      it('keeps the TOTP enrolment and removes it again through update', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const enrolled = reviseAccount(account, { totp: { secret: 'S3CRET', confirmedAtMs: clock.now() } }, clock.now())
+        expect(await store.accounts.update(account.id, account.version, enrolled)).toBe('ok')
+        expect((await store.accounts.get(account.id))?.totp).toEqual({ secret: 'S3CRET', confirmedAtMs: clock.now() })
+        const removed = reviseAccount(enrolled, { totp: undefined }, clock.now())
+        expect(await store.accounts.update(account.id, enrolled.version, removed)).toBe('ok')
+        expect((await store.accounts.get(account.id))?.totp).toBeUndefined()
+      })
+
+      it('throws when an update tries to change the username', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const renamed = { ...reviseAccount(account, {}, clock.now()), username: uid('mallory') }
+        await expect(store.accounts.update(account.id, account.version, renamed)).rejects.toThrow(/username/)
+        expect(await store.accounts.get(account.id)).toEqual(account)
+      })
+
+      it('hands out copies: changing a returned record changes nothing stored', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const read = await store.accounts.get(account.id)
+        if (read !== null) read.status = 'disabled'
+        account.status = 'disabled'
+        expect((await store.accounts.get(account.id))?.status).toBe('active')
+      })
+    })
+
+    describe('credentials', () => {
+      it('accepts each TOTP step once and never an older one', async () => {
+        const { account } = await signedIn(store, clock)
+        expect(await store.credentials.useTotpStep(account.id, 1000)).toBe(true)
+        expect(await store.credentials.useTotpStep(account.id, 1000)).toBe(false)
+        expect(await store.credentials.useTotpStep(account.id, 999)).toBe(false)
+        expect(await store.credentials.useTotpStep(account.id, 1001)).toBe(true)
+        expect(await store.credentials.useTotpStep(uid('nobody'), 5)).toBe(false)
+      })
+
+      it('accepts one of 20 concurrent uses of the same TOTP step', async () => {
+        const { account } = await signedIn(store, clock)
+        const results = await times(20, () => store.credentials.useTotpStep(account.id, 58_000_000))
+        expect(count(results, true)).toBe(1)
+      })
+
+      it('spends a recovery code once and keeps the others', async () => {
+        const { account } = await signedIn(store, clock)
+        const codes = ['a', 'b', 'c'].map(hashOf)
+        expect(await store.credentials.replaceRecoveryCodes(account.id, codes)).toBe(true)
+        expect(await store.credentials.countRecoveryCodes(account.id)).toBe(3)
+        expect(await store.credentials.consumeRecoveryCode(account.id, codes[1]!)).toBe(true)
+        expect(await store.credentials.consumeRecoveryCode(account.id, codes[1]!)).toBe(false)
+        expect(await store.credentials.consumeRecoveryCode(account.id, hashOf('z'))).toBe(false)
+        expect(await store.credentials.countRecoveryCodes(account.id)).toBe(2)
+      })
+
+      it('invalidates every earlier code when the set is regenerated', async () => {
+        const { account } = await signedIn(store, clock)
+        await store.credentials.replaceRecoveryCodes(account.id, [hashOf('old-1'), hashOf('old-2')])
+        await store.credentials.replaceRecoveryCodes(account.id, [hashOf('new-1')])
+        expect(await store.credentials.consumeRecoveryCode(account.id, hashOf('old-1'))).toBe(false)
+        expect(await store.credentials.countRecoveryCodes(account.id)).toBe(1)
+        expect(await store.credentials.consumeRecoveryCode(account.id, hashOf('new-1'))).toBe(true)
+        await store.credentials.replaceRecoveryCodes(account.id, [])
+        expect(await store.credentials.countRecoveryCodes(account.id)).toBe(0)
+      })
+
+      it('refuses recovery codes of an unknown account', async () => {
+        expect(await store.credentials.replaceRecoveryCodes(uid('nobody'), [hashOf('x')])).toBe(false)
+        expect(await store.credentials.consumeRecoveryCode(uid('nobody'), hashOf('x'))).toBe(false)
+        expect(await store.credentials.countRecoveryCodes(uid('nobody'))).toBe(0)
+      })
+
+      it.each([2, 20])('lets exactly one of %i concurrent uses of one recovery code succeed', async (n) => {
+        const { account } = await signedIn(store, clock)
+        await store.credentials.replaceRecoveryCodes(account.id, [hashOf('race'), hashOf('other')])
+        const results = await times(n, () => store.credentials.consumeRecoveryCode(account.id, hashOf('race')))
+        expect(count(results, true)).toBe(1)
+        expect(await store.credentials.countRecoveryCodes(account.id)).toBe(1)
+      })
+    })
+
+    describe('devices', () => {
+      it('creates a device and reads it back, only within its account', async () => {
+        const { account } = await signedIn(store, clock)
+        const device = newDevice(clock, account.id, {
+          origin: 'qr',
+          approvedByDeviceId: uid('dev'),
+          channelHash: hashOf('channel'),
+          quarantineUntilMs: clock.now() + 3_600_000,
+          lastSeenNetwork: '203.0.113.0/24',
+        })
+        expect(await store.devices.create(device)).toBe('ok')
+        expect(await store.devices.get(account.id, device.id)).toEqual(device)
+        const other = await signedIn(store, clock)
+        expect(await store.devices.get(other.account.id, device.id)).toBeNull()
+        expect(await store.devices.create(device)).toBe('exists')
+      })
+
+      it('lists an account’s devices oldest first', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const later = newDevice(clock, account.id, { createdAtMs: clock.now() + 10, id: 'a-later' })
+        const early = newDevice(clock, account.id, { id: 'z-early' })
+        const tie = newDevice(clock, account.id, { id: 'b-early' })
+        for (const d of [later, early, tie]) await store.devices.create(d)
+        expect(await store.devices.listByAccount(account.id)).toEqual([tie, early, later])
+        expect(await store.devices.listByAccount(uid('nobody'))).toEqual([])
+      })
+
+      it('refuses a device for a missing, disabled or locked account', async () => {
+        expect(await store.devices.create(newDevice(clock, uid('nobody')))).toBe('denied')
+        const disabled = newAccount(clock, { status: 'disabled' })
+        await store.accounts.create(disabled)
+        expect(await store.devices.create(newDevice(clock, disabled.id))).toBe('denied')
+        const locked = newAccount(clock, { lockedUntilMs: clock.now() + 1000 })
+        await store.accounts.create(locked)
+        expect(await store.devices.create(newDevice(clock, locked.id))).toBe('denied')
+        clock.advance(1000)
+        expect(await store.devices.create(newDevice(clock, locked.id))).toBe('ok')
+      })
+
+      it('renames a device and says false for an unknown one', async () => {
+        const { account, device } = await signedIn(store, clock)
+        expect(await store.devices.rename(account.id, device.id, 'Kitchen TV ✓')).toBe(true)
+        expect((await store.devices.get(account.id, device.id))?.displayName).toBe('Kitchen TV ✓')
+        expect(await store.devices.rename(account.id, uid('dev'), 'x')).toBe(false)
+      })
+
+      it('moves last-seen forward only', async () => {
+        const { account, device } = await signedIn(store, clock)
+        expect(await store.devices.touch(account.id, device.id, { atMs: clock.now() + 10, network: 'n1' })).toBe(true)
+        expect(await store.devices.touch(account.id, device.id, { atMs: clock.now() + 5, network: 'n2' })).toBe(true)
+        const seen = await store.devices.get(account.id, device.id)
+        expect([seen?.lastSeenAtMs, seen?.lastSeenNetwork]).toEqual([clock.now() + 10, 'n1'])
+        await times(20, (i) => store.devices.touch(account.id, device.id, { atMs: clock.now() + 100 + i, network: `m${i}` }))
+        const last = await store.devices.get(account.id, device.id)
+        expect([last?.lastSeenAtMs, last?.lastSeenNetwork]).toEqual([clock.now() + 119, 'm19'])
+        expect(await store.devices.touch(account.id, uid('dev'), { atMs: clock.now() })).toBe(false)
+      })
+
+      it('revokes a device with its tokens and families, once', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const { access, family } = await session(store, clock, device)
+        const bare = newAccess(clock, device)
+        await store.tokens.putAccess(bare)
+        expect(await store.devices.revoke(account.id, device.id)).toBe(true)
+        expect(await store.devices.get(account.id, device.id)).toBeNull()
+        expect(await store.tokens.getAccess(access.id)).toBeNull()
+        expect(await store.tokens.getAccess(bare.id)).toBeNull()
+        expect((await store.tokens.getRefreshFamily(family.id))?.revokedAtMs).toBe(clock.now())
+        const rotate = { familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf('n'), graceMs: 0 }
+        expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('revoked')
+        expect(await store.tokens.putAccess(newAccess(clock, device))).toBe('denied')
+        expect(await store.devices.revoke(account.id, device.id)).toBe(false)
+      })
+
+      it('leaves only the kept device’s tokens working after revokeAllExcept', async () => {
+        const { account, device: kept } = await signedIn(store, clock)
+        const others = [newDevice(clock, account.id), newDevice(clock, account.id)]
+        for (const d of others) await store.devices.create(d)
+        const keptSession = await session(store, clock, kept)
+        const otherSessions = await Promise.all(others.map((d) => session(store, clock, d)))
+        const stranger = await signedIn(store, clock)
+        const strangerSession = await session(store, clock, stranger.device)
+
+        expect(await store.devices.revokeAllExcept(account.id, kept.id)).toBe(2)
+        expect((await store.devices.listByAccount(account.id)).map((d) => d.id)).toEqual([kept.id])
+        expect(await store.tokens.getAccess(keptSession.access.id)).toEqual(keptSession.access)
+        for (const s of otherSessions) {
+          expect(await store.tokens.getAccess(s.access.id)).toBeNull()
+          const rotate = { familyId: s.family.id, presentedHash: s.family.currentHash, nextHash: hashOf(uid('n')), graceMs: 0 }
+          expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('revoked')
+        }
+        const keptRotate = { familyId: keptSession.family.id, presentedHash: keptSession.family.currentHash, nextHash: hashOf(uid('n')), graceMs: 0 }
+        expect((await store.tokens.rotateRefresh(keptRotate)).outcome).toBe('rotated')
+        expect(await store.tokens.getAccess(strangerSession.access.id)).not.toBeNull()
+        expect(await store.devices.revokeAllExcept(account.id, null)).toBe(1)
+        expect(await store.devices.listByAccount(account.id)).toEqual([])
+        expect(await store.tokens.getAccess(keptSession.access.id)).toBeNull()
+      })
+
+      it('never lets a token minted concurrently with revokeAllExcept outlive it', async () => {
+        const { account, device: kept } = await signedIn(store, clock)
+        const other = newDevice(clock, account.id)
+        await store.devices.create(other)
+        const tokens = Array.from({ length: 10 }, () => newAccess(clock, other))
+        await Promise.all([
+          ...tokens.slice(0, 5).map((t) => store.tokens.putAccess(t)),
+          store.devices.revokeAllExcept(account.id, kept.id),
+          ...tokens.slice(5).map((t) => store.tokens.putAccess(t)),
+        ])
+        for (const t of tokens) expect(await store.tokens.getAccess(t.id)).toBeNull()
+      })
+    })
+
+    describe('access tokens', () => {
+      it('stores a token and expires it exactly at expiresAtMs', async () => {
+        const { device } = await signedIn(store, clock)
+        const token = newAccess(clock, device, { expiresAtMs: clock.now() + 60_000, jkt: 'thumbprint' })
+        expect(await store.tokens.putAccess(token)).toBe('ok')
+        expect(await store.tokens.getAccess(token.id)).toEqual(token)
+        clock.advance(59_999)
+        expect(await store.tokens.getAccess(token.id)).toEqual(token)
+        clock.advance(1)
+        expect(await store.tokens.getAccess(token.id)).toBeNull()
+        expect(await store.tokens.revokeAccess(token.id)).toBe(false)
+      })
+
+      it('revokes one token at once and leaves the device’s others', async () => {
+        const { device } = await signedIn(store, clock)
+        const [one, two] = [newAccess(clock, device), newAccess(clock, device)]
+        await store.tokens.putAccess(one)
+        await store.tokens.putAccess(two)
+        expect(await store.tokens.revokeAccess(one.id)).toBe(true)
+        expect(await store.tokens.getAccess(one.id)).toBeNull()
+        expect(await store.tokens.getAccess(two.id)).toEqual(two)
+        expect(await store.tokens.revokeAccess(one.id)).toBe(false)
+        expect(await store.tokens.getAccess(uid('at'))).toBeNull()
+      })
+
+      it('refuses a duplicate id and mints nothing for an unknown device or an unusable account', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const token = newAccess(clock, device)
+        await store.tokens.putAccess(token)
+        expect(await store.tokens.putAccess({ ...token, scopes: ['other'] })).toBe('exists')
+        expect(await store.tokens.putAccess(newAccess(clock, newDevice(clock, account.id)))).toBe('denied')
+        const locked = reviseAccount(account, { lockedUntilMs: clock.now() + 1 }, clock.now())
+        await store.accounts.update(account.id, account.version, locked)
+        expect(await store.tokens.putAccess(newAccess(clock, device))).toBe('denied')
+        clock.advance(1)
+        expect(await store.tokens.putAccess(newAccess(clock, device))).toBe('ok')
+        await store.accounts.update(account.id, locked.version, reviseAccount(locked, { status: 'disabled' }, clock.now()))
+        expect(await store.tokens.putAccess(newAccess(clock, device))).toBe('denied')
+        expect(await store.tokens.getAccess(token.id)).toEqual(token)
+      })
+
+      it('refuses a token for a revoked family or another device’s family', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const { family } = await session(store, clock, device)
+        const sibling = newDevice(clock, account.id)
+        await store.devices.create(sibling)
+        expect(await store.tokens.putAccess(newAccess(clock, sibling, { familyId: family.id }))).toBe('denied')
+        await store.tokens.revokeRefreshFamily(family.id)
+        expect(await store.tokens.putAccess(newAccess(clock, device, { familyId: family.id }))).toBe('denied')
+        expect(await store.tokens.putAccess(newAccess(clock, device, { familyId: uid('rf') }))).toBe('denied')
+      })
+
+      it('purges expired tokens and families and keeps live ones', async () => {
+        const { device } = await signedIn(store, clock)
+        const short = newAccess(clock, device, { expiresAtMs: clock.now() + 1000 })
+        const long = newAccess(clock, device, { expiresAtMs: clock.now() + 100_000 })
+        const family = newFamily(clock, device, { expiresAtMs: clock.now() + 1000 })
+        await store.tokens.putAccess(short)
+        await store.tokens.putAccess(long)
+        await store.tokens.createRefreshFamily(family)
+        clock.advance(1000)
+        expect(await store.purgeExpired()).toBeGreaterThanOrEqual(0)
+        expect(await store.tokens.getAccess(short.id)).toBeNull()
+        expect(await store.tokens.getRefreshFamily(family.id)).toBeNull()
+        expect(await store.tokens.getAccess(long.id)).toEqual(long)
+      })
+    })
+
+    describe('refresh families', () => {
+      const rotation = (familyId: string, presented: string, next: string, graceMs = 2_000) => ({
+        familyId,
+        presentedHash: hashOf(presented),
+        nextHash: hashOf(next),
+        graceMs,
+      })
+
+      it('creates a family once, for a live device only', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { jkt: 'thumb' })
+        expect(await store.tokens.createRefreshFamily(family)).toBe('ok')
+        expect(await store.tokens.getRefreshFamily(family.id)).toEqual(family)
+        expect(await store.tokens.createRefreshFamily(family)).toBe('exists')
+        expect(await store.tokens.createRefreshFamily(newFamily(clock, newDevice(clock, account.id)))).toBe('denied')
+        expect(await store.tokens.getRefreshFamily(uid('rf'))).toBeNull()
+      })
+
+      it('rotates along the chain: only the current token refreshes', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        const first = await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))
+        expect(first.outcome).toBe('rotated')
+        expect(first.family).toEqual({
+          ...family,
+          currentHash: hashOf('t1'),
+          previousHash: hashOf('t0'),
+          rotatedAtMs: clock.now(),
+          generation: 1,
+        })
+        clock.advance(10)
+        const second = await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))
+        expect([second.outcome, second.family?.generation]).toEqual(['rotated', 2])
+        expect(await store.tokens.getRefreshFamily(family.id)).toEqual(second.family)
+      })
+
+      it('revokes the whole family when a token rotated earlier is presented again', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const { family, access } = await session(store, clock, device)
+        const plain = newAccess(clock, device)
+        await store.tokens.putAccess(plain)
+        const t0 = { ...rotation(family.id, 'unused', 't1'), presentedHash: family.currentHash }
+        expect((await store.tokens.rotateRefresh(t0)).outcome).toBe('rotated')
+        clock.advance(2_000) // past the grace window
+        const replay = await store.tokens.rotateRefresh({ ...t0, nextHash: hashOf('evil') })
+        expect(replay.outcome).toBe('reused')
+        expect(replay.family?.revokedAtMs).toBe(clock.now())
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))).outcome).toBe('revoked')
+        expect(await store.tokens.getAccess(access.id)).toBeNull()
+        // Only the family goes: the device and its tokens from elsewhere stay.
+        expect(await store.tokens.getAccess(plain.id)).toEqual(plain)
+        expect(await store.devices.get(account.id, device.id)).not.toBeNull()
+      })
+
+      it('treats a token two rotations old as a replay even inside the grace window', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))
+        await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 'x'))).outcome).toBe('reused')
+      })
+
+      it('answers raced, revoking nothing, for a duplicate of the last rotation inside the grace window', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))
+        clock.advance(1_999)
+        const duplicate = await store.tokens.rotateRefresh(rotation(family.id, 't0', 'loser'))
+        expect(duplicate.outcome).toBe('raced')
+        expect(duplicate.family?.revokedAtMs).toBeUndefined()
+        expect(duplicate.family?.currentHash).toBe(hashOf('t1'))
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))).outcome).toBe('rotated')
+      })
+
+      it('counts a duplicate as a replay when the grace window is 0', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1', 0))
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 't9', 0))).outcome).toBe('reused')
+      })
+
+      it.each([2, 20])('lets one of %i concurrent refreshes of one token win and the others revoke nothing', async (n) => {
+        const { device } = await signedIn(store, clock)
+        const { family, access } = await session(store, clock, device)
+        const results = await times(n, (i) =>
+          store.tokens.rotateRefresh({ familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf(`next-${i}`), graceMs: 5_000 }),
+        )
+        const outcomes = results.map((r) => r.outcome)
+        expect(count(outcomes, 'rotated')).toBe(1)
+        expect(count(outcomes, 'raced')).toBe(n - 1)
+        const winner = outcomes.indexOf('rotated')
+        const stored = await store.tokens.getRefreshFamily(family.id)
+        expect(stored?.revokedAtMs).toBeUndefined()
+        expect(stored?.currentHash).toBe(hashOf(`next-${winner}`))
+        expect(await store.tokens.getAccess(access.id)).toEqual(access)
+        expect((await store.tokens.rotateRefresh(rotation(family.id, `next-${winner}`, 'after'))).outcome).toBe('rotated')
+      })
+
+      it('changes nothing for a token that never belonged to the family or an unknown family', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        expect(await store.tokens.rotateRefresh(rotation(family.id, 'forged', 'x'))).toEqual({ outcome: 'missing', family: null })
+        expect((await store.tokens.rotateRefresh(rotation(uid('rf'), 't0', 'x'))).outcome).toBe('missing')
+        expect(await store.tokens.getRefreshFamily(family.id)).toEqual(family)
+      })
+
+      it('treats an expired family as gone', async () => {
+        const { device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0'), expiresAtMs: clock.now() + DAY_MS })
+        await store.tokens.createRefreshFamily(family)
+        clock.advance(DAY_MS)
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))).outcome).toBe('missing')
+        expect(await store.tokens.getRefreshFamily(family.id)).toBeNull()
+        expect(await store.tokens.revokeRefreshFamily(family.id)).toBe(false)
+      })
+
+      it('denies a refresh while the account is locked or disabled, and keeps the family', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        const locked = reviseAccount(account, { lockedUntilMs: clock.now() + 1000 }, clock.now())
+        await store.accounts.update(account.id, account.version, locked)
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))).outcome).toBe('denied')
+        clock.advance(1000)
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))).outcome).toBe('rotated')
+        await store.accounts.update(account.id, locked.version, reviseAccount(locked, { status: 'disabled' }, clock.now()))
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))).outcome).toBe('denied')
+        expect((await store.tokens.getRefreshFamily(family.id))?.currentHash).toBe(hashOf('t1'))
+      })
+
+      it('revokes a family with its access tokens, once', async () => {
+        const { device } = await signedIn(store, clock)
+        const { family, access } = await session(store, clock, device)
+        const plain = newAccess(clock, device)
+        await store.tokens.putAccess(plain)
+        expect(await store.tokens.revokeRefreshFamily(family.id)).toBe(true)
+        expect(await store.tokens.revokeRefreshFamily(family.id)).toBe(false)
+        expect(await store.tokens.getAccess(access.id)).toBeNull()
+        expect(await store.tokens.getAccess(plain.id)).toEqual(plain)
+        expect((await store.tokens.getRefreshFamily(family.id))?.revokedAtMs).toBe(clock.now())
+      })
+    })
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined()
+    })
+  })
+}

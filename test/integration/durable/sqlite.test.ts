@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type Database from 'libsql'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MIGRATIONS, SchemaVersionError, migrate } from '../../../src/adapters/durable/sqlite-migrations.ts'
+import { openSqlite, sqliteStore } from '../../../src/adapters/durable/sqlite.ts'
+import { fakeClock } from '../../helpers/fake-clock.ts'
+import { describeDurableStore } from './conformance.ts'
+import { hashOf, session, signedIn } from './fixtures.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'qrelay-durable-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+let serial = 0
+const freshDir = (): string => join(root, `db-${serial++}`)
+const pragma = (db: Database.Database, name: string, column = name): unknown =>
+  (db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown>)[column]
+
+describeDurableStore('sqlite', (clock) => {
+  const db = openSqlite(freshDir())
+  return { ...sqliteStore({ db, clock }), close: async () => void db.close() }
+})
+
+describe('sqliteStore', () => {
+  it('creates the data directory and qrelay.db in WAL mode, with foreign keys and a busy timeout', () => {
+    const dir = join(freshDir(), 'nested', 'data')
+    const db = openSqlite(dir)
+    sqliteStore({ db, clock: fakeClock() })
+    expect(statSync(join(dir, 'qrelay.db')).isFile()).toBe(true)
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    expect(pragma(db, 'journal_mode')).toBe('wal')
+    expect(pragma(db, 'foreign_keys')).toBe(1)
+    expect(pragma(db, 'busy_timeout', 'timeout')).toBe(5000)
+    expect(pragma(db, 'synchronous')).toBe(2) // FULL
+    expect(pragma(db, 'user_version')).toBe(MIGRATIONS.length)
+    db.close()
+  })
+
+  it('keeps accounts, credentials, devices and tokens across a restart', async () => {
+    const dir = freshDir()
+    const clock = fakeClock(Date.now())
+    const first = openSqlite(dir)
+    const before = sqliteStore({ db: first, clock })
+    const { account, device } = await signedIn(before, clock)
+    const { access, family } = await session(before, clock, device)
+    await before.credentials.replaceRecoveryCodes(account.id, [hashOf('r1'), hashOf('r2')])
+    await before.credentials.consumeRecoveryCode(account.id, hashOf('r1'))
+    await before.credentials.useTotpStep(account.id, 77)
+    first.close()
+
+    const second = openSqlite(dir)
+    const after = sqliteStore({ db: second, clock })
+    expect(await after.accounts.findByUsername(account.username)).toEqual(account)
+    expect(await after.devices.listByAccount(account.id)).toEqual([device])
+    expect(await after.tokens.getAccess(access.id)).toEqual(access)
+    expect(await after.tokens.getRefreshFamily(family.id)).toEqual(family)
+    expect(await after.credentials.consumeRecoveryCode(account.id, hashOf('r1'))).toBe(false)
+    expect(await after.credentials.countRecoveryCodes(account.id)).toBe(1)
+    expect(await after.credentials.useTotpStep(account.id, 77)).toBe(false)
+    second.close()
+  })
+
+  it('migrates once: opening again changes neither the version nor the data', async () => {
+    const db = openSqlite(freshDir())
+    const clock = fakeClock(Date.now())
+    const store = sqliteStore({ db, clock })
+    const { account } = await signedIn(store, clock)
+    expect(migrate(db)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length })
+    sqliteStore({ db, clock })
+    expect(pragma(db, 'user_version')).toBe(MIGRATIONS.length)
+    expect(await store.accounts.get(account.id)).toEqual(account)
+    db.close()
+  })
+
+  it('applies pending migrations in order, and none of them when one fails', () => {
+    const db = openSqlite(freshDir())
+    const extra = { version: 2, description: 'extra', sql: 'CREATE TABLE extra (x TEXT) STRICT' }
+    const broken = { version: 3, description: 'broken', sql: 'CREATE TABLE extra (y TEXT) STRICT' }
+    expect(migrate(db)).toEqual({ from: 0, to: MIGRATIONS.length })
+    expect(() => migrate(db, [...MIGRATIONS, extra, broken])).toThrow(/already exists/)
+    expect(pragma(db, 'user_version')).toBe(1)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").get()).toBeUndefined()
+    expect(migrate(db, [...MIGRATIONS, extra])).toEqual({ from: 1, to: 2 })
+    expect(() => migrate(db, [extra])).toThrow(/version 2, expected 1/)
+    db.close()
+  })
+
+  it('refuses to open a file written by a newer schema, with a clear error', () => {
+    const dir = freshDir()
+    const db = openSqlite(dir)
+    sqliteStore({ db, clock: fakeClock() })
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`)
+    expect(() => sqliteStore({ db, clock: fakeClock() })).toThrow(SchemaVersionError)
+    expect(() => sqliteStore({ db, clock: fakeClock() })).toThrow(/version 2, newer than this qrelay knows \(1\)/)
+    db.close()
+  })
+
+  it('stays atomic between two connections to one file (two processes)', async () => {
+    const dir = freshDir()
+    const clock = fakeClock(Date.now())
+    const [dbA, dbB] = [openSqlite(dir), openSqlite(dir)]
+    const [a, b] = [sqliteStore({ db: dbA, clock }), sqliteStore({ db: dbB, clock })]
+    const { account, device } = await signedIn(a, clock)
+    const { family } = await session(a, clock, device)
+    await b.credentials.replaceRecoveryCodes(account.id, [hashOf('shared')])
+    const spent = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).credentials.consumeRecoveryCode(account.id, hashOf('shared'))),
+    )
+    expect(spent.filter(Boolean)).toHaveLength(1)
+    const rotations = await Promise.all(
+      [a, b].map((s, i) =>
+        s.tokens.rotateRefresh({ familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf(`n${i}`), graceMs: 2_000 }),
+      ),
+    )
+    expect(rotations.map((r) => r.outcome).sort()).toEqual(['raced', 'rotated'])
+    expect(await b.devices.revokeAllExcept(account.id, null)).toBe(1)
+    expect(await a.devices.listByAccount(account.id)).toEqual([])
+    dbA.close()
+    dbB.close()
+  })
+})
