@@ -5,6 +5,7 @@
  */
 import type { RateRule } from './core/policy/rate-limit.ts'
 import { parseCidr, type Cidr } from './core/policy/network.ts'
+import { parseSigningJwks } from './core/crypto/signing-key-set.ts'
 
 /** The whole configuration, frozen. */
 export interface Config {
@@ -42,6 +43,17 @@ export interface Config {
     enabled: boolean
     helloTimeoutMs: number
     idleTimeoutMs: number
+  }
+  /** How networks are compared and written (channel tickets, proximity). */
+  network: {
+    ipv4PrefixBits: number
+    ipv6PrefixBits: number
+  }
+  /** Signed channel tickets (JWS) and the keys that sign them. */
+  tickets: {
+    /** JWK set (JSON) of signing keys, first one current; unset: generated and kept in the data directory. */
+    signingJwks: string | undefined
+    retiredKeyTtlSeconds: number
   }
   rateLimit: {
     createPerClient: RateRule
@@ -131,6 +143,11 @@ const cidrs: Parser<readonly Cidr[]> = (raw) => {
   }
   return { value: out }
 }
+const jwks: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  const parsed = parseSigningJwks(raw)
+  return parsed.ok ? { value: raw.trim() } : { problem: `is not a usable JWK set (${parsed.detail ?? 'invalid'})` }
+}
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 /** `30/60s`: at most 30 per sliding 60 seconds. Units: ms, s, m, h. */
 const rate: Parser<RateRule> = (raw) => {
@@ -168,6 +185,10 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_WS_ENABLED', path: 'websocket.enabled', default: 'true', parse: bool, doc: 'serve GET /v1/rendezvous/{id}/ws, the WebSocket transport of native channels (with QRELAY_NATIVE_ENABLED)' },
   { env: 'QRELAY_WS_HELLO_TIMEOUT_MS', path: 'websocket.helloTimeoutMs', default: '10000', parse: int(100, 600_000), doc: 'how long a new WebSocket may take to send its hello frame before it is closed (4401)' },
   { env: 'QRELAY_WS_IDLE_TIMEOUT_MS', path: 'websocket.idleTimeoutMs', default: '60000', parse: int(100, 3_600_000), doc: 'a WebSocket with no frame either way (pings included) for this long is closed (4408)' },
+  { env: 'QRELAY_NETWORK_IPV4_PREFIX_BITS', path: 'network.ipv4PrefixBits', default: '24', parse: int(8, 32), doc: 'IPv4 prefix length that counts as "the same network" (channel tickets, proximity)' },
+  { env: 'QRELAY_NETWORK_IPV6_PREFIX_BITS', path: 'network.ipv6PrefixBits', default: '56', parse: int(16, 128), doc: 'IPv6 prefix length that counts as "the same network"' },
+  { env: 'QRELAY_TICKET_SIGNING_JWKS', path: 'tickets.signingJwks', default: undefined, parse: jwks, doc: 'JWK set (JSON) of the channel-ticket signing keys, the first signs, the others stay published (secret); unset: an Ed25519 key generated on first start in <data dir>/signing-keys.json — set it when several processes serve' },
+  { env: 'QRELAY_TICKET_RETIRED_KEY_TTL_SECONDS', path: 'tickets.retiredKeyTtlSeconds', default: '86400', parse: int(60, 2_592_000), doc: 'how long a rotated-out ticket key stays published at /oauth2/jwks' },
   { env: 'QRELAY_RATE_CREATE_PER_CLIENT', path: 'rateLimit.createPerClient', default: '30/60s', parse: rate, doc: 'channel creations per client address (IPv6: per /64)' },
   { env: 'QRELAY_RATE_READS_PER_CHANNEL', path: 'rateLimit.readsPerChannel', default: '300/60s', parse: rate, doc: 'reads of one channel (clients poll about once a second each)' },
   { env: 'QRELAY_RATE_WRITES_PER_CHANNEL', path: 'rateLimit.writesPerChannel', default: '60/60s', parse: rate, doc: 'writes and deletes of one channel' },
@@ -183,7 +204,15 @@ export const KNOBS: readonly Knob[] = [
  */
 export const parseConfig = (env: Record<string, string | undefined>): Config => {
   const problems: string[] = []
-  const out: Record<string, Record<string, unknown>> = { server: {}, storage: {}, rendezvous: {}, websocket: {}, rateLimit: {} }
+  const out: Record<string, Record<string, unknown>> = {
+    server: {},
+    storage: {},
+    rendezvous: {},
+    websocket: {},
+    network: {},
+    tickets: {},
+    rateLimit: {},
+  }
   for (const knob of KNOBS) {
     const raw = env[knob.env] ?? knob.default
     const [section, field] = knob.path.split('.') as [string, string]

@@ -15,6 +15,9 @@ import { healthRoutes } from './routes/health.ts'
 import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
 import { relayWebSocket, type WebSocketTransport } from './routes/relay-ws.ts'
+import { matrixVersions } from './routes/matrix-discovery.ts'
+import { jwksRoute, ticketIssuer } from './routes/tickets.ts'
+import type { SigningKeys } from '../services/signing-keys.ts'
 
 /** Everything the app needs, built by a runtime entry (or a test). */
 export interface AppDeps {
@@ -29,6 +32,10 @@ export interface AppDeps {
   isShuttingDown?: () => boolean
   /** The runtime's WebSocket support; without it `GET /v1/rendezvous/{id}/ws` does not exist (404). */
   websocket?: WebSocketTransport
+  /** Channel-ticket signing keys; without them native channels carry no ticket and /oauth2/jwks is absent. */
+  signingKeys?: SigningKeys
+  /** Tells which thrown errors mean the backing store is unreachable (answered 503, not 500). */
+  isStoreUnavailable?: (error: unknown) => boolean
 }
 
 /** Marks the routes of one API family, so errors carry that family's unstable errcodes. */
@@ -65,12 +72,24 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       addressRule: { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies },
     }),
   )
-  app.onError((error, c) => errorResponse(c, error))
+  app.onError((error, c) =>
+    errorResponse(c, deps.isStoreUnavailable?.(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error),
+  )
+  const isShuttingDown = deps.isShuttingDown ?? (() => false)
+  app.use(async function closeWhenShuttingDown(c, next) {
+    await next()
+    // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
+    if (isShuttingDown()) c.res.headers.set('Connection', 'close')
+  })
   app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
 
-  const health = healthRoutes(deps.store, deps.isShuttingDown ?? (() => false))
+  const health = healthRoutes(deps.store, isShuttingDown)
   app.get('/healthz', health.healthz)
   app.get('/readyz', health.readyz)
+  app.get('/_matrix/client/versions', matrixVersions(config.rendezvous))
+  if (deps.signingKeys !== undefined) app.get('/oauth2/jwks', jwksRoute(deps.signingKeys))
+  const issueTicket =
+    deps.signingKeys === undefined ? undefined : ticketIssuer(deps.signingKeys, deps.clock, config.server.publicBaseUrl, config.network)
 
   if (config.rendezvous.msc4108Enabled) {
     const r = msc4108Routes({ rendezvous, maxPayloadBytes, publicBaseUrl: config.server.publicBaseUrl })
@@ -89,7 +108,13 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     ['native', NATIVE_PREFIX, config.rendezvous.nativeEnabled],
   ] as const) {
     if (!enabled) continue
-    const r = sequenceRoutes({ rendezvous, api, maxPayloadBytes, createAvailable: true })
+    const r = sequenceRoutes({
+      rendezvous,
+      api,
+      maxPayloadBytes,
+      createAvailable: true,
+      ...(api === 'native' && issueTicket !== undefined ? { issueTicket } : {}),
+    })
     app.use(prefix, cors(), flavor(api))
     app.use(`${prefix}/*`, cors(), flavor(api))
     app.get(prefix, r.discover)

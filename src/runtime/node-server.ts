@@ -16,6 +16,9 @@ import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
 import { cryptoRandom, pinoLogger, systemClock } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
+import { configKeyStore } from '../adapters/keys/keystore.ts'
+import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
+import { openSigningKeys } from '../services/signing-keys.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Logger, Random, Scheduler } from '../ports.ts'
 import { rateLimiter } from '../services/rate-limiter.ts'
@@ -42,6 +45,28 @@ export interface NodeServerOverrides {
 
 const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16))
 
+const REDIS_COMMAND_TIMEOUT_MS = 1000
+
+/** Logs a recurring error at most once every 10 s (ioredis repeats it on every reconnect attempt). */
+const throttledWarn = (logger: Logger, message: string) => {
+  let lastMs = -Infinity
+  return (error: unknown): void => {
+    const now = Date.now()
+    if (now - lastMs < 10_000) return
+    lastMs = now
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message)
+  }
+}
+
+/** True for the errors ioredis raises when Redis cannot be reached (timeouts, closed or refused connections). */
+const isRedisUnavailable = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(error.message)
+  )
+}
+
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
 interface BuiltStore {
   store: EphemeralStore
@@ -56,7 +81,10 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
       lazyConnect: false,
       enableAutoPipelining: true,
       maxRetriesPerRequest: 2,
+      // A request waiting on an unreachable Redis answers 503 within about a second, not after a hang.
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     })
+    client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })
     const onError = (error: unknown): void =>
@@ -104,6 +132,15 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
       maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
     },
   })
+  const signingKeys = await openSigningKeys({
+    store:
+      config.tickets.signingJwks === undefined
+        ? fileKeyStore(signingKeyPath(config.storage.dataDir))
+        : configKeyStore(config.tickets.signingJwks),
+    clock,
+    random,
+    retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+  })
   const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   let shuttingDown = false
   const app = createApp({
@@ -122,6 +159,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
       }
     },
     isShuttingDown: () => shuttingDown,
+    signingKeys,
+    isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : () => false,
     ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
 

@@ -11,6 +11,7 @@ import { createApp } from '../../src/http/app.ts'
 import type { EphemeralStore, Logger } from '../../src/ports.ts'
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
+import type { SigningKeys } from '../../src/services/signing-keys.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
 
@@ -22,6 +23,8 @@ export interface TestApp {
 }
 
 export interface MakeAppOptions {
+  /** Channel-ticket signing keys (e.g. `await openSigningKeys({ store: memoryKeyStore(), … })`). */
+  signingKeys?: SigningKeys
   env?: Record<string, string>
   store?: (clock: FakeClock) => EphemeralStore
   logger?: Logger
@@ -44,6 +47,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     random,
     redact: redactWith(new Uint8Array(32).fill(9)),
     getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
+    ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
   })
   return { app, clock, store, config }
 }

@@ -27,6 +27,8 @@ export interface SequenceRouteOptions {
   maxPayloadBytes: number
   /** Whether the create endpoint is available (discovery reports it). */
   createAvailable: boolean
+  /** Native only: signs the channel ticket returned at creation (DESIGN.md, channel confirmation point 4). */
+  issueTicket?: (c: Context<AppEnv>, record: ChannelRecord) => Promise<string>
 }
 
 const ABORT_REASONS: readonly AbortReason[] = ['check_code_mismatch', 'user_cancelled', 'protocol_error']
@@ -56,6 +58,7 @@ export const sequenceRoutes = (options: SequenceRouteOptions) => {
       expires_in_ms: rendezvous.remainingMs(record),
     }
     if (creatorSecret !== undefined) answer.creator_secret = creatorSecret
+    if (options.issueTicket !== undefined) answer.ticket = await options.issueTicket(c, record)
     return c.json(answer, 200, NO_STORE)
   }
 
