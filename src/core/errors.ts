@@ -36,6 +36,12 @@ export type ErrorCode =
   | 'UIA_SESSION_INVALID'
   | 'UIA_STAGE_NOT_ALLOWED'
   | 'UIA_FLOW_CHANGE_REFUSED'
+  | 'MISSING_TOKEN'
+  | 'USER_IN_USE'
+  // The MSC4108 secure channel (src/core/channel/).
+  | 'DECRYPTION_FAILED'
+  | 'INVALID_TRANSITION'
+  | 'CHECK_CODE_MISMATCH'
 
 /** Options of a {@link RelayError}: a short public detail, a retry hint, the underlying cause. */
 export interface RelayErrorOptions {

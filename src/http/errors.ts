@@ -40,6 +40,11 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   UIA_SESSION_INVALID: { status: 403, errcode: 'M_FORBIDDEN' },
   UIA_STAGE_NOT_ALLOWED: { status: 400, errcode: 'M_INVALID_PARAM' },
   UIA_FLOW_CHANGE_REFUSED: { status: 403, errcode: 'M_FORBIDDEN' },
+  MISSING_TOKEN: { status: 401, errcode: 'M_MISSING_TOKEN' },
+  USER_IN_USE: { status: 400, errcode: 'M_USER_IN_USE' },
+  DECRYPTION_FAILED: { status: 400, errcode: 'M_INVALID_PARAM' },
+  INVALID_TRANSITION: { status: 409, errcode: 'M_BAD_STATE' },
+  CHECK_CODE_MISMATCH: { status: 403, errcode: 'M_FORBIDDEN' },
 }
 
 /** Unstable errcodes the MSCs ask for on their unstable paths. */
