@@ -36,5 +36,5 @@ export const create2024 = async (t: TestApp, body = '', headers: Record<string, 
 export const createJson = async (t: TestApp, prefix = V4388, data = '', headers: Record<string, string> = {}) => {
   const res = await t.app.request(prefix, jsonInit('POST', { data }, headers))
   if (res.status !== 200) throw new Error(`create failed: ${res.status} ${await res.text()}`)
-  return (await res.json()) as { id: string; sequence_token: string; expires_in_ms: number; creator_secret?: string }
+  return (await res.json()) as { id: string; sequence_token: string; expires_in_ms: number; creator_secret?: string; ticket?: string }
 }
