@@ -1,0 +1,73 @@
+/**
+ * What the SDK takes from its host, with defaults that work in browsers, Workers and Node 20+: Web
+ * Crypto randomness, the wall clock, and an abortable sleep. No `node:` import, so the same code runs
+ * everywhere; tests pass their own.
+ */
+import type { Random } from '../ports.ts'
+import { ClientError } from './errors.ts'
+
+// getRandomValues refuses more than 65 536 bytes at a time.
+const RANDOM_CHUNK_BYTES = 65_536
+
+/**
+ * Randomness from Web Crypto (`globalThis.crypto.getRandomValues`).
+ *
+ * @example
+ * const key = webRandom().bytes(32)
+ */
+export const webRandom = (): Random => ({
+  bytes(length: number): Uint8Array {
+    const out = new Uint8Array(length)
+    for (let i = 0; i < length; i += RANDOM_CHUNK_BYTES) {
+      globalThis.crypto.getRandomValues(out.subarray(i, Math.min(length, i + RANDOM_CHUNK_BYTES)))
+    }
+    return out
+  },
+})
+
+/** The wall clock, in ms. */
+export const systemNow = (): number => Date.now()
+
+/** Throws CANCELLED when `signal` has fired. */
+export const throwIfCancelled = (signal: AbortSignal | undefined): void => {
+  if (signal?.aborted === true) {
+    throw new ClientError('CANCELLED', { detail: 'cancelled by the caller', cause: signal.reason })
+  }
+}
+
+/**
+ * Resolves after `ms`, or rejects with CANCELLED as soon as `signal` fires.
+ *
+ * @example
+ * await sleep(1000, controller.signal)
+ */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new ClientError('CANCELLED', { detail: 'cancelled by the caller', cause: signal.reason }))
+      return
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new ClientError('CANCELLED', { detail: 'cancelled by the caller', cause: signal?.reason }))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, Math.max(0, ms))
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+
+/** The base URL without trailing slashes, refusing anything but an absolute http(s) URL. */
+export const normalizeBaseUrl = (baseUrl: string): string => {
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    throw new TypeError('baseUrl must be an absolute http(s) URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError('baseUrl must be an absolute http(s) URL')
+  }
+  return url.href.replace(/\/+$/, '')
+}

@@ -1,0 +1,93 @@
+/**
+ * What the scanning device does with a scanned qrelay link before it touches the channel: parse it
+ * against this server's approve page, then check the channel ticket in it with the keys the server
+ * publishes at `GET /oauth2/jwks` (issuer = the server's public base URL, subject = the channel id).
+ * A link whose id, key or ticket was changed is refused here, before any join.
+ *
+ * @see ../../../shared/DESIGN.md "The server's part in the channel", point 4
+ */
+import type { JSONWebKeySet } from 'jose'
+import { parseChannelLink } from '../core/channel/qr-link.ts'
+import { RelayError } from '../core/errors.ts'
+import { verifyChannelTicket } from '../services/channel-ticket.ts'
+import { ClientError } from './errors.ts'
+import type { FetchLike } from './native-api.ts'
+import { normalizeBaseUrl } from './platform.ts'
+
+/** The public facts a verified ticket states about the QR's creator. */
+export interface TicketInfo {
+  /** The server that signed it (its public base URL). */
+  issuer: string
+  /** The QR creator's network prefix as the server saw it (e.g. `203.0.113.0/24`), when known. */
+  network?: string
+  /** When the channel (and the ticket) expires, server time, ms. */
+  expiresAtMs: number
+}
+
+/** A scanned link that passed every check. */
+export interface VerifiedLink {
+  publicKey: Uint8Array
+  /** A bearer value: never log it. */
+  channelId: string
+  ticket: TicketInfo
+}
+
+/** Options of {@link verifyScannedLink}. */
+export interface VerifyLinkOptions {
+  /** Where the JWKS is fetched (`<baseUrl>/oauth2/jwks`). */
+  baseUrl: string
+  /** The server's public base URL: the link's approve page and the ticket's issuer. Default `baseUrl`. */
+  publicBaseUrl?: string
+  fetch?: FetchLike
+  now: () => number
+  /** Allowed difference between this device's clock and the server's. Default 30 000 ms. */
+  clockToleranceMs?: number
+}
+
+const fetchJwks = async (url: string, doFetch: FetchLike): Promise<JSONWebKeySet> => {
+  let response: Response
+  try {
+    response = await doFetch(url, { headers: { Accept: 'application/json' } })
+  } catch (cause) {
+    throw new ClientError('TRANSPORT_FAILED', { detail: 'could not fetch the server keys', cause })
+  }
+  const body: unknown = response.ok ? await response.json().catch(() => null) : null
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) {
+    throw new ClientError('TRANSPORT_FAILED', { detail: 'the server published no JWK set', status: response.status })
+  }
+  return body as JSONWebKeySet
+}
+
+/**
+ * Parses `text` as a qrelay link of this server and verifies its ticket.
+ * Errors: INVALID_QR (not a link of this server), TICKET_INVALID (signature, issuer, channel, expiry),
+ * TRANSPORT_FAILED (no JWKS).
+ *
+ * @example
+ * const link = await verifyScannedLink(scanned, { baseUrl, now: Date.now })
+ * if (link.ticket.network !== undefined) warnIfOtherNetwork(link.ticket.network)
+ */
+export const verifyScannedLink = async (text: string, options: VerifyLinkOptions): Promise<VerifiedLink> => {
+  const baseUrl = normalizeBaseUrl(options.baseUrl)
+  const issuer = normalizeBaseUrl(options.publicBaseUrl ?? options.baseUrl)
+  const parsed = parseChannelLink(text.trim(), issuer)
+  if (!parsed.ok) throw new ClientError('INVALID_QR', { detail: parsed.detail ?? 'not a qrelay link of this server' })
+  const { publicKey, channelId, ticket } = parsed.value
+  const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const jwks = await fetchJwks(`${baseUrl}/oauth2/jwks`, doFetch)
+  try {
+    const claims = await verifyChannelTicket(ticket, jwks, options.now(), {
+      issuer,
+      channelId,
+      clockToleranceMs: options.clockToleranceMs ?? 30_000,
+    })
+    const info: TicketInfo = { issuer: claims.issuer, expiresAtMs: claims.expiresAtMs }
+    if (claims.network !== undefined) info.network = claims.network
+    return { publicKey, channelId, ticket: info }
+  } catch (error) {
+    if (error instanceof RelayError) {
+      throw new ClientError('TICKET_INVALID', { detail: error.detail ?? 'the channel ticket does not verify' })
+    }
+    throw error
+  }
+}
