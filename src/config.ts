@@ -61,6 +61,26 @@ export interface Config {
     writesPerChannel: RateRule
     refusedPerClient: RateRule
   }
+  /** Accounts, password login, user-interactive auth, second factors and device tokens. */
+  auth: {
+    argon2MemoryKiB: number
+    argon2Iterations: number
+    argon2Parallelism: number
+    passwordMinLength: number
+    accessTokenTtlSeconds: number
+    refreshTokenTtlSeconds: number
+    refreshGraceMs: number
+    uiaSessionTtlSeconds: number
+    /** Key (hex) of the HMAC binding UIA sessions to their request; random per process when unset. */
+    uiaKeyHex: string | undefined
+    registrationEnabled: boolean
+    /** Bearer token of the admin endpoint; when unset the endpoint does not exist. */
+    adminToken: string | undefined
+    totpIssuer: string
+    failuresPerAccount: RateRule
+    failuresPerClient: RateRule
+    registerPerClient: RateRule
+  }
 }
 
 /** Thrown by {@link parseConfig} with every problem found, one per line. */
@@ -148,6 +168,12 @@ const jwks: Parser<string | undefined> = (raw) => {
   const parsed = parseSigningJwks(raw)
   return parsed.ok ? { value: raw.trim() } : { problem: `is not a usable JWK set (${parsed.detail ?? 'invalid'})` }
 }
+const adminToken: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  return raw.trim().length >= 32 ? { value: raw.trim() } : { problem: 'must be at least 32 characters' }
+}
+const issuer: Parser<string> = (raw) =>
+  raw.trim() === '' || raw.includes(':') ? { problem: 'must be non-empty and contain no colon' } : { value: raw.trim() }
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 /** `30/60s`: at most 30 per sliding 60 seconds. Units: ms, s, m, h. */
 const rate: Parser<RateRule> = (raw) => {
@@ -193,6 +219,21 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_READS_PER_CHANNEL', path: 'rateLimit.readsPerChannel', default: '300/60s', parse: rate, doc: 'reads of one channel (clients poll about once a second each)' },
   { env: 'QRELAY_RATE_WRITES_PER_CHANNEL', path: 'rateLimit.writesPerChannel', default: '60/60s', parse: rate, doc: 'writes and deletes of one channel' },
   { env: 'QRELAY_RATE_REFUSED_PER_CLIENT', path: 'rateLimit.refusedPerClient', default: '20/600s', parse: rate, doc: 'refused joins of claimed channels per client before it is shut out of the relay' },
+  { env: 'QRELAY_ARGON2_MEMORY_KIB', path: 'auth.argon2MemoryKiB', default: '19456', parse: int(64, 1_048_576), doc: 'argon2id memory cost of new password hashes (older hashes are rehashed at the next login)' },
+  { env: 'QRELAY_ARGON2_ITERATIONS', path: 'auth.argon2Iterations', default: '2', parse: int(1, 64), doc: 'argon2id passes over memory' },
+  { env: 'QRELAY_ARGON2_PARALLELISM', path: 'auth.argon2Parallelism', default: '1', parse: int(1, 16), doc: 'argon2id lanes' },
+  { env: 'QRELAY_PASSWORD_MIN_LENGTH', path: 'auth.passwordMinLength', default: '10', parse: int(8, 128), doc: 'fewest characters of a new password (common passwords are refused whatever their length)' },
+  { env: 'QRELAY_ACCESS_TOKEN_TTL_SECONDS', path: 'auth.accessTokenTtlSeconds', default: '300', parse: int(30, 86_400), doc: 'lifetime of an access token' },
+  { env: 'QRELAY_REFRESH_TOKEN_TTL_SECONDS', path: 'auth.refreshTokenTtlSeconds', default: '2592000', parse: int(300, 31_536_000), doc: 'absolute lifetime of a refresh-token family (a device session)' },
+  { env: 'QRELAY_REFRESH_GRACE_MS', path: 'auth.refreshGraceMs', default: '2000', parse: int(0, 60_000), doc: 'a just-rotated refresh token presented again within this time is a concurrent duplicate (refused, nothing revoked) rather than a replay' },
+  { env: 'QRELAY_UIA_SESSION_TTL_SECONDS', path: 'auth.uiaSessionTtlSeconds', default: '300', parse: int(30, 3600), doc: 'lifetime of a user-interactive auth session' },
+  { env: 'QRELAY_UIA_KEY', path: 'auth.uiaKeyHex', default: undefined, parse: hexKey, doc: 'hex key binding UIA sessions to their request; random per process when unset — set it when several processes serve' },
+  { env: 'QRELAY_REGISTRATION_ENABLED', path: 'auth.registrationEnabled', default: 'false', parse: bool, doc: 'let anyone create an account with POST /v1/register' },
+  { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users (at least 32 characters, secret); unset: no admin endpoint' },
+  { env: 'QRELAY_TOTP_ISSUER', path: 'auth.totpIssuer', default: 'qrelay', parse: issuer, doc: 'issuer name authenticator apps show for TOTP keys (no colon)' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per account before further attempts get 429' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_CLIENT', path: 'auth.failuresPerClient', default: '30/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per client address before further attempts get 429' },
+  { env: 'QRELAY_RATE_REGISTER_PER_CLIENT', path: 'auth.registerPerClient', default: '10/3600s', parse: rate, doc: 'accounts created by open registration per client address' },
 ]
 
 /**
@@ -212,6 +253,7 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     network: {},
     tickets: {},
     rateLimit: {},
+    auth: {},
   }
   for (const knob of KNOBS) {
     const raw = env[knob.env] ?? knob.default

@@ -70,11 +70,27 @@ export interface CounterStore {
   hitWindow(key: string, windowIndex: number, ttlMs: number): Promise<WindowCounts>
 }
 
+/**
+ * Small short-lived JSON values (UIA sessions, lockout marks). A value past its TTL is gone for every
+ * method. `replaceIfMatch` compares the whole stored text, so it is a compare-and-swap on the value.
+ */
+export interface KvStore {
+  /** Stores `value` under `key` for `ttlMs`, replacing whatever was there. */
+  put(key: string, value: string, ttlMs: number): Promise<void>
+  /** The live value, or null. */
+  get(key: string): Promise<string | null>
+  /** Stores `next` (keeping the expiry) only if the stored value still equals `expected`. */
+  replaceIfMatch(key: string, expected: string, next: string): Promise<ReplaceOutcome>
+  /** Atomically reads and deletes: of many concurrent callers, at most one gets the value. */
+  takeOnce(key: string): Promise<string | null>
+}
+
 /** The ephemeral side of storage: everything that may be lost on a restart of a memory store. */
 export interface EphemeralStore {
   readonly kind: 'memory' | 'redis' | 'durable-object'
   readonly channels: ChannelStore
   readonly counters: CounterStore
+  readonly kv: KvStore
   /** Resolves when the backing store answers; rejects otherwise (used by /readyz). */
   ping(): Promise<void>
   /** Releases connections and timers. */
@@ -253,4 +269,19 @@ export interface DurableStore {
   ping(): Promise<void>
   /** Releases what the adapter opened itself (never the client it was given). */
   close(): Promise<void>
+}
+
+/** A security-relevant event of an account, for its devices (and later webhooks). Never holds secrets. */
+export interface SecurityEvent {
+  type: 'recovery_code_used' | 'password_changed' | 'totp_enabled' | 'totp_disabled' | 'recovery_codes_regenerated'
+  atMs: number
+  /** The device that acted, when there was one. */
+  deviceId?: string
+  /** Event-specific public facts (e.g. how many recovery codes are left). */
+  details?: Record<string, string | number | boolean>
+}
+
+/** Where security events go. Delivery (events endpoint, webhooks) plugs in behind it. Must not throw. */
+export interface SecurityEvents {
+  emit(accountId: string, event: SecurityEvent): Promise<void>
 }

@@ -18,6 +18,12 @@ import { relayWebSocket, type WebSocketTransport } from './routes/relay-ws.ts'
 import { matrixVersions } from './routes/matrix-discovery.ts'
 import { jwksRoute, ticketIssuer } from './routes/tickets.ts'
 import type { SigningKeys } from '../services/signing-keys.ts'
+import type { AuthServices } from '../services/auth-services.ts'
+import { bearerAuth, type AuthedEnv } from './middleware/bearer-auth.ts'
+import { loginRoutes } from './routes/login.ts'
+import { accountRoutes } from './routes/account.ts'
+import { deviceRoutes } from './routes/devices.ts'
+import { oauthTokenRoute } from './routes/oauth-token.ts'
 
 /** Everything the app needs, built by a runtime entry (or a test). */
 export interface AppDeps {
@@ -36,6 +42,8 @@ export interface AppDeps {
   signingKeys?: SigningKeys
   /** Tells which thrown errors mean the backing store is unreachable (answered 503, not 500). */
   isStoreUnavailable?: (error: unknown) => boolean
+  /** Accounts, sessions and UIA (see `authServices`); without them the account endpoints do not exist. */
+  auth?: AuthServices
 }
 
 /** Marks the routes of one API family, so errors carry that family's unstable errcodes. */
@@ -132,6 +140,43 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     }
     app.all(prefix, methodNotAllowed)
     app.all(`${prefix}/:id`, methodNotAllowed)
+  }
+
+  if (deps.auth !== undefined) {
+    const { accounts, sessions, secondFactors, uia, limiter, failures } = deps.auth
+    const login = loginRoutes({ accounts, sessions, uia, limiter, auth: config.auth })
+    app.post('/v1/login', login.login)
+    app.all('/v1/login', methodNotAllowed)
+    if (config.auth.registrationEnabled) {
+      app.post('/v1/register', login.register)
+      app.all('/v1/register', methodNotAllowed)
+    }
+    if (config.auth.adminToken !== undefined) {
+      app.post('/v1/admin/users', login.adminCreateUser)
+      app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
+    }
+    app.post('/oauth2/token', oauthTokenRoute(sessions))
+
+    // Everything below needs `Authorization: Bearer <access token>`.
+    const authed = app as unknown as Hono<AuthedEnv>
+    const requireToken = bearerAuth(sessions)
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*']) authed.use(path, requireToken)
+    const account = accountRoutes({ accounts, sessions, secondFactors, uia, failures })
+    authed.post('/v1/logout', account.logout)
+    authed.get('/v1/account/whoami', account.whoami)
+    authed.post('/v1/account/password', account.changePassword)
+    authed.post('/v1/account/totp', account.beginTotp)
+    authed.delete('/v1/account/totp', account.disableTotp)
+    authed.post('/v1/account/totp/confirm', account.confirmTotp)
+    authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
+    const devices = deviceRoutes({ sessions, authorize: account.authorize })
+    authed.get('/v1/devices', devices.list)
+    authed.patch('/v1/devices/:id', devices.rename)
+    authed.delete('/v1/devices/:id', devices.remove)
+    for (const path of ['/v1/logout', '/v1/account/whoami', '/v1/account/password', '/v1/account/totp']) app.all(path, methodNotAllowed)
+    for (const path of ['/v1/account/totp/confirm', '/v1/account/recovery-codes', '/v1/devices', '/v1/devices/:id']) {
+      app.all(path, methodNotAllowed)
+    }
   }
 
   return app

@@ -24,6 +24,11 @@ import type { ChannelEvents, Clock, EphemeralStore, Logger, Random, Scheduler } 
 import { rateLimiter } from '../services/rate-limiter.ts'
 import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
+import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
+import { redisDurableStore } from '../adapters/durable/redis.ts'
+import { memorySecurityEvents } from '../adapters/events/memory.ts'
+import { authServices } from '../services/auth-services.ts'
+import type { DurableStore } from '../ports.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
 /** A running server. */
@@ -71,6 +76,8 @@ const isRedisUnavailable = (error: unknown): boolean => {
 interface BuiltStore {
   store: EphemeralStore
   events: ChannelEvents
+  /** Accounts, devices and tokens: Redis (same client) with QRELAY_STORE=redis, else SQLite in the data directory. */
+  durable: DurableStore
   close: () => Promise<void>
 }
 
@@ -90,15 +97,23 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
     const onError = (error: unknown): void =>
       logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
+    const durable = redisDurableStore({ client, keyPrefix, clock })
     const close = async (): Promise<void> => {
       await events.close()
+      await durable.close()
       await client.quit().catch(() => client.disconnect())
     }
-    return { store, events, close }
+    return { store, events, durable, close }
   }
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs })
   const events = memoryChannelEvents()
-  return { store, events, close: async () => void (await Promise.all([events.close(), store.close()])) }
+  const db = openSqlite(config.storage.dataDir)
+  const durable = sqliteStore({ db, clock })
+  const close = async (): Promise<void> => {
+    await Promise.all([events.close(), store.close(), durable.close()])
+    db.close()
+  }
+  return { store, events, durable, close }
 }
 
 /**
@@ -117,7 +132,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
   }
   const redact = redactWith(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
-  const { store, events, close } = buildStore(config, clock, logger)
+  const { store, events, durable, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
   const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, events })
   const relay = relayService({
@@ -141,6 +156,14 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
   })
+  if (config.auth.uiaKeyHex === undefined && config.storage.kind === 'redis') {
+    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
+  }
+  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
+  const auth = authServices({ auth: config.auth, store, durable, events: memorySecurityEvents(), clock, random, uiaKey })
+  // Expired access tokens and families are invisible already; this only frees their rows.
+  const purge = setInterval(() => void durable.purgeExpired().catch(() => {}), 600_000)
+  purge.unref()
   const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   let shuttingDown = false
   const app = createApp({
@@ -160,6 +183,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     },
     isShuttingDown: () => shuttingDown,
     signingKeys,
+    auth,
     isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : () => false,
     ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
@@ -186,6 +210,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
       await Promise.race([closed, grace])
       server.closeAllConnections?.()
       if (wss !== undefined) terminateAll(wss)
+      clearInterval(purge)
       await close()
       logger.info({}, 'stopped')
     })()

@@ -8,7 +8,10 @@ import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { redactWith } from '../../src/core/crypto/secrets.ts'
 import { createApp } from '../../src/http/app.ts'
-import type { EphemeralStore, Logger } from '../../src/ports.ts'
+import type { DurableStore, EphemeralStore, Logger } from '../../src/ports.ts'
+import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
+import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
+import { authServices, type AuthServices } from '../../src/services/auth-services.ts'
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
 import type { SigningKeys } from '../../src/services/signing-keys.ts'
@@ -20,6 +23,10 @@ export interface TestApp {
   clock: FakeClock
   store: EphemeralStore
   config: Config
+  /** The accounts side: durable store, security events and services. */
+  durable: DurableStore
+  events: MemorySecurityEvents
+  auth: AuthServices
 }
 
 export interface MakeAppOptions {
@@ -27,6 +34,8 @@ export interface MakeAppOptions {
   signingKeys?: SigningKeys
   env?: Record<string, string>
   store?: (clock: FakeClock) => EphemeralStore
+  /** The durable store (default: memory). */
+  durable?: (clock: FakeClock) => DurableStore
   logger?: Logger
   clock?: FakeClock
 }
@@ -38,6 +47,10 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   const store: EphemeralStore = options.store?.(clock) ?? (memoryStore({ clock, sweepIntervalMs: 0 }) as MemoryStore)
   const limiter = rateLimiter(store.counters, clock)
   const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
+  const events = memorySecurityEvents()
+  const uiaKey = new Uint8Array(32).fill(5)
+  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey })
   const app = createApp({
     config,
     store,
@@ -48,6 +61,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     redact: redactWith(new Uint8Array(32).fill(9)),
     getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
+    auth,
   })
-  return { app, clock, store, config }
+  return { app, clock, store, config, durable, events, auth }
 }

@@ -10,6 +10,7 @@ import type {
   CounterStore,
   CreateOutcome,
   EphemeralStore,
+  KvStore,
   ReplaceOutcome,
   WindowCounts,
 } from '../../ports.ts'
@@ -23,6 +24,11 @@ export interface MemoryStoreOptions {
 
 interface Counter {
   value: number
+  expiresAtMs: number
+}
+
+interface KvEntry {
+  value: string
   expiresAtMs: number
 }
 
@@ -40,6 +46,7 @@ export interface MemoryStore extends EphemeralStore {
 export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
   const channels = new Map<string, ChannelRecord>()
   const counters = new Map<string, Counter>()
+  const values = new Map<string, KvEntry>()
   let lastCapacitySweepMs = -Infinity
 
   const live = (id: string): ChannelRecord | null => {
@@ -54,6 +61,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
     const now = clock.now()
     for (const [id, record] of channels) if (!isLive(record, now)) channels.delete(id)
     for (const [key, counter] of counters) if (counter.expiresAtMs <= now) counters.delete(key)
+    for (const [key, entry] of values) if (entry.expiresAtMs <= now) values.delete(key)
   }
 
   const countLive = (): number => {
@@ -132,6 +140,35 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
     },
   }
 
+  const liveEntry = (key: string): KvEntry | null => {
+    const entry = values.get(key)
+    if (entry === undefined) return null
+    if (entry.expiresAtMs > clock.now()) return entry
+    values.delete(key)
+    return null
+  }
+
+  const kv: KvStore = {
+    async put(key, value, ttlMs) {
+      values.set(key, { value, expiresAtMs: clock.now() + ttlMs })
+    },
+    async get(key) {
+      return liveEntry(key)?.value ?? null
+    },
+    async replaceIfMatch(key, expected, next): Promise<ReplaceOutcome> {
+      const entry = liveEntry(key)
+      if (entry === null) return 'missing'
+      if (entry.value !== expected) return 'mismatch'
+      entry.value = next
+      return 'ok'
+    },
+    async takeOnce(key) {
+      const entry = liveEntry(key)
+      values.delete(key)
+      return entry?.value ?? null
+    },
+  }
+
   const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined
   timer?.unref?.()
 
@@ -139,6 +176,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
     kind: 'memory',
     channels: channelStore,
     counters: counterStore,
+    kv,
     sweep,
     async ping() {},
     async close() {

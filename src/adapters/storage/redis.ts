@@ -12,6 +12,7 @@ import type {
   CounterStore,
   CreateOutcome,
   EphemeralStore,
+  KvStore,
   ReplaceOutcome,
 } from '../../ports.ts'
 
@@ -65,6 +66,28 @@ if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local p = redis.call('GET', KEYS[2])
 return {c, tonumber(p) or 0}`
 
+// Values are hashes of v (the value) and e (expiresAtMs), compared with the caller's clock like channels.
+// KEYS[1] value. ARGV: value, expiresAt.
+const KV_PUT = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'e', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`
+// KEYS[1] value. ARGV: now, delete (1 or 0). Returns the live value (deleting it when asked) or false.
+const KV_READ = `
+local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
+if not cur[1] then return false end
+if ARGV[2] == '1' or tonumber(cur[2]) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
+if tonumber(cur[2]) <= tonumber(ARGV[1]) then return false end
+return cur[1]`
+// KEYS[1] value. ARGV: expected, next, now.
+const KV_REPLACE_IF_MATCH = `
+local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
+if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[3]) then return 'missing' end
+if cur[1] ~= ARGV[1] then return 'mismatch' end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+return 'ok'`
+
 interface ScriptedRedis {
   qrReserve(live: string, now: number, max: number, expiresAt: number, id: string): Promise<number>
   qrCreate(key: string, rev: number, json: string, expiresAt: number, now: number): Promise<number>
@@ -79,6 +102,9 @@ interface ScriptedRedis {
   qrTakeOnce(key: string, now: number): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
+  qrKvPut(key: string, value: string, expiresAt: number): Promise<number>
+  qrKvRead(key: string, now: number, remove: 0 | 1): Promise<string | null>
+  qrKvReplaceIfMatch(key: string, expected: string, next: string, now: number): Promise<ReplaceOutcome>
 }
 
 const define = (client: Redis): ScriptedRedis => {
@@ -89,6 +115,9 @@ const define = (client: Redis): ScriptedRedis => {
     ['qrTakeOnce', 1, TAKE_ONCE],
     ['qrIncrement', 1, INCREMENT],
     ['qrHitWindow', 2, HIT_WINDOW],
+    ['qrKvPut', 1, KV_PUT],
+    ['qrKvRead', 1, KV_READ],
+    ['qrKvReplaceIfMatch', 1, KV_REPLACE_IF_MATCH],
   ]
   for (const [name, numberOfKeys, lua] of scripts) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
@@ -157,10 +186,27 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
     },
   }
 
+  const kvKey = (key: string): string => `${keyPrefix}kv:{${key}}`
+  const kv: KvStore = {
+    async put(key, value, ttlMs) {
+      await redis.qrKvPut(kvKey(key), value, clock.now() + Math.max(1, Math.ceil(ttlMs)))
+    },
+    async get(key) {
+      return redis.qrKvRead(kvKey(key), clock.now(), 0)
+    },
+    async replaceIfMatch(key, expected, next) {
+      return redis.qrKvReplaceIfMatch(kvKey(key), expected, next, clock.now())
+    },
+    async takeOnce(key) {
+      return redis.qrKvRead(kvKey(key), clock.now(), 1)
+    },
+  }
+
   return {
     kind: 'redis',
     channels,
     counters,
+    kv,
     async ping() {
       const answer = await client.ping()
       if (answer !== 'PONG') throw new Error('redis did not answer PONG')

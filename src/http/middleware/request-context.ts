@@ -23,24 +23,51 @@ export interface RequestContextOptions {
   redact: (value: string) => string
 }
 
+/** The client's address as text and the key its limits count under. */
+interface ClientIdentity {
+  text: string
+  key: string
+}
+const UNKNOWN: ClientIdentity = { text: 'unknown', key: 'unknown' }
+const IDENTITY_CACHE_SIZE = 4096
+const IDENTITY_KEY_MAX = 256
+
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
   const { logger, clock, random, getSocketAddress, addressRule, redact } = options
+  // Parsing the address costs more than the rest of this middleware, and a client sends many requests
+  // over few connections: the answer for a (socket address, header) pair is kept in a bounded map
+  // (short headers only, so a flood of long forged headers cannot make it big).
+  const known = new Map<string, ClientIdentity>()
+  const identify = (socket: string | undefined, header: string | undefined): ClientIdentity => {
+    const cacheKey = `${socket ?? ''}\u0000${header ?? ''}`
+    let identity = known.get(cacheKey)
+    if (identity === undefined) {
+      const address = clientAddress(socket, header, addressRule)
+      identity = address === null ? UNKNOWN : { text: address.toString(), key: rateKeyOf(address) }
+      if (cacheKey.length > IDENTITY_KEY_MAX) return identity
+      if (known.size >= IDENTITY_CACHE_SIZE) known.clear()
+      known.set(cacheKey, identity)
+    }
+    return identity
+  }
   return async function requestContext(c, next) {
     const started = clock.now()
     const requestId = toBase64Url(random.bytes(9))
     const header = addressRule.header === undefined ? undefined : (c.req.header(addressRule.header) ?? undefined)
-    const address = clientAddress(getSocketAddress(c), header, addressRule)
+    const { text, key } = identify(getSocketAddress(c), header)
     c.set('requestId', requestId)
-    c.set('clientAddress', address?.toString() ?? 'unknown')
-    c.set('clientKey', address === null ? 'unknown' : rateKeyOf(address))
+    c.set('clientAddress', text)
+    c.set('clientKey', key)
     c.set('flavor', undefined)
     c.set('channelRef', undefined)
     c.set('redact', redact)
     const log = logger.child({ req: requestId })
     c.set('log', log)
     await next()
-    c.header('X-Request-Id', requestId)
+    // Straight on the final response's headers: `c.header()` after the handler would rebuild the
+    // response around a body stream, which costs more than the rest of the request.
+    c.res.headers.set('X-Request-Id', requestId)
     const status = c.res.status
     const fields: Record<string, unknown> = {
       method: c.req.method,

@@ -137,6 +137,50 @@ export const describeEphemeralStore = (name: string, make: MakeStore): void => {
       })
     })
 
+    describe('kv', () => {
+      it('puts, reads back and replaces a value', async () => {
+        await store.kv.put('kv-a', '{"n":1}', 10_000)
+        expect(await store.kv.get('kv-a')).toBe('{"n":1}')
+        await store.kv.put('kv-a', 'second', 10_000)
+        expect(await store.kv.get('kv-a')).toBe('second')
+        expect(await store.kv.get('kv-never')).toBeNull()
+      })
+
+      it('hides a value once its TTL has passed', async () => {
+        await store.kv.put('kv-b', 'v', 10_000)
+        clock.advance(9_999)
+        expect(await store.kv.get('kv-b')).toBe('v')
+        clock.advance(1)
+        expect(await store.kv.get('kv-b')).toBeNull()
+        expect(await store.kv.takeOnce('kv-b')).toBeNull()
+        expect(await store.kv.replaceIfMatch('kv-b', 'v', 'w')).toBe('missing')
+      })
+
+      it('replaces only when the stored value matches, keeping the expiry', async () => {
+        await store.kv.put('kv-c', 'one', 10_000)
+        expect(await store.kv.replaceIfMatch('kv-c', 'other', 'two')).toBe('mismatch')
+        expect(await store.kv.replaceIfMatch('kv-c', 'one', 'two')).toBe('ok')
+        expect(await store.kv.get('kv-c')).toBe('two')
+        expect(await store.kv.replaceIfMatch('kv-none', 'one', 'two')).toBe('missing')
+        clock.advance(10_000)
+        expect(await store.kv.get('kv-c')).toBeNull()
+      })
+
+      it('gives a value to exactly one of many concurrent takeOnce callers', async () => {
+        await store.kv.put('kv-d', 'once', 10_000)
+        const taken = await Promise.all(Array.from({ length: 8 }, () => store.kv.takeOnce('kv-d')))
+        expect(taken.filter((v) => v === 'once')).toHaveLength(1)
+        expect(await store.kv.get('kv-d')).toBeNull()
+      })
+
+      it('lets exactly one of many concurrent compare-and-swaps win', async () => {
+        await store.kv.put('kv-e', 'base', 10_000)
+        const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => store.kv.replaceIfMatch('kv-e', 'base', `n${i}`)))
+        expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1)
+        expect(outcomes.filter((o) => o === 'mismatch')).toHaveLength(7)
+      })
+    })
+
     describe('counters', () => {
       it('increments from 1 and keeps the TTL set at creation', async () => {
         expect(await store.counters.increment('ctr-a', 10_000)).toBe(1)

@@ -1,0 +1,67 @@
+/**
+ * Helpers the account routes share: reading an optional JSON body, typed field readers that refuse
+ * bad input before anything changes, and answering a UIA challenge with its Matrix 401 body.
+ */
+import type { Context, Env } from 'hono'
+import { RelayError } from '../../core/errors.ts'
+import { UiaChallengeError, type UiaRequest } from '../../services/uia.ts'
+import { mediaTypeOf, readJsonObject, readTextCapped } from '../body.ts'
+import type { AppEnv } from '../context.ts'
+
+/** Largest JSON body the account endpoints read. */
+export const MAX_ACCOUNT_BODY_BYTES = 16 * 1024
+
+/** Headers of every account response: tokens and codes are never cached. */
+export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const
+
+/** A JSON object body; an empty body without Content-Type counts as `{}` (DELETE, first UIA round). */
+export const readOptionalJson = async (request: Request): Promise<Record<string, unknown>> => {
+  if (mediaTypeOf(request) === '') {
+    if ((await readTextCapped(request, MAX_ACCOUNT_BODY_BYTES)) === '') return {}
+    throw new RelayError('NOT_JSON', { detail: 'Content-Type must be application/json' })
+  }
+  return readJsonObject(request, MAX_ACCOUNT_BODY_BYTES)
+}
+
+/** A required string field of 1..`max` characters. Errors: MISSING_PARAM, INVALID_PARAM. */
+export const requiredString = (body: Record<string, unknown>, name: string, max: number): string => {
+  const value = body[name]
+  if (value === undefined) throw new RelayError('MISSING_PARAM', { detail: `${name} is required` })
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new RelayError('INVALID_PARAM', { detail: `${name} must be a string of 1 to ${max} characters` })
+  }
+  return value
+}
+
+/** An optional string field; undefined when absent. Errors: INVALID_PARAM. */
+export const optionalString = (body: Record<string, unknown>, name: string, max: number): string | undefined =>
+  body[name] === undefined ? undefined : requiredString(body, name, max)
+
+/** An optional boolean field with a default. Errors: INVALID_PARAM. */
+export const optionalBoolean = (body: Record<string, unknown>, name: string, fallback: boolean): boolean => {
+  const value = body[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new RelayError('INVALID_PARAM', { detail: `${name} must be true or false` })
+  return value
+}
+
+/** The request a UIA session is bound to. */
+export const uiaRequestOf = (
+  c: { req: { method: string; path: string }; var: Pick<AppEnv['Variables'], 'clientKey'> },
+  body: Record<string, unknown>,
+): UiaRequest => ({ method: c.req.method, path: c.req.path, body, clientKey: c.var.clientKey })
+
+/** A route handler that always answers. */
+export type RouteFn<E extends Env> = (c: Context<E>) => Promise<Response>
+
+/** Wraps a handler so a {@link UiaChallengeError} becomes the Matrix 401 challenge body. */
+export const withUia =
+  <E extends Env>(handler: RouteFn<E>): RouteFn<E> =>
+  async (c) => {
+    try {
+      return await handler(c)
+    } catch (error) {
+      if (error instanceof UiaChallengeError) return c.json(error.body, 401, NO_STORE)
+      throw error
+    }
+  }

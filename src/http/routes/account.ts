@@ -1,0 +1,133 @@
+/**
+ * The signed-in account: `GET /v1/account/whoami`, `POST /v1/logout`, password change (MSC2457),
+ * TOTP enrolment, confirmation and removal, and recovery-code regeneration (MSC1997). Every route is
+ * behind bearer auth; the ones that change credentials also ask for user-interactive auth.
+ *
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/2457
+ * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
+ */
+import { renderQrSvg } from '../../adapters/qr/svg.ts'
+import { RelayError } from '../../core/errors.ts'
+import type { AccountRecord } from '../../core/accounts/records.ts'
+import type { AccountsService } from '../../services/accounts.ts'
+import type { AuthFailures } from '../../services/auth-failures.ts'
+import type { SecondFactorsService } from '../../services/second-factors.ts'
+import type { SessionsService } from '../../services/sessions.ts'
+import type { UiaService } from '../../services/uia.ts'
+import type { AuthedEnv } from '../middleware/bearer-auth.ts'
+import {
+  NO_STORE,
+  optionalBoolean,
+  readOptionalJson,
+  requiredString,
+  uiaRequestOf,
+  withUia,
+  type RouteFn,
+} from './account-shared.ts'
+import type { Context } from 'hono'
+
+/** What the account routes need. */
+export interface AccountRoutesDeps {
+  accounts: AccountsService
+  sessions: SessionsService
+  secondFactors: SecondFactorsService
+  uia: UiaService
+  failures: AuthFailures
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Builds the handlers (mount them behind `bearerAuth`).
+ *
+ * @example
+ * const r = accountRoutes({ accounts, sessions, secondFactors, uia })
+ * app.post('/v1/account/password', r.changePassword)
+ */
+export const accountRoutes = (deps: AccountRoutesDeps) => {
+  const { accounts, sessions, secondFactors, uia } = deps
+
+  const currentAccount = async (c: Context<AuthedEnv>): Promise<AccountRecord> => {
+    const account = await accounts.get(c.get('principal').accountId)
+    if (account === null) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
+    return account
+  }
+
+  /** Runs UIA for the signed-in account; resolves once the request is authorized. */
+  const authorize = async (c: Context<AuthedEnv>, body: Record<string, unknown>): Promise<AccountRecord> => {
+    const account = await currentAccount(c)
+    await uia.authorize(uiaRequestOf(c, body), { kind: 'account', account })
+    return account
+  }
+
+  const whoami: RouteFn<AuthedEnv> = async (c) => {
+    const account = await currentAccount(c)
+    const { deviceId } = c.get('principal')
+    return c.json({ user_id: account.username, account_id: account.id, device_id: deviceId }, 200, NO_STORE)
+  }
+
+  const logout: RouteFn<AuthedEnv> = async (c) => {
+    const { accountId, deviceId } = c.get('principal')
+    await sessions.logout(accountId, deviceId)
+    return c.json({}, 200, NO_STORE)
+  }
+
+  const changePassword: RouteFn<AuthedEnv> = withUia(async (c) => {
+    const body = await readOptionalJson(c.req.raw)
+    const newPassword = requiredString(body, 'new_password', 1024)
+    const logoutDevices = optionalBoolean(body, 'logout_devices', true)
+    const account = await currentAccount(c)
+    accounts.assertStrong(newPassword, account.username)
+    await authorize(c, body)
+    const { deviceId } = c.get('principal')
+    await accounts.changePassword(account.id, newPassword, deviceId, logoutDevices)
+    return c.json({}, 200, NO_STORE)
+  })
+
+  const beginTotp: RouteFn<AuthedEnv> = withUia(async (c) => {
+    const body = await readOptionalJson(c.req.raw)
+    const account = await currentAccount(c)
+    if (secondFactors.hasTotp(account)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
+    await authorize(c, body)
+    const offer = await secondFactors.beginTotp(account.id)
+    const qrSvg = renderQrSvg(encoder.encode(offer.uri), { errorCorrection: 'M' })
+    return c.json({ secret: offer.secret, uri: offer.uri, qr_svg: qrSvg }, 200, NO_STORE)
+  })
+
+  const confirmTotp: RouteFn<AuthedEnv> = async (c) => {
+    const body = await readOptionalJson(c.req.raw)
+    const code = requiredString(body, 'code', 32)
+    const { accountId, deviceId } = c.get('principal')
+    const attempt = { accountKey: accountId, clientKey: c.get('clientKey') }
+    await deps.failures.check(attempt)
+    const codes = await secondFactors.confirmTotp(accountId, code, deviceId).catch(async (error: unknown) => {
+      if (error instanceof RelayError && (error.code === 'TOTP_INVALID' || error.code === 'TOTP_REPLAYED')) {
+        await deps.failures.fail(attempt)
+      }
+      throw error
+    })
+    return c.json({ enabled: true, recovery_codes: codes }, 200, NO_STORE)
+  }
+
+  const disableTotp: RouteFn<AuthedEnv> = withUia(async (c) => {
+    const body = await readOptionalJson(c.req.raw)
+    const account = await currentAccount(c)
+    if (account.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
+    await authorize(c, body)
+    await secondFactors.disableTotp(account.id, c.get('principal').deviceId)
+    return c.json({}, 200, NO_STORE)
+  })
+
+  const regenerateRecoveryCodes: RouteFn<AuthedEnv> = withUia(async (c) => {
+    const body = await readOptionalJson(c.req.raw)
+    const account = await currentAccount(c)
+    if (!secondFactors.hasTotp(account)) {
+      throw new RelayError('INVALID_PARAM', { detail: 'recovery codes go with TOTP: enable TOTP first' })
+    }
+    await authorize(c, body)
+    const codes = await secondFactors.regenerateRecoveryCodes(account.id, c.get('principal').deviceId)
+    return c.json({ recovery_codes: codes }, 200, NO_STORE)
+  })
+
+  return { whoami, logout, changePassword, beginTotp, confirmTotp, disableTotp, regenerateRecoveryCodes, authorize }
+}

@@ -1,0 +1,75 @@
+/**
+ * The signed-in user's devices: `GET /v1/devices`, `PATCH /v1/devices/{id}` (rename) and
+ * `DELETE /v1/devices/{id}` (sign it out; user-interactive auth). Behind bearer auth.
+ *
+ * @see https://spec.matrix.org/v1.16/client-server-api/#device-management
+ */
+import type { DeviceRecord } from '../../core/accounts/records.ts'
+import { RelayError } from '../../core/errors.ts'
+import type { SessionsService } from '../../services/sessions.ts'
+import type { AuthedEnv } from '../middleware/bearer-auth.ts'
+import { NO_STORE, readOptionalJson, requiredString, withUia, type RouteFn } from './account-shared.ts'
+import type { Context } from 'hono'
+
+/** What the device routes need. */
+export interface DeviceRoutesDeps {
+  sessions: SessionsService
+  /** UIA for the signed-in account (see `accountRoutes().authorize`). */
+  authorize: (c: Context<AuthedEnv>, body: Record<string, unknown>) => Promise<unknown>
+}
+
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A device as the API shows it. */
+export const deviceBody = (d: DeviceRecord, currentDeviceId: string): Record<string, unknown> => ({
+  device_id: d.id,
+  display_name: d.displayName,
+  created_at_ms: d.createdAtMs,
+  created_via: d.origin,
+  last_seen_at_ms: d.lastSeenAtMs,
+  ...(d.lastSeenNetwork === undefined ? {} : { last_seen_network: d.lastSeenNetwork }),
+  current: d.id === currentDeviceId,
+})
+
+const deviceIdParam = (c: Context<AuthedEnv>): string => {
+  const id = c.req.param('id') ?? ''
+  if (!DEVICE_ID.test(id)) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+  return id
+}
+
+/**
+ * Builds the handlers.
+ *
+ * @example
+ * const r = deviceRoutes({ sessions, authorize })
+ * app.get('/v1/devices', r.list)
+ */
+export const deviceRoutes = ({ sessions, authorize }: DeviceRoutesDeps) => {
+  const list: RouteFn<AuthedEnv> = async (c) => {
+    const { accountId, deviceId } = c.get('principal')
+    const devices = await sessions.listDevices(accountId)
+    return c.json({ devices: devices.map((d) => deviceBody(d, deviceId)) }, 200, NO_STORE)
+  }
+
+  const rename: RouteFn<AuthedEnv> = async (c) => {
+    const id = deviceIdParam(c)
+    const body = await readOptionalJson(c.req.raw)
+    const displayName = requiredString(body, 'display_name', 100)
+    await sessions.renameDevice(c.get('principal').accountId, id, displayName)
+    return c.json({}, 200, NO_STORE)
+  }
+
+  const remove: RouteFn<AuthedEnv> = withUia(async (c) => {
+    const id = deviceIdParam(c)
+    const body = await readOptionalJson(c.req.raw)
+    const { accountId } = c.get('principal')
+    if ((await sessions.listDevices(accountId)).every((d) => d.id !== id)) {
+      throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+    }
+    await authorize(c, body)
+    await sessions.deleteDevice(accountId, id)
+    return c.json({}, 200, NO_STORE)
+  })
+
+  return { list, rename, remove }
+}

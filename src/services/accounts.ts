@@ -1,0 +1,159 @@
+/**
+ * Account use cases: create (operator, admin endpoint or open registration), check a password (with
+ * a dummy argon2id run for unknown names, so timing does not tell which names exist, and a transparent
+ * rehash when the configured cost changed), change the password (MSC2457 `logout_devices`), disable.
+ */
+import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
+import { newOpaqueId } from '../core/crypto/secrets.ts'
+import { fail, ok, RelayError, type Result } from '../core/errors.ts'
+import {
+  hashPasswordAsync,
+  needsRehash,
+  verifyPasswordAsync,
+  type Argon2Params,
+} from '../core/auth/password-hash.ts'
+import { checkPassword, DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../core/auth/password-policy.ts'
+import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
+
+/** What the accounts service needs. */
+export interface AccountsDeps {
+  durable: DurableStore
+  clock: Clock
+  random: Random
+  argon2: Argon2Params
+  passwordPolicy?: PasswordPolicy
+  events: SecurityEvents
+}
+
+/** Account use cases. */
+export interface AccountsService {
+  /** Creates an active account. Errors: INVALID_PARAM (username), PASSWORD_TOO_WEAK, USER_IN_USE. */
+  create(username: string, password: string): Promise<AccountRecord>
+  /** Refuses a username or password `create` would refuse, without touching anything. Errors: INVALID_PARAM, PASSWORD_TOO_WEAK. */
+  assertCreatable(username: string, password: string): void
+  /** Refuses a new password the policy refuses. Errors: PASSWORD_TOO_WEAK. */
+  assertStrong(password: string, username: string): void
+  /** The account named `username` (any case), or null. */
+  findByUsername(username: string): Promise<AccountRecord | null>
+  /** The account, or null. */
+  get(id: string): Promise<AccountRecord | null>
+  /**
+   * Checks a password in the same time whether or not the account exists; rehashes on success when the
+   * stored cost differs from the configured one. Errors: INVALID_CREDENTIALS.
+   */
+  checkPassword(account: AccountRecord | null, password: string): Promise<Result<true, 'INVALID_CREDENTIALS'>>
+  /**
+   * Sets a new password; with `logoutDevices` every device but `keepDeviceId` is signed out at once.
+   * Errors: PASSWORD_TOO_WEAK, NOT_FOUND, CONCURRENT_WRITE.
+   */
+  changePassword(accountId: string, newPassword: string, keepDeviceId: string | null, logoutDevices: boolean): Promise<number>
+  /** Applies `change` by compare-and-swap, retrying a few times. Errors: NOT_FOUND, CONCURRENT_WRITE. */
+  revise(accountId: string, change: (account: AccountRecord) => Partial<AccountRecord> | null): Promise<AccountRecord>
+  /** Disables the account and signs out every device. Errors: NOT_FOUND. */
+  disable(username: string): Promise<AccountRecord>
+}
+
+/** Usernames: 1–64 of letters, digits and `._=-` (the Matrix localpart alphabet, any case). */
+export const USERNAME = /^[A-Za-z0-9._=-]{1,64}$/
+
+const UPDATE_ATTEMPTS = 4
+
+/**
+ * Builds the accounts service.
+ *
+ * @example
+ * const accounts = accountsService({ durable, clock, random, argon2, events })
+ * await accounts.create('alice', 'a long passphrase')
+ */
+export const accountsService = (deps: AccountsDeps): AccountsService => {
+  const { durable, clock, random, argon2 } = deps
+  const policy = deps.passwordPolicy ?? DEFAULT_PASSWORD_POLICY
+  // Hashed once, lazily, at the configured cost: verifying against it costs what a real check costs.
+  let dummy: Promise<string> | undefined
+  const dummyHash = (): Promise<string> => (dummy ??= hashPasswordAsync(random, newOpaqueId(random), argon2))
+
+  const requireStrong = (password: string, username: string): void => {
+    const checked = checkPassword(password, { username, policy })
+    if (!checked.ok) throw new RelayError('PASSWORD_TOO_WEAK', { detail: checked.detail })
+  }
+
+  const revise: AccountsService['revise'] = async (accountId, change) => {
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const account = await durable.accounts.get(accountId)
+      if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+      const changes = change(account)
+      if (changes === null) return account
+      const next = reviseAccount(account, changes, clock.now())
+      if ((await durable.accounts.update(accountId, account.version, next)) === 'ok') return next
+    }
+    throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })
+  }
+
+  const assertCreatable = (username: string, password: string): void => {
+    if (!USERNAME.test(username)) {
+      throw new RelayError('INVALID_PARAM', { detail: 'username must be 1-64 of A-Z a-z 0-9 . _ = -' })
+    }
+    requireStrong(password, username)
+  }
+
+  return {
+    assertCreatable,
+    assertStrong: requireStrong,
+    async create(username, password) {
+      assertCreatable(username, password)
+      if ((await durable.accounts.findByUsername(username)) !== null) {
+        throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
+      }
+      const now = clock.now()
+      const account: AccountRecord = {
+        id: newOpaqueId(random),
+        username,
+        passwordHash: await hashPasswordAsync(random, password, argon2),
+        status: 'active',
+        lockedUntilMs: 0,
+        version: 1,
+        createdAtMs: now,
+        updatedAtMs: now,
+      }
+      if ((await durable.accounts.create(account)) !== 'ok') {
+        throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
+      }
+      return account
+    },
+    findByUsername: (username) => durable.accounts.findByUsername(username),
+    get: (id) => durable.accounts.get(id),
+    async checkPassword(account, password) {
+      const checked = await verifyPasswordAsync(account?.passwordHash ?? (await dummyHash()), password)
+      if (account === null || !checked.ok) return fail('INVALID_CREDENTIALS', 'wrong username or password')
+      if (needsRehash(account.passwordHash, argon2)) {
+        const passwordHash = await hashPasswordAsync(random, password, argon2)
+        // Best effort: a concurrent change wins, and the next login tries again.
+        await durable.accounts.update(account.id, account.version, reviseAccount(account, { passwordHash }, clock.now()))
+      }
+      return ok(true)
+    },
+    async changePassword(accountId, newPassword, keepDeviceId, logoutDevices) {
+      const account = await durable.accounts.get(accountId)
+      if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+      requireStrong(newPassword, account.username)
+      const passwordHash = await hashPasswordAsync(random, newPassword, argon2)
+      await revise(accountId, () => ({ passwordHash }))
+      const revoked = logoutDevices ? await durable.devices.revokeAllExcept(accountId, keepDeviceId) : 0
+      await deps.events.emit(accountId, {
+        type: 'password_changed',
+        atMs: clock.now(),
+        ...(keepDeviceId === null ? {} : { deviceId: keepDeviceId }),
+        details: { devices_signed_out: revoked },
+      })
+      return revoked
+    },
+    revise,
+    async disable(username) {
+      const account = await durable.accounts.findByUsername(username)
+      if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such user' })
+      const next = await revise(account.id, () => ({ status: 'disabled' }))
+      await durable.devices.revokeAllExcept(account.id, null)
+      return next
+    },
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Second factors (MSC1997): TOTP enrolment (pending until a first valid code), verification with the
+ * ±1 step window and the store's replay guard, and recovery codes (shown once, stored hashed, single
+ * use; using one is a security event for the user's other devices).
+ *
+ * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
+ * @see https://www.rfc-editor.org/rfc/rfc6238
+ */
+import type { AccountRecord } from '../core/accounts/records.ts'
+import { fail, ok, RelayError, type Result } from '../core/errors.ts'
+import { generateRecoveryCodes, hashRecoveryCode } from '../core/auth/recovery-codes.ts'
+import { newTotpSecret, totpSecretFromBase32, verifyTotp } from '../core/auth/totp.ts'
+import { totpKeyUri } from '../core/auth/totp-key-uri.ts'
+import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
+import type { AccountsService } from './accounts.ts'
+
+/** What the second-factors service needs. */
+export interface SecondFactorsDeps {
+  durable: DurableStore
+  accounts: AccountsService
+  clock: Clock
+  random: Random
+  events: SecurityEvents
+  totpIssuer: string
+}
+
+/** A TOTP key being enrolled: shown once. */
+export interface TotpEnrolmentOffer {
+  /** Unpadded base32, what users may type into an app. */
+  secret: string
+  /** `otpauth://totp/…`, what the QR code holds. */
+  uri: string
+}
+
+/** Second-factor use cases. */
+export interface SecondFactorsService {
+  /** True when the account has a confirmed TOTP key. */
+  hasTotp(account: AccountRecord): boolean
+  /** Starts (or restarts) a pending enrolment. Errors: INVALID_PARAM when TOTP is already enabled. */
+  beginTotp(accountId: string): Promise<TotpEnrolmentOffer>
+  /** Enables the pending key after a valid code; returns fresh recovery codes. Errors: INVALID_PARAM, TOTP_INVALID, TOTP_REPLAYED. */
+  confirmTotp(accountId: string, code: string, deviceId: string): Promise<readonly string[]>
+  /** Removes TOTP (and the recovery codes that went with it). Errors: INVALID_PARAM when not enabled. */
+  disableTotp(accountId: string, deviceId: string): Promise<void>
+  /** Checks a TOTP code of an enrolled account, spending its step. */
+  verifyTotp(account: AccountRecord, code: string): Promise<Result<true, 'TOTP_INVALID' | 'TOTP_REPLAYED'>>
+  /** Replaces every recovery code with 10 new ones (shown once). */
+  regenerateRecoveryCodes(accountId: string, deviceId: string): Promise<readonly string[]>
+  /** Spends a recovery code and tells the user's devices. */
+  useRecoveryCode(account: AccountRecord, code: string): Promise<Result<true, 'RECOVERY_CODE_INVALID'>>
+}
+
+/**
+ * Builds the service.
+ *
+ * @example
+ * const offer = await secondFactors.beginTotp(account.id)
+ * const codes = await secondFactors.confirmTotp(account.id, '123456', deviceId)
+ */
+export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsService => {
+  const { durable, accounts, clock, random, events } = deps
+  const hasTotp = (account: AccountRecord): boolean => account.totp?.confirmedAtMs !== undefined
+
+  const checkCode = async (accountId: string, secretText: string, code: string) => {
+    const secret = totpSecretFromBase32(secretText)
+    if (!secret.ok) throw new RelayError('INTERNAL', { detail: 'stored TOTP key is malformed' })
+    const checked = verifyTotp({ secret: secret.value, code, now: clock.now(), lastUsedStep: null })
+    if (!checked.ok) return checked
+    if (!(await durable.credentials.useTotpStep(accountId, checked.value))) {
+      return fail('TOTP_REPLAYED', 'this code was already used')
+    }
+    return ok(true as const)
+  }
+
+  const newCodes = async (accountId: string): Promise<readonly string[]> => {
+    const set = generateRecoveryCodes(random)
+    if (!(await durable.credentials.replaceRecoveryCodes(accountId, set.hashes))) {
+      throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+    }
+    return set.codes()
+  }
+
+  return {
+    hasTotp,
+    async beginTotp(accountId) {
+      const secret = newTotpSecret(random)
+      const account = await accounts.revise(accountId, (a) => {
+        if (hasTotp(a)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
+        return { totp: { secret: secret.base32() } }
+      })
+      return { secret: secret.base32(), uri: totpKeyUri({ secret, issuer: deps.totpIssuer, account: account.username }) }
+    },
+    async confirmTotp(accountId, code, deviceId) {
+      const account = await accounts.get(accountId)
+      if (account?.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'no TOTP enrolment is pending' })
+      if (hasTotp(account)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled' })
+      const pending = account.totp.secret
+      const checked = await checkCode(accountId, pending, code)
+      if (!checked.ok) throw new RelayError(checked.code, { detail: checked.detail })
+      const now = clock.now()
+      await accounts.revise(accountId, (a) => {
+        if (a.totp?.secret !== pending) throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
+        return { totp: { secret: pending, confirmedAtMs: now } }
+      })
+      const codes = await newCodes(accountId)
+      await events.emit(accountId, { type: 'totp_enabled', atMs: now, deviceId })
+      return codes
+    },
+    async disableTotp(accountId, deviceId) {
+      await accounts.revise(accountId, (a) => {
+        if (a.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
+        return { totp: undefined }
+      })
+      await durable.credentials.replaceRecoveryCodes(accountId, [])
+      await events.emit(accountId, { type: 'totp_disabled', atMs: clock.now(), deviceId })
+    },
+    async verifyTotp(account, code) {
+      if (!hasTotp(account) || account.totp === undefined) return fail('TOTP_INVALID', 'TOTP is not enabled')
+      return checkCode(account.id, account.totp.secret, code)
+    },
+    async regenerateRecoveryCodes(accountId, deviceId) {
+      const codes = await newCodes(accountId)
+      await events.emit(accountId, { type: 'recovery_codes_regenerated', atMs: clock.now(), deviceId })
+      return codes
+    },
+    async useRecoveryCode(account, code) {
+      const hash = hashRecoveryCode(code)
+      if (hash === null || !(await durable.credentials.consumeRecoveryCode(account.id, hash))) {
+        return fail('RECOVERY_CODE_INVALID', 'unknown or used recovery code')
+      }
+      const left = await durable.credentials.countRecoveryCodes(account.id)
+      await events.emit(account.id, { type: 'recovery_code_used', atMs: clock.now(), details: { codes_left: left } })
+      return ok(true)
+    },
+  }
+}

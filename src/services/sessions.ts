@@ -1,0 +1,202 @@
+/**
+ * Device sessions: minting (a device record, an access token of minutes and a rotating refresh-token
+ * family), bearer authentication, refresh with reuse detection, sign-out and the device list. Tokens
+ * are `id.secret`; stores keep SHA-256 of the secret and this service compares in constant time.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ * @see https://thecopenhagenbook.com/server-side-tokens
+ */
+import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
+import { newOpaqueId } from '../core/crypto/secrets.ts'
+import { mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
+import { RelayError } from '../core/errors.ts'
+import type { Clock, DurableStore, Random, RotateOutcome } from '../ports.ts'
+
+/** What the sessions service needs. */
+export interface SessionsDeps {
+  durable: DurableStore
+  clock: Clock
+  random: Random
+  accessTokenTtlMs: number
+  refreshTokenTtlMs: number
+  refreshGraceMs: number
+  /** A device's last-seen time is written at most this often per process (reads stay cheap). */
+  touchIntervalMs?: number
+}
+
+/** Tokens handed to a device once. */
+export interface IssuedTokens {
+  accessToken: string
+  refreshToken: string
+  expiresInMs: number
+  deviceId: string
+  accountId: string
+}
+
+/** An authenticated request's identity. */
+export interface Principal {
+  accountId: string
+  deviceId: string
+  token: AccessTokenRecord
+}
+
+/** Why a refresh failed, as RFC 6749 `invalid_grant` descriptions tell it. */
+export class RefreshError extends Error {
+  readonly outcome: RotateOutcome | 'malformed'
+  constructor(outcome: RotateOutcome | 'malformed') {
+    super(`refresh refused: ${outcome}`)
+    this.name = 'RefreshError'
+    this.outcome = outcome
+  }
+}
+
+/** Session use cases. */
+export interface SessionsService {
+  /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
+  mint(account: AccountRecord, device: { displayName: string; origin: DeviceOrigin; network?: string }): Promise<IssuedTokens>
+  /** The principal of a bearer value. Errors: MISSING_TOKEN, INVALID_TOKEN. */
+  authenticate(bearer: string | undefined, network?: string): Promise<Principal>
+  /** Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). */
+  refresh(refreshToken: string): Promise<IssuedTokens>
+  /** Signs one device out. */
+  logout(accountId: string, deviceId: string): Promise<boolean>
+  listDevices(accountId: string): Promise<DeviceRecord[]>
+  /** Errors: NOT_FOUND. */
+  renameDevice(accountId: string, deviceId: string, displayName: string): Promise<void>
+  /** Errors: NOT_FOUND. */
+  deleteDevice(accountId: string, deviceId: string): Promise<void>
+}
+
+const TOUCH_CACHE_MAX = 10_000
+
+/**
+ * Builds the sessions service.
+ *
+ * @example
+ * const tokens = await sessions.mint(account, { displayName: 'Laptop', origin: 'password' })
+ * const who = await sessions.authenticate(`${tokens.accessToken}`)
+ */
+export const sessionsService = (deps: SessionsDeps): SessionsService => {
+  const { durable, clock, random } = deps
+  const touchIntervalMs = deps.touchIntervalMs ?? 60_000
+  const lastTouch = new Map<string, number>()
+
+  const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
+
+  const putAccess = async (accountId: string, deviceId: string, familyId: string): Promise<{ bearer: string; ttl: number }> => {
+    const token = mintDeviceToken(random)
+    const now = clock.now()
+    const outcome = await durable.tokens.putAccess({
+      id: token.id,
+      secretHash: token.secretHash(),
+      accountId,
+      deviceId,
+      familyId,
+      scopes: [],
+      issuedAtMs: now,
+      expiresAtMs: now + deps.accessTokenTtlMs,
+    })
+    if (outcome !== 'ok') throw denied()
+    return { bearer: token.bearer(), ttl: deps.accessTokenTtlMs }
+  }
+
+  const touch = (accountId: string, deviceId: string, network: string | undefined): void => {
+    const now = clock.now()
+    const key = `${accountId}/${deviceId}`
+    if (now - (lastTouch.get(key) ?? -Infinity) < touchIntervalMs) return
+    if (lastTouch.size >= TOUCH_CACHE_MAX) lastTouch.clear()
+    lastTouch.set(key, now)
+    // Not awaited: last-seen is advisory and must not slow requests down.
+    void durable.devices.touch(accountId, deviceId, network === undefined ? { atMs: now } : { atMs: now, network }).catch(() => {})
+  }
+
+  return {
+    async mint(account, device) {
+      const now = clock.now()
+      const record: DeviceRecord = {
+        id: newOpaqueId(random, 12),
+        accountId: account.id,
+        displayName: device.displayName,
+        origin: device.origin,
+        quarantineUntilMs: 0,
+        createdAtMs: now,
+        lastSeenAtMs: now,
+        ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
+      }
+      if ((await durable.devices.create(record)) !== 'ok') throw denied()
+      const refresh = mintDeviceToken(random)
+      const family = await durable.tokens.createRefreshFamily({
+        id: refresh.id,
+        accountId: account.id,
+        deviceId: record.id,
+        scopes: [],
+        currentHash: refresh.secretHash(),
+        generation: 0,
+        createdAtMs: now,
+        expiresAtMs: now + deps.refreshTokenTtlMs,
+      })
+      if (family !== 'ok') {
+        await durable.devices.revoke(account.id, record.id)
+        throw denied()
+      }
+      const access = await putAccess(account.id, record.id, refresh.id)
+      return {
+        accessToken: access.bearer,
+        refreshToken: refresh.bearer(),
+        expiresInMs: access.ttl,
+        deviceId: record.id,
+        accountId: account.id,
+      }
+    },
+    async authenticate(bearer, network) {
+      if (bearer === undefined || bearer === '') {
+        throw new RelayError('MISSING_TOKEN', { detail: 'an access token is required' })
+      }
+      const parsed = parseDeviceToken(bearer)
+      if (!parsed.ok) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
+      const record = await durable.tokens.getAccess(parsed.value.id)
+      // Compared even when absent, against a hash nothing matches, so both paths do the same work.
+      const matches = parsed.value.matches(record?.secretHash ?? '')
+      if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
+      touch(record.accountId, record.deviceId, network)
+      return { accountId: record.accountId, deviceId: record.deviceId, token: record }
+    },
+    async refresh(refreshToken) {
+      const parsed = parseDeviceToken(refreshToken)
+      if (!parsed.ok) throw new RefreshError('malformed')
+      const next = mintDeviceToken(random)
+      const { outcome, family } = await durable.tokens.rotateRefresh({
+        familyId: parsed.value.id,
+        presentedHash: parsed.value.secretHash(),
+        nextHash: next.secretHash(),
+        graceMs: deps.refreshGraceMs,
+      })
+      if (outcome !== 'rotated' || family === null) throw new RefreshError(outcome)
+      let access
+      try {
+        access = await putAccess(family.accountId, family.deviceId, family.id)
+      } catch {
+        throw new RefreshError('denied')
+      }
+      // The family id stays the lookup key; only the secret part rotates.
+      const bearer = `${family.id}.${next.bearer().split('.')[1]}`
+      return {
+        accessToken: access.bearer,
+        refreshToken: bearer,
+        expiresInMs: access.ttl,
+        deviceId: family.deviceId,
+        accountId: family.accountId,
+      }
+    },
+    logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
+    listDevices: (accountId) => durable.devices.listByAccount(accountId),
+    async renameDevice(accountId, deviceId, displayName) {
+      if (!(await durable.devices.rename(accountId, deviceId, displayName))) {
+        throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+      }
+    },
+    async deleteDevice(accountId, deviceId) {
+      if (!(await durable.devices.revoke(accountId, deviceId))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+    },
+  }
+}
