@@ -1,0 +1,125 @@
+/**
+ * Memory per pending channel: heap used by N channels held in qrelay's memory store, against a bare
+ * `Map<string, { data, etag, expires }>` filled the same way (same id and token lengths, same payload
+ * strings), all in one process with `--expose-gc` (it re-runs itself with the flag when needed).
+ *
+ * Scenarios, each with an empty payload (as after an MSC4388 create) and a ~100-byte one:
+ * - store: `memoryStore().channels.create` with records from `createChannel`, each naming its own
+ *   client network (as in production, where every login comes from another device);
+ * - service: the same through `rendezvousService.create`, so each channel also brings the per-client
+ *   create rate-limit counter a new client adds (it lives 2 minutes, as long as the channel).
+ *
+ * Run: `node --import tsx bench/relay/memory.ts` (BENCH_CHANNELS=100000 by default, at most 2 000 000).
+ *
+ * @see ../../../shared/DESIGN.md (Performance targets: ≤ 2 × the bare Map, ≤ 1 KiB per channel)
+ */
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { parseConfig } from '../../src/config.ts'
+import { createChannel } from '../../src/core/rendezvous/channel.ts'
+import { newOpaqueId } from '../../src/core/crypto/secrets.ts'
+import { cryptoRandom, systemClock } from '../../src/adapters/platform/node.ts'
+import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { rateLimiter } from '../../src/services/rate-limiter.ts'
+import { rendezvousService } from '../../src/services/rendezvous.ts'
+
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc === undefined) {
+  // Re-run with the flag, so `npm`-style invocations without it still measure properly.
+  const self = fileURLToPath(import.meta.url)
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self], { stdio: 'inherit', timeout: 600_000 })
+  process.exit(run.status ?? 1)
+}
+
+const N = Number(process.env.BENCH_CHANNELS ?? 100_000)
+if (!Number.isInteger(N) || N < 1000 || N > 2_000_000) throw new Error('BENCH_CHANNELS must be 1000..2000000')
+const TTL_MS = 120_000
+
+/** A fresh ~100-byte payload string (base64 of random bytes, like a ciphertext). */
+const payload100 = (): string => randomBytes(75).toString('base64')
+/** A fresh client network string per channel, as `rateKeyOf` returns for IPv4. */
+const network = (i: number): string => `198.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`
+
+const heapUsed = (): number => {
+  for (let i = 0; i < 4; i++) gc!()
+  return process.memoryUsage().heapUsed
+}
+
+/** Heap bytes per channel that `fill` keeps alive (it returns what holds the channels). */
+const measure = async (fill: () => Promise<unknown>): Promise<number> => {
+  const before = heapUsed()
+  const holder = await fill()
+  const after = heapUsed()
+  // Keep the holder reachable until after the second measurement.
+  if (holder === null) throw new Error('unreachable')
+  return (after - before) / N
+}
+
+const bareMap = (payload: () => string) => async () => {
+  const channels = new Map<string, { data: string; etag: string; expires: number }>()
+  const now = Date.now()
+  for (let i = 0; i < N; i++) {
+    const id = randomBytes(16).toString('base64url')
+    const data = payload()
+    const etag = createHash('sha256').update(`${id}\u0000${0}\u0000${data}`).digest().subarray(0, 16).toString('base64url')
+    channels.set(id, { data, etag, expires: now + TTL_MS })
+  }
+  return channels
+}
+
+const storeOnly = (payload: () => string) => async () => {
+  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
+  const now = systemClock.now()
+  for (let i = 0; i < N; i++) {
+    const record = createChannel({
+      id: newOpaqueId(cryptoRandom),
+      api: 'msc4388',
+      data: payload(),
+      now,
+      ttlMs: TTL_MS,
+      creatorNetwork: network(i),
+    })
+    if ((await store.channels.create(record, N)) !== 'ok') throw new Error('create refused')
+  }
+  return store
+}
+
+const service = (payload: () => string) => async () => {
+  const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N), QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s' })
+  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
+  const limiter = rateLimiter(store.counters, systemClock)
+  const rendezvous = rendezvousService({
+    store,
+    limiter,
+    clock: systemClock,
+    random: cryptoRandom,
+    limits: config.rendezvous,
+    rates: config.rateLimit,
+  })
+  for (let i = 0; i < N; i++) await rendezvous.create('msc4388', payload(), { clientKey: network(i) })
+  return store
+}
+
+const main = async (): Promise<void> => {
+  const empty = (): string => ''
+  const rows: string[] = []
+  process.stdout.write(`# memory per pending channel: ${N.toLocaleString('en-US')} channels, node ${process.version}\n\n`)
+  rows.push('| payload | bare Map B/channel | qrelay store B/channel (× bare) | qrelay service B/channel (× bare) |')
+  rows.push('| --- | ---: | ---: | ---: |')
+  for (const [label, payload] of [
+    ['empty (after create)', empty],
+    ['~100 bytes', payload100],
+  ] as const) {
+    const bare = await measure(bareMap(payload))
+    const store = await measure(storeOnly(payload))
+    const viaService = await measure(service(payload))
+    const f = (n: number): string => n.toFixed(0)
+    rows.push(
+      `| ${label} | ${f(bare)} | ${f(store)} (${(store / bare).toFixed(2)}) | ${f(viaService)} (${(viaService / bare).toFixed(2)}) |`,
+    )
+  }
+  process.stdout.write(`${rows.join('\n')}\n\nTargets: ≤ 1024 B per pending channel and ≤ 2 × the bare Map.\n`)
+}
+
+await main()

@@ -1,0 +1,213 @@
+/**
+ * Relay HTTP benchmark (`npm run bench:relay`): the MSC4388 login cycle (create → PUT → GET → GET →
+ * DELETE, see `load.ts`) against a bare `node:http` + Map baseline, the same on Hono (the framework's
+ * floor), qrelay on the memory store and qrelay on Redis, all in the same run. Servers are pinned to
+ * core 0, the load generator (and Redis) to core 1. After a warm-up per target, rounds run the targets
+ * in turn, so noise from the machine spreads over all of them; the report gives medians, ranges, ratios
+ * to the baseline, and requests per server CPU second (which other processes' load disturbs less).
+ *
+ * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3),
+ * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,redis,redis-info),
+ * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
+ * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
+ *
+ * @see ../../../shared/DESIGN.md (Performance targets)
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, loadavg } from 'node:os'
+import type { LoadResult } from './load.ts'
+import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
+
+const SERVER_CORE = 0
+const LOAD_CORE = 1
+
+const num = (name: string, fallback: number, max: number): number => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name} must be in (0, ${max}]`)
+  return value
+}
+const SECONDS = num('BENCH_SECONDS', 10, 120)
+const REPS = Math.round(num('BENCH_REPS', 3, 20))
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3, 60)
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32, 1000))
+const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'redis', 'redis-info'] as const
+type TargetName = (typeof ALL_TARGETS)[number]
+const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
+  .split(',')
+  .map((t) => t.trim())
+  .filter((t): t is TargetName => (ALL_TARGETS as readonly string[]).includes(t))
+if (!TARGETS.includes('bare')) TARGETS.unshift('bare')
+
+const DESCRIPTIONS: Record<TargetName, string> = {
+  bare: 'bare node:http + Map',
+  hono: 'Hono + node-server + Map (framework floor)',
+  memory: 'qrelay, memory store, log silent',
+  'memory-info': 'qrelay, memory store, log info > /dev/null',
+  redis: 'qrelay, Redis store, log silent',
+  'redis-info': 'qrelay, Redis store, log info > /dev/null',
+}
+
+/** Our environment without any QRELAY_* setting, so only the benchmark's own apply. */
+const baseEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
+  }
+  return env
+}
+
+/** Starts one target's server; `redisUrl` is set when a Redis target is asked for. */
+const startTarget = async (name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const node = [process.execPath, '--import', 'tsx']
+  let child: Child
+  if (name === 'bare' || name === 'hono') {
+    child = await startChild(node[0]!, [...node.slice(1), `bench/relay/${name}-server.ts`], {
+      core: SERVER_CORE,
+      env: { ...baseEnv(), PORT: String(port) },
+    })
+  } else {
+    const redis = name.startsWith('redis')
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+    child = await startChild(node[0]!, [...profile, ...node.slice(1), 'src/runtime/node.ts'], {
+      core: SERVER_CORE,
+      env: {
+        ...baseEnv(),
+        QRELAY_HOST: '127.0.0.1',
+        QRELAY_PORT: String(port),
+        QRELAY_LOG_LEVEL: name.endsWith('-info') ? 'info' : 'silent',
+        QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
+        // Every request comes from 127.0.0.1: only the per-client create limit would bite. The
+        // per-channel limits keep their defaults (and their 60 s windows, so counters live as long
+        // as in production).
+        QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
+        ...(redis
+          ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${name}:` }
+          : {}),
+      },
+    })
+  }
+  try {
+    await waitForHttp(`${url}/healthz`, 30_000, child)
+  } catch (error) {
+    await child.stop()
+    throw error
+  }
+  return { url, child }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+const cpuSeconds = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    // After the command name: utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 Hz).
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** One run's figures: the load generator's, plus the server's CPU use over the run. */
+interface RunResult extends LoadResult {
+  /** Server CPU seconds over wall seconds (1 = its core fully busy). */
+  serverCpu: number
+  /** 2xx responses per CPU second of the server: a figure other processes' load disturbs less. */
+  perCpuSecond: number
+}
+
+const load = async (url: string, seconds: number, serverPid: number): Promise<RunResult> => {
+  const options = JSON.stringify({ url, connections: CONNECTIONS, seconds })
+  const cpuBefore = cpuSeconds(serverPid)
+  const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
+    core: LOAD_CORE,
+    env: baseEnv(),
+    timeoutMs: seconds * 1000 + 60_000,
+  })
+  const cpu = cpuSeconds(serverPid) - cpuBefore
+  const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+  return { ...result, serverCpu: cpu / result.seconds, perCpuSecond: (result.rps * result.seconds) / cpu }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+const report = (results: Map<TargetName, RunResult[]>): string => {
+  const bare = results.get('bare')!
+  const bareMedian = median(bare.map((r) => r.rps))
+  const bareCpuMedian = median(bare.map((r) => r.perCpuSecond))
+  const lines = [
+    '| target | req/s median | req/s range | × bare (median) | × bare per round | req per server CPU-s (× bare) | server / generator CPU | p50 / p99 ms | non-2xx |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const name of TARGETS) {
+    const runs = results.get(name) ?? []
+    if (runs.length === 0) continue
+    const rps = runs.map((r) => r.rps)
+    const perRound = runs.map((r, i) => r.rps / bare[i]!.rps)
+    const ratio = name === 'bare' ? '1' : fmt(median(rps) / bareMedian, 2)
+    const perCpu = median(runs.map((r) => r.perCpuSecond))
+    const cpuRatio = name === 'bare' ? '' : ` (${fmt(perCpu / bareCpuMedian, 2)})`
+    const roundRange = name === 'bare' ? '—' : `${fmt(Math.min(...perRound), 2)}–${fmt(Math.max(...perRound), 2)}`
+    lines.push(
+      `| ${DESCRIPTIONS[name]} | ${fmt(median(rps))} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${ratio} | ${roundRange} | ` +
+        `${fmt(perCpu)}${cpuRatio} | ${fmt(median(runs.map((r) => r.serverCpu)), 2)} / ${fmt(median(runs.map((r) => r.generatorCpu)), 2)} | ` +
+        `${fmt(median(runs.map((r) => r.latencyP50Ms)), 1)} / ${fmt(median(runs.map((r) => r.latencyP99Ms)), 1)} | ` +
+        `${runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0)} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+const main = async (): Promise<void> => {
+  const pinned = await canPin()
+  process.stdout.write(
+    `# relay benchmark: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, ` +
+      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+      `# ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s, ${REPS} × ${SECONDS} s per target, ` +
+      `${pinned ? `servers on core ${SERVER_CORE}, load generator and Redis on core ${LOAD_CORE}` : 'NOT PINNED (no taskset or one core)'}\n`,
+  )
+  const children: Child[] = []
+  const results = new Map<TargetName, RunResult[]>()
+  try {
+    let redisUrl = process.env.REDIS_URL
+    if (redisUrl === undefined && TARGETS.some((t) => t.startsWith('redis'))) {
+      const redis = await startRedis(LOAD_CORE)
+      children.push(redis.child)
+      redisUrl = redis.url
+    }
+    const servers = new Map<TargetName, { url: string; child: Child }>()
+    for (const name of TARGETS) {
+      const server = await startTarget(name, redisUrl)
+      children.push(server.child)
+      servers.set(name, server)
+      const warm = await load(server.url, WARMUP_SECONDS, server.child.pid)
+      process.stdout.write(`warm-up ${name}: ${fmt(warm.rps)} req/s, statuses ${JSON.stringify(warm.statusCodes)}\n`)
+    }
+    for (let round = 1; round <= REPS; round++) {
+      for (const name of TARGETS) {
+        const server = servers.get(name)!
+        const result = await load(server.url, SECONDS, server.child.pid)
+        results.set(name, [...(results.get(name) ?? []), result])
+        process.stdout.write(
+          `round ${round} ${name}: ${fmt(result.rps)} req/s, p99 ${result.latencyP99Ms} ms, ` +
+            `statuses ${JSON.stringify(result.statusCodes)}, resets ${result.resets}, ` +
+            `server CPU ${fmt(result.serverCpu, 2)}, generator CPU ${fmt(result.generatorCpu, 2)}\n`,
+        )
+      }
+    }
+  } finally {
+    for (const child of children.reverse()) await child.stop()
+  }
+  process.stdout.write(`\n${report(results)}\n\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(Object.fromEntries(results), null, 2))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:relay: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
