@@ -46,13 +46,17 @@ export interface AppDeps {
   auth?: AuthServices
 }
 
-/** Marks the routes of one API family, so errors carry that family's unstable errcodes. */
-const flavor =
-  (name: string): MiddlewareHandler<AppEnv> =>
-  async function flavor(c, next) {
+/**
+ * The middleware of one rendezvous API family: marks its routes (errors then carry that family's
+ * unstable errcodes) and applies CORS. One middleware rather than two: each layer costs a dispatch.
+ */
+const rendezvousFamily = (name: string): MiddlewareHandler<AppEnv> => {
+  const applyCors = cors()
+  return async function rendezvousFamily(c, next) {
     c.set('flavor', name)
-    await next()
+    return applyCors(c, next)
   }
+}
 
 const methodNotAllowed: Handler<AppEnv> = () => {
   throw new RelayError('METHOD_NOT_ALLOWED', { detail: 'method not allowed on this endpoint' })
@@ -78,17 +82,13 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       getSocketAddress: deps.getSocketAddress,
       redact: deps.redact,
       addressRule: { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies },
+      isShuttingDown: deps.isShuttingDown ?? (() => false),
     }),
   )
   app.onError((error, c) =>
     errorResponse(c, deps.isStoreUnavailable?.(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error),
   )
   const isShuttingDown = deps.isShuttingDown ?? (() => false)
-  app.use(async function closeWhenShuttingDown(c, next) {
-    await next()
-    // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
-    if (isShuttingDown()) c.res.headers.set('Connection', 'close')
-  })
   app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
 
   const health = healthRoutes(deps.store, isShuttingDown)
@@ -101,8 +101,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
 
   if (config.rendezvous.msc4108Enabled) {
     const r = msc4108Routes({ rendezvous, maxPayloadBytes, publicBaseUrl: config.server.publicBaseUrl })
-    app.use(`${MSC4108_PREFIX}`, cors(), flavor('msc4108'))
-    app.use(`${MSC4108_PREFIX}/*`, cors(), flavor('msc4108'))
+    // `prefix/*` matches the bare prefix too: one registration, so each runs once per request.
+    app.use(`${MSC4108_PREFIX}/*`, rendezvousFamily('msc4108'))
     app.post(MSC4108_PREFIX, r.create)
     app.get(`${MSC4108_PREFIX}/:id`, r.read)
     app.put(`${MSC4108_PREFIX}/:id`, r.write)
@@ -123,8 +123,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       createAvailable: true,
       ...(api === 'native' && issueTicket !== undefined ? { issueTicket } : {}),
     })
-    app.use(prefix, cors(), flavor(api))
-    app.use(`${prefix}/*`, cors(), flavor(api))
+    app.use(`${prefix}/*`, rendezvousFamily(api))
     app.get(prefix, r.discover)
     app.post(prefix, r.create)
     app.get(`${prefix}/:id`, r.read)

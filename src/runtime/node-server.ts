@@ -9,12 +9,11 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
-import { redactWith } from '../core/crypto/secrets.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { redisStore } from '../adapters/storage/redis.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
-import { cryptoRandom, pinoLogger, systemClock } from '../adapters/platform/node.ts'
+import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
@@ -131,7 +130,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   if (config.server.logHashKeyHex === undefined && config.storage.kind === 'redis') {
     logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
   }
-  const redact = redactWith(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
+  const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
   const { store, events, durable, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
   const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, events })

@@ -17,6 +17,7 @@ import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
+import type { RateRule } from '../core/policy/rate-limit.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
 export interface Caller {
@@ -136,8 +137,28 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     return enter(id, secret, caller)
   }
 
-  const partyView = async (api: RendezvousApi, id: string, secret: string | null, caller: Caller): Promise<PartyView> =>
-    api === 'native' ? enter(id, secret, caller) : { record: await load(api, id), party: 'anyone' }
+  /**
+   * Counts the request against `rule`, then loads the channel as the caller's party. On the Matrix
+   * APIs the load is a plain read, so both go out at once (one round trip to Redis instead of two);
+   * the rate limit still wins when both fail. Native loads may claim the channel, so they wait.
+   */
+  const limitedView = async (
+    key: string,
+    rule: RateRule,
+    api: RendezvousApi,
+    id: string,
+    secret: string | null,
+    caller: Caller,
+  ): Promise<PartyView> => {
+    if (api === 'native') {
+      await limiter.consume(key, rule)
+      return enter(id, secret, caller)
+    }
+    const [limited, loaded] = await Promise.allSettled([limiter.consume(key, rule), load(api, id)])
+    if (limited.status === 'rejected') throw limited.reason
+    if (loaded.status === 'rejected') throw loaded.reason
+    return { record: loaded.value, party: 'anyone' }
+  }
 
   return {
     /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
@@ -164,8 +185,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
     /** Reads a channel. Errors: NOT_FOUND, RATE_LIMITED, CHANNEL_CLAIMED (native third party). */
     async read(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<PartyView> {
-      await limiter.consume(`read:${id}`, rates.readsPerChannel)
-      return partyView(api, id, secret, caller)
+      return limitedView(`read:${id}`, rates.readsPerChannel, api, id, secret, caller)
     },
 
     /**
@@ -181,8 +201,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       secret: string | null = null,
     ): Promise<WriteResult> {
       checkSize(data)
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      let view = await partyView(api, id, secret, caller)
+      let view = await limitedView(`write:${id}`, rates.writesPerChannel, api, id, secret, caller)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         const written = writeChannel(view.record, {
           data,

@@ -2,7 +2,7 @@
  * Node implementations of the platform ports: the system clock, the OS random source, and a pino logger.
  * Only `src/runtime/*` builds them.
  */
-import { randomBytes, randomFillSync } from 'node:crypto'
+import { createHmac, randomBytes, randomFillSync } from 'node:crypto'
 import { pino } from 'pino'
 import type { Clock, Logger, Random } from '../../ports.ts'
 
@@ -91,3 +91,12 @@ export const silentLogger: Logger = {
   error() {},
   child: () => silentLogger,
 }
+
+/**
+ * The keyed log hash of `src/core/crypto/secrets.ts` (`redactWith`), on node:crypto's native HMAC:
+ * same output, a fraction of the cost on the request path.
+ */
+export const nodeRedactor =
+  (key: Uint8Array) =>
+  (value: string): string =>
+    createHmac('sha256', key).update(value).digest('hex').slice(0, 16)

@@ -21,6 +21,8 @@ export interface RequestContextOptions {
   addressRule: ClientAddressRule
   /** Keyed hash standing for bearer values in logs. */
   redact: (value: string) => string
+  /** True once a graceful shutdown began: responses then close their connection. */
+  isShuttingDown: () => boolean
 }
 
 /** The client's address as text and the key its limits count under. */
@@ -34,7 +36,7 @@ const IDENTITY_KEY_MAX = 256
 
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
-  const { logger, clock, random, getSocketAddress, addressRule, redact } = options
+  const { logger, clock, random, getSocketAddress, addressRule, redact, isShuttingDown } = options
   // Parsing the address costs more than the rest of this middleware, and a client sends many requests
   // over few connections: the answer for a (socket address, header) pair is kept in a bounded map
   // (short headers only, so a flood of long forged headers cannot make it big).
@@ -64,10 +66,12 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     c.set('redact', redact)
     const log = logger.child({ req: requestId })
     c.set('log', log)
+    // Before the handler: then it is part of the response the handler builds. Afterwards, `c.header()`
+    // would rebuild the response and `c.res.headers.set()` would validate the header again.
+    c.header('X-Request-Id', requestId)
     await next()
-    // Straight on the final response's headers: `c.header()` after the handler would rebuild the
-    // response around a body stream, which costs more than the rest of the request.
-    c.res.headers.set('X-Request-Id', requestId)
+    // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
+    if (isShuttingDown()) c.res.headers.set('Connection', 'close')
     const status = c.res.status
     const fields: Record<string, unknown> = {
       method: c.req.method,

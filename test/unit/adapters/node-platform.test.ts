@@ -72,3 +72,12 @@ describe('pinoLogger', () => {
     ])
   })
 })
+
+describe('nodeRedactor', () => {
+  it('gives exactly the core keyed hash', async () => {
+    const { nodeRedactor } = await import('../../../src/adapters/platform/node.ts')
+    const { redactWith } = await import('../../../src/core/crypto/secrets.ts')
+    const key = new Uint8Array(32).map((_, i) => i * 3)
+    for (const value of ['', 'channel-id', 'é✓😀', 'x'.repeat(500)]) expect(nodeRedactor(key)(value)).toBe(redactWith(key)(value))
+  })
+})
