@@ -3,10 +3,13 @@
  * device** (already signed in); either may show the QR code, and the other scans it (the MSC4108
  * intents). The one that shows it is G, the scanner is S:
  *
- * | intent | shows the QR (G) | scans (S) |
- * |---|---|---|
- * | the new device shows | `NewDevice.showQr` | `ExistingDevice.scanQr` |
- * | the existing device shows | `ExistingDevice.showQr` | `NewDevice.scanQr` |
+ * | intent | shows the QR (G) | scans (S) | link |
+ * |---|---|---|---|
+ * | the new device shows (`login`) | `NewDevice.showQr` | `ExistingDevice.scanQr` | `/approve#v1.…` |
+ * | the existing device shows (`reciprocate`) | `ExistingDevice.showQr` | `NewDevice.scanQr` | `/link#v1.…` |
+ *
+ * The link carries its intent (MSC4388's byte), so `scanQr` refuses a QR shown by a device of its own
+ * kind with INVALID_QR before any request, instead of failing later in the login.
  *
  * G: `showQr` → `qrLink` / `qrSvg()` → `waitForPeer()` → `confirmCheckCode(typed)` → `receive()` / `send()` → `close()`.
  * S: `scanQr(link)` (ticket checked; `creatorNetwork`) → `connect()` → show `checkCode` → `send()` / `receive()` → `close()`.
@@ -27,7 +30,10 @@ import type { DeviceKind, SessionOptions } from './session-base.ts'
 export interface DeviceApi {
   /** Creates a channel and a QR code for the other device to scan (this device is G). */
   showQr(options: SessionOptions): Promise<QrDisplay>
-  /** Checks a scanned qrelay link (ticket included) and prepares to join its channel (this device is S). */
+  /**
+   * Checks a scanned qrelay link (its intent, then its ticket) and prepares to join its channel (this
+   * device is S). A link shown by a device of the same kind is refused with INVALID_QR.
+   */
   scanQr(scanned: string, options: ScanOptions): Promise<QrScan>
 }
 

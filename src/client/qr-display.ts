@@ -1,7 +1,8 @@
 /**
  * G's side of the channel: the device whose key is in the QR. It creates the channel, shows the
- * qrelay link as a QR code, answers the scanner's LoginInitiate with LoginOk, and trusts the channel
- * only once its user types the check code the scanner shows. A wrong code aborts the channel
+ * qrelay link as a QR code (intent login on the new device, reciprocate on the existing one), answers
+ * the scanner's LoginInitiate with LoginOk, and trusts the channel only once its user types the check
+ * code the scanner shows. A wrong code aborts the channel
  * (`check_code_mismatch`): someone else may have scanned the QR first.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108
@@ -9,13 +10,15 @@
  */
 import { renderQrSvg, type QrSvgOptions } from '../adapters/qr/svg.ts'
 import { acceptInitiate, confirmCheckCode, startGenerator } from '../core/channel/handshake.ts'
-import { encodeChannelLink } from '../core/channel/qr-link.ts'
+import { encodeChannelLink, type LinkIntent } from '../core/channel/qr-link.ts'
 import { ClientError } from './errors.ts'
 import { normalizeBaseUrl } from './platform.ts'
 import { SessionBase, type DeviceKind, type SessionOptions } from './session-base.ts'
 import type { ReceiveOptions } from './transport.ts'
 
 const encoder = new TextEncoder()
+/** The link's intent says which kind of device showed it, so a scanner of the same kind can refuse it. */
+const SHOWN_INTENT: Record<DeviceKind, LinkIntent> = { new: 'login', existing: 'reciprocate' }
 
 /** A shown QR code and the channel behind it (role G). */
 export class QrDisplay extends SessionBase {
@@ -40,7 +43,12 @@ export class QrDisplay extends SessionBase {
     const { transport, ticket } = await this.connector.create()
     const channel = startGenerator(this.random)
     const { channelId } = transport
-    const link = encodeChannelLink(publicBaseUrl, { publicKey: channel.key.publicKey, channelId, ticket })
+    const link = encodeChannelLink(publicBaseUrl, {
+      intent: SHOWN_INTENT[this.device],
+      publicKey: channel.key.publicKey,
+      channelId,
+      ticket,
+    })
     if (!link.ok) {
       channel.key.forget()
       await transport.close().catch(() => {})

@@ -1,13 +1,14 @@
 /**
- * S's side of the channel: the device that scanned the QR. It checks the link and its ticket before
- * touching the channel (so an app can warn when the QR was made on another network), then claims the
- * channel, sends LoginInitiate, and trusts the channel once G's LoginOk opens: it shows the check code
- * for G's user to type.
+ * S's side of the channel: the device that scanned the QR. It checks the link (a QR shown by a device
+ * of its own kind is refused) and its ticket before touching the channel (so an app can warn when the
+ * QR was made on another network), then claims the channel, sends LoginInitiate, and trusts the
+ * channel once G's LoginOk opens: it shows the check code for G's user to type.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108
  * @see ../../../shared/DESIGN.md "The server's part in the channel"
  */
 import { acceptOk, createInitiate } from '../core/channel/handshake.ts'
+import type { LinkIntent } from '../core/channel/qr-link.ts'
 import { ClientError } from './errors.ts'
 import { systemNow } from './platform.ts'
 import { verifyScannedLink, type TicketInfo, type VerifiedLink } from './scanned-link.ts'
@@ -19,6 +20,9 @@ export interface ScanOptions extends SessionOptions {
   /** Allowed difference between this device's clock and the server's, for the ticket. Default 30 000 ms. */
   clockToleranceMs?: number
 }
+
+/** The intent a device scans: the existing device approves a login, the new device takes a reciprocate QR. */
+const SCANNED_INTENT: Record<DeviceKind, LinkIntent> = { existing: 'login', new: 'reciprocate' }
 
 /** A scanned QR code and the channel behind it (role S). */
 export class QrScan extends SessionBase {
@@ -32,11 +36,13 @@ export class QrScan extends SessionBase {
 
   /**
    * Parses the scanned link and verifies its ticket against the server's JWKS. Does not join yet.
-   * Errors: INVALID_QR, TICKET_INVALID, TRANSPORT_FAILED.
+   * Errors: INVALID_QR (also, before any request, a QR shown by a device of this kind), TICKET_INVALID,
+   * TRANSPORT_FAILED.
    */
   static async scan(device: DeviceKind, scanned: string, options: ScanOptions): Promise<QrScan> {
     const link = await verifyScannedLink(scanned, {
       baseUrl: options.baseUrl,
+      intent: SCANNED_INTENT[device],
       ...(options.publicBaseUrl === undefined ? {} : { publicBaseUrl: options.publicBaseUrl }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.clockToleranceMs === undefined ? {} : { clockToleranceMs: options.clockToleranceMs }),

@@ -1,13 +1,15 @@
 /**
  * What the scanning device does with a scanned qrelay link before it touches the channel: parse it
- * against this server's approve page, then check the channel ticket in it with the keys the server
- * publishes at `GET /oauth2/jwks` (issuer = the server's public base URL, subject = the channel id).
+ * against this server's approve or link page, refuse it if its intent is not the one the scanner
+ * expects (a new device scanning another new device's QR), then check the channel ticket in it with
+ * the keys the server publishes at `GET /oauth2/jwks` (issuer = the server's public base URL,
+ * subject = the channel id).
  * A link whose id, key or ticket was changed is refused here, before any join.
  *
  * @see ../../../shared/DESIGN.md "The server's part in the channel", point 4
  */
 import type { JSONWebKeySet } from 'jose'
-import { parseChannelLink } from '../core/channel/qr-link.ts'
+import { parseChannelLink, type LinkIntent } from '../core/channel/qr-link.ts'
 import { RelayError } from '../core/errors.ts'
 import { verifyChannelTicket } from '../services/channel-ticket.ts'
 import { ClientError } from './errors.ts'
@@ -26,6 +28,8 @@ export interface TicketInfo {
 
 /** A scanned link that passed every check. */
 export interface VerifiedLink {
+  /** Who showed the QR: `login` = the new device, `reciprocate` = the existing device. */
+  intent: LinkIntent
   publicKey: Uint8Array
   /** A bearer value: never log it. */
   channelId: string
@@ -36,12 +40,20 @@ export interface VerifiedLink {
 export interface VerifyLinkOptions {
   /** Where the JWKS is fetched (`<baseUrl>/oauth2/jwks`). */
   baseUrl: string
-  /** The server's public base URL: the link's approve page and the ticket's issuer. Default `baseUrl`. */
+  /** The server's public base URL: the base of the link's page and the ticket's issuer. Default `baseUrl`. */
   publicBaseUrl?: string
+  /** The only intent accepted (what the other kind of device shows); any intent when absent. */
+  intent?: LinkIntent
   fetch?: FetchLike
   now: () => number
   /** Allowed difference between this device's clock and the server's. Default 30 000 ms. */
   clockToleranceMs?: number
+}
+
+/** Why a link of this intent was refused, in words a user can act on. */
+const WRONG_INTENT: Record<LinkIntent, string> = {
+  login: 'this QR code was shown by a device signing in: scan it with a device already signed in',
+  reciprocate: 'this QR code was shown by a device already signed in: scan it with the device signing in',
 }
 
 const fetchJwks = async (url: string, doFetch: FetchLike): Promise<JSONWebKeySet> => {
@@ -60,11 +72,12 @@ const fetchJwks = async (url: string, doFetch: FetchLike): Promise<JSONWebKeySet
 
 /**
  * Parses `text` as a qrelay link of this server and verifies its ticket.
- * Errors: INVALID_QR (not a link of this server), TICKET_INVALID (signature, issuer, channel, expiry),
+ * Errors: INVALID_QR (not a link of this server, or of another intent than `options.intent`: refused
+ * before any request), TICKET_INVALID (signature, issuer, channel, expiry),
  * TRANSPORT_FAILED (no JWKS).
  *
  * @example
- * const link = await verifyScannedLink(scanned, { baseUrl, now: Date.now })
+ * const link = await verifyScannedLink(scanned, { baseUrl, intent: 'login', now: Date.now })
  * if (link.ticket.network !== undefined) warnIfOtherNetwork(link.ticket.network)
  */
 export const verifyScannedLink = async (text: string, options: VerifyLinkOptions): Promise<VerifiedLink> => {
@@ -72,7 +85,10 @@ export const verifyScannedLink = async (text: string, options: VerifyLinkOptions
   const issuer = normalizeBaseUrl(options.publicBaseUrl ?? options.baseUrl)
   const parsed = parseChannelLink(text.trim(), issuer)
   if (!parsed.ok) throw new ClientError('INVALID_QR', { detail: parsed.detail ?? 'not a qrelay link of this server' })
-  const { publicKey, channelId, ticket } = parsed.value
+  const { intent, publicKey, channelId, ticket } = parsed.value
+  if (options.intent !== undefined && intent !== options.intent) {
+    throw new ClientError('INVALID_QR', { detail: WRONG_INTENT[intent] })
+  }
   const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const jwks = await fetchJwks(`${baseUrl}/oauth2/jwks`, doFetch)
   try {
@@ -83,7 +99,7 @@ export const verifyScannedLink = async (text: string, options: VerifyLinkOptions
     })
     const info: TicketInfo = { issuer: claims.issuer, expiresAtMs: claims.expiresAtMs }
     if (claims.network !== undefined) info.network = claims.network
-    return { publicKey, channelId, ticket: info }
+    return { intent, publicKey, channelId, ticket: info }
   } catch (error) {
     if (error instanceof RelayError) {
       throw new ClientError('TICKET_INVALID', { detail: error.detail ?? 'the channel ticket does not verify' })

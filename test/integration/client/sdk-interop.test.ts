@@ -37,6 +37,7 @@ describe.each<TransportName>(['http', 'ws'])('device SDK with the Matrix wasm Ec
     const created = await connector.create()
     const ecies = new wasm.Ecies()
     const link = encodeChannelLink(server.url, {
+      intent: 'login',
       publicKey: base64nopad.decode(ecies.public_key().toBase64()),
       channelId: created.transport.channelId,
       ticket: created.ticket,

@@ -64,7 +64,7 @@ describe.skipIf(url === null)('device SDK across two processes sharing Redis', (
       scannerBaseUrl: second.url,
       publicBaseUrl: PUBLIC_BASE_URL,
     })
-    expect(shown.qrLink.startsWith(`${PUBLIC_BASE_URL}/approve#v1.`)).toBe(true)
+    expect(shown.qrLink.startsWith(`${PUBLIC_BASE_URL}/${intent === 'new shows' ? 'approve' : 'link'}#v1.`)).toBe(true)
     expect(scan.ticket.issuer).toBe(PUBLIC_BASE_URL)
     await shown.confirmCheckCode(scan.checkCode)
     expect(shown.channelBinding).toBe(scan.channelBinding)

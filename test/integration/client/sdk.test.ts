@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseChannelLink, encodeChannelLink } from '../../../src/core/channel/qr-link.ts'
 import { ExistingDevice, NewDevice } from '../../../src/client/devices.ts'
 import { ClientError } from '../../../src/client/errors.ts'
+import type { FetchLike } from '../../../src/client/native-api.ts'
 import type { RunningServer } from '../../../src/runtime/node-server.ts'
 import { connectorOf, exchange, otherCode, pairDevices, startTestServer, type Intent, type TransportName } from './harness.ts'
 
@@ -96,6 +97,64 @@ describe('device SDK', () => {
     expect(svg).toContain('<title>Scan to sign in</title>')
     expect(shown.qrLink.startsWith(`${server.url}/approve#v1.`)).toBe(true)
     await shown.close()
+  })
+
+  it('writes intent login on the new device and reciprocate, on the link page, on the existing one', async () => {
+    const fromNew = await NewDevice.showQr({ baseUrl: server.url })
+    const fromExisting = await ExistingDevice.showQr({ baseUrl: server.url })
+    expect(parseChannelLink(fromNew.qrLink, server.url)).toMatchObject({ ok: true, value: { intent: 'login' } })
+    expect(parseChannelLink(fromExisting.qrLink, server.url)).toMatchObject({ ok: true, value: { intent: 'reciprocate' } })
+    expect(fromExisting.qrLink.startsWith(`${server.url}/link#v1.`)).toBe(true)
+    await Promise.all([fromNew.close(), fromExisting.close()])
+  })
+
+  describe('a QR shown by a device of the same kind', () => {
+    /** A fetch that counts its calls, to show a refusal happens before any request. */
+    const countingFetch = (): { fetch: FetchLike; calls: () => number } => {
+      let calls = 0
+      return {
+        fetch: (input, init) => {
+          calls++
+          return globalThis.fetch(input, init)
+        },
+        calls: () => calls,
+      }
+    }
+
+    it.each([
+      ['a new device scans a new device\'s QR', NewDevice],
+      ['an existing device scans an existing device\'s QR', ExistingDevice],
+    ] as const)('is refused with INVALID_QR before any request when %s', async (_, device) => {
+      const shown = await device.showQr({ baseUrl: server.url, transport: connectorOf('http', server.url) })
+      const counted = countingFetch()
+      const error = await rejection(device.scanQr(shown.qrLink, { baseUrl: server.url, fetch: counted.fetch }))
+      expect(error.code).toBe('INVALID_QR')
+      expect(error.detail).toMatch(/scan it with/)
+      expect(counted.calls()).toBe(0)
+      // Nobody joined: the channel still waits for its real scanner.
+      const other = device === NewDevice ? ExistingDevice : NewDevice
+      const scan = await other.scanQr(shown.qrLink, {
+        baseUrl: server.url,
+        fetch: counted.fetch,
+        transport: connectorOf('http', server.url),
+      })
+      expect(counted.calls()).toBeGreaterThan(0)
+      await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
+      await shown.confirmCheckCode(scan.checkCode)
+      await shown.close()
+      await scan.close()
+    })
+
+    it('is refused with INVALID_QR when its page was changed to suit the scanner', async () => {
+      const shown = await NewDevice.showQr({ baseUrl: server.url })
+      const repathed = shown.qrLink.replace(`${server.url}/approve#`, `${server.url}/link#`)
+      expect(repathed).not.toBe(shown.qrLink)
+      const counted = countingFetch()
+      await expect(NewDevice.scanQr(repathed, { baseUrl: server.url, fetch: counted.fetch })).rejects.toMatchObject({ code: 'INVALID_QR' })
+      await expect(ExistingDevice.scanQr(repathed, { baseUrl: server.url, fetch: counted.fetch })).rejects.toMatchObject({ code: 'INVALID_QR' })
+      expect(counted.calls()).toBe(0)
+      await shown.close()
+    })
   })
 
   describe.each<TransportName>(['http', 'ws'])('a wrong check code over %s', (transport) => {
