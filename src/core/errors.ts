@@ -42,6 +42,13 @@ export type ErrorCode =
   | 'DECRYPTION_FAILED'
   | 'INVALID_TRANSITION'
   | 'CHECK_CODE_MISMATCH'
+  // OAuth device grant, DPoP and login policy (src/core/oauth/, src/core/policy/, src/services/dpop.ts).
+  | 'GRANT_EXPIRED'
+  | 'CHANNEL_BINDING_MISMATCH'
+  | 'DPOP_KEY_MISMATCH'
+  | 'INVALID_DPOP_PROOF'
+  | 'DPOP_NONCE_REQUIRED'
+  | 'POLICY_DENIED'
 
 /** Options of a {@link RelayError}: a short public detail, a retry hint, the underlying cause. */
 export interface RelayErrorOptions {

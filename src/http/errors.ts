@@ -45,6 +45,12 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   DECRYPTION_FAILED: { status: 400, errcode: 'M_INVALID_PARAM' },
   INVALID_TRANSITION: { status: 409, errcode: 'M_BAD_STATE' },
   CHECK_CODE_MISMATCH: { status: 403, errcode: 'M_FORBIDDEN' },
+  GRANT_EXPIRED: { status: 403, errcode: 'M_FORBIDDEN' },
+  CHANNEL_BINDING_MISMATCH: { status: 403, errcode: 'M_FORBIDDEN' },
+  DPOP_KEY_MISMATCH: { status: 403, errcode: 'M_FORBIDDEN' },
+  INVALID_DPOP_PROOF: { status: 401, errcode: 'M_UNAUTHORIZED' },
+  DPOP_NONCE_REQUIRED: { status: 401, errcode: 'M_UNAUTHORIZED' },
+  POLICY_DENIED: { status: 403, errcode: 'M_FORBIDDEN' },
 }
 
 /** Unstable errcodes the MSCs ask for on their unstable paths. */

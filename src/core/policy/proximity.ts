@@ -1,0 +1,183 @@
+/**
+ * Proximity (BCP "establish proximity"): how close the new device's networks are to the approver's.
+ * The new device is seen several times (channel creation, device authorization, token polls); each
+ * sighting is compared with each of the approver's, and the strongest relation found wins. The new
+ * device's own sightings are also compared with each other: a device that created the channel from
+ * one place and asked for authorization from another is what a relayed (phished) QR code looks like.
+ *
+ * Relations, strongest first: same address, same prefix (v4 /24, v6 /56 by default), same ASN, geo
+ * `nearby` (≤ nearKm), geo `regional` (≤ farKm), `unknown` (nothing comparable matched), geo `far`.
+ *
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity)
+ */
+import { parseAddress, prefixOf } from './network.ts'
+
+/** Where a sighting was made. */
+export type SightingSource = 'channel_create' | 'device_authorization' | 'poll' | 'approval'
+
+/** A latitude and longitude in degrees. */
+export interface GeoPoint {
+  latitude: number
+  longitude: number
+}
+
+/** One request seen from a device: its address and what is known about it. */
+export interface NetworkSighting {
+  source: SightingSource
+  atMs: number
+  /** Client address as text (IPv4-mapped IPv6 counts as IPv4). */
+  ip?: string
+  /** Autonomous system number, when a geo database or `request.cf` tells. */
+  asn?: number
+  geo?: GeoPoint
+}
+
+/** How two sightings relate, strongest first in {@link RELATION_STRENGTH}. */
+export type ProximityRelation = 'same_ip' | 'same_prefix' | 'same_asn' | 'nearby' | 'regional' | 'unknown' | 'far'
+
+/** Higher is closer. `unknown` ranks above `far`: no evidence is better than evidence of distance. */
+export const RELATION_STRENGTH: Readonly<Record<ProximityRelation, number>> = {
+  same_ip: 6,
+  same_prefix: 5,
+  same_asn: 4,
+  nearby: 3,
+  regional: 2,
+  unknown: 1,
+  far: 0,
+}
+
+/** Thresholds of the proximity comparison. */
+export interface ProximityConfig {
+  /** IPv4 prefix length that counts as the same network. Default 24. */
+  ipv4PrefixBits: number
+  /** IPv6 prefix length that counts as the same network (a site usually holds a /56 or /48). Default 56. */
+  ipv6PrefixBits: number
+  /** Geo distance up to which two sightings are `nearby`. Default 50 km (one metro area). */
+  nearKm: number
+  /** Geo distance beyond which two sightings are `far`; between the two they are `regional`. Default 500 km. */
+  farKm: number
+  /** Two of the new device's own sightings disagree when their relation is weaker than this. Default `regional`. */
+  consistentAtLeast: ProximityRelation
+}
+
+/** Defaults of {@link ProximityConfig}. */
+export const DEFAULT_PROXIMITY: Readonly<ProximityConfig> = {
+  ipv4PrefixBits: 24,
+  ipv6PrefixBits: 56,
+  nearKm: 50,
+  farKm: 500,
+  consistentAtLeast: 'regional',
+}
+
+/** Two of the new device's sightings that disagree. */
+export interface Disagreement {
+  first: SightingSource
+  second: SightingSource
+  relation: ProximityRelation
+  distanceKm?: number
+}
+
+/** The verdict with its evidence. Holds no addresses: it may be logged and shown. */
+export interface ProximityVerdict {
+  /** Strongest relation between any new-device sighting and any approver sighting. */
+  relation: ProximityRelation
+  /** Smallest geo distance found between the two sides, when both had coordinates. */
+  distanceKm?: number
+  /** True when some of the new device's own sightings disagree (see {@link Disagreement}). */
+  inconsistent: boolean
+  disagreements: Disagreement[]
+  /** How many sightings of each side could be compared (had an address). */
+  compared: { newDevice: number; approver: number }
+}
+
+const EARTH_RADIUS_KM = 6371.0088
+
+/**
+ * Great-circle distance in km (haversine).
+ *
+ * @example
+ * distanceKm({ latitude: 48.8566, longitude: 2.3522 }, { latitude: 51.5074, longitude: -0.1278 }) // ≈ 344
+ */
+export const distanceKm = (a: GeoPoint, b: GeoPoint): number => {
+  const rad = Math.PI / 180
+  const dLat = (b.latitude - a.latitude) * rad
+  const dLon = (b.longitude - a.longitude) * rad
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dLon / 2) ** 2
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)))
+}
+
+/** The relation of two sightings and, when both had coordinates, their distance. */
+export const relate = (
+  a: NetworkSighting,
+  b: NetworkSighting,
+  config: ProximityConfig = DEFAULT_PROXIMITY,
+): { relation: ProximityRelation; distanceKm?: number } => {
+  const x = a.ip === undefined ? null : parseAddress(a.ip)
+  const y = b.ip === undefined ? null : parseAddress(b.ip)
+  if (x !== null && y !== null && x.kind() === y.kind()) {
+    if (x.toString() === y.toString()) return { relation: 'same_ip' }
+    const v4 = config.ipv4PrefixBits
+    const v6 = config.ipv6PrefixBits
+    if (prefixOf(x, v4, v6) === prefixOf(y, v4, v6)) return { relation: 'same_prefix' }
+  }
+  if (a.asn !== undefined && a.asn === b.asn) return { relation: 'same_asn' }
+  if (a.geo !== undefined && b.geo !== undefined) {
+    const km = distanceKm(a.geo, b.geo)
+    const relation = km <= config.nearKm ? 'nearby' : km <= config.farKm ? 'regional' : 'far'
+    return { relation, distanceKm: km }
+  }
+  return { relation: 'unknown' }
+}
+
+const comparable = (s: NetworkSighting): boolean =>
+  (s.ip !== undefined && parseAddress(s.ip) !== null) || s.asn !== undefined || s.geo !== undefined
+
+/**
+ * Compares the new device's sightings with the approver's. With nothing comparable on either side the
+ * relation is `unknown`.
+ *
+ * @example
+ * const verdict = judgeProximity(grant.networks, [approvalSighting], DEFAULT_PROXIMITY)
+ * if (verdict.relation === 'far') deny('far_away')
+ */
+export const judgeProximity = (
+  newDevice: readonly NetworkSighting[],
+  approver: readonly NetworkSighting[],
+  config: ProximityConfig = DEFAULT_PROXIMITY,
+): ProximityVerdict => {
+  const mine = newDevice.filter(comparable)
+  const theirs = approver.filter(comparable)
+  let relation: ProximityRelation = 'unknown'
+  let best = -1
+  let nearest: number | undefined
+  for (const a of mine) {
+    for (const b of theirs) {
+      const found = relate(a, b, config)
+      if (found.distanceKm !== undefined) nearest = Math.min(nearest ?? Infinity, found.distanceKm)
+      if (RELATION_STRENGTH[found.relation] > best) {
+        best = RELATION_STRENGTH[found.relation]
+        relation = found.relation
+      }
+    }
+  }
+  const disagreements: Disagreement[] = []
+  const floor = RELATION_STRENGTH[config.consistentAtLeast]
+  for (let i = 0; i < mine.length; i++) {
+    for (let j = i + 1; j < mine.length; j++) {
+      const first = mine[i] as NetworkSighting
+      const second = mine[j] as NetworkSighting
+      const found = relate(first, second, config)
+      if (RELATION_STRENGTH[found.relation] < floor) {
+        disagreements.push({ first: first.source, second: second.source, ...found })
+      }
+    }
+  }
+  const verdict: ProximityVerdict = {
+    relation,
+    inconsistent: disagreements.length > 0,
+    disagreements,
+    compared: { newDevice: mine.length, approver: theirs.length },
+  }
+  if (nearest !== undefined) verdict.distanceKm = nearest
+  return verdict
+}
