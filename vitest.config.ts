@@ -1,7 +1,9 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
-// Three projects: pure unit tests, integration tests through app.request() and real servers, and the
-// suites that need a real redis-server (started by test/setup/redis.ts when REDIS_URL is not given).
+// Four projects: pure unit tests, integration tests through app.request() and real servers, the
+// suites that need a real redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and
+// the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
 export default defineConfig({
   test: {
     globalSetup: ['./test/setup/redis.ts'],
@@ -29,6 +31,16 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            main: './src/runtime/workers.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { QRELAY_LOG_LEVEL: 'silent', QRELAY_PUBLIC_BASE_URL: 'https://relay.example' } },
+          }),
+        ],
+        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 20_000 },
       },
     ],
   },

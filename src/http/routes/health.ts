@@ -24,7 +24,7 @@ export const healthRoutes = (store: EphemeralStore, isShuttingDown: () => boolea
     } catch {
       return c.json({ status: 'unavailable', store: store.kind }, 503, { 'Cache-Control': 'no-store' })
     } finally {
-      clearTimeout(timer)
+      if (timer !== undefined) clearTimeout(timer)
     }
   }
 

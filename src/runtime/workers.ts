@@ -1,0 +1,82 @@
+/**
+ * Composition root for Cloudflare Workers: builds the config from the `env` bindings (`[vars]` and
+ * secrets), the Durable Object store, the services and the app, once per isolate, and serves it.
+ * Exports the Durable Object classes that `wrangler.toml` binds.
+ *
+ * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the account
+ * endpoints (no Durable Object `DurableStore` yet), the WebSocket transport (must end in the channel
+ * object), channel-event pub/sub, and generated ticket keys (tickets only with
+ * QRELAY_TICKET_SIGNING_JWKS).
+ */
+import type { Hono } from 'hono'
+import { parseConfig } from '../config.ts'
+import { redactWith } from '../core/crypto/secrets.ts'
+import { durableObjectStore, isDurableObjectUnavailable } from '../adapters/storage/durable-object.ts'
+import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
+import { configKeyStore } from '../adapters/keys/keystore.ts'
+import { createApp } from '../http/app.ts'
+import type { AppEnv } from '../http/context.ts'
+import { openSigningKeys } from '../services/signing-keys.ts'
+import { rateLimiter } from '../services/rate-limiter.ts'
+import { rendezvousService } from '../services/rendezvous.ts'
+
+export { ChannelObject } from './channel-object.ts'
+export { CounterObject } from './counter-object.ts'
+
+const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16))
+
+/** The `QRELAY_*` text bindings: everything in `env` that is not a binding object. */
+const textVars = (env: Env): Record<string, string> => {
+  const vars: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') vars[name] = value
+  return vars
+}
+
+/** Builds the app for one isolate. */
+const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
+  const config = parseConfig(textVars(env))
+  const clock = systemClock
+  const random = webCryptoRandom
+  const logger = consoleLogger(config.server.logLevel)
+  // Each isolate gets its own random key when none is configured: log hashes then differ between isolates.
+  const hashKey = config.server.logHashKeyHex
+  const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
+  const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
+  const limiter = rateLimiter(store.counters, clock)
+  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const signingKeys =
+    config.tickets.signingJwks === undefined
+      ? undefined
+      : await openSigningKeys({
+          store: configKeyStore(config.tickets.signingJwks),
+          clock,
+          random,
+          retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+        })
+  return createApp({
+    config,
+    store,
+    rendezvous,
+    logger,
+    clock,
+    random,
+    redact,
+    // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
+    getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
+    isStoreUnavailable: isDurableObjectUnavailable,
+    ...(signingKeys === undefined ? {} : { signingKeys }),
+  })
+}
+
+let app: Promise<Hono<AppEnv>> | undefined
+
+export default {
+  async fetch(request, env, ctx) {
+    // A failed build (e.g. a bad QRELAY_* value) is not cached: the next request reports it again.
+    app ??= buildApp(env).catch((error: unknown) => {
+      app = undefined
+      throw error
+    })
+    return (await app).fetch(request, env, ctx)
+  },
+} satisfies ExportedHandler<Env>
