@@ -83,6 +83,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       redact: deps.redact,
       addressRule: { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies },
       isShuttingDown: deps.isShuttingDown ?? (() => false),
+      accessLog: config.server.logLevel === 'info' || config.server.logLevel === 'debug',
     }),
   )
   app.onError((error, c) =>

@@ -18,7 +18,7 @@ export interface AppEnv {
     log: Logger
     /** Keyed hash for bearer values that must be mentioned in logs. */
     redact: (value: string) => string
-    /** Keyed hash of the channel id, for the access log. */
-    channelRef: string | undefined
+    /** The request's channel id (a bearer value): logs only ever show it through `redact`. */
+    channelId: string | undefined
   }
 }

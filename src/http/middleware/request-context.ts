@@ -21,6 +21,8 @@ export interface RequestContextOptions {
   addressRule: ClientAddressRule
   /** Keyed hash standing for bearer values in logs. */
   redact: (value: string) => string
+  /** Whether every request gets an access-log line (log level info or debug); 5xx are always logged. */
+  accessLog: boolean
   /** True once a graceful shutdown began: responses then close their connection. */
   isShuttingDown: () => boolean
 }
@@ -36,7 +38,18 @@ const IDENTITY_KEY_MAX = 256
 
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
-  const { logger, clock, random, getSocketAddress, addressRule, redact, isShuttingDown } = options
+  const { logger, clock, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
+  // A channel sees a handful of requests: its keyed hash is worked out once, not per log line.
+  const channelHashes = new Map<string, string>()
+  const redactChannel = (id: string): string => {
+    let hash = channelHashes.get(id)
+    if (hash === undefined) {
+      hash = redact(id)
+      if (channelHashes.size >= IDENTITY_CACHE_SIZE) channelHashes.clear()
+      channelHashes.set(id, hash)
+    }
+    return hash
+  }
   // Parsing the address costs more than the rest of this middleware, and a client sends many requests
   // over few connections: the answer for a (socket address, header) pair is kept in a bounded map
   // (short headers only, so a flood of long forged headers cannot make it big).
@@ -62,7 +75,7 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     c.set('clientAddress', text)
     c.set('clientKey', key)
     c.set('flavor', undefined)
-    c.set('channelRef', undefined)
+    c.set('channelId', undefined)
     c.set('redact', redact)
     const log = logger.child({ req: requestId })
     c.set('log', log)
@@ -72,6 +85,7 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     await next()
     // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
     if (isShuttingDown()) c.res.headers.set('Connection', 'close')
+    if (!accessLog && c.res.status < 500) return
     const status = c.res.status
     const fields: Record<string, unknown> = {
       method: c.req.method,
@@ -80,8 +94,8 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
       ms: clock.now() - started,
       client: c.get('clientAddress'),
     }
-    const channel = c.get('channelRef')
-    if (channel !== undefined) fields.channel = channel
+    const channelId = c.get('channelId')
+    if (channelId !== undefined) fields.channel = redactChannel(channelId)
     if (status >= 500) log.error(fields, 'request')
     else log.info(fields, 'request')
   }

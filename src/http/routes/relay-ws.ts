@@ -38,7 +38,7 @@ export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> =
       throw new RelayError('UPGRADE_REQUIRED', { detail: 'this endpoint speaks WebSocket only' })
     }
     const caller = callerOf(c)
-    const log = c.get('log').child({ channel: c.get('channelRef') })
+    const log = c.get('log').child({ channel: c.get('redact')(id) })
     let connection: RelayConnection | undefined
     return upgradeWebSocket(c, {
       onOpen(_event, ws) {

@@ -23,7 +23,7 @@ export const callerOf = (c: Context<AppEnv>): Caller => ({ clientKey: c.get('cli
 export const channelIdParam = (c: Context<AppEnv>): string => {
   const id = c.req.param('id') ?? ''
   if (!OPAQUE_ID.test(id)) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
-  c.set('channelRef', c.get('redact')(id))
+  c.set('channelId', id)
   return id
 }
 
