@@ -81,6 +81,13 @@ export interface Config {
     failuresPerClient: RateRule
     registerPerClient: RateRule
   }
+  /** The RFC 8628 device authorization grant that signs a new device in through the channel. */
+  oauth: {
+    grantTtlSeconds: number
+    pollIntervalSeconds: number
+    userCodeAttemptsPerAccount: RateRule
+    userCodeAttemptsPerClient: RateRule
+  }
 }
 
 /** Thrown by {@link parseConfig} with every problem found, one per line. */
@@ -234,6 +241,10 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per account before further attempts get 429' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_CLIENT', path: 'auth.failuresPerClient', default: '30/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per client address before further attempts get 429' },
   { env: 'QRELAY_RATE_REGISTER_PER_CLIENT', path: 'auth.registerPerClient', default: '10/3600s', parse: rate, doc: 'accounts created by open registration per client address' },
+  { env: 'QRELAY_GRANT_TTL_SECONDS', path: 'oauth.grantTtlSeconds', default: '300', parse: int(30, 1800), doc: 'lifetime of a device authorization grant (its device code and user code)' },
+  { env: 'QRELAY_POLL_INTERVAL_SECONDS', path: 'oauth.pollIntervalSeconds', default: '5', parse: int(1, 60), doc: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)' },
+  { env: 'QRELAY_RATE_USER_CODE_PER_ACCOUNT', path: 'oauth.userCodeAttemptsPerAccount', default: '10/300s', parse: rate, doc: 'user-code lookups and approvals per approving account (bounds code guessing)' },
+  { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '20/300s', parse: rate, doc: 'user-code lookups and approvals per client address (bounds code guessing)' },
 ]
 
 /**
@@ -254,6 +265,7 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     tickets: {},
     rateLimit: {},
     auth: {},
+    oauth: {},
   }
   for (const knob of KNOBS) {
     const raw = env[knob.env] ?? knob.default

@@ -24,6 +24,10 @@ import { loginRoutes } from './routes/login.ts'
 import { accountRoutes } from './routes/account.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { oauthTokenRoute } from './routes/oauth-token.ts'
+import { oauthMetadataRoute } from './routes/oauth-metadata.ts'
+import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
+import { deviceGrantsService } from '../services/device-grants.ts'
+import { approvalContextRoute } from './routes/approvals.ts'
 
 /** Everything the app needs, built by a runtime entry (or a test). */
 export interface AppDeps {
@@ -97,6 +101,19 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
   app.get('/readyz', health.readyz)
   app.get('/_matrix/client/versions', matrixVersions(config.rendezvous))
   if (deps.signingKeys !== undefined) app.get('/oauth2/jwks', jwksRoute(deps.signingKeys))
+  app.get(
+    '/.well-known/oauth-authorization-server',
+    oauthMetadataRoute({
+      publicBaseUrl: config.server.publicBaseUrl,
+      token: deps.auth !== undefined,
+      // Off until the token endpoint redeems device codes: a client must not be sent down a dead end.
+      deviceAuthorization: false,
+      jwks: deps.signingKeys !== undefined,
+      introspection: false,
+      revocation: false,
+    }),
+  )
+  app.all('/.well-known/oauth-authorization-server', methodNotAllowed)
   const issueTicket =
     deps.signingKeys === undefined ? undefined : ticketIssuer(deps.signingKeys, deps.clock, config.server.publicBaseUrl, config.network)
 
@@ -156,11 +173,20 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
     }
     app.post('/oauth2/token', oauthTokenRoute(sessions))
+    const { clock, random } = deps
+    const grants = deviceGrantsService({ kv: deps.store.kv, clock, random, limits: config.oauth })
+    app.post(
+      '/oauth2/device_authorization',
+      deviceAuthorizationRoute({ grants, clock, counters: deps.store.counters, publicBaseUrl: config.server.publicBaseUrl }),
+    )
+    app.all('/oauth2/device_authorization', methodNotAllowed)
 
     // Everything below needs `Authorization: Bearer <access token>`.
     const authed = app as unknown as Hono<AuthedEnv>
     const requireToken = bearerAuth(sessions)
-    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*']) authed.use(path, requireToken)
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*']) {
+      authed.use(path, requireToken)
+    }
     const account = accountRoutes({ accounts, sessions, secondFactors, uia, failures })
     authed.post('/v1/logout', account.logout)
     authed.get('/v1/account/whoami', account.whoami)
@@ -173,6 +199,11 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
+    authed.get(
+      '/v1/approvals/:user_code',
+      approvalContextRoute({ grants, limiter, clock, oauth: config.oauth, network: config.network }),
+    )
+    app.all('/v1/approvals/:user_code', methodNotAllowed)
     for (const path of ['/v1/logout', '/v1/account/whoami', '/v1/account/password', '/v1/account/totp']) app.all(path, methodNotAllowed)
     for (const path of ['/v1/account/totp/confirm', '/v1/account/recovery-codes', '/v1/devices', '/v1/devices/:id']) {
       app.all(path, methodNotAllowed)

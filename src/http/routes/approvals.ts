@@ -1,0 +1,93 @@
+/**
+ * `GET /v1/approvals/{user_code}` (Bearer, the existing device): what a person must see before
+ * approving: that this signs in ANOTHER device, from which network(s), how that compares with where
+ * the approver is now, when it started and the name the new device asked for. Never the codes, the
+ * channel binding or the key thumbprint. Every look-up counts against the approver's account and
+ * client so user codes cannot be guessed (429).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.4 (remote phishing: tell the user what they approve)
+ * @see ../../../../shared/DESIGN.md "The BCP mitigations are features" (Establish proximity, User education)
+ */
+import type { Context } from 'hono'
+import type { Config } from '../../config.ts'
+import { RelayError } from '../../core/errors.ts'
+import { normalizeUserCode } from '../../core/oauth/user-code.ts'
+import { parseAddress, prefixOf } from '../../core/policy/network.ts'
+import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting } from '../../core/policy/proximity.ts'
+import type { Clock } from '../../ports.ts'
+import type { DeviceGrantsService, StoredGrant } from '../../services/device-grants.ts'
+import type { RateLimiter } from '../../services/rate-limiter.ts'
+import type { AuthedEnv } from '../middleware/bearer-auth.ts'
+import { NO_STORE, type RouteFn } from './account-shared.ts'
+
+/** What the approval routes need. */
+export interface ApprovalDeps {
+  grants: DeviceGrantsService
+  limiter: RateLimiter
+  clock: Clock
+  oauth: Config['oauth']
+  network: Config['network']
+}
+
+/** The approver's sighting: where this request comes from. */
+export const approverSighting = (c: Context<AuthedEnv>, now: number): NetworkSighting => ({
+  source: 'approval',
+  atMs: now,
+  ip: c.get('clientAddress'),
+})
+
+/**
+ * Counts one user-code attempt for the approver, then loads the pending grant of the code in the path.
+ * Errors: RATE_LIMITED (too many attempts per account or client), NOT_FOUND (unknown, expired or no
+ * longer pending: the same answer, so a guesser learns nothing).
+ */
+export const loadPendingGrant = async (c: Context<AuthedEnv>, deps: ApprovalDeps): Promise<StoredGrant> => {
+  const { accountId } = c.get('principal')
+  await deps.limiter.consume(`user-code:account:${accountId}`, deps.oauth.userCodeAttemptsPerAccount)
+  await deps.limiter.consume(`user-code:client:${c.get('clientKey')}`, deps.oauth.userCodeAttemptsPerClient)
+  const canonical = normalizeUserCode(c.req.param('user_code') ?? '')
+  const stored = canonical === null ? null : await deps.grants.findByUserCode(canonical)
+  if (stored === null || stored.grant.state.kind !== 'pending' || deps.clock.now() >= stored.grant.expiresAtMs) {
+    throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
+  }
+  return stored
+}
+
+/** A network as shown to a person: the prefix, never the full address. */
+const networkOf = (ip: string | undefined, network: Config['network']): string | undefined => {
+  const address = ip === undefined ? null : parseAddress(ip)
+  return address === null ? undefined : prefixOf(address, network.ipv4PrefixBits, network.ipv6PrefixBits)
+}
+
+/**
+ * Builds the context handler.
+ *
+ * @example
+ * authed.get('/v1/approvals/:user_code', approvalContextRoute(deps))
+ */
+export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
+  async function approvalContext(c) {
+    const { grant } = await loadPendingGrant(c, deps)
+    const now = deps.clock.now()
+    const verdict = judgeProximity(grant.networks, [approverSighting(c, now)], {
+      ...DEFAULT_PROXIMITY,
+      ipv4PrefixBits: deps.network.ipv4PrefixBits,
+      ipv6PrefixBits: deps.network.ipv6PrefixBits,
+    })
+    return c.json(
+      {
+        action: 'sign_in_another_device',
+        message: 'You are signing in ANOTHER device to your account. Approve only if you are holding it.',
+        requested_device_name: grant.requestedDeviceName ?? null,
+        started_at: new Date(grant.createdAtMs).toISOString(),
+        expires_in: Math.max(0, Math.floor((grant.expiresAtMs - now) / 1000)),
+        new_device_networks: grant.networks.map((s) => ({
+          seen_at: s.source,
+          network: networkOf(s.ip, deps.network) ?? null,
+        })),
+        proximity: { relation: verdict.relation, inconsistent: verdict.inconsistent },
+      },
+      200,
+      NO_STORE,
+    )
+  }

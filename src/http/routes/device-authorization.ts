@@ -1,0 +1,116 @@
+/**
+ * `POST /oauth2/device_authorization` (RFC 8628 §3.1), called by the new device once the channel is
+ * confirmed: form-encoded, signed with a DPoP proof (RFC 9449) whose key the grant is then bound to,
+ * and carrying the `channel_binding` the new device derived from the ECDH secret. Errors are RFC 6749
+ * §5.2 bodies (`invalid_request`, `invalid_dpop_proof`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+ * @see ../../../../shared/DESIGN.md "The server's part in the channel"
+ */
+import type { Context } from 'hono'
+import { RelayError } from '../../core/errors.ts'
+import { formatUserCode } from '../../core/oauth/user-code.ts'
+import type { Clock, CounterStore } from '../../ports.ts'
+import type { DeviceGrantsService } from '../../services/device-grants.ts'
+import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
+import { mediaTypeOf, readTextCapped } from '../body.ts'
+import type { AppEnv } from '../context.ts'
+import { NO_STORE, type RouteFn } from './account-shared.ts'
+
+const MAX_FORM_BYTES = 4096
+const MAX_DEVICE_NAME = 100
+/** A channel binding is 32 bytes, base64url without padding. */
+const CHANNEL_BINDING = /^[A-Za-z0-9_-]{43}$/
+
+const oauthError = (c: Context<AppEnv>, error: string, description: string, status: 400 | 401 = 400): Response =>
+  c.json({ error, error_description: description }, status, NO_STORE)
+
+/** Reads a form body with each parameter at most once (RFC 6749 §3.2); a Response is the error answer. */
+export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams | Response> => {
+  if (mediaTypeOf(c.req.raw) !== 'application/x-www-form-urlencoded') {
+    return oauthError(c, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded')
+  }
+  let form: URLSearchParams
+  try {
+    form = new URLSearchParams(await readTextCapped(c.req.raw, MAX_FORM_BYTES))
+  } catch (error) {
+    if (error instanceof RelayError) return oauthError(c, 'invalid_request', error.detail ?? 'unreadable body')
+    throw error
+  }
+  for (const name of new Set(form.keys())) {
+    if (form.getAll(name).length > 1) return oauthError(c, 'invalid_request', `${name} appears more than once`)
+  }
+  return form
+}
+
+/**
+ * Verifies the request's DPoP proof and spends its `jti`; the key's thumbprint, or the error answer.
+ * `url` is the endpoint's public URL (the proof's `htu`).
+ */
+export const checkDpop = async (
+  c: Context<AppEnv>,
+  deps: { clock: Clock; counters: CounterStore },
+  url: string,
+): Promise<string | Response> => {
+  const proof = c.req.header('dpop')
+  if (proof === undefined || proof === '') return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof is required')
+  try {
+    const { jkt, jti } = await verifyDpopProof(proof, { method: c.req.method, url }, deps.clock.now())
+    if ((await deps.counters.increment(replayKey(jkt, jti), replayWindowMs())) !== 1) {
+      return oauthError(c, 'invalid_dpop_proof', 'this DPoP proof was already used')
+    }
+    return jkt
+  } catch (error) {
+    if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {
+      return oauthError(c, 'invalid_dpop_proof', error.detail ?? 'invalid DPoP proof')
+    }
+    throw error
+  }
+}
+
+/**
+ * Builds the handler.
+ *
+ * @example
+ * app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl }))
+ */
+export const deviceAuthorizationRoute = (deps: {
+  grants: DeviceGrantsService
+  clock: Clock
+  counters: CounterStore
+  publicBaseUrl: string | undefined
+}): RouteFn<AppEnv> =>
+  async function deviceAuthorization(c) {
+    const form = await readOAuthForm(c)
+    if (form instanceof Response) return form
+    const base = deps.publicBaseUrl ?? new URL(c.req.url).origin
+    const jkt = await checkDpop(c, deps, `${base}/oauth2/device_authorization`)
+    if (jkt instanceof Response) return jkt
+    const channelBinding = form.get('channel_binding')
+    if (channelBinding === null || !CHANNEL_BINDING.test(channelBinding)) {
+      return oauthError(c, 'invalid_request', 'channel_binding must be 43 base64url characters')
+    }
+    const deviceName = form.get('device_name')
+    if (deviceName !== null && (deviceName.trim() === '' || deviceName.length > MAX_DEVICE_NAME)) {
+      return oauthError(c, 'invalid_request', `device_name must be 1 to ${MAX_DEVICE_NAME} characters`)
+    }
+    const { grant, deviceCode, userCode } = await deps.grants.create({
+      dpopJkt: jkt,
+      channelBinding,
+      ...(deviceName === null ? {} : { requestedDeviceName: deviceName.trim() }),
+      sighting: { source: 'device_authorization', atMs: deps.clock.now(), ip: c.get('clientAddress') },
+    })
+    const shown = formatUserCode(userCode)
+    return c.json(
+      {
+        device_code: deviceCode,
+        user_code: shown,
+        verification_uri: `${base}/approve`,
+        verification_uri_complete: `${base}/approve?user_code=${encodeURIComponent(shown)}`,
+        expires_in: Math.round((grant.expiresAtMs - grant.createdAtMs) / 1000),
+        interval: grant.intervalSeconds,
+      },
+      200,
+      NO_STORE,
+    )
+  }
