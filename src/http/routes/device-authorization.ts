@@ -13,35 +13,13 @@ import { formatUserCode } from '../../core/oauth/user-code.ts'
 import type { Clock, CounterStore } from '../../ports.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
 import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
-import { mediaTypeOf, readTextCapped } from '../body.ts'
+import { oauthError, readOAuthForm } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 
-const MAX_FORM_BYTES = 4096
 const MAX_DEVICE_NAME = 100
 /** A channel binding is 32 bytes, base64url without padding. */
 const CHANNEL_BINDING = /^[A-Za-z0-9_-]{43}$/
-
-const oauthError = (c: Context<AppEnv>, error: string, description: string, status: 400 | 401 = 400): Response =>
-  c.json({ error, error_description: description }, status, NO_STORE)
-
-/** Reads a form body with each parameter at most once (RFC 6749 §3.2); a Response is the error answer. */
-export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams | Response> => {
-  if (mediaTypeOf(c.req.raw) !== 'application/x-www-form-urlencoded') {
-    return oauthError(c, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded')
-  }
-  let form: URLSearchParams
-  try {
-    form = new URLSearchParams(await readTextCapped(c.req.raw, MAX_FORM_BYTES))
-  } catch (error) {
-    if (error instanceof RelayError) return oauthError(c, 'invalid_request', error.detail ?? 'unreadable body')
-    throw error
-  }
-  for (const name of new Set(form.keys())) {
-    if (form.getAll(name).length > 1) return oauthError(c, 'invalid_request', `${name} appears more than once`)
-  }
-  return form
-}
 
 /**
  * Verifies the request's DPoP proof and spends its `jti`; the key's thumbprint, or the error answer.

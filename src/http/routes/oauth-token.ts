@@ -5,20 +5,14 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-import type { Context } from 'hono'
-import { RelayError } from '../../core/errors.ts'
 import { RefreshError, type SessionsService } from '../../services/sessions.ts'
-import { mediaTypeOf, readTextCapped } from '../body.ts'
+import { oauthError, readOAuthForm } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 
 /** RFC 6749 §5.2 error codes used here. */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
 
-const MAX_FORM_BYTES = 4096
-
-const oauthError = (c: Context<AppEnv>, error: OAuthErrorCode, description: string): Response =>
-  c.json({ error, error_description: description }, 400, NO_STORE)
 
 const DESCRIPTIONS: Record<RefreshError['outcome'], string> = {
   malformed: 'malformed refresh token',
@@ -38,19 +32,8 @@ const DESCRIPTIONS: Record<RefreshError['outcome'], string> = {
  */
 export const oauthTokenRoute = (sessions: SessionsService): RouteFn<AppEnv> =>
   async function oauthToken(c) {
-    if (mediaTypeOf(c.req.raw) !== 'application/x-www-form-urlencoded') {
-      return oauthError(c, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded')
-    }
-    let form: URLSearchParams
-    try {
-      form = new URLSearchParams(await readTextCapped(c.req.raw, MAX_FORM_BYTES))
-    } catch (error) {
-      if (error instanceof RelayError) return oauthError(c, 'invalid_request', error.detail ?? 'unreadable body')
-      throw error
-    }
-    for (const name of new Set(form.keys())) {
-      if (form.getAll(name).length > 1) return oauthError(c, 'invalid_request', `${name} appears more than once`)
-    }
+    const form = await readOAuthForm(c)
+    if (form instanceof Response) return form
     const grantType = form.get('grant_type')
     if (grantType === null) return oauthError(c, 'invalid_request', 'grant_type is required')
     if (grantType !== 'refresh_token') return oauthError(c, 'unsupported_grant_type', 'only refresh_token is supported here')
