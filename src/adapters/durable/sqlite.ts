@@ -5,7 +5,7 @@
  * same file (SQLite's write lock; they wait up to the busy timeout). Foreign keys do the cascades:
  * deleting a device deletes its access tokens in the same statement.
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'libsql'
 import { isAccountUsable, judgeRefresh, usernameKey, type AccountStatus } from '../../core/accounts/records.ts'
@@ -51,7 +51,12 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000
  */
 export const openSqlite = (dataDir: string): Database.Database => {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const db = new Database(join(dataDir, 'qrelay.db'))
+  const path = join(dataDir, 'qrelay.db')
+  // The file holds password hashes and token hashes: owner only. Created empty first so that it never
+  // exists with the umask's mode; SQLite gives its -wal and -shm files the database file's mode.
+  closeSync(openSync(path, 'a', 0o600))
+  chmodSync(path, 0o600)
+  const db = new Database(path)
   db.exec('PRAGMA journal_mode = WAL')
   db.exec('PRAGMA synchronous = FULL')
   db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)

@@ -120,3 +120,25 @@ describe('sqliteStore', () => {
     dbB.close()
   })
 })
+
+describe('openSqlite file permissions', () => {
+  it('creates the database and its WAL files readable by the owner only', async () => {
+    const { mkdtempSync, statSync, readdirSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { openSqlite } = await import('../../../src/adapters/durable/sqlite.ts')
+    const dir = mkdtempSync(join(tmpdir(), 'qrelay-perm-'))
+    try {
+      const db = openSqlite(join(dir, 'data'))
+      db.exec('CREATE TABLE t (x)')
+      db.exec('INSERT INTO t VALUES (1)')
+      for (const name of readdirSync(join(dir, 'data'))) {
+        expect(statSync(join(dir, 'data', name)).mode & 0o077, name).toBe(0)
+      }
+      expect(statSync(join(dir, 'data')).mode & 0o077).toBe(0)
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
