@@ -4,7 +4,14 @@
  * Adapters live in `src/adapters/`; the conformance suite in `test/integration/storage/` states the contract.
  */
 import type { ChannelRecord } from './core/rendezvous/channel.ts'
+import type { SigningKeySet } from './core/crypto/signing-key-set.ts'
 import type { ChannelEvent, ChannelSignal } from './core/relay/channel-event.ts'
+import type {
+  AccessTokenRecord,
+  AccountRecord,
+  DeviceRecord,
+  RefreshFamilyRecord,
+} from './core/accounts/records.ts'
 
 /** Wall-clock milliseconds since the epoch. Only `src/runtime/*` builds the real one. */
 export interface Clock {
@@ -125,17 +132,9 @@ export interface Scheduler {
   schedule(delayMs: number, task: () => void): () => void
 }
 
-// ─── Durable storage: accounts, credentials, devices, tokens ────────────────────────────────────────
-// Kept apart from the ephemeral ports above: this data must survive restarts (SQLite file, Redis with
-// persistence, Durable Object storage). Adapters: `src/adapters/durable/`; contract:
-// `test/integration/durable/conformance.ts`. Decisions that need time (expiry, lockout, grace) use the
-// Clock given to the adapter's factory; timestamps inside records are the caller's.
-import type {
-  AccessTokenRecord,
-  AccountRecord,
-  DeviceRecord,
-  RefreshFamilyRecord,
-} from './core/accounts/records.ts'
+// ─── Durable storage: accounts, credentials, devices, tokens: must survive restarts (SQLite, Redis with
+// persistence, DO storage). Adapters `src/adapters/durable/`, contract `test/integration/durable/`.
+// Time-based decisions use the adapter's Clock; timestamps inside records are the caller's.
 
 /** Outcome of {@link AccountStore.create}: `exists` when the id or the username is taken. */
 export type AccountCreateOutcome = 'ok' | 'exists'
@@ -284,4 +283,18 @@ export interface SecurityEvent {
 /** Where security events go. Delivery (events endpoint, webhooks) plugs in behind it. Must not throw. */
 export interface SecurityEvents {
   emit(accountId: string, event: SecurityEvent): Promise<void>
+}
+
+/** Persistence of the channel-ticket signing keys ({@link SigningKeySet}); never prints key material. */
+export interface KeyStore {
+  readonly kind: 'memory' | 'file' | 'config'
+  /** The stored set, or null when none was saved yet. */
+  load(): Promise<SigningKeySet | null>
+  /**
+   * Stores `set` unless a set is already stored, atomically; returns the stored set (the caller's, or
+   * the one that was there first: two processes starting together end up with the same keys).
+   */
+  saveIfAbsent(set: SigningKeySet): Promise<SigningKeySet>
+  /** Replaces the stored set atomically (readers see the old set or the new one, never a mix). */
+  save(set: SigningKeySet): Promise<void>
 }

@@ -11,6 +11,9 @@ import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
 import { sleep, systemNow, throwIfCancelled } from './platform.ts'
 import {
   INSPECT,
+  receiveDeadline,
+  receiveTimedOut,
+  summarizeTransport,
   type ChannelTransport,
   type PartyRole,
   type ReceiveOptions,
@@ -77,12 +80,11 @@ class HttpChannel implements ChannelTransport {
   async receive(options: ReceiveOptions = {}): Promise<string> {
     this.#usable()
     const { signal } = options
-    const deadline =
-      options.timeoutMs === undefined ? this.expiresAtMs : Math.min(this.expiresAtMs, this.#now() + options.timeoutMs)
+    const deadline = receiveDeadline(this.expiresAtMs, this.#now(), options.timeoutMs)
     // Bounded by the deadline: each round sleeps at least the poll interval (or the server's retry hint).
     for (;;) {
       throwIfCancelled(signal)
-      if (this.#now() >= deadline) throw this.#timedOut(deadline)
+      if (this.#now() >= deadline) throw receiveTimedOut(deadline, this.expiresAtMs)
       let wait = this.#pollIntervalMs
       try {
         const view = await this.#api.read(this.channelId, this.#secret, signal)
@@ -96,12 +98,6 @@ class HttpChannel implements ChannelTransport {
       }
       await sleep(Math.min(wait, Math.max(0, deadline - this.#now())), signal)
     }
-  }
-
-  #timedOut(deadline: number): ClientError {
-    return deadline >= this.expiresAtMs
-      ? new ClientError('CHANNEL_EXPIRED', { detail: 'the channel expired while waiting for the other device' })
-      : new ClientError('TRANSPORT_FAILED', { detail: 'timed out waiting for the other device' })
   }
 
   async close(): Promise<void> {
@@ -129,7 +125,7 @@ class HttpChannel implements ChannelTransport {
   }
 
   toJSON(): TransportSummary {
-    return { kind: this.kind, role: this.role, expiresAtMs: this.expiresAtMs }
+    return summarizeTransport(this)
   }
 
   [INSPECT](): TransportSummary {

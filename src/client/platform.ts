@@ -71,3 +71,14 @@ export const normalizeBaseUrl = (baseUrl: string): string => {
   }
   return url.href.replace(/\/+$/, '')
 }
+
+/** What the SDK needs of a WebSocket (the browser's, or the `ws` package's on Node 20). */
+export interface WebSocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: any) => void): void
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike

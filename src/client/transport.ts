@@ -7,6 +7,7 @@
  * @see ../../docs/websocket.md, ../../README.md "Native two-party channels"
  */
 import type { AbortReason } from '../core/relay/channel-event.ts'
+import { ClientError } from './errors.ts'
 
 export type { AbortReason } from '../core/relay/channel-event.ts'
 
@@ -72,3 +73,20 @@ export interface TransportConnector {
 }
 
 export const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+
+/** When a `receive` gives up: at the channel's expiry, or sooner when the caller set a timeout. */
+export const receiveDeadline = (expiresAtMs: number, now: number, timeoutMs: number | undefined): number =>
+  timeoutMs === undefined ? expiresAtMs : Math.min(expiresAtMs, now + timeoutMs)
+
+/** The error of a `receive` that reached its deadline: CHANNEL_EXPIRED at the expiry, else TRANSPORT_FAILED. */
+export const receiveTimedOut = (deadline: number, expiresAtMs: number): ClientError =>
+  deadline >= expiresAtMs
+    ? new ClientError('CHANNEL_EXPIRED', { detail: 'the channel expired while waiting for the other device' })
+    : new ClientError('TRANSPORT_FAILED', { detail: 'timed out waiting for the other device' })
+
+/** What a transport prints: never its secret or channel id. */
+export const summarizeTransport = (t: ChannelTransport): TransportSummary => ({
+  kind: t.kind,
+  role: t.role,
+  expiresAtMs: t.expiresAtMs,
+})

@@ -9,9 +9,14 @@
 import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ClientError, isClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
-import { systemNow, throwIfCancelled } from './platform.ts'
+import { systemNow, throwIfCancelled, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
+
+export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
 import {
   INSPECT,
+  receiveDeadline,
+  receiveTimedOut,
+  summarizeTransport,
   type ChannelTransport,
   type PartyRole,
   type ReceiveOptions,
@@ -19,17 +24,6 @@ import {
   type TransportSummary,
 } from './transport.ts'
 import { errorOfClose } from './ws-close.ts'
-
-/** What the SDK needs of a WebSocket (the browser's, or the `ws` package's on Node 20). */
-export interface WebSocketLike {
-  readonly readyState: number
-  send(data: string): void
-  close(code?: number, reason?: string): void
-  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: any) => void): void
-}
-
-/** A WebSocket constructor. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike
 
 /** Options of {@link webSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -206,8 +200,7 @@ class SocketChannel implements ChannelTransport {
 
   async receive(options: ReceiveOptions = {}): Promise<string> {
     const { signal } = options
-    const deadline =
-      options.timeoutMs === undefined ? this.expiresAtMs : Math.min(this.expiresAtMs, this.#now() + options.timeoutMs)
+    const deadline = receiveDeadline(this.expiresAtMs, this.#now(), options.timeoutMs)
     // Each round waits for a frame, a close, the caller's signal or the deadline: it ends by the deadline.
     for (;;) {
       // Data that arrived before a close is still delivered.
@@ -218,11 +211,7 @@ class SocketChannel implements ChannelTransport {
       if (this.#failure !== null) throw this.#failure
       throwIfCancelled(signal)
       const left = deadline - this.#now()
-      if (left <= 0) {
-        throw deadline >= this.expiresAtMs
-          ? new ClientError('CHANNEL_EXPIRED', { detail: 'the channel expired while waiting for the other device' })
-          : new ClientError('TRANSPORT_FAILED', { detail: 'timed out waiting for the other device' })
-      }
+      if (left <= 0) throw receiveTimedOut(deadline, this.expiresAtMs)
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer)
@@ -277,7 +266,7 @@ class SocketChannel implements ChannelTransport {
   }
 
   toJSON(): TransportSummary {
-    return { kind: this.kind, role: this.role, expiresAtMs: this.expiresAtMs }
+    return summarizeTransport(this)
   }
 
   [INSPECT](): TransportSummary {

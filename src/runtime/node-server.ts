@@ -3,6 +3,7 @@
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
  * {@link startNodeServer} directly to get a real server on port 0.
  */
+import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
@@ -46,8 +47,6 @@ export interface NodeServerOverrides {
   logger?: Logger
   scheduler?: Scheduler
 }
-
-const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16))
 
 const REDIS_COMMAND_TIMEOUT_MS = 1000
 

@@ -8,6 +8,7 @@
  * object), channel-event pub/sub, and generated ticket keys (tickets only with
  * QRELAY_TICKET_SIGNING_JWKS).
  */
+import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
 import { parseConfig } from '../config.ts'
 import { redactWith } from '../core/crypto/secrets.ts'
@@ -22,8 +23,6 @@ import { rendezvousService } from '../services/rendezvous.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
-
-const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16))
 
 /** The `QRELAY_*` text bindings: everything in `env` that is not a binding object. */
 const textVars = (env: Env): Record<string, string> => {

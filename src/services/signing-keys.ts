@@ -17,7 +17,7 @@ import {
   type SigningKeyRecord,
   type SigningKeySet,
 } from '../core/crypto/signing-key-set.ts'
-import type { KeyStore } from '../adapters/keys/keystore.ts'
+import type { KeyStore } from '../ports.ts'
 import type { Clock, Random } from '../ports.ts'
 
 /** What the keyring needs. */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { parseKeySetFile, serializeKeySet, type SigningKeySet } from '../../core/crypto/signing-key-set.ts'
-import type { KeyStore } from './keystore.ts'
+import type { KeyStore } from '../../ports.ts'
 
 /** File name of the key file inside the data directory. */
 export const SIGNING_KEY_FILE = 'signing-keys.json'

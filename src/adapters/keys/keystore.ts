@@ -1,25 +1,12 @@
 /**
- * Where the signing keys live. A small port (proposed for src/ports.ts) and the two runtime-neutral
- * adapters: memory (tests, and Workers only with a single isolate in mind) and the operator's JWK set
+ * Where the signing keys live: the two runtime-neutral adapters of the `KeyStore` port (src/ports.ts),
+ * memory (tests, and Workers only with a single isolate in mind) and the operator's JWK set
  * from configuration (read-only: rotate by editing the configuration). The file adapter is Node only,
  * in ./file-keystore.ts.
  */
 import { RelayError } from '../../core/errors.ts'
 import { parseSigningJwks, type SigningKeySet } from '../../core/crypto/signing-key-set.ts'
-
-/** Persistence of a {@link SigningKeySet}. Implementations never print key material. */
-export interface KeyStore {
-  readonly kind: 'memory' | 'file' | 'config'
-  /** The stored set, or null when none was saved yet. */
-  load(): Promise<SigningKeySet | null>
-  /**
-   * Stores `set` unless a set is already stored, atomically; returns the stored set (the caller's, or
-   * the one that was there first: two processes starting together end up with the same keys).
-   */
-  saveIfAbsent(set: SigningKeySet): Promise<SigningKeySet>
-  /** Replaces the stored set atomically (readers see the old set or the new one, never a mix). */
-  save(set: SigningKeySet): Promise<void>
-}
+import type { KeyStore } from '../../ports.ts'
 
 /**
  * A keystore in memory. Keys die with the process, so verifiers holding a ticket signed before a restart
