@@ -6,6 +6,7 @@
 import type { ChannelRecord } from './core/rendezvous/channel.ts'
 import type { SigningKeySet } from './core/crypto/signing-key-set.ts'
 import type { ChannelEvent, ChannelSignal } from './core/relay/channel-event.ts'
+import type { GeoPoint } from './core/policy/proximity.ts'
 import type {
   AccessTokenRecord,
   AccountRecord,
@@ -297,4 +298,22 @@ export interface KeyStore {
   saveIfAbsent(set: SigningKeySet): Promise<SigningKeySet>
   /** Replaces the stored set atomically (readers see the old set or the new one, never a mix). */
   save(set: SigningKeySet): Promise<void>
+}
+
+/** What is known about a client address beyond the address itself. Everything is optional. */
+export interface NetworkFacts {
+  /** Autonomous system number. */
+  asn?: number
+  /** Approximate location (city level at best). */
+  geo?: GeoPoint
+  /** ISO 3166-1 alpha-2 country code. */
+  country?: string
+}
+
+/**
+ * Looks up an address's ASN and location for the proximity policy: on Node optional offline mmdb
+ * files, on Workers `request.cf`. Must not throw: unknown facts are simply absent.
+ */
+export interface NetworkLocator {
+  locate(ip: string, request: Request): NetworkFacts | Promise<NetworkFacts>
 }

@@ -5,7 +5,7 @@
 import { Hono, type Handler, type MiddlewareHandler } from 'hono'
 import type { Config } from '../config.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, EphemeralStore, Logger, Random } from '../ports.ts'
+import type { Clock, EphemeralStore, Logger, NetworkLocator, Random } from '../ports.ts'
 import type { RendezvousService } from '../services/rendezvous.ts'
 import type { AppEnv } from './context.ts'
 import { errorResponse } from './errors.ts'
@@ -48,6 +48,8 @@ export interface AppDeps {
   isStoreUnavailable?: (error: unknown) => boolean
   /** Accounts, sessions and UIA (see `authServices`); without them the account endpoints do not exist. */
   auth?: AuthServices
+  /** ASN and location of client addresses for the proximity policy (absent: addresses only). */
+  locator?: NetworkLocator
 }
 
 /**
