@@ -273,7 +273,16 @@ export interface DurableStore {
 
 /** A security-relevant event of an account, for its devices (and later webhooks). Never holds secrets. */
 export interface SecurityEvent {
-  type: 'recovery_code_used' | 'password_changed' | 'totp_enabled' | 'totp_disabled' | 'recovery_codes_regenerated'
+  type:
+    | 'recovery_code_used'
+    | 'password_changed'
+    | 'totp_enabled'
+    | 'totp_disabled'
+    | 'recovery_codes_regenerated'
+    /** A new device signed in by QR (`deviceId` is the new device; details name the approver). */
+    | 'device_signed_in'
+    /** A device was reported "not me" and signed out (`deviceId` is the reported device). */
+    | 'device_not_me'
   atMs: number
   /** The device that acted, when there was one. */
   deviceId?: string
