@@ -6,6 +6,7 @@
 import type { RateRule } from './core/policy/rate-limit.ts'
 import { parseCidr, type Cidr } from './core/policy/network.ts'
 import { parseSigningJwks } from './core/crypto/signing-key-set.ts'
+import { parseWebhookSecret } from './core/webhooks/signature.ts'
 
 /** The whole configuration, frozen. */
 export interface Config {
@@ -55,6 +56,18 @@ export interface Config {
     signingJwks: string | undefined
     retiredKeyTtlSeconds: number
   }
+  /** Operator webhooks of security events (Standard Webhooks signatures, durable outbox). */
+  webhooks: {
+    /** Where events are POSTed; unset: no webhooks. */
+    url: string | undefined
+    /** The `whsec_<base64>` signing secret; required with `url`. */
+    secret: string | undefined
+    maxAttempts: number
+    timeoutMs: number
+    backoffBaseMs: number
+    backoffMaxMs: number
+    pollIntervalMs: number
+  }
   rateLimit: {
     createPerClient: RateRule
     readsPerChannel: RateRule
@@ -87,6 +100,21 @@ export interface Config {
     pollIntervalSeconds: number
     userCodeAttemptsPerAccount: RateRule
     userCodeAttemptsPerClient: RateRule
+  }
+  /** Who may approve a QR login, from where, and what a doubt costs (see `src/core/policy`). */
+  policy: {
+    trustedNetworks: readonly Cidr[]
+    deniedNetworks: readonly Cidr[]
+    proximityAllowAtLeast: 'same_ip' | 'same_prefix' | 'same_asn' | 'nearby' | 'regional' | 'unknown'
+    proximityNearKm: number
+    proximityFarKm: number
+    farAction: 'allow' | 'step_up' | 'deny'
+    inconsistentAction: 'allow' | 'step_up' | 'deny'
+    farInconsistencyAction: 'allow' | 'step_up' | 'deny'
+    approverMinAgeSeconds: number
+    approverMaxAuthAgeSeconds: number
+    quarantineSeconds: number
+    requireAuthenticatedCreator: boolean
   }
 }
 
@@ -181,6 +209,23 @@ const adminToken: Parser<string | undefined> = (raw) => {
 }
 const issuer: Parser<string> = (raw) =>
   raw.trim() === '' || raw.includes(':') ? { problem: 'must be non-empty and contain no colon' } : { value: raw.trim() }
+const webhookUrl: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  try {
+    const u = new URL(raw.trim())
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: 'must be an http(s) URL' }
+    return u.username === '' && u.password === '' ? { value: u.href } : { problem: 'must not carry credentials' }
+  } catch {
+    return { problem: 'must be an absolute URL' }
+  }
+}
+// Never echoes the value: it is a secret.
+const webhookSecret: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  return parseWebhookSecret(raw.trim()) === null
+    ? { problem: 'must be whsec_ followed by the base64 of 24 to 64 bytes' }
+    : { value: raw.trim() }
+}
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 /** `30/60s`: at most 30 per sliding 60 seconds. Units: ms, s, m, h. */
 const rate: Parser<RateRule> = (raw) => {
@@ -222,6 +267,13 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_NETWORK_IPV6_PREFIX_BITS', path: 'network.ipv6PrefixBits', default: '56', parse: int(16, 128), doc: 'IPv6 prefix length that counts as "the same network"' },
   { env: 'QRELAY_TICKET_SIGNING_JWKS', path: 'tickets.signingJwks', default: undefined, parse: jwks, doc: 'JWK set (JSON) of the channel-ticket signing keys, the first signs, the others stay published (secret); unset: an Ed25519 key generated on first start in <data dir>/signing-keys.json — set it when several processes serve' },
   { env: 'QRELAY_TICKET_RETIRED_KEY_TTL_SECONDS', path: 'tickets.retiredKeyTtlSeconds', default: '86400', parse: int(60, 2_592_000), doc: 'how long a rotated-out ticket key stays published at /oauth2/jwks' },
+  { env: 'QRELAY_WEBHOOK_URL', path: 'webhooks.url', default: undefined, parse: webhookUrl, doc: 'http(s) URL that receives every security event of every account as a signed POST (Standard Webhooks); unset: no webhooks' },
+  { env: 'QRELAY_WEBHOOK_SECRET', path: 'webhooks.secret', default: undefined, parse: webhookSecret, doc: 'signing secret of the webhooks, whsec_ followed by the base64 of 24 to 64 random bytes (secret); required with QRELAY_WEBHOOK_URL' },
+  { env: 'QRELAY_WEBHOOK_MAX_ATTEMPTS', path: 'webhooks.maxAttempts', default: '12', parse: int(1, 100), doc: 'delivery attempts of one webhook before it is dead-lettered (kept in the outbox, counted)' },
+  { env: 'QRELAY_WEBHOOK_TIMEOUT_MS', path: 'webhooks.timeoutMs', default: '10000', parse: int(100, 120_000), doc: 'how long one delivery attempt may take before it counts as failed' },
+  { env: 'QRELAY_WEBHOOK_BACKOFF_BASE_MS', path: 'webhooks.backoffBaseMs', default: '5000', parse: int(1, 3_600_000), doc: 'delay before the first retry; doubled per attempt, minus up to 25 % jitter' },
+  { env: 'QRELAY_WEBHOOK_BACKOFF_MAX_MS', path: 'webhooks.backoffMaxMs', default: '3600000', parse: int(1, 86_400_000), doc: 'longest delay between two attempts' },
+  { env: 'QRELAY_WEBHOOK_POLL_INTERVAL_MS', path: 'webhooks.pollIntervalMs', default: '1000', parse: int(10, 600_000), doc: 'how often the delivery worker looks for due webhooks (new events are sent at once)' },
   { env: 'QRELAY_RATE_CREATE_PER_CLIENT', path: 'rateLimit.createPerClient', default: '30/60s', parse: rate, doc: 'channel creations per client address (IPv6: per /64)' },
   { env: 'QRELAY_RATE_READS_PER_CHANNEL', path: 'rateLimit.readsPerChannel', default: '300/60s', parse: rate, doc: 'reads of one channel (clients poll about once a second each)' },
   { env: 'QRELAY_RATE_WRITES_PER_CHANNEL', path: 'rateLimit.writesPerChannel', default: '60/60s', parse: rate, doc: 'writes and deletes of one channel' },
@@ -245,6 +297,18 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_POLL_INTERVAL_SECONDS', path: 'oauth.pollIntervalSeconds', default: '5', parse: int(1, 60), doc: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)' },
   { env: 'QRELAY_RATE_USER_CODE_PER_ACCOUNT', path: 'oauth.userCodeAttemptsPerAccount', default: '10/300s', parse: rate, doc: 'user-code lookups and approvals per approving account (bounds code guessing)' },
   { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '20/300s', parse: rate, doc: 'user-code lookups and approvals per client address (bounds code guessing)' },
+  { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
+  { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
+  { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },
+  { env: 'QRELAY_PROXIMITY_NEAR_KM', path: 'policy.proximityNearKm', default: '50', parse: int(1, 20_000), doc: 'geo distance up to which two devices are nearby (needs geo data: request.cf or an mmdb file)' },
+  { env: 'QRELAY_PROXIMITY_FAR_KM', path: 'policy.proximityFarKm', default: '500', parse: int(1, 20_000), doc: 'geo distance beyond which two devices are far apart' },
+  { env: 'QRELAY_POLICY_FAR_ACTION', path: 'policy.farAction', default: 'deny', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the two devices are far apart' },
+  { env: 'QRELAY_POLICY_INCONSISTENT_ACTION', path: 'policy.inconsistentAction', default: 'step_up', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the new device was seen from disagreeing networks' },
+  { env: 'QRELAY_POLICY_FAR_INCONSISTENCY_ACTION', path: 'policy.farInconsistencyAction', default: 'deny', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the new device was seen from networks far apart (a relayed QR code)' },
+  { env: 'QRELAY_APPROVER_MIN_AGE_SECONDS', path: 'policy.approverMinAgeSeconds', default: '900', parse: int(0, 31_536_000), doc: 'an approving device must have been signed in at least this long' },
+  { env: 'QRELAY_APPROVER_MAX_AUTH_AGE_SECONDS', path: 'policy.approverMaxAuthAgeSeconds', default: '604800', parse: int(60, 31_536_000), doc: 'past this long since the user last proved a credential on the approving device, approval asks for the password again' },
+  { env: 'QRELAY_QUARANTINE_SECONDS', path: 'policy.quarantineSeconds', default: '86400', parse: int(0, 31_536_000), doc: 'a QR-minted session cannot change the password, manage 2FA or approve logins for this long (0: never quarantined)' },
+  { env: 'QRELAY_INITIATION_REQUIRE_AUTH', path: 'policy.requireAuthenticatedCreator', default: 'false', parse: bool, doc: 'authenticate-then-initiate: only signed-in devices may create native channels (existing device shows the QR code)' },
 ]
 
 /**
@@ -263,6 +327,7 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     websocket: {},
     network: {},
     tickets: {},
+    webhooks: {},
     rateLimit: {},
     auth: {},
     oauth: {},
@@ -271,12 +336,12 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
     const raw = env[knob.env] ?? knob.default
     const [section, field] = knob.path.split('.') as [string, string]
     if (raw === undefined) {
-      ;(out[section] as Record<string, unknown>)[field] = undefined
+      ;(out[section] ??= {})[field] = undefined
       continue
     }
     const parsed = knob.parse(raw)
     if ('problem' in parsed) problems.push(`${knob.env} ${parsed.problem}`)
-    else (out[section] as Record<string, unknown>)[field] = parsed.value
+    else (out[section] ??= {})[field] = parsed.value
   }
   const known = new Set(KNOBS.map((k) => k.env))
   for (const name of Object.keys(env)) {
@@ -285,6 +350,12 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   const config = out as unknown as Config
   if (problems.length === 0 && config.storage.kind === 'redis' && config.storage.redisUrl === undefined) {
     problems.push('QRELAY_REDIS_URL is required when QRELAY_STORE=redis')
+  }
+  if (problems.length === 0 && config.webhooks.url !== undefined && config.webhooks.secret === undefined) {
+    problems.push('QRELAY_WEBHOOK_SECRET is required when QRELAY_WEBHOOK_URL is set')
+  }
+  if (problems.length === 0 && config.webhooks.backoffMaxMs < config.webhooks.backoffBaseMs) {
+    problems.push('QRELAY_WEBHOOK_BACKOFF_MAX_MS must not be below QRELAY_WEBHOOK_BACKOFF_BASE_MS')
   }
   if (problems.length > 0) throw new ConfigError(problems)
   for (const section of Object.values(out)) Object.freeze(section)

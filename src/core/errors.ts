@@ -56,6 +56,8 @@ export interface RelayErrorOptions {
   detail?: string
   /** For RATE_LIMITED and CAPACITY_EXCEEDED: when the client may try again. */
   retryAfterMs?: number
+  /** A stable machine-readable reason (e.g. the policy's `far_away`), sent as `reason`. */
+  reason?: string
   cause?: unknown
 }
 
@@ -69,6 +71,7 @@ export class RelayError extends Error {
   readonly code: ErrorCode
   readonly detail: string | undefined
   readonly retryAfterMs: number | undefined
+  readonly reason: string | undefined
 
   constructor(code: ErrorCode, options: RelayErrorOptions = {}) {
     super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause })
@@ -76,6 +79,7 @@ export class RelayError extends Error {
     this.code = code
     this.detail = options.detail
     this.retryAfterMs = options.retryAfterMs
+    this.reason = options.reason
   }
 }
 

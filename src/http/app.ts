@@ -27,7 +27,11 @@ import { oauthTokenRoute } from './routes/oauth-token.ts'
 import { oauthMetadataRoute } from './routes/oauth-metadata.ts'
 import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { deviceGrantsService } from '../services/device-grants.ts'
-import { approvalContextRoute } from './routes/approvals.ts'
+import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.ts'
+import { approvalPolicyOf, approvalsService, type ApprovalAbuse } from '../services/approvals.ts'
+import { deviceLoginService } from '../services/device-login.ts'
+import { requireDeviceAction } from './middleware/device-action.ts'
+import type { DeviceAction } from '../core/oauth/scopes.ts'
 
 /** Everything the app needs, built by a runtime entry (or a test). */
 export interface AppDeps {
@@ -50,6 +54,8 @@ export interface AppDeps {
   auth?: AuthServices
   /** ASN and location of client addresses for the proximity policy (absent: addresses only). */
   locator?: NetworkLocator
+  /** Abuse counters and automatic denies consulted by QR approval (see `abuse-guard.ts`). */
+  abuse?: ApprovalAbuse
 }
 
 /**
@@ -108,8 +114,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     oauthMetadataRoute({
       publicBaseUrl: config.server.publicBaseUrl,
       token: deps.auth !== undefined,
-      // Off until the token endpoint redeems device codes: a client must not be sent down a dead end.
-      deviceAuthorization: false,
+      deviceAuthorization: deps.auth !== undefined,
       jwks: deps.signingKeys !== undefined,
       introspection: false,
       revocation: false,
@@ -174,21 +179,27 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       app.post('/v1/admin/users', login.adminCreateUser)
       app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
     }
-    app.post('/oauth2/token', oauthTokenRoute(sessions))
-    const { clock, random } = deps
+    const { clock, random, locator } = deps
+    const { counters } = deps.store
+    const { publicBaseUrl } = config.server
     const grants = deviceGrantsService({ kv: deps.store.kv, clock, random, limits: config.oauth })
-    app.post(
-      '/oauth2/device_authorization',
-      deviceAuthorizationRoute({ grants, clock, counters: deps.store.counters, publicBaseUrl: config.server.publicBaseUrl }),
-    )
+    const { durable, events } = deps.auth
+    const deviceLogin = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
+    app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator }))
+    app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator }))
     app.all('/oauth2/device_authorization', methodNotAllowed)
 
-    // Everything below needs `Authorization: Bearer <access token>`.
+    // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
-    const requireToken = bearerAuth(sessions)
+    const requireToken = bearerAuth(sessions, { clock, counters, publicBaseUrl })
     for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*']) {
       authed.use(path, requireToken)
     }
+    // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
+    const guard = (action: DeviceAction) => requireDeviceAction(action, { devices: durable.devices, clock })
+    authed.use('/v1/account/password', guard('change_password'))
+    for (const path of ['/v1/account/totp', '/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
+    authed.use('/v1/approvals/*', guard('approve_login'))
     const account = accountRoutes({ accounts, sessions, secondFactors, uia, failures })
     authed.post('/v1/logout', account.logout)
     authed.get('/v1/account/whoami', account.whoami)
@@ -201,10 +212,18 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
-    authed.get(
-      '/v1/approvals/:user_code',
-      approvalContextRoute({ grants, limiter, clock, oauth: config.oauth, network: config.network }),
-    )
+    const approvalDeps = { grants, limiter, clock, oauth: config.oauth, network: config.network, locator }
+    const approvals = approvalsService({
+      grants,
+      durable,
+      kv: deps.store.kv,
+      clock,
+      secondFactors,
+      policy: approvalPolicyOf(config.policy, config.network),
+      ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }),
+    })
+    authed.get('/v1/approvals/:user_code', approvalContextRoute(approvalDeps))
+    authed.post('/v1/approvals/:user_code', approvalDecisionRoute({ ...approvalDeps, approvals, accounts, uia }))
     app.all('/v1/approvals/:user_code', methodNotAllowed)
     for (const path of ['/v1/logout', '/v1/account/whoami', '/v1/account/password', '/v1/account/totp']) app.all(path, methodNotAllowed)
     for (const path of ['/v1/account/totp/confirm', '/v1/account/recovery-codes', '/v1/devices', '/v1/devices/:id']) {

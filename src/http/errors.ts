@@ -83,6 +83,7 @@ export const describeError = (error: unknown, flavor?: string): { status: Conten
   }
   if (flavor === 'msc4108' && code === 'PRECONDITION_FAILED') body['org.matrix.msc4108.errcode'] = 'M_CONCURRENT_WRITE'
   if (relayError?.retryAfterMs !== undefined) body.retry_after_ms = relayError.retryAfterMs
+  if (relayError?.reason !== undefined) body.reason = relayError.reason
   return { status, body }
 }
 

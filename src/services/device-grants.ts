@@ -16,6 +16,9 @@ import type { Clock, KvStore, Random } from '../ports.ts'
 /** Scope of a session minted through the device flow (limited further by quarantine). */
 export const DEVICE_FLOW_SCOPE = 'device'
 
+/** How long an expired grant is still remembered (every decision goes by its `expiresAtMs`). */
+const EXPIRED_GRANT_KEPT_MS = 10 * 60 * 1000
+
 const grantKey = (id: string): string => `grant:${id}`
 const byDeviceCodeKey = (deviceCodeHash: string): string => `grant-dc:${deviceCodeHash}`
 const byUserCodeKey = (userCodeHash: string): string => `grant-uc:${userCodeHash}`
@@ -42,6 +45,13 @@ export interface DeviceGrantsService {
   findByDeviceCode(deviceCode: string): Promise<StoredGrant | null>
   /** The live grant of a canonical user code, or null. */
   findByUserCode(canonicalUserCode: string): Promise<StoredGrant | null>
+  /** The live grant of an id, or null (to re-read after a lost compare-and-swap). */
+  findById(id: string): Promise<StoredGrant | null>
+  /**
+   * Stores `next` only if the stored grant is still exactly `stored` (compare-and-swap on the whole
+   * record, keeping its expiry); the new stored grant, or null when it changed or vanished meanwhile.
+   */
+  replace(stored: StoredGrant, next: DeviceGrant): Promise<StoredGrant | null>
 }
 
 /** Grant lifetime and polling interval. */
@@ -87,10 +97,12 @@ export const deviceGrantsService = (deps: {
       })
       if (!issued.ok) throw new RelayError('INVALID_PARAM', { detail: issued.detail ?? 'invalid grant request' })
       const { grant } = issued.value
+      // Kept a while past its expiry so a late poll hears `expired_token` rather than "unknown".
+      const keepMs = ttlMs + EXPIRED_GRANT_KEPT_MS
       // The record first: an index entry never names a grant that is not there yet.
-      await kv.put(grantKey(grant.id), JSON.stringify(grant), ttlMs)
-      await kv.put(byDeviceCodeKey(grant.deviceCodeHash), grant.id, ttlMs)
-      await kv.put(byUserCodeKey(grant.userCodeHash), grant.id, ttlMs)
+      await kv.put(grantKey(grant.id), JSON.stringify(grant), keepMs)
+      await kv.put(byDeviceCodeKey(grant.deviceCodeHash), grant.id, keepMs)
+      await kv.put(byUserCodeKey(grant.userCodeHash), grant.id, keepMs)
       return issued.value
     },
     async findByDeviceCode(deviceCode) {
@@ -98,6 +110,12 @@ export const deviceGrantsService = (deps: {
     },
     async findByUserCode(canonicalUserCode) {
       return load(await kv.get(byUserCodeKey(hashUserCode(canonicalUserCode))))
+    },
+    findById: (id) => load(id),
+    async replace(stored, next) {
+      const raw = JSON.stringify(next)
+      const outcome = await kv.replaceIfMatch(grantKey(stored.grant.id), stored.raw, raw)
+      return outcome === 'ok' ? { grant: next, raw } : null
     },
   }
 }

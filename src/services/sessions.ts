@@ -7,7 +7,7 @@
  * @see https://thecopenhagenbook.com/server-side-tokens
  */
 import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
-import { newOpaqueId } from '../core/crypto/secrets.ts'
+import { equalConstantTime, newOpaqueId } from '../core/crypto/secrets.ts'
 import { mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
 import type { Clock, DurableStore, Random, RotateOutcome } from '../ports.ts'
@@ -24,6 +24,21 @@ export interface SessionsDeps {
   touchIntervalMs?: number
 }
 
+/** The device a session is minted for. QR sign-ins name their approver and are DPoP-bound. */
+export interface NewDeviceSession {
+  displayName: string
+  origin: DeviceOrigin
+  network?: string
+  /** QR sign-in: the device that approved it. */
+  approvedByDeviceId?: string
+  /** QR sign-in: a hash that ties the device to the channel it came through. */
+  channelHash?: string
+  /** Limited scopes until this instant (0 or absent: none). */
+  quarantineUntilMs?: number
+  /** RFC 9449 key thumbprint the tokens are bound to: every use then needs a proof by that key. */
+  jkt?: string
+}
+
 /** Tokens handed to a device once. */
 export interface IssuedTokens {
   accessToken: string
@@ -31,6 +46,8 @@ export interface IssuedTokens {
   expiresInMs: number
   deviceId: string
   accountId: string
+  /** The DPoP key thumbprint the tokens are bound to, when they are. */
+  jkt?: string
 }
 
 /** An authenticated request's identity. */
@@ -42,8 +59,8 @@ export interface Principal {
 
 /** Why a refresh failed, as RFC 6749 `invalid_grant` descriptions tell it. */
 export class RefreshError extends Error {
-  readonly outcome: RotateOutcome | 'malformed'
-  constructor(outcome: RotateOutcome | 'malformed') {
+  readonly outcome: RotateOutcome | 'malformed' | 'wrong_key'
+  constructor(outcome: RotateOutcome | 'malformed' | 'wrong_key') {
     super(`refresh refused: ${outcome}`)
     this.name = 'RefreshError'
     this.outcome = outcome
@@ -53,11 +70,14 @@ export class RefreshError extends Error {
 /** Session use cases. */
 export interface SessionsService {
   /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
-  mint(account: AccountRecord, device: { displayName: string; origin: DeviceOrigin; network?: string }): Promise<IssuedTokens>
+  mint(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
   /** The principal of a bearer value. Errors: MISSING_TOKEN, INVALID_TOKEN. */
   authenticate(bearer: string | undefined, network?: string): Promise<Principal>
-  /** Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). */
-  refresh(refreshToken: string): Promise<IssuedTokens>
+  /**
+   * Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). A family
+   * bound to a DPoP key refreshes only for a proof by that key (`proofJkt`, already verified).
+   */
+  refresh(refreshToken: string, proofJkt?: string): Promise<IssuedTokens>
   /** Signs one device out. */
   logout(accountId: string, deviceId: string): Promise<boolean>
   listDevices(accountId: string): Promise<DeviceRecord[]>
@@ -83,7 +103,12 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
 
   const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
 
-  const putAccess = async (accountId: string, deviceId: string, familyId: string): Promise<{ bearer: string; ttl: number }> => {
+  const putAccess = async (
+    accountId: string,
+    deviceId: string,
+    familyId: string,
+    jkt: string | undefined,
+  ): Promise<{ bearer: string; ttl: number }> => {
     const token = mintDeviceToken(random)
     const now = clock.now()
     const outcome = await durable.tokens.putAccess({
@@ -95,6 +120,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       scopes: [],
       issuedAtMs: now,
       expiresAtMs: now + deps.accessTokenTtlMs,
+      ...(jkt === undefined ? {} : { jkt }),
     })
     if (outcome !== 'ok') throw denied()
     return { bearer: token.bearer(), ttl: deps.accessTokenTtlMs }
@@ -118,7 +144,9 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         accountId: account.id,
         displayName: device.displayName,
         origin: device.origin,
-        quarantineUntilMs: 0,
+        quarantineUntilMs: device.quarantineUntilMs ?? 0,
+        ...(device.approvedByDeviceId === undefined ? {} : { approvedByDeviceId: device.approvedByDeviceId }),
+        ...(device.channelHash === undefined ? {} : { channelHash: device.channelHash }),
         createdAtMs: now,
         lastSeenAtMs: now,
         ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
@@ -134,18 +162,20 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         generation: 0,
         createdAtMs: now,
         expiresAtMs: now + deps.refreshTokenTtlMs,
+        ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
       })
       if (family !== 'ok') {
         await durable.devices.revoke(account.id, record.id)
         throw denied()
       }
-      const access = await putAccess(account.id, record.id, refresh.id)
+      const access = await putAccess(account.id, record.id, refresh.id, device.jkt)
       return {
         accessToken: access.bearer,
         refreshToken: refresh.bearer(),
         expiresInMs: access.ttl,
         deviceId: record.id,
         accountId: account.id,
+        ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
       }
     },
     async authenticate(bearer, network) {
@@ -161,9 +191,15 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       touch(record.accountId, record.deviceId, network)
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
     },
-    async refresh(refreshToken) {
+    async refresh(refreshToken, proofJkt) {
       const parsed = parseDeviceToken(refreshToken)
       if (!parsed.ok) throw new RefreshError('malformed')
+      // The binding never changes, so reading it ahead of the atomic rotation is safe. A stolen
+      // DPoP-bound refresh token is worthless without the key: nothing rotates, nothing is revoked.
+      const bound = (await durable.tokens.getRefreshFamily(parsed.value.id))?.jkt
+      if (bound !== undefined && (proofJkt === undefined || !equalConstantTime(bound, proofJkt))) {
+        throw new RefreshError('wrong_key')
+      }
       const next = mintDeviceToken(random)
       const { outcome, family } = await durable.tokens.rotateRefresh({
         familyId: parsed.value.id,
@@ -174,7 +210,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (outcome !== 'rotated' || family === null) throw new RefreshError(outcome)
       let access
       try {
-        access = await putAccess(family.accountId, family.deviceId, family.id)
+        access = await putAccess(family.accountId, family.deviceId, family.id, family.jkt)
       } catch {
         throw new RefreshError('denied')
       }
@@ -186,6 +222,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         expiresInMs: access.ttl,
         deviceId: family.deviceId,
         accountId: family.accountId,
+        ...(family.jkt === undefined ? {} : { jkt: family.jkt }),
       }
     },
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),

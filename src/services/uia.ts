@@ -79,7 +79,16 @@ export interface UiaService {
    * failed stage, with its errcode). Errors: UIA_SESSION_INVALID, UIA_STAGE_NOT_ALLOWED, MISSING_PARAM,
    * INVALID_PARAM, RATE_LIMITED, FORBIDDEN (account disabled or locked).
    */
-  authorize(request: UiaRequest, subject: UiaSubject): Promise<AccountRecord | null>
+  authorize(request: UiaRequest, subject: UiaSubject, options?: UiaOptions): Promise<AccountRecord | null>
+}
+
+/** Per-request choices of {@link UiaService.authorize}. */
+export interface UiaOptions {
+  /**
+   * The flows to offer instead of the default ones (a step-up decided by policy, e.g. a second factor
+   * only). They are used as given: no widening after the password.
+   */
+  flows?: readonly UiaFlow[]
 }
 
 /** What is stored: the engine's session plus the account it is about (once known). */
@@ -173,13 +182,13 @@ export const uiaService = (deps: UiaDeps): UiaService => {
   }
 
   return {
-    async authorize(request, subject) {
+    async authorize(request, subject, options = {}) {
       const bodyHash = requestBodyHash(request.body, deps.bindingKey)
       const binding = { method: request.method, path: request.path, bodyHash }
       const auth = readAuth(request.body)
       const sessionId = auth?.session
       if (auth === undefined || sessionId === undefined) {
-        const flows = subject.kind === 'anyone' ? DUMMY : PASSWORD_ONLY
+        const flows = options.flows ?? (subject.kind === 'anyone' ? DUMMY : PASSWORD_ONLY)
         const started = startSession(deps.random, clock.now(), deps.ttlMs, binding, flows, {})
         if (!started.ok) throw new RelayError('INTERNAL', { detail: started.detail })
         const accountId = subject.kind === 'account' ? subject.account.id : null
@@ -215,7 +224,7 @@ export const uiaService = (deps: UiaDeps): UiaService => {
       const done = completeStage(stored.session, stage, clock.now())
       if (!done.ok) throw new RelayError(done.code, { detail: done.detail })
       let session = done.value
-      if (stage === 'm.login.password' && account !== null && deps.secondFactors.hasTotp(account)) {
+      if (options.flows === undefined && stage === 'm.login.password' && account !== null && deps.secondFactors.hasTotp(account)) {
         const widened = updateFlows(session, WITH_SECOND_FACTOR, {})
         if (!widened.ok) throw new RelayError('INTERNAL', { detail: widened.detail })
         session = widened.value

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { redactWith } from '../../src/core/crypto/secrets.ts'
 import { createApp } from '../../src/http/app.ts'
-import type { DurableStore, EphemeralStore, Logger } from '../../src/ports.ts'
+import type { DurableStore, EphemeralStore, Logger, NetworkLocator } from '../../src/ports.ts'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
 import { authServices, type AuthServices } from '../../src/services/auth-services.ts'
@@ -38,6 +38,8 @@ export interface MakeAppOptions {
   durable?: (clock: FakeClock) => DurableStore
   logger?: Logger
   clock?: FakeClock
+  /** ASN and location of client addresses (proximity). */
+  locator?: NetworkLocator
 }
 
 export const makeApp = (options: MakeAppOptions = {}): TestApp => {
@@ -61,6 +63,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     redact: redactWith(new Uint8Array(32).fill(9)),
     getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
+    ...(options.locator === undefined ? {} : { locator: options.locator }),
     auth,
   })
   return { app, clock, store, config, durable, events, auth }

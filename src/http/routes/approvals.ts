@@ -13,12 +13,16 @@ import type { Config } from '../../config.ts'
 import { RelayError } from '../../core/errors.ts'
 import { normalizeUserCode } from '../../core/oauth/user-code.ts'
 import { parseAddress, prefixOf } from '../../core/policy/network.ts'
-import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting } from '../../core/policy/proximity.ts'
-import type { Clock } from '../../ports.ts'
+import { DEFAULT_PROXIMITY, judgeProximity } from '../../core/policy/proximity.ts'
+import type { Clock, NetworkLocator } from '../../ports.ts'
+import type { ApprovalsService } from '../../services/approvals.ts'
 import type { DeviceGrantsService, StoredGrant } from '../../services/device-grants.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
+import type { UiaService } from '../../services/uia.ts'
+import type { AccountsService } from '../../services/accounts.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import { NO_STORE, type RouteFn } from './account-shared.ts'
+import { sightingOf } from '../sighting.ts'
+import { NO_STORE, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 
 /** What the approval routes need. */
 export interface ApprovalDeps {
@@ -27,14 +31,19 @@ export interface ApprovalDeps {
   clock: Clock
   oauth: Config['oauth']
   network: Config['network']
+  locator?: NetworkLocator | undefined
 }
 
-/** The approver's sighting: where this request comes from. */
-export const approverSighting = (c: Context<AuthedEnv>, now: number): NetworkSighting => ({
-  source: 'approval',
-  atMs: now,
-  ip: c.get('clientAddress'),
-})
+/** What the approve/decline route needs on top of the context's. */
+export interface ApprovalDecisionDeps extends ApprovalDeps {
+  approvals: ApprovalsService
+  accounts: AccountsService
+  uia: UiaService
+}
+
+/** A channel binding or a key thumbprint: 32 bytes, base64url without padding. */
+const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/
+
 
 /**
  * Counts one user-code attempt for the approver, then loads the pending grant of the code in the path.
@@ -69,7 +78,7 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
   async function approvalContext(c) {
     const { grant } = await loadPendingGrant(c, deps)
     const now = deps.clock.now()
-    const verdict = judgeProximity(grant.networks, [approverSighting(c, now)], {
+    const verdict = judgeProximity(grant.networks, [await sightingOf(c, 'approval', deps)], {
       ...DEFAULT_PROXIMITY,
       ipv4PrefixBits: deps.network.ipv4PrefixBits,
       ipv6PrefixBits: deps.network.ipv6PrefixBits,
@@ -91,3 +100,42 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
       NO_STORE,
     )
   }
+
+/**
+ * `POST /v1/approvals/{user_code}` (Bearer, the existing device): `{ decision: 'approve' | 'decline',
+ * channel_binding, dpop_jkt, auth? }`. The binding and the key thumbprint are what the approver got
+ * over the channel; the server approves only when both equal the new device's. The policy may answer
+ * a 401 UIA challenge (step-up) or 403 `POLICY_DENIED` with a `reason`. Answers `{ status }`.
+ *
+ * @example
+ * authed.post('/v1/approvals/:user_code', approvalDecisionRoute(deps))
+ */
+export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<AuthedEnv> =>
+  withUia(async function approvalDecision(c) {
+    const body = await readOptionalJson(c.req.raw)
+    const decision = requiredString(body, 'decision', 16)
+    if (decision !== 'approve' && decision !== 'decline') {
+      throw new RelayError('INVALID_PARAM', { detail: 'decision must be "approve" or "decline"' })
+    }
+    const channelBinding = requiredString(body, 'channel_binding', 64)
+    const dpopJkt = requiredString(body, 'dpop_jkt', 64)
+    if (!BASE64URL_32.test(channelBinding)) throw new RelayError('INVALID_PARAM', { detail: 'channel_binding must be 43 base64url characters' })
+    if (!BASE64URL_32.test(dpopJkt)) throw new RelayError('INVALID_PARAM', { detail: 'dpop_jkt must be a 43-character RFC 7638 thumbprint' })
+    const stored = await loadPendingGrant(c, deps)
+    const { accountId, deviceId } = c.get('principal')
+    const outcome = await deps.approvals.decide({
+      stored,
+      approver: { accountId, deviceId },
+      decision,
+      channelBinding,
+      dpopJkt,
+      sighting: await sightingOf(c, 'approval', deps),
+      stepUp: async (flows) => {
+        const account = await deps.accounts.get(accountId)
+        if (account === null) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
+        await deps.uia.authorize(uiaRequestOf(c, body), { kind: 'account', account }, { flows: flows.map((stages) => ({ stages })) })
+      },
+    })
+    c.get('log').info({ grant: outcome.grant.id, status: outcome.status, risk: outcome.risk?.action }, 'qr login decided')
+    return c.json({ status: outcome.status }, 200, NO_STORE)
+  })

@@ -10,7 +10,8 @@
 import type { Context } from 'hono'
 import { RelayError } from '../../core/errors.ts'
 import { formatUserCode } from '../../core/oauth/user-code.ts'
-import type { Clock, CounterStore } from '../../ports.ts'
+import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
+import { sightingOf } from '../sighting.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
 import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
 import { oauthError, readOAuthForm } from './oauth-form.ts'
@@ -57,6 +58,7 @@ export const deviceAuthorizationRoute = (deps: {
   clock: Clock
   counters: CounterStore
   publicBaseUrl: string | undefined
+  locator?: NetworkLocator | undefined
 }): RouteFn<AppEnv> =>
   async function deviceAuthorization(c) {
     const form = await readOAuthForm(c)
@@ -76,7 +78,7 @@ export const deviceAuthorizationRoute = (deps: {
       dpopJkt: jkt,
       channelBinding,
       ...(deviceName === null ? {} : { requestedDeviceName: deviceName.trim() }),
-      sighting: { source: 'device_authorization', atMs: deps.clock.now(), ip: c.get('clientAddress') },
+      sighting: await sightingOf(c, 'device_authorization', deps),
     })
     const shown = formatUserCode(userCode)
     return c.json(

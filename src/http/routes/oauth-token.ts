@@ -1,18 +1,26 @@
 /**
- * `POST /oauth2/token`: the refresh-token grant (RFC 6749 §6), form-encoded, with OAuth error bodies
- * (§5.2). Refresh tokens rotate; presenting a rotated-out one revokes its whole family (RFC 9700).
+ * `POST /oauth2/token`, form-encoded with OAuth error bodies (RFC 6749 §5.2), two grants:
+ * - `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): the new device polls with a DPoP
+ *   proof (RFC 9449) by the key its grant is bound to; answers `authorization_pending`, `slow_down`
+ *   (with the new `interval`), `access_denied`, `expired_token`, `invalid_grant`, or DPoP-bound tokens.
+ * - `refresh_token` (RFC 6749 §6): rotates; presenting a rotated-out token revokes the family
+ *   (RFC 9700). A DPoP-bound family refreshes only with a proof by its key.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-import { RefreshError, type SessionsService } from '../../services/sessions.ts'
-import { oauthError, readOAuthForm } from './oauth-form.ts'
+import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
+import type { DeviceLoginService } from '../../services/device-login.ts'
+import { RefreshError, type IssuedTokens, type SessionsService } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
+import { sightingOf } from '../sighting.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
+import { checkDpop } from './device-authorization.ts'
+import { oauthError, readOAuthForm } from './oauth-form.ts'
 
-/** RFC 6749 §5.2 error codes used here. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
-
+/** RFC 8628 §3.4 grant type of the device flow. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const DESCRIPTIONS: Record<RefreshError['outcome'], string> = {
   malformed: 'malformed refresh token',
@@ -22,35 +30,77 @@ const DESCRIPTIONS: Record<RefreshError['outcome'], string> = {
   revoked: 'the session is revoked',
   denied: 'the account or device may not be given tokens',
   missing: 'unknown or expired refresh token',
+  wrong_key: 'this refresh token is bound to a DPoP key: a proof by that key is required',
 }
+
+/** What the token endpoint needs. */
+export interface OAuthTokenDeps {
+  sessions: SessionsService
+  /** The device flow; without it only `refresh_token` is served. */
+  deviceLogin?: DeviceLoginService
+  clock: Clock
+  counters: CounterStore
+  publicBaseUrl: string | undefined
+  locator?: NetworkLocator | undefined
+}
+
+const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
+  access_token: tokens.accessToken,
+  token_type: tokens.jkt === undefined ? 'Bearer' : 'DPoP',
+  expires_in: Math.floor(tokens.expiresInMs / 1000),
+  refresh_token: tokens.refreshToken,
+  ...(scope === undefined ? {} : { scope }),
+  device_id: tokens.deviceId,
+})
 
 /**
  * Builds the handler.
  *
  * @example
- * app.post('/oauth2/token', oauthTokenRoute(sessions))
+ * app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl }))
  */
-export const oauthTokenRoute = (sessions: SessionsService): RouteFn<AppEnv> =>
+export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
   async function oauthToken(c) {
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
     const grantType = form.get('grant_type')
     if (grantType === null) return oauthError(c, 'invalid_request', 'grant_type is required')
-    if (grantType !== 'refresh_token') return oauthError(c, 'unsupported_grant_type', 'only refresh_token is supported here')
+    const url = `${deps.publicBaseUrl ?? new URL(c.req.url).origin}/oauth2/token`
+
+    if (grantType === DEVICE_CODE_GRANT && deps.deviceLogin !== undefined) {
+      const deviceCode = form.get('device_code')
+      if (deviceCode === null || deviceCode === '' || deviceCode.length > 256) {
+        return oauthError(c, 'invalid_request', 'device_code is required')
+      }
+      const jkt = await checkDpop(c, deps, url)
+      if (jkt instanceof Response) return jkt
+      const result = await deps.deviceLogin.poll({
+        deviceCode,
+        proofJkt: jkt,
+        sighting: await sightingOf(c, 'poll', deps),
+        network: c.get('clientKey'),
+      })
+      if (result.kind === 'tokens') return c.json(tokenBody(result.tokens, result.scope), 200, NO_STORE)
+      if (result.error === 'slow_down') {
+        return c.json({ error: 'slow_down', error_description: result.description, interval: result.intervalSeconds }, 400, NO_STORE)
+      }
+      return oauthError(c, result.error, result.description)
+    }
+
+    if (grantType !== 'refresh_token') {
+      const supported = deps.deviceLogin === undefined ? 'refresh_token' : `refresh_token and ${DEVICE_CODE_GRANT}`
+      return oauthError(c, 'unsupported_grant_type', `supported grant types: ${supported}`)
+    }
     const refreshToken = form.get('refresh_token')
     if (refreshToken === null || refreshToken === '') return oauthError(c, 'invalid_request', 'refresh_token is required')
+    let proofJkt: string | undefined
+    if (c.req.header('dpop') !== undefined) {
+      const jkt = await checkDpop(c, deps, url)
+      if (jkt instanceof Response) return jkt
+      proofJkt = jkt
+    }
     try {
-      const tokens = await sessions.refresh(refreshToken)
-      return c.json(
-        {
-          access_token: tokens.accessToken,
-          token_type: 'Bearer',
-          expires_in: Math.floor(tokens.expiresInMs / 1000),
-          refresh_token: tokens.refreshToken,
-        },
-        200,
-        NO_STORE,
-      )
+      return c.json(tokenBody(await deps.sessions.refresh(refreshToken, proofJkt)), 200, NO_STORE)
     } catch (error) {
       if (error instanceof RefreshError) return oauthError(c, 'invalid_grant', DESCRIPTIONS[error.outcome])
       throw error

@@ -5,6 +5,7 @@
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { normalizeUserCode } from '../../../src/core/oauth/user-code.ts'
+import { isGrantExpired } from '../../../src/core/oauth/device-grant.ts'
 import { deviceGrantsService } from '../../../src/services/device-grants.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../../helpers/make-app.ts'
@@ -72,14 +73,17 @@ describe('device authorization endpoint', () => {
     expect(byDevice!.raw).not.toContain(body.device_code as string)
   })
 
-  it('forgets the grant when its configured lifetime has passed', async () => {
+  it('expires the grant at its configured lifetime and forgets it ten minutes later', async () => {
     const t = newApp({ QRELAY_GRANT_TTL_SECONDS: '60', QRELAY_POLL_INTERVAL_SECONDS: '7' })
     const res = await authorize(t, { channel_binding: BINDING }, await prove(t, await holder()))
     const body = (await res.json()) as Record<string, unknown>
     expect(body.expires_in).toBe(60)
     expect(body.interval).toBe(7)
     const grants = deviceGrantsService({ kv: t.store.kv, clock: t.clock, random: seededRandom(1), limits: t.config.oauth })
-    t.clock.advance(60_001)
+    t.clock.advance(60_000)
+    const expired = await grants.findByDeviceCode(body.device_code as string)
+    expect(expired === null ? null : isGrantExpired(expired.grant, t.clock.now())).toBe(true)
+    t.clock.advance(10 * 60_000)
     expect(await grants.findByDeviceCode(body.device_code as string)).toBeNull()
   })
 

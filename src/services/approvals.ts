@@ -1,0 +1,234 @@
+/**
+ * Approving or declining a QR login from the existing device: the binding and key checks, the policy
+ * (network lists, abuse deny, the approver's trust, proximity → allow / step up / deny), the step-up
+ * itself (handed to the caller as a callback so this service knows no HTTP), and the one
+ * compare-and-swap that moves the grant out of `pending`, so of two racing approvals one wins.
+ *
+ * A binding or key mismatch, and a policy deny, *burn* the grant (declined): the new device's poll
+ * then gets `access_denied`, and a relayed code cannot be approved later by a second try.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
+ * @see ../../../shared/DESIGN.md "The server's part in the channel"
+ */
+import type { Config } from '../config.ts'
+import type { UiaStage } from '../core/auth/uia.ts'
+import { RelayError } from '../core/errors.ts'
+import { approveGrant, declineGrant, type DeviceGrant } from '../core/oauth/device-grant.ts'
+import { judgeNetworkLists, type NetworkLists } from '../core/policy/network-lists.ts'
+import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type ProximityConfig } from '../core/policy/proximity.ts'
+import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/risk.ts'
+import { judgeApprover, type TrustedDeviceRules } from '../core/policy/trusted-device.ts'
+import type { Clock, DurableStore, KvStore } from '../ports.ts'
+import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
+import type { SecondFactorsService } from './second-factors.ts'
+
+/** The abuse side the approval consults and feeds (see `abuse-guard.ts`); optional. */
+export interface ApprovalAbuse {
+  /** True while the address is under an automatic or "not me" deny. */
+  isDenied(ip: string): Promise<boolean>
+  /** Counts a declined approval against the new device's address. */
+  record(ip: string, signal: 'declined_approval'): Promise<void>
+}
+
+/** One approval attempt. */
+export interface ApprovalRequest {
+  stored: StoredGrant
+  approver: { accountId: string; deviceId: string }
+  decision: 'approve' | 'decline'
+  /** What the approver derived / received over the channel. */
+  channelBinding: string
+  dpopJkt: string
+  /** Where the approval comes from. */
+  sighting: NetworkSighting
+  /**
+   * Runs the step-up the policy asks for (UIA with these flows); resolves once complete, throws the
+   * 401 challenge while stages remain.
+   */
+  stepUp(flows: UiaStage[][]): Promise<void>
+}
+
+/** What happened. */
+export interface ApprovalOutcome {
+  status: 'approved' | 'declined'
+  grant: DeviceGrant
+  /** The policy's view, for the response and the logs (never secrets). */
+  risk?: RiskAction
+}
+
+/** The policy slice, resolved at startup. */
+export interface ApprovalPolicy {
+  lists: NetworkLists
+  risk: RiskConfig
+  proximity: ProximityConfig
+  approver: TrustedDeviceRules
+}
+
+/** The approval service. */
+export interface ApprovalsService {
+  /**
+   * Decides one approval. Errors: NOT_FOUND (grant gone), INVALID_TRANSITION (already decided),
+   * GRANT_EXPIRED, CHANNEL_BINDING_MISMATCH and DPOP_KEY_MISMATCH (grant burnt), POLICY_DENIED with
+   * `reason` (grant burnt), FORBIDDEN (approving device gone), the UIA challenge while stepping up.
+   */
+  decide(request: ApprovalRequest): Promise<ApprovalOutcome>
+  /** Records that the user proved a credential on this device now (a completed step-up, a login). */
+  markAuthenticated(accountId: string, deviceId: string): Promise<void>
+}
+
+/** Builds the policy slice from the configuration. */
+export const approvalPolicyOf = (policy: Config['policy'], network: Config['network']): ApprovalPolicy => ({
+  lists: { trusted: policy.trustedNetworks, denied: policy.deniedNetworks },
+  risk: {
+    allowAtLeast: policy.proximityAllowAtLeast,
+    farAction: policy.farAction,
+    farInconsistencyAction: policy.farInconsistencyAction,
+    inconsistentAction: policy.inconsistentAction,
+  },
+  proximity: {
+    ...DEFAULT_PROXIMITY,
+    ipv4PrefixBits: network.ipv4PrefixBits,
+    ipv6PrefixBits: network.ipv6PrefixBits,
+    nearKm: policy.proximityNearKm,
+    farKm: policy.proximityFarKm,
+  },
+  approver: {
+    minDeviceAgeMs: policy.approverMinAgeSeconds * 1000,
+    maxAuthAgeMs: policy.approverMaxAuthAgeSeconds * 1000,
+  },
+})
+
+const MAX_CAS_TRIES = 8
+const authMarkKey = (accountId: string, deviceId: string): string => `auth-at:${accountId}:${deviceId}`
+
+/**
+ * Builds the service.
+ *
+ * @example
+ * const approvals = approvalsService({ grants, durable, kv, clock, secondFactors, policy })
+ * await approvals.decide({ stored, approver, decision: 'approve', channelBinding, dpopJkt, sighting, stepUp })
+ */
+export const approvalsService = (deps: {
+  grants: DeviceGrantsService
+  durable: DurableStore
+  kv: KvStore
+  clock: Clock
+  secondFactors: SecondFactorsService
+  policy: ApprovalPolicy
+  abuse?: ApprovalAbuse
+}): ApprovalsService => {
+  const { grants, durable, kv, clock, policy } = deps
+
+  /** Applies a pure transition with compare-and-swap, re-reading after a concurrent poll moved the record. */
+  const transition = async (
+    stored: StoredGrant,
+    step: (grant: DeviceGrant) => { ok: true; value: DeviceGrant } | { ok: false; code: RelayError['code']; detail?: string },
+  ): Promise<DeviceGrant> => {
+    let current: StoredGrant | null = stored
+    for (let attempt = 0; attempt < MAX_CAS_TRIES && current !== null; attempt++) {
+      const next = step(current.grant)
+      if (!next.ok) throw new RelayError(next.code, next.detail === undefined ? {} : { detail: next.detail })
+      const saved = await grants.replace(current, next.value)
+      if (saved !== null) return saved.grant
+      current = await grants.findById(stored.grant.id)
+    }
+    if (current === null) throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
+    throw new RelayError('INVALID_TRANSITION', { detail: 'the request changed concurrently; try again' })
+  }
+
+  const burn = async (stored: StoredGrant): Promise<void> => {
+    try {
+      await transition(stored, (grant) => declineGrant(grant, clock.now()))
+    } catch {
+      // Already decided or gone: nothing left to burn.
+    }
+    const ip = stored.grant.networks[0]?.ip
+    if (ip !== undefined) await deps.abuse?.record(ip, 'declined_approval').catch(() => {})
+  }
+
+  const lastAuthenticatedAt = async (accountId: string, deviceId: string, createdAtMs: number): Promise<number> => {
+    const mark = Number(await kv.get(authMarkKey(accountId, deviceId)))
+    return Number.isFinite(mark) && mark > createdAtMs ? mark : createdAtMs
+  }
+
+  const isAbuseDenied = async (sightings: readonly NetworkSighting[]): Promise<boolean> => {
+    if (deps.abuse === undefined) return false
+    const ips = [...new Set(sightings.flatMap((s) => (s.ip === undefined ? [] : [s.ip])))]
+    for (const ip of ips) if (await deps.abuse.isDenied(ip)) return true
+    return false
+  }
+
+  const service: ApprovalsService = {
+    async markAuthenticated(accountId, deviceId) {
+      await kv.put(authMarkKey(accountId, deviceId), String(clock.now()), policy.approver.maxAuthAgeMs)
+    },
+
+    async decide(request) {
+      const { stored, approver } = request
+      const now = clock.now()
+      if (request.decision === 'decline') {
+        const grant = await transition(stored, (g) => declineGrant(g, clock.now()))
+        const ip = grant.networks[0]?.ip
+        if (ip !== undefined) await deps.abuse?.record(ip, 'declined_approval').catch(() => {})
+        return { status: 'declined', grant }
+      }
+
+      // The channel checks first: a mismatch means someone sits between the devices.
+      const checked = approveGrant(stored.grant, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, now)
+      if (!checked.ok) {
+        if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH') await burn(stored)
+        throw new RelayError(checked.code, checked.detail === undefined ? {} : { detail: checked.detail })
+      }
+
+      const device = await durable.devices.get(approver.accountId, approver.deviceId)
+      const account = await durable.accounts.get(approver.accountId)
+      if (device === null || account === null) throw new RelayError('FORBIDDEN', { detail: 'the approving device is signed out' })
+      const approverSightings = [request.sighting]
+      const risk = decideRisk(
+        {
+          networkLists: judgeNetworkLists(policy.lists, stored.grant.networks, approverSightings),
+          abuseDenied: await isAbuseDenied([...stored.grant.networks, request.sighting]),
+          approver: judgeApprover(
+            { device, lastAuthenticatedAtMs: await lastAuthenticatedAt(account.id, device.id, device.createdAtMs) },
+            policy.approver,
+            now,
+          ),
+          proximity: judgeProximity(stored.grant.networks, approverSightings, policy.proximity),
+          factors: {
+            totpEnrolled: deps.secondFactors.hasTotp(account),
+            recoveryCodesLeft: await durable.credentials.countRecoveryCodes(account.id),
+          },
+        },
+        policy.risk,
+      )
+      if (risk.action === 'deny') {
+        // The approver's own state (quarantine, too new) is not the new device's fault: refuse
+        // without burning, so a trusted device can still approve this code.
+        const approverProblem = risk.reason === 'approver_quarantined' || risk.reason === 'approver_too_new'
+        if (!approverProblem) await burn(stored)
+        throw new RelayError('POLICY_DENIED', { detail: DENY_TEXT[risk.reason], reason: risk.reason })
+      }
+      if (risk.action === 'step_up') {
+        await request.stepUp(risk.flows)
+        await service.markAuthenticated(account.id, device.id)
+      }
+      const grant = await transition(stored, (g) =>
+        approveGrant(g, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, clock.now()),
+      )
+      return { status: 'approved', grant, risk }
+    },
+  }
+  return service
+}
+
+/** What a person is told for each refusal (the stable code travels as `reason`). */
+const DENY_TEXT: Record<Exclude<RiskAction, { action: 'allow' | 'step_up' }>['reason'], string> = {
+  network_denied: 'sign-ins from this network are not allowed',
+  abuse_blocked: 'this network is temporarily blocked after suspicious activity',
+  approver_quarantined: 'this device was signed in by QR recently and cannot approve other sign-ins yet',
+  approver_too_new: 'this device was signed in too recently to approve other sign-ins',
+  far_away: 'the two devices are far apart: approve only a device you are holding',
+  networks_inconsistent: 'the new device was seen from several distant networks (a relayed QR code?)',
+  proximity_unverified: 'the two devices could not be shown to be near each other',
+  approver_auth_stale: 'sign in again on this device first',
+}

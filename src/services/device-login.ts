@@ -1,0 +1,136 @@
+/**
+ * The new device's side of a QR login at the token endpoint: one poll of a device code (RFC 8628
+ * §3.4), decided by `decidePoll`, stored by compare-and-swap (so of two racing redemptions exactly one
+ * moves the grant to `redeemed`), and, for the winner, a session minted for the approved account:
+ * a device created via QR, linked to its approver and channel, quarantined for the configured time,
+ * with tokens bound to the DPoP key that made the proof. The account and the approver are checked
+ * again at minting: a lock, a disable or the approver's sign-out after the approval refuses it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
+ */
+import { hashSecret } from '../core/crypto/secrets.ts'
+import { recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
+import { decidePoll, type PollDecision } from '../core/oauth/polling.ts'
+import { quarantineUntil } from '../core/oauth/scopes.ts'
+import type { NetworkSighting } from '../core/policy/proximity.ts'
+import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
+import { DEVICE_FLOW_SCOPE, type DeviceGrantsService, type StoredGrant } from './device-grants.ts'
+import type { IssuedTokens, SessionsService } from './sessions.ts'
+
+/** The answer to one poll. */
+export type PollResult =
+  | { kind: 'tokens'; tokens: IssuedTokens; scope: string }
+  | { kind: 'error'; error: 'authorization_pending' | 'access_denied' | 'expired_token' | 'invalid_grant'; description: string }
+  | { kind: 'error'; error: 'slow_down'; description: string; intervalSeconds: number }
+
+/** The service. */
+export interface DeviceLoginService {
+  /** Decides one poll of `deviceCode` by a proof of key `proofJkt` seen from `sighting`. */
+  poll(request: { deviceCode: string; proofJkt: string; sighting: NetworkSighting; network?: string }): Promise<PollResult>
+}
+
+const MAX_CAS_TRIES = 8
+const DEFAULT_DEVICE_NAME = 'New device'
+
+const refusal = (decision: Exclude<PollDecision, { kind: 'issue' }>): PollResult => {
+  switch (decision.kind) {
+    case 'authorization_pending':
+      return { kind: 'error', error: 'authorization_pending', description: 'the user has not approved yet' }
+    case 'slow_down':
+      return {
+        kind: 'error',
+        error: 'slow_down',
+        description: `polling too fast: wait ${decision.intervalSeconds} s between polls`,
+        intervalSeconds: decision.intervalSeconds,
+      }
+    case 'access_denied':
+      return { kind: 'error', error: 'access_denied', description: 'the sign-in was declined' }
+    case 'expired_token':
+      return { kind: 'error', error: 'expired_token', description: 'the device code has expired: start again' }
+    case 'invalid_grant':
+      return {
+        kind: 'error',
+        error: 'invalid_grant',
+        description: decision.reason === 'wrong_key' ? 'the DPoP proof is not by the key this code was issued to' : 'this device code was already used',
+      }
+    default: {
+      const unreachable: never = decision
+      return unreachable
+    }
+  }
+}
+
+/**
+ * Builds the service.
+ *
+ * @example
+ * const login = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: 86_400 })
+ * const result = await login.poll({ deviceCode, proofJkt, sighting })
+ */
+export const deviceLoginService = (deps: {
+  grants: DeviceGrantsService
+  sessions: SessionsService
+  durable: DurableStore
+  events: SecurityEvents
+  clock: Clock
+  quarantineSeconds: number
+}): DeviceLoginService => {
+  const { grants, clock } = deps
+
+  const mint = async (grant: DeviceGrant, approval: { accountId: string; deviceId: string }, network: string | undefined): Promise<PollResult> => {
+    const deniedAtMint: PollResult = { kind: 'error', error: 'access_denied', description: 'the account or the approving device can no longer sign devices in' }
+    const [account, approver] = await Promise.all([
+      deps.durable.accounts.get(approval.accountId),
+      deps.durable.devices.get(approval.accountId, approval.deviceId),
+    ])
+    if (account === null || approver === null) return deniedAtMint
+    const now = clock.now()
+    let tokens: IssuedTokens
+    try {
+      tokens = await deps.sessions.mint(account, {
+        displayName: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME,
+        origin: 'qr',
+        approvedByDeviceId: approver.id,
+        channelHash: hashSecret(grant.channelBinding),
+        quarantineUntilMs: quarantineUntil(now, deps.quarantineSeconds * 1000),
+        jkt: grant.dpopJkt,
+        ...(network === undefined ? {} : { network }),
+      })
+    } catch {
+      // Locked or disabled at this very instant (the store checks it in the same step as the write).
+      return deniedAtMint
+    }
+    await deps.events.emit(account.id, {
+      type: 'device_signed_in',
+      atMs: now,
+      deviceId: tokens.deviceId,
+      details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
+    })
+    return { kind: 'tokens', tokens, scope: DEVICE_FLOW_SCOPE }
+  }
+
+  return {
+    async poll({ deviceCode, proofJkt, sighting, network }) {
+      let stored: StoredGrant | null = await grants.findByDeviceCode(deviceCode)
+      for (let attempt = 0; attempt < MAX_CAS_TRIES && stored !== null; attempt++) {
+        const now = clock.now()
+        const { decision, next } = decidePoll(stored.grant, proofJkt, now)
+        // A stranger's poll (another key) must not leave a trace in the grant.
+        const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, { ...sighting, source: 'poll' })
+        if (seen !== stored.grant) {
+          const saved = await grants.replace(stored, seen)
+          if (saved === null) {
+            stored = await grants.findById(stored.grant.id)
+            continue
+          }
+        }
+        if (decision.kind === 'issue') return mint(stored.grant, decision.approval, network)
+        return refusal(decision)
+      }
+      if (stored === null) return { kind: 'error', error: 'invalid_grant', description: 'unknown device code' }
+      // Lost every race: the grant moves under heavy polling; the client just polls again.
+      return refusal({ kind: 'authorization_pending' })
+    },
+  }
+}
