@@ -37,7 +37,17 @@ export default defineConfig({
           cloudflareTest({
             main: './src/runtime/workers.ts',
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { QRELAY_LOG_LEVEL: 'silent', QRELAY_PUBLIC_BASE_URL: 'https://relay.example' } },
+            miniflare: {
+              bindings: {
+                QRELAY_LOG_LEVEL: 'silent',
+                QRELAY_PUBLIC_BASE_URL: 'https://relay.example',
+                // The account endpoints (test/workers/accounts-http.test.ts): cheap argon2id, registration and admin on.
+                QRELAY_ARGON2_MEMORY_KIB: '64',
+                QRELAY_ARGON2_ITERATIONS: '1',
+                QRELAY_REGISTRATION_ENABLED: 'true',
+                QRELAY_ADMIN_TOKEN: 'admin-token-0123456789abcdef0123456789',
+              },
+            },
           }),
         ],
         test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 20_000 },

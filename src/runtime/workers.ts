@@ -3,10 +3,11 @@
  * secrets), the Durable Object store, the services and the app, once per isolate, and serves it.
  * Exports the Durable Object classes that `wrangler.toml` binds.
  *
- * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the account
- * endpoints (no Durable Object `DurableStore` yet), the WebSocket transport (must end in the channel
- * object), channel-event pub/sub, and generated ticket keys (tickets only with
- * QRELAY_TICKET_SIGNING_JWKS).
+ * Accounts, devices and tokens live in Durable Objects (`src/adapters/durable/durable-object.ts`);
+ * ticket signing keys come from QRELAY_TICKET_SIGNING_JWKS or are generated once into a key object.
+ *
+ * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the WebSocket
+ * transport (must end in the channel object) and channel-event pub/sub.
  */
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
@@ -15,6 +16,10 @@ import { redactWith } from '../core/crypto/secrets.ts'
 import { durableObjectStore, isDurableObjectUnavailable } from '../adapters/storage/durable-object.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
+import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.ts'
+import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
+import { memorySecurityEvents } from '../adapters/events/memory.ts'
+import { authServices } from '../services/auth-services.ts'
 import { createApp } from '../http/app.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
@@ -23,6 +28,9 @@ import { rendezvousService } from '../services/rendezvous.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
+export { AccountObject } from './account-object.ts'
+export { AccountIndexObject } from './account-index-object.ts'
+export { KeyObject } from './key-object.ts'
 
 /** The `QRELAY_*` text bindings: everything in `env` that is not a binding object. */
 const textVars = (env: Env): Record<string, string> => {
@@ -43,15 +51,22 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
   const limiter = rateLimiter(store.counters, clock)
   const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
-  const signingKeys =
-    config.tickets.signingJwks === undefined
-      ? undefined
-      : await openSigningKeys({
-          store: configKeyStore(config.tickets.signingJwks),
-          clock,
-          random,
-          retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
-        })
+  // Without configured keys, the first isolate generates them into the key object; all share them.
+  const signingKeys = await openSigningKeys({
+    store:
+      config.tickets.signingJwks === undefined
+        ? durableObjectKeyStore(env.RELAY_KEYS)
+        : configKeyStore(config.tickets.signingJwks),
+    clock,
+    random,
+    retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+  })
+  const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
+  if (config.auth.uiaKeyHex === undefined) {
+    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another')
+  }
+  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
+  const auth = authServices({ auth: config.auth, store, durable, events: memorySecurityEvents(), clock, random, uiaKey })
   return createApp({
     config,
     store,
@@ -63,7 +78,8 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
     getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     isStoreUnavailable: isDurableObjectUnavailable,
-    ...(signingKeys === undefined ? {} : { signingKeys }),
+    signingKeys,
+    auth,
   })
 }
 

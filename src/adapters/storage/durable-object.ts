@@ -81,7 +81,7 @@ export const MIN_RESERVATIONS_PER_SHARD = 1000
 const DEFAULT_SHARDS = 32
 
 /** FNV-1a, 32 bits: spreads keys over shards (not a security boundary: shards only share load). */
-const hash32 = (text: string): number => {
+export const hash32 = (text: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
   return h >>> 0

@@ -1,0 +1,93 @@
+/**
+ * The account endpoints served by the Worker inside workerd (the real entry, src/runtime/workers.ts,
+ * over the Durable Object durable store): register, login through UIA, whoami, refresh rotation,
+ * devices, password change and logout, plus the ticket keys generated into the key object. The test
+ * bindings (vitest.config.ts) turn registration and the admin endpoint on and make argon2id cheap.
+ */
+import { SELF } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { call, login, refresh, withUia, type Send } from '../helpers/account-client.ts'
+
+const ORIGIN = 'https://relay.example'
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+const PASSWORD = 'correct horse battery staple'
+
+let client = 0
+/** A client with its own address (rate limits never couple tests) and a fresh username. */
+const newClient = (): { send: Send; username: string } => {
+  const n = ++client
+  const ip = `203.0.113.${n}`
+  const send: Send = (path, init) =>
+    SELF.fetch(`${ORIGIN}${path}`, { ...init, headers: { 'cf-connecting-ip': ip, ...(init.headers as Record<string, string>) } })
+  return { send, username: `user${Date.now().toString(36)}x${n}` }
+}
+
+const register = async (send: Send, username: string): Promise<void> => {
+  const first = await call(send, 'POST', '/v1/register', { username, password: PASSWORD })
+  expect(first.status, JSON.stringify(first.body)).toBe(401)
+  expect(first.body.flows).toEqual([{ stages: ['m.login.dummy'] }])
+  const auth = { type: 'm.login.dummy', session: first.body.session }
+  const done = await call(send, 'POST', '/v1/register', { username, password: PASSWORD, auth })
+  expect(done.status, JSON.stringify(done.body)).toBe(201)
+}
+
+describe('workers: accounts', () => {
+  it('registers, logs in, answers whoami, rotates the refresh token and logs out', async () => {
+    const { send, username } = newClient()
+    await register(send, username)
+    const tokens = await login(send, username.toUpperCase(), PASSWORD)
+    expect(tokens.access_token).toMatch(/^[\w-]{22}\.[\w-]{43}$/)
+    const who = await call(send, 'GET', '/v1/account/whoami', undefined, tokens.access_token)
+    expect(who).toMatchObject({ status: 200, body: { user_id: username, device_id: tokens.device_id } })
+
+    const rotated = await refresh(send, tokens.refresh_token)
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200)
+    expect(rotated.body).toMatchObject({ token_type: 'Bearer' })
+    expect(rotated.body.refresh_token).not.toBe(tokens.refresh_token)
+    expect((await call(send, 'GET', '/v1/account/whoami', undefined, rotated.body.access_token)).status).toBe(200)
+    // The rotated-out token refreshes nothing any more (a duplicate inside the grace window, or a replay).
+    expect(await refresh(send, tokens.refresh_token)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+
+    expect((await call(send, 'POST', '/v1/logout', {}, rotated.body.access_token)).status).toBe(200)
+    const after = await call(send, 'GET', '/v1/account/whoami', undefined, rotated.body.access_token)
+    expect(after).toMatchObject({ status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } })
+    expect((await refresh(send, rotated.body.refresh_token)).status).toBe(400)
+  })
+
+  it('refuses a username taken in another case, and a wrong password', async () => {
+    const { send, username } = newClient()
+    await register(send, username)
+    const again = await call(send, 'POST', '/v1/register', { username: username.toUpperCase(), password: PASSWORD })
+    expect(again.body.errcode).toBe('M_USER_IN_USE')
+    const wrong = await withUia(send, 'POST', '/v1/login', { username }, 'not the password at all')
+    expect(wrong.final.status).toBe(401)
+    expect(wrong.final.body.access_token).toBeUndefined()
+  })
+
+  it('lists devices and signs the others out when the password changes', async () => {
+    const { send, username } = newClient()
+    const created = await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const a = await login(send, username, PASSWORD, undefined, 'Laptop')
+    const b = await login(send, username, PASSWORD, undefined, 'Phone')
+    const listed = await call(send, 'GET', '/v1/devices', undefined, a.access_token)
+    expect(listed.body.devices.map((d: { display_name: string }) => d.display_name)).toEqual(['Laptop', 'Phone'])
+    const body = { new_password: 'a brand new passphrase' }
+    const changed = await withUia(send, 'POST', '/v1/account/password', body, PASSWORD, undefined, a.access_token)
+    expect(changed.final.status, JSON.stringify(changed.final.body)).toBe(200)
+    expect((await call(send, 'GET', '/v1/account/whoami', undefined, b.access_token)).status).toBe(401)
+    expect((await refresh(send, b.refresh_token)).body.error).toBe('invalid_grant')
+    expect((await call(send, 'GET', '/v1/account/whoami', undefined, a.access_token)).status).toBe(200)
+    await login(send, username, 'a brand new passphrase')
+  })
+
+  it('publishes the ticket signing key it generated and keeps it', async () => {
+    const first = await SELF.fetch(`${ORIGIN}/oauth2/jwks`)
+    expect(first.status).toBe(200)
+    const { keys } = (await first.json()) as { keys: Array<{ kid: string; kty: string; d?: string }> }
+    expect(keys).toHaveLength(1)
+    expect(keys[0]?.d).toBeUndefined()
+    const again = (await (await SELF.fetch(`${ORIGIN}/oauth2/jwks`)).json()) as { keys: Array<{ kid: string }> }
+    expect(again.keys.map((k) => k.kid)).toEqual([keys[0]?.kid])
+  })
+})
