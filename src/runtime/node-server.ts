@@ -27,6 +27,10 @@ import { rendezvousService } from '../services/rendezvous.ts'
 import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../adapters/durable/redis.ts'
 import { memorySecurityEvents } from '../adapters/events/memory.ts'
+import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
+import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
+import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
+import { startNodeWebhooks } from './node-webhooks.ts'
 import { authServices } from '../services/auth-services.ts'
 import type { DurableStore } from '../ports.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
@@ -76,6 +80,8 @@ interface BuiltStore {
   events: ChannelEvents
   /** Accounts, devices and tokens: Redis (same client) with QRELAY_STORE=redis, else SQLite in the data directory. */
   durable: DurableStore
+  /** Operator webhooks waiting for delivery, in the durable store's backend. */
+  outbox: WebhookOutbox
   close: () => Promise<void>
 }
 
@@ -96,22 +102,24 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
       logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
     const durable = redisDurableStore({ client, keyPrefix, clock })
+    const outbox = redisWebhookOutbox({ client, keyPrefix })
     const close = async (): Promise<void> => {
       await events.close()
       await durable.close()
       await client.quit().catch(() => client.disconnect())
     }
-    return { store, events, durable, close }
+    return { store, events, durable, outbox, close }
   }
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs })
   const events = memoryChannelEvents()
   const db = openSqlite(config.storage.dataDir)
   const durable = sqliteStore({ db, clock })
+  const outbox = sqliteWebhookOutbox({ db })
   const close = async (): Promise<void> => {
     await Promise.all([events.close(), store.close(), durable.close()])
     db.close()
   }
-  return { store, events, durable, close }
+  return { store, events, durable, outbox, close }
 }
 
 /**
@@ -130,7 +138,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
   }
   const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
-  const { store, events, durable, close } = buildStore(config, clock, logger)
+  const { store, events, durable, outbox, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
   const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, events })
   const relay = relayService({
@@ -158,7 +166,14 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  const auth = authServices({ auth: config.auth, store, durable, events: memorySecurityEvents(), clock, random, uiaKey })
+  const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler: overrides.scheduler ?? systemScheduler })
+  // Until a fan-out of security events exists, the memory sink and the webhook sink are composed here.
+  const memoryEvents = memorySecurityEvents()
+  const securityEvents: SecurityEvents =
+    webhooks === undefined
+      ? memoryEvents
+      : { emit: async (accountId, event) => void (await Promise.all([memoryEvents.emit(accountId, event), webhooks.events.emit(accountId, event)])) }
+  const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey })
   // Expired access tokens and families are invisible already; this only frees their rows.
   const purge = setInterval(() => void durable.purgeExpired().catch(() => {}), 600_000)
   purge.unref()
@@ -209,6 +224,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
       server.closeAllConnections?.()
       if (wss !== undefined) terminateAll(wss)
       clearInterval(purge)
+      // Deliveries in flight finish (or time out) before the store they report to closes.
+      await webhooks?.worker.stop()
       await close()
       logger.info({}, 'stopped')
     })()

@@ -100,6 +100,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at_ms);
     `,
   },
+  {
+    version: 2,
+    description: 'webhook outbox',
+    sql: `
+      -- Operator webhooks waiting for delivery (and the dead ones, kept for inspection). A leased
+      -- message has next_attempt_at_ms at its lease's end; attempts is the lease's fencing token.
+      CREATE TABLE webhook_outbox (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        next_attempt_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        dead INTEGER NOT NULL DEFAULT 0 CHECK (dead IN (0, 1))
+      ) STRICT;
+      CREATE INDEX webhook_outbox_by_due ON webhook_outbox (dead, next_attempt_at_ms, id);
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

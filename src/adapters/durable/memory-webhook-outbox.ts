@@ -1,0 +1,74 @@
+/**
+ * Webhook outbox in memory: tests and single-process development only (a restart loses it). Each
+ * method runs synchronously, so it is atomic against every other call in the process.
+ */
+import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
+
+interface Entry {
+  message: WebhookMessage
+  deadAtMs?: number
+}
+
+/**
+ * Builds an empty memory outbox.
+ *
+ * @example
+ * const outbox = memoryWebhookOutbox()
+ */
+export const memoryWebhookOutbox = (): WebhookOutbox => {
+  const entries = new Map<string, Entry>()
+  const live = (id: string, attempts: number): Entry | undefined => {
+    const entry = entries.get(id)
+    return entry !== undefined && entry.deadAtMs === undefined && entry.message.attempts === attempts ? entry : undefined
+  }
+  const byDue = (a: WebhookMessage, b: WebhookMessage): number =>
+    a.nextAttemptAtMs - b.nextAttemptAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  return {
+    async enqueue(message) {
+      if (entries.has(message.id)) return false
+      entries.set(message.id, { message: { ...message, attempts: 0 } })
+      return true
+    },
+    async claimDue(nowMs, limit, leaseMs) {
+      const due = [...entries.values()]
+        .filter((e) => e.deadAtMs === undefined && e.message.nextAttemptAtMs <= nowMs)
+        .map((e) => e.message)
+        .sort(byDue)
+        .slice(0, limit)
+      for (const message of due) {
+        message.attempts += 1
+        message.nextAttemptAtMs = nowMs + leaseMs
+      }
+      return due.map((m) => ({ ...m }))
+    },
+    async complete(id) {
+      return entries.delete(id)
+    },
+    async reschedule(id, attempts, nextAttemptAtMs, lastError) {
+      const entry = live(id, attempts)
+      if (entry === undefined) return false
+      entry.message.nextAttemptAtMs = nextAttemptAtMs
+      entry.message.lastError = lastError
+      return true
+    },
+    async deadLetter(id, attempts, lastError) {
+      const entry = live(id, attempts)
+      if (entry === undefined) return false
+      entry.message.lastError = lastError
+      entry.deadAtMs = entry.message.nextAttemptAtMs
+      return true
+    },
+    async listDead(limit) {
+      return [...entries.values()]
+        .filter((e) => e.deadAtMs !== undefined)
+        .map((e) => ({ ...e.message }))
+        .sort(byDue)
+        .slice(0, limit)
+    },
+    async counts() {
+      let dead = 0
+      for (const e of entries.values()) if (e.deadAtMs !== undefined) dead++
+      return { pending: entries.size - dead, dead }
+    },
+  }
+}

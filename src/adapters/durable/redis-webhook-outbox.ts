@@ -1,0 +1,133 @@
+/**
+ * Webhook outbox in Redis: a sorted set of message ids by due time (`{wh}:due`, the score is
+ * `nextAttemptAtMs`, so a leased message is scored at its lease's end), a hash per message
+ * (`{wh}:m:<id>`: b body, c createdAtMs, a attempts, e last error) and a sorted set of dead ids
+ * (`{wh}:dead`). One Lua script per intent; every key carries the `{wh}` hash tag, so a claim of many
+ * messages is one script on one cluster slot. Durability is the operator's Redis configuration (AOF,
+ * no eviction), as for the durable store.
+ */
+import type { Redis } from 'ioredis'
+import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
+
+/** Options of {@link redisWebhookOutbox}: a ready client (the runtime builds it) and a key prefix. */
+export interface RedisWebhookOutboxOptions {
+  client: Redis
+  /** Must not contain `{` or `}`. */
+  keyPrefix?: string
+}
+
+// KEYS[1] is `<prefix>{wh}:due`; the other keys are derived from it and share its hash tag.
+const PRELUDE = `
+local base = string.sub(KEYS[1], 1, -4)
+local dead = base .. 'dead'
+local function msg(id) return base .. 'm:' .. id end
+`
+// ARGV: id, body, createdAtMs, nextAttemptAtMs.
+const ENQUEUE = `
+if redis.call('EXISTS', msg(ARGV[1])) == 1 then return 0 end
+redis.call('HSET', msg(ARGV[1]), 'b', ARGV[2], 'c', ARGV[3], 'a', 0)
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+return 1`
+// ARGV: nowMs, limit, leaseEndMs. Returns [id, body, createdAtMs, attempts, lastError|false] per message.
+const CLAIM = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
+  local a = redis.call('HINCRBY', msg(id), 'a', 1)
+  redis.call('ZADD', KEYS[1], ARGV[3], id)
+  local f = redis.call('HMGET', msg(id), 'b', 'c', 'e')
+  out[#out + 1] = { id, f[1], f[2], a, f[3] }
+end
+return out`
+// ARGV: id.
+const COMPLETE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', dead, ARGV[1])
+return redis.call('DEL', msg(ARGV[1]))`
+// ARGV: id, attempts, nextAttemptAtMs, lastError.
+const RESCHEDULE = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('HGET', msg(ARGV[1]), 'a') ~= ARGV[2] then return 0 end
+redis.call('HSET', msg(ARGV[1]), 'e', ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`
+// ARGV: id, attempts, lastError.
+const DEAD_LETTER = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+if redis.call('HGET', msg(ARGV[1]), 'a') ~= ARGV[2] then return 0 end
+redis.call('HSET', msg(ARGV[1]), 'e', ARGV[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', dead, score, ARGV[1])
+return 1`
+// ARGV: limit. Returns [id, body, createdAtMs, attempts, lastError|false, score] per message.
+const LIST_DEAD = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', dead, 0, tonumber(ARGV[1]) - 1)) do
+  local f = redis.call('HMGET', msg(id), 'b', 'c', 'a', 'e')
+  out[#out + 1] = { id, f[1], f[2], f[3], f[4], redis.call('ZSCORE', dead, id) }
+end
+return out`
+
+type Row = [string, string, string, number | string, string | null, string?]
+
+interface OutboxScripts {
+  qwEnqueue(due: string, id: string, body: string, createdAtMs: number, nextAttemptAtMs: number): Promise<number>
+  qwClaim(due: string, nowMs: number, limit: number, leaseEndMs: number): Promise<Row[]>
+  qwComplete(due: string, id: string): Promise<number>
+  qwReschedule(due: string, id: string, attempts: number, nextAttemptAtMs: number, lastError: string): Promise<number>
+  qwDeadLetter(due: string, id: string, attempts: number, lastError: string): Promise<number>
+  qwListDead(due: string, limit: number): Promise<Row[]>
+}
+
+const SCRIPTS: ReadonlyArray<readonly [keyof OutboxScripts, string]> = [
+  ['qwEnqueue', PRELUDE + ENQUEUE],
+  ['qwClaim', PRELUDE + CLAIM],
+  ['qwComplete', PRELUDE + COMPLETE],
+  ['qwReschedule', PRELUDE + RESCHEDULE],
+  ['qwDeadLetter', PRELUDE + DEAD_LETTER],
+  ['qwListDead', PRELUDE + LIST_DEAD],
+]
+
+const toMessage = ([id, body, createdAtMs, attempts, lastError]: Row, nextAttemptAtMs: number): WebhookMessage => ({
+  id,
+  body,
+  createdAtMs: Number(createdAtMs),
+  nextAttemptAtMs,
+  attempts: Number(attempts),
+  ...(lastError === null || lastError === undefined ? {} : { lastError }),
+})
+
+/**
+ * Builds the Redis outbox over a ready ioredis client (the caller owns and closes it).
+ *
+ * @example
+ * const outbox = redisWebhookOutbox({ client, keyPrefix: 'qrelay:' })
+ */
+export const redisWebhookOutbox = ({ client, keyPrefix = 'qrelay:' }: RedisWebhookOutboxOptions): WebhookOutbox => {
+  if (/[{}]/.test(keyPrefix)) throw new Error('keyPrefix must not contain { or }')
+  for (const [name, lua] of SCRIPTS) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
+  }
+  const redis = client as unknown as OutboxScripts
+  const due = `${keyPrefix}{wh}:due`
+  const dead = `${keyPrefix}{wh}:dead`
+  return {
+    enqueue: async (m) => (await redis.qwEnqueue(due, m.id, m.body, m.createdAtMs, m.nextAttemptAtMs)) === 1,
+    async claimDue(nowMs, limit, leaseMs) {
+      const rows = await redis.qwClaim(due, nowMs, limit, nowMs + leaseMs)
+      return rows.map((row) => toMessage(row, nowMs + leaseMs))
+    },
+    complete: async (id) => (await redis.qwComplete(due, id)) === 1,
+    reschedule: async (id, attempts, nextAttemptAtMs, lastError) =>
+      (await redis.qwReschedule(due, id, attempts, nextAttemptAtMs, lastError)) === 1,
+    deadLetter: async (id, attempts, lastError) => (await redis.qwDeadLetter(due, id, attempts, lastError)) === 1,
+    async listDead(limit) {
+      if (limit <= 0) return []
+      return (await redis.qwListDead(due, limit)).map((row) => toMessage(row, Number(row[5])))
+    },
+    async counts() {
+      const [pending, deadCount] = await Promise.all([client.zcard(due), client.zcard(dead)])
+      return { pending, dead: deadCount }
+    },
+  }
+}

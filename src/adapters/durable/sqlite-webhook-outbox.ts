@@ -1,0 +1,77 @@
+/**
+ * Webhook outbox in the SQLite file of the durable store (table `webhook_outbox`, migration 2). Each
+ * intent is one statement or one `BEGIN IMMEDIATE` transaction, so a claim is atomic against this
+ * process and against every other process on the same file (SQLite's write lock).
+ */
+import type Database from 'libsql'
+import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
+import { migrate } from './sqlite-migrations.ts'
+
+/** Options of {@link sqliteWebhookOutbox}: an open database (see `openSqlite`). */
+export interface SqliteWebhookOutboxOptions {
+  db: Database.Database
+}
+
+interface OutboxRow {
+  id: string
+  body: string
+  created_at_ms: number
+  next_attempt_at_ms: number
+  attempts: number
+  last_error: string | null
+}
+
+const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error'
+
+const toMessage = (row: OutboxRow): WebhookMessage => ({
+  id: row.id,
+  body: row.body,
+  createdAtMs: Number(row.created_at_ms),
+  nextAttemptAtMs: Number(row.next_attempt_at_ms),
+  attempts: Number(row.attempts),
+  ...(row.last_error === null ? {} : { lastError: row.last_error }),
+})
+
+/**
+ * Builds the SQLite outbox, migrating the schema first. The caller owns and closes `db`.
+ *
+ * @example
+ * const outbox = sqliteWebhookOutbox({ db: openSqlite(config.storage.dataDir) })
+ */
+export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): WebhookOutbox => {
+  migrate(db)
+  const sql = (source: string) => db.prepare(source)
+  const q = {
+    insert: sql(`INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms)
+      VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    due: sql(`SELECT id FROM webhook_outbox WHERE dead = 0 AND next_attempt_at_ms <= ?
+      ORDER BY next_attempt_at_ms, id LIMIT ?`),
+    lease: sql(`UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at_ms = ?
+      WHERE id = ? RETURNING ${COLUMNS}`),
+    delete: sql('DELETE FROM webhook_outbox WHERE id = ?'),
+    reschedule: sql(`UPDATE webhook_outbox SET next_attempt_at_ms = ?, last_error = ?
+      WHERE id = ? AND attempts = ? AND dead = 0`),
+    deadLetter: sql('UPDATE webhook_outbox SET dead = 1, last_error = ? WHERE id = ? AND attempts = ? AND dead = 0'),
+    listDead: sql(`SELECT ${COLUMNS} FROM webhook_outbox WHERE dead = 1 ORDER BY next_attempt_at_ms, id LIMIT ?`),
+    counts: sql('SELECT dead, count(*) AS n FROM webhook_outbox GROUP BY dead'),
+  }
+  // The write lock is taken before the read: two processes never both see a message as due.
+  const claim = db.transaction((nowMs: number, limit: number, leaseMs: number): WebhookMessage[] => {
+    const ids = q.due.all(nowMs, limit) as Array<{ id: string }>
+    return ids.map(({ id }) => toMessage(q.lease.get(nowMs + leaseMs, id) as OutboxRow))
+  })
+  return {
+    enqueue: async (m) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs).changes === 1,
+    claimDue: async (nowMs, limit, leaseMs) => claim.immediate(nowMs, limit, leaseMs) as WebhookMessage[],
+    complete: async (id) => q.delete.run(id).changes === 1,
+    reschedule: async (id, attempts, nextAttemptAtMs, lastError) =>
+      q.reschedule.run(nextAttemptAtMs, lastError, id, attempts).changes === 1,
+    deadLetter: async (id, attempts, lastError) => q.deadLetter.run(lastError, id, attempts).changes === 1,
+    listDead: async (limit) => (q.listDead.all(limit) as OutboxRow[]).map(toMessage),
+    async counts() {
+      const rows = q.counts.all() as Array<{ dead: number; n: number }>
+      const of = (dead: number): number => Number(rows.find((r) => Number(r.dead) === dead)?.n ?? 0)
+      return { pending: of(0), dead: of(1) }
+    },
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The contract of the WebhookOutbox port, run against every adapter: `describeWebhookOutbox(name, make)`
+ * where `make()` returns two outboxes on one backend (two connections: two processes) and a close.
+ * Times are plain numbers: the outbox never reads a clock.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { WebhookMessage, WebhookOutbox } from '../../../src/ports.ts'
+import { uid } from './fixtures.ts'
+
+export interface OutboxUnderTest {
+  a: WebhookOutbox
+  /** The same backend through another connection (memory: the same object). */
+  b: WebhookOutbox
+  close(): Promise<void>
+}
+
+const T0 = Date.UTC(2026, 0, 1)
+const LEASE_MS = 30_000
+
+const message = (dueAtMs = T0, body = '{"type":"security.password_changed"}') => ({
+  id: uid('msg'),
+  body,
+  createdAtMs: T0,
+  nextAttemptAtMs: dueAtMs,
+})
+
+export const describeWebhookOutbox = (name: string, make: () => Promise<OutboxUnderTest> | OutboxUnderTest): void => {
+  describe(`WebhookOutbox conformance: ${name}`, () => {
+    let sut: OutboxUnderTest
+    let outbox: WebhookOutbox
+    beforeEach(async () => {
+      sut = await make()
+      outbox = sut.a
+    })
+    afterEach(async () => {
+      await sut.close()
+    })
+
+    it('enqueues once per id and hands a due message out leased, with one more attempt', async () => {
+      const m = message()
+      expect(await outbox.enqueue(m)).toBe(true)
+      expect(await outbox.enqueue({ ...m, body: '{}' })).toBe(false)
+      expect(await outbox.counts()).toEqual({ pending: 1, dead: 0 })
+      const claimed = await outbox.claimDue(T0, 10, LEASE_MS)
+      expect(claimed).toEqual([{ ...m, attempts: 1, nextAttemptAtMs: T0 + LEASE_MS }])
+    })
+
+    it('hands out nothing before it is due, then the oldest due first, up to the limit', async () => {
+      const late = message(T0 + 5000)
+      const first = message(T0 - 2000)
+      const second = message(T0 - 1000)
+      const third = message(T0)
+      for (const m of [late, third, first, second]) await outbox.enqueue(m)
+      expect((await outbox.claimDue(T0, 2, LEASE_MS)).map((m) => m.id)).toEqual([first.id, second.id])
+      expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([third.id])
+      expect(await outbox.claimDue(T0 + 4999, 10, LEASE_MS)).toEqual([])
+      expect((await outbox.claimDue(T0 + 5000, 10, LEASE_MS)).map((m) => m.id)).toEqual([late.id])
+    })
+
+    it('keeps a leased message from others until the lease runs out, then hands it out again', async () => {
+      const m = message()
+      await outbox.enqueue(m)
+      expect(await outbox.claimDue(T0, 10, LEASE_MS)).toHaveLength(1)
+      expect(await sut.b.claimDue(T0 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([])
+      const again = await sut.b.claimDue(T0 + LEASE_MS, 10, LEASE_MS)
+      expect(again).toEqual([{ ...m, attempts: 2, nextAttemptAtMs: T0 + 2 * LEASE_MS }])
+    })
+
+    it('removes a completed message (even after its lease ran out) and forgets it', async () => {
+      const m = message()
+      await outbox.enqueue(m)
+      await outbox.claimDue(T0, 10, LEASE_MS)
+      expect(await outbox.complete(m.id)).toBe(true)
+      expect(await outbox.complete(m.id)).toBe(false)
+      expect(await outbox.claimDue(T0 + 10 * LEASE_MS, 10, LEASE_MS)).toEqual([])
+      expect(await outbox.counts()).toEqual({ pending: 0, dead: 0 })
+    })
+
+    it('reschedules with the last error, fenced by the attempt count', async () => {
+      const m = message()
+      await outbox.enqueue(m)
+      const [claimed] = (await outbox.claimDue(T0, 10, LEASE_MS)) as [WebhookMessage]
+      expect(await outbox.reschedule(m.id, claimed.attempts + 1, T0 + 1000, 'status 500')).toBe(false)
+      expect(await outbox.reschedule(m.id, claimed.attempts, T0 + 1000, 'status 500')).toBe(true)
+      expect(await outbox.claimDue(T0 + 999, 10, LEASE_MS)).toEqual([])
+      const [retry] = (await outbox.claimDue(T0 + 1000, 10, LEASE_MS)) as [WebhookMessage]
+      expect(retry).toMatchObject({ id: m.id, attempts: 2, lastError: 'status 500' })
+      // The first holder's lease is long gone: its late answer changes nothing.
+      expect(await outbox.reschedule(m.id, claimed.attempts, T0 + 5000, 'timeout')).toBe(false)
+      expect(await outbox.deadLetter(m.id, claimed.attempts, 'timeout')).toBe(false)
+      expect(await outbox.counts()).toEqual({ pending: 1, dead: 0 })
+    })
+
+    it('keeps dead letters for inspection, counted and never handed out again', async () => {
+      const m = message()
+      const other = message()
+      await outbox.enqueue(m)
+      await outbox.enqueue(other)
+      const claimed = await outbox.claimDue(T0, 1, LEASE_MS)
+      expect(claimed.map((c) => c.id)).toEqual([[m.id, other.id].sort()[0]])
+      const [dying] = claimed as [WebhookMessage]
+      expect(await outbox.deadLetter(dying.id, dying.attempts, 'status 410')).toBe(true)
+      expect(await outbox.deadLetter(dying.id, dying.attempts, 'status 410')).toBe(false)
+      expect(await outbox.reschedule(dying.id, dying.attempts, T0, 'x')).toBe(false)
+      expect(await outbox.counts()).toEqual({ pending: 1, dead: 1 })
+      const dead = await outbox.listDead(10)
+      expect(dead).toEqual([{ ...dying, lastError: 'status 410' }])
+      const later = await outbox.claimDue(T0 + 100 * LEASE_MS, 10, LEASE_MS)
+      expect(later.map((c) => c.id)).not.toContain(dying.id)
+      expect(await outbox.complete(dying.id)).toBe(true)
+      expect(await outbox.counts()).toEqual({ pending: 1, dead: 0 })
+    })
+
+    it('leases each message once when claims from two connections race', async () => {
+      const ids = new Set<string>()
+      for (let i = 0; i < 40; i++) {
+        const m = message(T0 - i)
+        ids.add(m.id)
+        await outbox.enqueue(m)
+      }
+      const batches = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? sut.a : sut.b).claimDue(T0, 5, LEASE_MS)),
+      )
+      const claimed = batches.flat().map((m) => m.id)
+      expect(claimed).toHaveLength(40)
+      expect(new Set(claimed)).toEqual(ids)
+      expect(batches.flat().every((m) => m.attempts === 1)).toBe(true)
+    })
+  })
+}
