@@ -1,7 +1,25 @@
-/** Prints the configuration table of README.md from src/config.ts (`node --import tsx scripts/config-table.ts`). */
+/**
+ * Regenerates the configuration table of README.md from src/config.ts, between the
+ * `config-table:start` and `config-table:end` markers (`node --import tsx scripts/config-table.ts`).
+ * With `--print`, prints the table instead of writing the README.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
 import { KNOBS } from '../src/config.ts'
 
-process.stdout.write('| Variable | Default | Meaning |\n|---|---|---|\n')
-for (const knob of KNOBS) {
-  process.stdout.write(`| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |\n`)
+const rows = KNOBS.map(
+  (knob) => `| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |`,
+)
+const table = ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
+
+if (process.argv.includes('--print')) {
+  process.stdout.write(`${table}\n`)
+} else {
+  const path = new URL('../README.md', import.meta.url)
+  const readme = readFileSync(path, 'utf8')
+  const start = readme.indexOf('<!-- config-table:start')
+  const end = readme.indexOf('<!-- config-table:end -->')
+  if (start < 0 || end < start) throw new Error('README.md has no config-table markers')
+  const startLineEnd = readme.indexOf('\n', start) + 1
+  writeFileSync(path, `${readme.slice(0, startLineEnd)}${table}\n${readme.slice(end)}`)
+  process.stdout.write(`README.md: ${rows.length} settings\n`)
 }

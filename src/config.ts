@@ -115,6 +115,8 @@ export interface Config {
     approverMaxAuthAgeSeconds: number
     quarantineSeconds: number
     requireAuthenticatedCreator: boolean
+    requireInitiationCode: boolean
+    initiationCodeDigits: number
   }
 }
 
@@ -308,7 +310,9 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_APPROVER_MIN_AGE_SECONDS', path: 'policy.approverMinAgeSeconds', default: '900', parse: int(0, 31_536_000), doc: 'an approving device must have been signed in at least this long' },
   { env: 'QRELAY_APPROVER_MAX_AUTH_AGE_SECONDS', path: 'policy.approverMaxAuthAgeSeconds', default: '604800', parse: int(60, 31_536_000), doc: 'past this long since the user last proved a credential on the approving device, approval asks for the password again' },
   { env: 'QRELAY_QUARANTINE_SECONDS', path: 'policy.quarantineSeconds', default: '86400', parse: int(0, 31_536_000), doc: 'a QR-minted session cannot change the password, manage 2FA or approve logins for this long (0: never quarantined)' },
-  { env: 'QRELAY_INITIATION_REQUIRE_AUTH', path: 'policy.requireAuthenticatedCreator', default: 'false', parse: bool, doc: 'authenticate-then-initiate: only signed-in devices may create native channels (existing device shows the QR code)' },
+  { env: 'QRELAY_INITIATION_REQUIRE_AUTH', path: 'policy.requireAuthenticatedCreator', default: 'false', parse: bool, doc: 'authenticate-then-initiate: only signed-in devices may create native and MSC4388 channels (so the existing device shows the QR code; MSC4108 2024 has no authentication and stays open)' },
+  { env: 'QRELAY_INITIATION_VERIFY_CODE', path: 'policy.requireInitiationCode', default: 'false', parse: bool, doc: 'request-initiation verification: an approval shows the approver a code that must be typed on the new device before it gets its session' },
+  { env: 'QRELAY_INITIATION_CODE_DIGITS', path: 'policy.initiationCodeDigits', default: '6', parse: int(4, 10), doc: 'digits of the request-initiation code (5 wrong entries burn it)' },
 ]
 
 /**

@@ -30,6 +30,7 @@ import { deviceGrantsService } from '../services/device-grants.ts'
 import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.ts'
 import { approvalPolicyOf, approvalsService, type ApprovalAbuse } from '../services/approvals.ts'
 import { deviceLoginService } from '../services/device-login.ts'
+import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
 import { requireDeviceAction } from './middleware/device-action.ts'
 import type { DeviceAction } from '../core/oauth/scopes.ts'
 
@@ -136,6 +137,20 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     app.all(`${MSC4108_PREFIX}/:id`, methodNotAllowed)
   }
 
+  // Authenticate-then-initiate: only signed-in devices create MSC4388 and native channels (MSC4108
+  // 2024 has no authentication at all, so it stays open). Without accounts nobody may create.
+  const creatorAuth: MiddlewareHandler<AppEnv> | undefined = !config.policy.requireAuthenticatedCreator
+    ? undefined
+    : deps.auth === undefined
+      ? () => {
+          throw new RelayError('FORBIDDEN', { detail: 'only signed-in devices may create channels here' })
+        }
+      : (bearerAuth(deps.auth.sessions, {
+          clock: deps.clock,
+          counters: deps.store.counters,
+          publicBaseUrl: config.server.publicBaseUrl,
+        }) as unknown as MiddlewareHandler<AppEnv>)
+
   for (const [api, prefix, enabled] of [
     ['msc4388', MSC4388_PREFIX, config.rendezvous.msc4388Enabled],
     ['native', NATIVE_PREFIX, config.rendezvous.nativeEnabled],
@@ -150,6 +165,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     })
     app.use(`${prefix}/*`, rendezvousFamily(api))
     app.get(prefix, r.discover)
+    if (creatorAuth !== undefined) app.post(prefix, creatorAuth)
     app.post(prefix, r.create)
     app.get(`${prefix}/:id`, r.read)
     app.put(`${prefix}/:id`, r.write)
@@ -188,6 +204,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator }))
     app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator }))
     app.all('/oauth2/device_authorization', methodNotAllowed)
+    if (config.policy.requireInitiationCode) {
+      app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, clock, counters, publicBaseUrl }))
+      app.all(DEVICE_VERIFICATION_PATH, methodNotAllowed)
+    }
 
     // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
@@ -218,6 +238,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       durable,
       kv: deps.store.kv,
       clock,
+      random,
       secondFactors,
       policy: approvalPolicyOf(config.policy, config.network),
       ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }),

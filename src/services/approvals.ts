@@ -19,7 +19,8 @@ import { judgeNetworkLists, type NetworkLists } from '../core/policy/network-lis
 import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type ProximityConfig } from '../core/policy/proximity.ts'
 import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/risk.ts'
 import { judgeApprover, type TrustedDeviceRules } from '../core/policy/trusted-device.ts'
-import type { Clock, DurableStore, KvStore } from '../ports.ts'
+import { createInitiationChallenge, DEFAULT_INITIATION, type InitiationConfig } from '../core/policy/initiation.ts'
+import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
@@ -52,6 +53,8 @@ export interface ApprovalRequest {
 export interface ApprovalOutcome {
   status: 'approved' | 'declined'
   grant: DeviceGrant
+  /** Request-initiation verification: the code to show the approver, to be typed on the new device. */
+  verificationCode?: string
   /** The policy's view, for the response and the logs (never secrets). */
   risk?: RiskAction
 }
@@ -62,6 +65,8 @@ export interface ApprovalPolicy {
   risk: RiskConfig
   proximity: ProximityConfig
   approver: TrustedDeviceRules
+  /** Request-initiation verification, when on. */
+  initiation?: Pick<InitiationConfig, 'codeDigits' | 'maxAttempts' | 'codeTtlMs'>
 }
 
 /** The approval service. */
@@ -96,6 +101,9 @@ export const approvalPolicyOf = (policy: Config['policy'], network: Config['netw
     minDeviceAgeMs: policy.approverMinAgeSeconds * 1000,
     maxAuthAgeMs: policy.approverMaxAuthAgeSeconds * 1000,
   },
+  ...(policy.requireInitiationCode
+    ? { initiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits } }
+    : {}),
 })
 
 const MAX_CAS_TRIES = 8
@@ -113,6 +121,7 @@ export const approvalsService = (deps: {
   durable: DurableStore
   kv: KvStore
   clock: Clock
+  random: Random
   secondFactors: SecondFactorsService
   policy: ApprovalPolicy
   abuse?: ApprovalAbuse
@@ -212,10 +221,19 @@ export const approvalsService = (deps: {
         await request.stepUp(risk.flows)
         await service.markAuthenticated(account.id, device.id)
       }
-      const grant = await transition(stored, (g) =>
-        approveGrant(g, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, clock.now()),
-      )
-      return { status: 'approved', grant, risk }
+      // The initiation code lives only as long as the grant and is shown once, to this approver.
+      const initiation =
+        policy.initiation === undefined
+          ? undefined
+          : createInitiationChallenge(deps.random, clock.now(), {
+              ...policy.initiation,
+              codeTtlMs: Math.max(1, stored.grant.expiresAtMs - clock.now()),
+            })
+      const grant = await transition(stored, (g) => {
+        const next = approveGrant(g, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, clock.now())
+        return next.ok && initiation !== undefined ? { ok: true, value: { ...next.value, initiation: initiation.challenge } } : next
+      })
+      return { status: 'approved', grant, risk, ...(initiation === undefined ? {} : { verificationCode: initiation.code }) }
     },
   }
   return service

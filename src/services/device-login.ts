@@ -9,8 +9,8 @@
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
-import { hashSecret } from '../core/crypto/secrets.ts'
-import { recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
+import { equalConstantTime, hashSecret } from '../core/crypto/secrets.ts'
+import { enterInitiationCode, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
 import { decidePoll, type PollDecision } from '../core/oauth/polling.ts'
 import { quarantineUntil } from '../core/oauth/scopes.ts'
 import type { NetworkSighting } from '../core/policy/proximity.ts'
@@ -24,10 +24,21 @@ export type PollResult =
   | { kind: 'error'; error: 'authorization_pending' | 'access_denied' | 'expired_token' | 'invalid_grant'; description: string }
   | { kind: 'error'; error: 'slow_down'; description: string; intervalSeconds: number }
 
+/** The answer to a typed initiation code. */
+export type CodeEntryResult =
+  | { kind: 'verified' }
+  | { kind: 'error'; error: 'invalid_code'; description: string; attemptsLeft: number }
+  | { kind: 'error'; error: 'access_denied' | 'expired_token' | 'invalid_grant' | 'invalid_request'; description: string }
+
 /** The service. */
 export interface DeviceLoginService {
   /** Decides one poll of `deviceCode` by a proof of key `proofJkt` seen from `sighting`. */
   poll(request: { deviceCode: string; proofJkt: string; sighting: NetworkSighting; network?: string }): Promise<PollResult>
+  /**
+   * Request-initiation verification: the new device types the code its approver was shown. Only the
+   * grant's own key may try; wrong codes spend attempts and the last one declines the grant.
+   */
+  enterCode(request: { deviceCode: string; proofJkt: string; code: string }): Promise<CodeEntryResult>
 }
 
 const MAX_CAS_TRIES = 8
@@ -131,6 +142,41 @@ export const deviceLoginService = (deps: {
       if (stored === null) return { kind: 'error', error: 'invalid_grant', description: 'unknown device code' }
       // Lost every race: the grant moves under heavy polling; the client just polls again.
       return refusal({ kind: 'authorization_pending' })
+    },
+    async enterCode({ deviceCode, proofJkt, code }) {
+      let stored: StoredGrant | null = await grants.findByDeviceCode(deviceCode)
+      for (let attempt = 0; attempt < MAX_CAS_TRIES && stored !== null; attempt++) {
+        const grant = stored.grant
+        if (!equalConstantTime(grant.dpopJkt, proofJkt)) {
+          return { kind: 'error', error: 'invalid_grant', description: 'the DPoP proof is not by the key this code was issued to' }
+        }
+        if (grant.state.kind === 'declined') return { kind: 'error', error: 'access_denied', description: 'the sign-in was declined' }
+        if (grant.state.kind !== 'approved') {
+          return { kind: 'error', error: 'invalid_request', description: 'there is no code to enter before the approval' }
+        }
+        const { verdict, next } = enterInitiationCode(grant, code, clock.now())
+        if (next !== grant && (await grants.replace(stored, next)) === null) {
+          stored = await grants.findById(grant.id)
+          continue
+        }
+        switch (verdict) {
+          case 'verified':
+          case 'already_verified':
+          case 'not_required':
+            return { kind: 'verified' }
+          case 'mismatch':
+            return { kind: 'error', error: 'invalid_code', description: 'wrong code', attemptsLeft: next.initiation?.attemptsLeft ?? 0 }
+          case 'burned':
+            return { kind: 'error', error: 'access_denied', description: 'too many wrong codes: the sign-in was cancelled' }
+          case 'expired':
+            return { kind: 'error', error: 'expired_token', description: 'the device code has expired: start again' }
+          default: {
+            const unreachable: never = verdict
+            return unreachable
+          }
+        }
+      }
+      return { kind: 'error', error: 'invalid_grant', description: 'unknown device code' }
     },
   }
 }

@@ -13,6 +13,7 @@
 import type { Random } from '../../ports.ts'
 import { equalConstantTime, hashSecret, newOpaqueId } from '../crypto/secrets.ts'
 import { fail, ok, type Result } from '../errors.ts'
+import { attemptInitiationCode, type AttemptVerdict, type InitiationChallenge } from '../policy/initiation.ts'
 import type { NetworkSighting } from '../policy/proximity.ts'
 import { generateDeviceCode, generateUserCode, hashUserCode } from './user-code.ts'
 
@@ -51,6 +52,11 @@ export interface DeviceGrant {
   /** Networks the new device was seen from (channel creation, device authorization, polls). */
   networks: NetworkSighting[]
   state: GrantState
+  /**
+   * Request-initiation verification: a code shown to the approver that must be typed on the new
+   * device before an approved grant can be redeemed (see `policy/initiation.ts`).
+   */
+  initiation?: InitiationChallenge
 }
 
 /** What a new grant is made of. */
@@ -127,6 +133,10 @@ const hideCodes = (issued: IssuedGrant): IssuedGrant => {
   Object.defineProperty(issued, INSPECT, { value: describe, enumerable: false })
   return issued
 }
+
+/** True while an approved grant still waits for its initiation code to be typed on the new device. */
+export const awaitsInitiationCode = (grant: DeviceGrant): boolean =>
+  grant.initiation !== undefined && grant.initiation.state !== 'verified'
 
 /** True once `now` reaches the grant's expiry, whatever its state. */
 export const isGrantExpired = (grant: DeviceGrant, now: number): boolean => now >= grant.expiresAtMs
@@ -216,6 +226,7 @@ export const redeemGrant = (
   if (state.kind === 'redeemed') return fail('INVALID_TRANSITION', 'the grant was already redeemed')
   if (isGrantExpired(grant, now) || state.kind === 'expired') return fail('GRANT_EXPIRED', 'the code has expired')
   if (state.kind !== 'approved') return fail('INVALID_TRANSITION', `the grant is ${state.kind}`)
+  if (awaitsInitiationCode(grant)) return fail('INVALID_TRANSITION', 'the verification code was not entered yet')
   if (!equalConstantTime(grant.dpopJkt, proofJkt)) {
     return fail('DPOP_KEY_MISMATCH', 'the proof is not by the approved key')
   }
@@ -262,3 +273,30 @@ export const grantForLog = (
   intervalSeconds: grant.intervalSeconds,
   state: grant.state.kind,
 })
+
+/** The verdict of a code typed on the new device, or `not_required` when the grant asks for none. */
+export type InitiationEntry = AttemptVerdict | 'not_required'
+
+/**
+ * The new device types the initiation code shown to the approver. A wrong code spends an attempt;
+ * the last wrong one burns the challenge and declines the grant (the poll then says `access_denied`).
+ * Only a key-matching caller may try (checked by the caller with the DPoP proof).
+ *
+ * @example
+ * const { verdict, next } = enterInitiationCode(grant, '047261', now)
+ */
+export const enterInitiationCode = (
+  grant: DeviceGrant,
+  typed: string,
+  now: number,
+): { verdict: InitiationEntry; next: DeviceGrant } => {
+  if (grant.initiation === undefined) return { verdict: 'not_required', next: grant }
+  if (isGrantExpired(grant, now)) return { verdict: 'expired', next: grant }
+  const { verdict, next } = attemptInitiationCode(grant.initiation, typed, now)
+  if (next === grant.initiation) return { verdict, next: grant }
+  const updated: DeviceGrant = { ...grant, initiation: next }
+  if (next.state === 'burned' && (grant.state.kind === 'pending' || grant.state.kind === 'approved')) {
+    return { verdict, next: { ...updated, state: { kind: 'declined', atMs: now } } }
+  }
+  return { verdict, next: updated }
+}

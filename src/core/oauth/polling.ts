@@ -11,7 +11,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  */
 import { equalConstantTime } from '../crypto/secrets.ts'
-import { isGrantExpired, redeemGrant, type DeviceGrant, type GrantApproval } from './device-grant.ts'
+import { awaitsInitiationCode, isGrantExpired, redeemGrant, type DeviceGrant, type GrantApproval } from './device-grant.ts'
 
 /** Tuning of the polling decision. */
 export interface PollingConfig {
@@ -90,7 +90,8 @@ export const decidePoll = (
   if (isGrantExpired(grant, now)) {
     return { decision: { kind: 'expired_token' }, next: { ...grant, state: { kind: 'expired', atMs: now } } }
   }
-  if (state.kind === 'approved') {
+  // Approved but its initiation code not yet typed on this device: still pending for the poller.
+  if (state.kind === 'approved' && !awaitsInitiationCode(grant)) {
     const redeemed = redeemGrant(grant, proofJkt, now)
     // Unreachable after the checks above; kept so a future rule in redeemGrant cannot be bypassed.
     if (!redeemed.ok) return { decision: { kind: 'invalid_grant', reason: 'already_redeemed' }, next: grant }

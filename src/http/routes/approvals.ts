@@ -137,5 +137,16 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
       },
     })
     c.get('log').info({ grant: outcome.grant.id, status: outcome.status, risk: outcome.risk?.action }, 'qr login decided')
+    if (outcome.verificationCode !== undefined) {
+      return c.json(
+        {
+          status: outcome.status,
+          verification_code: outcome.verificationCode,
+          message: 'Type this code on the new device to finish signing it in.',
+        },
+        200,
+        NO_STORE,
+      )
+    }
     return c.json({ status: outcome.status }, 200, NO_STORE)
   })

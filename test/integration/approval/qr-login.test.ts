@@ -321,3 +321,59 @@ describe('QR login: attacks', () => {
     expect((await s.t.durable.devices.listByAccount(s.accountId)).filter((d) => d.origin === 'qr')).toHaveLength(0)
   })
 })
+
+describe('QR login: optional modes', () => {
+  const enterCode = async (s: Setup, send: Send, holder: DpopHolder, deviceCode: string, code: string) => {
+    const res = await send('/v1/device-verification', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await holder.prove('POST', `${BASE}/v1/device-verification`, s.t.clock.now()),
+      },
+      body: new URLSearchParams({ device_code: deviceCode, code }).toString(),
+    })
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+
+  it('request-initiation verification: the new device gets its session only after typing the code the approver saw', async () => {
+    const s = await setup({ QRELAY_INITIATION_VERIFY_CODE: 'true' })
+    const holder = await dpopHolder()
+    const send = s.newDevice()
+    const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
+    const approved = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    expect(approved.body).toMatchObject({ status: 'approved', verification_code: expect.stringMatching(/^\d{6}$/) })
+    const code = approved.body.verification_code as string
+    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('authorization_pending')
+    const thief = await dpopHolder()
+    expect((await enterCode(s, send, thief, codes.device_code, code)).body.error).toBe('invalid_grant')
+    const wrong = await enterCode(s, send, holder, codes.device_code, code === '000000' ? '111111' : '000000')
+    expect(wrong.body).toMatchObject({ error: 'invalid_code', attempts_left: 4 })
+    expect((await enterCode(s, send, holder, codes.device_code, `${code.slice(0, 3)} ${code.slice(3)}`)).body).toEqual({ status: 'verified' })
+    s.t.clock.advance(10_000)
+    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).status).toBe(200)
+  })
+
+  it('request-initiation verification: five wrong codes cancel the sign-in', async () => {
+    const s = await setup({ QRELAY_INITIATION_VERIFY_CODE: 'true' })
+    const holder = await dpopHolder()
+    const send = s.newDevice()
+    const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
+    const approved = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const wrongCode = approved.body.verification_code === '000000' ? '111111' : '000000'
+    const answers = []
+    for (let i = 0; i < 5; i++) answers.push((await enterCode(s, send, holder, codes.device_code, wrongCode)).body.error)
+    expect(answers).toEqual(['invalid_code', 'invalid_code', 'invalid_code', 'invalid_code', 'access_denied'])
+    expect((await enterCode(s, send, holder, codes.device_code, approved.body.verification_code)).body.error).toBe('access_denied')
+    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('access_denied')
+  })
+
+  it('authenticate-then-initiate: only signed-in devices create native and MSC4388 channels', async () => {
+    const s = await setup({ QRELAY_INITIATION_REQUIRE_AUTH: 'true' })
+    const anonymous = await call(s.newDevice(), 'POST', '/v1/rendezvous', { data: '' })
+    expect(anonymous.status).toBe(401)
+    const msc4388 = await call(s.newDevice(), 'POST', '/_matrix/client/unstable/io.element.msc4388/rendezvous', { data: '' })
+    expect(msc4388.status).toBe(401)
+    const signedIn = await call(s.approver, 'POST', '/v1/rendezvous', { data: '' }, s.token)
+    expect(signedIn.status).toBeLessThan(300)
+  })
+})
