@@ -100,6 +100,8 @@ export interface Config {
     pollIntervalSeconds: number
     userCodeAttemptsPerAccount: RateRule
     userCodeAttemptsPerClient: RateRule
+    deviceAuthorizationPerClient: RateRule
+    tokenRequestsPerClient: RateRule
   }
   /** Who may approve a QR login, from where, and what a doubt costs (see `src/core/policy`). */
   policy: {
@@ -299,6 +301,8 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_POLL_INTERVAL_SECONDS', path: 'oauth.pollIntervalSeconds', default: '5', parse: int(1, 60), doc: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)' },
   { env: 'QRELAY_RATE_USER_CODE_PER_ACCOUNT', path: 'oauth.userCodeAttemptsPerAccount', default: '10/300s', parse: rate, doc: 'user-code lookups and approvals per approving account (bounds code guessing)' },
   { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '20/300s', parse: rate, doc: 'user-code lookups and approvals per client address (bounds code guessing)' },
+  { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
+  { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
   { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },

@@ -201,8 +201,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const grants = deviceGrantsService({ kv: deps.store.kv, clock, random, limits: config.oauth })
     const { durable, events } = deps.auth
     const deviceLogin = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
-    app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator }))
-    app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator }))
+    const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
+    app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, limit: tokenLimit }))
+    const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
+    app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator, limit: grantLimit }))
     app.all('/oauth2/device_authorization', methodNotAllowed)
     if (config.policy.requireInitiationCode) {
       app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, clock, counters, publicBaseUrl }))

@@ -14,7 +14,9 @@ import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
 import { sightingOf } from '../sighting.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
 import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
-import { oauthError, readOAuthForm } from './oauth-form.ts'
+import type { RateRule } from '../../core/policy/rate-limit.ts'
+import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 
@@ -59,8 +61,14 @@ export const deviceAuthorizationRoute = (deps: {
   counters: CounterStore
   publicBaseUrl: string | undefined
   locator?: NetworkLocator | undefined
+  /** Per-client limit of new grants. */
+  limit?: { limiter: RateLimiter; rule: RateRule }
 }): RouteFn<AppEnv> =>
   async function deviceAuthorization(c) {
+    if (deps.limit !== undefined) {
+      const limited = await oauthRateLimit(c, deps.limit.limiter, 'device-authorization', deps.limit.rule)
+      if (limited !== null) return limited
+    }
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
     const base = deps.publicBaseUrl ?? new URL(c.req.url).origin

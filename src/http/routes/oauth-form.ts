@@ -6,6 +6,8 @@
  */
 import type { Context } from 'hono'
 import { RelayError } from '../../core/errors.ts'
+import type { RateRule } from '../../core/policy/rate-limit.ts'
+import type { RateLimiter } from '../../services/rate-limiter.ts'
 import { mediaTypeOf, readTextCapped } from '../body.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE } from './account-shared.ts'
@@ -33,4 +35,29 @@ export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams
     if (form.getAll(name).length > 1) return oauthError(c, 'invalid_request', `${name} appears more than once`)
   }
   return form
+}
+
+/**
+ * Counts one request of this client against `rule`; over the limit, the 429 answer (OAuth-style body
+ * `temporarily_unavailable`, `Retry-After`), else null.
+ *
+ * @example
+ * const limited = await oauthRateLimit(c, limiter, 'token', config.oauth.tokenRequestsPerClient)
+ * if (limited !== null) return limited
+ */
+export const oauthRateLimit = async (
+  c: Context<AppEnv>,
+  limiter: RateLimiter,
+  name: string,
+  rule: RateRule,
+): Promise<Response | null> => {
+  const decision = await limiter.hit(`oauth:${name}:${c.get('clientKey')}`, rule)
+  if (decision.allowed) return null
+  const retryAfterMs = decision.retryAfterMs
+  c.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+  return c.json(
+    { error: 'temporarily_unavailable', error_description: 'too many requests from this address', retry_after_ms: retryAfterMs },
+    429,
+    NO_STORE,
+  )
 }

@@ -17,7 +17,9 @@ import type { AppEnv } from '../context.ts'
 import { sightingOf } from '../sighting.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { checkDpop } from './device-authorization.ts'
-import { oauthError, readOAuthForm } from './oauth-form.ts'
+import type { RateRule } from '../../core/policy/rate-limit.ts'
+import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
 
 /** RFC 8628 §3.4 grant type of the device flow. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -42,6 +44,8 @@ export interface OAuthTokenDeps {
   counters: CounterStore
   publicBaseUrl: string | undefined
   locator?: NetworkLocator | undefined
+  /** Per-client limit of token requests. */
+  limit?: { limiter: RateLimiter; rule: RateRule }
 }
 
 const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
@@ -61,6 +65,10 @@ const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
  */
 export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
   async function oauthToken(c) {
+    if (deps.limit !== undefined) {
+      const limited = await oauthRateLimit(c, deps.limit.limiter, 'token', deps.limit.rule)
+      if (limited !== null) return limited
+    }
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
     const grantType = form.get('grant_type')

@@ -207,6 +207,20 @@ describe('QR login: attacks', () => {
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code, { proof })).body.error).toBe('invalid_dpop_proof')
   })
 
+  it('limits device authorizations and token requests per client address (429, Retry-After)', async () => {
+    const s = await setup({ QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: '3/60s', QRELAY_RATE_TOKEN_PER_CLIENT: '2/60s' })
+    const holder = await dpopHolder()
+    const send = s.newDevice(ELSEWHERE)
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
+    const polls: number[] = []
+    for (let i = 0; i < 3; i++) polls.push((await pollToken(send, holder, s.t.clock.now(), 'unknown-code')).status)
+    expect(polls).toEqual([400, 400, 429])
+    // Another address is not affected.
+    expect((await requestGrant(s.newDevice(HOME_TOO), holder, s.t.clock.now(), { channel_binding: BINDING })).status).toBe(200)
+  })
+
   it('lets exactly one of two concurrent approvals win', async () => {
     const s = await setup()
     const holder = await dpopHolder()
