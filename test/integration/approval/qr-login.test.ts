@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest'
 import { reviseAccount } from '../../../src/core/accounts/records.ts'
 import type { NetworkFacts, NetworkLocator } from '../../../src/ports.ts'
-import { call, login, refresh, viaApp, type Send } from '../../helpers/account-client.ts'
+import { generateTotp, totpSecretFromBase32 } from '../../../src/core/auth/totp.ts'
+import { call, login, refresh, viaApp, withUia, type Send } from '../../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../../helpers/dpop.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../../helpers/make-app.ts'
@@ -259,6 +260,26 @@ describe('QR login: attacks', () => {
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
   })
 
+  it('steps up with a second factor, not the password, when the account has TOTP', async () => {
+    const s = await setup()
+    const { final } = await withUia(s.approver, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, s.token)
+    const key = totpSecretFromBase32(final.body.secret as string)
+    if (!key.ok) throw new Error('bad secret')
+    const confirmed = await call(s.approver, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), s.t.clock.now()) }, s.token)
+    expect(confirmed.status).toBe(200)
+    s.t.clock.advance(30_000)
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(s.newDevice(ELSEWHERE), holder, s.t.clock.now(), { channel_binding: BINDING })
+    const body = { decision: 'approve' as const, channel_binding: BINDING, dpop_jkt: holder.jkt }
+    const challenge = await decide(s.approver, s.token, codes.user_code, body)
+    expect(challenge.body.flows).toEqual([{ stages: ['m.login.2fa.totp'] }, { stages: ['m.login.2fa.recovery'] }])
+    const password = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD } })
+    expect(password.body.qrelay_code).toBe('UIA_STAGE_NOT_ALLOWED')
+    const recovery = (confirmed.body.recovery_codes as string[])[0]
+    const done = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.2fa.recovery', session: challenge.body.session, code: recovery } })
+    expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+
   it('denies a QR code relayed to a victim far away, and burns the grant', async () => {
     const geo: Record<string, NetworkFacts> = {
       [HOME]: { asn: 64500, geo: { latitude: 52.52, longitude: 13.4 } },
@@ -301,7 +322,6 @@ describe('QR login: attacks', () => {
     await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
     // Another device (signed in by password) changes the password and signs every other device out.
     const other = await login(s.approver, 'alice', PASSWORD)
-    const { withUia } = await import('../../helpers/account-client.ts')
     const changed = await withUia(s.approver, 'POST', '/v1/account/password', { new_password: 'another horse battery staple', logout_devices: true }, PASSWORD, undefined, other.access_token)
     expect(changed.final.status).toBe(200)
     expect((await call(s.approver, 'GET', '/v1/account/whoami', undefined, s.token)).status).toBe(401)
