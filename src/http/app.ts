@@ -246,7 +246,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }),
     })
     authed.get('/v1/approvals/:user_code', approvalContextRoute(approvalDeps))
-    authed.post('/v1/approvals/:user_code', approvalDecisionRoute({ ...approvalDeps, approvals, accounts, uia }))
+    authed.post(
+      '/v1/approvals/:user_code',
+      approvalDecisionRoute({ ...approvalDeps, approvals, accounts, uia, signingKeys: deps.signingKeys, publicBaseUrl }),
+    )
     app.all('/v1/approvals/:user_code', methodNotAllowed)
     for (const path of ['/v1/logout', '/v1/account/whoami', '/v1/account/password', '/v1/account/totp']) app.all(path, methodNotAllowed)
     for (const path of ['/v1/account/totp/confirm', '/v1/account/recovery-codes', '/v1/devices', '/v1/devices/:id']) {

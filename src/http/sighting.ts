@@ -6,7 +6,10 @@
  */
 import type { Context } from 'hono'
 import type { NetworkSighting, SightingSource } from '../core/policy/proximity.ts'
+import { RelayError } from '../core/errors.ts'
 import type { Clock, NetworkLocator } from '../ports.ts'
+import { verifyChannelTicket } from '../services/channel-ticket.ts'
+import type { SigningKeys } from '../services/signing-keys.ts'
 import type { AppEnv } from './context.ts'
 
 /**
@@ -33,4 +36,33 @@ export const sightingOf = async <E extends AppEnv>(
     // Unknown facts are simply absent.
   }
   return sighting
+}
+
+/**
+ * The sighting a signed channel ticket states: the network prefix the QR code's creator had when it
+ * created the channel (`channel_create`). The scanner hands the ticket over with its request, so the
+ * server learns the *other* device's creation network under its own signature (BCP: network address
+ * in the QR code, digitally signed). Null when the ticket names no network.
+ * Errors: RelayError INVALID_PARAM when the ticket does not verify (detail says why).
+ *
+ * @example
+ * const seen = await ticketSightingOf(body.channel_ticket, { keys, clock, issuer, maxAgeMs: 600_000 })
+ */
+export const ticketSightingOf = async (
+  ticket: string,
+  deps: { keys: SigningKeys; clock: Clock; issuer: string; maxAgeMs: number },
+): Promise<NetworkSighting | null> => {
+  let claims
+  try {
+    // A ticket ends with its channel; the grant that follows may legitimately outlive it a little.
+    claims = await verifyChannelTicket(ticket, deps.keys.publicJwks(), deps.clock.now(), {
+      issuer: deps.issuer,
+      clockToleranceMs: deps.maxAgeMs,
+    })
+  } catch (error) {
+    if (error instanceof RelayError) throw new RelayError('INVALID_PARAM', { detail: `channel_ticket: ${error.detail ?? 'invalid'}` })
+    throw error
+  }
+  if (claims.network === undefined) return null
+  return { source: 'channel_create', atMs: claims.issuedAtMs, prefix: claims.network }
 }

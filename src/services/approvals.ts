@@ -14,7 +14,7 @@
 import type { Config } from '../config.ts'
 import type { UiaStage } from '../core/auth/uia.ts'
 import { RelayError } from '../core/errors.ts'
-import { approveGrant, declineGrant, type DeviceGrant } from '../core/oauth/device-grant.ts'
+import { approveGrant, declineGrant, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
 import { judgeNetworkLists, type NetworkLists } from '../core/policy/network-lists.ts'
 import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type ProximityConfig } from '../core/policy/proximity.ts'
 import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/risk.ts'
@@ -42,6 +42,11 @@ export interface ApprovalRequest {
   dpopJkt: string
   /** Where the approval comes from. */
   sighting: NetworkSighting
+  /**
+   * Where the new device created the channel, from the signed ticket of the QR code the approver
+   * scanned (login intent only: the approver vouches for it, the new device cannot forge it).
+   */
+  newDeviceCreation?: NetworkSighting
   /**
    * Runs the step-up the policy asks for (UIA with these flows); resolves once complete, throws the
    * 401 challenge while stages remain.
@@ -193,16 +198,18 @@ export const approvalsService = (deps: {
       const account = await durable.accounts.get(approver.accountId)
       if (device === null || account === null) throw new RelayError('FORBIDDEN', { detail: 'the approving device is signed out' })
       const approverSightings = [request.sighting]
+      const newDeviceSightings =
+        request.newDeviceCreation === undefined ? stored.grant.networks : [request.newDeviceCreation, ...stored.grant.networks]
       const risk = decideRisk(
         {
-          networkLists: judgeNetworkLists(policy.lists, stored.grant.networks, approverSightings),
-          abuseDenied: await isAbuseDenied([...stored.grant.networks, request.sighting]),
+          networkLists: judgeNetworkLists(policy.lists, newDeviceSightings, approverSightings),
+          abuseDenied: await isAbuseDenied([...newDeviceSightings, request.sighting]),
           approver: judgeApprover(
             { device, lastAuthenticatedAtMs: await lastAuthenticatedAt(account.id, device.id, device.createdAtMs) },
             policy.approver,
             now,
           ),
-          proximity: judgeProximity(stored.grant.networks, approverSightings, policy.proximity),
+          proximity: judgeProximity(newDeviceSightings, approverSightings, policy.proximity),
           factors: {
             totpEnrolled: deps.secondFactors.hasTotp(account),
             recoveryCodesLeft: await durable.credentials.countRecoveryCodes(account.id),
@@ -231,7 +238,10 @@ export const approvalsService = (deps: {
             })
       const grant = await transition(stored, (g) => {
         const next = approveGrant(g, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, clock.now())
-        return next.ok && initiation !== undefined ? { ok: true, value: { ...next.value, initiation: initiation.challenge } } : next
+        if (!next.ok) return next
+        let value = request.newDeviceCreation === undefined ? next.value : recordSighting(next.value, request.newDeviceCreation)
+        if (initiation !== undefined) value = { ...value, initiation: initiation.challenge }
+        return { ok: true, value }
       })
       return { status: 'approved', grant, risk, ...(initiation === undefined ? {} : { verificationCode: initiation.code }) }
     },

@@ -148,7 +148,7 @@ export const isGrantExpired = (grant: DeviceGrant, now: number): boolean => now 
  * grant = recordSighting(grant, { source: 'poll', atMs: now, ip })
  */
 export const recordSighting = (grant: DeviceGrant, sighting: NetworkSighting): DeviceGrant => {
-  const seen = grant.networks.some((s) => s.source === sighting.source && s.ip === sighting.ip)
+  const seen = grant.networks.some((s) => s.source === sighting.source && s.ip === sighting.ip && s.prefix === sighting.prefix)
   if (seen || grant.networks.length >= MAX_GRANT_SIGHTINGS) return grant
   return { ...grant, networks: [...grant.networks, sighting] }
 }

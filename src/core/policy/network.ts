@@ -6,7 +6,8 @@
  */
 import ipaddr from 'ipaddr.js'
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6
+/** A parsed IPv4 or IPv6 address. */
+export type Address = ipaddr.IPv4 | ipaddr.IPv6
 
 /** Parses an address, un-mapping `::ffff:a.b.c.d` to IPv4. Null when not an IP address. */
 export const parseAddress = (text: string): Address | null => {

@@ -10,7 +10,7 @@
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity)
  */
-import { parseAddress, prefixOf } from './network.ts'
+import { inAnyRange, parseAddress, parseCidr, prefixOf, type Address, type Cidr } from './network.ts'
 
 /** Where a sighting was made. */
 export type SightingSource = 'channel_create' | 'device_authorization' | 'poll' | 'approval'
@@ -27,6 +27,11 @@ export interface NetworkSighting {
   atMs: number
   /** Client address as text (IPv4-mapped IPv6 counts as IPv4). */
   ip?: string
+  /**
+   * Only the network prefix is known (e.g. `203.0.113.0/24` from a signed channel ticket): compared
+   * at prefix level, never as `same_ip`.
+   */
+  prefix?: string
   /** Autonomous system number, when a geo database or `request.cf` tells. */
   asn?: number
   geo?: GeoPoint
@@ -114,11 +119,13 @@ export const relate = (
 ): { relation: ProximityRelation; distanceKm?: number } => {
   const x = a.ip === undefined ? null : parseAddress(a.ip)
   const y = b.ip === undefined ? null : parseAddress(b.ip)
+  const v4 = config.ipv4PrefixBits
+  const v6 = config.ipv6PrefixBits
   if (x !== null && y !== null && x.kind() === y.kind()) {
     if (x.toString() === y.toString()) return { relation: 'same_ip' }
-    const v4 = config.ipv4PrefixBits
-    const v6 = config.ipv6PrefixBits
     if (prefixOf(x, v4, v6) === prefixOf(y, v4, v6)) return { relation: 'same_prefix' }
+  } else if (samePrefixOnly(a, x, b, y, v4, v6)) {
+    return { relation: 'same_prefix' }
   }
   if (a.asn !== undefined && a.asn === b.asn) return { relation: 'same_asn' }
   if (a.geo !== undefined && b.geo !== undefined) {
@@ -130,7 +137,33 @@ export const relate = (
 }
 
 const comparable = (s: NetworkSighting): boolean =>
-  (s.ip !== undefined && parseAddress(s.ip) !== null) || s.asn !== undefined || s.geo !== undefined
+  (s.ip !== undefined && parseAddress(s.ip) !== null) ||
+  (s.prefix !== undefined && parseCidr(s.prefix) !== null) ||
+  s.asn !== undefined ||
+  s.geo !== undefined
+
+/** A sighting's network as a range: its prefix, or its address's prefix. */
+const rangeOf = (s: NetworkSighting, address: Address | null, v4: number, v6: number): Cidr | null => {
+  if (address !== null) return parseCidr(prefixOf(address, v4, v6))
+  return s.prefix === undefined ? null : parseCidr(s.prefix)
+}
+
+/** When at least one side knows only its prefix: true if the address (or prefix) lies in the other's. */
+const samePrefixOnly = (
+  a: NetworkSighting,
+  x: Address | null,
+  b: NetworkSighting,
+  y: Address | null,
+  v4: number,
+  v6: number,
+): boolean => {
+  const ra = rangeOf(a, x, v4, v6)
+  const rb = rangeOf(b, y, v4, v6)
+  if (ra === null || rb === null || ra[0].kind() !== rb[0].kind()) return false
+  // The shorter prefix contains the longer one's network address.
+  const [outer, inner] = ra[1] <= rb[1] ? [ra, rb] : [rb, ra]
+  return inAnyRange(inner[0], [outer])
+}
 
 /**
  * Compares the new device's sightings with the approver's. With nothing comparable on either side the

@@ -21,8 +21,10 @@ import type { RateLimiter } from '../../services/rate-limiter.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AccountsService } from '../../services/accounts.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import { sightingOf } from '../sighting.ts'
-import { NO_STORE, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
+import { sightingOf, ticketSightingOf } from '../sighting.ts'
+import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
+import type { NetworkSighting } from '../../core/policy/proximity.ts'
+import type { SigningKeys } from '../../services/signing-keys.ts'
 
 /** What the approval routes need. */
 export interface ApprovalDeps {
@@ -39,6 +41,9 @@ export interface ApprovalDecisionDeps extends ApprovalDeps {
   approvals: ApprovalsService
   accounts: AccountsService
   uia: UiaService
+  /** Verifies the `channel_ticket` an approver may send; without keys the field is refused. */
+  signingKeys?: SigningKeys | undefined
+  publicBaseUrl: string | undefined
 }
 
 /** A channel binding or a key thumbprint: 32 bytes, base64url without padding. */
@@ -92,7 +97,7 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
         expires_in: Math.max(0, Math.floor((grant.expiresAtMs - now) / 1000)),
         new_device_networks: grant.networks.map((s) => ({
           seen_at: s.source,
-          network: networkOf(s.ip, deps.network) ?? null,
+          network: networkOf(s.ip, deps.network) ?? s.prefix ?? null,
         })),
         proximity: { relation: verdict.relation, inconsistent: verdict.inconsistent },
       },
@@ -103,7 +108,8 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
 
 /**
  * `POST /v1/approvals/{user_code}` (Bearer, the existing device): `{ decision: 'approve' | 'decline',
- * channel_binding, dpop_jkt, auth? }`. The binding and the key thumbprint are what the approver got
+ * channel_binding, dpop_jkt, channel_ticket?, auth? }`. `channel_ticket` is the signed ticket of the QR
+ * code the approver scanned (login intent): it tells where the new device created the channel. The binding and the key thumbprint are what the approver got
  * over the channel; the server approves only when both equal the new device's. The policy may answer
  * a 401 UIA challenge (step-up) or 403 `POLICY_DENIED` with a `reason`. Answers `{ status }`.
  *
@@ -121,6 +127,17 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
     const dpopJkt = requiredString(body, 'dpop_jkt', 64)
     if (!BASE64URL_32.test(channelBinding)) throw new RelayError('INVALID_PARAM', { detail: 'channel_binding must be 43 base64url characters' })
     if (!BASE64URL_32.test(dpopJkt)) throw new RelayError('INVALID_PARAM', { detail: 'dpop_jkt must be a 43-character RFC 7638 thumbprint' })
+    const ticket = optionalString(body, 'channel_ticket', 4096)
+    let newDeviceCreation: NetworkSighting | null = null
+    if (ticket !== undefined) {
+      if (deps.signingKeys === undefined) throw new RelayError('INVALID_PARAM', { detail: 'this server issues no channel tickets' })
+      newDeviceCreation = await ticketSightingOf(ticket, {
+        keys: deps.signingKeys,
+        clock: deps.clock,
+        issuer: deps.publicBaseUrl ?? new URL(c.req.url).origin,
+        maxAgeMs: deps.oauth.grantTtlSeconds * 1000,
+      })
+    }
     const stored = await loadPendingGrant(c, deps)
     const { accountId, deviceId } = c.get('principal')
     const outcome = await deps.approvals.decide({
@@ -130,6 +147,7 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
       channelBinding,
       dpopJkt,
       sighting: await sightingOf(c, 'approval', deps),
+      ...(newDeviceCreation === null ? {} : { newDeviceCreation }),
       stepUp: async (flows) => {
         const account = await deps.accounts.get(accountId)
         if (account === null) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })

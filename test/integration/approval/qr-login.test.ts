@@ -4,7 +4,12 @@
  * each failing safely with a clear reason.
  */
 import { describe, expect, it } from 'vitest'
+import { memoryKeyStore } from '../../../src/adapters/keys/keystore.ts'
 import { reviseAccount } from '../../../src/core/accounts/records.ts'
+import type { DeviceGrant } from '../../../src/core/oauth/device-grant.ts'
+import { hashUserCode } from '../../../src/core/oauth/user-code.ts'
+import { openSigningKeys, type SigningKeys } from '../../../src/services/signing-keys.ts'
+import { seededRandom } from '../../helpers/seeded-random.ts'
 import type { NetworkFacts, NetworkLocator } from '../../../src/ports.ts'
 import { generateTotp, totpSecretFromBase32 } from '../../../src/core/auth/totp.ts'
 import { call, login, refresh, viaApp, withUia, type Send } from '../../helpers/account-client.ts'
@@ -28,11 +33,12 @@ interface Setup {
   newDevice: (peer?: string) => Send
 }
 
-const setup = async (env: Record<string, string> = {}, locator?: NetworkLocator): Promise<Setup> => {
+const setup = async (env: Record<string, string> = {}, locator?: NetworkLocator, signingKeys?: SigningKeys): Promise<Setup> => {
   const t = makeApp({
     env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env },
     clock: fakeClock(Date.UTC(2026, 10, 22)),
     ...(locator === undefined ? {} : { locator }),
+    ...(signingKeys === undefined ? {} : { signingKeys }),
   })
   const approver = viaApp(t.app, HOME)
   const created = await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
@@ -278,6 +284,33 @@ describe('QR login: attacks', () => {
     const recovery = (confirmed.body.recovery_codes as string[])[0]
     const done = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.2fa.recovery', session: challenge.body.session, code: recovery } })
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+
+  it('takes the new device\'s channel-creation network from the signed ticket the approver scanned', async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 22))
+    const keys = await openSigningKeys({ store: memoryKeyStore(), clock, random: seededRandom(3), retiredKeyTtlMs: 86_400_000 })
+    const s = await setup({}, undefined, keys)
+    s.t.clock.set(clock.now())
+    // The new device created its channel on the approver's network, then asked for a grant from elsewhere.
+    const created = await call(s.newDevice(HOME_TOO), 'POST', '/v1/rendezvous', { data: '' })
+    expect(typeof created.body.ticket).toBe('string')
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(s.newDevice(ELSEWHERE), holder, s.t.clock.now(), { channel_binding: BINDING })
+    const body = { decision: 'approve' as const, channel_binding: BINDING, dpop_jkt: holder.jkt }
+    const forged = await decide(s.approver, s.token, codes.user_code, { ...body, channel_ticket: `${created.body.ticket}x` } as never)
+    expect(forged).toMatchObject({ status: 400, body: { qrelay_code: 'INVALID_PARAM' } })
+    const challenge = await decide(s.approver, s.token, codes.user_code, { ...body, channel_ticket: created.body.ticket } as never)
+    // Same prefix at creation, another network at authorization: inconsistent, so a step-up.
+    expect(challenge.status).toBe(401)
+    const done = await decide(s.approver, s.token, codes.user_code, {
+      ...body,
+      channel_ticket: created.body.ticket,
+      auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD },
+    } as never)
+    expect(done.body).toEqual({ status: 'approved' })
+    const grantId = await s.t.store.kv.get(`grant-uc:${hashUserCode(codes.user_code.replace('-', ''))}`)
+    const grant = JSON.parse((await s.t.store.kv.get(`grant:${grantId}`)) ?? '{}') as DeviceGrant
+    expect(grant.networks).toContainEqual({ source: 'channel_create', atMs: clock.now(), prefix: '198.51.100.0/24' })
   })
 
   it('denies a QR code relayed to a victim far away, and burns the grant', async () => {

@@ -106,3 +106,20 @@ describe('judgeProximity', () => {
     expect(roaming.inconsistent).toBe(false)
   })
 })
+
+describe('relate with prefix-only sightings (signed channel tickets)', () => {
+  const at = 0
+  it('finds the same prefix when an address lies in the prefix, never the same IP', () => {
+    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '203.0.113.9' }).relation).toBe('same_prefix')
+    expect(relate({ source: 'approval', atMs: at, ip: '203.0.113.0' }, { source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }).relation).toBe('same_prefix')
+  })
+  it('compares two prefixes by containment and keeps families apart', () => {
+    expect(relate({ source: 'channel_create', atMs: at, prefix: '2001:db8:1::/56' }, { source: 'poll', atMs: at, prefix: '2001:db8:1::/48' }).relation).toBe('same_prefix')
+    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '198.51.100.7' }).relation).toBe('unknown')
+    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '2001:db8::1' }).relation).toBe('unknown')
+  })
+  it('counts a prefix-only sighting as comparable evidence', () => {
+    const verdict = judgeProximity([{ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }], [{ source: 'approval', atMs: at, ip: '203.0.113.77' }])
+    expect(verdict).toMatchObject({ relation: 'same_prefix', compared: { newDevice: 1, approver: 1 } })
+  })
+})
