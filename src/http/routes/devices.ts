@@ -28,6 +28,8 @@ export const deviceBody = (d: DeviceRecord, currentDeviceId: string): Record<str
   created_via: d.origin,
   last_seen_at_ms: d.lastSeenAtMs,
   ...(d.lastSeenNetwork === undefined ? {} : { last_seen_network: d.lastSeenNetwork }),
+  ...(d.approvedByDeviceId === undefined ? {} : { approved_by_device_id: d.approvedByDeviceId }),
+  ...(d.quarantineUntilMs > 0 ? { quarantine_until_ms: d.quarantineUntilMs } : {}),
   current: d.id === currentDeviceId,
 })
 

@@ -70,7 +70,8 @@ describe('QR login: approval and minting', () => {
 
     const devices = await call(s.approver, 'GET', '/v1/devices', undefined, s.token)
     const minted = (devices.body.devices as Array<Record<string, unknown>>).find((d) => d.device_id === tokens.device_id)
-    expect(minted).toMatchObject({ display_name: 'Kitchen TV' })
+    expect(minted).toMatchObject({ display_name: 'Kitchen TV', created_via: 'qr', quarantine_until_ms: s.t.clock.now() + 86_400_000 })
+    expect(typeof minted?.approved_by_device_id).toBe('string')
     const record = await s.t.durable.devices.get(s.accountId, tokens.device_id)
     expect(record).toMatchObject({ origin: 'qr', quarantineUntilMs: s.t.clock.now() + 86_400_000 })
     expect(record?.approvedByDeviceId).toBeDefined()
