@@ -48,3 +48,8 @@ export const NewDevice: DeviceApi = deviceApi('new')
 
 /** The device already signed in, approving the new one. */
 export const ExistingDevice: DeviceApi = deviceApi('existing')
+
+// Finishing a QR login once the channel is open (docs/qr-login.md).
+export { signIn, type DeviceSession, type SignInOptions, type SignInStep } from './sign-in.ts'
+export { approveSignIn, type ApprovalContext, type ApprovalResult, type ApproveOptions, type StepUpChallenge } from './approve.ts'
+export { generateDpopKey, type DpopKey } from './dpop-key.ts'

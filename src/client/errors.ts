@@ -40,6 +40,16 @@ export type ClientErrorCode =
   | 'INVALID_STATE'
   /** Ping-pong: this side must wait for the other's message before sending again (or the reverse). */
   | 'NOT_YOUR_TURN'
+  /** QR login: the existing device (or its user) declined, or the server answered `access_denied`. */
+  | 'ACCESS_DENIED'
+  /** QR login: the grant expired (`expired_token`, or `expires_in` passed while polling). */
+  | 'GRANT_EXPIRED'
+  /** QR login: the server's policy refused the approval (403 POLICY_DENIED); `detail` holds the reason code. */
+  | 'POLICY_DENIED'
+  /** QR login: the server asked for a step-up (401 UIA) and the app gave no credentials, or they failed. */
+  | 'STEP_UP_FAILED'
+  /** The server refused the access token or a DPoP proof (401), or an OAuth error not listed above (`detail`). */
+  | 'UNAUTHORIZED'
 
 /** Options of a {@link ClientError}. */
 export interface ClientErrorOptions {

@@ -56,6 +56,14 @@ export class QrScan extends SessionBase {
     return { ...this.#link.ticket }
   }
 
+  /**
+   * The server-signed channel ticket of the scanned QR. `approveSignIn` sends it with the approval, so
+   * the server knows where the new device created the channel. Never log it.
+   */
+  get channelTicket(): string {
+    return this.#link.signedTicket
+  }
+
   /** The QR creator's network prefix as the server saw it (warn the user if it is not theirs). */
   get creatorNetwork(): string | undefined {
     return this.#link.ticket.network

@@ -34,6 +34,8 @@ export interface VerifiedLink {
   /** A bearer value: never log it. */
   channelId: string
   ticket: TicketInfo
+  /** The server-signed ticket as scanned (a JWS): the existing device hands it to the server with its approval. */
+  signedTicket: string
 }
 
 /** Options of {@link verifyScannedLink}. */
@@ -99,7 +101,7 @@ export const verifyScannedLink = async (text: string, options: VerifyLinkOptions
     })
     const info: TicketInfo = { issuer: claims.issuer, expiresAtMs: claims.expiresAtMs }
     if (claims.network !== undefined) info.network = claims.network
-    return { intent, publicKey, channelId, ticket: info }
+    return { intent, publicKey, channelId, ticket: info, signedTicket: ticket }
   } catch (error) {
     if (error instanceof RelayError) {
       throw new ClientError('TICKET_INVALID', { detail: error.detail ?? 'the channel ticket does not verify' })

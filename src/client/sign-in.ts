@@ -1,0 +1,278 @@
+/**
+ * The new device's end of a QR login, once its channel is open (check code confirmed on whichever
+ * device showed the QR): make a DPoP key, ask for a device authorization grant with the channel
+ * binding (RFC 8628 + RFC 9449), send `io.qrelay.login.grant` to the existing device over the secure
+ * channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
+ * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once.
+ * Returns the DPoP-bound session.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
+ * @see https://www.rfc-editor.org/rfc/rfc9449
+ * @see ../../docs/qr-login.md
+ */
+import { ClientError, isClientError } from './errors.ts'
+import { generateDpopKey, type DpopAlgorithm, type DpopKey } from './dpop-key.ts'
+import { answerError, describeAnswer, formPost, loginHttp, requestJson, type LoginEndpoints, type LoginHttp } from './login-http.ts'
+import { LOGIN_APPROVED, LOGIN_GRANT, readOutcomeMessage, readReadyMessage } from './login-messages.ts'
+import { sleep as platformSleep, systemNow, throwIfCancelled } from './platform.ts'
+import type { SessionBase } from './session-base.ts'
+import { INSPECT } from './transport.ts'
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+/** RFC 8628 §3.5: slow_down adds 5 s when the server names no interval. */
+const SLOW_DOWN_STEP_MS = 5_000
+
+/** A step of the sign-in, for an app's progress display. Holds no secret (the user code is shown to people anyway). */
+export type SignInStep =
+  | { step: 'dpop_key'; jkt: string }
+  | { step: 'grant_requested'; userCode: string; expiresIn: number; interval: number }
+  | { step: 'grant_sent' }
+  | { step: 'poll'; answer: 'authorization_pending' | 'slow_down'; intervalSeconds: number }
+  | { step: 'approved_by_peer' }
+  | { step: 'session_minted'; deviceId: string }
+
+/** Options of {@link signIn}. */
+export interface SignInOptions extends LoginEndpoints {
+  /** The name the new device asks for (shown to the approver). */
+  deviceName?: string
+  /** Default ES256. */
+  dpopAlgorithm?: DpopAlgorithm
+  /** A DPoP key the app made itself (e.g. stored in IndexedDB); default a fresh non-extractable key. */
+  dpopKey?: DpopKey
+  /** Clock, in ms (proof `iat`, the `expires_in` bound). Default `Date.now`. */
+  now?: () => number
+  /** Waits between polls. Default a timer; tests pass their own. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  signal?: AbortSignal
+  /** Called at each step. */
+  onStep?: (step: SignInStep) => void
+  /** Close the channel once signed in or refused. Default true. */
+  closeChannel?: boolean
+}
+
+/** The DPoP-bound session minted for the new device. `toJSON()` and inspect show no token. */
+export interface DeviceSession {
+  readonly accessToken: string
+  readonly refreshToken: string
+  readonly deviceId: string
+  /** Lifetime of the access token, seconds, as of minting. */
+  readonly expiresIn: number
+  readonly scope: string
+  readonly dpop: Pick<DpopKey, 'jkt' | 'proof'>
+  /**
+   * `fetch` with `Authorization: DPoP <access token>` and a fresh proof (with `ath`). `path` is a path
+   * of the server (`/v1/account/whoami`) or an absolute URL of it.
+   */
+  authorizedFetch(path: string, init?: RequestInit): Promise<Response>
+  /** Rotates the refresh token (with a proof by the session's key); the session then holds the new tokens. */
+  refresh(): Promise<void>
+}
+
+interface TokenBody {
+  access_token: string
+  refresh_token: string
+  device_id: string
+  expires_in: number
+  scope?: string
+}
+
+const isTokenBody = (body: Record<string, unknown>): body is Record<string, unknown> & TokenBody =>
+  typeof body.access_token === 'string' &&
+  typeof body.refresh_token === 'string' &&
+  typeof body.device_id === 'string' &&
+  typeof body.expires_in === 'number'
+
+class MintedSession implements DeviceSession {
+  #accessToken: string
+  #refreshToken: string
+  #expiresIn: number
+  readonly deviceId: string
+  readonly scope: string
+  readonly dpop: Pick<DpopKey, 'jkt' | 'proof'>
+  readonly #http: LoginHttp
+
+  constructor(tokens: TokenBody, key: DpopKey, http: LoginHttp) {
+    this.#accessToken = tokens.access_token
+    this.#refreshToken = tokens.refresh_token
+    this.#expiresIn = tokens.expires_in
+    this.deviceId = tokens.device_id
+    this.scope = tokens.scope ?? ''
+    this.dpop = { jkt: key.jkt, proof: (method, url, accessToken) => key.proof(method, url, accessToken) }
+    this.#http = http
+  }
+
+  get accessToken(): string {
+    return this.#accessToken
+  }
+
+  get refreshToken(): string {
+    return this.#refreshToken
+  }
+
+  get expiresIn(): number {
+    return this.#expiresIn
+  }
+
+  async authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const absolute = /^https?:\/\//i.test(path)
+    const target = absolute ? new URL(path) : new URL(this.#http.publicUrl(path))
+    const htu = `${target.origin}${target.pathname}`
+    const method = (init.method ?? 'GET').toUpperCase()
+    const headers = new Headers(init.headers)
+    headers.set('authorization', `DPoP ${this.#accessToken}`)
+    headers.set('dpop', await this.dpop.proof(method, htu, this.#accessToken))
+    return this.#http.fetch(absolute ? path : this.#http.requestUrl(path), { ...init, method, headers })
+  }
+
+  async refresh(): Promise<void> {
+    const proof = await this.dpop.proof('POST', this.#http.publicUrl('/oauth2/token'))
+    const answer = await requestJson(
+      this.#http,
+      '/oauth2/token',
+      formPost({ grant_type: 'refresh_token', refresh_token: this.#refreshToken }, { dpop: proof }),
+    )
+    if (answer.status !== 200 || !isTokenBody(answer.body)) {
+      throw answer.status === 400 ? new ClientError('UNAUTHORIZED', { detail: `refresh: ${describeAnswer(answer)}`, status: 400 }) : answerError(answer, 'refresh')
+    }
+    this.#accessToken = answer.body.access_token
+    this.#refreshToken = answer.body.refresh_token
+    this.#expiresIn = answer.body.expires_in
+  }
+
+  toJSON(): { deviceId: string; scope: string; jkt: string } {
+    return { deviceId: this.deviceId, scope: this.scope, jkt: this.dpop.jkt }
+  }
+
+  [INSPECT](): { deviceId: string; scope: string; jkt: string } {
+    return this.toJSON()
+  }
+}
+
+/** What the grant endpoint handed out. */
+interface GrantCodes {
+  deviceCode: string
+  userCode: string
+  expiresIn: number
+  interval: number
+}
+
+const requestGrant = async (http: LoginHttp, key: DpopKey, binding: string, deviceName: string | undefined, signal?: AbortSignal): Promise<GrantCodes> => {
+  const fields: Record<string, string> = { channel_binding: binding }
+  if (deviceName !== undefined) fields.device_name = deviceName
+  const proof = await key.proof('POST', http.publicUrl('/oauth2/device_authorization'))
+  const answer = await requestJson(http, '/oauth2/device_authorization', formPost(fields, { dpop: proof }, signal))
+  const b = answer.body
+  if (answer.status === 200 && typeof b.device_code === 'string' && typeof b.user_code === 'string' && typeof b.expires_in === 'number') {
+    return { deviceCode: b.device_code, userCode: b.user_code, expiresIn: b.expires_in, interval: typeof b.interval === 'number' ? b.interval : 5 }
+  }
+  if (answer.status === 400) throw new ClientError('UNAUTHORIZED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 400 })
+  if (answer.status === 403) throw new ClientError('POLICY_DENIED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 403 })
+  throw answerError(answer, 'device authorization')
+}
+
+/**
+ * Signs the new device in through `session` (its end of an open channel: `NewDevice.showQr` after
+ * `confirmCheckCode`, or `NewDevice.scanQr` after `connect`). Call it before exchanging any other
+ * message on the channel.
+ *
+ * Errors: ACCESS_DENIED (declined by the person or the server), GRANT_EXPIRED, ABORTED or
+ * CHANNEL_GONE (the other device abandoned the channel, e.g. a check-code mismatch, without approving), POLICY_DENIED, UNAUTHORIZED (a proof or
+ * grant refused), RATE_LIMITED, PROTOCOL_ERROR, CANCELLED, TRANSPORT_FAILED, INVALID_STATE.
+ *
+ * @example
+ * const shown = await NewDevice.showQr({ baseUrl })
+ * await shown.waitForPeer(); await shown.confirmCheckCode(typed)
+ * const login = await signIn(shown, { baseUrl, deviceName: 'Kitchen TV' })
+ * const me = await (await login.authorizedFetch('/v1/account/whoami')).json()
+ */
+export const signIn = async (session: SessionBase, options: SignInOptions): Promise<DeviceSession> => {
+  if (session.device !== 'new') throw new ClientError('INVALID_STATE', { detail: 'signIn runs on the new device' })
+  if (session.status !== 'open') throw new ClientError('INVALID_STATE', { detail: `cannot sign in while ${session.status}` })
+  const now = options.now ?? systemNow
+  const wait = options.sleep ?? platformSleep
+  const onStep = options.onStep ?? (() => {})
+  const http = loginHttp(options)
+  const closeAtEnd = options.closeChannel ?? true
+  const stop = new AbortController()
+  const onCallerAbort = (): void => stop.abort(options.signal?.reason)
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true })
+  let listening: Promise<void> = Promise.resolve()
+  try {
+    throwIfCancelled(options.signal)
+    // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
+    if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
+    const key = options.dpopKey ?? (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
+    onStep({ step: 'dpop_key', jkt: key.jkt })
+    const grant = await requestGrant(http, key, session.channelBinding, options.deviceName, stop.signal)
+    onStep({ step: 'grant_requested', userCode: grant.userCode, expiresIn: grant.expiresIn, interval: grant.interval })
+    const deadlineMs = now() + grant.expiresIn * 1000
+    await session.send({ type: LOGIN_GRANT, user_code: grant.userCode, dpop_jkt: key.jkt })
+    onStep({ step: 'grant_sent' })
+
+    // Listen for the existing device's outcome while polling: a decline or an abort ends the wait early.
+    let early: ClientError | null = null
+    // The channel went away without an outcome: one more poll tells whether the approval happened first.
+    let gone = false
+    listening = (async () => {
+      try {
+        const outcome = readOutcomeMessage(await session.receive({ signal: stop.signal }))
+        if (outcome.type === LOGIN_APPROVED) {
+          onStep({ step: 'approved_by_peer' })
+          return
+        }
+        early = new ClientError('ACCESS_DENIED', { detail: `the other device declined${outcome.reason === undefined ? '' : ` (${outcome.reason})`}` })
+      } catch (error) {
+        // Gone or expired: the peer may have closed after answering (its approval is then already
+        // recorded), so the next poll has the last word. Over HTTP an abort also looks gone.
+        if (isClientError(error, 'CHANNEL_GONE') || isClientError(error, 'CHANNEL_EXPIRED')) {
+          gone = true
+          return
+        }
+        if (!isClientError(error) || ['CANCELLED', 'TRANSPORT_FAILED'].includes(error.code)) return
+        early = error
+      }
+      stop.abort()
+    })()
+
+    let intervalMs = grant.interval * 1000
+    for (;;) {
+      try {
+        await wait(Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop.signal)
+      } catch (error) {
+        if (early !== null) throw early
+        throw error
+      }
+      if (early !== null) throw early
+      if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
+      const goneBeforePoll = gone
+      const proof = await key.proof('POST', http.publicUrl('/oauth2/token'))
+      const answer = await requestJson(http, '/oauth2/token', formPost({ grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode }, { dpop: proof }))
+      if (answer.status === 200 && isTokenBody(answer.body)) {
+        onStep({ step: 'session_minted', deviceId: answer.body.device_id })
+        return new MintedSession(answer.body, key, http)
+      }
+      const error = answer.body.error
+      if (error === 'authorization_pending') {
+        if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
+        onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
+      } else if (error === 'slow_down') {
+        const told = answer.body.interval
+        intervalMs = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
+        onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: intervalMs / 1000 })
+      } else if (answer.status === 429) {
+        intervalMs = Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
+      } else if (error === 'access_denied') {
+        throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })
+      } else if (error === 'expired_token') {
+        throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
+      } else {
+        throw answer.status === 400 ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 }) : answerError(answer, 'token')
+      }
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onCallerAbort)
+    stop.abort()
+    await listening
+    if (closeAtEnd) await session.close().catch(() => {})
+  }
+}

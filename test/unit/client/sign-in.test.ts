@@ -1,0 +1,186 @@
+/**
+ * The new device's polling in `signIn`, against a scripted token endpoint with an injected clock and
+ * sleep: it waits `interval` before every poll, slows down on `slow_down` (never faster again), stops
+ * at `expires_in`, stops at once on a decline heard over the channel, and sends a DPoP proof with
+ * every request. Plus the existing device's refusal to use anything but its own channel binding.
+ */
+import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { approveSignIn } from '../../../src/client/approve.ts'
+import { ClientError } from '../../../src/client/errors.ts'
+import { LOGIN_APPROVED, LOGIN_DECLINED, LOGIN_GRANT, LOGIN_READY } from '../../../src/client/login-messages.ts'
+import type { SessionBase } from '../../../src/client/session-base.ts'
+import { signIn } from '../../../src/client/sign-in.ts'
+
+const BINDING = 'B'.repeat(43)
+const BASE = 'http://relay.test'
+
+interface Call {
+  path: string
+  atMs: number
+  dpop: string | null
+  body: string
+}
+
+/** A channel end that records what it sends and answers receives from `inbox` (or never). */
+const fakeSession = (device: 'new' | 'existing', role: 'G' | 'S', inbox: Array<() => Promise<unknown>>) => {
+  const sent: unknown[] = []
+  let closed = false
+  const session = {
+    device,
+    role,
+    get status() {
+      return closed ? 'closed' : 'open'
+    },
+    channelBinding: BINDING,
+    async send(message: unknown) {
+      sent.push(message)
+    },
+    receive({ signal }: { signal?: AbortSignal } = {}) {
+      const next = inbox.shift()
+      if (next !== undefined) return next()
+      return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new ClientError('CANCELLED')), { once: true }))
+    },
+    async close() {
+      closed = true
+    },
+    async abort() {
+      closed = true
+    },
+  }
+  return { session: session as unknown as SessionBase, sent }
+}
+
+/** A clock moved only by the injected sleep. */
+const fakeTime = () => {
+  let now = 1_800_000_000_000
+  const sleeps: number[] = []
+  return {
+    now: () => now,
+    sleeps,
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      await Promise.resolve()
+      if (signal?.aborted === true) throw new ClientError('CANCELLED')
+      sleeps.push(ms)
+      now += ms
+    },
+  }
+}
+
+const scriptedServer = (time: { now: () => number }, tokenAnswers: Array<[number, Record<string, unknown>]>, grant: Record<string, unknown> = {}) => {
+  const calls: Call[] = []
+  const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+    const path = new URL(input).pathname
+    const headers = new Headers(init.headers)
+    calls.push({ path, atMs: time.now(), dpop: headers.get('dpop'), body: String(init.body ?? '') })
+    if (path === '/oauth2/device_authorization') {
+      return Response.json({ device_code: 'dc', user_code: 'BCDFG-HJKLM', expires_in: 60, interval: 5, ...grant })
+    }
+    const [status, body] = tokenAnswers.shift() ?? [400, { error: 'authorization_pending' }]
+    return Response.json(body, { status })
+  }
+  return { fetch, calls }
+}
+
+const TOKENS = { access_token: 'at', refresh_token: 'rt', device_id: 'DEV', expires_in: 300, scope: 'device', token_type: 'DPoP' }
+
+describe('signIn polling', () => {
+  it('waits the interval before each poll, slows down for good on slow_down, and returns the DPoP-bound session', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [
+      [400, { error: 'authorization_pending' }],
+      [400, { error: 'slow_down', interval: 10 }],
+      [400, { error: 'authorization_pending' }],
+      [200, TOKENS],
+    ])
+    const { session, sent } = fakeSession('new', 'S', [])
+    const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep, deviceName: 'TV' })
+    expect(time.sleeps).toEqual([5000, 5000, 10_000, 10_000])
+    const polls = server.calls.filter((c) => c.path === '/oauth2/token')
+    for (let i = 1; i < polls.length; i++) expect(polls[i]!.atMs - polls[i - 1]!.atMs).toBeGreaterThanOrEqual(5000)
+    expect(sent).toEqual([{ type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM', dpop_jkt: result.dpop.jkt }])
+    expect(result).toMatchObject({ accessToken: 'at', refreshToken: 'rt', deviceId: 'DEV', expiresIn: 300 })
+    const authorization = server.calls[0]!
+    expect(new URLSearchParams(authorization.body).get('channel_binding')).toBe(BINDING)
+    expect(new URLSearchParams(authorization.body).get('device_name')).toBe('TV')
+    for (const call of server.calls) {
+      expect(decodeProtectedHeader(call.dpop!)).toMatchObject({ typ: 'dpop+jwt', alg: 'ES256' })
+      expect(decodeJwt(call.dpop!)).toMatchObject({ htm: 'POST', htu: `${BASE}${call.path}`, iat: Math.floor(call.atMs / 1000) })
+    }
+    expect(new Set(server.calls.map((c) => decodeJwt(c.dpop!).jti)).size).toBe(server.calls.length)
+  })
+
+  it('gives up with GRANT_EXPIRED at expires_in without polling past it', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [], { expires_in: 12, interval: 5 })
+    const { session } = fakeSession('new', 'S', [])
+    const start = time.now()
+    await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({ code: 'GRANT_EXPIRED' })
+    const polls = server.calls.filter((c) => c.path === '/oauth2/token')
+    expect(polls.length).toBe(2)
+    expect(polls.every((c) => c.atMs < start + 12_000)).toBe(true)
+    expect(time.sleeps).toEqual([5000, 5000, 2000])
+  })
+
+  it('stops at once with ACCESS_DENIED when the existing device says declined over the channel', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [])
+    const { session } = fakeSession('new', 'G', [async () => ({ type: LOGIN_READY }), async () => ({ type: LOGIN_DECLINED, reason: 'user_declined' })])
+    const error = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'ACCESS_DENIED' })
+    expect(session.status).toBe('closed')
+    expect(server.calls.filter((c) => c.path === '/oauth2/token').length).toBeLessThanOrEqual(1)
+  })
+
+  it('maps access_denied and expired_token answers to ACCESS_DENIED and GRANT_EXPIRED', async () => {
+    for (const [error, code] of [
+      ['access_denied', 'ACCESS_DENIED'],
+      ['expired_token', 'GRANT_EXPIRED'],
+      ['invalid_grant', 'UNAUTHORIZED'],
+    ] as const) {
+      const time = fakeTime()
+      const server = scriptedServer(time, [[400, { error }]])
+      const { session } = fakeSession('new', 'S', [])
+      await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({ code })
+    }
+  })
+
+  it('refuses the existing device, and a session that is not open', async () => {
+    const { session } = fakeSession('existing', 'S', [])
+    await expect(signIn(session, { baseUrl: BASE })).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+})
+
+describe('approveSignIn', () => {
+  it('posts its own channel binding and the peer\'s key, and tells the peer the outcome', async () => {
+    const posted: Array<Record<string, unknown>> = []
+    const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+      expect(new Headers(init.headers).get('authorization')).toBe('Bearer phone-token')
+      if (init.method === 'GET') {
+        return Response.json({ action: 'sign_in_another_device', message: 'ANOTHER', requested_device_name: 'TV', started_at: '', expires_in: 60, new_device_networks: [], proximity: { relation: 'same_prefix', inconsistent: false } })
+      }
+      posted.push(JSON.parse(String(init.body)) as Record<string, unknown>)
+      expect(new URL(input).pathname).toBe('/v1/approvals/BCDFG-HJKLM')
+      return Response.json({ status: 'approved' })
+    }
+    // The peer's message carries extra fields (a binding of its choosing): they are ignored.
+    const grant = { type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM', dpop_jkt: 'J'.repeat(43), channel_binding: 'X'.repeat(43) }
+    const { session, sent } = fakeSession('existing', 'S', [async () => grant])
+    const result = await approveSignIn(session, { baseUrl: BASE, fetch, accessToken: 'phone-token', confirm: (c) => c.action === 'sign_in_another_device' })
+    expect(result.status).toBe('approved')
+    expect(posted).toEqual([{ decision: 'approve', channel_binding: BINDING, dpop_jkt: 'J'.repeat(43) }])
+    expect(sent).toEqual([{ type: LOGIN_READY }, { type: LOGIN_APPROVED }])
+  })
+
+  it('refuses a malformed grant message with PROTOCOL_ERROR (channel aborted) before any request', async () => {
+    let requests = 0
+    const fetch = async (): Promise<Response> => {
+      requests++
+      return Response.json({})
+    }
+    const { session } = fakeSession('existing', 'G', [async () => ({ type: LOGIN_GRANT, user_code: 'x', dpop_jkt: 'short' })])
+    await expect(approveSignIn(session, { baseUrl: BASE, fetch, accessToken: 't', confirm: () => true })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' })
+    expect(requests).toBe(0)
+    expect(session.status).toBe('closed')
+  })
+})
