@@ -102,6 +102,8 @@ export interface Config {
     userCodeAttemptsPerClient: RateRule
     deviceAuthorizationPerClient: RateRule
     tokenRequestsPerClient: RateRule
+    /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
+    introspectionClients: ReadonlyMap<string, string>
   }
   /** Who may approve a QR login, from where, and what a doubt costs (see `src/core/policy`). */
   policy: {
@@ -211,6 +213,20 @@ const adminToken: Parser<string | undefined> = (raw) => {
   if (raw.trim() === '') return { value: undefined }
   return raw.trim().length >= 32 ? { value: raw.trim() } : { problem: 'must be at least 32 characters' }
 }
+const clientCredentials: Parser<ReadonlyMap<string, string>> = (raw) => {
+  const clients = new Map<string, string>()
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':')
+    const id = colon < 0 ? '' : entry.slice(0, colon)
+    const secret = colon < 0 ? '' : entry.slice(colon + 1)
+    // Never echo a secret in the problem text.
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) return { problem: 'needs entries "<client id>:<secret>" with ids of letters, digits, . _ -' }
+    if (secret.length < 32) return { problem: `the secret of client "${id}" must be at least 32 characters` }
+    if (clients.has(id)) return { problem: `client "${id}" appears twice` }
+    clients.set(id, secret)
+  }
+  return { value: clients }
+}
 const issuer: Parser<string> = (raw) =>
   raw.trim() === '' || raw.includes(':') ? { problem: 'must be non-empty and contain no colon' } : { value: raw.trim() }
 const webhookUrl: Parser<string | undefined> = (raw) => {
@@ -303,6 +319,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '20/300s', parse: rate, doc: 'user-code lookups and approvals per client address (bounds code guessing)' },
   { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
   { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
+  { env: 'QRELAY_INTROSPECTION_CLIENTS', path: 'oauth.introspectionClients', default: '', parse: clientCredentials, doc: 'resource servers allowed to call POST /oauth2/introspect (RFC 7662) with HTTP Basic: comma-separated "<client id>:<secret>" (secrets ≥ 32 characters); empty: no introspection endpoint' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
   { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },

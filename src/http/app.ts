@@ -30,6 +30,8 @@ import { deviceGrantsService } from '../services/device-grants.ts'
 import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.ts'
 import { approvalPolicyOf, approvalsService, type ApprovalAbuse } from '../services/approvals.ts'
 import { deviceLoginService } from '../services/device-login.ts'
+import { tokenInspection } from '../services/token-inspection.ts'
+import { hashedClients, introspectRoute, revokeRoute } from './routes/oauth-inspection.ts'
 import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
 import { requireDeviceAction } from './middleware/device-action.ts'
 import type { DeviceAction } from '../core/oauth/scopes.ts'
@@ -117,8 +119,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       token: deps.auth !== undefined,
       deviceAuthorization: deps.auth !== undefined,
       jwks: deps.signingKeys !== undefined,
-      introspection: false,
-      revocation: false,
+      introspection: deps.auth !== undefined && config.oauth.introspectionClients.size > 0,
+      revocation: deps.auth !== undefined,
     }),
   )
   app.all('/.well-known/oauth-authorization-server', methodNotAllowed)
@@ -203,6 +205,14 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const deviceLogin = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
     const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
     app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, limit: tokenLimit }))
+    const inspection = tokenInspection({ durable, clock })
+    app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit }))
+    app.all('/oauth2/revoke', methodNotAllowed)
+    if (config.oauth.introspectionClients.size > 0) {
+      const clients = hashedClients(config.oauth.introspectionClients)
+      app.post('/oauth2/introspect', introspectRoute({ inspection, clients, limit: tokenLimit }))
+      app.all('/oauth2/introspect', methodNotAllowed)
+    }
     const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
     app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator, limit: grantLimit }))
     app.all('/oauth2/device_authorization', methodNotAllowed)

@@ -41,8 +41,15 @@ export const oauthMetadata = (issuer: string, endpoints: OAuthEndpoints): Record
       ? { device_authorization_endpoint: `${issuer}/oauth2/device_authorization` }
       : {}),
     ...(endpoints.jwks ? { jwks_uri: `${issuer}/oauth2/jwks` } : {}),
-    ...(endpoints.introspection ? { introspection_endpoint: `${issuer}/oauth2/introspect` } : {}),
-    ...(endpoints.revocation ? { revocation_endpoint: `${issuer}/oauth2/revoke` } : {}),
+    ...(endpoints.introspection
+      ? {
+          introspection_endpoint: `${issuer}/oauth2/introspect`,
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+        }
+      : {}),
+    ...(endpoints.revocation
+      ? { revocation_endpoint: `${issuer}/oauth2/revoke`, revocation_endpoint_auth_methods_supported: ['none'] }
+      : {}),
     // No authorization endpoint: no response type is served (the member is required, hence empty).
     response_types_supported: [],
     grant_types_supported: grantTypes,

@@ -26,8 +26,11 @@ describe('oauth server metadata', () => {
     expect(body.jwks_uri).toBe('https://relay.example/oauth2/jwks')
     expect(body.grant_types_supported).toContain('refresh_token')
     expect(body.dpop_signing_alg_values_supported).toEqual(['ES256', 'EdDSA'])
+    expect(body.grant_types_supported).toContain('urn:ietf:params:oauth:grant-type:device_code')
+    expect(body.device_authorization_endpoint).toBe('https://relay.example/oauth2/device_authorization')
+    // Introspection needs configured resource-server credentials; revocation is open to token holders.
     expect(body).not.toHaveProperty('introspection_endpoint')
-    expect(body).not.toHaveProperty('revocation_endpoint')
+    expect(body.revocation_endpoint).toBe('https://relay.example/oauth2/revoke')
     // Every advertised endpoint on this server is really routed.
     const jwks = await t.app.request('/oauth2/jwks')
     expect(jwks.status).toBe(200)
