@@ -46,6 +46,9 @@ export default defineConfig({
                 QRELAY_ARGON2_ITERATIONS: '1',
                 QRELAY_REGISTRATION_ENABLED: 'true',
                 QRELAY_ADMIN_TOKEN: 'admin-token-0123456789abcdef0123456789',
+                // The QR login on the Worker (test/workers/qr-login-sdk.test.ts): approvers of any age, 1 s polls.
+                QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+                QRELAY_POLL_INTERVAL_SECONDS: '1',
               },
             },
           }),
