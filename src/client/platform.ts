@@ -19,7 +19,7 @@ export const webRandom = (): Random => ({
   bytes(length: number): Uint8Array {
     const out = new Uint8Array(length)
     for (let i = 0; i < length; i += RANDOM_CHUNK_BYTES) {
-      globalThis.crypto.getRandomValues(out.subarray(i, Math.min(length, i + RANDOM_CHUNK_BYTES)))
+      crypto.getRandomValues(out.subarray(i, Math.min(length, i + RANDOM_CHUNK_BYTES)))
     }
     return out
   },

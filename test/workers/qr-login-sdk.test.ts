@@ -22,7 +22,7 @@ let counter = 0
 const fetchFrom = (ip: string): FetchLike => (input, init = {}) => {
   const headers = new Headers(init.headers)
   headers.set('cf-connecting-ip', ip)
-  return SELF.fetch(typeof input === 'string' ? input : input.toString(), { ...init, headers })
+  return SELF.fetch(input, { ...init, headers })
 }
 const sendFrom = (ip: string): Send => (path, init) => fetchFrom(ip)(`${ORIGIN}${path}`, init)
 
