@@ -113,9 +113,10 @@ export const describeJsSdkInterop = (name: string, deploy: () => Promise<Deploym
     let failures: { A: RendezvousFailureReason[]; B: RendezvousFailureReason[] }
     let opened: MSC4108RendezvousSession[]
 
+    // Generous: a `wrangler dev` deployment starts workerd first.
     beforeAll(async () => {
       deployment = await deploy()
-    })
+    }, 120_000)
     beforeEach(() => {
       journal = newJournal()
       failures = { A: [], B: [] }
