@@ -105,6 +105,18 @@ export interface Config {
     /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
     introspectionClients: ReadonlyMap<string, string>
   }
+  /** Abuse counters per network and the automatic, decaying deny (see `core/policy/abuse.ts`). */
+  abuse: {
+    enabled: boolean
+    windowSeconds: number
+    minCreatedForRatio: number
+    maxRefusedJoins: number
+    maxCheckCodeAborts: number
+    maxDeclinedApprovals: number
+    baseBlockSeconds: number
+    maxBlockSeconds: number
+    notMeDenySeconds: number
+  }
   /** Who may approve a QR login, from where, and what a doubt costs (see `src/core/policy`). */
   policy: {
     trustedNetworks: readonly Cidr[]
@@ -320,6 +332,15 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
   { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
   { env: 'QRELAY_INTROSPECTION_CLIENTS', path: 'oauth.introspectionClients', default: '', parse: clientCredentials, doc: 'resource servers allowed to call POST /oauth2/introspect (RFC 7662) with HTTP Basic: comma-separated "<client id>:<secret>" (secrets ≥ 32 characters); empty: no introspection endpoint' },
+  { env: 'QRELAY_ABUSE_ENABLED', path: 'abuse.enabled', default: 'true', parse: bool, doc: 'count abuse signals per network (channels created vs completed, refused joins, check-code aborts, declined approvals) and deny a network that trips them, for 10 min doubling per strike' },
+  { env: 'QRELAY_ABUSE_WINDOW_SECONDS', path: 'abuse.windowSeconds', default: '3600', parse: int(60, 86_400), doc: 'length of an abuse counting window' },
+  { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '20', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse' },
+  { env: 'QRELAY_ABUSE_MAX_REFUSED_JOINS', path: 'abuse.maxRefusedJoins', default: '10', parse: int(1, 1_000_000), doc: 'refused joins of claimed channels per window that trip the deny' },
+  { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatches (as the joiner) per window that trip the deny' },
+  { env: 'QRELAY_ABUSE_MAX_DECLINED_APPROVALS', path: 'abuse.maxDeclinedApprovals', default: '5', parse: int(1, 1_000_000), doc: 'declined or burnt QR logins (as the new device) per window that trip the deny' },
+  { env: 'QRELAY_ABUSE_BASE_BLOCK_SECONDS', path: 'abuse.baseBlockSeconds', default: '600', parse: int(1, 604_800), doc: 'deny after a first strike; doubles with each further strike (one strike is forgiven per 6 h)' },
+  { env: 'QRELAY_ABUSE_MAX_BLOCK_SECONDS', path: 'abuse.maxBlockSeconds', default: '86400', parse: int(1, 2_592_000), doc: 'longest automatic deny' },
+  { env: 'QRELAY_NOT_ME_DENY_SECONDS', path: 'abuse.notMeDenySeconds', default: '86400', parse: int(0, 2_592_000), doc: 'a device reported "not me" gets its last network denied this long (channel creation and approval)' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
   { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },

@@ -82,6 +82,8 @@ const startTarget = async (name: TargetName, redisUrl: string | undefined): Prom
         // per-channel limits keep their defaults (and their 60 s windows, so counters live as long
         // as in production).
         QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
+        // A load generator creates channels nobody joins: exactly what the abuse guard denies.
+        QRELAY_ABUSE_ENABLED: 'false',
         ...(redis
           ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${name}:` }
           : {}),

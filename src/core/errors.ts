@@ -49,6 +49,7 @@ export type ErrorCode =
   | 'INVALID_DPOP_PROOF'
   | 'DPOP_NONCE_REQUIRED'
   | 'POLICY_DENIED'
+  | 'NETWORK_DENIED'
 
 /** Options of a {@link RelayError}: a short public detail, a retry hint, the underlying cause. */
 export interface RelayErrorOptions {

@@ -28,7 +28,9 @@ import { oauthMetadataRoute } from './routes/oauth-metadata.ts'
 import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { deviceGrantsService } from '../services/device-grants.ts'
 import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.ts'
-import { approvalPolicyOf, approvalsService, type ApprovalAbuse } from '../services/approvals.ts'
+import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
+import type { AbuseGuard } from '../services/abuse-guard.ts'
+import { notMeRoute } from './routes/not-me.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { tokenInspection } from '../services/token-inspection.ts'
 import { hashedClients, introspectRoute, revokeRoute } from './routes/oauth-inspection.ts'
@@ -57,8 +59,8 @@ export interface AppDeps {
   auth?: AuthServices
   /** ASN and location of client addresses for the proximity policy (absent: addresses only). */
   locator?: NetworkLocator
-  /** Abuse counters and automatic denies consulted by QR approval (see `abuse-guard.ts`). */
-  abuse?: ApprovalAbuse
+  /** Abuse counters and automatic denies: QR approval consults them, "not me" feeds them (`abuse-guard.ts`). */
+  abuse?: AbuseGuard
 }
 
 /**
@@ -244,6 +246,11 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
+    authed.post(
+      '/v1/devices/:id/not-me',
+      notMeRoute({ durable, events, clock, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
+    )
+    app.all('/v1/devices/:id/not-me', methodNotAllowed)
     const approvalDeps = { grants, limiter, clock, oauth: config.oauth, network: config.network, locator }
     const approvals = approvalsService({
       grants,

@@ -51,6 +51,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   INVALID_DPOP_PROOF: { status: 401, errcode: 'M_UNAUTHORIZED' },
   DPOP_NONCE_REQUIRED: { status: 401, errcode: 'M_UNAUTHORIZED' },
   POLICY_DENIED: { status: 403, errcode: 'M_FORBIDDEN' },
+  NETWORK_DENIED: { status: 403, errcode: 'M_FORBIDDEN' },
 }
 
 /** Unstable errcodes the MSCs ask for on their unstable paths. */

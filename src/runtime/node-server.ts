@@ -3,6 +3,7 @@
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
  * {@link startNodeServer} directly to get a real server on port 0.
  */
+import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -140,7 +141,18 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
   const { store, events, durable, outbox, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
-  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, events })
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock })
+  const rendezvous = rendezvousService({
+    store,
+    limiter,
+    clock,
+    random,
+    limits: config.rendezvous,
+    rates: config.rateLimit,
+    events,
+    deniedNetworks: config.policy.deniedNetworks,
+    ...(abuse === undefined ? {} : { abuse }),
+  })
   const relay = relayService({
     rendezvous,
     events,
@@ -183,6 +195,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     config,
     store,
     rendezvous,
+    ...(abuse === undefined ? {} : { abuse }),
     logger,
     clock,
     random,

@@ -9,6 +9,7 @@
  * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the WebSocket
  * transport (must end in the channel object) and channel-event pub/sub.
  */
+import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
 import { parseConfig } from '../config.ts'
@@ -50,7 +51,17 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
   const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
   const limiter = rateLimiter(store.counters, clock)
-  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock })
+  const rendezvous = rendezvousService({
+    store,
+    limiter,
+    clock,
+    random,
+    limits: config.rendezvous,
+    rates: config.rateLimit,
+    deniedNetworks: config.policy.deniedNetworks,
+    ...(abuse === undefined ? {} : { abuse }),
+  })
   // Without configured keys, the first isolate generates them into the key object; all share them.
   const signingKeys = await openSigningKeys({
     store:
@@ -68,6 +79,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   const auth = authServices({ auth: config.auth, store, durable, events: memorySecurityEvents(), clock, random, uiaKey })
   return createApp({
+    ...(abuse === undefined ? {} : { abuse }),
     config,
     store,
     rendezvous,

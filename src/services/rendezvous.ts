@@ -18,10 +18,14 @@ import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
+import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
+import type { AbuseGuard } from './abuse-guard.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
 export interface Caller {
   clientKey: string
+  /** The client's address as text, when known (deny lists). */
+  address?: string
 }
 
 /** What the rendezvous service needs. */
@@ -34,6 +38,10 @@ export interface RendezvousDeps {
   rates: Config['rateLimit']
   /** Where native writes, deletes and aborts are announced (WebSocket push); none: nobody hears them. */
   events?: ChannelEvents
+  /** Abuse accounting and the automatic deny; none: nothing is counted. */
+  abuse?: AbuseGuard
+  /** Networks refused for channel creation (`QRELAY_POLICY_DENIED_NETWORKS`). */
+  deniedNetworks?: readonly Cidr[]
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -102,6 +110,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
   /** Refuses a third party, counting it against the caller's network. */
   const refuse = async (caller: Caller): Promise<never> => {
+    await deps.abuse?.record(caller.clientKey, 'refused_join')
     const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
     if (!decision.allowed) {
       throw new RelayError('RATE_LIMITED', { detail: 'too many refused joins', retryAfterMs: decision.retryAfterMs })
@@ -124,7 +133,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       const claimed = claimChannel(record, hashSecret(joinerSecret), caller.clientKey)
       if (!claimed.ok) return refuse(caller)
       const outcome = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
-      if (outcome === 'ok') return { record: claimed.value, party: 'claim', joinerSecret }
+      if (outcome === 'ok') {
+        // A channel someone joined is a completed one for its creator's abuse ratio.
+        if (record.creatorNetwork !== undefined) await deps.abuse?.record(record.creatorNetwork, 'channel_completed')
+        return { record: claimed.value, party: 'claim', joinerSecret }
+      }
       if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
     }
     // Each retry means someone else changed the record: by now another party has surely claimed it.
@@ -164,7 +177,18 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
     async create(api: RendezvousApi, data: string, caller: Caller): Promise<CreatedChannel> {
       checkSize(data)
+      const address = caller.address === undefined ? null : parseAddress(caller.address)
+      if (address !== null && deps.deniedNetworks !== undefined && inAnyRange(address, deps.deniedNetworks)) {
+        throw new RelayError('NETWORK_DENIED', { detail: 'channels cannot be created from this network' })
+      }
+      if (deps.abuse !== undefined) {
+        const blockedMs = await deps.abuse.deniedForMs(caller.clientKey)
+        if (blockedMs > 0) {
+          throw new RelayError('NETWORK_DENIED', { detail: 'this network is temporarily blocked after suspicious activity', retryAfterMs: blockedMs })
+        }
+      }
       await limiter.consume(`create:${caller.clientKey}`, rates.createPerClient)
+      await deps.abuse?.record(caller.clientKey, 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
         id: newOpaqueId(random),
@@ -213,6 +237,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         if (!written.value.changed) return { ...view, record: written.value.record, changed: false }
         const outcome = await store.channels.replaceIfMatch(id, view.record.rev, written.value.record)
         if (outcome === 'ok') {
+          // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
+          if (api !== 'native' && written.value.record.version === 1 && view.record.creatorNetwork !== undefined) {
+            await deps.abuse?.record(view.record.creatorNetwork, 'channel_completed')
+          }
           if (api === 'native') announce(id, { type: 'written', token: written.value.record.token, by: roleOf(view.party) })
           return { ...view, record: written.value.record, changed: true }
         }
@@ -248,6 +276,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       announce(id, { type: 'aborted', by: roleOf(party), reason })
       if (reason === 'check_code_mismatch' && record.joinerNetwork !== undefined) {
         await store.counters.increment(`strike:mismatch:${record.joinerNetwork}`, 24 * 3_600_000)
+        await deps.abuse?.record(record.joinerNetwork, 'check_code_abort')
       }
     },
 

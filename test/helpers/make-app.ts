@@ -14,11 +14,14 @@ import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapt
 import { authServices, type AuthServices } from '../../src/services/auth-services.ts'
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
+import { abuseGuardFor, type AbuseGuard } from '../../src/services/abuse-guard.ts'
 import type { SigningKeys } from '../../src/services/signing-keys.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
 
 export interface TestApp {
+  /** The abuse guard, when `abuse: true`. */
+  abuse?: AbuseGuard
   app: ReturnType<typeof createApp>
   clock: FakeClock
   store: EphemeralStore
@@ -40,6 +43,8 @@ export interface MakeAppOptions {
   clock?: FakeClock
   /** ASN and location of client addresses (proximity). */
   locator?: NetworkLocator
+  /** Wire the abuse guard (per the QRELAY_ABUSE_* settings); off by default so tests do not trip it. */
+  abuse?: boolean
 }
 
 export const makeApp = (options: MakeAppOptions = {}): TestApp => {
@@ -48,7 +53,17 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   const random = seededRandom(7)
   const store: EphemeralStore = options.store?.(clock) ?? (memoryStore({ clock, sweepIntervalMs: 0 }) as MemoryStore)
   const limiter = rateLimiter(store.counters, clock)
-  const rendezvous = rendezvousService({ store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit })
+  const abuse = options.abuse === true ? abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock }) : undefined
+  const rendezvous = rendezvousService({
+    store,
+    limiter,
+    clock,
+    random,
+    limits: config.rendezvous,
+    rates: config.rateLimit,
+    deniedNetworks: config.policy.deniedNetworks,
+    ...(abuse === undefined ? {} : { abuse }),
+  })
   const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
   const events = memorySecurityEvents()
   const uiaKey = new Uint8Array(32).fill(5)
@@ -64,7 +79,8 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
     ...(options.locator === undefined ? {} : { locator: options.locator }),
+    ...(abuse === undefined ? {} : { abuse }),
     auth,
   })
-  return { app, clock, store, config, durable, events, auth }
+  return { app, clock, store, config, durable, events, auth, ...(abuse === undefined ? {} : { abuse }) }
 }
