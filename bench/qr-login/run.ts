@@ -1,0 +1,204 @@
+/**
+ * QR login benchmark (`npm run bench:qr-login`): full QR logins per second through the real HTTP server
+ * (Node, embedded SQLite store), one at a time and `BENCH_CONCURRENCY` at once, against the bare cost of
+ * the same cryptography without HTTP, in the same run and the same process.
+ *
+ * One login: the new device shows a native channel and the existing device scans it (device SDK, HTTP
+ * transport polling every `BENCH_POLL_MS`); ECDH handshake, check code, one encrypted message each way;
+ * the new device asks `POST /oauth2/device_authorization` with a DPoP proof and the channel binding;
+ * the existing device (password session, Bearer) approves `POST /v1/approvals/{user_code}`; the new
+ * device polls `POST /oauth2/token` once (the first poll is never slowed) and gets DPoP-bound tokens.
+ * Baseline: the whole `src/core/channel` handshake (X25519 ×2, HKDF), one AEAD message each way, and
+ * two ES256 DPoP proofs signed (jose) and verified (the server's `verifyDpopProof`).
+ * Rounds alternate baseline and logins so machine noise falls on both alike; medians and ranges.
+ *
+ * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (4),
+ * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
+import { parseConfig } from '../../src/config.ts'
+import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
+import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
+import { httpTransport } from '../../src/client/http-transport.ts'
+import { acceptInitiate, acceptOk, closeChannel, confirmCheckCode, createInitiate, startGenerator } from '../../src/core/channel/handshake.ts'
+import { decryptMessage, encryptMessage } from '../../src/core/channel/secure-message.ts'
+import { startNodeServer } from '../../src/runtime/node-server.ts'
+import { verifyDpopProof } from '../../src/services/dpop.ts'
+
+const num = (name: string, fallback: number, max: number): number => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
+  return value
+}
+const LOGINS = num('BENCH_LOGINS', 20, 10_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', 4, 64)
+const REPS = num('BENCH_REPS', 3, 20)
+const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
+const PASSWORD = 'correct horse battery staple'
+const ADMIN = 'bench-admin-token-0123456789abcdef0123'
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/** A fresh ES256 DPoP key, its thumbprint and a signer of proofs (unique jti, current iat). */
+const dpopKey = async () => {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+  const jwk = await exportJWK(publicKey)
+  let counter = 0
+  return {
+    jkt: await calculateJwkThumbprint(jwk, 'sha256'),
+    prove: (url: string) =>
+      new SignJWT({ jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`, htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+        .sign(privateKey),
+  }
+}
+
+const postJson = async (url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> => {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (token !== undefined) headers.authorization = `Bearer ${token}`
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
+  return { status: res.status, body: await res.json() }
+}
+const postForm = async (url: string, fields: Record<string, string>, proof: string): Promise<{ status: number; body: any }> => {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof }, body: new URLSearchParams(fields).toString() })
+  return { status: res.status, body: await res.json() }
+}
+
+/** The cryptography of one login without HTTP: handshake, a message each way, two proofs signed and verified. */
+const bareCrypto = async (): Promise<void> => {
+  const g = startGenerator(cryptoRandom)
+  const offer = createInitiate(cryptoRandom, g.key.publicKey)
+  if (!offer.ok) throw new Error(offer.detail)
+  const answer = acceptInitiate(g, offer.value.message)
+  if (!answer.ok) throw new Error(answer.detail)
+  const scanner = acceptOk(offer.value.state, answer.value.message)
+  if (!scanner.ok) throw new Error(scanner.detail)
+  const generator = confirmCheckCode(answer.value.state, scanner.value.checkCode)
+  if (!generator.ok) throw new Error(generator.detail)
+  const s1 = encryptMessage(scanner.value, '{"type":"m.login.protocols"}')
+  if (!s1.ok) throw new Error(s1.detail)
+  const g1 = decryptMessage(generator.value, s1.value.message)
+  if (!g1.ok) throw new Error(g1.detail)
+  const g2 = encryptMessage(g1.value.state, '{"type":"m.login.protocol"}')
+  if (!g2.ok) throw new Error(g2.detail)
+  const s2 = decryptMessage(s1.value.state, g2.value.message)
+  if (!s2.ok) throw new Error(s2.detail)
+  closeChannel(g2.value.state)
+  closeChannel(s2.value.state)
+  const key = await dpopKey()
+  for (const url of ['http://127.0.0.1/oauth2/device_authorization', 'http://127.0.0.1/oauth2/token']) {
+    await verifyDpopProof(await key.prove(url), { method: 'POST', url }, Date.now())
+  }
+}
+
+const main = async (): Promise<void> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-qr-login-'))
+  const generous = '100000000/1s'
+  const config = parseConfig({
+    QRELAY_PORT: '0',
+    QRELAY_DATA_DIR: dataDir,
+    QRELAY_ADMIN_TOKEN: ADMIN,
+    QRELAY_LOG_LEVEL: 'silent',
+    QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+    QRELAY_POLL_INTERVAL_SECONDS: '1',
+    // Many logins from one address and one account: keep every limit out of the way.
+    QRELAY_RATE_CREATE_PER_CLIENT: generous,
+    QRELAY_RATE_READS_PER_CHANNEL: generous,
+    QRELAY_RATE_WRITES_PER_CHANNEL: generous,
+    QRELAY_RATE_AUTH_FAILURES_PER_CLIENT: generous,
+    QRELAY_RATE_USER_CODE_PER_ACCOUNT: generous,
+    QRELAY_RATE_USER_CODE_PER_CLIENT: generous,
+    QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: generous,
+    QRELAY_RATE_TOKEN_PER_CLIENT: generous,
+  })
+  const server = await startNodeServer(config, { logger: silentLogger })
+  const base = server.url.replace(/\/$/, '')
+  try {
+    const created = await postJson(`${base}/v1/admin/users`, { username: 'bench', password: PASSWORD }, ADMIN)
+    if (created.status !== 201) throw new Error(`could not create the user: ${JSON.stringify(created.body)}`)
+    const first = await postJson(`${base}/v1/login`, { username: 'bench' })
+    const signedIn = await postJson(`${base}/v1/login`, { username: 'bench', auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+    if (signedIn.status !== 200) throw new Error(`login failed: ${JSON.stringify(signedIn.body)}`)
+    const approverToken = signedIn.body.access_token as string
+
+    const qrLogin = async (): Promise<void> => {
+      const transport = () => httpTransport({ baseUrl: base, pollIntervalMs: POLL_MS })
+      const shown = await NewDevice.showQr({ baseUrl: base, transport: transport() })
+      const scan = await ExistingDevice.scanQr(shown.qrLink, { baseUrl: base, transport: transport() })
+      try {
+        await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
+        await shown.confirmCheckCode(scan.checkCode)
+        await Promise.all([scan.send({ type: 'm.login.protocols' }), shown.receive({ timeoutMs: 10_000 })])
+        await Promise.all([shown.send({ type: 'm.login.protocol' }), scan.receive({ timeoutMs: 10_000 })])
+        const binding = shown.channelBinding
+        const key = await dpopKey()
+        const grant = await postForm(`${base}/oauth2/device_authorization`, { channel_binding: binding, device_name: 'bench' }, await key.prove(`${base}/oauth2/device_authorization`))
+        if (grant.status !== 200) throw new Error(`grant: ${grant.status} ${JSON.stringify(grant.body)}`)
+        const approved = await postJson(`${base}/v1/approvals/${encodeURIComponent(grant.body.user_code)}`, { decision: 'approve', channel_binding: scan.channelBinding, dpop_jkt: key.jkt }, approverToken)
+        if (approved.status !== 200) throw new Error(`approval: ${approved.status} ${JSON.stringify(approved.body)}`)
+        const tokens = await postForm(`${base}/oauth2/token`, { grant_type: DEVICE_CODE, device_code: grant.body.device_code }, await key.prove(`${base}/oauth2/token`))
+        if (tokens.status !== 200 || typeof tokens.body.access_token !== 'string') throw new Error(`token: ${tokens.status} ${JSON.stringify(tokens.body)}`)
+      } finally {
+        await scan.close().catch(() => {})
+        await shown.close().catch(() => {})
+      }
+    }
+    /** `LOGINS` runs of `op`, `width` at a time; returns runs per second. */
+    const perSecond = async (op: () => Promise<void>, width: number): Promise<number> => {
+      let next = 0
+      const t0 = performance.now()
+      const worker = async (): Promise<void> => {
+        while (next < LOGINS) {
+          next++
+          await op()
+        }
+      }
+      await Promise.all(Array.from({ length: width }, worker))
+      return LOGINS / ((performance.now() - t0) / 1000)
+    }
+
+    await qrLogin() // warm-up
+    await bareCrypto()
+    const bare: number[] = []
+    const sequential: number[] = []
+    const concurrent: number[] = []
+    for (let rep = 0; rep < REPS; rep++) {
+      bare.push(await perSecond(bareCrypto, 1))
+      sequential.push(await perSecond(qrLogin, 1))
+      concurrent.push(await perSecond(qrLogin, CONCURRENCY))
+    }
+    const fmt = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (range ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
+    const ratio = (xs: number[]) => fmt(xs.map((x, i) => x / (bare[i] as number)), 4)
+    process.stdout.write(
+      [
+        `# qr-login benchmark — ${new Date().toISOString()}`,
+        `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}; node ${process.version}`,
+        `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK poll interval ${POLL_MS} ms`,
+        '',
+        '| Measure | Per second, median (range) | Ratio to bare crypto |',
+        '|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 |`,
+        `| full QR login over HTTP, sequential | ${fmt(sequential)} | ${ratio(sequential)} |`,
+        `| full QR login over HTTP, ${CONCURRENCY} at once | ${fmt(concurrent)} | ${ratio(concurrent)} |`,
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    await server.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
