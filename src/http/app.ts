@@ -31,6 +31,8 @@ import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import type { AbuseGuard } from '../services/abuse-guard.ts'
 import { notMeRoute } from './routes/not-me.ts'
+import { eventsRoute } from './routes/events.ts'
+import type { AccountEvents } from '../services/account-events.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { tokenInspection } from '../services/token-inspection.ts'
 import { hashedClients, introspectRoute, revokeRoute } from './routes/oauth-inspection.ts'
@@ -59,6 +61,8 @@ export interface AppDeps {
   auth?: AuthServices
   /** ASN and location of client addresses for the proximity policy (absent: addresses only). */
   locator?: NetworkLocator
+  /** The account event feed behind `GET /v1/events` (it must also be among the `auth` services' sinks). */
+  accountEvents?: AccountEvents
   /** Abuse counters and automatic denies: QR approval consults them, "not me" feeds them (`abuse-guard.ts`). */
   abuse?: AbuseGuard
 }
@@ -226,7 +230,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
     const requireToken = bearerAuth(sessions, { clock, counters, publicBaseUrl })
-    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*']) {
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
       authed.use(path, requireToken)
     }
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
@@ -251,6 +255,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       notMeRoute({ durable, events, clock, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
     )
     app.all('/v1/devices/:id/not-me', methodNotAllowed)
+    if (deps.accountEvents !== undefined) {
+      authed.get('/v1/events', eventsRoute(deps.accountEvents))
+      app.all('/v1/events', methodNotAllowed)
+    }
     const approvalDeps = { grants, limiter, clock, oauth: config.oauth, network: config.network, locator }
     const approvals = approvalsService({
       grants,

@@ -3,6 +3,7 @@
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
  * {@link startNodeServer} directly to get a real server on port 0.
  */
+import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
@@ -27,7 +28,6 @@ import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
 import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../adapters/durable/redis.ts'
-import { memorySecurityEvents } from '../adapters/events/memory.ts'
 import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
@@ -179,12 +179,9 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler: overrides.scheduler ?? systemScheduler })
-  // Until a fan-out of security events exists, the memory sink and the webhook sink are composed here.
-  const memoryEvents = memorySecurityEvents()
-  const securityEvents: SecurityEvents =
-    webhooks === undefined
-      ? memoryEvents
-      : { emit: async (accountId, event) => void (await Promise.all([memoryEvents.emit(accountId, event), webhooks.events.emit(accountId, event)])) }
+  // Every security event goes to the account's feed (GET /v1/events) and, when configured, the webhook outbox.
+  const feed = accountEvents({ kv: store.kv, clock })
+  const securityEvents: SecurityEvents = webhooks === undefined ? feed : fanOutSecurityEvents(feed, webhooks.events)
   const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey })
   // Expired access tokens and families are invisible already; this only frees their rows.
   const purge = setInterval(() => void durable.purgeExpired().catch(() => {}), 600_000)
@@ -196,6 +193,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     store,
     rendezvous,
     ...(abuse === undefined ? {} : { abuse }),
+    accountEvents: feed,
     logger,
     clock,
     random,

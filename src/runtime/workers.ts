@@ -9,6 +9,7 @@
  * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the WebSocket
  * transport (must end in the channel object) and channel-event pub/sub.
  */
+import { accountEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
@@ -19,7 +20,6 @@ import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platfor
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
-import { memorySecurityEvents } from '../adapters/events/memory.ts'
 import { authServices } from '../services/auth-services.ts'
 import { createApp } from '../http/app.ts'
 import type { AppEnv } from '../http/context.ts'
@@ -77,9 +77,11 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  const auth = authServices({ auth: config.auth, store, durable, events: memorySecurityEvents(), clock, random, uiaKey })
+  const feed = accountEvents({ kv: store.kv, clock })
+  const auth = authServices({ auth: config.auth, store, durable, events: feed, clock, random, uiaKey })
   return createApp({
     ...(abuse === undefined ? {} : { abuse }),
+    accountEvents: feed,
     config,
     store,
     rendezvous,

@@ -15,6 +15,7 @@ import { authServices, type AuthServices } from '../../src/services/auth-service
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
 import { abuseGuardFor, type AbuseGuard } from '../../src/services/abuse-guard.ts'
+import { accountEvents, fanOutSecurityEvents } from '../../src/services/account-events.ts'
 import type { SigningKeys } from '../../src/services/signing-keys.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
@@ -66,8 +67,9 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   })
   const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
   const events = memorySecurityEvents()
+  const feed = accountEvents({ kv: store.kv, clock, limits: { recheckMs: 20 } })
   const uiaKey = new Uint8Array(32).fill(5)
-  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey })
+  const auth = authServices({ auth: config.auth, store, durable, events: fanOutSecurityEvents(events, feed), clock, random, uiaKey })
   const app = createApp({
     config,
     store,
@@ -80,6 +82,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
     ...(options.locator === undefined ? {} : { locator: options.locator }),
     ...(abuse === undefined ? {} : { abuse }),
+    accountEvents: feed,
     auth,
   })
   return { app, clock, store, config, durable, events, auth, ...(abuse === undefined ? {} : { abuse }) }

@@ -1,0 +1,134 @@
+/**
+ * The account event feed: every security event of an account (a new device signed in by QR, "not me",
+ * password and 2FA changes…) kept for its other devices to read with a cursor (`GET /v1/events`).
+ * Stored in the ephemeral key-value store, so it works the same on memory, Redis (shared by every
+ * process) and Durable Objects: one bounded JSON list per account, appended by compare-and-swap, with
+ * event ids that only grow (`max(last + 1, now)`), so a reader's `since` never skips or repeats one.
+ * Readers wait for news by re-reading at a short interval, woken at once by appends on the same process.
+ *
+ * @see ../../../shared/DESIGN.md (notify the user's other devices: "was this you?")
+ */
+import type { Clock, KvStore, SecurityEvent, SecurityEvents } from '../ports.ts'
+
+/** One event as a device reads it. Never holds secrets. */
+export interface FeedEvent {
+  /** Cursor: strictly increasing per account. */
+  id: number
+  type: SecurityEvent['type']
+  atMs: number
+  deviceId?: string
+  details?: Record<string, string | number | boolean>
+}
+
+/** The feed. */
+export interface AccountEvents extends SecurityEvents {
+  /** Events with `id > since`, oldest first, at most `limit`. */
+  readSince(accountId: string, since: number, limit: number): Promise<FeedEvent[]>
+  /**
+   * Like `readSince`, but when nothing is there yet waits up to `timeoutMs` for an event (or for
+   * `signal` to abort), then answers with whatever there is (maybe nothing).
+   */
+  waitSince(accountId: string, since: number, limit: number, timeoutMs: number, signal?: AbortSignal): Promise<FeedEvent[]>
+}
+
+/** Limits of the feed. */
+export interface AccountEventsLimits {
+  /** Events kept per account (oldest dropped). Default 100. */
+  maxEvents: number
+  /** How long a feed lives after its first event. Default 7 days. */
+  retentionMs: number
+  /** How often a waiting reader re-reads the store (news from other processes). Default 500 ms. */
+  recheckMs: number
+}
+
+const DEFAULTS: AccountEventsLimits = { maxEvents: 100, retentionMs: 7 * 24 * 3_600_000, recheckMs: 500 }
+const MAX_CAS_TRIES = 8
+const keyOf = (accountId: string): string => `events:${accountId}`
+
+/**
+ * Builds the feed over a key-value store.
+ *
+ * @example
+ * const feed = accountEvents({ kv: store.kv, clock })
+ * await feed.emit(accountId, { type: 'device_signed_in', atMs: clock.now(), deviceId })
+ * const news = await feed.waitSince(accountId, lastSeenId, 50, 25_000)
+ */
+export const accountEvents = (deps: { kv: KvStore; clock: Clock; limits?: Partial<AccountEventsLimits> }): AccountEvents => {
+  const { kv, clock } = deps
+  const limits = { ...DEFAULTS, ...deps.limits }
+  const waiters = new Map<string, Set<() => void>>()
+
+  const load = async (accountId: string): Promise<{ raw: string | null; events: FeedEvent[] }> => {
+    const raw = await kv.get(keyOf(accountId))
+    return { raw, events: raw === null ? [] : (JSON.parse(raw) as FeedEvent[]) }
+  }
+
+  const wake = (accountId: string): void => {
+    for (const resolve of waiters.get(accountId) ?? []) resolve()
+  }
+
+  const readSince = async (accountId: string, since: number, limit: number): Promise<FeedEvent[]> =>
+    (await load(accountId)).events.filter((e) => e.id > since).slice(0, limit)
+
+  return {
+    async emit(accountId, event) {
+      try {
+        for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
+          const { raw, events } = await load(accountId)
+          const last = events.at(-1)?.id ?? 0
+          const entry: FeedEvent = { id: Math.max(last + 1, clock.now()), type: event.type, atMs: event.atMs }
+          if (event.deviceId !== undefined) entry.deviceId = event.deviceId
+          if (event.details !== undefined) entry.details = { ...event.details }
+          const next = JSON.stringify([...events, entry].slice(-limits.maxEvents))
+          if (raw === null) {
+            await kv.put(keyOf(accountId), next, limits.retentionMs)
+            break
+          }
+          if ((await kv.replaceIfMatch(keyOf(accountId), raw, next)) === 'ok') break
+        }
+      } catch {
+        // The feed is a notification channel: a store failure must not fail the action it reports.
+      } finally {
+        wake(accountId)
+      }
+    },
+    readSince,
+    async waitSince(accountId, since, limit, timeoutMs, signal) {
+      // Bounded in rounds of real time (not the injected clock): each round ends at the recheck
+      // interval or earlier, when this process appends to the account or the caller gives up.
+      const rounds = Math.ceil(Math.max(0, timeoutMs) / limits.recheckMs)
+      for (let round = 0; ; round++) {
+        const found = await readSince(accountId, since, limit)
+        if (found.length > 0 || round >= rounds || signal?.aborted === true) return found
+        const waitMs = Math.min(limits.recheckMs, timeoutMs - round * limits.recheckMs)
+        await new Promise<void>((resolve) => {
+          const set = waiters.get(accountId) ?? new Set<() => void>()
+          waiters.set(accountId, set)
+          const done = (): void => {
+            clearTimeout(timer)
+            set.delete(done)
+            if (set.size === 0) waiters.delete(accountId)
+            signal?.removeEventListener('abort', done)
+            resolve()
+          }
+          const timer = setTimeout(done, waitMs)
+          set.add(done)
+          signal?.addEventListener('abort', done, { once: true })
+        })
+      }
+    },
+  }
+}
+
+/**
+ * One `SecurityEvents` that hands every event to all `sinks` (the feed, webhooks, a test recorder);
+ * a failing sink never stops the others or the caller.
+ *
+ * @example
+ * const events = fanOutSecurityEvents(feed, webhooks.events)
+ */
+export const fanOutSecurityEvents = (...sinks: SecurityEvents[]): SecurityEvents => ({
+  async emit(accountId, event) {
+    await Promise.all(sinks.map((sink) => sink.emit(accountId, event).catch(() => {})))
+  },
+})
