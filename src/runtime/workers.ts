@@ -9,6 +9,7 @@
  * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the WebSocket
  * transport (must end in the channel object) and channel-event pub/sub.
  */
+import { cloudflareLocator } from '../adapters/geo/cloudflare.ts'
 import { accountEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -82,6 +83,8 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   return createApp({
     ...(abuse === undefined ? {} : { abuse }),
     accountEvents: feed,
+    // ASN and coordinates of each client from request.cf feed the proximity policy.
+    locator: cloudflareLocator,
     config,
     store,
     rendezvous,

@@ -109,3 +109,26 @@ describe('workers: QR login races and attacks on Durable Objects', () => {
     expect((await pollToken(send, holder, Date.now(), codes.device_code)).body.error).toBe('access_denied')
   })
 })
+
+describe('workers: proximity from request.cf', () => {
+  /** fetch through the Worker from `ip`, with Cloudflare's view of where that is. */
+  const sendWithCf = (ip: string, cf: Record<string, unknown>): Send => (path, init) => {
+    const headers = new Headers(init.headers)
+    headers.set('cf-connecting-ip', ip)
+    return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, cf } as RequestInit)
+  }
+
+  it('denies an approval when request.cf puts the two devices on two continents', async () => {
+    const approverIp = '198.51.100.50'
+    const { token } = await existingDevice(approverIp)
+    const approver = sendWithCf(approverIp, { asn: 3320, country: 'DE', latitude: '52.52', longitude: '13.40' })
+    const newDevice = sendWithCf('203.0.113.50', { asn: 7922, country: 'US', latitude: '40.71', longitude: '-74.00' })
+    const holder = await dpopHolder()
+    const binding = bindingOf('F')
+    const { codes } = await requestGrant(newDevice, holder, Date.now(), { channel_binding: binding })
+    const context = await call(approver, 'GET', `/v1/approvals/${codes.user_code}`, undefined, token)
+    expect(context.body.proximity.relation).toBe('far')
+    const res = await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })
+    expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'POLICY_DENIED', reason: 'far_away' } })
+  })
+})
