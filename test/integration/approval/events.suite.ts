@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { call, login, viaApp, type Send } from '../../helpers/account-client.ts'
-import { dpopHolder } from '../../helpers/dpop.ts'
+import { dpopHolder, type DpopHolder } from '../../helpers/dpop.ts'
 import type { TestApp } from '../../helpers/make-app.ts'
-import { bindingOf, decide, pollToken, requestGrant } from '../../helpers/qr-login.ts'
+import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../../helpers/qr-login.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -27,16 +27,17 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
       return { ...apps, onA, onB, token: phone.access_token as string, username }
     }
 
-    const qrSignIn = async (t: TestApp, approver: Send, token: string) => {
-      const holder = await dpopHolder()
+    const qrSession = async (t: TestApp, approver: Send, token: string, given?: DpopHolder) => {
+      const holder = given ?? (await dpopHolder())
       const send = viaApp(t.app, '198.51.100.77')
       const binding = bindingOf('E')
       const { codes } = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
       expect((await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status).toBe(200)
       const minted = await pollToken(send, holder, t.clock.now(), codes.device_code)
       expect(minted.status).toBe(200)
-      return minted.body.device_id as string
+      return { deviceId: minted.body.device_id as string, accessToken: minted.body.access_token as string }
     }
+    const qrSignIn = async (t: TestApp, approver: Send, token: string) => (await qrSession(t, approver, token)).deviceId
 
     it('shows a QR sign-in to the other devices, with a cursor that never repeats an event', async () => {
       const { a, onA, onB, token, close } = await setup()
@@ -67,6 +68,20 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
         const woken = await waiting
         expect(Date.now() - started).toBeLessThan(5_000)
         expect(woken.body.events).toEqual([expect.objectContaining({ type: 'device_not_me', device_id: deviceId })])
+      } finally {
+        await close()
+      }
+    })
+
+    it('"not me" on one instance revokes the QR session on the other at once', async () => {
+      const { a, b, onA, token, close } = await setup()
+      try {
+        const holder = await dpopHolder()
+        const { deviceId, accessToken } = await qrSession(a, onA, token, holder)
+        const newDeviceOnB = viaApp(b.app, '198.51.100.77')
+        expect((await callWithDpop(newDeviceOnB, holder, b.clock.now(), 'GET', '/v1/account/whoami', accessToken)).status).toBe(200)
+        expect((await call(onA, 'POST', `/v1/devices/${deviceId}/not-me`, {}, token)).status).toBe(200)
+        expect((await callWithDpop(newDeviceOnB, holder, b.clock.now(), 'GET', '/v1/account/whoami', accessToken)).status).toBe(401)
       } finally {
         await close()
       }
