@@ -71,10 +71,18 @@ export interface AppDeps {
  * The middleware of one rendezvous API family: marks its routes (errors then carry that family's
  * unstable errcodes) and applies CORS. One middleware rather than two: each layer costs a dispatch.
  */
-const rendezvousFamily = (name: string): MiddlewareHandler<AppEnv> => {
+const rendezvousFamily = (name: string, locator?: NetworkLocator): MiddlewareHandler<AppEnv> => {
   const applyCors = cors()
   return async function rendezvousFamily(c, next) {
     c.set('flavor', name)
+    // Channel creation and joins count abuse per ASN too, when the runtime can tell it.
+    if (locator !== undefined && c.req.method !== 'GET' && c.req.method !== 'OPTIONS') {
+      try {
+        c.set('clientAsn', (await locator.locate(c.get('clientAddress'), c.req.raw)).asn)
+      } catch {
+        // Unknown: counted per network only.
+      }
+    }
     return applyCors(c, next)
   }
 }
@@ -136,7 +144,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
   if (config.rendezvous.msc4108Enabled) {
     const r = msc4108Routes({ rendezvous, maxPayloadBytes, publicBaseUrl: config.server.publicBaseUrl })
     // `prefix/*` matches the bare prefix too: one registration, so each runs once per request.
-    app.use(`${MSC4108_PREFIX}/*`, rendezvousFamily('msc4108'))
+    app.use(`${MSC4108_PREFIX}/*`, rendezvousFamily('msc4108', deps.locator))
     app.post(MSC4108_PREFIX, r.create)
     app.get(`${MSC4108_PREFIX}/:id`, r.read)
     app.put(`${MSC4108_PREFIX}/:id`, r.write)
@@ -171,7 +179,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       createAvailable: true,
       ...(api === 'native' && issueTicket !== undefined ? { issueTicket } : {}),
     })
-    app.use(`${prefix}/*`, rendezvousFamily(api))
+    app.use(`${prefix}/*`, rendezvousFamily(api, deps.locator))
     app.get(prefix, r.discover)
     if (creatorAuth !== undefined) app.post(prefix, creatorAuth)
     app.post(prefix, r.create)

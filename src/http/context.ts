@@ -12,6 +12,8 @@ export interface AppEnv {
     clientAddress: string
     /** The key per-client limits count under (IPv4 address, IPv6 /64). */
     clientKey: string
+    /** The client's autonomous system, set on rendezvous requests when a locator knows it. */
+    clientAsn: number | undefined
     /** Which API family the route serves (`msc4108`, `msc4388`, `native`…): picks unstable errcodes. */
     flavor: string | undefined
     /** Request-scoped logger (fields never hold bearer values). */

@@ -12,6 +12,7 @@ import type { Config } from '../config.ts'
 import {
   abuseWindowIndex,
   decideAbuse,
+  DEFAULT_ABUSE_PER_ASN,
   DEFAULT_ABUSE_PER_IP,
   type AbuseCounts,
   type AbuseRecord,
@@ -45,8 +46,23 @@ const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
 const SIGNALS = Object.keys(SIGNAL_FIELD) as AbuseSignal[]
 const MAX_CAS_TRIES = 4
 
+/** Prefix of an ASN source (`asn:64500`): counted with the ASN thresholds. */
+export const ASN_SOURCE = 'asn:'
+
+/**
+ * The sources one client counts under: its network key and, when known, its ASN.
+ *
+ * @example
+ * sourcesOf('203.0.113.7', 64500) // ['203.0.113.7', 'asn:64500']
+ */
+export const sourcesOf = (network: string | undefined, asn: number | undefined): string[] => [
+  ...(network === undefined ? [] : [network]),
+  ...(asn === undefined ? [] : [`${ASN_SOURCE}${asn}`]),
+]
+
 /** The network key of an address, or the text itself when it already is one (e.g. `2001:db8::/64`). */
 export const sourceKeyOf = (source: string): string => {
+  if (source.startsWith(ASN_SOURCE)) return source
   const address = parseAddress(source)
   return address === null ? source : rateKeyOf(address)
 }
@@ -58,13 +74,22 @@ export const sourceKeyOf = (source: string): string => {
  * const abuse = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: DEFAULT_ABUSE_PER_IP })
  * if (await abuse.isDenied(clientKey)) throw new RelayError('NETWORK_DENIED')
  */
-export const abuseGuard = (deps: { counters: CounterStore; kv: KvStore; clock: Clock; thresholds: AbuseThresholds }): AbuseGuard => {
-  const { counters, kv, clock, thresholds: t } = deps
+export const abuseGuard = (deps: {
+  counters: CounterStore
+  kv: KvStore
+  clock: Clock
+  thresholds: AbuseThresholds
+  /** For `asn:` sources; default the per-IP thresholds ×10 (many honest users share an ASN). */
+  asnThresholds?: AbuseThresholds
+}): AbuseGuard => {
+  const { counters, kv, clock } = deps
+  const perAsn = deps.asnThresholds ?? { ...DEFAULT_ABUSE_PER_ASN, windowMs: deps.thresholds.windowMs }
+  const thresholdsOf = (key: string): AbuseThresholds => (key.startsWith(ASN_SOURCE) ? perAsn : deps.thresholds)
   const counterKey = (key: string, window: number, signal: AbuseSignal) => `abuse:${key}:${window}:${signal}`
   const recordKey = (key: string) => `abuse-record:${key}`
   const denyKey = (key: string) => `abuse-deny:${key}`
   // A record outlives its longest block and its strikes' decay.
-  const recordTtlMs = t.maxBlockMs + t.strikeDecayMs * 8
+  const recordTtlMs = (t: AbuseThresholds) => t.maxBlockMs + t.strikeDecayMs * 8
 
   const countsOf = async (key: string, window: number): Promise<AbuseCounts> => {
     const values = await Promise.all(SIGNALS.map((signal) => counters.read(counterKey(key, window, signal))))
@@ -75,6 +100,7 @@ export const abuseGuard = (deps: { counters: CounterStore; kv: KvStore; clock: C
 
   /** Decides the source now and stores a new strike, if any; the remaining block in ms. */
   const judge = async (key: string): Promise<number> => {
+    const t = thresholdsOf(key)
     for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
       const now = clock.now()
       const window = abuseWindowIndex(now, t)
@@ -84,7 +110,7 @@ export const abuseGuard = (deps: { counters: CounterStore; kv: KvStore; clock: C
       if (decision.next === null || decision.next === record) return decision.retryAfterMs
       const text = JSON.stringify(decision.next)
       if (raw === null) {
-        await kv.put(recordKey(key), text, recordTtlMs)
+        await kv.put(recordKey(key), text, recordTtlMs(t))
         return decision.retryAfterMs
       }
       if ((await kv.replaceIfMatch(recordKey(key), raw, text)) === 'ok') return decision.retryAfterMs
@@ -103,6 +129,7 @@ export const abuseGuard = (deps: { counters: CounterStore; kv: KvStore; clock: C
     async record(source, signal) {
       if (source === '' || source === 'unknown') return
       const key = sourceKeyOf(source)
+      const t = thresholdsOf(key)
       const window = abuseWindowIndex(clock.now(), t)
       try {
         await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)

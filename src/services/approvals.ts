@@ -156,8 +156,15 @@ export const approvalsService = (deps: {
     } catch {
       // Already decided or gone: nothing left to burn.
     }
-    const ip = stored.grant.networks[0]?.ip
-    if (ip !== undefined) await deps.abuse?.record(ip, 'declined_approval').catch(() => {})
+    await countDeclined(stored.grant)
+  }
+
+  /** Counts a declined or burnt login against the new device's first network and its ASN. */
+  const countDeclined = async (grant: DeviceGrant): Promise<void> => {
+    const first = grant.networks[0]
+    for (const source of [first?.ip, first?.asn === undefined ? undefined : `asn:${first.asn}`]) {
+      if (source !== undefined) await deps.abuse?.record(source, 'declined_approval').catch(() => {})
+    }
   }
 
   const lastAuthenticatedAt = async (accountId: string, deviceId: string, createdAtMs: number): Promise<number> => {
@@ -167,8 +174,8 @@ export const approvalsService = (deps: {
 
   const isAbuseDenied = async (sightings: readonly NetworkSighting[]): Promise<boolean> => {
     if (deps.abuse === undefined) return false
-    const ips = [...new Set(sightings.flatMap((s) => (s.ip === undefined ? [] : [s.ip])))]
-    for (const ip of ips) if (await deps.abuse.isDenied(ip)) return true
+    const sources = new Set(sightings.flatMap((s) => [...(s.ip === undefined ? [] : [s.ip]), ...(s.asn === undefined ? [] : [`asn:${s.asn}`])]))
+    for (const source of sources) if (await deps.abuse.isDenied(source)) return true
     return false
   }
 
@@ -182,8 +189,7 @@ export const approvalsService = (deps: {
       const now = clock.now()
       if (request.decision === 'decline') {
         const grant = await transition(stored, (g) => declineGrant(g, clock.now()))
-        const ip = grant.networks[0]?.ip
-        if (ip !== undefined) await deps.abuse?.record(ip, 'declined_approval').catch(() => {})
+        await countDeclined(grant)
         return { status: 'declined', grant }
       }
 

@@ -19,13 +19,15 @@ import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
-import type { AbuseGuard } from './abuse-guard.ts'
+import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
 export interface Caller {
   clientKey: string
   /** The client's address as text, when known (deny lists). */
   address?: string
+  /** The client's autonomous system, when a locator knows it (abuse counters per ASN). */
+  asn?: number
 }
 
 /** What the rendezvous service needs. */
@@ -108,9 +110,14 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     return record
   }
 
+  /** Counts an abuse signal against every source given (its network, its ASN). */
+  const count = async (sources: readonly string[], signal: AbuseSignal): Promise<void> => {
+    if (deps.abuse !== undefined) for (const source of sources) await deps.abuse.record(source, signal)
+  }
+
   /** Refuses a third party, counting it against the caller's network. */
   const refuse = async (caller: Caller): Promise<never> => {
-    await deps.abuse?.record(caller.clientKey, 'refused_join')
+    await count(sourcesOf(caller.clientKey, caller.asn), 'refused_join')
     const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
     if (!decision.allowed) {
       throw new RelayError('RATE_LIMITED', { detail: 'too many refused joins', retryAfterMs: decision.retryAfterMs })
@@ -135,7 +142,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       const outcome = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
       if (outcome === 'ok') {
         // A channel someone joined is a completed one for its creator's abuse ratio.
-        if (record.creatorNetwork !== undefined) await deps.abuse?.record(record.creatorNetwork, 'channel_completed')
+        await count(sourcesOf(record.creatorNetwork, record.creatorAsn), 'channel_completed')
         return { record: claimed.value, party: 'claim', joinerSecret }
       }
       if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
@@ -182,13 +189,15 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         throw new RelayError('NETWORK_DENIED', { detail: 'channels cannot be created from this network' })
       }
       if (deps.abuse !== undefined) {
-        const blockedMs = await deps.abuse.deniedForMs(caller.clientKey)
+        const abuse = deps.abuse
+        const blocks = await Promise.all(sourcesOf(caller.clientKey, caller.asn).map((source) => abuse.deniedForMs(source)))
+        const blockedMs = Math.max(0, ...blocks)
         if (blockedMs > 0) {
           throw new RelayError('NETWORK_DENIED', { detail: 'this network is temporarily blocked after suspicious activity', retryAfterMs: blockedMs })
         }
       }
       await limiter.consume(`create:${caller.clientKey}`, rates.createPerClient)
-      await deps.abuse?.record(caller.clientKey, 'channel_created')
+      await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
         id: newOpaqueId(random),
@@ -198,6 +207,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         ttlMs: ttlMsOf(api),
         ...(creatorSecret === undefined ? {} : { creatorSecretHash: hashSecret(creatorSecret) }),
         creatorNetwork: caller.clientKey,
+        ...(caller.asn === undefined ? {} : { creatorAsn: caller.asn }),
       })
       const outcome = await store.channels.create(record, limits.maxLiveChannels)
       if (outcome === 'capacity') {
@@ -238,8 +248,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         const outcome = await store.channels.replaceIfMatch(id, view.record.rev, written.value.record)
         if (outcome === 'ok') {
           // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
-          if (api !== 'native' && written.value.record.version === 1 && view.record.creatorNetwork !== undefined) {
-            await deps.abuse?.record(view.record.creatorNetwork, 'channel_completed')
+          if (api !== 'native' && written.value.record.version === 1) {
+            await count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed')
           }
           if (api === 'native') announce(id, { type: 'written', token: written.value.record.token, by: roleOf(view.party) })
           return { ...view, record: written.value.record, changed: true }

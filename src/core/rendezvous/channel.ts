@@ -36,6 +36,8 @@ export interface ChannelRecord {
   creatorNetwork?: string
   /** Network key of the joiner, once claimed: a check-code mismatch counts a strike against it. */
   joinerNetwork?: string
+  /** Autonomous system of the creator, when a locator knew it (abuse counters per ASN). */
+  creatorAsn?: number
 }
 
 const encoder = new TextEncoder()
@@ -60,6 +62,7 @@ export interface NewChannel {
   ttlMs: number
   creatorSecretHash?: string
   creatorNetwork?: string
+  creatorAsn?: number
 }
 
 /**
@@ -82,6 +85,7 @@ export const createChannel = (input: NewChannel): ChannelRecord => {
   }
   if (input.creatorSecretHash !== undefined) record.creatorSecretHash = input.creatorSecretHash
   if (input.creatorNetwork !== undefined) record.creatorNetwork = input.creatorNetwork
+  if (input.creatorAsn !== undefined) record.creatorAsn = input.creatorAsn
   return record
 }
 

@@ -14,7 +14,10 @@ const OPAQUE_ID = /^[0-9A-Za-z\-._~]{1,255}$/
 export const NO_STORE = { 'Cache-Control': 'no-store, no-transform', Pragma: 'no-cache' } as const
 
 /** The caller as the services see it. */
-export const callerOf = (c: Context<AppEnv>): Caller => ({ clientKey: c.get('clientKey'), address: c.get('clientAddress') })
+export const callerOf = (c: Context<AppEnv>): Caller => {
+  const asn = c.get('clientAsn')
+  return { clientKey: c.get('clientKey'), address: c.get('clientAddress'), ...(asn === undefined ? {} : { asn }) }
+}
 
 /**
  * The `:id` parameter, checked against the opaque-identifier grammar (a malformed id cannot exist,

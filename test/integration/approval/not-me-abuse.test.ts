@@ -108,6 +108,19 @@ describe('abuse counters', () => {
     }
   })
 
+  it('counts per ASN too: many addresses of one network operator creating channels nobody joins', async () => {
+    const t = makeApp({
+      env: { ...TEST_ENV, QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s' },
+      clock: fakeClock(Date.UTC(2026, 10, 22)),
+      abuse: true,
+      locator: { locate: (ip) => ({ asn: ip.startsWith('203.0.113.') ? 64500 : 64501 }) },
+    })
+    // 200 addresses, one channel each: no single address trips, the ASN does (≥ 200, none completed).
+    for (let i = 1; i <= 200; i++) expect((await call(viaApp(t.app, `203.0.113.${i}`), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+    expect((await call(viaApp(t.app, '203.0.113.201'), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
+    expect((await call(viaApp(t.app, '198.51.100.201'), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+
   it('refuses channel creation from a denied network list', async () => {
     const { t } = await setup({ QRELAY_POLICY_DENIED_NETWORKS: '203.0.113.0/24' })
     expect((await call(viaApp(t.app, '203.0.113.9'), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
