@@ -4,11 +4,21 @@
  * intent: it only touches its own storage, so the input gate lets no other call in between.
  * Expiry is judged against the caller's clock (`nowMs`), so a record past its expiry is gone at once,
  * whether or not the alarm has run yet.
+ *
+ * Both WebSockets of the channel end here (`ctx.acceptWebSocket`, the hibernation API): the object
+ * hosts the relay service (see `workers-relay.ts`) and is the pub/sub hub of the channel's events.
+ * The relay sessions' timers keep the object awake while a socket is in a session; a socket found
+ * without its session (the object was evicted) is closed with 1012 so the client reconnects with
+ * its party secret.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { isLive, type ChannelRecord } from '../core/rendezvous/channel.ts'
 import type { ChannelObjectApi, TakenChannel } from '../adapters/storage/durable-object.ts'
 import type { ReplaceOutcome } from '../ports.ts'
+import type { ChannelPublishApi } from '../adapters/pubsub/durable-object.ts'
+import { decodeChannelEvent } from '../core/relay/channel-event.ts'
+import type { RelayConnection } from '../services/relay.ts'
+import { callerOfForwarded, objectRelay, type ObjectRelay } from './workers-relay.ts'
 
 /** What the object stores: the record and the shard holding its live-channel reservation. */
 interface Stored {
@@ -19,7 +29,59 @@ interface Stored {
 const KEY = 'channel'
 
 /** One rendezvous channel. */
-export class ChannelObject extends DurableObject<Env> implements ChannelObjectApi {
+export class ChannelObject extends DurableObject<Env> implements ChannelObjectApi, ChannelPublishApi {
+  #relay: ObjectRelay | undefined
+  readonly #connections = new Map<WebSocket, RelayConnection>()
+
+  /** Accepts a WebSocket forwarded by the Worker and hands it to a relay session. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response(null, { status: 426 })
+    const id = decodeURIComponent(new URL(request.url).pathname.split('/')[3] ?? '')
+    const relay = (this.#relay ??= objectRelay(this.env))
+    const pair = new WebSocketPair()
+    const [client, server] = [pair[0], pair[1]]
+    this.ctx.acceptWebSocket(server)
+    const socket = {
+      send: (text: string) => server.send(text),
+      close: (code: number, reason: string) => {
+        try {
+          server.close(code, reason)
+        } catch {
+          // Already closed.
+        }
+      },
+    }
+    const log = relay.logger.child({ channel: relay.redact(id) })
+    this.#connections.set(server, relay.relay.connect(id, socket, callerOfForwarded(request), log))
+    return new Response(null, { status: 101, webSocket: client })
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const connection = this.#connections.get(ws)
+    if (connection === undefined) {
+      ws.close(1012, 'reconnect')
+      return
+    }
+    if (typeof message === 'string') connection.text(message)
+    else connection.binary()
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.#connections.get(ws)?.closed(code)
+    this.#connections.delete(ws)
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#connections.get(ws)?.closed(1011)
+    this.#connections.delete(ws)
+  }
+
+  /** An event of this channel from an isolate that served it over HTTP: to the sockets held here. */
+  async publish(id: string, event: string): Promise<void> {
+    const decoded = decodeChannelEvent(event)
+    if (decoded !== null && this.#relay !== undefined) await this.#relay.events.publish(id, decoded)
+  }
+
   #live(nowMs: number): Stored | null {
     const stored = this.ctx.storage.kv.get<Stored>(KEY)
     if (stored === undefined) return null

@@ -6,15 +6,18 @@
  * Accounts, devices and tokens live in Durable Objects (`src/adapters/durable/durable-object.ts`);
  * ticket signing keys come from QRELAY_TICKET_SIGNING_JWKS or are generated once into a key object.
  *
- * Not on Workers yet (optional deps of `createApp`, so their endpoints are absent, 404): the WebSocket
- * transport (must end in the channel object) and channel-event pub/sub.
+ * WebSocket upgrades of native channels bypass the app: they are forwarded to the channel's Durable
+ * Object, where both sockets end and the relay runs (`workers-relay.ts`); the app's HTTP writes reach
+ * them through that object's `publish` RPC. Not on Workers yet: webhook delivery (Node only).
  */
+import { forwardWebSocket, textVars, webSocketChannelOf } from './workers-relay.ts'
+import { durableObjectChannelEvents } from '../adapters/pubsub/durable-object.ts'
 import { cloudflareLocator } from '../adapters/geo/cloudflare.ts'
 import { accountEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
-import { parseConfig } from '../config.ts'
+import { parseConfig, type Config } from '../config.ts'
 import { redactWith } from '../core/crypto/secrets.ts'
 import { durableObjectStore, isDurableObjectUnavailable } from '../adapters/storage/durable-object.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
@@ -34,12 +37,6 @@ export { AccountObject } from './account-object.ts'
 export { AccountIndexObject } from './account-index-object.ts'
 export { KeyObject } from './key-object.ts'
 
-/** The `QRELAY_*` text bindings: everything in `env` that is not a binding object. */
-const textVars = (env: Env): Record<string, string> => {
-  const vars: Record<string, string> = {}
-  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') vars[name] = value
-  return vars
-}
 
 /** Builds the app for one isolate. */
 const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
@@ -62,6 +59,8 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     rates: config.rateLimit,
     deniedNetworks: config.policy.deniedNetworks,
     ...(abuse === undefined ? {} : { abuse }),
+    // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object.
+    events: durableObjectChannelEvents({ channels: env.RELAY_CHANNEL }),
   })
   // Without configured keys, the first isolate generates them into the key object; all share them.
   const signingKeys = await openSigningKeys({
@@ -101,9 +100,14 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
 }
 
 let app: Promise<Hono<AppEnv>> | undefined
+let wsConfig: Config | undefined
 
 export default {
   async fetch(request, env, ctx) {
+    // WebSockets of native channels end in the channel's Durable Object, not in this isolate.
+    wsConfig ??= parseConfig(textVars(env))
+    const wsChannel = webSocketChannelOf(request, wsConfig)
+    if (wsChannel !== null) return forwardWebSocket(request, env, wsChannel)
     // A failed build (e.g. a bad QRELAY_* value) is not cached: the next request reports it again.
     app ??= buildApp(env).catch((error: unknown) => {
       app = undefined
