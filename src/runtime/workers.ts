@@ -8,12 +8,14 @@
  *
  * WebSocket upgrades of native channels bypass the app: they are forwarded to the channel's Durable
  * Object, where both sockets end and the relay runs (`workers-relay.ts`); the app's HTTP writes reach
- * them through that object's `publish` RPC. Not on Workers yet: webhook delivery (Node only).
+ * them through that object's `publish` RPC. Webhooks go to the outbox object, delivered by its alarm.
  */
 import { forwardWebSocket, textVars, webSocketChannelOf } from './workers-relay.ts'
 import { durableObjectChannelEvents } from '../adapters/pubsub/durable-object.ts'
 import { cloudflareLocator } from '../adapters/geo/cloudflare.ts'
-import { accountEvents } from '../services/account-events.ts'
+import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
+import { webhookSecurityEvents } from '../services/webhooks.ts'
+import { durableObjectWebhookOutbox } from '../adapters/durable/durable-object-webhook-outbox.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
@@ -36,6 +38,7 @@ export { CounterObject } from './counter-object.ts'
 export { AccountObject } from './account-object.ts'
 export { AccountIndexObject } from './account-index-object.ts'
 export { KeyObject } from './key-object.ts'
+export { OutboxObject } from './outbox-object.ts'
 
 
 /** Builds the app for one isolate. */
@@ -78,7 +81,15 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   const feed = accountEvents({ kv: store.kv, clock })
-  const auth = authServices({ auth: config.auth, store, durable, events: feed, clock, random, uiaKey })
+  // With a webhook URL, every event is also enqueued in the outbox object, which delivers by alarm.
+  const events =
+    config.webhooks.url === undefined
+      ? feed
+      : fanOutSecurityEvents(
+          feed,
+          webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger }),
+        )
+  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey })
   return createApp({
     ...(abuse === undefined ? {} : { abuse }),
     accountEvents: feed,
