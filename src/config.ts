@@ -105,6 +105,11 @@ export interface Config {
     /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
     introspectionClients: ReadonlyMap<string, string>
   }
+  /** Offline geolocation for the proximity policy on Node (MaxMind DB files). */
+  geo: {
+    cityMmdbPath: string | undefined
+    asnMmdbPath: string | undefined
+  }
   /** Abuse counters per network and the automatic, decaying deny (see `core/policy/abuse.ts`). */
   abuse: {
     enabled: boolean
@@ -332,6 +337,8 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
   { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
   { env: 'QRELAY_INTROSPECTION_CLIENTS', path: 'oauth.introspectionClients', default: '', parse: clientCredentials, doc: 'resource servers allowed to call POST /oauth2/introspect (RFC 7662) with HTTP Basic: comma-separated "<client id>:<secret>" (secrets ≥ 32 characters); empty: no introspection endpoint' },
+  { env: 'QRELAY_GEO_CITY_MMDB_PATH', path: 'geo.cityMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB city file (GeoLite2-City, DB-IP city lite…) giving coordinates and country to the proximity policy; unset: no geo distance (Workers use request.cf)' },
+  { env: 'QRELAY_GEO_ASN_MMDB_PATH', path: 'geo.asnMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB ASN file (GeoLite2-ASN…) giving the autonomous system to proximity and the abuse counters' },
   { env: 'QRELAY_ABUSE_ENABLED', path: 'abuse.enabled', default: 'true', parse: bool, doc: 'count abuse signals per network (channels created vs completed, refused joins, check-code aborts, declined approvals) and deny a network that trips them, for 10 min doubling per strike' },
   { env: 'QRELAY_ABUSE_WINDOW_SECONDS', path: 'abuse.windowSeconds', default: '3600', parse: int(60, 86_400), doc: 'length of an abuse counting window' },
   { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '20', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse' },

@@ -3,6 +3,7 @@
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
  * {@link startNodeServer} directly to get a real server on port 0.
  */
+import { mmdbLocator } from '../adapters/geo/mmdb.ts'
 import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -22,7 +23,7 @@ import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
-import type { ChannelEvents, Clock, EphemeralStore, Logger, Random, Scheduler } from '../ports.ts'
+import type { ChannelEvents, Clock, EphemeralStore, Logger, NetworkLocator, Random, Scheduler } from '../ports.ts'
 import { rateLimiter } from '../services/rate-limiter.ts'
 import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
@@ -51,6 +52,8 @@ export interface NodeServerOverrides {
   random?: Random
   logger?: Logger
   scheduler?: Scheduler
+  /** ASN and location of client addresses (default: the QRELAY_GEO_* mmdb files, if any). */
+  locator?: NetworkLocator
 }
 
 const REDIS_COMMAND_TIMEOUT_MS = 1000
@@ -179,6 +182,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler: overrides.scheduler ?? systemScheduler })
+  // Optional offline geolocation (a bad file stops the start, like a bad setting).
+  const locator = overrides.locator ?? mmdbLocator({ cityPath: config.geo.cityMmdbPath, asnPath: config.geo.asnMmdbPath })
   // Every security event goes to the account's feed (GET /v1/events) and, when configured, the webhook outbox.
   const feed = accountEvents({ kv: store.kv, clock })
   const securityEvents: SecurityEvents = webhooks === undefined ? feed : fanOutSecurityEvents(feed, webhooks.events)
@@ -194,6 +199,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     rendezvous,
     ...(abuse === undefined ? {} : { abuse }),
     accountEvents: feed,
+    ...(locator === undefined ? {} : { locator }),
     logger,
     clock,
     random,
