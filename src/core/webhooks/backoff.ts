@@ -19,7 +19,7 @@ export interface BackoffPolicy {
 
 /**
  * The delay after failed attempt number `attempt` (1 for the first), with `jitter` in [0, 1):
- * `min(maxMs, baseMs · 2^(attempt−1)) · (1 − jitterRatio · jitter)`, rounded down. For a fixed jitter
+ * `c − ⌊c · jitterRatio · jitter⌋` with `c = min(maxMs, baseMs · 2^(attempt−1))`. For a fixed jitter
  * it never decreases with `attempt`, it is at most `maxMs`, and at least `(1 − jitterRatio)` of the
  * unjittered delay.
  *
@@ -30,7 +30,9 @@ export const retryDelayMs = (policy: BackoffPolicy, attempt: number, jitter: num
   const exponent = Math.min(Math.max(attempt - 1, 0), 52)
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent)
   const clamped = Math.min(Math.max(jitter, 0), 1)
-  return Math.floor(ceiling * (1 - policy.jitterRatio * clamped))
+  // The jitter is taken off in whole ms, rounded down: `1 − ratio·jitter` computed in floating point
+  // could round a 1 ms delay down to 0 (found by the property test).
+  return ceiling - Math.floor(ceiling * policy.jitterRatio * clamped)
 }
 
 /**

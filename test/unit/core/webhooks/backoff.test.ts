@@ -36,6 +36,10 @@ describe('retryDelayMs', () => {
     )
   })
 
+  it('never rounds a 1 ms delay down to 0 (a counterexample fast-check found)', () => {
+    expect(retryDelayMs({ baseMs: 1, maxMs: 1, jitterRatio: 5.551115123125791e-17 }, 1, 0.9999999999999987)).toBe(1)
+  })
+
   it('takes away at most jitterRatio of the unjittered delay', () => {
     fc.assert(
       fc.property(policyArb, attemptArb, jitterArb, (policy, attempt, jitter) => {
