@@ -1,9 +1,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
-// Four projects: pure unit tests, integration tests through app.request() and real servers, the
-// suites that need a real redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and
-// the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
+// Five projects: pure unit tests, integration tests through app.request() and real servers, the
+// security regression tests (test/security, one file per area), the suites that need a real
+// redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
 export default defineConfig({
   test: {
     globalSetup: ['./test/setup/redis.ts'],
@@ -23,10 +23,21 @@ export default defineConfig({
         },
       },
       {
+        // The regression tests of the hardening findings, one file per area (SECURITY.md maps them).
+        extends: true,
+        test: {
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
+          exclude: ['test/security/**/*.redis.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'redis',
-          include: ['test/integration/**/*.redis.test.ts'],
+          include: ['test/integration/**/*.redis.test.ts', 'test/security/**/*.redis.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
