@@ -267,7 +267,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       authed.get('/v1/events', eventsRoute(deps.accountEvents))
       app.all('/v1/events', methodNotAllowed)
     }
-    const approvalDeps = { grants, limiter, clock, oauth: config.oauth, network: config.network, locator }
+    const approvalDeps = { grants, limiter, kv: deps.store.kv, clock, oauth: config.oauth, network: config.network, locator }
     const approvals = approvalsService({
       grants,
       durable,
