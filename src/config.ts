@@ -102,6 +102,8 @@ export interface Config {
     userCodeAttemptsPerClient: RateRule
     deviceAuthorizationPerClient: RateRule
     tokenRequestsPerClient: RateRule
+    /** RFC 9449 §8: the token endpoint demands a server-issued DPoP nonce in every proof. */
+    dpopNonce: boolean
     /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
     introspectionClients: ReadonlyMap<string, string>
   }
@@ -336,6 +338,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '100/300s', parse: rate, doc: 'failed user-code lookups (unknown or expired codes) per client address before the address is refused for the rest of the window; valid lookups do not count, so colleagues behind one NAT do not refuse each other' },
   { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
   { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
+  { env: 'QRELAY_DPOP_NONCE', path: 'oauth.dpopNonce', default: 'false', parse: bool, doc: 'RFC 9449 server nonces: DPoP proofs at /oauth2/token (and at /oauth2/device_authorization when one is sent) must carry the DPoP-Nonce the server hands out (400 use_dpop_nonce otherwise; clients retry once); nonces are stateless, keyed from QRELAY_UIA_KEY — set it when several processes serve' },
   { env: 'QRELAY_INTROSPECTION_CLIENTS', path: 'oauth.introspectionClients', default: '', parse: clientCredentials, doc: 'resource servers allowed to call POST /oauth2/introspect (RFC 7662) with HTTP Basic: comma-separated "<client id>:<secret>" (secrets ≥ 32 characters); empty: no introspection endpoint' },
   { env: 'QRELAY_GEO_CITY_MMDB_PATH', path: 'geo.cityMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB city file (GeoLite2-City, DB-IP city lite…) giving coordinates and country to the proximity policy; unset: no geo distance (Workers use request.cf)' },
   { env: 'QRELAY_GEO_ASN_MMDB_PATH', path: 'geo.asnMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB ASN file (GeoLite2-ASN…) giving the autonomous system to proximity and the abuse counters' },

@@ -96,3 +96,142 @@ describe('finding 17: user-code limits per account first, failed look-ups per ad
     expect((await call(elsewhere, 'GET', `/v1/approvals/${codes.user_code}`, undefined, tokens[1])).status).toBe(200)
   })
 })
+
+/** `POST /oauth2/device_authorization` with the given fields and optional proof. */
+const askGrant = (t: TestApp, fields: Record<string, string>, proof?: string) =>
+  t.app.request('/oauth2/device_authorization', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': OFFICE, ...(proof === undefined ? {} : { dpop: proof }) },
+    body: form(fields),
+  })
+
+/** One device-code poll with `proof`. */
+const poll = (t: TestApp, deviceCode: string, proof: string) =>
+  t.app.request('/oauth2/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': OFFICE, dpop: proof },
+    body: form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode }),
+  })
+
+const approve = async (t: TestApp, token: string, userCode: string, jkt: string) =>
+  call(viaApp(t.app, OFFICE), 'POST', `/v1/approvals/${userCode}`, { decision: 'approve', channel_binding: BINDING, dpop_jkt: jkt }, token)
+
+describe('finding 23: standard clients start the device flow with dpop_jkt', () => {
+  it('finding 23: a grant asked for with dpop_jkt and no proof is bound to that key; only a proof by it redeems', async () => {
+    const t = setup()
+    const token = await signedInUser(t, 'alice')
+    const holder = await dpopHolder()
+    const thief = await dpopHolder()
+    const res = await askGrant(t, { client_id: 'stock-client', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    expect(res.status).toBe(200)
+    const codes = (await res.json()) as { device_code: string; user_code: string }
+    expect((await approve(t, token, codes.user_code, holder.jkt)).body).toMatchObject({ status: 'approved' })
+    const url = `${BASE}/oauth2/token`
+    const stolen = await poll(t, codes.device_code, await thief.prove('POST', url, t.clock.now()))
+    expect(stolen.status).toBe(400)
+    const redeemed = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))
+    expect(redeemed.status).toBe(200)
+    expect(await redeemed.json()).toMatchObject({ token_type: 'DPoP' })
+  })
+
+  it('finding 23: a proof and a dpop_jkt naming different keys, a malformed dpop_jkt, and neither are refused', async () => {
+    const t = setup()
+    const holder = await dpopHolder()
+    const other = await dpopHolder()
+    const url = `${BASE}/oauth2/device_authorization`
+    const mismatched = await askGrant(t, { channel_binding: BINDING, dpop_jkt: other.jkt }, await holder.prove('POST', url, t.clock.now()))
+    expect(mismatched.status).toBe(400)
+    expect(await mismatched.json()).toMatchObject({ error: 'invalid_dpop_proof' })
+    const malformed = await askGrant(t, { channel_binding: BINDING, dpop_jkt: 'short' })
+    expect(await malformed.json()).toMatchObject({ error: 'invalid_request' })
+    const neither = await askGrant(t, { channel_binding: BINDING })
+    expect(await neither.json()).toMatchObject({ error: 'invalid_dpop_proof' })
+    // A standard client still has to name the channel binding: no unbound grants.
+    const unbound = await askGrant(t, { dpop_jkt: holder.jkt })
+    expect(await unbound.json()).toMatchObject({ error: 'invalid_request' })
+    const matching = await askGrant(t, { channel_binding: BINDING, dpop_jkt: holder.jkt }, await holder.prove('POST', url, t.clock.now()))
+    expect(matching.status).toBe(200)
+  })
+
+  it('finding 23: the metadata advertises the DPoP algorithms and dpop_jkt at device authorization', async () => {
+    const t = setup()
+    const body = (await (await t.app.request('/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>
+    expect(body).toMatchObject({
+      device_authorization_endpoint: `${BASE}/oauth2/device_authorization`,
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
+      device_authorization_dpop_jkt_supported: true,
+    })
+  })
+})
+
+describe('finding 24: server DPoP nonces (QRELAY_DPOP_NONCE)', () => {
+  const approvedGrant = async (t: TestApp) => {
+    const token = await signedInUser(t, 'alice')
+    const holder = await dpopHolder()
+    const res = await askGrant(t, { channel_binding: BINDING, dpop_jkt: holder.jkt })
+    expect(res.status).toBe(200)
+    const codes = (await res.json()) as { device_code: string; user_code: string }
+    expect((await approve(t, token, codes.user_code, holder.jkt)).status).toBe(200)
+    return { holder, codes }
+  }
+  const url = `${BASE}/oauth2/token`
+
+  it('finding 24: the token endpoint answers use_dpop_nonce with a DPoP-Nonce, and the retry with it succeeds', async () => {
+    const t = setup({ QRELAY_DPOP_NONCE: 'true' })
+    const { holder, codes } = await approvedGrant(t)
+    const first = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))
+    expect(first.status).toBe(400)
+    expect(await first.json()).toMatchObject({ error: 'use_dpop_nonce' })
+    const nonce = first.headers.get('dpop-nonce')
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{20,}$/)
+    const wrong = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now(), { nonce: 'not-the-nonce' }))
+    expect(await wrong.json()).toMatchObject({ error: 'use_dpop_nonce' })
+    const retried = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now(), { nonce: nonce! }))
+    expect(retried.status).toBe(200)
+    const tokens = (await retried.json()) as { refresh_token: string }
+    expect(retried.headers.get('dpop-nonce')).toBe(nonce)
+    // The refresh grant demands it too.
+    const refresh = (proof: string) =>
+      t.app.request('/oauth2/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+      })
+    expect(await (await refresh(await holder.prove('POST', url, t.clock.now()))).json()).toMatchObject({ error: 'use_dpop_nonce' })
+    expect((await refresh(await holder.prove('POST', url, t.clock.now(), { nonce: nonce! }))).status).toBe(200)
+  })
+
+  it('finding 24: a nonce of the previous window still works, an older one does not', async () => {
+    const t = setup({ QRELAY_DPOP_NONCE: 'true' })
+    const { holder, codes } = await approvedGrant(t)
+    const nonce = (await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))).headers.get('dpop-nonce')!
+    t.clock.advance(10 * 60 * 1000 + 1)
+    const stale = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now(), { nonce }))
+    expect(await stale.json()).toMatchObject({ error: 'use_dpop_nonce' })
+    const fresh = stale.headers.get('dpop-nonce')!
+    expect(fresh).not.toBe(nonce)
+    t.clock.advance(5 * 60 * 1000)
+    // The grant has expired meanwhile, but the nonce was accepted: the answer is about the grant.
+    const previous = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now(), { nonce: fresh }))
+    expect(((await previous.json()) as { error: string }).error).not.toBe('use_dpop_nonce')
+  })
+
+  it('finding 24: device authorization demands the nonce of a proof, not of a dpop_jkt', async () => {
+    const t = setup({ QRELAY_DPOP_NONCE: 'true' })
+    const holder = await dpopHolder()
+    const at = `${BASE}/oauth2/device_authorization`
+    const first = await askGrant(t, { channel_binding: BINDING }, await holder.prove('POST', at, t.clock.now()))
+    expect(await first.json()).toMatchObject({ error: 'use_dpop_nonce' })
+    const nonce = first.headers.get('dpop-nonce')!
+    expect((await askGrant(t, { channel_binding: BINDING }, await holder.prove('POST', at, t.clock.now(), { nonce }))).status).toBe(200)
+    expect((await askGrant(t, { channel_binding: BINDING, dpop_jkt: holder.jkt })).status).toBe(200)
+  })
+
+  it('finding 24: off by default: no DPoP-Nonce header and proofs without a nonce pass', async () => {
+    const t = setup()
+    const { holder, codes } = await approvedGrant(t)
+    const res = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('dpop-nonce')).toBeNull()
+  })
+})
