@@ -3,7 +3,13 @@
  * one address (17), the device flow for standard clients through `dpop_jkt` (23), and server DPoP
  * nonces (24). Through app.request() with the fake clock and seeded randomness.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.ts'
+import { startNodeServer } from '../../src/runtime/node-server.ts'
+import { E2E_ENV, HOME, HOME_TOO, createUser, passwordLogin, qrLogin, whoami } from '../integration/approval/e2e-harness.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { call, login, viaApp } from '../helpers/account-client.ts'
@@ -233,5 +239,26 @@ describe('finding 24: server DPoP nonces (QRELAY_DPOP_NONCE)', () => {
     const res = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))
     expect(res.status).toBe(200)
     expect(res.headers.get('dpop-nonce')).toBeNull()
+  })
+})
+
+describe('finding 24: the qrelay SDK follows server nonces', () => {
+  it('finding 24: signIn, authorizedFetch and refresh work against a server demanding DPoP nonces', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'qrelay-nonce-'))
+    const server = await startNodeServer(parseConfig({ ...E2E_ENV, QRELAY_PORT: '0', QRELAY_DATA_DIR: dataDir, QRELAY_DPOP_NONCE: 'true' }))
+    try {
+      const phone = { baseUrl: server.url, peer: HOME }
+      await createUser(phone, 'alice')
+      const accessToken = await passwordLogin(phone, 'alice')
+      const outcome = await qrLogin({ intent: 'new shows', newAt: { baseUrl: server.url, peer: HOME_TOO }, existingAt: phone, accessToken })
+      if (outcome.session instanceof Error) throw outcome.session
+      expect((await whoami(outcome.session)).status).toBe(200)
+      const before = outcome.session.refreshToken
+      await outcome.session.refresh()
+      expect(outcome.session.refreshToken).not.toBe(before)
+    } finally {
+      await server.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 })
