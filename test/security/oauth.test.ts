@@ -122,6 +122,24 @@ const poll = (t: TestApp, deviceCode: string, proof: string) =>
 const approve = async (t: TestApp, token: string, userCode: string, jkt: string) =>
   call(viaApp(t.app, OFFICE), 'POST', `/v1/approvals/${userCode}`, { decision: 'approve', channel_binding: BINDING, dpop_jkt: jkt }, token)
 
+describe('finding 17 (sibling): the token endpoint does not make one office share one allowance', () => {
+  it('finding 17: 30 new devices behind one address polling every 5 s for a minute never get 429 (default rates)', async () => {
+    const t = makeApp({ env: { ...TEST_ENV }, clock: fakeClock(Date.UTC(2026, 10, 22)) })
+    const grants = []
+    for (let i = 0; i < 30; i++) grants.push(await newGrant(t))
+    const url = `${BASE}/oauth2/token`
+    const statuses = new Map<number, number>()
+    for (let round = 0; round < 13; round++) {
+      t.clock.advance(5_000)
+      for (const { holder, codes } of grants) {
+        const res = await poll(t, codes.device_code, await holder.prove('POST', url, t.clock.now()))
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
+      }
+    }
+    expect([...statuses.keys()]).toEqual([400]) // authorization_pending, never 429
+  })
+})
+
 describe('finding 23: standard clients start the device flow with dpop_jkt', () => {
   it('finding 23: a grant asked for with dpop_jkt and no proof is bound to that key; only a proof by it redeems', async () => {
     const t = setup()
@@ -231,6 +249,12 @@ describe('finding 24: server DPoP nonces (QRELAY_DPOP_NONCE)', () => {
     const nonce = first.headers.get('dpop-nonce')!
     expect((await askGrant(t, { channel_binding: BINDING }, await holder.prove('POST', at, t.clock.now(), { nonce }))).status).toBe(200)
     expect((await askGrant(t, { channel_binding: BINDING, dpop_jkt: holder.jkt })).status).toBe(200)
+  })
+
+  it('finding 24: nonces on Redis (several processes) need the shared key they are derived from', () => {
+    const redis = { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: 'redis://127.0.0.1:6379', QRELAY_DPOP_NONCE: 'true' }
+    expect(() => parseConfig(redis)).toThrow(/QRELAY_UIA_KEY is required when QRELAY_DPOP_NONCE/)
+    expect(parseConfig({ ...redis, QRELAY_UIA_KEY: 'ab'.repeat(32) }).oauth.dpopNonce).toBe(true)
   })
 
   it('finding 24: off by default: no DPoP-Nonce header and proofs without a nonce pass', async () => {
