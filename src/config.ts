@@ -102,6 +102,8 @@ export interface Config {
     userCodeAttemptsPerClient: RateRule
     deviceAuthorizationPerClient: RateRule
     tokenRequestsPerClient: RateRule
+    /** RFC 9449 §8: the token endpoint demands a server-issued DPoP nonce in every proof. */
+    dpopNonce: boolean
     /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
     introspectionClients: ReadonlyMap<string, string>
   }
@@ -332,10 +334,11 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_RATE_REGISTER_PER_CLIENT', path: 'auth.registerPerClient', default: '10/3600s', parse: rate, doc: 'accounts created by open registration per client address' },
   { env: 'QRELAY_GRANT_TTL_SECONDS', path: 'oauth.grantTtlSeconds', default: '300', parse: int(30, 1800), doc: 'lifetime of a device authorization grant (its device code and user code)' },
   { env: 'QRELAY_POLL_INTERVAL_SECONDS', path: 'oauth.pollIntervalSeconds', default: '5', parse: int(1, 60), doc: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)' },
-  { env: 'QRELAY_RATE_USER_CODE_PER_ACCOUNT', path: 'oauth.userCodeAttemptsPerAccount', default: '10/300s', parse: rate, doc: 'user-code lookups and approvals per approving account (bounds code guessing)' },
-  { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '20/300s', parse: rate, doc: 'user-code lookups and approvals per client address (bounds code guessing)' },
-  { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '30/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address' },
-  { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '300/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; a client within its polling interval stays far below' },
+  { env: 'QRELAY_RATE_USER_CODE_PER_ACCOUNT', path: 'oauth.userCodeAttemptsPerAccount', default: '10/300s', parse: rate, doc: 'user-code lookups and approvals per approving account, whatever their outcome (the primary bound on code guessing)' },
+  { env: 'QRELAY_RATE_USER_CODE_PER_CLIENT', path: 'oauth.userCodeAttemptsPerClient', default: '100/300s', parse: rate, doc: 'failed user-code lookups (unknown or expired codes) per client address before the address is refused for the rest of the window; valid lookups do not count, so colleagues behind one NAT do not refuse each other' },
+  { env: 'QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT', path: 'oauth.deviceAuthorizationPerClient', default: '60/60s', parse: rate, doc: 'device authorization requests (new QR logins) per client address (an office behind one NAT shares it)' },
+  { env: 'QRELAY_RATE_TOKEN_PER_CLIENT', path: 'oauth.tokenRequestsPerClient', default: '1200/60s', parse: rate, doc: 'token endpoint requests (polls and refreshes) per client address; each grant is held to its polling interval by slow_down already, so this only caps an address: 1200/60s lets 100 devices behind one NAT poll every 5 s' },
+  { env: 'QRELAY_DPOP_NONCE', path: 'oauth.dpopNonce', default: 'false', parse: bool, doc: 'RFC 9449 server nonces: DPoP proofs at /oauth2/token (and at /oauth2/device_authorization when one is sent) must carry the DPoP-Nonce the server hands out (400 use_dpop_nonce otherwise; clients retry once); nonces are stateless, keyed from QRELAY_UIA_KEY — set it when several processes serve' },
   { env: 'QRELAY_INTROSPECTION_CLIENTS', path: 'oauth.introspectionClients', default: '', parse: clientCredentials, doc: 'resource servers allowed to call POST /oauth2/introspect (RFC 7662) with HTTP Basic: comma-separated "<client id>:<secret>" (secrets ≥ 32 characters); empty: no introspection endpoint' },
   { env: 'QRELAY_GEO_CITY_MMDB_PATH', path: 'geo.cityMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB city file (GeoLite2-City, DB-IP city lite…) giving coordinates and country to the proximity policy; unset: no geo distance (Workers use request.cf)' },
   { env: 'QRELAY_GEO_ASN_MMDB_PATH', path: 'geo.asnMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB ASN file (GeoLite2-ASN…) giving the autonomous system to proximity and the abuse counters' },
@@ -403,6 +406,10 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   const config = out as unknown as Config
   if (problems.length === 0 && config.storage.kind === 'redis' && config.storage.redisUrl === undefined) {
     problems.push('QRELAY_REDIS_URL is required when QRELAY_STORE=redis')
+  }
+  // Nonces are keyed from the UIA key: a per-process key would refuse another process's nonces.
+  if (problems.length === 0 && config.oauth.dpopNonce && config.storage.kind === 'redis' && config.auth.uiaKeyHex === undefined) {
+    problems.push('QRELAY_UIA_KEY is required when QRELAY_DPOP_NONCE=true and QRELAY_STORE=redis (the nonce key is derived from it)')
   }
   if (problems.length === 0 && config.webhooks.url !== undefined && config.webhooks.secret === undefined) {
     problems.push('QRELAY_WEBHOOK_SECRET is required when QRELAY_WEBHOOK_URL is set')

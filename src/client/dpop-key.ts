@@ -21,9 +21,9 @@ export interface DpopKey {
   readonly algorithm: DpopAlgorithm
   /**
    * A DPoP proof JWT for `method url` (the URL the server sees as public: no query, no fragment),
-   * with `ath` when `accessToken` is given.
+   * with `ath` when `accessToken` is given and `nonce` when the server handed one out (RFC 9449 §8).
    */
-  proof(method: string, url: string, accessToken?: string): Promise<string>
+  proof(method: string, url: string, accessToken?: string, nonce?: string): Promise<string>
 }
 
 /** Options of {@link generateDpopKey}. */
@@ -57,7 +57,7 @@ export const generateDpopKey = async (options: DpopKeyOptions = {}): Promise<Dpo
   const key: DpopKey = {
     jkt,
     algorithm,
-    async proof(method: string, url: string, accessToken?: string): Promise<string> {
+    async proof(method: string, url: string, accessToken?: string, nonce?: string): Promise<string> {
       const claims: Record<string, unknown> = {
         jti: base64url.encode(random.bytes(16)),
         htm: method.toUpperCase(),
@@ -65,6 +65,7 @@ export const generateDpopKey = async (options: DpopKeyOptions = {}): Promise<Dpo
         iat: Math.floor(now() / 1000),
       }
       if (accessToken !== undefined) claims.ath = accessTokenHashOf(accessToken)
+      if (nonce !== undefined) claims.nonce = nonce
       return new SignJWT(claims).setProtectedHeader({ typ: 'dpop+jwt', alg: algorithm, jwk }).sign(privateKey)
     },
   }

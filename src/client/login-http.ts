@@ -43,6 +43,8 @@ export interface JsonAnswer {
   status: number
   body: Record<string, unknown>
   retryAfterMs: number | undefined
+  /** The server's `DPoP-Nonce` header (RFC 9449 §8), when it sent one. */
+  dpopNonce?: string
 }
 
 /** Sends and reads the JSON answer. Errors: TRANSPORT_FAILED (network), CANCELLED. */
@@ -62,7 +64,13 @@ export const requestJson = async (http: LoginHttp, path: string, init: RequestIn
     // No JSON body: the status says enough.
   }
   const retryAfter = Number(res.headers.get('retry-after'))
-  return { status: res.status, body, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined }
+  const nonce = res.headers.get('dpop-nonce')
+  return {
+    status: res.status,
+    body,
+    retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+    ...(nonce === null || nonce === '' ? {} : { dpopNonce: nonce }),
+  }
 }
 
 /** A form-encoded POST. */

@@ -12,7 +12,8 @@
  */
 import { ClientError, isClientError } from './errors.ts'
 import { generateDpopKey, type DpopAlgorithm, type DpopKey } from './dpop-key.ts'
-import { answerError, describeAnswer, formPost, loginHttp, requestJson, type LoginEndpoints, type LoginHttp } from './login-http.ts'
+import { dpopFormPost, type DpopNonceBox } from './dpop-post.ts'
+import { answerError, describeAnswer, loginHttp, type LoginEndpoints, type LoginHttp } from './login-http.ts'
 import { LOGIN_APPROVED, LOGIN_GRANT, readOutcomeMessage, readReadyMessage } from './login-messages.ts'
 import { sleep as platformSleep, systemNow, throwIfCancelled } from './platform.ts'
 import type { SessionBase } from './session-base.ts'
@@ -90,15 +91,17 @@ class MintedSession implements DeviceSession {
   readonly scope: string
   readonly dpop: Pick<DpopKey, 'jkt' | 'proof'>
   readonly #http: LoginHttp
+  readonly #nonces: DpopNonceBox
 
-  constructor(tokens: TokenBody, key: DpopKey, http: LoginHttp) {
+  constructor(tokens: TokenBody, key: DpopKey, http: LoginHttp, nonces: DpopNonceBox) {
     this.#accessToken = tokens.access_token
     this.#refreshToken = tokens.refresh_token
     this.#expiresIn = tokens.expires_in
     this.deviceId = tokens.device_id
     this.scope = tokens.scope ?? ''
-    this.dpop = { jkt: key.jkt, proof: (method, url, accessToken) => key.proof(method, url, accessToken) }
+    this.dpop = { jkt: key.jkt, proof: (method, url, accessToken, nonce) => key.proof(method, url, accessToken, nonce) }
     this.#http = http
+    this.#nonces = nonces
   }
 
   get accessToken(): string {
@@ -125,12 +128,10 @@ class MintedSession implements DeviceSession {
   }
 
   async refresh(): Promise<void> {
-    const proof = await this.dpop.proof('POST', this.#http.publicUrl('/oauth2/token'))
-    const answer = await requestJson(
-      this.#http,
-      '/oauth2/token',
-      formPost({ grant_type: 'refresh_token', refresh_token: this.#refreshToken }, { dpop: proof }),
-    )
+    const answer = await dpopFormPost(this.#http, this.dpop, this.#nonces, '/oauth2/token', {
+      grant_type: 'refresh_token',
+      refresh_token: this.#refreshToken,
+    })
     if (answer.status !== 200 || !isTokenBody(answer.body)) {
       throw answer.status === 400 ? new ClientError('UNAUTHORIZED', { detail: `refresh: ${describeAnswer(answer)}`, status: 400 }) : answerError(answer, 'refresh')
     }
@@ -156,11 +157,17 @@ interface GrantCodes {
   interval: number
 }
 
-const requestGrant = async (http: LoginHttp, key: DpopKey, binding: string, deviceName: string | undefined, signal?: AbortSignal): Promise<GrantCodes> => {
+const requestGrant = async (
+  http: LoginHttp,
+  key: DpopKey,
+  nonces: DpopNonceBox,
+  binding: string,
+  deviceName: string | undefined,
+  signal?: AbortSignal,
+): Promise<GrantCodes> => {
   const fields: Record<string, string> = { channel_binding: binding }
   if (deviceName !== undefined) fields.device_name = deviceName
-  const proof = await key.proof('POST', http.publicUrl('/oauth2/device_authorization'))
-  const answer = await requestJson(http, '/oauth2/device_authorization', formPost(fields, { dpop: proof }, signal))
+  const answer = await dpopFormPost(http, key, nonces, '/oauth2/device_authorization', fields, signal)
   const b = answer.body
   if (answer.status === 200 && typeof b.device_code === 'string' && typeof b.user_code === 'string' && typeof b.expires_in === 'number') {
     return { deviceCode: b.device_code, userCode: b.user_code, expiresIn: b.expires_in, interval: typeof b.interval === 'number' ? b.interval : 5 }
@@ -203,7 +210,9 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
     const key = options.dpopKey ?? (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
     onStep({ step: 'dpop_key', jkt: key.jkt })
-    const grant = await requestGrant(http, key, session.channelBinding, options.deviceName, stop.signal)
+    // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
+    const nonces: DpopNonceBox = { value: undefined }
+    const grant = await requestGrant(http, key, nonces, session.channelBinding, options.deviceName, stop.signal)
     onStep({ step: 'grant_requested', userCode: grant.userCode, expiresIn: grant.expiresIn, interval: grant.interval })
     const deadlineMs = now() + grant.expiresIn * 1000
     await session.send({ type: LOGIN_GRANT, user_code: grant.userCode, dpop_jkt: key.jkt })
@@ -245,11 +254,10 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (early !== null) throw early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
       const goneBeforePoll = gone
-      const proof = await key.proof('POST', http.publicUrl('/oauth2/token'))
-      const answer = await requestJson(http, '/oauth2/token', formPost({ grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode }, { dpop: proof }))
+      const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode })
       if (answer.status === 200 && isTokenBody(answer.body)) {
         onStep({ step: 'session_minted', deviceId: answer.body.device_id })
-        return new MintedSession(answer.body, key, http)
+        return new MintedSession(answer.body, key, http, nonces)
       }
       const error = answer.body.error
       if (error === 'authorization_pending') {

@@ -218,7 +218,9 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const { durable, events } = deps.auth
     const deviceLogin = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
     const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
-    app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, limit: tokenLimit }))
+    // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
+    const dpopNonceKey = config.oauth.dpopNonce ? deps.auth.dpopNonceKey : undefined
+    app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, dpopNonceKey, limit: tokenLimit }))
     const inspection = tokenInspection({ durable, clock })
     app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit }))
     app.all('/oauth2/revoke', methodNotAllowed)
@@ -228,10 +230,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       app.all('/oauth2/introspect', methodNotAllowed)
     }
     const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
-    app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator, limit: grantLimit }))
+    app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl, locator, dpopNonceKey, limit: grantLimit }))
     app.all('/oauth2/device_authorization', methodNotAllowed)
     if (config.policy.requireInitiationCode) {
-      app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, clock, counters, publicBaseUrl }))
+      app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, clock, counters, publicBaseUrl, dpopNonceKey }))
       app.all(DEVICE_VERIFICATION_PATH, methodNotAllowed)
     }
 
@@ -267,7 +269,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       authed.get('/v1/events', eventsRoute(deps.accountEvents))
       app.all('/v1/events', methodNotAllowed)
     }
-    const approvalDeps = { grants, limiter, clock, oauth: config.oauth, network: config.network, locator }
+    const approvalDeps = { grants, limiter, kv: deps.store.kv, clock, oauth: config.oauth, network: config.network, locator }
     const approvals = approvalsService({
       grants,
       durable,

@@ -77,7 +77,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   })
   const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
   if (config.auth.uiaKeyHex === undefined) {
-    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another')
+    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   const feed = accountEvents({ kv: store.kv, clock })

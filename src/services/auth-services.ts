@@ -3,6 +3,7 @@
  * place, for the runtimes, the CLI and the tests.
  */
 import type { Config } from '../config.ts'
+import { dpopNonceKeyOf } from '../core/oauth/dpop-nonce.ts'
 import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from '../ports.ts'
 import { accountsService, type AccountsService } from './accounts.ts'
 import { authFailures, type AuthFailures } from './auth-failures.ts'
@@ -22,6 +23,8 @@ export interface AuthServices {
   failures: AuthFailures
   durable: DurableStore
   events: SecurityEvents
+  /** Key of the stateless DPoP nonces, derived from the UIA key (shared by processes that share it). */
+  dpopNonceKey: Uint8Array
 }
 
 /** What {@link authServices} needs. */
@@ -82,5 +85,5 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     secondFactors,
     failures,
   })
-  return { accounts, sessions, secondFactors, uia, limiter, failures, durable, events }
+  return { accounts, sessions, secondFactors, uia, limiter, failures, durable, events, dpopNonceKey: dpopNonceKeyOf(deps.uiaKey) }
 }

@@ -30,8 +30,11 @@ export interface DpopRequest {
   url: string
   /** The access token presented with the proof, if any: then `ath` is required and checked. */
   accessToken?: string
-  /** The nonce the server currently demands, if any (RFC 9449 §8). */
-  nonce?: string
+  /**
+   * The nonce the server currently demands, if any (RFC 9449 §8): the one value, or a test of
+   * freshness (stateless nonces accept the current and the previous window's).
+   */
+  nonce?: string | ((nonce: string) => boolean)
 }
 
 /** Verification limits. */
@@ -168,7 +171,10 @@ export const verifyDpopProof = async (
   }
   if (request.nonce !== undefined) {
     const nonce = payload['nonce']
-    if (typeof nonce !== 'string' || !equalConstantTime(nonce, request.nonce)) {
+    const fresh =
+      typeof nonce === 'string' &&
+      (typeof request.nonce === 'string' ? equalConstantTime(nonce, request.nonce) : request.nonce(nonce))
+    if (!fresh) {
       throw new RelayError('DPOP_NONCE_REQUIRED', { detail: 'a fresh DPoP nonce is required' })
     }
   }

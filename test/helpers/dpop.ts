@@ -8,7 +8,7 @@ import { accessTokenHash } from '../../src/services/dpop.ts'
 export interface DpopHolder {
   jkt: string
   /** A proof for `method url` at `nowMs`. */
-  prove(method: string, url: string, nowMs: number, options?: { accessToken?: string; jti?: string }): Promise<string>
+  prove(method: string, url: string, nowMs: number, options?: { accessToken?: string; jti?: string; nonce?: string }): Promise<string>
 }
 
 let counter = 0
@@ -26,6 +26,7 @@ export const dpopHolder = async (): Promise<DpopHolder> => {
         iat: Math.floor(nowMs / 1000),
       }
       if (options.accessToken !== undefined) claims.ath = accessTokenHash(options.accessToken)
+      if (options.nonce !== undefined) claims.nonce = options.nonce
       return new SignJWT(claims).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(privateKey)
     },
   }

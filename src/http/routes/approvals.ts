@@ -2,8 +2,9 @@
  * `GET /v1/approvals/{user_code}` (Bearer, the existing device): what a person must see before
  * approving: that this signs in ANOTHER device, from which network(s), how that compares with where
  * the approver is now, when it started and the name the new device asked for. Never the codes, the
- * channel binding or the key thumbprint. Every look-up counts against the approver's account and
- * client so user codes cannot be guessed (429).
+ * channel binding or the key thumbprint. Every look-up counts against the approver's account, and
+ * every failed one against the client address, so user codes cannot be guessed (429) while
+ * colleagues behind one address approving their own codes never refuse each other.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.4 (remote phishing: tell the user what they approve)
  * @see ../../../../shared/DESIGN.md "The BCP mitigations are features" (Establish proximity, User education)
@@ -14,10 +15,11 @@ import { RelayError } from '../../core/errors.ts'
 import { normalizeUserCode } from '../../core/oauth/user-code.ts'
 import { parseAddress, prefixOf } from '../../core/policy/network.ts'
 import { DEFAULT_PROXIMITY, judgeProximity } from '../../core/policy/proximity.ts'
-import type { Clock, NetworkLocator } from '../../ports.ts'
+import type { Clock, KvStore, NetworkLocator } from '../../ports.ts'
 import type { ApprovalsService } from '../../services/approvals.ts'
 import type { DeviceGrantsService, StoredGrant } from '../../services/device-grants.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { userCodeGuard } from '../../services/user-code-guard.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AccountsService } from '../../services/accounts.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
@@ -30,6 +32,8 @@ import type { SigningKeys } from '../../services/signing-keys.ts'
 export interface ApprovalDeps {
   grants: DeviceGrantsService
   limiter: RateLimiter
+  /** Block marks of addresses over the failed-look-up rule. */
+  kv: KvStore
   clock: Clock
   oauth: Config['oauth']
   network: Config['network']
@@ -51,17 +55,25 @@ const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/
 
 
 /**
- * Counts one user-code attempt for the approver, then loads the pending grant of the code in the path.
- * Errors: RATE_LIMITED (too many attempts per account or client), NOT_FOUND (unknown, expired or no
- * longer pending: the same answer, so a guesser learns nothing).
+ * Counts one user-code attempt for the approver's account, then loads the pending grant of the code in
+ * the path; a failed look-up also counts against the client address (see `user-code-guard.ts`).
+ * Errors: RATE_LIMITED (too many look-ups by the account, or failed ones from the address), NOT_FOUND
+ * (unknown, expired or no longer pending: the same answer, so a guesser learns nothing).
  */
 export const loadPendingGrant = async (c: Context<AuthedEnv>, deps: ApprovalDeps): Promise<StoredGrant> => {
   const { accountId } = c.get('principal')
-  await deps.limiter.consume(`user-code:account:${accountId}`, deps.oauth.userCodeAttemptsPerAccount)
-  await deps.limiter.consume(`user-code:client:${c.get('clientKey')}`, deps.oauth.userCodeAttemptsPerClient)
+  const guard = userCodeGuard({
+    kv: deps.kv,
+    limiter: deps.limiter,
+    clock: deps.clock,
+    perAccount: deps.oauth.userCodeAttemptsPerAccount,
+    failuresPerClient: deps.oauth.userCodeAttemptsPerClient,
+  })
+  await guard.before(accountId, c.get('clientKey'))
   const canonical = normalizeUserCode(c.req.param('user_code') ?? '')
   const stored = canonical === null ? null : await deps.grants.findByUserCode(canonical)
   if (stored === null || stored.grant.state.kind !== 'pending' || deps.clock.now() >= stored.grant.expiresAtMs) {
+    await guard.failed(c.get('clientKey'))
     throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
   }
   return stored

@@ -1,15 +1,21 @@
 /**
  * `POST /oauth2/device_authorization` (RFC 8628 §3.1), called by the new device once the channel is
- * confirmed: form-encoded, signed with a DPoP proof (RFC 9449) whose key the grant is then bound to,
- * and carrying the `channel_binding` the new device derived from the ECDH secret. Errors are RFC 6749
- * §5.2 bodies (`invalid_request`, `invalid_dpop_proof`).
+ * confirmed: form-encoded, carrying the `channel_binding` the new device derived from the ECDH secret,
+ * and naming the DPoP key (RFC 9449) the grant is bound to, in either of two ways:
+ * - a `DPoP` proof header (qrelay's own clients), whose key is then the grant's;
+ * - a `dpop_jkt` form parameter (RFC 9449 §10 semantics, for standard OAuth clients such as
+ *   openid-client, which send no proof to this endpoint): the grant is bound to that thumbprint.
+ * Either way only a proof by that key redeems the grant at the token endpoint. Both together must
+ * name the same key. Errors are RFC 6749 §5.2 bodies (`invalid_request`, `invalid_dpop_proof`).
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
  * @see ../../../../shared/DESIGN.md "The server's part in the channel"
  */
 import type { Context } from 'hono'
 import { RelayError } from '../../core/errors.ts'
 import { formatUserCode } from '../../core/oauth/user-code.ts'
+import { currentDpopNonce, isFreshDpopNonce } from '../../core/oauth/dpop-nonce.ts'
 import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
 import { sightingOf } from '../sighting.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
@@ -23,20 +29,31 @@ import { NO_STORE, type RouteFn } from './account-shared.ts'
 const MAX_DEVICE_NAME = 100
 /** A channel binding is 32 bytes, base64url without padding. */
 const CHANNEL_BINDING = /^[A-Za-z0-9_-]{43}$/
+/** An RFC 7638 SHA-256 thumbprint: 32 bytes, base64url without padding. */
+const JKT = /^[A-Za-z0-9_-]{43}$/
+
+/** What {@link checkDpop} needs; with `dpopNonceKey`, proofs must carry a server nonce (RFC 9449 §8). */
+export interface DpopCheckDeps {
+  clock: Clock
+  counters: CounterStore
+  /** Key of the stateless nonces (`core/oauth/dpop-nonce.ts`); absent: no nonce demanded. */
+  dpopNonceKey?: Uint8Array | undefined
+}
 
 /**
  * Verifies the request's DPoP proof and spends its `jti`; the key's thumbprint, or the error answer.
- * `url` is the endpoint's public URL (the proof's `htu`).
+ * `url` is the endpoint's public URL (the proof's `htu`). With nonces on, every answer carries the
+ * current `DPoP-Nonce` and a proof without a fresh one gets `400 use_dpop_nonce` (its `jti` unspent).
  */
-export const checkDpop = async (
-  c: Context<AppEnv>,
-  deps: { clock: Clock; counters: CounterStore },
-  url: string,
-): Promise<string | Response> => {
+export const checkDpop = async (c: Context<AppEnv>, deps: DpopCheckDeps, url: string): Promise<string | Response> => {
+  const nonceKey = deps.dpopNonceKey
+  if (nonceKey !== undefined) c.header('DPoP-Nonce', currentDpopNonce(nonceKey, deps.clock.now()))
   const proof = c.req.header('dpop')
   if (proof === undefined || proof === '') return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof is required')
   try {
-    const { jkt, jti } = await verifyDpopProof(proof, { method: c.req.method, url }, deps.clock.now())
+    const now = deps.clock.now()
+    const nonce = nonceKey === undefined ? {} : { nonce: (n: string) => isFreshDpopNonce(nonceKey, n, now) }
+    const { jkt, jti } = await verifyDpopProof(proof, { method: c.req.method, url, ...nonce }, now)
     if ((await deps.counters.increment(replayKey(jkt, jti), replayWindowMs())) !== 1) {
       return oauthError(c, 'invalid_dpop_proof', 'this DPoP proof was already used')
     }
@@ -44,6 +61,9 @@ export const checkDpop = async (
   } catch (error) {
     if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {
       return oauthError(c, 'invalid_dpop_proof', error.detail ?? 'invalid DPoP proof')
+    }
+    if (error instanceof RelayError && error.code === 'DPOP_NONCE_REQUIRED') {
+      return oauthError(c, 'use_dpop_nonce', 'use the DPoP-Nonce of this answer in the proof')
     }
     throw error
   }
@@ -61,6 +81,8 @@ export const deviceAuthorizationRoute = (deps: {
   counters: CounterStore
   publicBaseUrl: string | undefined
   locator?: NetworkLocator | undefined
+  /** With it, a proof sent here must carry a server nonce (see {@link checkDpop}). */
+  dpopNonceKey?: Uint8Array | undefined
   /** Per-client limit of new grants. */
   limit?: { limiter: RateLimiter; rule: RateRule }
 }): RouteFn<AppEnv> =>
@@ -72,8 +94,21 @@ export const deviceAuthorizationRoute = (deps: {
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
     const base = deps.publicBaseUrl ?? new URL(c.req.url).origin
-    const jkt = await checkDpop(c, deps, `${base}/oauth2/device_authorization`)
-    if (jkt instanceof Response) return jkt
+    const named = form.get('dpop_jkt')
+    if (named !== null && !JKT.test(named)) return oauthError(c, 'invalid_request', 'dpop_jkt must be a 43-character RFC 7638 thumbprint')
+    const hasProof = (c.req.header('dpop') ?? '') !== ''
+    if (!hasProof && named === null) {
+      return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof or a dpop_jkt parameter is required')
+    }
+    let jkt: string
+    if (hasProof) {
+      const proved = await checkDpop(c, deps, `${base}/oauth2/device_authorization`)
+      if (proved instanceof Response) return proved
+      if (named !== null && named !== proved) return oauthError(c, 'invalid_dpop_proof', 'dpop_jkt does not match the DPoP proof key')
+      jkt = proved
+    } else {
+      jkt = named as string
+    }
     const channelBinding = form.get('channel_binding')
     if (channelBinding === null || !CHANNEL_BINDING.test(channelBinding)) {
       return oauthError(c, 'invalid_request', 'channel_binding must be 43 base64url characters')

@@ -29,6 +29,8 @@ export const deviceVerificationRoute = (deps: {
   clock: Clock
   counters: CounterStore
   publicBaseUrl: string | undefined
+  /** With it, the proof must carry a server nonce (RFC 9449 §8, see `checkDpop`). */
+  dpopNonceKey?: Uint8Array | undefined
 }): RouteFn<AppEnv> =>
   async function deviceVerification(c) {
     const form = await readOAuthForm(c)

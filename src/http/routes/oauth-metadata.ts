@@ -56,6 +56,9 @@ export const oauthMetadata = (issuer: string, endpoints: OAuthEndpoints): Record
     // Public clients: the new device holds no secret; DPoP binds its tokens instead.
     token_endpoint_auth_methods_supported: ['none'],
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    // qrelay extension (no registered member exists): the device authorization endpoint takes a
+    // `dpop_jkt` parameter instead of a proof (RFC 9449 §10 semantics) for standard clients.
+    ...(endpoints.deviceAuthorization ? { device_authorization_dpop_jkt_supported: true } : {}),
   }
 }
 

@@ -44,6 +44,8 @@ export interface OAuthTokenDeps {
   counters: CounterStore
   publicBaseUrl: string | undefined
   locator?: NetworkLocator | undefined
+  /** With it, every proof must carry a server nonce (RFC 9449 §8, see `checkDpop`). */
+  dpopNonceKey?: Uint8Array | undefined
   /** Per-client limit of token requests. */
   limit?: { limiter: RateLimiter; rule: RateRule }
 }
