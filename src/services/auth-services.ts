@@ -6,6 +6,7 @@ import type { Config } from '../config.ts'
 import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from '../ports.ts'
 import { accountsService, type AccountsService } from './accounts.ts'
 import { authFailures, type AuthFailures } from './auth-failures.ts'
+import { deviceTrust, type DeviceTrust } from './device-trust.ts'
 import { rateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { secondFactorsService, type SecondFactorsService } from './second-factors.ts'
 import { sessionsService, type SessionsService } from './sessions.ts'
@@ -20,6 +21,8 @@ export interface AuthServices {
   limiter: RateLimiter
   /** The brute-force guard the UIA stages use, for the other places a code is typed. */
   failures: AuthFailures
+  /** Device-trust tokens and known networks: where a guess comes from. */
+  trust: DeviceTrust
   durable: DurableStore
   events: SecurityEvents
 }
@@ -71,7 +74,16 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
     refreshGraceMs: auth.refreshGraceMs,
   })
-  const failures = authFailures({ kv: store.kv, limiter, clock, perAccount: auth.failuresPerAccount, perClient: auth.failuresPerClient })
+  const failures = authFailures({
+    limiter,
+    limits: {
+      perAccount: auth.failuresPerAccount,
+      perAccountNetwork: auth.failuresPerAccountNetwork,
+      perClient: auth.failuresPerClient,
+      perTrustedDevice: auth.failuresPerTrustedDevice,
+    },
+  })
+  const trust = deviceTrust({ kv: store.kv, durable, random, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
   const uia = uiaService({
     kv: store.kv,
     clock,
@@ -81,6 +93,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accounts,
     secondFactors,
     failures,
+    trust,
   })
-  return { accounts, sessions, secondFactors, uia, limiter, failures, durable, events }
+  return { accounts, sessions, secondFactors, uia, limiter, failures, trust, durable, events }
 }
