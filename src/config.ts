@@ -91,6 +91,7 @@ export interface Config {
     adminToken: string | undefined
     totpIssuer: string
     failuresPerAccount: RateRule
+    failuresPerAccountTrusted: RateRule
     failuresPerAccountNetwork: RateRule
     failuresPerClient: RateRule
     failuresPerTrustedDevice: RateRule
@@ -331,6 +332,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users (at least 32 characters, secret); unset: no admin endpoint' },
   { env: 'QRELAY_TOTP_ISSUER', path: 'auth.totpIssuer', default: 'qrelay', parse: issuer, doc: 'issuer name authenticator apps show for TOTP keys (no colon)' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code guesses per account from all untrusted clients together (no device-trust token or session, not a network of one of its devices); further ones get 429 unchecked' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_TRUSTED', path: 'auth.failuresPerAccountTrusted', default: '30/900s', parse: rate, doc: 'failed guesses per account from trusted clients together (device-trust tokens, signed-in devices, networks of its devices); with the untrusted limit, bounds all checked guesses at an account' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_NETWORK', path: 'auth.failuresPerAccountNetwork', default: '10/900s', parse: rate, doc: 'failed guesses per (account, client network) for clients without a device-trust token or session' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_CLIENT', path: 'auth.failuresPerClient', default: '30/900s', parse: rate, doc: 'failed guesses per client network across accounts, for clients without a device-trust token or session' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_TRUSTED_DEVICE', path: 'auth.failuresPerTrustedDevice', default: '10/900s', parse: rate, doc: 'failed guesses per device-trust token or signed-in device (their own budget: not locked out by failures elsewhere)' },

@@ -78,6 +78,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     limiter,
     limits: {
       perAccount: auth.failuresPerAccount,
+      perAccountTrusted: auth.failuresPerAccountTrusted,
       perAccountNetwork: auth.failuresPerAccountNetwork,
       perClient: auth.failuresPerClient,
       perTrustedDevice: auth.failuresPerTrustedDevice,

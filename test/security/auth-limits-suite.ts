@@ -220,6 +220,31 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
         expect((await passwordRound(other, session, PASSWORD, fresh)).status).toBe(429)
       })
 
+      it('finding 3: a stolen session carried from network to network still buys only a bounded number of checked guesses', async () => {
+        const { t, owner } = await setup()
+        const stolen = await login(owner, 'alice', PASSWORD)
+        const accountId = stolen.account_id as string
+        const verifier = countCalls(t.auth.accounts, 'checkPassword')
+        // Four networks within the access token's lifetime: 4 × 10 per-network guesses plus step-ups.
+        for (let i = 0; i < 4; i++) {
+          const net = `198.51.100.${100 + i}`
+          const send = viaApp(t.app, net)
+          // Using the token from here makes this a network of one of the account's devices.
+          t.clock.advance(61_000)
+          expect((await call(send, 'GET', '/v1/account/whoami', undefined, stolen.access_token)).status).toBe(200)
+          for (let wait = 0; wait < 50; wait++) {
+            const devices = await t.durable.devices.listByAccount(accountId)
+            if (devices.some((d) => d.lastSeenNetwork === net)) break
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          }
+          const session = await startLogin(send, 'alice')
+          for (let g = 0; g < 12; g++) await passwordRound(send, session, `guess ${i}.${g}`)
+          await withUia(send, 'POST', '/v1/account/totp', {}, `step-up guess ${i}`, undefined, stolen.access_token)
+        }
+        // Stated bound: the trusted ceiling (known networks and devices together) for this window.
+        expect(verifier.calls()).toBeLessThanOrEqual(t.config.auth.failuresPerAccountTrusted.limit)
+      })
+
       it('finding 3: refuses a malformed device_trust with 400 and changes nothing', async () => {
         const { owner } = await setup()
         for (const bad of [42, '', 'x'.repeat(129), ['a']]) {

@@ -13,7 +13,7 @@ const make = () => {
   const store = memoryStore({ clock, sweepIntervalMs: 0 })
   const failures = authFailures({
     limiter: rateLimiter(store.counters, clock),
-    limits: { perAccount: rule(3), perAccountNetwork: rule(3), perClient: rule(5), perTrustedDevice: rule(2) },
+    limits: { perAccount: rule(3), perAccountTrusted: rule(5), perAccountNetwork: rule(3), perClient: rule(5), perTrustedDevice: rule(2) },
   })
   let checks = 0
   const guess = (accountKey: string, clientKey: string, right = false, origin?: GuessOrigin) =>
@@ -64,5 +64,18 @@ describe('authFailures', () => {
     for (let i = 0; i < 2; i++) expect(await guess('alice', '192.0.2.1', false, { kind: 'trusted-device', key: 'd1' })).toBe('wrong')
     expect(await guess('alice', '192.0.2.1', true, { kind: 'trusted-device', key: 'd1' })).toBe('RATE_LIMITED:true')
     expect(await guess('alice', '192.0.2.1', true, { kind: 'trusted-device', key: 'd2' })).toBe('ok')
+  })
+
+  it('bounds trusted devices and known networks together by the trusted ceiling', async () => {
+    const { guess, checks } = make()
+    const outcomes: string[] = []
+    for (let i = 0; i < 4; i++) {
+      outcomes.push(await guess('alice', `192.0.2.${i}`, false, { kind: 'known-network' }))
+      outcomes.push(await guess('alice', '192.0.2.9', false, { kind: 'trusted-device', key: `d${i}` }))
+    }
+    expect(outcomes.filter((o) => o === 'wrong')).toHaveLength(5)
+    expect(checks()).toBe(5)
+    // The untrusted ceiling is separate: the trusted side being spent does not refuse strangers.
+    expect(await guess('alice', '203.0.113.1')).toBe('wrong')
   })
 })
