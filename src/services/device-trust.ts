@@ -38,6 +38,9 @@ export interface DeviceTrustDeps {
 
 const keyOf = (token: string): string => `devtrust:${hashSecret(token)}`
 
+/** An account id no account has (ids are base64url), read for unknown names so they cost the same. */
+const UNKNOWN_ACCOUNT = '~unknown'
+
 /** Longest token accepted (a real one is 43 characters). */
 export const MAX_DEVICE_TRUST_CHARS = 128
 
@@ -54,12 +57,16 @@ export const deviceTrust = ({ kv, durable, random, ttlMs }: DeviceTrustDeps): De
   }
   return {
     async originOf(accountId, clientKey, proof) {
+      if (accountId !== null && proof.sessionDeviceId !== undefined) {
+        return { kind: 'trusted-device', key: `session:${proof.sessionDeviceId}` }
+      }
+      // The same reads whether or not the name exists: timing must not tell which names do.
+      const bound = await holder(proof.token)
+      const devices = await durable.devices.listByAccount(accountId ?? UNKNOWN_ACCOUNT)
       if (accountId === null) return { kind: 'unknown' }
-      if (proof.sessionDeviceId !== undefined) return { kind: 'trusted-device', key: `session:${proof.sessionDeviceId}` }
-      if (proof.token !== undefined && (await holder(proof.token)) === accountId) {
+      if (proof.token !== undefined && bound === accountId) {
         return { kind: 'trusted-device', key: `token:${hashSecret(proof.token).slice(0, 22)}` }
       }
-      const devices = await durable.devices.listByAccount(accountId)
       if (devices.some((device) => device.lastSeenNetwork === clientKey)) return { kind: 'known-network' }
       return { kind: 'unknown' }
     },
