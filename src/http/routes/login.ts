@@ -1,7 +1,8 @@
 /**
  * Account creation and password login: `POST /v1/login` (UIA: password, then TOTP or a recovery code
- * when enrolled; mints a device session and returns a `device_trust` token for the next sign-in), `POST /v1/register` (open registration, when enabled; UIA
- * dummy stage) and `POST /v1/admin/users` (operator, with the admin token).
+ * when enrolled; mints a device session and returns a `device_trust` token for the next sign-in, see
+ * `services/device-trust.ts`), `POST /v1/register` (open registration, when enabled; UIA dummy stage)
+ * and `POST /v1/admin/users` (operator, with the admin token).
  *
  * @see https://spec.matrix.org/v1.16/client-server-api/#login
  */
