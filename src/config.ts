@@ -91,7 +91,11 @@ export interface Config {
     adminToken: string | undefined
     totpIssuer: string
     failuresPerAccount: RateRule
+    failuresPerAccountTrusted: RateRule
+    failuresPerAccountNetwork: RateRule
     failuresPerClient: RateRule
+    failuresPerTrustedDevice: RateRule
+    deviceTrustTtlSeconds: number
     registerPerClient: RateRule
   }
   /** The RFC 8628 device authorization grant that signs a new device in through the channel. */
@@ -329,8 +333,12 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_REGISTRATION_ENABLED', path: 'auth.registrationEnabled', default: 'false', parse: bool, doc: 'let anyone create an account with POST /v1/register' },
   { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users (at least 32 characters, secret); unset: no admin endpoint' },
   { env: 'QRELAY_TOTP_ISSUER', path: 'auth.totpIssuer', default: 'qrelay', parse: issuer, doc: 'issuer name authenticator apps show for TOTP keys (no colon)' },
-  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per account before further attempts get 429' },
-  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_CLIENT', path: 'auth.failuresPerClient', default: '30/900s', parse: rate, doc: 'failed password, TOTP and recovery-code attempts per client address before further attempts get 429' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code guesses per account from all untrusted clients together (no device-trust token or session, not a network of one of its devices); further ones get 429 unchecked' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_TRUSTED', path: 'auth.failuresPerAccountTrusted', default: '30/900s', parse: rate, doc: 'failed guesses per account from trusted clients together (device-trust tokens, signed-in devices, networks of its devices); with the untrusted limit, bounds all checked guesses at an account' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_NETWORK', path: 'auth.failuresPerAccountNetwork', default: '10/900s', parse: rate, doc: 'failed guesses per (account, client network) for clients without a device-trust token or session' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_CLIENT', path: 'auth.failuresPerClient', default: '30/900s', parse: rate, doc: 'failed guesses per client network across accounts, for clients without a device-trust token or session' },
+  { env: 'QRELAY_RATE_AUTH_FAILURES_PER_TRUSTED_DEVICE', path: 'auth.failuresPerTrustedDevice', default: '10/900s', parse: rate, doc: 'failed guesses per device-trust token or signed-in device (their own budget: not locked out by failures elsewhere)' },
+  { env: 'QRELAY_DEVICE_TRUST_TTL_SECONDS', path: 'auth.deviceTrustTtlSeconds', default: '7776000', parse: int(3600, 31_536_000), doc: 'lifetime of the device_trust token a password sign-in returns (renewed at each sign-in that presents it)' },
   { env: 'QRELAY_RATE_REGISTER_PER_CLIENT', path: 'auth.registerPerClient', default: '10/3600s', parse: rate, doc: 'accounts created by open registration per client address' },
   { env: 'QRELAY_GRANT_TTL_SECONDS', path: 'oauth.grantTtlSeconds', default: '300', parse: int(30, 1800), doc: 'lifetime of a device authorization grant (its device code and user code)' },
   { env: 'QRELAY_POLL_INTERVAL_SECONDS', path: 'oauth.pollIntervalSeconds', default: '5', parse: int(1, 60), doc: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)' },

@@ -199,8 +199,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
   }
 
   if (deps.auth !== undefined) {
-    const { accounts, sessions, secondFactors, uia, limiter, failures } = deps.auth
-    const login = loginRoutes({ accounts, sessions, uia, limiter, auth: config.auth })
+    const { accounts, sessions, secondFactors, uia, limiter, failures, trust } = deps.auth
+    const login = loginRoutes({ accounts, sessions, uia, limiter, trust, auth: config.auth })
     app.post('/v1/login', login.login)
     app.all('/v1/login', methodNotAllowed)
     if (config.auth.registrationEnabled) {

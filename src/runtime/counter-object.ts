@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { CounterObjectApi, ReserveOutcome } from '../adapters/storage/durable-object.ts'
-import type { ReplaceOutcome, WindowCounts } from '../ports.ts'
+import type { ReplaceOutcome, WindowBudget, WindowCounts, WindowReservation } from '../ports.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
@@ -91,6 +91,21 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
     const previous = this.#counter(`${key}:${windowIndex - 1}`, nowMs)
     await this.#sweepLater(nowMs + ttlMs)
     return { current, previous }
+  }
+
+  async reserveWindow(key: string, windowIndex: number, ttlMs: number, budget: WindowBudget, nowMs: number): Promise<WindowReservation> {
+    const current = this.#counter(`${key}:${windowIndex}`, nowMs)
+    const previous = this.#counter(`${key}:${windowIndex - 1}`, nowMs)
+    if (previous * budget.previousWeight + (current + 1) * budget.currentWeight > budget.capacity) {
+      return { reserved: false, current, previous }
+    }
+    const taken = this.#bump(`${key}:${windowIndex}`, ttlMs, nowMs)
+    await this.#sweepLater(nowMs + ttlMs)
+    return { reserved: true, current: taken, previous }
+  }
+
+  async releaseWindow(key: string, windowIndex: number, nowMs: number): Promise<void> {
+    this.#sql('UPDATE counters SET value = value - 1 WHERE key = ? AND expires_at_ms > ? AND value > 0', `${key}:${windowIndex}`, nowMs)
   }
 
   async kvPut(key: string, value: string, expiresAtMs: number): Promise<void> {

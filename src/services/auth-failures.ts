@@ -1,76 +1,68 @@
 /**
- * Brute-force guard for passwords, TOTP codes and recovery codes: failures are counted per account
- * and per client address in sliding windows; once either is over its rule, a block mark (in the
- * ephemeral key-value store, expiring with the window's retry hint) refuses every further attempt
- * with 429 before any credential is checked, right or wrong. Successful attempts count nothing.
+ * Brute-force guard for passwords, TOTP codes and recovery codes. Every guess first reserves a slot,
+ * atomically in the counter store, in each budget it draws on (see `core/policy/guess-limits.ts`):
+ * only then is the credential checked, and a right one gives its slots back. So however many guesses
+ * arrive at once, no more are ever checked than the budgets allow, and a guess over a budget gets 429
+ * without any credential being looked at, right or wrong.
  *
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
  */
 import { RelayError } from '../core/errors.ts'
-import type { RateRule } from '../core/policy/rate-limit.ts'
-import type { Clock, KvStore } from '../ports.ts'
-import type { RateLimiter } from './rate-limiter.ts'
+import { guessBudgets, type GuessLimits, type GuessOrigin } from '../core/policy/guess-limits.ts'
+import type { RateLimiter, RateSlot } from './rate-limiter.ts'
 
-/** Who is trying: the account key (a username key also for unknown names) and the client key. */
+/** Who is trying: the account key (a username key also for unknown names), the network, where from. */
 export interface Attempt {
   accountKey: string
   clientKey: string
+  /** What the client proved (default: nothing, `unknown`). */
+  origin?: GuessOrigin
 }
 
 /** The guard. */
 export interface AuthFailures {
-  /** Throws RATE_LIMITED (with `retryAfterMs`) when the account or the client is blocked. */
-  check(attempt: Attempt): Promise<void>
-  /** Counts one failure; throws RATE_LIMITED when it crosses a rule (the block starts now). */
-  fail(attempt: Attempt): Promise<void>
+  /**
+   * Reserves one guess for `attempt`, runs `verify` (true: the credential was right), and gives the
+   * reservation back on success. Throws RATE_LIMITED (with `retryAfterMs`) without calling `verify`
+   * when a budget is used up. When `verify` throws, the guess stays counted.
+   */
+  attempt(attempt: Attempt, verify: () => Promise<boolean>): Promise<boolean>
 }
 
 /** What {@link authFailures} needs. */
 export interface AuthFailuresDeps {
-  kv: KvStore
   limiter: RateLimiter
-  clock: Clock
-  perAccount: RateRule
-  perClient: RateRule
+  limits: GuessLimits
 }
 
-const blockKey = (scope: 'account' | 'client', key: string): string => `authblock:${scope}:${key}`
+const limited = (retryAfterMs: number): RelayError =>
+  new RelayError('RATE_LIMITED', { detail: 'too many failed attempts', retryAfterMs: Math.max(1, retryAfterMs) })
 
 /**
  * Builds the guard.
  *
  * @example
- * await failures.check({ accountKey, clientKey })
- * if (!passwordOk) await failures.fail({ accountKey, clientKey })
+ * const ok = await failures.attempt({ accountKey, clientKey }, async () => (await accounts.checkPassword(a, pw)).ok)
  */
-export const authFailures = ({ kv, limiter, clock, perAccount, perClient }: AuthFailuresDeps): AuthFailures => {
-  const blockedFor = async (key: string): Promise<number> => {
-    const until = Number((await kv.get(key)) ?? 0)
-    return Math.max(0, until - clock.now())
+export const authFailures = ({ limiter, limits }: AuthFailuresDeps): AuthFailures => {
+  const releaseAll = async (slots: readonly RateSlot[]): Promise<void> => {
+    await Promise.all(slots.map((slot) => limiter.release(slot)))
   }
-  const limited = (retryAfterMs: number): RelayError =>
-    new RelayError('RATE_LIMITED', { detail: 'too many failed attempts', retryAfterMs: Math.max(1, retryAfterMs) })
 
   return {
-    async check({ accountKey, clientKey }) {
-      const waits = await Promise.all([blockedFor(blockKey('account', accountKey)), blockedFor(blockKey('client', clientKey))])
-      const wait = Math.max(...waits)
-      if (wait > 0) throw limited(wait)
-    },
-    async fail({ accountKey, clientKey }) {
-      const rules: Array<[string, string, RateRule]> = [
-        [`authfail:account:${accountKey}`, blockKey('account', accountKey), perAccount],
-        [`authfail:client:${clientKey}`, blockKey('client', clientKey), perClient],
-      ]
-      let wait = 0
-      for (const [counter, block, rule] of rules) {
-        const decision = await limiter.hit(counter, rule)
-        if (decision.allowed) continue
-        const until = clock.now() + decision.retryAfterMs
-        await kv.put(block, String(until), decision.retryAfterMs)
-        wait = Math.max(wait, decision.retryAfterMs)
+    async attempt({ accountKey, clientKey, origin = { kind: 'unknown' } }, verify) {
+      const slots: RateSlot[] = []
+      for (const budget of guessBudgets(accountKey, clientKey, origin, limits)) {
+        const reserved = await limiter.reserve(budget.key, budget.rule)
+        if (!reserved.allowed) {
+          await releaseAll(slots)
+          throw limited(reserved.retryAfterMs)
+        }
+        slots.push(reserved.slot)
       }
-      if (wait > 0) throw limited(wait)
+      const ok = await verify()
+      if (ok) await releaseAll(slots)
+      return ok
     },
   }
 }

@@ -7,6 +7,7 @@ import { dpopNonceKeyOf } from '../core/oauth/dpop-nonce.ts'
 import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from '../ports.ts'
 import { accountsService, type AccountsService } from './accounts.ts'
 import { authFailures, type AuthFailures } from './auth-failures.ts'
+import { deviceTrust, type DeviceTrust } from './device-trust.ts'
 import { rateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { secondFactorsService, type SecondFactorsService } from './second-factors.ts'
 import { sessionsService, type SessionsService } from './sessions.ts'
@@ -21,6 +22,8 @@ export interface AuthServices {
   limiter: RateLimiter
   /** The brute-force guard the UIA stages use, for the other places a code is typed. */
   failures: AuthFailures
+  /** Device-trust tokens and known networks: where a guess comes from. */
+  trust: DeviceTrust
   durable: DurableStore
   events: SecurityEvents
   /** Key of the stateless DPoP nonces, derived from the UIA key (shared by processes that share it). */
@@ -74,7 +77,17 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
     refreshGraceMs: auth.refreshGraceMs,
   })
-  const failures = authFailures({ kv: store.kv, limiter, clock, perAccount: auth.failuresPerAccount, perClient: auth.failuresPerClient })
+  const failures = authFailures({
+    limiter,
+    limits: {
+      perAccount: auth.failuresPerAccount,
+      perAccountTrusted: auth.failuresPerAccountTrusted,
+      perAccountNetwork: auth.failuresPerAccountNetwork,
+      perClient: auth.failuresPerClient,
+      perTrustedDevice: auth.failuresPerTrustedDevice,
+    },
+  })
+  const trust = deviceTrust({ kv: store.kv, durable, random, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
   const uia = uiaService({
     kv: store.kv,
     clock,
@@ -84,6 +97,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accounts,
     secondFactors,
     failures,
+    trust,
   })
-  return { accounts, sessions, secondFactors, uia, limiter, failures, durable, events, dpopNonceKey: dpopNonceKeyOf(deps.uiaKey) }
+  return { accounts, sessions, secondFactors, uia, limiter, failures, trust, durable, events, dpopNonceKey: dpopNonceKeyOf(deps.uiaKey) }
 }

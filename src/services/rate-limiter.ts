@@ -1,10 +1,21 @@
 /**
  * Applies a {@link RateRule} to a key: counts the hit in the store, lets the pure core decide, and
- * throws RATE_LIMITED with a retry hint when the rule is exceeded.
+ * throws RATE_LIMITED with a retry hint when the rule is exceeded. `reserve` is the variant for work
+ * that must never run more often than the rule allows, even under concurrency (credential checks):
+ * the slot is taken atomically before the work, and may be given back afterwards.
  */
 import { RelayError } from '../core/errors.ts'
-import { decideRate, windowAt, type RateDecision, type RateRule } from '../core/policy/rate-limit.ts'
+import { decideRate, retryAfterRefused, windowAt, windowBudget, type RateDecision, type RateRule } from '../core/policy/rate-limit.ts'
 import type { Clock, CounterStore } from '../ports.ts'
+
+/** A slot taken by {@link RateLimiter.reserve}: which window of which counter. */
+export interface RateSlot {
+  key: string
+  windowIndex: number
+}
+
+/** Outcome of {@link RateLimiter.reserve}: a slot when allowed, else the retry hint. */
+export type RateReservation = { allowed: true; slot: RateSlot } | { allowed: false; retryAfterMs: number }
 
 /** Counts and decides rate limits. */
 export interface RateLimiter {
@@ -12,7 +23,16 @@ export interface RateLimiter {
   hit(key: string, rule: RateRule): Promise<RateDecision>
   /** Like `hit`, but throws RATE_LIMITED when the hit is over the limit. */
   consume(key: string, rule: RateRule): Promise<void>
+  /**
+   * Takes one slot of `key` under `rule` in one atomic step, or none when the rule is used up (a
+   * refused call counts nothing). Of N concurrent callers at most `rule.limit` get a slot.
+   */
+  reserve(key: string, rule: RateRule): Promise<RateReservation>
+  /** Gives a slot back (e.g. the credential was right: only failures should use the budget). */
+  release(slot: RateSlot): Promise<void>
 }
+
+const storeKey = (key: string): string => `rl:${key}`
 
 /**
  * Builds a rate limiter over a counter store.
@@ -24,7 +44,7 @@ export const rateLimiter = (counters: CounterStore, clock: Clock): RateLimiter =
   const hit = async (key: string, rule: RateRule): Promise<RateDecision> => {
     const now = clock.now()
     const { index } = windowAt(rule, now)
-    const counts = await counters.hitWindow(`rl:${key}`, index, 2 * rule.windowMs)
+    const counts = await counters.hitWindow(storeKey(key), index, 2 * rule.windowMs)
     return decideRate(counts, rule, clock.now())
   }
   return {
@@ -34,6 +54,16 @@ export const rateLimiter = (counters: CounterStore, clock: Clock): RateLimiter =
       if (!decision.allowed) {
         throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: decision.retryAfterMs })
       }
+    },
+    async reserve(key, rule) {
+      const now = clock.now()
+      const { index, budget } = windowBudget(rule, now)
+      const result = await counters.reserveWindow(storeKey(key), index, 2 * rule.windowMs, budget)
+      if (result.reserved) return { allowed: true, slot: { key, windowIndex: index } }
+      return { allowed: false, retryAfterMs: retryAfterRefused(result, rule, now) }
+    },
+    async release(slot) {
+      await counters.releaseWindow(storeKey(slot.key), slot.windowIndex)
     },
   }
 }

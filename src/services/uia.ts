@@ -3,7 +3,8 @@
  * sessions are stored as JSON under `uia:<id>`, every change is a compare-and-swap on the stored
  * text, and spending a complete session is one more compare-and-swap to the terminal state, so two
  * concurrent requests can never both pass. The stage checks (password, TOTP, recovery code) come from
- * the accounts and second-factor services; failed ones count against the brute-force guard.
+ * the accounts and second-factor services, each only after the brute-force guard reserved the guess
+ * (a right one gives it back; see `auth-failures.ts`).
  *
  * Flows are dynamic (MSC2839): every session starts with the password alone, and the second factors
  * appear once the password proved which account this is, so a stranger cannot learn who has TOTP.
@@ -30,6 +31,7 @@ import { challengeBody, type UiaChallengeBody } from '../core/auth/uia-wire.ts'
 import type { Clock, KvStore, Random } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
 import type { AuthFailures } from './auth-failures.ts'
+import type { DeviceTrust, TrustProof } from './device-trust.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
 /** Thrown while more stages are needed: the route answers 401 with {@link UiaChallengeError.body}. */
@@ -47,6 +49,10 @@ export interface UiaRequest {
   path: string
   body: Record<string, unknown>
   clientKey: string
+  /** A `device_trust` token the client sent (see `device-trust.ts`). */
+  deviceTrust?: string
+  /** The device of the bearer session making the request (only with an `account` subject). */
+  sessionDeviceId?: string
 }
 
 /**
@@ -69,6 +75,7 @@ export interface UiaDeps {
   accounts: AccountsService
   secondFactors: SecondFactorsService
   failures: AuthFailures
+  trust: DeviceTrust
 }
 
 /** The UIA service. */
@@ -153,31 +160,36 @@ export const uiaService = (deps: UiaDeps): UiaService => {
     }
   }
 
-  /** Checks one stage's credentials; null when they hold, else the public reason. */
+  /** Checks one stage's credentials, within the guess budgets; null when they hold, else the public reason. */
   const verify = async (
     stage: UiaStage,
     auth: Record<string, unknown>,
     subject: UiaSubject,
     account: AccountRecord | null,
-    clientKey: string,
+    request: UiaRequest,
   ): Promise<string | null> => {
     if (stage === 'm.login.dummy') return null
     const accountKey = account?.id ?? (subject.kind === 'username' ? usernameKey(subject.username) : 'nobody')
-    const attempt = { accountKey, clientKey }
     const secret = stringOf(auth, stage === 'm.login.password' ? 'password' : 'code')
-    await deps.failures.check(attempt)
-    let problem: string | null
-    if (stage === 'm.login.password') {
-      problem = (await deps.accounts.checkPassword(account, secret)).ok ? null : 'wrong username or password'
-    } else if (account === null) {
-      problem = 'unknown account'
-    } else if (stage === 'm.login.2fa.totp') {
-      const checked = await deps.secondFactors.verifyTotp(account, secret)
-      problem = checked.ok ? null : checked.code === 'TOTP_REPLAYED' ? 'this code was already used' : 'wrong code'
-    } else {
-      problem = (await deps.secondFactors.useRecoveryCode(account, secret)).ok ? null : 'unknown or used recovery code'
+    const proof: TrustProof = {
+      ...(request.deviceTrust === undefined ? {} : { token: request.deviceTrust }),
+      ...(subject.kind === 'account' && request.sessionDeviceId !== undefined ? { sessionDeviceId: request.sessionDeviceId } : {}),
     }
-    if (problem !== null) await deps.failures.fail(attempt)
+    const origin = await deps.trust.originOf(account?.id ?? null, request.clientKey, proof)
+    let problem: string | null = null
+    await deps.failures.attempt({ accountKey, clientKey: request.clientKey, origin }, async () => {
+      if (stage === 'm.login.password') {
+        problem = (await deps.accounts.checkPassword(account, secret)).ok ? null : 'wrong username or password'
+      } else if (account === null) {
+        problem = 'unknown account'
+      } else if (stage === 'm.login.2fa.totp') {
+        const checked = await deps.secondFactors.verifyTotp(account, secret)
+        problem = checked.ok ? null : checked.code === 'TOTP_REPLAYED' ? 'this code was already used' : 'wrong code'
+      } else {
+        problem = (await deps.secondFactors.useRecoveryCode(account, secret)).ok ? null : 'unknown or used recovery code'
+      }
+      return problem === null
+    })
     return problem
   }
 
@@ -215,7 +227,7 @@ export const uiaService = (deps: UiaDeps): UiaService => {
         throw new RelayError('UIA_STAGE_NOT_ALLOWED', { detail: `${stage} is not the next stage of any flow` })
       }
       let account = await accountOf(subject, stored)
-      const failed = await verify(stage, auth, subject, account, request.clientKey)
+      const failed = await verify(stage, auth, subject, account, request)
       if (failed !== null) throw new UiaChallengeError(challengeBody(stored.session, { errcode: 'M_FORBIDDEN', error: failed }))
       // The password may just have been rehashed: later checks need the current version.
       if (account !== null && stage === 'm.login.password') account = await deps.accounts.get(account.id)

@@ -25,7 +25,9 @@ import type {
   EphemeralStore,
   KvStore,
   ReplaceOutcome,
+  WindowBudget,
   WindowCounts,
+  WindowReservation,
 } from '../../ports.ts'
 
 /** What a channel object answers (one object per channel id; see `src/runtime/channel-object.ts`). */
@@ -54,6 +56,8 @@ export interface CounterObjectApi {
   increment(key: string, ttlMs: number, nowMs: number): Promise<number>
   read(key: string, nowMs: number): Promise<number>
   hitWindow(key: string, windowIndex: number, ttlMs: number, nowMs: number): Promise<WindowCounts>
+  reserveWindow(key: string, windowIndex: number, ttlMs: number, budget: WindowBudget, nowMs: number): Promise<WindowReservation>
+  releaseWindow(key: string, windowIndex: number, nowMs: number): Promise<void>
   kvPut(key: string, value: string, expiresAtMs: number): Promise<void>
   kvRead(key: string, nowMs: number, remove: boolean): Promise<string | null>
   kvReplaceIfMatch(key: string, expected: string, next: string, nowMs: number): Promise<ReplaceOutcome>
@@ -153,6 +157,12 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
       const { current, previous } = await shardOf(key).hitWindow(key, windowIndex, ttlMs, clock.now())
       return { current, previous }
     },
+    async reserveWindow(key, windowIndex, ttlMs, budget) {
+      // Same shard as hitWindow: the window pair of a key lives in one object, so this is one call.
+      const { reserved, current, previous } = await shardOf(key).reserveWindow(key, windowIndex, ttlMs, { ...budget }, clock.now())
+      return { reserved, current, previous }
+    },
+    releaseWindow: (key, windowIndex) => shardOf(key).releaseWindow(key, windowIndex, clock.now()),
   }
 
   const kvShard = (key: string): CounterObjectApi => shardOf(`kv:${key}`)

@@ -13,6 +13,7 @@ import type {
   KvStore,
   ReplaceOutcome,
   WindowCounts,
+  WindowReservation,
 } from '../../ports.ts'
 
 /** Options of {@link memoryStore}. */
@@ -137,6 +138,18 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
       const current = bump(`${key}:${windowIndex}`, ttlMs)
       const previous = liveCounter(`${key}:${windowIndex - 1}`)?.value ?? 0
       return { current, previous }
+    },
+    async reserveWindow(key, windowIndex, ttlMs, budget): Promise<WindowReservation> {
+      const current = liveCounter(`${key}:${windowIndex}`)?.value ?? 0
+      const previous = liveCounter(`${key}:${windowIndex - 1}`)?.value ?? 0
+      if (previous * budget.previousWeight + (current + 1) * budget.currentWeight > budget.capacity) {
+        return { reserved: false, current, previous }
+      }
+      return { reserved: true, current: bump(`${key}:${windowIndex}`, ttlMs), previous }
+    },
+    async releaseWindow(key, windowIndex) {
+      const counter = liveCounter(`${key}:${windowIndex}`)
+      if (counter !== null && counter.value > 0) counter.value--
     },
   }
 

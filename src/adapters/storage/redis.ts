@@ -65,6 +65,20 @@ local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local p = redis.call('GET', KEYS[2])
 return {c, tonumber(p) or 0}`
+// KEYS[1] this window, KEYS[2] previous window. ARGV: ttlMs, previousWeight, currentWeight, capacity.
+// Counts one only if the budget admits it: the check and the count are one step.
+const RESERVE_WINDOW = `
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local p = tonumber(redis.call('GET', KEYS[2]) or '0')
+if p * tonumber(ARGV[2]) + (c + 1) * tonumber(ARGV[3]) > tonumber(ARGV[4]) then return {0, c, p} end
+c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {1, c, p}`
+// KEYS[1] window. DECR keeps the TTL; never below 0, never on an absent (expired) key.
+const RELEASE_WINDOW = `
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v > 0 then redis.call('DECR', KEYS[1]) end
+return 1`
 
 // Values are hashes of v (the value) and e (expiresAtMs), compared with the caller's clock like channels.
 // KEYS[1] value. ARGV: value, expiresAt.
@@ -102,6 +116,15 @@ interface ScriptedRedis {
   qrTakeOnce(key: string, now: number): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
+  qrReserveWindow(
+    current: string,
+    previous: string,
+    ttlMs: number,
+    previousWeight: number,
+    currentWeight: number,
+    capacity: number,
+  ): Promise<[number, number, number]>
+  qrReleaseWindow(key: string): Promise<number>
   qrKvPut(key: string, value: string, expiresAt: number): Promise<number>
   qrKvRead(key: string, now: number, remove: 0 | 1): Promise<string | null>
   qrKvReplaceIfMatch(key: string, expected: string, next: string, now: number): Promise<ReplaceOutcome>
@@ -115,6 +138,8 @@ const define = (client: Redis): ScriptedRedis => {
     ['qrTakeOnce', 1, TAKE_ONCE],
     ['qrIncrement', 1, INCREMENT],
     ['qrHitWindow', 2, HIT_WINDOW],
+    ['qrReserveWindow', 2, RESERVE_WINDOW],
+    ['qrReleaseWindow', 1, RELEASE_WINDOW],
     ['qrKvPut', 1, KV_PUT],
     ['qrKvRead', 1, KV_READ],
     ['qrKvReplaceIfMatch', 1, KV_REPLACE_IF_MATCH],
@@ -183,6 +208,21 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
       const base = counterKey(key)
       const [current, previous] = await redis.qrHitWindow(`${base}:${windowIndex}`, `${base}:${windowIndex - 1}`, ttlMs)
       return { current, previous }
+    },
+    async reserveWindow(key, windowIndex, ttlMs, budget) {
+      const base = counterKey(key)
+      const [reserved, current, previous] = await redis.qrReserveWindow(
+        `${base}:${windowIndex}`,
+        `${base}:${windowIndex - 1}`,
+        ttlMs,
+        budget.previousWeight,
+        budget.currentWeight,
+        budget.capacity,
+      )
+      return { reserved: reserved === 1, current, previous }
+    },
+    async releaseWindow(key, windowIndex) {
+      await redis.qrReleaseWindow(`${counterKey(key)}:${windowIndex}`)
     },
   }
 

@@ -5,7 +5,7 @@
  *
  * @see https://blog.cloudflare.com/counting-things-a-lot-of-different-things/
  */
-import type { WindowCounts } from '../../ports.ts'
+import type { WindowBudget, WindowCounts } from '../../ports.ts'
 
 /** At most `limit` requests per `windowMs`, measured over a sliding window. */
 export interface RateRule {
@@ -48,6 +48,29 @@ export const decideRate = (counts: WindowCounts, rule: RateRule, now: number): R
   if (scaled <= rule.limit * rule.windowMs) return { allowed: true, retryAfterMs: 0 }
   return { allowed: false, retryAfterMs: retryAfter(counts, rule, now, index) }
 }
+
+/**
+ * The admission test for reserving one hit at `now` (see `CounterStore.reserveWindow`): the same
+ * inequality {@link decideRate} checks, with the candidate hit included, so a store that admits by it
+ * never lets the sliding-window count pass `rule.limit`.
+ *
+ * @example
+ * const { index, budget } = windowBudget(rule, now)
+ * const r = await counters.reserveWindow(key, index, 2 * rule.windowMs, budget)
+ */
+export const windowBudget = (rule: RateRule, now: number): { index: number; budget: WindowBudget } => {
+  const { index } = windowAt(rule, now)
+  return {
+    index,
+    budget: { previousWeight: (index + 1) * rule.windowMs - now, currentWeight: rule.windowMs, capacity: rule.limit * rule.windowMs },
+  }
+}
+
+/**
+ * The retry hint of a refused reservation (counts as the store saw them, the refused hit not counted).
+ */
+export const retryAfterRefused = (counts: WindowCounts, rule: RateRule, now: number): number =>
+  retryAfter(counts, rule, now, windowAt(rule, now).index)
 
 /** Earliest time at which one more request (one more hit) would be allowed, assuming no others. */
 const retryAfter = (counts: WindowCounts, rule: RateRule, now: number, index: number): number => {

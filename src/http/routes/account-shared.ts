@@ -45,11 +45,28 @@ export const optionalBoolean = (body: Record<string, unknown>, name: string, fal
   return value
 }
 
-/** The request a UIA session is bound to. */
+/**
+ * The request a UIA session is bound to. Behind bearer auth, the session's device comes along: its
+ * guesses use that device's own budget (see `core/policy/guess-limits.ts`).
+ */
 export const uiaRequestOf = (
-  c: { req: { method: string; path: string }; var: Pick<AppEnv['Variables'], 'clientKey'> },
+  c: {
+    req: { method: string; path: string }
+    var: Pick<AppEnv['Variables'], 'clientKey'> & { principal?: { deviceId: string } }
+  },
   body: Record<string, unknown>,
-): UiaRequest => ({ method: c.req.method, path: c.req.path, body, clientKey: c.var.clientKey })
+  extra: Pick<UiaRequest, 'deviceTrust'> = {},
+): UiaRequest => {
+  const deviceId = c.var.principal?.deviceId
+  return {
+    method: c.req.method,
+    path: c.req.path,
+    body,
+    clientKey: c.var.clientKey,
+    ...extra,
+    ...(deviceId === undefined ? {} : { sessionDeviceId: deviceId }),
+  }
+}
 
 /** A route handler that always answers. */
 export type RouteFn<E extends Env> = (c: Context<E>) => Promise<Response>

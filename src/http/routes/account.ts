@@ -98,14 +98,21 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
     const body = await readOptionalJson(c.req.raw)
     const code = requiredString(body, 'code', 32)
     const { accountId, deviceId } = c.get('principal')
-    const attempt = { accountKey: accountId, clientKey: c.get('clientKey') }
-    await deps.failures.check(attempt)
-    const codes = await secondFactors.confirmTotp(accountId, code, deviceId).catch(async (error: unknown) => {
-      if (error instanceof RelayError && (error.code === 'TOTP_INVALID' || error.code === 'TOTP_REPLAYED')) {
-        await deps.failures.fail(attempt)
+    // A signed-in device: its guesses use its own budget, not the account-wide one.
+    const origin = { kind: 'trusted-device', key: `session:${deviceId}` } as const
+    let codes: readonly string[] = []
+    let refused: unknown
+    await deps.failures.attempt({ accountKey: accountId, clientKey: c.get('clientKey'), origin }, async () => {
+      try {
+        codes = await secondFactors.confirmTotp(accountId, code, deviceId)
+        return true
+      } catch (error) {
+        if (!(error instanceof RelayError && (error.code === 'TOTP_INVALID' || error.code === 'TOTP_REPLAYED'))) throw error
+        refused = error
+        return false
       }
-      throw error
     })
+    if (refused !== undefined) throw refused
     return c.json({ enabled: true, recovery_codes: codes }, 200, NO_STORE)
   }
 

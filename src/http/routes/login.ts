@@ -1,7 +1,8 @@
 /**
  * Account creation and password login: `POST /v1/login` (UIA: password, then TOTP or a recovery code
- * when enrolled; mints a device session), `POST /v1/register` (open registration, when enabled; UIA
- * dummy stage) and `POST /v1/admin/users` (operator, with the admin token).
+ * when enrolled; mints a device session and returns a `device_trust` token for the next sign-in, see
+ * `services/device-trust.ts`), `POST /v1/register` (open registration, when enabled; UIA dummy stage)
+ * and `POST /v1/admin/users` (operator, with the admin token).
  *
  * @see https://spec.matrix.org/v1.16/client-server-api/#login
  */
@@ -10,6 +11,7 @@ import type { Config } from '../../config.ts'
 import { equalConstantTime } from '../../core/crypto/secrets.ts'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountsService } from '../../services/accounts.ts'
+import { MAX_DEVICE_TRUST_CHARS, type DeviceTrust } from '../../services/device-trust.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import type { IssuedTokens, SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
@@ -31,6 +33,7 @@ export interface LoginRoutesDeps {
   sessions: SessionsService
   uia: UiaService
   limiter: RateLimiter
+  trust: DeviceTrust
   auth: Config['auth']
 }
 
@@ -66,7 +69,7 @@ const usernameOf = (body: Record<string, unknown>): string => {
  * Builds the handlers.
  *
  * @example
- * const r = loginRoutes({ accounts, sessions, uia, limiter, auth: config.auth })
+ * const r = loginRoutes({ accounts, sessions, uia, limiter, trust, auth: config.auth })
  * app.post('/v1/login', r.login)
  */
 export const loginRoutes = (deps: LoginRoutesDeps) => {
@@ -76,10 +79,14 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     const body = await readOptionalJson(c.req.raw)
     const username = usernameOf(body)
     const displayName = optionalString(body, 'initial_device_display_name', 100) ?? DEFAULT_DEVICE_NAME
-    const account = await uia.authorize(uiaRequestOf(c, body), { kind: 'username', username })
+    // The token of an earlier sign-in on this client: its guesses use a budget of their own.
+    const presented = optionalString(body, 'device_trust', MAX_DEVICE_TRUST_CHARS)
+    const extra = presented === undefined ? {} : { deviceTrust: presented }
+    const account = await uia.authorize(uiaRequestOf(c, body, extra), { kind: 'username', username })
     if (account === null) throw new RelayError('INTERNAL', { detail: 'login completed without an account' })
     const tokens = await sessions.mint(account, { displayName, origin: 'password', network: c.get('clientKey') })
-    return c.json(tokensBody(account.username, tokens), 200, NO_STORE)
+    const deviceTrust = await deps.trust.issue(account.id, presented)
+    return c.json({ ...tokensBody(account.username, tokens), device_trust: deviceTrust }, 200, NO_STORE)
   })
 
   const created = (c: Context<AppEnv>, account: { id: string; username: string }): Response =>

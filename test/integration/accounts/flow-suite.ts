@@ -234,8 +234,8 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       expect((await attempt(PASSWORD)).status).toBe(429)
     })
 
-    it('counts wrong TOTP confirmation codes against the account', async () => {
-      const { send } = await setup({ QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT: '2/900s' })
+    it('counts wrong TOTP confirmation codes against the signed-in device (its own budget)', async () => {
+      const { send } = await setup({ QRELAY_RATE_AUTH_FAILURES_PER_TRUSTED_DEVICE: '2/900s' })
       const tokens = await login(send, 'alice', PASSWORD)
       expect((await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, tokens.access_token)).final.status).toBe(200)
       const statuses: number[] = []

@@ -204,6 +204,54 @@ export const describeEphemeralStore = (name: string, make: MakeStore): void => {
         expect(await store.counters.hitWindow('win', 10, 120_000)).toEqual({ current: 2, previous: 0 })
         expect(await store.counters.hitWindow('win', 11, 120_000)).toEqual({ current: 1, previous: 2 })
       })
+
+      // Admit while previous × 1 + (current + 1) × 1 ≤ 5: a plain limit of 5 over two windows.
+      const five = { previousWeight: 1, currentWeight: 1, capacity: 5 }
+
+      it('reserves slots while the budget admits them and counts nothing for a refusal', async () => {
+        const got = []
+        for (let i = 0; i < 7; i++) got.push(await store.counters.reserveWindow('res', 3, 120_000, five))
+        expect(got.map((r) => r.reserved)).toEqual([true, true, true, true, true, false, false])
+        expect(got[4]).toEqual({ reserved: true, current: 5, previous: 0 })
+        expect(got[6]).toEqual({ reserved: false, current: 5, previous: 0 })
+        expect(await store.counters.hitWindow('res', 3, 120_000)).toEqual({ current: 6, previous: 0 })
+      })
+
+      it('weighs the previous window into the budget', async () => {
+        for (let i = 0; i < 3; i++) await store.counters.hitWindow('res-prev', 7, 120_000)
+        const next = [
+          await store.counters.reserveWindow('res-prev', 8, 120_000, five),
+          await store.counters.reserveWindow('res-prev', 8, 120_000, five),
+          await store.counters.reserveWindow('res-prev', 8, 120_000, five),
+        ]
+        expect(next).toEqual([
+          { reserved: true, current: 1, previous: 3 },
+          { reserved: true, current: 2, previous: 3 },
+          { reserved: false, current: 2, previous: 3 },
+        ])
+        const half = { previousWeight: 1, currentWeight: 2, capacity: 10 }
+        expect(await store.counters.reserveWindow('res-prev', 8, 120_000, half)).toEqual({ reserved: true, current: 3, previous: 3 })
+      })
+
+      it('finding 2: of 200 concurrent reservations exactly the budget wins', async () => {
+        const ten = { previousWeight: 1, currentWeight: 1, capacity: 10 }
+        const all = await Promise.all(Array.from({ length: 200 }, () => store.counters.reserveWindow('res-race', 1, 120_000, ten)))
+        expect(all.filter((r) => r.reserved)).toHaveLength(10)
+        expect(new Set(all.filter((r) => r.reserved).map((r) => r.current)).size).toBe(10)
+        expect((await store.counters.hitWindow('res-race', 1, 120_000)).current).toBe(11)
+      })
+
+      it('gives a slot back on release, never below zero, and a released slot can be taken again', async () => {
+        for (let i = 0; i < 5; i++) await store.counters.reserveWindow('rel', 2, 120_000, five)
+        expect((await store.counters.reserveWindow('rel', 2, 120_000, five)).reserved).toBe(false)
+        await Promise.all([store.counters.releaseWindow('rel', 2), store.counters.releaseWindow('rel', 2)])
+        const again = await Promise.all(Array.from({ length: 5 }, () => store.counters.reserveWindow('rel', 2, 120_000, five)))
+        expect(again.filter((r) => r.reserved)).toHaveLength(2)
+        for (let i = 0; i < 8; i++) await store.counters.releaseWindow('rel', 2)
+        await store.counters.releaseWindow('rel-absent', 2)
+        expect(await store.counters.hitWindow('rel', 2, 120_000)).toEqual({ current: 1, previous: 0 })
+        expect(await store.counters.hitWindow('rel-absent', 2, 120_000)).toEqual({ current: 1, previous: 0 })
+      })
     })
 
     it('answers ping', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decideRate, windowAt, type RateRule } from '../../../../src/core/policy/rate-limit.ts'
+import { decideRate, retryAfterRefused, windowAt, windowBudget, type RateRule } from '../../../../src/core/policy/rate-limit.ts'
 
 const rule: RateRule = { limit: 10, windowMs: 60_000 }
 
@@ -53,6 +53,34 @@ describe('decideRate', () => {
           const sameWindow = windowAt(r, at).index === windowAt(r, now).index
           const next = sameWindow ? { current: current + 1, previous } : { current: 1, previous: current }
           if (windowAt(r, at).index - windowAt(r, now).index <= 1) expect(decideRate(next, r, at).allowed).toBe(true)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})
+
+describe('windowBudget', () => {
+  it('admits a reservation exactly when decideRate would allow the hit, and a refused one is told a time that admits it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 59_999 }),
+        (limit, previous, current, offset) => {
+          const r: RateRule = { limit, windowMs: 60_000 }
+          const now = 600_000 + offset
+          const { index, budget } = windowBudget(r, now)
+          expect(index).toBe(windowAt(r, now).index)
+          const admitted = previous * budget.previousWeight + (current + 1) * budget.currentWeight <= budget.capacity
+          expect(admitted).toBe(decideRate({ current: current + 1, previous }, r, now).allowed)
+          if (admitted) return
+          const at = now + retryAfterRefused({ current, previous }, r, now)
+          const later = windowBudget(r, at)
+          const counts = later.index === index ? { current, previous } : later.index === index + 1 ? { current: 0, previous: current } : { current: 0, previous: 0 }
+          const b = later.budget
+          expect(counts.previous * b.previousWeight + (counts.current + 1) * b.currentWeight).toBeLessThanOrEqual(b.capacity)
         },
       ),
       { numRuns: 500 },
