@@ -31,6 +31,10 @@ import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import type { AbuseGuard } from '../services/abuse-guard.ts'
 import { notMeRoute } from './routes/not-me.ts'
+import { notMeService } from '../services/not-me.ts'
+import { authRecency } from '../services/auth-recency.ts'
+import { deviceActionGuard } from '../services/device-actions.ts'
+import { abuseAdminRoutes } from './routes/abuse-admin.ts'
 import { eventsRoute } from './routes/events.ts'
 import type { AccountEvents } from '../services/account-events.ts'
 import { deviceLoginService } from '../services/device-login.ts'
@@ -210,6 +214,12 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     if (config.auth.adminToken !== undefined) {
       app.post('/v1/admin/users', login.adminCreateUser)
       app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
+      if (deps.abuse !== undefined) {
+        const abuseAdmin = abuseAdminRoutes({ abuse: deps.abuse, adminToken: config.auth.adminToken })
+        app.post('/v1/admin/abuse/lift', abuseAdmin.lift)
+        app.get('/v1/admin/abuse', abuseAdmin.status)
+        app.all('/v1/admin/abuse/lift', methodNotAllowed)
+      }
     }
     const { clock, random, locator } = deps
     const { counters } = deps.store
@@ -254,13 +264,28 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.delete('/v1/account/totp', account.disableTotp)
     authed.post('/v1/account/totp/confirm', account.confirmTotp)
     authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
-    const devices = deviceRoutes({ sessions, authorize: account.authorize })
+    const recency = authRecency({
+      kv: deps.store.kv,
+      clock,
+      keepMs: Math.max(config.policy.approverMaxAuthAgeSeconds, config.policy.deviceActionMaxAuthAgeSeconds) * 1000,
+    })
+    const deviceGuard = deviceActionGuard({
+      devices: durable.devices,
+      clock,
+      recency,
+      maxAuthAgeMs: config.policy.deviceActionMaxAuthAgeSeconds * 1000,
+    })
+    const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: deviceGuard })
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
     authed.post(
       '/v1/devices/:id/not-me',
-      notMeRoute({ durable, events, clock, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
+      notMeRoute({
+        notMe: notMeService({ durable, events, clock, guard: deviceGuard, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
+        accounts,
+        uia,
+      }),
     )
     app.all('/v1/devices/:id/not-me', methodNotAllowed)
     if (deps.accountEvents !== undefined) {
@@ -276,9 +301,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       random,
       secondFactors,
       policy: approvalPolicyOf(config.policy, config.network),
+      recency,
       ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }),
     })
-    authed.get('/v1/approvals/:user_code', approvalContextRoute(approvalDeps))
+    authed.get('/v1/approvals/:user_code', approvalContextRoute({ ...approvalDeps, isHidden: approvals.isHidden }))
     authed.post(
       '/v1/approvals/:user_code',
       approvalDecisionRoute({ ...approvalDeps, approvals, accounts, uia, signingKeys: deps.signingKeys, publicBaseUrl }),
