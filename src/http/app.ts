@@ -248,7 +248,9 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
     const requireToken = bearerAuth(sessions, { clock, counters, publicBaseUrl })
-    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
+    // `/v1/devices/*` matches `/v1/devices` too: listing it separately ran the auth twice (a DPoP
+    // proof then counted as replayed, so a DPoP-bound session could not list its devices).
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
       authed.use(path, requireToken)
     }
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
