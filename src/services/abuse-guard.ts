@@ -73,6 +73,9 @@ const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
 const SIGNALS = Object.keys(SIGNAL_FIELD) as AbuseSignal[]
 const MAX_CAS_TRIES = 4
 
+/** The network key `::1` counts under (its /64). */
+const IPV6_LOOPBACK_KEY = sourceKeyOfAddress('::1')
+
 /** Prefix of an ASN source (`asn:64500`): counted with the ASN thresholds. */
 export const ASN_SOURCE = 'asn:'
 
@@ -86,6 +89,11 @@ export const sourcesOf = (network: string | undefined, asn: number | undefined):
   ...(network === undefined ? [] : [network]),
   ...(asn === undefined ? [] : [`${ASN_SOURCE}${asn}`]),
 ]
+
+function sourceKeyOfAddress(text: string): string {
+  const address = parseAddress(text)
+  return address === null ? text : rateKeyOf(address)
+}
 
 /** The network key of an address, or the text itself when it already is one (e.g. `2001:db8::/64`). */
 export const sourceKeyOf = (source: string): string => {
@@ -119,9 +127,11 @@ export const abuseGuard = (deps: {
   const perAsn = deps.asnThresholds ?? asnThresholdsOf(deps.thresholds)
   const exempt = deps.exempt ?? { loopback: true, networks: [] }
   const globalAfter = Math.max(1, deps.globalAfterAccounts ?? 3)
-  const isExempt = (key: string): boolean => {
-    if (key.startsWith(ASN_SOURCE)) return false
-    const address = parseAddress(key.split('/')[0] ?? '')
+  /** The source as given (a full address), else its network key's first address. */
+  const isExempt = (source: string): boolean => {
+    if (source.startsWith(ASN_SOURCE)) return false
+    if (exempt.loopback && source === IPV6_LOOPBACK_KEY) return true
+    const address = parseAddress(source) ?? parseAddress(source.split('/')[0] ?? '')
     if (address === null) return false
     return (exempt.loopback && address.range() === 'loopback') || inAnyRange(address, exempt.networks)
   }
@@ -175,7 +185,7 @@ export const abuseGuard = (deps: {
   const deniedForMs = async (source: string, accountId?: string): Promise<number> => {
     if (source === '' || source === 'unknown') return 0
     const key = sourceKeyOf(source)
-    if (isExempt(key)) return 0
+    if (isExempt(source)) return 0
     const now = clock.now()
     const until = Number(await kv.get(denyKey(key)))
     const explicit = Number.isFinite(until) && until > now ? until - now : 0
@@ -205,13 +215,12 @@ export const abuseGuard = (deps: {
     deniedForMs,
     async deny(source, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return
-      const key = sourceKeyOf(source)
-      if (!isExempt(key)) await denyGlobally(key, ms)
+      if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms)
     },
     async denyForAccount(source, accountId, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return 'none'
       const key = sourceKeyOf(source)
-      if (isExempt(key)) return 'none'
+      if (isExempt(source)) return 'none'
       for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
         const { raw, reports } = await readReports(key)
         reports.until[accountId] = clock.now() + ms

@@ -253,6 +253,15 @@ describe('finding 18: abuse thresholds from realistic traffic', () => {
     expect(blockedAt).toBeGreaterThan(0)
     expect(blockedAt * 3_600).toBeLessThanOrEqual(10 * MIN)
     expect(first?.body).toMatchObject({ qrelay_code: 'NETWORK_DENIED', retry_after_ms: 10 * MIN })
+    // It comes back after the block and keeps going: the next strike blocks it twice as long.
+    t.clock.advance(10 * MIN)
+    let second: Answer | undefined
+    for (let i = 0; i < 300 && second === undefined; i++) {
+      const created = await createChannel(t, '203.0.113.30', false)
+      if (created.status === 403) second = created
+      t.clock.advance(3_600)
+    }
+    expect(second?.body).toMatchObject({ qrelay_code: 'NETWORK_DENIED', retry_after_ms: 20 * MIN })
   })
 
   it('finding 18: every block is logged at warn with its reason and counts', async () => {
