@@ -266,29 +266,15 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.delete('/v1/account/totp', account.disableTotp)
     authed.post('/v1/account/totp/confirm', account.confirmTotp)
     authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
-    const recency = authRecency({
-      kv: deps.store.kv,
-      clock,
-      keepMs: Math.max(config.policy.approverMaxAuthAgeSeconds, config.policy.deviceActionMaxAuthAgeSeconds) * 1000,
-    })
-    const deviceGuard = deviceActionGuard({
-      devices: durable.devices,
-      clock,
-      recency,
-      maxAuthAgeMs: config.policy.deviceActionMaxAuthAgeSeconds * 1000,
-    })
+    const { approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds } = config.policy
+    const recency = authRecency({ kv: deps.store.kv, clock, keepMs: Math.max(approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds) * 1000 })
+    const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: deviceActionMaxAuthAgeSeconds * 1000 })
     const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: deviceGuard })
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
-    authed.post(
-      '/v1/devices/:id/not-me',
-      notMeRoute({
-        notMe: notMeService({ durable, events, clock, guard: deviceGuard, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
-        accounts,
-        uia,
-      }),
-    )
+    const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 })
+    authed.post('/v1/devices/:id/not-me', notMeRoute({ notMe, accounts, uia }))
     app.all('/v1/devices/:id/not-me', methodNotAllowed)
     if (deps.accountEvents !== undefined) {
       authed.get('/v1/events', eventsRoute(deps.accountEvents))

@@ -73,6 +73,8 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
     expect(listed.status, JSON.stringify(listed.body)).toBe(200)
     expect(listed.body.devices.find((d: { device_id: string }) => d.device_id === ownerDevice).display_name).toBe('Phone')
     expect((await phished.as('PATCH', `/v1/devices/${phished.deviceId}`, { display_name: 'Laptop' })).status).toBe(200)
+    // (The device list still needs a token: one auth pass, not two.)
+    expect((await call(viaApp(t.app), 'GET', '/v1/devices')).status).toBe(401)
     expect((await phished.as('POST', '/v1/logout', {})).status).toBeLessThan(300)
     expect((await whoami(owner, token)).status).toBe(200)
   })
