@@ -127,6 +127,9 @@ export interface Config {
     baseBlockSeconds: number
     maxBlockSeconds: number
     notMeDenySeconds: number
+    notMeGlobalAfterAccounts: number
+    exemptLoopback: boolean
+    exemptTrustedNetworks: boolean
   }
   /** Who may approve a QR login, from where, and what a doubt costs (see `src/core/policy`). */
   policy: {
@@ -140,6 +143,7 @@ export interface Config {
     farInconsistencyAction: 'allow' | 'step_up' | 'deny'
     approverMinAgeSeconds: number
     approverMaxAuthAgeSeconds: number
+    deviceActionMaxAuthAgeSeconds: number
     quarantineSeconds: number
     requireAuthenticatedCreator: boolean
     requireInitiationCode: boolean
@@ -331,7 +335,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_UIA_SESSION_TTL_SECONDS', path: 'auth.uiaSessionTtlSeconds', default: '300', parse: int(30, 3600), doc: 'lifetime of a user-interactive auth session' },
   { env: 'QRELAY_UIA_KEY', path: 'auth.uiaKeyHex', default: undefined, parse: hexKey, doc: 'hex key binding UIA sessions to their request; random per process when unset — set it when several processes serve' },
   { env: 'QRELAY_REGISTRATION_ENABLED', path: 'auth.registrationEnabled', default: 'false', parse: bool, doc: 'let anyone create an account with POST /v1/register' },
-  { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users (at least 32 characters, secret); unset: no admin endpoint' },
+  { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users and /v1/admin/abuse (lift a network block) (at least 32 characters, secret); unset: no admin endpoint' },
   { env: 'QRELAY_TOTP_ISSUER', path: 'auth.totpIssuer', default: 'qrelay', parse: issuer, doc: 'issuer name authenticator apps show for TOTP keys (no colon)' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code guesses per account from all untrusted clients together (no device-trust token or session, not a network of one of its devices); further ones get 429 unchecked' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_TRUSTED', path: 'auth.failuresPerAccountTrusted', default: '30/900s', parse: rate, doc: 'failed guesses per account from trusted clients together (device-trust tokens, signed-in devices, networks of its devices); with the untrusted limit, bounds all checked guesses at an account' },
@@ -352,13 +356,16 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_GEO_ASN_MMDB_PATH', path: 'geo.asnMmdbPath', default: undefined, parse: optionalText, doc: 'Node: a MaxMind DB ASN file (GeoLite2-ASN…) giving the autonomous system to proximity and the abuse counters' },
   { env: 'QRELAY_ABUSE_ENABLED', path: 'abuse.enabled', default: 'true', parse: bool, doc: 'count abuse signals per network (channels created vs completed, refused joins, check-code aborts, declined approvals) and deny a network that trips them, for 10 min doubling per strike' },
   { env: 'QRELAY_ABUSE_WINDOW_SECONDS', path: 'abuse.windowSeconds', default: '3600', parse: int(60, 86_400), doc: 'length of an abuse counting window' },
-  { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '20', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse' },
+  { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '150', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse (an ASN: ten times this); 150/h leaves room for 5 kiosks re-creating their QR every 2 min' },
   { env: 'QRELAY_ABUSE_MAX_REFUSED_JOINS', path: 'abuse.maxRefusedJoins', default: '10', parse: int(1, 1_000_000), doc: 'refused joins of claimed channels per window that trip the deny' },
   { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatches (as the joiner) per window that trip the deny' },
   { env: 'QRELAY_ABUSE_MAX_DECLINED_APPROVALS', path: 'abuse.maxDeclinedApprovals', default: '5', parse: int(1, 1_000_000), doc: 'declined or burnt QR logins (as the new device) per window that trip the deny' },
   { env: 'QRELAY_ABUSE_BASE_BLOCK_SECONDS', path: 'abuse.baseBlockSeconds', default: '600', parse: int(1, 604_800), doc: 'deny after a first strike; doubles with each further strike (one strike is forgiven per 6 h)' },
   { env: 'QRELAY_ABUSE_MAX_BLOCK_SECONDS', path: 'abuse.maxBlockSeconds', default: '86400', parse: int(1, 2_592_000), doc: 'longest automatic deny' },
-  { env: 'QRELAY_NOT_ME_DENY_SECONDS', path: 'abuse.notMeDenySeconds', default: '86400', parse: int(0, 2_592_000), doc: 'a device reported "not me" gets its last network denied this long (channel creation and approval)' },
+  { env: 'QRELAY_NOT_ME_DENY_SECONDS', path: 'abuse.notMeDenySeconds', default: '86400', parse: int(0, 2_592_000), doc: 'a device reported "not me" gets its last network denied this long for the reporting account (channel creation and approval); never the reporter\'s network nor one where the account\'s trusted devices were seen in the last 30 days' },
+  { env: 'QRELAY_NOT_ME_GLOBAL_AFTER_ACCOUNTS', path: 'abuse.notMeGlobalAfterAccounts', default: '3', parse: int(1, 1000), doc: 'distinct accounts whose "not me" reports name the same network before its deny applies to everybody' },
+  { env: 'QRELAY_ABUSE_EXEMPT_LOOPBACK', path: 'abuse.exemptLoopback', default: 'true', parse: bool, doc: 'never block loopback addresses (127.0.0.0/8, ::1) automatically or by "not me"' },
+  { env: 'QRELAY_ABUSE_EXEMPT_TRUSTED_NETWORKS', path: 'abuse.exemptTrustedNetworks', default: 'false', parse: bool, doc: 'never block the QRELAY_POLICY_TRUSTED_NETWORKS automatically or by "not me" (e.g. an office NAT)' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
   { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },
@@ -369,7 +376,8 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_POLICY_FAR_INCONSISTENCY_ACTION', path: 'policy.farInconsistencyAction', default: 'deny', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the new device was seen from networks far apart (a relayed QR code)' },
   { env: 'QRELAY_APPROVER_MIN_AGE_SECONDS', path: 'policy.approverMinAgeSeconds', default: '900', parse: int(0, 31_536_000), doc: 'an approving device must have been signed in at least this long' },
   { env: 'QRELAY_APPROVER_MAX_AUTH_AGE_SECONDS', path: 'policy.approverMaxAuthAgeSeconds', default: '604800', parse: int(60, 31_536_000), doc: 'past this long since the user last proved a credential on the approving device, approval asks for the password again' },
-  { env: 'QRELAY_QUARANTINE_SECONDS', path: 'policy.quarantineSeconds', default: '86400', parse: int(0, 31_536_000), doc: 'a QR-minted session cannot change the password, manage 2FA or approve logins for this long (0: never quarantined)' },
+  { env: 'QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS', path: 'policy.deviceActionMaxAuthAgeSeconds', default: '86400', parse: int(60, 31_536_000), doc: 'signing another device out or reporting it "not me" asks for the password again past this long since the user last proved a credential on the acting device (a QR-signed-in device: until it does)' },
+  { env: 'QRELAY_QUARANTINE_SECONDS', path: 'policy.quarantineSeconds', default: '86400', parse: int(0, 31_536_000), doc: 'a QR-minted session cannot change the password, manage 2FA, approve logins or sign out / report / rename another device for this long (0: never quarantined)' },
   { env: 'QRELAY_INITIATION_REQUIRE_AUTH', path: 'policy.requireAuthenticatedCreator', default: 'false', parse: bool, doc: 'authenticate-then-initiate: only signed-in devices may create native and MSC4388 channels (so the existing device shows the QR code; MSC4108 2024 has no authentication and stays open)' },
   { env: 'QRELAY_INITIATION_VERIFY_CODE', path: 'policy.requireInitiationCode', default: 'false', parse: bool, doc: 'request-initiation verification: an approval shows the approver a code that must be typed on the new device before it gets its session' },
   { env: 'QRELAY_INITIATION_CODE_DIGITS', path: 'policy.initiationCodeDigits', default: '6', parse: int(4, 10), doc: 'digits of the request-initiation code (5 wrong entries burn it)' },

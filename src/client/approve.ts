@@ -79,13 +79,17 @@ export interface ApprovalResult {
 const isContext = (body: Record<string, unknown>): boolean =>
   typeof body.action === 'string' && typeof body.message === 'string' && Array.isArray(body.new_device_networks)
 
-const authHeaders = async (http: LoginHttp, options: ApproveOptions, method: string, path: string): Promise<Record<string, string>> => {
+/** What an authenticated account call needs of the options. */
+export type AccountCallOptions = Pick<ApproveOptions, 'accessToken' | 'dpopKey' | 'signal'>
+
+const authHeaders = async (http: LoginHttp, options: AccountCallOptions, method: string, path: string): Promise<Record<string, string>> => {
   if (options.dpopKey === undefined) return { authorization: `Bearer ${options.accessToken}` }
   const proof = await options.dpopKey.proof(method, http.publicUrl(path), options.accessToken)
   return { authorization: `DPoP ${options.accessToken}`, dpop: proof }
 }
 
-const call = async (http: LoginHttp, options: ApproveOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonAnswer> => {
+/** One JSON call with this device's token (and DPoP proof when bound). */
+export const accountCall = async (http: LoginHttp, options: AccountCallOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonAnswer> => {
   const headers: Record<string, string> = { accept: 'application/json', ...(await authHeaders(http, options, method, path)) }
   if (body !== undefined) headers['content-type'] = 'application/json'
   return requestJson(http, path, {
@@ -95,6 +99,8 @@ const call = async (http: LoginHttp, options: ApproveOptions, method: 'GET' | 'P
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   })
 }
+
+const call = accountCall
 
 const failureOf = (answer: JsonAnswer, what: string): ClientError => {
   const code = answer.body.qrelay_code
@@ -109,7 +115,8 @@ const failureOf = (answer: JsonAnswer, what: string): ClientError => {
   return answerError(answer, what)
 }
 
-const challengeOf = (body: Record<string, unknown>): StepUpChallenge | null => {
+/** The UIA challenge of a 401 body, or null when it is none. */
+export const challengeOf = (body: Record<string, unknown>): StepUpChallenge | null => {
   if (typeof body.session !== 'string' || !Array.isArray(body.flows)) return null
   const challenge: StepUpChallenge = {
     flows: body.flows as StepUpChallenge['flows'],

@@ -53,3 +53,4 @@ export const ExistingDevice: DeviceApi = deviceApi('existing')
 export { signIn, type DeviceSession, type SignInOptions, type SignInStep } from './sign-in.ts'
 export { approveSignIn, type ApprovalContext, type ApprovalResult, type ApproveOptions, type StepUpChallenge } from './approve.ts'
 export { generateDpopKey, type DpopKey } from './dpop-key.ts'
+export { reportNotMe, type NotMeOptions, type NotMeResult } from './not-me.ts'

@@ -31,6 +31,10 @@ import { approvalContextRoute, approvalDecisionRoute } from './routes/approvals.
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import type { AbuseGuard } from '../services/abuse-guard.ts'
 import { notMeRoute } from './routes/not-me.ts'
+import { notMeService } from '../services/not-me.ts'
+import { authRecency } from '../services/auth-recency.ts'
+import { deviceActionGuard } from '../services/device-actions.ts'
+import { abuseAdminRoutes } from './routes/abuse-admin.ts'
 import { eventsRoute } from './routes/events.ts'
 import type { AccountEvents } from '../services/account-events.ts'
 import { deviceLoginService } from '../services/device-login.ts'
@@ -210,6 +214,12 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     if (config.auth.adminToken !== undefined) {
       app.post('/v1/admin/users', login.adminCreateUser)
       app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
+      if (deps.abuse !== undefined) {
+        const abuseAdmin = abuseAdminRoutes({ abuse: deps.abuse, adminToken: config.auth.adminToken })
+        app.post('/v1/admin/abuse/lift', abuseAdmin.lift)
+        app.get('/v1/admin/abuse', abuseAdmin.status)
+        app.all('/v1/admin/abuse/lift', methodNotAllowed)
+      }
     }
     const { clock, random, locator } = deps
     const { counters } = deps.store
@@ -240,7 +250,9 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
     const requireToken = bearerAuth(sessions, { clock, counters, publicBaseUrl })
-    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
+    // `/v1/devices/*` matches `/v1/devices` too: listing it separately ran the auth twice (a DPoP
+    // proof then counted as replayed, so a DPoP-bound session could not list its devices).
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
       authed.use(path, requireToken)
     }
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
@@ -256,14 +268,17 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.delete('/v1/account/totp', account.disableTotp)
     authed.post('/v1/account/totp/confirm', account.confirmTotp)
     authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
-    const devices = deviceRoutes({ sessions, authorize: account.authorize })
+    // Actions on ANOTHER device (sign out, rename, not me) depend on the target: `deviceGuard` refuses
+    // them to a quarantined session and steps up a stale one inside the handlers.
+    const { approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds } = config.policy
+    const recency = authRecency({ kv: deps.store.kv, clock, keepMs: Math.max(approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds) * 1000 })
+    const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: deviceActionMaxAuthAgeSeconds * 1000 })
+    const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: deviceGuard })
     authed.get('/v1/devices', devices.list)
     authed.patch('/v1/devices/:id', devices.rename)
     authed.delete('/v1/devices/:id', devices.remove)
-    authed.post(
-      '/v1/devices/:id/not-me',
-      notMeRoute({ durable, events, clock, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 }),
-    )
+    const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse: deps.abuse, denyMs: config.abuse.notMeDenySeconds * 1000 })
+    authed.post('/v1/devices/:id/not-me', notMeRoute({ notMe, accounts, uia }))
     app.all('/v1/devices/:id/not-me', methodNotAllowed)
     if (deps.accountEvents !== undefined) {
       authed.get('/v1/events', eventsRoute(deps.accountEvents))
@@ -278,9 +293,10 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       random,
       secondFactors,
       policy: approvalPolicyOf(config.policy, config.network),
+      recency,
       ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }),
     })
-    authed.get('/v1/approvals/:user_code', approvalContextRoute(approvalDeps))
+    authed.get('/v1/approvals/:user_code', approvalContextRoute({ ...approvalDeps, isHidden: approvals.isHidden }))
     authed.post(
       '/v1/approvals/:user_code',
       approvalDecisionRoute({ ...approvalDeps, approvals, accounts, uia, signingKeys: deps.signingKeys, publicBaseUrl }),

@@ -144,7 +144,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
   const { store, events, durable, outbox, close } = buildStore(config, clock, logger)
   const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock })
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
   const rendezvous = rendezvousService({
     store,
     limiter,

@@ -83,7 +83,7 @@ export const objectRelay = (env: Env): ObjectRelay => {
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
   const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
   const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock })
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
   const events = memoryChannelEvents()
   const rendezvous = rendezvousService({
     store,

@@ -52,7 +52,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
   const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
   const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock })
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
   const rendezvous = rendezvousService({
     store,
     limiter,

@@ -3,23 +3,29 @@
  * network key (`rateKeyOf`: an IPv4 address or an IPv6 /64). Signals are counted in fixed windows in
  * the counter store; the pure core (`core/policy/abuse.ts`) decides trips, strikes, blocks and decay;
  * the source's record lives in the key-value store, changed by compare-and-swap so two processes
- * never both add a strike for the same counts. A "not me" report adds an explicit deny on top.
+ * never both add a strike for the same counts. A "not me" report adds an explicit deny on top: for
+ * the reporting account first, for everybody once reports come from several accounts.
+ *
+ * Every block is logged at warn with its reason and counts; loopback and (when configured) the trusted
+ * networks are never blocked; an operator lifts a block with {@link AbuseGuard.lift}
+ * (`POST /v1/admin/abuse/lift`).
  *
  * @see ../core/policy/abuse.ts
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import type { Config } from '../config.ts'
+import { RelayError } from '../core/errors.ts'
 import {
   abuseWindowIndex,
+  asnThresholdsOf,
   decideAbuse,
-  DEFAULT_ABUSE_PER_ASN,
   DEFAULT_ABUSE_PER_IP,
   type AbuseCounts,
   type AbuseRecord,
   type AbuseThresholds,
 } from '../core/policy/abuse.ts'
-import { parseAddress, rateKeyOf } from '../core/policy/network.ts'
-import type { Clock, CounterStore, KvStore } from '../ports.ts'
+import { inAnyRange, parseAddress, rateKeyOf, type Cidr } from '../core/policy/network.ts'
+import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 
 /** What is counted. */
 export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
@@ -28,12 +34,33 @@ export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_joi
 export interface AbuseGuard {
   /** Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). */
   record(source: string, signal: AbuseSignal): Promise<void>
-  /** True while the source is under an automatic block or an explicit deny. */
-  isDenied(source: string): Promise<boolean>
-  /** Denies the source for `ms` (a "not me" report), whatever its counts. */
+  /**
+   * True while the source is under an automatic block or an explicit deny; with `accountId`, also
+   * while that account's own "not me" deny of it lasts.
+   */
+  isDenied(source: string, accountId?: string): Promise<boolean>
+  /** Denies the source for everybody for `ms`, whatever its counts (unless exempt). */
   deny(source: string, ms: number): Promise<void>
-  /** How long the source stays denied, in ms (0: not denied). */
-  deniedForMs(source: string): Promise<number>
+  /**
+   * A "not me" report of `accountId` against the source: denies it for that account for `ms`, and for
+   * everybody once `globalAfterAccounts` distinct accounts have live reports. The scope applied.
+   */
+  denyForAccount(source: string, accountId: string, ms: number): Promise<NotMeDenyScope>
+  /** How long the source stays denied, in ms (0: not denied); `accountId` as in {@link isDenied}. */
+  deniedForMs(source: string, accountId?: string): Promise<number>
+  /**
+   * Lifts every block of the source (automatic, explicit, per account); the window's counts so far do
+   * not strike again. Resolves with how long it was still denied for everybody, in ms.
+   */
+  lift(source: string): Promise<number>
+}
+
+/** Where a "not me" deny applies: `none` when the source is exempt or the duration 0. */
+export type NotMeDenyScope = 'account' | 'global' | 'none'
+
+/** Live "not me" reports of one source: account id → until when its deny lasts. */
+interface Reports {
+  until: Record<string, number>
 }
 
 const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
@@ -45,6 +72,9 @@ const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
 }
 const SIGNALS = Object.keys(SIGNAL_FIELD) as AbuseSignal[]
 const MAX_CAS_TRIES = 4
+
+/** The network key `::1` counts under (its /64). */
+const IPV6_LOOPBACK_KEY = sourceKeyOfAddress('::1')
 
 /** Prefix of an ASN source (`asn:64500`): counted with the ASN thresholds. */
 export const ASN_SOURCE = 'asn:'
@@ -59,6 +89,11 @@ export const sourcesOf = (network: string | undefined, asn: number | undefined):
   ...(network === undefined ? [] : [network]),
   ...(asn === undefined ? [] : [`${ASN_SOURCE}${asn}`]),
 ]
+
+function sourceKeyOfAddress(text: string): string {
+  const address = parseAddress(text)
+  return address === null ? text : rateKeyOf(address)
+}
 
 /** The network key of an address, or the text itself when it already is one (e.g. `2001:db8::/64`). */
 export const sourceKeyOf = (source: string): string => {
@@ -81,13 +116,30 @@ export const abuseGuard = (deps: {
   thresholds: AbuseThresholds
   /** For `asn:` sources; default the per-IP thresholds ×10 (many honest users share an ASN). */
   asnThresholds?: AbuseThresholds
+  /** Where blocks are told (warn); default: nowhere. */
+  logger?: Logger
+  /** Sources never blocked (automatically or by a report); default: loopback. */
+  exempt?: { loopback: boolean; networks: readonly Cidr[] }
+  /** Distinct reporting accounts before a "not me" deny applies to everybody. Default 3. */
+  globalAfterAccounts?: number
 }): AbuseGuard => {
   const { counters, kv, clock } = deps
-  const perAsn = deps.asnThresholds ?? { ...DEFAULT_ABUSE_PER_ASN, windowMs: deps.thresholds.windowMs }
+  const perAsn = deps.asnThresholds ?? asnThresholdsOf(deps.thresholds)
+  const exempt = deps.exempt ?? { loopback: true, networks: [] }
+  const globalAfter = Math.max(1, deps.globalAfterAccounts ?? 3)
+  /** The source as given (a full address), else its network key's first address. */
+  const isExempt = (source: string): boolean => {
+    if (source.startsWith(ASN_SOURCE)) return false
+    if (exempt.loopback && source === IPV6_LOOPBACK_KEY) return true
+    const address = parseAddress(source) ?? parseAddress(source.split('/')[0] ?? '')
+    if (address === null) return false
+    return (exempt.loopback && address.range() === 'loopback') || inAnyRange(address, exempt.networks)
+  }
   const thresholdsOf = (key: string): AbuseThresholds => (key.startsWith(ASN_SOURCE) ? perAsn : deps.thresholds)
   const counterKey = (key: string, window: number, signal: AbuseSignal) => `abuse:${key}:${window}:${signal}`
   const recordKey = (key: string) => `abuse-record:${key}`
   const denyKey = (key: string) => `abuse-deny:${key}`
+  const reportsKey = (key: string) => `abuse-reports:${key}`
   // A record outlives its longest block and its strikes' decay.
   const recordTtlMs = (t: AbuseThresholds) => t.maxBlockMs + t.strikeDecayMs * 8
 
@@ -106,23 +158,43 @@ export const abuseGuard = (deps: {
       const window = abuseWindowIndex(now, t)
       const raw = await kv.get(recordKey(key))
       const record = raw === null ? null : (JSON.parse(raw) as AbuseRecord)
-      const decision = decideAbuse(await countsOf(key, window), window, record, t, now)
+      const counts = await countsOf(key, window)
+      const decision = decideAbuse(counts, window, record, t, now)
       if (decision.next === null || decision.next === record) return decision.retryAfterMs
       const text = JSON.stringify(decision.next)
-      if (raw === null) {
-        await kv.put(recordKey(key), text, recordTtlMs(t))
+      const stored = raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
+      if (stored === 'ok') {
+        deps.logger?.warn(
+          { network: key, reason: decision.reason, strikes: decision.next.strikes, blockedForSeconds: Math.ceil(decision.retryAfterMs / 1000), counts },
+          'network blocked after abuse signals',
+        )
         return decision.retryAfterMs
       }
-      if ((await kv.replaceIfMatch(recordKey(key), raw, text)) === 'ok') return decision.retryAfterMs
     }
     return 0
   }
 
-  const deniedForMs = async (source: string): Promise<number> => {
+  const readReports = async (key: string): Promise<{ raw: string | null; reports: Reports }> => {
+    const raw = await kv.get(reportsKey(key))
+    const now = clock.now()
+    const parsed = raw === null ? { until: {} } : (JSON.parse(raw) as Reports)
+    const until = Object.fromEntries(Object.entries(parsed.until).filter(([, at]) => at > now))
+    return { raw, reports: { until } }
+  }
+
+  const deniedForMs = async (source: string, accountId?: string): Promise<number> => {
+    if (source === '' || source === 'unknown') return 0
     const key = sourceKeyOf(source)
+    if (isExempt(source)) return 0
+    const now = clock.now()
     const until = Number(await kv.get(denyKey(key)))
-    const explicit = Number.isFinite(until) && until > clock.now() ? until - clock.now() : 0
-    return Math.max(explicit, await judge(key))
+    const explicit = Number.isFinite(until) && until > now ? until - now : 0
+    const ownReport = accountId === undefined ? 0 : ((await readReports(key)).reports.until[accountId] ?? 0)
+    return Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(key))
+  }
+
+  const denyGlobally = async (key: string, ms: number): Promise<void> => {
+    await kv.put(denyKey(key), String(clock.now() + ms), ms)
   }
 
   return {
@@ -137,14 +209,57 @@ export const abuseGuard = (deps: {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
       }
     },
-    async isDenied(source) {
-      if (source === '' || source === 'unknown') return false
-      return (await deniedForMs(source)) > 0
+    async isDenied(source, accountId) {
+      return (await deniedForMs(source, accountId)) > 0
     },
     deniedForMs,
     async deny(source, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return
-      await kv.put(denyKey(sourceKeyOf(source)), String(clock.now() + ms), ms)
+      if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms)
+    },
+    async denyForAccount(source, accountId, ms) {
+      if (source === '' || source === 'unknown' || !(ms > 0)) return 'none'
+      const key = sourceKeyOf(source)
+      if (isExempt(source)) return 'none'
+      for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
+        const { raw, reports } = await readReports(key)
+        reports.until[accountId] = clock.now() + ms
+        const text = JSON.stringify(reports)
+        const keepMs = Math.max(ms, ...Object.values(reports.until).map((at) => at - clock.now()))
+        // A first report may race another first one: the later put wins, the earlier account's deny
+        // is lost (never widened); later reports are compare-and-swapped.
+        const saved = raw === null ? (await kv.put(reportsKey(key), text, keepMs), 'ok') : await kv.replaceIfMatch(reportsKey(key), raw, text)
+        if (saved !== 'ok') continue
+        const accounts = Object.keys(reports.until).length
+        const scope = accounts >= globalAfter ? 'global' : 'account'
+        if (scope === 'global') await denyGlobally(key, ms)
+        deps.logger?.warn({ network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) }, 'network denied after a "not me" report')
+        return scope
+      }
+      throw new RelayError('UNAVAILABLE', { detail: 'the report changed concurrently; try again' })
+    },
+    async lift(source) {
+      const key = sourceKeyOf(source)
+      const before = await deniedForMs(key)
+      const t = thresholdsOf(key)
+      const now = clock.now()
+      const window = abuseWindowIndex(now, t)
+      const raw = await kv.get(recordKey(key))
+      const record = raw === null ? null : (JSON.parse(raw) as AbuseRecord)
+      // Strikes are kept (they decay) but the block ends, and this window's counts so far are spent.
+      const lifted: AbuseRecord = {
+        strikes: record?.strikes ?? 0,
+        lastStrikeAtMs: record?.lastStrikeAtMs ?? now,
+        blockedUntilMs: now,
+        reason: record?.reason ?? 'low_completion',
+        struckWindow: window,
+        countsAtStrike: await countsOf(key, window),
+      }
+      await kv.put(recordKey(key), JSON.stringify(lifted), recordTtlMs(t))
+      await kv.put(denyKey(key), '0', 1)
+      await kv.put(reportsKey(key), JSON.stringify({ until: {} }), 1)
+      deps.logger?.warn({ network: key, wasBlockedForSeconds: Math.ceil(before / 1000) }, 'network block lifted by the operator')
+      return before
     },
   }
 }
@@ -169,5 +284,14 @@ export const abuseThresholdsOf = (abuse: Config['abuse']): AbuseThresholds => ({
  */
 export const abuseGuardFor = (
   abuse: Config['abuse'],
-  deps: { counters: CounterStore; kv: KvStore; clock: Clock },
-): AbuseGuard | undefined => (abuse.enabled ? abuseGuard({ ...deps, thresholds: abuseThresholdsOf(abuse) }) : undefined)
+  deps: { counters: CounterStore; kv: KvStore; clock: Clock; logger?: Logger; trustedNetworks?: readonly Cidr[] },
+): AbuseGuard | undefined => {
+  if (!abuse.enabled) return undefined
+  const { trustedNetworks, ...rest } = deps
+  return abuseGuard({
+    ...rest,
+    thresholds: abuseThresholdsOf(abuse),
+    exempt: { loopback: abuse.exemptLoopback, networks: abuse.exemptTrustedNetworks ? (trustedNetworks ?? []) : [] },
+    globalAfterAccounts: abuse.notMeGlobalAfterAccounts,
+  })
+}

@@ -4,8 +4,11 @@
  * itself (handed to the caller as a callback so this service knows no HTTP), and the one
  * compare-and-swap that moves the grant out of `pending`, so of two racing approvals one wins.
  *
- * A binding or key mismatch, and a policy deny, *burn* the grant (declined): the new device's poll
- * then gets `access_denied`, and a relayed code cannot be approved later by a second try.
+ * A decline, and a policy deny, *burn* the grant (declined): the new device's poll then gets
+ * `access_denied`, and a relayed code cannot be approved later by a second try. Burning needs the
+ * same proof as approving (the channel binding and the key thumbprint the approver got over the
+ * channel): a decline or approval without it (a wrong binding or key) only hides the request from
+ * that account, so anybody who merely read a user code cannot burn someone else's login.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
@@ -21,13 +24,15 @@ import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/ris
 import { judgeApprover, type TrustedDeviceRules } from '../core/policy/trusted-device.ts'
 import { createInitiationChallenge, DEFAULT_INITIATION, type InitiationConfig } from '../core/policy/initiation.ts'
 import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
+import { equalConstantTime } from '../core/crypto/secrets.ts'
+import { authRecency, type AuthRecency } from './auth-recency.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
 /** The abuse side the approval consults and feeds (see `abuse-guard.ts`); optional. */
 export interface ApprovalAbuse {
-  /** True while the address is under an automatic or "not me" deny. */
-  isDenied(ip: string): Promise<boolean>
+  /** True while the address is under an automatic or "not me" deny (with `accountId`: that account's too). */
+  isDenied(ip: string, accountId?: string): Promise<boolean>
   /** Counts a declined approval against the new device's address. */
   record(ip: string, signal: 'declined_approval'): Promise<void>
 }
@@ -84,6 +89,8 @@ export interface ApprovalsService {
   decide(request: ApprovalRequest): Promise<ApprovalOutcome>
   /** Records that the user proved a credential on this device now (a completed step-up, a login). */
   markAuthenticated(accountId: string, deviceId: string): Promise<void>
+  /** True when this account hid the grant (an unproven decline or approval): it is NOT_FOUND to it. */
+  isHidden(accountId: string, grantId: string): Promise<boolean>
 }
 
 /** Builds the policy slice from the configuration. */
@@ -112,7 +119,14 @@ export const approvalPolicyOf = (policy: Config['policy'], network: Config['netw
 })
 
 const MAX_CAS_TRIES = 8
-const authMarkKey = (accountId: string, deviceId: string): string => `auth-at:${accountId}:${deviceId}`
+const hiddenKey = (accountId: string, grantId: string): string => `approval-hidden:${accountId}:${grantId}`
+
+/** True when the approver sent the binding and key of this grant (both compared, in constant time). */
+const provesChannel = (grant: DeviceGrant, request: Pick<ApprovalRequest, 'channelBinding' | 'dpopJkt'>): boolean => {
+  const bindingOk = equalConstantTime(grant.channelBinding, request.channelBinding)
+  const keyOk = equalConstantTime(grant.dpopJkt, request.dpopJkt)
+  return bindingOk && keyOk
+}
 
 /**
  * Builds the service.
@@ -130,8 +144,11 @@ export const approvalsService = (deps: {
   secondFactors: SecondFactorsService
   policy: ApprovalPolicy
   abuse?: ApprovalAbuse
+  /** Shared with the other-device actions; default: over `kv`, kept `policy.approver.maxAuthAgeMs`. */
+  recency?: AuthRecency
 }): ApprovalsService => {
   const { grants, durable, kv, clock, policy } = deps
+  const recency = deps.recency ?? authRecency({ kv, clock, keepMs: policy.approver.maxAuthAgeMs })
 
   /** Applies a pure transition with compare-and-swap, re-reading after a concurrent poll moved the record. */
   const transition = async (
@@ -167,36 +184,47 @@ export const approvalsService = (deps: {
     }
   }
 
-  const lastAuthenticatedAt = async (accountId: string, deviceId: string, createdAtMs: number): Promise<number> => {
-    const mark = Number(await kv.get(authMarkKey(accountId, deviceId)))
-    return Number.isFinite(mark) && mark > createdAtMs ? mark : createdAtMs
-  }
-
-  const isAbuseDenied = async (sightings: readonly NetworkSighting[]): Promise<boolean> => {
+  const isAbuseDenied = async (sightings: readonly NetworkSighting[], accountId: string): Promise<boolean> => {
     if (deps.abuse === undefined) return false
     const sources = new Set(sightings.flatMap((s) => [...(s.ip === undefined ? [] : [s.ip]), ...(s.asn === undefined ? [] : [`asn:${s.asn}`])]))
-    for (const source of sources) if (await deps.abuse.isDenied(source)) return true
+    for (const source of sources) if (await deps.abuse.isDenied(source, accountId)) return true
     return false
+  }
+
+  /** Hides the grant from this account only (an unproven decline or approval): nothing else changes. */
+  const hide = async (accountId: string, grant: DeviceGrant): Promise<void> => {
+    await kv.put(hiddenKey(accountId, grant.id), '1', Math.max(1, grant.expiresAtMs - clock.now()))
   }
 
   const service: ApprovalsService = {
     async markAuthenticated(accountId, deviceId) {
-      await kv.put(authMarkKey(accountId, deviceId), String(clock.now()), policy.approver.maxAuthAgeMs)
+      await recency.mark(accountId, deviceId)
+    },
+
+    async isHidden(accountId, grantId) {
+      return (await kv.get(hiddenKey(accountId, grantId))) !== null
     },
 
     async decide(request) {
       const { stored, approver } = request
       const now = clock.now()
+      if (await service.isHidden(approver.accountId, stored.grant.id)) throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
       if (request.decision === 'decline') {
+        // Without the channel's proof, a decline is this account's "not for me": hide, do not burn.
+        if (!provesChannel(stored.grant, request)) {
+          await hide(approver.accountId, stored.grant)
+          return { status: 'declined', grant: stored.grant }
+        }
         const grant = await transition(stored, (g) => declineGrant(g, clock.now()))
         await countDeclined(grant)
         return { status: 'declined', grant }
       }
 
-      // The channel checks first: a mismatch means someone sits between the devices.
+      // The channel checks first: a mismatch means someone sits between the devices, or a stranger
+      // typed a user code they read: refuse and hide it from this account, but do not burn it.
       const checked = approveGrant(stored.grant, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, now)
       if (!checked.ok) {
-        if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH') await burn(stored)
+        if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH') await hide(approver.accountId, stored.grant)
         throw new RelayError(checked.code, checked.detail === undefined ? {} : { detail: checked.detail })
       }
 
@@ -209,9 +237,9 @@ export const approvalsService = (deps: {
       const risk = decideRisk(
         {
           networkLists: judgeNetworkLists(policy.lists, newDeviceSightings, approverSightings),
-          abuseDenied: await isAbuseDenied([...newDeviceSightings, request.sighting]),
+          abuseDenied: await isAbuseDenied([...newDeviceSightings, request.sighting], account.id),
           approver: judgeApprover(
-            { device, lastAuthenticatedAtMs: await lastAuthenticatedAt(account.id, device.id, device.createdAtMs) },
+            { device, lastAuthenticatedAtMs: await recency.lastAuthenticatedAt(device, 'credential') },
             policy.approver,
             now,
           ),

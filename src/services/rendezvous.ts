@@ -28,6 +28,8 @@ export interface Caller {
   address?: string
   /** The client's autonomous system, when a locator knows it (abuse counters per ASN). */
   asn?: number
+  /** The signed-in creator's account, when authenticated (its own "not me" denies apply). */
+  accountId?: string
 }
 
 /** What the rendezvous service needs. */
@@ -190,7 +192,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       }
       if (deps.abuse !== undefined) {
         const abuse = deps.abuse
-        const blocks = await Promise.all(sourcesOf(caller.clientKey, caller.asn).map((source) => abuse.deniedForMs(source)))
+        const blocks = await Promise.all(sourcesOf(caller.clientKey, caller.asn).map((source) => abuse.deniedForMs(source, caller.accountId)))
         const blockedMs = Math.max(0, ...blocks)
         if (blockedMs > 0) {
           throw new RelayError('NETWORK_DENIED', { detail: 'this network is temporarily blocked after suspicious activity', retryAfterMs: blockedMs })

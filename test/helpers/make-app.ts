@@ -54,7 +54,16 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   const random = seededRandom(7)
   const store: EphemeralStore = options.store?.(clock) ?? (memoryStore({ clock, sweepIntervalMs: 0 }) as MemoryStore)
   const limiter = rateLimiter(store.counters, clock)
-  const abuse = options.abuse === true ? abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock }) : undefined
+  const abuse =
+    options.abuse === true
+      ? abuseGuardFor(config.abuse, {
+          counters: store.counters,
+          kv: store.kv,
+          clock,
+          trustedNetworks: config.policy.trustedNetworks,
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        })
+      : undefined
   const rendezvous = rendezvousService({
     store,
     limiter,

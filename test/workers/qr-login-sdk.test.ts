@@ -98,7 +98,7 @@ describe('workers: QR login races and attacks on Durable Objects', () => {
     expect(polls.filter((p) => p.body.error === 'invalid_grant')).toHaveLength(4)
   })
 
-  it('burns the grant when the approval carries another channel\'s binding', async () => {
+  it('refuses an approval carrying another channel\'s binding and hides the code from that account, without burning it', async () => {
     const approverIp = '198.51.100.40'
     const { token } = await existingDevice(approverIp)
     const holder = await dpopHolder()
@@ -106,7 +106,9 @@ describe('workers: QR login races and attacks on Durable Objects', () => {
     const { codes } = await requestGrant(send, holder, Date.now(), { channel_binding: bindingOf('A') })
     const res = await decide(sendFrom(approverIp), token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('B'), dpop_jkt: holder.jkt })
     expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'CHANNEL_BINDING_MISMATCH' } })
-    expect((await pollToken(send, holder, Date.now(), codes.device_code)).body.error).toBe('access_denied')
+    expect((await pollToken(send, holder, Date.now(), codes.device_code)).body.error).toBe('authorization_pending')
+    const retry = await decide(sendFrom(approverIp), token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('A'), dpop_jkt: holder.jkt })
+    expect(retry.status).toBe(404)
   })
 })
 

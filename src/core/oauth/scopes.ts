@@ -1,7 +1,9 @@
 /**
  * Limited scopes for sessions minted by QR (BCP "limited scopes"): such a device starts in quarantine
  * until a configured time and meanwhile cannot take over the account: no password change, no 2FA
- * changes, no approving further logins. Everything else works, so the user is not blocked.
+ * changes, and no action on any OTHER device (approving further logins, signing another device out,
+ * reporting another device "not me", renaming another device). It may still use its session, list
+ * the devices and sign itself out, so the user is not blocked.
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (limited scopes)
  */
@@ -15,13 +17,27 @@ export const DEVICE_ACTIONS = [
   'change_password',
   'manage_2fa',
   'approve_login',
+  'report_not_me',
+  'rename_other_device',
 ] as const
 
 /** One guarded action. */
 export type DeviceAction = (typeof DEVICE_ACTIONS)[number]
 
+/**
+ * Actions on another device of the account (`revoke_devices` signs another device out). A session the
+ * owner did not create (a phished QR login) must not be able to turn them against the owner's devices.
+ */
+export const OTHER_DEVICE_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 'approve_login', 'report_not_me', 'rename_other_device']
+
+/**
+ * Other-device actions that also need a recent authentication on the acting device (a step-up when
+ * stale): they sign devices out or admit new ones. Renaming does neither.
+ */
+export const RECENT_AUTH_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 'approve_login', 'report_not_me']
+
 /** What a quarantined device may not do. */
-export const QUARANTINED_ACTIONS: readonly DeviceAction[] = ['change_password', 'manage_2fa', 'approve_login']
+export const QUARANTINED_ACTIONS: readonly DeviceAction[] = ['change_password', 'manage_2fa', ...OTHER_DEVICE_ACTIONS]
 
 /** Default quarantine of a QR-minted session: 24 h. */
 export const DEFAULT_QUARANTINE_MS = 24 * 60 * 60 * 1000

@@ -29,7 +29,11 @@ export interface AbuseCounts {
 export interface AbuseThresholds {
   /** Length of a counting window. Default 1 h. */
   windowMs: number
-  /** The completion ratio is judged only from this many creations on. Default 20. */
+  /**
+   * The completion ratio is judged only from this many creations on. Default 150 per hour: a kiosk or
+   * web page re-creating its QR every 2 min makes 30 uncompleted channels an hour, so five of them
+   * behind one address stay below; a kit creating 1 000 an hour trips within 10 minutes.
+   */
   minCreatedForRatio: number
   /** Below this completed/created ratio the window trips. Default 0.1. */
   minCompletionRatio: number
@@ -50,7 +54,7 @@ export interface AbuseThresholds {
 /** Defaults for one IP key (an IPv4 address or an IPv6 /64). */
 export const DEFAULT_ABUSE_PER_IP: Readonly<AbuseThresholds> = {
   windowMs: 60 * 60 * 1000,
-  minCreatedForRatio: 20,
+  minCreatedForRatio: 150,
   minCompletionRatio: 0.1,
   maxRefusedJoins: 10,
   maxCheckCodeAborts: 5,
@@ -61,9 +65,18 @@ export const DEFAULT_ABUSE_PER_IP: Readonly<AbuseThresholds> = {
 }
 
 /** Defaults for one ASN: ten times the IP counts (many honest users share an ASN), same ratio. */
+export const asnThresholdsOf = (perIp: AbuseThresholds): AbuseThresholds => ({
+  ...perIp,
+  minCreatedForRatio: perIp.minCreatedForRatio * 10,
+  maxRefusedJoins: perIp.maxRefusedJoins * 10,
+  maxCheckCodeAborts: perIp.maxCheckCodeAborts * 10,
+  maxDeclinedApprovals: perIp.maxDeclinedApprovals * 10,
+})
+
+/** {@link asnThresholdsOf} the per-IP defaults. */
 export const DEFAULT_ABUSE_PER_ASN: Readonly<AbuseThresholds> = {
   ...DEFAULT_ABUSE_PER_IP,
-  minCreatedForRatio: 200,
+  minCreatedForRatio: 1500,
   maxRefusedJoins: 100,
   maxCheckCodeAborts: 50,
   maxDeclinedApprovals: 50,

@@ -38,6 +38,8 @@ export interface ApprovalDeps {
   oauth: Config['oauth']
   network: Config['network']
   locator?: NetworkLocator | undefined
+  /** A grant this account hid (an unproven decline) is NOT_FOUND to it; default: none hidden. */
+  isHidden?: (accountId: string, grantId: string) => Promise<boolean>
 }
 
 /** What the approve/decline route needs on top of the context's. */
@@ -94,6 +96,7 @@ const networkOf = (ip: string | undefined, network: Config['network']): string |
 export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
   async function approvalContext(c) {
     const { grant } = await loadPendingGrant(c, deps)
+    if (await deps.isHidden?.(c.get('principal').accountId, grant.id)) throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
     const now = deps.clock.now()
     const verdict = judgeProximity(grant.networks, [await sightingOf(c, 'approval', deps)], {
       ...DEFAULT_PROXIMITY,
@@ -120,7 +123,8 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
 
 /**
  * `POST /v1/approvals/{user_code}` (Bearer, the existing device): `{ decision: 'approve' | 'decline',
- * channel_binding, dpop_jkt, channel_ticket?, auth? }`. `channel_ticket` is the signed ticket of the QR
+ * channel_binding, dpop_jkt, channel_ticket?, auth? }`. A decline burns the login only with the same binding and key as an
+ * approval; without them it only hides the request from this account. `channel_ticket` is the signed ticket of the QR
  * code the approver scanned (login intent): it tells where the new device created the channel. The binding and the key thumbprint are what the approver got
  * over the channel; the server approves only when both equal the new device's. The policy may answer
  * a 401 UIA challenge (step-up) or 403 `POLICY_DENIED` with a `reason`. Answers `{ status }`.

@@ -1,11 +1,13 @@
 /**
  * The signed-in user's devices: `GET /v1/devices`, `PATCH /v1/devices/{id}` (rename) and
- * `DELETE /v1/devices/{id}` (sign it out; user-interactive auth). Behind bearer auth.
+ * `DELETE /v1/devices/{id}` (sign it out; user-interactive auth). Behind bearer auth. Renaming or
+ * signing out ANOTHER device is refused to a device in QR quarantine (403, reason `quarantined`).
  *
  * @see https://spec.matrix.org/v1.16/client-server-api/#device-management
  */
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import { RelayError } from '../../core/errors.ts'
+import type { DeviceActionGuard } from '../../services/device-actions.ts'
 import type { SessionsService } from '../../services/sessions.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import { NO_STORE, readOptionalJson, requiredString, withUia, type RouteFn } from './account-shared.ts'
@@ -16,6 +18,8 @@ export interface DeviceRoutesDeps {
   sessions: SessionsService
   /** UIA for the signed-in account (see `accountRoutes().authorize`). */
   authorize: (c: Context<AuthedEnv>, body: Record<string, unknown>) => Promise<unknown>
+  /** The rule for actions on other devices (quarantine, recency). */
+  guard: DeviceActionGuard
 }
 
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -46,7 +50,7 @@ const deviceIdParam = (c: Context<AuthedEnv>): string => {
  * const r = deviceRoutes({ sessions, authorize })
  * app.get('/v1/devices', r.list)
  */
-export const deviceRoutes = ({ sessions, authorize }: DeviceRoutesDeps) => {
+export const deviceRoutes = ({ sessions, authorize, guard }: DeviceRoutesDeps) => {
   const list: RouteFn<AuthedEnv> = async (c) => {
     const { accountId, deviceId } = c.get('principal')
     const devices = await sessions.listDevices(accountId)
@@ -57,18 +61,26 @@ export const deviceRoutes = ({ sessions, authorize }: DeviceRoutesDeps) => {
     const id = deviceIdParam(c)
     const body = await readOptionalJson(c.req.raw)
     const displayName = requiredString(body, 'display_name', 100)
-    await sessions.renameDevice(c.get('principal').accountId, id, displayName)
+    const principal = c.get('principal')
+    if (id !== principal.deviceId) await guard.check(principal, 'rename_other_device')
+    await sessions.renameDevice(principal.accountId, id, displayName)
     return c.json({}, 200, NO_STORE)
   }
 
   const remove: RouteFn<AuthedEnv> = withUia(async (c) => {
     const id = deviceIdParam(c)
     const body = await readOptionalJson(c.req.raw)
-    const { accountId } = c.get('principal')
+    const principal = c.get('principal')
+    const { accountId } = principal
+    const other = id !== principal.deviceId
+    // Before anything about the target is revealed: a quarantined session acts on no other device.
+    if (other) await guard.check(principal, 'revoke_devices')
     if ((await sessions.listDevices(accountId)).every((d) => d.id !== id)) {
       throw new RelayError('NOT_FOUND', { detail: 'no such device' })
     }
+    // Always a fresh UIA here (which also counts as the recent authentication).
     await authorize(c, body)
+    if (other) await guard.markAuthenticated(principal)
     await sessions.deleteDevice(accountId, id)
     return c.json({}, 200, NO_STORE)
   })

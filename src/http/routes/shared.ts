@@ -16,7 +16,14 @@ export const NO_STORE = { 'Cache-Control': 'no-store, no-transform', Pragma: 'no
 /** The caller as the services see it. */
 export const callerOf = (c: Context<AppEnv>): Caller => {
   const asn = c.get('clientAsn')
-  return { clientKey: c.get('clientKey'), address: c.get('clientAddress'), ...(asn === undefined ? {} : { asn }) }
+  // Set by the creator's bearer auth, when channel creation requires it.
+  const accountId = (c.var as { principal?: { accountId: string } }).principal?.accountId
+  return {
+    clientKey: c.get('clientKey'),
+    address: c.get('clientAddress'),
+    ...(asn === undefined ? {} : { asn }),
+    ...(accountId === undefined ? {} : { accountId }),
+  }
 }
 
 /**

@@ -171,14 +171,16 @@ describe('QR login: approval and minting', () => {
 })
 
 describe('QR login: attacks', () => {
-  it('burns the grant when the approval carries the binding of another channel', async () => {
+  it('refuses an approval carrying the binding of another channel and hides the code from that account, without burning it', async () => {
     const s = await setup()
     const holder = await dpopHolder()
     const send = s.newDevice()
     const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
     const res = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('X'), dpop_jkt: holder.jkt })
     expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'CHANNEL_BINDING_MISMATCH' } })
-    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('access_denied')
+    // A stranger who read the code cannot burn it: the new device is still waiting …
+    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('authorization_pending')
+    // … but this account no longer sees it, so a relayed code is not approved by a second try.
     const retry = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
     expect(retry.status).toBe(404)
   })

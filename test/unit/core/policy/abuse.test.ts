@@ -3,6 +3,7 @@ import {
   DEFAULT_ABUSE_PER_ASN,
   DEFAULT_ABUSE_PER_IP,
   abuseWindowIndex,
+  asnThresholdsOf,
   decayedStrikes,
   decideAbuse,
   tripReason,
@@ -26,9 +27,18 @@ describe('tripReason', () => {
   })
 
   it('judges the completion ratio only past the minimum number of creations', () => {
-    expect(tripReason(counts({ channelsCreated: 19 }), T)).toBeNull()
-    expect(tripReason(counts({ channelsCreated: 20, channelsCompleted: 1 }), T)).toBe('low_completion')
-    expect(tripReason(counts({ channelsCreated: 20, channelsCompleted: 2 }), T)).toBeNull()
+    expect(tripReason(counts({ channelsCreated: 149 }), T)).toBeNull()
+    expect(tripReason(counts({ channelsCreated: 150, channelsCompleted: 14 }), T)).toBe('low_completion')
+    expect(tripReason(counts({ channelsCreated: 150, channelsCompleted: 15 }), T)).toBeNull()
+  })
+
+  it('leaves room for five kiosks re-creating their QR every 2 min (30 uncompleted an hour each)', () => {
+    expect(tripReason(counts({ channelsCreated: 5 * 30 - 1 }), T)).toBeNull()
+  })
+
+  it('derives the ASN thresholds as ten times the per-IP ones', () => {
+    expect(asnThresholdsOf(T)).toEqual(DEFAULT_ABUSE_PER_ASN)
+    expect(asnThresholdsOf({ ...T, minCreatedForRatio: 20 }).minCreatedForRatio).toBe(200)
   })
 
   it('allows ten times more per ASN', () => {

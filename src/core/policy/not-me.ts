@@ -1,0 +1,47 @@
+/**
+ * Which network a "not me" report may deny. The reported device's last network is denied unless it
+ * is the reporter's own (the user would lock themself out, and everyone sharing their address), or a
+ * network where one of the account's trusted devices (staying signed in, out of quarantine) was seen
+ * recently (home, the office: the phisher cannot make the owner deny it). Pure.
+ *
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
+ */
+import type { DeviceRecord } from '../accounts/records.ts'
+
+/** A trusted device seen within this long protects its network from a report. Default 30 days. */
+export const NOT_ME_TRUSTED_SEEN_MS = 30 * 24 * 60 * 60 * 1000
+
+/** What the decision looks at. */
+export interface NotMeNetworkFacts {
+  /** The reported device's last network key, if known. */
+  network: string | undefined
+  /** The reporter's network keys (this request's, its device's last). */
+  reporterNetworks: readonly (string | undefined)[]
+  /** The account's devices that stay signed in after the report. */
+  remaining: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'quarantineUntilMs'>[]
+  now: number
+  trustedSeenWithinMs?: number
+}
+
+/** The decision: deny `network`, or why not. */
+export type NotMeNetworkVerdict =
+  | { deny: true; network: string }
+  | { deny: false; reason: 'unknown_network' | 'reporter_network' | 'trusted_device_network' }
+
+/**
+ * Decides.
+ *
+ * @example
+ * notMeNetworkVerdict({ network: '203.0.113.7', reporterNetworks: ['198.51.100.2'], remaining, now })
+ * // { deny: true, network: '203.0.113.7' }
+ */
+export const notMeNetworkVerdict = (facts: NotMeNetworkFacts): NotMeNetworkVerdict => {
+  const { network, now } = facts
+  if (network === undefined || network === '' || network === 'unknown') return { deny: false, reason: 'unknown_network' }
+  if (facts.reporterNetworks.includes(network)) return { deny: false, reason: 'reporter_network' }
+  const within = facts.trustedSeenWithinMs ?? NOT_ME_TRUSTED_SEEN_MS
+  const trustedThere = facts.remaining.some(
+    (d) => d.lastSeenNetwork === network && now >= d.quarantineUntilMs && now - d.lastSeenAtMs <= within,
+  )
+  return trustedThere ? { deny: false, reason: 'trusted_device_network' } : { deny: true, network }
+}

@@ -1,0 +1,57 @@
+/**
+ * The operator's view of the abuse guard, with the admin token (`Authorization: Bearer <QRELAY_ADMIN_TOKEN>`):
+ * `GET /v1/admin/abuse?network=<address or network key>` → `{ network, denied_for_seconds }`, and
+ * `POST /v1/admin/abuse/lift` `{ network }` → lifts every block of it (automatic, "not me", per
+ * account) and answers `{ network, was_denied_for_seconds }`.
+ *
+ * @see ../../services/abuse-guard.ts
+ */
+import type { Context } from 'hono'
+import { equalConstantTime } from '../../core/crypto/secrets.ts'
+import { RelayError } from '../../core/errors.ts'
+import { sourceKeyOf, type AbuseGuard } from '../../services/abuse-guard.ts'
+import type { AppEnv } from '../context.ts'
+import { bearerOf } from '../middleware/bearer-auth.ts'
+import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+
+/** An address, a network key (`2001:db8::/64`) or an ASN source (`asn:64500`). */
+const NETWORK = /^(asn:\d{1,10}|[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?)$/
+
+const networkOf = (text: string | undefined): string => {
+  if (text === undefined || !NETWORK.test(text)) throw new RelayError('INVALID_PARAM', { detail: 'network must be an address, a network key or asn:<number>' })
+  return sourceKeyOf(text)
+}
+
+/**
+ * Builds the handlers.
+ *
+ * @example
+ * const r = abuseAdminRoutes({ abuse, adminToken: config.auth.adminToken })
+ * app.post('/v1/admin/abuse/lift', r.lift)
+ */
+export const abuseAdminRoutes = (deps: { abuse: AbuseGuard; adminToken: string | undefined }) => {
+  const requireAdmin = (c: Context<AppEnv>): void => {
+    const presented = bearerOf(c.req.header('authorization'))
+    if (presented === undefined) throw new RelayError('MISSING_TOKEN', { detail: 'the admin token is required' })
+    if (deps.adminToken === undefined || !equalConstantTime(presented, deps.adminToken)) {
+      throw new RelayError('INVALID_TOKEN', { detail: 'wrong admin token' })
+    }
+  }
+
+  const status: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const network = networkOf(c.req.query('network'))
+    const ms = await deps.abuse.deniedForMs(network)
+    return c.json({ network, denied_for_seconds: Math.ceil(ms / 1000) }, 200, NO_STORE)
+  }
+
+  const lift: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const network = networkOf(requiredString(await readOptionalJson(c.req.raw), 'network', 64))
+    const was = await deps.abuse.lift(network)
+    c.get('log').warn({ network, wasDeniedForSeconds: Math.ceil(was / 1000) }, 'abuse block lifted')
+    return c.json({ network, was_denied_for_seconds: Math.ceil(was / 1000) }, 200, NO_STORE)
+  }
+
+  return { status, lift }
+}

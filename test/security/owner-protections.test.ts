@@ -1,0 +1,312 @@
+/**
+ * Owner protections (issue #10 findings 1, 7 and 18), through app.request() with the fake clock:
+ * a QR-minted session cannot act on the owner's other devices, "not me" needs a recent authentication
+ * and denies networks with care; a decline burns a login only with the channel's proof; the abuse
+ * guard blocks a phishing kit but never a kiosk or an office NAT, logs every block and can be lifted.
+ */
+import { describe, expect, it } from 'vitest'
+import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
+import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
+import { fakeClock } from '../helpers/fake-clock.ts'
+import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
+import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import type { Logger } from '../../src/ports.ts'
+
+const PASSWORD = 'correct horse battery staple'
+const HOME = '198.51.100.20'
+const PHISHER = '203.0.113.77'
+const START = Date.UTC(2026, 10, 23, 8, 0)
+
+const setup = async (env: Record<string, string> = {}, logger?: Logger) => {
+  const t = makeApp({
+    env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown', ...env },
+    clock: fakeClock(START),
+    abuse: true,
+    ...(logger === undefined ? {} : { logger }),
+  })
+  const owner = viaApp(t.app, HOME)
+  await call(owner, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+  const tokens = await login(owner, 'alice', PASSWORD, undefined, 'Phone')
+  return { t, owner, token: tokens.access_token as string, ownerDevice: tokens.device_id as string }
+}
+
+/** The owner approves a QR login of a new device at `peer`; returns the new session. */
+const qrSignIn = async (t: TestApp, owner: Send, token: string, peer: string, seed: string) => {
+  const holder = await dpopHolder()
+  const send = viaApp(t.app, peer)
+  const binding = bindingOf(seed)
+  const { codes } = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
+  expect((await decide(owner, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status).toBe(200)
+  const tokens = await pollToken(send, holder, t.clock.now(), codes.device_code)
+  expect(tokens.status).toBe(200)
+  const as = (method: string, path: string, body?: unknown): Promise<Answer> =>
+    callWithDpop(send, holder, t.clock.now(), method, path, tokens.body.access_token as string, body)
+  return { send, holder, as, deviceId: tokens.body.device_id as string }
+}
+
+const whoami = (send: Send, token: string) => call(send, 'GET', '/v1/account/whoami', undefined, token)
+
+describe('finding 1: "not me" and other-device actions from a quarantined session', () => {
+  it('finding 1: a quarantined QR session cannot report the approving device "not me": 403 quarantined, nothing changes', async () => {
+    const { t, owner, token, ownerDevice } = await setup()
+    const phished = await qrSignIn(t, owner, token, PHISHER, 'P')
+    // The new session learns which device approved it (its own record names it), then reports that.
+    const listed = await phished.as('GET', '/v1/devices')
+    const approvedBy = listed.body.devices.find((d: { current: boolean }) => d.current).approved_by_device_id as string
+    expect(approvedBy).toBe(ownerDevice)
+    const report = await phished.as('POST', `/v1/devices/${approvedBy}/not-me`, {})
+    expect(report).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
+    expect((await whoami(owner, token)).status).toBe(200)
+    // The owner's network was not denied: it still creates channels and approves logins.
+    expect((await call(owner, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+    await qrSignIn(t, owner, token, '198.51.100.30', 'Q')
+  })
+
+  it('finding 1: a quarantined session cannot sign out or rename another device, but lists devices and signs itself out', async () => {
+    const { t, owner, token, ownerDevice } = await setup()
+    const phished = await qrSignIn(t, owner, token, PHISHER, 'P')
+    expect(await phished.as('DELETE', `/v1/devices/${ownerDevice}`, {})).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
+    expect(await phished.as('PATCH', `/v1/devices/${ownerDevice}`, { display_name: 'old junk' })).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
+    const listed = await phished.as('GET', '/v1/devices')
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+    expect(listed.body.devices.find((d: { device_id: string }) => d.device_id === ownerDevice).display_name).toBe('Phone')
+    expect((await phished.as('PATCH', `/v1/devices/${phished.deviceId}`, { display_name: 'Laptop' })).status).toBe(200)
+    // (The device list still needs a token: one auth pass, not two.)
+    expect((await call(viaApp(t.app), 'GET', '/v1/devices')).status).toBe(401)
+    expect((await phished.as('POST', '/v1/logout', {})).status).toBeLessThan(300)
+    expect((await whoami(owner, token)).status).toBe(200)
+  })
+
+  it('finding 1: once out of quarantine a QR session still needs a step-up (it never proved a credential)', async () => {
+    const { t, owner, token, ownerDevice } = await setup({ QRELAY_QUARANTINE_SECONDS: '60' })
+    const laptop = await qrSignIn(t, owner, token, PHISHER, 'L')
+    t.clock.advance(61_000)
+    const first = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, {})
+    expect(first.status).toBe(401)
+    expect(first.body.flows).toEqual([{ stages: ['m.login.password'] }])
+    const wrong = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, { auth: { type: 'm.login.password', session: first.body.session, password: 'nope nope nope nope' } })
+    expect(wrong.status).toBe(401)
+    expect((await whoami(owner, token)).status).toBe(200)
+    // With the password (the real owner on their laptop), the report goes through.
+    const done = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, { auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+    expect(done.status).toBe(200)
+    expect((await whoami(owner, token)).status).toBe(401)
+  })
+
+  it('finding 1: a stale password session is asked for UIA before reporting; a fresh one is not', async () => {
+    const { t, owner, token } = await setup({ QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS: '60' })
+    const a = await qrSignIn(t, owner, token, PHISHER, 'A')
+    expect((await call(owner, 'POST', `/v1/devices/${a.deviceId}/not-me`, {}, token)).status).toBe(200)
+    const b = await qrSignIn(t, owner, token, '203.0.113.78', 'B')
+    t.clock.advance(120_000)
+    const stale = await call(owner, 'POST', `/v1/devices/${b.deviceId}/not-me`, {}, token)
+    expect(stale.status).toBe(401)
+    const done = await call(owner, 'POST', `/v1/devices/${b.deviceId}/not-me`, { auth: { type: 'm.login.password', session: stale.body.session, password: PASSWORD } }, token)
+    expect(done).toMatchObject({ status: 200, body: { revoked_device_ids: [b.deviceId] } })
+  })
+
+  it("finding 1: a report never denies the reporter's network nor one where a trusted device was seen recently", async () => {
+    const { t, owner, token } = await setup()
+    const sameNet = await qrSignIn(t, owner, token, HOME, 'H')
+    const r1 = await call(owner, 'POST', `/v1/devices/${sameNet.deviceId}/not-me`, {}, token)
+    expect(r1).toMatchObject({ status: 200, body: { network_denied_for_seconds: 0, network_kept_because: 'reporter_network' } })
+    // The office laptop (a password login) is trusted; a QR device seen there must not get it denied.
+    const office = viaApp(t.app, '192.0.2.80')
+    const laptop = await login(office, 'alice', PASSWORD, undefined, 'Office laptop')
+    expect((await whoami(office, laptop.access_token)).status).toBe(200)
+    const atOffice = await qrSignIn(t, owner, token, '192.0.2.80', 'O')
+    const r2 = await call(owner, 'POST', `/v1/devices/${atOffice.deviceId}/not-me`, {}, token)
+    expect(r2).toMatchObject({ status: 200, body: { network_denied_for_seconds: 0, network_kept_because: 'trusted_device_network' } })
+    expect((await call(office, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+
+  it('finding 1: one account\'s report denies the network to that account only; reports from three accounts deny it to everybody', async () => {
+    const { t, owner, token } = await setup()
+    const accounts = [{ owner, token }]
+    for (const [i, name] of ['bob', 'carol'].entries()) {
+      const send = viaApp(t.app, `198.51.100.${40 + i}`)
+      await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
+      accounts.push({ owner: send, token: (await login(send, name, PASSWORD)).access_token as string })
+    }
+    const scopes: string[] = []
+    for (const [i, a] of accounts.entries()) {
+      const phished = await qrSignIn(t, a.owner, a.token, PHISHER, `${i}`)
+      const r = await call(a.owner, 'POST', `/v1/devices/${phished.deviceId}/not-me`, {}, a.token)
+      expect(r.status).toBe(200)
+      scopes.push(r.body.network_deny_scope as string)
+      if (i === 0) {
+        // Alice cannot be phished from there again; Bob still can sign in a device from there.
+        const holder = await dpopHolder()
+        const { codes } = await requestGrant(viaApp(t.app, PHISHER), holder, t.clock.now(), { channel_binding: bindingOf('x') })
+        const refused = await decide(owner, token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('x'), dpop_jkt: holder.jkt })
+        expect(refused).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
+        expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+      }
+    }
+    expect(scopes).toEqual(['account', 'account', 'global'])
+    expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
+  })
+})
+
+describe('finding 7: a decline needs the same proof as an approval', () => {
+  const twoAccounts = async () => {
+    const s = await setup()
+    const mallory = viaApp(s.t.app, '192.0.2.66')
+    await call(mallory, 'POST', '/v1/admin/users', { username: 'mallory', password: PASSWORD }, ADMIN_TOKEN)
+    const malloryToken = (await login(mallory, 'mallory', PASSWORD)).access_token as string
+    const holder = await dpopHolder()
+    const newDevice = viaApp(s.t.app, '198.51.100.21')
+    const { codes } = await requestGrant(newDevice, holder, s.t.clock.now(), { channel_binding: bindingOf('G') })
+    return { ...s, mallory, malloryToken, holder, newDevice, codes }
+  }
+
+  it('finding 7: a decline with a random binding only hides the request from that account; the owner still approves it', async () => {
+    const s = await twoAccounts()
+    const burn = await decide(s.mallory, s.malloryToken, s.codes.user_code, { decision: 'decline', channel_binding: bindingOf('Z'), dpop_jkt: bindingOf('Y') })
+    expect(burn).toMatchObject({ status: 200, body: { status: 'declined' } })
+    expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).body.error).toBe('authorization_pending')
+    expect((await call(s.mallory, 'GET', `/v1/approvals/${s.codes.user_code}`, undefined, s.malloryToken)).status).toBe(404)
+    s.t.clock.advance(10_000)
+    const ok = await decide(s.owner, s.token, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })
+    expect(ok.status).toBe(200)
+    expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).status).toBe(200)
+  })
+
+  it('finding 7: an approval with a wrong binding does not burn it either', async () => {
+    const s = await twoAccounts()
+    const wrong = await decide(s.mallory, s.malloryToken, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('Z'), dpop_jkt: s.holder.jkt })
+    expect(wrong.body.qrelay_code).toBe('CHANNEL_BINDING_MISMATCH')
+    expect((await decide(s.owner, s.token, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })).status).toBe(200)
+  })
+
+  it('finding 7: a decline with the binding and key burns the login (access_denied)', async () => {
+    const s = await twoAccounts()
+    const declined = await decide(s.owner, s.token, s.codes.user_code, { decision: 'decline', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })
+    expect(declined).toMatchObject({ status: 200, body: { status: 'declined' } })
+    expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).body.error).toBe('access_denied')
+  })
+
+  it("finding 7: unproven declines are not counted against the new device's network", async () => {
+    const s = await setup({ QRELAY_ABUSE_MAX_DECLINED_APPROVALS: '1' })
+    const victim = viaApp(s.t.app, '198.51.100.99')
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(victim, holder, s.t.clock.now(), { channel_binding: bindingOf('V') })
+    await decide(s.owner, s.token, codes.user_code, { decision: 'decline', channel_binding: bindingOf('Z'), dpop_jkt: bindingOf('Y') })
+    expect((await call(victim, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+})
+
+/** Creates one channel from `peer`; with `complete`, a phone on another network joins it. */
+const createChannel = async (t: TestApp, peer: string, complete: boolean): Promise<Answer> => {
+  const created = await call(viaApp(t.app, peer), 'POST', '/v1/rendezvous', { data: '' })
+  if (complete && created.status < 300) {
+    expect((await call(viaApp(t.app, '100.64.0.9'), 'GET', `/v1/rendezvous/${created.body.id as string}`)).status).toBe(200)
+  }
+  return created
+}
+
+const MIN = 60_000
+
+describe('finding 18: abuse thresholds from realistic traffic', () => {
+  it('finding 18: a kiosk page re-creating its QR every 2 min for 8 h is never blocked', async () => {
+    const { t } = await setup()
+    for (let i = 0; i < (8 * 60) / 2; i++) {
+      const created = await createChannel(t, '203.0.113.10', i % 40 === 39)
+      expect(created.status, `channel ${i}: ${JSON.stringify(created.body)}`).toBeLessThan(300)
+      t.clock.advance(2 * MIN)
+    }
+  })
+
+  it('finding 18: 300 users behind one NAT at 9:00, some abandoning and retrying, are never blocked', async () => {
+    const { t } = await setup()
+    t.clock.set(Date.UTC(2026, 10, 23, 8, 45))
+    const random = seededRandom('nat')
+    const byte = () => random.bytes(1)[0] as number
+    // Arrivals 8:45–9:15, each user creating a channel; ~15 % abandon, half of those try again later.
+    const plan: { atMs: number; complete: boolean }[] = []
+    for (let u = 0; u < 300; u++) {
+      const atMs = t.clock.now() + Math.floor(((byte() * 256 + byte()) / 65_536) * 30 * MIN)
+      const abandons = byte() < 38
+      plan.push({ atMs, complete: !abandons })
+      if (abandons && byte() < 128) plan.push({ atMs: atMs + 3 * MIN, complete: true })
+    }
+    plan.sort((a, b) => a.atMs - b.atMs)
+    for (const step of plan) {
+      if (step.atMs > t.clock.now()) t.clock.advance(step.atMs - t.clock.now())
+      const created = await createChannel(t, '203.0.113.20', step.complete)
+      expect(created.status, JSON.stringify(created.body)).toBeLessThan(300)
+    }
+  })
+
+  it('finding 18: a kit creating 1 000 channels an hour is blocked within 10 minutes, and the block doubles', async () => {
+    const { t } = await setup()
+    let blockedAt = -1
+    let first: Answer | undefined
+    for (let i = 0; i < 1000 && blockedAt < 0; i++) {
+      const created = await createChannel(t, '203.0.113.30', false)
+      if (created.status === 403) {
+        blockedAt = i
+        first = created
+      }
+      t.clock.advance(3_600)
+    }
+    expect(blockedAt).toBeGreaterThan(0)
+    expect(blockedAt * 3_600).toBeLessThanOrEqual(10 * MIN)
+    expect(first?.body).toMatchObject({ qrelay_code: 'NETWORK_DENIED', retry_after_ms: 10 * MIN })
+    // It comes back after the block and keeps going: the next strike blocks it twice as long.
+    t.clock.advance(10 * MIN)
+    let second: Answer | undefined
+    for (let i = 0; i < 300 && second === undefined; i++) {
+      const created = await createChannel(t, '203.0.113.30', false)
+      if (created.status === 403) second = created
+      t.clock.advance(3_600)
+    }
+    expect(second?.body).toMatchObject({ qrelay_code: 'NETWORK_DENIED', retry_after_ms: 20 * MIN })
+  })
+
+  it('finding 18: every block is logged at warn with its reason and counts', async () => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = []
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (fields, message) => lines.push({ fields, message }),
+      error: () => {},
+      child: () => logger,
+    }
+    const { t } = await setup({ QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s', QRELAY_ABUSE_MIN_CREATED_FOR_RATIO: '20' }, logger)
+    for (let i = 0; i < 21; i++) await createChannel(t, '203.0.113.40', false)
+    const block = lines.find((l) => l.message === 'network blocked after abuse signals')
+    expect(block?.fields).toMatchObject({ network: '203.0.113.40', reason: 'low_completion', strikes: 1, blockedForSeconds: 600 })
+    expect(block?.fields.counts).toMatchObject({ channelsCreated: 20, channelsCompleted: 0 })
+  })
+
+  it('finding 18: loopback is exempt by default, trusted networks when configured', async () => {
+    const { t } = await setup({
+      QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s',
+      QRELAY_ABUSE_MIN_CREATED_FOR_RATIO: '20',
+      QRELAY_POLICY_TRUSTED_NETWORKS: '192.0.2.0/24',
+      QRELAY_ABUSE_EXEMPT_TRUSTED_NETWORKS: 'true',
+    })
+    for (let i = 0; i < 40; i++) {
+      expect((await createChannel(t, '127.0.0.1', false)).status).toBeLessThan(300)
+      expect((await createChannel(t, '192.0.2.77', false)).status).toBeLessThan(300)
+    }
+    for (let i = 0; i < 20; i++) await createChannel(t, '203.0.113.50', false)
+    expect((await createChannel(t, '203.0.113.50', false)).status).toBe(403)
+  })
+
+  it('finding 18: the operator sees and lifts a block with the admin token', async () => {
+    const { t } = await setup({ QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s', QRELAY_ABUSE_MIN_CREATED_FOR_RATIO: '20' })
+    for (let i = 0; i < 21; i++) await createChannel(t, '203.0.113.60', false)
+    const admin = viaApp(t.app, HOME)
+    expect((await call(admin, 'POST', '/v1/admin/abuse/lift', { network: '203.0.113.60' }, 'wrong')).status).toBe(401)
+    expect((await call(admin, 'GET', '/v1/admin/abuse?network=203.0.113.60', undefined, ADMIN_TOKEN)).body).toEqual({ network: '203.0.113.60', denied_for_seconds: 600 })
+    const lifted = await call(admin, 'POST', '/v1/admin/abuse/lift', { network: '203.0.113.60' }, ADMIN_TOKEN)
+    expect(lifted).toMatchObject({ status: 200, body: { was_denied_for_seconds: 600 } })
+    // The counts that caused it do not strike again at once.
+    expect((await createChannel(t, '203.0.113.60', false)).status).toBeLessThan(300)
+    expect((await call(admin, 'POST', '/v1/admin/abuse/lift', { network: 'not a network' }, ADMIN_TOKEN)).status).toBe(400)
+  })
+})

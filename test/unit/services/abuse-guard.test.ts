@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { memoryStore } from '../../../src/adapters/storage/memory.ts'
+import { DEFAULT_ABUSE_PER_IP } from '../../../src/core/policy/abuse.ts'
+import { parseCidr, type Cidr } from '../../../src/core/policy/network.ts'
+import type { Logger } from '../../../src/ports.ts'
+import { abuseGuard } from '../../../src/services/abuse-guard.ts'
+import { fakeClock } from '../../helpers/fake-clock.ts'
+
+const HOUR = 3_600_000
+const T = { ...DEFAULT_ABUSE_PER_IP, minCreatedForRatio: 5 }
+
+const setup = (exempt?: { loopback: boolean; networks: readonly Cidr[] }) => {
+  const clock = fakeClock(Date.UTC(2026, 5, 1, 12))
+  const store = memoryStore({ clock, sweepIntervalMs: 0 })
+  const warnings: { fields: Record<string, unknown>; message: string }[] = []
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (fields, message) => void warnings.push({ fields, message }),
+    error: () => {},
+    child: () => logger,
+  }
+  const guard = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: T, logger, ...(exempt === undefined ? {} : { exempt }) })
+  return { clock, guard, warnings }
+}
+
+describe('abuseGuard', () => {
+  it('logs a block once at warn, with its reason and counts, and lifts it without re-striking the same counts', async () => {
+    const { guard, warnings } = setup()
+    for (let i = 0; i < 5; i++) await guard.record('203.0.113.1', 'channel_created')
+    expect(await guard.deniedForMs('203.0.113.1')).toBe(10 * 60_000)
+    expect(await guard.isDenied('203.0.113.1')).toBe(true)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]?.fields).toMatchObject({ network: '203.0.113.1', reason: 'low_completion', strikes: 1, counts: { channelsCreated: 5 } })
+    expect(await guard.lift('203.0.113.1')).toBe(10 * 60_000)
+    expect(await guard.isDenied('203.0.113.1')).toBe(false)
+    // New abuse after the lift still strikes.
+    for (let i = 0; i < 5; i++) await guard.record('203.0.113.1', 'channel_created')
+    expect(await guard.isDenied('203.0.113.1')).toBe(true)
+  })
+
+  it('never blocks loopback by default, nor exempt networks, automatically or by report', async () => {
+    const { guard } = setup({ loopback: true, networks: [parseCidr('192.0.2.0/24') as Cidr] })
+    for (const source of ['127.0.0.1', '::1', '::/64', '192.0.2.9']) {
+      for (let i = 0; i < 10; i++) await guard.record(source, 'channel_created')
+      expect(await guard.denyForAccount(source, 'acc', HOUR)).toBe('none')
+      await guard.deny(source, HOUR)
+      expect(await guard.isDenied(source, 'acc')).toBe(false)
+    }
+  })
+
+  it('applies a "not me" deny to the reporting account, to everybody from the third account, and lifts all', async () => {
+    const { guard, clock } = setup()
+    expect(await guard.denyForAccount('2001:db8:1:2::9', 'a', HOUR)).toBe('account')
+    expect(await guard.isDenied('2001:db8:1:2::77', 'a')).toBe(true)
+    expect(await guard.isDenied('2001:db8:1:2::77', 'b')).toBe(false)
+    expect(await guard.denyForAccount('2001:db8:1:2::9', 'a', HOUR)).toBe('account')
+    expect(await guard.denyForAccount('2001:db8:1:2::9', 'b', HOUR)).toBe('account')
+    expect(await guard.denyForAccount('2001:db8:1:2::9', 'c', HOUR)).toBe('global')
+    expect(await guard.isDenied('2001:db8:1:2::77')).toBe(true)
+    expect(await guard.lift('2001:db8:1:2::/64')).toBe(HOUR)
+    expect(await guard.isDenied('2001:db8:1:2::77', 'a')).toBe(false)
+    // Reports expire: two stale ones do not make a third global.
+    await guard.denyForAccount('198.51.100.3', 'a', HOUR)
+    await guard.denyForAccount('198.51.100.3', 'b', HOUR)
+    clock.advance(HOUR + 1)
+    expect(await guard.denyForAccount('198.51.100.3', 'c', HOUR)).toBe('account')
+  })
+})
