@@ -10,7 +10,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        // The property tests run hundreds of seeded cases: the timeout guards against a hang, not a
+        // slow machine (a loaded 2-core runner takes several seconds for some of them).
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 30_000 },
       },
       {
         extends: true,
