@@ -271,7 +271,6 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const approvals = approvalsService({
       grants,
       durable,
-      kv: deps.store.kv,
       clock,
       random,
       secondFactors,

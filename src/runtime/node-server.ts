@@ -185,7 +185,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   // Optional offline geolocation (a bad file stops the start, like a bad setting).
   const locator = overrides.locator ?? mmdbLocator({ cityPath: config.geo.cityMmdbPath, asnPath: config.geo.asnMmdbPath })
   // Every security event goes to the account's feed (GET /v1/events) and, when configured, the webhook outbox.
-  const feed = accountEvents({ kv: store.kv, clock })
+  const feed = accountEvents({ security: durable.security })
   const securityEvents: SecurityEvents = webhooks === undefined ? feed : fanOutSecurityEvents(feed, webhooks.events)
   const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey })
   // Expired access tokens and families are invisible already; this only frees their rows.

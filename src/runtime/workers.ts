@@ -80,7 +80,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  const feed = accountEvents({ kv: store.kv, clock })
+  const feed = accountEvents({ security: durable.security })
   // With a webhook URL, every event is also enqueued in the outbox object, which delivers by alarm.
   const events =
     config.webhooks.url === undefined

@@ -20,7 +20,7 @@ import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type Proximity
 import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/risk.ts'
 import { judgeApprover, type TrustedDeviceRules } from '../core/policy/trusted-device.ts'
 import { createInitiationChallenge, DEFAULT_INITIATION, type InitiationConfig } from '../core/policy/initiation.ts'
-import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
+import type { Clock, DurableStore, Random } from '../ports.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
@@ -112,26 +112,24 @@ export const approvalPolicyOf = (policy: Config['policy'], network: Config['netw
 })
 
 const MAX_CAS_TRIES = 8
-const authMarkKey = (accountId: string, deviceId: string): string => `auth-at:${accountId}:${deviceId}`
 
 /**
  * Builds the service.
  *
  * @example
- * const approvals = approvalsService({ grants, durable, kv, clock, secondFactors, policy })
+ * const approvals = approvalsService({ grants, durable, clock, secondFactors, policy })
  * await approvals.decide({ stored, approver, decision: 'approve', channelBinding, dpopJkt, sighting, stepUp })
  */
 export const approvalsService = (deps: {
   grants: DeviceGrantsService
   durable: DurableStore
-  kv: KvStore
   clock: Clock
   random: Random
   secondFactors: SecondFactorsService
   policy: ApprovalPolicy
   abuse?: ApprovalAbuse
 }): ApprovalsService => {
-  const { grants, durable, kv, clock, policy } = deps
+  const { grants, durable, clock, policy } = deps
 
   /** Applies a pure transition with compare-and-swap, re-reading after a concurrent poll moved the record. */
   const transition = async (
@@ -167,9 +165,10 @@ export const approvalsService = (deps: {
     }
   }
 
+  // The mark lives in the durable store with the device, so a restart keeps it (and a stale approver stays stale).
   const lastAuthenticatedAt = async (accountId: string, deviceId: string, createdAtMs: number): Promise<number> => {
-    const mark = Number(await kv.get(authMarkKey(accountId, deviceId)))
-    return Number.isFinite(mark) && mark > createdAtMs ? mark : createdAtMs
+    const mark = await durable.security.lastAuthenticated(accountId, deviceId)
+    return mark !== null && mark > createdAtMs ? mark : createdAtMs
   }
 
   const isAbuseDenied = async (sightings: readonly NetworkSighting[]): Promise<boolean> => {
@@ -181,7 +180,7 @@ export const approvalsService = (deps: {
 
   const service: ApprovalsService = {
     async markAuthenticated(accountId, deviceId) {
-      await kv.put(authMarkKey(accountId, deviceId), String(clock.now()), policy.approver.maxAuthAgeMs)
+      await durable.security.markAuthenticated(accountId, deviceId, clock.now())
     },
 
     async decide(request) {

@@ -67,7 +67,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   })
   const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
   const events = memorySecurityEvents()
-  const feed = accountEvents({ kv: store.kv, clock, limits: { recheckMs: 20 } })
+  const feed = accountEvents({ security: durable.security, limits: { recheckMs: 20 } })
   const uiaKey = new Uint8Array(32).fill(5)
   const auth = authServices({ auth: config.auth, store, durable, events: fanOutSecurityEvents(events, feed), clock, random, uiaKey })
   const app = createApp({
