@@ -27,7 +27,7 @@ const dumpPrefix = async (client: Redis, prefix: string): Promise<string> => {
       if (type === 'string') parts.push((await client.get(key)) ?? '')
       else if (type === 'hash') parts.push(JSON.stringify(await client.hgetall(key)))
       else if (type === 'set') parts.push(JSON.stringify(await client.smembers(key)))
-      else if (type === 'zset') parts.push(JSON.stringify(await client.zrange(key, 0, -1)))
+      else if (type === 'zset') parts.push(JSON.stringify(await client.zrange(key, '0', '-1')))
       else if (type === 'list') parts.push(JSON.stringify(await client.lrange(key, 0, -1)))
     }
     cursor = next
