@@ -16,6 +16,7 @@ import { generateRecoveryCodes, hashRecoveryCode } from '../core/auth/recovery-c
 import { newTotpSecret, totpSecretFromBase32, verifyTotp } from '../core/auth/totp.ts'
 import { totpKeyUri } from '../core/auth/totp-key-uri.ts'
 import { openSecret, sealSecret, type SealingKeyring } from '../core/crypto/sealed-secret.ts'
+import { equalConstantTime } from '../core/crypto/secrets.ts'
 import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
 
@@ -158,7 +159,7 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       const confirmed = seal(accountId, base32)
       await accounts.revise(accountId, (a) => {
         const current = a.totp?.secret
-        if (current === undefined || (current !== pending && open(accountId, current).base32 !== base32)) {
+        if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
           throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
         }
         return { totp: { secret: confirmed, confirmedAtMs: now } }
