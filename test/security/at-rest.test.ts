@@ -198,6 +198,21 @@ describe('finding 21: secrets at rest', () => {
     expect((await totpLogin(newOnly, viaApp(newOnly.app), bob.key, 'bob')).status).toBe(200)
   })
 
+  it('finding 21: an enrolment begun before a rotation confirms after it, sealed under the new key', async () => {
+    const s = server()
+    const t = await s.start()
+    const send = viaApp(t.app)
+    const created = await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+    const { access_token: token } = await login(send, 'alice', PASSWORD)
+    const { final } = await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)
+    const key = totpSecretFromBase32(final.body.secret as string)
+    if (!key.ok) throw new Error('bad secret')
+    const rotated = await s.start(ring(`${KEY_B},${KEY_A}`))
+    const confirmed = await call(viaApp(rotated.app), 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), rotated.clock.now()) }, token)
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
+    expect(await storedSecret(rotated, created.body.account_id)).toMatch(/^v1\.k2\./)
+  })
+
   it('finding 21: a plain base32 key stored before sealing still works and is sealed on first use', async () => {
     const s = server()
     const t = await s.start()
