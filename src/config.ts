@@ -6,6 +6,7 @@
 import type { RateRule } from './core/policy/rate-limit.ts'
 import { parseCidr, type Cidr } from './core/policy/network.ts'
 import { parseSigningJwks } from './core/crypto/signing-key-set.ts'
+import { parseSealingKeyring } from './core/crypto/sealed-secret.ts'
 import { parseWebhookSecret } from './core/webhooks/signature.ts'
 
 /** The whole configuration, frozen. */
@@ -86,6 +87,11 @@ export interface Config {
     uiaSessionTtlSeconds: number
     /** Key (hex) of the HMAC binding UIA sessions to their request; random per process when unset. */
     uiaKeyHex: string | undefined
+    /**
+     * Keyring sealing second-factor secrets at rest, `kid:hex64,kid2:hex64` (the first seals, the
+     * others only open); when unset a key is generated and kept in the data dir (Node) or the key object (Workers).
+     */
+    secretsKeys: string | undefined
     registrationEnabled: boolean
     /** Bearer token of the admin endpoint; when unset the endpoint does not exist. */
     adminToken: string | undefined
@@ -236,6 +242,12 @@ const jwks: Parser<string | undefined> = (raw) => {
   const parsed = parseSigningJwks(raw)
   return parsed.ok ? { value: raw.trim() } : { problem: `is not a usable JWK set (${parsed.detail ?? 'invalid'})` }
 }
+// Never echoes the value: it holds keys.
+const sealingKeys: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return { value: undefined }
+  const parsed = parseSealingKeyring(raw.trim())
+  return parsed.ok ? { value: raw.trim() } : { problem: `is not a usable keyring (${parsed.detail ?? 'invalid'})` }
+}
 const adminToken: Parser<string | undefined> = (raw) => {
   if (raw.trim() === '') return { value: undefined }
   return raw.trim().length >= 32 ? { value: raw.trim() } : { problem: 'must be at least 32 characters' }
@@ -336,6 +348,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_UIA_KEY', path: 'auth.uiaKeyHex', default: undefined, parse: hexKey, doc: 'hex key binding UIA sessions to their request; random per process when unset — set it when several processes serve' },
   { env: 'QRELAY_REGISTRATION_ENABLED', path: 'auth.registrationEnabled', default: 'false', parse: bool, doc: 'let anyone create an account with POST /v1/register' },
   { env: 'QRELAY_ADMIN_TOKEN', path: 'auth.adminToken', default: undefined, parse: adminToken, doc: 'bearer token of POST /v1/admin/users and /v1/admin/abuse (lift a network block) (at least 32 characters, secret); unset: no admin endpoint' },
+  { env: 'QRELAY_SECRETS_KEYS', path: 'auth.secretsKeys', default: undefined, parse: sealingKeys, doc: 'keys sealing TOTP secrets at rest (XChaCha20-Poly1305): comma-separated "<key id>:<64 hex digits>", the first seals, the others only open (rotation: put the new key first; values re-seal when used) (secret); unset: a key generated on first start in <data dir>/secrets-keys (Workers: in the key object) — set it when several processes serve' },
   { env: 'QRELAY_TOTP_ISSUER', path: 'auth.totpIssuer', default: 'qrelay', parse: issuer, doc: 'issuer name authenticator apps show for TOTP keys (no colon)' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT', path: 'auth.failuresPerAccount', default: '10/900s', parse: rate, doc: 'failed password, TOTP and recovery-code guesses per account from all untrusted clients together (no device-trust token or session, not a network of one of its devices); further ones get 429 unchecked' },
   { env: 'QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT_TRUSTED', path: 'auth.failuresPerAccountTrusted', default: '30/900s', parse: rate, doc: 'failed guesses per account from trusted clients together (device-trust tokens, signed-in devices, networks of its devices); with the untrusted limit, bounds all checked guesses at an account' },

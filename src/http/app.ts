@@ -270,8 +270,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
     // Actions on ANOTHER device (sign out, rename, not me) depend on the target: `deviceGuard` refuses
     // them to a quarantined session and steps up a stale one inside the handlers.
-    const { approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds } = config.policy
-    const recency = authRecency({ kv: deps.store.kv, clock, keepMs: Math.max(approverMaxAuthAgeSeconds, deviceActionMaxAuthAgeSeconds) * 1000 })
+    const { deviceActionMaxAuthAgeSeconds } = config.policy
+    const recency = authRecency({ security: durable.security, clock })
     const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: deviceActionMaxAuthAgeSeconds * 1000 })
     const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: deviceGuard })
     authed.get('/v1/devices', devices.list)

@@ -41,7 +41,18 @@ import {
   type DeviceRow,
   type FamilyRow,
 } from '../adapters/durable/sqlite-rows.ts'
-import type { AccountCreateOutcome, DeviceSeen, MintOutcome, ReplaceOutcome, RotateRequest, RotateResult } from '../ports.ts'
+import type {
+  AccountCreateOutcome,
+  DeviceSeen,
+  MintOutcome,
+  ReplaceOutcome,
+  RotateRequest,
+  RotateResult,
+  SecurityEvent,
+  SecurityFeedBounds,
+  StoredSecurityEvent,
+} from '../ports.ts'
+import * as security from './account-security.ts'
 
 // Foreign keys are left out: every cascade is an explicit DELETE inside the same transaction.
 const SCHEMA = `
@@ -68,7 +79,8 @@ CREATE TABLE IF NOT EXISTS access_tokens (
   family_id TEXT, scopes TEXT NOT NULL, jkt TEXT, issued_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS access_tokens_by_device ON access_tokens (device_id);
 CREATE INDEX IF NOT EXISTS access_tokens_by_family ON access_tokens (family_id);
-CREATE INDEX IF NOT EXISTS access_tokens_by_expiry ON access_tokens (expires_at_ms);`
+CREATE INDEX IF NOT EXISTS access_tokens_by_expiry ON access_tokens (expires_at_ms);
+${security.SECURITY_SCHEMA}`
 
 // Expired rows are invisible at once; freeing them waits a little so that one alarm frees many.
 const SWEEP_DELAY_MS = 60_000
@@ -104,6 +116,8 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     super(ctx, env)
     this.#ready = this.#sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts'").length > 0
     if (this.#ready) {
+      // Objects created before the security-state tables existed get them now (idempotent).
+      this.ctx.storage.sql.exec(security.SECURITY_SCHEMA)
       void ctx.blockConcurrencyWhile(async () => {
         this.#alarmArmed = (await ctx.storage.getAlarm()) !== null
       })
@@ -153,6 +167,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     )
     for (const { id } of families) this.#revokeFamily(id, nowMs)
     this.#sql('DELETE FROM access_tokens WHERE device_id = ?', deviceId)
+    this.#sql('DELETE FROM auth_marks WHERE device_id = ?', deviceId)
     return this.#changes('DELETE FROM devices WHERE id = ?', deviceId) === 1
   }
 
@@ -361,6 +376,25 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     if (family === null || family.revokedAtMs !== undefined) return false
     this.ctx.storage.transactionSync(() => this.#revokeFamily(id, nowMs))
     return true
+  }
+
+  async markAuthenticated(deviceId: string, atMs: number): Promise<boolean> {
+    if (!this.#hasDevice(deviceId)) return false
+    security.markAuthenticated((q, ...b) => this.#sql(q, ...b), deviceId, atMs)
+    return true
+  }
+
+  async lastAuthenticated(deviceId: string): Promise<number | null> {
+    return this.#ready ? security.lastAuthenticated((q, ...b) => this.#sql(q, ...b), deviceId) : null
+  }
+
+  async appendEvent(event: SecurityEvent, bounds: SecurityFeedBounds, nowMs: number): Promise<StoredSecurityEvent | null> {
+    if (this.#head() === null) return null
+    return this.ctx.storage.transactionSync(() => security.appendEvent((q, ...b) => this.#sql(q, ...b), event, bounds, nowMs))
+  }
+
+  async readEvents(since: number, limit: number, nowMs: number): Promise<StoredSecurityEvent[]> {
+    return this.#ready ? security.readEvents((q, ...b) => this.#sql(q, ...b), since, limit, nowMs) : []
   }
 
   /** Frees tokens and families expired by the object's own clock, then re-arms for the earliest left. */

@@ -21,6 +21,8 @@ import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters
 import { createApp } from '../http/app.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
+import { fileSealingKeyStore, sealingKeyPath } from '../adapters/keys/file-sealing-keys.ts'
+import { openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Logger, NetworkLocator, Random, Scheduler } from '../ports.ts'
@@ -181,13 +183,22 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
+  if (config.auth.secretsKeys === undefined && config.storage.kind === 'redis') {
+    logger.warn({}, 'QRELAY_SECRETS_KEYS is unset: processes that do not share the data directory cannot open each other\'s TOTP keys')
+  }
+  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the data dir).
+  const keyring = await openSealingKeyring({
+    configured: config.auth.secretsKeys,
+    store: fileSealingKeyStore(sealingKeyPath(config.storage.dataDir)),
+    random,
+  })
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler: overrides.scheduler ?? systemScheduler })
   // Optional offline geolocation (a bad file stops the start, like a bad setting).
   const locator = overrides.locator ?? mmdbLocator({ cityPath: config.geo.cityMmdbPath, asnPath: config.geo.asnMmdbPath })
   // Every security event goes to the account's feed (GET /v1/events) and, when configured, the webhook outbox.
-  const feed = accountEvents({ kv: store.kv, clock })
+  const feed = accountEvents({ security: durable.security })
   const securityEvents: SecurityEvents = webhooks === undefined ? feed : fanOutSecurityEvents(feed, webhooks.events)
-  const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey })
+  const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey, keyring })
   // Expired access tokens and families are invisible already; this only frees their rows.
   const purge = setInterval(() => void durable.purgeExpired().catch(() => {}), 600_000)
   purge.unref()

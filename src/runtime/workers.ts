@@ -25,6 +25,7 @@ import { durableObjectStore, isDurableObjectUnavailable } from '../adapters/stor
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.ts'
+import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
 import { authServices } from '../services/auth-services.ts'
 import { createApp } from '../http/app.ts'
@@ -80,7 +81,13 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  const feed = accountEvents({ kv: store.kv, clock })
+  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the key object).
+  const keyring = await openSealingKeyring({
+    configured: config.auth.secretsKeys,
+    store: durableObjectSealingKeyStore(env.RELAY_KEYS),
+    random,
+  })
+  const feed = accountEvents({ security: durable.security })
   // With a webhook URL, every event is also enqueued in the outbox object, which delivers by alarm.
   const events =
     config.webhooks.url === undefined
@@ -89,7 +96,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
           feed,
           webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger }),
         )
-  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey })
+  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring })
   return createApp({
     ...(abuse === undefined ? {} : { abuse }),
     accountEvents: feed,

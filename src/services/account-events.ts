@@ -1,24 +1,18 @@
 /**
  * The account event feed: every security event of an account (a new device signed in by QR, "not me",
  * password and 2FA changes…) kept for its other devices to read with a cursor (`GET /v1/events`).
- * Stored in the ephemeral key-value store, so it works the same on memory, Redis (shared by every
- * process) and Durable Objects: one bounded JSON list per account, appended by compare-and-swap, with
- * event ids that only grow (`max(last + 1, now)`), so a reader's `since` never skips or repeats one.
- * Readers wait for news by re-reading at a short interval, woken at once by appends on the same process.
+ * Stored in the durable store (`SecurityStateStore`), so the feed survives a restart on SQLite, Redis
+ * and Durable Objects and is shared by every process: a bounded list per account, appended in one
+ * atomic step with event ids that only grow (`max(last + 1, now)`), so a reader's `since` never skips
+ * or repeats one. Readers wait for news by re-reading at a short interval, woken at once by appends
+ * on the same process.
  *
  * @see ../../../shared/DESIGN.md (notify the user's other devices: "was this you?")
  */
-import type { Clock, KvStore, SecurityEvent, SecurityEvents } from '../ports.ts'
+import type { SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
 
-/** One event as a device reads it. Never holds secrets. */
-export interface FeedEvent {
-  /** Cursor: strictly increasing per account. */
-  id: number
-  type: SecurityEvent['type']
-  atMs: number
-  deviceId?: string
-  details?: Record<string, string | number | boolean>
-}
+/** One event as a device reads it (`id` is the cursor, strictly increasing per account). Never holds secrets. */
+export type FeedEvent = StoredSecurityEvent
 
 /** The feed. */
 export interface AccountEvents extends SecurityEvents {
@@ -42,50 +36,32 @@ export interface AccountEventsLimits {
 }
 
 const DEFAULTS: AccountEventsLimits = { maxEvents: 100, retentionMs: 7 * 24 * 3_600_000, recheckMs: 500 }
-const MAX_CAS_TRIES = 8
-const keyOf = (accountId: string): string => `events:${accountId}`
 
 /**
- * Builds the feed over a key-value store.
+ * Builds the feed over the durable store's security state.
  *
  * @example
- * const feed = accountEvents({ kv: store.kv, clock })
+ * const feed = accountEvents({ security: durable.security })
  * await feed.emit(accountId, { type: 'device_signed_in', atMs: clock.now(), deviceId })
  * const news = await feed.waitSince(accountId, lastSeenId, 50, 25_000)
  */
-export const accountEvents = (deps: { kv: KvStore; clock: Clock; limits?: Partial<AccountEventsLimits> }): AccountEvents => {
-  const { kv, clock } = deps
+export const accountEvents = (deps: { security: SecurityStateStore; limits?: Partial<AccountEventsLimits> }): AccountEvents => {
+  const { security } = deps
   const limits = { ...DEFAULTS, ...deps.limits }
+  const bounds = { maxEvents: limits.maxEvents, retentionMs: limits.retentionMs }
   const waiters = new Map<string, Set<() => void>>()
-
-  const load = async (accountId: string): Promise<{ raw: string | null; events: FeedEvent[] }> => {
-    const raw = await kv.get(keyOf(accountId))
-    return { raw, events: raw === null ? [] : (JSON.parse(raw) as FeedEvent[]) }
-  }
 
   const wake = (accountId: string): void => {
     for (const resolve of waiters.get(accountId) ?? []) resolve()
   }
 
-  const readSince = async (accountId: string, since: number, limit: number): Promise<FeedEvent[]> =>
-    (await load(accountId)).events.filter((e) => e.id > since).slice(0, limit)
+  const readSince = (accountId: string, since: number, limit: number): Promise<FeedEvent[]> =>
+    security.readEvents(accountId, since, limit)
 
   return {
     async emit(accountId, event) {
       try {
-        for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-          const { raw, events } = await load(accountId)
-          const last = events.at(-1)?.id ?? 0
-          const entry: FeedEvent = { id: Math.max(last + 1, clock.now()), type: event.type, atMs: event.atMs }
-          if (event.deviceId !== undefined) entry.deviceId = event.deviceId
-          if (event.details !== undefined) entry.details = { ...event.details }
-          const next = JSON.stringify([...events, entry].slice(-limits.maxEvents))
-          if (raw === null) {
-            await kv.put(keyOf(accountId), next, limits.retentionMs)
-            break
-          }
-          if ((await kv.replaceIfMatch(keyOf(accountId), raw, next)) === 'ok') break
-        }
+        await security.appendEvent(accountId, event, bounds)
       } catch {
         // The feed is a notification channel: a store failure must not fail the action it reports.
       } finally {

@@ -132,23 +132,24 @@ const provesChannel = (grant: DeviceGrant, request: Pick<ApprovalRequest, 'chann
  * Builds the service.
  *
  * @example
- * const approvals = approvalsService({ grants, durable, kv, clock, secondFactors, policy })
+ * const approvals = approvalsService({ grants, durable, clock, secondFactors, policy })
  * await approvals.decide({ stored, approver, decision: 'approve', channelBinding, dpopJkt, sighting, stepUp })
  */
 export const approvalsService = (deps: {
   grants: DeviceGrantsService
   durable: DurableStore
+  /** Holds the per-account "hidden" marks of unproven declines. */
   kv: KvStore
   clock: Clock
   random: Random
   secondFactors: SecondFactorsService
   policy: ApprovalPolicy
   abuse?: ApprovalAbuse
-  /** Shared with the other-device actions; default: over `kv`, kept `policy.approver.maxAuthAgeMs`. */
+  /** Shared with the other-device actions; default: over the durable store's security state. */
   recency?: AuthRecency
 }): ApprovalsService => {
   const { grants, durable, kv, clock, policy } = deps
-  const recency = deps.recency ?? authRecency({ kv, clock, keepMs: policy.approver.maxAuthAgeMs })
+  const recency = deps.recency ?? authRecency({ security: durable.security, clock })
 
   /** Applies a pure transition with compare-and-swap, re-reading after a concurrent poll moved the record. */
   const transition = async (

@@ -7,7 +7,7 @@
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (trusted devices)
  */
 import type { DeviceRecord } from '../core/accounts/records.ts'
-import type { Clock, KvStore } from '../ports.ts'
+import type { Clock, SecurityStateStore } from '../ports.ts'
 
 /** The recency of each device's last authentication. */
 export interface AuthRecency {
@@ -20,22 +20,21 @@ export interface AuthRecency {
   lastAuthenticatedAt(device: Pick<DeviceRecord, 'id' | 'accountId' | 'origin' | 'createdAtMs'>, fallbackToCreation: 'any' | 'credential'): Promise<number>
 }
 
-const keyOf = (accountId: string, deviceId: string): string => `auth-at:${accountId}:${deviceId}`
-
 /**
- * Builds it over the key-value store; a mark lives `keepMs` (the longest age any rule accepts).
+ * Builds it over the durable store's security state: a mark lives with its device, so a restart
+ * keeps it (and a stale device stays stale).
  *
  * @example
- * const recency = authRecency({ kv, clock, keepMs: 7 * 86_400_000 })
+ * const recency = authRecency({ security: durable.security, clock })
  * if (clock.now() - (await recency.lastAuthenticatedAt(device, 'credential')) > maxAgeMs) await stepUp()
  */
-export const authRecency = (deps: { kv: KvStore; clock: Clock; keepMs: number }): AuthRecency => ({
+export const authRecency = (deps: { security: SecurityStateStore; clock: Clock }): AuthRecency => ({
   async mark(accountId, deviceId) {
-    await deps.kv.put(keyOf(accountId, deviceId), String(deps.clock.now()), Math.max(1, deps.keepMs))
+    await deps.security.markAuthenticated(accountId, deviceId, deps.clock.now())
   },
   async lastAuthenticatedAt(device, fallbackToCreation) {
-    const mark = Number(await deps.kv.get(keyOf(device.accountId, device.id)))
+    const mark = await deps.security.lastAuthenticated(device.accountId, device.id)
     const creation = fallbackToCreation === 'any' || device.origin !== 'qr' ? device.createdAtMs : 0
-    return Number.isFinite(mark) && mark > creation ? mark : creation
+    return mark !== null && mark > creation ? mark : creation
   },
 })

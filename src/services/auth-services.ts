@@ -3,6 +3,7 @@
  * place, for the runtimes, the CLI and the tests.
  */
 import type { Config } from '../config.ts'
+import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import { dpopNonceKeyOf } from '../core/oauth/dpop-nonce.ts'
 import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from '../ports.ts'
 import { accountsService, type AccountsService } from './accounts.ts'
@@ -40,6 +41,8 @@ export interface AuthServicesDeps {
   random: Random
   /** Key of the UIA request binding (see `requestBodyHash`). */
   uiaKey: Uint8Array
+  /** Seals second-factor secrets at rest (see `src/adapters/keys/sealing-keys.ts`). */
+  keyring: SealingKeyring
 }
 
 /** The argon2id parameters the config names. */
@@ -55,7 +58,7 @@ export const argon2ParamsOf = (auth: Config['auth']) => ({
  * Builds the services.
  *
  * @example
- * const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey })
+ * const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring })
  */
 export const authServices = (deps: AuthServicesDeps): AuthServices => {
   const { auth, store, durable, events, clock, random } = deps
@@ -68,7 +71,15 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     passwordPolicy: { minLength: auth.passwordMinLength, maxLength: 256 },
     events,
   })
-  const secondFactors = secondFactorsService({ durable, accounts, clock, random, events, totpIssuer: auth.totpIssuer })
+  const secondFactors = secondFactorsService({
+    durable,
+    accounts,
+    clock,
+    random,
+    events,
+    totpIssuer: auth.totpIssuer,
+    keyring: deps.keyring,
+  })
   const sessions = sessionsService({
     durable,
     clock,

@@ -3,6 +3,10 @@
  * ±1 step window and the store's replay guard, and recovery codes (shown once, stored hashed, single
  * use; using one is a security event for the user's other devices).
  *
+ * TOTP keys, pending or confirmed, are stored sealed (`src/core/crypto/sealed-secret.ts`), bound to
+ * the account: a key sealed under an older key of the keyring, or stored plain by an earlier release,
+ * is re-sealed under the current key the next time it is used (or by {@link resealAll}).
+ *
  * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
  * @see https://www.rfc-editor.org/rfc/rfc6238
  */
@@ -11,6 +15,8 @@ import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { generateRecoveryCodes, hashRecoveryCode } from '../core/auth/recovery-codes.ts'
 import { newTotpSecret, totpSecretFromBase32, verifyTotp } from '../core/auth/totp.ts'
 import { totpKeyUri } from '../core/auth/totp-key-uri.ts'
+import { openSecret, sealSecret, type SealingKeyring } from '../core/crypto/sealed-secret.ts'
+import { equalConstantTime } from '../core/crypto/secrets.ts'
 import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
 
@@ -22,6 +28,8 @@ export interface SecondFactorsDeps {
   random: Random
   events: SecurityEvents
   totpIssuer: string
+  /** Seals TOTP keys at rest; its first key seals, the others only open. */
+  keyring: SealingKeyring
 }
 
 /** A TOTP key being enrolled: shown once. */
@@ -48,6 +56,37 @@ export interface SecondFactorsService {
   regenerateRecoveryCodes(accountId: string, deviceId: string): Promise<readonly string[]>
   /** Spends a recovery code and tells the user's devices. */
   useRecoveryCode(account: AccountRecord, code: string): Promise<Result<true, 'RECOVERY_CODE_INVALID'>>
+  /**
+   * Re-seals the account's TOTP key under the current key when it is sealed under an older one or
+   * stored plain; true when it wrote. Errors: INTERNAL when the stored key does not open.
+   */
+  resealTotp(accountId: string): Promise<boolean>
+}
+
+/** A legacy (pre-sealing) TOTP key: unpadded base32, as `TotpSecret.base32()` wrote it. */
+const isPlainBase32 = (value: string): boolean => /^[A-Z2-7]{16,128}$/.test(value)
+
+/**
+ * Re-seals the TOTP keys of `accountIds` (after a key rotation, before the old key leaves the
+ * keyring); returns how many were re-sealed and which accounts failed (their keys do not open).
+ *
+ * @example
+ * const { resealed, failed } = await resealAll(auth.secondFactors, ids)
+ */
+export const resealAll = async (
+  service: SecondFactorsService,
+  accountIds: Iterable<string> | AsyncIterable<string>,
+): Promise<{ resealed: number; failed: string[] }> => {
+  let resealed = 0
+  const failed: string[] = []
+  for await (const id of accountIds) {
+    try {
+      if (await service.resealTotp(id)) resealed++
+    } catch {
+      failed.push(id)
+    }
+  }
+  return { resealed, failed }
 }
 
 /**
@@ -58,12 +97,29 @@ export interface SecondFactorsService {
  * const codes = await secondFactors.confirmTotp(account.id, '123456', deviceId)
  */
 export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsService => {
-  const { durable, accounts, clock, random, events } = deps
+  const { durable, accounts, clock, random, events, keyring } = deps
   const hasTotp = (account: AccountRecord): boolean => account.totp?.confirmedAtMs !== undefined
+  const contextOf = (accountId: string) => ({ accountId, purpose: 'totp' })
+  const seal = (accountId: string, base32: string): string => sealSecret(keyring, base32, contextOf(accountId), random)
 
-  const checkCode = async (accountId: string, secretText: string, code: string) => {
-    const secret = totpSecretFromBase32(secretText)
+  /** Opens a stored key; a wrong key id, a tampered or moved value is refused (never logged). */
+  const open = (accountId: string, stored: string): { base32: string; stale: boolean } => {
+    const opened = openSecret(keyring, stored, contextOf(accountId), isPlainBase32)
+    if (!opened.ok) throw new RelayError('INTERNAL', { detail: 'stored TOTP key does not open' })
+    return { base32: opened.value.plaintext, stale: opened.value.stale }
+  }
+
+  /** Re-seals `stored` under the current key if it is still the account's key (a concurrent change wins). */
+  const reseal = async (accountId: string, stored: string, base32: string): Promise<void> => {
+    const next = seal(accountId, base32)
+    await accounts.revise(accountId, (a) => (a.totp?.secret === stored ? { totp: { ...a.totp, secret: next } } : null))
+  }
+
+  const checkCode = async (accountId: string, storedText: string, code: string) => {
+    const opened = open(accountId, storedText)
+    const secret = totpSecretFromBase32(opened.base32)
     if (!secret.ok) throw new RelayError('INTERNAL', { detail: 'stored TOTP key is malformed' })
+    if (opened.stale) await reseal(accountId, storedText, opened.base32).catch(() => {})
     const checked = verifyTotp({ secret: secret.value, code, now: clock.now(), lastUsedStep: null })
     if (!checked.ok) return checked
     if (!(await durable.credentials.useTotpStep(accountId, checked.value))) {
@@ -86,7 +142,7 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       const secret = newTotpSecret(random)
       const account = await accounts.revise(accountId, (a) => {
         if (hasTotp(a)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
-        return { totp: { secret: secret.base32() } }
+        return { totp: { secret: seal(accountId, secret.base32()) } }
       })
       return { secret: secret.base32(), uri: totpKeyUri({ secret, issuer: deps.totpIssuer, account: account.username }) }
     },
@@ -98,9 +154,15 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       const checked = await checkCode(accountId, pending, code)
       if (!checked.ok) throw new RelayError(checked.code, { detail: checked.detail })
       const now = clock.now()
+      // Confirmed sealed under the current key, whatever the pending one was sealed with (or not).
+      const { base32 } = open(accountId, pending)
+      const confirmed = seal(accountId, base32)
       await accounts.revise(accountId, (a) => {
-        if (a.totp?.secret !== pending) throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
-        return { totp: { secret: pending, confirmedAtMs: now } }
+        const current = a.totp?.secret
+        if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
+          throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
+        }
+        return { totp: { secret: confirmed, confirmedAtMs: now } }
       })
       const codes = await newCodes(accountId)
       await events.emit(accountId, { type: 'totp_enabled', atMs: now, deviceId })
@@ -131,6 +193,14 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       const left = await durable.credentials.countRecoveryCodes(account.id)
       await events.emit(account.id, { type: 'recovery_code_used', atMs: clock.now(), details: { codes_left: left } })
       return ok(true)
+    },
+    async resealTotp(accountId) {
+      const stored = (await accounts.get(accountId))?.totp?.secret
+      if (stored === undefined) return false
+      const opened = open(accountId, stored)
+      if (!opened.stale) return false
+      await reseal(accountId, stored, opened.base32)
+      return true
     },
   }
 }

@@ -17,6 +17,7 @@ import { rendezvousService } from '../../src/services/rendezvous.ts'
 import { abuseGuardFor, type AbuseGuard } from '../../src/services/abuse-guard.ts'
 import { accountEvents, fanOutSecurityEvents } from '../../src/services/account-events.ts'
 import type { SigningKeys } from '../../src/services/signing-keys.ts'
+import { sealingKeyring, type SealingKeyring } from '../../src/core/crypto/sealed-secret.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
 
@@ -31,6 +32,8 @@ export interface TestApp {
   durable: DurableStore
   events: MemorySecurityEvents
   auth: AuthServices
+  /** The keyring sealing second-factor secrets. */
+  keyring: SealingKeyring
 }
 
 export interface MakeAppOptions {
@@ -46,6 +49,15 @@ export interface MakeAppOptions {
   locator?: NetworkLocator
   /** Wire the abuse guard (per the QRELAY_ABUSE_* settings); off by default so tests do not trip it. */
   abuse?: boolean
+  /** The keyring sealing second-factor secrets (default: one fixed test key, id `test`). */
+  keyring?: SealingKeyring
+}
+
+/** The default test keyring: one key of 32 bytes 0x03, id `test`. */
+export const testKeyring = (): SealingKeyring => {
+  const ring = sealingKeyring([{ id: 'test', key: new Uint8Array(32).fill(3) }])
+  if (!ring.ok) throw new Error('test keyring')
+  return ring.value
 }
 
 export const makeApp = (options: MakeAppOptions = {}): TestApp => {
@@ -76,9 +88,10 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   })
   const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
   const events = memorySecurityEvents()
-  const feed = accountEvents({ kv: store.kv, clock, limits: { recheckMs: 20 } })
+  const feed = accountEvents({ security: durable.security, limits: { recheckMs: 20 } })
   const uiaKey = new Uint8Array(32).fill(5)
-  const auth = authServices({ auth: config.auth, store, durable, events: fanOutSecurityEvents(events, feed), clock, random, uiaKey })
+  const keyring = options.keyring ?? testKeyring()
+  const auth = authServices({ auth: config.auth, store, durable, events: fanOutSecurityEvents(events, feed), clock, random, uiaKey, keyring })
   const app = createApp({
     config,
     store,
@@ -94,5 +107,5 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     accountEvents: feed,
     auth,
   })
-  return { app, clock, store, config, durable, events, auth, ...(abuse === undefined ? {} : { abuse }) }
+  return { app, clock, store, config, durable, events, auth, keyring, ...(abuse === undefined ? {} : { abuse }) }
 }

@@ -35,6 +35,20 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ QRELAY_STORE: 'redis' })).toThrow(/QRELAY_REDIS_URL/)
   })
 
+  it('takes a sealing keyring and refuses a bad one without echoing it', () => {
+    const good = `k2:${'ab'.repeat(32)},k1:${'cd'.repeat(32)}`
+    expect(parseConfig({ QRELAY_SECRETS_KEYS: good }).auth.secretsKeys).toBe(good)
+    expect(parseConfig({}).auth.secretsKeys).toBeUndefined()
+    const leaked = 'ef'.repeat(32)
+    try {
+      parseConfig({ QRELAY_SECRETS_KEYS: leaked })
+      expect.unreachable()
+    } catch (error) {
+      expect(String((error as ConfigError).problems)).toMatch(/QRELAY_SECRETS_KEYS/)
+      expect(String((error as ConfigError).problems)).not.toContain(leaked.slice(0, 12))
+    }
+  })
+
   it('returns a frozen object', () => {
     const config = parseConfig({})
     expect(Object.isFrozen(config)).toBe(true)

@@ -4,8 +4,10 @@
  * devices, password change and logout, plus the ticket keys generated into the key object. The test
  * bindings (vitest.config.ts) turn registration and the admin endpoint on and make argon2id cheap.
  */
-import { SELF } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { runInDurableObject, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, login, refresh, withUia, type Send } from '../helpers/account-client.ts'
 
 const ORIGIN = 'https://relay.example'
@@ -79,6 +81,30 @@ describe('workers: accounts', () => {
     expect((await refresh(send, b.refresh_token)).body.error).toBe('invalid_grant')
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, a.access_token)).status).toBe(200)
     await login(send, username, 'a brand new passphrase')
+  })
+
+  it('finding 21: seals TOTP keys under the keyring generated into the key object, and keeps the feed in the account object', async () => {
+    const { send, username } = newClient()
+    const created = await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
+    const { access_token: token } = await login(send, username, PASSWORD)
+    const { final } = await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)
+    const base32 = final.body.secret as string
+    const key = totpSecretFromBase32(base32)
+    if (!key.ok) throw new Error('bad secret')
+    const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), Date.now()) }, token)
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
+    const stored = await runInDurableObject(env.RELAY_ACCOUNT.getByName(`acct:${created.body.account_id}`), (_o, state) =>
+      state.storage.sql.exec('SELECT totp_secret FROM accounts').toArray(),
+    )
+    expect(String(stored[0]?.totp_secret)).toMatch(/^v1\.k1\.[\w-]+$/)
+    expect(String(stored[0]?.totp_secret)).not.toContain(base32)
+    expect(await env.RELAY_KEYS.getByName('secrets-keys').load()).toMatch(/^k1:[0-9a-f]{64}$/)
+    const events = await call(send, 'GET', '/v1/events?since=0', undefined, token)
+    expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['totp_enabled'])
+    const rows = await runInDurableObject(env.RELAY_ACCOUNT.getByName(`acct:${created.body.account_id}`), (_o, state) =>
+      state.storage.sql.exec('SELECT type FROM security_events').toArray(),
+    )
+    expect(rows.map((r) => r.type)).toEqual(['totp_enabled'])
   })
 
   it('publishes the ticket signing key it generated and keeps it', async () => {

@@ -43,6 +43,10 @@ import type {
   ReplaceOutcome,
   RotateRequest,
   RotateResult,
+  SecurityEvent,
+  SecurityFeedBounds,
+  SecurityStateStore,
+  StoredSecurityEvent,
   TokenStore,
 } from '../../ports.ts'
 import { hash32, type ObjectNamespace } from '../storage/durable-object.ts'
@@ -73,6 +77,10 @@ export interface AccountObjectApi {
   getFamily(id: string, nowMs: number): Promise<RefreshFamilyRecord | null>
   rotateRefresh(request: RotateRequest, nowMs: number): Promise<RotateResult>
   revokeFamily(id: string, nowMs: number): Promise<boolean>
+  markAuthenticated(deviceId: string, atMs: number): Promise<boolean>
+  lastAuthenticated(deviceId: string): Promise<number | null>
+  appendEvent(event: SecurityEvent, bounds: SecurityFeedBounds, nowMs: number): Promise<StoredSecurityEvent | null>
+  readEvents(since: number, limit: number, nowMs: number): Promise<StoredSecurityEvent[]>
 }
 
 /** Outcome of {@link IndexObjectApi.claim}: `other` names the account holding the key. */
@@ -226,12 +234,20 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     },
   }
 
+  const security: SecurityStateStore = {
+    markAuthenticated: (accountId, deviceId, atMs) => account(accountId).markAuthenticated(deviceId, atMs),
+    lastAuthenticated: (accountId, deviceId) => account(accountId).lastAuthenticated(deviceId),
+    appendEvent: (accountId, event, bounds) => account(accountId).appendEvent(event, bounds, clock.now()),
+    readEvents: (accountId, since, limit) => account(accountId).readEvents(since, limit, clock.now()),
+  }
+
   return {
     kind: 'durable-object',
     accounts,
     credentials,
     devices,
     tokens,
+    security,
     // The objects' alarms free expired rows; expired records are invisible already.
     purgeExpired: async () => 0,
     ping: () => options.index.getByName(`${namePrefix}idx:0`).ping(),

@@ -20,8 +20,10 @@ import type {
   DurableStore,
   MintOutcome,
   RotateResult,
+  SecurityStateStore,
   TokenStore,
 } from '../../ports.ts'
+import { appendKept, readKept, type KeptEvent } from './security-feed.ts'
 
 /** Options of {@link memoryDurableStore}. */
 export interface MemoryDurableOptions {
@@ -33,6 +35,10 @@ interface AccountState {
   lastTotpStep: number
   recoveryCodes: Set<string>
   devices: Map<string, DeviceRecord>
+  /** Last proof of a credential per device id (goes with the device). */
+  authMarks: Map<string, number>
+  /** The security-event feed, oldest first. */
+  feed: KeptEvent[]
 }
 
 interface FamilyState {
@@ -78,6 +84,7 @@ export const memoryDurableStore = ({ clock }: MemoryDurableOptions): DurableStor
   }
   const revokeDevice = (state: AccountState, deviceId: string): boolean => {
     if (!state.devices.delete(deviceId)) return false
+    state.authMarks.delete(deviceId)
     const accountId = state.record.id
     for (const [id, token] of access) {
       if (token.accountId === accountId && token.deviceId === deviceId) access.delete(id)
@@ -95,7 +102,7 @@ export const memoryDurableStore = ({ clock }: MemoryDurableOptions): DurableStor
     async create(account) {
       const key = usernameKey(account.username)
       if (accounts.has(account.id) || usernames.has(key)) return 'exists'
-      const state = { record: copy(account), lastTotpStep: -1, recoveryCodes: new Set<string>(), devices: new Map() }
+      const state = { record: copy(account), lastTotpStep: -1, recoveryCodes: new Set<string>(), devices: new Map(), authMarks: new Map(), feed: [] }
       accounts.set(account.id, state)
       usernames.set(key, account.id)
       return 'ok'
@@ -256,12 +263,35 @@ export const memoryDurableStore = ({ clock }: MemoryDurableOptions): DurableStor
     },
   }
 
+  const security: SecurityStateStore = {
+    async markAuthenticated(accountId, deviceId, atMs) {
+      const state = accounts.get(accountId)
+      if (state === undefined || !state.devices.has(deviceId)) return false
+      if (atMs > (state.authMarks.get(deviceId) ?? -Infinity)) state.authMarks.set(deviceId, atMs)
+      return true
+    },
+    async lastAuthenticated(accountId, deviceId) {
+      return accounts.get(accountId)?.authMarks.get(deviceId) ?? null
+    },
+    async appendEvent(accountId, event, bounds) {
+      const state = accounts.get(accountId)
+      if (state === undefined) return null
+      const { kept, added } = appendKept(state.feed, event, bounds, clock.now())
+      state.feed = kept
+      return copy(added)
+    },
+    async readEvents(accountId, since, limit) {
+      return readKept(accounts.get(accountId)?.feed ?? [], since, limit, clock.now())
+    },
+  }
+
   return {
     kind: 'memory',
     accounts: accountStore,
     credentials,
     devices,
     tokens,
+    security,
     async purgeExpired() {
       const now = clock.now()
       let n = 0

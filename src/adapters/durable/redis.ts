@@ -24,8 +24,10 @@ import {
   type DeviceRecord,
   type RefreshFamilyRecord,
 } from '../../core/accounts/records.ts'
-import type { Clock, DurableStore, ReplaceOutcome, RotateOutcome } from '../../ports.ts'
+import type { Clock, DurableStore, ReplaceOutcome, RotateOutcome, StoredSecurityEvent } from '../../ports.ts'
 import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
+import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
+import { storedEvent } from './security-feed.ts'
 
 /** Options of {@link redisDurableStore}: a ready client (the runtime builds it), a key prefix and the clock. */
 export interface RedisDurableOptions {
@@ -35,11 +37,18 @@ export interface RedisDurableOptions {
   clock: Clock
 }
 
-const define = (client: Redis): DurableScripts => {
-  for (const [name, lua] of DURABLE_SCRIPTS) {
+const define = (client: Redis): DurableScripts & SecurityScripts => {
+  for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS]) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
   }
-  return client as unknown as DurableScripts
+  return client as unknown as DurableScripts & SecurityScripts
+}
+
+/** A member of the feed zset, `<expiresAtMs>:<id>:<JSON without id>`, as an event (null once expired). */
+const feedEventFrom = (member: string, nowMs: number): StoredSecurityEvent | null => {
+  const [, expires, id, json] = /^(\d+):(\d+):(.*)$/s.exec(member) ?? []
+  if (json === undefined || Number(expires) <= nowMs) return null
+  return { id: Number(id), ...(JSON.parse(json) as Omit<StoredSecurityEvent, 'id'>) }
 }
 
 const flag = (value: unknown): string => (value === undefined ? '0' : '1')
@@ -227,6 +236,28 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
       async revokeRefreshFamily(familyId) {
         const accountId = await client.get(familyPointer(familyId))
         return accountId !== null && (await redis.qdFamilyRevoke(acct(accountId), familyId, clock.now())) === 1
+      },
+    },
+    security: {
+      markAuthenticated: async (accountId, deviceId, atMs) =>
+        (await redis.qdMarkAuthenticated(acct(accountId), deviceId, atMs)) === 1,
+      async lastAuthenticated(accountId, deviceId) {
+        const la = await client.hget(`${base(accountId)}dev:${deviceId}`, 'la')
+        return la === null ? null : Number(la)
+      },
+      async appendEvent(accountId, event, bounds) {
+        const { id: _ignored, ...rest } = storedEvent(0, event)
+        const json = JSON.stringify(rest)
+        const id = await redis.qdAppendEvent(acct(accountId), clock.now(), bounds.retentionMs, bounds.maxEvents, json)
+        return id === null ? null : storedEvent(Number(id), event)
+      },
+      async readEvents(accountId, since, limit) {
+        const members = await client.zrangebyscore(`${base(accountId)}ev`, `(${since}`, '+inf')
+        const now = clock.now()
+        return members
+          .map((m) => feedEventFrom(m, now))
+          .filter((e): e is StoredSecurityEvent => e !== null)
+          .slice(0, Math.max(0, limit))
       },
     },
     async purgeExpired() {

@@ -118,6 +118,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_by_due ON webhook_outbox (dead, next_attempt_at_ms, id);
     `,
   },
+  {
+    version: 3,
+    description: 'security state: last-authenticated marks and the account security-event feed',
+    sql: `
+      -- When the user last proved a credential on a device (goes with the device).
+      CREATE TABLE auth_marks (
+        account_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (account_id, device_id),
+        FOREIGN KEY (account_id, device_id) REFERENCES devices (account_id, id) ON DELETE CASCADE
+      ) STRICT, WITHOUT ROWID;
+
+      -- The account's security-event feed: id is the per-account cursor; details is JSON.
+      CREATE TABLE security_events (
+        account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        device_id TEXT,
+        details TEXT,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (account_id, id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

@@ -9,6 +9,7 @@ import type {
   DeviceRecord,
   RefreshFamilyRecord,
 } from '../../core/accounts/records.ts'
+import type { StoredSecurityEvent } from '../../ports.ts'
 
 export interface AccountRow {
   id: string
@@ -214,4 +215,29 @@ export const fromFamily = (f: RefreshFamilyRecord): FamilyRow => ({
   created_at_ms: f.createdAtMs,
   expires_at_ms: f.expiresAtMs,
   revoked_at_ms: f.revokedAtMs ?? null,
+})
+
+/** A row of `security_events` (the DO's table has no `account_id`). */
+export interface SecurityEventRow {
+  id: number
+  type: string
+  at_ms: number
+  device_id: string | null
+  details: string | null
+}
+
+export const SECURITY_EVENT_COLUMNS = 'id, type, at_ms, device_id, details'
+
+export const toSecurityEvent = (r: SecurityEventRow): StoredSecurityEvent => {
+  const event: StoredSecurityEvent = { id: Number(r.id), type: r.type as StoredSecurityEvent['type'], atMs: Number(r.at_ms) }
+  withOptional(event, 'deviceId', r.device_id)
+  return withOptional(event, 'details', r.details === null ? null : (JSON.parse(r.details) as StoredSecurityEvent['details']))
+}
+
+export const fromSecurityEvent = (e: StoredSecurityEvent): SecurityEventRow => ({
+  id: e.id,
+  type: e.type,
+  at_ms: e.atMs,
+  device_id: e.deviceId ?? null,
+  details: e.details === undefined ? null : JSON.stringify(e.details),
 })

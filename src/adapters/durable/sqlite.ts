@@ -20,16 +20,21 @@ import {
   fromAccount,
   fromDevice,
   fromFamily,
+  fromSecurityEvent,
   params,
+  SECURITY_EVENT_COLUMNS,
   toAccess,
   toAccount,
   toDevice,
   toFamily,
+  toSecurityEvent,
   type AccessRow,
   type AccountRow,
   type DeviceRow,
   type FamilyRow,
+  type SecurityEventRow,
 } from './sqlite-rows.ts'
+import { nextEventId, storedEvent } from './security-feed.ts'
 
 /** Options of {@link sqliteStore}: an open database (see {@link openSqlite}) and the clock. */
 export interface SqliteStoreOptions {
@@ -126,6 +131,17 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
     familyPurge: sql('DELETE FROM refresh_families WHERE expires_at_ms <= ?'),
     used: sql('SELECT 1 AS used FROM refresh_used WHERE family_id = ? AND token_hash = ?'),
     usedInsert: sql('INSERT OR IGNORE INTO refresh_used (family_id, token_hash) VALUES (?, ?)'),
+    markUpsert: sql(`INSERT INTO auth_marks (account_id, device_id, at_ms) VALUES (?1, ?2, ?3)
+      ON CONFLICT DO UPDATE SET at_ms = max(at_ms, ?3)`),
+    mark: sql('SELECT at_ms FROM auth_marks WHERE account_id = ? AND device_id = ?'),
+    lastEventId: sql('SELECT max(id) AS id FROM security_events WHERE account_id = ?'),
+    eventInsert: sql(`INSERT INTO security_events (account_id, ${SECURITY_EVENT_COLUMNS}, expires_at_ms)
+      VALUES (@account_id, ${params(SECURITY_EVENT_COLUMNS)}, @expires_at_ms)`),
+    eventsExpire: sql('DELETE FROM security_events WHERE account_id = ? AND expires_at_ms <= ?'),
+    eventsTrim: sql(`DELETE FROM security_events WHERE account_id = ?1 AND id NOT IN
+      (SELECT id FROM security_events WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2)`),
+    events: sql(`SELECT ${SECURITY_EVENT_COLUMNS} FROM security_events
+      WHERE account_id = ? AND id > ? AND expires_at_ms > ? ORDER BY id LIMIT ?`),
   }
 
   const getAccount = (id: string) => {
@@ -265,6 +281,31 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
         revokeFamily(familyId)
         return true
       }),
+    },
+    security: {
+      markAuthenticated: atomic((accountId, deviceId, atMs) => {
+        if (!hasDevice(accountId, deviceId)) return false
+        q.markUpsert.run(accountId, deviceId, atMs)
+        return true
+      }),
+      async lastAuthenticated(accountId, deviceId) {
+        const row = q.mark.get(accountId, deviceId) as { at_ms: number } | undefined
+        return row === undefined ? null : Number(row.at_ms)
+      },
+      appendEvent: atomic((accountId, event, bounds) => {
+        if (q.accountHead.get(accountId) === undefined) return null
+        const now = clock.now()
+        const last = (q.lastEventId.get(accountId) as { id: number | null }).id ?? 0
+        const added = storedEvent(nextEventId(Number(last), now), event)
+        q.eventsExpire.run(accountId, now)
+        q.eventInsert.run({ account_id: accountId, ...fromSecurityEvent(added), expires_at_ms: now + bounds.retentionMs })
+        q.eventsTrim.run(accountId, Math.max(1, bounds.maxEvents))
+        return added
+      }),
+      async readEvents(accountId, since, limit) {
+        const rows = q.events.all(accountId, since, clock.now(), Math.max(0, limit)) as SecurityEventRow[]
+        return rows.map(toSecurityEvent)
+      },
     },
     purgeExpired: atomic(() => {
       const now = clock.now()

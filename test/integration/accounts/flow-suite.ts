@@ -336,6 +336,7 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
         clock: t.clock,
         random: seededRandom(11),
         uiaKey: new Uint8Array(32),
+        keyring: t.keyring,
       })
       expect((await svc.accounts.checkPassword(account, PASSWORD)).ok).toBe(true)
       expect((await t.durable.accounts.get(accountId))?.passwordHash).toContain('m=64,t=2')

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { reviseAccount } from '../../../src/core/accounts/records.ts'
-import type { DurableStore } from '../../../src/ports.ts'
+import type { DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
 
@@ -495,6 +495,76 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect(await store.tokens.getAccess(access.id)).toBeNull()
         expect(await store.tokens.getAccess(plain.id)).toEqual(plain)
         expect((await store.tokens.getRefreshFamily(family.id))?.revokedAtMs).toBe(clock.now())
+      })
+    })
+
+    describe('security state', () => {
+      const BOUNDS = { maxEvents: 3, retentionMs: DAY_MS }
+      const event = (atMs: number, type: SecurityEvent['type'] = 'password_changed', extra: Partial<SecurityEvent> = {}): SecurityEvent => ({
+        type,
+        atMs,
+        ...extra,
+      })
+
+      it('keeps the latest last-authenticated mark of a device, never going back, and drops it with the device', async () => {
+        const { account, device } = await signedIn(store, clock)
+        expect(await store.security.lastAuthenticated(account.id, device.id)).toBeNull()
+        expect(await store.security.markAuthenticated(account.id, device.id, clock.now() + 10)).toBe(true)
+        expect(await store.security.markAuthenticated(account.id, device.id, clock.now() + 5)).toBe(true)
+        expect(await store.security.lastAuthenticated(account.id, device.id)).toBe(clock.now() + 10)
+        await times(10, (i) => store.security.markAuthenticated(account.id, device.id, clock.now() + 100 + i))
+        expect(await store.security.lastAuthenticated(account.id, device.id)).toBe(clock.now() + 109)
+        expect(await store.security.markAuthenticated(account.id, uid('no-device'), clock.now())).toBe(false)
+        expect(await store.security.markAuthenticated(uid('nobody'), device.id, clock.now())).toBe(false)
+        expect(await store.security.lastAuthenticated(uid('nobody'), device.id)).toBeNull()
+        await store.devices.revoke(account.id, device.id)
+        expect(await store.security.lastAuthenticated(account.id, device.id)).toBeNull()
+        expect(await store.security.markAuthenticated(account.id, device.id, clock.now() + 200)).toBe(false)
+      })
+
+      it('appends events with strictly growing ids that follow the clock, and reads them after a cursor', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const first = await store.security.appendEvent(account.id, event(clock.now(), 'device_signed_in', { deviceId: device.id }), BOUNDS)
+        expect(first).toEqual({ id: clock.now(), type: 'device_signed_in', atMs: clock.now(), deviceId: device.id })
+        const second = await store.security.appendEvent(
+          account.id,
+          event(clock.now(), 'recovery_code_used', { details: { codes_left: 9, last: false } }),
+          BOUNDS,
+        )
+        expect(second?.id).toBe(clock.now() + 1)
+        clock.advance(1_000)
+        const third = await store.security.appendEvent(account.id, event(clock.now()), BOUNDS)
+        expect(third?.id).toBe(clock.now())
+        const all = await store.security.readEvents(account.id, 0, 10)
+        expect(all).toEqual([first, second, third])
+        expect(all[1]).toEqual({ id: first!.id + 1, type: 'recovery_code_used', atMs: first!.atMs, details: { codes_left: 9, last: false } })
+        expect(await store.security.readEvents(account.id, first!.id, 1)).toEqual([second])
+        expect(await store.security.readEvents(account.id, third!.id, 10)).toEqual([])
+      })
+
+      it('keeps only the newest events, drops them after the retention, and writes nothing for an unknown account', async () => {
+        const { account } = await signedIn(store, clock)
+        const ids: number[] = []
+        for (let i = 0; i < 5; i++) ids.push((await store.security.appendEvent(account.id, event(clock.now()), BOUNDS))!.id)
+        expect((await store.security.readEvents(account.id, 0, 10)).map((e) => e.id)).toEqual(ids.slice(-3))
+        clock.advance(DAY_MS - 1)
+        expect(await store.security.readEvents(account.id, 0, 10)).toHaveLength(3)
+        clock.advance(1)
+        expect(await store.security.readEvents(account.id, 0, 10)).toEqual([])
+        const later = await store.security.appendEvent(account.id, event(clock.now()), BOUNDS)
+        expect(await store.security.readEvents(account.id, 0, 10)).toEqual([later])
+        expect(later!.id).toBeGreaterThan(ids.at(-1)!)
+        const nobody = uid('nobody')
+        expect(await store.security.appendEvent(nobody, event(clock.now()), BOUNDS)).toBeNull()
+        expect(await store.security.readEvents(nobody, 0, 10)).toEqual([])
+      })
+
+      it('gives 20 concurrent appends 20 distinct ids, in order', async () => {
+        const { account } = await signedIn(store, clock)
+        const added = await times(20, () => store.security.appendEvent(account.id, event(clock.now()), { maxEvents: 50, retentionMs: DAY_MS }))
+        const ids = added.map((e) => e!.id)
+        expect(new Set(ids).size).toBe(20)
+        expect((await store.security.readEvents(account.id, 0, 50)).map((e) => e.id)).toEqual([...ids].sort((a, b) => a - b))
       })
     })
 

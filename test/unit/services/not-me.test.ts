@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DeviceRecord } from '../../../src/core/accounts/records.ts'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
-import type { DurableStore, SecurityEvent, SecurityEvents } from '../../../src/ports.ts'
+import type { DurableStore, SecurityEvent, SecurityEvents, SecurityStateStore } from '../../../src/ports.ts'
 import { abuseGuard, type AbuseGuard } from '../../../src/services/abuse-guard.ts'
 import { authRecency } from '../../../src/services/auth-recency.ts'
 import { deviceActionGuard } from '../../../src/services/device-actions.ts'
@@ -36,7 +36,12 @@ const setup = (devices: DeviceRecord[], options: { maxAuthAgeMs?: number } = {})
   const events: SecurityEvents = { emit: async (_, e) => void emitted.push(e) } as SecurityEvents
   const store = memoryStore({ clock, sweepIntervalMs: 0 })
   const abuse: AbuseGuard = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: DEFAULT_ABUSE_PER_IP, globalAfterAccounts: 2 })
-  const recency = authRecency({ kv: store.kv, clock, keepMs: DAY })
+  const marks = new Map<string, number>()
+  const security = {
+    markAuthenticated: async (a: string, d: string, at: number) => (marks.set(`${a}/${d}`, at), true),
+    lastAuthenticated: async (a: string, d: string) => marks.get(`${a}/${d}`) ?? null,
+  } as unknown as SecurityStateStore
+  const recency = authRecency({ security, clock })
   const guard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: options.maxAuthAgeMs ?? DAY })
   let stepUps = 0
   const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: DAY })
