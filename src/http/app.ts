@@ -238,7 +238,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Everything below needs `Authorization: Bearer <access token>` (or `DPoP <token>` + proof when bound).
     const authed = app as unknown as Hono<AuthedEnv>
     const requireToken = bearerAuth(sessions, { clock, counters, publicBaseUrl })
-    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
+    // `prefix/*` matches the bare prefix too: never mount a guard on both (it would run twice).
+    for (const path of ['/v1/logout', '/v1/account/*', '/v1/devices/*', '/v1/approvals/*', '/v1/events']) {
       authed.use(path, requireToken)
     }
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").

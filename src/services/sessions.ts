@@ -71,8 +71,13 @@ export class RefreshError extends Error {
 export interface SessionsService {
   /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
   mint(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
-  /** The principal of a bearer value. Errors: MISSING_TOKEN, INVALID_TOKEN. */
-  authenticate(bearer: string | undefined, network?: string): Promise<Principal>
+  /**
+   * The principal of a bearer value; changes nothing (a DPoP-bound token is not authenticated yet:
+   * call {@link markSeen} once its proof checked out). Errors: MISSING_TOKEN, INVALID_TOKEN.
+   */
+  authenticate(bearer: string | undefined): Promise<Principal>
+  /** Records a fully authenticated request as the device's last sighting (throttled, not awaited). */
+  markSeen(principal: Principal, network?: string): void
   /**
    * Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). A family
    * bound to a DPoP key refreshes only for a proof by that key (`proofJkt`, already verified).
@@ -178,7 +183,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
       }
     },
-    async authenticate(bearer, network) {
+    async authenticate(bearer) {
       if (bearer === undefined || bearer === '') {
         throw new RelayError('MISSING_TOKEN', { detail: 'an access token is required' })
       }
@@ -188,7 +193,6 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       // Compared even when absent, against a hash nothing matches, so both paths do the same work.
       const matches = parsed.value.matches(record?.secretHash ?? '')
       if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
-      touch(record.accountId, record.deviceId, network)
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
     },
     async refresh(refreshToken, proofJkt) {
@@ -225,6 +229,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         ...(family.jkt === undefined ? {} : { jkt: family.jkt }),
       }
     },
+    markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),
     async renameDevice(accountId, deviceId, displayName) {
