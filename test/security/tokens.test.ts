@@ -60,7 +60,7 @@ describe('finding 10: nothing is written for a DPoP-bound token before its proof
     const stranger = await dpopHolder()
     s.clock.advance(90_000)
     const wrongKeyProof = await stranger.prove('GET', 'https://relay.example/v1/devices', s.clock.now(), { accessToken: s.qr.access_token })
-    for (const headers of [
+    for (const headers of <Array<Record<string, string>>>[
       { authorization: `Bearer ${s.qr.access_token}` },
       { authorization: `DPoP ${s.qr.access_token}` },
       { authorization: `DPoP ${s.qr.access_token}`, dpop: wrongKeyProof },
