@@ -278,7 +278,7 @@ const rate: Parser<RateRule> = (raw) => {
 export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_HOST', path: 'server.host', default: '127.0.0.1', parse: text, doc: 'address to listen on' },
   { env: 'QRELAY_PORT', path: 'server.port', default: '8080', parse: int(0, 65535), doc: 'TCP port to listen on (0 = any free port)' },
-  { env: 'QRELAY_PUBLIC_BASE_URL', path: 'server.publicBaseUrl', default: undefined, parse: url, doc: 'public URL of this server, used in the session URLs it hands out; default: the request origin' },
+  { env: 'QRELAY_PUBLIC_BASE_URL', path: 'server.publicBaseUrl', default: undefined, parse: url, doc: 'public URL of this server: every URL it hands out and every DPoP htu check uses it; required unless QRELAY_HOST is a loopback address (then, unset, only requests to a loopback Host are answered)' },
   { env: 'QRELAY_SHUTDOWN_GRACE_MS', path: 'server.shutdownGraceMs', default: '10000', parse: int(0, 600_000), doc: 'how long a shutdown waits for requests in flight' },
   { env: 'QRELAY_TRUSTED_PROXY_HEADER', path: 'server.trustedProxyHeader', default: undefined, parse: (raw) => optionalText(raw.toLowerCase()), doc: 'header holding the client address, set by a trusted proxy (x-forwarded-for, x-real-ip, forwarded); default: the socket address' },
   { env: 'QRELAY_TRUSTED_PROXIES', path: 'server.trustedProxies', default: '127.0.0.1/8,::1/128', parse: cidrs, doc: 'comma-separated addresses/CIDRs of proxies whose header is believed' },
@@ -410,10 +410,20 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   if (problems.length === 0 && config.webhooks.backoffMaxMs < config.webhooks.backoffBaseMs) {
     problems.push('QRELAY_WEBHOOK_BACKOFF_MAX_MS must not be below QRELAY_WEBHOOK_BACKOFF_BASE_MS')
   }
+  if (problems.length === 0 && config.server.publicBaseUrl === undefined && !isLoopbackHost(config.server.host)) {
+    // Otherwise the request's Host header would decide the URLs handed out and the DPoP htu checked.
+    problems.push('QRELAY_PUBLIC_BASE_URL is required when QRELAY_HOST is not a loopback address')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(config)
 }
+
+/** Loopback host names and addresses (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`), as URL hostnames or listening addresses. */
+const LOOPBACK_HOST = /^(localhost|[a-z0-9-]+\.localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i
+
+/** True when `host` names the local machine only. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOST.test(host)
 
 /** The configuration with every default, for tests and embedders. */
 export const defaultConfig = (): Config => parseConfig({})

@@ -11,6 +11,7 @@ import type { AppEnv } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { cors } from './middleware/cors.ts'
 import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
+import { loopbackHostsOnly } from './public-origin.ts'
 import { healthRoutes } from './routes/health.ts'
 import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
@@ -115,6 +116,9 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       accessLog: config.server.logLevel === 'info' || config.server.logLevel === 'debug',
     }),
   )
+  // Without QRELAY_PUBLIC_BASE_URL, URLs and DPoP `htu` checks fall back to the request's `Host`:
+  // only loopback hosts may do that (local development), anything else is refused here, once.
+  app.use(loopbackHostsOnly(config.server.publicBaseUrl))
   app.onError((error, c) =>
     errorResponse(c, deps.isStoreUnavailable?.(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error),
   )

@@ -1,0 +1,42 @@
+/**
+ * Regression tests of the HTTP input findings of the hardening review (SECURITY.md): JSON depth (13),
+ * the Host header (14), MSC4108 payload headers (16), what 5xx logs carry (19) and slow clients (20).
+ */
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from '../../src/config.ts'
+import { makeApp } from '../helpers/make-app.ts'
+import { textInit, V2024 } from '../helpers/rendezvous-requests.ts'
+
+describe('finding 14: the Host header never decides a URL without a configured public base URL', () => {
+  it('finding 14: Host evil.example is refused (403) and no URL names it', async () => {
+    const t = makeApp({ env: { QRELAY_PUBLIC_BASE_URL: '' } })
+    for (const path of [V2024, '/_matrix/client/unstable/io.element.msc4388/rendezvous', '/.well-known/oauth-authorization-server']) {
+      const method = path.startsWith('/.well-known') ? 'GET' : 'POST'
+      const res = await t.app.request(`http://evil.example${path}`, method === 'GET' ? {} : textInit('POST', ''))
+      const text = await res.text()
+      expect(res.status, path).toBe(403)
+      expect(text).not.toContain('evil.example')
+    }
+    // Probes by address still work, and so does local development.
+    expect((await t.app.request('http://10.0.0.7/healthz')).status).toBe(200)
+    const local = await t.app.request(`http://127.0.0.1:8080${V2024}`, textInit('POST', ''))
+    expect(((await local.json()) as { url: string }).url.startsWith(`http://127.0.0.1:8080${V2024}/`)).toBe(true)
+    const metadata = (await (await t.app.request('http://localhost:8080/.well-known/oauth-authorization-server')).json()) as { issuer: string }
+    expect(metadata.issuer).toBe('http://localhost:8080')
+  })
+
+  it('finding 14: with a public base URL, a forged Host changes nothing', async () => {
+    const t = makeApp()
+    const res = await t.app.request(`http://evil.example${V2024}`, textInit('POST', ''))
+    expect(res.status).toBe(201)
+    expect(((await res.json()) as { url: string }).url.startsWith(`https://relay.example${V2024}/`)).toBe(true)
+  })
+
+  it('finding 14: the server refuses to start on a non-loopback address without QRELAY_PUBLIC_BASE_URL', () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'relay.internal']) {
+      expect(() => parseConfig({ QRELAY_HOST: host }), host).toThrow(ConfigError)
+      expect(() => parseConfig({ QRELAY_HOST: host, QRELAY_PUBLIC_BASE_URL: 'https://relay.example' })).not.toThrow()
+    }
+    for (const host of ['127.0.0.1', 'localhost', '::1']) expect(() => parseConfig({ QRELAY_HOST: host }), host).not.toThrow()
+  })
+})
