@@ -224,7 +224,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
     app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, limit: tokenLimit }))
     const inspection = tokenInspection({ durable, clock })
-    app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit }))
+    app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit, clock, counters, publicBaseUrl }))
     app.all('/oauth2/revoke', methodNotAllowed)
     if (config.oauth.introspectionClients.size > 0) {
       const clients = hashedClients(config.oauth.introspectionClients)

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { viaApp } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
-import { dpopCall, tokenSetup } from './tokens-setup.ts'
+import { dpopCall, oauthForm, tokenSetup } from './tokens-setup.ts'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5))
 
@@ -75,5 +75,38 @@ describe('finding 10: nothing is written for a DPoP-bound token before its proof
     expect((await dpopCall({ ...s, qrSend: viaApp(s.t.app, '192.0.2.55') }, 'GET', '/v1/devices', s.qr.access_token)).status).toBe(200)
     await settle()
     expect((await s.t.durable.devices.get(accountId, s.qr.device_id))?.lastSeenNetwork).toBe('192.0.2.55')
+  })
+})
+
+describe('finding 11: a DPoP-bound token is revoked only with a proof by its key', () => {
+  it('finding 11: /oauth2/revoke without the key (no proof, another key) revokes nothing and says so', async () => {
+    const s = await tokenSetup()
+    const stranger = await dpopHolder()
+    for (const [token, hint] of [
+      [s.qr.refresh_token, 'refresh_token'],
+      [s.qr.access_token, 'access_token'],
+    ] as const) {
+      for (const holder of [undefined, stranger]) {
+        const res = await oauthForm(s, '/oauth2/revoke', { token, token_type_hint: hint }, holder)
+        expect(res.status).toBe(401)
+        expect(res.body.error).toBe('invalid_dpop_proof')
+        expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof"/)
+      }
+    }
+    // Nothing was revoked: the session still refreshes and works.
+    const refreshed = await oauthForm(s, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: s.qr.refresh_token }, s.holder)
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200)
+    expect((await dpopCall(s, 'GET', '/v1/devices', refreshed.body.access_token)).status).toBe(200)
+    // The key holder revokes the family: the refresh token and its access tokens die.
+    expect((await oauthForm(s, '/oauth2/revoke', { token: refreshed.body.refresh_token }, s.holder)).status).toBe(200)
+    expect((await dpopCall(s, 'GET', '/v1/devices', refreshed.body.access_token)).status).toBe(401)
+  })
+
+  it('finding 11: unbound (password) tokens still revoke by possession, unknown tokens still answer 200', async () => {
+    const s = await tokenSetup()
+    expect((await oauthForm(s, '/oauth2/revoke', { token: 'AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA' })).status).toBe(200)
+    expect((await oauthForm(s, '/oauth2/revoke', { token: s.bearer.refresh_token })).status).toBe(200)
+    const res = await s.send('/v1/devices', { method: 'GET', headers: { authorization: `Bearer ${s.bearer.access_token}` } })
+    expect(res.status).toBe(401)
   })
 })
