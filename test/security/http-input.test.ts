@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { makeApp } from '../helpers/make-app.ts'
-import { textInit, V2024 } from '../helpers/rendezvous-requests.ts'
+import { create2024, createJson, textInit, V2024, V4388 } from '../helpers/rendezvous-requests.ts'
 
 describe('finding 14: the Host header never decides a URL without a configured public base URL', () => {
   it('finding 14: Host evil.example is refused (403) and no URL names it', async () => {
@@ -38,5 +38,48 @@ describe('finding 14: the Host header never decides a URL without a configured p
       expect(() => parseConfig({ QRELAY_HOST: host, QRELAY_PUBLIC_BASE_URL: 'https://relay.example' })).not.toThrow()
     }
     for (const host of ['127.0.0.1', 'localhost', '::1']) expect(() => parseConfig({ QRELAY_HOST: host }), host).not.toThrow()
+  })
+})
+
+describe('finding 16: channel payloads are never sniffed or rendered as a page', () => {
+  const HTML = '<html><body><script>alert(document.domain)</script></body></html>'
+  const expectNoDocument = (res: Response): void => {
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    const csp = res.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).toContain('sandbox')
+    expect(csp).toContain("frame-ancestors 'none'")
+  }
+
+  it('finding 16: an MSC4108 HTML payload is served as exactly text/plain with nosniff and a sandbox CSP', async () => {
+    const t = makeApp()
+    const { path, etag } = await create2024(t, HTML)
+    const res = await t.app.request(path)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/plain')
+    expect(res.headers.get('etag')).toBe(etag)
+    expect(res.headers.get('cache-control')).toBe('no-store, no-transform')
+    expect(await res.text()).toBe(HTML)
+    expectNoDocument(res)
+  })
+
+  it('finding 16: top-level navigation to an MSC4108 payload is refused, as for MSC4388', async () => {
+    const t = makeApp()
+    const { path } = await create2024(t, HTML)
+    for (const headers of <Array<Record<string, string>>>[{ 'sec-fetch-mode': 'navigate' }, { 'sec-fetch-dest': 'document' }, { 'sec-fetch-dest': 'iframe' }, { 'sec-fetch-user': '?1' }]) {
+      const res = await t.app.request(path, { headers })
+      expect(res.status, JSON.stringify(headers)).toBe(403)
+      expect(await res.text()).not.toContain('<script>')
+    }
+    expect((await t.app.request(path, { headers: { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' } })).status).toBe(200)
+  })
+
+  it('finding 16: every other answer (MSC4388 reads, errors, OPTIONS) carries the same headers', async () => {
+    const t = makeApp()
+    const { id } = await createJson(t, V4388, HTML)
+    expectNoDocument(await t.app.request(`${V4388}/${id}`))
+    expectNoDocument(await t.app.request(`${V4388}/nope`))
+    expectNoDocument(await t.app.request(V2024, { method: 'OPTIONS' }))
+    expectNoDocument(await t.app.request('/healthz'))
   })
 })
