@@ -4,8 +4,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.ts'
+import { canonicalJson } from '../../src/core/auth/uia-binding.ts'
+import { parseClientFrame } from '../../src/core/relay/ws-protocol.ts'
 import { makeApp } from '../helpers/make-app.ts'
-import { create2024, createJson, textInit, V2024, V4388 } from '../helpers/rendezvous-requests.ts'
+import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import { create2024, createJson, NATIVE, textInit, V2024, V4388 } from '../helpers/rendezvous-requests.ts'
 
 describe('finding 14: the Host header never decides a URL without a configured public base URL', () => {
   it('finding 14: Host evil.example is refused (403) and no URL names it', async () => {
@@ -81,5 +84,38 @@ describe('finding 16: channel payloads are never sniffed or rendered as a page',
     expectNoDocument(await t.app.request(`${V4388}/nope`))
     expectNoDocument(await t.app.request(V2024, { method: 'OPTIONS' }))
     expectNoDocument(await t.app.request('/healthz'))
+  })
+})
+
+describe('finding 13: deeply nested JSON is refused with 400, never a stack overflow', () => {
+  const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`
+  const json = (body: string, headers: Record<string, string> = {}): RequestInit => ({
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
+  })
+
+  it('finding 13: {"username":"bob","x":[[[…5000…]]]} on every JSON endpoint answers 400 M_NOT_JSON', async () => {
+    const t = makeApp({ env: { ...TEST_ENV, QRELAY_INITIATION_REQUIRE_AUTH: 'false' } })
+    const body = `{"username":"bob","password":"x","data":"x","x":${nested(5000)}}`
+    for (const path of ['/v1/login', '/v1/register', V4388, NATIVE, '/v1/admin/users']) {
+      const res = await t.app.request(path, json(body, path.startsWith('/v1/admin') ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {}))
+      expect(res.status, path).toBe(400)
+      expect(((await res.json()) as { errcode: string }).errcode, path).toBe('M_NOT_JSON')
+    }
+  })
+
+  it('finding 13: ordinary nesting still passes (32 levels), one more does not', async () => {
+    const t = makeApp({ env: TEST_ENV })
+    const ok = await t.app.request('/v1/login', json(`{"username":"bob","x":${nested(31)}}`))
+    expect(ok.status).not.toBe(400)
+    expect((await t.app.request('/v1/login', json(`{"username":"bob","x":${nested(32)}}`))).status).toBe(400)
+  })
+
+  it('finding 13: WebSocket frames and the UIA canonical form are bounded the same way, without recursion', () => {
+    expect(parseClientFrame(`{"type":"ping","x":${nested(5000)}}`)).toMatchObject({ ok: false })
+    expect(parseClientFrame('{"type":"ping","x":[[1]]}')).toMatchObject({ ok: true })
+    expect(canonicalJson(JSON.parse(nested(100_000)))).toHaveLength(200_000)
+    expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: undefined })).toBe('{"b":[1,{"c":"x","d":null}]}')
   })
 })
