@@ -4,6 +4,7 @@
  * {@link startNodeServer} directly to get a real server on port 0.
  */
 import { mmdbLocator } from '../adapters/geo/mmdb.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -65,7 +66,7 @@ const throttledWarn = (logger: Logger, message: string) => {
     const now = Date.now()
     if (now - lastMs < 10_000) return
     lastMs = now
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message)
+    logger.warn({ err: summarizeError(error) }, message)
   }
 }
 
@@ -103,7 +104,7 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })
     const onError = (error: unknown): void =>
-      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis subscriber error')
+      logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
     const durable = redisDurableStore({ client, keyPrefix, clock })
     const outbox = redisWebhookOutbox({ client, keyPrefix })

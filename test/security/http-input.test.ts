@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { canonicalJson } from '../../src/core/auth/uia-binding.ts'
 import { parseClientFrame } from '../../src/core/relay/ws-protocol.ts'
+import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import type { EphemeralStore, Logger } from '../../src/ports.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 import { create2024, createJson, NATIVE, textInit, V2024, V4388 } from '../helpers/rendezvous-requests.ts'
@@ -117,5 +119,49 @@ describe('finding 13: deeply nested JSON is refused with 400, never a stack over
     expect(parseClientFrame('{"type":"ping","x":[[1]]}')).toMatchObject({ ok: true })
     expect(canonicalJson(JSON.parse(nested(100_000)))).toHaveLength(200_000)
     expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: undefined })).toBe('{"b":[1,{"c":"x","d":null}]}')
+  })
+})
+
+describe('finding 19: 5xx logs carry the error class, code and request id, never request data', () => {
+  const capturingLogger = (lines: string[]): Logger => {
+    const make = (base: Record<string, unknown>): Logger => {
+      const log = (level: string) => (fields: Record<string, unknown>, message: string) =>
+        lines.push(JSON.stringify({ level, ...base, ...fields, message }))
+      return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (f) => make({ ...base, ...f }) }
+    }
+    return make({})
+  }
+
+  it('finding 19: an error whose message and stack quote the body and a header logs none of it', async () => {
+    const lines: string[] = []
+    // The store echoes what it was given into its error, as drivers do ("cannot store <value>").
+    const echoing = (clock: Parameters<typeof memoryStore>[0]['clock']): EphemeralStore => {
+      const inner = memoryStore({ clock, sweepIntervalMs: 0 })
+      return {
+        ...inner,
+        channels: {
+          ...inner.channels,
+          create: async (record: { data: string }) => {
+            const error = new Error(`cannot store ${record.data}\nsecond line BODY-SECRET-2`) as Error & { code: string }
+            error.code = 'ESTOREFAIL'
+            throw error
+          },
+        } as EphemeralStore['channels'],
+      }
+    }
+    const t = makeApp({ store: echoing, logger: capturingLogger(lines) })
+    const res = await t.app.request(V4388, {
+      method: 'POST',
+      body: JSON.stringify({ data: 'BODY-SECRET-1' }),
+      headers: { 'content-type': 'application/json', 'x-custom': 'HEADER-SECRET' },
+    })
+    expect(res.status).toBe(500)
+    const requestId = res.headers.get('x-request-id') as string
+    const failed = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.message === 'request failed')
+    expect(failed).toBeDefined()
+    expect(failed?.req).toBe(requestId)
+    expect(failed?.err).toMatchObject({ class: 'Error', code: 'ESTOREFAIL' })
+    const all = lines.join('\n')
+    for (const secret of ['BODY-SECRET-1', 'BODY-SECRET-2', 'HEADER-SECRET', 'cannot store']) expect(all).not.toContain(secret)
   })
 })
