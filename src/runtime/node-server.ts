@@ -34,6 +34,7 @@ import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
 import { startNodeWebhooks } from './node-webhooks.ts'
+import { capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { authServices } from '../services/auth-services.ts'
 import type { DurableStore } from '../ports.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
@@ -220,9 +221,15 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const options = { fetch: app.fetch, hostname: config.server.host, port: config.server.port }
+    const options = {
+      fetch: app.fetch,
+      hostname: config.server.host,
+      port: config.server.port,
+      serverOptions: nodeServerOptions(config.server),
+    }
     const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
+    capConnectionsPerAddress(s as Server, config.server)
   })
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host

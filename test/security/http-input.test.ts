@@ -1,8 +1,15 @@
 /**
  * Regression tests of the HTTP input findings of the hardening review (SECURITY.md): JSON depth (13),
- * the Host header (14), MSC4108 payload headers (16), what 5xx logs carry (19) and slow clients (20).
+ * the Host header (14), MSC4108 payload headers (16), what 5xx logs carry (19) and slow clients (20,
+ * against a real Node server on port 0 with raw sockets: `app.request()` has no sockets to hold).
  */
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/adapters/platform/node.ts'
+import { startNodeServer, type RunningServer } from '../../src/runtime/node-server.ts'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { canonicalJson } from '../../src/core/auth/uia-binding.ts'
 import { parseClientFrame } from '../../src/core/relay/ws-protocol.ts'
@@ -163,5 +170,81 @@ describe('finding 19: 5xx logs carry the error class, code and request id, never
     expect(failed?.err).toMatchObject({ class: 'Error', code: 'ESTOREFAIL' })
     const all = lines.join('\n')
     for (const secret of ['BODY-SECRET-1', 'BODY-SECRET-2', 'HEADER-SECRET', 'cannot store']) expect(all).not.toContain(secret)
+  })
+})
+
+let running: RunningServer | undefined
+let dataDir: string | undefined
+const sockets: Socket[] = []
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy()
+  await running?.stop()
+  running = undefined
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+})
+
+const start = async (env: Record<string, string>): Promise<RunningServer> => {
+  dataDir = mkdtempSync(join(tmpdir(), 'qrelay-slow-'))
+  running = await startNodeServer(
+    parseConfig({ QRELAY_PORT: '0', QRELAY_DATA_DIR: dataDir, QRELAY_SHUTDOWN_GRACE_MS: '100', ...env }),
+    { logger: silentLogger },
+  )
+  return running
+}
+
+/** Opens a raw connection, writes `first`, and resolves with what came back and how long until it closed (bounded). */
+const hold = (port: number, first: string, limitMs: number): Promise<{ closedAfterMs: number | null; received: string }> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const socket = connect(port, '127.0.0.1')
+    sockets.push(socket)
+    let received = ''
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')))
+    socket.on('error', () => {})
+    const timer = setTimeout(() => resolve({ closedAfterMs: null, received }), limitMs)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve({ closedAfterMs: Date.now() - started, received })
+    })
+    socket.on('connect', () => socket.write(first))
+  })
+
+describe('finding 20: slow clients are cut off and one address cannot hoard connections', () => {
+  it('finding 20: headers trickled past QRELAY_HEADERS_TIMEOUT_MS get 408 and a closed socket', async () => {
+    const server = await start({ QRELAY_HEADERS_TIMEOUT_MS: '1000', QRELAY_REQUEST_TIMEOUT_MS: '2000' })
+    const result = await hold(server.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 5000)
+    expect(result.closedAfterMs).not.toBeNull()
+    expect(result.closedAfterMs as number).toBeLessThan(3000)
+    expect(result.received).toMatch(/^HTTP\/1\.1 408/)
+  })
+
+  it('finding 20: a short body past QRELAY_REQUEST_TIMEOUT_MS gets 408 and a closed socket', async () => {
+    const server = await start({ QRELAY_HEADERS_TIMEOUT_MS: '1000', QRELAY_REQUEST_TIMEOUT_MS: '1500' })
+    const head = 'POST /v1/rendezvous HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"da'
+    const result = await hold(server.port, head, 6000)
+    expect(result.closedAfterMs).not.toBeNull()
+    expect(result.closedAfterMs as number).toBeLessThan(4000)
+  })
+
+  it('finding 20: connections over QRELAY_MAX_CONNECTIONS_PER_ADDRESS are closed at once, others still served', async () => {
+    const server = await start({ QRELAY_MAX_CONNECTIONS_PER_ADDRESS: '3' })
+    const held = [0, 1, 2].map(() => hold(server.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', 1500))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const extra = await hold(server.port, '', 1500)
+    expect(extra.closedAfterMs).not.toBeNull()
+    expect(extra.received).toBe('')
+    // The three held connections are still open (none closed within the window).
+    for (const r of await Promise.all(held)) expect(r.closedAfterMs).toBeNull()
+    for (const s of sockets.splice(0)) s.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+  })
+
+  it('finding 20: the defaults are tight (seconds, not minutes) and the config refuses request < headers timeout', () => {
+    const { server } = parseConfig({})
+    expect(server.headersTimeoutMs).toBeLessThanOrEqual(10_000)
+    expect(server.requestTimeoutMs).toBeLessThanOrEqual(30_000)
+    expect(server.maxConnectionsPerAddress).toBeLessThanOrEqual(128)
+    expect(() => parseConfig({ QRELAY_HEADERS_TIMEOUT_MS: '5000', QRELAY_REQUEST_TIMEOUT_MS: '2000' })).toThrow()
   })
 })
