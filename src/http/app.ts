@@ -5,6 +5,7 @@
 import { Hono, type Handler, type MiddlewareHandler } from 'hono'
 import type { Config } from '../config.ts'
 import { RelayError } from '../core/errors.ts'
+import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import type { Clock, EphemeralStore, Logger, NetworkLocator, Random } from '../ports.ts'
 import type { RendezvousService } from '../services/rendezvous.ts'
 import type { AppEnv } from './context.ts'
@@ -119,9 +120,9 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
   // Without QRELAY_PUBLIC_BASE_URL, URLs and DPoP `htu` checks fall back to the request's `Host`:
   // only loopback hosts may do that (local development), anything else is refused here, once.
   app.use(loopbackHostsOnly(config.server.publicBaseUrl))
-  app.onError((error, c) =>
-    errorResponse(c, deps.isStoreUnavailable?.(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error),
-  )
+  // A store that cannot be reached is a 503 with Retry-After (a retry finds the same state), not a 500.
+  const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || deps.isStoreUnavailable?.(error) === true
+  app.onError((error, c) => errorResponse(c, unavailable(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error))
   const isShuttingDown = deps.isShuttingDown ?? (() => false)
   app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
 

@@ -80,6 +80,12 @@ const isRedisUnavailable = (error: unknown): boolean => {
   )
 }
 
+/** True for SQLite's "another connection holds the lock" errors (a retry a moment later succeeds). */
+const isSqliteBusy = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT'
+}
+
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
 interface BuiltStore {
   store: EphemeralStore
@@ -216,7 +222,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     isShuttingDown: () => shuttingDown,
     signingKeys,
     auth,
-    isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : () => false,
+    isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,
     ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
 

@@ -70,6 +70,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accessTokenTtlMs: auth.accessTokenTtlSeconds * 1000,
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
     refreshGraceMs: auth.refreshGraceMs,
+    kv: store.kv,
   })
   const failures = authFailures({ kv: store.kv, limiter, clock, perAccount: auth.failuresPerAccount, perClient: auth.failuresPerClient })
   const uia = uiaService({
