@@ -227,7 +227,8 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (!parsed.ok) throw new RefreshError('malformed')
       // The binding never changes, so reading it ahead of the atomic rotation is safe. A stolen
       // DPoP-bound refresh token is worthless without the key: nothing rotates, nothing is revoked.
-      const bound = (await durable.tokens.getRefreshFamily(parsed.value.id))?.jkt
+      const known = await durable.tokens.getRefreshFamily(parsed.value.id)
+      const bound = known?.jkt
       if (bound !== undefined && (proofJkt === undefined || !equalConstantTime(bound, proofJkt))) {
         throw new RefreshError('wrong_key')
       }
@@ -240,7 +241,9 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       const sealKey = successorKey(familyId, presentedHash)
       const opened = await openSeal(sealKey, presentedSecret)
       const nextSecret = opened ?? newOpaqueId(random, DEVICE_TOKEN_SECRET_BYTES)
-      if (opened === null && deps.kv !== undefined) {
+      // Sealed only for the current token (hashes, compared plainly as the stores do): a stale or forged
+      // one never writes anything.
+      if (opened === null && deps.kv !== undefined && known?.currentHash === presentedHash) {
         await deps.kv.put(sealKey, sealSuccessor(nextSecret, presentedSecret), deps.refreshGraceMs + SEAL_MARGIN_MS)
       }
       const nextHash = hashSecret(nextSecret)
