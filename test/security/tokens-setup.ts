@@ -3,7 +3,8 @@
  * ("alice", signed in with a Bearer session) and a QR-minted, DPoP-bound session of a second device.
  */
 import { expect } from 'vitest'
-import type { DurableStore } from '../../src/ports.ts'
+import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
+import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
 import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
@@ -30,12 +31,14 @@ export interface TokenSetup {
 export const tokenSetup = async (
   env: Record<string, string> = {},
   durable?: (clock: FakeClock) => DurableStore,
+  stores: { store?: (clock: FakeClock) => EphemeralStore; startMs?: number } = {},
 ): Promise<TokenSetup> => {
-  const clock = fakeClock(Date.UTC(2026, 10, 22))
+  const clock = fakeClock(stores.startMs ?? Date.UTC(2026, 10, 22))
   const t = makeApp({
     env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env },
     clock,
     ...(durable === undefined ? {} : { durable }),
+    ...(stores.store === undefined ? {} : { store: stores.store }),
   })
   const send = viaApp(t.app, '198.51.100.20')
   expect((await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
@@ -82,3 +85,34 @@ export const oauthForm = async (
 }
 
 export { viaApp }
+
+/**
+ * A durable store whose token methods fail once when armed, before or after doing their work (a
+ * write that committed but whose answer was lost), with StoreUnavailableError.
+ */
+export const flakyDurable = (inner: (clock: FakeClock) => DurableStore) => {
+  const armed = new Map<string, 'before' | 'after'>()
+  const make = (clock: FakeClock): DurableStore => {
+    const store = inner(clock)
+    const wrap =
+      <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        const when = armed.get(name)
+        armed.delete(name)
+        if (when === 'before') throw new StoreUnavailableError(`${name} failed`)
+        const result = await fn(...args)
+        if (when === 'after') throw new StoreUnavailableError(`${name} failed after committing`)
+        return result
+      }
+    return {
+      ...store,
+      tokens: {
+        ...store.tokens,
+        putAccess: wrap('putAccess', store.tokens.putAccess),
+        rotateRefresh: wrap('rotateRefresh', store.tokens.rotateRefresh),
+        createRefreshFamily: wrap('createRefreshFamily', store.tokens.createRefreshFamily),
+      },
+    }
+  }
+  return { armed, make }
+}

@@ -5,13 +5,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
-import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
-import type { DurableStore } from '../../src/ports.ts'
 import { viaApp } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
-import type { FakeClock } from '../helpers/fake-clock.ts'
-import { bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
-import { dpopCall, oauthForm, tokenSetup, type TokenSetup } from './tokens-setup.ts'
+import { dpopCall, oauthForm, tokenSetup } from './tokens-setup.ts'
+import { describeTransientFailures } from './tokens-transient-suite.ts'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5))
 
@@ -116,89 +113,4 @@ describe('finding 11: a DPoP-bound token is revoked only with a proof by its key
   })
 })
 
-describe('finding 12: a transient store error is a 503 the client retries, never a sign-out', () => {
-  /** The memory durable store, with methods that fail once when armed (before or after doing their work). */
-  const flaky = () => {
-    const armed = new Map<string, 'before' | 'after'>()
-    const make = (clock: FakeClock): DurableStore => {
-      const inner = memoryDurableStore({ clock })
-      const wrap = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
-        async (...args: A): Promise<R> => {
-          const when = armed.get(name)
-          armed.delete(name)
-          if (when === 'before') throw new StoreUnavailableError(`${name} failed`)
-          const result = await fn(...args)
-          if (when === 'after') throw new StoreUnavailableError(`${name} failed after committing`)
-          return result
-        }
-      return {
-        ...inner,
-        tokens: {
-          ...inner.tokens,
-          putAccess: wrap('putAccess', inner.tokens.putAccess),
-          rotateRefresh: wrap('rotateRefresh', inner.tokens.rotateRefresh),
-          createRefreshFamily: wrap('createRefreshFamily', inner.tokens.createRefreshFamily),
-        },
-      }
-    }
-    return { armed, make }
-  }
-
-  const refreshWith = (s: TokenSetup, refreshToken: string) =>
-    oauthForm(s, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, s.holder)
-
-  it.each([
-    ['putAccess', 'before'],
-    ['rotateRefresh', 'after'],
-  ] as const)('finding 12: refresh with %s failing once (%s its write): 503 + Retry-After, the retry succeeds, nothing revoked', async (method, when) => {
-    const store = flaky()
-    const s = await tokenSetup({}, store.make)
-    store.armed.set(method, when)
-    const failed = await refreshWith(s, s.qr.refresh_token)
-    expect(failed.status, JSON.stringify(failed.body)).toBe(503)
-    expect(failed.headers.get('retry-after')).toBe('1')
-    s.clock.advance(1000)
-    const retried = await refreshWith(s, s.qr.refresh_token)
-    expect(retried.status, JSON.stringify(retried.body)).toBe(200)
-    // A second retry (a duplicate) within the grace gets the very same new refresh token.
-    const again = await refreshWith(s, s.qr.refresh_token)
-    expect(again.status).toBe(200)
-    expect(again.body.refresh_token).toBe(retried.body.refresh_token)
-    // The family lives on: the new tokens work and refresh again.
-    expect((await dpopCall(s, 'GET', '/v1/devices', retried.body.access_token)).status).toBe(200)
-    const next = await refreshWith(s, retried.body.refresh_token)
-    expect(next.status, JSON.stringify(next.body)).toBe(200)
-  })
-
-  it('finding 12: a replay after the grace is still a replay (the family is revoked)', async () => {
-    const s = await tokenSetup()
-    const rotated = await refreshWith(s, s.qr.refresh_token)
-    expect(rotated.status).toBe(200)
-    s.clock.advance(5000)
-    expect((await refreshWith(s, s.qr.refresh_token)).body.error).toBe('invalid_grant')
-    expect((await refreshWith(s, rotated.body.refresh_token)).body.error).toBe('invalid_grant')
-  })
-
-  it.each(['createRefreshFamily', 'putAccess'])(
-    'finding 12: device-code redemption with %s failing once: 503, the retry poll gets the tokens, no half-made device',
-    async (method) => {
-      const store = flaky()
-      const s = await tokenSetup({}, store.make)
-      const holder = await dpopHolder()
-      const { codes } = await requestGrant(s.qrSend, holder, s.clock.now(), { channel_binding: bindingOf('R') })
-      const decided = await decide(s.send, s.bearer.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('R'), dpop_jkt: holder.jkt })
-      expect(decided.status).toBe(200)
-      store.armed.set(method, 'before')
-      const failed = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
-      expect(failed.status, JSON.stringify(failed.body)).toBe(503)
-      const accountId = (await s.t.durable.accounts.findByUsername('alice'))?.id as string
-      // The password device and the first QR device: nothing half-made from the failed attempt.
-      expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(2)
-      s.clock.advance(6000)
-      const retried = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
-      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
-      expect(retried.body.token_type).toBe('DPoP')
-      expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(3)
-    },
-  )
-})
+describeTransientFailures('memory', { durable: (clock) => memoryDurableStore({ clock }) })
