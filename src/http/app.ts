@@ -250,7 +250,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
     const guard = (action: DeviceAction) => requireDeviceAction(action, { devices: durable.devices, clock })
     authed.use('/v1/account/password', guard('change_password'))
-    for (const path of ['/v1/account/totp', '/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
+    // '/v1/account/totp/*' matches '/v1/account/totp' too: one mount, so the guard runs once.
+    for (const path of ['/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
     authed.use('/v1/approvals/*', guard('approve_login'))
     const account = accountRoutes({ accounts, sessions, secondFactors, uia, failures })
     authed.post('/v1/logout', account.logout)
