@@ -14,9 +14,16 @@ export interface Config {
   server: {
     host: string
     port: number
-    /** Origin (and optional path prefix) clients reach us at; when unset, taken from each request. */
+    /** Origin (and optional path prefix) clients reach us at; unset: loopback request hosts only. */
     publicBaseUrl: string | undefined
     shutdownGraceMs: number
+    /** Node: time a client has to send a request's headers, and the whole request. */
+    headersTimeoutMs: number
+    requestTimeoutMs: number
+    /** Node: how long an idle keep-alive connection stays open. */
+    keepAliveTimeoutMs: number
+    /** Node: open connections one client address may hold (trusted proxies are not counted). */
+    maxConnectionsPerAddress: number
     trustedProxyHeader: string | undefined
     trustedProxies: readonly Cidr[]
     logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -300,8 +307,12 @@ const rate: Parser<RateRule> = (raw) => {
 export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_HOST', path: 'server.host', default: '127.0.0.1', parse: text, doc: 'address to listen on' },
   { env: 'QRELAY_PORT', path: 'server.port', default: '8080', parse: int(0, 65535), doc: 'TCP port to listen on (0 = any free port)' },
-  { env: 'QRELAY_PUBLIC_BASE_URL', path: 'server.publicBaseUrl', default: undefined, parse: url, doc: 'public URL of this server, used in the session URLs it hands out; default: the request origin' },
+  { env: 'QRELAY_PUBLIC_BASE_URL', path: 'server.publicBaseUrl', default: undefined, parse: url, doc: 'public URL of this server: every URL it hands out and every DPoP htu check uses it; required unless QRELAY_HOST is a loopback address (then, unset, only requests to a loopback Host are answered)' },
   { env: 'QRELAY_SHUTDOWN_GRACE_MS', path: 'server.shutdownGraceMs', default: '10000', parse: int(0, 600_000), doc: 'how long a shutdown waits for requests in flight' },
+  { env: 'QRELAY_HEADERS_TIMEOUT_MS', path: 'server.headersTimeoutMs', default: '10000', parse: int(1000, 600_000), doc: 'Node: a client that has not sent its request headers within this time is answered 408 and disconnected' },
+  { env: 'QRELAY_REQUEST_TIMEOUT_MS', path: 'server.requestTimeoutMs', default: '30000', parse: int(1000, 3_600_000), doc: 'Node: a client that has not sent its whole request (headers and body) within this time is answered 408 and disconnected; at least QRELAY_HEADERS_TIMEOUT_MS' },
+  { env: 'QRELAY_KEEP_ALIVE_TIMEOUT_MS', path: 'server.keepAliveTimeoutMs', default: '5000', parse: int(0, 600_000), doc: 'Node: an idle keep-alive connection is closed after this time' },
+  { env: 'QRELAY_MAX_CONNECTIONS_PER_ADDRESS', path: 'server.maxConnectionsPerAddress', default: '128', parse: int(1, 1_000_000), doc: 'Node: open connections (WebSockets included) one client address may hold; more are closed at once (trusted proxies are exempt when QRELAY_TRUSTED_PROXY_HEADER is set)' },
   { env: 'QRELAY_TRUSTED_PROXY_HEADER', path: 'server.trustedProxyHeader', default: undefined, parse: (raw) => optionalText(raw.toLowerCase()), doc: 'header holding the client address, set by a trusted proxy (x-forwarded-for, x-real-ip, forwarded); default: the socket address' },
   { env: 'QRELAY_TRUSTED_PROXIES', path: 'server.trustedProxies', default: '127.0.0.1/8,::1/128', parse: cidrs, doc: 'comma-separated addresses/CIDRs of proxies whose header is believed' },
   { env: 'QRELAY_LOG_LEVEL', path: 'server.logLevel', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), doc: 'log level (logs are JSON lines on stdout)' },
@@ -446,10 +457,23 @@ export const parseConfig = (env: Record<string, string | undefined>): Config => 
   if (problems.length === 0 && config.webhooks.backoffMaxMs < config.webhooks.backoffBaseMs) {
     problems.push('QRELAY_WEBHOOK_BACKOFF_MAX_MS must not be below QRELAY_WEBHOOK_BACKOFF_BASE_MS')
   }
+  if (problems.length === 0 && config.server.requestTimeoutMs < config.server.headersTimeoutMs) {
+    problems.push('QRELAY_REQUEST_TIMEOUT_MS must not be below QRELAY_HEADERS_TIMEOUT_MS')
+  }
+  if (problems.length === 0 && config.server.publicBaseUrl === undefined && !isLoopbackHost(config.server.host)) {
+    // Otherwise the request's Host header would decide the URLs handed out and the DPoP htu checked.
+    problems.push('QRELAY_PUBLIC_BASE_URL is required when QRELAY_HOST is not a loopback address')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(config)
 }
+
+/** Loopback host names and addresses (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`), as URL hostnames or listening addresses. */
+const LOOPBACK_HOST = /^(localhost|[a-z0-9-]+\.localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i
+
+/** True when `host` names the local machine only. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOST.test(host)
 
 /** The configuration with every default, for tests and embedders. */
 export const defaultConfig = (): Config => parseConfig({})

@@ -267,7 +267,8 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
         const told = answer.body.interval
         intervalMs = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
         onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: intervalMs / 1000 })
-      } else if (answer.status === 429) {
+      } else if (answer.status === 429 || answer.status === 503) {
+        // Rate limited, or the server's store briefly unreachable (nothing was redeemed): poll again.
         intervalMs = Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
       } else if (error === 'access_denied') {
         throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })

@@ -5,12 +5,14 @@
 import { Hono, type Handler, type MiddlewareHandler } from 'hono'
 import type { Config } from '../config.ts'
 import { RelayError } from '../core/errors.ts'
+import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import type { Clock, EphemeralStore, Logger, NetworkLocator, Random } from '../ports.ts'
 import type { RendezvousService } from '../services/rendezvous.ts'
 import type { AppEnv } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { cors } from './middleware/cors.ts'
 import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
+import { loopbackHostsOnly } from './public-origin.ts'
 import { healthRoutes } from './routes/health.ts'
 import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
@@ -119,9 +121,12 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
       accessLog: config.server.logLevel === 'info' || config.server.logLevel === 'debug',
     }),
   )
-  app.onError((error, c) =>
-    errorResponse(c, deps.isStoreUnavailable?.(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error),
-  )
+  // Without QRELAY_PUBLIC_BASE_URL, URLs and DPoP `htu` checks fall back to the request's `Host`:
+  // only loopback hosts may do that (local development), anything else is refused here, once.
+  app.use(loopbackHostsOnly(config.server.publicBaseUrl))
+  // A store that cannot be reached is a 503 with Retry-After (a retry finds the same state), not a 500.
+  const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || deps.isStoreUnavailable?.(error) === true
+  app.onError((error, c) => errorResponse(c, unavailable(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error))
   const isShuttingDown = deps.isShuttingDown ?? (() => false)
   app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
 
@@ -232,7 +237,7 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     const dpopNonceKey = config.oauth.dpopNonce ? deps.auth.dpopNonceKey : undefined
     app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl, locator, dpopNonceKey, limit: tokenLimit }))
     const inspection = tokenInspection({ durable, clock })
-    app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit }))
+    app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit, clock, counters, publicBaseUrl }))
     app.all('/oauth2/revoke', methodNotAllowed)
     if (config.oauth.introspectionClients.size > 0) {
       const clients = hashedClients(config.oauth.introspectionClients)
@@ -258,7 +263,8 @@ export const createApp = (deps: AppDeps): Hono<AppEnv> => {
     // Quarantine: a session minted by QR cannot take the account over (BCP "limited scopes").
     const guard = (action: DeviceAction) => requireDeviceAction(action, { devices: durable.devices, clock })
     authed.use('/v1/account/password', guard('change_password'))
-    for (const path of ['/v1/account/totp', '/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
+    // '/v1/account/totp/*' matches '/v1/account/totp' too: one mount, so the guard runs once.
+    for (const path of ['/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
     authed.use('/v1/approvals/*', guard('approve_login'))
     const account = accountRoutes({ accounts, sessions, secondFactors, uia, failures })
     authed.post('/v1/logout', account.logout)

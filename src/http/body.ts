@@ -3,6 +3,7 @@
  * read, and a body without one (chunked) is cut off as soon as it passes the cap.
  */
 import { RelayError } from '../core/errors.ts'
+import { MAX_JSON_DEPTH, nestingWithin } from '../core/json/nesting.ts'
 
 /** Header checks that come before reading: a declared length over `maxBytes` is refused at once. */
 export const checkDeclaredLength = (request: Request, maxBytes: number, required: boolean): void => {
@@ -70,8 +71,9 @@ export const charsetOf = (request: Request): string | undefined => {
 }
 
 /**
- * Reads a JSON object body of at most `maxBytes` with `Content-Type: application/json`.
- * Errors: NOT_JSON (wrong type, unparsable, or not an object), PAYLOAD_TOO_LARGE.
+ * Reads a JSON object body of at most `maxBytes` with `Content-Type: application/json`, nested at most
+ * {@link MAX_JSON_DEPTH} deep (so nothing that walks it later can overflow the stack).
+ * Errors: NOT_JSON (wrong type, unparsable, too deeply nested, or not an object), PAYLOAD_TOO_LARGE.
  */
 export const readJsonObject = async (request: Request, maxBytes: number): Promise<Record<string, unknown>> => {
   if (mediaTypeOf(request) !== 'application/json') {
@@ -86,6 +88,9 @@ export const readJsonObject = async (request: Request, maxBytes: number): Promis
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RelayError('NOT_JSON', { detail: 'body must be a JSON object' })
+  }
+  if (!nestingWithin(value, MAX_JSON_DEPTH)) {
+    throw new RelayError('NOT_JSON', { detail: `body nests deeper than ${MAX_JSON_DEPTH} levels` })
   }
   return value as Record<string, unknown>
 }

@@ -8,6 +8,7 @@ import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { RelayError, type ErrorCode } from '../core/errors.ts'
 import type { AppEnv } from './context.ts'
+import { summarizeError } from '../core/error-summary.ts'
 
 /** Status and Matrix errcode per code. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusCode; errcode: string }>> = {
@@ -54,6 +55,9 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusC
   NETWORK_DENIED: { status: 403, errcode: 'M_FORBIDDEN' },
 }
 
+/** What a 503 tells clients to wait before retrying, unless the error says otherwise. */
+const UNAVAILABLE_RETRY_MS = 1000
+
 /** Unstable errcodes the MSCs ask for on their unstable paths. */
 const UNSTABLE_ERRCODE: Partial<Record<string, Partial<Record<ErrorCode, string>>>> = {
   msc4388: { CONCURRENT_WRITE: 'IO_ELEMENT_MSC4388_CONCURRENT_WRITE' },
@@ -89,14 +93,17 @@ export const describeError = (error: unknown, flavor?: string): { status: Conten
 }
 
 /**
- * The JSON response for `error`, with `Retry-After` on 429s. Logs internal errors with the request id.
+ * The JSON response for `error`, with `Retry-After` on 429s and 503s. Logs internal errors with the
+ * request id, never their message (see `summarizeError`).
  */
 export const errorResponse = (c: Context<AppEnv>, error: unknown): Response => {
   const { status, body } = describeError(error, c.get('flavor'))
   if (status >= 500) {
-    c.get('log')?.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'request failed')
+    // Class, code and code locations only: a message can quote the request (the line carries `req`).
+    c.get('log')?.error({ err: summarizeError(error), route: c.req.routePath, method: c.req.method }, 'request failed')
   }
-  if (body.retry_after_ms !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(body.retry_after_ms / 1000))))
+  const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? UNAVAILABLE_RETRY_MS) : undefined)
+  if (retryAfterMs !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
   if (c.res.headers.get('Cache-Control') === null) c.header('Cache-Control', 'no-store')
   return c.json(body, status)
 }

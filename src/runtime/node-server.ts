@@ -4,6 +4,7 @@
  * {@link startNodeServer} directly to get a real server on port 0.
  */
 import { mmdbLocator } from '../adapters/geo/mmdb.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
 import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -35,6 +36,7 @@ import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
 import { startNodeWebhooks } from './node-webhooks.ts'
+import { capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { authServices } from '../services/auth-services.ts'
 import type { DurableStore } from '../ports.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
@@ -67,7 +69,7 @@ const throttledWarn = (logger: Logger, message: string) => {
     const now = Date.now()
     if (now - lastMs < 10_000) return
     lastMs = now
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message)
+    logger.warn({ err: summarizeError(error) }, message)
   }
 }
 
@@ -78,6 +80,12 @@ const isRedisUnavailable = (error: unknown): boolean => {
     error.name === 'MaxRetriesPerRequestError' ||
     /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(error.message)
   )
+}
+
+/** True for SQLite's "another connection holds the lock" errors (a retry a moment later succeeds). */
+const isSqliteBusy = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT'
 }
 
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
@@ -105,7 +113,7 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })
     const onError = (error: unknown): void =>
-      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis subscriber error')
+      logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
     const durable = redisDurableStore({ client, keyPrefix, clock })
     const outbox = redisWebhookOutbox({ client, keyPrefix })
@@ -225,14 +233,20 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     isShuttingDown: () => shuttingDown,
     signingKeys,
     auth,
-    isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : () => false,
+    isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,
     ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const options = { fetch: app.fetch, hostname: config.server.host, port: config.server.port }
+    const options = {
+      fetch: app.fetch,
+      hostname: config.server.host,
+      port: config.server.port,
+      serverOptions: nodeServerOptions(config.server),
+    }
     const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
+    capConnectionsPerAddress(s as Server, config.server)
   })
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host

@@ -48,6 +48,10 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const clock = systemClock
   const random = webCryptoRandom
   const logger = consoleLogger(config.server.logLevel)
+  if (config.server.publicBaseUrl === undefined) {
+    // The app then answers loopback hosts only (wrangler dev): a deployed Worker refuses every request.
+    logger.warn({}, 'QRELAY_PUBLIC_BASE_URL is unset: only requests to a loopback Host are answered')
+  }
   // Each isolate gets its own random key when none is configured: log hashes then differ between isolates.
   const hashKey = config.server.logHashKeyHex
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))

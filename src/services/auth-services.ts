@@ -87,6 +87,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accessTokenTtlMs: auth.accessTokenTtlSeconds * 1000,
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
     refreshGraceMs: auth.refreshGraceMs,
+    kv: store.kv,
   })
   const failures = authFailures({
     limiter,

@@ -10,6 +10,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
 import { equalConstantTime, hashSecret } from '../core/crypto/secrets.ts'
+import { RelayError } from '../core/errors.ts'
 import { enterInitiationCode, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
 import { decidePoll, type PollDecision } from '../core/oauth/polling.ts'
 import { quarantineUntil } from '../core/oauth/scopes.ts'
@@ -108,17 +109,44 @@ export const deviceLoginService = (deps: {
         jkt: grant.dpopJkt,
         ...(network === undefined ? {} : { network }),
       })
-    } catch {
+    } catch (error) {
       // Locked or disabled at this very instant (the store checks it in the same step as the write).
-      return deniedAtMint
+      if (error instanceof RelayError && error.code === 'FORBIDDEN') return deniedAtMint
+      // Anything else (the store unavailable) is not a refusal: the caller rolls the redemption back.
+      throw error
     }
-    await deps.events.emit(account.id, {
-      type: 'device_signed_in',
-      atMs: now,
-      deviceId: tokens.deviceId,
-      details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
-    })
+    try {
+      await deps.events.emit(account.id, {
+        type: 'device_signed_in',
+        atMs: now,
+        deviceId: tokens.deviceId,
+        details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
+      })
+    } catch (error) {
+      // Tokens nobody will receive must not stay valid; the retry mints (and reports) afresh.
+      await deps.sessions.logout(account.id, tokens.deviceId).catch(() => false)
+      throw error
+    }
     return { kind: 'tokens', tokens, scope: DEVICE_FLOW_SCOPE }
+  }
+
+  /**
+   * Mints for a grant this poll just moved to `redeemed` (`saved`); on an unexpected failure puts the
+   * grant back as it was (`before`) and rethrows, so the client's retry redeems it again instead of
+   * hearing "already used" (a login burnt by a transient error).
+   */
+  const redeem = async (
+    before: StoredGrant,
+    saved: StoredGrant,
+    approval: { accountId: string; deviceId: string },
+    network: string | undefined,
+  ): Promise<PollResult> => {
+    try {
+      return await mint(before.grant, approval, network)
+    } catch (error) {
+      await grants.replace(saved, before.grant).catch(() => null)
+      throw error
+    }
   }
 
   return {
@@ -129,14 +157,15 @@ export const deviceLoginService = (deps: {
         const { decision, next } = decidePoll(stored.grant, proofJkt, now)
         // A stranger's poll (another key) must not leave a trace in the grant.
         const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, { ...sighting, source: 'poll' })
+        let saved: StoredGrant | null = stored
         if (seen !== stored.grant) {
-          const saved = await grants.replace(stored, seen)
+          saved = await grants.replace(stored, seen)
           if (saved === null) {
             stored = await grants.findById(stored.grant.id)
             continue
           }
         }
-        if (decision.kind === 'issue') return mint(stored.grant, decision.approval, network)
+        if (decision.kind === 'issue') return redeem(stored, saved, decision.approval, network)
         return refusal(decision)
       }
       if (stored === null) return { kind: 'error', error: 'invalid_grant', description: 'unknown device code' }

@@ -40,6 +40,7 @@ import {
 import { encodeServerFrame } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, Logger, Random, Scheduler } from '../ports.ts'
 import type { Caller, RendezvousService } from './rendezvous.ts'
+import { summarizeError } from '../core/error-summary.ts'
 
 /** What the relay needs of a socket; the runtime adapts its own. */
 export interface RelaySocket {
@@ -75,8 +76,8 @@ const MAX_QUEUED_FRAMES = 32
 const viewOf = (record: ChannelRecord | null): RecordView | null =>
   record === null ? null : { data: record.data, token: record.token, expiresAtMs: record.expiresAtMs }
 
-const describe = (error: unknown): Record<string, unknown> =>
-  error instanceof Error ? { name: error.name, message: error.message } : { message: String(error) }
+// Never the message: it can quote what a client sent.
+const describe = summarizeError
 
 /** The relay service. */
 export type RelayService = ReturnType<typeof relayService>

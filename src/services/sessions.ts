@@ -7,10 +7,11 @@
  * @see https://thecopenhagenbook.com/server-side-tokens
  */
 import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
-import { equalConstantTime, newOpaqueId } from '../core/crypto/secrets.ts'
-import { mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
+import { equalConstantTime, hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
+import { DEVICE_TOKEN_SECRET_BYTES, mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
+import { openSuccessor, sealSuccessor } from '../core/auth/refresh-successor.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, DurableStore, Random, RotateOutcome } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, Random, RotateOutcome } from '../ports.ts'
 
 /** What the sessions service needs. */
 export interface SessionsDeps {
@@ -22,6 +23,11 @@ export interface SessionsDeps {
   refreshGraceMs: number
   /** A device's last-seen time is written at most this often per process (reads stay cheap). */
   touchIntervalMs?: number
+  /**
+   * Where the sealed successor of each refresh waits out the grace (see `refresh-successor.ts`); without
+   * it a retried refresh within the grace is refused as `raced` (nothing revoked) instead of answered.
+   */
+  kv?: KvStore
 }
 
 /** The device a session is minted for. QR sign-ins name their approver and are DPoP-bound. */
@@ -71,8 +77,13 @@ export class RefreshError extends Error {
 export interface SessionsService {
   /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
   mint(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
-  /** The principal of a bearer value. Errors: MISSING_TOKEN, INVALID_TOKEN. */
-  authenticate(bearer: string | undefined, network?: string): Promise<Principal>
+  /**
+   * The principal of a bearer value; changes nothing (a DPoP-bound token is not authenticated yet:
+   * call {@link markSeen} once its proof checked out). Errors: MISSING_TOKEN, INVALID_TOKEN.
+   */
+  authenticate(bearer: string | undefined): Promise<Principal>
+  /** Records a fully authenticated request as the device's last sighting (throttled, not awaited). */
+  markSeen(principal: Principal, network?: string): void
   /**
    * Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). A family
    * bound to a DPoP key refreshes only for a proof by that key (`proofJkt`, already verified).
@@ -88,6 +99,12 @@ export interface SessionsService {
 }
 
 const TOUCH_CACHE_MAX = 10_000
+/** A seal outlives the grace by this much (it is written just before the rotation it belongs to). */
+const SEAL_MARGIN_MS = 5_000
+
+const successorKey = (familyId: string, presentedHash: string): string => `refresh-successor:${familyId}:${presentedHash}`
+/** The secret part of a well-formed `<id>.<secret>` token. */
+const secretOf = (token: string): string => token.slice(token.indexOf('.') + 1)
 
 /**
  * Builds the sessions service.
@@ -100,6 +117,11 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
   const { durable, clock, random } = deps
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000
   const lastTouch = new Map<string, number>()
+
+  const openSeal = async (key: string, presentedSecret: string): Promise<string | null> => {
+    const seal = deps.kv === undefined ? null : await deps.kv.get(key)
+    return seal === null ? null : openSuccessor(seal, presentedSecret)
+  }
 
   const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
 
@@ -136,6 +158,34 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
     void durable.devices.touch(accountId, deviceId, network === undefined ? { atMs: now } : { atMs: now, network }).catch(() => {})
   }
 
+  /** The refresh family and first access token of a just-created device. */
+  const mintTokens = async (account: AccountRecord, record: DeviceRecord, device: NewDeviceSession): Promise<IssuedTokens> => {
+    const now = clock.now()
+    const refresh = mintDeviceToken(random)
+    const family = await durable.tokens.createRefreshFamily({
+      id: refresh.id,
+      accountId: account.id,
+      deviceId: record.id,
+      scopes: [],
+      currentHash: refresh.secretHash(),
+      generation: 0,
+      createdAtMs: now,
+      expiresAtMs: now + deps.refreshTokenTtlMs,
+      ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
+    })
+    // A refusal here revokes the device in `mint`, like any other failure.
+    if (family !== 'ok') throw denied()
+    const access = await putAccess(account.id, record.id, refresh.id, device.jkt)
+    return {
+      accessToken: access.bearer,
+      refreshToken: refresh.bearer(),
+      expiresInMs: access.ttl,
+      deviceId: record.id,
+      accountId: account.id,
+      ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
+    }
+  }
+
   return {
     async mint(account, device) {
       const now = clock.now()
@@ -152,33 +202,15 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
       }
       if ((await durable.devices.create(record)) !== 'ok') throw denied()
-      const refresh = mintDeviceToken(random)
-      const family = await durable.tokens.createRefreshFamily({
-        id: refresh.id,
-        accountId: account.id,
-        deviceId: record.id,
-        scopes: [],
-        currentHash: refresh.secretHash(),
-        generation: 0,
-        createdAtMs: now,
-        expiresAtMs: now + deps.refreshTokenTtlMs,
-        ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
-      })
-      if (family !== 'ok') {
-        await durable.devices.revoke(account.id, record.id)
-        throw denied()
-      }
-      const access = await putAccess(account.id, record.id, refresh.id, device.jkt)
-      return {
-        accessToken: access.bearer,
-        refreshToken: refresh.bearer(),
-        expiresInMs: access.ttl,
-        deviceId: record.id,
-        accountId: account.id,
-        ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
+      try {
+        return await mintTokens(account, record, device)
+      } catch (error) {
+        // No half-made device is left behind (it would show in the device list, signed in by nobody).
+        await durable.devices.revoke(account.id, record.id).catch(() => {})
+        throw error
       }
     },
-    async authenticate(bearer, network) {
+    async authenticate(bearer) {
       if (bearer === undefined || bearer === '') {
         throw new RelayError('MISSING_TOKEN', { detail: 'an access token is required' })
       }
@@ -188,7 +220,6 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       // Compared even when absent, against a hash nothing matches, so both paths do the same work.
       const matches = parsed.value.matches(record?.secretHash ?? '')
       if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
-      touch(record.accountId, record.deviceId, network)
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
     },
     async refresh(refreshToken, proofJkt) {
@@ -196,35 +227,56 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (!parsed.ok) throw new RefreshError('malformed')
       // The binding never changes, so reading it ahead of the atomic rotation is safe. A stolen
       // DPoP-bound refresh token is worthless without the key: nothing rotates, nothing is revoked.
-      const bound = (await durable.tokens.getRefreshFamily(parsed.value.id))?.jkt
+      const known = await durable.tokens.getRefreshFamily(parsed.value.id)
+      const bound = known?.jkt
       if (bound !== undefined && (proofJkt === undefined || !equalConstantTime(bound, proofJkt))) {
         throw new RefreshError('wrong_key')
       }
-      const next = mintDeviceToken(random)
-      const { outcome, family } = await durable.tokens.rotateRefresh({
-        familyId: parsed.value.id,
-        presentedHash: parsed.value.secretHash(),
-        nextHash: next.secretHash(),
-        graceMs: deps.refreshGraceMs,
-      })
-      if (outcome !== 'rotated' || family === null) throw new RefreshError(outcome)
+      const familyId = parsed.value.id
+      const presentedSecret = secretOf(refreshToken)
+      const presentedHash = parsed.value.secretHash()
+      // The successor is sealed under the presented token before anything rotates: a retry of this
+      // very refresh (the first answer lost to a transient error, or a concurrent duplicate) opens
+      // the seal and gets the same new token rather than being judged a replay.
+      const sealKey = successorKey(familyId, presentedHash)
+      const opened = await openSeal(sealKey, presentedSecret)
+      const nextSecret = opened ?? newOpaqueId(random, DEVICE_TOKEN_SECRET_BYTES)
+      // Sealed only for the current token (hashes, compared plainly as the stores do): a stale or forged
+      // one never writes anything.
+      if (opened === null && deps.kv !== undefined && known?.currentHash === presentedHash) {
+        await deps.kv.put(sealKey, sealSuccessor(nextSecret, presentedSecret), deps.refreshGraceMs + SEAL_MARGIN_MS)
+      }
+      const nextHash = hashSecret(nextSecret)
+      const { outcome, family } = await durable.tokens.rotateRefresh({ familyId, presentedHash, nextHash, graceMs: deps.refreshGraceMs })
+      if (family === null || (outcome !== 'rotated' && outcome !== 'raced')) throw new RefreshError(outcome)
+      let successor = nextSecret
+      if (outcome === 'raced') {
+        // Within the grace, the same token again: the same successor if the seal says which it is.
+        const current = family.currentHash
+        const sealed = current === nextHash ? nextSecret : await openSeal(sealKey, presentedSecret)
+        if (sealed === null || !equalConstantTime(hashSecret(sealed), current)) throw new RefreshError('raced')
+        successor = sealed
+      }
       let access
       try {
         access = await putAccess(family.accountId, family.deviceId, family.id, family.jkt)
-      } catch {
-        throw new RefreshError('denied')
+      } catch (error) {
+        // Only a refusal by the store is a denial; anything else (store unavailable) propagates as
+        // such, and the client's retry within the grace gets this same successor.
+        if (error instanceof RelayError && error.code === 'FORBIDDEN') throw new RefreshError('denied')
+        throw error
       }
       // The family id stays the lookup key; only the secret part rotates.
-      const bearer = `${family.id}.${next.bearer().split('.')[1]}`
       return {
         accessToken: access.bearer,
-        refreshToken: bearer,
+        refreshToken: `${family.id}.${successor}`,
         expiresInMs: access.ttl,
         deviceId: family.deviceId,
         accountId: family.accountId,
         ...(family.jkt === undefined ? {} : { jkt: family.jkt }),
       }
     },
+    markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),
     async renameDevice(accountId, deviceId, displayName) {

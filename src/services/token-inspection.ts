@@ -10,6 +10,7 @@
  */
 import { isAccountUsable } from '../core/accounts/records.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
+import { equalConstantTime } from '../core/crypto/secrets.ts'
 import type { Clock, DurableStore } from '../ports.ts'
 import { DEVICE_FLOW_SCOPE } from './device-grants.ts'
 
@@ -28,6 +29,9 @@ export type Introspection =
       cnf?: { jkt: string }
     }
 
+/** What {@link TokenInspection.revoke} did. */
+export type RevokeOutcome = 'revoked' | 'unknown' | 'key_required'
+
 /** RFC 7009 `token_type_hint` values qrelay understands. */
 export type TokenTypeHint = 'access_token' | 'refresh_token'
 
@@ -37,9 +41,12 @@ export interface TokenInspection {
   introspect(token: string, hint?: TokenTypeHint): Promise<Introspection>
   /**
    * Revokes a presented token: an access token alone, or a refresh token with its family and the
-   * access tokens minted from it. True when something was revoked (the endpoint answers 200 either way).
+   * access tokens minted from it. A token bound to a DPoP key is revoked only for a proof by that key
+   * (`proofJkt`, already verified): possession of the token alone is not enough, as for any other use
+   * (RFC 9449 §1). `revoked` when something was revoked, `unknown` when nothing matched (the endpoint
+   * answers 200 either way), `key_required` when a bound token came without its key's proof.
    */
-  revoke(token: string, hint?: TokenTypeHint): Promise<boolean>
+  revoke(token: string, hint?: TokenTypeHint, proofJkt?: string): Promise<RevokeOutcome>
 }
 
 const INACTIVE = { active: false } as const
@@ -102,18 +109,21 @@ export const tokenInspection = (deps: { durable: DurableStore; clock: Clock }): 
       }
       return INACTIVE
     },
-    async revoke(token, hint) {
+    async revoke(token, hint, proofJkt) {
       const order = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
+      const byKey = (bound: string | undefined): boolean =>
+        bound === undefined || (proofJkt !== undefined && equalConstantTime(bound, proofJkt))
+      const done = (revoked: boolean): RevokeOutcome => (revoked ? 'revoked' : 'unknown')
       for (const kind of order) {
         if (kind === 'access') {
           const record = await accessOf(token)
-          if (record !== null) return durable.tokens.revokeAccess(record.id)
+          if (record !== null) return byKey(record.jkt) ? done(await durable.tokens.revokeAccess(record.id)) : 'key_required'
         } else {
           const family = await familyOf(token)
-          if (family !== null) return durable.tokens.revokeRefreshFamily(family.id)
+          if (family !== null) return byKey(family.jkt) ? done(await durable.tokens.revokeRefreshFamily(family.id)) : 'key_required'
         }
       }
-      return false
+      return 'unknown'
     },
   }
 }

@@ -15,17 +15,43 @@ import { toBase64Url } from '../crypto/secrets.ts'
 
 const encoder = new TextEncoder()
 
-/** JSON with object keys sorted at every depth: equal values give equal text whatever the key order. */
-export const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
-    return `{${entries.join(',')}}`
+/**
+ * JSON with object keys sorted at every depth: equal values give equal text whatever the key order.
+ * Written with its own stack, not by recursion, so no nesting can overflow the call stack (request
+ * bodies are also refused past `MAX_JSON_DEPTH` before they get here).
+ */
+export const canonicalJson = (root: unknown): string => {
+  const out: string[] = []
+  // Work left to do, last first: a value to write, or literal text (brackets, commas, keys).
+  const todo: Array<{ value: unknown } | string> = [{ value: root }]
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    if (typeof item === 'string') {
+      out.push(item)
+      continue
+    }
+    const { value } = item
+    const parts: Array<{ value: unknown } | string> = []
+    if (Array.isArray(value)) {
+      out.push('[')
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) parts.push(',')
+        parts.push({ value: value[i] ?? null })
+      }
+      parts.push(']')
+    } else if (value !== null && typeof value === 'object') {
+      out.push('{')
+      const record = value as Record<string, unknown>
+      const keys = Object.keys(record)
+        .sort()
+        .filter((key) => record[key] !== undefined)
+      keys.forEach((key, i) => parts.push(`${i > 0 ? ',' : ''}${JSON.stringify(key)}:`, { value: record[key] }))
+      parts.push('}')
+    } else {
+      out.push(JSON.stringify(value) ?? 'null')
+    }
+    for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as { value: unknown } | string)
   }
-  return JSON.stringify(value) ?? 'null'
+  return out.join('')
 }
 
 /**

@@ -19,6 +19,7 @@
  * @see ../../../docs/websocket.md
  */
 import { fail, ok, type Result } from '../errors.ts'
+import { nestingWithin } from '../json/nesting.ts'
 import { ABORT_REASONS, type AbortReason, type PartyRole } from './channel-event.ts'
 
 /** A validated client frame (TypeScript fields are camelCase; the wire is snake_case). */
@@ -73,6 +74,7 @@ export const parseClientFrame = (text: string): Result<ClientFrame, 'INVALID_PAR
     return fail('INVALID_PARAM', 'not JSON')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('INVALID_PARAM', 'not an object')
+  if (!nestingWithin(value)) return fail('INVALID_PARAM', 'nested too deeply')
   const v = value as Record<string, unknown>
   switch (v.type) {
     case 'hello':

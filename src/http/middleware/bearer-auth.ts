@@ -51,8 +51,10 @@ const refuseProof = (detail: string): RelayError => new RelayError('INVALID_DPOP
  */
 export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): MiddlewareHandler<AuthedEnv> =>
   async function bearerAuth(c, next) {
+    // Mounted on overlapping patterns, this runs once: a second run would spend the proof's jti again.
+    if (c.get('principal') !== undefined) return next()
     const credentials = credentialsOf(c.req.header('authorization'))
-    const principal = await sessions.authenticate(credentials?.token, c.get('clientKey'))
+    const principal = await sessions.authenticate(credentials?.token)
     const bound = principal.token.jkt
     try {
       if (bound !== undefined || credentials?.scheme === 'dpop') {
@@ -73,6 +75,8 @@ export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): Mid
       }
       throw error
     }
+    // Only a fully authenticated request (proof included) counts as the device's last sighting.
+    sessions.markSeen(principal, c.get('clientKey'))
     c.set('principal', principal)
     await next()
   }

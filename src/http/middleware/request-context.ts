@@ -1,7 +1,8 @@
 /**
  * First middleware of every request: a request id, the client's address and rate-limit key, a
  * request-scoped logger, and one access-log line at the end. The log line names the route pattern,
- * never the raw path (paths hold channel ids), and channel ids only as keyed hashes.
+ * never the raw path (paths hold channel ids), and channel ids only as keyed hashes. Every response
+ * carries `X-Content-Type-Options: nosniff` and a CSP that forbids rendering it as a page.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { clientAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
@@ -35,6 +36,8 @@ interface ClientIdentity {
 const UNKNOWN: ClientIdentity = { text: 'unknown', key: 'unknown' }
 const IDENTITY_CACHE_SIZE = 4096
 const IDENTITY_KEY_MAX = 256
+/** Nothing loads, nothing runs, nothing frames: the policy of a response that must never be a page. */
+export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
@@ -82,6 +85,10 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     // Before the handler: then it is part of the response the handler builds. Afterwards, `c.header()`
     // would rebuild the response and `c.res.headers.set()` would validate the header again.
     c.header('X-Request-Id', requestId)
+    // qrelay serves data, never pages: no response may be sniffed into HTML or render as a document
+    // (a channel payload is whatever a stranger wrote).
+    c.header('X-Content-Type-Options', 'nosniff')
+    c.header('Content-Security-Policy', NO_DOCUMENT_CSP)
     await next()
     // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
     if (isShuttingDown()) c.res.headers.set('Connection', 'close')

@@ -13,6 +13,7 @@ import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { RendezvousService } from '../../services/rendezvous.ts'
 import { charsetOf, checkDeclaredLength, mediaTypeOf, readTextCapped } from '../body.ts'
 import type { AppEnv } from '../context.ts'
+import { refuseNavigation } from '../middleware/fetch-metadata.ts'
 import { errorResponse } from '../errors.ts'
 import { callerOf, channelIdParam } from './shared.ts'
 
@@ -60,6 +61,8 @@ export const msc4108Routes = (options: Msc4108Options) => {
   }
 
   const read: Handler<AppEnv> = async (c) => {
+    // The payload is a stranger's text: a link or a typed URL must not show it as a page.
+    refuseNavigation(c.req.raw.headers)
     const { record } = await rendezvous.read('msc4108', channelIdParam(c), callerOf(c))
     const hit = ifNoneMatchHits(c.req.header('if-none-match'), record.token)
     if (!hit.ok) throw new RelayError(hit.code, { detail: hit.detail })

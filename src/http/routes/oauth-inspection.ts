@@ -3,7 +3,9 @@
  * credentials from `QRELAY_INTROSPECTION_CLIENTS` (RFC 6749 §2.3.1), and `POST /oauth2/revoke`
  * (RFC 7009) for token holders. Revocation needs no client authentication: qrelay's device clients
  * are public (they hold no secret), and possession of a valid token is the proof (RFC 7009 §5 allows
- * it); a revoke answers 200 whether or not the token was known (§2.2).
+ * it) — except for a token bound to a DPoP key (QR sessions), which also needs a `DPoP` proof by that
+ * key for this endpoint, as every other use of it does (else 401 `invalid_dpop_proof`). A revoke
+ * answers 200 whether or not the token was known (§2.2).
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
@@ -11,11 +13,14 @@
 import type { Context } from 'hono'
 import { equalConstantTime, hashSecret } from '../../core/crypto/secrets.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
+import type { Clock, CounterStore } from '../../ports.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import type { TokenInspection, TokenTypeHint } from '../../services/token-inspection.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
+import { checkDpop } from './device-authorization.ts'
+import { publicOriginOf } from '../public-origin.ts'
 
 const MAX_TOKEN = 512
 
@@ -87,7 +92,14 @@ export const introspectRoute = (deps: {
  * @example
  * app.post('/oauth2/revoke', revokeRoute({ inspection, limit }))
  */
-export const revokeRoute = (deps: { inspection: TokenInspection; limit: { limiter: RateLimiter; rule: RateRule } }): RouteFn<AppEnv> =>
+export const revokeRoute = (deps: {
+  inspection: TokenInspection
+  limit: { limiter: RateLimiter; rule: RateRule }
+  /** DPoP proof checking (bound tokens are revoked only with a proof by their key). */
+  clock: Clock
+  counters: CounterStore
+  publicBaseUrl: string | undefined
+}): RouteFn<AppEnv> =>
   async function revoke(c) {
     const limited = await oauthRateLimit(c, deps.limit.limiter, 'revoke', deps.limit.rule)
     if (limited !== null) return limited
@@ -95,9 +107,19 @@ export const revokeRoute = (deps: { inspection: TokenInspection; limit: { limite
     if (form instanceof Response) return form
     const token = form.get('token')
     if (token === null || token === '') return oauthError(c, 'invalid_request', 'token is required')
+    let proofJkt: string | undefined
+    if (c.req.header('dpop') !== undefined) {
+      const jkt = await checkDpop(c, deps, `${publicOriginOf(c, deps.publicBaseUrl)}/oauth2/revoke`)
+      if (jkt instanceof Response) return jkt
+      proofJkt = jkt
+    }
     if (token.length <= MAX_TOKEN) {
-      const revoked = await deps.inspection.revoke(token, hintOf(form.get('token_type_hint')))
-      if (revoked) c.get('log').info({}, 'token revoked')
+      const outcome = await deps.inspection.revoke(token, hintOf(form.get('token_type_hint')), proofJkt)
+      if (outcome === 'key_required') {
+        c.header('WWW-Authenticate', 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"')
+        return oauthError(c, 'invalid_dpop_proof', 'this token is bound to a DPoP key: a proof by that key is required', 401)
+      }
+      if (outcome === 'revoked') c.get('log').info({}, 'token revoked')
     }
     return c.body(null, 200, NO_STORE)
   }

@@ -26,10 +26,11 @@ describe('MSC4108 2024 rendezvous', () => {
     expectCommonHeaders(res)
   })
 
-  it('uses the request origin when no public base URL is configured', async () => {
+  it('uses the request origin when no public base URL is configured, for loopback hosts only', async () => {
     const t = makeApp({ env: { QRELAY_PUBLIC_BASE_URL: '' } })
-    const res = await t.app.request(`http://203.0.113.5:8080${V2024}`, textInit('POST', ''))
-    expect(((await res.json()) as { url: string }).url.startsWith(`http://203.0.113.5:8080${V2024}/`)).toBe(true)
+    const res = await t.app.request(`http://localhost:8080${V2024}`, textInit('POST', ''))
+    expect(((await res.json()) as { url: string }).url.startsWith(`http://localhost:8080${V2024}/`)).toBe(true)
+    expect((await t.app.request(`http://203.0.113.5:8080${V2024}`, textInit('POST', ''))).status).toBe(403)
   })
 
   it('serves the payload as exactly text/plain with the common headers (§8.3, §8.4)', async () => {

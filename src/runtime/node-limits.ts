@@ -1,0 +1,54 @@
+/**
+ * Limits on slow and greedy clients of the Node server: tight header, request and keep-alive timeouts
+ * (Node's defaults let a client hold a connection for minutes with a trickle of bytes), and a cap on
+ * the connections one client address holds at once. Connections over the cap are closed before a
+ * byte is read. Trusted proxies (when a proxy header is configured) are not counted: every client
+ * behind them would share their address.
+ *
+ * @see https://nodejs.org/api/http.html#serverheaderstimeout
+ * @see https://nodejs.org/api/http.html#serverrequesttimeout
+ */
+import type { Server, ServerOptions } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Config } from '../config.ts'
+import { inAnyRange, parseAddress } from '../core/policy/network.ts'
+
+/** The `http.createServer` options for the config's timeouts. */
+export const nodeServerOptions = (server: Config['server']): ServerOptions => ({
+  headersTimeout: server.headersTimeoutMs,
+  requestTimeout: server.requestTimeoutMs,
+  keepAliveTimeout: server.keepAliveTimeoutMs,
+  // How often Node looks for expired requests: a fraction of the tightest timeout, so it holds to ~20 %.
+  connectionsCheckingInterval: Math.max(250, Math.floor(server.headersTimeoutMs / 5)),
+})
+
+/**
+ * Caps the open connections per client address of `server`. Returns how many each address holds, for tests.
+ *
+ * @example
+ * capConnectionsPerAddress(server, config.server)
+ */
+export const capConnectionsPerAddress = (server: Server, config: Config['server']): ReadonlyMap<string, number> => {
+  const open = new Map<string, number>()
+  const exempt = (address: string): boolean => {
+    if (config.trustedProxyHeader === undefined) return false
+    const parsed = parseAddress(address)
+    return parsed !== null && inAnyRange(parsed, config.trustedProxies)
+  }
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    if (address === undefined || exempt(address)) return
+    const count = (open.get(address) ?? 0) + 1
+    if (count > config.maxConnectionsPerAddress) {
+      socket.destroy()
+      return
+    }
+    open.set(address, count)
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left <= 0) open.delete(address)
+      else open.set(address, left)
+    })
+  })
+  return open
+}

@@ -1,0 +1,83 @@
+/**
+ * Finding 12 of the hardening review (SECURITY.md) as a suite over a durable store (memory here,
+ * Redis in tokens.redis.test.ts): transient store errors at refresh and at device-code redemption
+ * answer 503 with Retry-After, and the client's retry gets the tokens, never a revocation.
+ */
+import { describe, expect, it } from 'vitest'
+import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import type { FakeClock } from '../helpers/fake-clock.ts'
+import { bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
+import { dpopCall, flakyDurable, oauthForm, tokenSetup, type TokenSetup } from './tokens-setup.ts'
+
+/** The stores a run uses: the durable store to make flaky, and optionally the ephemeral one and a start time. */
+export interface TransientStores {
+  durable: (clock: FakeClock) => DurableStore
+  extra?: () => { store?: (clock: FakeClock) => EphemeralStore; startMs?: number }
+}
+
+export const describeTransientFailures = (label: string, stores: TransientStores): void => {
+  describe(`finding 12 (${label}): a transient store error is a 503 the client retries, never a sign-out`, () => {
+    const flaky = () => flakyDurable(stores.durable)
+    const setup = (flakyStore?: ReturnType<typeof flaky>) =>
+      tokenSetup({}, flakyStore?.make ?? stores.durable, stores.extra?.() ?? {})
+
+    const refreshWith = (s: TokenSetup, refreshToken: string) =>
+      oauthForm(s, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, s.holder)
+
+    it.each([
+      ['putAccess', 'before'],
+      ['rotateRefresh', 'after'],
+    ] as const)('finding 12: refresh with %s failing once (%s its write): 503 + Retry-After, the retry succeeds, nothing revoked', async (method, when) => {
+      const store = flaky()
+      const s = await setup(store)
+      store.armed.set(method, when)
+      const failed = await refreshWith(s, s.qr.refresh_token)
+      expect(failed.status, JSON.stringify(failed.body)).toBe(503)
+      expect(failed.headers.get('retry-after')).toBe('1')
+      s.clock.advance(1000)
+      const retried = await refreshWith(s, s.qr.refresh_token)
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+      // A second retry (a duplicate) within the grace gets the very same new refresh token.
+      const again = await refreshWith(s, s.qr.refresh_token)
+      expect(again.status).toBe(200)
+      expect(again.body.refresh_token).toBe(retried.body.refresh_token)
+      // The family lives on: the new tokens work and refresh again.
+      expect((await dpopCall(s, 'GET', '/v1/devices', retried.body.access_token)).status).toBe(200)
+      const next = await refreshWith(s, retried.body.refresh_token)
+      expect(next.status, JSON.stringify(next.body)).toBe(200)
+    })
+
+    it('finding 12: a replay after the grace is still a replay (the family is revoked)', async () => {
+      const s = await setup()
+      const rotated = await refreshWith(s, s.qr.refresh_token)
+      expect(rotated.status).toBe(200)
+      s.clock.advance(5000)
+      expect((await refreshWith(s, s.qr.refresh_token)).body.error).toBe('invalid_grant')
+      expect((await refreshWith(s, rotated.body.refresh_token)).body.error).toBe('invalid_grant')
+    })
+
+    it.each(['createRefreshFamily', 'putAccess'])(
+      'finding 12: device-code redemption with %s failing once: 503, the retry poll gets the tokens, no half-made device',
+      async (method) => {
+        const store = flaky()
+        const s = await setup(store)
+        const holder = await dpopHolder()
+        const { codes } = await requestGrant(s.qrSend, holder, s.clock.now(), { channel_binding: bindingOf('R') })
+        const decided = await decide(s.send, s.bearer.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('R'), dpop_jkt: holder.jkt })
+        expect(decided.status).toBe(200)
+        store.armed.set(method, 'before')
+        const failed = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
+        expect(failed.status, JSON.stringify(failed.body)).toBe(503)
+        const accountId = (await s.t.durable.accounts.findByUsername('alice'))?.id as string
+        // The password device and the first QR device: nothing half-made from the failed attempt.
+        expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(2)
+        s.clock.advance(6000)
+        const retried = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
+        expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+        expect(retried.body.token_type).toBe('DPoP')
+        expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(3)
+      },
+    )
+  })
+}
