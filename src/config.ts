@@ -126,7 +126,7 @@ export interface Config {
   policy: {
     trustedNetworks: readonly Cidr[]
     deniedNetworks: readonly Cidr[]
-    proximityAllowAtLeast: 'same_ip' | 'same_prefix' | 'same_asn' | 'nearby' | 'regional' | 'unknown'
+    proximityAllowAtLeast: 'same_ip' | 'same_prefix' | 'nearby' | 'regional' | 'unknown'
     proximityNearKm: number
     proximityFarKm: number
     farAction: 'allow' | 'step_up' | 'deny'
@@ -350,7 +350,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_NOT_ME_DENY_SECONDS', path: 'abuse.notMeDenySeconds', default: '86400', parse: int(0, 2_592_000), doc: 'a device reported "not me" gets its last network denied this long (channel creation and approval)' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
-  { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },
+  { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > nearby > regional > unknown); a shared ASN alone ranks below regional and needs a step-up unless this is unknown (no proximity check)' },
   { env: 'QRELAY_PROXIMITY_NEAR_KM', path: 'policy.proximityNearKm', default: '50', parse: int(1, 20_000), doc: 'geo distance up to which two devices are nearby (needs geo data: request.cf or an mmdb file)' },
   { env: 'QRELAY_PROXIMITY_FAR_KM', path: 'policy.proximityFarKm', default: '500', parse: int(1, 20_000), doc: 'geo distance beyond which two devices are far apart' },
   { env: 'QRELAY_POLICY_FAR_ACTION', path: 'policy.farAction', default: 'deny', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the two devices are far apart' },

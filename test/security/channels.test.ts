@@ -1,0 +1,57 @@
+/**
+ * Regression tests of the channel findings of the hardening review (SECURITY.md: 4, 5, 6, 8, 9):
+ * proximity on one ASN, outsiders spending a channel's allowance, mismatch strikes, made-up channel
+ * ids, and the live-channel cap.
+ */
+import { describe, expect, it } from 'vitest'
+import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
+import { call, login, viaApp, type Send } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { fakeClock } from '../helpers/fake-clock.ts'
+import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, decide, requestGrant } from '../helpers/qr-login.ts'
+import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+
+const PASSWORD = 'correct horse battery staple'
+const APPROVER = '198.51.100.20'
+const NEW_DEVICE = '203.0.113.5'
+const BINDING = bindingOf('Q')
+const SEATTLE = { latitude: 47.61, longitude: -122.33 }
+const NEW_YORK = { latitude: 40.71, longitude: -74.01 }
+const BERLIN = { latitude: 52.52, longitude: 13.405 }
+const POTSDAM = { latitude: 52.39, longitude: 13.065 }
+/** One national carrier. */
+const CARRIER = 7922
+
+/** The approval's answer when the approver is at `approver` and the new device at `newDevice`. */
+const approve = async (approver: NetworkFacts, newDevice: NetworkFacts, env: Record<string, string> = {}) => {
+  const facts: Record<string, NetworkFacts> = { [APPROVER]: approver, [NEW_DEVICE]: newDevice }
+  const locator: NetworkLocator = { locate: (ip) => facts[ip] ?? {} }
+  const t: TestApp = makeApp({ env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env }, clock: fakeClock(Date.UTC(2026, 10, 22)), locator })
+  const send: Send = viaApp(t.app, APPROVER)
+  expect((await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+  const { access_token: token } = await login(send, 'alice', PASSWORD)
+  const holder = await dpopHolder()
+  const { codes } = await requestGrant(viaApp(t.app, NEW_DEVICE), holder, t.clock.now(), { channel_binding: BINDING })
+  return decide(send, token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+}
+
+describe('finding 4: a shared ASN never beats distance', () => {
+  it('finding 4: Seattle and New York on one ASN are not approved without a step-up (far: denied by default)', async () => {
+    const denied = await approve({ asn: CARRIER, geo: SEATTLE }, { asn: CARRIER, geo: NEW_YORK })
+    expect(denied).toMatchObject({ status: 403, body: { reason: 'far_away' } })
+    const stepped = await approve({ asn: CARRIER, geo: SEATTLE }, { asn: CARRIER, geo: NEW_YORK }, { QRELAY_POLICY_FAR_ACTION: 'step_up' })
+    expect(stepped.status).toBe(401)
+    expect(stepped.body.flows).toEqual([{ stages: ['m.login.password'] }])
+  })
+
+  it('finding 4: an ASN match without coordinates asks for a step-up', async () => {
+    const res = await approve({ asn: CARRIER }, { asn: CARRIER })
+    expect(res.status).toBe(401)
+  })
+
+  it('finding 4: Berlin and Potsdam are nearby and approved, on one ASN or two', async () => {
+    expect(await approve({ asn: CARRIER, geo: BERLIN }, { asn: CARRIER, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
+    expect(await approve({ asn: 3320, geo: BERLIN }, { asn: 6805, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+})
