@@ -28,6 +28,8 @@ export interface Config {
     redisKeyPrefix: string
     dataDir: string
     memorySweepIntervalMs: number
+    /** Most rate and abuse counters the memory store holds; the oldest are evicted beyond. */
+    memoryMaxCounters: number
   }
   rendezvous: {
     msc4108Enabled: boolean
@@ -288,6 +290,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_REDIS_URL', path: 'storage.redisUrl', default: undefined, parse: redisUrl, doc: 'Redis URL, required when QRELAY_STORE=redis' },
   { env: 'QRELAY_REDIS_KEY_PREFIX', path: 'storage.redisKeyPrefix', default: 'qrelay:', parse: text, doc: 'prefix of every Redis key' },
   { env: 'QRELAY_DATA_DIR', path: 'storage.dataDir', default: './data', parse: text, doc: 'directory of the embedded SQLite file and generated keys' },
+  { env: 'QRELAY_MEMORY_MAX_COUNTERS', path: 'storage.memoryMaxCounters', default: '100000', parse: int(1000, 10_000_000), doc: 'most rate-limit and abuse counters the memory store holds at once; beyond it the expired, then the oldest, are evicted' },
   { env: 'QRELAY_MEMORY_SWEEP_INTERVAL_MS', path: 'storage.memorySweepIntervalMs', default: '30000', parse: int(100, 3_600_000), doc: 'how often the memory store frees expired entries (expiry itself is exact)' },
   { env: 'QRELAY_MSC4108_ENABLED', path: 'rendezvous.msc4108Enabled', default: 'true', parse: bool, doc: 'serve the MSC4108 2024 (ETag) rendezvous API' },
   { env: 'QRELAY_MSC4388_ENABLED', path: 'rendezvous.msc4388Enabled', default: 'true', parse: bool, doc: 'serve the MSC4388 (sequence token) rendezvous API' },

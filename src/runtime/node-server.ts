@@ -114,7 +114,7 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
     }
     return { store, events, durable, outbox, close }
   }
-  const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs })
+  const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs, maxCounters: config.storage.memoryMaxCounters })
   const events = memoryChannelEvents()
   const db = openSqlite(config.storage.dataDir)
   const durable = sqliteStore({ db, clock })

@@ -4,6 +4,8 @@
  * ids, and the live-channel cap.
  */
 import { describe, expect, it } from 'vitest'
+import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { createChannel, type ChannelRecord } from '../../src/core/rendezvous/channel.ts'
 import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
 import { call, login, viaApp, type Send } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
@@ -53,5 +55,33 @@ describe('finding 4: a shared ASN never beats distance', () => {
   it('finding 4: Berlin and Potsdam are nearby and approved, on one ASN or two', async () => {
     expect(await approve({ asn: CARRIER, geo: BERLIN }, { asn: CARRIER, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
     expect(await approve({ asn: 3320, geo: BERLIN }, { asn: 6805, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+})
+
+describe('finding 9: a refused create at the cap costs O(1) in the memory store', () => {
+  it('finding 9: 2 000 refused creates at a cap of 5 000 never walk the live channels', async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 22))
+    const store = memoryStore({ clock, sweepIntervalMs: 0 })
+    let reads = 0
+    /** A record whose expiry counts how often anybody looks at it. */
+    const watched = (n: number): ChannelRecord => {
+      const record = createChannel({ id: `cap-${n}`, api: 'msc4388', data: '', now: clock.now(), ttlMs: 120_000 })
+      const expiresAtMs = record.expiresAtMs
+      return Object.defineProperty({ ...record }, 'expiresAtMs', {
+        enumerable: true,
+        get: () => {
+          reads++
+          return expiresAtMs
+        },
+      })
+    }
+    for (let n = 0; n < 5000; n++) expect(await store.channels.create(watched(n), 5000)).toBe('ok')
+    reads = 0
+    for (let n = 0; n < 2000; n++) {
+      expect(await store.channels.create(watched(10_000 + n), 5000)).toBe('capacity')
+    }
+    // Each refused create may look at its own record and the next expiry, never at the 5 000 live ones.
+    expect(reads).toBeLessThan(2000 * 4)
+    expect(await store.channels.liveCount()).toBe(5000)
   })
 })
