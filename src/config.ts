@@ -346,7 +346,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_ABUSE_WINDOW_SECONDS', path: 'abuse.windowSeconds', default: '3600', parse: int(60, 86_400), doc: 'length of an abuse counting window' },
   { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '20', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse' },
   { env: 'QRELAY_ABUSE_MAX_REFUSED_JOINS', path: 'abuse.maxRefusedJoins', default: '10', parse: int(1, 1_000_000), doc: 'refused joins of claimed channels per window that trip the deny' },
-  { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatches (as the joiner) per window that trip the deny' },
+  { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatch strikes per window that trip the deny: one per abort as the reporter, one per distinct reporting network or ASN as the accused' },
   { env: 'QRELAY_ABUSE_MAX_DECLINED_APPROVALS', path: 'abuse.maxDeclinedApprovals', default: '5', parse: int(1, 1_000_000), doc: 'declined or burnt QR logins (as the new device) per window that trip the deny' },
   { env: 'QRELAY_ABUSE_BASE_BLOCK_SECONDS', path: 'abuse.baseBlockSeconds', default: '600', parse: int(1, 604_800), doc: 'deny after a first strike; doubles with each further strike (one strike is forgiven per 6 h)' },
   { env: 'QRELAY_ABUSE_MAX_BLOCK_SECONDS', path: 'abuse.maxBlockSeconds', default: '86400', parse: int(1, 2_592_000), doc: 'longest automatic deny' },

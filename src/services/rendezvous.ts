@@ -20,6 +20,7 @@ import type { RateLimiter } from './rate-limiter.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
+import { mismatchStrikes } from './mismatch-strikes.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
 export interface Caller {
@@ -129,10 +130,12 @@ export const rendezvousService = (deps: RendezvousDeps) => {
    * Resolves the party of a native request, claiming the channel for a first other party. Claims
    * are compare-and-swap on the record's revision, so of racing joiners exactly one wins.
    */
-  const enter = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+  const enter = async (id: string, secret: string | null, caller: Caller, loaded?: ChannelRecord): Promise<PartyView> => {
     const secretHash = secret === null ? null : hashSecret(secret)
+    let preloaded = loaded
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const record = await load('native', id)
+      const record = preloaded ?? (await load('native', id))
+      preloaded = undefined
       const verdict = identifyParty(record, secretHash)
       if (!verdict.ok) return refuse(caller)
       if (verdict.value !== 'claim') return { record, party: verdict.value }
@@ -151,19 +154,39 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     return refuse(caller)
   }
 
+  /**
+   * Loads a native channel and checks, without claiming, that the caller may be one of its parties;
+   * a third party or a wrong secret is refused and counted against the caller's own key. Only then may
+   * the request spend the channel's allowance: an outsider who knows the id cannot freeze it.
+   */
+  const admitParty = async (id: string, secret: string | null, caller: Caller): Promise<ChannelRecord> => {
+    const record = await load('native', id)
+    if (!identifyParty(record, secret === null ? null : hashSecret(secret)).ok) return refuse(caller)
+    return record
+  }
+
   /** A native operation only a party may do: a secret is required and never claims. */
-  const requireParty = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
-    if (secret === null) throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
-    return enter(id, secret, caller)
+  const requireParty = async (key: string, rule: RateRule, id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+    if (secret === null) {
+      // Refused before any channel state is read: it costs the sender, never the channel.
+      const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
+      if (!decision.allowed) throw new RelayError('RATE_LIMITED', { detail: 'too many refused requests', retryAfterMs: decision.retryAfterMs })
+      throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
+    }
+    const record = await admitParty(id, secret, caller)
+    await limiter.consume(key, rule)
+    return enter(id, secret, caller, record)
   }
 
   /**
-   * Counts the request against `rule`, then loads the channel as the caller's party. On the Matrix
-   * APIs the load is a plain read, so both go out at once (one round trip to Redis instead of two);
-   * the rate limit still wins when both fail. Native loads may claim the channel, so they wait.
+   * Loads the channel as the caller's party and counts the request against `rule`. Native channels
+   * count per channel, but only once the caller is known to be a party (see `admitParty`). The Matrix
+   * APIs have no parties, so they count per channel and client: one client's flood spends its own
+   * allowance, never the other client's. Their load is a plain read, so both go out at once (one
+   * round trip to Redis instead of two); the rate limit still wins when both fail.
    */
   const limitedView = async (
-    key: string,
+    kind: 'read' | 'write',
     rule: RateRule,
     api: RendezvousApi,
     id: string,
@@ -171,14 +194,17 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     caller: Caller,
   ): Promise<PartyView> => {
     if (api === 'native') {
-      await limiter.consume(key, rule)
-      return enter(id, secret, caller)
+      const record = await admitParty(id, secret, caller)
+      await limiter.consume(`${kind}:${id}`, rule)
+      return enter(id, secret, caller, record)
     }
-    const [limited, loaded] = await Promise.allSettled([limiter.consume(key, rule), load(api, id)])
+    const [limited, loaded] = await Promise.allSettled([limiter.consume(`${kind}:${id}:${caller.clientKey}`, rule), load(api, id)])
     if (limited.status === 'rejected') throw limited.reason
     if (loaded.status === 'rejected') throw loaded.reason
     return { record: loaded.value, party: 'anyone' }
   }
+
+  const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
   return {
     /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
@@ -219,7 +245,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
     /** Reads a channel. Errors: NOT_FOUND, RATE_LIMITED, CHANNEL_CLAIMED (native third party). */
     async read(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<PartyView> {
-      return limitedView(`read:${id}`, rates.readsPerChannel, api, id, secret, caller)
+      return limitedView('read', rates.readsPerChannel, api, id, secret, caller)
     },
 
     /**
@@ -235,7 +261,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       secret: string | null = null,
     ): Promise<WriteResult> {
       checkSize(data)
-      let view = await limitedView(`write:${id}`, rates.writesPerChannel, api, id, secret, caller)
+      let view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         const written = writeChannel(view.record, {
           data,
@@ -266,28 +292,27 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * Errors: NOT_FOUND, RATE_LIMITED, UNAUTHORIZED, CHANNEL_CLAIMED.
      */
     async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      const party = api === 'native' ? (await requireParty(id, secret, caller)).party : null
-      if (party === null) await load(api, id)
+      let party: PartyView['party'] | null = null
+      if (api === 'native') party = (await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)).party
+      else {
+        await limiter.consume(`write:${id}:${caller.clientKey}`, rates.writesPerChannel)
+        await load(api, id)
+      }
       if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
       if (party !== null) announce(id, { type: 'deleted', by: roleOf(party) })
     },
 
     /**
      * A party aborts a native channel (e.g. the check codes differ): the channel is deleted at once and,
-     * for a check-code mismatch, a strike is counted against the joiner's network.
+     * for a check-code mismatch, strikes are counted as `strikeMismatch` decides.
      * Errors: NOT_FOUND, UNAUTHORIZED (no party secret), CHANNEL_CLAIMED.
      */
     async abort(id: string, secret: string | null, reason: AbortReason, caller: Caller): Promise<void> {
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      const { party } = await requireParty(id, secret, caller)
+      const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
       const record = await store.channels.takeOnce(id)
       if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
       announce(id, { type: 'aborted', by: roleOf(party), reason })
-      if (reason === 'check_code_mismatch' && record.joinerNetwork !== undefined) {
-        await store.counters.increment(`strike:mismatch:${record.joinerNetwork}`, 24 * 3_600_000)
-        await deps.abuse?.record(record.joinerNetwork, 'check_code_abort')
-      }
+      if (reason === 'check_code_mismatch' && (party === 'creator' || party === 'joiner')) await strikeMismatch(record, party, caller)
     },
 
     /**

@@ -12,6 +12,7 @@ import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { bindingOf, decide, requestGrant } from '../helpers/qr-login.ts'
+import { create2024, createJson, jsonInit, NATIVE, textInit, V4388 } from '../helpers/rendezvous-requests.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -83,5 +84,94 @@ describe('finding 9: a refused create at the cap costs O(1) in the memory store'
     // Each refused create may look at its own record and the next expiry, never at the 5 000 live ones.
     expect(reads).toBeLessThan(2000 * 4)
     expect(await store.channels.liveCount()).toBe(5000)
+  })
+})
+
+const bearer = (secret: string): Record<string, string> => ({ Authorization: `Bearer ${secret}` })
+const CREATOR = '192.0.2.1'
+const JOINER = '198.51.100.20'
+const OUTSIDER = '203.0.113.66'
+const peer = (address: string, headers: Record<string, string> = {}): Record<string, string> => ({ 'x-test-peer': address, ...headers })
+
+/** A native channel its joiner has claimed: the path and both secrets. */
+const openedNative = async (t: TestApp) => {
+  const created = await createJson(t, NATIVE, 'offer', peer(CREATOR))
+  const claim = await t.app.request(`${NATIVE}/${created.id}`, { headers: peer(JOINER) })
+  expect(claim.status).toBe(200)
+  const { joiner_secret: joiner } = (await claim.json()) as { joiner_secret: string }
+  return { path: `${NATIVE}/${created.id}`, creator: created.creator_secret as string, joiner }
+}
+
+describe('finding 5: an outsider cannot spend a channel\'s allowance', () => {
+  it('finding 5: 60 DELETEs and 300 GETs without a secret on a native channel do not make the parties wait', async () => {
+    const t = makeApp()
+    const { path, creator, joiner } = await openedNative(t)
+    const deletes: number[] = []
+    for (let i = 0; i < 60; i++) deletes.push((await t.app.request(path, { method: 'DELETE', headers: peer(OUTSIDER) })).status)
+    const reads: number[] = []
+    for (let i = 0; i < 300; i++) reads.push((await t.app.request(path, { headers: peer(OUTSIDER) })).status)
+    // The outsider is refused, then shut out under its own key.
+    expect(new Set(deletes)).toEqual(new Set([401, 429]))
+    expect(reads.every((status) => status === 429)).toBe(true)
+    const read = await t.app.request(path, { headers: peer(JOINER, bearer(joiner)) })
+    expect(read.status).toBe(200)
+    const { sequence_token } = (await read.json()) as { sequence_token: string }
+    const put = await t.app.request(path, jsonInit('PUT', { sequence_token, data: 'answer' }, peer(CREATOR, bearer(creator))))
+    expect(put.status).toBe(200)
+    expect((await t.app.request(path, { method: 'DELETE', headers: peer(CREATOR, bearer(creator)) })).status).toBe(200)
+  })
+
+  it('finding 5: an outsider flooding an MSC4388 channel spends its own allowance, not the parties\'', async () => {
+    const t = makeApp({ env: { QRELAY_RATE_READS_PER_CHANNEL: '30/60s', QRELAY_RATE_WRITES_PER_CHANNEL: '10/60s' } })
+    const created = await createJson(t, V4388, 'offer', peer(CREATOR))
+    const path = `${V4388}/${created.id}`
+    const statuses: number[] = []
+    for (let i = 0; i < 40; i++) statuses.push((await t.app.request(path, { headers: peer(OUTSIDER) })).status)
+    for (let i = 0; i < 12; i++) statuses.push((await t.app.request(path, jsonInit('PUT', { sequence_token: 'stale', data: 'x' }, peer(OUTSIDER)))).status)
+    expect(statuses).toContain(429)
+    const read = await t.app.request(path, { headers: peer(JOINER) })
+    expect(read.status).toBe(200)
+    const { sequence_token } = (await read.json()) as { sequence_token: string }
+    expect((await t.app.request(path, jsonInit('PUT', { sequence_token, data: 'answer' }, peer(JOINER)))).status).toBe(200)
+    expect((await t.app.request(path, { headers: peer(CREATOR) })).status).toBe(200)
+  })
+
+  it('finding 5: the same holds for MSC4108 sessions (per session and client)', async () => {
+    const t = makeApp({ env: { QRELAY_RATE_READS_PER_CHANNEL: '30/60s' } })
+    const { path } = await create2024(t, 'offer', peer(CREATOR))
+    for (let i = 0; i < 40; i++) await t.app.request(path, { headers: peer(OUTSIDER) })
+    expect((await t.app.request(path, { headers: peer(OUTSIDER) })).status).toBe(429)
+    expect((await t.app.request(path, { headers: peer(JOINER) })).status).toBe(200)
+    expect((await t.app.request(path, textInit('PUT', 'x', peer(CREATOR, { 'If-Match': '"nope"' })))).status).not.toBe(429)
+  })
+})
+
+describe('finding 6: a mismatch strike is not one party\'s to inflict on the other', () => {
+  it('finding 6: a creator aborting with check_code_mismatch five times does not get the joiner\'s network blocked', async () => {
+    const t = makeApp({ abuse: true })
+    for (let i = 0; i < 5; i++) {
+      const { path, creator } = await openedNative(t)
+      const res = await t.app.request(`${path}/abort`, jsonInit('POST', { reason: 'check_code_mismatch' }, peer(CREATOR, bearer(creator))))
+      expect(res.status).toBe(200)
+    }
+    // One strike from one reporter, whatever the number of aborts.
+    expect(await t.store.counters.read(`strike:mismatch:${JOINER}`)).toBe(1)
+    const victim = await t.app.request(NATIVE, jsonInit('POST', { data: '' }, peer(JOINER)))
+    expect(victim.status).toBe(200)
+    // The reporter's own aborts count against itself.
+    expect(await t.abuse?.isDenied(CREATOR)).toBeTruthy()
+  })
+
+  it('finding 6: strikes from distinct reporting networks still add up against the accused', async () => {
+    const t = makeApp({ abuse: true })
+    for (let i = 0; i < 5; i++) {
+      const created = await createJson(t, NATIVE, 'offer', peer(`203.0.${i}.7`))
+      const path = `${NATIVE}/${created.id}`
+      expect((await t.app.request(path, { headers: peer(JOINER) })).status).toBe(200)
+      const res = await t.app.request(`${path}/abort`, jsonInit('POST', { reason: 'check_code_mismatch' }, peer(`203.0.${i}.7`, bearer(created.creator_secret as string))))
+      expect(res.status).toBe(200)
+    }
+    expect(await t.store.counters.read(`strike:mismatch:${JOINER}`)).toBe(5)
+    expect((await t.app.request(NATIVE, jsonInit('POST', { data: '' }, peer(JOINER)))).status).toBe(403)
   })
 })
