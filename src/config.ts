@@ -40,6 +40,8 @@ export interface Config {
     nativeTtlSeconds: number
     maxPayloadBytes: number
     maxLiveChannels: number
+    /** Hex keys tagging channel ids, the first mints, all verify; empty: generated (see the knob). */
+    channelIdKeysHex: readonly string[]
   }
   /** The WebSocket transport of native channels (`GET /v1/rendezvous/{id}/ws`). */
   websocket: {
@@ -208,6 +210,13 @@ const redisUrl: Parser<string | undefined> = (raw) => {
     return { problem: `must be a redis:// URL, got "${raw}"` }
   }
 }
+// Never echoes the value: it is a secret.
+const hexKeys: Parser<readonly string[]> = (raw) => {
+  const keys = raw.split(',').map((k) => k.trim()).filter(Boolean)
+  return keys.every((k) => /^([0-9a-fA-F]{2}){32,64}$/.test(k))
+    ? { value: keys.map((k) => k.toLowerCase()) }
+    : { problem: 'must be comma-separated keys of 64 to 128 hex characters' }
+}
 const hexKey: Parser<string | undefined> = (raw) => {
   if (raw.trim() === '') return { value: undefined }
   return /^([0-9a-fA-F]{2}){16,64}$/.test(raw.trim())
@@ -299,6 +308,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_MSC4388_TTL_SECONDS', path: 'rendezvous.msc4388TtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of an MSC4388 channel (the MSC says 120–300)' },
   { env: 'QRELAY_NATIVE_TTL_SECONDS', path: 'rendezvous.nativeTtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of a native channel' },
   { env: 'QRELAY_MAX_PAYLOAD_BYTES', path: 'rendezvous.maxPayloadBytes', default: '4096', parse: int(64, 65536), doc: 'largest payload, in UTF-8 bytes' },
+  { env: 'QRELAY_CHANNEL_ID_KEYS', path: 'rendezvous.channelIdKeysHex', default: '', parse: hexKeys, doc: 'comma-separated hex keys (32 to 64 bytes) that tag channel ids so made-up ids are refused before any storage, the first mints, all verify (secret; rotate by prepending, drop the old key after the longest channel TTL); empty: generated once and shared through Redis or the Workers key object, or per process on the memory store' },
   { env: 'QRELAY_MAX_LIVE_CHANNELS', path: 'rendezvous.maxLiveChannels', default: '100000', parse: int(1, 100_000_000), doc: 'live channels beyond which creation is refused (never evicts)' },
   { env: 'QRELAY_WS_ENABLED', path: 'websocket.enabled', default: 'true', parse: bool, doc: 'serve GET /v1/rendezvous/{id}/ws, the WebSocket transport of native channels (with QRELAY_NATIVE_ENABLED)' },
   { env: 'QRELAY_WS_HELLO_TIMEOUT_MS', path: 'websocket.helloTimeoutMs', default: '10000', parse: int(100, 600_000), doc: 'how long a new WebSocket may take to send its hello frame before it is closed (4401)' },

@@ -14,6 +14,7 @@ import {
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
+import { isMintedChannelId, mintChannelId, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
@@ -45,6 +46,12 @@ export interface RendezvousDeps {
   abuse?: AbuseGuard
   /** Networks refused for channel creation (`QRELAY_POLICY_DENIED_NETWORKS`). */
   deniedNetworks?: readonly Cidr[]
+  /**
+   * The keys that tag channel ids (see `core/rendezvous/channel-id.ts`), or how to load them once
+   * (shared across processes: Redis, the Workers key object). None: a random key of this instance,
+   * right for a single-process memory store only.
+   */
+  channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -84,6 +91,23 @@ export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
+
+  let idKeys: Promise<ChannelIdKeys> | undefined
+  const channelIdKeys = (): Promise<ChannelIdKeys> => {
+    if (idKeys !== undefined) return idKeys
+    const source = deps.channelIdKeys
+    const loading = typeof source === 'function' ? source() : Promise.resolve<ChannelIdKeys>(source ?? [random.bytes(32)])
+    idKeys = loading.catch((error: unknown) => {
+      idKeys = undefined // a failed load is tried again by the next request
+      throw error
+    })
+    return idKeys
+  }
+
+  /** Refuses an id this deployment never minted before any store or counter is touched. */
+  const known = async (id: string): Promise<void> => {
+    if (!isMintedChannelId(await channelIdKeys(), id)) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+  }
 
   /**
    * Tells the channel's listeners on every process, without waiting: the change is already stored, so
@@ -226,7 +250,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
-        id: newOpaqueId(random),
+        id: mintChannelId(await channelIdKeys(), random.bytes(16)),
         api,
         data,
         now: clock.now(),
@@ -245,6 +269,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
     /** Reads a channel. Errors: NOT_FOUND, RATE_LIMITED, CHANNEL_CLAIMED (native third party). */
     async read(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<PartyView> {
+      await known(id)
       return limitedView('read', rates.readsPerChannel, api, id, secret, caller)
     },
 
@@ -261,6 +286,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       secret: string | null = null,
     ): Promise<WriteResult> {
       checkSize(data)
+      await known(id)
       let view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         const written = writeChannel(view.record, {
@@ -292,6 +318,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * Errors: NOT_FOUND, RATE_LIMITED, UNAUTHORIZED, CHANNEL_CLAIMED.
      */
     async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
+      await known(id)
       let party: PartyView['party'] | null = null
       if (api === 'native') party = (await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)).party
       else {
@@ -308,6 +335,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * Errors: NOT_FOUND, UNAUTHORIZED (no party secret), CHANNEL_CLAIMED.
      */
     async abort(id: string, secret: string | null, reason: AbortReason, caller: Caller): Promise<void> {
+      await known(id)
       const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
       const record = await store.channels.takeOnce(id)
       if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
@@ -320,8 +348,14 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * re-reading after an event): no rate limit, no party check. Null when gone or not native.
      */
     async current(id: string): Promise<ChannelRecord | null> {
+      if (!isMintedChannelId(await channelIdKeys(), id)) return null
       const record = await store.channels.get(id)
       return record === null || record.api !== 'native' ? null : record
+    },
+
+    /** True when `id` was minted by this deployment (a transport may refuse others before any work). */
+    async isKnownId(id: string): Promise<boolean> {
+      return isMintedChannelId(await channelIdKeys(), id)
     },
 
     /** Milliseconds until `record` expires. */

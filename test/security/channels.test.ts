@@ -4,7 +4,9 @@
  * ids, and the live-channel cap.
  */
 import { describe, expect, it } from 'vitest'
-import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { memoryStore, type MemoryStore } from '../../src/adapters/storage/memory.ts'
+import { mintChannelId } from '../../src/core/rendezvous/channel-id.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
 import { createChannel, type ChannelRecord } from '../../src/core/rendezvous/channel.ts'
 import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
 import { call, login, viaApp, type Send } from '../helpers/account-client.ts'
@@ -12,7 +14,7 @@ import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { bindingOf, decide, requestGrant } from '../helpers/qr-login.ts'
-import { create2024, createJson, jsonInit, NATIVE, textInit, V4388 } from '../helpers/rendezvous-requests.ts'
+import { create2024, createJson, jsonInit, NATIVE, textInit, V2024, V4388 } from '../helpers/rendezvous-requests.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -173,5 +175,59 @@ describe('finding 6: a mismatch strike is not one party\'s to inflict on the oth
     }
     expect(await t.store.counters.read(`strike:mismatch:${JOINER}`)).toBe(5)
     expect((await t.app.request(NATIVE, jsonInit('POST', { data: '' }, peer(JOINER)))).status).toBe(403)
+  })
+})
+
+/** `n` made-up ids: random ones of the minted shape (wrong tag), minted under another key, and odd ones. */
+export const madeUpIds = (n: number): string[] => {
+  const random = seededRandom(99)
+  const foreign = [new Uint8Array(32).fill(42)] as const
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  return Array.from({ length: n }, (_, i) => {
+    if (i % 3 === 0) return mintChannelId(foreign, random.bytes(16))
+    const length = i % 3 === 1 ? 32 : 22
+    return Array.from(random.bytes(length), (b) => alphabet[b % 64]).join('')
+  })
+}
+
+describe('finding 8: a made-up channel id costs no storage', () => {
+  it('finding 8: 20 000 requests for made-up ids from one address leave the memory store\'s counters and channels unchanged', async () => {
+    const t = makeApp()
+    const store = t.store as MemoryStore
+    const live = await createJson(t, V4388, 'offer', peer(CREATOR))
+    const before = store.sizes()
+    const ids = madeUpIds(20_000)
+    const statuses = new Set<number>()
+    for (const [i, id] of ids.entries()) {
+      const prefix = [V2024, V4388, NATIVE][i % 3] as string
+      const method = i % 10 === 9 ? 'DELETE' : 'GET'
+      statuses.add((await t.app.request(`${prefix}/${id}`, { method, headers: peer(OUTSIDER) })).status)
+    }
+    expect([...statuses]).toEqual([404])
+    expect(store.sizes()).toEqual(before)
+    // The real channel is untouched and still answers.
+    expect((await t.app.request(`${V4388}/${live.id}`, { headers: peer(JOINER) })).status).toBe(200)
+  })
+
+  it('finding 8: writes and aborts of made-up ids are refused the same way', async () => {
+    const t = makeApp()
+    const store = t.store as MemoryStore
+    const before = store.sizes()
+    for (const id of madeUpIds(300)) {
+      expect((await t.app.request(`${V4388}/${id}`, jsonInit('PUT', { sequence_token: 'x', data: 'x' }, peer(OUTSIDER)))).status).toBe(404)
+      expect((await t.app.request(`${V2024}/${id}`, textInit('PUT', 'x', peer(OUTSIDER, { 'If-Match': '"x"' })))).status).toBe(404)
+      expect((await t.app.request(`${NATIVE}/${id}/abort`, jsonInit('POST', { reason: 'user_cancelled' }, peer(OUTSIDER, bearer('A'.repeat(43)))))).status).toBe(404)
+    }
+    expect(store.sizes()).toEqual(before)
+  })
+
+  it('finding 8: memory counters stay under their cap whatever the number of keys', async () => {
+    const clock = fakeClock()
+    const store = memoryStore({ clock, sweepIntervalMs: 0, maxCounters: 1000 })
+    for (let i = 0; i < 5000; i++) await store.counters.increment(`k${i}`, 60_000)
+    expect(store.sizes().counters).toBe(1000)
+    // The newest survive, the oldest went.
+    expect(await store.counters.read('k4999')).toBe(1)
+    expect(await store.counters.read('k0')).toBe(0)
   })
 })

@@ -138,6 +138,22 @@ const define = (client: Redis): ScriptedRedis => {
 }
 
 /**
+ * A 32-byte secret shared by every process on this Redis: the first caller generates it (`SET NX`),
+ * the others read it. It has no TTL and lives as long as the Redis data (channel ids minted under it
+ * live at most one channel lifetime, so deleting it only ends the channels alive at that moment).
+ *
+ * @example
+ * const key = await redisSharedSecret(client, 'qrelay:', 'channel-id-key', random.bytes(32))
+ */
+export const redisSharedSecret = async (client: Redis, keyPrefix: string, name: string, candidate: Uint8Array): Promise<Uint8Array> => {
+  const key = `${keyPrefix}secret:${name}`
+  await client.set(key, Buffer.from(candidate).toString('hex'), 'NX')
+  const stored = await client.get(key)
+  if (stored === null || !/^([0-9a-f]{2}){32,64}$/.test(stored)) throw new Error(`redis: the shared secret ${name} is missing or malformed`)
+  return new Uint8Array(Buffer.from(stored, 'hex'))
+}
+
+/**
  * Builds the Redis store over a ready ioredis client (the caller owns and closes the client).
  *
  * @example
