@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { memoryStore, type MemoryStore } from '../../src/adapters/storage/memory.ts'
-import { mintChannelId } from '../../src/core/rendezvous/channel-id.ts'
-import { seededRandom } from '../helpers/seeded-random.ts'
+import { madeUpIds } from '../helpers/made-up-ids.ts'
 import { createChannel, type ChannelRecord } from '../../src/core/rendezvous/channel.ts'
 import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
 import { call, login, viaApp, type Send } from '../helpers/account-client.ts'
@@ -177,18 +176,6 @@ describe('finding 6: a mismatch strike is not one party\'s to inflict on the oth
     expect((await t.app.request(NATIVE, jsonInit('POST', { data: '' }, peer(JOINER)))).status).toBe(403)
   })
 })
-
-/** `n` made-up ids: random ones of the minted shape (wrong tag), minted under another key, and odd ones. */
-export const madeUpIds = (n: number): string[] => {
-  const random = seededRandom(99)
-  const foreign = [new Uint8Array(32).fill(42)] as const
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  return Array.from({ length: n }, (_, i) => {
-    if (i % 3 === 0) return mintChannelId(foreign, random.bytes(16))
-    const length = i % 3 === 1 ? 32 : 22
-    return Array.from(random.bytes(length), (b) => alphabet[b % 64]).join('')
-  })
-}
 
 describe('finding 8: a made-up channel id costs no storage', () => {
   it('finding 8: 20 000 requests for made-up ids from one address leave the memory store\'s counters and channels unchanged', async () => {
