@@ -53,7 +53,7 @@ if (redisUrl() === null) {
       }
       expect([...statuses]).toEqual([404])
       expect(await keys()).toEqual(before)
-    })
+    }, 120_000)
   })
 
   describe('finding 5 on Redis: an outsider cannot spend a native channel\'s allowance', () => {

@@ -194,7 +194,7 @@ describe('finding 8: a made-up channel id costs no storage', () => {
     expect(store.sizes()).toEqual(before)
     // The real channel is untouched and still answers.
     expect((await t.app.request(`${V4388}/${live.id}`, { headers: peer(JOINER) })).status).toBe(200)
-  })
+  }, 120_000)
 
   it('finding 8: writes and aborts of made-up ids are refused the same way', async () => {
     const t = makeApp()
