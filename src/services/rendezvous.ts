@@ -14,7 +14,8 @@ import {
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
-import { isMintedChannelId, mintChannelId, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import { channelIds } from './channel-ids.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
@@ -92,21 +93,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
-  let idKeys: Promise<ChannelIdKeys> | undefined
-  const channelIdKeys = (): Promise<ChannelIdKeys> => {
-    if (idKeys !== undefined) return idKeys
-    const source = deps.channelIdKeys
-    const loading = typeof source === 'function' ? source() : Promise.resolve<ChannelIdKeys>(source ?? [random.bytes(32)])
-    idKeys = loading.catch((error: unknown) => {
-      idKeys = undefined // a failed load is tried again by the next request
-      throw error
-    })
-    return idKeys
-  }
+  const ids = channelIds(deps.channelIdKeys, random)
 
   /** Refuses an id this deployment never minted before any store or counter is touched. */
   const known = async (id: string): Promise<void> => {
-    if (!isMintedChannelId(await channelIdKeys(), id)) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
   }
 
   /**
@@ -250,7 +241,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
-        id: mintChannelId(await channelIdKeys(), random.bytes(16)),
+        id: await ids.mint(),
         api,
         data,
         now: clock.now(),
@@ -348,14 +339,9 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * re-reading after an event): no rate limit, no party check. Null when gone or not native.
      */
     async current(id: string): Promise<ChannelRecord | null> {
-      if (!isMintedChannelId(await channelIdKeys(), id)) return null
+      if (!(await ids.isMinted(id))) return null
       const record = await store.channels.get(id)
       return record === null || record.api !== 'native' ? null : record
-    },
-
-    /** True when `id` was minted by this deployment (a transport may refuse others before any work). */
-    async isKnownId(id: string): Promise<boolean> {
-      return isMintedChannelId(await channelIdKeys(), id)
     },
 
     /** Milliseconds until `record` expires. */
