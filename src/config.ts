@@ -36,6 +36,8 @@ export interface Config {
     redisKeyPrefix: string
     dataDir: string
     memorySweepIntervalMs: number
+    /** Most rate and abuse counters the memory store holds; the oldest are evicted beyond. */
+    memoryMaxCounters: number
   }
   rendezvous: {
     msc4108Enabled: boolean
@@ -46,6 +48,8 @@ export interface Config {
     nativeTtlSeconds: number
     maxPayloadBytes: number
     maxLiveChannels: number
+    /** Hex keys tagging channel ids, the first mints, all verify; empty: generated (see the knob). */
+    channelIdKeysHex: readonly string[]
   }
   /** The WebSocket transport of native channels (`GET /v1/rendezvous/{id}/ws`). */
   websocket: {
@@ -148,7 +152,7 @@ export interface Config {
   policy: {
     trustedNetworks: readonly Cidr[]
     deniedNetworks: readonly Cidr[]
-    proximityAllowAtLeast: 'same_ip' | 'same_prefix' | 'same_asn' | 'nearby' | 'regional' | 'unknown'
+    proximityAllowAtLeast: 'same_ip' | 'same_prefix' | 'nearby' | 'regional' | 'unknown'
     proximityNearKm: number
     proximityFarKm: number
     farAction: 'allow' | 'step_up' | 'deny'
@@ -228,6 +232,13 @@ const redisUrl: Parser<string | undefined> = (raw) => {
   } catch {
     return { problem: `must be a redis:// URL, got "${raw}"` }
   }
+}
+// Never echoes the value: it is a secret.
+const hexKeys: Parser<readonly string[]> = (raw) => {
+  const keys = raw.split(',').map((k) => k.trim()).filter(Boolean)
+  return keys.every((k) => /^([0-9a-fA-F]{2}){32,64}$/.test(k))
+    ? { value: keys.map((k) => k.toLowerCase()) }
+    : { problem: 'must be comma-separated keys of 64 to 128 hex characters' }
 }
 const hexKey: Parser<string | undefined> = (raw) => {
   if (raw.trim() === '') return { value: undefined }
@@ -321,6 +332,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_REDIS_URL', path: 'storage.redisUrl', default: undefined, parse: redisUrl, doc: 'Redis URL, required when QRELAY_STORE=redis' },
   { env: 'QRELAY_REDIS_KEY_PREFIX', path: 'storage.redisKeyPrefix', default: 'qrelay:', parse: text, doc: 'prefix of every Redis key' },
   { env: 'QRELAY_DATA_DIR', path: 'storage.dataDir', default: './data', parse: text, doc: 'directory of the embedded SQLite file and generated keys' },
+  { env: 'QRELAY_MEMORY_MAX_COUNTERS', path: 'storage.memoryMaxCounters', default: '100000', parse: int(1000, 10_000_000), doc: 'most rate-limit and abuse counters the memory store holds at once; beyond it the expired, then the oldest, are evicted' },
   { env: 'QRELAY_MEMORY_SWEEP_INTERVAL_MS', path: 'storage.memorySweepIntervalMs', default: '30000', parse: int(100, 3_600_000), doc: 'how often the memory store frees expired entries (expiry itself is exact)' },
   { env: 'QRELAY_MSC4108_ENABLED', path: 'rendezvous.msc4108Enabled', default: 'true', parse: bool, doc: 'serve the MSC4108 2024 (ETag) rendezvous API' },
   { env: 'QRELAY_MSC4388_ENABLED', path: 'rendezvous.msc4388Enabled', default: 'true', parse: bool, doc: 'serve the MSC4388 (sequence token) rendezvous API' },
@@ -329,6 +341,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_MSC4388_TTL_SECONDS', path: 'rendezvous.msc4388TtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of an MSC4388 channel (the MSC says 120–300)' },
   { env: 'QRELAY_NATIVE_TTL_SECONDS', path: 'rendezvous.nativeTtlSeconds', default: '120', parse: int(10, 3600), doc: 'lifetime of a native channel' },
   { env: 'QRELAY_MAX_PAYLOAD_BYTES', path: 'rendezvous.maxPayloadBytes', default: '4096', parse: int(64, 65536), doc: 'largest payload, in UTF-8 bytes' },
+  { env: 'QRELAY_CHANNEL_ID_KEYS', path: 'rendezvous.channelIdKeysHex', default: '', parse: hexKeys, doc: 'comma-separated hex keys (32 to 64 bytes) that tag channel ids so made-up ids are refused before any storage, the first mints, all verify (secret; rotate by prepending, drop the old key after the longest channel TTL); empty: generated once and shared through Redis or the Workers key object, or per process on the memory store' },
   { env: 'QRELAY_MAX_LIVE_CHANNELS', path: 'rendezvous.maxLiveChannels', default: '100000', parse: int(1, 100_000_000), doc: 'live channels beyond which creation is refused (never evicts)' },
   { env: 'QRELAY_WS_ENABLED', path: 'websocket.enabled', default: 'true', parse: bool, doc: 'serve GET /v1/rendezvous/{id}/ws, the WebSocket transport of native channels (with QRELAY_NATIVE_ENABLED)' },
   { env: 'QRELAY_WS_HELLO_TIMEOUT_MS', path: 'websocket.helloTimeoutMs', default: '10000', parse: int(100, 600_000), doc: 'how long a new WebSocket may take to send its hello frame before it is closed (4401)' },
@@ -382,7 +395,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_ABUSE_WINDOW_SECONDS', path: 'abuse.windowSeconds', default: '3600', parse: int(60, 86_400), doc: 'length of an abuse counting window' },
   { env: 'QRELAY_ABUSE_MIN_CREATED_FOR_RATIO', path: 'abuse.minCreatedForRatio', default: '150', parse: int(1, 1_000_000), doc: 'channels a network must create in a window before fewer than 10 % completed counts as abuse (an ASN: ten times this); 150/h leaves room for 5 kiosks re-creating their QR every 2 min' },
   { env: 'QRELAY_ABUSE_MAX_REFUSED_JOINS', path: 'abuse.maxRefusedJoins', default: '10', parse: int(1, 1_000_000), doc: 'refused joins of claimed channels per window that trip the deny' },
-  { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatches (as the joiner) per window that trip the deny' },
+  { env: 'QRELAY_ABUSE_MAX_CHECK_CODE_ABORTS', path: 'abuse.maxCheckCodeAborts', default: '5', parse: int(1, 1_000_000), doc: 'check-code mismatch strikes per window that trip the deny: one per abort as the reporter, one per distinct reporting network or ASN as the accused' },
   { env: 'QRELAY_ABUSE_MAX_DECLINED_APPROVALS', path: 'abuse.maxDeclinedApprovals', default: '5', parse: int(1, 1_000_000), doc: 'declined or burnt QR logins (as the new device) per window that trip the deny' },
   { env: 'QRELAY_ABUSE_BASE_BLOCK_SECONDS', path: 'abuse.baseBlockSeconds', default: '600', parse: int(1, 604_800), doc: 'deny after a first strike; doubles with each further strike (one strike is forgiven per 6 h)' },
   { env: 'QRELAY_ABUSE_MAX_BLOCK_SECONDS', path: 'abuse.maxBlockSeconds', default: '86400', parse: int(1, 2_592_000), doc: 'longest automatic deny' },
@@ -392,7 +405,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_ABUSE_EXEMPT_TRUSTED_NETWORKS', path: 'abuse.exemptTrustedNetworks', default: 'false', parse: bool, doc: 'never block the QRELAY_POLICY_TRUSTED_NETWORKS automatically or by "not me" (e.g. an office NAT)' },
   { env: 'QRELAY_POLICY_TRUSTED_NETWORKS', path: 'policy.trustedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs where both devices may be without proof of proximity (e.g. the office): approvals from and to them skip the proximity step-up' },
   { env: 'QRELAY_POLICY_DENIED_NETWORKS', path: 'policy.deniedNetworks', default: '', parse: cidrs, doc: 'comma-separated CIDRs refused for channel creation and QR approval (wins over trusted)' },
-  { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'same_asn', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > same_asn > nearby > regional > unknown)' },
+  { env: 'QRELAY_PROXIMITY_ALLOW_AT_LEAST', path: 'policy.proximityAllowAtLeast', default: 'nearby', parse: oneOf('same_ip', 'same_prefix', 'nearby', 'regional', 'unknown'), doc: 'weakest proximity of the two devices approved without a step-up (same_ip > same_prefix > nearby > regional > unknown); a shared ASN alone ranks below regional and needs a step-up unless this is unknown (no proximity check)' },
   { env: 'QRELAY_PROXIMITY_NEAR_KM', path: 'policy.proximityNearKm', default: '50', parse: int(1, 20_000), doc: 'geo distance up to which two devices are nearby (needs geo data: request.cf or an mmdb file)' },
   { env: 'QRELAY_PROXIMITY_FAR_KM', path: 'policy.proximityFarKm', default: '500', parse: int(1, 20_000), doc: 'geo distance beyond which two devices are far apart' },
   { env: 'QRELAY_POLICY_FAR_ACTION', path: 'policy.farAction', default: 'deny', parse: oneOf('allow', 'step_up', 'deny'), doc: 'what an approval costs when the two devices are far apart' },

@@ -59,17 +59,36 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
     return Number(row?.value ?? 0)
   }
 
+  /**
+   * Rows of the `live` table, counted once per object life and then kept by every insert and delete
+   * (`rowsWritten`), so a refused reservation at the cap costs O(1), not a count over the table.
+   */
+  #liveRows: number | undefined
+
+  #liveRowCount(): number {
+    this.#liveRows ??= Number(this.#sql('SELECT count(*) AS n FROM live')[0]?.n ?? 0)
+    return this.#liveRows
+  }
+
+  #deleteLive(query: string, ...bindings: unknown[]): void {
+    const removed = this.ctx.storage.sql.exec(query, ...bindings).rowsWritten
+    if (this.#liveRows !== undefined) this.#liveRows -= removed
+  }
+
   async reserve(id: string, expiresAtMs: number, nowMs: number, maxLive: number): Promise<ReserveOutcome> {
     if (this.#sql('SELECT 1 FROM live WHERE id = ? AND expires_at_ms > ?', id, nowMs).length > 0) return 'held'
-    this.#sql('DELETE FROM live WHERE expires_at_ms <= ?', nowMs)
-    if (Number(this.#sql('SELECT count(*) AS n FROM live')[0]?.n) >= maxLive) return 'capacity'
-    this.#sql('INSERT OR REPLACE INTO live (id, expires_at_ms) VALUES (?, ?)', id, expiresAtMs)
+    // Indexed on the expiry: O(log n) plus the rows it frees.
+    this.#deleteLive('DELETE FROM live WHERE expires_at_ms <= ?', nowMs)
+    if (this.#liveRowCount() >= maxLive) return 'capacity'
+    // No live row holds this id (checked above) and expired ones are gone: always a new row.
+    this.#sql('INSERT INTO live (id, expires_at_ms) VALUES (?, ?)', id, expiresAtMs)
+    this.#liveRows = (this.#liveRows ?? 0) + 1
     await this.#sweepLater(expiresAtMs)
     return 'ok'
   }
 
   async release(id: string): Promise<void> {
-    this.#sql('DELETE FROM live WHERE id = ?', id)
+    this.#deleteLive('DELETE FROM live WHERE id = ?', id)
   }
 
   async liveCount(nowMs: number): Promise<number> {
@@ -134,7 +153,8 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
     const now = Date.now()
     let earliest = Infinity
     for (const table of TABLES) {
-      this.#sql(`DELETE FROM ${table} WHERE expires_at_ms <= ?`, now)
+      if (table === 'live') this.#deleteLive('DELETE FROM live WHERE expires_at_ms <= ?', now)
+      else this.#sql(`DELETE FROM ${table} WHERE expires_at_ms <= ?`, now)
       const next = this.#sql(`SELECT min(expires_at_ms) AS at FROM ${table}`)[0]?.at
       if (typeof next === 'number') earliest = Math.min(earliest, next)
     }

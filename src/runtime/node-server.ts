@@ -15,7 +15,8 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
-import { redisStore } from '../adapters/storage/redis.ts'
+import { redisSharedSecret, redisStore } from '../adapters/storage/redis.ts'
+import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
@@ -97,6 +98,8 @@ interface BuiltStore {
   /** Operator webhooks waiting for delivery, in the durable store's backend. */
   outbox: WebhookOutbox
   close: () => Promise<void>
+  /** Redis: the channel-id key every process shares (generated once into Redis). */
+  channelIdKeys?: () => Promise<ChannelIdKeys>
 }
 
 /** Builds the ephemeral store and channel events the config names. */
@@ -122,9 +125,11 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
       await durable.close()
       await client.quit().catch(() => client.disconnect())
     }
-    return { store, events, durable, outbox, close }
+    const channelIdKeys = (): Promise<ChannelIdKeys> =>
+      redisSharedSecret(client, keyPrefix, 'channel-id-key', cryptoRandom.bytes(32)).then((key) => [key] as const)
+    return { store, events, durable, outbox, close, channelIdKeys }
   }
-  const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs })
+  const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs, maxCounters: config.storage.memoryMaxCounters })
   const events = memoryChannelEvents()
   const db = openSqlite(config.storage.dataDir)
   const durable = sqliteStore({ db, clock })
@@ -152,7 +157,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
   }
   const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
-  const { store, events, durable, outbox, close } = buildStore(config, clock, logger)
+  const { store, events, durable, outbox, close, channelIdKeys } = buildStore(config, clock, logger)
+  const configuredKeys = channelIdKeysOf(config.rendezvous.channelIdKeysHex)
   const limiter = rateLimiter(store.counters, clock)
   const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
   const rendezvous = rendezvousService({
@@ -165,6 +171,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     events,
     deniedNetworks: config.policy.deniedNetworks,
     ...(abuse === undefined ? {} : { abuse }),
+    // Configured keys, else one shared through Redis, else (memory store) a random key of this process.
+    ...(configuredKeys !== undefined ? { channelIdKeys: configuredKeys } : channelIdKeys === undefined ? {} : { channelIdKeys }),
   })
   const relay = relayService({
     rendezvous,

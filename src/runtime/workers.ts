@@ -10,7 +10,8 @@
  * Object, where both sockets end and the relay runs (`workers-relay.ts`); the app's HTTP writes reach
  * them through that object's `publish` RPC. Webhooks go to the outbox object, delivered by its alarm.
  */
-import { forwardWebSocket, textVars, webSocketChannelOf } from './workers-relay.ts'
+import { channelIdKeysOfWorker, forwardWebSocket, textVars, webSocketChannelOf } from './workers-relay.ts'
+import { isMintedChannelId } from '../core/rendezvous/channel-id.ts'
 import { durableObjectChannelEvents } from '../adapters/pubsub/durable-object.ts'
 import { cloudflareLocator } from '../adapters/geo/cloudflare.ts'
 import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
@@ -69,6 +70,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     ...(abuse === undefined ? {} : { abuse }),
     // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object.
     events: durableObjectChannelEvents({ channels: env.RELAY_CHANNEL }),
+    channelIdKeys: () => channelIdKeysOfWorker(env, config),
   })
   // Without configured keys, the first isolate generates them into the key object; all share them.
   const signingKeys = await openSigningKeys({
@@ -129,7 +131,13 @@ export default {
     // WebSockets of native channels end in the channel's Durable Object, not in this isolate.
     wsConfig ??= parseConfig(textVars(env))
     const wsChannel = webSocketChannelOf(request, wsConfig)
-    if (wsChannel !== null) return forwardWebSocket(request, env, wsChannel)
+    if (wsChannel !== null) {
+      // A made-up id never reaches (and so never creates) a channel object.
+      if (!isMintedChannelId(await channelIdKeysOfWorker(env, wsConfig), wsChannel)) {
+        return Response.json({ errcode: 'M_NOT_FOUND', error: 'no such channel' }, { status: 404 })
+      }
+      return forwardWebSocket(request, env, wsChannel)
+    }
     // A failed build (e.g. a bad QRELAY_* value) is not cached: the next request reports it again.
     app ??= buildApp(env).catch((error: unknown) => {
       app = undefined

@@ -14,12 +14,15 @@ import {
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
+import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import { channelIds } from './channel-ids.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
+import { mismatchStrikes } from './mismatch-strikes.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
 export interface Caller {
@@ -46,6 +49,12 @@ export interface RendezvousDeps {
   abuse?: AbuseGuard
   /** Networks refused for channel creation (`QRELAY_POLICY_DENIED_NETWORKS`). */
   deniedNetworks?: readonly Cidr[]
+  /**
+   * The keys that tag channel ids (see `core/rendezvous/channel-id.ts`), or how to load them once
+   * (shared across processes: Redis, the Workers key object). None: a random key of this instance,
+   * right for a single-process memory store only.
+   */
+  channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -85,6 +94,13 @@ export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
+
+  const ids = channelIds(deps.channelIdKeys, random)
+
+  /** Refuses an id this deployment never minted before any store or counter is touched. */
+  const known = async (id: string): Promise<void> => {
+    if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+  }
 
   /**
    * Tells the channel's listeners on every process, without waiting: the change is already stored, so
@@ -131,10 +147,12 @@ export const rendezvousService = (deps: RendezvousDeps) => {
    * Resolves the party of a native request, claiming the channel for a first other party. Claims
    * are compare-and-swap on the record's revision, so of racing joiners exactly one wins.
    */
-  const enter = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+  const enter = async (id: string, secret: string | null, caller: Caller, loaded?: ChannelRecord): Promise<PartyView> => {
     const secretHash = secret === null ? null : hashSecret(secret)
+    let preloaded = loaded
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const record = await load('native', id)
+      const record = preloaded ?? (await load('native', id))
+      preloaded = undefined
       const verdict = identifyParty(record, secretHash)
       if (!verdict.ok) return refuse(caller)
       if (verdict.value !== 'claim') return { record, party: verdict.value }
@@ -153,19 +171,39 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     return refuse(caller)
   }
 
+  /**
+   * Loads a native channel and checks, without claiming, that the caller may be one of its parties;
+   * a third party or a wrong secret is refused and counted against the caller's own key. Only then may
+   * the request spend the channel's allowance: an outsider who knows the id cannot freeze it.
+   */
+  const admitParty = async (id: string, secret: string | null, caller: Caller): Promise<ChannelRecord> => {
+    const record = await load('native', id)
+    if (!identifyParty(record, secret === null ? null : hashSecret(secret)).ok) return refuse(caller)
+    return record
+  }
+
   /** A native operation only a party may do: a secret is required and never claims. */
-  const requireParty = async (id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
-    if (secret === null) throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
-    return enter(id, secret, caller)
+  const requireParty = async (key: string, rule: RateRule, id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+    if (secret === null) {
+      // Refused before any channel state is read: it costs the sender, never the channel.
+      const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
+      if (!decision.allowed) throw new RelayError('RATE_LIMITED', { detail: 'too many refused requests', retryAfterMs: decision.retryAfterMs })
+      throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
+    }
+    const record = await admitParty(id, secret, caller)
+    await limiter.consume(key, rule)
+    return enter(id, secret, caller, record)
   }
 
   /**
-   * Counts the request against `rule`, then loads the channel as the caller's party. On the Matrix
-   * APIs the load is a plain read, so both go out at once (one round trip to Redis instead of two);
-   * the rate limit still wins when both fail. Native loads may claim the channel, so they wait.
+   * Loads the channel as the caller's party and counts the request against `rule`. Native channels
+   * count per channel, but only once the caller is known to be a party (see `admitParty`). The Matrix
+   * APIs have no parties, so they count per channel and client: one client's flood spends its own
+   * allowance, never the other client's. Their load is a plain read, so both go out at once (one
+   * round trip to Redis instead of two); the rate limit still wins when both fail.
    */
   const limitedView = async (
-    key: string,
+    kind: 'read' | 'write',
     rule: RateRule,
     api: RendezvousApi,
     id: string,
@@ -173,14 +211,17 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     caller: Caller,
   ): Promise<PartyView> => {
     if (api === 'native') {
-      await limiter.consume(key, rule)
-      return enter(id, secret, caller)
+      const record = await admitParty(id, secret, caller)
+      await limiter.consume(`${kind}:${id}`, rule)
+      return enter(id, secret, caller, record)
     }
-    const [limited, loaded] = await Promise.allSettled([limiter.consume(key, rule), load(api, id)])
+    const [limited, loaded] = await Promise.allSettled([limiter.consume(`${kind}:${id}:${caller.clientKey}`, rule), load(api, id)])
     if (limited.status === 'rejected') throw limited.reason
     if (loaded.status === 'rejected') throw loaded.reason
     return { record: loaded.value, party: 'anyone' }
   }
+
+  const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
   return {
     /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
@@ -202,7 +243,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
-        id: newOpaqueId(random),
+        id: await ids.mint(),
         api,
         data,
         now: clock.now(),
@@ -221,7 +262,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
     /** Reads a channel. Errors: NOT_FOUND, RATE_LIMITED, CHANNEL_CLAIMED (native third party). */
     async read(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<PartyView> {
-      return limitedView(`read:${id}`, rates.readsPerChannel, api, id, secret, caller)
+      await known(id)
+      return limitedView('read', rates.readsPerChannel, api, id, secret, caller)
     },
 
     /**
@@ -237,7 +279,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       secret: string | null = null,
     ): Promise<WriteResult> {
       checkSize(data)
-      let view = await limitedView(`write:${id}`, rates.writesPerChannel, api, id, secret, caller)
+      await known(id)
+      let view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         const written = writeChannel(view.record, {
           data,
@@ -268,28 +311,29 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * Errors: NOT_FOUND, RATE_LIMITED, UNAUTHORIZED, CHANNEL_CLAIMED.
      */
     async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      const party = api === 'native' ? (await requireParty(id, secret, caller)).party : null
-      if (party === null) await load(api, id)
+      await known(id)
+      let party: PartyView['party'] | null = null
+      if (api === 'native') party = (await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)).party
+      else {
+        await limiter.consume(`write:${id}:${caller.clientKey}`, rates.writesPerChannel)
+        await load(api, id)
+      }
       if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
       if (party !== null) announce(id, { type: 'deleted', by: roleOf(party) })
     },
 
     /**
      * A party aborts a native channel (e.g. the check codes differ): the channel is deleted at once and,
-     * for a check-code mismatch, a strike is counted against the joiner's network.
+     * for a check-code mismatch, strikes are counted as `strikeMismatch` decides.
      * Errors: NOT_FOUND, UNAUTHORIZED (no party secret), CHANNEL_CLAIMED.
      */
     async abort(id: string, secret: string | null, reason: AbortReason, caller: Caller): Promise<void> {
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      const { party } = await requireParty(id, secret, caller)
+      await known(id)
+      const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
       const record = await store.channels.takeOnce(id)
       if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
       announce(id, { type: 'aborted', by: roleOf(party), reason })
-      if (reason === 'check_code_mismatch' && record.joinerNetwork !== undefined) {
-        await store.counters.increment(`strike:mismatch:${record.joinerNetwork}`, 24 * 3_600_000)
-        await deps.abuse?.record(record.joinerNetwork, 'check_code_abort')
-      }
+      if (reason === 'check_code_mismatch' && (party === 'creator' || party === 'joiner')) await strikeMismatch(record, party, caller)
     },
 
     /**
@@ -297,6 +341,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * re-reading after an event): no rate limit, no party check. Null when gone or not native.
      */
     async current(id: string): Promise<ChannelRecord | null> {
+      if (!(await ids.isMinted(id))) return null
       const record = await store.channels.get(id)
       return record === null || record.api !== 'native' ? null : record
     },

@@ -49,7 +49,7 @@ describe('workers: MSC4108 2024 rendezvous', () => {
     expectCommonHeaders(created)
     const { url } = (await created.json()) as { url: string }
     expect(url.startsWith(`${ORIGIN}${V2024}/`)).toBe(true)
-    expect(url.slice(`${ORIGIN}${V2024}/`.length)).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(url.slice(`${ORIGIN}${V2024}/`.length)).toMatch(/^[A-Za-z0-9_-]{32}$/)
     const path = new URL(url).pathname
     const etag = created.headers.get('etag') as string
 
@@ -107,7 +107,7 @@ describe('workers: MSC4388 rendezvous', () => {
     expect(created.headers.get('access-control-allow-origin')).toBe('*')
     const body = (await created.json()) as { id: string; sequence_token: string; expires_in_ms: number }
     expect(Object.keys(body).sort()).toEqual(['expires_in_ms', 'id', 'sequence_token'])
-    expect(body.id).toMatch(/^[0-9A-Za-z\-._~]{22}$/)
+    expect(body.id).toMatch(/^[0-9A-Za-z\-._~]{32}$/)
     expect(body.expires_in_ms).toBeGreaterThan(119_000)
     expect(body.expires_in_ms).toBeLessThanOrEqual(120_000)
     const path = `${V4388}/${body.id}`

@@ -2,8 +2,14 @@
  * In-process ephemeral store: Maps plus an unref'd sweeper. Expiry is exact (checked on every read
  * against the injected clock); the sweeper only frees memory. Atomic because JavaScript runs each
  * method to completion without awaiting in between.
+ *
+ * Channels and counters each keep an expiry heap, so the live-channel count is the map's size once
+ * the due entries are popped (O(log n) per expired entry, never a walk over the live ones). Counters
+ * are bounded: at `maxCounters` the expired ones go first, then the oldest created (a flood of new
+ * keys can only evict, never grow memory).
  */
 import { isLive, type ChannelRecord } from '../../core/rendezvous/channel.ts'
+import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
 import type {
   ChannelStore,
   Clock,
@@ -21,7 +27,12 @@ export interface MemoryStoreOptions {
   clock: Clock
   /** How often expired entries are freed; 0 disables the timer (tests call `sweep()`). */
   sweepIntervalMs?: number
+  /** Most counters held at once (rate windows, abuse signals); the oldest are evicted beyond. Default 100 000. */
+  maxCounters?: number
 }
+
+/** Default of {@link MemoryStoreOptions.maxCounters}. */
+export const DEFAULT_MAX_COUNTERS = 100_000
 
 interface Counter {
   value: number
@@ -33,9 +44,11 @@ interface KvEntry {
   expiresAtMs: number
 }
 
-/** The memory store, with `sweep()` exposed for tests and benchmarks. */
+/** The memory store, with `sweep()` and its sizes exposed for tests and benchmarks. */
 export interface MemoryStore extends EphemeralStore {
   sweep(): void
+  /** Entries held (live or not yet freed): channels and counters. */
+  sizes(): { channels: number; counters: number }
 }
 
 /**
@@ -44,11 +57,33 @@ export interface MemoryStore extends EphemeralStore {
  * @example
  * const store = memoryStore({ clock: systemClock, sweepIntervalMs: 30_000 })
  */
-export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
+export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEFAULT_MAX_COUNTERS }: MemoryStoreOptions): MemoryStore => {
   const channels = new Map<string, ChannelRecord>()
   const counters = new Map<string, Counter>()
   const values = new Map<string, KvEntry>()
-  let lastCapacitySweepMs = -Infinity
+  const channelsDue = expiryHeap()
+  const countersDue = expiryHeap()
+
+  /**
+   * Pushes an expiry; when deleted or evicted entries have left the heap twice the map's size, drops
+   * them first (amortized O(1) per push), so the heap stays in proportion to what is held.
+   */
+  const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, key: string, atMs: number): void => {
+    if (heap.size >= 2 * map.size + 1024) heap.retain((k, at) => map.get(k)?.expiresAtMs === at)
+    heap.push(key, atMs)
+  }
+
+  /** Frees the channels due by now (a popped entry counts only if the record still expires then). */
+  const pruneChannels = (now: number): void => {
+    channelsDue.popDue(now, (id, atMs) => {
+      if (channels.get(id)?.expiresAtMs === atMs) channels.delete(id)
+    })
+  }
+  const pruneCounters = (now: number): void => {
+    countersDue.popDue(now, (key, atMs) => {
+      if (counters.get(key)?.expiresAtMs === atMs) counters.delete(key)
+    })
+  }
 
   const live = (id: string): ChannelRecord | null => {
     const record = channels.get(id)
@@ -60,32 +95,24 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
 
   const sweep = (): void => {
     const now = clock.now()
-    for (const [id, record] of channels) if (!isLive(record, now)) channels.delete(id)
-    for (const [key, counter] of counters) if (counter.expiresAtMs <= now) counters.delete(key)
+    pruneChannels(now)
+    pruneCounters(now)
     for (const [key, entry] of values) if (entry.expiresAtMs <= now) values.delete(key)
   }
 
+  /** Live channels, exactly: the map holds no expired record once the due ones are popped. */
   const countLive = (): number => {
-    const now = clock.now()
-    let n = 0
-    for (const record of channels.values()) if (isLive(record, now)) n++
-    return n
+    pruneChannels(clock.now())
+    return channels.size
   }
 
   const channelStore: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
       if (live(record.id) !== null) return 'exists'
-      if (channels.size >= maxLive) {
-        // At the cap, free expired entries (at most once a second: a flood must not make every
-        // refused create cost a full scan), then count again. Live channels are never evicted.
-        const now = clock.now()
-        if (now - lastCapacitySweepMs >= 1000) {
-          lastCapacitySweepMs = now
-          sweep()
-        }
-        if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
-      }
+      // Live channels are never evicted: at the cap, creation is refused.
+      if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
       channels.set(record.id, record)
+      schedule(channelsDue, channels, record.id, record.expiresAtMs)
       return 'ok'
     },
     async get(id) {
@@ -96,6 +123,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
       if (current === null) return 'missing'
       if (current.rev !== expectedRev) return 'mismatch'
       channels.set(id, next)
+      if (next.expiresAtMs !== current.expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
       return 'ok'
     },
     async takeOnce(id) {
@@ -123,7 +151,17 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
   const bump = (key: string, ttlMs: number): number => {
     const counter = liveCounter(key)
     if (counter !== null) return ++counter.value
-    counters.set(key, { value: 1, expiresAtMs: clock.now() + ttlMs })
+    const now = clock.now()
+    if (counters.size >= maxCounters) {
+      pruneCounters(now)
+      // Still full of live counters: the oldest created goes (Map keeps insertion order).
+      for (const oldest of counters.keys()) {
+        if (counters.size < maxCounters) break
+        counters.delete(oldest)
+      }
+    }
+    counters.set(key, { value: 1, expiresAtMs: now + ttlMs })
+    schedule(countersDue, counters, key, now + ttlMs)
     return 1
   }
 
@@ -191,6 +229,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOpti
     counters: counterStore,
     kv,
     sweep,
+    sizes: () => ({ channels: channels.size, counters: counters.size }),
     async ping() {},
     async close() {
       if (timer !== undefined) clearInterval(timer)

@@ -2,6 +2,11 @@
  * Redis ephemeral store (ioredis): one Lua script per atomic intent, every script touching keys of
  * a single hash slot so the same code runs on Redis Cluster. Records expire through PEXPIREAT, so a
  * channel past its TTL is gone whether or not anybody looks at it.
+ *
+ * Channels and the live-channel index share the `{ch}` hash tag, so creating (cap check, record,
+ * index entry) and taking a channel are each one script: no process crash or race between two calls
+ * can leave a reservation without its channel or a channel outside the count. The price on a cluster:
+ * every channel lives in one slot (the cap is global and exact; counters and values still spread).
  */
 import type { Redis } from 'ioredis'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
@@ -23,22 +28,20 @@ export interface RedisStoreOptions {
   clock: Clock
 }
 
-// KEYS[1] live index. ARGV: now, max, expiresAt, id. Drops expired ids, then reserves a place.
-const RESERVE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-return 1`
 // Channel hashes hold r (revision), e (expiresAtMs) and d (the record as JSON). Besides PEXPIREAT, every
 // script also compares e with the caller's clock, so a record is gone the moment the application's
 // clock passes its expiry, even if Redis' own clock is a little behind.
-// KEYS[1] channel. ARGV: rev, json, expiresAt, now.
+// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: rev, json, expiresAt, now, max, id.
+// One intent: refuse a live duplicate, drop expired index entries, check the cap, store and index.
 const CREATE = `
 local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) > tonumber(ARGV[4]) then return 0 end
+if e and tonumber(e) > tonumber(ARGV[4]) then return 'exists' end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'capacity' end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
 redis.call('HSET', KEYS[1], 'r', ARGV[1], 'e', ARGV[3], 'd', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return 1`
+return 'ok'`
 // KEYS[1] channel. ARGV: expectedRev, nextRev, json, expiresAt, now.
 const REPLACE_IF_MATCH = `
 local cur = redis.call('HMGET', KEYS[1], 'r', 'e')
@@ -47,8 +50,10 @@ if cur[1] ~= ARGV[1] then return 'mismatch' end
 redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[4], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 'ok'`
-// KEYS[1] channel. ARGV: now. Returns the JSON of a live record, deleting it.
+// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: now, id. Returns the JSON of a live record,
+// deleting it and its index entry.
 const TAKE_ONCE = `
+redis.call('ZREM', KEYS[2], ARGV[2])
 local cur = redis.call('HMGET', KEYS[1], 'e', 'd')
 if not cur[1] then return false end
 redis.call('DEL', KEYS[1])
@@ -103,8 +108,16 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2])
 return 'ok'`
 
 interface ScriptedRedis {
-  qrReserve(live: string, now: number, max: number, expiresAt: number, id: string): Promise<number>
-  qrCreate(key: string, rev: number, json: string, expiresAt: number, now: number): Promise<number>
+  qrCreateChannel(
+    key: string,
+    live: string,
+    rev: number,
+    json: string,
+    expiresAt: number,
+    now: number,
+    max: number,
+    id: string,
+  ): Promise<CreateOutcome>
   qrReplaceIfMatch(
     key: string,
     expectedRev: number,
@@ -113,7 +126,7 @@ interface ScriptedRedis {
     expiresAt: number,
     now: number,
   ): Promise<ReplaceOutcome>
-  qrTakeOnce(key: string, now: number): Promise<string | null>
+  qrTakeChannel(key: string, live: string, now: number, id: string): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
   qrReserveWindow(
@@ -132,10 +145,9 @@ interface ScriptedRedis {
 
 const define = (client: Redis): ScriptedRedis => {
   const scripts: Array<[string, number, string]> = [
-    ['qrReserve', 1, RESERVE],
-    ['qrCreate', 1, CREATE],
+    ['qrCreateChannel', 2, CREATE],
     ['qrReplaceIfMatch', 1, REPLACE_IF_MATCH],
-    ['qrTakeOnce', 1, TAKE_ONCE],
+    ['qrTakeChannel', 2, TAKE_ONCE],
     ['qrIncrement', 1, INCREMENT],
     ['qrHitWindow', 2, HIT_WINDOW],
     ['qrReserveWindow', 2, RESERVE_WINDOW],
@@ -151,6 +163,22 @@ const define = (client: Redis): ScriptedRedis => {
 }
 
 /**
+ * A 32-byte secret shared by every process on this Redis: the first caller generates it (`SET NX`),
+ * the others read it. It has no TTL and lives as long as the Redis data (channel ids minted under it
+ * live at most one channel lifetime, so deleting it only ends the channels alive at that moment).
+ *
+ * @example
+ * const key = await redisSharedSecret(client, 'qrelay:', 'channel-id-key', random.bytes(32))
+ */
+export const redisSharedSecret = async (client: Redis, keyPrefix: string, name: string, candidate: Uint8Array): Promise<Uint8Array> => {
+  const key = `${keyPrefix}secret:${name}`
+  await client.set(key, Buffer.from(candidate).toString('hex'), 'NX')
+  const stored = await client.get(key)
+  if (stored === null || !/^([0-9a-f]{2}){32,64}$/.test(stored)) throw new Error(`redis: the shared secret ${name} is missing or malformed`)
+  return new Uint8Array(Buffer.from(stored, 'hex'))
+}
+
+/**
  * Builds the Redis store over a ready ioredis client (the caller owns and closes the client).
  *
  * @example
@@ -158,9 +186,10 @@ const define = (client: Redis): ScriptedRedis => {
  */
 export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
   const redis = define(client)
-  // Hash tags ({…}) pin each key, and each window pair, to one cluster slot.
-  const channelKey = (id: string): string => `${keyPrefix}ch:{${id}}`
-  const liveKey = `${keyPrefix}{live}`
+  // Hash tags ({…}) pin each key, and each window pair, to one cluster slot; channels and their live
+  // index share one, so create and take are single scripts.
+  const channelKey = (id: string): string => `${keyPrefix}{ch}:${id}`
+  const liveKey = `${keyPrefix}{ch}:live`
   const counterKey = (key: string): string => `${keyPrefix}ct:{${key}}`
 
   const decode = (json: string | null): ChannelRecord | null => {
@@ -170,14 +199,8 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
   }
 
   const channels: ChannelStore = {
-    async create(record, maxLive): Promise<CreateOutcome> {
-      const reserved = await redis.qrReserve(liveKey, clock.now(), maxLive, record.expiresAtMs, record.id)
-      if (reserved === 0) return 'capacity'
-      const created = await redis.qrCreate(channelKey(record.id), record.rev, JSON.stringify(record), record.expiresAtMs, clock.now())
-      if (created === 1) return 'ok'
-      await client.zrem(liveKey, record.id)
-      return 'exists'
-    },
+    create: (record, maxLive) =>
+      redis.qrCreateChannel(channelKey(record.id), liveKey, record.rev, JSON.stringify(record), record.expiresAtMs, clock.now(), maxLive, record.id),
     async get(id) {
       return decode(await client.hget(channelKey(id), 'd'))
     },
@@ -185,9 +208,7 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
       return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now())
     },
     async takeOnce(id) {
-      const record = decode(await redis.qrTakeOnce(channelKey(id), clock.now()))
-      await client.zrem(liveKey, id)
-      return record
+      return decode(await redis.qrTakeChannel(channelKey(id), liveKey, clock.now(), id))
     },
     async delete(id) {
       return (await channels.takeOnce(id)) !== null

@@ -5,8 +5,11 @@
  * device's own sightings are also compared with each other: a device that created the channel from
  * one place and asked for authorization from another is what a relayed (phished) QR code looks like.
  *
- * Relations, strongest first: same address, same prefix (v4 /24, v6 /56 by default), same ASN, geo
- * `nearby` (≤ nearKm), geo `regional` (≤ farKm), `unknown` (nothing comparable matched), geo `far`.
+ * Relations, strongest first: same address, same prefix (v4 /24, v6 /56 by default), geo `nearby`
+ * (≤ nearKm), geo `regional` (≤ farKm), same ASN, `unknown` (nothing comparable matched), geo `far`.
+ * When both sightings have coordinates, the distance decides before the ASN: one national carrier
+ * spans a continent, so a shared ASN says nothing about distance. A shared ASN without coordinates
+ * ranks below `regional`, so under any threshold stricter than `unknown` it never allows on its own.
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity)
  */
@@ -40,13 +43,16 @@ export interface NetworkSighting {
 /** How two sightings relate, strongest first in {@link RELATION_STRENGTH}. */
 export type ProximityRelation = 'same_ip' | 'same_prefix' | 'same_asn' | 'nearby' | 'regional' | 'unknown' | 'far'
 
-/** Higher is closer. `unknown` ranks above `far`: no evidence is better than evidence of distance. */
+/**
+ * Higher is closer. `unknown` ranks above `far`: no evidence is better than evidence of distance.
+ * `same_asn` ranks below the geo relations: it is weak evidence (a carrier's whole customer base).
+ */
 export const RELATION_STRENGTH: Readonly<Record<ProximityRelation, number>> = {
   same_ip: 6,
   same_prefix: 5,
-  same_asn: 4,
-  nearby: 3,
-  regional: 2,
+  nearby: 4,
+  regional: 3,
+  same_asn: 2,
   unknown: 1,
   far: 0,
 }
@@ -61,7 +67,10 @@ export interface ProximityConfig {
   nearKm: number
   /** Geo distance beyond which two sightings are `far`; between the two they are `regional`. Default 500 km. */
   farKm: number
-  /** Two of the new device's own sightings disagree when their relation is weaker than this. Default `regional`. */
+  /**
+   * Two of the new device's own sightings disagree when their relation is weaker than this. Default
+   * `regional`. A device that stayed on its ASN (no coordinates to say otherwise) does not disagree.
+   */
   consistentAtLeast: ProximityRelation
 }
 
@@ -127,12 +136,13 @@ export const relate = (
   } else if (samePrefixOnly(a, x, b, y, v4, v6)) {
     return { relation: 'same_prefix' }
   }
-  if (a.asn !== undefined && a.asn === b.asn) return { relation: 'same_asn' }
+  // Both positions known: the distance decides, whatever the ASNs say.
   if (a.geo !== undefined && b.geo !== undefined) {
     const km = distanceKm(a.geo, b.geo)
     const relation = km <= config.nearKm ? 'nearby' : km <= config.farKm ? 'regional' : 'far'
     return { relation, distanceKm: km }
   }
+  if (a.asn !== undefined && a.asn === b.asn) return { relation: 'same_asn' }
   return { relation: 'unknown' }
 }
 
@@ -200,7 +210,7 @@ export const judgeProximity = (
       const first = mine[i] as NetworkSighting
       const second = mine[j] as NetworkSighting
       const found = relate(first, second, config)
-      if (RELATION_STRENGTH[found.relation] < floor) {
+      if (found.relation !== 'same_asn' && RELATION_STRENGTH[found.relation] < floor) {
         disagreements.push({ first: first.source, second: second.source, ...found })
       }
     }

@@ -38,8 +38,11 @@ export type DoubtAction = 'allow' | 'step_up' | 'deny'
 
 /** The risk policy. */
 export interface RiskConfig {
-  /** Weakest relation that passes without a step-up. Default `nearby` (same metro area). */
-  allowAtLeast: ProximityRelation
+  /**
+   * Weakest relation that passes without a step-up. Default `nearby` (same metro area). `same_asn`
+   * ranks below `regional`: an ASN match alone passes only when this is `unknown` (no proximity check).
+   */
+  allowAtLeast: Exclude<ProximityRelation, 'same_asn' | 'far'>
   /** When the devices are geographically far apart (`far`). Default `deny`. */
   farAction: DoubtAction
   /** When the new device's own sightings are far apart (a relayed QR code). Default `deny`. */

@@ -22,7 +22,7 @@ describe('MSC4108 2024 rendezvous', () => {
     const { url, res } = await create2024(t, 'initial')
     expect(res.status).toBe(201)
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(url).toMatch(/^https:\/\/relay\.example\/_matrix\/client\/unstable\/org\.matrix\.msc4108\/rendezvous\/[A-Za-z0-9_-]{22}$/)
+    expect(url).toMatch(/^https:\/\/relay\.example\/_matrix\/client\/unstable\/org\.matrix\.msc4108\/rendezvous\/[A-Za-z0-9_-]{32}$/)
     expectCommonHeaders(res)
   })
 
@@ -230,7 +230,7 @@ describe('MSC4108 2024 rendezvous', () => {
     const ids = new Set<string>()
     for (let i = 0; i < 20; i++) ids.add((await create2024(t)).path.split('/').pop() as string)
     expect(ids.size).toBe(20)
-    for (const id of ids) expect(id).toMatch(/^[0-9A-Za-z\-._~]{22}$/)
+    for (const id of ids) expect(id).toMatch(/^[0-9A-Za-z\-._~]{32}$/)
   })
 
   it('does not serve a 2024 session on the MSC4388 paths', async () => {

@@ -20,7 +20,7 @@ describe('MSC4388 rendezvous', () => {
     expect(res.headers.get('cache-control')).toBe('no-store, no-transform')
     const body = (await res.json()) as Record<string, unknown>
     expect(Object.keys(body).sort()).toEqual(['expires_in_ms', 'id', 'sequence_token'])
-    expect(body.id).toMatch(/^[0-9A-Za-z\-._~]{22}$/)
+    expect(body.id).toMatch(/^[0-9A-Za-z\-._~]{32}$/)
     expect(body.sequence_token).toMatch(/^[0-9A-Za-z\-._~]{1,255}$/)
     expect(body.expires_in_ms).toBe(120_000)
   })

@@ -157,7 +157,7 @@ export const describeJsSdkInterop = (name: string, deploy: () => Promise<Deploym
       const a = sideA()
       await a.send('')
       expect(a.ready).toBe(true)
-      expect(a.url).toMatch(new RegExp(`^${deployment.originsA[0]}${PREFIX}/[A-Za-z0-9_-]{22}$`))
+      expect(a.url).toMatch(new RegExp(`^${deployment.originsA[0]}${PREFIX}/[A-Za-z0-9_-]{32}$`))
       const b = sideB(a.url as string)
       await b.send(initiate)
       expect(await a.receive()).toBe(initiate)

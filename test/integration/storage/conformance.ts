@@ -88,6 +88,29 @@ export const describeEphemeralStore = (name: string, make: MakeStore): void => {
         expect(await store.channels.create(newRecord(clock), 2)).toBe('ok')
       })
 
+      it('finding 22: of 40 concurrent creates at a cap of 7, exactly 7 succeed, and racing creates of one id make one channel', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 40 }, () => store.channels.create(newRecord(clock), 7)))
+        expect(outcomes.filter((o) => o === 'ok')).toHaveLength(7)
+        expect(outcomes.filter((o) => o === 'capacity')).toHaveLength(33)
+        expect(await store.channels.liveCount()).toBe(7)
+        const same = newRecord(clock)
+        const raced = await Promise.all(Array.from({ length: 10 }, () => store.channels.create(same, 100)))
+        expect(raced.filter((o) => o === 'ok')).toHaveLength(1)
+        expect(raced.filter((o) => o === 'exists')).toHaveLength(9)
+        // A refused duplicate holds no place: the cap still counts 8 live channels, one per id.
+        expect(await store.channels.liveCount()).toBe(8)
+        expect(await store.channels.create(newRecord(clock), 9)).toBe('ok')
+        expect(await store.channels.create(newRecord(clock), 9)).toBe('capacity')
+      })
+
+      it('finding 22: a taken channel frees its place at once', async () => {
+        const record = newRecord(clock)
+        expect(await store.channels.create(record, 1)).toBe('ok')
+        expect((await store.channels.takeOnce(record.id))?.id).toBe(record.id)
+        expect(await store.channels.liveCount()).toBe(0)
+        expect(await store.channels.create(newRecord(clock), 1)).toBe('ok')
+      })
+
       it('replaces only when the revision matches', async () => {
         const record = newRecord(clock)
         await store.channels.create(record, 1000)

@@ -65,7 +65,9 @@ const setup = (wrap: (events: ChannelEvents) => ChannelEvents = (e) => e) => {
   const events = wrap(bus)
   const limiter = rateLimiter(store.counters, clock)
   const random = seededRandom(3)
-  const deps = { store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit }
+  // One key for every service built over this store, as processes sharing Redis have.
+  const channelIdKeys = [new Uint8Array(32).fill(1)] as const
+  const deps = { store, limiter, clock, random, limits: config.rendezvous, rates: config.rateLimit, channelIdKeys }
   const rendezvous = rendezvousService({ ...deps, events })
   const timers = fakeScheduler(clock)
   const limits = { helloTimeoutMs: 10_000, idleTimeoutMs: 60_000, maxFrameBytes: 30_000 }

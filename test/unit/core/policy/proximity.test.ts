@@ -51,8 +51,9 @@ describe('relate', () => {
     expect(relate(tv({ ip: '2001:db8:aa:bb01::1' }), phone({ ip: '2001:db8:aa:cc01::1' }), wide).relation).toBe('same_prefix')
   })
 
-  it('falls back to the ASN, then to geo distance', () => {
+  it('falls back to geo distance, then to the ASN', () => {
     expect(relate(tv({ ip: '203.0.113.5', asn: 3215 }), phone({ ip: '198.51.100.1', asn: 3215 })).relation).toBe('same_asn')
+    expect(relate(tv({ ip: '203.0.113.5', asn: 3215, geo: PARIS }), phone({ ip: '198.51.100.1', asn: 3215, geo: TOKYO })).relation).toBe('far')
     expect(relate(tv({ ip: '203.0.113.5', geo: PARIS }), phone({ ip: '198.51.100.1', geo: VERSAILLES })).relation).toBe('nearby')
     expect(relate(tv({ geo: PARIS }), phone({ geo: LYON })).relation).toBe('regional')
     const far = relate(tv({ geo: PARIS }), phone({ geo: TOKYO }))

@@ -26,7 +26,7 @@ describe('decideRisk', () => {
   it.each<[ProximityRelation, string]>([
     ['same_ip', 'allow'],
     ['same_prefix', 'allow'],
-    ['same_asn', 'allow'],
+    ['same_asn', 'step_up'],
     ['nearby', 'allow'],
     ['regional', 'step_up'],
     ['unknown', 'step_up'],
@@ -106,7 +106,7 @@ describe('decideRisk', () => {
 
   it('honours a stricter proximity threshold', () => {
     const strict = { ...DEFAULT_RISK, allowAtLeast: 'same_prefix' as const }
-    expect(decideRisk(input({ proximity: proximity('same_asn') }), strict).action).toBe('step_up')
+    expect(decideRisk(input({ proximity: proximity('nearby') }), strict).action).toBe('step_up')
     expect(decideRisk(input({ proximity: proximity('same_prefix') }), strict).action).toBe('allow')
   })
 })

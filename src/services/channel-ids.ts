@@ -1,0 +1,42 @@
+/**
+ * The channel-id keys of a rendezvous service, loaded once (a failed load is retried by the next
+ * request), with the two things the service does with them: mint an id and recognise one.
+ *
+ * @see ../core/rendezvous/channel-id.ts (the id format and key rotation)
+ */
+import { isMintedChannelId, mintChannelId, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import type { Random } from '../ports.ts'
+
+/** Where the keys come from: given, loaded (Redis, the Workers key object), or none (a random key). */
+export type ChannelIdKeySource = ChannelIdKeys | (() => Promise<ChannelIdKeys>) | undefined
+
+/** Minting and recognising channel ids. */
+export interface ChannelIds {
+  mint(): Promise<string>
+  /** True when this deployment minted `id`; false for anything made up. */
+  isMinted(id: string): Promise<boolean>
+}
+
+/**
+ * Builds the id helper. Without a source the key is random to this instance (one memory process).
+ *
+ * @example
+ * const ids = channelIds(deps.channelIdKeys, random)
+ * if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND')
+ */
+export const channelIds = (source: ChannelIdKeySource, random: Random): ChannelIds => {
+  let keys: Promise<ChannelIdKeys> | undefined
+  const load = (): Promise<ChannelIdKeys> => {
+    if (keys !== undefined) return keys
+    const loading = typeof source === 'function' ? source() : Promise.resolve<ChannelIdKeys>(source ?? [random.bytes(32)])
+    keys = loading.catch((error: unknown) => {
+      keys = undefined
+      throw error
+    })
+    return keys
+  }
+  return {
+    mint: async () => mintChannelId(await load(), random.bytes(16)),
+    isMinted: async (id) => isMintedChannelId(await load(), id),
+  }
+}
