@@ -232,11 +232,15 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
           // Using the token from here makes this a network of one of the account's devices.
           t.clock.advance(61_000)
           expect((await call(send, 'GET', '/v1/account/whoami', undefined, stolen.access_token)).status).toBe(200)
-          for (let wait = 0; wait < 50; wait++) {
+          // The last-seen write is not awaited by the request: wait for it (bounded), or the network
+          // would still count as unknown and the guesses would draw on the untrusted budgets instead.
+          let seen = false
+          for (let wait = 0; wait < 1000 && !seen; wait++) {
             const devices = await t.durable.devices.listByAccount(accountId)
-            if (devices.some((d) => d.lastSeenNetwork === net)) break
-            await new Promise((resolve) => setTimeout(resolve, 5))
+            seen = devices.some((d) => d.lastSeenNetwork === net)
+            if (!seen) await new Promise((resolve) => setTimeout(resolve, 10))
           }
+          expect(seen).toBe(true)
           const session = await startLogin(send, 'alice')
           for (let g = 0; g < 12; g++) await passwordRound(send, session, `guess ${i}.${g}`)
           await withUia(send, 'POST', '/v1/account/totp', {}, `step-up guess ${i}`, undefined, stolen.access_token)

@@ -51,5 +51,5 @@ describe('accounts across a restart', () => {
     } finally {
       await second.stop()
     }
-  })
+  }, 60_000) // two server starts: a loaded runner needs more than the default
 })
