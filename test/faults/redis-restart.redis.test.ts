@@ -133,5 +133,6 @@ describe.skipIf(!hasRedisServer())('faults: Redis killed mid QR login and restar
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, phone.access_token)).status).toBe(200)
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, gone.access_token)).body.errcode).toBe('M_UNKNOWN_TOKEN')
     expect((await call(send, 'GET', '/readyz')).status).toBe(200)
+    console.info(`faults/redis-restart: while down: ${down.map((d) => `${d.status} in ${d.ms | 0} ms (Retry-After ${d.retryAfter})`).join(', ')}; polls after the restart: ${statuses.join(',')}`)
   }, 60_000)
 })
