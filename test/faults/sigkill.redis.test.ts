@@ -40,7 +40,6 @@ describe.skipIf(url === null)('faults: a process killed with SIGKILL mid-request
         QRELAY_PUBLIC_BASE_URL: PUBLIC,
         QRELAY_UIA_KEY: '55'.repeat(32),
         QRELAY_LOG_HASH_KEY: '66'.repeat(32),
-        QRELAY_SECRETS_KEYS: `k1:${'77'.repeat(32)}`,
       })
     }
     ;[a, b] = await Promise.all([start(), start()])
