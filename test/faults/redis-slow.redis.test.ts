@@ -1,7 +1,7 @@
 /**
  * Fault: a slow network between qrelay and Redis (a TCP proxy holding every chunk). With 200 ms each
  * way a whole QR login still completes, each request within a bound; with a delay past the Redis
- * command timeout (1 s) requests answer 503 + Retry-After within about that timeout instead of hanging;
+ * command timeout (QRELAY_REDIS_COMMAND_TIMEOUT_MS, 800 ms here) requests answer 503 + Retry-After within about that timeout instead of hanging;
  * once the network is fast again the same process serves normally.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -25,8 +25,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Longest a request of the QR login may take over a Redis 200 ms away (each way). */
 const SLOW_REQUEST_BOUND_MS = 10_000
-/** Longest a request may take to give up on a Redis slower than the command timeout (1 s). */
-const GIVE_UP_BOUND_MS = 2500
+/** The command timeout this test sets (QRELAY_REDIS_COMMAND_TIMEOUT_MS, default 1000). */
+const COMMAND_TIMEOUT_MS = 800
+/** Longest a request may take to give up on a Redis slower than the command timeout. */
+const GIVE_UP_BOUND_MS = COMMAND_TIMEOUT_MS + 1000
 
 const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
   const started = performance.now()
@@ -53,6 +55,7 @@ describe.skipIf(!hasRedisServer())('faults: slow Redis', () => {
       QRELAY_REDIS_KEY_PREFIX: 'slow:',
       QRELAY_PUBLIC_BASE_URL: PUBLIC,
       QRELAY_UIA_KEY: '34'.repeat(32),
+      QRELAY_REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
     })
     server = await startNodeServer(config)
   }, 30_000)
@@ -86,7 +89,7 @@ describe.skipIf(!hasRedisServer())('faults: slow Redis', () => {
     for (const ms of slow) expect(ms).toBeLessThan(SLOW_REQUEST_BOUND_MS)
 
     // Slower than the command timeout: a bounded 503 with Retry-After, not a hang.
-    proxy.setDelay(1500)
+    proxy.setDelay(1200)
     const stuck = await timed(async () => {
       const res = await fetch(`${server.url}/v1/devices`, { headers: { authorization: `Bearer ${phone}` } })
       await res.arrayBuffer()
@@ -106,6 +109,6 @@ describe.skipIf(!hasRedisServer())('faults: slow Redis', () => {
     expect(status).toBe(200)
     const devices = await call(send, 'GET', '/v1/devices', undefined, phone)
     expect(devices.body.devices).toHaveLength(2)
-    console.info(`faults/slow-redis: 200 ms each way: grant ${grant.ms | 0} ms, approve ${approved.ms | 0} ms, redeem ${redeemed.ms | 0} ms; 1500 ms: 503 after ${stuck.ms | 0} ms`)
+    console.info(`faults/slow-redis: 200 ms each way: grant ${grant.ms | 0} ms, approve ${approved.ms | 0} ms, redeem ${redeemed.ms | 0} ms; 1200 ms: 503 after ${stuck.ms | 0} ms`)
   }, 60_000)
 })
