@@ -1,7 +1,7 @@
 /**
  * A redis-server of the test's own, for fault injection: a free loopback port, its data in a temp
  * directory with the append-only file fsynced on every write (the persistence qrelay requires of a
- * Redis that holds the durable store, see security-notes/faults.md), killed by its PID and restarted
+ * Redis that holds the durable store, see docs/security/faults.md), killed by its PID and restarted
  * on the same port and directory. Every wait is bounded.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'

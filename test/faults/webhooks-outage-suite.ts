@@ -6,7 +6,7 @@
  * polls (fewer fake ticks) on a fake clock and scheduler. Checked: every event reaches the receiver, each webhook id with one body,
  * every signature valid at its delivery time, nothing dead-lettered, the outbox empty; per account the
  * receiver can restore the order from `data.at_ms` (deliveries themselves may be out of order, see
- * security-notes/faults.md). Shared by the memory/SQLite and the Redis runs.
+ * docs/security/faults.md). Shared by the memory/SQLite and the Redis runs.
  */
 import { expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.ts'
