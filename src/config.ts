@@ -34,6 +34,8 @@ export interface Config {
     kind: 'memory' | 'redis'
     redisUrl: string | undefined
     redisKeyPrefix: string
+    /** How long one Redis command may take before the request fails (503). */
+    redisCommandTimeoutMs: number
     dataDir: string
     memorySweepIntervalMs: number
     /** Most rate and abuse counters the memory store holds; the oldest are evicted beyond. */
@@ -331,6 +333,7 @@ export const KNOBS: readonly Knob[] = [
   { env: 'QRELAY_STORE', path: 'storage.kind', default: 'memory', parse: oneOf('memory', 'redis'), doc: 'ephemeral store: memory (one process) or redis (many processes)' },
   { env: 'QRELAY_REDIS_URL', path: 'storage.redisUrl', default: undefined, parse: redisUrl, doc: 'Redis URL, required when QRELAY_STORE=redis' },
   { env: 'QRELAY_REDIS_KEY_PREFIX', path: 'storage.redisKeyPrefix', default: 'qrelay:', parse: text, doc: 'prefix of every Redis key' },
+  { env: 'QRELAY_REDIS_COMMAND_TIMEOUT_MS', path: 'storage.redisCommandTimeoutMs', default: '1000', parse: int(50, 60_000), doc: 'how long one Redis command may take (also while Redis is unreachable) before the request answers 503 with Retry-After' },
   { env: 'QRELAY_DATA_DIR', path: 'storage.dataDir', default: './data', parse: text, doc: 'directory of the embedded SQLite file and generated keys' },
   { env: 'QRELAY_MEMORY_MAX_COUNTERS', path: 'storage.memoryMaxCounters', default: '100000', parse: int(1000, 10_000_000), doc: 'most rate-limit and abuse counters the memory store holds at once; beyond it the expired, then the oldest, are evicted' },
   { env: 'QRELAY_MEMORY_SWEEP_INTERVAL_MS', path: 'storage.memorySweepIntervalMs', default: '30000', parse: int(100, 3_600_000), doc: 'how often the memory store frees expired entries (expiry itself is exact)' },

@@ -61,8 +61,6 @@ export interface NodeServerOverrides {
   locator?: NetworkLocator
 }
 
-const REDIS_COMMAND_TIMEOUT_MS = 1000
-
 /** Logs a recurring error at most once every 10 s (ioredis repeats it on every reconnect attempt). */
 const throttledWarn = (logger: Logger, message: string) => {
   let lastMs = -Infinity
@@ -109,8 +107,8 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
       lazyConnect: false,
       enableAutoPipelining: true,
       maxRetriesPerRequest: 2,
-      // A request waiting on an unreachable Redis answers 503 within about a second, not after a hang.
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      // A request waiting on an unreachable or slow Redis answers 503 within this bound, not after a hang.
+      commandTimeout: config.storage.redisCommandTimeoutMs,
     })
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix

@@ -5,7 +5,7 @@
  */
 import type Database from 'libsql'
 import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
-import { migrate } from './sqlite-migrations.ts'
+import { migrateWaiting, retryWhileBusy } from './sqlite-busy.ts'
 
 /** Options of {@link sqliteWebhookOutbox}: an open database (see `openSqlite`). */
 export interface SqliteWebhookOutboxOptions {
@@ -39,7 +39,7 @@ const toMessage = (row: OutboxRow): WebhookMessage => ({
  * const outbox = sqliteWebhookOutbox({ db: openSqlite(config.storage.dataDir) })
  */
 export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): WebhookOutbox => {
-  migrate(db)
+  migrateWaiting(db)
   const sql = (source: string) => db.prepare(source)
   const q = {
     insert: sql(`INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms)
@@ -61,12 +61,14 @@ export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): Webhook
     return ids.map(({ id }) => toMessage(q.lease.get(nowMs + leaseMs, id) as OutboxRow))
   })
   return {
-    enqueue: async (m) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs).changes === 1,
-    claimDue: async (nowMs, limit, leaseMs) => claim.immediate(nowMs, limit, leaseMs) as WebhookMessage[],
-    complete: async (id) => q.delete.run(id).changes === 1,
-    reschedule: async (id, attempts, nextAttemptAtMs, lastError) =>
-      q.reschedule.run(nextAttemptAtMs, lastError, id, attempts).changes === 1,
-    deadLetter: async (id, attempts, lastError) => q.deadLetter.run(lastError, id, attempts).changes === 1,
+    // Writes retry a busy lock without blocking the process (bounded, see sqlite-busy.ts).
+    enqueue: retryWhileBusy((m: Omit<WebhookMessage, 'attempts' | 'lastError'>) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs).changes === 1),
+    claimDue: retryWhileBusy((nowMs: number, limit: number, leaseMs: number) => claim.immediate(nowMs, limit, leaseMs) as WebhookMessage[]),
+    complete: retryWhileBusy((id: string) => q.delete.run(id).changes === 1),
+    reschedule: retryWhileBusy(
+      (id: string, attempts: number, nextAttemptAtMs: number, lastError: string) => q.reschedule.run(nextAttemptAtMs, lastError, id, attempts).changes === 1,
+    ),
+    deadLetter: retryWhileBusy((id: string, attempts: number, lastError: string) => q.deadLetter.run(lastError, id, attempts).changes === 1),
     listDead: async (limit) => (q.listDead.all(limit) as OutboxRow[]).map(toMessage),
     async counts() {
       const rows = q.counts.all() as Array<{ dead: number; n: number }>

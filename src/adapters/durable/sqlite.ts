@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import Database from 'libsql'
 import { isAccountUsable, judgeRefresh, usernameKey, type AccountStatus } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, MintOutcome, ReplaceOutcome, RotateResult } from '../../ports.ts'
-import { migrate } from './sqlite-migrations.ts'
+import { migrateWaiting, retryWhileBusy, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BUSY_WAIT_MS } from './sqlite-busy.ts'
 import {
   ACCESS_COLUMNS,
   ACCOUNT_COLUMNS,
@@ -42,13 +42,13 @@ export interface SqliteStoreOptions {
   clock: Clock
 }
 
-/** How long a writer waits for another process's transaction before failing with SQLITE_BUSY. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5_000
+export { SQLITE_BUSY_TIMEOUT_MS }
 
 /**
  * Opens (creating if needed) `<dataDir>/qrelay.db`: the directory is made owner-only, the journal is
  * WAL (readers never block the writer), `synchronous = FULL` (a revocation that returned survives a
- * power cut), foreign keys on, and a busy timeout. The caller closes it.
+ * power cut), foreign keys on, and a short busy timeout (writes retry asynchronously up to
+ * SQLITE_BUSY_TIMEOUT_MS, see `sqlite-busy.ts`). The caller closes it.
  *
  * @example
  * const db = openSqlite(config.storage.dataDir)
@@ -64,7 +64,7 @@ export const openSqlite = (dataDir: string): Database.Database => {
   const db = new Database(path)
   db.exec('PRAGMA journal_mode = WAL')
   db.exec('PRAGMA synchronous = FULL')
-  db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
+  db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`)
   db.exec('PRAGMA foreign_keys = ON')
   return db
 }
@@ -79,15 +79,13 @@ export const openSqlite = (dataDir: string): Database.Database => {
 export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => {
   // A connection-level setting: the cascades depend on it, so it is set here whoever opened db.
   db.exec('PRAGMA foreign_keys = ON')
-  migrate(db)
+  migrateWaiting(db)
 
   const sql = (source: string) => db.prepare(source)
   // One immediate transaction per call: the write lock is taken up front, so two processes never
-  // both read and then both write.
-  const atomic =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    async (...args: A): Promise<R> =>
-      db.transaction(fn).immediate(...args) as R
+  // both read and then both write. A busy lock is retried without blocking the process (bounded).
+  const atomic = <A extends unknown[], R>(fn: (...args: A) => R) =>
+    retryWhileBusy((...args: A): R => db.transaction(fn).immediate(...args) as R)
 
   const q = {
     accountInsert: sql(`INSERT INTO accounts (${ACCOUNT_COLUMNS}, username_key)
@@ -192,14 +190,14 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
       }),
     },
     credentials: {
-      useTotpStep: async (accountId, step) => q.totpStep.run(accountId, step).changes === 1,
+      useTotpStep: retryWhileBusy((accountId: string, step: number) => q.totpStep.run(accountId, step).changes === 1),
       replaceRecoveryCodes: atomic((accountId, codeHashes) => {
         if (q.accountHead.get(accountId) === undefined) return false
         q.codesDelete.run(accountId)
         for (const hash of codeHashes) q.codeInsert.run(accountId, hash)
         return true
       }),
-      consumeRecoveryCode: async (accountId, codeHash) => q.codeConsume.run(accountId, codeHash).changes === 1,
+      consumeRecoveryCode: retryWhileBusy((accountId: string, codeHash: string) => q.codeConsume.run(accountId, codeHash).changes === 1),
       countRecoveryCodes: async (accountId) => (q.codeCount.get(accountId) as { n: number }).n,
     },
     devices: {
@@ -212,7 +210,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
         return row === undefined ? null : toDevice(row)
       },
       listByAccount: async (accountId) => (q.devices.all(accountId) as DeviceRow[]).map(toDevice),
-      rename: async (accountId, deviceId, name) => q.deviceRename.run(name, accountId, deviceId).changes === 1,
+      rename: retryWhileBusy((accountId: string, deviceId: string, name: string) => q.deviceRename.run(name, accountId, deviceId).changes === 1),
       touch: atomic((accountId, deviceId, seen) => {
         if (q.deviceTouch.run(seen.atMs, seen.network ?? null, accountId, deviceId).changes === 1) return true
         return hasDevice(accountId, deviceId)
@@ -238,10 +236,10 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
         const row = q.access.get(id, clock.now()) as AccessRow | undefined
         return row === undefined ? null : toAccess(row)
       },
-      async revokeAccess(id) {
+      revokeAccess: retryWhileBusy((id: string) => {
         const rows = q.accessDelete.all(id) as Array<{ expires_at_ms: number }>
         return rows.some((r) => r.expires_at_ms > clock.now())
-      },
+      }),
       createRefreshFamily: atomic((family): MintOutcome => {
         if (!usable(family.accountId) || !hasDevice(family.accountId, family.deviceId)) return 'denied'
         q.familyDeleteExpired.run(family.id, clock.now())
