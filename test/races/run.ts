@@ -1,0 +1,73 @@
+/**
+ * Runs one race: prepares the contested thing, fires every attempt at once, and sorts the answers
+ * into the one winner, documented losers (counted by status and code) and anything else.
+ */
+import type { Answer } from '../helpers/account-client.ts'
+import { prepareIntent, type IntentName } from './intents.ts'
+import type { RaceTarget } from './targets.ts'
+
+/** The outcome of one race. */
+export interface RaceResult {
+  store: string
+  intent: IntentName
+  attempts: number
+  winners: number
+  /** Documented refusals, by "status code". */
+  losers: Record<string, number>
+  /** Answers that are neither a win nor a documented refusal, by "status code" (must stay empty). */
+  unexpected: Record<string, number>
+  /** Problems found after the race (minted twice, family revoked, …). */
+  problems: string[]
+  /** Time of the attempts alone, in ms. */
+  ms: number
+}
+
+const keyOf = (a: Answer): string => `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}`.trim()
+
+const bump = (counts: Record<string, number>, key: string): void => {
+  counts[key] = (counts[key] ?? 0) + 1
+}
+
+/** Races `n` concurrent attempts of `intent` on `target`. */
+export const race = async (target: RaceTarget, intent: IntentName, n: number): Promise<RaceResult> => {
+  const prepared = await prepareIntent(intent, target, n)
+  const started = performance.now()
+  const answers = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      prepared.attempt(i).catch((error: unknown) => ({ status: 0, body: { error: `thrown: ${String(error)}` } })),
+    ),
+  )
+  const ms = performance.now() - started
+  const winners: Answer[] = []
+  const losers: Record<string, number> = {}
+  const unexpected: Record<string, number> = {}
+  for (const a of answers) {
+    if (prepared.isWin(a)) winners.push(a)
+    else if (prepared.isDocumentedLoss(a)) bump(losers, keyOf(a))
+    else bump(unexpected, `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)
+  }
+  const problems = winners.length === 1 ? await prepared.after(winners) : []
+  return { store: target.label, intent, attempts: n, winners: winners.length, losers, unexpected, problems, ms }
+}
+
+/** Whether a result is what the intent promises: one winner, documented losers, nothing twice. */
+export const isClean = (r: RaceResult): boolean => r.winners === 1 && Object.keys(r.unexpected).length === 0 && r.problems.length === 0
+
+const split = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${v}× ${k}`)
+    .join(', ') || '–'
+
+/** A Markdown table of results. */
+export const table = (results: readonly RaceResult[]): string => {
+  const rows = results.map(
+    (r) =>
+      `| ${r.store} | ${r.intent} | ${r.attempts} | ${r.winners} | ${split(r.losers)} | ${Math.max(0, r.winners - 1)} | ${split(r.unexpected)}${r.problems.length ? `; ${r.problems.join('; ')}` : ''} | ${Math.round(r.ms)} |`,
+  )
+  return [
+    '| store | intent | attempts | winners | losers (status code) | double wins | other answers / problems | time (ms) |',
+    '|---|---|---:|---:|---|---:|---|---:|',
+    ...rows,
+  ].join('\n')
+}
