@@ -22,7 +22,10 @@ export interface RaceResult {
   ms: number
 }
 
-const keyOf = (a: Answer): string => `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}`.trim()
+const keyOf = (a: Answer): string => {
+  const raced = a.body.error === 'invalid_grant' && /concurrent request/.test(String(a.body.error_description)) ? ' (raced)' : ''
+  return `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}${raced}`.trim()
+}
 
 const bump = (counts: Record<string, number>, key: string): void => {
   counts[key] = (counts[key] ?? 0) + 1

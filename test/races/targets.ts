@@ -154,6 +154,8 @@ const twoProcesses = async (url: string, keyPrefix: string, env: Record<string, 
     QRELAY_LOG_HASH_KEY: '22'.repeat(32),
     QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for',
     QRELAY_PUBLIC_BASE_URL: 'https://relay.example',
+    // The child logs "listening" at info, which spawnServer waits for.
+    QRELAY_LOG_LEVEL: 'info',
   }
   const servers: SpawnedServer[] = await Promise.all(dirs.map((dir) => spawnServer({ ...shared, QRELAY_DATA_DIR: dir })))
   const pools = servers.map(() => pool(256))
