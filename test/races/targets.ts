@@ -14,7 +14,7 @@ import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
 import type { Send } from '../helpers/account-client.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
-import { makeApp } from '../helpers/make-app.ts'
+import { makeApp, type MakeAppOptions } from '../helpers/make-app.ts'
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
@@ -71,7 +71,7 @@ const prefixOf = (label: string): string => `race:${label}:${process.pid}:${Date
 const inProcess = (
   label: string,
   env: Record<string, string>,
-  build: { store?: Parameters<typeof makeApp>[0]['store']; durable?: Parameters<typeof makeApp>[0]['durable'] },
+  build: Pick<MakeAppOptions, 'store' | 'durable'>,
   release: () => Promise<void>,
 ): RaceTarget => {
   // Real wall-clock start: Redis expires keys by its own clock.
