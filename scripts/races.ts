@@ -45,7 +45,7 @@ try {
       for (const intent of intents) {
         const result = await race(target, intent, n)
         results.push(result)
-        process.stderr.write(`${target.label} ${intent}: ${result.winners} winner(s) in ${Math.round(result.ms)} ms\n`)
+        process.stderr.write(`${table([result]).split('\n').at(-1)}\n`)
       }
     } finally {
       await target.close()

@@ -9,7 +9,7 @@ import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, refresh, withUia, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
 import { BASE, bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
-import { ADMIN_TOKEN, type RaceTarget } from './targets.ts'
+import { ADMIN_TOKEN, type RaceTarget } from './target.ts'
 
 /** The six intents. */
 export const INTENTS = ['claim', 'approval', 'redemption', 'refresh', 'recovery', 'dpop-jti'] as const
@@ -33,10 +33,11 @@ const NEW_DEVICE = '198.51.100.77'
 export const peerOf = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
 
 let accounts = 0
+const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
 /** A fresh account signed in once (the approver / the session owner). */
 const newAccount = async (t: RaceTarget) => {
   const send = t.send(APPROVER, 0)
-  const username = `race${process.pid}x${Date.now().toString(36)}x${accounts++}`
+  const username = `race${RUN}x${accounts++}`
   const created = await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
   if (created.status !== 201) throw new Error(`account creation: ${created.status} ${JSON.stringify(created.body)}`)
   const { final } = await withUia(send, 'POST', '/v1/login', { username, initial_device_display_name: 'Approver' }, PASSWORD)
@@ -151,7 +152,8 @@ const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
         const rotated = await refresh(owner.send, next)
         if (rotated.status !== 200) problems.push(`the winner's refresh token does not rotate (${rotated.status} ${JSON.stringify(rotated.body)}): family revoked by the race`)
       }
-      const devices = await deviceCount(owner.send, owner.token)
+      // The winner's access token: the first one may have expired during a long race on a real clock.
+      const devices = await deviceCount(owner.send, (winners[0]?.body.access_token as string | undefined) ?? owner.token)
       if (devices !== before) problems.push(`devices went from ${before} to ${devices}`)
       return problems
     },
@@ -195,8 +197,8 @@ const prepareRecovery = async (t: RaceTarget, n: number): Promise<Prepared> => {
       (a.status === 401 && a.body.errcode === 'M_FORBIDDEN' && typeof a.body.session === 'string') ||
       is(a, 403, 'errcode', ['M_FORBIDDEN']) ||
       RATE_LIMITED(a),
-    async after() {
-      const devices = await deviceCount(owner.send, owner.token)
+    async after(winners) {
+      const devices = await deviceCount(owner.send, (winners[0]?.body.access_token as string | undefined) ?? owner.token)
       return devices === before + 1 ? [] : [`devices went from ${before} to ${devices}, expected +1`]
     },
   }

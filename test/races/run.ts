@@ -4,7 +4,7 @@
  */
 import type { Answer } from '../helpers/account-client.ts'
 import { prepareIntent, type IntentName } from './intents.ts'
-import type { RaceTarget } from './targets.ts'
+import type { RaceTarget } from './target.ts'
 
 /** The outcome of one race. */
 export interface RaceResult {
@@ -49,7 +49,14 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
     else if (prepared.isDocumentedLoss(a)) bump(losers, keyOf(a))
     else bump(unexpected, `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)
   }
-  const problems = winners.length === 1 ? await prepared.after(winners) : []
+  let problems: string[] = []
+  if (winners.length === 1) {
+    try {
+      problems = await prepared.after(winners)
+    } catch (error) {
+      problems = [`the check after the race failed: ${String(error)}`]
+    }
+  }
   return { store: target.label, intent, attempts: n, winners: winners.length, losers, unexpected, problems, ms }
 }
 

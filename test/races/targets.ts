@@ -12,28 +12,16 @@ import type Database from 'libsql'
 import { openSqlite, sqliteStore } from '../../src/adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
-import type { Send } from '../helpers/account-client.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type MakeAppOptions } from '../helpers/make-app.ts'
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.ts'
-import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import { TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import type { RaceTarget } from './target.ts'
 
-export { ADMIN_TOKEN }
+export type { RaceTarget }
 
 /** The store configurations a race can run on. */
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'redis-2p'
-
-/** One configuration under test. */
-export interface RaceTarget {
-  label: string
-  /** How many processes serve (attempt i goes to process i % processes). */
-  processes: number
-  /** A client at `peer` talking to process `process`. */
-  send(peer: string, process?: number): Send
-  /** The servers' clock (DPoP proofs and TOTP codes are made for it). */
-  now(): number
-  close(): Promise<void>
-}
 
 /**
  * Limits raised so every attempt reaches the atomic step in the store (the race itself); with the
