@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import startRedis from '../test/setup/redis.ts'
 import { INTENTS } from '../test/races/intents.ts'
 import { isClean, race, table, type RaceResult } from '../test/races/run.ts'
-import { makeTarget, type StoreKind } from '../test/races/targets.ts'
+import { makeTarget, transportRetries, type StoreKind } from '../test/races/targets.ts'
 
 const { values } = parseArgs({
   options: {
@@ -43,9 +43,11 @@ try {
     const target = await makeTarget(kind, { limits, ...(redisUrl === null ? {} : { redisUrl }) })
     try {
       for (const intent of intents) {
+        const retriesBefore = transportRetries.count
         const result = await race(target, intent, n)
         results.push(result)
-        process.stderr.write(`${table([result]).split('\n').at(-1)}\n`)
+        const retried = transportRetries.count - retriesBefore
+        process.stderr.write(`${table([result]).split('\n').at(-1)}${retried > 0 ? ` (${retried} requests sent again on a closed socket)` : ''}\n`)
       }
     } finally {
       await target.close()
@@ -60,5 +62,5 @@ console.log(table(results))
 const races = results.length
 const dirty = results.filter((r) => !isClean(r)).length
 const doubles = results.reduce((sum, r) => sum + Math.max(0, r.winners - 1), 0)
-console.log(`\n${races} races, ${races * n} attempts, ${doubles} double wins, ${dirty} races not clean`)
+console.log(`\n${races} races, ${races * n} attempts, ${doubles} double wins, ${dirty} races not clean, ${transportRetries.count} requests sent again on a socket the server had closed`)
 process.exit(dirty === 0 ? 0 : 1)

@@ -23,7 +23,8 @@ export interface RaceResult {
 }
 
 const keyOf = (a: Answer): string => {
-  const raced = a.body.error === 'invalid_grant' && /concurrent request/.test(String(a.body.error_description)) ? ' (raced)' : ''
+  const description = String(a.body.error_description ?? '')
+  const raced = a.body.error !== 'invalid_grant' ? '' : /concurrent request/.test(description) ? ' (raced)' : /already used/.test(description) ? ' (reused)' : ''
   return `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}${raced}`.trim()
 }
 
@@ -37,7 +38,10 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
   const started = performance.now()
   const answers = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      prepared.attempt(i).catch((error: unknown) => ({ status: 0, body: { error: `thrown: ${String(error)}` } })),
+      prepared.attempt(i).catch((error: unknown) => {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause
+        return { status: 0, body: { error: `thrown: ${String(error)}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}` } }
+      }),
     ),
   )
   const ms = performance.now() - started
@@ -47,12 +51,12 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
   for (const a of answers) {
     if (prepared.isWin(a)) winners.push(a)
     else if (prepared.isDocumentedLoss(a)) bump(losers, keyOf(a))
-    else bump(unexpected, `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)
+    else bump(unexpected, a.status === 0 ? keyOf(a) : `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)
   }
   let problems: string[] = []
   if (winners.length === 1) {
     try {
-      problems = await prepared.after(winners)
+      problems = await prepared.after(winners, answers)
     } catch (error) {
       problems = [`the check after the race failed: ${String(error)}`]
     }

@@ -130,6 +130,27 @@ const pool = (limit: number) => {
   }
 }
 
+/** Requests sent again because the server had closed the kept-alive socket (see below). */
+export const transportRetries = { count: 0 }
+
+/**
+ * fetch, sent again (twice at most) when it fails with UND_ERR_SOCKET: under this load the client's
+ * event loop lags past the server's keep-alive timeout (5 s), and undici reuses a socket the server
+ * has just closed. Sound for the race: a request the server did decide but whose answer was lost
+ * would, sent again, be a loser, so a lost winning answer shows as 0 winners, never as 2.
+ */
+const fetchRetryingClosedSockets = async (url: string, init: RequestInit): Promise<Response> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init)
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code
+      if (code !== 'UND_ERR_SOCKET' || attempt >= 2) throw error
+      transportRetries.count++
+    }
+  }
+}
+
 /** Two real qrelay processes on one Redis, each with its own data directory. */
 const twoProcesses = async (url: string, keyPrefix: string, env: Record<string, string>): Promise<RaceTarget> => {
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'qrelay-races-')))
@@ -155,7 +176,7 @@ const twoProcesses = async (url: string, keyPrefix: string, env: Record<string, 
       const limit = pools[process % servers.length] as ReturnType<typeof pool>
       return (path, init) =>
         limit(async () => {
-          const res = await fetch(`${server.url}${path}`, {
+          const res = await fetchRetryingClosedSockets(`${server.url}${path}`, {
             ...init,
             headers: { 'x-forwarded-for': peer, ...(init.headers as Record<string, string>) },
           })
