@@ -128,8 +128,10 @@ const prepareRedemption = async (t: RaceTarget, n: number): Promise<Prepared> =>
   return {
     attempt: (i) => pollToken(t.send(NEW_DEVICE, i), holder, t.now(), codes.device_code, { proof: proofs[i] as string }),
     isWin: (a) => a.status === 200 && typeof a.body.access_token === 'string',
-    // RFC 8628 §3.5: a redeemed code is invalid_grant; a poll inside the interval is slow_down.
-    isDocumentedLoss: (a) => is(a, 400, 'error', ['invalid_grant', 'slow_down']) || is(a, 429, 'error', ['slow_down']),
+    // RFC 8628 §3.5: a redeemed code is invalid_grant; a poll inside the interval is slow_down. The
+    // proofs are made before the race: one that waited past the accepted `iat` window (a race spread
+    // over a minute on a real clock) is refused as invalid_dpop_proof (RFC 9449 §7.1).
+    isDocumentedLoss: (a) => is(a, 400, 'error', ['invalid_grant', 'slow_down', 'invalid_dpop_proof']) || is(a, 429, 'error', ['slow_down']),
     async after() {
       const devices = await deviceCount(owner.send, owner.token)
       return devices === before + 1 ? [] : [`devices went from ${before} to ${devices}, expected +1`]
@@ -139,6 +141,7 @@ const prepareRedemption = async (t: RaceTarget, n: number): Promise<Prepared> =>
 
 const RACED = /concurrent request/
 const REUSED = /already used: the session is revoked/
+const REVOKED = /^the session is revoked$/
 
 const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
   const owner = await newAccount(t)
@@ -150,7 +153,8 @@ const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
     // The token just rotated, presented again within QRELAY_REFRESH_GRACE_MS (2 s) of the rotation, is
     // "raced": refused, the family kept. Presented later it is a replay ("reused"): refused and the
     // family revoked, as documented. Only a race spread over more than the grace period shows the second.
-    isDocumentedLoss: (a) => refused(a, RACED) || refused(a, REUSED),
+    // Once revoked, later presentations are refused as "the session is revoked".
+    isDocumentedLoss: (a) => refused(a, RACED) || refused(a, REUSED) || refused(a, REVOKED),
     async after(winners, answers) {
       const problems: string[] = []
       const next = winners[0]?.body.refresh_token as string | undefined

@@ -24,7 +24,7 @@ export interface RaceResult {
 
 const keyOf = (a: Answer): string => {
   const description = String(a.body.error_description ?? '')
-  const raced = a.body.error !== 'invalid_grant' ? '' : /concurrent request/.test(description) ? ' (raced)' : /already used/.test(description) ? ' (reused)' : ''
+  const raced = a.body.error !== 'invalid_grant' ? '' : /concurrent request/.test(description) ? ' (raced)' : /already used: the session/.test(description) ? ' (reused)' : /^the session is revoked$/.test(description) ? ' (revoked)' : ''
   return `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}${raced}`.trim()
 }
 

@@ -134,7 +134,7 @@ const pool = (limit: number) => {
 export const transportRetries = { count: 0 }
 
 /**
- * fetch, sent again (twice at most) when it fails with UND_ERR_SOCKET: under this load the client's
+ * fetch, sent again (twice at most) when it fails with UND_ERR_SOCKET or ECONNRESET: under this load the client's
  * event loop lags past the server's keep-alive timeout (5 s), and undici reuses a socket the server
  * has just closed. Sound for the race: a request the server did decide but whose answer was lost
  * would, sent again, be a loser, so a lost winning answer shows as 0 winners, never as 2.
@@ -145,7 +145,7 @@ const fetchRetryingClosedSockets = async (url: string, init: RequestInit): Promi
       return await fetch(url, init)
     } catch (error) {
       const code = (error as { cause?: { code?: string } }).cause?.code
-      if (code !== 'UND_ERR_SOCKET' || attempt >= 2) throw error
+      if ((code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') || attempt >= 2) throw error
       transportRetries.count++
     }
   }
