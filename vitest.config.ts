@@ -18,8 +18,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
-          exclude: ['test/integration/**/*.redis.test.ts', 'test/faults/**/*.redis.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/races/**/*.test.ts'],
+          exclude: ['test/integration/**/*.redis.test.ts', 'test/faults/**/*.redis.test.ts', 'test/races/**/*.redis.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -39,7 +39,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'redis',
-          include: ['test/integration/**/*.redis.test.ts', 'test/security/**/*.redis.test.ts', 'test/faults/**/*.redis.test.ts'],
+          include: [
+            'test/integration/**/*.redis.test.ts',
+            'test/security/**/*.redis.test.ts',
+            'test/faults/**/*.redis.test.ts',
+            'test/races/**/*.redis.test.ts',
+          ],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
