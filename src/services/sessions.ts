@@ -71,8 +71,16 @@ export class RefreshError extends Error {
 export interface SessionsService {
   /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
   mint(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
-  /** The principal of a bearer value. Errors: MISSING_TOKEN, INVALID_TOKEN. */
-  authenticate(bearer: string | undefined, network?: string): Promise<Principal>
+  /**
+   * The principal of a bearer value; records nothing (see {@link SessionsService.seen}).
+   * Errors: MISSING_TOKEN, INVALID_TOKEN.
+   */
+  authenticate(bearer: string | undefined): Promise<Principal>
+  /**
+   * Records that the principal's device was seen from `network` (throttled, not awaited). Call it only
+   * once the whole access check passed (scheme and DPoP proof included): a refused request is no sighting.
+   */
+  seen(principal: Principal, network?: string): void
   /**
    * Rotates a refresh token; throws {@link RefreshError} (reuse revokes the whole family). A family
    * bound to a DPoP key refreshes only for a proof by that key (`proofJkt`, already verified).
@@ -178,7 +186,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
       }
     },
-    async authenticate(bearer, network) {
+    async authenticate(bearer) {
       if (bearer === undefined || bearer === '') {
         throw new RelayError('MISSING_TOKEN', { detail: 'an access token is required' })
       }
@@ -188,8 +196,10 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       // Compared even when absent, against a hash nothing matches, so both paths do the same work.
       const matches = parsed.value.matches(record?.secretHash ?? '')
       if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
-      touch(record.accountId, record.deviceId, network)
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
+    },
+    seen(principal, network) {
+      touch(principal.accountId, principal.deviceId, network)
     },
     async refresh(refreshToken, proofJkt) {
       const parsed = parseDeviceToken(refreshToken)

@@ -52,7 +52,7 @@ const refuseProof = (detail: string): RelayError => new RelayError('INVALID_DPOP
 export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): MiddlewareHandler<AuthedEnv> =>
   async function bearerAuth(c, next) {
     const credentials = credentialsOf(c.req.header('authorization'))
-    const principal = await sessions.authenticate(credentials?.token, c.get('clientKey'))
+    const principal = await sessions.authenticate(credentials?.token)
     const bound = principal.token.jkt
     try {
       if (bound !== undefined || credentials?.scheme === 'dpop') {
@@ -73,6 +73,7 @@ export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): Mid
       }
       throw error
     }
+    sessions.seen(principal, c.get('clientKey'))
     c.set('principal', principal)
     await next()
   }
