@@ -16,8 +16,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          exclude: ['test/integration/**/*.redis.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+          exclude: ['test/integration/**/*.redis.test.ts', 'test/fuzz/**/*.redis.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -37,7 +37,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'redis',
-          include: ['test/integration/**/*.redis.test.ts', 'test/security/**/*.redis.test.ts'],
+          include: ['test/integration/**/*.redis.test.ts', 'test/security/**/*.redis.test.ts', 'test/fuzz/**/*.redis.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,

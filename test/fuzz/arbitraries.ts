@@ -230,6 +230,10 @@ const invalidUtf8: fc.Arbitrary<readonly number[]> = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((a) => [...a]),
 )
 
+/** `arb` in `yes` of `yes + no` cases, else undefined. */
+const sometimes = <T>(arb: fc.Arbitrary<T>, yes: number, no: number): fc.Arbitrary<T | undefined> =>
+  fc.oneof({ weight: no, arbitrary: fc.constant(undefined) }, { weight: yes, arbitrary: arb })
+
 const METHODS = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'CONNECT', 'get')
 
 /** One case aimed at `family` (real values, mutated) or garbage. */
@@ -237,18 +241,20 @@ export const fuzzCase: fc.Arbitrary<FuzzCase> = fc
   .tuple(
     fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...families) }, { weight: 1, arbitrary: fc.constant<Family | undefined>(undefined) }),
     fc.nat(),
-    fc.option(METHODS, { freq: 5, nil: undefined }),
-    fc.option(garbagePath, { freq: 10, nil: undefined }),
+    sometimes(METHODS, 1, 5),
+    sometimes(garbagePath, 1, 9),
     fc.subarray(headerPool.map((_, i) => i), { maxLength: 5 }),
     fc.tuple(...headerPool),
-    fc.option(contentTypes, { freq: 3, nil: undefined }),
+    sometimes(contentTypes, 1, 4),
     fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: invalidUtf8 }),
     framing,
+    sometimes(authHeader, 2, 1),
   )
-  .chain(([family, pick, method, garbage, headerIdx, headerValues, contentType, bytes, frame]) => {
+  .chain(([family, pick, method, garbage, headerIdx, headerValues, contentType, bytes, frame, auth]) => {
     const fam = family ?? families[pick % families.length] as Family
     return fc.tuple(fam.path, fam.body).map(([path, body]): FuzzCase => {
       const headers: Array<readonly [string, Tpl]> = headerIdx.map((i) => headerValues[i] as readonly [string, Tpl])
+      if (auth !== undefined && !headerIdx.includes(0)) headers.push(['Authorization', auth])
       headers.push(['Content-Type', [contentType ?? fam.contentType]])
       return {
         family: family === undefined ? 'garbage' : fam.name,

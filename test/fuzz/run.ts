@@ -40,6 +40,10 @@ export interface FuzzSummary {
   statuses: Record<string, number>
   families: Record<string, number>
   fiveHundreds: number
+  /** Store writes the recorder saw (all statuses): a recorder that sees nothing proves nothing. */
+  writesSeen: number
+  /** The slowest exchanges (ms and request line). */
+  slowest: Array<{ ms: number; request: string; status: number }>
   violations: FoundViolation[]
 }
 
@@ -70,13 +74,13 @@ const describe = (r: RawRequest): string =>
   `${r.method} ${r.target.slice(0, 200)} [${r.framing.kind}] headers=${JSON.stringify(r.headers.map(([n, v]) => `${n}: ${v.slice(0, 60)}`))} body=${JSON.stringify(Buffer.from(r.body).toString('utf8').slice(0, 200))}`
 
 /** Sends one case and checks it. */
-export const exercise = async (target: FuzzTarget, state: FuzzState, c: FuzzCase): Promise<{ status: number; violations: Violation[]; request: RawRequest }> => {
+export const exercise = async (target: FuzzTarget, state: FuzzState, c: FuzzCase): Promise<{ status: number; violations: Violation[]; request: RawRequest; writes: number }> => {
   const request = toRaw(c, state)
   await target.recorder.begin()
   const response = await sendRaw(target.port, request)
   const writes = await target.recorder.end()
   const violations = checkExchange({ method: request.method, path: request.target, wireMalformed: isWireMalformed(request), response, writes })
-  return { status: response.status, violations, request }
+  return { status: response.status, violations, request, writes: writes.length }
 }
 
 const ready = async (target: FuzzTarget): Promise<boolean> => {
@@ -95,6 +99,7 @@ const shrinkOne = async (target: FuzzTarget, found: FoundViolation): Promise<Fou
   const result = await fc.check(
     fc.asyncProperty(fuzzCase, async (c) => {
       const state = await buildState(target.url)
+      await target.recorder.settle()
       const { violations, request } = await exercise(target, state, c)
       const same = violations.find((v) => v.kind === found.kind)
       if (same !== undefined) last = { case: c, request: describe(request), detail: same.detail }
@@ -110,8 +115,9 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   const started = Date.now()
   const refreshEvery = options.refreshEvery ?? 100
   const readyEvery = options.readyEvery ?? 100
-  const summary: FuzzSummary = { requests: 0, seed: options.seed, elapsedMs: 0, stoppedByTime: false, statuses: {}, families: {}, fiveHundreds: 0, violations: [] }
+  const summary: FuzzSummary = { requests: 0, seed: options.seed, elapsedMs: 0, stoppedByTime: false, statuses: {}, families: {}, fiveHundreds: 0, writesSeen: 0, slowest: [], violations: [] }
   let state = await buildState(target.url)
+  await target.recorder.settle()
   const batch = 500
   outer: for (let b = 0; summary.requests < options.requests; b++) {
     const cases = fc.sample(fuzzCase, { numRuns: Math.min(batch, options.requests - summary.requests), seed: options.seed + b })
@@ -120,9 +126,18 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
         summary.stoppedByTime = true
         break outer
       }
-      if (summary.requests > 0 && summary.requests % refreshEvery === 0) state = await buildState(target.url)
-      const { status, violations, request } = await exercise(target, state, c)
+      if (summary.requests > 0 && summary.requests % refreshEvery === 0) {
+        state = await buildState(target.url)
+        await target.recorder.settle()
+      }
+      const t0 = Date.now()
+      const { status, violations, request, writes } = await exercise(target, state, c)
+      const ms = Date.now() - t0
+      if (summary.slowest.length < 5 || ms > (summary.slowest.at(-1)?.ms ?? 0)) {
+        summary.slowest = [...summary.slowest, { ms, request: describe(request).slice(0, 160), status }].sort((a, b) => b.ms - a.ms).slice(0, 5)
+      }
       summary.requests++
+      summary.writesSeen += writes
       summary.statuses[String(status)] = (summary.statuses[String(status)] ?? 0) + 1
       summary.families[c.family] = (summary.families[c.family] ?? 0) + 1
       if (status >= 500) summary.fiveHundreds++
@@ -153,8 +168,9 @@ export const formatSummary = (s: FuzzSummary, label: string): string => {
     `fuzz ${label}: ${s.requests} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (seed ${s.seed}${s.stoppedByTime ? ', stopped by the time budget' : ''})`,
     `statuses: ${Object.entries(s.statuses).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
     `families: ${Object.entries(s.families).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
-    `5xx: ${s.fiveHundreds}   invariant violations: ${s.violations.length}`,
+    `5xx: ${s.fiveHundreds}   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}`,
   ]
+  lines.push(`slowest: ${s.slowest.map((x) => `${x.ms} ms ${x.status} ${x.request}`).join('\n         ')}`)
   const byKind = new Map<string, FoundViolation[]>()
   for (const v of s.violations) byKind.set(v.kind, [...(byKind.get(v.kind) ?? []), v])
   for (const [kind, list] of byKind) {

@@ -28,6 +28,8 @@ export interface Write {
 
 /** Records the writes between {@link Recorder.begin} and {@link Recorder.end}. */
 export interface Recorder {
+  /** Takes in the writes made since the last look (state building) without reporting them. */
+  settle(): Promise<void>
   begin(): Promise<void>
   end(): Promise<Write[]>
   close(): Promise<void>
@@ -139,6 +141,10 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
     snapshot = next
   }
   return {
+    async settle() {
+      diffSqlite()
+      writes = []
+    },
     async begin() {
       diffSqlite()
       writes = []
@@ -187,8 +193,11 @@ const redisRecorder = async (redisUrl: string, keyPrefix: string): Promise<Recor
     await Promise.race([seen, new Promise((r) => setTimeout(r, 2_000))])
   }
   return {
-    async begin() {
+    async settle() {
       await flush()
+      writes = []
+    },
+    async begin() {
       writes = []
     },
     async end() {
