@@ -51,6 +51,9 @@ const refuseProof = (detail: string): RelayError => new RelayError('INVALID_DPOP
  */
 export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): MiddlewareHandler<AuthedEnv> =>
   async function bearerAuth(c, next) {
+    // Overlapping registrations (`/v1/devices` and `/v1/devices/*` both match `/v1/devices`) run this
+    // twice: the second run would see its own DPoP proof as a replay. One check per request.
+    if (c.get('principal') !== undefined) return next()
     const credentials = credentialsOf(c.req.header('authorization'))
     const principal = await sessions.authenticate(credentials?.token)
     const bound = principal.token.jkt
