@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { call, login, viaApp } from '../helpers/account-client.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
+import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -54,5 +55,24 @@ describe('fuzz counterexamples', () => {
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, token)).status).toBe(200)
     await new Promise((r) => setTimeout(r, 10))
     expect((await lastSeen()).at).toBe((before.at ?? 0) + 120_000)
+  })
+})
+
+describe('counterexamples of the secrets scenario (test/integration/secrets)', () => {
+  it('a DPoP-bound session lists its devices: GET /v1/devices ran the token check twice and refused its own proof as a replay', async () => {
+    const t = makeApp({ env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0' } })
+    const send = viaApp(t.app)
+    expect((await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const tokens = await login(send, 'alice', PASSWORD)
+    const holder = await dpopHolder()
+    const binding = bindingOf('C')
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
+    expect(grant.status).toBe(200)
+    const approved = await decide(send, tokens.access_token as string, grant.codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200)
+    const minted = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
+    expect(minted.status, JSON.stringify(minted.body)).toBe(200)
+    const devices = await callWithDpop(send, holder, t.clock.now(), 'GET', '/v1/devices', minted.body.access_token as string)
+    expect(devices.status, JSON.stringify(devices.body)).toBe(200)
   })
 })
