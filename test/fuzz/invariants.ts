@@ -26,7 +26,7 @@ export const ALLOWED_ON_4XX: ReadonlyArray<{ pattern: RegExp; why: string }> = [
 
 /** One broken invariant. */
 export interface Violation {
-  kind: 'status-5xx' | 'no-response' | 'error-body' | 'state-change-on-4xx' | 'not-ready' | 'crash'
+  kind: 'status-5xx' | 'no-response' | 'error-body' | 'state-change-on-4xx' | 'not-ready' | 'crash' | 'known-upgrade-refusal'
   detail: string
 }
 
@@ -66,9 +66,14 @@ const parseJson = (body: Buffer): Record<string, unknown> | null => {
 }
 
 /** Checks one exchange. `wireMalformed`: the bytes were not valid HTTP/1.1 (the parser may refuse them). */
-export const checkExchange = (input: { method: string; path: string; wireMalformed: boolean; response: RawResponse; writes: readonly Write[] }): Violation[] => {
+export const checkExchange = (input: { method: string; path: string; wireMalformed: boolean; upgrade?: boolean; response: RawResponse; writes: readonly Write[] }): Violation[] => {
   const { response, writes, wireMalformed, path, method } = input
   const out: Violation[] = []
+  // Open finding F4 (security-notes/fuzz.md): @hono/node-server answers a refused WebSocket upgrade
+  // itself, with an empty body (and 500 when building the upgrade request throws). Counted apart.
+  if (input.upgrade === true && response.body.length === 0 && response.status >= 400) {
+    return [{ kind: 'known-upgrade-refusal', detail: `${response.status} (empty body from the WebSocket upgrade handler)` }]
+  }
   if (response.timedOut) out.push({ kind: 'no-response', detail: 'timed out' })
   if (response.status === 0) {
     if (!wireMalformed && !response.timedOut) out.push({ kind: 'no-response', detail: 'connection closed without a response' })

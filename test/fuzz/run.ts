@@ -40,6 +40,8 @@ export interface FuzzSummary {
   statuses: Record<string, number>
   families: Record<string, number>
   fiveHundreds: number
+  /** Refused WebSocket upgrades answered with an empty body by the Node adapter (open finding F4). */
+  knownUpgradeRefusals: number
   /** Store writes the recorder saw (all statuses): a recorder that sees nothing proves nothing. */
   writesSeen: number
   /** The slowest exchanges (ms and request line). */
@@ -79,7 +81,8 @@ export const exercise = async (target: FuzzTarget, state: FuzzState, c: FuzzCase
   await target.recorder.begin()
   const response = await sendRaw(target.port, request)
   const writes = await target.recorder.end()
-  const violations = checkExchange({ method: request.method, path: request.target, wireMalformed: isWireMalformed(request), response, writes })
+  const upgrade = request.headers.some(([n, v]) => n.toLowerCase() === 'upgrade' && v.toLowerCase() === 'websocket')
+  const violations = checkExchange({ method: request.method, path: request.target, wireMalformed: isWireMalformed(request), upgrade, response, writes })
   return { status: response.status, violations, request, writes: writes.length }
 }
 
@@ -115,7 +118,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   const started = Date.now()
   const refreshEvery = options.refreshEvery ?? 100
   const readyEvery = options.readyEvery ?? 100
-  const summary: FuzzSummary = { requests: 0, seed: options.seed, elapsedMs: 0, stoppedByTime: false, statuses: {}, families: {}, fiveHundreds: 0, writesSeen: 0, slowest: [], violations: [] }
+  const summary: FuzzSummary = { requests: 0, seed: options.seed, elapsedMs: 0, stoppedByTime: false, statuses: {}, families: {}, fiveHundreds: 0, knownUpgradeRefusals: 0, writesSeen: 0, slowest: [], violations: [] }
   let state = await buildState(target.url)
   await target.recorder.settle()
   const batch = 500
@@ -140,8 +143,10 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       summary.writesSeen += writes
       summary.statuses[String(status)] = (summary.statuses[String(status)] ?? 0) + 1
       summary.families[c.family] = (summary.families[c.family] ?? 0) + 1
-      if (status >= 500) summary.fiveHundreds++
-      for (const v of violations) summary.violations.push({ ...v, case: c, request: describe(request) })
+      const known = violations.filter((v) => v.kind === 'known-upgrade-refusal')
+      summary.knownUpgradeRefusals += known.length
+      if (status >= 500 && known.length === 0) summary.fiveHundreds++
+      for (const v of violations) if (v.kind !== 'known-upgrade-refusal') summary.violations.push({ ...v, case: c, request: describe(request) })
       if (summary.requests % readyEvery === 0) {
         if (!(await ready(target))) summary.violations.push({ kind: 'not-ready', detail: `/readyz failed after request ${summary.requests}`, case: c, request: describe(request) })
         options.onProgress?.(summary.requests)
@@ -168,7 +173,7 @@ export const formatSummary = (s: FuzzSummary, label: string): string => {
     `fuzz ${label}: ${s.requests} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (seed ${s.seed}${s.stoppedByTime ? ', stopped by the time budget' : ''})`,
     `statuses: ${Object.entries(s.statuses).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
     `families: ${Object.entries(s.families).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
-    `5xx: ${s.fiveHundreds}   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}`,
+    `5xx: ${s.fiveHundreds} (+ ${s.knownUpgradeRefusals} refused WebSocket upgrades with an empty body, F4)   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}`,
   ]
   lines.push(`slowest: ${s.slowest.map((x) => `${x.ms} ms ${x.status} ${x.request}`).join('\n         ')}`)
   const byKind = new Map<string, FoundViolation[]>()
