@@ -2,7 +2,8 @@
  * The invariants every fuzzed response must keep:
  * 1. no 5xx (and an answer at all, unless the request was not valid HTTP/1.1);
  * 2. an error status carries the documented JSON body: `{errcode, error}` (Matrix style, every
- *    route), or `{error}` with an optional `error_description` (RFC 6749 §5.2 style, /oauth2/*);
+ *    route), `{error}` with an optional `error_description` (RFC 6749 §5.2 style, /oauth2/*), or
+ *    the UIA challenge `{flows, session, …}` (401);
  *    the only exception is Node's own HTTP parser refusing bytes that are not HTTP (empty 400);
  * 3. a 4xx changes no state: no write to channels, key-value entries, SQLite rows or Redis keys,
  *    except the bookkeeping listed in {@link ALLOWED_ON_4XX} (each with its reason).
@@ -85,7 +86,9 @@ export const checkExchange = (input: { method: string; path: string; wireMalform
   if (response.status >= 400 && method !== 'HEAD') {
     const matrix = json !== null && typeof json.errcode === 'string' && typeof json.error === 'string'
     const oauth = json !== null && path.startsWith('/oauth2/') && typeof json.error === 'string' && (json.error_description === undefined || typeof json.error_description === 'string')
-    if (!parserRefusal && !matrix && !oauth) out.push({ kind: 'error-body', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })
+    // The first UIA round (MSC2839 / Matrix UIA): 401 with the challenge, no errcode yet.
+    const uia = json !== null && response.status === 401 && Array.isArray(json.flows) && typeof json.session === 'string'
+    if (!parserRefusal && !matrix && !oauth && !uia) out.push({ kind: 'error-body', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })
   }
   // Node's parser refusing a broken body after the headers: the app may have acted on the headers
   // already (a DELETE needs no body) and its answer was replaced; that is HTTP streaming, not the app.
