@@ -18,8 +18,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/races/**/*.test.ts'],
-          exclude: ['test/integration/**/*.redis.test.ts', 'test/faults/**/*.redis.test.ts', 'test/races/**/*.redis.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/races/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+          exclude: [
+            'test/integration/**/*.redis.test.ts',
+            'test/faults/**/*.redis.test.ts',
+            'test/races/**/*.redis.test.ts',
+            'test/fuzz/**/*.redis.test.ts',
+          ],
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -44,6 +49,7 @@ export default defineConfig({
             'test/security/**/*.redis.test.ts',
             'test/faults/**/*.redis.test.ts',
             'test/races/**/*.redis.test.ts',
+            'test/fuzz/**/*.redis.test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,

@@ -52,3 +52,35 @@ export const capConnectionsPerAddress = (server: Server, config: Config['server'
   })
   return open
 }
+
+/** What Node's parser refusal maps to: the status and the documented error body (never the input). */
+const parserRefusal = (code: string | undefined): { status: number; reason: string; body: string } => {
+  const [status, reason, qrelayCode, errcode, error] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'M_TOO_LARGE', 'request headers too large']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'M_UNKNOWN', 'request not received in time']
+        : [400, 'Bad Request', 'MALFORMED_REQUEST', 'M_UNRECOGNIZED', 'malformed HTTP request']
+  return { status, reason, body: JSON.stringify({ errcode, error, qrelay_code: qrelayCode }) }
+}
+
+/**
+ * Answers what Node's HTTP parser refuses (bytes that are not HTTP/1.1, an invalid request target,
+ * oversized headers, a request not received in time) with the same JSON error shape as the app,
+ * then closes the connection. Nothing from the request is echoed.
+ *
+ * @see https://nodejs.org/api/http.html#event-clienterror
+ */
+export const answerParserRefusals = (server: Server): void => {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    const { status, reason, body } = parserRefusal(error.code)
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    )
+  })
+}

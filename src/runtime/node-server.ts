@@ -37,7 +37,7 @@ import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
 import { startNodeWebhooks } from './node-webhooks.ts'
-import { capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
+import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { authServices } from '../services/auth-services.ts'
 import type { DurableStore } from '../ports.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
@@ -253,6 +253,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
     capConnectionsPerAddress(s as Server, config.server)
+    answerParserRefusals(s as Server)
   })
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host

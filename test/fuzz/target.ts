@@ -1,0 +1,246 @@
+/**
+ * The fuzz target: a real qrelay server on 127.0.0.1, port 0, started in-process with the Node
+ * runtime's server factory (memory + SQLite, or Redis), and a recorder of every store write a request
+ * causes, so the invariant checker can tell whether a 4xx changed state.
+ *
+ * - memory: the ephemeral store's channel and key-value writes are recorded by wrapping the methods of
+ *   the store object the server itself uses (counters are not wrapped: rate and abuse counters); the
+ *   SQLite file is watched from a second connection (`PRAGMA data_version`), and when it moved, the
+ *   rows are diffed against the previous snapshot.
+ * - redis: keyspace notifications on a second connection name every key a command wrote under the
+ *   run's prefix (expiries and evictions are not writes); a marker write orders them after the request.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'libsql'
+import { Redis } from 'ioredis'
+import { parseConfig } from '../../src/config.ts'
+import { startNodeServer, type RunningServer } from '../../src/runtime/node-server.ts'
+import type { Logger } from '../../src/ports.ts'
+
+/** One write seen during a request: which store, which key (or table row), which operation. */
+export interface Write {
+  store: 'ephemeral' | 'sqlite' | 'redis'
+  key: string
+  op: string
+}
+
+/** Records the writes between {@link Recorder.begin} and {@link Recorder.end}. */
+export interface Recorder {
+  /** Takes in the writes made since the last look (state building) without reporting them. */
+  settle(): Promise<void>
+  begin(): Promise<void>
+  end(): Promise<Write[]>
+  close(): Promise<void>
+}
+
+export interface FuzzTarget {
+  url: string
+  port: number
+  server: RunningServer
+  recorder: Recorder
+  /** The Redis key prefix of this run (redis only). */
+  keyPrefix?: string
+  stop(): Promise<void>
+}
+
+/** The settings every fuzz target runs with: cheap argon2, every endpoint on, limits out of the way. */
+export const FUZZ_ENV: Readonly<Record<string, string>> = {
+  QRELAY_PORT: '0',
+  QRELAY_HOST: '127.0.0.1',
+  QRELAY_PUBLIC_BASE_URL: 'https://relay.example',
+  QRELAY_LOG_LEVEL: 'silent',
+  QRELAY_ARGON2_MEMORY_KIB: '64',
+  QRELAY_ARGON2_ITERATIONS: '1',
+  QRELAY_REGISTRATION_ENABLED: 'true',
+  QRELAY_ADMIN_TOKEN: 'admin-token-0123456789abcdef0123456789',
+  QRELAY_INTROSPECTION_CLIENTS: 'rs1:introspection-secret-0123456789abcdef0123',
+  QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+  QRELAY_QUARANTINE_SECONDS: '0',
+  QRELAY_POLL_INTERVAL_SECONDS: '1',
+  // Every request comes from 127.0.0.1: per-address limits and the abuse guard would soon answer
+  // nothing but 429/403 and hide the code behind them. Their own tests live in test/security.
+  QRELAY_ABUSE_ENABLED: 'false',
+  QRELAY_RATE_CREATE_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_READS_PER_CHANNEL: '1000000/60s',
+  QRELAY_RATE_WRITES_PER_CHANNEL: '1000000/60s',
+  QRELAY_RATE_REFUSED_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_REGISTER_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_TOKEN_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_AUTH_FAILURES_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_AUTH_FAILURES_PER_ACCOUNT: '1000000/60s',
+  QRELAY_RATE_USER_CODE_PER_CLIENT: '1000000/60s',
+  QRELAY_RATE_USER_CODE_PER_ACCOUNT: '1000000/60s',
+  QRELAY_MAX_LIVE_CHANNELS: '1000000',
+}
+
+type AnyFn = (...args: any[]) => Promise<unknown>
+
+/** Replaces `name` on `target` by a version that reports a write when `changed(result)`. */
+const wrap = (target: Record<string, unknown>, name: string, changed: (result: unknown) => boolean, report: (key: string) => void): void => {
+  const original = target[name] as AnyFn
+  target[name] = async (...args: unknown[]) => {
+    const result = await original.apply(target, args)
+    if (changed(result)) report(String(args[0]))
+    return result
+  }
+}
+
+/** A dump of every SQLite row, keyed `table:<primary key values>`. */
+const dumpSqlite = (db: Database.Database): Map<string, string> => {
+  const rows = new Map<string, string>()
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]
+  for (const { name } of tables) {
+    const columns = db.prepare(`PRAGMA table_info("${name}")`).all() as { name: string; pk: number }[]
+    const pk = columns.filter((c) => c.pk > 0).map((c) => c.name)
+    for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
+      const id = pk.length === 0 ? JSON.stringify(row) : pk.map((c) => String(row[c])).join('/')
+      rows.set(`${name}:${id}`, JSON.stringify(row))
+    }
+  }
+  return rows
+}
+
+const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
+  let writes: Write[] = []
+  const report = (store: Write['store'], op: string) => (key: string) => writes.push({ store, key, op })
+  const channels = server.store.channels as unknown as Record<string, unknown>
+  wrap(channels, 'create', (r) => r === 'ok', (id) => report('ephemeral', 'channels.create')(`ch:${id}`))
+  wrap(channels, 'replaceIfMatch', (r) => r === 'ok', (id) => report('ephemeral', 'channels.replace')(`ch:${id}`))
+  wrap(channels, 'takeOnce', (r) => r !== null, (id) => report('ephemeral', 'channels.take')(`ch:${id}`))
+  wrap(channels, 'delete', (r) => r === true, (id) => report('ephemeral', 'channels.delete')(`ch:${id}`))
+  const kv = server.store.kv as unknown as Record<string, unknown>
+  wrap(kv, 'put', () => true, report('ephemeral', 'kv.put'))
+  wrap(kv, 'replaceIfMatch', (r) => r === 'ok', report('ephemeral', 'kv.replace'))
+  wrap(kv, 'takeOnce', (r) => r !== null, report('ephemeral', 'kv.take'))
+  const db = new Database(join(dataDir, 'qrelay.db'), { readonly: true })
+  const version = (): number => (db.pragma('data_version', { simple: true }) as number)
+  let lastVersion = version()
+  let snapshot = dumpSqlite(db)
+  /** Diffs the SQLite rows when another connection committed since the last look. */
+  const diffSqlite = (): void => {
+    const now = version()
+    if (now === lastVersion) return
+    lastVersion = now
+    const next = dumpSqlite(db)
+    for (const [key, text] of next) {
+      const before = snapshot.get(key)
+      if (before === text) continue
+      if (before === undefined) {
+        writes.push({ store: 'sqlite', key, op: 'insert' })
+        continue
+      }
+      const a = JSON.parse(before) as Record<string, unknown>
+      const b = JSON.parse(text) as Record<string, unknown>
+      const columns = Object.keys(b).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+      writes.push({ store: 'sqlite', key, op: `update(${columns.join(',')})` })
+    }
+    for (const key of snapshot.keys()) if (!next.has(key)) writes.push({ store: 'sqlite', key, op: 'delete' })
+    snapshot = next
+  }
+  return {
+    async settle() {
+      diffSqlite()
+      writes = []
+    },
+    async begin() {
+      diffSqlite()
+      writes = []
+    },
+    async end() {
+      diffSqlite()
+      const out = writes
+      writes = []
+      return out
+    },
+    async close() {
+      db.close()
+    },
+  }
+}
+
+const redisRecorder = async (redisUrl: string, keyPrefix: string): Promise<Recorder> => {
+  const admin = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
+  await admin.config('SET', 'notify-keyspace-events', 'KA')
+  const sub = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
+  const marker = `${keyPrefix}__fuzz_marker__`
+  let writes: Write[] = []
+  let waiting: { value: string; resolve: () => void } | undefined
+  sub.on('pmessage', (_pattern: string, channel: string, event: string) => {
+    const key = channel.slice(channel.indexOf(':') + 1)
+    if (key === marker) {
+      if (waiting !== undefined && event === 'set') {
+        const w = waiting
+        waiting = undefined
+        w.resolve()
+      }
+      return
+    }
+    if (event === 'expired' || event === 'evicted') return
+    writes.push({ store: 'redis', key: key.slice(keyPrefix.length), op: event })
+  })
+  await sub.psubscribe(`__keyspace@*__:${keyPrefix}*`)
+  let serial = 0
+  /** Waits until every notification of the writes so far has arrived (the marker's comes after them). */
+  const flush = async (): Promise<void> => {
+    const value = String(++serial)
+    const seen = new Promise<void>((resolve) => {
+      waiting = { value, resolve }
+    })
+    await admin.set(marker, value)
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 2_000))])
+  }
+  return {
+    async settle() {
+      await flush()
+      writes = []
+    },
+    async begin() {
+      writes = []
+    },
+    async end() {
+      await flush()
+      const out = writes
+      writes = []
+      return out
+    },
+    async close() {
+      sub.disconnect()
+      admin.disconnect()
+    },
+  }
+}
+
+export interface TargetOptions {
+  store: 'memory' | 'redis'
+  redisUrl?: string
+  env?: Record<string, string>
+  logger?: Logger
+}
+
+/** Starts a fuzz target; `stop()` stops the server and removes its data directory. */
+export const startFuzzTarget = async (options: TargetOptions): Promise<FuzzTarget> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-fuzz-'))
+  const keyPrefix = `fuzz:${process.pid}:${Date.now().toString(36)}:`
+  const env: Record<string, string> = { ...FUZZ_ENV, QRELAY_DATA_DIR: dataDir, ...options.env }
+  if (options.store === 'redis') {
+    if (options.redisUrl === undefined) throw new Error('redis target without a URL')
+    Object.assign(env, { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: options.redisUrl, QRELAY_REDIS_KEY_PREFIX: keyPrefix })
+  }
+  const server = await startNodeServer(parseConfig(env), options.logger === undefined ? {} : { logger: options.logger })
+  const recorder = options.store === 'redis' ? await redisRecorder(options.redisUrl as string, keyPrefix) : memoryRecorder(server, dataDir)
+  return {
+    url: server.url,
+    port: Number(new URL(server.url).port),
+    server,
+    recorder,
+    ...(options.store === 'redis' ? { keyPrefix } : {}),
+    async stop() {
+      await recorder.close()
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
