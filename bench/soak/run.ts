@@ -32,7 +32,7 @@ const numArg = (name: string, fallback: number, min: number, max: number): numbe
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be in [${min}, ${max}]`)
   return value
 }
-const MINUTES = numArg('minutes', SMOKE ? 0.35 : 30, 0.05, 240)
+const MINUTES = numArg('minutes', SMOKE ? 0.25 : 30, 0.05, 240)
 const WARMUP_MINUTES = numArg('warmup-minutes', Math.min(5, MINUTES / 6), 0, MINUTES)
 const SAMPLE_SECONDS = numArg('sample-seconds', SMOKE ? 3 : 10, 1, 600)
 // Heap and RSS ceilings of the slope after warm-up (MiB per hour, per process).
