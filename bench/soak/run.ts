@@ -70,9 +70,11 @@ const startServer = async (name: string, env: Record<string, string>): Promise<S
   const logLines = new Map<string, number>()
   createInterface({ input: child.process.stdout! }).on('line', (line) => {
     try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string }
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { type?: string; message?: string }; error?: unknown }
       if ((entry.level ?? 0) >= 40) {
-        const key = `${entry.level === 40 ? 'warn' : 'error'}: ${entry.msg ?? '?'}`
+        // The error's own type and message say why (they carry no secret: ids are redacted in logs).
+        const why = entry.err === undefined ? '' : ` (${entry.err.type ?? 'Error'}: ${String(entry.err.message ?? '').slice(0, 120)})`
+        const key = `${entry.level === 40 ? 'warn' : 'error'}: ${entry.msg ?? '?'}${why}`
         logLines.set(key, (logLines.get(key) ?? 0) + 1)
       }
     } catch {
@@ -139,6 +141,7 @@ const main = async (): Promise<void> => {
 
     let approverToken = await passwordLogin(tally, t.b, '198.51.100.20', USER)
     const t0 = Date.now()
+    const failedAt: string[] = []
     const endAt = t0 + MINUTES * 60_000
     const running = (): boolean => Date.now() < endAt
 
@@ -151,6 +154,7 @@ const main = async (): Promise<void> => {
           done(name)
         } catch (error) {
           tally.fail(name, error)
+          failedAt.push(`${name} at ${((Date.now() - t0) / 1000).toFixed(0)} s`)
         }
         next += periodMs
         const wait = next - Date.now()
@@ -240,7 +244,7 @@ const main = async (): Promise<void> => {
       `Protocol answers (expected): ${list(protocol)}`,
       `429 answers: ${list(limited)}`,
       `Unexpected non-2xx answers: ${list(unexpected)}`,
-      `Failed flows: ${list([...tally.failures])}`,
+      `Failed flows: ${list([...tally.failures])}${failedAt.length === 0 ? '' : ` (when: ${failedAt.slice(0, 20).join(', ')})`}`,
       `Server warn/error log lines: ${list(logs)}`,
     )
     const clean = unexpected.length === 0 && tally.failures.size === 0 && logs.every(([k]) => !k.includes(' error: '))
