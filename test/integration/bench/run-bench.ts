@@ -1,0 +1,26 @@
+/**
+ * Runs a benchmark script's `--smoke` mode as a child process (bounded), for the fast versions of the
+ * benchmarks that `npm test` keeps.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
+
+/** Exit code and output of `node --import tsx <script> --smoke`; killed (SIGKILL) past `timeoutMs`. */
+export const runSmoke = (script: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const env: Record<string, string> = {}
+    for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--smoke'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')))
+    // The script stops its own servers on exit; SIGTERM makes it exit through that path.
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
