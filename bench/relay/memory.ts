@@ -11,7 +11,7 @@
  *
  * Run: `node --import tsx bench/relay/memory.ts` (BENCH_CHANNELS=100000 by default, at most 2 000 000).
  *
- * @see ../../../shared/DESIGN.md (Performance targets: ≤ 2 × the bare Map, ≤ 1 KiB per channel)
+ * @see BENCHMARKS.md (targets and verdicts)
  */
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'

@@ -11,7 +11,7 @@
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
  *
- * @see ../../../shared/DESIGN.md (Performance targets)
+ * @see BENCHMARKS.md (targets and verdicts)
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg } from 'node:os'

@@ -11,7 +11,7 @@
  * (100), BENCH_RATE (1000), BENCH_PAYLOAD (100), BENCH_TARGETS (bare,memory,redis; bare always),
  * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL.
  *
- * @see ../../../shared/DESIGN.md (Performance targets)
+ * @see BENCHMARKS.md (targets and verdicts)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'

@@ -6,7 +6,7 @@
  * (`check_code_mismatch`): someone else may have scanned the QR first.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108
- * @see ../../../shared/DESIGN.md "The server's part in the channel"
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import { renderQrSvg, type QrSvgOptions } from '../adapters/qr/svg.ts'
 import { acceptInitiate, confirmCheckCode, startGenerator } from '../core/channel/handshake.ts'

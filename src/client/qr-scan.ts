@@ -5,7 +5,7 @@
  * channel once G's LoginOk opens: it shows the check code for G's user to type.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108
- * @see ../../../shared/DESIGN.md "The server's part in the channel"
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import { acceptOk, createInitiate } from '../core/channel/handshake.ts'
 import type { LinkIntent } from '../core/channel/qr-link.ts'

@@ -6,7 +6,7 @@
  * subject = the channel id).
  * A link whose id, key or ticket was changed is refused here, before any join.
  *
- * @see ../../../shared/DESIGN.md "The server's part in the channel", point 4
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import type { JSONWebKeySet } from 'jose'
 import { parseChannelLink, type LinkIntent } from '../core/channel/qr-link.ts'

@@ -7,7 +7,7 @@
  * or repeats one. Readers wait for news by re-reading at a short interval, woken at once by appends
  * on the same process.
  *
- * @see ../../../shared/DESIGN.md (notify the user's other devices: "was this you?")
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (malicious session spawning: notify the other devices)
  */
 import type { SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
 

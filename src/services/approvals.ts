@@ -12,7 +12,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
- * @see ../../../shared/DESIGN.md "The server's part in the channel"
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import type { Config } from '../config.ts'
 import type { UiaStage } from '../core/auth/uia.ts'

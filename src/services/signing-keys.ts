@@ -6,7 +6,7 @@
  * Private keys are imported as non-extractable CryptoKeys (WebCrypto: Node 20 and Workers both do
  * Ed25519); the keyring prints only key ids.
  *
- * @see ../../../shared/DESIGN.md "The server's part in the channel", point 4
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import { importJWK } from 'jose'
 import { publicJwkOf, type PublicJwk, type SigningAlg } from '../core/crypto/signing-jwk.ts'

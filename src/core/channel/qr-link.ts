@@ -11,7 +11,7 @@
  * server and proxy logs. The ticket is already base64url, so it is appended as is rather than encoded
  * a second time (a third shorter QR). The link carries bearer values: treat it as a secret.
  *
- * @see ../../../../shared/DESIGN.md "The server's part in the channel", point 4
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/726e1154/proposals/4388-secure-qr-channel.md#qr-code-format
  */
 import { fail, ok, type Result } from '../errors.ts'

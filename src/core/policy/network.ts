@@ -2,7 +2,7 @@
  * Client addresses and networks: which address a request comes from (the socket, or a trusted
  * proxy's header), and the network keys that rate limits and abuse counters are kept per.
  *
- * @see https://www.rfc-editor.org/rfc/rfc7239 (forwarding), ../../../../shared/DESIGN.md (proximity)
+ * @see https://www.rfc-editor.org/rfc/rfc7239 (forwarding), https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity)
  */
 import ipaddr from 'ipaddr.js'
 

@@ -3,7 +3,7 @@
  * WebSocket parties are pushed new data at once whichever process (and transport) took the write.
  * An event never carries the payload or a secret: a listener that cares reads the record itself.
  *
- * @see ../../../../shared/DESIGN.md "Scale" (channels whose two ends land on different processes)
+ * @see docs/websocket.md (channels whose two ends land on different processes)
  */
 
 /** One of the two parties of a native channel. */

@@ -3,7 +3,7 @@
  * party to read or write claims the channel and receives its own secret; anyone else is refused.
  * The relay cannot read the channel, but it can make sure there are only two ends.
  *
- * @see ../../../../shared/DESIGN.md "The server's part in the channel", point 3
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import { fail, ok, type Result } from '../errors.ts'
 import { equalConstantTime } from '../crypto/secrets.ts'

@@ -2,7 +2,7 @@
  * CORS for the rendezvous APIs: any origin (trust lives in the channel, not in the origin), the
  * conditional headers the 2024 API needs, and `ETag` exposed so browsers can read it.
  *
- * @see ../../../../shared/protocol.md §8 point 11
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (CORS of the rendezvous API)
  */
 import type { MiddlewareHandler } from 'hono'
 

@@ -7,7 +7,7 @@
  * colleagues behind one address approving their own codes never refuse each other.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.4 (remote phishing: tell the user what they approve)
- * @see ../../../../shared/DESIGN.md "The BCP mitigations are features" (Establish proximity, User education)
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity, user education); SECURITY.md
  */
 import type { Context } from 'hono'
 import type { Config } from '../../config.ts'

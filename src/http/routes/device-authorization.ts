@@ -10,7 +10,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
- * @see ../../../../shared/DESIGN.md "The server's part in the channel"
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import type { Context } from 'hono'
 import { RelayError } from '../../core/errors.ts'

@@ -4,7 +4,7 @@
  * advertised; a homeserver that proxies the rendezvous paths to qrelay should merge these flags into
  * its own answer.
  *
- * @see ../../../../shared/protocol.md §1 and §8 point 14
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (clients check /versions for the unstable feature)
  */
 import type { Handler } from 'hono'
 import type { Config } from '../../config.ts'

@@ -4,7 +4,7 @@
  * every response that describes the session (201, 200, 304, 202 and 412).
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/0b315f54/proposals/4108-oidc-qr-login.md
- * @see ../../../../shared/protocol.md §1 and §8
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (HTTP semantics of the rendezvous session)
  */
 import type { Context, Handler } from 'hono'
 import { RelayError } from '../../core/errors.ts'

@@ -4,7 +4,7 @@
  * top-level navigation refused.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388
- * @see ../../../../shared/protocol.md §2
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388
  */
 import type { Context, Handler } from 'hono'
 import { RelayError } from '../../core/errors.ts'

@@ -3,7 +3,7 @@
  * native create endpoint calls. A ticket binds the channel id, its expiry and the creator's network
  * prefix under the server's signature, so the scanning device can check where the QR came from.
  *
- * @see ../../../../shared/DESIGN.md "The server's part in the channel", point 4
+ * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  * @see https://www.rfc-editor.org/rfc/rfc7517 (JWK Set)
  */
 import type { Context, Handler } from 'hono'

@@ -5,7 +5,7 @@
  * runs the same scenarios on any deployment: one process, or two processes behind which each side's
  * requests are spread. The js-sdk polls once a second, so every scenario lets at most a few polls wait.
  *
- * @see ../../../../shared/protocol.md §1 (what js-sdk requires of responses)
+ * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (what js-sdk requires of responses)
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { MSC4108RendezvousSession } from 'matrix-js-sdk/lib/rendezvous/transports/MSC4108RendezvousSession.js'
