@@ -20,6 +20,11 @@ export interface Prepared {
   /** Attempt `i` (of n): one request, its answer. */
   attempt(i: number): Promise<Answer>
   isWin(a: Answer): boolean
+  /**
+   * Whether a second winning answer is the same outcome as the first (an idempotent duplicate, not a
+   * second win): e.g. a refresh presented again within the grace gets the same successor token.
+   */
+  isSameOutcome?(first: Answer, other: Answer): boolean
   /** Whether a loser's answer is one of the documented refusals of this intent. */
   isDocumentedLoss(a: Answer): boolean
   /** Checks after the race, given the winners and every answer; returns the problems found (empty: all good). */
@@ -150,6 +155,9 @@ const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
   return {
     attempt: (i) => refresh(t.send(APPROVER, i), owner.refreshToken),
     isWin: (a) => a.status === 200 && typeof a.body.refresh_token === 'string',
+    // Finding 12: the rotated token presented again within the grace gets the *same* successor (an
+    // idempotent retry: one family, one next token), not a second rotation.
+    isSameOutcome: (first, other) => first.body.refresh_token === other.body.refresh_token,
     // The token just rotated, presented again within QRELAY_REFRESH_GRACE_MS (2 s) of the rotation, is
     // "raced": refused, the family kept. Presented later it is a replay ("reused"): refused and the
     // family revoked, as documented. Only a race spread over more than the grace period shows the second.

@@ -49,7 +49,9 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
   const losers: Record<string, number> = {}
   const unexpected: Record<string, number> = {}
   for (const a of answers) {
-    if (prepared.isWin(a)) winners.push(a)
+    const first = winners[0]
+    if (prepared.isWin(a) && first !== undefined && prepared.isSameOutcome?.(first, a) === true) bump(losers, '200 idempotent duplicate (same outcome)')
+    else if (prepared.isWin(a)) winners.push(a)
     else if (prepared.isDocumentedLoss(a)) bump(losers, keyOf(a))
     else bump(unexpected, a.status === 0 ? keyOf(a) : `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)
   }
