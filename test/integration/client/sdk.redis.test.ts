@@ -85,6 +85,9 @@ describe.skipIf(url === null)('device SDK across two processes sharing Redis', (
       publicBaseUrl: PUBLIC_BASE_URL,
     })
     await expect(shown.confirmCheckCode(otherCode(scan.checkCode))).rejects.toMatchObject({ code: 'CHECK_CODE_MISMATCH' })
+    // The abort reaches the other process over pub/sub. A send that beats it finds the channel already
+    // gone (CHANNEL_GONE, also a refusal); this test is about the reason arriving, so give it time.
+    await new Promise((resolve) => setTimeout(resolve, 500))
     await expect(scan.send({ type: 'm.login.protocols' })).rejects.toMatchObject({ code: 'ABORTED', abortReason: 'check_code_mismatch' })
   })
 })
