@@ -35,6 +35,7 @@ import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../adapters/durable/redis.ts'
 import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
+import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
 import { startNodeWebhooks } from './node-webhooks.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
@@ -79,12 +80,6 @@ const isRedisUnavailable = (error: unknown): boolean => {
     error.name === 'MaxRetriesPerRequestError' ||
     /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(error.message)
   )
-}
-
-/** True for SQLite's "another connection holds the lock" errors (a retry a moment later succeeds). */
-const isSqliteBusy = (error: unknown): boolean => {
-  const code = (error as { code?: unknown } | null)?.code
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT'
 }
 
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
