@@ -62,4 +62,12 @@ describe('parseConfig', () => {
       expect(readme, `${knob.env} missing from README`).toContain(knob.env)
     }
   })
+
+  it('has the README table the generator writes (node --import tsx scripts/config-table.ts)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const rows = KNOBS.map((knob) => `| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |`)
+    const table = ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
+    const start = readme.indexOf('\n', readme.indexOf('<!-- config-table:start')) + 1
+    expect(readme.slice(start, readme.indexOf('<!-- config-table:end -->'))).toBe(`${table}\n`)
+  })
 })
