@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, KNOBS, parseConfig } from '../../src/config.ts'
+import { ConfigError, configTable, KNOBS, parseConfig } from '../../src/config.ts'
 import { readFileSync } from 'node:fs'
 
 describe('parseConfig', () => {
@@ -65,9 +65,7 @@ describe('parseConfig', () => {
 
   it('has the README table the generator writes (node --import tsx scripts/config-table.ts)', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-    const rows = KNOBS.map((knob) => `| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |`)
-    const table = ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
     const start = readme.indexOf('\n', readme.indexOf('<!-- config-table:start')) + 1
-    expect(readme.slice(start, readme.indexOf('<!-- config-table:end -->'))).toBe(`${table}\n`)
+    expect(readme.slice(start, readme.indexOf('<!-- config-table:end -->'))).toBe(`${configTable(KNOBS)}\n`)
   })
 })
