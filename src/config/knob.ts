@@ -54,6 +54,13 @@ const make = <T>(described: Described, fallback: string | undefined, parse: Pars
   parse,
 })
 
+/** A knob of `parse`'s value; without a default it may be unset, so its value may be undefined. */
+function custom<T>(options: Described & { default: string; parse: Parser<T> }): Knob<T>
+function custom<T>(options: Described & { parse: Parser<T> }): Knob<T | undefined>
+function custom<T>(options: Described & { default?: string; parse: Parser<T> }): Knob<T | undefined> {
+  return make<T | undefined>(options, options.default, options.parse)
+}
+
 /**
  * The knob constructors: each types its default, so a default of the wrong type does not compile.
  *
@@ -81,6 +88,5 @@ export const knob = {
   /** A rate limit, `count/window` with the window's unit. */
   rate: (options: Described & { default: RateText }): Knob<RateRule> => make(options, options.default, rateRule),
   /** A value only `parse` understands (URLs, keys, secrets); `default` is the text parsed when unset. */
-  custom: <T>(options: Described & { default?: string; parse: Parser<T> }): Knob<T> =>
-    make(options, options.default, options.parse),
+  custom,
 }

@@ -30,7 +30,7 @@ const readKnobs = <D extends Declaration>(declaration: D, env: Env, problems: st
   if (problems.length > before) return undefined
   // The one cast of the configuration: TypeScript cannot type an object built key by key from a
   // mapped type. Sound because every field of every section above holds the value its knob's parser
-  // made (or undefined for an unset knob without default, which its parser's type includes).
+  // made, or undefined for an unset knob without default (whose type includes undefined: see knob.custom).
   return Object.freeze(sections) as ConfigOf<D>
 }
 

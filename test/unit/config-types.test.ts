@@ -4,6 +4,7 @@
  */
 import { describe, expectTypeOf, it } from 'vitest'
 import { knob, type Knob } from '../../src/config/knob.ts'
+import { clientCredentials } from '../../src/config/parse-secrets.ts'
 import { defaultConfig, type Config } from '../../src/config.ts'
 import type { Cidr } from '../../src/core/policy/network.ts'
 import type { RateRule } from '../../src/core/policy/rate-limit.ts'
@@ -211,5 +212,10 @@ describe('knob constructors', () => {
   it('infer the value type, choices included', () => {
     const store = knob.enum({ env: 'QRELAY_X', values: ['memory', 'redis'], default: 'memory', doc: 'a setting' })
     expectTypeOf(store.parse).returns.toEqualTypeOf<{ value: 'memory' | 'redis' } | { problem: string }>()
+    // Without a default a knob may be unset: its value may be undefined whatever its parser gives.
+    const clients = knob.custom({ env: 'QRELAY_X', parse: clientCredentials, doc: 'a setting' })
+    expectTypeOf(clients).toEqualTypeOf<Knob<ReadonlyMap<string, string> | undefined>>()
+    const withDefault = knob.custom({ env: 'QRELAY_X', default: '', parse: clientCredentials, doc: 'a setting' })
+    expectTypeOf(withDefault).toEqualTypeOf<Knob<ReadonlyMap<string, string>>>()
   })
 })
