@@ -1,5 +1,6 @@
 /**
- * The knobs of the rendezvous channels, their transports and tickets, webhooks and the relay's rate limits, in the README's order.
+ * The knobs of the rendezvous channels, their transports and tickets, the webhooks and the relay's
+ * rate limits, in the README's order.
  */
 import { knob, type Section } from '../knob.ts'
 import { hexKeyList, signingJwks, webhookSecret } from '../parse-secrets.ts'
