@@ -1,15 +1,12 @@
 /**
- * Regenerates the configuration table of README.md from src/config.ts, between the
- * `config-table:start` and `config-table:end` markers (`node --import tsx scripts/config-table.ts`).
+ * Regenerates the configuration table of README.md from the declaration in src/config/knobs, between
+ * the `config-table:start` and `config-table:end` markers (`node --import tsx scripts/config-table.ts`).
  * With `--print`, prints the table instead of writing the README.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { KNOBS } from '../src/config.ts'
+import { configTable, KNOBS } from '../src/config.ts'
 
-const rows = KNOBS.map(
-  (knob) => `| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |`,
-)
-const table = ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
+const table = configTable(KNOBS)
 
 if (process.argv.includes('--print')) {
   process.stdout.write(`${table}\n`)
@@ -21,5 +18,5 @@ if (process.argv.includes('--print')) {
   if (start < 0 || end < start) throw new Error('README.md has no config-table markers')
   const startLineEnd = readme.indexOf('\n', start) + 1
   writeFileSync(path, `${readme.slice(0, startLineEnd)}${table}\n${readme.slice(end)}`)
-  process.stdout.write(`README.md: ${rows.length} settings\n`)
+  process.stdout.write(`README.md: ${KNOBS.length} settings\n`)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, KNOBS, parseConfig } from '../../src/config.ts'
+import { ConfigError, configTable, KNOBS, parseConfig } from '../../src/config.ts'
 import { readFileSync } from 'node:fs'
 
 describe('parseConfig', () => {
@@ -61,5 +61,11 @@ describe('parseConfig', () => {
       expect(knob.doc.length).toBeGreaterThan(10)
       expect(readme, `${knob.env} missing from README`).toContain(knob.env)
     }
+  })
+
+  it('has the README table the generator writes (node --import tsx scripts/config-table.ts)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const start = readme.indexOf('\n', readme.indexOf('<!-- config-table:start')) + 1
+    expect(readme.slice(start, readme.indexOf('<!-- config-table:end -->'))).toBe(`${configTable(KNOBS)}\n`)
   })
 })

@@ -1,0 +1,8 @@
+/** The README's configuration table (Markdown), one row per knob: variable, default, meaning. */
+import type { Knob } from './knob.ts'
+
+/** The table of `knobs`, without a trailing newline. */
+export const configTable = (knobs: readonly Knob[]): string => {
+  const rows = knobs.map((knob) => `| \`${knob.env}\` | ${knob.default === undefined ? '–' : `\`${knob.default}\``} | ${knob.doc} |`)
+  return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
+}
