@@ -1,7 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
-// Five projects: pure unit tests, integration tests through app.request() and real servers, the
+// Six projects: pure unit tests, the lint rules' own test, integration tests through app.request() and real servers, the
 // security regression tests (test/security, one file per area), the suites that need a real
 // redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
 export default defineConfig({
@@ -13,6 +13,11 @@ export default defineConfig({
         // The property tests run hundreds of seeded cases: the timeout guards against a hang, not a
         // slow machine (a loaded 2-core runner takes several seconds for some of them).
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 30_000 },
+      },
+      {
+        // The boundary rules of biome.jsonc fire on the fixtures of test/lint/fixtures (one Biome run).
+        extends: true,
+        test: { name: 'lint', include: ['test/lint/**/*.test.ts'], environment: 'node', testTimeout: 20_000, hookTimeout: 20_000 },
       },
       {
         extends: true,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
-import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'

@@ -73,7 +73,7 @@ describe('fileKeyStore', () => {
     const stored = await Promise.all(sets.map((set) => fileKeyStore(path).saveIfAbsent(set)))
     const kids = new Set(stored.map((s) => s.keys[0]!.kid))
     expect(kids.size).toBe(1)
-    expect((await fileKeyStore(path).load())?.keys[0]!.kid).toBe([...kids][0])
+    expect((await fileKeyStore(path).load())?.keys[0]?.kid).toBe([...kids][0])
     expect((await readdir(dataDir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
   })
 

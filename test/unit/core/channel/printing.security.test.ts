@@ -11,12 +11,12 @@ import { encryptMessage } from '../../../../src/core/channel/secure-message.ts'
 import { fixedRandom, handshake, unwrap } from './channel-fixture.ts'
 
 const SECRET_HEX = [v.G_secret_hex, v.S_secret_hex, v.shared_secret_hex, v.enc_key_S_hex, v.enc_key_G_hex]
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 const FORBIDDEN: RegExp[] = SECRET_HEX.flatMap((h) => {
   const bytes = hex.decode(h)
   const encodings = [h, base64.encode(bytes), base64nopad.encode(bytes), base64urlnopad.encode(bytes)]
   // Whole encodings plus a 16-character slice of each, in case something prints part of a key.
-  const texts = encodings.flatMap((text) => [text, text.slice(8, 24)]).map((t) => new RegExp(escape(t), 'i'))
+  const texts = encodings.flatMap((text) => [text, text.slice(8, 24)]).map((t) => new RegExp(escapeRegExp(t), 'i'))
   // How inspect and JSON.stringify show a Uint8Array: its first bytes in decimal.
   const head = [...bytes.slice(0, 6)]
   const raw = [new RegExp(head.join(',\\s*')), new RegExp(head.map((b, i) => `"${i}":${b}`).join(','))]
