@@ -10,7 +10,7 @@ import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
-import { systemNow, throwIfCancelled, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
+import { systemNow, throwIfCancelled, wakeWithin, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
 import { receiveDeadline, receiveTimedOut, type ChannelTransport, type PartyRole, type ReceiveOptions, type TransportConnector } from './transport.ts'
 import { errorOfClose } from './ws-close.ts'
 
@@ -196,16 +196,7 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
       throwIfCancelled(signal)
       const left = deadline - this.#now()
       if (left <= 0) throw receiveTimedOut(deadline, this.expiresAtMs)
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        const timer = setTimeout(done, left)
-        signal?.addEventListener('abort', done, { once: true })
-        this.#notify.push(done)
-      })
+      await wakeWithin(left, signal, (wake) => this.#notify.push(wake))
     }
   }
 
