@@ -125,6 +125,7 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
     try {
       frame = JSON.parse(String(raw)) as Frame
     } catch {
+      // Safe: JSON.parse throws only a SyntaxError; a garbled frame is ignored like an unknown one (below).
       return
     }
     const token = typeof frame.sequence_token === 'string' ? frame.sequence_token : null

@@ -15,6 +15,7 @@
  */
 import type { Config } from '../config.ts'
 import { RelayError } from '../core/errors.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import {
   abuseWindowIndex,
   asnThresholdsOf,
@@ -205,8 +206,9 @@ export const abuseGuard = (deps: {
       const window = abuseWindowIndex(clock.now(), t)
       try {
         await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
-      } catch {
+      } catch (error) {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
+        deps.logger?.warn({ err: summarizeError(error), network: key, signal }, 'abuse signal not counted')
       }
     },
     async isDenied(source, accountId) {
