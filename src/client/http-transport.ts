@@ -10,7 +10,7 @@ import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError, isClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
 import { sleep, systemNow, throwIfCancelled } from './platform.ts'
-import { receiveDeadline, receiveTimedOut, type ChannelTransport, type PartyRole, type ReceiveOptions, type TransportConnector } from './transport.ts'
+import { receiveDeadline, receiveTimedOut, type ChannelTransport, type ReceiveOptions, type TransportConnector } from './transport.ts'
 
 /** Options of {@link httpTransport}. */
 export interface HttpTransportOptions {

@@ -92,7 +92,7 @@ export const refreshSessions = (deps: RefreshDeps) => {
       if (sealed === null || !equalConstantTime(hashSecret(sealed), current)) throw new RefreshError('raced')
       successor = sealed
     }
-    let access
+    let access: { bearer: string; ttl: number }
     try {
       access = await putAccess(family.accountId, family.deviceId, family.id, family.jkt)
     } catch (error) {
