@@ -6,20 +6,11 @@
  * @see ../../README.md "Native two-party channels"
  */
 import type { AbortReason } from '../core/relay/channel-event.ts'
+import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError, isClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
 import { sleep, systemNow, throwIfCancelled } from './platform.ts'
-import {
-  INSPECT,
-  receiveDeadline,
-  receiveTimedOut,
-  summarizeTransport,
-  type ChannelTransport,
-  type PartyRole,
-  type ReceiveOptions,
-  type TransportConnector,
-  type TransportSummary,
-} from './transport.ts'
+import { receiveDeadline, receiveTimedOut, type ChannelTransport, type ReceiveOptions, type TransportConnector } from './transport.ts'
 
 /** Options of {@link httpTransport}. */
 export interface HttpTransportOptions {
@@ -33,21 +24,15 @@ export interface HttpTransportOptions {
   now?: () => number
 }
 
-interface HttpChannelInit {
-  api: NativeApi
-  role: PartyRole
-  id: string
+interface HttpChannelInit extends ChannelEndInit {
   secret: string
   token: string
   expiresAtMs: number
   pollIntervalMs: number
-  now: () => number
 }
 
-class HttpChannel implements ChannelTransport {
+class HttpChannel extends ChannelEnd implements ChannelTransport {
   readonly kind = 'http' as const
-  readonly role: PartyRole
-  readonly channelId: string
   readonly expiresAtMs: number
   readonly #api: NativeApi
   readonly #secret: string
@@ -58,9 +43,8 @@ class HttpChannel implements ChannelTransport {
   #released = false
 
   constructor(init: HttpChannelInit) {
+    super(init)
     this.#api = init.api
-    this.role = init.role
-    this.channelId = init.id
     this.#secret = init.secret
     this.#token = init.token
     this.expiresAtMs = init.expiresAtMs
@@ -103,33 +87,17 @@ class HttpChannel implements ChannelTransport {
   async close(): Promise<void> {
     if (this.#released) return
     this.#released = true
-    try {
-      await this.#api.remove(this.channelId, this.#secret)
-    } catch (error) {
-      if (!isClientError(error, 'CHANNEL_GONE')) throw error
-    }
+    await unlessGone(() => this.#api.remove(this.channelId, this.#secret))
   }
 
   async abort(reason: AbortReason): Promise<void> {
     if (this.#released) return
     this.#released = true
-    try {
-      await this.#api.abort(this.channelId, this.#secret, reason)
-    } catch (error) {
-      if (!isClientError(error, 'CHANNEL_GONE')) throw error
-    }
+    await unlessGone(() => this.#api.abort(this.channelId, this.#secret, reason))
   }
 
   disconnect(): void {
     this.#released = true
-  }
-
-  toJSON(): TransportSummary {
-    return summarizeTransport(this)
-  }
-
-  [INSPECT](): TransportSummary {
-    return this.toJSON()
   }
 }
 

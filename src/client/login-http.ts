@@ -61,7 +61,7 @@ export const requestJson = async (http: LoginHttp, path: string, init: RequestIn
     const parsed: unknown = await res.json()
     if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>
   } catch {
-    // No JSON body: the status says enough.
+    // Safe: only the body failed (not JSON, or cut off); the caller decides by the status, which says enough.
   }
   const retryAfter = Number(res.headers.get('retry-after'))
   const nonce = res.headers.get('dpop-nonce')

@@ -51,7 +51,7 @@ export const errorOfResponse = async (response: Response): Promise<ClientError> 
   try {
     body = (await response.json()) as typeof body
   } catch {
-    // not JSON: the status says enough
+    // Safe: only the body failed (not JSON, or cut off); the error is built from the status, which says enough.
   }
   const code = STATUS_CODES[response.status] ?? 'TRANSPORT_FAILED'
   const retryAfterMs = typeof body.retry_after_ms === 'number' ? body.retry_after_ms : undefined

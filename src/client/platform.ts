@@ -58,12 +58,32 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 
+/**
+ * Resolves when the function handed to `register` is called, after `ms`, or when `signal` aborts,
+ * whichever comes first; never rejects (the caller checks why it woke).
+ *
+ * @example
+ * await wakeWithin(left, signal, (wake) => listeners.push(wake))
+ */
+export const wakeWithin = (ms: number, signal: AbortSignal | undefined, register: (wake: () => void) => void): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+    register(done)
+  })
+
 /** The base URL without trailing slashes, refusing anything but an absolute http(s) URL. */
 export const normalizeBaseUrl = (baseUrl: string): string => {
   let url: URL
   try {
     url = new URL(baseUrl)
   } catch {
+    // Not swallowed: the URL parser throws only on text that is not a URL, rethrown with a clear message.
     throw new TypeError('baseUrl must be an absolute http(s) URL')
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

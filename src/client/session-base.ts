@@ -168,6 +168,7 @@ export abstract class SessionBase {
     try {
       return JSON.parse(opened.value.plaintext) as T
     } catch {
+      // Not swallowed: a plaintext that is not JSON is the other device's protocol error, thrown as one.
       throw await this.failProtocol('PROTOCOL_ERROR', 'the message is not JSON')
     }
   }

@@ -85,7 +85,7 @@ export const receiveTimedOut = (deadline: number, expiresAtMs: number): ClientEr
     : new ClientError('TRANSPORT_FAILED', { detail: 'timed out waiting for the other device' })
 
 /** What a transport prints: never its secret or channel id. */
-export const summarizeTransport = (t: ChannelTransport): TransportSummary => ({
+export const summarizeTransport = (t: Pick<ChannelTransport, 'kind' | 'role' | 'expiresAtMs'>): TransportSummary => ({
   kind: t.kind,
   role: t.role,
   expiresAtMs: t.expiresAtMs,

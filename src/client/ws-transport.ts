@@ -7,23 +7,14 @@
  * @see ../../docs/websocket.md
  */
 import type { AbortReason } from '../core/relay/channel-event.ts'
-import { ClientError, isClientError } from './errors.ts'
+import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
+import { ClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
-import { systemNow, throwIfCancelled, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
+import { systemNow, throwIfCancelled, wakeWithin, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
+import { receiveDeadline, receiveTimedOut, type ChannelTransport, type PartyRole, type ReceiveOptions, type TransportConnector } from './transport.ts'
+import { errorOfClose } from './ws-close.ts'
 
 export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
-import {
-  INSPECT,
-  receiveDeadline,
-  receiveTimedOut,
-  summarizeTransport,
-  type ChannelTransport,
-  type PartyRole,
-  type ReceiveOptions,
-  type TransportConnector,
-  type TransportSummary,
-} from './transport.ts'
-import { errorOfClose } from './ws-close.ts'
 
 /** Options of {@link webSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -54,23 +45,17 @@ interface PendingPut {
   peerWrote: boolean
 }
 
-interface SocketChannelInit {
-  api: NativeApi
-  role: PartyRole
-  id: string
+interface SocketChannelInit extends ChannelEndInit {
   /** Null for a joiner until its welcome brings the joiner secret. */
   secret: string | null
   /** The token the creator got at creation; null for a joiner (its welcome's token). */
   seen: string | null
   WebSocket: WebSocketConstructor
-  now: () => number
 }
 
 /** One party's socket on a channel. */
-class SocketChannel implements ChannelTransport {
+class SocketChannel extends ChannelEnd implements ChannelTransport {
   readonly kind = 'websocket' as const
-  readonly role: PartyRole
-  readonly channelId: string
   expiresAtMs = 0
   readonly #api: NativeApi
   readonly #socket: WebSocketLike
@@ -88,9 +73,8 @@ class SocketChannel implements ChannelTransport {
   #closed: Promise<void>
 
   constructor(init: SocketChannelInit) {
+    super(init)
     this.#api = init.api
-    this.role = init.role
-    this.channelId = init.id
     this.#secret = init.secret
     this.#seen = init.seen
     this.#now = init.now
@@ -141,6 +125,7 @@ class SocketChannel implements ChannelTransport {
     try {
       frame = JSON.parse(String(raw)) as Frame
     } catch {
+      // Safe: JSON.parse throws only a SyntaxError; a garbled frame is ignored like an unknown one (below).
       return
     }
     const token = typeof frame.sequence_token === 'string' ? frame.sequence_token : null
@@ -212,16 +197,7 @@ class SocketChannel implements ChannelTransport {
       throwIfCancelled(signal)
       const left = deadline - this.#now()
       if (left <= 0) throw receiveTimedOut(deadline, this.expiresAtMs)
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        const timer = setTimeout(done, left)
-        signal?.addEventListener('abort', done, { once: true })
-        this.#notify.push(done)
-      })
+      await wakeWithin(left, signal, (wake) => this.#notify.push(wake))
     }
   }
 
@@ -235,12 +211,9 @@ class SocketChannel implements ChannelTransport {
       return
     }
     this.#released = true
-    if (this.#secret === null) return
-    try {
-      await overHttp(this.#secret)
-    } catch (error) {
-      if (!isClientError(error, 'CHANNEL_GONE')) throw error
-    }
+    const secret = this.#secret
+    if (secret === null) return
+    await unlessGone(() => overHttp(secret))
   }
 
   /** Waits (bounded) for the close, then makes sure the socket is closed. */
@@ -263,14 +236,6 @@ class SocketChannel implements ChannelTransport {
     this.#released = true
     clearInterval(this.#pinger)
     this.#socket.close(1000, 'bye')
-  }
-
-  toJSON(): TransportSummary {
-    return summarizeTransport(this)
-  }
-
-  [INSPECT](): TransportSummary {
-    return this.toJSON()
   }
 }
 

@@ -17,6 +17,7 @@ import type { ChannelObjectApi, TakenChannel } from '../adapters/storage/durable
 import type { ReplaceOutcome } from '../ports.ts'
 import type { ChannelPublishApi } from '../adapters/pubsub/durable-object.ts'
 import { decodeChannelEvent } from '../core/relay/channel-event.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import type { RelayConnection } from '../services/relay.ts'
 import { callerOfForwarded, objectRelay, type ObjectRelay } from './workers-relay.ts'
 
@@ -41,17 +42,18 @@ export class ChannelObject extends DurableObject<Env> implements ChannelObjectAp
     const pair = new WebSocketPair()
     const [client, server] = [pair[0], pair[1]]
     this.ctx.acceptWebSocket(server)
+    const log = relay.logger.child({ channel: relay.redact(id) })
     const socket = {
       send: (text: string) => server.send(text),
       close: (code: number, reason: string) => {
         try {
           server.close(code, reason)
-        } catch {
-          // Already closed.
+        } catch (error) {
+          // Closing a socket the peer already closed throws; there is nothing left to close, so only note it.
+          log.debug({ err: summarizeError(error) }, 'websocket already closed')
         }
       },
     }
-    const log = relay.logger.child({ channel: relay.redact(id) })
     this.#connections.set(server, relay.relay.connect(id, socket, callerOfForwarded(request), log))
     return new Response(null, { status: 101, webSocket: client })
   }

@@ -15,6 +15,7 @@
  */
 import type { Config } from '../config.ts'
 import { RelayError } from '../core/errors.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import {
   abuseWindowIndex,
   asnThresholdsOf,
@@ -24,8 +25,11 @@ import {
   type AbuseRecord,
   type AbuseThresholds,
 } from '../core/policy/abuse.ts'
-import { inAnyRange, parseAddress, rateKeyOf, type Cidr } from '../core/policy/network.ts'
+import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
+import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
+
+export { ASN_SOURCE, sourceKeyOf, sourcesOf } from './abuse-sources.ts'
 
 /** What is counted. */
 export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
@@ -74,33 +78,7 @@ const SIGNALS = Object.keys(SIGNAL_FIELD) as AbuseSignal[]
 const MAX_CAS_TRIES = 4
 
 /** The network key `::1` counts under (its /64). */
-const IPV6_LOOPBACK_KEY = sourceKeyOfAddress('::1')
-
-/** Prefix of an ASN source (`asn:64500`): counted with the ASN thresholds. */
-export const ASN_SOURCE = 'asn:'
-
-/**
- * The sources one client counts under: its network key and, when known, its ASN.
- *
- * @example
- * sourcesOf('203.0.113.7', 64500) // ['203.0.113.7', 'asn:64500']
- */
-export const sourcesOf = (network: string | undefined, asn: number | undefined): string[] => [
-  ...(network === undefined ? [] : [network]),
-  ...(asn === undefined ? [] : [`${ASN_SOURCE}${asn}`]),
-]
-
-function sourceKeyOfAddress(text: string): string {
-  const address = parseAddress(text)
-  return address === null ? text : rateKeyOf(address)
-}
-
-/** The network key of an address, or the text itself when it already is one (e.g. `2001:db8::/64`). */
-export const sourceKeyOf = (source: string): string => {
-  if (source.startsWith(ASN_SOURCE)) return source
-  const address = parseAddress(source)
-  return address === null ? source : rateKeyOf(address)
-}
+const IPV6_LOOPBACK_KEY = sourceKeyOf('::1')
 
 /**
  * Builds the guard.
@@ -205,8 +183,9 @@ export const abuseGuard = (deps: {
       const window = abuseWindowIndex(clock.now(), t)
       try {
         await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
-      } catch {
+      } catch (error) {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
+        deps.logger?.warn({ err: summarizeError(error), network: key, signal }, 'abuse signal not counted')
       }
     },
     async isDenied(source, accountId) {

@@ -9,7 +9,8 @@
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (malicious session spawning: notify the other devices)
  */
-import type { SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
+import { summarizeError } from '../core/error-summary.ts'
+import type { Logger, SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
 
 /** One event as a device reads it (`id` is the cursor, strictly increasing per account). Never holds secrets. */
 export type FeedEvent = StoredSecurityEvent
@@ -45,7 +46,12 @@ const DEFAULTS: AccountEventsLimits = { maxEvents: 100, retentionMs: 7 * 24 * 3_
  * await feed.emit(accountId, { type: 'device_signed_in', atMs: clock.now(), deviceId })
  * const news = await feed.waitSince(accountId, lastSeenId, 50, 25_000)
  */
-export const accountEvents = (deps: { security: SecurityStateStore; limits?: Partial<AccountEventsLimits> }): AccountEvents => {
+export const accountEvents = (deps: {
+  security: SecurityStateStore
+  limits?: Partial<AccountEventsLimits>
+  /** Where a failed append is reported (it never fails the action); none: it goes unreported. */
+  logger?: Logger
+}): AccountEvents => {
   const { security } = deps
   const limits = { ...DEFAULTS, ...deps.limits }
   const bounds = { maxEvents: limits.maxEvents, retentionMs: limits.retentionMs }
@@ -62,8 +68,9 @@ export const accountEvents = (deps: { security: SecurityStateStore; limits?: Par
     async emit(accountId, event) {
       try {
         await security.appendEvent(accountId, event, bounds)
-      } catch {
+      } catch (error) {
         // The feed is a notification channel: a store failure must not fail the action it reports.
+        deps.logger?.warn({ err: summarizeError(error), eventType: event.type }, 'security event not stored')
       } finally {
         wake(accountId)
       }

@@ -83,6 +83,7 @@ export const resealAll = async (
     try {
       if (await service.resealTotp(id)) resealed++
     } catch {
+      // Not swallowed: the account is reported in `failed`, and one bad key must not stop the others.
       failed.push(id)
     }
   }

@@ -7,11 +7,13 @@
  * @see https://thecopenhagenbook.com/server-side-tokens
  */
 import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
-import { equalConstantTime, hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
-import { DEVICE_TOKEN_SECRET_BYTES, mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
-import { openSuccessor, sealSuccessor } from '../core/auth/refresh-successor.ts'
+import { newOpaqueId } from '../core/crypto/secrets.ts'
+import { mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, DurableStore, KvStore, Random, RotateOutcome } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
+import { refreshSessions } from './session-refresh.ts'
+
+export { RefreshError } from './session-refresh.ts'
 
 /** What the sessions service needs. */
 export interface SessionsDeps {
@@ -63,16 +65,6 @@ export interface Principal {
   token: AccessTokenRecord
 }
 
-/** Why a refresh failed, as RFC 6749 `invalid_grant` descriptions tell it. */
-export class RefreshError extends Error {
-  readonly outcome: RotateOutcome | 'malformed' | 'wrong_key'
-  constructor(outcome: RotateOutcome | 'malformed' | 'wrong_key') {
-    super(`refresh refused: ${outcome}`)
-    this.name = 'RefreshError'
-    this.outcome = outcome
-  }
-}
-
 /** Session use cases. */
 export interface SessionsService {
   /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
@@ -99,12 +91,6 @@ export interface SessionsService {
 }
 
 const TOUCH_CACHE_MAX = 10_000
-/** A seal outlives the grace by this much (it is written just before the rotation it belongs to). */
-const SEAL_MARGIN_MS = 5_000
-
-const successorKey = (familyId: string, presentedHash: string): string => `refresh-successor:${familyId}:${presentedHash}`
-/** The secret part of a well-formed `<id>.<secret>` token. */
-const secretOf = (token: string): string => token.slice(token.indexOf('.') + 1)
 
 /**
  * Builds the sessions service.
@@ -117,11 +103,6 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
   const { durable, clock, random } = deps
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000
   const lastTouch = new Map<string, number>()
-
-  const openSeal = async (key: string, presentedSecret: string): Promise<string | null> => {
-    const seal = deps.kv === undefined ? null : await deps.kv.get(key)
-    return seal === null ? null : openSuccessor(seal, presentedSecret)
-  }
 
   const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
 
@@ -222,60 +203,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
     },
-    async refresh(refreshToken, proofJkt) {
-      const parsed = parseDeviceToken(refreshToken)
-      if (!parsed.ok) throw new RefreshError('malformed')
-      // The binding never changes, so reading it ahead of the atomic rotation is safe. A stolen
-      // DPoP-bound refresh token is worthless without the key: nothing rotates, nothing is revoked.
-      const known = await durable.tokens.getRefreshFamily(parsed.value.id)
-      const bound = known?.jkt
-      if (bound !== undefined && (proofJkt === undefined || !equalConstantTime(bound, proofJkt))) {
-        throw new RefreshError('wrong_key')
-      }
-      const familyId = parsed.value.id
-      const presentedSecret = secretOf(refreshToken)
-      const presentedHash = parsed.value.secretHash()
-      // The successor is sealed under the presented token before anything rotates: a retry of this
-      // very refresh (the first answer lost to a transient error, or a concurrent duplicate) opens
-      // the seal and gets the same new token rather than being judged a replay.
-      const sealKey = successorKey(familyId, presentedHash)
-      const opened = await openSeal(sealKey, presentedSecret)
-      const nextSecret = opened ?? newOpaqueId(random, DEVICE_TOKEN_SECRET_BYTES)
-      // Sealed only for the current token (hashes, compared plainly as the stores do): a stale or forged
-      // one never writes anything.
-      if (opened === null && deps.kv !== undefined && known?.currentHash === presentedHash) {
-        await deps.kv.put(sealKey, sealSuccessor(nextSecret, presentedSecret), deps.refreshGraceMs + SEAL_MARGIN_MS)
-      }
-      const nextHash = hashSecret(nextSecret)
-      const { outcome, family } = await durable.tokens.rotateRefresh({ familyId, presentedHash, nextHash, graceMs: deps.refreshGraceMs })
-      if (family === null || (outcome !== 'rotated' && outcome !== 'raced')) throw new RefreshError(outcome)
-      let successor = nextSecret
-      if (outcome === 'raced') {
-        // Within the grace, the same token again: the same successor if the seal says which it is.
-        const current = family.currentHash
-        const sealed = current === nextHash ? nextSecret : await openSeal(sealKey, presentedSecret)
-        if (sealed === null || !equalConstantTime(hashSecret(sealed), current)) throw new RefreshError('raced')
-        successor = sealed
-      }
-      let access
-      try {
-        access = await putAccess(family.accountId, family.deviceId, family.id, family.jkt)
-      } catch (error) {
-        // Only a refusal by the store is a denial; anything else (store unavailable) propagates as
-        // such, and the client's retry within the grace gets this same successor.
-        if (error instanceof RelayError && error.code === 'FORBIDDEN') throw new RefreshError('denied')
-        throw error
-      }
-      // The family id stays the lookup key; only the secret part rotates.
-      return {
-        accessToken: access.bearer,
-        refreshToken: `${family.id}.${successor}`,
-        expiresInMs: access.ttl,
-        deviceId: family.deviceId,
-        accountId: family.accountId,
-        ...(family.jkt === undefined ? {} : { jkt: family.jkt }),
-      }
-    },
+    refresh: refreshSessions({ durable, random, refreshGraceMs: deps.refreshGraceMs, putAccess, ...(deps.kv === undefined ? {} : { kv: deps.kv }) }),
     markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),

@@ -42,6 +42,7 @@ const lookup = (reader: GeoReader | undefined, ip: string): GeoRecord | null => 
   try {
     return reader.get(ip)
   } catch {
+    // Safe: the reader throws only on text that is not an IP address, whose facts are unknown (the port must not throw).
     return null
   }
 }

@@ -30,7 +30,7 @@ const syncDirectory = async (dir: string): Promise<void> => {
       await handle.close()
     }
   } catch {
-    // not fatal: the file content is already synced
+    // Safe: the file content is already synced and renamed; only the rename's durability is best effort.
   }
 }
 

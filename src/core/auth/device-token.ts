@@ -23,6 +23,7 @@ const isCanonical = (text: string): boolean => {
     fromBase64Url(text)
     return true
   } catch {
+    // Safe: the decoder throws only on non-canonical base64url, which is exactly what this tests.
     return false
   }
 }

@@ -61,6 +61,7 @@ const decodeB64 = (text: string): Uint8Array | null => {
   try {
     return base64nopad.decode(text)
   } catch {
+    // Safe: the decoder throws only on text that is not base64; the caller treats null as a malformed hash.
     return null
   }
 }

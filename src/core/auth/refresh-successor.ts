@@ -33,6 +33,7 @@ export const openSuccessor = (seal: string, presentedSecret: string): string | n
   try {
     bytes = fromBase64Url(seal)
   } catch {
+    // Safe: the decoder throws only on a seal that is not base64url, which is "malformed" (null) by contract.
     return null
   }
   return bytes.length === DEVICE_TOKEN_SECRET_BYTES ? toBase64Url(xor(bytes, pad(presentedSecret))) : null

@@ -80,6 +80,7 @@ export const totpSecretFromBase32 = (text: string): Result<TotpSecret, 'INVALID_
   try {
     key = base32nopad.decode(cleaned)
   } catch {
+    // Safe: the decoder throws only on text that is not base32: bad input, answered as a Result.
     return fail('INVALID_PARAM', 'the TOTP secret is not base32')
   }
   if (key.length < 16) return fail('INVALID_PARAM', 'the TOTP secret is shorter than 128 bits')

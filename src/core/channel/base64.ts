@@ -34,6 +34,7 @@ export const decodeBase64 = (text: string): Uint8Array | null => {
   try {
     return base64nopad.decode(body)
   } catch {
+    // Safe: the decoder throws only on text that is not base64, which this function reports as null.
     return null
   }
 }

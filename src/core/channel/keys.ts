@@ -52,6 +52,7 @@ export const agreeX25519 = (
     // noble refuses the known low-order points before the ladder (no timing oracle on our secret).
     shared = x25519.getSharedSecret(secretKey, theirPublicKey)
   } catch {
+    // Safe: noble throws only on a low-order or malformed public key: bad input, answered as a Result.
     return fail('INVALID_PARAM', 'non-contributory public key')
   }
   // Belt and braces: the RFC's own check, on the output, without an early exit.

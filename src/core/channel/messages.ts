@@ -27,6 +27,7 @@ export const utf8Decode = (bytes: Uint8Array): string | null => {
   try {
     return decoder.decode(bytes)
   } catch {
+    // Safe: the fatal decoder throws only on malformed UTF-8, which this function reports as null.
     return null
   }
 }

@@ -26,6 +26,7 @@ export const utf8Text = (bytes: Uint8Array): string | null => {
   try {
     return strictDecoder.decode(bytes)
   } catch {
+    // Safe: the fatal decoder throws only on malformed UTF-8, which this function reports as null.
     return null
   }
 }
@@ -62,6 +63,7 @@ export const isHttpUrl = (text: string): boolean => {
     const url = new URL(text)
     return (url.protocol === 'https:' || url.protocol === 'http:') && url.host !== ''
   } catch {
+    // Safe: the URL parser throws only on text that is not a URL, which is simply not an http(s) URL.
     return false
   }
 }

@@ -119,6 +119,7 @@ export const parseChannelFragment = (fragment: string): Result<ChannelLink, 'INV
   try {
     bytes = fromBase64Url(head)
   } catch {
+    // Safe: the decoder throws only on text that is not base64url, which is bad input answered as a Result.
     return fail('INVALID_PARAM', 'the link head is not base64url')
   }
   // Decoders accept some non-canonical spellings; one spelling per value keeps the link unforgeable by re-spelling.

@@ -7,23 +7,20 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/0b315f54/proposals/4108-oidc-qr-login.md
  */
 import { fail, ok, type Result } from '../errors.ts'
-import {
-  ascii,
-  byteReader,
-  concatBytes,
-  fieldBytes,
-  hexByte,
-  isHttpUrl,
-  readUtf8,
-  startsWith,
-  withU16Length,
-} from './qr-bytes.ts'
+import { ascii, byteReader, concatBytes, fieldBytes, isHttpUrl, readUtf8, startsWith, withU16Length } from './qr-bytes.ts'
+import { encodeQrHead, endOfQr, readQrHead, type QrHeadLayout } from './qr-head.ts'
 
 /** `MATRIX`: the prefix of every stable Matrix QR code. */
 export const MATRIX_PREFIX = ascii('MATRIX')
 /** The version byte of the 2024 login layout (device verification QR codes also use 0x02, with modes 0x00–0x02). */
 export const MSC4108_VERSION = 0x02
-const INTENT_BYTE = { login: 0x03, reciprocate: 0x04 } as const
+const LAYOUT: QrHeadLayout = {
+  versionName: 'version',
+  version: MSC4108_VERSION,
+  intents: { login: 0x03, reciprocate: 0x04 },
+  // MATRIX 0x02 with modes 0x00–0x02 is a device verification code: say so rather than "unknown".
+  unknownIntentHint: (intentByte) => (intentByte <= 0x02 ? ' (a device verification QR code?)' : ''),
+}
 
 interface Msc4108Common {
   kind: 'msc4108'
@@ -57,11 +54,12 @@ export type Msc4108Qr = Msc4108LoginQr | Msc4108ReciprocateQr
  * const bytes = encodeMsc4108Qr({ kind: 'msc4108', intent: 'login', publicKey, rendezvousUrl })
  */
 export const encodeMsc4108Qr = (qr: Msc4108Qr): Result<Uint8Array, 'INVALID_PARAM'> => {
-  if (qr.publicKey.length !== 32) return fail('INVALID_PARAM', `bad length: the public key must be 32 bytes, got ${qr.publicKey.length}`)
+  const prefixed = encodeQrHead(MATRIX_PREFIX, LAYOUT, qr)
+  if (!prefixed.ok) return prefixed
   if (!isHttpUrl(qr.rendezvousUrl)) return fail('INVALID_PARAM', 'the rendezvous URL is not an absolute http(s) URL')
   const url = fieldBytes(qr.rendezvousUrl, 0xffff, 'rendezvous URL')
   if (!url.ok) return url
-  const head = concatBytes(MATRIX_PREFIX, Uint8Array.of(MSC4108_VERSION, INTENT_BYTE[qr.intent]), qr.publicKey, withU16Length(url.value))
+  const head = concatBytes(prefixed.value, withU16Length(url.value))
   if (qr.intent === 'login') return ok(head)
   const server = fieldBytes(qr.serverName, 0xffff, 'server name')
   return server.ok ? ok(concatBytes(head, withU16Length(server.value))) : server
@@ -79,19 +77,9 @@ export const encodeMsc4108Qr = (qr: Msc4108Qr): Result<Uint8Array, 'INVALID_PARA
 export const decodeMsc4108Qr = (bytes: Uint8Array): Result<Msc4108Qr, 'INVALID_PARAM'> => {
   if (!startsWith(bytes, MATRIX_PREFIX)) return fail('INVALID_PARAM', 'wrong prefix: not a MATRIX QR code')
   const reader = byteReader(bytes, MATRIX_PREFIX.length)
-  const version = reader.u8()
-  if (version === null) return fail('INVALID_PARAM', 'truncated: no version byte')
-  if (version !== MSC4108_VERSION) return fail('INVALID_PARAM', `unknown version ${hexByte(version)}`)
-  const intentByte = reader.u8()
-  if (intentByte === null) return fail('INVALID_PARAM', 'truncated: no intent byte')
-  const intent = intentByte === 0x03 ? 'login' : intentByte === 0x04 ? 'reciprocate' : null
-  if (intent === null) {
-    // MATRIX 0x02 with modes 0x00–0x02 is a device verification code: say so rather than "unknown".
-    const hint = intentByte <= 0x02 ? ' (a device verification QR code?)' : ''
-    return fail('INVALID_PARAM', `unknown intent ${hexByte(intentByte)}${hint}`)
-  }
-  const publicKey = reader.take(32)
-  if (publicKey === null) return fail('INVALID_PARAM', 'truncated: the public key is shorter than 32 bytes')
+  const head = readQrHead(reader, LAYOUT)
+  if (!head.ok) return head
+  const { intent, publicKey } = head.value
   const url = readUtf8(reader, 2, 'rendezvous URL')
   if (!url.ok) return url
   if (!isHttpUrl(url.value)) return fail('INVALID_PARAM', 'the rendezvous URL is not an absolute http(s) URL')
@@ -102,6 +90,5 @@ export const decodeMsc4108Qr = (bytes: Uint8Array): Result<Msc4108Qr, 'INVALID_P
     if (server.value === '') return fail('INVALID_PARAM', 'bad length: the server name is empty')
     qr = { kind: 'msc4108', intent, publicKey, rendezvousUrl: url.value, serverName: server.value }
   }
-  if (reader.remaining > 0) return fail('INVALID_PARAM', `trailing bytes: ${reader.remaining} after the payload`)
-  return ok(qr)
+  return endOfQr(reader, qr)
 }

@@ -12,26 +12,15 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/726e1154/proposals/4388-secure-qr-channel.md#qr-code-format
  */
 import { fail, ok, type Result } from '../errors.ts'
-import {
-  OPAQUE_ID,
-  ascii,
-  byteReader,
-  concatBytes,
-  fieldBytes,
-  hexByte,
-  isHttpUrl,
-  readUtf8,
-  startsWith,
-  withU16Length,
-  withU8Length,
-} from './qr-bytes.ts'
+import { OPAQUE_ID, ascii, byteReader, concatBytes, fieldBytes, isHttpUrl, readUtf8, startsWith, withU16Length, withU8Length } from './qr-bytes.ts'
+import { encodeQrHead, endOfQr, readQrHead, type QrHeadLayout } from './qr-head.ts'
 import { MATRIX_PREFIX } from './qr-msc4108.ts'
 
 /** The unstable prefix the shipped code uses instead of `MATRIX`. */
 export const MSC4388_UNSTABLE_PREFIX = ascii('IO_ELEMENT_MSC4388')
 /** The QR type byte of MSC4388. */
 export const MSC4388_TYPE = 0x03
-const INTENT_BYTE = { login: 0x00, reciprocate: 0x01 } as const
+const LAYOUT: QrHeadLayout = { versionName: 'type', version: MSC4388_TYPE, intents: { login: 0x00, reciprocate: 0x01 } }
 
 /** Which prefix: `unstable` = `IO_ELEMENT_MSC4388` (shipped), `stable` = `MATRIX` (proposal text). */
 export type Msc4388Prefix = 'unstable' | 'stable'
@@ -77,7 +66,8 @@ export const canonicalBaseUrl = (text: string): string | null => {
  * const bytes = encodeMsc4388Qr({ kind: 'msc4388', intent: 'login', publicKey, rendezvousId: id, baseUrl })
  */
 export const encodeMsc4388Qr = (qr: Msc4388Qr): Result<Uint8Array, 'INVALID_PARAM'> => {
-  if (qr.publicKey.length !== 32) return fail('INVALID_PARAM', `bad length: the public key must be 32 bytes, got ${qr.publicKey.length}`)
+  const head = encodeQrHead(qr.prefix === 'stable' ? MATRIX_PREFIX : MSC4388_UNSTABLE_PREFIX, LAYOUT, qr)
+  if (!head.ok) return head
   if (!OPAQUE_ID.test(qr.rendezvousId)) return fail('INVALID_PARAM', 'the rendezvous ID is not an opaque identifier (1–255 of [0-9A-Za-z._~-])')
   if (!isHttpUrl(qr.baseUrl)) return fail('INVALID_PARAM', 'the base URL is not an absolute http(s) URL')
   const url = fieldBytes(qr.baseUrl, 0xffff, 'base URL')
@@ -85,9 +75,7 @@ export const encodeMsc4388Qr = (qr: Msc4388Qr): Result<Uint8Array, 'INVALID_PARA
   const id = ascii(qr.rendezvousId)
   return ok(
     concatBytes(
-      qr.prefix === 'stable' ? MATRIX_PREFIX : MSC4388_UNSTABLE_PREFIX,
-      Uint8Array.of(MSC4388_TYPE, INTENT_BYTE[qr.intent]),
-      qr.publicKey,
+      head.value,
       qr.idLength === 'u8' ? withU8Length(id) : withU16Length(id),
       withU16Length(url.value),
     ),
@@ -114,15 +102,9 @@ export const decodeMsc4388Qr = (bytes: Uint8Array): Result<Msc4388Qr, 'INVALID_P
       : null
   if (prefix === null) return fail('INVALID_PARAM', 'wrong prefix: neither IO_ELEMENT_MSC4388 nor MATRIX')
   const reader = byteReader(bytes, (prefix === 'stable' ? MATRIX_PREFIX : MSC4388_UNSTABLE_PREFIX).length)
-  const type = reader.u8()
-  if (type === null) return fail('INVALID_PARAM', 'truncated: no type byte')
-  if (type !== MSC4388_TYPE) return fail('INVALID_PARAM', `unknown version ${hexByte(type)}`)
-  const intentByte = reader.u8()
-  if (intentByte === null) return fail('INVALID_PARAM', 'truncated: no intent byte')
-  const intent = intentByte === 0x00 ? 'login' : intentByte === 0x01 ? 'reciprocate' : null
-  if (intent === null) return fail('INVALID_PARAM', `unknown intent ${hexByte(intentByte)}`)
-  const publicKey = reader.take(32)
-  if (publicKey === null) return fail('INVALID_PARAM', 'truncated: the public key is shorter than 32 bytes')
+  const head = readQrHead(reader, LAYOUT)
+  if (!head.ok) return head
+  const { intent, publicKey } = head.value
   const first = reader.peek()
   if (first === null) return fail('INVALID_PARAM', 'truncated: no length of the rendezvous ID')
   const idLength: Msc4388IdLength = first === 0x00 ? 'u16' : 'u8'
@@ -133,6 +115,5 @@ export const decodeMsc4388Qr = (bytes: Uint8Array): Result<Msc4388Qr, 'INVALID_P
   const baseUrl = readUtf8(reader, 2, 'base URL')
   if (!baseUrl.ok) return baseUrl
   if (!isHttpUrl(baseUrl.value)) return fail('INVALID_PARAM', 'the base URL is not an absolute http(s) URL')
-  if (reader.remaining > 0) return fail('INVALID_PARAM', `trailing bytes: ${reader.remaining} after the payload`)
-  return ok({ kind: 'msc4388', intent, publicKey, rendezvousId: id.value, baseUrl: baseUrl.value, prefix, idLength })
+  return endOfQr(reader, { kind: 'msc4388', intent, publicKey, rendezvousId: id.value, baseUrl: baseUrl.value, prefix, idLength })
 }

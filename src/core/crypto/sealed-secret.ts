@@ -149,6 +149,7 @@ export const openSecret = (
   try {
     packed = fromBase64Url(body)
   } catch {
+    // Safe: the decoder throws only on a body that is not base64url: bad input, answered as a Result.
     return fail('INVALID_PARAM', 'malformed sealed value')
   }
   if (packed.length < NONCE_BYTES + TAG_BYTES) return fail('INVALID_PARAM', 'malformed sealed value')
@@ -156,6 +157,7 @@ export const openSecret = (
     const plain = xchacha20poly1305(key.key, packed.subarray(0, NONCE_BYTES), aad(kid, context)).decrypt(packed.subarray(NONCE_BYTES))
     return ok({ plaintext: new TextDecoder().decode(plain), stale: index !== 0 })
   } catch {
+    // Safe: decrypt throws when the tag does not verify (tampered, wrong key or context): a Result, not a fault.
     return fail('INVALID_PARAM', 'sealed value does not open (tampered, or bound to another account)')
   }
 }

@@ -74,6 +74,7 @@ const bytes32 = (value: unknown): Uint8Array | null => {
     const out = fromBase64Url(value)
     return out.length === 32 && toBase64Url(out) === value ? out : null
   } catch {
+    // Safe: the decoder throws only on text that is not base64url; the caller reports null as bad input.
     return null
   }
 }
@@ -105,6 +106,7 @@ export const parseSigningJwk = (value: unknown): Result<{ jwk: SigningJwk; kid?:
       if (d === undefined) ed25519.Point.fromBytes(x)
       else if (!equalBytes(ed25519.getPublicKey(d), x)) return fail('INVALID_PARAM', 'd does not match x')
     } catch {
+      // Safe: noble throws only on bytes that are not a curve point or a valid scalar: bad input, a Result.
       return fail('INVALID_PARAM', 'x is not an Ed25519 public key')
     }
     jwk = { kty: 'OKP', crv: 'Ed25519', x: v.x as string }
@@ -116,6 +118,7 @@ export const parseSigningJwk = (value: unknown): Result<{ jwk: SigningJwk; kid?:
       if (d === undefined) p256.Point.fromBytes(point)
       else if (!equalBytes(p256.getPublicKey(d, false), point)) return fail('INVALID_PARAM', 'd does not match x and y')
     } catch {
+      // Safe: noble throws only on bytes that are not a curve point or a valid scalar: bad input, a Result.
       return fail('INVALID_PARAM', 'not a valid P-256 key')
     }
     jwk = { kty: 'EC', crv: 'P-256', x: v.x as string, y: v.y as string }

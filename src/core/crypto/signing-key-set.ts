@@ -53,7 +53,7 @@ const parseJson = (text: string, what: string): Result<Record<string, unknown>, 
     const value: unknown = JSON.parse(text)
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) return ok(value as Record<string, unknown>)
   } catch {
-    // reported below without echoing the text: it holds private keys
+    // Safe: JSON.parse throws only a SyntaxError on bad text, reported below without echoing it (it holds private keys).
   }
   return fail('INVALID_PARAM', `${what} is not a JSON object`)
 }

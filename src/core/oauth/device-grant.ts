@@ -1,7 +1,8 @@
 /**
- * The RFC 8628 device authorization grant as a record and pure transitions. A grant is born pending,
- * is approved at most once (only by an approver who holds the same channel binding and names the same
- * DPoP key as the new device), or declined, and is redeemed at most once; past its expiry it is dead.
+ * The RFC 8628 device authorization grant's pure transitions (the record is in `grant-record.ts`). A
+ * grant is born pending, is approved at most once (only by an approver who holds the same channel
+ * binding and names the same DPoP key as the new device), or declined, and is redeemed at most once;
+ * past its expiry it is dead.
  *
  * States: `pending` → `approved` → `redeemed`; `pending` → `declined`; `pending | approved` → `expired`.
  * Every transition takes `now` and returns a {@link Result}; the caller stores the next record with
@@ -13,51 +14,19 @@
 import type { Random } from '../../ports.ts'
 import { equalConstantTime, hashSecret, newOpaqueId } from '../crypto/secrets.ts'
 import { fail, ok, type Result } from '../errors.ts'
-import { attemptInitiationCode, type AttemptVerdict, type InitiationChallenge } from '../policy/initiation.ts'
+import { attemptInitiationCode, type AttemptVerdict } from '../policy/initiation.ts'
 import type { NetworkSighting } from '../policy/proximity.ts'
 import { generateDeviceCode, generateUserCode, hashUserCode } from './user-code.ts'
+import { awaitsInitiationCode, grantForLog, isGrantExpired, type DeviceGrant } from './grant-record.ts'
 
-/** Who approved, and when. `deviceId` is the approving (existing) device. */
-export interface GrantApproval {
-  accountId: string
-  deviceId: string
-  atMs: number
-}
-
-/** The life of a grant; lowercase tags, exhaustively switched. */
-export type GrantState =
-  | { kind: 'pending' }
-  | ({ kind: 'approved' } & GrantApproval)
-  | { kind: 'declined'; atMs: number }
-  | ({ kind: 'redeemed'; redeemedAtMs: number } & GrantApproval)
-  | { kind: 'expired'; atMs: number }
-
-/** A device authorization grant as stored. Codes are kept only as SHA-256 hashes. */
-export interface DeviceGrant {
-  id: string
-  deviceCodeHash: string
-  userCodeHash: string
-  clientId?: string
-  scope: string
-  /** RFC 7638 thumbprint of the new device's DPoP key: only proofs by this key redeem the grant. */
-  dpopJkt: string
-  /** The channel binding the new device derived (see `channel-binding.ts`). */
-  channelBinding: string
-  requestedDeviceName?: string
-  createdAtMs: number
-  expiresAtMs: number
-  /** Current polling interval; grows by 5 s on each `slow_down` (see `polling.ts`). */
-  intervalSeconds: number
-  lastPollAtMs?: number
-  /** Networks the new device was seen from (channel creation, device authorization, polls). */
-  networks: NetworkSighting[]
-  state: GrantState
-  /**
-   * Request-initiation verification: a code shown to the approver that must be typed on the new
-   * device before an approved grant can be redeemed (see `policy/initiation.ts`).
-   */
-  initiation?: InitiationChallenge
-}
+export {
+  awaitsInitiationCode,
+  grantForLog,
+  isGrantExpired,
+  type DeviceGrant,
+  type GrantApproval,
+  type GrantState,
+} from './grant-record.ts'
 
 /** What a new grant is made of. */
 export interface NewGrantInput {
@@ -133,13 +102,6 @@ const hideCodes = (issued: IssuedGrant): IssuedGrant => {
   Object.defineProperty(issued, INSPECT, { value: describe, enumerable: false })
   return issued
 }
-
-/** True while an approved grant still waits for its initiation code to be typed on the new device. */
-export const awaitsInitiationCode = (grant: DeviceGrant): boolean =>
-  grant.initiation !== undefined && grant.initiation.state !== 'verified'
-
-/** True once `now` reaches the grant's expiry, whatever its state. */
-export const isGrantExpired = (grant: DeviceGrant, now: number): boolean => now >= grant.expiresAtMs
 
 /**
  * Adds a sighting unless the grant already holds one from the same address and source, or is full.
@@ -259,20 +221,6 @@ export const expireGrant = (grant: DeviceGrant, now: number): Result<DeviceGrant
   }
 }
 
-/** The grant without codes, binding or addresses, for logs. */
-export const grantForLog = (
-  grant: DeviceGrant,
-): Pick<DeviceGrant, 'id' | 'clientId' | 'scope' | 'createdAtMs' | 'expiresAtMs' | 'intervalSeconds'> & {
-  state: GrantState['kind']
-} => ({
-  id: grant.id,
-  clientId: grant.clientId,
-  scope: grant.scope,
-  createdAtMs: grant.createdAtMs,
-  expiresAtMs: grant.expiresAtMs,
-  intervalSeconds: grant.intervalSeconds,
-  state: grant.state.kind,
-})
 
 /** The verdict of a code typed on the new device, or `not_required` when the grant asks for none. */
 export type InitiationEntry = AttemptVerdict | 'not_required'

@@ -30,6 +30,7 @@ export const parseCidr = (text: string): Cidr | null => {
   try {
     parsed = ipaddr.parseCIDR(value)
   } catch {
+    // Safe: ipaddr throws only on text that is not a CIDR, which this function reports as null.
     return null
   }
   const [addr, bits] = parsed

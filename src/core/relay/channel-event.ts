@@ -54,6 +54,7 @@ export const decodeChannelEvent = (text: string): ChannelEvent | null => {
   try {
     value = JSON.parse(text)
   } catch {
+    // Safe: JSON.parse throws only a SyntaxError on a message that is not JSON, which is "malformed" (null).
     return null
   }
   if (typeof value !== 'object' || value === null) return null

@@ -71,6 +71,7 @@ export const parseClientFrame = (text: string): Result<ClientFrame, 'INVALID_PAR
   try {
     value = JSON.parse(text)
   } catch {
+    // Safe: JSON.parse throws only a SyntaxError on a frame that is not JSON: bad input, answered as a Result.
     return fail('INVALID_PARAM', 'not JSON')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('INVALID_PARAM', 'not an object')

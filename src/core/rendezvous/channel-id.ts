@@ -56,6 +56,7 @@ export const isMintedChannelId = (keys: ChannelIdKeys, id: string): boolean => {
   try {
     bytes = fromBase64Url(id)
   } catch {
+    // Safe: the decoder throws only on text that is not base64url, which is not a minted id.
     return false
   }
   if (bytes.length !== NONCE_BYTES + TAG_BYTES) return false

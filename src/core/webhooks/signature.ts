@@ -39,6 +39,7 @@ export const parseWebhookSecret = (secret: string): Uint8Array | null => {
   try {
     key = base64.decode(text)
   } catch {
+    // Safe: the decoder throws only on text that is not base64, which this function reports as null.
     return null
   }
   if (base64.encode(key) !== text) return null

@@ -66,4 +66,24 @@ describe('abuseGuard', () => {
     clock.advance(HOUR + 1)
     expect(await guard.denyForAccount('198.51.100.3', 'c', HOUR)).toBe('account')
   })
+
+  it('counts best effort: a failing counter store neither fails the request nor goes unreported', async () => {
+    const clock = fakeClock(Date.UTC(2026, 5, 1, 12))
+    const store = memoryStore({ clock, sweepIntervalMs: 0 })
+    const warnings: { fields: Record<string, unknown>; message: string }[] = []
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (fields, message) => void warnings.push({ fields, message }),
+      error: () => {},
+      child: () => logger,
+    }
+    const counters = { ...store.counters, increment: () => Promise.reject(new Error('store down')) }
+    const guard = abuseGuard({ counters, kv: store.kv, clock, thresholds: T, logger })
+    await expect(guard.record('203.0.113.9', 'channel_created')).resolves.toBeUndefined()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ message: 'abuse signal not counted', fields: { network: '203.0.113.9', signal: 'channel_created', err: { class: 'Error' } } })
+    // The error's message (which could quote a connection string) is never logged.
+    expect(JSON.stringify(warnings)).not.toContain('store down')
+  })
 })

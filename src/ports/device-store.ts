@@ -1,0 +1,32 @@
+import type { DeviceRecord } from '../core/accounts/records.ts'
+import type { MintOutcome } from './mint-outcome.ts'
+
+/** Where and when a device was last seen (see {@link DeviceStore.touch}). */
+export interface DeviceSeen {
+  atMs: number
+  network?: string
+}
+
+/** Devices of an account. Every method is scoped by account: a device id alone finds nothing. */
+export interface DeviceStore {
+  /** Atomically inserts the device if its account is usable at the store's now (see {@link MintOutcome}). */
+  create(device: DeviceRecord): Promise<MintOutcome>
+  /** The device, or null (also when it belongs to another account). */
+  get(accountId: string, deviceId: string): Promise<DeviceRecord | null>
+  /** The account's devices, oldest first (ties by id). */
+  listByAccount(accountId: string): Promise<DeviceRecord[]>
+  /** Sets the display name; false when there is no such device. */
+  rename(accountId: string, deviceId: string, displayName: string): Promise<boolean>
+  /** Records a sighting if it is newer than the stored one (concurrent touches never go back); false when missing. */
+  touch(accountId: string, deviceId: string, seen: DeviceSeen): Promise<boolean>
+  /**
+   * Signs the device out, in one step: deletes the device and its access tokens and revokes its refresh
+   * families. False when there was no such device.
+   */
+  revoke(accountId: string, deviceId: string): Promise<boolean>
+  /**
+   * {@link revoke} for every device of the account except `keepDeviceId` (null: all), in one step:
+   * password change with `logout_devices` (MSC2457), account disable. Returns how many were revoked.
+   */
+  revokeAllExcept(accountId: string, keepDeviceId: string | null): Promise<number>
+}

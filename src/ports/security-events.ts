@@ -1,0 +1,23 @@
+/** A security-relevant event of an account, for its devices (and later webhooks). Never holds secrets. */
+export interface SecurityEvent {
+  type:
+    | 'recovery_code_used'
+    | 'password_changed'
+    | 'totp_enabled'
+    | 'totp_disabled'
+    | 'recovery_codes_regenerated'
+    /** A new device signed in by QR (`deviceId` is the new device; details name the approver). */
+    | 'device_signed_in'
+    /** A device was reported "not me" and signed out (`deviceId` is the reported device). */
+    | 'device_not_me'
+  atMs: number
+  /** The device that acted, when there was one. */
+  deviceId?: string
+  /** Event-specific public facts (e.g. how many recovery codes are left). */
+  details?: Record<string, string | number | boolean>
+}
+
+/** Where security events go. Delivery (events endpoint, webhooks) plugs in behind it. Must not throw. */
+export interface SecurityEvents {
+  emit(accountId: string, event: SecurityEvent): Promise<void>
+}

@@ -1,0 +1,164 @@
+/**
+ * Who may touch a rendezvous channel, and at what cost: the caller, the native two-party rule (claim
+ * by compare-and-swap, refuse and count a third party) and the per-channel rate limits of reads and
+ * writes. The rendezvous service builds on it.
+ */
+import { RelayError } from '../core/errors.ts'
+import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
+import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
+import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
+import type { RateRule } from '../core/policy/rate-limit.ts'
+import type { Config } from '../config.ts'
+import type { EphemeralStore, Random } from '../ports.ts'
+import type { RateLimiter } from './rate-limiter.ts'
+import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
+import type { ChannelIds } from './channel-ids.ts'
+
+/** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
+export interface Caller {
+  clientKey: string
+  /** The client's address as text, when known (deny lists). */
+  address?: string
+  /** The client's autonomous system, when a locator knows it (abuse counters per ASN). */
+  asn?: number
+  /** The signed-in creator's account, when authenticated (its own "not me" denies apply). */
+  accountId?: string
+}
+
+/** A channel as one party sees it, with the joiner's secret when this request claimed it. */
+export interface PartyView {
+  record: ChannelRecord
+  party: PartyVerdict | 'anyone'
+  joinerSecret?: string
+}
+
+/** How many compare-and-swap rounds a claim or a write tries before giving up. */
+export const CLAIM_ATTEMPTS = 8
+
+/** What channel access needs (a subset of the rendezvous service's dependencies). */
+export interface ChannelAccessDeps {
+  store: EphemeralStore
+  limiter: RateLimiter
+  random: Random
+  rates: Config['rateLimit']
+  /** Abuse accounting; none: nothing is counted. */
+  abuse?: AbuseGuard
+}
+
+/**
+ * Builds the channel access of a rendezvous service.
+ *
+ * @example
+ * const access = channelAccess({ store, limiter, random, rates, abuse }, channelIds(keys, random))
+ * const view = await access.limitedView('read', rates.readsPerChannel, 'native', id, secret, caller)
+ */
+export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
+  const { store, limiter, random, rates } = deps
+
+  /** Refuses an id this deployment never minted before any store or counter is touched. */
+  const known = async (id: string): Promise<void> => {
+    if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+  }
+
+  /** The live record of `api`; a channel of another API is as unknown as a missing one. */
+  const load = async (api: RendezvousApi, id: string): Promise<ChannelRecord> => {
+    const record = await store.channels.get(id)
+    if (record === null || record.api !== api) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    return record
+  }
+
+  /** Counts an abuse signal against every source given (its network, its ASN). */
+  const count = async (sources: readonly string[], signal: AbuseSignal): Promise<void> => {
+    if (deps.abuse !== undefined) for (const source of sources) await deps.abuse.record(source, signal)
+  }
+
+  /** Refuses a third party, counting it against the caller's network. */
+  const refuse = async (caller: Caller): Promise<never> => {
+    await count(sourcesOf(caller.clientKey, caller.asn), 'refused_join')
+    const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
+    if (!decision.allowed) {
+      throw new RelayError('RATE_LIMITED', { detail: 'too many refused joins', retryAfterMs: decision.retryAfterMs })
+    }
+    throw new RelayError('CHANNEL_CLAIMED', { detail: 'the channel already has two parties' })
+  }
+
+  /**
+   * Resolves the party of a native request, claiming the channel for a first other party. Claims
+   * are compare-and-swap on the record's revision, so of racing joiners exactly one wins.
+   */
+  const enter = async (id: string, secret: string | null, caller: Caller, loaded?: ChannelRecord): Promise<PartyView> => {
+    const secretHash = secret === null ? null : hashSecret(secret)
+    let preloaded = loaded
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const record = preloaded ?? (await load('native', id))
+      preloaded = undefined
+      const verdict = identifyParty(record, secretHash)
+      if (!verdict.ok) return refuse(caller)
+      if (verdict.value !== 'claim') return { record, party: verdict.value }
+      const joinerSecret = newOpaqueId(random, 32)
+      const claimed = claimChannel(record, hashSecret(joinerSecret), caller.clientKey)
+      if (!claimed.ok) return refuse(caller)
+      const outcome = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
+      if (outcome === 'ok') {
+        // A channel someone joined is a completed one for its creator's abuse ratio.
+        await count(sourcesOf(record.creatorNetwork, record.creatorAsn), 'channel_completed')
+        return { record: claimed.value, party: 'claim', joinerSecret }
+      }
+      if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    }
+    // Each retry means someone else changed the record: by now another party has surely claimed it.
+    return refuse(caller)
+  }
+
+  /**
+   * Loads a native channel and checks, without claiming, that the caller may be one of its parties;
+   * a third party or a wrong secret is refused and counted against the caller's own key. Only then may
+   * the request spend the channel's allowance: an outsider who knows the id cannot freeze it.
+   */
+  const admitParty = async (id: string, secret: string | null, caller: Caller): Promise<ChannelRecord> => {
+    const record = await load('native', id)
+    if (!identifyParty(record, secret === null ? null : hashSecret(secret)).ok) return refuse(caller)
+    return record
+  }
+
+  /** A native operation only a party may do: a secret is required and never claims. */
+  const requireParty = async (key: string, rule: RateRule, id: string, secret: string | null, caller: Caller): Promise<PartyView> => {
+    if (secret === null) {
+      // Refused before any channel state is read: it costs the sender, never the channel.
+      const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
+      if (!decision.allowed) throw new RelayError('RATE_LIMITED', { detail: 'too many refused requests', retryAfterMs: decision.retryAfterMs })
+      throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
+    }
+    const record = await admitParty(id, secret, caller)
+    await limiter.consume(key, rule)
+    return enter(id, secret, caller, record)
+  }
+
+  /**
+   * Loads the channel as the caller's party and counts the request against `rule`. Native channels
+   * count per channel, but only once the caller is known to be a party (see `admitParty`). The Matrix
+   * APIs have no parties, so they count per channel and client: one client's flood spends its own
+   * allowance, never the other client's. Their load is a plain read, so both go out at once (one
+   * round trip to Redis instead of two); the rate limit still wins when both fail.
+   */
+  const limitedView = async (
+    kind: 'read' | 'write',
+    rule: RateRule,
+    api: RendezvousApi,
+    id: string,
+    secret: string | null,
+    caller: Caller,
+  ): Promise<PartyView> => {
+    if (api === 'native') {
+      const record = await admitParty(id, secret, caller)
+      await limiter.consume(`${kind}:${id}`, rule)
+      return enter(id, secret, caller, record)
+    }
+    const [limited, loaded] = await Promise.allSettled([limiter.consume(`${kind}:${id}:${caller.clientKey}`, rule), load(api, id)])
+    if (limited.status === 'rejected') throw limited.reason
+    if (loaded.status === 'rejected') throw loaded.reason
+    return { record: loaded.value, party: 'anyone' }
+  }
+
+  return { known, load, count, requireParty, limitedView }
+}
