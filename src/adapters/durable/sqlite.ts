@@ -2,8 +2,11 @@
  * SQLite durable store over libsql: the embedded default, one file under the data directory. Each
  * intent is one `BEGIN IMMEDIATE` transaction (or one statement), run synchronously, so it is atomic
  * against this process (nothing interleaves a synchronous call) and against other processes on the
- * same file (SQLite's write lock; they wait up to the busy timeout). Foreign keys do the cascades:
- * deleting a device deletes its access tokens in the same statement.
+ * same file (SQLite's write lock; they wait up to the busy timeout). Foreign keys back the cascades
+ * up (deleting an account or a device deletes what hangs off it).
+ *
+ * The statements and rules are shared with the account Durable Object (`./sql/`): this file adds
+ * only what the Node side has alone (opening the file, migrations, transactions, busy retries).
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'

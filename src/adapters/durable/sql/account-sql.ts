@@ -40,6 +40,7 @@ export class AccountSql {
   /** The statements whose text depends on the scope (codes, marks, events). */
   readonly owned: OwnedStatements
 
+  /** `sql` runs the statements; `scope` says which table shape it holds. */
   constructor(
     readonly sql: SqlExecutor,
     scope: AccountScope,
@@ -68,6 +69,7 @@ export class AccountSql {
     return this.sql.run(q.accountInsert(fromAccount(account, nameKey))) === 1 ? 'ok' : 'exists'
   }
 
+  /** The account, or null. */
   getAccount(accountId: string): AccountRecord | null {
     const row = this.sql.get<AccountRow>(q.account(accountId))
     return row === undefined ? null : toAccount(row)
@@ -94,6 +96,7 @@ export class AccountSql {
     return this.sql.run(q.totpStep(accountId, step)) === 1
   }
 
+  /** Replaces every recovery code of an existing account; false without the account. */
   replaceRecoveryCodes(accountId: string, codeHashes: readonly string[]): boolean {
     if (this.head(accountId) === null) return false
     this.sql.run(this.owned.codesDelete(accountId))
@@ -101,10 +104,12 @@ export class AccountSql {
     return true
   }
 
+  /** Deletes the code; true once per code. */
   consumeRecoveryCode(accountId: string, codeHash: string): boolean {
     return this.sql.run(this.owned.codeConsume(accountId, codeHash)) === 1
   }
 
+  /** How many recovery codes are left. */
   countRecoveryCodes(accountId: string): number {
     return Number(this.sql.get<{ n: number }>(this.owned.codeCount(accountId))?.n ?? 0)
   }
@@ -115,15 +120,18 @@ export class AccountSql {
     return this.sql.run(q.deviceInsert(fromDevice(device))) === 1 ? 'ok' : 'exists'
   }
 
+  /** The device, or null. */
   getDevice(accountId: string, deviceId: string): DeviceRecord | null {
     const row = this.sql.get<DeviceRow>(q.device(accountId, deviceId))
     return row === undefined ? null : toDevice(row)
   }
 
+  /** The account's devices, oldest first. */
   listDevices(accountId: string): DeviceRecord[] {
     return this.sql.all<DeviceRow>(q.devices(accountId)).map(toDevice)
   }
 
+  /** Renames the device; false without it. */
   renameDevice(accountId: string, deviceId: string, displayName: string): boolean {
     return this.sql.run(q.deviceRename(accountId, deviceId, displayName)) === 1
   }
@@ -160,6 +168,7 @@ export class AccountSql {
     return this.sql.run(q.accessInsert(fromAccess(token))) === 1 ? 'ok' : 'exists'
   }
 
+  /** The access token unless expired. */
   getAccess(id: string, nowMs: number): AccessTokenRecord | null {
     const row = this.sql.get<AccessRow>(q.access(id, nowMs))
     return row === undefined ? null : toAccess(row)
