@@ -10,7 +10,7 @@
  *   there are no foreign keys (the cascades are explicit deletes, see `./account-sql.ts`). Objects
  *   made since their first release hold these tables: they are never renamed.
  */
-export { MIGRATIONS, migrate, SchemaVersionError, type Migration } from '../sqlite-migrations.ts'
+export { MIGRATIONS } from '../sqlite-migrations.ts'
 
 /** One step of the object schema: idempotent (`IF NOT EXISTS`), so every start applies them all. */
 export interface ObjectSchemaStep {
