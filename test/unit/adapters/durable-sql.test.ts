@@ -48,6 +48,21 @@ const objectShape = (): AccountSql => {
   return new AccountSql(libsqlExecutor(db), 'one-account')
 }
 
+describe('the two table shapes', () => {
+  const columns = (make: () => AccountSql, table: string): string[] =>
+    make()
+      .sql.all<{ name: string }>({ sql: `SELECT name FROM pragma_table_info('${table}') ORDER BY name`, args: [] })
+      .map((c) => c.name)
+
+  it.each(['accounts', 'devices', 'refresh_families', 'refresh_used', 'access_tokens'])('have the same columns in %s', (table) => {
+    expect(columns(objectShape, table)).toEqual(columns(fileShape, table))
+  })
+
+  it.each(['recovery_codes', 'auth_marks', 'security_events'])('differ only by account_id in %s', (table) => {
+    expect(columns(objectShape, table)).toEqual(columns(fileShape, table).filter((c) => c !== 'account_id'))
+  })
+})
+
 describe.each([
   ['Node file', fileShape],
   ['account object', objectShape],
