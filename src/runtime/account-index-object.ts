@@ -8,6 +8,9 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { ClaimOutcome, IndexObjectApi } from '../adapters/durable/durable-object.ts'
 
+// The one table of the index has no counterpart in the Node SQLite file: there one set of tables
+// holds every account, so a username is a UNIQUE column and token and family ids are primary keys
+// (`src/adapters/durable/sql/schema.ts`). Accounts split over objects need this look-up instead.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   key TEXT PRIMARY KEY, account_id TEXT NOT NULL, confirmed INTEGER NOT NULL, claimed_at_ms INTEGER NOT NULL,

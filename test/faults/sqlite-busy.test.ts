@@ -43,7 +43,9 @@ describe('faults: SQLite locked by another connection', () => {
     const phone = final.body.access_token as string
 
     const other = new Database(join(dir, 'qrelay.db'))
-    other.exec('PRAGMA busy_timeout = 0')
+    // Taking the lock waits for a write the server may still be finishing (a fire-and-forget device
+    // touch, a background task): with no wait, taking it failed now and then ("database is locked").
+    other.exec('PRAGMA busy_timeout = 2000')
     other.exec('BEGIN EXCLUSIVE')
     let released = false
     try {

@@ -1,16 +1,19 @@
 /**
- * Rows of the SQLite durable store and their mapping to records. NULL columns become absent fields,
- * so a record read back equals the record written.
+ * Rows of the SQLite tables of the durable store (the Node file and the account Durable Object) and
+ * their mapping to records. NULL columns become absent fields, so a record read back equals the record
+ * written.
  */
 import type {
   AccessTokenRecord,
   AccountRecord,
+  AccountStatus,
   DeviceOrigin,
   DeviceRecord,
   RefreshFamilyRecord,
-} from '../../core/accounts/records.ts'
-import type { StoredSecurityEvent } from '../../ports.ts'
+} from '../../../core/accounts/records.ts'
+import type { StoredSecurityEvent } from '../../../ports.ts'
 
+/** A row of `accounts` (without `username_key` and `last_totp_step`). */
 export interface AccountRow {
   id: string
   username: string
@@ -24,6 +27,7 @@ export interface AccountRow {
   updated_at_ms: number
 }
 
+/** A row of `devices`. */
 export interface DeviceRow {
   account_id: string
   id: string
@@ -37,6 +41,7 @@ export interface DeviceRow {
   last_seen_network: string | null
 }
 
+/** A row of `access_tokens`. */
 export interface AccessRow {
   id: string
   secret_hash: string
@@ -49,6 +54,7 @@ export interface AccessRow {
   expires_at_ms: number
 }
 
+/** A row of `refresh_families`. */
 export interface FamilyRow {
   id: string
   account_id: string
@@ -79,12 +85,29 @@ export const FAMILY_COLUMNS = [
   'created_at_ms, expires_at_ms, revoked_at_ms',
 ].join(', ')
 
-/** `a, b` → `@a, @b`: the named parameters of an INSERT over `columns`. */
-export const params = (columns: string): string =>
-  columns
-    .split(',')
-    .map((c) => `@${c.trim()}`)
-    .join(', ')
+/** The account columns of an INSERT: the record's, then its uniqueness key. */
+export const ACCOUNT_INSERT_COLUMNS = `${ACCOUNT_COLUMNS}, username_key`
+
+/** What the mint rules read of an account: who it is, and whether it may mint now. */
+export interface AccountHead {
+  id: string
+  username_key: string
+  status: AccountStatus
+  locked_until_ms: number
+  version: number
+}
+
+const columnsOf = (columns: string): string[] => columns.split(',').map((c) => c.trim())
+
+/** `INSERT INTO table (a, b) VALUES (?, ?)`: positional, the one binding style of both drivers. */
+export const insertOf = (table: string, columns: string): string =>
+  `INSERT INTO ${table} (${columns}) VALUES (${columnsOf(columns)
+    .map(() => '?')
+    .join(', ')})`
+
+/** The row's values in the order of `columns` (a missing one is NULL). */
+export const valuesOf = (columns: string, row: object): unknown[] =>
+  columnsOf(columns).map((c) => (row as Record<string, unknown>)[c] ?? null)
 
 // Sets `key` only when the column held a value: absent, not undefined, so records compare equal.
 const withOptional = <T extends object, K extends string, V>(target: T, key: K, value: V | null): T => {
@@ -226,14 +249,17 @@ export interface SecurityEventRow {
   details: string | null
 }
 
+/** Columns of a security event (both shapes; the file's table also has `account_id`). */
 export const SECURITY_EVENT_COLUMNS = 'id, type, at_ms, device_id, details'
 
+/** A security-event row as a stored event. */
 export const toSecurityEvent = (r: SecurityEventRow): StoredSecurityEvent => {
   const event: StoredSecurityEvent = { id: Number(r.id), type: r.type as StoredSecurityEvent['type'], atMs: Number(r.at_ms) }
   withOptional(event, 'deviceId', r.device_id)
   return withOptional(event, 'details', r.details === null ? null : (JSON.parse(r.details) as StoredSecurityEvent['details']))
 }
 
+/** A stored event as security-event-row values. */
 export const fromSecurityEvent = (e: StoredSecurityEvent): SecurityEventRow => ({
   id: e.id,
   type: e.type,
