@@ -29,7 +29,7 @@ import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
 
-export { ASN_SOURCE, sourceKeyOf, sourcesOf } from './abuse-sources.ts'
+export { sourceKeyOf, sourcesOf } from './abuse-sources.ts'
 
 /** What is counted. */
 export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
