@@ -186,6 +186,7 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     options.signal?.removeEventListener('abort', onCallerAbort)
     stop.abort()
     await listening
+    // Safe to drop: the outcome is decided; a channel left open expires on its own.
     if (closeAtEnd) await session.close().catch(() => {})
   }
 }
