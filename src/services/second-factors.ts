@@ -120,6 +120,7 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
     const opened = open(accountId, storedText)
     const secret = totpSecretFromBase32(opened.base32)
     if (!secret.ok) throw new RelayError('INTERNAL', { detail: 'stored TOTP key is malformed' })
+    // Safe to drop: the key still opens under its old id, and the next check tries the re-seal again.
     if (opened.stale) await reseal(accountId, storedText, opened.base32).catch(() => {})
     const checked = verifyTotp({ secret: secret.value, code, now: clock.now(), lastUsedStep: null })
     if (!checked.ok) return checked
