@@ -97,6 +97,7 @@ export const resealAll = async (
  * const offer = await secondFactors.beginTotp(account.id)
  * const codes = await secondFactors.confirmTotp(account.id, '123456', deviceId)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short methods sharing the stores, the keyring and the seal/open helpers of the TOTP key; none is over 25 lines
 export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsService => {
   const { durable, accounts, clock, random, events, keyring } = deps
   const hasTotp = (account: AccountRecord): boolean => account.totp?.confirmedAtMs !== undefined
