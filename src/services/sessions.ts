@@ -188,6 +188,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         return await mintTokens(account, record, device)
       } catch (error) {
         // No half-made device is left behind (it would show in the device list, signed in by nobody).
+        // A failed revoke is dropped: the mint's own error is the one to report.
         await durable.devices.revoke(account.id, record.id).catch(() => {})
         throw error
       }
