@@ -66,10 +66,17 @@ export const judge = async (s: AbuseStores, key: string): Promise<number> => {
     const decision = decideAbuse(counts, window, record, t, now)
     if (decision.next === null || decision.next === record) return decision.retryAfterMs
     const text = JSON.stringify(decision.next)
-    const stored = raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
+    const stored =
+      raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
     if (stored === 'ok') {
       s.logger?.warn(
-        { network: key, reason: decision.reason, strikes: decision.next.strikes, blockedForSeconds: Math.ceil(decision.retryAfterMs / 1000), counts },
+        {
+          network: key,
+          reason: decision.reason,
+          strikes: decision.next.strikes,
+          blockedForSeconds: Math.ceil(decision.retryAfterMs / 1000),
+          counts,
+        },
         'network blocked after abuse signals',
       )
       return decision.retryAfterMs

@@ -2,7 +2,13 @@
  * The Maps behind the memory durable store (./memory.ts), and the look-ups its sub-stores share:
  * live (unexpired) tokens and families, usable accounts, and revoking a device with its tokens.
  */
-import { isAccountUsable, type AccessTokenRecord, type AccountRecord, type DeviceRecord, type RefreshFamilyRecord } from '../../core/accounts/records.ts'
+import {
+  isAccountUsable,
+  type AccessTokenRecord,
+  type AccountRecord,
+  type DeviceRecord,
+  type RefreshFamilyRecord,
+} from '../../core/accounts/records.ts'
 import type { Clock } from '../../ports.ts'
 import type { KeptEvent } from './security-feed.ts'
 

@@ -42,7 +42,11 @@ const pairs = (flat: readonly string[]): Record<string, string> => {
   return out
 }
 
-const liveFamily = async ({ client, base, clock }: RedisDurableContext, accountId: string, familyId: string): Promise<RefreshFamilyRecord | null> => {
+const liveFamily = async (
+  { client, base, clock }: RedisDurableContext,
+  accountId: string,
+  familyId: string,
+): Promise<RefreshFamilyRecord | null> => {
   const fields = await client.hgetall(`${base(accountId)}rf:${familyId}`)
   if (fields.j === undefined) return null
   const family = familyFrom(fields)
