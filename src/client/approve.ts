@@ -160,6 +160,7 @@ export const approveSignIn = async (session: SessionBase, options: ApproveOption
   try {
     grant = readGrantMessage(message)
   } catch (error) {
+    // Safe to drop: the grant's error is what the caller must see; an unaborted channel expires on its own.
     await session.abort('protocol_error').catch(() => {})
     throw error
   }
@@ -168,6 +169,7 @@ export const approveSignIn = async (session: SessionBase, options: ApproveOption
   const path = `/v1/approvals/${encodeURIComponent(grant.user_code)}`
 
   const tell = async (status: 'approved' | 'declined', reason?: string): Promise<void> => {
+    // Safe to drop: a courtesy to the new device; the server's decision is what counts, and it polls for it.
     await session.send(status === 'approved' ? { type: LOGIN_APPROVED } : { type: LOGIN_DECLINED, ...(reason === undefined ? {} : { reason }) }).catch(() => {})
   }
 
@@ -189,7 +191,7 @@ export const approveSignIn = async (session: SessionBase, options: ApproveOption
     if (challenge === null) break
     const auth = options.stepUp === undefined ? null : await options.stepUp(challenge)
     if (auth === null) {
-      // Given up: decline, so the new device stops waiting.
+      // Given up: decline, so the new device stops waiting (best effort: the grant expires anyway).
       await call(http, options, 'POST', path, { ...base, decision: 'decline' }).catch(() => null)
       await tell('declined', 'step_up_abandoned')
       throw new ClientError('STEP_UP_FAILED', { detail: 'the server asked for a step-up and none was given', status: 401 })
@@ -197,6 +199,7 @@ export const approveSignIn = async (session: SessionBase, options: ApproveOption
     answer = await call(http, options, 'POST', path, { ...base, auth: { ...auth, session: answer.body.session } })
   }
   if (answer.status === 401 && challengeOf(answer.body) !== null) {
+    // Best effort, as above: the step-up error is what the caller must see.
     await call(http, options, 'POST', path, { ...base, decision: 'decline' }).catch(() => null)
     await tell('declined', 'step_up_failed')
     throw new ClientError('STEP_UP_FAILED', { detail: `the step-up did not succeed in ${MAX_STEP_UP_ROUNDS} rounds`, status: 401 })

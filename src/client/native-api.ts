@@ -102,6 +102,7 @@ export const nativeApi = (options: NativeApiOptions) => {
       throw new ClientError('TRANSPORT_FAILED', { detail: `could not reach the relay to ${what}`, cause })
     }
     if (!response.ok) throw await errorOfResponse(response)
+    // A body that is not JSON becomes null, refused just below.
     const body: unknown = await response.json().catch(() => null)
     if (!isRecord(body)) {
       throw new ClientError('TRANSPORT_FAILED', { detail: `the relay's answer to ${what} is not a JSON object` })

@@ -97,6 +97,7 @@ export interface WebSocketLike {
   readonly readyState: number
   send(data: string): void
   close(code?: number, reason?: string): void
+  // biome-ignore lint/suspicious/noExplicitAny: the browser's and the ws package's event types differ; each listener declares the fields it reads
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: any) => void): void
 }
 

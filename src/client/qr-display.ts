@@ -51,6 +51,7 @@ export class QrDisplay extends SessionBase {
     })
     if (!link.ok) {
       channel.key.forget()
+      // Safe to drop: the link error below is what the caller must see; an unclosed channel expires on its own.
       await transport.close().catch(() => {})
       throw new ClientError('TRANSPORT_FAILED', { detail: `cannot build the QR link: ${link.detail ?? 'invalid'}` })
     }

@@ -65,6 +65,7 @@ const fetchJwks = async (url: string, doFetch: FetchLike): Promise<JSONWebKeySet
   } catch (cause) {
     throw new ClientError('TRANSPORT_FAILED', { detail: 'could not fetch the server keys', cause })
   }
+  // A body that is not JSON becomes null, refused just below.
   const body: unknown = response.ok ? await response.json().catch(() => null) : null
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) {
     throw new ClientError('TRANSPORT_FAILED', { detail: 'the server published no JWK set', status: response.status })

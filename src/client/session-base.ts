@@ -175,6 +175,7 @@ export abstract class SessionBase {
 
   /** Aborts the channel with `protocol_error` and returns the error to throw. */
   protected async failProtocol(code: 'DECRYPTION_FAILED' | 'PROTOCOL_ERROR', detail: string): Promise<ClientError> {
+    // Safe to drop: the protocol error is what the caller must see; an unaborted channel expires on its own.
     await this.abort('protocol_error').catch(() => {})
     return new ClientError(code, { detail })
   }

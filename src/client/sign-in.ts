@@ -81,6 +81,41 @@ const requestGrant = async (
   throw answerError(answer, 'device authorization')
 }
 
+/** What the existing device said while the new one polls. */
+interface PeerOutcome {
+  /** A decline or a failure that ends the wait early. */
+  early: ClientError | null
+  /** The channel went away without an outcome: one more poll tells whether the approval happened first. */
+  gone: boolean
+}
+
+/** Receives the existing device's outcome into `peer`; a decline or a failure aborts `stop`. */
+const watchPeer = async (
+  session: SessionBase,
+  stop: AbortController,
+  onStep: (step: SignInStep) => void,
+  peer: PeerOutcome,
+): Promise<void> => {
+  try {
+    const outcome = readOutcomeMessage(await session.receive({ signal: stop.signal }))
+    if (outcome.type === LOGIN_APPROVED) {
+      onStep({ step: 'approved_by_peer' })
+      return
+    }
+    peer.early = new ClientError('ACCESS_DENIED', { detail: `the other device declined${outcome.reason === undefined ? '' : ` (${outcome.reason})`}` })
+  } catch (error) {
+    // Gone or expired: the peer may have closed after answering (its approval is then already
+    // recorded), so the next poll has the last word. Over HTTP an abort also looks gone.
+    if (isClientError(error, 'CHANNEL_GONE') || isClientError(error, 'CHANNEL_EXPIRED')) {
+      peer.gone = true
+      return
+    }
+    if (!isClientError(error) || ['CANCELLED', 'TRANSPORT_FAILED'].includes(error.code)) return
+    peer.early = error
+  }
+  stop.abort()
+}
+
 /**
  * Signs the new device in through `session` (its end of an open channel: `NewDevice.showQr` after
  * `confirmCheckCode`, or `NewDevice.scanQr` after `connect`). Call it before exchanging any other
@@ -123,41 +158,20 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     onStep({ step: 'grant_sent' })
 
     // Listen for the existing device's outcome while polling: a decline or an abort ends the wait early.
-    let early: ClientError | null = null
-    // The channel went away without an outcome: one more poll tells whether the approval happened first.
-    let gone = false
-    listening = (async () => {
-      try {
-        const outcome = readOutcomeMessage(await session.receive({ signal: stop.signal }))
-        if (outcome.type === LOGIN_APPROVED) {
-          onStep({ step: 'approved_by_peer' })
-          return
-        }
-        early = new ClientError('ACCESS_DENIED', { detail: `the other device declined${outcome.reason === undefined ? '' : ` (${outcome.reason})`}` })
-      } catch (error) {
-        // Gone or expired: the peer may have closed after answering (its approval is then already
-        // recorded), so the next poll has the last word. Over HTTP an abort also looks gone.
-        if (isClientError(error, 'CHANNEL_GONE') || isClientError(error, 'CHANNEL_EXPIRED')) {
-          gone = true
-          return
-        }
-        if (!isClientError(error) || ['CANCELLED', 'TRANSPORT_FAILED'].includes(error.code)) return
-        early = error
-      }
-      stop.abort()
-    })()
+    const peer: PeerOutcome = { early: null, gone: false }
+    listening = watchPeer(session, stop, onStep, peer)
 
     let intervalMs = grant.interval * 1000
     for (;;) {
       try {
         await wait(Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop.signal)
       } catch (error) {
-        if (early !== null) throw early
+        if (peer.early !== null) throw peer.early
         throw error
       }
-      if (early !== null) throw early
+      if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
-      const goneBeforePoll = gone
+      const goneBeforePoll = peer.gone
       const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode })
       if (answer.status === 200 && isTokenBody(answer.body)) {
         onStep({ step: 'session_minted', deviceId: answer.body.device_id })
@@ -186,6 +200,7 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     options.signal?.removeEventListener('abort', onCallerAbort)
     stop.abort()
     await listening
+    // Safe to drop: the outcome is decided; a channel left open expires on its own.
     if (closeAtEnd) await session.close().catch(() => {})
   }
 }

@@ -14,25 +14,15 @@
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import type { Config } from '../config.ts'
-import { RelayError } from '../core/errors.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import {
-  abuseWindowIndex,
-  asnThresholdsOf,
-  decideAbuse,
-  DEFAULT_ABUSE_PER_IP,
-  type AbuseCounts,
-  type AbuseRecord,
-  type AbuseThresholds,
-} from '../core/policy/abuse.ts'
+import { abuseWindowIndex, asnThresholdsOf, DEFAULT_ABUSE_PER_IP, type AbuseThresholds } from '../core/policy/abuse.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
+import { addReport, clearBlocks, counterKey, denyKey, judge, readReports, type AbuseSignal, type AbuseStores } from './abuse-state.ts'
 
-export { ASN_SOURCE, sourceKeyOf, sourcesOf } from './abuse-sources.ts'
-
-/** What is counted. */
-export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
+export { sourceKeyOf, sourcesOf } from './abuse-sources.ts'
+export type { AbuseSignal } from './abuse-state.ts'
 
 /** The guard. Methods never throw on store trouble for `record` (abuse accounting is best effort). */
 export interface AbuseGuard {
@@ -62,32 +52,11 @@ export interface AbuseGuard {
 /** Where a "not me" deny applies: `none` when the source is exempt or the duration 0. */
 export type NotMeDenyScope = 'account' | 'global' | 'none'
 
-/** Live "not me" reports of one source: account id → until when its deny lasts. */
-interface Reports {
-  until: Record<string, number>
-}
-
-const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
-  channel_created: 'channelsCreated',
-  channel_completed: 'channelsCompleted',
-  refused_join: 'refusedJoins',
-  check_code_abort: 'checkCodeAborts',
-  declined_approval: 'declinedApprovals',
-}
-const SIGNALS = Object.keys(SIGNAL_FIELD) as AbuseSignal[]
-const MAX_CAS_TRIES = 4
-
 /** The network key `::1` counts under (its /64). */
 const IPV6_LOOPBACK_KEY = sourceKeyOf('::1')
 
-/**
- * Builds the guard.
- *
- * @example
- * const abuse = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: DEFAULT_ABUSE_PER_IP })
- * if (await abuse.isDenied(clientKey)) throw new RelayError('NETWORK_DENIED')
- */
-export const abuseGuard = (deps: {
+/** What the guard needs. */
+interface AbuseGuardDeps {
   counters: CounterStore
   kv: KvStore
   clock: Clock
@@ -100,65 +69,32 @@ export const abuseGuard = (deps: {
   exempt?: { loopback: boolean; networks: readonly Cidr[] }
   /** Distinct reporting accounts before a "not me" deny applies to everybody. Default 3. */
   globalAfterAccounts?: number
-}): AbuseGuard => {
+}
+
+/** The source as given (a full address), else its network key's first address. */
+const isExemptIn = (exempt: { loopback: boolean; networks: readonly Cidr[] }, source: string): boolean => {
+  if (source.startsWith(ASN_SOURCE)) return false
+  if (exempt.loopback && source === IPV6_LOOPBACK_KEY) return true
+  const address = parseAddress(source) ?? parseAddress(source.split('/')[0] ?? '')
+  if (address === null) return false
+  return (exempt.loopback && address.range() === 'loopback') || inAnyRange(address, exempt.networks)
+}
+
+/**
+ * Builds the guard.
+ *
+ * @example
+ * const abuse = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: DEFAULT_ABUSE_PER_IP })
+ * if (await abuse.isDenied(clientKey)) throw new RelayError('NETWORK_DENIED')
+ */
+export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
   const { counters, kv, clock } = deps
   const perAsn = deps.asnThresholds ?? asnThresholdsOf(deps.thresholds)
   const exempt = deps.exempt ?? { loopback: true, networks: [] }
   const globalAfter = Math.max(1, deps.globalAfterAccounts ?? 3)
-  /** The source as given (a full address), else its network key's first address. */
-  const isExempt = (source: string): boolean => {
-    if (source.startsWith(ASN_SOURCE)) return false
-    if (exempt.loopback && source === IPV6_LOOPBACK_KEY) return true
-    const address = parseAddress(source) ?? parseAddress(source.split('/')[0] ?? '')
-    if (address === null) return false
-    return (exempt.loopback && address.range() === 'loopback') || inAnyRange(address, exempt.networks)
-  }
+  const isExempt = (source: string): boolean => isExemptIn(exempt, source)
   const thresholdsOf = (key: string): AbuseThresholds => (key.startsWith(ASN_SOURCE) ? perAsn : deps.thresholds)
-  const counterKey = (key: string, window: number, signal: AbuseSignal) => `abuse:${key}:${window}:${signal}`
-  const recordKey = (key: string) => `abuse-record:${key}`
-  const denyKey = (key: string) => `abuse-deny:${key}`
-  const reportsKey = (key: string) => `abuse-reports:${key}`
-  // A record outlives its longest block and its strikes' decay.
-  const recordTtlMs = (t: AbuseThresholds) => t.maxBlockMs + t.strikeDecayMs * 8
-
-  const countsOf = async (key: string, window: number): Promise<AbuseCounts> => {
-    const values = await Promise.all(SIGNALS.map((signal) => counters.read(counterKey(key, window, signal))))
-    const counts: AbuseCounts = { channelsCreated: 0, channelsCompleted: 0, refusedJoins: 0, checkCodeAborts: 0, declinedApprovals: 0 }
-    SIGNALS.forEach((signal, i) => (counts[SIGNAL_FIELD[signal]] = values[i] ?? 0))
-    return counts
-  }
-
-  /** Decides the source now and stores a new strike, if any; the remaining block in ms. */
-  const judge = async (key: string): Promise<number> => {
-    const t = thresholdsOf(key)
-    for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-      const now = clock.now()
-      const window = abuseWindowIndex(now, t)
-      const raw = await kv.get(recordKey(key))
-      const record = raw === null ? null : (JSON.parse(raw) as AbuseRecord)
-      const counts = await countsOf(key, window)
-      const decision = decideAbuse(counts, window, record, t, now)
-      if (decision.next === null || decision.next === record) return decision.retryAfterMs
-      const text = JSON.stringify(decision.next)
-      const stored = raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
-      if (stored === 'ok') {
-        deps.logger?.warn(
-          { network: key, reason: decision.reason, strikes: decision.next.strikes, blockedForSeconds: Math.ceil(decision.retryAfterMs / 1000), counts },
-          'network blocked after abuse signals',
-        )
-        return decision.retryAfterMs
-      }
-    }
-    return 0
-  }
-
-  const readReports = async (key: string): Promise<{ raw: string | null; reports: Reports }> => {
-    const raw = await kv.get(reportsKey(key))
-    const now = clock.now()
-    const parsed = raw === null ? { until: {} } : (JSON.parse(raw) as Reports)
-    const until = Object.fromEntries(Object.entries(parsed.until).filter(([, at]) => at > now))
-    return { raw, reports: { until } }
-  }
+  const stores: AbuseStores = { counters, kv, clock, logger: deps.logger, thresholdsOf }
 
   const deniedForMs = async (source: string, accountId?: string): Promise<number> => {
     if (source === '' || source === 'unknown') return 0
@@ -167,8 +103,8 @@ export const abuseGuard = (deps: {
     const now = clock.now()
     const until = Number(await kv.get(denyKey(key)))
     const explicit = Number.isFinite(until) && until > now ? until - now : 0
-    const ownReport = accountId === undefined ? 0 : ((await readReports(key)).reports.until[accountId] ?? 0)
-    return Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(key))
+    const ownReport = accountId === undefined ? 0 : ((await readReports(stores, key)).reports.until[accountId] ?? 0)
+    return Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
   }
 
   const denyGlobally = async (key: string, ms: number): Promise<void> => {
@@ -200,43 +136,16 @@ export const abuseGuard = (deps: {
       if (source === '' || source === 'unknown' || !(ms > 0)) return 'none'
       const key = sourceKeyOf(source)
       if (isExempt(source)) return 'none'
-      for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-        const { raw, reports } = await readReports(key)
-        reports.until[accountId] = clock.now() + ms
-        const text = JSON.stringify(reports)
-        const keepMs = Math.max(ms, ...Object.values(reports.until).map((at) => at - clock.now()))
-        // A first report may race another first one: the later put wins, the earlier account's deny
-        // is lost (never widened); later reports are compare-and-swapped.
-        const saved = raw === null ? (await kv.put(reportsKey(key), text, keepMs), 'ok') : await kv.replaceIfMatch(reportsKey(key), raw, text)
-        if (saved !== 'ok') continue
-        const accounts = Object.keys(reports.until).length
-        const scope = accounts >= globalAfter ? 'global' : 'account'
-        if (scope === 'global') await denyGlobally(key, ms)
-        deps.logger?.warn({ network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) }, 'network denied after a "not me" report')
-        return scope
-      }
-      throw new RelayError('UNAVAILABLE', { detail: 'the report changed concurrently; try again' })
+      const accounts = await addReport(stores, key, accountId, ms)
+      const scope = accounts >= globalAfter ? 'global' : 'account'
+      if (scope === 'global') await denyGlobally(key, ms)
+      deps.logger?.warn({ network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) }, 'network denied after a "not me" report')
+      return scope
     },
     async lift(source) {
       const key = sourceKeyOf(source)
       const before = await deniedForMs(key)
-      const t = thresholdsOf(key)
-      const now = clock.now()
-      const window = abuseWindowIndex(now, t)
-      const raw = await kv.get(recordKey(key))
-      const record = raw === null ? null : (JSON.parse(raw) as AbuseRecord)
-      // Strikes are kept (they decay) but the block ends, and this window's counts so far are spent.
-      const lifted: AbuseRecord = {
-        strikes: record?.strikes ?? 0,
-        lastStrikeAtMs: record?.lastStrikeAtMs ?? now,
-        blockedUntilMs: now,
-        reason: record?.reason ?? 'low_completion',
-        struckWindow: window,
-        countsAtStrike: await countsOf(key, window),
-      }
-      await kv.put(recordKey(key), JSON.stringify(lifted), recordTtlMs(t))
-      await kv.put(denyKey(key), '0', 1)
-      await kv.put(reportsKey(key), JSON.stringify({ until: {} }), 1)
+      await clearBlocks(stores, key)
       deps.logger?.warn({ network: key, wasBlockedForSeconds: Math.ceil(before / 1000) }, 'network block lifted by the operator')
       return before
     },

@@ -112,6 +112,7 @@ export const accountEvents = (deps: {
  */
 export const fanOutSecurityEvents = (...sinks: SecurityEvents[]): SecurityEvents => ({
   async emit(accountId, event) {
+    // Safe to drop: a sink that must report its failures does so itself (the feed logs them); one must not stop the others.
     await Promise.all(sinks.map((sink) => sink.emit(accountId, event).catch(() => {})))
   },
 })

@@ -79,23 +79,15 @@ const viewOf = (record: ChannelRecord | null): RecordView | null =>
 // Never the message: it can quote what a client sent.
 const describe = summarizeError
 
-/** The relay service. */
-export type RelayService = ReturnType<typeof relayService>
+/** The sockets of one relay service: how to shut each one down, and whether the server is stopping. */
+interface LiveSockets {
+  readonly shutdowns: Set<() => void>
+  stopping: boolean
+}
 
-/**
- * Builds the relay service.
- *
- * @example
- * const relay = relayService({ rendezvous, events, clock, random, scheduler, limits })
- * const conn = relay.connect(id, { send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) }, caller, log)
- * ws.on('message', (data) => conn.text(String(data)))
- */
-export const relayService = (deps: RelayDeps) => {
-  const { rendezvous, events, clock, random, scheduler, limits } = deps
-  const live = new Set<() => void>()
-  let stopping = false
-
-  const connect = (id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection => {
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one socket's driver: eight short steps (finish, arm, apply, enqueue, react, hello, perform, run) share its session state, timer and work queue; none is over 25 lines
+const connectSocket = (deps: RelayDeps, live: LiveSockets, id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection => {
+    const { rendezvous, events, clock, random, scheduler, limits } = deps
     const openedAtMs = clock.now()
     let state: SessionState = openSession(openedAtMs)
     let role = 'none'
@@ -110,11 +102,11 @@ export const relayService = (deps: RelayDeps) => {
     const finish = (code: number, by: 'server' | 'client'): void => {
       cancelTimer?.()
       cancelTimer = null
-      live.delete(shutdown)
+      live.shutdowns.delete(shutdown)
       secret = null
       const stop = stopListening
       stopListening = null
-      stop?.().catch(() => {})
+      stop?.().catch((error) => log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
       log.info({ role, code, by, ms: clock.now() - openedAtMs }, 'websocket closed')
     }
 
@@ -179,13 +171,13 @@ export const relayService = (deps: RelayDeps) => {
       const view = await rendezvous.read('native', id, caller, presented)
       const party: PartyRole = view.party === 'creator' ? 'creator' : 'joiner'
       const stop = await events.subscribe(id, (signal) => enqueue(() => react(signal), false))
-      if (state.kind === 'closed') return void stop().catch(() => {})
+      if (state.kind === 'closed') return void stop().catch((error) => log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
       stopListening = stop
       role = party
       secret = presented ?? view.joinerSecret ?? null
       const conn = newOpaqueId(random, 9)
       // Best effort: a lost `attached` only means an older socket of this party is not replaced.
-      await events.publish(id, { type: 'attached', role: party, conn }).catch(() => {})
+      await events.publish(id, { type: 'attached', role: party, conn }).catch((error) => log.warn({ err: describe(error) }, 'attached event not published'))
       // Read after subscribing: whatever was written before is in the welcome, whatever after is pushed.
       const record = viewOf(await rendezvous.current(id))
       const welcome: Welcome = { role: party, conn, record }
@@ -221,10 +213,10 @@ export const relayService = (deps: RelayDeps) => {
     }
 
     const shutdown = (): void => void apply(onShutdown(state))
-    live.add(shutdown)
+    live.shutdowns.add(shutdown)
     arm()
     // A socket upgraded while the server stops (on a kept-alive connection) is told to go elsewhere.
-    if (stopping) shutdown()
+    if (live.stopping) shutdown()
 
     return {
       text: (data) => enqueue(() => run(onFrame(state, data, clock.now(), limits)), true),
@@ -236,16 +228,30 @@ export const relayService = (deps: RelayDeps) => {
         finish(code, 'client')
       },
     }
-  }
+}
 
+/** The relay service. */
+export type RelayService = ReturnType<typeof relayService>
+
+/**
+ * Builds the relay service.
+ *
+ * @example
+ * const relay = relayService({ rendezvous, events, clock, random, scheduler, limits })
+ * const conn = relay.connect(id, { send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) }, caller, log)
+ * ws.on('message', (data) => conn.text(String(data)))
+ */
+export const relayService = (deps: RelayDeps) => {
+  const live: LiveSockets = { shutdowns: new Set(), stopping: false }
   return {
-    connect,
+    connect: (id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection =>
+      connectSocket(deps, live, id, socket, caller, log),
     /** Closes every open socket with 1001 (the server is going away), and every later one at once. */
     shutdown(): void {
-      stopping = true
-      for (const close of [...live]) close()
+      live.stopping = true
+      for (const close of [...live.shutdowns]) close()
     },
     /** How many sockets are open. */
-    openCount: (): number => live.size,
+    openCount: (): number => live.shutdowns.size,
   }
 }

@@ -52,6 +52,7 @@ export interface ChannelAccessDeps {
  * const access = channelAccess({ store, limiter, random, rates, abuse }, channelIds(keys, random))
  * const view = await access.limitedView('read', rates.readsPerChannel, 'native', id, secret, caller)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short steps (known, load, count, refuse, enter, admitParty, requireParty, limitedView) sharing the store, the limiter and the abuse guard; none is over 25 lines
 export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
   const { store, limiter, random, rates } = deps
 

@@ -97,6 +97,7 @@ export const resealAll = async (
  * const offer = await secondFactors.beginTotp(account.id)
  * const codes = await secondFactors.confirmTotp(account.id, '123456', deviceId)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short methods sharing the stores, the keyring and the seal/open helpers of the TOTP key; none is over 25 lines
 export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsService => {
   const { durable, accounts, clock, random, events, keyring } = deps
   const hasTotp = (account: AccountRecord): boolean => account.totp?.confirmedAtMs !== undefined
@@ -120,6 +121,7 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
     const opened = open(accountId, storedText)
     const secret = totpSecretFromBase32(opened.base32)
     if (!secret.ok) throw new RelayError('INTERNAL', { detail: 'stored TOTP key is malformed' })
+    // Safe to drop: the key still opens under its old id, and the next check tries the re-seal again.
     if (opened.stale) await reseal(accountId, storedText, opened.base32).catch(() => {})
     const checked = verifyTotp({ secret: secret.value, code, now: clock.now(), lastUsedStep: null })
     if (!checked.ok) return checked

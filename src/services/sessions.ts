@@ -99,6 +99,7 @@ const TOUCH_CACHE_MAX = 10_000
  * const tokens = await sessions.mint(account, { displayName: 'Laptop', origin: 'password' })
  * const who = await sessions.authenticate(`${tokens.accessToken}`)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: nine short methods and three helpers (putAccess, touch, mintTokens) sharing the durable store and the last-touch cache; none is over 30 lines
 export const sessionsService = (deps: SessionsDeps): SessionsService => {
   const { durable, clock, random } = deps
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000
@@ -187,6 +188,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         return await mintTokens(account, record, device)
       } catch (error) {
         // No half-made device is left behind (it would show in the device list, signed in by nobody).
+        // A failed revoke is dropped: the mint's own error is the one to report.
         await durable.devices.revoke(account.id, record.id).catch(() => {})
         throw error
       }

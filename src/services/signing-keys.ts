@@ -94,6 +94,7 @@ export class SigningKeys {
     }
     // Serialized: two overlapping rotations must not both retire the same key.
     const result = this.#rotating.then(run)
+    // Safe to drop: the caller gets the rejection through `result`; this chain only orders the rotations.
     this.#rotating = result.catch(() => {})
     return result
   }

@@ -131,6 +131,76 @@ const stringOf = (auth: Record<string, unknown>, name: string, max = 1024): stri
   return value
 }
 
+const accountOf = async (deps: UiaDeps, subject: UiaSubject, stored: Stored): Promise<AccountRecord | null> => {
+  if (subject.kind === 'account') return subject.account
+  if (stored.accountId !== null) return deps.accounts.get(stored.accountId)
+  if (subject.kind === 'username') return deps.accounts.findByUsername(subject.username)
+  return null
+}
+
+const refuseUnusable = (account: AccountRecord, clock: Clock): void => {
+  if (account.status !== 'active') throw new RelayError('FORBIDDEN', { detail: 'this account is disabled' })
+  if (!isAccountUsable(account, clock.now())) {
+    throw new RelayError('FORBIDDEN', { detail: 'this account is locked', retryAfterMs: account.lockedUntilMs - clock.now() })
+  }
+}
+
+/** Checks one stage's credentials, within the guess budgets; null when they hold, else the public reason. */
+const verify = async (
+  deps: UiaDeps,
+  stage: UiaStage,
+  auth: Record<string, unknown>,
+  subject: UiaSubject,
+  account: AccountRecord | null,
+  request: UiaRequest,
+): Promise<string | null> => {
+  if (stage === 'm.login.dummy') return null
+  const accountKey = account?.id ?? (subject.kind === 'username' ? usernameKey(subject.username) : 'nobody')
+  const secret = stringOf(auth, stage === 'm.login.password' ? 'password' : 'code')
+  const proof: TrustProof = {
+    ...(request.deviceTrust === undefined ? {} : { token: request.deviceTrust }),
+    ...(subject.kind === 'account' && request.sessionDeviceId !== undefined ? { sessionDeviceId: request.sessionDeviceId } : {}),
+  }
+  const origin = await deps.trust.originOf(account?.id ?? null, request.clientKey, proof)
+  let problem: string | null = null
+  await deps.failures.attempt({ accountKey, clientKey: request.clientKey, origin }, async () => {
+    if (stage === 'm.login.password') {
+      problem = (await deps.accounts.checkPassword(account, secret)).ok ? null : 'wrong username or password'
+    } else if (account === null) {
+      problem = 'unknown account'
+    } else if (stage === 'm.login.2fa.totp') {
+      const checked = await deps.secondFactors.verifyTotp(account, secret)
+      problem = checked.ok ? null : checked.code === 'TOTP_REPLAYED' ? 'this code was already used' : 'wrong code'
+    } else {
+      problem = (await deps.secondFactors.useRecoveryCode(account, secret)).ok ? null : 'unknown or used recovery code'
+    }
+    return problem === null
+  })
+  return problem
+}
+
+/**
+ * The session once `stage` is done: a password login of an account with TOTP gains the second-factor
+ * flows (unless the caller chose the flows), and a complete session is spent.
+ */
+const advance = (deps: UiaDeps, stored: Stored, stage: UiaStage, account: AccountRecord | null, flowsChosen: boolean): Stored => {
+  const done = completeStage(stored.session, stage, deps.clock.now())
+  if (!done.ok) throw new RelayError(done.code, { detail: done.detail })
+  let session = done.value
+  if (!flowsChosen && stage === 'm.login.password' && account !== null && deps.secondFactors.hasTotp(account)) {
+    const widened = updateFlows(session, WITH_SECOND_FACTOR, {})
+    if (!widened.ok) throw new RelayError('INTERNAL', { detail: widened.detail })
+    session = widened.value
+  }
+  const next: Stored = { session, accountId: account?.id ?? stored.accountId }
+  if (isComplete(session)) {
+    const spent = consume(session, deps.clock.now())
+    if (!spent.ok) throw new RelayError('INTERNAL', { detail: spent.detail })
+    next.session = spent.value
+  }
+  return next
+}
+
 /**
  * Builds the UIA service.
  *
@@ -144,53 +214,6 @@ export const uiaService = (deps: UiaDeps): UiaService => {
     const json = JSON.stringify(stored)
     await kv.put(keyOf(stored.session.id), json, Math.max(1, stored.session.expiresAtMs - clock.now()))
     return json
-  }
-
-  const accountOf = async (subject: UiaSubject, stored: Stored): Promise<AccountRecord | null> => {
-    if (subject.kind === 'account') return subject.account
-    if (stored.accountId !== null) return deps.accounts.get(stored.accountId)
-    if (subject.kind === 'username') return deps.accounts.findByUsername(subject.username)
-    return null
-  }
-
-  const refuseUnusable = (account: AccountRecord): void => {
-    if (account.status !== 'active') throw new RelayError('FORBIDDEN', { detail: 'this account is disabled' })
-    if (!isAccountUsable(account, clock.now())) {
-      throw new RelayError('FORBIDDEN', { detail: 'this account is locked', retryAfterMs: account.lockedUntilMs - clock.now() })
-    }
-  }
-
-  /** Checks one stage's credentials, within the guess budgets; null when they hold, else the public reason. */
-  const verify = async (
-    stage: UiaStage,
-    auth: Record<string, unknown>,
-    subject: UiaSubject,
-    account: AccountRecord | null,
-    request: UiaRequest,
-  ): Promise<string | null> => {
-    if (stage === 'm.login.dummy') return null
-    const accountKey = account?.id ?? (subject.kind === 'username' ? usernameKey(subject.username) : 'nobody')
-    const secret = stringOf(auth, stage === 'm.login.password' ? 'password' : 'code')
-    const proof: TrustProof = {
-      ...(request.deviceTrust === undefined ? {} : { token: request.deviceTrust }),
-      ...(subject.kind === 'account' && request.sessionDeviceId !== undefined ? { sessionDeviceId: request.sessionDeviceId } : {}),
-    }
-    const origin = await deps.trust.originOf(account?.id ?? null, request.clientKey, proof)
-    let problem: string | null = null
-    await deps.failures.attempt({ accountKey, clientKey: request.clientKey, origin }, async () => {
-      if (stage === 'm.login.password') {
-        problem = (await deps.accounts.checkPassword(account, secret)).ok ? null : 'wrong username or password'
-      } else if (account === null) {
-        problem = 'unknown account'
-      } else if (stage === 'm.login.2fa.totp') {
-        const checked = await deps.secondFactors.verifyTotp(account, secret)
-        problem = checked.ok ? null : checked.code === 'TOTP_REPLAYED' ? 'this code was already used' : 'wrong code'
-      } else {
-        problem = (await deps.secondFactors.useRecoveryCode(account, secret)).ok ? null : 'unknown or used recovery code'
-      }
-      return problem === null
-    })
-    return problem
   }
 
   return {
@@ -226,27 +249,14 @@ export const uiaService = (deps: UiaDeps): UiaService => {
       if (!allowedNextStages(stored.session).includes(stage)) {
         throw new RelayError('UIA_STAGE_NOT_ALLOWED', { detail: `${stage} is not the next stage of any flow` })
       }
-      let account = await accountOf(subject, stored)
-      const failed = await verify(stage, auth, subject, account, request)
+      let account = await accountOf(deps, subject, stored)
+      const failed = await verify(deps, stage, auth, subject, account, request)
       if (failed !== null) throw new UiaChallengeError(challengeBody(stored.session, { errcode: 'M_FORBIDDEN', error: failed }))
       // The password may just have been rehashed: later checks need the current version.
       if (account !== null && stage === 'm.login.password') account = await deps.accounts.get(account.id)
-      if (account !== null) refuseUnusable(account)
+      if (account !== null) refuseUnusable(account, clock)
 
-      const done = completeStage(stored.session, stage, clock.now())
-      if (!done.ok) throw new RelayError(done.code, { detail: done.detail })
-      let session = done.value
-      if (options.flows === undefined && stage === 'm.login.password' && account !== null && deps.secondFactors.hasTotp(account)) {
-        const widened = updateFlows(session, WITH_SECOND_FACTOR, {})
-        if (!widened.ok) throw new RelayError('INTERNAL', { detail: widened.detail })
-        session = widened.value
-      }
-      const next: Stored = { session, accountId: account?.id ?? stored.accountId }
-      if (isComplete(session)) {
-        const spent = consume(session, clock.now())
-        if (!spent.ok) throw new RelayError('INTERNAL', { detail: spent.detail })
-        next.session = spent.value
-      }
+      const next = advance(deps, stored, stage, account, options.flows !== undefined)
       const swapped = await kv.replaceIfMatch(keyOf(sessionId), json, JSON.stringify(next))
       if (swapped !== 'ok') throw new RelayError('UIA_SESSION_INVALID', { detail: 'the UIA session changed concurrently' })
       if (next.session.state.kind === 'open') throw new UiaChallengeError(challengeBody(next.session))

@@ -120,48 +120,36 @@ const usernameIndexKey = (nameKey: string): string => `u:${nameKey}`
 const accessKey = (id: string): string => `at:${id}`
 const familyKey = (id: string): string => `rf:${id}`
 
-/**
- * Builds the durable store over the two namespace bindings (the runtime passes `env.RELAY_ACCOUNT`
- * and `env.RELAY_ACCOUNT_INDEX`).
- *
- * @example
- * const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
- */
-export const durableObjectDurableStore = (options: DurableObjectDurableOptions): DurableStore => {
-  const { clock, namePrefix = '', shards = DEFAULT_SHARDS } = options
-  if (!Number.isInteger(shards) || shards < 1) throw new Error('shards must be a positive integer')
-  const account = (id: string): AccountObjectApi => options.accounts.getByName(`${namePrefix}acct:${id}`)
-  const index = (key: string): IndexObjectApi => options.index.getByName(`${namePrefix}idx:${hash32(key) % shards}`)
-  const holderOf = (key: string): Promise<string | null> => index(key).lookup(key, clock.now())
+/** What the sub-stores share: the clock, the account objects and the index shards. */
+interface ObjectsContext {
+  clock: Clock
+  account(id: string): AccountObjectApi
+  index(key: string): IndexObjectApi
+  /** The account id an index key points at, or null. */
+  holderOf(key: string): Promise<string | null>
+}
 
-  /** Claims `key` for a mint, runs it, and releases a claim it made when the mint is refused. */
-  const mintIndexed = async (key: string, accountId: string, expiresAtMs: number, mint: () => Promise<MintOutcome>) => {
-    const claim = await index(key).claim(key, accountId, clock.now(), expiresAtMs, true)
-    if (claim.outcome === 'other') return 'exists'
-    const outcome = await mint()
-    if (outcome !== 'ok' && claim.outcome === 'new') await index(key).release(key, accountId)
-    return outcome
+/** Wins the username claim for `accountId`, or says who holds it for good. */
+const claimUsername = async ({ clock, account, index }: ObjectsContext, nameKey: string, accountId: string): Promise<'new' | 'same' | 'taken'> => {
+  const key = usernameIndexKey(nameKey)
+  const shard = index(key)
+  const claim = await shard.claim(key, accountId, clock.now(), null, false)
+  if (claim.outcome !== 'other') return claim.outcome
+  if (claim.confirmed || clock.now() - claim.claimedAtMs < STALE_CLAIM_MS) return 'taken'
+  // A stale claim: its holder either holds the name (confirm it) or promises never to take it.
+  if (await account(claim.holder).abandonUsername(nameKey)) {
+    await shard.confirm(key, claim.holder)
+    return 'taken'
   }
+  return (await shard.takeOver(key, claim.holder, accountId, clock.now())) ? 'new' : 'taken'
+}
 
-  /** Wins the username claim for `accountId`, or says who holds it for good. */
-  const claimUsername = async (nameKey: string, accountId: string): Promise<'new' | 'same' | 'taken'> => {
-    const key = usernameIndexKey(nameKey)
-    const shard = index(key)
-    const claim = await shard.claim(key, accountId, clock.now(), null, false)
-    if (claim.outcome !== 'other') return claim.outcome
-    if (claim.confirmed || clock.now() - claim.claimedAtMs < STALE_CLAIM_MS) return 'taken'
-    // A stale claim: its holder either holds the name (confirm it) or promises never to take it.
-    if (await account(claim.holder).abandonUsername(nameKey)) {
-      await shard.confirm(key, claim.holder)
-      return 'taken'
-    }
-    return (await shard.takeOver(key, claim.holder, accountId, clock.now())) ? 'new' : 'taken'
-  }
-
-  const accounts: AccountStore = {
+const objectAccounts = (c: ObjectsContext): AccountStore => {
+  const { account, index, holderOf } = c
+  return {
     async create(record) {
       const nameKey = usernameKey(record.username)
-      const claimed = await claimUsername(nameKey, record.id)
+      const claimed = await claimUsername(c, nameKey, record.id)
       if (claimed === 'taken') return 'exists'
       const outcome = await account(record.id).createAccount(record, nameKey)
       const key = usernameIndexKey(nameKey)
@@ -184,6 +172,66 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
       return outcome
     },
   }
+}
+
+/** Claims `key` for a mint, runs it, and releases a claim it made when the mint is refused. */
+const mintIndexed = async ({ clock, index }: ObjectsContext, key: string, accountId: string, expiresAtMs: number, mint: () => Promise<MintOutcome>) => {
+  const claim = await index(key).claim(key, accountId, clock.now(), expiresAtMs, true)
+  if (claim.outcome === 'other') return 'exists'
+  const outcome = await mint()
+  if (outcome !== 'ok' && claim.outcome === 'new') await index(key).release(key, accountId)
+  return outcome
+}
+
+const objectTokens = (c: ObjectsContext): TokenStore => {
+  const { clock, account, holderOf } = c
+  return {
+    putAccess: (token) =>
+      mintIndexed(c, accessKey(token.id), token.accountId, token.expiresAtMs, () =>
+        account(token.accountId).putAccess(token, clock.now()),
+      ),
+    async getAccess(id) {
+      const holder = await holderOf(accessKey(id))
+      return holder === null ? null : account(holder).getAccess(id, clock.now())
+    },
+    async revokeAccess(id) {
+      const holder = await holderOf(accessKey(id))
+      return holder !== null && account(holder).revokeAccess(id, clock.now())
+    },
+    createRefreshFamily: (family) =>
+      mintIndexed(c, familyKey(family.id), family.accountId, family.expiresAtMs, () =>
+        account(family.accountId).createFamily(family, clock.now()),
+      ),
+    async getRefreshFamily(familyId) {
+      const holder = await holderOf(familyKey(familyId))
+      return holder === null ? null : account(holder).getFamily(familyId, clock.now())
+    },
+    async rotateRefresh(request): Promise<RotateResult> {
+      const holder = await holderOf(familyKey(request.familyId))
+      if (holder === null) return { outcome: 'missing', family: null }
+      return account(holder).rotateRefresh(request, clock.now())
+    },
+    async revokeRefreshFamily(familyId) {
+      const holder = await holderOf(familyKey(familyId))
+      return holder !== null && account(holder).revokeFamily(familyId, clock.now())
+    },
+  }
+}
+
+/**
+ * Builds the durable store over the two namespace bindings (the runtime passes `env.RELAY_ACCOUNT`
+ * and `env.RELAY_ACCOUNT_INDEX`).
+ *
+ * @example
+ * const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
+ */
+export const durableObjectDurableStore = (options: DurableObjectDurableOptions): DurableStore => {
+  const { clock, namePrefix = '', shards = DEFAULT_SHARDS } = options
+  if (!Number.isInteger(shards) || shards < 1) throw new Error('shards must be a positive integer')
+  const account = (id: string): AccountObjectApi => options.accounts.getByName(`${namePrefix}acct:${id}`)
+  const index = (key: string): IndexObjectApi => options.index.getByName(`${namePrefix}idx:${hash32(key) % shards}`)
+  const holderOf = (key: string): Promise<string | null> => index(key).lookup(key, clock.now())
+  const c: ObjectsContext = { clock, account, index, holderOf }
 
   const credentials: CredentialStore = {
     useTotpStep: (accountId, step) => account(accountId).useTotpStep(step),
@@ -202,38 +250,6 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     revokeAllExcept: (accountId, keepDeviceId) => account(accountId).revokeAllExcept(keepDeviceId, clock.now()),
   }
 
-  const tokens: TokenStore = {
-    putAccess: (token) =>
-      mintIndexed(accessKey(token.id), token.accountId, token.expiresAtMs, () =>
-        account(token.accountId).putAccess(token, clock.now()),
-      ),
-    async getAccess(id) {
-      const holder = await holderOf(accessKey(id))
-      return holder === null ? null : account(holder).getAccess(id, clock.now())
-    },
-    async revokeAccess(id) {
-      const holder = await holderOf(accessKey(id))
-      return holder !== null && account(holder).revokeAccess(id, clock.now())
-    },
-    createRefreshFamily: (family) =>
-      mintIndexed(familyKey(family.id), family.accountId, family.expiresAtMs, () =>
-        account(family.accountId).createFamily(family, clock.now()),
-      ),
-    async getRefreshFamily(familyId) {
-      const holder = await holderOf(familyKey(familyId))
-      return holder === null ? null : account(holder).getFamily(familyId, clock.now())
-    },
-    async rotateRefresh(request): Promise<RotateResult> {
-      const holder = await holderOf(familyKey(request.familyId))
-      if (holder === null) return { outcome: 'missing', family: null }
-      return account(holder).rotateRefresh(request, clock.now())
-    },
-    async revokeRefreshFamily(familyId) {
-      const holder = await holderOf(familyKey(familyId))
-      return holder !== null && account(holder).revokeFamily(familyId, clock.now())
-    },
-  }
-
   const security: SecurityStateStore = {
     markAuthenticated: (accountId, deviceId, atMs) => account(accountId).markAuthenticated(deviceId, atMs),
     lastAuthenticated: (accountId, deviceId) => account(accountId).lastAuthenticated(deviceId),
@@ -243,10 +259,10 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
 
   return {
     kind: 'durable-object',
-    accounts,
+    accounts: objectAccounts(c),
     credentials,
     devices,
-    tokens,
+    tokens: objectTokens(c),
     security,
     // The objects' alarms free expired rows; expired records are invisible already.
     purgeExpired: async () => 0,

@@ -97,6 +97,7 @@ export const fileKeyStore = (path: string): KeyStore => {
         await syncDirectory(dirname(path))
         return set
       } finally {
+        // Safe to drop: after a link or a rename the temp name is gone (ENOENT); a leftover .tmp holds no live key.
         await unlink(temp).catch(() => {})
       }
     },
@@ -105,6 +106,7 @@ export const fileKeyStore = (path: string): KeyStore => {
       try {
         await rename(temp, path)
       } catch (error) {
+        // Safe to drop: the rename's error is the one to report; a leftover .tmp holds no live key.
         await unlink(temp).catch(() => {})
         throw error
       }

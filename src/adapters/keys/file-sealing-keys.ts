@@ -53,6 +53,7 @@ export const fileSealingKeyStore = (path: string): SealingKeyStore => {
       } catch (error) {
         if (errnoOf(error) !== 'EEXIST') throw error
       } finally {
+        // Safe to drop: the key is linked (or lost to another start) already; a leftover .tmp is only clutter.
         await unlink(temp).catch(() => {})
       }
       const stored = await load()

@@ -3,7 +3,7 @@
  * terminal. Like ./svg.ts, the payload is one byte-mode segment, never re-encoded as text.
  * On Workers use ./svg.ts.
  */
-import { toBuffer, toString } from 'qrcode'
+import { toBuffer, toString as toText } from 'qrcode'
 import { RelayError } from '../../core/errors.ts'
 import type { QrErrorCorrection } from './svg.ts'
 
@@ -72,8 +72,8 @@ export const renderQrTerminal = async (bytes: Uint8Array, options: QrTerminalOpt
   const segments = segmentsOf(bytes)
   try {
     return ansi
-      ? await toString(segments, { type: 'terminal', small: true, errorCorrectionLevel: errorCorrection })
-      : await toString(segments, { type: 'utf8', errorCorrectionLevel: errorCorrection, margin: 2 })
+      ? await toText(segments, { type: 'terminal', small: true, errorCorrectionLevel: errorCorrection })
+      : await toText(segments, { type: 'utf8', errorCorrectionLevel: errorCorrection, margin: 2 })
   } catch (cause) {
     throw tooLarge(cause)
   }

@@ -52,36 +52,23 @@ export interface MemoryStore extends EphemeralStore {
 }
 
 /**
- * Builds the memory store.
- *
- * @example
- * const store = memoryStore({ clock: systemClock, sweepIntervalMs: 30_000 })
+ * Pushes an expiry; when deleted or evicted entries have left the heap twice the map's size, drops
+ * them first (amortized O(1) per push), so the heap stays in proportion to what is held.
  */
-export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEFAULT_MAX_COUNTERS }: MemoryStoreOptions): MemoryStore => {
-  const channels = new Map<string, ChannelRecord>()
-  const counters = new Map<string, Counter>()
-  const values = new Map<string, KvEntry>()
-  const channelsDue = expiryHeap()
-  const countersDue = expiryHeap()
+const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, key: string, atMs: number): void => {
+  if (heap.size >= 2 * map.size + 1024) heap.retain((k, at) => map.get(k)?.expiresAtMs === at)
+  heap.push(key, atMs)
+}
 
-  /**
-   * Pushes an expiry; when deleted or evicted entries have left the heap twice the map's size, drops
-   * them first (amortized O(1) per push), so the heap stays in proportion to what is held.
-   */
-  const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, key: string, atMs: number): void => {
-    if (heap.size >= 2 * map.size + 1024) heap.retain((k, at) => map.get(k)?.expiresAtMs === at)
-    heap.push(key, atMs)
-  }
+/** The channels, with `prune(now)` to free the due ones and their count. */
+const memoryChannels = (clock: Clock) => {
+  const channels = new Map<string, ChannelRecord>()
+  const channelsDue = expiryHeap()
 
   /** Frees the channels due by now (a popped entry counts only if the record still expires then). */
-  const pruneChannels = (now: number): void => {
+  const prune = (now: number): void => {
     channelsDue.popDue(now, (id, atMs) => {
       if (channels.get(id)?.expiresAtMs === atMs) channels.delete(id)
-    })
-  }
-  const pruneCounters = (now: number): void => {
-    countersDue.popDue(now, (key, atMs) => {
-      if (counters.get(key)?.expiresAtMs === atMs) counters.delete(key)
     })
   }
 
@@ -93,20 +80,13 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     return null
   }
 
-  const sweep = (): void => {
-    const now = clock.now()
-    pruneChannels(now)
-    pruneCounters(now)
-    for (const [key, entry] of values) if (entry.expiresAtMs <= now) values.delete(key)
-  }
-
   /** Live channels, exactly: the map holds no expired record once the due ones are popped. */
   const countLive = (): number => {
-    pruneChannels(clock.now())
+    prune(clock.now())
     return channels.size
   }
 
-  const channelStore: ChannelStore = {
+  const store: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
       if (live(record.id) !== null) return 'exists'
       // Live channels are never evicted: at the cap, creation is refused.
@@ -140,6 +120,19 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
       return countLive()
     },
   }
+  return { store, prune, size: (): number => channels.size }
+}
+
+/** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
+const memoryCounters = (clock: Clock, maxCounters: number) => {
+  const counters = new Map<string, Counter>()
+  const countersDue = expiryHeap()
+
+  const prune = (now: number): void => {
+    countersDue.popDue(now, (key, atMs) => {
+      if (counters.get(key)?.expiresAtMs === atMs) counters.delete(key)
+    })
+  }
 
   const liveCounter = (key: string): Counter | null => {
     const counter = counters.get(key)
@@ -153,7 +146,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     if (counter !== null) return ++counter.value
     const now = clock.now()
     if (counters.size >= maxCounters) {
-      pruneCounters(now)
+      prune(now)
       // Still full of live counters: the oldest created goes (Map keeps insertion order).
       for (const oldest of counters.keys()) {
         if (counters.size < maxCounters) break
@@ -165,7 +158,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     return 1
   }
 
-  const counterStore: CounterStore = {
+  const store: CounterStore = {
     async increment(key, ttlMs) {
       return bump(key, ttlMs)
     },
@@ -190,6 +183,12 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
       if (counter !== null && counter.value > 0) counter.value--
     },
   }
+  return { store, prune, size: (): number => counters.size }
+}
+
+/** The key-value entries, with `prune(now)` to free the expired ones. */
+const memoryKv = (clock: Clock) => {
+  const values = new Map<string, KvEntry>()
 
   const liveEntry = (key: string): KvEntry | null => {
     const entry = values.get(key)
@@ -199,7 +198,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     return null
   }
 
-  const kv: KvStore = {
+  const store: KvStore = {
     async put(key, value, ttlMs) {
       values.set(key, { value, expiresAtMs: clock.now() + ttlMs })
     },
@@ -219,17 +218,40 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
       return entry?.value ?? null
     },
   }
+  const prune = (now: number): void => {
+    for (const [key, entry] of values) if (entry.expiresAtMs <= now) values.delete(key)
+  }
+  return { store, prune }
+}
+
+/**
+ * Builds the memory store.
+ *
+ * @example
+ * const store = memoryStore({ clock: systemClock, sweepIntervalMs: 30_000 })
+ */
+export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEFAULT_MAX_COUNTERS }: MemoryStoreOptions): MemoryStore => {
+  const channels = memoryChannels(clock)
+  const counters = memoryCounters(clock, maxCounters)
+  const kv = memoryKv(clock)
+
+  const sweep = (): void => {
+    const now = clock.now()
+    channels.prune(now)
+    counters.prune(now)
+    kv.prune(now)
+  }
 
   const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined
   timer?.unref?.()
 
   return {
     kind: 'memory',
-    channels: channelStore,
-    counters: counterStore,
-    kv,
+    channels: channels.store,
+    counters: counters.store,
+    kv: kv.store,
     sweep,
-    sizes: () => ({ channels: channels.size, counters: counters.size }),
+    sizes: () => ({ channels: channels.size(), counters: counters.size() }),
     async ping() {},
     async close() {
       if (timer !== undefined) clearInterval(timer)

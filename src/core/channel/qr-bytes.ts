@@ -58,6 +58,7 @@ export const withU16Length = (bytes: Uint8Array): Uint8Array =>
  * WHATWG parser would silently strip, so the text shown would not be the URL used).
  */
 export const isHttpUrl = (text: string): boolean => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this check rejects
   if (text.length === 0 || /[\u0000-\u0020\u007f]/.test(text)) return false
   try {
     const url = new URL(text)

@@ -25,7 +25,6 @@ export {
   isGrantExpired,
   type DeviceGrant,
   type GrantApproval,
-  type GrantState,
 } from './grant-record.ts'
 
 /** What a new grant is made of. */
