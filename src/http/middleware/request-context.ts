@@ -7,16 +7,20 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { clientAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
 import { toBase64Url } from '../../core/crypto/secrets.ts'
-import type { Clock, Logger, Random } from '../../ports.ts'
+import type { Logger, Random } from '../../ports.ts'
 import type { AppEnv } from '../context.ts'
 
 /** Tells the socket peer's address of a request; runtimes supply it (Node: the socket; Workers: CF-Connecting-IP). */
 export type GetSocketAddress = (c: Context) => string | undefined
 
+/** Starts timing a request; the returned function tells the milliseconds since (built by the composition root). */
+export type Stopwatch = () => () => number
+
 /** Options of {@link requestContext}. */
 export interface RequestContextOptions {
   logger: Logger
-  clock: Clock
+  /** Times the access-log line. */
+  stopwatch: Stopwatch
   random: Random
   getSocketAddress: GetSocketAddress
   addressRule: ClientAddressRule
@@ -41,7 +45,7 @@ export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sand
 
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
-  const { logger, clock, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
+  const { logger, stopwatch, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
   // A channel sees a handful of requests: its keyed hash is worked out once, not per log line.
   const channelHashes = new Map<string, string>()
   const redactChannel = (id: string): string => {
@@ -70,7 +74,7 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     return identity
   }
   return async function requestContext(c, next) {
-    const started = clock.now()
+    const elapsedMs = stopwatch()
     const requestId = toBase64Url(random.bytes(9))
     const header = addressRule.header === undefined ? undefined : (c.req.header(addressRule.header) ?? undefined)
     const { text, key } = identify(getSocketAddress(c), header)
@@ -98,7 +102,7 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
       method: c.req.method,
       route: c.req.routePath,
       status,
-      ms: clock.now() - started,
+      ms: elapsedMs(),
       client: c.get('clientAddress'),
     }
     const channelId = c.get('channelId')
