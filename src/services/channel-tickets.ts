@@ -11,7 +11,7 @@ import { RelayError } from '../core/errors.ts'
 import { parseAddress, prefixOf } from '../core/policy/network.ts'
 import type { NetworkSighting } from '../core/policy/proximity.ts'
 import type { Clock } from '../ports.ts'
-import { signChannelTicket, verifyChannelTicket } from './channel-ticket.ts'
+import { signChannelTicket, verifyChannelTicket, type ChannelTicketClaims } from './channel-ticket.ts'
 import type { SigningKeys } from './signing-keys.ts'
 
 /** The service. */
@@ -48,7 +48,7 @@ export const channelTickets = (deps: { keys: SigningKeys; clock: Clock; network:
     })
   },
   async sightingOf(ticket, expect) {
-    let claims
+    let claims: ChannelTicketClaims
     try {
       // A ticket ends with its channel; the grant that follows may legitimately outlive it a little.
       claims = await verifyChannelTicket(ticket, deps.keys.publicJwks(), deps.clock.now(), {
