@@ -62,7 +62,7 @@ const hintOf = (value: string | null): TokenTypeHint | undefined =>
  * Builds the introspection handler.
  *
  * @example
- * app.post('/oauth2/introspect', introspectRoute({ inspection, clients: services.introspectionClients, limit }))
+ * app.post('/oauth2/introspect', introspectRoute({ inspection, clients: accounts.introspectionClients, limit }))
  */
 export const introspectRoute = (deps: {
   inspection: TokenInspection
