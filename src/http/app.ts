@@ -7,8 +7,8 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { RelayError } from '../core/errors.ts'
 import { StoreUnavailableError } from '../core/store-unavailable.ts'
-import type { NetworkLocator } from '../ports.ts'
 import type { Services } from '../services/services.ts'
+import type { Sightings } from '../services/sightings.ts'
 import type { AppEnv } from './context.ts'
 import { errorResponse } from './errors.ts'
 import { cors } from './middleware/cors.ts'
@@ -40,17 +40,13 @@ export interface AppHost {
  * The middleware of one rendezvous API family: marks its routes (errors then carry that family's
  * unstable errcodes) and applies CORS. One middleware rather than two: each layer costs a dispatch.
  */
-const rendezvousFamily = (name: string, locator?: NetworkLocator): MiddlewareHandler<AppEnv> => {
+const rendezvousFamily = (name: string, sightings: Sightings): MiddlewareHandler<AppEnv> => {
   const applyCors = cors()
   return async function rendezvousFamily(c, next) {
     c.set('flavor', name)
     // Channel creation and joins count abuse per ASN too, when the runtime can tell it.
-    if (locator !== undefined && c.req.method !== 'GET' && c.req.method !== 'OPTIONS') {
-      try {
-        c.set('clientAsn', (await locator.locate(c.get('clientAddress'), c.req.raw)).asn)
-      } catch {
-        // Unknown ASN: abuse is then counted per network only, which is the locator-less behaviour.
-      }
+    if (sightings.locates && c.req.method !== 'GET' && c.req.method !== 'OPTIONS') {
+      c.set('clientAsn', await sightings.asnOf(c.get('clientAddress'), c.req.raw))
     }
     return applyCors(c, next)
   }
@@ -117,12 +113,12 @@ const creatorAuthOf = (services: Services): MiddlewareHandler<AppEnv> | undefine
 
 /** The three rendezvous API families, each when enabled. */
 const mountRendezvous = (app: Hono<AppEnv>, services: Services, host: AppHost): void => {
-  const { config, rendezvous, locator } = services
+  const { config, rendezvous, sightings } = services
   const { maxPayloadBytes } = config.rendezvous
   if (config.rendezvous.msc4108Enabled) {
     const r = msc4108Routes({ rendezvous, maxPayloadBytes, publicBaseUrl: config.server.publicBaseUrl })
     // `prefix/*` matches the bare prefix too: one registration, so each runs once per request.
-    app.use(`${MSC4108_PREFIX}/*`, rendezvousFamily('msc4108', locator))
+    app.use(`${MSC4108_PREFIX}/*`, rendezvousFamily('msc4108', sightings))
     app.post(MSC4108_PREFIX, r.create)
     app.get(`${MSC4108_PREFIX}/:id`, r.read)
     app.put(`${MSC4108_PREFIX}/:id`, r.write)
@@ -144,7 +140,7 @@ const mountRendezvous = (app: Hono<AppEnv>, services: Services, host: AppHost): 
       createAvailable: true,
       ...(api === 'native' && issueTicket !== undefined ? { issueTicket } : {}),
     })
-    app.use(`${prefix}/*`, rendezvousFamily(api, locator))
+    app.use(`${prefix}/*`, rendezvousFamily(api, sightings))
     app.get(prefix, r.discover)
     if (creatorAuth !== undefined) app.post(prefix, creatorAuth)
     app.post(prefix, r.create)

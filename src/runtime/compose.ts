@@ -174,7 +174,6 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
       return () => clock.now() - started
     },
     readiness: store,
-    ...(locator === undefined ? {} : { locator }),
     sightings: sightings({ clock, locator }),
     limiter,
     rendezvous,

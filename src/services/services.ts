@@ -3,7 +3,7 @@
  * and the runtime's adapters, and as the HTTP app (`src/http/app.ts`) mounts it. Types only.
  */
 import type { Config } from '../config.ts'
-import type { Logger, NetworkLocator, Random } from '../ports.ts'
+import type { Logger, Random } from '../ports.ts'
 import type { AbuseGuard } from './abuse-guard.ts'
 import type { AccountEvents } from './account-events.ts'
 import type { ApprovalRequests } from './approval-requests.ts'
@@ -56,8 +56,7 @@ export interface Services {
   stopwatch: () => () => number
   /** The ephemeral store's kind and ping, for `/readyz`. */
   readiness: { readonly kind: string; ping(): Promise<void> }
-  /** ASN and location of client addresses, when the runtime can tell them. */
-  locator?: NetworkLocator
+  /** Where requests come from (address, ASN, location when the runtime can tell them). */
   sightings: Sightings
   limiter: RateLimiter
   rendezvous: RendezvousService

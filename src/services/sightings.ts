@@ -15,6 +15,10 @@ export interface Sightings {
    * locator may read (Workers: `request.cf`). A failing locator only loses the extra facts.
    */
   of(source: SightingSource, address: string, request: Request): Promise<NetworkSighting>
+  /** Whether the runtime can tell ASNs at all (else {@link asnOf} always answers undefined). */
+  readonly locates: boolean
+  /** The ASN of `address`; undefined when unknown or when the locator fails. */
+  asnOf(address: string, request: Request): Promise<number | undefined>
 }
 
 /**
@@ -37,5 +41,15 @@ export const sightings = (deps: { clock: Clock; locator?: NetworkLocator | undef
       // Location facts are optional: a locator failure leaves them absent (the sighting still counts).
     }
     return sighting
+  },
+  locates: deps.locator !== undefined,
+  async asnOf(address, request) {
+    if (deps.locator === undefined) return undefined
+    try {
+      return (await deps.locator.locate(address, request)).asn
+    } catch {
+      // Unknown ASN: abuse is then counted per network only, which is the locator-less behaviour.
+      return undefined
+    }
   },
 })

@@ -39,4 +39,23 @@ describe('sightings', () => {
     }
     expect(await sightings({ clock, locator }).of('poll', '198.51.100.7', REQUEST)).toEqual({ source: 'poll', atMs: clock.now(), ip: '198.51.100.7' })
   })
+
+  it('tells the ASN for abuse counting only when a locator exists; a failing one gives none', async () => {
+    const clock = fakeClock()
+    const none = sightings({ clock })
+    expect(none.locates).toBe(false)
+    expect(await none.asnOf('198.51.100.7', REQUEST)).toBeUndefined()
+    const located = sightings({ clock, locator: { locate: () => ({ asn: 64501 }) } })
+    expect(located.locates).toBe(true)
+    expect(await located.asnOf('198.51.100.7', REQUEST)).toBe(64501)
+    const failing = sightings({
+      clock,
+      locator: {
+        locate: () => {
+          throw new Error('down')
+        },
+      },
+    })
+    expect(await failing.asnOf('198.51.100.7', REQUEST)).toBeUndefined()
+  })
 })
