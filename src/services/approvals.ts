@@ -165,6 +165,7 @@ export const approvalsService = (deps: {
     await kv.put(hiddenKey(accountId, grant.id), '1', Math.max(1, grant.expiresAtMs - clock.now()))
   }
 
+  // An object of a few methods sharing the closures above; each method stays short on its own.
   const service: ApprovalsService = {
     async markAuthenticated(accountId, deviceId) {
       await recency.mark(accountId, deviceId)

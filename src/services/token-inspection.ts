@@ -67,6 +67,7 @@ const seconds = (ms: number): number => Math.floor(ms / 1000)
  * await inspection.introspect(token) // { active: true, token_type: 'DPoP', cnf: { jkt }, … }
  */
 export const tokenInspection = (deps: { durable: DurableStore; clock: Clock }): TokenInspection => {
+  // A factory of two short methods and their shared look-up helpers, hence its length.
   const { durable, clock } = deps
 
   /** The live access token the text stands for, or null. */

@@ -43,25 +43,28 @@ const IDENTITY_KEY_MAX = 256
 /** Nothing loads, nothing runs, nothing frames: the policy of a response that must never be a page. */
 export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
-/** Builds the request-context middleware. */
-export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
-  const { logger, stopwatch, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
-  // A channel sees a handful of requests: its keyed hash is worked out once, not per log line.
-  const channelHashes = new Map<string, string>()
-  const redactChannel = (id: string): string => {
-    let hash = channelHashes.get(id)
+/** Keyed hashes of channel ids: a channel sees a handful of requests, its hash is worked out once. */
+const channelHashes = (redact: (value: string) => string): ((id: string) => string) => {
+  const hashes = new Map<string, string>()
+  return (id) => {
+    let hash = hashes.get(id)
     if (hash === undefined) {
       hash = redact(id)
-      if (channelHashes.size >= IDENTITY_CACHE_SIZE) channelHashes.clear()
-      channelHashes.set(id, hash)
+      if (hashes.size >= IDENTITY_CACHE_SIZE) hashes.clear()
+      hashes.set(id, hash)
     }
     return hash
   }
-  // Parsing the address costs more than the rest of this middleware, and a client sends many requests
-  // over few connections: the answer for a (socket address, header) pair is kept in a bounded map
-  // (short headers only, so a flood of long forged headers cannot make it big).
+}
+
+/**
+ * The client identity of a (socket address, header) pair. Parsing the address costs more than the
+ * rest of this middleware, and a client sends many requests over few connections: the answer is kept
+ * in a bounded map (short headers only, so a flood of long forged headers cannot make it big).
+ */
+const clientIdentities = (addressRule: ClientAddressRule): ((socket: string | undefined, header: string | undefined) => ClientIdentity) => {
   const known = new Map<string, ClientIdentity>()
-  const identify = (socket: string | undefined, header: string | undefined): ClientIdentity => {
+  return (socket, header) => {
     const cacheKey = `${socket ?? ''}\u0000${header ?? ''}`
     let identity = known.get(cacheKey)
     if (identity === undefined) {
@@ -73,6 +76,13 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     }
     return identity
   }
+}
+
+/** Builds the request-context middleware. */
+export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
+  const { logger, stopwatch, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
+  const redactChannel = channelHashes(redact)
+  const identify = clientIdentities(addressRule)
   return async function requestContext(c, next) {
     const elapsedMs = stopwatch()
     const requestId = toBase64Url(random.bytes(9))

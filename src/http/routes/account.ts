@@ -44,6 +44,7 @@ export interface AccountRoutesDeps {
  * app.post('/v1/account/password', r.changePassword)
  */
 export const accountRoutes = (deps: AccountRoutesDeps) => {
+  // A factory of seven short handlers sharing `currentAccount` and `authorize`, hence its length.
   const { accounts, sessions, secondFactors, uia } = deps
 
   const currentAccount = async (c: Context<AuthedEnv>): Promise<AccountRecord> => {
