@@ -47,7 +47,7 @@ export const cfFacts = (cf: CfProperties | undefined): NetworkFacts => {
  * CF-Connecting-IP, so both describe the same client).
  *
  * @example
- * createApp({ ...deps, locator: cloudflareLocator })
+ * const services = compose(config, { ...ports, locator: cloudflareLocator })
  */
 export const cloudflareLocator: NetworkLocator = {
   locate: (_ip, request) => cfFacts((request as Request & { cf?: CfProperties }).cf),
