@@ -1,12 +1,14 @@
 /**
- * `npm run fuzz -- --requests N [--store memory|redis] [--seed S] [--max-seconds T] [--redis-url URL]`
+ * `npm run fuzz -- --requests N [--store memory|redis] [--seed S] [--max-seconds T] [--redis-url URL] [--report FILE]`
  *
  * Fuzzes a real qrelay server (127.0.0.1, port 0, in this process) with hostile and mutated-valid
  * requests and checks the invariants of test/fuzz/invariants.ts on every response. Bounded by the
  * request count and the time limit. With --store redis and no --redis-url, a throwaway redis-server
- * is started on a free loopback port and stopped afterwards. Exits 1 when an invariant broke.
+ * is started on a free loopback port and stopped afterwards. `--report FILE` writes the whole summary,
+ * every violation included (the printed one shows three per kind), as JSON. Exits 1 when an invariant broke.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     'max-seconds': { type: 'string', default: '1800' },
     'redis-url': { type: 'string' },
     'no-shrink': { type: 'boolean', default: false },
+    report: { type: 'string' },
   },
 })
 const requests = Number(values.requests)
@@ -93,5 +96,6 @@ try {
   redis?.child?.kill('SIGTERM')
 }
 console.log(formatSummary(summary, values.store))
+if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(summary, null, 1))
 if (crashes > 0) console.log(`crashes (uncaught exceptions / rejections): ${crashes}`)
 process.exit(summary.violations.length > 0 || crashes > 0 ? 1 : 0)

@@ -5,6 +5,12 @@ export interface WebhookMessage {
   /** The JSON body exactly as it is signed and sent. Never holds secrets. */
   body: string
   createdAtMs: number
+  /**
+   * Messages of one key (the account id) go out one at a time, oldest `(createdAtMs, id)` first:
+   * {@link WebhookOutbox.claimDue} skips a message while an older live (not dead) one of its key
+   * exists, leased or not. Absent: no order.
+   */
+  orderKey?: string
   /** When the message is next due (while leased: when the lease ends). */
   nextAttemptAtMs: number
   /** Attempts started so far; {@link WebhookOutbox.claimDue} adds one. Also the lease's fencing token. */
@@ -31,7 +37,10 @@ export interface WebhookOutboxCounts {
 export interface WebhookOutbox {
   /** Stores a new message (due at its `nextAttemptAtMs`); false when its id exists already. */
   enqueue(message: Omit<WebhookMessage, 'attempts' | 'lastError'>): Promise<boolean>
-  /** Atomically leases up to `limit` due messages, oldest due first, for `leaseMs`; each comes back with `attempts + 1`. */
+  /**
+   * Atomically leases up to `limit` due messages, oldest due first, for `leaseMs`; each comes back with
+   * `attempts + 1`. Never one with an older live message of the same `orderKey` (head of line).
+   */
   claimDue(nowMs: number, limit: number, leaseMs: number): Promise<WebhookMessage[]>
   /** Removes a delivered message (whoever holds it); true when it was there. */
   complete(id: string): Promise<boolean>

@@ -21,9 +21,13 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   next_attempt_at_ms: number
   attempts: number
   last_error: string | null
+  order_key: string | null
 }
 
-const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error'
+const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error, order_key'
+/** Head of line: no older live message of the same order key (`w` is the candidate row). */
+const NO_OLDER_OF_KEY = `(w.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_outbox o
+  WHERE o.order_key = w.order_key AND o.dead = 0 AND (o.created_at_ms, o.id) < (w.created_at_ms, w.id)))`
 /** Retry the alarm this long after a round that could not run (no settings, a store error). */
 const IDLE_RECHECK_MS = 60_000
 
@@ -33,6 +37,7 @@ const toMessage = (row: OutboxRow): WebhookMessage => ({
   createdAtMs: Number(row.created_at_ms),
   nextAttemptAtMs: Number(row.next_attempt_at_ms),
   attempts: Number(row.attempts),
+  ...(row.order_key === null ? {} : { orderKey: row.order_key }),
   ...(row.last_error === null ? {} : { lastError: row.last_error }),
 })
 
@@ -45,6 +50,10 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
       next_attempt_at_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
       dead INTEGER NOT NULL DEFAULT 0)`)
     ctx.storage.sql.exec('CREATE INDEX IF NOT EXISTS webhook_outbox_by_due ON webhook_outbox (dead, next_attempt_at_ms, id)')
+    // Added later: objects created before it get the column here (ALTER TABLE has no IF NOT EXISTS).
+    const columns = ctx.storage.sql.exec<{ name: string }>('PRAGMA table_info(webhook_outbox)').toArray()
+    if (!columns.some((c) => c.name === 'order_key')) ctx.storage.sql.exec('ALTER TABLE webhook_outbox ADD COLUMN order_key TEXT')
+    ctx.storage.sql.exec('CREATE INDEX IF NOT EXISTS webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0')
   }
 
   #sql<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): SqlStorageCursor<T> {
@@ -64,11 +73,12 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
 
   async enqueue(m: Omit<WebhookMessage, 'attempts' | 'lastError'>): Promise<boolean> {
     const inserted = this.#sql(
-      'INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id',
+      'INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms, order_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id',
       m.id,
       m.body,
       m.createdAtMs,
       m.nextAttemptAtMs,
+      m.orderKey ?? null,
     ).toArray().length
     if (inserted === 1) await this.#armBy(m.nextAttemptAtMs)
     return inserted === 1
@@ -77,7 +87,7 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
   async claimDue(nowMs: number, limit: number, leaseMs: number): Promise<WebhookMessage[]> {
     return this.ctx.storage.transactionSync(() => {
       const due = this.#sql<{ id: string }>(
-        'SELECT id FROM webhook_outbox WHERE dead = 0 AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ?',
+        `SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY} ORDER BY next_attempt_at_ms, id LIMIT ?`,
         nowMs,
         limit,
       ).toArray()
@@ -157,7 +167,8 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
       })
       await worker.runOnce()
     }
-    const next = this.#sql<{ at: number | null }>('SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox WHERE dead = 0').one().at
+    // The next message that may go out: a message waiting behind an older one of its key does not count.
+    const next = this.#sql<{ at: number | null }>(`SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox w WHERE dead = 0 AND ${NO_OLDER_OF_KEY}`).one().at
     if (next !== null) await this.ctx.storage.setAlarm(url === undefined ? Date.now() + IDLE_RECHECK_MS : Math.max(Number(next), Date.now() + 1_000))
   }
 }

@@ -4,6 +4,9 @@
  * Webhooks way, retrying with capped, jittered exponential backoff and dead-lettering after the last
  * attempt. Delivery is at least once: a message leaves the outbox only after a 2xx, so a restart (or a
  * crash) in between delivers it again with the same `webhook-id`, which receivers deduplicate on.
+ * The events of one account go out in the order they happened: each message carries the account as
+ * its `orderKey`, and the outbox hands out only the oldest live one of each key (head of line), so a
+ * later event never overtakes an earlier one that is still being retried.
  *
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
@@ -37,18 +40,25 @@ export interface WebhookSinkDeps {
  * @example
  * const events = webhookSecurityEvents({ outbox, clock, random, logger, onEnqueued: worker.poke })
  */
-export const webhookSecurityEvents = ({ outbox, clock, random, logger, onEnqueued }: WebhookSinkDeps): SecurityEvents => ({
-  async emit(accountId, event) {
-    const id = `msg_${newOpaqueId(random)}`
-    try {
-      const now = clock.now()
-      await outbox.enqueue({ id, body: securityEventPayload(accountId, event), createdAtMs: now, nextAttemptAtMs: now })
-      onEnqueued?.()
-    } catch (error) {
-      logger.error({ webhookId: id, eventType: event.type, err: errorKind(error) }, 'webhook enqueue failed')
-    }
-  },
-})
+export const webhookSecurityEvents = ({ outbox, clock, random, logger, onEnqueued }: WebhookSinkDeps): SecurityEvents => {
+  // `createdAtMs` orders an account's messages; strictly increasing here, so two events of one
+  // millisecond keep their order (ties would fall back to the random id).
+  let lastCreatedAtMs = Number.NEGATIVE_INFINITY
+  return {
+    async emit(accountId, event) {
+      const id = `msg_${newOpaqueId(random)}`
+      try {
+        const now = clock.now()
+        lastCreatedAtMs = Math.max(now, lastCreatedAtMs + 1)
+        const body = securityEventPayload(accountId, event)
+        await outbox.enqueue({ id, body, createdAtMs: lastCreatedAtMs, orderKey: accountId, nextAttemptAtMs: now })
+        onEnqueued?.()
+      } catch (error) {
+        logger.error({ webhookId: id, eventType: event.type, err: errorKind(error) }, 'webhook enqueue failed')
+      }
+    },
+  }
+}
 
 /** The delivery worker's settings (from `config.webhooks`) and dependencies. */
 export interface WebhookWorkerDeps {
@@ -100,6 +110,8 @@ export const webhookWorker = (deps: WebhookWorkerDeps): WebhookWorker => {
   let cancel: (() => void) | undefined
   let round: Promise<void> | undefined
   let again = false
+  /** Deliveries completed so far: a round that completed one may have unblocked the next of its key. */
+  let completed = 0
 
   const failed = async (message: WebhookMessage, why: string): Promise<void> => {
     const next = afterFailure(backoff, message.attempts, maxAttempts, clock.now(), jitterFrom(random))
@@ -128,6 +140,7 @@ export const webhookWorker = (deps: WebhookWorkerDeps): WebhookWorker => {
       await response.body?.cancel().catch(() => {})
       if (response.status >= 200 && response.status < 300) {
         await outbox.complete(message.id)
+        completed++
         logger.info({ webhookId: message.id, attempt: message.attempts }, 'webhook delivered')
         return
       }
@@ -159,9 +172,10 @@ export const webhookWorker = (deps: WebhookWorkerDeps): WebhookWorker => {
     cancel = undefined
     if (stopped || round !== undefined) return
     again = false
+    const completedBefore = completed
     round = runOnce()
       .then(
-        (claimed) => claimed >= batchSize,
+        (claimed) => claimed >= batchSize || completed > completedBefore,
         (error: unknown) => {
           logger.error({ err: errorKind(error) }, 'webhook claim failed')
           return false

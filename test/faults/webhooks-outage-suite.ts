@@ -4,9 +4,9 @@
  * (a batch leased, its requests never answered) and a new one takes over the same outbox. The worker
  * runs with the production defaults (12 attempts, 5 s doubling to 1 h, 10 s timeout) but 60 s idle
  * polls (fewer fake ticks) on a fake clock and scheduler. Checked: every event reaches the receiver, each webhook id with one body,
- * every signature valid at its delivery time, nothing dead-lettered, the outbox empty; per account the
- * receiver can restore the order from `data.at_ms` (deliveries themselves may be out of order, see
- * docs/security/faults.md). Shared by the memory/SQLite and the Redis runs.
+ * every signature valid at its delivery time, nothing dead-lettered, the outbox empty, and per account
+ * the deliveries arrive in the order of the events (0 out-of-order deliveries: the outbox's head-of-line
+ * claim per order key). Shared by the memory/SQLite and the Redis runs.
  */
 import { expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.ts'
@@ -173,6 +173,7 @@ export const webhookOutageScenario = (name: string, make: () => Promise<OutboxUn
         `faults/webhooks (${name}): ${emitted} events over a 1 h outage, ${beforeCrash} delivered before the crash, ${hung} in flight at the crash, ${delivered.length} deliveries in all, ` +
           `last at +${(lastMs / MINUTE).toFixed(1)} min, out-of-order deliveries per account ${inversions.join('/')}`,
       )
+      expect(inversions).toEqual(accounts.map(() => 0))
     } finally {
       await store.close()
     }

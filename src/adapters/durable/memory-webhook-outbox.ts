@@ -21,8 +21,19 @@ export const memoryWebhookOutbox = (): WebhookOutbox => {
     const entry = entries.get(id)
     return entry !== undefined && entry.deadAtMs === undefined && entry.message.attempts === attempts ? entry : undefined
   }
-  const byDue = (a: WebhookMessage, b: WebhookMessage): number =>
-    a.nextAttemptAtMs - b.nextAttemptAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  const byId = (a: WebhookMessage, b: WebhookMessage): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  const byDue = (a: WebhookMessage, b: WebhookMessage): number => a.nextAttemptAtMs - b.nextAttemptAtMs || byId(a, b)
+  const byAge = (a: WebhookMessage, b: WebhookMessage): number => a.createdAtMs - b.createdAtMs || byId(a, b)
+  /** The oldest live message of each order key: the only one of its key that may be claimed. */
+  const heads = (): Map<string, WebhookMessage> => {
+    const head = new Map<string, WebhookMessage>()
+    for (const { message, deadAtMs } of entries.values()) {
+      if (deadAtMs !== undefined || message.orderKey === undefined) continue
+      const current = head.get(message.orderKey)
+      if (current === undefined || byAge(message, current) < 0) head.set(message.orderKey, message)
+    }
+    return head
+  }
   return {
     async enqueue(message) {
       if (entries.has(message.id)) return false
@@ -30,9 +41,11 @@ export const memoryWebhookOutbox = (): WebhookOutbox => {
       return true
     },
     async claimDue(nowMs, limit, leaseMs) {
+      const head = heads()
       const due = [...entries.values()]
         .filter((e) => e.deadAtMs === undefined && e.message.nextAttemptAtMs <= nowMs)
         .map((e) => e.message)
+        .filter((m) => m.orderKey === undefined || head.get(m.orderKey) === m)
         .sort(byDue)
         .slice(0, limit)
       for (const message of due) {

@@ -1,8 +1,10 @@
 /**
  * Webhook outbox in Redis: a sorted set of message ids by due time (`{wh}:due`, the score is
  * `nextAttemptAtMs`, so a leased message is scored at its lease's end), a hash per message
- * (`{wh}:m:<id>`: b body, c createdAtMs, a attempts, e last error) and a sorted set of dead ids
- * (`{wh}:dead`). One Lua script per intent; every key carries the `{wh}` hash tag, so a claim of many
+ * (`{wh}:m:<id>`: b body, c createdAtMs, a attempts, e last error, k order key), a sorted set of dead
+ * ids (`{wh}:dead`) and, per order key, a sorted set of its live ids by `createdAtMs` (`{wh}:k:<key>`;
+ * ties are ordered by id, as Redis orders equal scores by member): a message is claimable only while
+ * it is the first of its key's set (head of line). One Lua script per intent; every key carries the `{wh}` hash tag, so a claim of many
  * messages is one script on one cluster slot. Durability is the operator's Redis configuration (AOF,
  * no eviction), as for the durable store.
  */
@@ -21,25 +23,47 @@ const PRELUDE = `
 local base = string.sub(KEYS[1], 1, -4)
 local dead = base .. 'dead'
 local function msg(id) return base .. 'm:' .. id end
+local function ofKey(k) return base .. 'k:' .. k end
+local function unorder(id)
+  local k = redis.call('HGET', msg(id), 'k')
+  if k then redis.call('ZREM', ofKey(k), id) end
+end
 `
-// ARGV: id, body, createdAtMs, nextAttemptAtMs.
+// ARGV: id, body, createdAtMs, nextAttemptAtMs, orderKey ('' for none).
 const ENQUEUE = `
 if redis.call('EXISTS', msg(ARGV[1])) == 1 then return 0 end
 redis.call('HSET', msg(ARGV[1]), 'b', ARGV[2], 'c', ARGV[3], 'a', 0)
+if ARGV[5] ~= '' then
+  redis.call('HSET', msg(ARGV[1]), 'k', ARGV[5])
+  redis.call('ZADD', ofKey(ARGV[5]), ARGV[3], ARGV[1])
+end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 return 1`
-// ARGV: nowMs, limit, leaseEndMs. Returns [id, body, createdAtMs, attempts, lastError|false] per message.
+// ARGV: nowMs, limit, leaseEndMs. Returns [id, body, createdAtMs, attempts, lastError|false, orderKey|false]
+// per message. Scans the due messages in pages, skipping those behind an older one of their key: a
+// leased message leaves the due range, a skipped one stays, so the next page starts after the skipped.
 const CLAIM = `
-local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
-  local a = redis.call('HINCRBY', msg(id), 'a', 1)
-  redis.call('ZADD', KEYS[1], ARGV[3], id)
-  local f = redis.call('HMGET', msg(id), 'b', 'c', 'e')
-  out[#out + 1] = { id, f[1], f[2], a, f[3] }
+local out, skipped, limit = {}, 0, tonumber(ARGV[2])
+while #out < limit do
+  local page = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', skipped, 100)
+  if #page == 0 then break end
+  for _, id in ipairs(page) do
+    if #out >= limit then break end
+    local k = redis.call('HGET', msg(id), 'k')
+    if k and redis.call('ZRANGE', ofKey(k), 0, 0)[1] ~= id then
+      skipped = skipped + 1
+    else
+      local a = redis.call('HINCRBY', msg(id), 'a', 1)
+      redis.call('ZADD', KEYS[1], ARGV[3], id)
+      local f = redis.call('HMGET', msg(id), 'b', 'c', 'e')
+      out[#out + 1] = { id, f[1], f[2], a, f[3], k }
+    end
+  end
 end
 return out`
 // ARGV: id.
 const COMPLETE = `
+unorder(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', dead, ARGV[1])
 return redis.call('DEL', msg(ARGV[1]))`
@@ -56,22 +80,23 @@ local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
 if redis.call('HGET', msg(ARGV[1]), 'a') ~= ARGV[2] then return 0 end
 redis.call('HSET', msg(ARGV[1]), 'e', ARGV[3])
+unorder(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZADD', dead, score, ARGV[1])
 return 1`
-// ARGV: limit. Returns [id, body, createdAtMs, attempts, lastError|false, score] per message.
+// ARGV: limit. Returns [id, body, createdAtMs, attempts, lastError|false, orderKey|false, score] per message.
 const LIST_DEAD = `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', dead, 0, tonumber(ARGV[1]) - 1)) do
-  local f = redis.call('HMGET', msg(id), 'b', 'c', 'a', 'e')
-  out[#out + 1] = { id, f[1], f[2], f[3], f[4], redis.call('ZSCORE', dead, id) }
+  local f = redis.call('HMGET', msg(id), 'b', 'c', 'a', 'e', 'k')
+  out[#out + 1] = { id, f[1], f[2], f[3], f[4], f[5], redis.call('ZSCORE', dead, id) }
 end
 return out`
 
-type Row = [string, string, string, number | string, string | null, string?]
+type Row = [string, string, string, number | string, string | null, string | null, string?]
 
 interface OutboxScripts {
-  qwEnqueue(due: string, id: string, body: string, createdAtMs: number, nextAttemptAtMs: number): Promise<number>
+  qwEnqueue(due: string, id: string, body: string, createdAtMs: number, nextAttemptAtMs: number, orderKey: string): Promise<number>
   qwClaim(due: string, nowMs: number, limit: number, leaseEndMs: number): Promise<Row[]>
   qwComplete(due: string, id: string): Promise<number>
   qwReschedule(due: string, id: string, attempts: number, nextAttemptAtMs: number, lastError: string): Promise<number>
@@ -88,10 +113,11 @@ const SCRIPTS: ReadonlyArray<readonly [keyof OutboxScripts, string]> = [
   ['qwListDead', PRELUDE + LIST_DEAD],
 ]
 
-const toMessage = ([id, body, createdAtMs, attempts, lastError]: Row, nextAttemptAtMs: number): WebhookMessage => ({
+const toMessage = ([id, body, createdAtMs, attempts, lastError, orderKey]: Row, nextAttemptAtMs: number): WebhookMessage => ({
   id,
   body,
   createdAtMs: Number(createdAtMs),
+  ...(orderKey === null || orderKey === undefined ? {} : { orderKey }),
   nextAttemptAtMs,
   attempts: Number(attempts),
   ...(lastError === null || lastError === undefined ? {} : { lastError }),
@@ -112,7 +138,7 @@ export const redisWebhookOutbox = ({ client, keyPrefix = 'qrelay:' }: RedisWebho
   const due = `${keyPrefix}{wh}:due`
   const dead = `${keyPrefix}{wh}:dead`
   return {
-    enqueue: async (m) => (await redis.qwEnqueue(due, m.id, m.body, m.createdAtMs, m.nextAttemptAtMs)) === 1,
+    enqueue: async (m) => (await redis.qwEnqueue(due, m.id, m.body, m.createdAtMs, m.nextAttemptAtMs, m.orderKey ?? '')) === 1,
     async claimDue(nowMs, limit, leaseMs) {
       const rows = await redis.qwClaim(due, nowMs, limit, nowMs + leaseMs)
       return rows.map((row) => toMessage(row, nowMs + leaseMs))
@@ -123,7 +149,7 @@ export const redisWebhookOutbox = ({ client, keyPrefix = 'qrelay:' }: RedisWebho
     deadLetter: async (id, attempts, lastError) => (await redis.qwDeadLetter(due, id, attempts, lastError)) === 1,
     async listDead(limit) {
       if (limit <= 0) return []
-      return (await redis.qwListDead(due, limit)).map((row) => toMessage(row, Number(row[5])))
+      return (await redis.qwListDead(due, limit)).map((row) => toMessage(row, Number(row[6])))
     },
     async counts() {
       const [pending, deadCount] = await Promise.all([client.zcard(due), client.zcard(dead)])

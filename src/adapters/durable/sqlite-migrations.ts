@@ -144,6 +144,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    description: 'webhook outbox: an order key per message (the account), delivered oldest first per key',
+    sql: `
+      ALTER TABLE webhook_outbox ADD COLUMN order_key TEXT;
+      CREATE INDEX webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

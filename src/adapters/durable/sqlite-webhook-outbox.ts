@@ -1,5 +1,5 @@
 /**
- * Webhook outbox in the SQLite file of the durable store (table `webhook_outbox`, migration 2). Each
+ * Webhook outbox in the SQLite file of the durable store (table `webhook_outbox`, migrations 2 and 4). Each
  * intent is one statement or one `BEGIN IMMEDIATE` transaction, so a claim is atomic against this
  * process and against every other process on the same file (SQLite's write lock).
  */
@@ -19,9 +19,14 @@ interface OutboxRow {
   next_attempt_at_ms: number
   attempts: number
   last_error: string | null
+  order_key: string | null
 }
 
-const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error'
+const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error, order_key'
+
+/** Head of line: no older live message of the same order key (`w` is the candidate row). */
+const NO_OLDER_OF_KEY = `(w.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_outbox o
+  WHERE o.order_key = w.order_key AND o.dead = 0 AND (o.created_at_ms, o.id) < (w.created_at_ms, w.id)))`
 
 const toMessage = (row: OutboxRow): WebhookMessage => ({
   id: row.id,
@@ -29,6 +34,7 @@ const toMessage = (row: OutboxRow): WebhookMessage => ({
   createdAtMs: Number(row.created_at_ms),
   nextAttemptAtMs: Number(row.next_attempt_at_ms),
   attempts: Number(row.attempts),
+  ...(row.order_key === null ? {} : { orderKey: row.order_key }),
   ...(row.last_error === null ? {} : { lastError: row.last_error }),
 })
 
@@ -42,9 +48,9 @@ export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): Webhook
   migrateWaiting(db)
   const sql = (source: string) => db.prepare(source)
   const q = {
-    insert: sql(`INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms)
-      VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    due: sql(`SELECT id FROM webhook_outbox WHERE dead = 0 AND next_attempt_at_ms <= ?
+    insert: sql(`INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms, order_key)
+      VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    due: sql(`SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY}
       ORDER BY next_attempt_at_ms, id LIMIT ?`),
     lease: sql(`UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at_ms = ?
       WHERE id = ? RETURNING ${COLUMNS}`),
@@ -62,7 +68,7 @@ export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): Webhook
   })
   return {
     // Writes retry a busy lock without blocking the process (bounded, see sqlite-busy.ts).
-    enqueue: retryWhileBusy((m: Omit<WebhookMessage, 'attempts' | 'lastError'>) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs).changes === 1),
+    enqueue: retryWhileBusy((m: Omit<WebhookMessage, 'attempts' | 'lastError'>) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs, m.orderKey ?? null).changes === 1),
     claimDue: retryWhileBusy((nowMs: number, limit: number, leaseMs: number) => claim.immediate(nowMs, limit, leaseMs) as WebhookMessage[]),
     complete: retryWhileBusy((id: string) => q.delete.run(id).changes === 1),
     reschedule: retryWhileBusy(

@@ -2,12 +2,15 @@
  * Channel events over Redis PUBLISH/SUBSCRIBE (ioredis), so that the two ends of a channel can sit on
  * different processes. Publishes go through the process's normal client; every subscription shares
  * one dedicated subscriber connection (`client.duplicate()`, opened on the first subscribe),
- * reference-counted per channel `${keyPrefix}ev:{id}`. Redis pub/sub is at most once: after a
- * reconnect the adapter subscribes again and tells every listener `resync`, so it re-reads the record.
+ * reference-counted per channel `${keyPrefix}ev:{<opaque name of the id>}` (no channel id in a
+ * pub/sub channel name, which `PUBSUB CHANNELS` lists: see `../storage/opaque-key.ts`). Redis pub/sub
+ * is at most once: after a reconnect the adapter subscribes again and tells every listener `resync`,
+ * so it re-reads the record.
  */
 import type { Redis } from 'ioredis'
 import { decodeChannelEvent, encodeChannelEvent, type ChannelSignal } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents, ChannelListener } from '../../ports.ts'
+import { opaqueKey } from '../storage/opaque-key.ts'
 
 /** Options of {@link redisChannelEvents}. */
 export interface RedisChannelEventsOptions {
@@ -51,7 +54,7 @@ export const redisChannelEvents = (options: RedisChannelEventsOptions): RedisCha
   // Our own resubscription (below) replaces ioredis' so that `resync` follows a confirmed SUBSCRIBE.
   const subscriber = client.duplicate({ lazyConnect: true, autoResubscribe: false, enableAutoPipelining: false })
   const entries = new Map<string, Entry>()
-  const nameOf = (id: string): string => `${keyPrefix}ev:{${id}}`
+  const nameOf = (id: string): string => `${keyPrefix}ev:{${opaqueKey(id)}}`
   let readyBefore = false
   let closed = false
 

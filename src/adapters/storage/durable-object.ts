@@ -29,6 +29,7 @@ import type {
   WindowCounts,
   WindowReservation,
 } from '../../ports.ts'
+import { opaqueKey } from './opaque-key.ts'
 
 /** What a channel object answers (one object per channel id; see `src/runtime/channel-object.ts`). */
 export interface ChannelObjectApi {
@@ -114,6 +115,9 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
   const channel = (id: string): ChannelObjectApi => options.channels.getByName(`${namePrefix}ch:${id}`)
   const shard = (index: number): CounterObjectApi => options.counters.getByName(`${namePrefix}shard:${index}`)
   const shardOf = (key: string): CounterObjectApi => shard(hash32(key) % shards)
+  // Counter keys embed channel ids and addresses, and reservations are rows of a shard's storage: both
+  // stored under the opaque name (see opaque-key.ts). The channel object's own name stays `ch:<id>`:
+  // Cloudflare derives the object id from it one way, and lists objects by id only.
   // The cap is split over as many shards as keep at least MIN_RESERVATIONS_PER_SHARD places each.
   // Which shard that is depends on the cap, so the channel object remembers it for the release.
   const reservationShard = (id: string, maxLive: number): { index: number; max: number } => {
@@ -124,11 +128,11 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
   const channels: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
       const { index, max } = reservationShard(record.id, maxLive)
-      const reserved = await shard(index).reserve(record.id, record.expiresAtMs, clock.now(), max)
+      const reserved = await shard(index).reserve(opaqueKey(record.id), record.expiresAtMs, clock.now(), max)
       if (reserved === 'capacity') return 'capacity'
       const created = await channel(record.id).create(record, index, clock.now())
       // A reservation this call did not make ('held') belongs to the live channel already there.
-      if (created === 'exists' && reserved === 'ok') await shard(index).release(record.id)
+      if (created === 'exists' && reserved === 'ok') await shard(index).release(opaqueKey(record.id))
       return created
     },
     get: (id) => channel(id).get(clock.now()),
@@ -136,7 +140,7 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
     async takeOnce(id) {
       const taken = await channel(id).takeOnce(clock.now())
       if (taken === null) return null
-      await shard(taken.reservedIn).release(id)
+      await shard(taken.reservedIn).release(opaqueKey(id))
       return taken.record
     },
     async delete(id) {
@@ -150,19 +154,21 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
   }
 
   const counters: CounterStore = {
-    increment: (key, ttlMs) => shardOf(key).increment(key, ttlMs, clock.now()),
-    read: (key) => shardOf(key).read(key, clock.now()),
-    async hitWindow(key, windowIndex, ttlMs) {
+    increment: (key, ttlMs) => shardOf(opaqueKey(key)).increment(opaqueKey(key), ttlMs, clock.now()),
+    read: (key) => shardOf(opaqueKey(key)).read(opaqueKey(key), clock.now()),
+    async hitWindow(plainKey, windowIndex, ttlMs) {
+      const key = opaqueKey(plainKey)
       // Keyed by the base key so a window and the one before it share a shard (one call).
       const { current, previous } = await shardOf(key).hitWindow(key, windowIndex, ttlMs, clock.now())
       return { current, previous }
     },
-    async reserveWindow(key, windowIndex, ttlMs, budget) {
+    async reserveWindow(plainKey, windowIndex, ttlMs, budget) {
+      const key = opaqueKey(plainKey)
       // Same shard as hitWindow: the window pair of a key lives in one object, so this is one call.
       const { reserved, current, previous } = await shardOf(key).reserveWindow(key, windowIndex, ttlMs, { ...budget }, clock.now())
       return { reserved, current, previous }
     },
-    releaseWindow: (key, windowIndex) => shardOf(key).releaseWindow(key, windowIndex, clock.now()),
+    releaseWindow: (key, windowIndex) => shardOf(opaqueKey(key)).releaseWindow(opaqueKey(key), windowIndex, clock.now()),
   }
 
   const kvShard = (key: string): CounterObjectApi => shardOf(`kv:${key}`)

@@ -7,10 +7,15 @@
  * index entry) and taking a channel are each one script: no process crash or race between two calls
  * can leave a reservation without its channel or a channel outside the count. The price on a cluster:
  * every channel lives in one slot (the cap is global and exact; counters and values still spread).
+ *
+ * No channel id appears in a key name or in the live index: channels are named by {@link opaqueKey}
+ * of their id, and so is every counter (their keys embed channel ids and addresses); a counter's
+ * windows keep one hash tag, the opaque name, so they still share a slot.
  */
 import type { Redis } from 'ioredis'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import { isLive } from '../../core/rendezvous/channel.ts'
+import { opaqueKey } from './opaque-key.ts'
 import type {
   ChannelStore,
   Clock,
@@ -31,7 +36,8 @@ export interface RedisStoreOptions {
 // Channel hashes hold r (revision), e (expiresAtMs) and d (the record as JSON). Besides PEXPIREAT, every
 // script also compares e with the caller's clock, so a record is gone the moment the application's
 // clock passes its expiry, even if Redis' own clock is a little behind.
-// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: rev, json, expiresAt, now, max, id.
+// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: rev, json, expiresAt, now, max, index member
+// (the channel's opaque name).
 // One intent: refuse a live duplicate, drop expired index entries, check the cap, store and index.
 const CREATE = `
 local e = redis.call('HGET', KEYS[1], 'e')
@@ -50,7 +56,7 @@ if cur[1] ~= ARGV[1] then return 'mismatch' end
 redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[4], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 'ok'`
-// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: now, id. Returns the JSON of a live record,
+// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: now, index member. Returns the JSON of a live record,
 // deleting it and its index entry.
 const TAKE_ONCE = `
 redis.call('ZREM', KEYS[2], ARGV[2])
@@ -188,9 +194,9 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
   const redis = define(client)
   // Hash tags ({…}) pin each key, and each window pair, to one cluster slot; channels and their live
   // index share one, so create and take are single scripts.
-  const channelKey = (id: string): string => `${keyPrefix}{ch}:${id}`
+  const channelKey = (id: string): string => `${keyPrefix}{ch}:${opaqueKey(id)}`
   const liveKey = `${keyPrefix}{ch}:live`
-  const counterKey = (key: string): string => `${keyPrefix}ct:{${key}}`
+  const counterKey = (key: string): string => `${keyPrefix}ct:{${opaqueKey(key)}}`
 
   const decode = (json: string | null): ChannelRecord | null => {
     if (json === null) return null
@@ -200,7 +206,7 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
 
   const channels: ChannelStore = {
     create: (record, maxLive) =>
-      redis.qrCreateChannel(channelKey(record.id), liveKey, record.rev, JSON.stringify(record), record.expiresAtMs, clock.now(), maxLive, record.id),
+      redis.qrCreateChannel(channelKey(record.id), liveKey, record.rev, JSON.stringify(record), record.expiresAtMs, clock.now(), maxLive, opaqueKey(record.id)),
     async get(id) {
       return decode(await client.hget(channelKey(id), 'd'))
     },
@@ -208,7 +214,7 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
       return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now())
     },
     async takeOnce(id) {
-      return decode(await redis.qrTakeChannel(channelKey(id), liveKey, clock.now(), id))
+      return decode(await redis.qrTakeChannel(channelKey(id), liveKey, clock.now(), opaqueKey(id)))
     },
     async delete(id) {
       return (await channels.takeOnce(id)) !== null

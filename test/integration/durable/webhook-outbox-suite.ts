@@ -111,6 +111,53 @@ export const describeWebhookOutbox = (name: string, make: () => Promise<OutboxUn
       expect(await outbox.counts()).toEqual({ pending: 1, dead: 0 })
     })
 
+    it('hands out one message per order key at a time, oldest (createdAtMs, id) first, leased or not', async () => {
+      const key = uid('acct')
+      const other = uid('acct')
+      // The older message of `key` was tried before: due later than the newer ones.
+      const oldest = { ...message(T0 + 5000), orderKey: key, createdAtMs: T0 - 3 }
+      const middle = { ...message(T0 - 10), orderKey: key, createdAtMs: T0 - 2 }
+      const newest = { ...message(T0 - 20), orderKey: key, createdAtMs: T0 - 1 }
+      const alone = { ...message(T0 - 5), orderKey: other, createdAtMs: T0 - 1 }
+      const unordered = message(T0 - 30)
+      for (const m of [newest, middle, alone, unordered, oldest]) expect(await outbox.enqueue(m)).toBe(true)
+      // Only the head of each key may go, and `key`'s head is not due yet.
+      expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([unordered.id, alone.id])
+      const [head] = (await sut.b.claimDue(T0 + 5000, 10, LEASE_MS)) as [WebhookMessage]
+      expect(head).toEqual({ ...oldest, attempts: 1, nextAttemptAtMs: T0 + 5000 + LEASE_MS })
+      // Leased, it still holds its key back, on every connection, even past the others' due times.
+      expect(await outbox.claimDue(T0 + 5001, 10, LEASE_MS)).toEqual([])
+      expect(await outbox.complete(oldest.id)).toBe(true)
+      const [next] = (await sut.b.claimDue(T0 + 5001, 10, LEASE_MS)) as [WebhookMessage]
+      expect(next).toMatchObject({ id: middle.id, orderKey: key, attempts: 1 })
+      // A dead message no longer holds its key back.
+      expect(await outbox.deadLetter(middle.id, next.attempts, 'status 410')).toBe(true)
+      expect((await outbox.claimDue(T0 + 5002, 10, LEASE_MS)).map((m) => m.id)).toEqual([newest.id])
+      expect((await outbox.listDead(10)).map((m) => m.orderKey)).toEqual([key])
+    })
+
+    it('orders messages of one key created in the same millisecond by id', async () => {
+      const key = uid('acct')
+      const [first, second] = [message(T0), message(T0)].map((m) => ({ ...m, orderKey: key })).sort((x, y) => (x.id < y.id ? -1 : 1)) as [
+        WebhookMessage,
+        WebhookMessage,
+      ]
+      await outbox.enqueue(second)
+      await outbox.enqueue(first)
+      expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([first.id])
+      await outbox.complete(first.id)
+      expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([second.id])
+    })
+
+    it('finds a head behind many blocked messages (more than one page of the scan)', async () => {
+      const blocker = uid('acct')
+      await outbox.enqueue({ ...message(T0 + 60_000), orderKey: blocker, createdAtMs: T0 - 1000 })
+      for (let i = 0; i < 250; i++) await outbox.enqueue({ ...message(T0 - 500 + i), orderKey: blocker, createdAtMs: T0 - 999 + i })
+      const free = { ...message(T0), orderKey: uid('acct') }
+      await outbox.enqueue(free)
+      expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([free.id])
+    })
+
     it('leases each message once when claims from two connections race', async () => {
       const ids = new Set<string>()
       for (let i = 0; i < 40; i++) {

@@ -3,8 +3,10 @@
  * read with SCAN.
  */
 import { Redis } from 'ioredis'
-import { describe, it } from 'vitest'
-import { redisUrl } from '../../helpers/redis.ts'
+import { describe, expect, it } from 'vitest'
+import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
+import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
+import { redisUrl, uniquePrefix } from '../../helpers/redis.ts'
 import { expectNoSecrets, runSecretsScenario } from './never-logged-scenario.ts'
 
 const url = redisUrl()
@@ -26,4 +28,21 @@ describe.skipIf(url === null)('secrets never logged: Redis', () => {
     }
     expectNoSecrets(await runSecretsScenario('redis', url as string, scan))
   }, 60_000)
+
+  it('no channel id in a pub/sub channel name (PUBSUB CHANNELS), the opaque name instead', async () => {
+    const client = new Redis(url as string, { maxRetriesPerRequest: 2 })
+    const keyPrefix = uniquePrefix('secrets-events')
+    const events = redisChannelEvents({ client, keyPrefix })
+    const id = 'kryNnEph_yq4SecretChannelId0123'
+    try {
+      const unsubscribe = await events.subscribe(id, () => {})
+      const names = await client.pubsub('CHANNELS', `${keyPrefix}*`)
+      expect(names).toEqual([`${keyPrefix}ev:{${opaqueKey(id)}}`])
+      expect(names.some((n) => String(n).includes(id))).toBe(false)
+      await unsubscribe()
+    } finally {
+      await events.close()
+      await client.quit()
+    }
+  })
 })

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
+import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
 import { redisClient, redisUrl, uniquePrefix } from '../../helpers/redis.ts'
 import { describeChannelEvents, eventually, recorder } from './events-conformance.ts'
 
@@ -36,8 +37,8 @@ if (redisUrl() === null) {
       try {
         const r = recorder()
         await pair.b.subscribe('m1', r.listener)
-        await raw.publish(`${pair.keyPrefix}ev:{m1}`, '{"type":"written","data":"payload"}')
-        await raw.publish(`${pair.keyPrefix}ev:{m1}`, 'garbage')
+        await raw.publish(`${pair.keyPrefix}ev:{${opaqueKey('m1')}}`, '{"type":"written","data":"payload"}')
+        await raw.publish(`${pair.keyPrefix}ev:{${opaqueKey('m1')}}`, 'garbage')
         await pair.a.publish('m1', { type: 'deleted', by: 'creator' })
         await eventually(() => r.heard.length > 0)
         expect(r.heard).toEqual([{ type: 'deleted', by: 'creator' }])
