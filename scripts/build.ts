@@ -1,7 +1,6 @@
 /**
  * `npm run build`: bundles the Node entries into dist/ with esbuild (ESM, node20) and writes the
- * `.d.ts` files of the package entries with `tsc -p tsconfig.build.json`. npm packages stay external
- * (resolved from node_modules at run time; libsql is native and must be); source files are bundled.
+ * `.d.ts` files of the package entries with `tsc -p tsconfig.build.json`.
  * `--js` skips the declarations (what `npm start` needs when it rebuilds).
  *
  * @see https://esbuild.github.io/api/#build
@@ -11,29 +10,40 @@ import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
-/** Entry points: the server (`npm start`), the operator CLI (`bin`), and the two package entries. */
-export const BUILD_ENTRIES = {
+/** The server entries: `npm start`, the operator CLI (`bin`) and the `qrelay` package entry. */
+const SERVER_ENTRIES = {
   'runtime/node': 'src/runtime/node.ts',
   'runtime/cli': 'src/runtime/cli.ts',
   index: 'src/index.ts',
-  'client/index': 'src/client/index.ts',
 }
+
+/**
+ * Packages the server bundle leaves to node_modules: native or optional ones (libsql, ioredis,
+ * maxmind: imported only when configured) and pino (its transports load files by path). Bundling
+ * the rest measured 2–3 × faster to import than resolving hundreds of small files at start.
+ */
+const SERVER_EXTERNAL = ['libsql', 'ioredis', 'maxmind', 'pino', 'thread-stream']
+
+/** Bundled CommonJS packages (ws, commander) call `require`: give them one in ESM. */
+const REQUIRE_SHIM = "import { createRequire as __qrelayRequire } from 'node:module'; const require = __qrelayRequire(import.meta.url);"
 
 const jsOnly = process.argv.includes('--js')
 rmSync('dist', { recursive: true, force: true })
-await build({
-  entryPoints: BUILD_ENTRIES,
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  logLevel: 'warning',
-})
+const common = { outdir: 'dist', bundle: true, format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' } as const
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: SERVER_ENTRIES,
+    platform: 'node',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    external: SERVER_EXTERNAL,
+    banner: { js: REQUIRE_SHIM },
+  }),
+  // The device SDK: platform-neutral ESM, its dependencies left to the consumer's bundler.
+  build({ ...common, entryPoints: { 'client/index': 'src/client/index.ts' }, platform: 'neutral', packages: 'external' }),
+])
+
 /** Declarations keep the sources' `.ts` import suffixes; consumers resolve `.js` to the `.d.ts` next to it. */
 const rewriteDeclarationImports = (dir: string): void => {
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
