@@ -3,21 +3,17 @@
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
  * {@link startNodeServer} directly to get a real server on port 0.
  */
-import { mmdbLocator } from '../adapters/geo/mmdb.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { Redis } from 'ioredis'
 import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
-import { redisSharedSecret, redisStore } from '../adapters/storage/redis.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
@@ -28,10 +24,6 @@ import { openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import type { ChannelEvents, Clock, DurableStore, EphemeralStore, Logger, NetworkLocator, Random, Scheduler, WebhookOutbox } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
-import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
-import { redisDurableStore } from '../adapters/durable/redis.ts'
-import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
-import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
@@ -90,9 +82,20 @@ interface BuiltStore {
   channelIdKeys?: () => Promise<ChannelIdKeys>
 }
 
-/** Builds the ephemeral store and channel events the config names. */
-const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore => {
+/**
+ * Builds the ephemeral store and channel events the config names. The adapters are imported here,
+ * only for the store configured: no ioredis without Redis, no libsql with it (a faster start).
+ */
+const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise<BuiltStore> => {
   if (config.storage.kind === 'redis') {
+    const [{ Redis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
+      await Promise.all([
+        import('ioredis'),
+        import('../adapters/storage/redis.ts'),
+        import('../adapters/pubsub/redis.ts'),
+        import('../adapters/durable/redis.ts'),
+        import('../adapters/durable/redis-webhook-outbox.ts'),
+      ])
     const client = new Redis(config.storage.redisUrl as string, {
       lazyConnect: false,
       enableAutoPipelining: true,
@@ -119,6 +122,10 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
   }
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs, maxCounters: config.storage.memoryMaxCounters })
   const events = memoryChannelEvents()
+  const [{ openSqlite, sqliteStore }, { sqliteWebhookOutbox }] = await Promise.all([
+    import('../adapters/durable/sqlite.ts'),
+    import('../adapters/durable/sqlite-webhook-outbox.ts'),
+  ])
   const db = openSqlite(config.storage.dataDir)
   const durable = sqliteStore({ db, clock })
   const outbox = sqliteWebhookOutbox({ db })
@@ -210,6 +217,14 @@ const gracefulStop = async (config: Config, running: Running): Promise<void> => 
   running.logger.info({}, 'stopped')
 }
 
+/** The mmdb locator when a QRELAY_GEO_* file is configured; maxmind is imported only then. */
+const geoLocator = async (config: Config): Promise<NetworkLocator | undefined> => {
+  const { cityMmdbPath: cityPath, asnMmdbPath: asnPath } = config.geo
+  if (cityPath === undefined && asnPath === undefined) return undefined
+  const { mmdbLocator } = await import('../adapters/geo/mmdb.ts')
+  return mmdbLocator({ cityPath, asnPath })
+}
+
 /**
  * Starts qrelay on Node with `config`.
  *
@@ -223,11 +238,11 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const random = overrides.random ?? cryptoRandom
   const logger = overrides.logger ?? pinoLogger(config.server.logLevel)
   const scheduler = overrides.scheduler ?? systemScheduler
-  const { store, events, durable, outbox, close, channelIdKeys } = buildStore(config, clock, logger)
+  const { store, events, durable, outbox, close, channelIdKeys } = await buildStore(config, clock, logger)
   const { redact, signingKeys, uiaKey, keyring } = await openNodeKeys(config, random, clock, logger)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler })
   // Optional offline geolocation (a bad file stops the start, like a bad setting).
-  const locator = overrides.locator ?? mmdbLocator({ cityPath: config.geo.cityMmdbPath, asnPath: config.geo.asnMmdbPath })
+  const locator = overrides.locator ?? (await geoLocator(config))
   // Configured keys, else one shared through Redis, else (memory store) a random key of this process.
   const idKeys = channelIdKeysOf(config.rendezvous.channelIdKeysHex) ?? channelIdKeys
   const services = compose(config, {
