@@ -34,6 +34,7 @@ export const readTextCapped = async (request: Request, maxBytes: number): Promis
     if (done) break
     total += value.byteLength
     if (total > maxBytes) {
+      // Cancelling only frees the stream early; if it fails the answer is the same 413.
       await reader.cancel().catch(() => {})
       throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `body exceeds ${maxBytes} bytes` })
     }

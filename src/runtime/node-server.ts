@@ -5,14 +5,13 @@
  */
 import { mmdbLocator } from '../adapters/geo/mmdb.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
-import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Redis } from 'ioredis'
+import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { redisSharedSecret, redisStore } from '../adapters/storage/redis.ts'
@@ -21,26 +20,22 @@ import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { redisChannelEvents } from '../adapters/pubsub/redis.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
+import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
 import { fileSealingKeyStore, sealingKeyPath } from '../adapters/keys/file-sealing-keys.ts'
 import { openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
-import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
-import type { ChannelEvents, Clock, EphemeralStore, Logger, NetworkLocator, Random, Scheduler } from '../ports.ts'
-import { rateLimiter } from '../services/rate-limiter.ts'
-import { relayService } from '../services/relay.ts'
-import { rendezvousService } from '../services/rendezvous.ts'
+import type { ChannelEvents, Clock, DurableStore, EphemeralStore, Logger, NetworkLocator, Random, Scheduler, WebhookOutbox } from '../ports.ts'
+import type { RelayService } from '../services/relay.ts'
 import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../adapters/durable/redis.ts'
 import { redisWebhookOutbox } from '../adapters/durable/redis-webhook-outbox.ts'
 import { sqliteWebhookOutbox } from '../adapters/durable/sqlite-webhook-outbox.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
-import type { SecurityEvents, WebhookOutbox } from '../ports.ts'
-import { startNodeWebhooks } from './node-webhooks.ts'
+import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
-import { authServices } from '../services/auth-services.ts'
-import type { DurableStore } from '../ports.ts'
+import { compose } from './compose.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
 /** A running server. */
@@ -134,6 +129,87 @@ const buildStore = (config: Config, clock: Clock, logger: Logger): BuiltStore =>
   return { store, events, durable, outbox, close }
 }
 
+/** Keys of the process: log hashing, channel tickets, the UIA binding and the TOTP sealing keyring. */
+const openNodeKeys = async (config: Config, random: Random, clock: Clock, logger: Logger) => {
+  const shared = config.storage.kind === 'redis'
+  if (config.server.logHashKeyHex === undefined && shared) {
+    logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
+  }
+  const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
+  const signingKeys = await openSigningKeys({
+    store:
+      config.tickets.signingJwks === undefined
+        ? fileKeyStore(signingKeyPath(config.storage.dataDir))
+        : configKeyStore(config.tickets.signingJwks),
+    clock,
+    random,
+    retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+  })
+  if (config.auth.uiaKeyHex === undefined && shared) {
+    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
+  }
+  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
+  if (config.auth.secretsKeys === undefined && shared) {
+    logger.warn({}, 'QRELAY_SECRETS_KEYS is unset: processes that do not share the data directory cannot open each other\'s TOTP keys')
+  }
+  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the data dir).
+  const keyring = await openSealingKeyring({
+    configured: config.auth.secretsKeys,
+    store: fileSealingKeyStore(sealingKeyPath(config.storage.dataDir)),
+    random,
+  })
+  return { redact, signingKeys, uiaKey, keyring }
+}
+
+/** The socket peer's address of a request on Node (undefined when the connection is already gone). */
+const nodeSocketAddress: GetSocketAddress = (c) => {
+  try {
+    return getConnInfo(c).remote.address
+  } catch {
+    // getConnInfo throws once the socket is destroyed: the address is then unknown, as for any proxy miss.
+    return undefined
+  }
+}
+
+/** Listens on the configured host and port; resolves once the server is bound. */
+const listen = (config: Config, fetch: (request: Request) => Response | Promise<Response>, wss: WebSocketServer | undefined): Promise<Server> =>
+  new Promise<Server>((resolve, reject) => {
+    const options = { fetch, hostname: config.server.host, port: config.server.port, serverOptions: nodeServerOptions(config.server) }
+    const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
+    s.once('error', reject)
+    capConnectionsPerAddress(s as Server, config.server)
+    answerParserRefusals(s as Server)
+  })
+
+/** What a graceful stop shuts, in order. */
+interface Running {
+  server: Server
+  relay: RelayService | undefined
+  wss: WebSocketServer | undefined
+  purge: ReturnType<typeof setInterval>
+  webhooks: NodeWebhooks | undefined
+  close: () => Promise<void>
+  logger: Logger
+}
+
+/** Stops accepting, waits for requests in flight (up to the grace period), then closes the rest. */
+const gracefulStop = async (config: Config, running: Running): Promise<void> => {
+  const { server, wss } = running
+  // Upgraded sockets count as open connections: the server closes only once they are gone.
+  running.relay?.shutdown()
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections?.()
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())
+  await Promise.race([closed, grace])
+  server.closeAllConnections?.()
+  if (wss !== undefined) terminateAll(wss)
+  clearInterval(running.purge)
+  // Deliveries in flight finish (or time out) before the store they report to closes.
+  await running.webhooks?.worker.stop()
+  await running.close()
+  running.logger.info({}, 'stopped')
+}
+
 /**
  * Starts qrelay on Node with `config`.
  *
@@ -146,133 +222,49 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const clock = overrides.clock ?? systemClock
   const random = overrides.random ?? cryptoRandom
   const logger = overrides.logger ?? pinoLogger(config.server.logLevel)
-  if (config.server.logHashKeyHex === undefined && config.storage.kind === 'redis') {
-    logger.warn({}, 'QRELAY_LOG_HASH_KEY is unset: log hashes of the same id differ between processes')
-  }
-  const redact = nodeRedactor(config.server.logHashKeyHex === undefined ? random.bytes(32) : hexToBytes(config.server.logHashKeyHex))
+  const scheduler = overrides.scheduler ?? systemScheduler
   const { store, events, durable, outbox, close, channelIdKeys } = buildStore(config, clock, logger)
-  const configuredKeys = channelIdKeysOf(config.rendezvous.channelIdKeysHex)
-  const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
-  const rendezvous = rendezvousService({
-    store,
-    limiter,
-    clock,
-    random,
-    limits: config.rendezvous,
-    rates: config.rateLimit,
-    events,
-    deniedNetworks: config.policy.deniedNetworks,
-    ...(abuse === undefined ? {} : { abuse }),
-    // Configured keys, else one shared through Redis, else (memory store) a random key of this process.
-    ...(configuredKeys !== undefined ? { channelIdKeys: configuredKeys } : channelIdKeys === undefined ? {} : { channelIdKeys }),
-  })
-  const relay = relayService({
-    rendezvous,
-    events,
-    clock,
-    random,
-    scheduler: overrides.scheduler ?? systemScheduler,
-    limits: {
-      helloTimeoutMs: config.websocket.helloTimeoutMs,
-      idleTimeoutMs: config.websocket.idleTimeoutMs,
-      maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
-    },
-  })
-  const signingKeys = await openSigningKeys({
-    store:
-      config.tickets.signingJwks === undefined
-        ? fileKeyStore(signingKeyPath(config.storage.dataDir))
-        : configKeyStore(config.tickets.signingJwks),
-    clock,
-    random,
-    retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
-  })
-  if (config.auth.uiaKeyHex === undefined && config.storage.kind === 'redis') {
-    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
-  }
-  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  if (config.auth.secretsKeys === undefined && config.storage.kind === 'redis') {
-    logger.warn({}, 'QRELAY_SECRETS_KEYS is unset: processes that do not share the data directory cannot open each other\'s TOTP keys')
-  }
-  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the data dir).
-  const keyring = await openSealingKeyring({
-    configured: config.auth.secretsKeys,
-    store: fileSealingKeyStore(sealingKeyPath(config.storage.dataDir)),
-    random,
-  })
-  const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler: overrides.scheduler ?? systemScheduler })
+  const { redact, signingKeys, uiaKey, keyring } = await openNodeKeys(config, random, clock, logger)
+  const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler })
   // Optional offline geolocation (a bad file stops the start, like a bad setting).
   const locator = overrides.locator ?? mmdbLocator({ cityPath: config.geo.cityMmdbPath, asnPath: config.geo.asnMmdbPath })
-  // Every security event goes to the account's feed (GET /v1/events) and, when configured, the webhook outbox.
-  const feed = accountEvents({ security: durable.security })
-  const securityEvents: SecurityEvents = webhooks === undefined ? feed : fanOutSecurityEvents(feed, webhooks.events)
-  const auth = authServices({ auth: config.auth, store, durable, events: securityEvents, clock, random, uiaKey, keyring })
-  // Expired access tokens and families are invisible already; this only frees their rows.
-  const purge = setInterval(() => void durable.purgeExpired().catch(() => {}), 600_000)
-  purge.unref()
-  const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
-  let shuttingDown = false
-  const app = createApp({
-    config,
+  // Configured keys, else one shared through Redis, else (memory store) a random key of this process.
+  const idKeys = channelIdKeysOf(config.rendezvous.channelIdKeysHex) ?? channelIdKeys
+  const services = compose(config, {
     store,
-    rendezvous,
-    ...(abuse === undefined ? {} : { abuse }),
-    accountEvents: feed,
-    ...(locator === undefined ? {} : { locator }),
-    logger,
     clock,
     random,
+    logger,
     redact,
-    getSocketAddress: (c) => {
-      try {
-        return getConnInfo(c).remote.address
-      } catch {
-        return undefined
-      }
-    },
-    isShuttingDown: () => shuttingDown,
+    channelEvents: events,
+    scheduler,
     signingKeys,
-    auth,
+    ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
+    ...(locator === undefined ? {} : { locator }),
+    accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
+  })
+  // Expired access tokens and families are invisible already; this only frees their rows.
+  const purgeFailed = throttledWarn(logger, 'purging expired tokens failed')
+  const purge = setInterval(() => void durable.purgeExpired().catch(purgeFailed), 600_000)
+  purge.unref()
+  const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
+  const { relay } = services
+  let shuttingDown = false
+  const app = createApp(services, {
+    getSocketAddress: nodeSocketAddress,
+    isShuttingDown: () => shuttingDown,
     isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,
-    ...(wss === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
+    ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
-
-  const server = await new Promise<Server>((resolve, reject) => {
-    const options = {
-      fetch: app.fetch,
-      hostname: config.server.host,
-      port: config.server.port,
-      serverOptions: nodeServerOptions(config.server),
-    }
-    const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
-    s.once('error', reject)
-    capConnectionsPerAddress(s as Server, config.server)
-    answerParserRefusals(s as Server)
-  })
+  const server = await listen(config, app.fetch, wss)
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
   logger.info({ url, store: store.kind }, 'listening')
-
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      shuttingDown = true
-      // Upgraded sockets count as open connections: the server closes only once they are gone.
-      relay.shutdown()
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections?.()
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())
-      await Promise.race([closed, grace])
-      server.closeAllConnections?.()
-      if (wss !== undefined) terminateAll(wss)
-      clearInterval(purge)
-      // Deliveries in flight finish (or time out) before the store they report to closes.
-      await webhooks?.worker.stop()
-      await close()
-      logger.info({}, 'stopped')
-    })()
+    shuttingDown = true
+    stopping ??= gracefulStop(config, { server, relay, wss, purge, webhooks, close, logger })
     return stopping
   }
   return { url, port, store, stop }

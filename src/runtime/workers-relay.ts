@@ -18,12 +18,10 @@ import { redactWith } from '../core/crypto/secrets.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import type { KeyObjectApi } from '../adapters/keys/durable-object-keystore.ts'
 import { parseAddress, rateKeyOf } from '../core/policy/network.ts'
-import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type { Logger, Scheduler } from '../ports.ts'
-import { abuseGuardFor } from '../services/abuse-guard.ts'
-import { rateLimiter } from '../services/rate-limiter.ts'
-import { relayService } from '../services/relay.ts'
-import { rendezvousService, type Caller } from '../services/rendezvous.ts'
+import type { RelayService } from '../services/relay.ts'
+import type { Caller } from '../services/rendezvous.ts'
+import { compose } from './compose.ts'
 
 /** Header carrying the client's address from the Worker to the channel object. */
 export const CLIENT_HEADER = 'x-qrelay-client-address'
@@ -89,7 +87,7 @@ const timerScheduler: Scheduler = {
 
 /** What a channel object builds once to relay its sockets. */
 export interface ObjectRelay {
-  relay: ReturnType<typeof relayService>
+  relay: RelayService
   events: MemoryChannelEvents
   logger: Logger
   redact: (value: string) => string
@@ -108,34 +106,18 @@ export const objectRelay = (env: Env): ObjectRelay => {
   const logger = consoleLogger(config.server.logLevel)
   const hashKey = config.server.logHashKeyHex
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
-  const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
-  const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
   const events = memoryChannelEvents()
-  const rendezvous = rendezvousService({
-    store,
-    limiter,
+  const { relay } = compose(config, {
+    store: durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock }),
     clock,
     random,
-    limits: config.rendezvous,
-    rates: config.rateLimit,
-    events,
-    deniedNetworks: config.policy.deniedNetworks,
-    ...(abuse === undefined ? {} : { abuse }),
+    logger,
+    redact,
+    channelEvents: events,
     channelIdKeys: () => channelIdKeysOfWorker(env, config),
-  })
-  const relay = relayService({
-    rendezvous,
-    events,
-    clock,
-    random,
     scheduler: timerScheduler,
-    limits: {
-      helloTimeoutMs: config.websocket.helloTimeoutMs,
-      idleTimeoutMs: config.websocket.idleTimeoutMs,
-      maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
-    },
   })
+  if (relay === undefined) throw new Error('compose built no relay') // it does, given channel events and a scheduler
   return { relay, events, logger, redact }
 }
 

@@ -14,10 +14,8 @@ import { channelIdKeysOfWorker, forwardWebSocket, textVars, webSocketChannelOf }
 import { isMintedChannelId } from '../core/rendezvous/channel-id.ts'
 import { durableObjectChannelEvents } from '../adapters/pubsub/durable-object.ts'
 import { cloudflareLocator } from '../adapters/geo/cloudflare.ts'
-import { accountEvents, fanOutSecurityEvents } from '../services/account-events.ts'
 import { webhookSecurityEvents } from '../services/webhooks.ts'
 import { durableObjectWebhookOutbox } from '../adapters/durable/durable-object-webhook-outbox.ts'
-import { abuseGuardFor } from '../services/abuse-guard.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { Hono } from 'hono'
 import { parseConfig, type Config } from '../config.ts'
@@ -28,12 +26,11 @@ import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.ts'
 import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
-import { authServices } from '../services/auth-services.ts'
+import type { Clock, Logger, Random } from '../ports.ts'
 import { createApp } from '../http/app.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
-import { rateLimiter } from '../services/rate-limiter.ts'
-import { rendezvousService } from '../services/rendezvous.ts'
+import { compose, type AccountPorts } from './compose.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
@@ -42,6 +39,28 @@ export { AccountIndexObject } from './account-index-object.ts'
 export { KeyObject } from './key-object.ts'
 export { OutboxObject } from './outbox-object.ts'
 
+
+/** The Worker's adapters of the accounts side: Durable Object stores, keys and the webhook outbox sink. */
+const accountPortsOf = async (env: Env, config: Config, adapters: { clock: Clock; random: Random; logger: Logger }): Promise<AccountPorts> => {
+  const { clock, random, logger } = adapters
+  const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
+  if (config.auth.uiaKeyHex === undefined) {
+    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
+  }
+  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
+  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the key object).
+  const keyring = await openSealingKeyring({
+    configured: config.auth.secretsKeys,
+    store: durableObjectSealingKeyStore(env.RELAY_KEYS),
+    random,
+  })
+  // With a webhook URL, every event is also enqueued in the outbox object, which delivers by alarm.
+  const securityEventSinks =
+    config.webhooks.url === undefined
+      ? []
+      : [webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger })]
+  return { durable, uiaKey, keyring, securityEventSinks }
+}
 
 /** Builds the app for one isolate. */
 const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
@@ -56,22 +75,6 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   // Each isolate gets its own random key when none is configured: log hashes then differ between isolates.
   const hashKey = config.server.logHashKeyHex
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
-  const store = durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock })
-  const limiter = rateLimiter(store.counters, clock)
-  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
-  const rendezvous = rendezvousService({
-    store,
-    limiter,
-    clock,
-    random,
-    limits: config.rendezvous,
-    rates: config.rateLimit,
-    deniedNetworks: config.policy.deniedNetworks,
-    ...(abuse === undefined ? {} : { abuse }),
-    // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object.
-    events: durableObjectChannelEvents({ channels: env.RELAY_CHANNEL }),
-    channelIdKeys: () => channelIdKeysOfWorker(env, config),
-  })
   // Without configured keys, the first isolate generates them into the key object; all share them.
   const signingKeys = await openSigningKeys({
     store:
@@ -82,44 +85,24 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
   })
-  const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
-  if (config.auth.uiaKeyHex === undefined) {
-    logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
-  }
-  const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
-  // TOTP keys are sealed at rest under this keyring (configured, or generated once into the key object).
-  const keyring = await openSealingKeyring({
-    configured: config.auth.secretsKeys,
-    store: durableObjectSealingKeyStore(env.RELAY_KEYS),
-    random,
-  })
-  const feed = accountEvents({ security: durable.security })
-  // With a webhook URL, every event is also enqueued in the outbox object, which delivers by alarm.
-  const events =
-    config.webhooks.url === undefined
-      ? feed
-      : fanOutSecurityEvents(
-          feed,
-          webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger }),
-        )
-  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring })
-  return createApp({
-    ...(abuse === undefined ? {} : { abuse }),
-    accountEvents: feed,
-    // ASN and coordinates of each client from request.cf feed the proximity policy.
-    locator: cloudflareLocator,
-    config,
-    store,
-    rendezvous,
-    logger,
+  const services = compose(config, {
+    store: durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock }),
     clock,
     random,
+    logger,
     redact,
+    // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object.
+    channelEvents: durableObjectChannelEvents({ channels: env.RELAY_CHANNEL }),
+    channelIdKeys: () => channelIdKeysOfWorker(env, config),
+    signingKeys,
+    // ASN and coordinates of each client from request.cf feed the proximity policy.
+    locator: cloudflareLocator,
+    accounts: await accountPortsOf(env, config, { clock, random, logger }),
+  })
+  return createApp(services, {
     // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
     getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     isStoreUnavailable: isDurableObjectUnavailable,
-    signingKeys,
-    auth,
   })
 }
 

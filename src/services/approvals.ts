@@ -14,20 +14,22 @@
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
-import type { Config } from '../config.ts'
 import type { UiaStage } from '../core/auth/uia.ts'
 import { RelayError } from '../core/errors.ts'
 import { approveGrant, declineGrant, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
-import { judgeNetworkLists, type NetworkLists } from '../core/policy/network-lists.ts'
-import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type ProximityConfig } from '../core/policy/proximity.ts'
-import { decideRisk, type RiskAction, type RiskConfig } from '../core/policy/risk.ts'
-import { judgeApprover, type TrustedDeviceRules } from '../core/policy/trusted-device.ts'
-import { createInitiationChallenge, DEFAULT_INITIATION, type InitiationConfig } from '../core/policy/initiation.ts'
+import { judgeNetworkLists } from '../core/policy/network-lists.ts'
+import { judgeProximity, type NetworkSighting } from '../core/policy/proximity.ts'
+import { decideRisk, type RiskAction } from '../core/policy/risk.ts'
+import { judgeApprover } from '../core/policy/trusted-device.ts'
+import { createInitiationChallenge } from '../core/policy/initiation.ts'
 import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 import { equalConstantTime } from '../core/crypto/secrets.ts'
+import type { ApprovalPolicy } from './approval-policy.ts'
 import { authRecency, type AuthRecency } from './auth-recency.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
 import type { SecondFactorsService } from './second-factors.ts'
+
+export { approvalPolicyOf, type ApprovalPolicy } from './approval-policy.ts'
 
 /** The abuse side the approval consults and feeds (see `abuse-guard.ts`); optional. */
 export interface ApprovalAbuse {
@@ -69,16 +71,6 @@ export interface ApprovalOutcome {
   risk?: RiskAction
 }
 
-/** The policy slice, resolved at startup. */
-export interface ApprovalPolicy {
-  lists: NetworkLists
-  risk: RiskConfig
-  proximity: ProximityConfig
-  approver: TrustedDeviceRules
-  /** Request-initiation verification, when on. */
-  initiation?: Pick<InitiationConfig, 'codeDigits' | 'maxAttempts' | 'codeTtlMs'>
-}
-
 /** The approval service. */
 export interface ApprovalsService {
   /**
@@ -92,31 +84,6 @@ export interface ApprovalsService {
   /** True when this account hid the grant (an unproven decline or approval): it is NOT_FOUND to it. */
   isHidden(accountId: string, grantId: string): Promise<boolean>
 }
-
-/** Builds the policy slice from the configuration. */
-export const approvalPolicyOf = (policy: Config['policy'], network: Config['network']): ApprovalPolicy => ({
-  lists: { trusted: policy.trustedNetworks, denied: policy.deniedNetworks },
-  risk: {
-    allowAtLeast: policy.proximityAllowAtLeast,
-    farAction: policy.farAction,
-    farInconsistencyAction: policy.farInconsistencyAction,
-    inconsistentAction: policy.inconsistentAction,
-  },
-  proximity: {
-    ...DEFAULT_PROXIMITY,
-    ipv4PrefixBits: network.ipv4PrefixBits,
-    ipv6PrefixBits: network.ipv6PrefixBits,
-    nearKm: policy.proximityNearKm,
-    farKm: policy.proximityFarKm,
-  },
-  approver: {
-    minDeviceAgeMs: policy.approverMinAgeSeconds * 1000,
-    maxAuthAgeMs: policy.approverMaxAuthAgeSeconds * 1000,
-  },
-  ...(policy.requireInitiationCode
-    ? { initiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits } }
-    : {}),
-})
 
 const MAX_CAS_TRIES = 8
 const hiddenKey = (accountId: string, grantId: string): string => `approval-hidden:${accountId}:${grantId}`
@@ -181,6 +148,7 @@ export const approvalsService = (deps: {
   const countDeclined = async (grant: DeviceGrant): Promise<void> => {
     const first = grant.networks[0]
     for (const source of [first?.ip, first?.asn === undefined ? undefined : `asn:${first.asn}`]) {
+      // A counter that fails to count must not fail the decision the user already made.
       if (source !== undefined) await deps.abuse?.record(source, 'declined_approval').catch(() => {})
     }
   }
@@ -197,6 +165,7 @@ export const approvalsService = (deps: {
     await kv.put(hiddenKey(accountId, grant.id), '1', Math.max(1, grant.expiresAtMs - clock.now()))
   }
 
+  // An object of a few methods sharing the closures above; each method stays short on its own.
   const service: ApprovalsService = {
     async markAuthenticated(accountId, deviceId) {
       await recency.mark(accountId, deviceId)

@@ -43,6 +43,8 @@ export interface AuthServicesDeps {
   uiaKey: Uint8Array
   /** Seals second-factor secrets at rest (see `src/adapters/keys/sealing-keys.ts`). */
   keyring: SealingKeyring
+  /** The process's rate limiter, when already built (default: one on `store.counters`). */
+  limiter?: RateLimiter
 }
 
 /** The argon2id parameters the config names. */
@@ -62,7 +64,7 @@ export const argon2ParamsOf = (auth: Config['auth']) => ({
  */
 export const authServices = (deps: AuthServicesDeps): AuthServices => {
   const { auth, store, durable, events, clock, random } = deps
-  const limiter = rateLimiter(store.counters, clock)
+  const limiter = deps.limiter ?? rateLimiter(store.counters, clock)
   const accounts = accountsService({
     durable,
     clock,

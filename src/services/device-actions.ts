@@ -35,6 +35,12 @@ export interface DeviceActionGuard {
   authorize(actor: Actor, action: DeviceAction, stepUp: () => Promise<void>): Promise<void>
   /** Records a completed step-up on the actor's device. */
   markAuthenticated(actor: Actor): Promise<void>
+  /**
+   * Quarantine only, for actions on the actor's own account (password, 2FA, approving a login):
+   * refused while its QR quarantine lasts. Errors: INVALID_TOKEN (the device is gone), FORBIDDEN
+   * with reason `quarantined`.
+   */
+  ensureAllowed(actor: Actor, action: DeviceAction): Promise<void>
 }
 
 /** The 403 a quarantined device gets. */
@@ -69,6 +75,11 @@ export const deviceActionGuard = (deps: { devices: DeviceStore; clock: Clock; re
     },
     async markAuthenticated(actor) {
       await deps.recency.mark(actor.accountId, actor.deviceId)
+    },
+    async ensureAllowed(actor, action) {
+      const device = await deps.devices.get(actor.accountId, actor.deviceId)
+      if (device === null) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
+      if (!isActionAllowed(device, action, deps.clock.now())) throw quarantinedError(device)
     },
   }
   return guard

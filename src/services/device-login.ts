@@ -124,6 +124,7 @@ export const deviceLoginService = (deps: {
       })
     } catch (error) {
       // Tokens nobody will receive must not stay valid; the retry mints (and reports) afresh.
+      // Best effort: the original error is what the caller must see; tokens never handed out expire anyway.
       await deps.sessions.logout(account.id, tokens.deviceId).catch(() => false)
       throw error
     }
@@ -144,6 +145,7 @@ export const deviceLoginService = (deps: {
     try {
       return await mint(before.grant, approval, network)
     } catch (error) {
+      // Best effort: if the roll-back fails too, the grant stays redeemed and the original error is reported.
       await grants.replace(saved, before.grant).catch(() => null)
       throw error
     }

@@ -76,6 +76,7 @@ export const normalizeHtu = (text: string): string | null => {
   try {
     url = new URL(text)
   } catch {
+    // Not a URL: no `htu` can match it, which the caller refuses.
     return null
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null

@@ -10,7 +10,7 @@
  */
 import { isAccountUsable } from '../core/accounts/records.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
-import { equalConstantTime } from '../core/crypto/secrets.ts'
+import { equalConstantTime, hashSecret } from '../core/crypto/secrets.ts'
 import type { Clock, DurableStore } from '../ports.ts'
 import { DEVICE_FLOW_SCOPE } from './device-grants.ts'
 
@@ -31,6 +31,13 @@ export type Introspection =
 
 /** What {@link TokenInspection.revoke} did. */
 export type RevokeOutcome = 'revoked' | 'unknown' | 'key_required'
+
+/**
+ * The introspection clients (`QRELAY_INTROSPECTION_CLIENTS`) with hashed secrets, so the comparison
+ * never runs over the secrets themselves.
+ */
+export const hashedClients = (clients: ReadonlyMap<string, string>): ReadonlyMap<string, string> =>
+  new Map([...clients].map(([id, secret]) => [id, hashSecret(secret)]))
 
 /** RFC 7009 `token_type_hint` values qrelay understands. */
 export type TokenTypeHint = 'access_token' | 'refresh_token'
@@ -60,6 +67,7 @@ const seconds = (ms: number): number => Math.floor(ms / 1000)
  * await inspection.introspect(token) // { active: true, token_type: 'DPoP', cnf: { jkt }, … }
  */
 export const tokenInspection = (deps: { durable: DurableStore; clock: Clock }): TokenInspection => {
+  // A factory of two short methods and their shared look-up helpers, hence its length.
   const { durable, clock } = deps
 
   /** The live access token the text stands for, or null. */

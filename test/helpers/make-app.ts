@@ -11,11 +11,9 @@ import { createApp } from '../../src/http/app.ts'
 import type { DurableStore, EphemeralStore, Logger, NetworkLocator } from '../../src/ports.ts'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
-import { authServices, type AuthServices } from '../../src/services/auth-services.ts'
-import { rateLimiter } from '../../src/services/rate-limiter.ts'
-import { rendezvousService } from '../../src/services/rendezvous.ts'
-import { abuseGuardFor, type AbuseGuard } from '../../src/services/abuse-guard.ts'
-import { accountEvents, fanOutSecurityEvents } from '../../src/services/account-events.ts'
+import { compose } from '../../src/runtime/compose.ts'
+import type { AuthServices } from '../../src/services/auth-services.ts'
+import type { AbuseGuard } from '../../src/services/abuse-guard.ts'
 import type { SigningKeys } from '../../src/services/signing-keys.ts'
 import { sealingKeyring, type SealingKeyring } from '../../src/core/crypto/sealed-secret.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
@@ -63,49 +61,24 @@ export const testKeyring = (): SealingKeyring => {
 export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   const config = parseConfig({ QRELAY_PUBLIC_BASE_URL: 'https://relay.example', ...options.env })
   const clock = options.clock ?? fakeClock()
-  const random = seededRandom(7)
   const store: EphemeralStore = options.store?.(clock) ?? (memoryStore({ clock, sweepIntervalMs: 0 }) as MemoryStore)
-  const limiter = rateLimiter(store.counters, clock)
-  const abuse =
-    options.abuse === true
-      ? abuseGuardFor(config.abuse, {
-          counters: store.counters,
-          kv: store.kv,
-          clock,
-          trustedNetworks: config.policy.trustedNetworks,
-          ...(options.logger === undefined ? {} : { logger: options.logger }),
-        })
-      : undefined
-  const rendezvous = rendezvousService({
-    store,
-    limiter,
-    clock,
-    random,
-    limits: config.rendezvous,
-    rates: config.rateLimit,
-    deniedNetworks: config.policy.deniedNetworks,
-    ...(abuse === undefined ? {} : { abuse }),
-  })
   const durable = options.durable?.(clock) ?? memoryDurableStore({ clock })
   const events = memorySecurityEvents()
-  const feed = accountEvents({ security: durable.security, limits: { recheckMs: 20 } })
-  const uiaKey = new Uint8Array(32).fill(5)
   const keyring = options.keyring ?? testKeyring()
-  const auth = authServices({ auth: config.auth, store, durable, events: fanOutSecurityEvents(events, feed), clock, random, uiaKey, keyring })
-  const app = createApp({
-    config,
+  const services = compose(config, {
     store,
-    rendezvous,
-    logger: options.logger ?? silentLogger,
     clock,
-    random,
+    random: seededRandom(7),
+    logger: options.logger ?? silentLogger,
     redact: redactWith(new Uint8Array(32).fill(9)),
-    getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1',
+    // Off unless asked for, so tests do not trip it.
+    abuseGuard: options.abuse === true,
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
     ...(options.locator === undefined ? {} : { locator: options.locator }),
-    ...(abuse === undefined ? {} : { abuse }),
-    accountEvents: feed,
-    auth,
+    accounts: { durable, uiaKey: new Uint8Array(32).fill(5), keyring, securityEventSinks: [events], feedLimits: { recheckMs: 20 } },
   })
+  const app = createApp(services, { getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1' })
+  const auth = services.accounts?.auth as AuthServices
+  const { abuse } = services
   return { app, clock, store, config, durable, events, auth, keyring, ...(abuse === undefined ? {} : { abuse }) }
 }

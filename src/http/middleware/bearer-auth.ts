@@ -11,10 +11,8 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
  */
 import type { MiddlewareHandler } from 'hono'
-import { equalConstantTime } from '../../core/crypto/secrets.ts'
 import { RelayError } from '../../core/errors.ts'
-import type { Clock, CounterStore } from '../../ports.ts'
-import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
+import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { Principal, SessionsService } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
 
@@ -36,8 +34,7 @@ export const bearerOf = (header: string | undefined): string | undefined => cred
 
 /** What DPoP checking needs; without it bound tokens are refused outright. */
 export interface DpopCheckDeps {
-  clock: Clock
-  counters: CounterStore
+  proofs: DpopProofs
   publicBaseUrl: string | undefined
 }
 
@@ -47,7 +44,7 @@ const refuseProof = (detail: string): RelayError => new RelayError('INVALID_DPOP
  * Builds the middleware.
  *
  * @example
- * app.use('/v1/devices/*', bearerAuth(sessions, { clock, counters, publicBaseUrl }))
+ * app.use('/v1/devices/*', bearerAuth(sessions, { proofs, publicBaseUrl }))
  */
 export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): MiddlewareHandler<AuthedEnv> =>
   async function bearerAuth(c, next) {
@@ -63,11 +60,7 @@ export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): Mid
         const proof = c.req.header('dpop')
         if (dpop === undefined || proof === undefined || proof === '') throw refuseProof('a DPoP proof is required')
         const url = `${dpop.publicBaseUrl ?? new URL(c.req.url).origin}${c.req.path}`
-        const verified = await verifyDpopProof(proof, { method: c.req.method, url, accessToken: credentials.token }, dpop.clock.now())
-        if (!equalConstantTime(verified.jkt, bound)) throw refuseProof('the DPoP proof is not by the key this token is bound to')
-        if ((await dpop.counters.increment(replayKey(verified.jkt, verified.jti), replayWindowMs())) !== 1) {
-          throw refuseProof('this DPoP proof was already used')
-        }
+        await dpop.proofs.accept(proof, { method: c.req.method, url, accessToken: credentials.token, boundJkt: bound })
       }
     } catch (error) {
       if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {

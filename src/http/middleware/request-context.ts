@@ -7,16 +7,20 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { clientAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
 import { toBase64Url } from '../../core/crypto/secrets.ts'
-import type { Clock, Logger, Random } from '../../ports.ts'
+import type { Logger, Random } from '../../ports.ts'
 import type { AppEnv } from '../context.ts'
 
 /** Tells the socket peer's address of a request; runtimes supply it (Node: the socket; Workers: CF-Connecting-IP). */
 export type GetSocketAddress = (c: Context) => string | undefined
 
+/** Starts timing a request; the returned function tells the milliseconds since (built by the composition root). */
+export type Stopwatch = () => () => number
+
 /** Options of {@link requestContext}. */
 export interface RequestContextOptions {
   logger: Logger
-  clock: Clock
+  /** Times the access-log line. */
+  stopwatch: Stopwatch
   random: Random
   getSocketAddress: GetSocketAddress
   addressRule: ClientAddressRule
@@ -39,25 +43,28 @@ const IDENTITY_KEY_MAX = 256
 /** Nothing loads, nothing runs, nothing frames: the policy of a response that must never be a page. */
 export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
-/** Builds the request-context middleware. */
-export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
-  const { logger, clock, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
-  // A channel sees a handful of requests: its keyed hash is worked out once, not per log line.
-  const channelHashes = new Map<string, string>()
-  const redactChannel = (id: string): string => {
-    let hash = channelHashes.get(id)
+/** Keyed hashes of channel ids: a channel sees a handful of requests, its hash is worked out once. */
+const channelHashes = (redact: (value: string) => string): ((id: string) => string) => {
+  const hashes = new Map<string, string>()
+  return (id) => {
+    let hash = hashes.get(id)
     if (hash === undefined) {
       hash = redact(id)
-      if (channelHashes.size >= IDENTITY_CACHE_SIZE) channelHashes.clear()
-      channelHashes.set(id, hash)
+      if (hashes.size >= IDENTITY_CACHE_SIZE) hashes.clear()
+      hashes.set(id, hash)
     }
     return hash
   }
-  // Parsing the address costs more than the rest of this middleware, and a client sends many requests
-  // over few connections: the answer for a (socket address, header) pair is kept in a bounded map
-  // (short headers only, so a flood of long forged headers cannot make it big).
+}
+
+/**
+ * The client identity of a (socket address, header) pair. Parsing the address costs more than the
+ * rest of this middleware, and a client sends many requests over few connections: the answer is kept
+ * in a bounded map (short headers only, so a flood of long forged headers cannot make it big).
+ */
+const clientIdentities = (addressRule: ClientAddressRule): ((socket: string | undefined, header: string | undefined) => ClientIdentity) => {
   const known = new Map<string, ClientIdentity>()
-  const identify = (socket: string | undefined, header: string | undefined): ClientIdentity => {
+  return (socket, header) => {
     const cacheKey = `${socket ?? ''}\u0000${header ?? ''}`
     let identity = known.get(cacheKey)
     if (identity === undefined) {
@@ -69,8 +76,15 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     }
     return identity
   }
+}
+
+/** Builds the request-context middleware. */
+export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
+  const { logger, stopwatch, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
+  const redactChannel = channelHashes(redact)
+  const identify = clientIdentities(addressRule)
   return async function requestContext(c, next) {
-    const started = clock.now()
+    const elapsedMs = stopwatch()
     const requestId = toBase64Url(random.bytes(9))
     const header = addressRule.header === undefined ? undefined : (c.req.header(addressRule.header) ?? undefined)
     const { text, key } = identify(getSocketAddress(c), header)
@@ -98,7 +112,7 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
       method: c.req.method,
       route: c.req.routePath,
       status,
-      ms: clock.now() - started,
+      ms: elapsedMs(),
       client: c.get('clientAddress'),
     }
     const channelId = c.get('channelId')

@@ -6,7 +6,6 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/2457
  * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
  */
-import { renderQrSvg } from '../../adapters/qr/svg.ts'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountRecord } from '../../core/accounts/records.ts'
 import type { AccountsService } from '../../services/accounts.ts'
@@ -33,18 +32,19 @@ export interface AccountRoutesDeps {
   secondFactors: SecondFactorsService
   uia: UiaService
   failures: AuthFailures
+  /** Draws the QR code (SVG) of a TOTP enrolment URI, for an authenticator app to scan. */
+  totpQrSvg: (uri: string) => string
 }
-
-const encoder = new TextEncoder()
 
 /**
  * Builds the handlers (mount them behind `bearerAuth`).
  *
  * @example
- * const r = accountRoutes({ accounts, sessions, secondFactors, uia })
+ * const r = accountRoutes({ accounts, sessions, secondFactors, uia, failures, totpQrSvg })
  * app.post('/v1/account/password', r.changePassword)
  */
 export const accountRoutes = (deps: AccountRoutesDeps) => {
+  // A factory of seven short handlers sharing `currentAccount` and `authorize`, hence its length.
   const { accounts, sessions, secondFactors, uia } = deps
 
   const currentAccount = async (c: Context<AuthedEnv>): Promise<AccountRecord> => {
@@ -90,7 +90,7 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
     if (secondFactors.hasTotp(account)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
     await authorize(c, body)
     const offer = await secondFactors.beginTotp(account.id)
-    const qrSvg = renderQrSvg(encoder.encode(offer.uri), { errorCorrection: 'M' })
+    const qrSvg = deps.totpQrSvg(offer.uri)
     return c.json({ secret: offer.secret, uri: offer.uri, qr_svg: qrSvg }, 200, NO_STORE)
   })
 

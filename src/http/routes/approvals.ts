@@ -12,34 +12,21 @@
 import type { Context } from 'hono'
 import type { Config } from '../../config.ts'
 import { RelayError } from '../../core/errors.ts'
-import { normalizeUserCode } from '../../core/oauth/user-code.ts'
-import { parseAddress, prefixOf } from '../../core/policy/network.ts'
-import { DEFAULT_PROXIMITY, judgeProximity } from '../../core/policy/proximity.ts'
-import type { Clock, KvStore, NetworkLocator } from '../../ports.ts'
-import type { ApprovalsService } from '../../services/approvals.ts'
-import type { DeviceGrantsService, StoredGrant } from '../../services/device-grants.ts'
-import type { RateLimiter } from '../../services/rate-limiter.ts'
-import { userCodeGuard } from '../../services/user-code-guard.ts'
-import type { UiaService } from '../../services/uia.ts'
-import type { AccountsService } from '../../services/accounts.ts'
-import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import { sightingOf, ticketSightingOf } from '../sighting.ts'
-import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 import type { NetworkSighting } from '../../core/policy/proximity.ts'
-import type { SigningKeys } from '../../services/signing-keys.ts'
+import type { AccountsService } from '../../services/accounts.ts'
+import type { ApprovalRequests } from '../../services/approval-requests.ts'
+import type { ApprovalsService } from '../../services/approvals.ts'
+import type { ChannelTickets } from '../../services/channel-tickets.ts'
+import type { Sightings } from '../../services/sightings.ts'
+import type { UiaService } from '../../services/uia.ts'
+import type { AuthedEnv } from '../middleware/bearer-auth.ts'
+import { sightingOf } from '../sighting.ts'
+import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 
 /** What the approval routes need. */
 export interface ApprovalDeps {
-  grants: DeviceGrantsService
-  limiter: RateLimiter
-  /** Block marks of addresses over the failed-look-up rule. */
-  kv: KvStore
-  clock: Clock
-  oauth: Config['oauth']
-  network: Config['network']
-  locator?: NetworkLocator | undefined
-  /** A grant this account hid (an unproven decline) is NOT_FOUND to it; default: none hidden. */
-  isHidden?: (accountId: string, grantId: string) => Promise<boolean>
+  requests: ApprovalRequests
+  sightings: Sightings
 }
 
 /** What the approve/decline route needs on top of the context's. */
@@ -47,45 +34,21 @@ export interface ApprovalDecisionDeps extends ApprovalDeps {
   approvals: ApprovalsService
   accounts: AccountsService
   uia: UiaService
-  /** Verifies the `channel_ticket` an approver may send; without keys the field is refused. */
-  signingKeys?: SigningKeys | undefined
+  /** Verifies the `channel_ticket` an approver may send; without it the field is refused. */
+  tickets?: ChannelTickets | undefined
+  oauth: Config['oauth']
   publicBaseUrl: string | undefined
 }
 
+/** The look-up of the code in the path, by the signed-in approver. */
+const lookupOf = (c: Context<AuthedEnv>) => ({
+  accountId: c.get('principal').accountId,
+  clientKey: c.get('clientKey'),
+  userCode: c.req.param('user_code') ?? '',
+})
+
 /** A channel binding or a key thumbprint: 32 bytes, base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/
-
-
-/**
- * Counts one user-code attempt for the approver's account, then loads the pending grant of the code in
- * the path; a failed look-up also counts against the client address (see `user-code-guard.ts`).
- * Errors: RATE_LIMITED (too many look-ups by the account, or failed ones from the address), NOT_FOUND
- * (unknown, expired or no longer pending: the same answer, so a guesser learns nothing).
- */
-export const loadPendingGrant = async (c: Context<AuthedEnv>, deps: ApprovalDeps): Promise<StoredGrant> => {
-  const { accountId } = c.get('principal')
-  const guard = userCodeGuard({
-    kv: deps.kv,
-    limiter: deps.limiter,
-    clock: deps.clock,
-    perAccount: deps.oauth.userCodeAttemptsPerAccount,
-    failuresPerClient: deps.oauth.userCodeAttemptsPerClient,
-  })
-  await guard.before(accountId, c.get('clientKey'))
-  const canonical = normalizeUserCode(c.req.param('user_code') ?? '')
-  const stored = canonical === null ? null : await deps.grants.findByUserCode(canonical)
-  if (stored === null || stored.grant.state.kind !== 'pending' || deps.clock.now() >= stored.grant.expiresAtMs) {
-    await guard.failed(c.get('clientKey'))
-    throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
-  }
-  return stored
-}
-
-/** A network as shown to a person: the prefix, never the full address. */
-const networkOf = (ip: string | undefined, network: Config['network']): string | undefined => {
-  const address = ip === undefined ? null : parseAddress(ip)
-  return address === null ? undefined : prefixOf(address, network.ipv4PrefixBits, network.ipv6PrefixBits)
-}
 
 /**
  * Builds the context handler.
@@ -95,26 +58,17 @@ const networkOf = (ip: string | undefined, network: Config['network']): string |
  */
 export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
   async function approvalContext(c) {
-    const { grant } = await loadPendingGrant(c, deps)
-    if (await deps.isHidden?.(c.get('principal').accountId, grant.id)) throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
-    const now = deps.clock.now()
-    const verdict = judgeProximity(grant.networks, [await sightingOf(c, 'approval', deps)], {
-      ...DEFAULT_PROXIMITY,
-      ipv4PrefixBits: deps.network.ipv4PrefixBits,
-      ipv6PrefixBits: deps.network.ipv6PrefixBits,
-    })
+    const seen = await deps.requests.context(lookupOf(c), () => sightingOf(c, 'approval', deps.sightings))
+    const { grant } = seen
     return c.json(
       {
         action: 'sign_in_another_device',
         message: 'You are signing in ANOTHER device to your account. Approve only if you are holding it.',
         requested_device_name: grant.requestedDeviceName ?? null,
         started_at: new Date(grant.createdAtMs).toISOString(),
-        expires_in: Math.max(0, Math.floor((grant.expiresAtMs - now) / 1000)),
-        new_device_networks: grant.networks.map((s) => ({
-          seen_at: s.source,
-          network: networkOf(s.ip, deps.network) ?? s.prefix ?? null,
-        })),
-        proximity: { relation: verdict.relation, inconsistent: verdict.inconsistent },
+        expires_in: seen.expiresInSeconds,
+        new_device_networks: seen.newDeviceNetworks.map((n) => ({ seen_at: n.source, network: n.network })),
+        proximity: seen.proximity,
       },
       200,
       NO_STORE,
@@ -146,15 +100,13 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
     const ticket = optionalString(body, 'channel_ticket', 4096)
     let newDeviceCreation: NetworkSighting | null = null
     if (ticket !== undefined) {
-      if (deps.signingKeys === undefined) throw new RelayError('INVALID_PARAM', { detail: 'this server issues no channel tickets' })
-      newDeviceCreation = await ticketSightingOf(ticket, {
-        keys: deps.signingKeys,
-        clock: deps.clock,
+      if (deps.tickets === undefined) throw new RelayError('INVALID_PARAM', { detail: 'this server issues no channel tickets' })
+      newDeviceCreation = await deps.tickets.sightingOf(ticket, {
         issuer: deps.publicBaseUrl ?? new URL(c.req.url).origin,
         maxAgeMs: deps.oauth.grantTtlSeconds * 1000,
       })
     }
-    const stored = await loadPendingGrant(c, deps)
+    const stored = await deps.requests.loadPending(lookupOf(c))
     const { accountId, deviceId } = c.get('principal')
     const outcome = await deps.approvals.decide({
       stored,
@@ -162,7 +114,7 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
       decision,
       channelBinding,
       dpopJkt,
-      sighting: await sightingOf(c, 'approval', deps),
+      sighting: await sightingOf(c, 'approval', deps.sightings),
       ...(newDeviceCreation === null ? {} : { newDeviceCreation }),
       stepUp: async (flows) => {
         const account = await deps.accounts.get(accountId)

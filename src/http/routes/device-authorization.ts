@@ -12,16 +12,14 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
-import type { Context } from 'hono'
-import { RelayError } from '../../core/errors.ts'
 import { formatUserCode } from '../../core/oauth/user-code.ts'
-import { currentDpopNonce, isFreshDpopNonce } from '../../core/oauth/dpop-nonce.ts'
-import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
 import { sightingOf } from '../sighting.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
-import { replayKey, replayWindowMs, verifyDpopProof } from '../../services/dpop.ts'
+import type { DpopProofs } from '../../services/dpop-proofs.ts'
+import type { Sightings } from '../../services/sightings.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { checkDpop } from '../dpop-proof.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
@@ -32,57 +30,18 @@ const CHANNEL_BINDING = /^[A-Za-z0-9_-]{43}$/
 /** An RFC 7638 SHA-256 thumbprint: 32 bytes, base64url without padding. */
 const JKT = /^[A-Za-z0-9_-]{43}$/
 
-/** What {@link checkDpop} needs; with `dpopNonceKey`, proofs must carry a server nonce (RFC 9449 §8). */
-export interface DpopCheckDeps {
-  clock: Clock
-  counters: CounterStore
-  /** Key of the stateless nonces (`core/oauth/dpop-nonce.ts`); absent: no nonce demanded. */
-  dpopNonceKey?: Uint8Array | undefined
-}
-
-/**
- * Verifies the request's DPoP proof and spends its `jti`; the key's thumbprint, or the error answer.
- * `url` is the endpoint's public URL (the proof's `htu`). With nonces on, every answer carries the
- * current `DPoP-Nonce` and a proof without a fresh one gets `400 use_dpop_nonce` (its `jti` unspent).
- */
-export const checkDpop = async (c: Context<AppEnv>, deps: DpopCheckDeps, url: string): Promise<string | Response> => {
-  const nonceKey = deps.dpopNonceKey
-  if (nonceKey !== undefined) c.header('DPoP-Nonce', currentDpopNonce(nonceKey, deps.clock.now()))
-  const proof = c.req.header('dpop')
-  if (proof === undefined || proof === '') return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof is required')
-  try {
-    const now = deps.clock.now()
-    const nonce = nonceKey === undefined ? {} : { nonce: (n: string) => isFreshDpopNonce(nonceKey, n, now) }
-    const { jkt, jti } = await verifyDpopProof(proof, { method: c.req.method, url, ...nonce }, now)
-    if ((await deps.counters.increment(replayKey(jkt, jti), replayWindowMs())) !== 1) {
-      return oauthError(c, 'invalid_dpop_proof', 'this DPoP proof was already used')
-    }
-    return jkt
-  } catch (error) {
-    if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {
-      return oauthError(c, 'invalid_dpop_proof', error.detail ?? 'invalid DPoP proof')
-    }
-    if (error instanceof RelayError && error.code === 'DPOP_NONCE_REQUIRED') {
-      return oauthError(c, 'use_dpop_nonce', 'use the DPoP-Nonce of this answer in the proof')
-    }
-    throw error
-  }
-}
-
 /**
  * Builds the handler.
  *
  * @example
- * app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, clock, counters, publicBaseUrl }))
+ * app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl }))
  */
 export const deviceAuthorizationRoute = (deps: {
   grants: DeviceGrantsService
-  clock: Clock
-  counters: CounterStore
+  /** DPoP proofs (with server nonces when the operator turned them on). */
+  dpop: DpopProofs
+  sightings: Sightings
   publicBaseUrl: string | undefined
-  locator?: NetworkLocator | undefined
-  /** With it, a proof sent here must carry a server nonce (see {@link checkDpop}). */
-  dpopNonceKey?: Uint8Array | undefined
   /** Per-client limit of new grants. */
   limit?: { limiter: RateLimiter; rule: RateRule }
 }): RouteFn<AppEnv> =>
@@ -102,7 +61,7 @@ export const deviceAuthorizationRoute = (deps: {
     }
     let jkt: string
     if (hasProof) {
-      const proved = await checkDpop(c, deps, `${base}/oauth2/device_authorization`)
+      const proved = await checkDpop(c, deps.dpop, `${base}/oauth2/device_authorization`)
       if (proved instanceof Response) return proved
       if (named !== null && named !== proved) return oauthError(c, 'invalid_dpop_proof', 'dpop_jkt does not match the DPoP proof key')
       jkt = proved
@@ -121,7 +80,7 @@ export const deviceAuthorizationRoute = (deps: {
       dpopJkt: jkt,
       channelBinding,
       ...(deviceName === null ? {} : { requestedDeviceName: deviceName.trim() }),
-      sighting: await sightingOf(c, 'device_authorization', deps),
+      sighting: await sightingOf(c, 'device_authorization', deps.sightings),
     })
     const shown = formatUserCode(userCode)
     return c.json(

@@ -8,11 +8,11 @@
  * @see ../../core/policy/initiation.ts
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (request-initiation verification)
  */
-import type { Clock, CounterStore } from '../../ports.ts'
 import type { DeviceLoginService } from '../../services/device-login.ts'
+import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { AppEnv } from '../context.ts'
+import { checkDpop } from '../dpop-proof.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
-import { checkDpop } from './device-authorization.ts'
 import { oauthError, readOAuthForm } from './oauth-form.ts'
 
 /** Path of the endpoint. */
@@ -22,15 +22,13 @@ export const DEVICE_VERIFICATION_PATH = '/v1/device-verification'
  * Builds the handler.
  *
  * @example
- * app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, clock, counters, publicBaseUrl }))
+ * app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, dpop, publicBaseUrl }))
  */
 export const deviceVerificationRoute = (deps: {
   deviceLogin: DeviceLoginService
-  clock: Clock
-  counters: CounterStore
+  /** DPoP proofs (with server nonces when the operator turned them on). */
+  dpop: DpopProofs
   publicBaseUrl: string | undefined
-  /** With it, the proof must carry a server nonce (RFC 9449 §8, see `checkDpop`). */
-  dpopNonceKey?: Uint8Array | undefined
 }): RouteFn<AppEnv> =>
   async function deviceVerification(c) {
     const form = await readOAuthForm(c)
@@ -39,7 +37,7 @@ export const deviceVerificationRoute = (deps: {
     const code = form.get('code')
     if (deviceCode === null || deviceCode === '' || deviceCode.length > 256) return oauthError(c, 'invalid_request', 'device_code is required')
     if (code === null || code === '' || code.length > 64) return oauthError(c, 'invalid_request', 'code is required')
-    const jkt = await checkDpop(c, deps, `${deps.publicBaseUrl ?? new URL(c.req.url).origin}${DEVICE_VERIFICATION_PATH}`)
+    const jkt = await checkDpop(c, deps.dpop, `${deps.publicBaseUrl ?? new URL(c.req.url).origin}${DEVICE_VERIFICATION_PATH}`)
     if (jkt instanceof Response) return jkt
     const result = await deps.deviceLogin.enterCode({ deviceCode, proofJkt: jkt, code })
     if (result.kind === 'verified') return c.json({ status: 'verified' }, 200, NO_STORE)

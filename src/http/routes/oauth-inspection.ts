@@ -13,20 +13,16 @@
 import type { Context } from 'hono'
 import { equalConstantTime, hashSecret } from '../../core/crypto/secrets.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
-import type { Clock, CounterStore } from '../../ports.ts'
+import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import type { TokenInspection, TokenTypeHint } from '../../services/token-inspection.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
-import { checkDpop } from './device-authorization.ts'
+import { checkDpop } from '../dpop-proof.ts'
 import { publicOriginOf } from '../public-origin.ts'
 
 const MAX_TOKEN = 512
-
-/** Hashed client secrets, so the comparison never runs over the secrets themselves. */
-export const hashedClients = (clients: ReadonlyMap<string, string>): ReadonlyMap<string, string> =>
-  new Map([...clients].map(([id, secret]) => [id, hashSecret(secret)]))
 
 const decodeBasic = (header: string | undefined): { id: string; secret: string } | null => {
   const match = header === undefined ? null : /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header)
@@ -35,6 +31,7 @@ const decodeBasic = (header: string | undefined): { id: string; secret: string }
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0)))
   } catch {
+    // Not Base64 or not UTF-8: no credentials, answered as such (401 invalid_client).
     return null
   }
   const colon = text.indexOf(':')
@@ -43,6 +40,7 @@ const decodeBasic = (header: string | undefined): { id: string; secret: string }
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
     return { id: decodeURIComponent(text.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(text.slice(colon + 1).replace(/\+/g, ' ')) }
   } catch {
+    // A malformed percent-escape: no credentials, answered as such (401 invalid_client).
     return null
   }
 }
@@ -64,7 +62,7 @@ const hintOf = (value: string | null): TokenTypeHint | undefined =>
  * Builds the introspection handler.
  *
  * @example
- * app.post('/oauth2/introspect', introspectRoute({ inspection, clients: hashedClients(config.oauth.introspectionClients), limit }))
+ * app.post('/oauth2/introspect', introspectRoute({ inspection, clients: accounts.introspectionClients, limit }))
  */
 export const introspectRoute = (deps: {
   inspection: TokenInspection
@@ -95,9 +93,8 @@ export const introspectRoute = (deps: {
 export const revokeRoute = (deps: {
   inspection: TokenInspection
   limit: { limiter: RateLimiter; rule: RateRule }
-  /** DPoP proof checking (bound tokens are revoked only with a proof by their key). */
-  clock: Clock
-  counters: CounterStore
+  /** DPoP proofs (bound tokens are revoked only with a proof by their key; no server nonce here). */
+  dpop: DpopProofs
   publicBaseUrl: string | undefined
 }): RouteFn<AppEnv> =>
   async function revoke(c) {
@@ -109,7 +106,7 @@ export const revokeRoute = (deps: {
     if (token === null || token === '') return oauthError(c, 'invalid_request', 'token is required')
     let proofJkt: string | undefined
     if (c.req.header('dpop') !== undefined) {
-      const jkt = await checkDpop(c, deps, `${publicOriginOf(c, deps.publicBaseUrl)}/oauth2/revoke`)
+      const jkt = await checkDpop(c, deps.dpop, `${publicOriginOf(c, deps.publicBaseUrl)}/oauth2/revoke`, false)
       if (jkt instanceof Response) return jkt
       proofJkt = jkt
     }

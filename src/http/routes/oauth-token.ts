@@ -10,13 +10,14 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
-import type { Clock, CounterStore, NetworkLocator } from '../../ports.ts'
 import type { DeviceLoginService } from '../../services/device-login.ts'
+import type { DpopProofs } from '../../services/dpop-proofs.ts'
+import type { Sightings } from '../../services/sightings.ts'
 import { RefreshError, type IssuedTokens, type SessionsService } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
 import { sightingOf } from '../sighting.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
-import { checkDpop } from './device-authorization.ts'
+import { checkDpop } from '../dpop-proof.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
@@ -40,12 +41,10 @@ export interface OAuthTokenDeps {
   sessions: SessionsService
   /** The device flow; without it only `refresh_token` is served. */
   deviceLogin?: DeviceLoginService
-  clock: Clock
-  counters: CounterStore
+  /** DPoP proofs (with server nonces when the operator turned them on). */
+  dpop: DpopProofs
+  sightings: Sightings
   publicBaseUrl: string | undefined
-  locator?: NetworkLocator | undefined
-  /** With it, every proof must carry a server nonce (RFC 9449 §8, see `checkDpop`). */
-  dpopNonceKey?: Uint8Array | undefined
   /** Per-client limit of token requests. */
   limit?: { limiter: RateLimiter; rule: RateRule }
 }
@@ -63,7 +62,7 @@ const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
  * Builds the handler.
  *
  * @example
- * app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, clock, counters, publicBaseUrl }))
+ * app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, dpop, sightings, publicBaseUrl }))
  */
 export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
   async function oauthToken(c) {
@@ -82,12 +81,12 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
       if (deviceCode === null || deviceCode === '' || deviceCode.length > 256) {
         return oauthError(c, 'invalid_request', 'device_code is required')
       }
-      const jkt = await checkDpop(c, deps, url)
+      const jkt = await checkDpop(c, deps.dpop, url)
       if (jkt instanceof Response) return jkt
       const result = await deps.deviceLogin.poll({
         deviceCode,
         proofJkt: jkt,
-        sighting: await sightingOf(c, 'poll', deps),
+        sighting: await sightingOf(c, 'poll', deps.sightings),
         network: c.get('clientKey'),
       })
       if (result.kind === 'tokens') return c.json(tokenBody(result.tokens, result.scope), 200, NO_STORE)
@@ -105,7 +104,7 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
     if (refreshToken === null || refreshToken === '') return oauthError(c, 'invalid_request', 'refresh_token is required')
     let proofJkt: string | undefined
     if (c.req.header('dpop') !== undefined) {
-      const jkt = await checkDpop(c, deps, url)
+      const jkt = await checkDpop(c, deps.dpop, url)
       if (jkt instanceof Response) return jkt
       proofJkt = jkt
     }

@@ -1,0 +1,62 @@
+/**
+ * The sign-in and OAuth area of the route table: password login and registration, the operator's
+ * admin endpoints, and the OAuth endpoints of the device flow (token, revoke, introspect, device
+ * authorization, initiation-code verification). Mounted by `app.ts` before the bearer-token area.
+ */
+import type { Hono } from 'hono'
+import type { Config } from '../config.ts'
+import type { AccountServices, Services } from '../services/services.ts'
+import type { AppEnv } from './context.ts'
+import { methodNotAllowed } from './method-not-allowed.ts'
+import { abuseAdminRoutes } from './routes/abuse-admin.ts'
+import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
+import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
+import { loginRoutes } from './routes/login.ts'
+import { introspectRoute, revokeRoute } from './routes/oauth-inspection.ts'
+import { oauthTokenRoute } from './routes/oauth-token.ts'
+
+/**
+ * Mounts the area.
+ *
+ * @example
+ * mountOAuth(app, config, services.accounts, services)
+ */
+export const mountOAuth = (app: Hono<AppEnv>, config: Config, accounts: AccountServices, services: Pick<Services, 'abuse' | 'sightings'>): void => {
+  const { sessions, uia, limiter, trust } = accounts.auth
+  const login = loginRoutes({ accounts: accounts.auth.accounts, sessions, uia, limiter, trust, auth: config.auth })
+  app.post('/v1/login', login.login)
+  app.all('/v1/login', methodNotAllowed)
+  if (config.auth.registrationEnabled) {
+    app.post('/v1/register', login.register)
+    app.all('/v1/register', methodNotAllowed)
+  }
+  if (config.auth.adminToken !== undefined) {
+    app.post('/v1/admin/users', login.adminCreateUser)
+    app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
+    if (services.abuse !== undefined) {
+      const abuseAdmin = abuseAdminRoutes({ abuse: services.abuse, adminToken: config.auth.adminToken })
+      app.post('/v1/admin/abuse/lift', abuseAdmin.lift)
+      app.get('/v1/admin/abuse', abuseAdmin.status)
+      app.all('/v1/admin/abuse/lift', methodNotAllowed)
+    }
+  }
+
+  const { publicBaseUrl } = config.server
+  const { dpop, deviceLogin, inspection, grants } = accounts
+  const { sightings } = services
+  const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
+  app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, dpop, sightings, publicBaseUrl, limit: tokenLimit }))
+  app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit, dpop, publicBaseUrl }))
+  app.all('/oauth2/revoke', methodNotAllowed)
+  if (accounts.introspectionClients.size > 0) {
+    app.post('/oauth2/introspect', introspectRoute({ inspection, clients: accounts.introspectionClients, limit: tokenLimit }))
+    app.all('/oauth2/introspect', methodNotAllowed)
+  }
+  const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
+  app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl, limit: grantLimit }))
+  app.all('/oauth2/device_authorization', methodNotAllowed)
+  if (config.policy.requireInitiationCode) {
+    app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, dpop, publicBaseUrl }))
+    app.all(DEVICE_VERIFICATION_PATH, methodNotAllowed)
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The one composition root every runtime shares: builds each service exactly once from the config and
+ * the runtime's adapters (stores, clock, randomness, logger, keys, locator, event sinks). Node
+ * (`node-server.ts`), Workers (`workers.ts`, and `workers-relay.ts` inside a channel object) and the
+ * tests (`test/helpers/make-app.ts`) differ only in the adapters they pass. Runtime-neutral: no
+ * `node:` imports, no I/O of its own.
+ */
+import { renderQrSvg } from '../adapters/qr/svg.ts'
+import type { Config } from '../config.ts'
+import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
+import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
+import type { ChannelEvents, Clock, DurableStore, EphemeralStore, Logger, NetworkLocator, Random, Scheduler, SecurityEvents } from '../ports.ts'
+import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
+import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
+import { approvalRequests } from '../services/approval-requests.ts'
+import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
+import { authRecency } from '../services/auth-recency.ts'
+import { authServices } from '../services/auth-services.ts'
+import { channelTickets } from '../services/channel-tickets.ts'
+import { deviceActionGuard } from '../services/device-actions.ts'
+import { deviceGrantsService } from '../services/device-grants.ts'
+import { deviceLoginService } from '../services/device-login.ts'
+import { dpopProofs } from '../services/dpop-proofs.ts'
+import { notMeService } from '../services/not-me.ts'
+import { rateLimiter, type RateLimiter } from '../services/rate-limiter.ts'
+import { relayService } from '../services/relay.ts'
+import { rendezvousService } from '../services/rendezvous.ts'
+import type { AccountServices, Services } from '../services/services.ts'
+import type { SigningKeys } from '../services/signing-keys.ts'
+import { sightings } from '../services/sightings.ts'
+import { hashedClients, tokenInspection } from '../services/token-inspection.ts'
+
+/** The accounts side's adapters; without them the account and OAuth endpoints do not exist. */
+export interface AccountPorts {
+  /** Accounts, devices and tokens. */
+  durable: DurableStore
+  /** Key of the UIA request binding and of the DPoP nonces. */
+  uiaKey: Uint8Array
+  /** Seals second-factor secrets at rest. */
+  keyring: SealingKeyring
+  /** Where security events go besides the account feed (webhook outbox, a test recorder). */
+  securityEventSinks?: SecurityEvents[]
+  /** Limits of the account feed (tests shorten its re-check). */
+  feedLimits?: Partial<AccountEventsLimits>
+}
+
+/** What a runtime hands {@link compose}. */
+export interface ComposePorts {
+  store: EphemeralStore
+  clock: Clock
+  random: Random
+  logger: Logger
+  /** Keyed hash standing for bearer values and channel ids in logs. */
+  redact: (value: string) => string
+  /** Channel events (pub/sub of channel writes); needed by the relay. */
+  channelEvents?: ChannelEvents
+  /** Channel-id keys (configured or shared); default: a random key of this process. */
+  channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
+  /** With `channelEvents`, builds the WebSocket relay on these timers. */
+  scheduler?: Scheduler
+  /** Channel-ticket signing keys; without them native channels carry no ticket. */
+  signingKeys?: SigningKeys
+  locator?: NetworkLocator
+  /** Build the abuse guard (per QRELAY_ABUSE_*); default true. */
+  abuseGuard?: boolean
+  accounts?: AccountPorts
+}
+
+/** The account services, built on the shared ones. */
+const composeAccounts = (
+  config: Config,
+  ports: ComposePorts & { accounts: AccountPorts },
+  shared: { limiter: RateLimiter; abuse: AbuseGuard | undefined },
+): AccountServices => {
+  const { store, clock, random } = ports
+  const { durable, uiaKey, keyring } = ports.accounts
+  const feed = accountEvents({ security: durable.security, ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }) })
+  const sinks = ports.accounts.securityEventSinks ?? []
+  // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
+  const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
+  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, limiter: shared.limiter })
+  // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
+  const dpop = dpopProofs({ counters: store.counters, clock, nonceKey: config.oauth.dpopNonce ? auth.dpopNonceKey : undefined })
+  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth })
+  const deviceLogin = deviceLoginService({ grants, sessions: auth.sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
+  const recency = authRecency({ security: durable.security, clock })
+  const maxAuthAgeMs = config.policy.deviceActionMaxAuthAgeSeconds * 1000
+  const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs })
+  const { abuse } = shared
+  const denyMs = config.abuse.notMeDenySeconds * 1000
+  const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse, denyMs })
+  const approvals = approvalsService({
+    grants,
+    durable,
+    kv: store.kv,
+    clock,
+    random,
+    secondFactors: auth.secondFactors,
+    policy: approvalPolicyOf(config.policy, config.network),
+    recency,
+    ...(abuse === undefined ? {} : { abuse }),
+  })
+  const { oauth, network } = config
+  const approvalLookups = approvalRequests({ grants, limiter: shared.limiter, kv: store.kv, clock, oauth, network, isHidden: approvals.isHidden })
+  return {
+    auth,
+    feed,
+    dpop,
+    grants,
+    deviceLogin,
+    inspection: tokenInspection({ durable, clock }),
+    introspectionClients: hashedClients(config.oauth.introspectionClients),
+    approvals,
+    approvalRequests: approvalLookups,
+    recency,
+    deviceGuard,
+    notMe,
+    totpQrSvg: (uri) => renderQrSvg(new TextEncoder().encode(uri), { errorCorrection: 'M' }),
+  }
+}
+
+/**
+ * Builds the services of one process (or isolate, or channel object).
+ *
+ * @example
+ * const services = compose(config, { store, clock, random, logger, redact, accounts: { durable, uiaKey, keyring } })
+ * const app = createApp(services, { getSocketAddress })
+ */
+export const compose = (config: Config, ports: ComposePorts): Services => {
+  const { store, clock, random, logger } = ports
+  const limiter = rateLimiter(store.counters, clock)
+  const abuse =
+    ports.abuseGuard === false
+      ? undefined
+      : abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
+  const events = ports.channelEvents
+  const rendezvous = rendezvousService({
+    store,
+    limiter,
+    clock,
+    random,
+    limits: config.rendezvous,
+    rates: config.rateLimit,
+    deniedNetworks: config.policy.deniedNetworks,
+    ...(events === undefined ? {} : { events }),
+    ...(abuse === undefined ? {} : { abuse }),
+    ...(ports.channelIdKeys === undefined ? {} : { channelIdKeys: ports.channelIdKeys }),
+  })
+  const relay =
+    events === undefined || ports.scheduler === undefined
+      ? undefined
+      : relayService({
+          rendezvous,
+          events,
+          clock,
+          random,
+          scheduler: ports.scheduler,
+          limits: {
+            helloTimeoutMs: config.websocket.helloTimeoutMs,
+            idleTimeoutMs: config.websocket.idleTimeoutMs,
+            maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
+          },
+        })
+  const { signingKeys, locator } = ports
+  const accountPorts = ports.accounts
+  return {
+    config,
+    logger,
+    random,
+    redact: ports.redact,
+    stopwatch: () => {
+      const started = clock.now()
+      return () => clock.now() - started
+    },
+    readiness: store,
+    sightings: sightings({ clock, locator }),
+    limiter,
+    rendezvous,
+    ...(relay === undefined ? {} : { relay }),
+    ...(abuse === undefined ? {} : { abuse }),
+    ...(signingKeys === undefined ? {} : { tickets: channelTickets({ keys: signingKeys, clock, network: config.network }) }),
+    ...(accountPorts === undefined ? {} : { accounts: composeAccounts(config, { ...ports, accounts: accountPorts }, { limiter, abuse }) }),
+  }
+}
