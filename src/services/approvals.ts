@@ -102,6 +102,7 @@ const provesChannel = (grant: DeviceGrant, request: Pick<ApprovalRequest, 'chann
  * const approvals = approvalsService({ grants, durable, clock, secondFactors, policy })
  * await approvals.decide({ stored, approver, decision: 'approve', channelBinding, dpopJkt, sighting, stepUp })
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: a factory of five short helpers and the service's methods, sharing the stores and the policy
 export const approvalsService = (deps: {
   grants: DeviceGrantsService
   durable: DurableStore

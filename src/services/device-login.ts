@@ -80,6 +80,7 @@ const refusal = (decision: Exclude<PollDecision, { kind: 'issue' }>): PollResult
  * const login = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: 86_400 })
  * const result = await login.poll({ deviceCode, proofJkt, sighting })
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: a factory whose methods share the grant and session services; each is short
 export const deviceLoginService = (deps: {
   grants: DeviceGrantsService
   sessions: SessionsService

@@ -165,13 +165,13 @@ export const verifyDpopProof = async (
   if (iatMs > nowMs + (options.clockSkewMs ?? DEFAULT_SKEW_MS)) throw refuse('DPoP proof "iat" is in the future')
   if (iatMs < nowMs - (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) throw refuse('DPoP proof is too old')
   if (request.accessToken !== undefined) {
-    const ath = payload['ath']
+    const ath = payload.ath
     if (typeof ath !== 'string' || !equalConstantTime(ath, accessTokenHash(request.accessToken))) {
       throw refuse('DPoP proof "ath" does not match the access token')
     }
   }
   if (request.nonce !== undefined) {
-    const nonce = payload['nonce']
+    const nonce = payload.nonce
     const fresh =
       typeof nonce === 'string' &&
       (typeof request.nonce === 'string' ? equalConstantTime(nonce, request.nonce) : request.nonce(nonce))

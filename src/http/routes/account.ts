@@ -43,8 +43,8 @@ export interface AccountRoutesDeps {
  * const r = accountRoutes({ accounts, sessions, secondFactors, uia, failures, totpQrSvg })
  * app.post('/v1/account/password', r.changePassword)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: a factory of seven short handlers sharing `currentAccount` and `authorize`
 export const accountRoutes = (deps: AccountRoutesDeps) => {
-  // A factory of seven short handlers sharing `currentAccount` and `authorize`, hence its length.
   const { accounts, sessions, secondFactors, uia } = deps
 
   const currentAccount = async (c: Context<AuthedEnv>): Promise<AccountRecord> => {

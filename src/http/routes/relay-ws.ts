@@ -16,6 +16,7 @@ import { callerOf, channelIdParam } from './shared.ts'
 /** What a runtime gives `createApp` to serve WebSockets. */
 export interface WebSocketTransport {
   /** The runtime's Hono upgrade helper (its raw socket type differs per runtime; the relay never sees it). */
+  // biome-ignore lint/suspicious/noExplicitAny: the raw socket type differs per runtime (ws on Node, WebSocket on Workers)
   upgradeWebSocket: UpgradeWebSocket<any>
   relay: RelayService
   /** Calls `listener` on every protocol-level ping of a raw socket, where the runtime can see them. */
