@@ -33,8 +33,7 @@ export const buildProgram = (): Command => {
 /** The exit code and message for what a command threw. */
 export const exitFor = (error: unknown): { code: number; message?: string } => {
   if (error instanceof CommanderError) {
-    const helped = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help'
-    return { code: helped ? 0 : 2 }
+    return { code: error.exitCode === 0 ? 0 : 2 }
   }
   if (error instanceof CliExit) return { code: error.code, message: error.message }
   if (error instanceof ConfigError) return { code: 2, message: error.message }

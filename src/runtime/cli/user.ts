@@ -26,7 +26,7 @@ const registerMutations = (user: Command): void => {
     .action((name: string, options: { passwordStdin?: boolean }) =>
       withStores(async ({ accounts }) => {
         const account = await accounts.create(name, await readPassword(options.passwordStdin === true))
-        say(`created user ${account.username}`)
+        say(`created ${account.username}`)
       }),
     )
   user
@@ -82,7 +82,7 @@ export const registerUser = (program: Command): void => {
           if (account !== null) rows.push(accountSummary(account))
         }
         if (options.json === true) say(JSON.stringify(rows))
-        else for (const row of rows) say(`${row.username}\t${row.status}\t${row.twoFactor}`)
+        else for (const row of rows) say(`${row.username}\t${row.status}\t${row.twoFactor === 'none' ? '-' : row.twoFactor}`)
       }),
     )
   const device = program.command('device').description("manage an account's devices")
