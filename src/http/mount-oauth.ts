@@ -9,6 +9,7 @@ import type { AccountServices, Services } from '../services/services.ts'
 import type { AppEnv } from './context.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
 import { abuseAdminRoutes } from './routes/abuse-admin.ts'
+import { adminUserRoutes } from './routes/admin-users.ts'
 import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
 import { loginRoutes } from './routes/login.ts'
@@ -33,6 +34,13 @@ export const mountOAuth = (app: Hono<AppEnv>, config: Config, accounts: AccountS
   if (config.auth.adminToken !== undefined) {
     app.post('/v1/admin/users', login.adminCreateUser)
     app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
+    const adminUsers = adminUserRoutes({ operator: accounts.operator, adminToken: config.auth.adminToken })
+    app.get('/v1/admin/users/:name', adminUsers.show)
+    app.post('/v1/admin/users/:name/enable', adminUsers.enable)
+    app.post('/v1/admin/users/:name/password', adminUsers.setPassword)
+    app.post('/v1/admin/users/:name/reset-2fa', adminUsers.resetSecondFactor)
+    app.get('/v1/admin/users/:name/devices', adminUsers.devices)
+    app.delete('/v1/admin/users/:name/devices/:id', adminUsers.revokeDevice)
     if (services.abuse !== undefined) {
       const abuseAdmin = abuseAdminRoutes({ abuse: services.abuse, adminToken: config.auth.adminToken })
       app.post('/v1/admin/abuse/lift', abuseAdmin.lift)

@@ -23,6 +23,7 @@ import { deviceGrantsService } from '../services/device-grants.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
+import { operatorAccounts } from '../services/operator-accounts.ts'
 import { rateLimiter, type RateLimiter } from '../services/rate-limiter.ts'
 import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
@@ -106,6 +107,7 @@ const composeAccounts = (
   return {
     auth,
     feed,
+    operator: operatorAccounts({ accounts: auth.accounts, durable, events, clock }),
     dpop,
     grants,
     deviceLogin,

@@ -21,6 +21,7 @@ import type { RelayService } from './relay.ts'
 import type { RendezvousService } from './rendezvous.ts'
 import type { Sightings } from './sightings.ts'
 import type { TokenInspection } from './token-inspection.ts'
+import type { OperatorAccounts } from './operator-accounts.ts'
 
 /** The accounts side: present when the runtime gives a durable store. */
 export interface AccountServices {
@@ -28,6 +29,8 @@ export interface AccountServices {
   auth: AuthServices
   /** The account event feed behind `GET /v1/events` (also one of the security-event sinks). */
   feed: AccountEvents
+  /** Operator actions on accounts (CLI, admin API). */
+  operator: OperatorAccounts
   /** DPoP proof acceptance, with server nonces when `QRELAY_DPOP_NONCE` is on. */
   dpop: DpopProofs
   grants: DeviceGrantsService

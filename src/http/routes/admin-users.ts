@@ -1,0 +1,68 @@
+/**
+ * Operator account actions over HTTP under the admin token (`QRELAY_ADMIN_TOKEN`), the twin of the
+ * `qrelay user` and `qrelay device` commands for runtimes without a CLI (Workers). Routes only
+ * translate HTTP; the work is `OperatorAccounts`'.
+ */
+import type { Context } from 'hono'
+import type { AccountRecord } from '../../core/accounts/records.ts'
+import { equalConstantTime } from '../../core/crypto/secrets.ts'
+import { RelayError } from '../../core/errors.ts'
+import type { OperatorAccounts } from '../../services/operator-accounts.ts'
+import type { AppEnv } from '../context.ts'
+import { bearerOf } from '../middleware/bearer-auth.ts'
+import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+
+const MAX_PASSWORD_CHARS = 256
+
+const summary = (account: AccountRecord) => ({
+  user_id: account.username,
+  status: account.status,
+  two_factor: account.totp?.confirmedAtMs === undefined ? 'none' : 'totp',
+  created_at_ms: account.createdAtMs,
+})
+
+/**
+ * The admin account routes.
+ *
+ * @example
+ * const admin = adminUserRoutes({ operator: services.accounts.operator, adminToken })
+ * app.get('/v1/admin/users/:name', admin.show)
+ */
+export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: string }) => {
+  const { operator } = deps
+  const requireAdmin = (c: Context<AppEnv>): void => {
+    const presented = bearerOf(c.req.header('authorization'))
+    if (presented === undefined) throw new RelayError('MISSING_TOKEN', { detail: 'the admin token is required' })
+    if (!equalConstantTime(presented, deps.adminToken)) throw new RelayError('INVALID_TOKEN', { detail: 'wrong admin token' })
+  }
+  const name = (c: Context<AppEnv>): string => c.req.param('name') ?? ''
+  const show: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    return c.json(summary(await operator.show(name(c))), 200, NO_STORE)
+  }
+  const enable: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    return c.json(summary(await operator.enable(name(c))), 200, NO_STORE)
+  }
+  const setPassword: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const password = requiredString(await readOptionalJson(c.req.raw), 'password', MAX_PASSWORD_CHARS)
+    const signedOut = await operator.setPassword(name(c), password)
+    return c.json({ user_id: name(c), devices_signed_out: signedOut }, 200, NO_STORE)
+  }
+  const resetSecondFactor: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    return c.json(summary(await operator.resetSecondFactor(name(c))), 200, NO_STORE)
+  }
+  const devices: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const list = await operator.devices(name(c))
+    return c.json({ devices: list.map((d) => ({ device_id: d.id, display_name: d.displayName, origin: d.origin })) }, 200, NO_STORE)
+  }
+  const revokeDevice: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    await operator.revokeDevice(name(c), c.req.param('id') ?? '')
+    return c.body(null, 204, NO_STORE)
+  }
+  return { show, enable, setPassword, resetSecondFactor, devices, revokeDevice }
+}

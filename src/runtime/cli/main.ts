@@ -1,0 +1,54 @@
+/**
+ * The operator CLI's program: `config`, `user`, `device` and `serve`, built on commander. Exit codes:
+ * 0 done, 1 refused (unknown user, weak password, …), 2 usage or configuration.
+ */
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../../config.ts'
+import { RelayError } from '../../core/errors.ts'
+import { registerConfig } from './config.ts'
+import { CliExit } from './exit.ts'
+import { registerUser } from './user.ts'
+
+const version = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** The whole program, ready to parse. */
+export const buildProgram = (): Command => {
+  const program = new Command('qrelay').description('qrelay operator commands').version(version()).exitOverride()
+  program
+    .command('serve')
+    .description('run the relay server (Node)')
+    .action(async () => {
+      await import('../node.ts')
+      await new Promise<never>(() => {})
+    })
+  registerConfig(program)
+  registerUser(program)
+  return program
+}
+
+/** The exit code and message for what a command threw. */
+export const exitFor = (error: unknown): { code: number; message?: string } => {
+  if (error instanceof CommanderError) {
+    return { code: error.exitCode === 0 ? 0 : 2 }
+  }
+  if (error instanceof CliExit) return { code: error.code, message: error.message }
+  if (error instanceof ConfigError) return { code: 2, message: error.message }
+  if (error instanceof RelayError && error.code !== 'INTERNAL') return { code: 1, message: error.detail ?? error.code }
+  return { code: 1, message: `failed: ${error instanceof Error ? error.message : String(error)}` }
+}
+
+/** Parses `argv`, runs the command and exits with its code. */
+export const runCli = async (argv: string[]): Promise<void> => {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' })
+    process.exit(0)
+  } catch (error) {
+    const { code, message } = exitFor(error)
+    if (message !== undefined) process.stderr.write(`qrelay: ${message}\n`)
+    process.exit(code)
+  }
+}
