@@ -35,11 +35,13 @@ export const writePageSession = (c: Context, token: string, maxAgeSeconds: numbe
 
 /**
  * Whether a POST came from this site's own pages: its `Origin` is the request's own origin or the
- * configured public one. A missing `Origin` is refused (every browser sends it on a form POST).
+ * configured public one; or, with `Origin: null` or none, `Sec-Fetch-Site: same-origin`. Anything else is refused.
  */
 export const sameOriginPost = (c: Context, publicBaseUrl: string | undefined): boolean => {
   const origin = c.req.header('origin')
-  if (origin === undefined) return false
+  // `Referrer-Policy: no-referrer` makes browsers send `Origin: null` on the page's own form POSTs:
+  // then `Sec-Fetch-Site` (a header no script can set) must say the request came from this origin.
+  if (origin === undefined || origin === 'null') return c.req.header('sec-fetch-site') === 'same-origin'
   const own = publicBaseUrl === undefined ? new URL(c.req.url).origin : new URL(publicBaseUrl).origin
   return origin === own
 }
