@@ -3,6 +3,9 @@
  * JavaScript, look-alike tolerant codes, password then TOTP sign-in, the consent screen with Decline
  * as the default, German by Accept-Language, the CSP header and no CSP violation in the console.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
@@ -13,10 +16,8 @@ import { browserAvailable, launchChromium } from './browser.ts'
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
 const PASSWORD = 'correct horse battery staple'
-// Fresh names each run: the default durable store may outlive one server.
-const RUN = Math.random().toString(36).slice(2, 8)
-const ALICE = `alice${RUN}`
-const BOB = `bob${RUN}`
+const ALICE = 'alice'
+const BOB = 'bob'
 
 /** A pending grant's user code, asked for by a new device over the API. */
 const newUserCode = async (url: string, deviceName: string): Promise<string> => {
@@ -48,9 +49,12 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   let browser: Browser
   let totpSeed: Uint8Array
   const violations: string[] = []
+  // The server's SQLite file and keys live in a directory of this run, removed afterwards.
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-pages-'))
 
   beforeAll(async () => {
     server = await spawnServer({
+      QRELAY_DATA_DIR: dataDir,
       QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
       QRELAY_ARGON2_MEMORY_KIB: '64',
       QRELAY_ARGON2_ITERATIONS: '1',
@@ -75,6 +79,7 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
   })
 
   const context = (options: { javaScriptEnabled?: boolean; locale?: string } = {}): Promise<BrowserContext> =>
