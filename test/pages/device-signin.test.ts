@@ -179,6 +179,15 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     expect(res.status).toBe(403)
   })
 
+  it('refuses a page form larger than 16 KiB before parsing it', async () => {
+    const res = await fetch(`${server.url}/device`, {
+      method: 'POST',
+      headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `user_code=${'B'.repeat(20_000)}`,
+    })
+    expect(res.status).toBe(413)
+  })
+
   it('logged no CSP violation', () => {
     expect(violations).toEqual([])
   })

@@ -6,6 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  */
 import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { Child } from 'hono/jsx'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
@@ -156,6 +157,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
     }),
   )
   const accounts = services.accounts
+  // A page form is a few fields: anything larger is refused before it is parsed.
+  for (const path of ['/device', '/device/decide', '/signin'])
+    app.post(path, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('', 413) }))
   const unavailable = (c: C) =>
     render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('notAvailable')} />, 400)
   const refused = (c: C) =>
