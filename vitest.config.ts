@@ -1,7 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
-// Six projects: pure unit tests, the lint rules' own test, integration tests through app.request() and real servers, the
+// Seven projects: pure unit tests, the pages in Chromium, the lint rules' own test, integration tests through app.request() and real servers, the
 // security regression tests (test/security, one file per area), the suites that need a real
 // redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
 export default defineConfig({
@@ -60,6 +60,11 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
+      },
+      {
+        // The pages in Chromium (playwright-core driving Debian's chromium; skipped without it outside CI).
+        extends: true,
+        test: { name: 'pages', include: ['test/pages/**/*.test.ts'], environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         plugins: [

@@ -15,6 +15,7 @@ import { cors } from './middleware/cors.ts'
 import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
 import { bearerAuth } from './middleware/bearer-auth.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
+import { mountPages } from './pages/mount-pages.tsx'
 import { mountAccount } from './mount-account.ts'
 import { mountOAuth } from './mount-oauth.ts'
 import { loopbackHostsOnly } from './public-origin.ts'
@@ -170,6 +171,7 @@ const mountRendezvous = (app: Hono<AppEnv>, services: Services, host: AppHost): 
 export const createApp = (services: Services, host: AppHost): Hono<AppEnv> => {
   const app = new Hono<AppEnv>()
   mountBase(app, services, host)
+  mountPages(app, services)
   mountRendezvous(app, services, host)
   if (services.accounts !== undefined) {
     // Sign-in, the OAuth device flow and token endpoints, then everything behind a bearer token.

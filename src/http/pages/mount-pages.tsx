@@ -1,0 +1,203 @@
+/**
+ * The pages people use (docs/pages.md): `/device` and `/approve` (the RFC 8628 `verification_uri`,
+ * also with `?user_code=`) and `/signin`, plus the content-hashed style sheet. Server-rendered, complete
+ * without JavaScript; every POST is checked for its `Origin` (see `session.ts`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+ */
+import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Child } from 'hono/jsx'
+import { RelayError } from '../../core/errors.ts'
+import type { AccountServices, Services } from '../../services/services.ts'
+import { UiaChallengeError } from '../../services/uia.ts'
+import type { AppEnv } from '../context.ts'
+import { sightingOf } from '../sighting.ts'
+import { newNonce, setPageHeaders } from './headers.ts'
+import { pickLang, translator } from './i18n/index.ts'
+import type { PageFrame } from './layout.tsx'
+import { readPageSession, sameOriginPost, writePageSession } from './session.ts'
+import { STYLE_CSS, STYLE_PATH } from './style.ts'
+import { readTypedUserCode } from './user-code-input.ts'
+import { CodeEntry, Consent, Message, SigninForm, type SigninStep } from './views.tsx'
+
+type C = Context<AppEnv>
+
+const frameOf = (c: C): PageFrame => {
+  const lang = pickLang(c.req.query('lang'), c.req.header('accept-language'))
+  return { lang, t: translator(lang), here: c.req.path }
+}
+
+const render = (c: C, services: Services, view: Child, status: 200 | 400 | 403 | 429 = 200): Response => {
+  setPageHeaders(c, newNonce(services.random))
+  return c.html(`<!doctype html>${String(view)}`, status)
+}
+
+const formOf = async (c: C): Promise<Record<string, string>> => {
+  const form = await c.req.parseBody()
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(form)) if (typeof value === 'string') out[key] = value.slice(0, 1024)
+  return out
+}
+
+/** The signed-in account of the page session, or null. */
+const signedIn = async (c: C, accounts: AccountServices) => {
+  const token = readPageSession(c)
+  if (token === undefined) return null
+  try {
+    const principal = await accounts.auth.sessions.authenticate(token)
+    if (principal.token.jkt !== undefined) return null
+    const account = await accounts.auth.accounts.get(principal.accountId)
+    return account === null ? null : { principal, account }
+  } catch {
+    // An expired or revoked page session is the same as none: the person signs in again.
+    return null
+  }
+}
+
+/** `/device` once a code is read: sign in first, else the consent screen from the approvals service. */
+const proceedWithCode = async (c: C, services: Services, accounts: AccountServices, userCode: string): Promise<Response> => {
+  const frame = frameOf(c)
+  const who = await signedIn(c, accounts)
+  if (who === null) return render(c, services, <SigninForm frame={frame} step={{ userCode }} />)
+  try {
+    const lookup = { accountId: who.account.id, clientKey: c.get('clientKey'), userCode }
+    const seen = await accounts.approvalRequests.context(lookup, () => sightingOf(c, 'approval', services.sightings))
+    const data = {
+      userCode,
+      username: who.account.username,
+      requestedName: seen.grant.requestedDeviceName ?? null,
+      startedAt: new Date(seen.grant.createdAtMs).toISOString(),
+      networks: seen.newDeviceNetworks.map((n) => n.network ?? '?'),
+    }
+    return render(c, services, <Consent frame={frame} data={data} />)
+  } catch (error) {
+    if (!(error instanceof RelayError)) throw error
+    const key = error.code === 'RATE_LIMITED' ? 'tooManyAttempts' : 'unknownCode'
+    return render(c, services, <CodeEntry frame={frame} value="" problem={frame.t(key)} />, error.code === 'RATE_LIMITED' ? 429 : 400)
+  }
+}
+
+/** One round of the sign-in form through the UIA service (the same stages, limits and failure accounting as `POST /v1/login`). */
+const signinRound = async (c: C, services: Services, accounts: AccountServices): Promise<Response> => {
+  const frame = frameOf(c)
+  const form = await formOf(c)
+  const userCode = form.user_code === undefined ? undefined : (readTypedUserCode(form.user_code) ?? undefined)
+  const username = (form.username ?? '').trim()
+  const base: SigninStep = userCode === undefined ? {} : { userCode }
+  const request = (auth?: Record<string, unknown>) => ({
+    method: 'POST',
+    path: '/signin',
+    body: auth === undefined ? { username } : { username, auth },
+    clientKey: c.get('clientKey'),
+  })
+  const subject = { kind: 'username' as const, username }
+  try {
+    let session = form.session
+    if (session === undefined) {
+      // The first round opens a UIA session; the password is then checked against it.
+      session = await accounts.auth.uia.authorize(request(), subject).then(
+        () => '',
+        (error: unknown) => {
+          if (error instanceof UiaChallengeError) return error.body.session
+          throw error
+        },
+      )
+    }
+    const auth =
+      form.session === undefined
+        ? { type: 'm.login.password', password: form.password ?? '', session }
+        : (form.totp ?? '') !== ''
+          ? { type: 'm.login.2fa.totp', code: (form.totp ?? '').replace(/\s/g, ''), session }
+          : { type: 'm.login.2fa.recovery', code: (form.recovery ?? '').trim(), session }
+    const account = await accounts.auth.uia.authorize(request(auth), subject)
+    if (account === null) throw new RelayError('INTERNAL', { detail: 'sign-in completed without an account' })
+    const tokens = await accounts.auth.sessions.mint(account, {
+      displayName: 'Web browser',
+      origin: 'password',
+      network: c.get('clientKey'),
+    })
+    writePageSession(c, tokens.accessToken, tokens.expiresInMs / 1000)
+    return c.redirect(userCode === undefined ? '/device' : `/device?user_code=${userCode}`, 303)
+  } catch (error) {
+    if (error instanceof UiaChallengeError) {
+      const passwordDone = error.body.completed.includes('m.login.password')
+      const step: SigninStep = passwordDone ? { ...base, second: { session: error.body.session, username } } : base
+      const problem = error.body.errcode === undefined ? undefined : frame.t(passwordDone ? 'wrongSecondFactor' : 'wrongCredentials')
+      return render(
+        c,
+        services,
+        <SigninForm frame={frame} step={step} {...(problem === undefined ? {} : { problem })} />,
+        problem === undefined ? 200 : 403,
+      )
+    }
+    if (!(error instanceof RelayError)) throw error
+    const limited = error.code === 'RATE_LIMITED'
+    return render(
+      c,
+      services,
+      <SigninForm frame={frame} step={base} problem={frame.t(limited ? 'tooManyAttempts' : 'signinFailed')} />,
+      limited ? 429 : 403,
+    )
+  }
+}
+
+/**
+ * Mounts the pages on `app`.
+ *
+ * @example
+ * mountPages(app, services)
+ */
+export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
+  app.get(STYLE_PATH, (c) =>
+    c.body(STYLE_CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+      'x-content-type-options': 'nosniff',
+    }),
+  )
+  const accounts = services.accounts
+  // A page form is a few fields: anything larger is refused before it is parsed.
+  for (const path of ['/device', '/device/decide', '/signin'])
+    app.post(path, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('', 413) }))
+  const unavailable = (c: C) =>
+    render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('notAvailable')} />, 400)
+  const refused = (c: C) =>
+    render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('forbiddenOrigin')} />, 403)
+
+  // `/approve` is the `verification_uri` the device authorization endpoint hands out: the same page.
+  const codePage = async (c: C) => {
+    const typed = c.req.query('user_code')
+    const frame = frameOf(c)
+    if (typed === undefined) return render(c, services, <CodeEntry frame={frame} value="" />)
+    const userCode = readTypedUserCode(typed)
+    if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
+    if (accounts === undefined) return unavailable(c)
+    return proceedWithCode(c, services, accounts, userCode)
+  }
+  app.get('/device', codePage)
+  app.get('/approve', codePage)
+  app.post('/device', async (c) => {
+    if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
+    const frame = frameOf(c)
+    const typed = (await formOf(c)).user_code ?? ''
+    const userCode = readTypedUserCode(typed)
+    if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
+    if (accounts === undefined) return unavailable(c)
+    return proceedWithCode(c, services, accounts, userCode)
+  })
+  app.post('/device/decide', async (c) => {
+    if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
+    const frame = frameOf(c)
+    const decision = (await formOf(c)).decision
+    // A typed code has no channel: approving needs a confirmation on the new device that is not built yet (SECURITY.md), so it is refused openly, never done weaker.
+    const text = decision === 'approve' ? frame.t('approveNeedsChannel') : frame.t('declined')
+    return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={text} />, decision === 'approve' ? 403 : 200)
+  })
+  app.get('/signin', (c) => render(c, services, <SigninForm frame={frameOf(c)} step={{}} />))
+  app.post('/signin', async (c) => {
+    if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
+    if (accounts === undefined) return unavailable(c)
+    return signinRound(c, services, accounts)
+  })
+}

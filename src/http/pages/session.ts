@@ -1,0 +1,47 @@
+/**
+ * The page session (docs/pages.md): an opaque access token of a device session minted by the same
+ * sessions service as `POST /v1/login` (stored hashed there), held in a `__Host-` cookie that is
+ * HttpOnly, Secure and SameSite=Strict. Plain http is allowed only on loopback (development), where
+ * the `__Host-` prefix cannot be used. Every POST must carry an `Origin` equal to the page's own:
+ * with SameSite=Strict this makes cross-site request forgery impossible by construction.
+ *
+ * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2
+ */
+import type { Context } from 'hono'
+import { getCookie, setCookie } from 'hono/cookie'
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Whether the page is served over plain http on a loopback host (development only). */
+const isLoopbackHttp = (url: URL): boolean => url.protocol === 'http:' && LOOPBACK.has(url.hostname)
+
+/** The cookie's name for this request's origin. */
+export const sessionCookieName = (url: URL): string => (isLoopbackHttp(url) ? 'qrelay-page' : '__Host-qrelay-page')
+
+/** The page session token the browser sent, if any. */
+export const readPageSession = (c: Context): string | undefined => getCookie(c, sessionCookieName(new URL(c.req.url)))
+
+/** Sets the page session cookie to `token` for `maxAgeSeconds`. */
+export const writePageSession = (c: Context, token: string, maxAgeSeconds: number): void => {
+  const url = new URL(c.req.url)
+  setCookie(c, sessionCookieName(url), token, {
+    path: '/',
+    httpOnly: true,
+    secure: !isLoopbackHttp(url),
+    sameSite: 'Strict',
+    maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+  })
+}
+
+/**
+ * Whether a POST came from this site's own pages: its `Origin` is the request's own origin or the
+ * configured public one; or, with `Origin: null` or none, `Sec-Fetch-Site: same-origin`. Anything else is refused.
+ */
+export const sameOriginPost = (c: Context, publicBaseUrl: string | undefined): boolean => {
+  const origin = c.req.header('origin')
+  // `Referrer-Policy: no-referrer` makes browsers send `Origin: null` on the page's own form POSTs:
+  // then `Sec-Fetch-Site` (a header no script can set) must say the request came from this origin.
+  if (origin === undefined || origin === 'null') return c.req.header('sec-fetch-site') === 'same-origin'
+  const own = publicBaseUrl === undefined ? new URL(c.req.url).origin : new URL(publicBaseUrl).origin
+  return origin === own
+}

@@ -1,0 +1,152 @@
+/** The views of `/device` and `/signin`: plain forms, complete without JavaScript. */
+import type { PageFrame } from './layout.tsx'
+import { Layout } from './layout.tsx'
+
+const Problem = (props: { text: string | undefined }) =>
+  props.text === undefined ? null : (
+    <p class="error" role="alert">
+      {props.text}
+    </p>
+  )
+
+/** The code entry form. */
+export const CodeEntry = (props: { frame: PageFrame; value: string; problem?: string }) => {
+  const { t } = props.frame
+  return (
+    <Layout frame={props.frame} title={t('deviceTitle')}>
+      <p id="code-help">{t('deviceHelp')}</p>
+      <Problem text={props.problem} />
+      <form method="post" action="/device">
+        <label for="user_code">{t('codeLabel')}</label>
+        <input
+          id="user_code"
+          name="user_code"
+          class="code"
+          value={props.value}
+          autocomplete="off"
+          autocapitalize="characters"
+          spellcheck={false}
+          required
+          aria-describedby="code-help"
+          autofocus
+        />
+        <button type="submit" class="primary">
+          {t('continue')}
+        </button>
+      </form>
+    </Layout>
+  )
+}
+
+/** The state of a sign-in in progress: the UIA session and what is left. */
+export interface SigninStep {
+  /** The user code to continue with afterwards, canonical, if any. */
+  userCode?: string
+  /** Set once the password is done: the UIA session and the username. */
+  second?: { session: string; username: string }
+}
+
+const Hidden = (props: { step: SigninStep }) => (
+  <>
+    {props.step.userCode === undefined ? null : <input type="hidden" name="user_code" value={props.step.userCode} />}
+    {props.step.second === undefined ? null : (
+      <>
+        <input type="hidden" name="session" value={props.step.second.session} />
+        <input type="hidden" name="username" value={props.step.second.username} />
+      </>
+    )}
+  </>
+)
+
+/** The sign-in form: username and password, or the second factor once the password is done. */
+export const SigninForm = (props: { frame: PageFrame; step: SigninStep; problem?: string }) => {
+  const { t } = props.frame
+  const { step } = props
+  const lead =
+    step.userCode === undefined ? null : <p>{t('signinToContinue', { code: `${step.userCode.slice(0, 5)}-${step.userCode.slice(5)}` })}</p>
+  if (step.second !== undefined) {
+    return (
+      <Layout frame={props.frame} title={t('secondFactorTitle')}>
+        {lead}
+        <Problem text={props.problem} />
+        <form method="post" action="/signin">
+          <Hidden step={step} />
+          <label for="totp">{t('totpLabel')}</label>
+          <input id="totp" name="totp" inputmode="numeric" autocomplete="one-time-code" autofocus />
+          <label for="recovery">{t('recoveryLabel')}</label>
+          <input id="recovery" name="recovery" autocomplete="off" />
+          <button type="submit" class="primary">
+            {t('verify')}
+          </button>
+        </form>
+      </Layout>
+    )
+  }
+  return (
+    <Layout frame={props.frame} title={t('signinTitle')}>
+      {lead}
+      <Problem text={props.problem} />
+      <form method="post" action="/signin">
+        <Hidden step={step} />
+        <label for="username">{t('username')}</label>
+        <input id="username" name="username" autocomplete="username" required autofocus />
+        <label for="password">{t('password')}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <button type="submit" class="primary">
+          {t('signIn')}
+        </button>
+      </form>
+    </Layout>
+  )
+}
+
+/** What the consent screen shows (from the approvals service). */
+export interface ConsentData {
+  userCode: string
+  username: string
+  requestedName: string | null
+  startedAt: string
+  networks: string[]
+}
+
+/** The consent screen: Decline is the first button and the form's default (Enter declines). */
+export const Consent = (props: { frame: PageFrame; data: ConsentData }) => {
+  const { t } = props.frame
+  const { data } = props
+  return (
+    <Layout frame={props.frame} title={t('consentTitle')}>
+      <p>{t('signedInAs', { name: data.username })}</p>
+      <p class="notice" role="alert">
+        {t('consentWarning')}
+      </p>
+      <dl>
+        <dt>{t('deviceName')}</dt>
+        <dd>
+          <q>{data.requestedName ?? t('unnamed')}</q> <small>{t('chosenByDevice')}</small>
+        </dd>
+        <dt>{t('startedAt')}</dt>
+        <dd>
+          <time datetime={data.startedAt}>{data.startedAt}</time>
+        </dd>
+        <dt>{t('networks')}</dt>
+        <dd>{data.networks.join(', ')}</dd>
+      </dl>
+      <form method="post" action="/device/decide">
+        <input type="hidden" name="user_code" value={data.userCode} />
+        <button type="submit" name="decision" value="decline" class="primary" autofocus>
+          {t('decline')}
+        </button>
+        <button type="submit" name="decision" value="approve">
+          {t('approve')}
+        </button>
+      </form>
+    </Layout>
+  )
+}
+
+/** A page with one message. */
+export const Message = (props: { frame: PageFrame; title: string; text: string }) => (
+  <Layout frame={props.frame} title={props.title}>
+    <p role="status">{props.text}</p>
+  </Layout>
+)
