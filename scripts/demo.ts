@@ -88,7 +88,10 @@ const runLogin = async (server: RunningServer, intent: Intent, accessToken: stri
       accessToken,
       confirm: (context) => {
         say('existing device', `approval context: ${context.message}`)
-        say('existing device', `  device name "${context.requested_device_name ?? '?'}", user code ${context.user_code}, proximity ${context.proximity.relation}`)
+        say(
+          'existing device',
+          `  device name "${context.requested_device_name ?? '?'}", user code ${context.user_code}, proximity ${context.proximity.relation}`,
+        )
         say('existing device', '  the person taps Approve')
         return true
       },

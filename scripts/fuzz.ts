@@ -47,7 +47,11 @@ const freePort = (): Promise<number> =>
 /** A throwaway redis-server (no persistence), stopped by its PID. */
 const startRedis = async (): Promise<{ url: string; child: ChildProcess }> => {
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', '512mb'], { stdio: 'ignore' })
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', '512mb'],
+    { stdio: 'ignore' },
+  )
   const url = `redis://127.0.0.1:${port}`
   for (let i = 0; i < 100; i++) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
@@ -78,7 +82,12 @@ process.on('unhandledRejection', (error) => {
   console.error('unhandled rejection (counts as a crash):', error)
 })
 
-const redis = values.store === 'redis' ? (values['redis-url'] === undefined ? await startRedis() : { url: values['redis-url'], child: undefined }) : undefined
+const redis =
+  values.store === 'redis'
+    ? values['redis-url'] === undefined
+      ? await startRedis()
+      : { url: values['redis-url'], child: undefined }
+    : undefined
 const target = await startFuzzTarget({ store: values.store, ...(redis === undefined ? {} : { redisUrl: redis.url }) })
 let summary
 try {

@@ -25,7 +25,11 @@ const { values } = parseArgs({
 const n = Number(values.n)
 if (!Number.isInteger(n) || n < 2 || n > 20_000) throw new Error('--n must be an integer in 2..20000')
 const stores: StoreKind[] =
-  values.store === 'all' ? ['memory', 'sqlite', 'redis', 'redis-2p'] : values.store === 'redis' ? ['redis', 'redis-2p'] : [values.store as StoreKind]
+  values.store === 'all'
+    ? ['memory', 'sqlite', 'redis', 'redis-2p']
+    : values.store === 'redis'
+      ? ['redis', 'redis-2p']
+      : [values.store as StoreKind]
 for (const s of stores) if (!['memory', 'sqlite', 'redis', 'redis-2p'].includes(s)) throw new Error(`unknown store ${s}`)
 const limits = values.limits === 'default' ? 'default' : 'raised'
 const intents = values.intent === 'all' ? INTENTS : INTENTS.filter((i) => i === values.intent)
@@ -47,7 +51,9 @@ try {
         const result = await race(target, intent, n)
         results.push(result)
         const retried = transportRetries.count - retriesBefore
-        process.stderr.write(`${table([result]).split('\n').at(-1)}${retried > 0 ? ` (${retried} requests sent again on a closed socket)` : ''}\n`)
+        process.stderr.write(
+          `${table([result]).split('\n').at(-1)}${retried > 0 ? ` (${retried} requests sent again on a closed socket)` : ''}\n`,
+        )
       }
     } finally {
       await target.close()
@@ -62,5 +68,7 @@ console.log(table(results))
 const races = results.length
 const dirty = results.filter((r) => !isClean(r)).length
 const doubles = results.reduce((sum, r) => sum + Math.max(0, r.winners - 1), 0)
-console.log(`\n${races} races, ${races * n} attempts, ${doubles} double wins, ${dirty} races not clean, ${transportRetries.count} requests sent again on a socket the server had closed`)
+console.log(
+  `\n${races} races, ${races * n} attempts, ${doubles} double wins, ${dirty} races not clean, ${transportRetries.count} requests sent again on a socket the server had closed`,
+)
 process.exit(dirty === 0 ? 0 : 1)

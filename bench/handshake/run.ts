@@ -23,7 +23,14 @@ import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
 import type { TransportConnector } from '../../src/client/transport.ts'
 import { webSocketTransport } from '../../src/client/ws-transport.ts'
-import { acceptInitiate, acceptOk, closeChannel, confirmCheckCode, createInitiate, startGenerator } from '../../src/core/channel/handshake.ts'
+import {
+  acceptInitiate,
+  acceptOk,
+  closeChannel,
+  confirmCheckCode,
+  createInitiate,
+  startGenerator,
+} from '../../src/core/channel/handshake.ts'
 import { freePort, startChild, waitForHttp, type Child } from '../relay/processes.ts'
 
 const num = (name: string, fallback: number, min: number, max: number): number => {
@@ -121,8 +128,7 @@ const median = (xs: readonly number[]): number => {
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const row = (label: string, xs: readonly number[], digits = 0): string =>
   `| ${label} | ${fmt(median(xs), digits)} | ${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)} |`
 
@@ -156,7 +162,11 @@ const startServer = async (dataDir: string): Promise<{ url: string; child: Child
 }
 
 const main = async (): Promise<void> => {
-  process.stderr.write(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
+  process.stderr.write(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  )
   // Warm-up: both compiled before the first measured round.
   opsPerSecond(handshake, 1)
   opsPerSecond(bareX25519, 1)

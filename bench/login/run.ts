@@ -68,7 +68,10 @@ const main = async (): Promise<void> => {
 
     const loginOnce = async (): Promise<void> => {
       const first = await post(server.url, '/v1/login', { username: 'bench' })
-      const done = await post(server.url, '/v1/login', { username: 'bench', auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+      const done = await post(server.url, '/v1/login', {
+        username: 'bench',
+        auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD },
+      })
       if (done.status !== 200) throw new Error(`login failed: ${JSON.stringify(done.body)}`)
     }
     const verifyOnce = async (): Promise<void> => {

@@ -29,7 +29,11 @@ export const addressOf = (i: number): string => `${10 + ((i >>> 16) & 127)}.${(i
  * `total` GETs of made-up channel ids over `connections` keep-alive connections from one address,
  * the three APIs in turn (every answer should be a 404 that leaves nothing behind).
  */
-export const madeUpIds = async (url: string, total: number, connections: number): Promise<{ statuses: Statuses; seconds: number; rps: number }> => {
+export const madeUpIds = async (
+  url: string,
+  total: number,
+  connections: number,
+): Promise<{ statuses: Statuses; seconds: number; rps: number }> => {
   let i = 0
   const result = await autocannon({
     url,

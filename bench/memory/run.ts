@@ -153,7 +153,9 @@ const measure = async (
     const done = await load(server.url)
     const loaded = await read(server)
     const peakMiB = Math.max(sampler.stop(), loaded.rssMiB)
-    process.stderr.write(`  ${scenario} on ${target}: ${done.text}; RSS ${before.rssMiB.toFixed(1)} → peak ${peakMiB.toFixed(1)} MiB; waiting for expiry\n`)
+    process.stderr.write(
+      `  ${scenario} on ${target}: ${done.text}; RSS ${before.rssMiB.toFixed(1)} → peak ${peakMiB.toFixed(1)} MiB; waiting for expiry\n`,
+    )
     let afterNote = 'not waited (smoke)'
     let after: Reading | undefined
     if (!SMOKE) {
@@ -161,7 +163,18 @@ const measure = async (
       after = await read(server)
     }
     done.held?.release()
-    return { scenario, target, load: done.text, statuses: done.statuses, before, peakMiB, loaded, after, afterNote, ...(ceiling ? { ceiling } : {}) }
+    return {
+      scenario,
+      target,
+      load: done.text,
+      statuses: done.statuses,
+      before,
+      peakMiB,
+      loaded,
+      after,
+      afterNote,
+      ...(ceiling ? { ceiling } : {}),
+    }
   } finally {
     if (!SMOKE) await server.child.stop()
   }
@@ -173,11 +186,13 @@ const smokeServer = (): Promise<Server> =>
   (shared ??= startServer('qrelay', { QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for', QRELAY_MAX_LIVE_CHANNELS: '200000' }))
 
 /** Waits `seconds` (past TTLs, windows and a sweep); returns the note. */
-const pastExpiry = (seconds: number) => async (held: Held | undefined): Promise<string> => {
-  held?.release()
-  await sleep(seconds * 1000)
-  return `${seconds} s later`
-}
+const pastExpiry =
+  (seconds: number) =>
+  async (held: Held | undefined): Promise<string> => {
+    held?.release()
+    await sleep(seconds * 1000)
+    return `${seconds} s later`
+  }
 
 const scenarios: Record<ScenarioName, () => Promise<Row[]>> = {
   ids: async () => {
@@ -201,7 +216,17 @@ const scenarios: Record<ScenarioName, () => Promise<Row[]>> = {
       return { statuses: r.statuses, text: `${CHANNELS.toLocaleString('en-US')} creates in ${r.seconds.toFixed(0)} s` }
     }
     // Channels live TTL_SECONDS; create counters 60 s; abuse counters longer (they are part of the bill).
-    return [await measure('channels created and abandoned', 'qrelay', env, (url) => abandonedChannels(url, 200, 16), run, pastExpiry(Math.max(TTL_SECONDS, 60) + 5), { peak: 256, after: 32 })]
+    return [
+      await measure(
+        'channels created and abandoned',
+        'qrelay',
+        env,
+        (url) => abandonedChannels(url, 200, 16),
+        run,
+        pastExpiry(Math.max(TTL_SECONDS, 60) + 5),
+        { peak: 256, after: 32 },
+      ),
+    ]
   },
   ws: async () => {
     const env = { QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for', QRELAY_MAX_LIVE_CHANNELS: '200000' }
@@ -217,7 +242,12 @@ const scenarios: Record<ScenarioName, () => Promise<Row[]>> = {
       await sleep(rest * 1000)
       return `${closed} closed by the relay within ${waited.toFixed(0)} s; read ${(waited + rest).toFixed(0)} s after the load`
     }
-    return [await measure('idle WebSockets', 'qrelay', env, async (url) => (await idleWebSockets(url, 20, 8)).release(), run, expire, { peak: 256, after: 32 })]
+    return [
+      await measure('idle WebSockets', 'qrelay', env, async (url) => (await idleWebSockets(url, 20, 8)).release(), run, expire, {
+        peak: 256,
+        after: 32,
+      }),
+    ]
   },
   slow: async () => {
     const env = { QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for' }
@@ -258,7 +288,9 @@ const main = async (): Promise<void> => {
   }
   const lines = [
     `# memory under abuse — ${new Date().toISOString()}${SMOKE ? ' (smoke)' : ''}`,
-    `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length} (load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}); node ${process.version}; open files limit ${ulimit}`,
+    `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length} (load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}); node ${process.version}; open files limit ${ulimit}`,
     `qrelay memory store; bench settings: channel TTLs ${TTL_SECONDS} s, WebSocket idle timeout ${WS_IDLE_MS / 1000} s, sweep every ${SWEEP_MS / 1000} s; a fresh process per row`,
     '',
     '| scenario | server | load | answers | RSS before | RSS peak (+growth) | RSS after expiry (+growth) | heap before → loaded → after | ceiling peak / after | met |',
@@ -281,7 +313,10 @@ const main = async (): Promise<void> => {
   const bare = rows.find((r) => r.scenario === 'made-up ids' && r.target === 'bare')
   const ours = rows.find((r) => r.scenario === 'made-up ids' && r.target === 'qrelay')
   if (bare && ours) {
-    lines.push('', `Made-up ids: qrelay's RSS growth at peak is ${fmt(ours.peakMiB - ours.before.rssMiB)} MiB against ${fmt(bare.peakMiB - bare.before.rssMiB)} MiB for the bare node:http server under the same load.`)
+    lines.push(
+      '',
+      `Made-up ids: qrelay's RSS growth at peak is ${fmt(ours.peakMiB - ours.before.rssMiB)} MiB against ${fmt(bare.peakMiB - bare.before.rssMiB)} MiB for the bare node:http server under the same load.`,
+    )
   }
   lines.push('', `Ceilings ${allMet ? 'met' : 'NOT met'}.`, '')
   process.stdout.write(lines.join('\n'))

@@ -59,7 +59,12 @@ const holder = async () => {
   const jwk = await exportJWK(publicKey)
   let counter = 0
   return async (url: string): Promise<string> =>
-    new SignJWT({ jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`, htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000) })
+    new SignJWT({
+      jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`,
+      htm: 'POST',
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+    })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
       .sign(privateKey)
 }
@@ -73,7 +78,11 @@ interface Target {
 }
 
 const post = (url: string, fields: Record<string, string>, proof: string): Promise<Response> =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof }, body: new URLSearchParams(fields).toString() })
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+    body: new URLSearchParams(fields).toString(),
+  })
 
 /** Sends `bodies.length` requests, `CONCURRENCY` at a time; checks each answer; returns req/s and latencies. */
 const blast = async (
@@ -113,11 +122,20 @@ const startOidcProvider = async (): Promise<{ base: string; stop: () => Promise<
   const store = new LRU({ maxSize: 1_000_000 })
   const provider = new Provider(base, {
     adapter: (model: string) => new MemoryAdapter(model, store, 0),
-    clients: [{ client_id: CLIENT_ID, grant_types: [DEVICE_CODE, 'refresh_token'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'none' }],
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        grant_types: [DEVICE_CODE, 'refresh_token'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'none',
+      },
+    ],
     features: { deviceFlow: { enabled: true }, devInteractions: { enabled: false } },
     routes: { device_authorization: '/oauth2/device_authorization', token: '/oauth2/token' },
   })
-  if (process.env.BENCH_DEBUG) provider.on('grant.error', (_ctx: unknown, e: any) => process.stderr.write(`oidc: ${e.error_detail ?? e.message}\n`))
+  if (process.env.BENCH_DEBUG)
+    provider.on('grant.error', (_ctx: unknown, e: any) => process.stderr.write(`oidc: ${e.error_detail ?? e.message}\n`))
   server.on('request', provider.callback())
   return { base, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) }
 }
@@ -177,7 +195,8 @@ const main = async (): Promise<void> => {
     }
 
     // Warm-up (JIT, connections); polls are spaced by the interval like the rounds.
-    for (const t of targets) await blast(`${t.base}/oauth2/device_authorization`, await authorizeBodies(t, Math.min(50, REQUESTS)), authorized)
+    for (const t of targets)
+      await blast(`${t.base}/oauth2/device_authorization`, await authorizeBodies(t, Math.min(50, REQUESTS)), authorized)
     let lastPollMs = 0
     const spacedPoll = async (t: Target, bodies: Awaited<ReturnType<typeof pollBodies>>) => {
       const wait = lastPollMs + 1200 - Date.now()
@@ -210,9 +229,14 @@ const main = async (): Promise<void> => {
 
     const q = stats.get('qrelay') as NonNullable<ReturnType<typeof stats.get>>
     const o = stats.get('oidc-provider') as NonNullable<ReturnType<typeof stats.get>>
-    const fmt = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
+    const fmt = (xs: number[], digits = 0) =>
+      `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
     const lat = (xs: number[]) => `${quantile(xs, 0.5).toFixed(2)} / ${quantile(xs, 0.99).toFixed(2)}`
-    const ratio = (a: number[], b: number[]) => fmt(a.map((x, i) => x / (b[i] as number)), 2)
+    const ratio = (a: number[], b: number[]) =>
+      fmt(
+        a.map((x, i) => x / (b[i] as number)),
+        2,
+      )
     process.stdout.write(
       [
         `# oauth device-flow benchmark — ${new Date().toISOString()}`,

@@ -24,7 +24,14 @@ import { parseConfig } from '../../src/config.ts'
 import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
 import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
-import { acceptInitiate, acceptOk, closeChannel, confirmCheckCode, createInitiate, startGenerator } from '../../src/core/channel/handshake.ts'
+import {
+  acceptInitiate,
+  acceptOk,
+  closeChannel,
+  confirmCheckCode,
+  createInitiate,
+  startGenerator,
+} from '../../src/core/channel/handshake.ts'
 import { decryptMessage, encryptMessage } from '../../src/core/channel/secure-message.ts'
 import { startNodeServer } from '../../src/runtime/node-server.ts'
 import { verifyDpopProof } from '../../src/services/dpop.ts'
@@ -56,7 +63,12 @@ const dpopKey = async () => {
   return {
     jkt: await calculateJwkThumbprint(jwk, 'sha256'),
     prove: (url: string) =>
-      new SignJWT({ jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`, htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000) })
+      new SignJWT({
+        jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`,
+        htm: 'POST',
+        htu: url,
+        iat: Math.floor(Date.now() / 1000),
+      })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
         .sign(privateKey),
   }
@@ -69,7 +81,11 @@ const postJson = async (url: string, body: unknown, token?: string): Promise<{ s
   return { status: res.status, body: await res.json() }
 }
 const postForm = async (url: string, fields: Record<string, string>, proof: string): Promise<{ status: number; body: any }> => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof }, body: new URLSearchParams(fields).toString() })
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+    body: new URLSearchParams(fields).toString(),
+  })
   return { status: res.status, body: await res.json() }
 }
 
@@ -126,7 +142,10 @@ const main = async (): Promise<void> => {
     const created = await postJson(`${base}/v1/admin/users`, { username: 'bench', password: PASSWORD }, ADMIN)
     if (created.status !== 201) throw new Error(`could not create the user: ${JSON.stringify(created.body)}`)
     const first = await postJson(`${base}/v1/login`, { username: 'bench' })
-    const signedIn = await postJson(`${base}/v1/login`, { username: 'bench', auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+    const signedIn = await postJson(`${base}/v1/login`, {
+      username: 'bench',
+      auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD },
+    })
     if (signedIn.status !== 200) throw new Error(`login failed: ${JSON.stringify(signedIn.body)}`)
     const approverToken = signedIn.body.access_token as string
 
@@ -141,12 +160,25 @@ const main = async (): Promise<void> => {
         await Promise.all([shown.send({ type: 'm.login.protocol' }), scan.receive({ timeoutMs: 10_000 })])
         const binding = shown.channelBinding
         const key = await dpopKey()
-        const grant = await postForm(`${base}/oauth2/device_authorization`, { channel_binding: binding, device_name: 'bench' }, await key.prove(`${base}/oauth2/device_authorization`))
+        const grant = await postForm(
+          `${base}/oauth2/device_authorization`,
+          { channel_binding: binding, device_name: 'bench' },
+          await key.prove(`${base}/oauth2/device_authorization`),
+        )
         if (grant.status !== 200) throw new Error(`grant: ${grant.status} ${JSON.stringify(grant.body)}`)
-        const approved = await postJson(`${base}/v1/approvals/${encodeURIComponent(grant.body.user_code)}`, { decision: 'approve', channel_binding: scan.channelBinding, dpop_jkt: key.jkt }, approverToken)
+        const approved = await postJson(
+          `${base}/v1/approvals/${encodeURIComponent(grant.body.user_code)}`,
+          { decision: 'approve', channel_binding: scan.channelBinding, dpop_jkt: key.jkt },
+          approverToken,
+        )
         if (approved.status !== 200) throw new Error(`approval: ${approved.status} ${JSON.stringify(approved.body)}`)
-        const tokens = await postForm(`${base}/oauth2/token`, { grant_type: DEVICE_CODE, device_code: grant.body.device_code }, await key.prove(`${base}/oauth2/token`))
-        if (tokens.status !== 200 || typeof tokens.body.access_token !== 'string') throw new Error(`token: ${tokens.status} ${JSON.stringify(tokens.body)}`)
+        const tokens = await postForm(
+          `${base}/oauth2/token`,
+          { grant_type: DEVICE_CODE, device_code: grant.body.device_code },
+          await key.prove(`${base}/oauth2/token`),
+        )
+        if (tokens.status !== 200 || typeof tokens.body.access_token !== 'string')
+          throw new Error(`token: ${tokens.status} ${JSON.stringify(tokens.body)}`)
       } finally {
         await scan.close().catch(() => {})
         await shown.close().catch(() => {})
@@ -176,8 +208,13 @@ const main = async (): Promise<void> => {
       sequential.push(await perSecond(qrLogin, 1))
       concurrent.push(await perSecond(qrLogin, CONCURRENCY))
     }
-    const fmt = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (range ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
-    const ratio = (xs: number[]) => fmt(xs.map((x, i) => x / (bare[i] as number)), 4)
+    const fmt = (xs: number[], digits = 1) =>
+      `${median(xs).toFixed(digits)} (range ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
+    const ratio = (xs: number[]) =>
+      fmt(
+        xs.map((x, i) => x / (bare[i] as number)),
+        4,
+      )
     process.stdout.write(
       [
         `# qr-login benchmark — ${new Date().toISOString()}`,

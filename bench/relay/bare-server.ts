@@ -44,8 +44,7 @@ const send = (res: ServerResponse, status: number, body: unknown, extra?: Record
   res.end(text)
 }
 
-const fail = (res: ServerResponse, status: number, errcode: string, error: string): void =>
-  send(res, status, { errcode, error })
+const fail = (res: ServerResponse, status: number, errcode: string, error: string): void => send(res, status, { errcode, error })
 
 /** Reads a capped JSON object body; answers the error itself and resolves null on a bad one. */
 const readJson = (req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | null> =>

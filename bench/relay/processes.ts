@@ -99,11 +99,7 @@ export const startChild = async (
 }
 
 /** Runs a child to completion (bounded by `timeoutMs`) and returns its stdout. */
-export const collect = async (
-  command: string,
-  args: readonly string[],
-  options: StartOptions & { timeoutMs: number },
-): Promise<string> => {
+export const collect = async (command: string, args: readonly string[], options: StartOptions & { timeoutMs: number }): Promise<string> => {
   const child = await startChild(command, args, { ...options, stdout: 'pipe' })
   let out = ''
   child.process.stdout?.on('data', (chunk: Buffer) => {

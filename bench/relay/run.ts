@@ -84,9 +84,7 @@ const startTarget = async (name: TargetName, redisUrl: string | undefined): Prom
         QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
         // A load generator creates channels nobody joins: exactly what the abuse guard denies.
         QRELAY_ABUSE_ENABLED: 'false',
-        ...(redis
-          ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${name}:` }
-          : {}),
+        ...(redis ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${name}:` } : {}),
       },
     })
   }
@@ -102,7 +100,9 @@ const startTarget = async (name: TargetName, redisUrl: string | undefined): Prom
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 const cpuSeconds = (pid: number): number => {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')
     // After the command name: utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 Hz).
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
@@ -169,7 +169,9 @@ const main = async (): Promise<void> => {
   const pinned = await canPin()
   process.stdout.write(
     `# relay benchmark: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, ` +
-      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n` +
       `# ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s, ${REPS} × ${SECONDS} s per target, ` +
       `${pinned ? `servers on core ${SERVER_CORE}, load generator and Redis on core ${LOAD_CORE}` : 'NOT PINNED (no taskset or one core)'}\n`,
   )
@@ -205,7 +207,11 @@ const main = async (): Promise<void> => {
   } finally {
     for (const child of children.reverse()) await child.stop()
   }
-  process.stdout.write(`\n${report(results)}\n\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
+  process.stdout.write(
+    `\n${report(results)}\n\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  )
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(Object.fromEntries(results), null, 2))
 }
 

@@ -20,7 +20,20 @@ import { exportJWK, generateKeyPair } from 'jose'
 import { Redis } from 'ioredis'
 import { freePort, startChild, startRedis, waitForHttp, type Child } from '../relay/processes.ts'
 import { baseEnv, heapOf, MiB, PROBE_ARGS, rssOf, slope } from '../memory/probe.ts'
-import { ADMIN_TOKEN, createUser, eventsPoll, isProtocolAnswer, loginLogout, logout, passwordLogin, qrLogin, relayCycle, Tally, wsRelay, type Targets } from './workload.ts'
+import {
+  ADMIN_TOKEN,
+  createUser,
+  eventsPoll,
+  isProtocolAnswer,
+  loginLogout,
+  logout,
+  passwordLogin,
+  qrLogin,
+  relayCycle,
+  Tally,
+  wsRelay,
+  type Targets,
+} from './workload.ts'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -169,7 +182,10 @@ const main = async (): Promise<void> => {
         const old = approverToken
         approverToken = await passwordLogin(tally, t.b, '198.51.100.20', USER)
         // The old token may still be in a flow for a moment: sign it out after the longest flow.
-        setTimeout(() => void logout(tally, t.a, '198.51.100.20', old).catch((error: unknown) => tally.fail('approver logout', error)), 45_000).unref()
+        setTimeout(
+          () => void logout(tally, t.a, '198.51.100.20', old).catch((error: unknown) => tally.fail('approver logout', error)),
+          45_000,
+        ).unref()
       }),
       steady('relay http', FLOWS.relay.periodMs, () => relayCycle(tally, t, '203.0.113.10')),
       steady('relay ws', FLOWS.ws.periodMs, () => wsRelay(tally, t, '203.0.113.11')),
@@ -178,7 +194,14 @@ const main = async (): Promise<void> => {
       ...[t.a, t.b].map((base, k) => {
         let since = 0
         return steady(`events long poll ${k === 0 ? 'A' : 'B'}`, 0, async () => {
-          since = await eventsPoll(tally, base, '198.51.100.21', approverToken, since, Math.min(EVENTS_WAIT_MS, Math.max(0, endAt - Date.now())))
+          since = await eventsPoll(
+            tally,
+            base,
+            '198.51.100.21',
+            approverToken,
+            since,
+            Math.min(EVENTS_WAIT_MS, Math.max(0, endAt - Date.now())),
+          )
         })
       }),
     ]
@@ -188,7 +211,13 @@ const main = async (): Promise<void> => {
         const atS = (Date.now() - t0) / 1000
         for (const s of servers) {
           const heap = await heapOf(s.child)
-          samples.push({ atS, server: s.name, heapMiB: heap.heapUsed / MiB, rssMiB: rssOf(s.child.pid).rssMiB, externalMiB: heap.external / MiB })
+          samples.push({
+            atS,
+            server: s.name,
+            heapMiB: heap.heapUsed / MiB,
+            rssMiB: rssOf(s.child.pid).rssMiB,
+            externalMiB: heap.external / MiB,
+          })
         }
         const info = await inspector.info('memory')
         redisKeys.push({ atS, keys: await inspector.dbsize(), usedMiB: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN) / MiB })
@@ -202,14 +231,22 @@ const main = async (): Promise<void> => {
     const finalAt = (Date.now() - t0) / 1000
     for (const s of servers) {
       const heap = await heapOf(s.child)
-      samples.push({ atS: finalAt, server: s.name, heapMiB: heap.heapUsed / MiB, rssMiB: rssOf(s.child.pid).rssMiB, externalMiB: heap.external / MiB })
+      samples.push({
+        atS: finalAt,
+        server: s.name,
+        heapMiB: heap.heapUsed / MiB,
+        rssMiB: rssOf(s.child.pid).rssMiB,
+        externalMiB: heap.external / MiB,
+      })
     }
 
     // ---- report ----
     const warmS = WARMUP_MINUTES * 60
     const lines: string[] = [
       `# soak — ${new Date().toISOString()}`,
-      `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length} (load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}); node ${process.version}`,
+      `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length} (load average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}); node ${process.version}`,
       `${MINUTES} min, warm-up ${f1(WARMUP_MINUTES)} min, a sample every ${SAMPLE_SECONDS} s (heap after full GCs, RSS from /proc); two processes on one Redis`,
       '',
       '| process | heap MiB start → end | RSS MiB start → end | heap slope MiB/h (ceiling) | RSS slope MiB/h (ceiling) |',
@@ -219,8 +256,14 @@ const main = async (): Promise<void> => {
     for (const s of servers) {
       const mine = samples.filter((x) => x.server === s.name && x.atS >= warmS)
       const hours = mine.map((x) => x.atS / 3600)
-      const heapSlope = slope(hours, mine.map((x) => x.heapMiB))
-      const rssSlope = slope(hours, mine.map((x) => x.rssMiB))
+      const heapSlope = slope(
+        hours,
+        mine.map((x) => x.heapMiB),
+      )
+      const rssSlope = slope(
+        hours,
+        mine.map((x) => x.rssMiB),
+      )
       const first = samples.find((x) => x.server === s.name)!
       const last = [...samples].reverse().find((x) => x.server === s.name)!
       if (!(heapSlope <= HEAP_SLOPE_CEILING) || !(rssSlope <= RSS_SLOPE_CEILING)) slopesOk = false
@@ -231,7 +274,12 @@ const main = async (): Promise<void> => {
     const keysAfter = redisKeys.filter((k) => k.atS >= warmS)
     lines.push(
       '',
-      `Redis: ${redisKeys[0]?.keys ?? '?'} → ${redisKeys.at(-1)?.keys ?? '?'} keys, ${f1(redisKeys[0]?.usedMiB ?? Number.NaN)} → ${f1(redisKeys.at(-1)?.usedMiB ?? Number.NaN)} MiB used; key slope after warm-up ${f1(slope(keysAfter.map((k) => k.atS / 3600), keysAfter.map((k) => k.keys)))} keys/h`,
+      `Redis: ${redisKeys[0]?.keys ?? '?'} → ${redisKeys.at(-1)?.keys ?? '?'} keys, ${f1(redisKeys[0]?.usedMiB ?? Number.NaN)} → ${f1(redisKeys.at(-1)?.usedMiB ?? Number.NaN)} MiB used; key slope after warm-up ${f1(
+        slope(
+          keysAfter.map((k) => k.atS / 3600),
+          keysAfter.map((k) => k.keys),
+        ),
+      )} keys/h`,
       '',
       `Flows completed (${tally.requests} HTTP requests): ${[...completed].map(([k, v]) => `${k} ${v}`).join(', ')}`,
     )
@@ -251,7 +299,11 @@ const main = async (): Promise<void> => {
     const verdict = clean && (SMOKE || slopesOk)
     lines.push('', `Verdict: ${verdict ? 'PASS' : 'FAIL'}${SMOKE ? ' (smoke: slopes not judged)' : ''}`, '')
     process.stdout.write(lines.join('\n'))
-    if (process.env.SOAK_JSON) writeFileSync(process.env.SOAK_JSON, JSON.stringify({ samples, redisKeys, answers: [...tally.answers], failures: [...tally.failures] }, null, 1))
+    if (process.env.SOAK_JSON)
+      writeFileSync(
+        process.env.SOAK_JSON,
+        JSON.stringify({ samples, redisKeys, answers: [...tally.answers], failures: [...tally.failures] }, null, 1),
+      )
     process.exitCode = verdict ? 0 : 1
   } finally {
     inspector.disconnect()

@@ -39,9 +39,7 @@ export class Tally {
 
 /** The route of a path, ids replaced, for the tally. */
 const routeOf = (method: string, url: string): string => {
-  const path = new URL(url).pathname
-    .replace(/(rendezvous)\/[^/]+/, '$1/:id')
-    .replace(/(approvals|devices)\/[^/]+/, '$1/:x')
+  const path = new URL(url).pathname.replace(/(rendezvous)\/[^/]+/, '$1/:id').replace(/(approvals|devices)\/[^/]+/, '$1/:x')
   return `${method} ${path}`
 }
 
@@ -98,7 +96,11 @@ const expectStatus = (what: string, got: { status: number; body: any }, want: nu
 
 /** Creates `username` (admin endpoint). */
 export const createUser = async (tally: Tally, base: string, username: string): Promise<void> => {
-  expectStatus('create user', await json(countedFetch(tally, '198.51.100.1'), `${base}/v1/admin/users`, 'POST', { username, password: PASSWORD }, ADMIN_TOKEN), 201)
+  expectStatus(
+    'create user',
+    await json(countedFetch(tally, '198.51.100.1'), `${base}/v1/admin/users`, 'POST', { username, password: PASSWORD }, ADMIN_TOKEN),
+    201,
+  )
 }
 
 /** A password login (two UIA rounds); returns the Bearer access token. */
@@ -107,7 +109,10 @@ export const passwordLogin = async (tally: Tally, base: string, peer: string, us
   const body = { username, initial_device_display_name: 'Soak phone' }
   const first = await json(f, `${base}/v1/login`, 'POST', body)
   expectStatus('login round 1', first, 401)
-  const done = await json(f, `${base}/v1/login`, 'POST', { ...body, auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+  const done = await json(f, `${base}/v1/login`, 'POST', {
+    ...body,
+    auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD },
+  })
   expectStatus('login round 2', done, 200)
   return done.body.access_token as string
 }
@@ -146,9 +151,19 @@ const connector = (tally: Tally, kind: 'http' | 'ws', base: string, peer: string
 /** A native channel over WebSocket: G shows at A, S scans at B, three messages each way, closed. */
 export const wsRelay = async (tally: Tally, t: Targets, peer: string): Promise<void> => {
   const pub = { publicBaseUrl: t.publicBaseUrl }
-  const shown = await ExistingDevice.showQr({ baseUrl: t.a, fetch: countedFetch(tally, peer), transport: connector(tally, 'ws', t.a, peer), ...pub })
+  const shown = await ExistingDevice.showQr({
+    baseUrl: t.a,
+    fetch: countedFetch(tally, peer),
+    transport: connector(tally, 'ws', t.a, peer),
+    ...pub,
+  })
   try {
-    const scan = await NewDevice.scanQr(shown.qrLink, { baseUrl: t.b, fetch: countedFetch(tally, peer), transport: connector(tally, 'ws', t.b, peer), ...pub })
+    const scan = await NewDevice.scanQr(shown.qrLink, {
+      baseUrl: t.b,
+      fetch: countedFetch(tally, peer),
+      transport: connector(tally, 'ws', t.b, peer),
+      ...pub,
+    })
     try {
       await Promise.all([shown.waitForPeer({ timeoutMs: 15_000 }), scan.connect({ timeoutMs: 15_000 })])
       await shown.confirmCheckCode(scan.checkCode)
@@ -197,7 +212,14 @@ export const qrLogin = async (tally: Tally, t: Targets, approverToken: string, k
 }
 
 /** One long poll of the account's events (at most `timeoutMs`); returns the next `since`. */
-export const eventsPoll = async (tally: Tally, base: string, peer: string, token: string, since: number, timeoutMs: number): Promise<number> => {
+export const eventsPoll = async (
+  tally: Tally,
+  base: string,
+  peer: string,
+  token: string,
+  since: number,
+  timeoutMs: number,
+): Promise<number> => {
   const got = await json(countedFetch(tally, peer), `${base}/v1/events?since=${since}&timeout_ms=${timeoutMs}`, 'GET', undefined, token)
   expectStatus('events', got, 200)
   return Number(got.body.next_since ?? since)

@@ -34,8 +34,7 @@ const median = (xs: readonly number[]): number => {
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const range = (xs: readonly number[], digits = 0): string => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`
 
 export const report = (
@@ -49,7 +48,9 @@ export const report = (
   const bareRate = rate.get('bare')!
   const bareMax = max.get('bare')!
   lines.push(`### Latency at ${fmt(RATE)} msg/s offered (${PAIRS} pairs), ${REPS} rounds × ${SECONDS} s`, '')
-  lines.push('| target | p50 ms median (range) | p99 ms median (range) | p99 × bare (median; per round) | p99.9 ms median | delivered msg/s | late sends | errors | server CPU (cores) |')
+  lines.push(
+    '| target | p50 ms median (range) | p99 ms median (range) | p99 × bare (median; per round) | p99.9 ms median | delivered msg/s | late sends | errors | server CPU (cores) |',
+  )
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const name of TARGETS) {
     const runs = rate.get(name) ?? []
@@ -58,14 +59,19 @@ export const report = (
     const perRound = runs.map((r, i) => r.p99Ms / bareRate[i]!.p99Ms)
     const ratio = name === 'bare' ? '1' : `${fmt(median(p99) / median(bareRate.map((r) => r.p99Ms)), 2)}; ${range(perRound, 2)}`
     lines.push(
-      `| ${DESCRIPTIONS[name]} | ${fmt(median(runs.map((r) => r.p50Ms)), 2)} (${range(runs.map((r) => r.p50Ms), 2)}) | ` +
+      `| ${DESCRIPTIONS[name]} | ${fmt(median(runs.map((r) => r.p50Ms)), 2)} (${range(
+        runs.map((r) => r.p50Ms),
+        2,
+      )}) | ` +
         `${fmt(median(p99), 2)} (${range(p99, 2)}) | ${ratio} | ${fmt(median(runs.map((r) => r.p999Ms)), 1)} | ` +
         `${fmt(median(runs.map((r) => r.msgPerSecond)))} | ${fmt(median(runs.map((r) => r.late)))} | ` +
         `${fmt(runs.reduce((s, r) => s + r.errors, 0))} | ${fmt(median(runs.map((r) => r.serverCpuSeconds / SECONDS)), 2)} |`,
     )
   }
   lines.push('', `### Throughput, closed-loop ping-pong (${PAIRS} pairs), ${REPS} rounds × ${SECONDS} s`, '')
-  lines.push('| target | msg/s median (range) | × bare (median; per round) | msg per server CPU-s (× bare) | server / client CPU (cores) | p50 / p99 ms | errors |')
+  lines.push(
+    '| target | msg/s median (range) | × bare (median; per round) | msg per server CPU-s (× bare) | server / client CPU (cores) | p50 / p99 ms | errors |',
+  )
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   const perCpu = (r: Measured): number => (r.msgPerSecond * SECONDS) / r.serverCpuSeconds
   for (const name of TARGETS) {

@@ -122,7 +122,9 @@ const startTarget = async (name: TargetName, dataDir: string, redisUrl: string |
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 const cpuSeconds = (pid: number): number => {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return NaN
@@ -140,7 +142,6 @@ const loadOptions = (target: TargetName, t: Target, mode: LoadOptions['mode'], s
   seconds,
   payload: PAYLOAD,
 })
-
 
 const runLoad = async (name: TargetName, target: Target, mode: 'rate' | 'max', seconds: number): Promise<Measured> => {
   const before = serversCpu(target)
@@ -175,7 +176,6 @@ const readMemory = (child: Child & { process: import('node:child_process').Child
     child.process.stderr?.on('data', onData)
     process.kill(child.pid, 'SIGUSR2')
   })
-
 
 /** Fresh server(s); memory before, N pairs held open, memory again; every pair closed, servers stopped. */
 const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string | undefined): Promise<MemoryResult> => {
@@ -230,12 +230,13 @@ const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string
   }
 }
 
-
 const main = async (): Promise<void> => {
   const pinned = await canPin()
   process.stderr.write(
     `${pinned ? 'servers pinned to core 0, load client to core 1' : 'NOT pinned (no taskset or < 2 cores)'}; ` +
-      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
   )
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-ws-'))
   const owned: Child[] = []

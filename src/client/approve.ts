@@ -89,7 +89,13 @@ const authHeaders = async (http: LoginHttp, options: AccountCallOptions, method:
 }
 
 /** One JSON call with this device's token (and DPoP proof when bound). */
-export const accountCall = async (http: LoginHttp, options: AccountCallOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonAnswer> => {
+export const accountCall = async (
+  http: LoginHttp,
+  options: AccountCallOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<JsonAnswer> => {
   const headers: Record<string, string> = { accept: 'application/json', ...(await authHeaders(http, options, method, path)) }
   if (body !== undefined) headers['content-type'] = 'application/json'
   return requestJson(http, path, {
@@ -108,7 +114,8 @@ const failureOf = (answer: JsonAnswer, what: string): ClientError => {
     const reason = typeof answer.body.reason === 'string' ? answer.body.reason : 'policy'
     return new ClientError('POLICY_DENIED', { detail: reason, status: 403 })
   }
-  if (answer.status === 404 || answer.status === 410) return new ClientError('GRANT_EXPIRED', { detail: `${what}: ${describeAnswer(answer)}`, status: answer.status })
+  if (answer.status === 404 || answer.status === 410)
+    return new ClientError('GRANT_EXPIRED', { detail: `${what}: ${describeAnswer(answer)}`, status: answer.status })
   if (answer.status === 400 || answer.status === 403 || answer.status === 409) {
     return new ClientError('ACCESS_DENIED', { detail: `${what}: ${describeAnswer(answer)}`, status: answer.status })
   }
@@ -170,7 +177,9 @@ export const approveSignIn = async (session: SessionBase, options: ApproveOption
 
   const tell = async (status: 'approved' | 'declined', reason?: string): Promise<void> => {
     // Safe to drop: a courtesy to the new device; the server's decision is what counts, and it polls for it.
-    await session.send(status === 'approved' ? { type: LOGIN_APPROVED } : { type: LOGIN_DECLINED, ...(reason === undefined ? {} : { reason }) }).catch(() => {})
+    await session
+      .send(status === 'approved' ? { type: LOGIN_APPROVED } : { type: LOGIN_DECLINED, ...(reason === undefined ? {} : { reason }) })
+      .catch(() => {})
   }
 
   const fetched = await call(http, options, 'GET', path)

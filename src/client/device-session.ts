@@ -96,7 +96,9 @@ export class MintedSession implements DeviceSession {
       refresh_token: this.#refreshToken,
     })
     if (answer.status !== 200 || !isTokenBody(answer.body)) {
-      throw answer.status === 400 ? new ClientError('UNAUTHORIZED', { detail: `refresh: ${describeAnswer(answer)}`, status: 400 }) : answerError(answer, 'refresh')
+      throw answer.status === 400
+        ? new ClientError('UNAUTHORIZED', { detail: `refresh: ${describeAnswer(answer)}`, status: 400 })
+        : answerError(answer, 'refresh')
     }
     this.#accessToken = answer.body.access_token
     this.#refreshToken = answer.body.refresh_token

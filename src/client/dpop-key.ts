@@ -50,9 +50,13 @@ export const generateDpopKey = async (options: DpopKeyOptions = {}): Promise<Dpo
   const algorithm = options.algorithm ?? 'ES256'
   const now = options.now ?? Date.now
   const random = options.random ?? webRandom()
-  const { privateKey, publicKey } = await generateKeyPair(algorithm, { extractable: false, ...(algorithm === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
+  const { privateKey, publicKey } = await generateKeyPair(algorithm, {
+    extractable: false,
+    ...(algorithm === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  })
   const full = await exportJWK(publicKey)
-  const jwk: JWK = algorithm === 'ES256' ? { kty: full.kty, crv: full.crv, x: full.x, y: full.y } : { kty: full.kty, crv: full.crv, x: full.x }
+  const jwk: JWK =
+    algorithm === 'ES256' ? { kty: full.kty, crv: full.crv, x: full.x, y: full.y } : { kty: full.kty, crv: full.crv, x: full.x }
   const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   const key: DpopKey = {
     jkt,

@@ -31,7 +31,8 @@ export const dpopFormPost = async (
     const proof = await key.proof('POST', http.publicUrl(path), undefined, nonces.value)
     const answer = await requestJson(http, path, formPost(fields, { dpop: proof }, signal))
     const told = answer.dpopNonce
-    const retry = attempt === 0 && answer.status === 400 && answer.body.error === 'use_dpop_nonce' && told !== undefined && told !== nonces.value
+    const retry =
+      attempt === 0 && answer.status === 400 && answer.body.error === 'use_dpop_nonce' && told !== undefined && told !== nonces.value
     if (told !== undefined) nonces.value = told
     if (!retry) return answer
   }

@@ -54,7 +54,10 @@ export const requestJson = async (http: LoginHttp, path: string, init: RequestIn
     res = await http.fetch(http.requestUrl(path), init)
   } catch (error) {
     if (init.signal?.aborted === true) throw new ClientError('CANCELLED', { detail: 'cancelled by the caller', cause: init.signal.reason })
-    throw new ClientError('TRANSPORT_FAILED', { detail: `${init.method ?? 'GET'} ${path.split('/').slice(0, 3).join('/')} failed`, cause: error })
+    throw new ClientError('TRANSPORT_FAILED', {
+      detail: `${init.method ?? 'GET'} ${path.split('/').slice(0, 3).join('/')} failed`,
+      cause: error,
+    })
   }
   let body: Record<string, unknown> = {}
   try {
@@ -93,7 +96,11 @@ export const describeAnswer = (answer: JsonAnswer): string => {
 export const answerError = (answer: JsonAnswer, what: string): ClientError => {
   const detail = `${what}: ${describeAnswer(answer)}`
   if (answer.status === 429) {
-    return new ClientError('RATE_LIMITED', { detail, status: 429, ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }) })
+    return new ClientError('RATE_LIMITED', {
+      detail,
+      status: 429,
+      ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }),
+    })
   }
   if (answer.status === 401) return new ClientError('UNAUTHORIZED', { detail, status: 401 })
   return new ClientError('TRANSPORT_FAILED', { detail, status: answer.status })

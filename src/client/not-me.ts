@@ -50,7 +50,8 @@ export const reportNotMe = async (deviceId: string, options: NotMeOptions): Prom
   if (answer.status === 401 && challengeOf(answer.body) !== null) {
     throw new ClientError('STEP_UP_FAILED', { detail: `the step-up did not succeed in ${MAX_STEP_UP_ROUNDS} rounds`, status: 401 })
   }
-  if (answer.status === 403 && answer.body.reason === 'quarantined') throw new ClientError('POLICY_DENIED', { detail: 'quarantined', status: 403 })
+  if (answer.status === 403 && answer.body.reason === 'quarantined')
+    throw new ClientError('POLICY_DENIED', { detail: 'quarantined', status: 403 })
   if (answer.status !== 200) throw answerError(answer, 'not me')
   const scope = answer.body.network_deny_scope
   const result: NotMeResult = {

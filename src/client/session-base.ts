@@ -141,7 +141,7 @@ export abstract class SessionBase {
    */
   async send(message: unknown): Promise<void> {
     this.expect('open', 'send')
-    if (!this.#ourTurn) throw new ClientError('NOT_YOUR_TURN', { detail: 'wait for the other device\'s message first' })
+    if (!this.#ourTurn) throw new ClientError('NOT_YOUR_TURN', { detail: "wait for the other device's message first" })
     const sealed = encryptMessage(this.channel as ChannelState, JSON.stringify(message))
     if (!sealed.ok) throw new ClientError('INVALID_STATE', { detail: sealed.detail ?? 'the channel cannot send' })
     this.channel = sealed.value.state
@@ -156,7 +156,7 @@ export abstract class SessionBase {
    */
   async receive<T = unknown>(options?: ReceiveOptions): Promise<T> {
     this.expect('open', 'receive')
-    if (this.#ourTurn) throw new ClientError('NOT_YOUR_TURN', { detail: 'it is this device\'s turn to send' })
+    if (this.#ourTurn) throw new ClientError('NOT_YOUR_TURN', { detail: "it is this device's turn to send" })
     const text = await this.receiveRaw(options)
     const opened = decryptMessage(this.channel as ChannelState, text)
     if (!opened.ok) {

@@ -74,10 +74,17 @@ const requestGrant = async (
   const answer = await dpopFormPost(http, key, nonces, '/oauth2/device_authorization', fields, signal)
   const b = answer.body
   if (answer.status === 200 && typeof b.device_code === 'string' && typeof b.user_code === 'string' && typeof b.expires_in === 'number') {
-    return { deviceCode: b.device_code, userCode: b.user_code, expiresIn: b.expires_in, interval: typeof b.interval === 'number' ? b.interval : 5 }
+    return {
+      deviceCode: b.device_code,
+      userCode: b.user_code,
+      expiresIn: b.expires_in,
+      interval: typeof b.interval === 'number' ? b.interval : 5,
+    }
   }
-  if (answer.status === 400) throw new ClientError('UNAUTHORIZED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 400 })
-  if (answer.status === 403) throw new ClientError('POLICY_DENIED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 403 })
+  if (answer.status === 400)
+    throw new ClientError('UNAUTHORIZED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 400 })
+  if (answer.status === 403)
+    throw new ClientError('POLICY_DENIED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 403 })
   throw answerError(answer, 'device authorization')
 }
 
@@ -102,7 +109,9 @@ const watchPeer = async (
       onStep({ step: 'approved_by_peer' })
       return
     }
-    peer.early = new ClientError('ACCESS_DENIED', { detail: `the other device declined${outcome.reason === undefined ? '' : ` (${outcome.reason})`}` })
+    peer.early = new ClientError('ACCESS_DENIED', {
+      detail: `the other device declined${outcome.reason === undefined ? '' : ` (${outcome.reason})`}`,
+    })
   } catch (error) {
     // Gone or expired: the peer may have closed after answering (its approval is then already
     // recorded), so the next poll has the last word. Over HTTP an abort also looks gone.
@@ -147,7 +156,9 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     throwIfCancelled(options.signal)
     // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
     if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
-    const key = options.dpopKey ?? (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
+    const key =
+      options.dpopKey ??
+      (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
     onStep({ step: 'dpop_key', jkt: key.jkt })
     // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
     const nonces: DpopNonceBox = { value: undefined }
@@ -172,7 +183,10 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
       const goneBeforePoll = peer.gone
-      const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode })
+      const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', {
+        grant_type: DEVICE_CODE_GRANT,
+        device_code: grant.deviceCode,
+      })
       if (answer.status === 200 && isTokenBody(answer.body)) {
         onStep({ step: 'session_minted', deviceId: answer.body.device_id })
         return new MintedSession(answer.body, key, http, nonces)
@@ -193,7 +207,9 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       } else if (error === 'expired_token') {
         throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
       } else {
-        throw answer.status === 400 ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 }) : answerError(answer, 'token')
+        throw answer.status === 400
+          ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
+          : answerError(answer, 'token')
       }
     }
   } finally {

@@ -11,7 +11,14 @@ import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError } from './errors.ts'
 import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
 import { systemNow, throwIfCancelled, wakeWithin, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
-import { receiveDeadline, receiveTimedOut, type ChannelTransport, type PartyRole, type ReceiveOptions, type TransportConnector } from './transport.ts'
+import {
+  receiveDeadline,
+  receiveTimedOut,
+  type ChannelTransport,
+  type PartyRole,
+  type ReceiveOptions,
+  type TransportConnector,
+} from './transport.ts'
 import { errorOfClose } from './ws-close.ts'
 
 export type { WebSocketConstructor, WebSocketLike } from './platform.ts'

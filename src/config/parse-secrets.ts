@@ -9,7 +9,10 @@ import type { Parser } from './knob.ts'
 
 /** Comma-separated hex keys of 32 to 64 bytes, lowercased; blank: none. */
 export const hexKeyList: Parser<readonly string[]> = (raw) => {
-  const keys = raw.split(',').map((k) => k.trim()).filter(Boolean)
+  const keys = raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
   return keys.every((k) => /^([0-9a-fA-F]{2}){32,64}$/.test(k))
     ? { value: keys.map((k) => k.toLowerCase()) }
     : { problem: 'must be comma-separated keys of 64 to 128 hex characters' }
@@ -54,7 +57,10 @@ export const webhookSecret: Parser<string | undefined> = (raw) => {
 /** Comma-separated `<client id>:<secret>` (secrets ≥ 32 characters), as client id → secret; blank: none. */
 export const clientCredentials: Parser<ReadonlyMap<string, string>> = (raw) => {
   const clients = new Map<string, string>()
-  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':')
     const id = colon < 0 ? '' : entry.slice(0, colon)
     const secret = colon < 0 ? '' : entry.slice(colon + 1)

@@ -28,9 +28,7 @@ export const redisUrl: Parser<string | undefined> = (raw) => {
   if (raw.trim() === '') return { value: undefined }
   const u = absoluteUrl(raw.trim())
   if (u === null) return { problem: `must be a redis:// URL, got "${raw}"` }
-  return u.protocol === 'redis:' || u.protocol === 'rediss:'
-    ? { value: raw.trim() }
-    : { problem: 'must be a redis:// or rediss:// URL' }
+  return u.protocol === 'redis:' || u.protocol === 'rediss:' ? { value: raw.trim() } : { problem: 'must be a redis:// or rediss:// URL' }
 }
 
 /** An http(s) URL without credentials (they would travel in every delivery's logs). */

@@ -43,7 +43,10 @@ export const lowercased: Parser<string | undefined> = (raw) => optionalText(raw.
 /** Comma-separated addresses or CIDR ranges; empty entries are skipped. */
 export const cidrList: Parser<readonly Cidr[]> = (raw) => {
   const out: Cidr[] = []
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const cidr = parseCidr(part)
     if (cidr === null) return { problem: `"${part}" is not an IP address or CIDR range` }
     out.push(cidr)

@@ -85,9 +85,7 @@ export class RelayError extends Error {
 }
 
 /** Outcome of a pure transition: the next value, or a code saying why not. */
-export type Result<T, C extends ErrorCode = ErrorCode> =
-  | { ok: true; value: T }
-  | { ok: false; code: C; detail?: string }
+export type Result<T, C extends ErrorCode = ErrorCode> = { ok: true; value: T } | { ok: false; code: C; detail?: string }
 
 /** Builds a successful {@link Result}. */
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value })

@@ -109,7 +109,10 @@ const creatorAuthOf = (services: Services): MiddlewareHandler<AppEnv> | undefine
     }
   }
   const { auth, dpop } = services.accounts
-  return bearerAuth(auth.sessions, { proofs: dpop, publicBaseUrl: services.config.server.publicBaseUrl }) as unknown as MiddlewareHandler<AppEnv>
+  return bearerAuth(auth.sessions, {
+    proofs: dpop,
+    publicBaseUrl: services.config.server.publicBaseUrl,
+  }) as unknown as MiddlewareHandler<AppEnv>
 }
 
 /** The three rendezvous API families, each when enabled. */

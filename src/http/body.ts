@@ -62,8 +62,7 @@ const decodeUtf8 = (bytes: Uint8Array, maxBytes: number): string => {
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
-export const mediaTypeOf = (request: Request): string =>
-  (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+export const mediaTypeOf = (request: Request): string => (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
 
 /** The charset parameter of a Content-Type header, lower-cased, or undefined. */
 export const charsetOf = (request: Request): string | undefined => {

@@ -24,7 +24,12 @@ import { notMeRoute } from './routes/not-me.ts'
  * @example
  * mountAccount(app, config, services.accounts, services)
  */
-export const mountAccount = (app: Hono<AppEnv>, config: Config, accounts: AccountServices, services: Pick<Services, 'sightings' | 'tickets'>): void => {
+export const mountAccount = (
+  app: Hono<AppEnv>,
+  config: Config,
+  accounts: AccountServices,
+  services: Pick<Services, 'sightings' | 'tickets'>,
+): void => {
   const { sessions, secondFactors, uia, failures } = accounts.auth
   const { publicBaseUrl } = config.server
   const authed = app as unknown as Hono<AuthedEnv>

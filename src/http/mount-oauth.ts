@@ -22,7 +22,12 @@ import { oauthTokenRoute } from './routes/oauth-token.ts'
  * @example
  * mountOAuth(app, config, services.accounts, services)
  */
-export const mountOAuth = (app: Hono<AppEnv>, config: Config, accounts: AccountServices, services: Pick<Services, 'abuse' | 'sightings'>): void => {
+export const mountOAuth = (
+  app: Hono<AppEnv>,
+  config: Config,
+  accounts: AccountServices,
+  services: Pick<Services, 'abuse' | 'sightings'>,
+): void => {
   const { sessions, uia, limiter, trust } = accounts.auth
   const login = loginRoutes({ accounts: accounts.auth.accounts, sessions, uia, limiter, trust, auth: config.auth })
   app.post('/v1/login', login.login)

@@ -28,7 +28,10 @@ export interface CliStores {
 export const openCliStores = (config: Config, clock: Clock): CliStores => {
   if (config.storage.kind === 'redis') {
     // Bounded like the server's: an unreachable Redis fails the command instead of hanging it.
-    const client = new Redis(config.storage.redisUrl as string, { maxRetriesPerRequest: 2, commandTimeout: config.storage.redisCommandTimeoutMs })
+    const client = new Redis(config.storage.redisUrl as string, {
+      maxRetriesPerRequest: 2,
+      commandTimeout: config.storage.redisCommandTimeoutMs,
+    })
     const keyPrefix = config.storage.redisKeyPrefix
     const durable = redisDurableStore({ client, keyPrefix, clock })
     return {

@@ -10,7 +10,17 @@ import type { Config } from '../config.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
-import type { ChannelEvents, Clock, DurableStore, EphemeralStore, Logger, NetworkLocator, Random, Scheduler, SecurityEvents } from '../ports.ts'
+import type {
+  ChannelEvents,
+  Clock,
+  DurableStore,
+  EphemeralStore,
+  Logger,
+  NetworkLocator,
+  Random,
+  Scheduler,
+  SecurityEvents,
+} from '../ports.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
 import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
@@ -76,7 +86,10 @@ const composeAccounts = (
 ): AccountServices => {
   const { store, clock, random } = ports
   const { durable, uiaKey, keyring } = ports.accounts
-  const feed = accountEvents({ security: durable.security, ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }) })
+  const feed = accountEvents({
+    security: durable.security,
+    ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
+  })
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
@@ -84,7 +97,14 @@ const composeAccounts = (
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey: config.oauth.dpopNonce ? auth.dpopNonceKey : undefined })
   const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth })
-  const deviceLogin = deviceLoginService({ grants, sessions: auth.sessions, durable, events, clock, quarantineSeconds: config.policy.quarantineSeconds })
+  const deviceLogin = deviceLoginService({
+    grants,
+    sessions: auth.sessions,
+    durable,
+    events,
+    clock,
+    quarantineSeconds: config.policy.quarantineSeconds,
+  })
   const recency = authRecency({ security: durable.security, clock })
   const maxAuthAgeMs = config.policy.deviceActionMaxAuthAgeSeconds * 1000
   const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs })
@@ -103,7 +123,15 @@ const composeAccounts = (
     ...(abuse === undefined ? {} : { abuse }),
   })
   const { oauth, network } = config
-  const approvalLookups = approvalRequests({ grants, limiter: shared.limiter, kv: store.kv, clock, oauth, network, isHidden: approvals.isHidden })
+  const approvalLookups = approvalRequests({
+    grants,
+    limiter: shared.limiter,
+    kv: store.kv,
+    clock,
+    oauth,
+    network,
+    isHidden: approvals.isHidden,
+  })
   return {
     auth,
     feed,
@@ -135,7 +163,13 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
   const abuse =
     ports.abuseGuard === false
       ? undefined
-      : abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock, logger, trustedNetworks: config.policy.trustedNetworks })
+      : abuseGuardFor(config.abuse, {
+          counters: store.counters,
+          kv: store.kv,
+          clock,
+          logger,
+          trustedNetworks: config.policy.trustedNetworks,
+        })
   const events = ports.channelEvents
   const rendezvous = rendezvousService({
     store,

@@ -22,7 +22,17 @@ import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
 import { fileSealingKeyStore, sealingKeyPath } from '../adapters/keys/file-sealing-keys.ts'
 import { openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
-import type { ChannelEvents, Clock, DurableStore, EphemeralStore, Logger, NetworkLocator, Random, Scheduler, WebhookOutbox } from '../ports.ts'
+import type {
+  ChannelEvents,
+  Clock,
+  DurableStore,
+  EphemeralStore,
+  Logger,
+  NetworkLocator,
+  Random,
+  Scheduler,
+  WebhookOutbox,
+} from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
@@ -106,8 +116,7 @@ const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })
-    const onError = (error: unknown): void =>
-      logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
+    const onError = (error: unknown): void => logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
     const durable = redisDurableStore({ client, keyPrefix, clock })
     const outbox = redisWebhookOutbox({ client, keyPrefix })
@@ -157,7 +166,7 @@ const openNodeKeys = async (config: Config, random: Random, clock: Clock, logger
   }
   const uiaKey = config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex)
   if (config.auth.secretsKeys === undefined && shared) {
-    logger.warn({}, 'QRELAY_SECRETS_KEYS is unset: processes that do not share the data directory cannot open each other\'s TOTP keys')
+    logger.warn({}, "QRELAY_SECRETS_KEYS is unset: processes that do not share the data directory cannot open each other's TOTP keys")
   }
   // TOTP keys are sealed at rest under this keyring (configured, or generated once into the data dir).
   const keyring = await openSealingKeyring({
@@ -179,7 +188,11 @@ const nodeSocketAddress: GetSocketAddress = (c) => {
 }
 
 /** Listens on the configured host and port; resolves once the server is bound. */
-const listen = (config: Config, fetch: (request: Request) => Response | Promise<Response>, wss: WebSocketServer | undefined): Promise<Server> =>
+const listen = (
+  config: Config,
+  fetch: (request: Request) => Response | Promise<Response>,
+  wss: WebSocketServer | undefined,
+): Promise<Server> =>
   new Promise<Server>((resolve, reject) => {
     const options = { fetch, hostname: config.server.host, port: config.server.port, serverOptions: nodeServerOptions(config.server) }
     const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
@@ -262,7 +275,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const purgeFailed = throttledWarn(logger, 'purging expired tokens failed')
   const purge = setInterval(() => void durable.purgeExpired().catch(purgeFailed), 600_000)
   purge.unref()
-  const wss = config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
+  const wss =
+    config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   const { relay } = services
   let shuttingDown = false
   const app = createApp(services, {

@@ -53,7 +53,9 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
     // Added later: objects created before it get the column here (ALTER TABLE has no IF NOT EXISTS).
     const columns = ctx.storage.sql.exec<{ name: string }>('PRAGMA table_info(webhook_outbox)').toArray()
     if (!columns.some((c) => c.name === 'order_key')) ctx.storage.sql.exec('ALTER TABLE webhook_outbox ADD COLUMN order_key TEXT')
-    ctx.storage.sql.exec('CREATE INDEX IF NOT EXISTS webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0')
+    ctx.storage.sql.exec(
+      'CREATE INDEX IF NOT EXISTS webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0',
+    )
   }
 
   #sql<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): SqlStorageCursor<T> {
@@ -122,8 +124,12 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
 
   async deadLetter(id: string, attempts: number, lastError: string): Promise<boolean> {
     return (
-      this.#sql('UPDATE webhook_outbox SET dead = 1, last_error = ? WHERE id = ? AND attempts = ? AND dead = 0 RETURNING id', lastError, id, attempts)
-        .toArray().length === 1
+      this.#sql(
+        'UPDATE webhook_outbox SET dead = 1, last_error = ? WHERE id = ? AND attempts = ? AND dead = 0 RETURNING id',
+        lastError,
+        id,
+        attempts,
+      ).toArray().length === 1
     )
   }
 
@@ -168,7 +174,10 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
       await worker.runOnce()
     }
     // The next message that may go out: a message waiting behind an older one of its key does not count.
-    const next = this.#sql<{ at: number | null }>(`SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox w WHERE dead = 0 AND ${NO_OLDER_OF_KEY}`).one().at
-    if (next !== null) await this.ctx.storage.setAlarm(url === undefined ? Date.now() + IDLE_RECHECK_MS : Math.max(Number(next), Date.now() + 1_000))
+    const next = this.#sql<{ at: number | null }>(
+      `SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox w WHERE dead = 0 AND ${NO_OLDER_OF_KEY}`,
+    ).one().at
+    if (next !== null)
+      await this.ctx.storage.setAlarm(url === undefined ? Date.now() + IDLE_RECHECK_MS : Math.max(Number(next), Date.now() + 1_000))
   }
 }

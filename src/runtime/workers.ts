@@ -39,9 +39,12 @@ export { AccountIndexObject } from './account-index-object.ts'
 export { KeyObject } from './key-object.ts'
 export { OutboxObject } from './outbox-object.ts'
 
-
 /** The Worker's adapters of the accounts side: Durable Object stores, keys and the webhook outbox sink. */
-const accountPortsOf = async (env: Env, config: Config, adapters: { clock: Clock; random: Random; logger: Logger }): Promise<AccountPorts> => {
+const accountPortsOf = async (
+  env: Env,
+  config: Config,
+  adapters: { clock: Clock; random: Random; logger: Logger },
+): Promise<AccountPorts> => {
   const { clock, random, logger } = adapters
   const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
   if (config.auth.uiaKeyHex === undefined) {
@@ -77,10 +80,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
   const redact = redactWith(hashKey === undefined ? random.bytes(32) : hexToBytes(hashKey))
   // Without configured keys, the first isolate generates them into the key object; all share them.
   const signingKeys = await openSigningKeys({
-    store:
-      config.tickets.signingJwks === undefined
-        ? durableObjectKeyStore(env.RELAY_KEYS)
-        : configKeyStore(config.tickets.signingJwks),
+    store: config.tickets.signingJwks === undefined ? durableObjectKeyStore(env.RELAY_KEYS) : configKeyStore(config.tickets.signingJwks),
     clock,
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,

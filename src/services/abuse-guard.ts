@@ -139,7 +139,10 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       const accounts = await addReport(stores, key, accountId, ms)
       const scope = accounts >= globalAfter ? 'global' : 'account'
       if (scope === 'global') await denyGlobally(key, ms)
-      deps.logger?.warn({ network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) }, 'network denied after a "not me" report')
+      deps.logger?.warn(
+        { network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) },
+        'network denied after a "not me" report',
+      )
       return scope
     },
     async lift(source) {

@@ -61,8 +61,7 @@ export const accountEvents = (deps: {
     for (const resolve of waiters.get(accountId) ?? []) resolve()
   }
 
-  const readSince = (accountId: string, since: number, limit: number): Promise<FeedEvent[]> =>
-    security.readEvents(accountId, since, limit)
+  const readSince = (accountId: string, since: number, limit: number): Promise<FeedEvent[]> => security.readEvents(accountId, since, limit)
 
   return {
     async emit(accountId, event) {

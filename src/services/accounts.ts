@@ -6,12 +6,7 @@
 import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
-import {
-  hashPasswordAsync,
-  needsRehash,
-  verifyPasswordAsync,
-  type Argon2Params,
-} from '../core/auth/password-hash.ts'
+import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
 import { checkPassword, DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../core/auth/password-policy.ts'
 import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
 

@@ -42,7 +42,5 @@ export const approvalPolicyOf = (policy: Config['policy'], network: Config['netw
     minDeviceAgeMs: policy.approverMinAgeSeconds * 1000,
     maxAuthAgeMs: policy.approverMaxAuthAgeSeconds * 1000,
   },
-  ...(policy.requireInitiationCode
-    ? { initiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits } }
-    : {}),
+  ...(policy.requireInitiationCode ? { initiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits } } : {}),
 })

@@ -156,7 +156,9 @@ export const approvalsService = (deps: {
 
   const isAbuseDenied = async (sightings: readonly NetworkSighting[], accountId: string): Promise<boolean> => {
     if (deps.abuse === undefined) return false
-    const sources = new Set(sightings.flatMap((s) => [...(s.ip === undefined ? [] : [s.ip]), ...(s.asn === undefined ? [] : [`asn:${s.asn}`])]))
+    const sources = new Set(
+      sightings.flatMap((s) => [...(s.ip === undefined ? [] : [s.ip]), ...(s.asn === undefined ? [] : [`asn:${s.asn}`])]),
+    )
     for (const source of sources) if (await deps.abuse.isDenied(source, accountId)) return true
     return false
   }
@@ -179,7 +181,8 @@ export const approvalsService = (deps: {
     async decide(request) {
       const { stored, approver } = request
       const now = clock.now()
-      if (await service.isHidden(approver.accountId, stored.grant.id)) throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
+      if (await service.isHidden(approver.accountId, stored.grant.id))
+        throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
       if (request.decision === 'decline') {
         // Without the channel's proof, a decline is this account's "not for me": hide, do not burn.
         if (!provesChannel(stored.grant, request)) {
@@ -195,7 +198,8 @@ export const approvalsService = (deps: {
       // typed a user code they read: refuse and hide it from this account, but do not burn it.
       const checked = approveGrant(stored.grant, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, now)
       if (!checked.ok) {
-        if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH') await hide(approver.accountId, stored.grant)
+        if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH')
+          await hide(approver.accountId, stored.grant)
         throw new RelayError(checked.code, checked.detail === undefined ? {} : { detail: checked.detail })
       }
 

@@ -17,7 +17,10 @@ export interface AuthRecency {
    * The last authentication on `device`, in ms since the epoch: the mark, else its creation for a
    * device made by a credential login (`fallbackToCreation`), else 0.
    */
-  lastAuthenticatedAt(device: Pick<DeviceRecord, 'id' | 'accountId' | 'origin' | 'createdAtMs'>, fallbackToCreation: 'any' | 'credential'): Promise<number>
+  lastAuthenticatedAt(
+    device: Pick<DeviceRecord, 'id' | 'accountId' | 'origin' | 'createdAtMs'>,
+    fallbackToCreation: 'any' | 'credential',
+  ): Promise<number>
 }
 
 /**

@@ -56,7 +56,12 @@ export const quarantinedError = (device: Pick<DeviceRecord, 'quarantineUntilMs'>
  * @example
  * await guard.authorize({ accountId, deviceId }, 'report_not_me', () => uia.authorize(request, subject))
  */
-export const deviceActionGuard = (deps: { devices: DeviceStore; clock: Clock; recency: AuthRecency; maxAuthAgeMs: number }): DeviceActionGuard => {
+export const deviceActionGuard = (deps: {
+  devices: DeviceStore
+  clock: Clock
+  recency: AuthRecency
+  maxAuthAgeMs: number
+}): DeviceActionGuard => {
   const guard: DeviceActionGuard = {
     async check(actor, action) {
       const device = await deps.devices.get(actor.accountId, actor.deviceId)

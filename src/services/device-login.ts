@@ -64,7 +64,10 @@ const refusal = (decision: Exclude<PollDecision, { kind: 'issue' }>): PollResult
       return {
         kind: 'error',
         error: 'invalid_grant',
-        description: decision.reason === 'wrong_key' ? 'the DPoP proof is not by the key this code was issued to' : 'this device code was already used',
+        description:
+          decision.reason === 'wrong_key'
+            ? 'the DPoP proof is not by the key this code was issued to'
+            : 'this device code was already used',
       }
     default: {
       const unreachable: never = decision
@@ -91,8 +94,16 @@ export const deviceLoginService = (deps: {
 }): DeviceLoginService => {
   const { grants, clock } = deps
 
-  const mint = async (grant: DeviceGrant, approval: { accountId: string; deviceId: string }, network: string | undefined): Promise<PollResult> => {
-    const deniedAtMint: PollResult = { kind: 'error', error: 'access_denied', description: 'the account or the approving device can no longer sign devices in' }
+  const mint = async (
+    grant: DeviceGrant,
+    approval: { accountId: string; deviceId: string },
+    network: string | undefined,
+  ): Promise<PollResult> => {
+    const deniedAtMint: PollResult = {
+      kind: 'error',
+      error: 'access_denied',
+      description: 'the account or the approving device can no longer sign devices in',
+    }
     const [account, approver] = await Promise.all([
       deps.durable.accounts.get(approval.accountId),
       deps.durable.devices.get(approval.accountId, approval.deviceId),

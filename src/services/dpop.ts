@@ -84,8 +84,7 @@ export const normalizeHtu = (text: string): string | null => {
 }
 
 /** `ath`: base64url SHA-256 of the access token's ASCII bytes (RFC 9449 §4.2). */
-export const accessTokenHash = (accessToken: string): string =>
-  toBase64Url(sha256(new TextEncoder().encode(accessToken)))
+export const accessTokenHash = (accessToken: string): string => toBase64Url(sha256(new TextEncoder().encode(accessToken)))
 
 /**
  * The take-once key that marks a proof used: per key thumbprint, `jti` hashed so the key stays short.
@@ -173,8 +172,7 @@ export const verifyDpopProof = async (
   if (request.nonce !== undefined) {
     const nonce = payload.nonce
     const fresh =
-      typeof nonce === 'string' &&
-      (typeof request.nonce === 'string' ? equalConstantTime(nonce, request.nonce) : request.nonce(nonce))
+      typeof nonce === 'string' && (typeof request.nonce === 'string' ? equalConstantTime(nonce, request.nonce) : request.nonce(nonce))
     if (!fresh) {
       throw new RelayError('DPOP_NONCE_REQUIRED', { detail: 'a fresh DPoP nonce is required' })
     }

@@ -93,7 +93,10 @@ export const notMeService = (deps: {
     else if (deps.abuse === undefined || !(deps.denyMs > 0)) outcome.networkKeptBecause = 'disabled'
     else {
       const scope = await deps.abuse.denyForAccount(verdict.network, accountId, deps.denyMs)
-      outcome = scope === 'none' ? { ...outcome, networkKeptBecause: 'exempt' } : { ...outcome, networkDeniedMs: deps.denyMs, networkDenyScope: scope }
+      outcome =
+        scope === 'none'
+          ? { ...outcome, networkKeptBecause: 'exempt' }
+          : { ...outcome, networkDeniedMs: deps.denyMs, networkDenyScope: scope }
     }
     await deps.events.emit(accountId, {
       type: 'device_not_me',

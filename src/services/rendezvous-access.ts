@@ -127,7 +127,8 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
     if (secret === null) {
       // Refused before any channel state is read: it costs the sender, never the channel.
       const decision = await limiter.hit(`refused:${caller.clientKey}`, rates.refusedPerClient)
-      if (!decision.allowed) throw new RelayError('RATE_LIMITED', { detail: 'too many refused requests', retryAfterMs: decision.retryAfterMs })
+      if (!decision.allowed)
+        throw new RelayError('RATE_LIMITED', { detail: 'too many refused requests', retryAfterMs: decision.retryAfterMs })
       throw new RelayError('UNAUTHORIZED', { detail: 'this needs the party secret' })
     }
     const record = await admitParty(id, secret, caller)

@@ -67,7 +67,10 @@ const refuseDeniedCreator = async (deps: RendezvousDeps, caller: Caller): Promis
   const blocks = await Promise.all(sourcesOf(caller.clientKey, caller.asn).map((source) => abuse.deniedForMs(source, caller.accountId)))
   const blockedMs = Math.max(0, ...blocks)
   if (blockedMs > 0) {
-    throw new RelayError('NETWORK_DENIED', { detail: 'this network is temporarily blocked after suspicious activity', retryAfterMs: blockedMs })
+    throw new RelayError('NETWORK_DENIED', {
+      detail: 'this network is temporarily blocked after suspicious activity',
+      retryAfterMs: blockedMs,
+    })
   }
 }
 
@@ -100,8 +103,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
   }
 
   const ttlMsOf = (api: RendezvousApi): number =>
-    1000 *
-    (api === 'msc4108' ? limits.msc4108TtlSeconds : api === 'msc4388' ? limits.msc4388TtlSeconds : limits.nativeTtlSeconds)
+    1000 * (api === 'msc4108' ? limits.msc4108TtlSeconds : api === 'msc4388' ? limits.msc4388TtlSeconds : limits.nativeTtlSeconds)
 
   const checkSize = (data: string): void => {
     if (payloadBytes(data) > limits.maxPayloadBytes) {

@@ -205,7 +205,13 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (record === null || !matches) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
       return { accountId: record.accountId, deviceId: record.deviceId, token: record }
     },
-    refresh: refreshSessions({ durable, random, refreshGraceMs: deps.refreshGraceMs, putAccess, ...(deps.kv === undefined ? {} : { kv: deps.kv }) }),
+    refresh: refreshSessions({
+      durable,
+      random,
+      refreshGraceMs: deps.refreshGraceMs,
+      putAccess,
+      ...(deps.kv === undefined ? {} : { kv: deps.kv }),
+    }),
     markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),

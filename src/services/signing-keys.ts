@@ -10,13 +10,7 @@
  */
 import { importJWK } from 'jose'
 import { publicJwkOf, type PublicJwk, type SigningAlg } from '../core/crypto/signing-jwk.ts'
-import {
-  newKeySet,
-  publishedKeys,
-  rotateKeySet,
-  type SigningKeyRecord,
-  type SigningKeySet,
-} from '../core/crypto/signing-key-set.ts'
+import { newKeySet, publishedKeys, rotateKeySet, type SigningKeyRecord, type SigningKeySet } from '../core/crypto/signing-key-set.ts'
 import type { KeyStore } from '../ports.ts'
 import type { Clock, Random } from '../ports.ts'
 

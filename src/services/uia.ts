@@ -59,10 +59,7 @@ export interface UiaRequest {
  * Whose credentials the stages check: an account known from the bearer token, a username typed at
  * login (the account may not exist), or nobody (registration: the dummy stage only).
  */
-export type UiaSubject =
-  | { kind: 'account'; account: AccountRecord }
-  | { kind: 'username'; username: string }
-  | { kind: 'anyone' }
+export type UiaSubject = { kind: 'account'; account: AccountRecord } | { kind: 'username'; username: string } | { kind: 'anyone' }
 
 /** What the UIA service needs. */
 export interface UiaDeps {

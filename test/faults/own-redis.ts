@@ -76,7 +76,22 @@ export const ownRedis = async (): Promise<OwnRedis> => {
   const start = async (): Promise<void> => {
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: 'ignore' },
     )
     await new Promise<void>((resolve, reject) => {

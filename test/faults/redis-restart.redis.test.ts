@@ -79,7 +79,11 @@ describe.skipIf(!hasRedisServer())('faults: Redis killed mid QR login and restar
     const holder = await dpopHolder()
     const grant = await requestGrant(send, holder, Date.now(), { channel_binding: BINDING, device_name: 'New laptop' })
     expect(grant.status, JSON.stringify(grant.body)).toBe(200)
-    const approved = await decide(send, phone.access_token, grant.codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const approved = await decide(send, phone.access_token, grant.codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(approved.body).toMatchObject({ status: 'approved' })
 
     // Fault: Redis is killed before the new device redeems.
@@ -89,13 +93,20 @@ describe.skipIf(!hasRedisServer())('faults: Redis killed mid QR login and restar
       return timed(send, '/oauth2/token', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.codes.device_code }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: grant.codes.device_code,
+        }).toString(),
       })
     }
     const down = [
       await tokenPoll(),
       await timed(send, '/v1/devices', { headers: { authorization: `Bearer ${phone.access_token}` } }),
-      await timed(send, '/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice' }) }),
+      await timed(send, '/v1/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice' }),
+      }),
       await timed(send, '/readyz', {}),
     ]
     for (const answer of down) {
@@ -110,7 +121,9 @@ describe.skipIf(!hasRedisServer())('faults: Redis killed mid QR login and restar
     const statuses: number[] = []
     for (let i = 0; i < 20 && redeemed === undefined; i++) {
       await sleep(1100) // the grant's poll interval
-      const poll = await pollToken(send, holder, Date.now(), grant.codes.device_code, { proof: await holder.prove('POST', `${PUBLIC}/oauth2/token`, Date.now()) })
+      const poll = await pollToken(send, holder, Date.now(), grant.codes.device_code, {
+        proof: await holder.prove('POST', `${PUBLIC}/oauth2/token`, Date.now()),
+      })
       statuses.push(poll.status)
       if (poll.status === 200) redeemed = poll
       else expect([503, 400]).toContain(poll.status)
@@ -133,6 +146,8 @@ describe.skipIf(!hasRedisServer())('faults: Redis killed mid QR login and restar
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, phone.access_token)).status).toBe(200)
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, gone.access_token)).body.errcode).toBe('M_UNKNOWN_TOKEN')
     expect((await call(send, 'GET', '/readyz')).status).toBe(200)
-    console.info(`faults/redis-restart: while down: ${down.map((d) => `${d.status} in ${d.ms | 0} ms (Retry-After ${d.retryAfter})`).join(', ')}; polls after the restart: ${statuses.join(',')}`)
+    console.info(
+      `faults/redis-restart: while down: ${down.map((d) => `${d.status} in ${d.ms | 0} ms (Retry-After ${d.retryAfter})`).join(', ')}; polls after the restart: ${statuses.join(',')}`,
+    )
   }, 60_000)
 })

@@ -80,10 +80,14 @@ describe.skipIf(!hasRedisServer())('faults: slow Redis', () => {
     const grant = await timed(() => requestGrant(send, holder, Date.now(), { channel_binding: BINDING, device_name: 'Laptop' }))
     expect(grant.value.status).toBe(200)
     const codes = grant.value.codes
-    const approved = await timed(() => decide(send, phone, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt }))
+    const approved = await timed(() =>
+      decide(send, phone, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt }),
+    )
     expect(approved.value.body).toMatchObject({ status: 'approved' })
     await sleep(1100)
-    const redeemed = await timed(async () => pollToken(send, holder, Date.now(), codes.device_code, { proof: await holder.prove('POST', `${PUBLIC}/oauth2/token`, Date.now()) }))
+    const redeemed = await timed(async () =>
+      pollToken(send, holder, Date.now(), codes.device_code, { proof: await holder.prove('POST', `${PUBLIC}/oauth2/token`, Date.now()) }),
+    )
     expect(redeemed.value.status, JSON.stringify(redeemed.value.body)).toBe(200)
     const slow = [grant.ms, approved.ms, redeemed.ms]
     for (const ms of slow) expect(ms).toBeLessThan(SLOW_REQUEST_BOUND_MS)
@@ -109,6 +113,8 @@ describe.skipIf(!hasRedisServer())('faults: slow Redis', () => {
     expect(status).toBe(200)
     const devices = await call(send, 'GET', '/v1/devices', undefined, phone)
     expect(devices.body.devices).toHaveLength(2)
-    console.info(`faults/slow-redis: 200 ms each way: grant ${grant.ms | 0} ms, approve ${approved.ms | 0} ms, redeem ${redeemed.ms | 0} ms; 1200 ms: 503 after ${stuck.ms | 0} ms`)
+    console.info(
+      `faults/slow-redis: 200 ms each way: grant ${grant.ms | 0} ms, approve ${approved.ms | 0} ms, redeem ${redeemed.ms | 0} ms; 1200 ms: 503 after ${stuck.ms | 0} ms`,
+    )
   }, 60_000)
 })

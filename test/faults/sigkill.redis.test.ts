@@ -74,7 +74,11 @@ describe.skipIf(url === null)('faults: a process killed with SIGKILL mid-request
     expect(exit.signal).toBe('SIGKILL')
 
     // The existing device approves (at B), the new device polls B, as a client does after a network error.
-    const approved = await decide(atB, phone, grant.codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const approved = await decide(atB, phone, grant.codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(approved.body).toMatchObject({ status: 'approved' })
     let redeemed: Answer | undefined
     for (let i = 0; i < 10 && redeemed === undefined; i++) {
@@ -91,6 +95,8 @@ describe.skipIf(url === null)('faults: a process killed with SIGKILL mid-request
     expect((await pollToken(atB, holder, Date.now(), grant.codes.device_code)).body.error).toBe('invalid_grant')
     const devices = await call(atB, 'GET', '/v1/devices', undefined, phone)
     expect((devices.body.devices as Array<{ display_name?: string }>).map((d) => d.display_name).sort()).toEqual(['Laptop', 'Phone'])
-    console.info(`faults/sigkill: the in-flight poll at A ended with ${JSON.stringify('answered' in outcome ? outcome.answered.status : outcome.failed)}`)
+    console.info(
+      `faults/sigkill: the in-flight poll at A ended with ${JSON.stringify('answered' in outcome ? outcome.answered.status : outcome.failed)}`,
+    )
   }, 60_000)
 })

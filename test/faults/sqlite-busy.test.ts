@@ -73,7 +73,9 @@ describe('faults: SQLite locked by another connection', () => {
       expect((await call(send, 'GET', '/v1/account/whoami', undefined, phone)).status).toBe(200)
       other.exec('ROLLBACK')
       released = true
-      console.info(`faults/sqlite-busy: 503 after ${ms | 0} ms (busy timeout ${SQLITE_BUSY_TIMEOUT_MS} ms); a concurrent /healthz took ${(await health) | 0} ms`)
+      console.info(
+        `faults/sqlite-busy: 503 after ${ms | 0} ms (busy timeout ${SQLITE_BUSY_TIMEOUT_MS} ms); a concurrent /healthz took ${(await health) | 0} ms`,
+      )
     } finally {
       if (!released) other.exec('ROLLBACK')
     }

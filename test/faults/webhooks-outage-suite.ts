@@ -85,18 +85,29 @@ export const webhookOutageScenario = (name: string, make: () => Promise<OutboxUn
       let crashed = false
       let hung = 0
       const delivered: Delivery[] = []
-      const fetchFor = (owner: () => boolean) => async (_url: string, init: RequestInit): Promise<Response> => {
-        // A dead process's requests never complete (and nothing of them arrives).
-        if (!owner()) {
-          hung++
-          return new Promise<Response>(() => {})
+      const fetchFor =
+        (owner: () => boolean) =>
+        async (_url: string, init: RequestInit): Promise<Response> => {
+          // A dead process's requests never complete (and nothing of them arrives).
+          if (!owner()) {
+            hung++
+            return new Promise<Response>(() => {})
+          }
+          if (!up) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })
+          const headers = init.headers as Record<string, string>
+          const h: WebhookHeaders = {
+            'webhook-id': headers['webhook-id']!,
+            'webhook-timestamp': headers['webhook-timestamp']!,
+            'webhook-signature': headers['webhook-signature']!,
+          }
+          delivered.push({
+            id: h['webhook-id'],
+            body: String(init.body),
+            valid: verifyWebhook(key, h, String(init.body), clock.now()),
+            atMs: clock.now(),
+          })
+          return new Response('ok', { status: 200 })
         }
-        if (!up) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })
-        const headers = init.headers as Record<string, string>
-        const h: WebhookHeaders = { 'webhook-id': headers['webhook-id']!, 'webhook-timestamp': headers['webhook-timestamp']!, 'webhook-signature': headers['webhook-signature']! }
-        delivered.push({ id: h['webhook-id'], body: String(init.body), valid: verifyWebhook(key, h, String(init.body), clock.now()), atMs: clock.now() })
-        return new Response('ok', { status: 200 })
-      }
       const startWorker = (outbox: WebhookOutbox, alive: () => boolean) => {
         const sched = fakeScheduler(clock)
         const worker: WebhookWorker = webhookWorker({
@@ -119,7 +130,13 @@ export const webhookOutageScenario = (name: string, make: () => Promise<OutboxUn
 
       // Process 1: the receiver is down; 3 accounts emit an event every 4 minutes for an hour.
       const one = startWorker(store.outbox, () => !crashed)
-      const sink = webhookSecurityEvents({ outbox: store.outbox, clock, random: seededRandom(5), logger: silent, onEnqueued: () => one.worker.poke() })
+      const sink = webhookSecurityEvents({
+        outbox: store.outbox,
+        clock,
+        random: seededRandom(5),
+        logger: silent,
+        onEnqueued: () => one.worker.poke(),
+      })
       const accounts = ['alice', 'bob', 'carol']
       let emitted = 0
       for (let t = 0; t < HOUR; t += 4 * MINUTE) {
@@ -165,7 +182,10 @@ export const webhookOutageScenario = (name: string, make: () => Promise<OutboxUn
         expect(new Set(mine.map((b) => b.data.at_ms)).size).toBe(mine.length)
       }
       const inversions = accounts.map((account) => {
-        const seq = delivered.map((d) => JSON.parse(d.body)).filter((b) => b.data.account_id === account).map((b) => b.data.at_ms as number)
+        const seq = delivered
+          .map((d) => JSON.parse(d.body))
+          .filter((b) => b.data.account_id === account)
+          .map((b) => b.data.at_ms as number)
         return seq.filter((v, i) => i > 0 && v < seq[i - 1]!).length
       })
       const lastMs = Math.max(...delivered.map((d) => d.atMs)) - start

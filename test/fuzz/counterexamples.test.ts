@@ -31,7 +31,10 @@ describe('fuzz counterexamples', () => {
     const { t, send, token, lastSeen } = await signedIn()
     const before = await lastSeen()
     t.clock.advance(120_000)
-    const res = await send('/v1/approvals/ABCD%20EFGH', { method: 'GET', headers: { authorization: `DPoP ${token}`, 'x-test-peer': '203.0.113.9' } })
+    const res = await send('/v1/approvals/ABCD%20EFGH', {
+      method: 'GET',
+      headers: { authorization: `DPoP ${token}`, 'x-test-peer': '203.0.113.9' },
+    })
     expect(res.status).toBe(401)
     expect(((await res.json()) as { qrelay_code: string }).qrelay_code).toBe('INVALID_TOKEN')
     expect(await lastSeen()).toEqual(before)
@@ -43,7 +46,10 @@ describe('fuzz counterexamples', () => {
     t.clock.advance(120_000)
     const holder = await dpopHolder()
     const proof = await holder.prove('GET', 'https://relay.example/v1/account/whoami', t.clock.now(), { accessToken: token })
-    const res = await send('/v1/account/whoami', { method: 'GET', headers: { authorization: `DPoP ${token}`, dpop: proof, 'x-test-peer': '203.0.113.9' } })
+    const res = await send('/v1/account/whoami', {
+      method: 'GET',
+      headers: { authorization: `DPoP ${token}`, dpop: proof, 'x-test-peer': '203.0.113.9' },
+    })
     expect(res.status).toBe(401)
     expect(await lastSeen()).toEqual(before)
   })
@@ -68,7 +74,11 @@ describe('counterexamples of the secrets scenario (test/integration/secrets)', (
     const binding = bindingOf('C')
     const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
     expect(grant.status).toBe(200)
-    const approved = await decide(send, tokens.access_token as string, grant.codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })
+    const approved = await decide(send, tokens.access_token as string, grant.codes.user_code, {
+      decision: 'approve',
+      channel_binding: binding,
+      dpop_jkt: holder.jkt,
+    })
     expect(approved.status, JSON.stringify(approved.body)).toBe(200)
     const minted = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
     expect(minted.status, JSON.stringify(minted.body)).toBe(200)

@@ -27,7 +27,15 @@ export const ALLOWED_ON_4XX: ReadonlyArray<{ pattern: RegExp; why: string }> = [
 
 /** One broken invariant. */
 export interface Violation {
-  kind: 'status-5xx' | 'no-response' | 'error-body' | 'state-change-on-4xx' | 'not-ready' | 'crash' | 'known-upgrade-refusal' | 'known-adapter-refusal'
+  kind:
+    | 'status-5xx'
+    | 'no-response'
+    | 'error-body'
+    | 'state-change-on-4xx'
+    | 'not-ready'
+    | 'crash'
+    | 'known-upgrade-refusal'
+    | 'known-adapter-refusal'
   detail: string
 }
 
@@ -42,7 +50,8 @@ const AUTH_REFUSALS = new Set(['MISSING_TOKEN', 'INVALID_TOKEN', 'INVALID_DPOP_P
  */
 const isLastSeen = (write: Write, body: Record<string, unknown> | null): boolean => {
   if (typeof body?.qrelay_code === 'string' && AUTH_REFUSALS.has(body.qrelay_code)) return false
-  if (write.store === 'sqlite') return write.key.startsWith('devices:') && /^update\((last_seen_at_ms|last_seen_network|,)+\)$/.test(write.op)
+  if (write.store === 'sqlite')
+    return write.key.startsWith('devices:') && /^update\((last_seen_at_ms|last_seen_network|,)+\)$/.test(write.op)
   return write.store === 'redis' && /:dev:/.test(write.key) && write.op === 'hset'
 }
 
@@ -54,7 +63,10 @@ const isGrantBookkeeping = (write: Write, path: string, body: Record<string, unk
   if (!/grant:/.test(write.key) || /grant-(dc|uc):/.test(write.key)) return false
   if (!(write.op === 'kv.replace' || write.op === 'set' || write.op === 'hset')) return false
   const error = typeof body?.error === 'string' ? body.error : ''
-  return (path.startsWith('/oauth2/token') && ['authorization_pending', 'slow_down'].includes(error)) || (path.startsWith('/oauth2/device') && error === 'invalid_code')
+  return (
+    (path.startsWith('/oauth2/token') && ['authorization_pending', 'slow_down'].includes(error)) ||
+    (path.startsWith('/oauth2/device') && error === 'invalid_code')
+  )
 }
 
 const parseJson = (body: Buffer): Record<string, unknown> | null => {
@@ -67,7 +79,14 @@ const parseJson = (body: Buffer): Record<string, unknown> | null => {
 }
 
 /** Checks one exchange. `wireMalformed`: the bytes were not valid HTTP/1.1 (the parser may refuse them). */
-export const checkExchange = (input: { method: string; path: string; wireMalformed: boolean; upgrade?: boolean; response: RawResponse; writes: readonly Write[] }): Violation[] => {
+export const checkExchange = (input: {
+  method: string
+  path: string
+  wireMalformed: boolean
+  upgrade?: boolean
+  response: RawResponse
+  writes: readonly Write[]
+}): Violation[] => {
   const { response, writes, wireMalformed, path, method } = input
   const out: Violation[] = []
   // Open finding F4 (security-notes/fuzz.md): @hono/node-server answers a refused WebSocket upgrade
@@ -95,16 +114,25 @@ export const checkExchange = (input: { method: string; path: string; wireMalform
     ((response.body.length === 0 && response.headers['content-type'] === undefined) || json?.qrelay_code === 'MALFORMED_REQUEST')
   if (response.status >= 400 && method !== 'HEAD') {
     const matrix = json !== null && typeof json.errcode === 'string' && typeof json.error === 'string'
-    const oauth = json !== null && path.startsWith('/oauth2/') && typeof json.error === 'string' && (json.error_description === undefined || typeof json.error_description === 'string')
+    const oauth =
+      json !== null &&
+      path.startsWith('/oauth2/') &&
+      typeof json.error === 'string' &&
+      (json.error_description === undefined || typeof json.error_description === 'string')
     // The first UIA round (MSC2839 / Matrix UIA): 401 with the challenge, no errcode yet.
     const uia = json !== null && response.status === 401 && Array.isArray(json.flows) && typeof json.session === 'string'
-    if (!parserRefusal && !matrix && !oauth && !uia) out.push({ kind: 'error-body', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })
+    if (!parserRefusal && !matrix && !oauth && !uia)
+      out.push({ kind: 'error-body', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })
   }
   // Node's parser refusing a broken body after the headers: the app may have acted on the headers
   // already (a DELETE needs no body) and its answer was replaced; that is HTTP streaming, not the app.
   if (response.status >= 400 && response.status < 500 && !parserRefusal) {
     const bad = writes.filter((w) => !isAllowed(w) && !isGrantBookkeeping(w, path, json) && !isLastSeen(w, json))
-    if (bad.length > 0) out.push({ kind: 'state-change-on-4xx', detail: `${response.status} ${bad.map((w) => `${w.store}:${w.op}:${w.key}`).join(', ')} — ${response.body.toString('utf8').slice(0, 200)}` })
+    if (bad.length > 0)
+      out.push({
+        kind: 'state-change-on-4xx',
+        detail: `${response.status} ${bad.map((w) => `${w.store}:${w.op}:${w.key}`).join(', ')} — ${response.body.toString('utf8').slice(0, 200)}`,
+      })
   }
   return out
 }

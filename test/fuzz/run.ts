@@ -60,7 +60,9 @@ const isWireMalformed = (request: RawRequest): boolean => {
   if (request.headers.some(([n, v]) => n.toLowerCase() === 'host' && v === '')) return true
   if (request.target.length > 8000) return true
   const f = request.framing
-  return f.kind === 'lying-length' || f.kind === 'both' || (f.kind === 'chunked' && f.broken) || (f.kind === 'none' && request.body.length > 0)
+  return (
+    f.kind === 'lying-length' || f.kind === 'both' || (f.kind === 'chunked' && f.broken) || (f.kind === 'none' && request.body.length > 0)
+  )
 }
 
 /** Renders a case into bytes against the current state. */
@@ -76,13 +78,24 @@ const describe = (r: RawRequest): string =>
   `${r.method} ${r.target.slice(0, 200)} [${r.framing.kind}] headers=${JSON.stringify(r.headers.map(([n, v]) => `${n}: ${v.slice(0, 60)}`))} body=${JSON.stringify(Buffer.from(r.body).toString('utf8').slice(0, 200))}`
 
 /** Sends one case and checks it. */
-export const exercise = async (target: FuzzTarget, state: FuzzState, c: FuzzCase): Promise<{ status: number; violations: Violation[]; request: RawRequest; writes: number }> => {
+export const exercise = async (
+  target: FuzzTarget,
+  state: FuzzState,
+  c: FuzzCase,
+): Promise<{ status: number; violations: Violation[]; request: RawRequest; writes: number }> => {
   const request = toRaw(c, state)
   await target.recorder.begin()
   const response = await sendRaw(target.port, request)
   const writes = await target.recorder.end()
   const upgrade = request.headers.some(([n, v]) => n.toLowerCase() === 'upgrade' && v.toLowerCase() === 'websocket')
-  const violations = checkExchange({ method: request.method, path: request.target, wireMalformed: isWireMalformed(request), upgrade, response, writes })
+  const violations = checkExchange({
+    method: request.method,
+    path: request.target,
+    wireMalformed: isWireMalformed(request),
+    upgrade,
+    response,
+    writes,
+  })
   return { status: response.status, violations, request, writes: writes.length }
 }
 
@@ -118,7 +131,19 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   const started = Date.now()
   const refreshEvery = options.refreshEvery ?? 100
   const readyEvery = options.readyEvery ?? 100
-  const summary: FuzzSummary = { requests: 0, seed: options.seed, elapsedMs: 0, stoppedByTime: false, statuses: {}, families: {}, fiveHundreds: 0, knownUpgradeRefusals: 0, writesSeen: 0, slowest: [], violations: [] }
+  const summary: FuzzSummary = {
+    requests: 0,
+    seed: options.seed,
+    elapsedMs: 0,
+    stoppedByTime: false,
+    statuses: {},
+    families: {},
+    fiveHundreds: 0,
+    knownUpgradeRefusals: 0,
+    writesSeen: 0,
+    slowest: [],
+    violations: [],
+  }
   let state = await buildState(target.url)
   await target.recorder.settle()
   const batch = 500
@@ -137,7 +162,9 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       const { status, violations, request, writes } = await exercise(target, state, c)
       const ms = Date.now() - t0
       if (summary.slowest.length < 5 || ms > (summary.slowest.at(-1)?.ms ?? 0)) {
-        summary.slowest = [...summary.slowest, { ms, request: describe(request).slice(0, 160), status }].sort((a, b) => b.ms - a.ms).slice(0, 5)
+        summary.slowest = [...summary.slowest, { ms, request: describe(request).slice(0, 160), status }]
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 5)
       }
       summary.requests++
       summary.writesSeen += writes
@@ -148,12 +175,24 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       if (status >= 500 && known.length === 0) summary.fiveHundreds++
       for (const v of violations) if (!v.kind.startsWith('known-')) summary.violations.push({ ...v, case: c, request: describe(request) })
       if (summary.requests % readyEvery === 0) {
-        if (!(await ready(target))) summary.violations.push({ kind: 'not-ready', detail: `/readyz failed after request ${summary.requests}`, case: c, request: describe(request) })
+        if (!(await ready(target)))
+          summary.violations.push({
+            kind: 'not-ready',
+            detail: `/readyz failed after request ${summary.requests}`,
+            case: c,
+            request: describe(request),
+          })
         options.onProgress?.(summary.requests)
       }
     }
   }
-  if (!(await ready(target))) summary.violations.push({ kind: 'not-ready', detail: '/readyz failed at the end', case: fc.sample(fuzzCase, 1)[0] as FuzzCase, request: '' })
+  if (!(await ready(target)))
+    summary.violations.push({
+      kind: 'not-ready',
+      detail: '/readyz failed at the end',
+      case: fc.sample(fuzzCase, 1)[0] as FuzzCase,
+      request: '',
+    })
   if (options.shrink !== false) {
     const seen = new Set<string>()
     for (const v of summary.violations) {
@@ -171,8 +210,14 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
 export const formatSummary = (s: FuzzSummary, label: string): string => {
   const lines = [
     `fuzz ${label}: ${s.requests} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (seed ${s.seed}${s.stoppedByTime ? ', stopped by the time budget' : ''})`,
-    `statuses: ${Object.entries(s.statuses).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
-    `families: ${Object.entries(s.families).sort().map(([k, v]) => `${k}×${v}`).join(' ')}`,
+    `statuses: ${Object.entries(s.statuses)
+      .sort()
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ')}`,
+    `families: ${Object.entries(s.families)
+      .sort()
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ')}`,
     `5xx: ${s.fiveHundreds} (+ ${s.knownUpgradeRefusals} empty refusals by the Node adapter: WebSocket upgrades F4, unbuildable URLs F6)   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}`,
   ]
   lines.push(`slowest: ${s.slowest.map((x) => `${x.ms} ms ${x.status} ${x.request}`).join('\n         ')}`)
@@ -182,7 +227,8 @@ export const formatSummary = (s: FuzzSummary, label: string): string => {
     lines.push(`- ${kind}: ${list.length}`)
     for (const v of list.slice(0, 3)) lines.push(`    ${v.detail}\n      ${v.request}`)
     const shrunk = list.find((v) => v.shrunk !== undefined)?.shrunk
-    if (shrunk !== undefined) lines.push(`    shrunk: ${shrunk.request}\n      → ${shrunk.detail}\n      case: ${JSON.stringify(shrunk.case)}`)
+    if (shrunk !== undefined)
+      lines.push(`    shrunk: ${shrunk.request}\n      → ${shrunk.detail}\n      case: ${JSON.stringify(shrunk.case)}`)
   }
   return lines.join('\n')
 }

@@ -48,7 +48,11 @@ let serial = 0
 /** Builds fresh state on the server at `baseUrl` (a new account every time). Throws when a step fails. */
 export const buildState = async (baseUrl: string): Promise<FuzzState> => {
   const username = `fuzz${process.pid}x${serial++}x${Date.now().toString(36)}`
-  const created = await post(`${baseUrl}/v1/admin/users`, { username, password: FUZZ_PASSWORD }, { authorization: `Bearer ${FUZZ_ADMIN_TOKEN}` })
+  const created = await post(
+    `${baseUrl}/v1/admin/users`,
+    { username, password: FUZZ_PASSWORD },
+    { authorization: `Bearer ${FUZZ_ADMIN_TOKEN}` },
+  )
   if (created.status !== 201) throw new Error(`admin create: ${created.status} ${JSON.stringify(await json(created))}`)
   const first = await json(await post(`${baseUrl}/v1/login`, { username, initial_device_display_name: 'Fuzz' }))
   const signedIn = await post(`${baseUrl}/v1/login`, {
@@ -64,7 +68,10 @@ export const buildState = async (baseUrl: string): Promise<FuzzState> => {
   const binding = 'b'.repeat(43)
   const grantRes = await fetch(`${baseUrl}/oauth2/device_authorization`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await holder.prove('POST', `${BASE_URL}/oauth2/device_authorization`, now) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      dpop: await holder.prove('POST', `${BASE_URL}/oauth2/device_authorization`, now),
+    },
     body: new URLSearchParams({ channel_binding: binding, device_name: 'Fuzz new device' }).toString(),
   })
   const grant = await json(grantRes)

@@ -80,7 +80,12 @@ export const FUZZ_ENV: Readonly<Record<string, string>> = {
 type AnyFn = (...args: any[]) => Promise<unknown>
 
 /** Replaces `name` on `target` by a version that reports a write when `changed(result)`. */
-const wrap = (target: Record<string, unknown>, name: string, changed: (result: unknown) => boolean, report: (key: string) => void): void => {
+const wrap = (
+  target: Record<string, unknown>,
+  name: string,
+  changed: (result: unknown) => boolean,
+  report: (key: string) => void,
+): void => {
   const original = target[name] as AnyFn
   target[name] = async (...args: unknown[]) => {
     const result = await original.apply(target, args)
@@ -112,16 +117,36 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
   // included); a channel write is reported under the name a shared store gives it (Redis: the opaque
   // name of the id), so the secrets proof checks the naming rule, and the fuzzer still sees the write.
   const name = (id: string): string => `ch:${opaqueKey(id)}`
-  wrap(channels, 'create', (r) => r === 'ok', (id) => report('ephemeral', 'channels.create')(name(id)))
-  wrap(channels, 'replaceIfMatch', (r) => r === 'ok', (id) => report('ephemeral', 'channels.replace')(name(id)))
-  wrap(channels, 'takeOnce', (r) => r !== null, (id) => report('ephemeral', 'channels.take')(name(id)))
-  wrap(channels, 'delete', (r) => r === true, (id) => report('ephemeral', 'channels.delete')(name(id)))
+  wrap(
+    channels,
+    'create',
+    (r) => r === 'ok',
+    (id) => report('ephemeral', 'channels.create')(name(id)),
+  )
+  wrap(
+    channels,
+    'replaceIfMatch',
+    (r) => r === 'ok',
+    (id) => report('ephemeral', 'channels.replace')(name(id)),
+  )
+  wrap(
+    channels,
+    'takeOnce',
+    (r) => r !== null,
+    (id) => report('ephemeral', 'channels.take')(name(id)),
+  )
+  wrap(
+    channels,
+    'delete',
+    (r) => r === true,
+    (id) => report('ephemeral', 'channels.delete')(name(id)),
+  )
   const kv = server.store.kv as unknown as Record<string, unknown>
   wrap(kv, 'put', () => true, report('ephemeral', 'kv.put'))
   wrap(kv, 'replaceIfMatch', (r) => r === 'ok', report('ephemeral', 'kv.replace'))
   wrap(kv, 'takeOnce', (r) => r !== null, report('ephemeral', 'kv.take'))
   const db = new Database(join(dataDir, 'qrelay.db'), { readonly: true })
-  const version = (): number => (db.pragma('data_version', { simple: true }) as number)
+  const version = (): number => db.pragma('data_version', { simple: true }) as number
   let lastVersion = version()
   let snapshot = dumpSqlite(db)
   /** Diffs the SQLite rows when another connection committed since the last look. */

@@ -47,7 +47,13 @@ const encode = (value: Value, uintKeys: ReadonlySet<string>, key = ''): Uint8Arr
   if (typeof value === 'number') {
     if (uintKeys.has(key)) {
       const bytes = uintBytes(value)
-      return concat([control(key === 'build_epoch' ? 9 : value < 65536 && key !== 'node_count' && key !== 'autonomous_system_number' ? 5 : 6, bytes.length), bytes])
+      return concat([
+        control(
+          key === 'build_epoch' ? 9 : value < 65536 && key !== 'node_count' && key !== 'autonomous_system_number' ? 5 : 6,
+          bytes.length,
+        ),
+        bytes,
+      ])
     }
     const bytes = new Uint8Array(8)
     new DataView(bytes.buffer).setFloat64(0, value)
@@ -58,7 +64,15 @@ const encode = (value: Value, uintKeys: ReadonlySet<string>, key = ''): Uint8Arr
   return concat([control(7, entries.length), ...entries.flatMap(([k, v]) => [encode(k, uintKeys), encode(v, uintKeys, k)])])
 }
 
-const UINT_KEYS = new Set(['node_count', 'record_size', 'ip_version', 'binary_format_major_version', 'binary_format_minor_version', 'build_epoch', 'autonomous_system_number'])
+const UINT_KEYS = new Set([
+  'node_count',
+  'record_size',
+  'ip_version',
+  'binary_format_major_version',
+  'binary_format_minor_version',
+  'build_epoch',
+  'autonomous_system_number',
+])
 
 /**
  * Builds a database of IPv4 `networks` (CIDR → record).

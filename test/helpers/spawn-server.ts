@@ -94,10 +94,7 @@ const baseEnv = (): Record<string, string> => {
  * await fetch(`${server.url}/readyz`)
  * await server.stop()
  */
-export const spawnServer = async (
-  env: Record<string, string> = {},
-  options: SpawnOptions = {},
-): Promise<SpawnedServer> => {
+export const spawnServer = async (env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<SpawnedServer> => {
   const { startTimeoutMs = 15_000, stopTimeoutMs = 15_000 } = options
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     cwd: ROOT,

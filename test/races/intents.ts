@@ -69,7 +69,11 @@ const grantFor = async (t: RaceTarget, approve: boolean) => {
   const grant = await requestGrant(newDevice, holder, t.now(), { channel_binding: binding, device_name: 'Raced TV' })
   if (grant.status !== 200) throw new Error(`grant: ${grant.status} ${JSON.stringify(grant.body)}`)
   if (approve) {
-    const ok = await decide(owner.send, owner.token, grant.codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })
+    const ok = await decide(owner.send, owner.token, grant.codes.user_code, {
+      decision: 'approve',
+      channel_binding: binding,
+      dpop_jkt: holder.jkt,
+    })
     if (ok.status !== 200) throw new Error(`approval: ${ok.status} ${JSON.stringify(ok.body)}`)
   }
   return { owner, holder, binding, codes: grant.codes }
@@ -107,7 +111,8 @@ const prepareClaim = async (t: RaceTarget): Promise<Prepared> => {
 const prepareApproval = async (t: RaceTarget): Promise<Prepared> => {
   const { owner, holder, binding, codes } = await grantFor(t, false)
   return {
-    attempt: (i) => decide(t.send(APPROVER, i), owner.token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt }),
+    attempt: (i) =>
+      decide(t.send(APPROVER, i), owner.token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt }),
     isWin: (a) => a.status === 200 && a.body.status === 'approved',
     // INVALID_TRANSITION (already decided) or NOT_FOUND (the grant moved on), as approvals.ts documents.
     isDocumentedLoss: (a) => is(a, 409, 'errcode', ['M_BAD_STATE']) || is(a, 404, 'errcode', ['M_NOT_FOUND']) || RATE_LIMITED(a),
@@ -136,7 +141,8 @@ const prepareRedemption = async (t: RaceTarget, n: number): Promise<Prepared> =>
     // RFC 8628 §3.5: a redeemed code is invalid_grant; a poll inside the interval is slow_down. The
     // proofs are made before the race: one that waited past the accepted `iat` window (a race spread
     // over a minute on a real clock) is refused as invalid_dpop_proof (RFC 9449 §7.1).
-    isDocumentedLoss: (a) => is(a, 400, 'error', ['invalid_grant', 'slow_down', 'invalid_dpop_proof']) || is(a, 429, 'error', ['slow_down']),
+    isDocumentedLoss: (a) =>
+      is(a, 400, 'error', ['invalid_grant', 'slow_down', 'invalid_dpop_proof']) || is(a, 429, 'error', ['slow_down']),
     async after() {
       const devices = await deviceCount(owner.send, owner.token)
       return devices === before + 1 ? [] : [`devices went from ${before} to ${devices}, expected +1`]
@@ -151,7 +157,8 @@ const REVOKED = /^the session is revoked$/
 const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
   const owner = await newAccount(t)
   const before = await deviceCount(owner.send, owner.token)
-  const refused = (a: Answer, description: RegExp): boolean => is(a, 400, 'error', ['invalid_grant']) && description.test(String(a.body.error_description))
+  const refused = (a: Answer, description: RegExp): boolean =>
+    is(a, 400, 'error', ['invalid_grant']) && description.test(String(a.body.error_description))
   return {
     attempt: (i) => refresh(t.send(APPROVER, i), owner.refreshToken),
     isWin: (a) => a.status === 200 && typeof a.body.refresh_token === 'string',
@@ -169,7 +176,10 @@ const prepareRefresh = async (t: RaceTarget): Promise<Prepared> => {
       const reused = answers.some((a) => refused(a, REUSED))
       if (next !== undefined) {
         const rotated = await refresh(owner.send, next)
-        if (!reused && rotated.status !== 200) problems.push(`the winner's refresh token does not rotate (${rotated.status} ${JSON.stringify(rotated.body)}): family revoked by a race`)
+        if (!reused && rotated.status !== 200)
+          problems.push(
+            `the winner's refresh token does not rotate (${rotated.status} ${JSON.stringify(rotated.body)}): family revoked by a race`,
+          )
         if (reused && rotated.status === 200) problems.push('a replay after the grace period did not revoke the family')
       }
       if (!reused) {
@@ -191,7 +201,13 @@ const prepareRecovery = async (t: RaceTarget, n: number): Promise<Prepared> => {
   if (final.status !== 200) throw new Error(`totp: ${final.status} ${JSON.stringify(final.body)}`)
   const key = totpSecretFromBase32(final.body.secret as string)
   if (!key.ok) throw new Error('bad TOTP secret')
-  const confirmed = await call(owner.send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.now()) }, owner.token)
+  const confirmed = await call(
+    owner.send,
+    'POST',
+    '/v1/account/totp/confirm',
+    { code: generateTotp(key.value.bytes(), t.now()) },
+    owner.token,
+  )
   if (confirmed.status !== 200) throw new Error(`totp confirm: ${confirmed.status} ${JSON.stringify(confirmed.body)}`)
   const code = (confirmed.body.recovery_codes as string[])[0] as string
   const body = { username: owner.username, initial_device_display_name: 'Recovered' }
@@ -239,7 +255,10 @@ const prepareJti = async (t: RaceTarget): Promise<Prepared> => {
     isDocumentedLoss: (a) => is(a, 401, 'errcode', ['M_UNAUTHORIZED']) && a.body.qrelay_code === 'INVALID_DPOP_PROOF',
     async after() {
       const fresh = await holder.prove('GET', `${BASE}/v1/account/whoami`, t.now(), { accessToken: at })
-      const ok = await call(t.send(NEW_DEVICE, 0), 'GET', '/v1/account/whoami', undefined, undefined, { authorization: `DPoP ${at}`, dpop: fresh })
+      const ok = await call(t.send(NEW_DEVICE, 0), 'GET', '/v1/account/whoami', undefined, undefined, {
+        authorization: `DPoP ${at}`,
+        dpop: fresh,
+      })
       return ok.status === 200 ? [] : [`a fresh proof is refused after the race (${ok.status})`]
     },
   }

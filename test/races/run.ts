@@ -24,7 +24,16 @@ export interface RaceResult {
 
 const keyOf = (a: Answer): string => {
   const description = String(a.body.error_description ?? '')
-  const raced = a.body.error !== 'invalid_grant' ? '' : /concurrent request/.test(description) ? ' (raced)' : /already used: the session/.test(description) ? ' (reused)' : /^the session is revoked$/.test(description) ? ' (revoked)' : ''
+  const raced =
+    a.body.error !== 'invalid_grant'
+      ? ''
+      : /concurrent request/.test(description)
+        ? ' (raced)'
+        : /already used: the session/.test(description)
+          ? ' (reused)'
+          : /^the session is revoked$/.test(description)
+            ? ' (revoked)'
+            : ''
   return `${a.status} ${String(a.body.qrelay_code ?? a.body.error ?? a.body.errcode ?? '')}${raced}`.trim()
 }
 
@@ -40,7 +49,10 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
     Array.from({ length: n }, (_, i) =>
       prepared.attempt(i).catch((error: unknown) => {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause
-        return { status: 0, body: { error: `thrown: ${String(error)}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}` } }
+        return {
+          status: 0,
+          body: { error: `thrown: ${String(error)}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}` },
+        }
       }),
     ),
   )
@@ -50,7 +62,8 @@ export const race = async (target: RaceTarget, intent: IntentName, n: number): P
   const unexpected: Record<string, number> = {}
   for (const a of answers) {
     const first = winners[0]
-    if (prepared.isWin(a) && first !== undefined && prepared.isSameOutcome?.(first, a) === true) bump(losers, '200 idempotent duplicate (same outcome)')
+    if (prepared.isWin(a) && first !== undefined && prepared.isSameOutcome?.(first, a) === true)
+      bump(losers, '200 idempotent duplicate (same outcome)')
     else if (prepared.isWin(a)) winners.push(a)
     else if (prepared.isDocumentedLoss(a)) bump(losers, keyOf(a))
     else bump(unexpected, a.status === 0 ? keyOf(a) : `${keyOf(a)} ${String(a.body.error ?? '').slice(0, 80)}`)

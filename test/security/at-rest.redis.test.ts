@@ -66,7 +66,13 @@ if (redisUrl() === null) {
       const base32 = final.body.secret as string
       const key = totpSecretFromBase32(base32)
       if (!key.ok) throw new Error('bad secret')
-      const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.clock.now()) }, token)
+      const confirmed = await call(
+        send,
+        'POST',
+        '/v1/account/totp/confirm',
+        { code: generateTotp(key.value.bytes(), t.clock.now()) },
+        token,
+      )
       expect(confirmed.status).toBe(200)
 
       const stored = JSON.parse((await client.hget(`${durablePrefix}{a:${created.body.account_id}}:acct`, 'j')) ?? '{}')
@@ -86,9 +92,12 @@ if (redisUrl() === null) {
       const approver = devices[0]
       if (approver === undefined) throw new Error('no device')
       await restarted.durable.security.markAuthenticated(created.body.account_id, approver.id, t.clock.now())
-      expect(await app(durablePrefix, uniquePrefix('at-rest-e3'), t.clock).t.durable.security.lastAuthenticated(created.body.account_id, approver.id)).toBe(
-        t.clock.now(),
-      )
+      expect(
+        await app(durablePrefix, uniquePrefix('at-rest-e3'), t.clock).t.durable.security.lastAuthenticated(
+          created.body.account_id,
+          approver.id,
+        ),
+      ).toBe(t.clock.now())
     })
   })
 }

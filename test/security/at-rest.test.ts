@@ -102,7 +102,13 @@ const aliceWithTotp = async (t: TestApp, send: Send, username = 'alice') => {
   const base32 = final.body.secret as string
   const key = totpSecretFromBase32(base32)
   if (!key.ok) throw new Error('bad secret')
-  const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.clock.now()) }, first.access_token)
+  const confirmed = await call(
+    send,
+    'POST',
+    '/v1/account/totp/confirm',
+    { code: generateTotp(key.value.bytes(), t.clock.now()) },
+    first.access_token,
+  )
   expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
   t.clock.advance(30_000)
   return { token: first.access_token as string, base32, key: key.value.bytes(), accountId: created.body.account_id as string }
@@ -110,7 +116,10 @@ const aliceWithTotp = async (t: TestApp, send: Send, username = 'alice') => {
 
 /** Logs in with password + the current TOTP code; returns the final answer. */
 const totpLogin = async (t: TestApp, send: Send, key: Uint8Array, username = 'alice') => {
-  const { final } = await withUia(send, 'POST', '/v1/login', { username }, PASSWORD, { type: 'm.login.2fa.totp', code: generateTotp(key, t.clock.now()) })
+  const { final } = await withUia(send, 'POST', '/v1/login', { username }, PASSWORD, {
+    type: 'm.login.2fa.totp',
+    code: generateTotp(key, t.clock.now()),
+  })
   t.clock.advance(30_000)
   return final
 }
@@ -162,7 +171,9 @@ describe('finding 21: secrets at rest', () => {
     // One flipped character in Alice's stored value.
     const sealed = await storedSecret(t, alice.accountId)
     const last = sealed.at(-2) === 'A' ? 'B' : 'A'
-    s.raw().prepare('UPDATE accounts SET totp_secret = ? WHERE id = ?').run(`${sealed.slice(0, -2)}${last}${sealed.at(-1)}`, alice.accountId)
+    s.raw()
+      .prepare('UPDATE accounts SET totp_secret = ? WHERE id = ?')
+      .run(`${sealed.slice(0, -2)}${last}${sealed.at(-1)}`, alice.accountId)
     expect((await totpLogin(t, send, alice.key)).status).toBe(500)
     s.raw().prepare('UPDATE accounts SET totp_secret = ? WHERE id = ?').run(sealed, alice.accountId)
     expect((await totpLogin(t, send, alice.key)).status).toBe(200)
@@ -208,7 +219,13 @@ describe('finding 21: secrets at rest', () => {
     const key = totpSecretFromBase32(final.body.secret as string)
     if (!key.ok) throw new Error('bad secret')
     const rotated = await s.start(ring(`${KEY_B},${KEY_A}`))
-    const confirmed = await call(viaApp(rotated.app), 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), rotated.clock.now()) }, token)
+    const confirmed = await call(
+      viaApp(rotated.app),
+      'POST',
+      '/v1/account/totp/confirm',
+      { code: generateTotp(key.value.bytes(), rotated.clock.now()) },
+      token,
+    )
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
     expect(await storedSecret(rotated, created.body.account_id)).toMatch(/^v1\.k2\./)
   })
@@ -249,7 +266,10 @@ describe('finding 21: security state survives a restart', () => {
     const body = { decision: 'approve' as const, channel_binding: BINDING, dpop_jkt: holder.jkt }
     const challenge = await decide(approver, token, grant.codes.user_code, body)
     expect(challenge.status).toBe(401)
-    const done = await decide(approver, token, grant.codes.user_code, { ...body, auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD } })
+    const done = await decide(approver, token, grant.codes.user_code, {
+      ...body,
+      auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD },
+    })
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
     expect((await pollToken(newDevice, holder, t.clock.now(), grant.codes.device_code)).status).toBe(200)
     const before = await call(approver, 'GET', '/v1/events?since=0', undefined, token)

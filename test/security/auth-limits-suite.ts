@@ -70,7 +70,13 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
       const key = totpSecretFromBase32(begun.final.body.secret as string)
       if (!key.ok) throw new Error('bad secret')
       const bytes = key.value.bytes()
-      const confirmed = await call(owner, 'POST', '/v1/account/totp/confirm', { code: generateTotp(bytes, t.clock.now()) }, tokens.access_token)
+      const confirmed = await call(
+        owner,
+        'POST',
+        '/v1/account/totp/confirm',
+        { code: generateTotp(bytes, t.clock.now()) },
+        tokens.access_token,
+      )
       expect(confirmed.status).toBe(200)
       t.clock.advance(30_000)
       return { key: bytes, recoveryCodes: confirmed.body.recovery_codes as string[] }
@@ -184,7 +190,15 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
         await hammer(t, 40)
         // Even from a network the account never used (a phone on mobile data).
         const mobile = viaApp(t.app, '198.51.100.99')
-        const changed = await withUia(mobile, 'POST', '/v1/account/password', { new_password: 'a brand new passphrase', logout_devices: false }, PASSWORD, undefined, tokens.access_token)
+        const changed = await withUia(
+          mobile,
+          'POST',
+          '/v1/account/password',
+          { new_password: 'a brand new passphrase', logout_devices: false },
+          PASSWORD,
+          undefined,
+          tokens.access_token,
+        )
         expect(changed.final.status, JSON.stringify(changed.final.body)).toBe(200)
       })
 
@@ -202,7 +216,8 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
         const bobRound = (session: string, password: string) =>
           call(hotel, 'POST', '/v1/login', { username: 'bob', ...trusted, auth: { type: 'm.login.password', session, password } })
         const bobSession = await startLogin(hotel, 'bob', trusted)
-        for (let i = 0; i < t.config.auth.failuresPerAccountNetwork.limit; i++) expect((await bobRound(bobSession, `no ${i}`)).status).toBe(401)
+        for (let i = 0; i < t.config.auth.failuresPerAccountNetwork.limit; i++)
+          expect((await bobRound(bobSession, `no ${i}`)).status).toBe(401)
         expect((await bobRound(bobSession, PASSWORD)).status).toBe(429)
 
         // Rotation: a sign-in that presents the token replaces it; the old one stops counting as trusted.

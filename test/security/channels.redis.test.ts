@@ -49,25 +49,31 @@ if (redisUrl() === null) {
       const statuses = new Set<number>()
       for (const [i, id] of madeUpIds(20_000).entries()) {
         const prefix = [V2024, V4388, NATIVE][i % 3] as string
-        statuses.add((await t.app.request(`${prefix}/${id}`, { method: i % 10 === 9 ? 'DELETE' : 'GET', headers: peer('203.0.113.66') })).status)
+        statuses.add(
+          (await t.app.request(`${prefix}/${id}`, { method: i % 10 === 9 ? 'DELETE' : 'GET', headers: peer('203.0.113.66') })).status,
+        )
       }
       expect([...statuses]).toEqual([404])
       expect(await keys()).toEqual(before)
     }, 120_000)
   })
 
-  describe('finding 5 on Redis: an outsider cannot spend a native channel\'s allowance', () => {
+  describe("finding 5 on Redis: an outsider cannot spend a native channel's allowance", () => {
     it('finding 5: 60 DELETEs without a secret do not make the parties wait', async () => {
       const { t } = onRedis()
       const created = await createJson(t, NATIVE, 'offer', peer('192.0.2.1'))
       const path = `${NATIVE}/${created.id}`
       const claim = await t.app.request(path, { headers: peer('198.51.100.20') })
       const { joiner_secret: joiner } = (await claim.json()) as { joiner_secret: string }
-      for (let i = 0; i < 60; i++) expect([401, 429]).toContain((await t.app.request(path, { method: 'DELETE', headers: peer('203.0.113.66') })).status)
+      for (let i = 0; i < 60; i++)
+        expect([401, 429]).toContain((await t.app.request(path, { method: 'DELETE', headers: peer('203.0.113.66') })).status)
       const read = await t.app.request(path, { headers: peer('198.51.100.20', { Authorization: `Bearer ${joiner}` }) })
       expect(read.status).toBe(200)
       const { sequence_token } = (await read.json()) as { sequence_token: string }
-      const put = await t.app.request(path, jsonInit('PUT', { sequence_token, data: 'answer' }, peer('192.0.2.1', { Authorization: `Bearer ${created.creator_secret}` })))
+      const put = await t.app.request(
+        path,
+        jsonInit('PUT', { sequence_token, data: 'answer' }, peer('192.0.2.1', { Authorization: `Bearer ${created.creator_secret}` })),
+      )
       expect(put.status).toBe(200)
     })
   })

@@ -31,7 +31,11 @@ const CARRIER = 7922
 const approve = async (approver: NetworkFacts, newDevice: NetworkFacts, env: Record<string, string> = {}) => {
   const facts: Record<string, NetworkFacts> = { [APPROVER]: approver, [NEW_DEVICE]: newDevice }
   const locator: NetworkLocator = { locate: (ip) => facts[ip] ?? {} }
-  const t: TestApp = makeApp({ env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env }, clock: fakeClock(Date.UTC(2026, 10, 22)), locator })
+  const t: TestApp = makeApp({
+    env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env },
+    clock: fakeClock(Date.UTC(2026, 10, 22)),
+    locator,
+  })
   const send: Send = viaApp(t.app, APPROVER)
   expect((await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
   const { access_token: token } = await login(send, 'alice', PASSWORD)
@@ -55,8 +59,14 @@ describe('finding 4: a shared ASN never beats distance', () => {
   })
 
   it('finding 4: Berlin and Potsdam are nearby and approved, on one ASN or two', async () => {
-    expect(await approve({ asn: CARRIER, geo: BERLIN }, { asn: CARRIER, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
-    expect(await approve({ asn: 3320, geo: BERLIN }, { asn: 6805, geo: POTSDAM })).toMatchObject({ status: 200, body: { status: 'approved' } })
+    expect(await approve({ asn: CARRIER, geo: BERLIN }, { asn: CARRIER, geo: POTSDAM })).toMatchObject({
+      status: 200,
+      body: { status: 'approved' },
+    })
+    expect(await approve({ asn: 3320, geo: BERLIN }, { asn: 6805, geo: POTSDAM })).toMatchObject({
+      status: 200,
+      body: { status: 'approved' },
+    })
   })
 })
 
@@ -103,7 +113,7 @@ const openedNative = async (t: TestApp) => {
   return { path: `${NATIVE}/${created.id}`, creator: created.creator_secret as string, joiner }
 }
 
-describe('finding 5: an outsider cannot spend a channel\'s allowance', () => {
+describe("finding 5: an outsider cannot spend a channel's allowance", () => {
   it('finding 5: 60 DELETEs and 300 GETs without a secret on a native channel do not make the parties wait', async () => {
     const t = makeApp()
     const { path, creator, joiner } = await openedNative(t)
@@ -122,13 +132,14 @@ describe('finding 5: an outsider cannot spend a channel\'s allowance', () => {
     expect((await t.app.request(path, { method: 'DELETE', headers: peer(CREATOR, bearer(creator)) })).status).toBe(200)
   })
 
-  it('finding 5: an outsider flooding an MSC4388 channel spends its own allowance, not the parties\'', async () => {
+  it("finding 5: an outsider flooding an MSC4388 channel spends its own allowance, not the parties'", async () => {
     const t = makeApp({ env: { QRELAY_RATE_READS_PER_CHANNEL: '30/60s', QRELAY_RATE_WRITES_PER_CHANNEL: '10/60s' } })
     const created = await createJson(t, V4388, 'offer', peer(CREATOR))
     const path = `${V4388}/${created.id}`
     const statuses: number[] = []
     for (let i = 0; i < 40; i++) statuses.push((await t.app.request(path, { headers: peer(OUTSIDER) })).status)
-    for (let i = 0; i < 12; i++) statuses.push((await t.app.request(path, jsonInit('PUT', { sequence_token: 'stale', data: 'x' }, peer(OUTSIDER)))).status)
+    for (let i = 0; i < 12; i++)
+      statuses.push((await t.app.request(path, jsonInit('PUT', { sequence_token: 'stale', data: 'x' }, peer(OUTSIDER)))).status)
     expect(statuses).toContain(429)
     const read = await t.app.request(path, { headers: peer(JOINER) })
     expect(read.status).toBe(200)
@@ -147,8 +158,8 @@ describe('finding 5: an outsider cannot spend a channel\'s allowance', () => {
   })
 })
 
-describe('finding 6: a mismatch strike is not one party\'s to inflict on the other', () => {
-  it('finding 6: a creator aborting with check_code_mismatch five times does not get the joiner\'s network blocked', async () => {
+describe("finding 6: a mismatch strike is not one party's to inflict on the other", () => {
+  it("finding 6: a creator aborting with check_code_mismatch five times does not get the joiner's network blocked", async () => {
     const t = makeApp({ abuse: true })
     for (let i = 0; i < 5; i++) {
       const { path, creator } = await openedNative(t)
@@ -169,7 +180,10 @@ describe('finding 6: a mismatch strike is not one party\'s to inflict on the oth
       const created = await createJson(t, NATIVE, 'offer', peer(`203.0.${i}.7`))
       const path = `${NATIVE}/${created.id}`
       expect((await t.app.request(path, { headers: peer(JOINER) })).status).toBe(200)
-      const res = await t.app.request(`${path}/abort`, jsonInit('POST', { reason: 'check_code_mismatch' }, peer(`203.0.${i}.7`, bearer(created.creator_secret as string))))
+      const res = await t.app.request(
+        `${path}/abort`,
+        jsonInit('POST', { reason: 'check_code_mismatch' }, peer(`203.0.${i}.7`, bearer(created.creator_secret as string))),
+      )
       expect(res.status).toBe(200)
     }
     expect(await t.store.counters.read(`strike:mismatch:${JOINER}`)).toBe(5)
@@ -178,7 +192,7 @@ describe('finding 6: a mismatch strike is not one party\'s to inflict on the oth
 })
 
 describe('finding 8: a made-up channel id costs no storage', () => {
-  it('finding 8: 20 000 requests for made-up ids from one address leave the memory store\'s counters and channels unchanged', async () => {
+  it("finding 8: 20 000 requests for made-up ids from one address leave the memory store's counters and channels unchanged", async () => {
     const t = makeApp()
     const store = t.store as MemoryStore
     const live = await createJson(t, V4388, 'offer', peer(CREATOR))
@@ -203,7 +217,14 @@ describe('finding 8: a made-up channel id costs no storage', () => {
     for (const id of madeUpIds(300)) {
       expect((await t.app.request(`${V4388}/${id}`, jsonInit('PUT', { sequence_token: 'x', data: 'x' }, peer(OUTSIDER)))).status).toBe(404)
       expect((await t.app.request(`${V2024}/${id}`, textInit('PUT', 'x', peer(OUTSIDER, { 'If-Match': '"x"' })))).status).toBe(404)
-      expect((await t.app.request(`${NATIVE}/${id}/abort`, jsonInit('POST', { reason: 'user_cancelled' }, peer(OUTSIDER, bearer('A'.repeat(43)))))).status).toBe(404)
+      expect(
+        (
+          await t.app.request(
+            `${NATIVE}/${id}/abort`,
+            jsonInit('POST', { reason: 'user_cancelled' }, peer(OUTSIDER, bearer('A'.repeat(43)))),
+          )
+        ).status,
+      ).toBe(404)
     }
     expect(store.sizes()).toEqual(before)
   })

@@ -33,7 +33,9 @@ describe('finding 14: the Host header never decides a URL without a configured p
     expect((await t.app.request('http://10.0.0.7/healthz')).status).toBe(200)
     const local = await t.app.request(`http://127.0.0.1:8080${V2024}`, textInit('POST', ''))
     expect(((await local.json()) as { url: string }).url.startsWith(`http://127.0.0.1:8080${V2024}/`)).toBe(true)
-    const metadata = (await (await t.app.request('http://localhost:8080/.well-known/oauth-authorization-server')).json()) as { issuer: string }
+    const metadata = (await (await t.app.request('http://localhost:8080/.well-known/oauth-authorization-server')).json()) as {
+      issuer: string
+    }
     expect(metadata.issuer).toBe('http://localhost:8080')
   })
 
@@ -78,7 +80,12 @@ describe('finding 16: channel payloads are never sniffed or rendered as a page',
   it('finding 16: top-level navigation to an MSC4108 payload is refused, as for MSC4388', async () => {
     const t = makeApp()
     const { path } = await create2024(t, HTML)
-    for (const headers of <Array<Record<string, string>>>[{ 'sec-fetch-mode': 'navigate' }, { 'sec-fetch-dest': 'document' }, { 'sec-fetch-dest': 'iframe' }, { 'sec-fetch-user': '?1' }]) {
+    for (const headers of <Array<Record<string, string>>>[
+      { 'sec-fetch-mode': 'navigate' },
+      { 'sec-fetch-dest': 'document' },
+      { 'sec-fetch-dest': 'iframe' },
+      { 'sec-fetch-user': '?1' },
+    ]) {
       const res = await t.app.request(path, { headers })
       expect(res.status, JSON.stringify(headers)).toBe(403)
       expect(await res.text()).not.toContain('<script>')
@@ -185,10 +192,9 @@ afterEach(async () => {
 
 const start = async (env: Record<string, string>): Promise<RunningServer> => {
   dataDir = mkdtempSync(join(tmpdir(), 'qrelay-slow-'))
-  running = await startNodeServer(
-    parseConfig({ QRELAY_PORT: '0', QRELAY_DATA_DIR: dataDir, QRELAY_SHUTDOWN_GRACE_MS: '100', ...env }),
-    { logger: silentLogger },
-  )
+  running = await startNodeServer(parseConfig({ QRELAY_PORT: '0', QRELAY_DATA_DIR: dataDir, QRELAY_SHUTDOWN_GRACE_MS: '100', ...env }), {
+    logger: silentLogger,
+  })
   return running
 }
 

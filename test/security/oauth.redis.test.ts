@@ -68,7 +68,13 @@ describe.skipIf(url === null)('findings 17 and 24 across two processes sharing R
     const started = await fetch(`${a.url}/oauth2/device_authorization`, formPost({ channel_binding: BINDING, dpop_jkt: holder.jkt }))
     expect(started.status).toBe(200)
     const codes = (await started.json()) as { device_code: string; user_code: string }
-    const approved = await call(viaFetch(b.url), 'POST', `/v1/approvals/${codes.user_code}`, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt }, token)
+    const approved = await call(
+      viaFetch(b.url),
+      'POST',
+      `/v1/approvals/${codes.user_code}`,
+      { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt },
+      token,
+    )
     expect(approved.body).toMatchObject({ status: 'approved' })
     const poll = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: codes.device_code }
     const htu = `${PUBLIC}/oauth2/token`

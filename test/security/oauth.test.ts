@@ -30,8 +30,7 @@ const ENV: Record<string, string> = {
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
 
-const setup = (env: Record<string, string> = {}): TestApp =>
-  makeApp({ env: { ...ENV, ...env }, clock: fakeClock(Date.UTC(2026, 10, 22)) })
+const setup = (env: Record<string, string> = {}): TestApp => makeApp({ env: { ...ENV, ...env }, clock: fakeClock(Date.UTC(2026, 10, 22)) })
 
 /** Creates `name` and signs its phone in from `peer`; the phone's access token. */
 const signedInUser = async (t: TestApp, name: string, peer = OFFICE): Promise<string> => {
@@ -107,7 +106,11 @@ describe('finding 17: user-code limits per account first, failed look-ups per ad
 const askGrant = (t: TestApp, fields: Record<string, string>, proof?: string) =>
   t.app.request('/oauth2/device_authorization', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': OFFICE, ...(proof === undefined ? {} : { dpop: proof }) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-test-peer': OFFICE,
+      ...(proof === undefined ? {} : { dpop: proof }),
+    },
     body: form(fields),
   })
 

@@ -47,18 +47,32 @@ if (redisUrl() === null) {
           return { holder, send, codes, binding: bindingOf(seed) }
         }
         const g = await grantFrom('P')
-        expect((await decide(onA, token, g.codes.user_code, { decision: 'approve', channel_binding: g.binding, dpop_jkt: g.holder.jkt })).status).toBe(200)
+        expect(
+          (await decide(onA, token, g.codes.user_code, { decision: 'approve', channel_binding: g.binding, dpop_jkt: g.holder.jkt })).status,
+        ).toBe(200)
         const minted = await pollToken(g.send, g.holder, clock.now(), g.codes.device_code)
         const report = await call(onA, 'POST', `/v1/devices/${minted.body.device_id as string}/not-me`, {}, token)
         expect(report).toMatchObject({ status: 200, body: { network_deny_scope: 'account' } })
 
         const again = await grantFrom('Q')
-        const refused = await decide(onB, token, again.codes.user_code, { decision: 'approve', channel_binding: again.binding, dpop_jkt: again.holder.jkt })
+        const refused = await decide(onB, token, again.codes.user_code, {
+          decision: 'approve',
+          channel_binding: again.binding,
+          dpop_jkt: again.holder.jkt,
+        })
         expect(refused).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
 
         expect((await call(onB, 'POST', '/v1/admin/abuse/lift', { network: PHISHER }, ADMIN_TOKEN)).status).toBe(200)
         const third = await grantFrom('R')
-        expect((await decide(onA, token, third.codes.user_code, { decision: 'approve', channel_binding: third.binding, dpop_jkt: third.holder.jkt })).status).toBe(200)
+        expect(
+          (
+            await decide(onA, token, third.codes.user_code, {
+              decision: 'approve',
+              channel_binding: third.binding,
+              dpop_jkt: third.holder.jkt,
+            })
+          ).status,
+        ).toBe(200)
       } finally {
         await Promise.all(clients.map((c) => c.quit()))
       }

@@ -38,7 +38,9 @@ const qrSignIn = async (t: TestApp, owner: Send, token: string, peer: string, se
   const send = viaApp(t.app, peer)
   const binding = bindingOf(seed)
   const { codes } = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
-  expect((await decide(owner, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status).toBe(200)
+  expect(
+    (await decide(owner, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status,
+  ).toBe(200)
   const tokens = await pollToken(send, holder, t.clock.now(), codes.device_code)
   expect(tokens.status).toBe(200)
   const as = (method: string, path: string, body?: unknown): Promise<Answer> =>
@@ -68,7 +70,10 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
     const { t, owner, token, ownerDevice } = await setup()
     const phished = await qrSignIn(t, owner, token, PHISHER, 'P')
     expect(await phished.as('DELETE', `/v1/devices/${ownerDevice}`, {})).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
-    expect(await phished.as('PATCH', `/v1/devices/${ownerDevice}`, { display_name: 'old junk' })).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
+    expect(await phished.as('PATCH', `/v1/devices/${ownerDevice}`, { display_name: 'old junk' })).toMatchObject({
+      status: 403,
+      body: { reason: 'quarantined' },
+    })
     const listed = await phished.as('GET', '/v1/devices')
     expect(listed.status, JSON.stringify(listed.body)).toBe(200)
     expect(listed.body.devices.find((d: { device_id: string }) => d.device_id === ownerDevice).display_name).toBe('Phone')
@@ -86,11 +91,15 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
     const first = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, {})
     expect(first.status).toBe(401)
     expect(first.body.flows).toEqual([{ stages: ['m.login.password'] }])
-    const wrong = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, { auth: { type: 'm.login.password', session: first.body.session, password: 'nope nope nope nope' } })
+    const wrong = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, {
+      auth: { type: 'm.login.password', session: first.body.session, password: 'nope nope nope nope' },
+    })
     expect(wrong.status).toBe(401)
     expect((await whoami(owner, token)).status).toBe(200)
     // With the password (the real owner on their laptop), the report goes through.
-    const done = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, { auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD } })
+    const done = await laptop.as('POST', `/v1/devices/${ownerDevice}/not-me`, {
+      auth: { type: 'm.login.password', session: first.body.session, password: PASSWORD },
+    })
     expect(done.status).toBe(200)
     expect((await whoami(owner, token)).status).toBe(401)
   })
@@ -103,7 +112,13 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
     t.clock.advance(120_000)
     const stale = await call(owner, 'POST', `/v1/devices/${b.deviceId}/not-me`, {}, token)
     expect(stale.status).toBe(401)
-    const done = await call(owner, 'POST', `/v1/devices/${b.deviceId}/not-me`, { auth: { type: 'm.login.password', session: stale.body.session, password: PASSWORD } }, token)
+    const done = await call(
+      owner,
+      'POST',
+      `/v1/devices/${b.deviceId}/not-me`,
+      { auth: { type: 'm.login.password', session: stale.body.session, password: PASSWORD } },
+      token,
+    )
     expect(done).toMatchObject({ status: 200, body: { revoked_device_ids: [b.deviceId] } })
   })
 
@@ -122,7 +137,7 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
     expect((await call(office, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
   })
 
-  it('finding 1: one account\'s report denies the network to that account only; reports from three accounts deny it to everybody', async () => {
+  it("finding 1: one account's report denies the network to that account only; reports from three accounts deny it to everybody", async () => {
     const { t, owner, token } = await setup()
     const accounts = [{ owner, token }]
     for (const [i, name] of ['bob', 'carol'].entries()) {
@@ -140,7 +155,11 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
         // Alice cannot be phished from there again; Bob still can sign in a device from there.
         const holder = await dpopHolder()
         const { codes } = await requestGrant(viaApp(t.app, PHISHER), holder, t.clock.now(), { channel_binding: bindingOf('x') })
-        const refused = await decide(owner, token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('x'), dpop_jkt: holder.jkt })
+        const refused = await decide(owner, token, codes.user_code, {
+          decision: 'approve',
+          channel_binding: bindingOf('x'),
+          dpop_jkt: holder.jkt,
+        })
         expect(refused).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
         expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
       }
@@ -164,26 +183,45 @@ describe('finding 7: a decline needs the same proof as an approval', () => {
 
   it('finding 7: a decline with a random binding only hides the request from that account; the owner still approves it', async () => {
     const s = await twoAccounts()
-    const burn = await decide(s.mallory, s.malloryToken, s.codes.user_code, { decision: 'decline', channel_binding: bindingOf('Z'), dpop_jkt: bindingOf('Y') })
+    const burn = await decide(s.mallory, s.malloryToken, s.codes.user_code, {
+      decision: 'decline',
+      channel_binding: bindingOf('Z'),
+      dpop_jkt: bindingOf('Y'),
+    })
     expect(burn).toMatchObject({ status: 200, body: { status: 'declined' } })
     expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).body.error).toBe('authorization_pending')
     expect((await call(s.mallory, 'GET', `/v1/approvals/${s.codes.user_code}`, undefined, s.malloryToken)).status).toBe(404)
     s.t.clock.advance(10_000)
-    const ok = await decide(s.owner, s.token, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })
+    const ok = await decide(s.owner, s.token, s.codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('G'),
+      dpop_jkt: s.holder.jkt,
+    })
     expect(ok.status).toBe(200)
     expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).status).toBe(200)
   })
 
   it('finding 7: an approval with a wrong binding does not burn it either', async () => {
     const s = await twoAccounts()
-    const wrong = await decide(s.mallory, s.malloryToken, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('Z'), dpop_jkt: s.holder.jkt })
+    const wrong = await decide(s.mallory, s.malloryToken, s.codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('Z'),
+      dpop_jkt: s.holder.jkt,
+    })
     expect(wrong.body.qrelay_code).toBe('CHANNEL_BINDING_MISMATCH')
-    expect((await decide(s.owner, s.token, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })).status).toBe(200)
+    expect(
+      (await decide(s.owner, s.token, s.codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt }))
+        .status,
+    ).toBe(200)
   })
 
   it('finding 7: a decline with the binding and key burns the login (access_denied)', async () => {
     const s = await twoAccounts()
-    const declined = await decide(s.owner, s.token, s.codes.user_code, { decision: 'decline', channel_binding: bindingOf('G'), dpop_jkt: s.holder.jkt })
+    const declined = await decide(s.owner, s.token, s.codes.user_code, {
+      decision: 'decline',
+      channel_binding: bindingOf('G'),
+      dpop_jkt: s.holder.jkt,
+    })
     expect(declined).toMatchObject({ status: 200, body: { status: 'declined' } })
     expect((await pollToken(s.newDevice, s.holder, s.t.clock.now(), s.codes.device_code)).body.error).toBe('access_denied')
   })
@@ -302,7 +340,10 @@ describe('finding 18: abuse thresholds from realistic traffic', () => {
     for (let i = 0; i < 21; i++) await createChannel(t, '203.0.113.60', false)
     const admin = viaApp(t.app, HOME)
     expect((await call(admin, 'POST', '/v1/admin/abuse/lift', { network: '203.0.113.60' }, 'wrong')).status).toBe(401)
-    expect((await call(admin, 'GET', '/v1/admin/abuse?network=203.0.113.60', undefined, ADMIN_TOKEN)).body).toEqual({ network: '203.0.113.60', denied_for_seconds: 600 })
+    expect((await call(admin, 'GET', '/v1/admin/abuse?network=203.0.113.60', undefined, ADMIN_TOKEN)).body).toEqual({
+      network: '203.0.113.60',
+      denied_for_seconds: 600,
+    })
     const lifted = await call(admin, 'POST', '/v1/admin/abuse/lift', { network: '203.0.113.60' }, ADMIN_TOKEN)
     expect(lifted).toMatchObject({ status: 200, body: { was_denied_for_seconds: 600 } })
     // The counts that caused it do not strike again at once.

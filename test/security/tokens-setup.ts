@@ -46,7 +46,11 @@ export const tokenSetup = async (
   const holder = await dpopHolder()
   const qrSend = viaApp(t.app, '198.51.100.77')
   const { codes } = await requestGrant(qrSend, holder, clock.now(), { channel_binding: bindingOf('Q') })
-  const decided = await decide(send, bearer.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('Q'), dpop_jkt: holder.jkt })
+  const decided = await decide(send, bearer.access_token, codes.user_code, {
+    decision: 'approve',
+    channel_binding: bindingOf('Q'),
+    dpop_jkt: holder.jkt,
+  })
   expect(decided.status, JSON.stringify(decided.body)).toBe(200)
   const minted = await pollToken(qrSend, holder, clock.now(), codes.device_code)
   expect(minted.status, JSON.stringify(minted.body)).toBe(200)

@@ -19,8 +19,7 @@ export interface TransientStores {
 export const describeTransientFailures = (label: string, stores: TransientStores): void => {
   describe(`finding 12 (${label}): a transient store error is a 503 the client retries, never a sign-out`, () => {
     const flaky = () => flakyDurable(stores.durable)
-    const setup = (flakyStore?: ReturnType<typeof flaky>) =>
-      tokenSetup({}, flakyStore?.make ?? stores.durable, stores.extra?.() ?? {})
+    const setup = (flakyStore?: ReturnType<typeof flaky>) => tokenSetup({}, flakyStore?.make ?? stores.durable, stores.extra?.() ?? {})
 
     const refreshWith = (s: TokenSetup, refreshToken: string) =>
       oauthForm(s, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, s.holder)
@@ -28,25 +27,28 @@ export const describeTransientFailures = (label: string, stores: TransientStores
     it.each([
       ['putAccess', 'before'],
       ['rotateRefresh', 'after'],
-    ] as const)('finding 12: refresh with %s failing once (%s its write): 503 + Retry-After, the retry succeeds, nothing revoked', async (method, when) => {
-      const store = flaky()
-      const s = await setup(store)
-      store.armed.set(method, when)
-      const failed = await refreshWith(s, s.qr.refresh_token)
-      expect(failed.status, JSON.stringify(failed.body)).toBe(503)
-      expect(failed.headers.get('retry-after')).toBe('1')
-      s.clock.advance(1000)
-      const retried = await refreshWith(s, s.qr.refresh_token)
-      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
-      // A second retry (a duplicate) within the grace gets the very same new refresh token.
-      const again = await refreshWith(s, s.qr.refresh_token)
-      expect(again.status).toBe(200)
-      expect(again.body.refresh_token).toBe(retried.body.refresh_token)
-      // The family lives on: the new tokens work and refresh again.
-      expect((await dpopCall(s, 'GET', '/v1/devices', retried.body.access_token)).status).toBe(200)
-      const next = await refreshWith(s, retried.body.refresh_token)
-      expect(next.status, JSON.stringify(next.body)).toBe(200)
-    })
+    ] as const)(
+      'finding 12: refresh with %s failing once (%s its write): 503 + Retry-After, the retry succeeds, nothing revoked',
+      async (method, when) => {
+        const store = flaky()
+        const s = await setup(store)
+        store.armed.set(method, when)
+        const failed = await refreshWith(s, s.qr.refresh_token)
+        expect(failed.status, JSON.stringify(failed.body)).toBe(503)
+        expect(failed.headers.get('retry-after')).toBe('1')
+        s.clock.advance(1000)
+        const retried = await refreshWith(s, s.qr.refresh_token)
+        expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+        // A second retry (a duplicate) within the grace gets the very same new refresh token.
+        const again = await refreshWith(s, s.qr.refresh_token)
+        expect(again.status).toBe(200)
+        expect(again.body.refresh_token).toBe(retried.body.refresh_token)
+        // The family lives on: the new tokens work and refresh again.
+        expect((await dpopCall(s, 'GET', '/v1/devices', retried.body.access_token)).status).toBe(200)
+        const next = await refreshWith(s, retried.body.refresh_token)
+        expect(next.status, JSON.stringify(next.body)).toBe(200)
+      },
+    )
 
     it('finding 12: a replay after the grace is still a replay (the family is revoked)', async () => {
       const s = await setup()
@@ -64,7 +66,11 @@ export const describeTransientFailures = (label: string, stores: TransientStores
         const s = await setup(store)
         const holder = await dpopHolder()
         const { codes } = await requestGrant(s.qrSend, holder, s.clock.now(), { channel_binding: bindingOf('R') })
-        const decided = await decide(s.send, s.bearer.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('R'), dpop_jkt: holder.jkt })
+        const decided = await decide(s.send, s.bearer.access_token, codes.user_code, {
+          decision: 'approve',
+          channel_binding: bindingOf('R'),
+          dpop_jkt: holder.jkt,
+        })
         expect(decided.status).toBe(200)
         store.armed.set(method, 'before')
         const failed = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)

@@ -106,7 +106,9 @@ describe('finding 11: a DPoP-bound token is revoked only with a proof by its key
 
   it('finding 11: unbound (password) tokens still revoke by possession, unknown tokens still answer 200', async () => {
     const s = await tokenSetup()
-    expect((await oauthForm(s, '/oauth2/revoke', { token: 'AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA' })).status).toBe(200)
+    expect(
+      (await oauthForm(s, '/oauth2/revoke', { token: 'AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA' })).status,
+    ).toBe(200)
     expect((await oauthForm(s, '/oauth2/revoke', { token: s.bearer.refresh_token })).status).toBe(200)
     const res = await s.send('/v1/devices', { method: 'GET', headers: { authorization: `Bearer ${s.bearer.access_token}` } })
     expect(res.status).toBe(401)

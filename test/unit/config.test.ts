@@ -7,12 +7,22 @@ describe('parseConfig', () => {
     const config = parseConfig({})
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 })
     expect(config.storage.kind).toBe('memory')
-    expect(config.rendezvous).toMatchObject({ msc4108TtlSeconds: 120, msc4388TtlSeconds: 120, nativeTtlSeconds: 120, maxPayloadBytes: 4096 })
+    expect(config.rendezvous).toMatchObject({
+      msc4108TtlSeconds: 120,
+      msc4388TtlSeconds: 120,
+      nativeTtlSeconds: 120,
+      maxPayloadBytes: 4096,
+    })
     expect(config.rateLimit.createPerClient).toEqual({ limit: 30, windowMs: 60_000 })
   })
 
   it('reads QRELAY_* variables', () => {
-    const config = parseConfig({ QRELAY_PORT: '9000', QRELAY_STORE: 'redis', QRELAY_REDIS_URL: 'redis://127.0.0.1:6379', QRELAY_RATE_READS_PER_CHANNEL: '5/2m' })
+    const config = parseConfig({
+      QRELAY_PORT: '9000',
+      QRELAY_STORE: 'redis',
+      QRELAY_REDIS_URL: 'redis://127.0.0.1:6379',
+      QRELAY_RATE_READS_PER_CHANNEL: '5/2m',
+    })
     expect(config.server.port).toBe(9000)
     expect(config.storage).toMatchObject({ kind: 'redis', redisUrl: 'redis://127.0.0.1:6379' })
     expect(config.rateLimit.readsPerChannel).toEqual({ limit: 5, windowMs: 120_000 })
@@ -20,7 +30,13 @@ describe('parseConfig', () => {
 
   it('reports every bad value at once', () => {
     try {
-      parseConfig({ QRELAY_PORT: 'abc', QRELAY_STORE: 'disk', QRELAY_MAX_PAYLOAD_BYTES: '1', QRELAY_TYPO: 'x', QRELAY_TRUSTED_PROXIES: 'zz' })
+      parseConfig({
+        QRELAY_PORT: 'abc',
+        QRELAY_STORE: 'disk',
+        QRELAY_MAX_PAYLOAD_BYTES: '1',
+        QRELAY_TYPO: 'x',
+        QRELAY_TRUSTED_PROXIES: 'zz',
+      })
       expect.unreachable()
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError)

@@ -72,7 +72,15 @@ describe('AccountObject over storage written by the earlier object', () => {
       expect(await object.getAccount()).toMatchObject({ id: 'acct-old', username: 'Alice', version: 2 })
       expect(await object.createAccount({ ...(await object.getAccount())!, id: 'acct-old' }, 'alice')).toBe('exists')
       expect(await object.listDevices()).toEqual([
-        { id: 'dev-1', accountId: 'acct-old', displayName: 'Laptop', origin: 'password', quarantineUntilMs: 0, createdAtMs: T, lastSeenAtMs: T },
+        {
+          id: 'dev-1',
+          accountId: 'acct-old',
+          displayName: 'Laptop',
+          origin: 'password',
+          quarantineUntilMs: 0,
+          createdAtMs: T,
+          lastSeenAtMs: T,
+        },
       ])
       expect(await object.getAccess('at-1', now)).toMatchObject({ familyId: 'fam-1', scopes: ['urn:qrelay:session'] })
       expect(await object.countRecoveryCodes()).toBe(2)
@@ -83,7 +91,9 @@ describe('AccountObject over storage written by the earlier object', () => {
       expect((await object.readEvents(0, 10, now)).map((e) => e.id)).toEqual([T])
       const added = await object.appendEvent({ type: 'totp_enabled', atMs: now }, { maxEvents: 10, retentionMs: DAY }, now)
       expect(added?.id).toBe(now)
-      expect((await object.rotateRefresh({ familyId: 'fam-1', presentedHash: 'h1', nextHash: 'h3', graceMs: 0 }, now)).outcome).toBe('reused')
+      expect((await object.rotateRefresh({ familyId: 'fam-1', presentedHash: 'h1', nextHash: 'h3', graceMs: 0 }, now)).outcome).toBe(
+        'reused',
+      )
       expect(await object.getAccess('at-1', now)).toBeNull()
       expect(await object.revokeDevice('dev-1', now)).toBe(true)
       expect(await object.lastAuthenticated('dev-1')).toBeNull()

@@ -25,8 +25,7 @@ const makeStore = (clock: FakeClock, shards?: number, namePrefix = freshPrefix()
 describeEphemeralStore('durable-object', (clock) => makeStore(clock))
 
 describe('durableObjectStore', () => {
-  const record = (clock: FakeClock, id: string, ttlMs = 120_000) =>
-    createChannel({ id, api: 'msc4388', data: '', now: clock.now(), ttlMs })
+  const record = (clock: FakeClock, id: string, ttlMs = 120_000) => createChannel({ id, api: 'msc4388', data: '', now: clock.now(), ttlMs })
 
   it('counts live channels over every shard when a large cap spreads reservations', async () => {
     const clock = fakeClock(Date.now())
@@ -59,8 +58,7 @@ describe('durableObjectStore', () => {
   })
 
   const storeWithPrefix = (clock: FakeClock, prefix: string) => makeStore(clock, undefined, prefix)
-  const storedChannel = (stub: DurableObjectStub) =>
-    runInDurableObject(stub, (_, state) => state.storage.kv.get('channel'))
+  const storedChannel = (stub: DurableObjectStub) => runInDurableObject(stub, (_, state) => state.storage.kv.get('channel'))
 
   it('frees an expired channel storage when its alarm runs', async () => {
     // Created on a clock 200 s in the past: by the object's own clock the record has already expired,

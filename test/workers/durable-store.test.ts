@@ -67,7 +67,10 @@ describe('durableObjectDurableStore', () => {
 
   const entriesIn = (prefix: string, shard: number) =>
     runInDurableObject(env.RELAY_ACCOUNT_INDEX.getByName(`${prefix}idx:${shard}`), (_, state) =>
-      state.storage.sql.exec('SELECT key FROM entries').toArray().map((row) => String(row.key)),
+      state.storage.sql
+        .exec('SELECT key FROM entries')
+        .toArray()
+        .map((row) => String(row.key)),
     )
 
   it('spreads look-ups over the index shards and releases the claim of a refused mint', async () => {
@@ -90,8 +93,9 @@ describe('durableObjectDurableStore', () => {
     const store = makeStore(clock, prefix)
     expect(await store.accounts.get('ghost')).toBeNull()
     expect(await store.devices.listByAccount('ghost')).toEqual([])
-    const tables = await runInDurableObject(env.RELAY_ACCOUNT.getByName(`${prefix}acct:ghost`), (_, state) =>
-      state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").one().n,
+    const tables = await runInDurableObject(
+      env.RELAY_ACCOUNT.getByName(`${prefix}acct:ghost`),
+      (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").one().n,
     )
     expect(tables).toBe(0)
   })
@@ -110,7 +114,10 @@ describe('durableObjectDurableStore', () => {
     const stub = env.RELAY_ACCOUNT.getByName(`${prefix}acct:${account.id}`)
     await runDurableObjectAlarm(stub)
     const left = await runInDurableObject(stub, (_, state) => ({
-      tokens: state.storage.sql.exec('SELECT id FROM access_tokens').toArray().map((row) => row.id),
+      tokens: state.storage.sql
+        .exec('SELECT id FROM access_tokens')
+        .toArray()
+        .map((row) => row.id),
       families: state.storage.sql.exec('SELECT count(*) AS n FROM refresh_families').one().n,
     }))
     expect(left).toEqual({ tokens: [live.id], families: 0 })

@@ -19,12 +19,17 @@ const PASSWORD = 'correct horse battery staple'
 
 let counter = 0
 /** fetch through the Worker, appearing from `ip` (CF-Connecting-IP). */
-const fetchFrom = (ip: string): FetchLike => (input, init = {}) => {
-  const headers = new Headers(init.headers)
-  headers.set('cf-connecting-ip', ip)
-  return SELF.fetch(input, { ...init, headers })
-}
-const sendFrom = (ip: string): Send => (path, init) => fetchFrom(ip)(`${ORIGIN}${path}`, init)
+const fetchFrom =
+  (ip: string): FetchLike =>
+  (input, init = {}) => {
+    const headers = new Headers(init.headers)
+    headers.set('cf-connecting-ip', ip)
+    return SELF.fetch(input, { ...init, headers })
+  }
+const sendFrom =
+  (ip: string): Send =>
+  (path, init) =>
+    fetchFrom(ip)(`${ORIGIN}${path}`, init)
 
 /** A fresh account and its existing device, signed in by password from `ip`. */
 const existingDevice = async (ip: string): Promise<{ username: string; token: string }> => {
@@ -98,27 +103,37 @@ describe('workers: QR login races and attacks on Durable Objects', () => {
     expect(polls.filter((p) => p.body.error === 'invalid_grant')).toHaveLength(4)
   })
 
-  it('refuses an approval carrying another channel\'s binding and hides the code from that account, without burning it', async () => {
+  it("refuses an approval carrying another channel's binding and hides the code from that account, without burning it", async () => {
     const approverIp = '198.51.100.40'
     const { token } = await existingDevice(approverIp)
     const holder = await dpopHolder()
     const send = sendFrom('198.51.100.41')
     const { codes } = await requestGrant(send, holder, Date.now(), { channel_binding: bindingOf('A') })
-    const res = await decide(sendFrom(approverIp), token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('B'), dpop_jkt: holder.jkt })
+    const res = await decide(sendFrom(approverIp), token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('B'),
+      dpop_jkt: holder.jkt,
+    })
     expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'CHANNEL_BINDING_MISMATCH' } })
     expect((await pollToken(send, holder, Date.now(), codes.device_code)).body.error).toBe('authorization_pending')
-    const retry = await decide(sendFrom(approverIp), token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('A'), dpop_jkt: holder.jkt })
+    const retry = await decide(sendFrom(approverIp), token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('A'),
+      dpop_jkt: holder.jkt,
+    })
     expect(retry.status).toBe(404)
   })
 })
 
 describe('workers: proximity from request.cf', () => {
   /** fetch through the Worker from `ip`, with Cloudflare's view of where that is. */
-  const sendWithCf = (ip: string, cf: Record<string, unknown>): Send => (path, init) => {
-    const headers = new Headers(init.headers)
-    headers.set('cf-connecting-ip', ip)
-    return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, cf } as RequestInit)
-  }
+  const sendWithCf =
+    (ip: string, cf: Record<string, unknown>): Send =>
+    (path, init) => {
+      const headers = new Headers(init.headers)
+      headers.set('cf-connecting-ip', ip)
+      return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, cf } as RequestInit)
+    }
 
   it('denies an approval when request.cf puts the two devices on two continents', async () => {
     const approverIp = '198.51.100.50'

@@ -31,13 +31,17 @@ const worker: RaceTarget = {
 
 describe('workers: races at scale on Durable Objects', () => {
   for (const intent of INTENTS) {
-    it(`${N} concurrent ${intent} attempts: exactly one winner, documented losers, nothing twice`, async () => {
-      const result = await race(worker, intent, N)
-      const shown = table([result])
-      console.log(shown.split('\n').at(-1))
-      expect(result.winners, shown).toBe(1)
-      expect(result.unexpected, shown).toEqual({})
-      expect(result.problems, shown).toEqual([])
-    }, TIMEOUT_MS)
+    it(
+      `${N} concurrent ${intent} attempts: exactly one winner, documented losers, nothing twice`,
+      async () => {
+        const result = await race(worker, intent, N)
+        const shown = table([result])
+        console.log(shown.split('\n').at(-1))
+        expect(result.winners, shown).toBe(1)
+        expect(result.unexpected, shown).toEqual({})
+        expect(result.problems, shown).toEqual([])
+      },
+      TIMEOUT_MS,
+    )
   }
 })

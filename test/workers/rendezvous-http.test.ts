@@ -90,9 +90,7 @@ describe('workers: MSC4108 2024 rendezvous', () => {
     const created = await send(V2024, 'POST', ip, text(''))
     const path = new URL(((await created.json()) as { url: string }).url).pathname
     const etag = created.headers.get('etag') as string
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => send(path, 'PUT', ip, text(`w${i}`), { 'If-Match': etag })),
-    )
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => send(path, 'PUT', ip, text(`w${i}`), { 'If-Match': etag })))
     expect(results.filter((r) => r.status === 202)).toHaveLength(1)
     expect(results.filter((r) => r.status === 412)).toHaveLength(9)
   })

@@ -25,7 +25,14 @@ describe('webhook outbox object: delivery by alarm', () => {
     const outbox = durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX, name })
     const stub = env.RELAY_OUTBOX.getByName(name)
     const dueAt = Date.now() + 60_000
-    expect(await outbox.enqueue({ id: 'msg_later', body: '{"type":"security.password_changed"}', createdAtMs: Date.now(), nextAttemptAtMs: dueAt })).toBe(true)
+    expect(
+      await outbox.enqueue({
+        id: 'msg_later',
+        body: '{"type":"security.password_changed"}',
+        createdAtMs: Date.now(),
+        nextAttemptAtMs: dueAt,
+      }),
+    ).toBe(true)
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(dueAt)
     expect(await outbox.enqueue({ id: 'msg_sooner', body: '{}', createdAtMs: Date.now(), nextAttemptAtMs: dueAt - 30_000 })).toBe(true)
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(dueAt - 30_000)

@@ -84,9 +84,7 @@ export interface AccountObjectApi {
 }
 
 /** Outcome of {@link IndexObjectApi.claim}: `other` names the account holding the key. */
-export type ClaimOutcome =
-  | { outcome: 'new' | 'same' }
-  | { outcome: 'other'; holder: string; confirmed: boolean; claimedAtMs: number }
+export type ClaimOutcome = { outcome: 'new' | 'same' } | { outcome: 'other'; holder: string; confirmed: boolean; claimedAtMs: number }
 
 /** What an index shard answers (see `src/runtime/account-index-object.ts`). */
 export interface IndexObjectApi {
@@ -130,7 +128,11 @@ interface ObjectsContext {
 }
 
 /** Wins the username claim for `accountId`, or says who holds it for good. */
-const claimUsername = async ({ clock, account, index }: ObjectsContext, nameKey: string, accountId: string): Promise<'new' | 'same' | 'taken'> => {
+const claimUsername = async (
+  { clock, account, index }: ObjectsContext,
+  nameKey: string,
+  accountId: string,
+): Promise<'new' | 'same' | 'taken'> => {
   const key = usernameIndexKey(nameKey)
   const shard = index(key)
   const claim = await shard.claim(key, accountId, clock.now(), null, false)
@@ -175,7 +177,13 @@ const objectAccounts = (c: ObjectsContext): AccountStore => {
 }
 
 /** Claims `key` for a mint, runs it, and releases a claim it made when the mint is refused. */
-const mintIndexed = async ({ clock, index }: ObjectsContext, key: string, accountId: string, expiresAtMs: number, mint: () => Promise<MintOutcome>) => {
+const mintIndexed = async (
+  { clock, index }: ObjectsContext,
+  key: string,
+  accountId: string,
+  expiresAtMs: number,
+  mint: () => Promise<MintOutcome>,
+) => {
   const claim = await index(key).claim(key, accountId, clock.now(), expiresAtMs, true)
   if (claim.outcome === 'other') return 'exists'
   const outcome = await mint()
@@ -187,9 +195,7 @@ const objectTokens = (c: ObjectsContext): TokenStore => {
   const { clock, account, holderOf } = c
   return {
     putAccess: (token) =>
-      mintIndexed(c, accessKey(token.id), token.accountId, token.expiresAtMs, () =>
-        account(token.accountId).putAccess(token, clock.now()),
-      ),
+      mintIndexed(c, accessKey(token.id), token.accountId, token.expiresAtMs, () => account(token.accountId).putAccess(token, clock.now())),
     async getAccess(id) {
       const holder = await holderOf(accessKey(id))
       return holder === null ? null : account(holder).getAccess(id, clock.now())

@@ -5,15 +5,7 @@
  * ./memory-state.ts, the tokens and refresh families in ./memory-tokens.ts.
  */
 import { usernameKey } from '../../core/accounts/records.ts'
-import type {
-  AccountStore,
-  Clock,
-  CredentialStore,
-  DeviceStore,
-  DurableStore,
-  MintOutcome,
-  SecurityStateStore,
-} from '../../ports.ts'
+import type { AccountStore, Clock, CredentialStore, DeviceStore, DurableStore, MintOutcome, SecurityStateStore } from '../../ports.ts'
 import { copy, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
@@ -28,7 +20,14 @@ const memoryAccountStore = ({ accounts, usernames }: MemoryDurableState): Accoun
     async create(account) {
       const key = usernameKey(account.username)
       if (accounts.has(account.id) || usernames.has(key)) return 'exists'
-      const state = { record: copy(account), lastTotpStep: -1, recoveryCodes: new Set<string>(), devices: new Map(), authMarks: new Map(), feed: [] }
+      const state = {
+        record: copy(account),
+        lastTotpStep: -1,
+        recoveryCodes: new Set<string>(),
+        devices: new Map(),
+        authMarks: new Map(),
+        feed: [],
+      }
       accounts.set(account.id, state)
       usernames.set(key, account.id)
       return 'ok'

@@ -224,14 +224,7 @@ const FAMILY_REVOKE = `return revoke_family(ARGV[1], ARGV[2])`
 
 /** The scripts as ioredis commands (all take KEYS[1] = the account hash). */
 export interface DurableScripts {
-  qdAccountCreate(
-    acct: string,
-    json: string,
-    version: number,
-    usernameKey: string,
-    status: string,
-    lockedUntilMs: number,
-  ): Promise<number>
+  qdAccountCreate(acct: string, json: string, version: number, usernameKey: string, status: string, lockedUntilMs: number): Promise<number>
   qdAccountUpdate(
     acct: string,
     expectedVersion: number,
@@ -253,14 +246,7 @@ export interface DurableScripts {
   qdAccessPut(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
   qdAccessRevoke(acct: string, tokenId: string, now: number): Promise<number>
   qdFamilyCreate(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
-  qdRotate(
-    acct: string,
-    now: number,
-    familyId: string,
-    presented: string,
-    next: string,
-    graceMs: number,
-  ): Promise<string[]>
+  qdRotate(acct: string, now: number, familyId: string, presented: string, next: string, graceMs: number): Promise<string[]>
   qdFamilyRevoke(acct: string, familyId: string, now: number): Promise<number>
 }
 

@@ -99,8 +99,7 @@ const redisAccounts = (c: RedisDurableContext): DurableStore['accounts'] => {
 
 const redisCredentials = ({ client, redis, acct, base }: RedisDurableContext): DurableStore['credentials'] => ({
   useTotpStep: async (accountId, step) => (await redis.qdTotpStep(acct(accountId), step)) === 1,
-  replaceRecoveryCodes: async (accountId, hashes) =>
-    (await redis.qdRecoveryReplace(acct(accountId), ...hashes)) === 1,
+  replaceRecoveryCodes: async (accountId, hashes) => (await redis.qdRecoveryReplace(acct(accountId), ...hashes)) === 1,
   consumeRecoveryCode: async (accountId, hash) => (await client.srem(`${base(accountId)}rc`, hash)) === 1,
   countRecoveryCodes: (accountId) => client.scard(`${base(accountId)}rc`),
 })
@@ -129,14 +128,11 @@ const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext)
   touch: async (accountId, deviceId, seen) =>
     (await redis.qdDeviceTouch(acct(accountId), deviceId, seen.atMs, seen.network ?? '', flag(seen.network))) === 1,
   revoke: async (accountId, deviceId) => (await redis.qdDeviceRevoke(acct(accountId), deviceId, clock.now())) === 1,
-  revokeAllExcept: (accountId, keep) =>
-    redis.qdDeviceRevokeAllExcept(acct(accountId), keep ?? '', keep === null ? '0' : '1', clock.now()),
+  revokeAllExcept: (accountId, keep) => redis.qdDeviceRevokeAllExcept(acct(accountId), keep ?? '', keep === null ? '0' : '1', clock.now()),
 })
 
-
 const redisSecurity = ({ client, redis, clock, acct, base }: RedisDurableContext): DurableStore['security'] => ({
-  markAuthenticated: async (accountId, deviceId, atMs) =>
-    (await redis.qdMarkAuthenticated(acct(accountId), deviceId, atMs)) === 1,
+  markAuthenticated: async (accountId, deviceId, atMs) => (await redis.qdMarkAuthenticated(acct(accountId), deviceId, atMs)) === 1,
   async lastAuthenticated(accountId, deviceId) {
     const la = await client.hget(`${base(accountId)}dev:${deviceId}`, 'la')
     return la === null ? null : Number(la)

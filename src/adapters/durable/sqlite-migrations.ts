@@ -169,10 +169,7 @@ const userVersion = (db: Database.Database): number =>
  * @example
  * const { from, to } = migrate(db) // { from: 0, to: 1 } on a new file, { from: 1, to: 1 } after
  */
-export const migrate = (
-  db: Database.Database,
-  migrations: readonly Migration[] = MIGRATIONS,
-): { from: number; to: number } => {
+export const migrate = (db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } => {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`)
   })

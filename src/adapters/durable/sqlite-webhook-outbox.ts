@@ -68,13 +68,19 @@ export const sqliteWebhookOutbox = ({ db }: SqliteWebhookOutboxOptions): Webhook
   })
   return {
     // Writes retry a busy lock without blocking the process (bounded, see sqlite-busy.ts).
-    enqueue: retryWhileBusy((m: Omit<WebhookMessage, 'attempts' | 'lastError'>) => q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs, m.orderKey ?? null).changes === 1),
+    enqueue: retryWhileBusy(
+      (m: Omit<WebhookMessage, 'attempts' | 'lastError'>) =>
+        q.insert.run(m.id, m.body, m.createdAtMs, m.nextAttemptAtMs, m.orderKey ?? null).changes === 1,
+    ),
     claimDue: retryWhileBusy((nowMs: number, limit: number, leaseMs: number) => claim.immediate(nowMs, limit, leaseMs) as WebhookMessage[]),
     complete: retryWhileBusy((id: string) => q.delete.run(id).changes === 1),
     reschedule: retryWhileBusy(
-      (id: string, attempts: number, nextAttemptAtMs: number, lastError: string) => q.reschedule.run(nextAttemptAtMs, lastError, id, attempts).changes === 1,
+      (id: string, attempts: number, nextAttemptAtMs: number, lastError: string) =>
+        q.reschedule.run(nextAttemptAtMs, lastError, id, attempts).changes === 1,
     ),
-    deadLetter: retryWhileBusy((id: string, attempts: number, lastError: string) => q.deadLetter.run(lastError, id, attempts).changes === 1),
+    deadLetter: retryWhileBusy(
+      (id: string, attempts: number, lastError: string) => q.deadLetter.run(lastError, id, attempts).changes === 1,
+    ),
     listDead: async (limit) => (q.listDead.all(limit) as OutboxRow[]).map(toMessage),
     async counts() {
       const rows = q.counts.all() as Array<{ dead: number; n: number }>

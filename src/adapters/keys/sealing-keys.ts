@@ -4,12 +4,7 @@
  * kept where the channel-ticket keys are kept (a 0600 file in the data directory on Node, the key
  * Durable Object on Workers), so every start, and every isolate, opens what the others sealed.
  */
-import {
-  formatSealingKeyring,
-  newSealingKeyring,
-  parseSealingKeyring,
-  type SealingKeyring,
-} from '../../core/crypto/sealed-secret.ts'
+import { formatSealingKeyring, newSealingKeyring, parseSealingKeyring, type SealingKeyring } from '../../core/crypto/sealed-secret.ts'
 import type { Random } from '../../ports.ts'
 import type { ObjectNamespace } from '../storage/durable-object.ts'
 import type { KeyObjectApi } from './durable-object-keystore.ts'

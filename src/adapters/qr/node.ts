@@ -33,8 +33,7 @@ const segmentsOf = (bytes: Uint8Array) => {
   return [{ data: bytes, mode: 'byte' as const }]
 }
 
-const tooLarge = (cause: unknown): RelayError =>
-  new RelayError('PAYLOAD_TOO_LARGE', { detail: 'too much data for a QR code', cause })
+const tooLarge = (cause: unknown): RelayError => new RelayError('PAYLOAD_TOO_LARGE', { detail: 'too much data for a QR code', cause })
 
 /**
  * Renders `bytes` as a QR code in a PNG image.

@@ -16,15 +16,7 @@ import type { Redis } from 'ioredis'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import { isLive } from '../../core/rendezvous/channel.ts'
 import { opaqueKey } from './opaque-key.ts'
-import type {
-  ChannelStore,
-  Clock,
-  CounterStore,
-  CreateOutcome,
-  EphemeralStore,
-  KvStore,
-  ReplaceOutcome,
-} from '../../ports.ts'
+import type { ChannelStore, Clock, CounterStore, CreateOutcome, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'
 
 /** Options of {@link redisStore}: a ready client (the runtime builds it) and a key prefix. */
 export interface RedisStoreOptions {
@@ -124,14 +116,7 @@ interface ScriptedRedis {
     max: number,
     id: string,
   ): Promise<CreateOutcome>
-  qrReplaceIfMatch(
-    key: string,
-    expectedRev: number,
-    nextRev: number,
-    json: string,
-    expiresAt: number,
-    now: number,
-  ): Promise<ReplaceOutcome>
+  qrReplaceIfMatch(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number, now: number): Promise<ReplaceOutcome>
   qrTakeChannel(key: string, live: string, now: number, id: string): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
@@ -206,7 +191,16 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
 
   const channels: ChannelStore = {
     create: (record, maxLive) =>
-      redis.qrCreateChannel(channelKey(record.id), liveKey, record.rev, JSON.stringify(record), record.expiresAtMs, clock.now(), maxLive, opaqueKey(record.id)),
+      redis.qrCreateChannel(
+        channelKey(record.id),
+        liveKey,
+        record.rev,
+        JSON.stringify(record),
+        record.expiresAtMs,
+        clock.now(),
+        maxLive,
+        opaqueKey(record.id),
+      ),
     async get(id) {
       return decode(await client.hget(channelKey(id), 'd'))
     },

@@ -92,8 +92,7 @@ export const parsePasswordHash = (phc: string): Result<PasswordHash, 'INVALID_PA
 
 /** Encodes a hash as its PHC string. */
 export const formatPasswordHash = (h: PasswordHash): string =>
-  `$argon2id$v=19$m=${h.memoryKiB},t=${h.iterations},p=${h.parallelism}` +
-  `$${base64nopad.encode(h.salt)}$${base64nopad.encode(h.hash)}`
+  `$argon2id$v=19$m=${h.memoryKiB},t=${h.iterations},p=${h.parallelism}` + `$${base64nopad.encode(h.salt)}$${base64nopad.encode(h.hash)}`
 
 const optionsOf = (p: Pick<PasswordHash, 'memoryKiB' | 'iterations' | 'parallelism'>, dkLen: number) => ({
   m: p.memoryKiB,

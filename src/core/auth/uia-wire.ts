@@ -24,10 +24,7 @@ export interface UiaChallengeBody {
  * @example
  * return c.json(challengeBody(session, { errcode: 'M_FORBIDDEN', error: 'wrong password' }), 401)
  */
-export const challengeBody = (
-  session: UiaSession,
-  error?: { errcode: string; error: string },
-): UiaChallengeBody => {
+export const challengeBody = (session: UiaSession, error?: { errcode: string; error: string }): UiaChallengeBody => {
   const body: UiaChallengeBody = {
     flows: session.flows.map((flow) => ({ stages: [...flow.stages] })),
     params: { ...session.params },

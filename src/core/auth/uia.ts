@@ -143,9 +143,7 @@ const checkLive = (session: UiaSession, now: number): Result<UiaSession, 'UIA_SE
 
 /** True when a request is the one the session was opened for (method case-insensitive, path and body hash exact). */
 export const matchesRequest = (session: UiaSession, method: string, path: string, bodyHash: string): boolean =>
-  session.binding.method === method.toUpperCase() &&
-  session.binding.path === path &&
-  equalConstantTime(session.binding.bodyHash, bodyHash)
+  session.binding.method === method.toUpperCase() && session.binding.path === path && equalConstantTime(session.binding.bodyHash, bodyHash)
 
 /**
  * The gate for an answer carrying `auth.session`: the session must be open, unexpired and bound to
@@ -154,11 +152,7 @@ export const matchesRequest = (session: UiaSession, method: string, path: string
  * @example
  * const live = checkRequest(session, { method: 'POST', path: '/v1/login', bodyHash }, now)
  */
-export const checkRequest = (
-  session: UiaSession,
-  request: UiaBinding,
-  now: number,
-): Result<UiaSession, 'UIA_SESSION_INVALID'> => {
+export const checkRequest = (session: UiaSession, request: UiaBinding, now: number): Result<UiaSession, 'UIA_SESSION_INVALID'> => {
   const live = checkLive(session, now)
   if (!live.ok) return live
   if (!matchesRequest(session, request.method, request.path, request.bodyHash)) {
@@ -224,10 +218,7 @@ export const updateFlows = (
  * const spent = consume(session, now)
  * if (spent.ok) await doTheProtectedThing()
  */
-export const consume = (
-  session: UiaSession,
-  now: number,
-): Result<UiaSession, 'UIA_SESSION_INVALID' | 'AUTH_STAGE_REQUIRED'> => {
+export const consume = (session: UiaSession, now: number): Result<UiaSession, 'UIA_SESSION_INVALID' | 'AUTH_STAGE_REQUIRED'> => {
   const live = checkLive(session, now)
   if (!live.ok) return live
   if (!isComplete(session)) return fail('AUTH_STAGE_REQUIRED', 'more authentication stages are required')

@@ -24,14 +24,8 @@ export const CHANNEL_BINDING_BYTES = 32
  * @example
  * const binding = deriveChannelBinding(shared, gp, sp) // 43 characters of [A-Za-z0-9_-]
  */
-export const deriveChannelBinding = (
-  sharedSecret: Uint8Array,
-  generatorKey: Uint8Array,
-  scannerKey: Uint8Array,
-): string =>
-  base64urlnopad.encode(
-    hkdfSha512(sharedSecret, channelInfo(CHANNEL_BINDING_LABEL, generatorKey, scannerKey), CHANNEL_BINDING_BYTES),
-  )
+export const deriveChannelBinding = (sharedSecret: Uint8Array, generatorKey: Uint8Array, scannerKey: Uint8Array): string =>
+  base64urlnopad.encode(hkdfSha512(sharedSecret, channelInfo(CHANNEL_BINDING_LABEL, generatorKey, scannerKey), CHANNEL_BINDING_BYTES))
 
 /**
  * True when the two ends' bindings are equal, compared in time that depends only on their lengths.

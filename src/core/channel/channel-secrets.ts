@@ -27,13 +27,7 @@ export class ChannelSecrets {
   #nextReceive = 0
   #closed = false
 
-  private constructor(
-    role: Role,
-    sendKey: Uint8Array,
-    receiveKey: Uint8Array,
-    checkCode: string,
-    binding: string,
-  ) {
+  private constructor(role: Role, sendKey: Uint8Array, receiveKey: Uint8Array, checkCode: string, binding: string) {
     this.role = role
     this.#sendKey = sendKey
     this.#receiveKey = receiveKey
@@ -48,12 +42,7 @@ export class ChannelSecrets {
    * @example
    * const secrets = ChannelSecrets.derive('S', shared, gp, sp)
    */
-  static derive(
-    role: Role,
-    sharedSecret: Uint8Array,
-    generatorKey: Uint8Array,
-    scannerKey: Uint8Array,
-  ): ChannelSecrets {
+  static derive(role: Role, sharedSecret: Uint8Array, generatorKey: Uint8Array, scannerKey: Uint8Array): ChannelSecrets {
     const keys = deriveChannelKeys(sharedSecret, generatorKey, scannerKey)
     const binding = deriveChannelBinding(sharedSecret, generatorKey, scannerKey)
     const [send, receive] = role === 'S' ? [keys.encKeyS, keys.encKeyG] : [keys.encKeyG, keys.encKeyS]

@@ -63,10 +63,7 @@ export const startGenerator = (random: Random): UnestablishedState => {
  * const step = createInitiate(random, qr.publicKey)
  * if (step.ok) await rendezvous.put(step.value.message) // then wait for LoginOk
  */
-export const createInitiate = (
-  random: Random,
-  generatorKey: Uint8Array | string,
-): Result<Step<OfferedState>, 'INVALID_PARAM'> => {
+export const createInitiate = (random: Random, generatorKey: Uint8Array | string): Result<Step<OfferedState>, 'INVALID_PARAM'> => {
   const gp = typeof generatorKey === 'string' ? parsePublicKey(generatorKey) : ok(generatorKey)
   if (!gp.ok) return gp
   const key = EphemeralKey.generate(random)

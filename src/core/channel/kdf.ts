@@ -58,11 +58,7 @@ export interface ChannelKeys {
  * @example
  * const { encKeyS, encKeyG, checkBytes } = deriveChannelKeys(shared, gp, sp)
  */
-export const deriveChannelKeys = (
-  sharedSecret: Uint8Array,
-  generatorKey: Uint8Array,
-  scannerKey: Uint8Array,
-): ChannelKeys => {
+export const deriveChannelKeys = (sharedSecret: Uint8Array, generatorKey: Uint8Array, scannerKey: Uint8Array): ChannelKeys => {
   const derive = (label: string, length: number): Uint8Array =>
     hkdfSha512(sharedSecret, channelInfo(`${MSC4108_INFO_PREFIX}_${label}`, generatorKey, scannerKey), length)
   return {

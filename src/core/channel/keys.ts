@@ -42,10 +42,7 @@ export const parsePublicKey = (text: string): Result<Uint8Array, 'INVALID_PARAM'
  * const shared = agreeX25519(ourSecret, theirPublic)
  * if (!shared.ok) abort(shared.detail) // 'non-contributory public key'
  */
-export const agreeX25519 = (
-  secretKey: Uint8Array,
-  theirPublicKey: Uint8Array,
-): Result<Uint8Array, 'INVALID_PARAM'> => {
+export const agreeX25519 = (secretKey: Uint8Array, theirPublicKey: Uint8Array): Result<Uint8Array, 'INVALID_PARAM'> => {
   if (theirPublicKey.length !== X25519_KEY_BYTES) return fail('INVALID_PARAM', 'the public key is not 32 bytes')
   let shared: Uint8Array
   try {

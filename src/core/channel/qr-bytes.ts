@@ -50,8 +50,7 @@ export const concatBytes = (...parts: readonly Uint8Array[]): Uint8Array => {
 export const withU8Length = (bytes: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(bytes.length), bytes)
 
 /** Two length bytes (big-endian) then the bytes; the caller has checked `bytes.length <= 65535`. */
-export const withU16Length = (bytes: Uint8Array): Uint8Array =>
-  concatBytes(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes)
+export const withU16Length = (bytes: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes)
 
 /**
  * True for an absolute http(s) URL with a host and no whitespace or control characters (which the

@@ -89,7 +89,8 @@ export const encodeChannelLink = (baseUrl: string, link: ChannelLink): Result<st
   if (!Object.hasOwn(INTENT_BYTE, link.intent)) return fail('INVALID_PARAM', `unknown intent ${String(link.intent)}`)
   const page = pageUrlOf(baseUrl, link.intent)
   if (!page.ok) return page
-  if (link.publicKey.length !== 32) return fail('INVALID_PARAM', `bad length: the public key must be 32 bytes, got ${link.publicKey.length}`)
+  if (link.publicKey.length !== 32)
+    return fail('INVALID_PARAM', `bad length: the public key must be 32 bytes, got ${link.publicKey.length}`)
   if (!OPAQUE_ID.test(link.channelId)) return fail('INVALID_PARAM', 'the channel id is not an opaque identifier')
   const parts = link.ticket.split('.')
   if (parts.length !== 3 || !parts.every((p) => JWS_PART.test(p))) return fail('INVALID_PARAM', 'the ticket is not a compact JWS')
@@ -113,7 +114,8 @@ export const parseChannelFragment = (fragment: string): Result<ChannelLink, 'INV
   if (text.length > MAX_FRAGMENT_CHARS) return fail('INVALID_PARAM', `the link fragment exceeds ${MAX_FRAGMENT_CHARS} characters`)
   const parts = text.split('.')
   if (parts[0] !== LINK_VERSION) return fail('INVALID_PARAM', `unknown link version: expected ${LINK_VERSION}`)
-  if (parts.length !== 5) return fail('INVALID_PARAM', 'the link fragment must be v1.<head>.<ticket header>.<ticket payload>.<ticket signature>')
+  if (parts.length !== 5)
+    return fail('INVALID_PARAM', 'the link fragment must be v1.<head>.<ticket header>.<ticket payload>.<ticket signature>')
   const [, head, ...ticket] = parts as [string, string, string, string, string]
   let bytes: Uint8Array
   try {
@@ -163,7 +165,7 @@ export const parseChannelLink = (text: string, baseUrl: string): Result<ChannelL
   }
   const page = `${url.origin}${url.pathname}`
   if (page !== approve.value && page !== linkPage.value) {
-    return fail('INVALID_PARAM', 'the link does not point at this server\'s approve or link page')
+    return fail('INVALID_PARAM', "the link does not point at this server's approve or link page")
   }
   if (url.hash === '') return fail('INVALID_PARAM', 'the link has no fragment')
   const parsed = parseChannelFragment(url.hash)

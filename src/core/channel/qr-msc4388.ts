@@ -12,7 +12,18 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/726e1154/proposals/4388-secure-qr-channel.md#qr-code-format
  */
 import { fail, ok, type Result } from '../errors.ts'
-import { OPAQUE_ID, ascii, byteReader, concatBytes, fieldBytes, isHttpUrl, readUtf8, startsWith, withU16Length, withU8Length } from './qr-bytes.ts'
+import {
+  OPAQUE_ID,
+  ascii,
+  byteReader,
+  concatBytes,
+  fieldBytes,
+  isHttpUrl,
+  readUtf8,
+  startsWith,
+  withU16Length,
+  withU8Length,
+} from './qr-bytes.ts'
 import { encodeQrHead, endOfQr, readQrHead, type QrHeadLayout } from './qr-head.ts'
 import { MATRIX_PREFIX } from './qr-msc4108.ts'
 
@@ -68,18 +79,13 @@ export const canonicalBaseUrl = (text: string): string | null => {
 export const encodeMsc4388Qr = (qr: Msc4388Qr): Result<Uint8Array, 'INVALID_PARAM'> => {
   const head = encodeQrHead(qr.prefix === 'stable' ? MATRIX_PREFIX : MSC4388_UNSTABLE_PREFIX, LAYOUT, qr)
   if (!head.ok) return head
-  if (!OPAQUE_ID.test(qr.rendezvousId)) return fail('INVALID_PARAM', 'the rendezvous ID is not an opaque identifier (1–255 of [0-9A-Za-z._~-])')
+  if (!OPAQUE_ID.test(qr.rendezvousId))
+    return fail('INVALID_PARAM', 'the rendezvous ID is not an opaque identifier (1–255 of [0-9A-Za-z._~-])')
   if (!isHttpUrl(qr.baseUrl)) return fail('INVALID_PARAM', 'the base URL is not an absolute http(s) URL')
   const url = fieldBytes(qr.baseUrl, 0xffff, 'base URL')
   if (!url.ok) return url
   const id = ascii(qr.rendezvousId)
-  return ok(
-    concatBytes(
-      head.value,
-      qr.idLength === 'u8' ? withU8Length(id) : withU16Length(id),
-      withU16Length(url.value),
-    ),
-  )
+  return ok(concatBytes(head.value, qr.idLength === 'u8' ? withU8Length(id) : withU16Length(id), withU16Length(url.value)))
 }
 
 /**

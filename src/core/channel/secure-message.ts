@@ -46,10 +46,7 @@ export const canTalk = (state: ChannelState): state is OpenState => {
  * const sent = encryptMessage(s, JSON.stringify({ type: 'm.login.protocol_accepted' }))
  * if (sent.ok) { await rendezvous.put(sent.value.message); s = sent.value.state }
  */
-export const encryptMessage = <T extends ChannelState>(
-  state: T,
-  plaintext: string,
-): Result<Sent<T & OpenState>, 'INVALID_TRANSITION'> => {
+export const encryptMessage = <T extends ChannelState>(state: T, plaintext: string): Result<Sent<T & OpenState>, 'INVALID_TRANSITION'> => {
   if (!canTalk(state)) return fail('INVALID_TRANSITION', `cannot send in state ${state.kind} as ${state.role}`)
   const sealed = state.secrets.seal(state.sent, utf8Encode(plaintext))
   if (!sealed.ok) return sealed

@@ -88,7 +88,10 @@ export const sealingKeyring = (keys: readonly SealingKey[]): Result<SealingKeyri
  */
 export const parseSealingKeyring = (text: string): Result<SealingKeyring, 'INVALID_PARAM'> => {
   const keys: SealingKey[] = []
-  for (const [n, entry] of text.split(',').map((e) => e.trim()).entries()) {
+  for (const [n, entry] of text
+    .split(',')
+    .map((e) => e.trim())
+    .entries()) {
     const colon = entry.indexOf(':')
     const id = colon < 0 ? '' : entry.slice(0, colon)
     const hex = colon < 0 ? '' : entry.slice(colon + 1)

@@ -39,8 +39,7 @@ export const equalConstantTime = (a: string, b: string): boolean => {
 }
 
 /** True when `secret` hashes to `storedHash`, compared in constant time. */
-export const secretMatches = (secret: string, storedHash: string): boolean =>
-  equalConstantTime(hashSecret(secret), storedHash)
+export const secretMatches = (secret: string, storedHash: string): boolean => equalConstantTime(hashSecret(secret), storedHash)
 
 /**
  * A keyed, truncated hash for logs: the same bearer value always logs the same 16 hex characters,

@@ -58,9 +58,7 @@ export const publicPartOf = (jwk: SigningJwk): SigningJwk =>
 export const keyIdOf = (jwk: SigningJwk): string => {
   // RFC 7638: required members only, lexicographic order, no whitespace.
   const canonical =
-    jwk.kty === 'OKP'
-      ? `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`
-      : `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`
+    jwk.kty === 'OKP' ? `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}` : `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`
   return toBase64Url(sha256(encoder.encode(canonical)).slice(0, 8))
 }
 

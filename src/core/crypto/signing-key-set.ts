@@ -9,15 +9,7 @@
  */
 import { fail, ok, type Result } from '../errors.ts'
 import type { Random } from '../../ports.ts'
-import {
-  algOf,
-  keyIdOf,
-  newEd25519Jwk,
-  parseSigningJwk,
-  publicPartOf,
-  type SigningAlg,
-  type SigningJwk,
-} from './signing-jwk.ts'
+import { algOf, keyIdOf, newEd25519Jwk, parseSigningJwk, publicPartOf, type SigningAlg, type SigningJwk } from './signing-jwk.ts'
 
 /** One key of the set. */
 export interface SigningKeyRecord {

@@ -61,11 +61,7 @@ export const MAX_GRANT_SIGHTINGS = 16
  * @example
  * const issued = createGrant(random, now, { ttlMs: 300_000, intervalSeconds: 5, scope, dpopJkt, channelBinding })
  */
-export const createGrant = (
-  random: Random,
-  now: number,
-  input: NewGrantInput,
-): Result<IssuedGrant, 'INVALID_PARAM'> => {
+export const createGrant = (random: Random, now: number, input: NewGrantInput): Result<IssuedGrant, 'INVALID_PARAM'> => {
   if (!(input.ttlMs > 0) || !Number.isFinite(input.ttlMs)) {
     return fail('INVALID_PARAM', 'the grant TTL must be positive')
   }
@@ -162,10 +158,7 @@ export const approveGrant = (
  * @example
  * const next = declineGrant(grant, now)
  */
-export const declineGrant = (
-  grant: DeviceGrant,
-  now: number,
-): Result<DeviceGrant, 'GRANT_EXPIRED' | 'INVALID_TRANSITION'> => {
+export const declineGrant = (grant: DeviceGrant, now: number): Result<DeviceGrant, 'GRANT_EXPIRED' | 'INVALID_TRANSITION'> => {
   const live = checkPending(grant, now)
   if (!live.ok) return live
   return ok({ ...grant, state: { kind: 'declined', atMs: now } })
@@ -220,7 +213,6 @@ export const expireGrant = (grant: DeviceGrant, now: number): Result<DeviceGrant
   }
 }
 
-
 /** The verdict of a code typed on the new device, or `not_required` when the grant asks for none. */
 export type InitiationEntry = AttemptVerdict | 'not_required'
 
@@ -232,11 +224,7 @@ export type InitiationEntry = AttemptVerdict | 'not_required'
  * @example
  * const { verdict, next } = enterInitiationCode(grant, '047261', now)
  */
-export const enterInitiationCode = (
-  grant: DeviceGrant,
-  typed: string,
-  now: number,
-): { verdict: InitiationEntry; next: DeviceGrant } => {
+export const enterInitiationCode = (grant: DeviceGrant, typed: string, now: number): { verdict: InitiationEntry; next: DeviceGrant } => {
   if (grant.initiation === undefined) return { verdict: 'not_required', next: grant }
   if (isGrantExpired(grant, now)) return { verdict: 'expired', next: grant }
   const { verdict, next } = attemptInitiationCode(grant.initiation, typed, now)

@@ -51,8 +51,7 @@ export interface DeviceGrant {
 }
 
 /** True while an approved grant still waits for its initiation code to be typed on the new device. */
-export const awaitsInitiationCode = (grant: DeviceGrant): boolean =>
-  grant.initiation !== undefined && grant.initiation.state !== 'verified'
+export const awaitsInitiationCode = (grant: DeviceGrant): boolean => grant.initiation !== undefined && grant.initiation.state !== 'verified'
 
 /** True once `now` reaches the grant's expiry, whatever its state. */
 export const isGrantExpired = (grant: DeviceGrant, now: number): boolean => now >= grant.expiresAtMs

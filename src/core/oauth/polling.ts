@@ -61,12 +61,7 @@ export const isTooFast = (grant: DeviceGrant, now: number, config: PollingConfig
  * const { decision, next } = decidePoll(grant, proof.jkt, now)
  * if (next !== grant) await grants.replaceIfMatch(grant.id, grant, next)
  */
-export const decidePoll = (
-  grant: DeviceGrant,
-  proofJkt: string,
-  now: number,
-  config: PollingConfig = DEFAULT_POLLING,
-): PollOutcome => {
+export const decidePoll = (grant: DeviceGrant, proofJkt: string, now: number, config: PollingConfig = DEFAULT_POLLING): PollOutcome => {
   // A stranger's poll (another key) learns nothing and must not move lastPollAtMs or the interval.
   if (!equalConstantTime(grant.dpopJkt, proofJkt)) {
     return { decision: { kind: 'invalid_grant', reason: 'wrong_key' }, next: grant }

@@ -52,8 +52,7 @@ export const quarantineUntil = (now: number, quarantineMs: number = DEFAULT_QUAR
   quarantineMs > 0 ? now + quarantineMs : 0
 
 /** True while the device is in quarantine. */
-export const isQuarantined = (device: Pick<DeviceRecord, 'quarantineUntilMs'>, now: number): boolean =>
-  now < device.quarantineUntilMs
+export const isQuarantined = (device: Pick<DeviceRecord, 'quarantineUntilMs'>, now: number): boolean => now < device.quarantineUntilMs
 
 /**
  * The actions the device may take at `now`.
@@ -72,9 +71,5 @@ export const allowedActions = (device: Pick<DeviceRecord, 'quarantineUntilMs'>, 
  *   throw new RelayError('FORBIDDEN', { detail: 'this device is still in quarantine' })
  * }
  */
-export const isActionAllowed = (
-  device: Pick<DeviceRecord, 'quarantineUntilMs'>,
-  action: DeviceAction,
-  now: number,
-): boolean =>
+export const isActionAllowed = (device: Pick<DeviceRecord, 'quarantineUntilMs'>, action: DeviceAction, now: number): boolean =>
   !isQuarantined(device, now) || !QUARANTINED_ACTIONS.includes(action)

@@ -68,7 +68,10 @@ export const formatUserCode = (canonical: string): string => `${canonical.slice(
  * normalizeUserCode(' kxprt – bmzqd ') // 'KXPRTBMZQD'
  */
 export const normalizeUserCode = (input: string): string | null => {
-  const folded = input.normalize('NFKC').toUpperCase().replace(/[\s\p{Pd}_.]/gu, '')
+  const folded = input
+    .normalize('NFKC')
+    .toUpperCase()
+    .replace(/[\s\p{Pd}_.]/gu, '')
   if (folded.length !== USER_CODE_LENGTH) return null
   for (const char of folded) if (!USER_CODE_ALPHABET.includes(char)) return null
   return folded

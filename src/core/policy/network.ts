@@ -60,8 +60,7 @@ export const prefixOf = (addr: Address, ipv4Bits: number, ipv6Bits: number): str
  * The key per-client limits are counted under: the whole address for IPv4, the /64 for IPv6 (one
  * subscriber usually holds a whole /64, so counting per address would be trivially evaded).
  */
-export const rateKeyOf = (addr: Address): string =>
-  addr.kind() === 'ipv4' ? addr.toString() : prefixOf(addr, 32, 64)
+export const rateKeyOf = (addr: Address): string => (addr.kind() === 'ipv4' ? addr.toString() : prefixOf(addr, 32, 64))
 
 /** How the client address is found. */
 export interface ClientAddressRule {

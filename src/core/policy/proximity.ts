@@ -159,14 +159,7 @@ const rangeOf = (s: NetworkSighting, address: Address | null, v4: number, v6: nu
 }
 
 /** When at least one side knows only its prefix: true if the address (or prefix) lies in the other's. */
-const samePrefixOnly = (
-  a: NetworkSighting,
-  x: Address | null,
-  b: NetworkSighting,
-  y: Address | null,
-  v4: number,
-  v6: number,
-): boolean => {
+const samePrefixOnly = (a: NetworkSighting, x: Address | null, b: NetworkSighting, y: Address | null, v4: number, v6: number): boolean => {
   const ra = rangeOf(a, x, v4, v6)
   const rb = rangeOf(b, y, v4, v6)
   if (ra === null || rb === null || ra[0].kind() !== rb[0].kind()) return false

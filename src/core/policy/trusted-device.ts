@@ -45,11 +45,7 @@ export interface ApproverVerdict {
  * judgeApprover({ device, lastAuthenticatedAtMs }, DEFAULT_TRUSTED_DEVICE, now)
  * // { trusted: false, problems: ['approver_too_new'] }
  */
-export const judgeApprover = (
-  facts: ApproverFacts,
-  rules: TrustedDeviceRules,
-  now: number,
-): ApproverVerdict => {
+export const judgeApprover = (facts: ApproverFacts, rules: TrustedDeviceRules, now: number): ApproverVerdict => {
   const problems: ApproverProblem[] = []
   if (now < facts.device.quarantineUntilMs) problems.push('approver_quarantined')
   if (now - facts.device.createdAtMs < rules.minDeviceAgeMs) problems.push('approver_too_new')

@@ -61,8 +61,7 @@ export interface RecordView {
 const encoder = new TextEncoder()
 const stay = (state: SessionState): SessionStep => ({ state, send: [] })
 const closeWith = (close: Close): SessionStep => ({ state: { kind: 'closed', code: close.code }, send: [], close })
-const active = (state: SessionState, now: number): SessionState =>
-  state.kind === 'closed' ? state : { ...state, lastActivityMs: now }
+const active = (state: SessionState, now: number): SessionState => (state.kind === 'closed' ? state : { ...state, lastActivityMs: now })
 const sending = (state: SessionState, now: number, ...frames: ServerFrame[]): SessionStep => ({
   state: active(state, now),
   send: frames,
@@ -110,8 +109,7 @@ export const onFrame = (state: SessionState, text: string, now: number, limits: 
 }
 
 /** A binary frame: the protocol is text, so close 1003. */
-export const onBinary = (state: SessionState): SessionStep =>
-  state.kind === 'closed' ? stay(state) : closeWith(CLOSE_CODES.binary)
+export const onBinary = (state: SessionState): SessionStep => (state.kind === 'closed' ? stay(state) : closeWith(CLOSE_CODES.binary))
 
 /** A protocol-level ping (answered by the transport): counts as activity. */
 export const onPing = (state: SessionState, now: number): SessionStep => stay(active(state, now))
@@ -191,7 +189,9 @@ export const onEvent = (state: SessionState, event: Exclude<ChannelEvent, { type
   if (state.kind !== 'joined') return stay(state)
   switch (event.type) {
     case 'deleted':
-      return closeWith(event.by === state.role ? CLOSE_CODES.done : { code: CLOSE_CODES.notFound.code, reason: 'deleted by the other party' })
+      return closeWith(
+        event.by === state.role ? CLOSE_CODES.done : { code: CLOSE_CODES.notFound.code, reason: 'deleted by the other party' },
+      )
     case 'aborted':
       return closeWith(event.by === state.role ? CLOSE_CODES.done : { code: CLOSE_CODES.aborted.code, reason: event.reason })
     case 'attached':
@@ -208,8 +208,7 @@ export const onEvent = (state: SessionState, event: Exclude<ChannelEvent, { type
 }
 
 /** Events may have been lost: our own `attached` may be among them, so later ones count as newer. */
-export const onResync = (state: SessionState): SessionStep =>
-  state.kind === 'joined' ? stay({ ...state, attachSeen: true }) : stay(state)
+export const onResync = (state: SessionState): SessionStep => (state.kind === 'joined' ? stay({ ...state, attachSeen: true }) : stay(state))
 
 /** The client sent frames faster than they could be handled: close 4429. */
 export const onFlood = (state: SessionState): SessionStep =>
@@ -219,8 +218,7 @@ export const onFlood = (state: SessionState): SessionStep =>
 export const onEnded = (state: SessionState): SessionStep => (state.kind === 'closed' ? stay(state) : closeWith(CLOSE_CODES.done))
 
 /** The server is going away. */
-export const onShutdown = (state: SessionState): SessionStep =>
-  state.kind === 'closed' ? stay(state) : closeWith(CLOSE_CODES.goingAway)
+export const onShutdown = (state: SessionState): SessionStep => (state.kind === 'closed' ? stay(state) : closeWith(CLOSE_CODES.goingAway))
 
 /** When {@link onTick} must next run (ms since the epoch), or null once closed. */
 export const nextDeadline = (state: SessionState, limits: SessionLimits): number | null => {

@@ -55,8 +55,7 @@ export type ServerFrame =
 export const maxFrameBytes = (maxPayloadBytes: number): number => maxPayloadBytes * 6 + 1024
 
 const MAX_FIELD_CHARS = 512
-const shortText = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= MAX_FIELD_CHARS
+const shortText = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_FIELD_CHARS
 
 /**
  * Parses one client text frame. Errors: INVALID_PARAM with a fixed short detail (never an echo of

@@ -93,8 +93,7 @@ export const createChannel = (input: NewChannel): ChannelRecord => {
 export const isLive = (record: ChannelRecord, now: number): boolean => now < record.expiresAtMs
 
 /** Milliseconds left before expiry (never negative). */
-export const remainingMs = (record: ChannelRecord, now: number): number =>
-  Math.max(0, record.expiresAtMs - now)
+export const remainingMs = (record: ChannelRecord, now: number): number => Math.max(0, record.expiresAtMs - now)
 
 /** Input of {@link writeChannel}. */
 export interface ChannelWrite {
@@ -121,10 +120,7 @@ export interface WriteOutcome {
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388 (PUT semantics)
  */
-export const writeChannel = (
-  record: ChannelRecord,
-  write: ChannelWrite,
-): Result<WriteOutcome, 'CONCURRENT_WRITE'> => {
+export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result<WriteOutcome, 'CONCURRENT_WRITE'> => {
   if (write.expectedToken !== record.token) {
     // Synapse narrows this to "token == the previous token"; the MSC text does not, and an identical
     // payload leaves the channel in the state the retrying writer wanted either way.

@@ -15,9 +15,7 @@ export const formatEtag = (token: string): string => `"${token}"`
  * Parses a required `If-Match`: exactly one strong quoted ETag. Returns the token inside the quotes.
  * Errors: MISSING_PARAM (absent), INVALID_PARAM (weak, a list, `*`, or unquoted).
  */
-export const parseIfMatch = (
-  header: string | undefined,
-): Result<string, 'MISSING_PARAM' | 'INVALID_PARAM'> => {
+export const parseIfMatch = (header: string | undefined): Result<string, 'MISSING_PARAM' | 'INVALID_PARAM'> => {
   if (header === undefined || header.trim() === '') return fail('MISSING_PARAM', 'If-Match is required')
   const match = ETAG.exec(header.trim())
   if (!match) return fail('INVALID_PARAM', 'If-Match must be a single strong ETag')
@@ -29,10 +27,7 @@ export const parseIfMatch = (
  * this version (answer 304). Accepts `*` and comma-separated lists; weak tags compare weakly, as
  * RFC 9110 says for If-None-Match. Errors: INVALID_PARAM on a malformed header.
  */
-export const ifNoneMatchHits = (
-  header: string | undefined,
-  token: string,
-): Result<boolean, 'INVALID_PARAM'> => {
+export const ifNoneMatchHits = (header: string | undefined, token: string): Result<boolean, 'INVALID_PARAM'> => {
   if (header === undefined || header.trim() === '') return ok(false)
   const value = header.trim()
   if (value === '*') return ok(true)

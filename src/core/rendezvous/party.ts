@@ -17,10 +17,7 @@ export type PartyVerdict = 'creator' | 'joiner' | 'claim'
  * Both stored hashes are compared in constant time whatever the outcome.
  * Errors: CHANNEL_CLAIMED when a third party reaches a claimed channel, or a wrong secret is sent.
  */
-export const identifyParty = (
-  record: ChannelRecord,
-  secretHash: string | null,
-): Result<PartyVerdict, 'CHANNEL_CLAIMED'> => {
+export const identifyParty = (record: ChannelRecord, secretHash: string | null): Result<PartyVerdict, 'CHANNEL_CLAIMED'> => {
   if (secretHash !== null) {
     const isCreator = equalConstantTime(secretHash, record.creatorSecretHash ?? '')
     const isJoiner = equalConstantTime(secretHash, record.joinerSecretHash ?? '')

@@ -56,11 +56,5 @@ export type AfterFailure = { kind: 'retry'; atMs: number } | { kind: 'dead' }
  * @example
  * afterFailure(policy, 2, 5, now, 0.5) // { kind: 'retry', atMs: now + … }
  */
-export const afterFailure = (
-  policy: BackoffPolicy,
-  attempts: number,
-  maxAttempts: number,
-  nowMs: number,
-  jitter: number,
-): AfterFailure =>
+export const afterFailure = (policy: BackoffPolicy, attempts: number, maxAttempts: number, nowMs: number, jitter: number): AfterFailure =>
   attempts >= maxAttempts ? { kind: 'dead' } : { kind: 'retry', atMs: nowMs + retryDelayMs(policy, attempts, jitter) }

@@ -55,7 +55,8 @@ export const bearerAuth = (sessions: SessionsService, dpop?: DpopCheckDeps): Mid
     const bound = principal.token.jkt
     try {
       if (bound !== undefined || credentials?.scheme === 'dpop') {
-        if (bound === undefined) throw new RelayError('INVALID_TOKEN', { detail: 'this access token is not DPoP-bound: use the Bearer scheme' })
+        if (bound === undefined)
+          throw new RelayError('INVALID_TOKEN', { detail: 'this access token is not DPoP-bound: use the Bearer scheme' })
         if (credentials?.scheme !== 'dpop') throw refuseProof('this access token is DPoP-bound: use the DPoP scheme with a proof')
         const proof = c.req.header('dpop')
         if (dpop === undefined || proof === undefined || proof === '') throw refuseProof('a DPoP proof is required')

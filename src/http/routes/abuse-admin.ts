@@ -18,7 +18,8 @@ import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './acco
 const NETWORK = /^(asn:\d{1,10}|[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?)$/
 
 const networkOf = (text: string | undefined): string => {
-  if (text === undefined || !NETWORK.test(text)) throw new RelayError('INVALID_PARAM', { detail: 'network must be an address, a network key or asn:<number>' })
+  if (text === undefined || !NETWORK.test(text))
+    throw new RelayError('INVALID_PARAM', { detail: 'network must be an address, a network key or asn:<number>' })
   return sourceKeyOf(text)
 }
 

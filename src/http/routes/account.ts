@@ -14,15 +14,7 @@ import type { SecondFactorsService } from '../../services/second-factors.ts'
 import type { SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import {
-  NO_STORE,
-  optionalBoolean,
-  readOptionalJson,
-  requiredString,
-  uiaRequestOf,
-  withUia,
-  type RouteFn,
-} from './account-shared.ts'
+import { NO_STORE, optionalBoolean, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 import type { Context } from 'hono'
 
 /** What the account routes need. */

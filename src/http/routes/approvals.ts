@@ -95,8 +95,10 @@ export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<Authe
     }
     const channelBinding = requiredString(body, 'channel_binding', 64)
     const dpopJkt = requiredString(body, 'dpop_jkt', 64)
-    if (!BASE64URL_32.test(channelBinding)) throw new RelayError('INVALID_PARAM', { detail: 'channel_binding must be 43 base64url characters' })
-    if (!BASE64URL_32.test(dpopJkt)) throw new RelayError('INVALID_PARAM', { detail: 'dpop_jkt must be a 43-character RFC 7638 thumbprint' })
+    if (!BASE64URL_32.test(channelBinding))
+      throw new RelayError('INVALID_PARAM', { detail: 'channel_binding must be 43 base64url characters' })
+    if (!BASE64URL_32.test(dpopJkt))
+      throw new RelayError('INVALID_PARAM', { detail: 'dpop_jkt must be a 43-character RFC 7638 thumbprint' })
     const ticket = optionalString(body, 'channel_ticket', 4096)
     let newDeviceCreation: NetworkSighting | null = null
     if (ticket !== undefined) {

@@ -35,7 +35,8 @@ export const deviceVerificationRoute = (deps: {
     if (form instanceof Response) return form
     const deviceCode = form.get('device_code')
     const code = form.get('code')
-    if (deviceCode === null || deviceCode === '' || deviceCode.length > 256) return oauthError(c, 'invalid_request', 'device_code is required')
+    if (deviceCode === null || deviceCode === '' || deviceCode.length > 256)
+      return oauthError(c, 'invalid_request', 'device_code is required')
     if (code === null || code === '' || code.length > 64) return oauthError(c, 'invalid_request', 'code is required')
     const jkt = await checkDpop(c, deps.dpop, `${deps.publicBaseUrl ?? new URL(c.req.url).origin}${DEVICE_VERIFICATION_PATH}`)
     if (jkt instanceof Response) return jkt

@@ -17,15 +17,7 @@ import type { IssuedTokens, SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
 import { bearerOf } from '../middleware/bearer-auth.ts'
-import {
-  NO_STORE,
-  optionalString,
-  readOptionalJson,
-  requiredString,
-  uiaRequestOf,
-  withUia,
-  type RouteFn,
-} from './account-shared.ts'
+import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 
 /** What the login routes need. */
 export interface LoginRoutesDeps {

@@ -35,7 +35,11 @@ export const notMeRoute = (deps: { notMe: NotMeService; accounts: AccountsServic
       },
     })
     c.get('log').warn(
-      { revoked: outcome.revokedDeviceIds.length, networkDenyScope: outcome.networkDenyScope, networkKeptBecause: outcome.networkKeptBecause },
+      {
+        revoked: outcome.revokedDeviceIds.length,
+        networkDenyScope: outcome.networkDenyScope,
+        networkKeptBecause: outcome.networkKeptBecause,
+      },
       'device reported not me',
     )
     return c.json(

@@ -45,12 +45,7 @@ export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams
  * const limited = await oauthRateLimit(c, limiter, 'token', config.oauth.tokenRequestsPerClient)
  * if (limited !== null) return limited
  */
-export const oauthRateLimit = async (
-  c: Context<AppEnv>,
-  limiter: RateLimiter,
-  name: string,
-  rule: RateRule,
-): Promise<Response | null> => {
+export const oauthRateLimit = async (c: Context<AppEnv>, limiter: RateLimiter, name: string, rule: RateRule): Promise<Response | null> => {
   const decision = await limiter.hit(`oauth:${name}:${c.get('clientKey')}`, rule)
   if (decision.allowed) return null
   const retryAfterMs = decision.retryAfterMs

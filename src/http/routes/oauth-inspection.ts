@@ -29,7 +29,9 @@ const decodeBasic = (header: string | undefined): { id: string; secret: string }
   if (match === null) return null
   let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0)))
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0)),
+    )
   } catch {
     // Not Base64 or not UTF-8: no credentials, answered as such (401 invalid_client).
     return null
@@ -38,7 +40,10 @@ const decodeBasic = (header: string | undefined): { id: string; secret: string }
   if (colon < 0) return null
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
-    return { id: decodeURIComponent(text.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(text.slice(colon + 1).replace(/\+/g, ' ')) }
+    return {
+      id: decodeURIComponent(text.slice(0, colon).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(text.slice(colon + 1).replace(/\+/g, ' ')),
+    }
   } catch {
     // A malformed percent-escape: no credentials, answered as such (401 invalid_client).
     return null

@@ -37,9 +37,7 @@ export const oauthMetadata = (issuer: string, endpoints: OAuthEndpoints): Record
   return {
     issuer,
     ...(endpoints.token ? { token_endpoint: `${issuer}/oauth2/token` } : {}),
-    ...(endpoints.deviceAuthorization
-      ? { device_authorization_endpoint: `${issuer}/oauth2/device_authorization` }
-      : {}),
+    ...(endpoints.deviceAuthorization ? { device_authorization_endpoint: `${issuer}/oauth2/device_authorization` } : {}),
     ...(endpoints.jwks ? { jwks_uri: `${issuer}/oauth2/jwks` } : {}),
     ...(endpoints.introspection
       ? {

@@ -36,7 +36,16 @@ const garbageFor = (method: string, path: string, auth: Raw['auth'] = 'user'): R
   json(method, path, { username: 'alice', new_password: 'another long passphrase', auth: 'not an object' }, auth),
   json(method, path, { username: 'alice', new_password: 'another long passphrase', auth: { type: 'm.login.password', session: 7 } }, auth),
   json(method, path, { username: 'alice', new_password: 'another long passphrase', auth: { type: 'm.login.nope', session: 's' } }, auth),
-  json(method, path, { username: 'alice', new_password: 'another long passphrase', auth: { type: 'm.login.password', session: 'unknown', password: PASSWORD } }, auth),
+  json(
+    method,
+    path,
+    {
+      username: 'alice',
+      new_password: 'another long passphrase',
+      auth: { type: 'm.login.password', session: 'unknown', password: PASSWORD },
+    },
+    auth,
+  ),
 ]
 
 describe('account endpoints with bad input', () => {

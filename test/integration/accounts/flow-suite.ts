@@ -52,9 +52,21 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const key = totpSecretFromBase32(final.body.secret as string)
       if (!key.ok) throw new Error('bad secret')
       expect(key.value.bytes()).toHaveLength(20)
-      const wrong = await call(send, 'POST', '/v1/account/totp/confirm', { code: '000000' === generateTotp(key.value.bytes(), t.clock.now()) ? '111111' : '000000' }, token)
+      const wrong = await call(
+        send,
+        'POST',
+        '/v1/account/totp/confirm',
+        { code: '000000' === generateTotp(key.value.bytes(), t.clock.now()) ? '111111' : '000000' },
+        token,
+      )
       expect(wrong.status).toBe(403)
-      const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.clock.now()) }, token)
+      const confirmed = await call(
+        send,
+        'POST',
+        '/v1/account/totp/confirm',
+        { code: generateTotp(key.value.bytes(), t.clock.now()) },
+        token,
+      )
       expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
       expect(confirmed.body.recovery_codes).toHaveLength(10)
       t.clock.advance(30_000) // the next code belongs to a fresh step
@@ -82,7 +94,10 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const start = await call(send, 'POST', '/v1/login', { username: 'alice' })
       expect(start.body.flows).toEqual([{ stages: ['m.login.password'] }])
       const session = start.body.session as string
-      const afterPassword = await call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.password', session, password: PASSWORD } })
+      const afterPassword = await call(send, 'POST', '/v1/login', {
+        username: 'alice',
+        auth: { type: 'm.login.password', session, password: PASSWORD },
+      })
       expect(afterPassword.status).toBe(401)
       expect(afterPassword.body.completed).toEqual(['m.login.password'])
       expect(afterPassword.body.flows).toEqual([
@@ -92,7 +107,10 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const code = generateTotp(key, t.clock.now())
       // A second factor is never checked ahead of the password, not even on a fresh session.
       const early = await call(send, 'POST', '/v1/login', { username: 'alice' })
-      const skipped = await call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.2fa.totp', session: early.body.session, code } })
+      const skipped = await call(send, 'POST', '/v1/login', {
+        username: 'alice',
+        auth: { type: 'm.login.2fa.totp', session: early.body.session, code },
+      })
       expect(skipped).toMatchObject({ status: 400, body: { qrelay_code: 'UIA_STAGE_NOT_ALLOWED' } })
       const done = await call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.2fa.totp', session, code } })
       expect(done.status, JSON.stringify(done.body)).toBe(200)
@@ -110,7 +128,10 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       await login(send, 'alice', PASSWORD, { type: 'm.login.2fa.recovery', code: codes[0] as string })
       expect(t.events.list(accountId).map((e) => e.type)).toContain('recovery_code_used')
       expect(t.events.list(accountId).find((e) => e.type === 'recovery_code_used')?.details).toEqual({ codes_left: 9 })
-      const reused = await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, { type: 'm.login.2fa.recovery', code: codes[0] as string })
+      const reused = await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, {
+        type: 'm.login.2fa.recovery',
+        code: codes[0] as string,
+      })
       expect(reused.final.status).toBe(401)
       expect(reused.final.body.errcode).toBe('M_FORBIDDEN')
     })
@@ -119,11 +140,22 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const { t, send } = await setup()
       const first = await login(send, 'alice', PASSWORD)
       const { key, codes } = await enrolTotp(t, send, first.access_token)
-      const regen = await withUia(send, 'POST', '/v1/account/recovery-codes', {}, PASSWORD, { type: 'm.login.2fa.totp', code: generateTotp(key, t.clock.now()) }, first.access_token)
+      const regen = await withUia(
+        send,
+        'POST',
+        '/v1/account/recovery-codes',
+        {},
+        PASSWORD,
+        { type: 'm.login.2fa.totp', code: generateTotp(key, t.clock.now()) },
+        first.access_token,
+      )
       expect(regen.final.status, JSON.stringify(regen.final.body)).toBe(200)
       const fresh = regen.final.body.recovery_codes as string[]
       expect(fresh).toHaveLength(10)
-      const old = await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, { type: 'm.login.2fa.recovery', code: codes[1] as string })
+      const old = await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, {
+        type: 'm.login.2fa.recovery',
+        code: codes[1] as string,
+      })
       expect(old.final.status).toBe(401)
       await login(send, 'alice', PASSWORD, { type: 'm.login.2fa.recovery', code: fresh[0] as string })
     })
@@ -132,7 +164,15 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const { t, send } = await setup()
       const first = await login(send, 'alice', PASSWORD)
       const { key } = await enrolTotp(t, send, first.access_token)
-      const off = await withUia(send, 'DELETE', '/v1/account/totp', {}, PASSWORD, { type: 'm.login.2fa.totp', code: generateTotp(key, t.clock.now()) }, first.access_token)
+      const off = await withUia(
+        send,
+        'DELETE',
+        '/v1/account/totp',
+        {},
+        PASSWORD,
+        { type: 'm.login.2fa.totp', code: generateTotp(key, t.clock.now()) },
+        first.access_token,
+      )
       expect(off.final.status, JSON.stringify(off.final.body)).toBe(200)
       await login(send, 'alice', PASSWORD)
     })
@@ -141,7 +181,15 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const { send } = await setup()
       const a = await login(send, 'alice', PASSWORD, undefined, 'A')
       const b = await login(send, 'alice', PASSWORD, undefined, 'B')
-      const changed = await withUia(send, 'POST', '/v1/account/password', { new_password: 'a brand new passphrase' }, PASSWORD, undefined, a.access_token)
+      const changed = await withUia(
+        send,
+        'POST',
+        '/v1/account/password',
+        { new_password: 'a brand new passphrase' },
+        PASSWORD,
+        undefined,
+        a.access_token,
+      )
       expect(changed.final.status, JSON.stringify(changed.final.body)).toBe(200)
       expect((await call(send, 'GET', '/v1/account/whoami', undefined, b.access_token)).body.errcode).toBe('M_UNKNOWN_TOKEN')
       expect((await refresh(send, b.refresh_token)).body.error).toBe('invalid_grant')
@@ -193,7 +241,12 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const listed = await call(send, 'GET', '/v1/devices', undefined, a.access_token)
       expect(listed.status).toBe(200)
       expect(listed.body.devices).toHaveLength(2)
-      expect(listed.body.devices[0]).toMatchObject({ device_id: a.device_id, display_name: 'Laptop', created_via: 'password', current: true })
+      expect(listed.body.devices[0]).toMatchObject({
+        device_id: a.device_id,
+        display_name: 'Laptop',
+        created_via: 'password',
+        current: true,
+      })
       expect(typeof listed.body.devices[0].created_at_ms).toBe('number')
       expect(typeof listed.body.devices[0].last_seen_at_ms).toBe('number')
       expect((await call(send, 'PATCH', `/v1/devices/${b.device_id}`, { display_name: 'Old phone' }, a.access_token)).status).toBe(200)
@@ -239,7 +292,8 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const tokens = await login(send, 'alice', PASSWORD)
       expect((await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, tokens.access_token)).final.status).toBe(200)
       const statuses: number[] = []
-      for (let i = 0; i < 4; i++) statuses.push((await call(send, 'POST', '/v1/account/totp/confirm', { code: 'abcdef' }, tokens.access_token)).status)
+      for (let i = 0; i < 4; i++)
+        statuses.push((await call(send, 'POST', '/v1/account/totp/confirm', { code: 'abcdef' }, tokens.access_token)).status)
       expect(statuses).toEqual([403, 403, 429, 429])
     })
 
@@ -263,10 +317,15 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       if (account === null) throw new Error('no account')
       const locked = reviseAccount(account, { lockedUntilMs: t.clock.now() + 60_000 }, t.clock.now())
       expect(await t.durable.accounts.update(accountId, account.version, locked)).toBe('ok')
-      const refused = await call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.password', session: start.body.session, password: PASSWORD } })
+      const refused = await call(send, 'POST', '/v1/login', {
+        username: 'alice',
+        auth: { type: 'm.login.password', session: start.body.session, password: PASSWORD },
+      })
       expect(refused.status).toBe(403)
       expect((await refresh(send, tokens.refresh_token)).body.error).toBe('invalid_grant')
-      expect(await t.auth.sessions.mint(locked, { displayName: 'x', origin: 'password' }).catch((e: { code: string }) => e.code)).toBe('FORBIDDEN')
+      expect(await t.auth.sessions.mint(locked, { displayName: 'x', origin: 'password' }).catch((e: { code: string }) => e.code)).toBe(
+        'FORBIDDEN',
+      )
 
       t.clock.advance(60_001)
       await login(send, 'alice', PASSWORD)
@@ -285,7 +344,13 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const session = start.body.session as string
       const auth = { type: 'm.login.password', session, password: PASSWORD }
       // Same session, different body, path or account: refused.
-      const otherBody = await call(send, 'POST', '/v1/account/password', { ...body, new_password: 'attacker chosen pass', auth }, a.access_token)
+      const otherBody = await call(
+        send,
+        'POST',
+        '/v1/account/password',
+        { ...body, new_password: 'attacker chosen pass', auth },
+        a.access_token,
+      )
       expect(otherBody).toMatchObject({ status: 403, body: { errcode: 'M_FORBIDDEN' } })
       const otherPath = await call(send, 'POST', '/v1/account/recovery-codes', { auth }, a.access_token)
       expect(otherPath.status).toBeGreaterThanOrEqual(400)
@@ -304,7 +369,10 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const { t, send } = await setup()
       const start = await call(send, 'POST', '/v1/login', { username: 'alice' })
       t.clock.advance(t.config.auth.uiaSessionTtlSeconds * 1000)
-      const late = await call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.password', session: start.body.session, password: PASSWORD } })
+      const late = await call(send, 'POST', '/v1/login', {
+        username: 'alice',
+        auth: { type: 'm.login.password', session: start.body.session, password: PASSWORD },
+      })
       expect(late.status).toBe(403)
     })
 
@@ -312,11 +380,17 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const { send } = await setup()
       const first = await call(send, 'POST', '/v1/register', { username: 'bob', password: PASSWORD })
       expect(first.body.flows).toEqual([{ stages: ['m.login.dummy'] }])
-      const done = await call(send, 'POST', '/v1/register', { username: 'bob', password: PASSWORD, auth: { type: 'm.login.dummy', session: first.body.session } })
+      const done = await call(send, 'POST', '/v1/register', {
+        username: 'bob',
+        password: PASSWORD,
+        auth: { type: 'm.login.dummy', session: first.body.session },
+      })
       expect(done.status, JSON.stringify(done.body)).toBe(201)
       await login(send, 'Bob', PASSWORD)
       expect((await call(send, 'POST', '/v1/register', { username: 'BOB', password: PASSWORD })).body.errcode).toBe('M_USER_IN_USE')
-      expect((await call(send, 'POST', '/v1/register', { username: 'carol', password: 'password123' })).body.errcode).toBe('M_WEAK_PASSWORD')
+      expect((await call(send, 'POST', '/v1/register', { username: 'carol', password: 'password123' })).body.errcode).toBe(
+        'M_WEAK_PASSWORD',
+      )
       expect((await call(send, 'POST', '/v1/register', { username: 'carol', password: 'short' })).body.errcode).toBe('M_WEAK_PASSWORD')
       expect((await call(send, 'POST', '/v1/register', { username: 'bad name', password: PASSWORD })).status).toBe(400)
     })

@@ -98,7 +98,12 @@ describe('device authorization endpoint', () => {
     const replayed = await authorize(t, { channel_binding: BINDING }, proof)
     expect(replayed.status).toBe(400)
     expect(await replayed.json()).toMatchObject({ error: 'invalid_dpop_proof', error_description: 'this DPoP proof was already used' })
-    const other = await new SignJWT({ jti: 'x1', htm: 'POST', htu: 'https://relay.example/oauth2/token', iat: Math.floor(t.clock.now() / 1000) })
+    const other = await new SignJWT({
+      jti: 'x1',
+      htm: 'POST',
+      htu: 'https://relay.example/oauth2/token',
+      iat: Math.floor(t.clock.now() / 1000),
+    })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: h.jwk })
       .sign(h.privateKey)
     expect(((await (await authorize(t, { channel_binding: BINDING }, other)).json()) as { error: string }).error).toBe('invalid_dpop_proof')
@@ -107,7 +112,12 @@ describe('device authorization endpoint', () => {
   it('refuses the request when the channel binding or device name is malformed', async () => {
     const t = newApp()
     const h = await holder()
-    const forms: Record<string, string>[] = [{}, { channel_binding: 'short' }, { channel_binding: `${'A'.repeat(42)}=` }, { channel_binding: BINDING, device_name: 'x'.repeat(101) }]
+    const forms: Record<string, string>[] = [
+      {},
+      { channel_binding: 'short' },
+      { channel_binding: `${'A'.repeat(42)}=` },
+      { channel_binding: BINDING, device_name: 'x'.repeat(101) },
+    ]
     for (const form of forms) {
       const res = await authorize(t, form, await prove(t, h))
       expect(res.status).toBe(400)

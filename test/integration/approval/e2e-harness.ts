@@ -5,7 +5,17 @@
  */
 import WebSocket from 'ws'
 import { expect } from 'vitest'
-import { approveSignIn, ExistingDevice, NewDevice, signIn, type ApprovalContext, type ApprovalResult, type DeviceSession, type SignInStep, type StepUpChallenge } from '../../../src/client/devices.ts'
+import {
+  approveSignIn,
+  ExistingDevice,
+  NewDevice,
+  signIn,
+  type ApprovalContext,
+  type ApprovalResult,
+  type DeviceSession,
+  type SignInStep,
+  type StepUpChallenge,
+} from '../../../src/client/devices.ts'
 import { httpTransport } from '../../../src/client/http-transport.ts'
 import type { FetchLike } from '../../../src/client/native-api.ts'
 import type { QrDisplay } from '../../../src/client/qr-display.ts'
@@ -45,11 +55,13 @@ export interface DeviceAt {
 }
 
 /** fetch that appears to come from `peer` (the loopback proxy's header is trusted). */
-export const fetchFrom = (peer: string): FetchLike => (input, init = {}) => {
-  const headers = new Headers(init.headers)
-  headers.set('x-forwarded-for', peer)
-  return fetch(input, { ...init, headers })
-}
+export const fetchFrom =
+  (peer: string): FetchLike =>
+  (input, init = {}) => {
+    const headers = new Headers(init.headers)
+    headers.set('x-forwarded-for', peer)
+    return fetch(input, { ...init, headers })
+  }
 
 export const connector = (name: TransportName, at: DeviceAt): TransportConnector =>
   name === 'http'
@@ -109,7 +121,12 @@ export const qrLogin = async (o: QrLoginOptions): Promise<QrLoginOutcome> => {
   const pub = o.publicBaseUrl === undefined ? {} : { publicBaseUrl: o.publicBaseUrl }
   const newChannelAt = { baseUrl: o.newAt.baseUrl, peer: o.newChannelPeer ?? o.newAt.peer }
   const newOptions = { baseUrl: o.newAt.baseUrl, fetch: fetchFrom(o.newAt.peer), transport: connector(newTransport, newChannelAt), ...pub }
-  const existingOptions = { baseUrl: o.existingAt.baseUrl, fetch: fetchFrom(o.existingAt.peer), transport: connector(existingTransport, o.existingAt), ...pub }
+  const existingOptions = {
+    baseUrl: o.existingAt.baseUrl,
+    fetch: fetchFrom(o.existingAt.peer),
+    transport: connector(existingTransport, o.existingAt),
+    ...pub,
+  }
   const newShows = o.intent === 'new shows'
   const shown = newShows ? await NewDevice.showQr(newOptions) : await ExistingDevice.showQr(existingOptions)
   const scan = newShows ? await ExistingDevice.scanQr(shown.qrLink, existingOptions) : await NewDevice.scanQr(shown.qrLink, newOptions)
@@ -158,11 +175,13 @@ export const qrLogin = async (o: QrLoginOptions): Promise<QrLoginOutcome> => {
 }
 
 /** The password answer to a step-up. */
-export const passwordStepUp = (username: string, password = PASSWORD) => (): Record<string, unknown> => ({
-  type: 'm.login.password',
-  identifier: { type: 'm.id.user', user: username },
-  password,
-})
+export const passwordStepUp =
+  (username: string, password = PASSWORD) =>
+  (): Record<string, unknown> => ({
+    type: 'm.login.password',
+    identifier: { type: 'm.id.user', user: username },
+    password,
+  })
 
 /**
  * `GET /v1/account/whoami` with the session's DPoP proof: through `authorizedFetch`, or at another

@@ -13,7 +13,18 @@ import { ClientError } from '../../../src/client/errors.ts'
 import { redisUrl, uniquePrefix } from '../../helpers/redis.ts'
 import { spawnServer, type SpawnedServer } from '../../helpers/spawn-server.ts'
 import { otherCode, type Intent, type TransportName } from '../client/harness.ts'
-import { E2E_ENV, ELSEWHERE, HOME, HOME_TOO, createUser, passwordLogin, passwordStepUp, qrLogin, whoami, type DeviceAt } from './e2e-harness.ts'
+import {
+  E2E_ENV,
+  ELSEWHERE,
+  HOME,
+  HOME_TOO,
+  createUser,
+  passwordLogin,
+  passwordStepUp,
+  qrLogin,
+  whoami,
+  type DeviceAt,
+} from './e2e-harness.ts'
 
 const url = redisUrl()
 // The public base URL both processes stand behind (a load balancer in production).
@@ -65,43 +76,67 @@ describe.skipIf(url === null)('QR login end to end across two processes sharing 
     ['existing shows', 'ws', 'ws'],
   ]
 
-  it.each(cases)('signs in when the %s the QR, new device on %s at A, existing device on %s at B', async (intent, newTransport, existingTransport) => {
-    const token = await passwordLogin(phone, 'alice')
-    const outcome = await qrLogin({ intent, newAt: tv, existingAt: phone, newTransport, existingTransport, accessToken: token, publicBaseUrl: PUBLIC_BASE_URL })
-    expect(outcome.approval).toMatchObject({ status: 'approved' })
-    const session = outcome.session
-    if (session instanceof Error) throw session
-    expect(outcome.contexts[0]).toMatchObject({ action: 'sign_in_another_device', requested_device_name: 'Kitchen TV' })
-    // The token works on both processes (the proof names the public URL).
-    expect(await whoami(session)).toMatchObject({ status: 200, body: { user_id: 'alice', device_id: session.deviceId } })
-    expect(await whoami(session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).toMatchObject({ status: 200, body: { device_id: session.deviceId } })
-    await session.refresh()
-    expect((await whoami(session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).status).toBe(200)
-  })
+  it.each(cases)(
+    'signs in when the %s the QR, new device on %s at A, existing device on %s at B',
+    async (intent, newTransport, existingTransport) => {
+      const token = await passwordLogin(phone, 'alice')
+      const outcome = await qrLogin({
+        intent,
+        newAt: tv,
+        existingAt: phone,
+        newTransport,
+        existingTransport,
+        accessToken: token,
+        publicBaseUrl: PUBLIC_BASE_URL,
+      })
+      expect(outcome.approval).toMatchObject({ status: 'approved' })
+      const session = outcome.session
+      if (session instanceof Error) throw session
+      expect(outcome.contexts[0]).toMatchObject({ action: 'sign_in_another_device', requested_device_name: 'Kitchen TV' })
+      // The token works on both processes (the proof names the public URL).
+      expect(await whoami(session)).toMatchObject({ status: 200, body: { user_id: 'alice', device_id: session.deviceId } })
+      expect(await whoami(session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).toMatchObject({
+        status: 200,
+        body: { device_id: session.deviceId },
+      })
+      await session.refresh()
+      expect((await whoami(session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).status).toBe(200)
+    },
+  )
 
   it.each<Intent>(['new shows', 'existing shows'])('stops the new device at A when the person at B declines (%s)', async (intent) => {
     const token = await passwordLogin(phone, 'alice')
-    const outcome = await qrLogin({ intent, newAt: tv, existingAt: phone, accessToken: token, publicBaseUrl: PUBLIC_BASE_URL, confirm: () => false })
+    const outcome = await qrLogin({
+      intent,
+      newAt: tv,
+      existingAt: phone,
+      accessToken: token,
+      publicBaseUrl: PUBLIC_BASE_URL,
+      confirm: () => false,
+    })
     expect(outcome.approval).toMatchObject({ status: 'declined' })
     expect(outcome.session).toBeInstanceOf(ClientError)
     expect((outcome.session as ClientError).code).toBe('ACCESS_DENIED')
   })
 
-  it.each<Intent>(['new shows', 'existing shows'])('steps up with the password at B when the new device is on another network (%s)', async (intent) => {
-    const token = await passwordLogin(phone, 'alice')
-    const outcome = await qrLogin({
-      intent,
-      newAt: { baseUrl: first.url, peer: ELSEWHERE },
-      existingAt: phone,
-      accessToken: token,
-      publicBaseUrl: PUBLIC_BASE_URL,
-      stepUp: passwordStepUp('alice'),
-    })
-    expect(outcome.challenges[0]?.flows).toEqual([{ stages: ['m.login.password'] }])
-    expect(outcome.approval).toMatchObject({ status: 'approved' })
-    if (outcome.session instanceof Error) throw outcome.session
-    expect((await whoami(outcome.session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).status).toBe(200)
-  })
+  it.each<Intent>(['new shows', 'existing shows'])(
+    'steps up with the password at B when the new device is on another network (%s)',
+    async (intent) => {
+      const token = await passwordLogin(phone, 'alice')
+      const outcome = await qrLogin({
+        intent,
+        newAt: { baseUrl: first.url, peer: ELSEWHERE },
+        existingAt: phone,
+        accessToken: token,
+        publicBaseUrl: PUBLIC_BASE_URL,
+        stepUp: passwordStepUp('alice'),
+      })
+      expect(outcome.challenges[0]?.flows).toEqual([{ stages: ['m.login.password'] }])
+      expect(outcome.approval).toMatchObject({ status: 'approved' })
+      if (outcome.session instanceof Error) throw outcome.session
+      expect((await whoami(outcome.session, { baseUrl: second.url, publicBaseUrl: PUBLIC_BASE_URL })).status).toBe(200)
+    },
+  )
 
   it('burns the channel on a check-code mismatch across processes', async () => {
     const token = await passwordLogin(phone, 'alice')

@@ -69,35 +69,42 @@ const asClientError = (value: unknown): ClientError => {
 
 describe('QR login end to end (memory + SQLite)', () => {
   describe.each(INTENTS)('when the %s the QR', (intent) => {
-    it.each(TRANSPORTS)('mints a DPoP-bound session with the new device on %s and the existing device on %s', async (newTransport, existingTransport) => {
-      const token = await passwordLogin(phone, 'alice')
-      const outcome = await qrLogin({ intent, newAt: tv, existingAt: phone, newTransport, existingTransport, accessToken: token })
-      expect(outcome.approval).toMatchObject({ status: 'approved' })
-      const session = outcome.session
-      if (session instanceof Error) throw session
-      expect(session).toMatchObject({ scope: 'device', expiresIn: 300 })
-      expect(session.deviceId).toMatch(/\S/)
-      expect(session.dpop.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    it.each(TRANSPORTS)(
+      'mints a DPoP-bound session with the new device on %s and the existing device on %s',
+      async (newTransport, existingTransport) => {
+        const token = await passwordLogin(phone, 'alice')
+        const outcome = await qrLogin({ intent, newAt: tv, existingAt: phone, newTransport, existingTransport, accessToken: token })
+        expect(outcome.approval).toMatchObject({ status: 'approved' })
+        const session = outcome.session
+        if (session instanceof Error) throw session
+        expect(session).toMatchObject({ scope: 'device', expiresIn: 300 })
+        expect(session.deviceId).toMatch(/\S/)
+        expect(session.dpop.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/)
 
-      // The person saw that this signs in ANOTHER device, and what it asked to be called.
-      expect(outcome.contexts).toHaveLength(1)
-      expect(outcome.contexts[0]).toMatchObject({ action: 'sign_in_another_device', requested_device_name: 'Kitchen TV', proximity: { relation: 'same_prefix' } })
-      expect(outcome.contexts[0]?.message).toContain('ANOTHER')
-      const steps = outcome.steps.map((s) => s.step)
-      expect(steps[0]).toBe('dpop_key')
-      expect(steps).toContain('grant_requested')
-      expect(steps.at(-1)).toBe('session_minted')
+        // The person saw that this signs in ANOTHER device, and what it asked to be called.
+        expect(outcome.contexts).toHaveLength(1)
+        expect(outcome.contexts[0]).toMatchObject({
+          action: 'sign_in_another_device',
+          requested_device_name: 'Kitchen TV',
+          proximity: { relation: 'same_prefix' },
+        })
+        expect(outcome.contexts[0]?.message).toContain('ANOTHER')
+        const steps = outcome.steps.map((s) => s.step)
+        expect(steps[0]).toBe('dpop_key')
+        expect(steps).toContain('grant_requested')
+        expect(steps.at(-1)).toBe('session_minted')
 
-      expect(await whoami(session)).toMatchObject({ status: 200, body: { user_id: 'alice', device_id: session.deviceId } })
-      // Bearer use of the DPoP-bound token is refused.
-      const bearer = await fetch(`${server.url}/v1/account/whoami`, { headers: { authorization: `Bearer ${session.accessToken}` } })
-      expect(bearer.status).toBe(401)
-      expect(await deviceIds(token)).toContain(session.deviceId)
-      // Secrets never print.
-      expect(JSON.stringify(session)).not.toContain(session.accessToken)
-      expect(inspect(session)).not.toContain(session.refreshToken)
-      expect(outcome.shown.status).toBe('closed')
-    })
+        expect(await whoami(session)).toMatchObject({ status: 200, body: { user_id: 'alice', device_id: session.deviceId } })
+        // Bearer use of the DPoP-bound token is refused.
+        const bearer = await fetch(`${server.url}/v1/account/whoami`, { headers: { authorization: `Bearer ${session.accessToken}` } })
+        expect(bearer.status).toBe(401)
+        expect(await deviceIds(token)).toContain(session.deviceId)
+        // Secrets never print.
+        expect(JSON.stringify(session)).not.toContain(session.accessToken)
+        expect(inspect(session)).not.toContain(session.refreshToken)
+        expect(outcome.shown.status).toBe('closed')
+      },
+    )
 
     it('refreshes the minted session with a proof by its key', async () => {
       const token = await passwordLogin(phone, 'alice')
@@ -146,7 +153,13 @@ describe('QR login end to end (memory + SQLite)', () => {
       })
       expect(asClientError(wrong.approval).code).toBe('STEP_UP_FAILED')
       expect(asClientError(wrong.session).code).toBe('ACCESS_DENIED')
-      const none = await qrLogin({ intent, newAt: { baseUrl: server.url, peer: ELSEWHERE }, existingAt: phone, accessToken: token, stepUp: () => null })
+      const none = await qrLogin({
+        intent,
+        newAt: { baseUrl: server.url, peer: ELSEWHERE },
+        existingAt: phone,
+        accessToken: token,
+        stepUp: () => null,
+      })
       expect(asClientError(none.approval).code).toBe('STEP_UP_FAILED')
       expect(asClientError(none.session).code).toBe('ACCESS_DENIED')
     })
@@ -183,7 +196,10 @@ describe('QR login end to end (memory + SQLite)', () => {
     const token = await passwordLogin(phone, 'alice')
     const shown = await ExistingDevice.showQr({ baseUrl: server.url, transport: connector('http', phone) })
     const first = await NewDevice.scanQr(shown.qrLink, { baseUrl: server.url, transport: connector('http', tv) })
-    const racer = await NewDevice.scanQr(shown.qrLink, { baseUrl: server.url, transport: connector('ws', { baseUrl: server.url, peer: ELSEWHERE }) })
+    const racer = await NewDevice.scanQr(shown.qrLink, {
+      baseUrl: server.url,
+      transport: connector('ws', { baseUrl: server.url, peer: ELSEWHERE }),
+    })
     await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), first.connect({ timeoutMs: 10_000 })])
     await expect(racer.connect({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'REFUSED' })
     await shown.confirmCheckCode(first.checkCode)
@@ -196,21 +212,28 @@ describe('QR login end to end (memory + SQLite)', () => {
     await shown.close()
   })
 
-  it.each<TransportName>(['http', 'ws'])('stops a new device already polling when the check code then mismatches (%s)', async (transport) => {
-    const shown = await ExistingDevice.showQr({ baseUrl: server.url, transport: connector(transport, phone) })
-    const scan = await NewDevice.scanQr(shown.qrLink, { baseUrl: server.url, transport: connector(transport, tv) })
-    await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
-    let sent!: () => void
-    const grantSent = new Promise<void>((done) => (sent = done))
-    const started = Date.now()
-    const signingIn = signIn(scan, { baseUrl: server.url, fetch: fetchFrom(HOME_TOO), onStep: (s) => s.step === 'grant_sent' && sent() }).catch((e: unknown) => e)
-    await grantSent
-    await expect(shown.confirmCheckCode(otherCode(scan.checkCode))).rejects.toMatchObject({ code: 'CHECK_CODE_MISMATCH' })
-    const error = asClientError(await signingIn)
-    expect(['ABORTED', 'CHANNEL_GONE']).toContain(error.code)
-    if (transport === 'ws') expect(error.abortReason).toBe('check_code_mismatch')
-    expect(Date.now() - started).toBeLessThan(10_000)
-  })
+  it.each<TransportName>(['http', 'ws'])(
+    'stops a new device already polling when the check code then mismatches (%s)',
+    async (transport) => {
+      const shown = await ExistingDevice.showQr({ baseUrl: server.url, transport: connector(transport, phone) })
+      const scan = await NewDevice.scanQr(shown.qrLink, { baseUrl: server.url, transport: connector(transport, tv) })
+      await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
+      let sent!: () => void
+      const grantSent = new Promise<void>((done) => (sent = done))
+      const started = Date.now()
+      const signingIn = signIn(scan, {
+        baseUrl: server.url,
+        fetch: fetchFrom(HOME_TOO),
+        onStep: (s) => s.step === 'grant_sent' && sent(),
+      }).catch((e: unknown) => e)
+      await grantSent
+      await expect(shown.confirmCheckCode(otherCode(scan.checkCode))).rejects.toMatchObject({ code: 'CHECK_CODE_MISMATCH' })
+      const error = asClientError(await signingIn)
+      expect(['ABORTED', 'CHANNEL_GONE']).toContain(error.code)
+      if (transport === 'ws') expect(error.abortReason).toBe('check_code_mismatch')
+      expect(Date.now() - started).toBeLessThan(10_000)
+    },
+  )
 
   it('refuses to run signIn on the existing device or before the channel is open', async () => {
     const shown = await NewDevice.showQr({ baseUrl: server.url, transport: connector('http', tv) })

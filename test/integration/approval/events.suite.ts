@@ -32,7 +32,9 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
       const send = viaApp(t.app, '198.51.100.77')
       const binding = bindingOf('E')
       const { codes } = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
-      expect((await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status).toBe(200)
+      expect(
+        (await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status,
+      ).toBe(200)
       const minted = await pollToken(send, holder, t.clock.now(), codes.device_code)
       expect(minted.status).toBe(200)
       return { deviceId: minted.body.device_id as string, accessToken: minted.body.access_token as string }

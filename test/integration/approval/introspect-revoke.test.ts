@@ -37,7 +37,10 @@ describe('token introspection (RFC 7662)', () => {
   it('describes an active access token and its refresh token to an authenticated resource server', async () => {
     const { tokens, introspect, t } = await setup()
     const access = await introspect(tokens.access_token)
-    expect(access).toMatchObject({ status: 200, body: { active: true, token_type: 'Bearer', username: 'alice', device_id: tokens.device_id } })
+    expect(access).toMatchObject({
+      status: 200,
+      body: { active: true, token_type: 'Bearer', username: 'alice', device_id: tokens.device_id },
+    })
     expect(access.body.exp).toBe(Math.floor(t.clock.now() / 1000) + 300)
     expect(access.body.cnf).toBeUndefined()
     expect((await introspect(tokens.refresh_token)).body).toMatchObject({ active: true, username: 'alice' })
@@ -73,7 +76,12 @@ describe('token introspection (RFC 7662)', () => {
     const { codes } = await requestGrant(newDevice, holder, t.clock.now(), { channel_binding: bindingOf('I') })
     await decide(send, tokens.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('I'), dpop_jkt: holder.jkt })
     const minted = await pollToken(newDevice, holder, t.clock.now(), codes.device_code)
-    expect((await introspect(minted.body.access_token)).body).toMatchObject({ active: true, token_type: 'DPoP', scope: 'device', cnf: { jkt: holder.jkt } })
+    expect((await introspect(minted.body.access_token)).body).toMatchObject({
+      active: true,
+      token_type: 'DPoP',
+      scope: 'device',
+      cnf: { jkt: holder.jkt },
+    })
   })
 
   it('does not exist, and is not advertised, without configured clients', async () => {

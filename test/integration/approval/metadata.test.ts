@@ -66,7 +66,12 @@ describe('oauth server metadata', () => {
 
   it('advertises no token endpoint when the server has no accounts', () => {
     const body = oauthMetadata('https://a.example', {
-      publicBaseUrl: undefined, token: false, deviceAuthorization: false, jwks: false, introspection: false, revocation: false,
+      publicBaseUrl: undefined,
+      token: false,
+      deviceAuthorization: false,
+      jwks: false,
+      introspection: false,
+      revocation: false,
     })
     expect(body).not.toHaveProperty('token_endpoint')
     expect(body.grant_types_supported).toEqual([])

@@ -16,7 +16,11 @@ const HOME = '198.51.100.20'
 const NEW_DEVICE = '198.51.100.77'
 
 const setup = async (env: Record<string, string> = {}) => {
-  const t = makeApp({ env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env }, clock: fakeClock(Date.UTC(2026, 10, 22)), abuse: true })
+  const t = makeApp({
+    env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env },
+    clock: fakeClock(Date.UTC(2026, 10, 22)),
+    abuse: true,
+  })
   const approver = viaApp(t.app, HOME)
   const created = await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
   const tokens = await login(approver, 'alice', PASSWORD)
@@ -26,7 +30,9 @@ const setup = async (env: Record<string, string> = {}) => {
 const qrSignIn = async (t: TestApp, approver: ReturnType<typeof viaApp>, token: string, holder: DpopHolder, binding: string) => {
   const send = viaApp(t.app, NEW_DEVICE)
   const { codes } = await requestGrant(send, holder, t.clock.now(), { channel_binding: binding })
-  expect((await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status).toBe(200)
+  expect(
+    (await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })).status,
+  ).toBe(200)
   const tokens = await pollToken(send, holder, t.clock.now(), codes.device_code)
   expect(tokens.status).toBe(200)
   return { send, tokens: tokens.body }
@@ -47,7 +53,10 @@ describe('not me', () => {
     expect((await callWithDpop(send, holder, t.clock.now(), 'GET', '/v1/account/whoami', tokens.access_token)).status).toBe(401)
     const refreshed = await send('/oauth2/token', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await holder.prove('POST', `${BASE}/oauth2/token`, t.clock.now()) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await holder.prove('POST', `${BASE}/oauth2/token`, t.clock.now()),
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }).toString(),
     })
     expect(((await refreshed.json()) as { error: string }).error).toBe('invalid_grant')
@@ -58,7 +67,11 @@ describe('not me', () => {
     expect((await call(send, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
     const again = await dpopHolder()
     const { codes } = await requestGrant(send, again, t.clock.now(), { channel_binding: bindingOf('M') })
-    const refused = await decide(approver, token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('M'), dpop_jkt: again.jkt })
+    const refused = await decide(approver, token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('M'),
+      dpop_jkt: again.jkt,
+    })
     expect(refused).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
     // The approver's own network is untouched.
     expect((await call(approver, 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
@@ -73,7 +86,7 @@ describe('not me', () => {
     expect(new Set(report.body.revoked_device_ids)).toEqual(new Set([first.tokens.device_id, second.tokens.device_id]))
   })
 
-  it('refuses reporting itself (400), an unknown or another account\'s device (404), and needs a token', async () => {
+  it("refuses reporting itself (400), an unknown or another account's device (404), and needs a token", async () => {
     const { t, approver, token } = await setup()
     const me = await call(approver, 'GET', '/v1/account/whoami', undefined, token)
     expect((await call(approver, 'POST', `/v1/devices/${me.body.device_id}/not-me`, {}, token)).status).toBe(400)
@@ -119,7 +132,8 @@ describe('abuse counters', () => {
       locator: { locate: (ip) => ({ asn: ip.startsWith('203.0.113.') ? 64500 : 64501 }) },
     })
     // 200 addresses, one channel each: no single address trips, the ASN does (≥ 200, none completed).
-    for (let i = 1; i <= 200; i++) expect((await call(viaApp(t.app, `203.0.113.${i}`), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+    for (let i = 1; i <= 200; i++)
+      expect((await call(viaApp(t.app, `203.0.113.${i}`), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
     expect((await call(viaApp(t.app, '203.0.113.201'), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
     expect((await call(viaApp(t.app, '198.51.100.201'), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
   })

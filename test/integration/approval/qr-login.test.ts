@@ -44,15 +44,28 @@ const setup = async (env: Record<string, string> = {}, locator?: NetworkLocator,
   const created = await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
   expect(created.status).toBe(201)
   const tokens = await login(approver, 'alice', PASSWORD)
-  return { t, approver, token: tokens.access_token, accountId: created.body.account_id, newDevice: (peer = HOME_TOO) => viaApp(t.app, peer) }
+  return {
+    t,
+    approver,
+    token: tokens.access_token,
+    accountId: created.body.account_id,
+    newDevice: (peer = HOME_TOO) => viaApp(t.app, peer),
+  }
 }
 
 /** New device: grant; existing device: approve; new device: poll → tokens. */
 const signIn = async (s: Setup, holder: DpopHolder, options: { peer?: string; binding?: string } = {}) => {
   const send = s.newDevice(options.peer)
-  const grant = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: options.binding ?? BINDING, device_name: 'Kitchen TV' })
+  const grant = await requestGrant(send, holder, s.t.clock.now(), {
+    channel_binding: options.binding ?? BINDING,
+    device_name: 'Kitchen TV',
+  })
   expect(grant.status).toBe(200)
-  const approved = await decide(s.approver, s.token, grant.codes.user_code, { decision: 'approve', channel_binding: options.binding ?? BINDING, dpop_jkt: holder.jkt })
+  const approved = await decide(s.approver, s.token, grant.codes.user_code, {
+    decision: 'approve',
+    channel_binding: options.binding ?? BINDING,
+    dpop_jkt: holder.jkt,
+  })
   expect(approved, JSON.stringify(approved.body)).toMatchObject({ status: 200, body: { status: 'approved' } })
   const tokens = await pollToken(send, holder, s.t.clock.now(), grant.codes.device_code)
   expect(tokens.status, JSON.stringify(tokens.body)).toBe(200)
@@ -99,7 +112,11 @@ describe('QR login: approval and minting', () => {
     const holder = await dpopHolder()
     const send = s.newDevice()
     const first = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
-    const declined = await decide(s.approver, s.token, first.codes.user_code, { decision: 'decline', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const declined = await decide(s.approver, s.token, first.codes.user_code, {
+      decision: 'decline',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(declined.body).toEqual({ status: 'declined' })
     expect((await pollToken(send, holder, s.t.clock.now(), first.codes.device_code)).body.error).toBe('access_denied')
     const second = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
@@ -121,12 +138,16 @@ describe('QR login: approval and minting', () => {
     const proof = await holder.prove('GET', `${BASE}/v1/account/whoami`, s.t.clock.now(), { accessToken: at })
     const headers = { authorization: `DPoP ${at}`, dpop: proof }
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, undefined, headers)).status).toBe(200)
-    expect((await call(send, 'GET', '/v1/account/whoami', undefined, undefined, headers)).body.error).toBe('this DPoP proof was already used')
+    expect((await call(send, 'GET', '/v1/account/whoami', undefined, undefined, headers)).body.error).toBe(
+      'this DPoP proof was already used',
+    )
     const thief = await dpopHolder()
     const stolen = await callWithDpop(send, thief, s.t.clock.now(), 'GET', '/v1/account/whoami', at)
     expect(stolen.status).toBe(401)
     const wrongPath = await holder.prove('GET', `${BASE}/v1/devices`, s.t.clock.now(), { accessToken: at })
-    expect((await call(send, 'GET', '/v1/account/whoami', undefined, undefined, { authorization: `DPoP ${at}`, dpop: wrongPath })).status).toBe(401)
+    expect(
+      (await call(send, 'GET', '/v1/account/whoami', undefined, undefined, { authorization: `DPoP ${at}`, dpop: wrongPath })).status,
+    ).toBe(401)
   })
 
   it('refreshes a DPoP-bound session only with a proof by its key', async () => {
@@ -139,7 +160,10 @@ describe('QR login: approval and minting', () => {
     const refreshWith = async (h: DpopHolder) => {
       const res = await send('/oauth2/token', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await h.prove('POST', `${BASE}/oauth2/token`, s.t.clock.now()) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          dpop: await h.prove('POST', `${BASE}/oauth2/token`, s.t.clock.now()),
+        },
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }).toString(),
       })
       return { status: res.status, body: (await res.json()) as Record<string, any> }
@@ -154,7 +178,9 @@ describe('QR login: approval and minting', () => {
     const holder = await dpopHolder()
     const { send, tokens } = await signIn(s, holder)
     const at = tokens.access_token as string
-    const password = await callWithDpop(send, holder, s.t.clock.now(), 'POST', '/v1/account/password', at, { new_password: 'another horse battery staple' })
+    const password = await callWithDpop(send, holder, s.t.clock.now(), 'POST', '/v1/account/password', at, {
+      new_password: 'another horse battery staple',
+    })
     expect(password).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
     const totp = await callWithDpop(send, holder, s.t.clock.now(), 'POST', '/v1/account/totp', at, {})
     expect(totp).toMatchObject({ status: 403, body: { reason: 'quarantined' } })
@@ -176,12 +202,20 @@ describe('QR login: attacks', () => {
     const holder = await dpopHolder()
     const send = s.newDevice()
     const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
-    const res = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('X'), dpop_jkt: holder.jkt })
+    const res = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: bindingOf('X'),
+      dpop_jkt: holder.jkt,
+    })
     expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'CHANNEL_BINDING_MISMATCH' } })
     // A stranger who read the code cannot burn it: the new device is still waiting …
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('authorization_pending')
     // … but this account no longer sees it, so a relayed code is not approved by a second try.
-    const retry = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const retry = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(retry.status).toBe(404)
   })
 
@@ -190,7 +224,11 @@ describe('QR login: attacks', () => {
     const holder = await dpopHolder()
     const { codes } = await requestGrant(s.newDevice(), holder, s.t.clock.now(), { channel_binding: BINDING })
     const attacker = await dpopHolder()
-    const res = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: attacker.jkt })
+    const res = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: attacker.jkt,
+    })
     expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'DPOP_KEY_MISMATCH' } })
   })
 
@@ -202,7 +240,10 @@ describe('QR login: attacks', () => {
     await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
     const thief = await dpopHolder()
     const stolen = await pollToken(send, thief, s.t.clock.now(), codes.device_code)
-    expect(stolen.body).toMatchObject({ error: 'invalid_grant', error_description: 'the DPoP proof is not by the key this code was issued to' })
+    expect(stolen.body).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'the DPoP proof is not by the key this code was issued to',
+    })
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).status).toBe(200)
   })
 
@@ -252,7 +293,9 @@ describe('QR login: attacks', () => {
     expect(polls.filter((p) => p.body.error === 'invalid_grant')).toHaveLength(7)
     const devices = await s.t.durable.devices.listByAccount(s.accountId)
     expect(devices.filter((d) => d.origin === 'qr')).toHaveLength(1)
-    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error_description).toBe('this device code was already used')
+    expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error_description).toBe(
+      'this device code was already used',
+    )
   })
 
   it('steps up when the devices are on different networks and no geo data says more', async () => {
@@ -263,9 +306,15 @@ describe('QR login: attacks', () => {
     const challenge = await decide(s.approver, s.token, codes.user_code, body)
     expect(challenge.status).toBe(401)
     expect(challenge.body.flows).toEqual([{ stages: ['m.login.password'] }])
-    const wrong = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.password', session: challenge.body.session, password: 'wrong password!!' } })
+    const wrong = await decide(s.approver, s.token, codes.user_code, {
+      ...body,
+      auth: { type: 'm.login.password', session: challenge.body.session, password: 'wrong password!!' },
+    })
     expect(wrong.status).toBe(401)
-    const done = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD } })
+    const done = await decide(s.approver, s.token, codes.user_code, {
+      ...body,
+      auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD },
+    })
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
   })
 
@@ -274,7 +323,13 @@ describe('QR login: attacks', () => {
     const { final } = await withUia(s.approver, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, s.token)
     const key = totpSecretFromBase32(final.body.secret as string)
     if (!key.ok) throw new Error('bad secret')
-    const confirmed = await call(s.approver, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), s.t.clock.now()) }, s.token)
+    const confirmed = await call(
+      s.approver,
+      'POST',
+      '/v1/account/totp/confirm',
+      { code: generateTotp(key.value.bytes(), s.t.clock.now()) },
+      s.token,
+    )
     expect(confirmed.status).toBe(200)
     s.t.clock.advance(30_000)
     const holder = await dpopHolder()
@@ -282,14 +337,20 @@ describe('QR login: attacks', () => {
     const body = { decision: 'approve' as const, channel_binding: BINDING, dpop_jkt: holder.jkt }
     const challenge = await decide(s.approver, s.token, codes.user_code, body)
     expect(challenge.body.flows).toEqual([{ stages: ['m.login.2fa.totp'] }, { stages: ['m.login.2fa.recovery'] }])
-    const password = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD } })
+    const password = await decide(s.approver, s.token, codes.user_code, {
+      ...body,
+      auth: { type: 'm.login.password', session: challenge.body.session, password: PASSWORD },
+    })
     expect(password.body.qrelay_code).toBe('UIA_STAGE_NOT_ALLOWED')
     const recovery = (confirmed.body.recovery_codes as string[])[0]
-    const done = await decide(s.approver, s.token, codes.user_code, { ...body, auth: { type: 'm.login.2fa.recovery', session: challenge.body.session, code: recovery } })
+    const done = await decide(s.approver, s.token, codes.user_code, {
+      ...body,
+      auth: { type: 'm.login.2fa.recovery', session: challenge.body.session, code: recovery },
+    })
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
   })
 
-  it('takes the new device\'s channel-creation network from the signed ticket the approver scanned', async () => {
+  it("takes the new device's channel-creation network from the signed ticket the approver scanned", async () => {
     const clock = fakeClock(Date.UTC(2026, 10, 22))
     const keys = await openSigningKeys({ store: memoryKeyStore(), clock, random: seededRandom(3), retiredKeyTtlMs: 86_400_000 })
     const s = await setup({}, undefined, keys)
@@ -337,7 +398,11 @@ describe('QR login: attacks', () => {
     const denied = await setup({ QRELAY_POLICY_DENIED_NETWORKS: '203.0.113.0/24' })
     const h2 = await dpopHolder()
     const { codes } = await requestGrant(denied.newDevice(ELSEWHERE), h2, denied.t.clock.now(), { channel_binding: BINDING })
-    const res = await decide(denied.approver, denied.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: h2.jkt })
+    const res = await decide(denied.approver, denied.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: h2.jkt,
+    })
     expect(res).toMatchObject({ status: 403, body: { reason: 'network_denied' } })
   })
 
@@ -358,7 +423,15 @@ describe('QR login: attacks', () => {
     await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
     // Another device (signed in by password) changes the password and signs every other device out.
     const other = await login(s.approver, 'alice', PASSWORD)
-    const changed = await withUia(s.approver, 'POST', '/v1/account/password', { new_password: 'another horse battery staple', logout_devices: true }, PASSWORD, undefined, other.access_token)
+    const changed = await withUia(
+      s.approver,
+      'POST',
+      '/v1/account/password',
+      { new_password: 'another horse battery staple', logout_devices: true },
+      PASSWORD,
+      undefined,
+      other.access_token,
+    )
     expect(changed.final.status).toBe(200)
     expect((await call(s.approver, 'GET', '/v1/account/whoami', undefined, s.token)).status).toBe(401)
     const poll = await pollToken(send, holder, s.t.clock.now(), codes.device_code)
@@ -410,7 +483,11 @@ describe('QR login: optional modes', () => {
     const holder = await dpopHolder()
     const send = s.newDevice()
     const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
-    const approved = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const approved = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(approved.body).toMatchObject({ status: 'approved', verification_code: expect.stringMatching(/^\d{6}$/) })
     const code = approved.body.verification_code as string
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error).toBe('authorization_pending')
@@ -418,7 +495,9 @@ describe('QR login: optional modes', () => {
     expect((await enterCode(s, send, thief, codes.device_code, code)).body.error).toBe('invalid_grant')
     const wrong = await enterCode(s, send, holder, codes.device_code, code === '000000' ? '111111' : '000000')
     expect(wrong.body).toMatchObject({ error: 'invalid_code', attempts_left: 4 })
-    expect((await enterCode(s, send, holder, codes.device_code, `${code.slice(0, 3)} ${code.slice(3)}`)).body).toEqual({ status: 'verified' })
+    expect((await enterCode(s, send, holder, codes.device_code, `${code.slice(0, 3)} ${code.slice(3)}`)).body).toEqual({
+      status: 'verified',
+    })
     s.t.clock.advance(10_000)
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).status).toBe(200)
   })
@@ -428,7 +507,11 @@ describe('QR login: optional modes', () => {
     const holder = await dpopHolder()
     const send = s.newDevice()
     const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
-    const approved = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const approved = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     const wrongCode = approved.body.verification_code === '000000' ? '111111' : '000000'
     const answers = []
     for (let i = 0; i < 5; i++) answers.push((await enterCode(s, send, holder, codes.device_code, wrongCode)).body.error)

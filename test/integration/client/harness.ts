@@ -44,9 +44,7 @@ export type TransportName = 'http' | 'ws'
 
 /** A connector of `name` to the server at `baseUrl` (HTTP polls every 20 ms). */
 export const connectorOf = (name: TransportName, baseUrl: string): TransportConnector =>
-  name === 'http'
-    ? httpTransport({ baseUrl, pollIntervalMs: 20 })
-    : webSocketTransport({ baseUrl, WebSocket, pingIntervalMs: 5000 })
+  name === 'http' ? httpTransport({ baseUrl, pollIntervalMs: 20 }) : webSocketTransport({ baseUrl, WebSocket, pingIntervalMs: 5000 })
 
 export type Intent = 'new shows' | 'existing shows'
 
@@ -95,10 +93,7 @@ export const exchange = async (paired: Paired, rounds: number): Promise<{ atShow
       paired.shown.receive({ timeoutMs: 10_000 }),
     ])
     atShower.push(fromScanner)
-    const [, fromShower] = await Promise.all([
-      paired.shown.send({ type: 'pong', n: i }),
-      paired.scan.receive({ timeoutMs: 10_000 }),
-    ])
+    const [, fromShower] = await Promise.all([paired.shown.send({ type: 'pong', n: i }), paired.scan.receive({ timeoutMs: 10_000 })])
     atScanner.push(fromShower)
   }
   return { atShower, atScanner }

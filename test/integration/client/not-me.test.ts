@@ -9,7 +9,11 @@ import { ADMIN_TOKEN, TEST_ENV } from '../accounts/flow-suite.ts'
 const PASSWORD = 'correct horse battery staple'
 
 const setup = async () => {
-  const t = makeApp({ env: { ...TEST_ENV, QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS: '60' }, clock: fakeClock(Date.UTC(2026, 10, 23)), abuse: true })
+  const t = makeApp({
+    env: { ...TEST_ENV, QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS: '60' },
+    clock: fakeClock(Date.UTC(2026, 10, 23)),
+    abuse: true,
+  })
   const home = viaApp(t.app, '198.51.100.20')
   await call(home, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
   const phone = await login(home, 'alice', PASSWORD)
@@ -29,7 +33,9 @@ describe('reportNotMe (SDK)', () => {
   it('answers the step-up through the app when this device authenticated too long ago, and fails without it', async () => {
     const { t, phone, other, endpoints } = await setup()
     t.clock.advance(120_000)
-    await expect(reportNotMe(other.device_id, { ...endpoints, accessToken: phone.access_token })).rejects.toMatchObject({ code: 'STEP_UP_FAILED' })
+    await expect(reportNotMe(other.device_id, { ...endpoints, accessToken: phone.access_token })).rejects.toMatchObject({
+      code: 'STEP_UP_FAILED',
+    })
     const seen: string[][] = []
     const result = await reportNotMe(other.device_id, {
       ...endpoints,

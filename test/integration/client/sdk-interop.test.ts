@@ -59,7 +59,10 @@ describe.each<TransportName>(['http', 'ws'])('device SDK with the Matrix wasm Ec
       const [, received] = await Promise.all([scan.send(message), created.transport.receive({ timeoutMs: 10_000 })])
       expect(JSON.parse(channel.decrypt(received))).toEqual(message)
       const reply = { type: 'm.login.protocol', n }
-      const [, got] = await Promise.all([created.transport.send(channel.encrypt(JSON.stringify(reply))), scan.receive({ timeoutMs: 10_000 })])
+      const [, got] = await Promise.all([
+        created.transport.send(channel.encrypt(JSON.stringify(reply))),
+        scan.receive({ timeoutMs: 10_000 }),
+      ])
       expect(got).toEqual(reply)
     }
     await scan.close()

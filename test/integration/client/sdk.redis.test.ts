@@ -55,25 +55,28 @@ describe.skipIf(url === null)('device SDK across two processes sharing Redis', (
     ['existing shows', 'http', 'ws'],
   ]
 
-  it.each(cases)('logs in when the %s the QR, G on %s at one process and S on %s at the other', async (intent, showerTransport, scannerTransport) => {
-    const { shown, scan } = await pairDevices({
-      intent,
-      showerTransport,
-      scannerTransport,
-      baseUrl: first.url,
-      scannerBaseUrl: second.url,
-      publicBaseUrl: PUBLIC_BASE_URL,
-    })
-    expect(shown.qrLink.startsWith(`${PUBLIC_BASE_URL}/${intent === 'new shows' ? 'approve' : 'link'}#v1.`)).toBe(true)
-    expect(scan.ticket.issuer).toBe(PUBLIC_BASE_URL)
-    await shown.confirmCheckCode(scan.checkCode)
-    expect(shown.channelBinding).toBe(scan.channelBinding)
-    const { atShower, atScanner } = await exchange({ shown, scan }, 3)
-    expect(atShower.map((m) => (m as { n: number }).n)).toEqual([0, 1, 2])
-    expect(atScanner.map((m) => (m as { n: number }).n)).toEqual([0, 1, 2])
-    await shown.close()
-    await expect(scan.send({ after: 'close' })).rejects.toMatchObject({ code: 'CHANNEL_GONE' })
-  })
+  it.each(cases)(
+    'logs in when the %s the QR, G on %s at one process and S on %s at the other',
+    async (intent, showerTransport, scannerTransport) => {
+      const { shown, scan } = await pairDevices({
+        intent,
+        showerTransport,
+        scannerTransport,
+        baseUrl: first.url,
+        scannerBaseUrl: second.url,
+        publicBaseUrl: PUBLIC_BASE_URL,
+      })
+      expect(shown.qrLink.startsWith(`${PUBLIC_BASE_URL}/${intent === 'new shows' ? 'approve' : 'link'}#v1.`)).toBe(true)
+      expect(scan.ticket.issuer).toBe(PUBLIC_BASE_URL)
+      await shown.confirmCheckCode(scan.checkCode)
+      expect(shown.channelBinding).toBe(scan.channelBinding)
+      const { atShower, atScanner } = await exchange({ shown, scan }, 3)
+      expect(atShower.map((m) => (m as { n: number }).n)).toEqual([0, 1, 2])
+      expect(atScanner.map((m) => (m as { n: number }).n)).toEqual([0, 1, 2])
+      await shown.close()
+      await expect(scan.send({ after: 'close' })).rejects.toMatchObject({ code: 'CHANNEL_GONE' })
+    },
+  )
 
   it('tells the scanner on the other process that a wrong check code aborted the channel', async () => {
     const { shown, scan } = await pairDevices({

@@ -122,8 +122,8 @@ describe('device SDK', () => {
     }
 
     it.each([
-      ['a new device scans a new device\'s QR', NewDevice],
-      ['an existing device scans an existing device\'s QR', ExistingDevice],
+      ["a new device scans a new device's QR", NewDevice],
+      ["an existing device scans an existing device's QR", ExistingDevice],
     ] as const)('is refused with INVALID_QR before any request when %s', async (_, device) => {
       const shown = await device.showQr({ baseUrl: server.url, transport: connectorOf('http', server.url) })
       const counted = countingFetch()
@@ -151,7 +151,9 @@ describe('device SDK', () => {
       expect(repathed).not.toBe(shown.qrLink)
       const counted = countingFetch()
       await expect(NewDevice.scanQr(repathed, { baseUrl: server.url, fetch: counted.fetch })).rejects.toMatchObject({ code: 'INVALID_QR' })
-      await expect(ExistingDevice.scanQr(repathed, { baseUrl: server.url, fetch: counted.fetch })).rejects.toMatchObject({ code: 'INVALID_QR' })
+      await expect(ExistingDevice.scanQr(repathed, { baseUrl: server.url, fetch: counted.fetch })).rejects.toMatchObject({
+        code: 'INVALID_QR',
+      })
       expect(counted.calls()).toBe(0)
       await shown.close()
     })
@@ -159,7 +161,12 @@ describe('device SDK', () => {
 
   describe.each<TransportName>(['http', 'ws'])('a wrong check code over %s', (transport) => {
     it('aborts the channel, and the scanner sees it gone', async () => {
-      const { shown, scan } = await pairDevices({ intent: 'new shows', showerTransport: transport, scannerTransport: transport, baseUrl: server.url })
+      const { shown, scan } = await pairDevices({
+        intent: 'new shows',
+        showerTransport: transport,
+        scannerTransport: transport,
+        baseUrl: server.url,
+      })
       const id = channelIdOf(shown.qrLink)
       const error = await rejection(shown.confirmCheckCode(otherCode(scan.checkCode)))
       expect(error.code).toBe('CHECK_CODE_MISMATCH')
@@ -175,7 +182,12 @@ describe('device SDK', () => {
   })
 
   it('asks again when the typed check code is not two digits', async () => {
-    const { shown, scan } = await pairDevices({ intent: 'existing shows', showerTransport: 'http', scannerTransport: 'http', baseUrl: server.url })
+    const { shown, scan } = await pairDevices({
+      intent: 'existing shows',
+      showerTransport: 'http',
+      scannerTransport: 'http',
+      baseUrl: server.url,
+    })
     await expect(shown.confirmCheckCode('7')).rejects.toMatchObject({ code: 'INVALID_CHECK_CODE' })
     expect(shown.status).toBe('confirming')
     await shown.confirmCheckCode(` ${scan.checkCode} `)
@@ -196,7 +208,12 @@ describe('device SDK', () => {
 
   describe.each<TransportName>(['http', 'ws'])('a third device over %s', (transport) => {
     it('is refused once the scanner has claimed the channel', async () => {
-      const { shown, scan } = await pairDevices({ intent: 'new shows', showerTransport: 'http', scannerTransport: 'http', baseUrl: server.url })
+      const { shown, scan } = await pairDevices({
+        intent: 'new shows',
+        showerTransport: 'http',
+        scannerTransport: 'http',
+        baseUrl: server.url,
+      })
       const third = await ExistingDevice.scanQr(shown.qrLink, { baseUrl: server.url, transport: connectorOf(transport, server.url) })
       await expect(third.connect({ timeoutMs: 5000 })).rejects.toMatchObject({ code: 'REFUSED' })
       // The two real parties go on undisturbed.
@@ -245,7 +262,12 @@ describe('device SDK', () => {
   })
 
   it('tells the other side why the channel was aborted over WebSocket', async () => {
-    const { shown, scan } = await pairDevices({ intent: 'existing shows', showerTransport: 'ws', scannerTransport: 'ws', baseUrl: server.url })
+    const { shown, scan } = await pairDevices({
+      intent: 'existing shows',
+      showerTransport: 'ws',
+      scannerTransport: 'ws',
+      baseUrl: server.url,
+    })
     await shown.confirmCheckCode(scan.checkCode)
     await scan.abort('user_cancelled')
     expect(scan.status).toBe('closed')
@@ -266,7 +288,13 @@ describe('device SDK', () => {
     const { shown, scan } = await pairDevices({ intent: 'new shows', showerTransport: 'ws', scannerTransport: 'http', baseUrl: server.url })
     const link = parseChannelLink(shown.qrLink, server.url)
     if (!link.ok) throw new Error(link.detail)
-    const forbidden = [link.value.channelId, link.value.ticket, shown.qrLink, shown.channelBinding, Buffer.from(link.value.publicKey).toString('base64').slice(0, 20)]
+    const forbidden = [
+      link.value.channelId,
+      link.value.ticket,
+      shown.qrLink,
+      shown.channelBinding,
+      Buffer.from(link.value.publicKey).toString('base64').slice(0, 20),
+    ]
     for (const printed of [JSON.stringify(shown), JSON.stringify(scan), inspect(shown, { depth: 10 }), inspect(scan, { depth: 10 })]) {
       for (const secret of forbidden) expect(printed).not.toContain(secret)
     }

@@ -12,8 +12,7 @@ import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, s
 
 export type MakeDurableStore = (clock: FakeClock) => Promise<DurableStore> | DurableStore
 
-const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> =>
-  Promise.all(Array.from({ length: n }, (_, i) => run(i)))
+const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => run(i)))
 
 const count = <T>(values: readonly T[], value: T): number => values.filter((v) => v === value).length
 
@@ -260,7 +259,12 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
           const rotate = { familyId: s.family.id, presentedHash: s.family.currentHash, nextHash: hashOf(uid('n')), graceMs: 0 }
           expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('revoked')
         }
-        const keptRotate = { familyId: keptSession.family.id, presentedHash: keptSession.family.currentHash, nextHash: hashOf(uid('n')), graceMs: 0 }
+        const keptRotate = {
+          familyId: keptSession.family.id,
+          presentedHash: keptSession.family.currentHash,
+          nextHash: hashOf(uid('n')),
+          graceMs: 0,
+        }
         expect((await store.tokens.rotateRefresh(keptRotate)).outcome).toBe('rotated')
         expect(await store.tokens.getAccess(strangerSession.access.id)).not.toBeNull()
         expect(await store.devices.revokeAllExcept(account.id, null)).toBe(1)
@@ -439,7 +443,12 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         const { device } = await signedIn(store, clock)
         const { family, access } = await session(store, clock, device)
         const results = await times(n, (i) =>
-          store.tokens.rotateRefresh({ familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf(`next-${i}`), graceMs: 5_000 }),
+          store.tokens.rotateRefresh({
+            familyId: family.id,
+            presentedHash: family.currentHash,
+            nextHash: hashOf(`next-${i}`),
+            graceMs: 5_000,
+          }),
         )
         const outcomes = results.map((r) => r.outcome)
         expect(count(outcomes, 'rotated')).toBe(1)
@@ -500,7 +509,11 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
 
     describe('security state', () => {
       const BOUNDS = { maxEvents: 3, retentionMs: DAY_MS }
-      const event = (atMs: number, type: SecurityEvent['type'] = 'password_changed', extra: Partial<SecurityEvent> = {}): SecurityEvent => ({
+      const event = (
+        atMs: number,
+        type: SecurityEvent['type'] = 'password_changed',
+        extra: Partial<SecurityEvent> = {},
+      ): SecurityEvent => ({
         type,
         atMs,
         ...extra,
@@ -537,7 +550,12 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect(third?.id).toBe(clock.now())
         const all = await store.security.readEvents(account.id, 0, 10)
         expect(all).toEqual([first, second, third])
-        expect(all[1]).toEqual({ id: first!.id + 1, type: 'recovery_code_used', atMs: first!.atMs, details: { codes_left: 9, last: false } })
+        expect(all[1]).toEqual({
+          id: first!.id + 1,
+          type: 'recovery_code_used',
+          atMs: first!.atMs,
+          details: { codes_left: 9, last: false },
+        })
         expect(await store.security.readEvents(account.id, first!.id, 1)).toEqual([second])
         expect(await store.security.readEvents(account.id, third!.id, 10)).toEqual([])
       })
@@ -561,7 +579,9 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
 
       it('gives 20 concurrent appends 20 distinct ids, in order', async () => {
         const { account } = await signedIn(store, clock)
-        const added = await times(20, () => store.security.appendEvent(account.id, event(clock.now()), { maxEvents: 50, retentionMs: DAY_MS }))
+        const added = await times(20, () =>
+          store.security.appendEvent(account.id, event(clock.now()), { maxEvents: 50, retentionMs: DAY_MS }),
+        )
         const ids = added.map((e) => e!.id)
         expect(new Set(ids).size).toBe(20)
         expect((await store.security.readEvents(account.id, 0, 50)).map((e) => e.id)).toEqual([...ids].sort((a, b) => a - b))

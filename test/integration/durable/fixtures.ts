@@ -2,12 +2,7 @@
  * Records for the durable-store conformance suite. Ids are unique per run so that suites sharing one
  * Redis never meet; secrets are hashed the way services hash them.
  */
-import type {
-  AccessTokenRecord,
-  AccountRecord,
-  DeviceRecord,
-  RefreshFamilyRecord,
-} from '../../../src/core/accounts/records.ts'
+import type { AccessTokenRecord, AccountRecord, DeviceRecord, RefreshFamilyRecord } from '../../../src/core/accounts/records.ts'
 import { hashSecret } from '../../../src/core/crypto/secrets.ts'
 import type { DurableStore } from '../../../src/ports.ts'
 import type { FakeClock } from '../../helpers/fake-clock.ts'
@@ -44,11 +39,7 @@ export const newDevice = (clock: FakeClock, accountId: string, changes: Partial<
   ...changes,
 })
 
-export const newAccess = (
-  clock: FakeClock,
-  device: DeviceRecord,
-  changes: Partial<AccessTokenRecord> = {},
-): AccessTokenRecord => ({
+export const newAccess = (clock: FakeClock, device: DeviceRecord, changes: Partial<AccessTokenRecord> = {}): AccessTokenRecord => ({
   id: uid('at'),
   secretHash: hashOf(uid('secret')),
   accountId: device.accountId,
@@ -59,11 +50,7 @@ export const newAccess = (
   ...changes,
 })
 
-export const newFamily = (
-  clock: FakeClock,
-  device: DeviceRecord,
-  changes: Partial<RefreshFamilyRecord> = {},
-): RefreshFamilyRecord => ({
+export const newFamily = (clock: FakeClock, device: DeviceRecord, changes: Partial<RefreshFamilyRecord> = {}): RefreshFamilyRecord => ({
   id: uid('rf'),
   accountId: device.accountId,
   deviceId: device.id,
@@ -76,10 +63,7 @@ export const newFamily = (
 })
 
 /** An account with one device, both stored. */
-export const signedIn = async (
-  store: DurableStore,
-  clock: FakeClock,
-): Promise<{ account: AccountRecord; device: DeviceRecord }> => {
+export const signedIn = async (store: DurableStore, clock: FakeClock): Promise<{ account: AccountRecord; device: DeviceRecord }> => {
   const account = newAccount(clock)
   if ((await store.accounts.create(account)) !== 'ok') throw new Error('fixture account not created')
   const device = newDevice(clock, account.id)

@@ -45,10 +45,7 @@ if (redisUrl() === null) {
       const [clientA, clientB] = [redisClient(), redisClient()]
       const keyPrefix = uniquePrefix('two')
       const clock = fakeClock(Date.now())
-      const [a, b] = [clientA, clientB].map((client) => redisDurableStore({ client, keyPrefix, clock })) as [
-        DurableStore,
-        DurableStore,
-      ]
+      const [a, b] = [clientA, clientB].map((client) => redisDurableStore({ client, keyPrefix, clock })) as [DurableStore, DurableStore]
       const { account, device } = await signedIn(a, clock)
       const { family } = await session(b, clock, device)
       await b.credentials.replaceRecoveryCodes(account.id, [hashOf('shared')])

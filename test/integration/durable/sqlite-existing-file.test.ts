@@ -71,27 +71,68 @@ describe('sqliteStore on a file written by the earlier store', () => {
     expect(await store.accounts.get('acct-old')).toEqual(account)
     expect(await store.accounts.findByUsername('ALICE')).toEqual(account)
     expect(await store.devices.listByAccount('acct-old')).toEqual([
-      { id: 'dev-1', accountId: 'acct-old', displayName: 'Laptop', origin: 'password', quarantineUntilMs: 0, createdAtMs: T, lastSeenAtMs: T + 5, lastSeenNetwork: '192.0.2.0/24' },
-      { id: 'dev-2', accountId: 'acct-old', displayName: 'Phone', origin: 'qr', approvedByDeviceId: 'dev-1', channelHash: 'chan-hash', quarantineUntilMs: T + 10, createdAtMs: T + 1, lastSeenAtMs: T + 1 },
+      {
+        id: 'dev-1',
+        accountId: 'acct-old',
+        displayName: 'Laptop',
+        origin: 'password',
+        quarantineUntilMs: 0,
+        createdAtMs: T,
+        lastSeenAtMs: T + 5,
+        lastSeenNetwork: '192.0.2.0/24',
+      },
+      {
+        id: 'dev-2',
+        accountId: 'acct-old',
+        displayName: 'Phone',
+        origin: 'qr',
+        approvedByDeviceId: 'dev-1',
+        channelHash: 'chan-hash',
+        quarantineUntilMs: T + 10,
+        createdAtMs: T + 1,
+        lastSeenAtMs: T + 1,
+      },
     ])
     expect(await store.tokens.getAccess('at-2')).toEqual({
-      id: 'at-2', secretHash: 'sh-2', accountId: 'acct-old', deviceId: 'dev-2', scopes: ['urn:qrelay:session', 'admin'], issuedAtMs: T, expiresAtMs: T + DAY,
+      id: 'at-2',
+      secretHash: 'sh-2',
+      accountId: 'acct-old',
+      deviceId: 'dev-2',
+      scopes: ['urn:qrelay:session', 'admin'],
+      issuedAtMs: T,
+      expiresAtMs: T + DAY,
     })
-    expect(await store.tokens.getRefreshFamily('fam-1')).toMatchObject({ currentHash: 'h2', previousHash: 'h1', generation: 1, jkt: 'jkt-1' })
+    expect(await store.tokens.getRefreshFamily('fam-1')).toMatchObject({
+      currentHash: 'h2',
+      previousHash: 'h1',
+      generation: 1,
+      jkt: 'jkt-1',
+    })
     expect(await store.credentials.countRecoveryCodes('acct-old')).toBe(2)
     expect(await store.credentials.useTotpStep('acct-old', 5)).toBe(false)
     expect(await store.credentials.useTotpStep('acct-old', 6)).toBe(true)
     expect(await store.security.lastAuthenticated('acct-old', 'dev-1')).toBe(T + 2)
     expect((await store.security.readEvents('acct-old', 0, 10)).map((e) => e.id)).toEqual([T, T + 1])
-    expect((await store.security.readEvents('acct-old', T, 10))[0]).toEqual({ id: T + 1, type: 'device_revoked', atMs: T + 1, details: { deviceId: 'dev-3' } })
+    expect((await store.security.readEvents('acct-old', T, 10))[0]).toEqual({
+      id: T + 1,
+      type: 'device_revoked',
+      atMs: T + 1,
+      details: { deviceId: 'dev-3' },
+    })
 
     // Writes on the old rows: a used hash is a replay; the current one rotates; revoking cascades.
     expect(await store.credentials.consumeRecoveryCode('acct-old', 'rc-1')).toBe(true)
-    const appended = await store.security.appendEvent('acct-old', { type: 'totp_enabled', atMs: clock.now() }, { maxEvents: 10, retentionMs: DAY })
+    const appended = await store.security.appendEvent(
+      'acct-old',
+      { type: 'totp_enabled', atMs: clock.now() },
+      { maxEvents: 10, retentionMs: DAY },
+    )
     expect(appended?.id).toBe(T + 1_000)
     const rotated = await store.tokens.rotateRefresh({ familyId: 'fam-1', presentedHash: 'h2', nextHash: 'h3', graceMs: 0 })
     expect(rotated).toMatchObject({ outcome: 'rotated', family: { currentHash: 'h3', generation: 2 } })
-    expect((await store.tokens.rotateRefresh({ familyId: 'fam-1', presentedHash: 'h1', nextHash: 'h4', graceMs: 0 })).outcome).toBe('reused')
+    expect((await store.tokens.rotateRefresh({ familyId: 'fam-1', presentedHash: 'h1', nextHash: 'h4', graceMs: 0 })).outcome).toBe(
+      'reused',
+    )
     expect(await store.devices.revoke('acct-old', 'dev-1')).toBe(true)
     expect(await store.tokens.getAccess('at-1')).toBeNull()
     expect(await store.security.lastAuthenticated('acct-old', 'dev-1')).toBeNull()

@@ -165,9 +165,7 @@ export const describeWebhookOutbox = (name: string, make: () => Promise<OutboxUn
         ids.add(m.id)
         await outbox.enqueue(m)
       }
-      const batches = await Promise.all(
-        Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? sut.a : sut.b).claimDue(T0, 5, LEASE_MS)),
-      )
+      const batches = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? sut.a : sut.b).claimDue(T0, 5, LEASE_MS)))
       const claimed = batches.flat().map((m) => m.id)
       expect(claimed).toHaveLength(40)
       expect(new Set(claimed)).toEqual(ids)

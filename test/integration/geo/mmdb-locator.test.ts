@@ -22,13 +22,23 @@ writeFileSync(
     '203.0.113.0/24': { country: { iso_code: 'US' }, location: { latitude: 40.7128, longitude: -74.006 } },
   }),
 )
-writeFileSync(asnPath, writeMmdb('GeoLite2-ASN', { '198.51.100.0/24': { autonomous_system_number: 64500 }, '203.0.113.0/25': { autonomous_system_number: 64501 } }))
+writeFileSync(
+  asnPath,
+  writeMmdb('GeoLite2-ASN', {
+    '198.51.100.0/24': { autonomous_system_number: 64500 },
+    '203.0.113.0/25': { autonomous_system_number: 64501 },
+  }),
+)
 
 describe('mmdb network locator', () => {
   it('reads coordinates, country and ASN of an address', async () => {
     const locator = mmdbLocator({ cityPath, asnPath })
     const request = new Request('http://localhost/')
-    expect(await locator?.locate('198.51.100.7', request)).toEqual({ asn: 64500, country: 'DE', geo: { latitude: 52.52, longitude: 13.405 } })
+    expect(await locator?.locate('198.51.100.7', request)).toEqual({
+      asn: 64500,
+      country: 'DE',
+      geo: { latitude: 52.52, longitude: 13.405 },
+    })
     expect(await locator?.locate('203.0.113.200', request)).toEqual({ country: 'US', geo: { latitude: 40.7128, longitude: -74.006 } })
     expect(await locator?.locate('192.0.2.1', request)).toEqual({})
     expect(await locator?.locate('2001:db8::1', request)).toEqual({})
@@ -72,13 +82,20 @@ describe('mmdb locator in a running server', () => {
         fetch(`${server.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': peer } })
       const berlin = from('198.51.100.20')
       const newYork = from('203.0.113.5')
-      expect((await call(berlin, 'POST', '/v1/admin/users', { username: 'alice', password: 'correct horse battery staple' }, ADMIN_TOKEN)).status).toBe(201)
+      expect(
+        (await call(berlin, 'POST', '/v1/admin/users', { username: 'alice', password: 'correct horse battery staple' }, ADMIN_TOKEN))
+          .status,
+      ).toBe(201)
       const phone = await login(berlin, 'alice', 'correct horse battery staple')
       const holder = await dpopHolder()
       const { codes } = await requestGrant(newYork, holder, Date.now(), { channel_binding: bindingOf('G') })
       const context = await call(berlin, 'GET', `/v1/approvals/${codes.user_code}`, undefined, phone.access_token)
       expect(context.body.proximity.relation).toBe('far')
-      const res = await decide(berlin, phone.access_token, codes.user_code, { decision: 'approve', channel_binding: bindingOf('G'), dpop_jkt: holder.jkt })
+      const res = await decide(berlin, phone.access_token, codes.user_code, {
+        decision: 'approve',
+        channel_binding: bindingOf('G'),
+        dpop_jkt: holder.jkt,
+      })
       expect(res).toMatchObject({ status: 403, body: { reason: 'far_away' } })
     } finally {
       await server.stop()

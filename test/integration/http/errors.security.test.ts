@@ -76,7 +76,12 @@ describe('internal errors', () => {
       const inner = memoryStore({ clock, sweepIntervalMs: 0 })
       return {
         ...inner,
-        channels: { ...inner.channels, get: async () => { throw new Error('connection reset: redis://user:hunter2@db') } },
+        channels: {
+          ...inner.channels,
+          get: async () => {
+            throw new Error('connection reset: redis://user:hunter2@db')
+          },
+        },
       }
     }
     const t = makeApp({ store: failing, logger: capturingLogger(lines) })
@@ -106,7 +111,10 @@ describe('logs', () => {
     secrets.push(claim.joiner_secret)
     await t.app.request(`${NATIVE}/${native.id}`, { headers: { 'x-test-peer': '203.0.113.3' } }) // refused
     await t.app.request(`${NATIVE}/${native.id}`, { headers: { Authorization: `Bearer ${native.creator_secret}` } })
-    await t.app.request(`${NATIVE}/${native.id}/abort`, jsonInit('POST', { reason: 'user_cancelled' }, { Authorization: `Bearer ${claim.joiner_secret}` }))
+    await t.app.request(
+      `${NATIVE}/${native.id}/abort`,
+      jsonInit('POST', { reason: 'user_cancelled' }, { Authorization: `Bearer ${claim.joiner_secret}` }),
+    )
     expect(lines.length).toBeGreaterThanOrEqual(8)
     const all = lines.join('\n')
     for (const secret of secrets) expect(all).not.toContain(secret)
@@ -149,7 +157,12 @@ describe('health', () => {
 
   it('is not ready when the store does not answer', async () => {
     const t = makeApp({
-      store: (clock) => ({ ...memoryStore({ clock, sweepIntervalMs: 0 }), ping: async () => { throw new Error('down') } }),
+      store: (clock) => ({
+        ...memoryStore({ clock, sweepIntervalMs: 0 }),
+        ping: async () => {
+          throw new Error('down')
+        },
+      }),
     })
     const res = await t.app.request('/readyz')
     expect(res.status).toBe(503)

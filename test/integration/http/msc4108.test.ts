@@ -214,7 +214,11 @@ describe('MSC4108 2024 rendezvous', () => {
     for (const target of [V2024, path]) {
       const res = await t.app.request(target, {
         method: 'OPTIONS',
-        headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'if-match, content-type' },
+        headers: {
+          Origin: 'https://app.example',
+          'Access-Control-Request-Method': 'PUT',
+          'Access-Control-Request-Headers': 'if-match, content-type',
+        },
       })
       expect(res.status).toBe(204)
       expect(res.headers.get('access-control-allow-origin')).toBe('*')

@@ -22,7 +22,7 @@ const appWithKeys = async () => {
 describe('channel tickets', () => {
   it('come with every native channel and verify against the published JWKS', async () => {
     const t = await appWithKeys()
-    const created = (await createJson(t, NATIVE, '', { 'x-test-peer': '203.0.113.77' }))
+    const created = await createJson(t, NATIVE, '', { 'x-test-peer': '203.0.113.77' })
     expect(typeof created.ticket).toBe('string')
     const jwks = await (await t.app.request('/oauth2/jwks')).json()
     const claims = await verifyChannelTicket(created.ticket as string, jwks, t.clock.now(), {
@@ -35,16 +35,19 @@ describe('channel tickets', () => {
 
   it('are refused once the channel has expired', async () => {
     const t = await appWithKeys()
-    const created = (await createJson(t, NATIVE))
+    const created = await createJson(t, NATIVE)
     const jwks = await (await t.app.request('/oauth2/jwks')).json()
     await expect(
-      verifyChannelTicket(created.ticket as string, jwks, t.clock.now() + 121_000, { issuer: 'https://relay.example', channelId: created.id }),
+      verifyChannelTicket(created.ticket as string, jwks, t.clock.now() + 121_000, {
+        issuer: 'https://relay.example',
+        channelId: created.id,
+      }),
     ).rejects.toThrow()
   })
 
   it('use the configured IPv6 network prefix', async () => {
     const t = await appWithKeys()
-    const created = (await createJson(t, NATIVE, '', { 'x-test-peer': '2001:db8:aa:bbcc::5' }))
+    const created = await createJson(t, NATIVE, '', { 'x-test-peer': '2001:db8:aa:bbcc::5' })
     expect(decodeJwt(created.ticket as string).net).toBe('2001:db8:aa:bb00::/56')
   })
 

@@ -7,13 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as wasm from '@matrix-org/matrix-sdk-crypto-wasm'
-import {
-  acceptInitiate,
-  acceptOk,
-  confirmCheckCode,
-  createInitiate,
-  startGenerator,
-} from '../../../src/core/channel/handshake.ts'
+import { acceptInitiate, acceptOk, confirmCheckCode, createInitiate, startGenerator } from '../../../src/core/channel/handshake.ts'
 import { checkCodeDigits } from '../../../src/core/channel/check-code.ts'
 import type { OpenState } from '../../../src/core/channel/channel-state.ts'
 import { LOGIN_INITIATE_TEXT, LOGIN_OK_TEXT } from '../../../src/core/channel/messages.ts'

@@ -10,9 +10,7 @@ import { describeJsSdkInterop } from './js-sdk-suite.ts'
 
 const url = redisUrl()
 if (url === null) {
-  describe.skip('matrix-js-sdk 43 rendezvous: two processes (no redis-server on this machine)', () =>
-    it('skipped', () => {}),
-  )
+  describe.skip('matrix-js-sdk 43 rendezvous: two processes (no redis-server on this machine)', () => it('skipped', () => {}))
 } else {
   describeJsSdkInterop('two processes sharing Redis', async () => {
     const env = {

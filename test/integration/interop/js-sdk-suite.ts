@@ -25,13 +25,9 @@ if (typeof promiseStatics.withResolvers !== 'function') {
     return { promise, resolve, reject }
   }
 }
-const { MSC4108RendezvousSession: Session } = await import(
-  'matrix-js-sdk/lib/rendezvous/transports/MSC4108RendezvousSession.js'
-)
+const { MSC4108RendezvousSession: Session } = await import('matrix-js-sdk/lib/rendezvous/transports/MSC4108RendezvousSession.js')
 const { MSC4108SecureChannel } = await import('matrix-js-sdk/lib/rendezvous/channels/MSC4108SecureChannel.js')
-const { ClientRendezvousFailureReason, MSC4108FailureReason } = await import(
-  'matrix-js-sdk/lib/rendezvous/RendezvousFailureReason.js'
-)
+const { ClientRendezvousFailureReason, MSC4108FailureReason } = await import('matrix-js-sdk/lib/rendezvous/RendezvousFailureReason.js')
 const { PayloadType } = await import('matrix-js-sdk/lib/rendezvous/MSC4108SignInWithQR.js')
 const { logger: sdkLogger } = await import('matrix-js-sdk/lib/logger.js')
 const wasm = await import('@matrix-org/matrix-sdk-crypto-wasm')
@@ -195,7 +191,10 @@ export const describeJsSdkInterop = (name: string, deploy: () => Promise<Deploym
       expect(failures).toEqual({ A: [], B: [] })
       expect(journal.entries.filter((e) => e.status === 304).length).toBeGreaterThan(0)
       expect(journal.entries.filter((e) => e.status >= 400)).toEqual([])
-      for (const [side, origins] of [['A', deployment.originsA], ['B', deployment.originsB]] as const) {
+      for (const [side, origins] of [
+        ['A', deployment.originsA],
+        ['B', deployment.originsB],
+      ] as const) {
         const used = new Set(journal.entries.filter((e) => e.side === side).map((e) => e.origin))
         expect([...used].sort()).toEqual([...new Set(origins)].sort())
       }

@@ -43,12 +43,31 @@ describeJsSdkInterop('wrangler dev (workerd, Durable Objects)', async () => {
   let log = ''
   const child = spawn(
     'npx',
-    ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--var', 'QRELAY_LOG_LEVEL:warn', '--show-interactive-dev-session=false'],
+    [
+      'wrangler',
+      'dev',
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--persist-to',
+      state,
+      '--var',
+      'QRELAY_LOG_LEVEL:warn',
+      '--show-interactive-dev-session=false',
+    ],
     {
       cwd: process.cwd(),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_SEND_ERROR_REPORTS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        CI: 'true',
+      },
     },
   )
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()))

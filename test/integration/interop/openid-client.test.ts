@@ -80,7 +80,15 @@ describe.each([
     expect(tokens.token_type).toBe('dpop')
     expect(typeof tokens.refresh_token).toBe('string')
 
-    const whoami = await client.fetchProtectedResource(config, tokens.access_token, new URL('/v1/account/whoami', server.url), 'GET', null, undefined, { DPoP })
+    const whoami = await client.fetchProtectedResource(
+      config,
+      tokens.access_token,
+      new URL('/v1/account/whoami', server.url),
+      'GET',
+      null,
+      undefined,
+      { DPoP },
+    )
     expect(whoami.status).toBe(200)
 
     const rotated = await client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP })
@@ -102,7 +110,9 @@ describe.each([
       return fetch(url, options as RequestInit)
     }
     await client.tokenRevocation(config, rotated.refresh_token!)
-    await expect(client.refreshTokenGrant(config, rotated.refresh_token!, undefined, { DPoP })).rejects.toMatchObject({ error: 'invalid_grant' })
+    await expect(client.refreshTokenGrant(config, rotated.refresh_token!, undefined, { DPoP })).rejects.toMatchObject({
+      error: 'invalid_grant',
+    })
   })
 })
 

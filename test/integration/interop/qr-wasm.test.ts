@@ -35,7 +35,7 @@ const samples = (n: number) => {
   const idChars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'
   return Array.from({ length: n }, (_, i) => {
     const bytes = random.bytes(32 + 64)
-    const id = Array.from(bytes.slice(32, 32 + 1 + (i * 37) % 64), (b) => idChars[b % idChars.length]).join('')
+    const id = Array.from(bytes.slice(32, 32 + 1 + ((i * 37) % 64)), (b) => idChars[b % idChars.length]).join('')
     return {
       keyB64: base64nopad.encode(bytes.slice(0, 32)),
       id,

@@ -58,12 +58,14 @@ const PAYLOADS: [string, Uint8Array][] = [
   [
     'a channel link',
     new TextEncoder().encode(
-      (encodeChannelLink('https://relay.example', {
-        intent: 'login',
-        publicKey: new Uint8Array(32).fill(0xd8),
-        channelId: 'Hq3x_9-kLmN0pQrStUvWxY',
-        ticket: `${'a'.repeat(60)}.${'b'.repeat(150)}.${'c'.repeat(86)}`,
-      }) as { value: string }).value,
+      (
+        encodeChannelLink('https://relay.example', {
+          intent: 'login',
+          publicKey: new Uint8Array(32).fill(0xd8),
+          channelId: 'Hq3x_9-kLmN0pQrStUvWxY',
+          ticket: `${'a'.repeat(60)}.${'b'.repeat(150)}.${'c'.repeat(86)}`,
+        }) as { value: string }
+      ).value,
     ),
   ],
 ]

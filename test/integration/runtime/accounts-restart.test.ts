@@ -26,7 +26,13 @@ describe('accounts across a restart', () => {
     let tokens: Record<string, any>
     try {
       const send = viaFetch(first.url)
-      const created = await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: 'correct horse battery staple' }, ADMIN_TOKEN)
+      const created = await call(
+        send,
+        'POST',
+        '/v1/admin/users',
+        { username: 'alice', password: 'correct horse battery staple' },
+        ADMIN_TOKEN,
+      )
       expect(created.status).toBe(201)
       tokens = await login(send, 'alice', 'correct horse battery staple', undefined, 'Kiosk')
     } finally {

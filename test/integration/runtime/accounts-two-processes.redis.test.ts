@@ -41,7 +41,15 @@ describe.skipIf(url === null)('accounts on two processes sharing Redis', () => {
     expect((await call(p2, 'GET', '/v1/account/whoami', undefined, a.access_token)).status).toBe(200)
     expect((await call(p1, 'GET', '/v1/account/whoami', undefined, b.access_token)).status).toBe(200)
 
-    const changed = await withUia(p1, 'POST', '/v1/account/password', { new_password: 'a brand new passphrase' }, PASSWORD, undefined, a.access_token)
+    const changed = await withUia(
+      p1,
+      'POST',
+      '/v1/account/password',
+      { new_password: 'a brand new passphrase' },
+      PASSWORD,
+      undefined,
+      a.access_token,
+    )
     expect(changed.final.status).toBe(200)
     expect((await call(p2, 'GET', '/v1/account/whoami', undefined, b.access_token)).body.errcode).toBe('M_UNKNOWN_TOKEN')
     expect((await refresh(p2, b.refresh_token)).body.error).toBe('invalid_grant')
@@ -53,7 +61,10 @@ describe.skipIf(url === null)('accounts on two processes sharing Redis', () => {
     const p2 = viaFetch(two.url)
     const start = await call(p1, 'POST', '/v1/login', { username: 'alice' })
     expect(start.status).toBe(401)
-    const done = await call(p2, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.password', session: start.body.session, password: 'a brand new passphrase' } })
+    const done = await call(p2, 'POST', '/v1/login', {
+      username: 'alice',
+      auth: { type: 'm.login.password', session: start.body.session, password: 'a brand new passphrase' },
+    })
     expect(done.status, JSON.stringify(done.body)).toBe(200)
   })
 })

@@ -71,8 +71,7 @@ const run4388 = async (one: string, two: string, seen: Seen): Promise<void> => {
   seen.ids.push(created.id)
   await (await fetch(`${two}${path}`)).text()
   const answer = marker('answer4388')
-  const put = (base: string, data: string) =>
-    fetch(`${base}${path}`, jsonInit('PUT', { sequence_token: created.sequence_token, data }))
+  const put = (base: string, data: string) => fetch(`${base}${path}`, jsonInit('PUT', { sequence_token: created.sequence_token, data }))
   const written = (await (await put(two, answer)).json()) as { sequence_token: string }
   see(seen, answer, written.sequence_token)
   const late = marker('late4388')
@@ -156,7 +155,11 @@ if (url === null) {
       see(seen, lostId)
       seen.ids.push(lostId)
       expect((await fetch(`${broken}${V4388}/${lostId}`)).status).toBeGreaterThanOrEqual(500)
-      for (const [name, server] of [['one', servers[0]], ['two', servers[1]], ['broken', servers[2]]] as const) {
+      for (const [name, server] of [
+        ['one', servers[0]],
+        ['two', servers[1]],
+        ['broken', servers[2]],
+      ] as const) {
         await server?.stop()
         logs.set(name, server?.logs() ?? [])
       }

@@ -246,7 +246,12 @@ if (url === null) {
       const exit = await server.stop()
       expect(exit).toEqual({ code: 0, signal: null })
       expect(server.stderr()).toContain('qrelay: SIGTERM, shutting down')
-      const last = JSON.parse(server.logs().filter((line) => line.startsWith('{')).at(-1) as string) as { msg: string }
+      const last = JSON.parse(
+        server
+          .logs()
+          .filter((line) => line.startsWith('{'))
+          .at(-1) as string,
+      ) as { msg: string }
       expect(last.msg).toBe('stopped')
     })
 

@@ -40,7 +40,15 @@ export const webhookRestartScenario = async (storeEnv: Record<string, string>): 
     expect((await call(send, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
     const tokens = await login(send, 'alice', PASSWORD, undefined, 'Laptop')
     deviceId = tokens.device_id as string
-    const changed = await withUia(send, 'POST', '/v1/account/password', { new_password: 'a brand new passphrase' }, PASSWORD, undefined, tokens.access_token)
+    const changed = await withUia(
+      send,
+      'POST',
+      '/v1/account/password',
+      { new_password: 'a brand new passphrase' },
+      PASSWORD,
+      undefined,
+      tokens.access_token,
+    )
     expect(changed.final.status).toBe(200)
     // The first attempts are refused and rescheduled (bounded wait).
     for (let i = 0; i < 50 && !first.logs().some((l) => l.includes('webhook delivery failed')); i++) await sleep(100)

@@ -19,7 +19,13 @@ describe('workers bundle', () => {
         cwd: process.cwd(),
         encoding: 'utf8',
         timeout: 120_000,
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          WRANGLER_SEND_ERROR_REPORTS: 'false',
+          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+          CI: 'true',
+        },
       })
       expect(built.status, `${built.stdout}\n${built.stderr}`).toBe(0)
       const scripts = readdirSync(out).filter((name) => name.endsWith('.js'))

@@ -24,9 +24,19 @@ const INTROSPECTION_SECRET = 'introspection-secret-0123456789abcdef0123'
 /** A logger that keeps every line (all levels, child fields merged) as JSON text. */
 export const capturingLogger = (lines: string[], bound: Record<string, unknown> = {}): Logger => {
   const at = (level: string) => (fields: Record<string, unknown>, message: string) => {
-    lines.push(JSON.stringify({ level, msg: message, ...bound, ...fields }, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v)))
+    lines.push(
+      JSON.stringify({ level, msg: message, ...bound, ...fields }, (_k, v: unknown) =>
+        v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v,
+      ),
+    )
   }
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => capturingLogger(lines, { ...bound, ...fields }) }
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => capturingLogger(lines, { ...bound, ...fields }),
+  }
 }
 
 /** Every secret value seen, with the re-encodings under which it could leak. */
@@ -75,7 +85,11 @@ const form = (fields: Record<string, string>, headers: Record<string, string> = 
 })
 
 /** Runs every flow on `store` and returns what was seen. `scanKeys` lists the store's keys (Redis: SCAN). */
-export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: string, scanKeys?: (target: FuzzTarget) => Promise<string[]>): Promise<ScenarioResult> => {
+export const runSecretsScenario = async (
+  store: 'memory' | 'redis',
+  redisUrl?: string,
+  scanKeys?: (target: FuzzTarget) => Promise<string[]>,
+): Promise<ScenarioResult> => {
   const logs: string[] = []
   const errorBodies: string[] = []
   const secrets = new SecretBag()
@@ -128,16 +142,31 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     const seedBytes = seed.value.bytes()
     secrets.add('TOTP seed (hex)', Buffer.from(seedBytes).toString('hex'))
     secrets.add('TOTP seed (base64)', Buffer.from(seedBytes).toString('base64'))
-    const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(seedBytes, Date.now()) }, first.access_token)
+    const confirmed = await call(
+      send,
+      'POST',
+      '/v1/account/totp/confirm',
+      { code: generateTotp(seedBytes, Date.now()) },
+      first.access_token,
+    )
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
     const codes = confirmed.body.recovery_codes as string[]
     codes.forEach((c, i) => secrets.add(`recovery code ${i}`, c))
     const recovery = await login(send, 'alice', PASSWORD, { type: 'm.login.2fa.recovery', code: codes[0] as string })
     keep('recovery login', recovery)
     // A wrong password, a wrong TOTP and a used recovery code: refusals (and webhooks) too.
-    expect([401, 403]).toContain((await withUia(send, 'POST', '/v1/login', { username: 'alice' }, 'wrong password of some length')).final.status)
+    expect([401, 403]).toContain(
+      (await withUia(send, 'POST', '/v1/login', { username: 'alice' }, 'wrong password of some length')).final.status,
+    )
     secrets.add('wrong password', 'wrong password of some length')
-    expect([401, 403]).toContain((await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, { type: 'm.login.2fa.recovery', code: codes[0] as string })).final.status)
+    expect([401, 403]).toContain(
+      (
+        await withUia(send, 'POST', '/v1/login', { username: 'alice' }, PASSWORD, {
+          type: 'm.login.2fa.recovery',
+          code: codes[0] as string,
+        })
+      ).final.status,
+    )
     // TOTP login last of the logins (a TOTP step is single-use).
     // The confirmation used this step's code: the next step's (within the allowed skew) signs in.
     const totp = await login(send, 'alice', PASSWORD, { type: 'm.login.2fa.totp', code: generateTotp(seedBytes, Date.now() + 30_000) })
@@ -157,7 +186,14 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     const introspect = (token: string) => send('/oauth2/introspect', form({ token }, { authorization: FUZZ_INTROSPECTION_BASIC }))
     expect((await introspect(recovery.access_token)).status).toBe(200)
     expect((await introspect('not-a-token-but-long-enough-to-look-like-one')).status).toBe(200)
-    expect((await send('/oauth2/introspect', form({ token: recovery.access_token }, { authorization: 'Basic cnMxOndyb25nLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm' }))).status).toBe(401)
+    expect(
+      (
+        await send(
+          '/oauth2/introspect',
+          form({ token: recovery.access_token }, { authorization: 'Basic cnMxOndyb25nLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm' }),
+        )
+      ).status,
+    ).toBe(401)
     secrets.add('wrong introspection secret', 'wrong-secret-0123456789abcdef')
     expect((await send('/oauth2/revoke', form({ token: recovery.refresh_token }))).status).toBe(200)
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, recovery.access_token)).status).toBe(401)
@@ -178,7 +214,11 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     expect(pending.status).toBe(400)
     const context = await call(send, 'GET', `/v1/approvals/${encodeURIComponent(grant.codes.user_code)}`, undefined, totp.access_token)
     expect(context.status, JSON.stringify(context.body)).toBe(200)
-    let approved = await decide(send, totp.access_token, grant.codes.user_code, { decision: 'approve', channel_binding: binding, dpop_jkt: holder.jkt })
+    let approved = await decide(send, totp.access_token, grant.codes.user_code, {
+      decision: 'approve',
+      channel_binding: binding,
+      dpop_jkt: holder.jkt,
+    })
     if (approved.status === 401 && typeof approved.body.session === 'string') {
       approved = await decide(send, totp.access_token, grant.codes.user_code, {
         decision: 'approve',
@@ -194,9 +234,19 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     keep('QR session', minted.body)
     const proof = await holder.prove('GET', `${BASE}/v1/account/whoami`, Date.now(), { accessToken: minted.body.access_token })
     secrets.add('DPoP proof', proof)
-    const whoami = await call(send, 'GET', '/v1/account/whoami', undefined, undefined, { authorization: `DPoP ${minted.body.access_token}`, dpop: proof })
+    const whoami = await call(send, 'GET', '/v1/account/whoami', undefined, undefined, {
+      authorization: `DPoP ${minted.body.access_token}`,
+      dpop: proof,
+    })
     expect(whoami.status).toBe(200)
-    expect((await call(send, 'GET', '/v1/account/whoami', undefined, undefined, { authorization: `DPoP ${minted.body.access_token}`, dpop: proof })).status).toBe(401) // replayed proof
+    expect(
+      (
+        await call(send, 'GET', '/v1/account/whoami', undefined, undefined, {
+          authorization: `DPoP ${minted.body.access_token}`,
+          dpop: proof,
+        })
+      ).status,
+    ).toBe(401) // replayed proof
     const devices = await callWithDpop(send, holder, Date.now(), 'GET', '/v1/devices', minted.body.access_token)
     expect(devices.status, JSON.stringify(devices.body)).toBe(200)
     expect((await call(send, 'GET', '/v1/events', undefined, totp.access_token)).status).toBe(200)
@@ -209,16 +259,25 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     secrets.add('MSC4108 channel id', path2024.split('/').pop())
     const read2024 = await send(path2024, { method: 'GET' })
     const etag = read2024.headers.get('etag') ?? ''
-    expect((await send(path2024, { method: 'PUT', headers: { 'content-type': 'text/plain', 'if-match': etag }, body: 'payload-two' })).status).toBe(202)
-    expect((await send(path2024, { method: 'PUT', headers: { 'content-type': 'text/plain', 'if-match': '"stale"' }, body: 'x' })).status).toBe(412)
+    expect(
+      (await send(path2024, { method: 'PUT', headers: { 'content-type': 'text/plain', 'if-match': etag }, body: 'payload-two' })).status,
+    ).toBe(202)
+    expect(
+      (await send(path2024, { method: 'PUT', headers: { 'content-type': 'text/plain', 'if-match': '"stale"' }, body: 'x' })).status,
+    ).toBe(412)
     expect((await send(path2024, { method: 'DELETE' })).status).toBe(204)
     expect((await send(path2024, { method: 'GET' })).status).toBe(404)
     const c4388 = await call(send, 'POST', MSC4388_PREFIX, { data: 'aGVsbG8' })
     expect(c4388.status).toBe(200)
     secrets.add('MSC4388 channel id', c4388.body.id)
     secrets.add('MSC4388 sequence token', c4388.body.sequence_token)
-    expect((await call(send, 'PUT', `${MSC4388_PREFIX}/${c4388.body.id}`, { data: 'd29ybGQ', sequence_token: c4388.body.sequence_token })).status).toBe(200)
-    expect((await call(send, 'PUT', `${MSC4388_PREFIX}/${c4388.body.id}`, { data: 'eA', sequence_token: c4388.body.sequence_token })).status).toBe(409)
+    expect(
+      (await call(send, 'PUT', `${MSC4388_PREFIX}/${c4388.body.id}`, { data: 'd29ybGQ', sequence_token: c4388.body.sequence_token }))
+        .status,
+    ).toBe(200)
+    expect(
+      (await call(send, 'PUT', `${MSC4388_PREFIX}/${c4388.body.id}`, { data: 'eA', sequence_token: c4388.body.sequence_token })).status,
+    ).toBe(409)
     const native = await call(send, 'POST', NATIVE_PREFIX, { data: 'aGVsbG8' })
     expect(native.status).toBe(200)
     secrets.add('native channel id', native.body.id)
@@ -228,11 +287,22 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     expect(claim.status).toBe(200)
     secrets.add('joiner secret', claim.body.joiner_secret)
     expect((await call(send, 'GET', `${NATIVE_PREFIX}/${native.body.id}`)).status).toBe(403) // a third party
-    expect((await call(send, 'POST', `${NATIVE_PREFIX}/${native.body.id}/abort`, { reason: 'user_cancelled' }, native.body.creator_secret)).status).toBe(200)
+    expect(
+      (await call(send, 'POST', `${NATIVE_PREFIX}/${native.body.id}/abort`, { reason: 'user_cancelled' }, native.body.creator_secret))
+        .status,
+    ).toBe(200)
     const unknownId = 'UnknownChannelIdAAAAAAAA'
     secrets.add('guessed channel id', unknownId)
     expect((await call(send, 'GET', `${MSC4388_PREFIX}/${unknownId}`)).status).toBe(404)
-    expect((await send('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"username":"alice","password":"${PASSWORD}"` })).status).toBe(400)
+    expect(
+      (
+        await send('/v1/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: `{"username":"alice","password":"${PASSWORD}"`,
+        })
+      ).status,
+    ).toBe(400)
 
     // Webhooks: the refused logins and the QR sign-in are delivered.
     const hooks = await receiver.waitFor(1, 10_000)
@@ -240,7 +310,13 @@ export const runSecretsScenario = async (store: 'memory' | 'redis', redisUrl?: s
     const writes = await target.recorder.end()
     const storeKeys = writes.map((w) => w.key)
     if (scanKeys !== undefined) storeKeys.push(...(await scanKeys(target)))
-    return { secrets, logs, errorBodies, storeKeys, webhookBodies: [...hooks, ...receiver.received].map((h) => `${JSON.stringify(h.headers)} ${h.body}`) }
+    return {
+      secrets,
+      logs,
+      errorBodies,
+      storeKeys,
+      webhookBodies: [...hooks, ...receiver.received].map((h) => `${JSON.stringify(h.headers)} ${h.body}`),
+    }
   } finally {
     await target.stop()
     await receiver.close()
@@ -256,7 +332,12 @@ export const expectNoSecrets = (result: ScenarioResult): void => {
   expect(result.errorBodies.length).toBeGreaterThan(5)
   expect(result.webhookBodies.length).toBeGreaterThan(0)
   const leaks: string[] = []
-  for (const [where, texts] of [['log', result.logs], ['store key', result.storeKeys], ['error body', result.errorBodies], ['webhook', result.webhookBodies]] as const) {
+  for (const [where, texts] of [
+    ['log', result.logs],
+    ['store key', result.storeKeys],
+    ['error body', result.errorBodies],
+    ['webhook', result.webhookBodies],
+  ] as const) {
     for (const text of texts) {
       for (const found of result.secrets.findIn(text)) {
         leaks.push(`${where}: ${found} in ${text.slice(0, 300)}`)

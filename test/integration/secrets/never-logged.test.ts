@@ -32,7 +32,9 @@ describe('secrets never logged: memory + SQLite', () => {
     })
     expect(created.status).toBe(200)
     const channelId = ((await created.json()) as { id: string }).id
-    const res = await t.app.request(`/_matrix/client/unstable/io.element.msc4388/rendezvous/${channelId}`, { headers: { authorization: `Bearer ${bearer}` } })
+    const res = await t.app.request(`/_matrix/client/unstable/io.element.msc4388/rendezvous/${channelId}`, {
+      headers: { authorization: `Bearer ${bearer}` },
+    })
     expect(res.status).toBe(500)
     const body = await res.text()
     expect(JSON.parse(body)).toEqual({ errcode: 'M_UNKNOWN', error: 'internal error', qrelay_code: 'INTERNAL' })

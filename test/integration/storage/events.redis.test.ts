@@ -8,7 +8,9 @@ import { describeChannelEvents, eventually, recorder } from './events-conformanc
 /** Two adapters on two clients (as two processes), one key prefix. */
 const makePair = (connectionName?: string) => {
   const keyPrefix = uniquePrefix('events')
-  const clients = [0, 1].map(() => new Redis(redisUrl() as string, { maxRetriesPerRequest: 2, ...(connectionName ? { connectionName } : {}) }))
+  const clients = [0, 1].map(
+    () => new Redis(redisUrl() as string, { maxRetriesPerRequest: 2, ...(connectionName ? { connectionName } : {}) }),
+  )
   const [a, b] = clients.map((client) => redisChannelEvents({ client, keyPrefix })) as [
     ReturnType<typeof redisChannelEvents>,
     ReturnType<typeof redisChannelEvents>,

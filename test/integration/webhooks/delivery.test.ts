@@ -62,7 +62,12 @@ afterEach(async () => {
 describe('webhook delivery to a real receiver', () => {
   it('delivers a security event signed so that a Standard Webhooks verifier accepts it', async () => {
     startWorker()
-    await sink().emit('alice', { type: 'password_changed', atMs: Date.UTC(2026, 0, 1), deviceId: 'KIOSK', details: { devices_signed_out: 2 } })
+    await sink().emit('alice', {
+      type: 'password_changed',
+      atMs: Date.UTC(2026, 0, 1),
+      deviceId: 'KIOSK',
+      details: { devices_signed_out: 2 },
+    })
     const [got] = await receiver.waitFor(1)
     expect(got?.headers['webhook-id']).toMatch(/^msg_[A-Za-z0-9_-]{22}$/)
     expect(verifyWebhook(key, got!.headers, got!.body, Date.now())).toBe(true)

@@ -95,7 +95,12 @@ if (url === null) {
       const sockets = await Promise.all([openSocket(wsUrl(one.url, created.id)), openSocket(wsUrl(two.url, created.id))])
       for (const ws of sockets) ws.send({ type: 'hello' })
       const outcomes = await Promise.all(
-        sockets.map((ws) => ws.next().then((frame) => frame.type, () => ws.closed.then((c) => `closed ${c.code}`))),
+        sockets.map((ws) =>
+          ws.next().then(
+            (frame) => frame.type,
+            () => ws.closed.then((c) => `closed ${c.code}`),
+          ),
+        ),
       )
       expect(outcomes.sort()).toEqual(['closed 4403', 'welcome'])
       for (const ws of sockets) ws.close()

@@ -20,7 +20,9 @@ describe('channel end', () => {
 
   it('treats a channel that is gone already as done, and rethrows every other error', async () => {
     await expect(unlessGone(() => Promise.reject(new ClientError('CHANNEL_GONE', { detail: 'gone' })))).resolves.toBeUndefined()
-    await expect(unlessGone(() => Promise.reject(new ClientError('RATE_LIMITED', { detail: 'slow' })))).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(unlessGone(() => Promise.reject(new ClientError('RATE_LIMITED', { detail: 'slow' })))).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    })
     await expect(unlessGone(() => Promise.reject(new TypeError('boom')))).rejects.toBeInstanceOf(TypeError)
   })
 })

@@ -67,7 +67,11 @@ const fakeTime = () => {
   }
 }
 
-const scriptedServer = (time: { now: () => number }, tokenAnswers: Array<[number, Record<string, unknown>]>, grant: Record<string, unknown> = {}) => {
+const scriptedServer = (
+  time: { now: () => number },
+  tokenAnswers: Array<[number, Record<string, unknown>]>,
+  grant: Record<string, unknown> = {},
+) => {
   const calls: Call[] = []
   const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const path = new URL(input).pathname
@@ -115,7 +119,9 @@ describe('signIn polling', () => {
     const server = scriptedServer(time, [], { expires_in: 12, interval: 5 })
     const { session } = fakeSession('new', 'S', [])
     const start = time.now()
-    await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({ code: 'GRANT_EXPIRED' })
+    await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({
+      code: 'GRANT_EXPIRED',
+    })
     const polls = server.calls.filter((c) => c.path === '/oauth2/token')
     expect(polls.length).toBe(2)
     expect(polls.every((c) => c.atMs < start + 12_000)).toBe(true)
@@ -125,7 +131,10 @@ describe('signIn polling', () => {
   it('stops at once with ACCESS_DENIED when the existing device says declined over the channel', async () => {
     const time = fakeTime()
     const server = scriptedServer(time, [])
-    const { session } = fakeSession('new', 'G', [async () => ({ type: LOGIN_READY }), async () => ({ type: LOGIN_DECLINED, reason: 'user_declined' })])
+    const { session } = fakeSession('new', 'G', [
+      async () => ({ type: LOGIN_READY }),
+      async () => ({ type: LOGIN_DECLINED, reason: 'user_declined' }),
+    ])
     const error = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'ACCESS_DENIED' })
     expect(session.status).toBe('closed')
@@ -141,7 +150,9 @@ describe('signIn polling', () => {
       const time = fakeTime()
       const server = scriptedServer(time, [[400, { error }]])
       const { session } = fakeSession('new', 'S', [])
-      await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({ code })
+      await expect(signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })).rejects.toMatchObject({
+        code,
+      })
     }
   })
 
@@ -152,12 +163,20 @@ describe('signIn polling', () => {
 })
 
 describe('approveSignIn', () => {
-  it('posts its own channel binding and the peer\'s key, and tells the peer the outcome', async () => {
+  it("posts its own channel binding and the peer's key, and tells the peer the outcome", async () => {
     const posted: Array<Record<string, unknown>> = []
     const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
       expect(new Headers(init.headers).get('authorization')).toBe('Bearer phone-token')
       if (init.method === 'GET') {
-        return Response.json({ action: 'sign_in_another_device', message: 'ANOTHER', requested_device_name: 'TV', started_at: '', expires_in: 60, new_device_networks: [], proximity: { relation: 'same_prefix', inconsistent: false } })
+        return Response.json({
+          action: 'sign_in_another_device',
+          message: 'ANOTHER',
+          requested_device_name: 'TV',
+          started_at: '',
+          expires_in: 60,
+          new_device_networks: [],
+          proximity: { relation: 'same_prefix', inconsistent: false },
+        })
       }
       posted.push(JSON.parse(String(init.body)) as Record<string, unknown>)
       expect(new URL(input).pathname).toBe('/v1/approvals/BCDFG-HJKLM')
@@ -166,7 +185,12 @@ describe('approveSignIn', () => {
     // The peer's message carries extra fields (a binding of its choosing): they are ignored.
     const grant = { type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM', dpop_jkt: 'J'.repeat(43), channel_binding: 'X'.repeat(43) }
     const { session, sent } = fakeSession('existing', 'S', [async () => grant])
-    const result = await approveSignIn(session, { baseUrl: BASE, fetch, accessToken: 'phone-token', confirm: (c) => c.action === 'sign_in_another_device' })
+    const result = await approveSignIn(session, {
+      baseUrl: BASE,
+      fetch,
+      accessToken: 'phone-token',
+      confirm: (c) => c.action === 'sign_in_another_device',
+    })
     expect(result.status).toBe('approved')
     expect(posted).toEqual([{ decision: 'approve', channel_binding: BINDING, dpop_jkt: 'J'.repeat(43) }])
     expect(sent).toEqual([{ type: LOGIN_READY }, { type: LOGIN_APPROVED }])
@@ -179,7 +203,9 @@ describe('approveSignIn', () => {
       return Response.json({})
     }
     const { session } = fakeSession('existing', 'G', [async () => ({ type: LOGIN_GRANT, user_code: 'x', dpop_jkt: 'short' })])
-    await expect(approveSignIn(session, { baseUrl: BASE, fetch, accessToken: 't', confirm: () => true })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' })
+    await expect(approveSignIn(session, { baseUrl: BASE, fetch, accessToken: 't', confirm: () => true })).rejects.toMatchObject({
+      code: 'PROTOCOL_ERROR',
+    })
     expect(requests).toBe(0)
     expect(session.status).toBe('closed')
   })

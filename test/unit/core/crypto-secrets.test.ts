@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  equalConstantTime,
-  hashSecret,
-  newOpaqueId,
-  redactWith,
-  secretMatches,
-} from '../../../src/core/crypto/secrets.ts'
+import { equalConstantTime, hashSecret, newOpaqueId, redactWith, secretMatches } from '../../../src/core/crypto/secrets.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
 
 describe('newOpaqueId', () => {

@@ -17,7 +17,13 @@ const scheduler: Scheduler = { schedule: () => () => {} }
 
 const basePorts = (): ComposePorts & { clock: ReturnType<typeof fakeClock> } => {
   const clock = fakeClock()
-  return { store: memoryStore({ clock, sweepIntervalMs: 0 }), clock, random: seededRandom(1), logger: silentLogger, redact: (v) => `h(${v})` }
+  return {
+    store: memoryStore({ clock, sweepIntervalMs: 0 }),
+    clock,
+    random: seededRandom(1),
+    logger: silentLogger,
+    redact: (v) => `h(${v})`,
+  }
 }
 
 describe('compose', () => {
@@ -63,7 +69,12 @@ describe('compose', () => {
 
   it('turns DPoP nonces on with QRELAY_DPOP_NONCE, and builds channel tickets given signing keys', async () => {
     const ports = basePorts()
-    const signingKeys = await openSigningKeys({ store: memoryKeyStore(), clock: ports.clock, random: ports.random, retiredKeyTtlMs: 60_000 })
+    const signingKeys = await openSigningKeys({
+      store: memoryKeyStore(),
+      clock: ports.clock,
+      random: ports.random,
+      retiredKeyTtlMs: 60_000,
+    })
     const services = compose(parseConfig({ QRELAY_DPOP_NONCE: 'true' }), {
       ...ports,
       signingKeys,

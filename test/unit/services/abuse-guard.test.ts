@@ -20,7 +20,14 @@ const setup = (exempt?: { loopback: boolean; networks: readonly Cidr[] }) => {
     error: () => {},
     child: () => logger,
   }
-  const guard = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: T, logger, ...(exempt === undefined ? {} : { exempt }) })
+  const guard = abuseGuard({
+    counters: store.counters,
+    kv: store.kv,
+    clock,
+    thresholds: T,
+    logger,
+    ...(exempt === undefined ? {} : { exempt }),
+  })
   return { clock, guard, warnings }
 }
 
@@ -31,7 +38,12 @@ describe('abuseGuard', () => {
     expect(await guard.deniedForMs('203.0.113.1')).toBe(10 * 60_000)
     expect(await guard.isDenied('203.0.113.1')).toBe(true)
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]?.fields).toMatchObject({ network: '203.0.113.1', reason: 'low_completion', strikes: 1, counts: { channelsCreated: 5 } })
+    expect(warnings[0]?.fields).toMatchObject({
+      network: '203.0.113.1',
+      reason: 'low_completion',
+      strikes: 1,
+      counts: { channelsCreated: 5 },
+    })
     expect(await guard.lift('203.0.113.1')).toBe(10 * 60_000)
     expect(await guard.isDenied('203.0.113.1')).toBe(false)
     // New abuse after the lift still strikes.
@@ -82,7 +94,10 @@ describe('abuseGuard', () => {
     const guard = abuseGuard({ counters, kv: store.kv, clock, thresholds: T, logger })
     await expect(guard.record('203.0.113.9', 'channel_created')).resolves.toBeUndefined()
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatchObject({ message: 'abuse signal not counted', fields: { network: '203.0.113.9', signal: 'channel_created', err: { class: 'Error' } } })
+    expect(warnings[0]).toMatchObject({
+      message: 'abuse signal not counted',
+      fields: { network: '203.0.113.9', signal: 'channel_created', err: { class: 'Error' } },
+    })
     // The error's message (which could quote a connection string) is never logged.
     expect(JSON.stringify(warnings)).not.toContain('store down')
   })

@@ -26,7 +26,12 @@ describe('accountEvents', () => {
     const { logger, warnings } = recordingLogger()
     const feed = accountEvents({ security: failingSecurity, logger })
     await expect(feed.emit('acct', { type: 'password_changed', atMs: 1 })).resolves.toBeUndefined()
-    expect(warnings).toEqual([{ message: 'security event not stored', fields: expect.objectContaining({ eventType: 'password_changed', err: expect.objectContaining({ class: 'Error' }) }) }])
+    expect(warnings).toEqual([
+      {
+        message: 'security event not stored',
+        fields: expect.objectContaining({ eventType: 'password_changed', err: expect.objectContaining({ class: 'Error' }) }),
+      },
+    ])
     expect(JSON.stringify(warnings)).not.toContain('/var/lib')
   })
 

@@ -80,13 +80,17 @@ describe('signChannelTicket / verifyChannelTicket', () => {
   it('allows the configured clock tolerance', async () => {
     const { keys } = await keyring()
     const jws = await signChannelTicket(keys, INPUT)
-    await expect(verifyChannelTicket(jws, keys.publicJwks(), INPUT.expiresAtMs + 4000, { issuer: ISSUER, clockToleranceMs: 5000 })).resolves.toBeDefined()
+    await expect(
+      verifyChannelTicket(jws, keys.publicJwks(), INPUT.expiresAtMs + 4000, { issuer: ISSUER, clockToleranceMs: 5000 }),
+    ).resolves.toBeDefined()
   })
 
   it('refuses a ticket issued in the future', async () => {
     const { keys } = await keyring()
     const jws = await signChannelTicket(keys, { ...INPUT, issuedAtMs: NOW + 60_000, expiresAtMs: NOW + 120_000 })
-    expect(await refusal(verifyChannelTicket(jws, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({ detail: 'channel ticket "iat" claim invalid' })
+    expect(await refusal(verifyChannelTicket(jws, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({
+      detail: 'channel ticket "iat" claim invalid',
+    })
   })
 
   it.each([
@@ -137,7 +141,10 @@ describe('signChannelTicket / verifyChannelTicket', () => {
     const { keys: strangers } = await keyring(2)
     const forged = await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', kid: keys.current().kid, typ: CHANNEL_TICKET_TYP })
-      .setIssuer(ISSUER).setSubject(CHANNEL).setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 60)
+      .setIssuer(ISSUER)
+      .setSubject(CHANNEL)
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 60)
       .sign(strangers.current().privateKey)
     expect(await refusal(verifyChannelTicket(forged, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({
       detail: 'channel ticket signature invalid',
@@ -148,7 +155,10 @@ describe('signChannelTicket / verifyChannelTicket', () => {
     const { keys } = await keyring()
     const other = await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', kid: keys.current().kid, typ: 'at+jwt' })
-      .setIssuer(ISSUER).setSubject(CHANNEL).setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 60)
+      .setIssuer(ISSUER)
+      .setSubject(CHANNEL)
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 60)
       .sign(keys.current().privateKey)
     expect(await refusal(verifyChannelTicket(other, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({
       detail: 'channel ticket "typ" claim invalid',
@@ -159,12 +169,19 @@ describe('signChannelTicket / verifyChannelTicket', () => {
     const { keys } = await keyring()
     const noKid = await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', typ: CHANNEL_TICKET_TYP })
-      .setIssuer(ISSUER).setSubject(CHANNEL).setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 60)
+      .setIssuer(ISSUER)
+      .setSubject(CHANNEL)
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 60)
       .sign(keys.current().privateKey)
-    expect(await refusal(verifyChannelTicket(noKid, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({ detail: 'channel ticket has no kid' })
+    expect(await refusal(verifyChannelTicket(noKid, keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({
+      detail: 'channel ticket has no kid',
+    })
     const unsigned = new UnsecuredJWT({}).setIssuer(ISSUER).setSubject(CHANNEL).encode()
     expect((await refusal(verifyChannelTicket(unsigned, keys.publicJwks(), NOW, { issuer: ISSUER }))).code).toBe('UNAUTHORIZED')
-    expect(await refusal(verifyChannelTicket('not.a.jws', keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({ detail: 'malformed channel ticket' })
+    expect(await refusal(verifyChannelTicket('not.a.jws', keys.publicJwks(), NOW, { issuer: ISSUER }))).toMatchObject({
+      detail: 'malformed channel ticket',
+    })
   })
 
   it('keeps verifying tickets of a rotated-out key while it is published', async () => {

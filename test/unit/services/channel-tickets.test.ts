@@ -30,7 +30,12 @@ const errorOf = async (promise: Promise<unknown>): Promise<RelayError> => {
 describe('channelTickets', () => {
   it('issues a ticket naming the creator network prefix, and reads it back as a channel_create sighting', async () => {
     const { clock, tickets } = await setup()
-    const ticket = await tickets.issue({ issuer: ISSUER, channelId: CHANNEL, clientAddress: '203.0.113.77', expiresAtMs: clock.now() + 120_000 })
+    const ticket = await tickets.issue({
+      issuer: ISSUER,
+      channelId: CHANNEL,
+      clientAddress: '203.0.113.77',
+      expiresAtMs: clock.now() + 120_000,
+    })
     const issuedAt = clock.now()
     clock.advance(5_000)
     expect(await tickets.sightingOf(ticket, { issuer: ISSUER, maxAgeMs: 600_000 })).toEqual({
@@ -49,7 +54,12 @@ describe('channelTickets', () => {
 
   it('refuses a ticket of another issuer, a tampered one, and one past its tolerance, as INVALID_PARAM', async () => {
     const { clock, tickets } = await setup()
-    const ticket = await tickets.issue({ issuer: ISSUER, channelId: CHANNEL, clientAddress: '203.0.113.77', expiresAtMs: clock.now() + 120_000 })
+    const ticket = await tickets.issue({
+      issuer: ISSUER,
+      channelId: CHANNEL,
+      clientAddress: '203.0.113.77',
+      expiresAtMs: clock.now() + 120_000,
+    })
     const other = await errorOf(tickets.sightingOf(ticket, { issuer: 'https://other.example', maxAgeMs: 600_000 }))
     expect(other.code).toBe('INVALID_PARAM')
     expect(other.detail).toMatch(/^channel_ticket: /)

@@ -62,7 +62,9 @@ describe('dpopProofs', () => {
     const { clock, proofs } = setup()
     const holder = await dpopHolder()
     expect(proofs.currentNonce()).toBeUndefined()
-    expect(await proofs.accept(await holder.prove('POST', URL_, clock.now()), { method: 'POST', url: URL_, withNonce: true })).toBe(holder.jkt)
+    expect(await proofs.accept(await holder.prove('POST', URL_, clock.now()), { method: 'POST', url: URL_, withNonce: true })).toBe(
+      holder.jkt,
+    )
   })
 
   it('with a nonce key demands a fresh nonce where asked, leaving the jti unspent when it is missing', async () => {

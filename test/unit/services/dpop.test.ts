@@ -29,11 +29,7 @@ const holder = async (alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<Holder> => {
   return { alg, privateKey, jwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) }
 }
 
-const prove = (
-  h: Holder,
-  claims: JWTPayload = RFC_CLAIMS,
-  header: Record<string, unknown> = {},
-): Promise<string> =>
+const prove = (h: Holder, claims: JWTPayload = RFC_CLAIMS, header: Record<string, unknown> = {}): Promise<string> =>
   new SignJWT(claims).setProtectedHeader({ typ: DPOP_TYP, alg: h.alg, jwk: h.jwk, ...header } as never).sign(h.privateKey)
 
 const refusal = async (promise: Promise<unknown>): Promise<RelayError> => {

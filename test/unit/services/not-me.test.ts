@@ -35,7 +35,13 @@ const setup = (devices: DeviceRecord[], options: { maxAuthAgeMs?: number } = {})
   const emitted: SecurityEvent[] = []
   const events: SecurityEvents = { emit: async (_, e) => void emitted.push(e) } as SecurityEvents
   const store = memoryStore({ clock, sweepIntervalMs: 0 })
-  const abuse: AbuseGuard = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: DEFAULT_ABUSE_PER_IP, globalAfterAccounts: 2 })
+  const abuse: AbuseGuard = abuseGuard({
+    counters: store.counters,
+    kv: store.kv,
+    clock,
+    thresholds: DEFAULT_ABUSE_PER_IP,
+    globalAfterAccounts: 2,
+  })
   const marks = new Map<string, number>()
   const security = {
     markAuthenticated: async (a: string, d: string, at: number) => (marks.set(`${a}/${d}`, at), true),
@@ -67,7 +73,10 @@ describe('notMeService', () => {
   })
 
   it('refuses a reporter in quarantine before touching anything', async () => {
-    const s = setup([device({ id: 'me', origin: 'qr', quarantineUntilMs: NOW + DAY }), device({ id: 'owner', lastSeenNetwork: '192.0.2.5' })])
+    const s = setup([
+      device({ id: 'me', origin: 'qr', quarantineUntilMs: NOW + DAY }),
+      device({ id: 'owner', lastSeenNetwork: '192.0.2.5' }),
+    ])
     await expect(s.report('owner')).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'quarantined' })
     await expect(s.report('nobody')).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'quarantined' })
     expect(s.live.has('owner')).toBe(true)

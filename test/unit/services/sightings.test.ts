@@ -13,7 +13,11 @@ describe('sightings', () => {
 
   it('without a locator, the address and the time', async () => {
     const clock = fakeClock()
-    expect(await sightings({ clock }).of('approval', '198.51.100.7', REQUEST)).toEqual({ source: 'approval', atMs: clock.now(), ip: '198.51.100.7' })
+    expect(await sightings({ clock }).of('approval', '198.51.100.7', REQUEST)).toEqual({
+      source: 'approval',
+      atMs: clock.now(),
+      ip: '198.51.100.7',
+    })
   })
 
   it('with a locator, its ASN and location too, from the address and the raw request', async () => {
@@ -26,7 +30,13 @@ describe('sightings', () => {
       },
     }
     const sighting = await sightings({ clock, locator }).of('device_authorization', '198.51.100.7', REQUEST)
-    expect(sighting).toEqual({ source: 'device_authorization', atMs: clock.now(), ip: '198.51.100.7', asn: 64500, geo: { latitude: 48.1, longitude: 11.6 } })
+    expect(sighting).toEqual({
+      source: 'device_authorization',
+      atMs: clock.now(),
+      ip: '198.51.100.7',
+      asn: 64500,
+      geo: { latitude: 48.1, longitude: 11.6 },
+    })
     expect(seen).toEqual([['198.51.100.7', REQUEST]])
   })
 
@@ -37,7 +47,11 @@ describe('sightings', () => {
         throw new Error('mmdb unreadable')
       },
     }
-    expect(await sightings({ clock, locator }).of('poll', '198.51.100.7', REQUEST)).toEqual({ source: 'poll', atMs: clock.now(), ip: '198.51.100.7' })
+    expect(await sightings({ clock, locator }).of('poll', '198.51.100.7', REQUEST)).toEqual({
+      source: 'poll',
+      atMs: clock.now(),
+      ip: '198.51.100.7',
+    })
   })
 
   it('tells the ASN for abuse counting only when a locator exists; a failing one gives none', async () => {

@@ -80,7 +80,17 @@ describe('configKeyStore', () => {
   it('signs with the first key and publishes the others for as long as they are configured', async () => {
     const current = newEd25519Jwk(seededRandom('a'))
     const { d: _d, ...previous } = newEd25519Jwk(seededRandom('b'))
-    const { keys, clock } = await open(1, configKeyStore(JSON.stringify({ keys: [{ ...current, kid: 'now' }, { ...previous, kid: 'before' }] })))
+    const { keys, clock } = await open(
+      1,
+      configKeyStore(
+        JSON.stringify({
+          keys: [
+            { ...current, kid: 'now' },
+            { ...previous, kid: 'before' },
+          ],
+        }),
+      ),
+    )
     expect(keys.current().kid).toBe('now')
     clock.advance(365 * DAY)
     expect(keys.publicJwks().keys.map((k) => k.kid)).toEqual(['now', 'before'])

@@ -45,7 +45,8 @@ export const recordStatements = {
         totp_confirmed_at_ms = ?, version = ?, updated_at_ms = ? WHERE id = ?`,
       ...valuesOf(ACCOUNT_UPDATE_COLUMNS, row),
     ),
-  totpStep: (id: string, step: number) => query('UPDATE accounts SET last_totp_step = ? WHERE id = ? AND last_totp_step < ?', step, id, step),
+  totpStep: (id: string, step: number) =>
+    query('UPDATE accounts SET last_totp_step = ? WHERE id = ? AND last_totp_step < ?', step, id, step),
 
   deviceInsert: (row: DeviceRow) => insertRow('devices', DEVICE_COLUMNS, row),
   device: (a: string, id: string) => query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account_id = ? AND id = ?`, a, id),
@@ -77,11 +78,13 @@ export const recordStatements = {
   accessDelete: (id: string) => query('DELETE FROM access_tokens WHERE id = ? RETURNING expires_at_ms', id),
   accessDeleteExpired: (id: string, nowMs: number) => query('DELETE FROM access_tokens WHERE id = ? AND expires_at_ms <= ?', id, nowMs),
   accessDeleteFamily: (familyId: string) => query('DELETE FROM access_tokens WHERE family_id = ?', familyId),
-  accessDeleteDevice: (a: string, deviceId: string) => query('DELETE FROM access_tokens WHERE account_id = ? AND device_id = ?', a, deviceId),
+  accessDeleteDevice: (a: string, deviceId: string) =>
+    query('DELETE FROM access_tokens WHERE account_id = ? AND device_id = ?', a, deviceId),
   accessPurge: (nowMs: number) => query('DELETE FROM access_tokens WHERE expires_at_ms <= ?', nowMs),
 
   familyInsert: (row: FamilyRow) => insertRow('refresh_families', FAMILY_COLUMNS, row),
-  family: (id: string, nowMs: number) => query(`SELECT ${FAMILY_COLUMNS} FROM refresh_families WHERE id = ? AND expires_at_ms > ?`, id, nowMs),
+  family: (id: string, nowMs: number) =>
+    query(`SELECT ${FAMILY_COLUMNS} FROM refresh_families WHERE id = ? AND expires_at_ms > ?`, id, nowMs),
   familyDeleteExpired: (id: string, nowMs: number) => query('DELETE FROM refresh_families WHERE id = ? AND expires_at_ms <= ?', id, nowMs),
   familyRotate: (id: string, nextHash: string, presentedHash: string, nowMs: number) =>
     query(
@@ -93,7 +96,8 @@ export const recordStatements = {
     ),
   familyRevoke: (id: string, nowMs: number) => query('UPDATE refresh_families SET revoked_at_ms = ? WHERE id = ?', nowMs, id),
   familyPurge: (nowMs: number) => query('DELETE FROM refresh_families WHERE expires_at_ms <= ?', nowMs),
-  used: (familyId: string, hash: string) => query('SELECT 1 AS used FROM refresh_used WHERE family_id = ? AND token_hash = ?', familyId, hash),
+  used: (familyId: string, hash: string) =>
+    query('SELECT 1 AS used FROM refresh_used WHERE family_id = ? AND token_hash = ?', familyId, hash),
   usedInsert: (familyId: string, hash: string) =>
     query('INSERT OR IGNORE INTO refresh_used (family_id, token_hash) VALUES (?, ?)', familyId, hash),
   usedDeleteFamily: (familyId: string) => query('DELETE FROM refresh_used WHERE family_id = ?', familyId),

@@ -53,7 +53,7 @@ describe('parseDeviceToken / verifyDeviceToken', () => {
       if (parsed.ok) expect(verifyDeviceToken(parsed.value, stored)).toMatchObject({ ok: false, code: 'INVALID_TOKEN' })
     }
   })
-  it('refuses a right secret presented with another id when checked against that id\'s record', () => {
+  it("refuses a right secret presented with another id when checked against that id's record", () => {
     const other = mintDeviceToken(seededRandom('other'))
     const swapped = parseDeviceToken(`${other.id}.${token.bearer().split('.')[1]}`)
     expect(swapped.ok && verifyDeviceToken(swapped.value, other.secretHash()).ok).toBe(false)

@@ -99,7 +99,12 @@ describe('TotpSecret', () => {
     const secret = newTotpSecret(seededRandom(7))
     expect(secret.bytes()).toHaveLength(20)
     expect(secret.base32()).toMatch(/^[A-Z2-7]{32}$/)
-    const back = totpSecretFromBase32(secret.base32().toLowerCase().replace(/(.{4})/g, '$1 '))
+    const back = totpSecretFromBase32(
+      secret
+        .base32()
+        .toLowerCase()
+        .replace(/(.{4})/g, '$1 '),
+    )
     expect(back.ok && back.value.bytes()).toEqual(secret.bytes())
   })
   it('reads the RFC seed from its base32 form', () => {

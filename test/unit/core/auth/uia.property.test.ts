@@ -21,8 +21,7 @@ import { seededRandom } from '../../../helpers/seeded-random.ts'
 const isPrefixOf = (prefix: readonly UiaStage[], flow: UiaFlow): boolean =>
   prefix.length <= flow.stages.length && prefix.every((s, i) => flow.stages[i] === s)
 const finishable = (s: UiaSession): boolean => s.flows.some((f) => isPrefixOf(s.completed, f))
-const equalsAFlow = (s: UiaSession): boolean =>
-  s.flows.some((f) => f.stages.length === s.completed.length && isPrefixOf(s.completed, f))
+const equalsAFlow = (s: UiaSession): boolean => s.flows.some((f) => f.stages.length === s.completed.length && isPrefixOf(s.completed, f))
 const usable = (flows: readonly UiaFlow[]): boolean =>
   flows.length > 0 && flows.every((f) => f.stages.length > 0 && new Set(f.stages).size === f.stages.length)
 
@@ -96,7 +95,13 @@ const step = (s: UiaSession, now: number, a: Action, foreign: UiaSession): { s: 
               ? s.flows.filter((_, i) => i !== a.flow % s.flows.length)
               : s.flows.map((f, i) =>
                   i === a.flow % s.flows.length
-                    ? { stages: [...f.stages.slice(0, a.at % (f.stages.length + 1)), a.stage, ...f.stages.slice(a.at % (f.stages.length + 1))] }
+                    ? {
+                        stages: [
+                          ...f.stages.slice(0, a.at % (f.stages.length + 1)),
+                          a.stage,
+                          ...f.stages.slice(a.at % (f.stages.length + 1)),
+                        ],
+                      }
                     : f,
                 )
       const nextParams = a.kind === 'replace' ? a.params : s.params

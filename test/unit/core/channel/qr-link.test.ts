@@ -24,8 +24,7 @@ const goodHead = headOf([...KEY, 0x00, CHANNEL.length, ...ID_BYTES])
 const reciprocateHead = headOf([...KEY, 0x01, CHANNEL.length, ...ID_BYTES])
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 /** The same bytes spelled with a non-zero unused low bit in the last character. */
-const respelled = (head: string): string =>
-  head.slice(0, -1) + ALPHABET[ALPHABET.indexOf(head.at(-1) as string) | 1]
+const respelled = (head: string): string => head.slice(0, -1) + ALPHABET[ALPHABET.indexOf(head.at(-1) as string) | 1]
 
 const encoded = (base = BASE, link = LINK): string => {
   const result = encodeChannelLink(base, link)

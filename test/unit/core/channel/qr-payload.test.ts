@@ -42,8 +42,7 @@ const recip2024 = (): Uint8Array => cat('MATRIX', [0x02, 0x04], KEY, str16(RZ_UR
 const msc4388 = (id: Uint8Array = str16(ID), base: Uint8Array = str16(BASE)): Uint8Array =>
   cat('IO_ELEMENT_MSC4388', [0x03, 0x00], KEY, id, base)
 
-const expected = (e: { publicKey: string }): QrPayload =>
-  ({ ...e, publicKey: base64nopad.decode(e.publicKey) }) as unknown as QrPayload
+const expected = (e: { publicKey: string }): QrPayload => ({ ...e, publicKey: base64nopad.decode(e.publicKey) }) as unknown as QrPayload
 
 describe('decodeQrPayload', () => {
   it.each(vectors.cases)('decodes the published vector: $name', ({ hex: h, expect: e }) => {
@@ -59,7 +58,15 @@ describe('decodeQrPayload', () => {
   it('reads the same channel from the u8 and u16 ID-length variants when the ID is 1 or 255 bytes', () => {
     for (const id of ['a', 'Z'.repeat(255)]) {
       for (const idLength of ['u8', 'u16'] as const) {
-        const qr: Msc4388Qr = { kind: 'msc4388', intent: 'login', publicKey: KEY, rendezvousId: id, baseUrl: BASE, prefix: 'unstable', idLength }
+        const qr: Msc4388Qr = {
+          kind: 'msc4388',
+          intent: 'login',
+          publicKey: KEY,
+          rendezvousId: id,
+          baseUrl: BASE,
+          prefix: 'unstable',
+          idLength,
+        }
         const bytes = encodeQrPayload(qr)
         if (!bytes.ok) throw new Error(bytes.detail)
         expect(decodeQrPayload(bytes.value)).toEqual({ ok: true, value: qr })
@@ -76,7 +83,15 @@ describe('encodeQrPayload', () => {
   })
 
   it('writes the MSC text form when asked for the stable prefix and a u8 ID length', () => {
-    const bytes = encodeQrPayload({ kind: 'msc4388', intent: 'reciprocate', publicKey: KEY, rendezvousId: ID, baseUrl: BASE, prefix: 'stable', idLength: 'u8' })
+    const bytes = encodeQrPayload({
+      kind: 'msc4388',
+      intent: 'reciprocate',
+      publicKey: KEY,
+      rendezvousId: ID,
+      baseUrl: BASE,
+      prefix: 'stable',
+      idLength: 'u8',
+    })
     expect(bytes).toEqual({ ok: true, value: hex.decode(vectors.cases[1]!.hex) })
   })
 
@@ -136,8 +151,16 @@ describe('encodeQrPayload', () => {
     ['a relative base URL', { ...msc4388Base, baseUrl: '/matrix' }, 'http(s)'],
     ['a base URL over 65535 bytes', { ...msc4388Base, baseUrl: `https://a.example/${'x'.repeat(65_535)}` }, 'bad length'],
     ['a 2024 URL with a leading space', { kind: 'msc4108', intent: 'login', publicKey: KEY, rendezvousUrl: ` ${RZ_URL}` }, 'http(s)'],
-    ['an empty server name', { kind: 'msc4108', intent: 'reciprocate', publicKey: KEY, rendezvousUrl: RZ_URL, serverName: '' }, 'bad length'],
-    ['a lone surrogate', { kind: 'msc4108', intent: 'reciprocate', publicKey: KEY, rendezvousUrl: RZ_URL, serverName: 'a\ud800' }, 'Unicode'],
+    [
+      'an empty server name',
+      { kind: 'msc4108', intent: 'reciprocate', publicKey: KEY, rendezvousUrl: RZ_URL, serverName: '' },
+      'bad length',
+    ],
+    [
+      'a lone surrogate',
+      { kind: 'msc4108', intent: 'reciprocate', publicKey: KEY, rendezvousUrl: RZ_URL, serverName: 'a\ud800' },
+      'Unicode',
+    ],
   ] as [string, QrPayload, string][])('refuses %s', (_, qr, detail) => {
     const result = encodeQrPayload(qr)
     expect(result).toMatchObject({ ok: false, code: 'INVALID_PARAM' })

@@ -2,13 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CompactSign, importJWK } from 'jose'
 import { p256 } from '@noble/curves/nist.js'
 import { base64urlnopad } from '@scure/base'
-import {
-  keyIdOf,
-  newEd25519Jwk,
-  parseSigningJwk,
-  publicJwkOf,
-  type SigningJwk,
-} from '../../../../src/core/crypto/signing-jwk.ts'
+import { keyIdOf, newEd25519Jwk, parseSigningJwk, publicJwkOf, type SigningJwk } from '../../../../src/core/crypto/signing-jwk.ts'
 import {
   newKeySet,
   parseKeySetFile,
@@ -81,7 +75,14 @@ describe('parseSigningJwk', () => {
 
 describe('publicJwkOf', () => {
   it('drops d and adds kid, alg and use', () => {
-    expect(publicJwkOf(RFC.jwk as SigningJwk, 'k')).toEqual({ kty: 'OKP', crv: 'Ed25519', x: RFC.jwk.x, kid: 'k', alg: 'EdDSA', use: 'sig' })
+    expect(publicJwkOf(RFC.jwk as SigningJwk, 'k')).toEqual({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: RFC.jwk.x,
+      kid: 'k',
+      alg: 'EdDSA',
+      use: 'sig',
+    })
   })
 })
 
@@ -97,7 +98,16 @@ describe('parseSigningJwks', () => {
     ['no keys array', '{"key":[]}', 'no "keys" array'],
     ['an empty set', '{"keys":[]}', 'empty'],
     ['a public first key', JSON.stringify({ keys: [{ ...RFC.jwk, d: undefined }] }), 'private key'],
-    ['two keys with one kid', JSON.stringify({ keys: [{ ...RFC.jwk, kid: 'a' }, { ...p256Jwk(), kid: 'a' }] }), 'share a kid'],
+    [
+      'two keys with one kid',
+      JSON.stringify({
+        keys: [
+          { ...RFC.jwk, kid: 'a' },
+          { ...p256Jwk(), kid: 'a' },
+        ],
+      }),
+      'share a kid',
+    ],
     ['a bad second key', JSON.stringify({ keys: [RFC.jwk, { kty: 'OKP' }] }), 'key 1:'],
   ])('refuses %s, without echoing key material', (_, text, detail) => {
     const result = parseSigningJwks(text)

@@ -4,7 +4,14 @@
  * last one declines the grant.
  */
 import { describe, expect, it } from 'vitest'
-import { approveGrant, awaitsInitiationCode, createGrant, enterInitiationCode, redeemGrant, type DeviceGrant } from '../../../../src/core/oauth/device-grant.ts'
+import {
+  approveGrant,
+  awaitsInitiationCode,
+  createGrant,
+  enterInitiationCode,
+  redeemGrant,
+  type DeviceGrant,
+} from '../../../../src/core/oauth/device-grant.ts'
 import { decidePoll } from '../../../../src/core/oauth/polling.ts'
 import { createInitiationChallenge, DEFAULT_INITIATION } from '../../../../src/core/policy/initiation.ts'
 import { seededRandom } from '../../../helpers/seeded-random.ts'
@@ -14,7 +21,13 @@ const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
 const BINDING = 'q2m2Wc0V8qv8fV8xW2bQ7c9sTqkWq8dVxZl3nYQ1rG4'
 
 const approvedWithCode = (): { grant: DeviceGrant; code: string } => {
-  const created = createGrant(seededRandom(3), NOW, { ttlMs: 300_000, intervalSeconds: 5, scope: 'device', dpopJkt: JKT, channelBinding: BINDING })
+  const created = createGrant(seededRandom(3), NOW, {
+    ttlMs: 300_000,
+    intervalSeconds: 5,
+    scope: 'device',
+    dpopJkt: JKT,
+    channelBinding: BINDING,
+  })
   if (!created.ok) throw new Error(created.code)
   const approved = approveGrant(created.value.grant, { accountId: 'a', deviceId: 'd', channelBinding: BINDING, dpopJkt: JKT }, NOW + 1_000)
   if (!approved.ok) throw new Error(approved.code)

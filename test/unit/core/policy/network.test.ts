@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  clientAddress,
-  inAnyRange,
-  parseAddress,
-  parseCidr,
-  prefixOf,
-  rateKeyOf,
-  type Cidr,
-} from '../../../../src/core/policy/network.ts'
+import { clientAddress, inAnyRange, parseAddress, parseCidr, prefixOf, rateKeyOf, type Cidr } from '../../../../src/core/policy/network.ts'
 
 const cidrs = (...list: string[]): Cidr[] => list.map((c) => parseCidr(c) as Cidr)
 

@@ -2,18 +2,27 @@ import { describe, expect, it } from 'vitest'
 import { NOT_ME_TRUSTED_SEEN_MS, notMeNetworkVerdict } from '../../../../src/core/policy/not-me.ts'
 
 const NOW = Date.UTC(2026, 5, 1)
-const trusted = (lastSeenNetwork: string, ageMs = 0, quarantineUntilMs = 0) => ({ lastSeenNetwork, lastSeenAtMs: NOW - ageMs, quarantineUntilMs })
+const trusted = (lastSeenNetwork: string, ageMs = 0, quarantineUntilMs = 0) => ({
+  lastSeenNetwork,
+  lastSeenAtMs: NOW - ageMs,
+  quarantineUntilMs,
+})
 
 describe('notMeNetworkVerdict', () => {
   it('denies a network only the reported device used', () => {
-    expect(notMeNetworkVerdict({ network: '203.0.113.1', reporterNetworks: ['198.51.100.1'], remaining: [trusted('192.0.2.1')], now: NOW })).toEqual({ deny: true, network: '203.0.113.1' })
+    expect(
+      notMeNetworkVerdict({ network: '203.0.113.1', reporterNetworks: ['198.51.100.1'], remaining: [trusted('192.0.2.1')], now: NOW }),
+    ).toEqual({ deny: true, network: '203.0.113.1' })
   })
 
   it("keeps the reporter's network, an unknown one, and one a trusted device was seen on recently", () => {
     const base = { reporterNetworks: ['198.51.100.1', undefined], now: NOW }
     expect(notMeNetworkVerdict({ ...base, network: '198.51.100.1', remaining: [] })).toEqual({ deny: false, reason: 'reporter_network' })
     expect(notMeNetworkVerdict({ ...base, network: undefined, remaining: [] })).toEqual({ deny: false, reason: 'unknown_network' })
-    expect(notMeNetworkVerdict({ ...base, network: '192.0.2.1', remaining: [trusted('192.0.2.1', 1000)] })).toEqual({ deny: false, reason: 'trusted_device_network' })
+    expect(notMeNetworkVerdict({ ...base, network: '192.0.2.1', remaining: [trusted('192.0.2.1', 1000)] })).toEqual({
+      deny: false,
+      reason: 'trusted_device_network',
+    })
   })
 
   it('does not count a device in quarantine, nor one not seen for 30 days, as trusted', () => {

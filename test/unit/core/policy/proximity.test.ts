@@ -53,7 +53,9 @@ describe('relate', () => {
 
   it('falls back to geo distance, then to the ASN', () => {
     expect(relate(tv({ ip: '203.0.113.5', asn: 3215 }), phone({ ip: '198.51.100.1', asn: 3215 })).relation).toBe('same_asn')
-    expect(relate(tv({ ip: '203.0.113.5', asn: 3215, geo: PARIS }), phone({ ip: '198.51.100.1', asn: 3215, geo: TOKYO })).relation).toBe('far')
+    expect(relate(tv({ ip: '203.0.113.5', asn: 3215, geo: PARIS }), phone({ ip: '198.51.100.1', asn: 3215, geo: TOKYO })).relation).toBe(
+      'far',
+    )
     expect(relate(tv({ ip: '203.0.113.5', geo: PARIS }), phone({ ip: '198.51.100.1', geo: VERSAILLES })).relation).toBe('nearby')
     expect(relate(tv({ geo: PARIS }), phone({ geo: LYON })).relation).toBe('regional')
     const far = relate(tv({ geo: PARIS }), phone({ geo: TOKYO }))
@@ -111,16 +113,34 @@ describe('judgeProximity', () => {
 describe('relate with prefix-only sightings (signed channel tickets)', () => {
   const at = 0
   it('finds the same prefix when an address lies in the prefix, never the same IP', () => {
-    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '203.0.113.9' }).relation).toBe('same_prefix')
-    expect(relate({ source: 'approval', atMs: at, ip: '203.0.113.0' }, { source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }).relation).toBe('same_prefix')
+    expect(
+      relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '203.0.113.9' })
+        .relation,
+    ).toBe('same_prefix')
+    expect(
+      relate({ source: 'approval', atMs: at, ip: '203.0.113.0' }, { source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' })
+        .relation,
+    ).toBe('same_prefix')
   })
   it('compares two prefixes by containment and keeps families apart', () => {
-    expect(relate({ source: 'channel_create', atMs: at, prefix: '2001:db8:1::/56' }, { source: 'poll', atMs: at, prefix: '2001:db8:1::/48' }).relation).toBe('same_prefix')
-    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '198.51.100.7' }).relation).toBe('unknown')
-    expect(relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '2001:db8::1' }).relation).toBe('unknown')
+    expect(
+      relate({ source: 'channel_create', atMs: at, prefix: '2001:db8:1::/56' }, { source: 'poll', atMs: at, prefix: '2001:db8:1::/48' })
+        .relation,
+    ).toBe('same_prefix')
+    expect(
+      relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '198.51.100.7' })
+        .relation,
+    ).toBe('unknown')
+    expect(
+      relate({ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }, { source: 'approval', atMs: at, ip: '2001:db8::1' })
+        .relation,
+    ).toBe('unknown')
   })
   it('counts a prefix-only sighting as comparable evidence', () => {
-    const verdict = judgeProximity([{ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }], [{ source: 'approval', atMs: at, ip: '203.0.113.77' }])
+    const verdict = judgeProximity(
+      [{ source: 'channel_create', atMs: at, prefix: '203.0.113.0/24' }],
+      [{ source: 'approval', atMs: at, ip: '203.0.113.77' }],
+    )
     expect(verdict).toMatchObject({ relation: 'same_prefix', compared: { newDevice: 1, approver: 1 } })
   })
 })

@@ -78,7 +78,12 @@ describe('windowBudget', () => {
           if (admitted) return
           const at = now + retryAfterRefused({ current, previous }, r, now)
           const later = windowBudget(r, at)
-          const counts = later.index === index ? { current, previous } : later.index === index + 1 ? { current: 0, previous: current } : { current: 0, previous: 0 }
+          const counts =
+            later.index === index
+              ? { current, previous }
+              : later.index === index + 1
+                ? { current: 0, previous: current }
+                : { current: 0, previous: 0 }
           const b = later.budget
           expect(counts.previous * b.previousWeight + (counts.current + 1) * b.currentWeight).toBeLessThanOrEqual(b.capacity)
         },

@@ -67,10 +67,11 @@ describe('decideRisk', () => {
   })
 
   it('refuses before anything else, in a fixed order', () => {
-    const all = input(
-      { networkLists: { denied: true, trusted: false }, abuseDenied: true, proximity: proximity('far') },
-      ['approver_quarantined', 'approver_too_new', 'approver_auth_stale'],
-    )
+    const all = input({ networkLists: { denied: true, trusted: false }, abuseDenied: true, proximity: proximity('far') }, [
+      'approver_quarantined',
+      'approver_too_new',
+      'approver_auth_stale',
+    ])
     expect(decideRisk(all)).toEqual({ action: 'deny', reason: 'network_denied' })
     expect(decideRisk({ ...all, networkLists: { denied: false, trusted: true } })).toEqual({ action: 'deny', reason: 'abuse_blocked' })
     expect(decideRisk({ ...all, networkLists: { denied: false, trusted: false }, abuseDenied: false })).toEqual({
@@ -119,8 +120,6 @@ describe('stepUpFlows', () => {
 
   it('falls back to the password when the account has no second factor', () => {
     expect(stepUpFlows(['far_away'], { totpEnrolled: false, recoveryCodesLeft: 0 })).toEqual([['m.login.password']])
-    expect(stepUpFlows(['far_away', 'approver_auth_stale'], { totpEnrolled: false, recoveryCodesLeft: 0 })).toEqual([
-      ['m.login.password'],
-    ])
+    expect(stepUpFlows(['far_away', 'approver_auth_stale'], { totpEnrolled: false, recoveryCodesLeft: 0 })).toEqual([['m.login.password']])
   })
 })

@@ -116,7 +116,10 @@ describe('session: frames', () => {
 
 describe('session: pushes', () => {
   it('forwards a record whose token the client does not know', () => {
-    const step = onRecord(joined(), { data: 'answer', token: 't1', expiresAtMs: record.expiresAtMs }, T0 + 3000, { token: 't1', by: 'joiner' })
+    const step = onRecord(joined(), { data: 'answer', token: 't1', expiresAtMs: record.expiresAtMs }, T0 + 3000, {
+      token: 't1',
+      by: 'joiner',
+    })
     expect(step.send).toEqual([{ type: 'data', data: 'answer', sequenceToken: 't1' }])
     expect(onRecord(step.state, { data: 'answer', token: 't1', expiresAtMs: 0 }, T0 + 3001).send).toEqual([])
   })
@@ -138,7 +141,10 @@ describe('session: pushes', () => {
   })
 
   it('closes 4404 or 4409 when the other party deletes or aborts, 1000 when its own party did', () => {
-    expect(onEvent(joined('creator'), { type: 'deleted', by: 'joiner' }).close).toEqual({ code: 4404, reason: 'deleted by the other party' })
+    expect(onEvent(joined('creator'), { type: 'deleted', by: 'joiner' }).close).toEqual({
+      code: 4404,
+      reason: 'deleted by the other party',
+    })
     expect(onEvent(joined('creator'), { type: 'aborted', by: 'joiner', reason: 'check_code_mismatch' }).close).toEqual({
       code: 4409,
       reason: 'check_code_mismatch',

@@ -50,7 +50,13 @@ describe('parseClientFrame', () => {
 describe('encodeServerFrame', () => {
   it('writes snake_case wire fields, joiner_secret only when given', () => {
     const base = { type: 'welcome', role: 'joiner', data: 'd', sequenceToken: 't', expiresInMs: 5 } as const
-    expect(JSON.parse(encodeServerFrame(base))).toEqual({ type: 'welcome', role: 'joiner', data: 'd', sequence_token: 't', expires_in_ms: 5 })
+    expect(JSON.parse(encodeServerFrame(base))).toEqual({
+      type: 'welcome',
+      role: 'joiner',
+      data: 'd',
+      sequence_token: 't',
+      expires_in_ms: 5,
+    })
     expect(JSON.parse(encodeServerFrame({ ...base, joinerSecret: 'js' }))).toMatchObject({ joiner_secret: 'js' })
   })
 

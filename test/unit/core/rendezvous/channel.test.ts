@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  createChannel,
-  isLive,
-  payloadBytes,
-  remainingMs,
-  writeChannel,
-  writeToken,
-} from '../../../../src/core/rendezvous/channel.ts'
+import { createChannel, isLive, payloadBytes, remainingMs, writeChannel, writeToken } from '../../../../src/core/rendezvous/channel.ts'
 
 const T0 = 1_700_000_000_000
 const fresh = (data = '') => createChannel({ id: 'chan-1', api: 'msc4388', data, now: T0, ttlMs: 120_000 })
