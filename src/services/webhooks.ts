@@ -102,6 +102,7 @@ export interface WebhookWorker {
  * worker.start()
  * await worker.stop()
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: a worker whose start, stop, round and delivery share its timer and in-flight state; each is short
 export const webhookWorker = (deps: WebhookWorkerDeps): WebhookWorker => {
   const { outbox, clock, random, logger, scheduler, url, secretKey, maxAttempts, timeoutMs, backoff } = deps
   const batchSize = deps.batchSize ?? 10

@@ -509,7 +509,7 @@ const damage = (value: string, m: Mutation | undefined): string => {
   }
 }
 
-const valueOf = (state: FuzzState, r: Ref): string => {
+const refValue = (state: FuzzState, r: Ref): string => {
   switch (r) {
     case 'accessToken':
       return state.accessToken
@@ -556,4 +556,4 @@ const valueOf = (state: FuzzState, r: Ref): string => {
 
 /** Joins a template against the state. */
 export const render = (tpl: Tpl, state: FuzzState): string =>
-  tpl.map((part) => (typeof part === 'string' ? part : damage(valueOf(state, part.ref), part.mutate))).join('')
+  tpl.map((part) => (typeof part === 'string' ? part : damage(refValue(state, part.ref), part.mutate))).join('')

@@ -175,6 +175,7 @@ export const redisSharedSecret = async (client: Redis, keyPrefix: string, name: 
  * @example
  * const store = redisStore({ client: new Redis(url), keyPrefix: 'qrelay:', clock: systemClock })
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the store is three small method tables (channels, counters, key-values) over one client and its scripts
 export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
   const redis = define(client)
   // Hash tags ({…}) pin each key, and each window pair, to one cluster slot; channels and their live
