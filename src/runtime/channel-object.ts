@@ -1,5 +1,5 @@
 /**
- * The Durable Object of one rendezvous channel (named `ch:<id>`): its record in the object's
+ * The Durable Object of one rendezvous channel (named `ch:<opaque key of the id>`, see `channelObjectName`): its record in the object's
  * synchronous KV storage, and an alarm at its expiry that frees the storage. Each method is one atomic
  * intent: it only touches its own storage, so the input gate lets no other call in between.
  * Expiry is judged against the caller's clock (`nowMs`), so a record past its expiry is gone at once,

@@ -12,6 +12,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { memoryChannelEvents, type MemoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { durableObjectStore } from '../adapters/storage/durable-object.ts'
+import { channelObjectName } from '../adapters/storage/opaque-key.ts'
 import { parseConfig, type Config } from '../config.ts'
 import { OPAQUE_ID } from '../core/channel/qr-bytes.ts'
 import { redactWith } from '../core/crypto/secrets.ts'
@@ -74,7 +75,7 @@ export const webSocketChannelOf = (request: Request, config: Config): string | n
 export const forwardWebSocket = (request: Request, env: Env, id: string): Promise<Response> => {
   const headers = new Headers(request.headers)
   headers.set(CLIENT_HEADER, request.headers.get('cf-connecting-ip') ?? 'unknown')
-  return env.RELAY_CHANNEL.getByName(`ch:${id}`).fetch(new Request(request, { headers }))
+  return env.RELAY_CHANNEL.getByName(channelObjectName(id)).fetch(new Request(request, { headers }))
 }
 
 /** Timers of the relay sessions (hello, idle, expiry): plain timers keep the object awake meanwhile. */

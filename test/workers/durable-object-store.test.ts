@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers'
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { durableObjectStore } from '../../src/adapters/storage/durable-object.ts'
+import { channelObjectName } from '../../src/adapters/storage/opaque-key.ts'
 import { createChannel } from '../../src/core/rendezvous/channel.ts'
 import { describeEphemeralStore } from '../integration/storage/conformance.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
@@ -77,7 +78,7 @@ describe('durableObjectStore', () => {
     const prefix = `alarm-live-${Date.now().toString(36)}:`
     const live = record(clock, 'live', 60_000)
     expect(await storeWithPrefix(clock, prefix).channels.create(live, 10)).toBe('ok')
-    const stub = env.RELAY_CHANNEL.getByName(`${prefix}ch:live`)
+    const stub = env.RELAY_CHANNEL.getByName(channelObjectName('live', prefix))
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await storedChannel(stub)).toMatchObject({ record: live })
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBe(live.expiresAtMs)

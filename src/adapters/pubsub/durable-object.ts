@@ -9,6 +9,7 @@
 import { encodeChannelEvent } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents } from '../../ports.ts'
 import type { ObjectNamespace } from '../storage/durable-object.ts'
+import { channelObjectName } from '../storage/opaque-key.ts'
 
 /** The RPC a channel object offers to publishers. */
 export interface ChannelPublishApi {
@@ -29,7 +30,7 @@ export const durableObjectChannelEvents = (options: {
   const prefix = options.namePrefix ?? ''
   return {
     async publish(id, event) {
-      await options.channels.getByName(`${prefix}ch:${id}`).publish(id, encodeChannelEvent(event))
+      await options.channels.getByName(channelObjectName(id, prefix)).publish(id, encodeChannelEvent(event))
     },
     async subscribe() {
       throw new Error('channel events are subscribed to inside the channel object only')

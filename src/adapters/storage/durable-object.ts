@@ -29,7 +29,7 @@ import type {
   WindowCounts,
   WindowReservation,
 } from '../../ports.ts'
-import { opaqueKey } from './opaque-key.ts'
+import { channelObjectName, opaqueKey } from './opaque-key.ts'
 
 /** What a channel object answers (one object per channel id; see `src/runtime/channel-object.ts`). */
 export interface ChannelObjectApi {
@@ -112,12 +112,11 @@ export const isDurableObjectUnavailable = (error: unknown): boolean => {
 export const durableObjectStore = (options: DurableObjectStoreOptions): EphemeralStore => {
   const { clock, namePrefix = '', shards = DEFAULT_SHARDS } = options
   if (!Number.isInteger(shards) || shards < 1) throw new Error('shards must be a positive integer')
-  const channel = (id: string): ChannelObjectApi => options.channels.getByName(`${namePrefix}ch:${id}`)
+  const channel = (id: string): ChannelObjectApi => options.channels.getByName(channelObjectName(id, namePrefix))
   const shard = (index: number): CounterObjectApi => options.counters.getByName(`${namePrefix}shard:${index}`)
   const shardOf = (key: string): CounterObjectApi => shard(hash32(key) % shards)
   // Counter keys embed channel ids and addresses, and reservations are rows of a shard's storage: both
-  // stored under the opaque name (see opaque-key.ts). The channel object's own name stays `ch:<id>`:
-  // Cloudflare derives the object id from it one way, and lists objects by id only.
+  // stored under the opaque name (see opaque-key.ts), and so is the channel object's own name.
   // The cap is split over as many shards as keep at least MIN_RESERVATIONS_PER_SHARD places each.
   // Which shard that is depends on the cap, so the channel object remembers it for the release.
   const reservationShard = (id: string, maxLive: number): { index: number; max: number } => {

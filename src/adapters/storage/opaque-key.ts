@@ -23,3 +23,13 @@ const KEPT_CHARS = 22
  * const key = `${prefix}{ch}:${opaqueKey(channelId)}`
  */
 export const opaqueKey = (value: string): string => hashSecret(value).slice(0, KEPT_CHARS)
+
+/**
+ * The name of a channel's Durable Object: opaque like every other key, so a listing of objects or a
+ * log of names shows no channel id. Every place that addresses the object (the store, the event
+ * publisher, the Worker's WebSocket forwarding) must use this one function.
+ *
+ * @example
+ * const stub = env.RELAY_CHANNEL.getByName(channelObjectName(id))
+ */
+export const channelObjectName = (id: string, prefix = ''): string => `${prefix}ch:${opaqueKey(id)}`
