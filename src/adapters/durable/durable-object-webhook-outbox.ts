@@ -6,19 +6,11 @@
  *
  * @see ../../ports.ts (WebhookOutbox)
  */
-import type { WebhookMessage, WebhookOutbox, WebhookOutboxCounts } from '../../ports.ts'
+import type { WebhookOutbox } from '../../ports.ts'
 import type { ObjectNamespace } from '../storage/durable-object.ts'
 
-/** The RPC surface of the outbox object (the port, plus nothing). */
-export interface OutboxObjectApi {
-  enqueue(message: Omit<WebhookMessage, 'attempts' | 'lastError'>): Promise<boolean>
-  claimDue(nowMs: number, limit: number, leaseMs: number): Promise<WebhookMessage[]>
-  complete(id: string): Promise<boolean>
-  reschedule(id: string, attempts: number, nextAttemptAtMs: number, lastError: string): Promise<boolean>
-  deadLetter(id: string, attempts: number, lastError: string): Promise<boolean>
-  listDead(limit: number): Promise<WebhookMessage[]>
-  counts(): Promise<WebhookOutboxCounts>
-}
+/** The RPC surface of the outbox object: exactly the port, so the two cannot drift apart. */
+export type OutboxObjectApi = WebhookOutbox
 
 /**
  * Builds the adapter over the `RELAY_OUTBOX` binding.
