@@ -88,6 +88,7 @@ const composeAccounts = (
   const { durable, uiaKey, keyring } = ports.accounts
   const feed = accountEvents({
     security: durable.security,
+    logger: ports.logger,
     ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
   })
   const sinks = ports.accounts.securityEventSinks ?? []
