@@ -22,6 +22,14 @@ const TEST_ENV: Record<string, string> = {
 /** The owner's usual network, the attacker's addresses, and a network nobody used yet. */
 export const OWNER_NET = '192.0.2.1'
 const attackerNet = (i: number): string => `203.0.113.${1 + (i % 200)}`
+
+/**
+ * How many fixed windows of length `windowMs` the span [startMs, endMs] touches. A budget admits at
+ * most its limit per fixed window (the sliding estimate only ever narrows the current one), so that
+ * many limits bound the guesses checked over the span.
+ */
+const windowsSpanned = (windowMs: number, startMs: number, endMs: number): number =>
+  Math.floor(endMs / windowMs) - Math.floor(startMs / windowMs) + 1
 const HOTEL_NET = '198.51.100.20'
 
 /** Counts calls of `object[name]` (a method the UIA service calls through the shared object). */
@@ -235,34 +243,48 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
         expect((await passwordRound(other, session, PASSWORD, fresh)).status).toBe(429)
       })
 
-      it('finding 3: a stolen session carried from network to network still buys only a bounded number of checked guesses', async () => {
-        const { t, owner } = await setup()
-        const stolen = await login(owner, 'alice', PASSWORD)
-        const accountId = stolen.account_id as string
-        const verifier = countCalls(t.auth.accounts, 'checkPassword')
-        // Four networks within the access token's lifetime: 4 × 10 per-network guesses plus step-ups.
-        for (let i = 0; i < 4; i++) {
-          const net = `198.51.100.${100 + i}`
-          const send = viaApp(t.app, net)
-          // Using the token from here makes this a network of one of the account's devices.
-          t.clock.advance(61_000)
-          expect((await call(send, 'GET', '/v1/account/whoami', undefined, stolen.access_token)).status).toBe(200)
-          // The last-seen write is not awaited by the request: wait for it (bounded), or the network
-          // would still count as unknown and the guesses would draw on the untrusted budgets instead.
-          let seen = false
-          for (let wait = 0; wait < 1000 && !seen; wait++) {
-            const devices = await t.durable.devices.listByAccount(accountId)
-            seen = devices.some((d) => d.lastSeenNetwork === net)
-            if (!seen) await new Promise((resolve) => setTimeout(resolve, 10))
+      // Placed at the start of a window of the trusted rule, and two minutes before one ends (the
+      // four minutes then straddle two windows, where a sliding estimate is easiest to get wrong).
+      it.each([
+        ['within one window', 0],
+        ['across a window boundary', 120_000],
+      ])(
+        'finding 3: a stolen session carried from network to network still buys only a bounded number of checked guesses (%s)',
+        async (_, beforeEndMs) => {
+          const { t, owner } = await setup()
+          const { windowMs } = t.config.auth.failuresPerAccountTrusted
+          const target = beforeEndMs === 0 ? 0 : windowMs - beforeEndMs
+          t.clock.advance((target - (t.clock.now() % windowMs) + windowMs) % windowMs)
+          const stolen = await login(owner, 'alice', PASSWORD)
+          const accountId = stolen.account_id as string
+          const verifier = countCalls(t.auth.accounts, 'checkPassword')
+          const startedAtMs = t.clock.now()
+          // Four networks within the access token's lifetime: 4 × 10 per-network guesses plus step-ups.
+          for (let i = 0; i < 4; i++) {
+            const net = `198.51.100.${100 + i}`
+            const send = viaApp(t.app, net)
+            // Using the token from here makes this a network of one of the account's devices.
+            t.clock.advance(61_000)
+            expect((await call(send, 'GET', '/v1/account/whoami', undefined, stolen.access_token)).status).toBe(200)
+            // The last-seen write is not awaited by the request: wait for it (bounded), or the network
+            // would still count as unknown and the guesses would draw on the untrusted budgets instead.
+            let seen = false
+            for (let wait = 0; wait < 1000 && !seen; wait++) {
+              const devices = await t.durable.devices.listByAccount(accountId)
+              seen = devices.some((d) => d.lastSeenNetwork === net)
+              if (!seen) await new Promise((resolve) => setTimeout(resolve, 10))
+            }
+            expect(seen).toBe(true)
+            const session = await startLogin(send, 'alice')
+            for (let g = 0; g < 12; g++) await passwordRound(send, session, `guess ${i}.${g}`)
+            await withUia(send, 'POST', '/v1/account/totp', {}, `step-up guess ${i}`, undefined, stolen.access_token)
           }
-          expect(seen).toBe(true)
-          const session = await startLogin(send, 'alice')
-          for (let g = 0; g < 12; g++) await passwordRound(send, session, `guess ${i}.${g}`)
-          await withUia(send, 'POST', '/v1/account/totp', {}, `step-up guess ${i}`, undefined, stolen.access_token)
-        }
-        // Stated bound: the trusted ceiling (known networks and devices together) for this window.
-        expect(verifier.calls()).toBeLessThanOrEqual(t.config.auth.failuresPerAccountTrusted.limit)
-      })
+          // Stated bound: the trusted ceiling (known networks and devices together) per fixed window of
+          // its rule. The Redis run starts at wall-clock time, so the four minutes may straddle two windows.
+          const trusted = t.config.auth.failuresPerAccountTrusted
+          expect(verifier.calls()).toBeLessThanOrEqual(trusted.limit * windowsSpanned(trusted.windowMs, startedAtMs, t.clock.now()))
+        },
+      )
 
       it('finding 3: refuses a malformed device_trust with 400 and changes nothing', async () => {
         const { owner } = await setup()

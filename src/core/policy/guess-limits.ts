@@ -7,8 +7,9 @@
  * draws on the account-wide ceiling, which bounds what all untrusted clients together can try.
  * Trusted devices and known networks together draw on a second account-wide ceiling, so holding a
  * session (whose device can be taken from network to network) never buys unbounded guesses either:
- * per window of the rules, an account sees at most `perAccount.limit + perAccountTrusted.limit`
- * wrong guesses checked, whoever sends them.
+ * per fixed window of the rules (aligned to multiples of their length), an account sees at most
+ * `perAccount.limit + perAccountTrusted.limit` wrong guesses checked, whoever sends them, so over any
+ * span T at most (T / window + 1) times that: a span shorter than a window can straddle two.
  *
  * @see https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#account-lockout
