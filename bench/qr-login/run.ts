@@ -3,27 +3,31 @@
  * (Node, embedded SQLite store), one at a time and `BENCH_CONCURRENCY` at once, against the bare cost of
  * the same cryptography without HTTP, in the same run and the same process.
  *
- * One login: the new device shows a native channel and the existing device scans it (device SDK, HTTP
- * transport polling every `BENCH_POLL_MS`); ECDH handshake, check code, one encrypted message each way;
+ * One login: the new device shows a native channel and the existing device scans it (device SDK, over
+ * each transport of `BENCH_TRANSPORTS`: HTTP polling every `BENCH_POLL_MS`, or the WebSocket); ECDH handshake, check code, one encrypted message each way;
  * the new device asks `POST /oauth2/device_authorization` with a DPoP proof and the channel binding;
  * the existing device (password session, Bearer) approves `POST /v1/approvals/{user_code}`; the new
  * device polls `POST /oauth2/token` once (the first poll is never slowed) and gets DPoP-bound tokens.
  * Baseline: the whole `src/core/channel` handshake (X25519 ×2, HKDF), one AEAD message each way, and
  * two ES256 DPoP proofs signed (jose) and verified (the server's `verifyDpopProof`).
- * Rounds alternate baseline and logins so machine noise falls on both alike; medians and ranges.
+ * Rounds alternate baseline and logins so machine noise falls on both alike. Reported: logins per
+ * second (median and range of the rounds), and the latency of one login at a time (p50 and p99 over
+ * every sequential login of every round) against the bare crypto's, the target's figure.
  *
- * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (4),
- * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20).
+ * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
+ * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
+import WebSocket from 'ws'
 import { parseConfig } from '../../src/config.ts'
 import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
 import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
+import { webSocketTransport } from '../../src/client/ws-transport.ts'
 import {
   acceptInitiate,
   acceptOk,
@@ -42,9 +46,12 @@ const num = (name: string, fallback: number, max: number): number => {
   return value
 }
 const LOGINS = num('BENCH_LOGINS', 20, 10_000)
-const CONCURRENCY = num('BENCH_CONCURRENCY', 4, 64)
+const CONCURRENCY = num('BENCH_CONCURRENCY', 8, 64)
 const REPS = num('BENCH_REPS', 3, 20)
 const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
+for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
+type TransportName = 'http' | 'websocket'
 const PASSWORD = 'correct horse battery staple'
 const ADMIN = 'bench-admin-token-0123456789abcdef0123'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -53,6 +60,11 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+/** The `q` quantile (nearest rank) of `xs`. */
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number
 }
 
 /** A fresh ES256 DPoP key, its thumbprint and a signer of proofs (unique jti, current iat). */
@@ -149,8 +161,9 @@ const main = async (): Promise<void> => {
     if (signedIn.status !== 200) throw new Error(`login failed: ${JSON.stringify(signedIn.body)}`)
     const approverToken = signedIn.body.access_token as string
 
-    const qrLogin = async (): Promise<void> => {
-      const transport = () => httpTransport({ baseUrl: base, pollIntervalMs: POLL_MS })
+    const qrLogin = async (via: TransportName): Promise<void> => {
+      const transport = () =>
+        via === 'http' ? httpTransport({ baseUrl: base, pollIntervalMs: POLL_MS }) : webSocketTransport({ baseUrl: base, WebSocket })
       const shown = await NewDevice.showQr({ baseUrl: base, transport: transport() })
       const scan = await ExistingDevice.scanQr(shown.qrLink, { baseUrl: base, transport: transport() })
       try {
@@ -184,29 +197,40 @@ const main = async (): Promise<void> => {
         await shown.close().catch(() => {})
       }
     }
-    /** `LOGINS` runs of `op`, `width` at a time; returns runs per second. */
-    const perSecond = async (op: () => Promise<void>, width: number): Promise<number> => {
+    /** `LOGINS` runs of `op`, `width` at a time; returns runs per second, and each run's milliseconds. */
+    const perSecond = async (op: () => Promise<void>, width: number): Promise<{ rate: number; ms: number[] }> => {
       let next = 0
+      const ms: number[] = []
       const t0 = performance.now()
       const worker = async (): Promise<void> => {
         while (next < LOGINS) {
           next++
+          const started = performance.now()
           await op()
+          ms.push(performance.now() - started)
         }
       }
       await Promise.all(Array.from({ length: width }, worker))
-      return LOGINS / ((performance.now() - t0) / 1000)
+      return { rate: LOGINS / ((performance.now() - t0) / 1000), ms }
     }
 
-    await qrLogin() // warm-up
+    const modes = TRANSPORTS as TransportName[]
+    for (const via of modes) await qrLogin(via) // warm-up
     await bareCrypto()
     const bare: number[] = []
-    const sequential: number[] = []
-    const concurrent: number[] = []
+    const bareMs: number[] = []
+    const sequential = new Map(modes.map((via) => [via, { rates: [] as number[], ms: [] as number[] }]))
+    const concurrent = new Map(modes.map((via) => [via, [] as number[]]))
     for (let rep = 0; rep < REPS; rep++) {
-      bare.push(await perSecond(bareCrypto, 1))
-      sequential.push(await perSecond(qrLogin, 1))
-      concurrent.push(await perSecond(qrLogin, CONCURRENCY))
+      const b = await perSecond(bareCrypto, 1)
+      bare.push(b.rate)
+      bareMs.push(...b.ms)
+      for (const via of modes) {
+        const one = await perSecond(() => qrLogin(via), 1)
+        sequential.get(via)!.rates.push(one.rate)
+        sequential.get(via)!.ms.push(...one.ms)
+        concurrent.get(via)!.push((await perSecond(() => qrLogin(via), CONCURRENCY)).rate)
+      }
     }
     const fmt = (xs: number[], digits = 1) =>
       `${median(xs).toFixed(digits)} (range ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
@@ -215,17 +239,26 @@ const main = async (): Promise<void> => {
         xs.map((x, i) => x / (bare[i] as number)),
         4,
       )
+    const bareP50 = quantile(bareMs, 0.5)
+    const latency = (ms: number[]) => {
+      const p50 = quantile(ms, 0.5)
+      return `| ${p50.toFixed(1)} ms | ${quantile(ms, 0.99).toFixed(1)} ms | ${(p50 / bareP50).toFixed(1)} × |`
+    }
     process.stdout.write(
       [
         `# qr-login benchmark — ${new Date().toISOString()}`,
-        `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}; node ${process.version}`,
-        `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK poll interval ${POLL_MS} ms`,
+        `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}; node ${process.version}; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+        `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK HTTP poll interval ${POLL_MS} ms`,
         '',
-        '| Measure | Per second, median (range) | Ratio to bare crypto |',
-        '|---|---|---|',
-        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 |`,
-        `| full QR login over HTTP, sequential | ${fmt(sequential)} | ${ratio(sequential)} |`,
-        `| full QR login over HTTP, ${CONCURRENCY} at once | ${fmt(concurrent)} | ${ratio(concurrent)} |`,
+        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) |',
+        '|---|---|---|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)}`,
+        ...modes.flatMap((via) => [
+          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)}`,
+          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | |`,
+        ]),
         '',
       ].join('\n'),
     )
