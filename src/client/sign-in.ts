@@ -3,7 +3,9 @@
  * device showed the QR): make a DPoP key, ask for a device authorization grant with the channel
  * binding (RFC 8628 + RFC 9449), send `io.qrelay.login.grant` to the existing device over the secure
  * channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
- * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once.
+ * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once and
+ * an approval is collected at once: the poll after `io.qrelay.login.approved` does not wait for the
+ * interval (the server answers an approved grant whenever it is polled; it is the one early poll).
  * Returns the DPoP-bound session.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
@@ -94,6 +96,29 @@ interface PeerOutcome {
   early: ClientError | null
   /** The channel went away without an outcome: one more poll tells whether the approval happened first. */
   gone: boolean
+  /** The existing device said it approved: the next poll goes out at once. */
+  approved: boolean
+  /** Ends the current wait between polls early (set while one is under way). */
+  wake: () => void
+}
+
+/**
+ * A signal that aborts when either of two does (`AbortSignal.any` is not on every runtime the SDK
+ * serves), and the function that stops listening to them.
+ */
+const eitherSignal = (a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release: () => void } => {
+  const both = new AbortController()
+  const abort = (): void => both.abort()
+  if (a.aborted || b.aborted) abort()
+  a.addEventListener('abort', abort, { once: true })
+  b.addEventListener('abort', abort, { once: true })
+  return {
+    signal: both.signal,
+    release: () => {
+      a.removeEventListener('abort', abort)
+      b.removeEventListener('abort', abort)
+    },
+  }
 }
 
 /** Receives the existing device's outcome into `peer`; a decline or a failure aborts `stop`. */
@@ -107,6 +132,8 @@ const watchPeer = async (
     const outcome = readOutcomeMessage(await session.receive({ signal: stop.signal }))
     if (outcome.type === LOGIN_APPROVED) {
       onStep({ step: 'approved_by_peer' })
+      peer.approved = true
+      peer.wake()
       return
     }
     peer.early = new ClientError('ACCESS_DENIED', {
@@ -123,6 +150,27 @@ const watchPeer = async (
     peer.early = error
   }
   stop.abort()
+}
+
+/** Waits `ms` before the next poll, or less when the existing device approves meanwhile. */
+const waitBeforePoll = async (
+  wait: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ms: number,
+  stop: AbortController,
+  peer: PeerOutcome,
+): Promise<void> => {
+  const nap = new AbortController()
+  const napOrStop = eitherSignal(stop.signal, nap.signal)
+  peer.wake = () => nap.abort()
+  try {
+    await wait(ms, napOrStop.signal)
+  } catch (error) {
+    if (peer.early !== null) throw peer.early
+    if (!nap.signal.aborted || stop.signal.aborted) throw error
+  } finally {
+    peer.wake = () => {}
+    napOrStop.release()
+  }
 }
 
 /**
@@ -169,17 +217,18 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     onStep({ step: 'grant_sent' })
 
     // Listen for the existing device's outcome while polling: a decline or an abort ends the wait early.
-    const peer: PeerOutcome = { early: null, gone: false }
+    const peer: PeerOutcome = { early: null, gone: false, approved: false, wake: () => {} }
     listening = watchPeer(session, stop, onStep, peer)
 
     let intervalMs = grant.interval * 1000
+    // Once approved, one poll goes out without waiting; any later one waits the interval again
+    // (e.g. while the initiation code is still to be typed on this device).
+    let earlyPollLeft = true
     for (;;) {
-      try {
-        await wait(Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop.signal)
-      } catch (error) {
-        if (peer.early !== null) throw peer.early
-        throw error
+      if (!(peer.approved && earlyPollLeft)) {
+        await waitBeforePoll(wait, Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop, peer)
       }
+      if (peer.approved) earlyPollLeft = false
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
       const goneBeforePoll = peer.gone

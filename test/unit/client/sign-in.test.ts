@@ -1,8 +1,8 @@
 /**
  * The new device's polling in `signIn`, against a scripted token endpoint with an injected clock and
  * sleep: it waits `interval` before every poll, slows down on `slow_down` (never faster again), stops
- * at `expires_in`, stops at once on a decline heard over the channel, and sends a DPoP proof with
- * every request. Plus the existing device's refusal to use anything but its own channel binding.
+ * at `expires_in`, stops at once on a decline heard over the channel, polls at once (once) on an
+ * approval heard over it, and sends a DPoP proof with every request. Plus the existing device's refusal to use anything but its own channel binding.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
@@ -139,6 +139,56 @@ describe('signIn polling', () => {
     expect(error).toMatchObject({ code: 'ACCESS_DENIED' })
     expect(session.status).toBe('closed')
     expect(server.calls.filter((c) => c.path === '/oauth2/token').length).toBeLessThanOrEqual(1)
+  })
+
+  it('polls at once, without waiting the interval, when the existing device says approved', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [[200, TOKENS]], { interval: 60 })
+    const { session } = fakeSession('new', 'S', [async () => ({ type: LOGIN_APPROVED })])
+    const steps: string[] = []
+    const result = await signIn(session, {
+      baseUrl: BASE,
+      fetch: server.fetch,
+      now: time.now,
+      sleep: time.sleep,
+      onStep: (s) => steps.push(s.step),
+    })
+    expect(result.deviceId).toBe('DEV')
+    expect(time.sleeps).toEqual([])
+    expect(steps).toEqual(['dpop_key', 'grant_requested', 'grant_sent', 'approved_by_peer', 'session_minted'])
+  })
+
+  it('cuts a wait short when the approval arrives during it', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [[200, TOKENS]], { interval: 60 })
+    let approve: (message: unknown) => void = () => {}
+    const approval = new Promise((resolve) => (approve = resolve))
+    const { session } = fakeSession('new', 'S', [() => approval])
+    const waits: number[] = []
+    // A wait that ends only when it is aborted (an interval far longer than the test).
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((_, reject) => {
+        waits.push(ms)
+        signal?.addEventListener('abort', () => reject(new ClientError('CANCELLED')), { once: true })
+        approve({ type: LOGIN_APPROVED })
+      })
+    const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep })
+    expect(result.deviceId).toBe('DEV')
+    expect(waits).toEqual([60_000])
+    expect(server.calls.filter((c) => c.path === '/oauth2/token')).toHaveLength(1)
+  })
+
+  it('takes only one early poll: still pending after the approval (a code to type here), it waits the interval again', async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [
+      [400, { error: 'authorization_pending' }],
+      [200, TOKENS],
+    ])
+    const { session } = fakeSession('new', 'S', [async () => ({ type: LOGIN_APPROVED })])
+    const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })
+    expect(result.deviceId).toBe('DEV')
+    expect(time.sleeps).toEqual([5000])
+    expect(server.calls.filter((c) => c.path === '/oauth2/token')).toHaveLength(2)
   })
 
   it('maps access_denied and expired_token answers to ACCESS_DENIED and GRANT_EXPIRED', async () => {
