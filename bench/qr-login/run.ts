@@ -3,11 +3,13 @@
  * (Node, embedded SQLite store), one at a time and `BENCH_CONCURRENCY` at once, against the bare cost of
  * the same cryptography without HTTP, in the same run and the same process.
  *
- * One login: the new device shows a native channel and the existing device scans it (device SDK, over
- * each transport of `BENCH_TRANSPORTS`: HTTP polling every `BENCH_POLL_MS`, or the WebSocket); ECDH handshake, check code, one encrypted message each way;
- * the new device asks `POST /oauth2/device_authorization` with a DPoP proof and the channel binding;
- * the existing device (password session, Bearer) approves `POST /v1/approvals/{user_code}`; the new
- * device polls `POST /oauth2/token` once (the first poll is never slowed) and gets DPoP-bound tokens.
+ * One login, as an app runs it with the device SDK: the new device shows a native channel and the
+ * existing device scans it (over each transport of `BENCH_TRANSPORTS`: HTTP polling every
+ * `BENCH_POLL_MS`, or the WebSocket); ECDH handshake, check code; then `signIn` and `approveSignIn`
+ * side by side: the new device asks `POST /oauth2/device_authorization` (DPoP proof, channel binding)
+ * and sends the user code over the channel; the existing device (password session, Bearer) reads
+ * `GET /v1/approvals/{user_code}`, approves with `POST`, and says so over the channel; the new device
+ * polls `POST /oauth2/token` and gets DPoP-bound tokens (server poll interval 1 s).
  * Baseline: the whole `src/core/channel` handshake (X25519 ×2, HKDF), one AEAD message each way, and
  * two ES256 DPoP proofs signed (jose) and verified (the server's `verifyDpopProof`).
  * Rounds alternate baseline and logins so machine noise falls on both alike. Reported: logins per
@@ -25,7 +27,7 @@ import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jos
 import WebSocket from 'ws'
 import { parseConfig } from '../../src/config.ts'
 import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
-import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
+import { approveSignIn, ExistingDevice, NewDevice, signIn } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
 import { webSocketTransport } from '../../src/client/ws-transport.ts'
 import {
@@ -54,7 +56,6 @@ for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Err
 type TransportName = 'http' | 'websocket'
 const PASSWORD = 'correct horse battery staple'
 const ADMIN = 'bench-admin-token-0123456789abcdef0123'
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -92,15 +93,6 @@ const postJson = async (url: string, body: unknown, token?: string): Promise<{ s
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
   return { status: res.status, body: await res.json() }
 }
-const postForm = async (url: string, fields: Record<string, string>, proof: string): Promise<{ status: number; body: any }> => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
-    body: new URLSearchParams(fields).toString(),
-  })
-  return { status: res.status, body: await res.json() }
-}
-
 /** The cryptography of one login without HTTP: handshake, a message each way, two proofs signed and verified. */
 const bareCrypto = async (): Promise<void> => {
   const g = startGenerator(cryptoRandom)
@@ -169,29 +161,12 @@ const main = async (): Promise<void> => {
       try {
         await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
         await shown.confirmCheckCode(scan.checkCode)
-        await Promise.all([scan.send({ type: 'm.login.protocols' }), shown.receive({ timeoutMs: 10_000 })])
-        await Promise.all([shown.send({ type: 'm.login.protocol' }), scan.receive({ timeoutMs: 10_000 })])
-        const binding = shown.channelBinding
-        const key = await dpopKey()
-        const grant = await postForm(
-          `${base}/oauth2/device_authorization`,
-          { channel_binding: binding, device_name: 'bench' },
-          await key.prove(`${base}/oauth2/device_authorization`),
-        )
-        if (grant.status !== 200) throw new Error(`grant: ${grant.status} ${JSON.stringify(grant.body)}`)
-        const approved = await postJson(
-          `${base}/v1/approvals/${encodeURIComponent(grant.body.user_code)}`,
-          { decision: 'approve', channel_binding: scan.channelBinding, dpop_jkt: key.jkt },
-          approverToken,
-        )
-        if (approved.status !== 200) throw new Error(`approval: ${approved.status} ${JSON.stringify(approved.body)}`)
-        const tokens = await postForm(
-          `${base}/oauth2/token`,
-          { grant_type: DEVICE_CODE, device_code: grant.body.device_code },
-          await key.prove(`${base}/oauth2/token`),
-        )
-        if (tokens.status !== 200 || typeof tokens.body.access_token !== 'string')
-          throw new Error(`token: ${tokens.status} ${JSON.stringify(tokens.body)}`)
+        // What an app runs: the SDK's own sign-in and approval (grant, approval, tokens), side by side.
+        const [signedIn, approval] = await Promise.all([
+          signIn(shown, { baseUrl: base, deviceName: 'bench' }),
+          approveSignIn(scan, { baseUrl: base, accessToken: approverToken, confirm: () => true }),
+        ])
+        if (approval.status !== 'approved' || signedIn.accessToken === '') throw new Error(`login: ${approval.status}`)
       } finally {
         await scan.close().catch(() => {})
         await shown.close().catch(() => {})
