@@ -1,32 +1,33 @@
 /**
  * OAuth device-flow benchmark (`npm run bench:oauth`): requests per second of
  * `POST /oauth2/device_authorization` and of device-code token polls answered `authorization_pending`
- * (RFC 8628 §3.1, §3.4), qrelay against `oidc-provider` (device flow, DPoP, memory adapter, one public
- * client; its store raised from 1000 to 10⁶ entries) in the same run and the same process, both on 127.0.0.1 port 0. Both get a DPoP proof
- * (RFC 9449, ES256) with every request; proofs are signed before each timed window (a unique `jti`, a
- * fresh `iat`), so the client's signing stays out of the figures. oidc-provider 9 verifies DPoP at the
- * token endpoint (always on, before the pending check) but ignores the header at its device
- * authorization endpoint, so there qrelay does one ES256 verification (and a replay check) more.
+ * (RFC 8628 §3.1, §3.4), qrelay against `oidc-provider` 9 (device flow, DPoP, memory adapter, one public
+ * client; `bench/oauth/oidc-server.ts`) in the same run. Each server is a process of its own on
+ * 127.0.0.1, pinned to core 0 with `taskset` (when it works here), and the load runs in this process,
+ * pinned to core 1, so neither server competes with the load or with the other (they take turns).
+ * Both get a DPoP proof (RFC 9449, ES256) with every request; proofs are signed before each timed
+ * window (a unique `jti`, a fresh `iat`), so the client's signing stays out of the figures.
+ * oidc-provider 9 verifies DPoP at the token endpoint (always on, before the pending check) but ignores
+ * the header at its device authorization endpoint, so there qrelay does one ES256 verification (and a
+ * replay check) more.
  *
  * Method: keep-alive fetches (undici), `BENCH_CONCURRENCY` in flight. Polls never meet `slow_down`:
  * `BENCH_GRANTS` grants are made once per server, and each round polls every grant exactly once, the
  * rounds at least `interval` (qrelay: QRELAY_POLL_INTERVAL_SECONDS=1, its minimum) + 0.2 s apart.
  * Inside each round qrelay and oidc-provider alternate (device authorization, then polls), so machine
- * noise falls on both alike; the report gives medians and ranges over the rounds.
+ * noise falls on both alike; the report gives medians and ranges over the rounds, and requests per
+ * second of server CPU (from /proc), which a busy machine disturbs less than wall-clock rates.
  *
  * Knobs (environment): BENCH_REQUESTS (device authorizations per round, 500), BENCH_GRANTS (polls per
  * round, 500), BENCH_CONCURRENCY (16), BENCH_REPS (3), BENCH_DEBUG (set: print oidc-provider grant errors).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
-import { parseConfig } from '../../src/config.ts'
-import { silentLogger } from '../../src/adapters/platform/node.ts'
-import { startNodeServer } from '../../src/runtime/node-server.ts'
+import { canPin, cpuSeconds, freePort, startChild, waitForHttp } from '../relay/processes.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -73,6 +74,8 @@ type Prove = Awaited<ReturnType<typeof holder>>
 interface Target {
   name: string
   base: string
+  /** The server's process, for its CPU time. */
+  pid: number
   /** Form fields of a device authorization request. */
   authorizeFields: Record<string, string>
 }
@@ -89,7 +92,8 @@ const blast = async (
   url: string,
   bodies: Array<{ fields: Record<string, string>; proof: string }>,
   check: (status: number, body: any) => boolean,
-): Promise<{ rps: number; latencies: number[] }> => {
+  serverPid: number,
+): Promise<{ rps: number; cpuRps: number; latencies: number[] }> => {
   const latencies: number[] = []
   let next = 0
   const worker = async (): Promise<void> => {
@@ -103,64 +107,54 @@ const blast = async (
     }
   }
   const t0 = performance.now()
+  const cpu0 = cpuSeconds(serverPid)
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  return { rps: bodies.length / ((performance.now() - t0) / 1000), latencies }
+  const rps = bodies.length / ((performance.now() - t0) / 1000)
+  return { rps, cpuRps: bodies.length / Math.max(0.01, cpuSeconds(serverPid) - cpu0), latencies }
 }
 
-const startOidcProvider = async (): Promise<{ base: string; stop: () => Promise<void> }> => {
-  const server: Server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  // oidc-provider ships no types (and @types/oidc-provider is not installed): import it untyped.
-  const oidcProvider: string = 'oidc-provider'
-  const { default: Provider } = await import(oidcProvider)
-  // Its memory adapter (the default) keeps at most 1000 entries; the benchmark's grants would be evicted
-  // before they are polled, so give the same adapter a larger store of the same kind.
-  const lib = new URL('../../node_modules/oidc-provider/lib/', import.meta.url)
-  const { default: LRU } = await import(new URL('helpers/lru.js', lib).href)
-  const { default: MemoryAdapter } = await import(new URL('adapters/memory_adapter.js', lib).href)
-  const store = new LRU({ maxSize: 1_000_000 })
-  const provider = new Provider(base, {
-    adapter: (model: string) => new MemoryAdapter(model, store, 0),
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        grant_types: [DEVICE_CODE, 'refresh_token'],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'none',
-      },
-    ],
-    features: { deviceFlow: { enabled: true }, devInteractions: { enabled: false } },
-    routes: { device_authorization: '/oauth2/device_authorization', token: '/oauth2/token' },
+/** Starts a server process pinned to core 0 and waits until `readyPath` answers 200. */
+const startServer = async (args: string[], env: Record<string, string | undefined>, readyPath: string) => {
+  const port = await freePort()
+  const child = await startChild(process.execPath, ['--import', 'tsx', ...args.map((a) => a.replace('{port}', String(port)))], {
+    core: 0,
+    env: { ...env, QRELAY_PORT: String(port) },
   })
-  if (process.env.BENCH_DEBUG)
-    provider.on('grant.error', (_ctx: unknown, e: any) => process.stderr.write(`oidc: ${e.error_detail ?? e.message}\n`))
-  server.on('request', provider.callback())
-  return { base, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  const base = `http://127.0.0.1:${port}`
+  await waitForHttp(`${base}${readyPath}`, 30_000, child)
+  return { base, child }
 }
 
 const main = async (): Promise<void> => {
-  // oidc-provider warns about its development defaults (keys, adapter, cookies) on stderr: not our concern here.
-  const { warn, info } = console
-  console.warn = () => {}
-  console.info = () => {}
+  const pinned = await canPin()
+  // The load: this process, on the other core.
+  if (pinned) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' })
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-oauth-'))
   const generous = '100000000/1s'
-  const config = parseConfig({
-    QRELAY_PORT: '0',
-    QRELAY_DATA_DIR: dataDir,
-    QRELAY_LOG_LEVEL: 'silent',
-    QRELAY_POLL_INTERVAL_SECONDS: '1',
-    QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: generous,
-    QRELAY_RATE_TOKEN_PER_CLIENT: generous,
-  })
-  const qrelay = await startNodeServer(config, { logger: silentLogger })
-  const oidc = await startOidcProvider()
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QRELAY_')))
+  const qrelay = await startServer(
+    ['src/runtime/node.ts'],
+    {
+      ...inherited,
+      QRELAY_HOST: '127.0.0.1',
+      QRELAY_DATA_DIR: dataDir,
+      QRELAY_LOG_LEVEL: 'silent',
+      QRELAY_POLL_INTERVAL_SECONDS: '1',
+      QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: generous,
+      QRELAY_RATE_TOKEN_PER_CLIENT: generous,
+    },
+    '/readyz',
+  )
+  const oidc = await startServer(['bench/oauth/oidc-server.ts', '{port}'], inherited, '/.well-known/openid-configuration').catch(
+    async (error: unknown) => {
+      await qrelay.child.stop()
+      throw error
+    },
+  )
   try {
     const targets: Target[] = [
-      { name: 'qrelay', base: qrelay.url.replace(/\/$/, ''), authorizeFields: { channel_binding: BINDING, device_name: 'bench' } },
-      { name: 'oidc-provider', base: oidc.base, authorizeFields: { client_id: CLIENT_ID, scope: 'openid' } },
+      { name: 'qrelay', base: qrelay.base, pid: qrelay.child.pid, authorizeFields: { channel_binding: BINDING, device_name: 'bench' } },
+      { name: 'oidc-provider', base: oidc.base, pid: oidc.child.pid, authorizeFields: { client_id: CLIENT_ID, scope: 'openid' } },
     ]
     const provers = new Map<string, Prove>()
     for (const t of targets) provers.set(t.name, await holder())
@@ -196,15 +190,18 @@ const main = async (): Promise<void> => {
 
     // Warm-up (JIT, connections); polls are spaced by the interval like the rounds.
     for (const t of targets)
-      await blast(`${t.base}/oauth2/device_authorization`, await authorizeBodies(t, Math.min(50, REQUESTS)), authorized)
+      await blast(`${t.base}/oauth2/device_authorization`, await authorizeBodies(t, Math.min(50, REQUESTS)), authorized, t.pid)
     let lastPollMs = 0
     const spacedPoll = async (t: Target, bodies: Awaited<ReturnType<typeof pollBodies>>) => {
       const wait = lastPollMs + 1200 - Date.now()
       if (wait > 0) await sleep(wait)
-      return blast(`${t.base}/oauth2/token`, bodies, pending)
+      return blast(`${t.base}/oauth2/token`, bodies, pending, t.pid)
     }
-    const stats = new Map<string, { authRps: number[]; authLat: number[]; pollRps: number[]; pollLat: number[] }>()
-    for (const t of targets) stats.set(t.name, { authRps: [], authLat: [], pollRps: [], pollLat: [] })
+    const stats = new Map<
+      string,
+      { authRps: number[]; authCpu: number[]; authLat: number[]; pollRps: number[]; pollCpu: number[]; pollLat: number[] }
+    >()
+    for (const t of targets) stats.set(t.name, { authRps: [], authCpu: [], authLat: [], pollRps: [], pollCpu: [], pollLat: [] })
     for (let rep = 0; rep <= REPS; rep++) {
       // Each grant is polled at most once per round; both targets' polls of a round start after the spacing.
       const authBodies = new Map<string, Awaited<ReturnType<typeof authorizeBodies>>>()
@@ -215,13 +212,15 @@ const main = async (): Promise<void> => {
       }
       const order = rep % 2 === 0 ? targets : [...targets].reverse()
       for (const t of order) {
-        const a = await blast(`${t.base}/oauth2/device_authorization`, authBodies.get(t.name) as never, authorized)
+        const a = await blast(`${t.base}/oauth2/device_authorization`, authBodies.get(t.name) as never, authorized, t.pid)
         const p = await spacedPoll(t, polls.get(t.name) as never)
         if (rep === 0) continue // round 0 warms up the polls
         const s = stats.get(t.name) as NonNullable<ReturnType<typeof stats.get>>
         s.authRps.push(a.rps)
+        s.authCpu.push(a.cpuRps)
         s.authLat.push(...a.latencies)
         s.pollRps.push(p.rps)
+        s.pollCpu.push(p.cpuRps)
         s.pollLat.push(...p.latencies)
       }
       lastPollMs = Date.now()
@@ -240,21 +239,21 @@ const main = async (): Promise<void> => {
     process.stdout.write(
       [
         `# oauth device-flow benchmark — ${new Date().toISOString()}`,
-        `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}; node ${process.version}`,
+        `cpu: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}; node ${process.version}; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}; servers ${pinned ? 'pinned to core 0, load to core 1' : 'not pinned (taskset unavailable)'}`,
         `${REQUESTS} device authorizations and ${GRANTS} pending polls per round and server, ${CONCURRENCY} in flight, ${REPS} rounds; DPoP (ES256) on every request to both`,
         '',
-        '| Endpoint | qrelay req/s, median (range) | oidc-provider req/s, median (range) | ratio qrelay / oidc-provider | qrelay p50 / p99 ms | oidc-provider p50 / p99 ms |',
-        '|---|---|---|---|---|---|',
-        `| POST /oauth2/device_authorization | ${fmt(q.authRps)} | ${fmt(o.authRps)} | ${ratio(q.authRps, o.authRps)} | ${lat(q.authLat)} | ${lat(o.authLat)} |`,
-        `| POST /oauth2/token (authorization_pending) | ${fmt(q.pollRps)} | ${fmt(o.pollRps)} | ${ratio(q.pollRps, o.pollRps)} | ${lat(q.pollLat)} | ${lat(o.pollLat)} |`,
+        '| Endpoint | qrelay req/s, median (range) | oidc-provider req/s, median (range) | ratio qrelay / oidc-provider | ratio per server CPU second | qrelay p50 / p99 ms | oidc-provider p50 / p99 ms |',
+        '|---|---|---|---|---|---|---|',
+        `| POST /oauth2/device_authorization | ${fmt(q.authRps)} | ${fmt(o.authRps)} | ${ratio(q.authRps, o.authRps)} | ${ratio(q.authCpu, o.authCpu)} | ${lat(q.authLat)} | ${lat(o.authLat)} |`,
+        `| POST /oauth2/token (authorization_pending) | ${fmt(q.pollRps)} | ${fmt(o.pollRps)} | ${ratio(q.pollRps, o.pollRps)} | ${ratio(q.pollCpu, o.pollCpu)} | ${lat(q.pollLat)} | ${lat(o.pollLat)} |`,
         '',
       ].join('\n'),
     )
   } finally {
-    console.warn = warn
-    console.info = info
-    await qrelay.stop()
-    await oidc.stop()
+    await qrelay.child.stop()
+    await oidc.child.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }

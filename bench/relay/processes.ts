@@ -3,7 +3,7 @@
  * each in a process group of its own, every wait bounded, every process stopped by its PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { openSync, closeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -170,4 +170,17 @@ export const startRedis = async (core: number): Promise<{ url: string; child: Ch
   }
   await child.stop()
   throw new Error(`redis-server did not answer PING: ${child.stderrTail()}`)
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+export const cpuSeconds = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')
+    // After the command name: utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 Hz).
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
 }

@@ -13,10 +13,10 @@
  *
  * @see BENCHMARKS.md (targets and verdicts)
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import type { LoadResult } from './load.ts'
-import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
+import { canPin, collect, cpuSeconds, freePort, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
@@ -95,19 +95,6 @@ const startTarget = async (name: TargetName, redisUrl: string | undefined): Prom
     throw error
   }
   return { url, child }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
-const cpuSeconds = (pid: number): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ')
-    // After the command name: utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
 
 /** One run's figures: the load generator's, plus the server's CPU use over the run. */
