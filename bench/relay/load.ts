@@ -14,6 +14,8 @@ import autocannon from 'autocannon'
 /** The options `run.ts` passes as the one argument (JSON). */
 export interface LoadOptions {
   url: string
+  /** Several servers sharing one store: the connections are split evenly over them (`url` is then unused). */
+  urls?: string[]
   connections: number
   seconds: number
 }
@@ -85,32 +87,44 @@ const cycle = () => [
   { method: 'DELETE', path: PREFIX, setupRequest: onChannel('DELETE') },
 ]
 
-/** Runs one bounded autocannon run. */
+/** Runs one bounded autocannon run against each server, at the same time, and adds them up. */
 const runLoad = async (options: LoadOptions): Promise<LoadResult> => {
+  const urls = options.urls ?? [options.url]
   const cpuBefore = process.cpuUsage()
   const wallBefore = performance.now()
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.seconds,
-    requests: cycle(),
-  })
+  const results = await Promise.all(
+    urls.map((url, i) =>
+      autocannon({
+        url,
+        // Split evenly; the first servers take the remainder.
+        connections: Math.floor(options.connections / urls.length) + (i < options.connections % urls.length ? 1 : 0),
+        duration: options.seconds,
+        requests: cycle(),
+      }),
+    ),
+  )
   const cpu = process.cpuUsage(cpuBefore)
   const wallMs = performance.now() - wallBefore
   const statusCodes: Record<string, number> = {}
-  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count)
+  for (const result of results) {
+    for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {}))
+      statusCodes[code] = (statusCodes[code] ?? 0) + Number(count)
+  }
   const ok = Object.entries(statusCodes).reduce((n, [code, count]) => (code.startsWith('2') ? n + count : n), 0)
+  const duration = Math.max(...results.map((r) => r.duration))
+  const sum = (pick: (r: (typeof results)[number]) => number): number => results.reduce((n, r) => n + pick(r), 0)
   return {
-    rps: ok / result.duration,
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    resets: result.resets,
+    rps: ok / duration,
+    requests: sum((r) => r.requests.total),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    resets: sum((r) => r.resets),
     statusCodes,
-    latencyP50Ms: result.latency.p50,
-    latencyP99Ms: result.latency.p99,
-    seconds: result.duration,
+    // With several servers: the slowest server's percentile (an upper bound of the merged one).
+    latencyP50Ms: Math.max(...results.map((r) => r.latency.p50)),
+    latencyP99Ms: Math.max(...results.map((r) => r.latency.p99)),
+    seconds: duration,
     generatorCpu: (cpu.user + cpu.system) / 1000 / wallMs,
   }
 }

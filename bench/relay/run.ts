@@ -6,8 +6,12 @@
  * in turn, so noise from the machine spreads over all of them; the report gives medians, ranges, ratios
  * to the baseline, and requests per server CPU second (which other processes' load disturbs less).
  *
+ * `redis-2proc` runs two qrelay processes on the same Redis (both on the server core), the connections
+ * split over them, and counts both processes' CPU: against `redis`, it tells what scaling out costs
+ * per request.
+ *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3),
- * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,redis,redis-info),
+ * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,redis,redis-info,redis-2proc),
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
  *
@@ -30,7 +34,7 @@ const SECONDS = num('BENCH_SECONDS', 10, 120)
 const REPS = Math.round(num('BENCH_REPS', 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3, 60)
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32, 1000))
-const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'redis', 'redis-info'] as const
+const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'redis', 'redis-info', 'redis-2proc'] as const
 type TargetName = (typeof ALL_TARGETS)[number]
 const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
   .split(',')
@@ -45,6 +49,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'memory-info': 'qrelay, memory store, log info > /dev/null',
   redis: 'qrelay, Redis store, log silent',
   'redis-info': 'qrelay, Redis store, log info > /dev/null',
+  'redis-2proc': 'qrelay, Redis store, two processes (half the connections each), log silent',
 }
 
 /** Our environment without any QRELAY_* setting, so only the benchmark's own apply. */
@@ -56,8 +61,8 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
-/** Starts one target's server; `redisUrl` is set when a Redis target is asked for. */
-const startTarget = async (name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
+/** Starts one server process of a target; `redisUrl` is set when a Redis target is asked for. */
+const startProcess = async (name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const node = [process.execPath, '--import', 'tsx']
@@ -97,6 +102,25 @@ const startTarget = async (name: TargetName, redisUrl: string | undefined): Prom
   return { url, child }
 }
 
+/** A target's servers: one process, or two sharing Redis (`redis-2proc`). */
+interface TargetServers {
+  urls: string[]
+  children: Child[]
+}
+
+const startTarget = async (name: TargetName, redisUrl: string | undefined): Promise<TargetServers> => {
+  const started = [await startProcess(name, redisUrl)]
+  if (name === 'redis-2proc') {
+    try {
+      started.push(await startProcess(name, redisUrl))
+    } catch (error) {
+      await started[0]!.child.stop()
+      throw error
+    }
+  }
+  return { urls: started.map((s) => s.url), children: started.map((s) => s.child) }
+}
+
 /** One run's figures: the load generator's, plus the server's CPU use over the run. */
 interface RunResult extends LoadResult {
   /** Server CPU seconds over wall seconds (1 = its core fully busy). */
@@ -105,15 +129,16 @@ interface RunResult extends LoadResult {
   perCpuSecond: number
 }
 
-const load = async (url: string, seconds: number, serverPid: number): Promise<RunResult> => {
-  const options = JSON.stringify({ url, connections: CONNECTIONS, seconds })
-  const cpuBefore = cpuSeconds(serverPid)
+const load = async (servers: TargetServers, seconds: number): Promise<RunResult> => {
+  const options = JSON.stringify({ url: servers.urls[0], urls: servers.urls, connections: CONNECTIONS, seconds })
+  const serverCpu = (): number => servers.children.reduce((n, c) => n + cpuSeconds(c.pid), 0)
+  const cpuBefore = serverCpu()
   const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
     core: LOAD_CORE,
     env: baseEnv(),
     timeoutMs: seconds * 1000 + 60_000,
   })
-  const cpu = cpuSeconds(serverPid) - cpuBefore
+  const cpu = serverCpu() - cpuBefore
   const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
   return { ...result, serverCpu: cpu / result.seconds, perCpuSecond: (result.rps * result.seconds) / cpu }
 }
@@ -171,18 +196,18 @@ const main = async (): Promise<void> => {
       children.push(redis.child)
       redisUrl = redis.url
     }
-    const servers = new Map<TargetName, { url: string; child: Child }>()
+    const servers = new Map<TargetName, TargetServers>()
     for (const name of TARGETS) {
       const server = await startTarget(name, redisUrl)
-      children.push(server.child)
+      children.push(...server.children)
       servers.set(name, server)
-      const warm = await load(server.url, WARMUP_SECONDS, server.child.pid)
+      const warm = await load(server, WARMUP_SECONDS)
       process.stdout.write(`warm-up ${name}: ${fmt(warm.rps)} req/s, statuses ${JSON.stringify(warm.statusCodes)}\n`)
     }
     for (let round = 1; round <= REPS; round++) {
       for (const name of TARGETS) {
         const server = servers.get(name)!
-        const result = await load(server.url, SECONDS, server.child.pid)
+        const result = await load(server, SECONDS)
         results.set(name, [...(results.get(name) ?? []), result])
         process.stdout.write(
           `round ${round} ${name}: ${fmt(result.rps)} req/s, p99 ${result.latencyP99Ms} ms, ` +
