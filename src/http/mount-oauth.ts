@@ -38,8 +38,9 @@ export const mountOAuth = (
   }
   if (config.auth.adminToken !== undefined) {
     app.post('/v1/admin/users', login.adminCreateUser)
-    app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
     const adminUsers = adminUserRoutes({ operator: accounts.operator, adminToken: config.auth.adminToken })
+    app.get('/v1/admin/users', adminUsers.list)
+    app.post('/v1/admin/users/:name/disable', adminUsers.disable)
     app.get('/v1/admin/users/:name', adminUsers.show)
     app.post('/v1/admin/users/:name/enable', adminUsers.enable)
     app.post('/v1/admin/users/:name/password', adminUsers.setPassword)
