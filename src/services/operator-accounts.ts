@@ -5,7 +5,7 @@
  */
 import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
-import type { AccountPage, Clock, DurableStore, SecurityEvents } from '../ports.ts'
+import type { AccountPage, Clock, DurableStore, SecurityEvents, StoredSecurityEvent } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
 
 const BY_OPERATOR = { by: 'operator' } as const
@@ -28,6 +28,8 @@ export interface OperatorAccounts {
    * issues new codes), so the password alone signs in; emits `totp_disabled`.
    */
   resetSecondFactor(username: string): Promise<{ account: AccountRecord; recoveryCodesRemoved: number }>
+  /** The account's security events after the cursor `since` (0: the oldest kept), oldest first. */
+  events(username: string, since: number, limit: number): Promise<StoredSecurityEvent[]>
   /** A page of accounts in username order (`after`: the previous page's `next`). */
   list(after: string | null, limit: number): Promise<AccountPage>
   /** The account's devices. */
@@ -84,6 +86,10 @@ export const operatorAccounts = (deps: {
         details: { ...BY_OPERATOR, recovery_codes_removed: recoveryCodesRemoved },
       })
       return { account: next, recoveryCodesRemoved }
+    },
+    async events(username, since, limit) {
+      const account = await show(username)
+      return durable.security.readEvents(account.id, since, Math.min(Math.max(1, limit), LIST_LIMIT_MAX))
     },
     list: (after, limit) => durable.accounts.list(after, Math.min(Math.max(1, limit), LIST_LIMIT_MAX)),
     async devices(username) {

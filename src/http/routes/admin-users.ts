@@ -6,12 +6,11 @@
  */
 import type { Context } from 'hono'
 import type { AccountRecord } from '../../core/accounts/records.ts'
-import { equalConstantTime } from '../../core/crypto/secrets.ts'
 import { RelayError } from '../../core/errors.ts'
 import { LIST_LIMIT_MAX, type OperatorAccounts } from '../../services/operator-accounts.ts'
 import type { AppEnv } from '../context.ts'
-import { bearerOf } from '../middleware/bearer-auth.ts'
 import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import { adminCheck } from './admin-auth.ts'
 
 const MAX_PASSWORD_CHARS = 256
 
@@ -44,11 +43,7 @@ const summary = (account: AccountRecord) => ({
  */
 export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: string }) => {
   const { operator } = deps
-  const requireAdmin = (c: Context<AppEnv>): void => {
-    const presented = bearerOf(c.req.header('authorization'))
-    if (presented === undefined) throw new RelayError('MISSING_TOKEN', { detail: 'the admin token is required' })
-    if (!equalConstantTime(presented, deps.adminToken)) throw new RelayError('INVALID_TOKEN', { detail: 'wrong admin token' })
-  }
+  const requireAdmin = adminCheck(deps.adminToken)
   const name = (c: Context<AppEnv>): string => c.req.param('name') ?? ''
   const show: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
@@ -92,5 +87,19 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
     await operator.revokeDevice(name(c), c.req.param('id') ?? '')
     return c.body(null, 204, NO_STORE)
   }
-  return { list, show, enable, disable, setPassword, resetSecondFactor, devices, revokeDevice }
+  const events: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const sinceText = c.req.query('since') ?? '0'
+    if (!/^\d{1,16}$/.test(sinceText)) throw new RelayError('INVALID_PARAM', { detail: 'since must be the id of an event (or 0)' })
+    const list = await operator.events(name(c), Number(sinceText), limitOf(c.req.query('limit')))
+    const json = list.map((e) => ({
+      id: e.id,
+      type: e.type,
+      at_ms: e.atMs,
+      ...(e.deviceId === undefined ? {} : { device_id: e.deviceId }),
+      details: e.details ?? {},
+    }))
+    return c.json({ user_id: name(c), events: json, next_since: list.at(-1)?.id ?? Number(sinceText) }, 200, NO_STORE)
+  }
+  return { events, list, show, enable, disable, setPassword, resetSecondFactor, devices, revokeDevice }
 }
