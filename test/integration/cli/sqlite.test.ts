@@ -33,7 +33,9 @@ describe('qrelay CLI (commander)', () => {
     expect(cli(['--help'])).toMatchObject({ code: 0 })
     expect(cli(['--version']).stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
     expect(cli(['user', '--help']).stdout).toContain('reset-2fa')
-    expect(cli(['nonsense']).code).toBe(2)
+    const unknown = cli(['usr', 'list'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('(Did you mean user?)')
   }, 60_000)
 
   it('config check suggests the nearest name for a typo and exits 2; a clean env file exits 0', () => {
