@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { fileKeyStore, signingKeyPath } from '../../../src/adapters/keys/file-keystore.ts'
 import { cryptoRandom, systemClock } from '../../../src/adapters/platform/node.ts'
-import type { DurableStore, KvStore, WebhookOutbox } from '../../../src/ports.ts'
+import type { DurableStore, WebhookOutbox } from '../../../src/ports.ts'
 import { openSigningKeys } from '../../../src/services/signing-keys.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { hashOf, newDevice } from '../durable/fixtures.ts'
@@ -22,8 +22,6 @@ const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 export interface ScenarioStores {
   durable: DurableStore
   outbox: WebhookOutbox
-  /** The shared ephemeral key-value store (Redis), or undefined when it is a process's memory. */
-  kv?: KvStore
   close(): Promise<void>
 }
 

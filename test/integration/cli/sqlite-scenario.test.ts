@@ -16,7 +16,7 @@ describeCliScenario('sqlite', () => ({
   dataDir,
   async open() {
     const db = openSqlite(dataDir)
-    return { durable: sqliteStore({ db, clock: systemClock }), outbox: sqliteWebhookOutbox({ db }), close: async () => db.close() }
+    return { durable: sqliteStore({ db, clock: systemClock }), outbox: sqliteWebhookOutbox({ db }), close: async () => void db.close() }
   },
 }))
 
