@@ -5,14 +5,17 @@
  * `QRELAY_TICKET_RETIRED_KEY_TTL_SECONDS` pass); running servers read the change within a minute.
  */
 import type { Command } from 'commander'
-import { configKeyStore } from '../../adapters/keys/keystore.ts'
-import { fileKeyStore, signingKeyPath } from '../../adapters/keys/file-keystore.ts'
 import { cryptoRandom, systemClock } from '../../adapters/platform/node.ts'
 import { parseConfig } from '../../config.ts'
-import { operatorKeys, type OperatorKeys, type SigningKeyInfo } from '../../services/operator-keys.ts'
+import type { OperatorKeys, SigningKeyInfo } from '../../services/operator-keys.ts'
 import { say } from './user.ts'
 
-const keysOfConfig = (): OperatorKeys => {
+const keysOfConfig = async (): Promise<OperatorKeys> => {
+  const [{ configKeyStore }, { fileKeyStore, signingKeyPath }, { operatorKeys }] = await Promise.all([
+    import('../../adapters/keys/keystore.ts'),
+    import('../../adapters/keys/file-keystore.ts'),
+    import('../../services/operator-keys.ts'),
+  ])
   const config = parseConfig(process.env)
   const { signingJwks, retiredKeyTtlSeconds } = config.tickets
   const store = signingJwks === undefined ? fileKeyStore(signingKeyPath(config.storage.dataDir)) : configKeyStore(signingJwks)
@@ -34,7 +37,7 @@ export const registerKeys = (program: Command): void => {
     .description('every stored key, the active one first (kid, alg, state, created, publication)')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const list = await keysOfConfig().list()
+      const list = await (await keysOfConfig()).list()
       if (options.json === true) say(JSON.stringify(list))
       else for (const key of list) say(line(key))
     })
@@ -42,14 +45,14 @@ export const registerKeys = (program: Command): void => {
     .command('rotate')
     .description('make a new active key; the old one stays published at /oauth2/jwks until retired')
     .action(async () => {
-      const { active, previous } = await keysOfConfig().rotate()
+      const { active, previous } = await (await keysOfConfig()).rotate()
       say(`rotated: ${active.kid} signs now; ${previous.kid} stays published until retired (or ${iso(previous.publishedUntilMs)})`)
     })
   keys
     .command('retire <kid>')
     .description('take a rotated-out key off /oauth2/jwks (the active key cannot be retired: rotate first)')
     .action(async (kid: string) => {
-      await keysOfConfig().retire(kid)
+      await (await keysOfConfig()).retire(kid)
       say(`retired ${kid}: no longer published; tickets it signed stop verifying`)
     })
 }

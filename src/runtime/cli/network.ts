@@ -5,7 +5,7 @@
  * way in.
  */
 import type { Command } from 'commander'
-import { sourceKeyOf } from '../../services/abuse-guard.ts'
+import { sourceKeyOf } from '../../services/abuse-sources.ts'
 import { CliExit } from './exit.ts'
 import type { CliContext } from './stores.ts'
 import { withStores } from './stores.ts'

@@ -4,16 +4,11 @@
  * `QRELAY_WEBHOOK_URL` is set, into the webhook outbox that the servers' delivery workers drain.
  */
 import { hexToBytes } from '@noble/hashes/utils.js'
-import pino from 'pino'
-import { fileSealingKeyStore, sealingKeyPath } from '../../adapters/keys/file-sealing-keys.ts'
-import { openSealingKeyring } from '../../adapters/keys/sealing-keys.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../adapters/platform/node.ts'
 import { type Config, parseConfig } from '../../config.ts'
 import type { Logger, SecurityEvents } from '../../ports.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
-import { webhookSecurityEvents } from '../../services/webhooks.ts'
-import { type CliStores, openCliStores } from '../cli-store.ts'
-import { compose } from '../compose.ts'
+import type { CliStores } from '../cli-store.ts'
 
 /** What a command works with. */
 export interface CliContext {
@@ -26,13 +21,17 @@ export interface CliContext {
 }
 
 /** Warnings and errors as JSON lines on stderr; stdout is the command's answer. */
-const cliLogger = (): Logger => pinoLogger('warn', pino.destination({ dest: 2, sync: true }))
+const cliLogger = async (): Promise<Logger> => {
+  const { default: pino } = await import('pino')
+  return pinoLogger('warn', pino.destination({ dest: 2, sync: true }))
+}
 
 /** The webhook sink when the configuration names a webhook URL (delivery is the servers' job). */
-const webhookSinks = (config: Config, stores: CliStores, logger: Logger): SecurityEvents[] =>
-  config.webhooks.url === undefined || config.webhooks.secret === undefined
-    ? []
-    : [webhookSecurityEvents({ outbox: stores.outbox, clock: systemClock, random: cryptoRandom, logger })]
+const webhookSinks = async (config: Config, stores: CliStores, logger: Logger): Promise<SecurityEvents[]> => {
+  if (config.webhooks.url === undefined || config.webhooks.secret === undefined) return []
+  const { webhookSecurityEvents } = await import('../../services/webhooks.ts')
+  return [webhookSecurityEvents({ outbox: stores.outbox, clock: systemClock, random: cryptoRandom, logger })]
+}
 
 /**
  * Builds the services of one CLI command on `stores`.
@@ -40,7 +39,14 @@ const webhookSinks = (config: Config, stores: CliStores, logger: Logger): Securi
  * @example
  * const context = await cliContext(parseConfig(process.env), await openCliStores(config, systemClock))
  */
-export const cliContext = async (config: Config, stores: CliStores, logger: Logger = cliLogger()): Promise<CliContext> => {
+export const cliContext = async (config: Config, stores: CliStores, given?: Logger): Promise<CliContext> => {
+  // Loaded here, not at start: `--help`, `--version` and `config` stay quick.
+  const [{ compose }, { fileSealingKeyStore, sealingKeyPath }, { openSealingKeyring }] = await Promise.all([
+    import('../compose.ts'),
+    import('../../adapters/keys/file-sealing-keys.ts'),
+    import('../../adapters/keys/sealing-keys.ts'),
+  ])
+  const logger = given ?? (await cliLogger())
   const random = cryptoRandom
   // The CLI seals nothing new, but the account services need the same keyring as the server.
   const keyring = await openSealingKeyring({
@@ -59,7 +65,7 @@ export const cliContext = async (config: Config, stores: CliStores, logger: Logg
       // UIA sessions are not started by the CLI; any key does.
       uiaKey: config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex),
       keyring,
-      securityEventSinks: webhookSinks(config, stores, logger),
+      securityEventSinks: await webhookSinks(config, stores, logger),
     },
   })
   return { config, stores, services, accounts: services.accounts as AccountServices, logger }
@@ -68,6 +74,7 @@ export const cliContext = async (config: Config, stores: CliStores, logger: Logg
 /** Runs `work` on freshly opened stores (configured by the environment) and closes them afterwards. */
 export const withStores = async (work: (context: CliContext) => Promise<void>): Promise<void> => {
   const config = parseConfig(process.env)
+  const { openCliStores } = await import('../cli-store.ts')
   const stores = await openCliStores(config, systemClock)
   try {
     await work(await cliContext(config, stores))
