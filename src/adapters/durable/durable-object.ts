@@ -266,10 +266,11 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     readEvents: (accountId, since, limit) => account(accountId).readEvents(since, limit, clock.now()),
   }
 
-  const shardList = Array.from({ length: shards }, (_, n) => options.index.getByName(`${namePrefix}idx:${n}`))
+  // Stubs are made per call, as everywhere here: a stub made in one request cannot be used in another.
+  const shardList = () => Array.from({ length: shards }, (_, n) => options.index.getByName(`${namePrefix}idx:${n}`))
   return {
     kind: 'durable-object',
-    accounts: { ...objectAccounts(c), list: (after, limit) => listAcrossShards(shardList, account, after, limit) },
+    accounts: { ...objectAccounts(c), list: (after, limit) => listAcrossShards(shardList(), account, after, limit) },
     credentials,
     devices,
     tokens: objectTokens(c),
