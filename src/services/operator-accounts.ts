@@ -1,6 +1,6 @@
 /**
- * Operator actions on accounts (CLI and admin API): show, enable, disable, set a password, reset the
- * second factor, list and revoke devices. Each refuses an unknown user with `NOT_FOUND`, and every
+ * Operator actions on accounts (CLI and admin API): list, show, enable, disable, set a password,
+ * reset the second factor, list and revoke devices, read the security events. Each refuses an unknown user with `NOT_FOUND`, and every
  * security-relevant change is emitted like any other (account feed, webhooks).
  */
 import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'

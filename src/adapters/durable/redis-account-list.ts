@@ -3,7 +3,10 @@
  * (`<prefix>{accounts}`, all scores 0, read in lexicographic order with ZRANGEBYLEX) next to the
  * username index of `./redis.ts`. `accounts.create` adds the key once the name is claimed. Accounts
  * made before the set existed are added once, by a SCAN of the username index, the first time a
- * listing starts (`<prefix>{accounts}:complete` marks it done).
+ * listing starts (`<prefix>{accounts}:complete` marks it done). Limits: a crash between the name's
+ * claim and the ZADD leaves that account out of the listing (it is still found by name); the one-off
+ * SCAN reads one node, so on a Redis Cluster the accounts made before the set existed need a SCAN per
+ * node (not done here).
  */
 import type { Redis } from 'ioredis'
 import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
