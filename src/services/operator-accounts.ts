@@ -1,7 +1,8 @@
 /**
  * Operator actions on accounts (CLI and admin API): list, show, enable, disable, set a password,
- * reset the second factor, list and revoke devices, read the security events. Each refuses an unknown user with `NOT_FOUND`, and every
- * security-relevant change is emitted like any other (account feed, webhooks).
+ * reset the second factor, list and revoke devices, read the security events. Each refuses an
+ * unknown user with `NOT_FOUND`, and every security-relevant change is emitted like any other
+ * (account feed, webhooks).
  */
 import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
