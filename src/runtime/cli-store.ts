@@ -5,7 +5,7 @@
  * (`cli/stores.ts`), so what a command changes is emitted like any other change.
  *
  * With SQLite the ephemeral store is this process's memory: abuse blocks and other short-lived state
- * of a running server are not visible here (the CLI says so, and the admin API reaches them).
+ * of a running server are not visible here (`qrelay network` asks that server's admin API instead).
  */
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
@@ -17,8 +17,6 @@ export interface CliStores {
   ephemeral: EphemeralStore
   /** The webhook outbox the server's delivery worker drains. */
   outbox: WebhookOutbox
-  /** True when the ephemeral store is shared with the servers (Redis), false when it is this process's memory. */
-  sharedEphemeral: boolean
   close(): Promise<void>
 }
 
@@ -41,7 +39,6 @@ const openRedisStores = async (config: Config, clock: Clock): Promise<CliStores>
     durable,
     ephemeral,
     outbox: redisWebhookOutbox({ client, keyPrefix }),
-    sharedEphemeral: true,
     async close() {
       await durable.close()
       await client.quit().catch(() => client.disconnect())
@@ -69,7 +66,6 @@ export const openCliStores = async (config: Config, clock: Clock): Promise<CliSt
     durable,
     ephemeral,
     outbox: sqliteWebhookOutbox({ db }),
-    sharedEphemeral: false,
     async close() {
       await Promise.all([ephemeral.close(), durable.close()])
       db.close()

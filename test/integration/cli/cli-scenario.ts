@@ -5,7 +5,7 @@
  * services with the server's compose()). Run on SQLite (`sqlite-scenario.test.ts`) and on a real
  * Redis (`cli.redis.test.ts`).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { fileKeyStore, signingKeyPath } from '../../../src/adapters/keys/file-keystore.ts'
@@ -45,6 +45,28 @@ export const runCli = (env: Record<string, string>, args: string[], input = '') 
   })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+
+/** {@link runCli} without blocking this process (for a server running in it). */
+export const runCliAsync = (
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const base: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('QRELAY_')) base[k] = v
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/cli.ts', ...args], {
+      cwd: ROOT,
+      timeout: 90_000,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
 
 const jsonLines = (text: string): Array<Record<string, unknown>> =>
   text
