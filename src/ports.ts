@@ -19,7 +19,7 @@ export type { EphemeralStore } from './ports/ephemeral-store.ts'
 export type { ChannelListener, ChannelEvents } from './ports/channel-events.ts'
 export type { Scheduler } from './ports/scheduler.ts'
 export type { MintOutcome } from './ports/mint-outcome.ts'
-export type { AccountCreateOutcome, AccountStore } from './ports/account-store.ts'
+export type { AccountCreateOutcome, AccountPage, AccountStore } from './ports/account-store.ts'
 export type { CredentialStore } from './ports/credential-store.ts'
 export type { DeviceSeen, DeviceStore } from './ports/device-store.ts'
 export type {

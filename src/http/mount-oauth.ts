@@ -9,6 +9,7 @@ import type { AccountServices, Services } from '../services/services.ts'
 import type { AppEnv } from './context.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
 import { abuseAdminRoutes } from './routes/abuse-admin.ts'
+import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { adminUserRoutes } from './routes/admin-users.ts'
 import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
@@ -26,7 +27,7 @@ export const mountOAuth = (
   app: Hono<AppEnv>,
   config: Config,
   accounts: AccountServices,
-  services: Pick<Services, 'abuse' | 'sightings'>,
+  services: Pick<Services, 'abuse' | 'abuseBlocks' | 'keys' | 'sightings'>,
 ): void => {
   const { sessions, uia, limiter, trust } = accounts.auth
   const login = loginRoutes({ accounts: accounts.auth.accounts, sessions, uia, limiter, trust, auth: config.auth })
@@ -38,16 +39,26 @@ export const mountOAuth = (
   }
   if (config.auth.adminToken !== undefined) {
     app.post('/v1/admin/users', login.adminCreateUser)
-    app.post('/v1/admin/users/:name/disable', login.adminDisableUser)
     const adminUsers = adminUserRoutes({ operator: accounts.operator, adminToken: config.auth.adminToken })
+    app.get('/v1/admin/users', adminUsers.list)
+    app.post('/v1/admin/users/:name/disable', adminUsers.disable)
     app.get('/v1/admin/users/:name', adminUsers.show)
     app.post('/v1/admin/users/:name/enable', adminUsers.enable)
     app.post('/v1/admin/users/:name/password', adminUsers.setPassword)
     app.post('/v1/admin/users/:name/reset-2fa', adminUsers.resetSecondFactor)
     app.get('/v1/admin/users/:name/devices', adminUsers.devices)
+    app.get('/v1/admin/users/:name/events', adminUsers.events)
     app.delete('/v1/admin/users/:name/devices/:id', adminUsers.revokeDevice)
+    if (services.keys !== undefined) {
+      const adminKeys = adminKeyRoutes({ keys: services.keys, adminToken: config.auth.adminToken })
+      app.get('/v1/admin/keys', adminKeys.list)
+      app.post('/v1/admin/keys/rotate', adminKeys.rotate)
+      app.post('/v1/admin/keys/:kid/retire', adminKeys.retire)
+    }
     if (services.abuse !== undefined) {
-      const abuseAdmin = abuseAdminRoutes({ abuse: services.abuse, adminToken: config.auth.adminToken })
+      const { abuse, abuseBlocks: blocks } = services
+      const abuseAdmin = abuseAdminRoutes({ abuse, ...(blocks === undefined ? {} : { blocks }), adminToken: config.auth.adminToken })
+      app.get('/v1/admin/abuse/blocks', abuseAdmin.blocks)
       app.post('/v1/admin/abuse/lift', abuseAdmin.lift)
       app.get('/v1/admin/abuse', abuseAdmin.status)
       app.all('/v1/admin/abuse/lift', methodNotAllowed)

@@ -10,6 +10,11 @@ export interface SecurityEvent {
     | 'device_signed_in'
     /** A device was reported "not me" and signed out (`deviceId` is the reported device). */
     | 'device_not_me'
+    /** The operator disabled the account (every device signed out) or enabled it again (CLI, admin API). */
+    | 'account_disabled'
+    | 'account_enabled'
+    /** The operator signed one device out (`deviceId` is that device). */
+    | 'device_revoked'
   atMs: number
   /** The device that acted, when there was one. */
   deviceId?: string

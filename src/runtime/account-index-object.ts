@@ -85,6 +85,13 @@ export class AccountIndexObject extends DurableObject<Env> implements IndexObjec
     return this.#live(key, nowMs)?.account_id ?? null
   }
 
+  async listUsernames(after: string | null, limit: number): Promise<Array<{ nameKey: string; accountId: string }>> {
+    // Username entries are `u:<usernameKey>`; ';' is the character after ':', so `key < 'u;'` ends them.
+    const sql = "SELECT key, account_id FROM entries WHERE key > ? AND key < 'u;' AND confirmed = 1 ORDER BY key LIMIT ?"
+    const rows = this.#sql<{ key: string; account_id: string }>(sql, `u:${after ?? ''}`, limit)
+    return rows.map((row) => ({ nameKey: row.key.slice(2), accountId: row.account_id }))
+  }
+
   async ping(): Promise<void> {}
 
   /** Frees entries expired by the object's own clock, then re-arms for the earliest one left. */

@@ -1,75 +1,73 @@
 /**
- * The durable store the server would use, opened for the operator CLI, plus the one thing the CLI
- * needs that the port leaves out on purpose (requests never list accounts): every username.
+ * The stores the server would use, opened for one operator CLI command: the durable store, the
+ * ephemeral store and the webhook outbox, each in the backend the configuration names (SQLite in the
+ * data directory, or Redis). The CLI hands them to the same `compose()` as the server
+ * (`cli/stores.ts`), so what a command changes is emitted like any other change.
+ *
+ * With SQLite the ephemeral store is this process's memory: abuse blocks and other short-lived state
+ * of a running server are not visible here (`qrelay network` asks that server's admin API instead).
  */
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
-import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
-import { redisDurableStore } from '../adapters/durable/redis.ts'
-import { memoryStore } from '../adapters/storage/memory.ts'
-import { redisStore } from '../adapters/storage/redis.ts'
-import type { Clock, DurableStore, EphemeralStore } from '../ports.ts'
+import type { Clock, DurableStore, EphemeralStore, WebhookOutbox } from '../ports.ts'
 
 /** What the CLI works on. */
 export interface CliStores {
   durable: DurableStore
   ephemeral: EphemeralStore
-  /** Every username, in no particular order (bounded by `max`). */
-  usernames(max: number): Promise<string[]>
+  /** The webhook outbox the server's delivery worker drains. */
+  outbox: WebhookOutbox
   close(): Promise<void>
+}
+
+const openRedisStores = async (config: Config, clock: Clock): Promise<CliStores> => {
+  const [{ Redis }, { redisDurableStore }, { redisStore }, { redisWebhookOutbox }] = await Promise.all([
+    import('ioredis'),
+    import('../adapters/durable/redis.ts'),
+    import('../adapters/storage/redis.ts'),
+    import('../adapters/durable/redis-webhook-outbox.ts'),
+  ])
+  // Bounded like the server's: an unreachable Redis fails the command instead of hanging it.
+  const client: Redis = new Redis(config.storage.redisUrl as string, {
+    maxRetriesPerRequest: 2,
+    commandTimeout: config.storage.redisCommandTimeoutMs,
+  })
+  const keyPrefix = config.storage.redisKeyPrefix
+  const durable = redisDurableStore({ client, keyPrefix, clock })
+  const ephemeral = redisStore({ client, keyPrefix, clock })
+  return {
+    durable,
+    ephemeral,
+    outbox: redisWebhookOutbox({ client, keyPrefix }),
+    async close() {
+      await durable.close()
+      await client.quit().catch(() => client.disconnect())
+    },
+  }
 }
 
 /**
  * Opens the stores `config` names: SQLite in the data directory, or Redis.
  *
  * @example
- * const stores = openCliStores(parseConfig(process.env), systemClock)
+ * const stores = await openCliStores(parseConfig(process.env), systemClock)
  */
-export const openCliStores = (config: Config, clock: Clock): CliStores => {
-  if (config.storage.kind === 'redis') {
-    // Bounded like the server's: an unreachable Redis fails the command instead of hanging it.
-    const client = new Redis(config.storage.redisUrl as string, {
-      maxRetriesPerRequest: 2,
-      commandTimeout: config.storage.redisCommandTimeoutMs,
-    })
-    const keyPrefix = config.storage.redisKeyPrefix
-    const durable = redisDurableStore({ client, keyPrefix, clock })
-    return {
-      durable,
-      ephemeral: redisStore({ client, keyPrefix, clock }),
-      async usernames(max) {
-        const names: string[] = []
-        let cursor = '0'
-        // The username index keys are `<prefix>{u:<key>}`; each points at an account.
-        for (let round = 0; round < 100_000 && names.length < max; round++) {
-          const [next, keys] = await client.scan(cursor, 'MATCH', `${keyPrefix}{u:*`, 'COUNT', 500)
-          for (const key of keys) {
-            const id = await client.get(key)
-            const account = id === null ? null : await durable.accounts.get(id)
-            if (account !== null) names.push(account.username)
-          }
-          cursor = next
-          if (cursor === '0') break
-        }
-        return names.slice(0, max)
-      },
-      async close() {
-        await client.quit().catch(() => client.disconnect())
-      },
-    }
-  }
+export const openCliStores = async (config: Config, clock: Clock): Promise<CliStores> => {
+  if (config.storage.kind === 'redis') return openRedisStores(config, clock)
+  const [{ openSqlite, sqliteStore }, { sqliteWebhookOutbox }, { memoryStore }] = await Promise.all([
+    import('../adapters/durable/sqlite.ts'),
+    import('../adapters/durable/sqlite-webhook-outbox.ts'),
+    import('../adapters/storage/memory.ts'),
+  ])
   const db = openSqlite(config.storage.dataDir)
   const durable = sqliteStore({ db, clock })
   const ephemeral = memoryStore({ clock, sweepIntervalMs: 0 })
   return {
     durable,
     ephemeral,
-    async usernames(max) {
-      const rows = db.prepare('SELECT username FROM accounts ORDER BY created_at_ms, id LIMIT ?').all(max) as Array<{ username: string }>
-      return rows.map((row) => row.username)
-    },
+    outbox: sqliteWebhookOutbox({ db }),
     async close() {
-      await ephemeral.close()
+      await Promise.all([ephemeral.close(), durable.close()])
       db.close()
     },
   }

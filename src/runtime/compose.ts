@@ -21,6 +21,7 @@ import type {
   Scheduler,
   SecurityEvents,
 } from '../ports.ts'
+import { abuseBlocks } from '../services/abuse-blocks.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
 import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
@@ -34,6 +35,7 @@ import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
 import { operatorAccounts } from '../services/operator-accounts.ts'
+import { operatorKeys } from '../services/operator-keys.ts'
 import { rateLimiter, type RateLimiter } from '../services/rate-limiter.ts'
 import { relayService } from '../services/relay.ts'
 import { rendezvousService } from '../services/rendezvous.ts'
@@ -151,6 +153,15 @@ const composeAccounts = (
   }
 }
 
+/** The operator's listing of the guard's blocks, reading as far ahead as the longest configured block. */
+const abuseBlocksOf = (config: Config, store: EphemeralStore, clock: Clock, abuse: AbuseGuard) =>
+  abuseBlocks({
+    kv: store.kv,
+    clock,
+    deniedForMs: (source) => abuse.deniedForMs(source),
+    longestBlockMs: Math.max(config.abuse.maxBlockSeconds, config.abuse.notMeDenySeconds) * 1000,
+  })
+
 /**
  * Builds the services of one process (or isolate, or channel object).
  *
@@ -200,6 +211,7 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
           },
         })
   const { signingKeys, locator } = ports
+  const retiredKeyTtlMs = config.tickets.retiredKeyTtlSeconds * 1000
   const accountPorts = ports.accounts
   return {
     config,
@@ -215,8 +227,11 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
     limiter,
     rendezvous,
     ...(relay === undefined ? {} : { relay }),
-    ...(abuse === undefined ? {} : { abuse }),
+    ...(abuse === undefined ? {} : { abuse, abuseBlocks: abuseBlocksOf(config, store, clock, abuse) }),
     ...(signingKeys === undefined ? {} : { tickets: channelTickets({ keys: signingKeys, clock, network: config.network }) }),
+    ...(signingKeys === undefined
+      ? {}
+      : { keys: operatorKeys({ store: signingKeys.store, keys: signingKeys, clock, random, retiredKeyTtlMs }) }),
     ...(accountPorts === undefined ? {} : { accounts: composeAccounts(config, { ...ports, accounts: accountPorts }, { limiter, abuse }) }),
   }
 }

@@ -18,6 +18,7 @@ import { summarizeError } from '../core/error-summary.ts'
 import { abuseWindowIndex, asnThresholdsOf, DEFAULT_ABUSE_PER_IP, type AbuseThresholds } from '../core/policy/abuse.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
+import { noteBlock } from './abuse-blocks.ts'
 import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
 import { addReport, clearBlocks, counterKey, denyKey, judge, readReports, type AbuseSignal, type AbuseStores } from './abuse-state.ts'
 
@@ -107,8 +108,9 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     return Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
   }
 
-  const denyGlobally = async (key: string, ms: number): Promise<void> => {
+  const denyGlobally = async (key: string, ms: number, reason: string): Promise<void> => {
     await kv.put(denyKey(key), String(clock.now() + ms), ms)
+    await noteBlock(kv, clock, key, reason, clock.now() + ms)
   }
 
   return {
@@ -130,7 +132,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     deniedForMs,
     async deny(source, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return
-      if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms)
+      if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms, 'explicit')
     },
     async denyForAccount(source, accountId, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return 'none'
@@ -138,7 +140,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       if (isExempt(source)) return 'none'
       const accounts = await addReport(stores, key, accountId, ms)
       const scope = accounts >= globalAfter ? 'global' : 'account'
-      if (scope === 'global') await denyGlobally(key, ms)
+      if (scope === 'global') await denyGlobally(key, ms, 'not_me')
       deps.logger?.warn(
         { network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) },
         'network denied after a "not me" report',

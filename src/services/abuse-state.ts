@@ -8,6 +8,7 @@
 import { RelayError } from '../core/errors.ts'
 import { abuseWindowIndex, decideAbuse, type AbuseCounts, type AbuseRecord, type AbuseThresholds } from '../core/policy/abuse.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
+import { noteBlock } from './abuse-blocks.ts'
 
 /** What is counted. */
 export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
@@ -69,6 +70,7 @@ export const judge = async (s: AbuseStores, key: string): Promise<number> => {
     const stored =
       raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
     if (stored === 'ok') {
+      if (decision.retryAfterMs > 0) await noteBlock(kv, clock, key, decision.reason ?? 'abuse', now + decision.retryAfterMs)
       s.logger?.warn(
         {
           network: key,

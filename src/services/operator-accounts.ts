@@ -1,12 +1,18 @@
 /**
- * Operator actions on accounts (CLI and admin API): show, enable, disable, set a password, reset the
- * second factor, list and revoke devices. Each refuses an unknown user with `NOT_FOUND`, and every
- * security-relevant change is emitted like any other (account feed, webhooks).
+ * Operator actions on accounts (CLI and admin API): list, show, enable, disable, set a password,
+ * reset the second factor, list and revoke devices, read the security events. Each refuses an
+ * unknown user with `NOT_FOUND`, and every security-relevant change is emitted like any other
+ * (account feed, webhooks).
  */
 import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
+import type { AccountPage, Clock, DurableStore, SecurityEvents, StoredSecurityEvent } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
+
+const BY_OPERATOR = { by: 'operator' } as const
+
+/** Most accounts one page lists. */
+export const LIST_LIMIT_MAX = 1000
 
 /** What an operator can do to an account. */
 export interface OperatorAccounts {
@@ -18,8 +24,15 @@ export interface OperatorAccounts {
   disable(username: string): Promise<AccountRecord>
   /** Sets a new password and signs out every device; returns how many were signed out. */
   setPassword(username: string, password: string): Promise<number>
-  /** Removes the TOTP enrolment so the password alone signs in; emits `totp_disabled`. */
-  resetSecondFactor(username: string): Promise<AccountRecord>
+  /**
+   * Removes the TOTP enrolment and every recovery code (they belong to that enrolment: a new one
+   * issues new codes), so the password alone signs in; emits `totp_disabled`.
+   */
+  resetSecondFactor(username: string): Promise<{ account: AccountRecord; recoveryCodesRemoved: number }>
+  /** The account's security events after the cursor `since` (0: the oldest kept), oldest first. */
+  events(username: string, since: number, limit: number): Promise<StoredSecurityEvent[]>
+  /** A page of accounts in username order (`after`: the previous page's `next`). */
+  list(after: string | null, limit: number): Promise<AccountPage>
   /** The account's devices. */
   devices(username: string): Promise<DeviceRecord[]>
   /** Signs one device out; `NOT_FOUND` when it is not the account's. */
@@ -49,9 +62,15 @@ export const operatorAccounts = (deps: {
     show,
     async enable(username) {
       const account = await show(username)
-      return accounts.revise(account.id, () => ({ status: 'active', lockedUntilMs: 0 }))
+      const next = await accounts.revise(account.id, () => ({ status: 'active', lockedUntilMs: 0 }))
+      await events.emit(account.id, { type: 'account_enabled', atMs: clock.now(), details: BY_OPERATOR })
+      return next
     },
-    disable: (username) => accounts.disable(username),
+    async disable(username) {
+      const next = await accounts.disable(username)
+      await events.emit(next.id, { type: 'account_disabled', atMs: clock.now(), details: BY_OPERATOR })
+      return next
+    },
     async setPassword(username, password) {
       const account = await show(username)
       accounts.assertStrong(password, account.username)
@@ -60,9 +79,20 @@ export const operatorAccounts = (deps: {
     async resetSecondFactor(username) {
       const account = await show(username)
       const next = await accounts.revise(account.id, () => ({ totp: undefined }))
-      await events.emit(account.id, { type: 'totp_disabled', atMs: clock.now(), details: { by: 'operator' } })
-      return next
+      const recoveryCodesRemoved = await durable.credentials.countRecoveryCodes(account.id)
+      await durable.credentials.replaceRecoveryCodes(account.id, [])
+      await events.emit(account.id, {
+        type: 'totp_disabled',
+        atMs: clock.now(),
+        details: { ...BY_OPERATOR, recovery_codes_removed: recoveryCodesRemoved },
+      })
+      return { account: next, recoveryCodesRemoved }
     },
+    async events(username, since, limit) {
+      const account = await show(username)
+      return durable.security.readEvents(account.id, since, Math.min(Math.max(1, limit), LIST_LIMIT_MAX))
+    },
+    list: (after, limit) => durable.accounts.list(after, Math.min(Math.max(1, limit), LIST_LIMIT_MAX)),
     async devices(username) {
       const account = await show(username)
       return durable.devices.listByAccount(account.id)
@@ -70,6 +100,7 @@ export const operatorAccounts = (deps: {
     async revokeDevice(username, deviceId) {
       const account = await show(username)
       if (!(await durable.devices.revoke(account.id, deviceId))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+      await events.emit(account.id, { type: 'device_revoked', atMs: clock.now(), deviceId, details: BY_OPERATOR })
     },
   }
 }

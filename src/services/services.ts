@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.ts'
 import type { Logger, Random } from '../ports.ts'
+import type { AbuseBlocks } from './abuse-blocks.ts'
 import type { AbuseGuard } from './abuse-guard.ts'
 import type { AccountEvents } from './account-events.ts'
 import type { ApprovalRequests } from './approval-requests.ts'
@@ -22,6 +23,7 @@ import type { RendezvousService } from './rendezvous.ts'
 import type { Sightings } from './sightings.ts'
 import type { TokenInspection } from './token-inspection.ts'
 import type { OperatorAccounts } from './operator-accounts.ts'
+import type { OperatorKeys } from './operator-keys.ts'
 
 /** The accounts side: present when the runtime gives a durable store. */
 export interface AccountServices {
@@ -67,7 +69,11 @@ export interface Services {
   relay?: RelayService
   /** Abuse counters and automatic denies (absent when QRELAY_ABUSE_ENABLED is off). */
   abuse?: AbuseGuard
+  /** The operator's listing of the guard's active blocks (with the guard). */
+  abuseBlocks?: AbuseBlocks
   /** Channel tickets, when the runtime gives signing keys. */
   tickets?: ChannelTickets
+  /** The operator's actions on those signing keys (list, rotate, retire). */
+  keys?: OperatorKeys
   accounts?: AccountServices
 }

@@ -21,6 +21,8 @@ export interface SigningKeysOptions {
   random: Random
   /** How long a rotated-out key stays in the JWKS (≥ the longest ticket lifetime plus JWKS cache time). */
   retiredKeyTtlMs: number
+  /** How often the store is read again, so another process's rotation (the CLI's) is seen; default 60 s. */
+  reloadIntervalMs?: number
 }
 
 /** The key that signs now. */
@@ -48,11 +50,30 @@ export class SigningKeys {
   #current: CurrentSigningKey
   readonly #options: SigningKeysOptions
   #rotating: Promise<void> = Promise.resolve()
+  #loadedAtMs: number
 
   private constructor(set: SigningKeySet, current: CurrentSigningKey, options: SigningKeysOptions) {
     this.#set = set
     this.#current = current
     this.#options = options
+    this.#loadedAtMs = options.clock.now()
+  }
+
+  /** Reads the stored set again (another process, e.g. `qrelay keys rotate`, may have changed it). */
+  async reload(): Promise<void> {
+    this.#loadedAtMs = this.#options.clock.now()
+    const set = await this.#options.store.load()
+    if (set === null) return
+    const current = set.keys[0]?.kid === this.#current.kid ? this.#current : await importCurrent(set)
+    this.#set = set
+    this.#current = current
+  }
+
+  /** Starts a reload in the background once the last one is `reloadIntervalMs` old; callers keep the keys they have. */
+  #reloadWhenStale(): void {
+    if (this.#options.clock.now() - this.#loadedAtMs < (this.#options.reloadIntervalMs ?? 60_000)) return
+    // Safe to drop: a failed reload keeps the keys in memory, and the next stale read tries again.
+    void this.reload().catch(() => {})
   }
 
   /** Loads the keys from `options.store`, generating and saving a first key when it is empty. */
@@ -62,14 +83,21 @@ export class SigningKeys {
     return new SigningKeys(set, await importCurrent(set), options)
   }
 
+  /** Where the keys are kept (the operator's key actions write there). */
+  get store(): KeyStore {
+    return this.#options.store
+  }
+
   /** The key to sign with. */
   current(): CurrentSigningKey {
+    this.#reloadWhenStale()
     return this.#current
   }
 
   /** The JWKS to publish now: the current key and the retired keys still inside their publication time. */
   publicJwks(): PublicJwks {
     const { clock, retiredKeyTtlMs } = this.#options
+    this.#reloadWhenStale()
     return { keys: publishedKeys(this.#set, clock.now(), retiredKeyTtlMs).map((k) => publicJwkOf(k.jwk, k.kid)) }
   }
 
@@ -85,6 +113,7 @@ export class SigningKeys {
       await store.save(next)
       this.#set = next
       this.#current = current
+      this.#loadedAtMs = clock.now()
     }
     // Serialized: two overlapping rotations must not both retire the same key.
     const result = this.#rotating.then(run)

@@ -50,6 +50,7 @@ import type {
   TokenStore,
 } from '../../ports.ts'
 import { hash32, type ObjectNamespace } from '../storage/durable-object.ts'
+import { listAcrossShards } from './durable-object-list.ts'
 
 /** What an account object answers (one object per account id; see `src/runtime/account-object.ts`). */
 export interface AccountObjectApi {
@@ -96,6 +97,8 @@ export interface IndexObjectApi {
   /** Moves an unconfirmed entry from `from` to `to` (compare-and-swap); false when it changed. */
   takeOver(key: string, from: string, to: string, nowMs: number): Promise<boolean>
   lookup(key: string, nowMs: number): Promise<string | null>
+  /** Confirmed username entries with a username key after `after`, in key order, at most `limit`. */
+  listUsernames(after: string | null, limit: number): Promise<Array<{ nameKey: string; accountId: string }>>
   ping(): Promise<void>
 }
 
@@ -146,7 +149,7 @@ const claimUsername = async (
   return (await shard.takeOver(key, claim.holder, accountId, clock.now())) ? 'new' : 'taken'
 }
 
-const objectAccounts = (c: ObjectsContext): AccountStore => {
+const objectAccounts = (c: ObjectsContext): Omit<AccountStore, 'list'> => {
   const { account, index, holderOf } = c
   return {
     async create(record) {
@@ -263,9 +266,11 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     readEvents: (accountId, since, limit) => account(accountId).readEvents(since, limit, clock.now()),
   }
 
+  // Stubs are made per call, as everywhere here: a stub made in one request cannot be used in another.
+  const shardList = () => Array.from({ length: shards }, (_, n) => options.index.getByName(`${namePrefix}idx:${n}`))
   return {
     kind: 'durable-object',
-    accounts: objectAccounts(c),
+    accounts: { ...objectAccounts(c), list: (after, limit) => listAcrossShards(shardList(), account, after, limit) },
     credentials,
     devices,
     tokens: objectTokens(c),

@@ -50,6 +50,15 @@ const memoryAccountStore = ({ accounts, usernames }: MemoryDurableState): Accoun
       state.record = copy(next)
       return 'ok'
     },
+    async list(after, limit) {
+      const keys = [...usernames.keys()].filter((key) => after === null || key > after).sort()
+      const page = keys.slice(0, Math.max(0, limit))
+      const found = page.map((key) => accounts.get(usernames.get(key) as string)?.record)
+      return {
+        accounts: found.filter((record) => record !== undefined).map(copy),
+        next: keys.length > page.length && page.length > 0 ? (page.at(-1) as string) : null,
+      }
+    },
   }
   return accountStore
 }

@@ -19,6 +19,7 @@
 import type { Redis } from 'ioredis'
 import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
+import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
 import { flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
@@ -60,16 +61,19 @@ const getAccount = async ({ client, acct }: RedisDurableContext, id: string): Pr
   return json === null ? null : (JSON.parse(json) as AccountRecord)
 }
 
-const redisAccounts = (c: RedisDurableContext): DurableStore['accounts'] => {
+const redisAccounts = (c: RedisDurableContext, keyPrefix: string): DurableStore['accounts'] => {
   const { client, redis, acct, usernameIndex } = c
-  return {
+  const accounts: DurableStore['accounts'] = {
     async create(account) {
       const key = usernameKey(account.username)
       const { id, version, status, lockedUntilMs } = account
       const created = await redis.qdAccountCreate(acct(id), JSON.stringify(account), version, key, status, lockedUntilMs)
       if (created === 0) return 'exists'
       // Second step, on the username's own slot: whoever claims the name first owns it.
-      if ((await client.set(usernameIndex(key), id, 'NX')) === 'OK') return 'ok'
+      if ((await client.set(usernameIndex(key), id, 'NX')) === 'OK') {
+        await client.zadd(accountListKeys(keyPrefix).list, 0, key)
+        return 'ok'
+      }
       await client.del(acct(account.id))
       return 'exists'
     },
@@ -94,7 +98,9 @@ const redisAccounts = (c: RedisDurableContext): DurableStore['accounts'] => {
       if (outcome === 'renamed') throw new Error('accounts.update may not change the id or the username')
       return outcome
     },
+    list: (after, limit) => listAccounts(client, keyPrefix, after, limit, (key) => accounts.findByUsername(key)),
   }
+  return accounts
 }
 
 const redisCredentials = ({ client, redis, acct, base }: RedisDurableContext): DurableStore['credentials'] => ({
@@ -174,7 +180,7 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
   }
   return {
     kind: 'redis',
-    accounts: redisAccounts(c),
+    accounts: redisAccounts(c, keyPrefix),
     credentials: redisCredentials(c),
     devices: redisDevices(c),
     tokens: redisTokens(c),

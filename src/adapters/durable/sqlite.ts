@@ -82,6 +82,12 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
         if (outcome === 'renamed') throw new Error('accounts.update may not change the id or the username')
         return outcome
       }),
+      async list(after, limit) {
+        const rows = tables.listAccounts(after, Math.max(0, limit) + 1)
+        const accounts = rows.slice(0, Math.max(0, limit))
+        const last = accounts.at(-1)
+        return { accounts, next: rows.length > accounts.length && last !== undefined ? usernameKey(last.username) : null }
+      },
     },
     credentials: {
       useTotpStep: retryWhileBusy((accountId: string, step: number) => tables.useTotpStep(accountId, step)),

@@ -2,17 +2,17 @@
  * The operator's view of the abuse guard, with the admin token (`Authorization: Bearer <QRELAY_ADMIN_TOKEN>`):
  * `GET /v1/admin/abuse?network=<address or network key>` → `{ network, denied_for_seconds }`, and
  * `POST /v1/admin/abuse/lift` `{ network }` → lifts every block of it (automatic, "not me", per
- * account) and answers `{ network, was_denied_for_seconds }`.
+ * account) and answers `{ network, was_denied_for_seconds }`; `GET /v1/admin/abuse/blocks` →
+ * `{ blocks: [{ network, reason, denied_for_seconds }] }`, every source denied for everybody now.
  *
  * @see ../../services/abuse-guard.ts
  */
-import type { Context } from 'hono'
-import { equalConstantTime } from '../../core/crypto/secrets.ts'
 import { RelayError } from '../../core/errors.ts'
+import type { AbuseBlocks } from '../../services/abuse-blocks.ts'
 import { sourceKeyOf, type AbuseGuard } from '../../services/abuse-guard.ts'
 import type { AppEnv } from '../context.ts'
-import { bearerOf } from '../middleware/bearer-auth.ts'
 import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import { adminCheck } from './admin-auth.ts'
 
 /** An address, a network key (`2001:db8::/64`) or an ASN source (`asn:64500`). */
 const NETWORK = /^(asn:\d{1,10}|[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?)$/
@@ -30,13 +30,14 @@ const networkOf = (text: string | undefined): string => {
  * const r = abuseAdminRoutes({ abuse, adminToken: config.auth.adminToken })
  * app.post('/v1/admin/abuse/lift', r.lift)
  */
-export const abuseAdminRoutes = (deps: { abuse: AbuseGuard; adminToken: string | undefined }) => {
-  const requireAdmin = (c: Context<AppEnv>): void => {
-    const presented = bearerOf(c.req.header('authorization'))
-    if (presented === undefined) throw new RelayError('MISSING_TOKEN', { detail: 'the admin token is required' })
-    if (deps.adminToken === undefined || !equalConstantTime(presented, deps.adminToken)) {
-      throw new RelayError('INVALID_TOKEN', { detail: 'wrong admin token' })
-    }
+export const abuseAdminRoutes = (deps: { abuse: AbuseGuard; blocks?: AbuseBlocks; adminToken: string | undefined }) => {
+  const requireAdmin = adminCheck(deps.adminToken)
+
+  const blocks: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const list = deps.blocks === undefined ? [] : await deps.blocks.list()
+    const json = list.map((b) => ({ network: b.network, reason: b.reason, denied_for_seconds: Math.ceil(b.deniedForMs / 1000) }))
+    return c.json({ blocks: json }, 200, NO_STORE)
   }
 
   const status: RouteFn<AppEnv> = async (c) => {
@@ -54,5 +55,5 @@ export const abuseAdminRoutes = (deps: { abuse: AbuseGuard; adminToken: string |
     return c.json({ network, was_denied_for_seconds: Math.ceil(was / 1000) }, 200, NO_STORE)
   }
 
-  return { status, lift }
+  return { status, lift, blocks }
 }

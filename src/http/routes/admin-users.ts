@@ -1,18 +1,31 @@
 /**
  * Operator account actions over HTTP under the admin token (`QRELAY_ADMIN_TOKEN`), the twin of the
- * `qrelay user` and `qrelay device` commands for runtimes without a CLI (Workers). Routes only
+ * `qrelay user` and `qrelay device` commands for runtimes without a CLI (Workers). `GET /v1/admin/users`
+ * lists accounts a page at a time (`?limit=` 1–1000, `?after=` the previous page's `next_after`). Routes only
  * translate HTTP; the work is `OperatorAccounts`'.
  */
 import type { Context } from 'hono'
 import type { AccountRecord } from '../../core/accounts/records.ts'
-import { equalConstantTime } from '../../core/crypto/secrets.ts'
 import { RelayError } from '../../core/errors.ts'
-import type { OperatorAccounts } from '../../services/operator-accounts.ts'
+import { LIST_LIMIT_MAX, type OperatorAccounts } from '../../services/operator-accounts.ts'
 import type { AppEnv } from '../context.ts'
-import { bearerOf } from '../middleware/bearer-auth.ts'
 import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import { adminCheck } from './admin-auth.ts'
 
 const MAX_PASSWORD_CHARS = 256
+
+const MAX_CURSOR_CHARS = 512
+const DEFAULT_PAGE = 100
+
+/** `?limit=`: 1 to {@link LIST_LIMIT_MAX}, default 100. */
+const limitOf = (text: string | undefined): number => {
+  if (text === undefined) return DEFAULT_PAGE
+  const limit = Number(text)
+  if (!/^\d{1,4}$/.test(text) || limit < 1 || limit > LIST_LIMIT_MAX) {
+    throw new RelayError('INVALID_PARAM', { detail: `limit must be a whole number from 1 to ${LIST_LIMIT_MAX}` })
+  }
+  return limit
+}
 
 const summary = (account: AccountRecord) => ({
   user_id: account.username,
@@ -30,11 +43,7 @@ const summary = (account: AccountRecord) => ({
  */
 export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: string }) => {
   const { operator } = deps
-  const requireAdmin = (c: Context<AppEnv>): void => {
-    const presented = bearerOf(c.req.header('authorization'))
-    if (presented === undefined) throw new RelayError('MISSING_TOKEN', { detail: 'the admin token is required' })
-    if (!equalConstantTime(presented, deps.adminToken)) throw new RelayError('INVALID_TOKEN', { detail: 'wrong admin token' })
-  }
+  const requireAdmin = adminCheck(deps.adminToken)
   const name = (c: Context<AppEnv>): string => c.req.param('name') ?? ''
   const show: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
@@ -50,9 +59,23 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
     const signedOut = await operator.setPassword(name(c), password)
     return c.json({ user_id: name(c), devices_signed_out: signedOut }, 200, NO_STORE)
   }
+  const disable: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    return c.json(summary(await operator.disable(name(c))), 200, NO_STORE)
+  }
   const resetSecondFactor: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
-    return c.json(summary(await operator.resetSecondFactor(name(c))), 200, NO_STORE)
+    const { account, recoveryCodesRemoved } = await operator.resetSecondFactor(name(c))
+    return c.json({ ...summary(account), recovery_codes_removed: recoveryCodesRemoved }, 200, NO_STORE)
+  }
+  const list: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const after = c.req.query('after')
+    if (after !== undefined && (after === '' || after.length > MAX_CURSOR_CHARS)) {
+      throw new RelayError('INVALID_PARAM', { detail: 'after must be the next_after of a previous page' })
+    }
+    const page = await operator.list(after ?? null, limitOf(c.req.query('limit')))
+    return c.json({ users: page.accounts.map(summary), next_after: page.next }, 200, NO_STORE)
   }
   const devices: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
@@ -64,5 +87,19 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
     await operator.revokeDevice(name(c), c.req.param('id') ?? '')
     return c.body(null, 204, NO_STORE)
   }
-  return { show, enable, setPassword, resetSecondFactor, devices, revokeDevice }
+  const events: RouteFn<AppEnv> = async (c) => {
+    requireAdmin(c)
+    const sinceText = c.req.query('since') ?? '0'
+    if (!/^\d{1,16}$/.test(sinceText)) throw new RelayError('INVALID_PARAM', { detail: 'since must be the id of an event (or 0)' })
+    const list = await operator.events(name(c), Number(sinceText), limitOf(c.req.query('limit')))
+    const json = list.map((e) => ({
+      id: e.id,
+      type: e.type,
+      at_ms: e.atMs,
+      ...(e.deviceId === undefined ? {} : { device_id: e.deviceId }),
+      details: e.details ?? {},
+    }))
+    return c.json({ user_id: name(c), events: json, next_since: list.at(-1)?.id ?? Number(sinceText) }, 200, NO_STORE)
+  }
+  return { events, list, show, enable, disable, setPassword, resetSecondFactor, devices, revokeDevice }
 }

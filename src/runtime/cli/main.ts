@@ -1,13 +1,17 @@
 /**
- * The operator CLI's program: `config`, `user`, `device` and `serve`, built on commander. Exit codes:
- * 0 done, 1 refused (unknown user, weak password, …), 2 usage or configuration.
+ * The operator CLI's program, built on commander: `serve`, `config`, `user`, `device`, `network`,
+ * `keys` and `events` (docs/cli.md). Exit codes: 0 done, 1 refused (unknown user, weak password, the
+ * active key, …), 2 usage or configuration (an unknown command gets a suggestion).
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../../config.ts'
 import { RelayError } from '../../core/errors.ts'
 import { registerConfig } from './config.ts'
+import { registerEvents } from './events.ts'
 import { CliExit } from './exit.ts'
+import { registerKeys } from './keys.ts'
+import { registerNetwork } from './network.ts'
 import { registerUser } from './user.ts'
 
 const version = (): string => {
@@ -27,6 +31,9 @@ export const buildProgram = (): Command => {
     })
   registerConfig(program)
   registerUser(program)
+  registerNetwork(program)
+  registerKeys(program)
+  registerEvents(program)
   return program
 }
 

@@ -33,7 +33,9 @@ describe('qrelay CLI (commander)', () => {
     expect(cli(['--help'])).toMatchObject({ code: 0 })
     expect(cli(['--version']).stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
     expect(cli(['user', '--help']).stdout).toContain('reset-2fa')
-    expect(cli(['nonsense']).code).toBe(2)
+    const unknown = cli(['usr', 'list'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('(Did you mean user?)')
   }, 60_000)
 
   it('config check suggests the nearest name for a typo and exits 2; a clean env file exits 0', () => {
@@ -54,7 +56,7 @@ describe('qrelay CLI (commander)', () => {
     expect(cli(['user', 'enable', 'carol']).stdout).toBe('enabled user carol\n')
     const set = cli(['user', 'set-password', 'carol', '--password-stdin'], 'another long passphrase\n')
     expect(set.stdout).toBe('set the password of carol; 0 device(s) signed out\n')
-    expect(cli(['user', 'reset-2fa', 'carol']).stdout).toBe('removed the second factor of carol\n')
+    expect(cli(['user', 'reset-2fa', 'carol']).stdout).toBe('removed the second factor of carol and 0 recovery code(s)\n')
     expect(JSON.parse(cli(['device', 'list', 'carol', '--json']).stdout)).toEqual([])
     expect(cli(['user', 'show', 'nobody']).code).toBe(1)
     const db = openSqlite(dataDir)
@@ -63,6 +65,6 @@ describe('qrelay CLI (commander)', () => {
     const feed = account === null ? [] : await store.security.readEvents(account.id, 0, 10)
     db.close()
     expect(account?.status).toBe('active')
-    expect(feed.map((e) => e.type)).toEqual(['password_changed', 'totp_disabled'])
+    expect(feed.map((e) => e.type)).toEqual(['account_disabled', 'account_enabled', 'password_changed', 'totp_disabled'])
   }, 90_000)
 })

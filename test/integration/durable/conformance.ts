@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { reviseAccount } from '../../../src/core/accounts/records.ts'
-import type { DurableStore, SecurityEvent } from '../../../src/ports.ts'
+import type { AccountRecord } from '../../../src/core/accounts/records.ts'
+import type { AccountPage, DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
 
@@ -111,6 +112,44 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         if (read !== null) read.status = 'disabled'
         account.status = 'disabled'
         expect((await store.accounts.get(account.id))?.status).toBe('active')
+      })
+    })
+
+    describe('listing accounts', () => {
+      it('lists accounts in username-key order, a page at a time, each once, as stored', async () => {
+        // Scoped by a unique prefix: the cursor is a username key, so a shared store's other accounts sort elsewhere.
+        const prefix = `${uid('list')}-${Math.random().toString(36).slice(2, 8)}`.toLowerCase()
+        const created = ['Carol', 'alice', 'Bob', 'dave', 'Erin'].map((n) => newAccount(clock, { username: `${prefix}-${n}` }))
+        for (const account of created) expect(await store.accounts.create(account)).toBe('ok')
+        const seen: AccountRecord[] = []
+        let after: string | null = prefix
+        for (let page = 0; page < 10 && after !== null; page++) {
+          const listed: AccountPage = await store.accounts.list(after, 2)
+          expect(listed.accounts.length).toBeLessThanOrEqual(2)
+          const ours = listed.accounts.filter((a) => a.username.startsWith(prefix))
+          seen.push(...ours)
+          after = ours.length < listed.accounts.length ? null : listed.next
+        }
+        const byKey = [...created].sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
+        expect(seen).toEqual(byKey)
+      })
+
+      it('starts from the first account without a cursor, and ends with a null cursor', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const first = await store.accounts.list(null, 1)
+        expect(first.accounts).toHaveLength(1)
+        const all: string[] = []
+        let after: string | null = null
+        for (let page = 0; page < 10_000; page++) {
+          const listed: AccountPage = await store.accounts.list(after, 50)
+          all.push(...listed.accounts.map((a) => a.id))
+          after = listed.next
+          if (after === null) break
+        }
+        expect(after).toBeNull()
+        expect(all.filter((id) => id === account.id)).toHaveLength(1)
+        expect(new Set(all).size).toBe(all.length)
       })
     })
 

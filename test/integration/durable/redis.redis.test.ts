@@ -35,7 +35,8 @@ if (redisUrl() === null) {
 
       const keys = await client.keys(`${keyPrefix}*`)
       const tags = new Set(keys.map(hashTag))
-      const pointers = [`u:${account.username.toLowerCase()}`, `t:${access.id}`, `f:${family.id}`]
+      // `accounts`: the one key of the operators' listing (a sorted set of username keys).
+      const pointers = [`u:${account.username.toLowerCase()}`, `t:${access.id}`, `f:${family.id}`, 'accounts']
       expect([...tags].sort()).toEqual([`a:${account.id}`, ...pointers].sort())
       expect(keys.filter((k) => hashTag(k) === `a:${account.id}`).length).toBeGreaterThanOrEqual(8)
       await client.quit()
@@ -73,6 +74,18 @@ if (redisUrl() === null) {
       )
       expect(names.filter((o) => o === 'ok')).toHaveLength(1)
       await Promise.all([clientA.quit(), clientB.quit()])
+    })
+
+    it('lists accounts made before the listing index existed (filled once from the username index)', async () => {
+      const client = redisClient()
+      const keyPrefix = uniquePrefix('list')
+      const clock = fakeClock(Date.now())
+      const store = redisDurableStore({ client, keyPrefix, clock })
+      const { account } = await signedIn(store, clock)
+      await client.del(`${keyPrefix}{accounts}`, `${keyPrefix}{accounts}:complete`)
+      expect((await store.accounts.list(null, 10)).accounts.map((a) => a.id)).toEqual([account.id])
+      expect(await client.exists(`${keyPrefix}{accounts}:complete`)).toBe(1)
+      await client.quit()
     })
 
     it('refuses a key prefix that would move the hash tag', async () => {

@@ -81,6 +81,11 @@ export class AccountSql {
     return row === undefined ? null : toAccount(row)
   }
 
+  /** Node file only: up to `limit` accounts after the username key `after`, in key order. */
+  listAccounts(after: string | null, limit: number): AccountRecord[] {
+    return this.sql.all<AccountRow>(q.accountPage(after, limit)).map(toAccount)
+  }
+
   /** Compare-and-swap on the version; `renamed` (nothing stored) when `next` changes the id or username. */
   updateAccount(accountId: string, expectedVersion: number, next: AccountRecord): ReplaceOutcome | 'renamed' {
     const head = this.head(accountId)

@@ -38,6 +38,9 @@ export const recordStatements = {
   account: (id: string) => query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, id),
   /** Only the Node file answers by username: the objects have an index object for that. */
   accountByUsername: (key: string) => query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE username_key = ?`, key),
+  /** Node file only: a page of accounts in username-key order, after `after` (null: from the first). */
+  accountPage: (after: string | null, limit: number) =>
+    query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE username_key > ? ORDER BY username_key LIMIT ?`, after ?? '', limit),
   accountHead: (id: string) => query(`SELECT ${HEAD_COLUMNS} FROM accounts WHERE id = ?`, id),
   accountUpdate: (row: object) =>
     query(

@@ -1,0 +1,102 @@
+/**
+ * Which networks (and ASNs) are blocked, for the operator (`qrelay network blocks`,
+ * `GET /v1/admin/abuse/blocks`). The key-value store cannot list its keys, so every block the abuse
+ * guard starts is also noted in a small index: one value per UTC day in which blocks end
+ * (`abuse-blocks:<day>`), living until that day is over, so the index never outlives its blocks and
+ * needs no clean-up. A listing reads the days from today to the longest block's end and asks the
+ * guard, for each source noted, how long it is still denied: a lifted or decayed block is not shown.
+ *
+ * @see ./abuse-guard.ts
+ */
+import type { Clock, KvStore } from '../ports.ts'
+
+/** One active denial of a source, as the operator sees it. */
+export interface AbuseBlock {
+  /** The network key (`203.0.113.7`, `2001:db8:1:2::/64`) or `asn:<number>`. */
+  network: string
+  /** Why it was blocked (`low_completion`, `not_me`, …: the latest reason noted). */
+  reason: string
+  /** How long it stays denied for everybody, in ms. */
+  deniedForMs: number
+}
+
+const DAY_MS = 86_400_000
+/** Most sources one day's index holds (the soonest-ending are dropped first when it is full). */
+const MAX_PER_DAY = 2_000
+const MAX_CAS_TRIES = 8
+/** How far ahead a listing looks at most. */
+const MAX_DAYS = 400
+
+type DayIndex = Record<string, { reason: string; untilMs: number }>
+
+const dayKey = (day: number): string => `abuse-blocks:${day}`
+
+/**
+ * Notes that `source` is blocked until `untilMs` for `reason`. Best effort (never throws): the block
+ * itself is stored elsewhere; a lost note only hides it from the listing.
+ *
+ * @example
+ * await noteBlock(kv, clock, '203.0.113.7', 'low_completion', clock.now() + 60_000)
+ */
+export const noteBlock = async (kv: KvStore, clock: Clock, source: string, reason: string, untilMs: number): Promise<void> => {
+  try {
+    await note(kv, clock, source, reason, untilMs)
+  } catch {
+    // Safe: the block is stored and enforced without its note; only the operator's listing misses it.
+  }
+}
+
+const note = async (kv: KvStore, clock: Clock, source: string, reason: string, untilMs: number): Promise<void> => {
+  const day = Math.floor(untilMs / DAY_MS)
+  const key = dayKey(day)
+  const ttlMs = (day + 1) * DAY_MS - clock.now() + 60_000
+  for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
+    const raw = await kv.get(key)
+    const index: DayIndex = raw === null ? {} : (JSON.parse(raw) as DayIndex)
+    index[source] = { reason, untilMs: Math.max(untilMs, index[source]?.untilMs ?? 0) }
+    const kept = Object.entries(index)
+      .sort(([, a], [, b]) => b.untilMs - a.untilMs)
+      .slice(0, MAX_PER_DAY)
+    const text = JSON.stringify(Object.fromEntries(kept))
+    // A first note may race another first one: the later put wins and the earlier note is lost (listing only).
+    if (raw === null) return kv.put(key, text, ttlMs)
+    if ((await kv.replaceIfMatch(key, raw, text)) === 'ok') return
+  }
+}
+
+/** The operator's view of the blocks. */
+export interface AbuseBlocks {
+  /** Every source denied for everybody now, longest first. */
+  list(): Promise<AbuseBlock[]>
+}
+
+/**
+ * Builds the listing over the guard's `deniedForMs`.
+ *
+ * @example
+ * const blocks = abuseBlocks({ kv: store.kv, clock, deniedForMs: (s) => abuse.deniedForMs(s) })
+ */
+export const abuseBlocks = (deps: {
+  kv: KvStore
+  clock: Clock
+  deniedForMs: (source: string) => Promise<number>
+  /** The longest block the configuration makes (the listing reads that far ahead). */
+  longestBlockMs: number
+}): AbuseBlocks => ({
+  async list() {
+    const today = Math.floor(deps.clock.now() / DAY_MS)
+    const days = Math.min(MAX_DAYS, Math.ceil(deps.longestBlockMs / DAY_MS) + 1)
+    const noted = new Map<string, string>()
+    for (let day = today; day <= today + days; day++) {
+      const raw = await deps.kv.get(dayKey(day))
+      if (raw === null) continue
+      for (const [source, entry] of Object.entries(JSON.parse(raw) as DayIndex)) noted.set(source, entry.reason)
+    }
+    const blocks: AbuseBlock[] = []
+    for (const [network, reason] of noted) {
+      const deniedForMs = await deps.deniedForMs(network)
+      if (deniedForMs > 0) blocks.push({ network, reason, deniedForMs })
+    }
+    return blocks.sort((a, b) => b.deniedForMs - a.deniedForMs || (a.network < b.network ? -1 : 1))
+  },
+})
