@@ -2,8 +2,9 @@
  * The durable store the server would use, opened for the operator CLI, plus the one thing the CLI
  * needs that the port leaves out on purpose (requests never list accounts): every username.
  */
-import { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
+import { redisTarget } from '../config/parse-redis.ts'
+import { openRedis } from '../adapters/storage/redis-client.ts'
 import { openSqlite, sqliteStore } from '../adapters/durable/sqlite.ts'
 import { redisDurableStore } from '../adapters/durable/redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
@@ -28,10 +29,9 @@ export interface CliStores {
 export const openCliStores = (config: Config, clock: Clock): CliStores => {
   if (config.storage.kind === 'redis') {
     // Bounded like the server's: an unreachable Redis fails the command instead of hanging it.
-    const client = new Redis(config.storage.redisUrl as string, {
-      maxRetriesPerRequest: 2,
-      commandTimeout: config.storage.redisCommandTimeoutMs,
-    })
+    const target = redisTarget(config.storage.redisUrl as string)
+    if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
+    const client = openRedis(target, { commandTimeoutMs: config.storage.redisCommandTimeoutMs })
     const keyPrefix = config.storage.redisKeyPrefix
     const durable = redisDurableStore({ client, keyPrefix, clock })
     return {

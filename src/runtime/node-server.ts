@@ -11,6 +11,7 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
+import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
@@ -75,7 +76,11 @@ const isRedisUnavailable = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(error.message)
+    error.name === 'ClusterAllFailedError' ||
+    // The last five: a cluster between a node's failure and its failover, a Sentinel master being replaced.
+    /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|None of (the )?startup nodes|All sentinels are unreachable|READONLY/i.test(
+      error.message,
+    )
   )
 }
 
@@ -98,21 +103,19 @@ interface BuiltStore {
  */
 const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise<BuiltStore> => {
   if (config.storage.kind === 'redis') {
-    const [{ Redis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
+    const [{ openRedis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
       await Promise.all([
-        import('ioredis'),
+        import('../adapters/storage/redis-client.ts'),
         import('../adapters/storage/redis.ts'),
         import('../adapters/pubsub/redis.ts'),
         import('../adapters/durable/redis.ts'),
         import('../adapters/durable/redis-webhook-outbox.ts'),
       ])
-    const client = new Redis(config.storage.redisUrl as string, {
-      lazyConnect: false,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 2,
-      // A request waiting on an unreachable or slow Redis answers 503 within this bound, not after a hang.
-      commandTimeout: config.storage.redisCommandTimeoutMs,
-    })
+    const target = redisTarget(config.storage.redisUrl as string)
+    if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
+    // One, a cluster or behind Sentinel (the URL says which). A request waiting on an unreachable or slow Redis answers 503
+    // within the command timeout, not after a hang.
+    const client = openRedis(target, { enableAutoPipelining: true, commandTimeoutMs: config.storage.redisCommandTimeoutMs })
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })

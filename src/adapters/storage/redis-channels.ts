@@ -1,0 +1,169 @@
+/**
+ * Channels of the Redis ephemeral store (./redis.ts), laid out for Redis Cluster:
+ *
+ * - each record is a hash on its own slot, `<prefix>{c:<opaque name>}` (r revision, e expiresAtMs,
+ *   d the record as JSON, s its cap shard), so channel traffic spreads over every node;
+ * - the live-channel cap is {@link LIVE_SHARDS} sorted sets `<prefix>{live:<n>}` (member: the opaque
+ *   name, score: its expiry), each with a fixed share of the cap (the shares add up to the cap). A
+ *   create reads the live count of every shard, then reserves a place in its home shard (chosen by its
+ *   name) or, when that share is full, in the next shard with room. A shard admits while it holds less
+ *   than its share (so racing creates never pass the cap) and while it and the others, as just counted,
+ *   hold less than the cap (so the cap stays exact when it is lowered or the shares fill unevenly). It
+ *   refuses only at the cap, up to creates racing with a delete, as on one Redis.
+ *
+ * Reserving and storing are two scripts on two slots (Redis Cluster runs no script across slots): a
+ * process that dies between them, or between taking a record and freeing its place, leaves a place
+ * reserved for nothing until that channel's expiry, never a record outside the count. The bound: at
+ * most the creates and deletes in flight in the dead process, each for at most one channel lifetime.
+ */
+import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
+import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../ports.ts'
+import { opaqueKey } from './opaque-key.ts'
+import type { RedisClient } from './redis-client.ts'
+
+/** How many sorted sets share the live-channel cap (each on its own slot). */
+export const LIVE_SHARDS = 16
+
+// KEYS[1] a cap shard. ARGV: member, expiresAt, now, share, max, others (the other shards' live count, read
+// just before). 'ok' (reserved), 'dup' (member live here) or 'full'.
+const RESERVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'dup' end
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[4]) or n + tonumber(ARGV[6]) >= tonumber(ARGV[5]) then return 'full' end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 'ok'`
+// Besides PEXPIREAT, every script compares e with the caller's clock, so a record is gone the moment the
+// application's clock passes its expiry, even if Redis' own clock is a little behind.
+// KEYS[1] record. ARGV: rev, json, expiresAt, now, shard.
+const CREATE = `
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > tonumber(ARGV[4]) then return 'exists' end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 'e', ARGV[3], 'd', ARGV[2], 's', ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 'ok'`
+// KEYS[1] record. ARGV: expectedRev, nextRev, json, expiresAt, now.
+const REPLACE_IF_MATCH = `
+local cur = redis.call('HMGET', KEYS[1], 'r', 'e')
+if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[5]) then return 'missing' end
+if cur[1] ~= ARGV[1] then return 'mismatch' end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[4], 'd', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 'ok'`
+// KEYS[1] record. ARGV: now. Deletes the record; returns {shard, JSON of the record if it was live}.
+const TAKE_ONCE = `
+local cur = redis.call('HMGET', KEYS[1], 'e', 'd', 's')
+if not cur[1] then return false end
+redis.call('DEL', KEYS[1])
+if tonumber(cur[1]) <= tonumber(ARGV[1]) then return {cur[3] or '0'} end
+return {cur[3] or '0', cur[2]}`
+
+interface ChannelScripts {
+  qrChReserve(
+    shard: string,
+    member: string,
+    expiresAt: number,
+    now: number,
+    share: number,
+    max: number,
+    others: number,
+  ): Promise<'ok' | 'dup' | 'full'>
+  qrChCreate(key: string, rev: number, json: string, expiresAt: number, now: number, shard: number): Promise<CreateOutcome>
+  qrChReplace(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number, now: number): Promise<ReplaceOutcome>
+  qrChTake(key: string, now: number): Promise<[string, string?] | null>
+}
+
+const SCRIPTS: ReadonlyArray<readonly [keyof ChannelScripts, string]> = [
+  ['qrChReserve', RESERVE],
+  ['qrChCreate', CREATE],
+  ['qrChReplace', REPLACE_IF_MATCH],
+  ['qrChTake', TAKE_ONCE],
+]
+
+/** Shard `n`'s part of a cap of `max`: the parts of all shards add up to `max`. */
+const shareOf = (max: number, n: number): number => Math.floor(max / LIVE_SHARDS) + (n < max % LIVE_SHARDS ? 1 : 0)
+
+/**
+ * The channel store over `client`, its keys under `keyPrefix`.
+ *
+ * @example
+ * const channels = redisChannels(client, 'qrelay:', systemClock, (json) => JSON.parse(json))
+ */
+export const redisChannels = (
+  client: RedisClient,
+  keyPrefix: string,
+  clock: Clock,
+  decode: (json: string | null) => ChannelRecord | null,
+) => {
+  for (const [name, lua] of SCRIPTS) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
+  }
+  const redis = client as unknown as ChannelScripts
+  const recordKey = (id: string): string => `${keyPrefix}{c:${opaqueKey(id)}}`
+  const shardKey = (n: number): string => `${keyPrefix}{live:${n}}`
+  const homeOf = (member: string): number => (member.charCodeAt(0) * 64 + member.charCodeAt(1)) % LIVE_SHARDS
+
+  const liveCounts = (): Promise<number[]> => {
+    const now = `(${clock.now()}`
+    return Promise.all(Array.from({ length: LIVE_SHARDS }, (_, n) => client.zcount(shardKey(n), now, '+inf')))
+  }
+
+  /**
+   * Reserves a place: in the home shard, else in the next shard with room. A shard admits while it holds
+   * less than its share (never above the cap, however many creates race) and while it and the others,
+   * as counted just before, hold less than the cap (exact when the cap was lowered, or creates are spread
+   * unevenly over the shares).
+   */
+  const reserve = async (member: string, expiresAt: number, max: number): Promise<number | 'dup' | 'full'> => {
+    const counts = await liveCounts()
+    const total = counts.reduce((sum, count) => sum + count, 0)
+    const home = homeOf(member)
+    for (let step = 0; step < LIVE_SHARDS; step++) {
+      const n = (home + step) % LIVE_SHARDS
+      const share = shareOf(max, n)
+      if (step > 0 && (counts[n] as number) >= share) continue
+      const others = total - (counts[n] as number)
+      const outcome = await redis.qrChReserve(shardKey(n), member, expiresAt, clock.now(), share, max, others)
+      if (outcome === 'ok') return n
+      if (outcome === 'dup') return 'dup'
+    }
+    return 'full'
+  }
+  const release = async (n: string | number, member: string): Promise<void> => {
+    await client.zrem(shardKey(Number(n)), member)
+  }
+
+  const channels: ChannelStore = {
+    async create(record, maxLive) {
+      const member = opaqueKey(record.id)
+      const place = await reserve(member, record.expiresAtMs, maxLive)
+      if (place === 'full') return 'capacity'
+      // A live place for this name: a create of the same id got there first (it stores the record).
+      if (place === 'dup') return 'exists'
+      const json = JSON.stringify(record)
+      const outcome = await redis.qrChCreate(recordKey(record.id), record.rev, json, record.expiresAtMs, clock.now(), place)
+      // Two creates of one id that reserved on two shards: the one refused here gives its place back.
+      if (outcome === 'exists') await release(place, member)
+      return outcome
+    },
+    async get(id) {
+      return decode(await client.hget(recordKey(id), 'd'))
+    },
+    replaceIfMatch: (id, expectedRev, next) =>
+      redis.qrChReplace(recordKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now()),
+    async takeOnce(id) {
+      const taken = await redis.qrChTake(recordKey(id), clock.now())
+      if (taken === null) return null
+      await release(taken[0], opaqueKey(id))
+      return decode(taken[1] ?? null)
+    },
+    async delete(id) {
+      return (await channels.takeOnce(id)) !== null
+    },
+    async liveCount() {
+      return (await liveCounts()).reduce((sum, count) => sum + count, 0)
+    },
+  }
+  return channels
+}

@@ -1,0 +1,68 @@
+/**
+ * The ephemeral store and the channel events on a real 3-primary Redis Cluster (test/helpers/redis-cluster.ts):
+ * the same conformance suites as on one Redis, so no script may touch keys of two slots (the cluster
+ * answers CROSSSLOT), and the channel keys must spread over the nodes instead of sitting on one.
+ */
+import { describe, expect, it } from 'vitest'
+import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
+import { LIVE_SHARDS } from '../../../src/adapters/storage/redis-channels.ts'
+import { redisStore } from '../../../src/adapters/storage/redis.ts'
+import { createChannel } from '../../../src/core/rendezvous/channel.ts'
+import { fakeClock } from '../../helpers/fake-clock.ts'
+import { uniquePrefix } from '../../helpers/redis.ts'
+import { clusterClient, hasRedisServer, useRedisCluster } from '../../helpers/redis-cluster.ts'
+import { describeEphemeralStore } from './conformance.ts'
+import { describeChannelEvents } from './events-conformance.ts'
+
+if (!hasRedisServer()) {
+  describe.skip('EphemeralStore on Redis Cluster (no redis-server on this machine)', () => it('skipped', () => {}))
+} else {
+  const cluster = useRedisCluster()
+
+  describeEphemeralStore('redis cluster', (clock) => {
+    const client = clusterClient(cluster())
+    const store = redisStore({ client, keyPrefix: uniquePrefix('cconf'), clock })
+    return { ...store, close: async () => void (await client.quit()) }
+  })
+
+  describeChannelEvents('redis cluster (sharded pub/sub)', () => {
+    const keyPrefix = uniquePrefix('cevents')
+    const clients = [clusterClient(cluster()), clusterClient(cluster())]
+    const [a, b] = clients.map((client) => redisChannelEvents({ client, keyPrefix })) as [
+      ReturnType<typeof redisChannelEvents>,
+      ReturnType<typeof redisChannelEvents>,
+    ]
+    return {
+      a,
+      b,
+      channelCount: () => a.channelCount() + b.channelCount(),
+      close: async () => {
+        await Promise.all([a.close(), b.close()])
+        await Promise.all(clients.map((client) => client.quit()))
+      },
+    }
+  })
+
+  describe('redisStore on Redis Cluster', () => {
+    it('spreads channel records and the live-channel cap over every primary', async () => {
+      const client = clusterClient(cluster())
+      const keyPrefix = uniquePrefix('spread')
+      const clock = fakeClock(Date.now())
+      const store = redisStore({ client, keyPrefix, clock })
+      try {
+        for (let i = 0; i < 60; i++) {
+          const record = createChannel({ id: `spread-${i}-${Date.now()}`, api: 'msc4388', data: '', now: clock.now(), ttlMs: 60_000 })
+          expect(await store.channels.create(record, 1000)).toBe('ok')
+        }
+        expect(await store.channels.liveCount()).toBe(60)
+        const perNode = await Promise.all(client.nodes('master').map(async (node) => (await node.keys(`${keyPrefix}*`)).length))
+        expect(perNode).toHaveLength(3)
+        for (const count of perNode) expect(count).toBeGreaterThan(0)
+        const shards = await Promise.all(client.nodes('master').map((node) => node.keys(`${keyPrefix}{live:*`)))
+        expect(shards.flat().length).toBeGreaterThan(LIVE_SHARDS / 2)
+      } finally {
+        await client.quit()
+      }
+    })
+  })
+}
