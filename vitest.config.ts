@@ -65,7 +65,14 @@ export default defineConfig({
       {
         // The same suites on a real 3-primary Redis Cluster and a Sentinel failover (test/helpers/redis-cluster.ts).
         extends: true,
-        test: { name: 'cluster', include: ['test/**/*.cluster.test.ts'], environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 },
+        test: {
+          name: 'cluster',
+          include: ['test/**/*.cluster.test.ts'],
+          globalSetup: ['./test/setup/redis-cluster.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         // The pages in Chromium (playwright-core driving Debian's chromium; skipped without it outside CI).

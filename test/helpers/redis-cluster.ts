@@ -2,8 +2,7 @@
  * A real Redis Cluster for tests: three `redis-server --cluster-enabled yes` on free loopback ports (no
  * persistence, config files in a temporary directory), joined by `redis-cli --cluster create
  * --cluster-replicas 0`, ready once every node reports `cluster_state:ok`. Stopped by PID, never by
- * name. {@link useRedisCluster} starts one per test file; without redis-server the file's suites are
- * skipped, except in CI (CI=true), where that is a failure.
+ * name. The `cluster` project starts one for the whole run (test/setup/redis-cluster.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -11,7 +10,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, Redis } from 'ioredis'
-import { afterAll, beforeAll } from 'vitest'
+import { inject } from 'vitest'
 
 /** A running cluster. */
 export interface RedisClusterProcess {
@@ -141,7 +140,7 @@ export const startRedisCluster = async (primaries = 3): Promise<RedisClusterProc
 }
 
 /** A cluster client on `cluster`, bounded like the server's; the caller quits it. */
-export const clusterClient = (cluster: RedisClusterProcess): Cluster =>
+export const clusterClient = (cluster: { ports: number[] }): Cluster =>
   new Cluster(
     cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
     { redisOptions: { maxRetriesPerRequest: 2 }, scaleReads: 'master' },
@@ -154,17 +153,5 @@ export const hasRedisServer = (): boolean => {
   return found
 }
 
-/** Starts a cluster for the calling test file (beforeAll), stops it afterwards; the getter returns it. */
-export const useRedisCluster = (): (() => RedisClusterProcess) => {
-  let cluster: RedisClusterProcess | undefined
-  beforeAll(async () => {
-    cluster = await startRedisCluster()
-  }, 60_000)
-  afterAll(async () => {
-    await cluster?.stop()
-  })
-  return () => {
-    if (cluster === undefined) throw new Error('the cluster is not started (use it inside tests)')
-    return cluster
-  }
-}
+/** The cluster of this run (test/setup/redis-cluster.ts), or null without redis-server (outside CI). */
+export const runCluster = (): { url: string; ports: number[] } | null => inject('redisCluster')

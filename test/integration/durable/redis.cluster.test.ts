@@ -8,15 +8,16 @@ import { redisDurableStore } from '../../../src/adapters/durable/redis.ts'
 import { redisWebhookOutbox } from '../../../src/adapters/durable/redis-webhook-outbox.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { uniquePrefix } from '../../helpers/redis.ts'
-import { clusterClient, hasRedisServer, useRedisCluster } from '../../helpers/redis-cluster.ts'
+import { clusterClient, runCluster } from '../../helpers/redis-cluster.ts'
 import { describeDurableStore } from './conformance.ts'
 import { hashOf, session, signedIn } from './fixtures.ts'
 import { describeWebhookOutbox } from './webhook-outbox-suite.ts'
 
-if (!hasRedisServer()) {
+const run = runCluster()
+if (run === null) {
   describe.skip('DurableStore on Redis Cluster (no redis-server on this machine)', () => it('skipped', () => {}))
 } else {
-  const cluster = useRedisCluster()
+  const cluster = () => run
 
   describeDurableStore('redis cluster', (clock) => {
     const client = clusterClient(cluster())

@@ -10,14 +10,15 @@ import { redisStore } from '../../../src/adapters/storage/redis.ts'
 import { createChannel } from '../../../src/core/rendezvous/channel.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { uniquePrefix } from '../../helpers/redis.ts'
-import { clusterClient, hasRedisServer, useRedisCluster } from '../../helpers/redis-cluster.ts'
+import { clusterClient, runCluster } from '../../helpers/redis-cluster.ts'
 import { describeEphemeralStore } from './conformance.ts'
 import { describeChannelEvents } from './events-conformance.ts'
 
-if (!hasRedisServer()) {
+const run = runCluster()
+if (run === null) {
   describe.skip('EphemeralStore on Redis Cluster (no redis-server on this machine)', () => it('skipped', () => {}))
 } else {
-  const cluster = useRedisCluster()
+  const cluster = () => run
 
   describeEphemeralStore('redis cluster', (clock) => {
     const client = clusterClient(cluster())
@@ -44,6 +45,16 @@ if (!hasRedisServer()) {
   })
 
   describe('redisStore on Redis Cluster', () => {
+    it('is checked by a cluster that refuses a script over keys of two slots', async () => {
+      // So every conformance case above that passes ran each of its scripts on one slot.
+      const client = clusterClient(cluster())
+      try {
+        await expect(client.eval("return redis.call('GET', KEYS[2])", 2, '{a}x', '{b}x')).rejects.toThrow(/CROSSSLOT/)
+      } finally {
+        await client.quit()
+      }
+    })
+
     it('spreads channel records and the live-channel cap over every primary', async () => {
       const client = clusterClient(cluster())
       const keyPrefix = uniquePrefix('spread')
