@@ -22,7 +22,7 @@ import { opaqueKey } from './opaque-key.ts'
 import type { RedisClient } from './redis-client.ts'
 
 /** How many sorted sets share the live-channel cap (each on its own slot). */
-export const LIVE_SHARDS = 16
+export const LIVE_SHARDS = 8
 
 // KEYS[1] a cap shard. ARGV: member, expiresAt, now, share, max, others (the other shards' live count, read
 // just before). 'ok' (reserved), 'dup' (member live here) or 'full'.
