@@ -3,6 +3,7 @@
  * the same conformance suites as on one Redis, so no script may touch keys of two slots (the cluster
  * answers CROSSSLOT), and the channel keys must spread over the nodes instead of sitting on one.
  */
+import { Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
 import { LIVE_SHARDS } from '../../../src/adapters/storage/redis-channels.ts'
@@ -11,8 +12,10 @@ import { createChannel } from '../../../src/core/rendezvous/channel.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { uniquePrefix } from '../../helpers/redis.ts'
 import { clusterClient, runCluster } from '../../helpers/redis-cluster.ts'
+
+const nodesOf = (c: { ports: number[] }) => c.ports.map((port) => ({ host: '127.0.0.1', port }))
 import { describeEphemeralStore } from './conformance.ts'
-import { describeChannelEvents } from './events-conformance.ts'
+import { describeChannelEvents, eventually, recorder } from './events-conformance.ts'
 
 const run = runCluster()
 if (run === null) {
@@ -42,6 +45,42 @@ if (run === null) {
         await Promise.all(clients.map((client) => client.quit()))
       },
     }
+  })
+
+  describe('redisChannelEvents on Redis Cluster', () => {
+    it('resubscribes after a sharded subscriber connection is killed and tells every listener to resync', async () => {
+      const tag = `evkill${process.pid}x${Date.now()}`
+      const keyPrefix = uniquePrefix('ckill')
+      const clients = [0, 1].map(() => new Cluster(nodesOf(cluster()), { redisOptions: { maxRetriesPerRequest: 2, connectionName: tag } }))
+      const [a, b] = clients.map((client) => redisChannelEvents({ client, keyPrefix })) as [
+        ReturnType<typeof redisChannelEvents>,
+        ReturnType<typeof redisChannelEvents>,
+      ]
+      try {
+        const r = recorder()
+        await b.subscribe('k1', r.listener)
+        await a.publish('k1', { type: 'attached', role: 'creator', conn: 'c1' })
+        await eventually(() => r.heard.length === 1)
+        let killed = 0
+        for (const port of cluster().ports) {
+          const admin = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 })
+          const list = String(await admin.client('LIST'))
+          for (const line of list.split('\n').filter((l) => l.includes('ssubscriber') && l.includes(tag) && / ssub=[1-9]/.test(l))) {
+            await admin.client('KILL', 'ID', /(?:^|\s)id=(\d+)/.exec(line)?.[1] as string)
+            killed++
+          }
+          await admin.quit()
+        }
+        expect(killed).toBe(1)
+        await eventually(() => r.heard.some((signal) => signal.type === 'resync'), 1000)
+        await a.publish('k1', { type: 'deleted', by: 'joiner' })
+        await eventually(() => r.heard.some((signal) => signal.type === 'deleted'))
+        expect(r.heard).toEqual([{ type: 'attached', role: 'creator', conn: 'c1' }, { type: 'resync' }, { type: 'deleted', by: 'joiner' }])
+      } finally {
+        await Promise.all([a.close(), b.close()])
+        await Promise.all(clients.map((client) => client.quit()))
+      }
+    })
   })
 
   describe('redisStore on Redis Cluster', () => {
