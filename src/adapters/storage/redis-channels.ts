@@ -4,17 +4,22 @@
  * - each record is a hash on its own slot, `<prefix>{c:<opaque name>}` (r revision, e expiresAtMs,
  *   d the record as JSON, s its cap shard), so channel traffic spreads over every node;
  * - the live-channel cap is {@link LIVE_SHARDS} sorted sets `<prefix>{live:<n>}` (member: the opaque
- *   name, score: its expiry), each with a fixed share of the cap (the shares add up to the cap). A
- *   create reads the live count of every shard, then reserves a place in its home shard (chosen by its
- *   name) or, when that share is full, in the next shard with room. A shard admits while it holds less
- *   than its share (so racing creates never pass the cap) and while it and the others, as just counted,
- *   hold less than the cap (so the cap stays exact when it is lowered or the shares fill unevenly). It
- *   refuses only at the cap, up to creates racing with a delete, as on one Redis.
+ *   name, score: its expiry).
  *
- * Reserving and storing are two scripts on two slots (Redis Cluster runs no script across slots): a
- * process that dies between them, or between taking a record and freeing its place, leaves a place
- * reserved for nothing until that channel's expiry, never a record outside the count. The bound: at
- * most the creates and deletes in flight in the dead process, each for at most one channel lifetime.
+ * On one Redis (or behind Sentinel) all of them sit on one server: create (duplicate check, expired
+ * places dropped, cap check over every shard, place, record) and take (record and place) are each one
+ * script, so the cap is exact and no crash splits an intent.
+ *
+ * On a cluster each shard has a fixed share of the cap (the shares add up to the cap). A create reads
+ * the live count of every shard, then reserves a place in its home shard (chosen by its name) or, when
+ * that share is full, in the next shard with room. A shard admits while it holds less than its share
+ * (so racing creates never pass the cap) and while it and the others, as just counted, hold less than
+ * the cap (so the cap stays exact when it is lowered or the shares fill unevenly). It refuses only at the
+ * cap, up to creates racing with a delete. Reserving and storing are two scripts on two slots (a cluster
+ * runs no script across slots): a process that dies between them, or between taking a record and
+ * freeing its place, leaves a place reserved for nothing until that channel's expiry, never a record
+ * outside the count. The bound: at most the creates and deletes in flight in the dead process, each for
+ * at most one channel lifetime.
  */
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../ports.ts'
@@ -59,6 +64,33 @@ redis.call('DEL', KEYS[1])
 if tonumber(cur[1]) <= tonumber(ARGV[1]) then return {cur[3] or '0'} end
 return {cur[3] or '0', cur[2]}`
 
+// One Redis (or Sentinel): every shard sits on the one server, so create and take are each one script over
+// the record and all the shards; the cap is then global and exact, and no crash can split an intent.
+// KEYS[1] record, KEYS[2..] the shards. ARGV: member, expiresAt, now, max, home shard, rev, json.
+const CREATE_ONE_NODE = `
+local now = tonumber(ARGV[3])
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > now then return 'exists' end
+local total = 0
+for i = 2, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  total = total + redis.call('ZCARD', KEYS[i])
+end
+if total >= tonumber(ARGV[4]) then return 'capacity' end
+redis.call('ZADD', KEYS[tonumber(ARGV[5]) + 2], ARGV[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'r', ARGV[6], 'e', ARGV[2], 'd', ARGV[7], 's', ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 'ok'`
+// KEYS[1] record, KEYS[2..] the shards. ARGV: member, now. The JSON of a live record, deleted with its place.
+const TAKE_ONE_NODE = `
+local cur = redis.call('HMGET', KEYS[1], 'e', 'd', 's')
+if not cur[1] then return false end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[tonumber(cur[3] or '0') + 2], ARGV[1])
+if tonumber(cur[1]) <= tonumber(ARGV[2]) then return false end
+return cur[2]`
+
 interface ChannelScripts {
   qrChReserve(
     shard: string,
@@ -72,13 +104,17 @@ interface ChannelScripts {
   qrChCreate(key: string, rev: number, json: string, expiresAt: number, now: number, shard: number): Promise<CreateOutcome>
   qrChReplace(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number, now: number): Promise<ReplaceOutcome>
   qrChTake(key: string, now: number): Promise<[string, string?] | null>
+  qrChCreateOneNode(...keysThenArgs: Array<string | number>): Promise<CreateOutcome>
+  qrChTakeOneNode(...keysThenArgs: Array<string | number>): Promise<string | null>
 }
 
-const SCRIPTS: ReadonlyArray<readonly [keyof ChannelScripts, string]> = [
-  ['qrChReserve', RESERVE],
-  ['qrChCreate', CREATE],
-  ['qrChReplace', REPLACE_IF_MATCH],
-  ['qrChTake', TAKE_ONCE],
+const SCRIPTS: ReadonlyArray<readonly [keyof ChannelScripts, string, number]> = [
+  ['qrChReserve', RESERVE, 1],
+  ['qrChCreate', CREATE, 1],
+  ['qrChReplace', REPLACE_IF_MATCH, 1],
+  ['qrChTake', TAKE_ONCE, 1],
+  ['qrChCreateOneNode', CREATE_ONE_NODE, 1 + LIVE_SHARDS],
+  ['qrChTakeOneNode', TAKE_ONE_NODE, 1 + LIVE_SHARDS],
 ]
 
 /** Shard `n`'s part of a cap of `max`: the parts of all shards add up to `max`. */
@@ -96,8 +132,8 @@ export const redisChannels = (
   clock: Clock,
   decode: (json: string | null) => ChannelRecord | null,
 ) => {
-  for (const [name, lua] of SCRIPTS) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
+  for (const [name, lua, numberOfKeys] of SCRIPTS) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
   }
   const redis = client as unknown as ChannelScripts
   const recordKey = (id: string): string => `${keyPrefix}{c:${opaqueKey(id)}}`
@@ -134,15 +170,22 @@ export const redisChannels = (
     await client.zrem(shardKey(Number(n)), member)
   }
 
+  const shards = Array.from({ length: LIVE_SHARDS }, (_, n) => shardKey(n))
+  const oneNode = !client.isCluster
   const channels: ChannelStore = {
     async create(record, maxLive) {
       const member = opaqueKey(record.id)
-      const place = await reserve(member, record.expiresAtMs, maxLive)
+      const json = JSON.stringify(record)
+      const { rev, expiresAtMs } = record
+      if (oneNode) {
+        const home = homeOf(member)
+        return redis.qrChCreateOneNode(recordKey(record.id), ...shards, member, expiresAtMs, clock.now(), maxLive, home, rev, json)
+      }
+      const place = await reserve(member, expiresAtMs, maxLive)
       if (place === 'full') return 'capacity'
       // A live place for this name: a create of the same id got there first (it stores the record).
       if (place === 'dup') return 'exists'
-      const json = JSON.stringify(record)
-      const outcome = await redis.qrChCreate(recordKey(record.id), record.rev, json, record.expiresAtMs, clock.now(), place)
+      const outcome = await redis.qrChCreate(recordKey(record.id), rev, json, expiresAtMs, clock.now(), place)
       // Two creates of one id that reserved on two shards: the one refused here gives its place back.
       if (outcome === 'exists') await release(place, member)
       return outcome
@@ -153,6 +196,7 @@ export const redisChannels = (
     replaceIfMatch: (id, expectedRev, next) =>
       redis.qrChReplace(recordKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now()),
     async takeOnce(id) {
+      if (oneNode) return decode(await redis.qrChTakeOneNode(recordKey(id), ...shards, opaqueKey(id), clock.now()))
       const taken = await redis.qrChTake(recordKey(id), clock.now())
       if (taken === null) return null
       await release(taken[0], opaqueKey(id))
