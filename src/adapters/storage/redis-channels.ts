@@ -10,16 +10,16 @@
  * places dropped, cap check over every shard, place, record) and take (record and place) are each one
  * script, so the cap is exact and no crash splits an intent.
  *
- * On a cluster each shard has a fixed share of the cap (the shares add up to the cap). A create reads
- * the live count of every shard, then reserves a place in its home shard (chosen by its name) or, when
- * that share is full, in the next shard with room. A shard admits while it holds less than its share
- * (so racing creates never pass the cap) and while it and the others, as just counted, hold less than
- * the cap (so the cap stays exact when it is lowered or the shares fill unevenly). It refuses only at the
- * cap, up to creates racing with a delete. Reserving and storing are two scripts on two slots (a cluster
- * runs no script across slots): a process that dies between them, or between taking a record and
- * freeing its place, leaves a place reserved for nothing until that channel's expiry, never a record
- * outside the count. The bound: at most the creates and deletes in flight in the dead process, each for
- * at most one channel lifetime.
+ * On a cluster each shard has a fixed share of the cap (the shares add up to the cap). A create
+ * reserves a place in its home shard (chosen by its name) or, when that share is full, in the next shard
+ * with room. A shard admits while it holds less than its share, so racing creates never pass the cap;
+ * and while it and the others hold less than the cap, the others as this process counted them at most
+ * {@link COUNTS_FRESH_MS} ago plus its own reservations since, so the cap stays exact when it is lowered
+ * or the shares fill unevenly, up to what other processes created or freed in that moment. Reserving and
+ * storing are two scripts on two slots (a cluster runs no script across slots): a process that dies
+ * between them, or between taking a record and freeing its place, leaves a place reserved for nothing
+ * until that channel's expiry, never a record outside the count. The bound: at most the creates and
+ * deletes in flight in the dead process, each for at most one channel lifetime.
  */
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../ports.ts'
@@ -28,6 +28,12 @@ import type { RedisClient } from './redis-client.ts'
 
 /** How many sorted sets share the live-channel cap (each on its own slot). */
 export const LIVE_SHARDS = 8
+
+/**
+ * How long (on the store's clock) a process counts on the shards' live counts it last read, besides its
+ * own reservations: other processes' creates and deletes of that last moment are what it may miss.
+ */
+const COUNTS_FRESH_MS = 100
 
 // KEYS[1] a cap shard. ARGV: member, expiresAt, now, share, max, others (the other shards' live count, read
 // just before). 'ok' (reserved), 'dup' (member live here) or 'full'.
@@ -120,6 +126,60 @@ const SCRIPTS: ReadonlyArray<readonly [keyof ChannelScripts, string, number]> = 
 /** Shard `n`'s part of a cap of `max`: the parts of all shards add up to `max`. */
 const shareOf = (max: number, n: number): number => Math.floor(max / LIVE_SHARDS) + (n < max % LIVE_SHARDS ? 1 : 0)
 
+/** A channel's home shard, from its opaque name. */
+const homeOf = (member: string): number => (member.charCodeAt(0) * 64 + member.charCodeAt(1)) % LIVE_SHARDS
+
+/** The cap over the shards `shards` on a cluster: reserving and freeing places, counting them. */
+const shardedCap = (client: RedisClient, clock: Clock, shards: readonly string[]) => {
+  const redis = client as unknown as ChannelScripts
+  // The shards' live counts as last read, kept for COUNTS_FRESH_MS of the clock and updated by this
+  // process's own reservations and releases; liveCount() always reads afresh.
+  let seen: { atMs: number; counts: number[] } | null = null
+  const liveCounts = async (): Promise<number[]> => {
+    const atMs = clock.now()
+    const counts = await Promise.all(shards.map((key) => client.zcount(key, `(${atMs}`, '+inf')))
+    seen = { atMs, counts }
+    return counts
+  }
+  const recentCounts = (): Promise<number[]> => {
+    const age = seen === null ? -1 : clock.now() - seen.atMs
+    return seen !== null && age >= 0 && age < COUNTS_FRESH_MS ? Promise.resolve(seen.counts) : liveCounts()
+  }
+  const adjust = (n: number, by: number): void => {
+    if (seen !== null) seen.counts[n] = Math.max(0, (seen.counts[n] as number) + by)
+  }
+
+  /**
+   * Reserves a place: in the home shard, else in the next shard with room. A shard admits while it holds
+   * less than its share (never above the cap, however many creates race) and while it and the others,
+   * as counted recently, hold less than the cap (exact when the cap was lowered, or creates are spread
+   * unevenly over the shares).
+   */
+  const reserve = async (member: string, expiresAt: number, max: number): Promise<number | 'dup' | 'full'> => {
+    const counts = [...(await recentCounts())]
+    const total = counts.reduce((sum, count) => sum + count, 0)
+    const home = homeOf(member)
+    for (let step = 0; step < LIVE_SHARDS; step++) {
+      const n = (home + step) % LIVE_SHARDS
+      const share = shareOf(max, n)
+      if (step > 0 && (counts[n] as number) >= share) continue
+      const others = total - (counts[n] as number)
+      const outcome = await redis.qrChReserve(shards[n] as string, member, expiresAt, clock.now(), share, max, others)
+      if (outcome === 'dup') return 'dup'
+      if (outcome === 'ok') {
+        adjust(n, 1)
+        return n
+      }
+    }
+    return 'full'
+  }
+  const release = async (n: string | number, member: string): Promise<void> => {
+    if ((await client.zrem(shards[Number(n)] as string, member)) === 1) adjust(Number(n), -1)
+  }
+
+  return { reserve, release, liveCounts }
+}
+
 /**
  * The channel store over `client`, its keys under `keyPrefix`.
  *
@@ -138,39 +198,10 @@ export const redisChannels = (
   const redis = client as unknown as ChannelScripts
   const recordKey = (id: string): string => `${keyPrefix}{c:${opaqueKey(id)}}`
   const shardKey = (n: number): string => `${keyPrefix}{live:${n}}`
-  const homeOf = (member: string): number => (member.charCodeAt(0) * 64 + member.charCodeAt(1)) % LIVE_SHARDS
-
-  const liveCounts = (): Promise<number[]> => {
-    const now = `(${clock.now()}`
-    return Promise.all(Array.from({ length: LIVE_SHARDS }, (_, n) => client.zcount(shardKey(n), now, '+inf')))
-  }
-
-  /**
-   * Reserves a place: in the home shard, else in the next shard with room. A shard admits while it holds
-   * less than its share (never above the cap, however many creates race) and while it and the others,
-   * as counted just before, hold less than the cap (exact when the cap was lowered, or creates are spread
-   * unevenly over the shares).
-   */
-  const reserve = async (member: string, expiresAt: number, max: number): Promise<number | 'dup' | 'full'> => {
-    const counts = await liveCounts()
-    const total = counts.reduce((sum, count) => sum + count, 0)
-    const home = homeOf(member)
-    for (let step = 0; step < LIVE_SHARDS; step++) {
-      const n = (home + step) % LIVE_SHARDS
-      const share = shareOf(max, n)
-      if (step > 0 && (counts[n] as number) >= share) continue
-      const others = total - (counts[n] as number)
-      const outcome = await redis.qrChReserve(shardKey(n), member, expiresAt, clock.now(), share, max, others)
-      if (outcome === 'ok') return n
-      if (outcome === 'dup') return 'dup'
-    }
-    return 'full'
-  }
-  const release = async (n: string | number, member: string): Promise<void> => {
-    await client.zrem(shardKey(Number(n)), member)
-  }
-
   const shards = Array.from({ length: LIVE_SHARDS }, (_, n) => shardKey(n))
+
+  const { reserve, release, liveCounts } = shardedCap(client, clock, shards)
+
   const oneNode = !client.isCluster
   const channels: ChannelStore = {
     async create(record, maxLive) {
