@@ -81,7 +81,8 @@ const nodesOf = (list: string, defaultPort: number): RedisNode[] | string => {
  */
 export const redisTarget = (raw: string): RedisTarget | { problem: string } => {
   const match = SCHEME.exec(raw.trim())
-  if (match === null) return { problem: 'must be a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL' }
+  // The message predates the cluster and Sentinel forms (config check output stays the same); they are in docs/deploy-redis.md.
+  if (match === null) return { problem: 'must be a redis:// or rediss:// URL' }
   const [, scheme = '', topology, afterScheme = ''] = match
   const tls = scheme.toLowerCase() === 'rediss'
   const [beforeQuery = '', query = ''] = afterScheme.split('?', 2)
