@@ -74,14 +74,10 @@ const throttledWarn = (logger: Logger, message: string) => {
 /** True for the errors ioredis raises when Redis cannot be reached (timeouts, closed or refused connections). */
 const isRedisUnavailable = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    error.name === 'ClusterAllFailedError' ||
-    // The last five: a cluster between a node's failure and its failover, a Sentinel master being replaced.
-    /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|None of (the )?startup nodes|All sentinels are unreachable|READONLY/i.test(
-      error.message,
-    )
-  )
+  // From CLUSTERDOWN on: a cluster between a node's failure and its failover, a Sentinel master being replaced.
+  const unreachable =
+    /timed out|Connection is closed|ECONNREFUSED|ECONNRESET|isn't writeable|CLUSTERDOWN|TRYAGAIN|startup nodes|All sentinels|READONLY/i
+  return error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || unreachable.test(error.message)
 }
 
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
@@ -113,8 +109,7 @@ const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise
       ])
     const target = redisTarget(config.storage.redisUrl as string)
     if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
-    // One, a cluster or behind Sentinel (the URL says which). A request waiting on an unreachable or slow Redis answers 503
-    // within the command timeout, not after a hang.
+    // One, a cluster or Sentinel (the URL says). A request waiting on an unreachable or slow Redis answers 503 within the timeout.
     const client = openRedis(target, { enableAutoPipelining: true, commandTimeoutMs: config.storage.redisCommandTimeoutMs })
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
