@@ -1,9 +1,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
-// Seven projects: pure unit tests, the pages in Chromium, the lint rules' own test, integration tests through app.request() and real servers, the
+// Eight projects: pure unit tests, the pages in Chromium, the lint rules' own test, integration tests through app.request() and real servers, the
 // security regression tests (test/security, one file per area), the suites that need a real
-// redis-server (started by test/setup/redis.ts when REDIS_URL is not given), and the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
+// redis-server (started by test/setup/redis.ts when REDIS_URL is not given), the same on a Redis Cluster and behind Sentinel, and the suites that run inside workerd against the Worker and its Durable Objects (wrangler.toml).
 export default defineConfig({
   test: {
     globalSetup: ['./test/setup/redis.ts'],
@@ -29,6 +29,7 @@ export default defineConfig({
             'test/faults/**/*.redis.test.ts',
             'test/races/**/*.redis.test.ts',
             'test/fuzz/**/*.redis.test.ts',
+            'test/**/*.cluster.test.ts',
           ],
           environment: 'node',
           testTimeout: 20_000,
@@ -59,6 +60,18 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // The same suites on a real 3-primary Redis Cluster and a Sentinel failover (test/helpers/redis-cluster.ts).
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/**/*.cluster.test.ts'],
+          globalSetup: ['./test/setup/redis-cluster.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {

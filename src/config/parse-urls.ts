@@ -1,5 +1,5 @@
 /**
- * The parsers of URL settings: the public base URL, the Redis URL and the webhook target. Blank
+ * The parsers of URL settings: the public base URL, and the webhook target (the Redis URL: `parse-redis.ts`). Blank
  * text means unset (undefined).
  */
 import type { Parser } from './knob.ts'
@@ -21,14 +21,6 @@ export const publicBaseUrl: Parser<string | undefined> = (raw) => {
   if (u === null) return { problem: `must be an absolute URL, got "${raw}"` }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: 'must be an http(s) URL' }
   return { value: u.href.replace(/\/+$/, '') }
-}
-
-/** A `redis://` or `rediss://` URL, kept as written (trimmed). */
-export const redisUrl: Parser<string | undefined> = (raw) => {
-  if (raw.trim() === '') return { value: undefined }
-  const u = absoluteUrl(raw.trim())
-  if (u === null) return { problem: `must be a redis:// URL, got "${raw}"` }
-  return u.protocol === 'redis:' || u.protocol === 'rediss:' ? { value: raw.trim() } : { problem: 'must be a redis:// or rediss:// URL' }
 }
 
 /** An http(s) URL without credentials (they would travel in every delivery's logs). */

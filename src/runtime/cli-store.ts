@@ -7,7 +7,6 @@
  * With SQLite the ephemeral store is this process's memory: abuse blocks and other short-lived state
  * of a running server are not visible here (`qrelay network` asks that server's admin API instead).
  */
-import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
 import type { Clock, DurableStore, EphemeralStore, WebhookOutbox } from '../ports.ts'
 
@@ -21,17 +20,18 @@ export interface CliStores {
 }
 
 const openRedisStores = async (config: Config, clock: Clock): Promise<CliStores> => {
-  const [{ Redis }, { redisDurableStore }, { redisStore }, { redisWebhookOutbox }] = await Promise.all([
-    import('ioredis'),
+  const [{ redisTarget }, { openRedis }, { redisDurableStore }, { redisStore }, { redisWebhookOutbox }] = await Promise.all([
+    import('../config/parse-redis.ts'),
+    import('../adapters/storage/redis-client.ts'),
     import('../adapters/durable/redis.ts'),
     import('../adapters/storage/redis.ts'),
     import('../adapters/durable/redis-webhook-outbox.ts'),
   ])
-  // Bounded like the server's: an unreachable Redis fails the command instead of hanging it.
-  const client: Redis = new Redis(config.storage.redisUrl as string, {
-    maxRetriesPerRequest: 2,
-    commandTimeout: config.storage.redisCommandTimeoutMs,
-  })
+  // One Redis, a cluster or Sentinel, as the server opens it; bounded like the server's, so an
+  // unreachable Redis fails the command instead of hanging it.
+  const target = redisTarget(config.storage.redisUrl as string)
+  if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
+  const client = openRedis(target, { commandTimeoutMs: config.storage.redisCommandTimeoutMs })
   const keyPrefix = config.storage.redisKeyPrefix
   const durable = redisDurableStore({ client, keyPrefix, clock })
   const ephemeral = redisStore({ client, keyPrefix, clock })

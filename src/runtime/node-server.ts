@@ -11,6 +11,7 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
+import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
@@ -73,10 +74,10 @@ const throttledWarn = (logger: Logger, message: string) => {
 /** True for the errors ioredis raises when Redis cannot be reached (timeouts, closed or refused connections). */
 const isRedisUnavailable = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    /Command timed out|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(error.message)
-  )
+  // From CLUSTERDOWN on: a cluster between a node's failure and its failover, a Sentinel master being replaced.
+  const unreachable =
+    /timed out|Connection is closed|ECONNREFUSED|ECONNRESET|isn't writeable|CLUSTERDOWN|TRYAGAIN|startup nodes|All sentinels|READONLY/i
+  return error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || unreachable.test(error.message)
 }
 
 /** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
@@ -98,21 +99,18 @@ interface BuiltStore {
  */
 const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise<BuiltStore> => {
   if (config.storage.kind === 'redis') {
-    const [{ Redis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
+    const [{ openRedis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
       await Promise.all([
-        import('ioredis'),
+        import('../adapters/storage/redis-client.ts'),
         import('../adapters/storage/redis.ts'),
         import('../adapters/pubsub/redis.ts'),
         import('../adapters/durable/redis.ts'),
         import('../adapters/durable/redis-webhook-outbox.ts'),
       ])
-    const client = new Redis(config.storage.redisUrl as string, {
-      lazyConnect: false,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 2,
-      // A request waiting on an unreachable or slow Redis answers 503 within this bound, not after a hang.
-      commandTimeout: config.storage.redisCommandTimeoutMs,
-    })
+    const target = redisTarget(config.storage.redisUrl as string)
+    if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
+    // One, a cluster or Sentinel (the URL says). A request waiting on an unreachable or slow Redis answers 503 within the timeout.
+    const client = openRedis(target, { enableAutoPipelining: true, commandTimeoutMs: config.storage.redisCommandTimeoutMs })
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })

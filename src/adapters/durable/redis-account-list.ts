@@ -4,11 +4,12 @@
  * username index of `./redis.ts`. `accounts.create` adds the key once the name is claimed. Accounts
  * made before the set existed are added once, by a SCAN of the username index, the first time a
  * listing starts (`<prefix>{accounts}:complete` marks it done). Limits: a crash between the name's
- * claim and the ZADD leaves that account out of the listing (it is still found by name); the one-off
- * SCAN reads one node, so on a Redis Cluster the accounts made before the set existed need a SCAN per
- * node (not done here).
+ * claim and the ZADD leaves that account out of the listing (it is still found by name). On a Redis
+ * Cluster the one-off SCAN runs on every primary (a SCAN reads one node), and the set is one key on
+ * one slot: it is written once per account created and read only by operators.
  */
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
+import type { RedisClient } from '../storage/redis-client.ts'
 import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
 import type { AccountPage } from '../../ports.ts'
 
@@ -18,17 +19,20 @@ const SCAN_ROUNDS_MAX = 1_000_000
 export const accountListKeys = (keyPrefix: string) => ({ list: `${keyPrefix}{accounts}`, complete: `${keyPrefix}{accounts}:complete` })
 
 /** Adds the username keys already claimed before the list existed (once per key prefix). */
-const backfill = async (client: Redis, keyPrefix: string): Promise<void> => {
+const backfill = async (client: RedisClient, keyPrefix: string): Promise<void> => {
   const { list, complete } = accountListKeys(keyPrefix)
   if ((await client.exists(complete)) === 1) return
   const head = `${keyPrefix}{u:`
-  let cursor = '0'
-  for (let round = 0; round < SCAN_ROUNDS_MAX; round++) {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000)
-    const names = keys.filter((k) => k.startsWith(head) && k.endsWith('}')).map((k) => k.slice(head.length, -1))
-    if (names.length > 0) await client.zadd(list, ...names.flatMap((name) => [0, name]))
-    cursor = next
-    if (cursor === '0') break
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client]
+  for (const node of nodes) {
+    let cursor = '0'
+    for (let round = 0; round < SCAN_ROUNDS_MAX; round++) {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000)
+      const names = keys.filter((k) => k.startsWith(head) && k.endsWith('}')).map((k) => k.slice(head.length, -1))
+      if (names.length > 0) await client.zadd(list, ...names.flatMap((name) => [0, name]))
+      cursor = next
+      if (cursor === '0') break
+    }
   }
   await client.set(complete, '1')
 }
@@ -40,7 +44,7 @@ const backfill = async (client: Redis, keyPrefix: string): Promise<void> => {
  * const page = await listAccounts(client, 'qrelay:', null, 100, (key) => durable.accounts.findByUsername(key))
  */
 export const listAccounts = async (
-  client: Redis,
+  client: RedisClient,
   keyPrefix: string,
   after: string | null,
   limit: number,

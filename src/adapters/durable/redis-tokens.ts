@@ -2,7 +2,7 @@
  * The token sub-store of the Redis durable store (./redis.ts): access tokens and refresh families,
  * each record in its account's slot with a pointer on its own slot (`{t:<id>}`, `{f:<id>}`).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../storage/redis-client.ts'
 import type { AccessTokenRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, RotateOutcome } from '../../ports.ts'
 import type { DurableScripts } from './redis-scripts.ts'
@@ -10,7 +10,7 @@ import type { SecurityScripts } from './redis-security-scripts.ts'
 
 /** What the sub-stores share: the client, its scripts, the clock and the key builders. */
 export interface RedisDurableContext {
-  client: Redis
+  client: RedisClient
   redis: DurableScripts & SecurityScripts
   clock: Clock
   /** The prefix of every key of one account (one hash tag, one cluster slot). */

@@ -8,12 +8,12 @@
  * messages is one script on one cluster slot. Durability is the operator's Redis configuration (AOF,
  * no eviction), as for the durable store.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../storage/redis-client.ts'
 import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
 
 /** Options of {@link redisWebhookOutbox}: a ready client (the runtime builds it) and a key prefix. */
 export interface RedisWebhookOutboxOptions {
-  client: Redis
+  client: RedisClient
   /** Must not contain `{` or `}`. */
   keyPrefix?: string
 }

@@ -16,7 +16,7 @@
  * `appendfsync everysec` or `always`) and no eviction (`maxmemory-policy noeviction`), or accounts and
  * revocations can be lost or evicted. Needs Redis ≥ 6.2 (SET PXAT).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../storage/redis-client.ts'
 import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
@@ -27,13 +27,13 @@ import { storedEvent } from './security-feed.ts'
 
 /** Options of {@link redisDurableStore}: a ready client (the runtime builds it), a key prefix and the clock. */
 export interface RedisDurableOptions {
-  client: Redis
+  client: RedisClient
   /** Must not contain `{` or `}`: the hash tags that follow it decide the cluster slot. */
   keyPrefix?: string
   clock: Clock
 }
 
-const define = (client: Redis): DurableScripts & SecurityScripts => {
+const define = (client: RedisClient): DurableScripts & SecurityScripts => {
   for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS]) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
   }

@@ -1,13 +1,19 @@
 /**
- * Channel events over Redis PUBLISH/SUBSCRIBE (ioredis), so that the two ends of a channel can sit on
- * different processes. Publishes go through the process's normal client; every subscription shares
- * one dedicated subscriber connection (`client.duplicate()`, opened on the first subscribe),
- * reference-counted per channel `${keyPrefix}ev:{<opaque name of the id>}` (no channel id in a
- * pub/sub channel name, which `PUBSUB CHANNELS` lists: see `../storage/opaque-key.ts`). Redis pub/sub
- * is at most once: after a reconnect the adapter subscribes again and tells every listener `resync`,
- * so it re-reads the record.
+ * Channel events over Redis pub/sub (ioredis), so that the two ends of a channel can sit on different
+ * processes. Publishes go through the process's normal client; every subscription shares one dedicated
+ * subscriber (`client.duplicate()`, opened on the first subscribe), reference-counted per channel
+ * `${keyPrefix}ev:{<opaque name of the id>}` (no channel id in a pub/sub channel name, which `PUBSUB
+ * CHANNELS` lists: see `../storage/opaque-key.ts`).
+ *
+ * On one Redis (or behind Sentinel): PUBLISH/SUBSCRIBE. On Redis Cluster: sharded pub/sub
+ * (SPUBLISH/SSUBSCRIBE, Redis 7), so a message travels only to the node that owns its channel's slot
+ * instead of being broadcast over the whole cluster bus; the duplicate keeps one subscriber connection
+ * per primary (ioredis `shardedSubscribers`). Redis pub/sub is at most once: after a reconnect (or, on a
+ * cluster, a topology change) the adapter subscribes again and tells every listener `resync`, so it
+ * re-reads the record.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from '../storage/redis-client.ts'
 import { decodeChannelEvent, encodeChannelEvent, type ChannelSignal } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents, ChannelListener } from '../../ports.ts'
 import { opaqueKey } from '../storage/opaque-key.ts'
@@ -15,7 +21,7 @@ import { opaqueKey } from '../storage/opaque-key.ts'
 /** Options of {@link redisChannelEvents}. */
 export interface RedisChannelEventsOptions {
   /** The process's client (the caller owns and closes it); the subscriber connection is its duplicate. */
-  client: Redis
+  client: RedisClient
   keyPrefix?: string
   /** Hears subscriber-connection errors and failed resubscriptions (the runtime logs them). */
   onError?: (error: unknown) => void
@@ -44,6 +50,49 @@ const deliver = (entry: Entry, signal: ChannelSignal): void => {
 }
 
 /**
+ * Calls `again` each time the subscriber is back after losing its connection (never on the first connect).
+ * On a cluster a subscriber connection ends or is replaced when a node fails or slots move; ioredis
+ * resubscribes on the new one, then emits 'subscribersReady'.
+ */
+const afterReconnect = (subscriber: RedisClient, sharded: boolean, again: () => void): void => {
+  if (sharded) {
+    let lost = false
+    const markLost = (): void => {
+      lost = true
+    }
+    subscriber.on('-node', markLost)
+    subscriber.on('-subscriber', markLost)
+    subscriber.on('subscribersReady', () => {
+      if (!lost) return
+      lost = false
+      again()
+    })
+    return
+  }
+  let readyBefore = false
+  subscriber.on('ready', () => {
+    if (readyBefore) again()
+    readyBefore = true
+  })
+}
+
+/** The subscriber connection(s) for `client`, and how to (un)subscribe one channel on them. */
+const subscriberOf = (client: RedisClient) => {
+  const sharded = client.isCluster
+  const subscriber: RedisClient = sharded
+    ? // ioredis resubscribes sharded channels itself and says so with 'subscribersReady'.
+      (client as Cluster).duplicate([], { lazyConnect: true, shardedSubscribers: true, enableAutoPipelining: false })
+    : // Our own resubscription replaces ioredis' so that `resync` follows a confirmed SUBSCRIBE.
+      (client as Redis).duplicate({ lazyConnect: true, autoResubscribe: false, enableAutoPipelining: false })
+  return {
+    sharded,
+    subscriber,
+    listen: (name: string): Promise<unknown> => (sharded ? subscriber.ssubscribe(name) : subscriber.subscribe(name)),
+    unlisten: (name: string): Promise<unknown> => (sharded ? subscriber.sunsubscribe(name) : subscriber.unsubscribe(name)),
+  }
+}
+
+/**
  * Builds the Redis events over a ready client. `close()` closes only the subscriber connection it opened.
  *
  * @example
@@ -51,37 +100,35 @@ const deliver = (entry: Entry, signal: ChannelSignal): void => {
  */
 export const redisChannelEvents = (options: RedisChannelEventsOptions): RedisChannelEvents => {
   const { client, keyPrefix = 'qrelay:', onError = () => {} } = options
-  // Our own resubscription (below) replaces ioredis' so that `resync` follows a confirmed SUBSCRIBE.
-  const subscriber = client.duplicate({ lazyConnect: true, autoResubscribe: false, enableAutoPipelining: false })
+  const { sharded, subscriber, listen, unlisten } = subscriberOf(client)
   const entries = new Map<string, Entry>()
   const nameOf = (id: string): string => `${keyPrefix}ev:{${opaqueKey(id)}}`
-  let readyBefore = false
+  const resyncAll = (names: readonly string[]): void => {
+    for (const name of names) {
+      const entry = entries.get(name)
+      if (entry !== undefined) deliver(entry, { type: 'resync' })
+    }
+  }
   let closed = false
 
   subscriber.on('error', onError)
-  subscriber.on('message', (name: string, message: string) => {
+  subscriber.on(sharded ? 'smessage' : 'message', (name: string, message: string) => {
     const entry = entries.get(name)
     const event = entry === undefined ? null : decodeChannelEvent(message)
     if (entry !== undefined && event !== null) deliver(entry, event)
   })
-  subscriber.on('ready', () => {
-    if (!readyBefore) {
-      readyBefore = true
-      return
-    }
+  afterReconnect(subscriber, sharded, () => {
     const names = [...entries.keys()]
     if (names.length === 0) return
-    subscriber.subscribe(...names).then(() => {
-      for (const name of names) {
-        const entry = entries.get(name)
-        if (entry !== undefined) deliver(entry, { type: 'resync' })
-      }
-    }, onError)
+    if (sharded) resyncAll(names)
+    else subscriber.subscribe(...names).then(() => resyncAll(names), onError)
   })
 
   return {
     async publish(id, event) {
-      await client.publish(nameOf(id), encodeChannelEvent(event))
+      const name = nameOf(id)
+      const message = encodeChannelEvent(event)
+      await (sharded ? client.spublish(name, message) : client.publish(name, message))
     },
 
     async subscribe(id, listener) {
@@ -89,7 +136,7 @@ export const redisChannelEvents = (options: RedisChannelEventsOptions): RedisCha
       const name = nameOf(id)
       let entry = entries.get(name)
       if (entry === undefined) {
-        const created: Entry = { listeners: new Set(), ready: subscriber.subscribe(name) }
+        const created: Entry = { listeners: new Set(), ready: listen(name) }
         created.ready.catch(() => {
           if (entries.get(name) === created) entries.delete(name)
         })
@@ -113,7 +160,7 @@ export const redisChannelEvents = (options: RedisChannelEventsOptions): RedisCha
         if (subscribed.listeners.size > 0 || entries.get(name) !== subscribed) return
         entries.delete(name)
         // A later subscribe to the same channel is sent after this on the same connection: no gap.
-        await subscriber.unsubscribe(name).catch(onError)
+        await unlisten(name).catch(onError)
       }
     },
 

@@ -3,60 +3,25 @@
  * a single hash slot so the same code runs on Redis Cluster. Records expire through PEXPIREAT, so a
  * channel past its TTL is gone whether or not anybody looks at it.
  *
- * Channels and the live-channel index share the `{ch}` hash tag, so creating (cap check, record,
- * index entry) and taking a channel are each one script: no process crash or race between two calls
- * can leave a reservation without its channel or a channel outside the count. The price on a cluster:
- * every channel lives in one slot (the cap is global and exact; counters and values still spread).
- *
- * No channel id appears in a key name or in the live index: channels are named by {@link opaqueKey}
- * of their id, and so is every counter (their keys embed channel ids and addresses); a counter's
- * windows keep one hash tag, the opaque name, so they still share a slot.
+ * Channels, each on its own slot, and the live-channel cap, sharded over several slots, are in
+ * ./redis-channels.ts. No channel id appears in a key name: channels are named by {@link opaqueKey} of
+ * their id, and so is every counter (their keys embed channel ids and addresses); a counter's windows
+ * keep one hash tag, the opaque name, so they still share a slot.
  */
-import type { Redis } from 'ioredis'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import { isLive } from '../../core/rendezvous/channel.ts'
 import { opaqueKey } from './opaque-key.ts'
-import type { ChannelStore, Clock, CounterStore, CreateOutcome, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'
+import type { RedisClient } from './redis-client.ts'
+import { redisChannels } from './redis-channels.ts'
+import type { Clock, CounterStore, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'
 
 /** Options of {@link redisStore}: a ready client (the runtime builds it) and a key prefix. */
 export interface RedisStoreOptions {
-  client: Redis
+  client: RedisClient
   keyPrefix?: string
   clock: Clock
 }
 
-// Channel hashes hold r (revision), e (expiresAtMs) and d (the record as JSON). Besides PEXPIREAT, every
-// script also compares e with the caller's clock, so a record is gone the moment the application's
-// clock passes its expiry, even if Redis' own clock is a little behind.
-// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: rev, json, expiresAt, now, max, index member
-// (the channel's opaque name).
-// One intent: refuse a live duplicate, drop expired index entries, check the cap, store and index.
-const CREATE = `
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) > tonumber(ARGV[4]) then return 'exists' end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'capacity' end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
-redis.call('HSET', KEYS[1], 'r', ARGV[1], 'e', ARGV[3], 'd', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return 'ok'`
-// KEYS[1] channel. ARGV: expectedRev, nextRev, json, expiresAt, now.
-const REPLACE_IF_MATCH = `
-local cur = redis.call('HMGET', KEYS[1], 'r', 'e')
-if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[5]) then return 'missing' end
-if cur[1] ~= ARGV[1] then return 'mismatch' end
-redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[4], 'd', ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-return 'ok'`
-// KEYS[1] channel, KEYS[2] live index (same slot). ARGV: now, index member. Returns the JSON of a live record,
-// deleting it and its index entry.
-const TAKE_ONCE = `
-redis.call('ZREM', KEYS[2], ARGV[2])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'd')
-if not cur[1] then return false end
-redis.call('DEL', KEYS[1])
-if tonumber(cur[1]) <= tonumber(ARGV[1]) then return false end
-return cur[2]`
 // KEYS[1] counter. ARGV: ttlMs.
 const INCREMENT = `
 local v = redis.call('INCR', KEYS[1])
@@ -106,18 +71,6 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2])
 return 'ok'`
 
 interface ScriptedRedis {
-  qrCreateChannel(
-    key: string,
-    live: string,
-    rev: number,
-    json: string,
-    expiresAt: number,
-    now: number,
-    max: number,
-    id: string,
-  ): Promise<CreateOutcome>
-  qrReplaceIfMatch(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number, now: number): Promise<ReplaceOutcome>
-  qrTakeChannel(key: string, live: string, now: number, id: string): Promise<string | null>
   qrIncrement(key: string, ttlMs: number): Promise<number>
   qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
   qrReserveWindow(
@@ -134,11 +87,8 @@ interface ScriptedRedis {
   qrKvReplaceIfMatch(key: string, expected: string, next: string, now: number): Promise<ReplaceOutcome>
 }
 
-const define = (client: Redis): ScriptedRedis => {
+const define = (client: RedisClient): ScriptedRedis => {
   const scripts: Array<[string, number, string]> = [
-    ['qrCreateChannel', 2, CREATE],
-    ['qrReplaceIfMatch', 1, REPLACE_IF_MATCH],
-    ['qrTakeChannel', 2, TAKE_ONCE],
     ['qrIncrement', 1, INCREMENT],
     ['qrHitWindow', 2, HIT_WINDOW],
     ['qrReserveWindow', 2, RESERVE_WINDOW],
@@ -161,7 +111,12 @@ const define = (client: Redis): ScriptedRedis => {
  * @example
  * const key = await redisSharedSecret(client, 'qrelay:', 'channel-id-key', random.bytes(32))
  */
-export const redisSharedSecret = async (client: Redis, keyPrefix: string, name: string, candidate: Uint8Array): Promise<Uint8Array> => {
+export const redisSharedSecret = async (
+  client: RedisClient,
+  keyPrefix: string,
+  name: string,
+  candidate: Uint8Array,
+): Promise<Uint8Array> => {
   const key = `${keyPrefix}secret:${name}`
   await client.set(key, Buffer.from(candidate).toString('hex'), 'NX')
   const stored = await client.get(key)
@@ -175,49 +130,16 @@ export const redisSharedSecret = async (client: Redis, keyPrefix: string, name: 
  * @example
  * const store = redisStore({ client: new Redis(url), keyPrefix: 'qrelay:', clock: systemClock })
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the store is three small method tables (channels, counters, key-values) over one client and its scripts
 export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
   const redis = define(client)
-  // Hash tags ({…}) pin each key, and each window pair, to one cluster slot; channels and their live
-  // index share one, so create and take are single scripts.
-  const channelKey = (id: string): string => `${keyPrefix}{ch}:${opaqueKey(id)}`
-  const liveKey = `${keyPrefix}{ch}:live`
+  // Hash tags ({…}) pin each key, and each window pair, to one cluster slot.
   const counterKey = (key: string): string => `${keyPrefix}ct:{${opaqueKey(key)}}`
-
   const decode = (json: string | null): ChannelRecord | null => {
     if (json === null) return null
     const record = JSON.parse(json) as ChannelRecord
     return isLive(record, clock.now()) ? record : null
   }
-
-  const channels: ChannelStore = {
-    create: (record, maxLive) =>
-      redis.qrCreateChannel(
-        channelKey(record.id),
-        liveKey,
-        record.rev,
-        JSON.stringify(record),
-        record.expiresAtMs,
-        clock.now(),
-        maxLive,
-        opaqueKey(record.id),
-      ),
-    async get(id) {
-      return decode(await client.hget(channelKey(id), 'd'))
-    },
-    async replaceIfMatch(id, expectedRev, next) {
-      return redis.qrReplaceIfMatch(channelKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now())
-    },
-    async takeOnce(id) {
-      return decode(await redis.qrTakeChannel(channelKey(id), liveKey, clock.now(), opaqueKey(id)))
-    },
-    async delete(id) {
-      return (await channels.takeOnce(id)) !== null
-    },
-    async liveCount() {
-      return client.zcount(liveKey, `(${clock.now()}`, '+inf')
-    },
-  }
+  const channels = redisChannels(client, keyPrefix, clock, decode)
 
   const counters: CounterStore = {
     async increment(key, ttlMs) {

@@ -3,7 +3,8 @@
  */
 import { knob, type Section } from '../knob.ts'
 import { hexKey } from '../parse-secrets.ts'
-import { publicBaseUrl, redisUrl } from '../parse-urls.ts'
+import { publicBaseUrl } from '../parse-urls.ts'
+import { redisUrl } from '../parse-redis.ts'
 
 /** The listening server: address, timeouts, proxies and logs. */
 export const server = {

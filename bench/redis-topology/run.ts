@@ -1,0 +1,202 @@
+/**
+ * Redis topology benchmark (`node --import tsx bench/redis-topology/run.ts`): two qrelay processes on
+ * one Redis against two qrelay processes on a 3-primary Redis Cluster (`redis+cluster://`), in the same
+ * run, rounds alternating, each measured two ways:
+ * - the relay mix (bench/relay/load.ts: the MSC4388 cycle create → PUT → GET → GET → DELETE), one load
+ *   generator per process, half the connections each;
+ * - full QR logins over HTTP (channel, handshake, grant, approval, tokens: as bench/qr-login), the new
+ *   device on one process and the existing device on the other, `BENCH_CONCURRENCY` at once.
+ * The figure that compares the two is per server CPU second (both qrelay processes' CPU, from /proc),
+ * since the machine (2 cores: qrelay on core 0, Redis and the load on core 1) cannot give the cluster
+ * more hardware; the raw rates are printed too. The ratio is cluster ÷ one Redis.
+ *
+ * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_CONNECTIONS (32), BENCH_LOGINS (20 per
+ * round), BENCH_CONCURRENCY (4).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { LoadResult } from '../relay/load.ts'
+import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from '../relay/processes.ts'
+import { startRedisClusterForBench } from './cluster.ts'
+import { PUBLIC_BASE_URL, qrLoginsPerSecond } from './qr-logins.ts'
+import { exportJWK, generateKeyPair } from 'jose'
+
+const num = (name: string, fallback: number, max: number): number => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
+  return value
+}
+const SECONDS = num('BENCH_SECONDS', 10, 120)
+const REPS = num('BENCH_REPS', 3, 20)
+const CONNECTIONS = num('BENCH_CONNECTIONS', 32, 1000)
+const LOGINS = num('BENCH_LOGINS', 20, 10_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', 4, 64)
+const SERVER_CORE = 0
+const OTHER_CORE = 1
+const ADMIN = 'bench-admin-token-0123456789abcdef0123'
+const GENEROUS = '1000000000/1s'
+
+const baseEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
+  return env
+}
+
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Two qrelay processes on `redisUrl`. */
+const startPair = async (label: string, redisUrl: string, dataDir: string): Promise<Array<{ url: string; child: Child }>> => {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+  const env = {
+    QRELAY_PUBLIC_BASE_URL: PUBLIC_BASE_URL,
+    QRELAY_TICKET_SIGNING_JWKS: JSON.stringify({ keys: [await exportJWK(privateKey)] }),
+    ...baseEnv(),
+    QRELAY_HOST: '127.0.0.1',
+    QRELAY_LOG_LEVEL: 'silent',
+    QRELAY_STORE: 'redis',
+    QRELAY_REDIS_URL: redisUrl,
+    QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${label}:`,
+    QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
+    QRELAY_UIA_KEY: '55'.repeat(32),
+    QRELAY_SECRETS_KEYS: `k1:${'66'.repeat(32)}`,
+    QRELAY_DATA_DIR: dataDir,
+    QRELAY_ADMIN_TOKEN: ADMIN,
+    QRELAY_ABUSE_ENABLED: 'false',
+    QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+    QRELAY_POLL_INTERVAL_SECONDS: '1',
+    ...Object.fromEntries(
+      [
+        'CREATE_PER_CLIENT',
+        'READS_PER_CHANNEL',
+        'WRITES_PER_CHANNEL',
+        'AUTH_FAILURES_PER_CLIENT',
+        'USER_CODE_PER_ACCOUNT',
+        'USER_CODE_PER_CLIENT',
+        'DEVICE_AUTHORIZATION_PER_CLIENT',
+        'TOKEN_PER_CLIENT',
+      ].map((name) => [`QRELAY_RATE_${name}`, GENEROUS]),
+    ),
+  }
+  const pair = []
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort()
+    const child = await startChild(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+      core: SERVER_CORE,
+      env: { ...env, QRELAY_PORT: String(port) },
+    })
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 30_000, child)
+    pair.push({ url: `http://127.0.0.1:${port}`, child })
+  }
+  return pair
+}
+
+/** The relay mix on both processes at once; 2xx per second and per server CPU second. */
+const relayMix = async (pair: Array<{ url: string; child: Child }>, seconds: number) => {
+  const before = pair.map((s) => cpuSeconds(s.child.pid))
+  const results = await Promise.all(
+    pair.map(async (s) => {
+      const options = JSON.stringify({ url: s.url, connections: Math.max(1, CONNECTIONS / 2), seconds })
+      const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
+        core: OTHER_CORE,
+        env: baseEnv(),
+        timeoutMs: seconds * 1000 + 60_000,
+      })
+      return JSON.parse(out.trim().split('\n').pop() as string) as LoadResult
+    }),
+  )
+  const cpu = pair.reduce((sum, s, i) => sum + cpuSeconds(s.child.pid) - (before[i] as number), 0)
+  const ok = results.reduce((sum, r) => sum + r.rps * r.seconds, 0)
+  const bad = results.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0)
+  return { rps: ok / seconds, perCpu: ok / cpu, bad }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+const fmt = (xs: readonly number[], digits = 0): string =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
+
+const main = async (): Promise<void> => {
+  const pinned = await canPin()
+  process.stdout.write(
+    `# redis topology benchmark: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; ${pinned ? 'qrelay on core 0, Redis and load on core 1' : 'NOT PINNED'}\n`,
+  )
+  const children: Child[] = []
+  const dirs = [mkdtempSync(join(tmpdir(), 'qrelay-bench-topo-')), mkdtempSync(join(tmpdir(), 'qrelay-bench-topo-'))]
+  try {
+    const single = await startRedis(OTHER_CORE)
+    children.push(single.child)
+    const cluster = await startRedisClusterForBench(OTHER_CORE, dirs[1] as string)
+    children.push(...cluster.children)
+    const topologies = [
+      { name: 'one Redis', pair: await startPair('single', single.url, dirs[0] as string) },
+      { name: '3-primary cluster', pair: await startPair('cluster', cluster.url, dirs[1] as string) },
+    ]
+    for (const t of topologies) children.push(...t.pair.map((s) => s.child))
+    const figures = topologies.map(() => ({
+      rps: [] as number[],
+      perCpu: [] as number[],
+      logins: [] as number[],
+      loginsPerCpu: [] as number[],
+    }))
+    for (const t of topologies) {
+      const warm = await relayMix(t.pair, 3)
+      const login = await qrLoginsPerSecond(t.pair, ADMIN, 4, CONCURRENCY, cpuSeconds)
+      process.stdout.write(
+        `warm-up ${t.name}: ${warm.rps.toFixed(0)} req/s (${warm.bad} non-2xx), ${login.perSecond.toFixed(1)} logins/s\n`,
+      )
+    }
+    for (let round = 1; round <= REPS; round++) {
+      for (const [i, t] of topologies.entries()) {
+        const mix = await relayMix(t.pair, SECONDS)
+        const login = await qrLoginsPerSecond(t.pair, ADMIN, LOGINS, CONCURRENCY, cpuSeconds)
+        const f = figures[i] as (typeof figures)[number]
+        f.rps.push(mix.rps)
+        f.perCpu.push(mix.perCpu)
+        f.logins.push(login.perSecond)
+        f.loginsPerCpu.push(login.perCpuSecond)
+        process.stdout.write(
+          `round ${round} ${t.name}: relay ${mix.rps.toFixed(0)} req/s, ${mix.perCpu.toFixed(0)} per CPU-s, ${mix.bad} non-2xx; ` +
+            `${login.perSecond.toFixed(1)} logins/s, ${login.perCpuSecond.toFixed(2)} per CPU-s\n`,
+        )
+      }
+    }
+    const [one, clu] = figures as [(typeof figures)[number], (typeof figures)[number]]
+    const ratio = (a: number[], b: number[]) => (median(b) / median(a)).toFixed(2)
+    process.stdout.write(
+      [
+        '',
+        `| measure (two qrelay processes) | one Redis, median (range) | 3-primary cluster, median (range) | cluster ÷ one |`,
+        '| --- | ---: | ---: | ---: |',
+        `| relay mix, 2xx req/s | ${fmt(one.rps)} | ${fmt(clu.rps)} | ${ratio(one.rps, clu.rps)} |`,
+        `| relay mix, req per server CPU-s | ${fmt(one.perCpu)} | ${fmt(clu.perCpu)} | ${ratio(one.perCpu, clu.perCpu)} |`,
+        `| QR logins/s (${CONCURRENCY} at once) | ${fmt(one.logins, 1)} | ${fmt(clu.logins, 1)} | ${ratio(one.logins, clu.logins)} |`,
+        `| QR logins per server CPU-s | ${fmt(one.loginsPerCpu, 2)} | ${fmt(clu.loginsPerCpu, 2)} | ${ratio(one.loginsPerCpu, clu.loginsPerCpu)} |`,
+        '',
+        `${REPS} rounds × ${SECONDS} s relay (${CONNECTIONS} connections) + ${LOGINS} logins per topology; load average at the end ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    for (const child of children.reverse()) await child.stop()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:redis-topology: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})

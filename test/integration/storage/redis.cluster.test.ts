@@ -1,0 +1,118 @@
+/**
+ * The ephemeral store and the channel events on a real 3-primary Redis Cluster (test/helpers/redis-cluster.ts):
+ * the same conformance suites as on one Redis, so no script may touch keys of two slots (the cluster
+ * answers CROSSSLOT), and the channel keys must spread over the nodes instead of sitting on one.
+ */
+import { Cluster, Redis } from 'ioredis'
+import { describe, expect, it } from 'vitest'
+import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
+import { LIVE_SHARDS } from '../../../src/adapters/storage/redis-channels.ts'
+import { redisStore } from '../../../src/adapters/storage/redis.ts'
+import { createChannel } from '../../../src/core/rendezvous/channel.ts'
+import { fakeClock } from '../../helpers/fake-clock.ts'
+import { uniquePrefix } from '../../helpers/redis.ts'
+import { clusterClient, runCluster } from '../../helpers/redis-cluster.ts'
+
+const nodesOf = (c: { ports: number[] }) => c.ports.map((port) => ({ host: '127.0.0.1', port }))
+import { describeEphemeralStore } from './conformance.ts'
+import { describeChannelEvents, eventually, recorder } from './events-conformance.ts'
+
+const run = runCluster()
+if (run === null) {
+  describe.skip('EphemeralStore on Redis Cluster (no redis-server on this machine)', () => it('skipped', () => {}))
+} else {
+  const cluster = () => run
+
+  describeEphemeralStore('redis cluster', (clock) => {
+    const client = clusterClient(cluster())
+    const store = redisStore({ client, keyPrefix: uniquePrefix('cconf'), clock })
+    return { ...store, close: async () => void (await client.quit()) }
+  })
+
+  describeChannelEvents('redis cluster (sharded pub/sub)', () => {
+    const keyPrefix = uniquePrefix('cevents')
+    const clients = [clusterClient(cluster()), clusterClient(cluster())]
+    const [a, b] = clients.map((client) => redisChannelEvents({ client, keyPrefix })) as [
+      ReturnType<typeof redisChannelEvents>,
+      ReturnType<typeof redisChannelEvents>,
+    ]
+    return {
+      a,
+      b,
+      channelCount: () => a.channelCount() + b.channelCount(),
+      close: async () => {
+        await Promise.all([a.close(), b.close()])
+        await Promise.all(clients.map((client) => client.quit()))
+      },
+    }
+  })
+
+  describe('redisChannelEvents on Redis Cluster', () => {
+    it('resubscribes after a sharded subscriber connection is killed and tells every listener to resync', async () => {
+      const tag = `evkill${process.pid}x${Date.now()}`
+      const keyPrefix = uniquePrefix('ckill')
+      const clients = [0, 1].map(() => new Cluster(nodesOf(cluster()), { redisOptions: { maxRetriesPerRequest: 2, connectionName: tag } }))
+      const [a, b] = clients.map((client) => redisChannelEvents({ client, keyPrefix })) as [
+        ReturnType<typeof redisChannelEvents>,
+        ReturnType<typeof redisChannelEvents>,
+      ]
+      try {
+        const r = recorder()
+        await b.subscribe('k1', r.listener)
+        await a.publish('k1', { type: 'attached', role: 'creator', conn: 'c1' })
+        await eventually(() => r.heard.length === 1)
+        let killed = 0
+        for (const port of cluster().ports) {
+          const admin = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 })
+          const list = String(await admin.client('LIST'))
+          for (const line of list.split('\n').filter((l) => l.includes('ssubscriber') && l.includes(tag) && / ssub=[1-9]/.test(l))) {
+            await admin.client('KILL', 'ID', /(?:^|\s)id=(\d+)/.exec(line)?.[1] as string)
+            killed++
+          }
+          await admin.quit()
+        }
+        expect(killed).toBe(1)
+        await eventually(() => r.heard.some((signal) => signal.type === 'resync'), 1000)
+        await a.publish('k1', { type: 'deleted', by: 'joiner' })
+        await eventually(() => r.heard.some((signal) => signal.type === 'deleted'))
+        expect(r.heard).toEqual([{ type: 'attached', role: 'creator', conn: 'c1' }, { type: 'resync' }, { type: 'deleted', by: 'joiner' }])
+      } finally {
+        await Promise.all([a.close(), b.close()])
+        await Promise.all(clients.map((client) => client.quit()))
+      }
+    })
+  })
+
+  describe('redisStore on Redis Cluster', () => {
+    it('is checked by a cluster that refuses a script over keys of two slots', async () => {
+      // So every conformance case above that passes ran each of its scripts on one slot.
+      const client = clusterClient(cluster())
+      try {
+        await expect(client.eval("return redis.call('GET', KEYS[2])", 2, '{a}x', '{b}x')).rejects.toThrow(/CROSSSLOT/)
+      } finally {
+        await client.quit()
+      }
+    })
+
+    it('spreads channel records and the live-channel cap over every primary', async () => {
+      const client = clusterClient(cluster())
+      const keyPrefix = uniquePrefix('spread')
+      const clock = fakeClock(Date.now())
+      const store = redisStore({ client, keyPrefix, clock })
+      try {
+        for (let i = 0; i < 60; i++) {
+          const record = createChannel({ id: `spread-${i}-${Date.now()}`, api: 'msc4388', data: '', now: clock.now(), ttlMs: 60_000 })
+          expect(await store.channels.create(record, 1000)).toBe('ok')
+        }
+        expect(await store.channels.liveCount()).toBe(60)
+        const perNode = await Promise.all(client.nodes('master').map(async (node) => (await node.keys(`${keyPrefix}*`)).length))
+        expect(perNode).toHaveLength(3)
+        for (const count of perNode) expect(count).toBeGreaterThan(0)
+        const shards = await Promise.all(client.nodes('master').map((node) => node.keys(`${keyPrefix}{live:*`)))
+        expect(shards.flat().length).toBeGreaterThan(LIVE_SHARDS / 2)
+      } finally {
+        await client.quit()
+      }
+    })
+  })
+}
