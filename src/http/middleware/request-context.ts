@@ -1,6 +1,6 @@
 /**
  * First middleware of every request: a request id, the client's address and rate-limit key, a
- * request-scoped logger, and one access-log line at the end. The log line names the route pattern,
+ * request-scoped logger, one access-log line and one metrics observation at the end. The log line names the route pattern,
  * never the raw path (paths hold channel ids), and channel ids only as keyed hashes. Every response
  * carries `X-Content-Type-Options: nosniff` and a CSP that forbids rendering it as a page.
  */
@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { clientAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
 import { toBase64Url } from '../../core/crypto/secrets.ts'
 import type { Logger, Random } from '../../ports.ts'
+import type { Metrics } from '../../ports/metrics.ts'
 import type { AppEnv } from '../context.ts'
 
 /** Tells the socket peer's address of a request; runtimes supply it (Node: the socket; Workers: CF-Connecting-IP). */
@@ -30,6 +31,8 @@ export interface RequestContextOptions {
   accessLog: boolean
   /** True once a graceful shutdown began: responses then close their connection. */
   isShuttingDown: () => boolean
+  /** Where each request's route, status and duration go; default: nowhere. */
+  metrics?: Metrics
 }
 
 /** The client's address as text and the key its limits count under. */
@@ -81,10 +84,12 @@ const clientIdentities = (addressRule: ClientAddressRule): ((socket: string | un
 /** Builds the request-context middleware. */
 export const requestContext = (options: RequestContextOptions): MiddlewareHandler<AppEnv> => {
   const { logger, stopwatch, random, getSocketAddress, addressRule, redact, isShuttingDown, accessLog } = options
+  const metrics = options.metrics?.enabled === true ? options.metrics : undefined
   const redactChannel = channelHashes(redact)
   const identify = clientIdentities(addressRule)
   return async function requestContext(c, next) {
     const elapsedMs = stopwatch()
+    const elapsedSeconds = metrics?.timer()
     const requestId = toBase64Url(random.bytes(9))
     const header = addressRule.header === undefined ? undefined : (c.req.header(addressRule.header) ?? undefined)
     const { text, key } = identify(getSocketAddress(c), header)
@@ -106,8 +111,9 @@ export const requestContext = (options: RequestContextOptions): MiddlewareHandle
     await next()
     // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
     if (isShuttingDown()) c.res.headers.set('Connection', 'close')
-    if (!accessLog && c.res.status < 500) return
     const status = c.res.status
+    if (elapsedSeconds !== undefined) metrics?.request(c.req.method, c.req.routePath, status, elapsedSeconds())
+    if (!accessLog && status < 500) return
     const fields: Record<string, unknown> = {
       method: c.req.method,
       route: c.req.routePath,
