@@ -8,7 +8,7 @@
  * channel ids only as keyed hashes, and on a refusal its error code and reason. Every response
  * carries `X-Content-Type-Options: nosniff` and a CSP that forbids rendering it as a page.
  */
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler } from 'hono'
 import { clientAddress, inAnyRange, parseAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
 import { toBase64Url } from '../../core/crypto/secrets.ts'
 import type { Logger, Random } from '../../ports.ts'
@@ -103,8 +103,9 @@ const MAX_REASON_CHARS = 160
  * Notes why the request is refused, for its access-log line: the stable error code (`RATE_LIMITED`,
  * `invalid_grant`…) and a reason (a policy reason code, or the short public detail). Error answers call it.
  */
-export const noteRefusal = (c: Context<AppEnv>, code: string, reason: string | undefined): void => {
-  c.set('refusal', { code, reason: reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS) })
+export const noteRefusal = <E extends Env>(c: Context<E>, code: string, reason: string | undefined): void => {
+  // Every app these routes are mounted on has this middleware first, so the variable exists (AppEnv).
+  ;(c as unknown as Context<AppEnv>).set('refusal', { code, reason: reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS) })
 }
 
 /** The request id and trace id of a request: a trusted proxy's when valid, else a new request id and no trace. */

@@ -169,6 +169,22 @@ describe('access lines of refusals', () => {
     })
   })
 
+  it('carries AUTH_STAGE_REQUIRED on a sign-in challenge, with the reason once a stage failed', async () => {
+    const lines: Line[] = []
+    const t = makeApp({ logger: capturingLogger(lines) })
+    await t.auth.accounts.create('alice', 'correct horse battery staple')
+    const first = await t.app.request('/v1/login', jsonInit('POST', { username: 'alice' }))
+    expect(first.status).toBe(401)
+    expect(accessLine(lines)).toMatchObject({ status: 401, error: 'AUTH_STAGE_REQUIRED' })
+    expect(accessLine(lines)).not.toHaveProperty('reason')
+    const { session } = (await first.json()) as { session: string }
+    const auth = { type: 'm.login.password', session, password: 'not the password' }
+    const wrong = await t.app.request('/v1/login', jsonInit('POST', { username: 'alice', auth }))
+    expect(wrong.status).toBe(401)
+    expect(accessLine(lines)).toMatchObject({ status: 401, error: 'AUTH_STAGE_REQUIRED', reason: 'wrong username or password' })
+    expect(JSON.stringify(lines)).not.toContain('not the password')
+  })
+
   it('carries no error field on a success', async () => {
     const lines: Line[] = []
     const t = makeApp({ logger: capturingLogger(lines) })
