@@ -8,7 +8,8 @@
  * @see https://prometheus.io/docs/practices/naming/
  */
 import { performance } from 'node:perf_hooks'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { fastHistogram } from './fast-histogram.ts'
 import type { ChannelEventKind, GaugeName, Metrics, WebhookEventKind } from '../../ports/metrics.ts'
 
 /** Distinct label combinations one metric keeps; later ones are counted under `other`. */
@@ -125,22 +126,22 @@ export const prometheusMetrics = (options: PrometheusOptions = {}): Metrics => {
     const metric = new Counter({ name, help, labelNames, registers: [registry] })
     return children((values) => metric.labels(...values))
   }
-  const requests = new Histogram({
-    name: 'qrelay_http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern (never the raw path) and status, with their duration',
-    labelNames: ['method', 'route', 'status'],
-    buckets: REQUEST_BUCKETS,
-    registers: [registry],
-  })
-  const request = children((values) => requests.labels(...values))
-  const stores = new Histogram({
-    name: 'qrelay_store_operation_duration_seconds',
-    help: 'Store operations by port and operation, with their duration',
-    labelNames: ['port', 'operation'],
-    buckets: STORE_BUCKETS,
-    registers: [registry],
-  })
-  const storeOperation = children((values) => stores.labels(...values))
+  const request = children(
+    fastHistogram(registry, {
+      name: 'qrelay_http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern (never the raw path) and status, with their duration',
+      labelNames: ['method', 'route', 'status'],
+      buckets: REQUEST_BUCKETS,
+    }),
+  )
+  const storeOperation = children(
+    fastHistogram(registry, {
+      name: 'qrelay_store_operation_duration_seconds',
+      help: 'Store operations by port and operation, with their duration',
+      labelNames: ['port', 'operation'],
+      buckets: STORE_BUCKETS,
+    }),
+  )
   const storeFailure = counter('qrelay_store_operation_errors_total', 'Store operations that threw, by port and operation', [
     'port',
     'operation',
