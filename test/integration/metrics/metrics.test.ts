@@ -13,7 +13,7 @@ import { parseConfig } from '../../../src/config.ts'
 import { startNodeServer, type RunningServer } from '../../../src/runtime/node-server.ts'
 import { withUia } from '../../helpers/account-client.ts'
 import { E2E_ENV, HOME, HOME_TOO, createUser, fetchFrom, passwordLogin, qrLogin, type DeviceAt } from '../approval/e2e-harness.ts'
-import { hasSample, parseExposition, sampleValue, type Sample } from './scrape.ts'
+import { hasSample, parseExposition, sampleValue, type Sample } from '../../helpers/prometheus-scrape.ts'
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdefghijklmnop'
 const DENIED = '203.0.113.99'
