@@ -129,6 +129,28 @@ describe('GET /metrics', () => {
     }
   })
 
+  it('counts a channel claimed over a WebSocket as completed, like one claimed over HTTP', async () => {
+    const token = await passwordLogin(phone, 'alice')
+    const before = await scrape()
+    const outcome = await qrLogin({
+      intent: 'existing shows',
+      newAt: tv,
+      existingAt: phone,
+      newTransport: 'ws',
+      existingTransport: 'ws',
+      accessToken: token,
+    })
+    expect(outcome.approval).toMatchObject({ status: 'approved' })
+    const after = await scrape()
+    expect(delta(before, after, 'qrelay_channels_created_total', { api: 'native' })).toBe(1)
+    expect(delta(before, after, 'qrelay_channels_completed_total', { api: 'native' })).toBe(1)
+    expect(delta(before, after, 'qrelay_logins_total', { method: 'qr', outcome: 'success' })).toBe(1)
+    // An upgrade is one request (status 200 as the runtime answers it, the handshake's duration).
+    expect(
+      delta(before, after, 'qrelay_http_request_duration_seconds_count', { method: 'GET', route: '/v1/rendezvous/:id/ws', status: '200' }),
+    ).toBe(2)
+  })
+
   it('counts a policy denial by reason, and answers an unknown path under a pattern', async () => {
     const before = await scrape()
     const refused = await fetchFrom(DENIED)(`${server.url}/_matrix/client/unstable/org.matrix.msc4108/rendezvous`, {
