@@ -185,6 +185,22 @@ describe('access lines of refusals', () => {
     expect(JSON.stringify(lines)).not.toContain('not the password')
   })
 
+  it('keeps a reason that names what a client sent to printable ASCII and 160 characters', async () => {
+    const lines: Line[] = []
+    const t = makeApp({ logger: capturingLogger(lines) })
+    const name = `f\u00e9ld\u2028${'x'.repeat(300)}`
+    const body = `${encodeURIComponent(name)}=1&${encodeURIComponent(name)}=2`
+    const res = await t.app.request('/oauth2/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    })
+    expect(res.status).toBe(400)
+    const reason = accessLine(lines)?.reason as string
+    expect(reason.startsWith('f?ld?xxx')).toBe(true)
+    expect(reason).toHaveLength(160)
+  })
+
   it('carries no error field on a success', async () => {
     const lines: Line[] = []
     const t = makeApp({ logger: capturingLogger(lines) })
