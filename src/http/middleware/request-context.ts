@@ -105,9 +105,10 @@ const MAX_REASON_CHARS = 160
  * it. A detail may name what a client sent (a form field's name): the reason keeps printable ASCII only.
  */
 export const noteRefusal = <E extends Env>(c: Context<E>, code: string, reason: string | undefined): void => {
-  // Every app these routes are mounted on has this middleware first, so the variable exists (AppEnv).
   const printable = reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS).replace(/[^\x20-\x7e]/g, '?')
-  ;(c as unknown as Context<AppEnv>).set('refusal', { code, reason: printable })
+  // Every app these routes are mounted on has this middleware first, so the variable exists (AppEnv).
+  const context = c as unknown as Context<AppEnv>
+  context.set('refusal', { code, reason: printable })
 }
 
 /** The request id and trace id of a request: a trusted proxy's when valid, else a new request id and no trace. */
