@@ -20,6 +20,12 @@ export type WebhookEventKind = 'delivered' | 'retried' | 'dead_lettered'
 /** Values read at every scrape rather than counted. */
 export type GaugeName = 'live_channels' | 'open_websockets' | 'webhook_queue_pending' | 'webhook_queue_dead'
 
+/** Times one store operation: `start` reads the clock, `end` records the duration since (and a failure). */
+export interface StoreOperationRecorder {
+  start(): number
+  end(started: number, failed: boolean): void
+}
+
 /** Records what the process does, for an operator's dashboard. Every method is cheap and never throws. */
 export interface Metrics {
   /** False for the no-op: callers skip the work of measuring (timers, wrappers). */
@@ -44,9 +50,9 @@ export interface Metrics {
   webhook(event: WebhookEventKind): void
   /**
    * The recorder of one store operation through a port (`channels`, `counters`, `kv`, `accounts`…),
-   * made once per operation by the store wrapper: each call records one duration, and a failure.
+   * made once per operation by the store wrapper (no allocation per call).
    */
-  storeOperation(port: string, operation: string): (seconds: number, failed: boolean) => void
+  storeOperation(port: string, operation: string): StoreOperationRecorder
   /** Registers how to read `gauge` at scrape time (several readers of one gauge add up). */
   observe(gauge: GaugeName, read: () => number | Promise<number>): void
   /** The exposition (Prometheus text format 0.0.4) and its content type. */
@@ -55,6 +61,7 @@ export interface Metrics {
 
 const zero = (): number => 0
 const nothing = (): void => {}
+const NO_RECORDER: StoreOperationRecorder = Object.freeze({ start: zero, end: nothing })
 
 /** The metrics of a process that keeps none: every method does nothing. */
 export const NO_METRICS: Metrics = Object.freeze({
@@ -68,7 +75,7 @@ export const NO_METRICS: Metrics = Object.freeze({
   abuseBlock: nothing,
   tokenRequest: nothing,
   webhook: nothing,
-  storeOperation: () => nothing,
+  storeOperation: () => NO_RECORDER,
   observe: nothing,
   render: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '' }),
 })

@@ -21,36 +21,31 @@ const methodNames = (target: object): string[] => {
 
 /**
  * `target` with each method timed under `port`. The recorder of each operation is made once, here;
- * a call costs a timer and one observation. Properties that are not functions read through.
+ * a call costs two clock reads and one observation, and its promise is handed back as it is (the
+ * timing hangs off it: the caller waits no extra turn). Properties that are not functions read through.
  */
 const timedPort = <P extends object>(metrics: Metrics, port: string, target: P): P => {
   const timed = Object.create(target) as Record<string, unknown>
   for (const name of methodNames(target)) {
     const method = (target as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown
-    const record = metrics.storeOperation(port, name)
+    const op = metrics.storeOperation(port, name)
     timed[name] = (...args: unknown[]): unknown => {
-      const elapsed = metrics.timer()
+      const started = op.start()
       let result: unknown
       try {
         result = method.apply(target, args)
       } catch (error) {
-        record(elapsed(), true)
+        op.end(started, true)
         throw error
       }
-      if (!(result instanceof Promise)) {
-        record(elapsed(), false)
-        return result
-      }
-      return result.then(
-        (value: unknown) => {
-          record(elapsed(), false)
-          return value
-        },
-        (error: unknown) => {
-          record(elapsed(), true)
-          throw error
-        },
-      )
+      // The caller awaits `result` itself; this side chain only records (it handles both outcomes).
+      if (result instanceof Promise) {
+        void result.then(
+          () => op.end(started, false),
+          () => op.end(started, true),
+        )
+      } else op.end(started, false)
+      return result
     }
   }
   return timed as P

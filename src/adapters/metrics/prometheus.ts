@@ -189,9 +189,12 @@ export const prometheusMetrics = (options: PrometheusOptions = {}): Metrics => {
     storeOperation: (port, operation) => {
       const duration = storeOperation(port, operation)
       const failures = storeFailure(port, operation)
-      return (seconds, failed) => {
-        duration.observe(seconds)
-        if (failed) failures.inc()
+      return {
+        start: () => performance.now(),
+        end: (started, failed) => {
+          duration.observe((performance.now() - started) / 1000)
+          if (failed) failures.inc()
+        },
       }
     },
     observe: (gauge, read) => {
