@@ -20,6 +20,7 @@ import { mountAccount } from './mount-account.ts'
 import { mountOAuth } from './mount-oauth.ts'
 import { loopbackHostsOnly } from './public-origin.ts'
 import { healthRoutes } from './routes/health.ts'
+import { metricsRoute } from './routes/metrics.ts'
 import { MSC4108_PREFIX, msc4108Routes } from './routes/msc4108.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX, sequenceRoutes } from './routes/msc4388.ts'
 import { relayWebSocket, type WebSocketTransport } from './routes/relay-ws.ts'
@@ -67,6 +68,7 @@ const mountBase = (app: Hono<AppEnv>, services: Services, host: AppHost): void =
       addressRule: { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies },
       isShuttingDown,
       accessLog: config.server.logLevel === 'info' || config.server.logLevel === 'debug',
+      metrics: services.metrics,
     }),
   )
   // Without QRELAY_PUBLIC_BASE_URL, URLs and DPoP `htu` checks fall back to the request's `Host`:
@@ -80,6 +82,10 @@ const mountBase = (app: Hono<AppEnv>, services: Services, host: AppHost): void =
   const health = healthRoutes(services.readiness, isShuttingDown)
   app.get('/healthz', health.healthz)
   app.get('/readyz', health.readyz)
+  if (services.metrics.enabled) {
+    app.get('/metrics', metricsRoute({ metrics: services.metrics, token: config.server.metricsToken }))
+    app.all('/metrics', methodNotAllowed)
+  }
   app.get('/_matrix/client/versions', matrixVersions(config.rendezvous))
   if (services.tickets !== undefined) app.get('/oauth2/jwks', jwksRoute(services.tickets))
   const accounts = services.accounts !== undefined

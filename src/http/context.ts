@@ -22,5 +22,7 @@ export interface AppEnv {
     redact: (value: string) => string
     /** The request's channel id (a bearer value): logs only ever show it through `redact`. */
     channelId: string | undefined
+    /** Why the request was refused (error code and reason), for its access-log line; set by error answers. */
+    refusal: { code: string; reason: string | undefined } | undefined
   }
 }

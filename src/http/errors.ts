@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { RelayError, type ErrorCode } from '../core/errors.ts'
 import type { AppEnv } from './context.ts'
 import { summarizeError } from '../core/error-summary.ts'
+import { noteRefusal } from './middleware/request-context.ts'
 
 /** Status and Matrix errcode per code. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: ContentfulStatusCode; errcode: string }>> = {
@@ -98,6 +99,8 @@ export const describeError = (error: unknown, flavor?: string): { status: Conten
  */
 export const errorResponse = (c: Context<AppEnv>, error: unknown): Response => {
   const { status, body } = describeError(error, c.get('flavor'))
+  // The access line's code and reason: the policy's reason code, else the public detail (never on a 5xx).
+  noteRefusal(c, body.qrelay_code, status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error))
   if (status >= 500) {
     // Class, code and code locations only: a message can quote the request (the line carries `req`).
     c.get('log')?.error({ err: summarizeError(error), route: c.req.routePath, method: c.req.method }, 'request failed')

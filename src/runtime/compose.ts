@@ -22,6 +22,9 @@ import type {
   SecurityEvents,
 } from '../ports.ts'
 import { abuseBlocks } from '../services/abuse-blocks.ts'
+import { NO_METRICS, type Metrics } from '../ports/metrics.ts'
+import { countedAccounts, countedRendezvous } from '../services/metrics-services.ts'
+import { timedDurableStore, timedEphemeralStore } from '../services/metrics-stores.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
 import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
@@ -37,8 +40,8 @@ import { notMeService } from '../services/not-me.ts'
 import { operatorAccounts } from '../services/operator-accounts.ts'
 import { operatorKeys } from '../services/operator-keys.ts'
 import { rateLimiter, type RateLimiter } from '../services/rate-limiter.ts'
-import { relayService } from '../services/relay.ts'
-import { rendezvousService } from '../services/rendezvous.ts'
+import { relayService, type RelayService } from '../services/relay.ts'
+import { rendezvousService, type RendezvousService } from '../services/rendezvous.ts'
 import type { AccountServices, Services } from '../services/services.ts'
 import type { SigningKeys } from '../services/signing-keys.ts'
 import { sightings } from '../services/sightings.ts'
@@ -78,7 +81,40 @@ export interface ComposePorts {
   /** Build the abuse guard (per QRELAY_ABUSE_*); default true. */
   abuseGuard?: boolean
   accounts?: AccountPorts
+  /** Where the services record what they do (`GET /metrics` on Node); default: nowhere ({@link NO_METRICS}). */
+  metrics?: Metrics
 }
+
+/** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
+const meteredPorts = (ports: ComposePorts): ComposePorts & { metrics: Metrics } => {
+  const metrics = ports.metrics ?? NO_METRICS
+  if (!metrics.enabled) return { ...ports, metrics }
+  const { accounts } = ports
+  const store = timedEphemeralStore(ports.store, metrics)
+  return {
+    ...ports,
+    metrics,
+    store,
+    ...(accounts === undefined ? {} : { accounts: { ...accounts, durable: timedDurableStore(accounts.durable, metrics) } }),
+  }
+}
+
+/** The WebSocket relay, when the runtime gives channel events and timers. */
+const relayOf = (config: Config, ports: ComposePorts, rendezvous: RendezvousService): RelayService | undefined =>
+  ports.channelEvents === undefined || ports.scheduler === undefined
+    ? undefined
+    : relayService({
+        rendezvous,
+        events: ports.channelEvents,
+        clock: ports.clock,
+        random: ports.random,
+        scheduler: ports.scheduler,
+        limits: {
+          helloTimeoutMs: config.websocket.helloTimeoutMs,
+          idleTimeoutMs: config.websocket.idleTimeoutMs,
+          maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
+        },
+      })
 
 /** The account services, built on the shared ones. */
 const composeAccounts = (
@@ -169,8 +205,9 @@ const abuseBlocksOf = (config: Config, store: EphemeralStore, clock: Clock, abus
  * const services = compose(config, { store, clock, random, logger, redact, accounts: { durable, uiaKey, keyring } })
  * const app = createApp(services, { getSocketAddress })
  */
-export const compose = (config: Config, ports: ComposePorts): Services => {
-  const { store, clock, random, logger } = ports
+export const compose = (config: Config, given: ComposePorts): Services => {
+  const ports = meteredPorts(given)
+  const { store, clock, random, logger, metrics } = ports
   const limiter = rateLimiter(store.counters, clock)
   const abuse =
     ports.abuseGuard === false
@@ -180,10 +217,11 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
           kv: store.kv,
           clock,
           logger,
+          metrics,
           trustedNetworks: config.policy.trustedNetworks,
         })
   const events = ports.channelEvents
-  const rendezvous = rendezvousService({
+  const unmetered = rendezvousService({
     store,
     limiter,
     clock,
@@ -195,27 +233,22 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
     ...(abuse === undefined ? {} : { abuse }),
     ...(ports.channelIdKeys === undefined ? {} : { channelIdKeys: ports.channelIdKeys }),
   })
-  const relay =
-    events === undefined || ports.scheduler === undefined
-      ? undefined
-      : relayService({
-          rendezvous,
-          events,
-          clock,
-          random,
-          scheduler: ports.scheduler,
-          limits: {
-            helloTimeoutMs: config.websocket.helloTimeoutMs,
-            idleTimeoutMs: config.websocket.idleTimeoutMs,
-            maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
-          },
-        })
+  // Counted before the relay gets it: a claim over a WebSocket completes a channel too.
+  const rendezvous = metrics.enabled ? countedRendezvous(unmetered, metrics) : unmetered
+  const relay = relayOf(config, ports, rendezvous)
+  if (metrics.enabled) {
+    metrics.observe('live_channels', () => store.channels.liveCount())
+    if (relay !== undefined) metrics.observe('open_websockets', relay.openCount)
+  }
   const { signingKeys, locator } = ports
   const retiredKeyTtlMs = config.tickets.retiredKeyTtlSeconds * 1000
   const accountPorts = ports.accounts
+  const accounts =
+    accountPorts === undefined ? undefined : composeAccounts(config, { ...ports, accounts: accountPorts }, { limiter, abuse })
   return {
     config,
     logger,
+    metrics,
     random,
     redact: ports.redact,
     stopwatch: () => {
@@ -232,6 +265,6 @@ export const compose = (config: Config, ports: ComposePorts): Services => {
     ...(signingKeys === undefined
       ? {}
       : { keys: operatorKeys({ store: signingKeys.store, keys: signingKeys, clock, random, retiredKeyTtlMs }) }),
-    ...(accountPorts === undefined ? {} : { accounts: composeAccounts(config, { ...ports, accounts: accountPorts }, { limiter, abuse }) }),
+    ...(accounts === undefined ? {} : { accounts: metrics.enabled ? countedAccounts(accounts, metrics) : accounts }),
   }
 }

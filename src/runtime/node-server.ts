@@ -39,6 +39,7 @@ import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { compose } from './compose.ts'
+import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
 /** A running server. */
@@ -228,14 +229,6 @@ const gracefulStop = async (config: Config, running: Running): Promise<void> => 
   running.logger.info({}, 'stopped')
 }
 
-/** The mmdb locator when a QRELAY_GEO_* file is configured; maxmind is imported only then. */
-const geoLocator = async (config: Config): Promise<NetworkLocator | undefined> => {
-  const { cityMmdbPath: cityPath, asnMmdbPath: asnPath } = config.geo
-  if (cityPath === undefined && asnPath === undefined) return undefined
-  const { mmdbLocator } = await import('../adapters/geo/mmdb.ts')
-  return mmdbLocator({ cityPath, asnPath })
-}
-
 /**
  * Starts qrelay on Node with `config`.
  *
@@ -249,7 +242,9 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const random = overrides.random ?? cryptoRandom
   const logger = overrides.logger ?? pinoLogger(config.server.logLevel)
   const scheduler = overrides.scheduler ?? systemScheduler
-  const { store, events, durable, outbox, close, channelIdKeys } = await buildStore(config, clock, logger)
+  const built = await buildStore(config, clock, logger)
+  const { store, events, durable, close, channelIdKeys } = built
+  const { metrics, outbox } = await nodeMetrics(config, built.outbox)
   const { redact, signingKeys, uiaKey, keyring } = await openNodeKeys(config, random, clock, logger)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler })
   // Optional offline geolocation (a bad file stops the start, like a bad setting).
@@ -261,6 +256,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     clock,
     random,
     logger,
+    metrics,
     redact,
     channelEvents: events,
     scheduler,

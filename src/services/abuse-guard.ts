@@ -19,6 +19,7 @@ import { abuseWindowIndex, asnThresholdsOf, DEFAULT_ABUSE_PER_IP, type AbuseThre
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { noteBlock } from './abuse-blocks.ts'
+import type { Metrics } from '../ports/metrics.ts'
 import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
 import { addReport, clearBlocks, counterKey, denyKey, judge, readReports, type AbuseSignal, type AbuseStores } from './abuse-state.ts'
 
@@ -66,6 +67,8 @@ interface AbuseGuardDeps {
   asnThresholds?: AbuseThresholds
   /** Where blocks are told (warn); default: nowhere. */
   logger?: Logger
+  /** Counts blocks by reason; default: nowhere. */
+  metrics?: Metrics
   /** Sources never blocked (automatically or by a report); default: loopback. */
   exempt?: { loopback: boolean; networks: readonly Cidr[] }
   /** Distinct reporting accounts before a "not me" deny applies to everybody. Default 3. */
@@ -95,7 +98,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
   const globalAfter = Math.max(1, deps.globalAfterAccounts ?? 3)
   const isExempt = (source: string): boolean => isExemptIn(exempt, source)
   const thresholdsOf = (key: string): AbuseThresholds => (key.startsWith(ASN_SOURCE) ? perAsn : deps.thresholds)
-  const stores: AbuseStores = { counters, kv, clock, logger: deps.logger, thresholdsOf }
+  const stores: AbuseStores = { counters, kv, clock, logger: deps.logger, metrics: deps.metrics, thresholdsOf }
 
   const deniedForMs = async (source: string, accountId?: string): Promise<number> => {
     if (source === '' || source === 'unknown') return 0
@@ -141,6 +144,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       const accounts = await addReport(stores, key, accountId, ms)
       const scope = accounts >= globalAfter ? 'global' : 'account'
       if (scope === 'global') await denyGlobally(key, ms, 'not_me')
+      deps.metrics?.abuseBlock(scope === 'global' ? 'not_me' : 'not_me_account')
       deps.logger?.warn(
         { network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) },
         'network denied after a "not me" report',
@@ -177,7 +181,7 @@ export const abuseThresholdsOf = (abuse: Config['abuse']): AbuseThresholds => ({
  */
 export const abuseGuardFor = (
   abuse: Config['abuse'],
-  deps: { counters: CounterStore; kv: KvStore; clock: Clock; logger?: Logger; trustedNetworks?: readonly Cidr[] },
+  deps: { counters: CounterStore; kv: KvStore; clock: Clock; logger?: Logger; metrics?: Metrics; trustedNetworks?: readonly Cidr[] },
 ): AbuseGuard | undefined => {
   if (!abuse.enabled) return undefined
   const { trustedNetworks, ...rest } = deps

@@ -9,6 +9,7 @@ import { RelayError } from '../core/errors.ts'
 import { abuseWindowIndex, decideAbuse, type AbuseCounts, type AbuseRecord, type AbuseThresholds } from '../core/policy/abuse.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { noteBlock } from './abuse-blocks.ts'
+import type { Metrics } from '../ports/metrics.ts'
 
 /** What is counted. */
 export type AbuseSignal = 'channel_created' | 'channel_completed' | 'refused_join' | 'check_code_abort' | 'declined_approval'
@@ -19,6 +20,8 @@ export interface AbuseStores {
   kv: KvStore
   clock: Clock
   logger?: Logger | undefined
+  /** Counts each block by reason (`qrelay_abuse_blocks_total`). */
+  metrics?: Metrics | undefined
   /** The thresholds a source key counts under (per address or per ASN). */
   thresholdsOf(key: string): AbuseThresholds
 }
@@ -71,6 +74,7 @@ export const judge = async (s: AbuseStores, key: string): Promise<number> => {
       raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
     if (stored === 'ok') {
       if (decision.retryAfterMs > 0) await noteBlock(kv, clock, key, decision.reason ?? 'abuse', now + decision.retryAfterMs)
+      s.metrics?.abuseBlock(decision.reason ?? 'unknown')
       s.logger?.warn(
         {
           network: key,

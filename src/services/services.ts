@@ -5,6 +5,7 @@
 import type { Config } from '../config.ts'
 import type { Logger, Random } from '../ports.ts'
 import type { AbuseBlocks } from './abuse-blocks.ts'
+import type { Metrics } from '../ports/metrics.ts'
 import type { AbuseGuard } from './abuse-guard.ts'
 import type { AccountEvents } from './account-events.ts'
 import type { ApprovalRequests } from './approval-requests.ts'
@@ -54,6 +55,8 @@ export interface AccountServices {
 export interface Services {
   config: Config
   logger: Logger
+  /** Where the services record what they do (no-op unless `QRELAY_METRICS_ENABLED` on Node). */
+  metrics: Metrics
   random: Random
   /** Keyed hash standing for bearer values and channel ids in logs. */
   redact: (value: string) => string

@@ -111,6 +111,8 @@ const EXPECTED: Record<string, unknown> = {
       trustedProxies: [cidr('127.0.0.1/8'), cidr('::1/128')],
       logLevel: 'info',
       logHashKeyHex: undefined,
+      metricsEnabled: false,
+      metricsToken: undefined,
     },
     storage: {
       kind: 'memory',
@@ -284,6 +286,8 @@ const EXPECTED: Record<string, unknown> = {
       trustedProxies: [cidr('10.0.0.0/8'), cidr('192.168.1.1/32'), cidr('2001:db8::/32')],
       logLevel: 'debug',
       logHashKeyHex: 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd',
+      metricsEnabled: false,
+      metricsToken: undefined,
     },
     storage: {
       kind: 'redis',

@@ -29,6 +29,8 @@ interface LegacyConfig {
     logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
     /** Key for the keyed hashes that stand for bearer values in logs (hex); random per process when unset. */
     logHashKeyHex: string | undefined
+    metricsEnabled: boolean
+    metricsToken: string | undefined
   }
   storage: {
     kind: 'memory' | 'redis'

@@ -2,9 +2,9 @@
  * The knobs of the listening server and of storage, in the README's order.
  */
 import { knob, type Section } from '../knob.ts'
-import { hexKey } from '../parse-secrets.ts'
-import { publicBaseUrl } from '../parse-urls.ts'
 import { redisUrl } from '../parse-redis.ts'
+import { adminToken, hexKey } from '../parse-secrets.ts'
+import { publicBaseUrl } from '../parse-urls.ts'
 
 /** The listening server: address, timeouts, proxies and logs. */
 export const server = {
@@ -85,6 +85,18 @@ export const server = {
     env: 'QRELAY_LOG_HASH_KEY',
     parse: hexKey,
     doc: 'hex key of the keyed hash that stands for ids and tokens in logs; set it to correlate logs across processes',
+  }),
+  /** Node: `GET /metrics` (Prometheus text format); Workers never serve it (docs/metrics.md). */
+  metricsEnabled: knob.boolean({
+    env: 'QRELAY_METRICS_ENABLED',
+    default: false,
+    doc: 'Node: serve GET /metrics in the Prometheus text format (docs/metrics.md); off: no endpoint and no metrics kept',
+  }),
+  /** Bearer token `GET /metrics` asks for; unset: the endpoint is open (keep it behind the proxy). */
+  metricsToken: knob.custom({
+    env: 'QRELAY_METRICS_TOKEN',
+    parse: adminToken,
+    doc: 'bearer token GET /metrics asks for (at least 32 characters, secret); unset: anyone who reaches the endpoint may scrape it',
   }),
 } satisfies Section
 

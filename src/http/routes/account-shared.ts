@@ -7,6 +7,7 @@ import { RelayError } from '../../core/errors.ts'
 import { UiaChallengeError, type UiaRequest } from '../../services/uia.ts'
 import { mediaTypeOf, readJsonObject, readTextCapped } from '../body.ts'
 import type { AppEnv } from '../context.ts'
+import { noteRefusal } from '../middleware/request-context.ts'
 
 /** Largest JSON body the account endpoints read. */
 export const MAX_ACCOUNT_BODY_BYTES = 16 * 1024
@@ -78,7 +79,10 @@ export const withUia =
     try {
       return await handler(c)
     } catch (error) {
-      if (error instanceof UiaChallengeError) return c.json(error.body, 401, NO_STORE)
+      if (error instanceof UiaChallengeError) {
+        noteRefusal(c, 'AUTH_STAGE_REQUIRED', error.body.error)
+        return c.json(error.body, 401, NO_STORE)
+      }
       throw error
     }
   }

@@ -11,6 +11,7 @@
 import type { DeviceLoginService } from '../../services/device-login.ts'
 import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { AppEnv } from '../context.ts'
+import { noteRefusal } from '../middleware/request-context.ts'
 import { checkDpop } from '../dpop-proof.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { oauthError, readOAuthForm } from './oauth-form.ts'
@@ -43,6 +44,7 @@ export const deviceVerificationRoute = (deps: {
     const result = await deps.deviceLogin.enterCode({ deviceCode, proofJkt: jkt, code })
     if (result.kind === 'verified') return c.json({ status: 'verified' }, 200, NO_STORE)
     if (result.error === 'invalid_code') {
+      noteRefusal(c, 'invalid_code', result.description)
       return c.json({ error: 'invalid_code', error_description: result.description, attempts_left: result.attemptsLeft }, 400, NO_STORE)
     }
     return oauthError(c, result.error, result.description)

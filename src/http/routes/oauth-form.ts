@@ -10,14 +10,17 @@ import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import { mediaTypeOf, readTextCapped } from '../body.ts'
 import type { AppEnv } from '../context.ts'
+import { noteRefusal } from '../middleware/request-context.ts'
 import { NO_STORE } from './account-shared.ts'
 
 /** The largest OAuth form body accepted. */
 export const MAX_FORM_BYTES = 4096
 
 /** An RFC 6749 §5.2 error response (`{error, error_description}`, never cached). */
-export const oauthError = (c: Context<AppEnv>, error: string, description: string, status: 400 | 401 = 400): Response =>
-  c.json({ error, error_description: description }, status, NO_STORE)
+export const oauthError = (c: Context<AppEnv>, error: string, description: string, status: 400 | 401 = 400): Response => {
+  noteRefusal(c, error, description)
+  return c.json({ error, error_description: description }, status, NO_STORE)
+}
 
 /** Reads a form body with each parameter at most once; a Response is the error answer. */
 export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams | Response> => {
@@ -49,6 +52,7 @@ export const oauthRateLimit = async (c: Context<AppEnv>, limiter: RateLimiter, n
   const decision = await limiter.hit(`oauth:${name}:${c.get('clientKey')}`, rule)
   if (decision.allowed) return null
   const retryAfterMs = decision.retryAfterMs
+  noteRefusal(c, 'temporarily_unavailable', 'too many requests from this address')
   c.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
   return c.json(
     { error: 'temporarily_unavailable', error_description: 'too many requests from this address', retry_after_ms: retryAfterMs },

@@ -15,6 +15,7 @@ import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { Sightings } from '../../services/sightings.ts'
 import { RefreshError, type IssuedTokens, type SessionsService } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
+import { noteRefusal } from '../middleware/request-context.ts'
 import { sightingOf } from '../sighting.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { checkDpop } from '../dpop-proof.ts'
@@ -91,6 +92,7 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
       })
       if (result.kind === 'tokens') return c.json(tokenBody(result.tokens, result.scope), 200, NO_STORE)
       if (result.error === 'slow_down') {
+        noteRefusal(c, 'slow_down', result.description)
         return c.json({ error: 'slow_down', error_description: result.description, interval: result.intervalSeconds }, 400, NO_STORE)
       }
       return oauthError(c, result.error, result.description)

@@ -52,7 +52,8 @@ describe('npm pack → install → use', { timeout: 90_000 }, () => {
     symlinkSync(join(ROOT, 'node_modules'), join(installed, 'node_modules'))
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
     server = await startNodeServer(parseConfig({ QRELAY_PORT: '0', QRELAY_DATA_DIR: join(dir, 'data') }), { logger: silentLogger })
-  })
+    // `npm pack` builds dist/ first (esbuild and the .d.ts files): tens of seconds on a busy machine.
+  }, 180_000)
 
   afterAll(async () => {
     await server?.stop()
