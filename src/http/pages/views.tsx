@@ -42,6 +42,8 @@ export const CodeEntry = (props: { frame: PageFrame; value: string; problem?: st
 export interface SigninStep {
   /** The user code to continue with afterwards, canonical, if any. */
   userCode?: string
+  /** The page to go to afterwards instead of `/device` (only `/account`). */
+  next?: '/account'
   /** Set once the password is done: the UIA session and the username. */
   second?: { session: string; username: string }
 }
@@ -49,6 +51,7 @@ export interface SigninStep {
 const Hidden = (props: { step: SigninStep }) => (
   <>
     {props.step.userCode === undefined ? null : <input type="hidden" name="user_code" value={props.step.userCode} />}
+    {props.step.next === undefined ? null : <input type="hidden" name="next" value={props.step.next} />}
     {props.step.second === undefined ? null : (
       <>
         <input type="hidden" name="session" value={props.step.second.session} />
@@ -145,8 +148,13 @@ export const Consent = (props: { frame: PageFrame; data: ConsentData }) => {
 }
 
 /** A page with one message. */
-export const Message = (props: { frame: PageFrame; title: string; text: string }) => (
+export const Message = (props: { frame: PageFrame; title: string; text: string; back?: string; backLabel?: string }) => (
   <Layout frame={props.frame} title={props.title}>
     <p role="status">{props.text}</p>
+    {props.back === undefined ? null : (
+      <p>
+        <a href={props.back}>{props.backLabel ?? props.frame.t('backToAccount')}</a>
+      </p>
+    )}
   </Layout>
 )

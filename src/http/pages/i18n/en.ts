@@ -1,5 +1,8 @@
 /** The English messages of the pages: the reference catalog every other language must match key for key. */
+import { enAccount } from './en-account.ts'
+
 export const en = {
+  ...enAccount,
   productName: 'qrelay',
   language: 'Language',
   footer: 'Cross-device sign-in. Never type these codes for someone who asks you to.',
