@@ -4,7 +4,10 @@
  * and the guards (no session → sign-in, foreign origin → 403, no store access needed by a test).
  */
 import { beforeEach, describe, expect, it } from 'vitest'
+import { viaApp } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, pollToken, requestGrant } from '../helpers/qr-login.ts'
 
 const ORIGIN = 'https://relay.example'
 const PASSWORD = 'correct horse battery staple'
@@ -144,5 +147,40 @@ describe('the page session and /account in process', () => {
     expect(foreign.status).toBe(403)
     const big = await b.post('/account/devices/not-me', { device_id: 'x'.repeat(20_000) })
     expect(big.status).toBe(413)
+  })
+
+  it('"not me" asks for the password once the session authenticated too long ago, and then signs the device out', async () => {
+    const b = await signIn()
+    const account = await t.auth.accounts.findByUsername('dora')
+    if (account === null) throw new Error('no account')
+    const other = await t.auth.sessions.mint(account, { displayName: 'Old phone', origin: 'password' })
+    t.clock.advance((t.config.policy.deviceActionMaxAuthAgeSeconds + 60) * 1000)
+    const first = await (await b.post('/account/devices/not-me', { device_id: other.deviceId })).text()
+    expect(first).toContain('name="password"')
+    const wrong = await b.post('/account/devices/not-me', { device_id: other.deviceId, confirm: '1', password: 'nope nope nope' })
+    expect(wrong.status).toBe(403)
+    expect(await wrong.text()).toContain('That password is wrong.')
+    const ids = async () => (await t.auth.sessions.listDevices(account.id)).map((d) => d.id)
+    expect(await ids()).toContain(other.deviceId)
+    const done = await b.post('/account/devices/not-me', { device_id: other.deviceId, confirm: '1', password: PASSWORD })
+    expect(done.status).toBe(200)
+    expect(await done.text()).toContain('Old phone is signed out.')
+    expect(await ids()).not.toContain(other.deviceId)
+  })
+
+  it('Decline on the consent page hides the typed code from this account; the new device is not signed in', async () => {
+    const b = await signIn()
+    const send = viaApp(t.app)
+    const holder = await dpopHolder()
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('d'), device_name: 'TV' })
+    expect(grant.status).toBe(200)
+    const consent = await b.send(`/device?user_code=${grant.codes.user_code}`)
+    expect(await consent.text()).toContain('value="decline"')
+    const declined = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'decline' })
+    expect(await declined.text()).toContain('Declined. Nothing was signed in.')
+    // The same account no longer sees it; the new device gets no tokens.
+    expect(await (await b.send(`/device?user_code=${grant.codes.user_code}`)).text()).toContain('This code is unknown, used or expired.')
+    const poll = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
+    expect(poll.body.error).toBe('authorization_pending')
   })
 })

@@ -29,7 +29,10 @@ export const signinFor = (c: C, next: string): string => {
 }
 
 const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<string, string>): string => {
-  const nameOf = (id: unknown) => (typeof id === 'string' ? names.get(id) : undefined) ?? t('aDevice')
+  const nameOf = (id: unknown) => {
+    const name = typeof id === 'string' ? names.get(id) : undefined
+    return name === undefined ? t('aDevice') : `“${name}”`
+  }
   const details = event.details ?? {}
   switch (event.type) {
     case 'device_signed_in': {
@@ -79,7 +82,7 @@ export const accountData = async (
 ): Promise<AccountData> => {
   const { account, principal } = who
   const devices = await accounts.auth.sessions.listDevices(account.id)
-  const names = new Map(devices.map((d) => [d.id, `“${d.displayName}”`]))
+  const names = new Map(devices.map((d) => [d.id, d.displayName]))
   const rows = devices
     .map((d) => rowOf(d, names, principal.deviceId))
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenMs - a.lastSeenMs)
