@@ -14,6 +14,7 @@ import type { AppEnv } from '../context.ts'
 import { sightingOf } from '../sighting.ts'
 import { mountAccountDevices } from './account-devices.tsx'
 import { mountAccountSecurity } from './account-security.tsx'
+import { mountChannelPages } from './channel-pages.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
 import { clearPageSession, sameOriginPost } from './session.ts'
 import { STYLE_CSS, STYLE_PATH } from './style.ts'
@@ -91,7 +92,7 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
   const form = await formOf(c)
   const userCode = form.user_code === undefined ? undefined : (readTypedUserCode(form.user_code) ?? undefined)
   const username = (form.username ?? '').trim()
-  const next = form.next === '/account' ? '/account' : undefined
+  const next = form.next === '/account' || form.next === '/approve' ? form.next : undefined
   const base: SigninStep = { ...(userCode === undefined ? {} : { userCode }), ...(next === undefined ? {} : { next }) }
   const request = (auth?: Record<string, unknown>) => ({
     method: 'POST',
@@ -177,12 +178,12 @@ const signOut = (services: Services) => async (c: C) => {
 }
 
 /**
- * Mounts the pages on `app`.
+ * Mounts the pages on `app`; `script` is the page script's text (`scripts/build.ts`), when the runtime has it.
  *
  * @example
  * mountPages(app, services)
  */
-export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
+export const mountPages = (app: Hono<AppEnv>, services: Services, script?: string): void => {
   app.get(STYLE_PATH, (c) =>
     c.body(STYLE_CSS, 200, {
       'content-type': 'text/css; charset=utf-8',
@@ -207,8 +208,10 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
     if (accounts === undefined) return unavailable(c)
     return proceedWithCode(c, services, accounts, userCode)
   }
+  const approvePage = mountChannelPages(app, services, script)
   app.get('/device', codePage)
-  app.get('/approve', codePage)
+  // `/approve` with a QR link's fragment: the script joins the channel (the server never sees the fragment).
+  app.get('/approve', (c) => (c.req.query('user_code') === undefined ? approvePage(c) : codePage(c)))
   app.post('/device', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
     const frame = frameOf(c)
@@ -230,7 +233,8 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
     return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t('declined')} />)
   })
   app.get('/signin', (c) => {
-    const step: SigninStep = c.req.query('next') === '/account' ? { next: '/account' } : {}
+    const next = c.req.query('next')
+    const step: SigninStep = next === '/account' || next === '/approve' ? { next } : {}
     return render(c, services, <SigninForm frame={frameOf(c)} step={step} />)
   })
   app.post('/signout', signOut(services))
