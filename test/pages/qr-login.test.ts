@@ -162,7 +162,74 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await approver.close()
   }, 90_000)
 
+  it('a browser not signed in keeps the link through the sign-in, then continues the approval', async () => {
+    const fresh = await browser.newContext()
+    const stranger = await browser.newContext()
+    const login = watch(await fresh.newPage())
+    await login.goto(`${server.url}/login`)
+    const link = await readQrFromScreenshot(browser, login)
+    const approve = watch(await stranger.newPage())
+    await approve.goto(link)
+    await approve.waitForSelector('#username')
+    expect(new URL(approve.url()).pathname).toBe('/signin')
+    expect(approve.url()).not.toContain('#')
+    await approve.fill('#username', 'fay')
+    await approve.fill('#password', PASSWORD)
+    await approve.press('#password', 'Enter')
+    await approve.waitForSelector('#check-code-box:not([hidden])')
+    expect(new URL(approve.url()).pathname).toBe('/approve')
+    const code = ((await approve.textContent('#check-code')) ?? '').trim()
+    await login.waitForSelector('#check-form:not([hidden])')
+    await login.fill('#check-code', code)
+    await login.press('#check-code', 'Enter')
+    await approve.waitForSelector('#consent:not([hidden])')
+    await approve.click('#consent-form button[value="approve"]')
+    await login.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as fay'), undefined, {
+      timeout: 30_000,
+    })
+    await fresh.close()
+    await stranger.close()
+  }, 90_000)
+
   it('logged no script error and no CSP violation', () => {
     expect(errors).toEqual([])
   })
+})
+
+describe.skipIf(!browserAvailable)('an expired QR code on /login', () => {
+  let server: SpawnedServer
+  let browser: Browser
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-qr-expiry-'))
+
+  beforeAll(async () => {
+    // The shortest channel lifetime the settings allow, so the page must replace its QR code soon.
+    server = await spawnServer({ QRELAY_DATA_DIR: dataDir, QRELAY_NATIVE_TTL_SECONDS: '10' })
+    browser = await launchChromium()
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('is replaced by a new one without a reload', async () => {
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    let loads = 0
+    page.on('load', () => loads++)
+    await page.goto(`${server.url}/login`)
+    await page.waitForSelector('#qr:not([hidden])')
+    const shownFirst = await page.getAttribute('#qr', 'src')
+    const first = await readQrFromScreenshot(browser, page)
+    await page.waitForFunction((old) => (document.getElementById('qr') as HTMLImageElement | null)?.src !== old, shownFirst, {
+      timeout: 40_000,
+    })
+    const second = await readQrFromScreenshot(browser, page)
+    expect(second).not.toBe(first)
+    expect(second).toMatch(new RegExp(`^${server.url}/approve#v1\\.`))
+    expect(await page.textContent('#status')).toMatch(/new one|Waiting/)
+    expect(loads).toBe(1)
+    await ctx.close()
+  }, 90_000)
 })

@@ -61,7 +61,8 @@ export const runLoginPage = async (messages: Messages): Promise<void> => {
     try {
       await shown.waitForPeer()
     } catch (error) {
-      if (isClientError(error, 'CHANNEL_EXPIRED')) {
+      // Nobody scanned in time: the relay let the channel expire (or already removed it).
+      if (isClientError(error, 'CHANNEL_EXPIRED') || isClientError(error, 'CHANNEL_GONE')) {
         say('status', format(messages, 'loginExpired'))
         continue
       }
