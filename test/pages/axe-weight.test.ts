@@ -129,6 +129,11 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await page.press('#password', 'Enter')
     await page.waitForSelector('#devices-h')
     await check(page, '/account')
+    await page.goto(`${server.url}/account/show-qr`)
+    await page.waitForSelector('#qr:not([hidden])')
+    await check(page, '/account/show-qr (QR shown)')
+    await page.goto(`${server.url}/link`)
+    await check(page, '/link')
     // A consent screen for a typed code.
     const holder = await dpopHolder()
     const res = await fetch(`${server.url}/oauth2/device_authorization`, {

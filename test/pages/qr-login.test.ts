@@ -191,6 +191,32 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await stranger.close()
   }, 90_000)
 
+  it('the other way round: the signed-in browser shows the QR on /account/show-qr, the new one opens /link#… and is signed in', async () => {
+    const shower = await signedInContext()
+    const fresh = await browser.newContext()
+    const show = watch(await shower.newPage())
+    await show.goto(`${server.url}/account`)
+    await show.click('a[href="/account/show-qr"]')
+    const link = await readQrFromScreenshot(browser, show)
+    expect(link).toMatch(new RegExp(`^${server.url}/link#v1\\.`))
+    const scanner = watch(await fresh.newPage())
+    await scanner.goto(link)
+    await scanner.waitForSelector('#check-code-box:not([hidden])')
+    expect(new URL(scanner.url()).hash).toBe('')
+    const code = ((await scanner.textContent('#check-code')) ?? '').trim()
+    await show.waitForSelector('#check-form:not([hidden])')
+    await show.fill('#check-code', code)
+    await show.press('#check-code', 'Enter')
+    await show.waitForSelector('#consent:not([hidden])')
+    expect(await show.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
+    await show.click('#consent-form button[value="approve"]')
+    await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as fay'), undefined, {
+      timeout: 30_000,
+    })
+    await shower.close()
+    await fresh.close()
+  }, 90_000)
+
   it('logged no script error and no CSP violation', () => {
     expect(errors).toEqual([])
   })

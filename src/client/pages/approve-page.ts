@@ -18,14 +18,15 @@ import { byId, format, type Messages, nextChoice, nextSubmit, say, show } from '
 const STORED_LINK = 'qrelay-scanned-link'
 
 /** Sends the SDK's approval calls to the page endpoints, authenticated by the page cookie instead of a token. */
-const pageFetch: FetchLike = (input, init = {}) => {
+export const pageFetch: FetchLike = (input, init = {}) => {
   const url = String(input).replace('/v1/approvals/', '/approve/api/')
   const headers = new Headers(init.headers)
   headers.delete('authorization')
   return fetch(url, { ...init, headers, credentials: 'same-origin' })
 }
 
-const showConsent = async (messages: Messages, context: ApprovalContext): Promise<boolean> => {
+/** Shows the consent screen (Decline first and focused); resolves true on Approve. */
+export const showConsent = async (messages: Messages, context: ApprovalContext): Promise<boolean> => {
   say('status', format(messages, 'consentWarning'))
   say('consent-name', context.requested_device_name ?? format(messages, 'unnamed'))
   say('consent-started', context.started_at)
@@ -37,7 +38,8 @@ const showConsent = async (messages: Messages, context: ApprovalContext): Promis
   return choice === 'approve'
 }
 
-const stepUpOf =
+/** Answers a step-up inline: the password, then a TOTP or recovery code. */
+export const stepUpOf =
   (messages: Messages, username: string) =>
   async (challenge: StepUpChallenge): Promise<Record<string, unknown> | null> => {
     const next = challenge.flows.flatMap((flow) => flow.stages.filter((stage) => !challenge.completed.includes(stage)).slice(0, 1))
@@ -57,7 +59,8 @@ const stepUpOf =
       : { type: 'm.login.2fa.recovery', code: String(fields.get('recovery') ?? '').trim() }
   }
 
-const outcomeKey = (error: unknown): string => {
+/** The catalog key of an approval that ended in `error`. */
+export const outcomeKey = (error: unknown): string => {
   if (isClientError(error, 'POLICY_DENIED')) return 'approvePolicyDenied'
   if (isClientError(error, 'STEP_UP_FAILED')) return 'approveStepUpFailed'
   if (isClientError(error, 'GRANT_EXPIRED') || isClientError(error, 'CHANNEL_EXPIRED')) return 'approveExpired'

@@ -193,6 +193,9 @@ export const AccountPage = (props: { frame: PageFrame; data: AccountData }) => {
             <Device frame={props.frame} device={device} />
           ))}
         </ul>
+        <p>
+          <a href="/account/show-qr">{t('showLink')}</a>
+        </p>
       </section>
       <section aria-labelledby="events-h">
         <h2 id="events-h">{t('eventsHeading')}</h2>

@@ -1,6 +1,7 @@
 /**
  * The channel pages and what their script needs: the script itself (content-hashed, immutable),
- * `/login`, `/approve` opened from a QR link, and the page-session approval endpoints
+ * `/login`, `/approve` opened from a QR link, `/account/show-qr` and `/link` (the reciprocate
+ * intent), and the page-session approval endpoints
  * `GET|POST /approve/api/{user_code}`: the same handlers as `/v1/approvals/{user_code}` (same
  * context, checks, policy, step-up and limits), authenticated by the page cookie instead of a
  * token, refused to a session in QR quarantine, and a POST only from this origin.
@@ -15,7 +16,7 @@ import type { AppEnv } from '../context.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import type { RouteFn } from '../routes/account-shared.ts'
 import { approvalContextRoute, approvalDecisionRoute } from '../routes/approvals.ts'
-import { APPROVE_SCRIPT_MESSAGES, ApprovePage, LOGIN_SCRIPT_MESSAGES, LoginPage } from './channel-views.tsx'
+import { APPROVE_SCRIPT_MESSAGES, ApprovePage, LinkPage, LOGIN_SCRIPT_MESSAGES, LoginPage, ShowQrPage } from './channel-views.tsx'
 import type { MessageKey } from './i18n/en.ts'
 import type { PageScriptTag } from './layout.tsx'
 import { type C, frameOf, render, signedIn } from './page-context.ts'
@@ -75,8 +76,18 @@ export const mountChannelPages = (app: Hono<AppEnv>, services: Services, script:
   app.get('/login', (c) =>
     render(c, services, (nonce) => <LoginPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'login', LOGIN_SCRIPT_MESSAGES)} />),
   )
+  app.get('/link', (c) =>
+    render(c, services, (nonce) => <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} />),
+  )
   const accounts = services.accounts
   if (accounts !== undefined) {
+    app.get('/account/show-qr', async (c) => {
+      const who = await signedIn(c, services, accounts)
+      if (who === null) return c.redirect('/signin?next=/account', 303)
+      return render(c, services, (nonce) => (
+        <ShowQrPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'show', APPROVE_SCRIPT_MESSAGES, who.account.username)} />
+      ))
+    })
     const deps = { requests: accounts.approvalRequests, sightings: services.sightings }
     const decide = approvalDecisionRoute({
       ...deps,

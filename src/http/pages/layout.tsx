@@ -17,7 +17,7 @@ export interface PageScriptTag {
   src: string
   nonce: string
   /** Which part of the script runs (`<body data-page>`). */
-  page: 'login' | 'approve'
+  page: 'login' | 'approve' | 'link' | 'show'
   /** The catalog messages the script shows, in the page's language. */
   messages: Partial<Record<MessageKey, string>>
   /** The signed-in username, for the script's step-up (none: not signed in). */

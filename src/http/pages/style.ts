@@ -38,6 +38,7 @@ ol.events{padding-left:1.25rem}ol.events time{color:var(--muted);font-size:.875r
 label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}label.check input{width:auto}
 .help{color:var(--muted);font-size:.875rem;margin:.25rem 0 0}
 img.qr{display:block;background:#fff;padding:.5rem;border-radius:.4rem;max-width:100%;height:auto}
+p.check-code{font-family:ui-monospace,monospace;font-size:3rem;font-weight:700;letter-spacing:.2em;margin:.5rem 0}
 code.key,ol.codes code{font-family:ui-monospace,monospace;font-size:1.05rem;word-break:break-all}
 `
 

@@ -35,4 +35,12 @@ export const deChannel: { readonly [K in keyof typeof enChannel]: string } = {
   approveBadQr: 'Das ist kein gültiger Anmeldecode für diesen Server.',
   approveFailed: 'Die Bestätigung hat nicht geklappt. Beginnen Sie auf dem neuen Gerät neu.',
   stepUpTitle: 'Bestätigen Sie, dass Sie es sind',
+  showTitle: 'Ein neues Gerät anmelden',
+  showIntro: 'Öffnen Sie auf dem neuen Gerät die Kamera oder die Anmeldeseite und scannen Sie diesen Code.',
+  showLink: 'Ein neues Gerät mit QR-Code anmelden',
+  showWaiting: 'Warten, bis das neue Gerät den Code scannt …',
+  showScanned: 'Gescannt. Geben Sie den zweistelligen Code ein, den das neue Gerät zeigt.',
+  linkTitle: 'Dieses Gerät wird angemeldet',
+  linkNeedsJs: 'Die Anmeldung mit QR-Code braucht JavaScript.',
+  linkTypeCode: 'Geben Sie diesen Code auf Ihrem angemeldeten Gerät ein:',
 }

@@ -33,4 +33,12 @@ export const enChannel = {
   approveBadQr: 'This is not a valid sign-in code for this server.',
   approveFailed: 'The approval did not work. Start again on the new device.',
   stepUpTitle: 'Confirm it is you',
+  showTitle: 'Sign in a new device',
+  showIntro: 'On the new device, open the camera or the sign-in page and scan this code.',
+  showLink: 'Sign in a new device with a QR code',
+  showWaiting: 'Waiting for the new device to scan the code…',
+  showScanned: 'Scanned. Type the two-digit code the new device shows.',
+  linkTitle: 'Signing in this device',
+  linkNeedsJs: 'Signing in with a QR code needs JavaScript.',
+  linkTypeCode: 'Type this code on your signed-in device:',
 } as const
