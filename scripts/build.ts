@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
-import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/runtime/page-script.ts'
+import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/adapters/platform/page-script.ts'
 
 /** The server entries: `npm start`, the operator CLI (`bin`) and the `qrelay` package entry. */
 const SERVER_ENTRIES = {

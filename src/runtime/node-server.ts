@@ -14,9 +14,8 @@ import type { Config } from '../config.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
+import { cryptoRandom, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
-import { loadPageScript } from './page-script.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
@@ -280,13 +279,11 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   const { relay } = services
   let shuttingDown = false
-  const pageScript = await loadPageScript()
-  const app = createApp(services, {
+  const app = await withPageScript(createApp, services, {
     getSocketAddress: nodeSocketAddress,
     isShuttingDown: () => shuttingDown,
     isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,
     ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
-    ...(pageScript === undefined ? {} : { pageScript }),
   })
   const server = await listen(config, app.fetch, wss)
   const { port } = server.address() as AddressInfo

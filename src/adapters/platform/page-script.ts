@@ -4,7 +4,7 @@
  * memory with esbuild (a development dependency). Neither: no script, and the channel pages say
  * they need one (docs/pages.md).
  *
- * @see ../../scripts/build.ts
+ * @see ../../../scripts/build.ts
  */
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
@@ -22,7 +22,7 @@ export const loadPageScript = async (): Promise<string | undefined> => {
     // Not built: from the sources, build it below.
   }
   try {
-    const entry = fileURLToPath(new URL('../client/pages/main.ts', import.meta.url))
+    const entry = fileURLToPath(new URL('../../client/pages/main.ts', import.meta.url))
     // A computed specifier: the server bundle must not pull esbuild in.
     const specifier = 'esbuild'
     const esbuild = (await import(specifier)) as typeof import('esbuild')
@@ -32,4 +32,19 @@ export const loadPageScript = async (): Promise<string | undefined> => {
     // No sources or no esbuild (a production install without dist/assets): no page script.
     return undefined
   }
+}
+
+/**
+ * Calls `create(services, host)` with the page script added to `host` when there is one.
+ *
+ * @example
+ * const app = await withPageScript(createApp, services, { getSocketAddress })
+ */
+export const withPageScript = async <S, H extends object, A>(
+  create: (services: S, host: H & { pageScript?: string }) => A,
+  services: S,
+  host: H,
+): Promise<A> => {
+  const pageScript = await loadPageScript()
+  return create(services, pageScript === undefined ? host : { ...host, pageScript })
 }
