@@ -35,8 +35,8 @@ export interface AppHost {
   websocket?: WebSocketTransport
   /** Tells which thrown errors mean the backing store is unreachable (answered 503, not 500). */
   isStoreUnavailable?: (error: unknown) => boolean
-  /** The pages' browser script (`scripts/build.ts`); without it the channel pages say they need it. */
-  pageScript?: string
+  /** Loads the pages' browser script once (`scripts/build.ts`); without one the channel pages say they need it. */
+  pageScript?: () => Promise<string | undefined>
 }
 
 /**

@@ -35,16 +35,21 @@ export const loadPageScript = async (): Promise<string | undefined> => {
 }
 
 /**
- * Calls `create(services, host)` with the page script added to `host` when there is one.
+ * Calls `create(services, host)` with a loader of the page script added to `host`. The script is
+ * read (or built) once, on the first page that needs it, so it never delays the start.
  *
  * @example
  * const app = await withPageScript(createApp, services, { getSocketAddress })
  */
 export const withPageScript = async <S, H extends object, A>(
-  create: (services: S, host: H & { pageScript?: string }) => A,
+  create: (services: S, host: H & { pageScript: () => Promise<string | undefined> }) => A,
   services: S,
   host: H,
 ): Promise<A> => {
-  const pageScript = await loadPageScript()
-  return create(services, pageScript === undefined ? host : { ...host, pageScript })
+  let loading: Promise<string | undefined> | undefined
+  const pageScript = (): Promise<string | undefined> => {
+    loading ??= loadPageScript()
+    return loading
+  }
+  return create(services, { ...host, pageScript })
 }

@@ -60,30 +60,41 @@ const asPageSession =
  * handler of `GET /approve` without a code (the code page with the channel part).
  *
  * @example
- * const approvePage = mountChannelPages(app, services, bundleText)
+ * const approvePage = mountChannelPages(app, services, host.pageScript)
  */
-export const mountChannelPages = (app: Hono<AppEnv>, services: Services, script: string | undefined): ((c: C) => Promise<Response>) => {
-  const src = script === undefined ? undefined : pageScriptPath(script)
-  if (script !== undefined && src !== undefined) {
-    app.get(src, (c) =>
-      c.body(script, 200, {
-        'content-type': 'text/javascript; charset=utf-8',
-        'cache-control': 'public, max-age=31536000, immutable',
-        'x-content-type-options': 'nosniff',
-      }),
-    )
+export const mountChannelPages = (
+  app: Hono<AppEnv>,
+  services: Services,
+  script: (() => Promise<string | undefined>) | undefined,
+): ((c: C) => Promise<Response>) => {
+  // The script's text and path, once the runtime has loaded it (on the first page that needs it).
+  const loaded = async (): Promise<{ body: string; src: string } | undefined> => {
+    const body = await script?.()
+    return body === undefined ? undefined : { body, src: pageScriptPath(body) }
   }
-  app.get('/login', (c) =>
-    render(c, services, (nonce) => <LoginPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'login', LOGIN_SCRIPT_MESSAGES)} />),
-  )
-  app.get('/link', (c) =>
-    render(c, services, (nonce) => <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} />),
-  )
+  app.get('/assets/:file{pages\\.[A-Za-z0-9_-]{16}\\.js}', async (c) => {
+    const current = await loaded()
+    if (current === undefined || c.req.path !== current.src) return c.notFound()
+    return c.body(current.body, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+      'x-content-type-options': 'nosniff',
+    })
+  })
+  app.get('/login', async (c) => {
+    const src = (await loaded())?.src
+    return render(c, services, (nonce) => <LoginPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'login', LOGIN_SCRIPT_MESSAGES)} />)
+  })
+  app.get('/link', async (c) => {
+    const src = (await loaded())?.src
+    return render(c, services, (nonce) => <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} />)
+  })
   const accounts = services.accounts
   if (accounts !== undefined) {
     app.get('/account/show-qr', async (c) => {
       const who = await signedIn(c, services, accounts)
       if (who === null) return c.redirect('/signin?next=/account', 303)
+      const src = (await loaded())?.src
       return render(c, services, (nonce) => (
         <ShowQrPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'show', APPROVE_SCRIPT_MESSAGES, who.account.username)} />
       ))
@@ -103,6 +114,7 @@ export const mountChannelPages = (app: Hono<AppEnv>, services: Services, script:
   }
   return async (c) => {
     const who = accounts === undefined ? null : await signedIn(c, services, accounts)
+    const src = (await loaded())?.src
     return render(c, services, (nonce) => (
       <ApprovePage frame={frameOf(c)} script={tagOf(c, src, nonce, 'approve', APPROVE_SCRIPT_MESSAGES, who?.account.username)} />
     ))

@@ -178,12 +178,12 @@ const signOut = (services: Services) => async (c: C) => {
 }
 
 /**
- * Mounts the pages on `app`; `script` is the page script's text (`scripts/build.ts`), when the runtime has it.
+ * Mounts the pages on `app`; `script` loads the page script (`scripts/build.ts`), when the runtime has one.
  *
  * @example
  * mountPages(app, services)
  */
-export const mountPages = (app: Hono<AppEnv>, services: Services, script?: string): void => {
+export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () => Promise<string | undefined>): void => {
   app.get(STYLE_PATH, (c) =>
     c.body(STYLE_CSS, 200, {
       'content-type': 'text/css; charset=utf-8',
