@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
-import { call, login, viaFetch } from '../helpers/account-client.ts'
+import { call, login, viaFetch, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
@@ -67,7 +67,7 @@ describe.skipIf(!browserAvailable)('/account in Chromium', () => {
       QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
     })
     send = viaFetch(server.url)
-    for (const name of ['carol', 'dave', 'erik']) {
+    for (const name of ['carol', 'dave', 'erik', 'ivy']) {
       expect((await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
     }
     browser = await launchChromium()
@@ -213,6 +213,43 @@ describe.skipIf(!browserAvailable)('/account in Chromium', () => {
     await signInToAccount(ctx, 'erik', NEW_PASSWORD, fresh[2])
     await ctx.close()
   }, 120_000)
+
+  it('with JavaScript, the security-event feed updates by itself', async () => {
+    const ctx = await browser.newContext({ locale: 'en-US' })
+    const page = await ctx.newPage()
+    const problems: string[] = []
+    page.on('console', (m) => {
+      if (/content security policy/i.test(m.text())) problems.push(m.text())
+    })
+    page.on('pageerror', (e) => problems.push(String(e)))
+    await page.goto(`${server.url}/signin?next=/account`)
+    await page.fill('#username', 'ivy')
+    await page.fill('#password', PASSWORD)
+    await page.press('#password', 'Enter')
+    await page.waitForSelector('#devices-h')
+    expect(await page.textContent('#events-none')).toBe('Nothing yet.')
+    let loads = 0
+    page.on('load', () => loads++)
+    // Another device changes the password over the API, keeping the other devices signed in.
+    const other = await login(send, 'ivy', PASSWORD, undefined, 'Script')
+    const changed = await withUia(
+      send,
+      'POST',
+      '/v1/account/password',
+      { new_password: NEW_PASSWORD, logout_devices: false },
+      PASSWORD,
+      undefined,
+      other.access_token,
+    )
+    expect(changed.final.status).toBe(200)
+    await page.waitForFunction(() => document.getElementById('events')?.textContent?.includes('The password was changed.'), undefined, {
+      timeout: 30_000,
+    })
+    expect(await page.locator('#events-none').count()).toBe(0)
+    expect(loads).toBe(0)
+    expect(problems).toEqual([])
+    await ctx.close()
+  }, 90_000)
 
   it('speaks German', async () => {
     const ctx = await context('de-DE')

@@ -10,6 +10,7 @@ import type { FeedEvent } from '../../services/account-events.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import type { AppEnv } from '../context.ts'
 import { AccountPage, formatTime, type AccountData, type DeviceRow, type EventRow } from './account-views.tsx'
+import { FEED_SCRIPT_PATH } from './feed-script.ts'
 import type { Translate } from './i18n/index.ts'
 import type { PageFrame } from './layout.tsx'
 import { type C, formOf, frameOf, render, type SignedIn, signedIn } from './page-context.ts'
@@ -28,7 +29,8 @@ export const signinFor = (c: C, next: string): string => {
   return `/signin?next=${encodeURIComponent(next)}${lang === undefined ? '' : `&lang=${encodeURIComponent(lang)}`}`
 }
 
-const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<string, string>): string => {
+/** An event in words, naming devices by their names. */
+export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<string, string>): string => {
   const nameOf = (id: unknown) => {
     const name = typeof id === 'string' ? names.get(id) : undefined
     return name === undefined ? t('aDevice') : `“${name}”`
@@ -113,7 +115,12 @@ export const accountPage = async (
 ) => {
   const frame = frameOf(c)
   const data = await accountData(services, accounts, who, frame.t, extra)
-  return render(c, services, <AccountPage frame={frame} data={data} />, extra.passwordProblem === undefined ? 200 : 400)
+  return render(
+    c,
+    services,
+    (nonce) => <AccountPage frame={frame} data={data} feedScript={{ src: FEED_SCRIPT_PATH, nonce }} />,
+    extra.passwordProblem === undefined ? 200 : 400,
+  )
 }
 
 /** A one-message page with a way back to the account. */

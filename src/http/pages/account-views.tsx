@@ -165,11 +165,12 @@ const PasswordChange = (props: { frame: PageFrame; totp: boolean; min: number; p
 }
 
 /** `/account`. */
-export const AccountPage = (props: { frame: PageFrame; data: AccountData }) => {
+export const AccountPage = (props: { frame: PageFrame; data: AccountData; feedScript?: { src: string; nonce: string } }) => {
   const { t, lang } = props.frame
   const { data } = props
+  const since = data.events.reduce((max, event) => Math.max(max, event.id), 0)
   return (
-    <Layout frame={props.frame} title={t('accountTitle')}>
+    <Layout frame={props.frame} title={t('accountTitle')} {...(props.feedScript === undefined ? {} : { moduleScript: props.feedScript })}>
       {data.quarantineUntilMs === undefined ? null : (
         <p class="notice" role="alert" id="quarantine">
           {t('quarantineBanner', { until: formatTime(lang, data.quarantineUntilMs) })}
@@ -199,8 +200,8 @@ export const AccountPage = (props: { frame: PageFrame; data: AccountData }) => {
       </section>
       <section aria-labelledby="events-h">
         <h2 id="events-h">{t('eventsHeading')}</h2>
-        {data.events.length === 0 ? <p>{t('eventsNone')}</p> : null}
-        <ol class="events" id="events">
+        {data.events.length === 0 ? <p id="events-none">{t('eventsNone')}</p> : null}
+        <ol class="events" id="events" data-since={String(since)} aria-live="polite">
           {data.events.map((event) => (
             <li data-id={String(event.id)}>
               <time datetime={new Date(event.atMs).toISOString()}>{formatTime(lang, event.atMs)}</time> {event.text}

@@ -30,7 +30,14 @@ const messagesJson = (messages: PageScriptTag['messages']): string => JSON.strin
 const switchTo = (here: string, lang: Lang): string => `${here}${here.includes('?') ? '&' : '?'}lang=${lang}`
 
 /** Wraps `children` in the document. */
-export const Layout = (props: { frame: PageFrame; title: string; children: Child; script?: PageScriptTag }) => {
+export const Layout = (props: {
+  frame: PageFrame
+  title: string
+  children: Child
+  script?: PageScriptTag
+  /** A small module script of its own (the account's live feed). */
+  moduleScript?: { src: string; nonce: string }
+}) => {
   const { frame, script } = props
   return (
     <html lang={frame.lang}>
@@ -41,6 +48,7 @@ export const Layout = (props: { frame: PageFrame; title: string; children: Child
         <link rel="stylesheet" href={STYLE_PATH} />
         <link rel="icon" href="data:," />
         {script === undefined ? null : <script type="module" src={script.src} nonce={script.nonce} />}
+        {props.moduleScript === undefined ? null : <script type="module" src={props.moduleScript.src} nonce={props.moduleScript.nonce} />}
       </head>
       <body data-page={script?.page} data-username={script?.username}>
         {script === undefined ? null : (

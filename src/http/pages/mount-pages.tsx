@@ -13,6 +13,7 @@ import { UiaChallengeError } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
 import { sightingOf } from '../sighting.ts'
 import { mountAccountDevices } from './account-devices.tsx'
+import { mountAccountFeed } from './account-feed.ts'
 import { mountAccountSecurity } from './account-security.tsx'
 import { mountChannelPages } from './channel-pages.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
@@ -240,6 +241,7 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
   app.post('/signout', signOut(services))
   if (accounts !== undefined) {
     mountAccountDevices(app, services, accounts)
+    mountAccountFeed(app, services, accounts)
     mountAccountSecurity(app, services, accounts)
   }
   app.post('/signin', async (c) => {
