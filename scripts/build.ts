@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
+import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/adapters/platform/page-script.ts'
 
 /** The server entries: `npm start`, the operator CLI (`bin`) and the `qrelay` package entry. */
 const SERVER_ENTRIES = {
@@ -42,6 +43,8 @@ await Promise.all([
   }),
   // The device SDK: platform-neutral ESM, its dependencies left to the consumer's bundler.
   build({ ...common, entryPoints: { 'client/index': 'src/client/index.ts' }, platform: 'neutral', packages: 'external' }),
+  // The pages' browser script (docs/pages.md), read by the Node runtime from dist/assets/pages.js.
+  build({ ...PAGE_SCRIPT_OPTIONS, entryPoints: { 'assets/pages': PAGE_SCRIPT_ENTRY }, outdir: 'dist', logLevel: 'warning' }),
 ])
 
 /** Declarations keep the sources' `.ts` import suffixes; consumers resolve `.js` to the `.d.ts` next to it. */

@@ -36,6 +36,8 @@ export interface AppHost {
   websocket?: WebSocketTransport
   /** Tells which thrown errors mean the backing store is unreachable (answered 503, not 500). */
   isStoreUnavailable?: (error: unknown) => boolean
+  /** Loads the pages' browser script once (`scripts/build.ts`); without one the channel pages say they need it. */
+  pageScript?: () => Promise<string | undefined>
 }
 
 /**
@@ -180,7 +182,7 @@ const mountRendezvous = (app: Hono<AppEnv>, services: Services, host: AppHost): 
 export const createApp = (services: Services, host: AppHost): Hono<AppEnv> => {
   const app = new Hono<AppEnv>()
   mountBase(app, services, host)
-  mountPages(app, services)
+  mountPages(app, services, host.pageScript)
   mountRendezvous(app, services, host)
   if (services.accounts !== undefined) {
     // Sign-in, the OAuth device flow and token endpoints, then everything behind a bearer token.

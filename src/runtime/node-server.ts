@@ -15,7 +15,7 @@ import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../adapters/platform/node.ts'
+import { cryptoRandom, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -273,7 +273,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   const { relay } = services
   let shuttingDown = false
-  const app = createApp(services, {
+  const app = await withPageScript(createApp, services, {
     getSocketAddress: nodeSocketAddress,
     isShuttingDown: () => shuttingDown,
     isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,

@@ -100,3 +100,6 @@ export const nodeRedactor =
   (key: Uint8Array) =>
   (value: string): string =>
     createHmac('sha256', key).update(value).digest('hex').slice(0, 16)
+
+/** The pages' browser script for createApp (see page-script.ts). */
+export { withPageScript } from './page-script.ts'

@@ -1,5 +1,6 @@
 /** The frame of every page: header (product name, language switcher), main, footer. */
 import type { Child } from 'hono/jsx'
+import type { MessageKey } from './i18n/en.ts'
 import type { Lang, Translate } from './i18n/index.ts'
 import { STYLE_PATH } from './style.ts'
 
@@ -11,11 +12,33 @@ export interface PageFrame {
   here: string
 }
 
+/** The page script of a page that has one: where it is, its nonce, and what it needs from the server. */
+export interface PageScriptTag {
+  src: string
+  nonce: string
+  /** Which part of the script runs (`<body data-page>`). */
+  page: 'login' | 'approve' | 'link' | 'show'
+  /** The catalog messages the script shows, in the page's language. */
+  messages: Partial<Record<MessageKey, string>>
+  /** The signed-in username, for the script's step-up (none: not signed in). */
+  username?: string
+}
+
+/** The messages block: JSON inside a non-executed script element, `<` escaped so it cannot close it. */
+const messagesJson = (messages: PageScriptTag['messages']): string => JSON.stringify(messages).replace(/</g, '\\u003c')
+
 const switchTo = (here: string, lang: Lang): string => `${here}${here.includes('?') ? '&' : '?'}lang=${lang}`
 
 /** Wraps `children` in the document. */
-export const Layout = (props: { frame: PageFrame; title: string; children: Child }) => {
-  const { frame } = props
+export const Layout = (props: {
+  frame: PageFrame
+  title: string
+  children: Child
+  script?: PageScriptTag
+  /** A small module script of its own (the account's live feed). */
+  moduleScript?: { src: string; nonce: string }
+}) => {
+  const { frame, script } = props
   return (
     <html lang={frame.lang}>
       <head>
@@ -23,8 +46,19 @@ export const Layout = (props: { frame: PageFrame; title: string; children: Child
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${frame.t('productName')}`}</title>
         <link rel="stylesheet" href={STYLE_PATH} />
+        <link rel="icon" href="data:," />
+        {script === undefined ? null : <script type="module" src={script.src} nonce={script.nonce} />}
+        {props.moduleScript === undefined ? null : <script type="module" src={props.moduleScript.src} nonce={props.moduleScript.nonce} />}
       </head>
-      <body>
+      <body data-page={script?.page} data-username={script?.username}>
+        {script === undefined ? null : (
+          <script
+            type="application/json"
+            id="qrelay-messages"
+            nonce={script.nonce}
+            dangerouslySetInnerHTML={{ __html: messagesJson(script.messages) }}
+          />
+        )}
         <header>
           <span class="product">{frame.t('productName')}</span>
           <nav aria-label={frame.t('language')}>

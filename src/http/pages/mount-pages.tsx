@@ -5,60 +5,42 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  */
-import type { Context, Hono } from 'hono'
+import type { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import type { Child } from 'hono/jsx'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import { UiaChallengeError } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
 import { sightingOf } from '../sighting.ts'
-import { newNonce, setPageHeaders } from './headers.ts'
-import { pickLang, translator } from './i18n/index.ts'
-import type { PageFrame } from './layout.tsx'
-import { readPageSession, sameOriginPost, writePageSession } from './session.ts'
+import { mountAccountDevices } from './account-devices.tsx'
+import { mountAccountFeed } from './account-feed.ts'
+import { mountAccountSecurity } from './account-security.tsx'
+import { mountChannelPages } from './channel-pages.tsx'
+import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
+import { clearPageSession, sameOriginPost } from './session.ts'
 import { STYLE_CSS, STYLE_PATH } from './style.ts'
 import { readTypedUserCode } from './user-code-input.ts'
 import { CodeEntry, Consent, Message, SigninForm, type SigninStep } from './views.tsx'
 
-type C = Context<AppEnv>
-
-const frameOf = (c: C): PageFrame => {
-  const lang = pickLang(c.req.query('lang'), c.req.header('accept-language'))
-  return { lang, t: translator(lang), here: c.req.path }
-}
-
-const render = (c: C, services: Services, view: Child, status: 200 | 400 | 403 | 429 = 200): Response => {
-  setPageHeaders(c, newNonce(services.random))
-  return c.html(`<!doctype html>${String(view)}`, status)
-}
-
-const formOf = async (c: C): Promise<Record<string, string>> => {
-  const form = await c.req.parseBody()
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(form)) if (typeof value === 'string') out[key] = value.slice(0, 1024)
-  return out
-}
-
-/** The signed-in account of the page session, or null. */
-const signedIn = async (c: C, accounts: AccountServices) => {
-  const token = readPageSession(c)
-  if (token === undefined) return null
-  try {
-    const principal = await accounts.auth.sessions.authenticate(token)
-    if (principal.token.jkt !== undefined) return null
-    const account = await accounts.auth.accounts.get(principal.accountId)
-    return account === null ? null : { principal, account }
-  } catch {
-    // An expired or revoked page session is the same as none: the person signs in again.
-    return null
-  }
-}
+/** The paths of page forms: each body is capped before it is parsed. */
+const FORM_PATHS = [
+  '/device',
+  '/device/decide',
+  '/signin',
+  '/signout',
+  '/account/devices/sign-out',
+  '/account/devices/not-me',
+  '/account/totp/begin',
+  '/account/totp/confirm',
+  '/account/totp/disable',
+  '/account/recovery-codes',
+  '/account/password',
+]
 
 /** `/device` once a code is read: sign in first, else the consent screen from the approvals service. */
 const proceedWithCode = async (c: C, services: Services, accounts: AccountServices, userCode: string): Promise<Response> => {
   const frame = frameOf(c)
-  const who = await signedIn(c, accounts)
+  const who = await signedIn(c, services, accounts)
   if (who === null) return render(c, services, <SigninForm frame={frame} step={{ userCode }} />)
   try {
     const lookup = { accountId: who.account.id, clientKey: c.get('clientKey'), userCode }
@@ -78,13 +60,41 @@ const proceedWithCode = async (c: C, services: Services, accounts: AccountServic
   }
 }
 
+/**
+ * Decline of a typed code by a signed-in person: the approvals service hides the request from this
+ * account. It cannot burn it: burning needs the channel's proof, so that whoever merely read a code
+ * cannot cancel someone else's login (services/approvals.ts). Unknown or used codes change nothing.
+ */
+const declineTyped = async (c: C, services: Services, accounts: AccountServices, typed: string): Promise<void> => {
+  const userCode = readTypedUserCode(typed)
+  const who = await signedIn(c, services, accounts)
+  if (userCode === null || who === null) return
+  try {
+    const approver = { accountId: who.account.id, deviceId: who.principal.deviceId }
+    const stored = await accounts.approvalRequests.loadPending({ accountId: approver.accountId, clientKey: c.get('clientKey'), userCode })
+    await accounts.approvals.decide({
+      stored,
+      approver,
+      decision: 'decline',
+      channelBinding: '',
+      dpopJkt: '',
+      sighting: await sightingOf(c, 'approval', services.sightings),
+      stepUp: () => Promise.reject(new RelayError('FORBIDDEN', { detail: 'a decline needs no step-up' })),
+    })
+  } catch (error) {
+    // Already gone, used or expired: nothing to decline, and the page says nothing was signed in.
+    if (!(error instanceof RelayError)) throw error
+  }
+}
+
 /** One round of the sign-in form through the UIA service (the same stages, limits and failure accounting as `POST /v1/login`). */
 const signinRound = async (c: C, services: Services, accounts: AccountServices): Promise<Response> => {
   const frame = frameOf(c)
   const form = await formOf(c)
   const userCode = form.user_code === undefined ? undefined : (readTypedUserCode(form.user_code) ?? undefined)
   const username = (form.username ?? '').trim()
-  const base: SigninStep = userCode === undefined ? {} : { userCode }
+  const next = form.next === '/account' || form.next === '/approve' ? form.next : undefined
+  const base: SigninStep = { ...(userCode === undefined ? {} : { userCode }), ...(next === undefined ? {} : { next }) }
   const request = (auth?: Record<string, unknown>) => ({
     method: 'POST',
     path: '/signin',
@@ -117,7 +127,8 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
       origin: 'password',
       network: c.get('clientKey'),
     })
-    writePageSession(c, tokens.accessToken, tokens.expiresInMs / 1000)
+    keepTokens(c, services, tokens)
+    if (next !== undefined) return c.redirect(next, 303)
     return c.redirect(userCode === undefined ? '/device' : `/device?user_code=${userCode}`, 303)
   } catch (error) {
     if (error instanceof UiaChallengeError) {
@@ -142,13 +153,38 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
   }
 }
 
+/** `POST /signout`: signs this browser's device out (the same as `POST /v1/logout`) and clears the cookies. */
+/** The answer to a page POST from another origin. */
+const refusedPage = (c: C, services: Services) =>
+  render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('forbiddenOrigin')} />, 403)
+
+const signOut = (services: Services) => async (c: C) => {
+  const accounts = services.accounts
+  if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refusedPage(c, services)
+  const frame = frameOf(c)
+  const who = accounts === undefined ? null : await signedIn(c, services, accounts)
+  if (who !== null) await accounts?.auth.sessions.logout(who.account.id, who.principal.deviceId)
+  clearPageSession(c)
+  return render(
+    c,
+    services,
+    <Message
+      frame={frame}
+      title={frame.t('signedOutTitle')}
+      text={frame.t('signedOut')}
+      back="/signin?next=/account"
+      backLabel={frame.t('signInAgain')}
+    />,
+  )
+}
+
 /**
- * Mounts the pages on `app`.
+ * Mounts the pages on `app`; `script` loads the page script (`scripts/build.ts`), when the runtime has one.
  *
  * @example
  * mountPages(app, services)
  */
-export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
+export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () => Promise<string | undefined>): void => {
   app.get(STYLE_PATH, (c) =>
     c.body(STYLE_CSS, 200, {
       'content-type': 'text/css; charset=utf-8',
@@ -158,12 +194,10 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
   )
   const accounts = services.accounts
   // A page form is a few fields: anything larger is refused before it is parsed.
-  for (const path of ['/device', '/device/decide', '/signin'])
-    app.post(path, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('', 413) }))
+  for (const path of FORM_PATHS) app.post(path, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('', 413) }))
   const unavailable = (c: C) =>
     render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('notAvailable')} />, 400)
-  const refused = (c: C) =>
-    render(c, services, <Message frame={frameOf(c)} title={frameOf(c).t('signinTitle')} text={frameOf(c).t('forbiddenOrigin')} />, 403)
+  const refused = (c: C) => refusedPage(c, services)
 
   // `/approve` is the `verification_uri` the device authorization endpoint hands out: the same page.
   const codePage = async (c: C) => {
@@ -175,8 +209,10 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
     if (accounts === undefined) return unavailable(c)
     return proceedWithCode(c, services, accounts, userCode)
   }
+  const approvePage = mountChannelPages(app, services, script)
   app.get('/device', codePage)
-  app.get('/approve', codePage)
+  // `/approve` with a QR link's fragment: the script joins the channel (the server never sees the fragment).
+  app.get('/approve', (c) => (c.req.query('user_code') === undefined ? approvePage(c) : codePage(c)))
   app.post('/device', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
     const frame = frameOf(c)
@@ -189,12 +225,25 @@ export const mountPages = (app: Hono<AppEnv>, services: Services): void => {
   app.post('/device/decide', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
     const frame = frameOf(c)
-    const decision = (await formOf(c)).decision
+    const form = await formOf(c)
     // A typed code has no channel: approving needs a confirmation on the new device that is not built yet (SECURITY.md), so it is refused openly, never done weaker.
-    const text = decision === 'approve' ? frame.t('approveNeedsChannel') : frame.t('declined')
-    return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={text} />, decision === 'approve' ? 403 : 200)
+    if (form.decision === 'approve') {
+      return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t('approveNeedsChannel')} />, 403)
+    }
+    if (accounts !== undefined) await declineTyped(c, services, accounts, form.user_code ?? '')
+    return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t('declined')} />)
   })
-  app.get('/signin', (c) => render(c, services, <SigninForm frame={frameOf(c)} step={{}} />))
+  app.get('/signin', (c) => {
+    const next = c.req.query('next')
+    const step: SigninStep = next === '/account' || next === '/approve' ? { next } : {}
+    return render(c, services, <SigninForm frame={frameOf(c)} step={step} />)
+  })
+  app.post('/signout', signOut(services))
+  if (accounts !== undefined) {
+    mountAccountDevices(app, services, accounts)
+    mountAccountFeed(app, services, accounts)
+    mountAccountSecurity(app, services, accounts)
+  }
   app.post('/signin', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
     if (accounts === undefined) return unavailable(c)

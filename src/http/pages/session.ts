@@ -8,7 +8,7 @@
  * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2
  */
 import type { Context } from 'hono'
-import { getCookie, setCookie } from 'hono/cookie'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -21,16 +21,37 @@ export const sessionCookieName = (url: URL): string => (isLoopbackHttp(url) ? 'q
 /** The page session token the browser sent, if any. */
 export const readPageSession = (c: Context): string | undefined => getCookie(c, sessionCookieName(new URL(c.req.url)))
 
-/** Sets the page session cookie to `token` for `maxAgeSeconds`. */
-export const writePageSession = (c: Context, token: string, maxAgeSeconds: number): void => {
-  const url = new URL(c.req.url)
-  setCookie(c, sessionCookieName(url), token, {
+/** The refresh cookie's name: the same rules, its own name (it renews the page session). */
+const refreshCookieName = (url: URL): string => `${sessionCookieName(url)}-refresh`
+
+/** The page session's refresh token the browser sent, if any. */
+export const readPageRefresh = (c: Context): string | undefined => getCookie(c, refreshCookieName(new URL(c.req.url)))
+
+const cookieOptions = (url: URL, maxAgeSeconds: number) =>
+  ({
     path: '/',
     httpOnly: true,
     secure: !isLoopbackHttp(url),
     sameSite: 'Strict',
     maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
-  })
+  }) as const
+
+/** Sets the page session cookie to `token` for `maxAgeSeconds`. */
+export const writePageSession = (c: Context, token: string, maxAgeSeconds: number): void => {
+  const url = new URL(c.req.url)
+  setCookie(c, sessionCookieName(url), token, cookieOptions(url, maxAgeSeconds))
+}
+
+/** Sets the refresh cookie (same attributes) for `maxAgeSeconds`, the refresh family's lifetime. */
+export const writePageRefresh = (c: Context, token: string, maxAgeSeconds: number): void => {
+  const url = new URL(c.req.url)
+  setCookie(c, refreshCookieName(url), token, cookieOptions(url, maxAgeSeconds))
+}
+
+/** Removes both cookies (sign-out, or a session the server no longer knows). */
+export const clearPageSession = (c: Context): void => {
+  const url = new URL(c.req.url)
+  for (const name of [sessionCookieName(url), refreshCookieName(url)]) deleteCookie(c, name, { path: '/', secure: !isLoopbackHttp(url) })
 }
 
 /**

@@ -9,11 +9,11 @@ const Problem = (props: { text: string | undefined }) =>
     </p>
   )
 
-/** The code entry form. */
-export const CodeEntry = (props: { frame: PageFrame; value: string; problem?: string }) => {
+/** The code entry form, with its help text and problem. */
+export const CodeEntryForm = (props: { frame: PageFrame; value: string; problem?: string }) => {
   const { t } = props.frame
   return (
-    <Layout frame={props.frame} title={t('deviceTitle')}>
+    <>
       <p id="code-help">{t('deviceHelp')}</p>
       <Problem text={props.problem} />
       <form method="post" action="/device">
@@ -34,14 +34,23 @@ export const CodeEntry = (props: { frame: PageFrame; value: string; problem?: st
           {t('continue')}
         </button>
       </form>
-    </Layout>
+    </>
   )
 }
+
+/** The code entry page. */
+export const CodeEntry = (props: { frame: PageFrame; value: string; problem?: string }) => (
+  <Layout frame={props.frame} title={props.frame.t('deviceTitle')}>
+    <CodeEntryForm frame={props.frame} value={props.value} {...(props.problem === undefined ? {} : { problem: props.problem })} />
+  </Layout>
+)
 
 /** The state of a sign-in in progress: the UIA session and what is left. */
 export interface SigninStep {
   /** The user code to continue with afterwards, canonical, if any. */
   userCode?: string
+  /** The page to go to afterwards instead of `/device` (only these). */
+  next?: '/account' | '/approve'
   /** Set once the password is done: the UIA session and the username. */
   second?: { session: string; username: string }
 }
@@ -49,6 +58,7 @@ export interface SigninStep {
 const Hidden = (props: { step: SigninStep }) => (
   <>
     {props.step.userCode === undefined ? null : <input type="hidden" name="user_code" value={props.step.userCode} />}
+    {props.step.next === undefined ? null : <input type="hidden" name="next" value={props.step.next} />}
     {props.step.second === undefined ? null : (
       <>
         <input type="hidden" name="session" value={props.step.second.session} />
@@ -145,8 +155,13 @@ export const Consent = (props: { frame: PageFrame; data: ConsentData }) => {
 }
 
 /** A page with one message. */
-export const Message = (props: { frame: PageFrame; title: string; text: string }) => (
+export const Message = (props: { frame: PageFrame; title: string; text: string; back?: string; backLabel?: string }) => (
   <Layout frame={props.frame} title={props.title}>
     <p role="status">{props.text}</p>
+    {props.back === undefined ? null : (
+      <p>
+        <a href={props.back}>{props.backLabel ?? props.frame.t('backToAccount')}</a>
+      </p>
+    )}
   </Layout>
 )

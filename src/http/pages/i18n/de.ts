@@ -1,7 +1,11 @@
 /** Die deutschen Texte der Seiten: jeder Schlüssel des englischen Katalogs (ein fehlender ist ein Typfehler). */
+import { deChannel } from './de-channel.ts'
+import { deAccount } from './de-account.ts'
 import type { Catalog } from './en.ts'
 
 export const de: Catalog = {
+  ...deAccount,
+  ...deChannel,
   productName: 'qrelay',
   language: 'Sprache',
   footer: 'Anmeldung über ein anderes Gerät. Geben Sie diese Codes nie für jemanden ein, der Sie darum bittet.',

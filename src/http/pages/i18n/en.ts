@@ -1,5 +1,10 @@
 /** The English messages of the pages: the reference catalog every other language must match key for key. */
+import { enChannel } from './en-channel.ts'
+import { enAccount } from './en-account.ts'
+
 export const en = {
+  ...enAccount,
+  ...enChannel,
   productName: 'qrelay',
   language: 'Language',
   footer: 'Cross-device sign-in. Never type these codes for someone who asks you to.',

@@ -1,0 +1,186 @@
+/**
+ * The page session and `/account` through `app.request()` with the fake clock: renewal by the refresh
+ * cookie when the access token expired, sign-out, the quarantine banner of a QR-signed-in session,
+ * and the guards (no session → sign-in, foreign origin → 403, no store access needed by a test).
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { viaApp } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, pollToken, requestGrant } from '../helpers/qr-login.ts'
+
+const ORIGIN = 'https://relay.example'
+const PASSWORD = 'correct horse battery staple'
+
+/** The cookies a response sets, as `name=value` (an empty value removes one). */
+const setCookies = (res: Response): Map<string, string> => {
+  const out = new Map<string, string>()
+  for (const line of res.headers.getSetCookie()) {
+    const [pair = ''] = line.split(';')
+    const at = pair.indexOf('=')
+    out.set(pair.slice(0, at), pair.slice(at + 1))
+  }
+  return out
+}
+
+/** A browser's cookie jar over `app.request()`. */
+const browser = (t: TestApp) => {
+  const jar = new Map<string, string>()
+  const send = async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const headers: Record<string, string> = { ...(init.headers as Record<string, string>) }
+    if (jar.size > 0) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+    const res = await t.app.request(`${ORIGIN}${path}`, { ...init, headers })
+    for (const [k, v] of setCookies(res)) {
+      if (v === '') jar.delete(k)
+      else jar.set(k, v)
+    }
+    return res
+  }
+  const post = (path: string, fields: Record<string, string>) =>
+    send(path, {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    })
+  return { jar, send, post }
+}
+
+describe('the page session and /account in process', () => {
+  let t: TestApp
+  beforeEach(async () => {
+    t = makeApp({ env: { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1' } })
+    await t.auth.accounts.create('dora', PASSWORD)
+  })
+
+  const signIn = async () => {
+    const b = browser(t)
+    const res = await b.post('/signin', { username: 'dora', password: PASSWORD, next: '/account' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/account')
+    expect([...b.jar.keys()].sort()).toEqual(['__Host-qrelay-page', '__Host-qrelay-page-refresh'])
+    return b
+  }
+
+  it('sends a visitor without a session to the sign-in page, coming back to /account', async () => {
+    const res = await browser(t).send('/account')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/signin?next=%2Faccount')
+  })
+
+  it('sets both cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {
+    const res = await browser(t).post('/signin', { username: 'dora', password: PASSWORD })
+    const lines = res.headers.getSetCookie()
+    expect(lines).toHaveLength(2)
+    for (const line of lines) {
+      expect(line).toMatch(/^__Host-qrelay-page(-refresh)?=/)
+      for (const part of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) expect(line).toContain(part)
+      expect(line).not.toContain('Domain')
+    }
+  })
+
+  it('renews an expired access token with the refresh cookie, once, and keeps the person signed in', async () => {
+    const b = await signIn()
+    const before = b.jar.get('__Host-qrelay-page')
+    t.clock.advance((t.config.auth.accessTokenTtlSeconds + 5) * 1000)
+    const res = await b.send('/account')
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('Signed in as dora.')
+    expect(b.jar.get('__Host-qrelay-page')).not.toBe(before)
+    // The renewed token works without another refresh.
+    const again = await b.send('/account')
+    expect(again.status).toBe(200)
+    expect(again.headers.getSetCookie()).toEqual([])
+  })
+
+  it('signs out: the device is gone, both cookies are cleared, /account asks to sign in', async () => {
+    const b = await signIn()
+    const token = b.jar.get('__Host-qrelay-page') ?? ''
+    const res = await b.post('/signout', {})
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('You are signed out on this browser.')
+    expect(b.jar.size).toBe(0)
+    await expect(t.auth.sessions.authenticate(token)).rejects.toThrow()
+    expect((await b.send('/account')).status).toBe(303)
+  })
+
+  it('a signed-out session with a refresh cookie is not renewed', async () => {
+    const b = await signIn()
+    const devices = await t.auth.sessions.listDevices((await t.auth.accounts.findByUsername('dora'))?.id ?? '')
+    await t.auth.sessions.logout(devices[0]?.accountId ?? '', devices[0]?.id ?? '')
+    t.clock.advance((t.config.auth.accessTokenTtlSeconds + 5) * 1000)
+    expect((await b.send('/account')).status).toBe(303)
+    expect(b.jar.size).toBe(0)
+  })
+
+  it('shows the quarantine banner to a session signed in by QR, and refuses it a password change', async () => {
+    const account = await t.auth.accounts.findByUsername('dora')
+    if (account === null) throw new Error('no account')
+    const tokens = await t.auth.sessions.mint(account, {
+      displayName: 'Browser by QR',
+      origin: 'qr',
+      quarantineUntilMs: t.clock.now() + 3_600_000,
+    })
+    const b = browser(t)
+    b.jar.set('__Host-qrelay-page', tokens.accessToken)
+    const page = await (await b.send('/account')).text()
+    expect(page).toContain('id="quarantine"')
+    expect(page).toContain('signed in with a QR code recently')
+    const refused = await b.post('/account/password', {
+      password: PASSWORD,
+      new_password: 'another long passphrase 42',
+      logout_devices: 'on',
+    })
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).toContain('cannot do this yet')
+    // A password session has no banner.
+    const plain = await signIn()
+    expect(await (await plain.send('/account')).text()).not.toContain('id="quarantine"')
+  })
+
+  it('refuses an /account POST from another origin and a form over 16 KiB', async () => {
+    const b = await signIn()
+    const foreign = await b.send('/account/password', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'password=x&new_password=y',
+    })
+    expect(foreign.status).toBe(403)
+    const big = await b.post('/account/devices/not-me', { device_id: 'x'.repeat(20_000) })
+    expect(big.status).toBe(413)
+  })
+
+  it('"not me" asks for the password once the session authenticated too long ago, and then signs the device out', async () => {
+    const b = await signIn()
+    const account = await t.auth.accounts.findByUsername('dora')
+    if (account === null) throw new Error('no account')
+    const other = await t.auth.sessions.mint(account, { displayName: 'Old phone', origin: 'password' })
+    t.clock.advance((t.config.policy.deviceActionMaxAuthAgeSeconds + 60) * 1000)
+    const first = await (await b.post('/account/devices/not-me', { device_id: other.deviceId })).text()
+    expect(first).toContain('name="password"')
+    const wrong = await b.post('/account/devices/not-me', { device_id: other.deviceId, confirm: '1', password: 'nope nope nope' })
+    expect(wrong.status).toBe(403)
+    expect(await wrong.text()).toContain('That password is wrong.')
+    const ids = async () => (await t.auth.sessions.listDevices(account.id)).map((d) => d.id)
+    expect(await ids()).toContain(other.deviceId)
+    const done = await b.post('/account/devices/not-me', { device_id: other.deviceId, confirm: '1', password: PASSWORD })
+    expect(done.status).toBe(200)
+    expect(await done.text()).toContain('Old phone is signed out.')
+    expect(await ids()).not.toContain(other.deviceId)
+  })
+
+  it('Decline on the consent page hides the typed code from this account; the new device is not signed in', async () => {
+    const b = await signIn()
+    const send = viaApp(t.app)
+    const holder = await dpopHolder()
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('d'), device_name: 'TV' })
+    expect(grant.status).toBe(200)
+    const consent = await b.send(`/device?user_code=${grant.codes.user_code}`)
+    expect(await consent.text()).toContain('value="decline"')
+    const declined = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'decline' })
+    expect(await declined.text()).toContain('Declined. Nothing was signed in.')
+    // The same account no longer sees it; the new device gets no tokens.
+    expect(await (await b.send(`/device?user_code=${grant.codes.user_code}`)).text()).toContain('This code is unknown, used or expired.')
+    const poll = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
+    expect(poll.body.error).toBe('authorization_pending')
+  })
+})

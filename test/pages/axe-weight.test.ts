@@ -1,0 +1,207 @@
+/**
+ * Every page and state in Chromium under axe-core (light and dark): no serious or critical
+ * violation. Then the page weight: HTML + CSS + JS of each page, gzipped, against the budget of
+ * docs/pages.md.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import axe from 'axe-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
+import { call, viaFetch } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import { browserAvailable, launchChromium } from './browser.ts'
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+const PASSWORD = 'correct horse battery staple'
+
+/** The budget of docs/pages.md: gzipped bytes of one page's HTML, style sheet and scripts together. */
+const BUDGET = 8 * 1024
+/** The same for the channel pages, which load the page script (the SDK and its crypto). */
+const BUDGET_CHANNEL_PAGE = 72 * 1024
+const CHANNEL_PAGES = ['/login', '/approve']
+
+interface Found {
+  id: string
+  impact: string | null | undefined
+  nodes: number
+}
+
+describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => {
+  let server: SpawnedServer
+  let browser: Browser
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-axe-'))
+  const problems: Record<string, Found[]> = {}
+  const weights: Record<string, { html: number; css: number; js: number; total: number }> = {}
+
+  beforeAll(async () => {
+    server = await spawnServer({
+      QRELAY_DATA_DIR: dataDir,
+      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
+      QRELAY_ARGON2_MEMORY_KIB: '64',
+      QRELAY_ARGON2_ITERATIONS: '1',
+    })
+    const send = viaFetch(server.url)
+    for (const username of ['gus', 'hal']) {
+      expect((await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    }
+    browser = await launchChromium()
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  /** Runs axe on the page as it is now, in both colour schemes; records serious and critical violations under `name`. */
+  const check = async (page: Page, name: string): Promise<void> => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme })
+      if ((await page.evaluate(() => typeof (window as { axe?: unknown }).axe)) === 'undefined')
+        await page.addScriptTag({ content: axe.source })
+      const found = await page.evaluate(async () => {
+        const result = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] })
+        return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }))
+      })
+      const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      if (bad.length > 0) problems[`${name} (${colorScheme})`] = bad
+    }
+    await page.emulateMedia({ colorScheme: 'light' })
+  }
+
+  /** Records the gzipped weight of the page at `path` as the browser loaded it. */
+  const weigh = async (ctx: BrowserContext, name: string, path: string): Promise<void> => {
+    const page = await ctx.newPage()
+    const bodies = { html: 0, css: 0, js: 0 }
+    const pending: Promise<void>[] = []
+    page.on('response', (res) => {
+      const type = res.request().resourceType()
+      const kind = type === 'document' ? 'html' : type === 'stylesheet' ? 'css' : type === 'script' ? 'js' : null
+      if (kind === null) return
+      pending.push(
+        res.body().then(
+          (body) => {
+            bodies[kind] += gzipSync(body).length
+          },
+          () => {},
+        ),
+      )
+    })
+    await page.goto(`${server.url}${path}`, { waitUntil: 'load' })
+    await Promise.all(pending)
+    weights[name] = { ...bodies, total: bodies.html + bodies.css + bodies.js }
+    await page.close()
+  }
+
+  it('every page and state has no serious or critical axe violation, light and dark', async () => {
+    // axe is injected as an inline script: this context lets it past the pages' CSP (the pages themselves stay unchanged).
+    const ctx = await browser.newContext({ bypassCSP: true })
+    const page = await ctx.newPage()
+    // The harness finds what it should: a page with an unlabelled image and field fails.
+    await page.setContent('<!doctype html><html><body><img src="data:,"><input></body></html>')
+    await check(page, 'control')
+    expect(problems['control (light)']?.map((v) => v.id)).toEqual(expect.arrayContaining(['image-alt', 'label']))
+    delete problems['control (light)']
+    delete problems['control (dark)']
+    await page.goto(`${server.url}/device`)
+    await check(page, '/device')
+    await page.fill('#user_code', '!!')
+    await page.press('#user_code', 'Enter')
+    await check(page, '/device (bad code)')
+    await page.goto(`${server.url}/signin`)
+    await check(page, '/signin')
+    await page.fill('#username', 'gus')
+    await page.fill('#password', 'wrong password here')
+    await page.press('#password', 'Enter')
+    await check(page, '/signin (wrong password)')
+    await page.goto(`${server.url}/login`)
+    await page.waitForSelector('#qr:not([hidden])')
+    await check(page, '/login (QR shown)')
+    await page.goto(`${server.url}/approve`)
+    await check(page, '/approve (no link)')
+
+    await page.goto(`${server.url}/signin?next=/account`)
+    await page.fill('#username', 'gus')
+    await page.fill('#password', PASSWORD)
+    await page.press('#password', 'Enter')
+    await page.waitForSelector('#devices-h')
+    await check(page, '/account')
+    await page.goto(`${server.url}/account/show-qr`)
+    await page.waitForSelector('#qr:not([hidden])')
+    await check(page, '/account/show-qr (QR shown)')
+    await page.goto(`${server.url}/link`)
+    await check(page, '/link')
+    // A consent screen for a typed code.
+    const holder = await dpopHolder()
+    const res = await fetch(`${server.url}/oauth2/device_authorization`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
+      },
+      body: new URLSearchParams({ channel_binding: 'a'.repeat(43), device_name: 'Smart TV' }).toString(),
+    })
+    const { user_code: userCode } = (await res.json()) as { user_code: string }
+    await page.goto(`${server.url}/device?user_code=${userCode}`)
+    await check(page, '/device (consent)')
+    await page.press('button[value="decline"]', 'Enter')
+    await check(page, '/device/decide (declined)')
+
+    await page.goto(`${server.url}/account`)
+    await page.click('text=Set up two-step verification')
+    await check(page, '/account/totp/begin (confirm)')
+    await page.fill('#confirm-password', PASSWORD)
+    await page.press('#confirm-password', 'Enter')
+    await page.waitForSelector('img.qr')
+    await check(page, '/account/totp/begin (QR and key)')
+    const seed = totpSecretFromBase32(((await page.textContent('code.key')) ?? '').replace(/\s/g, ''))
+    if (!seed.ok) throw new Error('bad key')
+    await page.fill('#code', generateTotp(seed.value.bytes(), Date.now()))
+    await page.press('#code', 'Enter')
+    await page.waitForSelector('#recovery-codes')
+    await check(page, '/account/totp/confirm (recovery codes)')
+    await page.goto(`${server.url}/account`)
+    await check(page, '/account (two-step on)')
+    await page.fill('#pw-password', 'wrong password here')
+    await page.fill('#new_password', 'short')
+    await page.evaluate(() => document.querySelector('#new_password')?.removeAttribute('minlength'))
+    await page.click('button:has-text("Change password")')
+    await check(page, '/account/password (refused)')
+    await page.goto(`${server.url}/account`)
+    await page.click('header + main button:has-text("Sign out")')
+    await check(page, '/signout')
+    await ctx.close()
+    expect(problems).toEqual({})
+  }, 240_000)
+
+  it('every page is within the weight budget (gzipped HTML + CSS + JS)', async () => {
+    const ctx = await browser.newContext()
+    const signin = await ctx.newPage()
+    await signin.goto(`${server.url}/signin?next=/account`)
+    await signin.fill('#username', 'hal')
+    await signin.fill('#password', PASSWORD)
+    await signin.press('#password', 'Enter')
+    await signin.waitForSelector('#devices-h')
+    await signin.close()
+    for (const [name, path] of [
+      ['/account', '/account'],
+      ['/device', '/device'],
+      ['/signin', '/signin'],
+      ['/login', '/login'],
+      ['/approve', '/approve'],
+    ] as const) {
+      await weigh(ctx, name, path)
+    }
+    await ctx.close()
+    console.info(`page weights (gzipped bytes): ${JSON.stringify(weights)}`)
+    for (const [name, w] of Object.entries(weights)) {
+      expect(w.total, name).toBeLessThanOrEqual(CHANNEL_PAGES.includes(name) ? BUDGET_CHANNEL_PAGE : BUDGET)
+    }
+    expect(weights['/login']?.js).toBeGreaterThan(0)
+  }, 120_000)
+})

@@ -1,0 +1,261 @@
+/**
+ * A whole QR login in two Chromium contexts, nothing else installed: the new device opens `/login`
+ * (the page script creates the channel and shows the QR), the test reads the QR from a screenshot
+ * (jsQR, not the DOM), the signed-in browser opens the link (`/approve#…`), shows the check code,
+ * the new device types it, the consent screen comes with Decline focused, the person approves, and
+ * the new device is signed in. Also: a wrong check code stops both sides; Decline is the default.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import jsQR from 'jsqr'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { call, viaFetch } from '../helpers/account-client.ts'
+import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import { browserAvailable, launchChromium } from './browser.ts'
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+const PASSWORD = 'correct horse battery staple'
+
+/** The pixels of a PNG, decoded by a blank page of `browser` (no PNG decoder among the dependencies). */
+const pixelsOf = async (browser: Browser, png: Buffer): Promise<{ data: Uint8ClampedArray; width: number; height: number }> => {
+  const blank = await browser.newPage()
+  try {
+    const decoded = await blank.evaluate(async (base64) => {
+      const img = new Image()
+      img.src = `data:image/png;base64,${base64}`
+      await img.decode()
+      const canvas = document.createElement('canvas')
+      canvas.width = img.naturalWidth
+      canvas.height = img.naturalHeight
+      const context = canvas.getContext('2d')
+      if (context === null) throw new Error('no 2d canvas')
+      context.drawImage(img, 0, 0)
+      // RGBA bytes as base64: one string crosses to the test far faster than an array of numbers.
+      const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data
+      let binary = ''
+      for (let i = 0; i < rgba.length; i += 0x8000) binary += String.fromCharCode(...rgba.subarray(i, i + 0x8000))
+      return { rgba: btoa(binary), width: canvas.width, height: canvas.height }
+    }, png.toString('base64'))
+    return { data: new Uint8ClampedArray(Buffer.from(decoded.rgba, 'base64')), width: decoded.width, height: decoded.height }
+  } finally {
+    await blank.close()
+  }
+}
+
+/** The text of the QR code on the page, read from a screenshot of it. */
+const readQrFromScreenshot = async (browser: Browser, page: Page): Promise<string> => {
+  await page.waitForSelector('#qr:not([hidden])')
+  const image = await pixelsOf(browser, await page.locator('#qr').screenshot())
+  const found = jsQR(image.data, image.width, image.height)
+  if (found === null) throw new Error('no QR code in the screenshot')
+  return found.data
+}
+
+describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
+  let server: SpawnedServer
+  let browser: Browser
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-qr-pages-'))
+  const errors: string[] = []
+
+  beforeAll(async () => {
+    server = await spawnServer({
+      QRELAY_DATA_DIR: dataDir,
+      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
+      QRELAY_ARGON2_MEMORY_KIB: '64',
+      QRELAY_ARGON2_ITERATIONS: '1',
+      QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+    })
+    const send = viaFetch(server.url)
+    expect((await call(send, 'POST', '/v1/admin/users', { username: 'fay', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    browser = await launchChromium()
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  const watch = (page: Page): Page => {
+    page.on('console', (m) => {
+      // Answers like `authorization_pending` (400) and a closed channel (404) are the protocol, not errors of the page.
+      if (/^Failed to load resource/.test(m.text())) return
+      if (m.type() === 'error' || /content security policy/i.test(m.text())) errors.push(m.text())
+    })
+    page.on('pageerror', (e) => errors.push(String(e)))
+    return page
+  }
+
+  /** A context signed in to the pages as fay. */
+  const signedInContext = async (): Promise<BrowserContext> => {
+    const ctx = await browser.newContext()
+    const page = watch(await ctx.newPage())
+    await page.goto(`${server.url}/signin?next=/account`)
+    await page.fill('#username', 'fay')
+    await page.fill('#password', PASSWORD)
+    await page.press('#password', 'Enter')
+    await page.waitForSelector('#devices-h')
+    await page.close()
+    return ctx
+  }
+
+  /** The new device's /login up to the QR, and the existing device's page opened from it, up to the check code. */
+  const pair = async () => {
+    const fresh = await browser.newContext()
+    const approver = await signedInContext()
+    const login = watch(await fresh.newPage())
+    await login.goto(`${server.url}/login`)
+    const link = await readQrFromScreenshot(browser, login)
+    expect(link).toMatch(new RegExp(`^${server.url}/approve#v1\\.`))
+    const approve = watch(await approver.newPage())
+    await approve.goto(link)
+    await approve.waitForSelector('#check-code-box:not([hidden])')
+    // The fragment is gone from the address bar once read.
+    expect(new URL(approve.url()).hash).toBe('')
+    const code = ((await approve.textContent('#check-code')) ?? '').trim()
+    expect(code).toMatch(/^\d{2}$/)
+    await login.waitForSelector('#check-form:not([hidden])')
+    return { fresh, approver, login, approve, code }
+  }
+
+  it('signs the new browser in: QR from a screenshot, check code, consent with Decline focused, approve', async () => {
+    const { fresh, approver, login, approve, code } = await pair()
+    await login.fill('#check-code', code)
+    await login.press('#check-code', 'Enter')
+    await approve.waitForSelector('#consent:not([hidden])')
+    expect(await approve.textContent('#consent-name')).toBe('Web browser')
+    expect(await approve.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
+    expect(await approve.locator('#consent-form button').first().getAttribute('value')).toBe('decline')
+    await approve.click('#consent-form button[value="approve"]')
+    await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Approved'))
+    await login.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as fay'), undefined, {
+      timeout: 30_000,
+    })
+    await fresh.close()
+    await approver.close()
+  }, 90_000)
+
+  it('a wrong check code stops the login on both sides', async () => {
+    const { fresh, approver, login, approve, code } = await pair()
+    const wrong = code === '00' ? '11' : '00'
+    await login.fill('#check-code', wrong)
+    await login.press('#check-code', 'Enter')
+    await login.waitForFunction(() => document.getElementById('status')?.textContent?.includes('did not match'))
+    await approve.waitForFunction(() => document.getElementById('status')?.textContent?.includes('Nothing was signed in'), undefined, {
+      timeout: 30_000,
+    })
+    await fresh.close()
+    await approver.close()
+  }, 90_000)
+
+  it('Enter on the consent screen declines, and the new device is told', async () => {
+    const { fresh, approver, login, approve, code } = await pair()
+    await login.fill('#check-code', code)
+    await login.press('#check-code', 'Enter')
+    await approve.waitForSelector('#consent:not([hidden])')
+    await approve.keyboard.press('Enter')
+    await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Declined'))
+    await login.waitForFunction(() => document.getElementById('status')?.textContent?.includes('declined'), undefined, { timeout: 30_000 })
+    await fresh.close()
+    await approver.close()
+  }, 90_000)
+
+  it('a browser not signed in keeps the link through the sign-in, then continues the approval', async () => {
+    const fresh = await browser.newContext()
+    const stranger = await browser.newContext()
+    const login = watch(await fresh.newPage())
+    await login.goto(`${server.url}/login`)
+    const link = await readQrFromScreenshot(browser, login)
+    const approve = watch(await stranger.newPage())
+    await approve.goto(link)
+    await approve.waitForSelector('#username')
+    expect(new URL(approve.url()).pathname).toBe('/signin')
+    expect(approve.url()).not.toContain('#')
+    await approve.fill('#username', 'fay')
+    await approve.fill('#password', PASSWORD)
+    await approve.press('#password', 'Enter')
+    await approve.waitForSelector('#check-code-box:not([hidden])')
+    expect(new URL(approve.url()).pathname).toBe('/approve')
+    const code = ((await approve.textContent('#check-code')) ?? '').trim()
+    await login.waitForSelector('#check-form:not([hidden])')
+    await login.fill('#check-code', code)
+    await login.press('#check-code', 'Enter')
+    await approve.waitForSelector('#consent:not([hidden])')
+    await approve.click('#consent-form button[value="approve"]')
+    await login.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as fay'), undefined, {
+      timeout: 30_000,
+    })
+    await fresh.close()
+    await stranger.close()
+  }, 90_000)
+
+  it('the other way round: the signed-in browser shows the QR on /account/show-qr, the new one opens /link#… and is signed in', async () => {
+    const shower = await signedInContext()
+    const fresh = await browser.newContext()
+    const show = watch(await shower.newPage())
+    await show.goto(`${server.url}/account`)
+    await show.click('a[href="/account/show-qr"]')
+    const link = await readQrFromScreenshot(browser, show)
+    expect(link).toMatch(new RegExp(`^${server.url}/link#v1\\.`))
+    const scanner = watch(await fresh.newPage())
+    await scanner.goto(link)
+    await scanner.waitForSelector('#check-code-box:not([hidden])')
+    expect(new URL(scanner.url()).hash).toBe('')
+    const code = ((await scanner.textContent('#check-code')) ?? '').trim()
+    await show.waitForSelector('#check-form:not([hidden])')
+    await show.fill('#check-code', code)
+    await show.press('#check-code', 'Enter')
+    await show.waitForSelector('#consent:not([hidden])')
+    expect(await show.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
+    await show.click('#consent-form button[value="approve"]')
+    await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as fay'), undefined, {
+      timeout: 30_000,
+    })
+    await shower.close()
+    await fresh.close()
+  }, 90_000)
+
+  it('logged no script error and no CSP violation', () => {
+    expect(errors).toEqual([])
+  })
+})
+
+describe.skipIf(!browserAvailable)('an expired QR code on /login', () => {
+  let server: SpawnedServer
+  let browser: Browser
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-qr-expiry-'))
+
+  beforeAll(async () => {
+    // The shortest channel lifetime the settings allow, so the page must replace its QR code soon.
+    server = await spawnServer({ QRELAY_DATA_DIR: dataDir, QRELAY_NATIVE_TTL_SECONDS: '10' })
+    browser = await launchChromium()
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('is replaced by a new one without a reload', async () => {
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    let loads = 0
+    page.on('load', () => loads++)
+    await page.goto(`${server.url}/login`)
+    await page.waitForSelector('#qr:not([hidden])')
+    const shownFirst = await page.getAttribute('#qr', 'src')
+    const first = await readQrFromScreenshot(browser, page)
+    await page.waitForFunction((old) => (document.getElementById('qr') as HTMLImageElement | null)?.src !== old, shownFirst, {
+      timeout: 40_000,
+    })
+    const second = await readQrFromScreenshot(browser, page)
+    expect(second).not.toBe(first)
+    expect(second).toMatch(new RegExp(`^${server.url}/approve#v1\\.`))
+    expect(await page.textContent('#status')).toMatch(/new one|Waiting/)
+    expect(loads).toBe(1)
+    await ctx.close()
+  }, 90_000)
+})
