@@ -43,6 +43,8 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
     }
     case 'device_not_me':
       return t('ev_device_not_me', { device: nameOf(event.deviceId) })
+    case 'device_revoked':
+      return t('ev_device_revoked', { device: nameOf(event.deviceId) })
     case 'password_changed':
       return t('ev_password_changed', { count: String(details.devices_signed_out ?? 0) })
     case 'recovery_code_used':
