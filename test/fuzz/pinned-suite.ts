@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest'
 import type { FuzzCase } from './arbitraries.ts'
 import { exercise } from './run.ts'
-import { buildState, NATIVE_PREFIX, type FuzzState } from './state.ts'
+import { buildState, MSC4388_PREFIX, NATIVE_PREFIX, type FuzzState } from './state.ts'
 import type { FuzzTarget } from './target.ts'
 
 /** One pinned case, the status it must get, and what else must hold afterwards. */
@@ -51,6 +51,29 @@ const F5: Pinned = {
   },
 }
 
+/**
+ * The checker's own counterexample (docs/security/fuzz.md, "Classifying the flags"): a DELETE sent with
+ * body bytes and no framing header is answered 400 by Node's parser (the bytes after it are not HTTP)
+ * while the app still deletes the channel. That write used to land in the next request's look and be
+ * flagged as its state change on a 4xx.
+ */
+const CUT_SHORT: FuzzCase = {
+  family: 'msc4388',
+  method: 'DELETE',
+  path: [`${MSC4388_PREFIX}/`, { ref: 'msc4388Id', mutate: 'none' }],
+  headers: [['Content-Type', ['application/json']]],
+  body: { kind: 'text', text: ['[[[[[[[[[['] },
+  framing: { kind: 'none' },
+}
+const NEXT: FuzzCase = {
+  family: 'accounts',
+  method: 'GET',
+  path: ['/v1/account/whoami'],
+  headers: [],
+  body: { kind: 'text', text: [] },
+  framing: { kind: 'length' },
+}
+
 /** The pinned counterexamples, against the target `get()` returns (started by the caller's hooks). */
 export const pinnedCounterexamples = (get: () => FuzzTarget): void => {
   for (const pinned of [F5]) {
@@ -64,4 +87,18 @@ export const pinnedCounterexamples = (get: () => FuzzTarget): void => {
       await pinned.after?.(target, state)
     }, 30_000)
   }
+
+  it('checker: the write of a request the parser cut short counts for that request, never for the next (a 401)', async () => {
+    const target = get()
+    const state = await buildState(target.url)
+    await target.recorder.settle()
+    const cut = await exercise(target, state, CUT_SHORT)
+    expect(cut.status).toBe(400)
+    expect(cut.violations).toEqual([])
+    expect(cut.writes).toBeGreaterThanOrEqual(1)
+    const next = await exercise(target, state, NEXT)
+    expect(next.status).toBe(401)
+    expect(next.violations).toEqual([])
+    expect(next.writes).toBe(0)
+  }, 30_000)
 }
