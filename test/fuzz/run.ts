@@ -71,8 +71,7 @@ const isWireMalformed = (request: RawRequest): boolean => {
 
 /** The answer of Node's parser (or the server's own JSON for a parser refusal), not of the app's handler. */
 const answeredByParser = (response: RawResponse): boolean =>
-  response.status === 400 &&
-  (response.body.length === 0 || /"qrelay_code":"MALFORMED_REQUEST"/.test(response.body.toString('utf8')))
+  response.status === 400 && (response.body.length === 0 || /"qrelay_code":"MALFORMED_REQUEST"/.test(response.body.toString('utf8')))
 
 /** Renders a case into bytes against the current state. */
 export const toRaw = (c: FuzzCase, state: FuzzState): RawRequest => ({
