@@ -3,7 +3,7 @@
  * by compare-and-swap, refuse and count a third party) and the per-channel rate limits of reads and
  * writes. The rendezvous service builds on it.
  */
-import { RelayError } from '../core/errors.ts'
+import { ok, RelayError } from '../core/errors.ts'
 import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
@@ -32,6 +32,17 @@ export interface PartyView {
   joinerSecret?: string
 }
 
+/** A party's view after the request was settled: whether it changed the channel's data. */
+export interface SettledView extends PartyView {
+  changed: boolean
+}
+
+/**
+ * What a request does to a channel, decided on the record it read: the next record and whether the
+ * data changed. Throws a RelayError to refuse; nothing is stored then.
+ */
+export type ChannelChange = (record: ChannelRecord) => { record: ChannelRecord; changed: boolean }
+
 /** How many compare-and-swap rounds a claim or a write tries before giving up. */
 export const CLAIM_ATTEMPTS = 8
 
@@ -52,7 +63,7 @@ export interface ChannelAccessDeps {
  * const access = channelAccess({ store, limiter, random, rates, abuse }, channelIds(keys, random))
  * const view = await access.limitedView('read', rates.readsPerChannel, 'native', id, secret, caller)
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short steps (known, load, count, refuse, enter, admitParty, requireParty, limitedView) sharing the store, the limiter and the abuse guard; none is over 25 lines
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short steps (known, load, count, refuse, settle, admitParty, requireParty, limitedView) sharing the store, the limiter and the abuse guard; settle, the longest, is 35 lines
 export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
   const { store, limiter, random, rates } = deps
 
@@ -84,31 +95,47 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
   }
 
   /**
-   * Resolves the party of a native request, claiming the channel for a first other party. Claims
-   * are compare-and-swap on the record's revision, so of racing joiners exactly one wins.
+   * Resolves the caller's party and stores, in one compare-and-swap on the record's revision, what the
+   * request changes: a first other party's claim of a native channel and the `change` (a write)
+   * together. `change` decides on the record it is given and throws to refuse; a refusal therefore
+   * stores nothing, not even the claim (finding F5: a claim followed by a refused write). Of racing
+   * claims exactly one wins; a revision that moved is decided again on the fresh record.
    */
-  const enter = async (id: string, secret: string | null, caller: Caller, loaded?: ChannelRecord): Promise<PartyView> => {
+  const settle = async (
+    api: RendezvousApi,
+    id: string,
+    secret: string | null,
+    caller: Caller,
+    loaded: ChannelRecord,
+    change?: ChannelChange,
+  ): Promise<SettledView> => {
     const secretHash = secret === null ? null : hashSecret(secret)
-    let preloaded = loaded
+    let preloaded: ChannelRecord | undefined = loaded
+    let claiming = false
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const record = preloaded ?? (await load('native', id))
+      const record = preloaded ?? (await load(api, id))
       preloaded = undefined
-      const verdict = identifyParty(record, secretHash)
+      const verdict = api === 'native' ? identifyParty(record, secretHash) : ok<PartyView['party']>('anyone')
       if (!verdict.ok) return refuse(caller)
-      if (verdict.value !== 'claim') return { record, party: verdict.value }
-      const joinerSecret = newOpaqueId(random, 32)
-      const claimed = claimChannel(record, hashSecret(joinerSecret), caller.clientKey)
+      const outcome = change === undefined ? { record, changed: false } : change(record)
+      claiming = verdict.value === 'claim'
+      if (!claiming && !outcome.changed) return { record: outcome.record, party: verdict.value, changed: false }
+      const joinerSecret = claiming ? newOpaqueId(random, 32) : undefined
+      const claimed =
+        joinerSecret === undefined ? ok(outcome.record) : claimChannel(outcome.record, hashSecret(joinerSecret), caller.clientKey)
       if (!claimed.ok) return refuse(caller)
-      const outcome = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
-      if (outcome === 'ok') {
+      const stored = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
+      if (stored === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (stored === 'ok') {
         // A channel someone joined is a completed one for its creator's abuse ratio.
-        await count(sourcesOf(record.creatorNetwork, record.creatorAsn), 'channel_completed')
-        return { record: claimed.value, party: 'claim', joinerSecret }
+        if (claiming) await count(sourcesOf(record.creatorNetwork, record.creatorAsn), 'channel_completed')
+        const view: SettledView = { record: claimed.value, party: verdict.value, changed: outcome.changed }
+        return joinerSecret === undefined ? view : { ...view, joinerSecret }
       }
-      if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
     }
     // Each retry means someone else changed the record: by now another party has surely claimed it.
-    return refuse(caller)
+    if (claiming) return refuse(caller)
+    throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
   }
 
   /**
@@ -133,7 +160,7 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
     }
     const record = await admitParty(id, secret, caller)
     await limiter.consume(key, rule)
-    return enter(id, secret, caller, record)
+    return settle('native', id, secret, caller, record)
   }
 
   /**
@@ -150,16 +177,19 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
     id: string,
     secret: string | null,
     caller: Caller,
-  ): Promise<PartyView> => {
+    change?: ChannelChange,
+  ): Promise<SettledView> => {
     if (api === 'native') {
       const record = await admitParty(id, secret, caller)
       await limiter.consume(`${kind}:${id}`, rule)
-      return enter(id, secret, caller, record)
+      return settle(api, id, secret, caller, record, change)
     }
     const [limited, loaded] = await Promise.allSettled([limiter.consume(`${kind}:${id}:${caller.clientKey}`, rule), load(api, id)])
     if (limited.status === 'rejected') throw limited.reason
     if (loaded.status === 'rejected') throw loaded.reason
-    return { record: loaded.value, party: 'anyone' }
+    return change === undefined
+      ? { record: loaded.value, party: 'anyone', changed: false }
+      : settle(api, id, secret, caller, loaded.value, change)
   }
 
   return { known, load, count, requireParty, limitedView }

@@ -15,7 +15,7 @@ import type { RateLimiter } from './rate-limiter.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
-import { CLAIM_ATTEMPTS, channelAccess, type Caller, type PartyView } from './rendezvous-access.ts'
+import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
 export type { Caller, PartyView }
@@ -49,9 +49,7 @@ export interface CreatedChannel {
 }
 
 /** The result of a write: the stored record, whether it changed, and a joiner secret on a claim. */
-export interface WriteResult extends PartyView {
-  changed: boolean
-}
+export type WriteResult = SettledView
 
 /** Why a party aborts a native channel (defined in core beside the channel events that carry it). */
 export type { AbortReason }
@@ -84,7 +82,7 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
  * const rendezvous = rendezvousService({ store, limiter, clock, random, limits, rates })
  * const { record } = await rendezvous.create('msc4388', '', { clientKey })
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (write) is 35 lines
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (create) is 25 lines
 export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
 
@@ -161,30 +159,21 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     ): Promise<WriteResult> {
       checkSize(data)
       await known(id)
-      let view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller)
-      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const written = writeChannel(view.record, {
-          data,
-          expectedToken,
-          now: clock.now(),
-          idempotentRetry: api !== 'msc4108',
-        })
-        if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: view.record })
-        if (!written.value.changed) return { ...view, record: written.value.record, changed: false }
-        const outcome = await store.channels.replaceIfMatch(id, view.record.rev, written.value.record)
-        if (outcome === 'ok') {
-          // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
-          if (api !== 'native' && written.value.record.version === 1) {
-            await count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed')
-          }
-          if (api === 'native') announce(id, { type: 'written', token: written.value.record.token, by: roleOf(view.party) })
-          return { ...view, record: written.value.record, changed: true }
-        }
-        if (outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
-        // The revision moved under us (another write, or a claim): decide again on the fresh record.
-        view = { ...view, record: await load(api, id) }
+      // Decided on the record the compare-and-swap will replace: a stale token refuses before anything,
+      // a native claim included, is stored (finding F5).
+      const change: ChannelChange = (record) => {
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: api !== 'msc4108' })
+        if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
+        return written.value
       }
-      throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+      const view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller, change)
+      if (!view.changed) return view
+      // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
+      if (api !== 'native' && view.record.version === 1) {
+        await count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed')
+      }
+      if (api === 'native') announce(id, { type: 'written', token: view.record.token, by: roleOf(view.party) })
+      return view
     },
 
     /**

@@ -8,6 +8,7 @@ import { makeApp } from '../helpers/make-app.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import { createJson, jsonInit, NATIVE } from '../helpers/rendezvous-requests.ts'
 
 const PASSWORD = 'correct horse battery staple'
 
@@ -59,8 +60,41 @@ describe('fuzz counterexamples', () => {
     const before = await lastSeen()
     t.clock.advance(120_000)
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, token)).status).toBe(200)
-    await new Promise((r) => setTimeout(r, 10))
-    expect((await lastSeen()).at).toBe((before.at ?? 0) + 120_000)
+    // The request does not await the last-seen write: poll for it (bounded), a fixed sleep flakes under load.
+    await expect.poll(async () => (await lastSeen()).at, { timeout: 5_000, interval: 10 }).toBe((before.at ?? 0) + 120_000)
+  })
+
+  it('state change on a 4xx (F5): a native PUT without a secret and with a stale token (409) claimed the channel first', async () => {
+    const t = makeApp()
+    const created = await createJson(t, NATIVE, 'offer')
+    const path = `${NATIVE}/${created.id}`
+    const before = await t.store.channels.get(created.id)
+    const res = await t.app.request(path, jsonInit('PUT', { sequence_token: 'stale', data: 'x' }))
+    expect(res.status).toBe(409)
+    expect(((await res.json()) as { qrelay_code: string }).qrelay_code).toBe('CONCURRENT_WRITE')
+    expect(await t.store.channels.get(created.id)).toEqual(before)
+    // The one real joiner can still claim it.
+    const claim = await t.app.request(path, { headers: { 'x-test-peer': '198.51.100.20' } })
+    expect(claim.status).toBe(200)
+    expect(((await claim.json()) as { joiner_secret?: string }).joiner_secret).toBeDefined()
+  })
+
+  it('a claiming PUT stores the claim and the data in one compare-and-swap; a retry of it (stale token, same data) still claims', async () => {
+    const t = makeApp()
+    const created = await createJson(t, NATIVE, 'offer')
+    const path = `${NATIVE}/${created.id}`
+    const put = await t.app.request(path, jsonInit('PUT', { sequence_token: created.sequence_token, data: 'answer' }))
+    expect(put.status).toBe(200)
+    const stored = await t.store.channels.get(created.id)
+    expect(stored).toMatchObject({ data: 'answer', version: 1, rev: 2 })
+    expect(stored?.joinerSecretHash).toBeDefined()
+
+    const other = await createJson(t, NATIVE, 'same')
+    // MSC4388 idempotent retry: the token is stale but the payload is already the one sent.
+    const retry = await t.app.request(`${NATIVE}/${other.id}`, jsonInit('PUT', { sequence_token: 'stale', data: 'same' }))
+    expect(retry.status).toBe(200)
+    expect(((await retry.json()) as { joiner_secret?: string }).joiner_secret).toBeDefined()
+    expect(await t.store.channels.get(other.id)).toMatchObject({ data: 'same', version: 0, rev: 1 })
   })
 })
 

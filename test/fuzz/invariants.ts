@@ -6,7 +6,10 @@
  *    the UIA challenge `{flows, session, …}` (401);
  *    the only exception is Node's own HTTP parser refusing bytes that are not HTTP (empty 400);
  * 3. a 4xx changes no state: no write to channels, key-value entries, SQLite rows or Redis keys,
- *    except the bookkeeping listed in {@link ALLOWED_ON_4XX} (each with its reason).
+ *    except the bookkeeping listed in {@link ALLOWED_ON_4XX} (each with its reason), grant
+ *    bookkeeping, a last-seen after a passed token check, and the periodic purge of rows already
+ *    expired (`purge-expired`, target.ts). The recorder attributes a write to the request that made
+ *    it, even one landing after the answer (target.ts, `Recorder`).
  * Liveness (`/readyz` answers 200) is checked by the runner.
  */
 import type { RawResponse } from './raw-http.ts'
@@ -127,7 +130,9 @@ export const checkExchange = (input: {
   // Node's parser refusing a broken body after the headers: the app may have acted on the headers
   // already (a DELETE needs no body) and its answer was replaced; that is HTTP streaming, not the app.
   if (response.status >= 400 && response.status < 500 && !parserRefusal) {
-    const bad = writes.filter((w) => !isAllowed(w) && !isGrantBookkeeping(w, path, json) && !isLastSeen(w, json))
+    const bad = writes.filter(
+      (w) => !isAllowed(w) && !isGrantBookkeeping(w, path, json) && !isLastSeen(w, json) && w.op !== 'purge-expired',
+    )
     if (bad.length > 0)
       out.push({
         kind: 'state-change-on-4xx',

@@ -8,9 +8,9 @@ import fc from 'fast-check'
 import { METHODS } from 'node:http'
 import { fuzzCase, render, type FuzzCase } from './arbitraries.ts'
 import { checkExchange, type Violation } from './invariants.ts'
-import { sendRaw, type RawRequest } from './raw-http.ts'
+import { sendRaw, type RawRequest, type RawResponse } from './raw-http.ts'
 import { buildState, type FuzzState } from './state.ts'
-import type { FuzzTarget } from './target.ts'
+import { QUIET_MS, QUIET_MS_CUT_SHORT, type FuzzTarget } from './target.ts'
 
 export interface FuzzOptions {
   requests: number
@@ -28,6 +28,8 @@ export interface FoundViolation extends Violation {
   case: FuzzCase
   /** The rendered request line, for reading. */
   request: string
+  /** The exchange just before (status and request line): a late write of it would land here. */
+  after?: string
   /** The smallest case fast-check found that still breaks the same invariant. */
   shrunk?: { case: FuzzCase; request: string; detail: string }
 }
@@ -44,6 +46,8 @@ export interface FuzzSummary {
   knownUpgradeRefusals: number
   /** Store writes the recorder saw (all statuses): a recorder that sees nothing proves nothing. */
   writesSeen: number
+  /** Recorder looks that did not go quiet in time (attribution of their writes uncertain; expected 0). */
+  unquiet: number
   /** The slowest exchanges (ms and request line). */
   slowest: Array<{ ms: number; request: string; status: number }>
   violations: FoundViolation[]
@@ -65,6 +69,10 @@ const isWireMalformed = (request: RawRequest): boolean => {
   )
 }
 
+/** The answer of Node's parser (or the server's own JSON for a parser refusal), not of the app's handler. */
+const answeredByParser = (response: RawResponse): boolean =>
+  response.status === 400 && (response.body.length === 0 || /"qrelay_code":"MALFORMED_REQUEST"/.test(response.body.toString('utf8')))
+
 /** Renders a case into bytes against the current state. */
 export const toRaw = (c: FuzzCase, state: FuzzState): RawRequest => ({
   method: c.method,
@@ -74,8 +82,11 @@ export const toRaw = (c: FuzzCase, state: FuzzState): RawRequest => ({
   framing: c.framing,
 })
 
+const framingOf = (f: RawRequest['framing']): string =>
+  f.kind === 'chunked' ? `chunked${f.broken ? ' broken' : ''}` : f.kind === 'lying-length' ? `lying-length ${f.delta}` : f.kind
+
 const describe = (r: RawRequest): string =>
-  `${r.method} ${r.target.slice(0, 200)} [${r.framing.kind}] headers=${JSON.stringify(r.headers.map(([n, v]) => `${n}: ${v.slice(0, 60)}`))} body=${JSON.stringify(Buffer.from(r.body).toString('utf8').slice(0, 200))}`
+  `${r.method} ${r.target.slice(0, 200)} [${framingOf(r.framing)}] headers=${JSON.stringify(r.headers.map(([n, v]) => `${n}: ${v.slice(0, 60)}`))} body=${JSON.stringify(Buffer.from(r.body).toString('utf8').slice(0, 200))}`
 
 /** Sends one case and checks it. */
 export const exercise = async (
@@ -86,12 +97,15 @@ export const exercise = async (
   const request = toRaw(c, state)
   await target.recorder.begin()
   const response = await sendRaw(target.port, request)
-  const writes = await target.recorder.end()
+  const wireMalformed = isWireMalformed(request)
+  // An exchange cut short (the parser answered, or the connection closed) may leave its handler running.
+  const cutShort = response.status === 0 || response.timedOut || (wireMalformed && answeredByParser(response))
+  const writes = await target.recorder.end(cutShort ? QUIET_MS_CUT_SHORT : QUIET_MS)
   const upgrade = request.headers.some(([n, v]) => n.toLowerCase() === 'upgrade' && v.toLowerCase() === 'websocket')
   const violations = checkExchange({
     method: request.method,
     path: request.target,
-    wireMalformed: isWireMalformed(request),
+    wireMalformed,
     upgrade,
     response,
     writes,
@@ -141,12 +155,14 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     fiveHundreds: 0,
     knownUpgradeRefusals: 0,
     writesSeen: 0,
+    unquiet: 0,
     slowest: [],
     violations: [],
   }
   let state = await buildState(target.url)
   await target.recorder.settle()
   const batch = 500
+  let previous = ''
   outer: for (let b = 0; summary.requests < options.requests; b++) {
     const cases = fc.sample(fuzzCase, { numRuns: Math.min(batch, options.requests - summary.requests), seed: options.seed + b })
     for (const c of cases) {
@@ -173,7 +189,9 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       const known = violations.filter((v) => v.kind.startsWith('known-'))
       summary.knownUpgradeRefusals += known.length
       if (status >= 500 && known.length === 0) summary.fiveHundreds++
-      for (const v of violations) if (!v.kind.startsWith('known-')) summary.violations.push({ ...v, case: c, request: describe(request) })
+      for (const v of violations)
+        if (!v.kind.startsWith('known-')) summary.violations.push({ ...v, case: c, request: describe(request), after: previous })
+      previous = `${status} ${describe(request).slice(0, 300)}`
       if (summary.requests % readyEvery === 0) {
         if (!(await ready(target)))
           summary.violations.push({
@@ -203,6 +221,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     }
   }
   summary.elapsedMs = Date.now() - started
+  summary.unquiet = target.recorder.unquiet
   return summary
 }
 
@@ -218,7 +237,7 @@ export const formatSummary = (s: FuzzSummary, label: string): string => {
       .sort()
       .map(([k, v]) => `${k}×${v}`)
       .join(' ')}`,
-    `5xx: ${s.fiveHundreds} (+ ${s.knownUpgradeRefusals} empty refusals by the Node adapter: WebSocket upgrades F4, unbuildable URLs F6)   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}`,
+    `5xx: ${s.fiveHundreds} (+ ${s.knownUpgradeRefusals} empty refusals by the Node adapter: WebSocket upgrades F4, unbuildable URLs F6)   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}   recorder looks not quiet: ${s.unquiet}`,
   ]
   lines.push(`slowest: ${s.slowest.map((x) => `${x.ms} ms ${x.status} ${x.request}`).join('\n         ')}`)
   const byKind = new Map<string, FoundViolation[]>()

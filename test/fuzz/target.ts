@@ -27,13 +27,50 @@ export interface Write {
   op: string
 }
 
-/** Records the writes between {@link Recorder.begin} and {@link Recorder.end}. */
+/**
+ * Records the writes between {@link Recorder.begin} and {@link Recorder.end}. A request may write after
+ * its answer came back: work the app does not await (a device's last-seen, a publish), or a handler
+ * still running when Node's parser already refused the rest of the bytes or the connection closed.
+ * `end` therefore keeps looking until a round of `quietMs` brings no new write (at most
+ * {@link MAX_QUIET_ROUNDS} rounds), so those writes count for the request that made them, never for
+ * the next one (the checker's earlier false "state change on a 4xx" flags, docs/security/fuzz.md).
+ */
 export interface Recorder {
   /** Takes in the writes made since the last look (state building) without reporting them. */
   settle(): Promise<void>
   begin(): Promise<void>
-  end(): Promise<Write[]>
+  end(quietMs?: number): Promise<Write[]>
+  /** Looks that ended on {@link MAX_QUIET_ROUNDS} with writes still coming (none expected). */
+  readonly unquiet: number
   close(): Promise<void>
+}
+
+/** The bound of {@link Recorder.end}'s quiet rounds. */
+export const MAX_QUIET_ROUNDS = 40
+
+/**
+ * Quiet time after an answered request (ms). 0: one turn of the event loop per round. The server runs
+ * in this process, so un-awaited work that waits on nothing has finished before the answer is read;
+ * what waits on Redis lands before the marker of the next look (one more round trip, see `flush`).
+ */
+export const QUIET_MS = 0
+
+/** Quiet time after an exchange the parser cut short or the server closed (ms): the handler may still run. */
+export const QUIET_MS_CUT_SHORT = 20
+
+/**
+ * Looks (`look` returns how many writes are known so far) until a round of `quietMs` adds none.
+ * Returns false when the bound was reached with writes still coming.
+ */
+const waitQuiet = async (look: () => Promise<number>, quietMs: number): Promise<boolean> => {
+  let known = await look()
+  for (let round = 0; round < MAX_QUIET_ROUNDS; round++) {
+    await new Promise((resolve) => (quietMs === 0 ? setImmediate(resolve) : setTimeout(resolve, quietMs)))
+    const now = await look()
+    if (now === known) return true
+    known = now
+  }
+  return false
 }
 
 export interface FuzzTarget {
@@ -167,23 +204,46 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
       const columns = Object.keys(b).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
       writes.push({ store: 'sqlite', key, op: `update(${columns.join(',')})` })
     }
-    for (const key of snapshot.keys()) if (!next.has(key)) writes.push({ store: 'sqlite', key, op: 'delete' })
+    // The periodic purge (every 600 s, no request's doing) deletes rows already expired, invisible
+    // since their expiry: reported as `purge-expired`, which changes nothing a client can see.
+    const nowMs = Date.now()
+    const expired = (row: string | undefined): boolean => {
+      const at = row === undefined ? undefined : (JSON.parse(row) as { expires_at_ms?: unknown }).expires_at_ms
+      return typeof at === 'number' && at <= nowMs
+    }
+    const gone = [...snapshot.keys()].filter((key) => !next.has(key))
+    const purgedFamilies = new Set(
+      gone.filter((k) => k.startsWith('refresh_families:') && expired(snapshot.get(k))).map((k) => k.slice(17)),
+    )
+    for (const key of gone) {
+      const familyOfUsed = key.startsWith('refresh_used:') ? key.slice(13).split('/')[0] : undefined
+      const purged = expired(snapshot.get(key)) || (familyOfUsed !== undefined && purgedFamilies.has(familyOfUsed))
+      writes.push({ store: 'sqlite', key, op: purged ? 'purge-expired' : 'delete' })
+    }
     snapshot = next
   }
+  const look = async (): Promise<number> => {
+    diffSqlite()
+    return writes.length
+  }
+  let unquiet = 0
   return {
     async settle() {
-      diffSqlite()
+      if (!(await waitQuiet(look, QUIET_MS_CUT_SHORT))) unquiet++
       writes = []
     },
     async begin() {
       diffSqlite()
       writes = []
     },
-    async end() {
-      diffSqlite()
+    async end(quietMs = QUIET_MS) {
+      if (!(await waitQuiet(look, quietMs))) unquiet++
       const out = writes
       writes = []
       return out
+    },
+    get unquiet() {
+      return unquiet
     },
     async close() {
       db.close()
@@ -195,13 +255,15 @@ const redisRecorder = async (redisUrl: string, keyPrefix: string): Promise<Recor
   const admin = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
   await admin.config('SET', 'notify-keyspace-events', 'KA')
   const sub = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
-  const marker = `${keyPrefix}__fuzz_marker__`
+  // One marker key per look: a late notification of an earlier look can never end a later one.
+  const markerBase = `${keyPrefix}__fuzz_marker__:`
   let writes: Write[] = []
-  let waiting: { value: string; resolve: () => void } | undefined
+  let waiting: { marker: string; resolve: () => void } | undefined
+  let timeouts = 0
   sub.on('pmessage', (_pattern: string, channel: string, event: string) => {
     const key = channel.slice(channel.indexOf(':') + 1)
-    if (key === marker) {
-      if (waiting !== undefined && event === 'set') {
+    if (key.startsWith(markerBase)) {
+      if (waiting !== undefined && key === waiting.marker && event === 'set') {
         const w = waiting
         waiting = undefined
         w.resolve()
@@ -215,26 +277,35 @@ const redisRecorder = async (redisUrl: string, keyPrefix: string): Promise<Recor
   let serial = 0
   /** Waits until every notification of the writes so far has arrived (the marker's comes after them). */
   const flush = async (): Promise<void> => {
-    const value = String(++serial)
-    const seen = new Promise<void>((resolve) => {
-      waiting = { value, resolve }
+    const marker = `${markerBase}${++serial}`
+    const seen = new Promise<boolean>((resolve) => {
+      waiting = { marker, resolve: () => resolve(true) }
     })
-    await admin.set(marker, value)
-    await Promise.race([seen, new Promise((r) => setTimeout(r, 2_000))])
+    await admin.set(marker, '1', 'PX', 5_000)
+    if (!(await Promise.race([seen, new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]))) timeouts++
   }
+  const look = async (): Promise<number> => {
+    await flush()
+    return writes.length
+  }
+  let unquiet = 0
   return {
     async settle() {
-      await flush()
+      if (!(await waitQuiet(look, QUIET_MS_CUT_SHORT))) unquiet++
       writes = []
     },
     async begin() {
       writes = []
     },
-    async end() {
-      await flush()
+    async end(quietMs = QUIET_MS) {
+      if (!(await waitQuiet(look, quietMs))) unquiet++
       const out = writes
       writes = []
       return out
+    },
+    get unquiet() {
+      // A marker that never came back leaves the look unordered: counted like a look that never went quiet.
+      return unquiet + timeouts
     },
     async close() {
       sub.disconnect()

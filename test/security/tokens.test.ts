@@ -75,8 +75,10 @@ describe('finding 10: nothing is written for a DPoP-bound token before its proof
     expect(after?.lastSeenAtMs).toBe(before?.lastSeenAtMs)
     // The key holder's own request is still recorded.
     expect((await dpopCall({ ...s, qrSend: viaApp(s.t.app, '192.0.2.55') }, 'GET', '/v1/devices', s.qr.access_token)).status).toBe(200)
-    await settle()
-    expect((await s.t.durable.devices.get(accountId, s.qr.device_id))?.lastSeenNetwork).toBe('192.0.2.55')
+    // The last-seen write is not awaited by the request: poll for it (bounded); a fixed 5 ms flakes under load.
+    await expect
+      .poll(async () => (await s.t.durable.devices.get(accountId, s.qr.device_id))?.lastSeenNetwork, { timeout: 5_000, interval: 10 })
+      .toBe('192.0.2.55')
   })
 })
 
