@@ -119,18 +119,20 @@ describe('workers: accounts', () => {
     expect(again.keys.map((k) => k.kid)).toEqual([keys[0]?.kid])
   })
 
-  it('finding 2: 60 concurrent password guesses on the Worker check at most the account limit; the right one among them is refused', async () => {
+  it('finding 2: 60 concurrent password guesses on the Worker check at most the account limit; the right one after them is refused', async () => {
     const { send, username } = newClient()
     const created = await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
     expect(created.status).toBe(201)
     const first = await call(send, 'POST', '/v1/login', { username })
     const session = first.body.session as string
     const guess = (password: string) => call(send, 'POST', '/v1/login', { username, auth: { type: 'm.login.password', session, password } })
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => guess(i === 40 ? PASSWORD : `wrong password ${i}`)))
+    // Wrong guesses only: which of concurrent requests reserves first is up to the runtime, and a right
+    // password that gets a slot within the limit is rightly let in.
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => guess(`wrong password ${i}`)))
     // Each checked guess answers 401 (wrong); a guess over the limit answers 429 unchecked.
     expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(10)
     expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(50)
-    expect(answers[40]!.status).toBe(429)
+    // The budget is spent: the right password is refused unchecked.
     expect((await guess(PASSWORD)).status).toBe(429)
   })
 })
