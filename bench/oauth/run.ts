@@ -26,7 +26,7 @@ import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { benchDpopKey, type BenchDpopKey } from '../dpop-key.ts'
 import { canPin, cpuSeconds, freePort, startChild, waitForHttp } from '../relay/processes.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
@@ -54,22 +54,7 @@ const quantile = (xs: number[], q: number): number => {
 }
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** An ES256 DPoP key and a signer of proofs. */
-const holder = async () => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
-  const jwk = await exportJWK(publicKey)
-  let counter = 0
-  return async (url: string): Promise<string> =>
-    new SignJWT({
-      jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`,
-      htm: 'POST',
-      htu: url,
-      iat: Math.floor(Date.now() / 1000),
-    })
-      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
-      .sign(privateKey)
-}
-type Prove = Awaited<ReturnType<typeof holder>>
+type Prove = BenchDpopKey['prove']
 
 interface Target {
   name: string
@@ -157,7 +142,7 @@ const main = async (): Promise<void> => {
       { name: 'oidc-provider', base: oidc.base, pid: oidc.child.pid, authorizeFields: { client_id: CLIENT_ID, scope: 'openid' } },
     ]
     const provers = new Map<string, Prove>()
-    for (const t of targets) provers.set(t.name, await holder())
+    for (const t of targets) provers.set(t.name, (await benchDpopKey()).prove)
     const proofs = async (t: Target, path: string, n: number): Promise<string[]> => {
       const prove = provers.get(t.name) as Prove
       const out: string[] = []

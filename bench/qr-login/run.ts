@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
+import { benchDpopKey } from '../dpop-key.ts'
 import WebSocket from 'ws'
 import { parseConfig } from '../../src/config.ts'
 import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
@@ -68,25 +68,6 @@ const quantile = (xs: number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number
 }
 
-/** A fresh ES256 DPoP key, its thumbprint and a signer of proofs (unique jti, current iat). */
-const dpopKey = async () => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
-  const jwk = await exportJWK(publicKey)
-  let counter = 0
-  return {
-    jkt: await calculateJwkThumbprint(jwk, 'sha256'),
-    prove: (url: string) =>
-      new SignJWT({
-        jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`,
-        htm: 'POST',
-        htu: url,
-        iat: Math.floor(Date.now() / 1000),
-      })
-        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
-        .sign(privateKey),
-  }
-}
-
 const postJson = async (url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> => {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (token !== undefined) headers.authorization = `Bearer ${token}`
@@ -114,7 +95,7 @@ const bareCrypto = async (): Promise<void> => {
   if (!s2.ok) throw new Error(s2.detail)
   closeChannel(g2.value.state)
   closeChannel(s2.value.state)
-  const key = await dpopKey()
+  const key = await benchDpopKey()
   for (const url of ['http://127.0.0.1/oauth2/device_authorization', 'http://127.0.0.1/oauth2/token']) {
     await verifyDpopProof(await key.prove(url), { method: 'POST', url }, Date.now())
   }

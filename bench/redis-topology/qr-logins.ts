@@ -4,7 +4,7 @@
  * handshake, check code, one message each way; the new device asks for a grant on A with a DPoP proof,
  * the existing device approves on B, the new device redeems on A.
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { benchDpopKey } from '../dpop-key.ts'
 import { ExistingDevice, NewDevice } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
 
@@ -12,24 +12,6 @@ const PASSWORD = 'correct horse battery staple'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 /** The public base URL both processes stand behind (QRELAY_PUBLIC_BASE_URL): QR links and DPoP proofs name it. */
 export const PUBLIC_BASE_URL = 'https://qrelay.bench'
-
-const dpopKey = async () => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
-  const jwk = await exportJWK(publicKey)
-  let counter = 0
-  return {
-    jkt: await calculateJwkThumbprint(jwk, 'sha256'),
-    prove: (url: string) =>
-      new SignJWT({
-        jti: `bench-${++counter}-${Math.random().toString(36).slice(2)}`,
-        htm: 'POST',
-        htu: url,
-        iat: Math.floor(Date.now() / 1000),
-      })
-        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
-        .sign(privateKey),
-  }
-}
 
 const post = async (url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: any }> => {
   const res = await fetch(url, { method: 'POST', headers, body })
@@ -77,7 +59,7 @@ const qrLogin = async (a: string, b: string, approverToken: string): Promise<voi
     await shown.confirmCheckCode(scan.checkCode)
     await Promise.all([scan.send({ type: 'm.login.protocols' }), shown.receive({ timeoutMs: 10_000 })])
     await Promise.all([shown.send({ type: 'm.login.protocol' }), scan.receive({ timeoutMs: 10_000 })])
-    const key = await dpopKey()
+    const key = await benchDpopKey()
     const grant = await postForm(
       `${a}/oauth2/device_authorization`,
       { channel_binding: shown.channelBinding, device_name: 'bench' },

@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, login, viaFetch, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
-import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
+import { PASSWORD, startPagesServer } from './pages-server.ts'
 
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
-const PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'a different long passphrase 7'
 
 const form = (fields: Record<string, string>) => ({
@@ -59,17 +58,8 @@ describe.skipIf(!browserAvailable)('/account in Chromium', () => {
   }
 
   beforeAll(async () => {
-    server = await spawnServer({
-      QRELAY_DATA_DIR: dataDir,
-      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
-      QRELAY_ARGON2_MEMORY_KIB: '64',
-      QRELAY_ARGON2_ITERATIONS: '1',
-      QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-    })
+    server = await startPagesServer(dataDir, ['carol', 'dave', 'erik', 'ivy'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
     send = viaFetch(server.url)
-    for (const name of ['carol', 'dave', 'erik', 'ivy']) {
-      expect((await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
-    }
     browser = await launchChromium()
   }, 60_000)
 

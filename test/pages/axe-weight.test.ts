@@ -11,13 +11,10 @@ import axe from 'axe-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
-import { call, viaFetch } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
-import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
-const PASSWORD = 'correct horse battery staple'
+import { PASSWORD, startPagesServer } from './pages-server.ts'
 
 /** The budget of docs/pages.md: gzipped bytes of one page's HTML, style sheet and scripts together. */
 const BUDGET = 8 * 1024
@@ -39,16 +36,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
   const weights: Record<string, { html: number; css: number; js: number; total: number }> = {}
 
   beforeAll(async () => {
-    server = await spawnServer({
-      QRELAY_DATA_DIR: dataDir,
-      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
-      QRELAY_ARGON2_MEMORY_KIB: '64',
-      QRELAY_ARGON2_ITERATIONS: '1',
-    })
-    const send = viaFetch(server.url)
-    for (const username of ['gus', 'hal']) {
-      expect((await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
-    }
+    server = await startPagesServer(dataDir, ['gus', 'hal'])
     browser = await launchChromium()
   }, 90_000)
 

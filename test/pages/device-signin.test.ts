@@ -11,11 +11,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, login, viaFetch, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
-import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.ts'
+import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
+import { PASSWORD, startPagesServer } from './pages-server.ts'
 
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
-const PASSWORD = 'correct horse battery staple'
 const ALICE = 'alice'
 const BOB = 'bob'
 
@@ -53,17 +52,8 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-pages-'))
 
   beforeAll(async () => {
-    server = await spawnServer({
-      QRELAY_DATA_DIR: dataDir,
-      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
-      QRELAY_ARGON2_MEMORY_KIB: '64',
-      QRELAY_ARGON2_ITERATIONS: '1',
-      QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-    })
+    server = await startPagesServer(dataDir, [ALICE, BOB], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
     const send = viaFetch(server.url)
-    for (const name of [ALICE, BOB]) {
-      expect((await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
-    }
     // bob has TOTP: enrol over the API, confirm with a real code.
     const bob = await login(send, BOB, PASSWORD)
     const enrol = await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, bob.access_token)

@@ -11,12 +11,9 @@ import { join } from 'node:path'
 import jsQR from 'jsqr'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { call, viaFetch } from '../helpers/account-client.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
-const PASSWORD = 'correct horse battery staple'
+import { PASSWORD, startPagesServer } from './pages-server.ts'
 
 /** The pixels of a PNG, decoded by a blank page of `browser` (no PNG decoder among the dependencies). */
 const pixelsOf = async (browser: Browser, png: Buffer): Promise<{ data: Uint8ClampedArray; width: number; height: number }> => {
@@ -60,15 +57,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   const errors: string[] = []
 
   beforeAll(async () => {
-    server = await spawnServer({
-      QRELAY_DATA_DIR: dataDir,
-      QRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
-      QRELAY_ARGON2_MEMORY_KIB: '64',
-      QRELAY_ARGON2_ITERATIONS: '1',
-      QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-    })
-    const send = viaFetch(server.url)
-    expect((await call(send, 'POST', '/v1/admin/users', { username: 'fay', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    server = await startPagesServer(dataDir, ['fay'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
     browser = await launchChromium()
   }, 90_000)
 
