@@ -1,5 +1,5 @@
 /**
- * Fails when a TypeScript file of src/ is longer than 300 lines (CONTRIBUTING.md: one concept per
+ * Fails when a TypeScript (or TSX) file of src/ is longer than 300 lines (CONTRIBUTING.md: one concept per
  * file), listing the offenders longest first. Part of `npm run lint`. Lines are counted as `wc -l`
  * does; Biome's noExcessiveLinesPerFile stops at the last token and misses trailing comments.
  */
@@ -15,7 +15,7 @@ const linesOf = (text: string): number => {
 }
 
 const offenders = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
-  .filter((name) => name.endsWith('.ts'))
+  .filter((name) => name.endsWith('.ts') || name.endsWith('.tsx'))
   .map((name) => join(root, 'src', name))
   .map((path) => ({ path: relative(root, path), lines: linesOf(readFileSync(path, 'utf8')) }))
   .filter((file) => file.lines > MAX_LINES)
