@@ -47,6 +47,32 @@ const toMessage = (row: OutboxRow): WebhookMessage => ({
   ...(row.last_error === null ? {} : { lastError: row.last_error }),
 })
 
+/** Leases the due messages at the head of their keys; the transaction takes the write lock before
+ * the read, so two processes never both see a message as due. */
+const claimDue = (sql: SqlExecutor, nowMs: number, limit: number, leaseMs: number): WebhookMessage[] =>
+  sql.transaction(() =>
+    sql
+      .all<{ id: string }>(
+        query(
+          `SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY}
+            ORDER BY next_attempt_at_ms, id LIMIT ?`,
+          nowMs,
+          limit,
+        ),
+      )
+      .map(({ id }) =>
+        toMessage(
+          sql.get<OutboxRow>(
+            query(
+              `UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at_ms = ? WHERE id = ? RETURNING ${COLUMNS}`,
+              nowMs + leaseMs,
+              id,
+            ),
+          ) as OutboxRow,
+        ),
+      ),
+  )
+
 /** The outbox intents over one database, synchronous (the callers add retries or alarms). */
 export interface OutboxSql {
   enqueue(m: Omit<WebhookMessage, 'attempts' | 'lastError'>): boolean
@@ -79,30 +105,7 @@ export const outboxSql = (sql: SqlExecutor): OutboxSql => ({
         m.orderKey ?? null,
       ),
     ) === 1,
-  // The transaction takes the write lock before the read: two processes never both see a message as due.
-  claimDue: (nowMs, limit, leaseMs) =>
-    sql.transaction(() =>
-      sql
-        .all<{ id: string }>(
-          query(
-            `SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY}
-            ORDER BY next_attempt_at_ms, id LIMIT ?`,
-            nowMs,
-            limit,
-          ),
-        )
-        .map(({ id }) =>
-          toMessage(
-            sql.get<OutboxRow>(
-              query(
-                `UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at_ms = ? WHERE id = ? RETURNING ${COLUMNS}`,
-                nowMs + leaseMs,
-                id,
-              ),
-            ) as OutboxRow,
-          ),
-        ),
-    ),
+  claimDue: (nowMs, limit, leaseMs) => claimDue(sql, nowMs, limit, leaseMs),
   complete: (id) => sql.run(query('DELETE FROM webhook_outbox WHERE id = ?', id)) === 1,
   reschedule: (id, attempts, nextAttemptAtMs, lastError) =>
     sql.run(
