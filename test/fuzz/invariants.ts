@@ -37,8 +37,6 @@ export interface Violation {
     | 'state-change-on-4xx'
     | 'not-ready'
     | 'crash'
-    | 'known-upgrade-refusal'
-    | 'known-adapter-refusal'
   detail: string
 }
 
@@ -86,23 +84,11 @@ export const checkExchange = (input: {
   method: string
   path: string
   wireMalformed: boolean
-  upgrade?: boolean
   response: RawResponse
   writes: readonly Write[]
 }): Violation[] => {
   const { response, writes, wireMalformed, path, method } = input
   const out: Violation[] = []
-  // Open finding F4 (security-notes/fuzz.md): @hono/node-server answers a refused WebSocket upgrade
-  // itself, with an empty body (and 500 when building the upgrade request throws). Counted apart.
-  if (input.upgrade === true && response.body.length === 0 && response.status >= 400) {
-    return [{ kind: 'known-upgrade-refusal', detail: `${response.status} (empty body from the WebSocket upgrade handler)` }]
-  }
-  // Open finding F6 (docs/security/fuzz.md): @hono/node-server refuses, before the app, a request it
-  // cannot turn into a URL (a backslash in the path, a Host that is not a host) with an empty 400.
-  // The app itself always answers JSON, so an empty 400 without a content type is the adapter's.
-  if (response.status === 400 && response.body.length === 0 && response.headers['content-type'] === undefined && !wireMalformed) {
-    return [{ kind: 'known-adapter-refusal', detail: '400 (empty body from the Node adapter: no URL could be built)' }]
-  }
   if (response.timedOut) out.push({ kind: 'no-response', detail: 'timed out' })
   if (response.status === 0) {
     if (!wireMalformed && !response.timedOut) out.push({ kind: 'no-response', detail: 'connection closed without a response' })
