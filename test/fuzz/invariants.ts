@@ -4,7 +4,9 @@
  * 2. an error status carries the documented JSON body: `{errcode, error}` (Matrix style, every
  *    route), `{error}` with an optional `error_description` (RFC 6749 §5.2 style, /oauth2/*), or
  *    the UIA challenge `{flows, session, …}` (401);
- *    the only exception is Node's own HTTP parser refusing bytes that are not HTTP (empty 400);
+ *    the only exception is Node's own HTTP parser refusing bytes that are not HTTP/1.1 (its JSON 400,
+ *    or an empty answer when the connection broke first); the Node adapter's own refusals (F4, F6)
+ *    are held to the JSON shape like the app's;
  * 3. a 4xx changes no state: no write to channels, key-value entries, SQLite rows or Redis keys,
  *    except the bookkeeping listed in {@link ALLOWED_ON_4XX} (each with its reason), grant
  *    bookkeeping, a last-seen after a passed token check, and the periodic purge of rows already
@@ -30,13 +32,7 @@ export const ALLOWED_ON_4XX: ReadonlyArray<{ pattern: RegExp; why: string }> = [
 
 /** One broken invariant. */
 export interface Violation {
-  kind:
-    | 'status-5xx'
-    | 'no-response'
-    | 'error-body'
-    | 'state-change-on-4xx'
-    | 'not-ready'
-    | 'crash'
+  kind: 'status-5xx' | 'no-response' | 'error-body' | 'state-change-on-4xx' | 'not-ready' | 'crash'
   detail: string
 }
 

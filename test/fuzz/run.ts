@@ -91,7 +91,7 @@ export const exercise = async (
   target: FuzzTarget,
   state: FuzzState,
   c: FuzzCase,
-): Promise<{ status: number; violations: Violation[]; request: RawRequest; writes: number }> => {
+): Promise<{ status: number; violations: Violation[]; request: RawRequest; writes: number; body: string }> => {
   const request = toRaw(c, state)
   await target.recorder.begin()
   const response = await sendRaw(target.port, request)
@@ -106,7 +106,7 @@ export const exercise = async (
     response,
     writes,
   })
-  return { status: response.status, violations, request, writes: writes.length }
+  return { status: response.status, violations, request, writes: writes.length, body: response.body.toString('utf8').slice(0, 300) }
 }
 
 const ready = async (target: FuzzTarget): Promise<boolean> => {
