@@ -192,7 +192,10 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
   wrap(kv, 'replaceIfMatch', (r) => r === 'ok', report('ephemeral', 'kv.replace'))
   wrap(kv, 'takeOnce', (r) => r !== null, report('ephemeral', 'kv.take'))
   const db = new Database(join(dataDir, 'qrelay.db'), { readonly: true })
-  const version = (): number => db.pragma('data_version', { simple: true }) as number
+  // libsql answers `pragma(…, { simple: true })` with the row object, not the number: comparing those
+  // never matched, so every look dumped the whole file. One prepared statement, the number read out.
+  const dataVersion = db.prepare('PRAGMA data_version')
+  const version = (): number => Number((dataVersion.get() as { data_version: number }).data_version)
   let lastVersion = version()
   const dumpSqlite = sqliteDumper(db)
   let snapshot = dumpSqlite()
