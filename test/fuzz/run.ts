@@ -119,12 +119,27 @@ const ready = async (target: FuzzTarget): Promise<boolean> => {
   }
 }
 
+/**
+ * Fresh state, built again (a new account) when the network failed under it: on a loaded machine
+ * fetch may send on a keep-alive connection the server is closing (ECONNRESET), a client's race, not
+ * an answer of the server. Three tries; an HTTP failure is thrown at once.
+ */
+const freshState = async (target: FuzzTarget): Promise<FuzzState> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildState(target.url)
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TypeError && error.message === 'fetch failed')) throw error
+    }
+  }
+}
+
 /** Shrinks `found` with fast-check: the smallest case that still breaks the same invariant on fresh state. */
 const shrinkOne = async (target: FuzzTarget, found: FoundViolation): Promise<FoundViolation['shrunk']> => {
   let last: FoundViolation['shrunk']
   const result = await fc.check(
     fc.asyncProperty(fuzzCase, async (c) => {
-      const state = await buildState(target.url)
+      const state = await freshState(target)
       await target.recorder.settle()
       const { violations, request } = await exercise(target, state, c)
       const same = violations.find((v) => v.kind === found.kind)
@@ -154,7 +169,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     slowest: [],
     violations: [],
   }
-  let state = await buildState(target.url)
+  let state = await freshState(target)
   await target.recorder.settle()
   const batch = 500
   let previous = ''
@@ -166,7 +181,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
         break outer
       }
       if (summary.requests > 0 && summary.requests % refreshEvery === 0) {
-        state = await buildState(target.url)
+        state = await freshState(target)
         await target.recorder.settle()
       }
       const t0 = Date.now()
