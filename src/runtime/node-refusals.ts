@@ -114,6 +114,8 @@ export const upgradeWebSocketOrRefuse = defineWebSocketHelper(async (c, events, 
 /** Puts the JSON answers in front of the adapter's upgrade listener (which rejects only while it is the only one). */
 const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
   const listeners = server.listeners('upgrade') as Array<(request: IncomingMessage, socket: Duplex, head: Buffer) => unknown>
+  // No WebSocket server (QRELAY_WS_ENABLED=false): Node serves upgrade requests as plain ones (the app's 404).
+  if (listeners.length === 0) return
   server.removeAllListeners('upgrade')
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
