@@ -13,10 +13,11 @@ describe('fuzz: memory + SQLite', () => {
   let target: FuzzTarget
   beforeAll(async () => {
     target = await startFuzzTarget({ store: 'memory' })
-  })
+  }, 60_000)
+  // A graceful stop of a server that served thousands of requests can outlast the default hook bound under load.
   afterAll(async () => {
     await target?.stop()
-  })
+  }, 60_000)
 
   it('2 500 hostile requests, all of them (no time cut): no 5xx, documented error bodies, no state change on a 4xx, still ready', async () => {
     const summary = await runFuzz(target, { requests: 2_500, seed: 4108, timeBudgetMs: 540_000, shrink: true })
