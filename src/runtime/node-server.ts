@@ -7,7 +7,6 @@ import { summarizeError } from '../core/error-summary.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
@@ -37,6 +36,7 @@ import type {
 import type { RelayService } from '../services/relay.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
+import { serveWithJsonRefusals } from './node-refusals.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { compose } from './compose.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
@@ -194,7 +194,7 @@ const listen = (
 ): Promise<Server> =>
   new Promise<Server>((resolve, reject) => {
     const options = { fetch, hostname: config.server.host, port: config.server.port, serverOptions: nodeServerOptions(config.server) }
-    const s = serve(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
+    const s = serveWithJsonRefusals(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
     capConnectionsPerAddress(s as Server, config.server)
     answerParserRefusals(s as Server)

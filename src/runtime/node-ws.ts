@@ -2,12 +2,12 @@
  * WebSockets on Node: the `ws` server that `@hono/node-server` upgrades into (it is handed to `serve`
  * as `websocket.server`), the real timers of the relay, and the transport given to `createApp`.
  */
-import { upgradeWebSocket } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type { WebSocketTransport } from '../http/routes/relay-ws.ts'
 import type { Scheduler } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
+import { upgradeWebSocketOrRefuse } from './node-refusals.ts'
 
 /** Timers on the event loop; unref'd, so that a pending timeout never keeps a stopping process alive. */
 export const systemScheduler: Scheduler = {
@@ -37,7 +37,7 @@ const canHearPings = (raw: unknown): raw is PingEmitter =>
 
 /** The transport `createApp` serves WebSockets with on Node (`ws` answers pings itself; we only listen). */
 export const nodeWebSocketTransport = (relay: RelayService): WebSocketTransport => ({
-  upgradeWebSocket,
+  upgradeWebSocket: upgradeWebSocketOrRefuse,
   relay,
   watchPings: (raw, listener) => {
     if (canHearPings(raw)) raw.on('ping', listener)

@@ -68,7 +68,9 @@ describe('faults: SQLite locked by another connection', () => {
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect(ms).toBeGreaterThanOrEqual(SQLITE_BUSY_TIMEOUT_MS * 0.9)
       expect(ms).toBeLessThan(SQLITE_BUSY_TIMEOUT_MS + 2000)
-      expect(await health).toBeLessThan(1000)
+      // A stalled process answers after the whole busy wait (5 s before the fix); half of it is a
+      // bound a loaded machine keeps, and still tells a stall from a pause.
+      expect(await health).toBeLessThan(SQLITE_BUSY_TIMEOUT_MS / 2)
       // Readers are not blocked by the writer's lock (WAL).
       expect((await call(send, 'GET', '/v1/account/whoami', undefined, phone)).status).toBe(200)
       other.exec('ROLLBACK')

@@ -401,6 +401,8 @@ const headerPool: ReadonlyArray<fc.Arbitrary<readonly [string, Tpl]>> = [
   lit(fc.constantFrom('https://evil.example', 'null', 'https://relay.example')).map((v) => ['Origin', v] as const),
   lit(fc.constantFrom('1.2.3.4', '::1', 'garbage', '10.0.0.1, 1.1.1.1')).map((v) => ['X-Forwarded-For', v] as const),
   lit(fc.constantFrom('websocket', 'h2c', 'WebSocket')).map((v) => ['Upgrade', v] as const),
+  // Next to the client's own `Connection: close`: makes Node hand the request to the upgrade listener.
+  lit(fc.constantFrom('Upgrade', 'upgrade, keep-alive')).map((v) => ['Connection', v] as const),
   lit(fc.constantFrom('dGhlIHNhbXBsZSBub25jZQ==', '', 'x')).map((v) => ['Sec-WebSocket-Key', v] as const),
   lit(fc.constantFrom('13', '8', 'x')).map((v) => ['Sec-WebSocket-Version', v] as const),
   lit(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x')).map((v) => ['Content-Encoding', v] as const),

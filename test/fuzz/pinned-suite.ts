@@ -51,6 +51,73 @@ const F5: Pinned = {
   },
 }
 
+/** A plain GET of `path` with `headers` (the shape of the adapter refusals below). */
+const get = (family: string, path: FuzzCase['path'], headers: FuzzCase['headers']): FuzzCase => ({
+  family,
+  method: 'GET',
+  path,
+  headers,
+  body: { kind: 'text', text: [] },
+  framing: { kind: 'length' },
+})
+const WS_PATH: FuzzCase['path'] = [`${NATIVE_PREFIX}/`, { ref: 'nativeId', mutate: 'none' }, '/ws']
+const UPGRADE = [
+  ['Upgrade', ['websocket']],
+  ['Connection', ['Upgrade']],
+  ['Sec-WebSocket-Key', ['dGhlIHNhbXBsZSBub25jZQ==']],
+  ['Sec-WebSocket-Version', ['13']],
+] as const
+
+/**
+ * F4 and F6 (docs/security/fuzz.md): refusals `@hono/node-server` made itself, with an empty body
+ * (`src/runtime/node-refusals.ts` now answers each with the JSON error). Each is the smallest form of
+ * what the fuzzer sent: one header or one character away from a valid request.
+ */
+const ADAPTER_REFUSALS: Pinned[] = [
+  {
+    name: 'F6: a path with a backslash (no URL can be built) is refused 400 with the JSON error',
+    case: get('garbage', ['/v1\\login'], []),
+    status: 400,
+  },
+  {
+    name: 'F6: a Host that is not a host name is refused 400 with the JSON error',
+    case: get('garbage', ['/healthz'], [['Host', ['a@b']]]),
+    status: 400,
+  },
+  {
+    name: 'F4: Upgrade: websocket without Connection: Upgrade on the WebSocket route is refused 426 (was an empty 500)',
+    case: get('native', WS_PATH, [['Upgrade', ['websocket']]]),
+    status: 426,
+  },
+  {
+    name: 'F4: a WebSocket upgrade of an unknown path keeps the app’s 404 and its JSON body (was empty)',
+    case: get('garbage', ['/nope'], UPGRADE),
+    status: 404,
+  },
+  {
+    name: 'F4: a WebSocket handshake `ws` refuses (bad Sec-WebSocket-Key) answers 400 with the JSON error (was HTML)',
+    case: get('native', WS_PATH, [...UPGRADE.slice(0, 2), ['Sec-WebSocket-Key', ['x']], ['Sec-WebSocket-Version', ['13']]]),
+    status: 400,
+  },
+  {
+    name: 'F4: an upgrade to another protocol (h2c) is refused 400 with the JSON error (was left open)',
+    case: get(
+      'garbage',
+      ['/healthz'],
+      [
+        ['Upgrade', ['h2c']],
+        ['Connection', ['Upgrade']],
+      ],
+    ),
+    status: 400,
+  },
+  {
+    name: 'F4: a WebSocket upgrade whose URL cannot be built is refused 400 with the JSON error (was empty)',
+    case: get('garbage', ['/v1\\x'], UPGRADE),
+    status: 400,
+  },
+]
+
 /**
  * The checker's own counterexample (docs/security/fuzz.md, "Classifying the flags"): a DELETE sent with
  * body bytes and no framing header is answered 400 by Node's parser (the bytes after it are not HTTP)
@@ -76,13 +143,13 @@ const NEXT: FuzzCase = {
 
 /** The pinned counterexamples, against the target `get()` returns (started by the caller's hooks). */
 export const pinnedCounterexamples = (get: () => FuzzTarget): void => {
-  for (const pinned of [F5]) {
+  for (const pinned of [F5, ...ADAPTER_REFUSALS]) {
     it(pinned.name, async () => {
       const target = get()
       const state = await buildState(target.url)
       await target.recorder.settle()
-      const { status, violations } = await exercise(target, state, pinned.case)
-      expect(violations).toEqual([])
+      const { status, violations, body } = await exercise(target, state, pinned.case)
+      expect(violations, body).toEqual([])
       expect(status).toBe(pinned.status)
       await pinned.after?.(target, state)
     }, 30_000)

@@ -131,19 +131,28 @@ const wrap = (
   }
 }
 
-/** A dump of every SQLite row, keyed `table:<primary key values>`. */
-const dumpSqlite = (db: Database.Database): Map<string, string> => {
-  const rows = new Map<string, string>()
+/**
+ * A dumper of every SQLite row, keyed `table:<primary key values>`. The schema is read and the
+ * statements prepared once (the server migrated before the recorder opens the file): preparing them
+ * on every look cost more than reading the rows.
+ */
+const sqliteDumper = (db: Database.Database): (() => Map<string, string>) => {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]
-  for (const { name } of tables) {
+  const readers = tables.map(({ name }) => {
     const columns = db.prepare(`PRAGMA table_info("${name}")`).all() as { name: string; pk: number }[]
     const pk = columns.filter((c) => c.pk > 0).map((c) => c.name)
-    for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
-      const id = pk.length === 0 ? JSON.stringify(row) : pk.map((c) => String(row[c])).join('/')
-      rows.set(`${name}:${id}`, JSON.stringify(row))
+    return { name, pk, select: db.prepare(`SELECT * FROM "${name}"`) }
+  })
+  return () => {
+    const rows = new Map<string, string>()
+    for (const { name, pk, select } of readers) {
+      for (const row of select.all() as Record<string, unknown>[]) {
+        const id = pk.length === 0 ? JSON.stringify(row) : pk.map((c) => String(row[c])).join('/')
+        rows.set(`${name}:${id}`, JSON.stringify(row))
+      }
     }
+    return rows
   }
-  return rows
 }
 
 const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
@@ -183,15 +192,19 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
   wrap(kv, 'replaceIfMatch', (r) => r === 'ok', report('ephemeral', 'kv.replace'))
   wrap(kv, 'takeOnce', (r) => r !== null, report('ephemeral', 'kv.take'))
   const db = new Database(join(dataDir, 'qrelay.db'), { readonly: true })
-  const version = (): number => db.pragma('data_version', { simple: true }) as number
+  // libsql answers `pragma(…, { simple: true })` with the row object, not the number: comparing those
+  // never matched, so every look dumped the whole file. One prepared statement, the number read out.
+  const dataVersion = db.prepare('PRAGMA data_version')
+  const version = (): number => Number((dataVersion.get() as { data_version: number }).data_version)
   let lastVersion = version()
-  let snapshot = dumpSqlite(db)
+  const dumpSqlite = sqliteDumper(db)
+  let snapshot = dumpSqlite()
   /** Diffs the SQLite rows when another connection committed since the last look. */
   const diffSqlite = (): void => {
     const now = version()
     if (now === lastVersion) return
     lastVersion = now
-    const next = dumpSqlite(db)
+    const next = dumpSqlite()
     for (const [key, text] of next) {
       const before = snapshot.get(key)
       if (before === text) continue
