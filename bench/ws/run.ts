@@ -80,7 +80,7 @@ const startServer = async (script: string, env: Record<string, string>): Promise
     env: { ...baseEnv(), ...env, PORT: String(port), QRELAY_PORT: String(port) },
   })
   try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
+    await waitForHttp(`${url}/healthz`, 90_000, child)
   } catch (error) {
     await child.stop()
     throw error
