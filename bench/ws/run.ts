@@ -9,7 +9,8 @@
  *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3), BENCH_PAIRS
  * (100), BENCH_RATE (1000), BENCH_PAYLOAD (100), BENCH_TARGETS (bare,memory,redis; bare always),
- * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL.
+ * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL; `--smoke`
+ * (or BENCH_SMOKE=1) runs every phase once, small and short, only to check that the bench works.
  *
  * @see BENCHMARKS.md (targets and verdicts)
  */
@@ -28,14 +29,18 @@ const num = (name: string, fallback: number, min: number, max: number): number =
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be in [${min}, ${max}]`)
   return value
 }
-const SECONDS = num('BENCH_SECONDS', 10, 1, 120)
-const REPS = Math.round(num('BENCH_REPS', 3, 1, 20))
-const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3, 0, 60)
-const PAIRS = Math.round(num('BENCH_PAIRS', 100, 1, 5000))
-const RATE = num('BENCH_RATE', 1000, 1, 100_000)
+/** `--smoke` (or BENCH_SMOKE=1): every phase once, small and short (≈ 1 min), to check that the bench runs; its figures mean nothing. */
+const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 1, 120)
+const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 1, 20))
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 0 : 3, 0, 60)
+const PAIRS = Math.round(num('BENCH_PAIRS', SMOKE ? 10 : 100, 1, 5000))
+const RATE = num('BENCH_RATE', SMOKE ? 100 : 1000, 1, 100_000)
 const PAYLOAD = Math.round(num('BENCH_PAYLOAD', 100, 0, 4000))
-const MEM_PAIRS = Math.round(num('BENCH_MEM_PAIRS', 9900, 0, 20_000))
-const MEM_REPS = Math.round(num('BENCH_MEM_REPS', 3, 1, 10))
+const MEM_PAIRS = Math.round(num('BENCH_MEM_PAIRS', SMOKE ? 50 : 9900, 0, 20_000))
+const MEM_REPS = Math.round(num('BENCH_MEM_REPS', SMOKE ? 1 : 3, 1, 10))
+/** How long the memory phase holds its pairs idle before reading. */
+const HOLD_SECONDS = SMOKE ? 2 : 15
 const ALL_TARGETS = ['bare', 'memory', 'redis'] as const
 type TargetName = (typeof ALL_TARGETS)[number]
 const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
@@ -75,7 +80,7 @@ const startServer = async (script: string, env: Record<string, string>): Promise
     env: { ...baseEnv(), ...env, PORT: String(port), QRELAY_PORT: String(port) },
   })
   try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
+    await waitForHttp(`${url}/healthz`, 90_000, child)
   } catch (error) {
     await child.stop()
     throw error
@@ -96,6 +101,8 @@ const qrelayEnv = (dataDir: string, redisUrl: string | undefined): Record<string
   QRELAY_RATE_READS_PER_CHANNEL: '1000000000/60s',
   QRELAY_NATIVE_TTL_SECONDS: '600',
   QRELAY_WS_IDLE_TIMEOUT_MS: '600000',
+  // Every socket comes from one address: the per-address connection cap (128 by default) would refuse most.
+  QRELAY_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
   ...(redisUrl === undefined
     ? {}
     : { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl, QRELAY_REDIS_KEY_PREFIX: `bench:ws:${process.pid}:${Date.now()}:` }),
@@ -186,7 +193,7 @@ const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string
     // One small ping-pong first, so that code paths are compiled and pools exist before the "before" reading.
     await runLoad(name, target, 'rate', 1)
     const before = await readMemory(server)
-    const options = loadOptions(name, target, 'hold', 15, MEM_PAIRS)
+    const options = loadOptions(name, target, 'hold', HOLD_SECONDS, MEM_PAIRS)
     const client = await startChild(process.execPath, ['--import', 'tsx', 'bench/ws/load.ts', JSON.stringify(options)], {
       core: LOAD_CORE,
       stdout: 'pipe',

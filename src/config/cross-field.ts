@@ -14,6 +14,10 @@ type CrossFieldRule = (config: Config) => string | undefined
 const RULES: readonly CrossFieldRule[] = [
   ({ storage: s }) =>
     s.kind === 'redis' && s.redisUrl === undefined ? `${storage.redisUrl.env} is required when ${storage.kind.env}=redis` : undefined,
+  ({ storage: s }) =>
+    s.redisTlsCaFile !== undefined && !/^rediss/i.test(s.redisUrl ?? '')
+      ? `${storage.redisTlsCaFile.env} needs a TLS ${storage.redisUrl.env} (rediss://, rediss+sentinel:// or rediss+cluster://)`
+      : undefined,
   // Nonces are keyed from the UIA key: a per-process key would refuse another process's nonces.
   (c) =>
     c.oauth.dpopNonce && c.storage.kind === 'redis' && c.auth.uiaKeyHex === undefined

@@ -31,7 +31,7 @@ const openRedisStores = async (config: Config, clock: Clock): Promise<CliStores>
   // unreachable Redis fails the command instead of hanging it.
   const target = redisTarget(config.storage.redisUrl as string)
   if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
-  const client = openRedis(target, { commandTimeoutMs: config.storage.redisCommandTimeoutMs })
+  const client = openRedis(target, { commandTimeoutMs: config.storage.redisCommandTimeoutMs, tlsCaFile: config.storage.redisTlsCaFile })
   const keyPrefix = config.storage.redisKeyPrefix
   const durable = redisDurableStore({ client, keyPrefix, clock })
   const ephemeral = redisStore({ client, keyPrefix, clock })

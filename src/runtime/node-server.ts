@@ -75,9 +75,9 @@ const throttledWarn = (logger: Logger, message: string) => {
 /** True for the errors ioredis raises when Redis cannot be reached (timeouts, closed or refused connections). */
 const isRedisUnavailable = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false
-  // From CLUSTERDOWN on: a cluster between a node's failure and its failover, a Sentinel master being replaced.
+  // From CLUSTERDOWN on: a cluster between a node's failure and its failover, a Sentinel master being replaced, refused credentials.
   const unreachable =
-    /timed out|Connection is closed|ECONNREFUSED|ECONNRESET|isn't writeable|CLUSTERDOWN|TRYAGAIN|startup nodes|All sentinels|READONLY/i
+    /timed out|Connection is closed|ECONNREFUSED|ECONNRESET|isn't writeable|CLUSTERDOWN|TRYAGAIN|startup nodes|All sentinels|READONLY|WRONGPASS|NOAUTH|NOPERM/i
   return error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || unreachable.test(error.message)
 }
 
@@ -111,7 +111,11 @@ const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise
     const target = redisTarget(config.storage.redisUrl as string)
     if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
     // One, a cluster or Sentinel (the URL says). A request waiting on an unreachable or slow Redis answers 503 within the timeout.
-    const client = openRedis(target, { enableAutoPipelining: true, commandTimeoutMs: config.storage.redisCommandTimeoutMs })
+    const client = openRedis(target, {
+      enableAutoPipelining: true,
+      commandTimeoutMs: config.storage.redisCommandTimeoutMs,
+      tlsCaFile: config.storage.redisTlsCaFile,
+    })
     client.on('error', throttledWarn(logger, 'redis connection error'))
     const keyPrefix = config.storage.redisKeyPrefix
     const store = redisStore({ client, keyPrefix, clock })

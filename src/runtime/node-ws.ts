@@ -29,18 +29,25 @@ export const systemScheduler: Scheduler = {
 export const nodeWebSocketServer = (maxPayloadBytes: number): WebSocketServer =>
   new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes(maxPayloadBytes), perMessageDeflate: false })
 
-interface PingEmitter {
+interface FrameEmitter {
   on(event: 'ping', listener: () => void): unknown
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): unknown
 }
-const canHearPings = (raw: unknown): raw is PingEmitter =>
+const canHearFrames = (raw: unknown): raw is FrameEmitter =>
   typeof raw === 'object' && raw !== null && typeof (raw as { on?: unknown }).on === 'function'
 
-/** The transport `createApp` serves WebSockets with on Node (`ws` answers pings itself; we only listen). */
+/**
+ * The transport `createApp` serves WebSockets with on Node: frames and pings go from the `ws` socket
+ * straight to the relay (`ws` checks text frames are UTF-8 and answers pings itself; we only listen).
+ */
 export const nodeWebSocketTransport = (relay: RelayService): WebSocketTransport => ({
   upgradeWebSocket: upgradeWebSocketOrRefuse,
   relay,
-  watchPings: (raw, listener) => {
-    if (canHearPings(raw)) raw.on('ping', listener)
+  watchFrames: (raw, connection) => {
+    if (!canHearFrames(raw)) return
+    // `ws` hands a Buffer per frame (its default binaryType); a text frame's bytes are valid UTF-8.
+    raw.on('message', (data, isBinary) => (isBinary ? connection.binary() : connection.text(data.toString('utf8'))))
+    raw.on('ping', () => connection.ping())
   },
 })
 

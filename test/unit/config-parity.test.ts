@@ -117,6 +117,7 @@ const EXPECTED: Record<string, unknown> = {
     storage: {
       kind: 'memory',
       redisUrl: undefined,
+      redisTlsCaFile: undefined,
       redisKeyPrefix: 'qrelay:',
       redisCommandTimeoutMs: 1000,
       dataDir: './data',
@@ -292,6 +293,7 @@ const EXPECTED: Record<string, unknown> = {
     storage: {
       kind: 'redis',
       redisUrl: 'rediss://user@cache.example:6380/2',
+      redisTlsCaFile: undefined,
       redisKeyPrefix: ' q: ',
       redisCommandTimeoutMs: 1000,
       dataDir: '/var/lib/qrelay',

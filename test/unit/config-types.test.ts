@@ -35,6 +35,7 @@ interface LegacyConfig {
   storage: {
     kind: 'memory' | 'redis'
     redisUrl: string | undefined
+    redisTlsCaFile: string | undefined
     redisKeyPrefix: string
     /** How long one Redis command may take before the request fails (503). */
     redisCommandTimeoutMs: number

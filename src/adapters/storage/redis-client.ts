@@ -5,6 +5,8 @@
  * adapter switches to sharded pub/sub on a cluster (`../pubsub/redis.ts`). The runtime imports this module
  * lazily, only with `QRELAY_STORE=redis`. Topologies and URL forms: docs/deploy-redis.md.
  */
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../../config/parse-redis.ts'
 
@@ -18,6 +20,40 @@ export interface OpenRedisOptions {
   /** Retries of a command after a dropped connection before it fails (default 2). */
   maxRetriesPerRequest?: number
   enableAutoPipelining?: boolean
+  /** PEM file of the CAs the servers' certificates are checked against (TLS only); unset: Node's CA store. */
+  tlsCaFile?: string
+}
+
+/**
+ * The TLS options of every connection of `target` (data nodes and sentinels), or undefined without TLS.
+ * Errors: a CA file that cannot be read (named by its knob; the path is configuration, not a secret).
+ */
+const tlsOf = (target: RedisTarget, caFile: string | undefined): ConnectionOptions | undefined => {
+  if (!target.tls) return undefined
+  if (caFile === undefined) return {}
+  try {
+    return { ca: readFileSync(caFile) }
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'unreadable'
+    throw new Error(`QRELAY_REDIS_TLS_CA_FILE ${caFile} cannot be read (${code})`)
+  }
+}
+
+/** Redis refusals of the connection itself: their first word becomes the error's `code`. */
+const REFUSAL = /^(WRONGPASS|NOAUTH|NOPERM)\b/
+
+/**
+ * Labels a connection error so that a log line, which keeps an error's code but never its message, says
+ * what went wrong: `WRONGPASS`, `NOAUTH` or `NOPERM` from Redis (Node's TLS errors carry their code
+ * already, e.g. `SELF_SIGNED_CERT_IN_CHAIN`). It runs before the caller's listeners (registered first);
+ * when it is the only one it prints what ioredis prints for an unhandled error, as before.
+ */
+const labelError = (client: RedisClient) => (error: unknown) => {
+  if (error instanceof Error && (error as { code?: unknown }).code === undefined) {
+    const refusal = REFUSAL.exec(error.message)
+    if (refusal !== null) Object.assign(error, { code: refusal[1] })
+  }
+  if (client.listenerCount('error') === 1 && error instanceof Error) console.error('[ioredis] Unhandled error event:', error.stack)
 }
 
 /**
@@ -29,13 +65,20 @@ export interface OpenRedisOptions {
  * if (!('problem' in target)) openRedis(target, { commandTimeoutMs: 1000 })
  */
 export const openRedis = (target: RedisTarget, options: OpenRedisOptions): RedisClient => {
+  const tls = tlsOf(target, options.tlsCaFile)
   const common: RedisOptions = {
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
     commandTimeout: options.commandTimeoutMs,
     ...(target.username === undefined ? {} : { username: target.username }),
     ...(target.password === undefined ? {} : { password: target.password }),
-    ...(target.tls ? { tls: {} } : {}),
+    ...(tls === undefined ? {} : { tls }),
   }
+  const client = clientOf(target, options, common)
+  client.on('error', labelError(client))
+  return client
+}
+
+const clientOf = (target: RedisTarget, options: OpenRedisOptions, common: RedisOptions): RedisClient => {
   const pipelining = { enableAutoPipelining: options.enableAutoPipelining ?? false }
   if (target.kind === 'single') return new Redis(target.url, { ...common, ...pipelining })
   if (target.kind === 'cluster') {
@@ -60,7 +103,7 @@ export const openRedis = (target: RedisTarget, options: OpenRedisOptions): Redis
     db: target.db,
     ...(target.sentinelAuth && target.username !== undefined ? { sentinelUsername: target.username } : {}),
     ...(target.sentinelAuth && target.password !== undefined ? { sentinelPassword: target.password } : {}),
-    ...(target.tls ? { sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     // After a failover the old master may come back as a replica: a READONLY answer reconnects (and so asks the sentinels again).
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   })

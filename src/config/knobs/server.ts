@@ -113,6 +113,11 @@ export const storage = {
     parse: redisUrl,
     doc: 'Redis URL, required when QRELAY_STORE=redis',
   }),
+  /** PEM file of the CA (or CAs) that signed the Redis servers' certificates, for a private CA; needs a rediss URL. */
+  redisTlsCaFile: knob.optionalString({
+    env: 'QRELAY_REDIS_TLS_CA_FILE',
+    doc: 'PEM file of the CAs that Redis certificates are checked against with a rediss:// URL (data nodes and sentinels); unset: the CA store of Node',
+  }),
   redisKeyPrefix: knob.string({
     env: 'QRELAY_REDIS_KEY_PREFIX',
     default: 'qrelay:',

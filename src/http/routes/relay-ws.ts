@@ -7,7 +7,7 @@
  * @see ../../../docs/websocket.md
  */
 import type { Handler } from 'hono'
-import type { UpgradeWebSocket } from 'hono/ws'
+import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws'
 import { RelayError } from '../../core/errors.ts'
 import type { RelayConnection, RelayService } from '../../services/relay.ts'
 import type { AppEnv } from '../context.ts'
@@ -21,6 +21,23 @@ export interface WebSocketTransport {
   relay: RelayService
   /** Calls `listener` on every protocol-level ping of a raw socket, where the runtime can see them. */
   watchPings?: (raw: unknown, listener: () => void) => void
+  /**
+   * Feeds every frame and ping of a raw socket to `connection` straight from the runtime's socket, where
+   * it can (Node: `ws`); the upgrade helper's `onMessage` is then left out, which spares a
+   * `MessageEvent` (and a copy of the frame) per message. Takes the place of `watchPings`.
+   */
+  watchFrames?: (raw: unknown, connection: RelayConnection) => void
+}
+
+/** The relay's view of the upgraded socket (a class: one object per socket, its methods shared). */
+class UpgradedSocket {
+  constructor(private readonly ws: WSContext) {}
+  send(text: string): void {
+    this.ws.send(text)
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason)
+  }
 }
 
 /**
@@ -31,7 +48,7 @@ export interface WebSocketTransport {
  * app.get('/v1/rendezvous/:id/ws', relayWebSocket({ upgradeWebSocket, relay }))
  */
 export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> => {
-  const { upgradeWebSocket, relay, watchPings } = transport
+  const { upgradeWebSocket, relay, watchPings, watchFrames } = transport
   return async function relayWebSocket(c) {
     const id = channelIdParam(c)
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
@@ -41,21 +58,24 @@ export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> =
     const caller = callerOf(c)
     const log = c.get('log').child({ channel: c.get('redact')(id) })
     let connection: RelayConnection | undefined
-    return upgradeWebSocket(c, {
+    const events: WSEvents = {
       onOpen(_event, ws) {
-        const socket = { send: (text: string) => ws.send(text), close: (code: number, reason: string) => ws.close(code, reason) }
-        connection = relay.connect(id, socket, caller, log)
-        watchPings?.(ws.raw, () => connection?.ping())
-      },
-      onMessage(event) {
-        if (typeof event.data === 'string') connection?.text(event.data)
-        else connection?.binary()
+        connection = relay.connect(id, new UpgradedSocket(ws), caller, log)
+        if (watchFrames !== undefined) watchFrames(ws.raw, connection)
+        else watchPings?.(ws.raw, () => connection?.ping())
       },
       onClose(event) {
         connection?.closed(event.code)
       },
       // An error is always followed by a close, which does the cleaning up.
       onError() {},
-    })
+    }
+    if (watchFrames === undefined) {
+      events.onMessage = (event) => {
+        if (typeof event.data === 'string') connection?.text(event.data)
+        else connection?.binary()
+      }
+    }
+    return upgradeWebSocket(c, events)
   }
 }
