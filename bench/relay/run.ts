@@ -15,6 +15,9 @@
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
  *
+ * `--smoke` (what `npm test` runs, test/integration/bench/relay-smoke.test.ts): 1 s rounds, one round,
+ * 4 connections, the memory targets only unless BENCH_TARGETS says otherwise; exits 1 on any non-2xx.
+ *
  * @see BENCHMARKS.md (targets and verdicts)
  */
 import { writeFileSync } from 'node:fs'
@@ -30,13 +33,14 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name} must be in (0, ${max}]`)
   return value
 }
-const SECONDS = num('BENCH_SECONDS', 10, 120)
-const REPS = Math.round(num('BENCH_REPS', 3, 20))
-const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3, 60)
-const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32, 1000))
+const SMOKE = process.argv.includes('--smoke')
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 120)
+const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'redis', 'redis-info', 'redis-2proc'] as const
 type TargetName = (typeof ALL_TARGETS)[number]
-const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
+const TARGETS = (process.env.BENCH_TARGETS ?? (SMOKE ? 'bare,hono,memory,memory-info' : ALL_TARGETS.join(',')))
   .split(',')
   .map((t) => t.trim())
   .filter((t): t is TargetName => (ALL_TARGETS as readonly string[]).includes(t))
@@ -225,6 +229,8 @@ const main = async (): Promise<void> => {
       .join(' ')}\n`,
   )
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(Object.fromEntries(results), null, 2))
+  const failed = [...results.values()].flat().reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0)
+  if (SMOKE && failed > 0) throw new Error(`${failed} requests failed`)
 }
 
 main().catch((error: unknown) => {

@@ -39,6 +39,7 @@ import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { serveWithJsonRefusals } from './node-refusals.ts'
 import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
 import { compose } from './compose.ts'
+import { fastPathServer, rendezvousFastPath, type FastPath } from './node-fast-path.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
@@ -195,9 +196,11 @@ const listen = (
   config: Config,
   fetch: (request: Request) => Response | Promise<Response>,
   wss: WebSocketServer | undefined,
+  fast: FastPath | undefined,
 ): Promise<Server> =>
   new Promise<Server>((resolve, reject) => {
-    const options = { fetch, hostname: config.server.host, port: config.server.port, serverOptions: nodeServerOptions(config.server) }
+    const { host: hostname, port } = config.server
+    const options = { fetch, hostname, port, serverOptions: nodeServerOptions(config.server), ...fastPathServer(fast) }
     const s = serveWithJsonRefusals(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
     s.once('error', reject)
     capConnectionsPerAddress(s as Server, config.server)
@@ -277,13 +280,16 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     config.websocket.enabled && config.rendezvous.nativeEnabled ? nodeWebSocketServer(config.rendezvous.maxPayloadBytes) : undefined
   const { relay } = services
   let shuttingDown = false
-  const app = await withPageScript(createApp, services, {
-    getSocketAddress: nodeSocketAddress,
+  const runtime = {
     isShuttingDown: () => shuttingDown,
     isStoreUnavailable: config.storage.kind === 'redis' ? isRedisUnavailable : isSqliteBusy,
+  }
+  const app = await withPageScript(createApp, services, {
+    getSocketAddress: nodeSocketAddress,
+    ...runtime,
     ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
-  const server = await listen(config, app.fetch, wss)
+  const server = await listen(config, app.fetch, wss, rendezvousFastPath(services, runtime))
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`

@@ -185,8 +185,13 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       let party: PartyView['party'] | null = null
       if (api === 'native') party = (await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)).party
       else {
-        await limiter.consume(`write:${id}:${caller.clientKey}`, rates.writesPerChannel)
-        await load(api, id)
+        // A plain read beside the count: both go out at once (one Redis round trip); the limit wins when both fail.
+        const [limited, loaded] = await Promise.allSettled([
+          limiter.consume(`write:${id}:${caller.clientKey}`, rates.writesPerChannel),
+          load(api, id),
+        ])
+        if (limited.status === 'rejected') throw limited.reason
+        if (loaded.status === 'rejected') throw loaded.reason
       }
       if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
       if (party !== null) announce(id, { type: 'deleted', by: roleOf(party) })

@@ -54,7 +54,7 @@ const IDENTITY_KEY_MAX = 256
 export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 /** Keyed hashes of channel ids: a channel sees a handful of requests, its hash is worked out once. */
-const channelHashes = (redact: (value: string) => string): ((id: string) => string) => {
+export const channelHashes = (redact: (value: string) => string): ((id: string) => string) => {
   const hashes = new Map<string, string>()
   return (id) => {
     let hash = hashes.get(id)
@@ -72,7 +72,9 @@ const channelHashes = (redact: (value: string) => string): ((id: string) => stri
  * rest of this middleware, and a client sends many requests over few connections: the answer is kept
  * in a bounded map (short headers only, so a flood of long forged headers cannot make it big).
  */
-const clientIdentities = (addressRule: ClientAddressRule): ((socket: string | undefined, header: string | undefined) => ClientIdentity) => {
+export const clientIdentities = (
+  addressRule: ClientAddressRule,
+): ((socket: string | undefined, header: string | undefined) => ClientIdentity) => {
   const known = new Map<string, ClientIdentity>()
   return (socket, header) => {
     const cacheKey = `${socket ?? ''}\u0000${header ?? ''}`
@@ -99,13 +101,17 @@ const isTrustedProxy = (socket: string | undefined, rule: ClientAddressRule): bo
 /** The longest refusal reason an access line carries (details are short public texts; this only bounds them). */
 const MAX_REASON_CHARS = 160
 
+/** A refusal reason as an access line carries it: bounded, printable ASCII only. */
+export const printableReason = (reason: string | undefined): string | undefined =>
+  reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS).replace(/[^\x20-\x7e]/g, '?')
+
 /**
  * Notes why the request is refused, for its access-log line: the stable error code (`RATE_LIMITED`,
  * `invalid_grant`…) and a reason (a policy reason code, or the short public detail). Error answers call
  * it. A detail may name what a client sent (a form field's name): the reason keeps printable ASCII only.
  */
 export const noteRefusal = <E extends Env>(c: Context<E>, code: string, reason: string | undefined): void => {
-  const printable = reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS).replace(/[^\x20-\x7e]/g, '?')
+  const printable = printableReason(reason)
   // Every app these routes are mounted on has this middleware first, so the variable exists (AppEnv).
   const context = c as unknown as Context<AppEnv>
   context.set('refusal', { code, reason: printable })

@@ -1,0 +1,85 @@
+/**
+ * The MSC4388 channel routes of the Node fast path (`node-fast-path.ts`): the same steps, in the same
+ * order, as `src/http/routes/msc4388.ts` on the same rendezvous service, without a Hono context.
+ * Each answers the JSON text of a 200 or throws what the Hono route would throw.
+ */
+import type { IncomingMessage } from 'node:http'
+import { readJsonObject, stringField } from '../http/body.ts'
+import { refuseNavigation } from '../http/middleware/fetch-metadata.ts'
+import type { Caller, RendezvousService } from '../services/rendezvous.ts'
+
+/** What a route may look at in a request: its headers (lower-case names) and its body. */
+export interface FastRequest {
+  /** `Headers.get` over the request's headers (the fast path only takes requests without repeated headers). */
+  headers: { get(name: string): string | null }
+  /** The whole body; only asked for when `Content-Length` is declared and within the cap. */
+  arrayBuffer(): Promise<ArrayBuffer>
+  /** Whether the body was read (an unread one is drained after the answer). */
+  bodyRead: boolean
+}
+
+/** Reads a request body of declared length, at most `maxBytes` (the caller checked the declaration). */
+const readBody = (incoming: IncomingMessage): Promise<ArrayBuffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    incoming.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      total += chunk.length
+    })
+    incoming.once('end', () => {
+      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
+      resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer)
+    })
+    incoming.once('error', reject)
+    incoming.once('aborted', () => reject(new Error('request aborted')))
+  })
+
+/** The request view the routes and the body helpers read (a `Request` in all they use of one). */
+export const fastRequest = (incoming: IncomingMessage): FastRequest => {
+  const headers = incoming.headers
+  const request: FastRequest = {
+    headers: { get: (name) => (headers[name] as string | undefined) ?? null },
+    arrayBuffer: () => {
+      request.bodyRead = true
+      return readBody(incoming)
+    },
+    bodyRead: false,
+  }
+  return request
+}
+
+/** The MSC4388 handlers on `rendezvous`, as `sequenceRoutes` builds them for `api: 'msc4388'`. */
+export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes: number) => {
+  // As in sequenceRoutes: a JSON envelope may escape every payload byte, plus room for fields.
+  const maxBodyBytes = maxPayloadBytes * 6 + 1024
+  const asRequest = (request: FastRequest): Request => request as unknown as Request
+  return {
+    maxBodyBytes,
+    async create(request: FastRequest, caller: Caller): Promise<string> {
+      const body = await readJsonObject(asRequest(request), maxBodyBytes)
+      const data = stringField(body, 'data')
+      const { record } = await rendezvous.create('msc4388', data, caller)
+      return JSON.stringify({ id: record.id, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) })
+    },
+    async read(request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
+      refuseNavigation(asRequest(request).headers)
+      onId()
+      const { record } = await rendezvous.read('msc4388', id, caller, null)
+      return JSON.stringify({ data: record.data, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) })
+    },
+    async write(request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
+      onId()
+      const body = await readJsonObject(asRequest(request), maxBodyBytes)
+      const token = stringField(body, 'sequence_token')
+      const data = stringField(body, 'data')
+      const result = await rendezvous.write('msc4388', id, data, token, caller, null)
+      return JSON.stringify({ sequence_token: result.record.token })
+    },
+    async remove(_request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
+      onId()
+      await rendezvous.remove('msc4388', id, caller, null)
+      return '{}'
+    },
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The Node fast path of the MSC4388 channel routes (src/runtime/node-fast-path.ts) against the Hono
+ * app it stands in for: the same services behind two real servers, one with the fast path in front of
+ * the app and one without. Every scenario, well-formed or not, runs on both, each on its own channel;
+ * statuses, headers, bodies (ids and tokens masked) and access-log lines must be the same.
+ */
+import { serve } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memoryStore } from '../../../src/adapters/storage/memory.ts'
+import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
+import { parseConfig } from '../../../src/config.ts'
+import { createApp } from '../../../src/http/app.ts'
+import { MSC4388_PREFIX } from '../../../src/http/routes/msc4388.ts'
+import { compose } from '../../../src/runtime/compose.ts'
+import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
+
+const lines: Record<string, unknown>[] = []
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+    done()
+  },
+})
+
+let hono: Server
+let fast: Server
+let fastHits = 0
+const urls: Record<'hono' | 'fast', string> = { hono: '', fast: '' }
+
+const listen = (server: Server): Promise<string> => {
+  const url = (): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return server.listening ? Promise.resolve(url()) : new Promise((resolve) => server.once('listening', () => resolve(url())))
+}
+
+beforeAll(async () => {
+  // No public base URL: the loopback host check applies. Three reads per channel: the limit is reachable.
+  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info' })
+  const logger = pinoLogger('info', sink)
+  const services = compose(config, {
+    store: memoryStore({ clock: systemClock, sweepIntervalMs: 0 }),
+    clock: systemClock,
+    random: cryptoRandom,
+    logger,
+    redact: nodeRedactor(new Uint8Array(32).fill(9)),
+  })
+  const app = createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address })
+  const path = rendezvousFastPath(services, { isShuttingDown: () => false }) as FastPath
+  const counted: FastPath = (req, res) => {
+    const taken = path(req, res)
+    if (taken) fastHits++
+    return taken
+  }
+  hono = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+  fast = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, ...fastPathServer(counted) }) as Server
+  urls.hono = await listen(hono)
+  urls.fast = await listen(fast)
+}, 30_000)
+
+afterAll(async () => {
+  await Promise.all([hono, fast].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+})
+
+interface Step {
+  method: string
+  /** Appended to the prefix; `{id}` stands for the scenario's channel. */
+  path: string
+  headers?: Record<string, string>
+  body?: string | Uint8Array<ArrayBuffer>
+  /** Use the token of the channel's last answer (`{token}` in the body). */
+}
+
+interface Seen {
+  status: number
+  headers: Record<string, string>
+  body: unknown
+  log: Record<string, unknown> | undefined
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' }
+const mask = (value: unknown): unknown => {
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  for (const name of ['id', 'sequence_token']) if (name in out) out[name] = `<${name}>`
+  // Wall-clock figures: their presence and type are compared.
+  for (const name of ['expires_in_ms', 'retry_after_ms']) if (name in out) out[name] = typeof out[name]
+  return out
+}
+
+/** Runs `steps` on one server: a fresh channel first, then each step; returns what each step saw. */
+const play = async (base: string, steps: readonly Step[]): Promise<Seen[]> => {
+  const created = await fetch(`${base}${MSC4388_PREFIX}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":"hello"}' })
+  const first = (await created.json()) as { id: string; sequence_token: string }
+  let token = first.sequence_token
+  const seen: Seen[] = []
+  for (const step of steps) {
+    const before = lines.length
+    const body = typeof step.body === 'string' ? step.body.replaceAll('{token}', token) : step.body
+    const res = await fetch(`${base}${MSC4388_PREFIX}${step.path.replaceAll('{id}', first.id)}`, {
+      method: step.method,
+      headers: step.headers ?? {},
+      ...(body === undefined ? {} : { body }),
+    })
+    const text = await res.text()
+    let parsed: unknown = text
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      // a non-JSON answer is compared as text
+    }
+    const next = (parsed as { sequence_token?: unknown }).sequence_token
+    if (res.status === 200 && typeof next === 'string') token = next
+    const headers: Record<string, string> = {}
+    for (const [name, value] of res.headers) {
+      if (name === 'date' || name === 'keep-alive' || name === 'connection') continue
+      headers[name] =
+        name === 'x-request-id'
+          ? `<${value.length}>`
+          : name === 'retry-after'
+            ? '<seconds>'
+            : name === 'content-length' && text.includes('"id"')
+              ? '<n>'
+              : value
+    }
+    // The access line is written after the answer: wait for it (bounded).
+    for (let i = 0; i < 50 && lines.length === before; i++) await new Promise((r) => setTimeout(r, 2))
+    const log = lines.slice(before).find((l) => l.msg === 'request')
+    if (log !== undefined) {
+      for (const name of ['time', 'pid', 'hostname', 'ms']) delete log[name]
+      log.req = typeof log.req
+      if (log.channel !== undefined) log.channel = typeof log.channel
+    }
+    seen.push({ status: res.status, headers, body: mask(parsed), log })
+  }
+  return seen
+}
+
+const scenarios: Record<string, Step[]> = {
+  'create, malformed creates': [
+    { method: 'POST', path: '', headers: JSON_TYPE, body: '{"data":"x"}' },
+    { method: 'POST', path: '', headers: { 'content-type': 'text/plain' }, body: '{"data":"x"}' },
+    { method: 'POST', path: '', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"data":"x"}' },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: '{"data":' },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: '[1]' },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: '{}' },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: '{"data":7}' },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: `{"data":"x","n":${'['.repeat(200)}${']'.repeat(200)}}` },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: JSON.stringify({ data: 'x'.repeat(5000) }) },
+    { method: 'POST', path: '', headers: JSON_TYPE, body: JSON.stringify({ data: 'x'.repeat(40_000) }) },
+    { method: 'POST', path: '', headers: JSON_TYPE },
+  ],
+  'the login cycle': [
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"sequence_token":"{token}","data":"answer"}' },
+    { method: 'GET', path: '/{id}' },
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"sequence_token":"stale","data":"answer"}' },
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"sequence_token":"stale","data":"other"}' },
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"data":"other"}' },
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"sequence_token":"{token}"}' },
+    { method: 'PUT', path: '/{id}', headers: { 'content-type': 'text/plain' }, body: '{}' },
+    { method: 'DELETE', path: '/{id}' },
+    { method: 'DELETE', path: '/{id}' },
+    { method: 'GET', path: '/{id}' },
+    { method: 'PUT', path: '/{id}', headers: JSON_TYPE, body: '{"sequence_token":"{token}","data":"late"}' },
+  ],
+  'reads: navigation, limits, unknown and malformed ids': [
+    { method: 'GET', path: '/{id}', headers: { 'sec-fetch-dest': 'document' } },
+    { method: 'GET', path: '/{id}', headers: { 'sec-fetch-mode': 'navigate' } },
+    { method: 'GET', path: '/{id}' },
+    { method: 'GET', path: '/{id}' },
+    { method: 'GET', path: '/{id}' },
+    { method: 'GET', path: '/{id}' },
+    { method: 'GET', path: '/AAAAAAAAAAAAAAAAAAAAAA' },
+    { method: 'GET', path: '/not!valid' },
+    { method: 'GET', path: `/${'a'.repeat(300)}` },
+    { method: 'GET', path: '/{id}?x=1' },
+    { method: 'GET', path: '/{id}/' },
+    { method: 'DELETE', path: '/AAAAAAAAAAAAAAAAAAAAAA' },
+  ],
+  'methods, preflight, hosts and forwarding headers': [
+    { method: 'OPTIONS', path: '/{id}' },
+    { method: 'PATCH', path: '/{id}' },
+    { method: 'POST', path: '/{id}', headers: JSON_TYPE, body: '{}' },
+    { method: 'GET', path: '' },
+    { method: 'GET', path: '/{id}', headers: { host: 'evil.example' } },
+    { method: 'GET', path: '/{id}', headers: { host: 'localhost' } },
+    { method: 'GET', path: '/{id}', headers: { 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'abc' } },
+    { method: 'DELETE', path: '/{id}', headers: { authorization: 'Bearer abc' } },
+  ],
+}
+
+describe('the Node fast path answers as the Hono app does', () => {
+  for (const [name, steps] of Object.entries(scenarios)) {
+    it(name, async () => {
+      const viaHono = await play(urls.hono, steps)
+      const viaFast = await play(urls.fast, steps)
+      for (const [i, step] of steps.entries()) {
+        expect({ step: `${step.method} ${step.path}`, ...viaFast[i] }).toEqual({ step: `${step.method} ${step.path}`, ...viaHono[i] })
+      }
+    })
+  }
+
+  it('took the hot requests', () => {
+    // Every create of the scenarios' set-up, and most steps, went through the fast path.
+    expect(fastHits).toBeGreaterThan(30)
+  })
+})
