@@ -9,10 +9,14 @@ import type { AccountRecord } from '../../core/accounts/records.ts'
 import { RelayError } from '../../core/errors.ts'
 import { LIST_LIMIT_MAX, type OperatorAccounts } from '../../services/operator-accounts.ts'
 import type { AppEnv } from '../context.ts'
-import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import { body, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, type RouteFn } from './account-shared.ts'
 import { adminCheck } from './admin-auth.ts'
 
 const MAX_PASSWORD_CHARS = 256
+
+/** `POST /v1/admin/users/{name}/password`. */
+export const SET_PASSWORD_BODY = body({ password: text('password', MAX_PASSWORD_CHARS) })
 
 const MAX_CURSOR_CHARS = 512
 const DEFAULT_PAGE = 100
@@ -55,7 +59,7 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
   }
   const setPassword: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
-    const password = requiredString(await readOptionalJson(c.req.raw), 'password', MAX_PASSWORD_CHARS)
+    const { password } = parseWith(SET_PASSWORD_BODY, await readOptionalJson(c.req.raw))
     const signedOut = await operator.setPassword(name(c), password)
     return c.json({ user_id: name(c), devices_signed_out: signedOut }, 200, NO_STORE)
   }
