@@ -92,6 +92,10 @@ const paramsOf = (where: 'path' | 'query' | 'header', specs: Readonly<Record<str
     schema: jsonSchema(spec.schema),
   }))
 
+/** `get /v1/devices/:id` → `getV1DevicesId` */
+const operationIdOf = (method: string, path: string): string =>
+  method + openApiPath(path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())
+
 const operationOf = (op: OperationSpec): Json => {
   const parameters = [...paramsOf('path', op.params), ...paramsOf('query', op.query), ...paramsOf('header', op.headers)]
   const security = op.security?.map((scheme) => ({ [scheme]: [] }))
@@ -101,7 +105,7 @@ const operationOf = (op: OperationSpec): Json => {
   return {
     tags: [op.tag],
     summary: op.summary,
-    operationId: `${op.method}${openApiPath(op.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
+    operationId: operationIdOf(op.method, op.path),
     ...(op.description === undefined ? {} : { description: op.description }),
     ...(parameters.length === 0 ? {} : { parameters }),
     ...(security === undefined ? {} : { security: op.securityOptional === true ? [...security, {}] : security }),
@@ -116,7 +120,7 @@ const operationOf = (op: OperationSpec): Json => {
 const pageOperation = (method: string, path: string): Json => ({
   tags: ['Pages'],
   summary: `${method.toUpperCase()} ${openApiPath(path)} (HTML page)`,
-  operationId: `page${method}${openApiPath(path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
+  operationId: `page${operationIdOf(method, path)}`,
   ...(pathParams(path).length === 0
     ? {}
     : { parameters: pathParams(path).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) }),

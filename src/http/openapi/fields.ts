@@ -34,11 +34,36 @@ export const base64Url32 = (message: string) => v.pipe(v.string(message), v.rege
 /** A JSON object body whose other members are kept (the UIA `auth` member, extensions). */
 export const body = <const E extends v.ObjectEntries>(entries: E) => v.looseObject(entries)
 
+/** A required form field of 1..`max` characters, with one message for every problem (RFC 6749 style). */
+export const formText = (message: string, max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(v.string(message), v.minLength(1, message), v.maxLength(max, message))
+
 /** The key a "missing member" issue names, if it is one. */
 const missingKey = (issue: v.BaseIssue<unknown>): string | undefined => {
   if (issue.kind !== 'schema' || !issue.type.endsWith('object') || issue.input !== undefined) return undefined
   const key = issue.path?.at(-1)?.key
   return typeof key === 'string' ? key : undefined
+}
+
+/**
+ * Validates a form (each parameter at most once, already checked) against `schema`: its values, or
+ * the first problem's message, a missing field's being its own schema's message (the routes answer
+ * it as an RFC 6749 `invalid_request`).
+ *
+ * @example
+ * const checked = parseForm(REVOKE_FORM, form)
+ * if (!checked.ok) return oauthError(c, 'invalid_request', checked.message)
+ */
+export const parseForm = <S extends v.GenericSchema & { entries: v.ObjectEntries }>(
+  schema: S,
+  form: URLSearchParams,
+): { ok: true; value: v.InferOutput<S> } | { ok: false; message: string } => {
+  const result = v.safeParse(schema, Object.fromEntries(form), { abortEarly: true, abortPipeEarly: true })
+  if (result.success) return { ok: true, value: result.output }
+  const issue = result.issues[0]
+  const missing = missingKey(issue)
+  const own = missing === undefined ? undefined : (schema.entries[missing] as { message?: unknown }).message
+  return { ok: false, message: typeof own === 'string' ? own : issue.message }
 }
 
 /**

@@ -1,16 +1,18 @@
 /**
  * The OAuth endpoints (RFC 8628 device flow with DPoP, RFC 6749 refresh, RFC 7009 revocation,
  * RFC 7662 introspection), request-initiation verification, and discovery: health, metrics, Matrix
- * `/versions`, the JWKS and the RFC 8414 metadata. Form bodies are described here; their fields are
- * still read one by one by the routes (each refusal is an RFC 6749 body in a set order).
+ * `/versions`, the JWKS and the RFC 8414 metadata. The form bodies are the routes' own schemas, except
+ * request-initiation verification's, described here (its route reads its two fields by hand).
  */
 import * as v from 'valibot'
+import { DEVICE_AUTHORIZATION_FORM } from '../routes/device-authorization.ts'
 import { DEVICE_VERIFICATION_PATH } from '../routes/device-verification.ts'
+import { TOKEN_FORM } from '../routes/oauth-inspection.ts'
+import { TOKEN_REQUEST_FORM } from '../routes/oauth-token.ts'
 import { EMPTY, errors, int, oauthErrors, ok, opt, str } from './common.ts'
 import type { OperationSpec } from './registry.ts'
 
 const FORM = 'application/x-www-form-urlencoded'
-const b64u32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/))
 const dpopHeader = { DPoP: { schema: str(), description: 'A DPoP proof (RFC 9449) for this endpoint' } }
 
 const TOKENS = v.looseObject({
@@ -28,16 +30,13 @@ const oauth: OperationSpec[] = [
     path: '/oauth2/token',
     tag: 'OAuth',
     summary: 'Poll a device grant, or rotate a refresh token',
-    description: '`slow_down` adds `interval`. A DPoP-bound grant or refresh token needs a proof by its key.',
+    description:
+      '`grant_type` `urn:ietf:params:oauth:grant-type:device_code` with `device_code`, or `refresh_token` with `refresh_token`. `slow_down` adds `interval`. A DPoP-bound grant or refresh token needs a proof by its key.',
     headers: dpopHeader,
     body: {
       type: FORM,
       required: true,
-      schema: v.looseObject({
-        grant_type: v.picklist(['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']),
-        device_code: opt(v.pipe(v.string(), v.maxLength(256))),
-        refresh_token: opt(str()),
-      }),
+      schema: TOKEN_REQUEST_FORM,
     },
     responses: { 200: ok(TOKENS, 'Tokens', ['DPoP-Nonce']), ...oauthErrors(400, 401, 403, 429) },
   },
@@ -50,7 +49,7 @@ const oauth: OperationSpec[] = [
     body: {
       type: FORM,
       required: true,
-      schema: v.looseObject({ token: str(), token_type_hint: opt(v.picklist(['access_token', 'refresh_token'])) }),
+      schema: TOKEN_FORM,
     },
     responses: { 200: { description: 'Revoked (or unknown)' }, ...oauthErrors(400, 401, 429) },
   },
@@ -63,7 +62,7 @@ const oauth: OperationSpec[] = [
     body: {
       type: FORM,
       required: true,
-      schema: v.looseObject({ token: str(), token_type_hint: opt(v.picklist(['access_token', 'refresh_token'])) }),
+      schema: TOKEN_FORM,
     },
     responses: {
       200: ok(
@@ -89,11 +88,7 @@ const oauth: OperationSpec[] = [
     body: {
       type: FORM,
       required: true,
-      schema: v.looseObject({
-        channel_binding: b64u32,
-        dpop_jkt: opt(b64u32),
-        device_name: opt(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
-      }),
+      schema: DEVICE_AUTHORIZATION_FORM,
     },
     responses: {
       200: ok(
