@@ -3,9 +3,9 @@
  * only when it is set): accounts, signing keys and the abuse guard.
  */
 import * as v from 'valibot'
-import { LIFT_BODY } from '../routes/abuse-admin.ts'
+import { LIFT_BODY, NETWORK } from '../routes/abuse-admin.ts'
 import { KID } from '../routes/admin-keys.ts'
-import { SET_PASSWORD_BODY } from '../routes/admin-users.ts'
+import { AFTER_QUERY, LIMIT_QUERY, SET_PASSWORD_BODY, SINCE_QUERY } from '../routes/admin-users.ts'
 import { CREATE_USER_BODY } from '../routes/login.ts'
 import { EMPTY, errors, int, ok, str } from './common.ts'
 import type { OperationSpec, ParamSpec, ResponseSpec } from './registry.ts'
@@ -13,7 +13,7 @@ import type { OperationSpec, ParamSpec, ResponseSpec } from './registry.ts'
 const USER = v.looseObject({ user_id: str(), status: str(), two_factor: v.picklist(['none', 'totp']), created_at_ms: int() })
 const KEY = v.looseObject({ kid: str(), alg: str(), state: str(), created_at_ms: int() })
 const name = { name: { schema: str(), description: 'The username' } }
-const limit = { limit: { schema: v.pipe(v.string(), v.regex(/^\d{1,4}$/)), description: '1 to 1000 (default 100)' } }
+const limit = { limit: { schema: LIMIT_QUERY, description: '1 to 1000 (default 100)' } }
 
 const admin = (
   method: OperationSpec['method'],
@@ -50,7 +50,7 @@ export const ADMIN_OPS: readonly OperationSpec[] = [
     'List accounts, a page at a time',
     { 200: ok(v.looseObject({ users: v.array(USER), next_after: v.nullable(str()) })) },
     {
-      query: { after: { schema: str(), description: 'The `next_after` of the previous page' }, ...limit },
+      query: { after: { schema: AFTER_QUERY, description: 'The `next_after` of the previous page' }, ...limit },
     },
   ),
   admin('get', '/v1/admin/users/:name', 'Show an account', { 200: ok(USER) }, { params: name, errors: [404] }),
@@ -96,7 +96,7 @@ export const ADMIN_OPS: readonly OperationSpec[] = [
         }),
       ),
     },
-    { params: name, query: { since: { schema: v.pipe(v.string(), v.regex(/^\d{1,16}$/)) }, ...limit }, errors: [404] },
+    { params: name, query: { since: { schema: SINCE_QUERY }, ...limit }, errors: [404] },
   ),
   admin(
     'delete',
@@ -138,7 +138,7 @@ export const ADMIN_OPS: readonly OperationSpec[] = [
     "A network's block",
     { 200: ok(v.looseObject({ network: str(), denied_for_seconds: int() })) },
     {
-      query: { network: { schema: str(), required: true, description: 'An address, a network key or asn:<number>' } },
+      query: { network: { schema: NETWORK, required: true, description: 'An address, a network key or asn:<number>' } },
     },
   ),
 ]
