@@ -27,6 +27,7 @@ import { relayWebSocket, type WebSocketTransport } from './routes/relay-ws.ts'
 import { matrixVersions } from './routes/matrix-discovery.ts'
 import { jwksRoute, ticketIssuer } from './routes/tickets.ts'
 import { oauthMetadataRoute } from './routes/oauth-metadata.ts'
+import { mountOpenApi } from './openapi/mount.ts'
 
 /** What the runtime serving the app adds to the services: its view of sockets, shutdown and errors. */
 export interface AppHost {
@@ -182,12 +183,16 @@ const mountRendezvous = (app: Hono<AppEnv>, services: Services, host: AppHost): 
 export const createApp = (services: Services, host: AppHost): Hono<AppEnv> => {
   const app = new Hono<AppEnv>()
   mountBase(app, services, host)
+  const beforePages = app.routes.length
   mountPages(app, services, host.pageScript)
+  const pages = app.routes.slice(beforePages)
   mountRendezvous(app, services, host)
   if (services.accounts !== undefined) {
     // Sign-in, the OAuth device flow and token endpoints, then everything behind a bearer token.
     mountOAuth(app, services.config, services.accounts, services)
     mountAccount(app, services.config, services.accounts, services)
   }
+  // Last: the document lists every route mounted above (`GET /docs` renders it for people).
+  mountOpenApi(app, { pages })
   return app
 }

@@ -94,11 +94,3 @@ export const readJsonObject = async (request: Request, maxBytes: number): Promis
   }
   return value as Record<string, unknown>
 }
-
-/** A required string field of a JSON body. Errors: MISSING_PARAM, INVALID_PARAM. */
-export const stringField = (body: Record<string, unknown>, name: string): string => {
-  const value = body[name]
-  if (value === undefined) throw new RelayError('MISSING_PARAM', { detail: `${name} is required` })
-  if (typeof value !== 'string') throw new RelayError('INVALID_PARAM', { detail: `${name} must be a string` })
-  return value
-}

@@ -7,7 +7,7 @@ import { memoryStore, type MemoryStore } from '../../src/adapters/storage/memory
 import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { redactWith } from '../../src/core/crypto/secrets.ts'
-import { createApp } from '../../src/http/app.ts'
+import { createApp, type AppHost } from '../../src/http/app.ts'
 import type { DurableStore, EphemeralStore, Logger, NetworkLocator } from '../../src/ports.ts'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
@@ -18,6 +18,7 @@ import type { SigningKeys } from '../../src/services/signing-keys.ts'
 import { sealingKeyring, type SealingKeyring } from '../../src/core/crypto/sealed-secret.ts'
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
+import { checkResponses } from './openapi-check.ts'
 
 export interface TestApp {
   /** The abuse guard, when `abuse: true`. */
@@ -49,6 +50,8 @@ export interface MakeAppOptions {
   abuse?: boolean
   /** The keyring sealing second-factor secrets (default: one fixed test key, id `test`). */
   keyring?: SealingKeyring
+  /** More of the host (e.g. a WebSocket transport); the socket address always comes from `x-test-peer`. */
+  host?: Partial<AppHost>
 }
 
 /** The default test keyring: one key of 32 bytes 0x03, id `test`. */
@@ -77,7 +80,8 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     ...(options.locator === undefined ? {} : { locator: options.locator }),
     accounts: { durable, uiaKey: new Uint8Array(32).fill(5), keyring, securityEventSinks: [events], feedLimits: { recheckMs: 20 } },
   })
-  const app = createApp(services, { getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1' })
+  // Every response a test sees is checked against the OpenAPI document (test/helpers/openapi-check.ts).
+  const app = checkResponses(createApp(services, { ...options.host, getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1' }))
   const auth = services.accounts?.auth as AuthServices
   const { abuse } = services
   return { app, clock, store, config, durable, events, auth, keyring, ...(abuse === undefined ? {} : { abuse }) }

@@ -11,14 +11,19 @@ import { RelayError } from '../../core/errors.ts'
 import type { AbuseBlocks } from '../../services/abuse-blocks.ts'
 import { sourceKeyOf, type AbuseGuard } from '../../services/abuse-guard.ts'
 import type { AppEnv } from '../context.ts'
-import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { body, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, type RouteFn } from './account-shared.ts'
 import { adminCheck } from './admin-auth.ts'
 
 /** An address, a network key (`2001:db8::/64`) or an ASN source (`asn:64500`). */
-const NETWORK = /^(asn:\d{1,10}|[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?)$/
+export const NETWORK = v.pipe(v.string(), v.regex(/^(asn:\d{1,10}|[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?)$/))
+
+/** `POST /v1/admin/abuse/lift`. */
+export const LIFT_BODY = body({ network: text('network', 64) })
 
 const networkOf = (text: string | undefined): string => {
-  if (text === undefined || !NETWORK.test(text))
+  if (text === undefined || !v.is(NETWORK, text))
     throw new RelayError('INVALID_PARAM', { detail: 'network must be an address, a network key or asn:<number>' })
   return sourceKeyOf(text)
 }
@@ -49,7 +54,7 @@ export const abuseAdminRoutes = (deps: { abuse: AbuseGuard; blocks?: AbuseBlocks
 
   const lift: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
-    const network = networkOf(requiredString(await readOptionalJson(c.req.raw), 'network', 64))
+    const network = networkOf(parseWith(LIFT_BODY, await readOptionalJson(c.req.raw)).network)
     const was = await deps.abuse.lift(network)
     c.get('log').warn({ network, wasDeniedForSeconds: Math.ceil(was / 1000) }, 'abuse block lifted')
     return c.json({ network, was_denied_for_seconds: Math.ceil(was / 1000) }, 200, NO_STORE)

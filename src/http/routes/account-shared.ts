@@ -24,28 +24,6 @@ export const readOptionalJson = async (request: Request): Promise<Record<string,
   return readJsonObject(request, MAX_ACCOUNT_BODY_BYTES)
 }
 
-/** A required string field of 1..`max` characters. Errors: MISSING_PARAM, INVALID_PARAM. */
-export const requiredString = (body: Record<string, unknown>, name: string, max: number): string => {
-  const value = body[name]
-  if (value === undefined) throw new RelayError('MISSING_PARAM', { detail: `${name} is required` })
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-    throw new RelayError('INVALID_PARAM', { detail: `${name} must be a string of 1 to ${max} characters` })
-  }
-  return value
-}
-
-/** An optional string field; undefined when absent. Errors: INVALID_PARAM. */
-export const optionalString = (body: Record<string, unknown>, name: string, max: number): string | undefined =>
-  body[name] === undefined ? undefined : requiredString(body, name, max)
-
-/** An optional boolean field with a default. Errors: INVALID_PARAM. */
-export const optionalBoolean = (body: Record<string, unknown>, name: string, fallback: boolean): boolean => {
-  const value = body[name]
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new RelayError('INVALID_PARAM', { detail: `${name} must be true or false` })
-  return value
-}
-
 /**
  * The request a UIA session is bound to. Behind bearer auth, the session's device comes along: its
  * guesses use that device's own budget (see `core/policy/guess-limits.ts`).

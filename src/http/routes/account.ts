@@ -14,8 +14,14 @@ import type { SecondFactorsService } from '../../services/second-factors.ts'
 import type { SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import { NO_STORE, optionalBoolean, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
+import { body, flag, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 import type { Context } from 'hono'
+
+/** `POST /v1/account/password` (MSC2457; `auth` for UIA). `logout_devices` defaults to true. */
+export const CHANGE_PASSWORD_BODY = body({ new_password: text('new_password', 1024), logout_devices: flag('logout_devices') })
+/** `POST /v1/account/totp/confirm`: the first code of the authenticator app. */
+export const CONFIRM_TOTP_BODY = body({ code: text('code', 32) })
 
 /** What the account routes need. */
 export interface AccountRoutesDeps {
@@ -66,8 +72,7 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
 
   const changePassword: RouteFn<AuthedEnv> = withUia(async (c) => {
     const body = await readOptionalJson(c.req.raw)
-    const newPassword = requiredString(body, 'new_password', 1024)
-    const logoutDevices = optionalBoolean(body, 'logout_devices', true)
+    const { new_password: newPassword, logout_devices: logoutDevices = true } = parseWith(CHANGE_PASSWORD_BODY, body)
     const account = await currentAccount(c)
     accounts.assertStrong(newPassword, account.username)
     await authorize(c, body)
@@ -87,8 +92,7 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
   })
 
   const confirmTotp: RouteFn<AuthedEnv> = async (c) => {
-    const body = await readOptionalJson(c.req.raw)
-    const code = requiredString(body, 'code', 32)
+    const { code } = parseWith(CONFIRM_TOTP_BODY, await readOptionalJson(c.req.raw))
     const { accountId, deviceId } = c.get('principal')
     // A signed-in device: its guesses use its own budget, not the account-wide one.
     const origin = { kind: 'trusted-device', key: `session:${deviceId}` } as const

@@ -8,6 +8,7 @@
  * @see ../../services/operator-keys.ts
  * @see https://www.rfc-editor.org/rfc/rfc7517 (JWK Set)
  */
+import * as v from 'valibot'
 import { RelayError } from '../../core/errors.ts'
 import type { OperatorKeys, SigningKeyInfo } from '../../services/operator-keys.ts'
 import type { AppEnv } from '../context.ts'
@@ -15,7 +16,7 @@ import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { adminCheck } from './admin-auth.ts'
 
 /** A key id as the keyring makes them (base64url thumbprints) or as operators name them. */
-const KID = /^[A-Za-z0-9._-]{1,128}$/
+export const KID = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,128}$/))
 
 const keyJson = (key: SigningKeyInfo) => ({
   kid: key.kid,
@@ -49,7 +50,7 @@ export const adminKeyRoutes = (deps: { keys: OperatorKeys; adminToken: string })
   const retire: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
     const kid = c.req.param('kid') ?? ''
-    if (!KID.test(kid)) throw new RelayError('INVALID_PARAM', { detail: 'kid is not a key id' })
+    if (!v.is(KID, kid)) throw new RelayError('INVALID_PARAM', { detail: 'kid is not a key id' })
     const retired = await keys.retire(kid)
     c.get('log').warn({ kid }, 'signing key retired by the operator')
     return c.json({ retired: keyJson(retired) }, 200, NO_STORE)

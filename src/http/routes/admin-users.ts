@@ -9,19 +9,34 @@ import type { AccountRecord } from '../../core/accounts/records.ts'
 import { RelayError } from '../../core/errors.ts'
 import { LIST_LIMIT_MAX, type OperatorAccounts } from '../../services/operator-accounts.ts'
 import type { AppEnv } from '../context.ts'
-import { NO_STORE, readOptionalJson, requiredString, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { body, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, type RouteFn } from './account-shared.ts'
 import { adminCheck } from './admin-auth.ts'
 
 const MAX_PASSWORD_CHARS = 256
+
+/** `POST /v1/admin/users/{name}/password`. */
+export const SET_PASSWORD_BODY = body({ password: text('password', MAX_PASSWORD_CHARS) })
 
 const MAX_CURSOR_CHARS = 512
 const DEFAULT_PAGE = 100
 
 /** `?limit=`: 1 to {@link LIST_LIMIT_MAX}, default 100. */
+export const LIMIT_QUERY = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,4}$/),
+  v.check((text) => Number(text) >= 1 && Number(text) <= LIST_LIMIT_MAX),
+)
+/** `?after=`: the `next_after` of the previous page. */
+export const AFTER_QUERY = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_CURSOR_CHARS))
+/** `?since=`: the id of an event (or 0). */
+export const SINCE_QUERY = v.pipe(v.string(), v.regex(/^\d{1,16}$/))
+
 const limitOf = (text: string | undefined): number => {
   if (text === undefined) return DEFAULT_PAGE
   const limit = Number(text)
-  if (!/^\d{1,4}$/.test(text) || limit < 1 || limit > LIST_LIMIT_MAX) {
+  if (!v.is(LIMIT_QUERY, text)) {
     throw new RelayError('INVALID_PARAM', { detail: `limit must be a whole number from 1 to ${LIST_LIMIT_MAX}` })
   }
   return limit
@@ -55,7 +70,7 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
   }
   const setPassword: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
-    const password = requiredString(await readOptionalJson(c.req.raw), 'password', MAX_PASSWORD_CHARS)
+    const { password } = parseWith(SET_PASSWORD_BODY, await readOptionalJson(c.req.raw))
     const signedOut = await operator.setPassword(name(c), password)
     return c.json({ user_id: name(c), devices_signed_out: signedOut }, 200, NO_STORE)
   }
@@ -71,7 +86,7 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
   const list: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
     const after = c.req.query('after')
-    if (after !== undefined && (after === '' || after.length > MAX_CURSOR_CHARS)) {
+    if (after !== undefined && !v.is(AFTER_QUERY, after)) {
       throw new RelayError('INVALID_PARAM', { detail: 'after must be the next_after of a previous page' })
     }
     const page = await operator.list(after ?? null, limitOf(c.req.query('limit')))
@@ -90,7 +105,7 @@ export const adminUserRoutes = (deps: { operator: OperatorAccounts; adminToken: 
   const events: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
     const sinceText = c.req.query('since') ?? '0'
-    if (!/^\d{1,16}$/.test(sinceText)) throw new RelayError('INVALID_PARAM', { detail: 'since must be the id of an event (or 0)' })
+    if (!v.is(SINCE_QUERY, sinceText)) throw new RelayError('INVALID_PARAM', { detail: 'since must be the id of an event (or 0)' })
     const list = await operator.events(name(c), Number(sinceText), limitOf(c.req.query('limit')))
     const json = list.map((e) => ({
       id: e.id,

@@ -21,7 +21,9 @@ import type { Sightings } from '../../services/sightings.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import { sightingOf } from '../sighting.ts'
-import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { base64Url32, body as jsonBody, optionalText, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 
 /** What the approval routes need. */
 export interface ApprovalDeps {
@@ -47,8 +49,22 @@ const lookupOf = (c: Context<AuthedEnv>) => ({
   userCode: c.req.param('user_code') ?? '',
 })
 
-/** A channel binding or a key thumbprint: 32 bytes, base64url without padding. */
-const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/
+/**
+ * `POST /v1/approvals/{user_code}`, checked in this order: the three fields' presence and length,
+ * then the binding's and the thumbprint's format (32 bytes, base64url), then the optional ticket.
+ */
+export const APPROVAL_BODY = v.intersect([
+  jsonBody({
+    decision: v.pipe(text('decision', 16), v.picklist(['approve', 'decline'], 'decision must be "approve" or "decline"')),
+    channel_binding: text('channel_binding', 64),
+    dpop_jkt: text('dpop_jkt', 64),
+  }),
+  jsonBody({
+    channel_binding: base64Url32('channel_binding must be 43 base64url characters'),
+    dpop_jkt: base64Url32('dpop_jkt must be a 43-character RFC 7638 thumbprint'),
+  }),
+  jsonBody({ channel_ticket: optionalText('channel_ticket', 4096) }),
+])
 
 /**
  * Builds the context handler.
@@ -89,17 +105,7 @@ export const approvalContextRoute = (deps: ApprovalDeps): RouteFn<AuthedEnv> =>
 export const approvalDecisionRoute = (deps: ApprovalDecisionDeps): RouteFn<AuthedEnv> =>
   withUia(async function approvalDecision(c) {
     const body = await readOptionalJson(c.req.raw)
-    const decision = requiredString(body, 'decision', 16)
-    if (decision !== 'approve' && decision !== 'decline') {
-      throw new RelayError('INVALID_PARAM', { detail: 'decision must be "approve" or "decline"' })
-    }
-    const channelBinding = requiredString(body, 'channel_binding', 64)
-    const dpopJkt = requiredString(body, 'dpop_jkt', 64)
-    if (!BASE64URL_32.test(channelBinding))
-      throw new RelayError('INVALID_PARAM', { detail: 'channel_binding must be 43 base64url characters' })
-    if (!BASE64URL_32.test(dpopJkt))
-      throw new RelayError('INVALID_PARAM', { detail: 'dpop_jkt must be a 43-character RFC 7638 thumbprint' })
-    const ticket = optionalString(body, 'channel_ticket', 4096)
+    const { decision, channel_binding: channelBinding, dpop_jkt: dpopJkt, channel_ticket: ticket } = parseWith(APPROVAL_BODY, body)
     let newDeviceCreation: NetworkSighting | null = null
     if (ticket !== undefined) {
       if (deps.tickets === undefined) throw new RelayError('INVALID_PARAM', { detail: 'this server issues no channel tickets' })

@@ -23,12 +23,27 @@ import { checkDpop } from '../dpop-proof.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { base64Url32, parseForm } from '../openapi/fields.ts'
 
 const MAX_DEVICE_NAME = 100
-/** A channel binding is 32 bytes, base64url without padding. */
-const CHANNEL_BINDING = /^[A-Za-z0-9_-]{43}$/
-/** An RFC 7638 SHA-256 thumbprint: 32 bytes, base64url without padding. */
-const JKT = /^[A-Za-z0-9_-]{43}$/
+const DEVICE_NAME_MESSAGE = `device_name must be 1 to ${MAX_DEVICE_NAME} characters`
+
+/** Checked first: the key named by parameter, an RFC 7638 SHA-256 thumbprint (32 bytes, base64url)… */
+const NAMED_KEY_FORM = v.looseObject({ dpop_jkt: v.optional(base64Url32('dpop_jkt must be a 43-character RFC 7638 thumbprint')) })
+/** …then, once the key is settled, the channel binding (32 bytes, base64url) and the optional name. */
+const GRANT_REQUEST_FORM = v.looseObject({
+  channel_binding: base64Url32('channel_binding must be 43 base64url characters'),
+  device_name: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((name) => name.trim() !== '', DEVICE_NAME_MESSAGE),
+      v.maxLength(MAX_DEVICE_NAME, DEVICE_NAME_MESSAGE),
+    ),
+  ),
+})
+/** The form of `POST /oauth2/device_authorization`, as the document shows it. */
+export const DEVICE_AUTHORIZATION_FORM = v.intersect([NAMED_KEY_FORM, GRANT_REQUEST_FORM])
 
 /**
  * Builds the handler.
@@ -53,8 +68,9 @@ export const deviceAuthorizationRoute = (deps: {
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
     const base = deps.publicBaseUrl ?? new URL(c.req.url).origin
-    const named = form.get('dpop_jkt')
-    if (named !== null && !JKT.test(named)) return oauthError(c, 'invalid_request', 'dpop_jkt must be a 43-character RFC 7638 thumbprint')
+    const namedKey = parseForm(NAMED_KEY_FORM, form)
+    if (!namedKey.ok) return oauthError(c, 'invalid_request', namedKey.message)
+    const named = namedKey.value.dpop_jkt ?? null
     const hasProof = (c.req.header('dpop') ?? '') !== ''
     if (!hasProof && named === null) {
       return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof or a dpop_jkt parameter is required')
@@ -68,14 +84,10 @@ export const deviceAuthorizationRoute = (deps: {
     } else {
       jkt = named as string
     }
-    const channelBinding = form.get('channel_binding')
-    if (channelBinding === null || !CHANNEL_BINDING.test(channelBinding)) {
-      return oauthError(c, 'invalid_request', 'channel_binding must be 43 base64url characters')
-    }
-    const deviceName = form.get('device_name')
-    if (deviceName !== null && (deviceName.trim() === '' || deviceName.length > MAX_DEVICE_NAME)) {
-      return oauthError(c, 'invalid_request', `device_name must be 1 to ${MAX_DEVICE_NAME} characters`)
-    }
+    const request = parseForm(GRANT_REQUEST_FORM, form)
+    if (!request.ok) return oauthError(c, 'invalid_request', request.message)
+    const channelBinding = request.value.channel_binding
+    const deviceName = request.value.device_name ?? null
     const { grant, deviceCode, userCode } = await deps.grants.create({
       dpopJkt: jkt,
       channelBinding,

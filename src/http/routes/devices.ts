@@ -10,7 +10,9 @@ import { RelayError } from '../../core/errors.ts'
 import type { DeviceActionGuard } from '../../services/device-actions.ts'
 import type { SessionsService } from '../../services/sessions.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
-import { NO_STORE, readOptionalJson, requiredString, withUia, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { body as jsonBody, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, withUia, type RouteFn } from './account-shared.ts'
 import type { Context } from 'hono'
 
 /** What the device routes need. */
@@ -22,7 +24,11 @@ export interface DeviceRoutesDeps {
   guard: DeviceActionGuard
 }
 
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/
+/** A device id. */
+export const DEVICE_ID = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))
+
+/** `PATCH /v1/devices/{id}`. */
+export const RENAME_DEVICE_BODY = jsonBody({ display_name: text('display_name', 100) })
 
 /** A device as the API shows it. */
 export const deviceBody = (d: DeviceRecord, currentDeviceId: string): Record<string, unknown> => ({
@@ -39,7 +45,7 @@ export const deviceBody = (d: DeviceRecord, currentDeviceId: string): Record<str
 
 const deviceIdParam = (c: Context<AuthedEnv>): string => {
   const id = c.req.param('id') ?? ''
-  if (!DEVICE_ID.test(id)) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+  if (!v.is(DEVICE_ID, id)) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
   return id
 }
 
@@ -59,8 +65,7 @@ export const deviceRoutes = ({ sessions, authorize, guard }: DeviceRoutesDeps) =
 
   const rename: RouteFn<AuthedEnv> = async (c) => {
     const id = deviceIdParam(c)
-    const body = await readOptionalJson(c.req.raw)
-    const displayName = requiredString(body, 'display_name', 100)
+    const { display_name: displayName } = parseWith(RENAME_DEVICE_BODY, await readOptionalJson(c.req.raw))
     const principal = c.get('principal')
     if (id !== principal.deviceId) await guard.check(principal, 'rename_other_device')
     await sessions.renameDevice(principal.accountId, id, displayName)

@@ -7,6 +7,7 @@
  *
  * @see ../../services/account-events.ts
  */
+import * as v from 'valibot'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountEvents } from '../../services/account-events.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
@@ -16,10 +17,13 @@ import { NO_STORE, type RouteFn } from './account-shared.ts'
 export const MAX_EVENTS_WAIT_MS = 30_000
 const PAGE = 50
 
+/** `?since=` and `?timeout_ms=`: a non-negative integer (empty: the default). */
+export const EVENTS_NUMBER = v.pipe(v.string(), v.regex(/^(\d{1,16})?$/))
+
 const numberParam = (text: string | undefined, name: string, fallback: number, max: number): number => {
-  if (text === undefined || text === '') return fallback
-  if (!/^\d{1,16}$/.test(text)) throw new RelayError('INVALID_PARAM', { detail: `${name} must be a non-negative integer` })
-  return Math.min(Number(text), max)
+  if (text !== undefined && !v.is(EVENTS_NUMBER, text))
+    throw new RelayError('INVALID_PARAM', { detail: `${name} must be a non-negative integer` })
+  return text === undefined || text === '' ? fallback : Math.min(Number(text), max)
 }
 
 /**

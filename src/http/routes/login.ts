@@ -17,7 +17,9 @@ import type { IssuedTokens, SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
 import { bearerOf } from '../middleware/bearer-auth.ts'
-import { NO_STORE, optionalString, readOptionalJson, requiredString, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
+import * as v from 'valibot'
+import { body as jsonBody, optionalText, parseWith, text } from '../openapi/fields.ts'
+import { NO_STORE, readOptionalJson, uiaRequestOf, withUia, type RouteFn } from './account-shared.ts'
 
 /** What the login routes need. */
 export interface LoginRoutesDeps {
@@ -43,19 +45,30 @@ export const tokensBody = (username: string, tokens: IssuedTokens): Record<strin
   token_type: 'Bearer',
 })
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A login naming the user by `username`. */
+const USERNAME_LOGIN = jsonBody({ username: text('username', 255) })
+/** A login naming the user by a Matrix `identifier` of type `m.id.user`. */
+const IDENTIFIER_LOGIN = jsonBody({
+  identifier: v.pipe(
+    v.custom<Record<string, unknown>>(isObject, 'identifier must be an object'),
+    v.check((id) => id.type === 'm.id.user', 'identifier.type must be m.id.user'),
+    jsonBody({ type: v.literal('m.id.user'), user: text('user', 255) }),
+  ),
+})
+const LOGIN_OPTIONS = jsonBody({
+  initial_device_display_name: optionalText('initial_device_display_name', 100),
+  device_trust: optionalText('device_trust', MAX_DEVICE_TRUST_CHARS),
+})
+/** `POST /v1/login` (`auth` for UIA): who (checked first), then the options. */
+export const LOGIN_BODY = v.intersect([v.union([USERNAME_LOGIN, IDENTIFIER_LOGIN]), LOGIN_OPTIONS])
+/** `POST /v1/register` and `POST /v1/admin/users`. */
+export const CREATE_USER_BODY = jsonBody({ username: text('username', 64), password: text('password', MAX_PASSWORD_CHARS) })
+
 /** The username of a login body: `username`, or a Matrix `identifier` of type `m.id.user`. */
-const usernameOf = (body: Record<string, unknown>): string => {
-  const identifier = body.identifier
-  if (identifier !== undefined) {
-    if (typeof identifier !== 'object' || identifier === null || Array.isArray(identifier)) {
-      throw new RelayError('INVALID_PARAM', { detail: 'identifier must be an object' })
-    }
-    const id = identifier as Record<string, unknown>
-    if (id.type !== 'm.id.user') throw new RelayError('INVALID_PARAM', { detail: 'identifier.type must be m.id.user' })
-    return requiredString(id, 'user', 255)
-  }
-  return requiredString(body, 'username', 255)
-}
+const usernameOf = (body: Record<string, unknown>): string =>
+  body.identifier === undefined ? parseWith(USERNAME_LOGIN, body).username : parseWith(IDENTIFIER_LOGIN, body).identifier.user
 
 /**
  * Builds the handlers.
@@ -70,9 +83,10 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
   const login: RouteFn<AppEnv> = withUia(async (c) => {
     const body = await readOptionalJson(c.req.raw)
     const username = usernameOf(body)
-    const displayName = optionalString(body, 'initial_device_display_name', 100) ?? DEFAULT_DEVICE_NAME
+    const options = parseWith(LOGIN_OPTIONS, body)
+    const displayName = options.initial_device_display_name ?? DEFAULT_DEVICE_NAME
     // The token of an earlier sign-in on this client: its guesses use a budget of their own.
-    const presented = optionalString(body, 'device_trust', MAX_DEVICE_TRUST_CHARS)
+    const presented = options.device_trust
     const extra = presented === undefined ? {} : { deviceTrust: presented }
     const account = await uia.authorize(uiaRequestOf(c, body, extra), { kind: 'username', username })
     if (account === null) throw new RelayError('INTERNAL', { detail: 'login completed without an account' })
@@ -86,8 +100,7 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
 
   const register: RouteFn<AppEnv> = withUia(async (c) => {
     const body = await readOptionalJson(c.req.raw)
-    const username = requiredString(body, 'username', 64)
-    const password = requiredString(body, 'password', MAX_PASSWORD_CHARS)
+    const { username, password } = parseWith(CREATE_USER_BODY, body)
     accounts.assertCreatable(username, password)
     if ((await accounts.findByUsername(username)) !== null) throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
     await uia.authorize(uiaRequestOf(c, body), { kind: 'anyone' })
@@ -106,9 +119,7 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
 
   const adminCreateUser: RouteFn<AppEnv> = async (c) => {
     requireAdmin(c)
-    const body = await readOptionalJson(c.req.raw)
-    const username = requiredString(body, 'username', 64)
-    const password = requiredString(body, 'password', MAX_PASSWORD_CHARS)
+    const { username, password } = parseWith(CREATE_USER_BODY, await readOptionalJson(c.req.raw))
     return created(c, await accounts.create(username, password))
   }
 

@@ -7,10 +7,11 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388
  */
 import type { Context, Handler } from 'hono'
-import { RelayError } from '../../core/errors.ts'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { AbortReason, RendezvousService } from '../../services/rendezvous.ts'
-import { readJsonObject, stringField } from '../body.ts'
+import * as v from 'valibot'
+import { readJsonObject } from '../body.ts'
+import { anyString, body as jsonBody, parseWith } from '../openapi/fields.ts'
 import type { AppEnv } from '../context.ts'
 import { refuseNavigation } from '../middleware/fetch-metadata.ts'
 import { bearerOf, callerOf, channelIdParam, NO_STORE } from './shared.ts'
@@ -31,7 +32,16 @@ export interface SequenceRouteOptions {
   issueTicket?: (c: Context<AppEnv>, record: ChannelRecord) => Promise<string>
 }
 
-const ABORT_REASONS: readonly AbortReason[] = ['check_code_mismatch', 'user_cancelled', 'protocol_error']
+const ABORT_REASONS = ['check_code_mismatch', 'user_cancelled', 'protocol_error'] as const satisfies readonly AbortReason[]
+
+/** `POST …/rendezvous`: the first payload (opaque: only its type is checked). */
+export const CREATE_BODY = jsonBody({ data: anyString('data') })
+/** `PUT …/rendezvous/{id}`: compare-and-swap on the sequence token. */
+export const WRITE_BODY = jsonBody({ sequence_token: anyString('sequence_token'), data: anyString('data') })
+/** `POST /v1/rendezvous/{id}/abort`; a missing or null reason is `user_cancelled`. */
+export const ABORT_BODY = jsonBody({
+  reason: v.nullish(v.picklist(ABORT_REASONS, `reason must be one of ${ABORT_REASONS.join(', ')}`)),
+})
 
 /** Handlers of one sequence-token API. */
 export const sequenceRoutes = (options: SequenceRouteOptions) => {
@@ -49,8 +59,7 @@ export const sequenceRoutes = (options: SequenceRouteOptions) => {
   const discover: Handler<AppEnv> = (c) => c.json({ create_available: options.createAvailable }, 200, NO_STORE)
 
   const create: Handler<AppEnv> = async (c) => {
-    const body = await readJsonObject(c.req.raw, maxBodyBytes)
-    const data = stringField(body, 'data')
+    const { data } = parseWith(CREATE_BODY, await readJsonObject(c.req.raw, maxBodyBytes))
     const { record, creatorSecret } = await rendezvous.create(api, data, callerOf(c))
     const answer: Record<string, unknown> = {
       id: record.id,
@@ -72,9 +81,7 @@ export const sequenceRoutes = (options: SequenceRouteOptions) => {
 
   const write: Handler<AppEnv> = async (c) => {
     const id = channelIdParam(c)
-    const body = await readJsonObject(c.req.raw, maxBodyBytes)
-    const token = stringField(body, 'sequence_token')
-    const data = stringField(body, 'data')
+    const { sequence_token: token, data } = parseWith(WRITE_BODY, await readJsonObject(c.req.raw, maxBodyBytes))
     const result = await rendezvous.write(api, id, data, token, callerOf(c), secretOf(c))
     const answer: Record<string, unknown> = { sequence_token: result.record.token }
     if (result.joinerSecret !== undefined) answer.joiner_secret = result.joinerSecret
@@ -88,12 +95,8 @@ export const sequenceRoutes = (options: SequenceRouteOptions) => {
 
   const abort: Handler<AppEnv> = async (c) => {
     const id = channelIdParam(c)
-    const body = await readJsonObject(c.req.raw, 1024)
-    const reason = body.reason ?? 'user_cancelled'
-    if (typeof reason !== 'string' || !ABORT_REASONS.includes(reason as AbortReason)) {
-      throw new RelayError('INVALID_PARAM', { detail: `reason must be one of ${ABORT_REASONS.join(', ')}` })
-    }
-    await rendezvous.abort(id, bearerOf(c), reason as AbortReason, callerOf(c))
+    const reason = parseWith(ABORT_BODY, await readJsonObject(c.req.raw, 1024)).reason ?? 'user_cancelled'
+    await rendezvous.abort(id, bearerOf(c), reason, callerOf(c))
     return c.json({}, 200, NO_STORE)
   }
 

@@ -20,9 +20,14 @@ import type { AppEnv } from '../context.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
 import { checkDpop } from '../dpop-proof.ts'
+import * as v from 'valibot'
+import { formText, parseForm } from '../openapi/fields.ts'
 import { publicOriginOf } from '../public-origin.ts'
 
 const MAX_TOKEN = 512
+
+/** The form of `POST /oauth2/revoke` and `POST /oauth2/introspect`; an unknown hint is ignored. */
+export const TOKEN_FORM = v.looseObject({ token: formText('token is required'), token_type_hint: v.optional(v.string()) })
 
 const decodeBasic = (header: string | undefined): { id: string; secret: string } | null => {
   const match = header === undefined ? null : /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header)
@@ -83,8 +88,9 @@ export const introspectRoute = (deps: {
     }
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
-    const token = form.get('token')
-    if (token === null || token === '') return oauthError(c, 'invalid_request', 'token is required')
+    const checked = parseForm(TOKEN_FORM, form)
+    if (!checked.ok) return oauthError(c, 'invalid_request', checked.message)
+    const { token } = checked.value
     if (token.length > MAX_TOKEN) return c.json({ active: false }, 200, NO_STORE)
     return c.json(await deps.inspection.introspect(token, hintOf(form.get('token_type_hint'))), 200, NO_STORE)
   }
@@ -107,8 +113,9 @@ export const revokeRoute = (deps: {
     if (limited !== null) return limited
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
-    const token = form.get('token')
-    if (token === null || token === '') return oauthError(c, 'invalid_request', 'token is required')
+    const checked = parseForm(TOKEN_FORM, form)
+    if (!checked.ok) return oauthError(c, 'invalid_request', checked.message)
+    const { token } = checked.value
     let proofJkt: string | undefined
     if (c.req.header('dpop') !== undefined) {
       const jkt = await checkDpop(c, deps.dpop, `${publicOriginOf(c, deps.publicBaseUrl)}/oauth2/revoke`, false)

@@ -22,9 +22,20 @@ import { checkDpop } from '../dpop-proof.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
+import * as v from 'valibot'
+import { formText, parseForm } from '../openapi/fields.ts'
 
 /** RFC 8628 §3.4 grant type of the device flow. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/** The grant type comes first (an unknown one is `unsupported_grant_type`)… */
+const GRANT_FORM = v.looseObject({ grant_type: v.string('grant_type is required') })
+/** …then the device code of a device-flow poll (RFC 8628 §3.4)… */
+const DEVICE_CODE_FORM = v.looseObject({ device_code: formText('device_code is required', 256) })
+/** …or the refresh token of a refresh (RFC 6749 §6). */
+const REFRESH_FORM = v.looseObject({ refresh_token: formText('refresh_token is required') })
+/** The form of `POST /oauth2/token`, as the document shows it. */
+export const TOKEN_REQUEST_FORM = v.intersect([GRANT_FORM, v.union([DEVICE_CODE_FORM, REFRESH_FORM])])
 
 const DESCRIPTIONS: Record<RefreshError['outcome'], string> = {
   malformed: 'malformed refresh token',
@@ -73,15 +84,15 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
     }
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
-    const grantType = form.get('grant_type')
-    if (grantType === null) return oauthError(c, 'invalid_request', 'grant_type is required')
+    const grant = parseForm(GRANT_FORM, form)
+    if (!grant.ok) return oauthError(c, 'invalid_request', grant.message)
+    const grantType = grant.value.grant_type
     const url = `${deps.publicBaseUrl ?? new URL(c.req.url).origin}/oauth2/token`
 
     if (grantType === DEVICE_CODE_GRANT && deps.deviceLogin !== undefined) {
-      const deviceCode = form.get('device_code')
-      if (deviceCode === null || deviceCode === '' || deviceCode.length > 256) {
-        return oauthError(c, 'invalid_request', 'device_code is required')
-      }
+      const poll = parseForm(DEVICE_CODE_FORM, form)
+      if (!poll.ok) return oauthError(c, 'invalid_request', poll.message)
+      const deviceCode = poll.value.device_code
       const jkt = await checkDpop(c, deps.dpop, url)
       if (jkt instanceof Response) return jkt
       const result = await deps.deviceLogin.poll({
@@ -102,8 +113,9 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
       const supported = deps.deviceLogin === undefined ? 'refresh_token' : `refresh_token and ${DEVICE_CODE_GRANT}`
       return oauthError(c, 'unsupported_grant_type', `supported grant types: ${supported}`)
     }
-    const refreshToken = form.get('refresh_token')
-    if (refreshToken === null || refreshToken === '') return oauthError(c, 'invalid_request', 'refresh_token is required')
+    const refresh = parseForm(REFRESH_FORM, form)
+    if (!refresh.ok) return oauthError(c, 'invalid_request', refresh.message)
+    const refreshToken = refresh.value.refresh_token
     let proofJkt: string | undefined
     if (c.req.header('dpop') !== undefined) {
       const jkt = await checkDpop(c, deps.dpop, url)

@@ -3,12 +3,13 @@
  * bearer secret of native channels, and the no-store headers.
  */
 import type { Context } from 'hono'
+import * as v from 'valibot'
 import { RelayError } from '../../core/errors.ts'
 import type { Caller } from '../../services/rendezvous.ts'
 import type { AppEnv } from '../context.ts'
 
-/** Matrix opaque-identifier grammar, 1..255 characters. */
-const OPAQUE_ID = /^[0-9A-Za-z\-._~]{1,255}$/
+/** A channel id: the Matrix opaque-identifier grammar, 1..255 characters. */
+export const CHANNEL_ID = v.pipe(v.string(), v.regex(/^[0-9A-Za-z\-._~]{1,255}$/))
 
 /** Headers of every JSON rendezvous response: never stored, never transformed by a proxy. */
 export const NO_STORE = { 'Cache-Control': 'no-store, no-transform', Pragma: 'no-cache' } as const
@@ -32,7 +33,7 @@ export const callerOf = (c: Context<AppEnv>): Caller => {
  */
 export const channelIdParam = (c: Context<AppEnv>): string => {
   const id = c.req.param('id') ?? ''
-  if (!OPAQUE_ID.test(id)) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+  if (!v.is(CHANNEL_ID, id)) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
   c.set('channelId', id)
   return id
 }
