@@ -100,7 +100,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 20_000 },
+        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 20_000, globalSetup: ['./test/workers/setup-assets.ts'] },
       },
     ],
   },

@@ -79,8 +79,7 @@ export const mountOAuth = (
   const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
   app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl, limit: grantLimit }))
   app.all('/oauth2/device_authorization', methodNotAllowed)
-  if (config.policy.requireInitiationCode) {
-    app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, dpop, publicBaseUrl }))
-    app.all(DEVICE_VERIFICATION_PATH, methodNotAllowed)
-  }
+  // Always there: an approval of a typed user code (`/device`) carries a code whatever the policy says.
+  app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, dpop, publicBaseUrl }))
+  app.all(DEVICE_VERIFICATION_PATH, methodNotAllowed)
 }

@@ -65,8 +65,30 @@ const accountPortsOf = async (
   return { durable, uiaKey, keyring, securityEventSinks }
 }
 
+/** The Worker's bindings: wrangler.toml's, with the `[assets]` binding holding the page script. */
+type WorkerEnv = Env & { ASSETS?: Fetcher }
+
+/**
+ * The page script, read once per isolate through the assets binding (wrangler.toml `[assets]`); the
+ * app serves it under its content-hashed path. No binding or no file: the channel pages say they need it.
+ */
+const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
+  let loading: Promise<string | undefined> | undefined
+  const read = async (): Promise<string | undefined> => {
+    const res = await env.ASSETS?.fetch('https://assets.invalid/assets/pages.js')
+    return res?.ok === true ? res.text() : undefined
+  }
+  return () => {
+    loading ??= read().catch(() => {
+      loading = undefined
+      return undefined
+    })
+    return loading
+  }
+}
+
 /** Builds the app for one isolate. */
-const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
+const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
   const config = parseConfig(textVars(env))
   const clock = systemClock
   const random = webCryptoRandom
@@ -103,6 +125,7 @@ const buildApp = async (env: Env): Promise<Hono<AppEnv>> => {
     // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
     getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     isStoreUnavailable: isDurableObjectUnavailable,
+    pageScript: pageScriptOf(env),
   })
 }
 

@@ -20,6 +20,8 @@ export interface ApprovalPolicy {
   approver: TrustedDeviceRules
   /** Request-initiation verification, when on. */
   initiation?: Pick<InitiationConfig, 'codeDigits' | 'maxAttempts' | 'codeTtlMs'>
+  /** The code an approval of a typed user code always carries (the mode on or off); see `initiation-codes.ts`. */
+  typedCodeInitiation?: Pick<InitiationConfig, 'codeDigits' | 'maxAttempts' | 'codeTtlMs'>
 }
 
 /** Builds the policy slice from the configuration. */
@@ -42,5 +44,6 @@ export const approvalPolicyOf = (policy: Config['policy'], network: Config['netw
     minDeviceAgeMs: policy.approverMinAgeSeconds * 1000,
     maxAuthAgeMs: policy.approverMaxAuthAgeSeconds * 1000,
   },
+  typedCodeInitiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits },
   ...(policy.requireInitiationCode ? { initiation: { ...DEFAULT_INITIATION, codeDigits: policy.initiationCodeDigits } } : {}),
 })

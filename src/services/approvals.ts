@@ -10,6 +10,10 @@
  * channel): a decline or approval without it (a wrong binding or key) only hides the request from
  * that account, so anybody who merely read a user code cannot burn someone else's login.
  *
+ * A *typed* user code (`binding: 'typed_code'`, the `/device` page) has no channel to prove: its
+ * approval always carries a request-initiation code for the new device (`initiation-codes.ts`), and
+ * its decline burns, since the account found the code under the user-code guard's limits.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
@@ -21,12 +25,12 @@ import { judgeNetworkLists } from '../core/policy/network-lists.ts'
 import { judgeProximity, type NetworkSighting } from '../core/policy/proximity.ts'
 import { decideRisk, type RiskAction } from '../core/policy/risk.ts'
 import { judgeApprover } from '../core/policy/trusted-device.ts'
-import { createInitiationChallenge } from '../core/policy/initiation.ts'
 import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 import { equalConstantTime } from '../core/crypto/secrets.ts'
 import type { ApprovalPolicy } from './approval-policy.ts'
 import { authRecency, type AuthRecency } from './auth-recency.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
+import { type ApprovalBinding, initiationFor } from './initiation-codes.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
 export { approvalPolicyOf, type ApprovalPolicy } from './approval-policy.ts'
@@ -44,6 +48,8 @@ export interface ApprovalRequest {
   stored: StoredGrant
   approver: { accountId: string; deviceId: string }
   decision: 'approve' | 'decline'
+  /** Default 'channel'. 'typed_code': no channel (the two fields below are ignored); see the file's comment. */
+  binding?: ApprovalBinding
   /** What the approver derived / received over the channel. */
   channelBinding: string
   dpopJkt: string
@@ -183,9 +189,15 @@ export const approvalsService = (deps: {
       const now = clock.now()
       if (await service.isHidden(approver.accountId, stored.grant.id))
         throw new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
+      const typed = request.binding === 'typed_code'
+      // A typed code proves nothing about a channel: the grant's own values stand in for the approver's.
+      const proof = (g: DeviceGrant) =>
+        typed
+          ? { channelBinding: g.channelBinding, dpopJkt: g.dpopJkt }
+          : { channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }
       if (request.decision === 'decline') {
         // Without the channel's proof, a decline is this account's "not for me": hide, do not burn.
-        if (!provesChannel(stored.grant, request)) {
+        if (!typed && !provesChannel(stored.grant, request)) {
           await hide(approver.accountId, stored.grant)
           return { status: 'declined', grant: stored.grant }
         }
@@ -196,7 +208,7 @@ export const approvalsService = (deps: {
 
       // The channel checks first: a mismatch means someone sits between the devices, or a stranger
       // typed a user code they read: refuse and hide it from this account, but do not burn it.
-      const checked = approveGrant(stored.grant, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, now)
+      const checked = approveGrant(stored.grant, { ...approver, ...proof(stored.grant) }, now)
       if (!checked.ok) {
         if (checked.code === 'CHANNEL_BINDING_MISMATCH' || checked.code === 'DPOP_KEY_MISMATCH')
           await hide(approver.accountId, stored.grant)
@@ -238,15 +250,9 @@ export const approvalsService = (deps: {
         await service.markAuthenticated(account.id, device.id)
       }
       // The initiation code lives only as long as the grant and is shown once, to this approver.
-      const initiation =
-        policy.initiation === undefined
-          ? undefined
-          : createInitiationChallenge(deps.random, clock.now(), {
-              ...policy.initiation,
-              codeTtlMs: Math.max(1, stored.grant.expiresAtMs - clock.now()),
-            })
+      const initiation = initiationFor(policy, typed ? 'typed_code' : 'channel', stored.grant, deps.random, clock.now())
       const grant = await transition(stored, (g) => {
-        const next = approveGrant(g, { ...approver, channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }, clock.now())
+        const next = approveGrant(g, { ...approver, ...proof(g) }, clock.now())
         if (!next.ok) return next
         let value = request.newDeviceCreation === undefined ? next.value : recordSighting(next.value, request.newDeviceCreation)
         if (initiation !== undefined) value = { ...value, initiation: initiation.challenge }

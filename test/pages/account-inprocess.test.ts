@@ -48,7 +48,7 @@ const browser = (t: TestApp) => {
 describe('the page session and /account in process', () => {
   let t: TestApp
   beforeEach(async () => {
-    t = makeApp({ env: { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1' } })
+    t = makeApp({ env: { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1', QRELAY_APPROVER_MIN_AGE_SECONDS: '0' } })
     await t.auth.accounts.create('dora', PASSWORD)
   })
 
@@ -168,7 +168,7 @@ describe('the page session and /account in process', () => {
     expect(await ids()).not.toContain(other.deviceId)
   })
 
-  it('Decline on the consent page hides the typed code from this account; the new device is not signed in', async () => {
+  it('Decline on the consent page burns the typed code: the new device hears access_denied', async () => {
     const b = await signIn()
     const send = viaApp(t.app)
     const holder = await dpopHolder()
@@ -178,9 +178,55 @@ describe('the page session and /account in process', () => {
     expect(await consent.text()).toContain('value="decline"')
     const declined = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'decline' })
     expect(await declined.text()).toContain('Declined. Nothing was signed in.')
-    // The same account no longer sees it; the new device gets no tokens.
+    // Nobody can approve it any more; the new device is told.
     expect(await (await b.send(`/device?user_code=${grant.codes.user_code}`)).text()).toContain('This code is unknown, used or expired.')
     const poll = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
-    expect(poll.body.error).toBe('authorization_pending')
+    expect(poll.body.error).toBe('access_denied')
+  })
+
+  it('Approve on the consent page shows a code the new device must submit before it gets tokens', async () => {
+    const b = await signIn()
+    const send = viaApp(t.app)
+    const holder = await dpopHolder()
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('e'), device_name: 'TV' })
+    const approved = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'approve' })
+    expect(approved.status).toBe(200)
+    const html = await approved.text()
+    const code = /id="initiation-code">(\d{6})</.exec(html)?.[1] ?? ''
+    expect(code).toMatch(/^\d{6}$/)
+    expect((await pollToken(send, holder, t.clock.now(), grant.codes.device_code)).body.error).toBe('authorization_pending')
+    const enter = async (typed: string) => {
+      const url = `${ORIGIN}/v1/device-verification`
+      return t.app.request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await holder.prove('POST', url, t.clock.now()) },
+        body: new URLSearchParams({ device_code: grant.codes.device_code, code: typed }).toString(),
+      })
+    }
+    const wrong = await enter(code === '000000' ? '111111' : '000000')
+    expect(wrong.status).toBe(400)
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_code', attempts_left: 4 })
+    expect(await (await enter(code)).json()).toEqual({ status: 'verified' })
+    t.clock.advance(10_000)
+    const tokens = await pollToken(send, holder, t.clock.now(), grant.codes.device_code)
+    expect(tokens.status).toBe(200)
+    expect(tokens.body.token_type).toBe('DPoP')
+  })
+
+  it('asks for the password inline when the policy steps up, with Decline still needing none', async () => {
+    const b = await signIn()
+    const send = viaApp(t.app)
+    const holder = await dpopHolder()
+    // The new device far from the approver (another network, no location): the policy steps up.
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('f') }, { 'x-test-peer': '198.51.100.7' })
+    const asked = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'approve' })
+    const html = await asked.text()
+    expect(html).toContain('name="password"')
+    expect(html).toMatch(/value="decline"[^>]*formnovalidate/)
+    const wrong = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'approve', password: 'nope' })
+    expect(wrong.status).toBe(403)
+    expect(await wrong.text()).toContain('That password is wrong.')
+    const done = await b.post('/device/decide', { user_code: grant.codes.user_code, decision: 'approve', password: PASSWORD })
+    expect(await done.text()).toMatch(/id="initiation-code">\d{6}</)
   })
 })

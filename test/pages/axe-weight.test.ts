@@ -36,7 +36,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
   const weights: Record<string, { html: number; css: number; js: number; total: number }> = {}
 
   beforeAll(async () => {
-    server = await startPagesServer(dataDir, ['gus', 'hal'])
+    server = await startPagesServer(dataDir, ['gus', 'hal'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
     browser = await launchChromium()
   }, 90_000)
 
@@ -139,6 +139,19 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await check(page, '/device (consent)')
     await page.press('button[value="decline"]', 'Enter')
     await check(page, '/device/decide (declined)')
+    // An approved typed code: the code for the new device.
+    const again = await fetch(`${server.url}/oauth2/device_authorization`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
+      },
+      body: new URLSearchParams({ channel_binding: 'a'.repeat(43), device_name: 'Smart TV' }).toString(),
+    })
+    await page.goto(`${server.url}/device?user_code=${((await again.json()) as { user_code: string }).user_code}`)
+    await page.click('button[value="approve"]')
+    await page.waitForSelector('#initiation-code')
+    await check(page, '/device/decide (approved: the code for the new device)')
 
     await page.goto(`${server.url}/account`)
     await page.click('text=Set up two-step verification')

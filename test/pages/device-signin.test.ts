@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, login, viaFetch, withUia } from '../helpers/account-client.ts'
-import { dpopHolder } from '../helpers/dpop.ts'
+import { type DpopHolder, dpopHolder } from '../helpers/dpop.ts'
 import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
 import { PASSWORD, startPagesServer } from './pages-server.ts'
@@ -19,7 +19,10 @@ const ALICE = 'alice'
 const BOB = 'bob'
 
 /** A pending grant's user code, asked for by a new device over the API. */
-const newUserCode = async (url: string, deviceName: string): Promise<string> => {
+const newUserCode = async (url: string, deviceName: string): Promise<string> => (await newGrant(url, deviceName)).userCode
+
+/** A new device's grant: its key, user code and device code. */
+const newGrant = async (url: string, deviceName: string) => {
   const holder = await dpopHolder()
   const res = await fetch(`${url}/oauth2/device_authorization`, {
     method: 'POST',
@@ -31,7 +34,17 @@ const newUserCode = async (url: string, deviceName: string): Promise<string> => 
   })
   const body = (await res.json()) as Record<string, string>
   expect(res.status, JSON.stringify(body)).toBe(200)
-  return body.user_code as string
+  return { holder, userCode: body.user_code as string, deviceCode: body.device_code as string }
+}
+
+/** The new device's DPoP-signed form POST to `path`. */
+const devicePost = async (url: string, holder: DpopHolder, path: string, fields: Record<string, string>) => {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await holder.prove('POST', `${url}${path}`, Date.now()) },
+    body: new URLSearchParams(fields).toString(),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
 /** The code as a careless person types it: lower case, spaces, and a look-alike digit for S or Z. */
@@ -116,8 +129,9 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     await ctx.close()
   })
 
-  it('with JavaScript: verification_uri_complete, then password and a real TOTP code', async () => {
-    const shown = await newUserCode(server.url, 'Kitchen tablet')
+  it('with JavaScript: verification_uri_complete, password and a real TOTP code, Approve, the code typed on the new device', async () => {
+    const grant = await newGrant(server.url, 'Kitchen tablet')
+    const shown = grant.userCode
     const ctx = await context()
     const page = await ctx.newPage()
     watchCsp(page, violations)
@@ -131,8 +145,32 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     await page.waitForSelector('button[value="decline"]')
     expect(await page.textContent('main')).toContain('Kitchen tablet')
     await page.click('button[value="approve"]')
-    // Without a channel an approval is refused openly (docs/pages.md), never done weaker.
+    // Without a channel, the approval shows a code the new device must send before it gets tokens.
+    const code = ((await page.textContent('#initiation-code')) ?? '').trim()
+    expect(code).toMatch(/^\d{6}$/)
+    const token = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.deviceCode }
+    expect((await devicePost(server.url, grant.holder, '/oauth2/token', token)).body.error).toBe('authorization_pending')
+    const entered = await devicePost(server.url, grant.holder, '/v1/device-verification', { device_code: grant.deviceCode, code })
+    expect(entered.body).toEqual({ status: 'verified' })
+    await new Promise((r) => setTimeout(r, 5_100))
+    const tokens = await devicePost(server.url, grant.holder, '/oauth2/token', token)
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200)
+    await ctx.close()
+  })
+
+  it('Decline on /device denies the new device (its poll hears access_denied)', async () => {
+    const grant = await newGrant(server.url, 'Hotel TV')
+    const ctx = await context({ javaScriptEnabled: false })
+    const page = await ctx.newPage()
+    await page.goto(`${server.url}/device?user_code=${encodeURIComponent(grant.userCode)}`)
+    await page.fill('#username', ALICE)
+    await page.fill('#password', PASSWORD)
+    await page.click('button[type="submit"]')
+    await page.waitForSelector('button[value="decline"]')
+    await page.press('button[value="decline"]', 'Enter')
     await page.waitForSelector('text=Nothing was signed in')
+    const token = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.deviceCode }
+    expect((await devicePost(server.url, grant.holder, '/oauth2/token', token)).body.error).toBe('access_denied')
     await ctx.close()
   })
 

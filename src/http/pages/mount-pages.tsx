@@ -16,11 +16,12 @@ import { mountAccountDevices } from './account-devices.tsx'
 import { mountAccountFeed } from './account-feed.ts'
 import { mountAccountSecurity } from './account-security.tsx'
 import { mountChannelPages } from './channel-pages.tsx'
+import { decideTyped, proceedWithCode } from './device-approve.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
 import { clearPageSession, sameOriginPost } from './session.ts'
 import { STYLE_CSS, STYLE_PATH } from './style.ts'
 import { readTypedUserCode } from './user-code-input.ts'
-import { CodeEntry, Consent, Message, SigninForm, type SigninStep } from './views.tsx'
+import { CodeEntry, Message, SigninForm, type SigninStep } from './views.tsx'
 
 /** The paths of page forms: each body is capped before it is parsed. */
 const FORM_PATHS = [
@@ -36,56 +37,6 @@ const FORM_PATHS = [
   '/account/recovery-codes',
   '/account/password',
 ]
-
-/** `/device` once a code is read: sign in first, else the consent screen from the approvals service. */
-const proceedWithCode = async (c: C, services: Services, accounts: AccountServices, userCode: string): Promise<Response> => {
-  const frame = frameOf(c)
-  const who = await signedIn(c, services, accounts)
-  if (who === null) return render(c, services, <SigninForm frame={frame} step={{ userCode }} />)
-  try {
-    const lookup = { accountId: who.account.id, clientKey: c.get('clientKey'), userCode }
-    const seen = await accounts.approvalRequests.context(lookup, () => sightingOf(c, 'approval', services.sightings))
-    const data = {
-      userCode,
-      username: who.account.username,
-      requestedName: seen.grant.requestedDeviceName ?? null,
-      startedAt: new Date(seen.grant.createdAtMs).toISOString(),
-      networks: seen.newDeviceNetworks.map((n) => n.network ?? '?'),
-    }
-    return render(c, services, <Consent frame={frame} data={data} />)
-  } catch (error) {
-    if (!(error instanceof RelayError)) throw error
-    const key = error.code === 'RATE_LIMITED' ? 'tooManyAttempts' : 'unknownCode'
-    return render(c, services, <CodeEntry frame={frame} value="" problem={frame.t(key)} />, error.code === 'RATE_LIMITED' ? 429 : 400)
-  }
-}
-
-/**
- * Decline of a typed code by a signed-in person: the approvals service hides the request from this
- * account. It cannot burn it: burning needs the channel's proof, so that whoever merely read a code
- * cannot cancel someone else's login (services/approvals.ts). Unknown or used codes change nothing.
- */
-const declineTyped = async (c: C, services: Services, accounts: AccountServices, typed: string): Promise<void> => {
-  const userCode = readTypedUserCode(typed)
-  const who = await signedIn(c, services, accounts)
-  if (userCode === null || who === null) return
-  try {
-    const approver = { accountId: who.account.id, deviceId: who.principal.deviceId }
-    const stored = await accounts.approvalRequests.loadPending({ accountId: approver.accountId, clientKey: c.get('clientKey'), userCode })
-    await accounts.approvals.decide({
-      stored,
-      approver,
-      decision: 'decline',
-      channelBinding: '',
-      dpopJkt: '',
-      sighting: await sightingOf(c, 'approval', services.sightings),
-      stepUp: () => Promise.reject(new RelayError('FORBIDDEN', { detail: 'a decline needs no step-up' })),
-    })
-  } catch (error) {
-    // Already gone, used or expired: nothing to decline, and the page says nothing was signed in.
-    if (!(error instanceof RelayError)) throw error
-  }
-}
 
 /** One round of the sign-in form through the UIA service (the same stages, limits and failure accounting as `POST /v1/login`). */
 const signinRound = async (c: C, services: Services, accounts: AccountServices): Promise<Response> => {
@@ -224,14 +175,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
   })
   app.post('/device/decide', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
-    const frame = frameOf(c)
-    const form = await formOf(c)
-    // A typed code has no channel: approving needs a confirmation on the new device that is not built yet (SECURITY.md), so it is refused openly, never done weaker.
-    if (form.decision === 'approve') {
-      return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t('approveNeedsChannel')} />, 403)
-    }
-    if (accounts !== undefined) await declineTyped(c, services, accounts, form.user_code ?? '')
-    return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t('declined')} />)
+    if (accounts === undefined) return unavailable(c)
+    // A typed code has no channel: approving it shows a code for the new device (never silently weaker); Decline burns it.
+    return decideTyped(c, services, accounts)
   })
   app.get('/signin', (c) => {
     const next = c.req.query('next')

@@ -1,4 +1,5 @@
 /** The views of `/device` and `/signin`: plain forms, complete without JavaScript. */
+import { ProofFields } from './account-views.tsx'
 import type { PageFrame } from './layout.tsx'
 import { Layout } from './layout.tsx'
 
@@ -119,10 +120,19 @@ export interface ConsentData {
   networks: string[]
 }
 
-/** The consent screen: Decline is the first button and the form's default (Enter declines). */
-export const Consent = (props: { frame: PageFrame; data: ConsentData }) => {
+/** The step-up the policy asked for on the consent screen: the account's factors and the last problem. */
+export interface ConsentStepUp {
+  totp: boolean
+  problem: 'wrongPassword' | 'wrongSecondFactor' | 'needSecondFactor' | undefined
+}
+
+/**
+ * The consent screen: Decline is the first button and the form's default (Enter declines; it needs
+ * none of the step-up fields). With `stepUp`, the password (and second factor) to approve.
+ */
+export const Consent = (props: { frame: PageFrame; data: ConsentData; stepUp?: ConsentStepUp }) => {
   const { t } = props.frame
-  const { data } = props
+  const { data, stepUp } = props
   return (
     <Layout frame={props.frame} title={t('consentTitle')}>
       <p>{t('signedInAs', { name: data.username })}</p>
@@ -143,13 +153,34 @@ export const Consent = (props: { frame: PageFrame; data: ConsentData }) => {
       </dl>
       <form method="post" action="/device/decide">
         <input type="hidden" name="user_code" value={data.userCode} />
-        <button type="submit" name="decision" value="decline" class="primary" autofocus>
+        {stepUp === undefined ? null : (
+          <fieldset>
+            <legend>{t('stepUpTitle')}</legend>
+            <Problem text={stepUp.problem === undefined ? undefined : t(stepUp.problem)} />
+            <ProofFields frame={props.frame} totp={stepUp.totp} prefix="step" />
+          </fieldset>
+        )}
+        <button type="submit" name="decision" value="decline" class="primary" formnovalidate autofocus>
           {t('decline')}
         </button>
         <button type="submit" name="decision" value="approve">
           {t('approve')}
         </button>
       </form>
+    </Layout>
+  )
+}
+
+/** After approving a typed code: the code to type on the new device, shown once. */
+export const TypedApproved = (props: { frame: PageFrame; code: string }) => {
+  const { t } = props.frame
+  return (
+    <Layout frame={props.frame} title={t('typedApprovedTitle')}>
+      <p role="status">{t('typedApprovedLead')}</p>
+      <p class="code" id="initiation-code">
+        {props.code}
+      </p>
+      <p>{t('typedApprovedHelp')}</p>
     </Layout>
   )
 }

@@ -40,7 +40,12 @@ export const de: Catalog = {
   approve: 'Bestätigen',
   notAvailable: 'Konten sind auf diesem Server nicht aktiviert.',
   declined: 'Abgelehnt. Es wurde nichts angemeldet.',
-  approveNeedsChannel:
-    'Die Bestätigung eines eingetippten Codes braucht eine zweite Bestätigung auf dem neuen Gerät, die dieser Server noch nicht anbietet. Es wurde nichts angemeldet; nutzen Sie stattdessen den QR-Code auf dem neuen Gerät.',
+  typedApprovedTitle: 'Noch ein Schritt auf dem neuen Gerät',
+  typedApprovedLead: 'Bestätigt. Tippen Sie diesen Code auf dem neuen Gerät ein, um es anzumelden:',
+  typedApprovedHelp:
+    'Es wird nichts angemeldet, bis das neue Gerät diesen Code sendet. Er gilt einmal, bis die Anfrage abläuft; nach 5 falschen Versuchen wird die Anmeldung abgebrochen. Geben Sie ihn niemandem weiter, der danach fragt.',
+  typedNotApproved: 'Diese Anfrage kann nicht mehr bestätigt werden. Es wurde nichts angemeldet.',
+  typedPolicyDenied:
+    'Dieser Server erlaubt diese Anmeldung nicht (zum Beispiel, weil die beiden Geräte weit voneinander entfernt scheinen). Es wurde nichts angemeldet.',
   forbiddenOrigin: 'Dieses Formular kam von einer anderen Website und wurde abgelehnt.',
 }

@@ -39,8 +39,12 @@ export const en = {
   approve: 'Approve',
   notAvailable: 'Accounts are not enabled on this server.',
   declined: 'Declined. Nothing was signed in.',
-  approveNeedsChannel:
-    'Approving a typed code needs a second confirmation on the new device, which this server does not offer yet. Nothing was signed in; use the QR code on the new device instead.',
+  typedApprovedTitle: 'One more step on the new device',
+  typedApprovedLead: 'Approved. Type this code on the new device to finish signing it in:',
+  typedApprovedHelp:
+    'Nothing is signed in until the new device sends this code. It works once, until the request expires; after 5 wrong tries the sign-in is cancelled. Never tell it to anyone who asks for it.',
+  typedNotApproved: 'This request can no longer be approved. Nothing was signed in.',
+  typedPolicyDenied: 'This server does not allow this sign-in (for example, the two devices seem far apart). Nothing was signed in.',
   forbiddenOrigin: 'This form was sent from another site and was refused.',
 } as const
 
