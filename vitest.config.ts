@@ -100,7 +100,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 20_000, globalSetup: ['./test/workers/setup-assets.ts'] },
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          testTimeout: 20_000,
+          globalSetup: ['./test/workers/setup-assets.ts'],
+        },
       },
     ],
   },

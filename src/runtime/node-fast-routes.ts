@@ -4,7 +4,9 @@
  * Each answers the JSON text of a 200 or throws what the Hono route would throw.
  */
 import type { IncomingMessage } from 'node:http'
-import { readJsonObject, stringField } from '../http/body.ts'
+import { readJsonObject } from '../http/body.ts'
+import { parseWith } from '../http/openapi/fields.ts'
+import { CREATE_BODY, WRITE_BODY } from '../http/routes/msc4388.ts'
 import { refuseNavigation } from '../http/middleware/fetch-metadata.ts'
 import type { Caller, RendezvousService } from '../services/rendezvous.ts'
 
@@ -57,8 +59,8 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
   return {
     maxBodyBytes,
     async create(request: FastRequest, caller: Caller): Promise<string> {
-      const body = await readJsonObject(asRequest(request), maxBodyBytes)
-      const data = stringField(body, 'data')
+      // The Hono route's schema: the same checks, in the same order, with the same errors.
+      const { data } = parseWith(CREATE_BODY, await readJsonObject(asRequest(request), maxBodyBytes))
       const { record } = await rendezvous.create('msc4388', data, caller)
       return JSON.stringify({ id: record.id, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) })
     },
@@ -70,9 +72,7 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
     },
     async write(request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
       onId()
-      const body = await readJsonObject(asRequest(request), maxBodyBytes)
-      const token = stringField(body, 'sequence_token')
-      const data = stringField(body, 'data')
+      const { sequence_token: token, data } = parseWith(WRITE_BODY, await readJsonObject(asRequest(request), maxBodyBytes))
       const result = await rendezvous.write('msc4388', id, data, token, caller, null)
       return JSON.stringify({ sequence_token: result.record.token })
     },

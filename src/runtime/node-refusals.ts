@@ -154,11 +154,10 @@ export const serveWithJsonRefusals = (options: Options, listening?: Listening): 
   })
   const serverOptions = ('serverOptions' in options ? (options.serverOptions ?? {}) : {}) as ServerOptions
   // A server factory of the caller's (the Node fast path in front) gets this listener too.
-  const make = ('createServer' in options && options.createServer !== undefined ? options.createServer : createServer) as typeof createServer
-  const server = serve(
-    { ...options, fetch, createServer: () => make(serverOptions, requestListener) } as Options,
-    listening,
-  ) as Server
+  const make = (
+    'createServer' in options && options.createServer !== undefined ? options.createServer : createServer
+  ) as typeof createServer
+  const server = serve({ ...options, fetch, createServer: () => make(serverOptions, requestListener) } as Options, listening) as Server
   wrapUpgrades(server, answers)
   return server
 }

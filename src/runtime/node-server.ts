@@ -36,10 +36,9 @@ import type {
 import type { RelayService } from '../services/relay.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
-import { serveWithJsonRefusals } from './node-refusals.ts'
-import { answerParserRefusals, capConnectionsPerAddress, nodeServerOptions } from './node-limits.ts'
+import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
-import { fastPathServer, rendezvousFastPath, type FastPath } from './node-fast-path.ts'
+import { rendezvousFastPath } from './node-fast-path.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 
@@ -190,22 +189,6 @@ const nodeSocketAddress: GetSocketAddress = (c) => {
     return undefined
   }
 }
-
-/** Listens on the configured host and port; resolves once the server is bound. */
-const listen = (
-  config: Config,
-  fetch: (request: Request) => Response | Promise<Response>,
-  wss: WebSocketServer | undefined,
-  fast: FastPath | undefined,
-): Promise<Server> =>
-  new Promise<Server>((resolve, reject) => {
-    const { host: hostname, port } = config.server
-    const options = { fetch, hostname, port, serverOptions: nodeServerOptions(config.server), ...fastPathServer(fast) }
-    const s = serveWithJsonRefusals(wss === undefined ? options : { ...options, websocket: { server: wss } }, () => resolve(s as Server))
-    s.once('error', reject)
-    capConnectionsPerAddress(s as Server, config.server)
-    answerParserRefusals(s as Server)
-  })
 
 /** What a graceful stop shuts, in order. */
 interface Running {
