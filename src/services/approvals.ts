@@ -43,16 +43,26 @@ export interface ApprovalAbuse {
   record(ip: string, signal: 'declined_approval'): Promise<void>
 }
 
+/** What ties an approval to the new device: the channel's proof, or nothing but a typed code. */
+export type ApprovalProof =
+  | {
+      /** Default 'channel'. */
+      binding?: Exclude<ApprovalBinding, 'typed_code'>
+      /** What the approver derived / received over the channel. */
+      channelBinding: string
+      dpopJkt: string
+    }
+  /** No channel to prove (the `/device` page); see the file's comment. */
+  | { binding: 'typed_code' }
+
 /** One approval attempt. */
-export interface ApprovalRequest {
+export type ApprovalRequest = ApprovalProof & ApprovalAttempt
+
+/** The part of an approval attempt that does not depend on its proof. */
+export interface ApprovalAttempt {
   stored: StoredGrant
   approver: { accountId: string; deviceId: string }
   decision: 'approve' | 'decline'
-  /** Default 'channel'. 'typed_code': no channel (the two fields below are ignored); see the file's comment. */
-  binding?: ApprovalBinding
-  /** What the approver derived / received over the channel. */
-  channelBinding: string
-  dpopJkt: string
   /** Where the approval comes from. */
   sighting: NetworkSighting
   /**
@@ -95,7 +105,7 @@ const MAX_CAS_TRIES = 8
 const hiddenKey = (accountId: string, grantId: string): string => `approval-hidden:${accountId}:${grantId}`
 
 /** True when the approver sent the binding and key of this grant (both compared, in constant time). */
-const provesChannel = (grant: DeviceGrant, request: Pick<ApprovalRequest, 'channelBinding' | 'dpopJkt'>): boolean => {
+const provesChannel = (grant: DeviceGrant, request: { channelBinding: string; dpopJkt: string }): boolean => {
   const bindingOk = equalConstantTime(grant.channelBinding, request.channelBinding)
   const keyOk = equalConstantTime(grant.dpopJkt, request.dpopJkt)
   return bindingOk && keyOk
@@ -192,12 +202,12 @@ export const approvalsService = (deps: {
       const typed = request.binding === 'typed_code'
       // A typed code proves nothing about a channel: the grant's own values stand in for the approver's.
       const proof = (g: DeviceGrant) =>
-        typed
+        request.binding === 'typed_code'
           ? { channelBinding: g.channelBinding, dpopJkt: g.dpopJkt }
           : { channelBinding: request.channelBinding, dpopJkt: request.dpopJkt }
       if (request.decision === 'decline') {
         // Without the channel's proof, a decline is this account's "not for me": hide, do not burn.
-        if (!typed && !provesChannel(stored.grant, request)) {
+        if (request.binding !== 'typed_code' && !provesChannel(stored.grant, request)) {
           await hide(approver.accountId, stored.grant)
           return { status: 'declined', grant: stored.grant }
         }

@@ -213,10 +213,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
     /**
      * The live native record, for a transport that has already authenticated its party (a WebSocket
-     * re-reading after an event): no rate limit, no party check. Null when gone or not native.
+     * re-reading after an event): no rate limit, no party check, and no id check (the id passed one
+     * when the party was admitted). Null when gone or not native.
      */
     async current(id: string): Promise<ChannelRecord | null> {
-      if (!(await ids.isMinted(id))) return null
       const record = await store.channels.get(id)
       return record === null || record.api !== 'native' ? null : record
     },

@@ -126,28 +126,24 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await check(page, '/link')
     // A consent screen for a typed code.
     const holder = await dpopHolder()
-    const res = await fetch(`${server.url}/oauth2/device_authorization`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
-      },
-      body: new URLSearchParams({ channel_binding: 'a'.repeat(43), device_name: 'Smart TV' }).toString(),
-    })
+    // A new device's grant ("Smart TV"), DPoP-signed by the same holder each time.
+    const requestGrant = async () =>
+      fetch(`${server.url}/oauth2/device_authorization`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
+        },
+        body: new URLSearchParams({ channel_binding: 'a'.repeat(43), device_name: 'Smart TV' }).toString(),
+      })
+    const res = await requestGrant()
     const { user_code: userCode } = (await res.json()) as { user_code: string }
     await page.goto(`${server.url}/device?user_code=${userCode}`)
     await check(page, '/device (consent)')
     await page.press('button[value="decline"]', 'Enter')
     await check(page, '/device/decide (declined)')
     // An approved typed code: the code for the new device.
-    const again = await fetch(`${server.url}/oauth2/device_authorization`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
-      },
-      body: new URLSearchParams({ channel_binding: 'a'.repeat(43), device_name: 'Smart TV' }).toString(),
-    })
+    const again = await requestGrant()
     await page.goto(`${server.url}/device?user_code=${((await again.json()) as { user_code: string }).user_code}`)
     await page.click('button[value="approve"]')
     await page.waitForSelector('#initiation-code')

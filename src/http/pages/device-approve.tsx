@@ -80,8 +80,6 @@ export const decideTyped = async (c: C, services: Services, accounts: AccountSer
       approver,
       decision,
       binding: 'typed_code',
-      channelBinding: '',
-      dpopJkt: '',
       sighting: await sightingOf(c, 'approval', services.sightings),
       stepUp: runStepUp,
     })

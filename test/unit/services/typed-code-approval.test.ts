@@ -13,7 +13,7 @@ import { parseConfig } from '../../../src/config.ts'
 import { redactWith } from '../../../src/core/crypto/secrets.ts'
 import type { NetworkSighting } from '../../../src/core/policy/proximity.ts'
 import { compose } from '../../../src/runtime/compose.ts'
-import type { ApprovalRequest } from '../../../src/services/approvals.ts'
+import type { ApprovalAttempt, ApprovalProof } from '../../../src/services/approvals.ts'
 import type { AccountServices } from '../../../src/services/services.ts'
 import { testKeyring } from '../../helpers/make-app.ts'
 import { type FakeClock, fakeClock } from '../../helpers/fake-clock.ts'
@@ -54,7 +54,11 @@ describe('approving a typed user code', () => {
   })
 
   /** A new device's grant (its own channel binding: nobody else knows it) and the decision on its typed code. */
-  const grantAndDecide = async (decision: 'approve' | 'decline', extra: Partial<ApprovalRequest> = {}) => {
+  const grantAndDecide = async (
+    decision: 'approve' | 'decline',
+    extra: Partial<ApprovalAttempt> = {},
+    proof: ApprovalProof = { binding: 'typed_code' },
+  ) => {
     const issued = await accounts.grants.create({
       dpopJkt: JKT,
       channelBinding: 'c'.repeat(43),
@@ -66,11 +70,9 @@ describe('approving a typed user code', () => {
       stored,
       approver,
       decision,
-      binding: 'typed_code',
-      channelBinding: '',
-      dpopJkt: '',
       sighting: sighting('approval', clock.now()),
       stepUp: () => Promise.reject(new Error('no step-up expected')),
+      ...proof,
       ...extra,
     })
     return { issued, outcome }
@@ -128,7 +130,7 @@ describe('approving a typed user code', () => {
   })
 
   it('keeps the channel rule for an approval that is not typed: a decline without the proof only hides the code', async () => {
-    const { issued, outcome } = await grantAndDecide('decline', { binding: 'channel' })
+    const { issued, outcome } = await grantAndDecide('decline', {}, { binding: 'channel', channelBinding: '', dpopJkt: '' })
     expect(outcome.status).toBe('declined')
     expect((await accounts.grants.findById(issued.grant.id))?.grant.state.kind).toBe('pending')
     expect(await poll(issued.deviceCode)).toMatchObject({ kind: 'error', error: 'authorization_pending' })
