@@ -11,7 +11,7 @@
  * per request.
  *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3),
- * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,redis,redis-info,redis-2proc),
+ * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,memory-metrics,redis,redis-info,redis-2proc),
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
  *
@@ -38,7 +38,7 @@ const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
-const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'redis', 'redis-info', 'redis-2proc'] as const
+const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'memory-metrics', 'redis', 'redis-info', 'redis-2proc'] as const
 type TargetName = (typeof ALL_TARGETS)[number]
 const TARGETS = (process.env.BENCH_TARGETS ?? (SMOKE ? 'bare,hono,memory,memory-info' : ALL_TARGETS.join(',')))
   .split(',')
@@ -51,6 +51,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   hono: 'Hono + node-server + Map (framework floor)',
   memory: 'qrelay, memory store, log silent',
   'memory-info': 'qrelay, memory store, log info > /dev/null',
+  'memory-metrics': 'qrelay, memory store, log info > /dev/null, /metrics on',
   redis: 'qrelay, Redis store, log silent',
   'redis-info': 'qrelay, Redis store, log info > /dev/null',
   'redis-2proc': 'qrelay, Redis store, two processes (half the connections each), log silent',
@@ -85,7 +86,8 @@ const startProcess = async (name: TargetName, redisUrl: string | undefined): Pro
         ...baseEnv(),
         QRELAY_HOST: '127.0.0.1',
         QRELAY_PORT: String(port),
-        QRELAY_LOG_LEVEL: name.endsWith('-info') ? 'info' : 'silent',
+        QRELAY_LOG_LEVEL: name.endsWith('-info') || name.endsWith('-metrics') ? 'info' : 'silent',
+        ...(name.endsWith('-metrics') ? { QRELAY_METRICS_ENABLED: 'true' } : {}),
         QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
         // Every request comes from 127.0.0.1: only the per-client create limit would bite. The
         // per-channel limits keep their defaults (and their 60 s windows, so counters live as long
