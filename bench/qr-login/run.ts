@@ -18,6 +18,9 @@
  *
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
  * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
+ * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -47,9 +50,10 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
   return value
 }
-const LOGINS = num('BENCH_LOGINS', 20, 10_000)
-const CONCURRENCY = num('BENCH_CONCURRENCY', 8, 64)
-const REPS = num('BENCH_REPS', 3, 20)
+const SMOKE = process.argv.includes('--smoke')
+const LOGINS = num('BENCH_LOGINS', SMOKE ? 2 : 20, 10_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 8, 64)
+const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
