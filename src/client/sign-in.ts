@@ -173,6 +173,17 @@ const waitBeforePoll = async (
   }
 }
 
+/** The login's DPoP key (the app's own, or a fresh one), started now and awaited later by the caller. */
+const startDpopKey = (options: SignInOptions, now: () => number): Promise<DpopKey> => {
+  const made =
+    options.dpopKey === undefined
+      ? generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) })
+      : Promise.resolve(options.dpopKey)
+  // Safe to drop here: the caller awaits the same promise, where its error is the caller's.
+  made.catch(() => {})
+  return made
+}
+
 /**
  * Signs the new device in through `session` (its end of an open channel: `NewDevice.showQr` after
  * `confirmCheckCode`, or `NewDevice.scanQr` after `connect`). Call it before exchanging any other
@@ -202,11 +213,11 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
   let listening: Promise<void> = Promise.resolve()
   try {
     throwIfCancelled(options.signal)
+    // The key does not depend on the peer: make it while the existing device's turn-over is on its way.
+    const keyMade = startDpopKey(options, now)
     // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
     if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
-    const key =
-      options.dpopKey ??
-      (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
+    const key = await keyMade
     onStep({ step: 'dpop_key', jkt: key.jkt })
     // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
     const nonces: DpopNonceBox = { value: undefined }
