@@ -51,7 +51,7 @@ export interface SignInOptions extends LoginEndpoints {
   signal?: AbortSignal
   /** Called at each step. */
   onStep?: (step: SignInStep) => void
-  /** Close the channel once signed in or refused. Default true. */
+  /** Close the channel once the other device approved (while the tokens are fetched) or once refused. Default true. */
   closeChannel?: boolean
 }
 
@@ -211,6 +211,7 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
   const onCallerAbort = (): void => stop.abort(options.signal?.reason)
   options.signal?.addEventListener('abort', onCallerAbort, { once: true })
   let listening: Promise<void> = Promise.resolve()
+  let closing: Promise<void> | undefined
   try {
     throwIfCancelled(options.signal)
     // The key does not depend on the peer: make it while the existing device's turn-over is on its way.
@@ -239,6 +240,8 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (!(peer.approved && earlyPollLeft)) {
         await waitBeforePoll(wait, Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop, peer)
       }
+      // Approved: the channel has done its work, so it closes while the token poll is under way.
+      if (peer.approved && earlyPollLeft && closeAtEnd) closing = session.close().catch(() => {})
       if (peer.approved) earlyPollLeft = false
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
@@ -277,6 +280,6 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     stop.abort()
     await listening
     // Safe to drop: the outcome is decided; a channel left open expires on its own.
-    if (closeAtEnd) await session.close().catch(() => {})
+    if (closeAtEnd) await (closing ?? session.close().catch(() => {}))
   }
 }
