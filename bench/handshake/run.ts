@@ -11,6 +11,9 @@
  * Knobs (environment): BENCH_SECONDS (3 per measurement), BENCH_REPS (3), BENCH_FLOWS (concurrent
  * SDK flows, 1), BENCH_POLL_MS (HTTP transport poll interval, 20), BENCH_SERVER_LOG (file: the server
  * logs at `warn` there).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/handshake-smoke.test.ts): one round of 0.2 s
+ * per measurement, short warm-ups; exits 1 if any SDK flow failed or a transport completed none.
  */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -38,8 +41,11 @@ const num = (name: string, fallback: number, min: number, max: number): number =
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be in [${min}, ${max}]`)
   return value
 }
-const SECONDS = num('BENCH_SECONDS', 3, 0.5, 60)
-const REPS = Math.round(num('BENCH_REPS', 3, 1, 20))
+const SMOKE = process.argv.includes('--smoke')
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 0.2 : 3, 0.1, 60)
+const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 1, 20))
+/** Seconds of each warm-up (JIT, connections) before the measured rounds. */
+const WARMUP_SECONDS = SMOKE ? 0.2 : 1
 const FLOWS = Math.round(num('BENCH_FLOWS', 1, 1, 64))
 const POLL_MS = num('BENCH_POLL_MS', 20, 1, 5000)
 
@@ -168,8 +174,8 @@ const main = async (): Promise<void> => {
       .join(' ')}\n`,
   )
   // Warm-up: both compiled before the first measured round.
-  opsPerSecond(handshake, 1)
-  opsPerSecond(bareX25519, 1)
+  opsPerSecond(handshake, WARMUP_SECONDS)
+  opsPerSecond(bareX25519, WARMUP_SECONDS)
   const full: number[] = []
   const bare: number[] = []
   const ratio: number[] = []
@@ -191,8 +197,8 @@ const main = async (): Promise<void> => {
     const { url } = server
     const viaHttp = (): TransportConnector => httpTransport({ baseUrl: url, pollIntervalMs: POLL_MS })
     const viaWs = (): TransportConnector => webSocketTransport({ baseUrl: url, WebSocket })
-    await flowsPerSecond(() => sdkFlow(url, viaHttp), 1, 'HTTP warm-up')
-    await flowsPerSecond(() => sdkFlow(url, viaWs), 1, 'WebSocket warm-up')
+    await flowsPerSecond(() => sdkFlow(url, viaHttp), WARMUP_SECONDS, 'HTTP warm-up')
+    await flowsPerSecond(() => sdkFlow(url, viaWs), WARMUP_SECONDS, 'WebSocket warm-up')
     for (let rep = 0; rep < REPS; rep++) {
       http.push(await flowsPerSecond(() => sdkFlow(url, viaHttp), SECONDS, 'HTTP'))
       ws.push(await flowsPerSecond(() => sdkFlow(url, viaWs), SECONDS, 'WebSocket'))
@@ -221,6 +227,8 @@ const main = async (): Promise<void> => {
   ]
   for (const [what, count] of failures) lines.push(`- failed flows: ${count} × ${what}`)
   process.stdout.write(`${lines.join('\n')}\n`)
+  // The smoke mode judges no figure, only that every flow went through.
+  if (SMOKE && (failures.size > 0 || Math.min(...http, ...ws) <= 0)) throw new Error('smoke: an SDK flow failed or none completed')
 }
 
 main().then(

@@ -8,6 +8,10 @@
  *
  * Knobs (environment): BENCH_LOGINS (20 per round), BENCH_REPS (3), QRELAY_ARGON2_* (the configured
  * cost; default the server's default, m=19456 KiB, t=2, p=1).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/login-smoke.test.ts): 2 logins, one round,
+ * argon2id at its cheapest (m=64 KiB, t=1) unless QRELAY_ARGON2_* say otherwise; any login that is not
+ * a 200 or a verification that fails exits 1 (as in the full run).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -24,12 +28,13 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
   return value
 }
-const LOGINS = num('BENCH_LOGINS', 20, 10_000)
-const REPS = num('BENCH_REPS', 3, 20)
+const SMOKE = process.argv.includes('--smoke')
+const LOGINS = num('BENCH_LOGINS', SMOKE ? 2 : 20, 10_000)
+const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const PASSWORD = 'correct horse battery staple'
 const ADMIN = 'bench-admin-token-0123456789abcdef0123'
 
-const argonEnv: Record<string, string> = {}
+const argonEnv: Record<string, string> = SMOKE ? { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1' } : {}
 for (const name of ['QRELAY_ARGON2_MEMORY_KIB', 'QRELAY_ARGON2_ITERATIONS', 'QRELAY_ARGON2_PARALLELISM']) {
   const value = process.env[name]
   if (value !== undefined) argonEnv[name] = value

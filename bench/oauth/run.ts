@@ -20,6 +20,10 @@
  *
  * Knobs (environment): BENCH_REQUESTS (device authorizations per round, 500), BENCH_GRANTS (polls per
  * round, 500), BENCH_CONCURRENCY (16), BENCH_REPS (3), BENCH_DEBUG (set: print oidc-provider grant errors).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/oauth-smoke.test.ts): both servers started,
+ * 4 requests of each kind, 2 in flight, one round after the warm-up round; any unexpected answer exits 1
+ * (as in the full run).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
@@ -34,10 +38,11 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
   return value
 }
-const REQUESTS = num('BENCH_REQUESTS', 500, 20_000)
-const GRANTS = num('BENCH_GRANTS', 500, 20_000)
-const CONCURRENCY = num('BENCH_CONCURRENCY', 16, 256)
-const REPS = num('BENCH_REPS', 3, 20)
+const SMOKE = process.argv.includes('--smoke')
+const REQUESTS = num('BENCH_REQUESTS', SMOKE ? 4 : 500, 20_000)
+const GRANTS = num('BENCH_GRANTS', SMOKE ? 4 : 500, 20_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 16, 256)
+const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 const CLIENT_ID = 'bench-client'
 /** A channel binding as the two devices would derive (32 bytes, base64url). */

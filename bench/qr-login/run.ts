@@ -17,7 +17,11 @@
  * every sequential login of every round) against the bare crypto's, the target's figure.
  *
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
- * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket).
+ * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket),
+ * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
+ * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -47,10 +51,12 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
   return value
 }
-const LOGINS = num('BENCH_LOGINS', 20, 10_000)
-const CONCURRENCY = num('BENCH_CONCURRENCY', 8, 64)
-const REPS = num('BENCH_REPS', 3, 20)
+const SMOKE = process.argv.includes('--smoke')
+const LOGINS = num('BENCH_LOGINS', SMOKE ? 2 : 20, 10_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 8, 64)
+const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
+const STEPS = process.env.BENCH_STEPS !== undefined
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
 type TransportName = 'http' | 'websocket'
@@ -134,23 +140,43 @@ const main = async (): Promise<void> => {
     if (signedIn.status !== 200) throw new Error(`login failed: ${JSON.stringify(signedIn.body)}`)
     const approverToken = signedIn.body.access_token as string
 
-    const qrLogin = async (via: TransportName): Promise<void> => {
+    /** BENCH_STEPS: per step of the sequential logins, the milliseconds since the step before (by transport). */
+    const stepMs = new Map<string, number[]>()
+    const qrLogin = async (via: TransportName, steps = false): Promise<void> => {
+      let last = performance.now()
+      const mark = (name: string): void => {
+        if (!steps) return
+        const at = performance.now()
+        const key = `${via}: ${name}`
+        stepMs.set(key, [...(stepMs.get(key) ?? []), at - last])
+        last = at
+      }
       const transport = () =>
         via === 'http' ? httpTransport({ baseUrl: base, pollIntervalMs: POLL_MS }) : webSocketTransport({ baseUrl: base, WebSocket })
       const shown = await NewDevice.showQr({ baseUrl: base, transport: transport() })
+      mark('channel created (showQr)')
       const scan = await ExistingDevice.scanQr(shown.qrLink, { baseUrl: base, transport: transport() })
+      mark('scanned (scanQr)')
       try {
         await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
+        mark('handshake (waitForPeer + connect)')
         await shown.confirmCheckCode(scan.checkCode)
+        mark('check code confirmed')
         // What an app runs: the SDK's own sign-in and approval (grant, approval, tokens), side by side.
         const [signedIn, approval] = await Promise.all([
-          signIn(shown, { baseUrl: base, deviceName: 'bench' }),
-          approveSignIn(scan, { baseUrl: base, accessToken: approverToken, confirm: () => true }),
+          signIn(shown, {
+            baseUrl: base,
+            deviceName: 'bench',
+            onStep: ({ step }) => mark(`signIn ${step}`),
+          }),
+          approveSignIn(scan, { baseUrl: base, accessToken: approverToken, confirm: () => (mark('approval context read'), true) }),
         ])
+        mark('approveSignIn returned')
         if (approval.status !== 'approved' || signedIn.accessToken === '') throw new Error(`login: ${approval.status}`)
       } finally {
         await scan.close().catch(() => {})
         await shown.close().catch(() => {})
+        mark('both ends closed')
       }
     }
     /** `LOGINS` runs of `op`, `width` at a time; returns runs per second, and each run's milliseconds. */
@@ -182,7 +208,7 @@ const main = async (): Promise<void> => {
       bare.push(b.rate)
       bareMs.push(...b.ms)
       for (const via of modes) {
-        const one = await perSecond(() => qrLogin(via), 1)
+        const one = await perSecond(() => qrLogin(via, STEPS), 1)
         sequential.get(via)!.rates.push(one.rate)
         sequential.get(via)!.ms.push(...one.ms)
         concurrent.get(via)!.push((await perSecond(() => qrLogin(via), CONCURRENCY)).rate)
@@ -215,6 +241,9 @@ const main = async (): Promise<void> => {
           `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)}`,
           `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | |`,
         ]),
+        '',
+        ...(STEPS ? ['| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 |', '|---|---|'] : []),
+        ...[...stepMs].map(([step, ms]) => `| ${step} | ${quantile(ms, 0.5).toFixed(2)} |`),
         '',
       ].join('\n'),
     )

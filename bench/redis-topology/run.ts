@@ -12,6 +12,10 @@
  *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_CONNECTIONS (32), BENCH_LOGINS (20 per
  * round), BENCH_CONCURRENCY (4).
+ *
+ * `--smoke` (what `npm test` runs, test/integration/bench/redis-topology-smoke.redis.test.ts): both
+ * topologies started, a 1 s warm-up, one round of 1 s relay mix (4 connections) and 2 QR logins;
+ * exits 1 on any non-2xx of the relay mix or a failed login.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
@@ -27,11 +31,14 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isInteger(value) || value <= 0 || value > max) throw new Error(`${name} must be a whole number in (0, ${max}]`)
   return value
 }
-const SECONDS = num('BENCH_SECONDS', 10, 120)
-const REPS = num('BENCH_REPS', 3, 20)
-const CONNECTIONS = num('BENCH_CONNECTIONS', 32, 1000)
-const LOGINS = num('BENCH_LOGINS', 20, 10_000)
-const CONCURRENCY = num('BENCH_CONCURRENCY', 4, 64)
+const SMOKE = process.argv.includes('--smoke')
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 120)
+const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
+const CONNECTIONS = num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000)
+const LOGINS = num('BENCH_LOGINS', SMOKE ? 2 : 20, 10_000)
+const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 4, 64)
+const WARMUP_SECONDS = SMOKE ? 1 : 3
+const WARMUP_LOGINS = SMOKE ? 2 : 4
 const SERVER_CORE = 0
 const OTHER_CORE = 1
 const ADMIN = 'bench-admin-token-0123456789abcdef0123'
@@ -113,6 +120,8 @@ const relayMix = async (pair: Array<{ url: string; child: Child }>, seconds: num
   const cpu = pair.reduce((sum, s, i) => sum + cpuSeconds(s.child.pid) - (before[i] as number), 0)
   const ok = results.reduce((sum, r) => sum + r.rps * r.seconds, 0)
   const bad = results.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0)
+  // The smoke mode judges no figure, only that every request of the mix got its 2xx.
+  if (SMOKE && bad > 0) throw new Error(`smoke: ${bad} non-2xx, errors or timeouts in the relay mix`)
   return { rps: ok / seconds, perCpu: ok / cpu, bad }
 }
 
@@ -151,8 +160,8 @@ const main = async (): Promise<void> => {
       loginsPerCpu: [] as number[],
     }))
     for (const t of topologies) {
-      const warm = await relayMix(t.pair, 3)
-      const login = await qrLoginsPerSecond(t.pair, ADMIN, 4, CONCURRENCY, cpuSeconds)
+      const warm = await relayMix(t.pair, WARMUP_SECONDS)
+      const login = await qrLoginsPerSecond(t.pair, ADMIN, WARMUP_LOGINS, CONCURRENCY, cpuSeconds)
       process.stdout.write(
         `warm-up ${t.name}: ${warm.rps.toFixed(0)} req/s (${warm.bad} non-2xx), ${login.perSecond.toFixed(1)} logins/s\n`,
       )

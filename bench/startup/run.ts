@@ -7,6 +7,9 @@
  *
  * Knobs (environment): BENCH_RUNS (15, at most 100).
  *
+ * `--smoke` (what `npm test` runs, test/integration/bench/startup-smoke.test.ts): the build, then one
+ * run of each; a process that exits before ready or is not ready in 10 s exits 1 (as in the full run).
+ *
  * @see BENCHMARKS.md (targets and verdicts)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
@@ -15,7 +18,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, freePort } from '../relay/processes.ts'
 
-const RUNS = Math.min(100, Math.max(1, Math.round(Number(process.env.BENCH_RUNS ?? 15))))
+const SMOKE = process.argv.includes('--smoke')
+const RUNS = Math.min(100, Math.max(1, Math.round(Number(process.env.BENCH_RUNS ?? (SMOKE ? 1 : 15)))))
 const TIMEOUT_MS = 10_000
 const TARGET_MS = 250
 

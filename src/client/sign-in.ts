@@ -51,7 +51,7 @@ export interface SignInOptions extends LoginEndpoints {
   signal?: AbortSignal
   /** Called at each step. */
   onStep?: (step: SignInStep) => void
-  /** Close the channel once signed in or refused. Default true. */
+  /** Close the channel once the other device approved (while the tokens are fetched) or once refused. Default true. */
   closeChannel?: boolean
 }
 
@@ -173,6 +173,17 @@ const waitBeforePoll = async (
   }
 }
 
+/** The login's DPoP key (the app's own, or a fresh one), started now and awaited later by the caller. */
+const startDpopKey = (options: SignInOptions, now: () => number): Promise<DpopKey> => {
+  const made =
+    options.dpopKey === undefined
+      ? generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) })
+      : Promise.resolve(options.dpopKey)
+  // Safe to drop here: the caller awaits the same promise, where its error is the caller's.
+  made.catch(() => {})
+  return made
+}
+
 /**
  * Signs the new device in through `session` (its end of an open channel: `NewDevice.showQr` after
  * `confirmCheckCode`, or `NewDevice.scanQr` after `connect`). Call it before exchanging any other
@@ -200,13 +211,14 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
   const onCallerAbort = (): void => stop.abort(options.signal?.reason)
   options.signal?.addEventListener('abort', onCallerAbort, { once: true })
   let listening: Promise<void> = Promise.resolve()
+  let closing: Promise<void> | undefined
   try {
     throwIfCancelled(options.signal)
+    // The key does not depend on the peer: make it while the existing device's turn-over is on its way.
+    const keyMade = startDpopKey(options, now)
     // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
     if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
-    const key =
-      options.dpopKey ??
-      (await generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) }))
+    const key = await keyMade
     onStep({ step: 'dpop_key', jkt: key.jkt })
     // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
     const nonces: DpopNonceBox = { value: undefined }
@@ -228,6 +240,8 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (!(peer.approved && earlyPollLeft)) {
         await waitBeforePoll(wait, Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop, peer)
       }
+      // Approved: the channel has done its work, so it closes while the token poll is under way.
+      if (peer.approved && earlyPollLeft && closeAtEnd) closing = session.close().catch(() => {})
       if (peer.approved) earlyPollLeft = false
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
@@ -266,6 +280,6 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     stop.abort()
     await listening
     // Safe to drop: the outcome is decided; a channel left open expires on its own.
-    if (closeAtEnd) await session.close().catch(() => {})
+    if (closeAtEnd) await (closing ?? session.close().catch(() => {}))
   }
 }

@@ -40,6 +40,9 @@ export interface WebSocketTransportOptions {
 }
 
 const OPEN = 1
+const CLOSING = 2
+/** What a relay's close says about the channel: it no longer exists, so there is nothing left to delete. */
+const CHANNEL_ENDED: ReadonlySet<string> = new Set(['CHANNEL_GONE', 'ABORTED', 'CHANNEL_EXPIRED'])
 const SETTLE_MS = 5000
 
 type Frame = Record<string, unknown> & { type?: unknown }
@@ -73,6 +76,8 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
   /** The newest token this party has seen: last received or last written. Writes go on top of it. */
   #seen: string | null
   #failure: ClientError | null = null
+  /** What the relay's close code said, once the socket closed (whether or not this party had released it). */
+  #closedAs: ClientError | null = null
   #released = false
   #notify: Array<() => void> = []
   #put: PendingPut | null = null
@@ -172,6 +177,7 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
 
   #onClose(code: number, reason: string): void {
     clearInterval(this.#pinger)
+    this.#closedAs = errorOfClose(code, reason)
     this.#failure ??= this.#released
       ? new ClientError('INVALID_STATE', { detail: 'this transport was closed' })
       : errorOfClose(code, reason)
@@ -218,6 +224,10 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
       return
     }
     this.#released = true
+    // The relay is closing the socket (the other device deleted or aborted the channel): its close
+    // code tells whether the channel is already gone, which spares a DELETE that could only 404.
+    if (this.#failure === null && this.#socket.readyState === CLOSING) await this.#settle()
+    if (this.#closedAs !== null && CHANNEL_ENDED.has(this.#closedAs.code)) return
     const secret = this.#secret
     if (secret === null) return
     await unlessGone(() => overHttp(secret))
