@@ -8,7 +8,7 @@
 import { renderQrSvg } from '../adapters/qr/svg.ts'
 import type { Config } from '../config.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
-import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type {
   ChannelEvents,
@@ -73,6 +73,8 @@ export interface ComposePorts {
   channelEvents?: ChannelEvents
   /** Channel-id keys (configured or shared); default: a random key of this process. */
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
+  /** The HMAC tagging channel ids; default: the portable one. */
+  hmacSha256?: HmacSha256
   /** With `channelEvents`, builds the WebSocket relay on these timers. */
   scheduler?: Scheduler
   /** Channel-ticket signing keys; without them native channels carry no ticket. */
@@ -232,6 +234,7 @@ export const compose = (config: Config, given: ComposePorts): Services => {
     ...(events === undefined ? {} : { events }),
     ...(abuse === undefined ? {} : { abuse }),
     ...(ports.channelIdKeys === undefined ? {} : { channelIdKeys: ports.channelIdKeys }),
+    ...(ports.hmacSha256 === undefined ? {} : { hmacSha256: ports.hmacSha256 }),
   })
   // Counted before the relay gets it: a claim over a WebSocket completes a channel too.
   const rendezvous = metrics.enabled ? countedRendezvous(unmetered, metrics) : unmetered

@@ -14,7 +14,7 @@ import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { cryptoRandom, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
+import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -252,6 +252,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     scheduler,
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
+    hmacSha256: nodeHmacSha256,
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })

@@ -4,7 +4,7 @@
  *
  * @see ../core/rendezvous/channel-id.ts (the id format and key rotation)
  */
-import { isMintedChannelId, mintChannelId, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import { isMintedChannelId, mintChannelId, portableHmacSha256, type ChannelIdKeys, type HmacSha256 } from '../core/rendezvous/channel-id.ts'
 import type { Random } from '../ports.ts'
 
 /** Where the keys come from: given, loaded (Redis, the Workers key object), or none (a random key). */
@@ -22,12 +22,13 @@ export interface ChannelIds {
 
 /**
  * Builds the id helper. Without a source the key is random to this instance (one memory process).
+ * `mac` computes the tags: the portable one by default, node:crypto's on Node (same bytes).
  *
  * @example
  * const ids = channelIds(deps.channelIdKeys, random)
  * if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND')
  */
-export const channelIds = (source: ChannelIdKeySource, random: Random): ChannelIds => {
+export const channelIds = (source: ChannelIdKeySource, random: Random, mac: HmacSha256 = portableHmacSha256): ChannelIds => {
   let keys: Promise<ChannelIdKeys> | undefined
   const load = (): Promise<ChannelIdKeys> => {
     if (keys !== undefined) return keys
@@ -43,10 +44,10 @@ export const channelIds = (source: ChannelIdKeySource, random: Random): ChannelI
   // time); the keys never change in a process's life; bounded by emptying it when full.
   const recognised = new Set<string>()
   return {
-    mint: async () => mintChannelId(await load(), random.bytes(16)),
+    mint: async () => mintChannelId(await load(), random.bytes(16), mac),
     isMinted: async (id) => {
       if (recognised.has(id)) return true
-      const minted = isMintedChannelId(await load(), id)
+      const minted = isMintedChannelId(await load(), id, mac)
       if (minted) {
         if (recognised.size >= MAX_RECOGNISED) recognised.clear()
         recognised.add(id)

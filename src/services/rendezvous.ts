@@ -7,7 +7,7 @@ import { RelayError } from '../core/errors.ts'
 import { createChannel, payloadBytes, writeChannel, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
-import type { ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
 import { channelIds } from './channel-ids.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
@@ -40,6 +40,8 @@ export interface RendezvousDeps {
    * right for a single-process memory store only.
    */
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
+  /** The HMAC that tags channel ids; none: the portable one (Node passes node:crypto's, same bytes). */
+  hmacSha256?: HmacSha256
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -88,7 +90,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
-  const ids = channelIds(deps.channelIdKeys, random)
+  const ids = channelIds(deps.channelIdKeys, random, deps.hmacSha256)
 
   /**
    * Tells the channel's listeners on every process, without waiting: the change is already stored, so

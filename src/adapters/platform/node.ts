@@ -101,5 +101,11 @@ export const nodeRedactor =
   (value: string): string =>
     createHmac('sha256', key).update(value).digest('hex').slice(0, 16)
 
+/**
+ * HMAC-SHA-256 on node:crypto (native): the channel-id tag of `src/core/rendezvous/channel-id.ts`,
+ * byte for byte the portable one (`test/unit/adapters/node-hmac.test.ts`).
+ */
+export const nodeHmacSha256 = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha256', key).update(data).digest()
+
 /** The pages' browser script for createApp (see page-script.ts). */
 export { withPageScript } from './page-script.ts'

@@ -15,6 +15,13 @@ import { hashSecret } from '../../core/crypto/secrets.ts'
 /** Characters of the base64url SHA-256 kept: 22 × 6 = 132 bits. */
 const KEPT_CHARS = 22
 
+/** Names remembered at most (≈ 2 MB): cleared when full, so the map stays bounded. */
+const MAX_REMEMBERED = 10_000
+// Names worked out lately: a relay request names the same channel and counters several times (record,
+// cap place, rate-limit counters), and the pure-JS SHA-256 showed in the Redis profile. The values are
+// already in this process's memory (the request, the recognised-id set); nothing here leaves it.
+const recent = new Map<string, string>()
+
 /**
  * The key name standing for `value` (deterministic, one-way; never contains `{` or `}`, so it can sit
  * inside a Redis hash tag).
@@ -22,7 +29,14 @@ const KEPT_CHARS = 22
  * @example
  * const key = `${prefix}{ch}:${opaqueKey(channelId)}`
  */
-export const opaqueKey = (value: string): string => hashSecret(value).slice(0, KEPT_CHARS)
+export const opaqueKey = (value: string): string => {
+  const known = recent.get(value)
+  if (known !== undefined) return known
+  const key = hashSecret(value).slice(0, KEPT_CHARS)
+  if (recent.size >= MAX_REMEMBERED) recent.clear()
+  recent.set(value, key)
+  return key
+}
 
 /**
  * The name of a channel's Durable Object: opaque like every other key, so a listing of objects or a

@@ -25,24 +25,30 @@ export const CHANNEL_ID_LENGTH = 32
 const SHAPE = /^[A-Za-z0-9_-]{32}$/
 const LABEL = new TextEncoder().encode('qrelay channel id v1\0')
 
-const tagOf = (key: Uint8Array, nonce: Uint8Array): Uint8Array => {
+/** HMAC-SHA-256 (RFC 2104) of `data` under `key`, all 32 bytes. */
+export type HmacSha256 = (key: Uint8Array, data: Uint8Array) => Uint8Array
+
+/** The portable HMAC (pure JS, @noble/hashes); a Node runtime passes node:crypto's, same bytes. */
+export const portableHmacSha256: HmacSha256 = (key, data) => hmac(sha256, key, data)
+
+const tagOf = (key: Uint8Array, nonce: Uint8Array, mac: HmacSha256): Uint8Array => {
   const input = new Uint8Array(LABEL.length + nonce.length)
   input.set(LABEL)
   input.set(nonce, LABEL.length)
-  return hmac(sha256, key, input).subarray(0, TAG_BYTES)
+  return mac(key, input).subarray(0, TAG_BYTES)
 }
 
 /**
  * A new id from 16 random bytes, tagged with the current key.
  *
  * @example
- * const id = mintChannelId(keys, random.bytes(16))
+ * const id = mintChannelId(keys, random.bytes(16))  // or (keys, nonce, nodeHmacSha256) on Node
  */
-export const mintChannelId = (keys: ChannelIdKeys, nonce: Uint8Array): string => {
+export const mintChannelId = (keys: ChannelIdKeys, nonce: Uint8Array, mac: HmacSha256 = portableHmacSha256): string => {
   if (nonce.length !== NONCE_BYTES) throw new Error('channel id: the nonce must be 16 bytes')
   const bytes = new Uint8Array(NONCE_BYTES + TAG_BYTES)
   bytes.set(nonce)
-  bytes.set(tagOf(keys[0], nonce), NONCE_BYTES)
+  bytes.set(tagOf(keys[0], nonce, mac), NONCE_BYTES)
   return toBase64Url(bytes)
 }
 
@@ -50,7 +56,7 @@ export const mintChannelId = (keys: ChannelIdKeys, nonce: Uint8Array): string =>
  * True when `id` was minted under one of `keys` (tags compared in constant time). Any other text,
  * including ids of the old untagged format, is false.
  */
-export const isMintedChannelId = (keys: ChannelIdKeys, id: string): boolean => {
+export const isMintedChannelId = (keys: ChannelIdKeys, id: string, mac: HmacSha256 = portableHmacSha256): boolean => {
   if (!SHAPE.test(id)) return false
   let bytes: Uint8Array
   try {
@@ -63,7 +69,7 @@ export const isMintedChannelId = (keys: ChannelIdKeys, id: string): boolean => {
   const nonce = bytes.subarray(0, NONCE_BYTES)
   const tag = bytes.subarray(NONCE_BYTES)
   let found = false
-  for (const key of keys) found = equalBytesConstantTime(tagOf(key, nonce), tag) || found
+  for (const key of keys) found = equalBytesConstantTime(tagOf(key, nonce, mac), tag) || found
   return found
 }
 
