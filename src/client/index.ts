@@ -6,3 +6,4 @@
  */
 export * from './devices.ts'
 export { ClientError, isClientError, asClientError, type ClientErrorCode } from './errors.ts'
+export { submitInitiationCode, type InitiationCodeOptions, type InitiationCodeResult } from './initiation-code.ts'

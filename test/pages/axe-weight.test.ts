@@ -36,7 +36,12 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
   const weights: Record<string, { html: number; css: number; js: number; total: number }> = {}
 
   beforeAll(async () => {
-    server = await startPagesServer(dataDir, ['gus', 'hal'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
+    // The grant of the step-up state names another address through the proxy header (the browser sends none):
+    // the two devices are then on different networks, and the policy asks for a step-up.
+    server = await startPagesServer(dataDir, ['gus', 'hal'], {
+      QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+      QRELAY_TRUSTED_PROXY_HEADER: 'x-real-ip',
+    })
     browser = await launchChromium()
   }, 90_000)
 
@@ -127,10 +132,11 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     // A consent screen for a typed code.
     const holder = await dpopHolder()
     // A new device's grant ("Smart TV"), DPoP-signed by the same holder each time.
-    const requestGrant = async () =>
+    const requestGrant = async (headers: Record<string, string> = {}) =>
       fetch(`${server.url}/oauth2/device_authorization`, {
         method: 'POST',
         headers: {
+          ...headers,
           'content-type': 'application/x-www-form-urlencoded',
           dpop: await holder.prove('POST', `${server.url}/oauth2/device_authorization`, Date.now()),
         },
@@ -148,6 +154,16 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await page.click('button[value="approve"]')
     await page.waitForSelector('#initiation-code')
     await check(page, '/device/decide (approved: the code for the new device)')
+    // The inline step-up: a new device on another network, so Approve asks for the password on the consent form.
+    const far = await requestGrant({ 'x-real-ip': '198.51.100.7' })
+    await page.goto(`${server.url}/device?user_code=${((await far.json()) as { user_code: string }).user_code}`)
+    await page.click('button[value="approve"]')
+    await page.waitForSelector('input[name="password"]')
+    await check(page, '/device/decide (inline step-up)')
+    await page.fill('input[name="password"]', 'wrong password here')
+    await page.click('button[value="approve"]')
+    await page.waitForSelector('[role="alert"]')
+    await check(page, '/device/decide (inline step-up, wrong password)')
 
     await page.goto(`${server.url}/account`)
     await page.click('text=Set up two-step verification')

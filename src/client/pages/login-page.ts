@@ -1,7 +1,8 @@
 /**
  * `/login` in the browser: the new device's side of a QR login (login intent). Creates a channel,
  * shows its QR code, waits for the signed-in device to scan it, takes the check code that device
- * shows, then signs in with a fresh non-extractable DPoP key (WebCrypto) and shows who is signed in.
+ * shows, then signs in with a fresh non-extractable DPoP key (WebCrypto), hands the session over to
+ * the HttpOnly page cookies (`POST /login/session`) and goes to `/account`.
  * An expired QR code is replaced without a reload (a bounded number of times).
  *
  * @see ../../../docs/pages.md
@@ -76,8 +77,12 @@ export const runLoginPage = async (messages: Messages): Promise<void> => {
     say('status', format(messages, 'loginWaitingApproval'))
     try {
       const session = await signIn(shown, { baseUrl, deviceName: format(messages, 'browserDeviceName') })
-      const who = (await (await session.authorizedFetch('/v1/account/whoami')).json()) as { user_id?: string }
-      say('status', format(messages, 'loginDone', { name: who.user_id ?? '' }))
+      // Hand the DPoP-bound session over to the HttpOnly page cookies (one proof by the in-memory,
+      // non-extractable key): the server revokes the bound tokens, so no script holds a token after this.
+      const handed = await session.authorizedFetch('/login/session', { method: 'POST', credentials: 'same-origin' })
+      if (handed.status !== 204) throw new Error(`hand-over refused: ${handed.status}`)
+      say('status', format(messages, 'loginOpening'))
+      location.assign('/account')
     } catch (error) {
       say('status', format(messages, isClientError(error, 'ACCESS_DENIED') ? 'loginDeclined' : 'loginFailed'))
       show('restart', true)

@@ -17,6 +17,7 @@ export const LOGIN_SCRIPT_MESSAGES: readonly MessageKey[] = [
   'checkCodeMismatch',
   'loginWaitingApproval',
   'loginDone',
+  'loginOpening',
   'loginDeclined',
   'loginFailed',
   'browserDeviceName',

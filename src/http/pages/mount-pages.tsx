@@ -5,6 +5,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
  */
+import { LOGIN_SESSION_PATH, mountLoginHandoff } from './login-handoff.ts'
 import type { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { RelayError } from '../../core/errors.ts'
@@ -24,6 +25,7 @@ import { CodeEntry, Message, SigninForm, type SigninStep } from './views.tsx'
 
 /** The paths of page forms: each body is capped before it is parsed. */
 const FORM_PATHS = [
+  LOGIN_SESSION_PATH,
   '/device',
   '/device/decide',
   '/signin',
@@ -188,6 +190,7 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
     mountAccountDevices(app, services, accounts)
     mountAccountFeed(app, services, accounts)
     mountAccountSecurity(app, services, accounts)
+    mountLoginHandoff(app, services, accounts)
   }
   app.post('/signin', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)

@@ -16,6 +16,7 @@ export const deChannel: { readonly [K in keyof typeof enChannel]: string } = {
   checkCodeMismatch: 'Der Code passte nicht, deshalb wurde diese Anmeldung zu Ihrer Sicherheit abgebrochen. Es wurde nichts angemeldet.',
   confirm: 'Bestätigen',
   loginWaitingApproval: 'Warten, bis Sie auf Ihrem anderen Gerät bestätigen …',
+  loginOpening: 'Angemeldet. Ihr Konto wird geöffnet…',
   loginDone: 'In diesem Browser als {name} angemeldet.',
   loginDeclined: 'Das andere Gerät hat abgelehnt. Es wurde nichts angemeldet.',
   loginFailed: 'Die Anmeldung hat nicht geklappt. Beginnen Sie neu.',

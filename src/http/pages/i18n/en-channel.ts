@@ -14,6 +14,7 @@ export const enChannel = {
   checkCodeMismatch: 'The code did not match, so this sign-in was stopped for your safety. Nothing was signed in.',
   confirm: 'Confirm',
   loginWaitingApproval: 'Waiting for you to approve on your other device…',
+  loginOpening: 'Signed in. Opening your account…',
   loginDone: 'Signed in as {name} on this browser.',
   loginDeclined: 'The other device declined. Nothing was signed in.',
   loginFailed: 'The sign-in did not work. Start again.',
