@@ -2,8 +2,8 @@
  * The reciprocate intent in the browser (docs/pages.md): `/account/show-qr` is the existing device
  * showing a QR code (`ExistingDevice.showQr`), taking the check code the new device shows, then the
  * same consent and step-up as `/approve#…` through the page-session endpoints; `/link#…` is the new
- * device that scanned it (`NewDevice.scanQr`), showing that check code and signing in with a fresh
- * non-extractable DPoP key.
+ * device that scanned it (`NewDevice.scanQr`), showing that check code, signing in with a fresh
+ * non-extractable DPoP key and handing the session over to the page cookies (`page-handoff.ts`).
  *
  * @see ../../../docs/qr-login.md
  */
@@ -13,6 +13,7 @@ import { isClientError } from '../errors.ts'
 import { signIn } from '../sign-in.ts'
 import { outcomeKey, pageFetch, showConsent, stepUpOf } from './approve-page.ts'
 import { byId, format, type Messages, nextSubmit, say, show } from './dom.ts'
+import { openAccountAs } from './page-handoff.ts'
 
 /** `/account/show-qr`: shows the QR code, takes the new device's check code, approves. */
 export const runShowQrPage = async (messages: Messages): Promise<void> => {
@@ -72,8 +73,7 @@ export const runLinkPage = async (messages: Messages): Promise<void> => {
     say('status', format(messages, 'linkTypeCode'))
     const session = await signIn(scan, { baseUrl, deviceName: format(messages, 'browserDeviceName') })
     show('check-code-box', false)
-    const who = (await (await session.authorizedFetch('/v1/account/whoami')).json()) as { user_id?: string }
-    say('status', format(messages, 'loginDone', { name: who.user_id ?? '' }))
+    await openAccountAs(messages, session)
   } catch (error) {
     show('check-code-box', false)
     say('status', format(messages, isClientError(error, 'ACCESS_DENIED') ? 'loginDeclined' : outcomeKey(error)))

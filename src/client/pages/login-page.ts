@@ -11,6 +11,7 @@ import { NewDevice } from '../devices.ts'
 import { isClientError } from '../errors.ts'
 import type { QrDisplay } from '../qr-display.ts'
 import { signIn } from '../sign-in.ts'
+import { openAccountAs } from './page-handoff.ts'
 import { byId, format, type Messages, nextSubmit, say, show } from './dom.ts'
 
 /** How many QR codes one visit shows before asking for a reload. */
@@ -77,12 +78,7 @@ export const runLoginPage = async (messages: Messages): Promise<void> => {
     say('status', format(messages, 'loginWaitingApproval'))
     try {
       const session = await signIn(shown, { baseUrl, deviceName: format(messages, 'browserDeviceName') })
-      // Hand the DPoP-bound session over to the HttpOnly page cookies (one proof by the in-memory,
-      // non-extractable key): the server revokes the bound tokens, so no script holds a token after this.
-      const handed = await session.authorizedFetch('/login/session', { method: 'POST', credentials: 'same-origin' })
-      if (handed.status !== 204) throw new Error(`hand-over refused: ${handed.status}`)
-      say('status', format(messages, 'loginOpening'))
-      location.assign('/account')
+      await openAccountAs(messages, session)
     } catch (error) {
       say('status', format(messages, isClientError(error, 'ACCESS_DENIED') ? 'loginDeclined' : 'loginFailed'))
       show('restart', true)

@@ -17,7 +17,6 @@ export const deChannel: { readonly [K in keyof typeof enChannel]: string } = {
   confirm: 'Bestätigen',
   loginWaitingApproval: 'Warten, bis Sie auf Ihrem anderen Gerät bestätigen …',
   loginOpening: 'Angemeldet. Ihr Konto wird geöffnet…',
-  loginDone: 'In diesem Browser als {name} angemeldet.',
   loginDeclined: 'Das andere Gerät hat abgelehnt. Es wurde nichts angemeldet.',
   loginFailed: 'Die Anmeldung hat nicht geklappt. Beginnen Sie neu.',
   restart: 'Neu beginnen',

@@ -15,7 +15,6 @@ export const enChannel = {
   confirm: 'Confirm',
   loginWaitingApproval: 'Waiting for you to approve on your other device…',
   loginOpening: 'Signed in. Opening your account…',
-  loginDone: 'Signed in as {name} on this browser.',
   loginDeclined: 'The other device declined. Nothing was signed in.',
   loginFailed: 'The sign-in did not work. Start again.',
   restart: 'Start again',
