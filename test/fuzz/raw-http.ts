@@ -149,7 +149,8 @@ export const sendRaw = (port: number, request: RawRequest, timeoutMs = 5_000, ha
     const chunks: Buffer[] = []
     let received = 0
     let done = false
-    let timer: NodeJS.Timeout | undefined
+    // Bounds the connect too; restarted once connected, for the exchange itself.
+    let timer = setTimeout(() => finish(true), timeoutMs)
     let sendError: string | undefined
     const finish = (timedOut: boolean): void => {
       if (done) return
@@ -171,6 +172,7 @@ export const sendRaw = (port: number, request: RawRequest, timeoutMs = 5_000, ha
       sendError = error.code ?? error.message
     })
     socket.on('connect', () => {
+      clearTimeout(timer)
       timer = setTimeout(() => finish(true), timeoutMs)
       let at = 0
       const f = request.framing
