@@ -75,6 +75,8 @@ const startRedis = async (): Promise<{ url: string; child: ChildProcess }> => {
 }
 
 const summary = emptySummary(seed)
+/** Where the run is, for a partial summary: which await never settled. */
+let stage = 'starting'
 let crashes = 0
 let reported = false
 /**
@@ -104,7 +106,7 @@ process.on('unhandledRejection', (error) => {
 })
 process.on('beforeExit', () => {
   if (reported) return
-  report('the event loop emptied while the run awaited')
+  report(`the event loop emptied while the run awaited (${stage})`)
   process.exitCode = 1
 })
 const stop = new AbortController()
@@ -131,6 +133,7 @@ try {
       : undefined
   const target = await startFuzzTarget({ store: values.store, ...(redis === undefined ? {} : { redisUrl: redis.url }) })
   try {
+    stage = 'running'
     await runFuzz(
       target,
       {
@@ -149,7 +152,19 @@ try {
       summary,
     )
   } finally {
-    await target.stop()
+    stage = 'stopping the target'
+    // The server's shutdown grace timer is unref'd: with nothing else on the event loop, a close still
+    // waiting on a connection left the process to exit before it fired (no figures). This ref'd timer
+    // keeps the loop alive past that grace, bounded.
+    const guard = setTimeout(() => {}, 60_000)
+    const stopping = Date.now()
+    try {
+      await target.stop()
+    } finally {
+      clearTimeout(guard)
+    }
+    console.error(`target stopped in ${Date.now() - stopping} ms`)
+    stage = 'stopped'
   }
 } catch (error) {
   failed = true
