@@ -5,14 +5,16 @@
  * requests and checks the invariants of test/fuzz/invariants.ts on every response. Bounded by the
  * request count and the time limit. With --store redis and no --redis-url, a throwaway redis-server
  * is started on a free loopback port and stopped afterwards. `--report FILE` writes the whole summary,
- * every violation included (the printed one shows three per kind), as JSON. Exits 1 when an invariant broke.
+ * every kept violation included (the printed one shows three per kind), as JSON, and `FILE.partial` every
+ * 10 000 requests. A signal (SIGINT, SIGTERM, SIGHUP), an error of the run or an emptied event loop
+ * still prints the figures so far, marked partial. Exits 1 when an invariant broke or the run was cut.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { formatSummary, runFuzz } from '../test/fuzz/run.ts'
+import { emptySummary, formatSummary, runFuzz, violationTotal } from '../test/fuzz/run.ts'
 import { startFuzzTarget } from '../test/fuzz/target.ts'
 
 const { values } = parseArgs({
@@ -72,7 +74,28 @@ const startRedis = async (): Promise<{ url: string; child: ChildProcess }> => {
   throw new Error('redis-server did not start')
 }
 
+const summary = emptySummary(seed)
+/** Where the run is, for a partial summary: which await never settled. */
+let stage = 'starting'
 let crashes = 0
+let reported = false
+/**
+ * Prints the summary (partial when `why` says so) and writes the report, once. Every way out goes
+ * through here: the end, a signal, an error of the run, the event loop emptying under a pending await
+ * (Node would exit 13 with no figures), so that a run always ends with its figures.
+ */
+const report = (why?: string): void => {
+  if (reported) return
+  reported = true
+  if (why !== undefined) summary.stoppedBy ??= why
+  console.log(formatSummary(summary, why === undefined ? values.store : `${values.store} (partial: ${why})`))
+  if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(summary, null, 1))
+  if (crashes > 0) console.log(`crashes (uncaught exceptions / rejections): ${crashes}`)
+}
+/** A figures file written as the run goes (every 10 000 requests), for a run killed without warning (SIGKILL, OOM). */
+const checkpoint = (): void => {
+  if (values.report !== undefined) writeFileSync(`${values.report}.partial`, JSON.stringify(summary, null, 1))
+}
 process.on('uncaughtException', (error) => {
   crashes++
   console.error('uncaught exception (counts as a crash):', error)
@@ -81,30 +104,74 @@ process.on('unhandledRejection', (error) => {
   crashes++
   console.error('unhandled rejection (counts as a crash):', error)
 })
-
-const redis =
-  values.store === 'redis'
-    ? values['redis-url'] === undefined
-      ? await startRedis()
-      : { url: values['redis-url'], child: undefined }
-    : undefined
-const target = await startFuzzTarget({ store: values.store, ...(redis === undefined ? {} : { redisUrl: redis.url }) })
-let summary
-try {
-  summary = await runFuzz(target, {
-    requests,
-    seed,
-    timeBudgetMs: maxSeconds * 1000,
-    shrink: !values['no-shrink'],
-    onProgress: (n) => {
-      if (n % 10_000 === 0) console.error(`… ${n} requests`)
-    },
+process.on('beforeExit', () => {
+  if (reported) return
+  report(`the event loop emptied while the run awaited (${stage})`)
+  process.exitCode = 1
+})
+const stop = new AbortController()
+let redis: { url: string; child: ChildProcess | undefined } | undefined
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    // First the loop stops between two requests; if it hangs, the figures are printed anyway.
+    stop.abort(signal)
+    setTimeout(() => {
+      report(signal)
+      redis?.child?.kill('SIGTERM')
+      process.exit(1)
+    }, 15_000).unref()
   })
+}
+
+let failed = false
+try {
+  redis =
+    values.store === 'redis'
+      ? values['redis-url'] === undefined
+        ? await startRedis()
+        : { url: values['redis-url'], child: undefined }
+      : undefined
+  const target = await startFuzzTarget({ store: values.store, ...(redis === undefined ? {} : { redisUrl: redis.url }) })
+  try {
+    stage = 'running'
+    await runFuzz(
+      target,
+      {
+        requests,
+        seed,
+        timeBudgetMs: maxSeconds * 1000,
+        shrink: !values['no-shrink'],
+        signal: stop.signal,
+        onProgress: (n) => {
+          if (n % 10_000 === 0) {
+            console.error(`… ${n} requests, ${summary.fiveHundreds} 5xx, ${violationTotal(summary)} violations`)
+            checkpoint()
+          }
+        },
+      },
+      summary,
+    )
+  } finally {
+    stage = 'stopping the target'
+    // The server's shutdown grace timer is unref'd: with nothing else on the event loop, a close still
+    // waiting on a connection left the process to exit before it fired (no figures). This ref'd timer
+    // keeps the loop alive past that grace, bounded.
+    const guard = setTimeout(() => {}, 60_000)
+    const stopping = Date.now()
+    try {
+      await target.stop()
+    } finally {
+      clearTimeout(guard)
+    }
+    console.error(`target stopped in ${Date.now() - stopping} ms`)
+    stage = 'stopped'
+  }
+} catch (error) {
+  failed = true
+  console.error('the run failed:', error)
+  report(`error: ${error instanceof Error ? error.message : String(error)}`)
 } finally {
-  await target.stop()
   redis?.child?.kill('SIGTERM')
 }
-console.log(formatSummary(summary, values.store))
-if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(summary, null, 1))
-if (crashes > 0) console.log(`crashes (uncaught exceptions / rejections): ${crashes}`)
-process.exit(summary.violations.length > 0 || crashes > 0 ? 1 : 0)
+report(stop.signal.aborted ? String(stop.signal.reason) : undefined)
+process.exit(failed || violationTotal(summary) > 0 || crashes > 0 || stop.signal.aborted ? 1 : 0)

@@ -85,9 +85,11 @@ export const checkExchange = (input: {
 }): Violation[] => {
   const { response, writes, wireMalformed, path, method } = input
   const out: Violation[] = []
-  if (response.timedOut) out.push({ kind: 'no-response', detail: 'timed out' })
+  const socketError = response.sendError === undefined ? '' : ` (socket error ${response.sendError})`
+  if (response.timedOut) out.push({ kind: 'no-response', detail: `timed out${socketError}` })
   if (response.status === 0) {
-    if (!wireMalformed && !response.timedOut) out.push({ kind: 'no-response', detail: 'connection closed without a response' })
+    if (!wireMalformed && !response.timedOut)
+      out.push({ kind: 'no-response', detail: `connection closed without a response${socketError}` })
     return out
   }
   if (response.status >= 500) out.push({ kind: 'status-5xx', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })

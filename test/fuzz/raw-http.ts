@@ -35,9 +35,29 @@ export interface RawResponse {
   headers: Record<string, string>
   body: Buffer
   timedOut: boolean
+  /** The socket error seen while sending or reading (EPIPE, ECONNRESET), if any. */
+  sendError?: string
 }
 
 const CRLF = '\r\n'
+
+/**
+ * `body` in chunks of `size` bytes, written into one buffer: a megabyte in 1-byte chunks is six
+ * million bytes, and a Buffer per piece took seconds of the client's time (counted against the server).
+ */
+const encodeChunks = (body: Buffer, size: number, broken: boolean): Buffer => {
+  const count = Math.ceil(body.length / size)
+  const out = Buffer.allocUnsafe(body.length + count * (size.toString(16).length + 4) + 5)
+  let at = 0
+  for (let i = 0; i < body.length; i += size) {
+    const chunk = body.subarray(i, i + size)
+    at += out.write(`${chunk.length.toString(16)}${CRLF}`, at, 'latin1')
+    at += chunk.copy(out, at)
+    at += out.write(CRLF, at, 'latin1')
+  }
+  at += out.write(broken ? `zz${CRLF}` : `0${CRLF}${CRLF}`, at, 'latin1')
+  return out.subarray(0, at)
+}
 
 /** The wire bytes of `request` to `host`. */
 export const encodeRequest = (request: RawRequest, host: string): Buffer => {
@@ -54,14 +74,7 @@ export const encodeRequest = (request: RawRequest, host: string): Buffer => {
   else if (f.kind === 'both') lines.push(`Content-Length: ${body.length}`, 'Transfer-Encoding: chunked')
   if (f.kind === 'chunked' || f.kind === 'both') {
     lines.push(...(f.kind === 'chunked' ? ['Transfer-Encoding: chunked'] : []))
-    const size = f.kind === 'chunked' ? Math.max(1, f.size) : Math.max(1, body.length)
-    const parts: Buffer[] = []
-    for (let i = 0; i < body.length; i += size) {
-      const chunk = body.subarray(i, i + size)
-      parts.push(Buffer.from(`${chunk.length.toString(16)}${CRLF}`), chunk, Buffer.from(CRLF))
-    }
-    parts.push(Buffer.from(f.kind === 'chunked' && f.broken ? `zz${CRLF}` : `0${CRLF}${CRLF}`))
-    payload = Buffer.concat(parts)
+    payload = encodeChunks(body, f.kind === 'chunked' ? Math.max(1, f.size) : Math.max(1, body.length), f.kind === 'chunked' && f.broken)
   }
   return Buffer.concat([Buffer.from(lines.join(CRLF) + CRLF + CRLF, 'latin1'), payload])
 }
@@ -115,35 +128,66 @@ const isComplete = (data: Buffer): boolean => {
   return false
 }
 
+/** Bytes handed to the socket at a time: between slices, an answer already sent is read first. */
+const SLICE = 64 * 1024
+
 /**
  * Sends `request` to 127.0.0.1:`port` and resolves with the answer. A lying Content-Length that
  * promises more bytes than sent is followed by a half-close after `halfCloseMs`, so the server sees
  * the end of the stream instead of waiting for its own timeout.
+ *
+ * The bytes are encoded before the clock starts (the timeout is the server's), written in slices
+ * with backpressure, and the writing stops once a whole answer has arrived: a server may answer
+ * early (401 before the body) and close while the client is still sending. A write error
+ * (EPIPE, ECONNRESET) does not end the exchange by itself: whatever the server sent before is kept
+ * and parsed when the socket closes, so an answer the server sent is counted as one.
  */
 export const sendRaw = (port: number, request: RawRequest, timeoutMs = 5_000, halfCloseMs = 20): Promise<RawResponse> =>
   new Promise((resolve) => {
+    const bytes = encodeRequest(request, `127.0.0.1:${port}`)
     const socket = connect({ host: '127.0.0.1', port })
     const chunks: Buffer[] = []
+    let received = 0
     let done = false
+    // Bounds the connect too; restarted once connected, for the exchange itself.
+    let timer = setTimeout(() => finish(true), timeoutMs)
+    let sendError: string | undefined
     const finish = (timedOut: boolean): void => {
       if (done) return
       done = true
       clearTimeout(timer)
       socket.destroy()
-      resolve({ ...parseResponse(Buffer.concat(chunks)), timedOut })
+      const response = parseResponse(Buffer.concat(chunks, received))
+      resolve({ ...response, timedOut, ...(sendError === undefined ? {} : { sendError }) })
     }
-    const timer = setTimeout(() => finish(true), timeoutMs)
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk)
-      if (isComplete(Buffer.concat(chunks))) finish(false)
+      received += chunk.length
+      if (isComplete(Buffer.concat(chunks, received))) finish(false)
     })
     socket.on('end', () => finish(false))
     socket.on('close', () => finish(false))
-    socket.on('error', () => finish(false))
+    // 'close' follows; the answer read so far is parsed then.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      sendError = error.code ?? error.message
+    })
     socket.on('connect', () => {
-      socket.write(encodeRequest(request, `127.0.0.1:${port}`))
+      clearTimeout(timer)
+      timer = setTimeout(() => finish(true), timeoutMs)
+      let at = 0
       const f = request.framing
       const short = (f.kind === 'lying-length' && f.delta > 0) || (f.kind === 'chunked' && f.broken)
-      if (short) setTimeout(() => socket.end(), halfCloseMs)
+      const writeSlices = (): void => {
+        for (let guard = 0; guard < 1_000_000 && at < bytes.length && !done; guard++) {
+          const slice = bytes.subarray(at, at + SLICE)
+          at += slice.length
+          if (!socket.write(slice)) {
+            socket.once('drain', writeSlices)
+            return
+          }
+        }
+        if (at >= bytes.length && short && !done) setTimeout(() => socket.end(), halfCloseMs)
+      }
+      writeSlices()
     })
   })

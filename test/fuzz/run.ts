@@ -22,6 +22,8 @@ export interface FuzzOptions {
   /** Shrink violations (off in quick runs to save time). */
   shrink?: boolean
   onProgress?: (done: number) => void
+  /** Stops generating new cases (the summary says why): a signal, or the caller's own budget. */
+  signal?: AbortSignal
 }
 
 export interface FoundViolation extends Violation {
@@ -39,6 +41,8 @@ export interface FuzzSummary {
   seed: number
   elapsedMs: number
   stoppedByTime: boolean
+  /** Why the run ended before its request count (`time`, a signal's reason, an error), if it did. */
+  stoppedBy?: string
   statuses: Record<string, number>
   families: Record<string, number>
   fiveHundreds: number
@@ -48,8 +52,39 @@ export interface FuzzSummary {
   unquiet: number
   /** The slowest exchanges (ms and request line). */
   slowest: Array<{ ms: number; request: string; status: number }>
+  /** Every violation counted by kind; `violations` keeps the first `KEPT_PER_KIND` of each (a case may carry megabytes). */
+  violationCounts: Record<string, number>
   violations: FoundViolation[]
 }
+
+/** Violations kept whole per kind (the rest are counted only), so that a long run's memory stays bounded. */
+export const KEPT_PER_KIND = 20
+
+/** A summary before the first request; `runFuzz` fills it in place, so a caller can report it at any time. */
+export const emptySummary = (seed: number): FuzzSummary => ({
+  requests: 0,
+  seed,
+  elapsedMs: 0,
+  stoppedByTime: false,
+  statuses: {},
+  families: {},
+  fiveHundreds: 0,
+  writesSeen: 0,
+  unquiet: 0,
+  slowest: [],
+  violationCounts: {},
+  violations: [],
+})
+
+/** Counts `v` and keeps it when fewer than `KEPT_PER_KIND` of its kind are kept. */
+export const addViolation = (summary: FuzzSummary, v: FoundViolation): void => {
+  const count = (summary.violationCounts[v.kind] ?? 0) + 1
+  summary.violationCounts[v.kind] = count
+  if (count <= KEPT_PER_KIND) summary.violations.push(v)
+}
+
+/** The number of violations of every kind. */
+export const violationTotal = (s: FuzzSummary): number => Object.values(s.violationCounts).reduce((a, b) => a + b, 0)
 
 /** True when the bytes are not valid HTTP/1.1 (Node's parser may refuse them before the app sees them). */
 const isWireMalformed = (request: RawRequest): boolean => {
@@ -152,23 +187,14 @@ const shrinkOne = async (target: FuzzTarget, found: FoundViolation): Promise<Fou
 }
 
 /** Runs the fuzzer against `target`. */
-export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise<FuzzSummary> => {
+export const runFuzz = async (
+  target: FuzzTarget,
+  options: FuzzOptions,
+  summary: FuzzSummary = emptySummary(options.seed),
+): Promise<FuzzSummary> => {
   const started = Date.now()
   const refreshEvery = options.refreshEvery ?? 100
   const readyEvery = options.readyEvery ?? 100
-  const summary: FuzzSummary = {
-    requests: 0,
-    seed: options.seed,
-    elapsedMs: 0,
-    stoppedByTime: false,
-    statuses: {},
-    families: {},
-    fiveHundreds: 0,
-    writesSeen: 0,
-    unquiet: 0,
-    slowest: [],
-    violations: [],
-  }
   let state = await freshState(target)
   await target.recorder.settle()
   const batch = 500
@@ -178,6 +204,11 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     for (const c of cases) {
       if (Date.now() - started > options.timeBudgetMs) {
         summary.stoppedByTime = true
+        summary.stoppedBy = 'time'
+        break outer
+      }
+      if (options.signal?.aborted === true) {
+        summary.stoppedBy = String(options.signal.reason ?? 'aborted')
         break outer
       }
       if (summary.requests > 0 && summary.requests % refreshEvery === 0) {
@@ -197,11 +228,12 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       summary.statuses[String(status)] = (summary.statuses[String(status)] ?? 0) + 1
       summary.families[c.family] = (summary.families[c.family] ?? 0) + 1
       if (status >= 500) summary.fiveHundreds++
-      for (const v of violations) summary.violations.push({ ...v, case: c, request: describe(request), after: previous })
+      summary.elapsedMs = Date.now() - started
+      for (const v of violations) addViolation(summary, { ...v, case: c, request: describe(request), after: previous })
       previous = `${status} ${describe(request).slice(0, 300)}`
       if (summary.requests % readyEvery === 0) {
         if (!(await ready(target)))
-          summary.violations.push({
+          addViolation(summary, {
             kind: 'not-ready',
             detail: `/readyz failed after request ${summary.requests}`,
             case: c,
@@ -212,13 +244,13 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     }
   }
   if (!(await ready(target)))
-    summary.violations.push({
+    addViolation(summary, {
       kind: 'not-ready',
       detail: '/readyz failed at the end',
       case: fc.sample(fuzzCase, 1)[0] as FuzzCase,
       request: '',
     })
-  if (options.shrink !== false) {
+  if (options.shrink !== false && options.signal?.aborted !== true) {
     const seen = new Set<string>()
     for (const v of summary.violations) {
       if (seen.has(v.kind) || v.kind === 'not-ready' || v.kind === 'crash') continue
@@ -235,7 +267,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
 /** A readable report of `summary`. */
 export const formatSummary = (s: FuzzSummary, label: string): string => {
   const lines = [
-    `fuzz ${label}: ${s.requests} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (seed ${s.seed}${s.stoppedByTime ? ', stopped by the time budget' : ''})`,
+    `fuzz ${label}: ${s.requests} requests in ${(s.elapsedMs / 1000).toFixed(1)} s (seed ${s.seed}${s.stoppedByTime ? ', stopped by the time budget' : s.stoppedBy === undefined ? '' : `, stopped: ${s.stoppedBy}`})`,
     `statuses: ${Object.entries(s.statuses)
       .sort()
       .map(([k, v]) => `${k}×${v}`)
@@ -244,13 +276,13 @@ export const formatSummary = (s: FuzzSummary, label: string): string => {
       .sort()
       .map(([k, v]) => `${k}×${v}`)
       .join(' ')}`,
-    `5xx: ${s.fiveHundreds}   invariant violations: ${s.violations.length}   store writes seen: ${s.writesSeen}   recorder looks not quiet: ${s.unquiet}`,
+    `5xx: ${s.fiveHundreds}   invariant violations: ${violationTotal(s)}   store writes seen: ${s.writesSeen}   recorder looks not quiet: ${s.unquiet}`,
   ]
   lines.push(`slowest: ${s.slowest.map((x) => `${x.ms} ms ${x.status} ${x.request}`).join('\n         ')}`)
   const byKind = new Map<string, FoundViolation[]>()
   for (const v of s.violations) byKind.set(v.kind, [...(byKind.get(v.kind) ?? []), v])
   for (const [kind, list] of byKind) {
-    lines.push(`- ${kind}: ${list.length}`)
+    lines.push(`- ${kind}: ${s.violationCounts[kind] ?? list.length}`)
     for (const v of list.slice(0, 3)) lines.push(`    ${v.detail}\n      ${v.request}`)
     const shrunk = list.find((v) => v.shrunk !== undefined)?.shrunk
     if (shrunk !== undefined)

@@ -11,7 +11,10 @@ import { exportJWK, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisUrl, uniquePrefix } from '../../helpers/redis.ts'
 import { spawnServer, type SpawnedServer } from '../../helpers/spawn-server.ts'
-import { exchange, otherCode, pairDevices, TEST_RATES, type Intent, type TransportName } from './harness.ts'
+import WebSocket from 'ws'
+import { ExistingDevice, NewDevice } from '../../../src/client/devices.ts'
+import { webSocketTransport } from '../../../src/client/ws-transport.ts'
+import { connectorOf, exchange, otherCode, pairDevices, TEST_RATES, type Intent, type TransportName } from './harness.ts'
 
 const url = redisUrl()
 // The public base URL both processes stand behind (a load balancer in production).
@@ -79,18 +82,34 @@ describe.skipIf(url === null)('device SDK across two processes sharing Redis', (
   )
 
   it('tells the scanner on the other process that a wrong check code aborted the channel', async () => {
-    const { shown, scan } = await pairDevices({
-      intent: 'new shows',
-      showerTransport: 'http',
-      scannerTransport: 'ws',
+    // The scanner's socket, watched: the abort reaches the other process over pub/sub and closes it.
+    let socketClosed: Promise<void> | undefined
+    class WatchedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args)
+        // Added before the transport's own listener, which has run once this resolves (one emit).
+        socketClosed = new Promise((resolve) => this.once('close', () => resolve()))
+      }
+    }
+    const shown = await NewDevice.showQr({
       baseUrl: first.url,
-      scannerBaseUrl: second.url,
+      transport: connectorOf('http', first.url),
       publicBaseUrl: PUBLIC_BASE_URL,
     })
+    const scan = await ExistingDevice.scanQr(shown.qrLink, {
+      baseUrl: second.url,
+      transport: webSocketTransport({ baseUrl: second.url, WebSocket: WatchedWebSocket, pingIntervalMs: 5000 }),
+      publicBaseUrl: PUBLIC_BASE_URL,
+    })
+    await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
     await expect(shown.confirmCheckCode(otherCode(scan.checkCode))).rejects.toMatchObject({ code: 'CHECK_CODE_MISMATCH' })
-    // The abort reaches the other process over pub/sub. A send that beats it finds the channel already
-    // gone (CHANNEL_GONE, also a refusal); this test is about the reason arriving, so give it time.
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // A send that beats the abort finds the channel already gone (CHANNEL_GONE, also a refusal); this
+    // test is about the reason arriving, so it waits for the relay to close the scanner's socket (bounded).
+    expect(socketClosed).toBeDefined()
+    await Promise.race([
+      socketClosed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the abort never closed the socket')), 10_000).unref()),
+    ])
     await expect(scan.send({ type: 'm.login.protocols' })).rejects.toMatchObject({ code: 'ABORTED', abortReason: 'check_code_mismatch' })
   })
 })
