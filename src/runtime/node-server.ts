@@ -208,8 +208,14 @@ const gracefulStop = async (config: Config, running: Running): Promise<void> => 
   running.relay?.shutdown()
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections?.()
-  const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())
+  // Not unref'd: connections whose peer is gone may hold no reference, and the process must not end
+  // (exit 13, the store left open) before the grace ends and the rest is closed.
+  let graceTimer: ReturnType<typeof setTimeout> | undefined
+  const grace = new Promise<void>((resolve) => {
+    graceTimer = setTimeout(resolve, config.server.shutdownGraceMs)
+  })
   await Promise.race([closed, grace])
+  clearTimeout(graceTimer)
   server.closeAllConnections?.()
   if (wss !== undefined) terminateAll(wss)
   clearInterval(running.purge)
