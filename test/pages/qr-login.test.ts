@@ -167,6 +167,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await approve.waitForFunction(() => document.getElementById('stepup-problem')?.textContent !== '')
     expect(await approve.textContent('#stepup-problem')).toBe('That code is wrong or was already used.')
     expect(await approve.isVisible('#stepup-totp')).toBe(true)
+    expect(await approve.inputValue('#stepup-totp')).toBe('')
     expect(await seriousAxeViolations(approve)).toEqual({})
     await approve.fill('#stepup-totp', generateTotp(key, Date.now()))
     await approve.press('#stepup-totp', 'Enter')
