@@ -25,8 +25,8 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   const errors: string[] = []
 
   beforeAll(async () => {
-    // gil enrols TOTP for the step-up test; the server trusts the test's address header (another network).
-    server = await startPagesServer(dataDir, ['fay', 'gil'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...TRUST_REAL_IP_HEADER })
+    // gil and ida enrol TOTP for the step-up tests; the server trusts the test's address header (another network).
+    server = await startPagesServer(dataDir, ['fay', 'gil', 'ida'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...TRUST_REAL_IP_HEADER })
     browser = await launchChromium()
   }, 90_000)
 
@@ -128,8 +128,8 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await approver.close()
   }, 90_000)
 
-  /** Turns on TOTP for the signed-in account of `ctx` from /account; returns the key's bytes. */
-  const enrolTotp = async (ctx: BrowserContext): Promise<Uint8Array> => {
+  /** Turns on TOTP for the signed-in account of `ctx` from /account; returns the key's bytes and the recovery codes. */
+  const enrolTotp = async (ctx: BrowserContext): Promise<{ key: Uint8Array; recovery: string[] }> => {
     const page = watch(await ctx.newPage())
     await page.goto(`${server.url}/account`)
     await page.click('text=Set up two-step verification')
@@ -142,14 +142,15 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await page.fill('#code', generateTotp(seed.value.bytes(), Date.now() - 30_000))
     await page.press('#code', 'Enter')
     await page.waitForSelector('#recovery-codes')
+    const recovery = await page.locator('#recovery-codes code').allTextContents()
     await page.close()
-    return seed.value.bytes()
+    return { key: seed.value.bytes(), recovery }
   }
 
   it('a new device on another network: the approval asks for a step-up, a wrong TOTP code is refused, the real one approves', async () => {
     // axe is injected as an inline script: this context lets it past the pages' CSP.
     const approver = await signedInContext('gil', { bypassCSP: true })
-    const key = await enrolTotp(approver)
+    const { key } = await enrolTotp(approver)
     const { fresh, login, approve, code } = await pair(approver, { extraHTTPHeaders: FROM_ANOTHER_NETWORK })
     await login.fill('#check-code', code)
     await login.press('#check-code', 'Enter')
@@ -254,6 +255,32 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await shower.close()
     await fresh.close()
   }, 90_000)
+
+  it('the reciprocate intent from another network: /account/show-qr asks for a step-up, a recovery code approves', async () => {
+    const shower = await signedInContext('ida')
+    const { recovery } = await enrolTotp(shower)
+    const fresh = await browser.newContext({ extraHTTPHeaders: FROM_ANOTHER_NETWORK })
+    const show = watch(await shower.newPage())
+    await show.goto(`${server.url}/account/show-qr`)
+    const scanner = watch(await fresh.newPage())
+    await scanner.goto(await readQrFromScreenshot(browser, show))
+    await scanner.waitForSelector('#check-code-box:not([hidden])')
+    const code = ((await scanner.textContent('#check-code')) ?? '').trim()
+    await show.waitForSelector('#check-form:not([hidden])')
+    await show.fill('#check-code', code)
+    await show.press('#check-code', 'Enter')
+    await show.waitForSelector('#consent:not([hidden])')
+    await show.click('#consent-form button[value="approve"]')
+    await show.waitForSelector('#stepup:not([hidden])')
+    expect(await show.isVisible('#stepup-password')).toBe(false)
+    await show.fill('#stepup-recovery', recovery[0] ?? '')
+    await show.press('#stepup-recovery', 'Enter')
+    await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as ida'), undefined, {
+      timeout: 30_000,
+    })
+    await shower.close()
+    await fresh.close()
+  }, 120_000)
 
   it('logged no script error and no CSP violation', () => {
     expect(errors).toEqual([])
