@@ -257,7 +257,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   }, 90_000)
 
   it('the reciprocate intent from another network: /account/show-qr asks for a step-up, a recovery code approves', async () => {
-    const shower = await signedInContext('ida')
+    const shower = await signedInContext('ida', { bypassCSP: true })
     const { recovery } = await enrolTotp(shower)
     const fresh = await browser.newContext({ extraHTTPHeaders: FROM_ANOTHER_NETWORK })
     const show = watch(await shower.newPage())
@@ -273,6 +273,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await show.click('#consent-form button[value="approve"]')
     await show.waitForSelector('#stepup:not([hidden])')
     expect(await show.isVisible('#stepup-password')).toBe(false)
+    expect(await seriousAxeViolations(show)).toEqual({})
     await show.fill('#stepup-recovery', recovery[0] ?? '')
     await show.press('#stepup-recovery', 'Enter')
     await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as ida'), undefined, {
