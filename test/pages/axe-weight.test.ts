@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import axe from 'axe-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import type { SpawnedServer } from '../helpers/spawn-server.ts'
+import { type AxeFinding, seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-import { PASSWORD, startPagesServer } from './pages-server.ts'
+import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
 
 /** The budget of docs/pages.md: gzipped bytes of one page's HTML, style sheet and scripts together. */
 const BUDGET = 8 * 1024
@@ -22,17 +22,11 @@ const BUDGET = 8 * 1024
 const BUDGET_CHANNEL_PAGE = 72 * 1024
 const CHANNEL_PAGES = ['/login', '/approve']
 
-interface Found {
-  id: string
-  impact: string | null | undefined
-  nodes: number
-}
-
 describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => {
   let server: SpawnedServer
   let browser: Browser
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-axe-'))
-  const problems: Record<string, Found[]> = {}
+  const problems: Record<string, AxeFinding[]> = {}
   const weights: Record<string, { html: number; css: number; js: number; total: number }> = {}
 
   beforeAll(async () => {
@@ -40,7 +34,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     // the two devices are then on different networks, and the policy asks for a step-up.
     server = await startPagesServer(dataDir, ['gus', 'hal'], {
       QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-      QRELAY_TRUSTED_PROXY_HEADER: 'x-real-ip',
+      ...TRUST_REAL_IP_HEADER,
     })
     browser = await launchChromium()
   }, 90_000)
@@ -53,18 +47,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
 
   /** Runs axe on the page as it is now, in both colour schemes; records serious and critical violations under `name`. */
   const check = async (page: Page, name: string): Promise<void> => {
-    for (const colorScheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme })
-      if ((await page.evaluate(() => typeof (window as { axe?: unknown }).axe)) === 'undefined')
-        await page.addScriptTag({ content: axe.source })
-      const found = await page.evaluate(async () => {
-        const result = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] })
-        return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }))
-      })
-      const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      if (bad.length > 0) problems[`${name} (${colorScheme})`] = bad
-    }
-    await page.emulateMedia({ colorScheme: 'light' })
+    for (const [colorScheme, bad] of Object.entries(await seriousAxeViolations(page))) problems[`${name} (${colorScheme})`] = bad
   }
 
   /** Records the gzipped weight of the page at `path` as the browser loaded it. */
@@ -132,7 +115,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     // A consent screen for a typed code.
     const holder = await dpopHolder()
     // A new device's grant ("Smart TV"), DPoP-signed by the same holder each time.
-    const requestGrant = async (headers: Record<string, string> = {}) =>
+    const requestGrant = async (headers: Readonly<Record<string, string>> = {}) =>
       fetch(`${server.url}/oauth2/device_authorization`, {
         method: 'POST',
         headers: {
@@ -155,7 +138,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await page.waitForSelector('#initiation-code')
     await check(page, '/device/decide (approved: the code for the new device)')
     // The inline step-up: a new device on another network, so Approve asks for the password on the consent form.
-    const far = await requestGrant({ 'x-real-ip': '198.51.100.7' })
+    const far = await requestGrant(FROM_ANOTHER_NETWORK)
     await page.goto(`${server.url}/device?user_code=${((await far.json()) as { user_code: string }).user_code}`)
     await page.click('button[value="approve"]')
     await page.waitForSelector('input[name="password"]')

@@ -10,6 +10,16 @@ import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.ts'
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
 export const PASSWORD = 'correct horse battery staple'
 
+/**
+ * Settings that make the server trust `x-real-ip` from loopback (the test is its proxy): a context or
+ * request sending {@link FROM_ANOTHER_NETWORK} then looks like a device on another network, far from
+ * the loopback browser, and the approval policy asks for a step-up.
+ */
+export const TRUST_REAL_IP_HEADER: Readonly<Record<string, string>> = { QRELAY_TRUSTED_PROXY_HEADER: 'x-real-ip' }
+
+/** Headers of a client on another network than the loopback browser (needs {@link TRUST_REAL_IP_HEADER}). */
+export const FROM_ANOTHER_NETWORK: Readonly<Record<string, string>> = { 'x-real-ip': '198.51.100.7' }
+
 /** Starts the server with `env` on top of the page tests' settings and creates `usernames`. */
 export const startPagesServer = async (
   dataDir: string,

@@ -3,52 +3,20 @@
  * (the page script creates the channel and shows the QR), the test reads the QR from a screenshot
  * (jsQR, not the DOM), the signed-in browser opens the link (`/approve#…`), shows the check code,
  * the new device types it, the consent screen comes with Decline focused, the person approves, and
- * the new device is signed in. Also: a wrong check code stops both sides; Decline is the default.
+ * the new device is signed in. Also: a wrong check code stops both sides; Decline is the default; a new
+ * device on another network makes the approval ask for a step-up, answered with a real TOTP code.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import jsQR from 'jsqr'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import { seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-import { PASSWORD, startPagesServer } from './pages-server.ts'
-
-/** The pixels of a PNG, decoded by a blank page of `browser` (no PNG decoder among the dependencies). */
-const pixelsOf = async (browser: Browser, png: Buffer): Promise<{ data: Uint8ClampedArray; width: number; height: number }> => {
-  const blank = await browser.newPage()
-  try {
-    const decoded = await blank.evaluate(async (base64) => {
-      const img = new Image()
-      img.src = `data:image/png;base64,${base64}`
-      await img.decode()
-      const canvas = document.createElement('canvas')
-      canvas.width = img.naturalWidth
-      canvas.height = img.naturalHeight
-      const context = canvas.getContext('2d')
-      if (context === null) throw new Error('no 2d canvas')
-      context.drawImage(img, 0, 0)
-      // RGBA bytes as base64: one string crosses to the test far faster than an array of numbers.
-      const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data
-      let binary = ''
-      for (let i = 0; i < rgba.length; i += 0x8000) binary += String.fromCharCode(...rgba.subarray(i, i + 0x8000))
-      return { rgba: btoa(binary), width: canvas.width, height: canvas.height }
-    }, png.toString('base64'))
-    return { data: new Uint8ClampedArray(Buffer.from(decoded.rgba, 'base64')), width: decoded.width, height: decoded.height }
-  } finally {
-    await blank.close()
-  }
-}
-
-/** The text of the QR code on the page, read from a screenshot of it. */
-const readQrFromScreenshot = async (browser: Browser, page: Page): Promise<string> => {
-  await page.waitForSelector('#qr:not([hidden])')
-  const image = await pixelsOf(browser, await page.locator('#qr').screenshot())
-  const found = jsQR(image.data, image.width, image.height)
-  if (found === null) throw new Error('no QR code in the screenshot')
-  return found.data
-}
+import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
+import { readQrFromScreenshot } from './qr-screenshot.ts'
 
 describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   let server: SpawnedServer
@@ -57,7 +25,8 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   const errors: string[] = []
 
   beforeAll(async () => {
-    server = await startPagesServer(dataDir, ['fay'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
+    // gil and ida enrol TOTP for the step-up tests; the server trusts the test's address header (another network).
+    server = await startPagesServer(dataDir, ['fay', 'gil', 'ida'], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...TRUST_REAL_IP_HEADER })
     browser = await launchChromium()
   }, 90_000)
 
@@ -77,12 +46,12 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     return page
   }
 
-  /** A context signed in to the pages as fay. */
-  const signedInContext = async (): Promise<BrowserContext> => {
-    const ctx = await browser.newContext()
+  /** A context (with `options`) signed in to the pages as `username`. */
+  const signedInContext = async (username = 'fay', options: BrowserContextOptions = {}): Promise<BrowserContext> => {
+    const ctx = await browser.newContext(options)
     const page = watch(await ctx.newPage())
     await page.goto(`${server.url}/signin?next=/account`)
-    await page.fill('#username', 'fay')
+    await page.fill('#username', username)
     await page.fill('#password', PASSWORD)
     await page.press('#password', 'Enter')
     await page.waitForSelector('#devices-h')
@@ -91,9 +60,9 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   }
 
   /** The new device's /login up to the QR, and the existing device's page opened from it, up to the check code. */
-  const pair = async () => {
-    const fresh = await browser.newContext()
-    const approver = await signedInContext()
+  const pair = async (approver?: BrowserContext, freshOptions: BrowserContextOptions = {}) => {
+    const fresh = await browser.newContext(freshOptions)
+    approver ??= await signedInContext()
     const login = watch(await fresh.newPage())
     await login.goto(`${server.url}/login`)
     const link = await readQrFromScreenshot(browser, login)
@@ -158,6 +127,56 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await fresh.close()
     await approver.close()
   }, 90_000)
+
+  /** Turns on TOTP for the signed-in account of `ctx` from /account; returns the key's bytes and the recovery codes. */
+  const enrolTotp = async (ctx: BrowserContext): Promise<{ key: Uint8Array; recovery: string[] }> => {
+    const page = watch(await ctx.newPage())
+    await page.goto(`${server.url}/account`)
+    await page.click('text=Set up two-step verification')
+    await page.fill('#confirm-password', PASSWORD)
+    await page.press('#confirm-password', 'Enter')
+    await page.waitForSelector('img.qr')
+    const seed = totpSecretFromBase32(((await page.textContent('code.key')) ?? '').replace(/\s/g, ''))
+    if (!seed.ok) throw new Error('bad key on the page')
+    // The previous step's code (inside the window): the current one stays unused for the step-up.
+    await page.fill('#code', generateTotp(seed.value.bytes(), Date.now() - 30_000))
+    await page.press('#code', 'Enter')
+    await page.waitForSelector('#recovery-codes')
+    const recovery = await page.locator('#recovery-codes code').allTextContents()
+    await page.close()
+    return { key: seed.value.bytes(), recovery }
+  }
+
+  it('a new device on another network: the approval asks for a step-up, a wrong TOTP code is refused, the real one approves', async () => {
+    // axe is injected as an inline script: this context lets it past the pages' CSP.
+    const approver = await signedInContext('gil', { bypassCSP: true })
+    const { key } = await enrolTotp(approver)
+    const { fresh, login, approve, code } = await pair(approver, { extraHTTPHeaders: FROM_ANOTHER_NETWORK })
+    await login.fill('#check-code', code)
+    await login.press('#check-code', 'Enter')
+    await approve.waitForSelector('#consent:not([hidden])')
+    await approve.click('#consent-form button[value="approve"]')
+    // Far apart, TOTP enrolled: the authenticator (or a recovery code) is asked for, not the password.
+    await approve.waitForSelector('#stepup:not([hidden])')
+    expect(await approve.isVisible('#stepup-totp')).toBe(true)
+    expect(await approve.isVisible('#stepup-password')).toBe(false)
+    expect(await approve.evaluate(() => document.activeElement?.id)).toBe('stepup-totp')
+    expect(await seriousAxeViolations(approve)).toEqual({})
+    const real = generateTotp(key, Date.now())
+    await approve.fill('#stepup-totp', real === '000000' ? '111111' : '000000')
+    await approve.press('#stepup-totp', 'Enter')
+    await approve.waitForFunction(() => document.getElementById('stepup-problem')?.textContent !== '')
+    expect(await approve.textContent('#stepup-problem')).toBe('That code is wrong or was already used.')
+    expect(await approve.isVisible('#stepup-totp')).toBe(true)
+    expect(await approve.inputValue('#stepup-totp')).toBe('')
+    expect(await seriousAxeViolations(approve)).toEqual({})
+    await approve.fill('#stepup-totp', generateTotp(key, Date.now()))
+    await approve.press('#stepup-totp', 'Enter')
+    await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Approved'))
+    await landsOnAccount(login)
+    await fresh.close()
+    await approver.close()
+  }, 120_000)
 
   it('a wrong check code stops the login on both sides', async () => {
     const { fresh, approver, login, approve, code } = await pair()
@@ -234,6 +253,33 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await shower.close()
     await fresh.close()
   }, 90_000)
+
+  it('the reciprocate intent from another network: /account/show-qr asks for a step-up, a recovery code approves', async () => {
+    const shower = await signedInContext('ida', { bypassCSP: true })
+    const { recovery } = await enrolTotp(shower)
+    const fresh = await browser.newContext({ extraHTTPHeaders: FROM_ANOTHER_NETWORK })
+    const show = watch(await shower.newPage())
+    await show.goto(`${server.url}/account/show-qr`)
+    const scanner = watch(await fresh.newPage())
+    await scanner.goto(await readQrFromScreenshot(browser, show))
+    await scanner.waitForSelector('#check-code-box:not([hidden])')
+    const code = ((await scanner.textContent('#check-code')) ?? '').trim()
+    await show.waitForSelector('#check-form:not([hidden])')
+    await show.fill('#check-code', code)
+    await show.press('#check-code', 'Enter')
+    await show.waitForSelector('#consent:not([hidden])')
+    await show.click('#consent-form button[value="approve"]')
+    await show.waitForSelector('#stepup:not([hidden])')
+    expect(await show.isVisible('#stepup-password')).toBe(false)
+    expect(await seriousAxeViolations(show)).toEqual({})
+    await show.fill('#stepup-recovery', recovery[0] ?? '')
+    await show.press('#stepup-recovery', 'Enter')
+    await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as ida'), undefined, {
+      timeout: 30_000,
+    })
+    await shower.close()
+    await fresh.close()
+  }, 120_000)
 
   it('logged no script error and no CSP violation', () => {
     expect(errors).toEqual([])

@@ -50,6 +50,8 @@ export const stepUpOf =
     show('stepup', true)
     byId<HTMLInputElement>(password ? 'stepup-password' : 'stepup-totp').focus()
     const fields = await nextSubmit('stepup-form')
+    // What was typed leaves the page once sent: a refused code is not left in the field to be sent again.
+    byId<HTMLFormElement>('stepup-form').reset()
     show('stepup', false)
     if (fields.get('cancel') !== null) return null
     if (password) return { type: 'm.login.password', identifier: { type: 'm.id.user', user: username }, password: fields.get('password') }
