@@ -274,9 +274,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     expect(await seriousAxeViolations(show)).toEqual({})
     await show.fill('#stepup-recovery', recovery[0] ?? '')
     await show.press('#stepup-recovery', 'Enter')
-    await scanner.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Signed in as ida'), undefined, {
-      timeout: 30_000,
-    })
+    await landsOnAccount(scanner)
     await shower.close()
     await fresh.close()
   }, 120_000)
