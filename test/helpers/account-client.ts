@@ -4,6 +4,7 @@
  * calls) spelled out once.
  */
 import { expect } from 'vitest'
+import { checkedFetch } from './served-check.ts'
 
 /** Anything that answers a Request: `app.request` or a fetch against a base URL. */
 export type Send = (path: string, init: RequestInit) => Promise<Response>
@@ -20,11 +21,11 @@ export const viaApp =
   async (path, init) =>
     app.request(path, { ...init, headers: { 'x-test-peer': peer, ...(init.headers as Record<string, string>) } })
 
-/** `Send` through fetch to a real server. */
+/** `Send` through fetch to a real server; every answer is checked against the OpenAPI document (`served-check.ts`). */
 export const viaFetch =
   (baseUrl: string): Send =>
   (path, init) =>
-    fetch(`${baseUrl}${path}`, init)
+    checkedFetch(`${baseUrl}${path}`, init)
 
 /** One JSON request. */
 export const call = async (
