@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { type RunningServer, startNodeServer } from '../../../src/runtime/node-server.ts'
+import { checkResponses } from '../../helpers/openapi-check.ts'
 import { checkedFetch, checkServed } from '../../helpers/served-check.ts'
 
 const json = (body: unknown, status = 200): Response =>
@@ -42,6 +43,21 @@ describe('checkServed (answers as a server would send them)', () => {
     await expect(checkServed('GET', at('/v1/admin/users'), unknown)).resolves.toBeUndefined()
     const other404 = json({ errcode: 'M_NOT_FOUND', error: 'no such thing' }, 404)
     await expect(checkServed('GET', at('/healthz'), other404)).rejects.toThrow(/status not documented/)
+  })
+})
+
+describe('checkResponses wraps the app fetch a server serves', () => {
+  it('checks an answer given through fetch, and through request', async () => {
+    const app = {
+      routes: [{ method: 'GET', path: '/healthz' }],
+      fetch: async (_request: Request) => json({ status: 'fine' }),
+      request(path: string) {
+        return this.fetch(new Request(`http://localhost${path}`))
+      },
+    }
+    const checked = checkResponses(app)
+    await expect(checked.fetch(new Request('http://127.0.0.1/healthz'))).rejects.toThrow(/body does not match/)
+    await expect(checked.request('/healthz')).rejects.toThrow(/body does not match/)
   })
 })
 
