@@ -20,11 +20,16 @@ export const viaApp =
   async (path, init) =>
     app.request(path, { ...init, headers: { 'x-test-peer': peer, ...(init.headers as Record<string, string>) } })
 
-/** `Send` through fetch to a real server. */
+/**
+ * `Send` through fetch to a real server; every answer is checked against the OpenAPI document
+ * (`served-check.ts`, loaded on first use: the tests inside workerd import this file too).
+ */
 export const viaFetch =
   (baseUrl: string): Send =>
-  (path, init) =>
-    fetch(`${baseUrl}${path}`, init)
+  async (path, init) => {
+    const { checkedFetch } = await import('./served-check.ts')
+    return checkedFetch(`${baseUrl}${path}`, init)
+  }
 
 /** One JSON request. */
 export const call = async (

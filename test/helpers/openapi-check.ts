@@ -1,11 +1,13 @@
 /**
- * Every response a test sees through `makeApp().app.request()` is checked against the app's own
- * OpenAPI document (`src/http/openapi/document.ts`): the status must be documented for that operation
- * and a JSON body must match its schema (ajv, JSON Schema 2020-12 with formats). A mismatch throws, so
- * the test that sent the request fails: code and document cannot disagree unnoticed.
+ * Every response a test sees through `makeApp().app.request()` (or the app's `fetch`, e.g. served on
+ * a port) is checked against the app's own OpenAPI document (`src/http/openapi/document.ts`): the
+ * status must be documented for that operation, the media type must be one it declares, and a JSON
+ * body must match its schema (ajv, JSON Schema 2020-12 with formats). A mismatch throws, so the test
+ * that sent the request fails: code and document cannot disagree unnoticed.
  *
- * Requests to no documented operation (unknown paths, other methods: 404/405, CORS preflights, HEAD,
- * the HTML pages) are not checked.
+ * Requests to no documented operation (unknown paths, other methods: 404/405, CORS preflights, HEAD)
+ * are not checked: there is nothing to check them against. HTML pages are checked for status and
+ * media type only (the document declares `text/html`, no schema), other non-JSON bodies likewise.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
@@ -58,8 +60,14 @@ export const responseChecker = (document: Json) => {
     const key = String(response.status) in op.responses ? String(response.status) : 'default' in op.responses ? 'default' : undefined
     if (key === undefined) throw new Error(`OpenAPI: status not documented: ${where}`)
     const media = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-    if (media !== 'application/json') return
     const content = op.responses[key].content as Json | undefined
+    if (media !== 'application/json') {
+      // A body in another media type (HTML, text, CSS): the type must be one of those declared.
+      if (media !== '' && !(media in (content ?? {}))) {
+        throw new Error(`OpenAPI: media type ${media} not documented (${Object.keys(content ?? {}).join(', ') || 'no body'}): ${where}`)
+      }
+      return
+    }
     if (content?.['application/json'] === undefined) throw new Error(`OpenAPI: JSON body not documented: ${where}`)
     if (content['application/json'].schema === undefined) return
     const text = await response.clone().text()
@@ -72,34 +80,28 @@ export const responseChecker = (document: Json) => {
   }
 }
 
-/** The method and path of what `app.request` was given. */
-const requestLine = (input: string | URL | Request, init?: RequestInit): { method: string; path: string } => {
-  if (input instanceof Request) return { method: input.method, path: new URL(input.url).pathname }
-  const url = input instanceof URL ? input : new URL(input, 'http://localhost')
-  return { method: init?.method ?? 'GET', path: url.pathname }
-}
-
-/** What `app.request` looks like. */
-interface Requestable {
+/** What an app looks like: its mounted routes and its `fetch` (which `app.request` calls too). */
+interface Fetchable {
   routes: readonly MountedRoute[]
-  request: (input: string | URL | Request, init?: RequestInit, ...rest: any[]) => Response | Promise<Response>
+  fetch: (request: Request, ...rest: any[]) => Response | Promise<Response>
 }
 
 /**
- * Makes `app.request` check every response against the app's document (built on first use, from the
- * routes mounted by then).
+ * Makes the app check every response against its own document (built on first use, from the routes
+ * mounted by then): `app.fetch` is wrapped, so `app.request` and a server serving `app.fetch` are
+ * checked alike.
  *
  * @example
  * const app = checkResponses(createApp(services, host))
  */
-export const checkResponses = <A extends Requestable>(app: A): A => {
-  const original = app.request.bind(app)
+export const checkResponses = <A extends Fetchable>(app: A): A => {
+  const original = app.fetch.bind(app)
   let check: ReturnType<typeof responseChecker> | undefined
-  app.request = async (input, init, ...rest) => {
-    const response = await original(input, init, ...rest)
+  app.fetch = async (request, ...rest) => {
+    const { method, url } = request
+    const response = await original(request, ...rest)
     check ??= responseChecker(buildDocument(app.routes, []))
-    const { method, path } = requestLine(input, init)
-    await check(method, path, response)
+    await check(method, new URL(url).pathname, response)
     return response
   }
   return app

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { checkedFetch } from './served-check.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const ENTRY = 'src/runtime/node.ts'
@@ -21,6 +22,8 @@ export interface Exit {
 export interface SpawnedServer {
   url: string
   pid: number
+  /** `fetch(url + path)`, the answer checked against the OpenAPI document (`served-check.ts`). */
+  fetch(path: string, init?: RequestInit): Promise<Response>
   /** Every stdout and stderr line so far, in arrival order. */
   logs(): string[]
   /** The stderr lines so far. */
@@ -165,5 +168,6 @@ export const spawnServer = async (env: Record<string, string> = {}, options: Spa
     const why = first === null ? `did not log "listening" within ${startTimeoutMs} ms` : 'exited before listening'
     throw new ServerStartError(`qrelay ${why} (code ${exit.code}, signal ${exit.signal})`, exit, [...out], [...err])
   }
-  return { url: first.url, pid, logs: () => [...all], stderr: () => [...err], stop }
+  const { url } = first
+  return { url, pid, fetch: (path, init) => checkedFetch(`${url}${path}`, init), logs: () => [...all], stderr: () => [...err], stop }
 }

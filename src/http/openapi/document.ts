@@ -11,6 +11,7 @@ import type { AnySchema } from './fields.ts'
 import { ACCOUNT_OPS } from './ops-account.ts'
 import { ADMIN_OPS } from './ops-admin.ts'
 import { OAUTH_OPS } from './ops-oauth.ts'
+import { PAGE_OPS } from './ops-pages.ts'
 import { RENDEZVOUS_OPS } from './ops-rendezvous.ts'
 import { toJsonSchema } from './json-schema.ts'
 import type { HeaderName, OperationSpec, ParamSpec, ResponseSpec, SchemeName } from './registry.ts'
@@ -27,7 +28,7 @@ export interface MountedRoute {
 }
 
 /** Every operation qrelay can mount (which ones an app has depends on its configuration). */
-export const OPERATIONS: readonly OperationSpec[] = [...RENDEZVOUS_OPS, ...OAUTH_OPS, ...ACCOUNT_OPS, ...ADMIN_OPS]
+export const OPERATIONS: readonly OperationSpec[] = [...RENDEZVOUS_OPS, ...OAUTH_OPS, ...ACCOUNT_OPS, ...ADMIN_OPS, ...PAGE_OPS]
 
 /** `/v1/devices/:id` → `/v1/devices/{id}` (a Hono pattern such as `:file{[a-z]+\\.js}` too). */
 export const openApiPath = (honoPath: string): string => honoPath.replace(/:([A-Za-z0-9_]+)(\{(?:[^{}]|\{[^{}]*\})*\})?/g, '{$1}')
@@ -77,9 +78,12 @@ const TOO_LARGE: ResponseSpec = { description: 'Body too large', schema: ERROR }
 const responseOf = (spec: ResponseSpec): Json => {
   const out: Json = { description: spec.description }
   if (spec.headers !== undefined) out.headers = Object.fromEntries(spec.headers.map((h) => [h, { $ref: `#/components/headers/${h}` }]))
+  const content: Json = {}
   if (spec.schema !== undefined || spec.type !== undefined) {
-    out.content = { [spec.type ?? 'application/json']: spec.schema === undefined ? {} : { schema: jsonSchema(spec.schema) } }
+    content[spec.type ?? 'application/json'] = spec.schema === undefined ? {} : { schema: jsonSchema(spec.schema) }
   }
+  if (spec.html === true) content['text/html'] = {}
+  if (Object.keys(content).length > 0) out.content = content
   return out
 }
 

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot'
 import { DEVICE_AUTHORIZATION_FORM } from '../routes/device-authorization.ts'
-import { DEVICE_VERIFICATION_PATH } from '../routes/device-verification.ts'
+import { DEVICE_VERIFICATION_FORM, DEVICE_VERIFICATION_PATH } from '../routes/device-verification.ts'
 import { TOKEN_FORM } from '../routes/oauth-inspection.ts'
 import { TOKEN_REQUEST_FORM } from '../routes/oauth-token.ts'
 import { EMPTY, errors, int, oauthErrors, ok, opt, str } from './common.ts'
@@ -115,7 +115,7 @@ const oauth: OperationSpec[] = [
     body: {
       type: FORM,
       required: true,
-      schema: v.looseObject({ device_code: v.pipe(v.string(), v.maxLength(256)), code: v.pipe(v.string(), v.maxLength(64)) }),
+      schema: DEVICE_VERIFICATION_FORM,
     },
     responses: { 200: ok(v.looseObject({ status: v.literal('verified') })), ...oauthErrors(400, 401, 429) },
   },

@@ -47,7 +47,7 @@ const msc4108: OperationSpec[] = [
     headers: { 'If-Match': { schema: str(), required: true, description: 'The ETag last seen' } },
     body: textBody,
     responses: {
-      202: { description: 'Accepted', headers: SESSION },
+      202: { description: 'Accepted (an empty `text/plain` body, §8.2)', type: 'text/plain', headers: SESSION },
       ...errors(400, 403, 404, 412, 413, 429),
     },
   },

@@ -27,6 +27,8 @@ export interface ResponseSpec {
   schema?: AnySchema
   /** The media type (default `application/json` when there is a schema). */
   type?: string
+  /** An HTML page too (or only, without `schema` and `type`): `text/html`. */
+  html?: boolean
   headers?: readonly HeaderName[]
 }
 

@@ -9,13 +9,14 @@
  * @see ../../services/approvals.ts (binding 'typed_code'), ../../services/initiation-codes.ts
  * @see ../../../docs/pages.md ("What a typed code cannot prove")
  */
+import * as v from 'valibot'
 import { RelayError } from '../../core/errors.ts'
 import type { UiaStage } from '../../core/auth/uia.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
+import { DEVICE_DECISION_FORM } from '../openapi/page-forms.ts'
 import { sightingOf } from '../sighting.ts'
 import { type C, formOf, frameOf, render, type SignedIn, signedIn } from './page-context.ts'
 import { proofOf, stepUp } from './step-up.ts'
-import { readTypedUserCode } from './user-code-input.ts'
 import { CodeEntry, Consent, type ConsentStepUp, Message, SigninForm, TypedApproved } from './views.tsx'
 
 /** Thrown by the step-up callback when the form does not (yet) prove it is the person. */
@@ -58,13 +59,12 @@ export const consentPage = async (
 export const decideTyped = async (c: C, services: Services, accounts: AccountServices): Promise<Response> => {
   const frame = frameOf(c)
   const form = await formOf(c)
-  const userCode = readTypedUserCode(form.user_code ?? '')
+  const { user_code: userCode, decision } = v.parse(DEVICE_DECISION_FORM, form)
   const who = await signedIn(c, services, accounts)
   const message = (key: 'declined' | 'typedNotApproved' | 'typedPolicyDenied', status: 200 | 400 | 403 = 200) =>
     render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t(key)} />, status)
-  if (userCode === null) return message(form.decision === 'approve' ? 'typedNotApproved' : 'declined', 400)
+  if (userCode === null) return message(decision === 'approve' ? 'typedNotApproved' : 'declined', 400)
   if (who === null) return render(c, services, <SigninForm frame={frame} step={{ userCode }} />)
-  const decision = form.decision === 'approve' ? 'approve' : 'decline'
   const approver = { accountId: who.account.id, deviceId: who.principal.deviceId }
   const totp = accounts.auth.secondFactors.hasTotp(who.account)
   const runStepUp = async (flows: UiaStage[][]): Promise<void> => {

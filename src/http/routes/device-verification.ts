@@ -8,16 +8,24 @@
  * @see ../../core/policy/initiation.ts
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (request-initiation verification)
  */
+import * as v from 'valibot'
 import type { DeviceLoginService } from '../../services/device-login.ts'
 import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { AppEnv } from '../context.ts'
 import { noteRefusal } from '../middleware/request-context.ts'
 import { checkDpop } from '../dpop-proof.ts'
 import { NO_STORE, type RouteFn } from './account-shared.ts'
+import { formText, parseForm } from '../openapi/fields.ts'
 import { oauthError, readOAuthForm } from './oauth-form.ts'
 
 /** Path of the endpoint. */
 export const DEVICE_VERIFICATION_PATH = '/v1/device-verification'
+
+/** The form: the grant's device code, then the code the approver was shown (checked in this order). */
+export const DEVICE_VERIFICATION_FORM = v.looseObject({
+  device_code: formText('device_code is required', 256),
+  code: formText('code is required', 64),
+})
 
 /**
  * Builds the handler.
@@ -34,11 +42,9 @@ export const deviceVerificationRoute = (deps: {
   async function deviceVerification(c) {
     const form = await readOAuthForm(c)
     if (form instanceof Response) return form
-    const deviceCode = form.get('device_code')
-    const code = form.get('code')
-    if (deviceCode === null || deviceCode === '' || deviceCode.length > 256)
-      return oauthError(c, 'invalid_request', 'device_code is required')
-    if (code === null || code === '' || code.length > 64) return oauthError(c, 'invalid_request', 'code is required')
+    const checked = parseForm(DEVICE_VERIFICATION_FORM, form)
+    if (!checked.ok) return oauthError(c, 'invalid_request', checked.message)
+    const { device_code: deviceCode, code } = checked.value
     const jkt = await checkDpop(c, deps.dpop, `${deps.publicBaseUrl ?? new URL(c.req.url).origin}${DEVICE_VERIFICATION_PATH}`)
     if (jkt instanceof Response) return jkt
     const result = await deps.deviceLogin.enterCode({ deviceCode, proofJkt: jkt, code })

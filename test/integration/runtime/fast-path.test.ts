@@ -14,6 +14,7 @@ import { memoryStore } from '../../../src/adapters/storage/memory.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { createApp } from '../../../src/http/app.ts'
+import { checkResponses } from '../../helpers/openapi-check.ts'
 import { MSC4388_PREFIX } from '../../../src/http/routes/msc4388.ts'
 import { compose } from '../../../src/runtime/compose.ts'
 import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
@@ -47,7 +48,8 @@ beforeAll(async () => {
     logger,
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
   })
-  const app = createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address })
+  // Every answer Hono serves is checked against the document (the fast path must answer the same).
+  const app = checkResponses(createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address }))
   const path = rendezvousFastPath(services, { isShuttingDown: () => false }) as FastPath
   const counted: FastPath = (req, res) => {
     const taken = path(req, res)
