@@ -51,6 +51,8 @@ export const registerKeys = (program: Command): void => {
   keys
     .command('retire <kid>')
     .description('take a rotated-out key off /oauth2/jwks (the active key cannot be retired: rotate first)')
+    // A kid is base64url and may begin with '-': it is the operand, not an unknown option.
+    .allowUnknownOption()
     .action(async (kid: string) => {
       await (await keysOfConfig()).retire(kid)
       say(`retired ${kid}: no longer published; tickets it signed stop verifying`)

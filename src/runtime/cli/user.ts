@@ -124,6 +124,8 @@ export const registerUser = (program: Command): void => {
   device
     .command('revoke <user> <id>')
     .description('sign one device out (its tokens stop working at once)')
+    // A device id may begin with '-': it is an operand, not an unknown option.
+    .allowUnknownOption()
     .action((name: string, id: string) =>
       withStores(async ({ accounts }) => {
         await accounts.operator.revokeDevice(name, id)

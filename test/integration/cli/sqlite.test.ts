@@ -36,6 +36,11 @@ describe('qrelay CLI (commander)', () => {
     const unknown = cli(['usr', 'list'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('(Did you mean user?)')
+    // A kid or device id is base64url and may begin with '-': the command reads it as its operand.
+    const dashed = cli(['keys', 'retire', '-SJROe-cYXs'])
+    expect(dashed.code).toBe(1)
+    expect(dashed.stderr).not.toContain('unknown option')
+    expect(dashed.stderr).toContain('no signing keys yet')
   }, 60_000)
 
   it('config check suggests the nearest name for a typo and exits 2; a clean env file exits 0', () => {
