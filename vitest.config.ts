@@ -43,6 +43,7 @@ export default defineConfig({
           name: 'security',
           include: ['test/security/**/*.test.ts'],
           exclude: ['test/security/**/*.redis.test.ts'],
+          setupFiles: ['./test/setup/check-served-fetch.ts'],
           environment: 'node',
           testTimeout: 20_000,
         },

@@ -1,6 +1,6 @@
 /**
  * Every answer a test fetches from a server on loopback is checked against the OpenAPI document
- * (`test/helpers/served-check.ts`): the integration and Redis projects load this file, so a test that
+ * (`test/helpers/served-check.ts`): the integration, security and Redis projects load this file, so a test that
  * calls plain `fetch` on a real server (a child process or `startNodeServer` on port 0) cannot let
  * code and document disagree unseen. What the check skips on purpose (paths of no operation, the
  * routing answers of an operation a server's configuration does not mount) is said there.
