@@ -4,12 +4,28 @@
  * body over the cap (an empty `text/plain` 413) and the refusals any route may answer in JSON.
  */
 import { ERROR } from './common.ts'
-import { DEVICE_DECISION_FORM } from './page-forms.ts'
+import { DEVICE_CODE_FORM, DEVICE_DECISION_FORM } from './page-forms.ts'
 import type { OperationSpec } from './registry.ts'
 
 const FORM = 'application/x-www-form-urlencoded'
 
 export const PAGE_OPS: readonly OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/device',
+    tag: 'Pages',
+    summary: 'Enter a user code (HTML page)',
+    description:
+      'Same-origin form of the code-entry page (the `verification_uri`). The code is read tolerantly (case, dashes, look-alike characters); a signed-in person goes on to the consent screen, anyone else to the sign-in form carrying the code.',
+    body: { type: FORM, required: true, schema: DEVICE_CODE_FORM },
+    responses: {
+      200: { description: 'The consent screen, or the sign-in form carrying the code', html: true },
+      400: { description: 'Not a user code (the form again, with the problem), or the page area is not available', html: true },
+      403: { description: 'Cross-origin form, or a refusal', html: true, schema: ERROR },
+      413: { description: 'Form too large (empty body)', type: 'text/plain' },
+      429: { description: 'Too many attempts', html: true, schema: ERROR, headers: ['Retry-After'] },
+    },
+  },
   {
     method: 'post',
     path: '/device/decide',

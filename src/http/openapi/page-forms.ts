@@ -12,6 +12,9 @@ import { readTypedUserCode } from '../pages/user-code-input.ts'
 /** An optional text field of a page form. */
 const field = () => v.optional(v.string())
 
+/** `POST /device`: the user code as typed (shown again, with the problem, when it cannot be a code). */
+export const DEVICE_CODE_FORM = v.looseObject({ user_code: v.optional(v.string(), '') })
+
 /**
  * `POST /device/decide`: the typed user code (canonical, or null when it cannot be one), the button
  * pressed (anything but `approve` declines), and the step-up fields when the policy asks for them.

@@ -8,7 +8,9 @@
 import { LOGIN_SESSION_PATH, mountLoginHandoff } from './login-handoff.ts'
 import type { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import * as v from 'valibot'
 import { RelayError } from '../../core/errors.ts'
+import { DEVICE_CODE_FORM } from '../openapi/page-forms.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import { UiaChallengeError } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
@@ -168,7 +170,7 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
   app.post('/device', async (c) => {
     if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refused(c)
     const frame = frameOf(c)
-    const typed = (await formOf(c)).user_code ?? ''
+    const typed = v.parse(DEVICE_CODE_FORM, await formOf(c)).user_code
     const userCode = readTypedUserCode(typed)
     if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
     if (accounts === undefined) return unavailable(c)

@@ -36,6 +36,28 @@ describe('POST /v1/device-verification form', () => {
   })
 })
 
+describe('POST /device in the document', () => {
+  it('has the code-entry form schema the handler parses with, and HTML answers', async () => {
+    const { app } = makeApp()
+    const doc = (await (await app.request('/openapi.json')).json()) as Record<string, any>
+    const op = doc.paths['/device'].post
+    const schema = op.requestBody.content['application/x-www-form-urlencoded'].schema
+    expect(Object.keys(schema.properties)).toEqual(['user_code'])
+    expect(schema.required).toBeUndefined()
+    for (const status of ['200', '400', '403', '429']) expect(op.responses[status].content['text/html']).toEqual({})
+  })
+
+  it('a form with no code or a wrong one gets the form again: 400 HTML', async () => {
+    const { app } = makeApp()
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://relay.example' }
+    for (const body of ['', 'user_code=', 'user_code=%21%21']) {
+      const res = await app.request('/device', { method: 'POST', headers, body })
+      expect(res.status).toBe(400)
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    }
+  })
+})
+
 describe('POST /device/decide in the document', () => {
   it('has the form schema the handler parses with, and HTML answers', async () => {
     const { app } = makeApp()
