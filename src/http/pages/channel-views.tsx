@@ -143,7 +143,7 @@ export const LoginPage = (props: { frame: PageFrame; script: PageScriptTag | und
 export const ApprovePage = (props: { frame: PageFrame; script: PageScriptTag | undefined }) => {
   const { t } = props.frame
   return (
-    <Layout frame={props.frame} title={t('deviceTitle')} {...(props.script === undefined ? {} : { script: props.script })}>
+    <Layout frame={props.frame} title={t('approveTitle')} {...(props.script === undefined ? {} : { script: props.script })}>
       <noscript>
         <p class="notice">{t('channelNeedsJs')}</p>
       </noscript>

@@ -10,6 +10,7 @@ export const de: Catalog = {
   language: 'Sprache',
   footer: 'Anmeldung über ein anderes Gerät. Geben Sie diese Codes nie für jemanden ein, der Sie darum bittet.',
   deviceTitle: 'Geben Sie den Code vom anderen Gerät ein',
+  approveTitle: 'Ein neues Gerät anmelden',
   deviceHelp: 'Der Code hat zehn Buchstaben, etwa BCDFG-HJKLM. Groß- und Kleinschreibung, Leerzeichen und Bindestriche sind egal.',
   codeLabel: 'Code',
   continue: 'Weiter',

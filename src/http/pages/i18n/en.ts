@@ -9,6 +9,7 @@ export const en = {
   language: 'Language',
   footer: 'Cross-device sign-in. Never type these codes for someone who asks you to.',
   deviceTitle: 'Enter the code shown on the other device',
+  approveTitle: 'Sign in a new device',
   deviceHelp: 'The code has ten letters, like BCDFG-HJKLM. Case, spaces and dashes do not matter.',
   codeLabel: 'Code',
   continue: 'Continue',
