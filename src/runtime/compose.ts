@@ -5,7 +5,6 @@
  * tests (`test/helpers/make-app.ts`) differ only in the adapters they pass. Runtime-neutral: no
  * `node:` imports, no I/O of its own.
  */
-import { pageHandoffFor } from '../services/page-handoff.ts'
 import { renderQrSvg } from '../adapters/qr/svg.ts'
 import type { Config } from '../config.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
@@ -189,7 +188,6 @@ const composeAccounts = (
     deviceGuard,
     notMe,
     totpQrSvg: (uri) => renderQrSvg(new TextEncoder().encode(uri), { errorCorrection: 'M' }),
-    pageHandoff: pageHandoffFor({ durable, clock, random }, config.auth),
   }
 }
 

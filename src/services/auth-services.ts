@@ -11,7 +11,9 @@ import { authFailures, type AuthFailures } from './auth-failures.ts'
 import { deviceTrust, type DeviceTrust } from './device-trust.ts'
 import { rateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { secondFactorsService, type SecondFactorsService } from './second-factors.ts'
-import { sessionsService, type SessionsService } from './sessions.ts'
+import { handOffToPage } from './page-handoff.ts'
+import { type IssuedTokens, type Principal, sessionsService, type SessionsService } from './sessions.ts'
+import type { TokenMintDeps } from './token-mint.ts'
 import { uiaService, type UiaService } from './uia.ts'
 
 /** The account side of the app. */
@@ -29,6 +31,8 @@ export interface AuthServices {
   events: SecurityEvents
   /** Key of the stateless DPoP nonces, derived from the UIA key (shared by processes that share it). */
   dpopNonceKey: Uint8Array
+  /** `POST /login/session`: a QR login's DPoP-bound session traded for the page cookies' tokens (`page-handoff.ts`). */
+  pageHandoff: (principal: Principal) => Promise<IssuedTokens>
 }
 
 /** What {@link authServices} needs. */
@@ -82,15 +86,14 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     totpIssuer: auth.totpIssuer,
     keyring: deps.keyring,
   })
-  const sessions = sessionsService({
+  const tokenMint: TokenMintDeps = {
     durable,
     clock,
     random,
     accessTokenTtlMs: auth.accessTokenTtlSeconds * 1000,
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
-    refreshGraceMs: auth.refreshGraceMs,
-    kv: store.kv,
-  })
+  }
+  const sessions = sessionsService({ ...tokenMint, refreshGraceMs: auth.refreshGraceMs, kv: store.kv })
   const failures = authFailures({
     limiter,
     limits: {
@@ -113,5 +116,17 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     failures,
     trust,
   })
-  return { accounts, sessions, secondFactors, uia, limiter, failures, trust, durable, events, dpopNonceKey: dpopNonceKeyOf(deps.uiaKey) }
+  return {
+    accounts,
+    sessions,
+    secondFactors,
+    uia,
+    limiter,
+    failures,
+    trust,
+    durable,
+    events,
+    dpopNonceKey: dpopNonceKeyOf(deps.uiaKey),
+    pageHandoff: (principal) => handOffToPage(tokenMint, principal),
+  }
 }

@@ -2,7 +2,6 @@
  * The service graph of one qrelay process, as `src/runtime/compose.ts` builds it once from the config
  * and the runtime's adapters, and as the HTTP app (`src/http/app.ts`) mounts it. Types only.
  */
-import type { IssuedTokens, Principal } from './sessions.ts'
 import type { Config } from '../config.ts'
 import type { Logger, Random } from '../ports.ts'
 import type { AbuseBlocks } from './abuse-blocks.ts'
@@ -50,8 +49,6 @@ export interface AccountServices {
   notMe: NotMeService
   /** Draws the QR code (SVG) of a TOTP enrolment URI. */
   totpQrSvg: (uri: string) => string
-  /** `POST /login/session`: a QR login's DPoP-bound session traded for the page cookies' tokens (`page-handoff.ts`). */
-  pageHandoff: (principal: Principal) => Promise<IssuedTokens>
 }
 
 /** Every service of the process. */

@@ -8,10 +8,11 @@
  */
 import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
-import { mintDeviceToken, parseDeviceToken } from '../core/auth/device-token.ts'
+import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
 import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
+import { mintTokenFamily, putAccessToken } from './token-mint.ts'
 
 export { RefreshError } from './session-refresh.ts'
 
@@ -99,7 +100,6 @@ const TOUCH_CACHE_MAX = 10_000
  * const tokens = await sessions.mint(account, { displayName: 'Laptop', origin: 'password' })
  * const who = await sessions.authenticate(`${tokens.accessToken}`)
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: nine short methods and three helpers (putAccess, touch, mintTokens) sharing the durable store and the last-touch cache; none is over 30 lines
 export const sessionsService = (deps: SessionsDeps): SessionsService => {
   const { durable, clock, random } = deps
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000
@@ -107,28 +107,8 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
 
   const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
 
-  const putAccess = async (
-    accountId: string,
-    deviceId: string,
-    familyId: string,
-    jkt: string | undefined,
-  ): Promise<{ bearer: string; ttl: number }> => {
-    const token = mintDeviceToken(random)
-    const now = clock.now()
-    const outcome = await durable.tokens.putAccess({
-      id: token.id,
-      secretHash: token.secretHash(),
-      accountId,
-      deviceId,
-      familyId,
-      scopes: [],
-      issuedAtMs: now,
-      expiresAtMs: now + deps.accessTokenTtlMs,
-      ...(jkt === undefined ? {} : { jkt }),
-    })
-    if (outcome !== 'ok') throw denied()
-    return { bearer: token.bearer(), ttl: deps.accessTokenTtlMs }
-  }
+  const putAccess = (accountId: string, deviceId: string, familyId: string, jkt: string | undefined) =>
+    putAccessToken(deps, { accountId, deviceId, jkt }, familyId, denied)
 
   const touch = (accountId: string, deviceId: string, network: string | undefined): void => {
     const now = clock.now()
@@ -138,34 +118,6 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
     lastTouch.set(key, now)
     // Not awaited: last-seen is advisory and must not slow requests down.
     void durable.devices.touch(accountId, deviceId, network === undefined ? { atMs: now } : { atMs: now, network }).catch(() => {})
-  }
-
-  /** The refresh family and first access token of a just-created device. */
-  const mintTokens = async (account: AccountRecord, record: DeviceRecord, device: NewDeviceSession): Promise<IssuedTokens> => {
-    const now = clock.now()
-    const refresh = mintDeviceToken(random)
-    const family = await durable.tokens.createRefreshFamily({
-      id: refresh.id,
-      accountId: account.id,
-      deviceId: record.id,
-      scopes: [],
-      currentHash: refresh.secretHash(),
-      generation: 0,
-      createdAtMs: now,
-      expiresAtMs: now + deps.refreshTokenTtlMs,
-      ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
-    })
-    // A refusal here revokes the device in `mint`, like any other failure.
-    if (family !== 'ok') throw denied()
-    const access = await putAccess(account.id, record.id, refresh.id, device.jkt)
-    return {
-      accessToken: access.bearer,
-      refreshToken: refresh.bearer(),
-      expiresInMs: access.ttl,
-      deviceId: record.id,
-      accountId: account.id,
-      ...(device.jkt === undefined ? {} : { jkt: device.jkt }),
-    }
   }
 
   return {
@@ -185,7 +137,8 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       }
       if ((await durable.devices.create(record)) !== 'ok') throw denied()
       try {
-        return await mintTokens(account, record, device)
+        // A refusal here revokes the device below, like any other failure.
+        return await mintTokenFamily(deps, { accountId: account.id, deviceId: record.id, jkt: device.jkt }, denied)
       } catch (error) {
         // No half-made device is left behind (it would show in the device list, signed in by nobody).
         // A failed revoke is dropped: the mint's own error is the one to report.

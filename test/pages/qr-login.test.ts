@@ -78,6 +78,13 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     return { fresh, approver, login, approve, code }
   }
 
+  /** Types the check code on `typer`'s page and waits for the consent screen on `consent`'s. */
+  const confirmCheckCode = async (typer: Page, code: string, consent: Page): Promise<void> => {
+    await typer.fill('#check-code', code)
+    await typer.press('#check-code', 'Enter')
+    await consent.waitForSelector('#consent:not([hidden])')
+  }
+
   /**
    * The new browser after approval: on /account with its own device marked "this device", signed in
    * by QR and approved by the other browser; no token in `document.cookie` nor in IndexedDB.
@@ -115,9 +122,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
 
   it('signs the new browser in: QR from a screenshot, check code, consent with Decline focused, approve', async () => {
     const { fresh, approver, login, approve, code } = await pair()
-    await login.fill('#check-code', code)
-    await login.press('#check-code', 'Enter')
-    await approve.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(login, code, approve)
     expect(await approve.textContent('#consent-name')).toBe('Web browser')
     expect(await approve.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
     expect(await approve.locator('#consent-form button').first().getAttribute('value')).toBe('decline')
@@ -152,9 +157,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     const approver = await signedInContext('gil', { bypassCSP: true })
     const { key } = await enrolTotp(approver)
     const { fresh, login, approve, code } = await pair(approver, { extraHTTPHeaders: FROM_ANOTHER_NETWORK })
-    await login.fill('#check-code', code)
-    await login.press('#check-code', 'Enter')
-    await approve.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(login, code, approve)
     await approve.click('#consent-form button[value="approve"]')
     // Far apart, TOTP enrolled: the authenticator (or a recovery code) is asked for, not the password.
     await approve.waitForSelector('#stepup:not([hidden])')
@@ -193,9 +196,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
 
   it('Enter on the consent screen declines, and the new device is told', async () => {
     const { fresh, approver, login, approve, code } = await pair()
-    await login.fill('#check-code', code)
-    await login.press('#check-code', 'Enter')
-    await approve.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(login, code, approve)
     await approve.keyboard.press('Enter')
     await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Declined'))
     await login.waitForFunction(() => document.getElementById('status')?.textContent?.includes('declined'), undefined, { timeout: 30_000 })
@@ -221,9 +222,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     expect(new URL(approve.url()).pathname).toBe('/approve')
     const code = ((await approve.textContent('#check-code')) ?? '').trim()
     await login.waitForSelector('#check-form:not([hidden])')
-    await login.fill('#check-code', code)
-    await login.press('#check-code', 'Enter')
-    await approve.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(login, code, approve)
     await approve.click('#consent-form button[value="approve"]')
     await login.waitForURL(/\/account$/, { timeout: 30_000 })
     await fresh.close()
@@ -244,9 +243,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     expect(new URL(scanner.url()).hash).toBe('')
     const code = ((await scanner.textContent('#check-code')) ?? '').trim()
     await show.waitForSelector('#check-form:not([hidden])')
-    await show.fill('#check-code', code)
-    await show.press('#check-code', 'Enter')
-    await show.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(show, code, show)
     expect(await show.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
     await show.click('#consent-form button[value="approve"]')
     await landsOnAccount(scanner)
@@ -265,9 +262,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await scanner.waitForSelector('#check-code-box:not([hidden])')
     const code = ((await scanner.textContent('#check-code')) ?? '').trim()
     await show.waitForSelector('#check-form:not([hidden])')
-    await show.fill('#check-code', code)
-    await show.press('#check-code', 'Enter')
-    await show.waitForSelector('#consent:not([hidden])')
+    await confirmCheckCode(show, code, show)
     await show.click('#consent-form button[value="approve"]')
     await show.waitForSelector('#stepup:not([hidden])')
     expect(await show.isVisible('#stepup-password')).toBe(false)

@@ -5,7 +5,7 @@
  * code and document disagree unseen. What the check skips on purpose (paths of no operation, the
  * routing answers of an operation a server's configuration does not mount) is said there.
  */
-import { checkServed } from '../helpers/served-check.ts'
+import { CHECKS_SERVED, checkServed } from '../helpers/served-check.ts'
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 const unchecked = globalThis.fetch
@@ -15,7 +15,7 @@ const target = (input: RequestInfo | URL, init: RequestInit | undefined): { meth
   return { method: init?.method ?? 'GET', url: input instanceof URL ? input.href : input }
 }
 
-globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+const checkingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
   const response = await unchecked(input, init)
   const { method, url } = target(input, init)
   const parsed = URL.canParse(url) ? new URL(url) : undefined
@@ -25,3 +25,5 @@ globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise
   }
   return response
 }
+
+globalThis.fetch = Object.assign(checkingFetch, { [CHECKS_SERVED]: true })

@@ -5,9 +5,15 @@
  */
 import { ERROR } from './common.ts'
 import { DEVICE_CODE_FORM, DEVICE_DECISION_FORM } from './page-forms.ts'
-import type { OperationSpec } from './registry.ts'
+import type { OperationSpec, ResponseSpec } from './registry.ts'
 
 const FORM = 'application/x-www-form-urlencoded'
+
+/** What both forms answer before reading them: a body over the cap, or too many attempts. */
+const FORM_REFUSALS: Readonly<Record<413 | 429, ResponseSpec>> = {
+  413: { description: 'Form too large (empty body)', type: 'text/plain' },
+  429: { description: 'Too many attempts', html: true, schema: ERROR, headers: ['Retry-After'] },
+}
 
 export const PAGE_OPS: readonly OperationSpec[] = [
   {
@@ -22,8 +28,7 @@ export const PAGE_OPS: readonly OperationSpec[] = [
       200: { description: 'The consent screen, or the sign-in form carrying the code', html: true },
       400: { description: 'Not a user code (the form again, with the problem), or the page area is not available', html: true },
       403: { description: 'Cross-origin form, or a refusal', html: true, schema: ERROR },
-      413: { description: 'Form too large (empty body)', type: 'text/plain' },
-      429: { description: 'Too many attempts', html: true, schema: ERROR, headers: ['Retry-After'] },
+      ...FORM_REFUSALS,
     },
   },
   {
@@ -38,8 +43,7 @@ export const PAGE_OPS: readonly OperationSpec[] = [
       200: { description: 'The code for the new device, the sign-in form, or "declined"', html: true },
       400: { description: 'Not a user code, or the page area is not available', html: true },
       403: { description: 'Cross-origin form, step-up needed or failed, not approved, or a refusal', html: true, schema: ERROR },
-      413: { description: 'Form too large (empty body)', type: 'text/plain' },
-      429: { description: 'Too many attempts', html: true, schema: ERROR, headers: ['Retry-After'] },
+      ...FORM_REFUSALS,
     },
   },
 ]

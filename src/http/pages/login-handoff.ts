@@ -37,10 +37,8 @@ export const mountLoginHandoff = (app: Hono<AppEnv>, services: Services, account
     },
     bearerAuth(accounts.auth.sessions, { proofs: accounts.dpop, publicBaseUrl }),
     async (c) => {
-      const principal = c.get('principal')
-      if (principal.token.jkt === undefined)
-        throw new RelayError('INVALID_TOKEN', { detail: 'only a DPoP-bound QR-login session is handed over' })
-      const tokens = await accounts.pageHandoff(principal)
+      // The service refuses a token bound to no key (INVALID_TOKEN) before it revokes anything.
+      const tokens = await accounts.auth.pageHandoff(c.get('principal'))
       keepTokens(c as never, services, tokens)
       return c.body(null, 204)
     },

@@ -3,13 +3,11 @@
  * through the real server against argon2id verification at its cheapest. Only that it runs, every
  * login answers 200 and it reports: its figures mean nothing.
  */
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { smokeTest } from './run-bench.ts'
 
 describe('bench:login smoke', () => {
-  it('signs in through HTTP and verifies with argon2id, then reports the ratio', { timeout: 60_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/login/run.ts', 55_000)
-    expect(code, `${stdout}\n${stderr}`).toBe(0)
+  smokeTest('signs in through HTTP and verifies with argon2id, then reports the ratio', 'bench/login/run.ts', 60_000, ({ stdout }) => {
     expect(stdout).toContain('| argon2id verification alone |')
     expect(stdout).toContain('| password login through HTTP')
     expect(stdout).toContain('| ratio login / argon2id |')

@@ -2,13 +2,11 @@
  * The fast version of the memory benchmark (`bench/memory/run.ts --smoke`): every abuse scenario runs
  * with tiny counts against a real qrelay process and reports its RSS and heap readings.
  */
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { smokeTest } from './run-bench.ts'
 
 describe('bench:memory smoke', () => {
-  it('runs every abuse scenario against a real server and reports the readings', { timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/memory/run.ts', 170_000)
-    expect(code, stderr).toBe(0)
+  smokeTest('runs every abuse scenario against a real server and reports the readings', 'bench/memory/run.ts', 180_000, ({ stdout }) => {
     for (const scenario of ['made-up ids', 'channels created and abandoned', 'idle WebSockets', 'slow clients']) {
       expect(stdout).toMatch(new RegExp(`\\| ${scenario} \\| qrelay \\|`))
     }

@@ -3,17 +3,20 @@
  * (channel, handshake, grant, approval, tokens) per transport and mode against the bare crypto. Only
  * that it runs, every login is approved with tokens and it reports: its figures mean nothing.
  */
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { smokeTest } from './run-bench.ts'
 
 describe('bench:qr-login smoke', () => {
-  it('completes QR logins over HTTP and WebSocket, one and two at a time, and reports them', { timeout: 60_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/qr-login/run.ts', 55_000)
-    expect(code, `${stdout}\n${stderr}`).toBe(0)
-    expect(stdout).toContain('| bare crypto of one login')
-    for (const via of ['http', 'websocket']) {
-      expect(stdout).toContain(`| full QR login over ${via}, one at a time |`)
-      expect(stdout).toContain(`| full QR login over ${via}, 2 at once |`)
-    }
-  })
+  smokeTest(
+    'completes QR logins over HTTP and WebSocket, one and two at a time, and reports them',
+    'bench/qr-login/run.ts',
+    60_000,
+    ({ stdout }) => {
+      expect(stdout).toContain('| bare crypto of one login')
+      for (const via of ['http', 'websocket']) {
+        expect(stdout).toContain(`| full QR login over ${via}, one at a time |`)
+        expect(stdout).toContain(`| full QR login over ${via}, 2 at once |`)
+      }
+    },
+  )
 })

@@ -3,13 +3,11 @@
  * login cycle against the bare baseline, the Hono floor and qrelay on the memory store (log silent and
  * info), every answer a 200, and the report table printed.
  */
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { smokeTest } from './run-bench.ts'
 
 describe('bench:relay smoke', () => {
-  it('runs the login cycle against every memory target and reports the ratios', { timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/relay/run.ts', 170_000)
-    expect(code, stderr).toBe(0)
+  smokeTest('runs the login cycle against every memory target and reports the ratios', 'bench/relay/run.ts', 180_000, ({ stdout }) => {
     for (const target of [
       'bare node:http + Map',
       'Hono + node-server + Map',

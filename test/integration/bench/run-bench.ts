@@ -2,8 +2,9 @@
  * Runs a benchmark script's `--smoke` mode as a child process (bounded), for the fast versions of the
  * benchmarks that `npm test` keeps.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
@@ -24,3 +25,24 @@ export const runSmoke = (script: string, timeoutMs: number): Promise<{ code: num
       resolve({ code, stdout, stderr })
     })
   })
+
+/** Whether each named Redis tool (`redis-server`, `redis-cli`) runs on this machine, for the Redis-backed smokes. */
+export const hasTools = (...tools: string[]): boolean =>
+  tools.every((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0)
+
+/**
+ * One smoke test: `script --smoke` run within the test's `timeoutMs` (killed a little before it), its
+ * exit code 0 (the output is the failure message), then `check` on what it printed.
+ */
+export const smokeTest = (
+  title: string,
+  script: string,
+  timeoutMs: number,
+  check: (out: { stdout: string; stderr: string }) => void,
+): void => {
+  it(title, { timeout: timeoutMs }, async () => {
+    const { code, stdout, stderr } = await runSmoke(script, timeoutMs - Math.max(5_000, timeoutMs / 20))
+    expect(code, `${stdout}\n${stderr}`).toBe(0)
+    check({ stdout, stderr })
+  })
+}

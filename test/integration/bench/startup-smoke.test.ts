@@ -3,13 +3,11 @@
  * one start of qrelay as `npm start` runs it and one of a bare `node:http` server, each until its first
  * 200. Only that both become ready and it reports: its figures mean nothing.
  */
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { smokeTest } from './run-bench.ts'
 
 describe('bench:startup smoke', () => {
-  it('builds, starts qrelay and the bare server until ready, and reports both', { timeout: 120_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/startup/run.ts', 115_000)
-    expect(code, `${stdout}\n${stderr}`).toBe(0)
+  smokeTest('builds, starts qrelay and the bare server until ready, and reports both', 'bench/startup/run.ts', 120_000, ({ stdout }) => {
     expect(stdout).toContain('bare node:http  median')
     expect(stdout).toContain('qrelay          median')
     expect(stdout).toContain('ratio qrelay ÷ bare:')

@@ -4,16 +4,13 @@
  * (fixed rate, closed loop, memory per pair), small and short. Only that it runs and reports without
  * errors: its figures mean nothing.
  */
-import { spawnSync } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
-import { runSmoke } from './run-bench.ts'
+import { describe, expect } from 'vitest'
+import { hasTools, smokeTest } from './run-bench.ts'
 
-const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+const hasRedis = hasTools('redis-server')
 
 describe.skipIf(!hasRedis)('bench/ws smoke', () => {
-  it('relays on every target and reports latency, throughput and memory', { timeout: 300_000 }, async () => {
-    const { code, stdout, stderr } = await runSmoke('bench/ws/run.ts', 290_000)
-    expect(code, `${stdout}\n${stderr}`).toBe(0)
+  smokeTest('relays on every target and reports latency, throughput and memory', 'bench/ws/run.ts', 300_000, ({ stdout, stderr }) => {
     for (const heading of ['### Latency at', '### Throughput', '### Memory per open pair']) expect(stdout).toContain(heading)
     for (const target of ['bare `ws` pair relay', 'qrelay, memory store', 'qrelay, Redis']) expect(stdout).toContain(target)
     // Every round line says how many errors it saw: none.

@@ -1,0 +1,97 @@
+/**
+ * Minting a device's tokens: one refresh family and its first access token, optionally bound to a
+ * DPoP key. Shared by the sign-ins (`sessions.ts`), refresh rotation and the page hand-over
+ * (`page-handoff.ts`); each caller names the error a refused write becomes.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ */
+import { mintDeviceToken } from '../core/auth/device-token.ts'
+import type { RelayError } from '../core/errors.ts'
+import type { Clock, DurableStore, Random } from '../ports.ts'
+import type { IssuedTokens } from './sessions.ts'
+
+/** What minting needs: the stores, clock, randomness and the session lifetimes. */
+export interface TokenMintDeps {
+  durable: DurableStore
+  clock: Clock
+  random: Random
+  accessTokenTtlMs: number
+  refreshTokenTtlMs: number
+}
+
+/** Whose tokens: the device, and the DPoP key thumbprint they are bound to, if any. */
+export interface TokenOwner {
+  accountId: string
+  deviceId: string
+  jkt?: string | undefined
+}
+
+/**
+ * Stores a fresh access token of a refresh family. Throws `denied()` when the store refuses it (the
+ * account, device or family became unusable).
+ *
+ * @example
+ * const access = await putAccessToken(deps, { accountId, deviceId }, familyId, denied)
+ */
+export const putAccessToken = async (
+  deps: TokenMintDeps,
+  owner: TokenOwner,
+  familyId: string,
+  denied: () => RelayError,
+): Promise<{ bearer: string; ttl: number }> => {
+  const token = mintDeviceToken(deps.random)
+  const now = deps.clock.now()
+  const outcome = await deps.durable.tokens.putAccess({
+    id: token.id,
+    secretHash: token.secretHash(),
+    accountId: owner.accountId,
+    deviceId: owner.deviceId,
+    familyId,
+    scopes: [],
+    issuedAtMs: now,
+    expiresAtMs: now + deps.accessTokenTtlMs,
+    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+  })
+  if (outcome !== 'ok') throw denied()
+  return { bearer: token.bearer(), ttl: deps.accessTokenTtlMs }
+}
+
+/**
+ * Creates a refresh family and its first access token for an existing device. Throws `denied()` when
+ * the store refuses either; a family whose access token was refused is revoked, so nothing usable is
+ * left behind.
+ *
+ * @example
+ * const tokens = await mintTokenFamily(deps, { accountId, deviceId, jkt }, denied)
+ */
+export const mintTokenFamily = async (deps: TokenMintDeps, owner: TokenOwner, denied: () => RelayError): Promise<IssuedTokens> => {
+  const now = deps.clock.now()
+  const refresh = mintDeviceToken(deps.random)
+  const family = await deps.durable.tokens.createRefreshFamily({
+    id: refresh.id,
+    accountId: owner.accountId,
+    deviceId: owner.deviceId,
+    scopes: [],
+    currentHash: refresh.secretHash(),
+    generation: 0,
+    createdAtMs: now,
+    expiresAtMs: now + deps.refreshTokenTtlMs,
+    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+  })
+  if (family !== 'ok') throw denied()
+  let access: { bearer: string; ttl: number }
+  try {
+    access = await putAccessToken(deps, owner, refresh.id, denied)
+  } catch (error) {
+    await deps.durable.tokens.revokeRefreshFamily(refresh.id).catch(() => false)
+    throw error
+  }
+  return {
+    accessToken: access.bearer,
+    refreshToken: refresh.bearer(),
+    expiresInMs: access.ttl,
+    deviceId: owner.deviceId,
+    accountId: owner.accountId,
+    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+  }
+}
