@@ -129,10 +129,9 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
       const { index, max } = reservationShard(record.id, maxLive)
       const reserved = await shard(index).reserve(opaqueKey(record.id), record.expiresAtMs, clock.now(), max)
       if (reserved === 'capacity') return 'capacity'
-      const created = await channel(record.id).create(record, index, clock.now())
-      // A reservation this call did not make ('held') belongs to the live channel already there.
-      if (created === 'exists' && reserved === 'ok') await shard(index).release(opaqueKey(record.id))
-      return created
+      // On 'exists' the reservation under this id is the live channel's own place, whichever of the
+      // racing creates made it: releasing it would leave that channel uncounted by the cap.
+      return channel(record.id).create(record, index, clock.now())
     },
     get: (id) => channel(id).get(clock.now()),
     replaceIfMatch: (id, expectedRev, next) => channel(id).replaceIfMatch(expectedRev, next, clock.now()),
