@@ -14,7 +14,15 @@ import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
+import {
+  cryptoRandom,
+  nodeHmacSha256,
+  nodeProofKeys,
+  nodeRedactor,
+  pinoLogger,
+  systemClock,
+  withPageScript,
+} from '../adapters/platform/node.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -259,6 +267,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
+    proofKeys: nodeProofKeys(),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })
