@@ -14,15 +14,8 @@ import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import {
-  cryptoRandom,
-  nodeHmacSha256,
-  nodeProofKeys,
-  nodeRedactor,
-  pinoLogger,
-  systemClock,
-  withPageScript,
-} from '../adapters/platform/node.ts'
+import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
+import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'

@@ -109,6 +109,3 @@ export const nodeHmacSha256 = (key: Uint8Array, data: Uint8Array): Uint8Array =>
 
 /** The pages' browser script for createApp (see page-script.ts). */
 export { withPageScript } from './page-script.ts'
-
-/** DPoP proof signatures on node:crypto (see node-proof-keys.ts). */
-export { nodeProofKeys } from './node-proof-keys.ts'

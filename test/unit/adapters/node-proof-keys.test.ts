@@ -5,7 +5,7 @@
 import { webcrypto } from 'node:crypto'
 import { base64url, calculateJwkThumbprint } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { nodeProofKeys } from '../../../src/adapters/platform/node.ts'
+import { nodeProofKeys } from '../../../src/adapters/platform/node-proof-keys.ts'
 import type { ProofKey } from '../../../src/ports.ts'
 import rfc8037 from '../../vectors/rfc8037-ed25519.json' with { type: 'json' }
 import examples from '../../vectors/jws-ec-examples.json' with { type: 'json' }

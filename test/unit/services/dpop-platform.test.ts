@@ -7,7 +7,7 @@
  */
 import { base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { nodeProofKeys } from '../../../src/adapters/platform/node.ts'
+import { nodeProofKeys } from '../../../src/adapters/platform/node-proof-keys.ts'
 import { RelayError } from '../../../src/core/errors.ts'
 import type { ProofKeys } from '../../../src/ports.ts'
 import { DPOP_TYP, verifyDpopProof, type DpopRequest } from '../../../src/services/dpop.ts'
