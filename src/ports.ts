@@ -36,5 +36,6 @@ export type {
 export type { DurableStore } from './ports/durable-store.ts'
 export type { SecurityEvent, SecurityEvents } from './ports/security-events.ts'
 export type { KeyStore } from './ports/key-store.ts'
+export type { ProofKey, ProofKeys } from './ports/proof-keys.ts'
 export type { NetworkFacts, NetworkLocator } from './ports/network-locator.ts'
 export type { WebhookMessage, WebhookOutboxCounts, WebhookOutbox } from './ports/webhook-outbox.ts'

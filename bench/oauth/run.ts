@@ -19,7 +19,8 @@
  * second of server CPU (from /proc), which a busy machine disturbs less than wall-clock rates.
  *
  * Knobs (environment): BENCH_REQUESTS (device authorizations per round, 500), BENCH_GRANTS (polls per
- * round, 500), BENCH_CONCURRENCY (16), BENCH_REPS (3), BENCH_DEBUG (set: print oidc-provider grant errors).
+ * round, 500), BENCH_CONCURRENCY (16), BENCH_REPS (3), BENCH_DEBUG (set: print oidc-provider grant errors),
+ * BENCH_CPU_PROF (directory: the qrelay server runs with `--cpu-prof` there).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/oauth-smoke.test.ts): both servers started,
  * 4 requests of each kind, 2 in flight, one round after the warm-up round; any unexpected answer exits 1
@@ -104,9 +105,9 @@ const blast = async (
 }
 
 /** Starts a server process pinned to core 0 and waits until `readyPath` answers 200. */
-const startServer = async (args: string[], env: Record<string, string | undefined>, readyPath: string) => {
+const startServer = async (args: string[], env: Record<string, string | undefined>, readyPath: string, profile: string[] = []) => {
   const port = await freePort()
-  const child = await startChild(process.execPath, ['--import', 'tsx', ...args.map((a) => a.replace('{port}', String(port)))], {
+  const child = await startChild(process.execPath, [...profile, '--import', 'tsx', ...args.map((a) => a.replace('{port}', String(port)))], {
     core: 0,
     env: { ...env, QRELAY_PORT: String(port) },
   })
@@ -134,6 +135,7 @@ const main = async (): Promise<void> => {
       QRELAY_RATE_TOKEN_PER_CLIENT: generous,
     },
     '/readyz',
+    process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   )
   const oidc = await startServer(['bench/oauth/oidc-server.ts', '{port}'], inherited, '/.well-known/openid-configuration').catch(
     async (error: unknown) => {

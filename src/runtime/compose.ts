@@ -17,6 +17,7 @@ import type {
   EphemeralStore,
   Logger,
   NetworkLocator,
+  ProofKeys,
   Random,
   Scheduler,
   SecurityEvents,
@@ -75,6 +76,8 @@ export interface ComposePorts {
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
   /** The HMAC tagging channel ids; default: the portable one. */
   hmacSha256?: HmacSha256
+  /** The platform's DPoP proof signature check; default: the portable one (jose on Web Crypto). */
+  proofKeys?: ProofKeys
   /** With `channelEvents`, builds the WebSocket relay on these timers. */
   scheduler?: Scheduler
   /** Channel-ticket signing keys; without them native channels carry no ticket. */
@@ -136,7 +139,8 @@ const composeAccounts = (
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
   const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, limiter: shared.limiter })
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
-  const dpop = dpopProofs({ counters: store.counters, clock, nonceKey: config.oauth.dpopNonce ? auth.dpopNonceKey : undefined })
+  const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
+  const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, keys: ports.proofKeys })
   const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth })
   const deviceLogin = deviceLoginService({
     grants,

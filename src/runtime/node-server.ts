@@ -15,6 +15,7 @@ import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
+import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -259,6 +260,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
+    proofKeys: nodeProofKeys(),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })

@@ -11,10 +11,21 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3 (checking DPoP proofs)
  */
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose'
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  errors,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { RelayError } from '../core/errors.ts'
 import { equalConstantTime, hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
+import type { ProofKeys } from '../ports.ts'
+import { verifyOnPlatform } from './dpop-platform.ts'
 
 /** The proof's `typ` (RFC 9449 §4.2). */
 export const DPOP_TYP = 'dpop+jwt'
@@ -45,6 +56,11 @@ export interface DpopOptions {
   maxAgeMs?: number
   /** How far in the future `iat` may be (client clock ahead). Default 5 s. */
   clockSkewMs?: number
+  /**
+   * The platform's signature check (Node: node:crypto, keys imported once); the proofs it does not
+   * take, and every proof without it (Workers), go the portable way (jose on Web Crypto). Same verdicts.
+   */
+  keys?: ProofKeys
 }
 
 /** A verified proof. */
@@ -101,7 +117,7 @@ export const replayWindowMs = (options: DpopOptions = {}): number =>
   (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) + (options.clockSkewMs ?? DEFAULT_SKEW_MS)
 
 /** Header checks done before any crypto, so each refusal has a precise detail. */
-const checkHeader = (proof: string, algorithms: readonly string[]): JWK => {
+const checkHeader = (proof: string, algorithms: readonly string[]): { header: ProtectedHeaderParameters; jwk: JWK } => {
   let header
   try {
     header = decodeProtectedHeader(proof)
@@ -117,7 +133,24 @@ const checkHeader = (proof: string, algorithms: readonly string[]): JWK => {
   const jwk = header.jwk
   if (typeof jwk !== 'object' || jwk === null) throw refuse('DPoP proof has no "jwk" header')
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw refuse('DPoP proof "jwk" must be a public key')
-  return jwk
+  return { header, jwk }
+}
+
+/** The portable check of signature and claims (jose on Web Crypto). */
+const verifyPortably = async (proof: string, algorithms: readonly string[], nowMs: number): Promise<JWTPayload> => {
+  try {
+    const { payload } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: DPOP_TYP,
+      algorithms: [...algorithms],
+      currentDate: new Date(nowMs),
+      requiredClaims: ['jti', 'htm', 'htu', 'iat'],
+    })
+    return payload
+  } catch (error) {
+    if (error instanceof errors.JWSSignatureVerificationFailed) throw refuse('DPoP proof signature invalid')
+    if (error instanceof errors.JOSEError) throw refuse('malformed DPoP proof')
+    throw error
+  }
 }
 
 /**
@@ -135,21 +168,12 @@ export const verifyDpopProof = async (
   options: DpopOptions = {},
 ): Promise<VerifiedDpopProof> => {
   const algorithms = options.algorithms ?? DPOP_ALGORITHMS
-  const jwk = checkHeader(proof, algorithms)
+  const { header, jwk } = checkHeader(proof, algorithms)
   const nowMs = typeof currentDate === 'number' ? currentDate : currentDate.getTime()
-  let payload
-  try {
-    ;({ payload } = await jwtVerify(proof, EmbeddedJWK, {
-      typ: DPOP_TYP,
-      algorithms: [...algorithms],
-      currentDate: new Date(nowMs),
-      requiredClaims: ['jti', 'htm', 'htu', 'iat'],
-    }))
-  } catch (error) {
-    if (error instanceof errors.JWSSignatureVerificationFailed) throw refuse('DPoP proof signature invalid')
-    if (error instanceof errors.JOSEError) throw refuse('malformed DPoP proof')
-    throw error
-  }
+  const verdict = options.keys === undefined ? null : verifyOnPlatform(proof, header, jwk, nowMs, options.keys)
+  if (verdict?.kind === 'bad_signature') throw refuse('DPoP proof signature invalid')
+  if (verdict?.kind === 'malformed') throw refuse('malformed DPoP proof')
+  const payload = verdict === null ? await verifyPortably(proof, algorithms, nowMs) : verdict.payload
   const { jti, htm, htu, iat } = payload
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
     throw refuse('DPoP proof "jti" invalid')
@@ -177,5 +201,5 @@ export const verifyDpopProof = async (
       throw new RelayError('DPOP_NONCE_REQUIRED', { detail: 'a fresh DPoP nonce is required' })
     }
   }
-  return { jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti, iat }
+  return { jkt: verdict === null ? await calculateJwkThumbprint(jwk, 'sha256') : verdict.jkt, jti, iat }
 }
