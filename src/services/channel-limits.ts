@@ -91,6 +91,3 @@ export const channelLimits = (store: EphemeralStore, clock: Clock) => {
     },
   }
 }
-
-/** The rate-limited channel intents (see {@link channelLimits}). */
-export type ChannelLimits = ReturnType<typeof channelLimits>
