@@ -8,6 +8,7 @@ export type { Clock, Random } from './ports/clock-random.ts'
 export type { Logger } from './ports/logger.ts'
 export type { ReplaceOutcome } from './ports/replace-outcome.ts'
 export type { CreateOutcome, ChannelStore } from './ports/channel-store.ts'
+export type { ChannelLimit, Limited } from './ports/channel-limit.ts'
 export type {
   WindowCounts,
   WindowBudget,

@@ -1,4 +1,6 @@
 import type { ChannelRecord } from '../core/rendezvous/channel.ts'
+import type { RendezvousApi } from '../core/rendezvous/channel.ts'
+import type { ChannelLimit, Limited } from './channel-limit.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 
 /** Outcome of {@link ChannelStore.create}. `capacity` means the live-channel cap is reached. */
@@ -21,4 +23,18 @@ export interface ChannelStore {
   delete(id: string): Promise<boolean>
   /** Number of live (unexpired) channels. */
   liveCount(): Promise<number>
+  /*
+   * Optional fused intents: a rate-limit hit and a channel operation in one atomic step (one Lua script
+   * in Redis). An adapter without them gets the same outcomes composed from the methods above and its
+   * counter store (`fusedChannelOps` in `services/channel-limits.ts`). The counter of `limitAndGet` and
+   * `limitAndTake` belongs to the channel (an adapter may keep it beside the record, e.g. on its Redis
+   * Cluster slot), so it is only ever hit through these methods; the counter of `limitAndCreate` is the
+   * counter store's own `limit.key`.
+   */
+  /** Counts the hit; when admitted, the live record (null when unknown, deleted or expired). */
+  limitAndGet?(id: string, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>>
+  /** Counts the hit; when admitted, takes the live record if it is one of `api` (otherwise touches nothing). */
+  limitAndTake?(id: string, api: RendezvousApi, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>>
+  /** Counts the hit; when admitted, {@link create}s `record`. */
+  limitAndCreate?(record: ChannelRecord, maxLive: number, limit: ChannelLimit): Promise<Limited<CreateOutcome>>
 }

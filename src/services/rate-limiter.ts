@@ -32,7 +32,9 @@ export interface RateLimiter {
   release(slot: RateSlot): Promise<void>
 }
 
-const storeKey = (key: string): string => `rl:${key}`
+/** The counter store's name for the rate-limit counter of `key` (also what fused channel intents hit). */
+export const rateKey = (key: string): string => `rl:${key}`
+const storeKey = rateKey
 
 /**
  * Builds a rate limiter over a counter store.

@@ -9,8 +9,9 @@ import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvo
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Config } from '../config.ts'
-import type { EphemeralStore, Random } from '../ports.ts'
+import type { Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
+import { channelLimits } from './channel-limits.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
 import type { ChannelIds } from './channel-ids.ts'
 
@@ -50,6 +51,7 @@ export const CLAIM_ATTEMPTS = 8
 export interface ChannelAccessDeps {
   store: EphemeralStore
   limiter: RateLimiter
+  clock: Clock
   random: Random
   rates: Config['rateLimit']
   /** Abuse accounting; none: nothing is counted. */
@@ -60,12 +62,13 @@ export interface ChannelAccessDeps {
  * Builds the channel access of a rendezvous service.
  *
  * @example
- * const access = channelAccess({ store, limiter, random, rates, abuse }, channelIds(keys, random))
+ * const access = channelAccess({ store, limiter, clock, random, rates, abuse }, channelIds(keys, random))
  * const view = await access.limitedView('read', rates.readsPerChannel, 'native', id, secret, caller)
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short steps (known, load, count, refuse, settle, admitParty, requireParty, limitedView) sharing the store, the limiter and the abuse guard; settle, the longest, is 35 lines
 export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
   const { store, limiter, random, rates } = deps
+  const limits = channelLimits(store, deps.clock)
 
   /** Refuses an id this deployment never minted before any store or counter is touched. */
   const known = async (id: string): Promise<void> => {
@@ -167,8 +170,8 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
    * Loads the channel as the caller's party and counts the request against `rule`. Native channels
    * count per channel, but only once the caller is known to be a party (see `admitParty`). The Matrix
    * APIs have no parties, so they count per channel and client: one client's flood spends its own
-   * allowance, never the other client's. Their load is a plain read, so both go out at once (one
-   * round trip to Redis instead of two); the rate limit still wins when both fail.
+   * allowance, never the other client's. Their load is a plain read, so the count and the read are one
+   * store step (one script on Redis, see `channel-limits.ts`); the rate limit still wins when both fail.
    */
   const limitedView = async (
     kind: 'read' | 'write',
@@ -184,13 +187,10 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
       await limiter.consume(`${kind}:${id}`, rule)
       return settle(api, id, secret, caller, record, change)
     }
-    const [limited, loaded] = await Promise.allSettled([limiter.consume(`${kind}:${id}:${caller.clientKey}`, rule), load(api, id)])
-    if (limited.status === 'rejected') throw limited.reason
-    if (loaded.status === 'rejected') throw loaded.reason
-    return change === undefined
-      ? { record: loaded.value, party: 'anyone', changed: false }
-      : settle(api, id, secret, caller, loaded.value, change)
+    const loaded = await limits.get(`${kind}:${id}:${caller.clientKey}`, rule, id)
+    if (loaded === null || loaded.api !== api) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    return change === undefined ? { record: loaded, party: 'anyone', changed: false } : settle(api, id, secret, caller, loaded, change)
   }
 
-  return { known, load, count, requireParty, limitedView }
+  return { known, load, count, requireParty, limitedView, limits }
 }

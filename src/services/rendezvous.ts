@@ -86,7 +86,7 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (create) is 25 lines
 export const rendezvousService = (deps: RendezvousDeps) => {
-  const { store, limiter, clock, random, limits, rates, events } = deps
+  const { store, clock, random, limits, rates, events } = deps
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
@@ -111,7 +111,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     }
   }
 
-  const { known, load, count, requireParty, limitedView } = channelAccess(deps, ids)
+  const { known, count, requireParty, limitedView, limits: guarded } = channelAccess(deps, ids)
 
   const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
@@ -120,8 +120,6 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     async create(api: RendezvousApi, data: string, caller: Caller): Promise<CreatedChannel> {
       checkSize(data)
       await refuseDeniedCreator(deps, caller)
-      await limiter.consume(`create:${caller.clientKey}`, rates.createPerClient)
-      await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       const creatorSecret = api === 'native' ? newOpaqueId(random, 32) : undefined
       const record = createChannel({
         id: await ids.mint(),
@@ -133,7 +131,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         creatorNetwork: caller.clientKey,
         ...(caller.asn === undefined ? {} : { creatorAsn: caller.asn }),
       })
-      const outcome = await store.channels.create(record, limits.maxLiveChannels)
+      // The per-client count and the create are one store step (one script on one Redis); a refused
+      // count creates nothing and counts no abuse signal.
+      const outcome = await guarded.create(`create:${caller.clientKey}`, rates.createPerClient, record, limits.maxLiveChannels)
+      await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       if (outcome === 'capacity') {
         throw new RelayError('CAPACITY_EXCEEDED', { detail: 'too many live channels', retryAfterMs: 5000 })
       }
@@ -184,19 +185,15 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      */
     async remove(api: RendezvousApi, id: string, caller: Caller, secret: string | null = null): Promise<void> {
       await known(id)
-      let party: PartyView['party'] | null = null
-      if (api === 'native') party = (await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)).party
-      else {
-        // A plain read beside the count: both go out at once (one Redis round trip); the limit wins when both fail.
-        const [limited, loaded] = await Promise.allSettled([
-          limiter.consume(`write:${id}:${caller.clientKey}`, rates.writesPerChannel),
-          load(api, id),
-        ])
-        if (limited.status === 'rejected') throw limited.reason
-        if (loaded.status === 'rejected') throw loaded.reason
+      if (api !== 'native') {
+        // The count and a take of a live channel of this API are one store step; a refused count takes nothing.
+        const taken = await guarded.take(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, api)
+        if (taken === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+        return
       }
+      const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
       if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
-      if (party !== null) announce(id, { type: 'deleted', by: roleOf(party) })
+      announce(id, { type: 'deleted', by: roleOf(party) })
     },
 
     /**

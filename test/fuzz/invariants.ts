@@ -23,6 +23,7 @@ import type { Write } from './target.ts'
  */
 export const ALLOWED_ON_4XX: ReadonlyArray<{ pattern: RegExp; why: string }> = [
   { pattern: /^ct:/, why: 'rate-limit, DPoP-replay and abuse counters (Redis; in memory counters are not recorded at all)' },
+  { pattern: /^\{c:[^}]+\}:rl:/, why: "a channel's read and write rate-limit counters, kept beside its record on Redis (redis-fused.ts)" },
   { pattern: /^kv:\{authblock:|^authblock:/, why: 'the lock-out a failed password or second factor earns (auth-failures)' },
   { pattern: /^kv:\{user-code:block:|^user-code:block:/, why: 'the block a client earns by guessing user codes' },
   { pattern: /^kv:\{abuse-|^abuse-/, why: 'abuse-guard records and denials (off in the fuzz config, listed for completeness)' },

@@ -25,6 +25,7 @@ import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../ports.ts'
 import { opaqueKey } from './opaque-key.ts'
 import type { RedisClient } from './redis-client.ts'
+import { redisFusedChannels, type FusedChannelParts } from './redis-fused.ts'
 
 /** How many sorted sets share the live-channel cap (each on its own slot). */
 export const LIVE_SHARDS = 8
@@ -181,17 +182,19 @@ const shardedCap = (client: RedisClient, clock: Clock, shards: readonly string[]
 }
 
 /**
- * The channel store over `client`, its keys under `keyPrefix`.
+ * The channel store over `client`, its keys under `keyPrefix`, with the fused rate-limited intents of
+ * ./redis-fused.ts (`counting`: the counter store's key names and its plain hit, for the create counter).
  *
  * @example
- * const channels = redisChannels(client, 'qrelay:', systemClock, (json) => JSON.parse(json))
+ * const channels = redisChannels(client, 'qrelay:', systemClock, (json) => JSON.parse(json), counting)
  */
 export const redisChannels = (
   client: RedisClient,
   keyPrefix: string,
   clock: Clock,
   decode: (json: string | null) => ChannelRecord | null,
-) => {
+  counting: Pick<FusedChannelParts, 'counterKey' | 'hitWindow'>,
+): ChannelStore => {
   for (const [name, lua, numberOfKeys] of SCRIPTS) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
   }
@@ -240,5 +243,6 @@ export const redisChannels = (
       return (await liveCounts()).reduce((sum, count) => sum + count, 0)
     },
   }
-  return channels
+  const fused = redisFusedChannels({ client, clock, decode, recordKey, shards, homeOf, release, create: channels.create, ...counting })
+  return { ...channels, ...fused }
 }

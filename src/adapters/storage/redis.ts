@@ -139,8 +139,6 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
     const record = JSON.parse(json) as ChannelRecord
     return isLive(record, clock.now()) ? record : null
   }
-  const channels = redisChannels(client, keyPrefix, clock, decode)
-
   const counters: CounterStore = {
     async increment(key, ttlMs) {
       return redis.qrIncrement(counterKey(key), ttlMs)
@@ -169,6 +167,8 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
       await redis.qrReleaseWindow(`${counterKey(key)}:${windowIndex}`)
     },
   }
+
+  const channels = redisChannels(client, keyPrefix, clock, decode, { counterKey, hitWindow: counters.hitWindow })
 
   const kvKey = (key: string): string => `${keyPrefix}kv:{${key}}`
   const kv: KvStore = {

@@ -8,6 +8,7 @@ import { createChannel, type ChannelRecord } from '../../../src/core/rendezvous/
 import { writeChannel } from '../../../src/core/rendezvous/channel.ts'
 import type { EphemeralStore } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
+import { describeFusedIntents } from './fused-conformance.ts'
 
 export type MakeStore = (clock: FakeClock) => Promise<EphemeralStore> | EphemeralStore
 
@@ -276,6 +277,8 @@ export const describeEphemeralStore = (name: string, make: MakeStore): void => {
         expect(await store.counters.hitWindow('rel-absent', 2, 120_000)).toEqual({ current: 1, previous: 0 })
       })
     })
+
+    describeFusedIntents(() => ({ store, clock }))
 
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined()

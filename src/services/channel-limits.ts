@@ -1,0 +1,93 @@
+/**
+ * Rate-limited channel intents: a rate-limit hit and the channel operation it guards, as one store
+ * step where the adapter has one (`ChannelStore.limitAndGet` and its siblings: one Lua script on Redis),
+ * else composed from the ports' plain methods with the same outcomes. Either way the hit is counted
+ * first and always, and a refused hit changes nothing else.
+ */
+import { RelayError } from '../core/errors.ts'
+import { decideRate, windowBudget, type RateRule } from '../core/policy/rate-limit.ts'
+import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
+import type { ChannelLimit, Clock, CreateOutcome, EphemeralStore, Limited, WindowCounts } from '../ports.ts'
+import { rateKey } from './rate-limiter.ts'
+
+/** Whether a counted hit is admitted by `limit`'s budget (the test of `ChannelLimit`). */
+export const admits = (counts: WindowCounts, limit: ChannelLimit): boolean =>
+  counts.previous * limit.budget.previousWeight + counts.current * limit.budget.currentWeight <= limit.budget.capacity
+
+/** The three fused intents of a store: its own, or composed from its channel and counter ports. */
+export type FusedChannelOps = Required<Pick<EphemeralStore['channels'], 'limitAndGet' | 'limitAndTake' | 'limitAndCreate'>>
+
+/**
+ * The store's fused intents, each the adapter's own when it has one. The composed ones count the hit
+ * with `CounterStore.hitWindow` under `limit.key`; a read goes out beside it (a read changes nothing),
+ * a take or a create only once the hit is admitted.
+ *
+ * @example
+ * const { limitAndGet } = fusedChannelOps(store)
+ */
+export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
+  const { channels, counters } = store
+  const hit = (limit: ChannelLimit): Promise<WindowCounts> => counters.hitWindow(limit.key, limit.windowIndex, limit.ttlMs)
+  // The hit and the read go out at once; the hit decides first (a refusal wins over a failed read).
+  const limitAndGet = async (id: string, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
+    const [counted, loaded] = await Promise.allSettled([hit(limit), channels.get(id)])
+    if (counted.status === 'rejected') throw counted.reason
+    if (!admits(counted.value, limit)) return { admitted: false, counts: counted.value }
+    if (loaded.status === 'rejected') throw loaded.reason
+    return { admitted: true, counts: counted.value, value: loaded.value }
+  }
+  const limitAndTake = async (id: string, api: RendezvousApi, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
+    const read = await limitAndGet(id, limit)
+    if (!read.admitted) return read
+    const taken = read.value === null || read.value.api !== api ? null : await channels.takeOnce(id)
+    return { admitted: true, counts: read.counts, value: taken }
+  }
+  const limitAndCreate = async (record: ChannelRecord, maxLive: number, limit: ChannelLimit): Promise<Limited<CreateOutcome>> => {
+    const counts = await hit(limit)
+    if (!admits(counts, limit)) return { admitted: false, counts }
+    return { admitted: true, counts, value: await channels.create(record, maxLive) }
+  }
+  return {
+    limitAndGet: channels.limitAndGet?.bind(channels) ?? limitAndGet,
+    limitAndTake: channels.limitAndTake?.bind(channels) ?? limitAndTake,
+    limitAndCreate: channels.limitAndCreate?.bind(channels) ?? limitAndCreate,
+  }
+}
+
+/**
+ * Builds the rate-limited channel intents of the rendezvous service: each counts one hit of `key`
+ * under `rule` (the rate limiter's counter of that name) and throws RATE_LIMITED when refused, with
+ * the retry hint `RateLimiter.consume` gives.
+ *
+ * @example
+ * const record = await limits.get(`read:${id}:${clientKey}`, rates.readsPerChannel, id)
+ */
+export const channelLimits = (store: EphemeralStore, clock: Clock) => {
+  const ops = fusedChannelOps(store)
+  const limitOf = (key: string, rule: RateRule, now: number): ChannelLimit => {
+    const { index, budget } = windowBudget(rule, now)
+    return { key: rateKey(key), windowIndex: index, ttlMs: 2 * rule.windowMs, budget }
+  }
+  const settled = <T>(outcome: Limited<T>, rule: RateRule, now: number): T => {
+    if (outcome.admitted) return outcome.value
+    const { retryAfterMs } = decideRate(outcome.counts, rule, now)
+    throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: Math.max(1, retryAfterMs) })
+  }
+  return {
+    /** The live record of `id` (null when gone), once a hit of `key` is admitted. */
+    async get(key: string, rule: RateRule, id: string): Promise<ChannelRecord | null> {
+      const now = clock.now()
+      return settled(await ops.limitAndGet(id, limitOf(key, rule, now)), rule, now)
+    },
+    /** Takes the live record of `id` if it is one of `api` (null otherwise), once a hit of `key` is admitted. */
+    async take(key: string, rule: RateRule, id: string, api: RendezvousApi): Promise<ChannelRecord | null> {
+      const now = clock.now()
+      return settled(await ops.limitAndTake(id, api, limitOf(key, rule, now)), rule, now)
+    },
+    /** Creates `record`, once a hit of `key` is admitted. */
+    async create(key: string, rule: RateRule, record: ChannelRecord, maxLive: number): Promise<CreateOutcome> {
+      const now = clock.now()
+      return settled(await ops.limitAndCreate(record, maxLive, limitOf(key, rule, now)), rule, now)
+    },
+  }
+}
