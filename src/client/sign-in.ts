@@ -1,8 +1,8 @@
 /**
  * The new device's end of a QR login, once its channel is open (check code confirmed on whichever
- * device showed the QR): make a DPoP key, ask for a device authorization grant with the channel
- * binding (RFC 8628 + RFC 9449), send `io.qrelay.login.grant` to the existing device over the secure
- * channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
+ * device showed the QR): make a DPoP key and ask for a device authorization grant with the channel
+ * binding (RFC 8628 + RFC 9449) while the existing device's turn-over travels, send
+ * `io.qrelay.login.grant` to the existing device over the secure channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
  * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once and
  * an approval is collected at once: the poll after `io.qrelay.login.approved` does not wait for the
  * interval (the server answers an approved grant whenever it is polled; it is the one early poll).
@@ -61,6 +61,8 @@ interface GrantCodes {
   userCode: string
   expiresIn: number
   interval: number
+  /** When the answer came, by this device's clock (the `expires_in` bound counts from it). */
+  atMs: number
 }
 
 const requestGrant = async (
@@ -69,6 +71,7 @@ const requestGrant = async (
   nonces: DpopNonceBox,
   binding: string,
   deviceName: string | undefined,
+  now: () => number,
   signal?: AbortSignal,
 ): Promise<GrantCodes> => {
   const fields: Record<string, string> = { channel_binding: binding }
@@ -81,6 +84,7 @@ const requestGrant = async (
       userCode: b.user_code,
       expiresIn: b.expires_in,
       interval: typeof b.interval === 'number' ? b.interval : 5,
+      atMs: now(),
     }
   }
   if (answer.status === 400)
@@ -173,12 +177,21 @@ const waitBeforePoll = async (
   }
 }
 
-/** The login's DPoP key (the app's own, or a fresh one), started now and awaited later by the caller. */
-const startDpopKey = (options: SignInOptions, now: () => number): Promise<DpopKey> => {
-  const made =
+/** The login's DPoP key (the app's own, or a fresh one), then the grant it asks: started now, awaited later. */
+const startKeyAndGrant = (
+  options: SignInOptions,
+  now: () => number,
+  onStep: (step: SignInStep) => void,
+  ask: (key: DpopKey) => Promise<GrantCodes>,
+): Promise<{ key: DpopKey; grant: GrantCodes }> => {
+  const keyMade =
     options.dpopKey === undefined
       ? generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) })
       : Promise.resolve(options.dpopKey)
+  const made = keyMade.then(async (key) => {
+    onStep({ step: 'dpop_key', jkt: key.jkt })
+    return { key, grant: await ask(key) }
+  })
   // Safe to drop here: the caller awaits the same promise, where its error is the caller's.
   made.catch(() => {})
   return made
@@ -214,17 +227,17 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
   let closing: Promise<void> | undefined
   try {
     throwIfCancelled(options.signal)
-    // The key does not depend on the peer: make it while the existing device's turn-over is on its way.
-    const keyMade = startDpopKey(options, now)
-    // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
-    if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
-    const key = await keyMade
-    onStep({ step: 'dpop_key', jkt: key.jkt })
+    // Neither the key nor the grant waits for the existing device's turn-over (only sending the grant does).
     // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
     const nonces: DpopNonceBox = { value: undefined }
-    const grant = await requestGrant(http, key, nonces, session.channelBinding, options.deviceName, stop.signal)
+    const granted = startKeyAndGrant(options, now, onStep, (key) =>
+      requestGrant(http, key, nonces, session.channelBinding, options.deviceName, now, stop.signal),
+    )
+    // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
+    if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
+    const { key, grant } = await granted
     onStep({ step: 'grant_requested', userCode: grant.userCode, expiresIn: grant.expiresIn, interval: grant.interval })
-    const deadlineMs = now() + grant.expiresIn * 1000
+    const deadlineMs = grant.atMs + grant.expiresIn * 1000
     await session.send({ type: LOGIN_GRANT, user_code: grant.userCode, dpop_jkt: key.jkt })
     onStep({ step: 'grant_sent' })
 

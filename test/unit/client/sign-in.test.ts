@@ -2,7 +2,7 @@
  * The new device's polling in `signIn`, against a scripted token endpoint with an injected clock and
  * sleep: it waits `interval` before every poll, slows down on `slow_down` (never faster again), stops
  * at `expires_in`, stops at once on a decline heard over the channel, polls at once (once) on an
- * approval heard over it, and sends a DPoP proof with every request. Plus the existing device's refusal to use anything but its own channel binding.
+ * approval heard over it, asks for its grant before the existing device's turn-over arrives, and sends a DPoP proof with every request. Plus the existing device's refusal to use anything but its own channel binding.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
@@ -156,6 +156,21 @@ describe('signIn polling', () => {
     expect(result.deviceId).toBe('DEV')
     expect(time.sleeps).toEqual([])
     expect(steps).toEqual(['dpop_key', 'grant_requested', 'grant_sent', 'approved_by_peer', 'session_minted'])
+  })
+
+  it("asks for the grant while the existing device's turn-over travels, and sends it over the channel only after it", async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [[200, TOKENS]])
+    let ready: (message: unknown) => void = () => {}
+    const turnOver = new Promise((resolve) => (ready = resolve))
+    const { session, sent } = fakeSession('new', 'G', [() => turnOver, async () => ({ type: LOGIN_APPROVED })])
+    const signingIn = signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })
+    for (let i = 0; i < 50 && server.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(server.calls.map((c) => c.path)).toEqual(['/oauth2/device_authorization'])
+    expect(sent).toEqual([])
+    ready({ type: LOGIN_READY })
+    expect((await signingIn).deviceId).toBe('DEV')
+    expect(sent).toMatchObject([{ type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM' }])
   })
 
   it('cuts a wait short when the approval arrives during it', async () => {
