@@ -2,10 +2,13 @@
  * The new device's end of a QR login, once its channel is open (check code confirmed on whichever
  * device showed the QR): make a DPoP key and ask for a device authorization grant with the channel
  * binding (RFC 8628 + RFC 9449) while the existing device's turn-over travels, send
- * `io.qrelay.login.grant` to the existing device over the secure channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
- * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once and
- * an approval is collected at once: the poll after `io.qrelay.login.approved` does not wait for the
- * interval (the server answers an approved grant whenever it is polled; it is the one early poll).
+ * `io.qrelay.login.grant` to the existing device over the secure channel, then poll the token
+ * endpoint while listening on the channel. The first poll goes out at once as a long poll (`Prefer:
+ * wait=<interval>`, RFC 7240): a server that holds it answers the moment the grant is decided, and the
+ * next poll waits only what is left of the interval; a server that does not hold it gets polls at its
+ * `interval` (slower after `slow_down`, never faster, never past `expires_in`). A decline over the
+ * channel stops it at once; an approval is collected at once (the poll after
+ * `io.qrelay.login.approved` does not wait: the one early poll).
  * Returns the DPoP-bound session.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
@@ -19,6 +22,7 @@ import { isTokenBody, MintedSession, type DeviceSession } from './device-session
 import { answerError, describeAnswer, loginHttp, type LoginEndpoints, type LoginHttp } from './login-http.ts'
 import { LOGIN_APPROVED, LOGIN_GRANT, readOutcomeMessage, readReadyMessage } from './login-messages.ts'
 import { sleep as platformSleep, systemNow, throwIfCancelled } from './platform.ts'
+import { heldOrEarly, waitBeforePoll, type PeerOutcome } from './poll-wait.ts'
 import type { SessionBase } from './session-base.ts'
 
 export type { DeviceSession } from './device-session.ts'
@@ -94,37 +98,6 @@ const requestGrant = async (
   throw answerError(answer, 'device authorization')
 }
 
-/** What the existing device said while the new one polls. */
-interface PeerOutcome {
-  /** A decline or a failure that ends the wait early. */
-  early: ClientError | null
-  /** The channel went away without an outcome: one more poll tells whether the approval happened first. */
-  gone: boolean
-  /** The existing device said it approved: the next poll goes out at once. */
-  approved: boolean
-  /** Ends the current wait between polls early (set while one is under way). */
-  wake: () => void
-}
-
-/**
- * A signal that aborts when either of two does (`AbortSignal.any` is not on every runtime the SDK
- * serves), and the function that stops listening to them.
- */
-const eitherSignal = (a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release: () => void } => {
-  const both = new AbortController()
-  const abort = (): void => both.abort()
-  if (a.aborted || b.aborted) abort()
-  a.addEventListener('abort', abort, { once: true })
-  b.addEventListener('abort', abort, { once: true })
-  return {
-    signal: both.signal,
-    release: () => {
-      a.removeEventListener('abort', abort)
-      b.removeEventListener('abort', abort)
-    },
-  }
-}
-
 /** Receives the existing device's outcome into `peer`; a decline or a failure aborts `stop`. */
 const watchPeer = async (
   session: SessionBase,
@@ -154,27 +127,6 @@ const watchPeer = async (
     peer.early = error
   }
   stop.abort()
-}
-
-/** Waits `ms` before the next poll, or less when the existing device approves meanwhile. */
-const waitBeforePoll = async (
-  wait: (ms: number, signal?: AbortSignal) => Promise<void>,
-  ms: number,
-  stop: AbortController,
-  peer: PeerOutcome,
-): Promise<void> => {
-  const nap = new AbortController()
-  const napOrStop = eitherSignal(stop.signal, nap.signal)
-  peer.wake = () => nap.abort()
-  try {
-    await wait(ms, napOrStop.signal)
-  } catch (error) {
-    if (peer.early !== null) throw peer.early
-    if (!nap.signal.aborted || stop.signal.aborted) throw error
-  } finally {
-    peer.wake = () => {}
-    napOrStop.release()
-  }
 }
 
 /** The login's DPoP key (the app's own, or a fresh one), then the grant it asks: started now, awaited later. */
@@ -249,9 +201,12 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     // Once approved, one poll goes out without waiting; any later one waits the interval again
     // (e.g. while the initiation code is still to be typed on this device).
     let earlyPollLeft = true
+    // The first poll goes out at once, as a long poll (`Prefer: wait`): a server that holds it
+    // answers the moment the grant is decided. Later polls wait what is left of the interval.
+    let waitMs = 0
     for (;;) {
-      if (!(peer.approved && earlyPollLeft)) {
-        await waitBeforePoll(wait, Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop, peer)
+      if (!(peer.approved && earlyPollLeft) && waitMs > 0) {
+        await waitBeforePoll(wait, Math.min(waitMs, Math.max(0, deadlineMs - now())), stop, peer)
       }
       // Approved: the channel has done its work, so it closes while the token poll is under way.
       if (peer.approved && earlyPollLeft && closeAtEnd) closing = session.close().catch(() => {})
@@ -259,15 +214,26 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
       const goneBeforePoll = peer.gone
-      const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', {
-        grant_type: DEVICE_CODE_GRANT,
-        device_code: grant.deviceCode,
+      const polledAt = now()
+      const fields = { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode }
+      const prefer = { prefer: `wait=${Math.ceil(intervalMs / 1000)}` }
+      const tokenPoll = () => dpopFormPost(http, key, nonces, '/oauth2/token', fields, stop.signal, prefer)
+      // Approved while this poll is held (another process may take up to its recheck to see it): one
+      // poll at once beside it; the grant is redeemed once, by whichever of the two gets there first.
+      const answer = await heldOrEarly(tokenPoll(), peer, () => {
+        earlyPollLeft = false
+        if (closeAtEnd) closing ??= session.close().catch(() => {})
+        return tokenPoll()
+      }).catch((error: unknown) => {
+        throw peer.early ?? error
       })
       if (answer.status === 200 && isTokenBody(answer.body)) {
         onStep({ step: 'session_minted', deviceId: answer.body.device_id })
         return new MintedSession(answer.body, key, http, nonces)
       }
       const error = answer.body.error
+      // A held (long) poll already spent its wait; any other answer waits the whole interval.
+      const held = error === 'authorization_pending' && answer.preferenceApplied?.startsWith('wait=') === true
       if (error === 'authorization_pending') {
         if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
         onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
@@ -287,6 +253,7 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
           ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
           : answerError(answer, 'token')
       }
+      waitMs = held ? Math.max(0, polledAt + intervalMs - now()) : intervalMs
     }
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort)

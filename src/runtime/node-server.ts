@@ -259,6 +259,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
+    wakesAcrossRequests: true,
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })
