@@ -19,7 +19,7 @@ import { ClientError, isClientError } from './errors.ts'
 import { generateDpopKey, type DpopAlgorithm, type DpopKey } from './dpop-key.ts'
 import { dpopFormPost, type DpopNonceBox } from './dpop-post.ts'
 import { isTokenBody, MintedSession, type DeviceSession } from './device-session.ts'
-import { answerError, describeAnswer, loginHttp, type LoginEndpoints, type LoginHttp } from './login-http.ts'
+import { answerError, describeAnswer, loginHttp, type JsonAnswer, type LoginEndpoints, type LoginHttp } from './login-http.ts'
 import { LOGIN_APPROVED, LOGIN_GRANT, readOutcomeMessage, readReadyMessage } from './login-messages.ts'
 import { sleep as platformSleep, systemNow, throwIfCancelled } from './platform.ts'
 import { heldOrEarly, waitBeforePoll, type PeerOutcome } from './poll-wait.ts'
@@ -129,6 +129,34 @@ const watchPeer = async (
   stop.abort()
 }
 
+/**
+ * The polling interval after a refused poll (longer after `slow_down` or a 429); throws on an answer
+ * that ends the sign-in (ACCESS_DENIED, GRANT_EXPIRED, CHANNEL_GONE, UNAUTHORIZED, and answerError's).
+ */
+const intervalAfter = (answer: JsonAnswer, intervalMs: number, goneBeforePoll: boolean, onStep: (step: SignInStep) => void): number => {
+  const error = answer.body.error
+  if (error === 'authorization_pending') {
+    if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
+    onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
+    return intervalMs
+  }
+  if (error === 'slow_down') {
+    const told = answer.body.interval
+    const slower = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
+    onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: slower / 1000 })
+    return slower
+  }
+  // Rate limited, or the server's store briefly unreachable (nothing was redeemed): poll again.
+  if (answer.status === 429 || answer.status === 503) return Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
+  if (error === 'access_denied') throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })
+  if (error === 'expired_token') {
+    throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
+  }
+  throw answer.status === 400
+    ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
+    : answerError(answer, 'token')
+}
+
 /** The login's DPoP key (the app's own, or a fresh one), then the grant it asks: started now, awaited later. */
 const startKeyAndGrant = (
   options: SignInOptions,
@@ -234,25 +262,7 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       const error = answer.body.error
       // A held (long) poll already spent its wait; any other answer waits the whole interval.
       const held = error === 'authorization_pending' && answer.preferenceApplied?.startsWith('wait=') === true
-      if (error === 'authorization_pending') {
-        if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
-        onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
-      } else if (error === 'slow_down') {
-        const told = answer.body.interval
-        intervalMs = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
-        onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: intervalMs / 1000 })
-      } else if (answer.status === 429 || answer.status === 503) {
-        // Rate limited, or the server's store briefly unreachable (nothing was redeemed): poll again.
-        intervalMs = Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
-      } else if (error === 'access_denied') {
-        throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })
-      } else if (error === 'expired_token') {
-        throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
-      } else {
-        throw answer.status === 400
-          ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
-          : answerError(answer, 'token')
-      }
+      intervalMs = intervalAfter(answer, intervalMs, goneBeforePoll, onStep)
       waitMs = held ? Math.max(0, polledAt + intervalMs - now()) : intervalMs
     }
   } finally {

@@ -143,13 +143,7 @@ const composeAccounts = (
   const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, limiter: shared.limiter })
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey: config.oauth.dpopNonce ? auth.dpopNonceKey : undefined })
-  const grants = deviceGrantsService({
-    kv: store.kv,
-    clock,
-    random,
-    limits: config.oauth,
-    wakeWatchers: ports.wakesAcrossRequests === true,
-  })
+  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
   const deviceLogin = deviceLoginService({
     grants,
     sessions: auth.sessions,

@@ -78,7 +78,7 @@ export const deviceGrantsService = (deps: {
   random: Random
   limits: DeviceGrantLimits
   /** Offer `watch` (only where a request may wake another: not on Workers). Default false. */
-  wakeWatchers?: boolean
+  wakeWatchers?: boolean | undefined
 }): DeviceGrantsService => {
   const { kv, clock, random, limits } = deps
   const watchers = new Map<string, Set<() => void>>()

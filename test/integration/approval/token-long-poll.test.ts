@@ -22,7 +22,13 @@ const setup = async (): Promise<{ t: TestApp; approver: Send; token: string }> =
     clock: fakeClock(Date.UTC(2026, 10, 22)),
   })
   const approver = viaApp(t.app, PEER)
-  const created = await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: 'correct horse battery staple' }, ADMIN_TOKEN)
+  const created = await call(
+    approver,
+    'POST',
+    '/v1/admin/users',
+    { username: 'alice', password: 'correct horse battery staple' },
+    ADMIN_TOKEN,
+  )
   expect(created.status).toBe(201)
   const tokens = await login(approver, 'alice', 'correct horse battery staple')
   return { t, approver, token: tokens.access_token }
@@ -58,7 +64,11 @@ describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
     const codes = await grantFor(s.t, send, holder)
     const held = poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=2')
     expect(await settledSoon(held)).toBe('still waiting')
-    const approved = await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
+    const approved = await decide(s.approver, s.token, codes.user_code, {
+      decision: 'approve',
+      channel_binding: BINDING,
+      dpop_jkt: holder.jkt,
+    })
     expect(approved.status).toBe(200)
     const answer = await held
     expect(answer).toMatchObject({ status: 200, body: { token_type: 'DPoP' }, applied: 'wait=2' })

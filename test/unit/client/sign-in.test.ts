@@ -177,7 +177,14 @@ describe('signIn polling', () => {
 
   it('cuts a wait short when the approval arrives during it', async () => {
     const time = fakeTime()
-    const server = scriptedServer(time, [[400, { error: 'authorization_pending' }], [200, TOKENS]], { interval: 60 })
+    const server = scriptedServer(
+      time,
+      [
+        [400, { error: 'authorization_pending' }],
+        [200, TOKENS],
+      ],
+      { interval: 60 },
+    )
     let approve: (message: unknown) => void = () => {}
     const approval = new Promise((resolve) => (approve = resolve))
     const { session } = fakeSession('new', 'S', [() => approval])
