@@ -9,7 +9,7 @@
  * side by side: the new device asks `POST /oauth2/device_authorization` (DPoP proof, channel binding)
  * and sends the user code over the channel; the existing device (password session, Bearer) reads
  * `GET /v1/approvals/{user_code}`, approves with `POST`, and says so over the channel; the new device
- * polls `POST /oauth2/token` and gets DPoP-bound tokens (server poll interval 1 s).
+ * polls `POST /oauth2/token` (at once, a long poll: `Prefer: wait`) and gets DPoP-bound tokens (server poll interval 1 s).
  * Baseline: the whole `src/core/channel` handshake (X25519 ×2, HKDF), one AEAD message each way, and
  * two ES256 DPoP proofs signed (jose) and verified (the server's `verifyDpopProof`).
  * Rounds alternate baseline and logins so machine noise falls on both alike. Reported: logins per
