@@ -9,7 +9,7 @@
  * side by side: the new device asks `POST /oauth2/device_authorization` (DPoP proof, channel binding)
  * and sends the user code over the channel; the existing device (password session, Bearer) reads
  * `GET /v1/approvals/{user_code}`, approves with `POST`, and says so over the channel; the new device
- * polls `POST /oauth2/token` and gets DPoP-bound tokens (server poll interval 1 s).
+ * polls `POST /oauth2/token` (at once, a long poll: `Prefer: wait`) and gets DPoP-bound tokens (server poll interval 1 s).
  * Baseline: the whole `src/core/channel` handshake (X25519 ×2, HKDF), one AEAD message each way, and
  * two ES256 DPoP proofs signed (jose) and verified (the server's `verifyDpopProof`).
  * Rounds alternate baseline and logins so machine noise falls on both alike. Reported: logins per
@@ -19,6 +19,9 @@
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
  * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket),
  * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`).
+ * Also reported: the event loop's busy time per sequential login (`performance.eventLoopUtilization`):
+ * server and devices share one thread, so a latency close to it means the login waits on work, not
+ * on a poll or a timer.
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
  * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
@@ -148,7 +151,9 @@ const main = async (): Promise<void> => {
         if (!steps) return
         const at = performance.now()
         const key = `${via}: ${name}`
-        stepMs.set(key, [...(stepMs.get(key) ?? []), at - last])
+        const list = stepMs.get(key) ?? []
+        list.push(at - last)
+        stepMs.set(key, list)
         last = at
       }
       const transport = () =>
@@ -203,12 +208,19 @@ const main = async (): Promise<void> => {
     const bareMs: number[] = []
     const sequential = new Map(modes.map((via) => [via, { rates: [] as number[], ms: [] as number[] }]))
     const concurrent = new Map(modes.map((via) => [via, [] as number[]]))
+    /** Per round: the event loop's busy milliseconds per sequential login (server and both devices share it). */
+    const busyMs = new Map(modes.map((via) => [via, [] as number[]]))
+    const bareBusyMs: number[] = []
     for (let rep = 0; rep < REPS; rep++) {
+      const bareElu = performance.eventLoopUtilization()
       const b = await perSecond(bareCrypto, 1)
+      bareBusyMs.push(performance.eventLoopUtilization(bareElu).active / LOGINS)
       bare.push(b.rate)
       bareMs.push(...b.ms)
       for (const via of modes) {
+        const elu = performance.eventLoopUtilization()
         const one = await perSecond(() => qrLogin(via, STEPS), 1)
+        busyMs.get(via)!.push(performance.eventLoopUtilization(elu).active / LOGINS)
         sequential.get(via)!.rates.push(one.rate)
         sequential.get(via)!.ms.push(...one.ms)
         concurrent.get(via)!.push((await perSecond(() => qrLogin(via), CONCURRENCY)).rate)
@@ -234,12 +246,12 @@ const main = async (): Promise<void> => {
           .join(' ')}`,
         `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK HTTP poll interval ${POLL_MS} ms`,
         '',
-        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) |',
-        '|---|---|---|---|---|---|',
-        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)}`,
+        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms |',
+        '|---|---|---|---|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} |`,
         ...modes.flatMap((via) => [
-          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)}`,
-          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | |`,
+          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} |`,
+          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | |`,
         ]),
         '',
         ...(STEPS ? ['| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 |', '|---|---|'] : []),

@@ -14,7 +14,7 @@ export interface DpopNonceBox {
 }
 
 /**
- * Posts `fields` to `path` with a proof by `key`. Errors: those of `requestJson`.
+ * Posts `fields` (and `headers`) to `path` with a proof by `key`. Errors: those of `requestJson`.
  *
  * @example
  * const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', { grant_type: 'refresh_token', refresh_token })
@@ -26,10 +26,11 @@ export const dpopFormPost = async (
   path: string,
   fields: Record<string, string>,
   signal?: AbortSignal,
+  headers: Record<string, string> = {},
 ): Promise<JsonAnswer> => {
   for (let attempt = 0; ; attempt++) {
     const proof = await key.proof('POST', http.publicUrl(path), undefined, nonces.value)
-    const answer = await requestJson(http, path, formPost(fields, { dpop: proof }, signal))
+    const answer = await requestJson(http, path, formPost(fields, { ...headers, dpop: proof }, signal))
     const told = answer.dpopNonce
     const retry =
       attempt === 0 && answer.status === 400 && answer.body.error === 'use_dpop_nonce' && told !== undefined && told !== nonces.value

@@ -45,6 +45,8 @@ export interface JsonAnswer {
   retryAfterMs: number | undefined
   /** The server's `DPoP-Nonce` header (RFC 9449 §8), when it sent one. */
   dpopNonce?: string
+  /** The server's `Preference-Applied` header (RFC 7240), when it sent one (e.g. `wait=5`: a long poll). */
+  preferenceApplied?: string
 }
 
 /** Sends and reads the JSON answer. Errors: TRANSPORT_FAILED (network), CANCELLED. */
@@ -68,11 +70,13 @@ export const requestJson = async (http: LoginHttp, path: string, init: RequestIn
   }
   const retryAfter = Number(res.headers.get('retry-after'))
   const nonce = res.headers.get('dpop-nonce')
+  const applied = res.headers.get('preference-applied')
   return {
     status: res.status,
     body,
     retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
     ...(nonce === null || nonce === '' ? {} : { dpopNonce: nonce }),
+    ...(applied === null || applied === '' ? {} : { preferenceApplied: applied }),
   }
 }
 

@@ -3,16 +3,16 @@
  * against this server's approve or link page, refuse it if its intent is not the one the scanner
  * expects (a new device scanning another new device's QR), then check the channel ticket in it with
  * the keys the server publishes at `GET /oauth2/jwks` (issuer = the server's public base URL,
- * subject = the channel id).
+ * subject = the channel id), kept as long as the server's `Cache-Control` allows (`jwks-cache.ts`).
  * A link whose id, key or ticket was changed is refused here, before any join.
  *
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
-import type { JSONWebKeySet } from 'jose'
 import { parseChannelLink, type LinkIntent } from '../core/channel/qr-link.ts'
 import { RelayError } from '../core/errors.ts'
 import { verifyChannelTicket } from '../services/channel-ticket.ts'
 import { ClientError } from './errors.ts'
+import { withJwks } from './jwks-cache.ts'
 import type { FetchLike } from './native-api.ts'
 import { normalizeBaseUrl } from './platform.ts'
 
@@ -52,25 +52,13 @@ export interface VerifyLinkOptions {
   clockToleranceMs?: number
 }
 
+/** The global fetch, one function for every scan, so the JWK set it fetched is kept across scans (`jwks-cache.ts`). */
+const globalFetch: FetchLike = (input, init) => globalThis.fetch(input, init)
+
 /** Why a link of this intent was refused, in words a user can act on. */
 const WRONG_INTENT: Record<LinkIntent, string> = {
   login: 'this QR code was shown by a device signing in: scan it with a device already signed in',
   reciprocate: 'this QR code was shown by a device already signed in: scan it with the device signing in',
-}
-
-const fetchJwks = async (url: string, doFetch: FetchLike): Promise<JSONWebKeySet> => {
-  let response: Response
-  try {
-    response = await doFetch(url, { headers: { Accept: 'application/json' } })
-  } catch (cause) {
-    throw new ClientError('TRANSPORT_FAILED', { detail: 'could not fetch the server keys', cause })
-  }
-  // A body that is not JSON becomes null, refused just below.
-  const body: unknown = response.ok ? await response.json().catch(() => null) : null
-  if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) {
-    throw new ClientError('TRANSPORT_FAILED', { detail: 'the server published no JWK set', status: response.status })
-  }
-  return body as JSONWebKeySet
 }
 
 /**
@@ -92,14 +80,11 @@ export const verifyScannedLink = async (text: string, options: VerifyLinkOptions
   if (options.intent !== undefined && intent !== options.intent) {
     throw new ClientError('INVALID_QR', { detail: WRONG_INTENT[intent] })
   }
-  const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
-  const jwks = await fetchJwks(`${baseUrl}/oauth2/jwks`, doFetch)
+  const doFetch: FetchLike = options.fetch ?? globalFetch
+  const now = options.now()
+  const expect = { issuer, channelId, clockToleranceMs: options.clockToleranceMs ?? 30_000 }
   try {
-    const claims = await verifyChannelTicket(ticket, jwks, options.now(), {
-      issuer,
-      channelId,
-      clockToleranceMs: options.clockToleranceMs ?? 30_000,
-    })
+    const claims = await withJwks(`${baseUrl}/oauth2/jwks`, doFetch, now, (jwks) => verifyChannelTicket(ticket, jwks, now, expect))
     const info: TicketInfo = { issuer: claims.issuer, expiresAtMs: claims.expiresAtMs }
     if (claims.network !== undefined) info.network = claims.network
     return { intent, publicKey, channelId, ticket: info, signedTicket: ticket }

@@ -1,11 +1,14 @@
 /**
  * The new device's end of a QR login, once its channel is open (check code confirmed on whichever
- * device showed the QR): make a DPoP key, ask for a device authorization grant with the channel
- * binding (RFC 8628 + RFC 9449), send `io.qrelay.login.grant` to the existing device over the secure
- * channel, then poll the token endpoint at the server's `interval` (slower after `slow_down`, never
- * faster, never past `expires_in`) while listening on the channel, so a decline stops it at once and
- * an approval is collected at once: the poll after `io.qrelay.login.approved` does not wait for the
- * interval (the server answers an approved grant whenever it is polled; it is the one early poll).
+ * device showed the QR): make a DPoP key and ask for a device authorization grant with the channel
+ * binding (RFC 8628 + RFC 9449) while the existing device's turn-over travels, send
+ * `io.qrelay.login.grant` to the existing device over the secure channel, then poll the token
+ * endpoint while listening on the channel. The first poll goes out at once as a long poll (`Prefer:
+ * wait=<interval>`, RFC 7240): a server that holds it answers the moment the grant is decided, and the
+ * next poll waits only what is left of the interval; a server that does not hold it gets polls at its
+ * `interval` (slower after `slow_down`, never faster, never past `expires_in`). A decline over the
+ * channel stops it at once; an approval is collected at once (the poll after
+ * `io.qrelay.login.approved` does not wait: the one early poll).
  * Returns the DPoP-bound session.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
@@ -16,9 +19,10 @@ import { ClientError, isClientError } from './errors.ts'
 import { generateDpopKey, type DpopAlgorithm, type DpopKey } from './dpop-key.ts'
 import { dpopFormPost, type DpopNonceBox } from './dpop-post.ts'
 import { isTokenBody, MintedSession, type DeviceSession } from './device-session.ts'
-import { answerError, describeAnswer, loginHttp, type LoginEndpoints, type LoginHttp } from './login-http.ts'
+import { answerError, describeAnswer, loginHttp, type JsonAnswer, type LoginEndpoints, type LoginHttp } from './login-http.ts'
 import { LOGIN_APPROVED, LOGIN_GRANT, readOutcomeMessage, readReadyMessage } from './login-messages.ts'
 import { sleep as platformSleep, systemNow, throwIfCancelled } from './platform.ts'
+import { heldOrEarly, waitBeforePoll, type PeerOutcome } from './poll-wait.ts'
 import type { SessionBase } from './session-base.ts'
 
 export type { DeviceSession } from './device-session.ts'
@@ -61,6 +65,8 @@ interface GrantCodes {
   userCode: string
   expiresIn: number
   interval: number
+  /** When the answer came, by this device's clock (the `expires_in` bound counts from it). */
+  atMs: number
 }
 
 const requestGrant = async (
@@ -69,6 +75,7 @@ const requestGrant = async (
   nonces: DpopNonceBox,
   binding: string,
   deviceName: string | undefined,
+  now: () => number,
   signal?: AbortSignal,
 ): Promise<GrantCodes> => {
   const fields: Record<string, string> = { channel_binding: binding }
@@ -81,6 +88,7 @@ const requestGrant = async (
       userCode: b.user_code,
       expiresIn: b.expires_in,
       interval: typeof b.interval === 'number' ? b.interval : 5,
+      atMs: now(),
     }
   }
   if (answer.status === 400)
@@ -88,37 +96,6 @@ const requestGrant = async (
   if (answer.status === 403)
     throw new ClientError('POLICY_DENIED', { detail: `device authorization: ${describeAnswer(answer)}`, status: 403 })
   throw answerError(answer, 'device authorization')
-}
-
-/** What the existing device said while the new one polls. */
-interface PeerOutcome {
-  /** A decline or a failure that ends the wait early. */
-  early: ClientError | null
-  /** The channel went away without an outcome: one more poll tells whether the approval happened first. */
-  gone: boolean
-  /** The existing device said it approved: the next poll goes out at once. */
-  approved: boolean
-  /** Ends the current wait between polls early (set while one is under way). */
-  wake: () => void
-}
-
-/**
- * A signal that aborts when either of two does (`AbortSignal.any` is not on every runtime the SDK
- * serves), and the function that stops listening to them.
- */
-const eitherSignal = (a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release: () => void } => {
-  const both = new AbortController()
-  const abort = (): void => both.abort()
-  if (a.aborted || b.aborted) abort()
-  a.addEventListener('abort', abort, { once: true })
-  b.addEventListener('abort', abort, { once: true })
-  return {
-    signal: both.signal,
-    release: () => {
-      a.removeEventListener('abort', abort)
-      b.removeEventListener('abort', abort)
-    },
-  }
 }
 
 /** Receives the existing device's outcome into `peer`; a decline or a failure aborts `stop`. */
@@ -152,33 +129,49 @@ const watchPeer = async (
   stop.abort()
 }
 
-/** Waits `ms` before the next poll, or less when the existing device approves meanwhile. */
-const waitBeforePoll = async (
-  wait: (ms: number, signal?: AbortSignal) => Promise<void>,
-  ms: number,
-  stop: AbortController,
-  peer: PeerOutcome,
-): Promise<void> => {
-  const nap = new AbortController()
-  const napOrStop = eitherSignal(stop.signal, nap.signal)
-  peer.wake = () => nap.abort()
-  try {
-    await wait(ms, napOrStop.signal)
-  } catch (error) {
-    if (peer.early !== null) throw peer.early
-    if (!nap.signal.aborted || stop.signal.aborted) throw error
-  } finally {
-    peer.wake = () => {}
-    napOrStop.release()
+/**
+ * The polling interval after a refused poll (longer after `slow_down` or a 429); throws on an answer
+ * that ends the sign-in (ACCESS_DENIED, GRANT_EXPIRED, CHANNEL_GONE, UNAUTHORIZED, and answerError's).
+ */
+const intervalAfter = (answer: JsonAnswer, intervalMs: number, goneBeforePoll: boolean, onStep: (step: SignInStep) => void): number => {
+  const error = answer.body.error
+  if (error === 'authorization_pending') {
+    if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
+    onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
+    return intervalMs
   }
+  if (error === 'slow_down') {
+    const told = answer.body.interval
+    const slower = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
+    onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: slower / 1000 })
+    return slower
+  }
+  // Rate limited, or the server's store briefly unreachable (nothing was redeemed): poll again.
+  if (answer.status === 429 || answer.status === 503) return Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
+  if (error === 'access_denied') throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })
+  if (error === 'expired_token') {
+    throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
+  }
+  throw answer.status === 400
+    ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
+    : answerError(answer, 'token')
 }
 
-/** The login's DPoP key (the app's own, or a fresh one), started now and awaited later by the caller. */
-const startDpopKey = (options: SignInOptions, now: () => number): Promise<DpopKey> => {
-  const made =
+/** The login's DPoP key (the app's own, or a fresh one), then the grant it asks: started now, awaited later. */
+const startKeyAndGrant = (
+  options: SignInOptions,
+  now: () => number,
+  onStep: (step: SignInStep) => void,
+  ask: (key: DpopKey) => Promise<GrantCodes>,
+): Promise<{ key: DpopKey; grant: GrantCodes }> => {
+  const keyMade =
     options.dpopKey === undefined
       ? generateDpopKey({ now, ...(options.dpopAlgorithm === undefined ? {} : { algorithm: options.dpopAlgorithm }) })
       : Promise.resolve(options.dpopKey)
+  const made = keyMade.then(async (key) => {
+    onStep({ step: 'dpop_key', jkt: key.jkt })
+    return { key, grant: await ask(key) }
+  })
   // Safe to drop here: the caller awaits the same promise, where its error is the caller's.
   made.catch(() => {})
   return made
@@ -214,17 +207,17 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
   let closing: Promise<void> | undefined
   try {
     throwIfCancelled(options.signal)
-    // The key does not depend on the peer: make it while the existing device's turn-over is on its way.
-    const keyMade = startDpopKey(options, now)
-    // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
-    if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
-    const key = await keyMade
-    onStep({ step: 'dpop_key', jkt: key.jkt })
+    // Neither the key nor the grant waits for the existing device's turn-over (only sending the grant does).
     // RFC 9449 §8: the server's last DPoP-Nonce, for every proof of this login and of its session.
     const nonces: DpopNonceBox = { value: undefined }
-    const grant = await requestGrant(http, key, nonces, session.channelBinding, options.deviceName, stop.signal)
+    const granted = startKeyAndGrant(options, now, onStep, (key) =>
+      requestGrant(http, key, nonces, session.channelBinding, options.deviceName, now, stop.signal),
+    )
+    // The scanner speaks first after the handshake: as the QR's shower, wait for the existing device's turn-over.
+    if (session.role === 'G') readReadyMessage(await session.receive({ signal: stop.signal }))
+    const { key, grant } = await granted
     onStep({ step: 'grant_requested', userCode: grant.userCode, expiresIn: grant.expiresIn, interval: grant.interval })
-    const deadlineMs = now() + grant.expiresIn * 1000
+    const deadlineMs = grant.atMs + grant.expiresIn * 1000
     await session.send({ type: LOGIN_GRANT, user_code: grant.userCode, dpop_jkt: key.jkt })
     onStep({ step: 'grant_sent' })
 
@@ -236,9 +229,12 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
     // Once approved, one poll goes out without waiting; any later one waits the interval again
     // (e.g. while the initiation code is still to be typed on this device).
     let earlyPollLeft = true
+    // The first poll goes out at once, as a long poll (`Prefer: wait`): a server that holds it
+    // answers the moment the grant is decided. Later polls wait what is left of the interval.
+    let waitMs = 0
     for (;;) {
-      if (!(peer.approved && earlyPollLeft)) {
-        await waitBeforePoll(wait, Math.min(intervalMs, Math.max(0, deadlineMs - now())), stop, peer)
+      if (!(peer.approved && earlyPollLeft) && waitMs > 0) {
+        await waitBeforePoll(wait, Math.min(waitMs, Math.max(0, deadlineMs - now())), stop, peer)
       }
       // Approved: the channel has done its work, so it closes while the token poll is under way.
       if (peer.approved && earlyPollLeft && closeAtEnd) closing = session.close().catch(() => {})
@@ -246,34 +242,28 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       if (peer.early !== null) throw peer.early
       if (now() >= deadlineMs) throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved' })
       const goneBeforePoll = peer.gone
-      const answer = await dpopFormPost(http, key, nonces, '/oauth2/token', {
-        grant_type: DEVICE_CODE_GRANT,
-        device_code: grant.deviceCode,
+      const polledAt = now()
+      const fields = { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode }
+      const prefer = { prefer: `wait=${Math.ceil(intervalMs / 1000)}` }
+      const tokenPoll = () => dpopFormPost(http, key, nonces, '/oauth2/token', fields, stop.signal, prefer)
+      // Approved while this poll is held (another process may take up to its recheck to see it): one
+      // poll at once beside it; the grant is redeemed once, by whichever of the two gets there first.
+      const answer = await heldOrEarly(tokenPoll(), peer, () => {
+        earlyPollLeft = false
+        if (closeAtEnd) closing ??= session.close().catch(() => {})
+        return tokenPoll()
+      }).catch((error: unknown) => {
+        throw peer.early ?? error
       })
       if (answer.status === 200 && isTokenBody(answer.body)) {
         onStep({ step: 'session_minted', deviceId: answer.body.device_id })
         return new MintedSession(answer.body, key, http, nonces)
       }
       const error = answer.body.error
-      if (error === 'authorization_pending') {
-        if (goneBeforePoll) throw new ClientError('CHANNEL_GONE', { detail: 'the other device left the channel without approving' })
-        onStep({ step: 'poll', answer: 'authorization_pending', intervalSeconds: intervalMs / 1000 })
-      } else if (error === 'slow_down') {
-        const told = answer.body.interval
-        intervalMs = Math.max(intervalMs + SLOW_DOWN_STEP_MS, typeof told === 'number' ? told * 1000 : 0)
-        onStep({ step: 'poll', answer: 'slow_down', intervalSeconds: intervalMs / 1000 })
-      } else if (answer.status === 429 || answer.status === 503) {
-        // Rate limited, or the server's store briefly unreachable (nothing was redeemed): poll again.
-        intervalMs = Math.max(intervalMs, answer.retryAfterMs ?? intervalMs + SLOW_DOWN_STEP_MS)
-      } else if (error === 'access_denied') {
-        throw new ClientError('ACCESS_DENIED', { detail: 'the sign-in was declined', status: answer.status })
-      } else if (error === 'expired_token') {
-        throw new ClientError('GRANT_EXPIRED', { detail: 'the grant expired before it was approved', status: answer.status })
-      } else {
-        throw answer.status === 400
-          ? new ClientError('UNAUTHORIZED', { detail: `token: ${describeAnswer(answer)}`, status: 400 })
-          : answerError(answer, 'token')
-      }
+      // A held (long) poll already spent its wait; any other answer waits the whole interval.
+      const held = error === 'authorization_pending' && answer.preferenceApplied?.startsWith('wait=') === true
+      intervalMs = intervalAfter(answer, intervalMs, goneBeforePoll, onStep)
+      waitMs = held ? Math.max(0, polledAt + intervalMs - now()) : intervalMs
     }
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort)

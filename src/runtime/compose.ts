@@ -88,6 +88,11 @@ export interface ComposePorts {
   accounts?: AccountPorts
   /** Where the services record what they do (`GET /metrics` on Node); default: nowhere ({@link NO_METRICS}). */
   metrics?: Metrics
+  /**
+   * A request may wake another one waiting in this process (Node). Not on Workers, where a request
+   * cannot carry on another's I/O: a held token poll there only re-reads its grant. Default false.
+   */
+  wakesAcrossRequests?: boolean
 }
 
 /** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
@@ -141,7 +146,7 @@ const composeAccounts = (
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, keys: ports.proofKeys })
-  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth })
+  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
   const deviceLogin = deviceLoginService({
     grants,
     sessions: auth.sessions,

@@ -261,6 +261,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
     proofKeys: nodeProofKeys(),
+    wakesAcrossRequests: true,
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })

@@ -52,6 +52,11 @@ export interface DeviceGrantsService {
    * record, keeping its expiry); the new stored grant, or null when it changed or vanished meanwhile.
    */
   replace(stored: StoredGrant, next: DeviceGrant): Promise<StoredGrant | null>
+  /**
+   * Calls `listener` after this process stored a change of grant `id` (another process's changes are
+   * not seen: a waiter re-reads the grant on its own too); returns the function that stops it.
+   */
+  watch?(id: string, listener: () => void): () => void
 }
 
 /** Grant lifetime and polling interval. */
@@ -72,14 +77,27 @@ export const deviceGrantsService = (deps: {
   clock: Clock
   random: Random
   limits: DeviceGrantLimits
+  /** Offer `watch` (only where a request may wake another: not on Workers). Default false. */
+  wakeWatchers?: boolean | undefined
 }): DeviceGrantsService => {
   const { kv, clock, random, limits } = deps
+  const watchers = new Map<string, Set<() => void>>()
 
   const load = async (id: string | null): Promise<StoredGrant | null> => {
     if (id === null) return null
     const raw = await kv.get(grantKey(id))
     if (raw === null) return null
     return { grant: JSON.parse(raw) as DeviceGrant, raw }
+  }
+
+  const watch = (id: string, listener: () => void): (() => void) => {
+    const set = watchers.get(id) ?? new Set<() => void>()
+    watchers.set(id, set)
+    set.add(listener)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0) watchers.delete(id)
+    }
   }
 
   return {
@@ -115,7 +133,10 @@ export const deviceGrantsService = (deps: {
     async replace(stored, next) {
       const raw = JSON.stringify(next)
       const outcome = await kv.replaceIfMatch(grantKey(stored.grant.id), stored.raw, raw)
-      return outcome === 'ok' ? { grant: next, raw } : null
+      if (outcome !== 'ok') return null
+      for (const listener of watchers.get(stored.grant.id) ?? []) listener()
+      return { grant: next, raw }
     },
+    ...(deps.wakeWatchers === true ? { watch } : {}),
   }
 }

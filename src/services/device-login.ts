@@ -17,6 +17,7 @@ import { quarantineUntil } from '../core/oauth/scopes.ts'
 import type { NetworkSighting } from '../core/policy/proximity.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import { DEVICE_FLOW_SCOPE, type DeviceGrantsService, type StoredGrant } from './device-grants.ts'
+import { holdMsOf, waitUntilDecided } from './grant-wait.ts'
 import type { IssuedTokens, SessionsService } from './sessions.ts'
 
 /** The answer to one poll. */
@@ -31,10 +32,24 @@ export type CodeEntryResult =
   | { kind: 'error'; error: 'invalid_code'; description: string; attemptsLeft: number }
   | { kind: 'error'; error: 'access_denied' | 'expired_token' | 'invalid_grant' | 'invalid_request'; description: string }
 
+/** One poll of the token endpoint. */
+export interface PollRequest {
+  deviceCode: string
+  proofJkt: string
+  sighting: NetworkSighting
+  network?: string
+  waitSeconds?: number
+  signal?: AbortSignal
+}
+
 /** The service. */
 export interface DeviceLoginService {
-  /** Decides one poll of `deviceCode` by a proof of key `proofJkt` seen from `sighting`. */
-  poll(request: { deviceCode: string; proofJkt: string; sighting: NetworkSighting; network?: string }): Promise<PollResult>
+  /**
+   * Decides one poll of `deviceCode` by a proof of key `proofJkt` seen from `sighting`. With
+   * `waitSeconds` (a long poll, `./grant-wait.ts`) an `authorization_pending` is held until the grant
+   * is decided, at most that long and never past the grant's interval; `signal` ends the hold.
+   */
+  poll(request: PollRequest): Promise<PollResult>
   /**
    * Request-initiation verification: the new device types the code its approver was shown. Only the
    * grant's own key may try; wrong codes spend attempts and the last one declines the grant.
@@ -163,28 +178,39 @@ export const deviceLoginService = (deps: {
     }
   }
 
-  return {
-    async poll({ deviceCode, proofJkt, sighting, network }) {
-      let stored: StoredGrant | null = await grants.findByDeviceCode(deviceCode)
-      for (let attempt = 0; attempt < MAX_CAS_TRIES && stored !== null; attempt++) {
-        const now = clock.now()
-        const { decision, next } = decidePoll(stored.grant, proofJkt, now)
-        // A stranger's poll (another key) must not leave a trace in the grant.
-        const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, { ...sighting, source: 'poll' })
-        let saved: StoredGrant | null = stored
-        if (seen !== stored.grant) {
-          saved = await grants.replace(stored, seen)
-          if (saved === null) {
-            stored = await grants.findById(stored.grant.id)
-            continue
-          }
+  /** One poll, and the grant it decided on (none when the device code is unknown). */
+  const pollOnce = async ({ deviceCode, proofJkt, sighting, network }: PollRequest): Promise<[PollResult, DeviceGrant?]> => {
+    let stored: StoredGrant | null = await grants.findByDeviceCode(deviceCode)
+    for (let attempt = 0; attempt < MAX_CAS_TRIES && stored !== null; attempt++) {
+      const now = clock.now()
+      const { decision, next } = decidePoll(stored.grant, proofJkt, now)
+      // A stranger's poll (another key) must not leave a trace in the grant.
+      const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, { ...sighting, source: 'poll' })
+      let saved: StoredGrant | null = stored
+      if (seen !== stored.grant) {
+        saved = await grants.replace(stored, seen)
+        if (saved === null) {
+          stored = await grants.findById(stored.grant.id)
+          continue
         }
-        if (decision.kind === 'issue') return redeem(stored, saved, decision.approval, network)
-        return refusal(decision)
       }
-      if (stored === null) return { kind: 'error', error: 'invalid_grant', description: 'unknown device code' }
-      // Lost every race: the grant moves under heavy polling; the client just polls again.
-      return refusal({ kind: 'authorization_pending' })
+      if (decision.kind === 'issue') return [await redeem(stored, saved, decision.approval, network)]
+      return [refusal(decision), seen]
+    }
+    if (stored === null) return [{ kind: 'error', error: 'invalid_grant', description: 'unknown device code' }]
+    // Lost every race: the grant moves under heavy polling; the client just polls again.
+    return [refusal({ kind: 'authorization_pending' })]
+  }
+
+  return {
+    async poll(request) {
+      const [result, grant] = await pollOnce(request)
+      const pending = result.kind === 'error' && result.error === 'authorization_pending'
+      if (!pending || grant === undefined || request.waitSeconds === undefined) return result
+      // A long poll: once the grant is decided, poll again (an approved grant is issued whenever it
+      // is polled; a decided one is never slowed down).
+      const decided = await waitUntilDecided(grants, grant.id, holdMsOf(grant, request.waitSeconds), request.signal)
+      return decided ? (await pollOnce(request))[0] : result
     },
     async enterCode({ deviceCode, proofJkt, code }) {
       let stored: StoredGrant | null = await grants.findByDeviceCode(deviceCode)

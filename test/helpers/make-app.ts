@@ -76,6 +76,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     redact: redactWith(new Uint8Array(32).fill(9)),
     // Off unless asked for, so tests do not trip it.
     abuseGuard: options.abuse === true,
+    wakesAcrossRequests: true,
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
     ...(options.locator === undefined ? {} : { locator: options.locator }),
     accounts: { durable, uiaKey: new Uint8Array(32).fill(5), keyring, securityEventSinks: [events], feedLimits: { recheckMs: 20 } },

@@ -62,6 +62,7 @@ const HEADERS: Record<HeaderName, string> = {
   'Retry-After': 'Seconds to wait before retrying',
   'WWW-Authenticate': 'The scheme the endpoint expects',
   'DPoP-Nonce': 'The server nonce to use in the next DPoP proof (when nonces are on)',
+  'Preference-Applied': 'The `Prefer` preference the server honoured (RFC 7240), e.g. `wait=5`',
   Upgrade: '`websocket`',
   'Access-Control-Allow-Origin': '`*`: any origin may read it',
 }

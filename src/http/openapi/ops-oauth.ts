@@ -10,7 +10,7 @@ import { DEVICE_VERIFICATION_FORM, DEVICE_VERIFICATION_PATH } from '../routes/de
 import { TOKEN_FORM } from '../routes/oauth-inspection.ts'
 import { TOKEN_REQUEST_FORM } from '../routes/oauth-token.ts'
 import { EMPTY, errors, int, oauthErrors, ok, opt, str } from './common.ts'
-import type { OperationSpec } from './registry.ts'
+import type { HeaderName, OperationSpec, ResponseSpec } from './registry.ts'
 
 const FORM = 'application/x-www-form-urlencoded'
 const dpopHeader = { DPoP: { schema: str(), description: 'A DPoP proof (RFC 9449) for this endpoint' } }
@@ -24,6 +24,15 @@ const TOKENS = v.looseObject({
   device_id: str(),
 })
 
+/** A long poll's answers (errors included) say which `Prefer` the server honoured. */
+const withPreferenceApplied = (responses: Record<number, ResponseSpec>): Record<number, ResponseSpec> =>
+  Object.fromEntries(
+    Object.entries(responses).map(([status, r]) => [
+      status,
+      { ...r, headers: [...(r.headers ?? []), 'Preference-Applied'] as HeaderName[] },
+    ]),
+  )
+
 const oauth: OperationSpec[] = [
   {
     method: 'post',
@@ -31,14 +40,24 @@ const oauth: OperationSpec[] = [
     tag: 'OAuth',
     summary: 'Poll a device grant, or rotate a refresh token',
     description:
-      '`grant_type` `urn:ietf:params:oauth:grant-type:device_code` with `device_code`, or `refresh_token` with `refresh_token`. `slow_down` adds `interval`. A DPoP-bound grant or refresh token needs a proof by its key.',
-    headers: dpopHeader,
+      '`grant_type` `urn:ietf:params:oauth:grant-type:device_code` with `device_code`, or `refresh_token` with `refresh_token`. `slow_down` adds `interval`. A DPoP-bound grant or refresh token needs a proof by its key. A device-code poll with `Prefer: wait=N` is a long poll (see the header).',
+    headers: {
+      ...dpopHeader,
+      Prefer: {
+        schema: str(),
+        description:
+          'A device-code poll only: `wait=N` (RFC 7240, N ≤ 30 s) holds an `authorization_pending` answer until the grant is decided, at most N s and never past its `interval` (a long poll). Other preferences are ignored.',
+      },
+    },
     body: {
       type: FORM,
       required: true,
       schema: TOKEN_REQUEST_FORM,
     },
-    responses: { 200: ok(TOKENS, 'Tokens', ['DPoP-Nonce']), ...oauthErrors(400, 401, 403, 429) },
+    responses: {
+      200: ok(TOKENS, 'Tokens', ['DPoP-Nonce', 'Preference-Applied']),
+      ...withPreferenceApplied(oauthErrors(400, 401, 403, 429)),
+    },
   },
   {
     method: 'post',

@@ -17,6 +17,7 @@ export type HeaderName =
   | 'Retry-After'
   | 'WWW-Authenticate'
   | 'DPoP-Nonce'
+  | 'Preference-Applied'
   | 'Upgrade'
   | 'Access-Control-Allow-Origin'
 

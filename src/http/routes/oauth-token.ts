@@ -3,6 +3,8 @@
  * - `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): the new device polls with a DPoP
  *   proof (RFC 9449) by the key its grant is bound to; answers `authorization_pending`, `slow_down`
  *   (with the new `interval`), `access_denied`, `expired_token`, `invalid_grant`, or DPoP-bound tokens.
+ *   With `Prefer: wait=N` (RFC 7240) a pending answer is held until the grant is decided, at most N s
+ *   (≤ 30) and never past the grant's interval (a long poll); the answer says `Preference-Applied`.
  * - `refresh_token` (RFC 6749 §6): rotates; presenting a rotated-out token revokes the family
  *   (RFC 9700). A DPoP-bound family refreshes only with a proof by its key.
  *
@@ -11,6 +13,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 import type { DeviceLoginService } from '../../services/device-login.ts'
+import { MAX_GRANT_WAIT_SECONDS } from '../../services/grant-wait.ts'
 import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { Sightings } from '../../services/sightings.ts'
 import { RefreshError, type IssuedTokens, type SessionsService } from '../../services/sessions.ts'
@@ -61,6 +64,17 @@ export interface OAuthTokenDeps {
   limit?: { limiter: RateLimiter; rule: RateRule }
 }
 
+/**
+ * The `wait` of a `Prefer` header (RFC 7240 §4.3), in whole seconds capped at
+ * {@link MAX_GRANT_WAIT_SECONDS}: a device-code poll held while the grant is pending. None when absent,
+ * zero or malformed (the header is a preference: one the server cannot read is ignored).
+ */
+export const preferredWait = (prefer: string | undefined): number | undefined => {
+  const seconds = /(?:^|[,;]\s*)wait\s*=\s*"?(\d{1,6})"?\s*(?:[,;]|$)/i.exec(prefer?.trim() ?? '')?.[1]
+  const value = seconds === undefined ? 0 : Math.min(Number(seconds), MAX_GRANT_WAIT_SECONDS)
+  return value > 0 ? value : undefined
+}
+
 const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
   access_token: tokens.accessToken,
   token_type: tokens.jkt === undefined ? 'Bearer' : 'DPoP',
@@ -95,11 +109,15 @@ export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
       const deviceCode = poll.value.device_code
       const jkt = await checkDpop(c, deps.dpop, url)
       if (jkt instanceof Response) return jkt
+      const waitSeconds = preferredWait(c.req.header('prefer'))
+      // RFC 7240 §3: the preference honoured (held at most this long, and never past the grant's interval).
+      if (waitSeconds !== undefined) c.header('Preference-Applied', `wait=${waitSeconds}`)
       const result = await deps.deviceLogin.poll({
         deviceCode,
         proofJkt: jkt,
         sighting: await sightingOf(c, 'poll', deps.sightings),
         network: c.get('clientKey'),
+        ...(waitSeconds === undefined ? {} : { waitSeconds, signal: c.req.raw.signal }),
       })
       if (result.kind === 'tokens') return c.json(tokenBody(result.tokens, result.scope), 200, NO_STORE)
       if (result.error === 'slow_down') {

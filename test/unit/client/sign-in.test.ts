@@ -1,8 +1,9 @@
 /**
  * The new device's polling in `signIn`, against a scripted token endpoint with an injected clock and
- * sleep: it waits `interval` before every poll, slows down on `slow_down` (never faster again), stops
+ * sleep: its first poll goes out at once with `Prefer: wait=<interval>` (a long poll), a later one waits
+ * the interval (only what is left of it after a poll the server held), it slows down on `slow_down` (never faster again), stops
  * at `expires_in`, stops at once on a decline heard over the channel, polls at once (once) on an
- * approval heard over it, and sends a DPoP proof with every request. Plus the existing device's refusal to use anything but its own channel binding.
+ * approval heard over it, asks for its grant before the existing device's turn-over arrives, and sends a DPoP proof with every request. Plus the existing device's refusal to use anything but its own channel binding.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
@@ -19,6 +20,7 @@ interface Call {
   path: string
   atMs: number
   dpop: string | null
+  prefer: string | null
   body: string
 }
 
@@ -69,19 +71,19 @@ const fakeTime = () => {
 
 const scriptedServer = (
   time: { now: () => number },
-  tokenAnswers: Array<[number, Record<string, unknown>]>,
+  tokenAnswers: Array<[number, Record<string, unknown>, Record<string, string>?]>,
   grant: Record<string, unknown> = {},
 ) => {
   const calls: Call[] = []
   const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const path = new URL(input).pathname
     const headers = new Headers(init.headers)
-    calls.push({ path, atMs: time.now(), dpop: headers.get('dpop'), body: String(init.body ?? '') })
+    calls.push({ path, atMs: time.now(), dpop: headers.get('dpop'), prefer: headers.get('prefer'), body: String(init.body ?? '') })
     if (path === '/oauth2/device_authorization') {
       return Response.json({ device_code: 'dc', user_code: 'BCDFG-HJKLM', expires_in: 60, interval: 5, ...grant })
     }
-    const [status, body] = tokenAnswers.shift() ?? [400, { error: 'authorization_pending' }]
-    return Response.json(body, { status })
+    const [status, body, answerHeaders] = tokenAnswers.shift() ?? [400, { error: 'authorization_pending' }]
+    return Response.json(body, { status, ...(answerHeaders === undefined ? {} : { headers: answerHeaders }) })
   }
   return { fetch, calls }
 }
@@ -89,7 +91,7 @@ const scriptedServer = (
 const TOKENS = { access_token: 'at', refresh_token: 'rt', device_id: 'DEV', expires_in: 300, scope: 'device', token_type: 'DPoP' }
 
 describe('signIn polling', () => {
-  it('waits the interval before each poll, slows down for good on slow_down, and returns the DPoP-bound session', async () => {
+  it('polls at once (a long poll), waits the interval before each later poll when the server does not hold it, slows down for good on slow_down, and returns the DPoP-bound session', async () => {
     const time = fakeTime()
     const server = scriptedServer(time, [
       [400, { error: 'authorization_pending' }],
@@ -99,8 +101,9 @@ describe('signIn polling', () => {
     ])
     const { session, sent } = fakeSession('new', 'S', [])
     const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep, deviceName: 'TV' })
-    expect(time.sleeps).toEqual([5000, 5000, 10_000, 10_000])
+    expect(time.sleeps).toEqual([5000, 10_000, 10_000])
     const polls = server.calls.filter((c) => c.path === '/oauth2/token')
+    expect(polls.map((c) => c.prefer)).toEqual(['wait=5', 'wait=5', 'wait=10', 'wait=10'])
     for (let i = 1; i < polls.length; i++) expect(polls[i]!.atMs - polls[i - 1]!.atMs).toBeGreaterThanOrEqual(5000)
     expect(sent).toEqual([{ type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM', dpop_jkt: result.dpop.jkt }])
     expect(result).toMatchObject({ accessToken: 'at', refreshToken: 'rt', deviceId: 'DEV', expiresIn: 300 })
@@ -123,8 +126,7 @@ describe('signIn polling', () => {
       code: 'GRANT_EXPIRED',
     })
     const polls = server.calls.filter((c) => c.path === '/oauth2/token')
-    expect(polls.length).toBe(2)
-    expect(polls.every((c) => c.atMs < start + 12_000)).toBe(true)
+    expect(polls.map((c) => c.atMs - start)).toEqual([0, 5000, 10_000])
     expect(time.sleeps).toEqual([5000, 5000, 2000])
   })
 
@@ -158,9 +160,31 @@ describe('signIn polling', () => {
     expect(steps).toEqual(['dpop_key', 'grant_requested', 'grant_sent', 'approved_by_peer', 'session_minted'])
   })
 
+  it("asks for the grant while the existing device's turn-over travels, and sends it over the channel only after it", async () => {
+    const time = fakeTime()
+    const server = scriptedServer(time, [[200, TOKENS]])
+    let ready: (message: unknown) => void = () => {}
+    const turnOver = new Promise((resolve) => (ready = resolve))
+    const { session, sent } = fakeSession('new', 'G', [() => turnOver, async () => ({ type: LOGIN_APPROVED })])
+    const signingIn = signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })
+    for (let i = 0; i < 50 && server.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(server.calls.map((c) => c.path)).toEqual(['/oauth2/device_authorization'])
+    expect(sent).toEqual([])
+    ready({ type: LOGIN_READY })
+    expect((await signingIn).deviceId).toBe('DEV')
+    expect(sent).toMatchObject([{ type: LOGIN_GRANT, user_code: 'BCDFG-HJKLM' }])
+  })
+
   it('cuts a wait short when the approval arrives during it', async () => {
     const time = fakeTime()
-    const server = scriptedServer(time, [[200, TOKENS]], { interval: 60 })
+    const server = scriptedServer(
+      time,
+      [
+        [400, { error: 'authorization_pending' }],
+        [200, TOKENS],
+      ],
+      { interval: 60 },
+    )
     let approve: (message: unknown) => void = () => {}
     const approval = new Promise((resolve) => (approve = resolve))
     const { session } = fakeSession('new', 'S', [() => approval])
@@ -175,20 +199,75 @@ describe('signIn polling', () => {
     const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep })
     expect(result.deviceId).toBe('DEV')
     expect(waits).toEqual([60_000])
-    expect(server.calls.filter((c) => c.path === '/oauth2/token')).toHaveLength(1)
+    expect(server.calls.filter((c) => c.path === '/oauth2/token')).toHaveLength(2)
   })
 
   it('takes only one early poll: still pending after the approval (a code to type here), it waits the interval again', async () => {
     const time = fakeTime()
-    const server = scriptedServer(time, [
-      [400, { error: 'authorization_pending' }],
-      [200, TOKENS],
-    ])
+    const pending: [number, Record<string, unknown>] = [400, { error: 'authorization_pending' }]
+    const server = scriptedServer(time, [pending, pending, [200, TOKENS]])
     const { session } = fakeSession('new', 'S', [async () => ({ type: LOGIN_APPROVED })])
     const result = await signIn(session, { baseUrl: BASE, fetch: server.fetch, now: time.now, sleep: time.sleep })
     expect(result.deviceId).toBe('DEV')
-    expect(time.sleeps).toEqual([5000])
-    expect(server.calls.filter((c) => c.path === '/oauth2/token')).toHaveLength(2)
+    const polls = server.calls.filter((c) => c.path === '/oauth2/token')
+    expect(polls).toHaveLength(3)
+    // The poll after the approval's pending answer waited the interval.
+    expect(polls[2]!.atMs - polls[1]!.atMs).toBe(5000)
+  })
+
+  it('after a poll the server held (Preference-Applied: wait), polls again once the interval since it began is over', async () => {
+    const time = fakeTime()
+    // The server holds the first poll 5 s (the clock moves while it answers), then answers pending.
+    const held = async () => {
+      time.sleeps.push(-5000)
+      await time.sleep(5000)
+    }
+    const server = scriptedServer(time, [
+      [400, { error: 'authorization_pending' }, { 'preference-applied': 'wait=5' }],
+      [200, TOKENS],
+    ])
+    const fetch = async (input: string, init?: RequestInit) => {
+      const answer = await server.fetch(input, init)
+      if (new URL(input).pathname === '/oauth2/token' && server.calls.filter((c) => c.path === '/oauth2/token').length === 1) await held()
+      return answer
+    }
+    const { session } = fakeSession('new', 'S', [])
+    const result = await signIn(session, { baseUrl: BASE, fetch, now: time.now, sleep: time.sleep })
+    expect(result.deviceId).toBe('DEV')
+    const polls = server.calls.filter((c) => c.path === '/oauth2/token')
+    expect(polls.map((c) => c.prefer)).toEqual(['wait=5', 'wait=5'])
+    expect(polls[1]!.atMs - polls[0]!.atMs).toBe(5000)
+    // No wait of its own after the held answer: only the server's hold.
+    expect(time.sleeps).toEqual([-5000, 5000])
+  })
+
+  it('polls at once beside a held poll when the approval is heard meanwhile, and takes the tokens of the one that redeemed', async () => {
+    const time = fakeTime()
+    let approve: (message: unknown) => void = () => {}
+    const approval = new Promise((resolve) => (approve = resolve))
+    const { session } = fakeSession('new', 'S', [() => approval])
+    let earlyAnswered: () => void = () => {}
+    const early = new Promise<void>((resolve) => (earlyAnswered = resolve))
+    const polls: Array<string | null> = []
+    const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+      if (new URL(input).pathname === '/oauth2/device_authorization') {
+        return Response.json({ device_code: 'dc', user_code: 'BCDFG-HJKLM', expires_in: 60, interval: 5 })
+      }
+      polls.push(new Headers(init.headers).get('prefer'))
+      if (polls.length === 1) {
+        // Held by a server that sees the approval only later (another process): the early poll redeems first.
+        approve({ type: LOGIN_APPROVED })
+        await early
+        return Response.json({ error: 'invalid_grant' }, { status: 400, headers: { 'preference-applied': 'wait=5' } })
+      }
+      setTimeout(earlyAnswered, 0)
+      return Response.json(TOKENS)
+    }
+    const result = await signIn(session, { baseUrl: BASE, fetch, now: time.now, sleep: time.sleep })
+    expect(result.deviceId).toBe('DEV')
+    expect(polls).toEqual(['wait=5', 'wait=5'])
+    expect(time.sleeps).toEqual([])
+    expect(session.status).toBe('closed')
   })
 
   it('maps access_denied and expired_token answers to ACCESS_DENIED and GRANT_EXPIRED', async () => {
