@@ -27,7 +27,10 @@ import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.
 import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
 import type { Clock, Logger, Random } from '../ports.ts'
-import { createApp } from '../http/app.ts'
+import { createAppWith, type AppContent } from '../http/app-core.ts'
+import * as docs from '../http/openapi/docs.ts'
+import type { OperationTable } from '../http/openapi/assemble.ts'
+import { OPENAPI_TABLE_ASSET, PAGE_SCRIPT_ASSET } from './workers-assets.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
@@ -65,8 +68,14 @@ const accountPortsOf = async (
   return { durable, uiaKey, keyring, securityEventSinks }
 }
 
-/** The Worker's bindings: wrangler.toml's, with the `[assets]` binding holding the page script. */
+/** The Worker's bindings: wrangler.toml's, with the `[assets]` binding holding the page script and the OpenAPI table. */
 type WorkerEnv = Env & { ASSETS?: Fetcher }
+
+/** One file of the Worker's static assets (`scripts/worker-assets.ts`), through the assets binding. */
+const assetOf = async (env: WorkerEnv, path: string): Promise<Response | undefined> => {
+  const res = await env.ASSETS?.fetch(`https://assets.invalid${path}`)
+  return res?.ok === true ? res : undefined
+}
 
 /**
  * The page script, read once per isolate through the assets binding (wrangler.toml `[assets]`); the
@@ -74,10 +83,7 @@ type WorkerEnv = Env & { ASSETS?: Fetcher }
  */
 const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
   let loading: Promise<string | undefined> | undefined
-  const read = async (): Promise<string | undefined> => {
-    const res = await env.ASSETS?.fetch('https://assets.invalid/assets/pages.js')
-    return res?.ok === true ? res.text() : undefined
-  }
+  const read = async (): Promise<string | undefined> => (await assetOf(env, PAGE_SCRIPT_ASSET))?.text()
   return () => {
     loading ??= read().catch(() => {
       loading = undefined
@@ -86,6 +92,19 @@ const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
     return loading
   }
 }
+
+/**
+ * The table of every OpenAPI operation, computed at build time and read on the first `/openapi.json`
+ * or `/docs`; the `/docs` page itself is bundled (small).
+ */
+const contentOf = (env: WorkerEnv): AppContent => ({
+  docs: async () => docs,
+  openApiOperations: async () => {
+    const res = await assetOf(env, OPENAPI_TABLE_ASSET)
+    if (res === undefined) throw new Error(`the OpenAPI table ${OPENAPI_TABLE_ASSET} is missing from the Worker's assets`)
+    return (await res.json()) as OperationTable
+  },
+})
 
 /** Builds the app for one isolate. */
 const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
@@ -121,12 +140,16 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
     locator: cloudflareLocator,
     accounts: await accountPortsOf(env, config, { clock, random, logger }),
   })
-  return createApp(services, {
-    // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
-    getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
-    isStoreUnavailable: isDurableObjectUnavailable,
-    pageScript: pageScriptOf(env),
-  })
+  return createAppWith(
+    services,
+    {
+      // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
+      getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
+      isStoreUnavailable: isDurableObjectUnavailable,
+      pageScript: pageScriptOf(env),
+    },
+    contentOf(env),
+  )
 }
 
 let app: Promise<Hono<AppEnv>> | undefined
