@@ -1,7 +1,8 @@
 /**
  * The Worker's static assets (wrangler.toml `[assets]`), written into `.wrangler/assets`: the pages'
- * browser script, bundled exactly as `scripts/build.ts` bundles it for Node, and the table of every
- * OpenAPI operation as JSON (what Node computes from the sources on the first `/openapi.json`). The
+ * browser script, bundled exactly as `scripts/build.ts` bundles it for Node; the pages' catalogs, style
+ * sheet and feed script as JSON; the table of every OpenAPI operation as JSON (what Node computes from
+ * the sources on the first `/openapi.json`) and the `/docs` style sheet. The
  * Worker reads them through its `ASSETS` binding (docs/workers.md). Run by wrangler's `[build]` before
  * `wrangler deploy` / `dev`, and by the `workers` test project's setup.
  */
@@ -9,17 +10,23 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { build } from 'esbuild'
 import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/adapters/platform/page-script.ts'
+import { DOCS_CSS } from '../src/http/openapi/docs-style.ts'
 import { operationTable } from '../src/http/openapi/document.ts'
-import { OPENAPI_TABLE_ASSET, PAGE_SCRIPT_ASSET } from '../src/runtime/workers-assets.ts'
+import { PAGE_CONTENT_FROM_SOURCES } from '../src/http/pages/page-content-sources.ts'
+import { DOCS_STYLE_ASSET, OPENAPI_TABLE_ASSET, PAGE_CONTENT_ASSET, PAGE_SCRIPT_ASSET } from '../src/runtime/workers-assets.ts'
 
 /** The `[assets]` directory of wrangler.toml. */
 export const WORKER_ASSETS_DIR = '.wrangler/assets'
 
 /** Writes every asset into the assets directory. */
 export const buildWorkerAssets = async (): Promise<void> => {
-  const table = `${WORKER_ASSETS_DIR}${OPENAPI_TABLE_ASSET}`
-  mkdirSync(dirname(table), { recursive: true })
-  writeFileSync(table, JSON.stringify(operationTable()))
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(`${WORKER_ASSETS_DIR}${path}`), { recursive: true })
+    writeFileSync(`${WORKER_ASSETS_DIR}${path}`, text)
+  }
+  write(OPENAPI_TABLE_ASSET, JSON.stringify(operationTable()))
+  write(PAGE_CONTENT_ASSET, JSON.stringify(PAGE_CONTENT_FROM_SOURCES))
+  write(DOCS_STYLE_ASSET, DOCS_CSS)
   await build({
     ...PAGE_SCRIPT_OPTIONS,
     entryPoints: { [PAGE_SCRIPT_ASSET.slice(1).replace(/\.js$/, '')]: PAGE_SCRIPT_ENTRY },

@@ -16,6 +16,7 @@ import { requestContext, type GetSocketAddress } from './middleware/request-cont
 import { bearerAuth } from './middleware/bearer-auth.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
 import { mountPages } from './pages/mount-pages.tsx'
+import { installPageContent, type PageContent } from './pages/page-content.ts'
 import { mountAccount } from './mount-account.ts'
 import { mountOAuth } from './mount-oauth.ts'
 import { loopbackHostsOnly } from './public-origin.ts'
@@ -183,6 +184,8 @@ export interface AppContent {
   openApiOperations: () => Promise<OperationTable>
   /** The `/docs` page's renderer and style sheet (`openapi/docs.ts`). */
   docs: () => Promise<DocsPage>
+  /** The pages' catalogs, style sheet and feed script (`pages/page-content.ts`), there before the app is built. */
+  pages: PageContent
 }
 
 /**
@@ -193,6 +196,7 @@ export interface AppContent {
  * const app = createAppWith(services, { getSocketAddress }, { openApiOperations: () => fetchTable(), docs: async () => docs })
  */
 export const createAppWith = (services: Services, host: AppHost, content: AppContent): Hono<AppEnv> => {
+  installPageContent(content.pages)
   const app = new Hono<AppEnv>()
   mountBase(app, services, host)
   const beforePages = app.routes.length

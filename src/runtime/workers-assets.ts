@@ -9,3 +9,9 @@ export const PAGE_SCRIPT_ASSET = '/assets/pages.js'
 
 /** The table of every OpenAPI operation (`src/http/openapi/document.ts`'s `operationTable`), as JSON. */
 export const OPENAPI_TABLE_ASSET = '/assets/openapi-operations.json'
+
+/** The pages' catalogs, style sheet and feed script (`src/http/pages/page-content.ts`), as JSON. */
+export const PAGE_CONTENT_ASSET = '/assets/page-content.json'
+
+/** The `/docs` page's style sheet (`src/http/openapi/docs-style.ts`). */
+export const DOCS_STYLE_ASSET = '/assets/docs.css'

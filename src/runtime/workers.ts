@@ -28,9 +28,10 @@ import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/ke
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
 import type { Clock, Logger, Random } from '../ports.ts'
 import { createAppWith, type AppContent } from '../http/app-core.ts'
-import * as docs from '../http/openapi/docs.ts'
+import { renderDocsPage } from '../http/openapi/docs-page.tsx'
+import { EMPTY_PAGE_CONTENT, type PageContent } from '../http/pages/page-content.ts'
 import type { OperationTable } from '../http/openapi/assemble.ts'
-import { OPENAPI_TABLE_ASSET, PAGE_SCRIPT_ASSET } from './workers-assets.ts'
+import { DOCS_STYLE_ASSET, OPENAPI_TABLE_ASSET, PAGE_CONTENT_ASSET, PAGE_SCRIPT_ASSET } from './workers-assets.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
@@ -93,18 +94,42 @@ const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
   }
 }
 
+/** Reads a JSON or text asset once; a failure is not kept, so the next call tries again. */
+const onceFrom = <T>(read: () => Promise<T>): (() => Promise<T>) => {
+  let loading: Promise<T> | undefined
+  return () => {
+    loading ??= read().catch((error: unknown) => {
+      loading = undefined
+      throw error
+    })
+    return loading
+  }
+}
+
 /**
- * The table of every OpenAPI operation, computed at build time and read on the first `/openapi.json`
- * or `/docs`; the `/docs` page itself is bundled (small).
+ * The app's static content from the assets (`scripts/worker-assets.ts`): the pages' content, read
+ * before the app is built (without it the pages answer in message keys, unstyled, and say so in the
+ * log); the OpenAPI table and the `/docs` style sheet, read on the first `/openapi.json` or `/docs`.
  */
-const contentOf = (env: WorkerEnv): AppContent => ({
-  docs: async () => docs,
-  openApiOperations: async () => {
-    const res = await assetOf(env, OPENAPI_TABLE_ASSET)
-    if (res === undefined) throw new Error(`the OpenAPI table ${OPENAPI_TABLE_ASSET} is missing from the Worker's assets`)
-    return (await res.json()) as OperationTable
-  },
-})
+const contentOf = async (env: WorkerEnv, logger: Logger): Promise<AppContent> => {
+  const missing = (path: string) => new Error(`${path} is missing from the Worker's assets (scripts/worker-assets.ts)`)
+  const pages = await assetOf(env, PAGE_CONTENT_ASSET)
+    .then((res) => (res === undefined ? Promise.reject(missing(PAGE_CONTENT_ASSET)) : (res.json() as Promise<PageContent>)))
+    .catch((error: unknown) => {
+      logger.error({ err: String(error) }, 'the page content could not be read: the pages answer without it')
+      return EMPTY_PAGE_CONTENT
+    })
+  const docsCss = onceFrom(async () => (await assetOf(env, DOCS_STYLE_ASSET))?.text() ?? Promise.reject(missing(DOCS_STYLE_ASSET)))
+  return {
+    pages,
+    docs: async () => ({ renderDocsPage, DOCS_CSS: await docsCss() }),
+    openApiOperations: onceFrom(async () => {
+      const res = await assetOf(env, OPENAPI_TABLE_ASSET)
+      if (res === undefined) throw missing(OPENAPI_TABLE_ASSET)
+      return (await res.json()) as OperationTable
+    }),
+  }
+}
 
 /** Builds the app for one isolate. */
 const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
@@ -112,6 +137,8 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
   const clock = systemClock
   const random = webCryptoRandom
   const logger = consoleLogger(config.server.logLevel)
+  // Read while the keys load below.
+  const content = contentOf(env, logger)
   if (config.server.publicBaseUrl === undefined) {
     // The app then answers loopback hosts only (wrangler dev): a deployed Worker refuses every request.
     logger.warn({}, 'QRELAY_PUBLIC_BASE_URL is unset: only requests to a loopback Host are answered')
@@ -148,7 +175,7 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
       isStoreUnavailable: isDurableObjectUnavailable,
       pageScript: pageScriptOf(env),
     },
-    contentOf(env),
+    await content,
   )
 }
 

@@ -6,6 +6,7 @@
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { DOCS_CSS } from '../../src/http/openapi/docs-style.ts'
 import { operationTable } from '../../src/http/openapi/document.ts'
 
 const ORIGIN = 'https://relay.example'
@@ -27,6 +28,7 @@ describe('OpenAPI on Workers', () => {
     const css = await SELF.fetch(`${ORIGIN}/docs/style.css`)
     expect(css.status).toBe(200)
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(await css.text()).toBe(DOCS_CSS)
   })
 
   it('lists every operation exactly as the sources describe it (the table read from the assets is not stale)', async () => {
