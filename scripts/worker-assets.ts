@@ -2,7 +2,8 @@
  * The Worker's static assets (wrangler.toml `[assets]`), written into `.wrangler/assets`: the pages'
  * browser script, bundled exactly as `scripts/build.ts` bundles it for Node; the pages' catalogs, style
  * sheet and feed script as JSON; the table of every OpenAPI operation as JSON (what Node computes from
- * the sources on the first `/openapi.json`) and the `/docs` style sheet. The
+ * the sources on the first `/openapi.json`), the `/docs` style sheet, and the list of common passwords
+ * the password policy refuses. The
  * Worker reads them through its `ASSETS` binding (docs/workers.md). Run by wrangler's `[build]` before
  * `wrangler deploy` / `dev`, and by the `workers` test project's setup.
  */
@@ -10,10 +11,17 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { build } from 'esbuild'
 import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/adapters/platform/page-script.ts'
+import { COMMON_PASSWORDS } from '../src/core/auth/common-passwords.ts'
 import { DOCS_CSS } from '../src/http/openapi/docs-style.ts'
 import { operationTable } from '../src/http/openapi/document.ts'
 import { PAGE_CONTENT_FROM_SOURCES } from '../src/http/pages/page-content-sources.ts'
-import { DOCS_STYLE_ASSET, OPENAPI_TABLE_ASSET, PAGE_CONTENT_ASSET, PAGE_SCRIPT_ASSET } from '../src/runtime/workers-assets.ts'
+import {
+  COMMON_PASSWORDS_ASSET,
+  DOCS_STYLE_ASSET,
+  OPENAPI_TABLE_ASSET,
+  PAGE_CONTENT_ASSET,
+  PAGE_SCRIPT_ASSET,
+} from '../src/runtime/workers-assets.ts'
 
 /** The `[assets]` directory of wrangler.toml. */
 export const WORKER_ASSETS_DIR = '.wrangler/assets'
@@ -27,6 +35,7 @@ export const buildWorkerAssets = async (): Promise<void> => {
   write(OPENAPI_TABLE_ASSET, JSON.stringify(operationTable()))
   write(PAGE_CONTENT_ASSET, JSON.stringify(PAGE_CONTENT_FROM_SOURCES))
   write(DOCS_STYLE_ASSET, DOCS_CSS)
+  write(COMMON_PASSWORDS_ASSET, JSON.stringify([...COMMON_PASSWORDS]))
   await build({
     ...PAGE_SCRIPT_OPTIONS,
     entryPoints: { [PAGE_SCRIPT_ASSET.slice(1).replace(/\.js$/, '')]: PAGE_SCRIPT_ENTRY },

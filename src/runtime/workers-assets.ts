@@ -15,3 +15,6 @@ export const PAGE_CONTENT_ASSET = '/assets/page-content.json'
 
 /** The `/docs` page's style sheet (`src/http/openapi/docs-style.ts`). */
 export const DOCS_STYLE_ASSET = '/assets/docs.css'
+
+/** The list of common passwords (`src/core/auth/common-passwords.ts`), as a JSON array. */
+export const COMMON_PASSWORDS_ASSET = '/assets/common-passwords.json'

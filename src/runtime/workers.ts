@@ -27,11 +27,8 @@ import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.
 import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
 import type { Clock, Logger, Random } from '../ports.ts'
-import { createAppWith, type AppContent } from '../http/app-core.ts'
-import { renderDocsPage } from '../http/openapi/docs-page.tsx'
-import { EMPTY_PAGE_CONTENT, type PageContent } from '../http/pages/page-content.ts'
-import type { OperationTable } from '../http/openapi/assemble.ts'
-import { DOCS_STYLE_ASSET, OPENAPI_TABLE_ASSET, PAGE_CONTENT_ASSET, PAGE_SCRIPT_ASSET } from './workers-assets.ts'
+import { createAppWith } from '../http/app-core.ts'
+import { commonPasswordsOf, contentOf, pageScriptOf, type WorkerEnv } from './workers-content.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
@@ -45,11 +42,13 @@ export { OutboxObject } from './outbox-object.ts'
 
 /** The Worker's adapters of the accounts side: Durable Object stores, keys and the webhook outbox sink. */
 const accountPortsOf = async (
-  env: Env,
+  env: WorkerEnv,
   config: Config,
   adapters: { clock: Clock; random: Random; logger: Logger },
 ): Promise<AccountPorts> => {
   const { clock, random, logger } = adapters
+  // Read while the keyring loads below.
+  const commonPasswords = commonPasswordsOf(env, logger)
   const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
   if (config.auth.uiaKeyHex === undefined) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
@@ -66,69 +65,7 @@ const accountPortsOf = async (
     config.webhooks.url === undefined
       ? []
       : [webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger })]
-  return { durable, uiaKey, keyring, securityEventSinks }
-}
-
-/** The Worker's bindings: wrangler.toml's, with the `[assets]` binding holding the page script and the OpenAPI table. */
-type WorkerEnv = Env & { ASSETS?: Fetcher }
-
-/** One file of the Worker's static assets (`scripts/worker-assets.ts`), through the assets binding. */
-const assetOf = async (env: WorkerEnv, path: string): Promise<Response | undefined> => {
-  const res = await env.ASSETS?.fetch(`https://assets.invalid${path}`)
-  return res?.ok === true ? res : undefined
-}
-
-/**
- * The page script, read once per isolate through the assets binding (wrangler.toml `[assets]`); the
- * app serves it under its content-hashed path. No binding or no file: the channel pages say they need it.
- */
-const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
-  let loading: Promise<string | undefined> | undefined
-  const read = async (): Promise<string | undefined> => (await assetOf(env, PAGE_SCRIPT_ASSET))?.text()
-  return () => {
-    loading ??= read().catch(() => {
-      loading = undefined
-      return undefined
-    })
-    return loading
-  }
-}
-
-/** Reads a JSON or text asset once; a failure is not kept, so the next call tries again. */
-const onceFrom = <T>(read: () => Promise<T>): (() => Promise<T>) => {
-  let loading: Promise<T> | undefined
-  return () => {
-    loading ??= read().catch((error: unknown) => {
-      loading = undefined
-      throw error
-    })
-    return loading
-  }
-}
-
-/**
- * The app's static content from the assets (`scripts/worker-assets.ts`): the pages' content, read
- * before the app is built (without it the pages answer in message keys, unstyled, and say so in the
- * log); the OpenAPI table and the `/docs` style sheet, read on the first `/openapi.json` or `/docs`.
- */
-const contentOf = async (env: WorkerEnv, logger: Logger): Promise<AppContent> => {
-  const missing = (path: string) => new Error(`${path} is missing from the Worker's assets (scripts/worker-assets.ts)`)
-  const pages = await assetOf(env, PAGE_CONTENT_ASSET)
-    .then((res) => (res === undefined ? Promise.reject(missing(PAGE_CONTENT_ASSET)) : (res.json() as Promise<PageContent>)))
-    .catch((error: unknown) => {
-      logger.error({ err: String(error) }, 'the page content could not be read: the pages answer without it')
-      return EMPTY_PAGE_CONTENT
-    })
-  const docsCss = onceFrom(async () => (await assetOf(env, DOCS_STYLE_ASSET))?.text() ?? Promise.reject(missing(DOCS_STYLE_ASSET)))
-  return {
-    pages,
-    docs: async () => ({ renderDocsPage, DOCS_CSS: await docsCss() }),
-    openApiOperations: onceFrom(async () => {
-      const res = await assetOf(env, OPENAPI_TABLE_ASSET)
-      if (res === undefined) throw missing(OPENAPI_TABLE_ASSET)
-      return (await res.json()) as OperationTable
-    }),
-  }
+  return { durable, uiaKey, keyring, securityEventSinks, commonPasswords: await commonPasswords }
 }
 
 /** Builds the app for one isolate. */
