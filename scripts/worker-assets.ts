@@ -1,22 +1,44 @@
 /**
- * The Worker's static assets (wrangler.toml `[assets]`): the pages' browser script, bundled exactly as
- * `scripts/build.ts` bundles it for Node, into `.wrangler/assets/assets/pages.js`. The Worker reads it
- * through its `ASSETS` binding and serves it under its content-hashed path (docs/workers.md). Run by
- * wrangler's `[build]` before `wrangler deploy` / `dev`, and by the `workers` test project's setup.
+ * The Worker's static assets (wrangler.toml `[assets]`), written into `.wrangler/assets`: the pages'
+ * browser script, bundled exactly as `scripts/build.ts` bundles it for Node; the pages' catalogs, style
+ * sheet and feed script as JSON; the table of every OpenAPI operation as JSON (what Node computes from
+ * the sources on the first `/openapi.json`), the `/docs` style sheet, and the list of common passwords
+ * the password policy refuses. The
+ * Worker reads them through its `ASSETS` binding (docs/workers.md). Run by wrangler's `[build]` before
+ * `wrangler deploy` / `dev`, and by the `workers` test project's setup.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { build } from 'esbuild'
 import { PAGE_SCRIPT_ENTRY, PAGE_SCRIPT_OPTIONS } from '../src/adapters/platform/page-script.ts'
+import { COMMON_PASSWORDS } from '../src/core/auth/common-passwords.ts'
+import { DOCS_CSS } from '../src/http/openapi/docs-style.ts'
+import { operationTable } from '../src/http/openapi/document.ts'
+import { PAGE_CONTENT_FROM_SOURCES } from '../src/http/pages/page-content-sources.ts'
+import {
+  COMMON_PASSWORDS_ASSET,
+  DOCS_STYLE_ASSET,
+  OPENAPI_TABLE_ASSET,
+  PAGE_CONTENT_ASSET,
+  PAGE_SCRIPT_ASSET,
+} from '../src/runtime/workers-assets.ts'
 
 /** The `[assets]` directory of wrangler.toml. */
 export const WORKER_ASSETS_DIR = '.wrangler/assets'
 
-/** Bundles the page script into the assets directory. */
+/** Writes every asset into the assets directory. */
 export const buildWorkerAssets = async (): Promise<void> => {
-  mkdirSync(`${WORKER_ASSETS_DIR}/assets`, { recursive: true })
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(`${WORKER_ASSETS_DIR}${path}`), { recursive: true })
+    writeFileSync(`${WORKER_ASSETS_DIR}${path}`, text)
+  }
+  write(OPENAPI_TABLE_ASSET, JSON.stringify(operationTable()))
+  write(PAGE_CONTENT_ASSET, JSON.stringify(PAGE_CONTENT_FROM_SOURCES))
+  write(DOCS_STYLE_ASSET, DOCS_CSS)
+  write(COMMON_PASSWORDS_ASSET, JSON.stringify([...COMMON_PASSWORDS]))
   await build({
     ...PAGE_SCRIPT_OPTIONS,
-    entryPoints: { 'assets/pages': PAGE_SCRIPT_ENTRY },
+    entryPoints: { [PAGE_SCRIPT_ASSET.slice(1).replace(/\.js$/, '')]: PAGE_SCRIPT_ENTRY },
     outdir: WORKER_ASSETS_DIR,
     logLevel: 'warning',
   })

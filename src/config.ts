@@ -1,6 +1,6 @@
 /**
  * All of qrelay's configuration: one typed declaration of knobs (`src/config/knobs/*`), each with its
- * environment variable, default, unit (in the name) and a doc line; the {@link Config} type is
+ * environment variable, default and unit (in the name), its doc line in `config/knob-docs.ts`; the {@link Config} type is
  * inferred from it. `parseConfig(env)` reports every bad value at once.
  * Only `src/runtime/*` calls it; services receive the slices they need.
  */

@@ -10,4 +10,6 @@
 export { ConfigError, defaultConfig, parseConfig, configTable, type Config } from './config.ts'
 export { startNodeServer, type NodeServerOverrides, type RunningServer } from './runtime/node-server.ts'
 export { compose, type AccountPorts, type ComposePorts } from './runtime/compose.ts'
+/** The built-in list of common passwords, for `AccountPorts.commonPasswords`. */
+export { COMMON_PASSWORDS } from './core/auth/common-passwords.ts'
 export { createApp, type AppHost } from './http/app.ts'

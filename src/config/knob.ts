@@ -1,6 +1,6 @@
 /**
  * The typed building blocks of the configuration: a {@link Knob} is one `QRELAY_*` variable with its
- * default, doc line and parser, made by the {@link knob} constructors; {@link ConfigOf} infers the
+ * default and parser (its doc line is in `knob-docs.ts`), made by the {@link knob} constructors; {@link ConfigOf} infers the
  * configuration's type from a declaration of knobs grouped in sections.
  */
 import type { Cidr } from '../core/policy/network.ts'
@@ -13,13 +13,11 @@ type Parsed<T> = { value: T } | { problem: string }
 /** Turns a variable's text into a value or a problem. */
 export type Parser<T> = (raw: string) => Parsed<T>
 
-/** One setting: its variable, the default as the variable would spell it, its doc line and its parser. */
+/** One setting: its variable, the default as the variable would spell it and its parser (its doc line: `KNOB_DOCS`). */
 export interface Knob<T = unknown> {
   readonly env: `QRELAY_${string}`
   /** The text parsed when the variable is absent (the README's Default column); undefined: unset. */
   readonly default: string | undefined
-  /** The README's line about it. */
-  readonly doc: string
   readonly parse: Parser<T>
 }
 
@@ -44,13 +42,11 @@ type RateText = `${number}/${number}${'ms' | 's' | 'm' | 'h'}`
 /** What every knob is declared with. */
 interface Described {
   env: `QRELAY_${string}`
-  doc: string
 }
 
 const make = <T>(described: Described, fallback: string | undefined, parse: Parser<T>): Knob<T> => ({
   env: described.env,
   default: fallback,
-  doc: described.doc,
   parse,
 })
 
@@ -65,7 +61,7 @@ function custom<T>(options: Described & { default?: string; parse: Parser<T> }):
  * The knob constructors: each types its default, so a default of the wrong type does not compile.
  *
  * @example
- * const port = knob.int({ env: 'QRELAY_PORT', default: 8080, min: 0, max: 65535, doc: 'TCP port' })
+ * const port = knob.int({ env: 'QRELAY_PORT', default: 8080, min: 0, max: 65535 })
  */
 export const knob = {
   /** A whole number within `min`…`max` (the unit is in the variable's name). */

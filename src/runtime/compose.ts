@@ -3,10 +3,12 @@
  * the runtime's adapters (stores, clock, randomness, logger, keys, locator, event sinks). Node
  * (`node-server.ts`), Workers (`workers.ts`, and `workers-relay.ts` inside a channel object) and the
  * tests (`test/helpers/make-app.ts`) differ only in the adapters they pass. Runtime-neutral: no
- * `node:` imports, no I/O of its own.
+ * `node:` imports, no I/O of its own. Even the list of common passwords is an adapter: Node and the
+ * tests pass the built-in one (`COMMON_PASSWORDS`), the Worker the same list read from its assets.
  */
 import { renderQrSvg } from '../adapters/qr/svg.ts'
 import type { Config } from '../config.ts'
+import type { CommonPasswords } from '../core/auth/password-rules.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
@@ -60,6 +62,8 @@ export interface AccountPorts {
   securityEventSinks?: SecurityEvents[]
   /** Limits of the account feed (tests shorten its re-check). */
   feedLimits?: Partial<AccountEventsLimits>
+  /** The common passwords a new password must not be: the built-in `COMMON_PASSWORDS` (the Worker reads it from its assets). */
+  commonPasswords: CommonPasswords
 }
 
 /** What a runtime hands {@link compose}. */
@@ -130,10 +134,10 @@ const relayOf = (config: Config, ports: ComposePorts, rendezvous: RendezvousServ
 const composeAccounts = (
   config: Config,
   ports: ComposePorts & { accounts: AccountPorts },
-  shared: { limiter: RateLimiter; abuse: AbuseGuard | undefined },
+  { limiter, abuse }: { limiter: RateLimiter; abuse: AbuseGuard | undefined },
 ): AccountServices => {
   const { store, clock, random } = ports
-  const { durable, uiaKey, keyring } = ports.accounts
+  const { durable, uiaKey, keyring, commonPasswords } = ports.accounts
   const feed = accountEvents({
     security: durable.security,
     logger: ports.logger,
@@ -142,7 +146,7 @@ const composeAccounts = (
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
-  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, limiter: shared.limiter })
+  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, commonPasswords, limiter })
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, keys: ports.proofKeys })
@@ -158,7 +162,6 @@ const composeAccounts = (
   const recency = authRecency({ security: durable.security, clock })
   const maxAuthAgeMs = config.policy.deviceActionMaxAuthAgeSeconds * 1000
   const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs })
-  const { abuse } = shared
   const denyMs = config.abuse.notMeDenySeconds * 1000
   const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse, denyMs })
   const approvals = approvalsService({
@@ -175,7 +178,7 @@ const composeAccounts = (
   const { oauth, network } = config
   const approvalLookups = approvalRequests({
     grants,
-    limiter: shared.limiter,
+    limiter,
     kv: store.kv,
     clock,
     oauth,
@@ -213,7 +216,7 @@ const abuseBlocksOf = (config: Config, store: EphemeralStore, clock: Clock, abus
  * Builds the services of one process (or isolate, or channel object).
  *
  * @example
- * const services = compose(config, { store, clock, random, logger, redact, accounts: { durable, uiaKey, keyring } })
+ * const services = compose(config, { store, clock, random, logger, redact, accounts: { durable, uiaKey, keyring, commonPasswords: COMMON_PASSWORDS } })
  * const app = createApp(services, { getSocketAddress })
  */
 export const compose = (config: Config, given: ComposePorts): Services => {

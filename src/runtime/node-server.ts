@@ -42,6 +42,7 @@ import { compose } from './compose.ts'
 import { rendezvousFastPath } from './node-fast-path.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
+import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
 
 /** A running server. */
 export interface RunningServer {
@@ -263,7 +264,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     proofKeys: nodeProofKeys(),
     wakesAcrossRequests: true,
     ...(locator === undefined ? {} : { locator }),
-    accounts: { durable, uiaKey, keyring, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
+    accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })
   // Expired access tokens and families are invisible already; this only frees their rows.
   const purgeFailed = throttledWarn(logger, 'purging expired tokens failed')

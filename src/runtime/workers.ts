@@ -27,7 +27,8 @@ import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.
 import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
 import type { Clock, Logger, Random } from '../ports.ts'
-import { createApp } from '../http/app.ts'
+import { createAppWith } from '../http/app-core.ts'
+import { commonPasswordsOf, contentOf, pageScriptOf, type WorkerEnv } from './workers-content.ts'
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
@@ -41,11 +42,13 @@ export { OutboxObject } from './outbox-object.ts'
 
 /** The Worker's adapters of the accounts side: Durable Object stores, keys and the webhook outbox sink. */
 const accountPortsOf = async (
-  env: Env,
+  env: WorkerEnv,
   config: Config,
   adapters: { clock: Clock; random: Random; logger: Logger },
 ): Promise<AccountPorts> => {
   const { clock, random, logger } = adapters
+  // Read while the keyring loads below.
+  const commonPasswords = commonPasswordsOf(env, logger)
   const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
   if (config.auth.uiaKeyHex === undefined) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
@@ -62,29 +65,7 @@ const accountPortsOf = async (
     config.webhooks.url === undefined
       ? []
       : [webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger })]
-  return { durable, uiaKey, keyring, securityEventSinks }
-}
-
-/** The Worker's bindings: wrangler.toml's, with the `[assets]` binding holding the page script. */
-type WorkerEnv = Env & { ASSETS?: Fetcher }
-
-/**
- * The page script, read once per isolate through the assets binding (wrangler.toml `[assets]`); the
- * app serves it under its content-hashed path. No binding or no file: the channel pages say they need it.
- */
-const pageScriptOf = (env: WorkerEnv): (() => Promise<string | undefined>) => {
-  let loading: Promise<string | undefined> | undefined
-  const read = async (): Promise<string | undefined> => {
-    const res = await env.ASSETS?.fetch('https://assets.invalid/assets/pages.js')
-    return res?.ok === true ? res.text() : undefined
-  }
-  return () => {
-    loading ??= read().catch(() => {
-      loading = undefined
-      return undefined
-    })
-    return loading
-  }
+  return { durable, uiaKey, keyring, securityEventSinks, commonPasswords: await commonPasswords }
 }
 
 /** Builds the app for one isolate. */
@@ -93,6 +74,8 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
   const clock = systemClock
   const random = webCryptoRandom
   const logger = consoleLogger(config.server.logLevel)
+  // Read while the keys load below.
+  const content = contentOf(env, logger)
   if (config.server.publicBaseUrl === undefined) {
     // The app then answers loopback hosts only (wrangler dev): a deployed Worker refuses every request.
     logger.warn({}, 'QRELAY_PUBLIC_BASE_URL is unset: only requests to a loopback Host are answered')
@@ -121,12 +104,16 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
     locator: cloudflareLocator,
     accounts: await accountPortsOf(env, config, { clock, random, logger }),
   })
-  return createApp(services, {
-    // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
-    getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
-    isStoreUnavailable: isDurableObjectUnavailable,
-    pageScript: pageScriptOf(env),
-  })
+  return createAppWith(
+    services,
+    {
+      // Cloudflare sets CF-Connecting-IP to the address the connection came from; clients cannot forge it.
+      getSocketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
+      isStoreUnavailable: isDurableObjectUnavailable,
+      pageScript: pageScriptOf(env),
+    },
+    await content,
+  )
 }
 
 let app: Promise<Hono<AppEnv>> | undefined

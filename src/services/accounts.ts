@@ -7,7 +7,7 @@ import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
-import { checkPassword, DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../core/auth/password-policy.ts'
+import { checkPasswordAgainst, DEFAULT_PASSWORD_POLICY, type CommonPasswords, type PasswordPolicy } from '../core/auth/password-rules.ts'
 import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
 
 /** What the accounts service needs. */
@@ -17,6 +17,8 @@ export interface AccountsDeps {
   random: Random
   argon2: Argon2Params
   passwordPolicy?: PasswordPolicy
+  /** The common passwords a new password must not be (the built-in list: `core/auth/common-passwords.ts`). */
+  commonPasswords: CommonPasswords
   events: SecurityEvents
 }
 
@@ -57,7 +59,7 @@ const UPDATE_ATTEMPTS = 4
  * Builds the accounts service.
  *
  * @example
- * const accounts = accountsService({ durable, clock, random, argon2, events })
+ * const accounts = accountsService({ durable, clock, random, argon2, commonPasswords: COMMON_PASSWORDS, events })
  * await accounts.create('alice', 'a long passphrase')
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: nine short methods sharing the stores, the password policy and the lazily hashed dummy; none is over 25 lines
@@ -69,7 +71,7 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
   const dummyHash = (): Promise<string> => (dummy ??= hashPasswordAsync(random, newOpaqueId(random), argon2))
 
   const requireStrong = (password: string, username: string): void => {
-    const checked = checkPassword(password, { username, policy })
+    const checked = checkPasswordAgainst(password, deps.commonPasswords, { username, policy })
     if (!checked.ok) throw new RelayError('PASSWORD_TOO_WEAK', { detail: checked.detail })
   }
 

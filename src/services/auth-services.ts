@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
+import type { CommonPasswords } from '../core/auth/password-rules.ts'
 import { dpopNonceKeyOf } from '../core/oauth/dpop-nonce.ts'
 import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from '../ports.ts'
 import { accountsService, type AccountsService } from './accounts.ts'
@@ -49,6 +50,8 @@ export interface AuthServicesDeps {
   keyring: SealingKeyring
   /** The process's rate limiter, when already built (default: one on `store.counters`). */
   limiter?: RateLimiter
+  /** The common passwords a new password must not be (the built-in list: `core/auth/common-passwords.ts`). */
+  commonPasswords: CommonPasswords
 }
 
 /** The argon2id parameters the config names. */
@@ -64,7 +67,7 @@ export const argon2ParamsOf = (auth: Config['auth']) => ({
  * Builds the services.
  *
  * @example
- * const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring })
+ * const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, commonPasswords })
  */
 export const authServices = (deps: AuthServicesDeps): AuthServices => {
   const { auth, store, durable, events, clock, random } = deps
@@ -75,6 +78,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     random,
     argon2: argon2ParamsOf(auth),
     passwordPolicy: { minLength: auth.passwordMinLength, maxLength: 256 },
+    commonPasswords: deps.commonPasswords,
     events,
   })
   const secondFactors = secondFactorsService({

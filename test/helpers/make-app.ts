@@ -19,6 +19,7 @@ import { sealingKeyring, type SealingKeyring } from '../../src/core/crypto/seale
 import { fakeClock, type FakeClock } from './fake-clock.ts'
 import { seededRandom } from './seeded-random.ts'
 import { checkResponses } from './openapi-check.ts'
+import { COMMON_PASSWORDS } from '../../src/core/auth/common-passwords.ts'
 
 export interface TestApp {
   /** The abuse guard, when `abuse: true`. */
@@ -79,7 +80,14 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
     wakesAcrossRequests: true,
     ...(options.signingKeys === undefined ? {} : { signingKeys: options.signingKeys }),
     ...(options.locator === undefined ? {} : { locator: options.locator }),
-    accounts: { durable, uiaKey: new Uint8Array(32).fill(5), keyring, securityEventSinks: [events], feedLimits: { recheckMs: 20 } },
+    accounts: {
+      durable,
+      uiaKey: new Uint8Array(32).fill(5),
+      keyring,
+      commonPasswords: COMMON_PASSWORDS,
+      securityEventSinks: [events],
+      feedLimits: { recheckMs: 20 },
+    },
   })
   // Every response a test sees is checked against the OpenAPI document (test/helpers/openapi-check.ts).
   const app = checkResponses(createApp(services, { ...options.host, getSocketAddress: (c) => c.req.header('x-test-peer') ?? '192.0.2.1' }))

@@ -190,35 +190,33 @@ describe('Config', () => {
 
 /** Compiled by `npm run typecheck`, never run: each knob below has a default of the wrong type. */
 const wrongDefaults = (): void => {
-  const doc = 'a setting'
   // @ts-expect-error: a number knob with a text default
-  knob.int({ env: 'QRELAY_X', default: '120', min: 10, max: 3600, doc })
+  knob.int({ env: 'QRELAY_X', default: '120', min: 10, max: 3600 })
   // @ts-expect-error: a flag with a text default
-  knob.boolean({ env: 'QRELAY_X', default: 'false', doc })
+  knob.boolean({ env: 'QRELAY_X', default: 'false' })
   // @ts-expect-error: a choice outside the values
-  knob.enum({ env: 'QRELAY_X', values: ['memory', 'redis'], default: 'disk', doc })
+  knob.enum({ env: 'QRELAY_X', values: ['memory', 'redis'], default: 'disk' })
   // @ts-expect-error: a rate that is not count/window
-  knob.rate({ env: 'QRELAY_X', default: '30 per minute', doc })
+  knob.rate({ env: 'QRELAY_X', default: '30 per minute' })
   // @ts-expect-error: a CIDR list written as one string
-  knob.cidrList({ env: 'QRELAY_X', default: '10.0.0.0/8', doc })
+  knob.cidrList({ env: 'QRELAY_X', default: '10.0.0.0/8' })
   // @ts-expect-error: a variable outside the QRELAY_ namespace
-  knob.string({ env: 'HOST', default: '127.0.0.1', doc })
+  knob.string({ env: 'HOST', default: '127.0.0.1' })
 }
 
 describe('knob constructors', () => {
   it('refuse a default of the wrong type', () => {
-    const doc = 'a setting'
-    expectTypeOf(knob.int({ env: 'QRELAY_X', default: 120, min: 10, max: 3600, doc })).toEqualTypeOf<Knob<number>>()
+    expectTypeOf(knob.int({ env: 'QRELAY_X', default: 120, min: 10, max: 3600 })).toEqualTypeOf<Knob<number>>()
     expectTypeOf(wrongDefaults).toBeFunction()
   })
 
   it('infer the value type, choices included', () => {
-    const store = knob.enum({ env: 'QRELAY_X', values: ['memory', 'redis'], default: 'memory', doc: 'a setting' })
+    const store = knob.enum({ env: 'QRELAY_X', values: ['memory', 'redis'], default: 'memory' })
     expectTypeOf(store.parse).returns.toEqualTypeOf<{ value: 'memory' | 'redis' } | { problem: string }>()
     // Without a default a knob may be unset: its value may be undefined whatever its parser gives.
-    const clients = knob.custom({ env: 'QRELAY_X', parse: clientCredentials, doc: 'a setting' })
+    const clients = knob.custom({ env: 'QRELAY_X', parse: clientCredentials })
     expectTypeOf(clients).toEqualTypeOf<Knob<ReadonlyMap<string, string> | undefined>>()
-    const withDefault = knob.custom({ env: 'QRELAY_X', default: '', parse: clientCredentials, doc: 'a setting' })
+    const withDefault = knob.custom({ env: 'QRELAY_X', default: '', parse: clientCredentials })
     expectTypeOf(withDefault).toEqualTypeOf<Knob<ReadonlyMap<string, string>>>()
   })
 })

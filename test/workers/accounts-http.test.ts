@@ -1,12 +1,14 @@
 /**
  * The account endpoints served by the Worker inside workerd (the real entry, src/runtime/workers.ts,
  * over the Durable Object durable store): register, login through UIA, whoami, refresh rotation,
- * devices, password change and logout, plus the ticket keys generated into the key object. The test
+ * devices, password change and logout, plus the ticket keys generated into the key object; common
+ * passwords refused with the list the Worker reads from its assets. The test
  * bindings (vitest.config.ts) turn registration and the admin endpoint on and make argon2id cheap.
  */
 import { env } from 'cloudflare:workers'
 import { runInDurableObject, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { COMMON_PASSWORDS } from '../../src/core/auth/common-passwords.ts'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, login, refresh, withUia, type Send } from '../helpers/account-client.ts'
 
@@ -66,6 +68,17 @@ describe('workers: accounts', () => {
     const wrong = await withUia(send, 'POST', '/v1/login', { username }, 'not the password at all')
     expect(wrong.final.status).toBe(401)
     expect(wrong.final.body.access_token).toBeUndefined()
+  })
+
+  it('refuses a common password with the list read from the assets, as Node does with the built-in one', async () => {
+    const { send, username } = newClient()
+    for (const password of ['password1234', 'QWERTYUIOP1', 'trustno123']) {
+      expect(COMMON_PASSWORDS.has(password.toLowerCase())).toBe(true)
+      const refused = await call(send, 'POST', '/v1/register', { username, password })
+      expect(refused.status, JSON.stringify(refused.body)).toBe(400)
+      expect(refused.body).toMatchObject({ errcode: 'M_WEAK_PASSWORD', error: 'the password is too common' })
+    }
+    await register(send, username)
   })
 
   it('lists devices and signs the others out when the password changes', async () => {

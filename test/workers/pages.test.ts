@@ -3,10 +3,16 @@
  * with a per-request CSP nonce; /login's page script, read through the `[assets]` binding
  * (wrangler.toml; built by test/workers/setup-assets.ts), is served under its content-hashed path
  * with the nonce on its tag; the style sheet is served too. /account, signed in through /signin.
+ * The catalogs, the style sheet and the feed script come from the assets too (page-content.json):
+ * each must be exactly what the sources hold.
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { call, type Send } from '../helpers/account-client.ts'
+import { FEED_SCRIPT } from '../../src/http/pages/feed-script.ts'
+import { de } from '../../src/http/pages/i18n/de.ts'
+import { en } from '../../src/http/pages/i18n/en.ts'
+import { STYLE_CSS } from '../../src/http/pages/style.ts'
 
 const ORIGIN = 'https://relay.example'
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
@@ -40,7 +46,20 @@ describe('workers: pages', () => {
     expect(script.headers.get('cache-control')).toContain('immutable')
     expect((await script.text()).length).toBeGreaterThan(10_000)
     const css = /href="(\/assets\/style\.[A-Za-z0-9_-]{16}\.css)"/.exec(first.html)?.[1] ?? ''
-    expect((await get(css)).status).toBe(200)
+    const sheet = await get(css)
+    expect(sheet.status).toBe(200)
+    expect(sheet.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(sheet.headers.get('cache-control')).toContain('immutable')
+    expect(await sheet.text()).toBe(STYLE_CSS)
+  })
+
+  it('renders the pages in both languages from the catalogs in the assets', async () => {
+    const german = await nonceChecked(await get('/device?lang=de'))
+    expect(german.html).toContain('<html lang="de">')
+    expect(german.html).toContain(de.deviceTitle)
+    const english = await nonceChecked(await get('/device', { 'accept-language': 'en-GB' }))
+    expect(english.html).toContain(en.deviceTitle)
+    expect(english.html).not.toContain(de.deviceTitle)
   })
 
   it('renders /device with a nonce', async () => {
@@ -64,7 +83,14 @@ describe('workers: pages', () => {
       .getSetCookie()
       .map((line) => line.split(';')[0])
       .join('; ')
-    const { html } = await nonceChecked(await get('/account', { cookie }))
+    const { html, nonce } = await nonceChecked(await get('/account', { cookie }))
     expect(html).toContain(username)
+    // The live feed's script, from the assets, under its content-hashed path.
+    const feed = /<script type="module" src="(\/assets\/feed\.[A-Za-z0-9_-]{16}\.js)" nonce="([^"]+)"/.exec(html)
+    expect(feed?.[2]).toBe(nonce)
+    const script = await get(feed?.[1] ?? '')
+    expect(script.status).toBe(200)
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(await script.text()).toBe(FEED_SCRIPT)
   })
 })

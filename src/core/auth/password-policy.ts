@@ -1,34 +1,18 @@
 /**
- * What a new password must satisfy: a length range counted in Unicode code points after NFKC
- * normalization, not one of the most common passwords, not the username. No composition rules
- * (NIST SP 800-63B §5.1.1.2: they do not help and users work around them).
+ * The password policy with qrelay's built-in list of common passwords (`password-rules.ts` has the
+ * rules, with the list as a parameter).
  *
  * @see https://pages.nist.gov/800-63-4/sp800-63b.html#passwordver
  */
-import { fail, ok, type Result } from '../errors.ts'
+import type { Result } from '../errors.ts'
 import { COMMON_PASSWORDS } from './common-passwords.ts'
+import { checkPasswordAgainst, type PasswordPolicy } from './password-rules.ts'
 
-/** The configurable part of the password policy. */
-export interface PasswordPolicy {
-  /** Fewest code points a new password may have. */
-  minLength: number
-  /** Most code points a new password may have (bounds hashing work and storage). */
-  maxLength: number
-}
-
-/** Defaults: 10 code points at least, 256 at most. */
-export const DEFAULT_PASSWORD_POLICY: Readonly<PasswordPolicy> = Object.freeze({ minLength: 10, maxLength: 256 })
-
-/** Lower case, and without the leading `@` and the `:server` part of a Matrix user id. */
-const userForms = (username: string): string[] => {
-  const lower = username.normalize('NFKC').toLowerCase()
-  const localpart = /^@([^:]+)(?::.*)?$/.exec(lower)?.[1]
-  return localpart === undefined ? [lower] : [lower, localpart]
-}
+export { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-rules.ts'
 
 /**
- * Checks a new password against the policy. The common-password and username checks ignore case.
- * Errors: PASSWORD_TOO_WEAK, with a detail saying which rule failed (never echoing the password).
+ * Checks a new password against the policy and the built-in list of common passwords (see
+ * `checkPasswordAgainst`). Errors: PASSWORD_TOO_WEAK, with a detail saying which rule failed.
  *
  * @example
  * const checked = checkPassword('hunter2', { username: '@alice:example.org' })
@@ -37,20 +21,4 @@ const userForms = (username: string): string[] => {
 export const checkPassword = (
   password: string,
   options: { username?: string; policy?: PasswordPolicy } = {},
-): Result<true, 'PASSWORD_TOO_WEAK'> => {
-  const policy = options.policy ?? DEFAULT_PASSWORD_POLICY
-  const normalized = password.normalize('NFKC')
-  const length = [...normalized].length
-  if (length < policy.minLength) {
-    return fail('PASSWORD_TOO_WEAK', `the password must have at least ${policy.minLength} characters`)
-  }
-  if (length > policy.maxLength) {
-    return fail('PASSWORD_TOO_WEAK', `the password must have at most ${policy.maxLength} characters`)
-  }
-  const lower = normalized.toLowerCase()
-  if (COMMON_PASSWORDS.has(lower)) return fail('PASSWORD_TOO_WEAK', 'the password is too common')
-  if (options.username !== undefined && userForms(options.username).includes(lower)) {
-    return fail('PASSWORD_TOO_WEAK', 'the password must differ from the username')
-  }
-  return ok(true)
-}
+): Result<true, 'PASSWORD_TOO_WEAK'> => checkPasswordAgainst(password, COMMON_PASSWORDS, options)

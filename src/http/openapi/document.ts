@@ -1,11 +1,13 @@
 /**
- * Builds the OpenAPI 3.1 document of one app from the operation descriptions (`ops-*.ts`): only the
- * operations the app really mounts are listed (its `routes`), pages are listed as `text/html`, and
- * every valibot schema, the same objects that validate requests, becomes JSON Schema 2020-12 (the
- * dialect of OpenAPI 3.1). Loaded on the first `GET /openapi.json` or `GET /docs` (`mount.ts`).
+ * Computes the OpenAPI 3.1 form of every operation qrelay can mount from the operation descriptions
+ * (`ops-*.ts`): every valibot schema, the same objects that validate requests, becomes JSON Schema
+ * 2020-12 (the dialect of OpenAPI 3.1). `assemble.ts` then lists the ones an app mounts. On Node this
+ * is loaded on the first `GET /openapi.json` or `GET /docs` (`mount.ts`); the Worker reads the same
+ * table as JSON written at build time (`scripts/worker-assets.ts`), so none of this is in its bundle.
  *
  * @see https://spec.openapis.org/oas/v3.1.0
  */
+import { assembleDocument, operationIdOf, operationKey, type MountedRoute, type OperationTable } from './assemble.ts'
 import { ERROR, OAUTH_ERROR, UIA_CHALLENGE } from './common.ts'
 import type { AnySchema } from './fields.ts'
 import { ACCOUNT_OPS } from './ops-account.ts'
@@ -16,25 +18,15 @@ import { RENDEZVOUS_OPS } from './ops-rendezvous.ts'
 import { toJsonSchema } from './json-schema.ts'
 import type { HeaderName, OperationSpec, ParamSpec, ResponseSpec, SchemeName } from './registry.ts'
 
+export { openApiPath, type MountedRoute } from './assemble.ts'
+
 type Json = Record<string, unknown>
 
 /** The version of the API the document describes (the package's). */
 const API_VERSION = '0.1.0'
 
-/** A route as Hono lists it (`app.routes`). */
-export interface MountedRoute {
-  method: string
-  path: string
-}
-
 /** Every operation qrelay can mount (which ones an app has depends on its configuration). */
 export const OPERATIONS: readonly OperationSpec[] = [...RENDEZVOUS_OPS, ...OAUTH_OPS, ...ACCOUNT_OPS, ...ADMIN_OPS, ...PAGE_OPS]
-
-/** `/v1/devices/:id` → `/v1/devices/{id}` (a Hono pattern such as `:file{[a-z]+\\.js}` too). */
-export const openApiPath = (honoPath: string): string => honoPath.replace(/:([A-Za-z0-9_]+)(\{(?:[^{}]|\{[^{}]*\})*\})?/g, '{$1}')
-
-/** The parameter names of a Hono path. */
-const pathParams = (honoPath: string): string[] => [...openApiPath(honoPath).matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string)
 
 /** The schemas every operation shares, referenced as `#/components/schemas/<name>`. */
 const SHARED = { Error: ERROR, OAuthError: OAUTH_ERROR, UiaChallenge: UIA_CHALLENGE }
@@ -97,10 +89,6 @@ const paramsOf = (where: 'path' | 'query' | 'header', specs: Readonly<Record<str
     schema: jsonSchema(spec.schema),
   }))
 
-/** `get /v1/devices/:id` → `getV1DevicesId` */
-const operationIdOf = (method: string, path: string): string =>
-  method + openApiPath(path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())
-
 const operationOf = (op: OperationSpec): Json => {
   const parameters = [...paramsOf('path', op.params), ...paramsOf('query', op.query), ...paramsOf('header', op.headers)]
   const security = op.security?.map((scheme) => ({ [scheme]: [] }))
@@ -121,36 +109,12 @@ const operationOf = (op: OperationSpec): Json => {
   }
 }
 
-/** A page route: HTML for people, any status (redirects, refusals rendered as pages). */
-const pageOperation = (method: string, path: string): Json => ({
-  tags: ['Pages'],
-  summary: `${method.toUpperCase()} ${openApiPath(path)} (HTML page)`,
-  operationId: `page${operationIdOf(method, path)}`,
-  ...(pathParams(path).length === 0
-    ? {}
-    : { parameters: pathParams(path).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) }),
-  responses: { default: { description: 'An HTML page, a redirect, or a JSON error', content: { 'text/html': {} } } },
-})
-
-const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete'])
-
-/** The document of an app that mounts `routes`, of which `pages` are HTML pages. */
-export const buildDocument = (routes: readonly MountedRoute[], pages: readonly MountedRoute[]): Json => {
-  const key = (method: string, path: string): string => `${method.toLowerCase()} ${path}`
-  const pageKeys = new Set(pages.map((r) => key(r.method, r.path)))
-  const described = new Map(OPERATIONS.map((op) => [key(op.method, op.path), op]))
-  const paths: Record<string, Json> = {}
-  for (const route of routes) {
-    const method = route.method.toLowerCase()
-    if (!METHODS.has(method)) continue
-    const op = described.get(key(method, route.path))
-    const operation =
-      op !== undefined ? operationOf(op) : pageKeys.has(key(method, route.path)) ? pageOperation(method, route.path) : undefined
-    if (operation === undefined) continue
-    const path = openApiPath(route.path)
-    paths[path] = { ...paths[path], [method]: operation }
-  }
-  return {
+/**
+ * Every operation qrelay can mount, in OpenAPI form, and the rest of the document: plain JSON, which
+ * `scripts/worker-assets.ts` writes for the Worker.
+ */
+export const operationTable = (): OperationTable => ({
+  head: {
     openapi: '3.1.0',
     info: {
       title: 'qrelay',
@@ -158,13 +122,15 @@ export const buildDocument = (routes: readonly MountedRoute[], pages: readonly M
       description: 'Cross-device login rendezvous relay: MSC4108/MSC4388 rendezvous, OAuth device flow with DPoP, accounts.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    paths,
-    components: {
-      securitySchemes: SCHEMES,
-      headers: Object.fromEntries(
-        Object.entries(HEADERS).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
-      ),
-      schemas: Object.fromEntries(Object.entries(SHARED).map(([name, schema]) => [name, toJsonSchema(schema as AnySchema)])),
-    },
-  }
-}
+  },
+  operations: Object.fromEntries(OPERATIONS.map((op) => [operationKey(op.method, op.path), operationOf(op)])),
+  components: {
+    securitySchemes: SCHEMES,
+    headers: Object.fromEntries(Object.entries(HEADERS).map(([name, description]) => [name, { description, schema: { type: 'string' } }])),
+    schemas: Object.fromEntries(Object.entries(SHARED).map(([name, schema]) => [name, toJsonSchema(schema as AnySchema)])),
+  },
+})
+
+/** The document of an app that mounts `routes`, of which `pages` are HTML pages. */
+export const buildDocument = (routes: readonly MountedRoute[], pages: readonly MountedRoute[]): Json =>
+  assembleDocument(operationTable(), routes, pages)

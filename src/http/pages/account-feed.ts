@@ -11,7 +11,7 @@ import type { AccountServices, Services } from '../../services/services.ts'
 import type { AppEnv } from '../context.ts'
 import { eventText } from './account-kit.tsx'
 import { formatTime } from './account-views.tsx'
-import { FEED_SCRIPT, FEED_SCRIPT_PATH } from './feed-script.ts'
+import { pageContent } from './page-content.ts'
 import { frameOf, signedIn } from './page-context.ts'
 
 /**
@@ -22,8 +22,9 @@ import { frameOf, signedIn } from './page-context.ts'
  */
 export const mountAccountFeed = (app: Hono<AppEnv>, services: Services, accounts: AccountServices): void => {
   const { sessions } = accounts.auth
-  app.get(FEED_SCRIPT_PATH, (c) =>
-    c.body(FEED_SCRIPT, 200, {
+  const { content, feedScriptPath } = pageContent()
+  app.get(feedScriptPath, (c) =>
+    c.body(content.feedScript, 200, {
       'content-type': 'text/javascript; charset=utf-8',
       'cache-control': 'public, max-age=31536000, immutable',
       'x-content-type-options': 'nosniff',

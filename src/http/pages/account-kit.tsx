@@ -10,8 +10,8 @@ import type { FeedEvent } from '../../services/account-events.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import type { AppEnv } from '../context.ts'
 import { AccountPage, formatTime, type AccountData, type DeviceRow, type EventRow } from './account-views.tsx'
-import { FEED_SCRIPT_PATH } from './feed-script.ts'
-import type { Translate } from './i18n/index.ts'
+import { pageContent } from './page-content.ts'
+import type { Translate } from './i18n/lang.ts'
 import type { PageFrame } from './layout.tsx'
 import { type C, formOf, frameOf, render, type SignedIn, signedIn } from './page-context.ts'
 import { sameOriginPost } from './session.ts'
@@ -120,7 +120,7 @@ export const accountPage = async (
   return render(
     c,
     services,
-    (nonce) => <AccountPage frame={frame} data={data} feedScript={{ src: FEED_SCRIPT_PATH, nonce }} />,
+    (nonce) => <AccountPage frame={frame} data={data} feedScript={{ src: pageContent().feedScriptPath, nonce }} />,
     extra.passwordProblem === undefined ? 200 : 400,
   )
 }

@@ -1,5 +1,5 @@
 /** The views of `/account`: devices, the security-event feed, two-step verification and the password, all plain forms. */
-import type { Lang } from './i18n/index.ts'
+import type { Lang } from './i18n/lang.ts'
 import type { PageFrame } from './layout.tsx'
 import { Layout } from './layout.tsx'
 

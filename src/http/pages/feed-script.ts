@@ -4,7 +4,6 @@
  * `GET /account/events?since=<id>` (the page session's cookie) and puts each new event, already
  * in words and in the page's language, at the top of the list. Without it the list is as rendered.
  */
-import { hashSecret } from '../../core/crypto/secrets.ts'
 
 const SCRIPT = `const list = document.getElementById('events')
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -35,6 +34,3 @@ for (let round = 0; list !== null && round < 2000; round++) {
 
 /** The feed script's text. */
 export const FEED_SCRIPT = SCRIPT
-
-/** Its path, with the first 16 characters of its SHA-256 (a change is a new URL). */
-export const FEED_SCRIPT_PATH = `/assets/feed.${hashSecret(SCRIPT).slice(0, 16)}.js`

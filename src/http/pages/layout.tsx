@@ -1,8 +1,8 @@
 /** The frame of every page: header (product name, language switcher), main, footer. */
 import type { Child } from 'hono/jsx'
 import type { MessageKey } from './i18n/en.ts'
-import type { Lang, Translate } from './i18n/index.ts'
-import { STYLE_PATH } from './style.ts'
+import type { Lang, Translate } from './i18n/lang.ts'
+import { pageContent } from './page-content.ts'
 
 /** What every page view gets. */
 export interface PageFrame {
@@ -45,7 +45,7 @@ export const Layout = (props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${frame.t('productName')}`}</title>
-        <link rel="stylesheet" href={STYLE_PATH} />
+        <link rel="stylesheet" href={pageContent().stylePath} />
         <link rel="icon" href="data:," />
         {script === undefined ? null : <script type="module" src={script.src} nonce={script.nonce} />}
         {props.moduleScript === undefined ? null : <script type="module" src={props.moduleScript.src} nonce={props.moduleScript.nonce} />}

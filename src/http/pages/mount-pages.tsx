@@ -21,7 +21,7 @@ import { mountChannelPages } from './channel-pages.tsx'
 import { decideTyped, proceedWithCode } from './device-approve.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
 import { clearPageSession, sameOriginPost } from './session.ts'
-import { STYLE_CSS, STYLE_PATH } from './style.ts'
+import { pageContent } from './page-content.ts'
 import { readTypedUserCode } from './user-code-input.ts'
 import { CodeEntry, Message, SigninForm, type SigninStep } from './views.tsx'
 
@@ -139,8 +139,9 @@ const signOut = (services: Services) => async (c: C) => {
  * mountPages(app, services)
  */
 export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () => Promise<string | undefined>): void => {
-  app.get(STYLE_PATH, (c) =>
-    c.body(STYLE_CSS, 200, {
+  const { content, stylePath } = pageContent()
+  app.get(stylePath, (c) =>
+    c.body(content.styleCss, 200, {
       'content-type': 'text/css; charset=utf-8',
       'cache-control': 'public, max-age=31536000, immutable',
       'x-content-type-options': 'nosniff',

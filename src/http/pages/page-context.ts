@@ -12,8 +12,9 @@ import type { AccountServices, Services } from '../../services/services.ts'
 import type { IssuedTokens, Principal } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
 import { newNonce, setPageHeaders } from './headers.ts'
-import { pickLang, translator } from './i18n/index.ts'
+import { pickLang, translatorOf } from './i18n/lang.ts'
 import type { PageFrame } from './layout.tsx'
+import { pageContent } from './page-content.ts'
 import { clearPageSession, readPageRefresh, readPageSession, writePageRefresh, writePageSession } from './session.ts'
 
 /** A page handler's context. */
@@ -25,7 +26,7 @@ export type PageStatus = 200 | 400 | 403 | 404 | 413 | 429
 /** The frame of this request's page. */
 export const frameOf = (c: C): PageFrame => {
   const lang = pickLang(c.req.query('lang'), c.req.header('accept-language'))
-  return { lang, t: translator(lang), here: c.req.path }
+  return { lang, t: translatorOf(pageContent().content.catalogs[lang]), here: c.req.path }
 }
 
 /** Renders `view` as a whole document with the page headers; `nonce` is the one its scripts carry. */

@@ -2,7 +2,6 @@
  * The one style sheet of the pages, served at a content-hashed path with a year-long immutable cache
  * (`/assets/style.<hash>.css`): system fonts, light and dark, usable at 320 px, visible focus rings.
  */
-import { hashSecret } from '../../core/crypto/secrets.ts'
 
 const CSS = `:root{color-scheme:light dark;--bg:#fff;--fg:#1a1a1a;--muted:#555;--accent:#0b57d0;--accent-fg:#fff;--warn-bg:#fff4e5;--warn-fg:#5c3200;--border:#c4c4c4;--focus:#0b57d0;--danger:#b00020;--ok-bg:#e6f4ea;--ok-fg:#0d3d1f}
 @media (prefers-color-scheme:dark){:root{--bg:#121212;--fg:#ececec;--muted:#b0b0b0;--accent:#8ab4f8;--accent-fg:#0b1a33;--warn-bg:#3a2a10;--warn-fg:#ffe0b2;--border:#5a5a5a;--focus:#8ab4f8;--danger:#ff8a80;--ok-bg:#10301c;--ok-fg:#c8efd4}}
@@ -44,6 +43,3 @@ code.key,ol.codes code{font-family:ui-monospace,monospace;font-size:1.05rem;word
 
 /** The style sheet's text. */
 export const STYLE_CSS = CSS
-
-/** The path of the style sheet, with the first 16 characters of its SHA-256 (a change is a new URL). */
-export const STYLE_PATH = `/assets/style.${hashSecret(CSS).slice(0, 16)}.css`

@@ -9,6 +9,7 @@ import { type Config, parseConfig } from '../../config.ts'
 import type { Logger, SecurityEvents } from '../../ports.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import type { CliStores } from '../cli-store.ts'
+import { COMMON_PASSWORDS } from '../../core/auth/common-passwords.ts'
 
 /** What a command works with. */
 export interface CliContext {
@@ -65,6 +66,7 @@ export const cliContext = async (config: Config, stores: CliStores, given?: Logg
       // UIA sessions are not started by the CLI; any key does.
       uiaKey: config.auth.uiaKeyHex === undefined ? random.bytes(32) : hexToBytes(config.auth.uiaKeyHex),
       keyring,
+      commonPasswords: COMMON_PASSWORDS,
       securityEventSinks: await webhookSinks(config, stores, logger),
     },
   })

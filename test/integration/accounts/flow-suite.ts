@@ -11,6 +11,7 @@ import { authServices } from '../../../src/services/auth-services.ts'
 import type { TestApp } from '../../helpers/make-app.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
 import { call, login, refresh, viaApp, withUia, type Send } from '../../helpers/account-client.ts'
+import { COMMON_PASSWORDS } from '../../../src/core/auth/common-passwords.ts'
 
 /** Makes a fresh app (with `env` added to the suite's test env) and says how to release it. */
 export type MakeAccountApp = (env: Record<string, string>) => Promise<{ t: TestApp; close: () => Promise<void> }>
@@ -408,6 +409,7 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
         random: seededRandom(11),
         uiaKey: new Uint8Array(32),
         keyring: t.keyring,
+        commonPasswords: COMMON_PASSWORDS,
       })
       expect((await svc.accounts.checkPassword(account, PASSWORD)).ok).toBe(true)
       expect((await t.durable.accounts.get(accountId))?.passwordHash).toContain('m=64,t=2')

@@ -1,8 +1,9 @@
 /**
  * The Worker's bundle, built offline exactly as `wrangler deploy` would (`--dry-run`), stays within
- * a guard of 200 KiB gzipped against runaway growth. The target of issue 6 is 150 KiB; the bundle is
- * over it since the pages and operator routes (156 KiB), a miss BENCHMARKS.md records. Built into a
- * temporary directory, removed after.
+ * the 150 KiB gzipped target (149.2 KiB on 2026-12-06; BENCHMARKS.md). Content that needs no code at
+ * run time (page script, catalogs, style sheets, the OpenAPI operation table, the list of common
+ * passwords) is deployed as static assets, not in the script (docs/workers.md): a change that puts it
+ * back, or any growth past the target, fails here. Built into a temporary directory, removed after.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -11,10 +12,10 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 
-const BUDGET_BYTES = 200 * 1024
+const BUDGET_BYTES = 150 * 1024
 
 describe('workers bundle', () => {
-  it('builds offline and stays under the 200 KiB guard (target 150 KiB, see BENCHMARKS.md)', () => {
+  it('builds offline and stays within the 150 KiB target (see BENCHMARKS.md)', () => {
     const out = mkdtempSync(join(tmpdir(), 'qrelay-bundle-'))
     try {
       const built = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], {
@@ -34,7 +35,7 @@ describe('workers bundle', () => {
       expect(scripts.length).toBeGreaterThan(0)
       const gzipped = scripts.reduce((sum, name) => sum + gzipSync(readFileSync(join(out, name)), { level: 9 }).length, 0)
       // Printed so CI logs carry the figure (BENCHMARKS.md records it).
-      console.info(`workers bundle: ${(gzipped / 1024).toFixed(1)} KiB gzipped (guard 200 KiB, target 150 KiB)`)
+      console.info(`workers bundle: ${(gzipped / 1024).toFixed(1)} KiB gzipped (target and guard 150 KiB)`)
       expect(gzipped).toBeLessThanOrEqual(BUDGET_BYTES)
     } finally {
       rmSync(out, { recursive: true, force: true })

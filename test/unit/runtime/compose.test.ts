@@ -12,6 +12,7 @@ import { openSigningKeys } from '../../../src/services/signing-keys.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { testKeyring } from '../../helpers/make-app.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
+import { COMMON_PASSWORDS } from '../../../src/core/auth/common-passwords.ts'
 
 const scheduler: Scheduler = { schedule: () => () => {} }
 
@@ -55,7 +56,13 @@ describe('compose', () => {
     const durable = memoryDurableStore({ clock: ports.clock })
     const services = compose(parseConfig({ QRELAY_INTROSPECTION_CLIENTS: 'rs1:the-secret-of-resource-server-number-one' }), {
       ...ports,
-      accounts: { durable, uiaKey: new Uint8Array(32).fill(5), keyring: testKeyring(), securityEventSinks: [sink] },
+      accounts: {
+        durable,
+        uiaKey: new Uint8Array(32).fill(5),
+        keyring: testKeyring(),
+        commonPasswords: COMMON_PASSWORDS,
+        securityEventSinks: [sink],
+      },
     })
     const accounts = services.accounts
     expect(accounts).toBeDefined()
@@ -78,7 +85,12 @@ describe('compose', () => {
     const services = compose(parseConfig({ QRELAY_DPOP_NONCE: 'true' }), {
       ...ports,
       signingKeys,
-      accounts: { durable: memoryDurableStore({ clock: ports.clock }), uiaKey: new Uint8Array(32).fill(5), keyring: testKeyring() },
+      accounts: {
+        durable: memoryDurableStore({ clock: ports.clock }),
+        uiaKey: new Uint8Array(32).fill(5),
+        keyring: testKeyring(),
+        commonPasswords: COMMON_PASSWORDS,
+      },
     })
     expect(services.accounts?.dpop.currentNonce()).toMatch(/\S/)
     expect(services.tickets?.publicJwks()).toEqual(signingKeys.publicJwks())

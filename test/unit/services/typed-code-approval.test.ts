@@ -18,6 +18,7 @@ import type { AccountServices } from '../../../src/services/services.ts'
 import { testKeyring } from '../../helpers/make-app.ts'
 import { type FakeClock, fakeClock } from '../../helpers/fake-clock.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
+import { COMMON_PASSWORDS } from '../../../src/core/auth/common-passwords.ts'
 
 const JKT = 'k'.repeat(43)
 const IP = '203.0.113.9'
@@ -43,6 +44,7 @@ describe('approving a typed user code', () => {
         durable: memoryDurableStore({ clock }),
         uiaKey: new Uint8Array(32).fill(5),
         keyring: testKeyring(),
+        commonPasswords: COMMON_PASSWORDS,
         securityEventSinks: [memorySecurityEvents()],
       },
     })

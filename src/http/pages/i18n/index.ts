@@ -1,41 +1,16 @@
 /**
- * The language of a page: `?lang=` first (the switcher's links, no cookie), then `Accept-Language`.
- *
- * @see https://www.rfc-editor.org/rfc/rfc9110#section-12.5.4
+ * The catalogs of the pages, by language, and the translator of a language; the language of a request
+ * and the translator of a catalog are in `lang.ts` (what the pages use: the catalogs come from the
+ * runtime, `../page-content.ts`).
  */
 import { de } from './de.ts'
-import { en, type Catalog, type MessageKey } from './en.ts'
+import { en, type Catalog } from './en.ts'
+import { translatorOf, type Lang, type Translate } from './lang.ts'
+
+export { pickLang, type Lang, type Translate } from './lang.ts'
 
 /** The languages with a catalog. */
-export const LANGUAGES = { en, de } as const
-
-/** A language with a catalog. */
-export type Lang = keyof typeof LANGUAGES
-
-const isLang = (value: string | undefined): value is Lang => value === 'en' || value === 'de'
-
-/** Picks the language of a request. */
-export const pickLang = (query: string | undefined, acceptLanguage: string | undefined): Lang => {
-  if (isLang(query)) return query
-  const ranked = (acceptLanguage ?? '')
-    .split(',')
-    .map((part) => {
-      const [tag = '', ...params] = part.trim().split(';')
-      const q = params.find((p) => p.trim().startsWith('q='))
-      return { base: tag.toLowerCase().split('-')[0], q: q === undefined ? 1 : Number(q.trim().slice(2)) || 0 }
-    })
-    .filter((entry) => entry.q > 0)
-    .sort((a, b) => b.q - a.q)
-  return ranked.map((entry) => entry.base).find(isLang) ?? 'en'
-}
-
-/** A translator: the message of a key, `{name}` placeholders filled in. */
-export type Translate = (key: MessageKey, values?: Record<string, string>) => string
+export const LANGUAGES: Readonly<Record<Lang, Catalog>> = { en, de }
 
 /** The translator of one language. */
-export const translator =
-  (lang: Lang): Translate =>
-  (key, values = {}) => {
-    const catalog: Catalog = LANGUAGES[lang]
-    return catalog[key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole)
-  }
+export const translator = (lang: Lang): Translate => translatorOf(LANGUAGES[lang])
