@@ -6,8 +6,12 @@
  * Scenarios, each with an empty payload (as after an MSC4388 create) and a ~100-byte one:
  * - store: `memoryStore().channels.create` with records from `createChannel`, each naming its own
  *   client network (as in production, where every login comes from another device);
- * - service: the same through `rendezvousService.create`, so each channel also brings the per-client
- *   create rate-limit counter a new client adds (it lives 2 minutes, as long as the channel).
+ * - service: the same through `rendezvousService.create`, wired as `compose` wires it with the default
+ *   configuration, so each channel also brings the counters a new client adds on the HTTP create path:
+ *   the per-client create rate-limit window (`rl:create:…`, 2 minutes) and the abuse guard's
+ *   `channel_created` count (`abuse:…`, two abuse windows). The counter cap is sized for them
+ *   (`QRELAY_MEMORY_MAX_COUNTERS` ≥ 2 N, as a deployment holding N pending channels would set it), so
+ *   none is evicted.
  *
  * Run: `node --import tsx bench/relay/memory.ts` (BENCH_CHANNELS=100000 by default, at most 2 000 000).
  *
@@ -21,6 +25,7 @@ import { createChannel } from '../../src/core/rendezvous/channel.ts'
 import { newOpaqueId } from '../../src/core/crypto/secrets.ts'
 import { cryptoRandom, systemClock } from '../../src/adapters/platform/node.ts'
 import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { abuseGuardFor } from '../../src/services/abuse-guard.ts'
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
 
@@ -86,18 +91,24 @@ const storeOnly = (payload: () => string) => async () => {
 }
 
 const service = (payload: () => string) => async () => {
-  const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N), QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s' })
-  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
+  // Default rates and abuse settings: every channel comes from another client, so none is limited.
+  const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N) })
+  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0, maxCounters: 2 * N + 1000 })
   const limiter = rateLimiter(store.counters, systemClock)
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock: systemClock })
+  if (abuse === undefined) throw new Error('the abuse guard is on by default')
   const rendezvous = rendezvousService({
     store,
     limiter,
+    abuse,
     clock: systemClock,
     random: cryptoRandom,
     limits: config.rendezvous,
     rates: config.rateLimit,
   })
   for (let i = 0; i < N; i++) await rendezvous.create('msc4388', payload(), { clientKey: network(i) })
+  const { counters } = store.sizes()
+  if (counters !== 2 * N) throw new Error(`expected 2 counters per channel, found ${counters / N}`)
   return store
 }
 
