@@ -1,6 +1,6 @@
 /**
  * The memory store's counters, one compact entry per key in typed arrays: no key string, no object
- * and no Map entry per counter (about 60 bytes a counter, where a `Map<string, { value, expiresAtMs }>`
+ * and no Map entry per counter (about 50 bytes a counter, where a `Map<string, { value, expiresAtMs }>`
  * with its keys and an expiry heap of objects cost 260–300).
  *
  * - A key is held as its fingerprint: three polynomial hashes of its UTF-16 code units, each modulo a
@@ -88,8 +88,8 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   // The index: twice the log's capacity, so at most half full.
   let index = new Int32Array(2 * capacity)
   let mask = index.length - 1
-  // The expiry heap: at most one entry per log position.
-  let heapAt = new Float64Array(capacity)
+  // The expiry heap of log positions, ordered by their expiry (a position's expiry never changes
+  // until the log is rebuilt, dead or alive): at most one entry per log position.
   let heapPos = new Int32Array(capacity)
   let heapSize = 0
 
@@ -114,10 +114,8 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
     index[slot] = pos + 1
   }
 
+  const dueAt = (i: number): number => expires[heapPos[i] as number] as number
   const heapSwap = (i: number, j: number): void => {
-    const at = heapAt[i] as number
-    heapAt[i] = heapAt[j] as number
-    heapAt[j] = at
     const pos = heapPos[i] as number
     heapPos[i] = heapPos[j] as number
     heapPos[j] = pos
@@ -127,20 +125,19 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
     for (;;) {
       const l = 2 * i + 1
       let m = i
-      if (l < heapSize && (heapAt[l] as number) < (heapAt[m] as number)) m = l
-      if (l + 1 < heapSize && (heapAt[l + 1] as number) < (heapAt[m] as number)) m = l + 1
+      if (l < heapSize && dueAt(l) < dueAt(m)) m = l
+      if (l + 1 < heapSize && dueAt(l + 1) < dueAt(m)) m = l + 1
       if (m === i) return
       heapSwap(i, m)
       i = m
     }
   }
-  const heapPush = (pos: number, at: number): void => {
+  const heapPush = (pos: number): void => {
     let i = heapSize++
-    heapAt[i] = at
     heapPos[i] = pos
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if ((heapAt[parent] as number) <= (heapAt[i] as number)) break
+      if (dueAt(parent) <= dueAt(i)) break
       heapSwap(i, parent)
       i = parent
     }
@@ -156,7 +153,6 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
       f2 = new Int32Array(next)
       values = new Float64Array(next)
       expires = new Float64Array(next)
-      heapAt = new Float64Array(next)
       heapPos = new Int32Array(next)
       index = new Int32Array(2 * next)
       mask = index.length - 1
@@ -171,7 +167,6 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
       f2[to] = o2[from] as number
       values[to] = ov[from] as number
       expires[to] = oe[from] as number
-      heapAt[to] = oe[from] as number
       heapPos[to] = to
       to++
     }
@@ -199,11 +194,10 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   }
 
   const prune = (nowMs: number): void => {
-    while (heapSize > 0 && (heapAt[0] as number) <= nowMs) {
+    while (heapSize > 0 && dueAt(0) <= nowMs) {
       const pos = heapPos[0] as number
       heapSize--
       if (heapSize > 0) {
-        heapAt[0] = heapAt[heapSize] as number
         heapPos[0] = heapPos[heapSize] as number
         siftDown(0)
       }
@@ -234,7 +228,7 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
     expires[pos] = nowMs + ttlMs
     live++
     place(pos)
-    heapPush(pos, nowMs + ttlMs)
+    heapPush(pos)
   }
 
   return {

@@ -9,9 +9,9 @@
  * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
  * evict, never grow memory).
  */
-import { isLive, type ChannelRecord } from '../../core/rendezvous/channel.ts'
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
+import { packChannel, unpackChannel, type StoredChannel } from './packed-channel.ts'
 import type {
   ChannelStore,
   Clock,
@@ -59,7 +59,8 @@ const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, k
 
 /** The channels, with `prune(now)` to free the due ones and their count. */
 const memoryChannels = (clock: Clock) => {
-  const channels = new Map<string, ChannelRecord>()
+  // Records are held packed (`packed-channel.ts`); `expiresAtMs` and `rev` read the same either way.
+  const channels = new Map<string, StoredChannel>()
   const channelsDue = expiryHeap()
 
   /** Frees the channels due by now (a popped entry counts only if the record still expires then). */
@@ -69,10 +70,10 @@ const memoryChannels = (clock: Clock) => {
     })
   }
 
-  const live = (id: string): ChannelRecord | null => {
-    const record = channels.get(id)
-    if (record === undefined) return null
-    if (isLive(record, clock.now())) return record
+  const live = (id: string): StoredChannel | null => {
+    const stored = channels.get(id)
+    if (stored === undefined) return null
+    if (clock.now() < stored.expiresAtMs) return stored
     channels.delete(id)
     return null
   }
@@ -88,25 +89,28 @@ const memoryChannels = (clock: Clock) => {
       if (live(record.id) !== null) return 'exists'
       // Live channels are never evicted: at the cap, creation is refused.
       if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
-      channels.set(record.id, record)
+      channels.set(record.id, packChannel(record.id, record))
       schedule(channelsDue, channels, record.id, record.expiresAtMs)
       return 'ok'
     },
     async get(id) {
-      return live(id)
+      const stored = live(id)
+      return stored === null ? null : unpackChannel(id, stored)
     },
     async replaceIfMatch(id, expectedRev, next): Promise<ReplaceOutcome> {
       const current = live(id)
       if (current === null) return 'missing'
       if (current.rev !== expectedRev) return 'mismatch'
-      channels.set(id, next)
-      if (next.expiresAtMs !== current.expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
+      const expiresAtMs = current.expiresAtMs
+      channels.set(id, packChannel(id, next))
+      if (next.expiresAtMs !== expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
       return 'ok'
     },
     async takeOnce(id) {
       const current = live(id)
-      if (current !== null) channels.delete(id)
-      return current
+      if (current === null) return null
+      channels.delete(id)
+      return unpackChannel(id, current)
     },
     async delete(id) {
       const current = live(id)
