@@ -7,8 +7,8 @@
  *
  * Packed fields: the API, version and revision in one small integer; the creation time in two (high
  * and low 30 bits); the update and expiry times as offsets from it; the creator's network when it is
- * the first optional field (an IPv4 network key as a 32-bit integer, when it reads back as the same
- * text); any other optional field in one object, in its order, held only by records that have one.
+ * the first optional field (an IPv4 network key as one 32-bit integer and an IPv6 /64 as two, when
+ * they read back as the same text); any other optional field in one object, in its order, held only by records that have one.
  * The id is the store's key.
  */
 import type { ChannelRecord, RendezvousApi } from '../../core/rendezvous/channel.ts'
@@ -57,6 +57,16 @@ class PackedChannelWithExtra extends PackedChannel {
   }
 }
 
+/** A packed record whose creator's network is an IPv6 /64: `network` holds its high 32 bits, this the low. */
+class PackedChannelIpv6 extends PackedChannel {
+  constructor(
+    fields: ConstructorParameters<typeof PackedChannel>,
+    readonly networkLow: number,
+  ) {
+    super(...fields)
+  }
+}
+
 /** A channel as the memory store holds it. */
 export type StoredChannel = PackedChannel | ChannelRecord
 
@@ -87,6 +97,29 @@ export const ipv4Of = (text: string): number | undefined => {
 
 /** The dotted-decimal text of an address from {@link ipv4Of}. */
 export const textOfIpv4 = (value: number): string => `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`
+
+const IPV6_64_SUFFIX = '::/64'
+const HEX_GROUP = /^(?:0|[1-9a-f][0-9a-f]{0,3})$/
+
+/**
+ * An IPv6 /64 network key as `rateKeyOf` writes it (`2001:db8:1:2::/64`: lower-case groups without
+ * leading zeros, the trailing zero groups compressed) as two 32-bit integers, or undefined for any
+ * other text, so that {@link textOfIpv6Prefix} gives back the text.
+ */
+export const ipv6PrefixOf = (text: string): [number, number] | undefined => {
+  if (!text.endsWith(IPV6_64_SUFFIX)) return undefined
+  const groups = text.slice(0, -IPV6_64_SUFFIX.length).split(':')
+  if (groups.length > 4 || !groups.every((g) => HEX_GROUP.test(g)) || groups.at(-1) === '0') return undefined
+  const word = (i: number): number => Number.parseInt(groups[i] ?? '0', 16)
+  return [(word(0) << 16) | word(1) | 0, (word(2) << 16) | word(3) | 0]
+}
+
+/** The text of a /64 from {@link ipv6PrefixOf}. */
+export const textOfIpv6Prefix = (high: number, low: number): string => {
+  const groups = [high >>> 16, high & 0xffff, low >>> 16, low & 0xffff]
+  while (groups.length > 0 && groups.at(-1) === 0) groups.pop()
+  return `${groups.map((g) => g.toString(16)).join(':')}${IPV6_64_SUFFIX}`
+}
 
 /** An integer offset that stays a small integer in V8. */
 const isOffset = (n: number): boolean => Number.isInteger(n) && n > -TWO_30 && n < TWO_30
@@ -126,8 +159,11 @@ export const packChannel = (id: string, record: ChannelRecord): StoredChannel =>
   for (let i = 0; i < BASE_KEYS.length; i++) if (keys[i] !== BASE_KEYS[i]) return record
   let rest = BASE_KEYS.length
   let network: string | number | undefined
+  let ipv6: [number, number] | undefined
   if (keys[rest] === 'creatorNetwork' && typeof record.creatorNetwork === 'string') {
-    network = ipv4Of(record.creatorNetwork) ?? record.creatorNetwork
+    network = ipv4Of(record.creatorNetwork)
+    ipv6 = network === undefined ? ipv6PrefixOf(record.creatorNetwork) : undefined
+    network ??= record.creatorNetwork
     rest++
   }
   let extra: Record<string, unknown> | undefined
@@ -150,7 +186,10 @@ export const packChannel = (id: string, record: ChannelRecord): StoredChannel =>
     record.expiresAtMs - created,
     network,
   ]
-  return extra === undefined ? new PackedChannel(...fields) : new PackedChannelWithExtra(fields, extra as Partial<ChannelRecord>)
+  if (extra !== undefined) return new PackedChannelWithExtra(fields, extra as Partial<ChannelRecord>)
+  if (ipv6 === undefined) return new PackedChannel(...fields)
+  fields[7] = ipv6[0]
+  return new PackedChannelIpv6(fields, ipv6[1])
 }
 
 /**
@@ -174,7 +213,8 @@ export const unpackChannel = (id: string, stored: StoredChannel): ChannelRecord 
     expiresAtMs: created + stored.expiresOffset,
   }
   const network = stored.network
-  if (network !== undefined) record.creatorNetwork = typeof network === 'number' ? textOfIpv4(network) : network
+  if (stored instanceof PackedChannelIpv6) record.creatorNetwork = textOfIpv6Prefix(network as number, stored.networkLow)
+  else if (network !== undefined) record.creatorNetwork = typeof network === 'number' ? textOfIpv4(network) : network
   if (stored instanceof PackedChannelWithExtra) Object.assign(record, stored.extra)
   return record
 }

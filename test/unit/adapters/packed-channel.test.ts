@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { ipv4Of, PackedChannel, packChannel, textOfIpv4, unpackChannel } from '../../../src/adapters/storage/packed-channel.ts'
+import {
+  ipv4Of,
+  ipv6PrefixOf,
+  PackedChannel,
+  packChannel,
+  textOfIpv4,
+  textOfIpv6Prefix,
+  unpackChannel,
+} from '../../../src/adapters/storage/packed-channel.ts'
+import { parseAddress, rateKeyOf } from '../../../src/core/policy/network.ts'
 import { createChannel, writeChannel, type ChannelRecord } from '../../../src/core/rendezvous/channel.ts'
 import { claimChannel } from '../../../src/core/rendezvous/party.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
@@ -95,5 +104,39 @@ describe('packed channel records', () => {
       ' 1.2.3.4',
     ])
       expect(ipv4Of(text)).toBeUndefined()
+  })
+
+  it('reads IPv6 /64 network keys as rateKeyOf writes them', () => {
+    for (const address of [
+      '2a01:cb00:8000:4100:1:2:3:4',
+      '2001:db8::1',
+      '2001:0:0:1::5',
+      '2001:db8:0:ffff::',
+      'fe80::1',
+      '2001:db8:1:0:5::',
+      'ffff:ffff:ffff:ffff::',
+    ] as const) {
+      const parsed = parseAddress(address)
+      if (parsed === null) throw new Error(address)
+      const key = rateKeyOf(parsed)
+      const words = ipv6PrefixOf(key)
+      expect(words, key).toBeDefined()
+      expect(textOfIpv6Prefix(...(words as [number, number]))).toBe(key)
+      roundTrip(base({ creatorNetwork: key }))
+      roundTrip(base({ creatorNetwork: key, creatorAsn: 3320 }))
+    }
+    for (const text of [
+      '::/64',
+      '2001:db8::/48',
+      '2001:0db8::/64',
+      '2001:DB8::/64',
+      '2001:db8:0::/64',
+      '2001::1:0:0:0:0/64',
+      '1:2:3:4:5::/64',
+      '2001:db8::1::/64',
+      '12345::/64',
+      'g::/64',
+    ])
+      expect(ipv6PrefixOf(text), text).toBeUndefined()
   })
 })
