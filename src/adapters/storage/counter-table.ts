@@ -22,14 +22,26 @@ const DELETED = -1
 /** First fingerprint word of a dead log entry (a live one is in [0, 2²⁶)). */
 const DEAD = -1
 
+/**
+ * `x mod p` for 0 ≤ x < 2⁵³ and p < 2²⁶, without `%` (a floating-point remainder is a slow library
+ * call): the quotient's rounding is off by at most one, and every product here is exact.
+ */
+const reduce = (x: number, p: number): number => {
+  const r = x - Math.floor(x / p) * p
+  return r < 0 ? r + p : r >= p ? r - p : r
+}
+
 /** Counters keyed by strings, with a TTL set at creation and never extended. */
 export interface CounterTable {
-  /** The live value of `key`, 0 when absent or expired (an expired entry is freed). */
-  read(key: string, nowMs: number): number
+  /**
+   * The live value of `key`, 0 when absent or expired (an expired entry is freed). With `window`, the
+   * counter is that of the key `${key}:${window}` (hashed without building it; the same for all three).
+   */
+  read(key: string, nowMs: number, window?: number): number
   /** Adds one and returns the new value; a new counter expires `ttlMs` after `nowMs`. */
-  bump(key: string, ttlMs: number, nowMs: number): number
+  bump(key: string, ttlMs: number, nowMs: number, window?: number): number
   /** Takes one off a live counter, never below 0; nothing when absent or expired. */
-  release(key: string, nowMs: number): void
+  release(key: string, nowMs: number, window?: number): void
   /** Frees the counters due by `nowMs`. */
   prune(nowMs: number): void
   /** Entries held: live ones and expired ones not yet freed. */
@@ -61,17 +73,42 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   let h0 = 0
   let h1 = 0
   let h2 = 0
-  const hash = (key: string): void => {
-    h0 = 0
-    h1 = 0
-    h2 = 0
-    for (let i = 0; i < key.length; i++) {
+  const [p0, p1, p2] = PRIMES
+  /** Extends the fingerprint (h0, h1, h2) with the code units of `text`. */
+  const extend = (text: string): void => {
+    for (let i = 0; i < text.length; i++) {
       // Coefficients 1..65536: never 0, so keys of different lengths are different polynomials.
-      const c = key.charCodeAt(i) + 1
-      h0 = (h0 * b0 + c) % PRIMES[0]
-      h1 = (h1 * b1 + c) % PRIMES[1]
-      h2 = (h2 * b2 + c) % PRIMES[2]
+      const c = text.charCodeAt(i) + 1
+      h0 = reduce(h0 * b0 + c, p0)
+      h1 = reduce(h1 * b1 + c, p1)
+      h2 = reduce(h2 * b2 + c, p2)
     }
+  }
+
+  // The fingerprint of the last `${key}:` a window was asked of (the next call is often its neighbour).
+  let prefixKey: string | undefined
+  let prefix0 = 0
+  let prefix1 = 0
+  let prefix2 = 0
+  /** Sets (h0, h1, h2) to the fingerprint of `key`, or of `${key}:${window}`. */
+  const hash = (key: string, window: number | undefined): void => {
+    if (window !== undefined && key === prefixKey) {
+      h0 = prefix0
+      h1 = prefix1
+      h2 = prefix2
+    } else {
+      h0 = 0
+      h1 = 0
+      h2 = 0
+      extend(key)
+      if (window === undefined) return
+      extend(':')
+      prefixKey = key
+      prefix0 = h0
+      prefix1 = h1
+      prefix2 = h2
+    }
+    extend(String(window))
   }
 
   // The log, in creation order.
@@ -208,8 +245,8 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   }
 
   /** The live entry's log position for `key` (hashed), −1 when absent; frees an expired one. */
-  const liveAt = (key: string, nowMs: number): number => {
-    hash(key)
+  const liveAt = (key: string, nowMs: number, window: number | undefined): number => {
+    hash(key, window)
     const slot = find()
     if (slot < 0) return -1
     const pos = (index[slot] as number) - 1
@@ -232,31 +269,34 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   }
 
   return {
-    read(key, nowMs) {
-      const pos = liveAt(key, nowMs)
+    read(key, nowMs, window) {
+      const pos = liveAt(key, nowMs, window)
       return pos < 0 ? 0 : (values[pos] as number)
     },
-    bump(key, ttlMs, nowMs) {
-      const pos = liveAt(key, nowMs)
+    bump(key, ttlMs, nowMs, window) {
+      const pos = liveAt(key, nowMs, window)
       if (pos >= 0) {
         values[pos] = (values[pos] as number) + 1
         return values[pos] as number
       }
       if (live >= maxCounters) {
+        const [k0, k1, k2] = [h0, h1, h2]
         prune(nowMs)
         // Still full of live counters: the oldest created goes.
         while (live >= maxCounters && live > 0) {
           while (f0[head] === DEAD) head++
           removeAt(head)
         }
-        // `prune` and `removeAt` hashed other keys.
-        hash(key)
+        // `prune` and `removeAt` looked up other keys.
+        h0 = k0
+        h1 = k1
+        h2 = k2
       }
       append(ttlMs, nowMs)
       return 1
     },
-    release(key, nowMs) {
-      const pos = liveAt(key, nowMs)
+    release(key, nowMs, window) {
+      const pos = liveAt(key, nowMs, window)
       if (pos >= 0 && (values[pos] as number) > 0) values[pos] = (values[pos] as number) - 1
     },
     prune,

@@ -127,7 +127,6 @@ const memoryChannels = (clock: Clock) => {
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
 const memoryCounters = (clock: Clock, maxCounters: number) => {
   const table = counterTable({ maxCounters })
-  const windowKey = (key: string, windowIndex: number): string => `${key}:${windowIndex}`
 
   const store: CounterStore = {
     async increment(key, ttlMs) {
@@ -137,20 +136,20 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       return table.read(key, clock.now())
     },
     async hitWindow(key, windowIndex, ttlMs): Promise<WindowCounts> {
-      const current = table.bump(windowKey(key, windowIndex), ttlMs, clock.now())
-      const previous = table.read(windowKey(key, windowIndex - 1), clock.now())
+      const current = table.bump(key, ttlMs, clock.now(), windowIndex)
+      const previous = table.read(key, clock.now(), windowIndex - 1)
       return { current, previous }
     },
     async reserveWindow(key, windowIndex, ttlMs, budget): Promise<WindowReservation> {
-      const current = table.read(windowKey(key, windowIndex), clock.now())
-      const previous = table.read(windowKey(key, windowIndex - 1), clock.now())
+      const current = table.read(key, clock.now(), windowIndex)
+      const previous = table.read(key, clock.now(), windowIndex - 1)
       if (previous * budget.previousWeight + (current + 1) * budget.currentWeight > budget.capacity) {
         return { reserved: false, current, previous }
       }
-      return { reserved: true, current: table.bump(windowKey(key, windowIndex), ttlMs, clock.now()), previous }
+      return { reserved: true, current: table.bump(key, ttlMs, clock.now(), windowIndex), previous }
     },
     async releaseWindow(key, windowIndex) {
-      table.release(windowKey(key, windowIndex), clock.now())
+      table.release(key, clock.now(), windowIndex)
     },
   }
   return { store, prune: (now: number): void => table.prune(now), size: (): number => table.size }

@@ -76,6 +76,23 @@ describe('counter table', () => {
     expect(t.read('é✓', clock.now())).toBe(0)
   })
 
+  it('counts a window of a key as the key `${key}:${window}`', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 100 })
+    expect(t.bump('rl:a', 1000, clock.now(), 7)).toBe(1)
+    expect(t.bump('rl:b', 1000, clock.now(), 7)).toBe(1)
+    expect(t.bump('rl:a:7', 1000, clock.now())).toBe(2)
+    expect(t.read('rl:a', clock.now(), 7)).toBe(2)
+    expect(t.read('rl:a', clock.now(), 6)).toBe(0)
+    expect(t.bump('rl:b', 1000, clock.now(), -1)).toBe(1)
+    expect(t.read('rl:b:-1', clock.now())).toBe(1)
+    t.bump('x', 1000, clock.now(), 1.5)
+    expect(t.read('x:1.5', clock.now())).toBe(1)
+    t.release('rl:a', clock.now(), 7)
+    expect(t.read('rl:a:7', clock.now())).toBe(1)
+    expect(t.read('rl:b', clock.now(), 7)).toBe(1)
+  })
+
   it('releases down to 0 and never below; nothing for absent or expired keys', () => {
     const clock = fakeClock()
     const t = counterTable({ maxCounters: 100 })
