@@ -76,7 +76,7 @@ describe('counter table', () => {
     expect(t.read('é✓', clock.now())).toBe(0)
   })
 
-  it('counts a window of a key as the key `${key}:${window}`', () => {
+  it('counts window w of a key as the key "<key>:<w>"', () => {
     const clock = fakeClock()
     const t = counterTable({ maxCounters: 100 })
     expect(t.bump('rl:a', 1000, clock.now(), 7)).toBe(1)
