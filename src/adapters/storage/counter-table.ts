@@ -52,8 +52,6 @@ export interface CounterTable {
 export interface CounterTableOptions {
   /** Most counters held; at the cap a new key first frees the expired ones, then evicts the oldest created. */
   maxCounters: number
-  /** Three random 32-bit words for the hash bases (default: `crypto.getRandomValues`). */
-  seed?: Uint32Array
 }
 
 /**
@@ -64,15 +62,18 @@ export interface CounterTableOptions {
  * counters.bump('rl:create:192.0.2.1:29453760', 120_000, clock.now()) // 1
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one data structure: the log, its index and its heap share their arrays; each operation is a few lines
-export const counterTable = ({ maxCounters, seed }: CounterTableOptions): CounterTable => {
-  const words = seed ?? globalThis.crypto.getRandomValues(new Uint32Array(3))
-  const b0 = (words[0] as number) % PRIMES[0]
-  const b1 = (words[1] as number) % PRIMES[1]
-  const b2 = (words[2] as number) % PRIMES[2]
+export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable => {
+  const words = globalThis.crypto.getRandomValues(new Uint32Array(3))
+  const [b0, b1, b2] = PRIMES.map((p, i) => (words[i] as number) % p) as [number, number, number]
   // The fingerprint of the last key hashed (no allocation per call).
   let h0 = 0
   let h1 = 0
   let h2 = 0
+  const setHash = (a: number, b: number, c: number): void => {
+    h0 = a
+    h1 = b
+    h2 = c
+  }
   const [p0, p1, p2] = PRIMES
   /** Extends the fingerprint (h0, h1, h2) with the code units of `text`. */
   const extend = (text: string): void => {
@@ -92,14 +93,9 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
   let prefix2 = 0
   /** Sets (h0, h1, h2) to the fingerprint of `key`, or of `${key}:${window}`. */
   const hash = (key: string, window: number | undefined): void => {
-    if (window !== undefined && key === prefixKey) {
-      h0 = prefix0
-      h1 = prefix1
-      h2 = prefix2
-    } else {
-      h0 = 0
-      h1 = 0
-      h2 = 0
+    if (window !== undefined && key === prefixKey) setHash(prefix0, prefix1, prefix2)
+    else {
+      setHash(0, 0, 0)
       extend(key)
       if (window === undefined) return
       extend(':')
@@ -224,9 +220,7 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
 
   /** Frees the live entry at log position `pos`. */
   const removeAt = (pos: number): void => {
-    h0 = f0[pos] as number
-    h1 = f1[pos] as number
-    h2 = f2[pos] as number
+    setHash(f0[pos] as number, f1[pos] as number, f2[pos] as number)
     remove(find())
   }
 
@@ -288,9 +282,7 @@ export const counterTable = ({ maxCounters, seed }: CounterTableOptions): Counte
           removeAt(head)
         }
         // `prune` and `removeAt` looked up other keys.
-        h0 = k0
-        h1 = k1
-        h2 = k2
+        setHash(k0, k1, k2)
       }
       append(ttlMs, nowMs)
       return 1
