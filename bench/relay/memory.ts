@@ -35,7 +35,7 @@ const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) {
   // Re-run with the flag, so `npm`-style invocations without it still measure properly.
   const self = fileURLToPath(import.meta.url)
-  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self], { stdio: 'inherit', timeout: 600_000 })
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self], { stdio: 'inherit', timeout: 3_600_000 })
   process.exit(run.status ?? 1)
 }
 
