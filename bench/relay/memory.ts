@@ -1,13 +1,19 @@
 /**
- * Memory per pending channel: heap used by N channels held in qrelay's memory store, against a bare
+ * Memory per pending channel: heap used (plus ArrayBuffer backing stores) by N channels held in qrelay's memory store, against a bare
  * `Map<string, { data, etag, expires }>` filled the same way (same id and token lengths, same payload
  * strings), all in one process with `--expose-gc` (it re-runs itself with the flag when needed).
  *
- * Scenarios, each with an empty payload (as after an MSC4388 create) and a ~100-byte one:
+ * Scenarios, each with an empty payload (as after an MSC4388 create) and a ~100-byte one, and each with
+ * IPv4 clients and with IPv6 clients (network keys of another length; the bare Map is measured again
+ * for every row):
  * - store: `memoryStore().channels.create` with records from `createChannel`, each naming its own
  *   client network (as in production, where every login comes from another device);
- * - service: the same through `rendezvousService.create`, so each channel also brings the per-client
- *   create rate-limit counter a new client adds (it lives 2 minutes, as long as the channel).
+ * - service: the same through `rendezvousService.create`, wired as `compose` wires it with the default
+ *   configuration, so each channel also brings the counters a new client adds on the HTTP create path:
+ *   the per-client create rate-limit window (`rl:create:…`, 2 minutes) and the abuse guard's
+ *   `channel_created` count (`abuse:…`, two abuse windows). The counter cap is sized for them
+ *   (`QRELAY_MEMORY_MAX_COUNTERS` ≥ 2 N, as a deployment holding N pending channels would set it), so
+ *   none is evicted.
  *
  * Run: `node --import tsx bench/relay/memory.ts` (BENCH_CHANNELS=100000 by default, at most 2 000 000).
  *
@@ -21,6 +27,7 @@ import { createChannel } from '../../src/core/rendezvous/channel.ts'
 import { newOpaqueId } from '../../src/core/crypto/secrets.ts'
 import { cryptoRandom, systemClock } from '../../src/adapters/platform/node.ts'
 import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { abuseGuardFor } from '../../src/services/abuse-guard.ts'
 import { rateLimiter } from '../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../src/services/rendezvous.ts'
 
@@ -28,7 +35,7 @@ const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) {
   // Re-run with the flag, so `npm`-style invocations without it still measure properly.
   const self = fileURLToPath(import.meta.url)
-  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self], { stdio: 'inherit', timeout: 600_000 })
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self], { stdio: 'inherit', timeout: 3_600_000 })
   process.exit(run.status ?? 1)
 }
 
@@ -38,12 +45,18 @@ const TTL_MS = 120_000
 
 /** A fresh ~100-byte payload string (base64 of random bytes, like a ciphertext). */
 const payload100 = (): string => randomBytes(75).toString('base64')
-/** A fresh client network string per channel, as `rateKeyOf` returns for IPv4. */
-const network = (i: number): string => `198.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`
+/** A client network key per channel, as `rateKeyOf` writes it: an IPv4 address or an IPv6 /64. */
+type Network = (i: number) => string
+/** A fresh IPv4 network key per channel. */
+const ipv4: Network = (i) => `198.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`
+/** A fresh IPv6 /64 key per channel (four full groups, as a residential /64 usually reads). */
+const ipv6: Network = (i) => `2a01:cb${(i >>> 15).toString(16).padStart(2, '0')}:${(0x8000 | (i & 0x7fff)).toString(16)}:4100::/64`
 
+/** Heap used plus the ArrayBuffers' backing stores, which live outside the V8 heap (typed arrays). */
 const heapUsed = (): number => {
   for (let i = 0; i < 4; i++) gc!()
-  return process.memoryUsage().heapUsed
+  const { heapUsed: used, arrayBuffers } = process.memoryUsage()
+  return used + arrayBuffers
 }
 
 /** Heap bytes per channel that `fill` keeps alive (it returns what holds the channels). */
@@ -68,7 +81,7 @@ const bareMap = (payload: () => string) => async () => {
   return channels
 }
 
-const storeOnly = (payload: () => string) => async () => {
+const storeOnly = (payload: () => string, network: Network) => async () => {
   const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
   const now = systemClock.now()
   for (let i = 0; i < N; i++) {
@@ -85,19 +98,25 @@ const storeOnly = (payload: () => string) => async () => {
   return store
 }
 
-const service = (payload: () => string) => async () => {
-  const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N), QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s' })
-  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
+const service = (payload: () => string, network: Network) => async () => {
+  // Default rates and abuse settings: every channel comes from another client, so none is limited.
+  const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N) })
+  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0, maxCounters: 2 * N + 1000 })
   const limiter = rateLimiter(store.counters, systemClock)
+  const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock: systemClock })
+  if (abuse === undefined) throw new Error('the abuse guard is on by default')
   const rendezvous = rendezvousService({
     store,
     limiter,
+    abuse,
     clock: systemClock,
     random: cryptoRandom,
     limits: config.rendezvous,
     rates: config.rateLimit,
   })
   for (let i = 0; i < N; i++) await rendezvous.create('msc4388', payload(), { clientKey: network(i) })
+  const { counters } = store.sizes()
+  if (counters !== 2 * N) throw new Error(`expected 2 counters per channel, found ${counters / N}`)
   return store
 }
 
@@ -105,19 +124,24 @@ const main = async (): Promise<void> => {
   const empty = (): string => ''
   const rows: string[] = []
   process.stdout.write(`# memory per pending channel: ${N.toLocaleString('en-US')} channels, node ${process.version}\n\n`)
-  rows.push('| payload | bare Map B/channel | qrelay store B/channel (× bare) | qrelay service B/channel (× bare) |')
-  rows.push('| --- | ---: | ---: | ---: |')
+  rows.push('| payload | clients | bare Map B/channel | qrelay store B/channel (× bare) | qrelay service B/channel (× bare) |')
+  rows.push('| --- | --- | ---: | ---: | ---: |')
   for (const [label, payload] of [
     ['empty (after create)', empty],
     ['~100 bytes', payload100],
   ] as const) {
-    const bare = await measure(bareMap(payload))
-    const store = await measure(storeOnly(payload))
-    const viaService = await measure(service(payload))
-    const f = (n: number): string => n.toFixed(0)
-    rows.push(
-      `| ${label} | ${f(bare)} | ${f(store)} (${(store / bare).toFixed(2)}) | ${f(viaService)} (${(viaService / bare).toFixed(2)}) |`,
-    )
+    for (const [family, network] of [
+      ['IPv4', ipv4],
+      ['IPv6 /64', ipv6],
+    ] as const) {
+      const bare = await measure(bareMap(payload))
+      const store = await measure(storeOnly(payload, network))
+      const viaService = await measure(service(payload, network))
+      const f = (n: number): string => n.toFixed(0)
+      rows.push(
+        `| ${label} | ${family} | ${f(bare)} | ${f(store)} (${(store / bare).toFixed(2)}) | ${f(viaService)} (${(viaService / bare).toFixed(2)}) |`,
+      )
+    }
   }
   process.stdout.write(`${rows.join('\n')}\n\nTargets: ≤ 1024 B per pending channel and ≤ 2 × the bare Map.\n`)
 }

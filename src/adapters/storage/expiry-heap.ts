@@ -3,12 +3,10 @@
  * dropping expired entries costs O(log n) per entry dropped and never a walk over everything live.
  * Entries are not removed when their key is deleted or re-timed: the owner checks each popped entry
  * against its map (lazy deletion), so the heap holds at most one entry per write within a TTL.
+ *
+ * Kept as two parallel arrays (expiries as unboxed doubles, keys as references to the map's own key
+ * strings): about 16 bytes an entry, where an object per entry cost about 70.
  */
-
-interface Entry {
-  atMs: number
-  key: string
-}
 
 /** The heap. */
 export interface ExpiryHeap {
@@ -30,21 +28,26 @@ export interface ExpiryHeap {
  * due.popDue(clock.now(), (id, at) => { if (channels.get(id)?.expiresAtMs === at) channels.delete(id) })
  */
 export const expiryHeap = (): ExpiryHeap => {
-  const heap: Entry[] = []
+  // Parallel arrays: `ats[i]` is when `keys[i]` expires; a plain array of numbers stays unboxed.
+  let ats: number[] = []
+  let keys: string[] = []
   const swap = (i: number, j: number): void => {
-    const t = heap[i] as Entry
-    heap[i] = heap[j] as Entry
-    heap[j] = t
+    const at = ats[i] as number
+    ats[i] = ats[j] as number
+    ats[j] = at
+    const key = keys[i] as string
+    keys[i] = keys[j] as string
+    keys[j] = key
   }
-  const less = (i: number, j: number): boolean => (heap[i] as Entry).atMs < (heap[j] as Entry).atMs
+  const less = (i: number, j: number): boolean => (ats[i] as number) < (ats[j] as number)
   const siftDown = (start: number): void => {
     let i = start
     for (;;) {
       const l = 2 * i + 1
       const r = l + 1
       let m = i
-      if (l < heap.length && less(l, m)) m = l
-      if (r < heap.length && less(r, m)) m = r
+      if (l < ats.length && less(l, m)) m = l
+      if (r < ats.length && less(r, m)) m = r
       if (m === i) return
       swap(i, m)
       i = m
@@ -52,8 +55,9 @@ export const expiryHeap = (): ExpiryHeap => {
   }
   return {
     push(key, atMs) {
-      heap.push({ atMs, key })
-      let i = heap.length - 1
+      ats.push(atMs)
+      keys.push(key)
+      let i = ats.length - 1
       while (i > 0) {
         const parent = (i - 1) >> 1
         if (!less(i, parent)) break
@@ -62,24 +66,34 @@ export const expiryHeap = (): ExpiryHeap => {
       }
     },
     popDue(nowMs, drop) {
-      while (heap.length > 0 && (heap[0] as Entry).atMs <= nowMs) {
-        const top = heap[0] as Entry
-        const last = heap.pop() as Entry
-        if (heap.length > 0) {
-          heap[0] = last
+      while (ats.length > 0 && (ats[0] as number) <= nowMs) {
+        const topAt = ats[0] as number
+        const topKey = keys[0] as string
+        const lastAt = ats.pop() as number
+        const lastKey = keys.pop() as string
+        if (ats.length > 0) {
+          ats[0] = lastAt
+          keys[0] = lastKey
           siftDown(0)
         }
-        drop(top.key, top.atMs)
+        drop(topKey, topAt)
       }
     },
     retain(keep) {
-      const kept = heap.filter((entry) => keep(entry.key, entry.atMs))
-      heap.length = 0
-      heap.push(...kept)
-      for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i)
+      const keptAts: number[] = []
+      const keptKeys: string[] = []
+      for (let i = 0; i < ats.length; i++) {
+        if (keep(keys[i] as string, ats[i] as number)) {
+          keptAts.push(ats[i] as number)
+          keptKeys.push(keys[i] as string)
+        }
+      }
+      ats = keptAts
+      keys = keptKeys
+      for (let i = (ats.length >> 1) - 1; i >= 0; i--) siftDown(i)
     },
     get size() {
-      return heap.length
+      return ats.length
     },
   }
 }

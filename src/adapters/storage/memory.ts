@@ -3,13 +3,15 @@
  * against the injected clock); the sweeper only frees memory. Atomic because JavaScript runs each
  * method to completion without awaiting in between.
  *
- * Channels and counters each keep an expiry heap, so the live-channel count is the map's size once
- * the due entries are popped (O(log n) per expired entry, never a walk over the live ones). Counters
- * are bounded: at `maxCounters` the expired ones go first, then the oldest created (a flood of new
- * keys can only evict, never grow memory).
+ * Channels keep an expiry heap, so the live-channel count is the map's size once the due entries are
+ * popped (O(log n) per expired entry, never a walk over the live ones). Counters live in a compact
+ * table (`counter-table.ts`: one fixed-size entry per key, with its own expiry heap) and are bounded:
+ * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
+ * evict, never grow memory).
  */
-import { isLive, type ChannelRecord } from '../../core/rendezvous/channel.ts'
+import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
+import { packChannel, unpackChannel, type StoredChannel } from './packed-channel.ts'
 import type {
   ChannelStore,
   Clock,
@@ -34,11 +36,6 @@ export interface MemoryStoreOptions {
 /** Default of {@link MemoryStoreOptions.maxCounters}. */
 export const DEFAULT_MAX_COUNTERS = 100_000
 
-interface Counter {
-  value: number
-  expiresAtMs: number
-}
-
 interface KvEntry {
   value: string
   expiresAtMs: number
@@ -62,7 +59,8 @@ const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, k
 
 /** The channels, with `prune(now)` to free the due ones and their count. */
 const memoryChannels = (clock: Clock) => {
-  const channels = new Map<string, ChannelRecord>()
+  // Records are held packed (`packed-channel.ts`); `expiresAtMs` and `rev` read the same either way.
+  const channels = new Map<string, StoredChannel>()
   const channelsDue = expiryHeap()
 
   /** Frees the channels due by now (a popped entry counts only if the record still expires then). */
@@ -72,10 +70,10 @@ const memoryChannels = (clock: Clock) => {
     })
   }
 
-  const live = (id: string): ChannelRecord | null => {
-    const record = channels.get(id)
-    if (record === undefined) return null
-    if (isLive(record, clock.now())) return record
+  const live = (id: string): StoredChannel | null => {
+    const stored = channels.get(id)
+    if (stored === undefined) return null
+    if (clock.now() < stored.expiresAtMs) return stored
     channels.delete(id)
     return null
   }
@@ -91,25 +89,28 @@ const memoryChannels = (clock: Clock) => {
       if (live(record.id) !== null) return 'exists'
       // Live channels are never evicted: at the cap, creation is refused.
       if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
-      channels.set(record.id, record)
+      channels.set(record.id, packChannel(record.id, record))
       schedule(channelsDue, channels, record.id, record.expiresAtMs)
       return 'ok'
     },
     async get(id) {
-      return live(id)
+      const stored = live(id)
+      return stored === null ? null : unpackChannel(id, stored)
     },
     async replaceIfMatch(id, expectedRev, next): Promise<ReplaceOutcome> {
       const current = live(id)
       if (current === null) return 'missing'
       if (current.rev !== expectedRev) return 'mismatch'
-      channels.set(id, next)
-      if (next.expiresAtMs !== current.expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
+      const expiresAtMs = current.expiresAtMs
+      channels.set(id, packChannel(id, next))
+      if (next.expiresAtMs !== expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
       return 'ok'
     },
     async takeOnce(id) {
       const current = live(id)
-      if (current !== null) channels.delete(id)
-      return current
+      if (current === null) return null
+      channels.delete(id)
+      return unpackChannel(id, current)
     },
     async delete(id) {
       const current = live(id)
@@ -125,65 +126,33 @@ const memoryChannels = (clock: Clock) => {
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
 const memoryCounters = (clock: Clock, maxCounters: number) => {
-  const counters = new Map<string, Counter>()
-  const countersDue = expiryHeap()
-
-  const prune = (now: number): void => {
-    countersDue.popDue(now, (key, atMs) => {
-      if (counters.get(key)?.expiresAtMs === atMs) counters.delete(key)
-    })
-  }
-
-  const liveCounter = (key: string): Counter | null => {
-    const counter = counters.get(key)
-    if (counter === undefined) return null
-    if (counter.expiresAtMs > clock.now()) return counter
-    counters.delete(key)
-    return null
-  }
-  const bump = (key: string, ttlMs: number): number => {
-    const counter = liveCounter(key)
-    if (counter !== null) return ++counter.value
-    const now = clock.now()
-    if (counters.size >= maxCounters) {
-      prune(now)
-      // Still full of live counters: the oldest created goes (Map keeps insertion order).
-      for (const oldest of counters.keys()) {
-        if (counters.size < maxCounters) break
-        counters.delete(oldest)
-      }
-    }
-    counters.set(key, { value: 1, expiresAtMs: now + ttlMs })
-    schedule(countersDue, counters, key, now + ttlMs)
-    return 1
-  }
+  const table = counterTable({ maxCounters })
 
   const store: CounterStore = {
     async increment(key, ttlMs) {
-      return bump(key, ttlMs)
+      return table.bump(key, ttlMs, clock.now())
     },
     async read(key) {
-      return liveCounter(key)?.value ?? 0
+      return table.read(key, clock.now())
     },
     async hitWindow(key, windowIndex, ttlMs): Promise<WindowCounts> {
-      const current = bump(`${key}:${windowIndex}`, ttlMs)
-      const previous = liveCounter(`${key}:${windowIndex - 1}`)?.value ?? 0
+      const current = table.bump(key, ttlMs, clock.now(), windowIndex)
+      const previous = table.read(key, clock.now(), windowIndex - 1)
       return { current, previous }
     },
     async reserveWindow(key, windowIndex, ttlMs, budget): Promise<WindowReservation> {
-      const current = liveCounter(`${key}:${windowIndex}`)?.value ?? 0
-      const previous = liveCounter(`${key}:${windowIndex - 1}`)?.value ?? 0
+      const current = table.read(key, clock.now(), windowIndex)
+      const previous = table.read(key, clock.now(), windowIndex - 1)
       if (previous * budget.previousWeight + (current + 1) * budget.currentWeight > budget.capacity) {
         return { reserved: false, current, previous }
       }
-      return { reserved: true, current: bump(`${key}:${windowIndex}`, ttlMs), previous }
+      return { reserved: true, current: table.bump(key, ttlMs, clock.now(), windowIndex), previous }
     },
     async releaseWindow(key, windowIndex) {
-      const counter = liveCounter(`${key}:${windowIndex}`)
-      if (counter !== null && counter.value > 0) counter.value--
+      table.release(key, clock.now(), windowIndex)
     },
   }
-  return { store, prune, size: (): number => counters.size }
+  return { store, prune: (now: number): void => table.prune(now), size: (): number => table.size }
 }
 
 /** The key-value entries, with `prune(now)` to free the expired ones. */

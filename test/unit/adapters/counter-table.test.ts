@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest'
+import { counterTable } from '../../../src/adapters/storage/counter-table.ts'
+import { fakeClock } from '../../helpers/fake-clock.ts'
+
+/** The memory store's counters as they were (a Map in creation order, objects with an expiry), for comparison. */
+const modelTable = (maxCounters: number) => {
+  const map = new Map<string, { value: number; expiresAtMs: number }>()
+  const live = (key: string, now: number) => {
+    const c = map.get(key)
+    if (c === undefined) return null
+    if (c.expiresAtMs > now) return c
+    map.delete(key)
+    return null
+  }
+  const prune = (now: number): void => {
+    for (const [key, c] of map) if (c.expiresAtMs <= now) map.delete(key)
+  }
+  return {
+    read: (key: string, now: number): number => live(key, now)?.value ?? 0,
+    bump(key: string, ttlMs: number, now: number): number {
+      const c = live(key, now)
+      if (c !== null) return ++c.value
+      if (map.size >= maxCounters) {
+        prune(now)
+        for (const oldest of map.keys()) {
+          if (map.size < maxCounters) break
+          map.delete(oldest)
+        }
+      }
+      map.set(key, { value: 1, expiresAtMs: now + ttlMs })
+      return 1
+    },
+    release(key: string, now: number): void {
+      const c = live(key, now)
+      if (c !== null && c.value > 0) c.value--
+    },
+    prune,
+    get size() {
+      return map.size
+    },
+  }
+}
+
+const seeded = (start: number) => {
+  let s = start
+  return (n: number): number => {
+    s = (s * 48_271) % 2_147_483_647
+    return s % n
+  }
+}
+
+describe('counter table', () => {
+  it('counts from 1, keeps the TTL set at creation and expires exactly then', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 100 })
+    expect(t.bump('a', 10_000, clock.now())).toBe(1)
+    clock.advance(6_000)
+    expect(t.bump('a', 10_000, clock.now())).toBe(2)
+    clock.advance(3_999)
+    expect(t.read('a', clock.now())).toBe(2)
+    clock.advance(1)
+    expect(t.read('a', clock.now())).toBe(0)
+    expect(t.size).toBe(0)
+    expect(t.bump('a', 10_000, clock.now())).toBe(1)
+  })
+
+  it('reads 0 for an absent key and tells keys apart', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 100 })
+    t.bump('rl:create:192.0.2.1:5', 120_000, clock.now())
+    expect(t.read('rl:create:192.0.2.1:4', clock.now())).toBe(0)
+    expect(t.read('rl:create:192.0.2.1:5', clock.now())).toBe(1)
+    expect(t.read('', clock.now())).toBe(0)
+    expect(t.bump('', 1000, clock.now())).toBe(1)
+    expect(t.read('\u0000', clock.now())).toBe(0)
+    expect(t.read('é✓', clock.now())).toBe(0)
+  })
+
+  it('counts window w of a key as the key "<key>:<w>"', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 100 })
+    expect(t.bump('rl:a', 1000, clock.now(), 7)).toBe(1)
+    expect(t.bump('rl:b', 1000, clock.now(), 7)).toBe(1)
+    expect(t.bump('rl:a:7', 1000, clock.now())).toBe(2)
+    expect(t.read('rl:a', clock.now(), 7)).toBe(2)
+    expect(t.read('rl:a', clock.now(), 6)).toBe(0)
+    expect(t.bump('rl:b', 1000, clock.now(), -1)).toBe(1)
+    expect(t.read('rl:b:-1', clock.now())).toBe(1)
+    t.bump('x', 1000, clock.now(), 1.5)
+    expect(t.read('x:1.5', clock.now())).toBe(1)
+    t.release('rl:a', clock.now(), 7)
+    expect(t.read('rl:a:7', clock.now())).toBe(1)
+    expect(t.read('rl:b', clock.now(), 7)).toBe(1)
+  })
+
+  it('releases down to 0 and never below; nothing for absent or expired keys', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 100 })
+    t.bump('r', 1000, clock.now())
+    t.bump('r', 1000, clock.now())
+    for (let i = 0; i < 3; i++) t.release('r', clock.now())
+    expect(t.read('r', clock.now())).toBe(0)
+    expect(t.size).toBe(1)
+    t.release('absent', clock.now())
+    expect(t.size).toBe(1)
+    clock.advance(1000)
+    t.release('r', clock.now())
+    expect(t.size).toBe(0)
+  })
+
+  it('at the cap frees the expired first, then evicts the oldest created', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 3 })
+    t.bump('short', 1000, clock.now())
+    t.bump('long1', 60_000, clock.now())
+    t.bump('long2', 60_000, clock.now())
+    clock.advance(1000)
+    t.bump('new1', 60_000, clock.now())
+    expect(['short', 'long1', 'long2', 'new1'].map((k) => t.read(k, clock.now()))).toEqual([0, 1, 1, 1])
+    t.bump('new2', 60_000, clock.now())
+    expect(['long1', 'long2', 'new1', 'new2'].map((k) => t.read(k, clock.now()))).toEqual([0, 1, 1, 1])
+    expect(t.size).toBe(3)
+  })
+
+  it('frees due counters on prune', () => {
+    const clock = fakeClock()
+    const t = counterTable({ maxCounters: 10_000 })
+    for (let i = 0; i < 5000; i++) t.bump(`k${i}`, 1000 + (i % 10) * 1000, clock.now())
+    clock.advance(5000)
+    t.prune(clock.now())
+    expect(t.size).toBe(2500)
+    clock.advance(5000)
+    t.prune(clock.now())
+    expect(t.size).toBe(0)
+    expect(t.bump('k1', 1000, clock.now())).toBe(1)
+  })
+
+  it('holds 200 000 distinct keys apart', () => {
+    const t = counterTable({ maxCounters: 1_000_000 })
+    const now = Date.UTC(2026, 0, 1)
+    for (let i = 0; i < 200_000; i++)
+      t.bump(`abuse:198.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}:490896:channel_created`, 7_200_000, now)
+    expect(t.size).toBe(200_000)
+    for (let i = 0; i < 200_000; i += 997)
+      expect(t.read(`abuse:198.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}:490896:channel_created`, now)).toBe(1)
+  })
+
+  it('answers as the Map it replaces over random operations (growth, compaction, eviction, shrinking)', () => {
+    for (const [seed, cap, keys] of [
+      [7, 50, 80],
+      [11, 1000, 3000],
+      [13, 5000, 400],
+    ] as const) {
+      const rand = seeded(seed)
+      const clock = fakeClock()
+      const t = counterTable({ maxCounters: cap })
+      const m = modelTable(cap)
+      for (let step = 0; step < 40_000; step++) {
+        const key = `key:${rand(keys)}`
+        const op = rand(100)
+        const now = clock.now()
+        if (op < 55) {
+          const ttl = 500 + rand(20) * 250
+          expect(t.bump(key, ttl, now)).toBe(m.bump(key, ttl, now))
+        } else if (op < 85) expect(t.read(key, now)).toBe(m.read(key, now))
+        else if (op < 95) {
+          t.release(key, now)
+          m.release(key, now)
+        } else if (op < 97) {
+          t.prune(now)
+          m.prune(now)
+          expect(t.size).toBe(m.size)
+        } else clock.advance(rand(3000))
+        if (op % 10 === 0) clock.advance(rand(40))
+        expect(t.size).toBe(m.size)
+      }
+    }
+  })
+})
