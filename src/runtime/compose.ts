@@ -8,6 +8,7 @@
  */
 import { renderQrSvg } from '../adapters/qr/svg.ts'
 import type { Config } from '../config.ts'
+import type { PlatformProofCheck } from '../services/dpop-platform.ts'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
@@ -19,7 +20,6 @@ import type {
   EphemeralStore,
   Logger,
   NetworkLocator,
-  ProofKeys,
   Random,
   Scheduler,
   SecurityEvents,
@@ -80,8 +80,8 @@ export interface ComposePorts {
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
   /** The HMAC tagging channel ids; default: the portable one. */
   hmacSha256?: HmacSha256
-  /** The platform's DPoP proof signature check; default: the portable one (jose on Web Crypto). */
-  proofKeys?: ProofKeys
+  /** The platform's DPoP proof check (`platformProofCheck`); default: the portable one (jose on Web Crypto). */
+  proofCheck?: PlatformProofCheck
   /** With `channelEvents`, builds the WebSocket relay on these timers. */
   scheduler?: Scheduler
   /** Channel-ticket signing keys; without them native channels carry no ticket. */
@@ -149,7 +149,7 @@ const composeAccounts = (
   const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, commonPasswords, limiter })
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
-  const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, keys: ports.proofKeys })
+  const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, platform: ports.proofCheck })
   const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
   const deviceLogin = deviceLoginService({
     grants,

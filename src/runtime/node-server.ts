@@ -16,6 +16,7 @@ import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
 import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
+import { platformProofCheck } from '../services/dpop-platform.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -261,7 +262,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
-    proofKeys: nodeProofKeys(),
+    proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },

@@ -15,6 +15,9 @@ import { base64url, type JWK, type JWTPayload, type ProtectedHeaderParameters } 
 import type { ProofKey, ProofKeys } from '../ports.ts'
 
 /** What the platform path made of a proof; null: not its kind of proof (take the portable path). */
+/** The platform path as `verifyDpopProof` takes it (`DpopOptions.platform`). */
+export type PlatformProofCheck = (proof: string, header: ProtectedHeaderParameters, jwk: JWK, nowMs: number) => PlatformVerdict | null
+
 export type PlatformVerdict = { kind: 'verified'; payload: JWTPayload; jkt: string } | { kind: 'bad_signature' } | { kind: 'malformed' }
 
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
@@ -95,3 +98,14 @@ export const verifyOnPlatform = (
   const payload = claimsOf(proof.slice(payloadAt, signatureAt - 1), nowMs)
   return payload === null ? { kind: 'malformed' } : { kind: 'verified', payload, jkt: checked.jkt }
 }
+
+/**
+ * The platform path on `keys`, as `verifyDpopProof` takes it.
+ *
+ * @example
+ * const dpop = dpopProofs({ counters, clock, platform: platformProofCheck(nodeProofKeys()) })
+ */
+export const platformProofCheck =
+  (keys: ProofKeys): PlatformProofCheck =>
+  (proof, header, jwk, nowMs) =>
+    verifyOnPlatform(proof, header, jwk, nowMs, keys)

@@ -10,7 +10,8 @@
 import { equalConstantTime } from '../core/crypto/secrets.ts'
 import { RelayError } from '../core/errors.ts'
 import { currentDpopNonce, isFreshDpopNonce } from '../core/oauth/dpop-nonce.ts'
-import type { Clock, CounterStore, ProofKeys } from '../ports.ts'
+import type { Clock, CounterStore } from '../ports.ts'
+import type { PlatformProofCheck } from './dpop-platform.ts'
 import { replayKey, replayWindowMs, verifyDpopProof } from './dpop.ts'
 
 /** The request a proof must be for. */
@@ -49,8 +50,8 @@ export const dpopProofs = (deps: {
   counters: CounterStore
   clock: Clock
   nonceKey?: Uint8Array | undefined
-  /** The platform's signature check (Node); without it every proof goes the portable way. */
-  keys?: ProofKeys | undefined
+  /** The platform's check (Node); without it every proof goes the portable way. */
+  platform?: PlatformProofCheck | undefined
 }): DpopProofs => ({
   currentNonce() {
     return deps.nonceKey === undefined ? undefined : currentDpopNonce(deps.nonceKey, deps.clock.now())
@@ -60,7 +61,7 @@ export const dpopProofs = (deps: {
     const { nonceKey } = deps
     const nonce = target.withNonce === true && nonceKey !== undefined ? { nonce: (n: string) => isFreshDpopNonce(nonceKey, n, now) } : {}
     const ath = target.accessToken === undefined ? {} : { accessToken: target.accessToken }
-    const platform = deps.keys === undefined ? {} : { keys: deps.keys }
+    const platform = deps.platform === undefined ? {} : { platform: deps.platform }
     const { jkt, jti } = await verifyDpopProof(proof, { method: target.method, url: target.url, ...ath, ...nonce }, now, platform)
     if (target.boundJkt !== undefined && !equalConstantTime(jkt, target.boundJkt)) {
       throw refuse('the DPoP proof is not by the key this token is bound to')

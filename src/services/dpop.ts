@@ -24,8 +24,7 @@ import {
 import { sha256 } from '@noble/hashes/sha2.js'
 import { RelayError } from '../core/errors.ts'
 import { equalConstantTime, hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
-import type { ProofKeys } from '../ports.ts'
-import { verifyOnPlatform } from './dpop-platform.ts'
+import type { PlatformProofCheck } from './dpop-platform.ts'
 
 /** The proof's `typ` (RFC 9449 §4.2). */
 export const DPOP_TYP = 'dpop+jwt'
@@ -57,10 +56,11 @@ export interface DpopOptions {
   /** How far in the future `iat` may be (client clock ahead). Default 5 s. */
   clockSkewMs?: number
   /**
-   * The platform's signature check (Node: node:crypto, keys imported once); the proofs it does not
-   * take, and every proof without it (Workers), go the portable way (jose on Web Crypto). Same verdicts.
+   * The platform's check (Node: node:crypto, keys imported once; `platformProofCheck`); the proofs it
+   * does not take, and every proof without it (Workers), go the portable way (jose on Web Crypto). Same
+   * verdicts. Passed in, so a runtime without it does not carry its code.
    */
-  keys?: ProofKeys
+  platform?: PlatformProofCheck
 }
 
 /** A verified proof. */
@@ -170,7 +170,7 @@ export const verifyDpopProof = async (
   const algorithms = options.algorithms ?? DPOP_ALGORITHMS
   const { header, jwk } = checkHeader(proof, algorithms)
   const nowMs = typeof currentDate === 'number' ? currentDate : currentDate.getTime()
-  const verdict = options.keys === undefined ? null : verifyOnPlatform(proof, header, jwk, nowMs, options.keys)
+  const verdict = options.platform === undefined ? null : options.platform(proof, header, jwk, nowMs)
   if (verdict?.kind === 'bad_signature') throw refuse('DPoP proof signature invalid')
   if (verdict?.kind === 'malformed') throw refuse('malformed DPoP proof')
   const payload = verdict === null ? await verifyPortably(proof, algorithms, nowMs) : verdict.payload

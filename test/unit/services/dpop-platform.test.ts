@@ -11,6 +11,7 @@ import { nodeProofKeys } from '../../../src/adapters/platform/node-proof-keys.ts
 import { RelayError } from '../../../src/core/errors.ts'
 import type { ProofKeys } from '../../../src/ports.ts'
 import { DPOP_TYP, verifyDpopProof, type DpopRequest } from '../../../src/services/dpop.ts'
+import { platformProofCheck } from '../../../src/services/dpop-platform.ts'
 import examples from '../../vectors/jws-ec-examples.json' with { type: 'json' }
 
 const REQUEST: DpopRequest = { method: 'POST', url: 'https://server.example.com/token' }
@@ -44,7 +45,7 @@ const agreed = async (proof: string, nowMs = NOW, request = REQUEST): Promise<Ou
       return checked
     },
   }
-  const platform = await outcomeOf(() => verifyDpopProof(proof, request, nowMs, { keys }))
+  const platform = await outcomeOf(() => verifyDpopProof(proof, request, nowMs, { platform: platformProofCheck(keys) }))
   expect(platform).toEqual(portable)
   return portable
 }
