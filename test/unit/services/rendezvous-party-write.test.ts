@@ -62,10 +62,14 @@ describe('rendezvous.writeAsParty', () => {
     const t = await setup({ QRELAY_RATE_WRITES_PER_CHANNEL: '1/60s' })
     // 400 UTF-16 code units, 1 200 UTF-8 bytes: over the 1 024-byte limit.
     const wide = '\u20ac'.repeat(400)
-    await expect(t.rendezvous.writeAsParty(t.record.id, wide, t.record.token, 'creator')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+    await expect(t.rendezvous.writeAsParty(t.record.id, wide, t.record.token, 'creator')).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    })
     const written = await t.rendezvous.writeAsParty(t.record.id, '\u20ac'.repeat(300), t.record.token, 'creator')
     expect(written.changed).toBe(true)
-    await expect(t.rendezvous.writeAsParty(t.record.id, 'x', written.record.token, 'creator')).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(t.rendezvous.writeAsParty(t.record.id, 'x', written.record.token, 'creator')).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    })
   })
 
   it('finds nothing once the channel is gone', async () => {
