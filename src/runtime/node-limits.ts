@@ -35,6 +35,15 @@ export const capConnectionsPerAddress = (server: Server, config: Config['server'
     const parsed = parseAddress(address)
     return parsed !== null && inAnyRange(parsed, config.trustedProxies)
   }
+  // One listener for every socket (a closure per connection would live as long as it, WebSockets
+  // included): the address read at connection is cached by the socket, so it is the same at close.
+  function release(this: Socket): void {
+    const address = this.remoteAddress
+    if (address === undefined) return
+    const left = (open.get(address) ?? 1) - 1
+    if (left <= 0) open.delete(address)
+    else open.set(address, left)
+  }
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress
     if (address === undefined || exempt(address)) return
@@ -44,11 +53,7 @@ export const capConnectionsPerAddress = (server: Server, config: Config['server'
       return
     }
     open.set(address, count)
-    socket.once('close', () => {
-      const left = (open.get(address) ?? 1) - 1
-      if (left <= 0) open.delete(address)
-      else open.set(address, left)
-    })
+    socket.on('close', release)
   })
   return open
 }

@@ -13,9 +13,9 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerOptions } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { getRequestListener, RequestError, serve, upgradeWebSocket } from '@hono/node-server'
-import { defineWebSocketHelper } from 'hono/ws'
-import { RelayError } from '../core/errors.ts'
+import { getRequestListener, RequestError, serve } from '@hono/node-server'
+import type { WebSocketServer } from 'ws'
+import { listenForWebSocketUpgrades } from './node-ws-upgrade.ts'
 
 type Options = Parameters<typeof serve>[0]
 type Listening = Parameters<typeof serve>[1]
@@ -100,16 +100,13 @@ const answerInJson = (socket: Duplex, request: IncomingMessage, answers: Upgrade
 }
 
 /**
- * The adapter's `upgradeWebSocket`, refusing (426 `UPGRADE_REQUIRED`, the app's JSON) a request that
- * reached the route as a plain request, which the adapter's helper answers with an empty 500.
+ * Undoes {@link answerInJson} on a socket that was upgraded: its wrapper (and the request it holds)
+ * would otherwise stay on the socket for the whole life of the WebSocket.
  */
-export const upgradeWebSocketOrRefuse = defineWebSocketHelper(async (c, events, options) => {
-  if ((c.env as { outgoing?: unknown } | undefined)?.outgoing !== undefined) {
-    c.header('Upgrade', 'websocket')
-    throw new RelayError('UPGRADE_REQUIRED', { detail: 'a WebSocket upgrade needs Connection: Upgrade' })
-  }
-  return upgradeWebSocket(c, events, options)
-})
+const plainEnd = (socket: Duplex): void => {
+  // Assigned, not deleted: a deleted property would turn the socket's properties into a dictionary.
+  if (Object.hasOwn(socket, 'end')) socket.end = (Object.getPrototypeOf(socket) as Duplex).end
+}
 
 /** Puts the JSON answers in front of the adapter's upgrade listener (which rejects only while it is the only one). */
 const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
@@ -157,7 +154,10 @@ export const serveWithJsonRefusals = (options: Options, listening?: Listening): 
   const make = (
     'createServer' in options && options.createServer !== undefined ? options.createServer : createServer
   ) as typeof createServer
-  const server = serve({ ...options, fetch, createServer: () => make(serverOptions, requestListener) } as Options, listening) as Server
+  // WebSocket upgrades go through our listener, not the adapter's (see ./node-ws-upgrade.ts).
+  const { websocket, ...plain } = options as Options & { websocket?: { server: WebSocketServer } }
+  const server = serve({ ...plain, fetch, createServer: () => make(serverOptions, requestListener) } as Options, listening) as Server
+  if (websocket !== undefined) listenForWebSocketUpgrades(server, fetch, websocket.server, plainEnd)
   wrapUpgrades(server, answers)
   return server
 }

@@ -7,7 +7,8 @@ import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type { WebSocketTransport } from '../http/routes/relay-ws.ts'
 import type { Scheduler } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
-import { upgradeWebSocketOrRefuse } from './node-refusals.ts'
+import { RelayError } from '../core/errors.ts'
+import { adoptWebSocket } from './node-ws-upgrade.ts'
 
 /** Timers on the event loop; unref'd, so that a pending timeout never keeps a stopping process alive. */
 export const systemScheduler: Scheduler = {
@@ -29,25 +30,23 @@ export const systemScheduler: Scheduler = {
 export const nodeWebSocketServer = (maxPayloadBytes: number): WebSocketServer =>
   new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes(maxPayloadBytes), perMessageDeflate: false })
 
-interface FrameEmitter {
-  on(event: 'ping', listener: () => void): unknown
-  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): unknown
-}
-const canHearFrames = (raw: unknown): raw is FrameEmitter =>
-  typeof raw === 'object' && raw !== null && typeof (raw as { on?: unknown }).on === 'function'
-
 /**
- * The transport `createApp` serves WebSockets with on Node: frames and pings go from the `ws` socket
- * straight to the relay (`ws` checks text frames are UTF-8 and answers pings itself; we only listen).
+ * The transport `createApp` serves WebSockets with on Node: the route adopts the upgrade
+ * (`./node-ws-upgrade.ts`), the relay then talks to the `ws` socket itself, and frames and pings go
+ * from it straight to the relay (`ws` checks text frames are UTF-8 and answers pings itself; we only listen).
+ * An upgrade request that reached the app as a plain request (`Upgrade: websocket` without
+ * `Connection: Upgrade`) is refused with 426 (the adapter's helper answered an empty 500).
  */
 export const nodeWebSocketTransport = (relay: RelayService): WebSocketTransport => ({
-  upgradeWebSocket: upgradeWebSocketOrRefuse,
   relay,
-  watchFrames: (raw, connection) => {
-    if (!canHearFrames(raw)) return
-    // `ws` hands a Buffer per frame (its default binaryType); a text frame's bytes are valid UTF-8.
-    raw.on('message', (data, isBinary) => (isBinary ? connection.binary() : connection.text(data.toString('utf8'))))
-    raw.on('ping', () => connection.ping())
+  adopt: (c, open) => {
+    if ((c.env as { outgoing?: unknown } | undefined)?.outgoing !== undefined) {
+      c.header('Upgrade', 'websocket')
+      throw new RelayError('UPGRADE_REQUIRED', { detail: 'a WebSocket upgrade needs Connection: Upgrade' })
+    }
+    // Not an upgrade of our listener (the app called without one): as the adapter's helper answers.
+    if (!adoptWebSocket(c.env, open)) return new Response(null, { status: 500 })
+    return new Response()
   },
 })
 

@@ -41,6 +41,8 @@ import { encodeServerFrame } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, Logger, Random, Scheduler } from '../ports.ts'
 import type { Caller, RendezvousService } from './rendezvous.ts'
 import { summarizeError } from '../core/error-summary.ts'
+import { DeadlineTimers, type Timed } from './relay-timers.ts'
+import { SerialWork } from './relay-work.ts'
 
 /** What the relay needs of a socket; the runtime adapts its own. */
 export interface RelaySocket {
@@ -70,18 +72,16 @@ export interface RelayDeps {
   limits: SessionLimits
 }
 
-/** Client frames waiting to be handled beyond which the socket is closed (4429). */
-const MAX_QUEUED_FRAMES = 32
-
 const viewOf = (record: ChannelRecord | null): RecordView | null =>
   record === null ? null : { data: record.data, token: record.token, expiresAtMs: record.expiresAtMs }
 
 // Never the message: it can quote what a client sent.
 const describe = summarizeError
 
-/** The sockets of one relay service, each with how to shut it down, and whether the server is stopping. */
+/** The sockets of one relay service, their deadlines, and whether the server is stopping. */
 interface LiveSockets {
   readonly sockets: Set<SocketDriver>
+  readonly timers: DeadlineTimers
   stopping: boolean
 }
 
@@ -90,16 +90,15 @@ interface LiveSockets {
  * whose methods live on the prototype (a closure per step per socket cost ≈ 5 KiB per socket, more
  * under `tsx`, whose `keepNames` gives every named closure a property dictionary of its own).
  */
-class SocketDriver implements RelayConnection {
+class SocketDriver extends SerialWork implements RelayConnection, Timed {
   private state: SessionState
-  private role = 'none'
+  private role: PartyRole | 'none' = 'none'
   // The party secret lives only here, never in the state or a log line.
   #secret: string | null = null
   private stopListening: (() => Promise<void>) | null = null
-  private cancelTimer: (() => void) | null = null
-  private timerAtMs = Infinity
-  private queue: Promise<void> = Promise.resolve()
-  private queuedFrames = 0
+  /** When the shared timers next tell this socket (`Timed`); a deadline due earlier just fires early. */
+  deadlineAtMs = Infinity
+  heapIndex = -1
   private readonly openedAtMs: number
 
   constructor(
@@ -110,6 +109,7 @@ class SocketDriver implements RelayConnection {
     private readonly caller: Caller,
     private readonly log: Logger,
   ) {
+    super()
     this.openedAtMs = deps.clock.now()
     this.state = openSession(this.openedAtMs)
     live.sockets.add(this)
@@ -140,9 +140,26 @@ class SocketDriver implements RelayConnection {
     this.apply(onShutdown(this.state))
   }
 
+  protected isClosed(): boolean {
+    return this.state.kind === 'closed'
+  }
+
+  protected flooded(): void {
+    this.apply(onFlood(this.state))
+  }
+
+  protected failed(error: unknown): void {
+    this.log.error({ err: describe(error) }, 'websocket task failed')
+    this.apply(onFailure(this.state, 'INTERNAL'))
+  }
+
+  /** A deadline passed (the shared timers): the tick closes, or finds nothing to do and re-arms. */
+  due(): void {
+    this.enqueue(() => this.run(onTick(this.state, this.deps.clock.now(), this.deps.limits)), false)
+  }
+
   private finish(code: number, by: 'server' | 'client'): void {
-    this.cancelTimer?.()
-    this.cancelTimer = null
+    this.live.timers.remove(this)
     this.live.sockets.delete(this)
     this.#secret = null
     const stop = this.stopListening
@@ -152,17 +169,10 @@ class SocketDriver implements RelayConnection {
   }
 
   private arm(): void {
-    const { clock, limits, scheduler } = this.deps
-    const deadline = nextDeadline(this.state, limits)
+    const deadline = nextDeadline(this.state, this.deps.limits)
     // A timer due before the deadline just fires early: the tick finds nothing to do and re-arms.
-    if (deadline === null || (this.cancelTimer !== null && this.timerAtMs <= deadline)) return
-    this.cancelTimer?.()
-    this.timerAtMs = deadline
-    this.cancelTimer = scheduler.schedule(Math.max(0, deadline - clock.now()), () => {
-      this.cancelTimer = null
-      this.timerAtMs = Infinity
-      this.enqueue(() => this.run(onTick(this.state, clock.now(), limits)), false)
-    })
+    if (deadline === null || (this.heapIndex >= 0 && this.deadlineAtMs <= deadline)) return
+    this.live.timers.set(this, deadline)
   }
 
   private apply(step: SessionStep): SessionCommand | undefined {
@@ -175,22 +185,6 @@ class SocketDriver implements RelayConnection {
     }
     this.arm()
     return step.command
-  }
-
-  private enqueue(task: () => Promise<unknown> | unknown, fromClient: boolean): void {
-    if (this.state.kind === 'closed') return
-    if (fromClient && this.queuedFrames >= MAX_QUEUED_FRAMES) return void this.apply(onFlood(this.state))
-    if (fromClient) this.queuedFrames++
-    this.queue = this.queue.then(async () => {
-      try {
-        if (this.state.kind !== 'closed') await task()
-      } catch (error) {
-        this.log.error({ err: describe(error) }, 'websocket task failed')
-        this.apply(onFailure(this.state, 'INTERNAL'))
-      } finally {
-        if (fromClient) this.queuedFrames--
-      }
-    })
   }
 
   private async react(signal: ChannelSignal): Promise<void> {
@@ -239,7 +233,12 @@ class SocketDriver implements RelayConnection {
     try {
       if (command.type === 'hello') return await this.hello(command.secret)
       if (command.type === 'put') {
-        const result = await rendezvous.write('native', id, command.data, command.sequenceToken, caller, this.#secret)
+        // A put comes only once joined: the party was admitted at the hello, not proven again per frame.
+        const { data, sequenceToken } = command
+        const result =
+          this.role === 'none'
+            ? await rendezvous.write('native', id, data, sequenceToken, caller, this.#secret)
+            : await rendezvous.writeAsParty(id, data, sequenceToken, this.role)
         return void this.apply(onAck(this.state, result.record.token, clock.now()))
       }
       if (command.type === 'delete') await rendezvous.remove('native', id, caller, this.#secret)
@@ -275,7 +274,7 @@ export type RelayService = ReturnType<typeof relayService>
  * ws.on('message', (data) => conn.text(String(data)))
  */
 export const relayService = (deps: RelayDeps) => {
-  const live: LiveSockets = { sockets: new Set(), stopping: false }
+  const live: LiveSockets = { sockets: new Set(), timers: new DeadlineTimers(deps.scheduler, deps.clock), stopping: false }
   return {
     connect: (id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection =>
       new SocketDriver(deps, live, id, socket, caller, log),

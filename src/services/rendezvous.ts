@@ -15,7 +15,7 @@ import type { RateLimiter } from './rate-limiter.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
-import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
+import { CLAIM_ATTEMPTS, channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
 export type { Caller, PartyView }
@@ -86,7 +86,7 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (create) is 25 lines
 export const rendezvousService = (deps: RendezvousDeps) => {
-  const { store, clock, random, limits, rates, events } = deps
+  const { store, limiter, clock, random, limits, rates, events } = deps
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
@@ -106,12 +106,13 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     1000 * (api === 'msc4108' ? limits.msc4108TtlSeconds : api === 'msc4388' ? limits.msc4388TtlSeconds : limits.nativeTtlSeconds)
 
   const checkSize = (data: string): void => {
-    if (payloadBytes(data) > limits.maxPayloadBytes) {
+    // A UTF-16 code unit is 1 to 3 bytes of UTF-8: only a long enough string needs counting.
+    if (data.length * 3 > limits.maxPayloadBytes && payloadBytes(data) > limits.maxPayloadBytes) {
       throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `payload exceeds ${limits.maxPayloadBytes} bytes` })
     }
   }
 
-  const { known, count, requireParty, limitedView, limits: guarded } = channelAccess(deps, ids)
+  const { known, load, count, requireParty, limitedView, limits: guarded } = channelAccess(deps, ids)
 
   const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
@@ -177,6 +178,33 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       }
       if (api === 'native') announce(id, { type: 'written', token: view.record.token, by: roleOf(view.party) })
       return view
+    },
+
+    /**
+     * A native write by a party the transport has already admitted (a WebSocket after its hello):
+     * what `write('native', …)` does for a party (size, the channel's write limit, the token check,
+     * compare-and-swap, the `written` event), without proving the party again on every frame: a
+     * channel's party secrets never change once it is claimed, and the claim happened at the hello.
+     * Errors: NOT_FOUND, PAYLOAD_TOO_LARGE, CONCURRENT_WRITE (with the record on `cause`), RATE_LIMITED.
+     */
+    async writeAsParty(id: string, data: string, expectedToken: string, party: PartyRole): Promise<WriteResult> {
+      checkSize(data)
+      let record: ChannelRecord | undefined = await load('native', id)
+      await limiter.consume(`write:${id}`, rates.writesPerChannel)
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        record ??= await load('native', id)
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true })
+        if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
+        if (!written.value.changed) return { record, party, changed: false }
+        const stored = await store.channels.replaceIfMatch(id, record.rev, written.value.record)
+        if (stored === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+        if (stored === 'ok') {
+          announce(id, { type: 'written', token: written.value.record.token, by: party })
+          return { record: written.value.record, party, changed: true }
+        }
+        record = undefined
+      }
+      throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
     },
 
     /**

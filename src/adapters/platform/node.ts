@@ -42,16 +42,24 @@ type Level = 'debug' | 'info' | 'warn' | 'error'
 class LazyChild implements Logger {
   #made: pino.Logger | undefined
   readonly #root: pino.Logger
-  readonly #make: () => pino.Logger
-  constructor(root: pino.Logger, make: () => pino.Logger) {
+  // The parent and the fields, not a closure over them: a socket's logger lives as long as it does.
+  readonly #parent: pino.Logger | LazyChild
+  readonly #fields: Record<string, unknown>
+  constructor(root: pino.Logger, parent: pino.Logger | LazyChild, fields: Record<string, unknown>) {
     this.#root = root
-    this.#make = make
+    this.#parent = parent
+    this.#fields = fields
+  }
+  #pino(): pino.Logger {
+    if (this.#made !== undefined) return this.#made
+    const parent = this.#parent instanceof LazyChild ? this.#parent.#pino() : this.#parent
+    this.#made = parent.child(this.#fields)
+    return this.#made
   }
   #log(level: Level, fields: Record<string, unknown>, message: string): void {
     // A child keeps its parent's level, and qrelay never changes a level after start.
     if (!this.#root.isLevelEnabled(level)) return
-    this.#made ??= this.#make()
-    this.#made[level](fields, message)
+    this.#pino()[level](fields, message)
   }
   debug(fields: Record<string, unknown>, message: string): void {
     this.#log('debug', fields, message)
@@ -66,7 +74,7 @@ class LazyChild implements Logger {
     this.#log('error', fields, message)
   }
   child(fields: Record<string, unknown>): Logger {
-    return new LazyChild(this.#root, () => (this.#made ??= this.#make()).child(fields))
+    return new LazyChild(this.#root, this, fields)
   }
 }
 
@@ -79,7 +87,7 @@ export const pinoLogger = (level: string, destination?: pino.DestinationStream):
     info: (fields, message) => base.info(fields, message),
     warn: (fields, message) => base.warn(fields, message),
     error: (fields, message) => base.error(fields, message),
-    child: (fields) => new LazyChild(base, () => base.child(fields)),
+    child: (fields) => new LazyChild(base, base, fields),
   }
 }
 
@@ -99,7 +107,8 @@ export const silentLogger: Logger = {
 export const nodeRedactor =
   (key: Uint8Array) =>
   (value: string): string =>
-    createHmac('sha256', key).update(value).digest('hex').slice(0, 16)
+    // The first 8 bytes as hex (16 characters): a string of its own, not a slice of the whole digest's hex.
+    createHmac('sha256', key).update(value).digest().subarray(0, 8).toString('hex')
 
 /**
  * HMAC-SHA-256 on node:crypto (native): the channel-id tag of `src/core/rendezvous/channel-id.ts`,

@@ -19,13 +19,15 @@ export interface MemoryChannelEvents extends ChannelEvents {
  * const stop = await events.subscribe(id, (signal) => queue.push(signal))
  */
 export const memoryChannelEvents = (): MemoryChannelEvents => {
-  const listeners = new Map<string, Set<ChannelListener>>()
+  // A channel has one or two listeners (its two sockets): an array, smaller than a Set. Each
+  // subscription is its own entry (an object, not a closure), even for a listener already subscribed.
+  const listeners = new Map<string, Array<{ listener: ChannelListener }>>()
   return {
     async publish(id, event) {
-      const set = listeners.get(id)
-      if (set === undefined) return
+      const entries = listeners.get(id)
+      if (entries === undefined) return
       // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
-      for (const listener of [...set]) {
+      for (const { listener } of [...entries]) {
         try {
           listener(event)
         } catch {
@@ -34,21 +36,19 @@ export const memoryChannelEvents = (): MemoryChannelEvents => {
       }
     },
     async subscribe(id, listener) {
-      let set = listeners.get(id)
-      if (set === undefined) {
-        set = new Set()
-        listeners.set(id, set)
-      }
-      // Each subscription is its own entry, even for a listener already subscribed.
-      const entry: ChannelListener = (signal) => listener(signal)
-      set.add(entry)
+      const entry = { listener }
+      const entries = listeners.get(id)
+      if (entries === undefined) listeners.set(id, [entry])
+      else entries.push(entry)
       let stopped = false
       return async () => {
         if (stopped) return
         stopped = true
         const current = listeners.get(id)
-        current?.delete(entry)
-        if (current?.size === 0) listeners.delete(id)
+        const index = current?.indexOf(entry) ?? -1
+        if (current === undefined || index < 0) return
+        current.splice(index, 1)
+        if (current.length === 0) listeners.delete(id)
       }
     },
     async close() {

@@ -79,8 +79,9 @@ export const openSession = (now: number): SessionState => ({ kind: 'awaiting-hel
  */
 export const onFrame = (state: SessionState, text: string, now: number, limits: SessionLimits): SessionStep => {
   if (state.kind === 'closed') return stay(state)
-  // A UTF-16 length is at most the UTF-8 length, so the cheap check can only skip the exact one.
-  if (text.length > limits.maxFrameBytes || encoder.encode(text).length > limits.maxFrameBytes) {
+  // A UTF-16 code unit is 1 to 3 bytes of UTF-8: the exact count is only needed in between.
+  const max = limits.maxFrameBytes
+  if (text.length > max || (text.length * 3 > max && encoder.encode(text).length > max)) {
     return closeWith(CLOSE_CODES.tooLarge)
   }
   const parsed = parseClientFrame(text)

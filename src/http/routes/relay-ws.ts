@@ -6,27 +6,28 @@
  *
  * @see ../../../docs/websocket.md
  */
-import type { Handler } from 'hono'
+import type { Context, Handler } from 'hono'
 import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws'
 import { RelayError } from '../../core/errors.ts'
-import type { RelayConnection, RelayService } from '../../services/relay.ts'
+import type { RelayConnection, RelayService, RelaySocket } from '../../services/relay.ts'
 import type { AppEnv } from '../context.ts'
 import { callerOf, channelIdParam } from './shared.ts'
 
-/** What a runtime gives `createApp` to serve WebSockets. */
+/** What a runtime gives `createApp` to serve WebSockets: `adopt`, or Hono's `upgradeWebSocket`. */
 export interface WebSocketTransport {
   /** The runtime's Hono upgrade helper (its raw socket type differs per runtime; the relay never sees it). */
   // biome-ignore lint/suspicious/noExplicitAny: the raw socket type differs per runtime (ws on Node, WebSocket on Workers)
-  upgradeWebSocket: UpgradeWebSocket<any>
+  upgradeWebSocket?: UpgradeWebSocket<any>
   relay: RelayService
   /** Calls `listener` on every protocol-level ping of a raw socket, where the runtime can see them. */
   watchPings?: (raw: unknown, listener: () => void) => void
   /**
-   * Feeds every frame and ping of a raw socket to `connection` straight from the runtime's socket, where
-   * it can (Node: `ws`); the upgrade helper's `onMessage` is then left out, which spares a
-   * `MessageEvent` (and a copy of the frame) per message. Takes the place of `watchPings`.
+   * Takes the upgrade over itself (Node), in place of `upgradeWebSocket`: returns the answer to the
+   * upgrade request and, once the socket is open, calls `open` with it and feeds every frame, ping and
+   * the close to the connection `open` returns. Nothing of the request (`c`) is kept for the socket's
+   * life, where the helper's events keep the whole context per socket.
    */
-  watchFrames?: (raw: unknown, connection: RelayConnection) => void
+  adopt?: (c: Context<AppEnv>, open: (socket: RelaySocket) => RelayConnection) => Response
 }
 
 /** The relay's view of the upgraded socket (a class: one object per socket, its methods shared). */
@@ -48,7 +49,7 @@ class UpgradedSocket {
  * app.get('/v1/rendezvous/:id/ws', relayWebSocket({ upgradeWebSocket, relay }))
  */
 export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> => {
-  const { upgradeWebSocket, relay, watchPings, watchFrames } = transport
+  const { upgradeWebSocket, relay, watchPings, adopt } = transport
   return async function relayWebSocket(c) {
     const id = channelIdParam(c)
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
@@ -57,24 +58,23 @@ export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> =
     }
     const caller = callerOf(c)
     const log = c.get('log').child({ channel: c.get('redact')(id) })
+    if (adopt !== undefined) return adopt(c, (socket) => relay.connect(id, socket, caller, log))
+    if (upgradeWebSocket === undefined) throw new RelayError('INTERNAL', { detail: 'no WebSocket transport' })
     let connection: RelayConnection | undefined
     const events: WSEvents = {
       onOpen(_event, ws) {
         connection = relay.connect(id, new UpgradedSocket(ws), caller, log)
-        if (watchFrames !== undefined) watchFrames(ws.raw, connection)
-        else watchPings?.(ws.raw, () => connection?.ping())
+        watchPings?.(ws.raw, () => connection?.ping())
       },
       onClose(event) {
         connection?.closed(event.code)
       },
       // An error is always followed by a close, which does the cleaning up.
       onError() {},
-    }
-    if (watchFrames === undefined) {
-      events.onMessage = (event) => {
+      onMessage(event) {
         if (typeof event.data === 'string') connection?.text(event.data)
         else connection?.binary()
-      }
+      },
     }
     return upgradeWebSocket(c, events)
   }
