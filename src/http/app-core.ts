@@ -4,7 +4,7 @@
  * account areas are mounted by `mount-oauth.ts` and `mount-account.ts`, called in order below.
  * Runtime-neutral (Hono): `src/runtime/*` serve it.
  */
-import { Hono, type MiddlewareHandler } from 'hono'
+import type { Hono, MiddlewareHandler } from 'hono'
 import { RelayError } from '../core/errors.ts'
 import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import type { Services } from '../services/services.ts'
@@ -186,6 +186,12 @@ export interface AppContent {
   docs: () => Promise<DocsPage>
   /** The pages' catalogs, style sheet and feed script (`pages/page-content.ts`), there before the app is built. */
   pages: PageContent
+  /**
+   * The empty Hono app the routes are mounted on, with the router the runtime picks: Node, Hono's
+   * default (RegExpRouter, TrieRouter as fallback); the Worker, TrieRouter alone (same matches, a
+   * smaller script).
+   */
+  newApp: () => Hono<AppEnv>
 }
 
 /**
@@ -197,7 +203,7 @@ export interface AppContent {
  */
 export const createAppWith = (services: Services, host: AppHost, content: AppContent): Hono<AppEnv> => {
   installPageContent(content.pages)
-  const app = new Hono<AppEnv>()
+  const app = content.newApp()
   mountBase(app, services, host)
   const beforePages = app.routes.length
   mountPages(app, services, host.pageScript)

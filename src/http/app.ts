@@ -4,7 +4,7 @@
  * the `/docs` page, which load on their first request (on Node chunks of their own). Runtime-neutral (Hono): `src/runtime/*` serve it; the Worker calls
  * `createAppWith` with the same content read from its assets, so none of the code below is in its bundle.
  */
-import type { Hono } from 'hono'
+import { Hono } from 'hono'
 import type { Services } from '../services/services.ts'
 import { createAppWith, type AppContent, type AppHost } from './app-core.ts'
 import type { AppEnv } from './context.ts'
@@ -16,6 +16,7 @@ const contentFromSources: AppContent = {
   openApiOperations: () => import('./openapi/document.ts').then((m) => m.operationTable()),
   docs: () => import('./openapi/docs.ts'),
   pages: PAGE_CONTENT_FROM_SOURCES,
+  newApp: () => new Hono<AppEnv>(),
 }
 
 /**

@@ -3,8 +3,12 @@
  * `scripts/worker-assets.ts`; paths in `workers-assets.ts`): what Node computes or imports from the
  * sources and the Worker's script does not carry (docs/workers.md).
  */
+import type { Hono } from 'hono'
+import { HonoBase } from 'hono/hono-base'
+import { TrieRouter } from 'hono/router/trie-router'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
 import type { AppContent } from '../http/app-core.ts'
+import type { AppEnv } from '../http/context.ts'
 import type { OperationTable } from '../http/openapi/assemble.ts'
 import { renderDocsPage } from '../http/openapi/docs-page.tsx'
 import { EMPTY_PAGE_CONTENT, type PageContent } from '../http/pages/page-content.ts'
@@ -64,6 +68,8 @@ export const contentOf = async (env: WorkerEnv, logger: Logger): Promise<AppCont
   const docsCss = onceFrom(async () => (await assetOf(env, DOCS_STYLE_ASSET))?.text() ?? Promise.reject(missing(DOCS_STYLE_ASSET)))
   return {
     pages,
+    // TrieRouter alone: the same matches as Hono's default (which falls back to it), in a smaller script.
+    newApp: () => new HonoBase<AppEnv>({ router: new TrieRouter() }) as Hono<AppEnv>,
     docs: async () => ({ renderDocsPage, DOCS_CSS: await docsCss() }),
     openApiOperations: onceFrom(async () => {
       const res = await assetOf(env, OPENAPI_TABLE_ASSET)

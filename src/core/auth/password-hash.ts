@@ -11,7 +11,7 @@
  * @see https://github.com/P-H-C/phc-string-format/blob/master/phc-sf-spec.md
  */
 import { argon2id, argon2idAsync } from '@noble/hashes/argon2.js'
-import { base64nopad } from '@scure/base'
+import { base64nopad } from '../encoding/radix.ts'
 import type { Random } from '../../ports.ts'
 import { equalBytesConstantTime } from '../crypto/secrets.ts'
 import { fail, ok, type Result } from '../errors.ts'

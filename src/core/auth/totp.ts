@@ -10,7 +10,7 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
-import { base32nopad } from '@scure/base'
+import { base32nopad } from '../encoding/radix.ts'
 import type { Random } from '../../ports.ts'
 import { equalConstantTime } from '../crypto/secrets.ts'
 import { fail, ok, type Result } from '../errors.ts'

@@ -5,7 +5,7 @@
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108
  */
-import { base64nopad } from '@scure/base'
+import { base64nopad } from '../encoding/radix.ts'
 
 /**
  * Encodes bytes as unpadded standard base64 (`+`, `/`, no `=`).

@@ -8,7 +8,7 @@
  *
  * @see DESIGN.md, "The server's part in the channel" (ECDH channel confirmation)
  */
-import { base64urlnopad } from '@scure/base'
+import { base64urlnopad } from '../encoding/radix.ts'
 import { equalConstantTime } from '../crypto/secrets.ts'
 import { channelInfo, hkdfSha512 } from './kdf.ts'
 

@@ -6,7 +6,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { hmac } from '@noble/hashes/hmac.js'
-import { base64urlnopad } from '@scure/base'
+import { base64urlnopad } from '../encoding/radix.ts'
 import type { Random } from '../../ports.ts'
 
 const encoder = new TextEncoder()

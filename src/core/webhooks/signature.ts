@@ -7,7 +7,7 @@
  */
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { base64 } from '@scure/base'
+import { base64 } from '../encoding/radix.ts'
 import { equalConstantTime } from '../crypto/secrets.ts'
 
 const encoder = new TextEncoder()
