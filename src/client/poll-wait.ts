@@ -1,7 +1,7 @@
 /**
  * The new device's waits between token polls in `signIn`: a wait that the existing device's answer
  * over the channel cuts short (an approval: poll at once; a decline: stop), and a held (long) poll
- * that an approval heard meanwhile doubles with a poll at once.
+ * that an approval heard meanwhile doubles with a poll at once if it does not answer soon after.
  */
 import type { ClientError } from './errors.ts'
 import type { JsonAnswer } from './login-http.ts'
@@ -61,12 +61,26 @@ export const waitBeforePoll = async (
 const hasTokens = (answer: JsonAnswer): boolean => answer.status === 200 && typeof answer.body.access_token === 'string'
 
 /**
- * The answer of `held` (a token poll the server may hold); if the existing device says it approved
- * while it is under way, also `early()`'s (a poll at once), and then the one that brought tokens (the
- * grant is redeemed once, so at most one does; the other is left to finish unread), else the held
- * one's. Errors: those of the polls (the held one's when both fail).
+ * How long a held poll gets to answer after the existing device said it approved, before a second
+ * poll goes out beside it: beyond the server's own recheck of a held poll (500 ms), so a poll held on
+ * another process than the approval answers first and the grant is not raced for (the loser of that
+ * race is told `invalid_grant`, an error an operator would rightly look into).
  */
-export const heldOrEarly = async (held: Promise<JsonAnswer>, peer: PeerOutcome, early: () => Promise<JsonAnswer>): Promise<JsonAnswer> => {
+export const BESIDE_POLL_AFTER_MS = 1000
+
+/**
+ * The answer of `held` (a token poll the server may hold); if the existing device says it approved
+ * while it is under way and `held` has not answered `graceMs` later, also `early()`'s (a poll at once,
+ * for a server that does not hold polls), and then the one that brought tokens (the grant is redeemed
+ * once, so at most one does; the other is left to finish unread), else the held one's. Errors: those
+ * of the polls (the held one's when both fail).
+ */
+export const heldOrEarly = async (
+  held: Promise<JsonAnswer>,
+  peer: PeerOutcome,
+  early: () => Promise<JsonAnswer>,
+  graceMs = BESIDE_POLL_AFTER_MS,
+): Promise<JsonAnswer> => {
   if (peer.approved) return held
   let approved: () => void = () => {}
   const heard = new Promise<null>((resolve) => (approved = () => resolve(null)))
@@ -76,6 +90,16 @@ export const heldOrEarly = async (held: Promise<JsonAnswer>, peer: PeerOutcome, 
     if (first !== null) return first
   } finally {
     peer.wake = () => {}
+  }
+  let graceTimer: ReturnType<typeof setTimeout> | undefined
+  const graceOver = new Promise<null>((resolve) => {
+    graceTimer = setTimeout(() => resolve(null), graceMs)
+  })
+  try {
+    const answered = await Promise.race([held, graceOver])
+    if (answered !== null) return answered
+  } finally {
+    clearTimeout(graceTimer)
   }
   const second = early()
   // Safe to drop: each is awaited below, where its error is the caller's.

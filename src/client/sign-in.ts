@@ -246,8 +246,9 @@ export const signIn = async (session: SessionBase, options: SignInOptions): Prom
       const fields = { grant_type: DEVICE_CODE_GRANT, device_code: grant.deviceCode }
       const prefer = { prefer: `wait=${Math.ceil(intervalMs / 1000)}` }
       const tokenPoll = () => dpopFormPost(http, key, nonces, '/oauth2/token', fields, stop.signal, prefer)
-      // Approved while this poll is held (another process may take up to its recheck to see it): one
-      // poll at once beside it; the grant is redeemed once, by whichever of the two gets there first.
+      // Approved while this poll is held: it answers at once on the process that saw the approval, or
+      // within its recheck on another; past that (a server that does not hold polls), one poll beside
+      // it, and the grant is redeemed once, by whichever of the two gets there first.
       const answer = await heldOrEarly(tokenPoll(), peer, () => {
         earlyPollLeft = false
         if (closeAtEnd) closing ??= session.close().catch(() => {})
