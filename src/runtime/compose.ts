@@ -94,7 +94,8 @@ export interface ComposePorts {
   metrics?: Metrics
   /**
    * A request may wake another one waiting in this process (Node). Not on Workers, where a request
-   * cannot carry on another's I/O: a held token poll there only re-reads its grant. Default false.
+   * cannot carry on another's I/O: a held token poll there only re-reads its grant, a held
+   * `GET /v1/events` its feed. Default false.
    */
   wakesAcrossRequests?: boolean
 }
@@ -141,6 +142,8 @@ const composeAccounts = (
   const feed = accountEvents({
     security: durable.security,
     logger: ports.logger,
+    // A reader held on Workers must not be resumed by another request (see `wakesAcrossRequests`).
+    wakeWaiters: ports.wakesAcrossRequests === true,
     ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
   })
   const sinks = ports.accounts.securityEventSinks ?? []

@@ -51,14 +51,20 @@ export const accountEvents = (deps: {
   limits?: Partial<AccountEventsLimits>
   /** Where a failed append is reported (it never fails the action); none: it goes unreported. */
   logger?: Logger
+  /**
+   * Whether an append wakes the readers waiting in this process at once (default true). Off on
+   * Workers, where one request cannot resume another's I/O: readers there see news at their recheck.
+   */
+  wakeWaiters?: boolean
 }): AccountEvents => {
   const { security } = deps
   const limits = { ...DEFAULTS, ...deps.limits }
   const bounds = { maxEvents: limits.maxEvents, retentionMs: limits.retentionMs }
   const waiters = new Map<string, Set<() => void>>()
 
+  const wakeWaiters = deps.wakeWaiters ?? true
   const wake = (accountId: string): void => {
-    for (const resolve of waiters.get(accountId) ?? []) resolve()
+    if (wakeWaiters) for (const resolve of waiters.get(accountId) ?? []) resolve()
   }
 
   const readSince = (accountId: string, since: number, limit: number): Promise<FeedEvent[]> => security.readEvents(accountId, since, limit)

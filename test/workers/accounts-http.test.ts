@@ -122,6 +122,20 @@ describe('workers: accounts', () => {
     expect(rows.map((r) => r.type)).toEqual(['totp_enabled'])
   })
 
+  it('answers a long poll on /v1/events with the event another request causes meanwhile', async () => {
+    const { send, username } = newClient()
+    await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
+    const { access_token: token } = await login(send, username, PASSWORD)
+    const other = await login(send, username, PASSWORD)
+    const polled = call(send, 'GET', '/v1/events?since=0&timeout_ms=5000', undefined, token)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const revoked = await call(send, 'DELETE', `/v1/admin/users/${username}/devices/${other.device_id}`, undefined, ADMIN_TOKEN)
+    expect(revoked.status, JSON.stringify(revoked.body)).toBeLessThan(300)
+    const events = await polled
+    expect(events.status, JSON.stringify(events.body)).toBe(200)
+    expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['device_revoked'])
+  })
+
   it('publishes the ticket signing key it generated and keeps it', async () => {
     const first = await SELF.fetch(`${ORIGIN}/oauth2/jwks`)
     expect(first.status).toBe(200)
