@@ -9,6 +9,7 @@
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (malicious session spawning: notify the other devices)
  */
+import { changeWaiters } from './change-waiters.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import type { Logger, SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
 
@@ -60,12 +61,7 @@ export const accountEvents = (deps: {
   const { security } = deps
   const limits = { ...DEFAULTS, ...deps.limits }
   const bounds = { maxEvents: limits.maxEvents, retentionMs: limits.retentionMs }
-  const waiters = new Map<string, Set<() => void>>()
-
-  const wakeWaiters = deps.wakeWaiters ?? true
-  const wake = (accountId: string): void => {
-    if (wakeWaiters) for (const resolve of waiters.get(accountId) ?? []) resolve()
-  }
+  const readers = changeWaiters(deps.wakeWaiters ?? true)
 
   const readSince = (accountId: string, since: number, limit: number): Promise<FeedEvent[]> => security.readEvents(accountId, since, limit)
 
@@ -77,7 +73,7 @@ export const accountEvents = (deps: {
         // The feed is a notification channel: a store failure must not fail the action it reports.
         deps.logger?.warn({ err: summarizeError(error), eventType: event.type }, 'security event not stored')
       } finally {
-        wake(accountId)
+        readers.changed(accountId)
       }
     },
     readSince,
@@ -89,20 +85,7 @@ export const accountEvents = (deps: {
         const found = await readSince(accountId, since, limit)
         if (found.length > 0 || round >= rounds || signal?.aborted === true) return found
         const waitMs = Math.min(limits.recheckMs, timeoutMs - round * limits.recheckMs)
-        await new Promise<void>((resolve) => {
-          const set = waiters.get(accountId) ?? new Set<() => void>()
-          waiters.set(accountId, set)
-          const done = (): void => {
-            clearTimeout(timer)
-            set.delete(done)
-            if (set.size === 0) waiters.delete(accountId)
-            signal?.removeEventListener('abort', done)
-            resolve()
-          }
-          const timer = setTimeout(done, waitMs)
-          set.add(done)
-          signal?.addEventListener('abort', done, { once: true })
-        })
+        await readers.nextChange(accountId, waitMs, signal)
       }
     },
   }

@@ -6,6 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
  * @see ../core/oauth/device-grant.ts (the record and its transitions)
  */
+import { type ChangeWaiters, changeWaiters } from './change-waiters.ts'
 import { hashSecret } from '../core/crypto/secrets.ts'
 import { RelayError } from '../core/errors.ts'
 import { createGrant, type DeviceGrant, type IssuedGrant } from '../core/oauth/device-grant.ts'
@@ -53,10 +54,10 @@ export interface DeviceGrantsService {
    */
   replace(stored: StoredGrant, next: DeviceGrant): Promise<StoredGrant | null>
   /**
-   * Calls `listener` after this process stored a change of grant `id` (another process's changes are
-   * not seen: a waiter re-reads the grant on its own too); returns the function that stops it.
+   * Waits for a change of grant `id` stored by this process (where a request may wake another; another
+   * process's changes are not seen: a waiter re-reads the grant on its own too).
    */
-  watch?(id: string, listener: () => void): () => void
+  changes: ChangeWaiters
 }
 
 /** Grant lifetime and polling interval. */
@@ -77,27 +78,17 @@ export const deviceGrantsService = (deps: {
   clock: Clock
   random: Random
   limits: DeviceGrantLimits
-  /** Offer `watch` (only where a request may wake another: not on Workers). Default false. */
+  /** Wake waiters at a change (only where a request may wake another: not on Workers). Default false. */
   wakeWatchers?: boolean | undefined
 }): DeviceGrantsService => {
   const { kv, clock, random, limits } = deps
-  const watchers = new Map<string, Set<() => void>>()
+  const changes = changeWaiters(deps.wakeWatchers === true)
 
   const load = async (id: string | null): Promise<StoredGrant | null> => {
     if (id === null) return null
     const raw = await kv.get(grantKey(id))
     if (raw === null) return null
     return { grant: JSON.parse(raw) as DeviceGrant, raw }
-  }
-
-  const watch = (id: string, listener: () => void): (() => void) => {
-    const set = watchers.get(id) ?? new Set<() => void>()
-    watchers.set(id, set)
-    set.add(listener)
-    return () => {
-      set.delete(listener)
-      if (set.size === 0) watchers.delete(id)
-    }
   }
 
   return {
@@ -134,9 +125,9 @@ export const deviceGrantsService = (deps: {
       const raw = JSON.stringify(next)
       const outcome = await kv.replaceIfMatch(grantKey(stored.grant.id), stored.raw, raw)
       if (outcome !== 'ok') return null
-      for (const listener of watchers.get(stored.grant.id) ?? []) listener()
+      changes.changed(stored.grant.id)
       return { grant: next, raw }
     },
-    ...(deps.wakeWatchers === true ? { watch } : {}),
+    changes,
   }
 }

@@ -32,17 +32,7 @@ export const waitUntilDecided = async (grants: DeviceGrantsService, id: string, 
   // Bounded: each round ends at the recheck interval or earlier; there are at most ceil(hold / recheck).
   const rounds = Math.ceil(holdMs / GRANT_RECHECK_MS)
   for (let round = 0; round < rounds && signal?.aborted !== true; round++) {
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        stop?.()
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, Math.min(GRANT_RECHECK_MS, holdMs - round * GRANT_RECHECK_MS))
-      const stop = grants.watch?.(id, done)
-      signal?.addEventListener('abort', done, { once: true })
-    })
+    await grants.changes.nextChange(id, Math.min(GRANT_RECHECK_MS, holdMs - round * GRANT_RECHECK_MS), signal)
     const stored = await grants.findById(id)
     if (stored === null) return false
     if (isDecided(stored.grant)) return true

@@ -10,7 +10,7 @@ import { call, login, viaApp, type Send } from '../../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../../helpers/dpop.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../../helpers/make-app.ts'
-import { BASE, bindingOf, decide, requestGrant } from '../../helpers/qr-login.ts'
+import { bindingOf, decide, pollToken, requestGrant } from '../../helpers/qr-login.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../accounts/flow-suite.ts'
 
 const BINDING = bindingOf('L')
@@ -34,22 +34,26 @@ const setup = async (): Promise<{ t: TestApp; approver: Send; token: string }> =
   return { t, approver, token: tokens.access_token }
 }
 
-/** One device-code poll with `prefer` (when given); the answer with its `Preference-Applied`. */
+/** One device-code poll (`pollToken`) with `prefer` (when given); the answer with its `Preference-Applied`. */
 const poll = async (send: Send, holder: DpopHolder, nowMs: number, deviceCode: string, prefer?: string) => {
-  const headers: Record<string, string> = {
-    'content-type': 'application/x-www-form-urlencoded',
-    dpop: await holder.prove('POST', `${BASE}/oauth2/token`, nowMs),
-    ...(prefer === undefined ? {} : { prefer }),
+  let applied: string | null = null
+  const noting: Send = async (path, init) => {
+    const res = await send(path, init)
+    applied = res.headers.get('preference-applied')
+    return res
   }
-  const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode })
-  const res = await send('/oauth2/token', { method: 'POST', headers, body: body.toString() })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown>, applied: res.headers.get('preference-applied') }
+  const answer = await pollToken(noting, holder, nowMs, deviceCode, prefer === undefined ? {} : { headers: { prefer } })
+  return { ...answer, applied }
 }
 
-const grantFor = async (t: TestApp, send: Send, holder: DpopHolder) => {
-  const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: BINDING })
+/** A fresh app, a new device with its DPoP key, and that device's pending grant. */
+const pendingGrant = async () => {
+  const s = await setup()
+  const holder = await dpopHolder()
+  const send = viaApp(s.t.app, PEER)
+  const grant = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
   expect(grant.status).toBe(200)
-  return grant.codes
+  return { ...s, holder, send, codes: grant.codes }
 }
 
 /** Resolves once `promise` settled, or with 'still waiting' after a few turns of the event loop. */
@@ -58,10 +62,8 @@ const settledSoon = async <T>(promise: Promise<T>): Promise<T | 'still waiting'>
 
 describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   it('holds a pending poll and answers tokens as soon as the existing device approves', async () => {
-    const s = await setup()
-    const holder = await dpopHolder()
-    const send = viaApp(s.t.app, PEER)
-    const codes = await grantFor(s.t, send, holder)
+    const s = await pendingGrant()
+    const { holder, send, codes } = s
     const held = poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=2')
     expect(await settledSoon(held)).toBe('still waiting')
     const approved = await decide(s.approver, s.token, codes.user_code, {
@@ -75,10 +77,8 @@ describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   })
 
   it('answers access_denied to a held poll as soon as the existing device declines', async () => {
-    const s = await setup()
-    const holder = await dpopHolder()
-    const send = viaApp(s.t.app, PEER)
-    const codes = await grantFor(s.t, send, holder)
+    const s = await pendingGrant()
+    const { holder, send, codes } = s
     const held = poll(send, holder, s.t.clock.now(), codes.device_code, 'respond-async, wait=2')
     expect(await settledSoon(held)).toBe('still waiting')
     await decide(s.approver, s.token, codes.user_code, { decision: 'decline', channel_binding: BINDING, dpop_jkt: holder.jkt })
@@ -86,10 +86,8 @@ describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   })
 
   it("answers authorization_pending after at most the grant's interval, and the next poll is not slowed down", async () => {
-    const s = await setup()
-    const holder = await dpopHolder()
-    const send = viaApp(s.t.app, PEER)
-    const codes = await grantFor(s.t, send, holder)
+    const s = await pendingGrant()
+    const { holder, send, codes } = s
     // Asks for 30 s: held at most the grant's 2 s interval.
     const first = await poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=30')
     expect(first).toMatchObject({ status: 400, body: { error: 'authorization_pending' }, applied: 'wait=30' })
@@ -99,10 +97,8 @@ describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   })
 
   it('answers at once, without Preference-Applied, when the preference has no readable wait', async () => {
-    const s = await setup()
-    const holder = await dpopHolder()
-    const send = viaApp(s.t.app, PEER)
-    const codes = await grantFor(s.t, send, holder)
+    const s = await pendingGrant()
+    const { holder, send, codes } = s
     const answer = await settledSoon(poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=0'))
     expect(answer).toMatchObject({ status: 400, body: { error: 'authorization_pending' }, applied: null })
   })
