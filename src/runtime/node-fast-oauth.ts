@@ -102,14 +102,13 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     return declared !== undefined && DIGITS.test(declared) && Number(declared) <= MAX_FORM_BYTES
   }
 
-  /** Writes the answer: the headers the app's response has, in the order @hono/node-server writes them (sorted). */
+  /** Writes the answer: the headers the app's response has, in the order @hono/node-server writes them (sorted, then the length). */
   const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, cache: 'oauth' | 'error'): void => {
     const headers = exchange.extra
     if (cache === 'oauth') {
       headers.set('cache-control', 'no-store')
       headers.set('pragma', 'no-cache')
     } else if (!headers.has('cache-control')) headers.set('cache-control', 'no-store')
-    headers.set('content-length', String(Buffer.byteLength(body)))
     headers.set('content-security-policy', NO_DOCUMENT_CSP)
     headers.set('content-type', 'application/json')
     headers.set('x-content-type-options', 'nosniff')
@@ -118,6 +117,8 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (host.isShuttingDown()) headers.set('connection', 'close')
     const flat: string[] = []
     for (const name of [...headers.keys()].sort()) flat.push(name, headers.get(name) as string)
+    // @hono/node-server lets node:http add the length, after the response's own headers.
+    flat.push('content-length', String(Buffer.byteLength(body)))
     outgoing.writeHead(status, flat)
     outgoing.end(body)
   }
