@@ -37,6 +37,19 @@ const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
 const DIGITS = /^\d+$/
 const HOST_CACHE_SIZE = 256
+/** The headers of an OAuth answer before its request id, sorted (as @hono/node-server writes a `Headers`). */
+const OAUTH_HEADERS = [
+  'cache-control',
+  'no-store',
+  'content-security-policy',
+  NO_DOCUMENT_CSP,
+  'content-type',
+  'application/json',
+  'pragma',
+  'no-cache',
+  'x-content-type-options',
+  'nosniff',
+]
 
 /** A host this path takes: its origin (as the app's `new URL(c.req.url).origin`), or null. */
 const hostOrigins = (publicBaseUrl: string | undefined): ((host: string | undefined, secure: boolean) => string | null) => {
@@ -105,6 +118,13 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   /** Writes the answer: the headers the app's response has, in the order @hono/node-server writes them (sorted, then the length). */
   const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, cache: 'oauth' | 'error'): void => {
     const headers = exchange.extra
+    if (cache === 'oauth' && headers.size === 0 && !host.isShuttingDown()) {
+      // The common answer: the same names every time, already in order.
+      const length = String(Buffer.byteLength(body))
+      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.requestId, 'content-length', length])
+      outgoing.end(body)
+      return
+    }
     if (cache === 'oauth') {
       headers.set('cache-control', 'no-store')
       headers.set('pragma', 'no-cache')
