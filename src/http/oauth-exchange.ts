@@ -37,10 +37,6 @@ export interface OAuthAnswer {
   body: Record<string, unknown>
 }
 
-/** Whether a value is an answer (the endpoints' steps return either their value or the answer that ends the request). */
-export const isAnswer = (value: unknown): value is OAuthAnswer =>
-  typeof value === 'object' && value !== null && 'status' in value && 'body' in value
-
 /**
  * The exchange of a Hono request (the request-context middleware ran).
  *

@@ -161,7 +161,13 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   const finish = (exchange: Exchange, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void => {
     if (elapsedSeconds !== undefined) metrics?.request(exchange.method, exchange.route, status, elapsedSeconds())
     if (!accessLog && status < 500) return
-    const fields: Record<string, unknown> = { method: exchange.method, route: exchange.route, status, ms: elapsedMs(), client: exchange.clientAddress }
+    const fields: Record<string, unknown> = {
+      method: exchange.method,
+      route: exchange.route,
+      status,
+      ms: elapsedMs(),
+      client: exchange.clientAddress,
+    }
     if (status >= 400) {
       fields.error = exchange.refusal?.code ?? `HTTP_${status}`
       if (exchange.refusal?.reason !== undefined) fields.reason = exchange.refusal.reason

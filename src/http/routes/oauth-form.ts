@@ -67,7 +67,12 @@ export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams
  * const limited = await rateLimitAnswer(x, limiter, 'token', config.oauth.tokenRequestsPerClient)
  * if (limited !== null) return limited
  */
-export const rateLimitAnswer = async (x: OAuthExchange, limiter: RateLimiter, name: string, rule: RateRule): Promise<OAuthAnswer | null> => {
+export const rateLimitAnswer = async (
+  x: OAuthExchange,
+  limiter: RateLimiter,
+  name: string,
+  rule: RateRule,
+): Promise<OAuthAnswer | null> => {
   const decision = await limiter.hit(`oauth:${name}:${x.clientKey}`, rule)
   if (decision.allowed) return null
   const retryAfterMs = decision.retryAfterMs

@@ -177,8 +177,16 @@ const scenarios: Record<string, Step[]> = {
     { path: AUTH, headers: proofFor(AUTH), body: form({ channel_binding: BINDING, device_name: ' ' }) },
     { path: AUTH, headers: proofFor(AUTH), body: () => `channel_binding=${BINDING}&device_name=a&device_name=b` },
     { path: AUTH, headers: proofFor(AUTH), body: () => `z=1&channel_binding=${BINDING}&z=2&channel_binding=${BINDING}` },
-    { path: AUTH, headers: async (p) => [['content-type', 'application/json'], ...(await proofFor(AUTH)(p)).slice(1)], body: authorizeForm },
-    { path: AUTH, headers: async (p) => [['content-type', `${FORM}; charset=UTF-8`], ...(await proofFor(AUTH)(p)).slice(1)], body: authorizeForm },
+    {
+      path: AUTH,
+      headers: async (p) => [['content-type', 'application/json'], ...(await proofFor(AUTH)(p)).slice(1)],
+      body: authorizeForm,
+    },
+    {
+      path: AUTH,
+      headers: async (p) => [['content-type', `${FORM}; charset=UTF-8`], ...(await proofFor(AUTH)(p)).slice(1)],
+      body: authorizeForm,
+    },
     { path: AUTH, headers: proofFor(AUTH), body: () => '' },
     { path: AUTH, headers: proofFor(AUTH), body: () => new Uint8Array([0x63, 0x3d, 0xff, 0xfe]) },
     { path: AUTH, headers: proofFor(AUTH), body: () => `channel_binding=${BINDING}&pad=${'x'.repeat(5000)}` },
@@ -186,8 +194,22 @@ const scenarios: Record<string, Step[]> = {
     { path: `${AUTH}?x=1`, headers: proofFor(AUTH), body: authorizeForm },
   ],
   'device authorization: bad DPoP proofs': [
-    { path: AUTH, headers: () => [['content-type', FORM], ['dpop', 'not-a-jwt']], body: authorizeForm },
-    { path: AUTH, headers: () => [['content-type', FORM], ['dpop', '']], body: authorizeForm },
+    {
+      path: AUTH,
+      headers: () => [
+        ['content-type', FORM],
+        ['dpop', 'not-a-jwt'],
+      ],
+      body: authorizeForm,
+    },
+    {
+      path: AUTH,
+      headers: () => [
+        ['content-type', FORM],
+        ['dpop', ''],
+      ],
+      body: authorizeForm,
+    },
     { path: AUTH, headers: proofFor(AUTH, 0, { htu: 'http://elsewhere.example/oauth2/device_authorization' }), body: authorizeForm },
     { path: AUTH, headers: proofFor(AUTH, 0, { htm: 'GET' }), body: authorizeForm },
     { path: AUTH, headers: proofFor(AUTH, 0, { iat: Math.floor(Date.now() / 1000) - 3600 }), body: authorizeForm },
@@ -257,7 +279,11 @@ const scenarios: Record<string, Step[]> = {
 }
 
 /** Plays `steps` on one server; the masked raw answers and access lines. */
-const play = async (server: 'hono' | 'fast', scenario: number, steps: readonly Step[]): Promise<Array<{ answer: string; log: unknown }>> => {
+const play = async (
+  server: 'hono' | 'fast',
+  scenario: number,
+  steps: readonly Step[],
+): Promise<Array<{ answer: string; log: unknown }>> => {
   const port = ports[server]
   const p: Play = { origin: `http://127.0.0.1:${port}`, keys: [await holder(), await holder()], deviceCode: '', lastProof: '' }
   const seen: Array<{ answer: string; log: unknown }> = []
@@ -276,7 +302,8 @@ const play = async (server: 'hono' | 'fast', scenario: number, steps: readonly S
       ...extra.filter(([name]) => name !== 'host').map(([name, value]) => `${name}: ${value}`),
       step.chunked === true ? 'transfer-encoding: chunked' : `content-length: ${bytes.length}`,
     ].join('\r\n')
-    const payload = step.chunked === true ? Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')]) : bytes
+    const payload =
+      step.chunked === true ? Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')]) : bytes
     const before = lines.length
     let answer = await raw(port, Buffer.concat([Buffer.from(`${head}\r\n\r\n`), payload]))
     // Every step is answered, with a JSON body (an empty answer on both sides would compare equal).
@@ -307,7 +334,7 @@ describe('the OAuth fast path answers as the Hono app does, byte for byte', () =
   for (const [index, [name, steps]] of Object.entries(scenarios).entries()) {
     it(name, async () => {
       const viaHono = await play('hono', index, steps)
-      const viaFast = await play("fast", index, steps)
+      const viaFast = await play('fast', index, steps)
       for (const [i, step] of steps.entries()) {
         const label = `${i}: ${step.path}`
         expect({ label, ...viaFast[i] }).toEqual({ label, ...viaHono[i] })
