@@ -36,23 +36,26 @@ const sink = new Writable({
 })
 
 const clock = fakeClock(Date.now())
-let hono: Server
-let fast: Server
+const servers: Server[] = []
 let fastHits = 0
-const ports: Record<'hono' | 'fast', number> = { hono: 0, fast: 0 }
+/** The two servers of a configuration: the app alone, and the fast paths in front of the same app. */
+type Pair = Record<'hono' | 'fast', number>
+const pairs: Record<'plain' | 'nonces', Pair> = { plain: { hono: 0, fast: 0 }, nonces: { hono: 0, fast: 0 } }
 
 const listen = (server: Server): Promise<number> => {
+  servers.push(server)
   const port = (): number => (server.address() as AddressInfo).port
   return server.listening ? Promise.resolve(port()) : new Promise((resolve) => server.once('listening', () => resolve(port())))
 }
 
-beforeAll(async () => {
+const startPair = async (env: Record<string, string>): Promise<Pair> => {
   // No public base URL (the loopback host check applies); client addresses from a trusted proxy's header.
   const config = parseConfig({
     QRELAY_LOG_LEVEL: 'info',
     QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for',
     QRELAY_TRUSTED_PROXIES: '127.0.0.1/32',
     QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: '3/60s',
+    ...env,
   })
   const services = compose(config, {
     store: memoryStore({ clock, sweepIntervalMs: 0 }),
@@ -78,19 +81,23 @@ beforeAll(async () => {
     if (taken) fastHits++
     return taken
   }
-  hono = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
-  fast = serve({
+  const hono = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+  const fast = serve({
     fetch: app.fetch,
     hostname: '127.0.0.1',
     port: 0,
     ...fastPathServer(chainFastPaths(rendezvousFastPath(services, host), counted)),
   }) as Server
-  ports.hono = await listen(hono)
-  ports.fast = await listen(fast)
+  return { hono: await listen(hono), fast: await listen(fast) }
+}
+
+beforeAll(async () => {
+  pairs.plain = await startPair({})
+  pairs.nonces = await startPair({ QRELAY_DPOP_NONCE: 'true' })
 }, 30_000)
 
 afterAll(async () => {
-  await Promise.all([hono, fast].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
 })
 
 /** A raw HTTP/1.1 exchange on a new connection (closed after the answer): the whole answer's bytes. */
@@ -135,6 +142,8 @@ interface Play {
   keys: Holder[]
   deviceCode: string
   lastProof: string
+  /** The `DPoP-Nonce` of the last answer that had one. */
+  nonce: string
 }
 
 interface Step {
@@ -153,9 +162,9 @@ interface Step {
 }
 
 const proofFor =
-  (path: string, key = 0, claims: Record<string, unknown> = {}) =>
+  (path: string, key = 0, claims: Record<string, unknown> | ((p: Play) => Record<string, unknown>) = {}) =>
   async (p: Play): Promise<Array<[string, string]>> => {
-    p.lastProof = await sign(p.keys[key] as Holder, `${p.origin}${path}`, claims)
+    p.lastProof = await sign(p.keys[key] as Holder, `${p.origin}${path}`, typeof claims === 'function' ? claims(p) : claims)
     return [
       ['content-type', FORM],
       ['dpop', p.lastProof],
@@ -278,14 +287,30 @@ const scenarios: Record<string, Step[]> = {
   ],
 }
 
+const withNonce = (p: Play) => ({ nonce: p.nonce })
+/** Played with server nonces on (QRELAY_DPOP_NONCE): every answer after a proof carries `DPoP-Nonce`. */
+const nonceScenarios: Record<string, Step[]> = {
+  'server nonces: use_dpop_nonce, then grants and polls with the nonce': [
+    { path: AUTH, headers: proofFor(AUTH), body: authorizeForm },
+    { path: AUTH, headers: proofFor(AUTH, 0, withNonce), body: authorizeForm, keepCode: true },
+    { path: AUTH, headers: () => [['content-type', FORM]], body: (p) => `channel_binding=${BINDING}&dpop_jkt=${p.keys[0]?.jkt}` },
+    { path: TOKEN, headers: proofFor(TOKEN), body: pollForm },
+    { path: TOKEN, headers: proofFor(TOKEN, 0, withNonce), body: pollForm },
+    { path: TOKEN, headers: proofFor(TOKEN, 0, withNonce), body: pollForm },
+    { path: TOKEN, headers: proofFor(TOKEN, 0, { nonce: 'stale' }), body: pollForm, advanceMs: 11_000 },
+    { path: TOKEN, headers: () => [['content-type', FORM]], body: pollForm },
+  ],
+}
+
 /** Plays `steps` on one server; the masked raw answers and access lines. */
 const play = async (
+  pair: Pair,
   server: 'hono' | 'fast',
   scenario: number,
   steps: readonly Step[],
 ): Promise<Array<{ answer: string; log: unknown }>> => {
-  const port = ports[server]
-  const p: Play = { origin: `http://127.0.0.1:${port}`, keys: [await holder(), await holder()], deviceCode: '', lastProof: '' }
+  const port = pair[server]
+  const p: Play = { origin: `http://127.0.0.1:${port}`, keys: [await holder(), await holder()], deviceCode: '', lastProof: '', nonce: '' }
   const seen: Array<{ answer: string; log: unknown }> = []
   for (const [i, step] of steps.entries()) {
     if (step.advanceMs !== undefined) clock.advance(step.advanceMs)
@@ -310,6 +335,7 @@ const play = async (
     expect(answer).toMatch(/^HTTP\/1\.1 \d{3} [^\r]+\r\n[\s\S]*\r\n\r\n\{/)
     const code = /"device_code":"([^"]+)"/.exec(answer)?.[1]
     if (step.keepCode === true && code !== undefined) p.deviceCode = code
+    p.nonce = /\r\ndpop-nonce: ([^\r]+)\r\n/.exec(answer)?.[1] ?? p.nonce
     answer = answer
       .replace(/\r\nDate: [^\r]+/i, '\r\nDate: <date>')
       .replace(/\r\nx-request-id: [A-Za-z0-9_-]{12}\r\n/i, '\r\nx-request-id: <id>\r\n')
@@ -317,6 +343,7 @@ const play = async (
       .replace(/"device_code":"[^"]+"/, '"device_code":"<code>"')
       .replaceAll(/[A-Z]{5}-[A-Z]{5}/g, '<user code>')
       .replace(/"retry_after_ms":\d+/, '"retry_after_ms":<n>')
+      .replace(/\r\ndpop-nonce: [A-Za-z0-9_-]+\r\n/, '\r\ndpop-nonce: <nonce>\r\n')
     // The access line is written after the answer: wait for it (bounded).
     for (let n = 0; n < 50 && lines.length === before; n++) await new Promise((r) => setTimeout(r, 2))
     const log = lines.slice(before).find((l) => l.msg === 'request')
@@ -331,10 +358,14 @@ const play = async (
 }
 
 describe('the OAuth fast path answers as the Hono app does, byte for byte', () => {
-  for (const [index, [name, steps]] of Object.entries(scenarios).entries()) {
+  const all = [
+    ...Object.entries(scenarios).map(([name, steps]) => ({ name, steps, pair: 'plain' as const })),
+    ...Object.entries(nonceScenarios).map(([name, steps]) => ({ name, steps, pair: 'nonces' as const })),
+  ]
+  for (const [index, { name, steps, pair }] of all.entries()) {
     it(name, async () => {
-      const viaHono = await play('hono', index, steps)
-      const viaFast = await play('fast', index, steps)
+      const viaHono = await play(pairs[pair], 'hono', index, steps)
+      const viaFast = await play(pairs[pair], 'fast', index, steps)
       for (const [i, step] of steps.entries()) {
         const label = `${i}: ${step.path}`
         expect({ label, ...viaFast[i] }).toEqual({ label, ...viaHono[i] })
@@ -343,8 +374,8 @@ describe('the OAuth fast path answers as the Hono app does, byte for byte', () =
   }
 
   it('took the plain requests, left the unusual ones to the app', () => {
-    // 15 + 11 + 5 + 16 steps; the app answered the chunked, oversized, query-string, repeated-header,
+    // 15 + 11 + 5 + 16 + 8 steps; the app answered the chunked, oversized, query-string, repeated-header,
     // foreign-host and Prefer ones (2 + 1 + 1 + 1 + 1 + 1 = 7 per run).
-    expect(fastHits).toBe(15 + 11 + 5 + 16 - 7)
+    expect(fastHits).toBe(15 + 11 + 5 + 16 + 8 - 7)
   })
 })
