@@ -10,30 +10,43 @@ import type { Context } from 'hono'
 import { RelayError } from '../core/errors.ts'
 import type { DpopProofs } from '../services/dpop-proofs.ts'
 import type { AppEnv } from './context.ts'
-import { oauthError } from './routes/oauth-form.ts'
+import { honoAnswer, honoExchange, type OAuthAnswer, type OAuthExchange } from './oauth-exchange.ts'
+import { errorAnswer } from './routes/oauth-form.ts'
 
 /**
  * Accepts the request's proof for `url` (the endpoint's public URL, the proof's `htu`); the key's
  * thumbprint, or the error answer. `withNonce: false` for endpoints that demand no server nonce.
  *
  * @example
+ * const jkt = await proofAnswer(x, deps.dpop, `${base}/oauth2/token`)
+ * if (typeof jkt !== 'string') return jkt
+ */
+export const proofAnswer = async (x: OAuthExchange, proofs: DpopProofs, url: string, withNonce = true): Promise<string | OAuthAnswer> => {
+  const nonce = withNonce ? proofs.currentNonce() : undefined
+  if (nonce !== undefined) x.setHeader('DPoP-Nonce', nonce)
+  const proof = x.header('dpop')
+  if (proof === undefined || proof === '') return errorAnswer(x, 'invalid_dpop_proof', 'a DPoP proof is required')
+  try {
+    return await proofs.accept(proof, { method: x.method, url, withNonce })
+  } catch (error) {
+    if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {
+      return errorAnswer(x, 'invalid_dpop_proof', error.detail ?? 'invalid DPoP proof')
+    }
+    if (error instanceof RelayError && error.code === 'DPOP_NONCE_REQUIRED') {
+      return errorAnswer(x, 'use_dpop_nonce', 'use the DPoP-Nonce of this answer in the proof')
+    }
+    throw error
+  }
+}
+
+/**
+ * {@link proofAnswer} for a Hono route: the key's thumbprint, or the error response.
+ *
+ * @example
  * const jkt = await checkDpop(c, deps.dpop, `${base}/oauth2/token`)
  * if (jkt instanceof Response) return jkt
  */
 export const checkDpop = async (c: Context<AppEnv>, proofs: DpopProofs, url: string, withNonce = true): Promise<string | Response> => {
-  const nonce = withNonce ? proofs.currentNonce() : undefined
-  if (nonce !== undefined) c.header('DPoP-Nonce', nonce)
-  const proof = c.req.header('dpop')
-  if (proof === undefined || proof === '') return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof is required')
-  try {
-    return await proofs.accept(proof, { method: c.req.method, url, withNonce })
-  } catch (error) {
-    if (error instanceof RelayError && error.code === 'INVALID_DPOP_PROOF') {
-      return oauthError(c, 'invalid_dpop_proof', error.detail ?? 'invalid DPoP proof')
-    }
-    if (error instanceof RelayError && error.code === 'DPOP_NONCE_REQUIRED') {
-      return oauthError(c, 'use_dpop_nonce', 'use the DPoP-Nonce of this answer in the proof')
-    }
-    throw error
-  }
+  const jkt = await proofAnswer(honoExchange(c), proofs, url, withNonce)
+  return typeof jkt === 'string' ? jkt : honoAnswer(c, jkt)
 }

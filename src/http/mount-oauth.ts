@@ -6,16 +6,38 @@
 import type { Hono } from 'hono'
 import type { Config } from '../config.ts'
 import type { AccountServices, Services } from '../services/services.ts'
+import type { Sightings } from '../services/sightings.ts'
 import type { AppEnv } from './context.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
 import { abuseAdminRoutes } from './routes/abuse-admin.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { adminUserRoutes } from './routes/admin-users.ts'
-import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
+import { deviceAuthorizationRoute, type DeviceAuthorizationDeps } from './routes/device-authorization.ts'
 import { DEVICE_VERIFICATION_PATH, deviceVerificationRoute } from './routes/device-verification.ts'
 import { loginRoutes } from './routes/login.ts'
 import { introspectRoute, revokeRoute } from './routes/oauth-inspection.ts'
-import { oauthTokenRoute } from './routes/oauth-token.ts'
+import { oauthTokenRoute, type OAuthTokenDeps } from './routes/oauth-token.ts'
+
+/**
+ * What the token and device-authorization endpoints are built on, the same for the app and for the
+ * Node fast path (`src/runtime/node-fast-oauth.ts`).
+ *
+ * @example
+ * const flow = deviceFlowDeps(config, services.accounts, services.sightings)
+ */
+export const deviceFlowDeps = (
+  config: Config,
+  accounts: AccountServices,
+  sightings: Sightings,
+): { token: OAuthTokenDeps; deviceAuthorization: DeviceAuthorizationDeps } => {
+  const { sessions, limiter } = accounts.auth
+  const { dpop, deviceLogin, grants } = accounts
+  const { publicBaseUrl } = config.server
+  return {
+    token: { sessions, deviceLogin, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.tokenRequestsPerClient } },
+    deviceAuthorization: { grants, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.deviceAuthorizationPerClient } },
+  }
+}
 
 /**
  * Mounts the area.
@@ -66,18 +88,17 @@ export const mountOAuth = (
   }
 
   const { publicBaseUrl } = config.server
-  const { dpop, deviceLogin, inspection, grants } = accounts
-  const { sightings } = services
+  const { dpop, deviceLogin, inspection } = accounts
+  const flow = deviceFlowDeps(config, accounts, services.sightings)
   const tokenLimit = { limiter, rule: config.oauth.tokenRequestsPerClient }
-  app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, dpop, sightings, publicBaseUrl, limit: tokenLimit }))
+  app.post('/oauth2/token', oauthTokenRoute(flow.token))
   app.post('/oauth2/revoke', revokeRoute({ inspection, limit: tokenLimit, dpop, publicBaseUrl }))
   app.all('/oauth2/revoke', methodNotAllowed)
   if (accounts.introspectionClients.size > 0) {
     app.post('/oauth2/introspect', introspectRoute({ inspection, clients: accounts.introspectionClients, limit: tokenLimit }))
     app.all('/oauth2/introspect', methodNotAllowed)
   }
-  const grantLimit = { limiter, rule: config.oauth.deviceAuthorizationPerClient }
-  app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl, limit: grantLimit }))
+  app.post('/oauth2/device_authorization', deviceAuthorizationRoute(flow.deviceAuthorization))
   app.all('/oauth2/device_authorization', methodNotAllowed)
   // Always there: an approval of a typed user code (`/device`) carries a code whatever the policy says.
   app.post(DEVICE_VERIFICATION_PATH, deviceVerificationRoute({ deviceLogin, dpop, publicBaseUrl }))

@@ -13,16 +13,16 @@
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
 import { formatUserCode } from '../../core/oauth/user-code.ts'
-import { sightingOf } from '../sighting.ts'
 import type { DeviceGrantsService } from '../../services/device-grants.ts'
 import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { Sightings } from '../../services/sightings.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
-import { checkDpop } from '../dpop-proof.ts'
-import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
+import { proofAnswer } from '../dpop-proof.ts'
+import { errorAnswer, formOf, rateLimitAnswer } from './oauth-form.ts'
 import type { AppEnv } from '../context.ts'
-import { NO_STORE, type RouteFn } from './account-shared.ts'
+import type { RouteFn } from './account-shared.ts'
+import { honoAnswer, honoExchange, type OAuthAnswer, type OAuthExchange } from '../oauth-exchange.ts'
 import * as v from 'valibot'
 import { base64Url32, parseForm } from '../openapi/fields.ts'
 
@@ -45,13 +45,8 @@ const GRANT_REQUEST_FORM = v.looseObject({
 /** The form of `POST /oauth2/device_authorization`, as the document shows it. */
 export const DEVICE_AUTHORIZATION_FORM = v.intersect([NAMED_KEY_FORM, GRANT_REQUEST_FORM])
 
-/**
- * Builds the handler.
- *
- * @example
- * app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl }))
- */
-export const deviceAuthorizationRoute = (deps: {
+/** What the endpoint needs. */
+export interface DeviceAuthorizationDeps {
   grants: DeviceGrantsService
   /** DPoP proofs (with server nonces when the operator turned them on). */
   dpop: DpopProofs
@@ -59,44 +54,54 @@ export const deviceAuthorizationRoute = (deps: {
   publicBaseUrl: string | undefined
   /** Per-client limit of new grants. */
   limit?: { limiter: RateLimiter; rule: RateRule }
-}): RouteFn<AppEnv> =>
-  async function deviceAuthorization(c) {
+}
+
+/**
+ * The endpoint's steps on an exchange (the Hono route and the Node fast path both run them).
+ *
+ * @example
+ * const answer = await deviceAuthorizationEndpoint(deps)(honoExchange(c))
+ */
+export const deviceAuthorizationEndpoint =
+  (deps: DeviceAuthorizationDeps): ((x: OAuthExchange) => Promise<OAuthAnswer>) =>
+  async (x) => {
     if (deps.limit !== undefined) {
-      const limited = await oauthRateLimit(c, deps.limit.limiter, 'device-authorization', deps.limit.rule)
+      const limited = await rateLimitAnswer(x, deps.limit.limiter, 'device-authorization', deps.limit.rule)
       if (limited !== null) return limited
     }
-    const form = await readOAuthForm(c)
-    if (form instanceof Response) return form
-    const base = deps.publicBaseUrl ?? new URL(c.req.url).origin
+    const form = await formOf(x)
+    if (!(form instanceof URLSearchParams)) return form
+    const base = deps.publicBaseUrl ?? x.origin()
     const namedKey = parseForm(NAMED_KEY_FORM, form)
-    if (!namedKey.ok) return oauthError(c, 'invalid_request', namedKey.message)
+    if (!namedKey.ok) return errorAnswer(x, 'invalid_request', namedKey.message)
     const named = namedKey.value.dpop_jkt ?? null
-    const hasProof = (c.req.header('dpop') ?? '') !== ''
+    const hasProof = (x.header('dpop') ?? '') !== ''
     if (!hasProof && named === null) {
-      return oauthError(c, 'invalid_dpop_proof', 'a DPoP proof or a dpop_jkt parameter is required')
+      return errorAnswer(x, 'invalid_dpop_proof', 'a DPoP proof or a dpop_jkt parameter is required')
     }
     let jkt: string
     if (hasProof) {
-      const proved = await checkDpop(c, deps.dpop, `${base}/oauth2/device_authorization`)
-      if (proved instanceof Response) return proved
-      if (named !== null && named !== proved) return oauthError(c, 'invalid_dpop_proof', 'dpop_jkt does not match the DPoP proof key')
+      const proved = await proofAnswer(x, deps.dpop, `${base}/oauth2/device_authorization`)
+      if (typeof proved !== 'string') return proved
+      if (named !== null && named !== proved) return errorAnswer(x, 'invalid_dpop_proof', 'dpop_jkt does not match the DPoP proof key')
       jkt = proved
     } else {
       jkt = named as string
     }
     const request = parseForm(GRANT_REQUEST_FORM, form)
-    if (!request.ok) return oauthError(c, 'invalid_request', request.message)
+    if (!request.ok) return errorAnswer(x, 'invalid_request', request.message)
     const channelBinding = request.value.channel_binding
     const deviceName = request.value.device_name ?? null
     const { grant, deviceCode, userCode } = await deps.grants.create({
       dpopJkt: jkt,
       channelBinding,
       ...(deviceName === null ? {} : { requestedDeviceName: deviceName.trim() }),
-      sighting: await sightingOf(c, 'device_authorization', deps.sightings),
+      sighting: await deps.sightings.of('device_authorization', x.clientAddress, x.request),
     })
     const shown = formatUserCode(userCode)
-    return c.json(
-      {
+    return {
+      status: 200,
+      body: {
         device_code: deviceCode,
         user_code: shown,
         verification_uri: `${base}/approve`,
@@ -104,7 +109,18 @@ export const deviceAuthorizationRoute = (deps: {
         expires_in: Math.round((grant.expiresAtMs - grant.createdAtMs) / 1000),
         interval: grant.intervalSeconds,
       },
-      200,
-      NO_STORE,
-    )
+    }
   }
+
+/**
+ * Builds the handler.
+ *
+ * @example
+ * app.post('/oauth2/device_authorization', deviceAuthorizationRoute({ grants, dpop, sightings, publicBaseUrl }))
+ */
+export const deviceAuthorizationRoute = (deps: DeviceAuthorizationDeps): RouteFn<AppEnv> => {
+  const endpoint = deviceAuthorizationEndpoint(deps)
+  return async function deviceAuthorization(c) {
+    return honoAnswer(c, await endpoint(honoExchange(c)))
+  }
+}

@@ -18,13 +18,12 @@ import type { DpopProofs } from '../../services/dpop-proofs.ts'
 import type { Sightings } from '../../services/sightings.ts'
 import { RefreshError, type IssuedTokens, type SessionsService } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
-import { noteRefusal } from '../middleware/request-context.ts'
-import { sightingOf } from '../sighting.ts'
-import { NO_STORE, type RouteFn } from './account-shared.ts'
-import { checkDpop } from '../dpop-proof.ts'
+import { honoAnswer, honoExchange, type OAuthAnswer, type OAuthExchange } from '../oauth-exchange.ts'
+import type { RouteFn } from './account-shared.ts'
+import { proofAnswer } from '../dpop-proof.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
-import { oauthError, oauthRateLimit, readOAuthForm } from './oauth-form.ts'
+import { errorAnswer, formOf, rateLimitAnswer } from './oauth-form.ts'
 import * as v from 'valibot'
 import { formText, parseForm } from '../openapi/fields.ts'
 
@@ -85,65 +84,79 @@ const tokenBody = (tokens: IssuedTokens, scope?: string) => ({
 })
 
 /**
+ * The endpoint's steps on an exchange (the Hono route and the Node fast path both run them).
+ *
+ * @example
+ * const answer = await oauthTokenEndpoint(deps)(honoExchange(c))
+ */
+export const oauthTokenEndpoint =
+  (deps: OAuthTokenDeps): ((x: OAuthExchange) => Promise<OAuthAnswer>) =>
+  async (x) => {
+    if (deps.limit !== undefined) {
+      const limited = await rateLimitAnswer(x, deps.limit.limiter, 'token', deps.limit.rule)
+      if (limited !== null) return limited
+    }
+    const form = await formOf(x)
+    if (!(form instanceof URLSearchParams)) return form
+    const grant = parseForm(GRANT_FORM, form)
+    if (!grant.ok) return errorAnswer(x, 'invalid_request', grant.message)
+    const grantType = grant.value.grant_type
+    const url = `${deps.publicBaseUrl ?? x.origin()}/oauth2/token`
+
+    if (grantType === DEVICE_CODE_GRANT && deps.deviceLogin !== undefined) {
+      const poll = parseForm(DEVICE_CODE_FORM, form)
+      if (!poll.ok) return errorAnswer(x, 'invalid_request', poll.message)
+      const deviceCode = poll.value.device_code
+      const jkt = await proofAnswer(x, deps.dpop, url)
+      if (typeof jkt !== 'string') return jkt
+      const waitSeconds = preferredWait(x.header('prefer'))
+      // RFC 7240 §3: the preference honoured (held at most this long, and never past the grant's interval).
+      if (waitSeconds !== undefined) x.setHeader('Preference-Applied', `wait=${waitSeconds}`)
+      const result = await deps.deviceLogin.poll({
+        deviceCode,
+        proofJkt: jkt,
+        sighting: await deps.sightings.of('poll', x.clientAddress, x.request),
+        network: x.clientKey,
+        ...(waitSeconds === undefined ? {} : { waitSeconds, signal: x.signal() }),
+      })
+      if (result.kind === 'tokens') return { status: 200, body: tokenBody(result.tokens, result.scope) }
+      if (result.error === 'slow_down') {
+        x.refuse('slow_down', result.description)
+        return { status: 400, body: { error: 'slow_down', error_description: result.description, interval: result.intervalSeconds } }
+      }
+      return errorAnswer(x, result.error, result.description)
+    }
+
+    if (grantType !== 'refresh_token') {
+      const supported = deps.deviceLogin === undefined ? 'refresh_token' : `refresh_token and ${DEVICE_CODE_GRANT}`
+      return errorAnswer(x, 'unsupported_grant_type', `supported grant types: ${supported}`)
+    }
+    const refresh = parseForm(REFRESH_FORM, form)
+    if (!refresh.ok) return errorAnswer(x, 'invalid_request', refresh.message)
+    const refreshToken = refresh.value.refresh_token
+    let proofJkt: string | undefined
+    if (x.header('dpop') !== undefined) {
+      const jkt = await proofAnswer(x, deps.dpop, url)
+      if (typeof jkt !== 'string') return jkt
+      proofJkt = jkt
+    }
+    try {
+      return { status: 200, body: tokenBody(await deps.sessions.refresh(refreshToken, proofJkt)) }
+    } catch (error) {
+      if (error instanceof RefreshError) return errorAnswer(x, 'invalid_grant', DESCRIPTIONS[error.outcome])
+      throw error
+    }
+  }
+
+/**
  * Builds the handler.
  *
  * @example
  * app.post('/oauth2/token', oauthTokenRoute({ sessions, deviceLogin, dpop, sightings, publicBaseUrl }))
  */
-export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> =>
-  async function oauthToken(c) {
-    if (deps.limit !== undefined) {
-      const limited = await oauthRateLimit(c, deps.limit.limiter, 'token', deps.limit.rule)
-      if (limited !== null) return limited
-    }
-    const form = await readOAuthForm(c)
-    if (form instanceof Response) return form
-    const grant = parseForm(GRANT_FORM, form)
-    if (!grant.ok) return oauthError(c, 'invalid_request', grant.message)
-    const grantType = grant.value.grant_type
-    const url = `${deps.publicBaseUrl ?? new URL(c.req.url).origin}/oauth2/token`
-
-    if (grantType === DEVICE_CODE_GRANT && deps.deviceLogin !== undefined) {
-      const poll = parseForm(DEVICE_CODE_FORM, form)
-      if (!poll.ok) return oauthError(c, 'invalid_request', poll.message)
-      const deviceCode = poll.value.device_code
-      const jkt = await checkDpop(c, deps.dpop, url)
-      if (jkt instanceof Response) return jkt
-      const waitSeconds = preferredWait(c.req.header('prefer'))
-      // RFC 7240 §3: the preference honoured (held at most this long, and never past the grant's interval).
-      if (waitSeconds !== undefined) c.header('Preference-Applied', `wait=${waitSeconds}`)
-      const result = await deps.deviceLogin.poll({
-        deviceCode,
-        proofJkt: jkt,
-        sighting: await sightingOf(c, 'poll', deps.sightings),
-        network: c.get('clientKey'),
-        ...(waitSeconds === undefined ? {} : { waitSeconds, signal: c.req.raw.signal }),
-      })
-      if (result.kind === 'tokens') return c.json(tokenBody(result.tokens, result.scope), 200, NO_STORE)
-      if (result.error === 'slow_down') {
-        noteRefusal(c, 'slow_down', result.description)
-        return c.json({ error: 'slow_down', error_description: result.description, interval: result.intervalSeconds }, 400, NO_STORE)
-      }
-      return oauthError(c, result.error, result.description)
-    }
-
-    if (grantType !== 'refresh_token') {
-      const supported = deps.deviceLogin === undefined ? 'refresh_token' : `refresh_token and ${DEVICE_CODE_GRANT}`
-      return oauthError(c, 'unsupported_grant_type', `supported grant types: ${supported}`)
-    }
-    const refresh = parseForm(REFRESH_FORM, form)
-    if (!refresh.ok) return oauthError(c, 'invalid_request', refresh.message)
-    const refreshToken = refresh.value.refresh_token
-    let proofJkt: string | undefined
-    if (c.req.header('dpop') !== undefined) {
-      const jkt = await checkDpop(c, deps.dpop, url)
-      if (jkt instanceof Response) return jkt
-      proofJkt = jkt
-    }
-    try {
-      return c.json(tokenBody(await deps.sessions.refresh(refreshToken, proofJkt)), 200, NO_STORE)
-    } catch (error) {
-      if (error instanceof RefreshError) return oauthError(c, 'invalid_grant', DESCRIPTIONS[error.outcome])
-      throw error
-    }
+export const oauthTokenRoute = (deps: OAuthTokenDeps): RouteFn<AppEnv> => {
+  const endpoint = oauthTokenEndpoint(deps)
+  return async function oauthToken(c) {
+    return honoAnswer(c, await endpoint(honoExchange(c)))
   }
+}

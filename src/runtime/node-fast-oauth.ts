@@ -1,0 +1,254 @@
+/**
+ * A thinner Node path for the two hot OAuth endpoints of the device flow, `POST /oauth2/token` and
+ * `POST /oauth2/device_authorization`: answered straight from `node:http` by the same endpoint steps
+ * as the Hono routes (`oauthTokenEndpoint`, `deviceAuthorizationEndpoint`, built on the same services
+ * by `deviceFlowDeps`), with the same middleware semantics (request id, client identity, host check,
+ * security headers, error answers, metrics, access log) and the same bytes. Hono + @hono/node-server
+ * were about a third of these requests' CPU time (BENCHMARKS.md, "OAuth device flow").
+ *
+ * Anything unusual is left to the Hono app (the caller's fallback): other methods and paths, query
+ * strings, repeated headers, hosts node-server would rewrite or the host check would refuse, bodies
+ * without a declared length or over the form cap, a `Prefer` header (a held poll wants the request's
+ * abort signal), and deployments whose sightings look up ASNs. It goes in front of the app beside the
+ * MSC4388 one: `chainFastPaths(rendezvousFastPath(...), oauthFastPath(...))`.
+ * `test/integration/runtime/fast-oauth.test.ts` sends the same requests both ways and compares them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { RelayError } from '../core/errors.ts'
+import { StoreUnavailableError } from '../core/store-unavailable.ts'
+import { summarizeError } from '../core/error-summary.ts'
+import { toBase64Url } from '../core/crypto/secrets.ts'
+import { isLoopbackHost } from '../config.ts'
+import { describeError } from '../http/errors.ts'
+import { clientIdentities, NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
+import { requestIdOf, traceIdOf } from '../http/middleware/trace-context.ts'
+import { deviceFlowDeps } from '../http/mount-oauth.ts'
+import type { OAuthAnswer, OAuthExchange } from '../http/oauth-exchange.ts'
+import { deviceAuthorizationEndpoint } from '../http/routes/device-authorization.ts'
+import { MAX_FORM_BYTES } from '../http/routes/oauth-form.ts'
+import { oauthTokenEndpoint } from '../http/routes/oauth-token.ts'
+import type { Services } from '../services/services.ts'
+import type { FastPath, FastPathHost } from './node-fast-path.ts'
+import { fastRequest } from './node-fast-routes.ts'
+
+const TOKEN_PATH = '/oauth2/token'
+const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
+/** Hosts @hono/node-server takes as they are (its `reValidHost`); others it parses, and the app answers them. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
+const DIGITS = /^\d+$/
+const HOST_CACHE_SIZE = 256
+/** The headers of an OAuth answer before its request id, sorted (as @hono/node-server writes a `Headers`). */
+const OAUTH_HEADERS = [
+  'cache-control',
+  'no-store',
+  'content-security-policy',
+  NO_DOCUMENT_CSP,
+  'content-type',
+  'application/json',
+  'pragma',
+  'no-cache',
+  'x-content-type-options',
+  'nosniff',
+]
+
+/** A host this path takes: its origin (as the app's `new URL(c.req.url).origin`), or null. */
+const hostOrigins = (publicBaseUrl: string | undefined): ((host: string | undefined, secure: boolean) => string | null) => {
+  const known = new Map<string, string | null>()
+  return (host, secure) => {
+    if (host === undefined) return null
+    const key = secure ? `s${host}` : host
+    let origin = known.get(key)
+    if (origin === undefined) {
+      origin = null
+      if (PLAIN_HOST.test(host)) {
+        const url = new URL(`${secure ? 'https' : 'http'}://${host}`)
+        // Without a public base URL the app refuses other hosts (403): that answer is the app's.
+        if (publicBaseUrl !== undefined || isLoopbackHost(url.hostname)) origin = url.origin
+      }
+      if (known.size >= HOST_CACHE_SIZE) known.clear()
+      known.set(key, origin)
+    }
+    return origin
+  }
+}
+
+/** One request's state, as the request-context middleware keeps it on the Hono context. */
+interface Exchange extends OAuthExchange {
+  route: string
+  requestId: string
+  refusal: { code: string; reason: string | undefined } | undefined
+  /** The answer's headers set by the steps (lower-case name, value). */
+  extra: Map<string, string>
+  log: Services['logger']
+}
+
+/**
+ * Builds the OAuth fast path for `services`, or undefined when the deployment has none (no accounts,
+ * or sightings that look up ASNs).
+ *
+ * @example
+ * const fast = chainFastPaths(rendezvousFastPath(services, host), oauthFastPath(services, host))
+ */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: the matcher, the request context and the answer writer share the configuration; each is under 40 lines
+export const oauthFastPath = (services: Services, host: FastPathHost): FastPath | undefined => {
+  const { config, logger, random, stopwatch, accounts, sightings } = services
+  if (accounts === undefined || sightings.locates) return undefined
+  const flow = deviceFlowDeps(config, accounts, sightings)
+  const endpoints: Record<string, (x: OAuthExchange) => Promise<OAuthAnswer>> = {
+    [TOKEN_PATH]: oauthTokenEndpoint(flow.token),
+    [DEVICE_AUTHORIZATION_PATH]: deviceAuthorizationEndpoint(flow.deviceAuthorization),
+  }
+  const metrics = services.metrics.enabled ? services.metrics : undefined
+  const accessLog = config.server.logLevel === 'info' || config.server.logLevel === 'debug'
+  const addressRule = { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies }
+  const proxyHeader = addressRule.header?.toLowerCase()
+  const identify = clientIdentities(addressRule)
+  const originOf = hostOrigins(config.server.publicBaseUrl)
+  const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
+
+  /** Whether the headers are ones both paths read the same way (no repeats, a body of declared length within the cap). */
+  const plainHeaders = (incoming: IncomingMessage): boolean => {
+    const headers = incoming.headers
+    if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length) return false
+    if (headers['transfer-encoding'] !== undefined || headers.prefer !== undefined) return false
+    const declared = headers['content-length']
+    return declared !== undefined && DIGITS.test(declared) && Number(declared) <= MAX_FORM_BYTES
+  }
+
+  /** Writes the answer: the headers the app's response has, in the order @hono/node-server writes them (sorted, then the length). */
+  const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, cache: 'oauth' | 'error'): void => {
+    const headers = exchange.extra
+    if (cache === 'oauth' && headers.size === 0 && !host.isShuttingDown()) {
+      // The common answer: the same names every time, already in order.
+      const length = String(Buffer.byteLength(body))
+      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.requestId, 'content-length', length])
+      outgoing.end(body)
+      return
+    }
+    if (cache === 'oauth') {
+      headers.set('cache-control', 'no-store')
+      headers.set('pragma', 'no-cache')
+    } else if (!headers.has('cache-control')) headers.set('cache-control', 'no-store')
+    headers.set('content-security-policy', NO_DOCUMENT_CSP)
+    headers.set('content-type', 'application/json')
+    headers.set('x-content-type-options', 'nosniff')
+    headers.set('x-request-id', exchange.requestId)
+    // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
+    if (host.isShuttingDown()) headers.set('connection', 'close')
+    const flat: string[] = []
+    for (const name of [...headers.keys()].sort()) flat.push(name, headers.get(name) as string)
+    // @hono/node-server lets node:http add the length, after the response's own headers.
+    flat.push('content-length', String(Buffer.byteLength(body)))
+    outgoing.writeHead(status, flat)
+    outgoing.end(body)
+  }
+
+  /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
+  const fail = (outgoing: ServerResponse, exchange: Exchange, thrown: unknown): number => {
+    const error = unavailable(thrown) ? new RelayError('UNAVAILABLE', { cause: thrown }) : thrown
+    const { status, body } = describeError(error, undefined)
+    exchange.refuse(body.qrelay_code, status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error))
+    if (status >= 500) {
+      exchange.log.error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
+    }
+    const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
+    if (retryAfterMs !== undefined) exchange.extra.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+    send(outgoing, exchange, status, JSON.stringify(body), 'error')
+    return status
+  }
+
+  /** The access-log line and metrics observation of `requestContext`. */
+  const finish = (exchange: Exchange, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void => {
+    if (elapsedSeconds !== undefined) metrics?.request(exchange.method, exchange.route, status, elapsedSeconds())
+    if (!accessLog && status < 500) return
+    const fields: Record<string, unknown> = {
+      method: exchange.method,
+      route: exchange.route,
+      status,
+      ms: elapsedMs(),
+      client: exchange.clientAddress,
+    }
+    if (status >= 400) {
+      fields.error = exchange.refusal?.code ?? `HTTP_${status}`
+      if (exchange.refusal?.reason !== undefined) fields.reason = exchange.refusal.reason
+    }
+    if (status >= 500) exchange.log.error(fields, 'request')
+    else exchange.log.info(fields, 'request')
+  }
+
+  /** The exchange of a request, with the request context's request id, identity and logger. */
+  const exchangeOf = (incoming: IncomingMessage, route: string, origin: string) => {
+    const headers = incoming.headers
+    const header = proxyHeader === undefined ? undefined : (headers[proxyHeader] as string | undefined)
+    const identity = identify(incoming.socket.remoteAddress, header)
+    const proxied = identity.viaTrustedProxy
+    const requestId = (proxied ? requestIdOf(headers['x-request-id'] as string | undefined) : undefined) ?? toBase64Url(random.bytes(9))
+    const traceId = proxied ? traceIdOf(headers.traceparent as string | undefined) : undefined
+    const request = fastRequest(incoming)
+    const exchange: Exchange = {
+      method: 'POST',
+      route,
+      requestId,
+      clientKey: identity.key,
+      clientAddress: identity.text,
+      refusal: undefined,
+      extra: new Map(),
+      log: logger.child(traceId === undefined ? { req: requestId } : { req: requestId, trace: traceId }),
+      header: (name) => headers[name] as string | undefined,
+      request: request as unknown as Request,
+      origin: () => origin,
+      setHeader: (name, value) => exchange.extra.set(name.toLowerCase(), value),
+      refuse: (code, reason) => {
+        exchange.refusal = { code, reason: printableReason(reason) }
+      },
+      signal: () => {
+        throw new Error('the OAuth fast path takes no held polls')
+      },
+    }
+    return { exchange, request }
+  }
+
+  const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, route: string, origin: string): Promise<void> => {
+    const elapsedMs = stopwatch()
+    const elapsedSeconds = metrics?.timer()
+    const { exchange, request } = exchangeOf(incoming, route, origin)
+    let status: number
+    try {
+      const answer = await (endpoints[route] as (x: OAuthExchange) => Promise<OAuthAnswer>)(exchange)
+      status = answer.status
+      send(outgoing, exchange, status, JSON.stringify(answer.body), 'oauth')
+    } catch (error) {
+      status = fail(outgoing, exchange, error)
+    }
+    // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
+    if (!request.bodyRead) incoming.resume()
+    finish(exchange, status, elapsedMs, elapsedSeconds)
+  }
+
+  return (incoming, outgoing) => {
+    const url = incoming.url
+    if (incoming.method !== 'POST' || (url !== TOKEN_PATH && url !== DEVICE_AUTHORIZATION_PATH)) return false
+    const origin = originOf(incoming.headers.host, (incoming.socket as { encrypted?: boolean }).encrypted === true)
+    if (origin === null || !plainHeaders(incoming)) return false
+    serve(incoming, outgoing, url, origin).catch((error: unknown) => {
+      // Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone.
+      logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
+      outgoing.destroy()
+    })
+    return true
+  }
+}
+
+/**
+ * Several fast paths in turn (the undefined ones skipped): the first that takes a request answers it.
+ *
+ * @example
+ * listen(config, app.fetch, wss, chainFastPaths(rendezvousFastPath(services, runtime), oauthFastPath(services, runtime)))
+ */
+export const chainFastPaths = (...paths: Array<FastPath | undefined>): FastPath | undefined => {
+  const present = paths.filter((path): path is FastPath => path !== undefined)
+  if (present.length <= 1) return present[0]
+  const [first, second] = present as [FastPath, FastPath]
+  if (present.length === 2) return (incoming, outgoing) => first(incoming, outgoing) || second(incoming, outgoing)
+  return (incoming, outgoing) => present.some((path) => path(incoming, outgoing))
+}
