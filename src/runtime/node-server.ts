@@ -41,6 +41,7 @@ import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
 import { rendezvousFastPath } from './node-fast-path.ts'
+import { chainFastPaths, oauthFastPath } from './node-fast-oauth.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
@@ -284,7 +285,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     ...runtime,
     ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
-  const server = await listen(config, app.fetch, wss, rendezvousFastPath(services, runtime))
+  const fastPath = chainFastPaths(rendezvousFastPath(services, runtime), oauthFastPath(services, runtime))
+  const server = await listen(config, app.fetch, wss, fastPath)
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
