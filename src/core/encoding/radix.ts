@@ -12,12 +12,26 @@ export interface Radix {
   decode(text: string): Uint8Array
 }
 
+const CHUNK = 4096
+
+/** The text of `codes` (UTF-16 code units) as one flat string for short inputs, a few chunks for long ones. */
+const textOf = (codes: number[]): string => {
+  if (codes.length <= CHUNK) return String.fromCharCode.apply(null, codes)
+  const parts: string[] = []
+  for (let at = 0; at < codes.length; at += CHUNK) parts.push(String.fromCharCode.apply(null, codes.slice(at, at + CHUNK)))
+  return parts.join('')
+}
+
 const radix = (alphabet: string, bits: number, padded: boolean): Radix => {
   const values = new Int8Array(128).fill(-1)
   for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i
   const mask = (1 << bits) - 1
+  const letters = Array.from(alphabet, (letter) => letter.charCodeAt(0))
+  // Letter codes, turned into text a chunk at a time: a string grown one letter at a time is a chain
+  // of one rope node per letter (32 bytes each) until something flattens it, and ids, tokens and
+  // secret hashes are kept for the life of a channel or a socket.
   const encode = (bytes: Uint8Array): string => {
-    let out = ''
+    const codes: number[] = []
     let carry = 0
     let held = 0
     for (const byte of bytes) {
@@ -25,12 +39,12 @@ const radix = (alphabet: string, bits: number, padded: boolean): Radix => {
       held += 8
       while (held >= bits) {
         held -= bits
-        out += alphabet[(carry >> held) & mask]
+        codes.push(letters[(carry >> held) & mask] as number)
       }
     }
-    if (held > 0) out += alphabet[(carry << (bits - held)) & mask]
-    if (padded) while ((out.length * bits) % 8 !== 0) out += '='
-    return out
+    if (held > 0) codes.push(letters[(carry << (bits - held)) & mask] as number)
+    if (padded) while ((codes.length * bits) % 8 !== 0) codes.push(61)
+    return textOf(codes)
   }
   const decode = (text: string): Uint8Array => {
     let end = text.length
