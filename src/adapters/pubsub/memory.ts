@@ -3,12 +3,21 @@
  * store. Delivery is synchronous and in publish order; nothing is ever lost, so `resync` never comes.
  * A channel costs memory here only while somebody listens to it.
  */
+import type { ChannelEvent } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents, ChannelListener } from '../../ports.ts'
 
 /** The memory adapter, with a count of listened channels for tests. */
 export interface MemoryChannelEvents extends ChannelEvents {
   /** How many channels have at least one listener. */
   channelCount(): number
+}
+
+const hear = (listener: ChannelListener, event: ChannelEvent): void => {
+  try {
+    listener(event)
+  } catch {
+    // Listeners must not throw (ports.ts); one that does must not starve the others.
+  }
 }
 
 /**
@@ -26,14 +35,10 @@ export const memoryChannelEvents = (): MemoryChannelEvents => {
     async publish(id, event) {
       const entries = listeners.get(id)
       if (entries === undefined) return
+      // One listener (a relay subscribes once per channel): no copy to make.
+      if (entries.length === 1) return hear((entries[0] as { listener: ChannelListener }).listener, event)
       // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
-      for (const { listener } of [...entries]) {
-        try {
-          listener(event)
-        } catch {
-          // Listeners must not throw (ports.ts); one that does must not starve the others.
-        }
-      }
+      for (const { listener } of entries.slice()) hear(listener, event)
     },
     async subscribe(id, listener) {
       const entry = { listener }
