@@ -84,6 +84,8 @@ interface LiveSockets {
   readonly sockets: Set<SocketDriver>
   readonly timers: DeadlineTimers
   readonly listeners: ChannelListeners
+  /** When the service started: socket times are kept from it, small integers rather than boxed doubles. */
+  readonly epochMs: number
   stopping: boolean
 }
 
@@ -102,7 +104,8 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
   /** When the shared timers next tell this socket (`Timed`); a deadline due earlier just fires early. */
   deadlineAtMs = Infinity
   heapIndex = -1
-  private readonly openedAtMs: number
+  /** When the socket opened, in ms since `live.epochMs`. */
+  private readonly openedMs: number
 
   constructor(
     private readonly deps: RelayDeps,
@@ -113,8 +116,9 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
     private readonly log: Logger,
   ) {
     super()
-    this.openedAtMs = deps.clock.now()
-    this.state = openSession(this.openedAtMs)
+    const now = deps.clock.now()
+    this.openedMs = now - live.epochMs
+    this.state = openSession(now)
     live.sockets.add(this)
     this.arm()
     // A socket upgraded while the server stops (on a kept-alive connection) is told to go elsewhere.
@@ -171,7 +175,7 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
     this.live.sockets.delete(this)
     this.#secret = null
     if (this.listening) this.stopListening()
-    this.log.info({ role: this.role, code, by, ms: this.deps.clock.now() - this.openedAtMs }, 'websocket closed')
+    this.log.info({ role: this.role, code, by, ms: this.deps.clock.now() - this.live.epochMs - this.openedMs }, 'websocket closed')
   }
 
   private stopListening(): void {
@@ -287,6 +291,7 @@ export const relayService = (deps: RelayDeps) => {
     sockets: new Set(),
     timers: new DeadlineTimers(deps.scheduler, deps.clock),
     listeners: new ChannelListeners(deps.events),
+    epochMs: deps.clock.now(),
     stopping: false,
   }
   return {
