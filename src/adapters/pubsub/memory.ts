@@ -12,6 +12,11 @@ export interface MemoryChannelEvents extends ChannelEvents {
   channelCount(): number
 }
 
+/** One subscription. */
+interface Entry {
+  listener: ChannelListener
+}
+
 const hear = (listener: ChannelListener, event: ChannelEvent): void => {
   try {
     listener(event)
@@ -28,30 +33,30 @@ const hear = (listener: ChannelListener, event: ChannelEvent): void => {
  * const stop = await events.subscribe(id, (signal) => queue.push(signal))
  */
 export const memoryChannelEvents = (): MemoryChannelEvents => {
-  // A channel has one or two listeners (its two sockets): an array, smaller than a Set. Each
-  // subscription is its own entry (an object, not a closure), even for a listener already subscribed.
-  const listeners = new Map<string, Array<{ listener: ChannelListener }>>()
+  // A channel has one listener (a relay subscribes once per channel per process) or a few: the lone
+  // entry itself, else an array, smaller than a Set. Each subscription is its own entry (an object,
+  // not a closure), even for a listener already subscribed; stopping one removes that entry, once.
+  const listeners = new Map<string, Entry | Entry[]>()
   return {
     async publish(id, event) {
-      const entries = listeners.get(id)
-      if (entries === undefined) return
-      // One listener (a relay subscribes once per channel): no copy to make.
-      if (entries.length === 1) return hear((entries[0] as { listener: ChannelListener }).listener, event)
+      const held = listeners.get(id)
+      if (held === undefined) return
+      if (!Array.isArray(held)) return hear(held.listener, event)
       // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
-      for (const { listener } of entries.slice()) hear(listener, event)
+      for (const { listener } of held.slice()) hear(listener, event)
     },
     async subscribe(id, listener) {
-      const entry = { listener }
-      const entries = listeners.get(id)
-      if (entries === undefined) listeners.set(id, [entry])
-      else entries.push(entry)
-      let stopped = false
+      const entry: Entry = { listener }
+      const held = listeners.get(id)
+      if (held === undefined) listeners.set(id, entry)
+      else if (Array.isArray(held)) held.push(entry)
+      else listeners.set(id, [held, entry])
       return async () => {
-        if (stopped) return
-        stopped = true
         const current = listeners.get(id)
-        const index = current?.indexOf(entry) ?? -1
-        if (current === undefined || index < 0) return
+        if (current === entry) return void listeners.delete(id)
+        if (!Array.isArray(current)) return
+        const index = current.indexOf(entry)
+        if (index < 0) return
         current.splice(index, 1)
         if (current.length === 0) listeners.delete(id)
       }
