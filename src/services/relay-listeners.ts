@@ -29,9 +29,9 @@ class Subscription {
 
   deliver(signal: ChannelSignal): void {
     const members = this.members
-    if (members.length === 1) return deliver(members[0] as ChannelMember, signal)
+    if (members.length === 1) deliver(members[0] as ChannelMember, signal)
     // A copy: a member may leave (its socket closes) while we deliver.
-    for (const member of members.slice()) deliver(member, signal)
+    else for (const member of members.slice()) deliver(member, signal)
   }
 }
 

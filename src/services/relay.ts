@@ -41,9 +41,10 @@ import { encodeServerFrame } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, Logger, Random, Scheduler } from '../ports.ts'
 import type { Caller, RendezvousService } from './rendezvous.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import { DeadlineTimers, type Timed } from './relay-timers.ts'
+import type { Timed } from './relay-timers.ts'
 import { SerialWork } from './relay-work.ts'
-import { ChannelListeners, type ChannelMember } from './relay-listeners.ts'
+import type { ChannelMember } from './relay-listeners.ts'
+import { liveSockets, type LiveSockets as SharedSockets } from './relay-live.ts'
 
 /** What the relay needs of a socket; the runtime adapts its own. */
 export interface RelaySocket {
@@ -79,15 +80,7 @@ const viewOf = (record: ChannelRecord | null): RecordView | null =>
 // Never the message: it can quote what a client sent.
 const describe = summarizeError
 
-/** The sockets of one relay service, their deadlines and channel subscriptions, and whether the server is stopping. */
-interface LiveSockets {
-  readonly sockets: Set<SocketDriver>
-  readonly timers: DeadlineTimers
-  readonly listeners: ChannelListeners
-  /** When the service started: socket times are kept from it, small integers rather than boxed doubles. */
-  readonly epochMs: number
-  stopping: boolean
-}
+type LiveSockets = SharedSockets<SocketDriver>
 
 /**
  * One socket's driver: its session state, timer and work queue. A class, so that a socket is one object
@@ -99,8 +92,6 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
   private role: PartyRole | 'none' = 'none'
   // The party secret lives only here, never in the state or a log line.
   #secret: string | null = null
-  /** Whether this socket is among its channel's listeners (from its hello on). */
-  private listening = false
   /** When the shared timers next tell this socket (`Timed`); a deadline due earlier just fires early. */
   deadlineAtMs = Infinity
   heapIndex = -1
@@ -174,12 +165,12 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
     this.live.timers.remove(this)
     this.live.sockets.delete(this)
     this.#secret = null
-    if (this.listening) this.stopListening()
+    // A role is taken once among the channel's listeners (the hello).
+    if (this.role !== 'none') this.stopListening()
     this.log.info({ role: this.role, code, by, ms: this.deps.clock.now() - this.live.epochMs - this.openedMs }, 'websocket closed')
   }
 
   private stopListening(): void {
-    this.listening = false
     this.live.listeners.leave(this.id, this).catch((error) => this.log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
   }
 
@@ -224,7 +215,6 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
     const view = await rendezvous.read('native', this.id, this.caller, presented)
     const party: PartyRole = view.party === 'creator' ? 'creator' : 'joiner'
     await this.live.listeners.join(this.id, this)
-    this.listening = true
     if (this.state.kind === 'closed') return this.stopListening()
     this.role = party
     this.#secret = presented ?? view.joinerSecret ?? null
@@ -287,13 +277,7 @@ export type RelayService = ReturnType<typeof relayService>
  * ws.on('message', (data) => conn.text(String(data)))
  */
 export const relayService = (deps: RelayDeps) => {
-  const live: LiveSockets = {
-    sockets: new Set(),
-    timers: new DeadlineTimers(deps.scheduler, deps.clock),
-    listeners: new ChannelListeners(deps.events),
-    epochMs: deps.clock.now(),
-    stopping: false,
-  }
+  const live: LiveSockets = liveSockets(deps)
   return {
     connect: (id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection =>
       new SocketDriver(deps, live, id, socket, caller, log),
