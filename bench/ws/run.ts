@@ -47,7 +47,7 @@ const ALL_TARGETS = ['bare', 'memory', 'base', 'redis'] as const
 /** Another checkout of qrelay whose memory store runs as the target `base` (an A/B in one run). */
 const BASE_TREE = process.env.BENCH_BASE_TREE
 type TargetName = (typeof ALL_TARGETS)[number]
-const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
+const TARGETS = (process.env.BENCH_TARGETS ?? 'bare,memory,redis')
   .split(',')
   .map((t) => t.trim())
   .filter((t): t is TargetName => (ALL_TARGETS as readonly string[]).includes(t))
