@@ -9,7 +9,9 @@
  *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3), BENCH_PAIRS
  * (100), BENCH_RATE (1000), BENCH_PAYLOAD (100), BENCH_TARGETS (bare,memory,redis; bare always),
- * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL; `--smoke`
+ * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL,
+ * BENCH_BASE_TREE (another checkout of qrelay, e.g. the commit before a change: adds the target `base`,
+ * its memory store, taking turns with the others for an A/B in the same run); `--smoke`
  * (or BENCH_SMOKE=1) runs every phase once, small and short, only to check that the bench works.
  *
  * @see BENCHMARKS.md (targets and verdicts)
@@ -41,17 +43,22 @@ const MEM_PAIRS = Math.round(num('BENCH_MEM_PAIRS', SMOKE ? 50 : 9900, 0, 20_000
 const MEM_REPS = Math.round(num('BENCH_MEM_REPS', SMOKE ? 1 : 3, 1, 10))
 /** How long the memory phase holds its pairs idle before reading. */
 const HOLD_SECONDS = SMOKE ? 2 : 15
-const ALL_TARGETS = ['bare', 'memory', 'redis'] as const
+const ALL_TARGETS = ['bare', 'memory', 'base', 'redis'] as const
+/** Another checkout of qrelay whose memory store runs as the target `base` (an A/B in one run). */
+const BASE_TREE = process.env.BENCH_BASE_TREE
 type TargetName = (typeof ALL_TARGETS)[number]
-const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
+const TARGETS = (process.env.BENCH_TARGETS ?? 'bare,memory,redis')
   .split(',')
   .map((t) => t.trim())
   .filter((t): t is TargetName => (ALL_TARGETS as readonly string[]).includes(t))
 if (!TARGETS.includes('bare')) TARGETS.unshift('bare')
+if (BASE_TREE !== undefined && !TARGETS.includes('base')) TARGETS.splice(TARGETS.indexOf('memory') + 1 || TARGETS.length, 0, 'base')
+if (TARGETS.includes('base') && BASE_TREE === undefined) throw new Error('the target base needs BENCH_BASE_TREE')
 
 const DESCRIPTIONS: Record<TargetName, string> = {
   bare: 'bare `ws` pair relay',
   memory: 'qrelay, memory store',
+  base: `qrelay, memory store, base tree (${BASE_TREE ?? '-'})`,
   redis: 'qrelay, Redis, creator and joiner on 2 processes',
 }
 
@@ -113,8 +120,9 @@ const startTarget = async (name: TargetName, dataDir: string, redisUrl: string |
     const { url, child } = await startServer('bench/ws/bare-relay.ts', {})
     return { url, children: [child] }
   }
-  if (name === 'memory') {
-    const { url, child } = await startServer('src/runtime/node.ts', qrelayEnv(join(dataDir, 'memory'), undefined))
+  if (name === 'memory' || name === 'base') {
+    const script = name === 'base' ? join(BASE_TREE as string, 'src/runtime/node.ts') : 'src/runtime/node.ts'
+    const { url, child } = await startServer(script, qrelayEnv(join(dataDir, name), undefined))
     return { url, children: [child] }
   }
   const env = qrelayEnv(join(dataDir, 'redis'), redisUrl)

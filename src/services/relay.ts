@@ -41,8 +41,10 @@ import { encodeServerFrame } from '../core/relay/ws-protocol.ts'
 import type { ChannelEvents, Clock, Logger, Random, Scheduler } from '../ports.ts'
 import type { Caller, RendezvousService } from './rendezvous.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import { DeadlineTimers, type Timed } from './relay-timers.ts'
+import type { Timed } from './relay-timers.ts'
 import { SerialWork } from './relay-work.ts'
+import type { ChannelMember } from './relay-listeners.ts'
+import { liveSockets, type LiveSockets as SharedSockets } from './relay-live.ts'
 
 /** What the relay needs of a socket; the runtime adapts its own. */
 export interface RelaySocket {
@@ -78,28 +80,23 @@ const viewOf = (record: ChannelRecord | null): RecordView | null =>
 // Never the message: it can quote what a client sent.
 const describe = summarizeError
 
-/** The sockets of one relay service, their deadlines, and whether the server is stopping. */
-interface LiveSockets {
-  readonly sockets: Set<SocketDriver>
-  readonly timers: DeadlineTimers
-  stopping: boolean
-}
+type LiveSockets = SharedSockets<SocketDriver>
 
 /**
  * One socket's driver: its session state, timer and work queue. A class, so that a socket is one object
  * whose methods live on the prototype (a closure per step per socket cost ≈ 5 KiB per socket, more
  * under `tsx`, whose `keepNames` gives every named closure a property dictionary of its own).
  */
-class SocketDriver extends SerialWork implements RelayConnection, Timed {
+class SocketDriver extends SerialWork implements RelayConnection, Timed, ChannelMember {
   private state: SessionState
   private role: PartyRole | 'none' = 'none'
   // The party secret lives only here, never in the state or a log line.
   #secret: string | null = null
-  private stopListening: (() => Promise<void>) | null = null
   /** When the shared timers next tell this socket (`Timed`); a deadline due earlier just fires early. */
   deadlineAtMs = Infinity
   heapIndex = -1
-  private readonly openedAtMs: number
+  /** When the socket opened, in ms since `live.epochMs`. */
+  private readonly openedMs: number
 
   constructor(
     private readonly deps: RelayDeps,
@@ -110,8 +107,9 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed {
     private readonly log: Logger,
   ) {
     super()
-    this.openedAtMs = deps.clock.now()
-    this.state = openSession(this.openedAtMs)
+    const now = deps.clock.now()
+    this.openedMs = now - live.epochMs
+    this.state = openSession(now)
     live.sockets.add(this)
     this.arm()
     // A socket upgraded while the server stops (on a kept-alive connection) is told to go elsewhere.
@@ -153,6 +151,11 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed {
     this.apply(onFailure(this.state, 'INTERNAL'))
   }
 
+  /** An event of the channel (the shared subscription): handled in turn with the frames. */
+  hear(signal: ChannelSignal): void {
+    this.enqueue(() => this.react(signal), false)
+  }
+
   /** A deadline passed (the shared timers): the tick closes, or finds nothing to do and re-arms. */
   due(): void {
     this.enqueue(() => this.run(onTick(this.state, this.deps.clock.now(), this.deps.limits)), false)
@@ -162,10 +165,13 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed {
     this.live.timers.remove(this)
     this.live.sockets.delete(this)
     this.#secret = null
-    const stop = this.stopListening
-    this.stopListening = null
-    stop?.().catch((error) => this.log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
-    this.log.info({ role: this.role, code, by, ms: this.deps.clock.now() - this.openedAtMs }, 'websocket closed')
+    // A role is taken once among the channel's listeners (the hello).
+    if (this.role !== 'none') this.stopListening()
+    this.log.info({ role: this.role, code, by, ms: this.deps.clock.now() - this.live.epochMs - this.openedMs }, 'websocket closed')
+  }
+
+  private stopListening(): void {
+    this.live.listeners.leave(this.id, this).catch((error) => this.log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
   }
 
   private arm(): void {
@@ -208,11 +214,8 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed {
     const { rendezvous, events, random, clock } = this.deps
     const view = await rendezvous.read('native', this.id, this.caller, presented)
     const party: PartyRole = view.party === 'creator' ? 'creator' : 'joiner'
-    const stop = await events.subscribe(this.id, (signal) => this.enqueue(() => this.react(signal), false))
-    if (this.state.kind === 'closed') {
-      return void stop().catch((error) => this.log.warn({ err: describe(error) }, 'websocket unsubscribe failed'))
-    }
-    this.stopListening = stop
+    await this.live.listeners.join(this.id, this)
+    if (this.state.kind === 'closed') return this.stopListening()
     this.role = party
     this.#secret = presented ?? view.joinerSecret ?? null
     const conn = newOpaqueId(random, 9)
@@ -274,7 +277,7 @@ export type RelayService = ReturnType<typeof relayService>
  * ws.on('message', (data) => conn.text(String(data)))
  */
 export const relayService = (deps: RelayDeps) => {
-  const live: LiveSockets = { sockets: new Set(), timers: new DeadlineTimers(deps.scheduler, deps.clock), stopping: false }
+  const live: LiveSockets = liveSockets(deps)
   return {
     connect: (id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection =>
       new SocketDriver(deps, live, id, socket, caller, log),

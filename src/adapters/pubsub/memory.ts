@@ -3,12 +3,26 @@
  * store. Delivery is synchronous and in publish order; nothing is ever lost, so `resync` never comes.
  * A channel costs memory here only while somebody listens to it.
  */
+import type { ChannelEvent } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents, ChannelListener } from '../../ports.ts'
 
 /** The memory adapter, with a count of listened channels for tests. */
 export interface MemoryChannelEvents extends ChannelEvents {
   /** How many channels have at least one listener. */
   channelCount(): number
+}
+
+/** One subscription. */
+interface Entry {
+  listener: ChannelListener
+}
+
+const hear = (listener: ChannelListener, event: ChannelEvent): void => {
+  try {
+    listener(event)
+  } catch {
+    // Listeners must not throw (ports.ts); one that does must not starve the others.
+  }
 }
 
 /**
@@ -19,34 +33,30 @@ export interface MemoryChannelEvents extends ChannelEvents {
  * const stop = await events.subscribe(id, (signal) => queue.push(signal))
  */
 export const memoryChannelEvents = (): MemoryChannelEvents => {
-  // A channel has one or two listeners (its two sockets): an array, smaller than a Set. Each
-  // subscription is its own entry (an object, not a closure), even for a listener already subscribed.
-  const listeners = new Map<string, Array<{ listener: ChannelListener }>>()
+  // A channel has one listener (a relay subscribes once per channel per process) or a few: the lone
+  // entry itself, else an array, smaller than a Set. Each subscription is its own entry (an object,
+  // not a closure), even for a listener already subscribed; stopping one removes that entry, once.
+  const listeners = new Map<string, Entry | Entry[]>()
   return {
     async publish(id, event) {
-      const entries = listeners.get(id)
-      if (entries === undefined) return
+      const held = listeners.get(id)
+      if (held === undefined) return
+      if (!Array.isArray(held)) return hear(held.listener, event)
       // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
-      for (const { listener } of [...entries]) {
-        try {
-          listener(event)
-        } catch {
-          // Listeners must not throw (ports.ts); one that does must not starve the others.
-        }
-      }
+      for (const { listener } of held.slice()) hear(listener, event)
     },
     async subscribe(id, listener) {
-      const entry = { listener }
-      const entries = listeners.get(id)
-      if (entries === undefined) listeners.set(id, [entry])
-      else entries.push(entry)
-      let stopped = false
+      const entry: Entry = { listener }
+      const held = listeners.get(id)
+      if (held === undefined) listeners.set(id, entry)
+      else if (Array.isArray(held)) held.push(entry)
+      else listeners.set(id, [held, entry])
       return async () => {
-        if (stopped) return
-        stopped = true
         const current = listeners.get(id)
-        const index = current?.indexOf(entry) ?? -1
-        if (current === undefined || index < 0) return
+        if (current === entry) return void listeners.delete(id)
+        if (!Array.isArray(current)) return
+        const index = current.indexOf(entry)
+        if (index < 0) return
         current.splice(index, 1)
         if (current.length === 0) listeners.delete(id)
       }

@@ -11,6 +11,7 @@ import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws'
 import { RelayError } from '../../core/errors.ts'
 import type { RelayConnection, RelayService, RelaySocket } from '../../services/relay.ts'
 import type { AppEnv } from '../context.ts'
+import type { Logger } from '../../ports.ts'
 import { callerOf, channelIdParam } from './shared.ts'
 
 /** What a runtime gives `createApp` to serve WebSockets: `adopt`, or Hono's `upgradeWebSocket`. */
@@ -42,6 +43,37 @@ class UpgradedSocket {
 }
 
 /**
+ * The socket's logger: the request's, with the channel's hash in front of each line's fields (the
+ * line reads as from a child logger), without a child logger of its own kept for the socket's life;
+ * the hash is computed when a line is written, not for every socket.
+ */
+class ChannelLog implements Logger {
+  constructor(
+    private readonly parent: Logger,
+    private readonly id: string,
+    private readonly redact: (value: string) => string,
+  ) {}
+  debug(fields: Record<string, unknown>, message: string): void {
+    this.parent.debug(this.with(fields), message)
+  }
+  info(fields: Record<string, unknown>, message: string): void {
+    this.parent.info(this.with(fields), message)
+  }
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.parent.warn(this.with(fields), message)
+  }
+  error(fields: Record<string, unknown>, message: string): void {
+    this.parent.error(this.with(fields), message)
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return this.parent.child(this.with(fields))
+  }
+  private with(fields: Record<string, unknown>): Record<string, unknown> {
+    return { channel: this.redact(this.id), ...fields }
+  }
+}
+
+/**
  * Builds the upgrade handler. Errors (as HTTP, before any upgrade): NOT_FOUND for a malformed id,
  * UPGRADE_REQUIRED (426) for a request that is not a WebSocket upgrade.
  *
@@ -57,7 +89,7 @@ export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> =
       throw new RelayError('UPGRADE_REQUIRED', { detail: 'this endpoint speaks WebSocket only' })
     }
     const caller = callerOf(c)
-    const log = c.get('log').child({ channel: c.get('redact')(id) })
+    const log = new ChannelLog(c.get('log'), id, c.get('redact'))
     if (adopt !== undefined) return adopt(c, (socket) => relay.connect(id, socket, caller, log))
     if (upgradeWebSocket === undefined) throw new RelayError('INTERNAL', { detail: 'no WebSocket transport' })
     let connection: RelayConnection | undefined
