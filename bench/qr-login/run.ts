@@ -18,7 +18,10 @@
  *
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
  * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket),
- * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`).
+ * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`),
+ * BENCH_CPU_PROF (a path prefix: one CPU profile of each mode's sequential logins per round,
+ * `<prefix>.<transport>.<round>.cpuprofile`, sampled every 100 µs; the baseline and the concurrent
+ * logins are not in it).
  * Also reported: the event loop's busy time per sequential login (`performance.eventLoopUtilization`):
  * server and devices share one thread, so a latency close to it means the login waits on work, not
  * on a poll or a timer.
@@ -26,9 +29,10 @@
  * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
  * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import { benchDpopKey } from '../dpop-key.ts'
 import WebSocket from 'ws'
@@ -60,6 +64,10 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 8, 64)
 const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
 const STEPS = process.env.BENCH_STEPS !== undefined
+/** BENCH_CPU_PROF=<file>: a CPU profile (`.cpuprofile`) of the sequential logins alone (no baseline, no concurrent rounds). */
+const CPU_PROF = process.env.BENCH_CPU_PROF
+/** Sampling interval of BENCH_CPU_PROF, µs. */
+const CPU_PROF_INTERVAL_US = 100
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
 type TransportName = 'http' | 'websocket'
@@ -218,9 +226,21 @@ const main = async (): Promise<void> => {
       bare.push(b.rate)
       bareMs.push(...b.ms)
       for (const via of modes) {
+        const profiler = CPU_PROF === undefined ? undefined : new Session()
+        if (profiler !== undefined) {
+          profiler.connect()
+          await profiler.post('Profiler.enable')
+          await profiler.post('Profiler.setSamplingInterval', { interval: CPU_PROF_INTERVAL_US })
+          await profiler.post('Profiler.start')
+        }
         const elu = performance.eventLoopUtilization()
         const one = await perSecond(() => qrLogin(via, STEPS), 1)
         busyMs.get(via)!.push(performance.eventLoopUtilization(elu).active / LOGINS)
+        if (profiler !== undefined) {
+          const { profile } = await profiler.post('Profiler.stop')
+          profiler.disconnect()
+          writeFileSync(`${CPU_PROF}.${via}.${rep}.cpuprofile`, JSON.stringify(profile))
+        }
         sequential.get(via)!.rates.push(one.rate)
         sequential.get(via)!.ms.push(...one.ms)
         concurrent.get(via)!.push((await perSecond(() => qrLogin(via), CONCURRENCY)).rate)
