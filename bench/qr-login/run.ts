@@ -24,7 +24,9 @@
  * logins are not in it).
  * Also reported: the event loop's busy time per sequential login (`performance.eventLoopUtilization`):
  * server and devices share one thread, so a latency close to it means the login waits on work, not
- * on a poll or a timer.
+ * on a poll or a timer. And the process's CPU time per sequential login (`process.cpuUsage`, user +
+ * system, the same thread's work plus libuv's crypto jobs): the figure that holds on a loaded machine
+ * (an fsync's wait is not CPU time; the event loop's busy time counts it).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
  * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
@@ -219,9 +221,18 @@ const main = async (): Promise<void> => {
     /** Per round: the event loop's busy milliseconds per sequential login (server and both devices share it). */
     const busyMs = new Map(modes.map((via) => [via, [] as number[]]))
     const bareBusyMs: number[] = []
+    /** Per round: the process's CPU milliseconds (user + system) per sequential login: the work, whatever else loads the machine. */
+    const cpuMs = new Map(modes.map((via) => [via, [] as number[]]))
+    const bareCpuMs: number[] = []
+    const cpuSince = (start: NodeJS.CpuUsage): number => {
+      const used = process.cpuUsage(start)
+      return (used.user + used.system) / 1000 / LOGINS
+    }
     for (let rep = 0; rep < REPS; rep++) {
       const bareElu = performance.eventLoopUtilization()
+      const bareCpu = process.cpuUsage()
       const b = await perSecond(bareCrypto, 1)
+      bareCpuMs.push(cpuSince(bareCpu))
       bareBusyMs.push(performance.eventLoopUtilization(bareElu).active / LOGINS)
       bare.push(b.rate)
       bareMs.push(...b.ms)
@@ -234,7 +245,9 @@ const main = async (): Promise<void> => {
           await profiler.post('Profiler.start')
         }
         const elu = performance.eventLoopUtilization()
+        const cpu = process.cpuUsage()
         const one = await perSecond(() => qrLogin(via, STEPS), 1)
+        cpuMs.get(via)!.push(cpuSince(cpu))
         busyMs.get(via)!.push(performance.eventLoopUtilization(elu).active / LOGINS)
         if (profiler !== undefined) {
           const { profile } = await profiler.post('Profiler.stop')
@@ -266,12 +279,12 @@ const main = async (): Promise<void> => {
           .join(' ')}`,
         `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK HTTP poll interval ${POLL_MS} ms`,
         '',
-        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms |',
-        '|---|---|---|---|---|---|---|',
-        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} |`,
+        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms | CPU per run, ms (÷ bare) |',
+        '|---|---|---|---|---|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} | ${median(bareCpuMs).toFixed(1)} |`,
         ...modes.flatMap((via) => [
-          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} |`,
-          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | |`,
+          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} | ${median(cpuMs.get(via)!).toFixed(1)} (${(median(cpuMs.get(via)!) / median(bareCpuMs)).toFixed(1)} ×) |`,
+          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | | |`,
         ]),
         '',
         ...(STEPS ? ['| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 |', '|---|---|'] : []),
