@@ -18,17 +18,23 @@
  *
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
  * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket),
- * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`).
+ * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`),
+ * BENCH_CPU_PROF (a path prefix: one CPU profile of each mode's sequential logins per round,
+ * `<prefix>.<transport>.<round>.cpuprofile`, sampled every 100 µs; the baseline and the concurrent
+ * logins are not in it).
  * Also reported: the event loop's busy time per sequential login (`performance.eventLoopUtilization`):
  * server and devices share one thread, so a latency close to it means the login waits on work, not
- * on a poll or a timer.
+ * on a poll or a timer. And the process's CPU time per sequential login (`process.cpuUsage`, user +
+ * system, the same thread's work plus libuv's crypto jobs): the figure that holds on a loaded machine
+ * (an fsync's wait is not CPU time; the event loop's busy time counts it).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
  * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import { benchDpopKey } from '../dpop-key.ts'
 import WebSocket from 'ws'
@@ -60,6 +66,10 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', SMOKE ? 2 : 8, 64)
 const REPS = num('BENCH_REPS', SMOKE ? 1 : 3, 20)
 const POLL_MS = num('BENCH_POLL_MS', 20, 5000)
 const STEPS = process.env.BENCH_STEPS !== undefined
+/** BENCH_CPU_PROF=<file>: a CPU profile (`.cpuprofile`) of the sequential logins alone (no baseline, no concurrent rounds). */
+const CPU_PROF = process.env.BENCH_CPU_PROF
+/** Sampling interval of BENCH_CPU_PROF, µs. */
+const CPU_PROF_INTERVAL_US = 100
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
 type TransportName = 'http' | 'websocket'
@@ -211,16 +221,39 @@ const main = async (): Promise<void> => {
     /** Per round: the event loop's busy milliseconds per sequential login (server and both devices share it). */
     const busyMs = new Map(modes.map((via) => [via, [] as number[]]))
     const bareBusyMs: number[] = []
+    /** Per round: the process's CPU milliseconds (user + system) per sequential login: the work, whatever else loads the machine. */
+    const cpuMs = new Map(modes.map((via) => [via, [] as number[]]))
+    const bareCpuMs: number[] = []
+    const cpuSince = (start: NodeJS.CpuUsage): number => {
+      const used = process.cpuUsage(start)
+      return (used.user + used.system) / 1000 / LOGINS
+    }
     for (let rep = 0; rep < REPS; rep++) {
       const bareElu = performance.eventLoopUtilization()
+      const bareCpu = process.cpuUsage()
       const b = await perSecond(bareCrypto, 1)
+      bareCpuMs.push(cpuSince(bareCpu))
       bareBusyMs.push(performance.eventLoopUtilization(bareElu).active / LOGINS)
       bare.push(b.rate)
       bareMs.push(...b.ms)
       for (const via of modes) {
+        const profiler = CPU_PROF === undefined ? undefined : new Session()
+        if (profiler !== undefined) {
+          profiler.connect()
+          await profiler.post('Profiler.enable')
+          await profiler.post('Profiler.setSamplingInterval', { interval: CPU_PROF_INTERVAL_US })
+          await profiler.post('Profiler.start')
+        }
         const elu = performance.eventLoopUtilization()
+        const cpu = process.cpuUsage()
         const one = await perSecond(() => qrLogin(via, STEPS), 1)
+        cpuMs.get(via)!.push(cpuSince(cpu))
         busyMs.get(via)!.push(performance.eventLoopUtilization(elu).active / LOGINS)
+        if (profiler !== undefined) {
+          const { profile } = await profiler.post('Profiler.stop')
+          profiler.disconnect()
+          writeFileSync(`${CPU_PROF}.${via}.${rep}.cpuprofile`, JSON.stringify(profile))
+        }
         sequential.get(via)!.rates.push(one.rate)
         sequential.get(via)!.ms.push(...one.ms)
         concurrent.get(via)!.push((await perSecond(() => qrLogin(via), CONCURRENCY)).rate)
@@ -246,12 +279,12 @@ const main = async (): Promise<void> => {
           .join(' ')}`,
         `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK HTTP poll interval ${POLL_MS} ms`,
         '',
-        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms |',
-        '|---|---|---|---|---|---|---|',
-        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} |`,
+        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms | CPU per run, ms (÷ bare) |',
+        '|---|---|---|---|---|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} | ${median(bareCpuMs).toFixed(1)} |`,
         ...modes.flatMap((via) => [
-          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} |`,
-          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | |`,
+          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} | ${median(cpuMs.get(via)!).toFixed(1)} (${(median(cpuMs.get(via)!) / median(bareCpuMs)).toFixed(1)} ×) |`,
+          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | | |`,
         ]),
         '',
         ...(STEPS ? ['| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 |', '|---|---|'] : []),

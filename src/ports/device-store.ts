@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '../core/accounts/records.ts'
+import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
 import type { MintOutcome } from './mint-outcome.ts'
 
 /** Where and when a device was last seen (see {@link DeviceStore.touch}). */
@@ -11,6 +11,15 @@ export interface DeviceSeen {
 export interface DeviceStore {
   /** Atomically inserts the device if its account is usable at the store's now (see {@link MintOutcome}). */
   create(device: DeviceRecord): Promise<MintOutcome>
+  /**
+   * Creates the device with its first refresh family and access token (of that family and device),
+   * all or nothing: `ok`, or `denied`/`exists` as {@link create} and `TokenStore.createRefreshFamily`
+   * / `putAccess` would answer, with nothing left behind. The sign-in's session mint: one step (one
+   * commit) on SQLite and memory; Redis and Durable Objects take the three steps in turn and undo
+   * the device when a later one is refused. A throw may come after the writes (an answer lost):
+   * the caller revokes the device then.
+   */
+  createWithTokens(device: DeviceRecord, tokens: { family: RefreshFamilyRecord; access: AccessTokenRecord }): Promise<MintOutcome>
   /** The device, or null (also when it belongs to another account). */
   get(accountId: string, deviceId: string): Promise<DeviceRecord | null>
   /** The account's devices, oldest first (ties by id). */

@@ -81,6 +81,19 @@ export const signChannelTicket = async (keys: { current(): CurrentSigningKey }, 
     .sign(privateKey)
 }
 
+// One key set per JWKS object, so its keys are imported once, not at every verification: the SDK
+// keeps the set it fetched (for the answer's max-age) and the server's `publicJwks()` answers the same
+// object while its keys do not change. jose snapshots the set, so a key set never sees later edits.
+const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>()
+const keySetOf = (jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> => {
+  let set = keySets.get(jwks)
+  if (set === undefined) {
+    set = createLocalJWKSet(jwks)
+    keySets.set(jwks, set)
+  }
+  return set
+}
+
 const refuse = (detail: string): RelayError => new RelayError('UNAUTHORIZED', { detail })
 
 // jose's claim errors carry the payload; none of it (the channel id is a bearer value) may reach a log,
@@ -127,7 +140,7 @@ export const verifyChannelTicket = async (
   if (typeof kid !== 'string') throw refuse('channel ticket has no kid')
   let result
   try {
-    result = await jwtVerify(jws, createLocalJWKSet(jwks), {
+    result = await jwtVerify(jws, keySetOf(jwks), {
       algorithms: ['EdDSA', 'ES256'],
       typ: CHANNEL_TICKET_TYP,
       issuer: expect.issuer,

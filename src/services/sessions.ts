@@ -10,9 +10,9 @@ import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } fro
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, MintOutcome, Random } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
-import { mintTokenFamily, putAccessToken } from './token-mint.ts'
+import { putAccessToken, tokenRecords } from './token-mint.ts'
 
 export { RefreshError } from './session-refresh.ts'
 
@@ -135,16 +135,20 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
         lastSeenAtMs: now,
         ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
       }
-      if ((await durable.devices.create(record)) !== 'ok') throw denied()
+      const { family, access, issued } = tokenRecords(deps, { accountId: account.id, deviceId: record.id, jkt: device.jkt })
+      let outcome: MintOutcome
       try {
-        // A refusal here revokes the device below, like any other failure.
-        return await mintTokenFamily(deps, { accountId: account.id, deviceId: record.id, jkt: device.jkt }, denied)
+        // One step: the device, its refresh family and its first access token (one commit on SQLite).
+        outcome = await durable.devices.createWithTokens(record, { family, access })
       } catch (error) {
-        // No half-made device is left behind (it would show in the device list, signed in by nobody).
-        // A failed revoke is dropped: the mint's own error is the one to report.
+        // The answer may be lost after the writes: no half-made device is left behind (it would show
+        // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error
+        // is the one to report.
         await durable.devices.revoke(account.id, record.id).catch(() => {})
         throw error
       }
+      if (outcome !== 'ok') throw denied()
+      return issued
     },
     async authenticate(bearer) {
       if (bearer === undefined || bearer === '') {

@@ -44,6 +44,10 @@ const importCurrent = async (set: SigningKeySet): Promise<CurrentSigningKey> => 
   return { kid, alg, privateKey }
 }
 
+/** True when `records` are the keys named by `kids`, in that order. */
+const sameKids = (kids: readonly string[], records: readonly SigningKeyRecord[]): boolean =>
+  kids.length === records.length && records.every((r, i) => r.kid === kids[i])
+
 /** The keyring; build it with {@link openSigningKeys}. */
 export class SigningKeys {
   #set: SigningKeySet
@@ -51,6 +55,8 @@ export class SigningKeys {
   readonly #options: SigningKeysOptions
   #rotating: Promise<void> = Promise.resolve()
   #loadedAtMs: number
+  /** The last JWKS answered by `publicJwks`, and what it was made from. */
+  #published: { set: SigningKeySet; kids: string[]; jwks: PublicJwks } | undefined
 
   private constructor(set: SigningKeySet, current: CurrentSigningKey, options: SigningKeysOptions) {
     this.#set = set
@@ -94,11 +100,22 @@ export class SigningKeys {
     return this.#current
   }
 
-  /** The JWKS to publish now: the current key and the retired keys still inside their publication time. */
+  /**
+   * The JWKS to publish now: the current key and the retired keys still inside their publication time.
+   * Frozen, and the same object for as long as the same keys are published.
+   */
   publicJwks(): PublicJwks {
     const { clock, retiredKeyTtlMs } = this.#options
     this.#reloadWhenStale()
-    return { keys: publishedKeys(this.#set, clock.now(), retiredKeyTtlMs).map((k) => publicJwkOf(k.jwk, k.kid)) }
+    const published = publishedKeys(this.#set, clock.now(), retiredKeyTtlMs)
+    const last = this.#published
+    // The same object while the same keys are published: verifiers keep their imported keys by it.
+    if (last !== undefined && last.set === this.#set && sameKids(last.kids, published)) return last.jwks
+    const jwks: PublicJwks = Object.freeze({
+      keys: Object.freeze(published.map((k) => Object.freeze(publicJwkOf(k.jwk, k.kid)))) as PublicJwk[],
+    })
+    this.#published = { set: this.#set, kids: published.map((k) => k.kid), jwks }
+    return jwks
   }
 
   /**

@@ -6,6 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
 import { mintDeviceToken } from '../core/auth/device-token.ts'
+import type { AccessTokenRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
 import type { RelayError } from '../core/errors.ts'
 import type { Clock, DurableStore, Random } from '../ports.ts'
 import type { IssuedTokens } from './sessions.ts'
@@ -26,6 +27,65 @@ export interface TokenOwner {
   jkt?: string | undefined
 }
 
+/** A new refresh family and its first access token, not stored yet, and what the device is handed. */
+export interface TokenRecords {
+  family: RefreshFamilyRecord
+  access: AccessTokenRecord
+  issued: IssuedTokens
+}
+
+const accessRecord = (deps: TokenMintDeps, owner: TokenOwner, familyId: string, now: number) => {
+  const token = mintDeviceToken(deps.random)
+  const record: AccessTokenRecord = {
+    id: token.id,
+    secretHash: token.secretHash(),
+    accountId: owner.accountId,
+    deviceId: owner.deviceId,
+    familyId,
+    scopes: [],
+    issuedAtMs: now,
+    expiresAtMs: now + deps.accessTokenTtlMs,
+    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+  }
+  return { record, bearer: token.bearer() }
+}
+
+/**
+ * Makes (without storing) a refresh family and its first access token for `owner`: what
+ * `DeviceStore.createWithTokens` stores together with a new device.
+ *
+ * @example
+ * const { family, access, issued } = tokenRecords(deps, { accountId, deviceId, jkt })
+ */
+export const tokenRecords = (deps: TokenMintDeps, owner: TokenOwner): TokenRecords => {
+  const now = deps.clock.now()
+  const refresh = mintDeviceToken(deps.random)
+  const family: RefreshFamilyRecord = {
+    id: refresh.id,
+    accountId: owner.accountId,
+    deviceId: owner.deviceId,
+    scopes: [],
+    currentHash: refresh.secretHash(),
+    generation: 0,
+    createdAtMs: now,
+    expiresAtMs: now + deps.refreshTokenTtlMs,
+    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+  }
+  const access = accessRecord(deps, owner, refresh.id, now)
+  return {
+    family,
+    access: access.record,
+    issued: {
+      accessToken: access.bearer,
+      refreshToken: refresh.bearer(),
+      expiresInMs: deps.accessTokenTtlMs,
+      deviceId: owner.deviceId,
+      accountId: owner.accountId,
+      ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
+    },
+  }
+}
+
 /**
  * Stores a fresh access token of a refresh family. Throws `denied()` when the store refuses it (the
  * account, device or family became unusable).
@@ -39,21 +99,9 @@ export const putAccessToken = async (
   familyId: string,
   denied: () => RelayError,
 ): Promise<{ bearer: string; ttl: number }> => {
-  const token = mintDeviceToken(deps.random)
-  const now = deps.clock.now()
-  const outcome = await deps.durable.tokens.putAccess({
-    id: token.id,
-    secretHash: token.secretHash(),
-    accountId: owner.accountId,
-    deviceId: owner.deviceId,
-    familyId,
-    scopes: [],
-    issuedAtMs: now,
-    expiresAtMs: now + deps.accessTokenTtlMs,
-    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
-  })
-  if (outcome !== 'ok') throw denied()
-  return { bearer: token.bearer(), ttl: deps.accessTokenTtlMs }
+  const { record, bearer } = accessRecord(deps, owner, familyId, deps.clock.now())
+  if ((await deps.durable.tokens.putAccess(record)) !== 'ok') throw denied()
+  return { bearer, ttl: deps.accessTokenTtlMs }
 }
 
 /**
@@ -65,33 +113,13 @@ export const putAccessToken = async (
  * const tokens = await mintTokenFamily(deps, { accountId, deviceId, jkt }, denied)
  */
 export const mintTokenFamily = async (deps: TokenMintDeps, owner: TokenOwner, denied: () => RelayError): Promise<IssuedTokens> => {
-  const now = deps.clock.now()
-  const refresh = mintDeviceToken(deps.random)
-  const family = await deps.durable.tokens.createRefreshFamily({
-    id: refresh.id,
-    accountId: owner.accountId,
-    deviceId: owner.deviceId,
-    scopes: [],
-    currentHash: refresh.secretHash(),
-    generation: 0,
-    createdAtMs: now,
-    expiresAtMs: now + deps.refreshTokenTtlMs,
-    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
-  })
-  if (family !== 'ok') throw denied()
-  let access: { bearer: string; ttl: number }
+  const { family, access, issued } = tokenRecords(deps, owner)
+  if ((await deps.durable.tokens.createRefreshFamily(family)) !== 'ok') throw denied()
   try {
-    access = await putAccessToken(deps, owner, refresh.id, denied)
+    if ((await deps.durable.tokens.putAccess(access)) !== 'ok') throw denied()
   } catch (error) {
-    await deps.durable.tokens.revokeRefreshFamily(refresh.id).catch(() => false)
+    await deps.durable.tokens.revokeRefreshFamily(family.id).catch(() => false)
     throw error
   }
-  return {
-    accessToken: access.bearer,
-    refreshToken: refresh.bearer(),
-    expiresInMs: access.ttl,
-    deviceId: owner.deviceId,
-    accountId: owner.accountId,
-    ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
-  }
+  return issued
 }

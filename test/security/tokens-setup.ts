@@ -91,7 +91,7 @@ export const oauthForm = async (
 export { viaApp }
 
 /**
- * A durable store whose token methods fail once when armed, before or after doing their work (a
+ * A durable store whose token methods (and the session mint, `devices.createWithTokens`) fail once when armed, before or after doing their work (a
  * write that committed but whose answer was lost), with StoreUnavailableError.
  */
 export const flakyDurable = (inner: (clock: FakeClock) => DurableStore) => {
@@ -110,6 +110,7 @@ export const flakyDurable = (inner: (clock: FakeClock) => DurableStore) => {
       }
     return {
       ...store,
+      devices: { ...store.devices, createWithTokens: wrap('createWithTokens', store.devices.createWithTokens) },
       tokens: {
         ...store.tokens,
         putAccess: wrap('putAccess', store.tokens.putAccess),

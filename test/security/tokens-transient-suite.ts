@@ -59,9 +59,11 @@ export const describeTransientFailures = (label: string, stores: TransientStores
       expect((await refreshWith(s, rotated.body.refresh_token)).body.error).toBe('invalid_grant')
     })
 
-    it.each(['createRefreshFamily', 'putAccess'])(
-      'finding 12: device-code redemption with %s failing once: 503, the retry poll gets the tokens, no half-made device',
-      async (method) => {
+    // The redemption mints the device, its family and its token in one store intent (createWithTokens):
+    // failing before its writes, or after them with the answer lost.
+    it.each(['before', 'after'] as const)(
+      'finding 12: device-code redemption with the session mint failing once (%s its writes): 503, the retry poll gets the tokens, no half-made device',
+      async (when) => {
         const store = flaky()
         const s = await setup(store)
         const holder = await dpopHolder()
@@ -72,7 +74,7 @@ export const describeTransientFailures = (label: string, stores: TransientStores
           dpop_jkt: holder.jkt,
         })
         expect(decided.status).toBe(200)
-        store.armed.set(method, 'before')
+        store.armed.set('createWithTokens', when)
         const failed = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
         expect(failed.status, JSON.stringify(failed.body)).toBe(503)
         const accountId = (await s.t.durable.accounts.findByUsername('alice'))?.id as string

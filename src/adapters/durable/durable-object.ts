@@ -51,6 +51,7 @@ import type {
 } from '../../ports.ts'
 import { hash32, type ObjectNamespace } from '../storage/durable-object.ts'
 import { listAcrossShards } from './durable-object-list.ts'
+import { createWithTokensInSteps } from './session-mint-steps.ts'
 
 /** What an account object answers (one object per account id; see `src/runtime/account-object.ts`). */
 export interface AccountObjectApi {
@@ -257,7 +258,12 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     touch: (accountId, deviceId, seen) => account(accountId).touchDevice(deviceId, seen),
     revoke: (accountId, deviceId) => account(accountId).revokeDevice(deviceId, clock.now()),
     revokeAllExcept: (accountId, keepDeviceId) => account(accountId).revokeAllExcept(keepDeviceId, clock.now()),
+    createWithTokens: createWithTokensInSteps(
+      () => devices,
+      () => tokens,
+    ),
   }
+  const tokens = objectTokens(c)
 
   const security: SecurityStateStore = {
     markAuthenticated: (accountId, deviceId, atMs) => account(accountId).markAuthenticated(deviceId, atMs),
@@ -273,7 +279,7 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     accounts: { ...objectAccounts(c), list: (after, limit) => listAcrossShards(shardList(), account, after, limit) },
     credentials,
     devices,
-    tokens: objectTokens(c),
+    tokens,
     security,
     // The objects' alarms free expired rows; expired records are invisible already.
     purgeExpired: async () => 0,

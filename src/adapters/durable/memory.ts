@@ -6,9 +6,10 @@
  */
 import { usernameKey } from '../../core/accounts/records.ts'
 import type { AccountStore, Clock, CredentialStore, DeviceStore, DurableStore, MintOutcome, SecurityStateStore } from '../../ports.ts'
-import { copy, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
+import { copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
+import { tokensFitDevice } from './session-mint-steps.ts'
 
 /** Options of {@link memoryDurableStore}. */
 export interface MemoryDurableOptions {
@@ -92,6 +93,16 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       if (state === null) return 'denied'
       if (state.devices.has(device.id)) return 'exists'
       state.devices.set(device.id, copy(device))
+      return 'ok'
+    },
+    async createWithTokens(device, tokens): Promise<MintOutcome> {
+      const state = usableAccount(s, device.accountId)
+      if (state === null || !tokensFitDevice(device, tokens)) return 'denied'
+      const { family, access } = tokens
+      if (state.devices.has(device.id) || liveFamily(s, family.id) !== null || liveAccess(s, access.id) !== null) return 'exists'
+      state.devices.set(device.id, copy(device))
+      s.families.set(family.id, { record: copy(family), used: new Set() })
+      s.access.set(access.id, copy(access))
       return 'ok'
     },
     async get(accountId, deviceId) {

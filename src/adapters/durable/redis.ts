@@ -23,6 +23,7 @@ import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
 import { flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
+import { createWithTokensInSteps } from './session-mint-steps.ts'
 import { storedEvent } from './security-feed.ts'
 
 /** Options of {@link redisDurableStore}: a ready client (the runtime builds it), a key prefix and the clock. */
@@ -110,7 +111,7 @@ const redisCredentials = ({ client, redis, acct, base }: RedisDurableContext): D
   countRecoveryCodes: (accountId) => client.scard(`${base(accountId)}rc`),
 })
 
-const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): DurableStore['devices'] => ({
+const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): Omit<DurableStore['devices'], 'createWithTokens'> => ({
   create: (d) =>
     redis.qdDeviceCreate(
       acct(d.accountId),
@@ -178,12 +179,20 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
     tokenPointer: (id) => `${keyPrefix}{t:${id}}`,
     familyPointer: (id) => `${keyPrefix}{f:${id}}`,
   }
+  const tokens = redisTokens(c)
+  const devices: DurableStore['devices'] = {
+    ...redisDevices(c),
+    createWithTokens: createWithTokensInSteps(
+      () => devices,
+      () => tokens,
+    ),
+  }
   return {
     kind: 'redis',
     accounts: redisAccounts(c, keyPrefix),
     credentials: redisCredentials(c),
-    devices: redisDevices(c),
-    tokens: redisTokens(c),
+    devices,
+    tokens,
     security: redisSecurity(c),
     async purgeExpired() {
       return 0 // every expiring key carries PEXPIREAT; Redis frees them itself

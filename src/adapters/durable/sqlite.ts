@@ -12,8 +12,11 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'libsql'
 import { usernameKey } from '../../core/accounts/records.ts'
-import type { Clock, DurableStore, ReplaceOutcome } from '../../ports.ts'
-import { AccountSql } from './sql/account-sql.ts'
+import type { DeviceRecord } from '../../core/accounts/records.ts'
+import type { Clock, DurableStore, MintOutcome, ReplaceOutcome } from '../../ports.ts'
+import { type SessionTokens, tokensFitDevice } from './session-mint-steps.ts'
+import { AccountSql, MintRefused } from './sql/account-sql.ts'
+import type { SqlExecutor } from './sql/executor.ts'
 import { libsqlExecutor } from './sql/libsql-executor.ts'
 import { appendEvent, lastAuthenticated, markAuthenticated, readEvents } from './sql/security-sql.ts'
 import { migrateWaiting, retryWhileBusy, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BUSY_WAIT_MS } from './sqlite-busy.ts'
@@ -25,6 +28,9 @@ export interface SqliteStoreOptions {
 }
 
 export { SQLITE_BUSY_TIMEOUT_MS }
+
+/** `PRAGMA synchronous` level NORMAL: in WAL mode a commit is not synced to disk (a checkpoint is). */
+const SYNCHRONOUS_NORMAL = 1
 
 /**
  * Opens (creating if needed) `<dataDir>/qrelay.db`: the directory is made owner-only, the journal is
@@ -52,6 +58,41 @@ export const openSqlite = (dataDir: string): Database.Database => {
 }
 
 /**
+ * The security feed's appends commit without waiting for the disk (`synchronous = NORMAL` for that
+ * one transaction: no fsync, which would block the process). WAL keeps the order of commits, so such
+ * an append is lost only by a power cut or OS crash before the next full commit (any token or device
+ * write) or checkpoint, never by a process crash, and never out of order. Tokens, devices, accounts
+ * and revocations keep the connection's setting (`FULL` from openSqlite); a connection already at
+ * NORMAL or below is left as it is. See docs/durability.md.
+ */
+const unsyncedTransactions = (db: Database.Database, sql: SqlExecutor) => {
+  const connectionLevel = Number((db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous)
+  return <A extends unknown[], R>(fn: (...args: A) => R) =>
+    retryWhileBusy((...args: A): R => {
+      if (connectionLevel <= SYNCHRONOUS_NORMAL) return sql.transaction(() => fn(...args))
+      db.exec(`PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`)
+      try {
+        return sql.transaction(() => fn(...args))
+      } finally {
+        db.exec(`PRAGMA synchronous = ${connectionLevel}`)
+      }
+    })
+}
+
+/** `devices.createWithTokens` in one transaction (one commit): a refused step rolls the others back. */
+const createWithTokensOnce =
+  (sql: SqlExecutor, tables: AccountSql, now: () => number) =>
+  (device: DeviceRecord, tokens: SessionTokens): MintOutcome => {
+    if (!tokensFitDevice(device, tokens)) return 'denied'
+    try {
+      return sql.transaction(() => tables.createDeviceWithTokens(device, tokens.family, tokens.access, now()))
+    } catch (error) {
+      if (error instanceof MintRefused) return error.outcome
+      throw error
+    }
+  }
+
+/**
  * Builds the SQLite durable store, migrating the schema first (throws SchemaVersionError when the
  * file is newer than this build). The caller owns and closes `db`.
  *
@@ -70,6 +111,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
   // One immediate transaction per call: the write lock is taken up front, so two processes never
   // both read and then both write. A busy lock is retried without blocking the process (bounded).
   const atomic = <A extends unknown[], R>(fn: (...args: A) => R) => retryWhileBusy((...args: A): R => sql.transaction(() => fn(...args)))
+  const relaxedAtomic = unsyncedTransactions(db, sql)
 
   return {
     kind: 'sqlite',
@@ -97,6 +139,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
     },
     devices: {
       create: atomic((device) => tables.createDevice(device, now())),
+      createWithTokens: retryWhileBusy(createWithTokensOnce(sql, tables, now)),
       get: async (accountId, deviceId) => tables.getDevice(accountId, deviceId),
       listByAccount: async (accountId) => tables.listDevices(accountId),
       rename: retryWhileBusy((accountId: string, deviceId: string, name: string) => tables.renameDevice(accountId, deviceId, name)),
@@ -116,7 +159,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
     security: {
       markAuthenticated: atomic((accountId, deviceId, atMs) => markAuthenticated(tables, accountId, deviceId, atMs)),
       lastAuthenticated: async (accountId, deviceId) => lastAuthenticated(tables, accountId, deviceId),
-      appendEvent: atomic((accountId, event, bounds) => appendEvent(tables, accountId, event, bounds, now())),
+      appendEvent: relaxedAtomic((accountId, event, bounds) => appendEvent(tables, accountId, event, bounds, now())),
       readEvents: async (accountId, since, limit) => readEvents(tables, accountId, since, limit, now()),
     },
     purgeExpired: atomic(() => tables.purgeExpired(now())),

@@ -223,6 +223,60 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect(await store.devices.create(device)).toBe('exists')
       })
 
+      it('creates a device with its first family and access token in one intent', async () => {
+        const account = newAccount(clock)
+        await store.accounts.create(account)
+        const device = newDevice(clock, account.id, { origin: 'qr', channelHash: hashOf('channel') })
+        const family = newFamily(clock, device, { jkt: 'jkt-1' })
+        const access = newAccess(clock, device, { familyId: family.id, jkt: 'jkt-1' })
+        expect(await store.devices.createWithTokens(device, { family, access })).toBe('ok')
+        expect(await store.devices.get(account.id, device.id)).toEqual(device)
+        expect(await store.tokens.getRefreshFamily(family.id)).toEqual(family)
+        expect(await store.tokens.getAccess(access.id)).toEqual(access)
+        const rotate = { familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf('next'), graceMs: 0 }
+        expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('rotated')
+        // The same device again: nothing new is stored.
+        const again = { family: newFamily(clock, device), access: newAccess(clock, device) }
+        again.access.familyId = again.family.id
+        expect(await store.devices.createWithTokens(device, again)).toBe('exists')
+        expect(await store.tokens.getRefreshFamily(again.family.id)).toBeNull()
+        expect(await store.tokens.getAccess(again.access.id)).toBeNull()
+      })
+
+      it('leaves nothing behind when createWithTokens is refused', async () => {
+        const { account, device: existing } = await signedIn(store, clock)
+        const taken = await session(store, clock, existing)
+        const tokensOf = (device: ReturnType<typeof newDevice>, familyId?: string) => {
+          const family = newFamily(clock, device, familyId === undefined ? {} : { id: familyId })
+          return { family, access: newAccess(clock, device, { familyId: family.id }) }
+        }
+        // A family id already live: the device is not kept either.
+        const clash = newDevice(clock, account.id)
+        expect(await store.devices.createWithTokens(clash, tokensOf(clash, taken.family.id))).toBe('exists')
+        expect(await store.devices.get(account.id, clash.id)).toBeNull()
+        // Records of another device, or a token of another family: denied, nothing stored.
+        const mismatched = newDevice(clock, account.id)
+        const foreign = tokensOf(existing)
+        expect(await store.devices.createWithTokens(mismatched, foreign)).toBe('denied')
+        const crossed = tokensOf(mismatched)
+        crossed.access.familyId = taken.family.id
+        expect(await store.devices.createWithTokens(mismatched, crossed)).toBe('denied')
+        expect(await store.devices.get(account.id, mismatched.id)).toBeNull()
+        for (const id of [foreign.family.id, crossed.family.id]) expect(await store.tokens.getRefreshFamily(id)).toBeNull()
+        for (const id of [foreign.access.id, crossed.access.id]) expect(await store.tokens.getAccess(id)).toBeNull()
+        // A locked or unknown account: denied, nothing stored.
+        const locked = newAccount(clock, { lockedUntilMs: clock.now() + 1000 })
+        await store.accounts.create(locked)
+        const lockedDevice = newDevice(clock, locked.id)
+        const lockedTokens = tokensOf(lockedDevice)
+        expect(await store.devices.createWithTokens(lockedDevice, lockedTokens)).toBe('denied')
+        expect(await store.devices.get(locked.id, lockedDevice.id)).toBeNull()
+        expect(await store.tokens.getAccess(lockedTokens.access.id)).toBeNull()
+        const nobody = newDevice(clock, uid('nobody'))
+        expect(await store.devices.createWithTokens(nobody, tokensOf(nobody))).toBe('denied')
+        expect((await store.devices.listByAccount(account.id)).map((d) => d.id)).toEqual([existing.id])
+      })
+
       it('lists an account’s devices oldest first', async () => {
         const account = newAccount(clock)
         await store.accounts.create(account)

@@ -39,6 +39,30 @@ describe('sqliteStore', () => {
     db.close()
   })
 
+  it('commits security events without a sync (NORMAL) and every other write at the connection’s level', async () => {
+    const db = openSqlite(freshDir())
+    const clock = fakeClock(Date.now())
+    const store = sqliteStore({ db, clock })
+    const { account, device } = await signedIn(store, clock)
+    const levels: unknown[] = []
+    const exec = db.exec.bind(db)
+    db.exec = (text: string) => {
+      if (/^COMMIT/.test(text)) levels.push(pragma(db, 'synchronous'))
+      return exec(text)
+    }
+    await store.security.appendEvent(account.id, { type: 'password_changed', atMs: clock.now() }, { maxEvents: 10, retentionMs: 60_000 })
+    await session(store, clock, device)
+    await store.devices.revoke(account.id, device.id)
+    expect(levels).toEqual([1, 2, 2, 2]) // the event NORMAL; family, token and revocation FULL
+    expect(pragma(db, 'synchronous')).toBe(2)
+    // A connection opened at NORMAL stays there for everything.
+    db.exec('PRAGMA synchronous = NORMAL')
+    const relaxed = sqliteStore({ db, clock })
+    await relaxed.security.appendEvent(account.id, { type: 'password_changed', atMs: clock.now() }, { maxEvents: 10, retentionMs: 60_000 })
+    expect(pragma(db, 'synchronous')).toBe(1)
+    db.close()
+  })
+
   it('keeps accounts, credentials, devices and tokens across a restart', async () => {
     const dir = freshDir()
     const clock = fakeClock(Date.now())

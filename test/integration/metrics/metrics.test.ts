@@ -114,7 +114,9 @@ describe('GET /metrics', () => {
       sampleValue(after, 'qrelay_http_request_duration_seconds_count', tokenPolls),
     )
     expect(delta(before, after, 'qrelay_store_operation_duration_seconds_count', { port: 'channels', operation: 'create' })).toBe(1)
-    expect(delta(before, after, 'qrelay_store_operation_duration_seconds_count', { port: 'devices', operation: 'create' })).toBe(2)
+    expect(delta(before, after, 'qrelay_store_operation_duration_seconds_count', { port: 'devices', operation: 'createWithTokens' })).toBe(
+      2,
+    )
 
     // Route labels are patterns: never a channel id, a user code or any other path segment a client chose.
     const routes = new Set(after.filter((s) => s.labels.route !== undefined).map((s) => s.labels.route))

@@ -43,6 +43,24 @@ describe('SigningKeys.publicJwks', () => {
   })
 })
 
+describe('SigningKeys.publicJwks identity', () => {
+  it('answers the same frozen object while the same keys are published, and a new one when they change', async () => {
+    const { keys, clock } = await open()
+    const first = keys.publicJwks()
+    expect(keys.publicJwks()).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.keys) && Object.isFrozen(first.keys[0])).toBe(true)
+    clock.advance(1000)
+    await keys.rotate()
+    const rotated = keys.publicJwks()
+    expect(rotated).not.toBe(first)
+    expect(keys.publicJwks()).toBe(rotated)
+    clock.advance(DAY)
+    const retiredGone = keys.publicJwks()
+    expect(retiredGone).not.toBe(rotated)
+    expect(retiredGone.keys.map((k) => k.kid)).toEqual([keys.current().kid])
+  })
+})
+
 describe('SigningKeys.rotate', () => {
   it('switches to a new key and keeps the old one published for the configured time', async () => {
     const { keys, clock, store } = await open()

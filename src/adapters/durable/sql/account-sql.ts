@@ -35,6 +35,13 @@ import {
 } from './rows.ts'
 import { ownedStatements, recordStatements as q, type AccountScope, type OwnedStatements } from './statements.ts'
 
+/** A refused step of {@link AccountSql.createDeviceWithTokens}: thrown to roll the transaction back. */
+export class MintRefused extends Error {
+  constructor(readonly outcome: Exclude<MintOutcome, 'ok'>) {
+    super(`mint refused: ${outcome}`)
+  }
+}
+
 /** The account, credential, device and token intents over one SQLite database. */
 export class AccountSql {
   /** The statements whose text depends on the scope (codes, marks, events). */
@@ -123,6 +130,22 @@ export class AccountSql {
   createDevice(device: DeviceRecord, nowMs: number): MintOutcome {
     if (!this.usable(device.accountId, nowMs)) return 'denied'
     return this.sql.run(q.deviceInsert(fromDevice(device))) === 1 ? 'ok' : 'exists'
+  }
+
+  /**
+   * Mints a device with its first family and access token; anything but `ok` is thrown as a
+   * {@link MintRefused} so that the caller's transaction rolls the earlier inserts back.
+   */
+  createDeviceWithTokens(device: DeviceRecord, family: RefreshFamilyRecord, access: AccessTokenRecord, nowMs: number): 'ok' {
+    for (const step of [
+      () => this.createDevice(device, nowMs),
+      () => this.createFamily(family, nowMs),
+      () => this.putAccess(access, nowMs),
+    ]) {
+      const outcome = step()
+      if (outcome !== 'ok') throw new MintRefused(outcome)
+    }
+    return 'ok'
   }
 
   /** The device, or null. */
