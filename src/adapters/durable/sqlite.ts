@@ -29,9 +29,6 @@ export interface SqliteStoreOptions {
 
 export { SQLITE_BUSY_TIMEOUT_MS }
 
-/** `PRAGMA synchronous` level NORMAL: in WAL mode a commit is not synced to disk (a checkpoint is). */
-const SYNCHRONOUS_NORMAL = 1
-
 /**
  * Opens (creating if needed) `<dataDir>/qrelay.db`: the directory is made owner-only, the journal is
  * WAL (readers never block the writer), `synchronous = FULL` (a revocation that returned survives a
@@ -55,28 +52,6 @@ export const openSqlite = (dataDir: string): Database.Database => {
   db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`)
   db.exec('PRAGMA foreign_keys = ON')
   return db
-}
-
-/**
- * The security feed's appends commit without waiting for the disk (`synchronous = NORMAL` for that
- * one transaction: no fsync, which would block the process). WAL keeps the order of commits, so such
- * an append is lost only by a power cut or OS crash before the next full commit (any token or device
- * write) or checkpoint, never by a process crash, and never out of order. Tokens, devices, accounts
- * and revocations keep the connection's setting (`FULL` from openSqlite); a connection already at
- * NORMAL or below is left as it is. See docs/durability.md.
- */
-const unsyncedTransactions = (db: Database.Database, sql: SqlExecutor) => {
-  const connectionLevel = Number((db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous)
-  return <A extends unknown[], R>(fn: (...args: A) => R) =>
-    retryWhileBusy((...args: A): R => {
-      if (connectionLevel <= SYNCHRONOUS_NORMAL) return sql.transaction(() => fn(...args))
-      db.exec(`PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`)
-      try {
-        return sql.transaction(() => fn(...args))
-      } finally {
-        db.exec(`PRAGMA synchronous = ${connectionLevel}`)
-      }
-    })
 }
 
 /** `devices.createWithTokens` in one transaction (one commit): a refused step rolls the others back. */
@@ -111,7 +86,6 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
   // One immediate transaction per call: the write lock is taken up front, so two processes never
   // both read and then both write. A busy lock is retried without blocking the process (bounded).
   const atomic = <A extends unknown[], R>(fn: (...args: A) => R) => retryWhileBusy((...args: A): R => sql.transaction(() => fn(...args)))
-  const relaxedAtomic = unsyncedTransactions(db, sql)
 
   return {
     kind: 'sqlite',
@@ -159,7 +133,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
     security: {
       markAuthenticated: atomic((accountId, deviceId, atMs) => markAuthenticated(tables, accountId, deviceId, atMs)),
       lastAuthenticated: async (accountId, deviceId) => lastAuthenticated(tables, accountId, deviceId),
-      appendEvent: relaxedAtomic((accountId, event, bounds) => appendEvent(tables, accountId, event, bounds, now())),
+      appendEvent: atomic((accountId, event, bounds) => appendEvent(tables, accountId, event, bounds, now())),
       readEvents: async (accountId, since, limit) => readEvents(tables, accountId, since, limit, now()),
     },
     purgeExpired: atomic(() => tables.purgeExpired(now())),
