@@ -40,8 +40,7 @@ import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
-import { rendezvousFastPath } from './node-fast-path.ts'
-import { chainFastPaths, oauthFastPath } from './node-fast-oauth.ts'
+import { nodeFastPaths } from './node-fast-paths.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
@@ -285,8 +284,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     ...runtime,
     ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
-  const fastPath = chainFastPaths(rendezvousFastPath(services, runtime), oauthFastPath(services, runtime))
-  const server = await listen(config, app.fetch, wss, fastPath)
+  const server = await listen(config, app.fetch, wss, nodeFastPaths(services, runtime))
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
