@@ -3,6 +3,35 @@ import type { RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { ChannelLimit, Limited } from './channel-limit.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 
+/**
+ * A write of the Matrix APIs (no parties), as `writeChannel` in `core/rendezvous/channel.ts` decides it:
+ * a compare-and-swap on the write token.
+ */
+export interface TokenWrite {
+  /** The API the channel must be of (a channel of another API is missing). */
+  api: RendezvousApi
+  data: string
+  /** The token the writer last saw. */
+  expectedToken: string
+  /** The token a successful write stores: `writeToken(id, expectedToken, data)`, known before any read. */
+  nextToken: string
+  now: number
+  /** A stale token with data identical to the current payload succeeds without a change (MSC4388). */
+  idempotentRetry: boolean
+}
+
+/**
+ * What a {@link TokenWrite} did: `written` (the record stored), `unchanged` (an idempotent retry: the
+ * current record), `stale` (refused: the current record), `missing` (no live record of that API), or
+ * `busy` (the record kept changing under a composed compare-and-swap; nothing stored).
+ */
+export type TokenWriteOutcome =
+  | { outcome: 'written'; record: ChannelRecord }
+  | { outcome: 'unchanged'; record: ChannelRecord }
+  | { outcome: 'stale'; record: ChannelRecord }
+  | { outcome: 'missing' }
+  | { outcome: 'busy' }
+
 /** Outcome of {@link ChannelStore.create}. `capacity` means the live-channel cap is reached. */
 export type CreateOutcome = 'ok' | 'exists' | 'capacity'
 
@@ -37,4 +66,9 @@ export interface ChannelStore {
   limitAndTake?(id: string, api: RendezvousApi, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>>
   /** Counts the hit; when admitted, {@link create}s `record`. */
   limitAndCreate?(record: ChannelRecord, maxLive: number, limit: ChannelLimit): Promise<Limited<CreateOutcome>>
+  /**
+   * Counts the hit (the same channel counter as `limitAndGet`'s of that name); when admitted, applies
+   * `write` to the live record of `write.api` (version, revision and `updatedAtMs` advance on a write).
+   */
+  limitAndWrite?(id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>>
 }

@@ -5,9 +5,9 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (2024 ETag API)
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388 (sequence tokens)
  */
-import { sha256 } from '@noble/hashes/sha2.js'
 import { fail, ok, type Result } from '../errors.ts'
 import { toBase64Url } from '../crypto/secrets.ts'
+import { portableHmacSha256, type HmacSha256 } from './channel-id.ts'
 
 /** Which public API created the channel; a channel is served only on its own API's paths. */
 export type RendezvousApi = 'msc4108' | 'msc4388' | 'native'
@@ -42,13 +42,19 @@ export interface ChannelRecord {
 
 const encoder = new TextEncoder()
 
+/** The public key of the write-token HMAC: domain separation only, nothing secret. */
+const TOKEN_KEY = encoder.encode('qrelay write token v2')
+
 /**
- * The write token for `version` of channel `id` holding `data`: 128 bits of
- * SHA-256(id ‖ 0 ‖ version ‖ 0 ‖ data), base64url. Distinct for identical payloads at different
- * versions, as MSC4108 asks of ETags and MSC4388 of sequence tokens.
+ * The write token that replaces `previous` (the token being overwritten; '' at create) when `data` is
+ * written to channel `id`: 128 bits of HMAC-SHA-256 under a fixed public key of
+ * (id ‖ 0 ‖ previous ‖ 0 ‖ data), base64url. Each token chains on the one before it, so identical
+ * payloads at different versions get distinct tokens (as MSC4108 asks of ETags and MSC4388 of sequence
+ * tokens), and a writer's next token is known before the record is read (a store can compare and set
+ * in one step). `mac` is the portable HMAC unless a runtime passes a native one (same bytes).
  */
-export const writeToken = (id: string, version: number, data: string): string =>
-  toBase64Url(sha256(encoder.encode(`${id}\u0000${version}\u0000${data}`)).subarray(0, 16))
+export const writeToken = (id: string, previous: string, data: string, mac: HmacSha256 = portableHmacSha256): string =>
+  toBase64Url(mac(TOKEN_KEY, encoder.encode(`${id}\u0000${previous}\u0000${data}`)).subarray(0, 16))
 
 /** Size of a payload in UTF-8 bytes: the unit of every payload limit. */
 export const payloadBytes = (data: string): number => encoder.encode(data).length
@@ -63,6 +69,8 @@ export interface NewChannel {
   creatorSecretHash?: string
   creatorNetwork?: string
   creatorAsn?: number
+  /** The HMAC of {@link writeToken} (default: the portable one). */
+  mac?: HmacSha256
 }
 
 /**
@@ -77,7 +85,7 @@ export const createChannel = (input: NewChannel): ChannelRecord => {
     api: input.api,
     data: input.data,
     version: 0,
-    token: writeToken(input.id, 0, input.data),
+    token: writeToken(input.id, '', input.data, input.mac),
     rev: 0,
     createdAtMs: input.now,
     updatedAtMs: input.now,
@@ -106,7 +114,12 @@ export interface ChannelWrite {
    * without advancing (the writer's earlier attempt already landed). Off for the 2024 API.
    */
   idempotentRetry: boolean
+  /** The HMAC of {@link writeToken} (default: the portable one). */
+  mac?: HmacSha256
 }
+
+/** The detail of a refused write's CONCURRENT_WRITE. */
+export const STALE_TOKEN = 'the write token is stale'
 
 /** What a successful write produced: the record to store, and whether anything changed. */
 export interface WriteOutcome {
@@ -125,7 +138,7 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
     // Synapse narrows this to "token == the previous token"; the MSC text does not, and an identical
     // payload leaves the channel in the state the retrying writer wanted either way.
     if (write.idempotentRetry && write.data === record.data) return ok({ record, changed: false })
-    return fail('CONCURRENT_WRITE', 'the write token is stale')
+    return fail('CONCURRENT_WRITE', STALE_TOKEN)
   }
   const version = record.version + 1
   return ok({
@@ -133,7 +146,7 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
       ...record,
       data: write.data,
       version,
-      token: writeToken(record.id, version, write.data),
+      token: writeToken(record.id, record.token, write.data, write.mac),
       rev: record.rev + 1,
       updatedAtMs: write.now,
     },
