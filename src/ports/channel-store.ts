@@ -1,24 +1,10 @@
 import type { ChannelRecord } from '../core/rendezvous/channel.ts'
-import type { RendezvousApi } from '../core/rendezvous/channel.ts'
+import type { RendezvousApi, TokenWrite } from '../core/rendezvous/channel.ts'
 import type { ChannelLimit, Limited } from './channel-limit.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 
-/**
- * A write of the Matrix APIs (no parties), as `writeChannel` in `core/rendezvous/channel.ts` decides it:
- * a compare-and-swap on the write token.
- */
-export interface TokenWrite {
-  /** The API the channel must be of (a channel of another API is missing). */
-  api: RendezvousApi
-  data: string
-  /** The token the writer last saw. */
-  expectedToken: string
-  /** The token a successful write stores: `writeToken(id, expectedToken, data)`, known before any read. */
-  nextToken: string
-  now: number
-  /** A stale token with data identical to the current payload succeeds without a change (MSC4388). */
-  idempotentRetry: boolean
-}
+/** A write of the Matrix APIs (defined in core beside `writeChannel`, whose rule it follows). */
+export type { TokenWrite }
 
 /**
  * What a {@link TokenWrite} did: `written` (the record stored), `unchanged` (an idempotent retry: the

@@ -6,7 +6,7 @@
  */
 import { RelayError } from '../core/errors.ts'
 import { decideRate, windowBudget, type RateRule } from '../core/policy/rate-limit.ts'
-import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
+import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { ChannelLimit, Clock, CreateOutcome, EphemeralStore, Limited, WindowCounts } from '../ports.ts'
 import type { TokenWrite, TokenWriteOutcome } from '../ports/channel-store.ts'
 import { rateKey } from './rate-limiter.ts'
@@ -20,23 +20,6 @@ export type FusedChannelOps = Required<Pick<EphemeralStore['channels'], 'limitAn
 
 /** How many compare-and-swap rounds a composed write tries before answering `busy`. */
 const WRITE_ATTEMPTS = 8
-
-/** The record `write` leaves when its token matches `record`'s (as `writeChannel` builds it). */
-const written = (record: ChannelRecord, write: TokenWrite): ChannelRecord => ({
-  ...record,
-  data: write.data,
-  version: record.version + 1,
-  token: write.nextToken,
-  rev: record.rev + 1,
-  updatedAtMs: write.now,
-})
-
-/** `write` decided on `record` without storing: the outcome, or the record to store. */
-const decideWrite = (record: ChannelRecord | null, write: TokenWrite): TokenWriteOutcome | ChannelRecord => {
-  if (record === null || record.api !== write.api) return { outcome: 'missing' }
-  if (write.expectedToken === record.token) return written(record, write)
-  return write.idempotentRetry && write.data === record.data ? { outcome: 'unchanged', record } : { outcome: 'stale', record }
-}
 
 /**
  * The store's fused intents, each the adapter's own when it has one. The composed ones count the hit
@@ -74,7 +57,7 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
     if (!read.admitted) return read
     let record = read.value
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const decided = decideWrite(record, write)
+      const decided = decideTokenWrite(record, write)
       if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
       const stored = await channels.replaceIfMatch(id, record!.rev, decided)
       if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }

@@ -153,3 +153,35 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
     changed: true,
   })
 }
+
+/**
+ * A write of the Matrix APIs (no parties) with its next token worked out in advance: the same
+ * compare-and-swap on the write token as {@link writeChannel}, decided by {@link decideTokenWrite}.
+ */
+export interface TokenWrite {
+  /** The API the channel must be of (a channel of another API is missing). */
+  api: RendezvousApi
+  data: string
+  /** The token the writer last saw. */
+  expectedToken: string
+  /** The token a successful write stores: `writeToken(id, expectedToken, data)`, known before any read. */
+  nextToken: string
+  now: number
+  /** A stale token with data identical to the current payload succeeds without a change (MSC4388). */
+  idempotentRetry: boolean
+}
+
+/** A refused or settled {@link TokenWrite}: `unchanged` is an idempotent retry, `stale` a refusal. */
+export type TokenWriteVerdict = { outcome: 'unchanged'; record: ChannelRecord } | { outcome: 'stale'; record: ChannelRecord } | { outcome: 'missing' }
+
+/**
+ * `write` decided on the live `record` (null: none): the record to store when the token matches (what
+ * {@link writeChannel} builds), else the verdict.
+ */
+export const decideTokenWrite = (record: ChannelRecord | null, write: TokenWrite): ChannelRecord | TokenWriteVerdict => {
+  if (record === null || record.api !== write.api) return { outcome: 'missing' }
+  if (write.expectedToken !== record.token) {
+    return write.idempotentRetry && write.data === record.data ? { outcome: 'unchanged', record } : { outcome: 'stale', record }
+  }
+  return { ...record, data: write.data, version: record.version + 1, token: write.nextToken, rev: record.rev + 1, updatedAtMs: write.now }
+}
