@@ -4,7 +4,7 @@
  * these and never touch a store.
  */
 import { RelayError } from '../core/errors.ts'
-import { createChannel, payloadBytes, writeChannel, writeToken, STALE_TOKEN, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
+import { createChannel, payloadBytes, writeChannel, writeToken, STALE_TOKEN, type ChannelRecord, type TextSha256, type RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
@@ -40,8 +40,10 @@ export interface RendezvousDeps {
    * right for a single-process memory store only.
    */
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
-  /** The HMAC that tags channel ids and makes write tokens; none: the portable one (Node passes node:crypto's, same bytes). */
+  /** The HMAC that tags channel ids; none: the portable one (Node passes node:crypto's, same bytes). */
   hmacSha256?: HmacSha256
+  /** The SHA-256 of write tokens; none: the portable one (a runtime may pass a native one, same bytes). */
+  textSha256?: TextSha256
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -87,7 +89,7 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (create) is 25 lines
 export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
-  const mac = deps.hmacSha256
+  const hash = deps.textSha256
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
@@ -124,7 +126,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       api,
       data,
       expectedToken,
-      nextToken: writeToken(id, expectedToken, data, mac),
+      nextToken: writeToken(id, expectedToken, data, hash),
       now: clock.now(),
       idempotentRetry: api !== 'msc4108',
     }
@@ -155,7 +157,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         ...(creatorSecret === undefined ? {} : { creatorSecretHash: hashSecret(creatorSecret) }),
         creatorNetwork: caller.clientKey,
         ...(caller.asn === undefined ? {} : { creatorAsn: caller.asn }),
-        ...(mac === undefined ? {} : { mac }),
+        ...(hash === undefined ? {} : { hash }),
       })
       // The per-client count and the create are one store step (one script on one Redis); a refused
       // count creates nothing and counts no abuse signal.
@@ -192,7 +194,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       // Decided on the record the compare-and-swap will replace: a stale token refuses before anything,
       // a native claim included, is stored (finding F5).
       const change: ChannelChange = (record) => {
-        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, mac })
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
         if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
         return written.value
       }
@@ -215,7 +217,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await limiter.consume(`write:${id}`, rates.writesPerChannel)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         record ??= await load('native', id)
-        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, mac })
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
         if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
         if (!written.value.changed) return { record, party, changed: false }
         const stored = await store.channels.replaceIfMatch(id, record.rev, written.value.record)

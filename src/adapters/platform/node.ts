@@ -2,7 +2,7 @@
  * Node implementations of the platform ports: the system clock, the OS random source, and a pino logger.
  * Only `src/runtime/*` builds them.
  */
-import { createHmac, randomBytes, randomFillSync } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomFillSync } from 'node:crypto'
 import { pino } from 'pino'
 import type { Clock, Logger, Random } from '../../ports.ts'
 
@@ -137,6 +137,12 @@ export const nodeRedactor =
  * byte for byte the portable one (`test/unit/adapters/node-hmac.test.ts`).
  */
 export const nodeHmacSha256 = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha256', key).update(data).digest()
+
+/**
+ * SHA-256 of a text's UTF-8 bytes on node:crypto (native, about twice as fast as the portable one here):
+ * the write-token hash of `src/core/rendezvous/channel.ts`, byte for byte `portableTextSha256`.
+ */
+export const nodeTextSha256 = (text: string): Uint8Array => createHash('sha256').update(text, 'utf8').digest()
 
 /** The pages' browser script for createApp (see page-script.ts). */
 export { withPageScript } from './page-script.ts'

@@ -5,9 +5,9 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (2024 ETag API)
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4388 (sequence tokens)
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { fail, ok, type Result } from '../errors.ts'
 import { toBase64Url } from '../crypto/secrets.ts'
-import { portableHmacSha256, type HmacSha256 } from './channel-id.ts'
 
 /** Which public API created the channel; a channel is served only on its own API's paths. */
 export type RendezvousApi = 'msc4108' | 'msc4388' | 'native'
@@ -42,19 +42,21 @@ export interface ChannelRecord {
 
 const encoder = new TextEncoder()
 
-/** The public key of the write-token HMAC: domain separation only, nothing secret. */
-const TOKEN_KEY = encoder.encode('qrelay write token v2')
+/** SHA-256 of a text's UTF-8 bytes (a lone surrogate encodes as U+FFFD, as TextEncoder and node:crypto do). */
+export type TextSha256 = (text: string) => Uint8Array
+
+/** The portable {@link TextSha256} (pure JS, @noble/hashes); a runtime may pass a native one, same bytes. */
+export const portableTextSha256: TextSha256 = (text) => sha256(encoder.encode(text))
 
 /**
  * The write token that replaces `previous` (the token being overwritten; '' at create) when `data` is
- * written to channel `id`: 128 bits of HMAC-SHA-256 under a fixed public key of
- * (id ‖ 0 ‖ previous ‖ 0 ‖ data), base64url. Each token chains on the one before it, so identical
- * payloads at different versions get distinct tokens (as MSC4108 asks of ETags and MSC4388 of sequence
- * tokens), and a writer's next token is known before the record is read (a store can compare and set
- * in one step). `mac` is the portable HMAC unless a runtime passes a native one (same bytes).
+ * written to channel `id`: 128 bits of SHA-256(id ‖ 0 ‖ previous ‖ 0 ‖ data), base64url. Each token
+ * chains on the one before it, so identical payloads at different versions get distinct tokens (as
+ * MSC4108 asks of ETags and MSC4388 of sequence tokens), and a writer's next token is known before the
+ * record is read (a store can compare and set in one step).
  */
-export const writeToken = (id: string, previous: string, data: string, mac: HmacSha256 = portableHmacSha256): string =>
-  toBase64Url(mac(TOKEN_KEY, encoder.encode(`${id}\u0000${previous}\u0000${data}`)).subarray(0, 16))
+export const writeToken = (id: string, previous: string, data: string, hash: TextSha256 = portableTextSha256): string =>
+  toBase64Url(hash(`${id}\u0000${previous}\u0000${data}`).subarray(0, 16))
 
 /** Size of a payload in UTF-8 bytes: the unit of every payload limit. */
 export const payloadBytes = (data: string): number => encoder.encode(data).length
@@ -69,8 +71,8 @@ export interface NewChannel {
   creatorSecretHash?: string
   creatorNetwork?: string
   creatorAsn?: number
-  /** The HMAC of {@link writeToken} (default: the portable one). */
-  mac?: HmacSha256
+  /** The SHA-256 of {@link writeToken} (default: the portable one). */
+  hash?: TextSha256
 }
 
 /**
@@ -85,7 +87,7 @@ export const createChannel = (input: NewChannel): ChannelRecord => {
     api: input.api,
     data: input.data,
     version: 0,
-    token: writeToken(input.id, '', input.data, input.mac),
+    token: writeToken(input.id, '', input.data, input.hash),
     rev: 0,
     createdAtMs: input.now,
     updatedAtMs: input.now,
@@ -114,8 +116,8 @@ export interface ChannelWrite {
    * without advancing (the writer's earlier attempt already landed). Off for the 2024 API.
    */
   idempotentRetry: boolean
-  /** The HMAC of {@link writeToken} (default: the portable one). */
-  mac?: HmacSha256
+  /** The SHA-256 of {@link writeToken} (default: the portable one). */
+  hash?: TextSha256
 }
 
 /** The detail of a refused write's CONCURRENT_WRITE. */
@@ -146,7 +148,7 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
       ...record,
       data: write.data,
       version,
-      token: writeToken(record.id, record.token, write.data, write.mac),
+      token: writeToken(record.id, record.token, write.data, write.hash),
       rev: record.rev + 1,
       updatedAtMs: write.now,
     },
