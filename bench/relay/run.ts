@@ -106,7 +106,9 @@ const startProcess = async (target: TargetName, redisUrl: string | undefined): P
         QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
         // A load generator creates channels nobody joins: exactly what the abuse guard denies.
         QRELAY_ABUSE_ENABLED: 'false',
-        ...(redis ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${target}:` } : {}),
+        ...(redis
+          ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${target}:` }
+          : {}),
       },
     })
   }

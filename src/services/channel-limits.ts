@@ -16,7 +16,9 @@ export const admits = (counts: WindowCounts, limit: ChannelLimit): boolean =>
   counts.previous * limit.budget.previousWeight + counts.current * limit.budget.currentWeight <= limit.budget.capacity
 
 /** The three fused intents of a store: its own, or composed from its channel and counter ports. */
-export type FusedChannelOps = Required<Pick<EphemeralStore['channels'], 'limitAndGet' | 'limitAndTake' | 'limitAndCreate' | 'limitAndWrite'>>
+export type FusedChannelOps = Required<
+  Pick<EphemeralStore['channels'], 'limitAndGet' | 'limitAndTake' | 'limitAndCreate' | 'limitAndWrite'>
+>
 
 /** How many compare-and-swap rounds a composed write tries before answering `busy`. */
 const WRITE_ATTEMPTS = 8

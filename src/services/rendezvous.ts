@@ -4,7 +4,16 @@
  * these and never touch a store.
  */
 import { RelayError } from '../core/errors.ts'
-import { createChannel, payloadBytes, writeChannel, writeToken, STALE_TOKEN, type ChannelRecord, type TextSha256, type RendezvousApi } from '../core/rendezvous/channel.ts'
+import {
+  createChannel,
+  payloadBytes,
+  writeChannel,
+  writeToken,
+  STALE_TOKEN,
+  type ChannelRecord,
+  type TextSha256,
+  type RendezvousApi,
+} from '../core/rendezvous/channel.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
@@ -121,7 +130,13 @@ export const rendezvousService = (deps: RendezvousDeps) => {
    * A write of a Matrix API (no parties): the per-channel-and-client count and the compare-and-swap on
    * the write token are one store step (one script on Redis: the next token is known before the read).
    */
-  const matrixWrite = async (api: Exclude<RendezvousApi, 'native'>, id: string, data: string, expectedToken: string, caller: Caller): Promise<WriteResult> => {
+  const matrixWrite = async (
+    api: Exclude<RendezvousApi, 'native'>,
+    id: string,
+    data: string,
+    expectedToken: string,
+    caller: Caller,
+  ): Promise<WriteResult> => {
     const write = {
       api,
       data,

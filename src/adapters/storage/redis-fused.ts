@@ -142,6 +142,27 @@ const limited = <T, U>(answer: Answer<T>, value: (answer: Answer<T>) => U): Limi
 }
 
 /**
+ * The count and read of `limitAndGet`, then compare-and-swap on the revision (as `fusedChannelOps`
+ * composes it): for a write the write script cannot carry unchanged.
+ */
+const casWrite =
+  (limitAndGet: (id: string, limit: ChannelLimit) => Promise<Limited<ChannelRecord | null>>, parts: FusedChannelParts) =>
+  async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
+    const read = await limitAndGet(id, limit)
+    if (!read.admitted) return read
+    let record = read.value
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const decided = decideTokenWrite(record, write)
+      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
+      const stored = await parts.replaceIfMatch(id, record!.rev, decided)
+      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
+      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
+      record = await parts.get(id)
+    }
+    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
+  }
+
+/**
  * The fused intents over `parts` (defined once per client).
  *
  * @example
@@ -172,20 +193,7 @@ export const redisFusedChannels = (
     const answer = await redis.qrChLimitGet(recordKey(id), ...windows(id, limit), ...budgetArgs(limit))
     return limited(answer, (a) => decode(a[3] ?? null))
   }
-  // The count and read of limitAndGet, then compare-and-swap on the revision (as `fusedChannelOps` composes it).
-  const composedWrite = async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
-    const read = await limitAndGet(id, limit)
-    if (!read.admitted) return read
-    let record = read.value
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const decided = decideTokenWrite(record, write)
-      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
-      const stored = await parts.replaceIfMatch(id, record!.rev, decided)
-      if (stored !== 'mismatch') return { admitted: true, counts: read.counts, value: stored === 'ok' ? { outcome: 'written', record: decided } : { outcome: 'missing' } }
-      record = await parts.get(id)
-    }
-    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
-  }
+  const composedWrite = casWrite(limitAndGet, parts)
   return {
     limitAndGet,
     async limitAndWrite(id: string, write: TokenWrite, limit: ChannelLimit) {

@@ -174,7 +174,10 @@ export interface TokenWrite {
 }
 
 /** A refused or settled {@link TokenWrite}: `unchanged` is an idempotent retry, `stale` a refusal. */
-export type TokenWriteVerdict = { outcome: 'unchanged'; record: ChannelRecord } | { outcome: 'stale'; record: ChannelRecord } | { outcome: 'missing' }
+export type TokenWriteVerdict =
+  | { outcome: 'unchanged'; record: ChannelRecord }
+  | { outcome: 'stale'; record: ChannelRecord }
+  | { outcome: 'missing' }
 
 /**
  * `write` decided on the live `record` (null: none): the record to store when the token matches (what

@@ -172,7 +172,9 @@ export const describeFusedIntents = (current: () => { store: EphemeralStore; clo
       await store.channels.create(record, 1000)
       const missing = { admitted: true, counts: { current: 1, previous: 0 }, value: { outcome: 'missing' } }
       expect(await ops.limitAndWrite(record.id, writeOf(clock, record.id, record.token, 'x'), limitOf('write-api', 5))).toEqual(missing)
-      expect(await ops.limitAndWrite('never-created', writeOf(clock, 'never-created', 't', 'x'), limitOf('write-unknown', 5))).toEqual(missing)
+      expect(await ops.limitAndWrite('never-created', writeOf(clock, 'never-created', 't', 'x'), limitOf('write-unknown', 5))).toEqual(
+        missing,
+      )
       clock.advance(10_000)
       const late = writeOf(clock, record.id, record.token, 'x', { api: 'msc4108' })
       expect(await ops.limitAndWrite(record.id, late, limitOf('write-expired', 5))).toEqual(missing)
@@ -195,11 +197,19 @@ export const describeFusedIntents = (current: () => { store: EphemeralStore; clo
       await store.channels.create(record, 1000)
       const limit = limitOf('write-odd', 10)
       const first = await ops.limitAndWrite(record.id, writeOf(clock, record.id, record.token, 'a\uD800b'), limit)
-      expect(first).toMatchObject({ admitted: true, counts: { current: 1 }, value: { outcome: 'written', record: { data: 'a\uD800b', version: 1 } } })
+      expect(first).toMatchObject({
+        admitted: true,
+        counts: { current: 1 },
+        value: { outcome: 'written', record: { data: 'a\uD800b', version: 1 } },
+      })
       const stored = await store.channels.get(record.id)
       expect(stored?.data).toBe('a\uD800b')
       const second = await ops.limitAndWrite(record.id, writeOf(clock, record.id, stored!.token, 'plain'), limit)
-      expect(second).toMatchObject({ admitted: true, counts: { current: 2 }, value: { outcome: 'written', record: { data: 'plain', version: 2 } } })
+      expect(second).toMatchObject({
+        admitted: true,
+        counts: { current: 2 },
+        value: { outcome: 'written', record: { data: 'plain', version: 2 } },
+      })
       expect(await store.channels.get(record.id)).toMatchObject({ data: 'plain', version: 2, rev: 2 })
     })
 
