@@ -12,9 +12,7 @@
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
 import { packChannel, unpackChannel, type StoredChannel } from './packed-channel.ts'
-import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../../core/rendezvous/channel.ts'
 import type {
-  ChannelLimit,
   ChannelStore,
   Clock,
   CounterStore,
@@ -123,26 +121,7 @@ const memoryChannels = (clock: Clock) => {
       return countLive()
     },
   }
-  /** The plain operations without a promise each, for the fused intents of {@link memoryStore}. */
-  const now = {
-    get(id: string): ChannelRecord | null {
-      const stored = live(id)
-      return stored === null ? null : unpackChannel(id, stored)
-    },
-    /** Stores `next` over the live record it was decided on (same expiry: a write never moves it). */
-    replace(id: string, next: ChannelRecord): void {
-      channels.set(id, packChannel(id, next))
-    },
-    take(id: string, api: RendezvousApi): ChannelRecord | null {
-      const current = live(id)
-      if (current === null) return null
-      const record = unpackChannel(id, current)
-      if (record.api !== api) return null
-      channels.delete(id)
-      return record
-    },
-  }
-  return { store, prune, size: (): number => channels.size, now }
+  return { store, prune, size: (): number => channels.size }
 }
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
@@ -173,14 +152,7 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       table.release(key, clock.now(), windowIndex)
     },
   }
-  /** A counted hit of `limit` and whether its budget admits it (as `hitWindow` and `admits` in services). */
-  const hit = (limit: ChannelLimit): { admitted: boolean; counts: WindowCounts } => {
-    const current = table.bump(limit.key, limit.ttlMs, clock.now(), limit.windowIndex)
-    const counts = { current, previous: table.read(limit.key, clock.now(), limit.windowIndex - 1) }
-    const { budget } = limit
-    return { admitted: counts.previous * budget.previousWeight + current * budget.currentWeight <= budget.capacity, counts }
-  }
-  return { store, prune: (now: number): void => table.prune(now), size: (): number => table.size, hit }
+  return { store, prune: (now: number): void => table.prune(now), size: (): number => table.size }
 }
 
 /** The key-value entries, with `prune(now)` to free the expired ones. */
@@ -242,31 +214,9 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
   const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined
   timer?.unref?.()
 
-  const { hit } = counters
-  const records = channels.now
-  // The fused intents in one synchronous step each (the composed ones await the hit and the store apart).
-  const fused: Required<Pick<ChannelStore, 'limitAndGet' | 'limitAndTake' | 'limitAndWrite'>> = {
-    async limitAndGet(id, limit) {
-      const { admitted, counts } = hit(limit)
-      return admitted ? { admitted, counts, value: records.get(id) } : { admitted, counts }
-    },
-    async limitAndTake(id, api, limit) {
-      const { admitted, counts } = hit(limit)
-      return admitted ? { admitted, counts, value: records.take(id, api) } : { admitted, counts }
-    },
-    async limitAndWrite(id, write, limit) {
-      const { admitted, counts } = hit(limit)
-      if (!admitted) return { admitted, counts }
-      const decided = decideTokenWrite(records.get(id), write)
-      if ('outcome' in decided) return { admitted, counts, value: decided }
-      records.replace(id, decided)
-      return { admitted, counts, value: { outcome: 'written', record: decided } }
-    },
-  }
-
   return {
     kind: 'memory',
-    channels: { ...channels.store, ...fused },
+    channels: channels.store,
     counters: counters.store,
     kv: kv.store,
     sweep,
