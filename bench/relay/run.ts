@@ -13,7 +13,9 @@
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3),
  * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,memory-metrics,redis,redis-info,redis-2proc),
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
- * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one).
+ * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one), BENCH_AB_TREE (a checkout of
+ * another qrelay tree, e.g. the commit before a change: each qrelay target also runs from that tree, as
+ * `<target>@ab`, right before its own turn in every round, for A/B figures in one run).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/relay-smoke.test.ts): 1 s rounds, one round,
  * 4 connections, the memory targets only unless BENCH_TARGETS says otherwise; exits 1 on any non-2xx.
@@ -39,14 +41,21 @@ const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'memory-metrics', 'redis', 'redis-info', 'redis-2proc'] as const
-type TargetName = (typeof ALL_TARGETS)[number]
-const TARGETS = (process.env.BENCH_TARGETS ?? (SMOKE ? 'bare,hono,memory,memory-info' : ALL_TARGETS.join(',')))
+type BaseTarget = (typeof ALL_TARGETS)[number]
+/** A target, or a qrelay target run from `BENCH_AB_TREE` (`memory-info@ab`). */
+type TargetName = BaseTarget | `${BaseTarget}@ab`
+const AB_TREE = process.env.BENCH_AB_TREE
+const BASE_TARGETS = (process.env.BENCH_TARGETS ?? (SMOKE ? 'bare,hono,memory,memory-info' : ALL_TARGETS.join(',')))
   .split(',')
   .map((t) => t.trim())
-  .filter((t): t is TargetName => (ALL_TARGETS as readonly string[]).includes(t))
-if (!TARGETS.includes('bare')) TARGETS.unshift('bare')
+  .filter((t): t is BaseTarget => (ALL_TARGETS as readonly string[]).includes(t))
+if (!BASE_TARGETS.includes('bare')) BASE_TARGETS.unshift('bare')
+const TARGETS: TargetName[] = BASE_TARGETS.flatMap((t): TargetName[] =>
+  AB_TREE !== undefined && t !== 'bare' && t !== 'hono' ? [`${t}@ab`, t] : [t],
+)
+const baseOf = (name: TargetName): BaseTarget => name.replace(/@ab$/, '') as BaseTarget
 
-const DESCRIPTIONS: Record<TargetName, string> = {
+const DESCRIPTIONS: Record<BaseTarget, string> = {
   bare: 'bare node:http + Map',
   hono: 'Hono + node-server + Map (framework floor)',
   memory: 'qrelay, memory store, log silent',
@@ -67,7 +76,9 @@ const baseEnv = (): Record<string, string> => {
 }
 
 /** Starts one server process of a target; `redisUrl` is set when a Redis target is asked for. */
-const startProcess = async (name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
+const startProcess = async (target: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
+  const name = baseOf(target)
+  const entry = target.endsWith('@ab') ? `${AB_TREE}/src/runtime/node.ts` : 'src/runtime/node.ts'
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const node = [process.execPath, '--import', 'tsx']
@@ -80,7 +91,7 @@ const startProcess = async (name: TargetName, redisUrl: string | undefined): Pro
   } else {
     const redis = name.startsWith('redis')
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-    child = await startChild(node[0]!, [...profile, ...node.slice(1), 'src/runtime/node.ts'], {
+    child = await startChild(node[0]!, [...profile, ...node.slice(1), entry], {
       core: SERVER_CORE,
       env: {
         ...baseEnv(),
@@ -95,7 +106,9 @@ const startProcess = async (name: TargetName, redisUrl: string | undefined): Pro
         QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
         // A load generator creates channels nobody joins: exactly what the abuse guard denies.
         QRELAY_ABUSE_ENABLED: 'false',
-        ...(redis ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${name}:` } : {}),
+        ...(redis
+          ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${target}:` }
+          : {}),
       },
     })
   }
@@ -116,7 +129,7 @@ interface TargetServers {
 
 const startTarget = async (name: TargetName, redisUrl: string | undefined): Promise<TargetServers> => {
   const started = [await startProcess(name, redisUrl)]
-  if (name === 'redis-2proc') {
+  if (baseOf(name) === 'redis-2proc') {
     try {
       started.push(await startProcess(name, redisUrl))
     } catch (error) {
@@ -174,7 +187,7 @@ const report = (results: Map<TargetName, RunResult[]>): string => {
     const cpuRatio = name === 'bare' ? '' : ` (${fmt(perCpu / bareCpuMedian, 2)})`
     const roundRange = name === 'bare' ? '—' : `${fmt(Math.min(...perRound), 2)}–${fmt(Math.max(...perRound), 2)}`
     lines.push(
-      `| ${DESCRIPTIONS[name]} | ${fmt(median(rps))} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${ratio} | ${roundRange} | ` +
+      `| ${DESCRIPTIONS[baseOf(name)]}${name.endsWith('@ab') ? ' (A/B tree)' : ''} | ${fmt(median(rps))} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${ratio} | ${roundRange} | ` +
         `${fmt(perCpu)}${cpuRatio} | ${fmt(median(runs.map((r) => r.serverCpu)), 2)} / ${fmt(median(runs.map((r) => r.generatorCpu)), 2)} | ` +
         `${fmt(median(runs.map((r) => r.latencyP50Ms)), 1)} / ${fmt(median(runs.map((r) => r.latencyP99Ms)), 1)} | ` +
         `${runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0)} |`,
@@ -197,7 +210,7 @@ const main = async (): Promise<void> => {
   const results = new Map<TargetName, RunResult[]>()
   try {
     let redisUrl = process.env.REDIS_URL
-    if (redisUrl === undefined && TARGETS.some((t) => t.startsWith('redis'))) {
+    if (redisUrl === undefined && BASE_TARGETS.some((t) => t.startsWith('redis'))) {
       const redis = await startRedis(LOAD_CORE)
       children.push(redis.child)
       redisUrl = redis.url

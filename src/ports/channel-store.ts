@@ -1,7 +1,22 @@
 import type { ChannelRecord } from '../core/rendezvous/channel.ts'
-import type { RendezvousApi } from '../core/rendezvous/channel.ts'
+import type { RendezvousApi, TokenWrite } from '../core/rendezvous/channel.ts'
 import type { ChannelLimit, Limited } from './channel-limit.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
+
+/** A write of the Matrix APIs (defined in core beside `writeChannel`, whose rule it follows). */
+export type { TokenWrite }
+
+/**
+ * What a {@link TokenWrite} did: `written` (the record stored), `unchanged` (an idempotent retry: the
+ * current record), `stale` (refused: the current record), `missing` (no live record of that API), or
+ * `busy` (the record kept changing under a composed compare-and-swap; nothing stored).
+ */
+export type TokenWriteOutcome =
+  | { outcome: 'written'; record: ChannelRecord }
+  | { outcome: 'unchanged'; record: ChannelRecord }
+  | { outcome: 'stale'; record: ChannelRecord }
+  | { outcome: 'missing' }
+  | { outcome: 'busy' }
 
 /** Outcome of {@link ChannelStore.create}. `capacity` means the live-channel cap is reached. */
 export type CreateOutcome = 'ok' | 'exists' | 'capacity'
@@ -37,4 +52,9 @@ export interface ChannelStore {
   limitAndTake?(id: string, api: RendezvousApi, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>>
   /** Counts the hit; when admitted, {@link create}s `record`. */
   limitAndCreate?(record: ChannelRecord, maxLive: number, limit: ChannelLimit): Promise<Limited<CreateOutcome>>
+  /**
+   * Counts the hit (the same channel counter as `limitAndGet`'s of that name); when admitted, applies
+   * `write` to the live record of `write.api` (version, revision and `updatedAtMs` advance on a write).
+   */
+  limitAndWrite?(id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>>
 }

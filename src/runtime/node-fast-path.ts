@@ -41,6 +41,8 @@ const OPAQUE_ID = /^[0-9A-Za-z\-._~]{1,255}$/
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
 const EXPOSE_HEADERS = 'ETag, Retry-After, X-Request-Id'
 const HOST_CACHE_SIZE = 256
+/** The headers of a 200 beside those of every answer. */
+const OK_HEADERS: readonly string[] = ['cache-control', 'no-store, no-transform', 'pragma', 'no-cache']
 
 /** Whether requests with this `Host` may take the fast path: plain, and loopback unless a public base URL is set. */
 const hostCheck = (publicBaseUrl: string | undefined): ((host: string | undefined) => boolean) => {
@@ -65,7 +67,8 @@ interface Exchange {
   clientAddress: string
   channelId: string | undefined
   refusal: { code: string; reason: string | undefined } | undefined
-  log: Services['logger']
+  /** The trace id taken from a trusted proxy's `traceparent`, if any. */
+  traceId: string | undefined
 }
 
 /**
@@ -112,13 +115,10 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     return declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= routes.maxBodyBytes
   }
 
-  const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, extra: string[]): void => {
-    const headers = [
-      'access-control-allow-origin',
-      '*',
-      'access-control-expose-headers',
-      EXPOSE_HEADERS,
-      ...extra,
+  const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, extra: readonly string[]): void => {
+    const headers = ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSE_HEADERS]
+    for (let i = 0; i < extra.length; i++) headers.push(extra[i]!)
+    headers.push(
       'content-length',
       String(Buffer.byteLength(body)),
       'content-security-policy',
@@ -129,12 +129,16 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
       'nosniff',
       'x-request-id',
       exchange.requestId,
-    ]
+    )
     // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
     if (host.isShuttingDown()) headers.push('connection', 'close')
     outgoing.writeHead(status, headers)
     outgoing.end(body)
   }
+
+  /** The request-scoped logger of the request-context middleware. */
+  const requestLog = (exchange: Exchange): Services['logger'] =>
+    logger.child(exchange.traceId === undefined ? { req: exchange.requestId } : { req: exchange.requestId, trace: exchange.traceId })
 
   /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
   const fail = (outgoing: ServerResponse, exchange: Exchange, thrown: unknown): number => {
@@ -143,7 +147,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     const reason = status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error)
     exchange.refusal = { code: body.qrelay_code, reason: printableReason(reason) }
     if (status >= 500) {
-      exchange.log.error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
+      requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
     }
     const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
     const extra = retryAfterMs === undefined ? [] : ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))]
@@ -156,30 +160,28 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   const finish = (exchange: Exchange, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void => {
     if (elapsedSeconds !== undefined) metrics?.request(exchange.method, exchange.route, status, elapsedSeconds())
     if (!accessLog && status < 500) return
-    const fields: Record<string, unknown> = {
-      method: exchange.method,
-      route: exchange.route,
-      status,
-      ms: elapsedMs(),
-      client: exchange.clientAddress,
-    }
+    // The request's child logger would write its bindings first: the same line, without making a child.
+    const fields: Record<string, unknown> = { req: exchange.requestId }
+    if (exchange.traceId !== undefined) fields.trace = exchange.traceId
+    fields.method = exchange.method
+    fields.route = exchange.route
+    fields.status = status
+    fields.ms = elapsedMs()
+    fields.client = exchange.clientAddress
     if (exchange.channelId !== undefined) fields.channel = redactChannel(exchange.channelId)
     if (status >= 400) {
       fields.error = exchange.refusal?.code ?? `HTTP_${status}`
       if (exchange.refusal?.reason !== undefined) fields.reason = exchange.refusal.reason
     }
-    if (status >= 500) exchange.log.error(fields, 'request')
-    else exchange.log.info(fields, 'request')
+    if (status >= 500) logger.error(fields, 'request')
+    else logger.info(fields, 'request')
   }
 
   const run = (request: FastRequest, method: string, id: string, caller: Caller, exchange: Exchange): Promise<string> => {
-    const onId = (): void => {
-      exchange.channelId = id
-    }
     if (method === 'POST') return routes.create(request, caller)
-    if (method === 'GET') return routes.read(request, id, caller, onId)
-    if (method === 'PUT') return routes.write(request, id, caller, onId)
-    return routes.remove(request, id, caller, onId)
+    if (method === 'GET') return routes.read(request, id, caller, exchange)
+    if (method === 'PUT') return routes.write(request, id, caller, exchange)
+    return routes.remove(request, id, caller, exchange)
   }
 
   const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, method: string, id: string): Promise<void> => {
@@ -191,14 +193,13 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     const proxied = identity.viaTrustedProxy
     const requestId = (proxied ? requestIdOf(headers['x-request-id'] as string | undefined) : undefined) ?? toBase64Url(random.bytes(9))
     const traceId = proxied ? traceIdOf(headers.traceparent as string | undefined) : undefined
-    const log = logger.child(traceId === undefined ? { req: requestId } : { req: requestId, trace: traceId })
     const route = id === '' ? MSC4388_PREFIX : ID_ROUTE
-    const exchange: Exchange = { method, route, requestId, clientAddress: identity.text, channelId: undefined, refusal: undefined, log }
+    const exchange: Exchange = { method, route, requestId, clientAddress: identity.text, channelId: undefined, refusal: undefined, traceId }
     const request = fastRequest(incoming)
     let status = 200
     try {
       const body = await run(request, method, id, { clientKey: identity.key, address: identity.text }, exchange)
-      send(outgoing, exchange, 200, body, ['cache-control', 'no-store, no-transform', 'pragma', 'no-cache'])
+      send(outgoing, exchange, 200, body, OK_HEADERS)
     } catch (error) {
       status = fail(outgoing, exchange, error)
     }

@@ -37,18 +37,32 @@ const readBody = (incoming: IncomingMessage): Promise<ArrayBuffer> =>
     incoming.once('aborted', () => reject(new Error('request aborted')))
   })
 
-/** The request view the routes and the body helpers read (a `Request` in all they use of one). */
-export const fastRequest = (incoming: IncomingMessage): FastRequest => {
-  const headers = incoming.headers
-  const request: FastRequest = {
-    headers: { get: (name) => (headers[name] as string | undefined) ?? null },
-    arrayBuffer: () => {
-      request.bodyRead = true
-      return readBody(incoming)
-    },
-    bodyRead: false,
+/**
+ * The request view the routes and the body helpers read (a `Request` in all they use of one): its own
+ * `headers`, so a request costs one object and no closures.
+ */
+class NodeRequest implements FastRequest {
+  bodyRead = false
+  readonly headers: { get(name: string): string | null } = this
+  readonly #incoming: IncomingMessage
+  constructor(incoming: IncomingMessage) {
+    this.#incoming = incoming
   }
-  return request
+  get(name: string): string | null {
+    return (this.#incoming.headers[name] as string | undefined) ?? null
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    this.bodyRead = true
+    return readBody(this.#incoming)
+  }
+}
+
+/** The request view of `incoming`. */
+export const fastRequest = (incoming: IncomingMessage): FastRequest => new NodeRequest(incoming)
+
+/** Where a route notes the channel id it has taken up (the access log names it from then on). */
+export interface ChannelNote {
+  channelId: string | undefined
 }
 
 /** The MSC4388 handlers on `rendezvous`, as `sequenceRoutes` builds them for `api: 'msc4388'`. */
@@ -64,20 +78,20 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
       const { record } = await rendezvous.create('msc4388', data, caller)
       return JSON.stringify({ id: record.id, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) })
     },
-    async read(request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
+    async read(request: FastRequest, id: string, caller: Caller, note: ChannelNote): Promise<string> {
       refuseNavigation(asRequest(request).headers)
-      onId()
+      note.channelId = id
       const { record } = await rendezvous.read('msc4388', id, caller, null)
       return JSON.stringify({ data: record.data, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) })
     },
-    async write(request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
-      onId()
+    async write(request: FastRequest, id: string, caller: Caller, note: ChannelNote): Promise<string> {
+      note.channelId = id
       const { sequence_token: token, data } = parseWith(WRITE_BODY, await readJsonObject(asRequest(request), maxBodyBytes))
       const result = await rendezvous.write('msc4388', id, data, token, caller, null)
       return JSON.stringify({ sequence_token: result.record.token })
     },
-    async remove(_request: FastRequest, id: string, caller: Caller, onId: () => void): Promise<string> {
-      onId()
+    async remove(_request: FastRequest, id: string, caller: Caller, note: ChannelNote): Promise<string> {
+      note.channelId = id
       await rendezvous.remove('msc4388', id, caller, null)
       return '{}'
     },

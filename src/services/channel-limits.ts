@@ -6,8 +6,9 @@
  */
 import { RelayError } from '../core/errors.ts'
 import { decideRate, windowBudget, type RateRule } from '../core/policy/rate-limit.ts'
-import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
+import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { ChannelLimit, Clock, CreateOutcome, EphemeralStore, Limited, WindowCounts } from '../ports.ts'
+import type { TokenWrite, TokenWriteOutcome } from '../ports/channel-store.ts'
 import { rateKey } from './rate-limiter.ts'
 
 /** Whether a counted hit is admitted by `limit`'s budget (the test of `ChannelLimit`). */
@@ -15,7 +16,12 @@ export const admits = (counts: WindowCounts, limit: ChannelLimit): boolean =>
   counts.previous * limit.budget.previousWeight + counts.current * limit.budget.currentWeight <= limit.budget.capacity
 
 /** The three fused intents of a store: its own, or composed from its channel and counter ports. */
-export type FusedChannelOps = Required<Pick<EphemeralStore['channels'], 'limitAndGet' | 'limitAndTake' | 'limitAndCreate'>>
+export type FusedChannelOps = Required<
+  Pick<EphemeralStore['channels'], 'limitAndGet' | 'limitAndTake' | 'limitAndCreate' | 'limitAndWrite'>
+>
+
+/** How many compare-and-swap rounds a composed write tries before answering `busy`. */
+const WRITE_ATTEMPTS = 8
 
 /**
  * The store's fused intents, each the adapter's own when it has one. The composed ones count the hit
@@ -47,7 +53,23 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
     if (!admits(counts, limit)) return { admitted: false, counts }
     return { admitted: true, counts, value: await channels.create(record, maxLive) }
   }
+  // The hit and the first read as limitAndGet; then compare-and-swap on the revision, re-reading on a race.
+  const limitAndWrite = async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
+    const read = await limitAndGet(id, limit)
+    if (!read.admitted) return read
+    let record = read.value
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const decided = decideTokenWrite(record, write)
+      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
+      const stored = await channels.replaceIfMatch(id, record!.rev, decided)
+      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
+      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
+      record = await channels.get(id)
+    }
+    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
+  }
   return {
+    limitAndWrite: channels.limitAndWrite?.bind(channels) ?? limitAndWrite,
     limitAndGet: channels.limitAndGet?.bind(channels) ?? limitAndGet,
     limitAndTake: channels.limitAndTake?.bind(channels) ?? limitAndTake,
     limitAndCreate: channels.limitAndCreate?.bind(channels) ?? limitAndCreate,
@@ -83,6 +105,11 @@ export const channelLimits = (store: EphemeralStore, clock: Clock) => {
     async take(key: string, rule: RateRule, id: string, api: RendezvousApi): Promise<ChannelRecord | null> {
       const now = clock.now()
       return settled(await ops.limitAndTake(id, api, limitOf(key, rule, now)), rule, now)
+    },
+    /** Applies `write` to channel `id` (see `ChannelStore.limitAndWrite`), once a hit of `key` is admitted. */
+    async write(key: string, rule: RateRule, id: string, write: TokenWrite): Promise<TokenWriteOutcome> {
+      const now = clock.now()
+      return settled(await ops.limitAndWrite(id, write, limitOf(key, rule, now)), rule, now)
     },
     /** Creates `record`, once a hit of `key` is admitted. */
     async create(key: string, rule: RateRule, record: ChannelRecord, maxLive: number): Promise<CreateOutcome> {

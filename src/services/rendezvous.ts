@@ -4,7 +4,16 @@
  * these and never touch a store.
  */
 import { RelayError } from '../core/errors.ts'
-import { createChannel, payloadBytes, writeChannel, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
+import {
+  createChannel,
+  payloadBytes,
+  writeChannel,
+  writeToken,
+  STALE_TOKEN,
+  type ChannelRecord,
+  type TextSha256,
+  type RendezvousApi,
+} from '../core/rendezvous/channel.ts'
 import type { AbortReason, ChannelEvent, PartyRole } from '../core/relay/channel-event.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
@@ -42,6 +51,8 @@ export interface RendezvousDeps {
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
   /** The HMAC that tags channel ids; none: the portable one (Node passes node:crypto's, same bytes). */
   hmacSha256?: HmacSha256
+  /** The SHA-256 of write tokens; none: the portable one (a runtime may pass a native one, same bytes). */
+  textSha256?: TextSha256
 }
 
 /** A created channel, with the creator's secret on native channels (shown once, stored hashed). */
@@ -87,6 +98,7 @@ export type RendezvousService = ReturnType<typeof rendezvousService>
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: seven methods sharing the store, the limiter, the id keys and the channel access; the longest (create) is 25 lines
 export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
+  const hash = deps.textSha256
 
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
@@ -114,6 +126,35 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
   const { known, load, count, requireParty, limitedView, limits: guarded } = channelAccess(deps, ids)
 
+  /**
+   * A write of a Matrix API (no parties): the per-channel-and-client count and the compare-and-swap on
+   * the write token are one store step (one script on Redis: the next token is known before the read).
+   */
+  const matrixWrite = async (
+    api: Exclude<RendezvousApi, 'native'>,
+    id: string,
+    data: string,
+    expectedToken: string,
+    caller: Caller,
+  ): Promise<WriteResult> => {
+    const write = {
+      api,
+      data,
+      expectedToken,
+      nextToken: writeToken(id, expectedToken, data, hash),
+      now: clock.now(),
+      idempotentRetry: api !== 'msc4108',
+    }
+    const done = await guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write)
+    if (done.outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+    if (done.outcome === 'stale') throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: done.record })
+    if (done.outcome === 'unchanged') return { record: done.record, party: 'anyone', changed: false }
+    // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
+    if (done.record.version === 1) await count(sourcesOf(done.record.creatorNetwork, done.record.creatorAsn), 'channel_completed')
+    return { record: done.record, party: 'anyone', changed: true }
+  }
+
   const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
   return {
@@ -131,6 +172,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         ...(creatorSecret === undefined ? {} : { creatorSecretHash: hashSecret(creatorSecret) }),
         creatorNetwork: caller.clientKey,
         ...(caller.asn === undefined ? {} : { creatorAsn: caller.asn }),
+        ...(hash === undefined ? {} : { hash }),
       })
       // The per-client count and the create are one store step (one script on one Redis); a refused
       // count creates nothing and counts no abuse signal.
@@ -163,20 +205,17 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     ): Promise<WriteResult> {
       checkSize(data)
       await known(id)
+      if (api !== 'native') return matrixWrite(api, id, data, expectedToken, caller)
       // Decided on the record the compare-and-swap will replace: a stale token refuses before anything,
       // a native claim included, is stored (finding F5).
       const change: ChannelChange = (record) => {
-        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: api !== 'msc4108' })
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
         if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
         return written.value
       }
       const view = await limitedView('write', rates.writesPerChannel, api, id, secret, caller, change)
       if (!view.changed) return view
-      // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
-      if (api !== 'native' && view.record.version === 1) {
-        await count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed')
-      }
-      if (api === 'native') announce(id, { type: 'written', token: view.record.token, by: roleOf(view.party) })
+      announce(id, { type: 'written', token: view.record.token, by: roleOf(view.party) })
       return view
     },
 
@@ -193,7 +232,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await limiter.consume(`write:${id}`, rates.writesPerChannel)
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         record ??= await load('native', id)
-        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true })
+        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
         if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
         if (!written.value.changed) return { record, party, changed: false }
         const stored = await store.channels.replaceIfMatch(id, record.rev, written.value.record)

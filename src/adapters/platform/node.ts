@@ -2,7 +2,7 @@
  * Node implementations of the platform ports: the system clock, the OS random source, and a pino logger.
  * Only `src/runtime/*` builds them.
  */
-import { createHmac, randomBytes, randomFillSync } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomFillSync } from 'node:crypto'
 import { pino } from 'pino'
 import type { Clock, Logger, Random } from '../../ports.ts'
 
@@ -78,10 +78,32 @@ class LazyChild implements Logger {
   }
 }
 
-/** A JSON-lines logger on stdout (pino), or on `destination` (tests). */
+let stampedMs = Number.NaN
+let stamp = ''
+
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), made once per millisecond: at `info` every request writes
+ * a line, and many lines of a busy second share their millisecond. Same text.
+ */
+const isoTime = (): string => {
+  const now = Date.now()
+  if (now !== stampedMs) {
+    stampedMs = now
+    stamp = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return stamp
+}
+
+/**
+ * A JSON-lines logger on stdout (pino), or on `destination` (tests). Stdout is written synchronously,
+ * as Node's own `process.stdout` writes files and pipes on Linux: pino's default asynchronous stream
+ * hands every line (or small batch) to the libuv thread pool, and on a server pinned to one core the
+ * thread switches cost more than the write itself (BENCHMARKS.md, "2026-12-06 (session 9)"). A line is
+ * also never lost in a crash.
+ */
 export const pinoLogger = (level: string, destination?: pino.DestinationStream): Logger => {
-  const options = { level, base: { svc: 'qrelay' }, timestamp: pino.stdTimeFunctions.isoTime }
-  const base = destination === undefined ? pino(options) : pino(options, destination)
+  const options = { level, base: { svc: 'qrelay' }, timestamp: isoTime }
+  const base = pino(options, destination ?? pino.destination({ dest: 1, sync: true }))
   return {
     debug: (fields, message) => base.debug(fields, message),
     info: (fields, message) => base.info(fields, message),
@@ -115,6 +137,12 @@ export const nodeRedactor =
  * byte for byte the portable one (`test/unit/adapters/node-hmac.test.ts`).
  */
 export const nodeHmacSha256 = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha256', key).update(data).digest()
+
+/**
+ * SHA-256 of a text's UTF-8 bytes on node:crypto (native, about twice as fast as the portable one here):
+ * the write-token hash of `src/core/rendezvous/channel.ts`, byte for byte `portableTextSha256`.
+ */
+export const nodeTextSha256 = (text: string): Uint8Array => createHash('sha256').update(text, 'utf8').digest()
 
 /** The pages' browser script for createApp (see page-script.ts). */
 export { withPageScript } from './page-script.ts'

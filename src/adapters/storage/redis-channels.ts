@@ -243,6 +243,10 @@ export const redisChannels = (
       return (await liveCounts()).reduce((sum, count) => sum + count, 0)
     },
   }
-  const fused = redisFusedChannels({ client, clock, decode, recordKey, shards, homeOf, release, create: channels.create, ...counting })
+  const fused = redisFusedChannels({
+    ...{ client, clock, decode, recordKey, shards, homeOf, release, create: channels.create, ...counting },
+    get: channels.get,
+    replaceIfMatch: channels.replaceIfMatch,
+  })
   return { ...channels, ...fused }
 }

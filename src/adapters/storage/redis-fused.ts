@@ -1,6 +1,6 @@
 /**
  * The fused channel intents of the Redis store (`ChannelStore.limitAndGet`, `limitAndTake`,
- * `limitAndCreate`): a rate-limit hit and a channel operation in one Lua script, so one command and one
+ * `limitAndCreate`, `limitAndWrite`): a rate-limit hit and a channel operation in one Lua script, so one command and one
  * round trip instead of two or three.
  *
  * The per-channel counters of reads and writes live beside the record they guard, under the record's
@@ -9,8 +9,9 @@
  * counter store's own key, on its own slot: on one Redis (or Sentinel) the create script counts it
  * beside the cap and the record; on a cluster the hit and the create stay two steps (hit first).
  */
-import type { ChannelRecord, RendezvousApi } from '../../core/rendezvous/channel.ts'
+import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../../core/rendezvous/channel.ts'
 import type { ChannelLimit, ChannelStore, Clock, CreateOutcome, Limited, WindowCounts } from '../../ports.ts'
+import type { TokenWrite, TokenWriteOutcome } from '../../ports/channel-store.ts'
 import { opaqueKey } from './opaque-key.ts'
 import type { RedisClient } from './redis-client.ts'
 
@@ -54,13 +55,45 @@ redis.call('HSET', KEYS[1], 'r', ARGV[10], 'e', ARGV[6], 'd', ARGV[11], 's', ARG
 redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 return {1, c, p, 'ok'}`
 
-type Answer<T> = [0 | 1, number, number, T?, string?]
+// ARGV[5] api, ARGV[6] now, ARGV[7] expected token, ARGV[8] next token, ARGV[9] data, ARGV[10] '1' for an
+// idempotent retry. A write of the Matrix APIs as decideTokenWrite (core/rendezvous/channel.ts) decides
+// it, on the live record of this API: {1, c, p, outcome, JSON of the stored (written) or current record}.
+// The record is decoded and encoded again here (cjson keeps integers below 10^14 exact: times in ms); one
+// cjson cannot read (a lone surrogate's escape) is answered {2} before anything is counted.
+const LIMIT_WRITE = `
+local cur = redis.call('HMGET', KEYS[1], 'e', 'd')
+local readable, rec = true, nil
+if cur[2] then readable, rec = pcall(cjson.decode, cur[2]) end
+if not readable then return {2, 0, 0} end
+${HIT}
+if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[6]) or rec.api ~= ARGV[5] then return {1, c, p, 'missing'} end
+if rec.token ~= ARGV[7] then
+  if ARGV[10] == '1' and rec.data == ARGV[9] then return {1, c, p, 'unchanged', cur[2]} end
+  return {1, c, p, 'stale', cur[2]}
+end
+rec.data = ARGV[9]
+rec.version = rec.version + 1
+rec.token = ARGV[8]
+rec.rev = rec.rev + 1
+rec.updatedAtMs = tonumber(ARGV[6])
+local json = cjson.encode(rec)
+redis.call('HSET', KEYS[1], 'r', string.format('%d', rec.rev), 'd', json)
+return {1, c, p, 'written', json}`
+
+/** A lone surrogate: Redis would get its UTF-8 replacement, so such a write takes the composed path. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** How many compare-and-swap rounds the composed write tries (as `fusedChannelOps`'). */
+const WRITE_ATTEMPTS = 8
+
+type Answer<T> = [0 | 1 | 2, number, number, T?, string?]
 type Args = Array<string | number>
 interface FusedScripts {
   qrChLimitGet(...keysThenArgs: Args): Promise<Answer<string | null>>
   qrChLimitTake(...keysThenArgs: Args): Promise<Answer<string | null>>
   qrChLimitTakeOneNode(...keysThenArgs: Args): Promise<Answer<string | null>>
   qrChLimitCreateOneNode(...keysThenArgs: Args): Promise<Answer<CreateOutcome>>
+  qrChLimitWrite(...keysThenArgs: Args): Promise<Answer<TokenWriteOutcome['outcome']>>
 }
 
 /** What the fused intents need of the channel store they extend. */
@@ -80,6 +113,9 @@ export interface FusedChannelParts {
   counterKey: (name: string) => string
   /** The plain create, for a cluster (the create counter is on another slot). */
   create: ChannelStore['create']
+  /** The plain read and compare-and-swap, for a write the write script cannot represent. */
+  get: ChannelStore['get']
+  replaceIfMatch: ChannelStore['replaceIfMatch']
   /** The plain counter hit, for a cluster's create. */
   hitWindow: (name: string, windowIndex: number, ttlMs: number) => Promise<WindowCounts>
 }
@@ -91,10 +127,40 @@ const budgetArgs = (limit: ChannelLimit): Args => [
   limit.budget.capacity,
 ]
 
+/** The outcome of the write script's answer (admitted). */
+const writeOutcome = (answer: Answer<TokenWriteOutcome['outcome']>): TokenWriteOutcome => {
+  const outcome = answer[3]
+  if (outcome === undefined || outcome === 'missing' || outcome === 'busy') return { outcome: 'missing' }
+  // The stored JSON as it is: the script checked the record's expiry.
+  const record = JSON.parse(answer[4]!) as ChannelRecord
+  return outcome === 'written' ? { outcome, record } : outcome === 'unchanged' ? { outcome, record } : { outcome: 'stale', record }
+}
+
 const limited = <T, U>(answer: Answer<T>, value: (answer: Answer<T>) => U): Limited<U> => {
   const counts = { current: Number(answer[1]), previous: Number(answer[2]) }
   return answer[0] === 1 ? { admitted: true, counts, value: value(answer) } : { admitted: false, counts }
 }
+
+/**
+ * The count and read of `limitAndGet`, then compare-and-swap on the revision (as `fusedChannelOps`
+ * composes it): for a write the write script cannot carry unchanged.
+ */
+const casWrite =
+  (limitAndGet: (id: string, limit: ChannelLimit) => Promise<Limited<ChannelRecord | null>>, parts: FusedChannelParts) =>
+  async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
+    const read = await limitAndGet(id, limit)
+    if (!read.admitted) return read
+    let record = read.value
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const decided = decideTokenWrite(record, write)
+      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
+      const stored = await parts.replaceIfMatch(id, record!.rev, decided)
+      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
+      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
+      record = await parts.get(id)
+    }
+    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
+  }
 
 /**
  * The fused intents over `parts` (defined once per client).
@@ -104,13 +170,14 @@ const limited = <T, U>(answer: Answer<T>, value: (answer: Answer<T>) => U): Limi
  */
 export const redisFusedChannels = (
   parts: FusedChannelParts,
-): Required<Pick<ChannelStore, 'limitAndGet' | 'limitAndTake' | 'limitAndCreate'>> => {
+): Required<Pick<ChannelStore, 'limitAndGet' | 'limitAndTake' | 'limitAndCreate' | 'limitAndWrite'>> => {
   const { client, clock, decode, recordKey, shards } = parts
   const scripts: Array<[keyof FusedScripts, string, number]> = [
     ['qrChLimitGet', LIMIT_GET, 3],
     ['qrChLimitTake', LIMIT_TAKE, 3],
     ['qrChLimitTakeOneNode', LIMIT_TAKE, 3 + shards.length],
     ['qrChLimitCreateOneNode', LIMIT_CREATE_ONE_NODE, 3 + shards.length],
+    ['qrChLimitWrite', LIMIT_WRITE, 3],
   ]
   for (const [name, lua, numberOfKeys] of scripts) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
@@ -122,10 +189,20 @@ export const redisFusedChannels = (
     const base = `${recordKey(id)}:rl:${opaqueKey(limit.key)}`
     return [`${base}:${limit.windowIndex}`, `${base}:${limit.windowIndex - 1}`]
   }
+  const limitAndGet = async (id: string, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
+    const answer = await redis.qrChLimitGet(recordKey(id), ...windows(id, limit), ...budgetArgs(limit))
+    return limited(answer, (a) => decode(a[3] ?? null))
+  }
+  const composedWrite = casWrite(limitAndGet, parts)
   return {
-    async limitAndGet(id, limit) {
-      const answer = await redis.qrChLimitGet(recordKey(id), ...windows(id, limit), ...budgetArgs(limit))
-      return limited(answer, (a) => decode(a[3] ?? null))
+    limitAndGet,
+    async limitAndWrite(id: string, write: TokenWrite, limit: ChannelLimit) {
+      if (!LONE_SURROGATE.test(write.data)) {
+        const args = [write.api, write.now, write.expectedToken, write.nextToken, write.data, write.idempotentRetry ? '1' : '0']
+        const answer = await redis.qrChLimitWrite(recordKey(id), ...windows(id, limit), ...budgetArgs(limit), ...args)
+        if (answer[0] !== 2) return limited(answer, writeOutcome)
+      }
+      return composedWrite(id, write, limit)
     },
     async limitAndTake(id: string, api: RendezvousApi, limit: ChannelLimit) {
       const member = opaqueKey(id)

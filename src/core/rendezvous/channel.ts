@@ -42,13 +42,21 @@ export interface ChannelRecord {
 
 const encoder = new TextEncoder()
 
+/** SHA-256 of a text's UTF-8 bytes (a lone surrogate encodes as U+FFFD, as TextEncoder and node:crypto do). */
+export type TextSha256 = (text: string) => Uint8Array
+
+/** The portable {@link TextSha256} (pure JS, @noble/hashes); a runtime may pass a native one, same bytes. */
+export const portableTextSha256: TextSha256 = (text) => sha256(encoder.encode(text))
+
 /**
- * The write token for `version` of channel `id` holding `data`: 128 bits of
- * SHA-256(id ‖ 0 ‖ version ‖ 0 ‖ data), base64url. Distinct for identical payloads at different
- * versions, as MSC4108 asks of ETags and MSC4388 of sequence tokens.
+ * The write token that replaces `previous` (the token being overwritten; '' at create) when `data` is
+ * written to channel `id`: 128 bits of SHA-256(id ‖ 0 ‖ previous ‖ 0 ‖ data), base64url. Each token
+ * chains on the one before it, so identical payloads at different versions get distinct tokens (as
+ * MSC4108 asks of ETags and MSC4388 of sequence tokens), and a writer's next token is known before the
+ * record is read (a store can compare and set in one step).
  */
-export const writeToken = (id: string, version: number, data: string): string =>
-  toBase64Url(sha256(encoder.encode(`${id}\u0000${version}\u0000${data}`)).subarray(0, 16))
+export const writeToken = (id: string, previous: string, data: string, hash: TextSha256 = portableTextSha256): string =>
+  toBase64Url(hash(`${id}\u0000${previous}\u0000${data}`).subarray(0, 16))
 
 /** Size of a payload in UTF-8 bytes: the unit of every payload limit. */
 export const payloadBytes = (data: string): number => encoder.encode(data).length
@@ -63,6 +71,8 @@ export interface NewChannel {
   creatorSecretHash?: string
   creatorNetwork?: string
   creatorAsn?: number
+  /** The SHA-256 of {@link writeToken} (default: the portable one). */
+  hash?: TextSha256
 }
 
 /**
@@ -77,7 +87,7 @@ export const createChannel = (input: NewChannel): ChannelRecord => {
     api: input.api,
     data: input.data,
     version: 0,
-    token: writeToken(input.id, 0, input.data),
+    token: writeToken(input.id, '', input.data, input.hash),
     rev: 0,
     createdAtMs: input.now,
     updatedAtMs: input.now,
@@ -106,7 +116,12 @@ export interface ChannelWrite {
    * without advancing (the writer's earlier attempt already landed). Off for the 2024 API.
    */
   idempotentRetry: boolean
+  /** The SHA-256 of {@link writeToken} (default: the portable one). */
+  hash?: TextSha256
 }
+
+/** The detail of a refused write's CONCURRENT_WRITE. */
+export const STALE_TOKEN = 'the write token is stale'
 
 /** What a successful write produced: the record to store, and whether anything changed. */
 export interface WriteOutcome {
@@ -125,7 +140,7 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
     // Synapse narrows this to "token == the previous token"; the MSC text does not, and an identical
     // payload leaves the channel in the state the retrying writer wanted either way.
     if (write.idempotentRetry && write.data === record.data) return ok({ record, changed: false })
-    return fail('CONCURRENT_WRITE', 'the write token is stale')
+    return fail('CONCURRENT_WRITE', STALE_TOKEN)
   }
   const version = record.version + 1
   return ok({
@@ -133,10 +148,45 @@ export const writeChannel = (record: ChannelRecord, write: ChannelWrite): Result
       ...record,
       data: write.data,
       version,
-      token: writeToken(record.id, version, write.data),
+      token: writeToken(record.id, record.token, write.data, write.hash),
       rev: record.rev + 1,
       updatedAtMs: write.now,
     },
     changed: true,
   })
+}
+
+/**
+ * A write of the Matrix APIs (no parties) with its next token worked out in advance: the same
+ * compare-and-swap on the write token as {@link writeChannel}, decided by {@link decideTokenWrite}.
+ */
+export interface TokenWrite {
+  /** The API the channel must be of (a channel of another API is missing). */
+  api: RendezvousApi
+  data: string
+  /** The token the writer last saw. */
+  expectedToken: string
+  /** The token a successful write stores: `writeToken(id, expectedToken, data)`, known before any read. */
+  nextToken: string
+  now: number
+  /** A stale token with data identical to the current payload succeeds without a change (MSC4388). */
+  idempotentRetry: boolean
+}
+
+/** A refused or settled {@link TokenWrite}: `unchanged` is an idempotent retry, `stale` a refusal. */
+export type TokenWriteVerdict =
+  | { outcome: 'unchanged'; record: ChannelRecord }
+  | { outcome: 'stale'; record: ChannelRecord }
+  | { outcome: 'missing' }
+
+/**
+ * `write` decided on the live `record` (null: none): the record to store when the token matches (what
+ * {@link writeChannel} builds), else the verdict.
+ */
+export const decideTokenWrite = (record: ChannelRecord | null, write: TokenWrite): ChannelRecord | TokenWriteVerdict => {
+  if (record === null || record.api !== write.api) return { outcome: 'missing' }
+  if (write.expectedToken !== record.token) {
+    return write.idempotentRetry && write.data === record.data ? { outcome: 'unchanged', record } : { outcome: 'stale', record }
+  }
+  return { ...record, data: write.data, version: record.version + 1, token: write.nextToken, rev: record.rev + 1, updatedAtMs: write.now }
 }

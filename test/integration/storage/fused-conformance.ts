@@ -6,7 +6,7 @@
  * callers exactly the budget is admitted and at most one takes a record.
  */
 import { describe, expect, it } from 'vitest'
-import { createChannel, type ChannelRecord, type RendezvousApi } from '../../../src/core/rendezvous/channel.ts'
+import { createChannel, writeToken, type ChannelRecord, type RendezvousApi, type TokenWrite } from '../../../src/core/rendezvous/channel.ts'
 import type { ChannelLimit, EphemeralStore } from '../../../src/ports.ts'
 import { fusedChannelOps } from '../../../src/services/channel-limits.ts'
 import type { FakeClock } from '../../helpers/fake-clock.ts'
@@ -112,6 +112,105 @@ export const describeFusedIntents = (current: () => { store: EphemeralStore; clo
       const all = await Promise.all(Array.from({ length: 60 }, () => ops.limitAndGet(record.id, limit)))
       expect(all.filter((r) => r.admitted)).toHaveLength(10)
       expect(all.filter((r) => r.admitted).every((r) => r.admitted && r.value?.id === record.id)).toBe(true)
+    })
+
+    /** A write of `data` over `expected` at the clock's time (next token as the service makes it). */
+    const writeOf = (clock: FakeClock, id: string, expected: string, data: string, more: Partial<TokenWrite> = {}): TokenWrite => ({
+      api: 'msc4388',
+      data,
+      expectedToken: expected,
+      nextToken: writeToken(id, expected, data),
+      now: clock.now(),
+      idempotentRetry: true,
+      ...more,
+    })
+
+    it('limitAndWrite stores a matching write, answers stale and idempotent retries with the current record, and counts as limitAndGet', async () => {
+      const { store, clock } = current()
+      const ops = fusedChannelOps(store)
+      const record = newRecord(clock)
+      await store.channels.create(record, 1000)
+      const limit = limitOf('write', 4)
+      clock.advance(5)
+      // Characters a script must carry unchanged: JSON escapes, a slash, non-ASCII, an emoji.
+      const data = 'a/b "q" \\ \n é € 😀 \u0000'
+      const write = writeOf(clock, record.id, record.token, data)
+      const expected: ChannelRecord = { ...record, data, version: 1, token: write.nextToken, rev: 1, updatedAtMs: clock.now() }
+      expect(await ops.limitAndWrite(record.id, write, limit)).toEqual({
+        admitted: true,
+        counts: { current: 1, previous: 0 },
+        value: { outcome: 'written', record: expected },
+      })
+      expect(await store.channels.get(record.id)).toEqual(expected)
+      // The same write again: its token is stale now, its data identical.
+      expect((await ops.limitAndWrite(record.id, write, limit)).admitted && (await store.channels.get(record.id))).toEqual(expected)
+      expect(await ops.limitAndWrite(record.id, { ...write, idempotentRetry: false }, limit)).toEqual({
+        admitted: true,
+        counts: { current: 3, previous: 0 },
+        value: { outcome: 'stale', record: expected },
+      })
+      expect(await ops.limitAndWrite(record.id, writeOf(clock, record.id, record.token, 'other'), limit)).toEqual({
+        admitted: true,
+        counts: { current: 4, previous: 0 },
+        value: { outcome: 'stale', record: expected },
+      })
+      // The budget is spent: refused, nothing written; the read counter is the same counter.
+      const refused = writeOf(clock, record.id, expected.token, 'late')
+      expect(await ops.limitAndWrite(record.id, refused, limit)).toEqual({ admitted: false, counts: { current: 5, previous: 0 } })
+      expect(await ops.limitAndGet(record.id, limit)).toEqual({ admitted: false, counts: { current: 6, previous: 0 } })
+      expect(await store.channels.get(record.id)).toEqual(expected)
+      // A compare-and-swap on the revision still sees the write's revision.
+      expect(await store.channels.replaceIfMatch(record.id, 1, { ...expected, rev: 2, data: 'cas' })).toBe('ok')
+      const idempotent = await ops.limitAndWrite(record.id, writeOf(clock, record.id, 'old', 'cas'), limitOf('write-retry', 2))
+      expect(idempotent).toMatchObject({ admitted: true, value: { outcome: 'unchanged', record: { data: 'cas', rev: 2 } } })
+    })
+
+    it('limitAndWrite finds no channel of another API, an unknown id or an expired record, and one of racing writers wins', async () => {
+      const { store, clock } = current()
+      const ops = fusedChannelOps(store)
+      const record = newRecord(clock, 'msc4108', 10_000)
+      await store.channels.create(record, 1000)
+      const missing = { admitted: true, counts: { current: 1, previous: 0 }, value: { outcome: 'missing' } }
+      expect(await ops.limitAndWrite(record.id, writeOf(clock, record.id, record.token, 'x'), limitOf('write-api', 5))).toEqual(missing)
+      expect(await ops.limitAndWrite('never-created', writeOf(clock, 'never-created', 't', 'x'), limitOf('write-unknown', 5))).toEqual(
+        missing,
+      )
+      clock.advance(10_000)
+      const late = writeOf(clock, record.id, record.token, 'x', { api: 'msc4108' })
+      expect(await ops.limitAndWrite(record.id, late, limitOf('write-expired', 5))).toEqual(missing)
+      const raced = newRecord(clock)
+      await store.channels.create(raced, 1000)
+      const limit = limitOf('write-race', 100)
+      const all = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => ops.limitAndWrite(raced.id, writeOf(clock, raced.id, raced.token, `w${n}`), limit)),
+      )
+      const won = all.filter((r) => r.admitted && r.value.outcome === 'written')
+      expect(won).toHaveLength(1)
+      expect(all.filter((r) => r.admitted && r.value.outcome === 'stale')).toHaveLength(19)
+      expect(await store.channels.get(raced.id)).toEqual(won[0]!.admitted && won[0]!.value.outcome === 'written' && won[0]!.value.record)
+    })
+
+    it('limitAndWrite keeps data a script could not carry (lone surrogates), and writes over it', async () => {
+      const { store, clock } = current()
+      const ops = fusedChannelOps(store)
+      const record = newRecord(clock)
+      await store.channels.create(record, 1000)
+      const limit = limitOf('write-odd', 10)
+      const first = await ops.limitAndWrite(record.id, writeOf(clock, record.id, record.token, 'a\uD800b'), limit)
+      expect(first).toMatchObject({
+        admitted: true,
+        counts: { current: 1 },
+        value: { outcome: 'written', record: { data: 'a\uD800b', version: 1 } },
+      })
+      const stored = await store.channels.get(record.id)
+      expect(stored?.data).toBe('a\uD800b')
+      const second = await ops.limitAndWrite(record.id, writeOf(clock, record.id, stored!.token, 'plain'), limit)
+      expect(second).toMatchObject({
+        admitted: true,
+        counts: { current: 2 },
+        value: { outcome: 'written', record: { data: 'plain', version: 2 } },
+      })
+      expect(await store.channels.get(record.id)).toMatchObject({ data: 'plain', version: 2, rev: 2 })
     })
 
     it('limitAndCreate creates while admitted, answers the create outcome, and creates nothing once refused', async () => {

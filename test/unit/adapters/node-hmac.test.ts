@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { nodeHmacSha256 } from '../../../src/adapters/platform/node.ts'
+import { nodeHmacSha256, nodeTextSha256 } from '../../../src/adapters/platform/node.ts'
 import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
 import { hashSecret } from '../../../src/core/crypto/secrets.ts'
 import { isMintedChannelId, mintChannelId, portableHmacSha256 } from '../../../src/core/rendezvous/channel-id.ts'
+import { writeToken } from '../../../src/core/rendezvous/channel.ts'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 /** Deterministic bytes 0, 1, 2, … (mod 256) of `length`, shifted by `seed`. */
@@ -51,5 +52,13 @@ describe('opaqueKey', () => {
     for (let i = 0; i < 10_050; i++) opaqueKey(`k${i}`)
     expect(opaqueKey('k3')).toBe(hashSecret('k3').slice(0, 22))
     expect(opaqueKey('k10049')).toBe(hashSecret('k10049').slice(0, 22))
+  })
+})
+
+describe('nodeTextSha256', () => {
+  it('gives the same bytes with the hash a runtime injects (lone surrogates included)', () => {
+    for (const data of ['', 'x', '€😀', 'a\uD800b', '\uDC00', 'a'.repeat(5000)]) {
+      expect(writeToken('id', 'tok', data, nodeTextSha256)).toBe(writeToken('id', 'tok', data))
+    }
   })
 })

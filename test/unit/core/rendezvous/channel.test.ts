@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createChannel, isLive, payloadBytes, remainingMs, writeChannel, writeToken } from '../../../../src/core/rendezvous/channel.ts'
 
@@ -5,10 +6,10 @@ const T0 = 1_700_000_000_000
 const fresh = (data = '') => createChannel({ id: 'chan-1', api: 'msc4388', data, now: T0, ttlMs: 120_000 })
 
 describe('createChannel', () => {
-  it('starts at version 0 with a token derived from id, version and data', () => {
+  it('starts at version 0 with a token derived from id and data', () => {
     const record = fresh('hello')
     expect(record).toMatchObject({ version: 0, rev: 0, createdAtMs: T0, updatedAtMs: T0, expiresAtMs: T0 + 120_000 })
-    expect(record.token).toBe(writeToken('chan-1', 0, 'hello'))
+    expect(record.token).toBe(writeToken('chan-1', '', 'hello'))
   })
 
   it('makes tokens of 128 bits in the opaque-identifier grammar', () => {
@@ -17,14 +18,29 @@ describe('createChannel', () => {
 })
 
 describe('writeToken', () => {
+  it('is the first 128 bits of SHA-256 of id, previous token and data', () => {
+    const expected = createHash('sha256').update('chan-1\u0000prev\u0000data').digest().subarray(0, 16).toString('base64url')
+    expect(writeToken('chan-1', 'prev', 'data')).toBe(expected)
+  })
+
   it('differs for identical data at different versions, and for different channels', () => {
-    expect(writeToken('a', 1, 'x')).not.toBe(writeToken('a', 2, 'x'))
-    expect(writeToken('a', 1, 'x')).not.toBe(writeToken('b', 1, 'x'))
-    expect(writeToken('a', 1, 'x')).toBe(writeToken('a', 1, 'x'))
+    const first = writeToken('a', '', 'x')
+    const second = writeToken('a', first, 'x')
+    const third = writeToken('a', second, 'x')
+    expect(new Set([first, second, third]).size).toBe(3)
+    expect(writeToken('a', first, 'x')).not.toBe(writeToken('b', first, 'x'))
+    expect(writeToken('a', first, 'x')).toBe(writeToken('a', first, 'x'))
   })
 
   it('does not let a field boundary shift produce the same token', () => {
-    expect(writeToken('a1', 0, '')).not.toBe(writeToken('a', 10, ''))
+    expect(writeToken('a1', '', '')).not.toBe(writeToken('a', '1', ''))
+    expect(writeToken('a', 'b', 'c')).not.toBe(writeToken('a', 'bc', ''))
+  })
+
+  it('is what a write stores, so the next token is known before the record is read', () => {
+    const record = fresh('hello')
+    const result = writeChannel(record, { data: 'one', expectedToken: record.token, now: T0 + 5, idempotentRetry: false })
+    expect(result.ok && result.value.record.token).toBe(writeToken('chan-1', record.token, 'one'))
   })
 })
 
