@@ -7,6 +7,7 @@
  * tests pass the built-in one (`COMMON_PASSWORDS`), the Worker the same list read from its assets.
  */
 import { renderQrSvg } from '../adapters/qr/svg.ts'
+import { summarizeError } from '../core/error-summary.ts'
 import type { Config } from '../config.ts'
 import type { PlatformProofCheck } from '../services/dpop-platform.ts'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
@@ -29,14 +30,17 @@ import { NO_METRICS, type Metrics } from '../ports/metrics.ts'
 import { countedAccounts, countedRendezvous } from '../services/metrics-services.ts'
 import { timedDurableStore, timedEphemeralStore } from '../services/metrics-stores.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
-import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
+import { accountEvents, fanOutSecurityEvents, type AccountEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import { authRecency } from '../services/auth-recency.ts'
 import { authServices } from '../services/auth-services.ts'
 import { channelTickets } from '../services/channel-tickets.ts'
 import { deviceActionGuard } from '../services/device-actions.ts'
-import { deviceGrantsService } from '../services/device-grants.ts'
+import { deviceGrantsService, type DeviceGrantsService } from '../services/device-grants.ts'
+import type { ChangeNotices } from '../services/change-waiters.ts'
+import { grantsWithNotices } from '../services/grant-notices.ts'
+import { feedWithNotices } from '../services/feed-notices.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
@@ -98,6 +102,12 @@ export interface ComposePorts {
    * `GET /v1/events` its feed. Default false.
    */
   wakesAcrossRequests?: boolean
+  /**
+   * Change notices shared with the other processes (Node on Redis): a grant change or a feed append
+   * stored by one process wakes the token polls and `GET /v1/events` reads held on the others. Needs
+   * `wakesAcrossRequests`. Default: none (a held poll sees another process's change at its re-read).
+   */
+  changeNotices?: ChangeNotices
 }
 
 /** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
@@ -131,6 +141,18 @@ const relayOf = (config: Config, ports: ComposePorts, rendezvous: RendezvousServ
         },
       })
 
+/**
+ * The feed and the grants as they are, or (Node on Redis: notices and cross-request waking) announcing
+ * their changes to the other processes, whose changes wake the polls held here.
+ */
+const sharedAcrossProcesses = (ports: ComposePorts, feed: AccountEvents, grants: DeviceGrantsService) => {
+  const notices = ports.wakesAcrossRequests === true ? ports.changeNotices : undefined
+  if (notices === undefined) return { feed, grants }
+  const failed = (error: unknown): void =>
+    ports.logger.warn({ err: summarizeError(error) }, 'change notices unavailable: held polls wake at their re-read')
+  return { feed: feedWithNotices(feed, notices, failed), grants: grantsWithNotices(grants, notices, failed) }
+}
+
 /** The account services, built on the shared ones. */
 const composeAccounts = (
   config: Config,
@@ -139,13 +161,15 @@ const composeAccounts = (
 ): AccountServices => {
   const { store, clock, random } = ports
   const { durable, uiaKey, keyring, commonPasswords } = ports.accounts
-  const feed = accountEvents({
+  const plainFeed = accountEvents({
     security: durable.security,
     logger: ports.logger,
     // A reader held on Workers must not be resumed by another request (see `wakesAcrossRequests`).
     wakeWaiters: ports.wakesAcrossRequests === true,
     ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
   })
+  const plainGrants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
+  const { feed, grants } = sharedAcrossProcesses(ports, plainFeed, plainGrants)
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
@@ -153,7 +177,6 @@ const composeAccounts = (
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, platform: ports.proofCheck })
-  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
   const deviceLogin = deviceLoginService({
     grants,
     sessions: auth.sessions,

@@ -36,6 +36,7 @@ import type {
   WebhookOutbox,
 } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
+import type { ChangeNotices } from '../services/change-waiters.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
 import { listen } from './node-listen.ts'
@@ -93,6 +94,8 @@ interface BuiltStore {
   /** Operator webhooks waiting for delivery, in the durable store's backend. */
   outbox: WebhookOutbox
   close: () => Promise<void>
+  /** Redis: change notices between the processes (held polls woken by another process's change). */
+  notices?: ChangeNotices
   /** Redis: the channel-id key every process shares (generated once into Redis). */
   channelIdKeys?: () => Promise<ChannelIdKeys>
 }
@@ -103,14 +106,21 @@ interface BuiltStore {
  */
 const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise<BuiltStore> => {
   if (config.storage.kind === 'redis') {
-    const [{ openRedis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
-      await Promise.all([
-        import('../adapters/storage/redis-client.ts'),
-        import('../adapters/storage/redis.ts'),
-        import('../adapters/pubsub/redis.ts'),
-        import('../adapters/durable/redis.ts'),
-        import('../adapters/durable/redis-webhook-outbox.ts'),
-      ])
+    const [
+      { openRedis },
+      { redisSharedSecret, redisStore },
+      { redisChannelEvents },
+      { redisChangeNotices },
+      { redisDurableStore },
+      { redisWebhookOutbox },
+    ] = await Promise.all([
+      import('../adapters/storage/redis-client.ts'),
+      import('../adapters/storage/redis.ts'),
+      import('../adapters/pubsub/redis.ts'),
+      import('../adapters/pubsub/redis-notices.ts'),
+      import('../adapters/durable/redis.ts'),
+      import('../adapters/durable/redis-webhook-outbox.ts'),
+    ])
     const target = redisTarget(config.storage.redisUrl as string)
     if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
     // One, a cluster or Sentinel (the URL says). A request waiting on an unreachable or slow Redis answers 503 within the timeout.
@@ -124,16 +134,20 @@ const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise
     const store = redisStore({ client, keyPrefix, clock })
     const onError = (error: unknown): void => logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
     const events = redisChannelEvents({ client, keyPrefix, onError })
+    // Grant changes stored here wake the token polls held by the other processes (and theirs, ours).
+    const origin = Buffer.from(cryptoRandom.bytes(9)).toString('base64url')
+    const notices = redisChangeNotices({ client, keyPrefix, origin, onError: throttledWarn(logger, 'redis change notices error') })
     const durable = redisDurableStore({ client, keyPrefix, clock })
     const outbox = redisWebhookOutbox({ client, keyPrefix })
     const close = async (): Promise<void> => {
       await events.close()
+      await notices.close()
       await durable.close()
       await client.quit().catch(() => client.disconnect())
     }
     const channelIdKeys = (): Promise<ChannelIdKeys> =>
       redisSharedSecret(client, keyPrefix, 'channel-id-key', cryptoRandom.bytes(32)).then((key) => [key] as const)
-    return { store, events, durable, outbox, close, channelIdKeys }
+    return { store, events, notices, durable, outbox, close, channelIdKeys }
   }
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs, maxCounters: config.storage.memoryMaxCounters })
   const events = memoryChannelEvents()
@@ -242,7 +256,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const logger = overrides.logger ?? pinoLogger(config.server.logLevel)
   const scheduler = overrides.scheduler ?? systemScheduler
   const built = await buildStore(config, clock, logger)
-  const { store, events, durable, close, channelIdKeys } = built
+  const { store, events, durable, close, channelIdKeys, notices } = built
   const { metrics, outbox } = await nodeMetrics(config, built.outbox)
   const { redact, signingKeys, uiaKey, keyring } = await openNodeKeys(config, random, clock, logger)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler })
@@ -264,6 +278,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     hmacSha256: nodeHmacSha256,
     proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
+    ...(notices === undefined ? {} : { changeNotices: notices }),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })
