@@ -8,7 +8,12 @@
  *
  * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
  * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`).
- * `--smoke`: 1 s, one round, 4 connections, no figures checked.
+ * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
+ * round, 4 connections; exits 1 on any non-2xx.
+ *
+ * "Redis commands" counts the commands Lua scripts run too (Redis' `total_commands_processed`), and
+ * "commands per write" divides them by the servers' write calls beyond one per response: both are
+ * rough, to compare configurations, not absolute figures.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -129,6 +134,8 @@ const startConfig = async (tree: string, procs: number, redisUrl: string, index:
 
 interface Round {
   rps: number
+  /** Answers that were not 2xx, errors and timeouts. */
+  failed: number
   /** Per 2xx response. */
   cpuUs: number
   syscalls: number
@@ -156,6 +163,7 @@ const run = async (config: Config, redisUrl: string, seconds: number): Promise<R
   const redisWrites = Math.max(1, after.syscw - before.syscw - ok)
   return {
     rps: result.rps,
+    failed: result.non2xx + result.errors + result.timeouts,
     cpuUs: ((after.cpu - before.cpu) * 1e6) / ok,
     syscalls: (after.syscr - before.syscr + after.syscw - before.syscw) / ok,
     switches: (after.voluntary - before.voluntary + after.involuntary - before.involuntary) / ok,
@@ -214,7 +222,12 @@ const main = async (): Promise<void> => {
         `${m((r) => r.switches, 3)} | ${m((r) => r.redisCommands, 2)} | ${m((r) => r.batch, 2)} |\n`,
     )
   }
+  const failed = failures(results)
+  process.stdout.write(`\nnon-2xx answers, errors and timeouts: ${failed}\n`)
+  if (SMOKE && failed > 0) throw new Error(`${failed} requests failed`)
 }
+
+const failures = (results: Map<Config, Round[]>): number => [...results.values()].flat().reduce((n, r) => n + r.failed, 0)
 
 main().catch((error: unknown) => {
   process.stderr.write(`scaling: ${error instanceof Error ? error.message : String(error)}\n`)

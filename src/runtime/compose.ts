@@ -7,7 +7,6 @@
  * tests pass the built-in one (`COMMON_PASSWORDS`), the Worker the same list read from its assets.
  */
 import { renderQrSvg } from '../adapters/qr/svg.ts'
-import { summarizeError } from '../core/error-summary.ts'
 import type { Config } from '../config.ts'
 import type { PlatformProofCheck } from '../services/dpop-platform.ts'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
@@ -30,17 +29,16 @@ import { NO_METRICS, type Metrics } from '../ports/metrics.ts'
 import { countedAccounts, countedRendezvous } from '../services/metrics-services.ts'
 import { timedDurableStore, timedEphemeralStore } from '../services/metrics-stores.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
-import { accountEvents, fanOutSecurityEvents, type AccountEvents, type AccountEventsLimits } from '../services/account-events.ts'
+import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import { authRecency } from '../services/auth-recency.ts'
 import { authServices } from '../services/auth-services.ts'
 import { channelTickets } from '../services/channel-tickets.ts'
 import { deviceActionGuard } from '../services/device-actions.ts'
-import { deviceGrantsService, type DeviceGrantsService } from '../services/device-grants.ts'
+import { deviceGrantsService } from '../services/device-grants.ts'
 import type { ChangeNotices } from '../services/change-waiters.ts'
-import { grantsWithNotices } from '../services/grant-notices.ts'
-import { feedWithNotices } from '../services/feed-notices.ts'
+import { sharedAcrossProcesses } from '../services/process-notices.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
@@ -140,18 +138,6 @@ const relayOf = (config: Config, ports: ComposePorts, rendezvous: RendezvousServ
           maxFrameBytes: maxFrameBytes(config.rendezvous.maxPayloadBytes),
         },
       })
-
-/**
- * The feed and the grants as they are, or (Node on Redis: notices and cross-request waking) announcing
- * their changes to the other processes, whose changes wake the polls held here.
- */
-const sharedAcrossProcesses = (ports: ComposePorts, feed: AccountEvents, grants: DeviceGrantsService) => {
-  const notices = ports.wakesAcrossRequests === true ? ports.changeNotices : undefined
-  if (notices === undefined) return { feed, grants }
-  const failed = (error: unknown): void =>
-    ports.logger.warn({ err: summarizeError(error) }, 'change notices unavailable: held polls wake at their re-read')
-  return { feed: feedWithNotices(feed, notices, failed), grants: grantsWithNotices(grants, notices, failed) }
-}
 
 /** The account services, built on the shared ones. */
 const composeAccounts = (
