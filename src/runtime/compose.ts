@@ -37,6 +37,8 @@ import { authServices } from '../services/auth-services.ts'
 import { channelTickets } from '../services/channel-tickets.ts'
 import { deviceActionGuard } from '../services/device-actions.ts'
 import { deviceGrantsService } from '../services/device-grants.ts'
+import type { ChangeNotices } from '../services/change-waiters.ts'
+import { sharedAcrossProcesses } from '../services/process-notices.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
@@ -98,6 +100,12 @@ export interface ComposePorts {
    * `GET /v1/events` its feed. Default false.
    */
   wakesAcrossRequests?: boolean
+  /**
+   * Change notices shared with the other processes (Node on Redis): a grant change or a feed append
+   * stored by one process wakes the token polls and `GET /v1/events` reads held on the others. Needs
+   * `wakesAcrossRequests`. Default: none (a held poll sees another process's change at its re-read).
+   */
+  changeNotices?: ChangeNotices
 }
 
 /** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
@@ -139,13 +147,15 @@ const composeAccounts = (
 ): AccountServices => {
   const { store, clock, random } = ports
   const { durable, uiaKey, keyring, commonPasswords } = ports.accounts
-  const feed = accountEvents({
+  const plainFeed = accountEvents({
     security: durable.security,
     logger: ports.logger,
     // A reader held on Workers must not be resumed by another request (see `wakesAcrossRequests`).
     wakeWaiters: ports.wakesAcrossRequests === true,
     ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
   })
+  const plainGrants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
+  const { feed, grants } = sharedAcrossProcesses(ports, plainFeed, plainGrants)
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
@@ -153,7 +163,6 @@ const composeAccounts = (
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, platform: ports.proofCheck })
-  const grants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
   const deviceLogin = deviceLoginService({
     grants,
     sessions: auth.sessions,

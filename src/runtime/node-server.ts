@@ -1,18 +1,16 @@
 /**
  * Composition root for Node: builds the store, the services and the app from a {@link Config}, serves
  * it, and shuts down gracefully. `src/runtime/node.ts` is the process entry; tests call
- * {@link startNodeServer} directly to get a real server on port 0.
+ * {@link startNodeServer} directly to get a real server on port 0. The Redis side is in `./node-redis-store.ts`.
  */
-import { summarizeError } from '../core/error-summary.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocketServer } from 'ws'
 import type { Config } from '../config.ts'
-import { redisTarget } from '../config/parse-redis.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
-import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
+import { channelIdKeysOf } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
 import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
@@ -24,20 +22,11 @@ import { fileKeyStore, signingKeyPath } from '../adapters/keys/file-keystore.ts'
 import { fileSealingKeyStore, sealingKeyPath } from '../adapters/keys/file-sealing-keys.ts'
 import { openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
-import type {
-  ChannelEvents,
-  Clock,
-  DurableStore,
-  EphemeralStore,
-  Logger,
-  NetworkLocator,
-  Random,
-  Scheduler,
-  WebhookOutbox,
-} from '../ports.ts'
+import type { Clock, EphemeralStore, Logger, NetworkLocator, Random, Scheduler } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
 import { isSqliteBusy } from '../adapters/durable/sqlite-busy.ts'
 import { startNodeWebhooks, type NodeWebhooks } from './node-webhooks.ts'
+import { buildRedisStore, throttledWarn, type BuiltStore } from './node-redis-store.ts'
 import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
 import { nodeFastPaths } from './node-fast-paths.ts'
@@ -64,17 +53,6 @@ export interface NodeServerOverrides {
   locator?: NetworkLocator
 }
 
-/** Logs a recurring error at most once every 10 s (ioredis repeats it on every reconnect attempt). */
-const throttledWarn = (logger: Logger, message: string) => {
-  let lastMs = -Infinity
-  return (error: unknown): void => {
-    const now = Date.now()
-    if (now - lastMs < 10_000) return
-    lastMs = now
-    logger.warn({ err: summarizeError(error) }, message)
-  }
-}
-
 /** True for the errors ioredis raises when Redis cannot be reached (timeouts, closed or refused connections). */
 const isRedisUnavailable = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false
@@ -84,57 +62,12 @@ const isRedisUnavailable = (error: unknown): boolean => {
   return error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || unreachable.test(error.message)
 }
 
-/** The ephemeral store the config names, and the channel events that go with it (the caller closes both). */
-interface BuiltStore {
-  store: EphemeralStore
-  events: ChannelEvents
-  /** Accounts, devices and tokens: Redis (same client) with QRELAY_STORE=redis, else SQLite in the data directory. */
-  durable: DurableStore
-  /** Operator webhooks waiting for delivery, in the durable store's backend. */
-  outbox: WebhookOutbox
-  close: () => Promise<void>
-  /** Redis: the channel-id key every process shares (generated once into Redis). */
-  channelIdKeys?: () => Promise<ChannelIdKeys>
-}
-
 /**
  * Builds the ephemeral store and channel events the config names. The adapters are imported here,
  * only for the store configured: no ioredis without Redis, no libsql with it (a faster start).
  */
 const buildStore = async (config: Config, clock: Clock, logger: Logger): Promise<BuiltStore> => {
-  if (config.storage.kind === 'redis') {
-    const [{ openRedis }, { redisSharedSecret, redisStore }, { redisChannelEvents }, { redisDurableStore }, { redisWebhookOutbox }] =
-      await Promise.all([
-        import('../adapters/storage/redis-client.ts'),
-        import('../adapters/storage/redis.ts'),
-        import('../adapters/pubsub/redis.ts'),
-        import('../adapters/durable/redis.ts'),
-        import('../adapters/durable/redis-webhook-outbox.ts'),
-      ])
-    const target = redisTarget(config.storage.redisUrl as string)
-    if ('problem' in target) throw new Error(`QRELAY_REDIS_URL ${target.problem}`)
-    // One, a cluster or Sentinel (the URL says). A request waiting on an unreachable or slow Redis answers 503 within the timeout.
-    const client = openRedis(target, {
-      enableAutoPipelining: true,
-      commandTimeoutMs: config.storage.redisCommandTimeoutMs,
-      tlsCaFile: config.storage.redisTlsCaFile,
-    })
-    client.on('error', throttledWarn(logger, 'redis connection error'))
-    const keyPrefix = config.storage.redisKeyPrefix
-    const store = redisStore({ client, keyPrefix, clock })
-    const onError = (error: unknown): void => logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
-    const events = redisChannelEvents({ client, keyPrefix, onError })
-    const durable = redisDurableStore({ client, keyPrefix, clock })
-    const outbox = redisWebhookOutbox({ client, keyPrefix })
-    const close = async (): Promise<void> => {
-      await events.close()
-      await durable.close()
-      await client.quit().catch(() => client.disconnect())
-    }
-    const channelIdKeys = (): Promise<ChannelIdKeys> =>
-      redisSharedSecret(client, keyPrefix, 'channel-id-key', cryptoRandom.bytes(32)).then((key) => [key] as const)
-    return { store, events, durable, outbox, close, channelIdKeys }
-  }
+  if (config.storage.kind === 'redis') return buildRedisStore(config, clock, logger)
   const store = memoryStore({ clock, sweepIntervalMs: config.storage.memorySweepIntervalMs, maxCounters: config.storage.memoryMaxCounters })
   const events = memoryChannelEvents()
   const [{ openSqlite, sqliteStore }, { sqliteWebhookOutbox }] = await Promise.all([
@@ -242,7 +175,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const logger = overrides.logger ?? pinoLogger(config.server.logLevel)
   const scheduler = overrides.scheduler ?? systemScheduler
   const built = await buildStore(config, clock, logger)
-  const { store, events, durable, close, channelIdKeys } = built
+  const { store, events, durable, close, channelIdKeys, notices } = built
   const { metrics, outbox } = await nodeMetrics(config, built.outbox)
   const { redact, signingKeys, uiaKey, keyring } = await openNodeKeys(config, random, clock, logger)
   const webhooks = startNodeWebhooks(config, { outbox, clock, random, logger, scheduler })
@@ -264,6 +197,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     hmacSha256: nodeHmacSha256,
     proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
+    ...(notices === undefined ? {} : { changeNotices: notices }),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })

@@ -43,3 +43,64 @@ export const changeWaiters = (wakes: boolean): ChangeWaiters => {
       }),
   }
 }
+
+/**
+ * Change notices between processes (Redis pub/sub on Node with the Redis store): one process tells the
+ * others which record changed, by an opaque name, so their held readers of it wake at once.
+ */
+export interface ChangeNotices {
+  /** Tells the other processes that the record named `name` of `topic` changed (best effort, at most once). */
+  publish(topic: string, name: string): void
+  /**
+   * Hears the other processes' notices of `topic` (never this process's own); `onLoss` is called when
+   * notices may have been lost (a reconnect). Resolves once listening.
+   */
+  listen(topic: string, onNotice: (name: string) => void, onLoss?: () => void): Promise<void>
+}
+
+/**
+ * Waiters that other processes wake too: `changed` wakes this process's waiters of the key and tells
+ * the other processes (by `nameOf(key)`, an opaque name); their notices wake the waiters here. Waits still
+ * end at their deadline, so a lost notice costs only the caller's re-read interval.
+ *
+ * @example
+ * const grantsChanged = sharedChangeWaiters(changeWaiters(true), notices, 'grant', opaqueKey)
+ * await grantsChanged.ready
+ */
+export const sharedChangeWaiters = (
+  local: ChangeWaiters,
+  notices: ChangeNotices,
+  topic: string,
+  nameOf: (key: string) => string,
+): ChangeWaiters & { ready: Promise<void> } => {
+  // The keys waited on now, by their opaque name, with how many waits each has.
+  const waited = new Map<string, { key: string; count: number }>()
+  const ready = notices.listen(
+    topic,
+    (name) => {
+      const entry = waited.get(name)
+      if (entry !== undefined) local.changed(entry.key)
+    },
+    () => {
+      for (const { key } of [...waited.values()]) local.changed(key)
+    },
+  )
+  return {
+    ready,
+    changed(key) {
+      local.changed(key)
+      notices.publish(topic, nameOf(key))
+    },
+    async nextChange(key, ms, signal) {
+      const name = nameOf(key)
+      const entry = waited.get(name) ?? { key, count: 0 }
+      entry.count++
+      waited.set(name, entry)
+      try {
+        await local.nextChange(key, ms, signal)
+      } finally {
+        if (--entry.count === 0 && waited.get(name) === entry) waited.delete(name)
+      }
+    },
+  }
+}

@@ -78,9 +78,40 @@ export const openRedis = (target: RedisTarget, options: OpenRedisOptions): Redis
   return client
 }
 
+/**
+ * Batches the writes of `client` (one Redis or Sentinel): the first command sent in an event-loop turn
+ * corks the connection, and the next check phase (`setImmediate`, where ioredis' auto-pipelining flushes
+ * too) uncorks it, so every command of the turn leaves in one `writev`. That is auto-pipelining's
+ * batching without its per-batch `Pipeline` object, which copies every script the client defines (40
+ * with the durable store) and cost more per request the fewer requests a process serves per turn (two
+ * processes sharing the load). Replies, their order, timeouts and reconnects are ioredis' own: only when
+ * the bytes leave changes.
+ */
+const coalesceWrites = (client: Redis): Redis => {
+  const send = client.sendCommand
+  let corked: Redis['stream'] | undefined
+  const uncork = (): void => {
+    const stream = corked
+    corked = undefined
+    stream?.uncork()
+  }
+  client.sendCommand = function (this: Redis, ...args: Parameters<Redis['sendCommand']>) {
+    const stream = client.stream
+    if (corked === undefined && client.status === 'ready' && stream?.writable) {
+      stream.cork()
+      corked = stream
+      setImmediate(uncork)
+    }
+    return send.apply(this, args)
+  }
+  return client
+}
+
 const clientOf = (target: RedisTarget, options: OpenRedisOptions, common: RedisOptions): RedisClient => {
   const pipelining = { enableAutoPipelining: options.enableAutoPipelining ?? false }
-  if (target.kind === 'single') return new Redis(target.url, { ...common, ...pipelining })
+  // One connection (one Redis or Sentinel): the same batching of a turn's commands, more cheaply.
+  const coalesced = (client: Redis): Redis => (pipelining.enableAutoPipelining ? coalesceWrites(client) : client)
+  if (target.kind === 'single') return coalesced(new Redis(target.url, { ...common, enableAutoPipelining: false }))
   if (target.kind === 'cluster') {
     const clusterOptions: ClusterOptions = {
       ...pipelining,
@@ -95,16 +126,18 @@ const clientOf = (target: RedisTarget, options: OpenRedisOptions, common: RedisO
     }
     return new Cluster(target.nodes, clusterOptions)
   }
-  return new Redis({
-    ...common,
-    ...pipelining,
-    sentinels: target.sentinels,
-    name: target.masterName,
-    db: target.db,
-    ...(target.sentinelAuth && target.username !== undefined ? { sentinelUsername: target.username } : {}),
-    ...(target.sentinelAuth && target.password !== undefined ? { sentinelPassword: target.password } : {}),
-    ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
-    // After a failover the old master may come back as a replica: a READONLY answer reconnects (and so asks the sentinels again).
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
-  })
+  return coalesced(
+    new Redis({
+      ...common,
+      enableAutoPipelining: false,
+      sentinels: target.sentinels,
+      name: target.masterName,
+      db: target.db,
+      ...(target.sentinelAuth && target.username !== undefined ? { sentinelUsername: target.username } : {}),
+      ...(target.sentinelAuth && target.password !== undefined ? { sentinelPassword: target.password } : {}),
+      ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
+      // After a failover the old master may come back as a replica: a READONLY answer reconnects (and so asks the sentinels again).
+      reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    }),
+  )
 }

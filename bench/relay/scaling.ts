@@ -1,0 +1,235 @@
+/**
+ * What scaling out costs per request (`node --import tsx bench/relay/scaling.ts`): the relay mix of `load.ts` against
+ * qrelay on Redis, one process and two processes sharing that Redis (all pinned to the server core, as
+ * `run.ts` does), with per-request counters from /proc and Redis besides the CPU: read and write system
+ * calls, context switches, Redis commands and how many commands the server sent per write (the
+ * auto-pipelining batch). With `BENCH_TREES=dirA,dirB` (checkouts of two commits, each with its
+ * `node_modules`), every configuration runs for each tree in turn (A/B alternation in one run).
+ *
+ * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
+ * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`).
+ * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
+ * round, 4 connections; exits 1 on any non-2xx.
+ *
+ * "Redis commands" counts the commands Lua scripts run too (Redis' `total_commands_processed`), and
+ * "commands per write" divides them by the servers' write calls beyond one per response: both are
+ * rough, to compare configurations, not absolute figures.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { canPin, collect, cpuSeconds, freePort, ROOT, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
+import type { LoadResult } from './load.ts'
+
+const SERVER_CORE = 0
+const LOAD_CORE = 1
+const SMOKE = process.argv.includes('--smoke')
+const num = (name: string, fallback: number, max: number): number => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name} must be in (0, ${max}]`)
+  return value
+}
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 5, 120)
+const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 2, 60)
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
+const TREES = (process.env.BENCH_TREES ?? ROOT).split(',').map((t) => resolve(t.trim()))
+/** BENCH_SERVER=bare: the bare `node:http` relay instead (what two processes on one core cost anyway). */
+const BARE = process.env.BENCH_SERVER === 'bare'
+const PROCS = (process.env.BENCH_PROCS ?? '1,2').split(',').map((p) => Math.min(4, Math.max(1, Math.round(Number(p)))))
+
+/** Counters of one process from /proc (Linux): system calls and context switches; zeros elsewhere. */
+interface ProcCounters {
+  /** Seconds on the CPU (scheduler's nanosecond count). */
+  cpu: number
+  syscr: number
+  syscw: number
+  voluntary: number
+  involuntary: number
+}
+const procCounters = (pid: number): ProcCounters => {
+  const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0)
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return {
+      cpu: Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9,
+      syscr: field(io, 'syscr'),
+      syscw: field(io, 'syscw'),
+      voluntary: field(status, 'voluntary_ctxt_switches'),
+      involuntary: field(status, 'nonvoluntary_ctxt_switches'),
+    }
+  } catch {
+    return { cpu: cpuSeconds(pid), syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 }
+  }
+}
+const sumCounters = (pids: readonly number[]): ProcCounters =>
+  pids.map(procCounters).reduce(
+    (a, b) => ({
+      cpu: a.cpu + b.cpu,
+      syscr: a.syscr + b.syscr,
+      syscw: a.syscw + b.syscw,
+      voluntary: a.voluntary + b.voluntary,
+      involuntary: a.involuntary + b.involuntary,
+    }),
+    { cpu: 0, syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 },
+  )
+
+/** Commands Redis processed so far (all clients). */
+const redisCommands = async (url: string): Promise<number> => {
+  const { Redis } = await import('ioredis')
+  const client = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const info = await client.info('stats')
+    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN)
+  } finally {
+    client.disconnect()
+  }
+}
+
+const baseEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
+  return env
+}
+
+interface Config {
+  tree: string
+  procs: number
+  label: string
+  urls: string[]
+  children: Child[]
+}
+
+const startConfig = async (tree: string, procs: number, redisUrl: string, index: number): Promise<Config> => {
+  const urls: string[] = []
+  const children: Child[] = []
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  for (let i = 0; i < procs; i++) {
+    const port = await freePort()
+    const script = BARE ? `${tree}/bench/relay/bare-server.ts` : `${tree}/src/runtime/node.ts`
+    const child = await startChild(process.execPath, [...profile, '--import', 'tsx', script], {
+      core: SERVER_CORE,
+      env: {
+        ...baseEnv(),
+        PORT: String(port),
+        QRELAY_HOST: '127.0.0.1',
+        QRELAY_PORT: String(port),
+        QRELAY_LOG_LEVEL: 'silent',
+        QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
+        QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
+        QRELAY_ABUSE_ENABLED: 'false',
+        QRELAY_STORE: 'redis',
+        QRELAY_REDIS_URL: redisUrl,
+        // The processes of one configuration share their keys, as a deployment does.
+        QRELAY_REDIS_KEY_PREFIX: `scaling:${process.pid}:${index}:`,
+      },
+    })
+    children.push(child)
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, child)
+    urls.push(`http://127.0.0.1:${port}`)
+  }
+  const name = TREES.length > 1 ? `${String.fromCharCode(65 + TREES.indexOf(tree))} ` : ''
+  return { tree, procs, label: `${name}${procs} proc`, urls, children }
+}
+
+interface Round {
+  rps: number
+  /** Answers that were not 2xx, errors and timeouts. */
+  failed: number
+  /** Per 2xx response. */
+  cpuUs: number
+  syscalls: number
+  switches: number
+  redisCommands: number
+  /** Redis commands per write system call of the servers (the batch). */
+  batch: number
+}
+
+const run = async (config: Config, redisUrl: string, seconds: number): Promise<Round> => {
+  const pids = config.children.map((c) => c.pid)
+  const before = sumCounters(pids)
+  const commandsBefore = await redisCommands(redisUrl)
+  const options = JSON.stringify({ url: config.urls[0], urls: config.urls, connections: CONNECTIONS, seconds })
+  const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
+    core: LOAD_CORE,
+    env: baseEnv(),
+    timeoutMs: seconds * 1000 + 60_000,
+  })
+  const after = sumCounters(pids)
+  const commands = (await redisCommands(redisUrl)) - commandsBefore - 1
+  const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
+  const ok = result.rps * result.seconds
+  // Writes: responses to clients (about one per request) plus writes to Redis.
+  const redisWrites = Math.max(1, after.syscw - before.syscw - ok)
+  return {
+    rps: result.rps,
+    failed: result.non2xx + result.errors + result.timeouts,
+    cpuUs: ((after.cpu - before.cpu) * 1e6) / ok,
+    syscalls: (after.syscr - before.syscr + after.syscw - before.syscw) / ok,
+    switches: (after.voluntary - before.voluntary + after.involuntary - before.involuntary) / ok,
+    redisCommands: commands / ok,
+    batch: commands / redisWrites,
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+const main = async (): Promise<void> => {
+  const pinned = await canPin()
+  process.stdout.write(
+    `# scaling: ${CONNECTIONS} connections, ${REPS} × ${SECONDS} s, ${pinned ? 'pinned' : 'NOT PINNED'}; trees ${TREES.join(', ')}\n`,
+  )
+  const children: Child[] = []
+  const results = new Map<Config, Round[]>()
+  try {
+    const redis = await startRedis(LOAD_CORE)
+    children.push(redis.child)
+    const configs: Config[] = []
+    for (const tree of TREES) {
+      for (const procs of PROCS) {
+        const config = await startConfig(tree, procs, redis.url, configs.length)
+        children.push(...config.children)
+        configs.push(config)
+        await run(config, redis.url, WARMUP_SECONDS)
+      }
+    }
+    for (let round = 1; round <= REPS; round++) {
+      for (const config of configs) {
+        const r = await run(config, redis.url, SECONDS)
+        results.set(config, [...(results.get(config) ?? []), r])
+        process.stdout.write(
+          `round ${round} ${config.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs.toFixed(1)} µs CPU/req, ` +
+            `${r.syscalls.toFixed(2)} syscalls/req, ${r.switches.toFixed(3)} ctx switches/req, ` +
+            `${r.redisCommands.toFixed(2)} Redis commands/req, ${r.batch.toFixed(2)} commands/write\n`,
+        )
+      }
+    }
+  } finally {
+    for (const child of children.reverse()) await child.stop()
+  }
+  process.stdout.write(
+    '\n| configuration | req/s | CPU µs/req | req per CPU-s | syscalls/req | ctx switches/req | Redis cmds/req | cmds per write |\n',
+  )
+  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n')
+  for (const [config, rounds] of results) {
+    const m = (pick: (r: Round) => number, digits: number): string => median(rounds.map(pick)).toFixed(digits)
+    process.stdout.write(
+      `| ${config.label} | ${m((r) => r.rps, 0)} | ${m((r) => r.cpuUs, 1)} | ${m((r) => 1e6 / r.cpuUs, 0)} | ${m((r) => r.syscalls, 2)} | ` +
+        `${m((r) => r.switches, 3)} | ${m((r) => r.redisCommands, 2)} | ${m((r) => r.batch, 2)} |\n`,
+    )
+  }
+  const failed = failures(results)
+  process.stdout.write(`\nnon-2xx answers, errors and timeouts: ${failed}\n`)
+  if (SMOKE && failed > 0) throw new Error(`${failed} requests failed`)
+}
+
+const failures = (results: Map<Config, Round[]>): number => [...results.values()].flat().reduce((n, r) => n + r.failed, 0)
+
+main().catch((error: unknown) => {
+  process.stderr.write(`scaling: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
