@@ -12,6 +12,7 @@ import type { PlatformProofCheck } from '../services/dpop-platform.ts'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import type { ChannelIdKeys, HmacSha256 } from '../core/rendezvous/channel-id.ts'
+import type { TextSha256 } from '../core/rendezvous/channel.ts'
 import { maxFrameBytes } from '../core/relay/ws-protocol.ts'
 import type {
   ChannelEvents,
@@ -80,8 +81,9 @@ export interface ComposePorts {
   channelEvents?: ChannelEvents
   /** Channel-id keys (configured or shared); default: a random key of this process. */
   channelIdKeys?: ChannelIdKeys | (() => Promise<ChannelIdKeys>)
-  /** The HMAC tagging channel ids; default: the portable one. */
+  /** Native hashes, byte for byte the portable defaults: the HMAC tagging channel ids, the SHA-256 of write tokens. */
   hmacSha256?: HmacSha256
+  textSha256?: TextSha256
   /** The platform's DPoP proof check (`platformProofCheck`); default: the portable one (jose on Web Crypto). */
   proofCheck?: PlatformProofCheck
   /** With `channelEvents`, builds the WebSocket relay on these timers. */
@@ -259,6 +261,7 @@ export const compose = (config: Config, given: ComposePorts): Services => {
     ...(abuse === undefined ? {} : { abuse }),
     ...(ports.channelIdKeys === undefined ? {} : { channelIdKeys: ports.channelIdKeys }),
     ...(ports.hmacSha256 === undefined ? {} : { hmacSha256: ports.hmacSha256 }),
+    ...(ports.textSha256 === undefined ? {} : { textSha256: ports.textSha256 }),
   })
   // Counted before the relay gets it: a claim over a WebSocket completes a channel too.
   const rendezvous = metrics.enabled ? countedRendezvous(unmetered, metrics) : unmetered

@@ -12,7 +12,15 @@ import type { Config } from '../config.ts'
 import { memoryStore } from '../adapters/storage/memory.ts'
 import { channelIdKeysOf } from '../core/rendezvous/channel-id.ts'
 import { memoryChannelEvents } from '../adapters/pubsub/memory.ts'
-import { cryptoRandom, nodeHmacSha256, nodeRedactor, pinoLogger, systemClock, withPageScript } from '../adapters/platform/node.ts'
+import {
+  cryptoRandom,
+  nodeHmacSha256,
+  nodeRedactor,
+  nodeTextSha256,
+  pinoLogger,
+  systemClock,
+  withPageScript,
+} from '../adapters/platform/node.ts'
 import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
 import { platformProofCheck } from '../services/dpop-platform.ts'
 import { createApp } from '../http/app.ts'
@@ -195,6 +203,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     signingKeys,
     ...(idKeys === undefined ? {} : { channelIdKeys: idKeys }),
     hmacSha256: nodeHmacSha256,
+    textSha256: nodeTextSha256,
     proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
     ...(notices === undefined ? {} : { changeNotices: notices }),
