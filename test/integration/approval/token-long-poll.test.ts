@@ -56,9 +56,9 @@ const pendingGrant = async () => {
   return { ...s, holder, send, codes: grant.codes }
 }
 
-/** Resolves once `promise` settled, or with 'still waiting' after a few turns of the event loop. */
-const settledSoon = async <T>(promise: Promise<T>): Promise<T | 'still waiting'> =>
-  Promise.race([promise, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 50))])
+/** Resolves once `promise` settled, or with 'still waiting' after `ms` (default: a few turns of the event loop). */
+const settledSoon = async <T>(promise: Promise<T>, ms = 50): Promise<T | 'still waiting'> =>
+  Promise.race([promise, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), ms))])
 
 describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   it('holds a pending poll and answers tokens as soon as the existing device approves', async () => {
@@ -99,7 +99,8 @@ describe('POST /oauth2/token with Prefer: wait (long poll)', () => {
   it('answers at once, without Preference-Applied, when the preference has no readable wait', async () => {
     const s = await pendingGrant()
     const { holder, send, codes } = s
-    const answer = await settledSoon(poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=0'))
+    // A held poll would be answered at the grant's 2 s interval; 1 s tells the two apart on a loaded machine.
+    const answer = await settledSoon(poll(send, holder, s.t.clock.now(), codes.device_code, 'wait=0'), 1000)
     expect(answer).toMatchObject({ status: 400, body: { error: 'authorization_pending' }, applied: null })
   })
 
