@@ -30,16 +30,14 @@ import { NO_METRICS, type Metrics } from '../ports/metrics.ts'
 import { countedAccounts, countedRendezvous } from '../services/metrics-services.ts'
 import { timedDurableStore, timedEphemeralStore } from '../services/metrics-stores.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
-import { accountEvents, fanOutSecurityEvents, type AccountEventsLimits } from '../services/account-events.ts'
+import { accountEvents, fanOutSecurityEvents, type AccountEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import { authRecency } from '../services/auth-recency.ts'
 import { authServices } from '../services/auth-services.ts'
 import { channelTickets } from '../services/channel-tickets.ts'
 import { deviceActionGuard } from '../services/device-actions.ts'
-import { deviceGrantsService } from '../services/device-grants.ts'
-import type { ChangeNotices } from '../services/change-waiters.ts'
-import { sharedAcrossProcesses } from '../services/process-notices.ts'
+import { deviceGrantsService, type DeviceGrantsService } from '../services/device-grants.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
@@ -103,11 +101,11 @@ export interface ComposePorts {
    */
   wakesAcrossRequests?: boolean
   /**
-   * Change notices shared with the other processes (Node on Redis): a grant change or a feed append
-   * stored by one process wakes the token polls and `GET /v1/events` reads held on the others. Needs
-   * `wakesAcrossRequests`. Default: none (a held poll sees another process's change at its re-read).
+   * Shares the feed's and the grants' changes with the other processes (Node on Redis:
+   * `sharedAcrossProcesses`): a change stored by one process wakes the token polls and `GET /v1/events`
+   * reads held on the others. Default: none (a held poll sees another process's change at its re-read).
    */
-  changeNotices?: ChangeNotices
+  shareChanges?: (feed: AccountEvents, grants: DeviceGrantsService) => { feed: AccountEvents; grants: DeviceGrantsService }
 }
 
 /** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
@@ -157,7 +155,7 @@ const composeAccounts = (
     ...(ports.accounts.feedLimits === undefined ? {} : { limits: ports.accounts.feedLimits }),
   })
   const plainGrants = deviceGrantsService({ kv: store.kv, clock, random, limits: config.oauth, wakeWatchers: ports.wakesAcrossRequests })
-  const { feed, grants } = sharedAcrossProcesses(ports, plainFeed, plainGrants)
+  const { feed, grants } = ports.shareChanges?.(plainFeed, plainGrants) ?? { feed: plainFeed, grants: plainGrants }
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)

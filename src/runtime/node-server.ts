@@ -38,6 +38,7 @@ import { buildRedisStore, throttledWarn, type BuiltStore } from './node-redis-st
 import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
 import { nodeFastPaths } from './node-fast-paths.ts'
+import { sharedAcrossProcesses } from '../services/process-notices.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
@@ -206,7 +207,12 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     textSha256: nodeTextSha256,
     proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
-    ...(notices === undefined ? {} : { changeNotices: notices }),
+    ...(notices === undefined
+      ? {}
+      : {
+          shareChanges: (feed, grants) =>
+            sharedAcrossProcesses({ changeNotices: notices, wakesAcrossRequests: true, logger }, feed, grants),
+        }),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })
