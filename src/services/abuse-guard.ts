@@ -16,7 +16,7 @@
 import type { Config } from '../config.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import { abuseWindowIndex, asnThresholdsOf, DEFAULT_ABUSE_PER_IP, type AbuseThresholds } from '../core/policy/abuse.ts'
-import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
+import { inAnyRange, isLoopback, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { noteBlock } from './abuse-blocks.ts'
 import type { Metrics } from '../ports/metrics.ts'
@@ -81,7 +81,7 @@ const isExemptIn = (exempt: { loopback: boolean; networks: readonly Cidr[] }, so
   if (exempt.loopback && source === IPV6_LOOPBACK_KEY) return true
   const address = parseAddress(source) ?? parseAddress(source.split('/')[0] ?? '')
   if (address === null) return false
-  return (exempt.loopback && address.range() === 'loopback') || inAnyRange(address, exempt.networks)
+  return (exempt.loopback && isLoopback(address)) || inAnyRange(address, exempt.networks)
 }
 
 /**

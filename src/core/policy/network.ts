@@ -4,16 +4,18 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc7239 (forwarding), https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (establish proximity)
  */
-import ipaddr from 'ipaddr.js'
+import { type IpAddress, inPrefix, isIPv4Mapped, maskTo, unmapIPv4 } from './ip-address.ts'
+import { parseIp } from './ip-text.ts'
+
+export { isLoopback } from './ip-address.ts'
 
 /** A parsed IPv4 or IPv6 address. */
-export type Address = ipaddr.IPv4 | ipaddr.IPv6
+export type Address = IpAddress
 
 /** Parses an address, un-mapping `::ffff:a.b.c.d` to IPv4. Null when not an IP address. */
 export const parseAddress = (text: string): Address | null => {
-  const trimmed = text.trim().replace(/^\[(.*)\]$/, '$1')
-  if (!ipaddr.isValid(trimmed)) return null
-  return ipaddr.process(trimmed)
+  const parsed = parseIp(text.trim().replace(/^\[(.*)\]$/, '$1'))
+  return parsed === null ? null : unmapIPv4(parsed)
 }
 
 /** A parsed CIDR range. */
@@ -26,34 +28,22 @@ export const parseCidr = (text: string): Cidr | null => {
     const addr = parseAddress(value)
     return addr === null ? null : [addr, addr.kind() === 'ipv4' ? 32 : 128]
   }
-  let parsed: [Address, number]
-  try {
-    parsed = ipaddr.parseCIDR(value)
-  } catch {
-    // Safe: ipaddr throws only on text that is not a CIDR, which this function reports as null.
-    return null
-  }
-  const [addr, bits] = parsed
+  const match = /^(.+)\/(\d+)$/.exec(value)
+  const addr = match === null ? null : parseIp(match[1] as string)
+  if (match === null || addr === null) return null
+  const bits = Number.parseInt(match[2] as string, 10)
+  if (bits > (addr.kind() === 'ipv4' ? 32 : 128)) return null
   // `::ffff:10.0.0.0/104` means the IPv4 range 10.0.0.0/8: compare it against un-mapped addresses.
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
-    return [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96]
-  }
-  return [addr, bits]
+  return isIPv4Mapped(addr) && bits >= 96 ? [unmapIPv4(addr), bits - 96] : [addr, bits]
 }
 
 /** True when `addr` lies in any of `ranges`. */
-export const inAnyRange = (addr: Address, ranges: readonly Cidr[]): boolean =>
-  ranges.some(([base, bits]) => base.kind() === addr.kind() && addr.match(base, bits))
+export const inAnyRange = (addr: Address, ranges: readonly Cidr[]): boolean => ranges.some(([base, bits]) => inPrefix(addr, base, bits))
 
 /** The network prefix of an address as `a.b.c.0/24` or `x:y::/56` text. */
 export const prefixOf = (addr: Address, ipv4Bits: number, ipv6Bits: number): string => {
   const bits = addr.kind() === 'ipv4' ? ipv4Bits : ipv6Bits
-  const bytes = addr.toByteArray()
-  const masked = bytes.map((byte, i) => {
-    const keep = Math.min(8, Math.max(0, bits - i * 8))
-    return keep === 0 ? 0 : byte & (0xff << (8 - keep))
-  })
-  return `${ipaddr.fromByteArray(masked).toString()}/${bits}`
+  return `${maskTo(addr, bits).toString()}/${bits}`
 }
 
 /**
