@@ -146,20 +146,32 @@ interface RunResult extends LoadResult {
   serverCpu: number
   /** 2xx responses per CPU second of the server: a figure other processes' load disturbs less. */
   perCpuSecond: number
+  /** redis-server CPU seconds over wall seconds (NaN without a Redis of ours): whether Redis kept up. */
+  redisCpu: number
 }
+
+/** The redis-server we started, if any: its CPU is reported beside the server's. */
+let redisChild: Child | undefined
 
 const load = async (servers: TargetServers, seconds: number): Promise<RunResult> => {
   const options = JSON.stringify({ url: servers.urls[0], urls: servers.urls, connections: CONNECTIONS, seconds })
   const serverCpu = (): number => servers.children.reduce((n, c) => n + cpuSeconds(c.pid), 0)
   const cpuBefore = serverCpu()
+  const redisBefore = redisChild === undefined ? Number.NaN : cpuSeconds(redisChild.pid)
   const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
     core: LOAD_CORE,
     env: baseEnv(),
     timeoutMs: seconds * 1000 + 60_000,
   })
   const cpu = serverCpu() - cpuBefore
+  const redisCpu = redisChild === undefined ? Number.NaN : cpuSeconds(redisChild.pid) - redisBefore
   const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
-  return { ...result, serverCpu: cpu / result.seconds, perCpuSecond: (result.rps * result.seconds) / cpu }
+  return {
+    ...result,
+    serverCpu: cpu / result.seconds,
+    perCpuSecond: (result.rps * result.seconds) / cpu,
+    redisCpu: redisCpu / result.seconds,
+  }
 }
 
 const median = (xs: readonly number[]): number => {
@@ -213,6 +225,7 @@ const main = async (): Promise<void> => {
     if (redisUrl === undefined && BASE_TARGETS.some((t) => t.startsWith('redis'))) {
       const redis = await startRedis(LOAD_CORE)
       children.push(redis.child)
+      redisChild = redis.child
       redisUrl = redis.url
     }
     const servers = new Map<TargetName, TargetServers>()
@@ -231,7 +244,8 @@ const main = async (): Promise<void> => {
         process.stdout.write(
           `round ${round} ${name}: ${fmt(result.rps)} req/s, p99 ${result.latencyP99Ms} ms, ` +
             `statuses ${JSON.stringify(result.statusCodes)}, resets ${result.resets}, ` +
-            `server CPU ${fmt(result.serverCpu, 2)}, generator CPU ${fmt(result.generatorCpu, 2)}\n`,
+            `server CPU ${fmt(result.serverCpu, 2)}, generator CPU ${fmt(result.generatorCpu, 2)}` +
+            `${Number.isNaN(result.redisCpu) ? '' : `, Redis CPU ${fmt(result.redisCpu, 2)}`}\n`,
         )
       }
     }
