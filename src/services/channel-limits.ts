@@ -24,6 +24,34 @@ export type FusedChannelOps = Required<
 const WRITE_ATTEMPTS = 8
 
 /**
+ * `limitAndWrite` composed: the hit and the first read as `limitAndGet`, then compare-and-swap on the
+ * revision, re-reading on a race (`busy` after {@link WRITE_ATTEMPTS} lost rounds). Also the path of an
+ * adapter's own intent for a write its script cannot carry.
+ *
+ * @example
+ * const limitAndWrite = writeBySwap(limitAndGet, store.channels)
+ */
+export const writeBySwap =
+  (
+    limitAndGet: (id: string, limit: ChannelLimit) => Promise<Limited<ChannelRecord | null>>,
+    channels: Pick<EphemeralStore['channels'], 'get' | 'replaceIfMatch'>,
+  ) =>
+  async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
+    const read = await limitAndGet(id, limit)
+    if (!read.admitted) return read
+    let record = read.value
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const decided = decideTokenWrite(record, write)
+      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
+      const stored = await channels.replaceIfMatch(id, record!.rev, decided)
+      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
+      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
+      record = await channels.get(id)
+    }
+    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
+  }
+
+/**
  * The store's fused intents, each the adapter's own when it has one. The composed ones count the hit
  * with `CounterStore.hitWindow` under `limit.key`; a read goes out beside it (a read changes nothing),
  * a take or a create only once the hit is admitted.
@@ -53,21 +81,7 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
     if (!admits(counts, limit)) return { admitted: false, counts }
     return { admitted: true, counts, value: await channels.create(record, maxLive) }
   }
-  // The hit and the first read as limitAndGet; then compare-and-swap on the revision, re-reading on a race.
-  const limitAndWrite = async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
-    const read = await limitAndGet(id, limit)
-    if (!read.admitted) return read
-    let record = read.value
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const decided = decideTokenWrite(record, write)
-      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
-      const stored = await channels.replaceIfMatch(id, record!.rev, decided)
-      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
-      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
-      record = await channels.get(id)
-    }
-    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
-  }
+  const limitAndWrite = writeBySwap(limitAndGet, channels)
   return {
     limitAndWrite: channels.limitAndWrite?.bind(channels) ?? limitAndWrite,
     limitAndGet: channels.limitAndGet?.bind(channels) ?? limitAndGet,

@@ -9,11 +9,12 @@
  * counter store's own key, on its own slot: on one Redis (or Sentinel) the create script counts it
  * beside the cap and the record; on a cluster the hit and the create stay two steps (hit first).
  */
-import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../../core/rendezvous/channel.ts'
+import type { ChannelRecord, RendezvousApi } from '../../core/rendezvous/channel.ts'
 import type { ChannelLimit, ChannelStore, Clock, CreateOutcome, Limited, WindowCounts } from '../../ports.ts'
 import type { TokenWrite, TokenWriteOutcome } from '../../ports/channel-store.ts'
 import { opaqueKey } from './opaque-key.ts'
 import type { RedisClient } from './redis-client.ts'
+import { writeBySwap } from '../../services/channel-limits.ts'
 
 // KEYS[1] record, KEYS[2] this window, KEYS[3] previous window. ARGV[1..4]: ttlMs, previousWeight,
 // currentWeight, capacity. Counts the hit (always), and answers {0, current, previous} when refused.
@@ -83,9 +84,6 @@ return {1, c, p, 'written', json}`
 /** A lone surrogate: Redis would get its UTF-8 replacement, so such a write takes the composed path. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
-/** How many compare-and-swap rounds the composed write tries (as `fusedChannelOps`'). */
-const WRITE_ATTEMPTS = 8
-
 type Answer<T> = [0 | 1 | 2, number, number, T?, string?]
 type Args = Array<string | number>
 interface FusedScripts {
@@ -142,27 +140,6 @@ const limited = <T, U>(answer: Answer<T>, value: (answer: Answer<T>) => U): Limi
 }
 
 /**
- * The count and read of `limitAndGet`, then compare-and-swap on the revision (as `fusedChannelOps`
- * composes it): for a write the write script cannot carry unchanged.
- */
-const casWrite =
-  (limitAndGet: (id: string, limit: ChannelLimit) => Promise<Limited<ChannelRecord | null>>, parts: FusedChannelParts) =>
-  async (id: string, write: TokenWrite, limit: ChannelLimit): Promise<Limited<TokenWriteOutcome>> => {
-    const read = await limitAndGet(id, limit)
-    if (!read.admitted) return read
-    let record = read.value
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const decided = decideTokenWrite(record, write)
-      if ('outcome' in decided) return { admitted: true, counts: read.counts, value: decided }
-      const stored = await parts.replaceIfMatch(id, record!.rev, decided)
-      if (stored === 'ok') return { admitted: true, counts: read.counts, value: { outcome: 'written', record: decided } }
-      if (stored === 'missing') return { admitted: true, counts: read.counts, value: { outcome: 'missing' } }
-      record = await parts.get(id)
-    }
-    return { admitted: true, counts: read.counts, value: { outcome: 'busy' } }
-  }
-
-/**
  * The fused intents over `parts` (defined once per client).
  *
  * @example
@@ -193,7 +170,7 @@ export const redisFusedChannels = (
     const answer = await redis.qrChLimitGet(recordKey(id), ...windows(id, limit), ...budgetArgs(limit))
     return limited(answer, (a) => decode(a[3] ?? null))
   }
-  const composedWrite = casWrite(limitAndGet, parts)
+  const composedWrite = writeBySwap(limitAndGet, parts)
   return {
     limitAndGet,
     async limitAndWrite(id: string, write: TokenWrite, limit: ChannelLimit) {
