@@ -17,26 +17,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RelayError } from '../core/errors.ts'
 import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import { toBase64Url } from '../core/crypto/secrets.ts'
-import { isLoopbackHost } from '../config.ts'
 import { describeError } from '../http/errors.ts'
-import { clientIdentities, NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
-import { requestIdOf, traceIdOf } from '../http/middleware/trace-context.ts'
+import { NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
 import { deviceFlowDeps } from '../http/mount-oauth.ts'
 import type { OAuthAnswer, OAuthExchange } from '../http/oauth-exchange.ts'
 import { deviceAuthorizationEndpoint } from '../http/routes/device-authorization.ts'
 import { MAX_FORM_BYTES } from '../http/routes/oauth-form.ts'
 import { oauthTokenEndpoint } from '../http/routes/oauth-token.ts'
 import type { Services } from '../services/services.ts'
+import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import type { FastPath, FastPathHost } from './node-fast-path.ts'
 import { fastRequest } from './node-fast-routes.ts'
 
 const TOKEN_PATH = '/oauth2/token'
 const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
-/** Hosts @hono/node-server takes as they are (its `reValidHost`); others it parses, and the app answers them. */
-const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
 const DIGITS = /^\d+$/
-const HOST_CACHE_SIZE = 256
 /** The headers of an OAuth answer before its request id, sorted (as @hono/node-server writes a `Headers`). */
 const OAUTH_HEADERS = [
   'cache-control',
@@ -51,35 +46,10 @@ const OAUTH_HEADERS = [
   'nosniff',
 ]
 
-/** A host this path takes: its origin (as the app's `new URL(c.req.url).origin`), or null. */
-const hostOrigins = (publicBaseUrl: string | undefined): ((host: string | undefined, secure: boolean) => string | null) => {
-  const known = new Map<string, string | null>()
-  return (host, secure) => {
-    if (host === undefined) return null
-    const key = secure ? `s${host}` : host
-    let origin = known.get(key)
-    if (origin === undefined) {
-      origin = null
-      if (PLAIN_HOST.test(host)) {
-        const url = new URL(`${secure ? 'https' : 'http'}://${host}`)
-        // Without a public base URL the app refuses other hosts (403): that answer is the app's.
-        if (publicBaseUrl !== undefined || isLoopbackHost(url.hostname)) origin = url.origin
-      }
-      if (known.size >= HOST_CACHE_SIZE) known.clear()
-      known.set(key, origin)
-    }
-    return origin
-  }
-}
-
 /** One request's state, as the request-context middleware keeps it on the Hono context. */
-interface Exchange extends OAuthExchange {
-  route: string
-  requestId: string
-  refusal: { code: string; reason: string | undefined } | undefined
+interface Exchange extends OAuthExchange, FastContext {
   /** The answer's headers set by the steps (lower-case name, value). */
   extra: Map<string, string>
-  log: Services['logger']
 }
 
 /**
@@ -91,7 +61,7 @@ interface Exchange extends OAuthExchange {
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: the matcher, the request context and the answer writer share the configuration; each is under 40 lines
 export const oauthFastPath = (services: Services, host: FastPathHost): FastPath | undefined => {
-  const { config, logger, random, stopwatch, accounts, sightings } = services
+  const { config, logger, stopwatch, accounts, sightings } = services
   if (accounts === undefined || sightings.locates) return undefined
   const flow = deviceFlowDeps(config, accounts, sightings)
   const endpoints: Record<string, (x: OAuthExchange) => Promise<OAuthAnswer>> = {
@@ -99,10 +69,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     [DEVICE_AUTHORIZATION_PATH]: deviceAuthorizationEndpoint(flow.deviceAuthorization),
   }
   const metrics = services.metrics.enabled ? services.metrics : undefined
-  const accessLog = config.server.logLevel === 'info' || config.server.logLevel === 'debug'
-  const addressRule = { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies }
-  const proxyHeader = addressRule.header?.toLowerCase()
-  const identify = clientIdentities(addressRule)
+  const contexts = fastContexts(services)
   const originOf = hostOrigins(config.server.publicBaseUrl)
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
 
@@ -149,7 +116,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     const { status, body } = describeError(error, undefined)
     exchange.refuse(body.qrelay_code, status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error))
     if (status >= 500) {
-      exchange.log.error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
+      contexts.requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
     }
     const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
     if (retryAfterMs !== undefined) exchange.extra.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
@@ -157,43 +124,13 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     return status
   }
 
-  /** The access-log line and metrics observation of `requestContext`. */
-  const finish = (exchange: Exchange, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void => {
-    if (elapsedSeconds !== undefined) metrics?.request(exchange.method, exchange.route, status, elapsedSeconds())
-    if (!accessLog && status < 500) return
-    const fields: Record<string, unknown> = {
-      method: exchange.method,
-      route: exchange.route,
-      status,
-      ms: elapsedMs(),
-      client: exchange.clientAddress,
-    }
-    if (status >= 400) {
-      fields.error = exchange.refusal?.code ?? `HTTP_${status}`
-      if (exchange.refusal?.reason !== undefined) fields.reason = exchange.refusal.reason
-    }
-    if (status >= 500) exchange.log.error(fields, 'request')
-    else exchange.log.info(fields, 'request')
-  }
-
-  /** The exchange of a request, with the request context's request id, identity and logger. */
+  /** The exchange of a request, on the request context's request id and identity. */
   const exchangeOf = (incoming: IncomingMessage, route: string, origin: string) => {
     const headers = incoming.headers
-    const header = proxyHeader === undefined ? undefined : (headers[proxyHeader] as string | undefined)
-    const identity = identify(incoming.socket.remoteAddress, header)
-    const proxied = identity.viaTrustedProxy
-    const requestId = (proxied ? requestIdOf(headers['x-request-id'] as string | undefined) : undefined) ?? toBase64Url(random.bytes(9))
-    const traceId = proxied ? traceIdOf(headers.traceparent as string | undefined) : undefined
     const request = fastRequest(incoming)
     const exchange: Exchange = {
-      method: 'POST',
-      route,
-      requestId,
-      clientKey: identity.key,
-      clientAddress: identity.text,
-      refusal: undefined,
+      ...contexts.begin(incoming, 'POST', route),
       extra: new Map(),
-      log: logger.child(traceId === undefined ? { req: requestId } : { req: requestId, trace: traceId }),
       header: (name) => headers[name] as string | undefined,
       request: request as unknown as Request,
       origin: () => origin,
@@ -222,7 +159,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     }
     // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
     if (!request.bodyRead) incoming.resume()
-    finish(exchange, status, elapsedMs, elapsedSeconds)
+    contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
   return (incoming, outgoing) => {

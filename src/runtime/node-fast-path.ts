@@ -15,14 +15,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { RelayError } from '../core/errors.ts'
 import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import { toBase64Url } from '../core/crypto/secrets.ts'
-import { isLoopbackHost } from '../config.ts'
 import { describeError } from '../http/errors.ts'
-import { channelHashes, clientIdentities, NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
-import { requestIdOf, traceIdOf } from '../http/middleware/trace-context.ts'
+import { channelHashes, NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
 import { MSC4388_PREFIX } from '../http/routes/msc4388.ts'
 import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
+import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import { fastRequest, msc4388FastRoutes, type FastRequest } from './node-fast-routes.ts'
 
 /** What the fast path needs from the runtime beside the services (as `AppHost` gives the app). */
@@ -37,38 +35,13 @@ export type FastPath = (incoming: IncomingMessage, outgoing: ServerResponse) => 
 const ID_ROUTE = `${MSC4388_PREFIX}/:id`
 /** Matrix opaque identifiers (as `channelIdParam` checks them). */
 const OPAQUE_ID = /^[0-9A-Za-z\-._~]{1,255}$/
-/** Hosts @hono/node-server takes as they are (its `reValidHost`); others it parses, and the app answers them. */
-const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
 const EXPOSE_HEADERS = 'ETag, Retry-After, X-Request-Id'
-const HOST_CACHE_SIZE = 256
 /** The headers of a 200 beside those of every answer. */
 const OK_HEADERS: readonly string[] = ['cache-control', 'no-store, no-transform', 'pragma', 'no-cache']
 
-/** Whether requests with this `Host` may take the fast path: plain, and loopback unless a public base URL is set. */
-const hostCheck = (publicBaseUrl: string | undefined): ((host: string | undefined) => boolean) => {
-  const known = new Map<string, boolean>()
-  return (host) => {
-    if (host === undefined) return false
-    let fine = known.get(host)
-    if (fine === undefined) {
-      fine = PLAIN_HOST.test(host) && (publicBaseUrl !== undefined || isLoopbackHost(new URL(`http://${host}`).hostname))
-      if (known.size >= HOST_CACHE_SIZE) known.clear()
-      known.set(host, fine)
-    }
-    return fine
-  }
-}
-
-/** One request's state, as the request-context middleware keeps it on the Hono context. */
-interface Exchange {
-  method: string
-  route: string
-  requestId: string
-  clientAddress: string
+/** One request's state: its context, and the channel it named once the route knows it. */
+interface Exchange extends FastContext {
   channelId: string | undefined
-  refusal: { code: string; reason: string | undefined } | undefined
-  /** The trace id taken from a trusted proxy's `traceparent`, if any. */
-  traceId: string | undefined
 }
 
 /**
@@ -80,18 +53,14 @@ interface Exchange {
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: the matcher, the request context and the answer writer share the configuration; each is under 40 lines
 export const rendezvousFastPath = (services: Services, host: FastPathHost): FastPath | undefined => {
-  const { config, logger, random, redact, stopwatch } = services
+  const { config, logger, redact, stopwatch } = services
   if (!config.rendezvous.msc4388Enabled) return undefined
   // The family middleware looks up the ASN of non-GET requests when a locator is set; creator auth guards POST.
   const writes = !services.sightings.locates
   const creates = writes && !config.policy.requireAuthenticatedCreator
   const metrics = services.metrics.enabled ? services.metrics : undefined
-  const accessLog = config.server.logLevel === 'info' || config.server.logLevel === 'debug'
-  const addressRule = { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies }
-  const proxyHeader = addressRule.header?.toLowerCase()
-  const identify = clientIdentities(addressRule)
-  const redactChannel = channelHashes(redact)
-  const plainHost = hostCheck(config.server.publicBaseUrl)
+  const contexts = fastContexts(services, channelHashes(redact))
+  const originOf = hostOrigins(config.server.publicBaseUrl)
   const routes = msc4388FastRoutes(services.rendezvous, config.rendezvous.maxPayloadBytes)
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
 
@@ -108,7 +77,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   /** Whether the headers are ones both paths read the same way (no repeats, a plain host, a body within the cap). */
   const plainHeaders = (incoming: IncomingMessage, method: string): boolean => {
     const headers = incoming.headers
-    if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length || !plainHost(headers.host)) return false
+    if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length || originOf(headers.host, false) === null) return false
     if (headers['transfer-encoding'] !== undefined) return false
     if (method !== 'POST' && method !== 'PUT') return true
     const declared = headers['content-length']
@@ -136,10 +105,6 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     outgoing.end(body)
   }
 
-  /** The request-scoped logger of the request-context middleware. */
-  const requestLog = (exchange: Exchange): Services['logger'] =>
-    logger.child(exchange.traceId === undefined ? { req: exchange.requestId } : { req: exchange.requestId, trace: exchange.traceId })
-
   /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
   const fail = (outgoing: ServerResponse, exchange: Exchange, thrown: unknown): number => {
     const error = unavailable(thrown) ? new RelayError('UNAVAILABLE', { cause: thrown }) : thrown
@@ -147,34 +112,13 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     const reason = status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error)
     exchange.refusal = { code: body.qrelay_code, reason: printableReason(reason) }
     if (status >= 500) {
-      requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
+      contexts.requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
     }
     const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
     const extra = retryAfterMs === undefined ? [] : ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))]
     extra.push('cache-control', 'no-store')
     send(outgoing, exchange, status, JSON.stringify(body), extra)
     return status
-  }
-
-  /** The access-log line and metrics observation of `requestContext`. */
-  const finish = (exchange: Exchange, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void => {
-    if (elapsedSeconds !== undefined) metrics?.request(exchange.method, exchange.route, status, elapsedSeconds())
-    if (!accessLog && status < 500) return
-    // The request's child logger would write its bindings first: the same line, without making a child.
-    const fields: Record<string, unknown> = { req: exchange.requestId }
-    if (exchange.traceId !== undefined) fields.trace = exchange.traceId
-    fields.method = exchange.method
-    fields.route = exchange.route
-    fields.status = status
-    fields.ms = elapsedMs()
-    fields.client = exchange.clientAddress
-    if (exchange.channelId !== undefined) fields.channel = redactChannel(exchange.channelId)
-    if (status >= 400) {
-      fields.error = exchange.refusal?.code ?? `HTTP_${status}`
-      if (exchange.refusal?.reason !== undefined) fields.reason = exchange.refusal.reason
-    }
-    if (status >= 500) logger.error(fields, 'request')
-    else logger.info(fields, 'request')
   }
 
   const run = (request: FastRequest, method: string, id: string, caller: Caller, exchange: Exchange): Promise<string> => {
@@ -187,25 +131,18 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, method: string, id: string): Promise<void> => {
     const elapsedMs = stopwatch()
     const elapsedSeconds = metrics?.timer()
-    const headers = incoming.headers
-    const header = proxyHeader === undefined ? undefined : (headers[proxyHeader] as string | undefined)
-    const identity = identify(incoming.socket.remoteAddress, header)
-    const proxied = identity.viaTrustedProxy
-    const requestId = (proxied ? requestIdOf(headers['x-request-id'] as string | undefined) : undefined) ?? toBase64Url(random.bytes(9))
-    const traceId = proxied ? traceIdOf(headers.traceparent as string | undefined) : undefined
-    const route = id === '' ? MSC4388_PREFIX : ID_ROUTE
-    const exchange: Exchange = { method, route, requestId, clientAddress: identity.text, channelId: undefined, refusal: undefined, traceId }
+    const exchange: Exchange = { ...contexts.begin(incoming, method, id === '' ? MSC4388_PREFIX : ID_ROUTE), channelId: undefined }
     const request = fastRequest(incoming)
     let status = 200
     try {
-      const body = await run(request, method, id, { clientKey: identity.key, address: identity.text }, exchange)
+      const body = await run(request, method, id, { clientKey: exchange.clientKey, address: exchange.clientAddress }, exchange)
       send(outgoing, exchange, 200, body, OK_HEADERS)
     } catch (error) {
       status = fail(outgoing, exchange, error)
     }
     // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
     if (!request.bodyRead && (method === 'POST' || method === 'PUT')) incoming.resume()
-    finish(exchange, status, elapsedMs, elapsedSeconds)
+    contexts.finish(exchange, status, elapsedMs, elapsedSeconds, exchange.channelId)
   }
 
   return (incoming, outgoing) => {
