@@ -207,12 +207,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     textSha256: nodeTextSha256,
     proofCheck: platformProofCheck(nodeProofKeys()),
     wakesAcrossRequests: true,
-    ...(notices === undefined
-      ? {}
-      : {
-          shareChanges: (feed, grants) =>
-            sharedAcrossProcesses({ changeNotices: notices, wakesAcrossRequests: true, logger }, feed, grants),
-        }),
+    ...(notices === undefined ? {} : { shareChanges: sharedAcrossProcesses(notices, logger) }),
     ...(locator === undefined ? {} : { locator }),
     accounts: { durable, uiaKey, keyring, commonPasswords, securityEventSinks: webhooks === undefined ? [] : [webhooks.events] },
   })

@@ -1,6 +1,6 @@
 /**
- * The account feed and the device grants of a process, as they are, or (Node on Redis, with change
- * notices) announcing their changes to the other processes, whose changes wake the polls held here.
+ * The account feed and the device grants of a process (Node on Redis, with change notices) announcing
+ * their changes to the other processes, whose changes wake the polls held here.
  */
 import { summarizeError } from '../core/error-summary.ts'
 import type { Logger } from '../ports.ts'
@@ -11,21 +11,18 @@ import { feedWithNotices } from './feed-notices.ts'
 import { grantsWithNotices } from './grant-notices.ts'
 
 /**
- * `feed` and `grants` wrapped with the ports' change notices, or unchanged without them.
+ * The `shareChanges` of a process whose changes reach the others through `notices` (Node on Redis:
+ * only where one request may wake another): `feed` and `grants` announcing their changes, and woken
+ * by the other processes' ones. A notice that cannot be sent or received is logged once as a warning;
+ * held polls then wake at their re-read.
  *
  * @example
- * const { feed, grants } = sharedAcrossProcesses({ changeNotices, wakesAcrossRequests: true, logger }, feed, grants)
+ * compose(config, { ...ports, shareChanges: sharedAcrossProcesses(notices, logger) })
  */
-export const sharedAcrossProcesses = (
-  ports: { changeNotices?: ChangeNotices | undefined; wakesAcrossRequests?: boolean | undefined; logger: Logger },
-  feed: AccountEvents,
-  grants: DeviceGrantsService,
-): { feed: AccountEvents; grants: DeviceGrantsService } => {
-  // Notices wake waiters across requests: only where one request may resume another (not on Workers).
-  const notices = ports.wakesAcrossRequests === true ? ports.changeNotices : undefined
-  const { logger } = ports
-  if (notices === undefined) return { feed, grants }
-  const failed = (error: unknown): void =>
-    logger.warn({ err: summarizeError(error) }, 'change notices unavailable: held polls wake at their re-read')
-  return { feed: feedWithNotices(feed, notices, failed), grants: grantsWithNotices(grants, notices, failed) }
-}
+export const sharedAcrossProcesses =
+  (notices: ChangeNotices, logger: Logger) =>
+  (feed: AccountEvents, grants: DeviceGrantsService): { feed: AccountEvents; grants: DeviceGrantsService } => {
+    const failed = (error: unknown): void =>
+      logger.warn({ err: summarizeError(error) }, 'change notices unavailable: held polls wake at their re-read')
+    return { feed: feedWithNotices(feed, notices, failed), grants: grantsWithNotices(grants, notices, failed) }
+  }
