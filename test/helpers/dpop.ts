@@ -1,6 +1,7 @@
 /**
  * A DPoP key holder for tests (RFC 9449): a fresh ES256 key, its thumbprint, and proofs for a method
- * and URL (with `ath` when an access token is given). Every proof has a new `jti` unless one is given.
+ * and URL (with `ath` when an access token is given). Every proof has a new `jti` unless one is given;
+ * `claims` override any of them (a malformed proof).
  */
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 import { accessTokenHash } from '../../src/services/dpop.ts'
@@ -8,7 +9,12 @@ import { accessTokenHash } from '../../src/services/dpop.ts'
 export interface DpopHolder {
   jkt: string
   /** A proof for `method url` at `nowMs`. */
-  prove(method: string, url: string, nowMs: number, options?: { accessToken?: string; jti?: string; nonce?: string }): Promise<string>
+  prove(
+    method: string,
+    url: string,
+    nowMs: number,
+    options?: { accessToken?: string; jti?: string; nonce?: string; claims?: Record<string, unknown> },
+  ): Promise<string>
 }
 
 let counter = 0
@@ -27,6 +33,8 @@ export const dpopHolder = async (): Promise<DpopHolder> => {
       }
       if (options.accessToken !== undefined) claims.ath = accessTokenHash(options.accessToken)
       if (options.nonce !== undefined) claims.nonce = options.nonce
+      // Overrides last: a test's malformed proof (another htu, htm or iat).
+      Object.assign(claims, options.claims)
       return new SignJWT(claims).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(privateKey)
     },
   }

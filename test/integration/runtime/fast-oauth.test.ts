@@ -9,7 +9,6 @@
  */
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
@@ -23,6 +22,7 @@ import { createApp } from '../../../src/http/app.ts'
 import { compose } from '../../../src/runtime/compose.ts'
 import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
 import { chainFastPaths, oauthFastPath } from '../../../src/runtime/node-fast-oauth.ts'
+import { dpopHolder, type DpopHolder } from '../../helpers/dpop.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { testKeyring } from '../../helpers/make-app.ts'
 import { checkResponses } from '../../helpers/openapi-check.ts'
@@ -116,21 +116,9 @@ const raw = (port: number, request: Buffer): Promise<string> =>
     socket.write(request)
   })
 
-interface Holder {
-  privateKey: CryptoKey
-  jwk: JWK
-  jkt: string
-}
-const holder = async (): Promise<Holder> => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
-  const jwk = await exportJWK(publicKey)
-  return { privateKey, jwk, jkt: await calculateJwkThumbprint(jwk, 'sha256') }
-}
-let jtis = 0
-const sign = (h: Holder, htu: string, claims: Record<string, unknown> = {}): Promise<string> =>
-  new SignJWT({ jti: `jti-${++jtis}`, htm: 'POST', htu, iat: Math.floor(clock.now() / 1000), ...claims })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: h.jwk })
-    .sign(h.privateKey)
+/** A proof of `h` for `POST htu` at the fake clock's time, `claims` overriding the usual ones. */
+const sign = (h: DpopHolder, htu: string, claims: Record<string, unknown> = {}): Promise<string> =>
+  h.prove('POST', htu, clock.now(), { claims })
 
 const FORM = 'application/x-www-form-urlencoded'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -139,7 +127,7 @@ const BINDING = 'Q'.repeat(43)
 /** What a step may use: the server's origin, the scenario's keys and the codes of its grant. */
 interface Play {
   origin: string
-  keys: Holder[]
+  keys: DpopHolder[]
   deviceCode: string
   lastProof: string
   /** The `DPoP-Nonce` of the last answer that had one. */
@@ -164,7 +152,7 @@ interface Step {
 const proofFor =
   (path: string, key = 0, claims: Record<string, unknown> | ((p: Play) => Record<string, unknown>) = {}) =>
   async (p: Play): Promise<Array<[string, string]>> => {
-    p.lastProof = await sign(p.keys[key] as Holder, `${p.origin}${path}`, typeof claims === 'function' ? claims(p) : claims)
+    p.lastProof = await sign(p.keys[key] as DpopHolder, `${p.origin}${path}`, typeof claims === 'function' ? claims(p) : claims)
     return [
       ['content-type', FORM],
       ['dpop', p.lastProof],
@@ -225,7 +213,7 @@ const scenarios: Record<string, Step[]> = {
     {
       path: AUTH,
       headers: async (p) => {
-        const [h, payload, s] = (await sign(p.keys[0] as Holder, `${p.origin}${AUTH}`)).split('.') as [string, string, string]
+        const [h, payload, s] = (await sign(p.keys[0] as DpopHolder, `${p.origin}${AUTH}`)).split('.') as [string, string, string]
         return [
           ['content-type', FORM],
           ['dpop', `${h}.${payload}.${s.startsWith('A') ? `B${s.slice(1)}` : `A${s.slice(1)}`}`],
@@ -310,7 +298,13 @@ const play = async (
   steps: readonly Step[],
 ): Promise<Array<{ answer: string; log: unknown }>> => {
   const port = pair[server]
-  const p: Play = { origin: `http://127.0.0.1:${port}`, keys: [await holder(), await holder()], deviceCode: '', lastProof: '', nonce: '' }
+  const p: Play = {
+    origin: `http://127.0.0.1:${port}`,
+    keys: [await dpopHolder(), await dpopHolder()],
+    deviceCode: '',
+    lastProof: '',
+    nonce: '',
+  }
   const seen: Array<{ answer: string; log: unknown }> = []
   for (const [i, step] of steps.entries()) {
     if (step.advanceMs !== undefined) clock.advance(step.advanceMs)
