@@ -5,6 +5,7 @@
  * middleware writes them.
  */
 import type { IncomingMessage } from 'node:http'
+import { fieldsLineWriterOf, pinoJsonNumber, pinoJsonString } from '../adapters/platform/node-log.ts'
 import { isLoopbackHost } from '../config.ts'
 import { toBase64Url } from '../core/crypto/secrets.ts'
 import { clientIdentities } from '../http/middleware/request-context.ts'
@@ -48,6 +49,8 @@ export interface FastContext {
   readonly clientKey: string
   readonly clientAddress: string
   refusal: { code: string; reason: string | undefined } | undefined
+  /** The channel the request named, once a route has taken it up (the access line names its log hash). */
+  channelId: string | undefined
 }
 
 /** The request contexts of one fast path's deployment. */
@@ -56,14 +59,8 @@ export interface FastContexts {
   begin(incoming: IncomingMessage, method: string, route: string): FastContext
   /** The request-scoped logger of the middleware (made on demand: a pino child serialises its bindings when made). */
   requestLog(context: FastContext): Services['logger']
-  /** The access-log line (with the channel's log hash when the request named one) and the metrics observation. */
-  finish(
-    context: FastContext,
-    status: number,
-    elapsedMs: () => number,
-    elapsedSeconds: (() => number) | undefined,
-    channelId?: string,
-  ): void
+  /** The access-log line (with the log hash of the channel the request named, if any) and the metrics observation. */
+  finish(context: FastContext, status: number, elapsedMs: () => number, elapsedSeconds: (() => number) | undefined): void
 }
 
 /**
@@ -81,6 +78,22 @@ export const fastContexts = (services: Services, redactChannel?: (id: string) =>
   const addressRule = { header: config.server.trustedProxyHeader, trustedProxies: config.server.trustedProxies }
   const proxyHeader = addressRule.header?.toLowerCase()
   const identify = clientIdentities(addressRule)
+  // pino's own logger takes the line's fields as JSON text: the same line, without a fields object for pino to walk.
+  const writeFields = fieldsLineWriterOf(logger)
+  /** The fields of the access line as JSON text, in the order of the object below. */
+  const accessLineFields = (context: FastContext, status: number, ms: number): string => {
+    let json = `,"req":${pinoJsonString(context.requestId)}`
+    if (context.traceId !== undefined) json += `,"trace":${pinoJsonString(context.traceId)}`
+    json += `,"method":${pinoJsonString(context.method)},"route":${pinoJsonString(context.route)},"status":${pinoJsonNumber(status)}`
+    json += `,"ms":${pinoJsonNumber(ms)},"client":${pinoJsonString(context.clientAddress)}`
+    if (context.channelId !== undefined && redactChannel !== undefined)
+      json += `,"channel":${pinoJsonString(redactChannel(context.channelId))}`
+    if (status >= 400) {
+      json += `,"error":${pinoJsonString(context.refusal?.code ?? `HTTP_${status}`)}`
+      if (context.refusal?.reason !== undefined) json += `,"reason":${pinoJsonString(context.refusal.reason)}`
+    }
+    return json
+  }
   return {
     begin(incoming, method, route) {
       const headers = incoming.headers
@@ -89,13 +102,26 @@ export const fastContexts = (services: Services, redactChannel?: (id: string) =>
       const proxied = identity.viaTrustedProxy
       const requestId = (proxied ? requestIdOf(headers['x-request-id'] as string | undefined) : undefined) ?? toBase64Url(random.bytes(9))
       const traceId = proxied ? traceIdOf(headers.traceparent as string | undefined) : undefined
-      return { method, route, requestId, traceId, clientKey: identity.key, clientAddress: identity.text, refusal: undefined }
+      return {
+        method,
+        route,
+        requestId,
+        traceId,
+        clientKey: identity.key,
+        clientAddress: identity.text,
+        refusal: undefined,
+        channelId: undefined,
+      }
     },
     requestLog: (context) =>
       logger.child(context.traceId === undefined ? { req: context.requestId } : { req: context.requestId, trace: context.traceId }),
-    finish(context, status, elapsedMs, elapsedSeconds, channelId) {
+    finish(context, status, elapsedMs, elapsedSeconds) {
       if (elapsedSeconds !== undefined) metrics?.request(context.method, context.route, status, elapsedSeconds())
       if (!accessLog && status < 500) return
+      if (writeFields !== undefined) {
+        writeFields(status >= 500 ? 'error' : 'info', accessLineFields(context, status, elapsedMs()), 'request')
+        return
+      }
       // The request's child logger would write its bindings first: the same line, without making a child.
       const fields: Record<string, unknown> = { req: context.requestId }
       if (context.traceId !== undefined) fields.trace = context.traceId
@@ -104,7 +130,7 @@ export const fastContexts = (services: Services, redactChannel?: (id: string) =>
       fields.status = status
       fields.ms = elapsedMs()
       fields.client = context.clientAddress
-      if (channelId !== undefined && redactChannel !== undefined) fields.channel = redactChannel(channelId)
+      if (context.channelId !== undefined && redactChannel !== undefined) fields.channel = redactChannel(context.channelId)
       if (status >= 400) {
         fields.error = context.refusal?.code ?? `HTTP_${status}`
         if (context.refusal?.reason !== undefined) fields.reason = context.refusal.reason

@@ -39,11 +39,6 @@ const EXPOSE_HEADERS = 'ETag, Retry-After, X-Request-Id'
 /** The headers of a 200 beside those of every answer. */
 const OK_HEADERS: readonly string[] = ['cache-control', 'no-store, no-transform', 'pragma', 'no-cache']
 
-/** One request's state: its context, and the channel it named once the route knows it. */
-interface Exchange extends FastContext {
-  channelId: string | undefined
-}
-
 /**
  * Builds the fast path for `services`, or undefined when the deployment has none (MSC4388 off).
  *
@@ -84,7 +79,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     return declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= routes.maxBodyBytes
   }
 
-  const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, extra: readonly string[]): void => {
+  const send = (outgoing: ServerResponse, exchange: FastContext, status: number, body: string, extra: readonly string[]): void => {
     const headers = ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSE_HEADERS]
     for (let i = 0; i < extra.length; i++) headers.push(extra[i]!)
     headers.push(
@@ -106,7 +101,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   }
 
   /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
-  const fail = (outgoing: ServerResponse, exchange: Exchange, thrown: unknown): number => {
+  const fail = (outgoing: ServerResponse, exchange: FastContext, thrown: unknown): number => {
     const error = unavailable(thrown) ? new RelayError('UNAVAILABLE', { cause: thrown }) : thrown
     const { status, body } = describeError(error, 'msc4388')
     const reason = status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error)
@@ -121,7 +116,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     return status
   }
 
-  const run = (request: FastRequest, method: string, id: string, caller: Caller, exchange: Exchange): Promise<string> => {
+  const run = (request: FastRequest, method: string, id: string, caller: Caller, exchange: FastContext): Promise<string> => {
     if (method === 'POST') return routes.create(request, caller)
     if (method === 'GET') return routes.read(request, id, caller, exchange)
     if (method === 'PUT') return routes.write(request, id, caller, exchange)
@@ -131,7 +126,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, method: string, id: string): Promise<void> => {
     const elapsedMs = stopwatch()
     const elapsedSeconds = metrics?.timer()
-    const exchange: Exchange = { ...contexts.begin(incoming, method, id === '' ? MSC4388_PREFIX : ID_ROUTE), channelId: undefined }
+    const exchange = contexts.begin(incoming, method, id === '' ? MSC4388_PREFIX : ID_ROUTE)
     const request = fastRequest(incoming)
     let status = 200
     try {
@@ -142,7 +137,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     }
     // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
     if (!request.bodyRead && (method === 'POST' || method === 'PUT')) incoming.resume()
-    contexts.finish(exchange, status, elapsedMs, elapsedSeconds, exchange.channelId)
+    contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
   return (incoming, outgoing) => {

@@ -43,15 +43,22 @@ export const channelIds = (source: ChannelIdKeySource, random: Random, mac: Hmac
   // HMAC each (the relay's hot path). Only recognised ids are kept (a made-up one is checked every
   // time); the keys never change in a process's life; bounded by emptying it when full.
   const recognised = new Set<string>()
+  const remember = (id: string): void => {
+    if (recognised.size >= MAX_RECOGNISED) recognised.clear()
+    recognised.add(id)
+  }
   return {
-    mint: async () => mintChannelId(await load(), random.bytes(16), mac),
+    mint: async () => {
+      const id = mintChannelId(await load(), random.bytes(16), mac)
+      // Tagged with the first of the keys every check tries, which never change once loaded: checking
+      // it would compute the same tag again. The next request on the channel (its first write) skips that.
+      remember(id)
+      return id
+    },
     isMinted: async (id) => {
       if (recognised.has(id)) return true
       const minted = isMintedChannelId(await load(), id, mac)
-      if (minted) {
-        if (recognised.size >= MAX_RECOGNISED) recognised.clear()
-        recognised.add(id)
-      }
+      if (minted) remember(id)
       return minted
     },
   }

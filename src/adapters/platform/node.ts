@@ -1,10 +1,10 @@
 /**
- * Node implementations of the platform ports: the system clock, the OS random source, and a pino logger.
+ * Node implementations of the platform ports: the system clock, the OS random source, and a pino logger
+ * (`node-log.ts`).
  * Only `src/runtime/*` builds them.
  */
 import { createHash, createHmac, randomBytes, randomFillSync } from 'node:crypto'
-import { pino } from 'pino'
-import type { Clock, Logger, Random } from '../../ports.ts'
+import type { Clock, Random } from '../../ports.ts'
 
 /** Wall clock. */
 export const systemClock: Clock = { now: () => Date.now() }
@@ -33,95 +33,6 @@ export const cryptoRandom: Random = {
   },
 }
 
-type Level = 'debug' | 'info' | 'warn' | 'error'
-
-/**
- * A child logger built on first use: a request-scoped child is made for every request, and building
- * a pino child (which serialises its fields) costs as much as a small request when nothing is logged.
- */
-class LazyChild implements Logger {
-  #made: pino.Logger | undefined
-  readonly #root: pino.Logger
-  // The parent and the fields, not a closure over them: a socket's logger lives as long as it does.
-  readonly #parent: pino.Logger | LazyChild
-  readonly #fields: Record<string, unknown>
-  constructor(root: pino.Logger, parent: pino.Logger | LazyChild, fields: Record<string, unknown>) {
-    this.#root = root
-    this.#parent = parent
-    this.#fields = fields
-  }
-  #pino(): pino.Logger {
-    if (this.#made !== undefined) return this.#made
-    const parent = this.#parent instanceof LazyChild ? this.#parent.#pino() : this.#parent
-    this.#made = parent.child(this.#fields)
-    return this.#made
-  }
-  #log(level: Level, fields: Record<string, unknown>, message: string): void {
-    // A child keeps its parent's level, and qrelay never changes a level after start.
-    if (!this.#root.isLevelEnabled(level)) return
-    this.#pino()[level](fields, message)
-  }
-  debug(fields: Record<string, unknown>, message: string): void {
-    this.#log('debug', fields, message)
-  }
-  info(fields: Record<string, unknown>, message: string): void {
-    this.#log('info', fields, message)
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.#log('warn', fields, message)
-  }
-  error(fields: Record<string, unknown>, message: string): void {
-    this.#log('error', fields, message)
-  }
-  child(fields: Record<string, unknown>): Logger {
-    return new LazyChild(this.#root, this, fields)
-  }
-}
-
-let stampedMs = Number.NaN
-let stamp = ''
-
-/**
- * pino's `isoTime` (`,"time":"<ISO 8601>"`), made once per millisecond: at `info` every request writes
- * a line, and many lines of a busy second share their millisecond. Same text.
- */
-const isoTime = (): string => {
-  const now = Date.now()
-  if (now !== stampedMs) {
-    stampedMs = now
-    stamp = `,"time":"${new Date(now).toISOString()}"`
-  }
-  return stamp
-}
-
-/**
- * A JSON-lines logger on stdout (pino), or on `destination` (tests). Stdout is written synchronously,
- * as Node's own `process.stdout` writes files and pipes on Linux: pino's default asynchronous stream
- * hands every line (or small batch) to the libuv thread pool, and on a server pinned to one core the
- * thread switches cost more than the write itself (BENCHMARKS.md, "2026-12-06 (session 9)"). A line is
- * also never lost in a crash.
- */
-export const pinoLogger = (level: string, destination?: pino.DestinationStream): Logger => {
-  const options = { level, base: { svc: 'qrelay' }, timestamp: isoTime }
-  const base = pino(options, destination ?? pino.destination({ dest: 1, sync: true }))
-  return {
-    debug: (fields, message) => base.debug(fields, message),
-    info: (fields, message) => base.info(fields, message),
-    warn: (fields, message) => base.warn(fields, message),
-    error: (fields, message) => base.error(fields, message),
-    child: (fields) => new LazyChild(base, base, fields),
-  }
-}
-
-/** A logger that drops everything (tests and benchmarks). */
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-}
-
 /**
  * The keyed log hash of `src/core/crypto/secrets.ts` (`redactWith`), on node:crypto's native HMAC:
  * same output, a fraction of the cost on the request path.
@@ -146,3 +57,5 @@ export const nodeTextSha256 = (text: string): Uint8Array => createHash('sha256')
 
 /** The pages' browser script for createApp (see page-script.ts). */
 export { withPageScript } from './page-script.ts'
+/** The pino logger and the silent one (see node-log.ts). */
+export { pinoLogger, silentLogger } from './node-log.ts'
