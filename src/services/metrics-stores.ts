@@ -57,6 +57,7 @@ const timedPort = <P extends object>(metrics: Metrics, port: string, target: P):
  * @example
  * const timed = metrics.enabled ? timedEphemeralStore(store, metrics) : store
  */
+// No `inProcess`: with metrics on, every channel and counter operation goes through its timed method.
 export const timedEphemeralStore = (store: EphemeralStore, metrics: Metrics): EphemeralStore => ({
   kind: store.kind,
   channels: timedPort(metrics, 'channels', store.channels),

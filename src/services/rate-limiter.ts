@@ -6,7 +6,7 @@
  */
 import { RelayError } from '../core/errors.ts'
 import { decideRate, retryAfterRefused, windowAt, windowBudget, type RateDecision, type RateRule } from '../core/policy/rate-limit.ts'
-import type { Clock, CounterStore } from '../ports.ts'
+import type { Clock, CounterStore, InProcessStore } from '../ports.ts'
 
 /** A slot taken by {@link RateLimiter.reserve}: which window of which counter. */
 export interface RateSlot {
@@ -36,6 +36,22 @@ export interface RateLimiter {
 export const rateKey = (key: string): string => `rl:${key}`
 const storeKey = rateKey
 
+const refuse = (decision: RateDecision): void => {
+  if (!decision.allowed) throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: decision.retryAfterMs })
+}
+
+/**
+ * {@link RateLimiter.consume} on a store that answers in this process (`InProcessStore`), done at
+ * once: the same hit of the same counter, the same decision, the same RATE_LIMITED.
+ *
+ * @example
+ * consumeNow(store.inProcess, clock, `write:${id}`, config.rateLimit.writesPerChannel)
+ */
+export const consumeNow = (store: InProcessStore, clock: Clock, key: string, rule: RateRule): void => {
+  const { index } = windowAt(rule, clock.now())
+  refuse(decideRate(store.hitWindow(storeKey(key), index, 2 * rule.windowMs), rule, clock.now()))
+}
+
 /**
  * Builds a rate limiter over a counter store.
  *
@@ -52,10 +68,7 @@ export const rateLimiter = (counters: CounterStore, clock: Clock): RateLimiter =
   return {
     hit,
     async consume(key, rule) {
-      const decision = await hit(key, rule)
-      if (!decision.allowed) {
-        throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: decision.retryAfterMs })
-      }
+      refuse(await hit(key, rule))
     },
     async reserve(key, rule) {
       const now = clock.now()

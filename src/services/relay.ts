@@ -199,7 +199,8 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
     if (signal.type === 'written') {
       // Our own put's event (or one we already forwarded): nothing to read.
       if (signal.token === this.state.knownToken) return
-      const record = viewOf(await rendezvous.current(this.id))
+      const { currentNow } = rendezvous
+      const record = viewOf(currentNow !== undefined ? currentNow(this.id) : await rendezvous.current(this.id))
       this.apply(onRecord(this.state, record, clock.now(), signal))
     } else if (signal.type === 'resync') {
       this.apply(onResync(this.state))
@@ -237,11 +238,15 @@ class SocketDriver extends SerialWork implements RelayConnection, Timed, Channel
       if (command.type === 'hello') return await this.hello(command.secret)
       if (command.type === 'put') {
         // A put comes only once joined: the party was admitted at the hello, not proven again per frame.
+        // On a store in this process the write is one synchronous step (`InProcessStore`).
         const { data, sequenceToken } = command
+        const { writeAsPartyNow } = rendezvous
         const result =
           this.role === 'none'
             ? await rendezvous.write('native', id, data, sequenceToken, caller, this.#secret)
-            : await rendezvous.writeAsParty(id, data, sequenceToken, this.role)
+            : writeAsPartyNow !== undefined
+              ? writeAsPartyNow(id, data, sequenceToken, this.role)
+              : await rendezvous.writeAsParty(id, data, sequenceToken, this.role)
         return void this.apply(onAck(this.state, result.record.token, clock.now()))
       }
       if (command.type === 'delete') await rendezvous.remove('native', id, caller, this.#secret)

@@ -24,7 +24,8 @@ import type { RateLimiter } from './rate-limiter.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
-import { CLAIM_ATTEMPTS, channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
+import { partyWrites } from './party-writes.ts'
+import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
 export type { Caller, PartyView }
@@ -104,6 +105,9 @@ export const rendezvousService = (deps: RendezvousDeps) => {
   const { store, limiter, clock, random, limits, rates, events } = deps
   const hash = deps.textSha256
 
+  const inProcess = store.inProcess
+  const nativeOnly = (record: ChannelRecord | null): ChannelRecord | null => (record === null || record.api !== 'native' ? null : record)
+
   const roleOf = (party: PartyView['party']): PartyRole => (party === 'creator' ? 'creator' : 'joiner')
 
   const ids = channelIds(deps.channelIdKeys, random, deps.hmacSha256)
@@ -158,6 +162,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     if (done.record.version === 1) await count(sourcesOf(done.record.creatorNetwork, done.record.creatorAsn), 'channel_completed')
     return { record: done.record, party: 'anyone', changed: true }
   }
+
+  const partyWrite = partyWrites({ store, limiter, clock, rule: rates.writesPerChannel, hash, checkSize, load, announce })
 
   const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
@@ -223,32 +229,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       return view
     },
 
-    /**
-     * A native write by a party the transport has already admitted (a WebSocket after its hello):
-     * what `write('native', …)` does for a party (size, the channel's write limit, the token check,
-     * compare-and-swap, the `written` event), without proving the party again on every frame: a
-     * channel's party secrets never change once it is claimed, and the claim happened at the hello.
-     * Errors: NOT_FOUND, PAYLOAD_TOO_LARGE, CONCURRENT_WRITE (with the record on `cause`), RATE_LIMITED.
-     */
-    async writeAsParty(id: string, data: string, expectedToken: string, party: PartyRole): Promise<WriteResult> {
-      checkSize(data)
-      let record: ChannelRecord | undefined = await load('native', id)
-      await limiter.consume(`write:${id}`, rates.writesPerChannel)
-      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        record ??= await load('native', id)
-        const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
-        if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
-        if (!written.value.changed) return { record, party, changed: false }
-        const stored = await store.channels.replaceIfMatch(id, record.rev, written.value.record)
-        if (stored === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
-        if (stored === 'ok') {
-          announce(id, { type: 'written', token: written.value.record.token, by: party })
-          return { record: written.value.record, party, changed: true }
-        }
-        record = undefined
-      }
-      throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
-    },
+    /** A native write by a party the transport admitted (a WebSocket after its hello): see `./party-writes.ts`. */
+    writeAsParty: partyWrite.writeAsParty,
+    /** `writeAsParty` as one synchronous step, where the store is in this process (memory); else undefined. */
+    writeAsPartyNow: partyWrite.writeAsPartyNow,
 
     /**
      * Deletes a channel. On native channels only a party (creator or joiner secret) may.
@@ -287,9 +271,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
      * when the party was admitted). Null when gone or not native.
      */
     async current(id: string): Promise<ChannelRecord | null> {
-      const record = await store.channels.get(id)
-      return record === null || record.api !== 'native' ? null : record
+      return nativeOnly(await store.channels.get(id))
     },
+
+    /** `current`, answered at once where the store is in this process (memory); else undefined. */
+    currentNow: inProcess === undefined ? undefined : (id: string): ChannelRecord | null => nativeOnly(inProcess.getChannel(id)),
 
     /** Milliseconds until `record` expires. */
     remainingMs(record: ChannelRecord): number {

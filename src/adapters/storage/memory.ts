@@ -8,10 +8,14 @@
  * table (`counter-table.ts`: one fixed-size entry per key, with its own expiry heap) and are bounded:
  * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
  * evict, never grow memory).
+ *
+ * The channel and window-counter steps a WebSocket put needs are also given synchronously
+ * (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
  */
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
 import { packChannel, unpackChannel, type StoredChannel } from './packed-channel.ts'
+import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type {
   ChannelStore,
   Clock,
@@ -84,6 +88,21 @@ const memoryChannels = (clock: Clock) => {
     return channels.size
   }
 
+  // The synchronous steps, shared by the asynchronous methods and `inProcess`.
+  const get = (id: string): ChannelRecord | null => {
+    const stored = live(id)
+    return stored === null ? null : unpackChannel(id, stored)
+  }
+  const replaceIfMatch = (id: string, expectedRev: number, next: ChannelRecord): ReplaceOutcome => {
+    const current = live(id)
+    if (current === null) return 'missing'
+    if (current.rev !== expectedRev) return 'mismatch'
+    const expiresAtMs = current.expiresAtMs
+    channels.set(id, packChannel(id, next))
+    if (next.expiresAtMs !== expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
+    return 'ok'
+  }
+
   const store: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
       if (live(record.id) !== null) return 'exists'
@@ -94,17 +113,10 @@ const memoryChannels = (clock: Clock) => {
       return 'ok'
     },
     async get(id) {
-      const stored = live(id)
-      return stored === null ? null : unpackChannel(id, stored)
+      return get(id)
     },
     async replaceIfMatch(id, expectedRev, next): Promise<ReplaceOutcome> {
-      const current = live(id)
-      if (current === null) return 'missing'
-      if (current.rev !== expectedRev) return 'mismatch'
-      const expiresAtMs = current.expiresAtMs
-      channels.set(id, packChannel(id, next))
-      if (next.expiresAtMs !== expiresAtMs) schedule(channelsDue, channels, id, next.expiresAtMs)
-      return 'ok'
+      return replaceIfMatch(id, expectedRev, next)
     },
     async takeOnce(id) {
       const current = live(id)
@@ -121,12 +133,18 @@ const memoryChannels = (clock: Clock) => {
       return countLive()
     },
   }
-  return { store, prune, size: (): number => channels.size }
+  return { store, get, replaceIfMatch, prune, size: (): number => channels.size }
 }
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
 const memoryCounters = (clock: Clock, maxCounters: number) => {
   const table = counterTable({ maxCounters })
+
+  const hitWindow = (key: string, windowIndex: number, ttlMs: number): WindowCounts => {
+    const current = table.bump(key, ttlMs, clock.now(), windowIndex)
+    const previous = table.read(key, clock.now(), windowIndex - 1)
+    return { current, previous }
+  }
 
   const store: CounterStore = {
     async increment(key, ttlMs) {
@@ -136,9 +154,7 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       return table.read(key, clock.now())
     },
     async hitWindow(key, windowIndex, ttlMs): Promise<WindowCounts> {
-      const current = table.bump(key, ttlMs, clock.now(), windowIndex)
-      const previous = table.read(key, clock.now(), windowIndex - 1)
-      return { current, previous }
+      return hitWindow(key, windowIndex, ttlMs)
     },
     async reserveWindow(key, windowIndex, ttlMs, budget): Promise<WindowReservation> {
       const current = table.read(key, clock.now(), windowIndex)
@@ -152,7 +168,7 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       table.release(key, clock.now(), windowIndex)
     },
   }
-  return { store, prune: (now: number): void => table.prune(now), size: (): number => table.size }
+  return { store, hitWindow, prune: (now: number): void => table.prune(now), size: (): number => table.size }
 }
 
 /** The key-value entries, with `prune(now)` to free the expired ones. */
@@ -219,6 +235,11 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     channels: channels.store,
     counters: counters.store,
     kv: kv.store,
+    inProcess: {
+      getChannel: channels.get,
+      replaceChannelIfMatch: channels.replaceIfMatch,
+      hitWindow: counters.hitWindow,
+    },
     sweep,
     sizes: () => ({ channels: channels.size(), counters: counters.size() }),
     async ping() {},

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { nodeHmacSha256, nodeTextSha256 } from '../../../src/adapters/platform/node.ts'
+import { nodeHmacSha256, nodeTextSha256, streamedTextSha256 } from '../../../src/adapters/platform/node.ts'
 import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
 import { hashSecret } from '../../../src/core/crypto/secrets.ts'
 import { isMintedChannelId, mintChannelId, portableHmacSha256 } from '../../../src/core/rendezvous/channel-id.ts'
@@ -59,6 +59,7 @@ describe('nodeTextSha256', () => {
   it('gives the same bytes with the hash a runtime injects (lone surrogates included)', () => {
     for (const data of ['', 'x', '€😀', 'a\uD800b', '\uDC00', 'a'.repeat(5000)]) {
       expect(writeToken('id', 'tok', data, nodeTextSha256)).toBe(writeToken('id', 'tok', data))
+      expect(writeToken('id', 'tok', data, streamedTextSha256)).toBe(writeToken('id', 'tok', data))
     }
   })
 })

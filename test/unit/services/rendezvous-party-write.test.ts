@@ -1,8 +1,10 @@
 /**
  * `rendezvous.writeAsParty`, the WebSocket's put for a party admitted at its hello: the same size
  * check, write limit, token check (idempotent retry included), compare-and-swap and `written` event
- * as a native `write`, without the party secret.
+ * as a native `write`, without the party secret; and `writeAsPartyNow`, the same as one synchronous
+ * step on the memory store (each case runs on both, and the two leave the store in the same state).
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { memoryChannelEvents } from '../../../src/adapters/pubsub/memory.ts'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
@@ -10,10 +12,13 @@ import { parseConfig } from '../../../src/config.ts'
 import type { ChannelSignal } from '../../../src/core/relay/channel-event.ts'
 import { rateLimiter } from '../../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../../src/services/rendezvous.ts'
+import type { SettledView } from '../../../src/services/rendezvous-access.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
 
-const setup = async (env: Record<string, string> = {}) => {
+type PartyWrite = (id: string, data: string, token: string, party: 'creator' | 'joiner') => Promise<SettledView>
+
+const setup = async (env: Record<string, string> = {}, synchronous = false) => {
   const config = parseConfig({ QRELAY_RATE_WRITES_PER_CHANNEL: '1000/60s', QRELAY_MAX_PAYLOAD_BYTES: '1024', ...env })
   const clock = fakeClock()
   const store = memoryStore({ clock, sweepIntervalMs: 0 })
@@ -33,13 +38,27 @@ const setup = async (env: Record<string, string> = {}) => {
   const joined = await rendezvous.read('native', record.id, { clientKey: '198.51.100.7' })
   const heard: ChannelSignal[] = []
   await events.subscribe(record.id, (signal) => void heard.push(signal))
-  return { rendezvous, record, creatorSecret: creatorSecret!, joinerSecret: joined.joinerSecret!, heard, caller }
+  const now = rendezvous.writeAsPartyNow
+  if (now === undefined) throw new Error('the memory store answers in process')
+  const writeAsParty: PartyWrite = synchronous
+    ? (...args) => {
+        try {
+          return Promise.resolve(now(...args))
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+    : (...args) => rendezvous.writeAsParty(...args)
+  return { rendezvous, writeAsParty, clock, record, creatorSecret: creatorSecret!, joinerSecret: joined.joinerSecret!, heard, caller }
 }
 
-describe('rendezvous.writeAsParty', () => {
+describe.each([
+  ['writeAsParty', false],
+  ['writeAsPartyNow', true],
+])('rendezvous.%s', (_name, synchronous) => {
   it('writes as a native write does, and announces the write with its party', async () => {
-    const t = await setup()
-    const result = await t.rendezvous.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
+    const t = await setup({}, synchronous)
+    const result = await t.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
     expect(result).toMatchObject({ party: 'joiner', changed: true, record: { data: 'answer', version: 1 } })
     expect(await t.rendezvous.current(t.record.id)).toEqual(result.record)
     expect(t.heard).toEqual([{ type: 'written', token: result.record.token, by: 'joiner' }])
@@ -49,32 +68,74 @@ describe('rendezvous.writeAsParty', () => {
   })
 
   it('refuses a stale token with the current record, and takes a retry of the same data as done', async () => {
-    const t = await setup()
-    const first = await t.rendezvous.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
-    const retry = await t.rendezvous.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
+    const t = await setup({}, synchronous)
+    const first = await t.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
+    const retry = await t.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
     expect(retry).toMatchObject({ changed: false, record: first.record })
-    const stale = await t.rendezvous.writeAsParty(t.record.id, 'other', t.record.token, 'creator').catch((error: unknown) => error)
+    const stale = await t.writeAsParty(t.record.id, 'other', t.record.token, 'creator').catch((error: unknown) => error)
     expect(stale).toMatchObject({ code: 'CONCURRENT_WRITE', cause: first.record })
     expect(t.heard).toHaveLength(1)
   })
 
   it('counts against the channel write limit and checks the size in UTF-8 bytes', async () => {
-    const t = await setup({ QRELAY_RATE_WRITES_PER_CHANNEL: '1/60s' })
+    const t = await setup({ QRELAY_RATE_WRITES_PER_CHANNEL: '1/60s' }, synchronous)
     // 400 UTF-16 code units, 1 200 UTF-8 bytes: over the 1 024-byte limit.
     const wide = '\u20ac'.repeat(400)
-    await expect(t.rendezvous.writeAsParty(t.record.id, wide, t.record.token, 'creator')).rejects.toMatchObject({
+    await expect(t.writeAsParty(t.record.id, wide, t.record.token, 'creator')).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     })
-    const written = await t.rendezvous.writeAsParty(t.record.id, '\u20ac'.repeat(300), t.record.token, 'creator')
+    const written = await t.writeAsParty(t.record.id, '\u20ac'.repeat(300), t.record.token, 'creator')
     expect(written.changed).toBe(true)
-    await expect(t.rendezvous.writeAsParty(t.record.id, 'x', written.record.token, 'creator')).rejects.toMatchObject({
+    await expect(t.writeAsParty(t.record.id, 'x', written.record.token, 'creator')).rejects.toMatchObject({
       code: 'RATE_LIMITED',
     })
   })
 
   it('finds nothing once the channel is gone', async () => {
-    const t = await setup()
+    const t = await setup({}, synchronous)
     await t.rendezvous.remove('native', t.record.id, t.caller, t.creatorSecret)
-    await expect(t.rendezvous.writeAsParty(t.record.id, 'late', t.record.token, 'joiner')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(t.writeAsParty(t.record.id, 'late', t.record.token, 'joiner')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+})
+
+describe('writeAsPartyNow against writeAsParty', () => {
+  /** One step of a party's writing: which token it presents (the current one, the first, a made-up one), what data, time passing. */
+  const step = fc.record({
+    party: fc.constantFrom('creator' as const, 'joiner' as const),
+    token: fc.constantFrom('current', 'first', 'made-up'),
+    data: fc.constantFrom('a', 'b', 'offer', '\u20ac'.repeat(400)),
+    advanceMs: fc.constantFrom(0, 0, 1000, 30_000),
+  })
+
+  const outcome = async (write: Promise<SettledView>) => {
+    try {
+      const done = await write
+      return { changed: done.changed, party: done.party, record: done.record }
+    } catch (error) {
+      const { code, detail, cause } = error as { code: string; detail?: string; cause?: unknown }
+      return { code, detail, cause }
+    }
+  }
+
+  it('gives the same outcomes, events, records and counts for any sequence of writes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 12 }), fc.constantFrom('1000/60s', '3/60s'), async (steps, rate) => {
+        const env = { QRELAY_RATE_WRITES_PER_CHANNEL: rate, QRELAY_NATIVE_TTL_SECONDS: '60' }
+        const runs = [await setup(env, false), await setup(env, true)]
+        const seen = []
+        for (const t of runs) {
+          const outcomes = []
+          for (const s of steps) {
+            t.clock.advance(s.advanceMs)
+            const current = await t.rendezvous.current(t.record.id)
+            const token = s.token === 'current' ? (current?.token ?? t.record.token) : s.token === 'first' ? t.record.token : 'made-up'
+            outcomes.push(await outcome(t.writeAsParty(t.record.id, s.data, token, s.party)))
+          }
+          seen.push({ outcomes, heard: t.heard, record: await t.rendezvous.current(t.record.id) })
+        }
+        expect(seen[1]).toStrictEqual(seen[0])
+      }),
+      { numRuns: 200 },
+    )
   })
 })

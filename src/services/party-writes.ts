@@ -1,0 +1,99 @@
+/**
+ * Native writes by a party the transport has already admitted (a WebSocket after its hello): what
+ * `write('native', …)` does for a party (size, the channel's write limit, the token check,
+ * compare-and-swap, the `written` event), without proving the party again on every frame: a
+ * channel's party secrets never change once it is claimed, and the claim happened at the hello.
+ */
+import { RelayError } from '../core/errors.ts'
+import type { PartyRole } from '../core/relay/channel-event.ts'
+import { writeChannel, type ChannelRecord, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
+import type { RateRule } from '../core/policy/rate-limit.ts'
+import type { ChannelEvent } from '../core/relay/channel-event.ts'
+import type { Clock, EphemeralStore } from '../ports.ts'
+import { consumeNow, type RateLimiter } from './rate-limiter.ts'
+import { CLAIM_ATTEMPTS, type SettledView } from './rendezvous-access.ts'
+
+/** What the party writes need of the rendezvous service. */
+export interface PartyWriteDeps {
+  store: EphemeralStore
+  limiter: RateLimiter
+  clock: Clock
+  /** The channel's write limit. */
+  rule: RateRule
+  hash: TextSha256 | undefined
+  /** Throws PAYLOAD_TOO_LARGE. */
+  checkSize(data: string): void
+  /** The live record of that API, or NOT_FOUND. */
+  load(api: RendezvousApi, id: string): Promise<ChannelRecord>
+  /** Tells the channel's listeners, without waiting. */
+  announce(id: string, event: ChannelEvent): void
+}
+
+const notFound = (): RelayError => new RelayError('NOT_FOUND', { detail: 'no such channel' })
+
+/**
+ * Builds the party writes: `writeAsParty` on any store, and `writeAsPartyNow`, the same as one
+ * synchronous step, where the store answers in this process (memory; undefined otherwise).
+ *
+ * @example
+ * const { writeAsParty } = partyWrites({ store, limiter, clock, rule, hash, checkSize, load, announce })
+ */
+export const partyWrites = (deps: PartyWriteDeps) => {
+  const { store, limiter, clock, rule, hash, checkSize, load, announce } = deps
+  const inProcess = store.inProcess
+
+  /** The write decided on `record`: the record to store, or null for an idempotent retry. Throws CONCURRENT_WRITE. */
+  const decide = (record: ChannelRecord, data: string, expectedToken: string): ChannelRecord | null => {
+    const written = writeChannel(record, { data, expectedToken, now: clock.now(), idempotentRetry: true, hash })
+    if (!written.ok) throw new RelayError('CONCURRENT_WRITE', { detail: written.detail ?? 'stale token', cause: record })
+    return written.value.changed ? written.value.record : null
+  }
+
+  const stored = (id: string, record: ChannelRecord, party: PartyRole): SettledView => {
+    announce(id, { type: 'written', token: record.token, by: party })
+    return { record, party, changed: true }
+  }
+
+  return {
+    /**
+     * A native write by an admitted party. Errors: NOT_FOUND, PAYLOAD_TOO_LARGE, CONCURRENT_WRITE
+     * (with the record on `cause`), RATE_LIMITED.
+     */
+    async writeAsParty(id: string, data: string, expectedToken: string, party: PartyRole): Promise<SettledView> {
+      checkSize(data)
+      let record: ChannelRecord | undefined = await load('native', id)
+      await limiter.consume(`write:${id}`, rule)
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        record ??= await load('native', id)
+        const next = decide(record, data, expectedToken)
+        if (next === null) return { record, party, changed: false }
+        const outcome = await store.channels.replaceIfMatch(id, record.rev, next)
+        if (outcome === 'missing') throw notFound()
+        if (outcome === 'ok') return stored(id, next, party)
+        record = undefined
+      }
+      throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+    },
+
+    /**
+     * {@link writeAsParty} as one synchronous step on a store in this process: the same read, count,
+     * checks, compare-and-swap and event, in the same order, with nothing running in between (so the
+     * compare-and-swap cannot miss). Undefined when the store is not in this process.
+     */
+    writeAsPartyNow:
+      inProcess === undefined
+        ? undefined
+        : (id: string, data: string, expectedToken: string, party: PartyRole): SettledView => {
+            checkSize(data)
+            const record = inProcess.getChannel(id)
+            if (record === null || record.api !== 'native') throw notFound()
+            consumeNow(inProcess, clock, `write:${id}`, rule)
+            const next = decide(record, data, expectedToken)
+            if (next === null) return { record, party, changed: false }
+            const outcome = inProcess.replaceChannelIfMatch(id, record.rev, next)
+            if (outcome === 'missing') throw notFound()
+            if (outcome === 'ok') return stored(id, next, party)
+            throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+          },
+  }
+}
