@@ -16,7 +16,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type { RedisClient } from '../storage/redis-client.ts'
 import { decodeChannelEvent, encodeChannelEvent, type ChannelSignal } from '../../core/relay/channel-event.ts'
 import type { ChannelEvents, ChannelListener } from '../../ports.ts'
-import { opaqueKey } from '../storage/opaque-key.ts'
+import { nodeOpaqueKey as opaqueKey } from '../storage/opaque-key-node.ts'
 
 /** Options of {@link redisChannelEvents}. */
 export interface RedisChannelEventsOptions {

@@ -17,10 +17,28 @@ const KEPT_CHARS = 22
 
 /** Names remembered at most (≈ 2 MB): cleared when full, so the map stays bounded. */
 const MAX_REMEMBERED = 10_000
-// Names worked out lately: a relay request names the same channel and counters several times (record,
-// cap place, rate-limit counters), and the pure-JS SHA-256 showed in the Redis profile. The values are
-// already in this process's memory (the request, the recognised-id set); nothing here leaves it.
-const recent = new Map<string, string>()
+
+/**
+ * A key-naming function over `digest` (the unpadded base64url SHA-256 of a text's UTF-8 bytes): the
+ * portable one here, node:crypto's in the Redis adapters (`./opaque-key-node.ts`, the same names).
+ * Names worked out lately are remembered: a relay request names the same channel and counters several
+ * times (record, cap place, rate-limit counters). The values are already in this process's memory (the
+ * request, the recognised-id set); nothing here leaves it.
+ *
+ * @example
+ * const keyOf = opaqueKeys(hashSecret)
+ */
+export const opaqueKeys = (digest: (value: string) => string): ((value: string) => string) => {
+  const recent = new Map<string, string>()
+  return (value) => {
+    const known = recent.get(value)
+    if (known !== undefined) return known
+    const key = digest(value).slice(0, KEPT_CHARS)
+    if (recent.size >= MAX_REMEMBERED) recent.clear()
+    recent.set(value, key)
+    return key
+  }
+}
 
 /**
  * The key name standing for `value` (deterministic, one-way; never contains `{` or `}`, so it can sit
@@ -29,14 +47,7 @@ const recent = new Map<string, string>()
  * @example
  * const key = `${prefix}{ch}:${opaqueKey(channelId)}`
  */
-export const opaqueKey = (value: string): string => {
-  const known = recent.get(value)
-  if (known !== undefined) return known
-  const key = hashSecret(value).slice(0, KEPT_CHARS)
-  if (recent.size >= MAX_REMEMBERED) recent.clear()
-  recent.set(value, key)
-  return key
-}
+export const opaqueKey = opaqueKeys(hashSecret)
 
 /**
  * The name of a channel's Durable Object: opaque like every other key, so a listing of objects or a

@@ -23,7 +23,7 @@
  */
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../ports.ts'
-import { opaqueKey } from './opaque-key.ts'
+import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisFusedChannels, type FusedChannelParts } from './redis-fused.ts'
 

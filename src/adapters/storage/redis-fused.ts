@@ -12,8 +12,9 @@
 import type { ChannelRecord, RendezvousApi } from '../../core/rendezvous/channel.ts'
 import type { ChannelLimit, ChannelStore, Clock, CreateOutcome, Limited, WindowCounts } from '../../ports.ts'
 import type { TokenWrite, TokenWriteOutcome } from '../../ports/channel-store.ts'
-import { opaqueKey } from './opaque-key.ts'
+import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
+import { redisScript } from './redis-script.ts'
 import { writeBySwap } from '../../services/channel-limits.ts'
 
 // KEYS[1] record, KEYS[2] this window, KEYS[3] previous window. ARGV[1..4]: ttlMs, previousWeight,
@@ -86,13 +87,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 type Answer<T> = [0 | 1 | 2, number, number, T?, string?]
 type Args = Array<string | number>
-interface FusedScripts {
-  qrChLimitGet(...keysThenArgs: Args): Promise<Answer<string | null>>
-  qrChLimitTake(...keysThenArgs: Args): Promise<Answer<string | null>>
-  qrChLimitTakeOneNode(...keysThenArgs: Args): Promise<Answer<string | null>>
-  qrChLimitCreateOneNode(...keysThenArgs: Args): Promise<Answer<CreateOutcome>>
-  qrChLimitWrite(...keysThenArgs: Args): Promise<Answer<TokenWriteOutcome['outcome']>>
-}
 
 /** What the fused intents need of the channel store they extend. */
 export interface FusedChannelParts {
@@ -140,7 +134,7 @@ const limited = <T, U>(answer: Answer<T>, value: (answer: Answer<T>) => U): Limi
 }
 
 /**
- * The fused intents over `parts` (defined once per client).
+ * The fused intents over `parts`.
  *
  * @example
  * const channels = { ...plain, ...redisFusedChannels(parts) }
@@ -149,25 +143,30 @@ export const redisFusedChannels = (
   parts: FusedChannelParts,
 ): Required<Pick<ChannelStore, 'limitAndGet' | 'limitAndTake' | 'limitAndCreate' | 'limitAndWrite'>> => {
   const { client, clock, decode, recordKey, shards } = parts
-  const scripts: Array<[keyof FusedScripts, string, number]> = [
-    ['qrChLimitGet', LIMIT_GET, 3],
-    ['qrChLimitTake', LIMIT_TAKE, 3],
-    ['qrChLimitTakeOneNode', LIMIT_TAKE, 3 + shards.length],
-    ['qrChLimitCreateOneNode', LIMIT_CREATE_ONE_NODE, 3 + shards.length],
-    ['qrChLimitWrite', LIMIT_WRITE, 3],
-  ]
-  for (const [name, lua, numberOfKeys] of scripts) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
-  }
-  const redis = client as unknown as FusedScripts
+  const limitGet = redisScript<Answer<string | null>>('qrChLimitGet', LIMIT_GET, 3)
+  const limitTake = redisScript<Answer<string | null>>('qrChLimitTake', LIMIT_TAKE, 3)
+  const limitTakeOneNode = redisScript<Answer<string | null>>('qrChLimitTakeOneNode', LIMIT_TAKE, 3 + shards.length)
+  const limitCreateOneNode = redisScript<Answer<CreateOutcome>>('qrChLimitCreateOneNode', LIMIT_CREATE_ONE_NODE, 3 + shards.length)
+  const limitWrite = redisScript<Answer<TokenWriteOutcome['outcome']>>('qrChLimitWrite', LIMIT_WRITE, 3)
   const oneNode = !client.isCluster
-  // The channel's counter windows, on the record's slot: no channel id or address shows in the name.
-  const windows = (id: string, limit: ChannelLimit): [string, string] => {
-    const base = `${recordKey(id)}:rl:${opaqueKey(limit.key)}`
-    return [`${base}:${limit.windowIndex}`, `${base}:${limit.windowIndex - 1}`]
+  // The record's key, the channel counter's two windows (on the record's slot: no channel id or address
+  // shows in their names) and the budget: the head of every channel script's arguments.
+  const head = (id: string, limit: ChannelLimit): Args => {
+    const record = recordKey(id)
+    const base = `${record}:rl:${opaqueKey(limit.key)}`
+    const { budget } = limit
+    return [
+      record,
+      `${base}:${limit.windowIndex}`,
+      `${base}:${limit.windowIndex - 1}`,
+      limit.ttlMs,
+      budget.previousWeight,
+      budget.currentWeight,
+      budget.capacity,
+    ]
   }
   const limitAndGet = async (id: string, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
-    const answer = await redis.qrChLimitGet(recordKey(id), ...windows(id, limit), ...budgetArgs(limit))
+    const answer = await limitGet(client, head(id, limit))
     return limited(answer, (a) => decode(a[3] ?? null))
   }
   const composedWrite = writeBySwap(limitAndGet, parts)
@@ -175,21 +174,24 @@ export const redisFusedChannels = (
     limitAndGet,
     async limitAndWrite(id: string, write: TokenWrite, limit: ChannelLimit) {
       if (!LONE_SURROGATE.test(write.data)) {
-        const args = [write.api, write.now, write.expectedToken, write.nextToken, write.data, write.idempotentRetry ? '1' : '0']
-        const answer = await redis.qrChLimitWrite(recordKey(id), ...windows(id, limit), ...budgetArgs(limit), ...args)
+        const args = head(id, limit)
+        args.push(write.api, write.now, write.expectedToken, write.nextToken, write.data, write.idempotentRetry ? '1' : '0')
+        const answer = await limitWrite(client, args)
         if (answer[0] !== 2) return limited(answer, writeOutcome)
       }
       return composedWrite(id, write, limit)
     },
     async limitAndTake(id: string, api: RendezvousApi, limit: ChannelLimit) {
       const member = opaqueKey(id)
-      const keys = [recordKey(id), ...windows(id, limit)]
-      const args = [...budgetArgs(limit), api, clock.now(), member]
+      const args = head(id, limit)
+      args.push(api, clock.now(), member)
       if (oneNode) {
-        const answer = await redis.qrChLimitTakeOneNode(...keys, ...shards, ...args)
+        // The cap shards are keys too, after the channel's three.
+        args.splice(3, 0, ...shards)
+        const answer = await limitTakeOneNode(client, args)
         return limited(answer, (a) => decode(a[3] ?? null))
       }
-      const answer = await redis.qrChLimitTake(...keys, ...args)
+      const answer = await limitTake(client, args)
       if (answer[0] === 1 && answer[4] !== undefined) await parts.release(answer[4], member)
       return limited(answer, (a) => decode(a[3] ?? null))
     },
@@ -207,7 +209,7 @@ export const redisFusedChannels = (
       const keys = [recordKey(record.id), `${base}:${limit.windowIndex}`, `${base}:${limit.windowIndex - 1}`, ...shards]
       const { rev, expiresAtMs } = record
       const args = [member, expiresAtMs, clock.now(), maxLive, parts.homeOf(member), rev, JSON.stringify(record)]
-      const answer = await redis.qrChLimitCreateOneNode(...keys, ...budgetArgs(limit), ...args)
+      const answer = await limitCreateOneNode(client, [...keys, ...budgetArgs(limit), ...args])
       return limited(answer, (a) => a[3] as CreateOutcome)
     },
   }

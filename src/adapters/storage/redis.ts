@@ -10,7 +10,7 @@
  */
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import { isLive } from '../../core/rendezvous/channel.ts'
-import { opaqueKey } from './opaque-key.ts'
+import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisChannels } from './redis-channels.ts'
 import type { Clock, CounterStore, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { nodeHmacSha256, nodeTextSha256, streamedTextSha256 } from '../../../src/adapters/platform/node.ts'
 import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
+import { nodeOpaqueKey } from '../../../src/adapters/storage/opaque-key-node.ts'
 import { hashSecret } from '../../../src/core/crypto/secrets.ts'
 import { isMintedChannelId, mintChannelId, portableHmacSha256 } from '../../../src/core/rendezvous/channel-id.ts'
 import { writeToken } from '../../../src/core/rendezvous/channel.ts'
@@ -61,5 +62,15 @@ describe('nodeTextSha256', () => {
       expect(writeToken('id', 'tok', data, nodeTextSha256)).toBe(writeToken('id', 'tok', data))
       expect(writeToken('id', 'tok', data, streamedTextSha256)).toBe(writeToken('id', 'tok', data))
     }
+  })
+})
+
+describe('nodeOpaqueKey', () => {
+  it('names every value as opaqueKey does (lone surrogates and non-ASCII included)', () => {
+    for (const value of ['', 'x', 'write:abc:127.0.0.1', '€😀', 'a\uD800b', '\uDC00', 'z'.repeat(5000)]) {
+      expect(nodeOpaqueKey(value)).toBe(hashSecret(value).slice(0, 22))
+      expect(nodeOpaqueKey(value)).toBe(opaqueKey(value))
+    }
+    for (let i = 0; i < 200; i++) expect(nodeOpaqueKey(`k${i}:${'é'.repeat(i)}`)).toBe(hashSecret(`k${i}:${'é'.repeat(i)}`).slice(0, 22))
   })
 })
