@@ -7,7 +7,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
+import { SignJWT, base64url, exportJWK, generateKeyPair, type JWK } from 'jose'
 import type { Random } from '../ports.ts'
 import { webRandom } from './platform.ts'
 
@@ -40,6 +40,16 @@ export interface DpopKeyOptions {
 export const accessTokenHashOf = (accessToken: string): string => base64url.encode(sha256(new TextEncoder().encode(accessToken)))
 
 /**
+ * The RFC 7638 SHA-256 thumbprint of a public key: its required members in lexicographic order, no
+ * whitespace (what jose's `calculateJwkThumbprint` hashes), hashed here at once instead of in a Web
+ * Crypto job.
+ */
+const thumbprintOf = (jwk: JWK): string => {
+  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+  return base64url.encode(sha256(new TextEncoder().encode(JSON.stringify(members))))
+}
+
+/**
  * Makes a DPoP key pair whose private key cannot be exported (Web Crypto `extractable: false`).
  *
  * @example
@@ -57,7 +67,7 @@ export const generateDpopKey = async (options: DpopKeyOptions = {}): Promise<Dpo
   const full = await exportJWK(publicKey)
   const jwk: JWK =
     algorithm === 'ES256' ? { kty: full.kty, crv: full.crv, x: full.x, y: full.y } : { kty: full.kty, crv: full.crv, x: full.x }
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256')
+  const jkt = thumbprintOf(jwk)
   const key: DpopKey = {
     jkt,
     algorithm,

@@ -22,6 +22,7 @@ import {
   withPageScript,
 } from '../adapters/platform/node.ts'
 import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
+import { nodeJwsSignatures } from '../adapters/platform/node-jws-signatures.ts'
 import { platformProofCheck } from '../services/dpop-platform.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
@@ -108,6 +109,7 @@ const openNodeKeys = async (config: Config, random: Random, clock: Clock, logger
     clock,
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+    signatures: nodeJwsSignatures(),
   })
   if (config.auth.uiaKeyHex === undefined && shared) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')

@@ -7,15 +7,18 @@
  * ticket travels beside the raw id, so hashing it would hide nothing), `net` (creator's network prefix,
  * optional), `iat`, `exp` (seconds). The ticket is a bearer value: never log it.
  *
- * Runs on Node, Workers and browsers (jose on WebCrypto).
+ * Runs on Node, Workers and browsers (jose on WebCrypto); the server hands its platform's own
+ * signatures where it has them (`channel-ticket-platform.ts`: one native call, the same tickets).
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (proximity via signed QR data)
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11 (explicit typing)
  */
-import { SignJWT, decodeProtectedHeader, errors, jwtVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose'
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, createLocalJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose'
 import { RelayError } from '../core/errors.ts'
 import { OPAQUE_ID, isHttpUrl } from '../core/channel/qr-bytes.ts'
 import { parseCidr } from '../core/policy/network.ts'
+import type { JwsSignatures } from '../ports.ts'
+import { signOnPlatform, verifyOnPlatform } from './channel-ticket-platform.ts'
 import type { CurrentSigningKey } from './signing-keys.ts'
 
 /** The JWS `typ` of channel tickets, so no other token signed by the same keys passes as one. */
@@ -63,7 +66,11 @@ const isCanonicalPrefix = (network: string): boolean => {
  * const ticket = await signChannelTicket(keys, {
  *   issuer: 'https://relay.example', channelId: record.id, network: '203.0.113.0/24', issuedAtMs: now, expiresAtMs: record.expiresAtMs })
  */
-export const signChannelTicket = async (keys: { current(): CurrentSigningKey }, input: ChannelTicketInput): Promise<string> => {
+export const signChannelTicket = async (
+  keys: { current(): CurrentSigningKey },
+  input: ChannelTicketInput,
+  platform?: JwsSignatures,
+): Promise<string> => {
   const iat = Math.floor(input.issuedAtMs / 1000)
   const exp = Math.floor(input.expiresAtMs / 1000)
   if (!OPAQUE_ID.test(input.channelId)) throw new Error('channel ticket: the channel id is not an opaque identifier')
@@ -72,6 +79,12 @@ export const signChannelTicket = async (keys: { current(): CurrentSigningKey }, 
   if (input.network !== undefined && !isCanonicalPrefix(input.network)) throw new Error('channel ticket: network is not a CIDR prefix')
   const { kid, alg, privateKey } = keys.current()
   const claims = input.network === undefined ? {} : { net: input.network }
+  if (platform !== undefined) {
+    // The claims in the order SignJWT sets them.
+    const payload = { ...claims, iss: input.issuer, sub: input.channelId, iat, exp }
+    const jws = signOnPlatform(platform, alg, privateKey, { alg, kid, typ: CHANNEL_TICKET_TYP }, payload)
+    if (jws !== null) return jws
+  }
   return new SignJWT(claims)
     .setProtectedHeader({ alg, kid, typ: CHANNEL_TICKET_TYP })
     .setIssuer(input.issuer)
@@ -115,9 +128,35 @@ const detailOf = (error: errors.JOSEError): string => {
   }
 }
 
+/** The claims of a ticket jose verifies (signature, `typ`, issuer, subject when expected, required claims, expiry). */
+const verifiedByJose = async (
+  jws: string,
+  jwks: JSONWebKeySet,
+  now: number,
+  expect: TicketExpectations,
+  toleranceSeconds: number,
+): Promise<JWTPayload> => {
+  try {
+    const { payload } = await jwtVerify(jws, keySetOf(jwks), {
+      algorithms: ['EdDSA', 'ES256'],
+      typ: CHANNEL_TICKET_TYP,
+      issuer: expect.issuer,
+      ...(expect.channelId === undefined ? {} : { subject: expect.channelId }),
+      requiredClaims: ['iss', 'sub', 'iat', 'exp'],
+      currentDate: new Date(now),
+      clockTolerance: toleranceSeconds,
+    })
+    return payload
+  } catch (error) {
+    if (error instanceof errors.JOSEError) throw refuse(detailOf(error))
+    throw error
+  }
+}
+
 /**
  * Verifies a channel ticket against a JWKS at time `now` (ms): signature by a published key named by
- * `kid`, `typ`, issuer, expiry, issue time, and the channel id when expected.
+ * `kid`, `typ`, issuer, expiry, issue time, and the channel id when expected. With `platform`, the
+ * platform checks the tickets it can (the same verdicts), jose the others.
  *
  * Errors: RelayError UNAUTHORIZED with a detail such as `channel ticket expired`, `… signed by an
  * unknown key`, `… signature invalid`, `… "iss" claim invalid`, `malformed channel ticket`.
@@ -129,6 +168,7 @@ export const verifyChannelTicket = async (
   jwks: JSONWebKeySet,
   now: number,
   expect: TicketExpectations,
+  platform?: JwsSignatures,
 ): Promise<ChannelTicketClaims> => {
   const toleranceSeconds = Math.ceil((expect.clockToleranceMs ?? 0) / 1000)
   let kid: unknown
@@ -138,22 +178,17 @@ export const verifyChannelTicket = async (
     throw refuse('malformed channel ticket')
   }
   if (typeof kid !== 'string') throw refuse('channel ticket has no kid')
-  let result
-  try {
-    result = await jwtVerify(jws, keySetOf(jwks), {
-      algorithms: ['EdDSA', 'ES256'],
-      typ: CHANNEL_TICKET_TYP,
-      issuer: expect.issuer,
-      ...(expect.channelId === undefined ? {} : { subject: expect.channelId }),
-      requiredClaims: ['iss', 'sub', 'iat', 'exp'],
-      currentDate: new Date(now),
-      clockTolerance: toleranceSeconds,
-    })
-  } catch (error) {
-    if (error instanceof errors.JOSEError) throw refuse(detailOf(error))
-    throw error
-  }
-  const { payload } = result
+  const onPlatform =
+    platform === undefined
+      ? null
+      : verifyOnPlatform(platform, jws, jwks, {
+          typ: CHANNEL_TICKET_TYP,
+          issuer: expect.issuer,
+          ...(expect.channelId === undefined ? {} : { channelId: expect.channelId }),
+          toleranceSeconds,
+          nowMs: now,
+        })
+  const payload = onPlatform ?? (await verifiedByJose(jws, jwks, now, expect, toleranceSeconds))
   if (typeof payload.iat !== 'number' || payload.iat > Math.floor(now / 1000) + toleranceSeconds) {
     throw refuse('channel ticket "iat" claim invalid')
   }

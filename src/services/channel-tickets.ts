@@ -39,22 +39,29 @@ export const channelTickets = (deps: { keys: SigningKeys; clock: Clock; network:
   issue({ issuer, channelId, clientAddress, expiresAtMs }) {
     const address = parseAddress(clientAddress)
     const { ipv4PrefixBits, ipv6PrefixBits } = deps.network
-    return signChannelTicket(deps.keys, {
-      issuer,
-      channelId,
-      ...(address === null ? {} : { network: prefixOf(address, ipv4PrefixBits, ipv6PrefixBits) }),
-      issuedAtMs: deps.clock.now(),
-      expiresAtMs,
-    })
+    return signChannelTicket(
+      deps.keys,
+      {
+        issuer,
+        channelId,
+        ...(address === null ? {} : { network: prefixOf(address, ipv4PrefixBits, ipv6PrefixBits) }),
+        issuedAtMs: deps.clock.now(),
+        expiresAtMs,
+      },
+      deps.keys.signatures,
+    )
   },
   async sightingOf(ticket, expect) {
     let claims: ChannelTicketClaims
     try {
       // A ticket ends with its channel; the grant that follows may legitimately outlive it a little.
-      claims = await verifyChannelTicket(ticket, deps.keys.publicJwks(), deps.clock.now(), {
-        issuer: expect.issuer,
-        clockToleranceMs: expect.maxAgeMs,
-      })
+      claims = await verifyChannelTicket(
+        ticket,
+        deps.keys.publicJwks(),
+        deps.clock.now(),
+        { issuer: expect.issuer, clockToleranceMs: expect.maxAgeMs },
+        deps.keys.signatures,
+      )
     } catch (error) {
       if (error instanceof RelayError) throw new RelayError('INVALID_PARAM', { detail: `channel_ticket: ${error.detail ?? 'invalid'}` })
       throw error

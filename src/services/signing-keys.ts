@@ -11,7 +11,7 @@
 import { importJWK } from 'jose'
 import { publicJwkOf, type PublicJwk, type SigningAlg } from '../core/crypto/signing-jwk.ts'
 import { newKeySet, publishedKeys, rotateKeySet, type SigningKeyRecord, type SigningKeySet } from '../core/crypto/signing-key-set.ts'
-import type { KeyStore } from '../ports.ts'
+import type { JwsSignatures, KeyStore } from '../ports.ts'
 import type { Clock, Random } from '../ports.ts'
 
 /** What the keyring needs. */
@@ -23,6 +23,8 @@ export interface SigningKeysOptions {
   retiredKeyTtlMs: number
   /** How often the store is read again, so another process's rotation (the CLI's) is seen; default 60 s. */
   reloadIntervalMs?: number
+  /** The platform's own signatures (Node's `nodeJwsSignatures`); default: jose on Web Crypto. */
+  signatures?: JwsSignatures
 }
 
 /** The key that signs now. */
@@ -87,6 +89,11 @@ export class SigningKeys {
     const { store, clock, random } = options
     const set = (await store.load()) ?? (await store.saveIfAbsent(newKeySet(random, clock.now())))
     return new SigningKeys(set, await importCurrent(set), options)
+  }
+
+  /** The platform's own signatures of these keys, when it has them (tickets are signed and checked with them). */
+  get signatures(): JwsSignatures | undefined {
+    return this.#options.signatures
   }
 
   /** Where the keys are kept (the operator's key actions write there). */
