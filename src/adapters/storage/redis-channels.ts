@@ -26,6 +26,7 @@ import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../p
 import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisFusedChannels, type FusedChannelParts } from './redis-fused.ts'
+import { redisScript } from './redis-script.ts'
 
 /** How many sorted sets share the live-channel cap (each on its own slot). */
 export const LIVE_SHARDS = 8
@@ -98,31 +99,13 @@ redis.call('ZREM', KEYS[tonumber(cur[3] or '0') + 2], ARGV[1])
 if tonumber(cur[1]) <= tonumber(ARGV[2]) then return false end
 return cur[2]`
 
-interface ChannelScripts {
-  qrChReserve(
-    shard: string,
-    member: string,
-    expiresAt: number,
-    now: number,
-    share: number,
-    max: number,
-    others: number,
-  ): Promise<'ok' | 'dup' | 'full'>
-  qrChCreate(key: string, rev: number, json: string, expiresAt: number, now: number, shard: number): Promise<CreateOutcome>
-  qrChReplace(key: string, expectedRev: number, nextRev: number, json: string, expiresAt: number, now: number): Promise<ReplaceOutcome>
-  qrChTake(key: string, now: number): Promise<[string, string?] | null>
-  qrChCreateOneNode(...keysThenArgs: Array<string | number>): Promise<CreateOutcome>
-  qrChTakeOneNode(...keysThenArgs: Array<string | number>): Promise<string | null>
-}
-
-const SCRIPTS: ReadonlyArray<readonly [keyof ChannelScripts, string, number]> = [
-  ['qrChReserve', RESERVE, 1],
-  ['qrChCreate', CREATE, 1],
-  ['qrChReplace', REPLACE_IF_MATCH, 1],
-  ['qrChTake', TAKE_ONCE, 1],
-  ['qrChCreateOneNode', CREATE_ONE_NODE, 1 + LIVE_SHARDS],
-  ['qrChTakeOneNode', TAKE_ONE_NODE, 1 + LIVE_SHARDS],
-]
+// The scripts of this file (their names are ioredis' on a cluster, see ./redis-script.ts).
+const reserveScript = redisScript<'ok' | 'dup' | 'full'>('qrChReserve', RESERVE, 1)
+const createScript = redisScript<CreateOutcome>('qrChCreate', CREATE, 1)
+const replaceScript = redisScript<ReplaceOutcome>('qrChReplace', REPLACE_IF_MATCH, 1)
+const takeScript = redisScript<[string, string?] | null>('qrChTake', TAKE_ONCE, 1)
+const createOneNodeScript = redisScript<CreateOutcome>('qrChCreateOneNode', CREATE_ONE_NODE, 1 + LIVE_SHARDS)
+const takeOneNodeScript = redisScript<string | null>('qrChTakeOneNode', TAKE_ONE_NODE, 1 + LIVE_SHARDS)
 
 /** Shard `n`'s part of a cap of `max`: the parts of all shards add up to `max`. */
 const shareOf = (max: number, n: number): number => Math.floor(max / LIVE_SHARDS) + (n < max % LIVE_SHARDS ? 1 : 0)
@@ -132,7 +115,6 @@ const homeOf = (member: string): number => (member.charCodeAt(0) * 64 + member.c
 
 /** The cap over the shards `shards` on a cluster: reserving and freeing places, counting them. */
 const shardedCap = (client: RedisClient, clock: Clock, shards: readonly string[]) => {
-  const redis = client as unknown as ChannelScripts
   // The shards' live counts as last read, kept for COUNTS_FRESH_MS of the clock and updated by this
   // process's own reservations and releases; liveCount() always reads afresh.
   let seen: { atMs: number; counts: number[] } | null = null
@@ -165,7 +147,7 @@ const shardedCap = (client: RedisClient, clock: Clock, shards: readonly string[]
       const share = shareOf(max, n)
       if (step > 0 && (counts[n] as number) >= share) continue
       const others = total - (counts[n] as number)
-      const outcome = await redis.qrChReserve(shards[n] as string, member, expiresAt, clock.now(), share, max, others)
+      const outcome = await reserveScript(client, [shards[n] as string, member, expiresAt, clock.now(), share, max, others])
       if (outcome === 'dup') return 'dup'
       if (outcome === 'ok') {
         adjust(n, 1)
@@ -195,10 +177,6 @@ export const redisChannels = (
   decode: (json: string | null) => ChannelRecord | null,
   counting: Pick<FusedChannelParts, 'counterKey' | 'hitWindow'>,
 ): ChannelStore => {
-  for (const [name, lua, numberOfKeys] of SCRIPTS) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
-  }
-  const redis = client as unknown as ChannelScripts
   const recordKey = (id: string): string => `${keyPrefix}{c:${opaqueKey(id)}}`
   const shardKey = (n: number): string => `${keyPrefix}{live:${n}}`
   const shards = Array.from({ length: LIVE_SHARDS }, (_, n) => shardKey(n))
@@ -213,13 +191,13 @@ export const redisChannels = (
       const { rev, expiresAtMs } = record
       if (oneNode) {
         const home = homeOf(member)
-        return redis.qrChCreateOneNode(recordKey(record.id), ...shards, member, expiresAtMs, clock.now(), maxLive, home, rev, json)
+        return createOneNodeScript(client, [recordKey(record.id), ...shards, member, expiresAtMs, clock.now(), maxLive, home, rev, json])
       }
       const place = await reserve(member, expiresAtMs, maxLive)
       if (place === 'full') return 'capacity'
       // A live place for this name: a create of the same id got there first (it stores the record).
       if (place === 'dup') return 'exists'
-      const outcome = await redis.qrChCreate(recordKey(record.id), rev, json, expiresAtMs, clock.now(), place)
+      const outcome = await createScript(client, [recordKey(record.id), rev, json, expiresAtMs, clock.now(), place])
       // Two creates of one id that reserved on two shards: the one refused here gives its place back.
       if (outcome === 'exists') await release(place, member)
       return outcome
@@ -228,10 +206,10 @@ export const redisChannels = (
       return decode(await client.hget(recordKey(id), 'd'))
     },
     replaceIfMatch: (id, expectedRev, next) =>
-      redis.qrChReplace(recordKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now()),
+      replaceScript(client, [recordKey(id), expectedRev, next.rev, JSON.stringify(next), next.expiresAtMs, clock.now()]),
     async takeOnce(id) {
-      if (oneNode) return decode(await redis.qrChTakeOneNode(recordKey(id), ...shards, opaqueKey(id), clock.now()))
-      const taken = await redis.qrChTake(recordKey(id), clock.now())
+      if (oneNode) return decode(await takeOneNodeScript(client, [recordKey(id), ...shards, opaqueKey(id), clock.now()]))
+      const taken = await takeScript(client, [recordKey(id), clock.now()])
       if (taken === null) return null
       await release(taken[0], opaqueKey(id))
       return decode(taken[1] ?? null)

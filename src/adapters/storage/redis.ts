@@ -13,6 +13,7 @@ import { isLive } from '../../core/rendezvous/channel.ts'
 import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisChannels } from './redis-channels.ts'
+import { redisScript } from './redis-script.ts'
 import type { Clock, CounterStore, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'
 
 /** Options of {@link redisStore}: a ready client (the runtime builds it) and a key prefix. */
@@ -70,38 +71,14 @@ if cur[1] ~= ARGV[1] then return 'mismatch' end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
 return 'ok'`
 
-interface ScriptedRedis {
-  qrIncrement(key: string, ttlMs: number): Promise<number>
-  qrHitWindow(current: string, previous: string, ttlMs: number): Promise<[number, number]>
-  qrReserveWindow(
-    current: string,
-    previous: string,
-    ttlMs: number,
-    previousWeight: number,
-    currentWeight: number,
-    capacity: number,
-  ): Promise<[number, number, number]>
-  qrReleaseWindow(key: string): Promise<number>
-  qrKvPut(key: string, value: string, expiresAt: number): Promise<number>
-  qrKvRead(key: string, now: number, remove: 0 | 1): Promise<string | null>
-  qrKvReplaceIfMatch(key: string, expected: string, next: string, now: number): Promise<ReplaceOutcome>
-}
-
-const define = (client: RedisClient): ScriptedRedis => {
-  const scripts: Array<[string, number, string]> = [
-    ['qrIncrement', 1, INCREMENT],
-    ['qrHitWindow', 2, HIT_WINDOW],
-    ['qrReserveWindow', 2, RESERVE_WINDOW],
-    ['qrReleaseWindow', 1, RELEASE_WINDOW],
-    ['qrKvPut', 1, KV_PUT],
-    ['qrKvRead', 1, KV_READ],
-    ['qrKvReplaceIfMatch', 1, KV_REPLACE_IF_MATCH],
-  ]
-  for (const [name, numberOfKeys, lua] of scripts) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
-  }
-  return client as unknown as ScriptedRedis
-}
+// The scripts of this file (their names are ioredis' on a cluster, see ./redis-script.ts).
+const increment = redisScript<number>('qrIncrement', INCREMENT, 1)
+const hitWindow = redisScript<[number, number]>('qrHitWindow', HIT_WINDOW, 2)
+const reserveWindow = redisScript<[number, number, number]>('qrReserveWindow', RESERVE_WINDOW, 2)
+const releaseWindow = redisScript<number>('qrReleaseWindow', RELEASE_WINDOW, 1)
+const kvPut = redisScript<number>('qrKvPut', KV_PUT, 1)
+const kvRead = redisScript<string | null>('qrKvRead', KV_READ, 1)
+const kvReplaceIfMatch = redisScript<ReplaceOutcome>('qrKvReplaceIfMatch', KV_REPLACE_IF_MATCH, 1)
 
 /**
  * A 32-byte secret shared by every process on this Redis: the first caller generates it (`SET NX`),
@@ -131,7 +108,6 @@ export const redisSharedSecret = async (
  * const store = redisStore({ client: new Redis(url), keyPrefix: 'qrelay:', clock: systemClock })
  */
 export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
-  const redis = define(client)
   // Hash tags ({…}) pin each key, and each window pair, to one cluster slot.
   const counterKey = (key: string): string => `${keyPrefix}ct:{${opaqueKey(key)}}`
   const decode = (json: string | null): ChannelRecord | null => {
@@ -141,30 +117,30 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
   }
   const counters: CounterStore = {
     async increment(key, ttlMs) {
-      return redis.qrIncrement(counterKey(key), ttlMs)
+      return increment(client, [counterKey(key), ttlMs])
     },
     async read(key) {
       return Number((await client.get(counterKey(key))) ?? 0)
     },
     async hitWindow(key, windowIndex, ttlMs) {
       const base = counterKey(key)
-      const [current, previous] = await redis.qrHitWindow(`${base}:${windowIndex}`, `${base}:${windowIndex - 1}`, ttlMs)
+      const [current, previous] = await hitWindow(client, [`${base}:${windowIndex}`, `${base}:${windowIndex - 1}`, ttlMs])
       return { current, previous }
     },
     async reserveWindow(key, windowIndex, ttlMs, budget) {
       const base = counterKey(key)
-      const [reserved, current, previous] = await redis.qrReserveWindow(
+      const [reserved, current, previous] = await reserveWindow(client, [
         `${base}:${windowIndex}`,
         `${base}:${windowIndex - 1}`,
         ttlMs,
         budget.previousWeight,
         budget.currentWeight,
         budget.capacity,
-      )
+      ])
       return { reserved: reserved === 1, current, previous }
     },
     async releaseWindow(key, windowIndex) {
-      await redis.qrReleaseWindow(`${counterKey(key)}:${windowIndex}`)
+      await releaseWindow(client, [`${counterKey(key)}:${windowIndex}`])
     },
   }
 
@@ -173,16 +149,16 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
   const kvKey = (key: string): string => `${keyPrefix}kv:{${key}}`
   const kv: KvStore = {
     async put(key, value, ttlMs) {
-      await redis.qrKvPut(kvKey(key), value, clock.now() + Math.max(1, Math.ceil(ttlMs)))
+      await kvPut(client, [kvKey(key), value, clock.now() + Math.max(1, Math.ceil(ttlMs))])
     },
     async get(key) {
-      return redis.qrKvRead(kvKey(key), clock.now(), 0)
+      return kvRead(client, [kvKey(key), clock.now(), 0])
     },
     async replaceIfMatch(key, expected, next) {
-      return redis.qrKvReplaceIfMatch(kvKey(key), expected, next, clock.now())
+      return kvReplaceIfMatch(client, [kvKey(key), expected, next, clock.now()])
     },
     async takeOnce(key) {
-      return redis.qrKvRead(kvKey(key), clock.now(), 1)
+      return kvRead(client, [kvKey(key), clock.now(), 1])
     },
   }
 
