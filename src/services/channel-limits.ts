@@ -63,12 +63,17 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
   const { channels, counters } = store
   const hit = (limit: ChannelLimit): Promise<WindowCounts> => counters.hitWindow(limit.key, limit.windowIndex, limit.ttlMs)
   // The hit and the read go out at once; the hit decides first (a refusal wins over a failed read).
+  // Awaited one after the other rather than through Promise.allSettled (two settlement objects and a
+  // combined promise per request): the same calls in the same order, the same outcome.
   const limitAndGet = async (id: string, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
-    const [counted, loaded] = await Promise.allSettled([hit(limit), channels.get(id)])
-    if (counted.status === 'rejected') throw counted.reason
-    if (!admits(counted.value, limit)) return { admitted: false, counts: counted.value }
-    if (loaded.status === 'rejected') throw loaded.reason
-    return { admitted: true, counts: counted.value, value: loaded.value }
+    const counting = hit(limit)
+    const loading = channels.get(id)
+    // Safe: marks a failed read as handled while the hit is awaited (a refused or failed hit wins over
+    // it); when the hit is admitted, the read itself is awaited below and its failure is thrown.
+    loading.catch(() => {})
+    const counts = await counting
+    if (!admits(counts, limit)) return { admitted: false, counts }
+    return { admitted: true, counts, value: await loading }
   }
   const limitAndTake = async (id: string, api: RendezvousApi, limit: ChannelLimit): Promise<Limited<ChannelRecord | null>> => {
     const read = await limitAndGet(id, limit)

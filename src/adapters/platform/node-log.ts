@@ -137,7 +137,7 @@ export const turnBuffered = (sink: LineSink): LineSink & { flush(): void } => {
   }
 }
 
-let stdoutLines: (LineSink & { flush(): void }) | undefined
+let stdoutLines: LineSink | undefined
 
 /**
  * Standard output for log lines, one per process: written synchronously (as Node's own
@@ -149,8 +149,9 @@ let stdoutLines: (LineSink & { flush(): void }) | undefined
 const stdoutDestination = (): LineSink => {
   if (stdoutLines === undefined) {
     const lines = turnBuffered(pino.destination({ dest: 1, sync: true }))
-    process.on('exit', lines.flush)
-    stdoutLines = lines
+    process.on('exit', () => lines.flush())
+    // Only `write` for pino: it would take a `flush` as its own (`logger.flush(callback)`).
+    stdoutLines = { write: (line) => lines.write(line) }
   }
   return stdoutLines
 }
