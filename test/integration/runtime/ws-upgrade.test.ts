@@ -46,7 +46,8 @@ const start = async () => {
     if (path === '/throw') throw new Error('app failed')
     if (path !== '/adopt') return new Response('no', { status: 404, headers: { 'x-app': 'refused' } })
     const adopted = adoptWebSocket(env, (socket) => {
-      upgraded.push((socket as unknown as { _socket: Duplex })._socket)
+      // The relay is given the network socket too (`DirectTextSocket`): the one `ws` was upgraded on.
+      upgraded.push((socket as unknown as { connection: Duplex }).connection)
       socket.send('hello from the server')
       return receiver
     })
