@@ -1,5 +1,5 @@
 /**
- * The relay's side of an adopted `ws` socket: text frames written to the connection in one piece.
+ * Text frames written to the connection in one piece.
  * `ws` frames a message as a header buffer and the payload, corked and written together (one
  * `writev` of two chunks through the stream's buffering per frame); here the frame is one buffer
  * and one plain write, the same bytes (an unmasked, unfragmented, uncompressed text frame, which is
@@ -7,12 +7,6 @@
  */
 import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
-
-/** What the relay is given of an adopted socket (`RelaySocket`). */
-export interface TextSocket {
-  send(text: string): void
-  close(code: number, reason: string): void
-}
 
 /**
  * The frame of a text message: FIN and the text opcode, the payload length (7 bits, or 126 and 16
@@ -41,28 +35,20 @@ export const textFrame = (text: string): Buffer => {
 }
 
 /**
- * An adopted socket as the relay talks to it: `ws`, and `connection`, the network socket it was
- * upgraded on, written to directly while the WebSocket is open and no extension was agreed (as
- * `nodeWebSocketServer` offers none): `ws` then never holds a frame back, so a frame written here
- * keeps its place among those `ws` writes itself (pongs, the close).
+ * The `ws` socket class of `nodeWebSocketServer`: a text message sent while the socket is open is
+ * written to its connection as one frame in one buffer ({@link textFrame}); anything else goes through
+ * `ws` as before. Only for a server that agrees no extension (compression off, as
+ * `nodeWebSocketServer` is): `ws` then never holds a frame back, so a frame written here keeps its
+ * place among those `ws` writes itself (pongs, the close). A subclass rather than a wrapper: an open
+ * socket costs no object more.
  */
-export class DirectTextSocket implements TextSocket {
-  /** False when the handshake agreed on an extension (compression): then every frame goes through `ws`. */
-  private readonly direct: boolean
-
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly connection: Duplex,
-  ) {
-    this.direct = ws.extensions === ''
-  }
-
-  send(text: string): void {
-    if (this.direct && this.ws.readyState === WebSocket.OPEN) this.connection.write(textFrame(text))
-    else this.ws.send(text)
-  }
-
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+export class DirectTextWebSocket extends WebSocket {
+  override send(data: unknown, options?: unknown, cb?: unknown): void {
+    if (typeof data === 'string' && options === undefined && this.readyState === WebSocket.OPEN) {
+      // `ws` keeps the network socket it was set up on as `_socket` (ws 8).
+      ;(this as unknown as { _socket: Duplex })._socket.write(textFrame(data))
+      return
+    }
+    super.send(data as Buffer, options as { binary?: boolean }, cb as (error?: Error) => void)
   }
 }

@@ -13,7 +13,6 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { RequestError, type HttpBindings } from '@hono/node-server'
 import type { RawData, WebSocket, WebSocketServer } from 'ws'
-import { DirectTextSocket, type TextSocket } from './node-ws-text.ts'
 
 /** What the relay hears of an adopted socket. */
 export interface SocketReceiver {
@@ -24,7 +23,7 @@ export interface SocketReceiver {
 }
 
 /** What a route does with its socket once upgraded: returns who hears its frames. */
-export type OpenSocket = (socket: TextSocket) => SocketReceiver
+export type OpenSocket = (socket: WebSocket) => SocketReceiver
 
 /** The slot on the upgrade request's `env` where an accepting route leaves its `open`. */
 const ADOPT = Symbol('qrelay.adoptWebSocket')
@@ -195,7 +194,7 @@ export const listenForWebSocketUpgrades = (
       wss.handleUpgrade(request, socket, head, (ws) => {
         socket.off('error', ignore)
         upgraded(socket)
-        attach(ws, open(new DirectTextSocket(ws, socket)))
+        attach(ws, open(ws))
       })
     } finally {
       wss.off('headers', addHeaders)

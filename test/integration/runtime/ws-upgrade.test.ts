@@ -46,8 +46,7 @@ const start = async () => {
     if (path === '/throw') throw new Error('app failed')
     if (path !== '/adopt') return new Response('no', { status: 404, headers: { 'x-app': 'refused' } })
     const adopted = adoptWebSocket(env, (socket) => {
-      // The relay is given the network socket too (`DirectTextSocket`): the one `ws` was upgraded on.
-      upgraded.push((socket as unknown as { connection: Duplex }).connection)
+      upgraded.push((socket as unknown as { _socket: Duplex })._socket)
       socket.send('hello from the server')
       return receiver
     })

@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { textFrame } from '../../../src/runtime/node-ws-text.ts'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { WebSocket, WebSocketServer } from 'ws'
+import { DirectTextWebSocket, textFrame } from '../../../src/runtime/node-ws-text.ts'
 
 // `ws` exports its frame writer (untyped): `Sender.frame` gives the header and the payload it writes.
 const { Sender } = createRequire(import.meta.url)('ws') as {
@@ -29,5 +32,32 @@ describe('textFrame', () => {
         expect(textFrame(text).equals(wsFrame(text))).toBe(true)
       }),
     )
+  })
+})
+
+describe('DirectTextWebSocket', () => {
+  it('delivers what it sends, in order with what ws sends itself, and leaves a closed socket to ws', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, WebSocket: DirectTextWebSocket })
+    try {
+      await once(wss, 'listening')
+      const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+      const received: string[] = []
+      client.on('message', (data) => received.push(String(data)))
+      const [server] = (await once(wss, 'connection')) as [WebSocket]
+      expect(server).toBeInstanceOf(DirectTextWebSocket)
+      const texts = ['', 'a', 'é😀\u0000', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(70_000)]
+      for (const text of texts) server.send(text)
+      // Through ws itself (a Buffer): keeps its place after the frames written directly.
+      server.send(Buffer.from('last'), { binary: false })
+      for (let i = 0; i < 200 && received.length < texts.length + 1; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(received).toEqual([...texts, 'last'])
+      const closed = once(client, 'close')
+      server.close(1000, 'done')
+      server.send('after the close')
+      expect((await closed).map(String)).toEqual(['1000', 'done'])
+      expect(received).toHaveLength(texts.length + 1)
+    } finally {
+      wss.close()
+    }
   })
 })
