@@ -9,6 +9,7 @@ import type { Scheduler } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
 import { RelayError } from '../core/errors.ts'
 import { adoptWebSocket } from './node-ws-upgrade.ts'
+import { DirectTextWebSocket } from './node-ws-text.ts'
 
 /** Timers on the event loop; unref'd, so that a pending timeout never keeps a stopping process alive. */
 export const systemScheduler: Scheduler = {
@@ -22,13 +23,19 @@ export const systemScheduler: Scheduler = {
 /**
  * The `ws` server behind the upgrades: no server of its own, frames above the frame limit refused by
  * `ws` itself (close 1009 before the frame is even buffered whole), no compression (a relay of
- * ciphertext gains nothing from it, and it costs memory per socket).
+ * ciphertext gains nothing from it, and it costs memory per socket), and sockets that write a text
+ * frame in one piece (`DirectTextWebSocket`).
  *
  * @example
  * serve({ fetch: app.fetch, websocket: { server: nodeWebSocketServer(config.rendezvous.maxPayloadBytes) } })
  */
 export const nodeWebSocketServer = (maxPayloadBytes: number): WebSocketServer =>
-  new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes(maxPayloadBytes), perMessageDeflate: false })
+  new WebSocketServer({
+    noServer: true,
+    maxPayload: maxFrameBytes(maxPayloadBytes),
+    perMessageDeflate: false,
+    WebSocket: DirectTextWebSocket,
+  })
 
 /**
  * The transport `createApp` serves WebSockets with on Node: the route adopts the upgrade

@@ -90,6 +90,8 @@ const refuseDeniedCreator = async (deps: RendezvousDeps, caller: Caller): Promis
   }
 }
 
+const ignore = (): void => {}
+
 /** The rendezvous service. */
 export type RendezvousService = ReturnType<typeof rendezvousService>
 
@@ -119,7 +121,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
    */
   const announce = (id: string, event: ChannelEvent): void => {
     // Safe to drop (see above): the change is stored and listeners resync; the service has no logger.
-    events?.publish(id, event).catch(() => {})
+    events?.publish(id, event).catch(ignore)
   }
 
   const ttlMsOf = (api: RendezvousApi): number =>

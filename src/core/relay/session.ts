@@ -46,7 +46,7 @@ export type SessionCommand =
 /** The result of a transition. */
 export interface SessionStep {
   state: SessionState
-  send: ServerFrame[]
+  send: readonly ServerFrame[]
   close?: Close
   command?: SessionCommand
 }
@@ -59,13 +59,27 @@ export interface RecordView {
 }
 
 const encoder = new TextEncoder()
-const stay = (state: SessionState): SessionStep => ({ state, send: [] })
-const closeWith = (close: Close): SessionStep => ({ state: { kind: 'closed', code: close.code }, send: [], close })
-const active = (state: SessionState, now: number): SessionState => (state.kind === 'closed' ? state : { ...state, lastActivityMs: now })
-const sending = (state: SessionState, now: number, ...frames: ServerFrame[]): SessionStep => ({
-  state: active(state, now),
-  send: frames,
+type Joined = Extract<SessionState, { kind: 'joined' }>
+// States are built field by field in one order, not spread: a socket's states then share one shape.
+const NOTHING: readonly ServerFrame[] = []
+const stay = (state: SessionState): SessionStep => ({ state, send: NOTHING })
+const closeWith = (close: Close): SessionStep => ({ state: { kind: 'closed', code: close.code }, send: NOTHING, close })
+/** `state` with what a step changes: the token the client knows, its last activity, whether its `attached` came back. */
+const joinedWith = (state: Joined, knownToken: string, lastActivityMs: number, attachSeen: boolean): Joined => ({
+  kind: 'joined',
+  role: state.role,
+  conn: state.conn,
+  knownToken,
+  expiresAtMs: state.expiresAtMs,
+  lastActivityMs,
+  attachSeen,
 })
+const active = (state: SessionState, now: number): SessionState => {
+  if (state.kind === 'joined') return joinedWith(state, state.knownToken, now, state.attachSeen)
+  return state.kind === 'awaiting-hello' ? { kind: 'awaiting-hello', openedAtMs: state.openedAtMs, lastActivityMs: now } : state
+}
+/** `state` (already active) and one frame to send. */
+const sending = (state: SessionState, frame: ServerFrame): SessionStep => ({ state, send: [frame] })
 
 /** A new socket, waiting for its hello. */
 export const openSession = (now: number): SessionState => ({ kind: 'awaiting-hello', openedAtMs: now, lastActivityMs: now })
@@ -88,7 +102,7 @@ export const onFrame = (state: SessionState, text: string, now: number, limits: 
   if (!parsed.ok) return closeWith({ code: CLOSE_CODES.badFrame.code, reason: `bad frame: ${parsed.detail ?? 'invalid'}` })
   const frame = parsed.value
   const next = active(state, now)
-  if (frame.type === 'ping') return sending(next, now, { type: 'pong' })
+  if (frame.type === 'ping') return sending(next, { type: 'pong' })
   if (state.kind === 'awaiting-hello') {
     if (frame.type !== 'hello') return closeWith(CLOSE_CODES.unauthenticated)
     return { state: next, send: [], command: { type: 'hello', secret: frame.secret } }
@@ -147,7 +161,7 @@ export const onWelcome = (state: SessionState, welcome: Welcome, now: number): S
     expiresInMs: record.expiresAtMs - now,
   }
   if (welcome.joinerSecret !== undefined) frame.joinerSecret = welcome.joinerSecret
-  return sending(joined, now, frame)
+  return sending(joined, frame)
 }
 
 /** A command failed with `code` (CONCURRENT_WRITE goes to {@link onConflict} instead). */
@@ -156,11 +170,11 @@ export const onFailure = (state: SessionState, code: ErrorCode, retryAfterMs?: n
 
 /** A put landed (or was an idempotent retry): the client now knows `token`. */
 export const onAck = (state: SessionState, token: string, now: number): SessionStep =>
-  state.kind !== 'joined' ? stay(state) : sending({ ...state, knownToken: token }, now, { type: 'ack', sequenceToken: token })
+  state.kind !== 'joined' ? stay(state) : sending(joinedWith(state, token, now, state.attachSeen), { type: 'ack', sequenceToken: token })
 
 /** A put had a stale token: tell the current one (the data itself arrives as a `data` frame). */
 export const onConflict = (state: SessionState, currentToken: string, now: number): SessionStep =>
-  state.kind !== 'joined' ? stay(state) : sending(state, now, { type: 'conflict', sequenceToken: currentToken })
+  state.kind !== 'joined' ? stay(state) : sending(active(state, now), { type: 'conflict', sequenceToken: currentToken })
 
 /**
  * The record as read after an event (or a resync). Forwards it as `data` unless the client already
@@ -177,9 +191,9 @@ export const onRecord = (
   if (record === null) return closeWith(now >= state.expiresAtMs ? CLOSE_CODES.expired : CLOSE_CODES.notFound)
   if (record.token === state.knownToken) return stay(state)
   if (hint !== undefined && hint.by === state.role && hint.token === record.token) {
-    return stay({ ...state, knownToken: record.token })
+    return stay(joinedWith(state, record.token, state.lastActivityMs, state.attachSeen))
   }
-  return sending({ ...state, knownToken: record.token }, now, { type: 'data', data: record.data, sequenceToken: record.token })
+  return sending(joinedWith(state, record.token, now, state.attachSeen), { type: 'data', data: record.data, sequenceToken: record.token })
 }
 
 /**
@@ -197,7 +211,7 @@ export const onEvent = (state: SessionState, event: Exclude<ChannelEvent, { type
       return closeWith(event.by === state.role ? CLOSE_CODES.done : { code: CLOSE_CODES.aborted.code, reason: event.reason })
     case 'attached':
       if (event.role !== state.role) return stay(state)
-      if (event.conn === state.conn) return stay({ ...state, attachSeen: true })
+      if (event.conn === state.conn) return stay(joinedWith(state, state.knownToken, state.lastActivityMs, true))
       // Events of one channel reach every subscriber in one order: an `attached` heard after our own
       // is newer than us; one heard before it is older and loses to us.
       return state.attachSeen ? closeWith(CLOSE_CODES.replaced) : stay(state)
@@ -209,7 +223,8 @@ export const onEvent = (state: SessionState, event: Exclude<ChannelEvent, { type
 }
 
 /** Events may have been lost: our own `attached` may be among them, so later ones count as newer. */
-export const onResync = (state: SessionState): SessionStep => (state.kind === 'joined' ? stay({ ...state, attachSeen: true }) : stay(state))
+export const onResync = (state: SessionState): SessionStep =>
+  stay(state.kind === 'joined' ? joinedWith(state, state.knownToken, state.lastActivityMs, true) : state)
 
 /** The client sent frames faster than they could be handled: close 4429. */
 export const onFlood = (state: SessionState): SessionStep =>
