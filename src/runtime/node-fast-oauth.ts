@@ -8,8 +8,9 @@
  *
  * Anything unusual is left to the Hono app (the caller's fallback): other methods and paths, query
  * strings, repeated headers, hosts node-server would rewrite or the host check would refuse, bodies
- * without a declared length or over the form cap, a `Prefer` header (a held poll wants the request's
- * abort signal), and deployments whose sightings look up ASNs. It goes in front of the app beside the
+ * without a declared length or over the form cap, and deployments whose sightings look up ASNs. A held
+ * token poll (`Prefer: wait`) is taken too: its abort signal fires when the client goes away before
+ * the answer is written, as @hono/node-server's request signal does. It goes in front of the app beside the
  * MSC4388 one: `chainFastPaths(rendezvousFastPath(...), oauthFastPath(...))`.
  * `test/integration/runtime/fast-oauth.test.ts` sends the same requests both ways and compares them.
  */
@@ -53,6 +54,19 @@ interface Exchange extends OAuthExchange, FastContext {
 }
 
 /**
+ * A controller aborted when the response closes before it was written (the client went away), with
+ * the reason @hono/node-server gives its request's signal.
+ */
+const abortOnEarlyClose = (incoming: IncomingMessage, outgoing: ServerResponse): AbortController => {
+  const controller = new AbortController()
+  outgoing.once('close', () => {
+    if (incoming.errored) controller.abort(incoming.errored.toString())
+    else if (!outgoing.writableFinished) controller.abort('Client connection prematurely closed.')
+  })
+  return controller
+}
+
+/**
  * Builds the OAuth fast path for `services`, or undefined when the deployment has none (no accounts,
  * or sightings that look up ASNs).
  *
@@ -77,7 +91,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   const plainHeaders = (incoming: IncomingMessage): boolean => {
     const headers = incoming.headers
     if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length) return false
-    if (headers['transfer-encoding'] !== undefined || headers.prefer !== undefined) return false
+    if (headers['transfer-encoding'] !== undefined) return false
     const declared = headers['content-length']
     return declared !== undefined && DIGITS.test(declared) && Number(declared) <= MAX_FORM_BYTES
   }
@@ -125,9 +139,11 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   }
 
   /** The exchange of a request, on the request context's request id and identity. */
-  const exchangeOf = (incoming: IncomingMessage, route: string, origin: string) => {
+  const exchangeOf = (incoming: IncomingMessage, outgoing: ServerResponse, route: string, origin: string) => {
     const headers = incoming.headers
     const request = fastRequest(incoming)
+    // Only a held poll (it has a `Prefer` header) asks for the signal; it listens from the start, as the adapter's does.
+    const aborted = headers.prefer === undefined ? undefined : abortOnEarlyClose(incoming, outgoing)
     const exchange: Exchange = {
       ...contexts.begin(incoming, 'POST', route),
       extra: new Map(),
@@ -138,9 +154,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
       refuse: (code, reason) => {
         exchange.refusal = { code, reason: printableReason(reason) }
       },
-      signal: () => {
-        throw new Error('the OAuth fast path takes no held polls')
-      },
+      signal: () => (aborted ?? new AbortController()).signal,
     }
     return { exchange, request }
   }
@@ -148,7 +162,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, route: string, origin: string): Promise<void> => {
     const elapsedMs = stopwatch()
     const elapsedSeconds = metrics?.timer()
-    const { exchange, request } = exchangeOf(incoming, route, origin)
+    const { exchange, request } = exchangeOf(incoming, outgoing, route, origin)
     let status: number
     try {
       const answer = await (endpoints[route] as (x: OAuthExchange) => Promise<OAuthAnswer>)(exchange)

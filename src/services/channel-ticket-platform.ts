@@ -12,7 +12,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-5.2 (validating a JWS)
  */
-import type { JSONWebKeySet, JWTPayload } from 'jose'
+import { base64url, type JSONWebKeySet, type JWTPayload } from 'jose'
 import type { PublicJwk, SigningAlg } from '../core/crypto/signing-jwk.ts'
 import type { JwsSignatures } from '../ports.ts'
 
@@ -20,13 +20,19 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 const REQUIRED = ['iss', 'sub', 'iat', 'exp'] as const
 
-const encode = (text: string): string => Buffer.from(text, 'utf8').toString('base64url')
+const encode = (text: string): string => base64url.encode(text)
 
 /** The bytes of a canonical base64url segment (the only spelling of its bytes); null otherwise. */
-const decodeCanonical = (segment: string): Buffer | null => {
+const decodeCanonical = (segment: string): Uint8Array | null => {
   if (!SEGMENT.test(segment)) return null
-  const bytes = Buffer.from(segment, 'base64url')
-  return bytes.toString('base64url') === segment ? bytes : null
+  let bytes: Uint8Array
+  try {
+    bytes = base64url.decode(segment)
+  } catch {
+    // No base64 has this length: jose says how it refuses it.
+    return null
+  }
+  return base64url.encode(bytes) === segment ? bytes : null
 }
 
 /** A JSON object from a canonical segment of strict UTF-8; null for anything else. */
@@ -59,7 +65,7 @@ export const signOnPlatform = (
 ): string | null => {
   const input = `${encode(JSON.stringify(header))}.${encode(JSON.stringify(claims))}`
   const signature = signatures.sign(alg, key, input)
-  return signature === null ? null : `${input}.${Buffer.from(signature).toString('base64url')}`
+  return signature === null ? null : `${input}.${base64url.encode(signature)}`
 }
 
 /** What the check insists on, as `verifyChannelTicket` hands it to jose. */

@@ -273,6 +273,17 @@ const scenarios: Record<string, Step[]> = {
     { path: TOKEN, headers: proofFor(TOKEN), body: pollForm, advanceMs: 400_000 },
     { path: TOKEN, headers: proofFor(TOKEN), body: (p) => `${pollForm(p)}&pad=${'y'.repeat(5000)}` },
   ],
+  'token: held polls (Prefer: wait)': [
+    { path: AUTH, headers: proofFor(AUTH), body: authorizeForm, keepCode: true },
+    { path: TOKEN, headers: async (p) => [...(await proofFor(TOKEN)(p)), ['prefer', 'wait=1']], body: pollForm },
+    {
+      path: TOKEN,
+      headers: async (p) => [...(await proofFor(TOKEN)(p)), ['prefer', 'respond-async, wait=1']],
+      body: pollForm,
+      advanceMs: 11_000,
+    },
+    { path: TOKEN, headers: async (p) => [...(await proofFor(TOKEN)(p)), ['prefer', 'wait=0']], body: pollForm, advanceMs: 11_000 },
+  ],
 }
 
 const withNonce = (p: Play) => ({ nonce: p.nonce })
@@ -368,8 +379,44 @@ describe('the OAuth fast path answers as the Hono app does, byte for byte', () =
   }
 
   it('took the plain requests, left the unusual ones to the app', () => {
-    // 15 + 11 + 5 + 16 + 8 steps; the app answered the chunked, oversized, query-string, repeated-header,
-    // foreign-host and Prefer ones (2 + 1 + 1 + 1 + 1 + 1 = 7 per run).
-    expect(fastHits).toBe(15 + 11 + 5 + 16 + 8 - 7)
+    // 15 + 11 + 5 + 16 + 4 + 8 steps; the app answered the chunked, oversized, query-string,
+    // repeated-header and foreign-host ones (2 + 1 + 1 + 1 + 1 = 6 per run).
+    expect(fastHits).toBe(15 + 11 + 5 + 16 + 4 + 8 - 6)
+  })
+
+  it('ends a held poll when its client goes away, as the app does', async () => {
+    const heldFor: number[] = []
+    for (const server of ['hono', 'fast'] as const) {
+      const port = pairs.plain[server]
+      const holder = await dpopHolder()
+      const origin = `http://127.0.0.1:${port}`
+      const post = async (path: string, body: string, extra: string[]): Promise<Buffer> => {
+        const proof = await sign(holder, `${origin}${path}`)
+        const head = [
+          `POST ${path} HTTP/1.1`,
+          `host: 127.0.0.1:${port}`,
+          'connection: close',
+          `content-type: ${FORM}`,
+          `dpop: ${proof}`,
+          ...extra,
+        ]
+        return Buffer.from(`${head.join('\r\n')}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      }
+      clock.advance(11_000)
+      const granted = await raw(port, await post(AUTH, authorizeForm(), []))
+      const code = /"device_code":"([^"]+)"/.exec(granted)?.[1] ?? ''
+      const poll = await post(TOKEN, new URLSearchParams({ grant_type: DEVICE_CODE, device_code: code }).toString(), ['prefer: wait=5'])
+      const before = lines.length
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(poll)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      const hungUpAt = Date.now()
+      socket.destroy()
+      // The access line is written once the poll ends (bounded: the hold would last 5 s).
+      for (let n = 0; n < 100 && !lines.slice(before).some((l) => l.msg === 'request'); n++) await new Promise((r) => setTimeout(r, 20))
+      heldFor.push(Date.now() - hungUpAt)
+    }
+    expect(heldFor.every((ms) => ms < 1500)).toBe(true)
   })
 })
