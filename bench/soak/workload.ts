@@ -71,6 +71,9 @@ export const countedFetch =
 export const isProtocolAnswer = (key: string): boolean =>
   / 401 uia-session$/.test(key) || // the first round of a user-interactive auth
   /^DELETE \/v1\/rendezvous\/:id 404 M_NOT_FOUND$/.test(key) || // the second party's close after the first deleted the channel
+  // The approver's courtesy LOGIN_APPROVED (approve.ts drops its failure) after the new device, already
+  // signed in through its token poll, closed the channel: the faster the poll, the likelier.
+  /^PUT \/v1\/rendezvous\/:id 404 M_NOT_FOUND$/.test(key) ||
   /^POST \/oauth2\/token 400 (authorization_pending|slow_down)$/.test(key) // a device grant not approved yet
 
 /** The two processes and where each device appears from. */
