@@ -45,9 +45,13 @@ export const textFrame = (text: string): Buffer => {
 export class DirectTextWebSocket extends WebSocket {
   override send(data: unknown, options?: unknown, cb?: unknown): void {
     if (typeof data === 'string' && options === undefined && this.readyState === WebSocket.OPEN) {
-      // `ws` keeps the network socket it was set up on as `_socket` (ws 8).
-      ;(this as unknown as { _socket: Duplex })._socket.write(textFrame(data))
-      return
+      // `ws` keeps the network socket it was set up on as `_socket` (ws 8); should a later `ws` name
+      // it otherwise, the frame goes through `ws` below.
+      const connection = (this as unknown as { _socket?: Duplex })._socket
+      if (connection?.writable === true) {
+        connection.write(textFrame(data))
+        return
+      }
     }
     super.send(data as Buffer, options as { binary?: boolean }, cb as (error?: Error) => void)
   }

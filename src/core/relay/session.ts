@@ -61,7 +61,7 @@ export interface RecordView {
 const encoder = new TextEncoder()
 type Joined = Extract<SessionState, { kind: 'joined' }>
 // States are built field by field in one order, not spread: a socket's states then share one shape.
-const NOTHING: readonly ServerFrame[] = []
+const NOTHING: readonly ServerFrame[] = Object.freeze([])
 const stay = (state: SessionState): SessionStep => ({ state, send: NOTHING })
 const closeWith = (close: Close): SessionStep => ({ state: { kind: 'closed', code: close.code }, send: NOTHING, close })
 /** `state` with what a step changes: the token the client knows, its last activity, whether its `attached` came back. */
