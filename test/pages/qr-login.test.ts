@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
+import { awayFromTotpStepEdge } from '../helpers/totp-step.ts'
 import { seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
 import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
@@ -143,7 +144,9 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await page.waitForSelector('img.qr')
     const seed = totpSecretFromBase32(((await page.textContent('code.key')) ?? '').replace(/\s/g, ''))
     if (!seed.ok) throw new Error('bad key on the page')
-    // The previous step's code (inside the window): the current one stays unused for the step-up.
+    // The previous step's code (inside the window): the current one stays unused for the step-up. It is
+    // accepted only until the current step ends, so not made in the step's last seconds.
+    await awayFromTotpStepEdge()
     await page.fill('#code', generateTotp(seed.value.bytes(), Date.now() - 30_000))
     await page.press('#code', 'Enter')
     await page.waitForSelector('#recovery-codes')
