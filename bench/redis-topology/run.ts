@@ -77,6 +77,9 @@ const startPair = async (label: string, redisUrl: string, dataDir: string): Prom
     QRELAY_ABUSE_ENABLED: 'false',
     QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
     QRELAY_POLL_INTERVAL_SECONDS: '1',
+    // Idle connections are closed by the load's own client (fetch drops them after ~4 s) rather than by the
+    // server: on a loaded machine a server-side close at 5 s can meet a request the client just sent on it.
+    QRELAY_KEEP_ALIVE_TIMEOUT_MS: '65000',
     ...Object.fromEntries(
       [
         'CREATE_PER_CLIENT',
@@ -206,6 +209,8 @@ const main = async (): Promise<void> => {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench:redis-topology: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  const cause =
+    error instanceof Error && error.cause !== undefined ? `\ncaused by: ${String((error.cause as Error).stack ?? error.cause)}` : ''
+  process.stderr.write(`bench:redis-topology: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}${cause}\n`)
   process.exit(1)
 })
