@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
+import { BENCH_ADMIN_TOKEN, qrLoginBenchEnv } from './server-env.ts'
 
 type Devices = typeof import('../../src/client/devices.ts')
 type Transport = typeof import('../../src/client/ws-transport.ts')
@@ -35,8 +36,7 @@ const PAIRS = count('BENCH_PAIRS', 150, 100_000)
 const WARMUP = count('BENCH_WARMUP', 20, 1000)
 const HERE = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const PASSWORD = 'correct horse battery staple'
-const ADMIN = 'bench-admin-token-0123456789abcdef0123'
-const GENEROUS = '100000000/1s'
+const ADMIN = BENCH_ADMIN_TOKEN
 
 interface Tree {
   login(): Promise<void>
@@ -51,17 +51,7 @@ const start = async (dir: string): Promise<Tree> => {
   const { webSocketTransport } = (await import(join(dir, 'src/client/ws-transport.ts'))) as Transport
   const { startNodeServer } = (await import(join(dir, 'src/runtime/node-server.ts'))) as Server
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-paired-'))
-  const rates = ['CREATE_PER_CLIENT', 'READS_PER_CHANNEL', 'WRITES_PER_CHANNEL', 'AUTH_FAILURES_PER_CLIENT', 'USER_CODE_PER_ACCOUNT']
-  rates.push('USER_CODE_PER_CLIENT', 'DEVICE_AUTHORIZATION_PER_CLIENT', 'TOKEN_PER_CLIENT')
-  const config = parseConfig({
-    QRELAY_PORT: '0',
-    QRELAY_DATA_DIR: dataDir,
-    QRELAY_ADMIN_TOKEN: ADMIN,
-    QRELAY_LOG_LEVEL: 'silent',
-    QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-    QRELAY_POLL_INTERVAL_SECONDS: '1',
-    ...Object.fromEntries(rates.map((rate) => [`QRELAY_RATE_${rate}`, GENEROUS])),
-  })
+  const config = parseConfig(qrLoginBenchEnv(dataDir))
   const server = await startNodeServer(config, { logger: silentLogger })
   const base = server.url.replace(/\/$/, '')
   const post = async (path: string, body: unknown, token?: string): Promise<Record<string, unknown>> => {

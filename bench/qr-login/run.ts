@@ -54,6 +54,7 @@ import {
 import { decryptMessage, encryptMessage } from '../../src/core/channel/secure-message.ts'
 import { startNodeServer } from '../../src/runtime/node-server.ts'
 import { verifyDpopProof } from '../../src/services/dpop.ts'
+import { BENCH_ADMIN_TOKEN, qrLoginBenchEnv } from './server-env.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -74,7 +75,7 @@ const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',')
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
 type TransportName = 'http' | 'websocket'
 const PASSWORD = 'correct horse battery staple'
-const ADMIN = 'bench-admin-token-0123456789abcdef0123'
+const ADMIN = BENCH_ADMIN_TOKEN
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -122,24 +123,7 @@ const bareCrypto = async (): Promise<void> => {
 
 const main = async (): Promise<void> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-qr-login-'))
-  const generous = '100000000/1s'
-  const config = parseConfig({
-    QRELAY_PORT: '0',
-    QRELAY_DATA_DIR: dataDir,
-    QRELAY_ADMIN_TOKEN: ADMIN,
-    QRELAY_LOG_LEVEL: 'silent',
-    QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
-    QRELAY_POLL_INTERVAL_SECONDS: '1',
-    // Many logins from one address and one account: keep every limit out of the way.
-    QRELAY_RATE_CREATE_PER_CLIENT: generous,
-    QRELAY_RATE_READS_PER_CHANNEL: generous,
-    QRELAY_RATE_WRITES_PER_CHANNEL: generous,
-    QRELAY_RATE_AUTH_FAILURES_PER_CLIENT: generous,
-    QRELAY_RATE_USER_CODE_PER_ACCOUNT: generous,
-    QRELAY_RATE_USER_CODE_PER_CLIENT: generous,
-    QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: generous,
-    QRELAY_RATE_TOKEN_PER_CLIENT: generous,
-  })
+  const config = parseConfig(qrLoginBenchEnv(dataDir))
   const server = await startNodeServer(config, { logger: silentLogger })
   const base = server.url.replace(/\/$/, '')
   try {
