@@ -50,10 +50,17 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
+/** Every qrelay process this run started, by PID, so that one that died can be named with its last words. */
+const servers = new Map<number, Child>()
+
 const cpuSeconds = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ')
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    throw new Error(`qrelay process ${pid} is gone; its last stderr: ${servers.get(pid)?.stderrTail() || '(nothing)'}`)
+  }
+  const fields = stat.replace(/^.*\) /, '').split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
@@ -100,6 +107,7 @@ const startPair = async (label: string, redisUrl: string, dataDir: string): Prom
       core: SERVER_CORE,
       env: { ...env, QRELAY_PORT: String(port) },
     })
+    servers.set(child.pid, child)
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 30_000, child)
     pair.push({ url: `http://127.0.0.1:${port}`, child })
   }
