@@ -6,7 +6,8 @@
  * auto-pipelining batch). With `BENCH_TREES=dirA,dirB` (checkouts of two commits, each with its
  * `node_modules`), every configuration runs for each tree in turn (A/B alternation in one run).
  *
- * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
+ * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_WARMUP_REQUESTS
+ * (15000 per server process; 0 in the smoke), BENCH_SCHED (`batch`: the servers under SCHED_BATCH), BENCH_CONNECTIONS (32),
  * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`),
  * BENCH_PERF_STAT (a `perf stat -e` event list, e.g. `syscalls:sys_enter_epoll_pwait,cpu-clock`: the
  * servers' counts per 2xx response are printed per round; Linux, needs perf and the right to trace),
@@ -37,6 +38,19 @@ const num = (name: string, fallback: number, max: number): number => {
 const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 5, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 2, 60)
+/**
+ * Requests each server process serves before the rounds (warm-up runs of WARMUP_SECONDS repeat until
+ * then, at most {@link MAX_WARMUP_RUNS}): V8 compiles the hot code per process, on its own threads, for
+ * the first ≈ 10 000 requests, so a warm-up by time alone leaves two processes (each served half as many)
+ * colder than one, the more so the slower the machine.
+ */
+const WARMUP_REQUESTS = process.env.BENCH_WARMUP_REQUESTS === '0' ? 0 : num('BENCH_WARMUP_REQUESTS', SMOKE ? 1 : 15_000, 1e7)
+const MAX_WARMUP_RUNS = 30
+/**
+ * BENCH_SCHED=batch: the servers run under SCHED_BATCH (`chrt -b`), so a process woken by its socket
+ * does not preempt the other one on the shared core (what two processes on one core cost in switches).
+ */
+const SCHED_BATCH = process.env.BENCH_SCHED === 'batch'
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const TREES = (process.env.BENCH_TREES ?? ROOT).split(',').map((t) => resolve(t.trim()))
 /** BENCH_SERVER=bare: the bare `node:http` relay instead (what two processes on one core cost anyway). */
@@ -137,6 +151,7 @@ const startConfig = async (tree: string, procs: number, redisUrl: string, index:
     })
     children.push(child)
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, child)
+    if (SCHED_BATCH) await collect('chrt', ['-a', '-b', '-p', '0', String(child.pid)], { core: SERVER_CORE, timeoutMs: 10_000 })
     urls.push(`http://127.0.0.1:${port}`)
   }
   const name = TREES.length > 1 ? `${String.fromCharCode(65 + TREES.indexOf(tree))} ` : ''
@@ -266,7 +281,12 @@ const main = async (): Promise<void> => {
         const config = await startConfig(tree, procs, redis.url, configs.length)
         children.push(...config.children)
         configs.push(config)
-        await run(config, redis.url, WARMUP_SECONDS)
+        let served = 0
+        for (let runs = 0; runs < MAX_WARMUP_RUNS && (runs === 0 || served < WARMUP_REQUESTS * procs); runs++) {
+          const warm = await run(config, redis.url, WARMUP_SECONDS)
+          served += warm.rps * WARMUP_SECONDS
+        }
+        process.stdout.write(`warm-up ${config.label}: ${served.toFixed(0)} requests\n`)
       }
     }
     for (let round = 1; round <= REPS; round++) {
