@@ -6,8 +6,14 @@
  * auto-pipelining batch). With `BENCH_TREES=dirA,dirB` (checkouts of two commits, each with its
  * `node_modules`), every configuration runs for each tree in turn (A/B alternation in one run).
  *
- * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
- * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`).
+ * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_WARMUP_REQUESTS
+ * (15000 per server process; 0 in the smoke), BENCH_SCHED (`batch`: the servers under SCHED_BATCH), BENCH_CONNECTIONS (32),
+ * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`),
+ * BENCH_PERF_STAT (a `perf stat -e` event list, e.g. `syscalls:sys_enter_epoll_pwait,cpu-clock`: the
+ * servers' counts per 2xx response are printed per round; Linux, needs perf and the right to trace),
+ * BENCH_PERF_RECORD (a directory: `perf record -g` of the servers during each round, one file per
+ * configuration and round; the servers then run with `--perf-basic-prof`, which names JavaScript frames),
+ * BENCH_PERF (the perf program, default `perf`).
  * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
  * round, 4 connections; exits 1 on any non-2xx.
  *
@@ -15,6 +21,7 @@
  * "commands per write" divides them by the servers' write calls beyond one per response: both are
  * rough, to compare configurations, not absolute figures.
  */
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { canPin, collect, cpuSeconds, freePort, ROOT, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
@@ -31,6 +38,19 @@ const num = (name: string, fallback: number, max: number): number => {
 const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 5, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 2, 60)
+/**
+ * Requests each server process serves before the rounds (warm-up runs of WARMUP_SECONDS repeat until
+ * then, at most {@link MAX_WARMUP_RUNS}): V8 compiles the hot code per process, on its own threads, for
+ * the first ≈ 10 000 requests, so a warm-up by time alone leaves two processes (each served half as many)
+ * colder than one, the more so the slower the machine.
+ */
+const WARMUP_REQUESTS = process.env.BENCH_WARMUP_REQUESTS === '0' ? 0 : num('BENCH_WARMUP_REQUESTS', SMOKE ? 1 : 15_000, 1e7)
+const MAX_WARMUP_RUNS = 30
+/**
+ * BENCH_SCHED=batch: the servers run under SCHED_BATCH (`chrt -b`), so a process woken by its socket
+ * does not preempt the other one on the shared core (what two processes on one core cost in switches).
+ */
+const SCHED_BATCH = process.env.BENCH_SCHED === 'batch'
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const TREES = (process.env.BENCH_TREES ?? ROOT).split(',').map((t) => resolve(t.trim()))
 /** BENCH_SERVER=bare: the bare `node:http` relay instead (what two processes on one core cost anyway). */
@@ -39,8 +59,10 @@ const PROCS = (process.env.BENCH_PROCS ?? '1,2').split(',').map((p) => Math.min(
 
 /** Counters of one process from /proc (Linux): system calls and context switches; zeros elsewhere. */
 interface ProcCounters {
-  /** Seconds on the CPU (scheduler's nanosecond count). */
+  /** Seconds on the CPU of the main thread (scheduler's nanosecond count). */
   cpu: number
+  /** Seconds on the CPU of every thread (JIT compilers and GC helpers too; clock ticks). */
+  allCpu: number
   syscr: number
   syscw: number
   voluntary: number
@@ -53,25 +75,27 @@ const procCounters = (pid: number): ProcCounters => {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     return {
       cpu: Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9,
+      allCpu: cpuSeconds(pid),
       syscr: field(io, 'syscr'),
       syscw: field(io, 'syscw'),
       voluntary: field(status, 'voluntary_ctxt_switches'),
       involuntary: field(status, 'nonvoluntary_ctxt_switches'),
     }
   } catch {
-    return { cpu: cpuSeconds(pid), syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 }
+    return { cpu: cpuSeconds(pid), allCpu: cpuSeconds(pid), syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 }
   }
 }
 const sumCounters = (pids: readonly number[]): ProcCounters =>
   pids.map(procCounters).reduce(
     (a, b) => ({
       cpu: a.cpu + b.cpu,
+      allCpu: a.allCpu + b.allCpu,
       syscr: a.syscr + b.syscr,
       syscw: a.syscw + b.syscw,
       voluntary: a.voluntary + b.voluntary,
       involuntary: a.involuntary + b.involuntary,
     }),
-    { cpu: 0, syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 },
+    { cpu: 0, allCpu: 0, syscr: 0, syscw: 0, voluntary: 0, involuntary: 0 },
   )
 
 /** Commands Redis processed so far (all clients). */
@@ -104,6 +128,7 @@ const startConfig = async (tree: string, procs: number, redisUrl: string, index:
   const urls: string[] = []
   const children: Child[] = []
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  if (process.env.BENCH_PERF_RECORD !== undefined) profile.push('--perf-basic-prof')
   for (let i = 0; i < procs; i++) {
     const port = await freePort()
     const script = BARE ? `${tree}/bench/relay/bare-server.ts` : `${tree}/src/runtime/node.ts`
@@ -126,6 +151,7 @@ const startConfig = async (tree: string, procs: number, redisUrl: string, index:
     })
     children.push(child)
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, child)
+    if (SCHED_BATCH) await collect('chrt', ['-a', '-b', '-p', '0', String(child.pid)], { core: SERVER_CORE, timeoutMs: 10_000 })
     urls.push(`http://127.0.0.1:${port}`)
   }
   const name = TREES.length > 1 ? `${String.fromCharCode(65 + TREES.indexOf(tree))} ` : ''
@@ -136,18 +162,74 @@ interface Round {
   rps: number
   /** Answers that were not 2xx, errors and timeouts. */
   failed: number
-  /** Per 2xx response. */
+  /** Per 2xx response: the main threads' CPU, and every thread's. */
   cpuUs: number
+  allCpuUs: number
   syscalls: number
   switches: number
   redisCommands: number
   /** Redis commands per write system call of the servers (the batch). */
   batch: number
+  /** BENCH_PERF_STAT's counts per 2xx response, by event. */
+  perf: Record<string, number>
 }
 
-const run = async (config: Config, redisUrl: string, seconds: number): Promise<Round> => {
+/** The `perf stat -e` events of BENCH_PERF_STAT (none: no perf). */
+const PERF_EVENTS = process.env.BENCH_PERF_STAT ?? ''
+/** The perf program (BENCH_PERF, default `perf` on the PATH). */
+const PERF = process.env.BENCH_PERF ?? 'perf'
+
+/**
+ * Counts PERF_EVENTS in `pids` (every thread) until the returned function is called, which resolves
+ * to the counts by event name (an event perf could not count is left out).
+ */
+const perfStat = (pids: readonly number[]): (() => Promise<Record<string, number>>) => {
+  if (PERF_EVENTS === '') return async () => ({})
+  const perf = spawn(PERF, ['stat', '-x', ',', '-e', PERF_EVENTS, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let text = ''
+  perf.stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8')
+  })
+  const exited = new Promise<void>((resolve) => {
+    perf.once('error', () => resolve())
+    perf.once('close', () => resolve())
+  })
+  return async () => {
+    perf.kill('SIGINT')
+    const timer = setTimeout(() => perf.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
+    const counts: Record<string, number> = {}
+    for (const line of text.split('\n')) {
+      const [value, , event] = line.split(',')
+      if (event !== undefined && value !== undefined && Number.isFinite(Number(value))) counts[event] = Number(value)
+    }
+    return counts
+  }
+}
+
+/** Records the servers' stacks (`perf record`) into `file` until the returned function is called. */
+const perfRecord = (pids: readonly number[], file: string): (() => Promise<void>) => {
+  const perf = spawn(PERF, ['record', '-q', '-g', '-e', 'cpu-clock', '-o', file, '-p', pids.join(',')], { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => {
+    perf.once('error', () => resolve())
+    perf.once('close', () => resolve())
+  })
+  return async () => {
+    perf.kill('SIGINT')
+    const timer = setTimeout(() => perf.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+const run = async (config: Config, redisUrl: string, seconds: number, name?: string): Promise<Round> => {
   const pids = config.children.map((c) => c.pid)
   const before = sumCounters(pids)
+  const stopPerf = perfStat(pids)
+  const recordDir = process.env.BENCH_PERF_RECORD
+  const stopRecord =
+    recordDir === undefined || name === undefined ? async () => {} : perfRecord(pids, `${recordDir}/${name.replace(/\W+/g, '-')}.data`)
   const commandsBefore = await redisCommands(redisUrl)
   const options = JSON.stringify({ url: config.urls[0], urls: config.urls, connections: CONNECTIONS, seconds })
   const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
@@ -156,15 +238,20 @@ const run = async (config: Config, redisUrl: string, seconds: number): Promise<R
     timeoutMs: seconds * 1000 + 60_000,
   })
   const after = sumCounters(pids)
+  const perf = await stopPerf()
+  await stopRecord()
   const commands = (await redisCommands(redisUrl)) - commandsBefore - 1
   const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult
   const ok = result.rps * result.seconds
   // Writes: responses to clients (about one per request) plus writes to Redis.
   const redisWrites = Math.max(1, after.syscw - before.syscw - ok)
+  const perfPerRequest = Object.fromEntries(Object.entries(perf).map(([event, count]) => [event, count / ok]))
   return {
+    perf: perfPerRequest,
     rps: result.rps,
     failed: result.non2xx + result.errors + result.timeouts,
     cpuUs: ((after.cpu - before.cpu) * 1e6) / ok,
+    allCpuUs: ((after.allCpu - before.allCpu) * 1e6) / ok,
     syscalls: (after.syscr - before.syscr + after.syscw - before.syscw) / ok,
     switches: (after.voluntary - before.voluntary + after.involuntary - before.involuntary) / ok,
     redisCommands: commands / ok,
@@ -194,17 +281,27 @@ const main = async (): Promise<void> => {
         const config = await startConfig(tree, procs, redis.url, configs.length)
         children.push(...config.children)
         configs.push(config)
-        await run(config, redis.url, WARMUP_SECONDS)
+        let served = 0
+        for (let runs = 0; runs < MAX_WARMUP_RUNS && (runs === 0 || served < WARMUP_REQUESTS * procs); runs++) {
+          const warm = await run(config, redis.url, WARMUP_SECONDS)
+          served += warm.rps * WARMUP_SECONDS
+        }
+        process.stdout.write(`warm-up ${config.label}: ${served.toFixed(0)} requests\n`)
       }
     }
     for (let round = 1; round <= REPS; round++) {
       for (const config of configs) {
-        const r = await run(config, redis.url, SECONDS)
+        const r = await run(config, redis.url, SECONDS, `${config.label}-${round}`)
         results.set(config, [...(results.get(config) ?? []), r])
         process.stdout.write(
-          `round ${round} ${config.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs.toFixed(1)} µs CPU/req, ` +
+          `round ${round} ${config.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs.toFixed(1)} µs CPU/req ` +
+            `(${r.allCpuUs.toFixed(1)} all threads), ` +
             `${r.syscalls.toFixed(2)} syscalls/req, ${r.switches.toFixed(3)} ctx switches/req, ` +
-            `${r.redisCommands.toFixed(2)} Redis commands/req, ${r.batch.toFixed(2)} commands/write\n`,
+            `${r.redisCommands.toFixed(2)} Redis commands/req, ${r.batch.toFixed(2)} commands/write` +
+            Object.entries(r.perf)
+              .map(([event, perRequest]) => `, ${perRequest.toFixed(3)} ${event}/req`)
+              .join('') +
+            '\n',
         )
       }
     }
@@ -212,13 +309,14 @@ const main = async (): Promise<void> => {
     for (const child of children.reverse()) await child.stop()
   }
   process.stdout.write(
-    '\n| configuration | req/s | CPU µs/req | req per CPU-s | syscalls/req | ctx switches/req | Redis cmds/req | cmds per write |\n',
+    '\n| configuration | req/s | CPU µs/req | req per CPU-s | all threads: CPU µs/req (req per CPU-s) | syscalls/req | ctx switches/req | Redis cmds/req | cmds per write |\n',
   )
-  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n')
+  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n')
   for (const [config, rounds] of results) {
     const m = (pick: (r: Round) => number, digits: number): string => median(rounds.map(pick)).toFixed(digits)
     process.stdout.write(
-      `| ${config.label} | ${m((r) => r.rps, 0)} | ${m((r) => r.cpuUs, 1)} | ${m((r) => 1e6 / r.cpuUs, 0)} | ${m((r) => r.syscalls, 2)} | ` +
+      `| ${config.label} | ${m((r) => r.rps, 0)} | ${m((r) => r.cpuUs, 1)} | ${m((r) => 1e6 / r.cpuUs, 0)} | ` +
+        `${m((r) => r.allCpuUs, 1)} (${m((r) => 1e6 / r.allCpuUs, 0)}) | ${m((r) => r.syscalls, 2)} | ` +
         `${m((r) => r.switches, 3)} | ${m((r) => r.redisCommands, 2)} | ${m((r) => r.batch, 2)} |\n`,
     )
   }
