@@ -2,7 +2,7 @@
  * Text frames written to the connection in one piece.
  * `ws` frames a message as a header buffer and the payload, corked and written together (one
  * `writev` of two chunks through the stream's buffering per frame); here the frame is one buffer
- * (or, for ASCII text, one latin1 string) and one plain write, the same bytes (an unmasked, unfragmented, uncompressed text frame, which is
+ * and one plain write, the same bytes (an unmasked, unfragmented, uncompressed text frame, which is
  * what `ws` sends with compression off). Anything but an open socket goes through `ws` as before.
  */
 import type { Duplex } from 'node:stream'
@@ -35,21 +35,6 @@ export const textFrame = (text: string): Buffer => {
 }
 
 /**
- * {@link textFrame} as a latin1 string (one character per byte) when `text` is all ASCII and under
- * 64 KiB, else undefined: written with the `latin1` encoding it is the same bytes, and Node writes such
- * a string to the socket without a `Buffer` of its own (no allocation, no UTF-8 copy in JavaScript).
- *
- * @example
- * asciiTextFrame('hi') // '\x81\x02hi'
- */
-export const asciiTextFrame = (text: string): string | undefined => {
-  const length = text.length
-  // Equal only when every code unit is one UTF-8 byte (a non-ASCII one, paired or not, is two or more).
-  if (length >= 65_536 || Buffer.byteLength(text, 'utf8') !== length) return undefined
-  return (length < 126 ? String.fromCharCode(0x81, length) : String.fromCharCode(0x81, 126, length >>> 8, length & 255)) + text
-}
-
-/**
  * The `ws` socket class of `nodeWebSocketServer`: a text message sent while the socket is open is
  * written to its connection as one frame in one buffer ({@link textFrame}); anything else goes through
  * `ws` as before. Only for a server that agrees no extension (compression off, as
@@ -64,9 +49,7 @@ export class DirectTextWebSocket extends WebSocket {
       // it otherwise, the frame goes through `ws` below.
       const connection = (this as unknown as { _socket?: Duplex })._socket
       if (connection?.writable === true) {
-        const ascii = asciiTextFrame(data)
-        if (ascii !== undefined) connection.write(ascii, 'latin1')
-        else connection.write(textFrame(data))
+        connection.write(textFrame(data))
         return
       }
     }
