@@ -96,13 +96,14 @@ export const partyWrites = (deps: PartyWriteDeps) => {
             checkSize(data)
             const record = inProcess.peekChannel(id)
             if (record === null || record.api !== 'native') throw notFound()
-            consumeNow(inProcess, clock, `write:${id}`, rule)
             // `writeChannel` (core/rendezvous/channel.ts) decided on the stored fields: an idempotent
-            // retry of the same data changes nothing; the next token chains on the current one.
-            if (expectedToken !== record.token) {
-              if (data === record.data) return record.token
-              throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: inProcess.getChannel(id) })
-            }
+            // retry of the same data changes nothing; a stale token is refused with the record as read
+            // here (a copy, on that rare path only); the next token chains on the current one.
+            const stale = expectedToken !== record.token && data !== record.data ? inProcess.getChannel(id) : undefined
+            if (stale === null) throw notFound()
+            consumeNow(inProcess, clock, `write:${id}`, rule)
+            if (stale !== undefined) throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: stale })
+            if (expectedToken !== record.token) return record.token
             const token = writeToken(id, record.token, data, hash)
             const outcome = inProcess.writeChannelNow(id, record.rev, data, token, clock.now())
             if (outcome === 'missing') throw notFound()
