@@ -5,11 +5,13 @@
  * one-way latency at a fixed offered rate (1 000 msg/s over 100 pairs by default), maximum
  * throughput (closed-loop ping-pong), and memory per open pair (9 900 pairs by default, read from the
  * server itself after full GCs). Servers on core 0, the load client (and Redis) on core 1. Targets
- * take turns within each round, so machine noise spreads over all of them.
+ * take turns within each round (every other round in the reverse order), so machine noise spreads
+ * over all of them.
  *
  * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3), BENCH_PAIRS
  * (100), BENCH_RATE (1000), BENCH_PAYLOAD (100), BENCH_TARGETS (bare,memory,redis; bare always),
  * BENCH_MEM_PAIRS (9900; 0 skips), BENCH_MEM_REPS (3), BENCH_JSON (raw results), REDIS_URL,
+ * BENCH_CPU_PROF (a directory: the servers run with `--cpu-prof` there, one profile per process),
  * BENCH_BASE_TREE (another checkout of qrelay, e.g. the commit before a change: adds the target `base`,
  * its memory store, taking turns with the others for an A/B in the same run); `--smoke`
  * (or BENCH_SMOKE=1) runs every phase once, small and short, only to check that the bench works.
@@ -77,7 +79,8 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
-const NODE_ARGS = ['--expose-gc', '--import', 'tsx', '--import', './bench/ws/memory-probe.ts']
+const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+const NODE_ARGS = [...PROFILE, '--expose-gc', '--import', 'tsx', '--import', './bench/ws/memory-probe.ts']
 
 const startServer = async (script: string, env: Record<string, string>): Promise<{ url: string; child: Child }> => {
   const port = await freePort()
@@ -276,7 +279,8 @@ const main = async (): Promise<void> => {
       }
     }
     for (let rep = 0; rep < REPS; rep++) {
-      for (const name of TARGETS) {
+      // Every other round in the reverse order, so that no target always follows the same one.
+      for (const name of rep % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
         const target = targets.get(name)!
         const r = await runLoad(name, target, 'rate', SECONDS)
         const m = await runLoad(name, target, 'max', SECONDS)

@@ -1,4 +1,4 @@
-import type { ChannelRecord } from '../core/rendezvous/channel.ts'
+import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { WindowCounts } from './counter-store.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 
@@ -16,4 +16,25 @@ export interface InProcessStore {
   replaceChannelIfMatch(id: string, expectedRev: number, next: ChannelRecord): ReplaceOutcome
   /** `counters.hitWindow`, now. */
   hitWindow(key: string, windowIndex: number, ttlMs: number): WindowCounts
+  /** `channels.get`, now, without copying the record: its fields as the store holds them (see {@link ChannelPeek}). */
+  peekChannel(id: string): ChannelPeek | null
+  /**
+   * `channels.replaceIfMatch(id, expectedRev, next)`, now, where `next` is the live record with `data`,
+   * `token` and `updatedAtMs` replaced and `version` and `rev` one higher (a write, as `writeChannel`
+   * makes it), without the caller building `next`.
+   */
+  writeChannelNow(id: string, expectedRev: number, data: string, token: string, updatedAtMs: number): ReplaceOutcome
+}
+
+/**
+ * The fields of a live channel a write decides on, read where the store holds them (no copy): to be
+ * read at once and never changed or kept (the store may hand out the object it holds).
+ */
+export interface ChannelPeek {
+  readonly api: RendezvousApi
+  readonly data: string
+  readonly token: string
+  readonly version: number
+  readonly rev: number
+  readonly expiresAtMs: number
 }

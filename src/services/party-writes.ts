@@ -6,10 +6,17 @@
  */
 import { RelayError } from '../core/errors.ts'
 import type { PartyRole } from '../core/relay/channel-event.ts'
-import { writeChannel, type ChannelRecord, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
+import {
+  STALE_TOKEN,
+  writeChannel,
+  writeToken,
+  type ChannelRecord,
+  type RendezvousApi,
+  type TextSha256,
+} from '../core/rendezvous/channel.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { ChannelEvent } from '../core/relay/channel-event.ts'
-import type { Clock, EphemeralStore } from '../ports.ts'
+import type { ChannelPeek, Clock, EphemeralStore } from '../ports.ts'
 import { consumeNow, type RateLimiter } from './rate-limiter.ts'
 import { CLAIM_ATTEMPTS, type SettledView } from './rendezvous-access.ts'
 
@@ -78,22 +85,44 @@ export const partyWrites = (deps: PartyWriteDeps) => {
     /**
      * {@link writeAsParty} as one synchronous step on a store in this process: the same read, count,
      * checks, compare-and-swap and event, in the same order, with nothing running in between (so the
-     * compare-and-swap cannot miss). Undefined when the store is not in this process.
+     * compare-and-swap cannot miss). The record is read and written where the store holds it (no copy
+     * of it either way); the answer is the channel's token after the write (the new one, or the
+     * current one for a retry of the same data). Undefined when the store is not in this process.
      */
     writeAsPartyNow:
       inProcess === undefined
         ? undefined
-        : (id: string, data: string, expectedToken: string, party: PartyRole): SettledView => {
+        : (id: string, data: string, expectedToken: string, party: PartyRole): string => {
             checkSize(data)
-            const record = inProcess.getChannel(id)
+            const record = inProcess.peekChannel(id)
             if (record === null || record.api !== 'native') throw notFound()
+            // `writeChannel` (core/rendezvous/channel.ts) decided on the stored fields: an idempotent
+            // retry of the same data changes nothing; a stale token is refused with the record as read
+            // here (a copy, on that rare path only); the next token chains on the current one.
+            const stale = expectedToken !== record.token && data !== record.data ? inProcess.getChannel(id) : undefined
+            if (stale === null) throw notFound()
             consumeNow(inProcess, clock, `write:${id}`, rule)
-            const next = decide(record, data, expectedToken)
-            if (next === null) return { record, party, changed: false }
-            const outcome = inProcess.replaceChannelIfMatch(id, record.rev, next)
+            if (stale !== undefined) throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: stale })
+            if (expectedToken !== record.token) return record.token
+            const token = writeToken(id, record.token, data, hash)
+            const outcome = inProcess.writeChannelNow(id, record.rev, data, token, clock.now())
             if (outcome === 'missing') throw notFound()
-            if (outcome === 'ok') return stored(id, next, party)
-            throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+            if (outcome === 'mismatch') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+            announce(id, { type: 'written', token, by: party })
+            return token
+          },
+
+    /**
+     * The live native channel's fields as the store holds them (see `ChannelPeek`: read at once, never
+     * kept), where the store is in this process: what a socket forwards after an event. Null when
+     * gone or not native; undefined when the store is not in this process.
+     */
+    peekNow:
+      inProcess === undefined
+        ? undefined
+        : (id: string): ChannelPeek | null => {
+            const record = inProcess.peekChannel(id)
+            return record === null || record.api !== 'native' ? null : record
           },
   }
 }

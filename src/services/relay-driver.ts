@@ -195,7 +195,9 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
   /** Reads the record again and tells the session (at once on a store in this process). */
   private reread(hint?: { token: string; by: PartyRole }): Promise<void> | undefined {
     const { rendezvous } = this.deps
-    if (rendezvous.currentNow !== undefined) return void this.heard(rendezvous.currentNow(this.id), hint)
+    // The store's own fields, read at once (`ChannelPeek`): the session keeps none of the view.
+    if (rendezvous.peekNow !== undefined)
+      return void this.apply(onRecord(this.state, rendezvous.peekNow(this.id), this.deps.clock.now(), hint))
     return rendezvous.current(this.id).then((record) => this.heard(record, hint))
   }
 
@@ -229,8 +231,8 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
     // A put comes only once joined: the party was admitted at the hello, not proven again per frame.
     if (command.type !== 'put' || this.role === 'none' || writeAsPartyNow === undefined) return this.performLater(command)
     try {
-      const result = writeAsPartyNow(this.id, command.data, command.sequenceToken, this.role)
-      this.apply(onAck(this.state, result.record.token, this.deps.clock.now()))
+      const token = writeAsPartyNow(this.id, command.data, command.sequenceToken, this.role)
+      this.apply(onAck(this.state, token, this.deps.clock.now()))
       return undefined
     } catch (error) {
       return this.refused(error)

@@ -235,6 +235,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     writeAsParty: partyWrite.writeAsParty,
     /** `writeAsParty` as one synchronous step, where the store is in this process (memory); else undefined. */
     writeAsPartyNow: partyWrite.writeAsPartyNow,
+    /** The live native channel as the store holds it, where the store is in this process (`./party-writes.ts`); else undefined. */
+    peekNow: partyWrite.peekNow,
 
     /**
      * Deletes a channel. On native channels only a party (creator or joiner secret) may.

@@ -14,7 +14,7 @@
  */
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
-import { packChannel, unpackChannel, type StoredChannel } from './packed-channel.ts'
+import { PackedChannel, packChannel, packedWrite, unpackChannel, type StoredChannel } from './packed-channel.ts'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type {
   ChannelStore,
@@ -103,6 +103,22 @@ const memoryChannels = (clock: Clock) => {
     return 'ok'
   }
 
+  /** `replaceIfMatch` of the live record written (see `InProcessStore.writeChannelNow`), packed in place of unpacked and packed again. */
+  const write = (id: string, expectedRev: number, data: string, token: string, updatedAtMs: number): ReplaceOutcome => {
+    const current = live(id)
+    if (current === null) return 'missing'
+    if (current.rev !== expectedRev) return 'mismatch'
+    const packed = current instanceof PackedChannel ? packedWrite(current, data, token, updatedAtMs) : undefined
+    if (packed !== undefined) {
+      // The expiry is unchanged: nothing to schedule.
+      channels.set(id, packed)
+      return 'ok'
+    }
+    const record = unpackChannel(id, current)
+    const next = { ...record, data, version: record.version + 1, token, rev: record.rev + 1, updatedAtMs }
+    return replaceIfMatch(id, expectedRev, next)
+  }
+
   const store: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
       if (live(record.id) !== null) return 'exists'
@@ -133,7 +149,7 @@ const memoryChannels = (clock: Clock) => {
       return countLive()
     },
   }
-  return { store, get, replaceIfMatch, prune, size: (): number => channels.size }
+  return { store, get, replaceIfMatch, peek: live, write, prune, size: (): number => channels.size }
 }
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
@@ -239,6 +255,8 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
       getChannel: channels.get,
       replaceChannelIfMatch: channels.replaceIfMatch,
       hitWindow: counters.hitWindow,
+      peekChannel: channels.peek,
+      writeChannelNow: channels.write,
     },
     sweep,
     sizes: () => ({ channels: channels.size(), counters: counters.size() }),

@@ -45,6 +45,14 @@ export class PackedChannel {
   get rev(): number {
     return this.meta >>> 16
   }
+
+  get version(): number {
+    return (this.meta >>> 2) & (MAX_VERSION - 1)
+  }
+
+  get api(): RendezvousApi {
+    return APIS[this.meta & 3] as RendezvousApi
+  }
 }
 
 /** A packed record with optional fields besides the creator's network. */
@@ -190,6 +198,37 @@ export const packChannel = (id: string, record: ChannelRecord): StoredChannel =>
   if (ipv6 === undefined) return new PackedChannel(...fields)
   fields[7] = ipv6[0]
   return new PackedChannelIpv6(fields, ipv6[1])
+}
+
+/**
+ * `stored` after a write (`data`, `token` and `updatedAtMs` replaced, `version` and `rev` one higher):
+ * what {@link packChannel} makes of that record, without unpacking it (the optional fields, the
+ * creator's network and the creation and expiry times are shared, unchanged). Undefined when the
+ * written record would not pack exactly (the version or revision at its bound, the update time out of
+ * range): then pack the record itself.
+ *
+ * @example
+ * const next = packedWrite(stored, data, token, clock.now()) ?? packChannel(id, { ...record, data, … })
+ */
+export const packedWrite = (stored: PackedChannel, data: string, token: string, updatedAtMs: number): PackedChannel | undefined => {
+  const { meta, createdHi, createdLo } = stored
+  const version = ((meta >>> 2) & (MAX_VERSION - 1)) + 1
+  const rev = (meta >>> 16) + 1
+  const updatedOffset = updatedAtMs - (createdHi * TWO_30 + createdLo)
+  if (version >= MAX_VERSION || rev >= MAX_REV || !Number.isSafeInteger(updatedAtMs) || !isOffset(updatedOffset)) return undefined
+  const fields: ConstructorParameters<typeof PackedChannel> = [
+    data,
+    token,
+    (meta & 3) | (version << 2) | (rev << 16),
+    createdHi,
+    createdLo,
+    updatedOffset,
+    stored.expiresOffset,
+    stored.network,
+  ]
+  if (stored instanceof PackedChannelWithExtra) return new PackedChannelWithExtra(fields, stored.extra)
+  if (stored instanceof PackedChannelIpv6) return new PackedChannelIpv6(fields, stored.networkLow)
+  return new PackedChannel(...fields)
 }
 
 /**

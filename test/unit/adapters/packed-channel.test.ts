@@ -1,9 +1,11 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   ipv4Of,
   ipv6PrefixOf,
   PackedChannel,
   packChannel,
+  packedWrite,
   textOfIpv4,
   textOfIpv6Prefix,
   unpackChannel,
@@ -138,5 +140,75 @@ describe('packed channel records', () => {
       'g::/64',
     ])
       expect(ipv6PrefixOf(text), text).toBeUndefined()
+  })
+})
+
+describe('packedWrite', () => {
+  const clock = fakeClock()
+  const network = fc.constantFrom(undefined, '198.51.100.7', '2001:db8:1:2::/64', '01.2.3.4', 'not-an-address')
+  const record = fc
+    .record({
+      api: fc.constantFrom('msc4108' as const, 'msc4388' as const, 'native' as const),
+      data: fc.string({ maxLength: 20 }),
+      ttlMs: fc.constantFrom(1, 120_000, 2 ** 30 - 1, 2 ** 30),
+      secret: fc.boolean(),
+      network,
+      asn: fc.option(fc.integer({ min: 0, max: 70_000 }), { nil: undefined }),
+      claim: fc.option(network, { nil: null }),
+      version: fc.constantFrom(0, 1, 2 ** 14 - 2, 2 ** 14 - 1),
+      rev: fc.constantFrom(0, 3, 2 ** 15 - 2, 2 ** 15 - 1),
+    })
+    .map((r): ChannelRecord => {
+      const created = createChannel({
+        id: 'abcDEF123_-abcDEF123_-',
+        api: r.api,
+        data: r.data,
+        now: clock.now(),
+        ttlMs: r.ttlMs,
+        ...(r.secret ? { creatorSecretHash: 'c'.repeat(43) } : {}),
+        ...(r.network === undefined ? {} : { creatorNetwork: r.network }),
+        ...(r.asn === undefined ? {} : { creatorAsn: r.asn }),
+      })
+      const claimed = r.claim === null ? created : { ...created, joinerSecretHash: 'j'.repeat(43), joinerNetwork: r.claim }
+      return { ...claimed, version: r.version, rev: r.rev }
+    })
+  const write = fc.record({
+    data: fc.string({ maxLength: 20 }),
+    token: fc.string({ maxLength: 22 }),
+    afterMs: fc.constantFrom(0, 1, 5000, 2 ** 30, 2 ** 53),
+  })
+
+  it('is what packChannel makes of the written record, or undefined exactly when that is not packed', () => {
+    fc.assert(
+      fc.property(record, write, (r, w) => {
+        const stored = packChannel(r.id, r)
+        if (!(stored instanceof PackedChannel)) return
+        const updatedAtMs = r.createdAtMs + w.afterMs
+        const next: ChannelRecord = { ...r, data: w.data, version: r.version + 1, token: w.token, rev: r.rev + 1, updatedAtMs }
+        const packed = packedWrite(stored, w.data, w.token, updatedAtMs)
+        const expected = packChannel(r.id, next)
+        if (!(expected instanceof PackedChannel)) return void expect(packed).toBeUndefined()
+        expect(packed).toStrictEqual(expected)
+        expect(unpackChannel(r.id, packed as PackedChannel)).toStrictEqual(next)
+        expect(Object.keys(unpackChannel(r.id, packed as PackedChannel))).toEqual(Object.keys(next))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reads the API and version as the record has them', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        const stored = packChannel(r.id, r)
+        expect([stored.api, stored.version, stored.rev, stored.data, stored.token, stored.expiresAtMs]).toEqual([
+          r.api,
+          r.version,
+          r.rev,
+          r.data,
+          r.token,
+          r.expiresAtMs,
+        ])
+      }),
+    )
   })
 })

@@ -40,13 +40,15 @@ const setup = async (env: Record<string, string> = {}, synchronous = false) => {
   await events.subscribe(record.id, (signal) => void heard.push(signal))
   const now = rendezvous.writeAsPartyNow
   if (now === undefined) throw new Error('the memory store answers in process')
+  // The synchronous write answers the token only: the view is the record it left (changed when it
+  // announced a write), and the token must be that record's.
   const writeAsParty: PartyWrite = synchronous
-    ? (...args) => {
-        try {
-          return Promise.resolve(now(...args))
-        } catch (error) {
-          return Promise.reject(error)
-        }
+    ? async (id, data, token, party) => {
+        const announced = heard.length
+        const next = now(id, data, token, party)
+        const current = await rendezvous.current(id)
+        if (current === null || current.token !== next) throw new Error(`answered ${next}, stored ${current?.token}`)
+        return { record: current, party, changed: heard.length > announced }
       }
     : (...args) => rendezvous.writeAsParty(...args)
   return { rendezvous, writeAsParty, clock, record, creatorSecret: creatorSecret!, joinerSecret: joined.joinerSecret!, heard, caller }
