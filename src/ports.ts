@@ -23,7 +23,7 @@ export type { Scheduler } from './ports/scheduler.ts'
 export type { MintOutcome } from './ports/mint-outcome.ts'
 export type { AccountCreateOutcome, AccountPage, AccountStore } from './ports/account-store.ts'
 export type { CredentialStore } from './ports/credential-store.ts'
-export type { DeviceSeen, DeviceStore } from './ports/device-store.ts'
+export type { DeviceSeen, DeviceStore, FeedAppend } from './ports/device-store.ts'
 export type {
   RotateRequest,
   RotateOutcome,

@@ -10,6 +10,13 @@
  * after ÷ before of each.
  *
  * Knobs (environment): BENCH_BASE_DIR (required), BENCH_PAIRS (150), BENCH_WARMUP (20 per tree).
+ *
+ * The two slots are not alike: the tree this script belongs to measured 5–17 % more CPU per login
+ * than the other in runs where it was the base tree or the same code (2026-12-07, load 7–12; cause not
+ * found: not the start order, not only the working directory's tsconfig). Compare two trees by runs
+ * of both scripts (this one with `BENCH_BASE_DIR` = the other tree, the other tree's with
+ * `BENCH_BASE_DIR` = this one) and take the geometric mean of the ratios; an A/A run (a `git archive`
+ * copy of this tree as the base) shows the noise.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'

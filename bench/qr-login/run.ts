@@ -18,7 +18,8 @@
  *
  * Knobs (environment): BENCH_LOGINS (logins per round and mode, 20), BENCH_CONCURRENCY (8),
  * BENCH_REPS (3), BENCH_POLL_MS (SDK transport poll interval, 20), BENCH_TRANSPORTS (http,websocket),
- * BENCH_STEPS (set: also the p50 time of each step of the sequential logins, from the SDK's `onStep`),
+ * BENCH_STEPS (set: also the time of each step of the sequential logins, from the SDK's `onStep`: p50 and
+ * mean, with the event loop's idle time and the CPU time within it, means: they add up to the login),
  * BENCH_CPU_PROF (a path prefix: one CPU profile of each mode's sequential logins per round,
  * `<prefix>.<transport>.<round>.cpuprofile`, sampled every 100 µs; the baseline and the concurrent
  * logins are not in it).
@@ -82,6 +83,7 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 /** The `q` quantile (nearest rank) of `xs`. */
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -137,18 +139,30 @@ const main = async (): Promise<void> => {
     if (signedIn.status !== 200) throw new Error(`login failed: ${JSON.stringify(signedIn.body)}`)
     const approverToken = signedIn.body.access_token as string
 
-    /** BENCH_STEPS: per step of the sequential logins, the milliseconds since the step before (by transport). */
-    const stepMs = new Map<string, number[]>()
+    /**
+     * BENCH_STEPS: per step of the sequential logins (by transport), since the step before: the
+     * milliseconds, the event loop's idle milliseconds (nothing to run on the one thread: a timer,
+     * a poll interval, another process) and the process's CPU milliseconds.
+     */
+    const stepMs = new Map<string, { wall: number[]; idle: number[]; cpu: number[] }>()
     const qrLogin = async (via: TransportName, steps = false): Promise<void> => {
       let last = performance.now()
+      let lastLoop = performance.eventLoopUtilization()
+      let lastCpu = process.cpuUsage()
       const mark = (name: string): void => {
         if (!steps) return
         const at = performance.now()
+        const loop = performance.eventLoopUtilization()
+        const cpu = process.cpuUsage()
         const key = `${via}: ${name}`
-        const list = stepMs.get(key) ?? []
-        list.push(at - last)
-        stepMs.set(key, list)
+        const step = stepMs.get(key) ?? { wall: [], idle: [], cpu: [] }
+        step.wall.push(at - last)
+        step.idle.push(loop.idle - lastLoop.idle)
+        step.cpu.push((cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000)
+        stepMs.set(key, step)
         last = at
+        lastLoop = loop
+        lastCpu = cpu
       }
       const transport = () =>
         via === 'http' ? httpTransport({ baseUrl: base, pollIntervalMs: POLL_MS }) : webSocketTransport({ baseUrl: base, WebSocket })
@@ -271,8 +285,16 @@ const main = async (): Promise<void> => {
           `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | | |`,
         ]),
         '',
-        ...(STEPS ? ['| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 |', '|---|---|'] : []),
-        ...[...stepMs].map(([step, ms]) => `| ${step} | ${quantile(ms, 0.5).toFixed(2)} |`),
+        ...(STEPS
+          ? [
+              '| Step of a sequential login (BENCH_STEPS) | ms since the step before, p50 | mean | of which event loop idle, mean | CPU, mean |',
+              '|---|---|---|---|---|',
+            ]
+          : []),
+        ...[...stepMs].map(
+          ([step, { wall, idle, cpu }]) =>
+            `| ${step} | ${quantile(wall, 0.5).toFixed(2)} | ${mean(wall).toFixed(2)} | ${mean(idle).toFixed(2)} | ${mean(cpu).toFixed(2)} |`,
+        ),
         '',
       ].join('\n'),
     )

@@ -1,5 +1,16 @@
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
 import type { MintOutcome } from './mint-outcome.ts'
+import type { SecurityEvent } from './security-events.ts'
+import type { SecurityFeedBounds } from './security-state-store.ts'
+
+/**
+ * A security event a session mint appends to its account's feed in the same step as the device
+ * (`DeviceStore.createWithTokens`): the event is stored if and only if the session is.
+ */
+export interface FeedAppend {
+  event: SecurityEvent
+  bounds: SecurityFeedBounds
+}
 
 /** Where and when a device was last seen (see {@link DeviceStore.touch}). */
 export interface DeviceSeen {
@@ -17,9 +28,15 @@ export interface DeviceStore {
    * / `putAccess` would answer, with nothing left behind. The sign-in's session mint: one step (one
    * commit) on SQLite and memory; Redis and Durable Objects take the three steps in turn and undo
    * the device when a later one is refused. A throw may come after the writes (an answer lost):
-   * the caller revokes the device then.
+   * the caller revokes the device then. With `append`, the event goes to the account's feed
+   * (`SecurityStateStore.appendEvent`) in the same step (the same commit on SQLite and memory; a fourth
+   * step on Redis and Durable Objects, whose failure undoes the device like the others).
    */
-  createWithTokens(device: DeviceRecord, tokens: { family: RefreshFamilyRecord; access: AccessTokenRecord }): Promise<MintOutcome>
+  createWithTokens(
+    device: DeviceRecord,
+    tokens: { family: RefreshFamilyRecord; access: AccessTokenRecord },
+    append?: FeedAppend,
+  ): Promise<MintOutcome>
   /** The device, or null (also when it belongs to another account). */
   get(accountId: string, deviceId: string): Promise<DeviceRecord | null>
   /** The account's devices, oldest first (ties by id). */

@@ -1,3 +1,5 @@
+import type { SecurityFeedBounds } from './security-state-store.ts'
+
 /** A security-relevant event of an account, for its devices (and later webhooks). Never holds secrets. */
 export interface SecurityEvent {
   type:
@@ -25,4 +27,15 @@ export interface SecurityEvent {
 /** Where security events go. Delivery (events endpoint, webhooks) plugs in behind it. Must not throw. */
 export interface SecurityEvents {
   emit(accountId: string, event: SecurityEvent): Promise<void>
+  /**
+   * `emit` for an event the durable store already holds in the account's feed, appended in the same
+   * step as the change it reports (`DeviceStore.createWithTokens`): the feed only wakes its readers,
+   * every other sink hears it as from `emit`. Absent: the sink cannot tell, so such events are emitted.
+   */
+  stored?(accountId: string, event: SecurityEvent): Promise<void>
+  /**
+   * The bounds of the account feed these events go to in the durable store (`SecurityStateStore`), when
+   * they do: a writer may then append an event in its own step (`FeedAppend`) and call `stored`.
+   */
+  readonly feedBounds?: SecurityFeedBounds
 }

@@ -11,13 +11,15 @@
  */
 import { changeWaiters } from './change-waiters.ts'
 import { summarizeError } from '../core/error-summary.ts'
-import type { Logger, SecurityEvents, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
+import type { Logger, SecurityEvent, SecurityEvents, SecurityFeedBounds, SecurityStateStore, StoredSecurityEvent } from '../ports.ts'
 
 /** One event as a device reads it (`id` is the cursor, strictly increasing per account). Never holds secrets. */
 export type FeedEvent = StoredSecurityEvent
 
 /** The feed. */
 export interface AccountEvents extends SecurityEvents {
+  readonly feedBounds: SecurityFeedBounds
+  stored(accountId: string, event: SecurityEvent): Promise<void>
   /** Events with `id > since`, oldest first, at most `limit`. */
   readSince(accountId: string, since: number, limit: number): Promise<FeedEvent[]>
   /**
@@ -76,6 +78,10 @@ export const accountEvents = (deps: {
         readers.changed(accountId)
       }
     },
+    async stored(accountId) {
+      readers.changed(accountId)
+    },
+    feedBounds: bounds,
     readSince,
     async waitSince(accountId, since, limit, timeoutMs, signal) {
       // Bounded in rounds of real time (not the injected clock): each round ends at the recheck
@@ -98,9 +104,17 @@ export const accountEvents = (deps: {
  * @example
  * const events = fanOutSecurityEvents(feed, webhooks.events)
  */
-export const fanOutSecurityEvents = (...sinks: SecurityEvents[]): SecurityEvents => ({
-  async emit(accountId, event) {
-    // Safe to drop: a sink that must report its failures does so itself (the feed logs them); one must not stop the others.
-    await Promise.all(sinks.map((sink) => sink.emit(accountId, event).catch(() => {})))
-  },
-})
+export const fanOutSecurityEvents = (...sinks: SecurityEvents[]): SecurityEvents => {
+  // The feed among the sinks (one in practice): its store holds the events told by `stored`.
+  const feedBounds = sinks.find((sink) => sink.feedBounds !== undefined)?.feedBounds
+  return {
+    async emit(accountId, event) {
+      // Safe to drop: a sink that must report its failures does so itself (the feed logs them); one must not stop the others.
+      await Promise.all(sinks.map((sink) => sink.emit(accountId, event).catch(() => {})))
+    },
+    async stored(accountId, event) {
+      await Promise.all(sinks.map((sink) => (sink.stored ?? sink.emit).call(sink, accountId, event).catch(() => {})))
+    },
+    ...(feedBounds === undefined ? {} : { feedBounds }),
+  }
+}

@@ -15,7 +15,7 @@ import { enterInitiationCode, recordSighting, type DeviceGrant } from '../core/o
 import { decidePoll, type PollDecision } from '../core/oauth/polling.ts'
 import { quarantineUntil } from '../core/oauth/scopes.ts'
 import type { NetworkSighting } from '../core/policy/proximity.ts'
-import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
+import type { Clock, DurableStore, SecurityEvent, SecurityEvents } from '../ports.ts'
 import { DEVICE_FLOW_SCOPE, type DeviceGrantsService, type StoredGrant } from './device-grants.ts'
 import { holdMsOf, waitUntilDecided } from './grant-wait.ts'
 import type { IssuedTokens, SessionsService } from './sessions.ts'
@@ -125,17 +125,32 @@ export const deviceLoginService = (deps: {
     ])
     if (account === null || approver === null) return deniedAtMint
     const now = clock.now()
+    const signedIn = (deviceId: string): SecurityEvent => ({
+      type: 'device_signed_in',
+      atMs: now,
+      deviceId,
+      details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
+    })
+    // Events that go to the feed in `durable`: the store appends this one in the mint's own step (one
+    // commit on SQLite), and the sinks are told after it (`stored`) instead of emitting it.
+    const { feedBounds } = deps.events
+    const stored = feedBounds === undefined ? undefined : deps.events.stored?.bind(deps.events)
+    const report = stored === undefined || feedBounds === undefined ? undefined : { event: signedIn, bounds: feedBounds }
     let tokens: IssuedTokens
     try {
-      tokens = await deps.sessions.mint(account, {
-        displayName: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME,
-        origin: 'qr',
-        approvedByDeviceId: approver.id,
-        channelHash: hashSecret(grant.channelBinding),
-        quarantineUntilMs: quarantineUntil(now, deps.quarantineSeconds * 1000),
-        jkt: grant.dpopJkt,
-        ...(network === undefined ? {} : { network }),
-      })
+      tokens = await deps.sessions.mint(
+        account,
+        {
+          displayName: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME,
+          origin: 'qr',
+          approvedByDeviceId: approver.id,
+          channelHash: hashSecret(grant.channelBinding),
+          quarantineUntilMs: quarantineUntil(now, deps.quarantineSeconds * 1000),
+          jkt: grant.dpopJkt,
+          ...(network === undefined ? {} : { network }),
+        },
+        report,
+      )
     } catch (error) {
       // Locked or disabled at this very instant (the store checks it in the same step as the write).
       if (error instanceof RelayError && error.code === 'FORBIDDEN') return deniedAtMint
@@ -143,12 +158,7 @@ export const deviceLoginService = (deps: {
       throw error
     }
     try {
-      await deps.events.emit(account.id, {
-        type: 'device_signed_in',
-        atMs: now,
-        deviceId: tokens.deviceId,
-        details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
-      })
+      await (stored ?? deps.events.emit.bind(deps.events))(account.id, signedIn(tokens.deviceId))
     } catch (error) {
       // Tokens nobody will receive must not stay valid; the retry mints (and reports) afresh.
       // Best effort: the original error is what the caller must see; tokens never handed out expire anyway.

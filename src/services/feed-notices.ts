@@ -35,6 +35,10 @@ export const feedWithNotices = (
       await feed.emit(accountId, event)
       appended.changed(accountId)
     },
+    async stored(accountId, event) {
+      await feed.stored(accountId, event)
+      appended.changed(accountId)
+    },
     async waitSince(accountId, since, limit, timeoutMs, signal) {
       const deadline = Date.now() + Math.max(0, timeoutMs)
       for (let wakes = 0; ; wakes++) {

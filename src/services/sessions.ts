@@ -10,7 +10,7 @@ import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } fro
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
-import type { Clock, DurableStore, KvStore, MintOutcome, Random } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityFeedBounds } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
 import { putAccessToken, tokenRecords } from './token-mint.ts'
 
@@ -59,6 +59,13 @@ export interface IssuedTokens {
   jkt?: string
 }
 
+/** The security event a mint stores with its device (see {@link SessionsService.mint}). */
+export interface MintReport {
+  /** The event, given the new device's id. */
+  event(deviceId: string): SecurityEvent
+  bounds: SecurityFeedBounds
+}
+
 /** An authenticated request's identity. */
 export interface Principal {
   accountId: string
@@ -68,8 +75,12 @@ export interface Principal {
 
 /** Session use cases. */
 export interface SessionsService {
-  /** Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant. */
-  mint(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
+  /**
+   * Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant.
+   * With `reported`, the event it returns for the new device's id goes to the account's feed in the
+   * same store step (`FeedAppend`): stored if and only if the session is.
+   */
+  mint(account: AccountRecord, device: NewDeviceSession, reported?: MintReport): Promise<IssuedTokens>
   /**
    * The principal of a bearer value; changes nothing (a DPoP-bound token is not authenticated yet:
    * call {@link markSeen} once its proof checked out). Errors: MISSING_TOKEN, INVALID_TOKEN.
@@ -121,7 +132,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
   }
 
   return {
-    async mint(account, device) {
+    async mint(account, device, reported) {
       const now = clock.now()
       const record: DeviceRecord = {
         id: newOpaqueId(random, 12),
@@ -139,7 +150,8 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       let outcome: MintOutcome
       try {
         // One step: the device, its refresh family and its first access token (one commit on SQLite).
-        outcome = await durable.devices.createWithTokens(record, { family, access })
+        const append = reported === undefined ? undefined : { event: reported.event(record.id), bounds: reported.bounds }
+        outcome = await durable.devices.createWithTokens(record, { family, access }, append)
       } catch (error) {
         // The answer may be lost after the writes: no half-made device is left behind (it would show
         // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error

@@ -261,6 +261,7 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     createWithTokens: createWithTokensInSteps(
       () => devices,
       () => tokens,
+      () => security,
     ),
   }
   const tokens = objectTokens(c)

@@ -95,7 +95,7 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       return 'ok'
     },
-    async createWithTokens(device, tokens): Promise<MintOutcome> {
+    async createWithTokens(device, tokens, append): Promise<MintOutcome> {
       const state = usableAccount(s, device.accountId)
       if (state === null || !tokensFitDevice(device, tokens)) return 'denied'
       const { family, access } = tokens
@@ -103,6 +103,7 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       s.families.set(family.id, { record: copy(family), used: new Set() })
       s.access.set(access.id, copy(access))
+      if (append !== undefined) state.feed = appendKept(state.feed, append.event, append.bounds, s.clock.now()).kept
       return 'ok'
     },
     async get(accountId, deviceId) {

@@ -180,11 +180,13 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
     familyPointer: (id) => `${keyPrefix}{f:${id}}`,
   }
   const tokens = redisTokens(c)
+  const security = redisSecurity(c)
   const devices: DurableStore['devices'] = {
     ...redisDevices(c),
     createWithTokens: createWithTokensInSteps(
       () => devices,
       () => tokens,
+      () => security,
     ),
   }
   return {
@@ -193,7 +195,7 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
     credentials: redisCredentials(c),
     devices,
     tokens,
-    security: redisSecurity(c),
+    security,
     async purgeExpired() {
       return 0 // every expiring key carries PEXPIREAT; Redis frees them itself
     },

@@ -5,7 +5,7 @@
  * failure revokes the device, which takes its family and tokens with it, so nothing usable is left.
  */
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
-import type { DeviceStore, MintOutcome, TokenStore } from '../../ports.ts'
+import type { DeviceStore, FeedAppend, MintOutcome, SecurityStateStore, TokenStore } from '../../ports.ts'
 
 /** The new session's records: the device's first family and its access token of that family. */
 export interface SessionTokens {
@@ -26,15 +26,20 @@ export const tokensFitDevice = (device: DeviceRecord, { family, access }: Sessio
   access.familyId === family.id
 
 /**
- * Builds `createWithTokens` over a store's own `devices.create`, `tokens.createRefreshFamily` and
- * `tokens.putAccess`.
+ * Builds `createWithTokens` over a store's own `devices.create`, `tokens.createRefreshFamily`,
+ * `tokens.putAccess` and, for a mint that reports itself, `security.appendEvent` (the fourth step: an
+ * account that vanished in between refuses it as `denied`).
  *
  * @example
- * const devices = { ...redisDevices(c), createWithTokens: createWithTokensInSteps(() => devices, () => tokens) }
+ * const devices = { ...redisDevices(c), createWithTokens: createWithTokensInSteps(() => devices, () => tokens, () => security) }
  */
 export const createWithTokensInSteps =
-  (devices: () => Pick<DeviceStore, 'create' | 'revoke'>, tokens: () => Pick<TokenStore, 'createRefreshFamily' | 'putAccess'>) =>
-  async (device: DeviceRecord, records: SessionTokens): Promise<MintOutcome> => {
+  (
+    devices: () => Pick<DeviceStore, 'create' | 'revoke'>,
+    tokens: () => Pick<TokenStore, 'createRefreshFamily' | 'putAccess'>,
+    security: () => Pick<SecurityStateStore, 'appendEvent'>,
+  ) =>
+  async (device: DeviceRecord, records: SessionTokens, append?: FeedAppend): Promise<MintOutcome> => {
     if (!tokensFitDevice(device, records)) return 'denied'
     const { family, access } = records
     const made = await devices().create(device)
@@ -43,6 +48,10 @@ export const createWithTokensInSteps =
     try {
       outcome = await tokens().createRefreshFamily(family)
       if (outcome === 'ok') outcome = await tokens().putAccess(access)
+      if (outcome === 'ok' && append !== undefined) {
+        const added = await security().appendEvent(device.accountId, append.event, append.bounds)
+        if (added === null) outcome = 'denied'
+      }
     } catch (error) {
       // Best effort: the failure is what the caller must see; it revokes the device again itself.
       await devices()

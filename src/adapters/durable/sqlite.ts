@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import Database from 'libsql'
 import { usernameKey } from '../../core/accounts/records.ts'
 import type { DeviceRecord } from '../../core/accounts/records.ts'
-import type { Clock, DurableStore, MintOutcome, ReplaceOutcome } from '../../ports.ts'
+import type { Clock, DurableStore, FeedAppend, MintOutcome, ReplaceOutcome } from '../../ports.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint-steps.ts'
 import { AccountSql, MintRefused } from './sql/account-sql.ts'
 import type { SqlExecutor } from './sql/executor.ts'
@@ -54,13 +54,21 @@ export const openSqlite = (dataDir: string): Database.Database => {
   return db
 }
 
-/** `devices.createWithTokens` in one transaction (one commit): a refused step rolls the others back. */
+/**
+ * `devices.createWithTokens` in one transaction (one commit): a refused step rolls the others back,
+ * and the feed event, when given, is appended in the same commit.
+ */
 const createWithTokensOnce =
   (sql: SqlExecutor, tables: AccountSql, now: () => number) =>
-  (device: DeviceRecord, tokens: SessionTokens): MintOutcome => {
+  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend): MintOutcome => {
     if (!tokensFitDevice(device, tokens)) return 'denied'
     try {
-      return sql.transaction(() => tables.createDeviceWithTokens(device, tokens.family, tokens.access, now()))
+      return sql.transaction(() => {
+        const nowMs = now()
+        const made = tables.createDeviceWithTokens(device, tokens.family, tokens.access, nowMs)
+        if (append !== undefined) appendEvent(tables, device.accountId, append.event, append.bounds, nowMs)
+        return made
+      })
     } catch (error) {
       if (error instanceof MintRefused) return error.outcome
       throw error

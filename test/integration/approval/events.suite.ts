@@ -47,8 +47,10 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
         const deviceId = await qrSignIn(a, onA, token)
         const first = await call(onB, 'GET', '/v1/events?since=0', undefined, token)
         expect(first.status).toBe(200)
-        const signedIn = (first.body.events as Array<Record<string, any>>).find((e) => e.type === 'device_signed_in')
-        expect(signedIn).toMatchObject({ device_id: deviceId, details: { origin: 'qr', device_name: 'New device' } })
+        const signedIn = (first.body.events as Array<Record<string, any>>).filter((e) => e.type === 'device_signed_in')
+        // Once: the store appends it with the session, and the feed is only told of it afterwards.
+        expect(signedIn).toHaveLength(1)
+        expect(signedIn[0]).toMatchObject({ device_id: deviceId, details: { origin: 'qr', device_name: 'New device' } })
         expect(first.body.next_since).toBe(first.body.events.at(-1).id)
         const again = await call(onB, 'GET', `/v1/events?since=${first.body.next_since}&timeout_ms=0`, undefined, token)
         expect(again.body).toEqual({ events: [], next_since: first.body.next_since })

@@ -653,6 +653,35 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect(await store.security.readEvents(account.id, third!.id, 10)).toEqual([])
       })
 
+      it('appends a mint event with its session (createWithTokens), and none for a refused mint', async () => {
+        const { account } = await signedIn(store, clock)
+        const before = await store.security.appendEvent(account.id, event(clock.now()), BOUNDS)
+        const device = newDevice(clock, account.id, { origin: 'qr' })
+        const family = newFamily(clock, device)
+        const access = newAccess(clock, device, { familyId: family.id })
+        const signedInEvent = event(clock.now(), 'device_signed_in', {
+          deviceId: device.id,
+          details: { origin: 'qr', device_name: 'Phone' },
+        })
+        expect(await store.devices.createWithTokens(device, { family, access }, { event: signedInEvent, bounds: BOUNDS })).toBe('ok')
+        expect(await store.tokens.getAccess(access.id)).toEqual(access)
+        const feed = await store.security.readEvents(account.id, 0, 10)
+        expect(feed).toEqual([before, { ...signedInEvent, id: before!.id + 1 }])
+        // Refused (the same device again, or a locked account): no event either.
+        const again = { family: newFamily(clock, device), access: newAccess(clock, device) }
+        again.access.familyId = again.family.id
+        const refused = { event: event(clock.now(), 'device_signed_in', { deviceId: device.id }), bounds: BOUNDS }
+        expect(await store.devices.createWithTokens(device, again, refused)).toBe('exists')
+        const locked = newAccount(clock, { lockedUntilMs: clock.now() + 60_000 })
+        await store.accounts.create(locked)
+        const lockedDevice = newDevice(clock, locked.id)
+        const lockedFamily = newFamily(clock, lockedDevice)
+        const lockedAccess = newAccess(clock, lockedDevice, { familyId: lockedFamily.id })
+        expect(await store.devices.createWithTokens(lockedDevice, { family: lockedFamily, access: lockedAccess }, refused)).toBe('denied')
+        expect(await store.security.readEvents(account.id, 0, 10)).toEqual(feed)
+        expect(await store.security.readEvents(locked.id, 0, 10)).toEqual([])
+      })
+
       it('keeps only the newest events, drops them after the retention, and writes nothing for an unknown account', async () => {
         const { account } = await signedIn(store, clock)
         const ids: number[] = []

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../../../src/core/accounts/records.ts'
 import { createWithTokensInSteps } from '../../../src/adapters/durable/session-mint-steps.ts'
-import type { MintOutcome } from '../../../src/ports.ts'
+import type { MintOutcome, StoredSecurityEvent } from '../../../src/ports.ts'
 
 const device: DeviceRecord = {
   id: 'dev-1',
@@ -33,8 +33,13 @@ const access: AccessTokenRecord = {
   expiresAtMs: 2,
 }
 
-/** Stores that log each call; `putAccess` answers or throws as told. */
-const stores = (putAccess: () => Promise<MintOutcome>) => {
+const append = { event: { type: 'device_signed_in' as const, atMs: 1, deviceId: 'dev-1' }, bounds: { maxEvents: 10, retentionMs: 1000 } }
+
+/** Stores that log each call; `putAccess` (and `appendEvent`) answer or throw as told. */
+const stores = (
+  putAccess: () => Promise<MintOutcome>,
+  appendEvent: () => Promise<StoredSecurityEvent | null> = async () => ({ ...append.event, id: 1 }),
+) => {
   const calls: string[] = []
   const devices = {
     create: async () => (calls.push('create'), 'ok' as const),
@@ -49,6 +54,7 @@ const stores = (putAccess: () => Promise<MintOutcome>) => {
     mint: createWithTokensInSteps(
       () => devices,
       () => tokens,
+      () => ({ appendEvent: () => (calls.push('event'), appendEvent()) }),
     ),
   }
 }
@@ -58,6 +64,35 @@ describe('createWithTokensInSteps (Redis, Durable Objects)', () => {
     const s = stores(async () => 'ok')
     expect(await s.mint(device, { family, access })).toBe('ok')
     expect(s.calls).toEqual(['create', 'family', 'access'])
+  })
+
+  it('appends the feed event as a fourth step when given', async () => {
+    const s = stores(async () => 'ok')
+    expect(await s.mint(device, { family, access }, append)).toBe('ok')
+    expect(s.calls).toEqual(['create', 'family', 'access', 'event'])
+  })
+
+  it('revokes the device when the event finds no account (denied) or throws', async () => {
+    const gone = stores(
+      async () => 'ok',
+      async () => null,
+    )
+    expect(await gone.mint(device, { family, access }, append)).toBe('denied')
+    expect(gone.calls).toEqual(['create', 'family', 'access', 'event', 'revoke'])
+    const down = stores(
+      async () => 'ok',
+      async () => {
+        throw new Error('store down')
+      },
+    )
+    await expect(down.mint(device, { family, access }, append)).rejects.toThrow('store down')
+    expect(down.calls).toEqual(['create', 'family', 'access', 'event', 'revoke'])
+  })
+
+  it('appends no event when a token step is refused', async () => {
+    const s = stores(async () => 'denied')
+    expect(await s.mint(device, { family, access }, append)).toBe('denied')
+    expect(s.calls).toEqual(['create', 'family', 'access', 'revoke'])
   })
 
   it('revokes the device when a later step is refused, and answers the refusal', async () => {
