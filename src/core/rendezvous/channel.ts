@@ -42,8 +42,12 @@ export interface ChannelRecord {
 
 const encoder = new TextEncoder()
 
-/** SHA-256 of a text's UTF-8 bytes (a lone surrogate encodes as U+FFFD, as TextEncoder and node:crypto do). */
-export type TextSha256 = (text: string) => Uint8Array
+/**
+ * SHA-256 of a text's UTF-8 bytes (a lone surrogate encodes as U+FFFD, as TextEncoder and node:crypto do).
+ * A runtime may attach `token`: the finished {@link writeToken} of a preimage (the first 128 bits of its
+ * SHA-256, base64url), same text, for a native hash that encodes faster than the core can.
+ */
+export type TextSha256 = ((text: string) => Uint8Array) & { readonly token?: (preimage: string) => string }
 
 /** The portable {@link TextSha256} (pure JS, @noble/hashes); a runtime may pass a native one, same bytes. */
 export const portableTextSha256: TextSha256 = (text) => sha256(encoder.encode(text))
@@ -55,8 +59,10 @@ export const portableTextSha256: TextSha256 = (text) => sha256(encoder.encode(te
  * MSC4108 asks of ETags and MSC4388 of sequence tokens), and a writer's next token is known before the
  * record is read (a store can compare and set in one step).
  */
-export const writeToken = (id: string, previous: string, data: string, hash: TextSha256 = portableTextSha256): string =>
-  toBase64Url(hash(`${id}\u0000${previous}\u0000${data}`).subarray(0, 16))
+export const writeToken = (id: string, previous: string, data: string, hash: TextSha256 = portableTextSha256): string => {
+  const preimage = `${id}\u0000${previous}\u0000${data}`
+  return hash.token === undefined ? toBase64Url(hash(preimage).subarray(0, 16)) : hash.token(preimage)
+}
 
 /** Size of a payload in UTF-8 bytes: the unit of every payload limit. */
 export const payloadBytes = (data: string): number => encoder.encode(data).length

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { nodeHmacSha256, nodeTextSha256, streamedTextSha256 } from '../../../src/adapters/platform/node.ts'
+import { nodeHmacSha256, nodeTextSha256, streamedTextSha256, streamedWriteToken } from '../../../src/adapters/platform/node.ts'
 import { opaqueKey } from '../../../src/adapters/storage/opaque-key.ts'
 import { nodeOpaqueKey } from '../../../src/adapters/storage/opaque-key-node.ts'
 import { hashSecret } from '../../../src/core/crypto/secrets.ts'
 import { isMintedChannelId, mintChannelId, portableHmacSha256 } from '../../../src/core/rendezvous/channel-id.ts'
-import { writeToken } from '../../../src/core/rendezvous/channel.ts'
+import { portableTextSha256, writeToken } from '../../../src/core/rendezvous/channel.ts'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 /** Deterministic bytes 0, 1, 2, … (mod 256) of `length`, shifted by `seed`. */
@@ -62,6 +63,39 @@ describe('nodeTextSha256', () => {
       expect(writeToken('id', 'tok', data, nodeTextSha256)).toBe(writeToken('id', 'tok', data))
       expect(writeToken('id', 'tok', data, streamedTextSha256)).toBe(writeToken('id', 'tok', data))
     }
+  })
+
+  it('finishes the same write token natively as the core encodes from the bytes, for any text', () => {
+    const portable = (preimage: string): string => Buffer.from(portableTextSha256(preimage).subarray(0, 16)).toString('base64url')
+    const unit = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0000', '€', '😀', 'é'),
+    )
+    const text = fc.oneof(fc.string({ unit, maxLength: 60 }), fc.string({ unit, minLength: 1000, maxLength: 5000 }))
+    fc.assert(
+      fc.property(text, text, text, (id, previous, data) => {
+        const expected = writeToken(id, previous, data)
+        expect(writeToken(id, previous, data, nodeTextSha256)).toBe(expected)
+        const preimage = `${id}\u0000${previous}\u0000${data}`
+        expect(nodeTextSha256.token?.(preimage)).toBe(expected)
+        expect(streamedWriteToken(preimage)).toBe(expected)
+        expect(portable(preimage)).toBe(expected)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('gets every ending of a 16-byte encoding right (each of the 64 values of the 22nd character)', () => {
+    const endings = new Map<string, string>()
+    for (let i = 0; endings.size < 64 && i < 100_000; i++) {
+      const preimage = `chan\u0000${i}\u0000`
+      const whole = createHash('sha256').update(preimage).digest('base64url')
+      const token = writeToken('chan', String(i), '', nodeTextSha256)
+      expect(token).toBe(writeToken('chan', String(i), ''))
+      expect(token).toMatch(/^[A-Za-z0-9_-]{21}[AQgw]$/)
+      endings.set(whole.charAt(21), token)
+    }
+    expect(endings.size).toBe(64)
   })
 })
 

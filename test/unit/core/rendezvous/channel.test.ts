@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createChannel, isLive, payloadBytes, remainingMs, writeChannel, writeToken } from '../../../../src/core/rendezvous/channel.ts'
+import {
+  createChannel,
+  isLive,
+  payloadBytes,
+  portableTextSha256,
+  remainingMs,
+  type TextSha256,
+  writeChannel,
+  writeToken,
+} from '../../../../src/core/rendezvous/channel.ts'
 
 const T0 = 1_700_000_000_000
 const fresh = (data = '') => createChannel({ id: 'chan-1', api: 'msc4388', data, now: T0, ttlMs: 120_000 })
@@ -35,6 +44,21 @@ describe('writeToken', () => {
   it('does not let a field boundary shift produce the same token', () => {
     expect(writeToken('a1', '', '')).not.toBe(writeToken('a', '1', ''))
     expect(writeToken('a', 'b', 'c')).not.toBe(writeToken('a', 'bc', ''))
+  })
+
+  it("takes a runtime's finished token when the hash has one, and encodes the bytes itself otherwise", () => {
+    const preimages: string[] = []
+    const withToken: TextSha256 = Object.assign((text: string) => portableTextSha256(text), {
+      token: (preimage: string) => {
+        preimages.push(preimage)
+        return 'runtime-token'
+      },
+    })
+    expect(writeToken('chan-1', 'prev', 'data', withToken)).toBe('runtime-token')
+    expect(preimages).toEqual(['chan-1\u0000prev\u0000data'])
+    expect(writeToken('chan-1', 'prev', 'data', (text) => portableTextSha256(text))).toBe(writeToken('chan-1', 'prev', 'data'))
+    const record = createChannel({ id: 'chan-1', api: 'msc4388', data: 'x', now: T0, ttlMs: 1, hash: withToken })
+    expect(record.token).toBe('runtime-token')
   })
 
   it('is what a write stores, so the next token is known before the record is read', () => {
