@@ -22,6 +22,7 @@ import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import { fastRequest, msc4388FastRoutes, type FastRequest } from './node-fast-routes.ts'
+import { answersNow } from './node-fast-now.ts'
 
 /** What the fast path needs from the runtime beside the services (as `AppHost` gives the app). */
 export interface FastPathHost {
@@ -140,15 +141,38 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
+  /** Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone. */
+  const lost = (outgoing: ServerResponse, error: unknown): void => {
+    logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
+    outgoing.destroy()
+  }
+
+  // With metrics on, the store is timed and answers nothing at once (`matrixNow` is undefined then too).
+  const now = metrics === undefined ? services.rendezvous.matrixNow : undefined
+  const answeredNow =
+    now === undefined
+      ? undefined
+      : answersNow(now, services, routes.maxBodyBytes, {
+          contexts,
+          routeOf: (id) => (id === '' ? MSC4388_PREFIX : ID_ROUTE),
+          ok: (outgoing, exchange, body) => send(outgoing, exchange, 200, body, OK_HEADERS),
+          fail,
+          lost,
+        })
+
   return (incoming, outgoing) => {
     const method = incoming.method ?? ''
     const id = match(method, incoming.url ?? '')
     if (id === undefined || !plainHeaders(incoming, method)) return false
-    serve(incoming, outgoing, method, id).catch((error: unknown) => {
-      // Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone.
-      logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
-      outgoing.destroy()
-    })
+    if (answeredNow !== undefined) {
+      try {
+        answeredNow(incoming, outgoing, method, id)
+      } catch (error) {
+        lost(outgoing, error)
+      }
+      return true
+    }
+    serve(incoming, outgoing, method, id).catch((error: unknown) => lost(outgoing, error))
     return true
   }
 }

@@ -4,11 +4,13 @@
  * Each answers the JSON text of a 200 or throws what the Hono route would throw.
  */
 import type { IncomingMessage } from 'node:http'
-import { readJsonObject } from '../http/body.ts'
+import type { ChannelRecord } from '../core/rendezvous/channel.ts'
+import { checkJsonType, decodeUtf8, jsonObjectOf, readJsonObject } from '../http/body.ts'
 import { parseWith } from '../http/openapi/fields.ts'
 import { CREATE_BODY, WRITE_BODY } from '../http/routes/msc4388.ts'
 import { refuseNavigation } from '../http/middleware/fetch-metadata.ts'
 import type { Caller, RendezvousService } from '../services/rendezvous.ts'
+import { thenNow, type Now, type RendezvousNow } from '../services/rendezvous-now.ts'
 
 /** What a route may look at in a request: its headers (lower-case names) and its body. */
 export interface FastRequest {
@@ -18,24 +20,42 @@ export interface FastRequest {
   arrayBuffer(): Promise<ArrayBuffer>
   /** Whether the body was read (an unread one is drained after the answer). */
   bodyRead: boolean
+  /** The whole body, called back once (with it or the failure), without a promise. */
+  bodyThen(done: (body: Uint8Array) => void, failed: (error: unknown) => void): void
+}
+
+/** Reads a request body of declared length (the caller checked the declaration), calling back once: with the whole body, or the failure. */
+const readBodyThen = (incoming: IncomingMessage, done: (body: Buffer) => void, failed: (error: unknown) => void): void => {
+  const chunks: Buffer[] = []
+  let total = 0
+  let settled = false
+  incoming.on('data', (chunk: Buffer) => {
+    chunks.push(chunk)
+    total += chunk.length
+  })
+  incoming.once('end', () => {
+    if (settled) return
+    settled = true
+    done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
+  })
+  const fail = (error: unknown): void => {
+    if (settled) return
+    settled = true
+    failed(error)
+  }
+  incoming.once('error', fail)
+  incoming.once('aborted', () => fail(new Error('request aborted')))
 }
 
 /** Reads a request body of declared length, at most `maxBytes` (the caller checked the declaration). */
 const readBody = (incoming: IncomingMessage): Promise<ArrayBuffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let total = 0
-    incoming.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      total += chunk.length
-    })
-    incoming.once('end', () => {
-      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
-      resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer)
-    })
-    incoming.once('error', reject)
-    incoming.once('aborted', () => reject(new Error('request aborted')))
-  })
+  new Promise((resolve, reject) =>
+    readBodyThen(
+      incoming,
+      (whole) => resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer),
+      reject,
+    ),
+  )
 
 /**
  * The request view the routes and the body helpers read (a `Request` in all they use of one): its own
@@ -54,6 +74,10 @@ class NodeRequest implements FastRequest {
   arrayBuffer(): Promise<ArrayBuffer> {
     this.bodyRead = true
     return readBody(this.#incoming)
+  }
+  bodyThen(done: (body: Uint8Array) => void, failed: (error: unknown) => void): void {
+    this.bodyRead = true
+    readBodyThen(this.#incoming, done, failed)
   }
 }
 
@@ -94,6 +118,51 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
       note.channelId = id
       await rendezvous.remove('msc4388', id, caller, null)
       return '{}'
+    },
+  }
+}
+
+/**
+ * The MSC4388 handlers of `msc4388FastRoutes` answered at once where the rendezvous service can
+ * (`now`, the memory store): the same steps in the same order, each answering the JSON text of a 200
+ * (or a promise of it when the service had to wait) or throwing what the Hono route would throw. A
+ * request with a body is taken in two steps, `takesJson` before the body is read and `create` or
+ * `write` on its JSON object (`json`) after.
+ */
+export const msc4388NowRoutes = (now: RendezvousNow, rendezvous: RendezvousService, maxBodyBytes: number) => {
+  const asRequest = (request: FastRequest): Request => request as unknown as Request
+  const created = (view: { record: ChannelRecord }): string =>
+    JSON.stringify({ id: view.record.id, sequence_token: view.record.token, expires_in_ms: rendezvous.remainingMs(view.record) })
+  const read = (view: { record: ChannelRecord }): string =>
+    JSON.stringify({ data: view.record.data, sequence_token: view.record.token, expires_in_ms: rendezvous.remainingMs(view.record) })
+  const written = (view: { record: ChannelRecord }): string => JSON.stringify({ sequence_token: view.record.token })
+  const removed = (): string => '{}'
+  return {
+    /** What `readJsonObject` checks before reading the body. Errors: NOT_JSON. */
+    takesJson(request: FastRequest): void {
+      checkJsonType(asRequest(request))
+    },
+    /** The JSON object of a whole body (of a declared length within the cap), as `readJsonObject` reads it. */
+    json(body: Uint8Array): Record<string, unknown> {
+      return jsonObjectOf(decodeUtf8(body, maxBodyBytes))
+    },
+    create(json: Record<string, unknown>, caller: Caller): Now<string> {
+      const { data } = parseWith(CREATE_BODY, json)
+      return thenNow(now.create('msc4388', data, caller), created)
+    },
+    read(request: FastRequest, id: string, caller: Caller, note: ChannelNote): Now<string> {
+      refuseNavigation(asRequest(request).headers)
+      note.channelId = id
+      return thenNow(now.read('msc4388', id, caller), read)
+    },
+    /** The write of a body; the channel was noted before its body was read (as the Hono route does). */
+    write(json: Record<string, unknown>, id: string, caller: Caller): Now<string> {
+      const { sequence_token: token, data } = parseWith(WRITE_BODY, json)
+      return thenNow(now.write('msc4388', id, data, token, caller), written)
+    },
+    remove(id: string, caller: Caller, note: ChannelNote): Now<string> {
+      note.channelId = id
+      return thenNow(now.remove('msc4388', id, caller), removed)
     },
   }
 }

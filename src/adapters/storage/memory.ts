@@ -9,8 +9,8 @@
  * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
  * evict, never grow memory).
  *
- * The channel and window-counter steps a WebSocket put needs are also given synchronously
- * (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
+ * The channel and window-counter steps of a WebSocket put and of the Matrix channel requests are also
+ * given synchronously (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
  */
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
@@ -103,14 +103,24 @@ const memoryChannels = (clock: Clock) => {
     return 'ok'
   }
 
+  const create = (record: ChannelRecord, maxLive: number): CreateOutcome => {
+    if (live(record.id) !== null) return 'exists'
+    // Live channels are never evicted: at the cap, creation is refused.
+    if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
+    channels.set(record.id, packChannel(record.id, record))
+    schedule(channelsDue, channels, record.id, record.expiresAtMs)
+    return 'ok'
+  }
+  const takeOnce = (id: string): ChannelRecord | null => {
+    const current = live(id)
+    if (current === null) return null
+    channels.delete(id)
+    return unpackChannel(id, current)
+  }
+
   const store: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
-      if (live(record.id) !== null) return 'exists'
-      // Live channels are never evicted: at the cap, creation is refused.
-      if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
-      channels.set(record.id, packChannel(record.id, record))
-      schedule(channelsDue, channels, record.id, record.expiresAtMs)
-      return 'ok'
+      return create(record, maxLive)
     },
     async get(id) {
       return get(id)
@@ -119,10 +129,7 @@ const memoryChannels = (clock: Clock) => {
       return replaceIfMatch(id, expectedRev, next)
     },
     async takeOnce(id) {
-      const current = live(id)
-      if (current === null) return null
-      channels.delete(id)
-      return unpackChannel(id, current)
+      return takeOnce(id)
     },
     async delete(id) {
       const current = live(id)
@@ -133,7 +140,7 @@ const memoryChannels = (clock: Clock) => {
       return countLive()
     },
   }
-  return { store, get, replaceIfMatch, prune, size: (): number => channels.size }
+  return { store, get, replaceIfMatch, create, takeOnce, prune, size: (): number => channels.size }
 }
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
@@ -238,6 +245,8 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     inProcess: {
       getChannel: channels.get,
       replaceChannelIfMatch: channels.replaceIfMatch,
+      createChannel: channels.create,
+      takeChannelOnce: channels.takeOnce,
       hitWindow: counters.hitWindow,
     },
     sweep,

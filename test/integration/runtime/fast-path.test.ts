@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
+import { prometheusMetrics } from '../../../src/adapters/metrics/prometheus.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { createApp } from '../../../src/http/app.ts'
@@ -37,9 +38,13 @@ const listen = (server: Server): Promise<string> => {
   return server.listening ? Promise.resolve(url()) : new Promise((resolve) => server.once('listening', () => resolve(url())))
 }
 
-beforeAll(async () => {
+/**
+ * Starts both servers on one composition of `env` (the fast path answers at once on the memory store
+ * without an abuse guard or metrics, and partly or wholly through promises otherwise).
+ */
+const start = async (env: Record<string, string>): Promise<void> => {
   // No public base URL: the loopback host check applies. Three reads per channel: the limit is reachable.
-  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info' })
+  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info', ...env })
   const logger = pinoLogger('info', sink)
   const services = compose(config, {
     store: memoryStore({ clock: systemClock, sweepIntervalMs: 0 }),
@@ -47,7 +52,10 @@ beforeAll(async () => {
     random: cryptoRandom,
     logger,
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
+    ...(config.server.metricsEnabled ? { metrics: prometheusMetrics({ processMetrics: false }) } : {}),
   })
+  // Both ways of answering are the ones this composition is meant to take.
+  expect(services.rendezvous.matrixNow === undefined).toBe(config.server.metricsEnabled)
   // Every answer Hono serves is checked against the document (the fast path must answer the same).
   const app = checkResponses(createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address }))
   const path = rendezvousFastPath(services, { isShuttingDown: () => false }) as FastPath
@@ -56,15 +64,16 @@ beforeAll(async () => {
     if (taken) fastHits++
     return taken
   }
+  fastHits = 0
   hono = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
   fast = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, ...fastPathServer(counted) }) as Server
   urls.hono = await listen(hono)
   urls.fast = await listen(fast)
-}, 30_000)
+}
 
-afterAll(async () => {
+const stop = async (): Promise<void> => {
   await Promise.all([hono, fast].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
-})
+}
 
 interface Step {
   method: string
@@ -194,7 +203,14 @@ const scenarios: Record<string, Step[]> = {
   ],
 }
 
-describe('the Node fast path answers as the Hono app does', () => {
+describe.each([
+  ['abuse guard on (the default)', {}],
+  ['abuse guard off (every step at once)', { QRELAY_ABUSE_ENABLED: 'false' }],
+  ['metrics on (a timed store: every step through a promise)', { QRELAY_METRICS_ENABLED: 'true' }],
+])('the Node fast path answers as the Hono app does, %s', (_name, env: Record<string, string>) => {
+  beforeAll(() => start(env), 30_000)
+  afterAll(stop)
+
   for (const [name, steps] of Object.entries(scenarios)) {
     it(name, async () => {
       const viaHono = await play(urls.hono, steps)
