@@ -10,7 +10,7 @@ import type { Caller } from '../services/rendezvous.ts'
 import type { Now, RendezvousNow } from '../services/rendezvous-now.ts'
 import type { Services } from '../services/services.ts'
 import type { FastContext, FastContexts } from './node-fast-context.ts'
-import { fastRequest, msc4388NowRoutes, type FastRequest } from './node-fast-routes.ts'
+import { type BodySink, fastRequest, msc4388NowRoutes, type FastRequest } from './node-fast-routes.ts'
 
 /** What the fast path lends: its request contexts, its answers and what it does when an answer cannot be written. */
 export interface FastAnswers {
@@ -25,18 +25,6 @@ export interface FastAnswers {
   lost(outgoing: ServerResponse, error: unknown): void
 }
 
-/** One request on its way. */
-interface Exchange {
-  readonly incoming: IncomingMessage
-  readonly outgoing: ServerResponse
-  readonly method: string
-  readonly id: string
-  readonly context: FastContext
-  readonly request: FastRequest
-  readonly caller: Caller
-  readonly elapsedMs: () => number
-}
-
 const NO_BODY = new Uint8Array(0)
 
 /** Serves one request the fast path took (method and id as its matcher found them); throws only what `lost` handles. */
@@ -49,10 +37,43 @@ export type AnswerNow = (incoming: IncomingMessage, outgoing: ServerResponse, me
  * const answer = answersNow(services.rendezvous.matrixNow, services, maxBodyBytes, answers)
  * answer(req, res, 'GET', id)
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: the exchange, its ending and the entry share the routes and the answers; each is under 30 lines
 export const answersNow = (now: RendezvousNow, services: Services, maxBodyBytes: number, answers: FastAnswers): AnswerNow => {
   const { contexts, fail, lost } = answers
   const { stopwatch } = services
   const routes = msc4388NowRoutes(now, services.rendezvous, maxBodyBytes)
+
+  /** One request on its way; the sink of its body. */
+  class Exchange implements BodySink {
+    readonly request: FastRequest
+    readonly caller: Caller
+    constructor(
+      readonly incoming: IncomingMessage,
+      readonly outgoing: ServerResponse,
+      readonly method: string,
+      readonly id: string,
+      readonly context: FastContext,
+      readonly elapsedMs: () => number,
+    ) {
+      this.request = fastRequest(incoming)
+      this.caller = { clientKey: context.clientKey, address: context.clientAddress }
+    }
+    /** A create or a write on the whole body. */
+    body(bytes: Uint8Array): void {
+      let result: Now<string>
+      try {
+        const json = routes.json(bytes)
+        result = this.method === 'POST' ? routes.create(json, this.caller) : routes.write(json, this.id, this.caller)
+      } catch (error) {
+        end(this, undefined, error)
+        return
+      }
+      endWith(this, result)
+    }
+    failed(error: unknown): void {
+      end(this, undefined, error)
+    }
+  }
 
   /** The answer (a 200 with `body`, else the error answer of `error`), the drain of an unread body, the access line. */
   const end = (x: Exchange, body: string | undefined, error: unknown): void => {
@@ -83,40 +104,21 @@ export const answersNow = (now: RendezvousNow, services: Services, maxBodyBytes:
       )
   }
 
-  /** A create or a write on the whole body. */
-  const withBody = (x: Exchange, body: Uint8Array): void => {
-    let result: Now<string>
-    try {
-      const json = routes.json(body)
-      result = x.method === 'POST' ? routes.create(json, x.caller) : routes.write(json, x.id, x.caller)
-    } catch (error) {
-      end(x, undefined, error)
-      return
-    }
-    endWith(x, result)
-  }
-
   return (incoming, outgoing, method, id) => {
     const elapsedMs = stopwatch()
     const context = contexts.begin(incoming, method, answers.routeOf(id))
-    const request = fastRequest(incoming)
-    const caller: Caller = { clientKey: context.clientKey, address: context.clientAddress }
-    const x: Exchange = { incoming, outgoing, method, id, context, request, caller, elapsedMs }
+    const x = new Exchange(incoming, outgoing, method, id, context, elapsedMs)
     let result: Now<string>
     try {
-      if (method === 'GET') result = routes.read(request, id, caller, context)
-      else if (method === 'DELETE') result = routes.remove(id, caller, context)
+      if (method === 'GET') result = routes.read(x.request, id, x.caller, context)
+      else if (method === 'DELETE') result = routes.remove(id, x.caller, context)
       else {
         // The Hono route of a write names the channel before it reads the body.
         if (method === 'PUT') context.channelId = id
-        routes.takesJson(request)
+        routes.takesJson(x.request)
         // A declared empty body is not read (as `readTextCapped` does not).
-        if (incoming.headers['content-length'] === '0') withBody(x, NO_BODY)
-        else
-          request.bodyThen(
-            (body) => withBody(x, body),
-            (error: unknown) => end(x, undefined, error),
-          )
+        if (incoming.headers['content-length'] === '0') x.body(NO_BODY)
+        else x.request.readBody(x)
         return
       }
     } catch (error) {

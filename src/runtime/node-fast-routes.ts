@@ -20,41 +20,69 @@ export interface FastRequest {
   arrayBuffer(): Promise<ArrayBuffer>
   /** Whether the body was read (an unread one is drained after the answer). */
   bodyRead: boolean
-  /** The whole body, called back once (with it or the failure), without a promise. */
-  bodyThen(done: (body: Uint8Array) => void, failed: (error: unknown) => void): void
+  /** Reads the whole body into `sink` (without a promise). */
+  readBody(sink: BodySink): void
 }
 
-/** Reads a request body of declared length (the caller checked the declaration), calling back once: with the whole body, or the failure. */
-const readBodyThen = (incoming: IncomingMessage, done: (body: Buffer) => void, failed: (error: unknown) => void): void => {
-  const chunks: Buffer[] = []
-  let total = 0
-  let settled = false
-  incoming.on('data', (chunk: Buffer) => {
-    chunks.push(chunk)
-    total += chunk.length
-  })
-  incoming.once('end', () => {
-    if (settled) return
-    settled = true
-    done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
-  })
-  const fail = (error: unknown): void => {
-    if (settled) return
-    settled = true
-    failed(error)
-  }
-  incoming.once('error', fail)
-  incoming.once('aborted', () => fail(new Error('request aborted')))
+/** Where a whole request body goes: once, the body or the failure to read it. */
+export interface BodySink {
+  body(bytes: Buffer): void
+  failed(error: unknown): void
+}
+
+/** A body being read: its sink and the chunks so far (the first on its own: a small body is one chunk). */
+interface BodyState {
+  readonly sink: BodySink
+  first: Buffer | undefined
+  more: Buffer[] | undefined
+  total: number
+  settled: boolean
+}
+
+const READING = Symbol('qrelay body')
+type Reading = IncomingMessage & { [READING]?: BodyState }
+
+// The listeners are shared by every request (each finds its state on the request it is called on):
+// no closures and no `once` wrappers per request. Each event comes at most once; `settled` keeps
+// the sink from hearing twice all the same.
+function onData(this: Reading, chunk: Buffer): void {
+  const state = this[READING]!
+  if (state.first === undefined) state.first = chunk
+  else (state.more ??= [state.first]).push(chunk)
+  state.total += chunk.length
+}
+function onEnd(this: Reading): void {
+  const state = this[READING]!
+  if (state.settled) return
+  state.settled = true
+  state.sink.body(state.more !== undefined ? Buffer.concat(state.more, state.total) : (state.first ?? Buffer.alloc(0)))
+}
+function onError(this: Reading, error: unknown): void {
+  const state = this[READING]!
+  if (state.settled) return
+  state.settled = true
+  state.sink.failed(error)
+}
+function onAborted(this: Reading): void {
+  onError.call(this, new Error('request aborted'))
+}
+
+/** Reads a request body of declared length (the caller checked the declaration) into `sink`. */
+const readBodyInto = (incoming: IncomingMessage, sink: BodySink): void => {
+  ;(incoming as Reading)[READING] = { sink, first: undefined, more: undefined, total: 0, settled: false }
+  incoming.on('data', onData)
+  incoming.on('end', onEnd)
+  incoming.on('error', onError)
+  incoming.on('aborted', onAborted)
 }
 
 /** Reads a request body of declared length, at most `maxBytes` (the caller checked the declaration). */
 const readBody = (incoming: IncomingMessage): Promise<ArrayBuffer> =>
   new Promise((resolve, reject) =>
-    readBodyThen(
-      incoming,
-      (whole) => resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer),
-      reject,
-    ),
+    readBodyInto(incoming, {
+      body: (whole) => resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer),
+      failed: reject,
+    }),
   )
 
 /**
@@ -75,9 +103,9 @@ class NodeRequest implements FastRequest {
     this.bodyRead = true
     return readBody(this.#incoming)
   }
-  bodyThen(done: (body: Uint8Array) => void, failed: (error: unknown) => void): void {
+  readBody(sink: BodySink): void {
     this.bodyRead = true
-    readBodyThen(this.#incoming, done, failed)
+    readBodyInto(this.#incoming, sink)
   }
 }
 

@@ -7,7 +7,7 @@
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
@@ -220,6 +220,32 @@ describe.each([
       }
     })
   }
+
+  it('reads a body that comes in pieces, and survives one that never ends', async () => {
+    const statuses: Record<string, string[]> = {}
+    for (const [name, base] of Object.entries(urls)) {
+      const created = await fetch(`${base}${MSC4388_PREFIX}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":"hello"}' })
+      const { id, sequence_token: token } = (await created.json()) as { id: string; sequence_token: string }
+      const body = JSON.stringify({ sequence_token: token, data: 'y'.repeat(3000) })
+      const head = `PUT ${MSC4388_PREFIX}/${id} HTTP/1.1\r\nhost: ${new URL(base).host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`
+      /** Sends the head and the body's first part, then the rest after a pause (or never); what came back. */
+      const send = (rest: boolean) =>
+        new Promise<string>((resolve) => {
+          const socket = connect(Number(new URL(base).port), '127.0.0.1')
+          let answer = ''
+          socket.on('data', (chunk) => (answer += chunk.toString('latin1')))
+          socket.on('close', () => resolve(answer))
+          socket.write(head + body.slice(0, 1000))
+          setTimeout(() => (rest ? socket.write(body.slice(1000)) : socket.destroy()), 30)
+        })
+      const whole = await send(true)
+      await send(false)
+      const read = await fetch(`${base}${MSC4388_PREFIX}/${id}`)
+      statuses[name] = [whole.split('\r\n')[0]!, String(read.status), ((await read.json()) as { data: string }).data.length.toString()]
+    }
+    expect(statuses.fast).toEqual(['HTTP/1.1 200 OK', '200', '3000'])
+    expect(statuses.fast).toEqual(statuses.hono)
+  })
 
   it('took the hot requests', () => {
     // Every create of the scenarios' set-up, and most steps, went through the fast path.
