@@ -10,6 +10,9 @@
  * would rewrite or the host check would refuse, bodies without a declared length or over the cap,
  * and deployments where the family middleware does more (creator auth, ASN lookups).
  * `test/integration/runtime/fast-path.test.ts` sends the same requests both ways and compares them.
+ *
+ * On the memory store with metrics off, the service answers these requests at once (`matrixNow`), and
+ * they are served without a promise (`node-fast-now.ts`); elsewhere through the service's promises.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { RelayError } from '../core/errors.ts'
