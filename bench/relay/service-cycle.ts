@@ -3,7 +3,7 @@
  * this process, on the memory store with Node's HMAC and SHA-256 (as `node-server.ts` composes it), no
  * abuse guard (as `run.ts` starts qrelay): the service's own cost, without HTTP. Each tree given runs
  * the cycle through its asynchronous methods (`async`) and, where it has them, through the methods
- * answered at once (`now`, `matrixNow`); the variants take turns, so the machine's load spreads over
+ * answered at once (`now`, `rendezvousNow`); the variants take turns, so the machine's load spreads over
  * all of them. Prints the median CPU µs per cycle of each variant, and per round.
  *
  * Run: `node --import tsx bench/relay/service-cycle.ts [tree …]` (default: this tree), e.g.
@@ -48,7 +48,8 @@ const load = async (tree: string): Promise<Record<string, Cycle>> => {
       await rendezvous.remove('msc4388', written.record.id, caller, null)
     },
   }
-  const now = rendezvous.matrixNow
+  const now =
+    rendezvous.inProcessParts === undefined ? undefined : (await src('services/rendezvous-now.ts')).rendezvousNow(rendezvous.inProcessParts)
   if (now !== undefined) {
     cycles.now = () => {
       const { record } = now.create('msc4388', '', caller)

@@ -1,6 +1,6 @@
 /**
  * The fast path's MSC4388 requests answered without a promise where the rendezvous service answers
- * at once (`matrixNow`: the memory store, metrics off): the same request context, route steps, answer
+ * at once (`rendezvousNow`: the memory store, metrics off): the same request context, route steps, answer
  * and access line as `node-fast-path.ts`'s `serve`, in the same order, with the body read by callbacks
  * and each service step a plain call (a request without a body is taken up on the next tick, as the
  * promises of the other path would). A step that has to wait (an abuse guard, keys still loading)
@@ -35,7 +35,7 @@ export type AnswerNow = (incoming: IncomingMessage, outgoing: ServerResponse, me
  * The requests answered at once on `now`.
  *
  * @example
- * const answer = answersNow(services.rendezvous.matrixNow, services, maxBodyBytes, answers)
+ * const answer = answersNow(rendezvousNow(services.rendezvous.inProcessParts)!, services, maxBodyBytes, answers)
  * answer(req, res, 'GET', id)
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: the exchange, its ending and the entry share the routes and the answers; each is under 30 lines

@@ -11,7 +11,7 @@
  * and deployments where the family middleware does more (creator auth, ASN lookups).
  * `test/integration/runtime/fast-path.test.ts` sends the same requests both ways and compares them.
  *
- * On the memory store with metrics off, the service answers these requests at once (`matrixNow`), and
+ * On the memory store with metrics off, the service answers these requests at once (`rendezvousNow`), and
  * they are served without a promise (`node-fast-now.ts`); elsewhere through the service's promises.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -26,6 +26,7 @@ import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import { fastRequest, msc4388FastRoutes, type FastRequest } from './node-fast-routes.ts'
 import { answersNow } from './node-fast-now.ts'
+import { rendezvousNow } from '../services/rendezvous-now.ts'
 
 /** What the fast path needs from the runtime beside the services (as `AppHost` gives the app). */
 export interface FastPathHost {
@@ -150,8 +151,8 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     outgoing.destroy()
   }
 
-  // With metrics on, the store is timed and answers nothing at once (`matrixNow` is undefined then too).
-  const now = metrics === undefined ? services.rendezvous.matrixNow : undefined
+  // With metrics on, the store is timed and answers nothing at once (`rendezvousNow` is undefined then too).
+  const now = metrics === undefined ? rendezvousNow(services.rendezvous.inProcessParts) : undefined
   const answeredNow =
     now === undefined
       ? undefined

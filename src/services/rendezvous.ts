@@ -26,7 +26,7 @@ import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
 import { partyWrites } from './party-writes.ts'
 import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
-import { refuseDeniedNetwork, rendezvousNow } from './rendezvous-now.ts'
+import { refuseDeniedNetwork, type RendezvousNowDeps } from './rendezvous-now.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
 export type { Caller, PartyView }
@@ -280,7 +280,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
   }
   return {
     ...service,
-    /** The Matrix channel requests answered at once where the store is in this process (memory); else undefined. */
-    matrixNow: rendezvousNow({ ...deps, ids, checkSize, ttlMsOf, count, later: service }),
+    /**
+     * What `rendezvousNow` (`./rendezvous-now.ts`) builds this service's Matrix requests answered at once
+     * from, where the store is in this process (Node's fast path on memory); built there, so a runtime
+     * without such a store (Workers) does not bundle it.
+     */
+    inProcessParts: { ...deps, ids, checkSize, ttlMsOf, count, later: service } satisfies RendezvousNowDeps,
   }
 }

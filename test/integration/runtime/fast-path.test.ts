@@ -18,6 +18,7 @@ import { createApp } from '../../../src/http/app.ts'
 import { checkResponses } from '../../helpers/openapi-check.ts'
 import { MSC4388_PREFIX } from '../../../src/http/routes/msc4388.ts'
 import { compose } from '../../../src/runtime/compose.ts'
+import { rendezvousNow } from '../../../src/services/rendezvous-now.ts'
 import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
 
 const lines: Record<string, unknown>[] = []
@@ -55,7 +56,7 @@ const start = async (env: Record<string, string>): Promise<void> => {
     ...(config.server.metricsEnabled ? { metrics: prometheusMetrics({ processMetrics: false }) } : {}),
   })
   // Both ways of answering are the ones this composition is meant to take.
-  expect(services.rendezvous.matrixNow === undefined).toBe(config.server.metricsEnabled)
+  expect(rendezvousNow(services.rendezvous.inProcessParts) === undefined).toBe(config.server.metricsEnabled)
   // Every answer Hono serves is checked against the document (the fast path must answer the same).
   const app = checkResponses(createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address }))
   const path = rendezvousFastPath(services, { isShuttingDown: () => false }) as FastPath

@@ -1,5 +1,5 @@
 /**
- * `rendezvous.matrixNow`, the Matrix channel requests answered at once on the memory store (the Node
+ * `rendezvousNow`, the Matrix channel requests answered at once on the memory store (the Node
  * fast path's way), against the service's asynchronous methods (the Hono app's): random sequences of
  * creates, reads, writes and deletes on both APIs, by several clients, with time passing, run on two
  * services of the same seed, must give the same outcomes (values and errors), the same records, the
@@ -20,7 +20,7 @@ import { abuseGuardFor, abuseThresholdsOf, sourceKeyOf } from '../../../src/serv
 import { counterKey } from '../../../src/services/abuse-state.ts'
 import { rateKey, rateLimiter } from '../../../src/services/rate-limiter.ts'
 import { rendezvousService } from '../../../src/services/rendezvous.ts'
-import type { MatrixApi } from '../../../src/services/rendezvous-now.ts'
+import { rendezvousNow, type MatrixApi } from '../../../src/services/rendezvous-now.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
 
@@ -64,7 +64,7 @@ const setup = (deployment: Deployment, now: boolean) => {
     ...(abuse === undefined ? {} : { abuse }),
     ...(deployment.loadedKeys === true ? { channelIdKeys: () => new Promise<ChannelIdKeys>((r) => setTimeout(() => r(keys), 1)) } : {}),
   })
-  const matrixNow = rendezvous.matrixNow
+  const matrixNow = rendezvousNow(rendezvous.inProcessParts)
   if (matrixNow === undefined) throw new Error('the memory store answers in process')
   /** The request answered as the chosen path answers it, as a promise either way. */
   const run = <T>(answer: () => T | Promise<T>): Promise<T> => {
@@ -214,7 +214,7 @@ describe.each<[string, Deployment]>([
   ['memory, no abuse guard (every request at once)', { env: { QRELAY_ABUSE_ENABLED: 'false' } }],
   ['memory with an abuse guard (creates and first answers wait for it)', { env: {}, abuse: true }],
   ['memory with channel-id keys loaded from elsewhere', { env: { QRELAY_ABUSE_ENABLED: 'false' }, loadedKeys: true }],
-])('matrixNow against the asynchronous methods, %s', (_name, deployment) => {
+])('rendezvousNow against the asynchronous methods, %s', (_name, deployment) => {
   it('gives the same outcomes, records, counters and events for any sequence of requests', async () => {
     const seenCodes = new Set<string>()
     await fc.assert(
@@ -231,7 +231,7 @@ describe.each<[string, Deployment]>([
   })
 })
 
-describe('matrixNow', () => {
+describe('rendezvousNow', () => {
   it('answers a plain cycle without a promise, and is absent on a store that is not in this process', async () => {
     const t = setup({ env: { QRELAY_ABUSE_ENABLED: 'false' } }, true)
     const clock = fakeClock()
@@ -244,7 +244,7 @@ describe('matrixNow', () => {
       limits: t.config.rendezvous,
       rates: t.config.rateLimit,
     })
-    const now = rendezvous.matrixNow!
+    const now = rendezvousNow(rendezvous.inProcessParts)!
     const caller = { clientKey: '192.0.2.1' }
     const created = now.create('msc4388', 'offer', caller)
     expect(created).not.toBeInstanceOf(Promise)
@@ -263,6 +263,6 @@ describe('matrixNow', () => {
       limits: t.config.rendezvous,
       rates: t.config.rateLimit,
     })
-    expect(shared.matrixNow).toBeUndefined()
+    expect(rendezvousNow(shared.inProcessParts)).toBeUndefined()
   })
 })
