@@ -52,7 +52,7 @@ export const readTextCapped = async (request: Request, maxBytes: number): Promis
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /** Decodes a body, refusing more than `maxBytes` (a lying Content-Length) and invalid UTF-8. */
-const decodeUtf8 = (bytes: Uint8Array, maxBytes: number): string => {
+export const decodeUtf8 = (bytes: Uint8Array, maxBytes: number): string => {
   if (bytes.byteLength > maxBytes) throw new RelayError('PAYLOAD_TOO_LARGE', { detail: `body exceeds ${maxBytes} bytes` })
   try {
     return strictUtf8.decode(bytes)
@@ -76,10 +76,19 @@ export const charsetOf = (request: Request): string | undefined => {
  * Errors: NOT_JSON (wrong type, unparsable, too deeply nested, or not an object), PAYLOAD_TOO_LARGE.
  */
 export const readJsonObject = async (request: Request, maxBytes: number): Promise<Record<string, unknown>> => {
+  checkJsonType(request)
+  return jsonObjectOf(await readTextCapped(request, maxBytes))
+}
+
+/** The check {@link readJsonObject} makes before reading: the body is declared JSON. Errors: NOT_JSON. */
+export const checkJsonType = (request: Request): void => {
   if (mediaTypeOf(request) !== 'application/json') {
     throw new RelayError('NOT_JSON', { detail: 'Content-Type must be application/json' })
   }
-  const text = await readTextCapped(request, maxBytes)
+}
+
+/** The JSON object `text` holds, as {@link readJsonObject} takes it (after its checks of the request). Errors: NOT_JSON. */
+export const jsonObjectOf = (text: string): Record<string, unknown> => {
   let value: unknown
   try {
     value = JSON.parse(text)

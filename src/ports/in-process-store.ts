@@ -1,5 +1,6 @@
 import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
 import type { WindowCounts } from './counter-store.ts'
+import type { CreateOutcome } from './channel-store.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 
 /**
@@ -14,6 +15,10 @@ export interface InProcessStore {
   getChannel(id: string): ChannelRecord | null
   /** `channels.replaceIfMatch`, now. */
   replaceChannelIfMatch(id: string, expectedRev: number, next: ChannelRecord): ReplaceOutcome
+  /** `channels.create`, now. */
+  createChannel(record: ChannelRecord, maxLive: number): CreateOutcome
+  /** `channels.takeOnce`, now. */
+  takeChannelOnce(id: string): ChannelRecord | null
   /** `counters.hitWindow`, now. */
   hitWindow(key: string, windowIndex: number, ttlMs: number): WindowCounts
   /** `channels.get`, now, without copying the record: its fields as the store holds them (see {@link ChannelPeek}). */

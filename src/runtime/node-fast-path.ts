@@ -10,6 +10,9 @@
  * would rewrite or the host check would refuse, bodies without a declared length or over the cap,
  * and deployments where the family middleware does more (creator auth, ASN lookups).
  * `test/integration/runtime/fast-path.test.ts` sends the same requests both ways and compares them.
+ *
+ * On the memory store with metrics off, the service answers these requests at once (`rendezvousNow`), and
+ * they are served without a promise (`node-fast-now.ts`); elsewhere through the service's promises.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { RelayError } from '../core/errors.ts'
@@ -22,6 +25,8 @@ import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import { fastRequest, msc4388FastRoutes, type FastRequest } from './node-fast-routes.ts'
+import { answersNow } from './node-fast-now.ts'
+import { rendezvousNow } from '../services/rendezvous-now.ts'
 
 /** What the fast path needs from the runtime beside the services (as `AppHost` gives the app). */
 export interface FastPathHost {
@@ -140,15 +145,38 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
+  /** Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone. */
+  const lost = (outgoing: ServerResponse, error: unknown): void => {
+    logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
+    outgoing.destroy()
+  }
+
+  // With metrics on, the store is timed and answers nothing at once (`rendezvousNow` is undefined then too).
+  const now = metrics === undefined ? rendezvousNow(services.rendezvous.inProcessParts) : undefined
+  const answeredNow =
+    now === undefined
+      ? undefined
+      : answersNow(now, services, routes.maxBodyBytes, {
+          contexts,
+          routeOf: (id) => (id === '' ? MSC4388_PREFIX : ID_ROUTE),
+          ok: (outgoing, exchange, body) => send(outgoing, exchange, 200, body, OK_HEADERS),
+          fail,
+          lost,
+        })
+
   return (incoming, outgoing) => {
     const method = incoming.method ?? ''
     const id = match(method, incoming.url ?? '')
     if (id === undefined || !plainHeaders(incoming, method)) return false
-    serve(incoming, outgoing, method, id).catch((error: unknown) => {
-      // Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone.
-      logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
-      outgoing.destroy()
-    })
+    if (answeredNow !== undefined) {
+      try {
+        answeredNow(incoming, outgoing, method, id)
+      } catch (error) {
+        lost(outgoing, error)
+      }
+      return true
+    }
+    serve(incoming, outgoing, method, id).catch((error: unknown) => lost(outgoing, error))
     return true
   }
 }

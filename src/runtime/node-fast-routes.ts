@@ -4,11 +4,13 @@
  * Each answers the JSON text of a 200 or throws what the Hono route would throw.
  */
 import type { IncomingMessage } from 'node:http'
-import { readJsonObject } from '../http/body.ts'
+import type { ChannelRecord } from '../core/rendezvous/channel.ts'
+import { checkJsonType, decodeUtf8, jsonObjectOf, readJsonObject } from '../http/body.ts'
 import { parseWith } from '../http/openapi/fields.ts'
 import { CREATE_BODY, WRITE_BODY } from '../http/routes/msc4388.ts'
 import { refuseNavigation } from '../http/middleware/fetch-metadata.ts'
 import type { Caller, RendezvousService } from '../services/rendezvous.ts'
+import { thenNow, type Now, type RendezvousNow } from '../services/rendezvous-now.ts'
 
 /** What a route may look at in a request: its headers (lower-case names) and its body. */
 export interface FastRequest {
@@ -18,24 +20,70 @@ export interface FastRequest {
   arrayBuffer(): Promise<ArrayBuffer>
   /** Whether the body was read (an unread one is drained after the answer). */
   bodyRead: boolean
+  /** Reads the whole body into `sink` (without a promise). */
+  readBody(sink: BodySink): void
+}
+
+/** Where a whole request body goes: once, the body or the failure to read it. */
+export interface BodySink {
+  body(bytes: Buffer): void
+  failed(error: unknown): void
+}
+
+/** A body being read: its sink and the chunks so far (the first on its own: a small body is one chunk). */
+interface BodyState {
+  readonly sink: BodySink
+  first: Buffer | undefined
+  more: Buffer[] | undefined
+  total: number
+  settled: boolean
+}
+
+const READING = Symbol('qrelay body')
+type Reading = IncomingMessage & { [READING]?: BodyState }
+
+// The listeners are shared by every request (each finds its state on the request it is called on):
+// no closures and no `once` wrappers per request. Each event comes at most once; `settled` keeps
+// the sink from hearing twice all the same.
+function onData(this: Reading, chunk: Buffer): void {
+  const state = this[READING]!
+  if (state.first === undefined) state.first = chunk
+  else (state.more ??= [state.first]).push(chunk)
+  state.total += chunk.length
+}
+function onEnd(this: Reading): void {
+  const state = this[READING]!
+  if (state.settled) return
+  state.settled = true
+  state.sink.body(state.more !== undefined ? Buffer.concat(state.more, state.total) : (state.first ?? Buffer.alloc(0)))
+}
+function onError(this: Reading, error: unknown): void {
+  const state = this[READING]!
+  if (state.settled) return
+  state.settled = true
+  state.sink.failed(error)
+}
+function onAborted(this: Reading): void {
+  onError.call(this, new Error('request aborted'))
+}
+
+/** Reads a request body of declared length (the caller checked the declaration) into `sink`. */
+const readBodyInto = (incoming: IncomingMessage, sink: BodySink): void => {
+  ;(incoming as Reading)[READING] = { sink, first: undefined, more: undefined, total: 0, settled: false }
+  incoming.on('data', onData)
+  incoming.on('end', onEnd)
+  incoming.on('error', onError)
+  incoming.on('aborted', onAborted)
 }
 
 /** Reads a request body of declared length, at most `maxBytes` (the caller checked the declaration). */
 const readBody = (incoming: IncomingMessage): Promise<ArrayBuffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let total = 0
-    incoming.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      total += chunk.length
-    })
-    incoming.once('end', () => {
-      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
-      resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer)
-    })
-    incoming.once('error', reject)
-    incoming.once('aborted', () => reject(new Error('request aborted')))
-  })
+  new Promise((resolve, reject) =>
+    readBodyInto(incoming, {
+      body: (whole) => resolve(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer),
+      failed: reject,
+    }),
+  )
 
 /**
  * The request view the routes and the body helpers read (a `Request` in all they use of one): its own
@@ -54,6 +102,10 @@ class NodeRequest implements FastRequest {
   arrayBuffer(): Promise<ArrayBuffer> {
     this.bodyRead = true
     return readBody(this.#incoming)
+  }
+  readBody(sink: BodySink): void {
+    this.bodyRead = true
+    readBodyInto(this.#incoming, sink)
   }
 }
 
@@ -94,6 +146,51 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
       note.channelId = id
       await rendezvous.remove('msc4388', id, caller, null)
       return '{}'
+    },
+  }
+}
+
+/**
+ * The MSC4388 handlers of `msc4388FastRoutes` answered at once where the rendezvous service can
+ * (`now`, the memory store): the same steps in the same order, each answering the JSON text of a 200
+ * (or a promise of it when the service had to wait) or throwing what the Hono route would throw. A
+ * request with a body is taken in two steps, `takesJson` before the body is read and `create` or
+ * `write` on its JSON object (`json`) after.
+ */
+export const msc4388NowRoutes = (now: RendezvousNow, rendezvous: RendezvousService, maxBodyBytes: number) => {
+  const asRequest = (request: FastRequest): Request => request as unknown as Request
+  const created = (view: { record: ChannelRecord }): string =>
+    JSON.stringify({ id: view.record.id, sequence_token: view.record.token, expires_in_ms: rendezvous.remainingMs(view.record) })
+  const read = (view: { record: ChannelRecord }): string =>
+    JSON.stringify({ data: view.record.data, sequence_token: view.record.token, expires_in_ms: rendezvous.remainingMs(view.record) })
+  const written = (view: { record: ChannelRecord }): string => JSON.stringify({ sequence_token: view.record.token })
+  const removed = (): string => '{}'
+  return {
+    /** What `readJsonObject` checks before reading the body. Errors: NOT_JSON. */
+    takesJson(request: FastRequest): void {
+      checkJsonType(asRequest(request))
+    },
+    /** The JSON object of a whole body (of a declared length within the cap), as `readJsonObject` reads it. */
+    json(body: Uint8Array): Record<string, unknown> {
+      return jsonObjectOf(decodeUtf8(body, maxBodyBytes))
+    },
+    create(json: Record<string, unknown>, caller: Caller): Now<string> {
+      const { data } = parseWith(CREATE_BODY, json)
+      return thenNow(now.create('msc4388', data, caller), created)
+    },
+    read(request: FastRequest, id: string, caller: Caller, note: ChannelNote): Now<string> {
+      refuseNavigation(asRequest(request).headers)
+      note.channelId = id
+      return thenNow(now.read('msc4388', id, caller), read)
+    },
+    /** The write of a body; the channel was noted before its body was read (as the Hono route does). */
+    write(json: Record<string, unknown>, id: string, caller: Caller): Now<string> {
+      const { sequence_token: token, data } = parseWith(WRITE_BODY, json)
+      return thenNow(now.write('msc4388', id, data, token, caller), written)
+    },
+    remove(id: string, caller: Caller, note: ChannelNote): Now<string> {
+      note.channelId = id
+      return thenNow(now.remove('msc4388', id, caller), removed)
     },
   }
 }

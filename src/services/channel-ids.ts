@@ -18,6 +18,10 @@ export interface ChannelIds {
   mint(): Promise<string>
   /** True when this deployment minted `id`; false for anything made up. */
   isMinted(id: string): Promise<boolean>
+  /** `mint`, at once; undefined (nothing drawn) while keys that are loaded from elsewhere have not arrived. */
+  mintNow(): string | undefined
+  /** `isMinted`, at once; undefined while keys that are loaded from elsewhere have not arrived. */
+  isMintedNow(id: string): boolean | undefined
 }
 
 /**
@@ -30,13 +34,26 @@ export interface ChannelIds {
  */
 export const channelIds = (source: ChannelIdKeySource, random: Random, mac: HmacSha256 = portableHmacSha256): ChannelIds => {
   let keys: Promise<ChannelIdKeys> | undefined
+  // The keys once known: given ones (or this instance's random key, drawn on first use) at once,
+  // loaded ones when their load has succeeded.
+  let known: ChannelIdKeys | undefined
+  const knownNow = (): ChannelIdKeys | undefined => {
+    if (known === undefined && typeof source !== 'function') known = source ?? [random.bytes(32)]
+    return known
+  }
   const load = (): Promise<ChannelIdKeys> => {
     if (keys !== undefined) return keys
-    const loading = typeof source === 'function' ? source() : Promise.resolve<ChannelIdKeys>(source ?? [random.bytes(32)])
-    keys = loading.catch((error: unknown) => {
-      keys = undefined
-      throw error
-    })
+    if (typeof source !== 'function') {
+      keys = Promise.resolve(knownNow()!)
+      return keys
+    }
+    keys = source().then(
+      (loaded) => (known = loaded),
+      (error: unknown) => {
+        keys = undefined
+        throw error
+      },
+    )
     return keys
   }
   // Ids recognised lately: every WebSocket write and HTTP request of a live channel checks its id, an
@@ -47,19 +64,29 @@ export const channelIds = (source: ChannelIdKeySource, random: Random, mac: Hmac
     if (recognised.size >= MAX_RECOGNISED) recognised.clear()
     recognised.add(id)
   }
+  const mintWith = (loaded: ChannelIdKeys): string => {
+    const id = mintChannelId(loaded, random.bytes(16), mac)
+    // Tagged with the first of the keys every check tries, which never change once loaded: checking
+    // it would compute the same tag again. The next request on the channel (its first write) skips that.
+    remember(id)
+    return id
+  }
+  const isMintedWith = (loaded: ChannelIdKeys, id: string): boolean => {
+    const minted = isMintedChannelId(loaded, id, mac)
+    if (minted) remember(id)
+    return minted
+  }
   return {
-    mint: async () => {
-      const id = mintChannelId(await load(), random.bytes(16), mac)
-      // Tagged with the first of the keys every check tries, which never change once loaded: checking
-      // it would compute the same tag again. The next request on the channel (its first write) skips that.
-      remember(id)
-      return id
+    mint: async () => mintWith(await load()),
+    isMinted: async (id) => recognised.has(id) || isMintedWith(await load(), id),
+    mintNow: () => {
+      const loaded = knownNow()
+      return loaded === undefined ? undefined : mintWith(loaded)
     },
-    isMinted: async (id) => {
+    isMintedNow: (id) => {
       if (recognised.has(id)) return true
-      const minted = isMintedChannelId(await load(), id, mac)
-      if (minted) remember(id)
-      return minted
+      const loaded = knownNow()
+      return loaded === undefined ? undefined : isMintedWith(loaded, id)
     },
   }
 }

@@ -7,7 +7,7 @@
 import { RelayError } from '../core/errors.ts'
 import { decideRate, windowBudget, type RateRule } from '../core/policy/rate-limit.ts'
 import { decideTokenWrite, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
-import type { ChannelLimit, Clock, CreateOutcome, EphemeralStore, Limited, WindowCounts } from '../ports.ts'
+import type { ChannelLimit, Clock, CreateOutcome, EphemeralStore, InProcessStore, Limited, WindowCounts } from '../ports.ts'
 import type { TokenWrite, TokenWriteOutcome } from '../ports/channel-store.ts'
 import { rateKey } from './rate-limiter.ts'
 
@@ -95,6 +95,19 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
   }
 }
 
+/** The {@link ChannelLimit} of one hit of `key` under `rule` at `now`. */
+const limitOf = (key: string, rule: RateRule, now: number): ChannelLimit => {
+  const { index, budget } = windowBudget(rule, now)
+  return { key: rateKey(key), windowIndex: index, ttlMs: 2 * rule.windowMs, budget }
+}
+
+/** The value of an admitted hit, else RATE_LIMITED with the retry hint `RateLimiter.consume` gives. */
+const settled = <T>(outcome: Limited<T>, rule: RateRule, now: number): T => {
+  if (outcome.admitted) return outcome.value
+  const { retryAfterMs } = decideRate(outcome.counts, rule, now)
+  throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: Math.max(1, retryAfterMs) })
+}
+
 /**
  * Builds the rate-limited channel intents of the rendezvous service: each counts one hit of `key`
  * under `rule` (the rate limiter's counter of that name) and throws RATE_LIMITED when refused, with
@@ -105,15 +118,6 @@ export const fusedChannelOps = (store: EphemeralStore): FusedChannelOps => {
  */
 export const channelLimits = (store: EphemeralStore, clock: Clock) => {
   const ops = fusedChannelOps(store)
-  const limitOf = (key: string, rule: RateRule, now: number): ChannelLimit => {
-    const { index, budget } = windowBudget(rule, now)
-    return { key: rateKey(key), windowIndex: index, ttlMs: 2 * rule.windowMs, budget }
-  }
-  const settled = <T>(outcome: Limited<T>, rule: RateRule, now: number): T => {
-    if (outcome.admitted) return outcome.value
-    const { retryAfterMs } = decideRate(outcome.counts, rule, now)
-    throw new RelayError('RATE_LIMITED', { detail: 'too many requests', retryAfterMs: Math.max(1, retryAfterMs) })
-  }
   return {
     /** The live record of `id` (null when gone), once a hit of `key` is admitted. */
     async get(key: string, rule: RateRule, id: string): Promise<ChannelRecord | null> {
@@ -134,6 +138,53 @@ export const channelLimits = (store: EphemeralStore, clock: Clock) => {
     async create(key: string, rule: RateRule, record: ChannelRecord, maxLive: number): Promise<CreateOutcome> {
       const now = clock.now()
       return settled(await ops.limitAndCreate(record, maxLive, limitOf(key, rule, now)), rule, now)
+    },
+  }
+}
+
+/**
+ * {@link channelLimits} on a store in this process, each intent one synchronous step: the same hit
+ * of the same counter first, the same channel steps as the composed intents (`fusedChannelOps`) once
+ * it is admitted, the same outcomes and RATE_LIMITED.
+ *
+ * @example
+ * const record = channelLimitsNow(store.inProcess, clock).get(`read:${id}:${clientKey}`, rates.readsPerChannel, id)
+ */
+export const channelLimitsNow = (store: InProcessStore, clock: Clock) => {
+  /** Counts the hit of `key`; throws RATE_LIMITED when it is refused. */
+  const hit = (key: string, rule: RateRule): { counts: WindowCounts; limit: ChannelLimit; now: number } => {
+    const now = clock.now()
+    const limit = limitOf(key, rule, now)
+    return { counts: store.hitWindow(limit.key, limit.windowIndex, limit.ttlMs), limit, now }
+  }
+  /** Counts the hit of `key` and reads `id` beside it (as the composed `limitAndGet`); RATE_LIMITED when refused. */
+  const read = (key: string, rule: RateRule, id: string): ChannelRecord | null => {
+    const { counts, limit, now } = hit(key, rule)
+    const record = store.getChannel(id)
+    if (!admits(counts, limit)) settled({ admitted: false, counts }, rule, now)
+    return record
+  }
+  return {
+    /** `channelLimits.get`, now. */
+    get: read,
+    /** `channelLimits.take`, now. */
+    take(key: string, rule: RateRule, id: string, api: RendezvousApi): ChannelRecord | null {
+      const record = read(key, rule, id)
+      return record === null || record.api !== api ? null : store.takeChannelOnce(id)
+    },
+    /** `channelLimits.write`, now (nothing runs in between, so the compare-and-swap cannot lose a race). */
+    write(key: string, rule: RateRule, id: string, write: TokenWrite): TokenWriteOutcome {
+      const record = read(key, rule, id)
+      const decided = decideTokenWrite(record, write)
+      if ('outcome' in decided) return decided
+      const stored = store.replaceChannelIfMatch(id, record!.rev, decided)
+      return stored === 'ok' ? { outcome: 'written', record: decided } : stored === 'missing' ? { outcome: 'missing' } : { outcome: 'busy' }
+    },
+    /** `channelLimits.create`, now. */
+    create(key: string, rule: RateRule, record: ChannelRecord, maxLive: number): CreateOutcome {
+      const { counts, limit, now } = hit(key, rule)
+      if (!admits(counts, limit)) settled({ admitted: false, counts }, rule, now)
+      return store.createChannel(record, maxLive)
     },
   }
 }

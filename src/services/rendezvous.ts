@@ -21,11 +21,12 @@ import { channelIds } from './channel-ids.ts'
 import type { Config } from '../config.ts'
 import type { ChannelEvents, Clock, EphemeralStore, Random } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
-import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
+import type { Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
 import { partyWrites } from './party-writes.ts'
 import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
+import { refuseDeniedNetwork, type RendezvousNowDeps } from './rendezvous-now.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
 export type { Caller, PartyView }
@@ -70,14 +71,7 @@ export type { AbortReason }
 
 /** Refuses a creator on a denied network, or under an abuse block of its network or ASN (NETWORK_DENIED). */
 const refuseDeniedCreator = async (deps: RendezvousDeps, caller: Caller): Promise<void> => {
-  const denied = deps.deniedNetworks
-  // The address is only looked at against a deny list (parsing it is pure, and costs a few per cent of a create).
-  if (denied !== undefined && denied.length > 0 && caller.address !== undefined) {
-    const address = parseAddress(caller.address)
-    if (address !== null && inAnyRange(address, denied)) {
-      throw new RelayError('NETWORK_DENIED', { detail: 'channels cannot be created from this network' })
-    }
-  }
+  refuseDeniedNetwork(deps.deniedNetworks, caller)
   if (deps.abuse === undefined) return
   const abuse = deps.abuse
   const blocks = await Promise.all(sourcesOf(caller.clientKey, caller.asn).map((source) => abuse.deniedForMs(source, caller.accountId)))
@@ -169,7 +163,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
 
   const strikeMismatch = mismatchStrikes({ counters: store.counters, ...(deps.abuse === undefined ? {} : { abuse: deps.abuse }) })
 
-  return {
+  const service = {
     /** Creates a channel holding `data`. Errors: PAYLOAD_TOO_LARGE, RATE_LIMITED, CAPACITY_EXCEEDED. */
     async create(api: RendezvousApi, data: string, caller: Caller): Promise<CreatedChannel> {
       checkSize(data)
@@ -285,5 +279,14 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     remainingMs(record: ChannelRecord): number {
       return Math.max(0, record.expiresAtMs - clock.now())
     },
+  }
+  return {
+    ...service,
+    /**
+     * What `rendezvousNow` (`./rendezvous-now.ts`) builds this service's Matrix requests answered at once
+     * from, where the store is in this process (Node's fast path on memory); built there, so a runtime
+     * without such a store (Workers) does not bundle it.
+     */
+    inProcessParts: { ...deps, ids, checkSize, ttlMsOf, count, later: service } satisfies RendezvousNowDeps,
   }
 }

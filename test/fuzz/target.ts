@@ -131,6 +131,21 @@ const wrap = (
   }
 }
 
+/** {@link wrap} for a synchronous method: the memory store's in-process port, the same writes answered at once. */
+const wrapNow = (
+  target: Record<string, unknown>,
+  name: string,
+  changed: (result: unknown) => boolean,
+  report: (key: string) => void,
+): void => {
+  const original = target[name] as AnyFn
+  target[name] = (...args: unknown[]) => {
+    const result = original.apply(target, args)
+    if (changed(result)) report(String(args[0]))
+    return result
+  }
+}
+
 /**
  * A dumper of every SQLite row, keyed `table:<primary key values>`. The schema is read and the
  * statements prepared once (the server migrated before the recorder opens the file): preparing them
@@ -187,6 +202,28 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
     (r) => r === true,
     (id) => report('ephemeral', 'channels.delete')(name(id)),
   )
+  // The Node fast path and the WebSocket writes reach the same records through the in-process port.
+  const inProcess = server.store.inProcess as unknown as Record<string, unknown> | undefined
+  if (inProcess !== undefined) {
+    wrapNow(
+      inProcess,
+      'createChannel',
+      (r) => r === 'ok',
+      (id) => report('ephemeral', 'channels.create')(name(id)),
+    )
+    wrapNow(
+      inProcess,
+      'replaceChannelIfMatch',
+      (r) => r === 'ok',
+      (id) => report('ephemeral', 'channels.replace')(name(id)),
+    )
+    wrapNow(
+      inProcess,
+      'takeChannelOnce',
+      (r) => r !== null,
+      (id) => report('ephemeral', 'channels.take')(name(id)),
+    )
+  }
   const kv = server.store.kv as unknown as Record<string, unknown>
   wrap(kv, 'put', () => true, report('ephemeral', 'kv.put'))
   wrap(kv, 'replaceIfMatch', (r) => r === 'ok', report('ephemeral', 'kv.replace'))

@@ -9,8 +9,8 @@
  * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
  * evict, never grow memory).
  *
- * The channel and window-counter steps a WebSocket put needs are also given synchronously
- * (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
+ * The channel and window-counter steps of a WebSocket put and of the Matrix channel requests are also
+ * given synchronously (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
  */
 import { counterTable } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
@@ -61,6 +61,17 @@ const schedule = (heap: ExpiryHeap, map: Map<string, { expiresAtMs: number }>, k
   heap.push(key, atMs)
 }
 
+/**
+ * `current` with `data`, `token` and `updatedAtMs` written and `version` and `rev` one higher: packed from
+ * the stored fields where it can be, else unpacked and packed again.
+ */
+const writtenChannel = (id: string, current: StoredChannel, data: string, token: string, updatedAtMs: number): StoredChannel => {
+  const packed = current instanceof PackedChannel ? packedWrite(current, data, token, updatedAtMs) : undefined
+  if (packed !== undefined) return packed
+  const record = unpackChannel(id, current)
+  return packChannel(id, { ...record, data, version: record.version + 1, token, rev: record.rev + 1, updatedAtMs })
+}
+
 /** The channels, with `prune(now)` to free the due ones and their count. */
 const memoryChannels = (clock: Clock) => {
   // Records are held packed (`packed-channel.ts`); `expiresAtMs` and `rev` read the same either way.
@@ -108,25 +119,28 @@ const memoryChannels = (clock: Clock) => {
     const current = live(id)
     if (current === null) return 'missing'
     if (current.rev !== expectedRev) return 'mismatch'
-    const packed = current instanceof PackedChannel ? packedWrite(current, data, token, updatedAtMs) : undefined
-    if (packed !== undefined) {
-      // The expiry is unchanged: nothing to schedule.
-      channels.set(id, packed)
-      return 'ok'
-    }
-    const record = unpackChannel(id, current)
-    const next = { ...record, data, version: record.version + 1, token, rev: record.rev + 1, updatedAtMs }
-    return replaceIfMatch(id, expectedRev, next)
+    // The expiry is unchanged: nothing to schedule.
+    channels.set(id, writtenChannel(id, current, data, token, updatedAtMs))
+    return 'ok'
+  }
+  const create = (record: ChannelRecord, maxLive: number): CreateOutcome => {
+    if (live(record.id) !== null) return 'exists'
+    // Live channels are never evicted: at the cap, creation is refused.
+    if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
+    channels.set(record.id, packChannel(record.id, record))
+    schedule(channelsDue, channels, record.id, record.expiresAtMs)
+    return 'ok'
+  }
+  const takeOnce = (id: string): ChannelRecord | null => {
+    const current = live(id)
+    if (current === null) return null
+    channels.delete(id)
+    return unpackChannel(id, current)
   }
 
   const store: ChannelStore = {
     async create(record, maxLive): Promise<CreateOutcome> {
-      if (live(record.id) !== null) return 'exists'
-      // Live channels are never evicted: at the cap, creation is refused.
-      if (channels.size >= maxLive && countLive() >= maxLive) return 'capacity'
-      channels.set(record.id, packChannel(record.id, record))
-      schedule(channelsDue, channels, record.id, record.expiresAtMs)
-      return 'ok'
+      return create(record, maxLive)
     },
     async get(id) {
       return get(id)
@@ -135,10 +149,7 @@ const memoryChannels = (clock: Clock) => {
       return replaceIfMatch(id, expectedRev, next)
     },
     async takeOnce(id) {
-      const current = live(id)
-      if (current === null) return null
-      channels.delete(id)
-      return unpackChannel(id, current)
+      return takeOnce(id)
     },
     async delete(id) {
       const current = live(id)
@@ -149,7 +160,7 @@ const memoryChannels = (clock: Clock) => {
       return countLive()
     },
   }
-  return { store, get, replaceIfMatch, peek: live, write, prune, size: (): number => channels.size }
+  return { store, get, replaceIfMatch, peek: live, write, create, takeOnce, prune, size: (): number => channels.size }
 }
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
@@ -254,6 +265,8 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
     inProcess: {
       getChannel: channels.get,
       replaceChannelIfMatch: channels.replaceIfMatch,
+      createChannel: channels.create,
+      takeChannelOnce: channels.takeOnce,
       hitWindow: counters.hitWindow,
       peekChannel: channels.peek,
       writeChannelNow: channels.write,

@@ -7,16 +7,18 @@
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
+import { prometheusMetrics } from '../../../src/adapters/metrics/prometheus.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { createApp } from '../../../src/http/app.ts'
 import { checkResponses } from '../../helpers/openapi-check.ts'
 import { MSC4388_PREFIX } from '../../../src/http/routes/msc4388.ts'
 import { compose } from '../../../src/runtime/compose.ts'
+import { rendezvousNow } from '../../../src/services/rendezvous-now.ts'
 import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
 
 const lines: Record<string, unknown>[] = []
@@ -37,9 +39,13 @@ const listen = (server: Server): Promise<string> => {
   return server.listening ? Promise.resolve(url()) : new Promise((resolve) => server.once('listening', () => resolve(url())))
 }
 
-beforeAll(async () => {
+/**
+ * Starts both servers on one composition of `env` (the fast path answers at once on the memory store
+ * without an abuse guard or metrics, and partly or wholly through promises otherwise).
+ */
+const start = async (env: Record<string, string>): Promise<void> => {
   // No public base URL: the loopback host check applies. Three reads per channel: the limit is reachable.
-  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info' })
+  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info', ...env })
   const logger = pinoLogger('info', sink)
   const services = compose(config, {
     store: memoryStore({ clock: systemClock, sweepIntervalMs: 0 }),
@@ -47,7 +53,10 @@ beforeAll(async () => {
     random: cryptoRandom,
     logger,
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
+    ...(config.server.metricsEnabled ? { metrics: prometheusMetrics({ processMetrics: false }) } : {}),
   })
+  // Both ways of answering are the ones this composition is meant to take.
+  expect(rendezvousNow(services.rendezvous.inProcessParts) === undefined).toBe(config.server.metricsEnabled)
   // Every answer Hono serves is checked against the document (the fast path must answer the same).
   const app = checkResponses(createApp(services, { getSocketAddress: (c) => getConnInfo(c).remote.address }))
   const path = rendezvousFastPath(services, { isShuttingDown: () => false }) as FastPath
@@ -56,15 +65,16 @@ beforeAll(async () => {
     if (taken) fastHits++
     return taken
   }
+  fastHits = 0
   hono = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
   fast = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, ...fastPathServer(counted) }) as Server
   urls.hono = await listen(hono)
   urls.fast = await listen(fast)
-}, 30_000)
+}
 
-afterAll(async () => {
+const stop = async (): Promise<void> => {
   await Promise.all([hono, fast].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
-})
+}
 
 interface Step {
   method: string
@@ -194,7 +204,14 @@ const scenarios: Record<string, Step[]> = {
   ],
 }
 
-describe('the Node fast path answers as the Hono app does', () => {
+describe.each([
+  ['abuse guard on (the default)', {}],
+  ['abuse guard off (every step at once)', { QRELAY_ABUSE_ENABLED: 'false' }],
+  ['metrics on (a timed store: every step through a promise)', { QRELAY_METRICS_ENABLED: 'true' }],
+])('the Node fast path answers as the Hono app does, %s', (_name, env: Record<string, string>) => {
+  beforeAll(() => start(env), 30_000)
+  afterAll(stop)
+
   for (const [name, steps] of Object.entries(scenarios)) {
     it(name, async () => {
       const viaHono = await play(urls.hono, steps)
@@ -204,6 +221,32 @@ describe('the Node fast path answers as the Hono app does', () => {
       }
     })
   }
+
+  it('reads a body that comes in pieces, and survives one that never ends', async () => {
+    const statuses: Record<string, string[]> = {}
+    for (const [name, base] of Object.entries(urls)) {
+      const created = await fetch(`${base}${MSC4388_PREFIX}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":"hello"}' })
+      const { id, sequence_token: token } = (await created.json()) as { id: string; sequence_token: string }
+      const body = JSON.stringify({ sequence_token: token, data: 'y'.repeat(3000) })
+      const head = `PUT ${MSC4388_PREFIX}/${id} HTTP/1.1\r\nhost: ${new URL(base).host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`
+      /** Sends the head and the body's first part, then the rest after a pause (or never); what came back. */
+      const send = (rest: boolean) =>
+        new Promise<string>((resolve) => {
+          const socket = connect(Number(new URL(base).port), '127.0.0.1')
+          let answer = ''
+          socket.on('data', (chunk) => (answer += chunk.toString('latin1')))
+          socket.on('close', () => resolve(answer))
+          socket.write(head + body.slice(0, 1000))
+          setTimeout(() => (rest ? socket.write(body.slice(1000)) : socket.destroy()), 30)
+        })
+      const whole = await send(true)
+      await send(false)
+      const read = await fetch(`${base}${MSC4388_PREFIX}/${id}`)
+      statuses[name] = [whole.split('\r\n')[0]!, String(read.status), ((await read.json()) as { data: string }).data.length.toString()]
+    }
+    expect(statuses.fast).toEqual(['HTTP/1.1 200 OK', '200', '3000'])
+    expect(statuses.fast).toEqual(statuses.hono)
+  })
 
   it('took the hot requests', () => {
     // Every create of the scenarios' set-up, and most steps, went through the fast path.
