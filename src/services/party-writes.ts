@@ -68,8 +68,15 @@ export const partyWrites = (deps: PartyWriteDeps) => {
      */
     async writeAsParty(id: string, data: string, expectedToken: string, party: PartyRole): Promise<SettledView> {
       checkSize(data)
-      let record: ChannelRecord | undefined = await load('native', id)
-      await limiter.consume(`write:${id}`, rule)
+      // The read and the hit leave together (one round trip to a remote store, not two in a row); the
+      // read still decides first, so a missing channel answers NOT_FOUND whatever the count says.
+      const loading = load('native', id)
+      const counting = limiter.consume(`write:${id}`, rule)
+      // Safe: marks the hit's refusal as handled while the read is awaited (a failed read wins over
+      // it, as when the hit came second); once the read succeeds the hit itself is awaited below.
+      counting.catch(() => {})
+      let record: ChannelRecord | undefined = await loading
+      await counting
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         record ??= await load('native', id)
         const next = decide(record, data, expectedToken)

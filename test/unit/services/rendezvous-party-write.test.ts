@@ -51,7 +51,17 @@ const setup = async (env: Record<string, string> = {}, synchronous = false) => {
         return { record: current, party, changed: heard.length > announced }
       }
     : (...args) => rendezvous.writeAsParty(...args)
-  return { rendezvous, writeAsParty, clock, record, creatorSecret: creatorSecret!, joinerSecret: joined.joinerSecret!, heard, caller }
+  return {
+    rendezvous,
+    writeAsParty,
+    clock,
+    store,
+    record,
+    creatorSecret: creatorSecret!,
+    joinerSecret: joined.joinerSecret!,
+    heard,
+    caller,
+  }
 }
 
 describe.each([
@@ -97,6 +107,43 @@ describe.each([
     const t = await setup({}, synchronous)
     await t.rendezvous.remove('native', t.record.id, t.caller, t.creatorSecret)
     await expect(t.writeAsParty(t.record.id, 'late', t.record.token, 'joiner')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+})
+
+describe('rendezvous.writeAsParty on a store that answers later (Redis)', () => {
+  it('sends the read and the write-limit hit together: one round trip, not two in a row', async () => {
+    const t = await setup()
+    const { channels, counters } = t.store
+    const calls: string[] = []
+    const get = channels.get.bind(channels)
+    let answer = (): void => {}
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    channels.get = async (id) => {
+      calls.push('read')
+      await answered
+      return get(id)
+    }
+    const hitWindow = counters.hitWindow.bind(counters)
+    counters.hitWindow = (...args) => {
+      calls.push('hit')
+      return hitWindow(...args)
+    }
+    const writing = t.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
+    // Both asked for before the read has answered.
+    expect(calls).toEqual(['read', 'hit'])
+    answer()
+    await expect(writing).resolves.toMatchObject({ changed: true, record: { data: 'answer' } })
+    expect(t.heard).toHaveLength(1)
+  })
+
+  it('answers NOT_FOUND for a gone channel even when the write limit is spent', async () => {
+    const t = await setup({ QRELAY_RATE_WRITES_PER_CHANNEL: '1/600s', QRELAY_NATIVE_TTL_SECONDS: '60' })
+    const written = await t.writeAsParty(t.record.id, 'answer', t.record.token, 'joiner')
+    await expect(t.writeAsParty(t.record.id, 'more', written.record.token, 'joiner')).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    t.clock.advance(61_000)
+    await expect(t.writeAsParty(t.record.id, 'late', written.record.token, 'joiner')).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })
 
