@@ -178,51 +178,20 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
   // included); a channel write is reported under the name a shared store gives it (Redis: the opaque
   // name of the id), so the secrets proof checks the naming rule, and the fuzzer still sees the write.
   const name = (id: string): string => `ch:${opaqueKey(id)}`
-  wrap(
-    channels,
-    'create',
-    (r) => r === 'ok',
-    (id) => report('ephemeral', 'channels.create')(name(id)),
-  )
-  wrap(
-    channels,
-    'replaceIfMatch',
-    (r) => r === 'ok',
-    (id) => report('ephemeral', 'channels.replace')(name(id)),
-  )
-  wrap(
-    channels,
-    'takeOnce',
-    (r) => r !== null,
-    (id) => report('ephemeral', 'channels.take')(name(id)),
-  )
-  wrap(
-    channels,
-    'delete',
-    (r) => r === true,
-    (id) => report('ephemeral', 'channels.delete')(name(id)),
-  )
-  // The Node fast path and the WebSocket writes reach the same records through the in-process port.
+  // Each channel write, by the store method (async) and the in-process port's method (the Node fast path
+  // and the WebSocket writes reach the same records at once), with what it is reported as.
+  const channelWrites: Array<[method: string | null, now: string | null, changed: (r: unknown) => boolean, op: string]> = [
+    ['create', 'createChannel', (r) => r === 'ok', 'channels.create'],
+    ['replaceIfMatch', 'replaceChannelIfMatch', (r) => r === 'ok', 'channels.replace'],
+    ['takeOnce', 'takeChannelOnce', (r) => r !== null, 'channels.take'],
+    ['delete', null, (r) => r === true, 'channels.delete'],
+    [null, 'writeChannelNow', (r) => r === 'ok', 'channels.replace'],
+  ]
   const inProcess = server.store.inProcess as unknown as Record<string, unknown> | undefined
-  if (inProcess !== undefined) {
-    wrapNow(
-      inProcess,
-      'createChannel',
-      (r) => r === 'ok',
-      (id) => report('ephemeral', 'channels.create')(name(id)),
-    )
-    wrapNow(
-      inProcess,
-      'replaceChannelIfMatch',
-      (r) => r === 'ok',
-      (id) => report('ephemeral', 'channels.replace')(name(id)),
-    )
-    wrapNow(
-      inProcess,
-      'takeChannelOnce',
-      (r) => r !== null,
-      (id) => report('ephemeral', 'channels.take')(name(id)),
-    )
+  for (const [method, now, changed, op] of channelWrites) {
+    const reportWrite = (id: string) => report('ephemeral', op)(name(id))
+    if (method !== null) wrap(channels, method, changed, reportWrite)
+    if (now !== null && inProcess !== undefined) wrapNow(inProcess, now, changed, reportWrite)
   }
   const kv = server.store.kv as unknown as Record<string, unknown>
   wrap(kv, 'put', () => true, report('ephemeral', 'kv.put'))
