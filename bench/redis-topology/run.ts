@@ -24,6 +24,7 @@ import type { LoadResult } from '../relay/load.ts'
 import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from '../relay/processes.ts'
 import { startRedisClusterForBench } from './cluster.ts'
 import { PUBLIC_BASE_URL, qrLoginsPerSecond } from './qr-logins.ts'
+import { BENCH_ADMIN_TOKEN, generousRates } from '../qr-login/server-env.ts'
 import { exportJWK, generateKeyPair } from 'jose'
 
 const num = (name: string, fallback: number, max: number): number => {
@@ -41,8 +42,7 @@ const WARMUP_SECONDS = SMOKE ? 1 : 3
 const WARMUP_LOGINS = SMOKE ? 2 : 4
 const SERVER_CORE = 0
 const OTHER_CORE = 1
-const ADMIN = 'bench-admin-token-0123456789abcdef0123'
-const GENEROUS = '1000000000/1s'
+const ADMIN = BENCH_ADMIN_TOKEN
 
 const baseEnv = (): Record<string, string> => {
   const env: Record<string, string> = {}
@@ -87,18 +87,7 @@ const startPair = async (label: string, redisUrl: string, dataDir: string): Prom
     // Idle connections are closed by the load's own client (fetch drops them after ~4 s) rather than by the
     // server: on a loaded machine a server-side close at 5 s can meet a request the client just sent on it.
     QRELAY_KEEP_ALIVE_TIMEOUT_MS: '65000',
-    ...Object.fromEntries(
-      [
-        'CREATE_PER_CLIENT',
-        'READS_PER_CHANNEL',
-        'WRITES_PER_CHANNEL',
-        'AUTH_FAILURES_PER_CLIENT',
-        'USER_CODE_PER_ACCOUNT',
-        'USER_CODE_PER_CLIENT',
-        'DEVICE_AUTHORIZATION_PER_CLIENT',
-        'TOKEN_PER_CLIENT',
-      ].map((name) => [`QRELAY_RATE_${name}`, GENEROUS]),
-    ),
+    ...generousRates(),
   }
   const pair = []
   for (let i = 0; i < 2; i++) {

@@ -7,7 +7,7 @@
  * answer is then a promise.
  */
 import { RelayError } from '../core/errors.ts'
-import { createChannel, writeToken, STALE_TOKEN, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
+import { createChannel, matrixTokenWrite, STALE_TOKEN, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
 import type { Config } from '../config.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, EphemeralStore } from '../ports.ts'
@@ -126,14 +126,7 @@ export const rendezvousNow = (deps: RendezvousNowDeps) => {
       const minted = ids.isMintedNow(id)
       if (minted === undefined) return later.write(api, id, data, expectedToken, caller)
       if (!minted) throw notFound()
-      const write = {
-        api,
-        data,
-        expectedToken,
-        nextToken: writeToken(id, expectedToken, data, hash),
-        now: clock.now(),
-        idempotentRetry: api !== 'msc4108',
-      }
+      const write = matrixTokenWrite(api, id, data, expectedToken, clock.now(), hash)
       const done = guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write)
       if (done.outcome === 'missing') throw notFound()
       if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })

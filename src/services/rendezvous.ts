@@ -8,7 +8,7 @@ import {
   createChannel,
   payloadBytes,
   writeChannel,
-  writeToken,
+  matrixTokenWrite,
   STALE_TOKEN,
   type ChannelRecord,
   type TextSha256,
@@ -141,14 +141,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     expectedToken: string,
     caller: Caller,
   ): Promise<WriteResult> => {
-    const write = {
-      api,
-      data,
-      expectedToken,
-      nextToken: writeToken(id, expectedToken, data, hash),
-      now: clock.now(),
-      idempotentRetry: api !== 'msc4108',
-    }
+    const write = matrixTokenWrite(api, id, data, expectedToken, clock.now(), hash)
     const done = await guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write)
     if (done.outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
     if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })

@@ -179,6 +179,26 @@ export interface TokenWrite {
   idempotentRetry: boolean
 }
 
+/**
+ * The {@link TokenWrite} of `data` over a Matrix API's channel `id`, its next token worked out now;
+ * MSC4388 (not MSC4108) lets a stale token with the current payload succeed.
+ */
+export const matrixTokenWrite = (
+  api: Exclude<RendezvousApi, 'native'>,
+  id: string,
+  data: string,
+  expectedToken: string,
+  now: number,
+  hash?: TextSha256,
+): TokenWrite => ({
+  api,
+  data,
+  expectedToken,
+  nextToken: writeToken(id, expectedToken, data, hash),
+  now,
+  idempotentRetry: api !== 'msc4108',
+})
+
 /** A refused or settled {@link TokenWrite}: `unchanged` is an idempotent retry, `stale` a refusal. */
 export type TokenWriteVerdict =
   | { outcome: 'unchanged'; record: ChannelRecord }
