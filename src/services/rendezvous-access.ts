@@ -4,12 +4,13 @@
  * writes. The rendezvous service builds on it.
  */
 import { ok, RelayError } from '../core/errors.ts'
-import type { ChannelRecord, RendezvousApi } from '../core/rendezvous/channel.ts'
+import { STALE_TOKEN, type ChannelRecord, type RendezvousApi } from '../core/rendezvous/channel.ts'
 import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvous/party.ts'
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Config } from '../config.ts'
 import type { Clock, EphemeralStore, Random } from '../ports.ts'
+import type { TokenWriteOutcome } from '../ports/channel-store.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import { channelLimits } from './channel-limits.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
@@ -36,6 +37,20 @@ export interface PartyView {
 /** A party's view after the request was settled: whether it changed the channel's data. */
 export interface SettledView extends PartyView {
   changed: boolean
+}
+
+/** The NOT_FOUND answer of a channel that is unknown, deleted, expired or of another API. */
+export const noSuchChannel = (): RelayError => new RelayError('NOT_FOUND', { detail: 'no such channel' })
+
+/**
+ * What a Matrix write's store outcome answers: the settled view (`changed` when it was stored), or the
+ * error: NOT_FOUND (`missing`), CONCURRENT_WRITE (`busy`, or `stale` with the current record as cause).
+ */
+export const matrixWriteView = (done: TokenWriteOutcome): SettledView => {
+  if (done.outcome === 'missing') throw noSuchChannel()
+  if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
+  if (done.outcome === 'stale') throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: done.record })
+  return { record: done.record, party: 'anyone', changed: done.outcome === 'written' }
 }
 
 /**
@@ -72,13 +87,13 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
 
   /** Refuses an id this deployment never minted before any store or counter is touched. */
   const known = async (id: string): Promise<void> => {
-    if (!(await ids.isMinted(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    if (!(await ids.isMinted(id))) throw noSuchChannel()
   }
 
   /** The live record of `api`; a channel of another API is as unknown as a missing one. */
   const load = async (api: RendezvousApi, id: string): Promise<ChannelRecord> => {
     const record = await store.channels.get(id)
-    if (record === null || record.api !== api) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    if (record === null || record.api !== api) throw noSuchChannel()
     return record
   }
 
@@ -128,7 +143,7 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
         joinerSecret === undefined ? ok(outcome.record) : claimChannel(outcome.record, hashSecret(joinerSecret), caller.clientKey)
       if (!claimed.ok) return refuse(caller)
       const stored = await store.channels.replaceIfMatch(id, record.rev, claimed.value)
-      if (stored === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (stored === 'missing') throw noSuchChannel()
       if (stored === 'ok') {
         // A channel someone joined is a completed one for its creator's abuse ratio.
         if (claiming) await count(sourcesOf(record.creatorNetwork, record.creatorAsn), 'channel_completed')
@@ -188,7 +203,7 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
       return settle(api, id, secret, caller, record, change)
     }
     const loaded = await limits.get(`${kind}:${id}:${caller.clientKey}`, rule, id)
-    if (loaded === null || loaded.api !== api) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+    if (loaded === null || loaded.api !== api) throw noSuchChannel()
     return change === undefined ? { record: loaded, party: 'anyone', changed: false } : settle(api, id, secret, caller, loaded, change)
   }
 

@@ -7,7 +7,7 @@
  * answer is then a promise.
  */
 import { RelayError } from '../core/errors.ts'
-import { createChannel, matrixTokenWrite, STALE_TOKEN, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
+import { createChannel, matrixTokenWrite, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
 import type { Config } from '../config.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
 import type { Clock, EphemeralStore } from '../ports.ts'
@@ -15,7 +15,7 @@ import type { AbuseGuard, AbuseSignal } from './abuse-guard.ts'
 import { sourcesOf } from './abuse-sources.ts'
 import { channelLimitsNow } from './channel-limits.ts'
 import type { ChannelIds } from './channel-ids.ts'
-import type { Caller, PartyView, SettledView } from './rendezvous-access.ts'
+import { matrixWriteView, noSuchChannel, type Caller, type PartyView, type SettledView } from './rendezvous-access.ts'
 
 /** The Matrix APIs (no parties): those answered here. */
 export type MatrixApi = Exclude<RendezvousApi, 'native'>
@@ -53,8 +53,6 @@ export interface RendezvousNowDeps {
 
 /** The Matrix channel requests answered at once (see the module comment). */
 export type RendezvousNow = NonNullable<ReturnType<typeof rendezvousNow>>
-
-const notFound = (): RelayError => new RelayError('NOT_FOUND', { detail: 'no such channel' })
 
 /** Refuses a creator on a denied network (NETWORK_DENIED); the abuse blocks are the guard's. */
 export const refuseDeniedNetwork = (denied: readonly Cidr[] | undefined, caller: Caller): void => {
@@ -113,9 +111,9 @@ export const rendezvousNow = (deps: RendezvousNowDeps) => {
     read(api: MatrixApi, id: string, caller: Caller): Now<PartyView> {
       const minted = ids.isMintedNow(id)
       if (minted === undefined) return later.read(api, id, caller)
-      if (!minted) throw notFound()
+      if (!minted) throw noSuchChannel()
       const loaded = guarded.get(`read:${id}:${caller.clientKey}`, rates.readsPerChannel, id)
-      if (loaded === null || loaded.api !== api) throw notFound()
+      if (loaded === null || loaded.api !== api) throw noSuchChannel()
       const view: SettledView = { record: loaded, party: 'anyone', changed: false }
       return view
     },
@@ -125,26 +123,21 @@ export const rendezvousNow = (deps: RendezvousNowDeps) => {
       checkSize(data)
       const minted = ids.isMintedNow(id)
       if (minted === undefined) return later.write(api, id, data, expectedToken, caller)
-      if (!minted) throw notFound()
+      if (!minted) throw noSuchChannel()
       const write = matrixTokenWrite(api, id, data, expectedToken, clock.now(), hash)
-      const done = guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write)
-      if (done.outcome === 'missing') throw notFound()
-      if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
-      if (done.outcome === 'stale') throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: done.record })
-      if (done.outcome === 'unchanged') return { record: done.record, party: 'anyone', changed: false }
-      const view: SettledView = { record: done.record, party: 'anyone', changed: true }
+      const view = matrixWriteView(guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write))
       // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
-      if (done.record.version !== 1 || !abuseGuarded) return view
-      return deps.count(sourcesOf(done.record.creatorNetwork, done.record.creatorAsn), 'channel_completed').then(() => view)
+      if (!view.changed || view.record.version !== 1 || !abuseGuarded) return view
+      return deps.count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed').then(() => view)
     },
 
     /** `rendezvous.remove` of a Matrix API. Errors: NOT_FOUND, RATE_LIMITED. */
     remove(api: MatrixApi, id: string, caller: Caller): Now<void> {
       const minted = ids.isMintedNow(id)
       if (minted === undefined) return later.remove(api, id, caller)
-      if (!minted) throw notFound()
+      if (!minted) throw noSuchChannel()
       // The count and a take of a live channel of this API are one store step; a refused count takes nothing.
-      if (guarded.take(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, api) === null) throw notFound()
+      if (guarded.take(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, api) === null) throw noSuchChannel()
     },
   }
 }

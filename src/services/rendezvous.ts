@@ -9,7 +9,6 @@ import {
   payloadBytes,
   writeChannel,
   matrixTokenWrite,
-  STALE_TOKEN,
   type ChannelRecord,
   type TextSha256,
   type RendezvousApi,
@@ -25,7 +24,15 @@ import type { Cidr } from '../core/policy/network.ts'
 import { sourcesOf, type AbuseGuard } from './abuse-guard.ts'
 import { mismatchStrikes } from './mismatch-strikes.ts'
 import { partyWrites } from './party-writes.ts'
-import { channelAccess, type Caller, type ChannelChange, type PartyView, type SettledView } from './rendezvous-access.ts'
+import {
+  channelAccess,
+  matrixWriteView,
+  noSuchChannel,
+  type Caller,
+  type ChannelChange,
+  type PartyView,
+  type SettledView,
+} from './rendezvous-access.ts'
 import { refuseDeniedNetwork, type RendezvousNowDeps } from './rendezvous-now.ts'
 
 /** The caller and its view of a channel (defined beside the two-party rule that decides them). */
@@ -142,14 +149,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     caller: Caller,
   ): Promise<WriteResult> => {
     const write = matrixTokenWrite(api, id, data, expectedToken, clock.now(), hash)
-    const done = await guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write)
-    if (done.outcome === 'missing') throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
-    if (done.outcome === 'busy') throw new RelayError('CONCURRENT_WRITE', { detail: 'the channel is changing too fast' })
-    if (done.outcome === 'stale') throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: done.record })
-    if (done.outcome === 'unchanged') return { record: done.record, party: 'anyone', changed: false }
+    const view = matrixWriteView(await guarded.write(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, write))
     // Matrix APIs have no claim: the first answer to the creator's payload completes the channel.
-    if (done.record.version === 1) await count(sourcesOf(done.record.creatorNetwork, done.record.creatorAsn), 'channel_completed')
-    return { record: done.record, party: 'anyone', changed: true }
+    if (view.changed && view.record.version === 1)
+      await count(sourcesOf(view.record.creatorNetwork, view.record.creatorAsn), 'channel_completed')
+    return view
   }
 
   const partyWrite = partyWrites({ store, limiter, clock, rule: rates.writesPerChannel, hash, checkSize, load, announce })
@@ -234,11 +238,11 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       if (api !== 'native') {
         // The count and a take of a live channel of this API are one store step; a refused count takes nothing.
         const taken = await guarded.take(`write:${id}:${caller.clientKey}`, rates.writesPerChannel, id, api)
-        if (taken === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+        if (taken === null) throw noSuchChannel()
         return
       }
       const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
-      if (!(await store.channels.delete(id))) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (!(await store.channels.delete(id))) throw noSuchChannel()
       announce(id, { type: 'deleted', by: roleOf(party) })
     },
 
@@ -251,7 +255,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
       await known(id)
       const { party } = await requireParty(`write:${id}`, rates.writesPerChannel, id, secret, caller)
       const record = await store.channels.takeOnce(id)
-      if (record === null) throw new RelayError('NOT_FOUND', { detail: 'no such channel' })
+      if (record === null) throw noSuchChannel()
       announce(id, { type: 'aborted', by: roleOf(party), reason })
       if (reason === 'check_code_mismatch' && (party === 'creator' || party === 'joiner')) await strikeMismatch(record, party, caller)
     },
