@@ -114,9 +114,12 @@ export const FUZZ_ENV: Readonly<Record<string, string>> = {
   QRELAY_MAX_LIVE_CHANNELS: '1000000',
 }
 
-type AnyFn = (...args: any[]) => Promise<unknown>
+type AnyFn = (...args: any[]) => unknown
 
-/** Replaces `name` on `target` by a version that reports a write when `changed(result)`. */
+/**
+ * Replaces `name` on `target` by a version that reports a write when `changed(result)`: after the
+ * promise settles for a store method, at once for an in-process one (which answers without a promise).
+ */
 const wrap = (
   target: Record<string, unknown>,
   name: string,
@@ -124,25 +127,14 @@ const wrap = (
   report: (key: string) => void,
 ): void => {
   const original = target[name] as AnyFn
-  target[name] = async (...args: unknown[]) => {
-    const result = await original.apply(target, args)
-    if (changed(result)) report(String(args[0]))
-    return result
-  }
-}
-
-/** {@link wrap} for a synchronous method: the memory store's in-process port, the same writes answered at once. */
-const wrapNow = (
-  target: Record<string, unknown>,
-  name: string,
-  changed: (result: unknown) => boolean,
-  report: (key: string) => void,
-): void => {
-  const original = target[name] as AnyFn
   target[name] = (...args: unknown[]) => {
+    const seen = (result: unknown): unknown => {
+      if (changed(result)) report(String(args[0]))
+      return result
+    }
     const result = original.apply(target, args)
-    if (changed(result)) report(String(args[0]))
-    return result
+    const thenable = typeof (result as PromiseLike<unknown> | undefined)?.then === 'function'
+    return thenable ? Promise.resolve(result).then(seen) : seen(result)
   }
 }
 
@@ -191,7 +183,7 @@ const memoryRecorder = (server: RunningServer, dataDir: string): Recorder => {
   for (const [method, now, changed, op] of channelWrites) {
     const reportWrite = (id: string) => report('ephemeral', op)(name(id))
     if (method !== null) wrap(channels, method, changed, reportWrite)
-    if (now !== null && inProcess !== undefined) wrapNow(inProcess, now, changed, reportWrite)
+    if (now !== null && inProcess !== undefined) wrap(inProcess, now, changed, reportWrite)
   }
   const kv = server.store.kv as unknown as Record<string, unknown>
   wrap(kv, 'put', () => true, report('ephemeral', 'kv.put'))
