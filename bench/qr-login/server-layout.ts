@@ -54,7 +54,7 @@ export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfD
   if (pinned) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' })
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QRELAY_')))
-  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`]
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${cpuProfDir}`]
   const child = await startChild(process.execPath, [...profile, '--import', 'tsx', 'src/runtime/node.ts'], {
     core: 0,
     env: { ...inherited, ...env, QRELAY_PORT: String(port) },
