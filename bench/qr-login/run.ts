@@ -8,7 +8,8 @@
  * and the devices and the bare crypto here, pinned to core 1, as a deployment has the server on a
  * machine of its own; `one-process` runs all three on this thread (a login's latency is then the sum
  * of the server's and both devices' CPU). The user and its password session are set up over HTTP
- * (admin API, `POST /v1/login`) either way.
+ * (admin API, `POST /v1/login`) either way. Two processes also take BENCH_PIN=0 (neither pinned) and
+ * BENCH_SERVER_TREE (another checkout's server, for an A/B of server changes).
  *
  * One login, as an app runs it with the device SDK: the new device shows a native channel and the
  * existing device scans it (over each transport of `BENCH_TRANSPORTS`: HTTP polling every

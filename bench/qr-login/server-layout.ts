@@ -5,12 +5,18 @@
  * a machine of its own; `one-process` starts the server in the bench process, on its thread, so a
  * login's latency is the server's and both devices' CPU added up. Same configuration either way
  * (`server-env.ts`: embedded SQLite, generous rates, the admin token).
+ *
+ * `BENCH_PIN=0` (two processes only): neither process pinned, the scheduler places both (on a shared
+ * machine a pinned process waits for its core even when the other is idle).
+ * `BENCH_SERVER_TREE` (two processes only): another checkout whose `src/runtime/node.ts` the child runs
+ * (e.g. the base of an A/B of server changes: the devices, the SDK and the bare crypto stay this tree's).
  */
 import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
 import { parseConfig } from '../../src/config.ts'
 import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { startNodeServer } from '../../src/runtime/node-server.ts'
-import { canPin, cpuSeconds, freePort, startChild, waitForHttp } from '../relay/processes.ts'
+import { canPin, cpuSeconds, freePort, ROOT, startChild, waitForHttp } from '../relay/processes.ts'
 import { qrLoginBenchEnv } from './server-env.ts'
 
 /** The two layouts `BENCH_LAYOUT` names. */
@@ -40,7 +46,9 @@ export interface BenchServer {
  */
 export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfDir?: string): Promise<BenchServer> => {
   const env = qrLoginBenchEnv(dataDir)
+  const tree = resolve(process.env.BENCH_SERVER_TREE ?? ROOT)
   if (layout === 'one-process') {
+    if (tree !== resolve(ROOT)) throw new Error('BENCH_SERVER_TREE needs BENCH_LAYOUT=two-process')
     const server = await startNodeServer(parseConfig(env), { logger: silentLogger })
     return {
       base: server.url.replace(/\/$/, ''),
@@ -49,14 +57,15 @@ export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfD
       stop: () => server.stop(),
     }
   }
-  const pinned = await canPin()
+  const pinned = process.env.BENCH_PIN !== '0' && (await canPin())
   // The devices and the bare crypto: this process, on core 1; the server on core 0.
   if (pinned) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' })
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QRELAY_')))
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${cpuProfDir}`]
-  const child = await startChild(process.execPath, [...profile, '--import', 'tsx', 'src/runtime/node.ts'], {
+  const child = await startChild(process.execPath, [...profile, '--import', 'tsx', resolve(tree, 'src/runtime/node.ts')], {
     core: 0,
+    pin: pinned,
     env: { ...inherited, ...env, QRELAY_PORT: String(port) },
   })
   const base = `http://127.0.0.1:${port}`
@@ -68,8 +77,12 @@ export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfD
   }
   return {
     base,
-    description: `two processes: server in its own (pid ${child.pid}), devices and bare crypto in this one; ${
-      pinned ? 'server pinned to core 0, this process to core 1' : 'not pinned (taskset unavailable)'
+    description: `two processes: server (${tree}) in its own (pid ${child.pid}), devices and bare crypto in this one; ${
+      pinned
+        ? 'server pinned to core 0, this process to core 1'
+        : process.env.BENCH_PIN === '0'
+          ? 'not pinned (BENCH_PIN=0)'
+          : 'not pinned (taskset unavailable)'
     }`,
     cpuMs: () => cpuSeconds(child.pid) * 1000,
     stop: () => child.stop(10_000),
