@@ -1,7 +1,15 @@
 /**
  * QR login benchmark (`npm run bench:qr-login`): full QR logins per second through the real HTTP server
  * (Node, embedded SQLite store), one at a time and `BENCH_CONCURRENCY` at once, against the bare cost of
- * the same cryptography without HTTP, in the same run and the same process.
+ * the same cryptography without HTTP, in the same run and the same process as the devices.
+ *
+ * Layout (`BENCH_LAYOUT`, `server-layout.ts`; printed above the table and in its first heading):
+ * `two-process` (default) runs the server as `src/runtime/node.ts` in a child process pinned to core 0
+ * and the devices and the bare crypto here, pinned to core 1, as a deployment has the server on a
+ * machine of its own; `one-process` runs all three on this thread (a login's latency is then the sum
+ * of the server's and both devices' CPU). The user and its password session are set up over HTTP
+ * (admin API, `POST /v1/login`) either way. Two processes also take BENCH_PIN=0 (neither pinned) and
+ * BENCH_SERVER_TREE (another checkout's server, for an A/B of server changes).
  *
  * One login, as an app runs it with the device SDK: the new device shows a native channel and the
  * existing device scans it (over each transport of `BENCH_TRANSPORTS`: HTTP polling every
@@ -23,11 +31,15 @@
  * BENCH_CPU_PROF (a path prefix: one CPU profile of each mode's sequential logins per round,
  * `<prefix>.<transport>.<round>.cpuprofile`, sampled every 100 µs; the baseline and the concurrent
  * logins are not in it).
- * Also reported: the event loop's busy time per sequential login (`performance.eventLoopUtilization`):
- * server and devices share one thread, so a latency close to it means the login waits on work, not
- * on a poll or a timer. And the process's CPU time per sequential login (`process.cpuUsage`, user +
- * system, the same thread's work plus libuv's crypto jobs): the figure that holds on a loaded machine
- * (an fsync's wait is not CPU time; the event loop's busy time counts it).
+ * BENCH_SERVER_CPU_PROF (a directory; two processes only): the server child runs with `--cpu-prof`
+ * and writes one profile of its whole life there when it stops. In two processes BENCH_CPU_PROF and
+ * BENCH_STEPS' idle and CPU columns are the devices' process alone (idle includes waiting on the server).
+ * Also reported: this process's event loop busy time per sequential login (`performance.eventLoopUtilization`):
+ * in one process server and devices share the thread, so a latency close to it means the login waits
+ * on work, not on a poll or a timer. And the CPU time per sequential login: this process's
+ * (`process.cpuUsage`, user + system, the thread's work plus libuv's crypto jobs), the server child's
+ * (`/proc/<pid>/stat`, 10 ms ticks over a round) and their sum: the figure that holds on a loaded
+ * machine (an fsync's wait is not CPU time; the event loop's busy time counts it).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/qr-login-smoke.test.ts): 2 logins per mode,
  * one round, 2 at once; any login that is not approved with tokens exits 1 (as in the full run).
@@ -39,8 +51,7 @@ import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import { benchDpopKey } from '../dpop-key.ts'
 import WebSocket from 'ws'
-import { parseConfig } from '../../src/config.ts'
-import { cryptoRandom, silentLogger } from '../../src/adapters/platform/node.ts'
+import { cryptoRandom } from '../../src/adapters/platform/node.ts'
 import { approveSignIn, ExistingDevice, NewDevice, signIn } from '../../src/client/devices.ts'
 import { httpTransport } from '../../src/client/http-transport.ts'
 import { webSocketTransport } from '../../src/client/ws-transport.ts'
@@ -53,9 +64,9 @@ import {
   startGenerator,
 } from '../../src/core/channel/handshake.ts'
 import { decryptMessage, encryptMessage } from '../../src/core/channel/secure-message.ts'
-import { startNodeServer } from '../../src/runtime/node-server.ts'
 import { verifyDpopProof } from '../../src/services/dpop.ts'
-import { BENCH_ADMIN_TOKEN, qrLoginBenchEnv } from './server-env.ts'
+import { BENCH_ADMIN_TOKEN } from './server-env.ts'
+import { layoutOf, startBenchServer } from './server-layout.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -72,6 +83,10 @@ const STEPS = process.env.BENCH_STEPS !== undefined
 const CPU_PROF = process.env.BENCH_CPU_PROF
 /** Sampling interval of BENCH_CPU_PROF, µs. */
 const CPU_PROF_INTERVAL_US = 100
+/** BENCH_LAYOUT: `two-process` (default; the server in a child process of its own) or `one-process` (`server-layout.ts`). */
+const LAYOUT = layoutOf(process.env.BENCH_LAYOUT)
+/** BENCH_SERVER_CPU_PROF=<dir>: the server child runs with `--cpu-prof` and writes its profile (whole run) there on exit. */
+const SERVER_CPU_PROF = process.env.BENCH_SERVER_CPU_PROF
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,websocket').split(',').map((t) => t.trim())
 for (const t of TRANSPORTS) if (t !== 'http' && t !== 'websocket') throw new Error(`BENCH_TRANSPORTS: unknown transport ${t}`)
 type TransportName = 'http' | 'websocket'
@@ -125,9 +140,8 @@ const bareCrypto = async (): Promise<void> => {
 
 const main = async (): Promise<void> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-bench-qr-login-'))
-  const config = parseConfig(qrLoginBenchEnv(dataDir))
-  const server = await startNodeServer(config, { logger: silentLogger })
-  const base = server.url.replace(/\/$/, '')
+  const server = await startBenchServer(LAYOUT, dataDir, SERVER_CPU_PROF)
+  const { base } = server
   try {
     const created = await postJson(`${base}/v1/admin/users`, { username: 'bench', password: PASSWORD }, ADMIN)
     if (created.status !== 201) throw new Error(`could not create the user: ${JSON.stringify(created.body)}`)
@@ -222,15 +236,24 @@ const main = async (): Promise<void> => {
     /** Per round: the process's CPU milliseconds (user + system) per sequential login: the work, whatever else loads the machine. */
     const cpuMs = new Map(modes.map((via) => [via, [] as number[]]))
     const bareCpuMs: number[] = []
+    /** Per round: the server process's CPU milliseconds per sequential login (two processes only; 10 ms ticks). */
+    const serverCpuMs = new Map(modes.map((via) => [via, [] as number[]]))
+    const bareServerCpuMs: number[] = []
     const cpuSince = (start: NodeJS.CpuUsage): number => {
       const used = process.cpuUsage(start)
       return (used.user + used.system) / 1000 / LOGINS
     }
+    const serverCpuSince = (start: number | undefined): number => {
+      const now = server.cpuMs()
+      return now === undefined || start === undefined ? 0 : (now - start) / LOGINS
+    }
     for (let rep = 0; rep < REPS; rep++) {
       const bareElu = performance.eventLoopUtilization()
       const bareCpu = process.cpuUsage()
+      const bareServerCpu = server.cpuMs()
       const b = await perSecond(bareCrypto, 1)
       bareCpuMs.push(cpuSince(bareCpu))
+      bareServerCpuMs.push(serverCpuSince(bareServerCpu))
       bareBusyMs.push(performance.eventLoopUtilization(bareElu).active / LOGINS)
       bare.push(b.rate)
       bareMs.push(...b.ms)
@@ -244,8 +267,10 @@ const main = async (): Promise<void> => {
         }
         const elu = performance.eventLoopUtilization()
         const cpu = process.cpuUsage()
+        const serverCpu = server.cpuMs()
         const one = await perSecond(() => qrLogin(via, STEPS), 1)
         cpuMs.get(via)!.push(cpuSince(cpu))
+        serverCpuMs.get(via)!.push(serverCpuSince(serverCpu))
         busyMs.get(via)!.push(performance.eventLoopUtilization(elu).active / LOGINS)
         if (profiler !== undefined) {
           const { profile } = await profiler.post('Profiler.stop')
@@ -269,6 +294,13 @@ const main = async (): Promise<void> => {
       const p50 = quantile(ms, 0.5)
       return `| ${p50.toFixed(1)} ms | ${quantile(ms, 0.99).toFixed(1)} ms | ${(p50 / bareP50).toFixed(1)} × |`
     }
+    const oneProcess = LAYOUT === 'one-process'
+    /** CPU columns: this process, the server process, both (÷ the bare crypto's). */
+    const cpuCells = (own: number[], serverOwn: number[]): string => {
+      const total = median(own) + median(serverOwn)
+      const bareTotal = median(bareCpuMs) + median(bareServerCpuMs)
+      return `${median(own).toFixed(1)} | ${oneProcess ? '(in this process)' : median(serverOwn).toFixed(1)} | ${total.toFixed(1)} (${(total / bareTotal).toFixed(1)} ×) |`
+    }
     process.stdout.write(
       [
         `# qr-login benchmark — ${new Date().toISOString()}`,
@@ -276,13 +308,14 @@ const main = async (): Promise<void> => {
           .map((l) => l.toFixed(2))
           .join(' ')}`,
         `${LOGINS} logins per round and mode, ${REPS} rounds, concurrency ${CONCURRENCY}, SDK HTTP poll interval ${POLL_MS} ms`,
+        `layout: ${server.description}`,
         '',
-        '| Measure | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms | CPU per run, ms (÷ bare) |',
-        '|---|---|---|---|---|---|---|---|',
-        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} | ${median(bareCpuMs).toFixed(1)} |`,
+        `| Measure (${LAYOUT}) | Per second, median (range) | Ratio to bare crypto | Latency p50 | p99 | p50 ÷ bare p50 (target ≤ 2 ×) | Event loop busy per run, ms (this process) | CPU per run, ms: this process | server process | total (÷ bare) |`,
+        '|---|---|---|---|---|---|---|---|---|---|',
+        `| bare crypto of one login (handshake, 2 AEAD messages, 2 ES256 proofs signed + verified) | ${fmt(bare)} | 1 ${latency(bareMs)} ${median(bareBusyMs).toFixed(1)} | ${cpuCells(bareCpuMs, bareServerCpuMs)}`,
         ...modes.flatMap((via) => [
-          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} | ${median(cpuMs.get(via)!).toFixed(1)} (${(median(cpuMs.get(via)!) / median(bareCpuMs)).toFixed(1)} ×) |`,
-          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | | |`,
+          `| full QR login over ${via}, one at a time | ${fmt(sequential.get(via)!.rates)} | ${ratio(sequential.get(via)!.rates)} ${latency(sequential.get(via)!.ms)} ${median(busyMs.get(via)!).toFixed(1)} | ${cpuCells(cpuMs.get(via)!, serverCpuMs.get(via)!)}`,
+          `| full QR login over ${via}, ${CONCURRENCY} at once | ${fmt(concurrent.get(via)!)} | ${ratio(concurrent.get(via)!)} | | | | | | | |`,
         ]),
         '',
         ...(STEPS

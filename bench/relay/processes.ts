@@ -51,6 +51,8 @@ export const canPin = async (): Promise<boolean> => {
 export interface StartOptions {
   /** CPU core to pin to, when pinning works. */
   core: number
+  /** False: not pinned, whether or not pinning works (default true). */
+  pin?: boolean
   /** The whole environment of the child (default: ours). */
   env?: Record<string, string | undefined>
   /** Where stdout goes: 'null' (/dev/null, e.g. for logs) or 'pipe' (returned by `collect`). */
@@ -63,7 +65,7 @@ export const startChild = async (
   args: readonly string[],
   options: StartOptions,
 ): Promise<Child & { process: ChildProcess }> => {
-  const pinned = await canPin()
+  const pinned = options.pin !== false && (await canPin())
   const [file, argv] = pinned ? ['taskset', ['-c', String(options.core), command, ...args]] : [command, [...args]]
   const devNull = options.stdout === 'pipe' ? undefined : openSync('/dev/null', 'w')
   const child = spawn(file, argv, {

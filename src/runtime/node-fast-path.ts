@@ -13,6 +13,10 @@
  *
  * On the memory store with metrics off, the service answers these requests at once (`rendezvousNow`), and
  * they are served without a promise (`node-fast-now.ts`); elsewhere through the service's promises.
+ *
+ * The native API's create (`POST /v1/rendezvous`, the first request of a QR login) is taken too, on the
+ * same conditions and with the native family's errors: the MSC4388 create's steps plus the creator
+ * secret and the channel ticket (signed as `routes/tickets.ts` does), always through promises.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { RelayError } from '../core/errors.ts'
@@ -20,11 +24,11 @@ import { StoreUnavailableError } from '../core/store-unavailable.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import { describeError } from '../http/errors.ts'
 import { channelHashes, NO_DOCUMENT_CSP, printableReason } from '../http/middleware/request-context.ts'
-import { MSC4388_PREFIX } from '../http/routes/msc4388.ts'
+import { MSC4388_PREFIX, NATIVE_PREFIX } from '../http/routes/msc4388.ts'
 import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
-import { fastRequest, msc4388FastRoutes, type FastRequest } from './node-fast-routes.ts'
+import { fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
 import { answersNow } from './node-fast-now.ts'
 import { rendezvousNow } from '../services/rendezvous-now.ts'
 
@@ -62,6 +66,19 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   const contexts = fastContexts(services, channelHashes(redact))
   const originOf = hostOrigins(config.server.publicBaseUrl)
   const routes = msc4388FastRoutes(services.rendezvous, config.rendezvous.maxPayloadBytes)
+  const { tickets } = services
+  const publicBaseUrl = config.server.publicBaseUrl
+  const nativeCreate =
+    creates && config.rendezvous.nativeEnabled
+      ? nativeFastCreate(
+          services.rendezvous,
+          routes.maxBodyBytes,
+          tickets === undefined
+            ? undefined
+            : (record, origin, clientAddress) =>
+                tickets.issue({ issuer: publicBaseUrl ?? origin, channelId: record.id, clientAddress, expiresAtMs: record.expiresAtMs }),
+        )
+      : undefined
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
 
   /** The id of a channel route, '' for the create route, undefined when this path does not take it. */
@@ -106,9 +123,9 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   }
 
   /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
-  const fail = (outgoing: ServerResponse, exchange: FastContext, thrown: unknown): number => {
+  const fail = (outgoing: ServerResponse, exchange: FastContext, thrown: unknown, flavor = 'msc4388'): number => {
     const error = unavailable(thrown) ? new RelayError('UNAVAILABLE', { cause: thrown }) : thrown
-    const { status, body } = describeError(error, 'msc4388')
+    const { status, body } = describeError(error, flavor)
     const reason = status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error)
     exchange.refusal = { code: body.qrelay_code, reason: printableReason(reason) }
     if (status >= 500) {
@@ -145,6 +162,24 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
+  /** The native create (`nativeCreate` is there): as `serve`, under the native route and with its errors. */
+  const serveNativeCreate = async (incoming: IncomingMessage, outgoing: ServerResponse, origin: string): Promise<void> => {
+    const elapsedMs = stopwatch()
+    const elapsedSeconds = metrics?.timer()
+    const exchange = contexts.begin(incoming, 'POST', NATIVE_PREFIX)
+    const request = fastRequest(incoming)
+    let status = 200
+    try {
+      const caller = { clientKey: exchange.clientKey, address: exchange.clientAddress }
+      const body = await (nativeCreate as NonNullable<typeof nativeCreate>)(request, caller, origin, exchange.clientAddress)
+      send(outgoing, exchange, 200, body, OK_HEADERS)
+    } catch (error) {
+      status = fail(outgoing, exchange, error, 'native')
+    }
+    if (!request.bodyRead) incoming.resume()
+    contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
+  }
+
   /** Only a failed write of the answer gets here (the socket went away): nothing left to tell anyone. */
   const lost = (outgoing: ServerResponse, error: unknown): void => {
     logger.warn({ err: summarizeError(error) }, 'fast path answer failed')
@@ -166,6 +201,12 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
 
   return (incoming, outgoing) => {
     const method = incoming.method ?? ''
+    if (nativeCreate !== undefined && method === 'POST' && incoming.url === NATIVE_PREFIX) {
+      if (!plainHeaders(incoming, method)) return false
+      const origin = originOf(incoming.headers.host, false) as string
+      serveNativeCreate(incoming, outgoing, origin).catch((error: unknown) => lost(outgoing, error))
+      return true
+    }
     const id = match(method, incoming.url ?? '')
     if (id === undefined || !plainHeaders(incoming, method)) return false
     if (answeredNow !== undefined) {

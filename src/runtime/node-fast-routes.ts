@@ -150,6 +150,24 @@ export const msc4388FastRoutes = (rendezvous: RendezvousService, maxPayloadBytes
   }
 }
 
+/** Signs the channel ticket of a native create (`ticketIssuer` of `routes/tickets.ts`, without a Hono context). */
+export type IssueTicket = (record: ChannelRecord, origin: string, clientAddress: string) => Promise<string>
+
+/**
+ * `POST /v1/rendezvous` as `sequenceRoutes` builds it for `api: 'native'`: the MSC4388 create's steps,
+ * then the creator secret and (with `issueTicket`) the channel ticket, in the Hono route's key order.
+ */
+export const nativeFastCreate =
+  (rendezvous: RendezvousService, maxBodyBytes: number, issueTicket: IssueTicket | undefined) =>
+  async (request: FastRequest, caller: Caller, origin: string, clientAddress: string): Promise<string> => {
+    const { data } = parseWith(CREATE_BODY, await readJsonObject(request as unknown as Request, maxBodyBytes))
+    const { record, creatorSecret } = await rendezvous.create('native', data, caller)
+    const answer: Record<string, unknown> = { id: record.id, sequence_token: record.token, expires_in_ms: rendezvous.remainingMs(record) }
+    if (creatorSecret !== undefined) answer.creator_secret = creatorSecret
+    if (issueTicket !== undefined) answer.ticket = await issueTicket(record, origin, clientAddress)
+    return JSON.stringify(answer)
+  }
+
 /**
  * The MSC4388 handlers of `msc4388FastRoutes` answered at once where the rendezvous service can
  * (`now`, the memory store): the same steps in the same order, each answering the JSON text of a 200

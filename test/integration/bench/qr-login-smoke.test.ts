@@ -12,6 +12,8 @@ describe('bench:qr-login smoke', () => {
     'bench/qr-login/run.ts',
     60_000,
     ({ stdout }) => {
+      expect(stdout).toContain('layout: two processes')
+      expect(stdout).toContain('| Measure (two-process) |')
       expect(stdout).toContain('| bare crypto of one login')
       for (const via of ['http', 'websocket']) {
         expect(stdout).toContain(`| full QR login over ${via}, one at a time |`)

@@ -1,8 +1,9 @@
 /**
- * The Node fast path of the MSC4388 channel routes (src/runtime/node-fast-path.ts) against the Hono
- * app it stands in for: the same services behind two real servers, one with the fast path in front of
- * the app and one without. Every scenario, well-formed or not, runs on both, each on its own channel;
- * statuses, headers, bodies (ids and tokens masked) and access-log lines must be the same.
+ * The Node fast path of the MSC4388 channel routes and the native create (src/runtime/node-fast-path.ts)
+ * against the Hono app it stands in for: the same services (with signing keys, so native channels come
+ * with tickets) behind two real servers, one with the fast path in front of the app and one without.
+ * Every scenario, well-formed or not, runs on both, each on its own channel; statuses, headers, bodies
+ * (ids, tokens, secrets and tickets masked) and access-log lines must be the same.
  */
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -10,13 +11,17 @@ import type { Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { decodeJwt } from 'jose'
+import { memoryKeyStore } from '../../../src/adapters/keys/keystore.ts'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
 import { prometheusMetrics } from '../../../src/adapters/metrics/prometheus.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { createApp } from '../../../src/http/app.ts'
 import { checkResponses } from '../../helpers/openapi-check.ts'
-import { MSC4388_PREFIX } from '../../../src/http/routes/msc4388.ts'
+import { MSC4388_PREFIX, NATIVE_PREFIX } from '../../../src/http/routes/msc4388.ts'
+import { verifyChannelTicket } from '../../../src/services/channel-ticket.ts'
+import { openSigningKeys } from '../../../src/services/signing-keys.ts'
 import { compose } from '../../../src/runtime/compose.ts'
 import { rendezvousNow } from '../../../src/services/rendezvous-now.ts'
 import { fastPathServer, rendezvousFastPath, type FastPath } from '../../../src/runtime/node-fast-path.ts'
@@ -45,7 +50,13 @@ const listen = (server: Server): Promise<string> => {
  */
 const start = async (env: Record<string, string>): Promise<void> => {
   // No public base URL: the loopback host check applies. Three reads per channel: the limit is reachable.
-  const config = parseConfig({ QRELAY_RATE_READS_PER_CHANNEL: '3/60s', QRELAY_LOG_LEVEL: 'info', ...env })
+  // Creates are many (every scenario's channel, the native creates): their limit is out of the way.
+  const config = parseConfig({
+    QRELAY_RATE_READS_PER_CHANNEL: '3/60s',
+    QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s',
+    QRELAY_LOG_LEVEL: 'info',
+    ...env,
+  })
   const logger = pinoLogger('info', sink)
   const services = compose(config, {
     store: memoryStore({ clock: systemClock, sweepIntervalMs: 0 }),
@@ -53,6 +64,7 @@ const start = async (env: Record<string, string>): Promise<void> => {
     random: cryptoRandom,
     logger,
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
+    signingKeys: await openSigningKeys({ store: memoryKeyStore(), clock: systemClock, random: cryptoRandom, retiredKeyTtlMs: 86_400_000 }),
     ...(config.server.metricsEnabled ? { metrics: prometheusMetrics({ processMetrics: false }) } : {}),
   })
   // Both ways of answering are the ones this composition is meant to take.
@@ -96,22 +108,22 @@ const JSON_TYPE = { 'content-type': 'application/json' }
 const mask = (value: unknown): unknown => {
   if (typeof value !== 'object' || value === null) return value
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-  for (const name of ['id', 'sequence_token']) if (name in out) out[name] = `<${name}>`
+  for (const name of ['id', 'sequence_token', 'creator_secret', 'ticket']) if (name in out) out[name] = `<${name}>`
   // Wall-clock figures: their presence and type are compared.
   for (const name of ['expires_in_ms', 'retry_after_ms']) if (name in out) out[name] = typeof out[name]
   return out
 }
 
-/** Runs `steps` on one server: a fresh channel first, then each step; returns what each step saw. */
-const play = async (base: string, steps: readonly Step[]): Promise<Seen[]> => {
-  const created = await fetch(`${base}${MSC4388_PREFIX}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":"hello"}' })
+/** Runs `steps` on one server (paths under `prefix`): a fresh channel first, then each step; returns what each step saw. */
+const play = async (base: string, steps: readonly Step[], prefix = MSC4388_PREFIX): Promise<Seen[]> => {
+  const created = await fetch(`${base}${prefix}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":"hello"}' })
   const first = (await created.json()) as { id: string; sequence_token: string }
   let token = first.sequence_token
   const seen: Seen[] = []
   for (const step of steps) {
     const before = lines.length
     const body = typeof step.body === 'string' ? step.body.replaceAll('{token}', token) : step.body
-    const res = await fetch(`${base}${MSC4388_PREFIX}${step.path.replaceAll('{id}', first.id)}`, {
+    const res = await fetch(`${base}${prefix}${step.path.replaceAll('{id}', first.id)}`, {
       method: step.method,
       headers: step.headers ?? {},
       ...(body === undefined ? {} : { body }),
@@ -204,6 +216,21 @@ const scenarios: Record<string, Step[]> = {
   ],
 }
 
+/** The native API's create (its other routes stay with the app): taken by the fast path when plain. */
+const nativeCreates: Step[] = [
+  { method: 'POST', path: '', headers: JSON_TYPE, body: '{"data":""}' },
+  ...(scenarios['create, malformed creates'] as Step[]),
+  { method: 'POST', path: '', headers: { ...JSON_TYPE, 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'abc' }, body: '{"data":"x"}' },
+  { method: 'POST', path: '', headers: { ...JSON_TYPE, host: 'evil.example' }, body: '{"data":"x"}' },
+  { method: 'POST', path: '', headers: { ...JSON_TYPE, host: 'localhost' }, body: '{"data":"x"}' },
+  { method: 'POST', path: '', headers: { ...JSON_TYPE, authorization: 'Bearer abc' }, body: '{"data":"x"}' },
+  { method: 'POST', path: '?x=1', headers: JSON_TYPE, body: '{"data":"x"}' },
+  { method: 'POST', path: '/', headers: JSON_TYPE, body: '{"data":"x"}' },
+  { method: 'OPTIONS', path: '' },
+  { method: 'GET', path: '' },
+  { method: 'PUT', path: '', headers: JSON_TYPE, body: '{"data":"x"}' },
+]
+
 describe.each([
   ['abuse guard on (the default)', {}],
   ['abuse guard off (every step at once)', { QRELAY_ABUSE_ENABLED: 'false' }],
@@ -221,6 +248,33 @@ describe.each([
       }
     })
   }
+
+  it('native creates', async () => {
+    const viaHono = await play(urls.hono, nativeCreates, NATIVE_PREFIX)
+    const before = fastHits
+    const viaFast = await play(urls.fast, nativeCreates, NATIVE_PREFIX)
+    for (const [i, step] of nativeCreates.entries()) {
+      expect({ step: `${step.method} ${step.path}`, ...viaFast[i] }).toEqual({ step: `${step.method} ${step.path}`, ...viaHono[i] })
+    }
+    // The set-up's create and the plain creates (well-formed or not) went through the fast path.
+    expect(fastHits - before).toBeGreaterThanOrEqual(14)
+  })
+
+  it('native creates come with a creator secret and a ticket the JWKS verifies, with the claims the app gives', async () => {
+    const claimsOf: Record<string, Record<string, unknown>> = {}
+    for (const [name, base] of Object.entries(urls)) {
+      const res = await fetch(`${base}${NATIVE_PREFIX}`, { method: 'POST', headers: JSON_TYPE, body: '{"data":""}' })
+      const body = (await res.json()) as { id: string; creator_secret: string; ticket: string }
+      expect(Object.keys(body)).toEqual(['id', 'sequence_token', 'expires_in_ms', 'creator_secret', 'ticket'])
+      expect(body.creator_secret.length).toBeGreaterThan(20)
+      const jwks = await (await fetch(`${base}/oauth2/jwks`)).json()
+      const verified = await verifyChannelTicket(body.ticket, jwks, Date.now(), { issuer: base, channelId: body.id })
+      expect(verified.channelId).toBe(body.id)
+      const claims = decodeJwt(body.ticket) as Record<string, unknown>
+      claimsOf[name] = { ...claims, iss: '<origin>', sub: '<id>', iat: typeof claims.iat, exp: typeof claims.exp }
+    }
+    expect(claimsOf.fast).toEqual(claimsOf.hono)
+  })
 
   it('reads a body that comes in pieces, and survives one that never ends', async () => {
     const statuses: Record<string, string[]> = {}
