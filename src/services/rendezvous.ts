@@ -225,6 +225,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     writeAsParty: partyWrite.writeAsParty,
     /** `writeAsParty` as one synchronous step, where the store is in this process (memory); else undefined. */
     writeAsPartyNow: partyWrite.writeAsPartyNow,
+    /** The write limit `writeAsPartyNow` counts, prepared once per socket (`./party-writes.ts`); else undefined. */
+    writeLimitNow: partyWrite.writeLimitNow,
     /** The live native channel as the store holds it, where the store is in this process (`./party-writes.ts`); else undefined. */
     peekNow: partyWrite.peekNow,
 
