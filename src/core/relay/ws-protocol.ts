@@ -84,10 +84,10 @@ const plainStringEnd = (text: string, start: number): number => {
  * object, which the full parse then decides; a frame read here is what the full parse would make of it.
  *
  * @example
- * readPutFrame('{"type":"put","sequence_token":"t1","data":"x"}') // { sequenceToken: 't1', data: 'x' }
+ * readPutFrame('{"type":"put","sequence_token":"t1","data":"x"}') // { type: 'put', sequenceToken: 't1', data: 'x' }
  * readPutFrame('{"type": "put","sequence_token":"t1","data":"x"}') // null
  */
-export const readPutFrame = (text: string): { sequenceToken: string; data: string } | null => {
+export const readPutFrame = (text: string): Extract<ClientFrame, { type: 'put' }> | null => {
   if (!text.startsWith(PUT_PREFIX)) return null
   let sequenceToken: string | undefined
   let data: string | undefined
@@ -109,7 +109,7 @@ export const readPutFrame = (text: string): { sequenceToken: string; data: strin
     at = end
   }
   if (at !== text.length - 1 || text.charCodeAt(at) !== 125) return null
-  return { sequenceToken: sequenceToken as string, data: data as string }
+  return { type: 'put', sequenceToken: sequenceToken as string, data: data as string }
 }
 
 /**
@@ -123,9 +123,7 @@ export const readPutFrame = (text: string): { sequenceToken: string; data: strin
 export const parseClientFrame = (text: string): Result<ClientFrame, 'INVALID_PARAM'> => {
   const put = readPutFrame(text)
   if (put !== null) {
-    return shortText(put.sequenceToken)
-      ? ok({ type: 'put', sequenceToken: put.sequenceToken, data: put.data })
-      : fail('INVALID_PARAM', 'put needs sequence_token')
+    return shortText(put.sequenceToken) ? ok(put) : fail('INVALID_PARAM', 'put needs sequence_token')
   }
   let value: unknown
   try {

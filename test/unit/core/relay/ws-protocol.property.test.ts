@@ -57,7 +57,7 @@ describe('readPutFrame', () => {
           tokenFirst ? { type: 'put', sequence_token: token, data } : { type: 'put', data, sequence_token: token },
         )
         const plain = JSON.stringify(token) === `"${token}"` && JSON.stringify(data) === `"${data}"`
-        expect(readPutFrame(frame)).toStrictEqual(plain ? { sequenceToken: token, data } : null)
+        expect(readPutFrame(frame)).toStrictEqual(plain ? { type: 'put', sequenceToken: token, data } : null)
       }),
       RUNS,
     )
