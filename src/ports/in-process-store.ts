@@ -33,10 +33,14 @@ export interface InProcessStore {
   writeChannelNow(id: string, expectedRev: number, data: string, token: string, updatedAtMs: number): ReplaceOutcome
 }
 
-/** A counter key prepared by {@link InProcessStore.counterKey} (only that store's `hitWindow` takes it). */
+declare const prepared: unique symbol
+
+/**
+ * A counter key prepared by {@link InProcessStore.counterKey}: opaque (what it holds is the store's;
+ * it keeps no copy of the key), and only that store's `hitWindow` takes it.
+ */
 export interface CounterKey {
-  /** The key it stands for. */
-  readonly key: string
+  readonly [prepared]: true
 }
 
 /**

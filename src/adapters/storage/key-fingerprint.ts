@@ -21,7 +21,6 @@ const reduce = (x: number, p: number): number => {
 
 /** A key whose windows are counted often, hashed once ({@link KeyFingerprint.prepare}): the fingerprint of `${key}:`. */
 export interface PreparedKey {
-  readonly key: string
   readonly h0: number
   readonly h1: number
   readonly h2: number
@@ -81,7 +80,7 @@ export class KeyFingerprint {
     this.set(0, 0, 0)
     this.extend(key)
     this.extend(':')
-    return { key, h0: this.h0, h1: this.h1, h2: this.h2 }
+    return { h0: this.h0, h1: this.h1, h2: this.h2 }
   }
 
   /** Extends the register with the code units of `text`. */

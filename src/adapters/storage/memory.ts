@@ -197,7 +197,7 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       table.release(key, clock.now(), windowIndex)
     },
   }
-  const counterKey = (key: string): CounterKey => table.prepare(key)
+  const counterKey = (key: string): CounterKey => table.prepare(key) as unknown as CounterKey
   return { store, hitWindow, counterKey, prune: (now: number): void => table.prune(now), size: (): number => table.size }
 }
 
