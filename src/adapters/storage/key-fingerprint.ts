@@ -19,6 +19,16 @@ const reduce = (x: number, p: number): number => {
   return r < 0 ? r + p : r >= p ? r - p : r
 }
 
+/** `base^n mod p` (base < p < 2²⁶: each product stays exact). */
+const powMod = (base: number, n: number, p: number): number => {
+  let r = 1
+  for (let i = 0; i < n; i++) r = reduce(r * base, p)
+  return r
+}
+
+/** Windows whose suffix is kept (a power of two): a rule's current and previous, for a few rules. */
+const WINDOW_SLOTS = 8
+
 /** A key whose windows are counted often, hashed once ({@link KeyFingerprint.prepare}): the fingerprint of `${key}:`. */
 export interface PreparedKey {
   readonly h0: number
@@ -44,6 +54,11 @@ export class KeyFingerprint {
   private prefix1 = 0
   private prefix2 = 0
 
+  // The suffixes `${w}` of recent windows, by `w & 7`: w, then per prime the base to the suffix's
+  // length and the suffix's own hash, so that extending by it is one step, not one per digit.
+  private readonly windows = new Float64Array(WINDOW_SLOTS).fill(Number.NaN)
+  private readonly suffixes = new Float64Array(6 * WINDOW_SLOTS)
+
   constructor() {
     const words = globalThis.crypto.getRandomValues(new Uint32Array(3))
     this.b0 = (words[0] as number) % P0
@@ -58,10 +73,15 @@ export class KeyFingerprint {
     this.h2 = c
   }
 
-  /** Sets the register to the fingerprint of `key`, or of `${key}:${window}` (a prepared key: with a window only). */
+  /**
+   * Sets the register to the fingerprint of `key`, or of `${key}:${window}`. A prepared key is its
+   * `${key}:` (without a window, that key itself).
+   */
   hash(key: string | PreparedKey, window: number | undefined): void {
-    if (typeof key !== 'string') this.set(key.h0, key.h1, key.h2)
-    else if (window !== undefined && key === this.prefixKey) this.set(this.prefix0, this.prefix1, this.prefix2)
+    if (typeof key !== 'string') {
+      this.set(key.h0, key.h1, key.h2)
+      if (window === undefined) return
+    } else if (window !== undefined && key === this.prefixKey) this.set(this.prefix0, this.prefix1, this.prefix2)
     else {
       this.set(0, 0, 0)
       this.extend(key)
@@ -72,7 +92,33 @@ export class KeyFingerprint {
       this.prefix1 = this.h1
       this.prefix2 = this.h2
     }
-    this.extend(String(window))
+    this.extendWindow(window)
+  }
+
+  /** Extends the register with `${window}`: h·b^len + hash(`${window}`) for each prime, as `extend` would. */
+  private extendWindow(window: number): void {
+    const slot = window & (WINDOW_SLOTS - 1)
+    const at = 6 * slot
+    const suffixes = this.suffixes
+    if (this.windows[slot] !== window) {
+      const { h0, h1, h2 } = this
+      const text = String(window)
+      this.set(0, 0, 0)
+      this.extend(text)
+      suffixes[at] = powMod(this.b0, text.length, P0)
+      suffixes[at + 1] = powMod(this.b1, text.length, P1)
+      suffixes[at + 2] = powMod(this.b2, text.length, P2)
+      suffixes[at + 3] = this.h0
+      suffixes[at + 4] = this.h1
+      suffixes[at + 5] = this.h2
+      this.windows[slot] = window
+      this.set(h0, h1, h2)
+    }
+    this.set(
+      reduce(this.h0 * (suffixes[at] as number) + (suffixes[at + 3] as number), P0),
+      reduce(this.h1 * (suffixes[at + 1] as number) + (suffixes[at + 4] as number), P1),
+      reduce(this.h2 * (suffixes[at + 2] as number) + (suffixes[at + 5] as number), P2),
+    )
   }
 
   /** `key` hashed once, for {@link hash} with a window (the register is left at `${key}:`). */
