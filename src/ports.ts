@@ -17,7 +17,7 @@ export type {
 } from './ports/counter-store.ts'
 export type { KvStore } from './ports/kv-store.ts'
 export type { EphemeralStore } from './ports/ephemeral-store.ts'
-export type { ChannelPeek, InProcessStore } from './ports/in-process-store.ts'
+export type { ChannelPeek, CounterKey, InProcessStore } from './ports/in-process-store.ts'
 export type { ChannelListener, ChannelEvents } from './ports/channel-events.ts'
 export type { Scheduler } from './ports/scheduler.ts'
 export type { MintOutcome } from './ports/mint-outcome.ts'

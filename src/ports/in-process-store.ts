@@ -19,8 +19,10 @@ export interface InProcessStore {
   createChannel(record: ChannelRecord, maxLive: number): CreateOutcome
   /** `channels.takeOnce`, now. */
   takeChannelOnce(id: string): ChannelRecord | null
-  /** `counters.hitWindow`, now. */
-  hitWindow(key: string, windowIndex: number, ttlMs: number): WindowCounts
+  /** `counters.hitWindow`, now; `key` may be one {@link counterKey} prepared. */
+  hitWindow(key: string | CounterKey, windowIndex: number, ttlMs: number): WindowCounts
+  /** The counter key `key`, hashed once for `hitWindow`: for a caller that counts the same key again and again. */
+  counterKey(key: string): CounterKey
   /** `channels.get`, now, without copying the record: its fields as the store holds them (see {@link ChannelPeek}). */
   peekChannel(id: string): ChannelPeek | null
   /**
@@ -29,6 +31,16 @@ export interface InProcessStore {
    * makes it), without the caller building `next`.
    */
   writeChannelNow(id: string, expectedRev: number, data: string, token: string, updatedAtMs: number): ReplaceOutcome
+}
+
+declare const prepared: unique symbol
+
+/**
+ * A counter key prepared by {@link InProcessStore.counterKey}: opaque (what it holds is the store's;
+ * it keeps no copy of the key), and only that store's `hitWindow` takes it.
+ */
+export interface CounterKey {
+  readonly [prepared]: true
 }
 
 /**

@@ -16,8 +16,8 @@ import {
 } from '../core/rendezvous/channel.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { ChannelEvent } from '../core/relay/channel-event.ts'
-import type { ChannelPeek, Clock, EphemeralStore } from '../ports.ts'
-import { consumeNow, type RateLimiter } from './rate-limiter.ts'
+import type { ChannelPeek, Clock, CounterKey, EphemeralStore } from '../ports.ts'
+import { consumeNow, limitKeyNow, type RateLimiter } from './rate-limiter.ts'
 import { CLAIM_ATTEMPTS, type SettledView } from './rendezvous-access.ts'
 
 /** What the party writes need of the rendezvous service. */
@@ -99,7 +99,7 @@ export const partyWrites = (deps: PartyWriteDeps) => {
     writeAsPartyNow:
       inProcess === undefined
         ? undefined
-        : (id: string, data: string, expectedToken: string, party: PartyRole): string => {
+        : (id: string, data: string, expectedToken: string, party: PartyRole, limit?: CounterKey): string => {
             checkSize(data)
             const record = inProcess.peekChannel(id)
             if (record === null || record.api !== 'native') throw notFound()
@@ -108,7 +108,7 @@ export const partyWrites = (deps: PartyWriteDeps) => {
             // here (a copy, on that rare path only); the next token chains on the current one.
             const stale = expectedToken !== record.token && data !== record.data ? inProcess.getChannel(id) : undefined
             if (stale === null) throw notFound()
-            consumeNow(inProcess, clock, `write:${id}`, rule)
+            consumeNow(inProcess, clock, limit ?? `write:${id}`, rule)
             if (stale !== undefined) throw new RelayError('CONCURRENT_WRITE', { detail: STALE_TOKEN, cause: stale })
             if (expectedToken !== record.token) return record.token
             const token = writeToken(id, record.token, data, hash)
@@ -118,6 +118,12 @@ export const partyWrites = (deps: PartyWriteDeps) => {
             announce(id, { type: 'written', token, by: party })
             return token
           },
+
+    /**
+     * The channel's write limit as `writeAsPartyNow` counts it, prepared once (`limit`: a socket keeps
+     * it, so that its puts do not hash the counter's key again); undefined when the store is not in this process.
+     */
+    writeLimitNow: inProcess === undefined ? undefined : (id: string): CounterKey => limitKeyNow(inProcess, `write:${id}`),
 
     /**
      * The live native channel's fields as the store holds them (see `ChannelPeek`: read at once, never

@@ -6,7 +6,7 @@
  */
 import { RelayError } from '../core/errors.ts'
 import { decideRate, retryAfterRefused, windowAt, windowBudget, type RateDecision, type RateRule } from '../core/policy/rate-limit.ts'
-import type { Clock, CounterStore, InProcessStore } from '../ports.ts'
+import type { Clock, CounterKey, CounterStore, InProcessStore } from '../ports.ts'
 
 /** A slot taken by {@link RateLimiter.reserve}: which window of which counter. */
 export interface RateSlot {
@@ -46,11 +46,21 @@ const refuse = (decision: RateDecision): void => {
  *
  * @example
  * consumeNow(store.inProcess, clock, `write:${id}`, config.rateLimit.writesPerChannel)
+ * (`key` may be one {@link limitKeyNow} prepared.)
  */
-export const consumeNow = (store: InProcessStore, clock: Clock, key: string, rule: RateRule): void => {
+export const consumeNow = (store: InProcessStore, clock: Clock, key: string | CounterKey, rule: RateRule): void => {
   const { index } = windowAt(rule, clock.now())
-  refuse(decideRate(store.hitWindow(storeKey(key), index, 2 * rule.windowMs), rule, clock.now()))
+  refuse(decideRate(store.hitWindow(typeof key === 'string' ? storeKey(key) : key, index, 2 * rule.windowMs), rule, clock.now()))
 }
+
+/**
+ * The counter of `key` prepared once for {@link consumeNow} (hashed once, not on every hit): the same
+ * counter as `key` itself.
+ *
+ * @example
+ * const limit = limitKeyNow(store.inProcess, `write:${id}`) // kept, then: consumeNow(store.inProcess, clock, limit, rule)
+ */
+export const limitKeyNow = (store: InProcessStore, key: string): CounterKey => store.counterKey(storeKey(key))
 
 /**
  * Builds a rate limiter over a counter store.

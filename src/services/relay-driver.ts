@@ -31,7 +31,7 @@ import {
   type Welcome,
 } from '../core/relay/session.ts'
 import { encodeServerFrame } from '../core/relay/ws-protocol.ts'
-import type { Logger } from '../ports.ts'
+import type { CounterKey, Logger } from '../ports.ts'
 import type { Caller } from './rendezvous.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import type { Timed } from './relay-timers.ts'
@@ -63,6 +63,8 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
   private role: PartyRole | 'none' = 'none'
   // The party secret lives only here, never in the state or a log line.
   #secret: string | null = null
+  /** The channel's write limit, prepared at the hello where the store is in this process (`writeLimitNow`). */
+  private writeLimit: CounterKey | undefined = undefined
   /** When the shared timers next tell this socket (`Timed`); a deadline due earlier just fires early. */
   deadlineAtMs = Infinity
   heapIndex = -1
@@ -213,6 +215,7 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
     if (this.state.kind === 'closed') return this.stopListening()
     this.role = party
     this.#secret = presented ?? view.joinerSecret ?? null
+    this.writeLimit = rendezvous.writeLimitNow?.(this.id)
     const conn = newOpaqueId(random, 9)
     // Best effort: a lost `attached` only means an older socket of this party is not replaced.
     await events
@@ -231,7 +234,7 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
     // A put comes only once joined: the party was admitted at the hello, not proven again per frame.
     if (command.type !== 'put' || this.role === 'none' || writeAsPartyNow === undefined) return this.performLater(command)
     try {
-      const token = writeAsPartyNow(this.id, command.data, command.sequenceToken, this.role)
+      const token = writeAsPartyNow(this.id, command.data, command.sequenceToken, this.role, this.writeLimit)
       this.apply(onAck(this.state, token, this.deps.clock.now()))
       return undefined
     } catch (error) {

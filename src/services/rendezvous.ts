@@ -120,7 +120,10 @@ export const rendezvousService = (deps: RendezvousDeps) => {
    * the request need not pay a pub/sub round trip, and a failed publish must not fail it (listeners
    * resync when their connection comes back).
    */
+  const publishNow = events?.publishNow
   const announce = (id: string, event: ChannelEvent): void => {
+    // Every listener in this process: told at once, no promise per write (the memory events).
+    if (publishNow !== undefined) return void publishNow(id, event)
     // Safe to drop (see above): the change is stored and listeners resync; the service has no logger.
     events?.publish(id, event).catch(ignore)
   }
@@ -226,6 +229,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     writeAsParty: partyWrite.writeAsParty,
     /** `writeAsParty` as one synchronous step, where the store is in this process (memory); else undefined. */
     writeAsPartyNow: partyWrite.writeAsPartyNow,
+    /** The write limit `writeAsPartyNow` counts, prepared once per socket (`./party-writes.ts`); else undefined. */
+    writeLimitNow: partyWrite.writeLimitNow,
     /** The live native channel as the store holds it, where the store is in this process (`./party-writes.ts`); else undefined. */
     peekNow: partyWrite.peekNow,
 

@@ -1,6 +1,7 @@
 /**
  * In-process channel events: a Map from channel id to its listeners, for one process with the memory
  * store. Delivery is synchronous and in publish order; nothing is ever lost, so `resync` never comes.
+ * `publishNow` is `publish` without the promise (what the relay's puts use).
  * A channel costs memory here only while somebody listens to it.
  */
 import type { ChannelEvent } from '../../core/relay/channel-event.ts'
@@ -8,6 +9,8 @@ import type { ChannelEvents, ChannelListener } from '../../ports.ts'
 
 /** The memory adapter, with a count of listened channels for tests. */
 export interface MemoryChannelEvents extends ChannelEvents {
+  /** `publish`, done before it returns. */
+  publishNow: (id: string, event: ChannelEvent) => void
   /** How many channels have at least one listener. */
   channelCount(): number
 }
@@ -37,14 +40,19 @@ export const memoryChannelEvents = (): MemoryChannelEvents => {
   // entry itself, else an array, smaller than a Set. Each subscription is its own entry (an object,
   // not a closure), even for a listener already subscribed; stopping one removes that entry, once.
   const listeners = new Map<string, Entry | Entry[]>()
+  // Delivery is synchronous either way: `publish` is this, wrapped in a promise.
+  const publishNow = (id: string, event: ChannelEvent): void => {
+    const held = listeners.get(id)
+    if (held === undefined) return
+    if (!Array.isArray(held)) return void hear(held.listener, event)
+    // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
+    for (const { listener } of held.slice()) hear(listener, event)
+  }
   return {
     async publish(id, event) {
-      const held = listeners.get(id)
-      if (held === undefined) return
-      if (!Array.isArray(held)) return hear(held.listener, event)
-      // A copy: a listener may unsubscribe (or another subscribe) while we deliver.
-      for (const { listener } of held.slice()) hear(listener, event)
+      publishNow(id, event)
     },
+    publishNow,
     async subscribe(id, listener) {
       const entry: Entry = { listener }
       const held = listeners.get(id)

@@ -3,18 +3,17 @@
  * and no Map entry per counter (about 50 bytes a counter, where a `Map<string, { value, expiresAtMs }>`
  * with its keys and an expiry heap of objects cost 260–300).
  *
- * - A key is held as its fingerprint: three polynomial hashes of its UTF-16 code units, each modulo a
- *   prime below 2²⁶ at a base drawn at random per table. Two distinct keys of at most L code units
- *   share a fingerprint with probability at most (L / 2²⁶)³ (≈ 2·10⁻¹⁹ for 40 units): the bases are
- *   never shown, so nobody can choose keys that collide.
+ * - A key is held as its fingerprint (`key-fingerprint.ts`: three polynomial hashes at secret bases).
  * - Entries are appended to a log in creation order (the oldest created is the first live one), found
  *   through an open-addressing index of log positions, and freed by an expiry heap of log positions.
  *   The log is compacted (index and heap rebuilt) when it fills, so deletes cost O(1) amortized.
  * - Expiry is exact: every read checks the entry against `now`; the heap only frees memory.
  */
 
-/** The three primes (largest below 2²⁶): a hash times a base stays below 2⁵², exact in a double. */
-const PRIMES = [67_108_859, 67_108_837, 67_108_819] as const
+import { KeyFingerprint, type PreparedKey } from './key-fingerprint.ts'
+
+export type { PreparedKey }
+
 const MIN_CAPACITY = 64
 /** Index slot values: 0 empty, −1 a deleted entry (probing goes on), else log position + 1. */
 const EMPTY = 0
@@ -22,26 +21,20 @@ const DELETED = -1
 /** First fingerprint word of a dead log entry (a live one is in [0, 2²⁶)). */
 const DEAD = -1
 
-/**
- * `x mod p` for 0 ≤ x < 2⁵³ and p < 2²⁶, without `%` (a floating-point remainder is a slow library
- * call): the quotient's rounding is off by at most one, and every product here is exact.
- */
-const reduce = (x: number, p: number): number => {
-  const r = x - Math.floor(x / p) * p
-  return r < 0 ? r + p : r >= p ? r - p : r
-}
-
 /** Counters keyed by strings, with a TTL set at creation and never extended. */
 export interface CounterTable {
   /**
    * The live value of `key`, 0 when absent or expired (an expired entry is freed). With `window`, the
    * counter is that of the key `${key}:${window}` (hashed without building it; the same for all three).
+   * A prepared key (with a window) is the key it was prepared from, without hashing it again.
    */
-  read(key: string, nowMs: number, window?: number): number
+  read(key: string | PreparedKey, nowMs: number, window?: number): number
   /** Adds one and returns the new value; a new counter expires `ttlMs` after `nowMs`. */
-  bump(key: string, ttlMs: number, nowMs: number, window?: number): number
+  bump(key: string | PreparedKey, ttlMs: number, nowMs: number, window?: number): number
   /** Takes one off a live counter, never below 0; nothing when absent or expired. */
-  release(key: string, nowMs: number, window?: number): void
+  release(key: string | PreparedKey, nowMs: number, window?: number): void
+  /** `key` hashed once, for calls with a window: to be kept by a caller that counts it again and again. */
+  prepare(key: string): PreparedKey
   /** Frees the counters due by `nowMs`. */
   prune(nowMs: number): void
   /** Entries held: live ones and expired ones not yet freed. */
@@ -63,49 +56,9 @@ export interface CounterTableOptions {
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one data structure: the log, its index and its heap share their arrays; each operation is a few lines
 export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable => {
-  const words = globalThis.crypto.getRandomValues(new Uint32Array(3))
-  const [b0, b1, b2] = PRIMES.map((p, i) => (words[i] as number) % p) as [number, number, number]
   // The fingerprint of the last key hashed (no allocation per call).
-  let h0 = 0
-  let h1 = 0
-  let h2 = 0
-  const setHash = (a: number, b: number, c: number): void => {
-    h0 = a
-    h1 = b
-    h2 = c
-  }
-  const [p0, p1, p2] = PRIMES
-  /** Extends the fingerprint (h0, h1, h2) with the code units of `text`. */
-  const extend = (text: string): void => {
-    for (let i = 0; i < text.length; i++) {
-      // Coefficients 1..65536: never 0, so keys of different lengths are different polynomials.
-      const c = text.charCodeAt(i) + 1
-      h0 = reduce(h0 * b0 + c, p0)
-      h1 = reduce(h1 * b1 + c, p1)
-      h2 = reduce(h2 * b2 + c, p2)
-    }
-  }
-
-  // The fingerprint of the last `${key}:` a window was asked of (the next call is often its neighbour).
-  let prefixKey: string | undefined
-  let prefix0 = 0
-  let prefix1 = 0
-  let prefix2 = 0
-  /** Sets (h0, h1, h2) to the fingerprint of `key`, or of `${key}:${window}`. */
-  const hash = (key: string, window: number | undefined): void => {
-    if (window !== undefined && key === prefixKey) setHash(prefix0, prefix1, prefix2)
-    else {
-      setHash(0, 0, 0)
-      extend(key)
-      if (window === undefined) return
-      extend(':')
-      prefixKey = key
-      prefix0 = h0
-      prefix1 = h1
-      prefix2 = h2
-    }
-    extend(String(window))
-  }
+  const fp = new KeyFingerprint()
+  const hash = (key: string | PreparedKey, window: number | undefined): void => fp.hash(key, window)
 
   // The log, in creation order.
   let capacity = MIN_CAPACITY
@@ -128,8 +81,9 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
 
   const slotOf = (a: number, b: number, c: number): number => ((a ^ (b << 5) ^ (c << 11)) >>> 0) & mask
 
-  /** The index slot holding the fingerprint (h0, h1, h2), or −1. Bounded: the index always has empty slots. */
+  /** The index slot holding the fingerprint in `fp`, or −1. Bounded: the index always has empty slots. */
   const find = (): number => {
+    const { h0, h1, h2 } = fp
     for (let slot = slotOf(h0, h1, h2), n = 0; n <= mask; slot = (slot + 1) & mask, n++) {
       const v = index[slot] as number
       if (v === EMPTY) return -1
@@ -220,7 +174,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
 
   /** Frees the live entry at log position `pos`. */
   const removeAt = (pos: number): void => {
-    setHash(f0[pos] as number, f1[pos] as number, f2[pos] as number)
+    fp.set(f0[pos] as number, f1[pos] as number, f2[pos] as number)
     remove(find())
   }
 
@@ -239,7 +193,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
   }
 
   /** The live entry's log position for `key` (hashed), −1 when absent; frees an expired one. */
-  const liveAt = (key: string, nowMs: number, window: number | undefined): number => {
+  const liveAt = (key: string | PreparedKey, nowMs: number, window: number | undefined): number => {
     hash(key, window)
     const slot = find()
     if (slot < 0) return -1
@@ -252,9 +206,9 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
   const append = (ttlMs: number, nowMs: number): void => {
     if (length === capacity) rebuild(2 * live >= capacity ? 2 * capacity : capacity)
     const pos = length++
-    f0[pos] = h0
-    f1[pos] = h1
-    f2[pos] = h2
+    f0[pos] = fp.h0
+    f1[pos] = fp.h1
+    f2[pos] = fp.h2
     values[pos] = 1
     expires[pos] = nowMs + ttlMs
     live++
@@ -274,7 +228,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
         return values[pos] as number
       }
       if (live >= maxCounters) {
-        const [k0, k1, k2] = [h0, h1, h2]
+        const { h0, h1, h2 } = fp
         prune(nowMs)
         // Still full of live counters: the oldest created goes.
         while (live >= maxCounters && live > 0) {
@@ -282,7 +236,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
           removeAt(head)
         }
         // `prune` and `removeAt` looked up other keys.
-        setHash(k0, k1, k2)
+        fp.set(h0, h1, h2)
       }
       append(ttlMs, nowMs)
       return 1
@@ -292,6 +246,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
       if (pos >= 0 && (values[pos] as number) > 0) values[pos] = (values[pos] as number) - 1
     },
     prune,
+    prepare: (key) => fp.prepare(key),
     get size() {
       return live
     },

@@ -12,13 +12,14 @@
  * The channel and window-counter steps of a WebSocket put and of the Matrix channel requests are also
  * given synchronously (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
  */
-import { counterTable } from './counter-table.ts'
+import { counterTable, type PreparedKey } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
 import { PackedChannel, packChannel, packedWrite, unpackChannel, type StoredChannel } from './packed-channel.ts'
 import type { ChannelRecord } from '../../core/rendezvous/channel.ts'
 import type {
   ChannelStore,
   Clock,
+  CounterKey,
   CounterStore,
   CreateOutcome,
   EphemeralStore,
@@ -167,9 +168,10 @@ const memoryChannels = (clock: Clock) => {
 const memoryCounters = (clock: Clock, maxCounters: number) => {
   const table = counterTable({ maxCounters })
 
-  const hitWindow = (key: string, windowIndex: number, ttlMs: number): WindowCounts => {
-    const current = table.bump(key, ttlMs, clock.now(), windowIndex)
-    const previous = table.read(key, clock.now(), windowIndex - 1)
+  // A prepared key is one of this table's (`InProcessStore.counterKey`).
+  const hitWindow = (key: string | CounterKey, windowIndex: number, ttlMs: number): WindowCounts => {
+    const current = table.bump(key as string | PreparedKey, ttlMs, clock.now(), windowIndex)
+    const previous = table.read(key as string | PreparedKey, clock.now(), windowIndex - 1)
     return { current, previous }
   }
 
@@ -195,7 +197,8 @@ const memoryCounters = (clock: Clock, maxCounters: number) => {
       table.release(key, clock.now(), windowIndex)
     },
   }
-  return { store, hitWindow, prune: (now: number): void => table.prune(now), size: (): number => table.size }
+  const counterKey = (key: string): CounterKey => table.prepare(key) as unknown as CounterKey
+  return { store, hitWindow, counterKey, prune: (now: number): void => table.prune(now), size: (): number => table.size }
 }
 
 /** The key-value entries, with `prune(now)` to free the expired ones. */
@@ -268,6 +271,7 @@ export const memoryStore = ({ clock, sweepIntervalMs = 30_000, maxCounters = DEF
       createChannel: channels.create,
       takeChannelOnce: channels.takeOnce,
       hitWindow: counters.hitWindow,
+      counterKey: counters.counterKey,
       peekChannel: channels.peek,
       writeChannelNow: channels.write,
     },

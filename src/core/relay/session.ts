@@ -105,17 +105,18 @@ export const onFrame = (state: SessionState, text: string, now: number, limits: 
   if (frame.type === 'ping') return sending(next, { type: 'pong' })
   if (state.kind === 'awaiting-hello') {
     if (frame.type !== 'hello') return closeWith(CLOSE_CODES.unauthenticated)
-    return { state: next, send: [], command: { type: 'hello', secret: frame.secret } }
+    return { state: next, send: NOTHING, command: { type: 'hello', secret: frame.secret } }
   }
   switch (frame.type) {
     case 'hello':
       return closeWith({ code: CLOSE_CODES.badFrame.code, reason: 'bad frame: hello already done' })
     case 'put':
-      return { state: next, send: [], command: { type: 'put', sequenceToken: frame.sequenceToken, data: frame.data } }
+      // The parsed frame is the command (the same fields; neither is ever changed).
+      return { state: next, send: NOTHING, command: frame }
     case 'delete':
-      return { state: next, send: [], command: { type: 'delete' } }
+      return { state: next, send: NOTHING, command: { type: 'delete' } }
     case 'abort':
-      return { state: next, send: [], command: { type: 'abort', reason: frame.reason } }
+      return { state: next, send: NOTHING, command: { type: 'abort', reason: frame.reason } }
     default: {
       const never: never = frame
       return never

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { counterTable } from '../../../src/adapters/storage/counter-table.ts'
+import { counterTable, type PreparedKey } from '../../../src/adapters/storage/counter-table.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 
 /** The memory store's counters as they were (a Map in creation order, objects with an expiry), for comparison. */
@@ -175,5 +176,47 @@ describe('counter table', () => {
         expect(t.size).toBe(m.size)
       }
     }
+  })
+
+  it('counts a prepared key as the key it was prepared from, window by window, among string keys', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.constantFrom('rl:write:a', 'rl:write:b', 'rl:write:a:1', 'rl:write:', ''),
+            window: fc.integer({ min: 0, max: 3 }),
+            prepared: fc.boolean(),
+            op: fc.constantFrom('bump', 'read', 'release'),
+            advance: fc.integer({ min: 0, max: 400 }),
+          }),
+          { maxLength: 200 },
+        ),
+        fc.integer({ min: 2, max: 30 }),
+        (steps, cap) => {
+          const clock = fakeClock()
+          const t = counterTable({ maxCounters: cap })
+          const m = modelTable(cap)
+          const prepared = new Map<string, PreparedKey>()
+          for (const s of steps) {
+            // Prepared once, kept, then used among calls with other keys (the one-entry memo moves on).
+            let p = prepared.get(s.key)
+            if (p === undefined) prepared.set(s.key, (p = t.prepare(s.key)))
+            const key = s.prepared ? p : s.key
+            const full = `${s.key}:${s.window}`
+            const now = clock.now()
+            if (s.op === 'bump') expect(t.bump(key, 1000, now, s.window)).toBe(m.bump(full, 1000, now))
+            else if (s.op === 'read') expect(t.read(key, now, s.window)).toBe(m.read(full, now))
+            else {
+              t.release(key, now, s.window)
+              m.release(full, now)
+            }
+            expect(t.read(full, now)).toBe(m.read(full, now))
+            expect(t.size).toBe(m.size)
+            clock.advance(s.advance)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })

@@ -18,7 +18,8 @@ import { seededRandom } from '../../helpers/seeded-random.ts'
 
 type PartyWrite = (id: string, data: string, token: string, party: 'creator' | 'joiner') => Promise<SettledView>
 
-const setup = async (env: Record<string, string> = {}, synchronous = false) => {
+/** The synchronous write counts its limit by the key, or by the key prepared once (as a socket keeps it). */
+const setup = async (env: Record<string, string> = {}, synchronous: boolean | 'prepared' = false) => {
   const config = parseConfig({ QRELAY_RATE_WRITES_PER_CHANNEL: '1000/60s', QRELAY_MAX_PAYLOAD_BYTES: '1024', ...env })
   const clock = fakeClock()
   const store = memoryStore({ clock, sweepIntervalMs: 0 })
@@ -42,10 +43,12 @@ const setup = async (env: Record<string, string> = {}, synchronous = false) => {
   if (now === undefined) throw new Error('the memory store answers in process')
   // The synchronous write answers the token only: the view is the record it left (changed when it
   // announced a write), and the token must be that record's.
+  const limit = synchronous === 'prepared' ? rendezvous.writeLimitNow?.(record.id) : undefined
+  if (synchronous === 'prepared' && limit === undefined) throw new Error('the memory store prepares write limits')
   const writeAsParty: PartyWrite = synchronous
     ? async (id, data, token, party) => {
         const announced = heard.length
-        const next = now(id, data, token, party)
+        const next = now(id, data, token, party, id === record.id ? limit : undefined)
         const current = await rendezvous.current(id)
         if (current === null || current.token !== next) throw new Error(`answered ${next}, stored ${current?.token}`)
         return { record: current, party, changed: heard.length > announced }
@@ -67,6 +70,7 @@ const setup = async (env: Record<string, string> = {}, synchronous = false) => {
 describe.each([
   ['writeAsParty', false],
   ['writeAsPartyNow', true],
+  ['writeAsPartyNow with its write limit prepared', 'prepared' as const],
 ])('rendezvous.%s', (_name, synchronous) => {
   it('writes as a native write does, and announces the write with its party', async () => {
     const t = await setup({}, synchronous)
@@ -166,11 +170,11 @@ describe('writeAsPartyNow against writeAsParty', () => {
     }
   }
 
-  it('gives the same outcomes, events, records and counts for any sequence of writes', async () => {
+  it('gives the same outcomes, events, records and counts for any sequence of writes (the write limit prepared or not)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 12 }), fc.constantFrom('1000/60s', '3/60s'), async (steps, rate) => {
         const env = { QRELAY_RATE_WRITES_PER_CHANNEL: rate, QRELAY_NATIVE_TTL_SECONDS: '60' }
-        const runs = [await setup(env, false), await setup(env, true)]
+        const runs = [await setup(env, false), await setup(env, true), await setup(env, 'prepared')]
         const seen = []
         for (const t of runs) {
           const outcomes = []
@@ -183,6 +187,7 @@ describe('writeAsPartyNow against writeAsParty', () => {
           seen.push({ outcomes, heard: t.heard, record: await t.rendezvous.current(t.record.id) })
         }
         expect(seen[1]).toStrictEqual(seen[0])
+        expect(seen[2]).toStrictEqual(seen[0])
       }),
       { numRuns: 200 },
     )

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { encodeServerFrame, parseClientFrame, readPutFrame } from '../../../../src/core/relay/ws-protocol.ts'
+import { encodeServerFrame, jsonString, parseClientFrame, readPutFrame } from '../../../../src/core/relay/ws-protocol.ts'
 
 // Any UTF-16 code unit (lone surrogates included), with the characters JSON treats specially often.
 const unit = fc.oneof(
@@ -57,7 +57,7 @@ describe('readPutFrame', () => {
           tokenFirst ? { type: 'put', sequence_token: token, data } : { type: 'put', data, sequence_token: token },
         )
         const plain = JSON.stringify(token) === `"${token}"` && JSON.stringify(data) === `"${data}"`
-        expect(readPutFrame(frame)).toStrictEqual(plain ? { sequenceToken: token, data } : null)
+        expect(readPutFrame(frame)).toStrictEqual(plain ? { type: 'put', sequenceToken: token, data } : null)
       }),
       RUNS,
     )
@@ -89,5 +89,25 @@ describe('encodeServerFrame', () => {
       }),
       RUNS,
     )
+  })
+})
+
+describe('jsonString', () => {
+  it('is JSON.stringify of any string: plain, long, with specials, surrogates (paired or lone), any code unit', () => {
+    const anyText = fc.oneof(
+      text,
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.stringMatching(/^[ -~]{0,300}$/),
+      fc.tuple(fc.stringMatching(/^[ -~]{0,150}$/), unit, fc.stringMatching(/^[ -~]{0,150}$/)).map(([a, u, b]) => a + u + b),
+    )
+    fc.assert(
+      fc.property(anyText, (value) => {
+        expect(jsonString(value)).toBe(JSON.stringify(value))
+      }),
+      { numRuns: 2000 },
+    )
+    for (const value of ['', '\u2028\u2029', '\u007f', 'é€', '😀', '\ud83d', 'a\nb', '</script>'])
+      expect(jsonString(value)).toBe(JSON.stringify(value))
   })
 })
