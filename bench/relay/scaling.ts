@@ -15,7 +15,7 @@
  * BENCH_PERF_RECORD (a directory: `perf record -g` of the servers during each round, one file per
  * configuration and round; the servers then run with `--perf-basic-prof`, which names JavaScript frames;
  * a table at the end splits the CPU per request into the parts of `perf-parts.ts`),
- * BENCH_PERF (the perf program, default `perf`).
+ * BENCH_PERF (the perf program, default `perf`), BENCH_NODE_FLAGS (Node or V8 flags of the servers, space-separated).
  * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
  * round, 4 connections; exits 1 on any non-2xx.
  *
@@ -141,6 +141,8 @@ const startConfig = async (tree: string, procs: number, connections: number, red
   const children: Child[] = []
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   if (process.env.BENCH_PERF_RECORD !== undefined) profile.push('--perf-basic-prof')
+  // BENCH_NODE_FLAGS: Node or V8 flags for the servers only (e.g. `--single-threaded-gc`, which NODE_OPTIONS refuses).
+  profile.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''))
   for (let i = 0; i < procs; i++) {
     const port = await freePort()
     const script = BARE ? `${tree}/bench/relay/bare-server.ts` : `${tree}/src/runtime/node.ts`
