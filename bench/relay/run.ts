@@ -44,7 +44,7 @@ const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
  * Requests each server process serves before the rounds. V8 compiles the hot code per process, on
  * threads this benchmark counts, for about the first 10 000 requests; a warm-up by time alone leaves
  * each of `redis-2proc`'s processes (which share the load) half as warm as `redis`'s one, so its rounds
- * would carry a compile cost that is paid once per process, not per request (BENCHMARKS.md, session 11).
+ * would carry a compile cost that is paid once per process, not per request (BENCHMARKS.md, "two processes on Redis").
  */
 const WARMUP_REQUESTS = process.env.BENCH_WARMUP_REQUESTS === '0' || SMOKE ? 0 : num('BENCH_WARMUP_REQUESTS', 15_000, 1e7)
 /** Warm-up runs per target at most (the bound when a slow machine serves few requests). */
