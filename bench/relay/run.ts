@@ -10,7 +10,8 @@
  * split over them, and counts both processes' CPU: against `redis`, it tells what scaling out costs
  * per request.
  *
- * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3),
+ * Knobs (environment): BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP_SECONDS (3), BENCH_WARMUP_REQUESTS (15000
+ * per server process: warm-up runs of BENCH_WARMUP_SECONDS repeat until each process served that many; 0 in the smoke),
  * BENCH_CONNECTIONS (32), BENCH_TARGETS (bare,hono,memory,memory-info,memory-metrics,redis,redis-info,redis-2proc),
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one), BENCH_AB_TREE (a checkout of
@@ -39,6 +40,15 @@ const SMOKE = process.argv.includes('--smoke')
 const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
+/**
+ * Requests each server process serves before the rounds. V8 compiles the hot code per process, on
+ * threads this benchmark counts, for about the first 10 000 requests; a warm-up by time alone leaves
+ * each of `redis-2proc`'s processes (which share the load) half as warm as `redis`'s one, so its rounds
+ * would carry a compile cost that is paid once per process, not per request (BENCHMARKS.md, "two processes on Redis").
+ */
+const WARMUP_REQUESTS = process.env.BENCH_WARMUP_REQUESTS === '0' || SMOKE ? 0 : num('BENCH_WARMUP_REQUESTS', 15_000, 1e7)
+/** Warm-up runs per target at most (the bound when a slow machine serves few requests). */
+const MAX_WARMUP_RUNS = 20
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const ALL_TARGETS = ['bare', 'hono', 'memory', 'memory-info', 'memory-metrics', 'redis', 'redis-info', 'redis-2proc'] as const
 type BaseTarget = (typeof ALL_TARGETS)[number]
@@ -215,7 +225,7 @@ const main = async (): Promise<void> => {
       `load average ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}\n` +
-      `# ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s, ${REPS} × ${SECONDS} s per target, ` +
+      `# ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s runs until each server process served ${WARMUP_REQUESTS} requests, ${REPS} × ${SECONDS} s per target, ` +
       `${pinned ? `servers on core ${SERVER_CORE}, load generator and Redis on core ${LOAD_CORE}` : 'NOT PINNED (no taskset or one core)'}\n`,
   )
   const children: Child[] = []
@@ -233,8 +243,12 @@ const main = async (): Promise<void> => {
       const server = await startTarget(name, redisUrl)
       children.push(...server.children)
       servers.set(name, server)
-      const warm = await load(server, WARMUP_SECONDS)
-      process.stdout.write(`warm-up ${name}: ${fmt(warm.rps)} req/s, statuses ${JSON.stringify(warm.statusCodes)}\n`)
+      let served = 0
+      for (let runs = 0; runs < MAX_WARMUP_RUNS && (runs === 0 || served < WARMUP_REQUESTS * server.children.length); runs++) {
+        const warm = await load(server, WARMUP_SECONDS)
+        served += warm.rps * warm.seconds
+        process.stdout.write(`warm-up ${name}: ${fmt(warm.rps)} req/s, statuses ${JSON.stringify(warm.statusCodes)}\n`)
+      }
     }
     for (let round = 1; round <= REPS; round++) {
       for (const name of TARGETS) {

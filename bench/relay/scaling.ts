@@ -8,12 +8,14 @@
  *
  * Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_WARMUP_SECONDS (2), BENCH_WARMUP_REQUESTS
  * (15000 per server process; 0 in the smoke), BENCH_SCHED (`batch`: the servers under SCHED_BATCH), BENCH_CONNECTIONS (32),
- * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2), BENCH_CPU_PROF (directory for `--cpu-prof`),
+ * BENCH_TREES (default: this checkout), BENCH_PROCS (1,2; an entry `N@C` runs N processes with C connections in all instead
+ * of BENCH_CONNECTIONS, e.g. `1,2,1@16`: one process at the connections each of two gets), BENCH_CPU_PROF (directory for `--cpu-prof`),
  * BENCH_PERF_STAT (a `perf stat -e` event list, e.g. `syscalls:sys_enter_epoll_pwait,cpu-clock`: the
  * servers' counts per 2xx response are printed per round; Linux, needs perf and the right to trace),
  * BENCH_PERF_RECORD (a directory: `perf record -g` of the servers during each round, one file per
- * configuration and round; the servers then run with `--perf-basic-prof`, which names JavaScript frames),
- * BENCH_PERF (the perf program, default `perf`).
+ * configuration and round; the servers then run with `--perf-basic-prof`, which names JavaScript frames;
+ * a table at the end splits the CPU per request into the parts of `perf-parts.ts`),
+ * BENCH_PERF (the perf program, default `perf`), BENCH_NODE_FLAGS (Node or V8 flags of the servers, space-separated).
  * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
  * round, 4 connections; exits 1 on any non-2xx.
  *
@@ -26,6 +28,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { canPin, collect, cpuSeconds, freePort, ROOT, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
 import type { LoadResult } from './load.ts'
+import { perfParts } from './perf-parts.ts'
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
@@ -55,7 +58,15 @@ const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', SMOKE ? 4 : 32, 1000))
 const TREES = (process.env.BENCH_TREES ?? ROOT).split(',').map((t) => resolve(t.trim()))
 /** BENCH_SERVER=bare: the bare `node:http` relay instead (what two processes on one core cost anyway). */
 const BARE = process.env.BENCH_SERVER === 'bare'
-const PROCS = (process.env.BENCH_PROCS ?? '1,2').split(',').map((p) => Math.min(4, Math.max(1, Math.round(Number(p)))))
+/** The configurations: processes, and the connections over all of them. */
+// The smoke runs the `N@C` form too: one process at the connections each of two gets.
+const PROCS = (process.env.BENCH_PROCS ?? (SMOKE ? `1,2,1@${Math.max(1, Math.floor(CONNECTIONS / 2))}` : '1,2')).split(',').map((entry) => {
+  const [procs, connections] = entry.split('@').map((n) => Math.round(Number(n)))
+  return {
+    procs: Math.min(4, Math.max(1, procs ?? 1)),
+    connections: connections === undefined ? CONNECTIONS : Math.min(1000, Math.max(1, connections)),
+  }
+})
 
 /** Counters of one process from /proc (Linux): system calls and context switches; zeros elsewhere. */
 interface ProcCounters {
@@ -119,16 +130,19 @@ const baseEnv = (): Record<string, string> => {
 interface Config {
   tree: string
   procs: number
+  connections: number
   label: string
   urls: string[]
   children: Child[]
 }
 
-const startConfig = async (tree: string, procs: number, redisUrl: string, index: number): Promise<Config> => {
+const startConfig = async (tree: string, procs: number, connections: number, redisUrl: string, index: number): Promise<Config> => {
   const urls: string[] = []
   const children: Child[] = []
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   if (process.env.BENCH_PERF_RECORD !== undefined) profile.push('--perf-basic-prof')
+  // BENCH_NODE_FLAGS: Node or V8 flags for the servers only (e.g. `--single-threaded-gc`, which NODE_OPTIONS refuses).
+  profile.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''))
   for (let i = 0; i < procs; i++) {
     const port = await freePort()
     const script = BARE ? `${tree}/bench/relay/bare-server.ts` : `${tree}/src/runtime/node.ts`
@@ -155,7 +169,8 @@ const startConfig = async (tree: string, procs: number, redisUrl: string, index:
     urls.push(`http://127.0.0.1:${port}`)
   }
   const name = TREES.length > 1 ? `${String.fromCharCode(65 + TREES.indexOf(tree))} ` : ''
-  return { tree, procs, label: `${name}${procs} proc`, urls, children }
+  const label = `${name}${procs} proc${connections === CONNECTIONS ? '' : ` ${connections} conn`}`
+  return { tree, procs, connections, label, urls, children }
 }
 
 interface Round {
@@ -167,11 +182,15 @@ interface Round {
   allCpuUs: number
   syscalls: number
   switches: number
+  /** Of those, the preemptions (the other process or thread took the core). */
+  preemptions: number
   redisCommands: number
   /** Redis commands per write system call of the servers (the batch). */
   batch: number
   /** BENCH_PERF_STAT's counts per 2xx response, by event. */
   perf: Record<string, number>
+  /** BENCH_PERF_RECORD: CPU µs per 2xx response by part of the work (`perf-parts.ts`). */
+  parts?: Record<string, number>
 }
 
 /** The `perf stat -e` events of BENCH_PERF_STAT (none: no perf). */
@@ -202,7 +221,8 @@ const perfStat = (pids: readonly number[]): (() => Promise<Record<string, number
     const counts: Record<string, number> = {}
     for (const line of text.split('\n')) {
       const [value, , event] = line.split(',')
-      if (event !== undefined && value !== undefined && Number.isFinite(Number(value))) counts[event] = Number(value)
+      // Events that did not occur are left out (a glob such as `syscalls:sys_enter_*` names hundreds).
+      if (event !== undefined && value !== undefined && Number(value) > 0) counts[event] = Number(value)
     }
     return counts
   }
@@ -228,10 +248,10 @@ const run = async (config: Config, redisUrl: string, seconds: number, name?: str
   const before = sumCounters(pids)
   const stopPerf = perfStat(pids)
   const recordDir = process.env.BENCH_PERF_RECORD
-  const stopRecord =
-    recordDir === undefined || name === undefined ? async () => {} : perfRecord(pids, `${recordDir}/${name.replace(/\W+/g, '-')}.data`)
+  const recordFile = recordDir === undefined || name === undefined ? undefined : `${recordDir}/${name.replace(/\W+/g, '-')}.data`
+  const stopRecord = recordFile === undefined ? async () => {} : perfRecord(pids, recordFile)
   const commandsBefore = await redisCommands(redisUrl)
-  const options = JSON.stringify({ url: config.urls[0], urls: config.urls, connections: CONNECTIONS, seconds })
+  const options = JSON.stringify({ url: config.urls[0], urls: config.urls, connections: config.connections, seconds })
   const out = await collect(process.execPath, ['--import', 'tsx', 'bench/relay/load.ts', options], {
     core: LOAD_CORE,
     env: baseEnv(),
@@ -248,12 +268,14 @@ const run = async (config: Config, redisUrl: string, seconds: number, name?: str
   const perfPerRequest = Object.fromEntries(Object.entries(perf).map(([event, count]) => [event, count / ok]))
   return {
     perf: perfPerRequest,
+    ...(recordFile === undefined ? {} : { parts: await perfParts(recordFile, pids, ok) }),
     rps: result.rps,
     failed: result.non2xx + result.errors + result.timeouts,
     cpuUs: ((after.cpu - before.cpu) * 1e6) / ok,
     allCpuUs: ((after.allCpu - before.allCpu) * 1e6) / ok,
     syscalls: (after.syscr - before.syscr + after.syscw - before.syscw) / ok,
     switches: (after.voluntary - before.voluntary + after.involuntary - before.involuntary) / ok,
+    preemptions: (after.involuntary - before.involuntary) / ok,
     redisCommands: commands / ok,
     batch: commands / redisWrites,
   }
@@ -277,8 +299,8 @@ const main = async (): Promise<void> => {
     children.push(redis.child)
     const configs: Config[] = []
     for (const tree of TREES) {
-      for (const procs of PROCS) {
-        const config = await startConfig(tree, procs, redis.url, configs.length)
+      for (const { procs, connections } of PROCS) {
+        const config = await startConfig(tree, procs, connections, redis.url, configs.length)
         children.push(...config.children)
         configs.push(config)
         let served = 0
@@ -296,7 +318,7 @@ const main = async (): Promise<void> => {
         process.stdout.write(
           `round ${round} ${config.label}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs.toFixed(1)} µs CPU/req ` +
             `(${r.allCpuUs.toFixed(1)} all threads), ` +
-            `${r.syscalls.toFixed(2)} syscalls/req, ${r.switches.toFixed(3)} ctx switches/req, ` +
+            `${r.syscalls.toFixed(2)} syscalls/req, ${r.switches.toFixed(3)} ctx switches/req (${r.preemptions.toFixed(3)} preempted), ` +
             `${r.redisCommands.toFixed(2)} Redis commands/req, ${r.batch.toFixed(2)} commands/write` +
             Object.entries(r.perf)
               .map(([event, perRequest]) => `, ${perRequest.toFixed(3)} ${event}/req`)
@@ -320,9 +342,23 @@ const main = async (): Promise<void> => {
         `${m((r) => r.switches, 3)} | ${m((r) => r.redisCommands, 2)} | ${m((r) => r.batch, 2)} |\n`,
     )
   }
+  partsTable(results)
   const failed = failures(results)
   process.stdout.write(`\nnon-2xx answers, errors and timeouts: ${failed}\n`)
   if (SMOKE && failed > 0) throw new Error(`${failed} requests failed`)
+}
+
+/** BENCH_PERF_RECORD: the median CPU µs per request of each part, configurations side by side. */
+const partsTable = (results: Map<Config, Round[]>): void => {
+  const configs = [...results].filter(([, rounds]) => rounds.some((r) => r.parts !== undefined))
+  if (configs.length === 0) return
+  const names = Object.keys(configs[0]![1].find((r) => r.parts !== undefined)!.parts!)
+  process.stdout.write(`\n| CPU µs per request (perf record) | ${configs.map(([c]) => c.label).join(' | ')} |\n`)
+  process.stdout.write(`| --- |${' ---: |'.repeat(configs.length)}\n`)
+  for (const name of names) {
+    const cells = configs.map(([, rounds]) => median(rounds.flatMap((r) => (r.parts === undefined ? [] : [r.parts[name] ?? 0]))).toFixed(2))
+    process.stdout.write(`| ${name} | ${cells.join(' | ')} |\n`)
+  }
 }
 
 const failures = (results: Map<Config, Round[]>): number => [...results.values()].flat().reduce((n, r) => n + r.failed, 0)
