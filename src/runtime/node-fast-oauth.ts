@@ -47,10 +47,54 @@ const OAUTH_HEADERS = [
   'nosniff',
 ]
 
-/** One request's state, as the request-context middleware keeps it on the Hono context. */
-interface Exchange extends OAuthExchange, FastContext {
+/**
+ * One request's state, as the request-context middleware keeps it on the Hono context; what the steps
+ * call are methods, so a request costs this object and no closures.
+ */
+class Exchange implements OAuthExchange, FastContext {
+  readonly method: string
+  readonly route: string
+  readonly requestId: string
+  readonly traceId: string | undefined
+  readonly clientKey: string
+  readonly clientAddress: string
+  refusal: FastContext['refusal']
+  channelId: string | undefined
   /** The answer's headers set by the steps (lower-case name, value). */
-  extra: Map<string, string>
+  readonly extra = new Map<string, string>()
+  readonly request: Request
+  readonly #headers: IncomingMessage['headers']
+  readonly #origin: string
+  readonly #aborted: AbortController | undefined
+  constructor(context: FastContext, incoming: IncomingMessage, request: Request, origin: string, aborted: AbortController | undefined) {
+    this.method = context.method
+    this.route = context.route
+    this.requestId = context.requestId
+    this.traceId = context.traceId
+    this.clientKey = context.clientKey
+    this.clientAddress = context.clientAddress
+    this.refusal = context.refusal
+    this.channelId = context.channelId
+    this.request = request
+    this.#headers = incoming.headers
+    this.#origin = origin
+    this.#aborted = aborted
+  }
+  header(name: string): string | undefined {
+    return this.#headers[name] as string | undefined
+  }
+  origin(): string {
+    return this.#origin
+  }
+  setHeader(name: string, value: string): void {
+    this.extra.set(name.toLowerCase(), value)
+  }
+  refuse(code: string, reason: string | undefined): void {
+    this.refusal = { code, reason: printableReason(reason) }
+  }
+  signal(): AbortSignal {
+    return (this.#aborted ?? new AbortController()).signal
+  }
 }
 
 /**
@@ -138,31 +182,13 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     return status
   }
 
-  /** The exchange of a request, on the request context's request id and identity. */
-  const exchangeOf = (incoming: IncomingMessage, outgoing: ServerResponse, route: string, origin: string) => {
-    const headers = incoming.headers
-    const request = fastRequest(incoming)
-    // Only a held poll (it has a `Prefer` header) asks for the signal; it listens from the start, as the adapter's does.
-    const aborted = headers.prefer === undefined ? undefined : abortOnEarlyClose(incoming, outgoing)
-    const exchange: Exchange = {
-      ...contexts.begin(incoming, 'POST', route),
-      extra: new Map(),
-      header: (name) => headers[name] as string | undefined,
-      request: request as unknown as Request,
-      origin: () => origin,
-      setHeader: (name, value) => exchange.extra.set(name.toLowerCase(), value),
-      refuse: (code, reason) => {
-        exchange.refusal = { code, reason: printableReason(reason) }
-      },
-      signal: () => (aborted ?? new AbortController()).signal,
-    }
-    return { exchange, request }
-  }
-
   const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, route: string, origin: string): Promise<void> => {
     const elapsedMs = stopwatch()
     const elapsedSeconds = metrics?.timer()
-    const { exchange, request } = exchangeOf(incoming, outgoing, route, origin)
+    const request = fastRequest(incoming)
+    // Only a held poll (it has a `Prefer` header) asks for the signal; it listens from the start, as the adapter's does.
+    const aborted = incoming.headers.prefer === undefined ? undefined : abortOnEarlyClose(incoming, outgoing)
+    const exchange = new Exchange(contexts.begin(incoming, 'POST', route), incoming, request as unknown as Request, origin, aborted)
     let status: number
     try {
       const answer = await (endpoints[route] as (x: OAuthExchange) => Promise<OAuthAnswer>)(exchange)

@@ -52,21 +52,24 @@ export const dpopProofs = (deps: {
   nonceKey?: Uint8Array | undefined
   /** The platform's check (Node); without it every proof goes the portable way. */
   platform?: PlatformProofCheck | undefined
-}): DpopProofs => ({
-  currentNonce() {
-    return deps.nonceKey === undefined ? undefined : currentDpopNonce(deps.nonceKey, deps.clock.now())
-  },
-  async accept(proof, target) {
-    const now = deps.clock.now()
-    const { nonceKey } = deps
-    const nonce = target.withNonce === true && nonceKey !== undefined ? { nonce: (n: string) => isFreshDpopNonce(nonceKey, n, now) } : {}
-    const ath = target.accessToken === undefined ? {} : { accessToken: target.accessToken }
-    const platform = deps.platform === undefined ? {} : { platform: deps.platform }
-    const { jkt, jti } = await verifyDpopProof(proof, { method: target.method, url: target.url, ...ath, ...nonce }, now, platform)
-    if (target.boundJkt !== undefined && !equalConstantTime(jkt, target.boundJkt)) {
-      throw refuse('the DPoP proof is not by the key this token is bound to')
-    }
-    if ((await deps.counters.increment(replayKey(jkt, jti), replayWindowMs())) !== 1) throw refuse('this DPoP proof was already used')
-    return jkt
-  },
-})
+}): DpopProofs => {
+  // The verification options are the same for every proof: made once.
+  const options = deps.platform === undefined ? {} : { platform: deps.platform }
+  return {
+    currentNonce() {
+      return deps.nonceKey === undefined ? undefined : currentDpopNonce(deps.nonceKey, deps.clock.now())
+    },
+    async accept(proof, target) {
+      const now = deps.clock.now()
+      const { nonceKey } = deps
+      const nonce = target.withNonce === true && nonceKey !== undefined ? { nonce: (n: string) => isFreshDpopNonce(nonceKey, n, now) } : {}
+      const ath = target.accessToken === undefined ? {} : { accessToken: target.accessToken }
+      const { jkt, jti } = await verifyDpopProof(proof, { method: target.method, url: target.url, ...ath, ...nonce }, now, options)
+      if (target.boundJkt !== undefined && !equalConstantTime(jkt, target.boundJkt)) {
+        throw refuse('the DPoP proof is not by the key this token is bound to')
+      }
+      if ((await deps.counters.increment(replayKey(jkt, jti), replayWindowMs())) !== 1) throw refuse('this DPoP proof was already used')
+      return jkt
+    },
+  }
+}

@@ -99,6 +99,22 @@ export const normalizeHtu = (text: string): string | null => {
   return `${url.protocol}//${url.host}${url.pathname}`
 }
 
+/** Request URLs and their `htu` forms: an endpoint asks with the same URL (its public one) each time. */
+const targetHtus = new Map<string, string | null>()
+/** Enough for every endpoint under a few origins; past it the map starts over. */
+const MAX_TARGET_HTUS = 64
+
+/** {@link normalizeHtu} of a request's URL, parsed once per URL. */
+const targetHtu = (url: string): string | null => {
+  let htu = targetHtus.get(url)
+  if (htu === undefined) {
+    htu = normalizeHtu(url)
+    if (targetHtus.size >= MAX_TARGET_HTUS) targetHtus.clear()
+    targetHtus.set(url, htu)
+  }
+  return htu
+}
+
 /** `ath`: base64url SHA-256 of the access token's ASCII bytes (RFC 9449 §4.2). */
 export const accessTokenHash = (accessToken: string): string => toBase64Url(sha256(new TextEncoder().encode(accessToken)))
 
@@ -179,8 +195,9 @@ export const verifyDpopProof = async (
     throw refuse('DPoP proof "jti" invalid')
   }
   if (typeof htm !== 'string' || htm !== request.method) throw refuse('DPoP proof "htm" does not match the request')
-  const expectedHtu = normalizeHtu(request.url)
-  if (typeof htu !== 'string' || expectedHtu === null || normalizeHtu(htu) !== expectedHtu) {
+  const expectedHtu = targetHtu(request.url)
+  // A proof for the very URL (the usual case) needs no second parse: it normalizes to the same.
+  if (typeof htu !== 'string' || expectedHtu === null || (htu !== request.url && normalizeHtu(htu) !== expectedHtu)) {
     throw refuse('DPoP proof "htu" does not match the request')
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse('DPoP proof "iat" invalid')

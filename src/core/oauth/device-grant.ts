@@ -85,17 +85,30 @@ export const createGrant = (random: Random, now: number, input: NewGrantInput): 
   }
   if (input.clientId !== undefined) grant.clientId = input.clientId
   if (input.requestedDeviceName !== undefined) grant.requestedDeviceName = input.requestedDeviceName
-  return ok(hideCodes({ grant, deviceCode, userCode }))
+  return ok(new HiddenCodes(grant, deviceCode, userCode))
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
-/** Makes JSON and `util.inspect` show the grant's public fields only, never the codes. */
-const hideCodes = (issued: IssuedGrant): IssuedGrant => {
-  const describe = () => ({ grant: grantForLog(issued.grant) })
-  Object.defineProperty(issued, 'toJSON', { value: describe, enumerable: false })
-  Object.defineProperty(issued, INSPECT, { value: describe, enumerable: false })
-  return issued
+/**
+ * An issued grant that JSON and `util.inspect` show with the grant's public fields only, never the
+ * codes (the two methods are the class's, not made per grant).
+ */
+class HiddenCodes implements IssuedGrant {
+  grant: DeviceGrant
+  deviceCode: string
+  userCode: string
+  constructor(grant: DeviceGrant, deviceCode: string, userCode: string) {
+    this.grant = grant
+    this.deviceCode = deviceCode
+    this.userCode = userCode
+  }
+  toJSON(): { grant: ReturnType<typeof grantForLog> } {
+    return { grant: grantForLog(this.grant) }
+  }
+  [INSPECT](): { grant: ReturnType<typeof grantForLog> } {
+    return this.toJSON()
+  }
 }
 
 /**

@@ -71,6 +71,28 @@ describe('verifyDpopProof', () => {
     expect((await refusal(verifyDpopProof(proof, otherHost, RFC_NOW))).code).toBe('INVALID_DPOP_PROOF')
   })
 
+  it('gives the same verdicts when request URLs repeat and alternate (their htu forms are kept per URL)', async () => {
+    const h = await holder()
+    const token = await prove(h)
+    const spelled = await prove(h, { ...RFC_CLAIMS, htu: 'HTTPS://Server.Example.com:443/token' })
+    const introspect = { ...RFC_REQUEST, url: 'https://server.example.com/introspect' }
+    const notUrl = { ...RFC_REQUEST, url: 'not a url' }
+    for (let round = 0; round < 3; round++) {
+      await expect(verifyDpopProof(token, RFC_REQUEST, RFC_NOW)).resolves.toBeDefined()
+      await expect(verifyDpopProof(spelled, RFC_REQUEST, RFC_NOW)).resolves.toBeDefined()
+      expect((await refusal(verifyDpopProof(token, introspect, RFC_NOW))).detail).toMatch(/htu/)
+      expect((await refusal(verifyDpopProof(spelled, introspect, RFC_NOW))).detail).toMatch(/htu/)
+      expect((await refusal(verifyDpopProof(token, notUrl, RFC_NOW))).detail).toMatch(/htu/)
+    }
+    // More URLs than are kept: the early ones are parsed again, with the same verdicts.
+    for (let i = 0; i < 80; i++) {
+      const url = `https://server.example.com/token${i === 0 ? '' : `?n=${i}`}`
+      await expect(verifyDpopProof(token, { ...RFC_REQUEST, url }, RFC_NOW)).resolves.toBeDefined()
+    }
+    await expect(verifyDpopProof(spelled, RFC_REQUEST, RFC_NOW)).resolves.toBeDefined()
+    expect((await refusal(verifyDpopProof(token, introspect, RFC_NOW))).detail).toMatch(/htu/)
+  })
+
   it('refuses a proof too old or from the future', async () => {
     const proof = await prove(await holder())
     expect((await refusal(verifyDpopProof(proof, RFC_REQUEST, RFC_IAT * 1000 + 60_001))).detail).toMatch(/too old/)
