@@ -48,18 +48,12 @@ const OAUTH_HEADERS = [
 ]
 
 /**
- * One request's state, as the request-context middleware keeps it on the Hono context; what the steps
- * call are methods, so a request costs this object and no closures.
+ * One request's exchange over its context (the request-context middleware's state, which the access
+ * line reads when it is finished); what the steps call are methods, so a request costs this object and
+ * no closures.
  */
-class Exchange implements OAuthExchange, FastContext {
-  readonly method: string
-  readonly route: string
-  readonly requestId: string
-  readonly traceId: string | undefined
-  readonly clientKey: string
-  readonly clientAddress: string
-  refusal: FastContext['refusal']
-  channelId: string | undefined
+class Exchange implements OAuthExchange {
+  readonly context: FastContext
   /** The answer's headers set by the steps (lower-case name, value). */
   readonly extra = new Map<string, string>()
   readonly request: Request
@@ -67,18 +61,20 @@ class Exchange implements OAuthExchange, FastContext {
   readonly #origin: string
   readonly #aborted: AbortController | undefined
   constructor(context: FastContext, incoming: IncomingMessage, request: Request, origin: string, aborted: AbortController | undefined) {
-    this.method = context.method
-    this.route = context.route
-    this.requestId = context.requestId
-    this.traceId = context.traceId
-    this.clientKey = context.clientKey
-    this.clientAddress = context.clientAddress
-    this.refusal = context.refusal
-    this.channelId = context.channelId
+    this.context = context
     this.request = request
     this.#headers = incoming.headers
     this.#origin = origin
     this.#aborted = aborted
+  }
+  get method(): string {
+    return this.context.method
+  }
+  get clientKey(): string {
+    return this.context.clientKey
+  }
+  get clientAddress(): string {
+    return this.context.clientAddress
   }
   header(name: string): string | undefined {
     return this.#headers[name] as string | undefined
@@ -90,7 +86,7 @@ class Exchange implements OAuthExchange, FastContext {
     this.extra.set(name.toLowerCase(), value)
   }
   refuse(code: string, reason: string | undefined): void {
-    this.refusal = { code, reason: printableReason(reason) }
+    this.context.refusal = { code, reason: printableReason(reason) }
   }
   signal(): AbortSignal {
     return (this.#aborted ?? new AbortController()).signal
@@ -146,7 +142,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (cache === 'oauth' && headers.size === 0 && !host.isShuttingDown()) {
       // The common answer: the same names every time, already in order.
       const length = String(Buffer.byteLength(body))
-      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.requestId, 'content-length', length])
+      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.context.requestId, 'content-length', length])
       outgoing.end(body)
       return
     }
@@ -157,7 +153,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     headers.set('content-security-policy', NO_DOCUMENT_CSP)
     headers.set('content-type', 'application/json')
     headers.set('x-content-type-options', 'nosniff')
-    headers.set('x-request-id', exchange.requestId)
+    headers.set('x-request-id', exchange.context.requestId)
     // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
     if (host.isShuttingDown()) headers.set('connection', 'close')
     const flat: string[] = []
@@ -174,7 +170,8 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     const { status, body } = describeError(error, undefined)
     exchange.refuse(body.qrelay_code, status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error))
     if (status >= 500) {
-      contexts.requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
+      const { context } = exchange
+      contexts.requestLog(context).error({ err: summarizeError(error), route: context.route, method: context.method }, 'request failed')
     }
     const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
     if (retryAfterMs !== undefined) exchange.extra.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
@@ -199,7 +196,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     }
     // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
     if (!request.bodyRead) incoming.resume()
-    contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
+    contexts.finish(exchange.context, status, elapsedMs, elapsedSeconds)
   }
 
   return (incoming, outgoing) => {

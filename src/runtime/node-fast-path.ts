@@ -123,7 +123,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   }
 
   /** The error answer of `errorResponse` (with the app's onError mapping of an unreachable store). */
-  const fail = (outgoing: ServerResponse, exchange: FastContext, thrown: unknown, flavor = 'msc4388'): number => {
+  const fail = (outgoing: ServerResponse, exchange: FastContext, thrown: unknown, flavor: 'msc4388' | 'native' = 'msc4388'): number => {
     const error = unavailable(thrown) ? new RelayError('UNAVAILABLE', { cause: thrown }) : thrown
     const { status, body } = describeError(error, flavor)
     const reason = status >= 500 ? undefined : ((body.reason as string | undefined) ?? body.error)
@@ -145,38 +145,31 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     return routes.remove(request, id, caller, exchange)
   }
 
-  const serve = async (incoming: IncomingMessage, outgoing: ServerResponse, method: string, id: string): Promise<void> => {
+  /**
+   * One request through the service's promises: its context under `route`, the 200 `answer` gives or
+   * the error answer of `flavor`, the body drained if unread, the access line.
+   */
+  const serve = async (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    method: string,
+    route: string,
+    flavor: 'msc4388' | 'native',
+    answer: (request: FastRequest, caller: Caller, exchange: FastContext) => Promise<string>,
+  ): Promise<void> => {
     const elapsedMs = stopwatch()
     const elapsedSeconds = metrics?.timer()
-    const exchange = contexts.begin(incoming, method, id === '' ? MSC4388_PREFIX : ID_ROUTE)
+    const exchange = contexts.begin(incoming, method, route)
     const request = fastRequest(incoming)
     let status = 200
     try {
-      const body = await run(request, method, id, { clientKey: exchange.clientKey, address: exchange.clientAddress }, exchange)
+      const body = await answer(request, { clientKey: exchange.clientKey, address: exchange.clientAddress }, exchange)
       send(outgoing, exchange, 200, body, OK_HEADERS)
     } catch (error) {
-      status = fail(outgoing, exchange, error)
+      status = fail(outgoing, exchange, error, flavor)
     }
     // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
     if (!request.bodyRead && (method === 'POST' || method === 'PUT')) incoming.resume()
-    contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
-  }
-
-  /** The native create (`nativeCreate` is there): as `serve`, under the native route and with its errors. */
-  const serveNativeCreate = async (incoming: IncomingMessage, outgoing: ServerResponse, origin: string): Promise<void> => {
-    const elapsedMs = stopwatch()
-    const elapsedSeconds = metrics?.timer()
-    const exchange = contexts.begin(incoming, 'POST', NATIVE_PREFIX)
-    const request = fastRequest(incoming)
-    let status = 200
-    try {
-      const caller = { clientKey: exchange.clientKey, address: exchange.clientAddress }
-      const body = await (nativeCreate as NonNullable<typeof nativeCreate>)(request, caller, origin, exchange.clientAddress)
-      send(outgoing, exchange, 200, body, OK_HEADERS)
-    } catch (error) {
-      status = fail(outgoing, exchange, error, 'native')
-    }
-    if (!request.bodyRead) incoming.resume()
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
@@ -204,7 +197,9 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     if (nativeCreate !== undefined && method === 'POST' && incoming.url === NATIVE_PREFIX) {
       if (!plainHeaders(incoming, method)) return false
       const origin = originOf(incoming.headers.host, false) as string
-      serveNativeCreate(incoming, outgoing, origin).catch((error: unknown) => lost(outgoing, error))
+      const create = (request: FastRequest, caller: Caller, exchange: FastContext) =>
+        nativeCreate(request, caller, origin, exchange.clientAddress)
+      serve(incoming, outgoing, method, NATIVE_PREFIX, 'native', create).catch((error: unknown) => lost(outgoing, error))
       return true
     }
     const id = match(method, incoming.url ?? '')
@@ -217,7 +212,9 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
       }
       return true
     }
-    serve(incoming, outgoing, method, id).catch((error: unknown) => lost(outgoing, error))
+    const route = id === '' ? MSC4388_PREFIX : ID_ROUTE
+    const answer = (request: FastRequest, caller: Caller, exchange: FastContext) => run(request, method, id, caller, exchange)
+    serve(incoming, outgoing, method, route, 'msc4388', answer).catch((error: unknown) => lost(outgoing, error))
     return true
   }
 }

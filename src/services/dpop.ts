@@ -23,6 +23,7 @@ import {
 } from 'jose'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { RelayError } from '../core/errors.ts'
+import { boundedMemo } from '../core/bounded-memo.ts'
 import { equalConstantTime, hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
 import type { PlatformProofCheck } from './dpop-platform.ts'
 
@@ -99,21 +100,11 @@ export const normalizeHtu = (text: string): string | null => {
   return `${url.protocol}//${url.host}${url.pathname}`
 }
 
-/** Request URLs and their `htu` forms: an endpoint asks with the same URL (its public one) each time. */
-const targetHtus = new Map<string, string | null>()
-/** Enough for every endpoint under a few origins; past it the map starts over. */
-const MAX_TARGET_HTUS = 64
-
-/** {@link normalizeHtu} of a request's URL, parsed once per URL. */
-const targetHtu = (url: string): string | null => {
-  let htu = targetHtus.get(url)
-  if (htu === undefined) {
-    htu = normalizeHtu(url)
-    if (targetHtus.size >= MAX_TARGET_HTUS) targetHtus.clear()
-    targetHtus.set(url, htu)
-  }
-  return htu
-}
+/**
+ * {@link normalizeHtu} of a request's URL, parsed once per URL: an endpoint asks with the same URL (its
+ * public one) each time; 64 are enough for every endpoint under a few origins.
+ */
+const targetHtu = boundedMemo(normalizeHtu, 64)
 
 /** `ath`: base64url SHA-256 of the access token's ASCII bytes (RFC 9449 §4.2). */
 export const accessTokenHash = (accessToken: string): string => toBase64Url(sha256(new TextEncoder().encode(accessToken)))

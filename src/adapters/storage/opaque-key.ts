@@ -11,6 +11,7 @@
  * too keeps one rule for every counter name.
  */
 import { hashSecret } from '../../core/crypto/secrets.ts'
+import { boundedMemo } from '../../core/bounded-memo.ts'
 
 /** Characters of the base64url SHA-256 kept: 22 × 6 = 132 bits. */
 const KEPT_CHARS = 22
@@ -28,17 +29,8 @@ const MAX_REMEMBERED = 10_000
  * @example
  * const keyOf = opaqueKeys(hashSecret)
  */
-export const opaqueKeys = (digest: (value: string) => string): ((value: string) => string) => {
-  const recent = new Map<string, string>()
-  return (value) => {
-    const known = recent.get(value)
-    if (known !== undefined) return known
-    const key = digest(value).slice(0, KEPT_CHARS)
-    if (recent.size >= MAX_REMEMBERED) recent.clear()
-    recent.set(value, key)
-    return key
-  }
-}
+export const opaqueKeys = (digest: (value: string) => string): ((value: string) => string) =>
+  boundedMemo((value) => digest(value).slice(0, KEPT_CHARS), MAX_REMEMBERED)
 
 /**
  * The key name standing for `value` (deterministic, one-way; never contains `{` or `}`, so it can sit

@@ -11,6 +11,7 @@
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { clientAddress, inAnyRange, parseAddress, rateKeyOf, type ClientAddressRule } from '../../core/policy/network.ts'
 import { toBase64Url } from '../../core/crypto/secrets.ts'
+import { boundedMemo } from '../../core/bounded-memo.ts'
 import type { Logger, Random } from '../../ports.ts'
 import type { Metrics } from '../../ports/metrics.ts'
 import type { AppEnv } from '../context.ts'
@@ -54,18 +55,7 @@ const IDENTITY_KEY_MAX = 256
 export const NO_DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 /** Keyed hashes of channel ids: a channel sees a handful of requests, its hash is worked out once. */
-export const channelHashes = (redact: (value: string) => string): ((id: string) => string) => {
-  const hashes = new Map<string, string>()
-  return (id) => {
-    let hash = hashes.get(id)
-    if (hash === undefined) {
-      hash = redact(id)
-      if (hashes.size >= IDENTITY_CACHE_SIZE) hashes.clear()
-      hashes.set(id, hash)
-    }
-    return hash
-  }
-}
+export const channelHashes = (redact: (value: string) => string): ((id: string) => string) => boundedMemo(redact, IDENTITY_CACHE_SIZE)
 
 /**
  * The client identity of a (socket address, header) pair. Parsing the address costs more than the
