@@ -158,12 +158,7 @@ const startServer = async (dataDir: string): Promise<{ url: string; child: Child
   })
   if (process.env.BENCH_SERVER_LOG !== undefined) child.process.stdout?.pipe(createWriteStream(process.env.BENCH_SERVER_LOG))
   const url = `http://127.0.0.1:${port}`
-  try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${url}/healthz`, 30_000, child)
   return { url, child }
 }
 

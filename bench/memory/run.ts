@@ -75,12 +75,7 @@ const startServer = async (kind: 'qrelay' | 'bare', env: Record<string, string> 
       ...env,
     },
   })
-  try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${url}/healthz`, 30_000, child)
   return { url, child: child as Server['child'] }
 }
 

@@ -69,12 +69,7 @@ export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfD
     env: { ...inherited, ...env, QRELAY_PORT: String(port) },
   })
   const base = `http://127.0.0.1:${port}`
-  try {
-    await waitForHttp(`${base}/readyz`, 30_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${base}/readyz`, 30_000, child)
   return {
     base,
     description: `two processes: server (${tree}) in its own (pid ${child.pid}), devices and bare crypto in this one; ${

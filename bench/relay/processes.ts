@@ -134,7 +134,10 @@ export const freePort = (): Promise<number> =>
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Waits until `url` answers 200, for at most `timeoutMs`. */
+/**
+ * Waits until `url` answers 200, for at most `timeoutMs`; past that, stops `child` (a server that never
+ * became ready is of no use) and throws with the end of its stderr.
+ */
 export const waitForHttp = async (url: string, timeoutMs: number, child: Child): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -147,7 +150,9 @@ export const waitForHttp = async (url: string, timeoutMs: number, child: Child):
     }
     await sleep(100)
   }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms: ${child.stderrTail()}`)
+  const tail = child.stderrTail()
+  await child.stop()
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms: ${tail}`)
 }
 
 /** Starts `redis-server` on a free loopback port, no persistence, and waits for PING. */

@@ -122,12 +122,7 @@ const startProcess = async (target: TargetName, redisUrl: string | undefined): P
       },
     })
   }
-  try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${url}/healthz`, 30_000, child)
   return { url, child }
 }
 

@@ -94,12 +94,7 @@ const startServer = async (name: string, env: Record<string, string>): Promise<S
       logLines.set(`non-JSON: ${line.slice(0, 120)}`, (logLines.get(`non-JSON: ${line.slice(0, 120)}`) ?? 0) + 1)
     }
   })
-  try {
-    await waitForHttp(`${url}/healthz`, 30_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${url}/healthz`, 30_000, child)
   return { name, url, child, logLines }
 }
 

@@ -89,12 +89,7 @@ const startServer = async (script: string, env: Record<string, string>): Promise
     core: SERVER_CORE,
     env: { ...baseEnv(), ...env, PORT: String(port), QRELAY_PORT: String(port) },
   })
-  try {
-    await waitForHttp(`${url}/healthz`, 90_000, child)
-  } catch (error) {
-    await child.stop()
-    throw error
-  }
+  await waitForHttp(`${url}/healthz`, 90_000, child)
   return { url, child }
 }
 
