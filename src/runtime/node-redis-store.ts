@@ -64,6 +64,8 @@ export const buildRedisStore = async (config: Config, clock: Clock, logger: Logg
   })
   client.on('error', throttledWarn(logger, 'redis connection error'))
   const keyPrefix = config.storage.redisKeyPrefix
+  // Every store defines its scripts on a cluster client as it is built, before the client sends anything
+  // (adapters/storage/redis-script.ts): build them all here, before the first command.
   const store = redisStore({ client, keyPrefix, clock })
   const onError = (error: unknown): void => logger.warn({ err: summarizeError(error) }, 'redis subscriber error')
   const events = redisChannelEvents({ client, keyPrefix, onError })

@@ -26,7 +26,7 @@ import type { ChannelStore, Clock, CreateOutcome, ReplaceOutcome } from '../../p
 import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisFusedChannels, type FusedChannelParts } from './redis-fused.ts'
-import { redisScript } from './redis-script.ts'
+import { defineScripts, redisScript } from './redis-script.ts'
 
 /** How many sorted sets share the live-channel cap (each on its own slot). */
 export const LIVE_SHARDS = 8
@@ -177,6 +177,7 @@ export const redisChannels = (
   decode: (json: string | null) => ChannelRecord | null,
   counting: Pick<FusedChannelParts, 'counterKey' | 'hitWindow'>,
 ): ChannelStore => {
+  defineScripts(client, [reserveScript, createScript, replaceScript, takeScript, createOneNodeScript, takeOneNodeScript])
   const recordKey = (id: string): string => `${keyPrefix}{c:${opaqueKey(id)}}`
   const shardKey = (n: number): string => `${keyPrefix}{live:${n}}`
   const shards = Array.from({ length: LIVE_SHARDS }, (_, n) => shardKey(n))

@@ -14,7 +14,7 @@ import type { ChannelLimit, ChannelStore, Clock, CreateOutcome, Limited, WindowC
 import type { TokenWrite, TokenWriteOutcome } from '../../ports/channel-store.ts'
 import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
-import { redisScript } from './redis-script.ts'
+import { defineScripts, redisScript } from './redis-script.ts'
 import { writeBySwap } from '../../services/channel-limits.ts'
 
 // KEYS[1] record, KEYS[2] this window, KEYS[3] previous window. ARGV[1..4]: ttlMs, previousWeight,
@@ -148,6 +148,7 @@ export const redisFusedChannels = (
   const limitTakeOneNode = redisScript<Answer<string | null>>('qrChLimitTakeOneNode', LIMIT_TAKE, 3 + shards.length)
   const limitCreateOneNode = redisScript<Answer<CreateOutcome>>('qrChLimitCreateOneNode', LIMIT_CREATE_ONE_NODE, 3 + shards.length)
   const limitWrite = redisScript<Answer<TokenWriteOutcome['outcome']>>('qrChLimitWrite', LIMIT_WRITE, 3)
+  defineScripts(client, [limitGet, limitTake, limitTakeOneNode, limitCreateOneNode, limitWrite])
   const oneNode = !client.isCluster
   // The record's key, the channel counter's two windows (on the record's slot: no channel id or address
   // shows in their names) and the budget: the head of every channel script's arguments.

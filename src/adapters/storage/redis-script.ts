@@ -7,7 +7,11 @@
  * Replies, their order, timeouts, the offline queue and reconnects stay ioredis' own.
  *
  * On Redis Cluster the script runs as a `defineCommand` command, so ioredis' auto-pipelining keeps
- * batching it per node.
+ * batching it per node. Such a command must be defined on the client before the client sends anything
+ * ({@link RedisScript.defineOn}, called by the stores as they are built): ioredis copies the client's
+ * commands into each auto-pipeline when it makes one, so a pipeline made before the definition has no
+ * such method; calling it there throws, and the pipeline's reply handler then crashes the process on
+ * the reply it is missing (ioredis issue 1931, seen under load in two processes on a cluster).
  */
 import { createHash } from 'node:crypto'
 import { Command } from 'ioredis'
@@ -17,7 +21,19 @@ import type { RedisClient } from './redis-client.ts'
 export type ScriptArgs = ReadonlyArray<string | number>
 
 /** Runs the script on `client`; the reply as ioredis gives it with UTF-8 strings. */
-export type RedisScript<T> = (client: RedisClient, keysThenArgs: ScriptArgs) => Promise<T>
+export interface RedisScript<T> {
+  (client: RedisClient, keysThenArgs: ScriptArgs): Promise<T>
+  /** Defines the script on a cluster client (nothing to do on one Redis or Sentinel); before its first command. */
+  defineOn(client: RedisClient): void
+}
+
+/**
+ * Defines `scripts` on `client` when it is a cluster client: a store calls it as it is built, before
+ * anything is sent (see {@link redisScript}).
+ */
+export const defineScripts = (client: RedisClient, scripts: ReadonlyArray<RedisScript<unknown>>): void => {
+  for (const script of scripts) script.defineOn(client)
+}
 
 const NO_ARGS: never[] = []
 const UTF8 = { replyEncoding: 'utf8' } as const
@@ -74,10 +90,13 @@ export const redisScript = <T>(name: string, lua: string, numberOfKeys: number):
     for (let i = 0; i < keysThenArgs.length; i++) args[i + 2] = String(keysThenArgs[i])
     return new ScriptCommand(script, args)
   }
-  return (client, keysThenArgs) => {
+  const run = (client: RedisClient, keysThenArgs: ScriptArgs): Promise<T> => {
     if (client.isCluster) {
-      if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
-      return (client as unknown as Record<string, (...args: ScriptArgs) => Promise<T>>)[name]!(...keysThenArgs)
+      const defined = (client as unknown as Record<string, ((...args: ScriptArgs) => Promise<T>) | undefined>)[name]
+      // Defined now, it would be missing from the pipelines ioredis made before: a bug of ours, said at once.
+      if (defined === undefined)
+        return Promise.reject(new Error(`redis: the script ${name} was not defined on this cluster client before its first command`))
+      return defined.call(client, ...keysThenArgs)
     }
     const command = commandOf(keysThenArgs)
     const sent = client.sendCommand(command) as Promise<T>
@@ -88,4 +107,8 @@ export const redisScript = <T>(name: string, lua: string, numberOfKeys: number):
       return client.sendCommand(commandOf(keysThenArgs)) as Promise<T>
     })
   }
+  const defineOn = (client: RedisClient): void => {
+    if (client.isCluster && !(name in client)) client.defineCommand(name, { numberOfKeys, lua })
+  }
+  return Object.assign(run, { defineOn })
 }

@@ -13,7 +13,7 @@ import { isLive } from '../../core/rendezvous/channel.ts'
 import { nodeOpaqueKey as opaqueKey } from './opaque-key-node.ts'
 import type { RedisClient } from './redis-client.ts'
 import { redisChannels } from './redis-channels.ts'
-import { redisScript } from './redis-script.ts'
+import { defineScripts, redisScript } from './redis-script.ts'
 import type { Clock, CounterStore, EphemeralStore, KvStore, ReplaceOutcome } from '../../ports.ts'
 
 /** Options of {@link redisStore}: a ready client (the runtime builds it) and a key prefix. */
@@ -108,6 +108,7 @@ export const redisSharedSecret = async (
  * const store = redisStore({ client: new Redis(url), keyPrefix: 'qrelay:', clock: systemClock })
  */
 export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreOptions): EphemeralStore => {
+  defineScripts(client, [increment, hitWindow, reserveWindow, releaseWindow, kvPut, kvRead, kvReplaceIfMatch])
   // Hash tags ({…}) pin each key, and each window pair, to one cluster slot.
   const counterKey = (key: string): string => `${keyPrefix}ct:{${opaqueKey(key)}}`
   const decode = (json: string | null): ChannelRecord | null => {

@@ -7,6 +7,8 @@ import { Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { redisChannelEvents } from '../../../src/adapters/pubsub/redis.ts'
 import { LIVE_SHARDS } from '../../../src/adapters/storage/redis-channels.ts'
+import { openRedis } from '../../../src/adapters/storage/redis-client.ts'
+import { redisScript } from '../../../src/adapters/storage/redis-script.ts'
 import { redisStore } from '../../../src/adapters/storage/redis.ts'
 import { createChannel } from '../../../src/core/rendezvous/channel.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
@@ -110,6 +112,43 @@ if (run === null) {
         for (const count of perNode) expect(count).toBeGreaterThan(0)
         const shards = await Promise.all(client.nodes('master').map((node) => node.keys(`${keyPrefix}{live:*`)))
         expect(shards.flat().length).toBeGreaterThan(LIVE_SHARDS / 2)
+      } finally {
+        await client.quit()
+      }
+    })
+
+    // The runtime's client auto-pipelines, and ioredis copies a client's commands into each pipeline when it
+    // makes one: a script defined at its first call was missing from the pipelines of that turn, its call threw,
+    // and the pipeline's reply handler crashed the process on the missing reply (seen under load).
+    it("runs every script's first call on the runtime's auto-pipelining client in a turn busy with other commands", async () => {
+      const client = openRedis(
+        { kind: 'cluster', nodes: nodesOf(cluster()), tls: false },
+        { enableAutoPipelining: true, commandTimeoutMs: 5000 },
+      )
+      const keyPrefix = uniquePrefix('firstcall')
+      const clock = fakeClock(Date.now())
+      try {
+        await client.set(`${keyPrefix}{warm}`, '1')
+        const store = redisStore({ client, keyPrefix, clock })
+        const record = createChannel({ id: `first-${Date.now()}`, api: 'msc4388', data: '', now: clock.now(), ttlMs: 60_000 })
+        const budget = { previousWeight: 0, currentWeight: 1, capacity: 100 }
+        const limit = { key: `rl:get:${record.id}`, windowIndex: 1, ttlMs: 60_000, budget }
+        // Plain commands on keys of every node first, then the scripts, all in one turn.
+        const busy = Array.from({ length: 30 }, (_, i) => client.get(`${keyPrefix}busy:${i}`))
+        const first = await Promise.all([
+          ...busy,
+          store.counters.increment(`${keyPrefix}n`, 60_000),
+          store.counters.hitWindow('hit', 7, 60_000),
+          store.counters.reserveWindow('reserve', 7, 60_000, budget),
+          store.kv.put('kv', 'v', 60_000),
+          store.channels.create(record, 1000),
+          store.channels.limitAndGet?.(record.id, limit),
+        ])
+        expect(first.slice(0, busy.length)).toEqual(busy.map(() => null))
+        expect(first.slice(busy.length, busy.length + 1)).toEqual([1])
+        expect(await store.channels.get(record.id)).toMatchObject({ id: record.id })
+        const undefinedScript = redisScript<number>('qrTestNeverDefined', "return redis.call('INCR', KEYS[1])", 1)
+        await expect(undefinedScript(client, [`${keyPrefix}x`])).rejects.toThrow(/not defined on this cluster client/)
       } finally {
         await client.quit()
       }
