@@ -40,6 +40,7 @@ import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
 import { nodeFastPaths } from './node-fast-paths.ts'
 import { sharedAcrossProcesses } from '../services/process-notices.ts'
+import { meteringOf } from '../services/metering.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
@@ -199,7 +200,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     clock,
     random,
     logger,
-    metrics,
+    metering: meteringOf(metrics),
     redact,
     channelEvents: events,
     scheduler,
