@@ -27,14 +27,13 @@ import type {
 } from '../ports.ts'
 import { abuseBlocks } from '../services/abuse-blocks.ts'
 import { NO_METRICS, type Metrics } from '../ports/metrics.ts'
-import { countedAccounts, countedRendezvous } from '../services/metrics-services.ts'
-import { timedDurableStore, timedEphemeralStore } from '../services/metrics-stores.ts'
 import { abuseGuardFor, type AbuseGuard } from '../services/abuse-guard.ts'
 import { accountEvents, fanOutSecurityEvents, type AccountEvents, type AccountEventsLimits } from '../services/account-events.ts'
 import { approvalRequests } from '../services/approval-requests.ts'
 import { approvalPolicyOf, approvalsService } from '../services/approvals.ts'
 import { authRecency } from '../services/auth-recency.ts'
 import { authServices } from '../services/auth-services.ts'
+import type { Metering } from '../services/metering.ts'
 import { channelTickets } from '../services/channel-tickets.ts'
 import { deviceActionGuard } from '../services/device-actions.ts'
 import { deviceGrantsService, type DeviceGrantsService } from '../services/device-grants.ts'
@@ -92,8 +91,8 @@ export interface ComposePorts {
   /** Build the abuse guard (per QRELAY_ABUSE_*); default true. */
   abuseGuard?: boolean
   accounts?: AccountPorts
-  /** Where the services record what they do (`GET /metrics` on Node); default: nowhere ({@link NO_METRICS}). */
-  metrics?: Metrics
+  /** Where the services record what they do, with its decorators (Node: `meteringOf(metrics)`); default: nowhere. */
+  metering?: Metering
   /**
    * A request may wake another one waiting in this process (Node). Not on Workers, where a request
    * cannot carry on another's I/O: a held token poll there only re-reads its grant, a held
@@ -109,16 +108,18 @@ export interface ComposePorts {
 }
 
 /** The ports with their stores timed when metrics are kept (as they are otherwise: no cost at all). */
-const meteredPorts = (ports: ComposePorts): ComposePorts & { metrics: Metrics } => {
-  const metrics = ports.metrics ?? NO_METRICS
-  if (!metrics.enabled) return { ...ports, metrics }
+const meteredPorts = (ports: ComposePorts): ComposePorts & { metrics: Metrics; metered: Metering | undefined } => {
+  const { metering } = ports
+  const metrics = metering?.metrics ?? NO_METRICS
+  if (metering === undefined || !metrics.enabled) return { ...ports, metrics, metered: undefined }
   const { accounts } = ports
-  const store = timedEphemeralStore(ports.store, metrics)
+  const store = metering.ephemeralStore(ports.store)
   return {
     ...ports,
     metrics,
+    metered: metering,
     store,
-    ...(accounts === undefined ? {} : { accounts: { ...accounts, durable: timedDurableStore(accounts.durable, metrics) } }),
+    ...(accounts === undefined ? {} : { accounts: { ...accounts, durable: metering.durableStore(accounts.durable) } }),
   }
 }
 
@@ -233,7 +234,7 @@ const abuseBlocksOf = (config: Config, store: EphemeralStore, clock: Clock, abus
  */
 export const compose = (config: Config, given: ComposePorts): Services => {
   const ports = meteredPorts(given)
-  const { store, clock, random, logger, metrics } = ports
+  const { store, clock, random, logger, metrics, metered } = ports
   const limiter = rateLimiter(store.counters, clock)
   const abuse =
     ports.abuseGuard === false
@@ -262,9 +263,9 @@ export const compose = (config: Config, given: ComposePorts): Services => {
     ...(ports.textSha256 === undefined ? {} : { textSha256: ports.textSha256 }),
   })
   // Counted before the relay gets it: a claim over a WebSocket completes a channel too.
-  const rendezvous = metrics.enabled ? countedRendezvous(unmetered, metrics) : unmetered
+  const rendezvous = metered === undefined ? unmetered : metered.rendezvous(unmetered)
   const relay = relayOf(config, ports, rendezvous)
-  if (metrics.enabled) {
+  if (metered !== undefined) {
     metrics.observe('live_channels', () => store.channels.liveCount())
     if (relay !== undefined) metrics.observe('open_websockets', relay.openCount)
   }
@@ -293,6 +294,6 @@ export const compose = (config: Config, given: ComposePorts): Services => {
     ...(signingKeys === undefined
       ? {}
       : { keys: operatorKeys({ store: signingKeys.store, keys: signingKeys, clock, random, retiredKeyTtlMs }) }),
-    ...(accounts === undefined ? {} : { accounts: metrics.enabled ? countedAccounts(accounts, metrics) : accounts }),
+    ...(accounts === undefined ? {} : { accounts: metered === undefined ? accounts : metered.accounts(accounts) }),
   }
 }

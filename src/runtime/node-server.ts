@@ -24,6 +24,7 @@ import {
 import { nodeProofKeys } from '../adapters/platform/node-proof-keys.ts'
 import { nodeJwsSignatures } from '../adapters/platform/node-jws-signatures.ts'
 import { platformProofCheck } from '../services/dpop-platform.ts'
+import { ticketPlatform } from '../services/channel-ticket-platform.ts'
 import { createApp } from '../http/app.ts'
 import type { GetSocketAddress } from '../http/middleware/request-context.ts'
 import { configKeyStore } from '../adapters/keys/keystore.ts'
@@ -40,6 +41,7 @@ import { listen } from './node-listen.ts'
 import { compose } from './compose.ts'
 import { nodeFastPaths } from './node-fast-paths.ts'
 import { sharedAcrossProcesses } from '../services/process-notices.ts'
+import { meteringOf } from '../services/metering.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
@@ -109,7 +111,7 @@ const openNodeKeys = async (config: Config, random: Random, clock: Clock, logger
     clock,
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
-    signatures: nodeJwsSignatures(),
+    platform: ticketPlatform(nodeJwsSignatures()),
   })
   if (config.auth.uiaKeyHex === undefined && shared) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')
@@ -199,7 +201,7 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     clock,
     random,
     logger,
-    metrics,
+    metering: meteringOf(metrics),
     redact,
     channelEvents: events,
     scheduler,

@@ -8,7 +8,9 @@
  * `kid` and `alg`, a valid signature, and claims that jose's `jwtVerify` would accept with the options
  * `verifyChannelTicket` gives it (the required claims, issuer, subject, numeric `iat`, no `nbf`, `exp`
  * in force). Anything else gets null and jose decides as before, so every ticket gets the verdict,
- * error and claims it got (`test/unit/services/channel-ticket-platform.test.ts`).
+ * error and claims it got (`test/unit/services/channel-ticket-platform.test.ts`). The runtime that has
+ * such signatures hands `channel-ticket.ts` their {@link ticketPlatform}, so a runtime without them
+ * (Workers, browsers) does not carry this module.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-5.2 (validating a JWS)
  */
@@ -124,3 +126,22 @@ export const verifyOnPlatform = (
   if (payload === null || signatures.verify(alg, key, `${encodedHeader}.${encodedPayload}`, signature) !== true) return null
   return acceptedClaims(payload, check)
 }
+
+/** The platform path as `signChannelTicket` and `verifyChannelTicket` take it. */
+export interface TicketPlatform {
+  /** {@link signOnPlatform} with the platform's signatures. */
+  sign(alg: SigningAlg, key: CryptoKey, header: Record<string, string>, claims: Record<string, unknown>): string | null
+  /** {@link verifyOnPlatform} with the platform's signatures. */
+  verify(jws: string, jwks: JSONWebKeySet, check: PlatformTicketCheck): JWTPayload | null
+}
+
+/**
+ * The ticket path of a platform's own `signatures`.
+ *
+ * @example
+ * const keys = await openSigningKeys({ store, clock, random, retiredKeyTtlMs, platform: ticketPlatform(nodeJwsSignatures()) })
+ */
+export const ticketPlatform = (signatures: JwsSignatures): TicketPlatform => ({
+  sign: (alg, key, header, claims) => signOnPlatform(signatures, alg, key, header, claims),
+  verify: (jws, jwks, check) => verifyOnPlatform(signatures, jws, jwks, check),
+})

@@ -8,7 +8,8 @@
  * optional), `iat`, `exp` (seconds). The ticket is a bearer value: never log it.
  *
  * Runs on Node, Workers and browsers (jose on WebCrypto); the server hands its platform's own
- * signatures where it has them (`channel-ticket-platform.ts`: one native call, the same tickets).
+ * signatures where it has them (`ticketPlatform` of `channel-ticket-platform.ts`: one native call, the
+ * same tickets).
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (proximity via signed QR data)
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11 (explicit typing)
@@ -17,8 +18,7 @@ import { SignJWT, decodeProtectedHeader, errors, jwtVerify, createLocalJWKSet, t
 import { RelayError } from '../core/errors.ts'
 import { OPAQUE_ID, isHttpUrl } from '../core/channel/qr-bytes.ts'
 import { parseCidr } from '../core/policy/network.ts'
-import type { JwsSignatures } from '../ports.ts'
-import { signOnPlatform, verifyOnPlatform } from './channel-ticket-platform.ts'
+import type { TicketPlatform } from './channel-ticket-platform.ts'
 import type { CurrentSigningKey } from './signing-keys.ts'
 
 /** The JWS `typ` of channel tickets, so no other token signed by the same keys passes as one. */
@@ -69,7 +69,7 @@ const isCanonicalPrefix = (network: string): boolean => {
 export const signChannelTicket = async (
   keys: { current(): CurrentSigningKey },
   input: ChannelTicketInput,
-  platform?: JwsSignatures,
+  platform?: TicketPlatform,
 ): Promise<string> => {
   const iat = Math.floor(input.issuedAtMs / 1000)
   const exp = Math.floor(input.expiresAtMs / 1000)
@@ -82,7 +82,7 @@ export const signChannelTicket = async (
   if (platform !== undefined) {
     // The claims in the order SignJWT sets them.
     const payload = { ...claims, iss: input.issuer, sub: input.channelId, iat, exp }
-    const jws = signOnPlatform(platform, alg, privateKey, { alg, kid, typ: CHANNEL_TICKET_TYP }, payload)
+    const jws = platform.sign(alg, privateKey, { alg, kid, typ: CHANNEL_TICKET_TYP }, payload)
     if (jws !== null) return jws
   }
   return new SignJWT(claims)
@@ -168,7 +168,7 @@ export const verifyChannelTicket = async (
   jwks: JSONWebKeySet,
   now: number,
   expect: TicketExpectations,
-  platform?: JwsSignatures,
+  platform?: TicketPlatform,
 ): Promise<ChannelTicketClaims> => {
   const toleranceSeconds = Math.ceil((expect.clockToleranceMs ?? 0) / 1000)
   let kid: unknown
@@ -181,7 +181,7 @@ export const verifyChannelTicket = async (
   const onPlatform =
     platform === undefined
       ? null
-      : verifyOnPlatform(platform, jws, jwks, {
+      : platform.verify(jws, jwks, {
           typ: CHANNEL_TICKET_TYP,
           issuer: expect.issuer,
           ...(expect.channelId === undefined ? {} : { channelId: expect.channelId }),

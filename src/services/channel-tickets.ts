@@ -48,7 +48,7 @@ export const channelTickets = (deps: { keys: SigningKeys; clock: Clock; network:
         issuedAtMs: deps.clock.now(),
         expiresAtMs,
       },
-      deps.keys.signatures,
+      deps.keys.platform,
     )
   },
   async sightingOf(ticket, expect) {
@@ -60,7 +60,7 @@ export const channelTickets = (deps: { keys: SigningKeys; clock: Clock; network:
         deps.keys.publicJwks(),
         deps.clock.now(),
         { issuer: expect.issuer, clockToleranceMs: expect.maxAgeMs },
-        deps.keys.signatures,
+        deps.keys.platform,
       )
     } catch (error) {
       if (error instanceof RelayError) throw new RelayError('INVALID_PARAM', { detail: `channel_ticket: ${error.detail ?? 'invalid'}` })

@@ -11,7 +11,8 @@
 import { importJWK } from 'jose'
 import { publicJwkOf, type PublicJwk, type SigningAlg } from '../core/crypto/signing-jwk.ts'
 import { newKeySet, publishedKeys, rotateKeySet, type SigningKeyRecord, type SigningKeySet } from '../core/crypto/signing-key-set.ts'
-import type { JwsSignatures, KeyStore } from '../ports.ts'
+import type { KeyStore } from '../ports.ts'
+import type { TicketPlatform } from './channel-ticket-platform.ts'
 import type { Clock, Random } from '../ports.ts'
 
 /** What the keyring needs. */
@@ -23,8 +24,8 @@ export interface SigningKeysOptions {
   retiredKeyTtlMs: number
   /** How often the store is read again, so another process's rotation (the CLI's) is seen; default 60 s. */
   reloadIntervalMs?: number
-  /** The platform's own signatures (Node's `nodeJwsSignatures`); default: jose on Web Crypto. */
-  signatures?: JwsSignatures
+  /** The platform's own ticket signatures (Node's `ticketPlatform(nodeJwsSignatures())`); default: jose on Web Crypto. */
+  platform?: TicketPlatform
 }
 
 /** The key that signs now. */
@@ -92,8 +93,8 @@ export class SigningKeys {
   }
 
   /** The platform's own signatures of these keys, when it has them (tickets are signed and checked with them). */
-  get signatures(): JwsSignatures | undefined {
-    return this.#options.signatures
+  get platform(): TicketPlatform | undefined {
+    return this.#options.platform
   }
 
   /** Where the keys are kept (the operator's key actions write there). */

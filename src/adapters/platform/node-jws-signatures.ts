@@ -16,7 +16,7 @@ const P1363 = 'ieee-p1363' as const
  * Builds the port.
  *
  * @example
- * const tickets = channelTickets({ keys, clock, network, signatures: nodeJwsSignatures() })
+ * const keys = await openSigningKeys({ store, clock, random, retiredKeyTtlMs, platform: ticketPlatform(nodeJwsSignatures()) })
  */
 export const nodeJwsSignatures = (): JwsSignatures => {
   const privateKeys = new WeakMap<CryptoKey, KeyObject | null>()

@@ -5,11 +5,10 @@
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/blob/726e1154/proposals/4388-secure-qr-channel.md#qr-code-format
  */
-import { create } from 'qrcode/lib/core/qrcode.js'
 import { RelayError } from '../../core/errors.ts'
+import { encodeQr, type QrErrorCorrection } from './encode.ts'
 
-/** QR error correction level: L 7 %, M 15 %, Q 25 %, H 30 % of the symbol may be damaged. */
-export type QrErrorCorrection = 'L' | 'M' | 'Q' | 'H'
+export type { QrErrorCorrection } from './encode.ts'
 
 /** A QR symbol as a grid of modules. */
 export interface QrMatrix {
@@ -30,14 +29,10 @@ export interface QrMatrix {
  */
 export const qrMatrix = (bytes: Uint8Array, errorCorrection: QrErrorCorrection = 'Q'): QrMatrix => {
   if (bytes.length === 0) throw new RelayError('INVALID_PARAM', { detail: 'nothing to put in a QR code' })
-  let symbol
-  try {
-    symbol = create([{ data: bytes, mode: 'byte' }], { errorCorrectionLevel: errorCorrection })
-  } catch (cause) {
-    throw new RelayError('PAYLOAD_TOO_LARGE', { detail: 'too much data for a QR code', cause })
-  }
-  const { size, data } = symbol.modules
-  return { size, version: symbol.version, isDark: (row, col) => data[row * size + col] === 1 }
+  const symbol = encodeQr(bytes, errorCorrection)
+  if (symbol === null) throw new RelayError('PAYLOAD_TOO_LARGE', { detail: 'too much data for a QR code' })
+  const { size, modules } = symbol
+  return { size, version: symbol.version, isDark: (row, col) => modules[row * size + col] === 1 }
 }
 
 /** Options of {@link renderQrSvg}. */

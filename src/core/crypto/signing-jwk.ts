@@ -1,16 +1,16 @@
 /**
  * Signing keys as JWKs (RFC 7517): strict validation (the private part must match the public one),
  * short key ids from the RFC 7638 thumbprint, public views for a JWKS, and Ed25519 key generation
- * from an injected {@link Random}. Pure and synchronous (noble), so config parsing can use it.
+ * from an injected {@link Random}. Pure and synchronous (noble's points, `signing-curves.ts`), so config
+ * parsing can use it.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7517, https://www.rfc-editor.org/rfc/rfc8037 (OKP/Ed25519)
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
-import { p256 } from '@noble/curves/nist.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { fail, ok, type Result } from '../errors.ts'
 import type { Random } from '../../ports.ts'
 import { fromBase64Url, toBase64Url } from './secrets.ts'
+import { assertEd25519Point, assertP256Point, ed25519PublicKey, p256PublicKey } from './signing-curves.ts'
 
 /** JWS algorithms qrelay signs with: Ed25519 (default) or P-256. */
 export type SigningAlg = 'EdDSA' | 'ES256'
@@ -101,8 +101,8 @@ export const parseSigningJwk = (value: unknown): Result<{ jwk: SigningJwk; kid?:
   let jwk: SigningJwk
   if (v.kty === 'OKP' && v.crv === 'Ed25519') {
     try {
-      if (d === undefined) ed25519.Point.fromBytes(x)
-      else if (!equalBytes(ed25519.getPublicKey(d), x)) return fail('INVALID_PARAM', 'd does not match x')
+      if (d === undefined) assertEd25519Point(x)
+      else if (!equalBytes(ed25519PublicKey(d), x)) return fail('INVALID_PARAM', 'd does not match x')
     } catch {
       // Safe: noble throws only on bytes that are not a curve point or a valid scalar: bad input, a Result.
       return fail('INVALID_PARAM', 'x is not an Ed25519 public key')
@@ -113,8 +113,8 @@ export const parseSigningJwk = (value: unknown): Result<{ jwk: SigningJwk; kid?:
     if (y === null) return fail('INVALID_PARAM', 'y must be 32 bytes of canonical base64url')
     const point = Uint8Array.of(0x04, ...x, ...y)
     try {
-      if (d === undefined) p256.Point.fromBytes(point)
-      else if (!equalBytes(p256.getPublicKey(d, false), point)) return fail('INVALID_PARAM', 'd does not match x and y')
+      if (d === undefined) assertP256Point(point)
+      else if (!equalBytes(p256PublicKey(d), point)) return fail('INVALID_PARAM', 'd does not match x and y')
     } catch {
       // Safe: noble throws only on bytes that are not a curve point or a valid scalar: bad input, a Result.
       return fail('INVALID_PARAM', 'not a valid P-256 key')
@@ -136,5 +136,5 @@ export const parseSigningJwk = (value: unknown): Result<{ jwk: SigningJwk; kid?:
  */
 export const newEd25519Jwk = (random: Random): OkpJwk => {
   const seed = random.bytes(32)
-  return { kty: 'OKP', crv: 'Ed25519', x: toBase64Url(ed25519.getPublicKey(seed)), d: toBase64Url(seed) }
+  return { kty: 'OKP', crv: 'Ed25519', x: toBase64Url(ed25519PublicKey(seed)), d: toBase64Url(seed) }
 }

@@ -15,6 +15,7 @@ import { decodeJwt } from 'jose'
 import { memoryKeyStore } from '../../../src/adapters/keys/keystore.ts'
 import { memoryStore } from '../../../src/adapters/storage/memory.ts'
 import { prometheusMetrics } from '../../../src/adapters/metrics/prometheus.ts'
+import { meteringOf } from '../../../src/services/metering.ts'
 import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../../src/adapters/platform/node.ts'
 import { parseConfig } from '../../../src/config.ts'
 import { createApp } from '../../../src/http/app.ts'
@@ -65,7 +66,7 @@ const start = async (env: Record<string, string>): Promise<void> => {
     logger,
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
     signingKeys: await openSigningKeys({ store: memoryKeyStore(), clock: systemClock, random: cryptoRandom, retiredKeyTtlMs: 86_400_000 }),
-    ...(config.server.metricsEnabled ? { metrics: prometheusMetrics({ processMetrics: false }) } : {}),
+    ...(config.server.metricsEnabled ? { metering: meteringOf(prometheusMetrics({ processMetrics: false })) } : {}),
   })
   // Both ways of answering are the ones this composition is meant to take.
   expect(rendezvousNow(services.rendezvous.inProcessParts) === undefined).toBe(config.server.metricsEnabled)

@@ -1,6 +1,6 @@
 /**
  * The Worker's bundle, built offline exactly as `wrangler deploy` would (`--dry-run`), stays within
- * the 150 KiB gzipped target (147.4 KiB on 2026-12-06 after the session-9 merges; BENCHMARKS.md). Content that needs no code at
+ * the 150 KiB gzipped target (138.0 KiB on 2026-12-07 after session 13's bundle work; BENCHMARKS.md). Content that needs no code at
  * run time (page script, catalogs, style sheets, the OpenAPI operation table, the list of common
  * passwords) is deployed as static assets, not in the script (docs/workers.md): a change that puts it
  * back, or any growth past the target, fails here. Built into a temporary directory, removed after.

@@ -9,7 +9,7 @@ import {
   verifyChannelTicket,
   type TicketExpectations,
 } from '../../../src/services/channel-ticket.ts'
-import { verifyOnPlatform } from '../../../src/services/channel-ticket-platform.ts'
+import { ticketPlatform, verifyOnPlatform } from '../../../src/services/channel-ticket-platform.ts'
 import type { JwsSignatures } from '../../../src/ports.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
@@ -61,13 +61,13 @@ describe('channel tickets on the platform (node:crypto)', () => {
     const keys = await edKeys(1)
     const { network: _, ...withoutNetwork } = INPUT
     for (const input of [INPUT, withoutNetwork]) {
-      expect(await signChannelTicket(keys, input, nodeJwsSignatures())).toBe(await signChannelTicket(keys, input))
+      expect(await signChannelTicket(keys, input, ticketPlatform(nodeJwsSignatures()))).toBe(await signChannelTicket(keys, input))
     }
   })
 
   it('signs P-256 tickets that jose verifies', async () => {
     const keys = await esKeys()
-    const jws = await signChannelTicket(keys, INPUT, nodeJwsSignatures())
+    const jws = await signChannelTicket(keys, INPUT, ticketPlatform(nodeJwsSignatures()))
     expect(JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString())).toEqual({
       alg: 'ES256',
       kid: 'es-key',
@@ -131,7 +131,7 @@ describe('channel tickets on the platform (node:crypto)', () => {
       for (const expect_ of expectations) {
         for (const now of [NOW, NOW + 119_999, NOW + 120_000, NOW + 125_000]) {
           const portable = await outcome(() => verifyChannelTicket(ticket, jwks, now, expect_))
-          const native = await outcome(() => verifyChannelTicket(ticket, jwks, now, expect_, platform))
+          const native = await outcome(() => verifyChannelTicket(ticket, jwks, now, expect_, ticketPlatform(platform)))
           expect(native, `${ticket.slice(-12)} at ${now - NOW} ms, ${JSON.stringify(expect_)}`).toEqual(portable)
         }
       }
