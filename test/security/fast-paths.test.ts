@@ -1,0 +1,307 @@
+/**
+ * The Node fast paths (src/runtime/node-fast-*.ts) against the Hono app they stand in for, on the
+ * production wiring (`listen`: @hono/node-server behind the JSON refusals, the connection limits and
+ * the parser's refusals) and without the OpenAPI check wrapper the integration tests put around the app
+ * (it reads every answer, which makes @hono/node-server write it differently). Two servers per
+ * configuration, each on its own composition (memory store, accounts, ticket keys), one with the fast
+ * paths in front of the app: every request, well-formed or hostile, is sent to both as raw bytes, and
+ * the raw answers (status line, headers in order and case, body), how long the connection stays open,
+ * the access-log lines and the request's effect on the store must be the same. Only values that differ
+ * by nature are masked (date, request ids, channel ids, tokens, secrets, tickets, codes, clocks, ports).
+ */
+import type { Server } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
+import { memoryKeyStore } from '../../src/adapters/keys/keystore.ts'
+import { cryptoRandom, nodeRedactor, pinoLogger, systemClock } from '../../src/adapters/platform/node.ts'
+import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import { parseConfig } from '../../src/config.ts'
+import { COMMON_PASSWORDS } from '../../src/core/auth/common-passwords.ts'
+import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
+import { createApp } from '../../src/http/app.ts'
+import { MSC4388_PREFIX, NATIVE_PREFIX } from '../../src/http/routes/msc4388.ts'
+import { compose } from '../../src/runtime/compose.ts'
+import { nodeFastPaths } from '../../src/runtime/node-fast-paths.ts'
+import { listen } from '../../src/runtime/node-listen.ts'
+import type { EphemeralStore } from '../../src/ports.ts'
+import { openSigningKeys } from '../../src/services/signing-keys.ts'
+import { testKeyring } from '../helpers/make-app.ts'
+
+/** One server of a pair: its port, its access log, and the knobs a test turns. */
+interface Side {
+  server: Server
+  port: number
+  lines: Record<string, unknown>[]
+  /** The runtime's shutdown flag (answers then close their connection). */
+  flags: { shuttingDown: boolean; storeFails: undefined | 'unavailable' | 'broken' }
+}
+type Pair = Record<'hono' | 'fast', Side>
+
+/** The store, failing every channel and counter call while `flags.storeFails` says so (and never answering at once). */
+const failingStore = (store: EphemeralStore, flags: Side['flags']): EphemeralStore => {
+  const failing = <T extends object>(part: T): T =>
+    new Proxy(part, {
+      get(target, name) {
+        const value = Reflect.get(target, name) as unknown
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]) => {
+          if (flags.storeFails === 'unavailable') return Promise.reject(new StoreUnavailableError('store down: do-not-log'))
+          if (flags.storeFails === 'broken') return Promise.reject(new Error('store broken: do-not-log'))
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        }
+      },
+    })
+  return { kind: store.kind, channels: failing(store.channels), counters: failing(store.counters), kv: failing(store.kv), ping: () => store.ping(), close: () => store.close() }
+}
+
+const startSide = async (env: Record<string, string>, fast: boolean, storeFaults: boolean): Promise<Side> => {
+  const config = parseConfig({ QRELAY_LOG_LEVEL: 'info', QRELAY_HOST: '127.0.0.1', QRELAY_PORT: '0', ...env })
+  const lines: Record<string, unknown>[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      done()
+    },
+  })
+  const flags: Side['flags'] = { shuttingDown: false, storeFails: undefined }
+  const memory = memoryStore({ clock: systemClock, sweepIntervalMs: 0 })
+  const services = compose(config, {
+    store: storeFaults ? failingStore(memory, flags) : memory,
+    clock: systemClock,
+    random: cryptoRandom,
+    logger: pinoLogger('info', sink),
+    redact: nodeRedactor(new Uint8Array(32).fill(9)),
+    signingKeys: await openSigningKeys({ store: memoryKeyStore(), clock: systemClock, random: cryptoRandom, retiredKeyTtlMs: 86_400_000 }),
+    wakesAcrossRequests: true,
+    accounts: {
+      durable: memoryDurableStore({ clock: systemClock }),
+      uiaKey: new Uint8Array(32).fill(5),
+      keyring: testKeyring(),
+      commonPasswords: COMMON_PASSWORDS,
+      securityEventSinks: [],
+    },
+  })
+  const runtime = { isShuttingDown: () => flags.shuttingDown }
+  const socketAddress = (c: Parameters<typeof getConnInfo>[0]): string | undefined => {
+    try {
+      return getConnInfo(c).remote.address
+    } catch {
+      return undefined
+    }
+  }
+  const app = createApp(services, { getSocketAddress: socketAddress, ...runtime })
+  const server = await listen(config, app.fetch, undefined, fast ? nodeFastPaths(services, runtime) : undefined)
+  return { server, port: (server.address() as AddressInfo).port, lines, flags }
+}
+
+const servers: Server[] = []
+/** The app alone and the fast paths in front of it, on the same configuration. */
+const startPair = async (env: Record<string, string>, storeFaults = false): Promise<Pair> => {
+  const pair = { hono: await startSide(env, false, storeFaults), fast: await startSide(env, true, storeFaults) }
+  servers.push(pair.hono.server, pair.fast.server)
+  return pair
+}
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+})
+
+/** What a client does on its connection: bytes after a pause, a half-close, or a hang-up. */
+type Move = [afterMs: number, what: string | 'end' | 'hang up']
+
+/** Plays `moves` on a new connection; what came back, and after how long the server closed it (capped at `waitMs`). */
+const converse = (port: number, moves: readonly Move[], waitMs: number): Promise<{ answer: string; openMs: number }> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.on('error', () => {})
+    const cap = setTimeout(() => socket.destroy(), waitMs)
+    socket.once('close', () => {
+      clearTimeout(cap)
+      resolve({ answer: Buffer.concat(chunks).toString('latin1'), openMs: Date.now() - started })
+    })
+    let at = 0
+    for (const [afterMs, what] of moves) {
+      at += afterMs
+      setTimeout(() => {
+        if (socket.destroyed) return
+        if (what === 'end') socket.end()
+        else if (what === 'hang up') socket.destroy()
+        else socket.write(what)
+      }, at)
+    }
+  })
+
+/** The values that differ by nature, masked. */
+const masked = (text: string, port: number): string =>
+  text
+    .replaceAll(/\r\nDate: [^\r]+/gi, '\r\nDate: <date>')
+    .replaceAll(/x-request-id: [A-Za-z0-9_-]{12}\r\n/gi, 'x-request-id: <id>\r\n')
+    .replaceAll(String(port), '<port>')
+    .replaceAll(/"(id|sequence_token|creator_secret|ticket|device_code|user_code)":"[^"]+"/g, '"$1":"<$1>"')
+    .replaceAll(/"(expires_in_ms|retry_after_ms)":\d+/g, '"$1":<n>')
+    .replaceAll(/user_code=[A-Z]{5}-[A-Z]{5}/g, 'user_code=<user_code>')
+    .replaceAll(/\r\ndpop-nonce: [A-Za-z0-9_-]+/gi, '\r\ndpop-nonce: <nonce>')
+
+/** The access-log and error lines written since `from`, without what differs by nature. */
+const logSince = (side: Side, from: number): unknown[] =>
+  side.lines
+    .slice(from)
+    .filter((line) => line.msg === 'request' || line.msg === 'request failed')
+    .map((line) => {
+      const { time: _t, pid: _p, hostname: _h, ms: _m, ...rest } = line
+      if (typeof rest.req === 'string') rest.req = '<req>'
+      if (typeof rest.channel === 'string') rest.channel = '<channel>'
+      // Where an error was raised differs by nature (the route module or the fast path's); Node's own frames do not.
+      const err = rest.err as { at?: string[] } | undefined
+      if (err !== undefined) rest.err = { ...err, at: (err.at ?? []).filter((frame) => frame.includes('(node:')) }
+      return rest
+    })
+
+/** A channel of the scenario (a fresh one per server). */
+interface Channel {
+  id: string
+  sequence_token: string
+}
+
+const JSON_TYPE = 'content-type: application/json'
+const FORM_TYPE = 'content-type: application/x-www-form-urlencoded'
+
+/** A request of a scenario: the head's first line and headers, and a body (with `{id}` and `{token}` of its channel). */
+interface Ask {
+  method: string
+  path: string
+  headers?: string[]
+  body?: string
+  /** No Content-Length added for the body (the headers say how it is framed, or nothing does). */
+  raw?: boolean
+}
+
+/** The bytes of `ask` on `port` for `channel`, closing the connection after the answer unless `keepAlive`. */
+const bytesOf = (ask: Ask, port: number, channel: Channel, keepAlive = false): string => {
+  const fill = (text: string): string => text.replaceAll('{id}', channel.id).replaceAll('{token}', channel.sequence_token)
+  const body = fill(ask.body ?? '')
+  const headers = (ask.headers ?? []).map((h) => fill(h).replaceAll('{port}', String(port)))
+  const lines = [`${ask.method} ${fill(ask.path).replaceAll('{port}', String(port))} HTTP/1.1`]
+  if (!headers.some((h) => /^host:/i.test(h))) lines.push(`host: 127.0.0.1:${port}`)
+  if (!keepAlive) lines.push('connection: close')
+  lines.push(...headers)
+  if (ask.raw !== true && (body !== '' || ask.method === 'POST' || ask.method === 'PUT')) lines.push(`content-length: ${Buffer.byteLength(body)}`)
+  return `${lines.join('\r\n')}\r\n\r\n${body}`
+}
+
+const createOn = async (port: number, prefix = MSC4388_PREFIX): Promise<Channel> => {
+  const { answer } = await converse(port, [[0, bytesOf({ method: 'POST', path: prefix, headers: [JSON_TYPE], body: '{"data":"x"}' }, port, { id: '', sequence_token: '' })]], 3000)
+  return JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Channel
+}
+
+/** What one server did with a request: the answer, the connection's life (in 250 ms steps), the log lines, the channel afterwards. */
+interface Seen {
+  answer: string
+  open?: number
+  log: unknown[]
+  channelAfter: string
+}
+
+/** Waits for the lines a request writes after its answer (bounded). */
+const settle = async (side: Side, from: number): Promise<void> => {
+  for (let i = 0; i < 50 && !side.lines.slice(from).some((l) => l.msg === 'request'); i++) await new Promise((r) => setTimeout(r, 5))
+  await new Promise((r) => setTimeout(r, 20))
+}
+
+/** Plays `moves(port, channel)` on `side` (on a fresh channel), then reads the channel back. */
+const seenOn = async (
+  side: Side,
+  moves: (port: number, channel: Channel) => Move[],
+  options: { waitMs?: number; timed?: boolean; setUp?: (side: Side) => void } = {},
+): Promise<Seen> => {
+  const channel = await createOn(side.port)
+  options.setUp?.(side)
+  const from = side.lines.length
+  const { answer, openMs } = await converse(side.port, moves(side.port, channel), options.waitMs ?? 3000)
+  await settle(side, from)
+  side.flags.shuttingDown = false
+  side.flags.storeFails = undefined
+  const log = logSince(side, from)
+  const after = await converse(side.port, [[0, bytesOf({ method: 'GET', path: `${MSC4388_PREFIX}/{id}` }, side.port, channel)]], 3000)
+  const channelAfter = masked(after.answer.slice(after.answer.indexOf('\r\n\r\n') + 4), side.port)
+  return { answer: masked(answer, side.port), ...(options.timed === true ? { open: Math.round(openMs / 250) } : {}), log, channelAfter }
+}
+
+/** Both servers' view of the same request. */
+const both = async (pair: Pair, moves: (port: number, channel: Channel) => Move[], options?: Parameters<typeof seenOn>[2]) => ({
+  hono: await seenOn(pair.hono, moves, options),
+  fast: await seenOn(pair.fast, moves, options),
+})
+
+const once = (ask: Ask) => (port: number, channel: Channel): Move[] => [[0, bytesOf(ask, port, channel)]]
+
+const P = MSC4388_PREFIX
+const WRITE = '{"sequence_token":"{token}","data":"y"}'
+const BINDING = 'Q'.repeat(43)
+const POLL = 'grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=unknown'
+
+describe('finding 25: the fast paths write the app’s bytes, header order and names included', () => {
+  let pair: Pair
+  beforeAll(async () => {
+    pair = await startPair({ QRELAY_RATE_READS_PER_CHANNEL: '2/60s', QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s' })
+  }, 30_000)
+
+  const answers: Record<string, Ask> = {
+    'a create': { method: 'POST', path: P, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    'a refused create': { method: 'POST', path: P, headers: ['content-type: text/plain'], body: '{"data":"x"}' },
+    'a read': { method: 'GET', path: `${P}/{id}` },
+    'a write': { method: 'PUT', path: `${P}/{id}`, headers: [JSON_TYPE], body: WRITE },
+    'a stale write': { method: 'PUT', path: `${P}/{id}`, headers: [JSON_TYPE], body: '{"sequence_token":"stale","data":"y"}' },
+    'a delete': { method: 'DELETE', path: `${P}/{id}` },
+    'an unknown channel': { method: 'GET', path: `${P}/AAAAAAAAAAAAAAAAAAAAAA` },
+    'a native create': { method: 'POST', path: NATIVE_PREFIX, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    'a refused native create': { method: 'POST', path: NATIVE_PREFIX, headers: [JSON_TYPE], body: '[]' },
+    'an OAuth answer (400 unsupported_grant_type)': { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE], body: 'grant_type=x' },
+    'an OAuth answer (400 invalid_grant)': { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE], body: POLL },
+    'an OAuth answer (device authorization without a key)': {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: [FORM_TYPE],
+      body: `channel_binding=${BINDING}`,
+    },
+    'an OAuth grant': {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: [FORM_TYPE],
+      body: `channel_binding=${BINDING}&dpop_jkt=${'A'.repeat(43)}`,
+    },
+  }
+  for (const [name, ask] of Object.entries(answers)) {
+    it(`finding 25: ${name}`, async () => {
+      const seen = await both(pair, once(ask))
+      expect(seen.fast).toEqual(seen.hono)
+    })
+  }
+
+  it('finding 25: a 429 with Retry-After (the read limit), the header in its place', async () => {
+    const reads = (port: number, channel: Channel): Move[] => [
+      [0, bytesOf({ method: 'GET', path: `${P}/{id}` }, port, channel, true).repeat(2)],
+      [30, bytesOf({ method: 'GET', path: `${P}/{id}` }, port, channel)],
+    ]
+    const seen = await both(pair, reads)
+    expect(seen.hono.answer).toContain('HTTP/1.1 429 ')
+    expect(seen.fast).toEqual(seen.hono)
+  })
+
+  it('finding 25: answers during a graceful shutdown (Connection: close among the headers)', async () => {
+    const down = (side: Side): void => {
+      side.flags.shuttingDown = true
+    }
+    for (const ask of [answers['a read'], answers['an unknown channel'], answers['a native create'], answers['an OAuth grant']] as Ask[]) {
+      const seen = await both(pair, once(ask), { setUp: down })
+      expect(seen.hono.answer).toContain('\r\nconnection: close\r\n')
+      expect(seen.fast).toEqual(seen.hono)
+    }
+  })
+})
