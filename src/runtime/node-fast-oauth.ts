@@ -29,7 +29,7 @@ import { oauthTokenEndpoint } from '../http/routes/oauth-token.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import type { FastPath, FastPathHost } from './node-fast-path.ts'
-import { fastRequest } from './node-fast-routes.ts'
+import { drainUnread, fastRequest } from './node-fast-routes.ts'
 
 const TOKEN_PATH = '/oauth2/token'
 const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
@@ -197,8 +197,8 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     } catch (error) {
       status = fail(outgoing, exchange, error)
     }
-    // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
-    if (!request.bodyRead) incoming.resume()
+    // A body the answer did not need (a refusal before reading) is drained as the app drains it.
+    if (!request.bodyRead) drainUnread(incoming)
     contexts.finish(exchange.context, status, elapsedMs, elapsedSeconds)
   }
 

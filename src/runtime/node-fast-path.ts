@@ -29,7 +29,7 @@ import { MSC4388_PREFIX, NATIVE_PREFIX } from '../http/routes/msc4388.ts'
 import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
-import { fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
+import { drainUnread, fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
 import { answersNow } from './node-fast-now.ts'
 import { rendezvousNow } from '../services/rendezvous-now.ts'
 
@@ -227,8 +227,8 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     } catch (error) {
       status = fail(outgoing, exchange, error, flavor)
     }
-    // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
-    if (!request.bodyRead && (method === 'POST' || method === 'PUT')) incoming.resume()
+    // A body the answer did not need (a refusal before reading, a DELETE's) is drained as the app drains it.
+    if (!request.bodyRead && method !== 'GET') drainUnread(incoming)
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 

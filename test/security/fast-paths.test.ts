@@ -305,3 +305,56 @@ describe('finding 25: the fast paths write the app’s bytes, header order and n
     }
   })
 })
+
+describe('finding 26: a body the answer does not need, or that never comes, is handled as the app handles it', () => {
+  let pair: Pair
+  beforeAll(async () => {
+    // A request timeout long enough to see who closes first, short enough for a test.
+    pair = await startPair({ QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s', QRELAY_HEADERS_TIMEOUT_MS: '2000', QRELAY_REQUEST_TIMEOUT_MS: '5000' })
+  }, 30_000)
+
+  /** The head of `ask` (its body declared as `declared` bytes, kept alive), then 100 bytes every 300 ms for 3 s. */
+  const trickled =
+    (ask: Ask, declared: number) =>
+    (port: number, channel: Channel): Move[] => {
+      const head = bytesOf({ ...ask, raw: true, headers: [...(ask.headers ?? []), `content-length: ${declared}`] }, port, channel, true)
+      return [[0, head], ...Array.from({ length: 10 }, (): Move => [300, 'x'.repeat(100)])]
+    }
+  const slowBodies: Record<string, Ask & { declared: number }> = {
+    'a DELETE declaring 100 MB': { method: 'DELETE', path: `${P}/{id}`, declared: 100_000_000 },
+    'a write refused before its body (text/plain)': { method: 'PUT', path: `${P}/{id}`, headers: ['content-type: text/plain'], declared: 20_000 },
+    'a create refused before its body (text/plain)': { method: 'POST', path: P, headers: ['content-type: text/plain'], declared: 20_000 },
+    'a native create refused before its body (text/plain)': { method: 'POST', path: NATIVE_PREFIX, headers: ['content-type: text/plain'], declared: 20_000 },
+    'a token request refused before its body (text/plain)': { method: 'POST', path: '/oauth2/token', headers: ['content-type: text/plain'], declared: 4000 },
+  }
+  for (const [name, { declared, ...ask }] of Object.entries(slowBodies)) {
+    it(`finding 26: ${name}, its body trickled after the answer: drained at most briefly, then the connection is closed`, async () => {
+      const seen = await both(pair, trickled(ask, declared), { waitMs: 4000, timed: true })
+      // The app closes the connection half a second after its answer; before the fix the fast path
+      // read on until the request timeout and wrote a 408 after its answer.
+      expect(seen.hono.open).toBeLessThanOrEqual(5)
+      expect(seen.fast.open).toBeLessThanOrEqual(5)
+      expect({ ...seen.fast, open: 0 }).toEqual({ ...seen.hono, open: 0 })
+    })
+  }
+
+  const cutShort: Record<string, Ask> = {
+    'a create': { method: 'POST', path: P, headers: [JSON_TYPE] },
+    'a write': { method: 'PUT', path: `${P}/{id}`, headers: [JSON_TYPE] },
+    'a native create': { method: 'POST', path: NATIVE_PREFIX, headers: [JSON_TYPE] },
+    'a token request': { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE] },
+  }
+  for (const [name, ask] of Object.entries(cutShort)) {
+    for (const how of ['hang up', 'end'] as const) {
+      it(`finding 26: ${name} whose client ${how === 'end' ? 'half-closes' : 'hangs up'} mid-body: the same answer, log lines and store`, async () => {
+        const moves = (port: number, channel: Channel): Move[] => [
+          [0, `${bytesOf({ ...ask, raw: true, headers: [...(ask.headers ?? []), 'content-length: 100'] }, port, channel)}{"data`],
+          [50, how],
+        ]
+        const seen = await both(pair, moves)
+        expect(seen.hono.log.length).toBeGreaterThan(0)
+        expect(seen.fast).toEqual(seen.hono)
+      })
+    }
+  }
+})
