@@ -54,7 +54,14 @@ const failingStore = (store: EphemeralStore, flags: Side['flags']): EphemeralSto
         }
       },
     })
-  return { kind: store.kind, channels: failing(store.channels), counters: failing(store.counters), kv: failing(store.kv), ping: () => store.ping(), close: () => store.close() }
+  return {
+    kind: store.kind,
+    channels: failing(store.channels),
+    counters: failing(store.counters),
+    kv: failing(store.kv),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  }
 }
 
 const startSide = async (env: Record<string, string>, fast: boolean, storeFaults: boolean): Promise<Side> => {
@@ -137,6 +144,13 @@ const converse = (port: number, moves: readonly Move[], waitMs: number): Promise
     }
   })
 
+/** Every bearer value an answer handed out (channel ids, tokens, secrets, tickets, codes): none may reach a log. */
+const handedOut = new Set<string>()
+const noteHandedOut = (answer: string): void => {
+  for (const match of answer.matchAll(/"(?:id|sequence_token|creator_secret|ticket|device_code|user_code)":"([^"]+)"/g))
+    handedOut.add(match[1] as string)
+}
+
 /** The values that differ by nature, masked. */
 const masked = (text: string, port: number): string =>
   text
@@ -146,6 +160,7 @@ const masked = (text: string, port: number): string =>
     .replaceAll(/"(id|sequence_token|creator_secret|ticket|device_code|user_code)":"[^"]+"/g, '"$1":"<$1>"')
     .replaceAll(/"(expires_in_ms|retry_after_ms)":\d+/g, '"$1":<n>')
     .replaceAll(/user_code=[A-Z]{5}-[A-Z]{5}/g, 'user_code=<user_code>')
+    .replaceAll(/\r\nretry-after: \d+/gi, '\r\nretry-after: <s>')
     .replaceAll(/\r\ndpop-nonce: [A-Za-z0-9_-]+/gi, '\r\ndpop-nonce: <nonce>')
 
 /** The access-log and error lines written since `from`, without what differs by nature. */
@@ -191,13 +206,22 @@ const bytesOf = (ask: Ask, port: number, channel: Channel, keepAlive = false): s
   if (!headers.some((h) => /^host:/i.test(h))) lines.push(`host: 127.0.0.1:${port}`)
   if (!keepAlive) lines.push('connection: close')
   lines.push(...headers)
-  if (ask.raw !== true && (body !== '' || ask.method === 'POST' || ask.method === 'PUT')) lines.push(`content-length: ${Buffer.byteLength(body)}`)
+  if (ask.raw !== true && (body !== '' || ask.method === 'POST' || ask.method === 'PUT'))
+    lines.push(`content-length: ${Buffer.byteLength(body)}`)
   return `${lines.join('\r\n')}\r\n\r\n${body}`
 }
 
-const createOn = async (port: number, prefix = MSC4388_PREFIX): Promise<Channel> => {
-  const { answer } = await converse(port, [[0, bytesOf({ method: 'POST', path: prefix, headers: [JSON_TYPE], body: '{"data":"x"}' }, port, { id: '', sequence_token: '' })]], 3000)
-  return JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Channel
+let creators = 0
+/** A new channel on `port`, created from an address of its own (where a proxy's header is believed: the abuse guard stays out of the way). */
+const createOn = async (port: number): Promise<Channel> => {
+  creators++
+  const from = `x-forwarded-for: 198.18.${creators >> 8}.${creators & 255}`
+  const ask = { method: 'POST', path: MSC4388_PREFIX, headers: [JSON_TYPE, from], body: '{"data":"x"}' }
+  const { answer } = await converse(port, [[0, bytesOf(ask, port, { id: '', sequence_token: '' })]], 3000)
+  noteHandedOut(answer)
+  const channel = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Channel
+  expect(channel.id).toBeTypeOf('string')
+  return channel
 }
 
 /** What one server did with a request: the answer, the connection's life (in 250 ms steps), the log lines, the channel afterwards. */
@@ -224,6 +248,7 @@ const seenOn = async (
   options.setUp?.(side)
   const from = side.lines.length
   const { answer, openMs } = await converse(side.port, moves(side.port, channel), options.waitMs ?? 3000)
+  noteHandedOut(answer)
   await settle(side, from)
   side.flags.shuttingDown = false
   side.flags.storeFails = undefined
@@ -239,7 +264,9 @@ const both = async (pair: Pair, moves: (port: number, channel: Channel) => Move[
   fast: await seenOn(pair.fast, moves, options),
 })
 
-const once = (ask: Ask) => (port: number, channel: Channel): Move[] => [[0, bytesOf(ask, port, channel)]]
+const once =
+  (ask: Ask) =>
+  (port: number, channel: Channel): Move[] => [[0, bytesOf(ask, port, channel)]]
 
 const P = MSC4388_PREFIX
 const WRITE = '{"sequence_token":"{token}","data":"y"}'
@@ -310,7 +337,11 @@ describe('finding 26: a body the answer does not need, or that never comes, is h
   let pair: Pair
   beforeAll(async () => {
     // A request timeout long enough to see who closes first, short enough for a test.
-    pair = await startPair({ QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s', QRELAY_HEADERS_TIMEOUT_MS: '2000', QRELAY_REQUEST_TIMEOUT_MS: '5000' })
+    pair = await startPair({
+      QRELAY_RATE_CREATE_PER_CLIENT: '1000/60s',
+      QRELAY_HEADERS_TIMEOUT_MS: '2000',
+      QRELAY_REQUEST_TIMEOUT_MS: '5000',
+    })
   }, 30_000)
 
   /** The head of `ask` (its body declared as `declared` bytes, kept alive), then 100 bytes every 300 ms for 3 s. */
@@ -322,18 +353,34 @@ describe('finding 26: a body the answer does not need, or that never comes, is h
     }
   const slowBodies: Record<string, Ask & { declared: number }> = {
     'a DELETE declaring 100 MB': { method: 'DELETE', path: `${P}/{id}`, declared: 100_000_000 },
-    'a write refused before its body (text/plain)': { method: 'PUT', path: `${P}/{id}`, headers: ['content-type: text/plain'], declared: 20_000 },
+    'a write refused before its body (text/plain)': {
+      method: 'PUT',
+      path: `${P}/{id}`,
+      headers: ['content-type: text/plain'],
+      declared: 20_000,
+    },
     'a create refused before its body (text/plain)': { method: 'POST', path: P, headers: ['content-type: text/plain'], declared: 20_000 },
-    'a native create refused before its body (text/plain)': { method: 'POST', path: NATIVE_PREFIX, headers: ['content-type: text/plain'], declared: 20_000 },
-    'a token request refused before its body (text/plain)': { method: 'POST', path: '/oauth2/token', headers: ['content-type: text/plain'], declared: 4000 },
+    'a native create refused before its body (text/plain)': {
+      method: 'POST',
+      path: NATIVE_PREFIX,
+      headers: ['content-type: text/plain'],
+      declared: 20_000,
+    },
+    'a token request refused before its body (text/plain)': {
+      method: 'POST',
+      path: '/oauth2/token',
+      headers: ['content-type: text/plain'],
+      declared: 4000,
+    },
   }
   for (const [name, { declared, ...ask }] of Object.entries(slowBodies)) {
     it(`finding 26: ${name}, its body trickled after the answer: drained at most briefly, then the connection is closed`, async () => {
       const seen = await both(pair, trickled(ask, declared), { waitMs: 4000, timed: true })
       // The app closes the connection half a second after its answer; before the fix the fast path
       // read on until the request timeout and wrote a 408 after its answer.
-      expect(seen.hono.open).toBeLessThanOrEqual(5)
-      expect(seen.fast.open).toBeLessThanOrEqual(5)
+      // (In steps of 250 ms; the connection is given up on after 4 s.)
+      expect(seen.hono.open).toBeLessThanOrEqual(10)
+      expect(seen.fast.open).toBeLessThanOrEqual(10)
       expect({ ...seen.fast, open: 0 }).toEqual({ ...seen.hono, open: 0 })
     })
   }
@@ -357,4 +404,184 @@ describe('finding 26: a body the answer does not need, or that never comes, is h
       })
     }
   }
+})
+
+describe('finding 25: hostile requests get the app’s answer, access line and store effect, and no secret reaches the log', () => {
+  let pair: Pair
+  beforeAll(async () => {
+    // Client addresses from a trusted proxy's header (so the deny list and the abuse guard can be aimed),
+    // loopback not exempt, a low abuse threshold, a tight read limit.
+    pair = await startPair(
+      {
+        QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for',
+        QRELAY_TRUSTED_PROXIES: '127.0.0.1/32',
+        QRELAY_POLICY_DENIED_NETWORKS: '203.0.113.0/24',
+        QRELAY_ABUSE_EXEMPT_LOOPBACK: 'false',
+        QRELAY_ABUSE_MIN_CREATED_FOR_RATIO: '3',
+        QRELAY_RATE_READS_PER_CHANNEL: '3/60s',
+      },
+      true,
+    )
+  }, 30_000)
+
+  const J = JSON_TYPE
+  const hostile: Record<string, Ask> = {
+    'a GET declaring a body': { method: 'GET', path: `${P}/{id}`, headers: ['content-length: 5'], body: 'abcde', raw: true },
+    'a content type with parameters and capitals': {
+      method: 'PUT',
+      path: `${P}/{id}`,
+      headers: ['content-type: Application/JSON ; charset=utf-8'],
+      body: WRITE,
+    },
+    'an empty content type': { method: 'PUT', path: `${P}/{id}`, headers: ['content-type: '], body: WRITE },
+    'no content type': { method: 'PUT', path: `${P}/{id}`, body: WRITE },
+    'a declared empty body': { method: 'PUT', path: `${P}/{id}`, headers: [J, 'content-length: 0'], raw: true },
+    'a length with leading zeros': { method: 'PUT', path: `${P}/{id}`, headers: [J, 'content-length: 0039'], body: WRITE, raw: true },
+    'a length over the cap': { method: 'POST', path: P, headers: [J, 'content-length: 99999'], body: '{"data":"x"}', raw: true },
+    'a chunked body': {
+      method: 'POST',
+      path: P,
+      headers: [J, 'transfer-encoding: chunked'],
+      body: 'c\r\n{"data":"x"}\r\n0\r\n\r\n',
+      raw: true,
+    },
+    'a length and chunked': {
+      method: 'POST',
+      path: P,
+      headers: [J, 'content-length: 12', 'transfer-encoding: chunked'],
+      body: 'c\r\n{"data":"x"}\r\n0\r\n\r\n',
+      raw: true,
+    },
+    'two equal lengths': {
+      method: 'POST',
+      path: P,
+      headers: [J, 'content-length: 12', 'content-length: 12'],
+      body: '{"data":"x"}',
+      raw: true,
+    },
+    'two content types': { method: 'POST', path: P, headers: [J, J], body: '{"data":"x"}' },
+    'two Authorization headers on a native create': {
+      method: 'POST',
+      path: NATIVE_PREFIX,
+      headers: [J, 'authorization: Bearer a', 'Authorization: Bearer b'],
+      body: '{"data":"x"}',
+    },
+    'two DPoP headers': { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE, 'dpop: a', 'DPoP: b'], body: POLL },
+    'two forwarding headers': {
+      method: 'GET',
+      path: `${P}/{id}`,
+      headers: ['x-forwarded-for: 198.51.100.1', 'x-forwarded-for: 198.51.100.2'],
+    },
+    'a folded forwarding header': { method: 'GET', path: `${P}/{id}`, headers: ['x-forwarded-for: 198.51.100.1', ' 198.51.100.2'] },
+    'a request id and trace context from the proxy': {
+      method: 'GET',
+      path: `${P}/{id}`,
+      headers: ['x-request-id: proxy-id-1234', 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    },
+    'a forged request id': { method: 'GET', path: `${P}/{id}`, headers: ['x-request-id: <script>'] },
+    'an absolute-form target': { method: 'GET', path: `http://127.0.0.1:{port}${P}/{id}` },
+    'a double slash': { method: 'GET', path: `/${P}/{id}` },
+    'a trailing slash': { method: 'GET', path: `${P}/{id}/` },
+    'a query string': { method: 'DELETE', path: `${P}/{id}?x=1` },
+    'a percent-encoded id': { method: 'GET', path: `${P}/%41{id}` },
+    'a dot-dot id': { method: 'GET', path: `${P}/..` },
+    HEAD: { method: 'HEAD', path: `${P}/{id}` },
+    OPTIONS: { method: 'OPTIONS', path: NATIVE_PREFIX },
+    'a foreign host': {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: ['host: evil.example', FORM_TYPE],
+      body: `channel_binding=${BINDING}`,
+    },
+    'a host in capitals': { method: 'GET', path: `${P}/{id}`, headers: ['host: LOCALHOST'] },
+    'a host in hexadecimal': { method: 'GET', path: `${P}/{id}`, headers: ['host: 0x7f.0.0.1'] },
+    'a host with a trailing dot': { method: 'GET', path: `${P}/{id}`, headers: ['host: localhost.'] },
+    'a host with user info': { method: 'GET', path: `${P}/{id}`, headers: ['host: a@127.0.0.1'] },
+    'an empty host': { method: 'GET', path: `${P}/{id}`, headers: ['host: '] },
+    'a navigation': { method: 'GET', path: `${P}/{id}`, headers: ['sec-fetch-site: none'] },
+    'Expect: 100-continue': { method: 'PUT', path: `${P}/{id}`, headers: [J, 'expect: 100-continue'], body: WRITE },
+    'an upgrade served as a plain request': { method: 'GET', path: `${P}/{id}`, headers: ['connection: upgrade', 'upgrade: h2c'] },
+    'a payload over the limit': { method: 'POST', path: NATIVE_PREFIX, headers: [J], body: JSON.stringify({ data: 'é'.repeat(2049) }) },
+    'a create from a denied network': { method: 'POST', path: P, headers: [J, 'x-forwarded-for: 203.0.113.7'], body: '{"data":"x"}' },
+    'a native create from a denied network': {
+      method: 'POST',
+      path: NATIVE_PREFIX,
+      headers: [J, 'x-forwarded-for: 203.0.113.7'],
+      body: '{"data":"x"}',
+    },
+  }
+  for (const [name, ask] of Object.entries(hostile)) {
+    it(`finding 25: hostile request: ${name}`, async () => {
+      const seen = await both(pair, once(ask))
+      expect(seen.fast).toEqual(seen.hono)
+    })
+  }
+
+  it('finding 25: hostile request: an HTTP/1.0 read without a host, and with one', async () => {
+    for (const head of ['GET {path} HTTP/1.0\r\n\r\n', 'GET {path} HTTP/1.0\r\nhost: 127.0.0.1\r\n\r\n']) {
+      const seen = await both(pair, (_port, channel) => [[0, head.replace('{path}', `${P}/${channel.id}`)]])
+      expect(seen.fast).toEqual(seen.hono)
+    }
+  })
+
+  it('finding 25: hostile request: the read limit counts the same requests (refused ones included)', async () => {
+    const read = { method: 'GET', path: `${P}/{id}` }
+    const reads = (port: number, channel: Channel): Move[] => [
+      [0, bytesOf({ ...read, headers: ['sec-fetch-dest: document'] }, port, channel, true)],
+      [20, bytesOf(read, port, channel, true).repeat(3)],
+      [20, bytesOf(read, port, channel)],
+    ]
+    const seen = await both(pair, reads)
+    expect(seen.hono.answer).toContain('HTTP/1.1 429 ')
+    expect(seen.fast).toEqual(seen.hono)
+  })
+
+  it('finding 25: hostile request: creates until the abuse guard blocks the network', async () => {
+    const create = { method: 'POST', path: P, headers: [JSON_TYPE, 'x-forwarded-for: 198.51.100.77'], body: '{"data":"x"}' }
+    const creates = (port: number, channel: Channel): Move[] => [
+      [0, bytesOf(create, port, channel, true).repeat(5)],
+      [50, bytesOf({ ...create, path: NATIVE_PREFIX }, port, channel)],
+    ]
+    const seen = await both(pair, creates)
+    expect(seen.hono.answer).toContain('this network is temporarily blocked')
+    expect(seen.fast).toEqual(seen.hono)
+  })
+
+  const stored: Record<string, Ask> = {
+    'a create': { method: 'POST', path: P, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    'a native create': { method: 'POST', path: NATIVE_PREFIX, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    'a read': { method: 'GET', path: `${P}/{id}` },
+    'a write': { method: 'PUT', path: `${P}/{id}`, headers: [JSON_TYPE], body: WRITE },
+    'a delete': { method: 'DELETE', path: `${P}/{id}` },
+    'a poll': { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE], body: POLL },
+    'a device authorization': {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: [FORM_TYPE],
+      body: `channel_binding=${BINDING}&dpop_jkt=${'A'.repeat(43)}`,
+    },
+  }
+  for (const failure of ['unavailable', 'broken'] as const) {
+    for (const [name, ask] of Object.entries(stored)) {
+      it(`finding 25: hostile request: ${name} while the store is ${failure} (503 or 500, nothing of the error logged)`, async () => {
+        const fails = (side: Side): void => {
+          side.flags.storeFails = failure
+        }
+        const seen = await both(pair, once(ask), { setUp: fails })
+        expect(seen.hono.answer).toMatch(failure === 'unavailable' ? /^HTTP\/1\.1 503 / : /^HTTP\/1\.1 500 /)
+        expect(JSON.stringify(seen.hono.log)).not.toContain('do-not-log')
+        expect(seen.fast).toEqual(seen.hono)
+      })
+    }
+  }
+
+  it('finding 25: no channel id, token, secret, ticket or code of any answer reaches either log', () => {
+    for (const side of [pair.hono, pair.fast]) {
+      const text = side.lines.map((line) => JSON.stringify(line)).join('\n')
+      expect(text).not.toContain('do-not-log')
+      expect(text).not.toMatch(/"(sequence_token|creator_secret|ticket|device_code|user_code)"/)
+      for (const value of handedOut) expect(text).not.toContain(value)
+    }
+    expect(handedOut.size).toBeGreaterThan(100)
+  })
 })
