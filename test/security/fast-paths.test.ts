@@ -24,9 +24,10 @@ import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
 import { createApp } from '../../src/http/app.ts'
 import { MSC4388_PREFIX, NATIVE_PREFIX } from '../../src/http/routes/msc4388.ts'
 import { compose } from '../../src/runtime/compose.ts'
+import type { FastPath } from '../../src/runtime/node-fast-path.ts'
 import { nodeFastPaths } from '../../src/runtime/node-fast-paths.ts'
 import { listen } from '../../src/runtime/node-listen.ts'
-import type { EphemeralStore } from '../../src/ports.ts'
+import type { EphemeralStore, NetworkLocator } from '../../src/ports.ts'
 import { openSigningKeys } from '../../src/services/signing-keys.ts'
 import { testKeyring } from '../helpers/make-app.ts'
 
@@ -35,6 +36,8 @@ interface Side {
   server: Server
   port: number
   lines: Record<string, unknown>[]
+  /** The requests the fast paths took (`METHOD path`), on the side that has them. */
+  taken: string[]
   /** The runtime's shutdown flag (answers then close their connection). */
   flags: { shuttingDown: boolean; storeFails: undefined | 'unavailable' | 'broken' }
 }
@@ -64,7 +67,7 @@ const failingStore = (store: EphemeralStore, flags: Side['flags']): EphemeralSto
   }
 }
 
-const startSide = async (env: Record<string, string>, fast: boolean, storeFaults: boolean): Promise<Side> => {
+const startSide = async (env: Record<string, string>, fast: boolean, storeFaults: boolean, locator?: NetworkLocator): Promise<Side> => {
   const config = parseConfig({ QRELAY_LOG_LEVEL: 'info', QRELAY_HOST: '127.0.0.1', QRELAY_PORT: '0', ...env })
   const lines: Record<string, unknown>[] = []
   const sink = new Writable({
@@ -83,6 +86,7 @@ const startSide = async (env: Record<string, string>, fast: boolean, storeFaults
     redact: nodeRedactor(new Uint8Array(32).fill(9)),
     signingKeys: await openSigningKeys({ store: memoryKeyStore(), clock: systemClock, random: cryptoRandom, retiredKeyTtlMs: 86_400_000 }),
     wakesAcrossRequests: true,
+    ...(locator === undefined ? {} : { locator }),
     accounts: {
       durable: memoryDurableStore({ clock: systemClock }),
       uiaKey: new Uint8Array(32).fill(5),
@@ -100,14 +104,24 @@ const startSide = async (env: Record<string, string>, fast: boolean, storeFaults
     }
   }
   const app = createApp(services, { getSocketAddress: socketAddress, ...runtime })
-  const server = await listen(config, app.fetch, undefined, fast ? nodeFastPaths(services, runtime) : undefined)
-  return { server, port: (server.address() as AddressInfo).port, lines, flags }
+  const paths = fast ? nodeFastPaths(services, runtime) : undefined
+  const taken: string[] = []
+  const counted: FastPath | undefined =
+    paths === undefined
+      ? undefined
+      : (incoming, outgoing) => {
+          const took = paths(incoming, outgoing)
+          if (took) taken.push(`${incoming.method} ${incoming.url}`)
+          return took
+        }
+  const server = await listen(config, app.fetch, undefined, counted)
+  return { server, port: (server.address() as AddressInfo).port, lines, taken, flags }
 }
 
 const servers: Server[] = []
 /** The app alone and the fast paths in front of it, on the same configuration. */
-const startPair = async (env: Record<string, string>, storeFaults = false): Promise<Pair> => {
-  const pair = { hono: await startSide(env, false, storeFaults), fast: await startSide(env, true, storeFaults) }
+const startPair = async (env: Record<string, string>, storeFaults = false, locator?: NetworkLocator): Promise<Pair> => {
+  const pair = { hono: await startSide(env, false, storeFaults, locator), fast: await startSide(env, true, storeFaults, locator) }
   servers.push(pair.hono.server, pair.fast.server)
   return pair
 }
@@ -584,4 +598,55 @@ describe('finding 25: hostile requests get the app’s answer, access line and s
     }
     expect(handedOut.size).toBeGreaterThan(100)
   })
+})
+
+describe('finding 25: deployments whose app does more than the fast paths (creator sign-in, ASN look-ups, an API off) get the app’s answers', () => {
+  /** A deployment, and what the fast paths may still take in it (the rest is the app's). */
+  const knobs: Array<[string, Record<string, string>, NetworkLocator | undefined, RegExp]> = [
+    [
+      'only signed-in devices create (QRELAY_INITIATION_REQUIRE_AUTH)',
+      { QRELAY_INITIATION_REQUIRE_AUTH: 'true' },
+      undefined,
+      /^(GET|PUT|DELETE) .*msc4388|^POST \/oauth2/,
+    ],
+    // The app looks up the ASN of every write (channel and OAuth): only reads are left to take.
+    ['ASN look-ups (a locator)', {}, { locate: () => ({ asn: 64500 }) }, /^GET /],
+    ['the native API off', { QRELAY_NATIVE_ENABLED: 'false' }, undefined, /msc4388|^POST \/oauth2/],
+    ['the MSC4388 API off', { QRELAY_MSC4388_ENABLED: 'false' }, undefined, /^POST \/oauth2/],
+  ]
+  const asks: Ask[] = [
+    { method: 'POST', path: P, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    { method: 'POST', path: NATIVE_PREFIX, headers: [JSON_TYPE], body: '{"data":"x"}' },
+    { method: 'GET', path: `${P}/{id}` },
+    { method: 'PUT', path: `${P}/{id}`, headers: [JSON_TYPE], body: WRITE },
+    { method: 'DELETE', path: `${P}/{id}` },
+    {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: [FORM_TYPE],
+      body: `channel_binding=${BINDING}&dpop_jkt=${'A'.repeat(43)}`,
+    },
+    { method: 'POST', path: '/oauth2/token', headers: [FORM_TYPE], body: POLL },
+  ]
+  for (const [name, env, locator, mayTake] of knobs) {
+    it(`finding 25: ${name}`, async () => {
+      // On an unknown channel: a create may be the app's alone here.
+      const pair = await startPair(env, false, locator)
+      for (const ask of asks) {
+        const seen: Record<string, Seen> = {}
+        for (const side of ['hono', 'fast'] as const) {
+          const from = pair[side].lines.length
+          const { answer } = await converse(
+            pair[side].port,
+            [[0, bytesOf(ask, pair[side].port, { id: 'AAAAAAAAAAAAAAAAAAAAAA', sequence_token: 't' })]],
+            3000,
+          )
+          await settle(pair[side], from)
+          seen[side] = { answer: masked(answer, pair[side].port), log: logSince(pair[side], from), channelAfter: '' }
+        }
+        expect({ ask: `${ask.method} ${ask.path}`, ...seen.fast }).toEqual({ ask: `${ask.method} ${ask.path}`, ...seen.hono })
+      }
+      expect(pair.fast.taken.filter((request) => !mayTake.test(request))).toEqual([])
+    })
+  }
 })
