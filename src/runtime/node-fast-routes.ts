@@ -79,6 +79,8 @@ const MAX_DRAIN_BYTES = 64 * 1024 * 1024
  * half a second and 64 MiB, then the connection is closed. Without the bound a client could trickle a
  * declared body (any length on a DELETE) until the request timeout and hold the connection that long.
  * Costs nothing on a request whose body is all there (the usual case); timers only for one still coming.
+ * The adapter starts its half second when the answer's response closes (two timer turns later), this at
+ * the answer: the same bound, a few milliseconds apart.
  */
 export const drainUnread = (incoming: IncomingMessage): void => {
   if (incoming.complete) return

@@ -335,6 +335,21 @@ describe('finding 25: the fast paths write the app’s bytes, header order and n
     expect(seen.fast).toEqual(seen.hono)
   })
 
+  it('finding 25: OAuth answers with headers of their own (DPoP-Nonce, with server nonces on)', async () => {
+    const nonces = await startPair({ QRELAY_DPOP_NONCE: 'true' })
+    const proofless = {
+      method: 'POST',
+      path: '/oauth2/device_authorization',
+      headers: [FORM_TYPE, 'dpop: a.b.c'],
+      body: `channel_binding=${BINDING}`,
+    }
+    for (const ask of [proofless, { ...proofless, path: '/oauth2/token', body: POLL }]) {
+      const seen = await both(nonces, once(ask))
+      expect(seen.hono.answer).toMatch(/\r\ndpop-nonce: <nonce>\r\n/)
+      expect(seen.fast).toEqual(seen.hono)
+    }
+  })
+
   it('finding 25: answers during a graceful shutdown (Connection: close among the headers)', async () => {
     const down = (side: Side): void => {
       side.flags.shuttingDown = true
