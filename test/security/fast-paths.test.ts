@@ -177,8 +177,8 @@ const masked = (text: string, port: number): string =>
     .replaceAll(/\r\nretry-after: \d+/gi, '\r\nretry-after: <s>')
     .replaceAll(/\r\ndpop-nonce: [A-Za-z0-9_-]+/gi, '\r\ndpop-nonce: <nonce>')
 
-/** The access-log and error lines written since `from`, without what differs by nature. */
-const logSince = (side: Side, from: number): unknown[] =>
+/** The access-log and error lines written since `from`, without what differs by nature, as JSON text (their fields' order compared too). */
+const logSince = (side: Side, from: number): string[] =>
   side.lines
     .slice(from)
     .filter((line) => line.msg === 'request' || line.msg === 'request failed')
@@ -189,7 +189,7 @@ const logSince = (side: Side, from: number): unknown[] =>
       // Where an error was raised differs by nature (the route module or the fast path's); Node's own frames do not.
       const err = rest.err as { at?: string[] } | undefined
       if (err !== undefined) rest.err = { ...err, at: (err.at ?? []).filter((frame) => frame.includes('(node:')) }
-      return rest
+      return JSON.stringify(rest)
     })
 
 /** A channel of the scenario (a fresh one per server). */
@@ -242,7 +242,7 @@ const createOn = async (port: number): Promise<Channel> => {
 interface Seen {
   answer: string
   open?: number
-  log: unknown[]
+  log: string[]
   channelAfter: string
 }
 
