@@ -11,7 +11,7 @@ import type { Caller } from '../services/rendezvous.ts'
 import type { Now, RendezvousNow } from '../services/rendezvous-now.ts'
 import type { Services } from '../services/services.ts'
 import type { FastContext, FastContexts } from './node-fast-context.ts'
-import { type BodySink, fastRequest, msc4388NowRoutes, type FastRequest } from './node-fast-routes.ts'
+import { type BodySink, drainUnread, fastRequest, msc4388NowRoutes, type FastRequest } from './node-fast-routes.ts'
 
 /** What the fast path lends: its request contexts, its answers and what it does when an answer cannot be written. */
 export interface FastAnswers {
@@ -88,8 +88,8 @@ export const answersNow = (now: RendezvousNow, services: Services, maxBodyBytes:
           status = fail(x.outgoing, x.context, thrown)
         }
       }
-      // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
-      if (!x.request.bodyRead && (x.method === 'POST' || x.method === 'PUT')) x.incoming.resume()
+      // A body the answer did not need (a refusal before reading, a DELETE's) is drained as the app drains it.
+      if (!x.request.bodyRead && x.method !== 'GET') drainUnread(x.incoming)
       contexts.finish(x.context, status, x.elapsedMs, undefined)
     } catch (thrown) {
       lost(x.outgoing, thrown)

@@ -12,7 +12,8 @@
  * token poll (`Prefer: wait`) is taken too: its abort signal fires when the client goes away before
  * the answer is written, as @hono/node-server's request signal does. It goes in front of the app beside the
  * MSC4388 one: `chainFastPaths(rendezvousFastPath(...), oauthFastPath(...))`.
- * `test/integration/runtime/fast-oauth.test.ts` sends the same requests both ways and compares them.
+ * `test/integration/runtime/fast-oauth.test.ts` sends the same requests both ways and compares them;
+ * `test/security/fast-paths.test.ts` compares the raw bytes on the production server, hostile requests included.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RelayError } from '../core/errors.ts'
@@ -28,7 +29,7 @@ import { oauthTokenEndpoint } from '../http/routes/oauth-token.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import type { FastPath, FastPathHost } from './node-fast-path.ts'
-import { fastRequest } from './node-fast-routes.ts'
+import { drainUnread, fastRequest } from './node-fast-routes.ts'
 
 const TOKEN_PATH = '/oauth2/token'
 const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
@@ -142,7 +143,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (cache === 'oauth' && headers.size === 0 && !host.isShuttingDown()) {
       // The common answer: the same names every time, already in order.
       const length = String(Buffer.byteLength(body))
-      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.context.requestId, 'content-length', length])
+      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.context.requestId, 'Content-Length', length])
       outgoing.end(body)
       return
     }
@@ -158,8 +159,10 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (host.isShuttingDown()) headers.set('connection', 'close')
     const flat: string[] = []
     for (const name of [...headers.keys()].sort()) flat.push(name, headers.get(name) as string)
-    // @hono/node-server lets node:http add the length, after the response's own headers.
-    flat.push('content-length', String(Buffer.byteLength(body)))
+    // @hono/node-server adds the length after the response's own headers: named `Content-Length` when it
+    // writes a returned answer from its cached parts, `content-length` when it writes the `Response`
+    // Hono made of the error handler's answer.
+    flat.push(cache === 'oauth' ? 'Content-Length' : 'content-length', String(Buffer.byteLength(body)))
     outgoing.writeHead(status, flat)
     outgoing.end(body)
   }
@@ -194,8 +197,8 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     } catch (error) {
       status = fail(outgoing, exchange, error)
     }
-    // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
-    if (!request.bodyRead) incoming.resume()
+    // A body the answer did not need (a refusal before reading) is drained as the app drains it.
+    if (!request.bodyRead) drainUnread(incoming)
     contexts.finish(exchange.context, status, elapsedMs, elapsedSeconds)
   }
 

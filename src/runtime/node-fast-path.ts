@@ -9,7 +9,8 @@
  * strings, escapes, dot segments, ids outside the opaque grammar, repeated headers, hosts node-server
  * would rewrite or the host check would refuse, bodies without a declared length or over the cap,
  * and deployments where the family middleware does more (creator auth, ASN lookups).
- * `test/integration/runtime/fast-path.test.ts` sends the same requests both ways and compares them.
+ * `test/integration/runtime/fast-path.test.ts` sends the same requests both ways and compares them;
+ * `test/security/fast-paths.test.ts` compares the raw bytes on the production server, hostile requests included.
  *
  * On the memory store with metrics off, the service answers these requests at once (`rendezvousNow`), and
  * they are served without a promise (`node-fast-now.ts`); elsewhere through the service's promises.
@@ -28,7 +29,7 @@ import { MSC4388_PREFIX, NATIVE_PREFIX } from '../http/routes/msc4388.ts'
 import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
-import { fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
+import { drainUnread, fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
 import { answersNow } from './node-fast-now.ts'
 import { rendezvousNow } from '../services/rendezvous-now.ts'
 
@@ -45,8 +46,33 @@ const ID_ROUTE = `${MSC4388_PREFIX}/:id`
 /** Matrix opaque identifiers (as `channelIdParam` checks them). */
 const OPAQUE_ID = /^[0-9A-Za-z\-._~]{1,255}$/
 const EXPOSE_HEADERS = 'ETag, Retry-After, X-Request-Id'
-/** The headers of a 200 beside those of every answer. */
-const OK_HEADERS: readonly string[] = ['cache-control', 'no-store, no-transform', 'pragma', 'no-cache']
+/**
+ * The headers of a 200 before its request id, in the order @hono/node-server writes the app's
+ * (a `Headers` object's: sorted by name).
+ */
+const OK_HEADERS: readonly string[] = [
+  'access-control-allow-origin',
+  '*',
+  'access-control-expose-headers',
+  EXPOSE_HEADERS,
+  'cache-control',
+  'no-store, no-transform',
+  'content-security-policy',
+  NO_DOCUMENT_CSP,
+  'content-type',
+  'application/json',
+  'pragma',
+  'no-cache',
+  'x-content-type-options',
+  'nosniff',
+]
+/**
+ * How @hono/node-server names the length it adds after the app's headers: a response the route
+ * returned is written from its cached parts (`Content-Length`), one the error handler made (which
+ * Hono merges into a new `Response`) from that `Response` (`content-length`).
+ */
+const RETURNED_LENGTH = 'Content-Length'
+const REBUILT_LENGTH = 'content-length'
 
 /**
  * Builds the fast path for `services`, or undefined when the deployment has none (MSC4388 off).
@@ -101,23 +127,37 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     return declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= routes.maxBodyBytes
   }
 
-  const send = (outgoing: ServerResponse, exchange: FastContext, status: number, body: string, extra: readonly string[]): void => {
-    const headers = ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSE_HEADERS]
-    for (let i = 0; i < extra.length; i++) headers.push(extra[i]!)
-    headers.push(
-      'content-length',
-      String(Buffer.byteLength(body)),
-      'content-security-policy',
-      NO_DOCUMENT_CSP,
-      'content-type',
-      'application/json',
-      'x-content-type-options',
-      'nosniff',
-      'x-request-id',
-      exchange.requestId,
-    )
-    // A keep-alive connection would hold a graceful shutdown open until the client's idle timeout.
-    if (host.isShuttingDown()) headers.push('connection', 'close')
+  /** A 200 with `body`: the app's headers, then its request id and length (as @hono/node-server writes them). */
+  const ok = (outgoing: ServerResponse, exchange: FastContext, body: string): void => {
+    if (host.isShuttingDown()) {
+      closing(outgoing, 200, OK_HEADERS, exchange.requestId, RETURNED_LENGTH, body)
+      return
+    }
+    const headers = OK_HEADERS.slice()
+    headers.push('x-request-id', exchange.requestId, RETURNED_LENGTH, String(Buffer.byteLength(body)))
+    outgoing.writeHead(200, headers)
+    outgoing.end(body)
+  }
+
+  /**
+   * An answer once a graceful shutdown began: `Connection: close` (a keep-alive connection would hold
+   * the shutdown open until the client's idle timeout) among the app's headers, in name order, as the
+   * request-context middleware sets it on the finished response.
+   */
+  const closing = (
+    outgoing: ServerResponse,
+    status: number,
+    sorted: readonly string[],
+    requestId: string,
+    lengthName: string,
+    body: string,
+  ): void => {
+    const headers: string[] = []
+    for (let i = 0; i < sorted.length; i += 2) {
+      if (sorted[i] === 'content-security-policy') headers.push('connection', 'close')
+      headers.push(sorted[i]!, sorted[i + 1]!)
+    }
+    headers.push('x-request-id', requestId, lengthName, String(Buffer.byteLength(body)))
     outgoing.writeHead(status, headers)
     outgoing.end(body)
   }
@@ -132,9 +172,28 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
       contexts.requestLog(exchange).error({ err: summarizeError(error), route: exchange.route, method: exchange.method }, 'request failed')
     }
     const retryAfterMs = body.retry_after_ms ?? (status === 503 ? ((error as RelayError).retryAfterMs ?? 1000) : undefined)
-    const extra = retryAfterMs === undefined ? [] : ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))]
-    extra.push('cache-control', 'no-store')
-    send(outgoing, exchange, status, JSON.stringify(body), extra)
+    // The app's error answer, its headers in name order (`retry-after` between `content-type` and `x-…`).
+    const headers = [
+      'access-control-allow-origin',
+      '*',
+      'access-control-expose-headers',
+      EXPOSE_HEADERS,
+      'cache-control',
+      'no-store',
+      'content-security-policy',
+      NO_DOCUMENT_CSP,
+      'content-type',
+      'application/json',
+    ]
+    if (retryAfterMs !== undefined) headers.push('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+    headers.push('x-content-type-options', 'nosniff')
+    const text = JSON.stringify(body)
+    if (host.isShuttingDown()) closing(outgoing, status, headers, exchange.requestId, REBUILT_LENGTH, text)
+    else {
+      headers.push('x-request-id', exchange.requestId, REBUILT_LENGTH, String(Buffer.byteLength(text)))
+      outgoing.writeHead(status, headers)
+      outgoing.end(text)
+    }
     return status
   }
 
@@ -164,12 +223,12 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
     let status = 200
     try {
       const body = await answer(request, { clientKey: exchange.clientKey, address: exchange.clientAddress }, exchange)
-      send(outgoing, exchange, 200, body, OK_HEADERS)
+      ok(outgoing, exchange, body)
     } catch (error) {
       status = fail(outgoing, exchange, error, flavor)
     }
-    // A body the answer did not need (a refusal before reading) is drained: it is within the cap.
-    if (!request.bodyRead && (method === 'POST' || method === 'PUT')) incoming.resume()
+    // A body the answer did not need (a refusal before reading, a DELETE's) is drained as the app drains it.
+    if (!request.bodyRead && method !== 'GET') drainUnread(incoming)
     contexts.finish(exchange, status, elapsedMs, elapsedSeconds)
   }
 
@@ -187,7 +246,7 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
       : answersNow(now, services, routes.maxBodyBytes, {
           contexts,
           routeOf: (id) => (id === '' ? MSC4388_PREFIX : ID_ROUTE),
-          ok: (outgoing, exchange, body) => send(outgoing, exchange, 200, body, OK_HEADERS),
+          ok,
           fail,
           lost,
         })
