@@ -37,31 +37,35 @@ const processOn = (url: string, origin: string, errors: unknown[] = []) => {
   return sharedChangeWaiters(changeWaiters(true), n, 'grant', (key) => `name-${key}`)
 }
 
-it.skipIf(!hasRedisServer())('subscribes the notices once a Redis that was down at start answers', async () => {
-  redis = await ownRedis()
-  await redis.kill()
-  const late = processOn(redis.url, 'late')
-  await expect(late.ready).rejects.toThrow()
+it.skipIf(!hasRedisServer())(
+  'subscribes the notices once a Redis that was down at start answers',
+  async () => {
+    redis = await ownRedis()
+    await redis.kill()
+    const late = processOn(redis.url, 'late')
+    await expect(late.ready).rejects.toThrow()
 
-  await redis.start()
-  // The topic's subscriber shows up on Redis once the duplicate connection is ready again.
-  const probe = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 })
-  try {
-    const deadline = Date.now() + 10_000
-    let subscribers = 0
-    while (subscribers === 0 && Date.now() < deadline) {
-      const [, count] = (await probe.pubsub('NUMSUB', 'late:notice:grant')) as [string, number]
-      subscribers = count
-      if (subscribers === 0) await new Promise((resolve) => setTimeout(resolve, 100))
+    await redis.start()
+    // The topic's subscriber shows up on Redis once the duplicate connection is ready again.
+    const probe = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 })
+    try {
+      const deadline = Date.now() + 10_000
+      let subscribers = 0
+      while (subscribers === 0 && Date.now() < deadline) {
+        const [, count] = (await probe.pubsub('NUMSUB', 'late:notice:grant')) as [string, number]
+        subscribers = count
+        if (subscribers === 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(subscribers).toBe(1)
+    } finally {
+      probe.disconnect()
     }
-    expect(subscribers).toBe(1)
-  } finally {
-    probe.disconnect()
-  }
 
-  const other = processOn(redis.url, 'other')
-  await other.ready
-  const waiting = late.nextChange('g1', 20_000)
-  other.changed('g1')
-  expect(await settled(waiting, 5_000)).toBe(true)
-}, 30_000)
+    const other = processOn(redis.url, 'other')
+    await other.ready
+    const waiting = late.nextChange('g1', 20_000)
+    other.changed('g1')
+    expect(await settled(waiting, 5_000)).toBe(true)
+  },
+  30_000,
+)
