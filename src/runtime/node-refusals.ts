@@ -108,6 +108,8 @@ const plainEnd = (socket: Duplex): void => {
   if (Object.hasOwn(socket, 'end')) socket.end = (Object.getPrototypeOf(socket) as Duplex).end
 }
 
+const ignore = (): void => {}
+
 /** Puts the JSON answers in front of the adapter's upgrade listener (which rejects only while it is the only one). */
 const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
   const listeners = server.listeners('upgrade') as Array<(request: IncomingMessage, socket: Duplex, head: Buffer) => unknown>
@@ -116,6 +118,9 @@ const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
   server.removeAllListeners('upgrade')
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+      // Node takes its own error listener off an upgraded socket: without one, a peer resetting the
+      // connection (ECONNRESET) while this answer is written or read was an uncaught exception.
+      socket.on('error', ignore)
       // No listener would answer: refused, so that the socket is not left open until it times out.
       const body = JSON.stringify({
         errcode: 'M_UNRECOGNIZED',

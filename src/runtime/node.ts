@@ -1,8 +1,11 @@
 /**
  * Process entry for Node (`npm start`): the only place that reads `process.env`. Refuses to start on
- * a bad configuration, listing every problem; stops gracefully on SIGTERM and SIGINT.
+ * a bad configuration, listing every problem; stops gracefully on SIGTERM and SIGINT; exits 1 on a
+ * fault nothing caught, after logging it (`./node-faults.ts`).
  */
 import { ConfigError, parseConfig } from '../config.ts'
+import { pinoLogger } from '../adapters/platform/node.ts'
+import { exitOnUncaughtFaults, sayOnStderr } from './node-faults.ts'
 import { startNodeServer } from './node-server.ts'
 
 const main = async (): Promise<void> => {
@@ -11,14 +14,16 @@ const main = async (): Promise<void> => {
     config = parseConfig(process.env)
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`qrelay: ${error.message}\n`)
+      sayOnStderr(error.message)
       process.exit(2)
     }
     throw error
   }
-  const server = await startNodeServer(config)
+  const logger = pinoLogger(config.server.logLevel)
+  exitOnUncaughtFaults(logger)
+  const server = await startNodeServer(config, { logger })
   const shutdown = (signal: string): void => {
-    process.stderr.write(`qrelay: ${signal}, shutting down\n`)
+    sayOnStderr(`${signal}, shutting down`)
     server.stop().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -29,6 +34,6 @@ const main = async (): Promise<void> => {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`qrelay: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
+  sayOnStderr(`failed to start: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 })

@@ -45,6 +45,19 @@ export const redisChangeNotices = (options: RedisChangeNoticesOptions): RedisCha
     : (client as Redis).duplicate({ lazyConnect: true, enableAutoPipelining: false })
   const channelOf = (topic: string): string => `${keyPrefix}notice:${topic}`
   const listeners = new Map<string, Set<(name: string) => void>>()
+  /** Topics Redis confirmed subscribing; the others (a SUBSCRIBE that failed) are tried again at each ready. */
+  const subscribed = new Set<string>()
+  /** Topics whose SUBSCRIBE is on its way (not sent twice). */
+  const subscribing = new Set<string>()
+  const subscribe = async (channel: string): Promise<void> => {
+    subscribing.add(channel)
+    try {
+      await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
+      subscribed.add(channel)
+    } finally {
+      subscribing.delete(channel)
+    }
+  }
   /** Called after the subscriber lost its connection (notices may have been lost meanwhile). */
   const afterLoss = new Set<() => void>()
   let closed = false
@@ -64,9 +77,17 @@ export const redisChangeNotices = (options: RedisChangeNoticesOptions): RedisCha
     }
   })
   // ioredis resubscribes after a reconnect; what was published meanwhile is lost: wake every waiter.
+  // A topic whose SUBSCRIBE failed (Redis unreachable when the process started) is subscribed now:
+  // ioredis resubscribes only what Redis confirmed, so it stayed deaf to the other processes for good.
   subscriber.on(sharded ? 'subscribersReady' : 'ready', () => {
     if (readyBefore) for (const again of afterLoss) again()
     readyBefore = true
+    for (const channel of listeners.keys()) {
+      if (!subscribed.has(channel) && !subscribing.has(channel))
+        subscribe(channel).then(() => {
+          for (const again of afterLoss) again()
+        }, onError)
+    }
   })
 
   return {
@@ -84,15 +105,17 @@ export const redisChangeNotices = (options: RedisChangeNoticesOptions): RedisCha
       if (set === undefined) {
         set = new Set()
         listeners.set(channel, set)
-        await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
       }
       set.add(onNotice)
       if (onLoss !== undefined) afterLoss.add(onLoss)
+      // Rejects while Redis cannot be reached; the listener stays and the topic is subscribed once it can.
+      if (!subscribed.has(channel)) await subscribe(channel)
     },
 
     async close() {
       closed = true
       listeners.clear()
+      subscribed.clear()
       afterLoss.clear()
       if (subscriber.status === 'ready') await subscriber.quit().catch(() => subscriber.disconnect())
       else subscriber.disconnect()

@@ -12,6 +12,8 @@ import { RelayError } from '../../core/errors.ts'
 import type { RelayConnection, RelayService, RelaySocket } from '../../services/relay.ts'
 import type { AppEnv } from '../context.ts'
 import type { Logger } from '../../ports.ts'
+import { summarizeError } from '../../core/error-summary.ts'
+import type { Caller } from '../../services/rendezvous.ts'
 import { callerOf, channelIdParam } from './shared.ts'
 
 /** What a runtime gives `createApp` to serve WebSockets: `adopt`, or Hono's `upgradeWebSocket`. */
@@ -73,6 +75,28 @@ class ChannelLog implements Logger {
   }
 }
 
+/** What a socket whose connection could not be made hears: nothing (it is closing already). */
+const NOT_CONNECTED: RelayConnection = { text() {}, binary() {}, ping() {}, closed() {} }
+
+/**
+ * `relay.connect` for a socket that has just opened. A throw there reached the runtime's socket
+ * listener (on Node an `upgrade` listener, where it became an unhandled rejection: the whole process
+ * down); now it is logged (error, no message) and only this socket closes, with 1011.
+ */
+const connectOrClose = (relay: RelayService, id: string, socket: RelaySocket, caller: Caller, log: Logger): RelayConnection => {
+  try {
+    return relay.connect(id, socket, caller, log)
+  } catch (error) {
+    log.error({ err: summarizeError(error) }, 'websocket open failed')
+    try {
+      socket.close(1011, 'internal error')
+    } catch {
+      // Already closed: nothing more to tell it.
+    }
+    return NOT_CONNECTED
+  }
+}
+
 /**
  * Builds the upgrade handler. Errors (as HTTP, before any upgrade): NOT_FOUND for a malformed id,
  * UPGRADE_REQUIRED (426) for a request that is not a WebSocket upgrade.
@@ -90,12 +114,12 @@ export const relayWebSocket = (transport: WebSocketTransport): Handler<AppEnv> =
     }
     const caller = callerOf(c)
     const log = new ChannelLog(c.get('log'), id, c.get('redact'))
-    if (adopt !== undefined) return adopt(c, (socket) => relay.connect(id, socket, caller, log))
+    if (adopt !== undefined) return adopt(c, (socket) => connectOrClose(relay, id, socket, caller, log))
     if (upgradeWebSocket === undefined) throw new RelayError('INTERNAL', { detail: 'no WebSocket transport' })
     let connection: RelayConnection | undefined
     const events: WSEvents = {
       onOpen(_event, ws) {
-        connection = relay.connect(id, new UpgradedSocket(ws), caller, log)
+        connection = connectOrClose(relay, id, new UpgradedSocket(ws), caller, log)
         watchPings?.(ws.raw, () => connection?.ping())
       },
       onClose(event) {
