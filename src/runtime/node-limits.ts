@@ -12,6 +12,7 @@ import type { Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Config } from '../config.ts'
 import { inAnyRange, parseAddress } from '../core/policy/network.ts'
+import { lastAnswer } from './node-last-answer.ts'
 
 /** The `http.createServer` options for the config's timeouts. */
 export const nodeServerOptions = (server: Config['server']): ServerOptions => ({
@@ -83,7 +84,8 @@ export const answerParserRefusals = (server: Server): void => {
       return
     }
     const { status, reason, body } = parserRefusal(error.code)
-    socket.end(
+    lastAnswer(
+      socket,
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
     )

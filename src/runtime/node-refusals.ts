@@ -15,6 +15,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream'
 import { getRequestListener, RequestError, serve } from '@hono/node-server'
 import type { WebSocketServer } from 'ws'
+import { lastAnswer } from './node-last-answer.ts'
 import { listenForWebSocketUpgrades } from './node-ws-upgrade.ts'
 
 type Options = Parameters<typeof serve>[0]
@@ -108,8 +109,6 @@ const plainEnd = (socket: Duplex): void => {
   if (Object.hasOwn(socket, 'end')) socket.end = (Object.getPrototypeOf(socket) as Duplex).end
 }
 
-const ignore = (): void => {}
-
 /** Puts the JSON answers in front of the adapter's upgrade listener (which rejects only while it is the only one). */
 const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
   const listeners = server.listeners('upgrade') as Array<(request: IncomingMessage, socket: Duplex, head: Buffer) => unknown>
@@ -118,16 +117,16 @@ const wrapUpgrades = (server: Server, answers: UpgradeAnswers): void => {
   server.removeAllListeners('upgrade')
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
-      // Node takes its own error listener off an upgraded socket: without one, a peer resetting the
-      // connection (ECONNRESET) while this answer is written or read was an uncaught exception.
-      socket.on('error', ignore)
       // No listener would answer: refused, so that the socket is not left open until it times out.
+      // (Node takes its own error listener off an upgraded socket: `lastAnswer` adds one, without which a
+      // peer resetting the connection while this answer is written or read was an uncaught exception.)
       const body = JSON.stringify({
         errcode: 'M_UNRECOGNIZED',
         error: 'only WebSocket upgrades are served',
         qrelay_code: 'MALFORMED_REQUEST',
       })
-      socket.end(
+      lastAnswer(
+        socket,
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       )
       return

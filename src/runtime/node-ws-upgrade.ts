@@ -13,6 +13,7 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { RequestError, type HttpBindings } from '@hono/node-server'
 import type { RawData, WebSocket, WebSocketServer } from 'ws'
+import { lastAnswer } from './node-last-answer.ts'
 
 /** What the relay hears of an adopted socket. */
 export interface SocketReceiver {
@@ -120,7 +121,7 @@ const refuse = (socket: Duplex, status: number, headers?: Headers): void => {
   if (socket.destroyed) return
   const lines = ['Connection: close', 'Content-Length: 0']
   appendHeaders(lines, headers)
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`)
+  lastAnswer(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n`)
 }
 
 const ignore = (): void => {}
