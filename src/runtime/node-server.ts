@@ -45,6 +45,7 @@ import { meteringOf } from '../services/metering.ts'
 import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
+import { summarizeError } from '../core/error-summary.ts'
 
 /** A running server. */
 export interface RunningServer {
@@ -232,7 +233,8 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
     ...runtime,
     ...(wss === undefined || relay === undefined ? {} : { websocket: nodeWebSocketTransport(relay) }),
   })
-  const server = await listen(config, app.fetch, wss, nodeFastPaths(services, runtime))
+  const onServerError = (error: Error): void => logger.error({ err: summarizeError(error) }, 'server error')
+  const server = await listen(config, app.fetch, wss, nodeFastPaths(services, runtime), onServerError)
   const { port } = server.address() as AddressInfo
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`

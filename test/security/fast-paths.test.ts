@@ -115,7 +115,7 @@ const startSide = async (env: Record<string, string>, fast: boolean, storeFaults
           if (took) taken.push(`${incoming.method} ${incoming.url}`)
           return took
         }
-  const server = await listen(config, app.fetch, undefined, counted)
+  const server = await listen(config, app.fetch, undefined, counted, () => {})
   return { server, port: (server.address() as AddressInfo).port, lines, taken, flags }
 }
 
