@@ -66,7 +66,7 @@ const stopTime = async ({ server, dataDir }: { server: RunningServer; dataDir: s
 
 describe('the last answer on a socket the HTTP parser let go of', () => {
   for (const [what, { request, status }] of Object.entries(REQUESTS)) {
-    it(`closes the connection of ${what} within the bound while the peer keeps its side open`, async () => {
+    it(`finding 27: closes the connection of ${what} within the bound while the peer keeps its side open`, async () => {
       const target = await start()
       const answer = await exchange(target.server.port, request)
       expect(answer.status).toBe(status)
@@ -78,7 +78,7 @@ describe('the last answer on a socket the HTTP parser let go of', () => {
     })
   }
 
-  it('leaves nothing open once the peers are gone', async () => {
+  it('finding 27: leaves nothing open once the peers are gone', async () => {
     const target = await start()
     for (const { request } of Object.values(REQUESTS)) (await exchange(target.server.port, request)).socket.destroy()
     expect(await stopTime(target)).toBeLessThan(5_000)

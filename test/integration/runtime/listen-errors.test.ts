@@ -10,7 +10,7 @@ import { parseConfig } from '../../../src/config.ts'
 import { listen } from '../../../src/runtime/node-listen.ts'
 
 describe('listen', () => {
-  it('hands every error of the bound server to its handler and goes on serving', async () => {
+  it('finding 27: hands every error of the bound server to its handler and goes on serving', async () => {
     const heard: string[] = []
     const config = parseConfig({ QRELAY_PORT: '0', QRELAY_HOST: '127.0.0.1' })
     const server = await listen(

@@ -55,7 +55,7 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms))])
 
 describe('a fault stays local to its connection', () => {
-  it('a client resetting its connection after a refused non-WebSocket upgrade leaves the process serving', async () => {
+  it('finding 27: a client resetting its connection after a refused non-WebSocket upgrade leaves the process serving', async () => {
     const server = await spawnServer({ QRELAY_DATA_DIR: dataDir })
     try {
       const { port } = new URL(server.url)

@@ -26,7 +26,7 @@ afterEach(async () => {
   }
 })
 
-it('a relay throwing at connect closes only that socket, with 1011, and logs it without the message', async () => {
+it('finding 27: a relay throwing at connect closes only that socket, with 1011, and logs it without the message', async () => {
   const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = []
   const log: Logger = {
     debug: (fields, message) => void lines.push({ level: 'debug', fields, message }),

@@ -120,7 +120,7 @@ if (run === null) {
     // The runtime's client auto-pipelines, and ioredis copies a client's commands into each pipeline when it
     // makes one: a script defined at its first call was missing from the pipelines of that turn, its call threw,
     // and the pipeline's reply handler crashed the process on the missing reply (seen under load).
-    it("runs every script's first call on the runtime's auto-pipelining client in a turn busy with other commands", async () => {
+    it("finding 27: runs every script's first call on the runtime's auto-pipelining client in a turn busy with other commands", async () => {
       const client = openRedis(
         { kind: 'cluster', nodes: nodesOf(cluster()), tls: false },
         { enableAutoPipelining: true, commandTimeoutMs: 5000 },
