@@ -18,7 +18,7 @@
  * another qrelay tree, e.g. the commit before a change: each qrelay target also runs from that tree, as
  * `<target>@ab`, right before its own turn in every round, for A/B figures in one run).
  *
- * `--smoke` (what `npm test` runs, test/integration/bench/relay-smoke.test.ts): 0.5 s warm-up and rounds, one round,
+ * `--smoke` (what `npm test` runs, test/integration/bench/relay-smoke.test.ts): 1 s rounds, one round,
  * 4 connections, the memory targets only unless BENCH_TARGETS says otherwise; exits 1 on any non-2xx.
  *
  * @see BENCHMARKS.md (targets and verdicts)
@@ -37,9 +37,9 @@ const num = (name: string, fallback: number, max: number): number => {
   return value
 }
 const SMOKE = process.argv.includes('--smoke')
-const SECONDS = num('BENCH_SECONDS', SMOKE ? 0.5 : 10, 120)
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
-const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 0.5 : 3, 60)
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 3, 60)
 /**
  * Requests each server process serves before the rounds. V8 compiles the hot code per process, on
  * threads this benchmark counts, for about the first 10 000 requests; a warm-up by time alone leaves

@@ -16,7 +16,7 @@
  * configuration and round; the servers then run with `--perf-basic-prof`, which names JavaScript frames;
  * a table at the end splits the CPU per request into the parts of `perf-parts.ts`),
  * BENCH_PERF (the perf program, default `perf`), BENCH_NODE_FLAGS (Node or V8 flags of the servers, space-separated).
- * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 0.5 s warm-up and rounds, one
+ * `--smoke` (what `npm test` runs, test/integration/bench/relay-scaling-smoke.redis.test.ts): 1 s, one
  * round, 4 connections; exits 1 on any non-2xx.
  *
  * "Redis commands" counts the commands Lua scripts run too (Redis' `total_commands_processed`), and
@@ -38,9 +38,9 @@ const num = (name: string, fallback: number, max: number): number => {
   if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name} must be in (0, ${max}]`)
   return value
 }
-const SECONDS = num('BENCH_SECONDS', SMOKE ? 0.5 : 5, 120)
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 5, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 20))
-const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 0.5 : 2, 60)
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 1 : 2, 60)
 /**
  * Requests each server process serves before the rounds (warm-up runs of WARMUP_SECONDS repeat until
  * then, at most {@link MAX_WARMUP_RUNS}): V8 compiles the hot code per process, on its own threads, for
