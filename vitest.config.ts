@@ -7,6 +7,11 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     globalSetup: ['./test/setup/redis.ts'],
+    // Two test files at a time. Vitest's default is one per core less one: a single file at a time on
+    // a 2-core CI runner, where most files wait on child processes, Chromium, workerd or Redis and leave
+    // the second core idle. The files hold no shared state: servers on free ports, temporary data
+    // directories, Redis keys under a prefix of their own.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

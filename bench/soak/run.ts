@@ -11,7 +11,7 @@
  * slope exceeds its ceiling (full runs only).
  *
  * Knobs: --minutes (0.05..240), --warmup-minutes (default 5, or a sixth of a shorter run),
- * --sample-seconds (10), --smoke (≈ 20 s, no slope verdict), SOAK_JSON (file for the raw samples).
+ * --sample-seconds (10), --smoke (9 s of load, every flow at least once, no slope verdict), SOAK_JSON (file for the raw samples).
  */
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -45,7 +45,7 @@ const numArg = (name: string, fallback: number, min: number, max: number): numbe
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be in [${min}, ${max}]`)
   return value
 }
-const MINUTES = numArg('minutes', SMOKE ? 0.25 : 30, 0.05, 240)
+const MINUTES = numArg('minutes', SMOKE ? 0.15 : 30, 0.05, 240)
 const WARMUP_MINUTES = numArg('warmup-minutes', Math.min(5, MINUTES / 6), 0, MINUTES)
 const SAMPLE_SECONDS = numArg('sample-seconds', SMOKE ? 3 : 10, 1, 600)
 // Heap and RSS ceilings of the slope after warm-up (MiB per hour, per process).

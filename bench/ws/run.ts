@@ -33,9 +33,13 @@ const num = (name: string, fallback: number, min: number, max: number): number =
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be in [${min}, ${max}]`)
   return value
 }
-/** `--smoke` (or BENCH_SMOKE=1): every phase once, small and short (≈ 1 min), to check that the bench runs; its figures mean nothing. */
+/**
+ * `--smoke` (or BENCH_SMOKE=1): every phase once, small and short, to check that the bench runs; its
+ * figures mean nothing. The memory phase then reads the servers of the latency rounds (already warm)
+ * instead of starting fresh ones: the same reading and holding code, without four more server starts.
+ */
 const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
-const SECONDS = num('BENCH_SECONDS', SMOKE ? 1 : 10, 1, 120)
+const SECONDS = num('BENCH_SECONDS', SMOKE ? 0.5 : 10, 0.5, 120)
 const REPS = Math.round(num('BENCH_REPS', SMOKE ? 1 : 3, 1, 20))
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', SMOKE ? 0 : 3, 0, 60)
 const PAIRS = Math.round(num('BENCH_PAIRS', SMOKE ? 10 : 100, 1, 5000))
@@ -44,7 +48,7 @@ const PAYLOAD = Math.round(num('BENCH_PAYLOAD', 100, 0, 4000))
 const MEM_PAIRS = Math.round(num('BENCH_MEM_PAIRS', SMOKE ? 50 : 9900, 0, 20_000))
 const MEM_REPS = Math.round(num('BENCH_MEM_REPS', SMOKE ? 1 : 3, 1, 10))
 /** How long the memory phase holds its pairs idle before reading. */
-const HOLD_SECONDS = SMOKE ? 2 : 15
+const HOLD_SECONDS = SMOKE ? 1 : 15
 const ALL_TARGETS = ['bare', 'memory', 'base', 'redis'] as const
 /** Another checkout of qrelay whose memory store runs as the target `base` (an A/B in one run). */
 const BASE_TREE = process.env.BENCH_BASE_TREE
@@ -190,14 +194,17 @@ const readMemory = (child: Child & { process: import('node:child_process').Child
     process.kill(child.pid, 'SIGUSR2')
   })
 
-/** Fresh server(s); memory before, N pairs held open, memory again; every pair closed, servers stopped. */
-const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string | undefined): Promise<MemoryResult> => {
-  const target = await startTarget(name, dataDir, redisUrl)
+/**
+ * Memory before, N pairs held open, memory again; every pair closed. On fresh server(s), stopped at the
+ * end; or (`warm`, the smoke) on the already warm servers of the rounds, left running for their owner.
+ */
+const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string | undefined, warm?: Target): Promise<MemoryResult> => {
+  const target = warm ?? (await startTarget(name, dataDir, redisUrl))
   try {
     // Memory is read on the creators' process only (Redis: the joiners' process holds the other half).
     const server = target.children[0] as Child & { process: import('node:child_process').ChildProcess }
     // One small ping-pong first, so that code paths are compiled and pools exist before the "before" reading.
-    await runLoad(name, target, 'rate', 1)
+    if (warm === undefined) await runLoad(name, target, 'rate', 1)
     const before = await readMemory(server)
     const options = loadOptions(name, target, 'hold', HOLD_SECONDS, MEM_PAIRS)
     const client = await startChild(process.execPath, ['--import', 'tsx', 'bench/ws/load.ts', JSON.stringify(options)], {
@@ -239,7 +246,7 @@ const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string
       setupMs: result.setupMs,
     }
   } finally {
-    for (const child of target.children) await child.stop()
+    if (warm === undefined) for (const child of target.children) await child.stop()
   }
 }
 
@@ -288,14 +295,16 @@ const main = async (): Promise<void> => {
         )
       }
     }
-    for (const name of TARGETS) {
-      const target = targets.get(name)!
-      for (const child of target.children) await child.stop()
+    if (!SMOKE) {
+      for (const name of TARGETS) {
+        const target = targets.get(name)!
+        for (const child of target.children) await child.stop()
+      }
     }
     if (MEM_PAIRS > 0) {
       for (let rep = 0; rep < MEM_REPS; rep++) {
         for (const name of TARGETS) {
-          const result = await measureMemory(name, dataDir, redisUrl)
+          const result = await measureMemory(name, dataDir, redisUrl, SMOKE ? targets.get(name) : undefined)
           mem.set(name, [...(mem.get(name) ?? []), result])
           process.stderr.write(
             `memory ${rep + 1} ${name}: ${result.pairs} pairs, RSS ${result.rssPerPair.toFixed(0)} B/pair, ` +

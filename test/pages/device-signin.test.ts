@@ -65,7 +65,8 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-pages-'))
 
   beforeAll(async () => {
-    server = await startPagesServer(dataDir, [ALICE, BOB], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0' })
+    // The shortest poll interval the settings allow (1 s, not 5): one test waits it out before its second poll.
+    server = await startPagesServer(dataDir, [ALICE, BOB], { QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_POLL_INTERVAL_SECONDS: '1' })
     const send = viaFetch(server.url)
     // bob has TOTP: enrol over the API, confirm with a real code.
     const bob = await login(send, BOB, PASSWORD)
@@ -152,7 +153,8 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     expect((await devicePost(server.url, grant.holder, '/oauth2/token', token)).body.error).toBe('authorization_pending')
     const entered = await devicePost(server.url, grant.holder, '/v1/device-verification', { device_code: grant.deviceCode, code })
     expect(entered.body).toEqual({ status: 'verified' })
-    await new Promise((r) => setTimeout(r, 5_100))
+    // The poll interval (1 s here) since the first poll, or the answer is slow_down.
+    await new Promise((r) => setTimeout(r, 1_100))
     const tokens = await devicePost(server.url, grant.holder, '/oauth2/token', token)
     expect(tokens.status, JSON.stringify(tokens.body)).toBe(200)
     await ctx.close()

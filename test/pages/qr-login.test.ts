@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
+import { DEFAULT_TOTP_PARAMS, generateTotp, totpSecretFromBase32, totpStep } from '../../src/core/auth/totp.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
-import { awayFromTotpStepEdge } from '../helpers/totp-step.ts'
 import { seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
 import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
@@ -134,8 +133,13 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await approver.close()
   }, 90_000)
 
-  /** Turns on TOTP for the signed-in account of `ctx` from /account; returns the key's bytes and the recovery codes. */
-  const enrolTotp = async (ctx: BrowserContext): Promise<{ key: Uint8Array; recovery: string[] }> => {
+  const STEP_MS = DEFAULT_TOTP_PARAMS.periodSeconds * 1000
+
+  /**
+   * Turns on TOTP for the signed-in account of `ctx` from /account; returns the key's bytes, the
+   * recovery codes, and when a code of a later step than the enrolment's can be made (see below).
+   */
+  const enrolTotp = async (ctx: BrowserContext): Promise<{ key: Uint8Array; recovery: string[]; laterCodeAt: () => number }> => {
     const page = watch(await ctx.newPage())
     await page.goto(`${server.url}/account`)
     await page.click('text=Set up two-step verification')
@@ -144,21 +148,23 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await page.waitForSelector('img.qr')
     const seed = totpSecretFromBase32(((await page.textContent('code.key')) ?? '').replace(/\s/g, ''))
     if (!seed.ok) throw new Error('bad key on the page')
-    // The previous step's code (inside the window): the current one stays unused for the step-up. It is
-    // accepted only until the current step ends, so not made in the step's last seconds.
-    await awayFromTotpStepEdge()
-    await page.fill('#code', generateTotp(seed.value.bytes(), Date.now() - 30_000))
+    // The current step's code: the server accepts codes of ±1 step, so it stays good until the next step
+    // ends, however slow the page (no waiting for a step edge). That step is then used: a later code
+    // must be of a later step, the current one once the step has turned, else the next one (+1, inside
+    // the window, as an authenticator whose clock runs a little ahead would send).
+    const enrolled = totpStep(Date.now(), DEFAULT_TOTP_PARAMS.periodSeconds)
+    await page.fill('#code', generateTotp(seed.value.bytes(), enrolled * STEP_MS))
     await page.press('#code', 'Enter')
     await page.waitForSelector('#recovery-codes')
     const recovery = await page.locator('#recovery-codes code').allTextContents()
     await page.close()
-    return { key: seed.value.bytes(), recovery }
+    return { key: seed.value.bytes(), recovery, laterCodeAt: () => Math.max(Date.now(), (enrolled + 1) * STEP_MS) }
   }
 
   it('a new device on another network: the approval asks for a step-up, a wrong TOTP code is refused, the real one approves', async () => {
     // axe is injected as an inline script: this context lets it past the pages' CSP.
     const approver = await signedInContext('gil', { bypassCSP: true })
-    const { key } = await enrolTotp(approver)
+    const { key, laterCodeAt } = await enrolTotp(approver)
     const { fresh, login, approve, code } = await pair(approver, { extraHTTPHeaders: FROM_ANOTHER_NETWORK })
     await confirmCheckCode(login, code, approve)
     await approve.click('#consent-form button[value="approve"]')
@@ -168,7 +174,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     expect(await approve.isVisible('#stepup-password')).toBe(false)
     expect(await approve.evaluate(() => document.activeElement?.id)).toBe('stepup-totp')
     expect(await seriousAxeViolations(approve)).toEqual({})
-    const real = generateTotp(key, Date.now())
+    const real = generateTotp(key, laterCodeAt())
     await approve.fill('#stepup-totp', real === '000000' ? '111111' : '000000')
     await approve.press('#stepup-totp', 'Enter')
     await approve.waitForFunction(() => document.getElementById('stepup-problem')?.textContent !== '')
@@ -176,7 +182,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     expect(await approve.isVisible('#stepup-totp')).toBe(true)
     expect(await approve.inputValue('#stepup-totp')).toBe('')
     expect(await seriousAxeViolations(approve)).toEqual({})
-    await approve.fill('#stepup-totp', generateTotp(key, Date.now()))
+    await approve.fill('#stepup-totp', generateTotp(key, laterCodeAt()))
     await approve.press('#stepup-totp', 'Enter')
     await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Approved'))
     await landsOnAccount(login)

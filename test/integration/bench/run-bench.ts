@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
+import { withDistLock } from '../../helpers/dist-lock.ts'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
@@ -32,16 +33,20 @@ export const hasTools = (...tools: string[]): boolean =>
 
 /**
  * One smoke test: `script --smoke` run within the test's `timeoutMs` (killed a little before it), its
- * exit code 0 (the output is the failure message), then `check` on what it printed.
+ * exit code 0 (the output is the failure message), then `check` on what it printed. `buildsDist`: the
+ * script rebuilds dist/, so it runs under the dist/ lock (`dist-lock.ts`), its wait not counted.
  */
 export const smokeTest = (
   title: string,
   script: string,
   timeoutMs: number,
   check: (out: { stdout: string; stderr: string }) => void,
+  { buildsDist = false }: { buildsDist?: boolean } = {},
 ): void => {
-  it(title, { timeout: timeoutMs }, async () => {
-    const { code, stdout, stderr } = await runSmoke(script, timeoutMs - Math.max(5_000, timeoutMs / 20))
+  const lockWaitMs = buildsDist ? 120_000 : 0
+  it(title, { timeout: timeoutMs + lockWaitMs }, async () => {
+    const run = () => runSmoke(script, timeoutMs - Math.max(5_000, timeoutMs / 20))
+    const { code, stdout, stderr } = buildsDist ? await withDistLock(run, lockWaitMs) : await run()
     expect(code, `${stdout}\n${stderr}`).toBe(0)
     check({ stdout, stderr })
   })

@@ -7,9 +7,15 @@ import { describe, expect } from 'vitest'
 import { smokeTest } from './run-bench.ts'
 
 describe('bench:startup smoke', () => {
-  smokeTest('builds, starts qrelay and the bare server until ready, and reports both', 'bench/startup/run.ts', 120_000, ({ stdout }) => {
-    expect(stdout).toContain('bare node:http  median')
-    expect(stdout).toContain('qrelay          median')
-    expect(stdout).toContain('ratio qrelay ÷ bare:')
-  })
+  smokeTest(
+    'builds, starts qrelay and the bare server until ready, and reports both',
+    'bench/startup/run.ts',
+    120_000,
+    ({ stdout }) => {
+      expect(stdout).toContain('bare node:http  median')
+      expect(stdout).toContain('qrelay          median')
+      expect(stdout).toContain('ratio qrelay ÷ bare:')
+    },
+    { buildsDist: true },
+  )
 })

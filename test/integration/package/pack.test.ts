@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config.ts'
 import { startNodeServer } from '../../../src/runtime/node-server.ts'
 import { silentLogger } from '../../../src/adapters/platform/node.ts'
+import { withDistLock } from '../../helpers/dist-lock.ts'
 
 const ROOT = resolve(import.meta.dirname, '../../..')
 
@@ -38,13 +39,16 @@ describe('npm pack → install → use', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qrelay-pack-'))
-    const [tarball] = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }),
-    ) as { filename: string }[]
+    const packed = await withDistLock(
+      () =>
+        execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      120_000,
+    )
+    const [tarball] = JSON.parse(packed) as { filename: string }[]
     project = join(dir, 'project')
     const installed = join(project, 'node_modules', 'qrelay')
     mkdirSync(installed, { recursive: true })
