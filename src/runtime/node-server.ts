@@ -113,6 +113,7 @@ const openNodeKeys = async (config: Config, random: Random, clock: Clock, logger
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
     platform: ticketPlatform(nodeJwsSignatures()),
+    onReloadFailed: (error) => logger.warn({ err: summarizeError(error) }, 'signing keys reload failed; the keys in memory stay in use'),
   })
   if (config.auth.uiaKeyHex === undefined && shared) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one process fails on another')

@@ -32,6 +32,7 @@ import { commonPasswordsOf, contentOf, pageScriptOf, type WorkerEnv } from './wo
 import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
+import { summarizeError } from '../core/error-summary.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
@@ -89,6 +90,7 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
     clock,
     random,
     retiredKeyTtlMs: config.tickets.retiredKeyTtlSeconds * 1000,
+    onReloadFailed: (error) => logger.warn({ err: summarizeError(error) }, 'signing keys reload failed; the keys in memory stay in use'),
   })
   const services = compose(config, {
     store: durableObjectStore({ channels: env.RELAY_CHANNEL, counters: env.RELAY_COUNTER, clock }),

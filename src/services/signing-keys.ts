@@ -26,6 +26,8 @@ export interface SigningKeysOptions {
   reloadIntervalMs?: number
   /** The platform's own ticket signatures (Node's `ticketPlatform(nodeJwsSignatures())`); default: jose on Web Crypto. */
   platform?: TicketPlatform
+  /** Told when a background reload failed (the keys in memory stay in use); the runtimes log it. */
+  onReloadFailed?: (error: unknown) => void
 }
 
 /** The key that signs now. */
@@ -81,8 +83,8 @@ export class SigningKeys {
   /** Starts a reload in the background once the last one is `reloadIntervalMs` old; callers keep the keys they have. */
   #reloadWhenStale(): void {
     if (this.#options.clock.now() - this.#loadedAtMs < (this.#options.reloadIntervalMs ?? 60_000)) return
-    // Safe to drop: a failed reload keeps the keys in memory, and the next stale read tries again.
-    void this.reload().catch(() => {})
+    // A failed reload keeps the keys in memory, and the next stale read tries again: said, not thrown.
+    void this.reload().catch((error: unknown) => this.#options.onReloadFailed?.(error))
   }
 
   /** Loads the keys from `options.store`, generating and saving a first key when it is empty. */

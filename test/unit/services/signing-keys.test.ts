@@ -94,6 +94,33 @@ describe('SigningKeys.rotate', () => {
   })
 })
 
+describe('SigningKeys background reload', () => {
+  it('tells onReloadFailed when the reload of a stale read fails, and keeps serving the keys it has', async () => {
+    const store = memoryKeyStore()
+    const clock = fakeClock()
+    const failures: unknown[] = []
+    const keys = await openSigningKeys({
+      store,
+      clock,
+      random: seededRandom(3),
+      retiredKeyTtlMs: DAY,
+      reloadIntervalMs: 1000,
+      onReloadFailed: (error) => failures.push(error),
+    })
+    const kid = keys.current().kid
+    const broken = new Error('store unreachable')
+    store.load = () => Promise.reject(broken)
+    clock.advance(1001)
+    expect(keys.current().kid).toBe(kid)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(failures).toEqual([broken])
+    // Not retried before the interval has passed again.
+    expect(keys.publicJwks().keys.map((k) => k.kid)).toEqual([kid])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(failures).toHaveLength(1)
+  })
+})
+
 describe('configKeyStore', () => {
   it('signs with the first key and publishes the others for as long as they are configured', async () => {
     const current = newEd25519Jwk(seededRandom('a'))
