@@ -29,11 +29,10 @@ import { oauthTokenEndpoint } from '../http/routes/oauth-token.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
 import type { FastPath, FastPathHost } from './node-fast-path.ts'
-import { drainUnread, fastRequest } from './node-fast-routes.ts'
+import { drainUnread, fastRequest, plainFraming, REBUILT_LENGTH, RETURNED_LENGTH } from './node-fast-routes.ts'
 
 const TOKEN_PATH = '/oauth2/token'
 const DEVICE_AUTHORIZATION_PATH = '/oauth2/device_authorization'
-const DIGITS = /^\d+$/
 /** The headers of an OAuth answer before its request id, sorted (as @hono/node-server writes a `Headers`). */
 const OAUTH_HEADERS = [
   'cache-control',
@@ -129,13 +128,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
 
   /** Whether the headers are ones both paths read the same way (no repeats, a body of declared length within the cap). */
-  const plainHeaders = (incoming: IncomingMessage): boolean => {
-    const headers = incoming.headers
-    if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length) return false
-    if (headers['transfer-encoding'] !== undefined) return false
-    const declared = headers['content-length']
-    return declared !== undefined && DIGITS.test(declared) && Number(declared) <= MAX_FORM_BYTES
-  }
+  const plainHeaders = (incoming: IncomingMessage): boolean => plainFraming(incoming, MAX_FORM_BYTES)
 
   /** Writes the answer: the headers the app's response has, in the order @hono/node-server writes them (sorted, then the length). */
   const send = (outgoing: ServerResponse, exchange: Exchange, status: number, body: string, cache: 'oauth' | 'error'): void => {
@@ -143,7 +136,7 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (cache === 'oauth' && headers.size === 0 && !host.isShuttingDown()) {
       // The common answer: the same names every time, already in order.
       const length = String(Buffer.byteLength(body))
-      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.context.requestId, 'Content-Length', length])
+      outgoing.writeHead(status, [...OAUTH_HEADERS, 'x-request-id', exchange.context.requestId, RETURNED_LENGTH, length])
       outgoing.end(body)
       return
     }
@@ -159,10 +152,8 @@ export const oauthFastPath = (services: Services, host: FastPathHost): FastPath 
     if (host.isShuttingDown()) headers.set('connection', 'close')
     const flat: string[] = []
     for (const name of [...headers.keys()].sort()) flat.push(name, headers.get(name) as string)
-    // @hono/node-server adds the length after the response's own headers: named `Content-Length` when it
-    // writes a returned answer from its cached parts, `content-length` when it writes the `Response`
-    // Hono made of the error handler's answer.
-    flat.push(cache === 'oauth' ? 'Content-Length' : 'content-length', String(Buffer.byteLength(body)))
+    // @hono/node-server adds the length after the response's own headers, named by how it writes the answer.
+    flat.push(cache === 'oauth' ? RETURNED_LENGTH : REBUILT_LENGTH, String(Buffer.byteLength(body)))
     outgoing.writeHead(status, flat)
     outgoing.end(body)
   }

@@ -29,7 +29,16 @@ import { MSC4388_PREFIX, NATIVE_PREFIX } from '../http/routes/msc4388.ts'
 import type { Caller } from '../services/rendezvous.ts'
 import type { Services } from '../services/services.ts'
 import { type FastContext, fastContexts, hostOrigins } from './node-fast-context.ts'
-import { drainUnread, fastRequest, msc4388FastRoutes, nativeFastCreate, type FastRequest } from './node-fast-routes.ts'
+import {
+  drainUnread,
+  type FastRequest,
+  fastRequest,
+  msc4388FastRoutes,
+  nativeFastCreate,
+  plainFraming,
+  REBUILT_LENGTH,
+  RETURNED_LENGTH,
+} from './node-fast-routes.ts'
 import { answersNow } from './node-fast-now.ts'
 import { rendezvousNow } from '../services/rendezvous-now.ts'
 
@@ -66,13 +75,6 @@ const OK_HEADERS: readonly string[] = [
   'x-content-type-options',
   'nosniff',
 ]
-/**
- * How @hono/node-server names the length it adds after the app's headers: a response the route
- * returned is written from its cached parts (`Content-Length`), one the error handler made (which
- * Hono merges into a new `Response`) from that `Response` (`content-length`).
- */
-const RETURNED_LENGTH = 'Content-Length'
-const REBUILT_LENGTH = 'content-length'
 
 /**
  * Builds the fast path for `services`, or undefined when the deployment has none (MSC4388 off).
@@ -118,14 +120,9 @@ export const rendezvousFastPath = (services: Services, host: FastPathHost): Fast
   }
 
   /** Whether the headers are ones both paths read the same way (no repeats, a plain host, a body within the cap). */
-  const plainHeaders = (incoming: IncomingMessage, method: string): boolean => {
-    const headers = incoming.headers
-    if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length || originOf(headers.host, false) === null) return false
-    if (headers['transfer-encoding'] !== undefined) return false
-    if (method !== 'POST' && method !== 'PUT') return true
-    const declared = headers['content-length']
-    return declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= routes.maxBodyBytes
-  }
+  const plainHeaders = (incoming: IncomingMessage, method: string): boolean =>
+    originOf(incoming.headers.host, false) !== null &&
+    plainFraming(incoming, method === 'POST' || method === 'PUT' ? routes.maxBodyBytes : undefined)
 
   /** A 200 with `body`: the app's headers, then its request id and length (as @hono/node-server writes them). */
   const ok = (outgoing: ServerResponse, exchange: FastContext, body: string): void => {

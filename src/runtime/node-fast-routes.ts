@@ -11,6 +11,7 @@ import { CREATE_BODY, WRITE_BODY } from '../http/routes/msc4388.ts'
 import { refuseNavigation } from '../http/middleware/fetch-metadata.ts'
 import type { Caller, RendezvousService } from '../services/rendezvous.ts'
 import { thenNow, type Now, type RendezvousNow } from '../services/rendezvous-now.ts'
+import { LINGER_MS, MAX_LINGER_BYTES } from './node-last-answer.ts'
 
 /** What a route may look at in a request: its headers (lower-case names) and its body. */
 export interface FastRequest {
@@ -68,9 +69,28 @@ function onAborted(this: Reading): void {
   onError.call(this, this.errored ?? new Error('request aborted'))
 }
 
-/** How long, and how much of, a body the answer did not need is read before the connection is closed (@hono/node-server's figures). */
-const DRAIN_TIMEOUT_MS = 500
-const MAX_DRAIN_BYTES = 64 * 1024 * 1024
+/**
+ * How @hono/node-server names the length it adds after the app's headers: a response the route
+ * returned is written from its cached parts (`Content-Length`), one the error handler made (which
+ * Hono merges into a new `Response`) from that `Response` (`content-length`).
+ */
+export const RETURNED_LENGTH = 'Content-Length'
+export const REBUILT_LENGTH = 'content-length'
+
+const DECLARED_LENGTH = /^\d+$/
+
+/**
+ * Whether a request's framing is one the fast paths and the app read the same way: no repeated header,
+ * no `Transfer-Encoding`, and, when `maxBodyBytes` is given, a declared `Content-Length` within it.
+ */
+export const plainFraming = (incoming: IncomingMessage, maxBodyBytes?: number): boolean => {
+  const headers = incoming.headers
+  if (incoming.rawHeaders.length !== 2 * Object.keys(headers).length) return false
+  if (headers['transfer-encoding'] !== undefined) return false
+  if (maxBodyBytes === undefined) return true
+  const declared = headers['content-length']
+  return declared !== undefined && DECLARED_LENGTH.test(declared) && Number(declared) <= maxBodyBytes
+}
 
 /**
  * What becomes of a request body the answer did not read (a refusal before the body, a DELETE that
@@ -98,9 +118,9 @@ export const drainUnread = (incoming: IncomingMessage): void => {
   }
   const onData = (chunk: Buffer): void => {
     drained += chunk.length
-    if (drained > MAX_DRAIN_BYTES) close()
+    if (drained > MAX_LINGER_BYTES) close()
   }
-  const timer = setTimeout(close, DRAIN_TIMEOUT_MS)
+  const timer = setTimeout(close, LINGER_MS)
   timer.unref()
   incoming.on('data', onData)
   incoming.on('end', stop)

@@ -12,8 +12,12 @@
  */
 import type { Duplex } from 'node:stream'
 
-const LINGER_MS = 500
-const MAX_LINGER_BYTES = 64 * 1024 * 1024
+/**
+ * How long, and how much of, what a peer still sends after its answer is read before the connection
+ * is closed: @hono/node-server's bound for a request body the app did not read (the fast paths' `drainUnread` too).
+ */
+export const LINGER_MS = 500
+export const MAX_LINGER_BYTES = 64 * 1024 * 1024
 
 const ignore = (): void => {}
 
