@@ -167,8 +167,16 @@ export const listenForWebSocketUpgrades = (
   wss: WebSocketServer,
   upgraded: (socket: Duplex) => void = ignore,
 ): void => {
-  server.on('upgrade', async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return
+    // The last resort: a throw nothing below caught (a route's `open`, `ws` itself) ends this socket
+    // and is told to the server's error listener (the runtime logs it), not left to end the process.
+    serveUpgrade(request, socket, head).catch((error: unknown) => {
+      socket.destroy()
+      if (server.listenerCount('error') > 0) server.emit('error', error)
+    })
+  })
+  const serveUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on('error', ignore)
     const env: UpgradeEnv = { incoming: request, outgoing: undefined, [ADOPT]: null }
     let status = 400
@@ -200,6 +208,6 @@ export const listenForWebSocketUpgrades = (
     } finally {
       wss.off('headers', addHeaders)
     }
-  })
+  }
   server.on('close', () => wss.close())
 }

@@ -15,6 +15,7 @@ import type { AppEnv } from '../../../src/http/context.ts'
 import { relayWebSocket } from '../../../src/http/routes/relay-ws.ts'
 import type { Logger } from '../../../src/ports.ts'
 import { serveWithJsonRefusals } from '../../../src/runtime/node-refusals.ts'
+import { adoptWebSocket } from '../../../src/runtime/node-ws-upgrade.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport } from '../../../src/runtime/node-ws.ts'
 import type { RelayService } from '../../../src/services/relay.ts'
 
@@ -72,4 +73,38 @@ it('finding 27: a relay throwing at connect closes only that socket, with 1011, 
   expect(failures[0]?.level).toBe('error')
   expect(JSON.stringify(lines)).not.toContain('NOT_FOR_LOGS')
   expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+})
+
+it('finding 27: a throw no route caught while a socket upgrades ends that socket and reaches the server error listener', async () => {
+  // A stand-in route whose `open` throws as it is called (the relay's own route catches its faults:
+  // above). Before, the throw rejected the async `upgrade` listener: an unhandled rejection.
+  const open = (): never => {
+    throw new Error('open failed quoting qrt_NOT_FOR_LOGS')
+  }
+  const fetch = (request: Request, env: unknown): Response =>
+    new URL(request.url).pathname === '/ws' && adoptWebSocket(env, open) ? new Response(null, { status: 101 }) : new Response('ok')
+  const server = serveWithJsonRefusals({
+    fetch,
+    port: 0,
+    hostname: '127.0.0.1',
+    websocket: { server: nodeWebSocketServer(4096) },
+  } as never) as Server
+  servers.push(server)
+  const heard: unknown[] = []
+  server.on('error', (error) => heard.push(error))
+  if (!server.listening) await once(server, 'listening')
+  const port = (server.address() as AddressInfo).port
+
+  for (let i = 0; i < 2; i++) {
+    const client = new WebSocket(`ws://127.0.0.1:${port}/ws`)
+    client.on('error', () => {})
+    const [code] = (await Promise.race([
+      once(client, 'close'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the socket was left open')), 5000)),
+    ])) as [number]
+    expect(code).toBe(1006)
+  }
+  expect(heard).toHaveLength(2)
+  expect((heard[0] as Error).message).toContain('open failed')
+  expect(await (await globalThis.fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok')
 })
