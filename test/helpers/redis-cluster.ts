@@ -18,6 +18,8 @@ export interface RedisClusterProcess {
   url: string
   ports: number[]
   pids: number[]
+  /** Each node's `redis-server` arguments: started again with them, a node comes back from its `nodes.conf`. */
+  nodeArgs: string[][]
   stop(): Promise<void>
 }
 
@@ -112,16 +114,16 @@ export const startRedisCluster = async (primaries = 3): Promise<RedisClusterProc
   }
   try {
     const ports: number[] = []
+    const nodeArgs: string[][] = []
     for (let i = 0; i < primaries; i++) {
       const [port, bus] = [await freePort(), await freePort()]
       ports.push(port)
-      children.push(
-        await startRedisServer([
-          ...['--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir],
-          ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'],
-          ...['--save', '', '--appendonly', 'no', '--maxmemory', '128mb', '--loglevel', 'warning'],
-        ]),
-      )
+      nodeArgs.push([
+        ...['--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'],
+        ...['--save', '', '--appendonly', 'no', '--maxmemory', '128mb', '--loglevel', 'warning'],
+      ])
+      children.push(await startRedisServer(nodeArgs[i] as string[]))
     }
     for (const port of ports) await waitFor(`redis-server on ${port}`, async () => (await askNode(port, 'PING')) === 'PONG')
     const nodes = ports.map((port) => `127.0.0.1:${port}`)
@@ -132,7 +134,7 @@ export const startRedisCluster = async (primaries = 3): Promise<RedisClusterProc
         ((await askNode(port, 'CLUSTER', 'INFO')) ?? '').includes('cluster_state:ok'),
       )
     }
-    return { url: `redis+cluster://${nodes.join(',')}`, ports, pids: children.map((c) => c.pid as number), stop }
+    return { url: `redis+cluster://${nodes.join(',')}`, ports, pids: children.map((c) => c.pid as number), nodeArgs, stop }
   } catch (error) {
     await stop()
     throw error
