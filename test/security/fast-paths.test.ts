@@ -249,9 +249,9 @@ interface Seen {
   channelAfter: string
 }
 
-/** Waits for the lines a request writes after its answer (bounded). */
+/** Waits for the lines a request writes after its answer (bounded: 1 s, for a loaded machine). */
 const settle = async (side: Side, from: number): Promise<void> => {
-  for (let i = 0; i < 50 && !side.lines.slice(from).some((l) => l.msg === 'request'); i++) await new Promise((r) => setTimeout(r, 5))
+  for (let i = 0; i < 200 && !side.lines.slice(from).some((l) => l.msg === 'request'); i++) await new Promise((r) => setTimeout(r, 5))
   await new Promise((r) => setTimeout(r, 20))
 }
 
