@@ -27,7 +27,7 @@ export const PAGE_OPS: readonly OperationSpec[] = [
     responses: {
       200: { description: 'The consent screen, or the sign-in form carrying the code', html: true },
       400: { description: 'Not a user code (the form again, with the problem), or the page area is not available', html: true },
-      403: { description: 'Cross-origin form, or a refusal', html: true, schema: ERROR },
+      403: { description: 'Cross-origin form, a session in QR quarantine, or a refusal', html: true, schema: ERROR },
       ...FORM_REFUSALS,
     },
   },
@@ -42,7 +42,11 @@ export const PAGE_OPS: readonly OperationSpec[] = [
     responses: {
       200: { description: 'The code for the new device, the sign-in form, or "declined"', html: true },
       400: { description: 'Not a user code, or the page area is not available', html: true },
-      403: { description: 'Cross-origin form, step-up needed or failed, not approved, or a refusal', html: true, schema: ERROR },
+      403: {
+        description: 'Cross-origin form, a session in QR quarantine, step-up needed or failed, not approved, or a refusal',
+        html: true,
+        schema: ERROR,
+      },
       ...FORM_REFUSALS,
     },
   },

@@ -1,0 +1,79 @@
+/**
+ * The pages (`/device`, `/signin`, `/account`…) through app.request() with the fake clock: what the
+ * API refuses stays refused from a page form (a session in QR quarantine approves, declines and looks
+ * up nothing).
+ */
+import { describe, expect, it } from 'vitest'
+import { call, login, viaApp } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, pollToken, requestGrant } from '../helpers/qr-login.ts'
+
+const ORIGIN = 'https://relay.example'
+const PASSWORD = 'correct horse battery staple'
+const ENV = { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1', QRELAY_APPROVER_MIN_AGE_SECONDS: '0' }
+
+/** A page request with `cookie`, a form POST from this origin when `fields` is given. */
+const page = (t: TestApp, cookie: string, path: string, fields?: Record<string, string>, base = ORIGIN) =>
+  t.app.request(
+    `${base}${path}`,
+    fields === undefined
+      ? { headers: { cookie } }
+      : {
+          method: 'POST',
+          headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(fields).toString(),
+        },
+  )
+
+/** An account with a password page session, a QR-minted page session still in quarantine, and a pending login. */
+const setup = async () => {
+  const t = makeApp({ env: ENV })
+  const account = await t.auth.accounts.create('dora', PASSWORD)
+  const qr = await t.auth.sessions.mint(account, { displayName: 'QR', origin: 'qr', quarantineUntilMs: t.clock.now() + 3_600_000 })
+  const owner = await t.auth.sessions.mint(account, { displayName: 'Web browser', origin: 'password' })
+  const send = viaApp(t.app)
+  const holder = await dpopHolder()
+  const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('q'), device_name: 'TV' })
+  const pending = async () => (await pollToken(send, holder, t.clock.now(), grant.codes.device_code)).body.error
+  return {
+    t,
+    userCode: grant.codes.user_code,
+    quarantined: `__Host-qrelay-page=${qr.accessToken}`,
+    owner: `__Host-qrelay-page=${owner.accessToken}`,
+    pending,
+  }
+}
+
+describe('pages: a session in QR quarantine approves and declines nothing', () => {
+  it('the consent page and Decline are refused to it as /v1/approvals is, and the login stays pending', async () => {
+    const { t, userCode, quarantined, owner, pending } = await setup()
+    const api = await t.app.request(`${ORIGIN}/approve/api/${userCode}`, { headers: { cookie: quarantined } })
+    expect(api.status).toBe(403)
+    const consent = await page(t, quarantined, `/device?user_code=${userCode}`)
+    expect(consent.status).toBe(403)
+    const html = await consent.text()
+    expect(html).toContain('cannot do this yet')
+    expect(html).not.toContain('value="decline"')
+    for (const decision of ['decline', 'approve']) {
+      const refused = await page(t, quarantined, '/device/decide', { user_code: userCode, decision })
+      expect(refused.status).toBe(403)
+      expect(await refused.text()).toContain('cannot do this yet')
+    }
+    const typed = await page(t, quarantined, '/device', { user_code: userCode })
+    expect(typed.status).toBe(403)
+    // Nothing was burnt: the new device still waits, and the owner's own session still sees the request.
+    expect(await pending()).toBe('authorization_pending')
+    expect(await (await page(t, owner, `/device?user_code=${userCode}`)).text()).toContain('value="decline"')
+  })
+
+  it("cannot spend the account's user-code look-ups and so lock the owner out of approving", async () => {
+    const { t, userCode, quarantined } = await setup()
+    // The account's budget is 10 look-ups per 5 minutes (QRELAY_RATE_USER_CODE_PER_ACCOUNT).
+    for (let i = 0; i < 12; i++) await page(t, quarantined, '/device?user_code=BCDF-GHJK-LM')
+    const send = viaApp(t.app)
+    const tokens = await login(send, 'dora', PASSWORD, undefined, 'Phone')
+    const context = await call(send, 'GET', `/v1/approvals/${userCode}`, undefined, tokens.access_token as string)
+    expect(context.status).toBe(200)
+  })
+})
