@@ -1,7 +1,8 @@
 /**
  * The pages (`/device`, `/signin`, `/account`…) through app.request() with the fake clock: what the
  * API refuses stays refused from a page form (a session in QR quarantine approves, declines and looks
- * up nothing).
+ * up nothing); the page cookies take their attributes from the configured public origin, never from
+ * the request's `Host`.
  */
 import { describe, expect, it } from 'vitest'
 import { call, login, viaApp } from '../helpers/account-client.ts'
@@ -75,5 +76,35 @@ describe('pages: a session in QR quarantine approves and declines nothing', () =
     const tokens = await login(send, 'dora', PASSWORD, undefined, 'Phone')
     const context = await call(send, 'GET', `/v1/approvals/${userCode}`, undefined, tokens.access_token as string)
     expect(context.status).toBe(200)
+  })
+})
+
+describe("pages: the cookies' attributes come from the public origin, never from the request's Host", () => {
+  // A reverse proxy that passes its upstream's name (nginx's default `Host: $proxy_host`) makes every
+  // request look like plain http on loopback, the one case that drops `Secure` and the `__Host-` prefix.
+  const LOOPBACK = 'http://127.0.0.1:8080'
+
+  it('sets __Host- cookies with Secure on a sign-in whose Host is loopback', async () => {
+    const t = makeApp({ env: ENV })
+    await t.auth.accounts.create('dora', PASSWORD)
+    const res = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, next: '/account' }, LOOPBACK)
+    expect(res.status).toBe(303)
+    const lines = res.headers.getSetCookie()
+    expect(lines).toHaveLength(2)
+    for (const line of lines) {
+      expect(line).toMatch(/^__Host-qrelay-page(-refresh)?=/)
+      expect(line).toContain('Secure')
+    }
+  })
+
+  it('reads no unprefixed cookie (one a sibling subdomain could plant) whatever the Host', async () => {
+    const t = makeApp({ env: ENV })
+    const account = await t.auth.accounts.create('dora', PASSWORD)
+    const planted = await t.auth.sessions.mint(account, { displayName: 'Web browser', origin: 'password' })
+    const res = await page(t, `qrelay-page=${planted.accessToken}`, '/account', undefined, LOOPBACK)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/signin?next=%2Faccount')
+    const own = await page(t, `__Host-qrelay-page=${planted.accessToken}`, '/account', undefined, LOOPBACK)
+    expect(own.status).toBe(200)
   })
 })

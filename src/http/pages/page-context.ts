@@ -53,8 +53,9 @@ export interface SignedIn {
 
 /** Sets both page cookies from freshly issued tokens. */
 export const keepTokens = (c: C, services: Services, tokens: IssuedTokens): void => {
-  writePageSession(c, tokens.accessToken, tokens.expiresInMs / 1000)
-  writePageRefresh(c, tokens.refreshToken, services.config.auth.refreshTokenTtlSeconds)
+  const { publicBaseUrl } = services.config.server
+  writePageSession(c, publicBaseUrl, tokens.accessToken, tokens.expiresInMs / 1000)
+  writePageRefresh(c, publicBaseUrl, tokens.refreshToken, services.config.auth.refreshTokenTtlSeconds)
 }
 
 const authenticated = async (accounts: AccountServices, token: string): Promise<SignedIn | null> => {
@@ -71,16 +72,17 @@ const authenticated = async (accounts: AccountServices, token: string): Promise<
  * a session the server no longer knows clears both cookies.
  */
 export const signedIn = async (c: C, services: Services, accounts: AccountServices): Promise<SignedIn | null> => {
-  const token = readPageSession(c)
+  const { publicBaseUrl } = services.config.server
+  const token = readPageSession(c, publicBaseUrl)
   let who: SignedIn | null = null
   if (token !== undefined) {
     // An expired or revoked access token is the same as none: try the refresh cookie.
     who = await authenticated(accounts, token).catch(() => null)
   }
   if (who === null) {
-    const refresh = readPageRefresh(c)
+    const refresh = readPageRefresh(c, publicBaseUrl)
     if (refresh === undefined) {
-      if (token !== undefined) clearPageSession(c)
+      if (token !== undefined) clearPageSession(c, publicBaseUrl)
       return null
     }
     try {
@@ -91,7 +93,7 @@ export const signedIn = async (c: C, services: Services, accounts: AccountServic
       // A refused refresh (signed out elsewhere, reused, expired): the person signs in again.
       who = null
     }
-    if (who === null) clearPageSession(c)
+    if (who === null) clearPageSession(c, publicBaseUrl)
   }
   if (who !== null) accounts.auth.sessions.markSeen(who.principal, c.get('clientKey'))
   return who
