@@ -2,7 +2,7 @@
  * The pages (`/device`, `/signin`, `/account`…) through app.request() with the fake clock: what the
  * API refuses stays refused from a page form (a session in QR quarantine approves, declines and looks
  * up nothing); the page cookies take their attributes from the configured public origin, never from
- * the request's `Host`.
+ * the request's `Host`; a form body that cannot be read is a 4xx that changes nothing.
  */
 import { describe, expect, it } from 'vitest'
 import { call, login, viaApp } from '../helpers/account-client.ts'
@@ -106,5 +106,43 @@ describe("pages: the cookies' attributes come from the public origin, never from
     expect(res.headers.get('location')).toBe('/signin?next=%2Faccount')
     const own = await page(t, `__Host-qrelay-page=${planted.accessToken}`, '/account', undefined, LOOPBACK)
     expect(own.status).toBe(200)
+  })
+})
+
+describe('pages: a form body that cannot be read', () => {
+  const FORMS = [
+    '/device',
+    '/device/decide',
+    '/signin',
+    '/account/devices/sign-out',
+    '/account/devices/not-me',
+    '/account/totp/begin',
+    '/account/totp/confirm',
+    '/account/totp/disable',
+    '/account/recovery-codes',
+    '/account/password',
+  ]
+  const BROKEN: [string, string][] = [
+    ['multipart/form-data', 'user_code=x'],
+    ['multipart/form-data; boundary=zz', '--zz\r\nContent-Disposition: form-data; name="decision"\r\n\r\ndecline'],
+  ]
+
+  it('is a 400 JSON error on every page form, signed in or not, and changes nothing', async () => {
+    const { t, owner, pending } = await setup()
+    // Without a session an /account form is not read: the answer is the way to the sign-in page.
+    for (const cookie of ['', owner]) {
+      for (const path of cookie === '' ? FORMS.filter((p) => !p.startsWith('/account/')) : FORMS) {
+        for (const [type, body] of BROKEN) {
+          const res = await t.app.request(`${ORIGIN}${path}`, {
+            method: 'POST',
+            headers: { cookie, origin: ORIGIN, 'content-type': type },
+            body,
+          })
+          expect({ path, type, status: res.status }).toEqual({ path, type, status: 400 })
+          expect(await res.json()).toMatchObject({ qrelay_code: 'INVALID_PARAM' })
+        }
+      }
+    }
+    expect(await pending()).toBe('authorization_pending')
   })
 })

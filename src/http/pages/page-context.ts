@@ -8,6 +8,7 @@
 import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import type { AccountRecord } from '../../core/accounts/records.ts'
+import { RelayError } from '../../core/errors.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import type { IssuedTokens, Principal } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
@@ -37,9 +38,15 @@ export const render = (c: C, services: Services, view: Child | ((nonce: string) 
   return c.html(`<!doctype html>${String(body)}`, status)
 }
 
-/** The string fields of a page form, each cut at 1 KiB (the body itself is capped at 16 KiB). */
+/**
+ * The string fields of a page form, each cut at 1 KiB (the body itself is capped at 16 KiB). Errors:
+ * INVALID_PARAM when the body cannot be read as its content type says (a multipart body without its
+ * boundary or broken), before anything is done.
+ */
 export const formOf = async (c: C): Promise<Record<string, string>> => {
-  const form = await c.req.parseBody()
+  const form = await c.req.parseBody().catch(() => {
+    throw new RelayError('INVALID_PARAM', { detail: 'the form body cannot be read' })
+  })
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(form)) if (typeof value === 'string') out[key] = value.slice(0, 1024)
   return out
