@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { call, login, viaApp } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { capturingLogger } from '../integration/secrets/never-logged-scenario.ts'
 import { bindingOf, pollToken, requestGrant } from '../helpers/qr-login.ts'
 
 const ORIGIN = 'https://relay.example'
@@ -144,5 +145,117 @@ describe('pages: a form body that cannot be read', () => {
       }
     }
     expect(await pending()).toBe('authorization_pending')
+  })
+})
+
+describe('pages: what already held, pinned', () => {
+  const HOSTILE = '<img src=x onerror=alert(1)>"\'</script>'
+
+  it('every page state carries the page headers: no framing, no referrer, no caching, a nonce-only script policy', async () => {
+    const { t, owner, userCode } = await setup()
+    const answers = [
+      ...(await Promise.all(
+        ['/device', '/approve', '/signin', '/login', '/link', '/device?user_code=nope'].map((path) => page(t, '', path)),
+      )),
+      ...(await Promise.all(['/account', '/account/show-qr', `/device?user_code=${userCode}`].map((path) => page(t, owner, path)))),
+      await page(t, '', '/signin', { username: 'dora', password: 'wrong password here' }),
+      await page(t, owner, '/account/password', { password: 'wrong', new_password: 'another long passphrase 42' }),
+      await t.app.request(`${ORIGIN}/signin`, { method: 'POST', headers: { origin: 'https://evil.example' }, body: '' }),
+    ]
+    for (const res of answers) {
+      expect(res.headers.get('content-type')).toContain('text/html')
+      const csp = res.headers.get('content-security-policy') ?? ''
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9_-]{22}'(;|$)/)
+      expect(csp).toContain("form-action 'self'")
+      expect(csp).toContain("base-uri 'none'")
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    }
+  })
+
+  it('refuses every page POST that does not prove it came from this origin, and changes nothing', async () => {
+    const { t, owner } = await setup()
+    const account = await t.auth.accounts.findByUsername('dora')
+    if (account === null) throw new Error('no account')
+    const other = await t.auth.sessions.mint(account, { displayName: 'Old phone', origin: 'password' })
+    const proofs: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'https://sub.relay.example' },
+      { origin: 'http://relay.example' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
+      { origin: 'null', 'sec-fetch-site': 'same-site' },
+      { origin: 'null' },
+      {},
+      { 'sec-fetch-site': 'same-site' },
+    ]
+    for (const headers of proofs) {
+      const post = (path: string, fields: Record<string, string>) =>
+        t.app.request(`${ORIGIN}${path}`, {
+          method: 'POST',
+          headers: { cookie: owner, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams(fields).toString(),
+        })
+      const signin = await post('/signin', { username: 'dora', password: PASSWORD })
+      expect(signin.status).toBe(403)
+      expect(signin.headers.getSetCookie()).toEqual([])
+      expect((await post('/account/devices/not-me', { device_id: other.deviceId, confirm: '1', password: PASSWORD })).status).toBe(403)
+      expect((await post('/signout', {})).status).toBe(403)
+    }
+    const devices = (await t.auth.sessions.listDevices(account.id)).map((d) => d.id)
+    expect(devices).toContain(other.deviceId)
+    expect(await (await page(t, owner, '/account')).text()).toContain('Signed in as dora.')
+  })
+
+  it('sends a signed-in person only to /account or /approve, whatever next says', async () => {
+    const t = makeApp({ env: ENV })
+    await t.auth.accounts.create('dora', PASSWORD)
+    for (const next of ['https://evil.example/', '//evil.example', '/\\evil.example', '/account@evil.example', 'javascript:alert(1)']) {
+      const res = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, next })
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe('/device')
+    }
+    const form = await (await page(t, '', '/signin?next=//evil.example')).text()
+    expect(form).not.toContain('evil.example')
+  })
+
+  it('shows a name chosen by another device as text, on the consent screen and in the device list', async () => {
+    const t = makeApp({ env: ENV })
+    const account = await t.auth.accounts.create('dora', PASSWORD)
+    const owner = await t.auth.sessions.mint(account, { displayName: 'Web browser', origin: 'password' })
+    await t.auth.sessions.mint(account, { displayName: HOSTILE, origin: 'password' })
+    const send = viaApp(t.app)
+    const holder = await dpopHolder()
+    const grant = await requestGrant(send, holder, t.clock.now(), { channel_binding: bindingOf('x'), device_name: HOSTILE })
+    expect(grant.status).toBe(200)
+    const cookie = `__Host-qrelay-page=${owner.accessToken}`
+    for (const path of [`/device?user_code=${grant.codes.user_code}`, '/account']) {
+      const html = await (await page(t, cookie, path)).text()
+      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;')
+      expect(html).not.toContain('<img src=x')
+      expect(html).not.toContain('</script>"')
+    }
+  })
+
+  it('writes no user code, password or page token into any log line', async () => {
+    const lines: string[] = []
+    const t = makeApp({ env: { ...ENV, QRELAY_LOG_LEVEL: 'debug' }, logger: capturingLogger(lines) })
+    await t.auth.accounts.create('dora', PASSWORD)
+    const holder = await dpopHolder()
+    const grant = await requestGrant(viaApp(t.app), holder, t.clock.now(), { channel_binding: bindingOf('l') })
+    const code = grant.codes.user_code
+    const signin = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, user_code: code })
+    const jar = signin.headers.getSetCookie().map((line) => line.split(';')[0] ?? '')
+    const cookie = jar.join('; ')
+    await page(t, cookie, `/device?user_code=${code}`)
+    await page(t, cookie, `/approve?user_code=${code.toLowerCase()}`)
+    await page(t, cookie, `/approve/api/${code}`)
+    await page(t, cookie, '/device/decide', { user_code: code, decision: 'approve' })
+    await page(t, cookie, '/signout', {})
+    expect(lines.length).toBeGreaterThan(5)
+    const secrets = [code, code.replace(/-/g, ''), PASSWORD, ...jar.map((pair) => pair.slice(pair.indexOf('=') + 1))]
+    for (const secret of secrets) for (const line of lines) expect(line).not.toContain(secret)
   })
 })
