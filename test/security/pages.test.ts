@@ -259,3 +259,31 @@ describe('pages: what already held, pinned', () => {
     for (const secret of secrets) for (const line of lines) expect(line).not.toContain(secret)
   })
 })
+
+describe('pages: /link runs only when the person opened it', () => {
+  // `/link#…` signs this browser in to whoever showed the QR code, and the check code is typed on
+  // *their* device: followed from another site, it would sign a visitor in to a stranger's account
+  // without a click (and replace the visitor's own page session).
+  const SCRIPT = 'export {}'
+  const linkPage = async (headers: Record<string, string>) => {
+    const t = makeApp({ env: ENV, host: { pageScript: async () => SCRIPT } })
+    return (await t.app.request(`${ORIGIN}/link`, { headers })).text()
+  }
+
+  it('serves no script to a navigation from another site, and says why', async () => {
+    for (const site of ['cross-site', 'same-site']) {
+      const html = await linkPage({ 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' })
+      expect(html).not.toContain('<script')
+      expect(html).toContain('opened from another website')
+    }
+  })
+
+  it('runs when scanned, typed or opened from this origin (or by a browser without Fetch Metadata)', async () => {
+    const cases: Record<string, string>[] = [{ 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin' }, {}]
+    for (const headers of cases) {
+      const html = await linkPage(headers)
+      expect(html).toContain('<script type="module"')
+      expect(html).not.toContain('opened from another website')
+    }
+  })
+})
