@@ -26,8 +26,13 @@ export const PAGE_OPS: readonly OperationSpec[] = [
     body: { type: FORM, required: true, schema: DEVICE_CODE_FORM },
     responses: {
       200: { description: 'The consent screen, or the sign-in form carrying the code', html: true },
-      400: { description: 'Not a user code (the form again, with the problem), or the page area is not available', html: true },
-      403: { description: 'Cross-origin form, or a refusal', html: true, schema: ERROR },
+      400: {
+        description:
+          'Not a user code (the form again, with the problem), the page area is not available, or a body that cannot be read (JSON)',
+        html: true,
+        schema: ERROR,
+      },
+      403: { description: 'Cross-origin form, a session in QR quarantine, or a refusal', html: true, schema: ERROR },
       ...FORM_REFUSALS,
     },
   },
@@ -41,8 +46,16 @@ export const PAGE_OPS: readonly OperationSpec[] = [
     body: { type: FORM, required: true, schema: DEVICE_DECISION_FORM },
     responses: {
       200: { description: 'The code for the new device, the sign-in form, or "declined"', html: true },
-      400: { description: 'Not a user code, or the page area is not available', html: true },
-      403: { description: 'Cross-origin form, step-up needed or failed, not approved, or a refusal', html: true, schema: ERROR },
+      400: {
+        description: 'Not a user code, the page area is not available, or a body that cannot be read (JSON)',
+        html: true,
+        schema: ERROR,
+      },
+      403: {
+        description: 'Cross-origin form, a session in QR quarantine, step-up needed or failed, not approved, or a refusal',
+        html: true,
+        schema: ERROR,
+      },
       ...FORM_REFUSALS,
     },
   },

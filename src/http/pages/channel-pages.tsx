@@ -40,6 +40,17 @@ const tagOf = (
   return { src, nonce, page, messages, ...(username === undefined ? {} : { username }) }
 }
 
+/**
+ * Whether `/link` was opened by the person: a scanned QR code, a typed or bookmarked address
+ * (`Sec-Fetch-Site: none`), this origin's own pages, or a browser that sends no Fetch Metadata. The
+ * link signs this browser in to whoever showed the QR code, whose device takes the check code: followed
+ * from another site it would sign a visitor in to a stranger's account without a click (login CSRF).
+ */
+const openedByPerson = (c: C): boolean => {
+  const site = c.req.header('sec-fetch-site')
+  return site === undefined || site === 'none' || site === 'same-origin'
+}
+
 /** Runs an approval route for the page session's device (a 401 JSON answer without one). */
 const asPageSession =
   (services: Services, accounts: AccountServices, route: RouteFn<AuthedEnv>, post: boolean) =>
@@ -86,8 +97,11 @@ export const mountChannelPages = (
     return render(c, services, (nonce) => <LoginPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'login', LOGIN_SCRIPT_MESSAGES)} />)
   })
   app.get('/link', async (c) => {
-    const src = (await loaded())?.src
-    return render(c, services, (nonce) => <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} />)
+    const fromAnotherSite = !openedByPerson(c)
+    const src = fromAnotherSite ? undefined : (await loaded())?.src
+    return render(c, services, (nonce) => (
+      <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} fromAnotherSite={fromAnotherSite} />
+    ))
   })
   const accounts = services.accounts
   if (accounts !== undefined) {

@@ -189,10 +189,15 @@ export const ShowQrPage = (props: { frame: PageFrame; script: PageScriptTag | un
 }
 
 /** `/link#…`: the new device that scanned a signed-in device's QR code. */
-export const LinkPage = (props: { frame: PageFrame; script: PageScriptTag | undefined }) => {
+export const LinkPage = (props: { frame: PageFrame; script: PageScriptTag | undefined; fromAnotherSite?: boolean }) => {
   const { t } = props.frame
   return (
     <Layout frame={props.frame} title={t('linkTitle')} {...(props.script === undefined ? {} : { script: props.script })}>
+      {props.fromAnotherSite === true ? (
+        <p class="notice" role="alert">
+          {t('linkFromAnotherSite')}
+        </p>
+      ) : null}
       <noscript>
         <p class="notice">{t('linkNeedsJs')}</p>
       </noscript>

@@ -15,6 +15,7 @@ import type { UiaStage } from '../../core/auth/uia.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import { DEVICE_DECISION_FORM } from '../openapi/page-forms.ts'
 import { sightingOf } from '../sighting.ts'
+import { formatTime } from './account-views.tsx'
 import { type C, formOf, frameOf, render, type SignedIn, signedIn } from './page-context.ts'
 import { proofOf, stepUp } from './step-up.ts'
 import { CodeEntry, Consent, type ConsentStepUp, Message, SigninForm, TypedApproved } from './views.tsx'
@@ -23,6 +24,24 @@ import { CodeEntry, Consent, type ConsentStepUp, Message, SigninForm, TypedAppro
 class StepUpNeeded extends Error {
   constructor(readonly problem: ConsentStepUp['problem']) {
     super('step-up needed')
+  }
+}
+
+/**
+ * The refusal of a session in QR quarantine, which approves, declines and looks up nothing here, as
+ * `/v1/approvals/*` refuses it: a look-up spends the account's user-code budget (the owner's approvals
+ * would wait) and a Decline burns the login. Undefined for any other session.
+ */
+const quarantineRefusal = async (c: C, services: Services, accounts: AccountServices, who: SignedIn): Promise<Response | undefined> => {
+  try {
+    await accounts.deviceGuard.ensureAllowed({ accountId: who.account.id, deviceId: who.principal.deviceId }, 'approve_login')
+    return undefined
+  } catch (error) {
+    if (!(error instanceof RelayError && error.reason === 'quarantined')) throw error
+    const frame = frameOf(c)
+    const device = (await accounts.auth.sessions.listDevices(who.account.id)).find((d) => d.id === who.principal.deviceId)
+    const text = frame.t('quarantined', { until: formatTime(frame.lang, device?.quarantineUntilMs ?? 0) })
+    return render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={text} back="/account" />, 403)
   }
 }
 
@@ -65,6 +84,8 @@ export const decideTyped = async (c: C, services: Services, accounts: AccountSer
     render(c, services, <Message frame={frame} title={frame.t('consentTitle')} text={frame.t(key)} />, status)
   if (userCode === null) return message(decision === 'approve' ? 'typedNotApproved' : 'declined', 400)
   if (who === null) return render(c, services, <SigninForm frame={frame} step={{ userCode }} />)
+  const refused = await quarantineRefusal(c, services, accounts, who)
+  if (refused !== undefined) return refused
   const approver = { accountId: who.account.id, deviceId: who.principal.deviceId }
   const totp = accounts.auth.secondFactors.hasTotp(who.account)
   const runStepUp = async (flows: UiaStage[][]): Promise<void> => {
@@ -99,5 +120,5 @@ export const decideTyped = async (c: C, services: Services, accounts: AccountSer
 export const proceedWithCode = async (c: C, services: Services, accounts: AccountServices, userCode: string): Promise<Response> => {
   const who = await signedIn(c, services, accounts)
   if (who === null) return render(c, services, <SigninForm frame={frameOf(c)} step={{ userCode }} />)
-  return consentPage(c, services, accounts, who, userCode)
+  return (await quarantineRefusal(c, services, accounts, who)) ?? consentPage(c, services, accounts, who, userCode)
 }

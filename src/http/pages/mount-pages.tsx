@@ -118,7 +118,7 @@ const signOut = (services: Services) => async (c: C) => {
   const frame = frameOf(c)
   const who = accounts === undefined ? null : await signedIn(c, services, accounts)
   if (who !== null) await accounts?.auth.sessions.logout(who.account.id, who.principal.deviceId)
-  clearPageSession(c)
+  clearPageSession(c, services.config.server.publicBaseUrl)
   return render(
     c,
     services,

@@ -8,6 +8,7 @@
 import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import type { AccountRecord } from '../../core/accounts/records.ts'
+import { RelayError } from '../../core/errors.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
 import type { IssuedTokens, Principal } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
@@ -37,9 +38,15 @@ export const render = (c: C, services: Services, view: Child | ((nonce: string) 
   return c.html(`<!doctype html>${String(body)}`, status)
 }
 
-/** The string fields of a page form, each cut at 1 KiB (the body itself is capped at 16 KiB). */
+/**
+ * The string fields of a page form, each cut at 1 KiB (the body itself is capped at 16 KiB). Errors:
+ * INVALID_PARAM when the body cannot be read as its content type says (a multipart body without its
+ * boundary or broken), before anything is done.
+ */
 export const formOf = async (c: C): Promise<Record<string, string>> => {
-  const form = await c.req.parseBody()
+  const form = await c.req.parseBody().catch(() => {
+    throw new RelayError('INVALID_PARAM', { detail: 'the form body cannot be read' })
+  })
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(form)) if (typeof value === 'string') out[key] = value.slice(0, 1024)
   return out
@@ -53,8 +60,9 @@ export interface SignedIn {
 
 /** Sets both page cookies from freshly issued tokens. */
 export const keepTokens = (c: C, services: Services, tokens: IssuedTokens): void => {
-  writePageSession(c, tokens.accessToken, tokens.expiresInMs / 1000)
-  writePageRefresh(c, tokens.refreshToken, services.config.auth.refreshTokenTtlSeconds)
+  const { publicBaseUrl } = services.config.server
+  writePageSession(c, publicBaseUrl, tokens.accessToken, tokens.expiresInMs / 1000)
+  writePageRefresh(c, publicBaseUrl, tokens.refreshToken, services.config.auth.refreshTokenTtlSeconds)
 }
 
 const authenticated = async (accounts: AccountServices, token: string): Promise<SignedIn | null> => {
@@ -71,16 +79,17 @@ const authenticated = async (accounts: AccountServices, token: string): Promise<
  * a session the server no longer knows clears both cookies.
  */
 export const signedIn = async (c: C, services: Services, accounts: AccountServices): Promise<SignedIn | null> => {
-  const token = readPageSession(c)
+  const { publicBaseUrl } = services.config.server
+  const token = readPageSession(c, publicBaseUrl)
   let who: SignedIn | null = null
   if (token !== undefined) {
     // An expired or revoked access token is the same as none: try the refresh cookie.
     who = await authenticated(accounts, token).catch(() => null)
   }
   if (who === null) {
-    const refresh = readPageRefresh(c)
+    const refresh = readPageRefresh(c, publicBaseUrl)
     if (refresh === undefined) {
-      if (token !== undefined) clearPageSession(c)
+      if (token !== undefined) clearPageSession(c, publicBaseUrl)
       return null
     }
     try {
@@ -91,7 +100,7 @@ export const signedIn = async (c: C, services: Services, accounts: AccountServic
       // A refused refresh (signed out elsewhere, reused, expired): the person signs in again.
       who = null
     }
-    if (who === null) clearPageSession(c)
+    if (who === null) clearPageSession(c, publicBaseUrl)
   }
   if (who !== null) accounts.auth.sessions.markSeen(who.principal, c.get('clientKey'))
   return who

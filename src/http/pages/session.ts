@@ -2,7 +2,8 @@
  * The page session (docs/pages.md): an opaque access token of a device session minted by the same
  * sessions service as `POST /v1/login` (stored hashed there), held in a `__Host-` cookie that is
  * HttpOnly, Secure and SameSite=Strict. Plain http is allowed only on loopback (development), where
- * the `__Host-` prefix cannot be used. Every POST must carry an `Origin` equal to the page's own:
+ * the `__Host-` prefix cannot be used. Which of the two is decided by the configured public origin, never
+ * by the request's `Host` (a proxy passing its upstream's name would otherwise drop `Secure` and the prefix). Every POST must carry an `Origin` equal to the page's own:
  * with SameSite=Strict this makes cross-site request forgery impossible by construction.
  *
  * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2
@@ -15,17 +16,22 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 /** Whether the page is served over plain http on a loopback host (development only). */
 const isLoopbackHttp = (url: URL): boolean => url.protocol === 'http:' && LOOPBACK.has(url.hostname)
 
-/** The cookie's name for this request's origin. */
+/** The URL the browser sees: the configured public one; without it (loopback development only) the request's. */
+const pageUrlOf = (c: Context, publicBaseUrl: string | undefined): URL => new URL(publicBaseUrl ?? c.req.url)
+
+/** The cookie's name for the page's origin. */
 export const sessionCookieName = (url: URL): string => (isLoopbackHttp(url) ? 'qrelay-page' : '__Host-qrelay-page')
 
 /** The page session token the browser sent, if any. */
-export const readPageSession = (c: Context): string | undefined => getCookie(c, sessionCookieName(new URL(c.req.url)))
+export const readPageSession = (c: Context, publicBaseUrl: string | undefined): string | undefined =>
+  getCookie(c, sessionCookieName(pageUrlOf(c, publicBaseUrl)))
 
 /** The refresh cookie's name: the same rules, its own name (it renews the page session). */
 const refreshCookieName = (url: URL): string => `${sessionCookieName(url)}-refresh`
 
 /** The page session's refresh token the browser sent, if any. */
-export const readPageRefresh = (c: Context): string | undefined => getCookie(c, refreshCookieName(new URL(c.req.url)))
+export const readPageRefresh = (c: Context, publicBaseUrl: string | undefined): string | undefined =>
+  getCookie(c, refreshCookieName(pageUrlOf(c, publicBaseUrl)))
 
 const cookieOptions = (url: URL, maxAgeSeconds: number) =>
   ({
@@ -37,20 +43,20 @@ const cookieOptions = (url: URL, maxAgeSeconds: number) =>
   }) as const
 
 /** Sets the page session cookie to `token` for `maxAgeSeconds`. */
-export const writePageSession = (c: Context, token: string, maxAgeSeconds: number): void => {
-  const url = new URL(c.req.url)
+export const writePageSession = (c: Context, publicBaseUrl: string | undefined, token: string, maxAgeSeconds: number): void => {
+  const url = pageUrlOf(c, publicBaseUrl)
   setCookie(c, sessionCookieName(url), token, cookieOptions(url, maxAgeSeconds))
 }
 
 /** Sets the refresh cookie (same attributes) for `maxAgeSeconds`, the refresh family's lifetime. */
-export const writePageRefresh = (c: Context, token: string, maxAgeSeconds: number): void => {
-  const url = new URL(c.req.url)
+export const writePageRefresh = (c: Context, publicBaseUrl: string | undefined, token: string, maxAgeSeconds: number): void => {
+  const url = pageUrlOf(c, publicBaseUrl)
   setCookie(c, refreshCookieName(url), token, cookieOptions(url, maxAgeSeconds))
 }
 
 /** Removes both cookies (sign-out, or a session the server no longer knows). */
-export const clearPageSession = (c: Context): void => {
-  const url = new URL(c.req.url)
+export const clearPageSession = (c: Context, publicBaseUrl: string | undefined): void => {
+  const url = pageUrlOf(c, publicBaseUrl)
   for (const name of [sessionCookieName(url), refreshCookieName(url)]) deleteCookie(c, name, { path: '/', secure: !isLoopbackHttp(url) })
 }
 

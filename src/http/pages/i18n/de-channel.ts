@@ -43,4 +43,6 @@ export const deChannel: { readonly [K in keyof typeof enChannel]: string } = {
   linkTitle: 'Dieses Gerät wird angemeldet',
   linkNeedsJs: 'Die Anmeldung mit QR-Code braucht JavaScript.',
   linkTypeCode: 'Geben Sie diesen Code auf Ihrem angemeldeten Gerät ein:',
+  linkFromAnotherSite:
+    'Dieser Anmeldelink wurde von einer anderen Website aus geöffnet und darum nicht verwendet. Melden Sie dieses Gerät nur mit einem QR-Code an, den Sie selbst gescannt haben.',
 }

@@ -41,4 +41,6 @@ export const enChannel = {
   linkTitle: 'Signing in this device',
   linkNeedsJs: 'Signing in with a QR code needs JavaScript.',
   linkTypeCode: 'Type this code on your signed-in device:',
+  linkFromAnotherSite:
+    'This sign-in link was opened from another website, so it was not used. Sign this device in only with a QR code you scanned yourself.',
 } as const
