@@ -12,7 +12,7 @@ import { startNodeServer, type RunningServer } from '../../src/runtime/node-serv
 import { serveWithJsonRefusals } from '../../src/runtime/node-refusals.ts'
 import { nodeWebSocketServer } from '../../src/runtime/node-ws.ts'
 import { adoptWebSocket } from '../../src/runtime/node-ws-upgrade.ts'
-import { join } from '../helpers/ws-client.ts'
+import { join, openSocket } from '../helpers/ws-client.ts'
 
 /** `count` client frames of `text`, masked (with a zero key, which RFC 6455 allows) and back to back. */
 const maskedFrames = (text: string, count: number): Buffer => {
@@ -86,6 +86,33 @@ describe('finding A: a client that never reads cannot make the server buffer its
     expect(socket!.bufferedAmount).toBeLessThan(512 * 1024)
     client.terminate()
   }, 30_000)
+})
+
+describe('WebSockets and the per-address connection cap', () => {
+  it('upgraded sockets count toward QRELAY_MAX_CONNECTIONS_PER_ADDRESS, and a closed one frees its place', async () => {
+    const server = await startNodeServer(
+      parseConfig({ QRELAY_PORT: '0', QRELAY_LOG_LEVEL: 'silent', QRELAY_MAX_CONNECTIONS_PER_ADDRESS: '3' }),
+    )
+    try {
+      const res = await fetch(`${server.url}/v1/rendezvous`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Connection: 'close' },
+        body: '{"data":""}',
+      })
+      const { id } = (await res.json()) as { id: string }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const url = `${server.url.replace('http', 'ws')}/v1/rendezvous/${id}/ws`
+      const opened = await Promise.all([0, 1, 2].map(() => openSocket(url)))
+      await expect(openSocket(url, 2000)).rejects.toThrow()
+      opened[0]!.raw.terminate()
+      await opened[0]!.closed
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const again = await openSocket(url)
+      for (const ws of [...opened, again]) ws.raw.terminate()
+    } finally {
+      await server.stop()
+    }
+  })
 })
 
 describe('finding A on the relay', () => {
