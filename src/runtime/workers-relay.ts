@@ -70,8 +70,18 @@ export const webSocketChannelOf = (request: Request, config: Config): string | n
   if (!config.websocket.enabled || !config.rendezvous.nativeEnabled) return null
   if (request.method !== 'GET' || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return null
   const match = WS_PATH.exec(new URL(request.url).pathname)
-  const id = match === null ? null : decodeURIComponent(match[1] as string)
+  const id = match === null ? null : decodedSegment(match[1] as string)
   return id !== null && OPAQUE_ID.test(id) ? id : null
+}
+
+/** A path segment decoded, or null when it is not valid percent-encoding (`decodeURIComponent` throws: the Worker's fetch did). */
+const decodedSegment = (segment: string): string | null => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Safe: a URIError on malformed percent-encoding, which names no channel (the app answers it 404).
+    return null
+  }
 }
 
 /**

@@ -56,3 +56,14 @@ describe('finding B on Workers: a WebSocket counts against its ASN as HTTP does'
     expect(after.status).toBe(200)
   })
 })
+
+describe('WebSocket upgrades of malformed ids on Workers', () => {
+  it('answers an upgrade whose id is not valid percent-encoding with the JSON 404 of the app, not an uncaught error', async () => {
+    const res = await SELF.fetch(`${ORIGIN}/v1/rendezvous/%E0%A4%A/ws`, {
+      headers: { upgrade: 'websocket', 'cf-connecting-ip': '192.0.2.77' },
+    })
+    // The app's answer to a path it cannot route (as on Node), instead of an uncaught URIError.
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
+  })
+})
