@@ -143,8 +143,8 @@ const MAX_UNSENT_BYTES = 64 * 1024
 const holdWhileUnsent = (ws: WebSocket): void => {
   if (ws.isPaused || ws.bufferedAmount <= MAX_UNSENT_BYTES) return
   const connection = (ws as unknown as { _socket?: Duplex })._socket
-  // Past the stream's high-water mark, so its last write said to wait: 'drain' comes once all is written.
-  if (connection === undefined || connection.writableLength === 0) return
+  // Only when a write was told to wait ('drain' then comes once all is written), else nothing would resume it.
+  if (connection?.writableNeedDrain !== true) return
   ws.pause()
   connection.once('drain', () => ws.resume())
 }
