@@ -130,14 +130,35 @@ const ignore = (): void => {}
 const RECEIVER = Symbol('qrelay.receiver')
 type Adopted = WebSocket & { [RECEIVER]: SocketReceiver }
 
+/**
+ * What a socket may hold unsent (its client not reading) before the server stops reading its frames:
+ * a few of the largest frames at the default payload limit. Every frame a client sends may be answered
+ * (a pong, an ack, a conflict), so a client that sends and never reads made the server buffer every
+ * answer, ≈ 150 bytes of heap per 21-byte ping (44 MB of pings held 300 MB): the reads now wait until
+ * what is queued has been written out, and the client's own sends back up in TCP instead.
+ */
+const MAX_UNSENT_BYTES = 64 * 1024
+
+/** Stops reading `ws` while it holds more than {@link MAX_UNSENT_BYTES} unsent; reads again once written out. */
+const holdWhileUnsent = (ws: WebSocket): void => {
+  if (ws.isPaused || ws.bufferedAmount <= MAX_UNSENT_BYTES) return
+  const connection = (ws as unknown as { _socket?: Duplex })._socket
+  // Only when a write was told to wait ('drain' then comes once all is written), else nothing would resume it.
+  if (connection?.writableNeedDrain !== true) return
+  ws.pause()
+  connection.once('drain', () => ws.resume())
+}
+
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const receiver = (this as Adopted)[RECEIVER]
   // `ws` hands a Buffer per frame (its default binaryType); a text frame's bytes are valid UTF-8.
   if (isBinary) receiver.binary()
   else receiver.text((data as Buffer).toString('utf8'))
+  holdWhileUnsent(this)
 }
 function onPing(this: WebSocket): void {
   ;(this as Adopted)[RECEIVER].ping()
+  holdWhileUnsent(this)
 }
 function onClose(this: WebSocket, code: number): void {
   ;(this as Adopted)[RECEIVER].closed(code)

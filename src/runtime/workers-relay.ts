@@ -9,6 +9,7 @@
  * client's address in {@link CLIENT_HEADER} (the object is reachable only through the Worker).
  */
 import { hexToBytes } from '@noble/hashes/utils.js'
+import { cfFacts } from '../adapters/geo/cloudflare.ts'
 import { memoryChannelEvents, type MemoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { durableObjectStore } from '../adapters/storage/durable-object.ts'
@@ -26,6 +27,8 @@ import { compose } from './compose.ts'
 
 /** Header carrying the client's address from the Worker to the channel object. */
 export const CLIENT_HEADER = 'x-qrelay-client-address'
+/** Header carrying the client's autonomous system (`request.cf.asn`), when Cloudflare knows it. */
+export const CLIENT_ASN_HEADER = 'x-qrelay-client-asn'
 
 /** The native WebSocket path, and the channel id in it. */
 const WS_PATH = /^\/v1\/rendezvous\/([^/]+)\/ws$/
@@ -67,14 +70,33 @@ export const webSocketChannelOf = (request: Request, config: Config): string | n
   if (!config.websocket.enabled || !config.rendezvous.nativeEnabled) return null
   if (request.method !== 'GET' || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return null
   const match = WS_PATH.exec(new URL(request.url).pathname)
-  const id = match === null ? null : decodeURIComponent(match[1] as string)
+  const id = match === null ? null : decodedSegment(match[1] as string)
   return id !== null && OPAQUE_ID.test(id) ? id : null
 }
 
-/** The Worker's side: hands the upgrade to the channel's object with the client's address. */
+/** A path segment decoded, or null when it is not valid percent-encoding (`decodeURIComponent` throws: the Worker's fetch did). */
+const decodedSegment = (segment: string): string | null => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Safe: a URIError on malformed percent-encoding, which names no channel (the app answers it 404).
+    return null
+  }
+}
+
+/**
+ * The Worker's side: hands the upgrade to the channel's object with the client's address and ASN (the
+ * caller an HTTP request of the same client has: without the ASN, a socket's refused hellos and
+ * mismatch aborts counted against its network only, and one carrier's networks were as many reporters).
+ */
 export const forwardWebSocket = (request: Request, env: Env, id: string): Promise<Response> => {
   const headers = new Headers(request.headers)
-  headers.set(CLIENT_HEADER, request.headers.get('cf-connecting-ip') ?? 'unknown')
+  const address = request.headers.get('cf-connecting-ip') ?? 'unknown'
+  headers.set(CLIENT_HEADER, address)
+  const { asn } = cfFacts((request as Request & { cf?: Parameters<typeof cfFacts>[0] }).cf)
+  // Never the client's own header: only what Cloudflare said.
+  if (asn === undefined) headers.delete(CLIENT_ASN_HEADER)
+  else headers.set(CLIENT_ASN_HEADER, String(asn))
   return env.RELAY_CHANNEL.getByName(channelObjectName(id)).fetch(new Request(request, { headers }))
 }
 
@@ -122,9 +144,12 @@ export const objectRelay = (env: Env): ObjectRelay => {
   return { relay, events, logger, redact }
 }
 
-/** The caller a forwarded upgrade speaks for. */
+/** The caller a forwarded upgrade speaks for: the client's network and, when known, its ASN. */
 export const callerOfForwarded = (request: Request): Caller => {
   const address = request.headers.get(CLIENT_HEADER) ?? 'unknown'
+  const asn = Number(request.headers.get(CLIENT_ASN_HEADER) ?? '')
   const parsed = parseAddress(address)
-  return parsed === null ? { clientKey: 'unknown' } : { clientKey: rateKeyOf(parsed), address }
+  const caller: Caller = parsed === null ? { clientKey: 'unknown' } : { clientKey: rateKeyOf(parsed), address }
+  if (Number.isInteger(asn) && asn > 0) caller.asn = asn
+  return caller
 }
