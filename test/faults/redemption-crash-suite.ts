@@ -5,6 +5,8 @@
  * nothing of A runs (its request never answers, no undo, no roll-back). The new device retries at B.
  */
 import { describe, expect, it } from 'vitest'
+import { hashSecret } from '../../src/core/crypto/secrets.ts'
+import type { DeviceGrant } from '../../src/core/oauth/device-grant.ts'
 import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
 import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
@@ -159,6 +161,26 @@ export const describeRedemptionCrash = (label: string, fresh: () => RunStores): 
       const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
       expect(retried.body.error, JSON.stringify(retried.body)).toBe('invalid_grant')
       expect(await qrDevices(run)).toEqual([])
+    })
+
+    // Open point 2 of docs/security/faults.md: on Redis and Durable Objects the mint is several steps; a
+    // process killed after the first (the device stored, nothing else) leaves a part-made session the
+    // retry does not complete. Made here by hand after a kill at the redemption, on every store.
+    it("killed between the mint's steps: the retry waits, then is refused; never a second device", async () => {
+      const run = await crashAt(fresh, 'after-redeem')
+      const id = await run.b.store.kv.get(`grant-dc:${hashSecret(run.deviceCode)}`)
+      const grant = JSON.parse((await run.b.store.kv.get(`grant:${id}`)) as string) as DeviceGrant
+      const plan = grant.state.kind === 'redeemed' ? grant.state.mint : undefined
+      expect(plan).toBeDefined()
+      const now = run.clock.now()
+      const partMade = { id: plan?.deviceId as string, accountId: run.accountId, displayName: 'Laptop', origin: 'qr' as const }
+      expect(await run.b.durable.devices.create({ ...partMade, quarantineUntilMs: 0, createdAtMs: now, lastSeenAtMs: now })).toBe('ok')
+      const waiting = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(waiting.body.error, JSON.stringify(waiting.body)).toBe('authorization_pending')
+      run.clock.advance(61_000)
+      expect((await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)).body.error).toBe('invalid_grant')
+      expect((await qrDevices(run)).map((d) => d.id)).toEqual([partMade.id])
+      expect(await signedInEvents(run)).toEqual([])
     })
 
     it('killed after the redemption: another key resumes nothing; past the grace the code is spent', async () => {
