@@ -164,14 +164,8 @@ const composeAccounts = (
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, platform: ports.proofCheck })
-  const deviceLogin = deviceLoginService({
-    grants,
-    sessions: auth.sessions,
-    durable,
-    events,
-    clock,
-    quarantineSeconds: config.policy.quarantineSeconds,
-  })
+  const quarantineSeconds = config.policy.quarantineSeconds
+  const deviceLogin = deviceLoginService({ grants, sessions: auth.sessions, durable, events, clock, random, quarantineSeconds })
   const recency = authRecency({ security: durable.security, clock })
   const maxAuthAgeMs = config.policy.deviceActionMaxAuthAgeSeconds * 1000
   const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs })

@@ -1,30 +1,26 @@
 /**
  * The new device's side of a QR login at the token endpoint: one poll of a device code (RFC 8628
  * §3.4), decided by `decidePoll`, stored by compare-and-swap (so of two racing redemptions exactly one
- * moves the grant to `redeemed`), and, for the winner, a session minted for the approved account:
- * a device created via QR, linked to its approver and channel, quarantined for the configured time,
- * with tokens bound to the DPoP key that made the proof. The account and the approver are checked
- * again at minting: a lock, a disable or the approver's sign-out after the approval refuses it.
+ * moves the grant to `redeemed`, with the plan of the one session it mints), and the session minted
+ * for the approved account (`device-redemption.ts`): a device created via QR, linked to its approver
+ * and channel, quarantined for the configured time, with tokens bound to the DPoP key that made the
+ * proof. The account and the approver are checked again at minting: a lock, a disable or the
+ * approver's sign-out after the approval refuses it. A poll again within the retry grace, by the same
+ * key, resumes the redemption: the same session, never a second one.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
-import { equalConstantTime, hashSecret } from '../core/crypto/secrets.ts'
-import { RelayError } from '../core/errors.ts'
-import { enterInitiationCode, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
+import { equalConstantTime } from '../core/crypto/secrets.ts'
+import { enterInitiationCode, recordSighting, withRedemptionPlan, type DeviceGrant } from '../core/oauth/device-grant.ts'
 import { decidePoll, type PollDecision } from '../core/oauth/polling.ts'
-import { quarantineUntil } from '../core/oauth/scopes.ts'
+import { planRedemption } from '../core/oauth/redemption-plan.ts'
 import type { NetworkSighting } from '../core/policy/proximity.ts'
-import type { Clock, DurableStore, SecurityEvent, SecurityEvents } from '../ports.ts'
-import { DEVICE_FLOW_SCOPE, type DeviceGrantsService, type StoredGrant } from './device-grants.ts'
+import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
+import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
+import { deviceRedemption, type PollResult } from './device-redemption.ts'
 import { holdMsOf, waitUntilDecided } from './grant-wait.ts'
-import type { IssuedTokens, SessionsService } from './sessions.ts'
-
-/** The answer to one poll. */
-export type PollResult =
-  | { kind: 'tokens'; tokens: IssuedTokens; scope: string }
-  | { kind: 'error'; error: 'authorization_pending' | 'access_denied' | 'expired_token' | 'invalid_grant'; description: string }
-  | { kind: 'error'; error: 'slow_down'; description: string; intervalSeconds: number }
+import type { SessionsService } from './sessions.ts'
 
 /** The answer to a typed initiation code. */
 export type CodeEntryResult =
@@ -58,9 +54,8 @@ export interface DeviceLoginService {
 }
 
 const MAX_CAS_TRIES = 8
-const DEFAULT_DEVICE_NAME = 'New device'
 
-const refusal = (decision: Exclude<PollDecision, { kind: 'issue' }>): PollResult => {
+const refusal = (decision: Exclude<PollDecision, { kind: 'issue' | 'resume' }>): PollResult => {
   switch (decision.kind) {
     case 'authorization_pending':
       return { kind: 'error', error: 'authorization_pending', description: 'the user has not approved yet' }
@@ -95,98 +90,20 @@ const refusal = (decision: Exclude<PollDecision, { kind: 'issue' }>): PollResult
  * Builds the service.
  *
  * @example
- * const login = deviceLoginService({ grants, sessions, durable, events, clock, quarantineSeconds: 86_400 })
+ * const login = deviceLoginService({ grants, sessions, durable, events, clock, random, quarantineSeconds: 86_400 })
  * const result = await login.poll({ deviceCode, proofJkt, sighting })
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: a factory whose methods share the grant and session services; each is short
 export const deviceLoginService = (deps: {
   grants: DeviceGrantsService
   sessions: SessionsService
   durable: DurableStore
   events: SecurityEvents
   clock: Clock
+  random: Random
   quarantineSeconds: number
 }): DeviceLoginService => {
   const { grants, clock } = deps
-
-  const mint = async (
-    grant: DeviceGrant,
-    approval: { accountId: string; deviceId: string },
-    network: string | undefined,
-  ): Promise<PollResult> => {
-    const deniedAtMint: PollResult = {
-      kind: 'error',
-      error: 'access_denied',
-      description: 'the account or the approving device can no longer sign devices in',
-    }
-    const [account, approver] = await Promise.all([
-      deps.durable.accounts.get(approval.accountId),
-      deps.durable.devices.get(approval.accountId, approval.deviceId),
-    ])
-    if (account === null || approver === null) return deniedAtMint
-    const now = clock.now()
-    const signedIn = (deviceId: string): SecurityEvent => ({
-      type: 'device_signed_in',
-      atMs: now,
-      deviceId,
-      details: { origin: 'qr', approved_by: approver.id, device_name: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME },
-    })
-    // Events that go to the feed in `durable`: the store appends this one in the mint's own step (one
-    // commit on SQLite), and the sinks are told after it (`stored`) instead of emitting it.
-    const { feedBounds } = deps.events
-    const stored = feedBounds === undefined ? undefined : deps.events.stored?.bind(deps.events)
-    const report = stored === undefined || feedBounds === undefined ? undefined : { event: signedIn, bounds: feedBounds }
-    let tokens: IssuedTokens
-    try {
-      tokens = await deps.sessions.mint(
-        account,
-        {
-          displayName: grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME,
-          origin: 'qr',
-          approvedByDeviceId: approver.id,
-          channelHash: hashSecret(grant.channelBinding),
-          quarantineUntilMs: quarantineUntil(now, deps.quarantineSeconds * 1000),
-          jkt: grant.dpopJkt,
-          ...(network === undefined ? {} : { network }),
-        },
-        report,
-      )
-    } catch (error) {
-      // Locked or disabled at this very instant (the store checks it in the same step as the write).
-      if (error instanceof RelayError && error.code === 'FORBIDDEN') return deniedAtMint
-      // Anything else (the store unavailable) is not a refusal: the caller rolls the redemption back.
-      throw error
-    }
-    try {
-      await (stored ?? deps.events.emit.bind(deps.events))(account.id, signedIn(tokens.deviceId))
-    } catch (error) {
-      // Tokens nobody will receive must not stay valid; the retry mints (and reports) afresh.
-      // Best effort: the original error is what the caller must see; tokens never handed out expire anyway.
-      await deps.sessions.logout(account.id, tokens.deviceId).catch(() => false)
-      throw error
-    }
-    return { kind: 'tokens', tokens, scope: DEVICE_FLOW_SCOPE }
-  }
-
-  /**
-   * Mints for a grant this poll just moved to `redeemed` (`saved`); on an unexpected failure puts the
-   * grant back as it was (`before`) and rethrows, so the client's retry redeems it again instead of
-   * hearing "already used" (a login burnt by a transient error).
-   */
-  const redeem = async (
-    before: StoredGrant,
-    saved: StoredGrant,
-    approval: { accountId: string; deviceId: string },
-    network: string | undefined,
-  ): Promise<PollResult> => {
-    try {
-      return await mint(before.grant, approval, network)
-    } catch (error) {
-      // Best effort: if the roll-back fails too, the grant stays redeemed and the original error is reported.
-      await grants.replace(saved, before.grant).catch(() => null)
-      throw error
-    }
-  }
+  const redemption = deviceRedemption(deps)
 
   /** One poll, and the grant it decided on (none when the device code is unknown). */
   const pollOnce = async ({ deviceCode, proofJkt, sighting, network }: PollRequest): Promise<[PollResult, DeviceGrant?]> => {
@@ -194,17 +111,25 @@ export const deviceLoginService = (deps: {
     for (let attempt = 0; attempt < MAX_CAS_TRIES && stored !== null; attempt++) {
       const now = clock.now()
       const { decision, next } = decidePoll(stored.grant, proofJkt, now)
-      // A stranger's poll (another key) must not leave a trace in the grant.
-      const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, { ...sighting, source: 'poll' })
-      let saved: StoredGrant | null = stored
-      if (seen !== stored.grant) {
-        saved = await grants.replace(stored, seen)
-        if (saved === null) {
+      // A retry of a redemption changes nothing in the grant: it completes or re-reads the planned session.
+      if (decision.kind === 'resume') return [await redemption.resume(next, decision.approval, decision.plan, deviceCode, network)]
+      const polled = { ...sighting, source: 'poll' as const }
+      if (decision.kind === 'issue') {
+        // The session is fixed before it is minted, in the very compare-and-swap that redeems the grant.
+        const { plan, session } = planRedemption(deps.random, deviceCode)
+        const redeemed = recordSighting(withRedemptionPlan(next, plan), polled)
+        if ((await grants.replace(stored, redeemed)) === null) {
           stored = await grants.findById(stored.grant.id)
           continue
         }
+        return [await redemption.issue(redeemed, decision.approval, session, network)]
       }
-      if (decision.kind === 'issue') return [await redeem(stored, saved, decision.approval, network)]
+      // A stranger's poll (another key) must not leave a trace in the grant.
+      const seen = decision.kind === 'invalid_grant' ? next : recordSighting(next, polled)
+      if (seen !== stored.grant && (await grants.replace(stored, seen)) === null) {
+        stored = await grants.findById(stored.grant.id)
+        continue
+      }
       return [refusal(decision), seen]
     }
     if (stored === null) return [{ kind: 'error', error: 'invalid_grant', description: 'unknown device code' }]

@@ -10,6 +10,7 @@ import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } fro
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
+import type { PlannedSession } from '../core/oauth/redemption-plan.ts'
 import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityFeedBounds } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
 import { putAccessToken, tokenRecords } from './token-mint.ts'
@@ -78,9 +79,11 @@ export interface SessionsService {
   /**
    * Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant.
    * With `reported`, the event it returns for the new device's id goes to the account's feed in the
-   * same store step (`FeedAppend`): stored if and only if the session is.
+   * same store step (`FeedAppend`): stored if and only if the session is. With `planned` (a device-code
+   * redemption's plan), that device id and those tokens: a store error leaves whatever was written for
+   * the retry that mints the same records, and CONCURRENT_WRITE says they are stored already.
    */
-  mint(account: AccountRecord, device: NewDeviceSession, reported?: MintReport): Promise<IssuedTokens>
+  mint(account: AccountRecord, device: NewDeviceSession, reported?: MintReport, planned?: PlannedSession): Promise<IssuedTokens>
   /**
    * The principal of a bearer value; changes nothing (a DPoP-bound token is not authenticated yet:
    * call {@link markSeen} once its proof checked out). Errors: MISSING_TOKEN, INVALID_TOKEN.
@@ -103,6 +106,20 @@ export interface SessionsService {
 }
 
 const TOUCH_CACHE_MAX = 10_000
+
+/** The record of a device about to be minted. */
+const deviceRecord = (accountId: string, id: string, device: NewDeviceSession, now: number): DeviceRecord => ({
+  id,
+  accountId,
+  displayName: device.displayName,
+  origin: device.origin,
+  quarantineUntilMs: device.quarantineUntilMs ?? 0,
+  ...(device.approvedByDeviceId === undefined ? {} : { approvedByDeviceId: device.approvedByDeviceId }),
+  ...(device.channelHash === undefined ? {} : { channelHash: device.channelHash }),
+  createdAtMs: now,
+  lastSeenAtMs: now,
+  ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
+})
 
 /**
  * Builds the sessions service.
@@ -132,21 +149,11 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
   }
 
   return {
-    async mint(account, device, reported) {
+    async mint(account, device, reported, planned) {
       const now = clock.now()
-      const record: DeviceRecord = {
-        id: newOpaqueId(random, 12),
-        accountId: account.id,
-        displayName: device.displayName,
-        origin: device.origin,
-        quarantineUntilMs: device.quarantineUntilMs ?? 0,
-        ...(device.approvedByDeviceId === undefined ? {} : { approvedByDeviceId: device.approvedByDeviceId }),
-        ...(device.channelHash === undefined ? {} : { channelHash: device.channelHash }),
-        createdAtMs: now,
-        lastSeenAtMs: now,
-        ...(device.network === undefined ? {} : { lastSeenNetwork: device.network }),
-      }
-      const { family, access, issued } = tokenRecords(deps, { accountId: account.id, deviceId: record.id, jkt: device.jkt })
+      const record = deviceRecord(account.id, planned?.deviceId ?? newOpaqueId(random, 12), device, now)
+      const owner = { accountId: account.id, deviceId: record.id, jkt: device.jkt }
+      const { family, access, issued } = tokenRecords(deps, owner, planned)
       let outcome: MintOutcome
       try {
         // One step: the device, its refresh family and its first access token (one commit on SQLite).
@@ -155,9 +162,12 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       } catch (error) {
         // The answer may be lost after the writes: no half-made device is left behind (it would show
         // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error
-        // is the one to report.
-        await durable.devices.revoke(account.id, record.id).catch(() => {})
+        // is the one to report. A planned session is left for its retry, which mints the same records.
+        if (planned === undefined) await durable.devices.revoke(account.id, record.id).catch(() => {})
         throw error
+      }
+      if (outcome === 'exists' && planned !== undefined) {
+        throw new RelayError('CONCURRENT_WRITE', { detail: 'the planned session is stored already' })
       }
       if (outcome !== 'ok') throw denied()
       return issued

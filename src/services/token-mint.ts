@@ -5,7 +5,7 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
-import { mintDeviceToken } from '../core/auth/device-token.ts'
+import { mintDeviceToken, type DeviceToken } from '../core/auth/device-token.ts'
 import type { AccessTokenRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
 import type { RelayError } from '../core/errors.ts'
 import type { Clock, DurableStore, Random } from '../ports.ts'
@@ -34,8 +34,8 @@ export interface TokenRecords {
   issued: IssuedTokens
 }
 
-const accessRecord = (deps: TokenMintDeps, owner: TokenOwner, familyId: string, now: number) => {
-  const token = mintDeviceToken(deps.random)
+const accessRecord = (deps: TokenMintDeps, owner: TokenOwner, familyId: string, now: number, given?: DeviceToken) => {
+  const token = given ?? mintDeviceToken(deps.random)
   const record: AccessTokenRecord = {
     id: token.id,
     secretHash: token.secretHash(),
@@ -52,14 +52,19 @@ const accessRecord = (deps: TokenMintDeps, owner: TokenOwner, familyId: string, 
 
 /**
  * Makes (without storing) a refresh family and its first access token for `owner`: what
- * `DeviceStore.createWithTokens` stores together with a new device.
+ * `DeviceStore.createWithTokens` stores together with a new device. `given`: these tokens (a planned
+ * redemption's) instead of fresh ones.
  *
  * @example
  * const { family, access, issued } = tokenRecords(deps, { accountId, deviceId, jkt })
  */
-export const tokenRecords = (deps: TokenMintDeps, owner: TokenOwner): TokenRecords => {
+export const tokenRecords = (
+  deps: TokenMintDeps,
+  owner: TokenOwner,
+  given?: { refresh: DeviceToken; access: DeviceToken },
+): TokenRecords => {
   const now = deps.clock.now()
-  const refresh = mintDeviceToken(deps.random)
+  const refresh = given?.refresh ?? mintDeviceToken(deps.random)
   const family: RefreshFamilyRecord = {
     id: refresh.id,
     accountId: owner.accountId,
@@ -71,7 +76,7 @@ export const tokenRecords = (deps: TokenMintDeps, owner: TokenOwner): TokenRecor
     expiresAtMs: now + deps.refreshTokenTtlMs,
     ...(owner.jkt === undefined ? {} : { jkt: owner.jkt }),
   }
-  const access = accessRecord(deps, owner, refresh.id, now)
+  const access = accessRecord(deps, owner, refresh.id, now, given?.access)
   return {
     family,
     access: access.record,

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { redactWith } from '../../src/core/crypto/secrets.ts'
 import { createApp, type AppHost } from '../../src/http/app.ts'
-import type { DurableStore, EphemeralStore, Logger, NetworkLocator } from '../../src/ports.ts'
+import type { DurableStore, EphemeralStore, Logger, NetworkLocator, Random } from '../../src/ports.ts'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
 import { compose } from '../../src/runtime/compose.ts'
@@ -53,6 +53,8 @@ export interface MakeAppOptions {
   keyring?: SealingKeyring
   /** More of the host (e.g. a WebSocket transport); the socket address always comes from `x-test-peer`. */
   host?: Partial<AppHost>
+  /** Randomness (default: seeded with 7); two apps sharing stores need different seeds. */
+  random?: Random
 }
 
 /** The default test keyring: one key of 32 bytes 0x03, id `test`. */
@@ -72,7 +74,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
   const services = compose(config, {
     store,
     clock,
-    random: seededRandom(7),
+    random: options.random ?? seededRandom(7),
     logger: options.logger ?? silentLogger,
     redact: redactWith(new Uint8Array(32).fill(9)),
     // Off unless asked for, so tests do not trip it.

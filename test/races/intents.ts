@@ -8,7 +8,7 @@
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { call, refresh, withUia, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
-import { BASE, bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
+import { BASE, bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { ADMIN_TOKEN, type RaceTarget } from './target.ts'
 
 /** The six intents. */
@@ -117,13 +117,13 @@ const prepareApproval = async (t: RaceTarget): Promise<Prepared> => {
     // INVALID_TRANSITION (already decided) or NOT_FOUND (the grant moved on), as approvals.ts documents.
     isDocumentedLoss: (a) => is(a, 409, 'errcode', ['M_BAD_STATE']) || is(a, 404, 'errcode', ['M_NOT_FOUND']) || RATE_LIMITED(a),
     async after() {
-      // The approved grant is redeemed exactly once.
+      // The approved grant is redeemed exactly once (a poll again within the retry grace gets the same tokens).
       const before = await deviceCount(owner.send, owner.token)
-      await redeemOnce(t, holder, codes.device_code)
+      const first = await redeemOnce(t, holder, codes.device_code)
       const again = await pollToken(t.send(NEW_DEVICE, 0), holder, t.now(), codes.device_code)
       const devices = await deviceCount(owner.send, owner.token)
       const problems: string[] = []
-      if (again.status === 200) problems.push('the approved grant was redeemed twice')
+      if (again.status === 200 && again.body.access_token !== first.access_token) problems.push('the approved grant was redeemed twice')
       if (devices !== before + 1) problems.push(`devices went from ${before} to ${devices}, expected +1`)
       return problems
     },
@@ -138,14 +138,26 @@ const prepareRedemption = async (t: RaceTarget, n: number): Promise<Prepared> =>
   return {
     attempt: (i) => pollToken(t.send(NEW_DEVICE, i), holder, t.now(), codes.device_code, { proof: proofs[i] as string }),
     isWin: (a) => a.status === 200 && typeof a.body.access_token === 'string',
-    // RFC 8628 §3.5: a redeemed code is invalid_grant; a poll inside the interval is slow_down. The
-    // proofs are made before the race: one that waited past the accepted `iat` window (a race spread
-    // over a minute on a real clock) is refused as invalid_dpop_proof (RFC 9449 §7.1).
+    // A poll of the grant just redeemed, by its key, within the retry grace resumes the redemption:
+    // the same tokens of the one session (docs/security/faults.md), not a second win.
+    isSameOutcome: (first, other) =>
+      first.body.access_token === other.body.access_token && first.body.refresh_token === other.body.refresh_token,
+    // RFC 8628 §3.5: a redeemed code is invalid_grant (past the grace); a poll inside the interval is
+    // slow_down; authorization_pending while the session's steps are being stored by another poll
+    // (Redis, Durable Objects). The proofs are made before the race: one that waited past the accepted
+    // `iat` window (a race spread over a minute on a real clock) is refused as invalid_dpop_proof (RFC 9449 §7.1).
     isDocumentedLoss: (a) =>
-      is(a, 400, 'error', ['invalid_grant', 'slow_down', 'invalid_dpop_proof']) || is(a, 429, 'error', ['slow_down']),
-    async after() {
+      is(a, 400, 'error', ['invalid_grant', 'slow_down', 'invalid_dpop_proof', 'authorization_pending']) ||
+      is(a, 429, 'error', ['slow_down']),
+    async after(winners) {
       const devices = await deviceCount(owner.send, owner.token)
-      return devices === before + 1 ? [] : [`devices went from ${before} to ${devices}, expected +1`]
+      const problems = devices === before + 1 ? [] : [`devices went from ${before} to ${devices}, expected +1`]
+      const token = winners[0]?.body.access_token as string | undefined
+      if (token !== undefined) {
+        const who = await callWithDpop(t.send(NEW_DEVICE, 0), holder, t.now(), 'GET', '/v1/account/whoami', token)
+        if (who.status !== 200) problems.push(`the redeemed access token does not work (${who.status})`)
+      }
+      return problems
     },
   }
 }

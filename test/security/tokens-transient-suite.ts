@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import type { FakeClock } from '../helpers/fake-clock.ts'
-import { bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
+import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { dpopCall, flakyDurable, oauthForm, tokenSetup, type TokenSetup } from './tokens-setup.ts'
 
 /** The stores a run uses: the durable store to make flaky, and optionally the ephemeral one and a start time. */
@@ -60,9 +60,10 @@ export const describeTransientFailures = (label: string, stores: TransientStores
     })
 
     // The redemption mints the device, its family and its token in one store intent (createWithTokens):
-    // failing before its writes, or after them with the answer lost.
+    // failing before its writes, or after them with the answer lost. The grant keeps its plan, so the
+    // retry mints (before) or finds (after) the very same session: one device either way.
     it.each(['before', 'after'] as const)(
-      'finding 12: device-code redemption with the session mint failing once (%s its writes): 503, the retry poll gets the tokens, no half-made device',
+      'finding 12: device-code redemption with the session mint failing once (%s its writes): 503, the retry poll gets the tokens of the one session',
       async (when) => {
         const store = flaky()
         const s = await setup(store)
@@ -78,13 +79,16 @@ export const describeTransientFailures = (label: string, stores: TransientStores
         const failed = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
         expect(failed.status, JSON.stringify(failed.body)).toBe(503)
         const accountId = (await s.t.durable.accounts.findByUsername('alice'))?.id as string
-        // The password device and the first QR device: nothing half-made from the failed attempt.
-        expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(2)
+        // The password device and the first QR device, and the planned one once its writes are made.
+        expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(when === 'before' ? 2 : 3)
         s.clock.advance(6000)
         const retried = await pollToken(s.qrSend, holder, s.clock.now(), codes.device_code)
         expect(retried.status, JSON.stringify(retried.body)).toBe(200)
         expect(retried.body.token_type).toBe('DPoP')
-        expect(await s.t.auth.sessions.listDevices(accountId)).toHaveLength(3)
+        const devices = await s.t.auth.sessions.listDevices(accountId)
+        expect(devices).toHaveLength(3)
+        expect(devices.map((d) => d.id)).toContain(retried.body.device_id)
+        expect((await callWithDpop(s.qrSend, holder, s.clock.now(), 'GET', '/v1/devices', retried.body.access_token)).status).toBe(200)
       },
     )
   })

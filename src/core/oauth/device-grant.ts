@@ -16,6 +16,7 @@ import { equalConstantTime, hashSecret, newOpaqueId } from '../crypto/secrets.ts
 import { fail, ok, type Result } from '../errors.ts'
 import { attemptInitiationCode, type AttemptVerdict } from '../policy/initiation.ts'
 import type { NetworkSighting } from '../policy/proximity.ts'
+import type { RedemptionPlan } from './redemption-plan.ts'
 import { generateDeviceCode, generateUserCode, hashUserCode } from './user-code.ts'
 import { awaitsInitiationCode, grantForLog, isGrantExpired, type DeviceGrant } from './grant-record.ts'
 
@@ -200,6 +201,16 @@ export const redeemGrant = (
   const { accountId, deviceId, atMs } = state
   return ok({ ...grant, state: { kind: 'redeemed', accountId, deviceId, atMs, redeemedAtMs: now } })
 }
+
+/**
+ * Stores the session about to be minted with a grant just redeemed (see `redemption-plan.ts`); any
+ * other grant is returned as it is.
+ *
+ * @example
+ * const next = withRedemptionPlan(redeemed, planRedemption(random, deviceCode).plan)
+ */
+export const withRedemptionPlan = (grant: DeviceGrant, plan: RedemptionPlan): DeviceGrant =>
+  grant.state.kind === 'redeemed' ? { ...grant, state: { ...grant.state, mint: plan } } : grant
 
 /**
  * Marks a pending or approved grant expired once its time is up. Errors: INVALID_TRANSITION when the

@@ -7,6 +7,7 @@
  */
 import type { InitiationChallenge } from '../policy/initiation.ts'
 import type { NetworkSighting } from '../policy/proximity.ts'
+import type { RedemptionPlan } from './redemption-plan.ts'
 
 /** Who approved, and when. `deviceId` is the approving (existing) device. */
 export interface GrantApproval {
@@ -15,12 +16,19 @@ export interface GrantApproval {
   atMs: number
 }
 
+/** A redemption: the approval, when it was redeemed, and the session it mints. */
+interface Redemption extends GrantApproval {
+  redeemedAtMs: number
+  /** The session being minted (`redemption-plan.ts`); absent on grants redeemed before plans existed. */
+  mint?: RedemptionPlan
+}
+
 /** The life of a grant; lowercase tags, exhaustively switched. */
 export type GrantState =
   | { kind: 'pending' }
   | ({ kind: 'approved' } & GrantApproval)
   | { kind: 'declined'; atMs: number }
-  | ({ kind: 'redeemed'; redeemedAtMs: number } & GrantApproval)
+  | ({ kind: 'redeemed' } & Redemption)
   | { kind: 'expired'; atMs: number }
 
 /** A device authorization grant as stored. Codes are kept only as SHA-256 hashes. */

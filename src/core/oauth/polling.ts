@@ -12,6 +12,7 @@
  */
 import { equalConstantTime } from '../crypto/secrets.ts'
 import { awaitsInitiationCode, isGrantExpired, redeemGrant, type DeviceGrant, type GrantApproval } from './device-grant.ts'
+import { withinRedemptionGrace, type RedemptionPlan } from './redemption-plan.ts'
 
 /** Tuning of the polling decision. */
 export interface PollingConfig {
@@ -30,7 +31,11 @@ export const DEFAULT_POLLING: Readonly<PollingConfig> = {
   maxIntervalSeconds: 60,
 }
 
-/** The token endpoint's answer; the first five are RFC 8628 / RFC 6749 error codes. */
+/**
+ * The token endpoint's answer; the first five are RFC 8628 / RFC 6749 error codes. `issue`: mint for
+ * the grant this poll redeems; `resume`: the grant was redeemed moments ago (within
+ * `REDEMPTION_RETRY_GRACE_MS`) with a plan, by this key: complete or re-read that same session.
+ */
 export type PollDecision =
   | { kind: 'authorization_pending' }
   | { kind: 'slow_down'; intervalSeconds: number }
@@ -38,6 +43,7 @@ export type PollDecision =
   | { kind: 'expired_token' }
   | { kind: 'invalid_grant'; reason: 'already_redeemed' | 'wrong_key' }
   | { kind: 'issue'; approval: GrantApproval }
+  | { kind: 'resume'; approval: GrantApproval; plan: RedemptionPlan }
 
 /** A decision and the grant to store (the same object when nothing changed). */
 export interface PollOutcome {
@@ -68,8 +74,14 @@ export const decidePoll = (grant: DeviceGrant, proofJkt: string, now: number, co
   }
   const state = grant.state
   switch (state.kind) {
-    case 'redeemed':
+    case 'redeemed': {
+      // A retry of the redemption by the grant's own key (its answer lost, or a concurrent poll) resumes it.
+      const { accountId, deviceId, atMs, mint } = state
+      if (mint !== undefined && withinRedemptionGrace(state.redeemedAtMs, now)) {
+        return { decision: { kind: 'resume', approval: { accountId, deviceId, atMs }, plan: mint }, next: grant }
+      }
       return { decision: { kind: 'invalid_grant', reason: 'already_redeemed' }, next: grant }
+    }
     case 'expired':
       return { decision: { kind: 'expired_token' }, next: grant }
     case 'declined':

@@ -282,17 +282,24 @@ describe('QR login: attacks', () => {
     for (const r of results.filter((r) => r.status !== 200)) expect([404, 409]).toContain(r.status)
   })
 
-  it('redeems a device code once, even when polled concurrently', async () => {
+  it('redeems a device code once, even when polled concurrently: every poll gets the same session', async () => {
     const s = await setup()
     const holder = await dpopHolder()
     const send = s.newDevice()
     const { codes } = await requestGrant(send, holder, s.t.clock.now(), { channel_binding: BINDING })
     await decide(s.approver, s.token, codes.user_code, { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt })
     const polls = await Promise.all(Array.from({ length: 8 }, () => pollToken(send, holder, s.t.clock.now(), codes.device_code)))
-    expect(polls.filter((p) => p.status === 200)).toHaveLength(1)
-    expect(polls.filter((p) => p.body.error === 'invalid_grant')).toHaveLength(7)
+    // One redemption, one session: the concurrent polls resume the redemption and hand out its tokens.
+    expect(polls.map((p) => p.status)).toEqual(Array(8).fill(200))
+    expect(new Set(polls.map((p) => p.body.access_token)).size).toBe(1)
+    expect(new Set(polls.map((p) => p.body.refresh_token)).size).toBe(1)
     const devices = await s.t.durable.devices.listByAccount(s.accountId)
     expect(devices.filter((d) => d.origin === 'qr')).toHaveLength(1)
+    expect(s.t.events.list(s.accountId).filter((e) => e.type === 'device_signed_in')).toHaveLength(1)
+    const token = polls[0]?.body.access_token as string
+    expect((await callWithDpop(send, holder, s.t.clock.now(), 'GET', '/v1/account/whoami', token)).status).toBe(200)
+    // Past the retry grace, the code is spent.
+    s.t.clock.advance(61_000)
     expect((await pollToken(send, holder, s.t.clock.now(), codes.device_code)).body.error_description).toBe(
       'this device code was already used',
     )

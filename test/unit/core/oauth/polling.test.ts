@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { approveGrant, createGrant, declineGrant, type DeviceGrant } from '../../../../src/core/oauth/device-grant.ts'
+import { approveGrant, createGrant, declineGrant, withRedemptionPlan, type DeviceGrant } from '../../../../src/core/oauth/device-grant.ts'
 import { DEFAULT_POLLING, decidePoll, isTooFast } from '../../../../src/core/oauth/polling.ts'
+import { planRedemption, REDEMPTION_RETRY_GRACE_MS } from '../../../../src/core/oauth/redemption-plan.ts'
 import { seededRandom } from '../../../helpers/seeded-random.ts'
 
 const NOW = Date.UTC(2026, 0, 1)
@@ -69,6 +70,34 @@ describe('decidePoll', () => {
     expect(first.decision).toEqual({ kind: 'issue', approval: { accountId: 'a', deviceId: 'PHONE', atMs: NOW } })
     expect(first.next.state.kind).toBe('redeemed')
     expect(decidePoll(first.next, JKT, NOW + 10_000).decision).toEqual({ kind: 'invalid_grant', reason: 'already_redeemed' })
+  })
+
+  it('resumes a redemption with a plan, by the same key and within the grace only', () => {
+    const first = decidePoll(approve(pending(), NOW), JKT, NOW + 5000)
+    const { plan } = planRedemption(seededRandom(3), 'device-code')
+    const redeemed = withRedemptionPlan(first.next, plan)
+    const approval = { accountId: 'a', deviceId: 'PHONE', atMs: NOW }
+    // Right away (a concurrent poll), and until the grace ends: the same plan, the grant untouched.
+    for (const at of [NOW + 5000, NOW + 5000 + REDEMPTION_RETRY_GRACE_MS - 1]) {
+      const again = decidePoll(redeemed, JKT, at)
+      expect(again.decision).toEqual({ kind: 'resume', approval, plan })
+      expect(again.next).toBe(redeemed)
+    }
+    // Another process's clock a little behind still counts as within.
+    expect(decidePoll(redeemed, JKT, NOW + 4000).decision.kind).toBe('resume')
+    expect(decidePoll(redeemed, JKT, NOW + 5000 + REDEMPTION_RETRY_GRACE_MS).decision).toEqual({
+      kind: 'invalid_grant',
+      reason: 'already_redeemed',
+    })
+    expect(decidePoll(redeemed, 'another-key', NOW + 6000).decision).toEqual({ kind: 'invalid_grant', reason: 'wrong_key' })
+    // A grant redeemed without a plan (stored before plans existed) is spent at once.
+    expect(decidePoll(first.next, JKT, NOW + 6000).decision.kind).toBe('invalid_grant')
+  })
+
+  it('keeps a plan only on a redeemed grant', () => {
+    const { plan } = planRedemption(seededRandom(3), 'device-code')
+    const approved = approve(pending(), NOW)
+    expect(withRedemptionPlan(approved, plan)).toBe(approved)
   })
 
   it('answers access_denied when declined', () => {

@@ -1,0 +1,37 @@
+/**
+ * Fault: a process killed inside the device-code redemption, two processes on one real Redis (each
+ * with its own connection; the killed one's is cut at the kill). The suite is in redemption-crash-suite.ts.
+ */
+import { afterAll, describe, it } from 'vitest'
+import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
+import { redisStore } from '../../src/adapters/storage/redis.ts'
+import type { FakeClock } from '../helpers/fake-clock.ts'
+import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
+import { describeRedemptionCrash } from './redemption-crash-suite.ts'
+
+if (redisUrl() === null) {
+  describe.skip('faults (redis): no redis-server on this machine', () => it('skipped', () => {}))
+} else {
+  const clients: Array<ReturnType<typeof redisClient>> = []
+  const connect = () => {
+    const client = redisClient()
+    clients.push(client)
+    return client
+  }
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => (c.status === 'end' ? undefined : c.quit().catch(() => undefined))))
+  })
+  describeRedemptionCrash('redis', () => {
+    const keyPrefix = uniquePrefix('redeem-crash')
+    const on = (client: ReturnType<typeof redisClient>) => ({
+      store: (clock: FakeClock) => redisStore({ client, keyPrefix: `${keyPrefix}kv:`, clock }),
+      durable: (clock: FakeClock) => redisDurableStore({ client, keyPrefix: `${keyPrefix}d:`, clock }),
+    })
+    const forA = () => {
+      const client = connect()
+      return { ...on(client), kill: () => client.disconnect() }
+    }
+    // Real wall-clock start: Redis expires keys by its own clock too.
+    return { ...on(connect()), forA, startMs: Date.now() }
+  })
+}
