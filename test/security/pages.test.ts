@@ -91,9 +91,9 @@ describe("pages: the cookies' attributes come from the public origin, never from
     const res = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, next: '/account' }, LOOPBACK)
     expect(res.status).toBe(303)
     const lines = res.headers.getSetCookie()
-    expect(lines).toHaveLength(2)
+    expect(lines).toHaveLength(3)
     for (const line of lines) {
-      expect(line).toMatch(/^__Host-qrelay-page(-refresh)?=/)
+      expect(line).toMatch(/^__Host-qrelay-page(-refresh|-trust)?=/)
       expect(line).toContain('Secure')
     }
   })
@@ -285,5 +285,30 @@ describe('pages: /link runs only when the person opened it', () => {
       expect(html).toContain('<script type="module"')
       expect(html).not.toContain('opened from another website')
     }
+  })
+})
+
+describe('pages: a browser that signed in before keeps a guess budget of its own', () => {
+  const signin = (t: TestApp, peer: string, password: string, cookie = '') =>
+    t.app.request(`${ORIGIN}/signin`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': peer },
+      body: new URLSearchParams({ username: 'dora', password }).toString(),
+    })
+
+  it('signs the owner in from a new network while strangers have spent the untrusted ceiling', async () => {
+    const t = makeApp({ env: ENV })
+    await t.auth.accounts.create('dora', PASSWORD)
+    const first = await signin(t, '198.51.100.20', PASSWORD)
+    expect(first.status).toBe(303)
+    const trust = first.headers.getSetCookie().find((line) => line.startsWith('__Host-qrelay-page-trust=')) ?? ''
+    for (const part of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) expect(trust).toContain(part)
+    // Strangers anywhere spend the account's ceiling for clients it does not know (10 per 15 minutes).
+    for (let i = 0; i < 12; i++) await signin(t, `203.0.113.${i + 1}`, `wrong guess ${i}`)
+    expect((await signin(t, '192.0.2.77', PASSWORD)).status).toBe(429)
+    // The owner's browser, on a network no device of the account was seen on, with its token.
+    const owner = await signin(t, '192.0.2.88', PASSWORD, trust.split(';')[0] ?? '')
+    expect(owner.status).toBe(303)
+    expect(owner.headers.getSetCookie().some((line) => line.startsWith('__Host-qrelay-page-trust='))).toBe(true)
   })
 })
