@@ -312,3 +312,26 @@ describe('pages: a browser that signed in before keeps a guess budget of its own
     expect(owner.headers.getSetCookie().some((line) => line.startsWith('__Host-qrelay-page-trust='))).toBe(true)
   })
 })
+
+describe("pages: a sibling subdomain's requests spend nothing of the owner's", () => {
+  // SameSite=Strict keeps the cookies off cross-site requests only: a page on a sibling subdomain is
+  // the same site, so its `<img>` or no-cors fetch carries them (`Sec-Fetch-Site: same-site`).
+  it("cannot spend the account's user-code look-ups through the page session", async () => {
+    const { t, userCode, owner } = await setup()
+    const sibling = { cookie: owner, 'sec-fetch-site': 'same-site' }
+    for (let i = 0; i < 6; i++) {
+      await t.app.request(`${ORIGIN}/device?user_code=BCDF-GHJK-LM`, { headers: sibling })
+      const api = await t.app.request(`${ORIGIN}/approve/api/BCDFGHJKLM`, { headers: sibling })
+      expect(api.status).toBe(403)
+    }
+    // A code opened from a sibling is only put in the form: looking it up takes this origin's own POST.
+    const opened = await t.app.request(`${ORIGIN}/device?user_code=${userCode}`, { headers: sibling })
+    expect(opened.status).toBe(200)
+    const html = await opened.text()
+    expect(html).not.toContain('value="decline"')
+    expect(html).toContain(`value="${userCode}"`)
+    const send = viaApp(t.app)
+    const tokens = await login(send, 'dora', PASSWORD, undefined, 'Phone')
+    expect((await call(send, 'GET', `/v1/approvals/${userCode}`, undefined, tokens.access_token as string)).status).toBe(200)
+  })
+})

@@ -20,7 +20,7 @@ import { mountAccountSecurity } from './account-security.tsx'
 import { mountChannelPages } from './channel-pages.tsx'
 import { decideTyped, proceedWithCode } from './device-approve.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
-import { clearPageSession, readPageTrust, sameOriginPost, writePageTrust } from './session.ts'
+import { clearPageSession, fromAnotherOrigin, readPageTrust, sameOriginPost, writePageTrust } from './session.ts'
 import { pageContent } from './page-content.ts'
 import { readTypedUserCode } from './user-code-input.ts'
 import { CodeEntry, Message, SigninForm, type SigninStep } from './views.tsx'
@@ -168,6 +168,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
     const userCode = readTypedUserCode(typed)
     if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
     if (accounts === undefined) return unavailable(c)
+    // Opened by another origin's page (a sibling subdomain carries the cookie): the code goes in the
+    // form, and only this origin's own POST looks it up (a look-up spends the account's budget).
+    if (fromAnotherOrigin(c)) return render(c, services, <CodeEntry frame={frame} value={typed} />)
     return proceedWithCode(c, services, accounts, userCode)
   }
   const approvePage = mountChannelPages(app, services, script)
@@ -181,6 +184,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
     const userCode = readTypedUserCode(typed)
     if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
     if (accounts === undefined) return unavailable(c)
+    // Opened by another origin's page (a sibling subdomain carries the cookie): the code goes in the
+    // form, and only this origin's own POST looks it up (a look-up spends the account's budget).
+    if (fromAnotherOrigin(c)) return render(c, services, <CodeEntry frame={frame} value={typed} />)
     return proceedWithCode(c, services, accounts, userCode)
   })
   app.post('/device/decide', async (c) => {

@@ -89,3 +89,14 @@ export const sameOriginPost = (c: Context, publicBaseUrl: string | undefined): b
   const own = publicBaseUrl === undefined ? new URL(c.req.url).origin : new URL(publicBaseUrl).origin
   return origin === own
 }
+
+/**
+ * Whether a request was sent by a page of another origin (`Sec-Fetch-Site` `same-site` or
+ * `cross-site`; `none` is the person's own navigation). SameSite=Strict keeps the cookies off
+ * cross-site requests only: a sibling subdomain's `<img>` or no-cors fetch carries them. Such a request
+ * may show a page but spends nothing of the account's, and does not run `/link`.
+ */
+export const fromAnotherOrigin = (c: Context): boolean => {
+  const site = c.req.header('sec-fetch-site')
+  return site === 'same-site' || site === 'cross-site'
+}
