@@ -57,7 +57,7 @@ describe('the page session and /account in process', () => {
     const res = await b.post('/signin', { username: 'dora', password: PASSWORD, next: '/account' })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/account')
-    expect([...b.jar.keys()].sort()).toEqual(['__Host-qrelay-page', '__Host-qrelay-page-refresh'])
+    expect([...b.jar.keys()].sort()).toEqual(['__Host-qrelay-page', '__Host-qrelay-page-refresh', '__Host-qrelay-page-trust'])
     return b
   }
 
@@ -67,12 +67,12 @@ describe('the page session and /account in process', () => {
     expect(res.headers.get('location')).toBe('/signin?next=%2Faccount')
   })
 
-  it('sets both cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {
+  it('sets the session, refresh and device-trust cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {
     const res = await browser(t).post('/signin', { username: 'dora', password: PASSWORD })
     const lines = res.headers.getSetCookie()
-    expect(lines).toHaveLength(2)
+    expect(lines).toHaveLength(3)
     for (const line of lines) {
-      expect(line).toMatch(/^__Host-qrelay-page(-refresh)?=/)
+      expect(line).toMatch(/^__Host-qrelay-page(-refresh|-trust)?=/)
       for (const part of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) expect(line).toContain(part)
       expect(line).not.toContain('Domain')
     }
@@ -98,7 +98,8 @@ describe('the page session and /account in process', () => {
     const res = await b.post('/signout', {})
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('You are signed out on this browser.')
-    expect(b.jar.size).toBe(0)
+    // Only the device-trust token stays: it grants nothing but a guess budget of this browser's own.
+    expect([...b.jar.keys()]).toEqual(['__Host-qrelay-page-trust'])
     await expect(t.auth.sessions.authenticate(token)).rejects.toThrow()
     expect((await b.send('/account')).status).toBe(303)
   })
@@ -109,7 +110,7 @@ describe('the page session and /account in process', () => {
     await t.auth.sessions.logout(devices[0]?.accountId ?? '', devices[0]?.id ?? '')
     t.clock.advance((t.config.auth.accessTokenTtlSeconds + 5) * 1000)
     expect((await b.send('/account')).status).toBe(303)
-    expect(b.jar.size).toBe(0)
+    expect([...b.jar.keys()]).toEqual(['__Host-qrelay-page-trust'])
   })
 
   it('shows the quarantine banner to a session signed in by QR, and refuses it a password change', async () => {

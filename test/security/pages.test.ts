@@ -91,9 +91,9 @@ describe("pages: the cookies' attributes come from the public origin, never from
     const res = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, next: '/account' }, LOOPBACK)
     expect(res.status).toBe(303)
     const lines = res.headers.getSetCookie()
-    expect(lines).toHaveLength(2)
+    expect(lines).toHaveLength(3)
     for (const line of lines) {
-      expect(line).toMatch(/^__Host-qrelay-page(-refresh)?=/)
+      expect(line).toMatch(/^__Host-qrelay-page(-refresh|-trust)?=/)
       expect(line).toContain('Secure')
     }
   })
@@ -285,5 +285,53 @@ describe('pages: /link runs only when the person opened it', () => {
       expect(html).toContain('<script type="module"')
       expect(html).not.toContain('opened from another website')
     }
+  })
+})
+
+describe('pages: a browser that signed in before keeps a guess budget of its own', () => {
+  const signin = (t: TestApp, peer: string, password: string, cookie = '') =>
+    t.app.request(`${ORIGIN}/signin`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': peer },
+      body: new URLSearchParams({ username: 'dora', password }).toString(),
+    })
+
+  it('signs the owner in from a new network while strangers have spent the untrusted ceiling', async () => {
+    const t = makeApp({ env: ENV })
+    await t.auth.accounts.create('dora', PASSWORD)
+    const first = await signin(t, '198.51.100.20', PASSWORD)
+    expect(first.status).toBe(303)
+    const trust = first.headers.getSetCookie().find((line) => line.startsWith('__Host-qrelay-page-trust=')) ?? ''
+    for (const part of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) expect(trust).toContain(part)
+    // Strangers anywhere spend the account's ceiling for clients it does not know (10 per 15 minutes).
+    for (let i = 0; i < 12; i++) await signin(t, `203.0.113.${i + 1}`, `wrong guess ${i}`)
+    expect((await signin(t, '192.0.2.77', PASSWORD)).status).toBe(429)
+    // The owner's browser, on a network no device of the account was seen on, with its token.
+    const owner = await signin(t, '192.0.2.88', PASSWORD, trust.split(';')[0] ?? '')
+    expect(owner.status).toBe(303)
+    expect(owner.headers.getSetCookie().some((line) => line.startsWith('__Host-qrelay-page-trust='))).toBe(true)
+  })
+})
+
+describe("pages: a sibling subdomain's requests spend nothing of the owner's", () => {
+  // SameSite=Strict keeps the cookies off cross-site requests only: a page on a sibling subdomain is
+  // the same site, so its `<img>` or no-cors fetch carries them (`Sec-Fetch-Site: same-site`).
+  it("cannot spend the account's user-code look-ups through the page session", async () => {
+    const { t, userCode, owner } = await setup()
+    const sibling = { cookie: owner, 'sec-fetch-site': 'same-site' }
+    for (let i = 0; i < 6; i++) {
+      await t.app.request(`${ORIGIN}/device?user_code=BCDF-GHJK-LM`, { headers: sibling })
+      const api = await t.app.request(`${ORIGIN}/approve/api/BCDFGHJKLM`, { headers: sibling })
+      expect(api.status).toBe(403)
+    }
+    // A code opened from a sibling is only put in the form: looking it up takes this origin's own POST.
+    const opened = await t.app.request(`${ORIGIN}/device?user_code=${userCode}`, { headers: sibling })
+    expect(opened.status).toBe(200)
+    const html = await opened.text()
+    expect(html).not.toContain('value="decline"')
+    expect(html).toContain(`value="${userCode}"`)
+    const send = viaApp(t.app)
+    const tokens = await login(send, 'dora', PASSWORD, undefined, 'Phone')
+    expect((await call(send, 'GET', `/v1/approvals/${userCode}`, undefined, tokens.access_token as string)).status).toBe(200)
   })
 })

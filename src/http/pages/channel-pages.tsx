@@ -20,7 +20,7 @@ import { APPROVE_SCRIPT_MESSAGES, ApprovePage, LinkPage, LOGIN_SCRIPT_MESSAGES, 
 import type { MessageKey } from './i18n/en.ts'
 import type { PageScriptTag } from './layout.tsx'
 import { type C, frameOf, render, signedIn } from './page-context.ts'
-import { sameOriginPost } from './session.ts'
+import { fromAnotherOrigin, sameOriginPost } from './session.ts'
 
 /** The path of the page script: its content's hash, so a new build is a new URL. */
 export const pageScriptPath = (body: string): string => `/assets/pages.${hashSecret(body).slice(0, 16)}.js`
@@ -40,22 +40,12 @@ const tagOf = (
   return { src, nonce, page, messages, ...(username === undefined ? {} : { username }) }
 }
 
-/**
- * Whether `/link` was opened by the person: a scanned QR code, a typed or bookmarked address
- * (`Sec-Fetch-Site: none`), this origin's own pages, or a browser that sends no Fetch Metadata. The
- * link signs this browser in to whoever showed the QR code, whose device takes the check code: followed
- * from another site it would sign a visitor in to a stranger's account without a click (login CSRF).
- */
-const openedByPerson = (c: C): boolean => {
-  const site = c.req.header('sec-fetch-site')
-  return site === undefined || site === 'none' || site === 'same-origin'
-}
-
 /** Runs an approval route for the page session's device (a 401 JSON answer without one). */
 const asPageSession =
   (services: Services, accounts: AccountServices, route: RouteFn<AuthedEnv>, post: boolean) =>
   async (c: C): Promise<Response> => {
-    if (post && !sameOriginPost(c, services.config.server.publicBaseUrl)) {
+    // A GET spends the account's user-code look-ups: a sibling subdomain's page would carry the cookie.
+    if (post ? !sameOriginPost(c, services.config.server.publicBaseUrl) : fromAnotherOrigin(c)) {
       throw new RelayError('FORBIDDEN', { detail: 'a page request must come from this origin' })
     }
     const who = await signedIn(c, services, accounts)
@@ -97,7 +87,9 @@ export const mountChannelPages = (
     return render(c, services, (nonce) => <LoginPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'login', LOGIN_SCRIPT_MESSAGES)} />)
   })
   app.get('/link', async (c) => {
-    const fromAnotherSite = !openedByPerson(c)
+    // It signs this browser in to whoever showed the QR code, whose device takes the check code:
+    // followed from another page it would sign a visitor in to a stranger's account without a click.
+    const fromAnotherSite = fromAnotherOrigin(c)
     const src = fromAnotherSite ? undefined : (await loaded())?.src
     return render(c, services, (nonce) => (
       <LinkPage frame={frameOf(c)} script={tagOf(c, src, nonce, 'link', APPROVE_SCRIPT_MESSAGES)} fromAnotherSite={fromAnotherSite} />

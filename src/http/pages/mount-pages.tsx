@@ -20,7 +20,7 @@ import { mountAccountSecurity } from './account-security.tsx'
 import { mountChannelPages } from './channel-pages.tsx'
 import { decideTyped, proceedWithCode } from './device-approve.tsx'
 import { type C, formOf, frameOf, keepTokens, render, signedIn } from './page-context.ts'
-import { clearPageSession, sameOriginPost } from './session.ts'
+import { clearPageSession, fromAnotherOrigin, readPageTrust, sameOriginPost, writePageTrust } from './session.ts'
 import { pageContent } from './page-content.ts'
 import { readTypedUserCode } from './user-code-input.ts'
 import { CodeEntry, Message, SigninForm, type SigninStep } from './views.tsx'
@@ -47,6 +47,9 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
   const form = await formOf(c)
   const userCode = form.user_code === undefined ? undefined : (readTypedUserCode(form.user_code) ?? undefined)
   const username = (form.username ?? '').trim()
+  const { publicBaseUrl } = services.config.server
+  // The token of an earlier sign-in in this browser: its guesses use a budget of their own.
+  const presentedTrust = readPageTrust(c, publicBaseUrl)
   const next = form.next === '/account' || form.next === '/approve' ? form.next : undefined
   const base: SigninStep = { ...(userCode === undefined ? {} : { userCode }), ...(next === undefined ? {} : { next }) }
   const request = (auth?: Record<string, unknown>) => ({
@@ -54,6 +57,7 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
     path: '/signin',
     body: auth === undefined ? { username } : { username, auth },
     clientKey: c.get('clientKey'),
+    ...(presentedTrust === undefined ? {} : { deviceTrust: presentedTrust }),
   })
   const subject = { kind: 'username' as const, username }
   try {
@@ -82,6 +86,8 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
       network: c.get('clientKey'),
     })
     keepTokens(c, services, tokens)
+    const trust = await accounts.auth.trust.issue(account.id, presentedTrust)
+    writePageTrust(c, publicBaseUrl, trust, services.config.auth.deviceTrustTtlSeconds)
     if (next !== undefined) return c.redirect(next, 303)
     return c.redirect(userCode === undefined ? '/device' : `/device?user_code=${userCode}`, 303)
   } catch (error) {
@@ -162,6 +168,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
     const userCode = readTypedUserCode(typed)
     if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
     if (accounts === undefined) return unavailable(c)
+    // Opened by another origin's page (a sibling subdomain carries the cookie): the code goes in the
+    // form, and only this origin's own POST looks it up (a look-up spends the account's budget).
+    if (fromAnotherOrigin(c)) return render(c, services, <CodeEntry frame={frame} value={typed} />)
     return proceedWithCode(c, services, accounts, userCode)
   }
   const approvePage = mountChannelPages(app, services, script)
@@ -175,6 +184,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
     const userCode = readTypedUserCode(typed)
     if (userCode === null) return render(c, services, <CodeEntry frame={frame} value={typed} problem={frame.t('badCode')} />, 400)
     if (accounts === undefined) return unavailable(c)
+    // Opened by another origin's page (a sibling subdomain carries the cookie): the code goes in the
+    // form, and only this origin's own POST looks it up (a look-up spends the account's budget).
+    if (fromAnotherOrigin(c)) return render(c, services, <CodeEntry frame={frame} value={typed} />)
     return proceedWithCode(c, services, accounts, userCode)
   })
   app.post('/device/decide', async (c) => {

@@ -29,6 +29,17 @@ export const readPageSession = (c: Context, publicBaseUrl: string | undefined): 
 /** The refresh cookie's name: the same rules, its own name (it renews the page session). */
 const refreshCookieName = (url: URL): string => `${sessionCookieName(url)}-refresh`
 
+/**
+ * The device-trust cookie's name (the same rules): the `device_trust` token of this browser's last
+ * password sign-in, which gives its guesses a budget of their own, as `POST /v1/login`'s clients get.
+ * It grants no access and outlives a sign-out.
+ */
+const trustCookieName = (url: URL): string => `${sessionCookieName(url)}-trust`
+
+/** The device-trust token of an earlier sign-in in this browser, if any. */
+export const readPageTrust = (c: Context, publicBaseUrl: string | undefined): string | undefined =>
+  getCookie(c, trustCookieName(pageUrlOf(c, publicBaseUrl)))
+
 /** The page session's refresh token the browser sent, if any. */
 export const readPageRefresh = (c: Context, publicBaseUrl: string | undefined): string | undefined =>
   getCookie(c, refreshCookieName(pageUrlOf(c, publicBaseUrl)))
@@ -54,6 +65,12 @@ export const writePageRefresh = (c: Context, publicBaseUrl: string | undefined, 
   setCookie(c, refreshCookieName(url), token, cookieOptions(url, maxAgeSeconds))
 }
 
+/** Keeps this browser's device-trust token for `maxAgeSeconds` (`QRELAY_DEVICE_TRUST_TTL_SECONDS`). */
+export const writePageTrust = (c: Context, publicBaseUrl: string | undefined, token: string, maxAgeSeconds: number): void => {
+  const url = pageUrlOf(c, publicBaseUrl)
+  setCookie(c, trustCookieName(url), token, cookieOptions(url, maxAgeSeconds))
+}
+
 /** Removes both cookies (sign-out, or a session the server no longer knows). */
 export const clearPageSession = (c: Context, publicBaseUrl: string | undefined): void => {
   const url = pageUrlOf(c, publicBaseUrl)
@@ -71,4 +88,15 @@ export const sameOriginPost = (c: Context, publicBaseUrl: string | undefined): b
   if (origin === undefined || origin === 'null') return c.req.header('sec-fetch-site') === 'same-origin'
   const own = publicBaseUrl === undefined ? new URL(c.req.url).origin : new URL(publicBaseUrl).origin
   return origin === own
+}
+
+/**
+ * Whether a request was sent by a page of another origin (`Sec-Fetch-Site` `same-site` or
+ * `cross-site`; `none` is the person's own navigation). SameSite=Strict keeps the cookies off
+ * cross-site requests only: a sibling subdomain's `<img>` or no-cors fetch carries them. Such a request
+ * may show a page but spends nothing of the account's, and does not run `/link`.
+ */
+export const fromAnotherOrigin = (c: Context): boolean => {
+  const site = c.req.header('sec-fetch-site')
+  return site === 'same-site' || site === 'cross-site'
 }
