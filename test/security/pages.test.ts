@@ -47,8 +47,8 @@ const setup = async () => {
   }
 }
 
-describe('pages: a session in QR quarantine approves and declines nothing', () => {
-  it('the consent page and Decline are refused to it as /v1/approvals is, and the login stays pending', async () => {
+describe('finding 30: pages: a session in QR quarantine approves and declines nothing', () => {
+  it('finding 30: the consent page and Decline are refused to it as /v1/approvals is, and the login stays pending', async () => {
     const { t, userCode, quarantined, owner, pending } = await setup()
     const api = await t.app.request(`${ORIGIN}/approve/api/${userCode}`, { headers: { cookie: quarantined } })
     expect(api.status).toBe(403)
@@ -69,7 +69,7 @@ describe('pages: a session in QR quarantine approves and declines nothing', () =
     expect(await (await page(t, owner, `/device?user_code=${userCode}`)).text()).toContain('value="decline"')
   })
 
-  it("cannot spend the account's user-code look-ups and so lock the owner out of approving", async () => {
+  it("finding 30: cannot spend the account's user-code look-ups and so lock the owner out of approving", async () => {
     const { t, userCode, quarantined } = await setup()
     // The account's budget is 10 look-ups per 5 minutes (QRELAY_RATE_USER_CODE_PER_ACCOUNT).
     for (let i = 0; i < 12; i++) await page(t, quarantined, '/device?user_code=BCDF-GHJK-LM')
@@ -80,12 +80,12 @@ describe('pages: a session in QR quarantine approves and declines nothing', () =
   })
 })
 
-describe("pages: the cookies' attributes come from the public origin, never from the request's Host", () => {
+describe("finding 31: pages: the cookies' attributes come from the public origin, never from the request's Host", () => {
   // A reverse proxy that passes its upstream's name (nginx's default `Host: $proxy_host`) makes every
   // request look like plain http on loopback, the one case that drops `Secure` and the `__Host-` prefix.
   const LOOPBACK = 'http://127.0.0.1:8080'
 
-  it('sets __Host- cookies with Secure on a sign-in whose Host is loopback', async () => {
+  it('finding 31: sets __Host- cookies with Secure on a sign-in whose Host is loopback', async () => {
     const t = makeApp({ env: ENV })
     await t.auth.accounts.create('dora', PASSWORD)
     const res = await page(t, '', '/signin', { username: 'dora', password: PASSWORD, next: '/account' }, LOOPBACK)
@@ -98,7 +98,7 @@ describe("pages: the cookies' attributes come from the public origin, never from
     }
   })
 
-  it('reads no unprefixed cookie (one a sibling subdomain could plant) whatever the Host', async () => {
+  it('finding 31: reads no unprefixed cookie (one a sibling subdomain could plant) whatever the Host', async () => {
     const t = makeApp({ env: ENV })
     const account = await t.auth.accounts.create('dora', PASSWORD)
     const planted = await t.auth.sessions.mint(account, { displayName: 'Web browser', origin: 'password' })
@@ -110,7 +110,7 @@ describe("pages: the cookies' attributes come from the public origin, never from
   })
 })
 
-describe('pages: a form body that cannot be read', () => {
+describe('finding 35: pages: a form body that cannot be read', () => {
   const FORMS = [
     '/device',
     '/device/decide',
@@ -128,7 +128,7 @@ describe('pages: a form body that cannot be read', () => {
     ['multipart/form-data; boundary=zz', '--zz\r\nContent-Disposition: form-data; name="decision"\r\n\r\ndecline'],
   ]
 
-  it('is a 400 JSON error on every page form, signed in or not, and changes nothing', async () => {
+  it('finding 35: is a 400 JSON error on every page form, signed in or not, and changes nothing', async () => {
     const { t, owner, pending } = await setup()
     // Without a session an /account form is not read: the answer is the way to the sign-in page.
     for (const cookie of ['', owner]) {
@@ -260,7 +260,7 @@ describe('pages: what already held, pinned', () => {
   })
 })
 
-describe('pages: /link runs only when the person opened it', () => {
+describe('finding 32: pages: /link runs only when the person opened it', () => {
   // `/link#…` signs this browser in to whoever showed the QR code, and the check code is typed on
   // *their* device: followed from another site, it would sign a visitor in to a stranger's account
   // without a click (and replace the visitor's own page session).
@@ -270,7 +270,7 @@ describe('pages: /link runs only when the person opened it', () => {
     return (await t.app.request(`${ORIGIN}/link`, { headers })).text()
   }
 
-  it('serves no script to a navigation from another site, and says why', async () => {
+  it('finding 32: serves no script to a navigation from another site, and says why', async () => {
     for (const site of ['cross-site', 'same-site']) {
       const html = await linkPage({ 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' })
       expect(html).not.toContain('<script')
@@ -278,7 +278,7 @@ describe('pages: /link runs only when the person opened it', () => {
     }
   })
 
-  it('runs when scanned, typed or opened from this origin (or by a browser without Fetch Metadata)', async () => {
+  it('finding 32: runs when scanned, typed or opened from this origin (or by a browser without Fetch Metadata)', async () => {
     const cases: Record<string, string>[] = [{ 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin' }, {}]
     for (const headers of cases) {
       const html = await linkPage(headers)
@@ -288,7 +288,7 @@ describe('pages: /link runs only when the person opened it', () => {
   })
 })
 
-describe('pages: a browser that signed in before keeps a guess budget of its own', () => {
+describe('finding 33: pages: a browser that signed in before keeps a guess budget of its own', () => {
   const signin = (t: TestApp, peer: string, password: string, cookie = '') =>
     t.app.request(`${ORIGIN}/signin`, {
       method: 'POST',
@@ -296,7 +296,7 @@ describe('pages: a browser that signed in before keeps a guess budget of its own
       body: new URLSearchParams({ username: 'dora', password }).toString(),
     })
 
-  it('signs the owner in from a new network while strangers have spent the untrusted ceiling', async () => {
+  it('finding 33: signs the owner in from a new network while strangers have spent the untrusted ceiling', async () => {
     const t = makeApp({ env: ENV })
     await t.auth.accounts.create('dora', PASSWORD)
     const first = await signin(t, '198.51.100.20', PASSWORD)
@@ -313,10 +313,10 @@ describe('pages: a browser that signed in before keeps a guess budget of its own
   })
 })
 
-describe("pages: a sibling subdomain's requests spend nothing of the owner's", () => {
+describe("finding 34: pages: a sibling subdomain's requests spend nothing of the owner's", () => {
   // SameSite=Strict keeps the cookies off cross-site requests only: a page on a sibling subdomain is
   // the same site, so its `<img>` or no-cors fetch carries them (`Sec-Fetch-Site: same-site`).
-  it("cannot spend the account's user-code look-ups through the page session", async () => {
+  it("finding 34: cannot spend the account's user-code look-ups through the page session", async () => {
     const { t, userCode, owner } = await setup()
     const sibling = { cookie: owner, 'sec-fetch-site': 'same-site' }
     for (let i = 0; i < 6; i++) {

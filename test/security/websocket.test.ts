@@ -53,7 +53,7 @@ const settled = async (read: () => number, quietMs: number, maxMs: number): Prom
 const PING = '{"type":"ping"}'
 const PONG = '{"type":"pong"}'
 
-describe('finding A: a client that never reads cannot make the server buffer its answers', () => {
+describe('finding 28: a client that never reads cannot make the server buffer its answers', () => {
   const servers: Server[] = []
   afterEach(async () => {
     for (const server of servers.splice(0)) {
@@ -62,7 +62,7 @@ describe('finding A: a client that never reads cannot make the server buffer its
     }
   })
 
-  it('finding A: 21 MB of pings from a client that reads nothing leave at most a few hundred KiB unsent on the server', async () => {
+  it('finding 28: 21 MB of pings from a client that reads nothing leave at most a few hundred KiB unsent on the server', async () => {
     // The Node transport as production builds it, with an app that answers every text frame at once
     // (as the relay answers a ping): what the server holds unsent is what the client made it buffer.
     const wss = nodeWebSocketServer(4096)
@@ -115,7 +115,7 @@ describe('WebSockets and the per-address connection cap', () => {
   })
 })
 
-describe('finding A on the relay', () => {
+describe('finding 28 on the relay', () => {
   let server: RunningServer
   beforeAll(async () => {
     server = await startNodeServer(parseConfig({ QRELAY_PORT: '0', QRELAY_LOG_LEVEL: 'silent' }))
@@ -124,7 +124,7 @@ describe('finding A on the relay', () => {
     await server.stop()
   })
 
-  it('finding A: a party that stopped reading during a ping flood gets every pong once it reads again, and its socket still relays', async () => {
+  it('finding 28: a party that stopped reading during a ping flood gets every pong once it reads again, and its socket still relays', async () => {
     const res = await fetch(`${server.url}/v1/rendezvous`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

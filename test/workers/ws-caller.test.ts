@@ -1,7 +1,7 @@
 /**
  * A WebSocket's caller on Workers is the same as an HTTP request's: its network (CF-Connecting-IP) and
  * its autonomous system (`request.cf.asn`), which the Worker hands to the channel object with the
- * upgrade. Without the ASN, the abuse rules keyed by it held over HTTP only (finding B).
+ * upgrade. Without the ASN, the abuse rules keyed by it held over HTTP only (finding 29).
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -43,8 +43,8 @@ const joinAndAccuse = async (id: string, ip: string, claimedAsn: number): Promis
   return closed
 }
 
-describe('finding B on Workers: a WebSocket counts against its ASN as HTTP does', () => {
-  it("finding B: five joiners from five networks of one carrier aborting over WebSockets strike the creator once, not five times (an ASN header of the client's own is ignored)", async () => {
+describe('finding 29 on Workers: a WebSocket counts against its ASN as HTTP does', () => {
+  it("finding 29: five joiners from five networks of one carrier aborting over WebSockets strike the creator once, not five times (an ASN header of the client's own is ignored)", async () => {
     for (let i = 0; i < 5; i++) {
       const created = await create()
       expect(created.status).toBe(200)
@@ -57,8 +57,8 @@ describe('finding B on Workers: a WebSocket counts against its ASN as HTTP does'
   })
 })
 
-describe('WebSocket upgrades of malformed ids on Workers', () => {
-  it('answers an upgrade whose id is not valid percent-encoding with the JSON 404 of the app, not an uncaught error', async () => {
+describe('finding 35: WebSocket upgrades of malformed ids on Workers', () => {
+  it('finding 35: answers an upgrade whose id is not valid percent-encoding with the JSON 404 of the app, not an uncaught error', async () => {
     const res = await SELF.fetch(`${ORIGIN}/v1/rendezvous/%E0%A4%A/ws`, {
       headers: { upgrade: 'websocket', 'cf-connecting-ip': '192.0.2.77' },
     })
