@@ -21,6 +21,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { baseEnv, heapOf, PROBE_ARGS, type HeapReport } from '../memory/probe.ts'
 import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from '../relay/processes.ts'
 import type { LoadOptions, LoadResult } from './load.ts'
 import { report, type Measured, type MemoryResult } from './report.ts'
@@ -75,16 +76,8 @@ interface Target {
   children: Child[]
 }
 
-const baseEnv = (): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
-  }
-  return env
-}
-
 const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-const NODE_ARGS = [...PROFILE, '--expose-gc', '--import', 'tsx', '--import', './bench/ws/memory-probe.ts']
+const NODE_ARGS = [...PROFILE, ...PROBE_ARGS]
 
 const startServer = async (script: string, env: Record<string, string>): Promise<{ url: string; child: Child }> => {
   const port = await freePort()
@@ -168,32 +161,6 @@ const runLoad = async (name: TargetName, target: Target, mode: 'rate' | 'max', s
   return { ...result, serverCpuSeconds: serversCpu(target) - before }
 }
 
-interface MemoryUsage {
-  rss: number
-  heapUsed: number
-  external: number
-}
-
-/** Asks a server started with memory-probe.ts for its memory after full GCs. */
-const readMemory = (child: Child & { process: import('node:child_process').ChildProcess }): Promise<MemoryUsage> =>
-  new Promise((resolve, reject) => {
-    let buffer = ''
-    const timer = setTimeout(() => {
-      child.process.stderr?.off('data', onData)
-      reject(new Error('no memory report within 30 s'))
-    }, 30_000)
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('utf8')
-      const match = /^mem (\{.*\})$/m.exec(buffer)
-      if (match === null) return
-      clearTimeout(timer)
-      child.process.stderr?.off('data', onData)
-      resolve(JSON.parse(match[1]!) as MemoryUsage)
-    }
-    child.process.stderr?.on('data', onData)
-    process.kill(child.pid, 'SIGUSR2')
-  })
-
 /**
  * Memory before, N pairs held open, memory again; every pair closed. On fresh server(s), stopped at the
  * end; or (`warm`, the smoke) on the already warm servers of the rounds, left running for their owner.
@@ -205,7 +172,7 @@ const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string
     const server = target.children[0] as Child & { process: import('node:child_process').ChildProcess }
     // One small ping-pong first, so that code paths are compiled and pools exist before the "before" reading.
     if (warm === undefined) await runLoad(name, target, 'rate', 1)
-    const before = await readMemory(server)
+    const before = await heapOf(server)
     const options = loadOptions(name, target, 'hold', HOLD_SECONDS, MEM_PAIRS)
     const client = await startChild(process.execPath, ['--import', 'tsx', 'bench/ws/load.ts', JSON.stringify(options)], {
       core: LOAD_CORE,
@@ -226,10 +193,10 @@ const measureMemory = async (name: TargetName, dataDir: string, redisUrl: string
         reject(new Error(`load client exited early: ${client.stderrTail()}`))
       })
     })
-    let after: MemoryUsage
+    let after: HeapReport
     try {
       await ready
-      after = await readMemory(server)
+      after = await heapOf(server)
     } finally {
       const exited = new Promise<void>((resolve) => client.process.once('exit', () => resolve()))
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 60_000).unref())])
