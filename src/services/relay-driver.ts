@@ -280,7 +280,8 @@ export class SocketDriver extends SerialWork<Work> implements RelayConnection, T
 
   private conflict(current: ChannelRecord | null): void {
     const now = this.deps.clock.now()
-    this.apply(current !== null ? onConflict(this.state, current.token, now) : onRecord(this.state, null, now))
+    const view = viewOf(current)
+    this.apply(view !== null ? onConflict(this.state, view, now) : onRecord(this.state, null, now))
   }
 
   private run(step: SessionStep): Promise<void> | undefined {

@@ -173,9 +173,19 @@ export const onFailure = (state: SessionState, code: ErrorCode, retryAfterMs?: n
 export const onAck = (state: SessionState, token: string, now: number): SessionStep =>
   state.kind !== 'joined' ? stay(state) : sending(joinedWith(state, token, now, state.attachSeen), { type: 'ack', sequenceToken: token })
 
-/** A put had a stale token: tell the current one (the data itself arrives as a `data` frame). */
-export const onConflict = (state: SessionState, currentToken: string, now: number): SessionStep =>
-  state.kind !== 'joined' ? stay(state) : sending(active(state, now), { type: 'conflict', sequenceToken: currentToken })
+/**
+ * A put had a stale token: tell the current one. Its data follows at once as `data` when this socket
+ * was never sent it: the event that would have carried it can be lost (a failed PUBLISH on Redis), and a
+ * turn-taking client answers a conflict by waiting for that data. When the event did arrive, or
+ * arrives later, the record's token is already known and nothing is sent twice.
+ */
+export const onConflict = (state: SessionState, current: RecordView, now: number): SessionStep => {
+  if (state.kind !== 'joined') return stay(state)
+  const conflict: ServerFrame = { type: 'conflict', sequenceToken: current.token }
+  if (current.token === state.knownToken) return sending(active(state, now), conflict)
+  const data: ServerFrame = { type: 'data', data: current.data, sequenceToken: current.token }
+  return { state: joinedWith(state, current.token, now, state.attachSeen), send: [conflict, data] }
+}
 
 /**
  * The record as read after an event (or a resync). Forwards it as `data` unless the client already

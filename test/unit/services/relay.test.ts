@@ -192,6 +192,32 @@ describe('relayService', () => {
     expect(socket.sent.at(-1)).toEqual({ type: 'data', data: 'answer', sequence_token: written.record.token })
   })
 
+  it('sends the data of a write whose event was lost right after the conflict it causes, once', async () => {
+    const t = setup()
+    const { record, creatorSecret } = await t.rendezvous.create('native', 'offer', t.caller)
+    const creator = await hello(t, record.id, creatorSecret)
+    // The joiner's write is stored, but its `written` event never arrives (a PUBLISH that failed on Redis).
+    const silent = rendezvousService(t.deps)
+    const joined = await silent.read('native', record.id, { clientKey: '198.51.100.9' })
+    const written = await silent.write('native', record.id, 'answer', record.token, { clientKey: '198.51.100.9' }, joined.joinerSecret)
+    const before = creator.socket.sent.length
+    creator.conn.text(JSON.stringify({ type: 'put', sequence_token: record.token, data: 'late' }))
+    await flush()
+    expect(creator.socket.sent.slice(before)).toEqual([
+      { type: 'conflict', sequence_token: written.record.token },
+      { type: 'data', data: 'answer', sequence_token: written.record.token },
+    ])
+    // The event arriving late (a slow subscriber, not a lost one) sends nothing twice.
+    await t.bus.publish(record.id, { type: 'written', token: written.record.token, by: 'joiner' })
+    await flush()
+    expect(creator.socket.sent).toHaveLength(before + 2)
+    // And the creator answers on the token it was given.
+    creator.conn.text(JSON.stringify({ type: 'put', sequence_token: written.record.token, data: 'reply' }))
+    await flush()
+    expect(creator.socket.sent.at(-1)).toMatchObject({ type: 'ack' })
+    expect(creator.socket.closed()).toBeNull()
+  })
+
   it('closes 1011 when it cannot subscribe', async () => {
     const t = setup((events) => ({ ...events, subscribe: () => Promise.reject(new Error('redis down')) }))
     const { record, creatorSecret } = await t.rendezvous.create('native', '', t.caller)

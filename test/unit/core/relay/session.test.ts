@@ -78,7 +78,19 @@ describe('session: frames', () => {
     const ack = onAck(step.state, 't1', T0 + 2001)
     expect(ack.send).toEqual([{ type: 'ack', sequenceToken: 't1' }])
     expect(ack.state).toMatchObject({ knownToken: 't1' })
-    expect(onConflict(step.state, 't9', T0 + 2001).send).toEqual([{ type: 'conflict', sequenceToken: 't9' }])
+    // The conflicting record unknown to this socket: its data follows the conflict, and counts as sent.
+    const missed = onConflict(step.state, { data: 'answer', token: 't9', expiresAtMs: record.expiresAtMs }, T0 + 2001)
+    expect(missed.send).toEqual([
+      { type: 'conflict', sequenceToken: 't9' },
+      { type: 'data', data: 'answer', sequenceToken: 't9' },
+    ])
+    expect(missed.state).toMatchObject({ knownToken: 't9', lastActivityMs: T0 + 2001 })
+    expect(onRecord(missed.state, { data: 'answer', token: 't9', expiresAtMs: record.expiresAtMs }, T0 + 2002).send).toEqual([])
+    // Already forwarded (the usual case): the conflict alone.
+    const heard = onRecord(step.state, { data: 'answer', token: 't9', expiresAtMs: record.expiresAtMs }, T0 + 2001)
+    expect(onConflict(heard.state, { data: 'answer', token: 't9', expiresAtMs: record.expiresAtMs }, T0 + 2002).send).toEqual([
+      { type: 'conflict', sequenceToken: 't9' },
+    ])
   })
 
   it('answers a ping with a pong', () => {
