@@ -25,17 +25,24 @@ export interface DeviceStore {
   /**
    * Creates the device with its first refresh family and access token (of that family and device),
    * all or nothing: `ok`, or `denied`/`exists` as {@link create} and `TokenStore.createRefreshFamily`
-   * / `putAccess` would answer, with nothing left behind. The sign-in's session mint: one step (one
-   * commit) on SQLite and memory; Redis and Durable Objects take the three steps in turn and undo
-   * the device when a later one is refused. A throw may come after the writes (an answer lost):
-   * the caller revokes the device then. With `append`, the event goes to the account's feed
-   * (`SecurityStateStore.appendEvent`) in the same step (the same commit on SQLite and memory; a fourth
-   * step on Redis and Durable Objects, whose failure undoes the device like the others).
+   * / `putAccess` would answer, with nothing left behind. The sign-in's session mint: one step on the
+   * account on every store (one commit on SQLite and in the account's Durable Object, one script on
+   * the account's Redis slot; the token look-ups of Redis and Durable Objects, on other slots or
+   * objects, are written first and point at nothing until then). A throw may come after the writes
+   * (an answer lost): the caller revokes the device then. With `append`, the event goes to the
+   * account's feed (`SecurityStateStore.appendEvent`) in the same step.
+   *
+   * `planned`: the records are a redemption plan's (`core/oauth/redemption-plan.ts`), which a retry
+   * mints again with the same ids. Records of this plan already stored (a mint cut short by an older
+   * version's steps) are kept instead of refused, the missing ones written, and the event appended
+   * once (`adapters/durable/session-mint.ts`): `ok` when this call completed the session, `exists`
+   * when it was completed before or a stored record is not this plan's untouched one.
    */
   createWithTokens(
     device: DeviceRecord,
     tokens: { family: RefreshFamilyRecord; access: AccessTokenRecord },
     append?: FeedAppend,
+    planned?: boolean,
   ): Promise<MintOutcome>
   /** The device, or null (also when it belongs to another account). */
   get(accountId: string, deviceId: string): Promise<DeviceRecord | null>

@@ -21,15 +21,18 @@ import {
   type RefreshFamilyRecord,
 } from '../core/accounts/records.ts'
 import type { AccountObjectApi } from '../adapters/durable/durable-object.ts'
-import { AccountSql } from '../adapters/durable/sql/account-sql.ts'
+import type { SessionTokens } from '../adapters/durable/session-mint.ts'
+import { AccountSql, MintRefused } from '../adapters/durable/sql/account-sql.ts'
 import { query } from '../adapters/durable/sql/executor.ts'
 import { objectExecutor } from '../adapters/durable/sql/object-executor.ts'
 import { applyObjectSchema } from '../adapters/durable/sql/schema.ts'
 import { appendEvent, lastAuthenticated, markAuthenticated, readEvents } from '../adapters/durable/sql/security-sql.ts'
+import { mintSession } from '../adapters/durable/sql/session-mint-sql.ts'
 import { recordStatements } from '../adapters/durable/sql/statements.ts'
 import type {
   AccountCreateOutcome,
   DeviceSeen,
+  FeedAppend,
   MintOutcome,
   ReplaceOutcome,
   RotateRequest,
@@ -142,6 +145,26 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
 
   async createDevice(device: DeviceRecord, nowMs: number): Promise<MintOutcome> {
     return this.#with<MintOutcome>('denied', () => this.#tables.createDevice(device, nowMs))
+  }
+
+  async createSession(
+    device: DeviceRecord,
+    tokens: SessionTokens,
+    append: FeedAppend | null,
+    planned: boolean,
+    nowMs: number,
+  ): Promise<MintOutcome> {
+    const outcome = this.#with<MintOutcome>('denied', (id) => {
+      if (id !== device.accountId) return 'denied'
+      try {
+        return this.#tables.sql.transaction(() => mintSession(this.#tables, device, tokens, append ?? undefined, planned, nowMs))
+      } catch (error) {
+        if (error instanceof MintRefused) return error.outcome
+        throw error
+      }
+    })
+    if (outcome === 'ok') await this.#sweepLater(Math.min(tokens.family.expiresAtMs, tokens.access.expiresAtMs))
+    return outcome
   }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {

@@ -1,8 +1,9 @@
 /**
  * The session a device-code redemption mints: the planned one (`core/oauth/redemption-plan.ts`), fixed
  * in the grant's move to `redeemed`. The poll that redeems mints it; a retry within the grace (the
- * answer lost to a killed process or a store error, or a concurrent poll) mints it if nothing is stored
- * yet, or hands out the very same tokens once the whole session is stored. One grant, one session.
+ * answer lost to a killed process or a store error, or a concurrent poll) mints it while a part of it
+ * is missing (the store keeps what an earlier try of the plan left and reports the sign-in once), or
+ * hands out the very same tokens once the whole session is stored. One grant, one session.
  *
  * @see docs/security/faults.md ("A process killed inside the redemption …")
  */
@@ -38,23 +39,21 @@ const DENIED_AT_MINT: PollResult = {
   description: 'the account or the approving device can no longer sign devices in',
 }
 const ALREADY_USED: PollResult = { kind: 'error', error: 'invalid_grant', description: 'this device code was already used' }
-/** Part of the planned session is stored, not all: another poll's mint is under way (or was cut short). */
-const UNDER_WAY: PollResult = { kind: 'error', error: 'authorization_pending', description: 'the sign-in is being completed' }
-
-/** The planned session if it is stored whole and untouched; else why not. */
+/**
+ * The planned session if it is stored whole and untouched; `missing` while a part of it is not stored
+ * (nothing yet, or what a mint cut short left: the store's planned mint completes it); else why not.
+ */
 const storedSession = async (
   deps: RedemptionDeps,
   approval: GrantApproval,
   planned: PlannedSession,
   jkt: string,
-): Promise<PollResult | 'absent'> => {
+): Promise<PollResult | 'missing'> => {
   const { durable, clock } = deps
   const { feedBounds } = deps.events
   const family = await durable.tokens.getRefreshFamily(planned.refresh.id)
-  if (family === null) {
-    const device = await durable.devices.get(approval.accountId, planned.deviceId)
-    return device === null ? 'absent' : UNDER_WAY
-  }
+  if (family === null) return 'missing'
+
   // Signed out meanwhile, or already refreshed (the tokens were handed out and used): not again.
   const untouched =
     family.revokedAtMs === undefined &&
@@ -64,14 +63,14 @@ const storedSession = async (
     planned.refresh.matches(family.currentHash)
   if (!untouched) return ALREADY_USED
   const access = await durable.tokens.getAccess(planned.access.id)
-  if (access === null || !planned.access.matches(access.secretHash)) return UNDER_WAY
-  // The event is the last step of a mint on Redis and Durable Objects: without it the mint is not done.
+  if (access === null || !planned.access.matches(access.secretHash)) return 'missing'
+  // The event is written with the session (one step); a session without it was cut short.
   if (feedBounds !== undefined) {
     const feed = await durable.security.readEvents(approval.accountId, 0, feedBounds.maxEvents)
     const reported = feed.some(
       (e) => e.type === 'device_signed_in' && e.deviceId !== undefined && equalConstantTime(e.deviceId, planned.deviceId),
     )
-    if (!reported) return UNDER_WAY
+    if (!reported) return 'missing'
   }
   const tokens: IssuedTokens = {
     accessToken: planned.access.bearer(),
@@ -126,10 +125,11 @@ const mintPlanned = async (
   } catch (error) {
     // Locked or disabled at this very instant (the store checks it in the same step as the write).
     if (error instanceof RelayError && error.code === 'FORBIDDEN') return DENIED_AT_MINT
-    // Another poll stored the planned session first: hand it out once it is whole.
+    // The planned session was completed before (by another poll, or a try whose answer was lost):
+    // hand it out. Completed and since changed (a part of it signed out): not again.
     if (error instanceof RelayError && error.code === 'CONCURRENT_WRITE') {
       const found = await storedSession(deps, approval, planned, grant.dpopJkt)
-      return found === 'absent' ? UNDER_WAY : found
+      return found === 'missing' ? ALREADY_USED : found
     }
     // Anything else (the store unavailable) is not a refusal: the grant stays redeemed with its
     // plan, and the client's retry within the grace mints (or finds) this same session.
@@ -155,13 +155,14 @@ export const deviceRedemption = (deps: RedemptionDeps) => {
       mintPlanned(deps, grant, approval, planned, network),
     /**
      * A retry of a redemption within the grace, by the grant's key: the planned session, opened with
-     * `deviceCode`, handed out if stored whole, minted if nothing of it is stored, else refused.
+     * `deviceCode`, handed out if stored whole, minted (or completed) while a part of it is missing,
+     * else refused.
      */
     async resume(grant: DeviceGrant, approval: GrantApproval, plan: RedemptionPlan, deviceCode: string, network: string | undefined) {
       const planned = openRedemptionPlan(plan, deviceCode)
       if (planned === null) return ALREADY_USED
       const found = await storedSession(deps, approval, planned, grant.dpopJkt)
-      return found === 'absent' ? mintPlanned(deps, grant, approval, planned, network) : found
+      return found === 'missing' ? mintPlanned(deps, grant, approval, planned, network) : found
     },
   }
 }

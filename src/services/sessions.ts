@@ -81,7 +81,8 @@ export interface SessionsService {
    * With `reported`, the event it returns for the new device's id goes to the account's feed in the
    * same store step (`FeedAppend`): stored if and only if the session is. With `planned` (a device-code
    * redemption's plan), that device id and those tokens: a store error leaves whatever was written for
-   * the retry that mints the same records, and CONCURRENT_WRITE says they are stored already.
+   * the retry that mints the same records (it keeps those of this plan and writes the rest), and
+   * CONCURRENT_WRITE says the session was completed before (or a record of it is no longer untouched).
    */
   mint(account: AccountRecord, device: NewDeviceSession, reported?: MintReport, planned?: PlannedSession): Promise<IssuedTokens>
   /**
@@ -156,9 +157,10 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       const { family, access, issued } = tokenRecords(deps, owner, planned)
       let outcome: MintOutcome
       try {
-        // One step: the device, its refresh family and its first access token (one commit on SQLite).
+        // One step: the device, its refresh family and its first access token (one commit on SQLite). A
+        // planned session's retry completes what an earlier try of it left, and reports it once.
         const append = reported === undefined ? undefined : { event: reported.event(record.id), bounds: reported.bounds }
-        outcome = await durable.devices.createWithTokens(record, { family, access }, append)
+        outcome = await durable.devices.createWithTokens(record, { family, access }, append, planned !== undefined)
       } catch (error) {
         // The answer may be lost after the writes: no half-made device is left behind (it would show
         // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error

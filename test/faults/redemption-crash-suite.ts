@@ -2,11 +2,15 @@
  * Fault: a process killed inside a device-code redemption (docs/security/faults.md), as a suite over
  * shared stores (memory in redemption-crash.test.ts, a real Redis in redemption-crash.redis.test.ts).
  * Two apps ("processes" A and B) share the stores; A is "killed" at a fault point: from there on
- * nothing of A runs (its request never answers, no undo, no roll-back). The new device retries at B.
+ * nothing of A runs (its request never answers, no undo, no roll-back), or a store error is raised
+ * there (A answers it). The new device retries at B.
  */
 import { describe, expect, it } from 'vitest'
+import type { AccessTokenRecord, RefreshFamilyRecord } from '../../src/core/accounts/records.ts'
 import { hashSecret } from '../../src/core/crypto/secrets.ts'
 import type { DeviceGrant } from '../../src/core/oauth/device-grant.ts'
+import { openRedemptionPlan, type PlannedSession, type RedemptionPlan } from '../../src/core/oauth/redemption-plan.ts'
+import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
 import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
 import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
@@ -19,24 +23,54 @@ import { oauthForm } from '../security/tokens-setup.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const BINDING = bindingOf('C')
-/** Where process A dies: right after its compare-and-swap moved the grant to `redeemed`, or right after the mint's writes. */
-type KillPoint = 'after-redeem' | 'after-mint'
+/**
+ * Where process A dies: right after its compare-and-swap moved the grant to `redeemed`, inside the
+ * session mint (on Redis after the token look-ups were claimed, before the account's one step; on
+ * the one-step stores just before it), or right after the mint's writes.
+ */
+type KillPoint = 'after-redeem' | 'inside-mint' | 'after-mint'
+/** What happens there: the process dies, or the store fails (A answers 503, nothing is undone). */
+type Fault = 'kill' | 'error'
+
+/**
+ * The cut inside the mint: the store awaits it before its last step. It never settles (A killed),
+ * throws (a store error), or settles at once (no fault there).
+ */
+export type MintCut = () => Promise<void>
 
 /** The shared stores of one run; `kill` ends process A's own connections (a no-op in memory). */
 export interface RunStores {
   store: (clock: FakeClock) => EphemeralStore
   durable: (clock: FakeClock) => DurableStore
-  /** Each call: process A's view of the stores, on connections of its own. */
-  forA: () => { store: (clock: FakeClock) => EphemeralStore; durable: (clock: FakeClock) => DurableStore; kill(): void }
+  /**
+   * Each call: process A's view of the stores, on connections of its own. A store whose mint has a
+   * step before the account's (Redis) awaits `cut` there and says so with `cutsInsideMint`; the
+   * others are cut just before their one step.
+   */
+  forA: (cut: MintCut) => {
+    store: (clock: FakeClock) => EphemeralStore
+    durable: (clock: FakeClock) => DurableStore
+    kill(): void
+    cutsInsideMint?: boolean
+  }
   startMs: number
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {})
 
-/** Process A's stores, which stop the world at `point` (and end A's connections). */
-const killable = (stores: RunStores, point: KillPoint) => {
-  const a = stores.forA()
+/** Process A's stores, which stop the world at `point` (and end A's connections), or fail there. */
+const killable = (stores: RunStores, point: KillPoint, fault: Fault) => {
   const state = { killed: false }
+  const cutHere = async (): Promise<never> => {
+    state.killed = true
+    if (fault === 'error') throw new StoreUnavailableError('the store failed inside the mint')
+    a.kill()
+    return never()
+  }
+  const cut: MintCut = async () => {
+    if (point === 'inside-mint') await cutHere()
+  }
+  const a = stores.forA(cut)
   const store = (clock: FakeClock): EphemeralStore => {
     const inner = a.store(clock)
     return {
@@ -46,9 +80,7 @@ const killable = (stores: RunStores, point: KillPoint) => {
         async replaceIfMatch(key, expected, next) {
           const outcome = await inner.kv.replaceIfMatch(key, expected, next)
           if (point !== 'after-redeem' || outcome !== 'ok' || !next.includes('"kind":"redeemed"')) return outcome
-          state.killed = true
-          a.kill()
-          return never()
+          return cutHere()
         },
       },
     }
@@ -59,12 +91,11 @@ const killable = (stores: RunStores, point: KillPoint) => {
       ...inner,
       devices: {
         ...inner.devices,
-        async createWithTokens(device, tokens, append) {
-          const outcome = await inner.devices.createWithTokens(device, tokens, append)
+        async createWithTokens(device, tokens, append, planned) {
+          if (a.cutsInsideMint !== true) await cut()
+          const outcome = await inner.devices.createWithTokens(device, tokens, append, planned)
           if (point !== 'after-mint') return outcome
-          state.killed = true
-          a.kill()
-          return never()
+          return cutHere()
         },
       },
     }
@@ -82,17 +113,17 @@ interface Run {
   deviceCode: string
   /** The new device's requests at B. */
   atB: Send
-  /** The poll that was in flight at A when it died (never answers). */
+  /** The poll that was in flight at A when it died (never answers), or that met the store error. */
   inFlight: Promise<Answer>
 }
 
-/** Alice signs in at B; the new device's grant is approved; its poll at A dies at `point`. */
-const crashAt = async (fresh: () => RunStores, point: KillPoint): Promise<Run> => {
+/** Alice signs in at B; the new device's grant is approved; its poll at A dies (or fails) at `point`. */
+const crashAt = async (fresh: () => RunStores, point: KillPoint, fault: Fault = 'kill'): Promise<Run> => {
   const stores = fresh()
   const clock = fakeClock(stores.startMs)
   const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0' }
   const b = makeApp({ env, clock, store: stores.store, durable: stores.durable, random: seededRandom(11) })
-  const killer = killable(stores, point)
+  const killer = killable(stores, point, fault)
   const a = makeApp({ env, clock, store: killer.store, durable: killer.durable, random: seededRandom(12) })
   const approver = viaApp(b.app, '198.51.100.20')
   expect((await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
@@ -114,6 +145,63 @@ const crashAt = async (fresh: () => RunStores, point: KillPoint): Promise<Run> =
   return { b, clock, approver, approverToken, accountId, holder, deviceCode: codes.device_code, atB, inFlight }
 }
 
+/** The plan the redemption sealed in the grant, and the session it opens to with the device code. */
+const planOf = async (
+  run: Run,
+): Promise<{ grant: DeviceGrant; plan: RedemptionPlan; planned: PlannedSession; approverDeviceId: string }> => {
+  const id = await run.b.store.kv.get(`grant-dc:${hashSecret(run.deviceCode)}`)
+  const grant = JSON.parse((await run.b.store.kv.get(`grant:${id}`)) as string) as DeviceGrant
+  if (grant.state.kind !== 'redeemed' || grant.state.mint === undefined) throw new Error('the grant holds no redemption plan')
+  const planned = openRedemptionPlan(grant.state.mint, run.deviceCode)
+  if (planned === null) throw new Error('the plan does not open')
+  return { grant, plan: grant.state.mint, planned, approverDeviceId: grant.state.deviceId }
+}
+
+/**
+ * What a process that minted in four steps (device, refresh family, access token, feed event; Redis
+ * and Durable Objects before the mint was one step) left when killed after step `steps`: the plan's
+ * records, written through the store's own intents.
+ */
+const partMade = async (run: Run, steps: 1 | 2 | 3) => {
+  const { grant, planned, approverDeviceId } = await planOf(run)
+  const now = run.clock.now()
+  const owner = { accountId: run.accountId, deviceId: planned.deviceId, jkt: run.holder.jkt }
+  const device = {
+    id: planned.deviceId,
+    accountId: run.accountId,
+    displayName: 'Laptop',
+    origin: 'qr' as const,
+    approvedByDeviceId: approverDeviceId,
+    channelHash: hashSecret(grant.channelBinding),
+    quarantineUntilMs: now + 60_000,
+    createdAtMs: now,
+    lastSeenAtMs: now,
+  }
+  const family: RefreshFamilyRecord = {
+    ...owner,
+    id: planned.refresh.id,
+    scopes: [],
+    currentHash: planned.refresh.secretHash(),
+    generation: 0,
+    createdAtMs: now,
+    expiresAtMs: now + 86_400_000,
+  }
+  const access: AccessTokenRecord = {
+    ...owner,
+    id: planned.access.id,
+    secretHash: planned.access.secretHash(),
+    familyId: family.id,
+    scopes: [],
+    issuedAtMs: now,
+    expiresAtMs: now + 600_000,
+  }
+  const { durable } = run.b
+  expect(await durable.devices.create(device)).toBe('ok')
+  if (steps >= 2) expect(await durable.tokens.createRefreshFamily(family)).toBe('ok')
+  if (steps >= 3) expect(await durable.tokens.putAccess(access)).toBe('ok')
+  return planned
+}
+
 const qrDevices = async (run: Run) => (await run.b.durable.devices.listByAccount(run.accountId)).filter((d) => d.origin === 'qr')
 const signedInEvents = async (run: Run) =>
   (await run.b.durable.security.readEvents(run.accountId, 0, 1000)).filter((e) => e.type === 'device_signed_in')
@@ -121,7 +209,7 @@ const signedInEvents = async (run: Run) =>
 /** The suite; `fresh` makes each run's stores (empty, shared by both processes). */
 export const describeRedemptionCrash = (label: string, fresh: () => RunStores): void => {
   describe(`faults (${label}): a process killed inside the device-code redemption`, () => {
-    it.each(['after-redeem', 'after-mint'] as const)(
+    it.each(['after-redeem', 'inside-mint', 'after-mint'] as const)(
       'killed %s: the retry at another process gets working tokens of the one session; one device, one event',
       async (point) => {
         const run = await crashAt(fresh, point)
@@ -163,23 +251,72 @@ export const describeRedemptionCrash = (label: string, fresh: () => RunStores): 
       expect(await qrDevices(run)).toEqual([])
     })
 
-    // Open point 2 of docs/security/faults.md: on Redis and Durable Objects the mint is several steps; a
-    // process killed after the first (the device stored, nothing else) leaves a part-made session the
-    // retry does not complete. Made here by hand after a kill at the redemption, on every store.
-    it("killed between the mint's steps: the retry waits, then is refused; never a second device", async () => {
+    // What a process that minted in steps left when killed between two of them (Redis and Durable
+    // Objects took device, family, access token and event in turn): the retry keeps the plan's records,
+    // writes the rest and reports the sign-in once. Made here by hand after a kill at the redemption.
+    it.each([1, 2, 3] as const)(
+      'killed after step %i of a mint in steps: the retry completes the one session (its tokens, one device, one event)',
+      async (steps) => {
+        const run = await crashAt(fresh, 'after-redeem')
+        const planned = await partMade(run, steps)
+        run.clock.advance(5000)
+        const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+        expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+        expect(retried.body).toMatchObject({
+          device_id: planned.deviceId,
+          access_token: planned.access.bearer(),
+          refresh_token: planned.refresh.bearer(),
+        })
+        const token = retried.body.access_token as string
+        expect((await callWithDpop(run.atB, run.holder, run.clock.now(), 'GET', '/v1/account/whoami', token)).status).toBe(200)
+        expect((await qrDevices(run)).map((d) => d.id)).toEqual([planned.deviceId])
+        expect((await signedInEvents(run)).map((e) => e.deviceId)).toEqual([planned.deviceId])
+        // A second retry within the grace (the answer lost again): the same tokens, nothing more stored.
+        const again = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+        expect(again.status, JSON.stringify(again.body)).toBe(200)
+        expect([again.body.access_token, again.body.refresh_token]).toEqual([token, retried.body.refresh_token])
+        expect((await qrDevices(run)).map((d) => d.id)).toEqual([planned.deviceId])
+        expect(await signedInEvents(run)).toHaveLength(1)
+      },
+    )
+
+    it('killed after step 1 of a mint in steps: concurrent retries all get the one session, reported once', async () => {
       const run = await crashAt(fresh, 'after-redeem')
-      const id = await run.b.store.kv.get(`grant-dc:${hashSecret(run.deviceCode)}`)
-      const grant = JSON.parse((await run.b.store.kv.get(`grant:${id}`)) as string) as DeviceGrant
-      const plan = grant.state.kind === 'redeemed' ? grant.state.mint : undefined
-      expect(plan).toBeDefined()
-      const now = run.clock.now()
-      const partMade = { id: plan?.deviceId as string, accountId: run.accountId, displayName: 'Laptop', origin: 'qr' as const }
-      expect(await run.b.durable.devices.create({ ...partMade, quarantineUntilMs: 0, createdAtMs: now, lastSeenAtMs: now })).toBe('ok')
-      const waiting = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
-      expect(waiting.body.error, JSON.stringify(waiting.body)).toBe('authorization_pending')
-      run.clock.advance(61_000)
-      expect((await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)).body.error).toBe('invalid_grant')
-      expect((await qrDevices(run)).map((d) => d.id)).toEqual([partMade.id])
+      const planned = await partMade(run, 1)
+      const polls = await Promise.all(
+        Array.from({ length: 4 }, async () => pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)),
+      )
+      // One completes the session; a poll that meets it completed hands out the same tokens.
+      expect(
+        polls.map((p) => p.status),
+        JSON.stringify(polls.map((p) => p.body)),
+      ).toEqual([200, 200, 200, 200])
+      for (const p of polls) expect(p.body.access_token).toBe(planned.access.bearer())
+      expect((await qrDevices(run)).map((d) => d.id)).toEqual([planned.deviceId])
+      expect((await signedInEvents(run)).map((e) => e.deviceId)).toEqual([planned.deviceId])
+    })
+
+    it('a store error inside the mint: that poll answers 503; the retry completes the one session, nothing undone', async () => {
+      const run = await crashAt(fresh, 'inside-mint', 'error')
+      const failed = await run.inFlight
+      expect(failed.status, JSON.stringify(failed.body)).toBe(503)
+      const { planned } = await planOf(run)
+      const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+      expect(retried.body.access_token).toBe(planned.access.bearer())
+      const again = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(again.body.access_token).toBe(planned.access.bearer())
+      expect((await qrDevices(run)).map((d) => d.id)).toEqual([planned.deviceId])
+      expect((await signedInEvents(run)).map((e) => e.deviceId)).toEqual([planned.deviceId])
+    })
+
+    it('killed after step 2 of a mint in steps, the session signed out meanwhile: the retry is refused, nothing comes back', async () => {
+      const run = await crashAt(fresh, 'after-redeem')
+      const planned = await partMade(run, 2)
+      expect(await run.b.durable.devices.revoke(run.accountId, planned.deviceId)).toBe(true)
+      const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(retried.body.error, JSON.stringify(retried.body)).toBe('invalid_grant')
+      expect(await qrDevices(run)).toEqual([])
       expect(await signedInEvents(run)).toEqual([])
     })
 

@@ -10,7 +10,7 @@ import { durableObjectKeyStore } from '../../src/adapters/keys/durable-object-ke
 import { hash32 } from '../../src/adapters/storage/durable-object.ts'
 import { newKeySet } from '../../src/core/crypto/signing-key-set.ts'
 import { describeDurableStore } from '../integration/durable/conformance.ts'
-import { newAccess, newAccount, newFamily, signedIn, uid } from '../integration/durable/fixtures.ts'
+import { newAccess, newAccount, newDevice, newFamily, signedIn, uid } from '../integration/durable/fixtures.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 
@@ -63,6 +63,54 @@ describe('durableObjectDurableStore', () => {
     clock.advance(STALE_CLAIM_MS)
     expect(await store.accounts.create(newAccount(clock, { username: first.username }))).toBe('exists')
     expect(await store.accounts.findByUsername(first.username)).toEqual(first)
+  })
+
+  it('completes a planned session mint cut after its look-up claims (the account never reached): the retry mints it once', async () => {
+    const clock = fakeClock(Date.now())
+    const prefix = freshPrefix()
+    const store = makeStore(clock, prefix, SHARDS)
+    const { account, device: approver } = await signedIn(store, clock)
+    const device = newDevice(clock, account.id, { origin: 'qr', approvedByDeviceId: approver.id, channelHash: 'ch' })
+    const family = newFamily(clock, device, { jkt: 'jkt-plan' })
+    const access = newAccess(clock, device, { familyId: family.id, jkt: 'jkt-plan' })
+    const append = {
+      event: { type: 'device_signed_in' as const, atMs: clock.now(), deviceId: device.id },
+      bounds: { maxEvents: 10, retentionMs: 86_400_000 },
+    }
+    // The first try claimed both look-ups, then its Worker died before the account object's step.
+    for (const key of [`rf:${family.id}`, `at:${access.id}`]) {
+      expect((await shardOf(prefix, key).claim(key, account.id, clock.now(), family.expiresAtMs, true)).outcome).toBe('new')
+    }
+    expect(await store.tokens.getRefreshFamily(family.id)).toBeNull()
+    expect(await store.devices.get(account.id, device.id)).toBeNull()
+    clock.advance(5000)
+    expect(await store.devices.createWithTokens(device, { family, access }, append, true)).toBe('ok')
+    expect(await store.devices.get(account.id, device.id)).toEqual(device)
+    expect(await store.tokens.getRefreshFamily(family.id)).toEqual(family)
+    expect(await store.tokens.getAccess(access.id)).toEqual(access)
+    expect(await store.devices.createWithTokens(device, { family, access }, append, true)).toBe('exists')
+    const signedInEvents = (await store.security.readEvents(account.id, 0, 10)).filter((e) => e.type === 'device_signed_in')
+    expect(signedInEvents.map((e) => e.deviceId)).toEqual([device.id])
+  })
+
+  it('keeps the claims of a refused planned mint (a concurrent retry of the plan may hold them)', async () => {
+    const clock = fakeClock(Date.now())
+    const prefix = freshPrefix()
+    const store = makeStore(clock, prefix, SHARDS)
+    const locked = newAccount(clock, { lockedUntilMs: clock.now() + 60_000 })
+    expect(await store.accounts.create(locked)).toBe('ok')
+    const device = newDevice(clock, locked.id, { origin: 'qr' })
+    const family = newFamily(clock, device)
+    const access = newAccess(clock, device, { familyId: family.id })
+    expect(await store.devices.createWithTokens(device, { family, access }, undefined, true)).toBe('denied')
+    for (const key of [`rf:${family.id}`, `at:${access.id}`]) expect(await shardOf(prefix, key).lookup(key, clock.now())).toBe(locked.id)
+    // Unplanned, the same refusal releases them.
+    const other = newDevice(clock, locked.id)
+    const otherFamily = newFamily(clock, other)
+    const otherAccess = newAccess(clock, other, { familyId: otherFamily.id })
+    expect(await store.devices.createWithTokens(other, { family: otherFamily, access: otherAccess })).toBe('denied')
+    for (const key of [`rf:${otherFamily.id}`, `at:${otherAccess.id}`])
+      expect(await shardOf(prefix, key).lookup(key, clock.now())).toBeNull()
   })
 
   const entriesIn = (prefix: string, shard: number) =>

@@ -20,7 +20,9 @@
  *   has either shown that it holds the name (then the name is taken) or promised never to create it.
  * - Token and family ids are claimed in their shard (entry expiring with the record) before the
  *   account object stores them; a refused mint releases the claim. Revocations leave index entries
- *   to expire: a look-up then finds the account object, which answers from its own rows.
+ *   to expire: a look-up then finds the account object, which answers from its own rows. A session
+ *   mint (device, first family, first access token, feed event) claims both ids, then is one
+ *   transaction of the account object (`createSession`).
  * - Every call carries the adapter's clock (`nowMs`), so a token is gone exactly at `expiresAtMs`;
  *   the objects' alarms only free expired rows (so `purgeExpired` returns 0).
  */
@@ -39,6 +41,7 @@ import type {
   DeviceSeen,
   DeviceStore,
   DurableStore,
+  FeedAppend,
   MintOutcome,
   ReplaceOutcome,
   RotateRequest,
@@ -51,7 +54,8 @@ import type {
 } from '../../ports.ts'
 import { hash32, type ObjectNamespace } from '../storage/durable-object.ts'
 import { listAcrossShards } from './durable-object-list.ts'
-import { createWithTokensInSteps } from './session-mint-steps.ts'
+import { accessKey, familyKey, mintSessionIndexed } from './durable-object-mint.ts'
+import type { SessionTokens } from './session-mint.ts'
 
 /** What an account object answers (one object per account id; see `src/runtime/account-object.ts`). */
 export interface AccountObjectApi {
@@ -66,6 +70,14 @@ export interface AccountObjectApi {
   consumeRecoveryCode(codeHash: string): Promise<boolean>
   countRecoveryCodes(): Promise<number>
   createDevice(device: DeviceRecord, nowMs: number): Promise<MintOutcome>
+  /** `DeviceStore.createWithTokens` on this account, in one transaction (`append` null: no event). */
+  createSession(
+    device: DeviceRecord,
+    tokens: SessionTokens,
+    append: FeedAppend | null,
+    planned: boolean,
+    nowMs: number,
+  ): Promise<MintOutcome>
   getDevice(deviceId: string): Promise<DeviceRecord | null>
   listDevices(): Promise<DeviceRecord[]>
   renameDevice(deviceId: string, displayName: string): Promise<boolean>
@@ -119,8 +131,6 @@ export const STALE_CLAIM_MS = 60_000
 const DEFAULT_SHARDS = 32
 
 const usernameIndexKey = (nameKey: string): string => `u:${nameKey}`
-const accessKey = (id: string): string => `at:${id}`
-const familyKey = (id: string): string => `rf:${id}`
 
 /** What the sub-stores share: the clock, the account objects and the index shards. */
 interface ObjectsContext {
@@ -258,11 +268,8 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     touch: (accountId, deviceId, seen) => account(accountId).touchDevice(deviceId, seen),
     revoke: (accountId, deviceId) => account(accountId).revokeDevice(deviceId, clock.now()),
     revokeAllExcept: (accountId, keepDeviceId) => account(accountId).revokeAllExcept(keepDeviceId, clock.now()),
-    createWithTokens: createWithTokensInSteps(
-      () => devices,
-      () => tokens,
-      () => security,
-    ),
+    createWithTokens: (device, records, append, planned) =>
+      mintSessionIndexed({ clock, account, index }, device, records, append, planned === true),
   }
   const tokens = objectTokens(c)
 

@@ -9,7 +9,7 @@ import type { AccountStore, Clock, CredentialStore, DeviceStore, DurableStore, M
 import { copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
-import { tokensFitDevice } from './session-mint-steps.ts'
+import { missingParts, reportedIn, tokensFitDevice } from './session-mint.ts'
 
 /** Options of {@link memoryDurableStore}. */
 export interface MemoryDurableOptions {
@@ -95,15 +95,28 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       return 'ok'
     },
-    async createWithTokens(device, tokens, append): Promise<MintOutcome> {
+    async createWithTokens(device, tokens, append, planned): Promise<MintOutcome> {
       const state = usableAccount(s, device.accountId)
       if (state === null || !tokensFitDevice(device, tokens)) return 'denied'
       const { family, access } = tokens
-      if (state.devices.has(device.id) || liveFamily(s, family.id) !== null || liveAccess(s, access.id) !== null) return 'exists'
-      state.devices.set(device.id, copy(device))
-      s.families.set(family.id, { record: copy(family), used: new Set() })
-      s.access.set(access.id, copy(access))
-      if (append !== undefined) state.feed = appendKept(state.feed, append.event, append.bounds, s.clock.now()).kept
+      const found = {
+        device: state.devices.get(device.id) ?? null,
+        family: liveFamily(s, family.id)?.record ?? null,
+        access: liveAccess(s, access.id),
+        reported:
+          planned === true && append !== undefined && reportedIn(readKept(state.feed, 0, state.feed.length, s.clock.now()), append.event),
+      }
+      const missing =
+        planned === true
+          ? missingParts(device, tokens, found, append !== undefined)
+          : found.device === null && found.family === null && found.access === null
+            ? { device: true, family: true, access: true, event: append !== undefined }
+            : 'exists'
+      if (missing === 'exists') return 'exists'
+      if (missing.device) state.devices.set(device.id, copy(device))
+      if (missing.family) s.families.set(family.id, { record: copy(family), used: new Set() })
+      if (missing.access) s.access.set(access.id, copy(access))
+      if (missing.event && append !== undefined) state.feed = appendKept(state.feed, append.event, append.bounds, s.clock.now()).kept
       return 'ok'
     },
     async get(accountId, deviceId) {

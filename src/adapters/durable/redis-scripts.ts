@@ -10,6 +10,7 @@
  * passed in as `now`, so expiry agrees with the other adapters even when Redis' clock drifts.
  */
 
+// The prelude of every account script (also the session mint's, ./redis-session-mint.ts).
 // Account layout (base = `<prefix>{a:<id>}:`):
 //   acct          hash  j (record JSON), v (version), uk (username key), s (status), l (locked until),
 //                       ts (last TOTP step)
@@ -19,7 +20,7 @@
 //   dat:<device>  zset  access token ids by expiry;  fat:<family>  the same per family
 //   rf:<family>   hash  j (immutable JSON), cur, prev, rot, gen, rev, exp, dev; expires at exp
 //   rfu:<family>  set   hashes rotated out;  drf:<device>  set  family ids
-const PRELUDE = `
+export const PRELUDE = `
 local base = string.sub(KEYS[1], 1, -5)
 local function usable(now)
   local a = redis.call('HMGET', KEYS[1], 's', 'l')
@@ -128,8 +129,9 @@ for _, id in ipairs(redis.call('SMEMBERS', base .. 'devs')) do
 end
 return n`
 
-// Adds a token to an expiry index and lets the index expire with its last token.
-const INDEX = `
+// Adds a token to an expiry index and lets the index expire with its last token (also used by the
+// session mint, ./redis-session-mint.ts).
+export const INDEX = `
 local function index_token(index, id, expiresAt, now)
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
   redis.call('ZADD', index, expiresAt, id)

@@ -7,11 +7,12 @@ import type { AccessTokenRecord, RefreshFamilyRecord } from '../../core/accounts
 import type { Clock, DurableStore, RotateOutcome } from '../../ports.ts'
 import type { DurableScripts } from './redis-scripts.ts'
 import type { SecurityScripts } from './redis-security-scripts.ts'
+import type { MintScripts } from './redis-session-mint.ts'
 
 /** What the sub-stores share: the client, its scripts, the clock and the key builders. */
 export interface RedisDurableContext {
   client: RedisClient
-  redis: DurableScripts & SecurityScripts
+  redis: DurableScripts & SecurityScripts & MintScripts
   clock: Clock
   /** The prefix of every key of one account (one hash tag, one cluster slot). */
   base(accountId: string): string

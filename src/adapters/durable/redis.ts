@@ -6,6 +6,9 @@
  * the account; the account's data alone decides every outcome, so a stale pointer can only lead to
  * "not found", never to a wrong answer.
  *
+ * A session mint (device, first family, first access token, feed event) claims its token's and its
+ * family's pointers with SET NX, then is one script on the account's slot.
+ *
  * Two steps where a name must be unique across accounts: `accounts.create` writes the account, then
  * claims the username with SET NX (the claim decides; a loser deletes its account). A crash between
  * the two leaves an account nobody can find by name, never two accounts with one name. Token and
@@ -22,8 +25,8 @@ import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '.
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
+import { eventJson, MINT_SCRIPTS, type MintScripts, redisSessionMint } from './redis-session-mint.ts'
 import { flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
-import { createWithTokensInSteps } from './session-mint-steps.ts'
 import { storedEvent } from './security-feed.ts'
 
 /** Options of {@link redisDurableStore}: a ready client (the runtime builds it), a key prefix and the clock. */
@@ -34,11 +37,11 @@ export interface RedisDurableOptions {
   clock: Clock
 }
 
-const define = (client: RedisClient): DurableScripts & SecurityScripts => {
-  for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS]) {
+const define = (client: RedisClient): DurableScripts & SecurityScripts & MintScripts => {
+  for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS, ...MINT_SCRIPTS]) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
   }
-  return client as unknown as DurableScripts & SecurityScripts
+  return client as unknown as DurableScripts & SecurityScripts & MintScripts
 }
 
 /** A member of the feed zset, `<expiresAtMs>:<id>:<JSON without id>`, as an event (null once expired). */
@@ -145,9 +148,7 @@ const redisSecurity = ({ client, redis, clock, acct, base }: RedisDurableContext
     return la === null ? null : Number(la)
   },
   async appendEvent(accountId, event, bounds) {
-    const { id: _ignored, ...rest } = storedEvent(0, event)
-    const json = JSON.stringify(rest)
-    const id = await redis.qdAppendEvent(acct(accountId), clock.now(), bounds.retentionMs, bounds.maxEvents, json)
+    const id = await redis.qdAppendEvent(acct(accountId), clock.now(), bounds.retentionMs, bounds.maxEvents, eventJson(event))
     return id === null ? null : storedEvent(Number(id), event)
   },
   async readEvents(accountId, since, limit) {
@@ -181,14 +182,7 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
   }
   const tokens = redisTokens(c)
   const security = redisSecurity(c)
-  const devices: DurableStore['devices'] = {
-    ...redisDevices(c),
-    createWithTokens: createWithTokensInSteps(
-      () => devices,
-      () => tokens,
-      () => security,
-    ),
-  }
+  const devices: DurableStore['devices'] = { ...redisDevices(c), createWithTokens: redisSessionMint(c) }
   return {
     kind: 'redis',
     accounts: redisAccounts(c, keyPrefix),

@@ -14,11 +14,12 @@ import Database from 'libsql'
 import { usernameKey } from '../../core/accounts/records.ts'
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, FeedAppend, MintOutcome, ReplaceOutcome } from '../../ports.ts'
-import { type SessionTokens, tokensFitDevice } from './session-mint-steps.ts'
+import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
 import { AccountSql, MintRefused } from './sql/account-sql.ts'
 import type { SqlExecutor } from './sql/executor.ts'
 import { libsqlExecutor } from './sql/libsql-executor.ts'
 import { appendEvent, lastAuthenticated, markAuthenticated, readEvents } from './sql/security-sql.ts'
+import { mintSession } from './sql/session-mint-sql.ts'
 import { migrateWaiting, retryWhileBusy, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BUSY_WAIT_MS } from './sqlite-busy.ts'
 
 /** Options of {@link sqliteStore}: an open database (see {@link openSqlite}) and the clock. */
@@ -56,19 +57,14 @@ export const openSqlite = (dataDir: string): Database.Database => {
 
 /**
  * `devices.createWithTokens` in one transaction (one commit): a refused step rolls the others back,
- * and the feed event, when given, is appended in the same commit.
+ * and the feed event, when given, is appended in the same commit (`sql/session-mint-sql.ts`).
  */
 const createWithTokensOnce =
   (sql: SqlExecutor, tables: AccountSql, now: () => number) =>
-  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend): MintOutcome => {
+  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend, planned?: boolean): MintOutcome => {
     if (!tokensFitDevice(device, tokens)) return 'denied'
     try {
-      return sql.transaction(() => {
-        const nowMs = now()
-        const made = tables.createDeviceWithTokens(device, tokens.family, tokens.access, nowMs)
-        if (append !== undefined) appendEvent(tables, device.accountId, append.event, append.bounds, nowMs)
-        return made
-      })
+      return sql.transaction(() => mintSession(tables, device, tokens, append, planned === true, now()))
     } catch (error) {
       if (error instanceof MintRefused) return error.outcome
       throw error

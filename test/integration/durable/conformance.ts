@@ -682,6 +682,103 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect(await store.security.readEvents(locked.id, 0, 10)).toEqual([])
       })
 
+      /** A redemption plan's session on the account of `approver` (what its retries mint again). */
+      const plannedSession = (approver: { account: AccountRecord; device: { id: string } }) => {
+        const device = newDevice(clock, approver.account.id, {
+          origin: 'qr',
+          approvedByDeviceId: approver.device.id,
+          channelHash: hashOf('ch'),
+        })
+        const family = newFamily(clock, device, { jkt: 'jkt-plan' })
+        const access = newAccess(clock, device, { familyId: family.id, jkt: 'jkt-plan' })
+        const append = { event: event(clock.now(), 'device_signed_in', { deviceId: device.id }), bounds: BOUNDS }
+        return { device, tokens: { family, access }, append }
+      }
+      const signedInOf = async (accountId: string, deviceId: string) =>
+        (await store.security.readEvents(accountId, 0, 10)).filter((e) => e.type === 'device_signed_in' && e.deviceId === deviceId)
+
+      it.each([1, 2, 3])(
+        'completes a planned session cut short after step %i of device, family, token, keeping its records, reporting it once',
+        async (steps) => {
+          const approver = await signedIn(store, clock)
+          const { device, tokens, append } = plannedSession(approver)
+          // An earlier try of the plan, a few seconds before: the same ids and secrets, its own times.
+          const earlier = {
+            device: { ...device, createdAtMs: clock.now() - 5000, lastSeenAtMs: clock.now() - 5000 },
+            family: { ...tokens.family, createdAtMs: clock.now() - 5000, expiresAtMs: tokens.family.expiresAtMs - 5000 },
+            access: { ...tokens.access, issuedAtMs: clock.now() - 5000, expiresAtMs: tokens.access.expiresAtMs - 5000 },
+          }
+          expect(await store.devices.create(earlier.device)).toBe('ok')
+          if (steps >= 2) expect(await store.tokens.createRefreshFamily(earlier.family)).toBe('ok')
+          if (steps >= 3) expect(await store.tokens.putAccess(earlier.access)).toBe('ok')
+          // Unplanned, the part-made session is refused as before; planned, it is completed.
+          expect(await store.devices.createWithTokens(device, tokens, append)).toBe('exists')
+          expect(await signedInOf(approver.account.id, device.id)).toEqual([])
+          expect(await store.devices.createWithTokens(device, tokens, append, true)).toBe('ok')
+          expect(await store.devices.get(approver.account.id, device.id)).toEqual(earlier.device)
+          expect(await store.tokens.getRefreshFamily(tokens.family.id)).toEqual(steps >= 2 ? earlier.family : tokens.family)
+          expect(await store.tokens.getAccess(tokens.access.id)).toEqual(steps >= 3 ? earlier.access : tokens.access)
+          expect((await store.devices.listByAccount(approver.account.id)).map((d) => d.id).sort()).toEqual(
+            [approver.device.id, device.id].sort(),
+          )
+          expect(await signedInOf(approver.account.id, device.id)).toHaveLength(1)
+          // Completed: another try writes nothing and reports nothing.
+          expect(await store.devices.createWithTokens(device, tokens, append, true)).toBe('exists')
+          expect(await signedInOf(approver.account.id, device.id)).toHaveLength(1)
+          const rotate = { familyId: tokens.family.id, presentedHash: tokens.family.currentHash, nextHash: hashOf('next'), graceMs: 0 }
+          expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('rotated')
+        },
+      )
+
+      it('lets one of concurrent planned mints complete the session; the others find it completed', async () => {
+        const approver = await signedIn(store, clock)
+        const { device, tokens, append } = plannedSession(approver)
+        const outcomes = await times(6, () => store.devices.createWithTokens(device, tokens, append, true))
+        expect(count(outcomes, 'ok')).toBe(1)
+        expect(count(outcomes, 'exists')).toBe(5)
+        expect(await store.tokens.getAccess(tokens.access.id)).toEqual(tokens.access)
+        expect(await signedInOf(approver.account.id, device.id)).toHaveLength(1)
+      })
+
+      it('writes nothing for a planned mint whose stored part is not the plan’s untouched one', async () => {
+        // Completed, then refreshed: the family moved on.
+        const approver = await signedIn(store, clock)
+        const rotated = plannedSession(approver)
+        expect(await store.devices.createWithTokens(rotated.device, rotated.tokens, rotated.append, true)).toBe('ok')
+        const { family } = rotated.tokens
+        const rotate = { familyId: family.id, presentedHash: family.currentHash, nextHash: hashOf('next'), graceMs: 0 }
+        expect((await store.tokens.rotateRefresh(rotate)).outcome).toBe('rotated')
+        expect(await store.tokens.revokeAccess(rotated.tokens.access.id)).toBe(true)
+        expect(await store.devices.createWithTokens(rotated.device, rotated.tokens, rotated.append, true)).toBe('exists')
+        expect(await store.tokens.getAccess(rotated.tokens.access.id)).toBeNull()
+        // Cut short after the family, then signed out: the revoked family keeps its id, nothing comes back.
+        const revoked = plannedSession(approver)
+        expect(await store.devices.create(revoked.device)).toBe('ok')
+        expect(await store.tokens.createRefreshFamily(revoked.tokens.family)).toBe('ok')
+        expect(await store.devices.revoke(approver.account.id, revoked.device.id)).toBe(true)
+        expect(await store.devices.createWithTokens(revoked.device, revoked.tokens, revoked.append, true)).toBe('exists')
+        expect(await store.devices.get(approver.account.id, revoked.device.id)).toBeNull()
+        // A stored token or family of another secret, or a device of another approver: not this plan's.
+        for (const change of ['access', 'family', 'device'] as const) {
+          const other = plannedSession(approver)
+          const { device, tokens } = other
+          expect(await store.devices.create(change === 'device' ? { ...device, approvedByDeviceId: 'someone-else' } : device)).toBe('ok')
+          if (change !== 'device') {
+            const family = change === 'family' ? { ...tokens.family, currentHash: hashOf('other') } : tokens.family
+            expect(await store.tokens.createRefreshFamily(family)).toBe('ok')
+          }
+          if (change === 'access') expect(await store.tokens.putAccess({ ...tokens.access, secretHash: hashOf('other') })).toBe('ok')
+          expect(await store.devices.createWithTokens(device, tokens, other.append, true)).toBe('exists')
+          expect(await signedInOf(approver.account.id, device.id)).toEqual([])
+        }
+        // A locked account: denied, as unplanned.
+        const locked = newAccount(clock, { lockedUntilMs: clock.now() + 60_000 })
+        await store.accounts.create(locked)
+        const lockedPlan = plannedSession({ account: locked, device: { id: 'approver' } })
+        expect(await store.devices.createWithTokens(lockedPlan.device, lockedPlan.tokens, lockedPlan.append, true)).toBe('denied')
+        expect(await store.devices.get(locked.id, lockedPlan.device.id)).toBeNull()
+      })
+
       it('keeps only the newest events, drops them after the retention, and writes nothing for an unknown account', async () => {
         const { account } = await signedIn(store, clock)
         const ids: number[] = []

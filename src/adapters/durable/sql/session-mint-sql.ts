@@ -1,0 +1,53 @@
+/**
+ * The session mint over a {@link AccountSql} (Node file and account object alike): the device, its
+ * first refresh family and access token, and the feed event, inside the caller's transaction. The
+ * rules of a planned mint are those of every durable adapter (`../session-mint.ts`).
+ */
+import type { DeviceRecord } from '../../../core/accounts/records.ts'
+import type { FeedAppend, MintOutcome } from '../../../ports.ts'
+import { missingParts, reportedIn, type SessionTokens } from '../session-mint.ts'
+import { MintRefused, type AccountSql } from './account-sql.ts'
+import { appendEvent, readEvents } from './security-sql.ts'
+
+/**
+ * Mints (or, `planned`, completes) the session; anything but `ok` after a write is thrown as a
+ * {@link MintRefused}, so the caller's transaction rolls the earlier writes back.
+ *
+ * @example
+ * const outcome = sql.transaction(() => mintSession(tables, device, tokens, append, planned, nowMs))
+ */
+export const mintSession = (
+  tables: AccountSql,
+  device: DeviceRecord,
+  tokens: SessionTokens,
+  append: FeedAppend | undefined,
+  planned: boolean,
+  nowMs: number,
+): MintOutcome => {
+  if (!planned) {
+    const made = tables.createDeviceWithTokens(device, tokens.family, tokens.access, nowMs)
+    if (append !== undefined) appendEvent(tables, device.accountId, append.event, append.bounds, nowMs)
+    return made
+  }
+  if (!tables.usable(device.accountId, nowMs)) return 'denied'
+  const feed = append === undefined ? [] : readEvents(tables, device.accountId, 0, Number.MAX_SAFE_INTEGER, nowMs)
+  const found = {
+    device: tables.getDevice(device.accountId, device.id),
+    family: tables.liveFamily(tokens.family.id, nowMs),
+    access: tables.getAccess(tokens.access.id, nowMs),
+    reported: append !== undefined && reportedIn(feed, append.event),
+  }
+  const missing = missingParts(device, tokens, found, append !== undefined)
+  if (missing === 'exists') return 'exists'
+  const steps = [
+    missing.device ? () => tables.createDevice(device, nowMs) : null,
+    missing.family ? () => tables.createFamily(tokens.family, nowMs) : null,
+    missing.access ? () => tables.putAccess(tokens.access, nowMs) : null,
+  ]
+  for (const step of steps) {
+    const outcome = step?.() ?? 'ok'
+    if (outcome !== 'ok') throw new MintRefused(outcome)
+  }
+  if (missing.event && append !== undefined) appendEvent(tables, device.accountId, append.event, append.bounds, nowMs)
+  return 'ok'
+}
