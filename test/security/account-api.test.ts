@@ -4,7 +4,7 @@
  * nothing more of the account, not even through a read it started before.
  */
 import { describe, expect, it } from 'vitest'
-import { call, login, viaApp } from '../helpers/account-client.ts'
+import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
@@ -100,5 +100,42 @@ describe('finding 37: a read held open across a sign-out answers nothing to the 
     const answer = await held
     expect(answer.status).toBe(200)
     expect(answer.body.events.map((e: { type: string }) => e.type)).toEqual(['device_not_me'])
+  })
+})
+
+describe('finding 38: /v1/register tells one address whether a bounded number of names are taken', () => {
+  /** The first round of a registration: 400 M_USER_IN_USE (taken), 401 UIA (free) or 429 (tells nothing). */
+  const probe = (send: Send, username: string) => call(send, 'POST', '/v1/register', { username, password: 'purple elephant dances 42' })
+  const tells = (a: Answer) => a.status === 401 || a.body.errcode === 'M_USER_IN_USE'
+
+  it('finding 38: a stranger probing 100 names from one address learns at most 30 answers, then taken and free names look the same', async () => {
+    const { t } = await setup()
+    const stranger = viaApp(t.app, PHISHER)
+    const answers: Answer[] = []
+    for (let i = 0; i < 99; i++) answers.push(await probe(stranger, `user${i}`))
+    const alice = await probe(stranger, 'alice')
+    // Before: all 100 told (99 × 401 free, then 400 M_USER_IN_USE for alice).
+    expect(answers.filter(tells).length).toBeLessThanOrEqual(30)
+    expect(tells(alice), JSON.stringify(alice.body)).toBe(false)
+    const free = await probe(stranger, 'nobody-here')
+    expect({ status: alice.status, errcode: alice.body.errcode }).toEqual({ status: free.status, errcode: free.body.errcode })
+    expect(alice.status).toBe(429)
+  })
+
+  it('finding 38: someone registering from another address, after a taken name or two, is not refused', async () => {
+    const { t } = await setup()
+    const stranger = viaApp(t.app, PHISHER)
+    for (let i = 0; i < 40; i++) await probe(stranger, `user${i}`)
+    const person = viaApp(t.app, '198.51.100.99')
+    expect((await probe(person, 'alice')).body.errcode).toBe('M_USER_IN_USE')
+    expect((await probe(person, 'ALICE')).body.errcode).toBe('M_USER_IN_USE')
+    const first = await probe(person, 'carol')
+    expect(first.status).toBe(401)
+    const done = await call(person, 'POST', '/v1/register', {
+      username: 'carol',
+      password: 'purple elephant dances 42',
+      auth: { type: 'm.login.dummy', session: first.body.session },
+    })
+    expect(done.status, JSON.stringify(done.body)).toBe(201)
   })
 })
