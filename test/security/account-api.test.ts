@@ -4,7 +4,7 @@
  * nothing more of the account, not even through a read it started before.
  */
 import { describe, expect, it } from 'vitest'
-import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
+import { call, login, viaApp, withUia, type Answer, type Send } from '../helpers/account-client.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
@@ -137,5 +137,82 @@ describe('finding 38: /v1/register tells one address whether a bounded number of
       auth: { type: 'm.login.dummy', session: first.body.session },
     })
     expect(done.status, JSON.stringify(done.body)).toBe(201)
+  })
+})
+
+describe("finding 39: a session in QR quarantine spends none of the owner's trusted guess budget", () => {
+  const wrongLogin = (send: Send, session: string) =>
+    call(send, 'POST', '/v1/login', { username: 'alice', auth: { type: 'm.login.password', session, password: 'not her password' } })
+  /** Ten wrong passwords through `POST /v1/login` from `send`'s address; the statuses. */
+  const tenLogins = async (send: Send) => {
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const first = await call(send, 'POST', '/v1/login', { username: 'alice' })
+      statuses.push((await wrongLogin(send, first.body.session as string)).status)
+    }
+    return statuses
+  }
+
+  it('finding 39: a phished session and the networks it is seen from cannot lock the owner out of changing the password', async () => {
+    const { t, owner, token, phished } = await setup()
+    // 1. Through its own session: `DELETE /v1/devices/{itself}` asks for the password, ten times.
+    const self = `/v1/devices/${phished.deviceId}`
+    const phisher = viaApp(t.app, PHISHER)
+    for (let i = 0; i < 10; i++) {
+      const first = await call(phisher, 'DELETE', self, {}, phished.accessToken)
+      const wrong = { auth: { type: 'm.login.password', session: first.body.session, password: 'not her password' } }
+      await call(phisher, 'DELETE', self, wrong, phished.accessToken)
+    }
+    // 2. From the network its device was last seen on, and 3. from another one it carries it to.
+    await tenLogins(phisher)
+    const elsewhere = viaApp(t.app, '203.0.113.200')
+    t.clock.advance(61_000)
+    expect((await call(elsewhere, 'GET', '/v1/account/whoami', undefined, phished.accessToken)).status).toBe(200)
+    await tenLogins(elsewhere)
+    // The owner, signed in on the phone, changes the password to shut the phisher out.
+    const { final } = await withUia(
+      owner,
+      'POST',
+      '/v1/account/password',
+      { new_password: 'a different long passphrase' },
+      PASSWORD,
+      undefined,
+      token,
+    )
+    // Before: 429 (the account's trusted ceiling, 30 a window, spent by the phisher).
+    expect(final.status, JSON.stringify(final.body)).toBe(200)
+    expect((await call(phisher, 'GET', '/v1/account/whoami', undefined, phished.accessToken)).status).toBe(401)
+  })
+
+  it('finding 39: the owner still signs in from home while a phished session guesses there and elsewhere', async () => {
+    const { t, owner, phished } = await setup()
+    const phisher = viaApp(t.app, PHISHER)
+    await tenLogins(phisher)
+    for (const [i, address] of ['203.0.113.201', '203.0.113.202'].entries()) {
+      t.clock.advance(61_000 * (i + 1))
+      const send = viaApp(t.app, address)
+      await call(send, 'GET', '/v1/account/whoami', undefined, phished.accessToken)
+      await tenLogins(send)
+    }
+    // Before: 429 from home too (a known network draws on the same trusted ceiling).
+    await login(owner, 'alice', PASSWORD, undefined, 'Laptop')
+  })
+
+  it("finding 39: once out of quarantine, a QR-signed-in device is the owner's again: its guesses use its own budget", async () => {
+    const { t, phished } = await setup()
+    t.clock.advance(86_400_000 + 1000)
+    const refreshed = await t.auth.sessions.refresh(phished.refreshToken)
+    const send = viaApp(t.app, PHISHER)
+    const statuses: number[] = []
+    for (let i = 0; i < 12; i++) {
+      const first = await call(send, 'DELETE', `/v1/devices/${phished.deviceId}`, {}, refreshed.accessToken)
+      const wrong = { auth: { type: 'm.login.password', session: first.body.session, password: 'not her password' } }
+      statuses.push((await call(send, 'DELETE', `/v1/devices/${phished.deviceId}`, wrong, refreshed.accessToken)).status)
+    }
+    // Ten checked (401 with the stage's error), then its own budget refuses (429); the untrusted ceiling is untouched.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10)
+    expect(statuses.slice(10)).toEqual([429, 429])
+    const stranger = viaApp(t.app, '192.0.2.77')
+    expect((await tenLogins(stranger)).every((s) => s === 401)).toBe(true)
   })
 })
