@@ -61,7 +61,7 @@ export const mountAccount = (
   authed.delete('/v1/devices/:id', devices.remove)
   authed.post('/v1/devices/:id/not-me', notMeRoute({ notMe: accounts.notMe, accounts: accounts.auth.accounts, uia }))
   app.all('/v1/devices/:id/not-me', methodNotAllowed)
-  authed.get('/v1/events', eventsRoute(accounts.feed))
+  authed.get('/v1/events', eventsRoute(accounts.feed, sessions))
   app.all('/v1/events', methodNotAllowed)
   const approvalDeps = { requests: accounts.approvalRequests, sightings: services.sightings }
   authed.get('/v1/approvals/:user_code', approvalContextRoute(approvalDeps))

@@ -108,7 +108,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
       perTrustedDevice: auth.failuresPerTrustedDevice,
     },
   })
-  const trust = deviceTrust({ kv: store.kv, durable, random, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
+  const trust = deviceTrust({ kv: store.kv, durable, random, clock, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
   const uia = uiaService({
     kv: store.kv,
     clock,

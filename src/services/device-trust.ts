@@ -4,13 +4,16 @@
  * it lets that client's guesses use a budget of their own instead of the account-wide one an attacker
  * elsewhere may have used up. Tokens are 256-bit random values stored only as SHA-256 (in the
  * ephemeral key-value store, for `ttlMs`; losing them costs the exemption, nothing else). A client on
- * a network where one of the account's devices was last seen counts as a known network.
+ * a network where one of the account's devices was last seen counts as a known network. A device still
+ * in QR quarantine vouches for nothing, neither as the session asking nor through the network it was
+ * last seen on: it is the likeliest phished one, and its guesses would spend the owner's trusted budget.
  *
  * @see https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies
  */
 import { hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
+import { isQuarantined } from '../core/oauth/scopes.ts'
 import type { GuessOrigin } from '../core/policy/guess-limits.ts'
-import type { DurableStore, KvStore, Random } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 
 /** What a client proved besides its network. */
 export interface TrustProof {
@@ -33,6 +36,8 @@ export interface DeviceTrustDeps {
   kv: KvStore
   durable: DurableStore
   random: Random
+  /** Decides whether a device is still in QR quarantine. */
+  clock: Clock
   ttlMs: number
 }
 
@@ -50,15 +55,18 @@ export const MAX_DEVICE_TRUST_CHARS = 128
  * @example
  * const origin = await trust.originOf(account.id, clientKey, { token: body.device_trust })
  */
-export const deviceTrust = ({ kv, durable, random, ttlMs }: DeviceTrustDeps): DeviceTrust => {
+export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDeps): DeviceTrust => {
   const holder = async (token: string | undefined): Promise<string | null> => {
     if (token === undefined || token.length === 0 || token.length > MAX_DEVICE_TRUST_CHARS) return null
     return kv.get(keyOf(token))
   }
   return {
     async originOf(accountId, clientKey, proof) {
+      const now = clock.now()
       if (accountId !== null && proof.sessionDeviceId !== undefined) {
-        return { kind: 'trusted-device', key: `session:${proof.sessionDeviceId}` }
+        const device = await durable.devices.get(accountId, proof.sessionDeviceId)
+        // A session in QR quarantine is not the owner's device yet: it guesses as a stranger would.
+        if (device !== null && !isQuarantined(device, now)) return { kind: 'trusted-device', key: `session:${proof.sessionDeviceId}` }
       }
       // The same reads whether or not the name exists: timing must not tell which names do.
       const bound = await holder(proof.token)
@@ -67,7 +75,8 @@ export const deviceTrust = ({ kv, durable, random, ttlMs }: DeviceTrustDeps): De
       if (proof.token !== undefined && bound === accountId) {
         return { kind: 'trusted-device', key: `token:${hashSecret(proof.token).slice(0, 22)}` }
       }
-      if (devices.some((device) => device.lastSeenNetwork === clientKey)) return { kind: 'known-network' }
+      // A phished session makes the phisher's network "last seen": only devices out of quarantine count.
+      if (devices.some((device) => device.lastSeenNetwork === clientKey && !isQuarantined(device, now))) return { kind: 'known-network' }
       return { kind: 'unknown' }
     },
     async issue(accountId, previous) {

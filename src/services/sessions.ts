@@ -100,6 +100,11 @@ export interface SessionsService {
   /** Signs one device out. */
   logout(accountId: string, deviceId: string): Promise<boolean>
   listDevices(accountId: string): Promise<DeviceRecord[]>
+  /**
+   * Whether the device is still signed in (not signed out, reported "not me", signed out by a password
+   * change or the operator). An answer that was held open (a long poll) asks again before it is sent.
+   */
+  isSignedIn(accountId: string, deviceId: string): Promise<boolean>
   /** Errors: NOT_FOUND. */
   renameDevice(accountId: string, deviceId: string, displayName: string): Promise<void>
   /** Errors: NOT_FOUND. */
@@ -196,6 +201,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
     markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),
+    isSignedIn: async (accountId, deviceId) => (await durable.devices.get(accountId, deviceId)) !== null,
     async renameDevice(accountId, deviceId, displayName) {
       if (!(await durable.devices.rename(accountId, deviceId, displayName))) {
         throw new RelayError('NOT_FOUND', { detail: 'no such device' })

@@ -214,6 +214,10 @@ const EXPECTED: Record<string, unknown> = {
         limit: 10,
         windowMs: 3600000,
       },
+      registerChecksPerClient: {
+        limit: 30,
+        windowMs: 3600000,
+      },
     },
     oauth: {
       grantTtlSeconds: 300,
@@ -392,6 +396,10 @@ const EXPECTED: Record<string, unknown> = {
       deviceTrustTtlSeconds: 7776000,
       registerPerClient: {
         limit: 10,
+        windowMs: 3600000,
+      },
+      registerChecksPerClient: {
+        limit: 30,
         windowMs: 3600000,
       },
     },

@@ -119,6 +119,7 @@ interface LegacyConfig {
     failuresPerTrustedDevice: RateRule
     deviceTrustTtlSeconds: number
     registerPerClient: RateRule
+    registerChecksPerClient: RateRule
   }
   /** The RFC 8628 device authorization grant that signs a new device in through the channel. */
   oauth: {

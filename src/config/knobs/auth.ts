@@ -112,6 +112,11 @@ export const auth = {
     env: 'QRELAY_RATE_REGISTER_PER_CLIENT',
     default: '10/3600s',
   }),
+  /** Registration requests that look a username up, per client address (whether a name is taken is an answer about an account). */
+  registerChecksPerClient: knob.rate({
+    env: 'QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT',
+    default: '30/3600s',
+  }),
 } satisfies Section
 
 /** The RFC 8628 device authorization grant that signs a new device in through the channel. */

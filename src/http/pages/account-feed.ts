@@ -1,7 +1,8 @@
 /**
  * The live security-event feed of `/account`: its script (`feed-script.ts`) and
  * `GET /account/events?since=<id>`, a long poll on the account feed service (the same feed as
- * `GET /v1/events`), answering the new events in the page's words. Behind the page session.
+ * `GET /v1/events`), answering the new events in the page's words. Behind the page session; a device
+ * signed out while its read was held gets 401, not the news.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4108 (notify the other devices)
  */
@@ -38,6 +39,8 @@ export const mountAccountFeed = (app: Hono<AppEnv>, services: Services, accounts
     if (!Number.isSafeInteger(since) || since < 0) throw new RelayError('INVALID_PARAM', { detail: 'since must be an event id' })
     const events = await accounts.feed.waitSince(who.account.id, since, 20, 25_000, c.req.raw.signal)
     const names = new Map((await sessions.listDevices(who.account.id)).map((d) => [d.id, d.displayName]))
+    // The session was checked when the read began: a device signed out meanwhile hears nothing more.
+    if (!names.has(who.principal.deviceId)) throw new RelayError('INVALID_TOKEN', { detail: 'sign in first' })
     const { t, lang } = frameOf(c)
     const body = events.map((e) => ({
       id: e.id,

@@ -102,6 +102,8 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     const body = await readOptionalJson(c.req.raw)
     const { username, password } = parseWith(CREATE_USER_BODY, body)
     accounts.assertCreatable(username, password)
+    // Whether a name is taken is an answer about an account: one address gets a bounded number of them.
+    await deps.limiter.consume(`register-check:${c.get('clientKey')}`, deps.auth.registerChecksPerClient)
     if ((await accounts.findByUsername(username)) !== null) throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
     await uia.authorize(uiaRequestOf(c, body), { kind: 'anyone' })
     await deps.limiter.consume(`register:${c.get('clientKey')}`, deps.auth.registerPerClient)

@@ -1,0 +1,49 @@
+/**
+ * Security findings 37 and 38 on the Worker inside workerd (the real entry, over the Durable Object
+ * stores): a device reported "not me" while it holds a feed read open is answered 401, not the report;
+ * one address learns whether a bounded number of names are taken through registration.
+ */
+import { SELF } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { call, login, type Send } from '../helpers/account-client.ts'
+
+const ORIGIN = 'https://relay.example'
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
+const PASSWORD = 'correct horse battery staple'
+
+/** A client at `ip`. */
+const from =
+  (ip: string): Send =>
+  (path, init) =>
+    SELF.fetch(`${ORIGIN}${path}`, { ...init, headers: { 'cf-connecting-ip': ip, ...(init.headers as Record<string, string>) } })
+
+describe('workers: finding 37', () => {
+  it('finding 37: GET /v1/events held on the Worker by a device reported "not me" answers 401, not the report', async () => {
+    const owner = from('192.0.2.137')
+    const username = `f37x${Date.now().toString(36)}`
+    expect((await call(owner, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const phone = await login(owner, username, PASSWORD, undefined, 'Phone')
+    const other = from('192.0.2.237')
+    const laptop = await login(other, username, PASSWORD, undefined, 'Laptop')
+    const since = (await call(other, 'GET', '/v1/events', undefined, laptop.access_token)).body.next_since as number
+    const held = call(other, 'GET', `/v1/events?since=${since}&timeout_ms=10000`, undefined, laptop.access_token)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect((await call(owner, 'POST', `/v1/devices/${laptop.device_id}/not-me`, {}, phone.access_token)).status).toBe(200)
+    const answer = await held
+    expect(answer.status, JSON.stringify(answer.body)).toBe(401)
+    const feed = await call(owner, 'GET', `/v1/events?since=${since}`, undefined, phone.access_token)
+    expect(feed.body.events.map((e: { type: string }) => e.type)).toEqual(['device_not_me'])
+  })
+})
+
+describe('workers: finding 38', () => {
+  it('finding 38: one address probing 40 names through /v1/register on the Worker learns at most 30 answers', async () => {
+    const stranger = from('192.0.2.238')
+    const statuses: number[] = []
+    for (let i = 0; i < 40; i++) {
+      statuses.push((await call(stranger, 'POST', '/v1/register', { username: `f38x${i}`, password: PASSWORD })).status)
+    }
+    expect(statuses.filter((s) => s !== 429).length).toBeLessThanOrEqual(30)
+    expect(statuses.slice(-5)).toEqual([429, 429, 429, 429, 429])
+  })
+})
