@@ -97,7 +97,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accessTokenTtlMs: auth.accessTokenTtlSeconds * 1000,
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
   }
-  const sessions = sessionsService({ ...tokenMint, refreshGraceMs: auth.refreshGraceMs, kv: store.kv })
+  const sessions = sessionsService({ ...tokenMint, refreshGraceMs: auth.refreshGraceMs, kv: store.kv, events })
   const failures = authFailures({
     limiter,
     limits: {

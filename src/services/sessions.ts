@@ -11,7 +11,7 @@ import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
 import type { PlannedSession } from '../core/oauth/redemption-plan.ts'
-import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityFeedBounds } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityEvents, SecurityFeedBounds } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
 import { putAccessToken, tokenRecords } from './token-mint.ts'
 
@@ -32,6 +32,11 @@ export interface SessionsDeps {
    * it a retried refresh within the grace is refused as `raced` (nothing revoked) instead of answered.
    */
   kv?: KvStore
+  /**
+   * The account's feed and the other security-event sinks: {@link SessionsService.signIn} reports each
+   * sign-in there (without them it reports nothing).
+   */
+  events?: SecurityEvents
 }
 
 /** The device a session is minted for. QR sign-ins name their approver and are DPoP-bound. */
@@ -86,6 +91,13 @@ export interface SessionsService {
    */
   mint(account: AccountRecord, device: NewDeviceSession, reported?: MintReport, planned?: PlannedSession): Promise<IssuedTokens>
   /**
+   * A sign-in by the account's own credentials (the API's and the pages' password sign-in): {@link mint}
+   * with a `device_signed_in` event (`details.origin`, `details.device_name`) that goes to the account's
+   * feed in the mint's own step, then to the other sinks (webhooks), so the owner's other devices see
+   * every new device, not only those signed in by QR. Errors: as {@link mint}.
+   */
+  signIn(account: AccountRecord, device: NewDeviceSession): Promise<IssuedTokens>
+  /**
    * The principal of a bearer value; changes nothing (a DPoP-bound token is not authenticated yet:
    * call {@link markSeen} once its proof checked out). Errors: MISSING_TOKEN, INVALID_TOKEN.
    */
@@ -112,6 +124,32 @@ export interface SessionsService {
 }
 
 const TOUCH_CACHE_MAX = 10_000
+
+/**
+ * {@link SessionsService.signIn}: `mint` with the sign-in's `device_signed_in`, stored in the mint's own
+ * step where the feed is known (one commit), then told to the sinks (`stored`; else `emit`).
+ */
+const signInReported = async (
+  events: SecurityEvents | undefined,
+  clock: Clock,
+  mint: SessionsService['mint'],
+  account: AccountRecord,
+  device: NewDeviceSession,
+): Promise<IssuedTokens> => {
+  const atMs = clock.now()
+  const signedIn = (deviceId: string): SecurityEvent => ({
+    type: 'device_signed_in',
+    atMs,
+    deviceId,
+    details: { origin: device.origin, device_name: device.displayName },
+  })
+  const bounds = events?.feedBounds
+  const stored = bounds === undefined ? undefined : events?.stored?.bind(events)
+  const tokens = await mint(account, device, stored === undefined || bounds === undefined ? undefined : { event: signedIn, bounds })
+  // The sinks do not throw (a failing one logs itself); the session stands either way.
+  if (events !== undefined) await (stored ?? events.emit.bind(events))(account.id, signedIn(tokens.deviceId))
+  return tokens
+}
 
 /** The record of a device about to be minted. */
 const deviceRecord = (accountId: string, id: string, device: NewDeviceSession, now: number): DeviceRecord => ({
@@ -154,7 +192,8 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
     void durable.devices.touch(accountId, deviceId, network === undefined ? { atMs: now } : { atMs: now, network }).catch(() => {})
   }
 
-  return {
+  const service: SessionsService = {
+    signIn: (account, device) => signInReported(deps.events, clock, service.mint, account, device),
     async mint(account, device, reported, planned) {
       const now = clock.now()
       const record = deviceRecord(account.id, planned?.deviceId ?? newOpaqueId(random, 12), device, now)
@@ -211,4 +250,5 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (!(await durable.devices.revoke(accountId, deviceId))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
     },
   }
+  return service
 }

@@ -204,7 +204,9 @@ const partMade = async (run: Run, steps: 1 | 2 | 3) => {
 
 const qrDevices = async (run: Run) => (await run.b.durable.devices.listByAccount(run.accountId)).filter((d) => d.origin === 'qr')
 const signedInEvents = async (run: Run) =>
-  (await run.b.durable.security.readEvents(run.accountId, 0, 1000)).filter((e) => e.type === 'device_signed_in')
+  (await run.b.durable.security.readEvents(run.accountId, 0, 1000)).filter(
+    (e) => e.type === 'device_signed_in' && e.details?.origin === 'qr',
+  )
 
 /** The suite; `fresh` makes each run's stores (empty, shared by both processes). */
 export const describeRedemptionCrash = (label: string, fresh: () => RunStores): void => {

@@ -61,6 +61,18 @@ describe('the page session and /account in process', () => {
     return b
   }
 
+  it('finding 40: a page sign-in is in the account feed, in words, and told to the other sinks (the webhook)', async () => {
+    const b = await signIn()
+    const account = await t.auth.accounts.findByUsername('dora')
+    const feed = await b.send('/account/events?since=0')
+    expect(feed.status).toBe(200)
+    const { events } = (await feed.json()) as { events: Array<{ text: string }> }
+    expect(events.map((e) => e.text)).toEqual(['“Web browser” signed in with the account password.'])
+    expect(t.events.list(account!.id)).toEqual([
+      expect.objectContaining({ type: 'device_signed_in', details: { origin: 'password', device_name: 'Web browser' } }),
+    ])
+  })
+
   it('sends a visitor without a session to the sign-in page, coming back to /account', async () => {
     const res = await browser(t).send('/account')
     expect(res.status).toBe(303)

@@ -273,7 +273,11 @@ describe('finding 21: security state survives a restart', () => {
     expect(done).toMatchObject({ status: 200, body: { status: 'approved' } })
     expect((await pollToken(newDevice, holder, t.clock.now(), grant.codes.device_code)).status).toBe(200)
     const before = await call(approver, 'GET', '/v1/events?since=0', undefined, token)
-    expect(before.body.events.map((e: { type: string }) => e.type)).toEqual(['device_signed_in'])
+    // The approver's own password sign-in, then the QR sign-in it approved.
+    expect(before.body.events.map((e: { type: string; details: { origin: string } }) => `${e.type}:${e.details.origin}`)).toEqual([
+      'device_signed_in:password',
+      'device_signed_in:qr',
+    ])
 
     // Restart: a new app on the same SQLite file, with a fresh (memory) ephemeral store.
     const after = await s.start()

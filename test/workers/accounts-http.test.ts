@@ -115,11 +115,13 @@ describe('workers: accounts', () => {
     expect(String(stored[0]?.totp_secret)).not.toContain(base32)
     expect(await env.RELAY_KEYS.getByName('secrets-keys').load()).toMatch(/^k1:[0-9a-f]{64}$/)
     const events = await call(send, 'GET', '/v1/events?since=0', undefined, token)
-    expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['totp_enabled'])
+    // The password sign-in first (finding 40), then the 2FA change.
+    expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['device_signed_in', 'totp_enabled'])
+    expect(events.body.events[0].details).toEqual({ origin: 'password', device_name: 'Test device' })
     const rows = await runInDurableObject(env.RELAY_ACCOUNT.getByName(`acct:${created.body.account_id}`), (_o, state) =>
       state.storage.sql.exec('SELECT type FROM security_events').toArray(),
     )
-    expect(rows.map((r) => r.type)).toEqual(['totp_enabled'])
+    expect(rows.map((r) => r.type)).toEqual(['device_signed_in', 'totp_enabled'])
   })
 
   it('answers a long poll on /v1/events with the event another request causes meanwhile', async () => {
@@ -127,7 +129,9 @@ describe('workers: accounts', () => {
     await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)
     const { access_token: token } = await login(send, username, PASSWORD)
     const other = await login(send, username, PASSWORD)
-    const polled = call(send, 'GET', '/v1/events?since=0&timeout_ms=5000', undefined, token)
+    // After the two sign-ins' own events.
+    const { next_since: since } = (await call(send, 'GET', '/v1/events?since=0', undefined, token)).body
+    const polled = call(send, 'GET', `/v1/events?since=${since}&timeout_ms=5000`, undefined, token)
     await new Promise((resolve) => setTimeout(resolve, 200))
     const revoked = await call(send, 'DELETE', `/v1/admin/users/${username}/devices/${other.device_id}`, undefined, ADMIN_TOKEN)
     expect(revoked.status, JSON.stringify(revoked.body)).toBeLessThan(300)

@@ -39,6 +39,7 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
   switch (event.type) {
     case 'device_signed_in': {
       const device = typeof details.device_name === 'string' ? `“${details.device_name}”` : nameOf(event.deviceId)
+      if (details.origin === 'password') return t('ev_device_signed_in_password', { device })
       return t('ev_device_signed_in', { device, approver: nameOf(details.approved_by) })
     }
     case 'device_not_me':

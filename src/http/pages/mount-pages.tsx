@@ -80,7 +80,7 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
           : { type: 'm.login.2fa.recovery', code: (form.recovery ?? '').trim(), session }
     const account = await accounts.auth.uia.authorize(request(auth), subject)
     if (account === null) throw new RelayError('INTERNAL', { detail: 'sign-in completed without an account' })
-    const tokens = await accounts.auth.sessions.mint(account, {
+    const tokens = await accounts.auth.sessions.signIn(account, {
       displayName: 'Web browser',
       origin: 'password',
       network: c.get('clientKey'),

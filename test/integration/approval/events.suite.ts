@@ -47,7 +47,9 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
         const deviceId = await qrSignIn(a, onA, token)
         const first = await call(onB, 'GET', '/v1/events?since=0', undefined, token)
         expect(first.status).toBe(200)
-        const signedIn = (first.body.events as Array<Record<string, any>>).filter((e) => e.type === 'device_signed_in')
+        const signedIn = (first.body.events as Array<Record<string, any>>).filter(
+          (e) => e.type === 'device_signed_in' && e.details?.origin === 'qr',
+        )
         // Once: the store appends it with the session, and the feed is only told of it afterwards.
         expect(signedIn).toHaveLength(1)
         expect(signedIn[0]).toMatchObject({ device_id: deviceId, details: { origin: 'qr', device_name: 'New device' } })
@@ -55,6 +57,26 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
         const again = await call(onB, 'GET', `/v1/events?since=${first.body.next_since}&timeout_ms=0`, undefined, token)
         expect(again.body).toEqual({ events: [], next_since: first.body.next_since })
         expect(JSON.stringify(first.body)).not.toMatch(/device_code|user_code|access_token/)
+      } finally {
+        await close()
+      }
+    })
+
+    it('finding 40: shows a password sign-in to the other devices, on the other instance too, once', async () => {
+      const { onA, onB, token, username, close } = await setup()
+      try {
+        const { body } = await call(onB, 'GET', '/v1/events?since=0', undefined, token)
+        const waiting = call(onB, 'GET', `/v1/events?since=${body.next_since}&timeout_ms=10000`, undefined, token)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        const laptop = await login(onA, username, PASSWORD, undefined, 'Laptop')
+        const woken = await waiting
+        expect(woken.body.events).toEqual([
+          expect.objectContaining({
+            type: 'device_signed_in',
+            device_id: laptop.device_id,
+            details: { origin: 'password', device_name: 'Laptop' },
+          }),
+        ])
       } finally {
         await close()
       }
@@ -99,8 +121,15 @@ export const describeEventFeed = (name: string, makeApps: MakeTwoApps): void => 
         expect((await call(onA, 'GET', '/v1/events')).status).toBe(401)
         const other = `bob${Math.random().toString(36).slice(2, 8)}`
         await call(onA, 'POST', '/v1/admin/users', { username: other, password: PASSWORD }, ADMIN_TOKEN)
-        const bob = await login(onA, other, PASSWORD)
-        expect((await call(onA, 'GET', '/v1/events?since=0', undefined, bob.access_token)).body.events).toEqual([])
+        const bob = await login(onA, other, PASSWORD, undefined, 'Bob laptop')
+        // Bob's own sign-in, and nothing of the other account's.
+        expect((await call(onA, 'GET', '/v1/events?since=0', undefined, bob.access_token)).body.events).toEqual([
+          expect.objectContaining({
+            type: 'device_signed_in',
+            device_id: bob.device_id,
+            details: { origin: 'password', device_name: 'Bob laptop' },
+          }),
+        ])
       } finally {
         await close()
       }

@@ -295,7 +295,7 @@ describe('QR login: attacks', () => {
     expect(new Set(polls.map((p) => p.body.refresh_token)).size).toBe(1)
     const devices = await s.t.durable.devices.listByAccount(s.accountId)
     expect(devices.filter((d) => d.origin === 'qr')).toHaveLength(1)
-    expect(s.t.events.list(s.accountId).filter((e) => e.type === 'device_signed_in')).toHaveLength(1)
+    expect(s.t.events.list(s.accountId).filter((e) => e.type === 'device_signed_in' && e.details?.origin === 'qr')).toHaveLength(1)
     const token = polls[0]?.body.access_token as string
     expect((await callWithDpop(send, holder, s.t.clock.now(), 'GET', '/v1/account/whoami', token)).status).toBe(200)
     // Past the retry grace, the code is spent.

@@ -40,6 +40,7 @@ export const deAccount: { readonly [K in keyof typeof enAccount]: string } = {
   eventsNone: 'Noch keine.',
   eventsLive: 'Diese Liste aktualisiert sich selbst.',
   ev_device_signed_in: '{device} wurde mit einem QR-Code angemeldet, bestätigt von {approver}.',
+  ev_device_signed_in_password: '{device} wurde mit dem Passwort des Kontos angemeldet.',
   ev_device_not_me: '{device} wurde als „Nicht ich“ gemeldet und abgemeldet.',
   ev_password_changed: 'Das Passwort wurde geändert. Abgemeldete Geräte: {count}.',
   ev_totp_enabled: 'Die Zwei-Schritt-Bestätigung wurde eingeschaltet.',

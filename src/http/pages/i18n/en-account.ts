@@ -38,6 +38,7 @@ export const enAccount = {
   eventsNone: 'Nothing yet.',
   eventsLive: 'This list updates by itself.',
   ev_device_signed_in: '{device} signed in with a QR code, approved by {approver}.',
+  ev_device_signed_in_password: '{device} signed in with the account password.',
   ev_device_not_me: '{device} was reported "not me" and signed out.',
   ev_password_changed: 'The password was changed. Devices signed out: {count}.',
   ev_totp_enabled: 'Two-step verification was turned on.',
