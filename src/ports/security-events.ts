@@ -31,6 +31,9 @@ export interface SecurityEvents {
    * `emit` for an event the durable store already holds in the account's feed, appended in the same
    * step as the change it reports (`DeviceStore.createWithTokens`): the feed only wakes its readers,
    * every other sink hears it as from `emit`. Absent: the sink cannot tell, so such events are emitted.
+   * The same event may be told again (a retry that finds the change committed, since a crash after the
+   * commit may have kept the first telling from the sinks): a sink takes it as a repeat (the webhook
+   * sink's id for such an event is derived from it, so it enqueues one message).
    */
   stored?(accountId: string, event: SecurityEvent): Promise<void>
   /**

@@ -19,6 +19,15 @@ export interface WebhookMessage {
   lastError?: string
 }
 
+/**
+ * How long an outbox remembers the id of a message it no longer holds (delivered, or a dead letter
+ * removed), counted from the message's last `nextAttemptAtMs` (its last lease's end): an enqueue of
+ * that id meanwhile is a no-op, so an event told again (a retry after a crash, with an id derived from
+ * the event) is not sent twice. A day: far beyond the 60 s grace in which a retry can tell it again.
+ * A claim forgets the ids past it (the outbox never reads a clock).
+ */
+export const COMPLETED_ID_MEMORY_MS = 24 * 3_600_000
+
 /** How many messages an outbox holds (for /readyz-like introspection). */
 export interface WebhookOutboxCounts {
   /** Waiting or leased: not delivered yet, not dead. */
@@ -35,14 +44,21 @@ export interface WebhookOutboxCounts {
  * was re-claimed by another changes nothing. Contract: `test/integration/durable/webhook-outbox-suite.ts`.
  */
 export interface WebhookOutbox {
-  /** Stores a new message (due at its `nextAttemptAtMs`); false when its id exists already. */
+  /**
+   * Stores a new message (due at its `nextAttemptAtMs`); false, changing nothing, when its id exists
+   * already in any state (waiting, leased, dead) or was completed within {@link COMPLETED_ID_MEMORY_MS}.
+   */
   enqueue(message: Omit<WebhookMessage, 'attempts' | 'lastError'>): Promise<boolean>
   /**
    * Atomically leases up to `limit` due messages, oldest due first, for `leaseMs`; each comes back with
-   * `attempts + 1`. Never one with an older live message of the same `orderKey` (head of line).
+   * `attempts + 1`. Never one with an older live message of the same `orderKey` (head of line). Also
+   * forgets the completed ids older than {@link COMPLETED_ID_MEMORY_MS} at `nowMs`.
    */
   claimDue(nowMs: number, limit: number, leaseMs: number): Promise<WebhookMessage[]>
-  /** Removes a delivered message (whoever holds it); true when it was there. */
+  /**
+   * Removes a delivered message (whoever holds it), remembering its id for {@link COMPLETED_ID_MEMORY_MS};
+   * true when it was there.
+   */
   complete(id: string): Promise<boolean>
   /** Makes the message due again at `nextAttemptAtMs`, if `attempts` still matches; true when it did. */
   reschedule(id: string, attempts: number, nextAttemptAtMs: number, lastError: string): Promise<boolean>

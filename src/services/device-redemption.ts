@@ -3,7 +3,9 @@
  * in the grant's move to `redeemed`. The poll that redeems mints it; a retry within the grace (the
  * answer lost to a killed process or a store error, or a concurrent poll) mints it while a part of it
  * is missing (the store keeps what an earlier try of the plan left and reports the sign-in once), or
- * hands out the very same tokens once the whole session is stored. One grant, one session.
+ * hands out the very same tokens once the whole session is stored, telling the sinks of its sign-in
+ * again (a telling lost to a crash after the commit is made up; a webhook already enqueued is not
+ * enqueued twice, its id being derived from the sign-in). One grant, one session, one webhook.
  *
  * @see docs/security/faults.md ("A process killed inside the redemption …")
  */
@@ -67,10 +69,15 @@ const storedSession = async (
   // The event is written with the session (one step); a session without it was cut short.
   if (feedBounds !== undefined) {
     const feed = await durable.security.readEvents(approval.accountId, 0, feedBounds.maxEvents)
-    const reported = feed.some(
+    const reported = feed.find(
       (e) => e.type === 'device_signed_in' && e.deviceId !== undefined && equalConstantTime(e.deviceId, planned.deviceId),
     )
-    if (!reported) return 'missing'
+    if (reported === undefined) return 'missing'
+    // The sinks were told of it after the commit: a process killed (or a sink failing) in between
+    // told them nothing. Tell them again, the feed's own event: the feed only wakes its readers, the
+    // webhook's id derived from the sign-in makes a second telling enqueue nothing.
+    const { id: _cursor, ...event } = reported
+    await deps.events.stored?.(approval.accountId, event)
   }
   const tokens: IssuedTokens = {
     accessToken: planned.access.bearer(),

@@ -13,6 +13,7 @@
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { afterFailure, jitterFrom, type BackoffPolicy } from '../core/webhooks/backoff.ts'
 import { securityEventPayload } from '../core/webhooks/security-event-payload.ts'
+import { naturalWebhookId } from '../core/webhooks/webhook-id.ts'
 import { webhookHeaders } from '../core/webhooks/signature.ts'
 import type { Clock, Logger, Random, Scheduler, SecurityEvents, WebhookMessage, WebhookOutbox } from '../ports.ts'
 
@@ -34,8 +35,9 @@ export interface WebhookSinkDeps {
 }
 
 /**
- * A {@link SecurityEvents} sink that enqueues one webhook per event. Never throws: a failed enqueue
- * is logged (without the event's contents) and the caller carries on.
+ * A {@link SecurityEvents} sink that enqueues one webhook per event (per event with a natural identity,
+ * however often it is told: `naturalWebhookId`). Never throws: a failed enqueue is logged (without the
+ * event's contents) and the caller carries on.
  *
  * @example
  * const events = webhookSecurityEvents({ outbox, clock, random, logger, onEnqueued: worker.poke })
@@ -46,7 +48,8 @@ export const webhookSecurityEvents = ({ outbox, clock, random, logger, onEnqueue
   let lastCreatedAtMs = Number.NEGATIVE_INFINITY
   return {
     async emit(accountId, event) {
-      const id = `msg_${newOpaqueId(random)}`
+      // An event told twice (a retry after a crash) keeps its derived id: the outbox holds it once.
+      const id = naturalWebhookId(accountId, event) ?? `msg_${newOpaqueId(random)}`
       try {
         const now = clock.now()
         lastCreatedAtMs = Math.max(now, lastCreatedAtMs + 1)

@@ -3,7 +3,8 @@
  * shared stores (memory in redemption-crash.test.ts, a real Redis in redemption-crash.redis.test.ts).
  * Two apps ("processes" A and B) share the stores; A is "killed" at a fault point: from there on
  * nothing of A runs (its request never answers, no undo, no roll-back), or a store error is raised
- * there (A answers it). The new device retries at B.
+ * there (A answers it). The new device retries at B. Both processes tell a webhook sink over one
+ * shared outbox (docs/webhooks.md): the sign-in's webhook must be there once, whatever was cut.
  */
 import { describe, expect, it } from 'vitest'
 import type { AccessTokenRecord, RefreshFamilyRecord } from '../../src/core/accounts/records.ts'
@@ -11,7 +12,9 @@ import { hashSecret } from '../../src/core/crypto/secrets.ts'
 import type { DeviceGrant } from '../../src/core/oauth/device-grant.ts'
 import { openRedemptionPlan, type PlannedSession, type RedemptionPlan } from '../../src/core/oauth/redemption-plan.ts'
 import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
-import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
+import { silentLogger } from '../../src/adapters/platform/node.ts'
+import type { DurableStore, EphemeralStore, WebhookMessage, WebhookOutbox } from '../../src/ports.ts'
+import { webhookSecurityEvents } from '../../src/services/webhooks.ts'
 import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
@@ -28,7 +31,7 @@ const BINDING = bindingOf('C')
  * session mint (on Redis after the token look-ups were claimed, before the account's one step; on
  * the one-step stores just before it), or right after the mint's writes.
  */
-type KillPoint = 'after-redeem' | 'inside-mint' | 'after-mint'
+type KillPoint = 'after-redeem' | 'inside-mint' | 'after-mint' | 'nowhere'
 /** What happens there: the process dies, or the store fails (A answers 503, nothing is undone). */
 type Fault = 'kill' | 'error'
 
@@ -53,6 +56,8 @@ export interface RunStores {
     kill(): void
     cutsInsideMint?: boolean
   }
+  /** Each call: the run's webhook outbox, on a connection of its own (memory: the same object). */
+  outbox: () => WebhookOutbox
   startMs: number
 }
 
@@ -104,6 +109,8 @@ const killable = (stores: RunStores, point: KillPoint, fault: Fault) => {
 }
 
 interface Run {
+  /** The run's webhook outbox (on a connection of the test's own). */
+  outbox: WebhookOutbox
   b: TestApp
   clock: FakeClock
   approver: Send
@@ -117,14 +124,20 @@ interface Run {
   inFlight: Promise<Answer>
 }
 
-/** Alice signs in at B; the new device's grant is approved; its poll at A dies (or fails) at `point`. */
+/**
+ * Alice signs in at B; the new device's grant is approved; its poll at A dies (or fails) at `point`
+ * (`nowhere`: it is answered).
+ */
 const crashAt = async (fresh: () => RunStores, point: KillPoint, fault: Fault = 'kill'): Promise<Run> => {
   const stores = fresh()
   const clock = fakeClock(stores.startMs)
   const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0' }
-  const b = makeApp({ env, clock, store: stores.store, durable: stores.durable, random: seededRandom(11) })
+  const webhooks = (seed: number) => () => [
+    webhookSecurityEvents({ outbox: stores.outbox(), clock, random: seededRandom(seed), logger: silentLogger }),
+  ]
+  const b = makeApp({ env, clock, store: stores.store, durable: stores.durable, random: seededRandom(11), sinks: webhooks(21) })
   const killer = killable(stores, point, fault)
-  const a = makeApp({ env, clock, store: killer.store, durable: killer.durable, random: seededRandom(12) })
+  const a = makeApp({ env, clock, store: killer.store, durable: killer.durable, random: seededRandom(12), sinks: webhooks(22) })
   const approver = viaApp(b.app, '198.51.100.20')
   expect((await call(approver, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
   const approverToken = (await login(approver, 'alice', PASSWORD)).access_token as string
@@ -140,9 +153,10 @@ const crashAt = async (fresh: () => RunStores, point: KillPoint, fault: Fault = 
   })
   expect(decided.status, JSON.stringify(decided.body)).toBe(200)
   const inFlight = pollToken(atA, holder, clock.now(), codes.device_code)
-  for (let i = 0; i < 200 && !killer.state.killed; i++) await new Promise((resolve) => setTimeout(resolve, 5))
-  expect(killer.state.killed).toBe(true)
-  return { b, clock, approver, approverToken, accountId, holder, deviceCode: codes.device_code, atB, inFlight }
+  if (point === 'nowhere') expect((await inFlight).status).toBe(200)
+  for (let i = 0; i < 200 && point !== 'nowhere' && !killer.state.killed; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(killer.state.killed).toBe(point !== 'nowhere')
+  return { outbox: stores.outbox(), b, clock, approver, approverToken, accountId, holder, deviceCode: codes.device_code, atB, inFlight }
 }
 
 /** The plan the redemption sealed in the grant, and the session it opens to with the device code. */
@@ -208,6 +222,24 @@ const signedInEvents = async (run: Run) =>
     (e) => e.type === 'device_signed_in' && e.details?.origin === 'qr',
   )
 
+/**
+ * Delivers every webhook of the run's outbox (bounded rounds; one account's go out one at a time):
+ * the `device_signed_in` ones' device ids, in order. Delivered, their ids stay remembered.
+ */
+const deliverSignedInWebhooks = async (run: Run): Promise<Array<{ id: string; deviceId: string }>> => {
+  const sent: WebhookMessage[] = []
+  for (let round = 0; round < 50; round++) {
+    const due = await run.outbox.claimDue(run.clock.now() + 3_600_000, 100, 30_000)
+    if (due.length === 0) break
+    for (const m of due) expect(await run.outbox.complete(m.id)).toBe(true)
+    sent.push(...due)
+  }
+  return sent
+    .map((m) => ({ id: m.id, body: JSON.parse(m.body) as { type: string; data: { device_id: string } } }))
+    .filter((m) => m.body.type === 'security.device_signed_in')
+    .map((m) => ({ id: m.id, deviceId: m.body.data.device_id }))
+}
+
 /** The suite; `fresh` makes each run's stores (empty, shared by both processes). */
 export const describeRedemptionCrash = (label: string, fresh: () => RunStores): void => {
   describe(`faults (${label}): a process killed inside the device-code redemption`, () => {
@@ -242,6 +274,39 @@ export const describeRedemptionCrash = (label: string, fresh: () => RunStores): 
         expect(late.body.error_description).toBe('this device code was already used')
       },
     )
+
+    it('killed between the mint and telling the sinks: the retry enqueues the sign-in webhook, once', async () => {
+      const run = await crashAt(fresh, 'after-mint')
+      // Committed with its feed event, but A told no sink: no webhook.
+      expect(await signedInEvents(run)).toHaveLength(1)
+      expect(await run.outbox.counts()).toEqual({ pending: 0, dead: 0 })
+      run.clock.advance(5000)
+      const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+      // A second retry (its answer lost too), and concurrent ones: still one webhook.
+      const more = await Promise.all([0, 1, 2].map(() => pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)))
+      expect(more.map((p) => p.body.access_token)).toEqual([0, 1, 2].map(() => retried.body.access_token))
+      expect(await run.outbox.counts()).toEqual({ pending: 1, dead: 0 })
+      const sent = await deliverSignedInWebhooks(run)
+      expect(sent.map((w) => w.deviceId)).toEqual([retried.body.device_id])
+      // Delivered, then retried again within the grace: not sent again.
+      expect((await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)).status).toBe(200)
+      expect(await run.outbox.counts()).toEqual({ pending: 0, dead: 0 })
+    })
+
+    it('answered, then retried within the grace (the answer lost): one sign-in webhook, before and after delivery', async () => {
+      const run = await crashAt(fresh, 'nowhere')
+      const answered = await run.inFlight
+      run.clock.advance(5000)
+      const retried = await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200)
+      expect(retried.body.access_token).toBe(answered.body.access_token)
+      expect(await run.outbox.counts()).toEqual({ pending: 1, dead: 0 })
+      const [sent, ...others] = await deliverSignedInWebhooks(run)
+      expect([sent?.deviceId, others]).toEqual([answered.body.device_id, []])
+      expect((await pollToken(run.atB, run.holder, run.clock.now(), run.deviceCode)).status).toBe(200)
+      expect(await run.outbox.counts()).toEqual({ pending: 0, dead: 0 })
+    })
 
     it('killed after the mint: a device signed out before the retry stays out', async () => {
       const run = await crashAt(fresh, 'after-mint')

@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
+import { redisWebhookOutbox } from '../../src/adapters/durable/redis-webhook-outbox.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
 import type { FakeClock } from '../helpers/fake-clock.ts'
 import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
@@ -45,7 +46,8 @@ if (redisUrl() === null) {
       })
       return { ...on(cutting), kill: () => client.disconnect(), cutsInsideMint: true }
     }
+    const outbox = () => redisWebhookOutbox({ client: connect(), keyPrefix: `${keyPrefix}wh:` })
     // Real wall-clock start: Redis expires keys by its own clock too.
-    return { ...on(connect()), forA, startMs: Date.now() }
+    return { ...on(connect()), forA, outbox, startMs: Date.now() }
   })
 }

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
+import { memoryWebhookOutbox } from '../../src/adapters/durable/memory-webhook-outbox.ts'
 import { openSqlite, sqliteStore } from '../../src/adapters/durable/sqlite.ts'
+import { sqliteWebhookOutbox } from '../../src/adapters/durable/sqlite-webhook-outbox.ts'
 import { memoryStore } from '../../src/adapters/storage/memory.ts'
-import type { DurableStore, EphemeralStore } from '../../src/ports.ts'
+import type { DurableStore, EphemeralStore, WebhookOutbox } from '../../src/ports.ts'
 import type { FakeClock } from '../helpers/fake-clock.ts'
 import { describeRedemptionCrash } from './redemption-crash-suite.ts'
 
@@ -25,7 +27,8 @@ const sharedEphemeral = () => {
 describeRedemptionCrash('memory', () => {
   let durable: DurableStore | undefined
   const stores = { store: sharedEphemeral(), durable: (clock: FakeClock): DurableStore => (durable ??= memoryDurableStore({ clock })) }
-  return { ...stores, forA: () => ({ ...stores, kill: () => {} }), startMs: START }
+  const outbox = memoryWebhookOutbox()
+  return { ...stores, forA: () => ({ ...stores, kill: () => {} }), outbox: () => outbox, startMs: START }
 })
 
 const roots: string[] = []
@@ -44,5 +47,16 @@ describeRedemptionCrash('SQLite', () => {
     dbs.push(db)
     return sqliteStore({ db, clock })
   }
-  return { store, durable: onItsOwnConnection, forA: () => ({ store, durable: onItsOwnConnection, kill: () => {} }), startMs: START }
+  const outbox = (): WebhookOutbox => {
+    const db = openSqlite(root)
+    dbs.push(db)
+    return sqliteWebhookOutbox({ db })
+  }
+  return {
+    store,
+    durable: onItsOwnConnection,
+    forA: () => ({ store, durable: onItsOwnConnection, kill: () => {} }),
+    outbox,
+    startMs: START,
+  }
 })

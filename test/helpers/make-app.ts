@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { redactWith } from '../../src/core/crypto/secrets.ts'
 import { createApp, type AppHost } from '../../src/http/app.ts'
-import type { DurableStore, EphemeralStore, Logger, NetworkLocator, Random } from '../../src/ports.ts'
+import type { DurableStore, EphemeralStore, Logger, NetworkLocator, Random, SecurityEvents } from '../../src/ports.ts'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { memorySecurityEvents, type MemorySecurityEvents } from '../../src/adapters/events/memory.ts'
 import { compose } from '../../src/runtime/compose.ts'
@@ -55,6 +55,8 @@ export interface MakeAppOptions {
   host?: Partial<AppHost>
   /** Randomness (default: seeded with 7); two apps sharing stores need different seeds. */
   random?: Random
+  /** Security-event sinks besides the recorder `events` (e.g. a webhook outbox's), built on the app's clock. */
+  sinks?: (clock: FakeClock) => SecurityEvents[]
 }
 
 /** The default test keyring: one key of 32 bytes 0x03, id `test`. */
@@ -87,7 +89,7 @@ export const makeApp = (options: MakeAppOptions = {}): TestApp => {
       uiaKey: new Uint8Array(32).fill(5),
       keyring,
       commonPasswords: COMMON_PASSWORDS,
-      securityEventSinks: [events],
+      securityEventSinks: [events, ...(options.sinks?.(clock) ?? [])],
       feedLimits: { recheckMs: 20 },
     },
   })

@@ -2,7 +2,7 @@
  * Webhook outbox in memory: tests and single-process development only (a restart loses it). Each
  * method runs synchronously, so it is atomic against every other call in the process.
  */
-import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
+import { COMPLETED_ID_MEMORY_MS, type WebhookMessage, type WebhookOutbox } from '../../ports.ts'
 
 interface Entry {
   message: WebhookMessage
@@ -17,6 +17,8 @@ interface Entry {
  */
 export const memoryWebhookOutbox = (): WebhookOutbox => {
   const entries = new Map<string, Entry>()
+  /** Ids of completed messages, by the end of their last lease (forgotten by a later claim). */
+  const completed = new Map<string, number>()
   const live = (id: string, attempts: number): Entry | undefined => {
     const entry = entries.get(id)
     return entry !== undefined && entry.deadAtMs === undefined && entry.message.attempts === attempts ? entry : undefined
@@ -36,11 +38,12 @@ export const memoryWebhookOutbox = (): WebhookOutbox => {
   }
   return {
     async enqueue(message) {
-      if (entries.has(message.id)) return false
+      if (entries.has(message.id) || completed.has(message.id)) return false
       entries.set(message.id, { message: { ...message, attempts: 0 } })
       return true
     },
     async claimDue(nowMs, limit, leaseMs) {
+      for (const [id, atMs] of completed) if (atMs <= nowMs - COMPLETED_ID_MEMORY_MS) completed.delete(id)
       const head = heads()
       const due = [...entries.values()]
         .filter((e) => e.deadAtMs === undefined && e.message.nextAttemptAtMs <= nowMs)
@@ -55,6 +58,8 @@ export const memoryWebhookOutbox = (): WebhookOutbox => {
       return due.map((m) => ({ ...m }))
     },
     async complete(id) {
+      const entry = entries.get(id)
+      if (entry !== undefined) completed.set(id, entry.message.nextAttemptAtMs)
       return entries.delete(id)
     },
     async reschedule(id, attempts, nextAttemptAtMs, lastError) {

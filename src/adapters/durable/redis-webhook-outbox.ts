@@ -4,12 +4,13 @@
  * (`{wh}:m:<id>`: b body, c createdAtMs, a attempts, e last error, k order key), a sorted set of dead
  * ids (`{wh}:dead`) and, per order key, a sorted set of its live ids by `createdAtMs` (`{wh}:k:<key>`;
  * ties are ordered by id, as Redis orders equal scores by member): a message is claimable only while
- * it is the first of its key's set (head of line). One Lua script per intent; every key carries the `{wh}` hash tag, so a claim of many
+ * it is the first of its key's set (head of line). The ids of completed messages stay in a sorted set
+ * (`{wh}:done`, scored by their last due time) until a claim forgets them: an enqueue of one is a no-op. One Lua script per intent; every key carries the `{wh}` hash tag, so a claim of many
  * messages is one script on one cluster slot. Durability is the operator's Redis configuration (AOF,
  * no eviction), as for the durable store.
  */
 import type { RedisClient } from '../storage/redis-client.ts'
-import type { WebhookMessage, WebhookOutbox } from '../../ports.ts'
+import { COMPLETED_ID_MEMORY_MS, type WebhookMessage, type WebhookOutbox } from '../../ports.ts'
 
 /** Options of {@link redisWebhookOutbox}: a ready client (the runtime builds it) and a key prefix. */
 export interface RedisWebhookOutboxOptions {
@@ -22,6 +23,7 @@ export interface RedisWebhookOutboxOptions {
 const PRELUDE = `
 local base = string.sub(KEYS[1], 1, -4)
 local dead = base .. 'dead'
+local done = base .. 'done'
 local function msg(id) return base .. 'm:' .. id end
 local function ofKey(k) return base .. 'k:' .. k end
 local function unorder(id)
@@ -31,7 +33,7 @@ end
 `
 // ARGV: id, body, createdAtMs, nextAttemptAtMs, orderKey ('' for none).
 const ENQUEUE = `
-if redis.call('EXISTS', msg(ARGV[1])) == 1 then return 0 end
+if redis.call('EXISTS', msg(ARGV[1])) == 1 or redis.call('ZSCORE', done, ARGV[1]) then return 0 end
 redis.call('HSET', msg(ARGV[1]), 'b', ARGV[2], 'c', ARGV[3], 'a', 0)
 if ARGV[5] ~= '' then
   redis.call('HSET', msg(ARGV[1]), 'k', ARGV[5])
@@ -39,10 +41,13 @@ if ARGV[5] ~= '' then
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 return 1`
-// ARGV: nowMs, limit, leaseEndMs. Returns [id, body, createdAtMs, attempts, lastError|false, orderKey|false]
-// per message. Scans the due messages in pages, skipping those behind an older one of their key: a
-// leased message leaves the due range, a skipped one stays, so the next page starts after the skipped.
+// ARGV: nowMs, limit, leaseEndMs, forgetUpToMs. Returns [id, body, createdAtMs, attempts, lastError|false,
+// orderKey|false] per message. First forgets a bounded batch of completed ids due up to forgetUpToMs.
+// Scans the due messages in pages, skipping those behind an older one of their key: a leased message
+// leaves the due range, a skipped one stays, so the next page starts after the skipped.
 const CLAIM = `
+local forget = redis.call('ZRANGEBYSCORE', done, '-inf', ARGV[4], 'LIMIT', 0, 500)
+if #forget > 0 then redis.call('ZREM', done, unpack(forget)) end
 local out, skipped, limit = {}, 0, tonumber(ARGV[2])
 while #out < limit do
   local page = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', skipped, 100)
@@ -61,11 +66,14 @@ while #out < limit do
   end
 end
 return out`
-// ARGV: id.
+// ARGV: id. The id is remembered in the done set, scored by its last due (or dead) time.
 const COMPLETE = `
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZSCORE', dead, ARGV[1])
+if not at then return 0 end
 unorder(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', dead, ARGV[1])
+redis.call('ZADD', done, at, ARGV[1])
 return redis.call('DEL', msg(ARGV[1]))`
 // ARGV: id, attempts, nextAttemptAtMs, lastError.
 const RESCHEDULE = `
@@ -97,7 +105,7 @@ type Row = [string, string, string, number | string, string | null, string | nul
 
 interface OutboxScripts {
   qwEnqueue(due: string, id: string, body: string, createdAtMs: number, nextAttemptAtMs: number, orderKey: string): Promise<number>
-  qwClaim(due: string, nowMs: number, limit: number, leaseEndMs: number): Promise<Row[]>
+  qwClaim(due: string, nowMs: number, limit: number, leaseEndMs: number, forgetUpToMs: number): Promise<Row[]>
   qwComplete(due: string, id: string): Promise<number>
   qwReschedule(due: string, id: string, attempts: number, nextAttemptAtMs: number, lastError: string): Promise<number>
   qwDeadLetter(due: string, id: string, attempts: number, lastError: string): Promise<number>
@@ -140,7 +148,7 @@ export const redisWebhookOutbox = ({ client, keyPrefix = 'qrelay:' }: RedisWebho
   return {
     enqueue: async (m) => (await redis.qwEnqueue(due, m.id, m.body, m.createdAtMs, m.nextAttemptAtMs, m.orderKey ?? '')) === 1,
     async claimDue(nowMs, limit, leaseMs) {
-      const rows = await redis.qwClaim(due, nowMs, limit, nowMs + leaseMs)
+      const rows = await redis.qwClaim(due, nowMs, limit, nowMs + leaseMs, nowMs - COMPLETED_ID_MEMORY_MS)
       return rows.map((row) => toMessage(row, nowMs + leaseMs))
     },
     complete: async (id) => (await redis.qwComplete(due, id)) === 1,

@@ -152,6 +152,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0;
     `,
   },
+  {
+    version: 5,
+    description: 'webhook outbox: the ids of completed messages, remembered for a day so a re-enqueue is a no-op',
+    sql: `
+      CREATE TABLE webhook_outbox_completed (
+        id TEXT PRIMARY KEY,
+        at_ms INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX webhook_outbox_completed_by_age ON webhook_outbox_completed (at_ms);
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

@@ -1,5 +1,5 @@
 /**
- * Webhook outbox in the SQLite file of the durable store (table `webhook_outbox`, migrations 2 and 4). Each
+ * Webhook outbox in the SQLite file of the durable store (tables `webhook_outbox` and `webhook_outbox_completed`, migrations 2, 4 and 5). Each
  * intent is one statement or one `BEGIN IMMEDIATE` transaction (`./sql/outbox-sql.ts`), so a claim is
  * atomic against this process and against every other process on the same file (SQLite's write lock).
  */

@@ -4,7 +4,7 @@
  * Times are plain numbers: the outbox never reads a clock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { WebhookMessage, WebhookOutbox } from '../../../src/ports.ts'
+import { COMPLETED_ID_MEMORY_MS, type WebhookMessage, type WebhookOutbox } from '../../../src/ports.ts'
 import { uid } from './fixtures.ts'
 
 export interface OutboxUnderTest {
@@ -156,6 +156,68 @@ export const describeWebhookOutbox = (name: string, make: () => Promise<OutboxUn
       const free = { ...message(T0), orderKey: uid('acct') }
       await outbox.enqueue(free)
       expect((await outbox.claimDue(T0, 10, LEASE_MS)).map((m) => m.id)).toEqual([free.id])
+    })
+
+    it('an enqueue of an id it holds changes nothing: waiting, leased, rescheduled or dead', async () => {
+      const key = uid('acct')
+      const m = { ...message(T0), orderKey: key }
+      // The same id told again later: another body, times and key; on either connection.
+      const again = { ...m, body: '{"type":"security.other"}', createdAtMs: T0 + 9, nextAttemptAtMs: T0 - 9, orderKey: uid('acct') }
+      const twice = async () => {
+        expect(await outbox.enqueue(again)).toBe(false)
+        expect(await sut.b.enqueue(again)).toBe(false)
+      }
+      expect(await outbox.enqueue(m)).toBe(true)
+      await twice()
+      // Waiting: not due earlier, still its first body, time and key.
+      expect(await outbox.claimDue(T0 - 1, 10, LEASE_MS)).toEqual([])
+      const [leased] = (await outbox.claimDue(T0, 10, LEASE_MS)) as [WebhookMessage]
+      expect(leased).toEqual({ ...m, attempts: 1, nextAttemptAtMs: T0 + LEASE_MS })
+      // Leased: still leased, its attempt still the fence.
+      await twice()
+      expect(await sut.b.claimDue(T0 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([])
+      expect(await outbox.reschedule(m.id, leased.attempts, T0 + 1000, 'status 503')).toBe(true)
+      // Rescheduled: due when it was, with its attempts and last error.
+      await twice()
+      expect(await outbox.claimDue(T0 + 999, 10, LEASE_MS)).toEqual([])
+      const [retried] = (await outbox.claimDue(T0 + 1000, 10, LEASE_MS)) as [WebhookMessage]
+      expect(retried).toEqual({ ...m, attempts: 2, nextAttemptAtMs: T0 + 1000 + LEASE_MS, lastError: 'status 503' })
+      expect(await outbox.deadLetter(m.id, retried.attempts, 'status 410')).toBe(true)
+      // Dead: still dead, never handed out, counted once.
+      await twice()
+      expect(await outbox.counts()).toEqual({ pending: 0, dead: 1 })
+      expect(await outbox.listDead(10)).toEqual([{ ...retried, lastError: 'status 410' }])
+      expect(await outbox.claimDue(T0 + 100 * LEASE_MS, 10, LEASE_MS)).toEqual([])
+    })
+
+    it('an enqueue of a delivered id is a no-op for a day after its last lease, then the id is forgotten', async () => {
+      const m = message(T0)
+      await outbox.enqueue(m)
+      const [leased] = (await outbox.claimDue(T0, 10, LEASE_MS)) as [WebhookMessage]
+      expect(await outbox.complete(m.id)).toBe(true)
+      const leaseEnd = leased.nextAttemptAtMs
+      // Delivered: not stored again, not handed out again, on either connection.
+      expect(await outbox.enqueue({ ...m, nextAttemptAtMs: T0 + 5 })).toBe(false)
+      expect(await sut.b.enqueue(m)).toBe(false)
+      expect(await outbox.counts()).toEqual({ pending: 0, dead: 0 })
+      expect(await outbox.claimDue(leaseEnd + COMPLETED_ID_MEMORY_MS - 1, 10, LEASE_MS)).toEqual([])
+      expect(await outbox.enqueue(m)).toBe(false)
+      expect(await outbox.complete(m.id)).toBe(false)
+      // A claim past the memory forgets it.
+      expect(await outbox.claimDue(leaseEnd + COMPLETED_ID_MEMORY_MS, 10, LEASE_MS)).toEqual([])
+      expect(await outbox.enqueue(m)).toBe(true)
+      expect(await outbox.counts()).toEqual({ pending: 1, dead: 0 })
+    })
+
+    it('an enqueue of a dead letter the operator removed is a no-op too', async () => {
+      const m = message(T0)
+      await outbox.enqueue(m)
+      const [leased] = (await outbox.claimDue(T0, 10, LEASE_MS)) as [WebhookMessage]
+      expect(await outbox.deadLetter(m.id, leased.attempts, 'status 410')).toBe(true)
+      expect(await outbox.complete(m.id)).toBe(true)
+      expect(await outbox.enqueue(m)).toBe(false)
+      expect(await outbox.counts()).toEqual({ pending: 0, dead: 0 })
+      expect(await outbox.listDead(10)).toEqual([])
     })
 
     it('leases each message once when claims from two connections race', async () => {

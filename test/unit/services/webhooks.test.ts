@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { memoryWebhookOutbox } from '../../../src/adapters/durable/memory-webhook-outbox.ts'
 import { parseWebhookSecret, verifyWebhook, type WebhookHeaders } from '../../../src/core/webhooks/signature.ts'
-import type { Logger, Scheduler, WebhookOutbox } from '../../../src/ports.ts'
+import type { Logger, Scheduler, WebhookMessage, WebhookOutbox } from '../../../src/ports.ts'
 import { webhookSecurityEvents, webhookWorker } from '../../../src/services/webhooks.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
@@ -53,6 +53,36 @@ describe('webhookSecurityEvents', () => {
       type: 'security.device_not_me',
       data: { account_id: 'alice', device_id: 'D2', details: { reported_by: 'D1' } },
     })
+  })
+
+  it('enqueues a device_signed_in told twice once (its derived id); other events get a fresh id each', async () => {
+    const { outbox, events, clock } = setup([])
+    const signedIn = { type: 'device_signed_in' as const, atMs: clock.now(), deviceId: 'D7', details: { origin: 'qr' } }
+    await events.emit('alice', signedIn)
+    await events.emit('alice', { ...signedIn, atMs: clock.now() + 5000 })
+    await events.emit('alice', { ...signedIn, deviceId: 'D8' })
+    await events.emit('alice', { type: 'password_changed', atMs: clock.now() })
+    await events.emit('alice', { type: 'password_changed', atMs: clock.now() })
+    expect(await outbox.counts()).toEqual({ pending: 4, dead: 0 })
+    // One account's messages go out one at a time: take each in turn.
+    const messages: WebhookMessage[] = []
+    for (let i = 0; i < 10; i++) {
+      const [next] = await outbox.claimDue(clock.now(), 10, 1000)
+      if (next === undefined) break
+      messages.push(next)
+      await outbox.complete(next.id)
+    }
+    const types = messages.map((m) => (JSON.parse(m.body) as { type: string }).type).sort()
+    expect(types).toEqual([
+      'security.device_signed_in',
+      'security.device_signed_in',
+      'security.password_changed',
+      'security.password_changed',
+    ])
+    expect(new Set(messages.map((m) => m.id)).size).toBe(4)
+    // The first telling's body is kept.
+    const d7 = messages.find((m) => m.body.includes('"D7"'))
+    expect(JSON.parse(d7?.body ?? '{}')).toMatchObject({ data: { at_ms: clock.now() } })
   })
 
   it('never throws when the outbox fails', async () => {

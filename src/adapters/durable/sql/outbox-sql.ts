@@ -3,7 +3,7 @@
  * outbox Durable Object (`../../../runtime/outbox-object.ts`) through a {@link SqlExecutor}. Every
  * intent is one statement, or one transaction for a claim, so it is atomic on either side.
  */
-import type { WebhookMessage, WebhookOutboxCounts } from '../../../ports.ts'
+import { COMPLETED_ID_MEMORY_MS, type WebhookMessage, type WebhookOutboxCounts } from '../../../ports.ts'
 import { query, type SqlExecutor } from './executor.ts'
 
 /** The outbox table of an object, idempotent steps applied at every start (the Node file migrates). */
@@ -13,6 +13,9 @@ export const OUTBOX_OBJECT_SCHEMA: readonly string[] = [
     next_attempt_at_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
     dead INTEGER NOT NULL DEFAULT 0)`,
   'CREATE INDEX IF NOT EXISTS webhook_outbox_by_due ON webhook_outbox (dead, next_attempt_at_ms, id)',
+  // The ids of completed messages (SQLite file: migration 5), by the end of their last lease.
+  'CREATE TABLE IF NOT EXISTS webhook_outbox_completed (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID',
+  'CREATE INDEX IF NOT EXISTS webhook_outbox_completed_by_age ON webhook_outbox_completed (at_ms)',
 ]
 
 /** The column the object schema gained later, and the index over it (ALTER TABLE has no IF NOT EXISTS). */
@@ -47,11 +50,23 @@ const toMessage = (row: OutboxRow): WebhookMessage => ({
   ...(row.last_error === null ? {} : { lastError: row.last_error }),
 })
 
+/** Completed ids forgotten per claim at most (claims come every poll, so the backlog drains). */
+const FORGET_BATCH = 500
+
 /** Leases the due messages at the head of their keys; the transaction takes the write lock before
  * the read, so two processes never both see a message as due. */
 const claimDue = (sql: SqlExecutor, nowMs: number, limit: number, leaseMs: number): WebhookMessage[] =>
-  sql.transaction(() =>
-    sql
+  sql.transaction(() => {
+    // Forget the completed ids past their memory (a bounded batch per claim).
+    sql.run(
+      query(
+        `DELETE FROM webhook_outbox_completed WHERE id IN
+          (SELECT id FROM webhook_outbox_completed WHERE at_ms <= ? ORDER BY at_ms LIMIT ?)`,
+        nowMs - COMPLETED_ID_MEMORY_MS,
+        FORGET_BATCH,
+      ),
+    )
+    return sql
       .all<{ id: string }>(
         query(
           `SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY}
@@ -70,8 +85,8 @@ const claimDue = (sql: SqlExecutor, nowMs: number, limit: number, leaseMs: numbe
             ),
           ) as OutboxRow,
         ),
-      ),
-  )
+      )
+  })
 
 /** The outbox intents over one database, synchronous (the callers add retries or alarms). */
 export interface OutboxSql {
@@ -93,20 +108,33 @@ export interface OutboxSql {
  * const outbox = outboxSql(objectExecutor(this.ctx.storage))
  */
 export const outboxSql = (sql: SqlExecutor): OutboxSql => ({
+  // One statement: a message held (any state) or an id completed lately stays as it is.
   enqueue: (m) =>
     sql.run(
       query(
         `INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms, order_key)
-        VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM webhook_outbox_completed WHERE id = ?)
+        ON CONFLICT DO NOTHING`,
         m.id,
         m.body,
         m.createdAtMs,
         m.nextAttemptAtMs,
         m.orderKey ?? null,
+        m.id,
       ),
     ) === 1,
   claimDue: (nowMs, limit, leaseMs) => claimDue(sql, nowMs, limit, leaseMs),
-  complete: (id) => sql.run(query('DELETE FROM webhook_outbox WHERE id = ?', id)) === 1,
+  complete: (id) =>
+    sql.transaction(() => {
+      sql.run(
+        query(
+          `INSERT INTO webhook_outbox_completed (id, at_ms) SELECT id, next_attempt_at_ms FROM webhook_outbox WHERE id = ?
+          ON CONFLICT DO NOTHING`,
+          id,
+        ),
+      )
+      return sql.run(query('DELETE FROM webhook_outbox WHERE id = ?', id)) === 1
+    }),
   reschedule: (id, attempts, nextAttemptAtMs, lastError) =>
     sql.run(
       query(
