@@ -82,7 +82,8 @@ if (redisUrl() === null) {
       expect(everything.includes(base32)).toBe(false)
 
       const before = await call(send, 'GET', '/v1/events?since=0', undefined, token)
-      expect(before.body.events.map((e: { type: string }) => e.type)).toEqual(['totp_enabled'])
+      // The password sign-in, stored with its session (finding 40), then the 2FA change.
+      expect(before.body.events.map((e: { type: string }) => e.type)).toEqual(['device_signed_in', 'totp_enabled'])
       // A restart whose ephemeral data is gone: the feed is durable.
       const restarted = app(durablePrefix, uniquePrefix('at-rest-e2'), t.clock).t
       const after = await call(viaApp(restarted.app), 'GET', '/v1/events?since=0', undefined, token)
