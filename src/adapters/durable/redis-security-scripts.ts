@@ -20,21 +20,31 @@ local la = redis.call('HGET', dev, 'la')
 if not la or tonumber(ARGV[2]) > tonumber(la) then redis.call('HSET', dev, 'la', ARGV[2]) end
 return 1`
 
+/**
+ * The feed's append, as a Lua function for every script that appends an event (`qdAppendEvent`, and the
+ * session mint of `./redis-session-mint.ts`, which stores its event in the same step): the next id is
+ * `max(last + 1, now)`, expired events are dropped, the newest `maxEvents` kept. Returns the new id.
+ */
+export const FEED_APPEND = `
+local function append_event(ev, now, retention_ms, max_events, json)
+  local id = now
+  local last = redis.call('ZRANGE', ev, -1, -1, 'WITHSCORES')
+  if last[2] then id = math.max(tonumber(last[2]) + 1, now) end
+  for _, m in ipairs(redis.call('ZRANGE', ev, 0, -1)) do
+    if tonumber(string.match(m, '^(%d+):')) <= now then redis.call('ZREM', ev, m) end
+  end
+  local expires = now + retention_ms
+  redis.call('ZADD', ev, id, string.format('%d:%d:', expires, id) .. json)
+  redis.call('ZREMRANGEBYRANK', ev, 0, -(math.max(1, max_events) + 1))
+  redis.call('PEXPIREAT', ev, expires)
+  return id
+end
+`
+
 // ARGV: now, retentionMs, maxEvents, event JSON (without id). Returns the new id, or nil for an unknown account.
 const APPEND_EVENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local ev = base .. 'ev'
-local now = tonumber(ARGV[1])
-local id = now
-local last = redis.call('ZRANGE', ev, -1, -1, 'WITHSCORES')
-if last[2] then id = math.max(tonumber(last[2]) + 1, now) end
-for _, m in ipairs(redis.call('ZRANGE', ev, 0, -1)) do
-  if tonumber(string.match(m, '^(%d+):')) <= now then redis.call('ZREM', ev, m) end
-end
-local expires = now + tonumber(ARGV[2])
-redis.call('ZADD', ev, id, string.format('%d:%d:', expires, id) .. ARGV[4])
-redis.call('ZREMRANGEBYRANK', ev, 0, -(math.max(1, tonumber(ARGV[3])) + 1))
-redis.call('PEXPIREAT', ev, expires)
+local id = append_event(base .. 'ev', tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])
 return string.format('%d', id)`
 
 /** The scripts as ioredis commands (KEYS[1] = the account hash). */
@@ -46,5 +56,5 @@ export interface SecurityScripts {
 /** [command name, Lua source]. */
 export const SECURITY_SCRIPTS: ReadonlyArray<readonly [keyof SecurityScripts, string]> = [
   ['qdMarkAuthenticated', PRELUDE + MARK_AUTHENTICATED],
-  ['qdAppendEvent', PRELUDE + APPEND_EVENT],
+  ['qdAppendEvent', PRELUDE + FEED_APPEND + APPEND_EVENT],
 ]

@@ -7,12 +7,13 @@
 import type { RedisClient } from '../storage/redis-client.ts'
 import type { DurableStore, MintOutcome, SecurityEvent } from '../../ports.ts'
 import { INDEX, PRELUDE } from './redis-scripts.ts'
+import { FEED_APPEND } from './redis-security-scripts.ts'
 import { flag, type RedisDurableContext } from './redis-tokens.ts'
 import { storedEvent } from './security-feed.ts'
 import { tokensFitDevice } from './session-mint.ts'
 
 // The session mint (`DeviceStore.createWithTokens`), one script: the device, its first family and
-// access token, and the feed event (the rules of APPEND_EVENT in ./redis-security-scripts.ts). A
+// access token, and the feed event (`append_event` of FEED_APPEND in ./redis-security-scripts.ts). A
 // planned mint keeps records of its plan already stored and appends its event once
 // (./session-mint.ts: `missingParts`, `reportedIn`).
 // ARGV: now, planned, deviceId, deviceJson, displayName, lastSeenAtMs, network, hasNetwork,
@@ -83,18 +84,7 @@ if not has_at then
   index_token(base .. 'dat:' .. did, aid, ARGV[15], now)
   index_token(base .. 'fat:' .. fid, aid, ARGV[15], now)
 end
-if with_event then
-  local id = now
-  local last = redis.call('ZRANGE', ev, -1, -1, 'WITHSCORES')
-  if last[2] then id = math.max(tonumber(last[2]) + 1, now) end
-  for _, m in ipairs(redis.call('ZRANGE', ev, 0, -1)) do
-    if tonumber(string.match(m, '^(%d+):')) <= now then redis.call('ZREM', ev, m) end
-  end
-  local expires = now + tonumber(ARGV[17])
-  redis.call('ZADD', ev, id, string.format('%d:%d:', expires, id) .. ARGV[19])
-  redis.call('ZREMRANGEBYRANK', ev, 0, -(math.max(1, tonumber(ARGV[18])) + 1))
-  redis.call('PEXPIREAT', ev, expires)
-end
+if with_event then append_event(ev, now, tonumber(ARGV[17]), tonumber(ARGV[18]), ARGV[19]) end
 return 'ok'`
 
 /** The script as an ioredis command (KEYS[1] = the account hash). */
@@ -103,7 +93,9 @@ export interface MintScripts {
 }
 
 /** [command name, Lua source]. */
-export const MINT_SCRIPTS: ReadonlyArray<readonly [keyof MintScripts, string]> = [['qdSessionMint', PRELUDE + INDEX + SESSION_MINT]]
+export const MINT_SCRIPTS: ReadonlyArray<readonly [keyof MintScripts, string]> = [
+  ['qdSessionMint', PRELUDE + INDEX + FEED_APPEND + SESSION_MINT],
+]
 
 /** An event as a feed member stores it: its JSON without the id (the score holds the id). */
 export const eventJson = (event: SecurityEvent): string => {
