@@ -60,12 +60,17 @@ export const webhookRestartScenario = async (storeEnv: Record<string, string>): 
   const receiver = await startWebhookReceiver(port)
   const second = await spawnServer(env)
   try {
-    const [got] = await receiver.waitFor(1, 10_000)
+    // The sign-in (finding 40), then the password change: one account's events go out in order.
+    const [signedIn, got] = await receiver.waitFor(2, 10_000)
     // Give a duplicate every chance to show up: several poll intervals and backoffs.
     await sleep(1000)
-    expect(receiver.received).toHaveLength(1)
+    expect(receiver.received).toHaveLength(2)
     const key = parseWebhookSecret(WEBHOOK_SECRET) as Uint8Array
-    expect(verifyWebhook(key, got!.headers, got!.body, Date.now())).toBe(true)
+    for (const one of [signedIn, got]) expect(verifyWebhook(key, one!.headers, one!.body, Date.now())).toBe(true)
+    expect(JSON.parse(signedIn!.body)).toMatchObject({
+      type: 'security.device_signed_in',
+      data: { device_id: deviceId, details: { origin: 'password', device_name: 'Laptop' } },
+    })
     const body = JSON.parse(got!.body)
     expect(body).toMatchObject({ type: 'security.password_changed', data: { device_id: deviceId } })
     expect(second.logs().some((l) => l.includes('webhook delivered'))).toBe(true)
