@@ -14,9 +14,9 @@ import { RelayError } from '../core/errors.ts'
 import type { DeviceGrant, GrantApproval } from '../core/oauth/device-grant.ts'
 import { openRedemptionPlan, type PlannedSession, type RedemptionPlan } from '../core/oauth/redemption-plan.ts'
 import { quarantineUntil } from '../core/oauth/scopes.ts'
-import type { Clock, DurableStore, SecurityEvent, SecurityEvents } from '../ports.ts'
+import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import { DEVICE_FLOW_SCOPE } from './device-grants.ts'
-import type { IssuedTokens, SessionsService } from './sessions.ts'
+import { signInReport, type IssuedTokens, type SessionsService } from './sessions.ts'
 
 /** The answer to one poll. */
 export type PollResult =
@@ -99,7 +99,6 @@ const mintPlanned = async (
   network: string | undefined,
 ): Promise<PollResult> => {
   const { durable, clock } = deps
-  const { feedBounds } = deps.events
   const [account, approver] = await Promise.all([
     durable.accounts.get(approval.accountId),
     durable.devices.get(approval.accountId, approval.deviceId),
@@ -107,16 +106,13 @@ const mintPlanned = async (
   if (account === null || approver === null) return DENIED_AT_MINT
   const now = clock.now()
   const deviceName = grant.requestedDeviceName ?? DEFAULT_DEVICE_NAME
-  const signedIn = (deviceId: string): SecurityEvent => ({
+  // The store appends the event in the mint's own step (one commit on SQLite); the sinks are told after it.
+  const { report, tell } = signInReport(deps.events, (deviceId) => ({
     type: 'device_signed_in',
     atMs: now,
     deviceId,
     details: { origin: 'qr', approved_by: approver.id, device_name: deviceName },
-  })
-  // Events that go to the feed in `durable`: the store appends this one in the mint's own step (one
-  // commit on SQLite), and the sinks are told after it (`stored`) instead of emitting it.
-  const stored = feedBounds === undefined ? undefined : deps.events.stored?.bind(deps.events)
-  const report = stored === undefined || feedBounds === undefined ? undefined : { event: signedIn, bounds: feedBounds }
+  }))
   let tokens: IssuedTokens
   try {
     const device = {
@@ -144,7 +140,7 @@ const mintPlanned = async (
   }
   // The sinks must not throw; if one does, the client hears a 503 and its retry hands out the
   // session stored above (its event is in the feed).
-  await (stored ?? deps.events.emit.bind(deps.events))(account.id, signedIn(tokens.deviceId))
+  await tell(account.id, tokens.deviceId)
   return { kind: 'tokens', tokens, scope: DEVICE_FLOW_SCOPE }
 }
 

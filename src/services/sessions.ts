@@ -126,9 +126,24 @@ export interface SessionsService {
 const TOUCH_CACHE_MAX = 10_000
 
 /**
- * {@link SessionsService.signIn}: `mint` with the sign-in's `device_signed_in`, stored in the mint's own
- * step where the feed is known (one commit), then told to the sinks (`stored`; else `emit`).
+ * How a sign-in's event reaches the account: stored with the session in the mint's own step where the
+ * feed is known (`report`, for {@link SessionsService.mint}: one commit), then told to the sinks after it
+ * (`tell`: `stored`, or `emit` without a feed). QR and password sign-ins both go this way.
+ *
+ * @example
+ * const { report, tell } = signInReport(events, (deviceId) => ({ type: 'device_signed_in', atMs, deviceId }))
+ * const tokens = await sessions.mint(account, device, report)
+ * await tell(account.id, tokens.deviceId)
  */
+export const signInReport = (events: SecurityEvents, event: (deviceId: string) => SecurityEvent) => {
+  const bounds = events.feedBounds
+  const stored = bounds === undefined ? undefined : events.stored?.bind(events)
+  const report: MintReport | undefined = stored === undefined || bounds === undefined ? undefined : { event, bounds }
+  const tell = (accountId: string, deviceId: string): Promise<void> => (stored ?? events.emit.bind(events))(accountId, event(deviceId))
+  return { report, tell }
+}
+
+/** {@link SessionsService.signIn}: `mint` with the sign-in's `device_signed_in` (see {@link signInReport}). */
 const signInReported = async (
   events: SecurityEvents | undefined,
   clock: Clock,
@@ -136,18 +151,17 @@ const signInReported = async (
   account: AccountRecord,
   device: NewDeviceSession,
 ): Promise<IssuedTokens> => {
+  if (events === undefined) return mint(account, device)
   const atMs = clock.now()
-  const signedIn = (deviceId: string): SecurityEvent => ({
+  const { report, tell } = signInReport(events, (deviceId) => ({
     type: 'device_signed_in',
     atMs,
     deviceId,
     details: { origin: device.origin, device_name: device.displayName },
-  })
-  const bounds = events?.feedBounds
-  const stored = bounds === undefined ? undefined : events?.stored?.bind(events)
-  const tokens = await mint(account, device, stored === undefined || bounds === undefined ? undefined : { event: signedIn, bounds })
+  }))
+  const tokens = await mint(account, device, report)
   // The sinks do not throw (a failing one logs itself); the session stands either way.
-  if (events !== undefined) await (stored ?? events.emit.bind(events))(account.id, signedIn(tokens.deviceId))
+  await tell(account.id, tokens.deviceId)
   return tokens
 }
 

@@ -36,17 +36,7 @@ if (redisUrl() === null) {
 } else {
   describe('finding 37: a read held open across a sign-out, over Redis', () => {
     it('finding 37: GET /v1/events held on one instance answers 401, not the report, once another instance signs its device out', async () => {
-      const clients = [redisClient(), redisClient()]
-      const keyPrefix = uniquePrefix('acct')
-      const clock = fakeClock(Date.now())
-      const [a, b] = clients.map((client) =>
-        makeApp({
-          env: TEST_ENV,
-          clock,
-          store: (c) => redisStore({ client, keyPrefix, clock: c }),
-          durable: (c) => redisDurableStore({ client, keyPrefix, clock: c }),
-        }),
-      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+      const { a, b, clock, close } = twoInstances()
       try {
         const onA = viaApp(a.app, '203.0.113.77')
         const onB = viaApp(b.app, '198.51.100.20')
@@ -68,7 +58,7 @@ if (redisUrl() === null) {
         const feed = await call(onB, 'GET', `/v1/events?since=${since}`, undefined, token)
         expect(feed.body.events.map((e: { type: string }) => e.type)).toEqual(['device_not_me'])
       } finally {
-        await Promise.all(clients.map((c) => c.quit()))
+        await close()
       }
     })
   })

@@ -8,7 +8,7 @@ import type { RedisClient } from '../storage/redis-client.ts'
 import type { DurableStore, MintOutcome, SecurityEvent } from '../../ports.ts'
 import { INDEX, PRELUDE } from './redis-scripts.ts'
 import { FEED_APPEND } from './redis-security-scripts.ts'
-import { flag, type RedisDurableContext } from './redis-tokens.ts'
+import { deviceArgs, flag, type RedisDurableContext } from './redis-tokens.ts'
 import { storedEvent } from './security-feed.ts'
 import { tokensFitDevice } from './session-mint.ts'
 
@@ -138,12 +138,7 @@ export const redisSessionMint =
         acct(d.accountId),
         clock.now(),
         planned === true ? '1' : '0',
-        d.id,
-        JSON.stringify(d),
-        d.displayName,
-        d.lastSeenAtMs,
-        d.lastSeenNetwork ?? '',
-        flag(d.lastSeenNetwork),
+        ...deviceArgs(d),
         family.id,
         JSON.stringify(fixed),
         currentHash,

@@ -3,7 +3,7 @@
  * each record in its account's slot with a pointer on its own slot (`{t:<id>}`, `{f:<id>}`).
  */
 import type { RedisClient } from '../storage/redis-client.ts'
-import type { AccessTokenRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
+import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, RotateOutcome } from '../../ports.ts'
 import type { DurableScripts } from './redis-scripts.ts'
 import type { SecurityScripts } from './redis-security-scripts.ts'
@@ -25,6 +25,16 @@ export interface RedisDurableContext {
 
 /** A script's boolean for an optional field: '1' when it is present, else '0'. */
 export const flag = (value: unknown): string => (value === undefined ? '0' : '1')
+
+/** A new device as the device-creating scripts take it (`qdDeviceCreate`, and the session mint's first six). */
+export const deviceArgs = (d: DeviceRecord): Array<string | number> => [
+  d.id,
+  JSON.stringify(d),
+  d.displayName,
+  d.lastSeenAtMs,
+  d.lastSeenNetwork ?? '',
+  flag(d.lastSeenNetwork),
+]
 
 // The family hash: `j` holds the fields that never change, the rest are the rotation state.
 const familyFrom = (fields: Record<string, string>): RefreshFamilyRecord => {

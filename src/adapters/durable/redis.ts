@@ -26,7 +26,7 @@ import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
 import { eventJson, MINT_SCRIPTS, type MintScripts, redisSessionMint } from './redis-session-mint.ts'
-import { flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
+import { deviceArgs, flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
 import { storedEvent } from './security-feed.ts'
 
 /** Options of {@link redisDurableStore}: a ready client (the runtime builds it), a key prefix and the clock. */
@@ -115,17 +115,7 @@ const redisCredentials = ({ client, redis, acct, base }: RedisDurableContext): D
 })
 
 const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): Omit<DurableStore['devices'], 'createWithTokens'> => ({
-  create: (d) =>
-    redis.qdDeviceCreate(
-      acct(d.accountId),
-      clock.now(),
-      d.id,
-      JSON.stringify(d),
-      d.displayName,
-      d.lastSeenAtMs,
-      d.lastSeenNetwork ?? '',
-      flag(d.lastSeenNetwork),
-    ),
+  create: (d) => redis.qdDeviceCreate(acct(d.accountId), clock.now(), ...deviceArgs(d)),
   async get(accountId, deviceId) {
     const fields = await client.hmget(`${base(accountId)}dev:${deviceId}`, 'j', 'n', 't', 'net')
     return fields[0] === null ? null : deviceFrom(fields as [string, string, string, string | null])
