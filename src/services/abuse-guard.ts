@@ -41,8 +41,11 @@ export type { AbuseSignal } from './abuse-state.ts'
 
 /** The guard. Methods never throw on store trouble for `record` (abuse accounting is best effort). */
 export interface AbuseGuard {
-  /** Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). */
-  record(source: string, signal: AbuseSignal): Promise<void>
+  /**
+   * Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). With
+   * `onceFor` (e.g. the declining account), that party's signals count once per source and window.
+   */
+  record(source: string, signal: AbuseSignal, onceFor?: string): Promise<void>
   /**
    * True while the source is under an automatic block or an explicit deny; with `accountId`, also
    * while that account's own "not me" deny of it lasts, and not for a global "not me" deny the
@@ -164,13 +167,15 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
   }
 
   return {
-    async record(source, signal) {
+    async record(source, signal, onceFor) {
       if (source === '' || source === 'unknown') return
       const key = sourceKeyOf(source)
       const t = thresholdsOf(key)
       const window = abuseWindowIndex(clock.now(), t)
       try {
-        await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
+        const once =
+          onceFor === undefined ? 1 : await counters.increment(`${counterKey(key, window, signal)}:by:${onceFor}`, 2 * t.windowMs)
+        if (once === 1) await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
       } catch (error) {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
         deps.logger?.warn({ err: summarizeError(error), network: key, signal }, 'abuse signal not counted')

@@ -295,6 +295,49 @@ describe('finding 42: a deny of everybody needs independent, established reporte
   })
 })
 
+describe('finding 42 (sibling): declined logins from one account do not block a shared network', () => {
+  it('finding 42: one account declining its own logins from a café five times an hour does not block the café', async () => {
+    const { t } = await setup()
+    const [sybil] = await establishedAccounts(t, [{ name: 'sybil', phone: '192.0.2.40', today: '192.0.2.40' }])
+    const a = sybil as { owner: Send; token: string }
+    for (let i = 0; i < 6; i++) {
+      const holder = await dpopHolder()
+      const { codes } = await requestGrant(viaApp(t.app, CAFE), holder, t.clock.now(), { channel_binding: bindingOf(`d${i}`) })
+      const declined = await decide(a.owner, a.token, codes.user_code, {
+        decision: 'decline',
+        channel_binding: bindingOf(`d${i}`),
+        dpop_jkt: holder.jkt,
+      })
+      expect(declined.status, `${i} ${JSON.stringify(declined.body)}`).toBe(200)
+      t.clock.advance(30_000)
+    }
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+
+  it('finding 42: declines by five accounts in an hour still block the network (the signal stays)', async () => {
+    const { t } = await setup()
+    const names = ['v1', 'v2', 'v3', 'v4', 'v5']
+    const victims = await establishedAccounts(
+      t,
+      names.map((name, i) => ({ name, phone: `192.0.2.${50 + i}`, today: `192.0.2.${50 + i}` })),
+    )
+    for (const [i, v] of victims.entries()) {
+      const holder = await dpopHolder()
+      const { codes } = await requestGrant(viaApp(t.app, PHISHER), holder, t.clock.now(), { channel_binding: bindingOf(`k${i}`) })
+      expect(
+        (
+          await decide(v.owner, v.token, codes.user_code, {
+            decision: 'decline',
+            channel_binding: bindingOf(`k${i}`),
+            dpop_jkt: holder.jkt,
+          })
+        ).status,
+      ).toBe(200)
+    }
+    expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
+  })
+})
+
 describe('finding 7: a decline needs the same proof as an approval', () => {
   const twoAccounts = async () => {
     const s = await setup()

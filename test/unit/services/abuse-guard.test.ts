@@ -80,6 +80,18 @@ describe('abuseGuard', () => {
     expect(await scopeOf('198.51.100.3', 'c')).toBe('account')
   })
 
+  it('finding 42: counts a party given as onceFor once per source and window', async () => {
+    const { guard, clock } = setup()
+    for (let i = 0; i < 10; i++) await guard.record('203.0.113.5', 'declined_approval', 'acc-1')
+    expect(await guard.isDenied('203.0.113.5')).toBe(false)
+    for (const account of ['acc-2', 'acc-3', 'acc-4', 'acc-5']) await guard.record('203.0.113.5', 'declined_approval', account)
+    expect(await guard.isDenied('203.0.113.5')).toBe(true)
+    // The next window counts the same party again, once.
+    clock.advance(T.windowMs)
+    for (let i = 0; i < 3; i++) await guard.record('203.0.113.6', 'declined_approval', 'acc-1')
+    expect(await guard.isDenied('203.0.113.6')).toBe(false)
+  })
+
   it('counts best effort: a failing counter store neither fails the request nor goes unreported', async () => {
     const clock = fakeClock(Date.UTC(2026, 5, 1, 12))
     const store = memoryStore({ clock, sweepIntervalMs: 0 })
