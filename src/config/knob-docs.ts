@@ -139,7 +139,9 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_NOT_ME_DENY_SECONDS:
     'a device reported "not me" gets its last network denied this long for the reporting account (channel creation and approval); never the reporter\'s network nor one where the account\'s trusted devices were seen in the last 30 days',
   QRELAY_NOT_ME_GLOBAL_AFTER_ACCOUNTS:
-    'distinct accounts whose "not me" reports name the same network before its deny applies to everybody',
+    'independent reporters whose "not me" reports name the same network before its deny applies to everybody: only established accounts count (QRELAY_NOT_ME_GLOBAL_MIN_ACCOUNT_AGE_SECONDS), and accounts sharing a network (the reporters\' own, their trusted devices\' last) count once; never applied to an account with a trusted device seen on that network in the last 30 days',
+  QRELAY_NOT_ME_GLOBAL_MIN_ACCOUNT_AGE_SECONDS:
+    'a "not me" report counts toward the deny of everybody only when its account, and one of its trusted devices, have existed this long (7 days); other reports deny the network to their own account only',
   QRELAY_ABUSE_EXEMPT_LOOPBACK: 'never block loopback addresses (127.0.0.0/8, ::1) automatically or by "not me"',
   QRELAY_ABUSE_EXEMPT_TRUSTED_NETWORKS: 'never block the QRELAY_POLICY_TRUSTED_NETWORKS automatically or by "not me" (e.g. an office NAT)',
   // policy

@@ -40,6 +40,7 @@ import { deviceGrantsService, type DeviceGrantsService } from '../services/devic
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
 import { notMeService } from '../services/not-me.ts'
+import { trustedNetworkVouch } from '../services/not-me-vouch.ts'
 import { operatorAccounts } from '../services/operator-accounts.ts'
 import { operatorKeys } from '../services/operator-keys.ts'
 import { rateLimiter, type RateLimiter } from '../services/rate-limiter.ts'
@@ -170,7 +171,8 @@ const composeAccounts = (
   const maxAuthAgeMs = config.policy.deviceActionMaxAuthAgeSeconds * 1000
   const deviceGuard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs })
   const denyMs = config.abuse.notMeDenySeconds * 1000
-  const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse, denyMs })
+  const globalMinAccountAgeMs = config.abuse.notMeGlobalMinAccountAgeSeconds * 1000
+  const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse, denyMs, globalMinAccountAgeMs })
   const approvals = approvalsService({
     grants,
     durable,
@@ -240,6 +242,7 @@ export const compose = (config: Config, given: ComposePorts): Services => {
           logger,
           metrics,
           trustedNetworks: config.policy.trustedNetworks,
+          ...(ports.accounts === undefined ? {} : { vouches: trustedNetworkVouch(ports.accounts.durable.devices, clock) }),
         })
   const events = ports.channelEvents
   const unmetered = rendezvousService({

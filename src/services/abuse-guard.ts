@@ -4,7 +4,9 @@
  * the counter store; the pure core (`core/policy/abuse.ts`) decides trips, strikes, blocks and decay;
  * the source's record lives in the key-value store, changed by compare-and-swap so two processes
  * never both add a strike for the same counts. A "not me" report adds an explicit deny on top: for
- * the reporting account first, for everybody once reports come from several accounts.
+ * the reporting account first, for everybody once reports with evidence come from several independent
+ * reporters (`core/policy/not-me-global.ts`); that deny of everybody is waived for an account the
+ * network is known to (a trusted device seen there: `vouches`).
  *
  * Every block is logged at warn with its reason and counts; loopback and (when configured) the trusted
  * networks are never blocked; an operator lifts a block with {@link AbuseGuard.lift}
@@ -21,27 +23,44 @@ import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { noteBlock } from './abuse-blocks.ts'
 import type { Metrics } from '../ports/metrics.ts'
 import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
-import { addReport, clearBlocks, counterKey, denyKey, judge, readReports, type AbuseSignal, type AbuseStores } from './abuse-state.ts'
+import {
+  addReport,
+  clearBlocks,
+  counterKey,
+  denyKey,
+  judge,
+  notMeDenyKey,
+  readReports,
+  type AbuseSignal,
+  type AbuseStores,
+} from './abuse-state.ts'
+import { notMeScope, type NotMeKeptGlobally, type NotMeScopeVerdict } from '../core/policy/not-me-global.ts'
 
 export { sourceKeyOf, sourcesOf } from './abuse-sources.ts'
 export type { AbuseSignal } from './abuse-state.ts'
 
 /** The guard. Methods never throw on store trouble for `record` (abuse accounting is best effort). */
 export interface AbuseGuard {
-  /** Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). */
-  record(source: string, signal: AbuseSignal): Promise<void>
+  /**
+   * Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). With
+   * `onceFor` (e.g. the declining account), that party's signals count once per source and window.
+   */
+  record(source: string, signal: AbuseSignal, onceFor?: string): Promise<void>
   /**
    * True while the source is under an automatic block or an explicit deny; with `accountId`, also
-   * while that account's own "not me" deny of it lasts.
+   * while that account's own "not me" deny of it lasts, and not for a global "not me" deny the
+   * account is vouched for (see `vouches` of the guard's deps).
    */
   isDenied(source: string, accountId?: string): Promise<boolean>
   /** Denies the source for everybody for `ms`, whatever its counts (unless exempt). */
   deny(source: string, ms: number): Promise<void>
   /**
    * A "not me" report of `accountId` against the source: denies it for that account for `ms`, and for
-   * everybody once `globalAfterAccounts` distinct accounts have live reports. The scope applied.
+   * everybody once `globalAfterAccounts` independent reporters have live reports with evidence
+   * (`networks`: the reporter's networks when the report counts, undefined when it does not). The
+   * scope applied and, when it stayed with the account, why.
    */
-  denyForAccount(source: string, accountId: string, ms: number): Promise<NotMeDenyScope>
+  denyForAccount(source: string, accountId: string, ms: number, networks: readonly string[] | undefined): Promise<NotMeDeny>
   /** How long the source stays denied, in ms (0: not denied); `accountId` as in {@link isDenied}. */
   deniedForMs(source: string, accountId?: string): Promise<number>
   /**
@@ -53,6 +72,12 @@ export interface AbuseGuard {
 
 /** Where a "not me" deny applies: `none` when the source is exempt or the duration 0. */
 export type NotMeDenyScope = 'account' | 'global' | 'none'
+
+/** What a report's deny did: its scope, and why an `account` deny did not reach everybody. */
+export interface NotMeDeny {
+  scope: NotMeDenyScope
+  keptBecause?: NotMeKeptGlobally
+}
 
 /** The network key `::1` counts under (its /64). */
 const IPV6_LOOPBACK_KEY = sourceKeyOf('::1')
@@ -71,8 +96,13 @@ interface AbuseGuardDeps {
   metrics?: Metrics
   /** Sources never blocked (automatically or by a report); default: loopback. */
   exempt?: { loopback: boolean; networks: readonly Cidr[] }
-  /** Distinct reporting accounts before a "not me" deny applies to everybody. Default 3. */
+  /** Independent reporters (with evidence) before a "not me" deny applies to everybody. Default 3. */
   globalAfterAccounts?: number
+  /**
+   * True when `network` (a network key) is known to the account (a trusted device seen there
+   * recently): a "not me" deny of everybody does not apply to it. Default: never.
+   */
+  vouches?: (accountId: string, network: string) => Promise<boolean>
 }
 
 /** The source as given (a full address), else its network key's first address. */
@@ -83,6 +113,21 @@ const isExemptIn = (exempt: { loopback: boolean; networks: readonly Cidr[] }, so
   if (address === null) return false
   return (exempt.loopback && isLoopback(address)) || inAnyRange(address, exempt.networks)
 }
+
+/** The warn line of a "not me" deny: which rule applied, and how many accounts and independent reporters. */
+const logNotMe = (logger: Logger | undefined, key: string, verdict: NotMeScopeVerdict, accounts: number, ms: number): void =>
+  logger?.warn(
+    {
+      network: key,
+      reason: 'not_me',
+      scope: verdict.scope,
+      ...(verdict.scope === 'account' ? { keptBecause: verdict.keptBecause } : {}),
+      reportingAccounts: accounts,
+      independentReporters: verdict.reporters,
+      blockedForSeconds: Math.ceil(ms / 1000),
+    },
+    'network denied after a "not me" report',
+  )
 
 /**
  * Builds the guard.
@@ -108,22 +153,29 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     const until = Number(await kv.get(denyKey(key)))
     const explicit = Number.isFinite(until) && until > now ? until - now : 0
     const ownReport = accountId === undefined ? 0 : ((await readReports(stores, key)).reports.until[accountId] ?? 0)
-    return Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
+    const other = Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
+    const notMeUntil = Number(await kv.get(notMeDenyKey(key)))
+    const notMe = Number.isFinite(notMeUntil) && notMeUntil > now ? notMeUntil - now : 0
+    // The account that knows this network is asked only when that waiver would change the answer.
+    if (notMe <= other || accountId === undefined || deps.vouches === undefined) return Math.max(other, notMe)
+    return (await deps.vouches(accountId, key)) ? other : notMe
   }
 
-  const denyGlobally = async (key: string, ms: number, reason: string): Promise<void> => {
-    await kv.put(denyKey(key), String(clock.now() + ms), ms)
+  const denyGlobally = async (key: string, ms: number, reason: string, at = denyKey(key)): Promise<void> => {
+    await kv.put(at, String(clock.now() + ms), ms)
     await noteBlock(kv, clock, key, reason, clock.now() + ms)
   }
 
   return {
-    async record(source, signal) {
+    async record(source, signal, onceFor) {
       if (source === '' || source === 'unknown') return
       const key = sourceKeyOf(source)
       const t = thresholdsOf(key)
       const window = abuseWindowIndex(clock.now(), t)
       try {
-        await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
+        const once =
+          onceFor === undefined ? 1 : await counters.increment(`${counterKey(key, window, signal)}:by:${onceFor}`, 2 * t.windowMs)
+        if (once === 1) await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
       } catch (error) {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
         deps.logger?.warn({ err: summarizeError(error), network: key, signal }, 'abuse signal not counted')
@@ -137,19 +189,16 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       if (source === '' || source === 'unknown' || !(ms > 0)) return
       if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms, 'explicit')
     },
-    async denyForAccount(source, accountId, ms) {
-      if (source === '' || source === 'unknown' || !(ms > 0)) return 'none'
+    async denyForAccount(source, accountId, ms, networks) {
+      if (source === '' || source === 'unknown' || !(ms > 0)) return { scope: 'none' }
       const key = sourceKeyOf(source)
-      if (isExempt(source)) return 'none'
-      const accounts = await addReport(stores, key, accountId, ms)
-      const scope = accounts >= globalAfter ? 'global' : 'account'
-      if (scope === 'global') await denyGlobally(key, ms, 'not_me')
-      deps.metrics?.abuseBlock(scope === 'global' ? 'not_me' : 'not_me_account')
-      deps.logger?.warn(
-        { network: key, reason: 'not_me', scope, reportingAccounts: accounts, blockedForSeconds: Math.ceil(ms / 1000) },
-        'network denied after a "not me" report',
-      )
-      return scope
+      if (isExempt(source)) return { scope: 'none' }
+      const reports = await addReport(stores, key, accountId, ms, networks)
+      const verdict = notMeScope(reports.networks, accountId, globalAfter)
+      if (verdict.scope === 'global') await denyGlobally(key, ms, 'not_me', notMeDenyKey(key))
+      deps.metrics?.abuseBlock(verdict.scope === 'global' ? 'not_me' : 'not_me_account')
+      logNotMe(deps.logger, key, verdict, Object.keys(reports.until).length, ms)
+      return verdict.scope === 'account' ? { scope: verdict.scope, keptBecause: verdict.keptBecause } : { scope: verdict.scope }
     },
     async lift(source) {
       const key = sourceKeyOf(source)
@@ -181,7 +230,15 @@ export const abuseThresholdsOf = (abuse: Config['abuse']): AbuseThresholds => ({
  */
 export const abuseGuardFor = (
   abuse: Config['abuse'],
-  deps: { counters: CounterStore; kv: KvStore; clock: Clock; logger?: Logger; metrics?: Metrics; trustedNetworks?: readonly Cidr[] },
+  deps: {
+    counters: CounterStore
+    kv: KvStore
+    clock: Clock
+    logger?: Logger
+    metrics?: Metrics
+    trustedNetworks?: readonly Cidr[]
+    vouches?: (accountId: string, network: string) => Promise<boolean>
+  },
 ): AbuseGuard | undefined => {
   if (!abuse.enabled) return undefined
   const { trustedNetworks, ...rest } = deps

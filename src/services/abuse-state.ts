@@ -26,9 +26,14 @@ export interface AbuseStores {
   thresholdsOf(key: string): AbuseThresholds
 }
 
-/** Live "not me" reports of one source: account id → until when its deny lasts. */
-interface Reports {
+/**
+ * Live "not me" reports of one source: account id → until when its deny lasts; and, for the reports
+ * that count toward the deny of everybody (`core/policy/not-me-global.ts`), account id → the networks
+ * its reporter is known by. A record written before the latter existed counts no report.
+ */
+export interface Reports {
   until: Record<string, number>
+  networks?: Record<string, string[]>
 }
 
 const SIGNAL_FIELD: Record<AbuseSignal, keyof AbuseCounts> = {
@@ -46,6 +51,8 @@ export const counterKey = (key: string, window: number, signal: AbuseSignal) => 
 const recordKey = (key: string) => `abuse-record:${key}`
 /** The explicit deny of a source: until when, in ms. */
 export const denyKey = (key: string) => `abuse-deny:${key}`
+/** The deny of a source for everybody after "not me" reports: until when, in ms (waived for accounts that know it). */
+export const notMeDenyKey = (key: string) => `abuse-deny-not-me:${key}`
 const reportsKey = (key: string) => `abuse-reports:${key}`
 // A record outlives its longest block and its strikes' decay.
 const recordTtlMs = (t: AbuseThresholds) => t.maxBlockMs + t.strikeDecayMs * 8
@@ -97,21 +104,35 @@ export const readReports = async ({ kv, clock }: AbuseStores, key: string): Prom
   const now = clock.now()
   const parsed = raw === null ? { until: {} } : (JSON.parse(raw) as Reports)
   const until = Object.fromEntries(Object.entries(parsed.until).filter(([, at]) => at > now))
-  return { raw, reports: { until } }
+  const networks = Object.fromEntries(Object.entries(parsed.networks ?? {}).filter(([account]) => account in until))
+  return { raw, reports: { until, networks } }
 }
 
-/** Adds (or extends) `accountId`'s report of the source for `ms`; how many accounts have live reports. */
-export const addReport = async (s: AbuseStores, key: string, accountId: string, ms: number): Promise<number> => {
+/**
+ * Adds (or extends) `accountId`'s report of the source for `ms`, counted toward the deny of everybody
+ * with `networks` (undefined: not counted; an earlier counted report of the account is then dropped
+ * from the count). The live reports after it.
+ */
+export const addReport = async (
+  s: AbuseStores,
+  key: string,
+  accountId: string,
+  ms: number,
+  networks: readonly string[] | undefined,
+): Promise<Required<Reports>> => {
   const { kv, clock } = s
   for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-    const { raw, reports } = await readReports(s, key)
+    const { raw, reports: read } = await readReports(s, key)
+    const reports = { until: read.until, networks: read.networks ?? {} }
     reports.until[accountId] = clock.now() + ms
+    if (networks === undefined) delete reports.networks[accountId]
+    else reports.networks[accountId] = [...networks]
     const text = JSON.stringify(reports)
     const keepMs = Math.max(ms, ...Object.values(reports.until).map((at) => at - clock.now()))
     // A first report may race another first one: the later put wins, the earlier account's deny
     // is lost (never widened); later reports are compare-and-swapped.
     const saved = raw === null ? (await kv.put(reportsKey(key), text, keepMs), 'ok') : await kv.replaceIfMatch(reportsKey(key), raw, text)
-    if (saved === 'ok') return Object.keys(reports.until).length
+    if (saved === 'ok') return reports
   }
   throw new RelayError('UNAVAILABLE', { detail: 'the report changed concurrently; try again' })
 }
@@ -134,5 +155,6 @@ export const clearBlocks = async (s: AbuseStores, key: string): Promise<void> =>
   }
   await kv.put(recordKey(key), JSON.stringify(lifted), recordTtlMs(t))
   await kv.put(denyKey(key), '0', 1)
+  await kv.put(notMeDenyKey(key), '0', 1)
   await kv.put(reportsKey(key), JSON.stringify({ until: {} }), 1)
 }

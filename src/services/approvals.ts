@@ -39,8 +39,8 @@ export { approvalPolicyOf, type ApprovalPolicy } from './approval-policy.ts'
 export interface ApprovalAbuse {
   /** True while the address is under an automatic or "not me" deny (with `accountId`: that account's too). */
   isDenied(ip: string, accountId?: string): Promise<boolean>
-  /** Counts a declined approval against the new device's address. */
-  record(ip: string, signal: 'declined_approval'): Promise<void>
+  /** Counts a declined approval against the new device's address, once per declining account and window. */
+  record(ip: string, signal: 'declined_approval', onceFor?: string): Promise<void>
 }
 
 /** What ties an approval to the new device: the channel's proof, or nothing but a typed code. */
@@ -152,21 +152,24 @@ export const approvalsService = (deps: {
     throw new RelayError('INVALID_TRANSITION', { detail: 'the request changed concurrently; try again' })
   }
 
-  const burn = async (stored: StoredGrant): Promise<void> => {
+  const burn = async (stored: StoredGrant, accountId: string): Promise<void> => {
     try {
       await transition(stored, (grant) => declineGrant(grant, clock.now()))
     } catch {
       // Already decided or gone: nothing left to burn.
     }
-    await countDeclined(stored.grant)
+    await countDeclined(stored.grant, accountId)
   }
 
-  /** Counts a declined or burnt login against the new device's first network and its ASN. */
-  const countDeclined = async (grant: DeviceGrant): Promise<void> => {
+  /**
+   * Counts a declined or burnt login against the new device's first network and its ASN, once per
+   * declining account and window: one account declining its own logins cannot block a shared network.
+   */
+  const countDeclined = async (grant: DeviceGrant, accountId: string): Promise<void> => {
     const first = grant.networks[0]
     for (const source of [first?.ip, first?.asn === undefined ? undefined : `asn:${first.asn}`]) {
       // A counter that fails to count must not fail the decision the user already made.
-      if (source !== undefined) await deps.abuse?.record(source, 'declined_approval').catch(() => {})
+      if (source !== undefined) await deps.abuse?.record(source, 'declined_approval', accountId).catch(() => {})
     }
   }
 
@@ -212,7 +215,7 @@ export const approvalsService = (deps: {
           return { status: 'declined', grant: stored.grant }
         }
         const grant = await transition(stored, (g) => declineGrant(g, clock.now()))
-        await countDeclined(grant)
+        await countDeclined(grant, approver.accountId)
         return { status: 'declined', grant }
       }
 
@@ -252,7 +255,7 @@ export const approvalsService = (deps: {
         // The approver's own state (quarantine, too new) is not the new device's fault: refuse
         // without burning, so a trusted device can still approve this code.
         const approverProblem = risk.reason === 'approver_quarantined' || risk.reason === 'approver_too_new'
-        if (!approverProblem) await burn(stored)
+        if (!approverProblem) await burn(stored, account.id)
         throw new RelayError('POLICY_DENIED', { detail: DENY_TEXT[risk.reason], reason: risk.reason })
       }
       if (risk.action === 'step_up') {

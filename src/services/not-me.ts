@@ -4,14 +4,17 @@
  * authenticated recently or after a step-up: `device-actions.ts`), so a phished QR session cannot
  * sign the owner's phone out. Signs the reported device out everywhere, and with it every device
  * minted through the same QR channel; denies the network it was last seen from, for the reporting
- * account first and for everybody once several accounts reported it, but never the reporter's own
- * network nor one where the account's trusted devices were seen recently (`core/policy/not-me.ts`);
- * and tells the account's devices and the operator (`device_not_me`).
+ * account first and for everybody once several independent, established accounts reported it
+ * (`core/policy/not-me-global.ts`: three throwaway accounts cannot deny a café's network to its
+ * other users), but never the reporter's own network nor one where the account's trusted devices were
+ * seen recently (`core/policy/not-me.ts`); and tells the account's devices and the operator
+ * (`device_not_me`).
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import { RelayError } from '../core/errors.ts'
 import { notMeNetworkVerdict } from '../core/policy/not-me.ts'
+import { notMeEvidence, type NotMeKeptGlobally } from '../core/policy/not-me-global.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { AbuseGuard, NotMeDenyScope } from './abuse-guard.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
@@ -33,8 +36,8 @@ export interface NotMeOutcome {
   /** 0 when no network was denied. */
   networkDeniedMs: number
   networkDenyScope: NotMeDenyScope
-  /** Why the network was not denied, when it was not. */
-  networkKeptBecause?: 'unknown_network' | 'reporter_network' | 'trusted_device_network' | 'exempt' | 'disabled'
+  /** Why the network was not denied (scope `none`), or not to everybody (scope `account`). */
+  networkKeptBecause?: 'unknown_network' | 'reporter_network' | 'trusted_device_network' | 'exempt' | 'disabled' | NotMeKeptGlobally
 }
 
 /** The service. */
@@ -50,7 +53,7 @@ export interface NotMeService {
  * Builds the service.
  *
  * @example
- * const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: 86_400_000 })
+ * const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: 86_400_000, globalMinAccountAgeMs: 7 * 86_400_000 })
  * await notMe.report({ reporter: { accountId, deviceId }, reporterNetwork: clientKey, deviceId: id, stepUp })
  */
 export const notMeService = (deps: {
@@ -60,6 +63,8 @@ export const notMeService = (deps: {
   guard: DeviceActionGuard
   abuse?: AbuseGuard | undefined
   denyMs: number
+  /** How long a reporting account must be established for its report to count toward a deny of everybody. */
+  globalMinAccountAgeMs: number
 }): NotMeService => ({
   async report({ reporter, reporterNetwork, deviceId, stepUp }) {
     const { accountId } = reporter
@@ -82,21 +87,36 @@ export const notMeService = (deps: {
     for (const d of [device, ...siblings]) if (await deps.durable.devices.revoke(accountId, d.id)) revoked.push(d.id)
 
     const now = deps.clock.now()
-    const verdict = notMeNetworkVerdict({
-      network: device.lastSeenNetwork,
-      reporterNetworks: [reporterNetwork, reporterDevice.lastSeenNetwork],
-      remaining: all.filter((d) => d.id !== device.id && !siblings.includes(d)),
-      now,
-    })
+    const reporterNetworks = [reporterNetwork, reporterDevice.lastSeenNetwork]
+    const remaining = all.filter((d) => d.id !== device.id && !siblings.includes(d))
+    const verdict = notMeNetworkVerdict({ network: device.lastSeenNetwork, reporterNetworks, remaining, now })
     let outcome: NotMeOutcome = { revokedDeviceIds: revoked, networkDeniedMs: 0, networkDenyScope: 'none' }
     if (!verdict.deny) outcome.networkKeptBecause = verdict.reason
     else if (deps.abuse === undefined || !(deps.denyMs > 0)) outcome.networkKeptBecause = 'disabled'
     else {
-      const scope = await deps.abuse.denyForAccount(verdict.network, accountId, deps.denyMs)
+      const account = await deps.durable.accounts.get(accountId)
+      const evidence = notMeEvidence({
+        accountCreatedAtMs: account?.createdAtMs ?? now,
+        devices: remaining,
+        reporterNetworks,
+        now,
+        minAccountAgeMs: deps.globalMinAccountAgeMs,
+      })
+      const denied = await deps.abuse.denyForAccount(
+        verdict.network,
+        accountId,
+        deps.denyMs,
+        evidence.counts ? evidence.networks : undefined,
+      )
       outcome =
-        scope === 'none'
+        denied.scope === 'none'
           ? { ...outcome, networkKeptBecause: 'exempt' }
-          : { ...outcome, networkDeniedMs: deps.denyMs, networkDenyScope: scope }
+          : {
+              ...outcome,
+              networkDeniedMs: deps.denyMs,
+              networkDenyScope: denied.scope,
+              ...(denied.keptBecause === undefined ? {} : { networkKeptBecause: denied.keptBecause }),
+            }
     }
     await deps.events.emit(accountId, {
       type: 'device_not_me',

@@ -1,6 +1,8 @@
 /**
  * Owner protections over Redis with two app instances sharing it: a "not me" deny made on one
- * instance is the account's on the other, and an operator's lift on one clears it on both.
+ * instance is the account's on the other, and an operator's lift on one clears it on both; reports
+ * made on either instance count toward the deny of everybody only from established, independent
+ * accounts (finding 42).
  */
 import { describe, expect, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
@@ -11,11 +13,14 @@ import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const HOME = '198.51.100.20'
 const PHISHER = '203.0.113.77'
+const CAFE = '203.0.113.90'
+const DAY = 86_400_000
 
 if (redisUrl() === null) {
   describe.skip('owner protections: redis (no redis-server on this machine)', () => it('skipped', () => {}))
@@ -73,6 +78,78 @@ if (redisUrl() === null) {
             })
           ).status,
         ).toBe(200)
+      } finally {
+        await Promise.all(clients.map((c) => c.quit()))
+      }
+    })
+  })
+
+  describe('finding 42: the deny of everybody across instances sharing Redis', () => {
+    it('finding 42: three fresh accounts reporting on both instances deny the café to themselves only; three established ones deny it to everybody on both', async () => {
+      const clients = [redisClient(), redisClient()]
+      const keyPrefix = uniquePrefix('sybil')
+      const clock = fakeClock(Date.now())
+      const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown' }
+      const apps = clients.map((client, i) =>
+        makeApp({
+          env,
+          clock,
+          // Two apps sharing stores need different seeds (their ids would collide).
+          random: seededRandom(42 + i),
+          abuse: true,
+          store: (c) => redisStore({ client, keyPrefix, clock: c }),
+          durable: (c) => redisDurableStore({ client, keyPrefix, clock: c }),
+        }),
+      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+      const appOf = (i: number) => apps[i % 2] as ReturnType<typeof makeApp>
+      try {
+        const register = async (names: string[], network: (i: number) => string) => {
+          for (const [i, name] of names.entries()) {
+            const send = viaApp(appOf(i).app, network(i))
+            const created = await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
+            expect(created.status, JSON.stringify(created.body)).toBeLessThan(300)
+            await login(send, name, PASSWORD, undefined, 'Phone')
+          }
+        }
+        /** Each account, signed in afresh on instance i % 2, approves a device at the café and reports it there. */
+        const reportAll = async (names: string[], network: (i: number) => string) => {
+          const scopes: string[] = []
+          for (const [i, name] of names.entries()) {
+            const send = viaApp(appOf(i).app, network(i))
+            const token = (await login(send, name, PASSWORD, undefined, 'Laptop')).access_token as string
+            const holder = await dpopHolder()
+            const fromCafe = viaApp(appOf(i + 1).app, CAFE)
+            const { codes } = await requestGrant(fromCafe, holder, clock.now(), { channel_binding: bindingOf(`${name}`) })
+            const approved = await decide(send, token, codes.user_code, {
+              decision: 'approve',
+              channel_binding: bindingOf(name),
+              dpop_jkt: holder.jkt,
+            })
+            expect(approved.status).toBe(200)
+            const minted = await pollToken(fromCafe, holder, clock.now(), codes.device_code)
+            const report = await call(send, 'POST', `/v1/devices/${minted.body.device_id as string}/not-me`, {}, token)
+            expect(report.status).toBe(200)
+            scopes.push(report.body.network_deny_scope as string)
+          }
+          return scopes
+        }
+        const createAtCafe = (i: number) => call(viaApp(appOf(i).app, CAFE), 'POST', '/v1/rendezvous', { data: '' })
+
+        const throwaways = ['sybil1', 'sybil2', 'sybil3']
+        await register(throwaways, (i) => `192.0.2.${11 + i}`)
+        expect(await reportAll(throwaways, (i) => `192.0.2.${11 + i}`)).toEqual(['account', 'account', 'account'])
+        expect((await createAtCafe(0)).status).toBeLessThan(300)
+        expect((await createAtCafe(1)).status).toBeLessThan(300)
+
+        const owners = ['rita', 'sam', 'tom']
+        await register(owners, (i) => `198.51.100.${50 + i}`)
+        clock.advance(8 * DAY)
+        expect(await reportAll(owners, (i) => `198.51.100.${50 + i}`)).toEqual(['account', 'account', 'global'])
+        expect((await createAtCafe(0)).body.qrelay_code).toBe('NETWORK_DENIED')
+        expect((await createAtCafe(1)).body.qrelay_code).toBe('NETWORK_DENIED')
+
+        expect((await call(viaApp(apps[1].app, HOME), 'POST', '/v1/admin/abuse/lift', { network: CAFE }, ADMIN_TOKEN)).status).toBe(200)
+        expect((await createAtCafe(0)).status).toBeLessThan(300)
       } finally {
         await Promise.all(clients.map((c) => c.quit()))
       }

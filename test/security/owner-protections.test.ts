@@ -18,6 +18,8 @@ const PASSWORD = 'correct horse battery staple'
 const HOME = '198.51.100.20'
 const PHISHER = '203.0.113.77'
 const START = Date.UTC(2026, 10, 23, 8, 0)
+const CAFE = '203.0.113.90'
+const DAY = 86_400_000
 
 const setup = async (env: Record<string, string> = {}, logger?: Logger) => {
   const t = makeApp({
@@ -138,13 +140,24 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
   })
 
   it("finding 1: one account's report denies the network to that account only; reports from three accounts deny it to everybody", async () => {
-    const { t, owner, token } = await setup()
-    const accounts = [{ owner, token }]
-    for (const [i, name] of ['bob', 'carol'].entries()) {
-      const send = viaApp(t.app, `198.51.100.${40 + i}`)
-      await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
-      accounts.push({ owner: send, token: (await login(send, name, PASSWORD)).access_token as string })
+    const { t, owner } = await setup()
+    const names = ['alice', 'bob', 'carol']
+    const sends = [owner, viaApp(t.app, '198.51.100.40'), viaApp(t.app, '198.51.100.41')]
+    for (const [i, name] of names.entries()) {
+      if (i > 0) await call(sends[i] as Send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
+      if (i > 0) await login(sends[i] as Send, name, PASSWORD, undefined, 'Phone')
     }
+    // Established accounts (finding 42): each has had its phone for more than 7 days; they sign in
+    // again today on a laptop at the same place, to report with a fresh authentication.
+    t.clock.advance(8 * DAY)
+    const accounts: { owner: Send; token: string }[] = []
+    for (const [i, name] of names.entries()) {
+      accounts.push({
+        owner: sends[i] as Send,
+        token: (await login(sends[i] as Send, name, PASSWORD, undefined, 'Laptop')).access_token as string,
+      })
+    }
+    const token = accounts[0]?.token as string
     const scopes: string[] = []
     for (const [i, a] of accounts.entries()) {
       const phished = await qrSignIn(t, a.owner, a.token, PHISHER, `${i}`)
@@ -165,6 +178,162 @@ describe('finding 1: "not me" and other-device actions from a quarantined sessio
       }
     }
     expect(scopes).toEqual(['account', 'account', 'global'])
+    expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
+  })
+})
+
+/** Registers `name` and signs it in from `network`; its password device and token. */
+const account = async (t: TestApp, name: string, network: string) => {
+  const send = viaApp(t.app, network)
+  await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
+  return { owner: send, token: (await login(send, name, PASSWORD)).access_token as string }
+}
+
+describe('finding 42: "not me" reports from throwaway accounts do not deny a shared network to everybody', () => {
+  it('finding 42: three fresh accounts reporting sign-ins from a café network deny it only to themselves', async () => {
+    const { t, owner, token } = await setup()
+    const throwaways = [
+      await account(t, 'sybil1', '192.0.2.11'),
+      await account(t, 'sybil2', '192.0.2.12'),
+      await account(t, 'sybil3', '192.0.2.13'),
+    ]
+    const answers: Answer[] = []
+    for (const [i, a] of throwaways.entries()) {
+      const signedIn = await qrSignIn(t, a.owner, a.token, CAFE, `s${i}`)
+      answers.push(await call(a.owner, 'POST', `/v1/devices/${signedIn.deviceId}/not-me`, {}, a.token))
+    }
+    expect(answers.map((r) => r.body.network_deny_scope)).toEqual(['account', 'account', 'account'])
+    // Everybody else behind the café's address still signs in by QR there.
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+    for (const r of answers) {
+      expect(r).toMatchObject({ status: 200, body: { network_deny_scope: 'account', network_kept_because: 'reporter_not_established' } })
+    }
+    await qrSignIn(t, owner, token, CAFE, 'honest')
+  })
+})
+
+/**
+ * Accounts that had a phone signed in at `phone` for 8 days (established), signed in again today on a
+ * laptop at `today` (a fresh authentication to approve and report with).
+ */
+const establishedAccounts = async (t: TestApp, specs: { name: string; phone: string; today: string }[]) => {
+  for (const { name, phone } of specs) {
+    const send = viaApp(t.app, phone)
+    await call(send, 'POST', '/v1/admin/users', { username: name, password: PASSWORD }, ADMIN_TOKEN)
+    await login(send, name, PASSWORD, undefined, 'Phone')
+  }
+  t.clock.advance(8 * DAY)
+  const accounts: { owner: Send; token: string }[] = []
+  for (const { name, today } of specs) {
+    const send = viaApp(t.app, today)
+    accounts.push({ owner: send, token: (await login(send, name, PASSWORD, undefined, 'Laptop')).access_token as string })
+  }
+  return accounts
+}
+
+/** Each account signs a device in by QR from `network` and reports it "not me"; the answers. */
+const reportSignInsFrom = async (t: TestApp, accounts: { owner: Send; token: string }[], network: string): Promise<Answer[]> => {
+  const answers: Answer[] = []
+  for (const [i, a] of accounts.entries()) {
+    const signedIn = await qrSignIn(t, a.owner, a.token, network, `r${i}`)
+    answers.push(await call(a.owner, 'POST', `/v1/devices/${signedIn.deviceId}/not-me`, {}, a.token))
+  }
+  return answers
+}
+
+/** `approver` approves a login of a new device at `network` (a typed-code grant: no channel created). */
+const approveFrom = async (t: TestApp, approver: { owner: Send; token: string }, network: string, seed: string): Promise<Answer> => {
+  const holder = await dpopHolder()
+  const { codes } = await requestGrant(viaApp(t.app, network), holder, t.clock.now(), { channel_binding: bindingOf(seed) })
+  return decide(approver.owner, approver.token, codes.user_code, {
+    decision: 'approve',
+    channel_binding: bindingOf(seed),
+    dpop_jkt: holder.jkt,
+  })
+}
+
+describe('finding 42: a deny of everybody needs independent, established reporters, and spares the owners who know the network', () => {
+  it('finding 42: established accounts whose devices share one network count as one reporter', async () => {
+    const { t } = await setup()
+    // One person's three accounts: phones at one home, reporting today from three other places.
+    const accounts = await establishedAccounts(t, [
+      { name: 'sybil1', phone: '192.0.2.30', today: '192.0.2.31' },
+      { name: 'sybil2', phone: '192.0.2.30', today: '192.0.2.32' },
+      { name: 'sybil3', phone: '192.0.2.30', today: '192.0.2.33' },
+    ])
+    const answers = await reportSignInsFrom(t, accounts, CAFE)
+    expect(answers.map((r) => [r.body.network_deny_scope, r.body.network_kept_because])).toEqual([
+      ['account', 'below_global_threshold'],
+      ['account', 'shared_reporter_network'],
+      ['account', 'shared_reporter_network'],
+    ])
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+
+  it('finding 42: a deny of everybody never locks out an account whose trusted device was seen on that network; the lift ends it', async () => {
+    const { t, owner } = await setup()
+    const [r1, r2, r3, dave] = await establishedAccounts(t, [
+      { name: 'rita', phone: '192.0.2.21', today: '192.0.2.21' },
+      { name: 'sam', phone: '192.0.2.22', today: '192.0.2.22' },
+      { name: 'tom', phone: '192.0.2.23', today: '192.0.2.23' },
+      // Dave works from the café: his laptop (trusted) is signed in there.
+      { name: 'dave', phone: '198.51.100.60', today: CAFE },
+    ])
+    const answers = await reportSignInsFrom(t, [r1, r2, r3] as { owner: Send; token: string }[], CAFE)
+    expect(answers.map((r) => r.body.network_deny_scope)).toEqual(['account', 'account', 'global'])
+    // Strangers: no channel from the café, no approval of a device there.
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
+    const alice = { owner, token: (await login(owner, 'alice', PASSWORD)).access_token as string }
+    expect(await approveFrom(t, alice, CAFE, 'a')).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
+    // Dave still approves a new device at the café from his laptop there.
+    expect((await approveFrom(t, dave as { owner: Send; token: string }, CAFE, 'd')).status).toBe(200)
+    // The reporters themselves stay denied (their own reports), trusted device or not.
+    expect(await approveFrom(t, r1 as { owner: Send; token: string }, CAFE, 'r')).toMatchObject({ status: 403 })
+    expect((await call(owner, 'POST', '/v1/admin/abuse/lift', { network: CAFE }, ADMIN_TOKEN)).status).toBe(200)
+    expect((await approveFrom(t, alice, CAFE, 'a2')).status).toBe(200)
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+})
+
+describe('finding 42 (sibling): declined logins from one account do not block a shared network', () => {
+  it('finding 42: one account declining its own logins from a café five times an hour does not block the café', async () => {
+    const { t } = await setup()
+    const [sybil] = await establishedAccounts(t, [{ name: 'sybil', phone: '192.0.2.40', today: '192.0.2.40' }])
+    const a = sybil as { owner: Send; token: string }
+    for (let i = 0; i < 6; i++) {
+      const holder = await dpopHolder()
+      const { codes } = await requestGrant(viaApp(t.app, CAFE), holder, t.clock.now(), { channel_binding: bindingOf(`d${i}`) })
+      const declined = await decide(a.owner, a.token, codes.user_code, {
+        decision: 'decline',
+        channel_binding: bindingOf(`d${i}`),
+        dpop_jkt: holder.jkt,
+      })
+      expect(declined.status, `${i} ${JSON.stringify(declined.body)}`).toBe(200)
+      t.clock.advance(30_000)
+    }
+    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+  })
+
+  it('finding 42: declines by five accounts in an hour still block the network (the signal stays)', async () => {
+    const { t } = await setup()
+    const names = ['v1', 'v2', 'v3', 'v4', 'v5']
+    const victims = await establishedAccounts(
+      t,
+      names.map((name, i) => ({ name, phone: `192.0.2.${50 + i}`, today: `192.0.2.${50 + i}` })),
+    )
+    for (const [i, v] of victims.entries()) {
+      const holder = await dpopHolder()
+      const { codes } = await requestGrant(viaApp(t.app, PHISHER), holder, t.clock.now(), { channel_binding: bindingOf(`k${i}`) })
+      expect(
+        (
+          await decide(v.owner, v.token, codes.user_code, {
+            decision: 'decline',
+            channel_binding: bindingOf(`k${i}`),
+            dpop_jkt: holder.jkt,
+          })
+        ).status,
+      ).toBe(200)
+    }
     expect((await call(viaApp(t.app, PHISHER), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
   })
 })

@@ -151,6 +151,7 @@ interface LegacyConfig {
     maxBlockSeconds: number
     notMeDenySeconds: number
     notMeGlobalAfterAccounts: number
+    notMeGlobalMinAccountAgeSeconds: number
     exemptLoopback: boolean
     exemptTrustedNetworks: boolean
   }

@@ -73,6 +73,12 @@ export const abuse = {
     min: 1,
     max: 1000,
   }),
+  notMeGlobalMinAccountAgeSeconds: knob.int({
+    env: 'QRELAY_NOT_ME_GLOBAL_MIN_ACCOUNT_AGE_SECONDS',
+    default: 604_800,
+    min: 0,
+    max: 31_536_000,
+  }),
   exemptLoopback: knob.boolean({
     env: 'QRELAY_ABUSE_EXEMPT_LOOPBACK',
     default: true,

@@ -39,9 +39,20 @@ export const notMeNetworkVerdict = (facts: NotMeNetworkFacts): NotMeNetworkVerdi
   const { network, now } = facts
   if (network === undefined || network === '' || network === 'unknown') return { deny: false, reason: 'unknown_network' }
   if (facts.reporterNetworks.includes(network)) return { deny: false, reason: 'reporter_network' }
-  const within = facts.trustedSeenWithinMs ?? NOT_ME_TRUSTED_SEEN_MS
-  const trustedThere = facts.remaining.some(
-    (d) => d.lastSeenNetwork === network && now >= d.quarantineUntilMs && now - d.lastSeenAtMs <= within,
-  )
+  const trustedThere = trustedDeviceSeenOn(facts.remaining, network, now, facts.trustedSeenWithinMs)
   return trustedThere ? { deny: false, reason: 'trusted_device_network' } : { deny: true, network }
 }
+
+/**
+ * True when one of `devices` is trusted (out of quarantine) and was last seen on `network` within
+ * `withinMs` (default {@link NOT_ME_TRUSTED_SEEN_MS}): the account knows that network as its own.
+ *
+ * @example
+ * trustedDeviceSeenOn(devices, '203.0.113.7', now) // false
+ */
+export const trustedDeviceSeenOn = (
+  devices: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'quarantineUntilMs'>[],
+  network: string,
+  now: number,
+  withinMs: number = NOT_ME_TRUSTED_SEEN_MS,
+): boolean => devices.some((d) => d.lastSeenNetwork === network && now >= d.quarantineUntilMs && now - d.lastSeenAtMs <= withinMs)

@@ -76,9 +76,9 @@ describe('admin API: operator operations', () => {
     if (abuse === undefined) throw new Error('the test app has no abuse guard')
     expect((await call(send, 'GET', '/v1/admin/abuse/blocks')).status).toBe(401)
     await abuse.deny('203.0.113.7', 600_000)
-    await abuse.denyForAccount('asn:64500', 'a1', 300_000)
-    await abuse.denyForAccount('asn:64500', 'a2', 300_000)
-    await abuse.denyForAccount('asn:64500', 'a3', 300_000)
+    await abuse.denyForAccount('asn:64500', 'a1', 300_000, ['198.51.100.1'])
+    await abuse.denyForAccount('asn:64500', 'a2', 300_000, ['198.51.100.2'])
+    await abuse.denyForAccount('asn:64500', 'a3', 300_000, ['198.51.100.3'])
     const listed = await admin('GET', '/v1/admin/abuse/blocks')
     expect(listed.body.blocks).toEqual([
       { network: '203.0.113.7', reason: 'explicit', denied_for_seconds: 600 },

@@ -127,7 +127,7 @@ describe('abuse blocks', () => {
     })
     for (let i = 0; i < 5; i++) await guard.record('203.0.113.1', 'channel_created')
     expect(await guard.isDenied('203.0.113.1')).toBe(true)
-    await guard.denyForAccount('203.0.113.2', 'account-1', 60_000)
+    await guard.denyForAccount('203.0.113.2', 'account-1', 60_000, ['198.51.100.1'])
     const samples = await scrape(metrics)
     expect(sampleValue(samples, 'qrelay_abuse_blocks_total', { reason: 'low_completion' })).toBe(1)
     expect(sampleValue(samples, 'qrelay_abuse_blocks_total', { reason: 'not_me_account' })).toBe(1)

@@ -31,12 +31,12 @@ describe('abuseBlocks', () => {
     for (let i = 0; i < 5; i++) await guard.record('203.0.113.1', 'channel_created')
     expect(await guard.isDenied('203.0.113.1')).toBe(true)
     await guard.deny('2001:db8:1:2::5', 2 * DAY)
-    await guard.denyForAccount('asn:64500', 'a1', 60_000)
+    await guard.denyForAccount('asn:64500', 'a1', 60_000, ['198.51.100.1'])
     expect(await blocks.list()).toEqual([
       { network: '2001:db8:1:2::/64', reason: 'explicit', deniedForMs: 2 * DAY },
       { network: '203.0.113.1', reason: 'low_completion', deniedForMs: 600_000 },
     ])
-    for (const account of ['a2', 'a3']) await guard.denyForAccount('asn:64500', account, 60_000)
+    for (const account of ['a2', 'a3']) await guard.denyForAccount('asn:64500', account, 60_000, [`net-${account}`])
     expect((await blocks.list()).map((b) => [b.network, b.reason])).toContainEqual(['asn:64500', 'not_me'])
     await guard.lift('203.0.113.1')
     expect((await blocks.list()).map((b) => b.network)).toEqual(['2001:db8:1:2::/64', 'asn:64500'])

@@ -55,7 +55,7 @@ describe('abuseGuard', () => {
     const { guard } = setup({ loopback: true, networks: [parseCidr('192.0.2.0/24') as Cidr] })
     for (const source of ['127.0.0.1', '::1', '::/64', '192.0.2.9']) {
       for (let i = 0; i < 10; i++) await guard.record(source, 'channel_created')
-      expect(await guard.denyForAccount(source, 'acc', HOUR)).toBe('none')
+      expect(await guard.denyForAccount(source, 'acc', HOUR, ['198.51.100.1'])).toEqual({ scope: 'none' })
       await guard.deny(source, HOUR)
       expect(await guard.isDenied(source, 'acc')).toBe(false)
     }
@@ -63,20 +63,33 @@ describe('abuseGuard', () => {
 
   it('applies a "not me" deny to the reporting account, to everybody from the third account, and lifts all', async () => {
     const { guard, clock } = setup()
-    expect(await guard.denyForAccount('2001:db8:1:2::9', 'a', HOUR)).toBe('account')
+    const scopeOf = async (source: string, account: string) => (await guard.denyForAccount(source, account, HOUR, [`net-${account}`])).scope
+    expect(await scopeOf('2001:db8:1:2::9', 'a')).toBe('account')
     expect(await guard.isDenied('2001:db8:1:2::77', 'a')).toBe(true)
     expect(await guard.isDenied('2001:db8:1:2::77', 'b')).toBe(false)
-    expect(await guard.denyForAccount('2001:db8:1:2::9', 'a', HOUR)).toBe('account')
-    expect(await guard.denyForAccount('2001:db8:1:2::9', 'b', HOUR)).toBe('account')
-    expect(await guard.denyForAccount('2001:db8:1:2::9', 'c', HOUR)).toBe('global')
+    expect(await scopeOf('2001:db8:1:2::9', 'a')).toBe('account')
+    expect(await scopeOf('2001:db8:1:2::9', 'b')).toBe('account')
+    expect(await scopeOf('2001:db8:1:2::9', 'c')).toBe('global')
     expect(await guard.isDenied('2001:db8:1:2::77')).toBe(true)
     expect(await guard.lift('2001:db8:1:2::/64')).toBe(HOUR)
     expect(await guard.isDenied('2001:db8:1:2::77', 'a')).toBe(false)
     // Reports expire: two stale ones do not make a third global.
-    await guard.denyForAccount('198.51.100.3', 'a', HOUR)
-    await guard.denyForAccount('198.51.100.3', 'b', HOUR)
+    await scopeOf('198.51.100.3', 'a')
+    await scopeOf('198.51.100.3', 'b')
     clock.advance(HOUR + 1)
-    expect(await guard.denyForAccount('198.51.100.3', 'c', HOUR)).toBe('account')
+    expect(await scopeOf('198.51.100.3', 'c')).toBe('account')
+  })
+
+  it('finding 42: counts a party given as onceFor once per source and window', async () => {
+    const { guard, clock } = setup()
+    for (let i = 0; i < 10; i++) await guard.record('203.0.113.5', 'declined_approval', 'acc-1')
+    expect(await guard.isDenied('203.0.113.5')).toBe(false)
+    for (const account of ['acc-2', 'acc-3', 'acc-4', 'acc-5']) await guard.record('203.0.113.5', 'declined_approval', account)
+    expect(await guard.isDenied('203.0.113.5')).toBe(true)
+    // The next window counts the same party again, once.
+    clock.advance(T.windowMs)
+    for (let i = 0; i < 3; i++) await guard.record('203.0.113.6', 'declined_approval', 'acc-1')
+    expect(await guard.isDenied('203.0.113.6')).toBe(false)
   })
 
   it('counts best effort: a failing counter store neither fails the request nor goes unreported', async () => {

@@ -26,6 +26,7 @@ const setup = (devices: DeviceRecord[], options: { maxAuthAgeMs?: number } = {})
   const clock = fakeClock(NOW)
   const live = new Map(devices.map((d) => [d.id, d]))
   const durable = {
+    accounts: { get: async (id: string) => ({ id, createdAtMs: NOW - 30 * DAY }) },
     devices: {
       get: async (accountId: string, id: string) => (live.get(id)?.accountId === accountId ? (live.get(id) ?? null) : null),
       listByAccount: async (accountId: string) => [...live.values()].filter((d) => d.accountId === accountId),
@@ -50,7 +51,7 @@ const setup = (devices: DeviceRecord[], options: { maxAuthAgeMs?: number } = {})
   const recency = authRecency({ security, clock })
   const guard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: options.maxAuthAgeMs ?? DAY })
   let stepUps = 0
-  const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: DAY })
+  const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: DAY, globalMinAccountAgeMs: 7 * DAY })
   const report = (deviceId: string, reporter = 'me', reporterNetwork = '198.51.100.1') =>
     notMe.report({ reporter: { accountId: 'acc', deviceId: reporter }, reporterNetwork, deviceId, stepUp: async () => void stepUps++ })
   return { clock, live, emitted, abuse, report, stepUps: () => stepUps }
@@ -64,7 +65,13 @@ describe('notMeService', () => {
       device({ id: 'bad2', origin: 'qr', channelHash: 'h', lastSeenNetwork: '203.0.113.9', quarantineUntilMs: NOW + DAY }),
     ])
     const outcome = await s.report('bad')
-    expect(outcome).toEqual({ revokedDeviceIds: ['bad', 'bad2'], networkDeniedMs: DAY, networkDenyScope: 'account' })
+    expect(outcome).toEqual({
+      revokedDeviceIds: ['bad', 'bad2'],
+      networkDeniedMs: DAY,
+      networkDenyScope: 'account',
+      // The reporting device is a day old: its report denies the network to its own account only.
+      networkKeptBecause: 'reporter_not_established',
+    })
     expect([...s.live.keys()]).toEqual(['me'])
     expect(await s.abuse.isDenied('203.0.113.9', 'acc')).toBe(true)
     expect(await s.abuse.isDenied('203.0.113.9', 'other')).toBe(false)
@@ -113,5 +120,16 @@ describe('notMeService', () => {
     expect(await s.report('z')).toMatchObject({ networkDeniedMs: 0, networkKeptBecause: 'unknown_network' })
     await expect(s.report('me')).rejects.toMatchObject({ code: 'INVALID_PARAM' })
     await expect(s.report('theirs')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it("finding 42: counts an established account's report toward the deny of everybody, with the networks it is known by", async () => {
+    const s = setup([
+      device({ id: 'me', createdAtMs: NOW - 8 * DAY, lastSeenNetwork: '198.51.100.1' }),
+      device({ id: 'bad', origin: 'qr', lastSeenNetwork: '203.0.113.9', quarantineUntilMs: NOW + DAY }),
+    ])
+    expect(await s.report('bad')).toMatchObject({ networkDenyScope: 'account', networkKeptBecause: 'below_global_threshold' })
+    // A second established account elsewhere makes it global (this guard's threshold is 2).
+    expect((await s.abuse.denyForAccount('203.0.113.9', 'other', DAY, ['192.0.2.44'])).scope).toBe('global')
+    expect(await s.abuse.isDenied('203.0.113.9', 'third')).toBe(true)
   })
 })
