@@ -150,11 +150,13 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     const key = sourceKeyOf(source)
     if (isExempt(source)) return 0
     const now = clock.now()
-    const until = Number(await kv.get(denyKey(key)))
+    // Both denies of everybody in one round trip: a channel creation checks them on every request.
+    const [untilText, notMeText] = await Promise.all([kv.get(denyKey(key)), kv.get(notMeDenyKey(key))])
+    const until = Number(untilText)
     const explicit = Number.isFinite(until) && until > now ? until - now : 0
     const ownReport = accountId === undefined ? 0 : ((await readReports(stores, key)).reports.until[accountId] ?? 0)
     const other = Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
-    const notMeUntil = Number(await kv.get(notMeDenyKey(key)))
+    const notMeUntil = Number(notMeText)
     const notMe = Number.isFinite(notMeUntil) && notMeUntil > now ? notMeUntil - now : 0
     // The account that knows this network is asked only when that waiver would change the answer.
     if (notMe <= other || accountId === undefined || deps.vouches === undefined) return Math.max(other, notMe)
