@@ -21,7 +21,7 @@ export type { ChannelPeek, CounterKey, InProcessStore } from './ports/in-process
 export type { ChannelListener, ChannelEvents } from './ports/channel-events.ts'
 export type { Scheduler } from './ports/scheduler.ts'
 export type { MintOutcome } from './ports/mint-outcome.ts'
-export type { AccountCreateOutcome, AccountPage, AccountStore } from './ports/account-store.ts'
+export type { AccountCreateOutcome, AccountPage, AccountStore, AccountUpdateEffects, AccountUpdateResult } from './ports/account-store.ts'
 export type { CredentialStore } from './ports/credential-store.ts'
 export type { DeviceSeen, DeviceStore, FeedAppend } from './ports/device-store.ts'
 export type {

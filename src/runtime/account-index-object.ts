@@ -6,7 +6,7 @@
  * alarm frees them. The design of the whole store is in `src/adapters/durable/durable-object.ts`.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { ClaimOutcome, IndexObjectApi } from '../adapters/durable/durable-object.ts'
+import type { ClaimOutcome, IndexObjectApi } from '../adapters/durable/durable-object-api.ts'
 
 // The one table of the index has no counterpart in the Node SQLite file: there one set of tables
 // holds every account, so a username is a UNIQUE column and token and family ids are primary keys

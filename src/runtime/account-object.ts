@@ -20,8 +20,9 @@ import {
   type DeviceRecord,
   type RefreshFamilyRecord,
 } from '../core/accounts/records.ts'
-import type { AccountObjectApi } from '../adapters/durable/durable-object.ts'
+import type { AccountObjectApi } from '../adapters/durable/durable-object-api.ts'
 import type { SessionTokens } from '../adapters/durable/session-mint.ts'
+import { updateAndSignOut } from '../adapters/durable/sql/account-change-sql.ts'
 import { AccountSql, MintRefused } from '../adapters/durable/sql/account-sql.ts'
 import { query } from '../adapters/durable/sql/executor.ts'
 import { objectExecutor } from '../adapters/durable/sql/object-executor.ts'
@@ -31,6 +32,8 @@ import { mintSession } from '../adapters/durable/sql/session-mint-sql.ts'
 import { recordStatements } from '../adapters/durable/sql/statements.ts'
 import type {
   AccountCreateOutcome,
+  AccountUpdateEffects,
+  AccountUpdateResult,
   DeviceSeen,
   FeedAppend,
   MintOutcome,
@@ -125,6 +128,18 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
 
   async updateAccount(expectedVersion: number, next: AccountRecord): Promise<ReplaceOutcome | 'renamed'> {
     return this.#with<ReplaceOutcome | 'renamed'>('missing', (id) => this.#tables.updateAccount(id, expectedVersion, next))
+  }
+
+  async updateAndSignOut(
+    expectedVersion: number,
+    next: AccountRecord,
+    effects: AccountUpdateEffects,
+    nowMs: number,
+  ): Promise<AccountUpdateResult | 'renamed'> {
+    const missing: AccountUpdateResult = { outcome: 'missing', signedOut: 0, event: null }
+    return this.#atomic<AccountUpdateResult | 'renamed'>(missing, (id) =>
+      updateAndSignOut(this.#tables, id, expectedVersion, next, effects, nowMs),
+    )
   }
 
   async useTotpStep(step: number): Promise<boolean> {

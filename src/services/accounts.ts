@@ -3,12 +3,13 @@
  * a dummy argon2id run for unknown names, so timing does not tell which names exist, and a transparent
  * rehash when the configured cost changed), change the password (MSC2457 `logout_devices`), disable.
  */
+import { countedEvent } from '../core/accounts/counted-event.ts'
 import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
 import { checkPasswordAgainst, DEFAULT_PASSWORD_POLICY, type CommonPasswords, type PasswordPolicy } from '../core/auth/password-rules.ts'
-import type { Clock, DurableStore, Random, SecurityEvents } from '../ports.ts'
+import type { Clock, DurableStore, Random, SecurityEvent, SecurityEvents } from '../ports.ts'
 
 /** What the accounts service needs. */
 export interface AccountsDeps {
@@ -41,13 +42,18 @@ export interface AccountsService {
   checkPassword(account: AccountRecord | null, password: string): Promise<Result<true, 'INVALID_CREDENTIALS'>>
   /**
    * Sets a new password; with `logoutDevices` every device but `keepDeviceId` is signed out at once.
+   * The new hash, the sign-out and the `password_changed` event are one store step
+   * (`AccountStore.updateAndSignOut`). Returns how many devices were signed out.
    * Errors: PASSWORD_TOO_WEAK, NOT_FOUND, CONCURRENT_WRITE.
    */
   changePassword(accountId: string, newPassword: string, keepDeviceId: string | null, logoutDevices: boolean): Promise<number>
   /** Applies `change` by compare-and-swap, retrying a few times. Errors: NOT_FOUND, CONCURRENT_WRITE. */
   revise(accountId: string, change: (account: AccountRecord) => Partial<AccountRecord> | null): Promise<AccountRecord>
-  /** Disables the account and signs out every device. Errors: NOT_FOUND. */
-  disable(username: string): Promise<AccountRecord>
+  /**
+   * Disables the account and signs out every device, with `event` (when given) in the same store step.
+   * Errors: NOT_FOUND.
+   */
+  disable(username: string, event?: SecurityEvent): Promise<AccountRecord>
 }
 
 /** Usernames: 1–64 of letters, digits and `._=-` (the Matrix localpart alphabet, any case). */
@@ -83,6 +89,36 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
       if (changes === null) return account
       const next = reviseAccount(account, changes, clock.now())
       if ((await durable.accounts.update(accountId, account.version, next)) === 'ok') return next
+    }
+    throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })
+  }
+
+  /**
+   * `changes` by compare-and-swap with the sign-out and the event in the same store step, retried as
+   * {@link revise}; then the sinks hear the event (`stored`: the feed holds it already; `emit` where
+   * the events have no feed). Errors: NOT_FOUND, CONCURRENT_WRITE.
+   */
+  const reviseSigningOut = async (
+    accountId: string,
+    changes: Partial<AccountRecord>,
+    signOut: { keepDeviceId: string | null } | undefined,
+    event: SecurityEvent | undefined,
+    countAs?: string,
+  ): Promise<{ account: AccountRecord; signedOut: number }> => {
+    const { events } = deps
+    const bounds = events.feedBounds
+    const stored = bounds === undefined ? undefined : events.stored?.bind(events)
+    const append = event === undefined || stored === undefined || bounds === undefined ? undefined : { event, bounds, countAs }
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const account = await durable.accounts.get(accountId)
+      if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+      const next = reviseAccount(account, changes, clock.now())
+      const effects = { ...(signOut === undefined ? {} : { signOut }), ...(append === undefined ? {} : { append }) }
+      const { outcome, signedOut } = await durable.accounts.updateAndSignOut(accountId, account.version, next, effects)
+      if (outcome !== 'ok') continue
+      // The sinks do not throw (a failing one logs itself); the change stands either way.
+      if (event !== undefined) await (stored ?? events.emit.bind(events))(accountId, countedEvent(event, countAs, signedOut))
+      return { account: next, signedOut }
     }
     throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })
   }
@@ -135,23 +171,19 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
       requireStrong(newPassword, account.username)
       const passwordHash = await hashPasswordAsync(random, newPassword, argon2)
-      await revise(accountId, () => ({ passwordHash }))
-      const revoked = logoutDevices ? await durable.devices.revokeAllExcept(accountId, keepDeviceId) : 0
-      await deps.events.emit(accountId, {
+      const event: SecurityEvent = {
         type: 'password_changed',
         atMs: clock.now(),
         ...(keepDeviceId === null ? {} : { deviceId: keepDeviceId }),
-        details: { devices_signed_out: revoked },
-      })
-      return revoked
+      }
+      const signOut = logoutDevices ? { keepDeviceId } : undefined
+      return (await reviseSigningOut(accountId, { passwordHash }, signOut, event, 'devices_signed_out')).signedOut
     },
     revise,
-    async disable(username) {
+    async disable(username, event) {
       const account = await durable.accounts.findByUsername(username)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such user' })
-      const next = await revise(account.id, () => ({ status: 'disabled' }))
-      await durable.devices.revokeAllExcept(account.id, null)
-      return next
+      return (await reviseSigningOut(account.id, { status: 'disabled' }, { keepDeviceId: null }, event)).account
     },
   }
 }

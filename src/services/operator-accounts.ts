@@ -67,9 +67,8 @@ export const operatorAccounts = (deps: {
       return next
     },
     async disable(username) {
-      const next = await accounts.disable(username)
-      await events.emit(next.id, { type: 'account_disabled', atMs: clock.now(), details: BY_OPERATOR })
-      return next
+      // The event goes with the sign-out, in one store step (`AccountsService.disable`).
+      return accounts.disable(username, { type: 'account_disabled', atMs: clock.now(), details: BY_OPERATOR })
     },
     async setPassword(username, password) {
       const account = await show(username)

@@ -5,7 +5,7 @@
  */
 import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
 import type { AccountPage } from '../../ports.ts'
-import type { AccountObjectApi, IndexObjectApi } from './durable-object.ts'
+import type { AccountObjectApi, IndexObjectApi } from './durable-object-api.ts'
 
 /**
  * One page of accounts in username-key order after `after`.

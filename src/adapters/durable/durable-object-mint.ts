@@ -5,7 +5,7 @@
  */
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, FeedAppend, MintOutcome } from '../../ports.ts'
-import type { AccountObjectApi, IndexObjectApi } from './durable-object.ts'
+import type { AccountObjectApi, IndexObjectApi } from './durable-object-api.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
 
 /** The index keys of an access token and of a refresh family. */

@@ -4,8 +4,18 @@
  * so callers never share objects with the store. The Maps and shared look-ups are in
  * ./memory-state.ts, the tokens and refresh families in ./memory-tokens.ts.
  */
-import { usernameKey } from '../../core/accounts/records.ts'
-import type { AccountStore, Clock, CredentialStore, DeviceStore, DurableStore, MintOutcome, SecurityStateStore } from '../../ports.ts'
+import { countedEvent } from '../../core/accounts/counted-event.ts'
+import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
+import type {
+  AccountStore,
+  Clock,
+  CredentialStore,
+  DeviceStore,
+  DurableStore,
+  MintOutcome,
+  ReplaceOutcome,
+  SecurityStateStore,
+} from '../../ports.ts'
 import { copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
@@ -16,7 +26,18 @@ export interface MemoryDurableOptions {
   clock: Clock
 }
 
-const memoryAccountStore = ({ accounts, usernames }: MemoryDurableState): AccountStore => {
+const memoryAccountStore = (s: MemoryDurableState): AccountStore => {
+  const { accounts, usernames } = s
+  const swap = (id: string, expectedVersion: number, next: AccountRecord): ReplaceOutcome => {
+    const state = accounts.get(id)
+    if (state === undefined) return 'missing'
+    if (next.id !== id || usernameKey(next.username) !== usernameKey(state.record.username)) {
+      throw new Error('accounts.update may not change the id or the username')
+    }
+    if (state.record.version !== expectedVersion) return 'mismatch'
+    state.record = copy(next)
+    return 'ok'
+  }
   const accountStore: AccountStore = {
     async create(account) {
       const key = usernameKey(account.username)
@@ -41,15 +62,19 @@ const memoryAccountStore = ({ accounts, usernames }: MemoryDurableState): Accoun
       const id = usernames.get(usernameKey(username))
       return id === undefined ? null : accountStore.get(id)
     },
-    async update(id, expectedVersion, next) {
+    update: async (id, expectedVersion, next) => swap(id, expectedVersion, next),
+    async updateAndSignOut(id, expectedVersion, next, { signOut, append }) {
+      const outcome = swap(id, expectedVersion, next)
       const state = accounts.get(id)
-      if (state === undefined) return 'missing'
-      if (next.id !== id || usernameKey(next.username) !== usernameKey(state.record.username)) {
-        throw new Error('accounts.update may not change the id or the username')
+      if (outcome !== 'ok' || state === undefined) return { outcome, signedOut: 0, event: null }
+      let signedOut = 0
+      for (const device of signOut === undefined ? [] : [...state.devices.keys()]) {
+        if (device !== signOut?.keepDeviceId && revokeDevice(s, state, device)) signedOut++
       }
-      if (state.record.version !== expectedVersion) return 'mismatch'
-      state.record = copy(next)
-      return 'ok'
+      if (append === undefined) return { outcome, signedOut, event: null }
+      const { kept, added } = appendKept(state.feed, countedEvent(append.event, append.countAs, signedOut), append.bounds, s.clock.now())
+      state.feed = kept
+      return { outcome, signedOut, event: copy(added) }
     },
     async list(after, limit) {
       const keys = [...usernames.keys()].filter((key) => after === null || key > after).sort()

@@ -5,6 +5,7 @@
 import type { RedisClient } from '../storage/redis-client.ts'
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, RotateOutcome } from '../../ports.ts'
+import type { AccountChangeScripts } from './redis-account-change.ts'
 import type { DurableScripts } from './redis-scripts.ts'
 import type { SecurityScripts } from './redis-security-scripts.ts'
 import type { MintScripts } from './redis-session-mint.ts'
@@ -12,7 +13,7 @@ import type { MintScripts } from './redis-session-mint.ts'
 /** What the sub-stores share: the client, its scripts, the clock and the key builders. */
 export interface RedisDurableContext {
   client: RedisClient
-  redis: DurableScripts & SecurityScripts & MintScripts
+  redis: DurableScripts & SecurityScripts & MintScripts & AccountChangeScripts
   clock: Clock
   /** The prefix of every key of one account (one hash tag, one cluster slot). */
   base(accountId: string): string

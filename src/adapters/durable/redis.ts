@@ -22,10 +22,11 @@
 import type { RedisClient } from '../storage/redis-client.ts'
 import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
+import { ACCOUNT_CHANGE_SCRIPTS, redisUpdateAndSignOut } from './redis-account-change.ts'
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
-import { DURABLE_SCRIPTS, type DurableScripts } from './redis-scripts.ts'
-import { SECURITY_SCRIPTS, type SecurityScripts } from './redis-security-scripts.ts'
-import { eventJson, MINT_SCRIPTS, type MintScripts, redisSessionMint } from './redis-session-mint.ts'
+import { DURABLE_SCRIPTS } from './redis-scripts.ts'
+import { SECURITY_SCRIPTS } from './redis-security-scripts.ts'
+import { eventJson, MINT_SCRIPTS, redisSessionMint } from './redis-session-mint.ts'
 import { deviceArgs, flag, redisTokens, type RedisDurableContext } from './redis-tokens.ts'
 import { storedEvent } from './security-feed.ts'
 
@@ -37,11 +38,11 @@ export interface RedisDurableOptions {
   clock: Clock
 }
 
-const define = (client: RedisClient): DurableScripts & SecurityScripts & MintScripts => {
-  for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS, ...MINT_SCRIPTS]) {
+const define = (client: RedisClient): RedisDurableContext['redis'] => {
+  for (const [name, lua] of [...DURABLE_SCRIPTS, ...SECURITY_SCRIPTS, ...MINT_SCRIPTS, ...ACCOUNT_CHANGE_SCRIPTS]) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua })
   }
-  return client as unknown as DurableScripts & SecurityScripts & MintScripts
+  return client as unknown as RedisDurableContext['redis']
 }
 
 /** A member of the feed zset, `<expiresAtMs>:<id>:<JSON without id>`, as an event (null once expired). */
@@ -102,6 +103,7 @@ const redisAccounts = (c: RedisDurableContext, keyPrefix: string): DurableStore[
       if (outcome === 'renamed') throw new Error('accounts.update may not change the id or the username')
       return outcome
     },
+    updateAndSignOut: redisUpdateAndSignOut(c),
     list: (after, limit) => listAccounts(client, keyPrefix, after, limit, (key) => accounts.findByUsername(key)),
   }
   return accounts

@@ -15,6 +15,7 @@ import { usernameKey } from '../../core/accounts/records.ts'
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, FeedAppend, MintOutcome, ReplaceOutcome } from '../../ports.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
+import { updateAndSignOut } from './sql/account-change-sql.ts'
 import { AccountSql, MintRefused } from './sql/account-sql.ts'
 import type { SqlExecutor } from './sql/executor.ts'
 import { libsqlExecutor } from './sql/libsql-executor.ts'
@@ -101,6 +102,11 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
         const outcome = tables.updateAccount(id, expectedVersion, next)
         if (outcome === 'renamed') throw new Error('accounts.update may not change the id or the username')
         return outcome
+      }),
+      updateAndSignOut: atomic((id, expectedVersion, next, effects) => {
+        const result = updateAndSignOut(tables, id, expectedVersion, next, effects, now())
+        if (result === 'renamed') throw new Error('accounts.update may not change the id or the username')
+        return result
       }),
       async list(after, limit) {
         const rows = tables.listAccounts(after, Math.max(0, limit) + 1)

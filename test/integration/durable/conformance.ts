@@ -9,6 +9,7 @@ import { reviseAccount } from '../../../src/core/accounts/records.ts'
 import type { AccountRecord } from '../../../src/core/accounts/records.ts'
 import type { AccountPage, DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
+import { describeAccountChange } from './account-change-conformance.ts'
 import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
 
 export type MakeDurableStore = (clock: FakeClock) => Promise<DurableStore> | DurableStore
@@ -114,6 +115,8 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         expect((await store.accounts.get(account.id))?.status).toBe('active')
       })
     })
+
+    describeAccountChange(() => ({ store, clock }))
 
     describe('listing accounts', () => {
       it('lists accounts in username-key order, a page at a time, each once, as stored', async () => {
