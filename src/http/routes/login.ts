@@ -125,11 +125,5 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     return created(c, await accounts.create(username, password))
   }
 
-  const adminDisableUser: RouteFn<AppEnv> = async (c) => {
-    requireAdmin(c)
-    const account = await accounts.disable(c.req.param('name') ?? '')
-    return c.json({ user_id: account.username, status: account.status }, 200, NO_STORE)
-  }
-
-  return { login, register, adminCreateUser, adminDisableUser }
+  return { login, register, adminCreateUser }
 }
