@@ -159,7 +159,7 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_APPROVER_MAX_AUTH_AGE_SECONDS:
     'past this long since the user last proved a credential on the approving device, approval asks for the password again',
   QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS:
-    'signing another device out or reporting it "not me" asks for the password again past this long since the user last proved a credential on the acting device (a QR-signed-in device: until it does)',
+    'signing another device out, renaming it or reporting it "not me" asks for the password again past this long since the user last proved a credential on the acting device (a QR-signed-in device: until it does)',
   QRELAY_QUARANTINE_SECONDS:
     'a QR-minted session cannot change the password, manage 2FA, approve logins or sign out / report / rename another device for this long (0: never quarantined)',
   QRELAY_INITIATION_REQUIRE_AUTH:

@@ -45,7 +45,14 @@ export const mountAccount = (
   // '/v1/account/totp/*' matches '/v1/account/totp' too: one mount, so the guard runs once.
   for (const path of ['/v1/account/totp/*', '/v1/account/recovery-codes']) authed.use(path, guard('manage_2fa'))
   authed.use('/v1/approvals/*', guard('approve_login'))
-  const account = accountRoutes({ accounts: accounts.auth.accounts, sessions, secondFactors, uia, failures, totpQrSvg: accounts.totpQrSvg })
+  const account = accountRoutes({
+    accounts: accounts.auth.accounts,
+    devices: accounts.devices,
+    secondFactors,
+    uia,
+    failures,
+    totpQrSvg: accounts.totpQrSvg,
+  })
   authed.post('/v1/logout', account.logout)
   authed.get('/v1/account/whoami', account.whoami)
   authed.post('/v1/account/password', account.changePassword)
@@ -55,7 +62,7 @@ export const mountAccount = (
   authed.post('/v1/account/recovery-codes', account.regenerateRecoveryCodes)
   // Actions on ANOTHER device (sign out, rename, not me) depend on the target: `deviceGuard` refuses
   // them to a quarantined session and steps up a stale one inside the handlers.
-  const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: accounts.deviceGuard })
+  const devices = deviceRoutes({ sessions, authorize: account.authorize, guard: accounts.deviceGuard, devices: accounts.devices })
   authed.get('/v1/devices', devices.list)
   authed.patch('/v1/devices/:id', devices.rename)
   authed.delete('/v1/devices/:id', devices.remove)

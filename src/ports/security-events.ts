@@ -17,8 +17,15 @@ export interface SecurityEvent {
     | 'account_enabled'
     /** The operator signed one device out (`deviceId` is that device). */
     | 'device_revoked'
+    /**
+     * A device was signed out at the user's request, by itself or from another device (`deviceId` is the
+     * device signed out; details `by_device`, `self`, `device_name`).
+     */
+    | 'device_signed_out'
+    /** A device was renamed (`deviceId` is that device; details `by_device`, `self`, `old_name`, `new_name`). */
+    | 'device_renamed'
   atMs: number
-  /** The device that acted, when there was one. */
+  /** The device the event is about (the acting one, or the one acted on: see each type). */
   deviceId?: string
   /** Event-specific public facts (e.g. how many recovery codes are left). */
   details?: Record<string, string | number | boolean>

@@ -39,6 +39,7 @@ import { deviceActionGuard } from '../services/device-actions.ts'
 import { deviceGrantsService, type DeviceGrantsService } from '../services/device-grants.ts'
 import { deviceLoginService } from '../services/device-login.ts'
 import { dpopProofs } from '../services/dpop-proofs.ts'
+import { deviceManagement } from '../services/device-management.ts'
 import { notMeService } from '../services/not-me.ts'
 import { trustedNetworkVouch } from '../services/not-me-vouch.ts'
 import { operatorAccounts } from '../services/operator-accounts.ts'
@@ -208,6 +209,7 @@ const composeAccounts = (
     recency,
     deviceGuard,
     notMe,
+    devices: deviceManagement({ durable, events, clock, guard: deviceGuard }),
     totpQrSvg: (uri) => renderQrSvg(new TextEncoder().encode(uri), { errorCorrection: 'M' }),
   }
 }

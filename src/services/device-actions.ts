@@ -1,8 +1,7 @@
 /**
  * The rule for actions on another device of the account (sign it out, report it "not me", approve a
- * new one, rename it): refused to a device in QR quarantine (403, reason `quarantined`), and, for
- * those that sign devices out or admit new ones, allowed only after a recent authentication on the
- * acting device, otherwise a UIA step-up first. A phished QR session has neither: it cannot turn
+ * new one, rename it): refused to a device in QR quarantine (403, reason `quarantined`), and allowed
+ * only after a recent authentication on the acting device, otherwise a UIA step-up first. A phished QR session has neither: it cannot turn
  * the account's own remediation against the owner's devices.
  *
  * @see ../core/oauth/scopes.ts

@@ -23,6 +23,7 @@ import type { RelayService } from './relay.ts'
 import type { RendezvousService } from './rendezvous.ts'
 import type { Sightings } from './sightings.ts'
 import type { TokenInspection } from './token-inspection.ts'
+import type { DeviceManagement } from './device-management.ts'
 import type { OperatorAccounts } from './operator-accounts.ts'
 import type { OperatorKeys } from './operator-keys.ts'
 
@@ -47,6 +48,8 @@ export interface AccountServices {
   /** Quarantine and recency of actions on the account and its other devices. */
   deviceGuard: DeviceActionGuard
   notMe: NotMeService
+  /** The user's sign-outs and renames of the account's devices, each reported (finding 41). */
+  devices: DeviceManagement
   /** Draws the QR code (SVG) of a TOTP enrolment URI. */
   totpQrSvg: (uri: string) => string
 }

@@ -109,7 +109,10 @@ export interface SessionsService {
    * bound to a DPoP key refreshes only for a proof by that key (`proofJkt`, already verified).
    */
   refresh(refreshToken: string, proofJkt?: string): Promise<IssuedTokens>
-  /** Signs one device out. */
+  /**
+   * Signs one device out, telling nobody: a sign-out the user asked for goes through
+   * `DeviceManagement.signOut`, which reports it (`device_signed_out`).
+   */
   logout(accountId: string, deviceId: string): Promise<boolean>
   listDevices(accountId: string): Promise<DeviceRecord[]>
   /**
@@ -117,10 +120,6 @@ export interface SessionsService {
    * change or the operator). An answer that was held open (a long poll) asks again before it is sent.
    */
   isSignedIn(accountId: string, deviceId: string): Promise<boolean>
-  /** Errors: NOT_FOUND. */
-  renameDevice(accountId: string, deviceId: string, displayName: string): Promise<void>
-  /** Errors: NOT_FOUND. */
-  deleteDevice(accountId: string, deviceId: string): Promise<void>
 }
 
 const TOUCH_CACHE_MAX = 10_000
@@ -255,14 +254,6 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
     logout: (accountId, deviceId) => durable.devices.revoke(accountId, deviceId),
     listDevices: (accountId) => durable.devices.listByAccount(accountId),
     isSignedIn: async (accountId, deviceId) => (await durable.devices.get(accountId, deviceId)) !== null,
-    async renameDevice(accountId, deviceId, displayName) {
-      if (!(await durable.devices.rename(accountId, deviceId, displayName))) {
-        throw new RelayError('NOT_FOUND', { detail: 'no such device' })
-      }
-    },
-    async deleteDevice(accountId, deviceId) {
-      if (!(await durable.devices.revoke(accountId, deviceId))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
-    },
   }
   return service
 }

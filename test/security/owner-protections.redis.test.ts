@@ -2,18 +2,22 @@
  * Owner protections over Redis with two app instances sharing it: a "not me" deny made on one
  * instance is the account's on the other, and an operator's lift on one clears it on both; reports
  * made on either instance count toward the deny of everybody only from established, independent
- * accounts (finding 42).
+ * accounts (finding 42); a sign-out or a rename made on one instance is heard on the other and in
+ * the shared webhook outbox (finding 41).
  */
 import { describe, expect, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
+import { redisWebhookOutbox } from '../../src/adapters/durable/redis-webhook-outbox.ts'
+import { silentLogger } from '../../src/adapters/platform/node.ts'
+import { webhookSecurityEvents } from '../../src/services/webhooks.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
-import { call, login, viaApp } from '../helpers/account-client.ts'
+import { call, login, viaApp, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
-import { bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
-import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
+import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
+import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -150,6 +154,103 @@ if (redisUrl() === null) {
 
         expect((await call(viaApp(apps[1].app, HOME), 'POST', '/v1/admin/abuse/lift', { network: CAFE }, ADMIN_TOKEN)).status).toBe(200)
         expect((await createAtCafe(0)).status).toBeLessThan(300)
+      } finally {
+        await Promise.all(clients.map((c) => c.quit()))
+      }
+    })
+  })
+
+  describe("finding 41: the owner's devices changed on one instance, heard on the other, over Redis", () => {
+    it('finding 41: a sign-out and a rename made on one instance reach a read held on the other and the shared webhook outbox, once each', async () => {
+      const clients = [redisClient(), redisClient(), redisClient()]
+      const keyPrefix = uniquePrefix('owner41')
+      const clock = fakeClock(Date.now())
+      const env = {
+        ...TEST_ENV,
+        QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+        QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown',
+        QRELAY_QUARANTINE_SECONDS: '60',
+      }
+      const outbox = redisWebhookOutbox({ client: clients[2] as NonNullable<(typeof clients)[2]>, keyPrefix: `${keyPrefix}wh:` })
+      const [a, b] = [clients[0], clients[1]].map((client, i) =>
+        makeApp({
+          env,
+          clock,
+          random: seededRandom(41 + i),
+          store: (c) => redisStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
+          durable: (c) => redisDurableStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
+          sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(141 + i), logger: silentLogger })],
+        }),
+      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+      const delivered = async () => {
+        const sent: Array<Record<string, any>> = []
+        for (
+          let due = await outbox.claimDue(clock.now(), 100, 30_000);
+          due.length > 0;
+          due = await outbox.claimDue(clock.now(), 100, 30_000)
+        ) {
+          for (const m of due) {
+            sent.push(JSON.parse(m.body) as Record<string, any>)
+            await outbox.complete(m.id)
+          }
+        }
+        return sent
+      }
+      try {
+        const onA = viaApp(a.app, '192.0.2.80')
+        const onB = viaApp(b.app, HOME)
+        await call(onB, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+        const phone = await login(onB, 'alice', PASSWORD, undefined, 'Phone')
+        const tablet = await login(onB, 'alice', PASSWORD, undefined, 'Tablet')
+        const laptop = await login(onA, 'alice', PASSWORD, undefined, 'Laptop')
+        // The tablet waits on B; a QR session on A, just out of quarantine, renames the tablet.
+        const holder = await dpopHolder()
+        const phisher = viaApp(a.app, PHISHER)
+        const { codes } = await requestGrant(phisher, holder, clock.now(), { channel_binding: bindingOf('P') })
+        const approval = { decision: 'approve' as const, channel_binding: bindingOf('P'), dpop_jkt: holder.jkt }
+        expect((await decide(onB, phone.access_token, codes.user_code, approval)).status).toBe(200)
+        const minted = await pollToken(phisher, holder, clock.now(), codes.device_code)
+        const since = (await call(onB, 'GET', '/v1/events', undefined, tablet.access_token)).body.next_since as number
+        await delivered()
+        clock.advance(61_000)
+        const rename = (body: Record<string, unknown>) =>
+          callWithDpop(phisher, holder, clock.now(), 'PATCH', `/v1/devices/${tablet.device_id}`, minted.body.access_token as string, body)
+        const asked = await rename({ display_name: 'old tablet - unused' })
+        expect(asked.status, JSON.stringify(asked.body)).toBe(401)
+        const held = call(onB, 'GET', `/v1/events?since=${since}&timeout_ms=10000`, undefined, tablet.access_token)
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        const done = await rename({
+          display_name: 'old tablet - unused',
+          auth: { type: 'm.login.password', session: asked.body.session, password: PASSWORD },
+        })
+        expect(done.status, JSON.stringify(done.body)).toBe(200)
+        const woken = await held
+        expect(woken.body.events).toEqual([
+          expect.objectContaining({
+            type: 'device_renamed',
+            device_id: tablet.device_id,
+            details: { by_device: minted.body.device_id, self: false, old_name: 'Tablet', new_name: 'old tablet - unused' },
+          }),
+        ])
+        // The phone holds a read on B while the laptop on A signs it out: 401 there, the news to the tablet.
+        const phoneHeld = call(onB, 'GET', `/v1/events?since=${woken.body.next_since}&timeout_ms=10000`, undefined, phone.access_token)
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        const { final } = await withUia(onA, 'DELETE', `/v1/devices/${phone.device_id}`, {}, PASSWORD, undefined, laptop.access_token)
+        expect(final.status, JSON.stringify(final.body)).toBe(200)
+        expect((await phoneHeld).status).toBe(401)
+        const feed = (await call(onB, 'GET', `/v1/events?since=${since}`, undefined, tablet.access_token)).body.events as Array<
+          Record<string, any>
+        >
+        expect(feed.map((e) => [e.type, e.device_id])).toEqual([
+          ['device_renamed', tablet.device_id],
+          ['device_signed_out', phone.device_id],
+        ])
+        expect(feed[1]?.details).toEqual({ by_device: laptop.device_id, self: false, device_name: 'Phone' })
+        const hooks = await delivered()
+        expect(hooks.map((w) => [w.type, w.data.device_id, w.data.details])).toEqual([
+          ['security.device_renamed', tablet.device_id, feed[0]?.details],
+          ['security.device_signed_out', phone.device_id, feed[1]?.details],
+        ])
       } finally {
         await Promise.all(clients.map((c) => c.quit()))
       }

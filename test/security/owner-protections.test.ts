@@ -1,18 +1,23 @@
 /**
- * Owner protections (issue #10 findings 1, 7 and 18), through app.request() with the fake clock:
- * a QR-minted session cannot act on the owner's other devices, "not me" needs a recent authentication
- * and denies networks with care; a decline burns a login only with the channel's proof; the abuse
- * guard blocks a phishing kit but never a kiosk or an office NAT, logs every block and can be lifted.
+ * Owner protections (issue #10 findings 1, 7 and 18, and finding 41), through app.request() with the
+ * fake clock: a QR-minted session cannot act on the owner's other devices, "not me" needs a recent
+ * authentication and denies networks with care; a decline burns a login only with the channel's proof;
+ * the abuse guard blocks a phishing kit but never a kiosk or an office NAT, logs every block and can be
+ * lifted; every sign-out and rename of a device is told to the account and the operator, and renaming
+ * another device needs a recent authentication.
  */
 import { describe, expect, it } from 'vitest'
-import { call, login, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
+import { call, login, refresh, viaApp, withUia, type Answer, type Send } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import { memoryWebhookOutbox } from '../../src/adapters/durable/memory-webhook-outbox.ts'
+import { silentLogger } from '../../src/adapters/platform/node.ts'
 import type { Logger } from '../../src/ports.ts'
+import { webhookSecurityEvents } from '../../src/services/webhooks.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const HOME = '198.51.100.20'
@@ -518,5 +523,222 @@ describe('finding 18: abuse thresholds from realistic traffic', () => {
     // The counts that caused it do not strike again at once.
     expect((await createChannel(t, '203.0.113.60', false)).status).toBeLessThan(300)
     expect((await call(admin, 'POST', '/v1/admin/abuse/lift', { network: 'not a network' }, ADMIN_TOKEN)).status).toBe(400)
+  })
+})
+
+describe("finding 41: the owner's devices signed out or renamed without a trace", () => {
+  const ORIGIN = 'https://relay.example'
+  const LAPTOP_NET = '192.0.2.80'
+
+  /** Alice's phone and tablet, and a laptop signed in with her (stolen) password; every event also goes to a webhook outbox. */
+  const withDevices = async (env: Record<string, string> = {}) => {
+    const outbox = memoryWebhookOutbox()
+    const t = makeApp({
+      env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown', ...env },
+      clock: fakeClock(START),
+      sinks: (clock) => [webhookSecurityEvents({ outbox, clock, random: seededRandom(41), logger: silentLogger })],
+    })
+    const owner = viaApp(t.app, HOME)
+    await call(owner, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+    const phone = await login(owner, 'alice', PASSWORD, undefined, 'Phone')
+    const tablet = await login(owner, 'alice', PASSWORD, undefined, 'Tablet')
+    const laptopSend = viaApp(t.app, LAPTOP_NET)
+    const laptop = await login(laptopSend, 'alice', PASSWORD, undefined, 'Laptop')
+    const since = (await call(owner, 'GET', '/v1/events', undefined, tablet.access_token)).body.next_since as number
+    /** Every webhook waiting, in order (one account's are handed out one at a time), delivered. */
+    const webhooks = async () => {
+      const sent: Array<Record<string, any>> = []
+      for (
+        let due = await outbox.claimDue(t.clock.now(), 100, 30_000);
+        due.length > 0;
+        due = await outbox.claimDue(t.clock.now(), 100, 30_000)
+      ) {
+        for (const m of due) {
+          sent.push(JSON.parse(m.body) as Record<string, any>)
+          await outbox.complete(m.id)
+        }
+      }
+      return sent
+    }
+    // The sign-ins' webhooks are finding 40's: delivered before each test looks at its own.
+    await webhooks()
+    const news = async (token: string = tablet.access_token) =>
+      (await call(owner, 'GET', `/v1/events?since=${since}`, undefined, token)).body.events as Array<Record<string, any>>
+    return { t, owner, phone, tablet, laptop, laptopSend, since, news, webhooks }
+  }
+
+  it("finding 41: a sign-out of the owner's phone from another device is in the feed and the webhook, naming who did it", async () => {
+    const s = await withDevices()
+    // The phone holds a read open: it is signed out, so it hears nothing (finding 37).
+    const held = call(s.owner, 'GET', `/v1/events?since=${s.since}&timeout_ms=10000`, undefined, s.phone.access_token)
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const { final } = await withUia(
+      s.laptopSend,
+      'DELETE',
+      `/v1/devices/${s.phone.device_id}`,
+      {},
+      PASSWORD,
+      undefined,
+      s.laptop.access_token,
+    )
+    expect(final.status, JSON.stringify(final.body)).toBe(200)
+    expect((await held).status).toBe(401)
+    // Before: no event at all, and no webhook.
+    const details = { by_device: s.laptop.device_id, self: false, device_name: 'Phone' }
+    expect(await s.news()).toEqual([expect.objectContaining({ type: 'device_signed_out', device_id: s.phone.device_id, details })])
+    expect(await s.webhooks()).toEqual([
+      {
+        type: 'security.device_signed_out',
+        timestamp: new Date(s.t.clock.now()).toISOString(),
+        data: { account_id: expect.any(String), device_id: s.phone.device_id, at_ms: s.t.clock.now(), details },
+      },
+    ])
+  })
+
+  it('finding 41: a device signing itself out (POST /v1/logout, DELETE of itself) is reported with self: true', async () => {
+    const s = await withDevices()
+    expect((await call(s.laptopSend, 'POST', '/v1/logout', {}, s.laptop.access_token)).status).toBe(200)
+    const { final } = await withUia(s.owner, 'DELETE', `/v1/devices/${s.phone.device_id}`, {}, PASSWORD, undefined, s.phone.access_token)
+    expect(final.status).toBe(200)
+    expect((await s.news()).map((e) => [e.type, e.device_id, e.details])).toEqual([
+      ['device_signed_out', s.laptop.device_id, { by_device: s.laptop.device_id, self: true, device_name: 'Laptop' }],
+      ['device_signed_out', s.phone.device_id, { by_device: s.phone.device_id, self: true, device_name: 'Phone' }],
+    ])
+    expect((await s.webhooks()).map((w) => [w.type, w.data.device_id])).toEqual([
+      ['security.device_signed_out', s.laptop.device_id],
+      ['security.device_signed_out', s.phone.device_id],
+    ])
+  })
+
+  it("finding 41: the pages' sign-outs (another device on /account, this browser on /signout) are reported and worded", async () => {
+    const s = await withDevices()
+    const account = await s.t.durable.accounts.findByUsername('alice')
+    if (account === null) throw new Error('no account')
+    const browser = await s.t.auth.sessions.mint(account, { displayName: 'Web browser', origin: 'password' })
+    const cookie = `__Host-qrelay-page=${browser.accessToken}`
+    const post = (path: string, fields: Record<string, string>) =>
+      s.t.app.request(`${ORIGIN}${path}`, {
+        method: 'POST',
+        headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', 'x-test-peer': HOME },
+        body: new URLSearchParams(fields).toString(),
+      })
+    const signedOut = await post('/account/devices/sign-out', { device_id: s.laptop.device_id, confirm: '1', password: PASSWORD })
+    expect(signedOut.status).toBe(200)
+    const feed = async (lang: string) => {
+      const res = await s.t.app.request(`${ORIGIN}/account/events?since=${s.since}&lang=${lang}`, {
+        headers: { cookie, 'x-test-peer': HOME },
+      })
+      return ((await res.json()) as { events: Array<{ text: string }> }).events.map((e) => e.text)
+    }
+    expect(await feed('en')).toEqual(['“Laptop” was signed out from “Web browser”.'])
+    expect(await feed('de')).toEqual(['“Laptop” wurde von “Web browser” abgemeldet.'])
+    expect((await post('/signout', {})).status).toBe(200)
+    expect((await s.news()).map((e) => [e.type, e.device_id, e.details.by_device, e.details.self])).toEqual([
+      ['device_signed_out', s.laptop.device_id, browser.deviceId, false],
+      ['device_signed_out', browser.deviceId, browser.deviceId, true],
+    ])
+    expect((await s.webhooks()).map((w) => w.type)).toEqual(['security.device_signed_out', 'security.device_signed_out'])
+  })
+
+  it("finding 41: a QR session just out of quarantine is asked for a step-up before renaming the owner's phone; renaming itself is not, and both are reported", async () => {
+    const s = await withDevices({ QRELAY_QUARANTINE_SECONDS: '60' })
+    const phished = await qrSignIn(s.t, s.owner, s.phone.access_token, PHISHER, 'P')
+    await s.webhooks()
+    // In quarantine it still renames itself (to look like the owner's phone), and that is reported.
+    expect((await phished.as('PATCH', `/v1/devices/${phished.deviceId}`, { display_name: 'Phone' })).status).toBe(200)
+    s.t.clock.advance(61_000)
+    const rename = { display_name: 'old tablet - unused' }
+    const asked = await phished.as('PATCH', `/v1/devices/${s.phone.device_id}`, rename)
+    // Before: 200, the owner's phone renamed without any proof.
+    expect(asked.status, JSON.stringify(asked.body)).toBe(401)
+    expect(asked.body.flows).toEqual([{ stages: ['m.login.password'] }])
+    const names = async () =>
+      ((await call(s.owner, 'GET', '/v1/devices', undefined, s.tablet.access_token)).body.devices as Array<Record<string, any>>).map(
+        (d) => d.display_name,
+      )
+    expect(await names()).toContain('Phone')
+    expect(await names()).not.toContain('old tablet - unused')
+    // With the password (a phisher who has it too), it goes through, and the owner sees who did it.
+    const done = await phished.as('PATCH', `/v1/devices/${s.phone.device_id}`, {
+      ...rename,
+      auth: { type: 'm.login.password', session: asked.body.session, password: PASSWORD },
+    })
+    expect(done.status, JSON.stringify(done.body)).toBe(200)
+    const renamed = (await s.news()).filter((e) => e.type === 'device_renamed')
+    expect(renamed.map((e) => [e.device_id, e.details])).toEqual([
+      [phished.deviceId, { by_device: phished.deviceId, self: true, old_name: 'New device', new_name: 'Phone' }],
+      [s.phone.device_id, { by_device: phished.deviceId, self: false, old_name: 'Phone', new_name: 'old tablet - unused' }],
+    ])
+    const hooks = await s.webhooks()
+    expect(hooks.map((w) => [w.type, w.data.device_id, w.data.details])).toEqual(
+      renamed.map((e) => ['security.device_renamed', e.device_id, e.details]),
+    )
+    const cookie = `__Host-qrelay-page=${s.tablet.access_token}`
+    const res = await s.t.app.request(`${ORIGIN}/account/events?since=${s.since}`, { headers: { cookie, 'x-test-peer': HOME } })
+    const texts = ((await res.json()) as { events: Array<{ text: string }> }).events.map((e) => e.text)
+    expect(texts).toContain('“New device” renamed itself to “Phone”.')
+    expect(texts).toContain('“Phone” renamed “Phone” to “old tablet - unused”.')
+  })
+
+  it('finding 41: a stale password session is asked for UIA before renaming another device; a fresh one is not', async () => {
+    const s = await withDevices({ QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS: '60' })
+    const path = `/v1/devices/${s.tablet.device_id}`
+    expect((await call(s.laptopSend, 'PATCH', path, { display_name: 'Old tablet' }, s.laptop.access_token)).status).toBe(200)
+    s.t.clock.advance(120_000)
+    const stale = await call(s.laptopSend, 'PATCH', path, { display_name: 'Unused' }, s.laptop.access_token)
+    expect(stale.status).toBe(401)
+    // The step-up is bound to this very request: another name needs its own.
+    const other = await call(
+      s.laptopSend,
+      'PATCH',
+      path,
+      { display_name: 'Something else', auth: { type: 'm.login.password', session: stale.body.session, password: PASSWORD } },
+      s.laptop.access_token,
+    )
+    expect(other.status).not.toBe(200)
+    const { final } = await withUia(s.laptopSend, 'PATCH', path, { display_name: 'Unused' }, PASSWORD, undefined, s.laptop.access_token)
+    expect(final.status).toBe(200)
+    // Renaming itself never asks.
+    expect(
+      (await call(s.laptopSend, 'PATCH', `/v1/devices/${s.laptop.device_id}`, { display_name: 'Mine' }, s.laptop.access_token)).status,
+    ).toBe(200)
+    expect((await s.news()).map((e) => [e.type, e.details.old_name, e.details.new_name])).toEqual([
+      ['device_renamed', 'Tablet', 'Old tablet'],
+      ['device_renamed', 'Old tablet', 'Unused'],
+      ['device_renamed', 'Laptop', 'Mine'],
+    ])
+  })
+
+  it('finding 41: "not me", the operator\'s sign-out, a password change and an expiring session add no device_signed_out (no double events)', async () => {
+    const s = await withDevices()
+    // A session that expires (its refresh token too) is nobody's sign-out.
+    const spare = await login(s.owner, 'alice', PASSWORD, undefined, 'Spare')
+    s.t.clock.advance((s.t.config.auth.refreshTokenTtlSeconds + 60) * 1000)
+    expect((await call(s.owner, 'GET', '/v1/account/whoami', undefined, spare.access_token)).status).toBe(401)
+    expect((await refresh(s.owner, spare.refresh_token)).status).toBe(400)
+    const fresh = await login(s.owner, 'alice', PASSWORD, undefined, 'Phone again')
+    const since = (await call(s.owner, 'GET', '/v1/events', undefined, fresh.access_token)).body.next_since as number
+    // Each of these is reported once, by its own event.
+    expect((await call(s.owner, 'POST', `/v1/devices/${s.laptop.device_id}/not-me`, {}, fresh.access_token)).status).toBe(200)
+    expect((await call(s.owner, 'DELETE', `/v1/admin/users/alice/devices/${s.tablet.device_id}`, undefined, ADMIN_TOKEN)).status).toBe(204)
+    const { final } = await withUia(
+      s.owner,
+      'POST',
+      '/v1/account/password',
+      { new_password: 'a different long passphrase' },
+      PASSWORD,
+      undefined,
+      fresh.access_token,
+    )
+    expect(final.status).toBe(200)
+    const news = (await call(s.owner, 'GET', `/v1/events?since=${since}`, undefined, fresh.access_token)).body.events as Array<{
+      type: string
+    }>
+    expect(news.map((e) => e.type)).toEqual(['device_not_me', 'device_revoked', 'password_changed'])
+    expect((await s.webhooks()).map((w) => w.type).filter((type) => type !== 'security.device_signed_in')).toEqual([
+      'security.device_not_me',
+      'security.device_revoked',
+      'security.password_changed',
+    ])
   })
 })

@@ -1,11 +1,12 @@
 /**
- * Security findings 37 and 38 on the Worker inside workerd (the real entry, over the Durable Object
+ * Security findings 37, 38 and 41 on the Worker inside workerd (the real entry, over the Durable Object
  * stores): a device reported "not me" while it holds a feed read open is answered 401, not the report;
- * one address learns whether a bounded number of names are taken through registration.
+ * one address learns whether a bounded number of names are taken through registration; a sign-out and
+ * a rename of the owner's devices are in the account feed, naming the device that did them.
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { call, login, type Send } from '../helpers/account-client.ts'
+import { call, login, withUia, type Send } from '../helpers/account-client.ts'
 
 const ORIGIN = 'https://relay.example'
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
@@ -45,5 +46,34 @@ describe('workers: finding 38', () => {
     }
     expect(statuses.filter((s) => s !== 429).length).toBeLessThanOrEqual(30)
     expect(statuses.slice(-5)).toEqual([429, 429, 429, 429, 429])
+  })
+})
+
+describe('workers: finding 41', () => {
+  it("finding 41: on the Worker, a rename and a sign-out of the owner's phone from another device are in the feed; the phone's held read answers 401", async () => {
+    const owner = from('192.0.2.141')
+    const username = `f41x${Date.now().toString(36)}`
+    expect((await call(owner, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const phone = await login(owner, username, PASSWORD, undefined, 'Phone')
+    const tablet = await login(owner, username, PASSWORD, undefined, 'Tablet')
+    const other = from('192.0.2.241')
+    const laptop = await login(other, username, PASSWORD, undefined, 'Laptop')
+    const since = (await call(owner, 'GET', '/v1/events', undefined, tablet.access_token)).body.next_since as number
+    const path = `/v1/devices/${phone.device_id}`
+    expect((await call(other, 'PATCH', path, { display_name: 'old tablet - unused' }, laptop.access_token)).status).toBe(200)
+    const renamed = (await call(owner, 'GET', `/v1/events?since=${since}`, undefined, phone.access_token)).body
+    const held = call(owner, 'GET', `/v1/events?since=${renamed.next_since}&timeout_ms=10000`, undefined, phone.access_token)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const { final } = await withUia(other, 'DELETE', path, {}, PASSWORD, undefined, laptop.access_token)
+    expect(final.status, JSON.stringify(final.body)).toBe(200)
+    expect((await held).status).toBe(401)
+    expect((await call(other, 'POST', '/v1/logout', {}, laptop.access_token)).status).toBe(200)
+    // Before: nothing in the feed for any of the three.
+    const feed = (await call(owner, 'GET', `/v1/events?since=${since}`, undefined, tablet.access_token)).body.events
+    expect(feed.map((e: { type: string; device_id: string; details: unknown }) => [e.type, e.device_id, e.details])).toEqual([
+      ['device_renamed', phone.device_id, { by_device: laptop.device_id, self: false, old_name: 'Phone', new_name: 'old tablet - unused' }],
+      ['device_signed_out', phone.device_id, { by_device: laptop.device_id, self: false, device_name: 'old tablet - unused' }],
+      ['device_signed_out', laptop.device_id, { by_device: laptop.device_id, self: true, device_name: 'Laptop' }],
+    ])
   })
 })

@@ -32,9 +32,10 @@ export const OTHER_DEVICE_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 
 
 /**
  * Other-device actions that also need a recent authentication on the acting device (a step-up when
- * stale): they sign devices out or admit new ones. Renaming does neither.
+ * stale): they sign devices out, admit new ones, or rename another device (a renamed phone gets
+ * signed out by its owner: finding 41).
  */
-export const RECENT_AUTH_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 'approve_login', 'report_not_me']
+export const RECENT_AUTH_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 'approve_login', 'report_not_me', 'rename_other_device']
 
 /** What a quarantined device may not do. */
 export const QUARANTINED_ACTIONS: readonly DeviceAction[] = ['change_password', 'manage_2fa', ...OTHER_DEVICE_ACTIONS]

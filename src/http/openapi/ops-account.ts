@@ -112,7 +112,7 @@ const devices: OperationSpec[] = [
     method: 'patch',
     path: '/v1/devices/:id',
     tag: 'Devices',
-    summary: 'Rename a device',
+    summary: 'Rename a device (another device: UIA when this one last authenticated too long ago)',
     security: SIGNED_IN,
     params: deviceParam,
     body: { type: JSON_BODY, schema: RENAME_DEVICE_BODY, required: true },

@@ -45,7 +45,7 @@ const confirmPage = (c: C, services: Services, confirm: Confirmation, status: 20
  * mountAccountDevices(app, services, accounts)
  */
 export const mountAccountDevices = (app: Hono<AppEnv>, services: Services, accounts: AccountServices): void => {
-  const { sessions, secondFactors } = accounts.auth
+  const { secondFactors } = accounts.auth
   const guard = accounts.deviceGuard
 
   accountRoute(app, services, accounts, 'get', '/account', (c, who) => accountPage(c, services, accounts, who))
@@ -73,7 +73,7 @@ export const mountAccountDevices = (app: Hono<AppEnv>, services: Services, accou
     const proved = await stepUp(accounts, { ...request, account: who.account }, proofOf(form))
     if (!proved.ok) return confirmPage(c, services, { ...confirm, problem: t(proved.problem) }, 403)
     await guard.markAuthenticated(actor)
-    await sessions.deleteDevice(actor.accountId, device.id)
+    if (!(await accounts.devices.signOut(actor, device.id))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
     return accountPage(c, services, accounts, who, { notice: t('deviceSignedOut', { name: device.displayName }) })
   })
 

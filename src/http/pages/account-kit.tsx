@@ -31,9 +31,10 @@ export const signinFor = (c: C, next: string): string => {
 
 /** An event in words, naming devices by their names. */
 export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<string, string>): string => {
+  const quoted = (name: string) => `“${name}”`
   const nameOf = (id: unknown) => {
     const name = typeof id === 'string' ? names.get(id) : undefined
-    return name === undefined ? t('aDevice') : `“${name}”`
+    return name === undefined ? t('aDevice') : quoted(name)
   }
   const details = event.details ?? {}
   switch (event.type) {
@@ -46,6 +47,17 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
       return t('ev_device_not_me', { device: nameOf(event.deviceId) })
     case 'device_revoked':
       return t('ev_device_revoked', { device: nameOf(event.deviceId) })
+    case 'device_signed_out': {
+      // The device is gone from the list: its name comes with the event.
+      const device = typeof details.device_name === 'string' ? quoted(details.device_name) : nameOf(event.deviceId)
+      if (details.self === true) return t('ev_device_signed_out_self', { device })
+      return t('ev_device_signed_out', { device, actor: nameOf(details.by_device) })
+    }
+    case 'device_renamed': {
+      const names = { old: quoted(String(details.old_name ?? '')), new: quoted(String(details.new_name ?? '')) }
+      if (details.self === true) return t('ev_device_renamed_self', names)
+      return t('ev_device_renamed', { ...names, actor: nameOf(details.by_device) })
+    }
     case 'password_changed':
       return t('ev_password_changed', { count: String(details.devices_signed_out ?? 0) })
     case 'recovery_code_used':

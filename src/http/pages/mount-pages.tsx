@@ -123,7 +123,7 @@ const signOut = (services: Services) => async (c: C) => {
   if (!sameOriginPost(c, services.config.server.publicBaseUrl)) return refusedPage(c, services)
   const frame = frameOf(c)
   const who = accounts === undefined ? null : await signedIn(c, services, accounts)
-  if (who !== null) await accounts?.auth.sessions.logout(who.account.id, who.principal.deviceId)
+  if (who !== null) await accounts?.devices.signOut({ accountId: who.account.id, deviceId: who.principal.deviceId }, who.principal.deviceId)
   clearPageSession(c, services.config.server.publicBaseUrl)
   return render(
     c,

@@ -10,8 +10,8 @@ import { RelayError } from '../../core/errors.ts'
 import type { AccountRecord } from '../../core/accounts/records.ts'
 import type { AccountsService } from '../../services/accounts.ts'
 import type { AuthFailures } from '../../services/auth-failures.ts'
+import type { DeviceManagement } from '../../services/device-management.ts'
 import type { SecondFactorsService } from '../../services/second-factors.ts'
-import type { SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import { body, flag, parseWith, text } from '../openapi/fields.ts'
@@ -26,7 +26,8 @@ export const CONFIRM_TOTP_BODY = body({ code: text('code', 32) })
 /** What the account routes need. */
 export interface AccountRoutesDeps {
   accounts: AccountsService
-  sessions: SessionsService
+  /** `POST /v1/logout` signs this device out through it (reported as `device_signed_out`). */
+  devices: DeviceManagement
   secondFactors: SecondFactorsService
   uia: UiaService
   failures: AuthFailures
@@ -38,12 +39,12 @@ export interface AccountRoutesDeps {
  * Builds the handlers (mount them behind `bearerAuth`).
  *
  * @example
- * const r = accountRoutes({ accounts, sessions, secondFactors, uia, failures, totpQrSvg })
+ * const r = accountRoutes({ accounts, devices, secondFactors, uia, failures, totpQrSvg })
  * app.post('/v1/account/password', r.changePassword)
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: a factory of seven short handlers sharing `currentAccount` and `authorize`
 export const accountRoutes = (deps: AccountRoutesDeps) => {
-  const { accounts, sessions, secondFactors, uia } = deps
+  const { accounts, secondFactors, uia } = deps
 
   const currentAccount = async (c: Context<AuthedEnv>): Promise<AccountRecord> => {
     const account = await accounts.get(c.get('principal').accountId)
@@ -66,7 +67,7 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
 
   const logout: RouteFn<AuthedEnv> = async (c) => {
     const { accountId, deviceId } = c.get('principal')
-    await sessions.logout(accountId, deviceId)
+    await deps.devices.signOut({ accountId, deviceId }, deviceId)
     return c.json({}, 200, NO_STORE)
   }
 

@@ -1,13 +1,16 @@
 /**
  * The signed-in user's devices: `GET /v1/devices`, `PATCH /v1/devices/{id}` (rename) and
  * `DELETE /v1/devices/{id}` (sign it out; user-interactive auth). Behind bearer auth. Renaming or
- * signing out ANOTHER device is refused to a device in QR quarantine (403, reason `quarantined`).
+ * signing out ANOTHER device is refused to a device in QR quarantine (403, reason `quarantined`);
+ * renaming another device also asks for UIA when the acting device's authentication is stale. Every
+ * sign-out and rename is reported to the account (`device_signed_out`, `device_renamed`).
  *
  * @see https://spec.matrix.org/v1.16/client-server-api/#device-management
  */
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import { RelayError } from '../../core/errors.ts'
 import type { DeviceActionGuard } from '../../services/device-actions.ts'
+import type { DeviceManagement } from '../../services/device-management.ts'
 import type { SessionsService } from '../../services/sessions.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import * as v from 'valibot'
@@ -22,6 +25,8 @@ export interface DeviceRoutesDeps {
   authorize: (c: Context<AuthedEnv>, body: Record<string, unknown>) => Promise<unknown>
   /** The rule for actions on other devices (quarantine, recency). */
   guard: DeviceActionGuard
+  /** Sign-outs and renames, reported. */
+  devices: DeviceManagement
 }
 
 /** A device id. */
@@ -53,24 +58,28 @@ const deviceIdParam = (c: Context<AuthedEnv>): string => {
  * Builds the handlers.
  *
  * @example
- * const r = deviceRoutes({ sessions, authorize })
+ * const r = deviceRoutes({ sessions, authorize, guard, devices })
  * app.get('/v1/devices', r.list)
  */
-export const deviceRoutes = ({ sessions, authorize, guard }: DeviceRoutesDeps) => {
+export const deviceRoutes = ({ sessions, authorize, guard, devices }: DeviceRoutesDeps) => {
   const list: RouteFn<AuthedEnv> = async (c) => {
     const { accountId, deviceId } = c.get('principal')
-    const devices = await sessions.listDevices(accountId)
-    return c.json({ devices: devices.map((d) => deviceBody(d, deviceId)) }, 200, NO_STORE)
+    const listed = await sessions.listDevices(accountId)
+    return c.json({ devices: listed.map((d) => deviceBody(d, deviceId)) }, 200, NO_STORE)
   }
 
-  const rename: RouteFn<AuthedEnv> = async (c) => {
+  const rename: RouteFn<AuthedEnv> = withUia(async (c) => {
     const id = deviceIdParam(c)
-    const { display_name: displayName } = parseWith(RENAME_DEVICE_BODY, await readOptionalJson(c.req.raw))
-    const principal = c.get('principal')
-    if (id !== principal.deviceId) await guard.check(principal, 'rename_other_device')
-    await sessions.renameDevice(principal.accountId, id, displayName)
+    const body = await readOptionalJson(c.req.raw)
+    const { display_name: displayName } = parseWith(RENAME_DEVICE_BODY, body)
+    const { accountId, deviceId } = c.get('principal')
+    // Another device: quarantine, then a step-up when stale (finding 41); itself: always allowed.
+    const stepUp = async () => {
+      await authorize(c, body)
+    }
+    await devices.rename({ actor: { accountId, deviceId }, deviceId: id, displayName, stepUp })
     return c.json({}, 200, NO_STORE)
-  }
+  })
 
   const remove: RouteFn<AuthedEnv> = withUia(async (c) => {
     const id = deviceIdParam(c)
@@ -86,7 +95,8 @@ export const deviceRoutes = ({ sessions, authorize, guard }: DeviceRoutesDeps) =
     // Always a fresh UIA here (which also counts as the recent authentication).
     await authorize(c, body)
     if (other) await guard.markAuthenticated(principal)
-    await sessions.deleteDevice(accountId, id)
+    const signedOut = await devices.signOut({ accountId, deviceId: principal.deviceId }, id)
+    if (!signedOut) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
     return c.json({}, 200, NO_STORE)
   })
 

@@ -84,3 +84,19 @@ describe('deviceActionGuard.authorize', () => {
     expect(fresh.marks).toEqual([])
   })
 })
+
+describe('deviceActionGuard.check: renaming another device (finding 41)', () => {
+  it('finding 41: asks a stale device, and a QR device that never stepped up, for a step-up before renaming another device', async () => {
+    const stale = setup([device({ id: 'd1' })], NOW - 25 * HOUR)
+    expect((await stale.guard.check({ accountId: 'acc', deviceId: 'd1' }, 'rename_other_device')).stale).toBe(true)
+    const fresh = setup([device({ id: 'd1' })])
+    expect((await fresh.guard.check({ accountId: 'acc', deviceId: 'd1' }, 'rename_other_device')).stale).toBe(false)
+    // Out of quarantine but never authenticated (the recency's fallback for a QR device is 0).
+    const qr = setup([device({ id: 'qr', origin: 'qr', quarantineUntilMs: NOW - HOUR })], 0)
+    expect((await qr.guard.check({ accountId: 'acc', deviceId: 'qr' }, 'rename_other_device')).stale).toBe(true)
+    const quarantined = setup([device({ id: 'qr', origin: 'qr', quarantineUntilMs: NOW + HOUR })])
+    expect((await errorOf(quarantined.guard.check({ accountId: 'acc', deviceId: 'qr' }, 'rename_other_device')))?.reason).toBe(
+      'quarantined',
+    )
+  })
+})

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_QUARANTINE_MS,
   DEVICE_ACTIONS,
+  OTHER_DEVICE_ACTIONS,
   QUARANTINED_ACTIONS,
+  RECENT_AUTH_ACTIONS,
   allowedActions,
   isActionAllowed,
   isQuarantined,
@@ -38,5 +40,13 @@ describe('quarantine scopes', () => {
 
   it('never restricts a device that was not quarantined', () => {
     for (const action of DEVICE_ACTIONS) expect(isActionAllowed({ quarantineUntilMs: 0 }, action, NOW)).toBe(true)
+  })
+
+  it('finding 41: every action on another device, renaming included, needs a recent authentication', () => {
+    expect(RECENT_AUTH_ACTIONS).toContain('rename_other_device')
+    expect([...RECENT_AUTH_ACTIONS].sort()).toEqual([...OTHER_DEVICE_ACTIONS].sort())
+    // Its own device stays the device's to manage, in quarantine too.
+    expect(RECENT_AUTH_ACTIONS).not.toContain('manage_own_device')
+    expect(isActionAllowed(qr, 'manage_own_device', NOW + 1)).toBe(true)
   })
 })
