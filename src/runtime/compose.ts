@@ -209,7 +209,7 @@ const composeAccounts = (
     recency,
     deviceGuard,
     notMe,
-    devices: deviceManagement({ durable, events, clock, guard: deviceGuard }),
+    devices: deviceManagement({ durable, events, clock, guard: deviceGuard, limiter, renamesPerDevice: config.auth.renamesPerDevice }),
     totpQrSvg: (uri) => renderQrSvg(new TextEncoder().encode(uri), { errorCorrection: 'M' }),
   }
 }

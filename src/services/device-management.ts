@@ -4,14 +4,18 @@
  * (`device_signed_out`, `device_renamed`), so that the owner's remaining devices and the operator see
  * who changed what, also when a stolen password did it (finding 41). Renaming another device follows
  * the device-action rule (quarantine, then a step-up when the acting device's authentication is
- * stale); renaming itself is always allowed. The operator's sign-outs (`device_revoked`), "not me"
+ * stale); renaming itself is always allowed. Renames are limited per acting device
+ * (`QRELAY_RATE_RENAMES_PER_DEVICE`): the feed keeps the newest events only, and a phished session,
+ * which may rename itself even in quarantine, must not push the owner's older news out with renames. The operator's sign-outs (`device_revoked`), "not me"
  * (`device_not_me`) and a password change's (`password_changed`) are reported by their own services.
  *
  * @see ./device-actions.ts
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import { RelayError } from '../core/errors.ts'
+import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
+import type { RateLimiter } from './rate-limiter.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
 
 /** One rename. */
@@ -34,7 +38,8 @@ export interface DeviceManagement {
   /**
    * Renames a device and reports `device_renamed` (nothing when the name is unchanged). Another device
    * needs the actor out of quarantine and recently authenticated (else `stepUp` first). Errors:
-   * FORBIDDEN with reason `quarantined`, NOT_FOUND, the UIA challenge while stepping up.
+   * FORBIDDEN with reason `quarantined`, NOT_FOUND, the UIA challenge while stepping up,
+   * RATE_LIMITED (the acting device's renames, counted before the step-up and the write).
    */
   rename(request: RenameRequest): Promise<void>
 }
@@ -45,7 +50,7 @@ const notFound = (): RelayError => new RelayError('NOT_FOUND', { detail: 'no suc
  * Builds the service.
  *
  * @example
- * const devices = deviceManagement({ durable, events, clock, guard })
+ * const devices = deviceManagement({ durable, events, clock, guard, limiter, renamesPerDevice: config.auth.renamesPerDevice })
  * await devices.signOut({ accountId, deviceId: acting }, target)
  */
 export const deviceManagement = (deps: {
@@ -53,6 +58,9 @@ export const deviceManagement = (deps: {
   events: SecurityEvents
   clock: Clock
   guard: DeviceActionGuard
+  /** With `renamesPerDevice`: each rename counted per acting device. Absent: renames are not limited. */
+  limiter?: RateLimiter
+  renamesPerDevice?: RateRule
 }): DeviceManagement => ({
   async signOut(actor, deviceId) {
     const device = await deps.durable.devices.get(actor.accountId, deviceId)
@@ -71,6 +79,9 @@ export const deviceManagement = (deps: {
     const stale = self ? false : (await deps.guard.check(actor, 'rename_other_device')).stale
     const device = await deps.durable.devices.get(actor.accountId, deviceId)
     if (device === null) throw notFound()
+    if (deps.limiter !== undefined && deps.renamesPerDevice !== undefined) {
+      await deps.limiter.consume(`rename:${actor.accountId}:${actor.deviceId}`, deps.renamesPerDevice)
+    }
     if (stale) {
       await stepUp()
       await deps.guard.markAuthenticated(actor)

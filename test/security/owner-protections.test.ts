@@ -680,6 +680,24 @@ describe("finding 41: the owner's devices signed out or renamed without a trace"
     expect(texts).toContain('“Phone” renamed “Phone” to “old tablet - unused”.')
   })
 
+  it("finding 41: a phished session cannot push its own sign-in out of the owner's feed by renaming itself over and over", async () => {
+    const s = await withDevices()
+    const phished = await qrSignIn(s.t, s.owner, s.phone.access_token, PHISHER, 'P')
+    const statuses: number[] = []
+    // The feed keeps the newest 100 events: 150 renames would leave only renames in it.
+    for (let i = 0; i < 150; i++) {
+      statuses.push((await phished.as('PATCH', `/v1/devices/${phished.deviceId}`, { display_name: `Phone ${i}` })).status)
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 200)).toBe(true)
+    expect(statuses.slice(10).every((status) => status === 429)).toBe(true)
+    const news = await s.news()
+    expect(news.filter((e) => e.type === 'device_renamed')).toHaveLength(10)
+    expect(news.filter((e) => e.type === 'device_signed_in' && e.device_id === phished.deviceId)).toHaveLength(1)
+    // The owner's own renames are counted per device: the phone still renames after the phisher's 429s.
+    const path = `/v1/devices/${s.tablet.device_id}`
+    expect((await call(s.owner, 'PATCH', path, { display_name: 'Old tablet' }, s.phone.access_token)).status).toBe(200)
+  })
+
   it('finding 41: a stale password session is asked for UIA before renaming another device; a fresh one is not', async () => {
     const s = await withDevices({ QRELAY_POLICY_DEVICE_ACTION_MAX_AUTH_AGE_SECONDS: '60' })
     const path = `/v1/devices/${s.tablet.device_id}`

@@ -218,6 +218,10 @@ const EXPECTED: Record<string, unknown> = {
         limit: 30,
         windowMs: 3600000,
       },
+      renamesPerDevice: {
+        limit: 10,
+        windowMs: 3600000,
+      },
     },
     oauth: {
       grantTtlSeconds: 300,
@@ -401,6 +405,10 @@ const EXPECTED: Record<string, unknown> = {
       },
       registerChecksPerClient: {
         limit: 30,
+        windowMs: 3600000,
+      },
+      renamesPerDevice: {
+        limit: 10,
         windowMs: 3600000,
       },
     },
