@@ -25,7 +25,10 @@ export interface NotMeResult {
   networkDeniedForSeconds: number
   /** `account`: denied for this account; `global`: for everybody; `none`: not denied. */
   networkDenyScope: 'account' | 'global' | 'none'
-  /** Why the network was kept, when it was. */
+  /**
+   * Why the network was not denied (scope `none`), or not to everybody (scope `account`: e.g.
+   * `reporter_not_established` for an account younger than the server's minimum age).
+   */
   networkKeptBecause?: string
 }
 

@@ -27,7 +27,13 @@ describe('reportNotMe (SDK)', () => {
   it('reports a device and tells what happened to its network', async () => {
     const { phone, other, endpoints } = await setup()
     const result = await reportNotMe(other.device_id, { ...endpoints, accessToken: phone.access_token })
-    expect(result).toEqual({ revokedDeviceIds: [other.device_id], networkDeniedForSeconds: 86_400, networkDenyScope: 'account' })
+    // A new account's report denies the network to itself only, and says why not to everybody (finding 42).
+    expect(result).toEqual({
+      revokedDeviceIds: [other.device_id],
+      networkDeniedForSeconds: 86_400,
+      networkDenyScope: 'account',
+      networkKeptBecause: 'reporter_not_established',
+    })
   })
 
   it('answers the step-up through the app when this device authenticated too long ago, and fails without it', async () => {
