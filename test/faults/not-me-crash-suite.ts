@@ -6,7 +6,8 @@
  * the same channel. A's durable store is cut right after the first write that signs one of them out,
  * or right before it (the network deny, in the ephemeral store, done). Whatever the cut, afterwards
  * either nothing changed and the report, made again, completes, or the device and its sibling are
- * signed out with `device_not_me` in the feed; the network is denied to the account once.
+ * signed out with `device_not_me` in the feed; the network is denied to the account once. The
+ * operator's sign-out of a device, cut the same way, leaves it signed out with `device_revoked`.
  */
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/adapters/platform/node.ts'
@@ -175,6 +176,23 @@ export const describeNotMeCrash = (label: string, fresh: () => CrashRunStores): 
         expect(retry).toMatchObject({ status: 200, body: { ...REMEDIATED, network_kept_because: 'reporter_not_established' } })
         expect([...(retry.body.revoked_device_ids as string[])].sort()).toEqual([run.phished.deviceId, run.sibling.deviceId].sort())
         await expectRemediated(run)
+      },
+    )
+
+    it.each(['kill', 'error'] as const)(
+      "operator's sign-out of a device, %s right after it: the device is signed out and device_revoked is in the feed",
+      async (fault) => {
+        const run = await setUp(fresh, fault)
+        const { phished, accountId } = run
+        run.state.watch = async () => (await run.b.durable.devices.get(accountId, phished.deviceId)) === null
+        const path = `/v1/admin/users/alice/devices/${phished.deviceId}`
+        const answer = await cutWhile(run, () => call(run.a, 'DELETE', path, undefined, ADMIN_TOKEN))
+        expect(run.state.cut).toBe(true)
+        if (fault === 'error') expect(answer?.status).toBe(503)
+        // Before: the device signed out, no event; the retry answered 404.
+        expect((await left(run)).devices).toEqual([run.sibling.deviceId])
+        const events = (await run.b.durable.security.readEvents(accountId, 0, 100)).filter((e) => e.type === 'device_revoked')
+        expect(events).toMatchObject([{ deviceId: phished.deviceId, details: { by: 'operator' } }])
       },
     )
 
