@@ -23,7 +23,7 @@ export type { Scheduler } from './ports/scheduler.ts'
 export type { MintOutcome } from './ports/mint-outcome.ts'
 export type { AccountCreateOutcome, AccountPage, AccountStore, AccountUpdateEffects, AccountUpdateResult } from './ports/account-store.ts'
 export type { CredentialStore } from './ports/credential-store.ts'
-export type { DeviceSeen, DeviceStore, FeedAppend } from './ports/device-store.ts'
+export type { CountedFeedAppend, DeviceSeen, DeviceStore, DevicesSignedOut, FeedAppend } from './ports/device-store.ts'
 export type {
   RotateRequest,
   RotateOutcome,

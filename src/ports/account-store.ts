@@ -1,5 +1,5 @@
 import type { AccountRecord } from '../core/accounts/records.ts'
-import type { FeedAppend } from './device-store.ts'
+import type { CountedFeedAppend } from './device-store.ts'
 import type { ReplaceOutcome } from './replace-outcome.ts'
 import type { StoredSecurityEvent } from './security-state-store.ts'
 
@@ -21,7 +21,7 @@ export interface AccountUpdateEffects {
    * Appends the event to the account's feed (`SecurityStateStore.appendEvent`); with `countAs`, the
    * event's detail of that name is set to how many devices were signed out.
    */
-  append?: FeedAppend & { countAs?: string }
+  append?: CountedFeedAppend
 }
 
 /** Outcome of {@link AccountStore.updateAndSignOut}: nothing is written unless `outcome` is `ok`. */

@@ -1,7 +1,7 @@
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
 import type { MintOutcome } from './mint-outcome.ts'
 import type { SecurityEvent } from './security-events.ts'
-import type { SecurityFeedBounds } from './security-state-store.ts'
+import type { SecurityFeedBounds, StoredSecurityEvent } from './security-state-store.ts'
 
 /**
  * A security event a session mint appends to its account's feed in the same step as the device
@@ -10,6 +10,22 @@ import type { SecurityFeedBounds } from './security-state-store.ts'
 export interface FeedAppend {
   event: SecurityEvent
   bounds: SecurityFeedBounds
+}
+
+/**
+ * A {@link FeedAppend} of a step that signs devices out: with `countAs`, the event's detail of that
+ * name is set, inside the step, to how many devices it signed out (`core/accounts/counted-event.ts`).
+ */
+export interface CountedFeedAppend extends FeedAppend {
+  countAs?: string | undefined
+}
+
+/** Outcome of {@link DeviceStore.revokeMany}. */
+export interface DevicesSignedOut {
+  /** The devices signed out, in the order asked; an id that was not a device of the account is left out. */
+  revoked: string[]
+  /** The appended event with its cursor, or null (no `append`, or nothing signed out). */
+  event: StoredSecurityEvent | null
 }
 
 /** Where and when a device was last seen (see {@link DeviceStore.touch}). */
@@ -62,4 +78,12 @@ export interface DeviceStore {
    * password change with `logout_devices` (MSC2457), account disable. Returns how many were revoked.
    */
   revokeAllExcept(accountId: string, keepDeviceId: string | null): Promise<number>
+  /**
+   * {@link revoke} for each of `deviceIds` of the account, with the event appended to its feed when at
+   * least one was signed out, all in one step on the account (one commit on SQLite and in the account's
+   * Durable Object, one script on the account's Redis slot): a "not me" report signs the reported
+   * device and its QR channel's other devices out together with `device_not_me`, the operator's sign-out
+   * of a device goes with `device_revoked`; a crash leaves all of it or none.
+   */
+  revokeMany(accountId: string, deviceIds: readonly string[], append?: CountedFeedAppend): Promise<DevicesSignedOut>
 }

@@ -22,7 +22,7 @@ import {
 } from '../core/accounts/records.ts'
 import type { AccountObjectApi } from '../adapters/durable/durable-object-api.ts'
 import type { SessionTokens } from '../adapters/durable/session-mint.ts'
-import { updateAndSignOut } from '../adapters/durable/sql/account-change-sql.ts'
+import { revokeMany, updateAndSignOut } from '../adapters/durable/sql/account-change-sql.ts'
 import { AccountSql, MintRefused } from '../adapters/durable/sql/account-sql.ts'
 import { query } from '../adapters/durable/sql/executor.ts'
 import { objectExecutor } from '../adapters/durable/sql/object-executor.ts'
@@ -34,7 +34,9 @@ import type {
   AccountCreateOutcome,
   AccountUpdateEffects,
   AccountUpdateResult,
+  CountedFeedAppend,
   DeviceSeen,
+  DevicesSignedOut,
   FeedAppend,
   MintOutcome,
   ReplaceOutcome,
@@ -204,6 +206,11 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
 
   async revokeAllExcept(keepDeviceId: string | null, nowMs: number): Promise<number> {
     return this.#atomic(0, (id) => this.#tables.revokeAllExcept(id, keepDeviceId, nowMs))
+  }
+
+  async revokeMany(deviceIds: readonly string[], append: CountedFeedAppend | null, nowMs: number): Promise<DevicesSignedOut> {
+    const none: DevicesSignedOut = { revoked: [], event: null }
+    return this.#atomic(none, (id) => revokeMany(this.#tables, id, deviceIds, append ?? undefined, nowMs))
   }
 
   async putAccess(token: AccessTokenRecord, nowMs: number): Promise<MintOutcome> {

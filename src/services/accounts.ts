@@ -3,13 +3,13 @@
  * a dummy argon2id run for unknown names, so timing does not tell which names exist, and a transparent
  * rehash when the configured cost changed), change the password (MSC2457 `logout_devices`), disable.
  */
-import { countedEvent } from '../core/accounts/counted-event.ts'
 import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
 import { checkPasswordAgainst, DEFAULT_PASSWORD_POLICY, type CommonPasswords, type PasswordPolicy } from '../core/auth/password-rules.ts'
 import type { Clock, DurableStore, Random, SecurityEvent, SecurityEvents } from '../ports.ts'
+import { signOutReport } from './sign-out-report.ts'
 
 /** What the accounts service needs. */
 export interface AccountsDeps {
@@ -105,10 +105,8 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
     event: SecurityEvent | undefined,
     countAs?: string,
   ): Promise<{ account: AccountRecord; signedOut: number }> => {
-    const { events } = deps
-    const bounds = events.feedBounds
-    const stored = bounds === undefined ? undefined : events.stored?.bind(events)
-    const append = event === undefined || stored === undefined || bounds === undefined ? undefined : { event, bounds, countAs }
+    const report = event === undefined ? undefined : signOutReport(deps.events, event, countAs)
+    const append = report?.append
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const account = await durable.accounts.get(accountId)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
@@ -116,8 +114,7 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
       const effects = { ...(signOut === undefined ? {} : { signOut }), ...(append === undefined ? {} : { append }) }
       const { outcome, signedOut } = await durable.accounts.updateAndSignOut(accountId, account.version, next, effects)
       if (outcome !== 'ok') continue
-      // The sinks do not throw (a failing one logs itself); the change stands either way.
-      if (event !== undefined) await (stored ?? events.emit.bind(events))(accountId, countedEvent(event, countAs, signedOut))
+      await report?.tell(accountId, signedOut)
       return { account: next, signedOut }
     }
     throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })

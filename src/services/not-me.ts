@@ -8,16 +8,20 @@
  * (`core/policy/not-me-global.ts`: three throwaway accounts cannot deny a café's network to its
  * other users), but never the reporter's own network nor one where the account's trusted devices were
  * seen recently (`core/policy/not-me.ts`); and tells the account's devices and the operator
- * (`device_not_me`).
+ * (`device_not_me`). The deny comes first (a repeat adds nothing), then the sign-out of the device and
+ * its siblings with the event in one store step (`DeviceStore.revokeMany`): a report cut anywhere is
+ * made again and completes, or it completed (finding 44).
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import { RelayError } from '../core/errors.ts'
 import { notMeNetworkVerdict } from '../core/policy/not-me.ts'
 import { notMeEvidence, type NotMeKeptGlobally } from '../core/policy/not-me-global.ts'
+import type { DeviceRecord } from '../core/accounts/records.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { AbuseGuard, NotMeDenyScope } from './abuse-guard.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
+import { signOutReport } from './sign-out-report.ts'
 
 /** One report. */
 export interface NotMeReport {
@@ -49,14 +53,8 @@ export interface NotMeService {
   report(report: NotMeReport): Promise<NotMeOutcome>
 }
 
-/**
- * Builds the service.
- *
- * @example
- * const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: 86_400_000, globalMinAccountAgeMs: 7 * 86_400_000 })
- * await notMe.report({ reporter: { accountId, deviceId }, reporterNetwork: clientKey, deviceId: id, stepUp })
- */
-export const notMeService = (deps: {
+/** What the service needs. */
+export interface NotMeDeps {
   durable: DurableStore
   events: SecurityEvents
   clock: Clock
@@ -65,7 +63,16 @@ export const notMeService = (deps: {
   denyMs: number
   /** How long a reporting account must be established for its report to count toward a deny of everybody. */
   globalMinAccountAgeMs: number
-}): NotMeService => ({
+}
+
+/**
+ * Builds the service.
+ *
+ * @example
+ * const notMe = notMeService({ durable, events, clock, guard, abuse, denyMs: 86_400_000, globalMinAccountAgeMs: 7 * 86_400_000 })
+ * await notMe.report({ reporter: { accountId, deviceId }, reporterNetwork: clientKey, deviceId: id, stepUp })
+ */
+export const notMeService = (deps: NotMeDeps): NotMeService => ({
   async report({ reporter, reporterNetwork, deviceId, stepUp }) {
     const { accountId } = reporter
     if (deviceId === '' || deviceId.length > 64) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
@@ -83,52 +90,68 @@ export const notMeService = (deps: {
       device.channelHash === undefined
         ? []
         : all.filter((d) => d.id !== device.id && d.id !== reporter.deviceId && d.channelHash === device.channelHash)
-    const revoked: string[] = []
-    for (const d of [device, ...siblings]) if (await deps.durable.devices.revoke(accountId, d.id)) revoked.push(d.id)
 
+    // The deny first: it is idempotent (one report per account and network), so a report cut after it
+    // is made again and completes; the sign-out and the event then land together or not at all.
     const now = deps.clock.now()
     const reporterNetworks = [reporterNetwork, reporterDevice.lastSeenNetwork]
     const remaining = all.filter((d) => d.id !== device.id && !siblings.includes(d))
-    const verdict = notMeNetworkVerdict({ network: device.lastSeenNetwork, reporterNetworks, remaining, now })
-    let outcome: NotMeOutcome = { revokedDeviceIds: revoked, networkDeniedMs: 0, networkDenyScope: 'none' }
-    if (!verdict.deny) outcome.networkKeptBecause = verdict.reason
-    else if (deps.abuse === undefined || !(deps.denyMs > 0)) outcome.networkKeptBecause = 'disabled'
-    else {
-      const account = await deps.durable.accounts.get(accountId)
-      const evidence = notMeEvidence({
-        accountCreatedAtMs: account?.createdAtMs ?? now,
-        devices: remaining,
-        reporterNetworks,
-        now,
-        minAccountAgeMs: deps.globalMinAccountAgeMs,
-      })
-      const denied = await deps.abuse.denyForAccount(
-        verdict.network,
-        accountId,
-        deps.denyMs,
-        evidence.counts ? evidence.networks : undefined,
-      )
-      outcome =
-        denied.scope === 'none'
-          ? { ...outcome, networkKeptBecause: 'exempt' }
-          : {
-              ...outcome,
-              networkDeniedMs: deps.denyMs,
-              networkDenyScope: denied.scope,
-              ...(denied.keptBecause === undefined ? {} : { networkKeptBecause: denied.keptBecause }),
-            }
-    }
-    await deps.events.emit(accountId, {
-      type: 'device_not_me',
-      atMs: now,
-      deviceId: device.id,
-      details: {
-        reported_by: reporter.deviceId,
-        revoked: revoked.length,
-        network_denied: outcome.networkDeniedMs > 0,
-        network_deny_scope: outcome.networkDenyScope,
+    const network = await denyNetwork(deps, { accountId, network: device.lastSeenNetwork, reporterNetworks, remaining, now })
+
+    const { append, tell } = signOutReport(
+      deps.events,
+      {
+        type: 'device_not_me',
+        atMs: now,
+        deviceId: device.id,
+        details: {
+          reported_by: reporter.deviceId,
+          network_denied: network.networkDeniedMs > 0,
+          network_deny_scope: network.networkDenyScope,
+        },
       },
-    })
-    return outcome
+      'revoked',
+    )
+    const { revoked } = await deps.durable.devices.revokeMany(accountId, [device.id, ...siblings.map((d) => d.id)], append)
+    if (revoked.length > 0) await tell(accountId, revoked.length)
+    return { revokedDeviceIds: revoked, ...network }
   },
 })
+
+/** The network part of a report: the verdict, then the deny of the abuse guard when it says so. */
+const denyNetwork = async (
+  deps: NotMeDeps,
+  {
+    accountId,
+    network,
+    reporterNetworks,
+    remaining,
+    now,
+  }: {
+    accountId: string
+    network: string | undefined
+    reporterNetworks: Array<string | undefined>
+    remaining: DeviceRecord[]
+    now: number
+  },
+): Promise<Omit<NotMeOutcome, 'revokedDeviceIds'>> => {
+  const verdict = notMeNetworkVerdict({ network, reporterNetworks, remaining, now })
+  const none = { networkDeniedMs: 0, networkDenyScope: 'none' } as const
+  if (!verdict.deny) return { ...none, networkKeptBecause: verdict.reason }
+  if (deps.abuse === undefined || !(deps.denyMs > 0)) return { ...none, networkKeptBecause: 'disabled' }
+  const account = await deps.durable.accounts.get(accountId)
+  const evidence = notMeEvidence({
+    accountCreatedAtMs: account?.createdAtMs ?? now,
+    devices: remaining,
+    reporterNetworks,
+    now,
+    minAccountAgeMs: deps.globalMinAccountAgeMs,
+  })
+  const denied = await deps.abuse.denyForAccount(verdict.network, accountId, deps.denyMs, evidence.counts ? evidence.networks : undefined)
+  if (denied.scope === 'none') return { ...none, networkKeptBecause: 'exempt' }
+  return {
+    networkDeniedMs: deps.denyMs,
+    networkDenyScope: denied.scope,
+    ...(denied.keptBecause === undefined ? {} : { networkKeptBecause: denied.keptBecause }),
+  }
+}

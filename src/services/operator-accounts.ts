@@ -8,6 +8,7 @@ import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
 import type { AccountPage, Clock, DurableStore, SecurityEvents, StoredSecurityEvent } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
+import { signOutReport } from './sign-out-report.ts'
 
 const BY_OPERATOR = { by: 'operator' } as const
 
@@ -98,8 +99,11 @@ export const operatorAccounts = (deps: {
     },
     async revokeDevice(username, deviceId) {
       const account = await show(username)
-      if (!(await durable.devices.revoke(account.id, deviceId))) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
-      await events.emit(account.id, { type: 'device_revoked', atMs: clock.now(), deviceId, details: BY_OPERATOR })
+      // The event goes with the sign-out, in one store step (finding 44).
+      const { append, tell } = signOutReport(events, { type: 'device_revoked', atMs: clock.now(), deviceId, details: BY_OPERATOR })
+      const { revoked } = await durable.devices.revokeMany(account.id, [deviceId], append)
+      if (revoked.length === 0) throw new RelayError('NOT_FOUND', { detail: 'no such device' })
+      await tell(account.id, revoked.length)
     },
   }
 }

@@ -11,82 +11,18 @@
 import { describe, expect, it } from 'vitest'
 import type { AccountRecord } from '../../src/core/accounts/records.ts'
 import { silentLogger } from '../../src/adapters/platform/node.ts'
-import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
-import type { DurableStore, EphemeralStore, WebhookMessage, WebhookOutbox } from '../../src/ports.ts'
+import type { DurableStore, WebhookMessage, WebhookOutbox } from '../../src/ports.ts'
 import { webhookSecurityEvents } from '../../src/services/webhooks.ts'
 import { call, login, refresh, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+import type { CrashRunStores } from './crash-stores.ts'
+import { cutDurable, type Fault } from './cut-durable.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'a different long passphrase'
-
-/** The shared stores of one run; `forA` gives process A's own connections and ends them at a kill. */
-export interface PasswordRunStores {
-  store: (clock: FakeClock) => EphemeralStore
-  durable: (clock: FakeClock) => DurableStore
-  forA: () => { durable: (clock: FakeClock) => DurableStore; kill(): void }
-  /** Each call: the run's webhook outbox, on a connection of its own (memory: the same object). */
-  outbox: () => WebhookOutbox
-  startMs: number
-}
-
-type Fault = 'kill' | 'error' | 'none'
-
-// What reads only; every other method of the durable store may write.
-const READS = new Set([
-  'get',
-  'findByUsername',
-  'list',
-  'listByAccount',
-  'getAccess',
-  'getRefreshFamily',
-  'readEvents',
-  'lastAuthenticated',
-  'countRecoveryCodes',
-])
-
-const never = <T>(): Promise<T> => new Promise<T>(() => {})
-
-/**
- * Process A's durable store, cut right after the first write that leaves `watch.accountId` changed as
- * `watch.changed` tells (a new password hash, a disabled status; nothing is cut while `watch` is unset).
- */
-const cutAfterNewPassword = (inner: DurableStore, fault: Fault, kill: () => void) => {
-  const state = { watch: null as { accountId: string; changed: (account: AccountRecord) => boolean } | null, cut: false }
-  const fail = (): Promise<never> => {
-    state.cut = true
-    if (fault === 'error') throw new StoreUnavailableError('the store failed after the commit')
-    kill()
-    return never()
-  }
-  const cutting = <P extends object>(port: P): P =>
-    new Proxy(port, {
-      get(target, name, receiver) {
-        const value: unknown = Reflect.get(target, name, receiver)
-        if (typeof value !== 'function' || typeof name !== 'string') return value
-        return async (...args: unknown[]) => {
-          if (state.cut) return fail()
-          const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args)
-          const watch = state.watch
-          if (fault === 'none' || watch === null || READS.has(name)) return result
-          const account = await inner.accounts.get(watch.accountId)
-          return account !== null && watch.changed(account) ? fail() : result
-        }
-      },
-    })
-  const durable: DurableStore = {
-    ...inner,
-    accounts: cutting(inner.accounts),
-    credentials: cutting(inner.credentials),
-    devices: cutting(inner.devices),
-    tokens: cutting(inner.tokens),
-    security: cutting(inner.security),
-  }
-  return { durable, state }
-}
 
 interface Run {
   a: Send
@@ -103,7 +39,7 @@ interface Run {
   cut(): boolean
 }
 
-const setUp = async (fresh: () => PasswordRunStores, fault: Fault): Promise<Run> => {
+const setUp = async (fresh: () => CrashRunStores, fault: Fault): Promise<Run> => {
   const stores = fresh()
   const clock = fakeClock(stores.startMs)
   const sinks = (seed: number) => () => [
@@ -111,9 +47,11 @@ const setUp = async (fresh: () => PasswordRunStores, fault: Fault): Promise<Run>
   ]
   const b = makeApp({ env: TEST_ENV, clock, store: stores.store, durable: stores.durable, random: seededRandom(31), sinks: sinks(41) })
   const forA = stores.forA()
-  let cut: ReturnType<typeof cutAfterNewPassword> | undefined
+  let cut: ReturnType<typeof cutDurable> | undefined
+  let innerA: DurableStore | undefined
   const durableA = (c: FakeClock): DurableStore => {
-    cut = cutAfterNewPassword(forA.durable(c), fault, forA.kill)
+    innerA = forA.durable(c)
+    cut = cutDurable(innerA, fault, forA.kill)
     return cut.durable
   }
   const a = makeApp({ env: TEST_ENV, clock, store: stores.store, durable: durableA, random: seededRandom(32), sinks: sinks(42) })
@@ -122,7 +60,8 @@ const setUp = async (fresh: () => PasswordRunStores, fault: Fault): Promise<Run>
   const phone = await login(atB, 'alice', PASSWORD, undefined, 'Phone')
   const phisher = await login(viaApp(b.app, '203.0.113.66'), 'alice', PASSWORD, undefined, 'Phished session')
   const account = await b.durable.accounts.findByUsername('alice')
-  if (account === null || cut === undefined) throw new Error('no account, or A has no durable store')
+  if (account === null || cut === undefined || innerA === undefined) throw new Error('no account, or A has no durable store')
+  const inner = innerA
   // The sign-ins' webhooks (finding 40) go out before the run, which counts the password change's.
   const outbox = stores.outbox()
   for (const m of await outbox.claimDue(clock.now() + 3_600_000, 100, 30_000)) expect(await outbox.complete(m.id)).toBe(true)
@@ -140,7 +79,10 @@ const setUp = async (fresh: () => PasswordRunStores, fault: Fault): Promise<Run>
       const changed = disabled
         ? (a: AccountRecord) => a.status === 'disabled'
         : (a: AccountRecord) => a.passwordHash !== account.passwordHash
-      state.watch = { accountId: account.id, changed }
+      state.watch = async () => {
+        const now = await inner.accounts.get(account.id)
+        return now !== null && changed(now)
+      }
     },
     cut: () => state.cut,
   }
@@ -181,7 +123,7 @@ const passwordEvents = async (run: Run) =>
 const webhooksOf = async (run: Run, clockMs: number): Promise<WebhookMessage[]> => run.outbox.claimDue(clockMs + 3_600_000, 100, 30_000)
 
 /** The suite; `fresh` makes each run's stores (empty, shared by both processes). */
-export const describePasswordChangeCrash = (label: string, fresh: () => PasswordRunStores): void => {
+export const describePasswordChangeCrash = (label: string, fresh: () => CrashRunStores): void => {
   describe(`faults (${label}): a process cut in the middle of a password change (finding 43)`, () => {
     it.each(['kill', 'error'] as const)(
       'owner, %s right after the new password is stored: the phisher is signed out, the owner is not, the feed holds the change',

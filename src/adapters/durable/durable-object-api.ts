@@ -8,7 +8,9 @@ import type {
   AccountCreateOutcome,
   AccountUpdateEffects,
   AccountUpdateResult,
+  CountedFeedAppend,
   DeviceSeen,
+  DevicesSignedOut,
   FeedAppend,
   MintOutcome,
   ReplaceOutcome,
@@ -54,6 +56,8 @@ export interface AccountObjectApi {
   touchDevice(deviceId: string, seen: DeviceSeen): Promise<boolean>
   revokeDevice(deviceId: string, nowMs: number): Promise<boolean>
   revokeAllExcept(keepDeviceId: string | null, nowMs: number): Promise<number>
+  /** `DeviceStore.revokeMany` on this account, in one transaction (`append` null: no event). */
+  revokeMany(deviceIds: readonly string[], append: CountedFeedAppend | null, nowMs: number): Promise<DevicesSignedOut>
   putAccess(token: AccessTokenRecord, nowMs: number): Promise<MintOutcome>
   getAccess(id: string, nowMs: number): Promise<AccessTokenRecord | null>
   revokeAccess(id: string, nowMs: number): Promise<boolean>

@@ -201,6 +201,7 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     touch: (accountId, deviceId, seen) => account(accountId).touchDevice(deviceId, seen),
     revoke: (accountId, deviceId) => account(accountId).revokeDevice(deviceId, clock.now()),
     revokeAllExcept: (accountId, keepDeviceId) => account(accountId).revokeAllExcept(keepDeviceId, clock.now()),
+    revokeMany: (accountId, deviceIds, append) => account(accountId).revokeMany([...deviceIds], append ?? null, clock.now()),
     createWithTokens: (device, records, append, planned) =>
       mintSessionIndexed({ clock, account, index }, device, records, append, planned === true),
   }

@@ -9,6 +9,7 @@ import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
 import type {
   AccountStore,
   Clock,
+  CountedFeedAppend,
   CredentialStore,
   DeviceStore,
   DurableStore,
@@ -16,7 +17,7 @@ import type {
   ReplaceOutcome,
   SecurityStateStore,
 } from '../../ports.ts'
-import { copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
+import { type AccountState, copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
 import { missingParts, reportedIn, tokensFitDevice } from './session-mint.ts'
@@ -24,6 +25,14 @@ import { missingParts, reportedIn, tokensFitDevice } from './session-mint.ts'
 /** Options of {@link memoryDurableStore}. */
 export interface MemoryDurableOptions {
   clock: Clock
+}
+
+/** Appends the event with its count of signed-out devices (`countAs`) to the account's feed; null without one. */
+const appendCounted = (s: MemoryDurableState, state: AccountState, append: CountedFeedAppend | undefined, signedOut: number) => {
+  if (append === undefined) return null
+  const { kept, added } = appendKept(state.feed, countedEvent(append.event, append.countAs, signedOut), append.bounds, s.clock.now())
+  state.feed = kept
+  return copy(added)
 }
 
 const memoryAccountStore = (s: MemoryDurableState): AccountStore => {
@@ -71,10 +80,7 @@ const memoryAccountStore = (s: MemoryDurableState): AccountStore => {
       for (const device of signOut === undefined ? [] : [...state.devices.keys()]) {
         if (device !== signOut?.keepDeviceId && revokeDevice(s, state, device)) signedOut++
       }
-      if (append === undefined) return { outcome, signedOut, event: null }
-      const { kept, added } = appendKept(state.feed, countedEvent(append.event, append.countAs, signedOut), append.bounds, s.clock.now())
-      state.feed = kept
-      return { outcome, signedOut, event: copy(added) }
+      return { outcome, signedOut, event: appendCounted(s, state, append, signedOut) }
     },
     async list(after, limit) {
       const keys = [...usernames.keys()].filter((key) => after === null || key > after).sort()
@@ -174,10 +180,12 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
     },
     async revokeAllExcept(accountId, keepDeviceId) {
       const state = accounts.get(accountId)
-      if (state === undefined) return 0
-      let n = 0
-      for (const id of [...state.devices.keys()]) if (id !== keepDeviceId && revokeDevice(s, state, id)) n++
-      return n
+      return state === undefined ? 0 : [...state.devices.keys()].filter((id) => id !== keepDeviceId && revokeDevice(s, state, id)).length
+    },
+    async revokeMany(accountId, deviceIds, append) {
+      const state = accounts.get(accountId)
+      const revoked = state === undefined ? [] : deviceIds.filter((id) => revokeDevice(s, state, id))
+      return { revoked, event: state === undefined || revoked.length === 0 ? null : appendCounted(s, state, append, revoked.length) }
     },
   }
 }

@@ -22,7 +22,7 @@
 import type { RedisClient } from '../storage/redis-client.ts'
 import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
-import { ACCOUNT_CHANGE_SCRIPTS, redisUpdateAndSignOut } from './redis-account-change.ts'
+import { ACCOUNT_CHANGE_SCRIPTS, redisRevokeMany, redisUpdateAndSignOut } from './redis-account-change.ts'
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS } from './redis-security-scripts.ts'
@@ -116,7 +116,10 @@ const redisCredentials = ({ client, redis, acct, base }: RedisDurableContext): D
   countRecoveryCodes: (accountId) => client.scard(`${base(accountId)}rc`),
 })
 
-const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): Omit<DurableStore['devices'], 'createWithTokens'> => ({
+// The session mint and the sign-out with its event are in ./redis-session-mint.ts and ./redis-account-change.ts.
+type SimpleDeviceIntents = Omit<DurableStore['devices'], 'createWithTokens' | 'revokeMany'>
+
+const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): SimpleDeviceIntents => ({
   create: (d) => redis.qdDeviceCreate(acct(d.accountId), clock.now(), ...deviceArgs(d)),
   async get(accountId, deviceId) {
     const fields = await client.hmget(`${base(accountId)}dev:${deviceId}`, 'j', 'n', 't', 'net')
@@ -174,7 +177,7 @@ export const redisDurableStore = ({ client, keyPrefix = 'qrelay:', clock }: Redi
   }
   const tokens = redisTokens(c)
   const security = redisSecurity(c)
-  const devices: DurableStore['devices'] = { ...redisDevices(c), createWithTokens: redisSessionMint(c) }
+  const devices: DurableStore['devices'] = { ...redisDevices(c), createWithTokens: redisSessionMint(c), revokeMany: redisRevokeMany(c) }
   return {
     kind: 'redis',
     accounts: redisAccounts(c, keyPrefix),

@@ -15,7 +15,7 @@ import { usernameKey } from '../../core/accounts/records.ts'
 import type { DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, FeedAppend, MintOutcome, ReplaceOutcome } from '../../ports.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
-import { updateAndSignOut } from './sql/account-change-sql.ts'
+import { revokeMany, updateAndSignOut } from './sql/account-change-sql.ts'
 import { AccountSql, MintRefused } from './sql/account-sql.ts'
 import type { SqlExecutor } from './sql/executor.ts'
 import { libsqlExecutor } from './sql/libsql-executor.ts'
@@ -130,6 +130,7 @@ export const sqliteStore = ({ db, clock }: SqliteStoreOptions): DurableStore => 
       touch: atomic((accountId, deviceId, seen) => tables.touchDevice(accountId, deviceId, seen)),
       revoke: atomic((accountId, deviceId) => tables.revokeDevice(accountId, deviceId, now())),
       revokeAllExcept: atomic((accountId, keepDeviceId) => tables.revokeAllExcept(accountId, keepDeviceId, now())),
+      revokeMany: atomic((accountId, deviceIds, append) => revokeMany(tables, accountId, deviceIds, append, now())),
     },
     tokens: {
       putAccess: atomic((token) => tables.putAccess(token, now())),

@@ -30,7 +30,7 @@ const setup = (devices: DeviceRecord[], options: { maxAuthAgeMs?: number } = {})
     devices: {
       get: async (accountId: string, id: string) => (live.get(id)?.accountId === accountId ? (live.get(id) ?? null) : null),
       listByAccount: async (accountId: string) => [...live.values()].filter((d) => d.accountId === accountId),
-      revoke: async (_: string, id: string) => live.delete(id),
+      revokeMany: async (_: string, ids: string[]) => ({ revoked: ids.filter((id) => live.delete(id)), event: null }),
     },
   } as unknown as DurableStore
   const emitted: SecurityEvent[] = []
