@@ -16,6 +16,7 @@ import { RelayError } from '../core/errors.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
+import { signOutReport } from './sign-out-report.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
 
 /** One rename. */
@@ -64,13 +65,17 @@ export const deviceManagement = (deps: {
 }): DeviceManagement => ({
   async signOut(actor, deviceId) {
     const device = await deps.durable.devices.get(actor.accountId, deviceId)
-    if (device === null || !(await deps.durable.devices.revoke(actor.accountId, deviceId))) return false
-    await deps.events.emit(actor.accountId, {
+    if (device === null) return false
+    // The sign-out and its event in one store step: a process killed in between loses neither.
+    const { append, tell } = signOutReport(deps.events, {
       type: 'device_signed_out',
       atMs: deps.clock.now(),
       deviceId,
       details: { by_device: actor.deviceId, self: deviceId === actor.deviceId, device_name: device.displayName },
     })
+    const { revoked } = await deps.durable.devices.revokeMany(actor.accountId, [deviceId], append)
+    if (revoked.length === 0) return false
+    await tell(actor.accountId, revoked.length)
     return true
   },
   async rename({ actor, deviceId, displayName, stepUp }) {

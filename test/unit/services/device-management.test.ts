@@ -27,7 +27,7 @@ const setup = (devices: DeviceRecord[]) => {
   const durable = {
     devices: {
       get: async (accountId: string, id: string) => (live.get(id)?.accountId === accountId ? (live.get(id) ?? null) : null),
-      revoke: async (_: string, id: string) => live.delete(id),
+      revokeMany: async (_: string, ids: readonly string[]) => ({ revoked: ids.filter((id) => live.delete(id)), event: null }),
       rename: async (_: string, id: string, displayName: string) => {
         const d = live.get(id)
         if (d === undefined) return false
