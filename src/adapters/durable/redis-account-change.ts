@@ -101,13 +101,7 @@ export const redisUpdateAndSignOut =
   ): Promise<AccountUpdateResult> => {
     const [outcome, count, eventId] = await redis.qdUpdateAndSignOut(
       acct(id),
-      expectedVersion,
-      JSON.stringify(next),
-      next.version,
-      usernameKey(next.username),
-      next.status,
-      next.lockedUntilMs,
-      next.id === id ? '1' : '0',
+      ...accountUpdateArgs(id, expectedVersion, next),
       flag(signOut),
       signOut?.keepDeviceId ?? '',
       signOut?.keepDeviceId == null ? '0' : '1',
@@ -118,6 +112,21 @@ export const redisUpdateAndSignOut =
     const signedOut = Number(count)
     return { outcome, signedOut, event: eventOf(append, eventId, signedOut) }
   }
+
+/**
+ * The seven ARGV of an account's compare-and-swap, shared by the plain update (./redis.ts) and
+ * {@link redisUpdateAndSignOut}: expectedVersion, json, nextVersion, usernameKey, status, lockedUntilMs, sameId.
+ */
+export const accountUpdateArgs = (id: string, expectedVersion: number, next: AccountRecord) =>
+  [
+    expectedVersion,
+    JSON.stringify(next),
+    next.version,
+    usernameKey(next.username),
+    next.status,
+    next.lockedUntilMs,
+    next.id === id ? '1' : '0',
+  ] as const
 
 /**
  * `DeviceStore.revokeMany` over the context's client.

@@ -22,7 +22,7 @@
 import type { RedisClient } from '../storage/redis-client.ts'
 import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
-import { ACCOUNT_CHANGE_SCRIPTS, redisRevokeMany, redisUpdateAndSignOut } from './redis-account-change.ts'
+import { ACCOUNT_CHANGE_SCRIPTS, accountUpdateArgs, redisRevokeMany, redisUpdateAndSignOut } from './redis-account-change.ts'
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
 import { DURABLE_SCRIPTS } from './redis-scripts.ts'
 import { SECURITY_SCRIPTS } from './redis-security-scripts.ts'
@@ -90,16 +90,7 @@ const redisAccounts = (c: RedisDurableContext, keyPrefix: string): DurableStore[
       return account !== null && usernameKey(account.username) === key ? account : null
     },
     async update(id, expectedVersion, next): Promise<ReplaceOutcome> {
-      const outcome = await redis.qdAccountUpdate(
-        acct(id),
-        expectedVersion,
-        JSON.stringify(next),
-        next.version,
-        usernameKey(next.username),
-        next.status,
-        next.lockedUntilMs,
-        next.id === id ? '1' : '0',
-      )
+      const outcome = await redis.qdAccountUpdate(acct(id), ...accountUpdateArgs(id, expectedVersion, next))
       if (outcome === 'renamed') throw new Error('accounts.update may not change the id or the username')
       return outcome
     },
