@@ -106,7 +106,7 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT:
     'open registration requests that look a username up, per client address (each tells whether the name is taken); further ones get 429 before the look-up',
   QRELAY_RATE_RENAMES_PER_DEVICE:
-    'device renames one signed-in device may make (of itself or another device); each is reported in the account feed, so a session cannot push older events out of it with renames; further ones get 429',
+    'device renames one signed-in device may make (of itself or another device); each is reported in the account feed (the newest 100 events, 7 days), so a session cannot push older events out of it with renames, even paced over days; further ones get 429',
   // oauth
   QRELAY_GRANT_TTL_SECONDS: 'lifetime of a device authorization grant (its device code and user code)',
   QRELAY_POLL_INTERVAL_SECONDS: 'polling interval the new device is told to keep at the token endpoint (RFC 8628; slow_down adds 5 s)',

@@ -244,7 +244,9 @@ export const compose = (config: Config, given: ComposePorts): Services => {
           logger,
           metrics,
           trustedNetworks: config.policy.trustedNetworks,
-          ...(ports.accounts === undefined ? {} : { vouches: trustedNetworkVouch(ports.accounts.durable.devices, clock) }),
+          ...(ports.accounts === undefined
+            ? {}
+            : { vouches: trustedNetworkVouch(ports.accounts.durable.devices, clock, config.abuse.notMeGlobalMinAccountAgeSeconds * 1000) }),
         })
   const events = ports.channelEvents
   const unmetered = rendezvousService({

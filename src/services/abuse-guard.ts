@@ -47,9 +47,10 @@ export interface AbuseGuard {
    */
   record(source: string, signal: AbuseSignal, onceFor?: string): Promise<void>
   /**
-   * True while the source is under an automatic block or an explicit deny; with `accountId`, also
-   * while that account's own "not me" deny of it lasts, and not for a global "not me" deny the
-   * account is vouched for (see `vouches` of the guard's deps).
+   * Whether an approval by `accountId` of a login from the source is refused: true while the source is
+   * under an automatic block or an explicit deny, while that account's own "not me" deny of it lasts,
+   * and while a global "not me" deny lasts unless the account is vouched for (see `vouches` of the
+   * guard's deps: an owner whose established device is known there approves logins from there).
    */
   isDenied(source: string, accountId?: string): Promise<boolean>
   /** Denies the source for everybody for `ms`, whatever its counts (unless exempt). */
@@ -61,7 +62,11 @@ export interface AbuseGuard {
    * scope applied and, when it stayed with the account, why.
    */
   denyForAccount(source: string, accountId: string, ms: number, networks: readonly string[] | undefined): Promise<NotMeDeny>
-  /** How long the source stays denied, in ms (0: not denied); `accountId` as in {@link isDenied}. */
+  /**
+   * How long the source stays denied, in ms (0: not denied), for a channel creator (with `accountId`
+   * also that account's own "not me" deny). A global "not me" deny is never waived here: a creator's
+   * last-seen network is the one of the request being judged, so a vouch would vouch for itself.
+   */
   deniedForMs(source: string, accountId?: string): Promise<number>
   /**
    * Lifts every block of the source (automatic, explicit, per account); the window's counts so far do
@@ -145,7 +150,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
   const thresholdsOf = (key: string): AbuseThresholds => (key.startsWith(ASN_SOURCE) ? perAsn : deps.thresholds)
   const stores: AbuseStores = { counters, kv, clock, logger: deps.logger, metrics: deps.metrics, thresholdsOf }
 
-  const deniedForMs = async (source: string, accountId?: string): Promise<number> => {
+  const deniedMs = async (source: string, accountId: string | undefined, waive: boolean): Promise<number> => {
     if (source === '' || source === 'unknown') return 0
     const key = sourceKeyOf(source)
     if (isExempt(source)) return 0
@@ -159,7 +164,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     const notMeUntil = Number(notMeText)
     const notMe = Number.isFinite(notMeUntil) && notMeUntil > now ? notMeUntil - now : 0
     // The account that knows this network is asked only when that waiver would change the answer.
-    if (notMe <= other || accountId === undefined || deps.vouches === undefined) return Math.max(other, notMe)
+    if (!waive || notMe <= other || accountId === undefined || deps.vouches === undefined) return Math.max(other, notMe)
     return (await deps.vouches(accountId, key)) ? other : notMe
   }
 
@@ -184,9 +189,9 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       }
     },
     async isDenied(source, accountId) {
-      return (await deniedForMs(source, accountId)) > 0
+      return (await deniedMs(source, accountId, true)) > 0
     },
-    deniedForMs,
+    deniedForMs: (source, accountId) => deniedMs(source, accountId, false),
     async deny(source, ms) {
       if (source === '' || source === 'unknown' || !(ms > 0)) return
       if (!isExempt(source)) await denyGlobally(sourceKeyOf(source), ms, 'explicit')
@@ -204,7 +209,7 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     },
     async lift(source) {
       const key = sourceKeyOf(source)
-      const before = await deniedForMs(key)
+      const before = await deniedMs(key, undefined, false)
       await clearBlocks(stores, key)
       deps.logger?.warn({ network: key, wasBlockedForSeconds: Math.ceil(before / 1000) }, 'network block lifted by the operator')
       return before

@@ -5,8 +5,9 @@
  * who changed what, also when a stolen password did it (finding 41). Renaming another device follows
  * the device-action rule (quarantine, then a step-up when the acting device's authentication is
  * stale); renaming itself is always allowed. Renames are limited per acting device
- * (`QRELAY_RATE_RENAMES_PER_DEVICE`): the feed keeps the newest events only, and a phished session,
- * which may rename itself even in quarantine, must not push the owner's older news out with renames. The operator's sign-outs (`device_revoked`), "not me"
+ * (`QRELAY_RATE_RENAMES_PER_DEVICE`, 10 a day): the feed keeps the newest 100 events for 7 days, and a
+ * phished session, which may rename itself even in quarantine, must not push the owner's older news out
+ * with renames, even paced over days. The operator's sign-outs (`device_revoked`), "not me"
  * (`device_not_me`) and a password change's (`password_changed`) are reported by their own services.
  *
  * @see ./device-actions.ts
@@ -40,7 +41,7 @@ export interface DeviceManagement {
    * Renames a device and reports `device_renamed` (nothing when the name is unchanged). Another device
    * needs the actor out of quarantine and recently authenticated (else `stepUp` first). Errors:
    * FORBIDDEN with reason `quarantined`, NOT_FOUND, the UIA challenge while stepping up,
-   * RATE_LIMITED (the acting device's renames, counted before the step-up and the write).
+   * RATE_LIMITED (the acting device's renames, counted after the step-up, before the write).
    */
   rename(request: RenameRequest): Promise<void>
 }
@@ -84,12 +85,13 @@ export const deviceManagement = (deps: {
     const stale = self ? false : (await deps.guard.check(actor, 'rename_other_device')).stale
     const device = await deps.durable.devices.get(actor.accountId, deviceId)
     if (device === null) throw notFound()
-    if (deps.limiter !== undefined && deps.renamesPerDevice !== undefined) {
-      await deps.limiter.consume(`rename:${actor.accountId}:${actor.deviceId}`, deps.renamesPerDevice)
-    }
     if (stale) {
       await stepUp()
       await deps.guard.markAuthenticated(actor)
+    }
+    // Counted once the rename will be written (a step-up's challenge and its answer count once).
+    if (deps.limiter !== undefined && deps.renamesPerDevice !== undefined) {
+      await deps.limiter.consume(`rename:${actor.accountId}:${actor.deviceId}`, deps.renamesPerDevice)
     }
     // The old name is read just before: a concurrent rename may report the name it replaced instead.
     if (!(await deps.durable.devices.rename(actor.accountId, deviceId, displayName))) throw notFound()

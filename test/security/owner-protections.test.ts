@@ -275,28 +275,38 @@ describe('finding 42: a deny of everybody needs independent, established reporte
     expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
   })
 
-  it('finding 42: a deny of everybody never locks out an account whose trusted device was seen on that network; the lift ends it', async () => {
-    const { t, owner } = await setup()
+  it('finding 42: a deny of everybody never locks out an account whose established trusted device was seen on that network; the lift ends it', async () => {
+    // Channels are created signed in here (QRELAY_INITIATION_REQUIRE_AUTH): the creator has an account.
+    const { t, owner } = await setup({ QRELAY_INITIATION_REQUIRE_AUTH: 'true' })
     const [r1, r2, r3, dave] = await establishedAccounts(t, [
       { name: 'rita', phone: '192.0.2.21', today: '192.0.2.21' },
       { name: 'sam', phone: '192.0.2.22', today: '192.0.2.22' },
       { name: 'tom', phone: '192.0.2.23', today: '192.0.2.23' },
-      // Dave works from the café: his laptop (trusted) is signed in there.
-      { name: 'dave', phone: '198.51.100.60', today: CAFE },
+      // Dave works from the café: his phone (trusted, a week old) was signed in there.
+      { name: 'dave', phone: CAFE, today: CAFE },
     ])
     const answers = await reportSignInsFrom(t, [r1, r2, r3] as { owner: Send; token: string }[], CAFE)
     expect(answers.map((r) => r.body.network_deny_scope)).toEqual(['account', 'account', 'global'])
     // Strangers: no channel from the café, no approval of a device there.
-    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).body.qrelay_code).toBe('NETWORK_DENIED')
     const alice = { owner, token: (await login(owner, 'alice', PASSWORD)).access_token as string }
+    const createAtCafe = (token: string) => call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' }, token)
+    expect((await createAtCafe(alice.token)).body.qrelay_code).toBe('NETWORK_DENIED')
     expect(await approveFrom(t, alice, CAFE, 'a')).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
     // Dave still approves a new device at the café from his laptop there.
     expect((await approveFrom(t, dave as { owner: Send; token: string }, CAFE, 'd')).status).toBe(200)
     // The reporters themselves stay denied (their own reports), trusted device or not.
     expect(await approveFrom(t, r1 as { owner: Send; token: string }, CAFE, 'r')).toMatchObject({ status: 403 })
+    // A fresh account signed in at the café is not vouched for by the very request that marks it seen there.
+    const cafe = viaApp(t.app, CAFE)
+    await call(owner, 'POST', '/v1/admin/users', { username: 'mallory', password: PASSWORD }, ADMIN_TOKEN)
+    const mallory = { owner: cafe, token: (await login(cafe, 'mallory', PASSWORD)).access_token as string }
+    expect(await approveFrom(t, mallory, CAFE, 'm')).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
+    // No channel is created there, signed in or not, Dave included (his device would vouch for the request itself).
+    expect((await createAtCafe(mallory.token)).body.qrelay_code).toBe('NETWORK_DENIED')
+    expect((await createAtCafe((dave as { token: string }).token)).body.qrelay_code).toBe('NETWORK_DENIED')
     expect((await call(owner, 'POST', '/v1/admin/abuse/lift', { network: CAFE }, ADMIN_TOKEN)).status).toBe(200)
     expect((await approveFrom(t, alice, CAFE, 'a2')).status).toBe(200)
-    expect((await call(viaApp(t.app, CAFE), 'POST', '/v1/rendezvous', { data: '' })).status).toBeLessThan(300)
+    expect((await createAtCafe(alice.token)).status).toBeLessThan(300)
   })
 })
 

@@ -220,7 +220,7 @@ const EXPECTED: Record<string, unknown> = {
       },
       renamesPerDevice: {
         limit: 10,
-        windowMs: 3600000,
+        windowMs: 86400000,
       },
     },
     oauth: {
@@ -409,7 +409,7 @@ const EXPECTED: Record<string, unknown> = {
       },
       renamesPerDevice: {
         limit: 10,
-        windowMs: 3600000,
+        windowMs: 86400000,
       },
     },
     oauth: {

@@ -117,10 +117,10 @@ export const auth = {
     env: 'QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT',
     default: '30/3600s',
   }),
-  /** Renames made by one device (of itself or of another device): each is reported to the account's feed, which keeps the newest 100 events. */
+  /** Renames made by one device (of itself or of another device): each is reported to the account's feed, which keeps the newest 100 events for 7 days. */
   renamesPerDevice: knob.rate({
     env: 'QRELAY_RATE_RENAMES_PER_DEVICE',
-    default: '10/3600s',
+    default: '10/86400s',
   }),
 } satisfies Section
 

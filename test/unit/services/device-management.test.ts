@@ -5,6 +5,9 @@ import type { DurableStore, SecurityEvent, SecurityEvents, SecurityStateStore } 
 import { authRecency } from '../../../src/services/auth-recency.ts'
 import { deviceActionGuard } from '../../../src/services/device-actions.ts'
 import { deviceManagement } from '../../../src/services/device-management.ts'
+import { memoryStore } from '../../../src/adapters/storage/memory.ts'
+import { parseConfig } from '../../../src/config.ts'
+import { rateLimiter } from '../../../src/services/rate-limiter.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 
 const NOW = Date.UTC(2026, 5, 1, 12)
@@ -20,7 +23,7 @@ const device = (over: Partial<DeviceRecord> & { id: string }): DeviceRecord => (
   ...over,
 })
 
-const setup = (devices: DeviceRecord[]) => {
+const setup = (devices: DeviceRecord[], limited = false) => {
   const clock = fakeClock(NOW)
   const live = new Map(devices.map((d) => [d.id, d]))
   const renames: string[] = []
@@ -46,7 +49,14 @@ const setup = (devices: DeviceRecord[]) => {
   } as unknown as SecurityStateStore
   const recency = authRecency({ security, clock })
   const guard = deviceActionGuard({ devices: durable.devices, clock, recency, maxAuthAgeMs: 24 * HOUR })
-  const service = deviceManagement({ durable, events, clock, guard })
+  // The default rename limit of the configuration, on a real counter store, when asked.
+  const limit = limited
+    ? {
+        limiter: rateLimiter(memoryStore({ clock, sweepIntervalMs: 0 }).counters, clock),
+        renamesPerDevice: parseConfig({}).auth.renamesPerDevice,
+      }
+    : {}
+  const service = deviceManagement({ durable, events, clock, guard, ...limit })
   let stepUps = 0
   const rename = (actor: string, deviceId: string, displayName: string) =>
     service.rename({ actor: { accountId: 'acc', deviceId: actor }, deviceId, displayName, stepUp: async () => void stepUps++ })
@@ -136,5 +146,45 @@ describe('deviceManagement.rename (finding 41)', () => {
     await t.rename('phone', 'phone', 'Phone')
     expect(t.renames).toEqual(['phone'])
     expect(t.emitted).toEqual([])
+  })
+})
+
+describe('deviceManagement.rename limit (finding 41, sibling)', () => {
+  it("finding 41: a phished session renaming itself as fast as allowed for a week writes fewer renames than the feed's 100 events", async () => {
+    const t = setup([device({ id: 'qr', origin: 'qr', quarantineUntilMs: NOW + 24 * HOUR })], true)
+    let written = 0
+    // Paced as the answers allow: after a 429, it waits the Retry-After it was given (the review's attack).
+    for (let tries = 0; t.clock.now() < NOW + 7 * 24 * HOUR && tries < 10_000; tries++) {
+      const error = await errorOf(t.rename('qr', 'qr', `Phone ${tries}`))
+      if (error === undefined) written++
+      else if (error.code !== 'RATE_LIMITED') throw error
+      t.clock.advance(error?.retryAfterMs ?? 60_000)
+    }
+    expect(t.emitted).toHaveLength(written)
+    // 42 at the default (10 a day); 10 an hour let 100 through in under a day.
+    expect(written).toBeLessThanOrEqual(80)
+  })
+
+  it('finding 41: renames are counted per acting device, and a step-up and its rename count once', async () => {
+    const t = setup(
+      [device({ id: 'qr', origin: 'qr', quarantineUntilMs: NOW + HOUR }), device({ id: 'phone', createdAtMs: NOW - 48 * HOUR })],
+      true,
+    )
+    for (let i = 0; i < 10; i++) await t.rename('qr', 'qr', `Phone ${i}`)
+    expect((await errorOf(t.rename('qr', 'qr', 'Phone 10')))?.code).toBe('RATE_LIMITED')
+    // The phone's first rename of another device is answered with a challenge (its step-up throws),
+    // then made with the answer: the challenge is not counted, so 10 renames follow, not 9.
+    const challenged = t.service.rename({
+      actor: { accountId: 'acc', deviceId: 'phone' },
+      deviceId: 'qr',
+      displayName: 'Tablet',
+      stepUp: async () => {
+        throw new RelayError('AUTH_STAGE_REQUIRED', { detail: 'more authentication stages are required' })
+      },
+    })
+    expect((await errorOf(challenged))?.code).toBe('AUTH_STAGE_REQUIRED')
+    for (let i = 0; i < 10; i++) await t.rename('phone', 'qr', `Tablet ${i}`)
+    expect(t.stepUps()).toBe(1)
+    expect((await errorOf(t.rename('phone', 'qr', 'Tablet 10')))?.code).toBe('RATE_LIMITED')
   })
 })
