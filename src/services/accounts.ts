@@ -47,8 +47,17 @@ export interface AccountsService {
    * Errors: PASSWORD_TOO_WEAK, NOT_FOUND, CONCURRENT_WRITE.
    */
   changePassword(accountId: string, newPassword: string, keepDeviceId: string | null, logoutDevices: boolean): Promise<number>
-  /** Applies `change` by compare-and-swap, retrying a few times. Errors: NOT_FOUND, CONCURRENT_WRITE. */
-  revise(accountId: string, change: (account: AccountRecord) => Partial<AccountRecord> | null): Promise<AccountRecord>
+  /**
+   * Applies `change` by compare-and-swap, retrying a few times. With `event`, the event is appended to
+   * the account's feed in the same store step (`AccountStore.updateAndSignOut`) and told to the sinks
+   * after it; nothing is reported when `change` answers null (no change). Errors: NOT_FOUND,
+   * CONCURRENT_WRITE.
+   */
+  revise(
+    accountId: string,
+    change: (account: AccountRecord) => Partial<AccountRecord> | null,
+    event?: SecurityEvent,
+  ): Promise<AccountRecord>
   /**
    * Disables the account and signs out every device, with `event` (when given) in the same store step.
    * Errors: NOT_FOUND.
@@ -81,26 +90,15 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
     if (!checked.ok) throw new RelayError('PASSWORD_TOO_WEAK', { detail: checked.detail })
   }
 
-  const revise: AccountsService['revise'] = async (accountId, change) => {
-    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const account = await durable.accounts.get(accountId)
-      if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
-      const changes = change(account)
-      if (changes === null) return account
-      const next = reviseAccount(account, changes, clock.now())
-      if ((await durable.accounts.update(accountId, account.version, next)) === 'ok') return next
-    }
-    throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })
-  }
-
   /**
-   * `changes` by compare-and-swap with the sign-out and the event in the same store step, retried as
-   * {@link revise}; then the sinks hear the event (`stored`: the feed holds it already; `emit` where
-   * the events have no feed). Errors: NOT_FOUND, CONCURRENT_WRITE.
+   * `change` by compare-and-swap, retried a few times; with a sign-out or an event, both go in the same
+   * store step (`AccountStore.updateAndSignOut`), then the sinks hear the event (`stored`: the feed
+   * holds it already; `emit` where the events have no feed). A null change writes and reports nothing.
+   * Errors: NOT_FOUND, CONCURRENT_WRITE.
    */
-  const reviseSigningOut = async (
+  const reviseWith = async (
     accountId: string,
-    changes: Partial<AccountRecord>,
+    change: (account: AccountRecord) => Partial<AccountRecord> | null,
     signOut: { keepDeviceId: string | null } | undefined,
     event: SecurityEvent | undefined,
     countAs?: string,
@@ -110,7 +108,13 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const account = await durable.accounts.get(accountId)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+      const changes = change(account)
+      if (changes === null) return { account, signedOut: 0 }
       const next = reviseAccount(account, changes, clock.now())
+      if (signOut === undefined && append === undefined) {
+        if ((await durable.accounts.update(accountId, account.version, next)) === 'ok') return { account: next, signedOut: 0 }
+        continue
+      }
       const effects = { ...(signOut === undefined ? {} : { signOut }), ...(append === undefined ? {} : { append }) }
       const { outcome, signedOut } = await durable.accounts.updateAndSignOut(accountId, account.version, next, effects)
       if (outcome !== 'ok') continue
@@ -119,6 +123,9 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
     }
     throw new RelayError('CONCURRENT_WRITE', { detail: 'the account changed concurrently; try again' })
   }
+
+  const revise: AccountsService['revise'] = async (accountId, change, event) =>
+    (await reviseWith(accountId, change, undefined, event)).account
 
   const assertCreatable = (username: string, password: string): void => {
     if (!USERNAME.test(username)) {
@@ -174,13 +181,13 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
         ...(keepDeviceId === null ? {} : { deviceId: keepDeviceId }),
       }
       const signOut = logoutDevices ? { keepDeviceId } : undefined
-      return (await reviseSigningOut(accountId, { passwordHash }, signOut, event, 'devices_signed_out')).signedOut
+      return (await reviseWith(accountId, () => ({ passwordHash }), signOut, event, 'devices_signed_out')).signedOut
     },
     revise,
     async disable(username, event) {
       const account = await durable.accounts.findByUsername(username)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such user' })
-      return (await reviseSigningOut(account.id, { status: 'disabled' }, { keepDeviceId: null }, event)).account
+      return (await reviseWith(account.id, () => ({ status: 'disabled' }), { keepDeviceId: null }, event)).account
     },
   }
 }

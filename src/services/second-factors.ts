@@ -160,24 +160,32 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       // Confirmed sealed under the current key, whatever the pending one was sealed with (or not).
       const { base32 } = open(accountId, pending)
       const confirmed = seal(accountId, base32)
-      await accounts.revise(accountId, (a) => {
-        const current = a.totp?.secret
-        if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
-          throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
-        }
-        return { totp: { secret: confirmed, confirmedAtMs: now } }
-      })
-      const codes = await newCodes(accountId)
-      await events.emit(accountId, { type: 'totp_enabled', atMs: now, deviceId })
-      return codes
+      // The factor and its event in one store step: a process killed after it loses neither.
+      await accounts.revise(
+        accountId,
+        (a) => {
+          const current = a.totp?.secret
+          if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
+            throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
+          }
+          return { totp: { secret: confirmed, confirmedAtMs: now } }
+        },
+        { type: 'totp_enabled', atMs: now, deviceId },
+      )
+      return newCodes(accountId)
     },
     async disableTotp(accountId, deviceId) {
-      await accounts.revise(accountId, (a) => {
-        if (a.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
-        return { totp: undefined }
-      })
+      // The factor's removal and its event in one store step (the owner hears of it whatever follows);
+      // recovery codes left by a cut after it are offered by no flow while TOTP is off.
+      await accounts.revise(
+        accountId,
+        (a) => {
+          if (a.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
+          return { totp: undefined }
+        },
+        { type: 'totp_disabled', atMs: clock.now(), deviceId },
+      )
       await durable.credentials.replaceRecoveryCodes(accountId, [])
-      await events.emit(accountId, { type: 'totp_disabled', atMs: clock.now(), deviceId })
     },
     async verifyTotp(account, code) {
       if (!hasTotp(account) || account.totp === undefined) return fail('TOTP_INVALID', 'TOTP is not enabled')

@@ -6,14 +6,16 @@
  * cut right after the first call that leaves the new password stored: from there nothing of A runs
  * (`kill`: its request never answers), or that call and every later one throw (`error`: a store error
  * whose answer was lost). Whatever the cut, once the new password is stored, every other session (the
- * phisher's) is signed out, the owner's own is not, and the feed holds `password_changed`.
+ * phisher's) is signed out, the owner's own is not, and the feed holds `password_changed`. The same cut
+ * after TOTP is switched off leaves `totp_disabled` in the feed.
  */
 import { describe, expect, it } from 'vitest'
 import type { AccountRecord } from '../../src/core/accounts/records.ts'
+import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import { silentLogger } from '../../src/adapters/platform/node.ts'
 import type { DurableStore, WebhookMessage, WebhookOutbox } from '../../src/ports.ts'
 import { webhookSecurityEvents } from '../../src/services/webhooks.ts'
-import { call, login, refresh, viaApp, type Answer, type Send } from '../helpers/account-client.ts'
+import { call, login, refresh, viaApp, withUia, type Answer, type Send } from '../helpers/account-client.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
@@ -34,8 +36,8 @@ interface Run {
   phone: Record<string, any>
   phisher: Record<string, any>
   outbox: WebhookOutbox
-  /** Arms the cut for this account: after the write that stores a new password (or, `disabled`, the disable). */
-  watch(disabled?: boolean): void
+  /** Arms the cut for this account: after the write that stores a new password (or, `disabled`, the disable; or the change `changed` sees). */
+  watch(disabled?: boolean | ((account: AccountRecord) => boolean)): void
   cut(): boolean
 }
 
@@ -76,9 +78,12 @@ const setUp = async (fresh: () => CrashRunStores, fault: Fault): Promise<Run> =>
     phisher,
     outbox,
     watch: (disabled = false) => {
-      const changed = disabled
-        ? (a: AccountRecord) => a.status === 'disabled'
-        : (a: AccountRecord) => a.passwordHash !== account.passwordHash
+      const changed =
+        typeof disabled === 'function'
+          ? disabled
+          : disabled
+            ? (a: AccountRecord) => a.status === 'disabled'
+            : (a: AccountRecord) => a.passwordHash !== account.passwordHash
       state.watch = async () => {
         const now = await inner.accounts.get(account.id)
         return now !== null && changed(now)
@@ -89,7 +94,11 @@ const setUp = async (fresh: () => CrashRunStores, fault: Fault): Promise<Run> =>
 }
 
 /** Runs `request` at A and waits until it is answered or cut (a killed request never answers). */
-const cutWhile = async (run: Run, request: () => Promise<Answer>, disabled = false): Promise<Answer | null> => {
+const cutWhile = async (
+  run: Run,
+  request: () => Promise<Answer>,
+  disabled: boolean | ((account: AccountRecord) => boolean) = false,
+): Promise<Answer | null> => {
   run.watch(disabled)
   const answer = request()
   for (let i = 0; i < 400 && !run.cut(); i++) {
@@ -172,6 +181,25 @@ export const describePasswordChangeCrash = (label: string, fresh: () => CrashRun
         expect(events.filter((e) => e.type === 'account_disabled')).toMatchObject([{ details: { by: 'operator' } }])
       },
     )
+
+    it.each(['kill', 'error'] as const)('TOTP switched off, %s right after the write: the feed holds totp_disabled', async (fault) => {
+      const run = await setUp(fresh, fault)
+      const token = run.phone.access_token as string
+      const begun = (await withUia(run.atB, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)).final
+      const key = totpSecretFromBase32(begun.body.secret as string)
+      if (!key.ok) throw new Error('bad secret')
+      const code = () => generateTotp(key.value.bytes(), run.b.clock.now())
+      expect((await call(run.atB, 'POST', '/v1/account/totp/confirm', { code: code() }, token)).status).toBe(200)
+      run.b.clock.advance(30_000)
+      const second = { type: 'm.login.2fa.totp' as const, code: code() }
+      const off = async () => (await withUia(run.a, 'DELETE', '/v1/account/totp', {}, PASSWORD, second, token)).final
+      await cutWhile(run, off, (a) => a.totp === undefined)
+      expect(run.cut()).toBe(true)
+      expect((await run.b.durable.accounts.get(run.accountId))?.totp).toBeUndefined()
+      // Before: TOTP off, and no event: the owner's other devices never heard that a factor was removed.
+      const events = await run.b.durable.security.readEvents(run.accountId, 0, 100)
+      expect(events.filter((e) => e.type === 'totp_disabled')).toMatchObject([{ deviceId: run.phone.device_id }])
+    })
 
     it('uncut: 200, the phisher signed out, one event in the feed and one webhook with the count', async () => {
       const run = await setUp(fresh, 'none')
