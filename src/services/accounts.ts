@@ -9,7 +9,7 @@ import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
 import { checkPasswordAgainst, DEFAULT_PASSWORD_POLICY, type CommonPasswords, type PasswordPolicy } from '../core/auth/password-rules.ts'
 import type { Clock, DurableStore, Random, SecurityEvent, SecurityEvents } from '../ports.ts'
-import { signOutReport } from './sign-out-report.ts'
+import { signOutReport } from './step-report.ts'
 
 /** What the accounts service needs. */
 export interface AccountsDeps {

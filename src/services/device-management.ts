@@ -17,7 +17,7 @@ import { RelayError } from '../core/errors.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
-import { signOutReport } from './sign-out-report.ts'
+import { signOutReport } from './step-report.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
 
 /** One rename. */

@@ -21,7 +21,7 @@ import type { DeviceRecord } from '../core/accounts/records.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { AbuseGuard, NotMeDenyScope } from './abuse-guard.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
-import { signOutReport } from './sign-out-report.ts'
+import { signOutReport } from './step-report.ts'
 
 /** One report. */
 export interface NotMeReport {

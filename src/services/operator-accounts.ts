@@ -8,7 +8,7 @@ import type { AccountRecord, DeviceRecord } from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
 import type { AccountPage, Clock, DurableStore, SecurityEvents, StoredSecurityEvent } from '../ports.ts'
 import type { AccountsService } from './accounts.ts'
-import { signOutReport } from './sign-out-report.ts'
+import { signOutReport } from './step-report.ts'
 
 const BY_OPERATOR = { by: 'operator' } as const
 

@@ -13,6 +13,7 @@ import { RelayError } from '../core/errors.ts'
 import type { PlannedSession } from '../core/oauth/redemption-plan.ts'
 import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityEvents, SecurityFeedBounds } from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
+import { stepReport } from './step-report.ts'
 import { putAccessToken, tokenRecords } from './token-mint.ts'
 
 export { RefreshError } from './session-refresh.ts'
@@ -135,11 +136,9 @@ const TOUCH_CACHE_MAX = 10_000
  * await tell(account.id, tokens.deviceId)
  */
 export const signInReport = (events: SecurityEvents, event: (deviceId: string) => SecurityEvent) => {
-  const bounds = events.feedBounds
-  const stored = bounds === undefined ? undefined : events.stored?.bind(events)
-  const report: MintReport | undefined = stored === undefined || bounds === undefined ? undefined : { event, bounds }
-  const tell = (accountId: string, deviceId: string): Promise<void> => (stored ?? events.emit.bind(events))(accountId, event(deviceId))
-  return { report, tell }
+  const { bounds, tell } = stepReport(events)
+  const report: MintReport | undefined = bounds === undefined ? undefined : { event, bounds }
+  return { report, tell: (accountId: string, deviceId: string): Promise<void> => tell(accountId, event(deviceId)) }
 }
 
 /** {@link SessionsService.signIn}: `mint` with the sign-in's `device_signed_in` (see {@link signInReport}). */

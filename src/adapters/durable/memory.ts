@@ -35,6 +35,10 @@ const appendCounted = (s: MemoryDurableState, state: AccountState, append: Count
   return copy(added)
 }
 
+/** Signs out every device of the account but `keep`; how many. */
+const revokeAllBut = (s: MemoryDurableState, state: AccountState, keep: string | null): number =>
+  [...state.devices.keys()].filter((id) => id !== keep && revokeDevice(s, state, id)).length
+
 const memoryAccountStore = (s: MemoryDurableState): AccountStore => {
   const { accounts, usernames } = s
   const swap = (id: string, expectedVersion: number, next: AccountRecord): ReplaceOutcome => {
@@ -76,10 +80,7 @@ const memoryAccountStore = (s: MemoryDurableState): AccountStore => {
       const outcome = swap(id, expectedVersion, next)
       const state = accounts.get(id)
       if (outcome !== 'ok' || state === undefined) return { outcome, signedOut: 0, event: null }
-      let signedOut = 0
-      for (const device of signOut === undefined ? [] : [...state.devices.keys()]) {
-        if (device !== signOut?.keepDeviceId && revokeDevice(s, state, device)) signedOut++
-      }
+      const signedOut = signOut === undefined ? 0 : revokeAllBut(s, state, signOut.keepDeviceId)
       return { outcome, signedOut, event: appendCounted(s, state, append, signedOut) }
     },
     async list(after, limit) {
@@ -180,7 +181,7 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
     },
     async revokeAllExcept(accountId, keepDeviceId) {
       const state = accounts.get(accountId)
-      return state === undefined ? 0 : [...state.devices.keys()].filter((id) => id !== keepDeviceId && revokeDevice(s, state, id)).length
+      return state === undefined ? 0 : revokeAllBut(s, state, keepDeviceId)
     },
     async revokeMany(accountId, deviceIds, append) {
       const state = accounts.get(accountId)

@@ -9,7 +9,7 @@
 import { countedEvent } from '../../core/accounts/counted-event.ts'
 import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
 import type { AccountUpdateEffects, AccountUpdateResult, CountedFeedAppend, DeviceStore, ReplaceOutcome } from '../../ports.ts'
-import { PRELUDE } from './redis-scripts.ts'
+import { ACCOUNT_SWAP, PRELUDE, REVOKE_ALL_EXCEPT } from './redis-scripts.ts'
 import { FEED_APPEND } from './redis-security-scripts.ts'
 import { eventJson } from './redis-session-mint.ts'
 import { flag, type RedisDurableContext } from './redis-tokens.ts'
@@ -30,17 +30,10 @@ end
 // ARGV: expectedVersion, json, nextVersion, usernameKey, status, lockedUntilMs, sameId, signOut, keep, hasKeep, now,
 //       then the event's six from 12. Returns {outcome, signedOut, eventId ('' without one)}.
 const UPDATE_AND_SIGN_OUT = `
-local cur = redis.call('HMGET', KEYS[1], 'v', 'uk')
-if not cur[1] then return {'missing', 0, ''} end
-if cur[2] ~= ARGV[4] or ARGV[7] ~= '1' then return {'renamed', 0, ''} end
-if cur[1] ~= ARGV[1] then return {'mismatch', 0, ''} end
-redis.call('HSET', KEYS[1], 'j', ARGV[2], 'v', ARGV[3], 's', ARGV[5], 'l', ARGV[6])
+local outcome = account_swap(1)
+if outcome ~= 'ok' then return {outcome, 0, ''} end
 local n = 0
-if ARGV[8] == '1' then
-  for _, id in ipairs(redis.call('SMEMBERS', base .. 'devs')) do
-    if not (ARGV[10] == '1' and id == ARGV[9]) then n = n + revoke_device(id, ARGV[11]) end
-  end
-end
+if ARGV[8] == '1' then n = revoke_all_except(ARGV[9], ARGV[10], ARGV[11]) end
 return {'ok', n, counted_append(n, ARGV[11], 12)}`
 
 // ARGV: now, the event's six from 2, then the device ids. Returns {eventId ('' without one), revoked ids…}:
@@ -61,7 +54,7 @@ export interface AccountChangeScripts {
 
 /** [command name, Lua source]. */
 export const ACCOUNT_CHANGE_SCRIPTS: ReadonlyArray<readonly [keyof AccountChangeScripts, string]> = [
-  ['qdUpdateAndSignOut', PRELUDE + FEED_APPEND + COUNTED_APPEND + UPDATE_AND_SIGN_OUT],
+  ['qdUpdateAndSignOut', PRELUDE + ACCOUNT_SWAP + REVOKE_ALL_EXCEPT + FEED_APPEND + COUNTED_APPEND + UPDATE_AND_SIGN_OUT],
   ['qdRevokeMany', PRELUDE + FEED_APPEND + COUNTED_APPEND + REVOKE_MANY],
 ]
 

@@ -59,14 +59,21 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'j', ARGV[1], 'v', ARGV[2], 'uk', ARGV[3], 's', ARGV[4], 'l', ARGV[5], 'ts', -1)
 return 1`
 
-// ARGV: expectedVersion, json, nextVersion, usernameKey, status, lockedUntilMs, sameId ('1' or '0').
-const ACCOUNT_UPDATE = `
-local cur = redis.call('HMGET', KEYS[1], 'v', 'uk')
-if not cur[1] then return 'missing' end
-if cur[2] ~= ARGV[4] or ARGV[7] ~= '1' then return 'renamed' end
-if cur[1] ~= ARGV[1] then return 'mismatch' end
-redis.call('HSET', KEYS[1], 'j', ARGV[2], 'v', ARGV[3], 's', ARGV[5], 'l', ARGV[6])
-return 'ok'`
+// The account's compare-and-swap over the seven ARGV from `a` (`accountUpdateArgs`): expectedVersion,
+// json, nextVersion, usernameKey, status, lockedUntilMs, sameId ('1' or '0'). Also used by the update
+// with its sign-out (./redis-account-change.ts).
+export const ACCOUNT_SWAP = `
+local function account_swap(a)
+  local cur = redis.call('HMGET', KEYS[1], 'v', 'uk')
+  if not cur[1] then return 'missing' end
+  if cur[2] ~= ARGV[a + 3] or ARGV[a + 6] ~= '1' then return 'renamed' end
+  if cur[1] ~= ARGV[a] then return 'mismatch' end
+  redis.call('HSET', KEYS[1], 'j', ARGV[a + 1], 'v', ARGV[a + 2], 's', ARGV[a + 4], 'l', ARGV[a + 5])
+  return 'ok'
+end
+`
+
+const ACCOUNT_UPDATE = `${ACCOUNT_SWAP}return account_swap(1)`
 
 // ARGV: step.
 const TOTP_STEP = `
@@ -121,13 +128,20 @@ return 1`
 // ARGV: deviceId, now.
 const DEVICE_REVOKE = `return revoke_device(ARGV[1], ARGV[2])`
 
-// ARGV: keepDeviceId, hasKeep, now.
-const DEVICE_REVOKE_ALL_EXCEPT = `
-local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', base .. 'devs')) do
-  if not (ARGV[2] == '1' and id == ARGV[1]) then n = n + revoke_device(id, ARGV[3]) end
+// Signs out every device of the account but `keep` (when `has_keep` is '1'); how many. Needs the
+// prelude; also used by the update with its sign-out (./redis-account-change.ts).
+export const REVOKE_ALL_EXCEPT = `
+local function revoke_all_except(keep, has_keep, now)
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', base .. 'devs')) do
+    if not (has_keep == '1' and id == keep) then n = n + revoke_device(id, now) end
+  end
+  return n
 end
-return n`
+`
+
+// ARGV: keepDeviceId, hasKeep, now.
+const DEVICE_REVOKE_ALL_EXCEPT = `${REVOKE_ALL_EXCEPT}return revoke_all_except(ARGV[1], ARGV[2], ARGV[3])`
 
 // Adds a token to an expiry index and lets the index expire with its last token (also used by the
 // session mint, ./redis-session-mint.ts).
