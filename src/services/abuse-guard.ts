@@ -110,6 +110,12 @@ interface AbuseGuardDeps {
   vouches?: (accountId: string, network: string) => Promise<boolean>
 }
 
+/** How long a deny stored as its end (ms, as text or a number; null: none) has left at `now`. */
+const leftMs = (until: string | number | null, now: number): number => {
+  const at = Number(until)
+  return Number.isFinite(at) && at > now ? at - now : 0
+}
+
 /** The source as given (a full address), else its network key's first address. */
 const isExemptIn = (exempt: { loopback: boolean; networks: readonly Cidr[] }, source: string): boolean => {
   if (source.startsWith(ASN_SOURCE)) return false
@@ -156,13 +162,10 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     if (isExempt(source)) return 0
     const now = clock.now()
     // Both denies of everybody in one round trip: a channel creation checks them on every request.
-    const [untilText, notMeText] = await Promise.all([kv.get(denyKey(key)), kv.get(notMeDenyKey(key))])
-    const until = Number(untilText)
-    const explicit = Number.isFinite(until) && until > now ? until - now : 0
+    const [explicitUntil, notMeUntil] = await Promise.all([kv.get(denyKey(key)), kv.get(notMeDenyKey(key))])
     const ownReport = accountId === undefined ? 0 : ((await readReports(stores, key)).reports.until[accountId] ?? 0)
-    const other = Math.max(explicit, ownReport > now ? ownReport - now : 0, await judge(stores, key))
-    const notMeUntil = Number(notMeText)
-    const notMe = Number.isFinite(notMeUntil) && notMeUntil > now ? notMeUntil - now : 0
+    const other = Math.max(leftMs(explicitUntil, now), leftMs(ownReport, now), await judge(stores, key))
+    const notMe = leftMs(notMeUntil, now)
     // The account that knows this network is asked only when that waiver would change the answer.
     if (!waive || notMe <= other || accountId === undefined || deps.vouches === undefined) return Math.max(other, notMe)
     return (await deps.vouches(accountId, key)) ? other : notMe
