@@ -18,8 +18,9 @@ export interface SecurityEvent {
     /** The operator signed one device out (`deviceId` is that device). */
     | 'device_revoked'
     /**
-     * A device was signed out at the user's request, by itself or from another device (`deviceId` is the
-     * device signed out; details `by_device`, `self`, `device_name`).
+     * A device was signed out at the user's request, by itself or from another device, or by an RFC 7009
+     * revocation of one of its tokens (`deviceId` is the device signed out; details `by_device`, `self`,
+     * `device_name`, and `via: "token_revocation"` for a revocation, MSC4254).
      */
     | 'device_signed_out'
     /** A device was renamed (`deviceId` is that device; details `by_device`, `self`, `old_name`, `new_name`). */

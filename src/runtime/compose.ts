@@ -202,7 +202,7 @@ const composeAccounts = (
     dpop,
     grants,
     deviceLogin,
-    inspection: tokenInspection({ durable, clock }),
+    inspection: tokenInspection({ durable, clock, events }),
     introspectionClients: hashedClients(config.oauth.introspectionClients),
     approvals,
     approvalRequests: approvalLookups,

@@ -8,7 +8,9 @@
  * (`QRELAY_RATE_RENAMES_PER_DEVICE`, 10 a day): the feed keeps the newest 100 events for 7 days, and a
  * phished session, which may rename itself even in quarantine, must not push the owner's older news out
  * with renames, even paced over days. The operator's sign-outs (`device_revoked`), "not me"
- * (`device_not_me`) and a password change's (`password_changed`) are reported by their own services.
+ * (`device_not_me`) and a password change's (`password_changed`) are reported by their own services; a
+ * token revocation that ends a device's session (`services/token-inspection.ts`) is reported as a
+ * sign-out of the device by itself (./device-sign-out.ts, finding 45).
  *
  * @see ./device-actions.ts
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
@@ -17,7 +19,7 @@ import { RelayError } from '../core/errors.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Clock, DurableStore, SecurityEvents } from '../ports.ts'
 import type { RateLimiter } from './rate-limiter.ts'
-import { signOutReport } from './step-report.ts'
+import { signOutDevice } from './device-sign-out.ts'
 import type { Actor, DeviceActionGuard } from './device-actions.ts'
 
 /** One rename. */
@@ -64,21 +66,7 @@ export const deviceManagement = (deps: {
   limiter?: RateLimiter
   renamesPerDevice?: RateRule
 }): DeviceManagement => ({
-  async signOut(actor, deviceId) {
-    const device = await deps.durable.devices.get(actor.accountId, deviceId)
-    if (device === null) return false
-    // The sign-out and its event in one store step: a process killed in between loses neither.
-    const { append, tell } = signOutReport(deps.events, {
-      type: 'device_signed_out',
-      atMs: deps.clock.now(),
-      deviceId,
-      details: { by_device: actor.deviceId, self: deviceId === actor.deviceId, device_name: device.displayName },
-    })
-    const { revoked } = await deps.durable.devices.revokeMany(actor.accountId, [deviceId], append)
-    if (revoked.length === 0) return false
-    await tell(actor.accountId, revoked.length)
-    return true
-  },
+  signOut: (actor, deviceId) => signOutDevice(deps, actor.accountId, deviceId, { byDevice: actor.deviceId }),
   async rename({ actor, deviceId, displayName, stepUp }) {
     const self = deviceId === actor.deviceId
     // Before anything about the target is revealed: a quarantined session acts on no other device.

@@ -1,12 +1,15 @@
 /**
- * Security findings 37, 38 and 41 on the Worker inside workerd (the real entry, over the Durable Object
- * stores): a device reported "not me" while it holds a feed read open is answered 401, not the report;
- * one address learns whether a bounded number of names are taken through registration; a sign-out and
- * a rename of the owner's devices are in the account feed, naming the device that did them.
+ * Security findings 37, 38, 41 and 45 on the Worker inside workerd (the real entry, over the Durable
+ * Object stores): a device reported "not me" while it holds a feed read open is answered 401, not the
+ * report; one address learns whether a bounded number of names are taken through registration; a
+ * sign-out and a rename of the owner's devices are in the account feed, naming the device that did
+ * them; an RFC 7009 revocation of a device's token signs the device out and is in the feed, once.
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { call, login, withUia, type Send } from '../helpers/account-client.ts'
+import { call, login, refresh, withUia, type Send } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { BASE, bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 
 const ORIGIN = 'https://relay.example'
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
@@ -74,6 +77,46 @@ describe('workers: finding 41', () => {
       ['device_renamed', phone.device_id, { by_device: laptop.device_id, self: false, old_name: 'Phone', new_name: 'old tablet - unused' }],
       ['device_signed_out', phone.device_id, { by_device: laptop.device_id, self: false, device_name: 'old tablet - unused' }],
       ['device_signed_out', laptop.device_id, { by_device: laptop.device_id, self: true, device_name: 'Laptop' }],
+    ])
+  })
+})
+
+describe('workers: finding 45', () => {
+  it("finding 45: on the Worker, revoking a password session's access token and a QR session's refresh token signs both devices out, reported once each", async () => {
+    const owner = from('192.0.2.145')
+    const username = `f45x${Date.now().toString(36)}`
+    expect((await call(owner, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const phone = await login(owner, username, PASSWORD, undefined, 'Phone')
+    const other = from('192.0.2.245')
+    const laptop = await login(other, username, PASSWORD, undefined, 'Laptop')
+    const holder = await dpopHolder()
+    const tvAt = from('192.0.2.246')
+    const { codes } = await requestGrant(tvAt, holder, Date.now(), { channel_binding: bindingOf('W'), device_name: 'TV' })
+    const approval = { decision: 'approve' as const, channel_binding: bindingOf('W'), dpop_jkt: holder.jkt }
+    expect((await decide(owner, phone.access_token, codes.user_code, approval)).status).toBe(200)
+    const tv = await pollToken(tvAt, holder, Date.now(), codes.device_code)
+    expect(tv.status, JSON.stringify(tv.body)).toBe(200)
+    const since = (await call(owner, 'GET', '/v1/events', undefined, phone.access_token)).body.next_since as number
+    const revoke = async (send: Send, token: string, headers: Record<string, string> = {}) =>
+      (
+        await send('/oauth2/revoke', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams({ token }).toString(),
+        })
+      ).status
+    expect(await revoke(other, laptop.access_token)).toBe(200)
+    // Before: the laptop's refresh token still refreshed, and the device stayed listed.
+    expect((await refresh(other, laptop.refresh_token)).body.error).toBe('invalid_grant')
+    expect(await revoke(tvAt, tv.body.refresh_token, { dpop: await holder.prove('POST', `${BASE}/oauth2/revoke`, Date.now()) })).toBe(200)
+    expect((await callWithDpop(tvAt, holder, Date.now(), 'GET', '/v1/devices', tv.body.access_token)).status).toBe(401)
+    expect(await revoke(other, laptop.refresh_token)).toBe(200)
+    const listed = (await call(owner, 'GET', '/v1/devices', undefined, phone.access_token)).body.devices
+    expect(listed.map((d: { device_id: string }) => d.device_id)).toEqual([phone.device_id])
+    const feed = (await call(owner, 'GET', `/v1/events?since=${since}`, undefined, phone.access_token)).body.events
+    expect(feed.map((e: { type: string; device_id: string; details: unknown }) => [e.type, e.device_id, e.details])).toEqual([
+      ['device_signed_out', laptop.device_id, { by_device: laptop.device_id, self: true, device_name: 'Laptop', via: 'token_revocation' }],
+      ['device_signed_out', tv.body.device_id, { by_device: tv.body.device_id, self: true, device_name: 'TV', via: 'token_revocation' }],
     ])
   })
 })

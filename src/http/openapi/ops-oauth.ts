@@ -63,7 +63,7 @@ const oauth: OperationSpec[] = [
     method: 'post',
     path: '/oauth2/revoke',
     tag: 'OAuth',
-    summary: 'Revoke a token (RFC 7009); 200 whether known or not',
+    summary: 'Revoke a token (RFC 7009), signing its device out (MSC4254); 200 whether known or not',
     headers: dpopHeader,
     body: {
       type: FORM,

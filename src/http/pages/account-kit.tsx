@@ -50,6 +50,8 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
     case 'device_signed_out': {
       // The device is gone from the list: its name comes with the event.
       const device = typeof details.device_name === 'string' ? quoted(details.device_name) : nameOf(event.deviceId)
+      // An RFC 7009 revocation of its token (finding 45): its app logging out, or whoever held the token.
+      if (details.via === 'token_revocation') return t('ev_device_signed_out_revoked', { device })
       if (details.self === true) return t('ev_device_signed_out_self', { device })
       return t('ev_device_signed_out', { device, actor: nameOf(details.by_device) })
     }

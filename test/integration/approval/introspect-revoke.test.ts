@@ -94,11 +94,11 @@ describe('token introspection (RFC 7662)', () => {
 })
 
 describe('token revocation (RFC 7009)', () => {
-  it('revokes an access token alone; the session still refreshes', async () => {
+  it('revoking an access token signs its device out: the refresh token dies with it (MSC4254)', async () => {
     const { send, tokens, form } = await setup()
     expect((await form('/oauth2/revoke', { token: tokens.access_token, token_type_hint: 'access_token' })).status).toBe(200)
     expect((await call(send, 'GET', '/v1/account/whoami', undefined, tokens.access_token)).status).toBe(401)
-    expect((await refresh(send, tokens.refresh_token)).status).toBe(200)
+    expect((await refresh(send, tokens.refresh_token)).body.error).toBe('invalid_grant')
   })
 
   it('revokes a refresh token with its family and the access tokens minted from it', async () => {

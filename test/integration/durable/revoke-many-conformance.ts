@@ -79,6 +79,30 @@ export const describeRevokeMany = (get: () => { store: DurableStore; clock: Fake
       expect(await store.security.readEvents(stranger.account.id, 0, 10)).toEqual([])
     })
 
+    it('kills every access token and refresh family of a signed-out device, however many (finding 45: a revocation signs out by it)', async () => {
+      const { store, clock } = get()
+      const { account, reporter, reported, sessions } = await fourDevices(store, clock)
+      // A second family (a page hand-over's), a second access token of the first, one of no family, a bound one.
+      const first = sessions.get(reported.id) as Awaited<ReturnType<typeof session>>
+      const second = await session(store, clock, reported)
+      const extra = [
+        newAccess(clock, reported, { familyId: first.family.id }),
+        newAccess(clock, reported),
+        newAccess(clock, reported, { jkt: 'k' }),
+      ]
+      for (const t of extra) expect(await store.tokens.putAccess(t)).toBe('ok')
+      clock.advance(1000)
+      const { append } = notMe(clock, reported, reporter)
+      expect((await store.devices.revokeMany(account.id, [reported.id], append)).revoked).toEqual([reported.id])
+      for (const t of [first.access, second.access, ...extra]) expect(await store.tokens.getAccess(t.id)).toBeNull()
+      for (const family of [first.family, second.family]) {
+        expect((await store.tokens.getRefreshFamily(family.id))?.revokedAtMs).toBe(clock.now())
+        expect((await store.tokens.rotateRefresh(rotateOf(family))).outcome).toBe('revoked')
+      }
+      expect(await store.tokens.revokeAccess(first.access.id)).toBe(false)
+      expect(await store.tokens.revokeRefreshFamily(second.family.id)).toBe(false)
+    })
+
     it('appends nothing when nothing was signed out: unknown ids, no ids, an unknown account, signed out already', async () => {
       const { store, clock } = get()
       const { account, reporter, reported, before } = await fourDevices(store, clock)
