@@ -18,9 +18,10 @@ export interface SecurityEvent {
     /** The operator signed one device out (`deviceId` is that device). */
     | 'device_revoked'
     /**
-     * A device was signed out at the user's request, by itself or from another device, or by an RFC 7009
-     * revocation of one of its tokens (`deviceId` is the device signed out; details `by_device`, `self`,
-     * `device_name`, and `via: "token_revocation"` for a revocation, MSC4254).
+     * A device was signed out at the user's request, by itself or from another device, by an RFC 7009
+     * revocation of one of its tokens, or when a rotated-out refresh token of it came back (`deviceId` is
+     * the device signed out; details `by_device`, `self`, `device_name`, and `via: "token_revocation"`
+     * for a revocation, MSC4254, or `via: "refresh_token_reuse"` for a reuse, RFC 9700 §4.14.2).
      */
     | 'device_signed_out'
     /** A device was renamed (`deviceId` is that device; details `by_device`, `self`, `old_name`, `new_name`). */

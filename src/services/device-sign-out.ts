@@ -2,8 +2,9 @@
  * One device signed out on its owner's behalf, reported as `device_signed_out`: the device, every
  * access token and every refresh family of it go with the event in one store step
  * (`DeviceStore.revokeMany`), and the sinks are told after. The user's own sign-outs
- * (`services/device-management.ts`, finding 41) and a token revocation that ends a device's session
- * (`services/token-inspection.ts`, MSC4254, finding 45) both go this way.
+ * (`services/device-management.ts`, finding 41), a token revocation that ends a device's session
+ * (`services/token-inspection.ts`, MSC4254, finding 45) and a refresh token's reuse
+ * (`services/session-refresh.ts`, finding 46) all go this way.
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/4254
  */
@@ -20,8 +21,11 @@ export interface DeviceSignOutDeps {
 /** Who signed the device out: the acting device, and how when it was not a user's sign-out request. */
 export interface SignOutBy {
   byDevice: string
-  /** Set when the sign-out came another way (`token_revocation`: RFC 7009 on one of the device's tokens). */
-  via?: 'token_revocation'
+  /**
+   * Set when the sign-out came another way: `token_revocation` (RFC 7009 on one of the device's tokens),
+   * `refresh_token_reuse` (a rotated-out refresh token of the device presented again: a theft signal).
+   */
+  via?: 'token_revocation' | 'refresh_token_reuse'
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * Refresh-token rotation of device sessions (RFC 9700 §4.14.2): DPoP binding, reuse detection by the
  * store's atomic rotation, and the sealed successor that answers a retried refresh within the grace
- * with the same new token (see `core/auth/refresh-successor.ts`).
+ * with the same new token (see `core/auth/refresh-successor.ts`). A reuse is a theft signal: the store
+ * revokes the family, and the device, left without a live token, is signed out and reported
+ * (`device_signed_out`, `via: "refresh_token_reuse"`) so that its owner sees it (finding 46).
  *
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
@@ -9,7 +11,8 @@ import { equalConstantTime, hashSecret, newOpaqueId } from '../core/crypto/secre
 import { DEVICE_TOKEN_SECRET_BYTES, parseDeviceToken } from '../core/auth/device-token.ts'
 import { openSuccessor, sealSuccessor } from '../core/auth/refresh-successor.ts'
 import { RelayError } from '../core/errors.ts'
-import type { DurableStore, KvStore, Random, RotateOutcome } from '../ports.ts'
+import type { Clock, DurableStore, KvStore, Random, RotateOutcome, SecurityEvents } from '../ports.ts'
+import { signOutDevice } from './device-sign-out.ts'
 import type { IssuedTokens } from './sessions.ts'
 
 /** Why a refresh failed, as RFC 6749 `invalid_grant` descriptions tell it. */
@@ -29,6 +32,11 @@ export interface RefreshDeps {
   refreshGraceMs: number
   /** Where successors are sealed; none: a retried refresh within the grace is refused as `raced`. */
   kv?: KvStore
+  /**
+   * The account's feed and other sinks, with the clock of the event: a reused token's device is signed
+   * out and reported there. Without them a reuse revokes the family alone.
+   */
+  report?: { events: SecurityEvents; clock: Clock }
   /** Stores a new access token of the family; throws RelayError FORBIDDEN when the store refuses. */
   putAccess(accountId: string, deviceId: string, familyId: string, jkt: string | undefined): Promise<{ bearer: string; ttl: number }>
 }
@@ -83,6 +91,16 @@ export const refreshSessions = (deps: RefreshDeps) => {
     }
     const nextHash = hashSecret(nextSecret)
     const { outcome, family } = await durable.tokens.rotateRefresh({ familyId, presentedHash, nextHash, graceMs: deps.refreshGraceMs })
+    if (outcome === 'reused' && family !== null && deps.report !== undefined) {
+      // The family is revoked already (the store's step); its device goes with its event, once: a
+      // second replay finds the family revoked (`revoked`), and a device signed out meanwhile is not
+      // reported again.
+      const { events, clock } = deps.report
+      await signOutDevice({ durable, events, clock }, family.accountId, family.deviceId, {
+        byDevice: family.deviceId,
+        via: 'refresh_token_reuse',
+      })
+    }
     if (family === null || (outcome !== 'rotated' && outcome !== 'raced')) throw new RefreshError(outcome)
     let successor = nextSecret
     if (outcome === 'raced') {

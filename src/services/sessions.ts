@@ -35,7 +35,7 @@ export interface SessionsDeps {
   kv?: KvStore
   /**
    * The account's feed and the other security-event sinks: {@link SessionsService.signIn} reports each
-   * sign-in there (without them it reports nothing).
+   * sign-in there, and a refresh token's reuse the sign-out of its device (without them it reports nothing).
    */
   events?: SecurityEvents
 }
@@ -247,6 +247,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       random,
       refreshGraceMs: deps.refreshGraceMs,
       putAccess,
+      ...(deps.events === undefined ? {} : { report: { events: deps.events, clock } }),
       ...(deps.kv === undefined ? {} : { kv: deps.kv }),
     }),
     markSeen: (principal, network) => touch(principal.accountId, principal.deviceId, network),

@@ -1,7 +1,9 @@
 /**
  * Finding 45 over Redis with two app instances sharing it: a revocation on one instance signs the
  * device out for both (its tokens dead on the other, gone from the list there), and its
- * `device_signed_out` reaches a read held on the other and the shared webhook outbox, once.
+ * `device_signed_out` reaches a read held on the other and the shared webhook outbox, once. Finding 46:
+ * a refresh token rotated on one instance and replayed on the other after the grace signs the device out
+ * on both, reported once.
  */
 import { describe, expect, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
@@ -111,6 +113,59 @@ if (redisUrl() === null) {
           ['security.device_signed_out', laptop.device_id, laptopOut],
           ['security.device_signed_out', tv.device_id, tvOut],
         ])
+      } finally {
+        await Promise.all(clients.map((c) => c.quit()))
+      }
+    })
+
+    it('finding 46: a refresh token rotated on one instance and replayed on the other signs the device out on both, reported once', async () => {
+      const clients = [redisClient(), redisClient(), redisClient()]
+      const keyPrefix = uniquePrefix('reuse46')
+      const clock = fakeClock(Date.now())
+      const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown' }
+      const outbox = redisWebhookOutbox({ client: clients[2] as NonNullable<(typeof clients)[2]>, keyPrefix: `${keyPrefix}wh:` })
+      const [a, b] = [clients[0], clients[1]].map((client, i) =>
+        makeApp({
+          env,
+          clock,
+          random: seededRandom(46 + i),
+          store: (c) => redisStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
+          durable: (c) => redisDurableStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
+          sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(146 + i), logger: silentLogger })],
+        }),
+      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+      try {
+        const onA = viaApp(a.app, '192.0.2.80')
+        const onB = viaApp(b.app, HOME)
+        await call(onB, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+        const phone = await login(onB, 'alice', PASSWORD, undefined, 'Phone')
+        const laptop = await login(onA, 'alice', PASSWORD, undefined, 'Laptop')
+        const since = (await call(onB, 'GET', '/v1/events', undefined, phone.access_token)).body.next_since as number
+        const rotated = await refresh(onA, laptop.refresh_token)
+        expect(rotated.status).toBe(200)
+        clock.advance(a.config.auth.refreshGraceMs + 1000)
+        expect((await refresh(onB, laptop.refresh_token)).body.error).toBe('invalid_grant')
+        expect((await refresh(onA, rotated.body.refresh_token as string)).body.error).toBe('invalid_grant')
+        expect((await refresh(onA, laptop.refresh_token)).body.error).toBe('invalid_grant')
+        const listed = (await call(onA, 'GET', '/v1/devices', undefined, phone.access_token)).body.devices as Array<{ device_id: string }>
+        expect(listed.map((d) => d.device_id)).toEqual([phone.device_id])
+        const reuse = { by_device: laptop.device_id, self: true, device_name: 'Laptop', via: 'refresh_token_reuse' }
+        const feed = (await call(onB, 'GET', `/v1/events?since=${since}`, undefined, phone.access_token)).body.events as Array<
+          Record<string, any>
+        >
+        expect(feed.map((e) => [e.type, e.device_id, e.details])).toEqual([['device_signed_out', laptop.device_id, reuse]])
+        const types: string[] = []
+        for (
+          let due = await outbox.claimDue(clock.now(), 100, 30_000);
+          due.length > 0;
+          due = await outbox.claimDue(clock.now(), 100, 30_000)
+        ) {
+          for (const m of due) {
+            types.push((JSON.parse(m.body) as { type: string }).type)
+            await outbox.complete(m.id)
+          }
+        }
+        expect(types.filter((t) => t === 'security.device_signed_out')).toEqual(['security.device_signed_out'])
       } finally {
         await Promise.all(clients.map((c) => c.quit()))
       }

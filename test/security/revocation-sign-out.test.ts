@@ -4,6 +4,8 @@
  * through app.request() with the fake clock, on memory and SQLite. Every token of the device dies at
  * once, the device leaves the owner's list, and `device_signed_out` (`via: "token_revocation"`) is in
  * the feed and the webhook, once. Finding 11 holds: a DPoP-bound token needs a proof by its key.
+ * Finding 46: a rotated-out refresh token presented again after the grace (RFC 9700 §4.14.2: a theft
+ * signal) signs its device out the same way (`via: "refresh_token_reuse"`), so that the owner sees it.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -249,13 +251,9 @@ for (const [store, durable] of STORES) {
       expect((await s.webhooks()).map((w) => w.type)).toEqual(['security.device_signed_out'])
     })
 
-    it('finding 45: refresh-token reuse and the page hand-over are not sign-outs: the device stays, nothing is reported', async () => {
+    it('finding 45: the page hand-over is not a sign-out: the device stays, nothing is reported', async () => {
       const s = await setup(durable)
       const { password, qr } = s.sessions
-      // Reuse: the replayed, rotated-out refresh token revokes the family, not the device.
-      expect((await s.refresh(password, password.refresh)).status).toBe(200)
-      s.t.clock.advance(s.t.config.auth.refreshGraceMs + 1000)
-      expect((await s.refresh(password, password.refresh)).body.error).toBe('invalid_grant')
       // The hand-over trades the TV's bound family for unbound tokens of the same device.
       const url = `${BASE}/login/session`
       const handed = await s.t.app.request(url, {
@@ -271,6 +269,84 @@ for (const [store, durable] of STORES) {
       expect(await s.active(qr.refresh)).toBe(false)
       expect(await s.listed()).toEqual(expect.arrayContaining([password.deviceId, qr.deviceId]))
       expect((await s.news()).filter((e) => e.type === 'device_signed_out')).toEqual([])
+    })
+  })
+
+  describe(`finding 46: a reused refresh token signs its device out and tells the owner, ${store}`, () => {
+    it.each(['password', 'qr'] as const)(
+      'finding 46: a %s session whose rotated-out refresh token comes back after the grace is signed out: its live tokens die, it leaves the list, one device_signed_out (refresh_token_reuse) in the feed and the webhook',
+      async (kind) => {
+        const s = await setup(durable)
+        const session = s.sessions[kind]
+        const rotated = await s.refresh(session, session.refresh)
+        expect(rotated.status, JSON.stringify(rotated.body)).toBe(200)
+        const live = [rotated.body.access_token as string, rotated.body.refresh_token as string]
+        s.t.clock.advance(s.t.config.auth.refreshGraceMs + 1000)
+        // The copy of the old token (a thief's, or the device's own after a restore) comes back.
+        const replay = await s.refresh(session, session.refresh)
+        expect(replay.body.error).toBe('invalid_grant')
+        for (const token of live) expect(await s.active(token)).toBe(false)
+        // Before: the device stayed listed with no live token, and the owner was never told.
+        expect(await s.listed()).toEqual(expect.not.arrayContaining([session.deviceId]))
+        const reuseOf = { by_device: session.deviceId, self: true, device_name: session.name, via: 'refresh_token_reuse' }
+        expect((await s.news()).filter((e) => e.type !== 'device_signed_in')).toEqual([
+          expect.objectContaining({ type: 'device_signed_out', device_id: session.deviceId, details: reuseOf }),
+        ])
+        expect(await s.webhooks()).toEqual([
+          expect.objectContaining({
+            type: 'security.device_signed_out',
+            data: expect.objectContaining({ device_id: session.deviceId, details: reuseOf }),
+          }),
+        ])
+        // A second replay finds the family revoked: nothing more is reported.
+        expect((await s.refresh(session, session.refresh)).body.error).toBe('invalid_grant')
+        expect((await s.refresh(session, rotated.body.refresh_token as string)).body.error).toBe('invalid_grant')
+        expect((await s.news()).filter((e) => e.type === 'device_signed_out')).toHaveLength(1)
+        expect(await s.webhooks()).toEqual([])
+      },
+    )
+
+    it('finding 46: a retry within the grace (a lost answer) gets the same successor and signs nothing out', async () => {
+      const s = await setup(durable)
+      const { password } = s.sessions
+      const first = await s.refresh(password, password.refresh)
+      const retry = await s.refresh(password, password.refresh)
+      expect(first.status).toBe(200)
+      expect(retry.status).toBe(200)
+      expect(retry.body.refresh_token).toBe(first.body.refresh_token)
+      expect(await s.listed()).toContain(password.deviceId)
+      expect((await s.news()).filter((e) => e.type === 'device_signed_out')).toEqual([])
+    })
+
+    it("finding 46: a bound family's old token without the key's proof revokes nothing and signs nothing out", async () => {
+      const s = await setup(durable)
+      const { qr } = s.sessions
+      expect((await s.refresh(qr, qr.refresh)).status).toBe(200)
+      s.t.clock.advance(s.t.config.auth.refreshGraceMs + 1000)
+      const stolen = await form(qr.send, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: qr.refresh })
+      expect(stolen.status).toBeGreaterThanOrEqual(400)
+      expect(await s.listed()).toContain(qr.deviceId)
+      expect((await s.news()).filter((e) => e.type === 'device_signed_out')).toEqual([])
+    })
+
+    it('finding 46: the page feed words a sign-out after a reuse (en, de)', async () => {
+      const s = await setup(durable)
+      const { password } = s.sessions
+      expect((await s.refresh(password, password.refresh)).status).toBe(200)
+      s.t.clock.advance(s.t.config.auth.refreshGraceMs + 1000)
+      expect((await s.refresh(password, password.refresh)).body.error).toBe('invalid_grant')
+      const feed = async (lang: string) => {
+        const res = await s.t.app.request(`${BASE}/account/events?since=${s.since}&lang=${lang}`, {
+          headers: { cookie: `__Host-qrelay-page=${s.phone.access_token}`, 'x-test-peer': HOME },
+        })
+        return ((await res.json()) as { events: Array<{ text: string }> }).events.map((e) => e.text)
+      }
+      expect(await feed('en')).toEqual([
+        '“Laptop” was signed out: an old sign-in token of it was used again, as happens when a copy is stolen.',
+      ])
+      expect(await feed('de')).toEqual([
+        '“Laptop” wurde abgemeldet: ein altes Anmeldetoken wurde erneut benutzt, wie es bei einer gestohlenen Kopie geschieht.',
+      ])
     })
   })
 }

@@ -1,9 +1,10 @@
 /**
- * Security findings 37, 38, 41 and 45 on the Worker inside workerd (the real entry, over the Durable
+ * Security findings 37, 38, 41, 45 and 46 on the Worker inside workerd (the real entry, over the Durable
  * Object stores): a device reported "not me" while it holds a feed read open is answered 401, not the
  * report; one address learns whether a bounded number of names are taken through registration; a
  * sign-out and a rename of the owner's devices are in the account feed, naming the device that did
- * them; an RFC 7009 revocation of a device's token signs the device out and is in the feed, once.
+ * them; an RFC 7009 revocation of a device's token (45), or a reuse of its refresh token (46), signs the
+ * device out and is in the feed, once.
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -117,6 +118,35 @@ describe('workers: finding 45', () => {
     expect(feed.map((e: { type: string; device_id: string; details: unknown }) => [e.type, e.device_id, e.details])).toEqual([
       ['device_signed_out', laptop.device_id, { by_device: laptop.device_id, self: true, device_name: 'Laptop', via: 'token_revocation' }],
       ['device_signed_out', tv.body.device_id, { by_device: tv.body.device_id, self: true, device_name: 'TV', via: 'token_revocation' }],
+    ])
+  })
+})
+
+describe('workers: finding 46', () => {
+  it('finding 46: on the Worker, a rotated-out refresh token replayed after the grace signs its device out, reported once', async () => {
+    const owner = from('192.0.2.146')
+    const username = `f46x${Date.now().toString(36)}`
+    expect((await call(owner, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const phone = await login(owner, username, PASSWORD, undefined, 'Phone')
+    const other = from('192.0.2.246')
+    const laptop = await login(other, username, PASSWORD, undefined, 'Laptop')
+    const since = (await call(owner, 'GET', '/v1/events', undefined, phone.access_token)).body.next_since as number
+    const rotated = await refresh(other, laptop.refresh_token)
+    expect(rotated.status).toBe(200)
+    // Past the refresh grace (2 s by default): the replay is a reuse, not a retry. workerd's clock moves with real time only.
+    await new Promise((resolve) => setTimeout(resolve, 2_200))
+    expect((await refresh(other, laptop.refresh_token)).body.error).toBe('invalid_grant')
+    expect((await refresh(other, rotated.body.refresh_token)).body.error).toBe('invalid_grant')
+    expect((await refresh(other, laptop.refresh_token)).body.error).toBe('invalid_grant')
+    const listed = (await call(owner, 'GET', '/v1/devices', undefined, phone.access_token)).body.devices
+    expect(listed.map((d: { device_id: string }) => d.device_id)).toEqual([phone.device_id])
+    const feed = (await call(owner, 'GET', `/v1/events?since=${since}`, undefined, phone.access_token)).body.events
+    expect(feed.map((e: { type: string; device_id: string; details: unknown }) => [e.type, e.device_id, e.details])).toEqual([
+      [
+        'device_signed_out',
+        laptop.device_id,
+        { by_device: laptop.device_id, self: true, device_name: 'Laptop', via: 'refresh_token_reuse' },
+      ],
     ])
   })
 })

@@ -52,6 +52,8 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
       const device = typeof details.device_name === 'string' ? quoted(details.device_name) : nameOf(event.deviceId)
       // An RFC 7009 revocation of its token (finding 45): its app logging out, or whoever held the token.
       if (details.via === 'token_revocation') return t('ev_device_signed_out_revoked', { device })
+      // A rotated-out refresh token presented again (finding 46): a copy of the token is in other hands.
+      if (details.via === 'refresh_token_reuse') return t('ev_device_signed_out_reused', { device })
       if (details.self === true) return t('ev_device_signed_out_self', { device })
       return t('ev_device_signed_out', { device, actor: nameOf(details.by_device) })
     }

@@ -52,6 +52,8 @@ export const deAccount: { readonly [K in keyof typeof enAccount]: string } = {
   ev_device_revoked: 'Der Administrator hat {device} abgemeldet.',
   ev_device_signed_out_self: '{device} hat sich abgemeldet.',
   ev_device_signed_out_revoked: '{device} wurde abgemeldet: sein Token wurde widerrufen.',
+  ev_device_signed_out_reused:
+    '{device} wurde abgemeldet: ein altes Anmeldetoken wurde erneut benutzt, wie es bei einer gestohlenen Kopie geschieht.',
   ev_device_signed_out: '{device} wurde von {actor} abgemeldet.',
   ev_device_renamed_self: '{old} hat sich in {new} umbenannt.',
   ev_device_renamed: '{actor} hat {old} in {new} umbenannt.',

@@ -50,6 +50,7 @@ export const enAccount = {
   ev_device_revoked: 'The administrator signed {device} out.',
   ev_device_signed_out_self: '{device} signed itself out.',
   ev_device_signed_out_revoked: '{device} was signed out: its token was revoked.',
+  ev_device_signed_out_reused: '{device} was signed out: an old sign-in token of it was used again, as happens when a copy is stolen.',
   ev_device_signed_out: '{device} was signed out from {actor}.',
   ev_device_renamed_self: '{old} renamed itself to {new}.',
   ev_device_renamed: '{actor} renamed {old} to {new}.',
