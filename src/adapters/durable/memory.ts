@@ -5,7 +5,7 @@
  * ./memory-state.ts, the tokens and refresh families in ./memory-tokens.ts.
  */
 import { countedEvent } from '../../core/accounts/counted-event.ts'
-import { usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
+import { isStillAuthorised, usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
 import type {
   AccountStore,
   Clock,
@@ -127,9 +127,9 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       return 'ok'
     },
-    async createWithTokens(device, tokens, append, planned): Promise<MintOutcome> {
+    async createWithTokens(device, tokens, append, planned, authorisedEpoch): Promise<MintOutcome> {
       const state = usableAccount(s, device.accountId)
-      if (state === null || !tokensFitDevice(device, tokens)) return 'denied'
+      if (state === null || !isStillAuthorised(state.record, authorisedEpoch) || !tokensFitDevice(device, tokens)) return 'denied'
       const { family, access } = tokens
       const found = {
         device: state.devices.get(device.id) ?? null,

@@ -163,6 +163,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_completed_by_age ON webhook_outbox_completed (at_ms);
     `,
   },
+  {
+    version: 6,
+    description: 'accounts: the sign-in epoch (sign-ins authorised under an earlier one never mint, finding 47)',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

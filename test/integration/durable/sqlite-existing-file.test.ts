@@ -137,6 +137,11 @@ describe('sqliteStore on a file written by the earlier store', () => {
     expect(await store.tokens.getAccess('at-1')).toBeNull()
     expect(await store.security.lastAuthenticated('acct-old', 'dev-1')).toBeNull()
     expect(await store.devices.listByAccount('acct-old')).toHaveLength(1)
+    // The sign-in epoch (finding 47, migration 6): none on the old row; an update stores one.
+    const current = (await store.accounts.get('acct-old'))!
+    expect(current.authEpoch).toBeUndefined()
+    expect(await store.accounts.update('acct-old', current.version, { ...current, version: current.version + 1, authEpoch: 1 })).toBe('ok')
+    expect((await store.accounts.get('acct-old'))?.authEpoch).toBe(1)
     db.close()
   })
 })

@@ -58,7 +58,24 @@ CREATE TABLE IF NOT EXISTS security_events (
   },
 ]
 
-/** Applies every object schema step (each is idempotent) through `exec`. */
-export const applyObjectSchema = (exec: (sql: string) => void): void => {
+/** A column the object's tables gained after their first release, added when missing. */
+interface ObjectColumn {
+  table: string
+  column: string
+  sql: string
+}
+
+/** The columns added since, oldest first; append only (ALTER TABLE has no IF NOT EXISTS). */
+const ACCOUNT_OBJECT_COLUMNS: readonly ObjectColumn[] = [
+  // The sign-in epoch (SQLite file: migration 6).
+  { table: 'accounts', column: 'auth_epoch', sql: 'ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0' },
+]
+
+/**
+ * Applies every object schema step (each is idempotent) through `exec`, then adds each later column
+ * that `columnsOf` (the table's column names) does not list yet.
+ */
+export const applyObjectSchema = (exec: (sql: string) => void, columnsOf: (table: string) => readonly string[]): void => {
   for (const step of ACCOUNT_OBJECT_SCHEMA) exec(step.sql)
+  for (const added of ACCOUNT_OBJECT_COLUMNS) if (!columnsOf(added.table).includes(added.column)) exec(added.sql)
 }
