@@ -74,7 +74,7 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_RATE_WRITES_PER_CHANNEL: 'writes and deletes of one channel',
   QRELAY_RATE_REFUSED_PER_CLIENT: 'refused joins of claimed channels per client before it is shut out of the relay',
   QRELAY_RATE_IPV6_56_FACTOR:
-    'an IPv6 /56 (one home on many ISPs) may use this many /64 budgets in all of channel creations, registrations and registration checks (each /64 keeps its own)',
+    'an IPv6 /56 (one home on many ISPs) may use this many /64 budgets in all of channel creations, device authorizations, registrations and registration checks (each /64 keeps its own)',
   QRELAY_RATE_IPV6_48_FACTOR:
     'an IPv6 /48 (one organisation or hosting customer) may use this many /64 budgets in all of the same limits: it bounds what one /48 takes of QRELAY_MAX_LIVE_CHANNELS (docs/security/channels.md)',
   // auth

@@ -35,7 +35,13 @@ export const deviceFlowDeps = (
   const { publicBaseUrl } = config.server
   return {
     token: { sessions, deviceLogin, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.tokenRequestsPerClient } },
-    deviceAuthorization: { grants, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.deviceAuthorizationPerClient } },
+    deviceAuthorization: {
+      grants,
+      dpop,
+      sightings,
+      publicBaseUrl,
+      limit: { limiter, rule: config.oauth.deviceAuthorizationPerClient, shares: config.rateLimit },
+    },
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Per-client limits that one IPv6 /48 would otherwise multiply by 65 536 (channel creation,
- * registration, the registration check), charged also to the client's /56 and /48
+ * Per-client limits that one IPv6 /48 would otherwise multiply by 65 536 (channel creation, device
+ * authorization, registration, the registration check), charged also to the client's /56 and /48
  * (`widerBudgetsOf`). The wider budgets are reserved (`RateLimiter.reserve`): a refused reservation
  * counts nothing, and a slot is given back when the work it guarded did not happen, so a client
  * refused by its own /64 limit, or a full cap, does not use up its neighbours' share. IPv4 clients

@@ -8,6 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TestApp } from '../helpers/make-app.ts'
 import { call, viaApp, type Answer } from '../helpers/account-client.ts'
+import { dpopHolder } from '../helpers/dpop.ts'
+import { bindingOf, requestGrant } from '../helpers/qr-login.ts'
 
 /** Makes a fresh app with `env` (the abuse guard wired when `abuse`) and says how to release it. */
 export type MakePrefixApp = (
@@ -137,6 +139,22 @@ export const describeIpv6PrefixLimits = (name: string, make: MakePrefixApp): voi
       // Another /48 and an IPv4 client still get their answers.
       expect((await check(v6('cd00', 0))).body.errcode).toBe('M_USER_IN_USE')
       expect((await check('192.0.2.7')).body.errcode).toBe('M_USER_IN_USE')
+    })
+
+    it('finding 48 (sibling): device authorizations, each a stored grant, are bounded per /48, not per /64', async () => {
+      // 2 a minute per /64: 4 per /56, 8 per /48 (defaults' factors).
+      const t = await setup({ QRELAY_RATE_DEVICE_AUTHORIZATION_PER_CLIENT: '2/60s' })
+      const holder = await dpopHolder()
+      const ask = (address: string): Promise<Answer> =>
+        requestGrant(viaApp(t.app, address), holder, t.clock.now(), { channel_binding: bindingOf('A') })
+      const statuses: number[] = []
+      for (let site = 0; site < 6; site++) for (let i = 0; i < 2; i++) statuses.push((await ask(v6('ab00', site))).status)
+      expect(statuses.filter((s) => s === 200)).toHaveLength(8)
+      expect(statuses.filter((s) => s === 429)).toHaveLength(4)
+      const refused = await ask(v6('ab00', 7))
+      expect([refused.status, refused.body.error]).toEqual([429, 'temporarily_unavailable'])
+      expect((await ask(v6('cd00', 0))).status).toBe(200)
+      expect((await ask('192.0.2.7')).status).toBe(200)
     })
   })
 }
