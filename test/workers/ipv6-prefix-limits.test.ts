@@ -40,4 +40,12 @@ describe('workers: finding 48', () => {
     expect((await call(from(at(fresh48(), 0)), 'POST', '/v1/register', { username: 'f48other', password: PASSWORD })).status).not.toBe(429)
     expect((await call(from('192.0.2.148'), 'POST', '/v1/register', { username: 'f48v4', password: PASSWORD })).status).not.toBe(429)
   }, 60_000)
+
+  it('on the Worker, IPv6 clients of one /56 create channels through the same reservations (their bound is tested on Node)', async () => {
+    const net = fresh48()
+    for (let lan = 0; lan < 3; lan++) {
+      const created = await call(from(`${net}:${lan.toString(16)}::1`), 'POST', '/v1/rendezvous', { data: '' })
+      expect(created.status, JSON.stringify(created.body)).toBe(200)
+    }
+  })
 })
