@@ -11,9 +11,10 @@
  * - service: the same through `rendezvousService.create`, wired as `compose` wires it with the default
  *   configuration, so each channel also brings the counters a new client adds on the HTTP create path:
  *   the per-client create rate-limit window (`rl:create:…`, 2 minutes) and the abuse guard's
- *   `channel_created` count (`abuse:…`, two abuse windows). The counter cap is sized for them
- *   (`QRELAY_MEMORY_MAX_COUNTERS` ≥ 2 N, as a deployment holding N pending channels would set it), so
- *   none is evicted.
+ *   `channel_created` count (`abuse:…`, two abuse windows), and for an IPv6 client (each channel from
+ *   another /48) the create windows of its /56 and /48. The counter cap is sized for them
+ *   (`QRELAY_MEMORY_MAX_COUNTERS` ≥ 2 N, 4 N with IPv6, as a deployment holding N pending channels would
+ *   set it), so none is evicted.
  *
  * Run: `node --import tsx bench/relay/memory.ts` (BENCH_CHANNELS=100000 by default, at most 2 000 000).
  *
@@ -23,6 +24,7 @@ import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseConfig } from '../../src/config.ts'
+import { hasWiderNetworks } from '../../src/core/policy/ipv6-prefixes.ts'
 import { createChannel } from '../../src/core/rendezvous/channel.ts'
 import { newOpaqueId } from '../../src/core/crypto/secrets.ts'
 import { cryptoRandom, systemClock } from '../../src/adapters/platform/node.ts'
@@ -101,7 +103,9 @@ const storeOnly = (payload: () => string, network: Network) => async () => {
 const service = (payload: () => string, network: Network) => async () => {
   // Default rates and abuse settings: every channel comes from another client, so none is limited.
   const config = parseConfig({ QRELAY_MAX_LIVE_CHANNELS: String(N) })
-  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0, maxCounters: 2 * N + 1000 })
+  // Two counters per client, and two more for an IPv6 one: its /56 and /48 reservations (finding 48).
+  const perChannel = hasWiderNetworks(network(0)) ? 4 : 2
+  const store = memoryStore({ clock: systemClock, sweepIntervalMs: 0, maxCounters: perChannel * N + 1000 })
   const limiter = rateLimiter(store.counters, systemClock)
   const abuse = abuseGuardFor(config.abuse, { counters: store.counters, kv: store.kv, clock: systemClock })
   if (abuse === undefined) throw new Error('the abuse guard is on by default')
@@ -116,7 +120,7 @@ const service = (payload: () => string, network: Network) => async () => {
   })
   for (let i = 0; i < N; i++) await rendezvous.create('msc4388', payload(), { clientKey: network(i) })
   const { counters } = store.sizes()
-  if (counters !== 2 * N) throw new Error(`expected 2 counters per channel, found ${counters / N}`)
+  if (counters !== perChannel * N) throw new Error(`expected ${perChannel} counters per channel, found ${counters / N}`)
   return store
 }
 

@@ -73,6 +73,10 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_RATE_READS_PER_CHANNEL: 'reads of one channel (clients poll about once a second each)',
   QRELAY_RATE_WRITES_PER_CHANNEL: 'writes and deletes of one channel',
   QRELAY_RATE_REFUSED_PER_CLIENT: 'refused joins of claimed channels per client before it is shut out of the relay',
+  QRELAY_RATE_IPV6_56_FACTOR:
+    'an IPv6 /56 (one home on many ISPs) may use this many /64 budgets in all of channel creations, device authorizations, registrations and registration checks (each /64 keeps its own)',
+  QRELAY_RATE_IPV6_48_FACTOR:
+    'an IPv6 /48 (one organisation or hosting customer) may use this many /64 budgets in all of the same limits: it bounds what one /48 takes of QRELAY_MAX_LIVE_CHANNELS (docs/security/channels.md)',
   // auth
   QRELAY_ARGON2_MEMORY_KIB: 'argon2id memory cost of new password hashes (older hashes are rehashed at the next login)',
   QRELAY_ARGON2_ITERATIONS: 'argon2id passes over memory',

@@ -35,7 +35,13 @@ export const deviceFlowDeps = (
   const { publicBaseUrl } = config.server
   return {
     token: { sessions, deviceLogin, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.tokenRequestsPerClient } },
-    deviceAuthorization: { grants, dpop, sightings, publicBaseUrl, limit: { limiter, rule: config.oauth.deviceAuthorizationPerClient } },
+    deviceAuthorization: {
+      grants,
+      dpop,
+      sightings,
+      publicBaseUrl,
+      limit: { limiter, rule: config.oauth.deviceAuthorizationPerClient, shares: config.rateLimit },
+    },
   }
 }
 
@@ -52,7 +58,15 @@ export const mountOAuth = (
   services: Pick<Services, 'abuse' | 'abuseBlocks' | 'keys' | 'sightings'>,
 ): void => {
   const { sessions, uia, limiter, trust } = accounts.auth
-  const login = loginRoutes({ accounts: accounts.auth.accounts, sessions, uia, limiter, trust, auth: config.auth })
+  const login = loginRoutes({
+    accounts: accounts.auth.accounts,
+    sessions,
+    uia,
+    limiter,
+    trust,
+    auth: config.auth,
+    shares: config.rateLimit,
+  })
   app.post('/v1/login', login.login)
   app.all('/v1/login', methodNotAllowed)
   if (config.auth.registrationEnabled) {

@@ -9,10 +9,11 @@ import { claimChannel, identifyParty, type PartyVerdict } from '../core/rendezvo
 import { hashSecret, newOpaqueId } from '../core/crypto/secrets.ts'
 import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { Config } from '../config.ts'
-import type { Clock, EphemeralStore, Random } from '../ports.ts'
+import type { Clock, CreateOutcome, EphemeralStore, Random } from '../ports.ts'
 import type { TokenWriteOutcome } from '../ports/channel-store.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import { channelLimits } from './channel-limits.ts'
+import { prefixLimits } from './prefix-limits.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
 import type { ChannelIds } from './channel-ids.ts'
 
@@ -84,6 +85,17 @@ export interface ChannelAccessDeps {
 export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
   const { store, limiter, random, rates } = deps
   const limits = channelLimits(store, deps.clock)
+  const prefixes = prefixLimits(limiter, rates)
+
+  /** Creates `record` for `caller` (`limits.create`), charged also to its wider IPv6 networks (`prefix-limits.ts`). */
+  const create = (caller: Caller, record: ChannelRecord, maxLive: number): Promise<CreateOutcome> =>
+    prefixes.within(
+      'create',
+      caller.clientKey,
+      rates.createPerClient,
+      () => limits.create(`create:${caller.clientKey}`, rates.createPerClient, record, maxLive),
+      (outcome) => outcome === 'ok',
+    )
 
   /** Refuses an id this deployment never minted before any store or counter is touched. */
   const known = async (id: string): Promise<void> => {
@@ -207,5 +219,5 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
     return change === undefined ? { record: loaded, party: 'anyone', changed: false } : settle(api, id, secret, caller, loaded, change)
   }
 
-  return { known, load, count, requireParty, limitedView, limits }
+  return { known, load, count, requireParty, limitedView, limits, create }
 }

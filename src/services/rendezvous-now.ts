@@ -10,6 +10,7 @@ import { RelayError } from '../core/errors.ts'
 import { createChannel, matrixTokenWrite, type RendezvousApi, type TextSha256 } from '../core/rendezvous/channel.ts'
 import type { Config } from '../config.ts'
 import { inAnyRange, parseAddress, type Cidr } from '../core/policy/network.ts'
+import { hasWiderNetworks } from '../core/policy/ipv6-prefixes.ts'
 import type { Clock, EphemeralStore } from '../ports.ts'
 import type { AbuseGuard, AbuseSignal } from './abuse-guard.ts'
 import { sourcesOf } from './abuse-sources.ts'
@@ -83,8 +84,9 @@ export const rendezvousNow = (deps: RendezvousNowDeps) => {
   return {
     /** `rendezvous.create` of a Matrix API. Errors: PAYLOAD_TOO_LARGE, NETWORK_DENIED, RATE_LIMITED, CAPACITY_EXCEEDED. */
     create(api: MatrixApi, data: string, caller: Caller): Now<{ record: PartyView['record'] }> {
-      // An abuse guard is asked before anything is minted: that is a wait.
-      if (abuseGuarded) return later.create(api, data, caller)
+      // An abuse guard is asked before anything is minted: that is a wait. So are the budgets of an
+      // IPv6 client's wider networks (reserved, and given back when nothing is created).
+      if (abuseGuarded || hasWiderNetworks(caller.clientKey)) return later.create(api, data, caller)
       checkSize(data)
       refuseDeniedNetwork(deps.deniedNetworks, caller)
       const id = ids.mintNow()

@@ -138,7 +138,7 @@ export const rendezvousService = (deps: RendezvousDeps) => {
     }
   }
 
-  const { known, load, count, requireParty, limitedView, limits: guarded } = channelAccess(deps, ids)
+  const { known, load, count, requireParty, limitedView, limits: guarded, create } = channelAccess(deps, ids)
 
   /**
    * A write of a Matrix API (no parties): the per-channel-and-client count and the compare-and-swap on
@@ -181,8 +181,8 @@ export const rendezvousService = (deps: RendezvousDeps) => {
         ...(hash === undefined ? {} : { hash }),
       })
       // The per-client count and the create are one store step (one script on one Redis); a refused
-      // count creates nothing and counts no abuse signal.
-      const outcome = await guarded.create(`create:${caller.clientKey}`, rates.createPerClient, record, limits.maxLiveChannels)
+      // count creates nothing and counts no abuse signal. IPv6: its /56 and /48 are charged first.
+      const outcome = await create(caller, record, limits.maxLiveChannels)
       await count(sourcesOf(caller.clientKey, caller.asn), 'channel_created')
       if (outcome === 'capacity') {
         throw new RelayError('CAPACITY_EXCEEDED', { detail: 'too many live channels', retryAfterMs: 5000 })

@@ -39,6 +39,8 @@ const ENVS: Record<string, Record<string, string>> = {
     QRELAY_RATE_READS_PER_CHANNEL: ' 5 / 2m ',
     QRELAY_RATE_CREATE_PER_CLIENT: '7/1h',
     QRELAY_RATE_REFUSED_PER_CLIENT: '3/1500ms',
+    QRELAY_RATE_IPV6_56_FACTOR: ' 16 ',
+    QRELAY_RATE_IPV6_48_FACTOR: '256',
     QRELAY_UIA_KEY: 'ab'.repeat(32),
     QRELAY_DPOP_NONCE: 'true',
     QRELAY_ADMIN_TOKEN: ' ' + 't'.repeat(40) + ' ',
@@ -174,6 +176,8 @@ const EXPECTED: Record<string, unknown> = {
         limit: 20,
         windowMs: 600000,
       },
+      ipv6Per56Factor: 2,
+      ipv6Per48Factor: 4,
     },
     auth: {
       argon2MemoryKiB: 19456,
@@ -362,6 +366,8 @@ const EXPECTED: Record<string, unknown> = {
         limit: 3,
         windowMs: 1500,
       },
+      ipv6Per56Factor: 16,
+      ipv6Per48Factor: 256,
     },
     auth: {
       argon2MemoryKiB: 19456,

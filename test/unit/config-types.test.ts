@@ -90,6 +90,8 @@ interface LegacyConfig {
     readsPerChannel: RateRule
     writesPerChannel: RateRule
     refusedPerClient: RateRule
+    ipv6Per56Factor: number
+    ipv6Per48Factor: number
   }
   /** Accounts, password login, user-interactive auth, second factors and device tokens. */
   auth: {

@@ -171,4 +171,18 @@ export const rateLimit = {
     env: 'QRELAY_RATE_REFUSED_PER_CLIENT',
     default: '20/600s',
   }),
+  /** How many /64 clients' budgets an IPv6 /56 (one home on many ISPs) gets in all, on the limits a wider prefix multiplies. */
+  ipv6Per56Factor: knob.int({
+    env: 'QRELAY_RATE_IPV6_56_FACTOR',
+    default: 2,
+    min: 1,
+    max: 256,
+  }),
+  /** How many /64 clients' budgets an IPv6 /48 (one organisation or hosting customer) gets in all. */
+  ipv6Per48Factor: knob.int({
+    env: 'QRELAY_RATE_IPV6_48_FACTOR',
+    default: 4,
+    min: 1,
+    max: 65_536,
+  }),
 } satisfies Section

@@ -20,6 +20,7 @@ import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
 import { proofAnswer } from '../dpop-proof.ts'
 import { errorAnswer, formOf, rateLimitAnswer } from './oauth-form.ts'
+import type { WiderShares } from '../../core/policy/ipv6-prefixes.ts'
 import type { AppEnv } from '../context.ts'
 import type { RouteFn } from './account-shared.ts'
 import { honoAnswer, honoExchange, type OAuthAnswer, type OAuthExchange } from '../oauth-exchange.ts'
@@ -52,8 +53,8 @@ export interface DeviceAuthorizationDeps {
   dpop: DpopProofs
   sightings: Sightings
   publicBaseUrl: string | undefined
-  /** Per-client limit of new grants. */
-  limit?: { limiter: RateLimiter; rule: RateRule }
+  /** Per-client limit of new grants (with `shares`, an IPv6 client's /56 and /48 too: finding 48). */
+  limit?: { limiter: RateLimiter; rule: RateRule; shares?: WiderShares }
 }
 
 /**
@@ -66,7 +67,7 @@ export const deviceAuthorizationEndpoint =
   (deps: DeviceAuthorizationDeps): ((x: OAuthExchange) => Promise<OAuthAnswer>) =>
   async (x) => {
     if (deps.limit !== undefined) {
-      const limited = await rateLimitAnswer(x, deps.limit.limiter, 'device-authorization', deps.limit.rule)
+      const limited = await rateLimitAnswer(x, deps.limit.limiter, 'device-authorization', deps.limit.rule, deps.limit.shares)
       if (limited !== null) return limited
     }
     const form = await formOf(x)

@@ -13,6 +13,8 @@ import { RelayError } from '../../core/errors.ts'
 import type { AccountsService } from '../../services/accounts.ts'
 import { MAX_DEVICE_TRUST_CHARS, type DeviceTrust } from '../../services/device-trust.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { prefixLimits } from '../../services/prefix-limits.ts'
+import type { WiderShares } from '../../core/policy/ipv6-prefixes.ts'
 import type { IssuedTokens, SessionsService } from '../../services/sessions.ts'
 import type { UiaService } from '../../services/uia.ts'
 import type { AppEnv } from '../context.ts'
@@ -29,6 +31,8 @@ export interface LoginRoutesDeps {
   limiter: RateLimiter
   trust: DeviceTrust
   auth: Config['auth']
+  /** How many /64 budgets an IPv6 /56 and /48 get in all (registration and its check). */
+  shares: WiderShares
 }
 
 const MAX_PASSWORD_CHARS = 1024
@@ -74,11 +78,12 @@ const usernameOf = (body: Record<string, unknown>): string =>
  * Builds the handlers.
  *
  * @example
- * const r = loginRoutes({ accounts, sessions, uia, limiter, trust, auth: config.auth })
+ * const r = loginRoutes({ accounts, sessions, uia, limiter, trust, auth: config.auth, shares: config.rateLimit })
  * app.post('/v1/login', r.login)
  */
 export const loginRoutes = (deps: LoginRoutesDeps) => {
   const { accounts, sessions, uia } = deps
+  const prefixes = prefixLimits(deps.limiter, deps.shares)
 
   const login: RouteFn<AppEnv> = withUia(async (c) => {
     const body = await readOptionalJson(c.req.raw)
@@ -103,11 +108,24 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     const { username, password } = parseWith(CREATE_USER_BODY, body)
     accounts.assertCreatable(username, password)
     // Whether a name is taken is an answer about an account: one address gets a bounded number of them.
-    await deps.limiter.consume(`register-check:${c.get('clientKey')}`, deps.auth.registerChecksPerClient)
+    // IPv6: the client's /56 and /48 too, else one /48 would ask 65 536 times as often (finding 48).
+    const clientKey = c.get('clientKey')
+    await deps.limiter.consume(`register-check:${clientKey}`, deps.auth.registerChecksPerClient)
+    await prefixes.reserve('register-check', clientKey, deps.auth.registerChecksPerClient)
     if ((await accounts.findByUsername(username)) !== null) throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
     await uia.authorize(uiaRequestOf(c, body), { kind: 'anyone' })
-    await deps.limiter.consume(`register:${c.get('clientKey')}`, deps.auth.registerPerClient)
-    return created(c, await accounts.create(username, password))
+    await deps.limiter.consume(`register:${clientKey}`, deps.auth.registerPerClient)
+    const rule = deps.auth.registerPerClient
+    return created(
+      c,
+      await prefixes.within(
+        'register',
+        clientKey,
+        rule,
+        () => accounts.create(username, password),
+        () => true,
+      ),
+    )
   })
 
   const requireAdmin = (c: Context<AppEnv>): void => {

@@ -9,6 +9,8 @@ import type { Context } from 'hono'
 import { RelayError } from '../../core/errors.ts'
 import type { RateRule } from '../../core/policy/rate-limit.ts'
 import type { RateLimiter } from '../../services/rate-limiter.ts'
+import { prefixLimits } from '../../services/prefix-limits.ts'
+import { hasWiderNetworks, type WiderShares } from '../../core/policy/ipv6-prefixes.ts'
 import { mediaTypeOf, readTextCapped } from '../body.ts'
 import type { AppEnv } from '../context.ts'
 import { honoAnswer, honoExchange, type OAuthAnswer, type OAuthExchange } from '../oauth-exchange.ts'
@@ -59,9 +61,27 @@ export const readOAuthForm = async (c: Context<AppEnv>): Promise<URLSearchParams
   return form instanceof URLSearchParams ? form : honoAnswer(c, form)
 }
 
+/** The slots of an IPv6 client's /56 and /48 (`prefix-limits.ts`): null when taken, else the retry hint. */
+const widerRefusal = async (
+  limiter: RateLimiter,
+  name: string,
+  clientKey: string,
+  rule: RateRule,
+  shares: WiderShares,
+): Promise<number | null> => {
+  try {
+    await prefixLimits(limiter, shares).reserve(`oauth:${name}`, clientKey, rule)
+    return null
+  } catch (error) {
+    if (error instanceof RelayError && error.code === 'RATE_LIMITED') return error.retryAfterMs ?? 1000
+    throw error
+  }
+}
+
 /**
  * Counts one request of this client against `rule`; over the limit, the 429 answer (OAuth-style body
- * `temporarily_unavailable`, `Retry-After`), else null.
+ * `temporarily_unavailable`, `Retry-After`), else null. With `shares`, an IPv6 client's /56 and /48
+ * are charged too (finding 48).
  *
  * @example
  * const limited = await rateLimitAnswer(x, limiter, 'token', config.oauth.tokenRequestsPerClient)
@@ -72,10 +92,16 @@ export const rateLimitAnswer = async (
   limiter: RateLimiter,
   name: string,
   rule: RateRule,
+  shares?: WiderShares,
 ): Promise<OAuthAnswer | null> => {
   const decision = await limiter.hit(`oauth:${name}:${x.clientKey}`, rule)
-  if (decision.allowed) return null
-  const retryAfterMs = decision.retryAfterMs
+  const wider = decision.allowed && shares !== undefined && hasWiderNetworks(x.clientKey)
+  const retryAfterMs = !decision.allowed
+    ? decision.retryAfterMs
+    : wider
+      ? await widerRefusal(limiter, name, x.clientKey, rule, shares)
+      : null
+  if (retryAfterMs === null) return null
   x.refuse('temporarily_unavailable', 'too many requests from this address')
   x.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
   return {
