@@ -71,7 +71,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     this.#ready = this.#tables.sql.get(HAS_TABLES) !== undefined
     if (this.#ready) {
       // Objects created before a later schema step get it now (every step is idempotent).
-      applyObjectSchema((sql) => ctx.storage.sql.exec(sql))
+      applyObjectSchema((sql) => ctx.storage.sql.exec(sql).toArray())
       void ctx.blockConcurrencyWhile(async () => {
         this.#alarmArmed = (await ctx.storage.getAlarm()) !== null
       })
@@ -80,7 +80,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
 
   #ensureSchema(): void {
     if (this.#ready) return
-    applyObjectSchema((sql) => this.ctx.storage.sql.exec(sql))
+    applyObjectSchema((sql) => this.ctx.storage.sql.exec(sql).toArray())
     this.#ready = true
   }
 
@@ -197,7 +197,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
   }
 
   async touchDevice(deviceId: string, seen: DeviceSeen): Promise<boolean> {
-    return this.#with(false, (id) => this.#tables.touchDevice(id, deviceId, seen))
+    return this.#atomic(false, (id) => this.#tables.touchDevice(id, deviceId, seen))
   }
 
   async revokeDevice(deviceId: string, nowMs: number): Promise<boolean> {

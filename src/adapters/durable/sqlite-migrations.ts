@@ -163,6 +163,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_completed_by_age ON webhook_outbox_completed (at_ms);
     `,
   },
+  {
+    version: 6,
+    description: 'devices: the networks each was seen on lately (finding 49)',
+    sql: `
+      -- DeviceRecord.recentNetworks as JSON, kept by devices.touch; NULL on devices made before.
+      ALTER TABLE devices ADD COLUMN recent_networks TEXT;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

@@ -8,7 +8,8 @@
  *   columns, except that the object's `recovery_codes`, `auth_marks` and `security_events` have no
  *   `account_id` (everything in the object is its account's), `devices` is keyed by `id` alone, and
  *   there are no foreign keys (the cascades are explicit deletes, see `./account-sql.ts`). Objects
- *   made since their first release hold these tables: they are never renamed.
+ *   made since their first release hold these tables: they are never renamed; a later column is added
+ *   to an object that lacks it (`ACCOUNT_OBJECT_COLUMNS`).
  */
 export { MIGRATIONS } from '../sqlite-migrations.ts'
 
@@ -58,7 +59,16 @@ CREATE TABLE IF NOT EXISTS security_events (
   },
 ]
 
-/** Applies every object schema step (each is idempotent) through `exec`. */
-export const applyObjectSchema = (exec: (sql: string) => void): void => {
+/** Columns the object tables gained after their first release, oldest first; append only (ALTER TABLE has no IF NOT EXISTS). */
+const ACCOUNT_OBJECT_COLUMNS: readonly { table: string; column: string; sql: string }[] = [
+  // The Node file's migration 6 (finding 49).
+  { table: 'devices', column: 'recent_networks', sql: 'ALTER TABLE devices ADD COLUMN recent_networks TEXT' },
+]
+
+/** Applies every object schema step (each is idempotent), then adds the later columns an object lacks, through `exec`. */
+export const applyObjectSchema = (exec: (sql: string) => readonly Record<string, unknown>[]): void => {
   for (const step of ACCOUNT_OBJECT_SCHEMA) exec(step.sql)
+  for (const { table, column, sql } of ACCOUNT_OBJECT_COLUMNS) {
+    if (!exec(`PRAGMA table_info(${table})`).some((c) => c.name === column)) exec(sql)
+  }
 }
