@@ -130,6 +130,25 @@ describe('finding 49: "not me" keeps every network the account\'s trusted device
     expect(approved.status, JSON.stringify(approved.body)).toBe(200)
   })
 
+  it("finding 49: the history stays on the server: GET /v1/devices shows each device's last network only", async () => {
+    const t = setup()
+    const home = viaApp(t.app, HOME)
+    const office = viaApp(t.app, OFFICE)
+    await call(home, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
+    const laptop = await session(office, 'Laptop')
+    expect((await call(office, 'GET', '/v1/account/whoami', undefined, await laptop.token(office))).status).toBe(200)
+    t.clock.advance(HOUR)
+    const token = await laptop.token(home)
+    const whoami = await call(home, 'GET', '/v1/account/whoami', undefined, token)
+    expect(whoami.status).toBe(200)
+    const stored = await t.durable.devices.get(whoami.body.account_id as string, laptop.deviceId)
+    expect(stored?.recentNetworks?.map((e) => e.network)).toEqual([HOME, OFFICE])
+    const listed = await call(home, 'GET', '/v1/devices', undefined, token)
+    expect(listed.status).toBe(200)
+    expect(JSON.stringify(listed.body)).not.toContain(OFFICE)
+    expect(JSON.stringify(listed.body)).not.toMatch(/recent/i)
+  })
+
   it('finding 49 guard: a network the trusted devices used only more than 30 days ago is denied', async () => {
     const t = setup({ QRELAY_REFRESH_TOKEN_TTL_SECONDS: String(90 * 86_400) })
     const home = viaApp(t.app, HOME)
