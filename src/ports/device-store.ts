@@ -53,12 +53,18 @@ export interface DeviceStore {
    * version's steps) are kept instead of refused, the missing ones written, and the event appended
    * once (`adapters/durable/session-mint.ts`): `ok` when this call completed the session, `exists`
    * when it was completed before or a stored record is not this plan's untouched one.
+   *
+   * `authorisedEpoch`: the account's `authEpoch` when this sign-in was authorised (the password
+   * verified, the grant approved); `denied` when the account's has moved past it since, in the same
+   * step (`isStillAuthorised`: a password change with its sign-out, a disable or a TOTP enrolment
+   * landed in between, finding 47). Absent: not compared.
    */
   createWithTokens(
     device: DeviceRecord,
     tokens: { family: RefreshFamilyRecord; access: AccessTokenRecord },
     append?: FeedAppend,
     planned?: boolean,
+    authorisedEpoch?: number,
   ): Promise<MintOutcome>
   /** The device, or null (also when it belongs to another account). */
   get(accountId: string, deviceId: string): Promise<DeviceRecord | null>

@@ -57,6 +57,17 @@ const ACCOUNT_ID = query('SELECT id FROM accounts')
 const abandoned = (nameKey: string) => query('SELECT 1 FROM abandoned_usernames WHERE username_key = ?', nameKey)
 const abandon = (nameKey: string) => query('INSERT OR IGNORE INTO abandoned_usernames (username_key) VALUES (?)', nameKey)
 
+/** The object's schema steps, and the columns added since (read with `PRAGMA table_info`). */
+const applySchema = (storage: DurableObjectStorage): void =>
+  applyObjectSchema(
+    (sql) => storage.sql.exec(sql),
+    (table) =>
+      storage.sql
+        .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+        .toArray()
+        .map((c) => c.name),
+  )
+
 /** One account and everything it holds. */
 export class AccountObject extends DurableObject<Env> implements AccountObjectApi {
   readonly #tables: AccountSql
@@ -71,7 +82,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     this.#ready = this.#tables.sql.get(HAS_TABLES) !== undefined
     if (this.#ready) {
       // Objects created before a later schema step get it now (every step is idempotent).
-      applyObjectSchema((sql) => ctx.storage.sql.exec(sql).toArray())
+      applySchema(ctx.storage)
       void ctx.blockConcurrencyWhile(async () => {
         this.#alarmArmed = (await ctx.storage.getAlarm()) !== null
       })
@@ -80,7 +91,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
 
   #ensureSchema(): void {
     if (this.#ready) return
-    applyObjectSchema((sql) => this.ctx.storage.sql.exec(sql).toArray())
+    applySchema(this.ctx.storage)
     this.#ready = true
   }
 
@@ -170,11 +181,14 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     append: FeedAppend | null,
     planned: boolean,
     nowMs: number,
+    authorisedEpoch?: number,
   ): Promise<MintOutcome> {
     const outcome = this.#with<MintOutcome>('denied', (id) => {
       if (id !== device.accountId) return 'denied'
       try {
-        return this.#tables.sql.transaction(() => mintSession(this.#tables, device, tokens, append ?? undefined, planned, nowMs))
+        return this.#tables.sql.transaction(() =>
+          mintSession(this.#tables, device, tokens, append ?? undefined, planned, nowMs, authorisedEpoch),
+        )
       } catch (error) {
         if (error instanceof MintRefused) return error.outcome
         throw error

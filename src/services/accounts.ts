@@ -3,7 +3,7 @@
  * a dummy argon2id run for unknown names, so timing does not tell which names exist, and a transparent
  * rehash when the configured cost changed), change the password (MSC2457 `logout_devices`), disable.
  */
-import { reviseAccount, type AccountRecord } from '../core/accounts/records.ts'
+import { reviseAccount, voidSignIns, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
@@ -41,7 +41,8 @@ export interface AccountsService {
    */
   checkPassword(account: AccountRecord | null, password: string): Promise<Result<true, 'INVALID_CREDENTIALS'>>
   /**
-   * Sets a new password; with `logoutDevices` every device but `keepDeviceId` is signed out at once.
+   * Sets a new password; with `logoutDevices` every device but `keepDeviceId` is signed out at once,
+   * and every sign-in authorised before and not yet minted is voided (`voidSignIns`, finding 47).
    * The new hash, the sign-out and the `password_changed` event are one store step
    * (`AccountStore.updateAndSignOut`). Returns how many devices were signed out.
    * Errors: PASSWORD_TOO_WEAK, NOT_FOUND, CONCURRENT_WRITE.
@@ -59,7 +60,8 @@ export interface AccountsService {
     event?: SecurityEvent,
   ): Promise<AccountRecord>
   /**
-   * Disables the account and signs out every device, with `event` (when given) in the same store step.
+   * Disables the account and signs out every device (voiding the sign-ins not yet minted), with `event`
+   * (when given) in the same store step.
    * Errors: NOT_FOUND.
    */
   disable(username: string, event?: SecurityEvent): Promise<AccountRecord>
@@ -181,13 +183,17 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
         ...(keepDeviceId === null ? {} : { deviceId: keepDeviceId }),
       }
       const signOut = logoutDevices ? { keepDeviceId } : undefined
-      return (await reviseWith(accountId, () => ({ passwordHash }), signOut, event, 'devices_signed_out')).signedOut
+      // Signing the others out also voids the sign-ins authorised under the old password and not yet
+      // minted (finding 47); without it, as the sessions it keeps, they stand.
+      const change = (a: AccountRecord) => (logoutDevices ? { passwordHash, ...voidSignIns(a) } : { passwordHash })
+      return (await reviseWith(accountId, change, signOut, event, 'devices_signed_out')).signedOut
     },
     revise,
     async disable(username, event) {
       const account = await durable.accounts.findByUsername(username)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such user' })
-      return (await reviseWith(account.id, () => ({ status: 'disabled' }), { keepDeviceId: null }, event)).account
+      const change = (a: AccountRecord) => ({ status: 'disabled' as const, ...voidSignIns(a) })
+      return (await reviseWith(account.id, change, { keepDeviceId: null }, event)).account
     },
   }
 }

@@ -18,6 +18,7 @@
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/
  * @see SECURITY.md (the BCP mitigations: request binding, unique values); docs/qr-login.md
  */
+import { authEpochOf } from '../core/accounts/records.ts'
 import type { UiaStage } from '../core/auth/uia.ts'
 import { RelayError } from '../core/errors.ts'
 import { approveGrant, declineGrant, recordSighting, type DeviceGrant } from '../core/oauth/device-grant.ts'
@@ -264,8 +265,10 @@ export const approvalsService = (deps: {
       }
       // The initiation code lives only as long as the grant and is shown once, to this approver.
       const initiation = initiationFor(policy, typed ? 'typed_code' : 'channel', stored.grant, deps.random, clock.now())
+      // The account's sign-in epoch goes with the approval: a password change that signs the other
+      // devices out before the redemption voids it (finding 47).
       const grant = await transition(stored, (g) => {
-        const next = approveGrant(g, { ...approver, ...proof(g) }, clock.now())
+        const next = approveGrant(g, { ...approver, ...proof(g), authEpoch: authEpochOf(account) }, clock.now())
         if (!next.ok) return next
         let value = request.newDeviceCreation === undefined ? next.value : recordSighting(next.value, request.newDeviceCreation)
         if (initiation !== undefined) value = { ...value, initiation: initiation.challenge }

@@ -40,6 +40,8 @@ export interface DeviceActionGuard {
    * with reason `quarantined`.
    */
   ensureAllowed(actor: Actor, action: DeviceAction): Promise<void>
+  /** Whether `device` (the actor's own, already read) may take `action` now: the quarantine rule alone. */
+  allows(device: Pick<DeviceRecord, 'quarantineUntilMs'>, action: DeviceAction): boolean
 }
 
 /** The 403 a quarantined device gets. */
@@ -85,6 +87,7 @@ export const deviceActionGuard = (deps: {
       if (device === null) throw new RelayError('INVALID_TOKEN', { detail: 'unknown or expired access token' })
       if (!isActionAllowed(device, action, deps.clock.now())) throw quarantinedError(device)
     },
+    allows: (device, action) => isActionAllowed(device, action, deps.clock.now()),
   }
   return guard
 }

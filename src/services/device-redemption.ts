@@ -122,11 +122,15 @@ const mintPlanned = async (
       channelHash: hashSecret(grant.channelBinding),
       quarantineUntilMs: quarantineUntil(now, deps.quarantineSeconds * 1000),
       jkt: grant.dpopJkt,
+      // Under the account's sign-in epoch of the approval, not today's: a password change that signed
+      // the other devices out since voids it, and every retry of it (finding 47).
+      authorisedEpoch: approval.authEpoch ?? 0,
       ...(network === undefined ? {} : { network }),
     }
     tokens = await deps.sessions.mint(account, device, report, planned)
   } catch (error) {
-    // Locked or disabled at this very instant (the store checks it in the same step as the write).
+    // Locked or disabled at this very instant, or the approval voided by a password change since (the
+    // store checks both in the same step as the write).
     if (error instanceof RelayError && error.code === 'FORBIDDEN') return DENIED_AT_MINT
     // The planned session was completed before (by another poll, or a try whose answer was lost):
     // hand it out. Completed and since changed (a part of it signed out): not again.

@@ -41,7 +41,14 @@ export interface NotMeOutcome {
   networkDeniedMs: number
   networkDenyScope: NotMeDenyScope
   /** Why the network was not denied (scope `none`), or not to everybody (scope `account`). */
-  networkKeptBecause?: 'unknown_network' | 'reporter_network' | 'trusted_device_network' | 'exempt' | 'disabled' | NotMeKeptGlobally
+  networkKeptBecause?:
+    | 'unknown_network'
+    | 'reported_device_older'
+    | 'reporter_network'
+    | 'trusted_device_network'
+    | 'exempt'
+    | 'disabled'
+    | NotMeKeptGlobally
 }
 
 /** The service. */
@@ -96,7 +103,15 @@ export const notMeService = (deps: NotMeDeps): NotMeService => ({
     const now = deps.clock.now()
     const reporterNetworks = [reporterNetwork, reporterDevice.lastSeenNetwork]
     const remaining = all.filter((d) => d.id !== device.id && !siblings.includes(d))
-    const network = await denyNetwork(deps, { accountId, network: device.lastSeenNetwork, reporterNetworks, remaining, now })
+    const network = await denyNetwork(deps, {
+      accountId,
+      network: device.lastSeenNetwork,
+      reporterNetworks,
+      reportedCreatedAtMs: device.createdAtMs,
+      reporterCreatedAtMs: reporterDevice.createdAtMs,
+      remaining,
+      now,
+    })
 
     const { append, tell } = signOutReport(
       deps.events,
@@ -125,17 +140,21 @@ const denyNetwork = async (
     accountId,
     network,
     reporterNetworks,
+    reportedCreatedAtMs,
+    reporterCreatedAtMs,
     remaining,
     now,
   }: {
     accountId: string
     network: string | undefined
     reporterNetworks: Array<string | undefined>
+    reportedCreatedAtMs: number
+    reporterCreatedAtMs: number
     remaining: DeviceRecord[]
     now: number
   },
 ): Promise<Omit<NotMeOutcome, 'revokedDeviceIds'>> => {
-  const verdict = notMeNetworkVerdict({ network, reporterNetworks, remaining, now })
+  const verdict = notMeNetworkVerdict({ network, reporterNetworks, reportedCreatedAtMs, reporterCreatedAtMs, remaining, now })
   const none = { networkDeniedMs: 0, networkDenyScope: 'none' } as const
   if (!verdict.deny) return { ...none, networkKeptBecause: verdict.reason }
   if (deps.abuse === undefined || !(deps.denyMs > 0)) return { ...none, networkKeptBecause: 'disabled' }

@@ -63,9 +63,12 @@ export const operatorAccounts = (deps: {
     show,
     async enable(username) {
       const account = await show(username)
-      const next = await accounts.revise(account.id, () => ({ status: 'active', lockedUntilMs: 0 }))
-      await events.emit(account.id, { type: 'account_enabled', atMs: clock.now(), details: BY_OPERATOR })
-      return next
+      // The event goes with the change, in one store step: a process killed in between loses neither.
+      return accounts.revise(account.id, () => ({ status: 'active', lockedUntilMs: 0 }), {
+        type: 'account_enabled',
+        atMs: clock.now(),
+        details: BY_OPERATOR,
+      })
     },
     async disable(username) {
       // The event goes with the sign-out, in one store step (`AccountsService.disable`).
@@ -78,14 +81,16 @@ export const operatorAccounts = (deps: {
     },
     async resetSecondFactor(username) {
       const account = await show(username)
-      const next = await accounts.revise(account.id, () => ({ totp: undefined }))
+      // The factor's removal and `totp_disabled` in one store step (finding 52, as the owner's own
+      // removal since finding 43); the recovery codes, a second factor only while TOTP is on, are wiped
+      // after it (a reset cut in between leaves them inert, and the operator's retry wipes them).
       const recoveryCodesRemoved = await durable.credentials.countRecoveryCodes(account.id)
-      await durable.credentials.replaceRecoveryCodes(account.id, [])
-      await events.emit(account.id, {
+      const next = await accounts.revise(account.id, () => ({ totp: undefined }), {
         type: 'totp_disabled',
         atMs: clock.now(),
         details: { ...BY_OPERATOR, recovery_codes_removed: recoveryCodesRemoved },
       })
+      await durable.credentials.replaceRecoveryCodes(account.id, [])
       return { account: next, recoveryCodesRemoved }
     },
     async events(username, since, limit) {

@@ -10,7 +10,7 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
  * @see https://www.rfc-editor.org/rfc/rfc6238
  */
-import type { AccountRecord } from '../core/accounts/records.ts'
+import { voidSignIns, type AccountRecord } from '../core/accounts/records.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { generateRecoveryCodes, hashRecoveryCode } from '../core/auth/recovery-codes.ts'
 import { newTotpSecret, totpSecretFromBase32, verifyTotp } from '../core/auth/totp.ts'
@@ -168,7 +168,8 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
           if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
             throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
           }
-          return { totp: { secret: confirmed, confirmedAtMs: now } }
+          // A password sign-in checked before, under "no second factor", no longer mints (finding 47).
+          return { totp: { secret: confirmed, confirmedAtMs: now }, ...voidSignIns(a) }
         },
         { type: 'totp_enabled', atMs: now, deviceId },
       )

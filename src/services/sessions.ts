@@ -6,7 +6,16 @@
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  * @see https://thecopenhagenbook.com/server-side-tokens
  */
-import type { AccessTokenRecord, AccountRecord, DeviceOrigin, DeviceRecord } from '../core/accounts/records.ts'
+import {
+  authEpochOf,
+  isAccountUsable,
+  isStillAuthorised,
+  SIGN_IN_VOIDED,
+  type AccessTokenRecord,
+  type AccountRecord,
+  type DeviceOrigin,
+  type DeviceRecord,
+} from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
@@ -53,6 +62,12 @@ export interface NewDeviceSession {
   quarantineUntilMs?: number
   /** RFC 9449 key thumbprint the tokens are bound to: every use then needs a proof by that key. */
   jkt?: string
+  /**
+   * The account's `authEpoch` when this sign-in was authorised (a grant's approval); absent: that of
+   * the account record given to the mint (the one whose password was verified). The store refuses
+   * the mint once the account's epoch has moved past it (finding 47).
+   */
+  authorisedEpoch?: number
 }
 
 /** Tokens handed to a device once. */
@@ -83,7 +98,8 @@ export interface Principal {
 /** Session use cases. */
 export interface SessionsService {
   /**
-   * Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant.
+   * Creates a device and its tokens. Errors: FORBIDDEN when the account is unusable at that instant,
+   * or its sign-in epoch moved past the one the sign-in was authorised under (`NewDeviceSession.authorisedEpoch`).
    * With `reported`, the event it returns for the new device's id goes to the account's feed in the
    * same store step (`FeedAppend`): stored if and only if the session is. With `planned` (a device-code
    * redemption's plan), that device id and those tokens: a store error leaves whatever was written for
@@ -191,6 +207,13 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
 
   const denied = (): RelayError => new RelayError('FORBIDDEN', { detail: 'this account is disabled or locked' })
 
+  /** Why a mint was refused, read after the refusal (the normal path reads nothing more). */
+  const refusal = async (accountId: string, authorised: number): Promise<RelayError> => {
+    const current = await durable.accounts.get(accountId).catch(() => null)
+    const voided = current !== null && isAccountUsable(current, clock.now()) && !isStillAuthorised(current, authorised)
+    return voided ? new RelayError('FORBIDDEN', { detail: SIGN_IN_VOIDED }) : denied()
+  }
+
   const putAccess = (accountId: string, deviceId: string, familyId: string, jkt: string | undefined) =>
     putAccessToken(deps, { accountId, deviceId, jkt }, familyId, denied)
 
@@ -211,12 +234,13 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       const record = deviceRecord(account.id, planned?.deviceId ?? newOpaqueId(random, 12), device, now)
       const owner = { accountId: account.id, deviceId: record.id, jkt: device.jkt }
       const { family, access, issued } = tokenRecords(deps, owner, planned)
+      const authorised = device.authorisedEpoch ?? authEpochOf(account)
       let outcome: MintOutcome
       try {
         // One step: the device, its refresh family and its first access token (one commit on SQLite). A
         // planned session's retry completes what an earlier try of it left, and reports it once.
         const append = reported === undefined ? undefined : { event: reported.event(record.id), bounds: reported.bounds }
-        outcome = await durable.devices.createWithTokens(record, { family, access }, append, planned !== undefined)
+        outcome = await durable.devices.createWithTokens(record, { family, access }, append, planned !== undefined, authorised)
       } catch (error) {
         // The answer may be lost after the writes: no half-made device is left behind (it would show
         // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error
@@ -227,7 +251,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (outcome === 'exists' && planned !== undefined) {
         throw new RelayError('CONCURRENT_WRITE', { detail: 'the planned session is stored already' })
       }
-      if (outcome !== 'ok') throw denied()
+      if (outcome !== 'ok') throw await refusal(account.id, authorised)
       return issued
     },
     async authenticate(bearer) {

@@ -11,7 +11,14 @@
  *
  * @see https://github.com/matrix-org/matrix-spec-proposals/pull/2839
  */
-import { isAccountUsable, usernameKey, type AccountRecord } from '../core/accounts/records.ts'
+import {
+  authEpochOf,
+  isAccountUsable,
+  isStillAuthorised,
+  SIGN_IN_VOIDED,
+  usernameKey,
+  type AccountRecord,
+} from '../core/accounts/records.ts'
 import { RelayError } from '../core/errors.ts'
 import {
   allowedNextStages,
@@ -99,6 +106,8 @@ export interface UiaOptions {
 interface Stored {
   session: UiaSession
   accountId: string | null
+  /** The account's `authEpoch` when its first stage was checked (absent before, or without an account). */
+  authEpoch?: number
 }
 
 const PASSWORD_ONLY: UiaFlow[] = [{ stages: ['m.login.password'] }]
@@ -247,13 +256,19 @@ export const uiaService = (deps: UiaDeps): UiaService => {
         throw new RelayError('UIA_STAGE_NOT_ALLOWED', { detail: `${stage} is not the next stage of any flow` })
       }
       let account = await accountOf(deps, subject, stored)
+      // The sign-in epoch of the credentials checked, fixed at the session's first stage (finding 47).
+      const authEpoch = stored.authEpoch ?? (account === null ? undefined : authEpochOf(account))
       const failed = await verify(deps, stage, auth, subject, account, request)
       if (failed !== null) throw new UiaChallengeError(challengeBody(stored.session, { errcode: 'M_FORBIDDEN', error: failed }))
       // The password may just have been rehashed: later checks need the current version.
       if (account !== null && stage === 'm.login.password') account = await deps.accounts.get(account.id)
       if (account !== null) refuseUnusable(account, clock)
+      // A password change that signed the other devices out, or a TOTP enrolment, landed since the
+      // credentials were read: what they proved no longer stands (the mint checks it again).
+      if (account !== null && !isStillAuthorised(account, authEpoch)) throw new RelayError('FORBIDDEN', { detail: SIGN_IN_VOIDED })
 
-      const next = advance(deps, stored, stage, account, options.flows !== undefined)
+      const advanced = advance(deps, stored, stage, account, options.flows !== undefined)
+      const next: Stored = authEpoch === undefined ? advanced : { ...advanced, authEpoch }
       const swapped = await kv.replaceIfMatch(keyOf(sessionId), json, JSON.stringify(next))
       if (swapped !== 'ok') throw new RelayError('UIA_SESSION_INVALID', { detail: 'the UIA session changed concurrently' })
       if (next.session.state.kind === 'open') throw new UiaChallengeError(challengeBody(next.session))

@@ -96,9 +96,9 @@ const killable = (stores: RunStores, point: KillPoint, fault: Fault) => {
       ...inner,
       devices: {
         ...inner.devices,
-        async createWithTokens(device, tokens, append, planned) {
+        async createWithTokens(device, tokens, append, planned, authorisedEpoch) {
           if (a.cutsInsideMint !== true) await cut()
-          const outcome = await inner.devices.createWithTokens(device, tokens, append, planned)
+          const outcome = await inner.devices.createWithTokens(device, tokens, append, planned, authorisedEpoch)
           if (point !== 'after-mint') return outcome
           return cutHere()
         },

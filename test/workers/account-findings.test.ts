@@ -150,3 +150,31 @@ describe('workers: finding 46', () => {
     ])
   })
 })
+
+describe('workers: finding 47', () => {
+  it('finding 47: on the Worker, an approval not yet redeemed is refused after the owner changes the password with "sign out other devices"', async () => {
+    const owner = from('192.0.2.147')
+    const username = `f47x${Date.now().toString(36)}`
+    expect((await call(owner, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const phone = await login(owner, username, PASSWORD, undefined, 'Phone')
+    const holder = await dpopHolder()
+    const phisher = from('192.0.2.247')
+    const { codes } = await requestGrant(phisher, holder, Date.now(), { channel_binding: bindingOf('X'), device_name: 'Phisher' })
+    const approval = { decision: 'approve' as const, channel_binding: bindingOf('X'), dpop_jkt: holder.jkt }
+    expect((await decide(owner, phone.access_token, codes.user_code, approval)).status).toBe(200)
+    const body = { new_password: 'a completely different passphrase 42', logout_devices: true }
+    expect((await withUia(owner, 'POST', '/v1/account/password', body, PASSWORD, undefined, phone.access_token)).final.status).toBe(200)
+    const polled = await pollToken(phisher, holder, Date.now(), codes.device_code)
+    expect(polled.status).toBe(400)
+    expect(polled.body.error).toBe('access_denied')
+    const listed = (await call(owner, 'GET', '/v1/devices', undefined, phone.access_token)).body.devices
+    expect(listed.map((d: { device_id: string }) => d.device_id)).toEqual([phone.device_id])
+    // Approved after the change: signs in.
+    const next = await dpopHolder()
+    const again = await requestGrant(phisher, next, Date.now(), { channel_binding: bindingOf('Y'), device_name: 'TV' })
+    const approveAgain = { decision: 'approve' as const, channel_binding: bindingOf('Y'), dpop_jkt: next.jkt }
+    expect((await decide(owner, phone.access_token, again.codes.user_code, approveAgain)).status).toBe(200)
+    const tv = await pollToken(phisher, next, Date.now(), again.codes.device_code)
+    expect(tv.status, JSON.stringify(tv.body)).toBe(200)
+  })
+})

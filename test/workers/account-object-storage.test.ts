@@ -101,6 +101,11 @@ describe('AccountObject over storage written by the earlier object', () => {
       expect(await object.revokeDevice('dev-1', now)).toBe(true)
       expect(await object.lastAuthenticated('dev-1')).toBeNull()
       expect(await object.listDevices()).toEqual([])
+      // The sign-in epoch (finding 47): the column is added to the earlier table, absent reads as none.
+      const before = (await object.getAccount())!
+      expect(before.authEpoch).toBeUndefined()
+      expect(await object.updateAccount(before.version, { ...before, version: before.version + 1, authEpoch: 1 })).toBe('ok')
+      expect((await object.getAccount())?.authEpoch).toBe(1)
     })
   })
 })

@@ -49,6 +49,7 @@ export interface AccountObjectApi {
     append: FeedAppend | null,
     planned: boolean,
     nowMs: number,
+    authorisedEpoch?: number,
   ): Promise<MintOutcome>
   getDevice(deviceId: string): Promise<DeviceRecord | null>
   listDevices(): Promise<DeviceRecord[]>

@@ -32,6 +32,7 @@ export const mintSessionIndexed = async (
   records: SessionTokens,
   append: FeedAppend | undefined,
   planned: boolean,
+  authorisedEpoch?: number,
 ): Promise<MintOutcome> => {
   if (!tokensFitDevice(device, records)) return 'denied'
   const keys = [
@@ -43,7 +44,7 @@ export const mintSessionIndexed = async (
   )
   const outcome = claims.some((c) => c.outcome === 'other')
     ? 'exists'
-    : await account(device.accountId).createSession(device, records, append ?? null, planned, clock.now())
+    : await account(device.accountId).createSession(device, records, append ?? null, planned, clock.now(), authorisedEpoch)
   if (outcome !== 'ok' && !planned) {
     await Promise.all(keys.map(({ key }, n) => (claims[n]?.outcome === 'new' ? index(key).release(key, device.accountId) : undefined)))
   }

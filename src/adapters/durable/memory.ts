@@ -6,7 +6,7 @@
  */
 import { countedEvent } from '../../core/accounts/counted-event.ts'
 import { touchedNetworks } from '../../core/accounts/recent-networks.ts'
-import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
+import { isStillAuthorised, usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type {
   AccountStore,
   Clock,
@@ -141,9 +141,9 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       return 'ok'
     },
-    async createWithTokens(device, tokens, append, planned): Promise<MintOutcome> {
+    async createWithTokens(device, tokens, append, planned, authorisedEpoch): Promise<MintOutcome> {
       const state = usableAccount(s, device.accountId)
-      if (state === null || !tokensFitDevice(device, tokens)) return 'denied'
+      if (state === null || !isStillAuthorised(state.record, authorisedEpoch) || !tokensFitDevice(device, tokens)) return 'denied'
       const { family, access } = tokens
       const found = {
         device: state.devices.get(device.id) ?? null,

@@ -15,7 +15,7 @@ import { DEVICE_TOUCH } from './redis-device-touch.ts'
 // The prelude of every account script (also the session mint's, ./redis-session-mint.ts).
 // Account layout (base = `<prefix>{a:<id>}:`):
 //   acct          hash  j (record JSON), v (version), uk (username key), s (status), l (locked until),
-//                       ts (last TOTP step)
+//                       ts (last TOTP step), ae (the record's authEpoch, read by the session mint; absent: 0)
 //   rc            set   recovery code hashes
 //   devs          set   device ids;  dev:<id>  hash  j (record JSON at creation), n (name), t (last seen), net,
 //                       rn (recent networks JSON, once touched)
@@ -60,6 +60,7 @@ end
 const ACCOUNT_CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'j', ARGV[1], 'v', ARGV[2], 'uk', ARGV[3], 's', ARGV[4], 'l', ARGV[5], 'ts', -1)
+redis.call('HSET', KEYS[1], 'ae', string.format('%d', cjson.decode(ARGV[1]).authEpoch or 0))
 return 1`
 
 // The account's compare-and-swap over the seven ARGV from `a` (`accountUpdateArgs`): expectedVersion,
@@ -72,6 +73,8 @@ local function account_swap(a)
   if cur[2] ~= ARGV[a + 3] or ARGV[a + 6] ~= '1' then return 'renamed' end
   if cur[1] ~= ARGV[a] then return 'mismatch' end
   redis.call('HSET', KEYS[1], 'j', ARGV[a + 1], 'v', ARGV[a + 2], 's', ARGV[a + 4], 'l', ARGV[a + 5])
+  -- The sign-in epoch, copied from the record for the session mint (an update writes it rarely).
+  redis.call('HSET', KEYS[1], 'ae', string.format('%d', cjson.decode(ARGV[a + 1]).authEpoch or 0))
   return 'ok'
 end
 `

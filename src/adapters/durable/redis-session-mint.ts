@@ -18,10 +18,11 @@ import { tokensFitDevice } from './session-mint.ts'
 // (./session-mint.ts: `missingParts`, `reportedIn`).
 // ARGV: now, planned, deviceId, deviceJson, displayName, lastSeenAtMs, network, hasNetwork,
 //       familyId, familyFixedJson, currentHash, familyExpiresAtMs, accessId, accessJson, accessExpiresAtMs,
-//       hasEvent, retentionMs, maxEvents, eventJson (without id).
+//       hasEvent, retentionMs, maxEvents, eventJson (without id), authorisedEpoch ('' when not compared).
 const SESSION_MINT = `
 local now = tonumber(ARGV[1])
 if not usable(now) then return 'denied' end
+if ARGV[20] ~= '' and tonumber(redis.call('HGET', KEYS[1], 'ae') or '0') > tonumber(ARGV[20]) then return 'denied' end
 local did, fid, aid = ARGV[3], ARGV[9], ARGV[13]
 local dev, rf, at, ev = base .. 'dev:' .. did, base .. 'rf:' .. fid, base .. 'at:' .. aid, base .. 'ev'
 local function live(key, field)
@@ -123,7 +124,7 @@ const claimPointer = async (
  */
 export const redisSessionMint =
   ({ client, redis, clock, acct, tokenPointer, familyPointer }: RedisDurableContext): DurableStore['devices']['createWithTokens'] =>
-  async (d, records, append, planned) => {
+  async (d, records, append, planned, authorisedEpoch) => {
     if (!tokensFitDevice(d, records)) return 'denied'
     const { family, access } = records
     const pointers = [
@@ -150,6 +151,7 @@ export const redisSessionMint =
         append?.bounds.retentionMs ?? 0,
         append?.bounds.maxEvents ?? 0,
         append === undefined ? '' : eventJson(append.event),
+        authorisedEpoch ?? '',
       )
     }
     if (outcome === 'ok') {

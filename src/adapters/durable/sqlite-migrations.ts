@@ -165,6 +165,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
+    description: 'accounts: the sign-in epoch (sign-ins authorised under an earlier one never mint, finding 47)',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 7,
     description: 'devices: the networks each was seen on lately (finding 49)',
     sql: `
       -- DeviceRecord.recentNetworks as JSON, kept by devices.touch; NULL on devices made before.

@@ -62,10 +62,10 @@ export const openSqlite = (dataDir: string): Database.Database => {
  */
 const createWithTokensOnce =
   (sql: SqlExecutor, tables: AccountSql, now: () => number) =>
-  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend, planned?: boolean): MintOutcome => {
+  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend, planned?: boolean, authorisedEpoch?: number): MintOutcome => {
     if (!tokensFitDevice(device, tokens)) return 'denied'
     try {
-      return sql.transaction(() => mintSession(tables, device, tokens, append, planned === true, now()))
+      return sql.transaction(() => mintSession(tables, device, tokens, append, planned === true, now(), authorisedEpoch))
     } catch (error) {
       if (error instanceof MintRefused) return error.outcome
       throw error

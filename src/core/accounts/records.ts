@@ -32,6 +32,12 @@ export interface AccountRecord {
   /** Minting is refused until this instant (brute-force lockout); 0 when not locked. */
   lockedUntilMs: number
   totp?: TotpEnrolment
+  /**
+   * Sign-ins authorised under an earlier value never mint (finding 47): moved on, in the store step of
+   * the change, by a password change that signs the other devices out, a disable and a TOTP
+   * enrolment (see {@link voidSignIns}). Absent: 0.
+   */
+  authEpoch?: number
   /** Bumped by one on every update (see {@link reviseAccount}). */
   version: number
   createdAtMs: number
@@ -131,6 +137,33 @@ export const usernameKey = (username: string): string => username.normalize('NFK
  */
 export const isAccountUsable = (account: Pick<AccountRecord, 'status' | 'lockedUntilMs'>, now: number): boolean =>
   account.status === 'active' && account.lockedUntilMs <= now
+
+/** The account's {@link AccountRecord.authEpoch}, 0 when absent. */
+export const authEpochOf = (account: Pick<AccountRecord, 'authEpoch'>): number => account.authEpoch ?? 0
+
+/**
+ * True when a sign-in authorised under the epoch `authorised` (the account's `authEpoch` when the
+ * password was verified or the grant approved) may still mint: the account's epoch has not moved past
+ * it. `undefined`: nothing to compare (a mint that names no authorisation). Every durable adapter
+ * applies it in the session mint's own step (`DeviceStore.createWithTokens`).
+ *
+ * @example
+ * if (!isAccountUsable(account, now) || !isStillAuthorised(account, authorised)) return 'denied'
+ */
+export const isStillAuthorised = (account: Pick<AccountRecord, 'authEpoch'>, authorised: number | undefined): boolean =>
+  authorised === undefined || authEpochOf(account) <= authorised
+
+/** What a sign-in refused by {@link isStillAuthorised} is told (`FORBIDDEN`, 403 `M_FORBIDDEN`). */
+export const SIGN_IN_VOIDED = "the account's password or second factor changed during this sign-in: sign in again"
+
+/**
+ * The change that voids every sign-in authorised until now (finding 47): the next epoch. Goes into the
+ * same revision as the password change, disable or TOTP enrolment that calls for it.
+ *
+ * @example
+ * const next = reviseAccount(account, { passwordHash, ...voidSignIns(account) }, now)
+ */
+export const voidSignIns = (account: Pick<AccountRecord, 'authEpoch'>): { authEpoch: number } => ({ authEpoch: authEpochOf(account) + 1 })
 
 /**
  * The next version of an account: `changes` applied, `version` bumped, `updatedAtMs` set. Feed it to

@@ -18,9 +18,10 @@ import { attemptInitiationCode, type AttemptVerdict } from '../policy/initiation
 import type { NetworkSighting } from '../policy/proximity.ts'
 import type { RedemptionPlan } from './redemption-plan.ts'
 import { generateDeviceCode, generateUserCode, hashUserCode } from './user-code.ts'
-import { awaitsInitiationCode, grantForLog, isGrantExpired, type DeviceGrant } from './grant-record.ts'
+import { approvalOf, awaitsInitiationCode, grantForLog, isGrantExpired, type DeviceGrant } from './grant-record.ts'
 
 export {
+  approvalOf,
   awaitsInitiationCode,
   grantForLog,
   isGrantExpired,
@@ -139,6 +140,8 @@ export interface Approver {
   channelBinding: string
   /** The DPoP key thumbprint the approver received over the channel. */
   dpopJkt: string
+  /** The account's `authEpoch` as the approval service read it (see `GrantApproval.authEpoch`). */
+  authEpoch?: number
 }
 
 /**
@@ -161,7 +164,7 @@ export const approveGrant = (
   const keyOk = equalConstantTime(grant.dpopJkt, approver.dpopJkt)
   if (!bindingOk) return fail('CHANNEL_BINDING_MISMATCH', 'the channel binding does not match this code')
   if (!keyOk) return fail('DPOP_KEY_MISMATCH', 'the device key does not match this code')
-  const approval = { accountId: approver.accountId, deviceId: approver.deviceId, atMs: now }
+  const approval = approvalOf({ accountId: approver.accountId, deviceId: approver.deviceId, atMs: now, authEpoch: approver.authEpoch })
   return ok({ ...grant, state: { kind: 'approved', ...approval } })
 }
 
@@ -198,8 +201,7 @@ export const redeemGrant = (
   if (!equalConstantTime(grant.dpopJkt, proofJkt)) {
     return fail('DPOP_KEY_MISMATCH', 'the proof is not by the approved key')
   }
-  const { accountId, deviceId, atMs } = state
-  return ok({ ...grant, state: { kind: 'redeemed', accountId, deviceId, atMs, redeemedAtMs: now } })
+  return ok({ ...grant, state: { kind: 'redeemed', ...approvalOf(state), redeemedAtMs: now } })
 }
 
 /**

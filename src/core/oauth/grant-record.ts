@@ -14,7 +14,26 @@ export interface GrantApproval {
   accountId: string
   deviceId: string
   atMs: number
+  /**
+   * The account's `authEpoch` when the approval was given: the session mint is refused once the
+   * account's has moved past it (a password change that signs other devices out, finding 47).
+   * Absent on grants approved before it was recorded: 0.
+   */
+  authEpoch?: number
 }
+
+/**
+ * The approval of an approved or redeemed grant's state, without the state's other fields.
+ *
+ * @example
+ * const approval = approvalOf(grant.state) // grant.state.kind === 'approved'
+ */
+export const approvalOf = ({ accountId, deviceId, atMs, authEpoch }: GrantApproval): GrantApproval => ({
+  accountId,
+  deviceId,
+  atMs,
+  ...(authEpoch === undefined ? {} : { authEpoch }),
+})
 
 /** A redemption: the approval, when it was redeemed, and the session it mints. */
 interface Redemption extends GrantApproval {

@@ -11,7 +11,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  */
 import { equalConstantTime } from '../crypto/secrets.ts'
-import { awaitsInitiationCode, isGrantExpired, redeemGrant, type DeviceGrant, type GrantApproval } from './device-grant.ts'
+import { approvalOf, awaitsInitiationCode, isGrantExpired, redeemGrant, type DeviceGrant, type GrantApproval } from './device-grant.ts'
 import { withinRedemptionGrace, type RedemptionPlan } from './redemption-plan.ts'
 
 /** Tuning of the polling decision. */
@@ -76,9 +76,9 @@ export const decidePoll = (grant: DeviceGrant, proofJkt: string, now: number, co
   switch (state.kind) {
     case 'redeemed': {
       // A retry of the redemption by the grant's own key (its answer lost, or a concurrent poll) resumes it.
-      const { accountId, deviceId, atMs, mint } = state
+      const { mint } = state
       if (mint !== undefined && withinRedemptionGrace(state.redeemedAtMs, now)) {
-        return { decision: { kind: 'resume', approval: { accountId, deviceId, atMs }, plan: mint }, next: grant }
+        return { decision: { kind: 'resume', approval: approvalOf(state), plan: mint }, next: grant }
       }
       return { decision: { kind: 'invalid_grant', reason: 'already_redeemed' }, next: grant }
     }
@@ -102,8 +102,7 @@ export const decidePoll = (grant: DeviceGrant, proofJkt: string, now: number, co
     const redeemed = redeemGrant(grant, proofJkt, now)
     // Unreachable after the checks above; kept so a future rule in redeemGrant cannot be bypassed.
     if (!redeemed.ok) return { decision: { kind: 'invalid_grant', reason: 'already_redeemed' }, next: grant }
-    const { accountId, deviceId, atMs } = state
-    const decision: PollDecision = { kind: 'issue', approval: { accountId, deviceId, atMs } }
+    const decision: PollDecision = { kind: 'issue', approval: approvalOf(state) }
     return { decision, next: { ...redeemed.value, lastPollAtMs: now } }
   }
   if (isTooFast(grant, now, config)) {

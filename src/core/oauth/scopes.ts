@@ -2,8 +2,9 @@
  * Limited scopes for sessions minted by QR (BCP "limited scopes"): such a device starts in quarantine
  * until a configured time and meanwhile cannot take over the account: no password change, no 2FA
  * changes, and no action on any OTHER device (approving further logins, signing another device out,
- * reporting another device "not me", renaming another device). It may still use its session, list
- * the devices and sign itself out, so the user is not blocked.
+ * reporting another device "not me", renaming another device), nor see where the owner's other
+ * devices were last seen (their networks follow the owner around: finding 51). It may still use its
+ * session, list the devices and sign itself out, so the user is not blocked.
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (limited scopes)
  */
@@ -19,6 +20,7 @@ export const DEVICE_ACTIONS = [
   'approve_login',
   'report_not_me',
   'rename_other_device',
+  'see_other_networks',
 ] as const
 
 /** One guarded action. */
@@ -38,7 +40,7 @@ export const OTHER_DEVICE_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 
 export const RECENT_AUTH_ACTIONS: readonly DeviceAction[] = ['revoke_devices', 'approve_login', 'report_not_me', 'rename_other_device']
 
 /** What a quarantined device may not do. */
-export const QUARANTINED_ACTIONS: readonly DeviceAction[] = ['change_password', 'manage_2fa', ...OTHER_DEVICE_ACTIONS]
+export const QUARANTINED_ACTIONS: readonly DeviceAction[] = ['change_password', 'manage_2fa', 'see_other_networks', ...OTHER_DEVICE_ACTIONS]
 
 /** Default quarantine of a QR-minted session: 24 h. */
 export const DEFAULT_QUARANTINE_MS = 24 * 60 * 60 * 1000

@@ -71,12 +71,12 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
   }
 }
 
-const rowOf = (d: DeviceRecord, names: ReadonlyMap<string, string>, currentId: string): DeviceRow => ({
+const rowOf = (d: DeviceRecord, names: ReadonlyMap<string, string>, currentId: string, networks: boolean): DeviceRow => ({
   id: d.id,
   name: d.displayName,
   approvedBy: d.origin === 'password' ? undefined : d.approvedByDeviceId === undefined ? null : (names.get(d.approvedByDeviceId) ?? null),
   lastSeenMs: d.lastSeenAtMs,
-  network: d.lastSeenNetwork,
+  network: networks || d.id === currentId ? d.lastSeenNetwork : undefined,
   createdMs: d.createdAtMs,
   current: d.id === currentId,
 })
@@ -104,15 +104,16 @@ export const accountData = async (
   const { account, principal } = who
   const devices = await accounts.auth.sessions.listDevices(account.id)
   const names = new Map(devices.map((d) => [d.id, d.displayName]))
+  const quarantineUntilMs = await quarantineOf(accounts, who, devices)
+  // A session in QR quarantine does not see where the owner's other devices are (finding 51).
   const rows = devices
-    .map((d) => rowOf(d, names, principal.deviceId))
+    .map((d) => rowOf(d, names, principal.deviceId, quarantineUntilMs === undefined))
     .sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenMs - a.lastSeenMs)
   const feed = await accounts.feed.readSince(account.id, 0, 100)
   const events: EventRow[] = feed
     .slice(-FEED_SHOWN)
     .reverse()
     .map((e) => ({ id: e.id, atMs: e.atMs, text: eventText(t, e, names) }))
-  const quarantineUntilMs = await quarantineOf(accounts, who, devices)
   return {
     username: account.username,
     devices: rows,

@@ -35,14 +35,17 @@ export const DEVICE_ID = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))
 /** `PATCH /v1/devices/{id}`. */
 export const RENAME_DEVICE_BODY = jsonBody({ display_name: text('display_name', 100) })
 
-/** A device as the API shows it. */
-export const deviceBody = (d: DeviceRecord, currentDeviceId: string): Record<string, unknown> => ({
+/**
+ * A device as the API shows it. `networks`: whether another device's last-seen network is shown (not to
+ * a session in QR quarantine: finding 51); the caller's own always is.
+ */
+export const deviceBody = (d: DeviceRecord, currentDeviceId: string, networks = true): Record<string, unknown> => ({
   device_id: d.id,
   display_name: d.displayName,
   created_at_ms: d.createdAtMs,
   created_via: d.origin,
   last_seen_at_ms: d.lastSeenAtMs,
-  ...(d.lastSeenNetwork === undefined ? {} : { last_seen_network: d.lastSeenNetwork }),
+  ...(d.lastSeenNetwork === undefined || !(networks || d.id === currentDeviceId) ? {} : { last_seen_network: d.lastSeenNetwork }),
   ...(d.approvedByDeviceId === undefined ? {} : { approved_by_device_id: d.approvedByDeviceId }),
   ...(d.quarantineUntilMs > 0 ? { quarantine_until_ms: d.quarantineUntilMs } : {}),
   current: d.id === currentDeviceId,
@@ -65,7 +68,10 @@ export const deviceRoutes = ({ sessions, authorize, guard, devices }: DeviceRout
   const list: RouteFn<AuthedEnv> = async (c) => {
     const { accountId, deviceId } = c.get('principal')
     const listed = await sessions.listDevices(accountId)
-    return c.json({ devices: listed.map((d) => deviceBody(d, deviceId)) }, 200, NO_STORE)
+    // A session in QR quarantine does not learn where the owner's other devices are (finding 51).
+    const me = listed.find((d) => d.id === deviceId)
+    const networks = me !== undefined && guard.allows(me, 'see_other_networks')
+    return c.json({ devices: listed.map((d) => deviceBody(d, deviceId, networks)) }, 200, NO_STORE)
   }
 
   const rename: RouteFn<AuthedEnv> = withUia(async (c) => {

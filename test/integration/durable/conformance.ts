@@ -12,6 +12,7 @@ import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { describeAccountChange } from './account-change-conformance.ts'
 import { describeDeviceHistory } from './device-history-conformance.ts'
 import { describeRevokeMany } from './revoke-many-conformance.ts'
+import { describeSignInEpoch } from './sign-in-epoch-conformance.ts'
 import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
 
 export type MakeDurableStore = (clock: FakeClock) => Promise<DurableStore> | DurableStore
@@ -120,6 +121,7 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
 
     describeAccountChange(() => ({ store, clock }))
     describeRevokeMany(() => ({ store, clock }))
+    describeSignInEpoch(() => ({ store, clock }))
     describeDeviceHistory(() => ({ store, clock }))
 
     describe('listing accounts', () => {

@@ -121,7 +121,7 @@ describe('sqliteStore on a file written by the earlier store', () => {
     })
 
     // Writes on the old rows: a used hash is a replay; the current one rotates; revoking cascades.
-    // A touch keeps the recent networks (migration 6, finding 49), the old last network folded in.
+    // A touch keeps the recent networks (migration 7, finding 49), the old last network folded in.
     expect(await store.devices.touch('acct-old', 'dev-1', { atMs: T + 20, network: '198.51.100.0/24' })).toBe(true)
     expect((await store.devices.get('acct-old', 'dev-1'))?.recentNetworks).toEqual([
       { network: '198.51.100.0/24', atMs: T + 20 },
@@ -143,6 +143,11 @@ describe('sqliteStore on a file written by the earlier store', () => {
     expect(await store.tokens.getAccess('at-1')).toBeNull()
     expect(await store.security.lastAuthenticated('acct-old', 'dev-1')).toBeNull()
     expect(await store.devices.listByAccount('acct-old')).toHaveLength(1)
+    // The sign-in epoch (finding 47, migration 6): none on the old row; an update stores one.
+    const current = (await store.accounts.get('acct-old'))!
+    expect(current.authEpoch).toBeUndefined()
+    expect(await store.accounts.update('acct-old', current.version, { ...current, version: current.version + 1, authEpoch: 1 })).toBe('ok')
+    expect((await store.accounts.get('acct-old'))?.authEpoch).toBe(1)
     db.close()
   })
 })

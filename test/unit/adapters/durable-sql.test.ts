@@ -7,7 +7,7 @@ import Database from 'libsql'
 import { describe, expect, it } from 'vitest'
 import { AccountSql } from '../../../src/adapters/durable/sql/account-sql.ts'
 import { libsqlExecutor } from '../../../src/adapters/durable/sql/libsql-executor.ts'
-import { ACCOUNT_OBJECT_SCHEMA, MIGRATIONS } from '../../../src/adapters/durable/sql/schema.ts'
+import { applyObjectSchema, MIGRATIONS } from '../../../src/adapters/durable/sql/schema.ts'
 import { lastAuthenticated, markAuthenticated } from '../../../src/adapters/durable/sql/security-sql.ts'
 import { ownedStatements, recordStatements, type AccountScope } from '../../../src/adapters/durable/sql/statements.ts'
 import type { Query } from '../../../src/adapters/durable/sql/executor.ts'
@@ -44,7 +44,11 @@ const fileShape = (): AccountSql => {
 }
 const objectShape = (): AccountSql => {
   const db = new Database(':memory:')
-  for (const step of ACCOUNT_OBJECT_SCHEMA) db.exec(step.sql)
+  // As the account object applies it: the steps, then the columns added since.
+  applyObjectSchema(
+    (sql) => db.exec(sql),
+    (table) => (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name),
+  )
   return new AccountSql(libsqlExecutor(db), 'one-account')
 }
 

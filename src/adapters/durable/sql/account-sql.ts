@@ -10,6 +10,7 @@
 import { touchedNetworks } from '../../../core/accounts/recent-networks.ts'
 import {
   isAccountUsable,
+  isStillAuthorised,
   judgeRefresh,
   usernameKey,
   type AccessTokenRecord,
@@ -62,10 +63,17 @@ export class AccountSql {
     return this.sql.get<AccountHead>(q.accountHead(accountId)) ?? null
   }
 
-  /** True when the account exists and may mint now (active, not locked). */
-  usable(accountId: string, nowMs: number): boolean {
+  /**
+   * True when the account exists and may mint now (active, not locked), for a sign-in authorised under
+   * `authorisedEpoch` when given (`isStillAuthorised`).
+   */
+  usable(accountId: string, nowMs: number, authorisedEpoch?: number): boolean {
     const head = this.head(accountId)
-    return head !== null && isAccountUsable({ status: head.status, lockedUntilMs: head.locked_until_ms }, nowMs)
+    return (
+      head !== null &&
+      isAccountUsable({ status: head.status, lockedUntilMs: head.locked_until_ms }, nowMs) &&
+      isStillAuthorised({ authEpoch: Number(head.auth_epoch) }, authorisedEpoch)
+    )
   }
 
   /** True when the account has this device. */
@@ -128,9 +136,9 @@ export class AccountSql {
     return Number(this.sql.get<{ n: number }>(this.owned.codeCount(accountId))?.n ?? 0)
   }
 
-  /** Mints a device on a usable account. */
-  createDevice(device: DeviceRecord, nowMs: number): MintOutcome {
-    if (!this.usable(device.accountId, nowMs)) return 'denied'
+  /** Mints a device on a usable account (for a sign-in authorised under `authorisedEpoch`, when given). */
+  createDevice(device: DeviceRecord, nowMs: number, authorisedEpoch?: number): MintOutcome {
+    if (!this.usable(device.accountId, nowMs, authorisedEpoch)) return 'denied'
     return this.sql.run(q.deviceInsert(fromDevice(device))) === 1 ? 'ok' : 'exists'
   }
 
@@ -138,9 +146,15 @@ export class AccountSql {
    * Mints a device with its first family and access token; anything but `ok` is thrown as a
    * {@link MintRefused} so that the caller's transaction rolls the earlier inserts back.
    */
-  createDeviceWithTokens(device: DeviceRecord, family: RefreshFamilyRecord, access: AccessTokenRecord, nowMs: number): 'ok' {
+  createDeviceWithTokens(
+    device: DeviceRecord,
+    family: RefreshFamilyRecord,
+    access: AccessTokenRecord,
+    nowMs: number,
+    authorisedEpoch?: number,
+  ): 'ok' {
     for (const step of [
-      () => this.createDevice(device, nowMs),
+      () => this.createDevice(device, nowMs, authorisedEpoch),
       () => this.createFamily(family, nowMs),
       () => this.putAccess(access, nowMs),
     ]) {

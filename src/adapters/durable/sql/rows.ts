@@ -23,6 +23,8 @@ export interface AccountRow {
   locked_until_ms: number
   totp_secret: string | null
   totp_confirmed_at_ms: number | null
+  /** `AccountRecord.authEpoch`, 0 when the record has none (SQLite file: migration 6). */
+  auth_epoch: number
   version: number
   created_at_ms: number
   updated_at_ms: number
@@ -76,7 +78,7 @@ export interface FamilyRow {
 /** Column lists of each table's record (named parameters of the same names come from `from…`). */
 export const ACCOUNT_COLUMNS = [
   'id, username, password_hash, status, locked_until_ms, totp_secret, totp_confirmed_at_ms',
-  'version, created_at_ms, updated_at_ms',
+  'auth_epoch, version, created_at_ms, updated_at_ms',
 ].join(', ')
 export const DEVICE_COLUMNS = [
   'account_id, id, display_name, origin, approved_by_device_id, channel_hash',
@@ -97,6 +99,7 @@ export interface AccountHead {
   username_key: string
   status: AccountStatus
   locked_until_ms: number
+  auth_epoch: number
   version: number
 }
 
@@ -133,6 +136,7 @@ export const toAccount = (r: AccountRow): AccountRecord => {
   if (r.totp_secret !== null) {
     account.totp = withOptional({ secret: r.totp_secret }, 'confirmedAtMs', r.totp_confirmed_at_ms)
   }
+  if (Number(r.auth_epoch) > 0) account.authEpoch = Number(r.auth_epoch)
   return account
 }
 
@@ -146,6 +150,7 @@ export const fromAccount = (a: AccountRecord, usernameKey: string): Record<strin
   locked_until_ms: a.lockedUntilMs,
   totp_secret: a.totp?.secret ?? null,
   totp_confirmed_at_ms: a.totp?.confirmedAtMs ?? null,
+  auth_epoch: a.authEpoch ?? 0,
   version: a.version,
   created_at_ms: a.createdAtMs,
   updated_at_ms: a.updatedAtMs,

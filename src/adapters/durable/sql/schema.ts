@@ -59,16 +59,26 @@ CREATE TABLE IF NOT EXISTS security_events (
   },
 ]
 
-/** Columns the object tables gained after their first release, oldest first; append only (ALTER TABLE has no IF NOT EXISTS). */
-const ACCOUNT_OBJECT_COLUMNS: readonly { table: string; column: string; sql: string }[] = [
-  // The Node file's migration 6 (finding 49).
+/** A column the object's tables gained after their first release, added when missing. */
+interface ObjectColumn {
+  table: string
+  column: string
+  sql: string
+}
+
+/** The columns added since, oldest first; append only (ALTER TABLE has no IF NOT EXISTS). */
+const ACCOUNT_OBJECT_COLUMNS: readonly ObjectColumn[] = [
+  // The sign-in epoch (SQLite file: migration 6).
+  { table: 'accounts', column: 'auth_epoch', sql: 'ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0' },
+  // A device's recent networks (SQLite file: migration 7, finding 49).
   { table: 'devices', column: 'recent_networks', sql: 'ALTER TABLE devices ADD COLUMN recent_networks TEXT' },
 ]
 
-/** Applies every object schema step (each is idempotent), then adds the later columns an object lacks, through `exec`. */
-export const applyObjectSchema = (exec: (sql: string) => readonly Record<string, unknown>[]): void => {
+/**
+ * Applies every object schema step (each is idempotent) through `exec`, then adds each later column
+ * that `columnsOf` (the table's column names) does not list yet.
+ */
+export const applyObjectSchema = (exec: (sql: string) => void, columnsOf: (table: string) => readonly string[]): void => {
   for (const step of ACCOUNT_OBJECT_SCHEMA) exec(step.sql)
-  for (const { table, column, sql } of ACCOUNT_OBJECT_COLUMNS) {
-    if (!exec(`PRAGMA table_info(${table})`).some((c) => c.name === column)) exec(sql)
-  }
+  for (const added of ACCOUNT_OBJECT_COLUMNS) if (!columnsOf(added.table).includes(added.column)) exec(added.sql)
 }

@@ -14,7 +14,7 @@ import { appendEvent, readEvents } from './security-sql.ts'
  * {@link MintRefused}, so the caller's transaction rolls the earlier writes back.
  *
  * @example
- * const outcome = sql.transaction(() => mintSession(tables, device, tokens, append, planned, nowMs))
+ * const outcome = sql.transaction(() => mintSession(tables, device, tokens, append, planned, nowMs, authorisedEpoch))
  */
 export const mintSession = (
   tables: AccountSql,
@@ -23,13 +23,14 @@ export const mintSession = (
   append: FeedAppend | undefined,
   planned: boolean,
   nowMs: number,
+  authorisedEpoch?: number,
 ): MintOutcome => {
   if (!planned) {
-    const made = tables.createDeviceWithTokens(device, tokens.family, tokens.access, nowMs)
+    const made = tables.createDeviceWithTokens(device, tokens.family, tokens.access, nowMs, authorisedEpoch)
     if (append !== undefined) appendEvent(tables, device.accountId, append.event, append.bounds, nowMs)
     return made
   }
-  if (!tables.usable(device.accountId, nowMs)) return 'denied'
+  if (!tables.usable(device.accountId, nowMs, authorisedEpoch)) return 'denied'
   const feed = append === undefined ? [] : readEvents(tables, device.accountId, 0, Number.MAX_SAFE_INTEGER, nowMs)
   const found = {
     device: tables.getDevice(device.accountId, device.id),

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest'
 import {
   accountForLog,
   isAccountUsable,
+  isStillAuthorised,
   judgeRefresh,
   reviseAccount,
   usernameKey,
+  voidSignIns,
   type AccountRecord,
   type RefreshFamilyRecord,
 } from '../../../../src/core/accounts/records.ts'
@@ -50,6 +52,20 @@ describe('isAccountUsable', () => {
     expect(isAccountUsable({ ...account, status: 'disabled' }, NOW)).toBe(false)
     expect(isAccountUsable({ ...account, lockedUntilMs: NOW + 1 }, NOW)).toBe(false)
     expect(isAccountUsable({ ...account, lockedUntilMs: NOW }, NOW)).toBe(true)
+  })
+})
+
+describe('the sign-in epoch (finding 47)', () => {
+  it('lets a sign-in mint only while the account has not moved past the epoch it was authorised under', () => {
+    const moved = reviseAccount(account, voidSignIns(account), NOW)
+    expect(account.authEpoch).toBeUndefined()
+    expect(moved.authEpoch).toBe(1)
+    expect(voidSignIns(moved)).toEqual({ authEpoch: 2 })
+    expect(isStillAuthorised(account, 0)).toBe(true)
+    expect(isStillAuthorised(moved, 0)).toBe(false)
+    expect(isStillAuthorised(moved, 1)).toBe(true)
+    expect(isStillAuthorised(moved, 2)).toBe(true)
+    expect(isStillAuthorised(moved, undefined)).toBe(true)
   })
 })
 

@@ -128,6 +128,15 @@ describe('declineGrant', () => {
 })
 
 describe('redeemGrant', () => {
+  it('keeps the sign-in epoch of the approval through the redemption (finding 47)', () => {
+    const given = approveGrant(issue().grant, { ...APPROVER, authEpoch: 3 }, NOW + 1000)
+    if (!given.ok) throw new Error(given.code)
+    expect(given.value.state).toMatchObject({ kind: 'approved', authEpoch: 3 })
+    expect(redeemGrant(given.value, JKT, NOW + 2000)).toMatchObject({ ok: true, value: { state: { kind: 'redeemed', authEpoch: 3 } } })
+    // An approval without one (stored before it was recorded) carries none.
+    expect('authEpoch' in approved().state).toBe(false)
+  })
+
   it('redeems an approved grant once', () => {
     const spent = redeemGrant(approved(), JKT, NOW + 3000)
     expect(spent).toMatchObject({ ok: true, value: { state: { kind: 'redeemed', accountId: 'acct-1', redeemedAtMs: NOW + 3000 } } })

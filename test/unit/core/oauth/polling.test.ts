@@ -72,6 +72,18 @@ describe('decidePoll', () => {
     expect(decidePoll(first.next, JKT, NOW + 10_000).decision).toEqual({ kind: 'invalid_grant', reason: 'already_redeemed' })
   })
 
+  it("hands the approval's sign-in epoch to the mint, on the first poll and on a resume (finding 47)", () => {
+    const given = approveGrant(pending(), { accountId: 'a', deviceId: 'PHONE', channelBinding: BINDING, dpopJkt: JKT, authEpoch: 2 }, NOW)
+    if (!given.ok) throw new Error(given.code)
+    const first = decidePoll(given.value, JKT, NOW + 5000)
+    expect(first.decision).toEqual({ kind: 'issue', approval: { accountId: 'a', deviceId: 'PHONE', atMs: NOW, authEpoch: 2 } })
+    const { plan } = planRedemption(seededRandom(3), 'device-code')
+    expect(decidePoll(withRedemptionPlan(first.next, plan), JKT, NOW + 5001).decision).toMatchObject({
+      kind: 'resume',
+      approval: { authEpoch: 2 },
+    })
+  })
+
   it('resumes a redemption with a plan, by the same key and within the grace only', () => {
     const first = decidePoll(approve(pending(), NOW), JKT, NOW + 5000)
     const { plan } = planRedemption(seededRandom(3), 'device-code')
