@@ -211,7 +211,7 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
   }
 
   async touchDevice(deviceId: string, seen: DeviceSeen): Promise<boolean> {
-    return this.#with(false, (id) => this.#tables.touchDevice(id, deviceId, seen))
+    return this.#atomic(false, (id) => this.#tables.touchDevice(id, deviceId, seen))
   }
 
   async revokeDevice(deviceId: string, nowMs: number): Promise<boolean> {

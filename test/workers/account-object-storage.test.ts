@@ -82,6 +82,9 @@ describe('AccountObject over storage written by the earlier object', () => {
           lastSeenAtMs: T,
         },
       ])
+      // A column the object gained later (`recent_networks`, finding 49): added, and kept by touch.
+      expect(await object.touchDevice('dev-1', { atMs: T + 5, network: '192.0.2.80' })).toBe(true)
+      expect((await object.listDevices())[0]?.recentNetworks).toEqual([{ network: '192.0.2.80', atMs: T + 5 }])
       expect(await object.getAccess('at-1', now)).toMatchObject({ familyId: 'fam-1', scopes: ['urn:qrelay:session'] })
       expect(await object.countRecoveryCodes()).toBe(2)
       expect(await object.consumeRecoveryCode('rc-1')).toBe(true)

@@ -5,12 +5,14 @@
  * ./memory-state.ts, the tokens and refresh families in ./memory-tokens.ts.
  */
 import { countedEvent } from '../../core/accounts/counted-event.ts'
-import { isStillAuthorised, usernameKey, type AccountRecord } from '../../core/accounts/records.ts'
+import { touchedNetworks } from '../../core/accounts/recent-networks.ts'
+import { isStillAuthorised, usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
 import type {
   AccountStore,
   Clock,
   CountedFeedAppend,
   CredentialStore,
+  DeviceSeen,
   DeviceStore,
   DurableStore,
   MintOutcome,
@@ -117,6 +119,18 @@ const memoryCredentialStore = ({ accounts }: MemoryDurableState): CredentialStor
   },
 })
 
+/** `devices.touch` on a stored device: the recent networks, then the last sighting (forward only). */
+const touchDevice = (device: DeviceRecord, seen: DeviceSeen): void => {
+  const recent = touchedNetworks(device, seen)
+  if (recent.length === 0) delete device.recentNetworks
+  else device.recentNetworks = recent
+  if (seen.atMs > device.lastSeenAtMs) {
+    device.lastSeenAtMs = seen.atMs
+    if (seen.network === undefined) delete device.lastSeenNetwork
+    else device.lastSeenNetwork = seen.network
+  }
+}
+
 const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
   const { accounts } = s
   return {
@@ -167,13 +181,8 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
     },
     async touch(accountId, deviceId, seen) {
       const device = accounts.get(accountId)?.devices.get(deviceId)
-      if (device === undefined) return false
-      if (seen.atMs > device.lastSeenAtMs) {
-        device.lastSeenAtMs = seen.atMs
-        if (seen.network === undefined) delete device.lastSeenNetwork
-        else device.lastSeenNetwork = seen.network
-      }
-      return true
+      if (device !== undefined) touchDevice(device, seen)
+      return device !== undefined
     },
     async revoke(accountId, deviceId) {
       const state = accounts.get(accountId)

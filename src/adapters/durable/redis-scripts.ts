@@ -10,12 +10,15 @@
  * passed in as `now`, so expiry agrees with the other adapters even when Redis' clock drifts.
  */
 
+import { DEVICE_TOUCH } from './redis-device-touch.ts'
+
 // The prelude of every account script (also the session mint's, ./redis-session-mint.ts).
 // Account layout (base = `<prefix>{a:<id>}:`):
 //   acct          hash  j (record JSON), v (version), uk (username key), s (status), l (locked until),
 //                       ts (last TOTP step), ae (the record's authEpoch, read by the session mint; absent: 0)
 //   rc            set   recovery code hashes
-//   devs          set   device ids;  dev:<id>  hash  j (record JSON at creation), n (name), t (last seen), net
+//   devs          set   device ids;  dev:<id>  hash  j (record JSON at creation), n (name), t (last seen), net,
+//                       rn (recent networks JSON, once touched)
 //   at:<id>       hash  j (token JSON), e (expiresAtMs); expires at e
 //   dat:<device>  zset  access token ids by expiry;  fat:<family>  the same per family
 //   rf:<family>   hash  j (immutable JSON), cur, prev, rot, gen, rev, exp, dev; expires at exp
@@ -105,7 +108,7 @@ return 'ok'`
 const DEVICE_LIST = `
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', base .. 'devs')) do
-  local d = redis.call('HMGET', base .. 'dev:' .. id, 'j', 'n', 't', 'net')
+  local d = redis.call('HMGET', base .. 'dev:' .. id, 'j', 'n', 't', 'net', 'rn')
   if d[1] then out[#out + 1] = d end
 end
 return out`
@@ -115,17 +118,6 @@ const DEVICE_RENAME = `
 local dev = base .. 'dev:' .. ARGV[1]
 if redis.call('EXISTS', dev) == 0 then return 0 end
 redis.call('HSET', dev, 'n', ARGV[2])
-return 1`
-
-// ARGV: deviceId, atMs, network, hasNetwork.
-const DEVICE_TOUCH = `
-local dev = base .. 'dev:' .. ARGV[1]
-local t = redis.call('HGET', dev, 't')
-if not t then return 0 end
-if tonumber(ARGV[2]) > tonumber(t) then
-  redis.call('HSET', dev, 't', ARGV[2])
-  if ARGV[4] == '1' then redis.call('HSET', dev, 'net', ARGV[3]) else redis.call('HDEL', dev, 'net') end
-end
 return 1`
 
 // ARGV: deviceId, now.
@@ -257,9 +249,17 @@ export interface DurableScripts {
   qdTotpStep(acct: string, step: number): Promise<number>
   qdRecoveryReplace(acct: string, ...hashes: string[]): Promise<number>
   qdDeviceCreate(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
-  qdDeviceList(acct: string): Promise<Array<[string, string, string, string | null]>>
+  qdDeviceList(acct: string): Promise<Array<[string, string, string, string | null, string | null]>>
   qdDeviceRename(acct: string, deviceId: string, displayName: string): Promise<number>
-  qdDeviceTouch(acct: string, deviceId: string, atMs: number, network: string, hasNetwork: string): Promise<number>
+  qdDeviceTouch(
+    acct: string,
+    deviceId: string,
+    atMs: number,
+    network: string,
+    hasNetwork: string,
+    maxNetworks: number,
+    windowMs: number,
+  ): Promise<number>
   qdDeviceRevoke(acct: string, deviceId: string, now: number): Promise<number>
   qdDeviceRevokeAllExcept(acct: string, keep: string, hasKeep: string, now: number): Promise<number>
   qdAccessPut(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>

@@ -20,7 +20,8 @@
  * revocations can be lost or evicted. Needs Redis ≥ 6.2 (SET PXAT).
  */
 import type { RedisClient } from '../storage/redis-client.ts'
-import { usernameKey, type AccountRecord, type DeviceRecord } from '../../core/accounts/records.ts'
+import { RECENT_NETWORKS_MAX, RECENT_NETWORKS_WINDOW_MS } from '../../core/accounts/recent-networks.ts'
+import { usernameKey, type AccountRecord, type DeviceRecord, type NetworkSighting } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, ReplaceOutcome, StoredSecurityEvent } from '../../ports.ts'
 import { ACCOUNT_CHANGE_SCRIPTS, accountUpdateArgs, redisRevokeMany, redisUpdateAndSignOut } from './redis-account-change.ts'
 import { accountListKeys, listAccounts } from './redis-account-list.ts'
@@ -52,12 +53,14 @@ const feedEventFrom = (member: string, nowMs: number): StoredSecurityEvent | nul
   return { id: Number(id), ...(JSON.parse(json) as Omit<StoredSecurityEvent, 'id'>) }
 }
 
-const deviceFrom = ([json, name, seenAt, network]: [string, string, string, string | null]): DeviceRecord => {
+// `rn` (the recent networks once touched) replaces those of the creation record.
+const deviceFrom = ([json, name, seenAt, network, recent]: [string, string, string, string | null, string | null]): DeviceRecord => {
   const device = JSON.parse(json) as DeviceRecord
   device.displayName = name
   device.lastSeenAtMs = Number(seenAt)
   if (network === null) delete device.lastSeenNetwork
   else device.lastSeenNetwork = network
+  if (recent !== null) device.recentNetworks = (JSON.parse(recent) as NetworkSighting[]).map(({ network, atMs }) => ({ network, atMs }))
   return device
 }
 
@@ -113,8 +116,8 @@ type SimpleDeviceIntents = Omit<DurableStore['devices'], 'createWithTokens' | 'r
 const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext): SimpleDeviceIntents => ({
   create: (d) => redis.qdDeviceCreate(acct(d.accountId), clock.now(), ...deviceArgs(d)),
   async get(accountId, deviceId) {
-    const fields = await client.hmget(`${base(accountId)}dev:${deviceId}`, 'j', 'n', 't', 'net')
-    return fields[0] === null ? null : deviceFrom(fields as [string, string, string, string | null])
+    const fields = await client.hmget(`${base(accountId)}dev:${deviceId}`, 'j', 'n', 't', 'net', 'rn')
+    return fields[0] === null ? null : deviceFrom(fields as [string, string, string, string | null, string | null])
   },
   async listByAccount(accountId) {
     const list = (await redis.qdDeviceList(acct(accountId))).map(deviceFrom)
@@ -122,7 +125,15 @@ const redisDevices = ({ client, redis, clock, acct, base }: RedisDurableContext)
   },
   rename: async (accountId, deviceId, name) => (await redis.qdDeviceRename(acct(accountId), deviceId, name)) === 1,
   touch: async (accountId, deviceId, seen) =>
-    (await redis.qdDeviceTouch(acct(accountId), deviceId, seen.atMs, seen.network ?? '', flag(seen.network))) === 1,
+    (await redis.qdDeviceTouch(
+      acct(accountId),
+      deviceId,
+      seen.atMs,
+      seen.network ?? '',
+      flag(seen.network),
+      RECENT_NETWORKS_MAX,
+      RECENT_NETWORKS_WINDOW_MS,
+    )) === 1,
   revoke: async (accountId, deviceId) => (await redis.qdDeviceRevoke(acct(accountId), deviceId, clock.now())) === 1,
   revokeAllExcept: (accountId, keep) => redis.qdDeviceRevokeAllExcept(acct(accountId), keep ?? '', keep === null ? '0' : '1', clock.now()),
 })

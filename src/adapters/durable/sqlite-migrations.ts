@@ -170,6 +170,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    description: 'devices: the networks each was seen on lately (finding 49)',
+    sql: `
+      -- DeviceRecord.recentNetworks as JSON, kept by devices.touch; NULL on devices made before.
+      ALTER TABLE devices ADD COLUMN recent_networks TEXT;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

@@ -65,6 +65,17 @@ export interface DeviceRecord {
   lastSeenAtMs: number
   /** Network key of the last request (see `rateKeyOf`), for "where was this device". */
   lastSeenNetwork?: string
+  /**
+   * The networks the device was seen on lately, most recent first, one entry per network (kept by
+   * `devices.touch`, see `./recent-networks.ts`); absent on records made before it and never exposed.
+   */
+  recentNetworks?: NetworkSighting[]
+}
+
+/** A network a device was seen on, and when last (see {@link DeviceRecord.recentNetworks}). */
+export interface NetworkSighting {
+  network: string
+  atMs: number
 }
 
 /** An access token: `<id>.<secret>` on the wire, looked up by `id`, proved by `secretHash`. */

@@ -6,8 +6,8 @@
  * - the reporting account is established: it exists, and has had a trusted device (out of quarantine,
  *   still signed in), for at least `minAccountAgeMs` (registering accounts is cheap, waiting is not);
  * - reports whose accounts share a network (the reporter's networks and those its account's trusted
- *   devices were last seen on) count once: one person holding several accounts, or several accounts
- *   run from one place, is one reporter.
+ *   devices were seen on, last or within 30 days) count once: one person holding several accounts,
+ *   or several accounts run from one place, is one reporter.
  *
  * Only once `globalAfter` independent reporters have live reports is the network denied to
  * everybody. Pure.
@@ -15,6 +15,7 @@
  * @see ./not-me.ts
  */
 import type { DeviceRecord } from '../accounts/records.ts'
+import { networksSeenWithin, RECENT_NETWORKS_WINDOW_MS } from '../accounts/recent-networks.ts'
 
 /** Most networks kept per report (the reporter's own first). */
 export const MAX_REPORT_NETWORKS = 8
@@ -24,7 +25,7 @@ export interface NotMeReporterFacts {
   /** When the reporting account was created. */
   accountCreatedAtMs: number
   /** The reporting account's devices that stay signed in after the report (the reporter among them). */
-  devices: readonly Pick<DeviceRecord, 'createdAtMs' | 'quarantineUntilMs' | 'lastSeenNetwork'>[]
+  devices: readonly Pick<DeviceRecord, 'createdAtMs' | 'quarantineUntilMs' | 'lastSeenNetwork' | 'lastSeenAtMs' | 'recentNetworks'>[]
   /** The reporter's network keys (this request's, its device's last). */
   reporterNetworks: readonly (string | undefined)[]
   now: number
@@ -49,7 +50,9 @@ export const notMeEvidence = (facts: NotMeReporterFacts): NotMeEvidence => {
   const trusted = facts.devices.filter((d) => now >= d.quarantineUntilMs)
   const established = now - facts.accountCreatedAtMs >= minAge && trusted.some((d) => now - d.createdAtMs >= minAge)
   if (!established) return { counts: false, reason: 'reporter_not_established' }
-  const networks = [...new Set([...facts.reporterNetworks, ...trusted.map((d) => d.lastSeenNetwork)].filter(isNetwork))]
+  // Last networks first (as before the history), then each trusted device's recent ones (finding 49).
+  const recent = trusted.flatMap((d) => networksSeenWithin(d, now, RECENT_NETWORKS_WINDOW_MS))
+  const networks = [...new Set([...facts.reporterNetworks, ...trusted.map((d) => d.lastSeenNetwork), ...recent].filter(isNetwork))]
   return { counts: true, networks: networks.slice(0, MAX_REPORT_NETWORKS) }
 }
 

@@ -10,6 +10,7 @@
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-cross-device-security/ (detect and remediate)
  */
 import type { DeviceRecord } from '../accounts/records.ts'
+import { networksSeenWithin } from '../accounts/recent-networks.ts'
 
 /** A trusted device seen within this long protects its network from a report. Default 30 days. */
 export const NOT_ME_TRUSTED_SEEN_MS = 30 * 24 * 60 * 60 * 1000
@@ -25,7 +26,7 @@ export interface NotMeNetworkFacts {
   /** When the reporting device was created (signed in). */
   reporterCreatedAtMs: number
   /** The account's devices that stay signed in after the report. */
-  remaining: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'quarantineUntilMs'>[]
+  remaining: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'recentNetworks' | 'quarantineUntilMs'>[]
   now: number
   trustedSeenWithinMs?: number
 }
@@ -52,15 +53,16 @@ export const notMeNetworkVerdict = (facts: NotMeNetworkFacts): NotMeNetworkVerdi
 }
 
 /**
- * True when one of `devices` is trusted (out of quarantine) and was last seen on `network` within
- * `withinMs` (default {@link NOT_ME_TRUSTED_SEEN_MS}): the account knows that network as its own.
+ * True when one of `devices` is trusted (out of quarantine) and was seen on `network` within
+ * `withinMs` (default {@link NOT_ME_TRUSTED_SEEN_MS}), last or earlier (its recent networks, finding
+ * 49): the account knows that network as its own.
  *
  * @example
  * trustedDeviceSeenOn(devices, '203.0.113.7', now) // false
  */
 export const trustedDeviceSeenOn = (
-  devices: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'quarantineUntilMs'>[],
+  devices: readonly Pick<DeviceRecord, 'lastSeenNetwork' | 'lastSeenAtMs' | 'recentNetworks' | 'quarantineUntilMs'>[],
   network: string,
   now: number,
   withinMs: number = NOT_ME_TRUSTED_SEEN_MS,
-): boolean => devices.some((d) => d.lastSeenNetwork === network && now >= d.quarantineUntilMs && now - d.lastSeenAtMs <= withinMs)
+): boolean => devices.some((d) => now >= d.quarantineUntilMs && networksSeenWithin(d, now, withinMs).includes(network))

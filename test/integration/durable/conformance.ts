@@ -10,6 +10,7 @@ import type { AccountRecord } from '../../../src/core/accounts/records.ts'
 import type { AccountPage, DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { describeAccountChange } from './account-change-conformance.ts'
+import { describeDeviceHistory } from './device-history-conformance.ts'
 import { describeRevokeMany } from './revoke-many-conformance.ts'
 import { describeSignInEpoch } from './sign-in-epoch-conformance.ts'
 import { DAY_MS, hashOf, newAccess, newAccount, newDevice, newFamily, session, signedIn, uid } from './fixtures.ts'
@@ -121,6 +122,7 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
     describeAccountChange(() => ({ store, clock }))
     describeRevokeMany(() => ({ store, clock }))
     describeSignInEpoch(() => ({ store, clock }))
+    describeDeviceHistory(() => ({ store, clock }))
 
     describe('listing accounts', () => {
       it('lists accounts in username-key order, a page at a time, each once, as stored', async () => {

@@ -121,6 +121,12 @@ describe('sqliteStore on a file written by the earlier store', () => {
     })
 
     // Writes on the old rows: a used hash is a replay; the current one rotates; revoking cascades.
+    // A touch keeps the recent networks (migration 7, finding 49), the old last network folded in.
+    expect(await store.devices.touch('acct-old', 'dev-1', { atMs: T + 20, network: '198.51.100.0/24' })).toBe(true)
+    expect((await store.devices.get('acct-old', 'dev-1'))?.recentNetworks).toEqual([
+      { network: '198.51.100.0/24', atMs: T + 20 },
+      { network: '192.0.2.0/24', atMs: T + 5 },
+    ])
     expect(await store.credentials.consumeRecoveryCode('acct-old', 'rc-1')).toBe(true)
     const appended = await store.security.appendEvent(
       'acct-old',

@@ -7,6 +7,7 @@
  * Cascades are explicit deletes (a device's access tokens and mark, a family's used hashes): the
  * Node file's foreign keys would also do them, the object's tables have no foreign keys.
  */
+import { touchedNetworks } from '../../../core/accounts/recent-networks.ts'
 import {
   isAccountUsable,
   isStillAuthorised,
@@ -24,6 +25,7 @@ import {
   fromAccount,
   fromDevice,
   fromFamily,
+  recentNetworksColumn,
   toAccess,
   toAccount,
   toDevice,
@@ -178,10 +180,14 @@ export class AccountSql {
     return this.sql.run(q.deviceRename(accountId, deviceId, displayName)) === 1
   }
 
-  /** Moves the last-seen time forward only; true when the device exists. */
+  /** Keeps the recent networks and moves the last-seen time forward only; true when the device exists. Run it in a transaction. */
   touchDevice(accountId: string, deviceId: string, seen: DeviceSeen): boolean {
-    if (this.sql.run(q.deviceTouch(accountId, deviceId, seen.atMs, seen.network ?? null)) === 1) return true
-    return this.hasDevice(accountId, deviceId)
+    const device = this.getDevice(accountId, deviceId)
+    if (device === null) return false
+    const recent = recentNetworksColumn(touchedNetworks(device, seen))
+    if (seen.atMs > device.lastSeenAtMs) this.sql.run(q.deviceTouch(accountId, deviceId, seen.atMs, seen.network ?? null, recent))
+    else if (recent !== recentNetworksColumn(device.recentNetworks)) this.sql.run(q.deviceRecentNetworks(accountId, deviceId, recent))
+    return true
   }
 
   /** Revokes the device's live families, then deletes it with its access tokens and mark. */

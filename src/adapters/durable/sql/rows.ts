@@ -9,6 +9,7 @@ import type {
   AccountStatus,
   DeviceOrigin,
   DeviceRecord,
+  NetworkSighting,
   RefreshFamilyRecord,
 } from '../../../core/accounts/records.ts'
 import type { StoredSecurityEvent } from '../../../ports.ts'
@@ -41,6 +42,8 @@ export interface DeviceRow {
   created_at_ms: number
   last_seen_at_ms: number
   last_seen_network: string | null
+  /** `DeviceRecord.recentNetworks` as JSON; NULL when absent. */
+  recent_networks: string | null
 }
 
 /** A row of `access_tokens`. */
@@ -79,7 +82,7 @@ export const ACCOUNT_COLUMNS = [
 ].join(', ')
 export const DEVICE_COLUMNS = [
   'account_id, id, display_name, origin, approved_by_device_id, channel_hash',
-  'quarantine_until_ms, created_at_ms, last_seen_at_ms, last_seen_network',
+  'quarantine_until_ms, created_at_ms, last_seen_at_ms, last_seen_network, recent_networks',
 ].join(', ')
 export const ACCESS_COLUMNS = 'id, secret_hash, account_id, device_id, family_id, scopes, jkt, issued_at_ms, expires_at_ms'
 export const FAMILY_COLUMNS = [
@@ -166,8 +169,13 @@ export const toDevice = (r: DeviceRow): DeviceRecord => {
   }
   withOptional(device, 'approvedByDeviceId', r.approved_by_device_id)
   withOptional(device, 'channelHash', r.channel_hash)
-  return withOptional(device, 'lastSeenNetwork', r.last_seen_network)
+  withOptional(device, 'lastSeenNetwork', r.last_seen_network)
+  return withOptional(device, 'recentNetworks', r.recent_networks === null ? null : (JSON.parse(r.recent_networks) as NetworkSighting[]))
 }
+
+/** `DeviceRecord.recentNetworks` as its column: JSON, or NULL when there is none. */
+export const recentNetworksColumn = (recent: readonly NetworkSighting[] | undefined): string | null =>
+  recent === undefined || recent.length === 0 ? null : JSON.stringify(recent.map(({ network, atMs }) => ({ network, atMs })))
 
 /** A record as device-row parameters. */
 export const fromDevice = (d: DeviceRecord): DeviceRow => ({
@@ -181,6 +189,7 @@ export const fromDevice = (d: DeviceRecord): DeviceRow => ({
   created_at_ms: d.createdAtMs,
   last_seen_at_ms: d.lastSeenAtMs,
   last_seen_network: d.lastSeenNetwork ?? null,
+  recent_networks: recentNetworksColumn(d.recentNetworks),
 })
 
 /** An access-token row as a record. */

@@ -8,7 +8,8 @@
  *   columns, except that the object's `recovery_codes`, `auth_marks` and `security_events` have no
  *   `account_id` (everything in the object is its account's), `devices` is keyed by `id` alone, and
  *   there are no foreign keys (the cascades are explicit deletes, see `./account-sql.ts`). Objects
- *   made since their first release hold these tables: they are never renamed.
+ *   made since their first release hold these tables: they are never renamed; a later column is added
+ *   to an object that lacks it (`ACCOUNT_OBJECT_COLUMNS`).
  */
 export { MIGRATIONS } from '../sqlite-migrations.ts'
 
@@ -69,6 +70,8 @@ interface ObjectColumn {
 const ACCOUNT_OBJECT_COLUMNS: readonly ObjectColumn[] = [
   // The sign-in epoch (SQLite file: migration 6).
   { table: 'accounts', column: 'auth_epoch', sql: 'ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0' },
+  // A device's recent networks (SQLite file: migration 7, finding 49).
+  { table: 'devices', column: 'recent_networks', sql: 'ALTER TABLE devices ADD COLUMN recent_networks TEXT' },
 ]
 
 /**

@@ -58,15 +58,19 @@ export const recordStatements = {
   deviceIds: (a: string) => query('SELECT id FROM devices WHERE account_id = ?', a),
   deviceRename: (a: string, id: string, name: string) =>
     query('UPDATE devices SET display_name = ? WHERE account_id = ? AND id = ?', name, a, id),
-  deviceTouch: (a: string, id: string, atMs: number, network: string | null) =>
+  deviceTouch: (a: string, id: string, atMs: number, network: string | null, recent: string | null) =>
     query(
-      'UPDATE devices SET last_seen_at_ms = ?, last_seen_network = ? WHERE account_id = ? AND id = ? AND last_seen_at_ms < ?',
+      `UPDATE devices SET last_seen_at_ms = ?, last_seen_network = ?, recent_networks = ?
+        WHERE account_id = ? AND id = ? AND last_seen_at_ms < ?`,
       atMs,
       network,
+      recent,
       a,
       id,
       atMs,
     ),
+  deviceRecentNetworks: (a: string, id: string, recent: string | null) =>
+    query('UPDATE devices SET recent_networks = ? WHERE account_id = ? AND id = ?', recent, a, id),
   deviceDelete: (a: string, id: string) => query('DELETE FROM devices WHERE account_id = ? AND id = ?', a, id),
   familiesOfDevice: (a: string, deviceId: string, nowMs: number) =>
     query(

@@ -9,6 +9,7 @@ const WEEK = 7 * DAY
 const device = (createdDaysAgo: number, lastSeenNetwork?: string, quarantineUntilMs = 0) => ({
   createdAtMs: NOW - createdDaysAgo * DAY,
   quarantineUntilMs,
+  lastSeenAtMs: NOW,
   ...(lastSeenNetwork === undefined ? {} : { lastSeenNetwork }),
 })
 
@@ -43,6 +44,24 @@ describe('notMeEvidence', () => {
     expect(evidence.counts && evidence.networks[0]).toBe('198.51.100.1')
     expect(evidence.counts && evidence.networks).toHaveLength(MAX_REPORT_NETWORKS)
     expect(evidence.counts && evidence.networks.includes('unknown')).toBe(false)
+  })
+
+  it("finding 49: the networks include the trusted devices' recent ones within 30 days, after every last one", () => {
+    const recentNetworks = [
+      { network: '192.0.2.5', atMs: NOW },
+      { network: '192.0.2.80', atMs: NOW - DAY },
+      { network: '192.0.2.99', atMs: NOW - 31 * DAY },
+    ]
+    const laptop = { ...device(30, '192.0.2.5'), recentNetworks }
+    const tablet = { ...device(30, '192.0.2.7', NOW + DAY), recentNetworks: [{ network: '192.0.2.66', atMs: NOW }] }
+    const evidence = notMeEvidence({
+      accountCreatedAtMs: NOW - 30 * DAY,
+      devices: [laptop, device(30, '192.0.2.6'), tablet],
+      reporterNetworks: ['198.51.100.1'],
+      now: NOW,
+      minAccountAgeMs: WEEK,
+    })
+    expect(evidence).toEqual({ counts: true, networks: ['198.51.100.1', '192.0.2.5', '192.0.2.6', '192.0.2.80'] })
   })
 })
 
@@ -89,5 +108,20 @@ describe('trustedDeviceSeenOn', () => {
     expect(trustedDeviceSeenOn([seen({ lastSeenNetwork: '203.0.113.10' })], '203.0.113.9', NOW)).toBe(false)
     expect(trustedDeviceSeenOn([seen({ quarantineUntilMs: NOW + 1 })], '203.0.113.9', NOW)).toBe(false)
     expect(trustedDeviceSeenOn([seen({ lastSeenAtMs: NOW - 31 * DAY })], '203.0.113.9', NOW)).toBe(false)
+  })
+
+  it("finding 49: a network in a trusted device's recent history within 30 days vouches too", () => {
+    const laptop = (officeAtMs: number, quarantineUntilMs = 0) => ({
+      lastSeenNetwork: '198.51.100.1',
+      lastSeenAtMs: NOW,
+      quarantineUntilMs,
+      recentNetworks: [
+        { network: '198.51.100.1', atMs: NOW },
+        { network: '192.0.2.80', atMs: officeAtMs },
+      ],
+    })
+    expect(trustedDeviceSeenOn([laptop(NOW - 10 * 3_600_000)], '192.0.2.80', NOW)).toBe(true)
+    expect(trustedDeviceSeenOn([laptop(NOW - 31 * DAY)], '192.0.2.80', NOW)).toBe(false)
+    expect(trustedDeviceSeenOn([laptop(NOW - DAY, NOW + 1)], '192.0.2.80', NOW)).toBe(false)
   })
 })
