@@ -43,13 +43,14 @@ const isAllowed = (write: Write): boolean => ALLOWED_ON_4XX.some((a) => a.patter
 const AUTH_REFUSALS = new Set(['MISSING_TOKEN', 'INVALID_TOKEN', 'INVALID_DPOP_PROOF', 'DPOP_NONCE_REQUIRED'])
 
 /**
- * Last-seen of a device whose access token passed the check (throttled to once a minute per device):
- * the device was seen even if the route then refused the request. Never after an authentication refusal.
+ * Last-seen of a device whose access token passed the check (throttled to once a minute per device),
+ * with the recent networks kept in the same write (finding 49): the device was seen even if the route
+ * then refused the request. Never after an authentication refusal.
  */
 const isLastSeen = (write: Write, body: Record<string, unknown> | null): boolean => {
   if (typeof body?.qrelay_code === 'string' && AUTH_REFUSALS.has(body.qrelay_code)) return false
   if (write.store === 'sqlite')
-    return write.key.startsWith('devices:') && /^update\((last_seen_at_ms|last_seen_network|,)+\)$/.test(write.op)
+    return write.key.startsWith('devices:') && /^update\((last_seen_at_ms|last_seen_network|recent_networks|,)+\)$/.test(write.op)
   return write.store === 'redis' && /:dev:/.test(write.key) && write.op === 'hset'
 }
 

@@ -35,6 +35,7 @@ local recent
 if d[3] then recent = cjson.decode(d[3]) else recent = cjson.decode(d[4]).recentNetworks end
 if type(recent) ~= 'table' then recent = {} end
 local t = tonumber(d[1])
+if tonumber(ARGV[2]) == t then return 1 end
 if d[2] then recent = remember(recent, d[2], t) end
 if ARGV[4] == '1' then recent = remember(recent, ARGV[3], tonumber(ARGV[2])) end
 if #recent == 0 then redis.call('HDEL', dev, 'rn') else redis.call('HSET', dev, 'rn', cjson.encode(recent)) end

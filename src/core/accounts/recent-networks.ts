@@ -42,7 +42,9 @@ export const rememberNetwork = (history: readonly NetworkSighting[], sighting: N
  * The history after `devices.touch(seen)`: the stored history, with the device's last sighting folded
  * in (records made before the history, and a last network never touched since the device was made),
  * then `seen` when it names a network. The stores keep the result whether or not `seen` is newer than
- * the last sighting (which moves forward only); an empty result is stored as absent.
+ * the last sighting (which moves forward only); an empty result is stored as absent. A sighting at the
+ * very instant of the last one changes nothing, as it changes nothing of the last-seen fields: a
+ * request answered 4xx changes no state (under a clock that has not moved, the tests' own).
  *
  * @example
  * touchedNetworks({ lastSeenNetwork: 'office', lastSeenAtMs: 1 }, { atMs: 2, network: 'home' })
@@ -53,6 +55,7 @@ export const touchedNetworks = (
   seen: { atMs: number; network?: string | undefined },
 ): NetworkSighting[] => {
   let history = device.recentNetworks ?? []
+  if (seen.atMs === device.lastSeenAtMs) return history
   if (device.lastSeenNetwork !== undefined)
     history = rememberNetwork(history, { network: device.lastSeenNetwork, atMs: device.lastSeenAtMs })
   if (seen.network !== undefined) history = rememberNetwork(history, { network: seen.network, atMs: seen.atMs })
