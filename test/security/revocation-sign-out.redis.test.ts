@@ -32,40 +32,42 @@ const revokeForm = async (send: Send, token: string, headers: Record<string, str
     })
   ).status
 
+/** Two app instances sharing one Redis and one webhook outbox, and how to drain that outbox (every message, in order). */
+const twoInstances = (tag: string, seed: number) => {
+  const clients = [redisClient(), redisClient(), redisClient()] as const
+  const keyPrefix = uniquePrefix(tag)
+  const clock = fakeClock(Date.now())
+  const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown' }
+  const outbox = redisWebhookOutbox({ client: clients[2], keyPrefix: `${keyPrefix}wh:` })
+  const [a, b] = [clients[0], clients[1]].map((client, i) =>
+    makeApp({
+      env,
+      clock,
+      random: seededRandom(seed + i),
+      store: (c) => redisStore({ client, keyPrefix, clock: c }),
+      durable: (c) => redisDurableStore({ client, keyPrefix, clock: c }),
+      sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(100 + seed + i), logger: silentLogger })],
+    }),
+  ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+  const delivered = async () => {
+    const sent: Array<Record<string, any>> = []
+    for (let due = await outbox.claimDue(clock.now(), 100, 30_000); due.length > 0; due = await outbox.claimDue(clock.now(), 100, 30_000)) {
+      for (const m of due) {
+        sent.push(JSON.parse(m.body) as Record<string, any>)
+        await outbox.complete(m.id)
+      }
+    }
+    return sent
+  }
+  return { clock, a, b, delivered, quit: () => Promise.all(clients.map((c) => c.quit())) }
+}
+
 if (redisUrl() === null) {
   describe.skip('finding 45: redis (no redis-server on this machine)', () => it('skipped', () => {}))
 } else {
   describe('finding 45: a revocation on one instance signs the device out on both, over Redis', () => {
     it('finding 45: a password and a QR session revoked on one instance are gone on the other; the held read and the shared outbox hear it once each', async () => {
-      const clients = [redisClient(), redisClient(), redisClient()]
-      const keyPrefix = uniquePrefix('revoke45')
-      const clock = fakeClock(Date.now())
-      const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown' }
-      const outbox = redisWebhookOutbox({ client: clients[2] as NonNullable<(typeof clients)[2]>, keyPrefix: `${keyPrefix}wh:` })
-      const [a, b] = [clients[0], clients[1]].map((client, i) =>
-        makeApp({
-          env,
-          clock,
-          random: seededRandom(45 + i),
-          store: (c) => redisStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
-          durable: (c) => redisDurableStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
-          sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(145 + i), logger: silentLogger })],
-        }),
-      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
-      const delivered = async () => {
-        const sent: Array<Record<string, any>> = []
-        for (
-          let due = await outbox.claimDue(clock.now(), 100, 30_000);
-          due.length > 0;
-          due = await outbox.claimDue(clock.now(), 100, 30_000)
-        ) {
-          for (const m of due) {
-            sent.push(JSON.parse(m.body) as Record<string, any>)
-            await outbox.complete(m.id)
-          }
-        }
-        return sent
-      }
+      const { clock, a, b, delivered, quit } = twoInstances('revoke45', 45)
       try {
         const onA = viaApp(a.app, '192.0.2.80')
         const onB = viaApp(b.app, HOME)
@@ -114,26 +116,12 @@ if (redisUrl() === null) {
           ['security.device_signed_out', tv.device_id, tvOut],
         ])
       } finally {
-        await Promise.all(clients.map((c) => c.quit()))
+        await quit()
       }
     })
 
     it('finding 46: a refresh token rotated on one instance and replayed on the other signs the device out on both, reported once', async () => {
-      const clients = [redisClient(), redisClient(), redisClient()]
-      const keyPrefix = uniquePrefix('reuse46')
-      const clock = fakeClock(Date.now())
-      const env = { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_ALLOW_AT_LEAST: 'unknown' }
-      const outbox = redisWebhookOutbox({ client: clients[2] as NonNullable<(typeof clients)[2]>, keyPrefix: `${keyPrefix}wh:` })
-      const [a, b] = [clients[0], clients[1]].map((client, i) =>
-        makeApp({
-          env,
-          clock,
-          random: seededRandom(46 + i),
-          store: (c) => redisStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
-          durable: (c) => redisDurableStore({ client: client as NonNullable<typeof client>, keyPrefix, clock: c }),
-          sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(146 + i), logger: silentLogger })],
-        }),
-      ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
+      const { clock, a, b, delivered, quit } = twoInstances('reuse46', 46)
       try {
         const onA = viaApp(a.app, '192.0.2.80')
         const onB = viaApp(b.app, HOME)
@@ -154,20 +142,10 @@ if (redisUrl() === null) {
           Record<string, any>
         >
         expect(feed.map((e) => [e.type, e.device_id, e.details])).toEqual([['device_signed_out', laptop.device_id, reuse]])
-        const types: string[] = []
-        for (
-          let due = await outbox.claimDue(clock.now(), 100, 30_000);
-          due.length > 0;
-          due = await outbox.claimDue(clock.now(), 100, 30_000)
-        ) {
-          for (const m of due) {
-            types.push((JSON.parse(m.body) as { type: string }).type)
-            await outbox.complete(m.id)
-          }
-        }
+        const types = (await delivered()).map((w) => w.type as string)
         expect(types.filter((t) => t === 'security.device_signed_out')).toEqual(['security.device_signed_out'])
       } finally {
-        await Promise.all(clients.map((c) => c.quit()))
+        await quit()
       }
     })
   })
