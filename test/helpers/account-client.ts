@@ -99,3 +99,22 @@ export const refresh = async (send: Send, refreshToken: string): Promise<Answer>
   })
   return { status: res.status, body: (await res.json()) as Record<string, any> }
 }
+
+/**
+ * Signs `username` in on a new device (named `deviceName`) and keeps its access token fresh: each
+ * `token(via)` refreshes through `via` (any instance or address) and answers the new access token, so a
+ * test can let the fake clock run for days between requests.
+ */
+export const refreshingSession = async (send: Send, username: string, password: string, deviceName: string) => {
+  const body = await login(send, username, password, undefined, deviceName)
+  let refreshToken = body.refresh_token as string
+  return {
+    deviceId: body.device_id as string,
+    token: async (via: Send): Promise<string> => {
+      const next = await refresh(via, refreshToken)
+      expect(next.status).toBe(200)
+      refreshToken = next.body.refresh_token as string
+      return next.body.access_token as string
+    },
+  }
+}

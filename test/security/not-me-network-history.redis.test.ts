@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
-import { call, login, refresh, viaApp } from '../helpers/account-client.ts'
+import { call, viaApp, refreshingSession } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
@@ -21,19 +21,7 @@ const HOUR = 3_600_000
 
 type Via = ReturnType<typeof viaApp>
 
-/** A password session that keeps its access token fresh (access tokens live minutes). */
-const session = async (send: Via, deviceName: string) => {
-  const body = await login(send, 'alice', PASSWORD, undefined, deviceName)
-  let refreshToken = body.refresh_token as string
-  return {
-    token: async (via: Via): Promise<string> => {
-      const next = await refresh(via, refreshToken)
-      expect(next.status).toBe(200)
-      refreshToken = next.body.refresh_token as string
-      return next.body.access_token as string
-    },
-  }
-}
+const session = (send: Via, deviceName: string) => refreshingSession(send, 'alice', PASSWORD, deviceName)
 
 if (redisUrl() === null) {
   describe.skip('finding 49: redis (no redis-server on this machine)', () => it('skipped', () => {}))

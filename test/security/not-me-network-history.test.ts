@@ -6,7 +6,7 @@
  * only long ago, or only by a device in quarantine.
  */
 import { describe, expect, it } from 'vitest'
-import { call, login, refresh, viaApp } from '../helpers/account-client.ts'
+import { call, viaApp, refreshingSession } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
@@ -30,20 +30,7 @@ const setup = (env: Record<string, string> = {}) =>
     abuse: true,
   })
 
-/** A password session that keeps its access token fresh (access tokens live minutes). */
-const session = async (send: Via, deviceName: string) => {
-  const body = await login(send, 'alice', PASSWORD, undefined, deviceName)
-  let refreshToken = body.refresh_token as string
-  return {
-    deviceId: body.device_id as string,
-    token: async (via: Via): Promise<string> => {
-      const next = await refresh(via, refreshToken)
-      expect(next.status).toBe(200)
-      refreshToken = next.body.refresh_token as string
-      return next.body.access_token as string
-    },
-  }
-}
+const session = (send: Via, deviceName: string) => refreshingSession(send, 'alice', PASSWORD, deviceName)
 
 /** Approves on the owner's device, answering a step-up with the password when the policy asks for one. */
 const approveAs = async (send: Via, token: string, userCode: string, binding: string, jkt: string) => {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 import type { DurableStore } from '../../src/ports.ts'
-import { call, login, refresh, viaApp, withUia } from '../helpers/account-client.ts'
+import { call, login, viaApp, withUia, refreshingSession } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
@@ -58,20 +58,7 @@ const feedTypes = async (send: ReturnType<typeof viaApp>, token: string): Promis
   return (read.body.events as { type: string }[]).map((e) => e.type)
 }
 
-/** A password session that keeps its access token fresh (access tokens live minutes). */
-const session = async (send: ReturnType<typeof viaApp>, deviceName: string) => {
-  const body = await login(send, 'alice', PASSWORD, undefined, deviceName)
-  let refreshToken = body.refresh_token as string
-  return {
-    deviceId: body.device_id as string,
-    token: async (via: ReturnType<typeof viaApp>): Promise<string> => {
-      const next = await refresh(via, refreshToken)
-      expect(next.status).toBe(200)
-      refreshToken = next.body.refresh_token as string
-      return next.body.access_token as string
-    },
-  }
-}
+const session = (send: ReturnType<typeof viaApp>, deviceName: string) => refreshingSession(send, 'alice', PASSWORD, deviceName)
 
 /** Approves on the owner's device, answering a step-up with the password when the policy asks for one. */
 const approveAs = async (send: ReturnType<typeof viaApp>, token: string, userCode: string, binding: string, jkt: string) => {

@@ -15,6 +15,7 @@ import { call, login, viaApp, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
+import { drainWebhooks } from '../helpers/webhook-outbox.ts'
 import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
@@ -182,20 +183,7 @@ if (redisUrl() === null) {
           sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(141 + i), logger: silentLogger })],
         }),
       ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
-      const delivered = async () => {
-        const sent: Array<Record<string, any>> = []
-        for (
-          let due = await outbox.claimDue(clock.now(), 100, 30_000);
-          due.length > 0;
-          due = await outbox.claimDue(clock.now(), 100, 30_000)
-        ) {
-          for (const m of due) {
-            sent.push(JSON.parse(m.body) as Record<string, any>)
-            await outbox.complete(m.id)
-          }
-        }
-        return sent
-      }
+      const delivered = () => drainWebhooks(outbox, clock.now())
       try {
         const onA = viaApp(a.app, '192.0.2.80')
         const onB = viaApp(b.app, HOME)

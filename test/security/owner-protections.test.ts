@@ -11,6 +11,7 @@ import { call, login, refresh, viaApp, withUia, type Answer, type Send } from '.
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { drainWebhooks } from '../helpers/webhook-outbox.ts'
 import { bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
@@ -556,20 +557,8 @@ describe("finding 41: the owner's devices signed out or renamed without a trace"
     const laptop = await login(laptopSend, 'alice', PASSWORD, undefined, 'Laptop')
     const since = (await call(owner, 'GET', '/v1/events', undefined, tablet.access_token)).body.next_since as number
     /** Every webhook waiting, in order (one account's are handed out one at a time), delivered. */
-    const webhooks = async () => {
-      const sent: Array<Record<string, any>> = []
-      for (
-        let due = await outbox.claimDue(t.clock.now(), 100, 30_000);
-        due.length > 0;
-        due = await outbox.claimDue(t.clock.now(), 100, 30_000)
-      ) {
-        for (const m of due) {
-          sent.push(JSON.parse(m.body) as Record<string, any>)
-          await outbox.complete(m.id)
-        }
-      }
-      return sent
-    }
+    const webhooks = () => drainWebhooks(outbox, t.clock.now())
+
     // The sign-ins' webhooks are finding 40's: delivered before each test looks at its own.
     await webhooks()
     const news = async (token: string = tablet.access_token) =>

@@ -15,6 +15,7 @@ import { call, login, refresh, viaApp, type Send } from '../helpers/account-clie
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
+import { drainWebhooks } from '../helpers/webhook-outbox.ts'
 import { BASE, bindingOf, callWithDpop, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { redisClient, redisUrl, uniquePrefix } from '../helpers/redis.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
@@ -49,16 +50,8 @@ const twoInstances = (tag: string, seed: number) => {
       sinks: (c) => [webhookSecurityEvents({ outbox, clock: c, random: seededRandom(100 + seed + i), logger: silentLogger })],
     }),
   ) as [ReturnType<typeof makeApp>, ReturnType<typeof makeApp>]
-  const delivered = async () => {
-    const sent: Array<Record<string, any>> = []
-    for (let due = await outbox.claimDue(clock.now(), 100, 30_000); due.length > 0; due = await outbox.claimDue(clock.now(), 100, 30_000)) {
-      for (const m of due) {
-        sent.push(JSON.parse(m.body) as Record<string, any>)
-        await outbox.complete(m.id)
-      }
-    }
-    return sent
-  }
+  const delivered = () => drainWebhooks(outbox, clock.now())
+
   return { clock, a, b, delivered, quit: () => Promise.all(clients.map((c) => c.quit())) }
 }
 

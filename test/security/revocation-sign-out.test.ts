@@ -20,6 +20,7 @@ import { call, login, viaApp, withUia, type Send } from '../helpers/account-clie
 import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
 import { fakeClock, type FakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
+import { drainWebhooks } from '../helpers/webhook-outbox.ts'
 import { BASE, bindingOf, decide, pollToken, requestGrant } from '../helpers/qr-login.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
@@ -86,16 +87,8 @@ const setup = async (durable?: (clock: FakeClock) => DurableStore) => {
   }
   const since = (await call(owner, 'GET', '/v1/events', undefined, phone.access_token)).body.next_since as number
   /** Every webhook waiting, delivered, in order. */
-  const webhooks = async () => {
-    const sent: Array<Record<string, any>> = []
-    for (let due = await outbox.claimDue(clock.now(), 100, 30_000); due.length > 0; due = await outbox.claimDue(clock.now(), 100, 30_000)) {
-      for (const m of due) {
-        sent.push(JSON.parse(m.body) as Record<string, any>)
-        await outbox.complete(m.id)
-      }
-    }
-    return sent
-  }
+  const webhooks = () => drainWebhooks(outbox, clock.now())
+
   await webhooks()
   const proofFor = async (s: Session, path: string, holder = s.holder): Promise<Record<string, string>> =>
     holder === undefined ? {} : { dpop: await holder.prove('POST', `${BASE}${path}`, clock.now()) }
