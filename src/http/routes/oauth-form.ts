@@ -95,12 +95,10 @@ export const rateLimitAnswer = async (
   shares?: WiderShares,
 ): Promise<OAuthAnswer | null> => {
   const decision = await limiter.hit(`oauth:${name}:${x.clientKey}`, rule)
-  const wider = decision.allowed && shares !== undefined && hasWiderNetworks(x.clientKey)
-  const retryAfterMs = !decision.allowed
-    ? decision.retryAfterMs
-    : wider
-      ? await widerRefusal(limiter, name, x.clientKey, rule, shares)
-      : null
+  let retryAfterMs = decision.allowed ? null : decision.retryAfterMs
+  // An IPv6 client's /56 and /48 too (finding 48); an IPv4 key has none and skips this.
+  if (retryAfterMs === null && shares !== undefined && hasWiderNetworks(x.clientKey))
+    retryAfterMs = await widerRefusal(limiter, name, x.clientKey, rule, shares)
   if (retryAfterMs === null) return null
   x.refuse('temporarily_unavailable', 'too many requests from this address')
   x.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
