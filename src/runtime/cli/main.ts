@@ -14,9 +14,22 @@ import { registerKeys } from './keys.ts'
 import { registerNetwork } from './network.ts'
 import { registerUser } from './user.ts'
 
+/**
+ * qrelay's version, from the nearest `package.json` named qrelay above this module: three levels up in
+ * the sources (src/runtime/cli/), two in the bundle the package's `bin` runs (dist/runtime/cli.js).
+ */
 const version = (): string => {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  for (let url = new URL('./', import.meta.url); url.pathname !== '/'; url = new URL('../', url)) {
+    let text: string
+    try {
+      text = readFileSync(new URL('package.json', url), 'utf8')
+    } catch {
+      continue
+    }
+    const pkg = JSON.parse(text) as { name?: string; version?: string }
+    if (pkg.name === 'qrelay' && typeof pkg.version === 'string') return pkg.version
+  }
+  return 'unknown'
 }
 
 /** The whole program, ready to parse. */

@@ -8,7 +8,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -76,6 +76,17 @@ describe('npm pack → install → use', { timeout: 90_000 }, () => {
     ]) {
       expect(existsSync(join(pkg, file)), file).toBe(true)
     }
+  })
+
+  it("runs the operator CLI from the package's bin", () => {
+    // The bin is the bundle dist/runtime/cli.js: its version comes from the package's own package.json.
+    const bin = join(project, 'node_modules', 'qrelay', 'dist', 'runtime', 'cli.js')
+    const env = { ...process.env, QRELAY_DATA_DIR: join(dir, 'cli-data') }
+    const run = (...args: string[]): string =>
+      execFileSync(process.execPath, [bin, ...args], { cwd: project, env, encoding: 'utf8', timeout: 20_000 })
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    expect(run('--version').trim()).toBe(version)
+    expect(run('config', 'check')).toContain('configuration ok')
   })
 
   it('creates and scans a channel with qrelay/client from Node', async () => {
