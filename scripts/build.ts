@@ -1,7 +1,9 @@
 /**
  * `npm run build`: bundles the Node entries into dist/ with esbuild (ESM, node20) and writes the
  * `.d.ts` files of the package entries with `tsc -p tsconfig.build.json`.
- * `--js` skips the declarations (what `npm start` needs when it rebuilds).
+ * `--js` skips the declarations (what `npm start` needs when it rebuilds). `--outdir <dir>` (with
+ * `--js` only) writes the bundles elsewhere: the benchmarks build what `npm start` runs into a
+ * directory of their own, so that a test rebuilding dist/ never pulls it from under them.
  *
  * @see https://esbuild.github.io/api/#build
  */
@@ -29,8 +31,12 @@ const SERVER_EXTERNAL = ['libsql', 'ioredis', 'maxmind', 'pino', 'thread-stream'
 const REQUIRE_SHIM = "import { createRequire as __qrelayRequire } from 'node:module'; const require = __qrelayRequire(import.meta.url);"
 
 const jsOnly = process.argv.includes('--js')
-rmSync('dist', { recursive: true, force: true })
-const common = { outdir: 'dist', bundle: true, format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' } as const
+const outdirFlag = process.argv.indexOf('--outdir')
+const outdir = outdirFlag === -1 ? 'dist' : process.argv[outdirFlag + 1]
+if (outdir === undefined || outdir.startsWith('--')) throw new Error('build: --outdir needs a directory')
+if (outdir !== 'dist' && !jsOnly) throw new Error('build: --outdir goes with --js (the declarations are for dist/ only)')
+rmSync(outdir, { recursive: true, force: true })
+const common = { outdir, bundle: true, format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' } as const
 await Promise.all([
   build({
     ...common,
@@ -44,7 +50,7 @@ await Promise.all([
   // The device SDK: platform-neutral ESM, its dependencies left to the consumer's bundler.
   build({ ...common, entryPoints: { 'client/index': 'src/client/index.ts' }, platform: 'neutral', packages: 'external' }),
   // The pages' browser script (docs/pages.md), read by the Node runtime from dist/assets/pages.js.
-  build({ ...PAGE_SCRIPT_OPTIONS, entryPoints: { 'assets/pages': PAGE_SCRIPT_ENTRY }, outdir: 'dist', logLevel: 'warning' }),
+  build({ ...PAGE_SCRIPT_OPTIONS, entryPoints: { 'assets/pages': PAGE_SCRIPT_ENTRY }, outdir, logLevel: 'warning' }),
 ])
 
 /** Declarations keep the sources' `.ts` import suffixes; consumers resolve `.js` to the `.d.ts` next to it. */
@@ -58,7 +64,7 @@ const rewriteDeclarationImports = (dir: string): void => {
 }
 
 // The CLI is the package's `bin`: executable by itself.
-const cli = join('dist', 'runtime', 'cli.js')
+const cli = join(outdir, 'runtime', 'cli.js')
 writeFileSync(cli, `#!/usr/bin/env node\n${readFileSync(cli, 'utf8')}`)
 chmodSync(cli, 0o755)
 

@@ -35,6 +35,7 @@ import {
   startGenerator,
 } from '../../src/core/channel/handshake.ts'
 import { freePort, startChild, waitForHttp, type Child } from '../relay/processes.ts'
+import { qrelayServerArgs } from '../qrelay-entry.ts'
 
 const num = (name: string, fallback: number, min: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -142,7 +143,7 @@ const startServer = async (dataDir: string): Promise<{ url: string; child: Child
   const port = await freePort()
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('QRELAY_')) env[name] = value
-  const child = await startChild(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+  const child = await startChild(process.execPath, qrelayServerArgs(), {
     core: 0,
     env: {
       ...env,

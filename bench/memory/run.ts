@@ -25,6 +25,7 @@ import { execSync } from 'node:child_process'
 import { freePort, startChild, waitForHttp, type Child } from '../relay/processes.ts'
 import { abandonedChannels, idleWebSockets, madeUpIds, slowClients, type Held, type Statuses } from './abuse.ts'
 import { baseEnv, fdsOf, heapOf, MiB, PROBE_ARGS, rssOf } from './probe.ts'
+import { qrelayServerScript } from '../qrelay-entry.ts'
 
 const SMOKE = process.argv.includes('--smoke')
 /** The abuse guard's window in the `channels` scenario: the shortest the setting allows. */
@@ -57,7 +58,7 @@ type Server = { url: string; child: Child & { process: import('node:child_proces
 const startServer = async (kind: 'qrelay' | 'bare', env: Record<string, string> = {}): Promise<Server> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const script = kind === 'qrelay' ? 'src/runtime/node.ts' : 'bench/relay/bare-server.ts'
+  const script = kind === 'qrelay' ? qrelayServerScript() : 'bench/relay/bare-server.ts'
   const child = await startChild(process.execPath, [...PROBE_ARGS, script], {
     core: 0,
     env: {

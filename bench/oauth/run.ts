@@ -34,6 +34,7 @@ import { Agent, request } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { benchDpopKey, type BenchDpopKey } from '../dpop-key.ts'
 import { canPin, cpuSeconds, freePort, startChild, waitForHttp } from '../relay/processes.ts'
+import { qrelayServerArgs } from '../qrelay-entry.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -136,10 +137,10 @@ const blast = async (
   return { rps, cpuRps: bodies.length / Math.max(0.01, cpuSeconds(serverPid) - cpu0), latencies, loadBusy }
 }
 
-/** Starts a server process pinned to core 0 and waits until `readyPath` answers 200. */
+/** Starts a server process (`args`: Node's arguments, `{port}` filled in) pinned to core 0 and waits until `readyPath` answers 200. */
 const startServer = async (args: string[], env: Record<string, string | undefined>, readyPath: string, profile: string[] = []) => {
   const port = await freePort()
-  const child = await startChild(process.execPath, [...profile, '--import', 'tsx', ...args.map((a) => a.replace('{port}', String(port)))], {
+  const child = await startChild(process.execPath, [...profile, ...args.map((a) => a.replace('{port}', String(port)))], {
     core: 0,
     env: { ...env, QRELAY_PORT: String(port) },
   })
@@ -156,7 +157,7 @@ const main = async (): Promise<void> => {
   const generous = '100000000/1s'
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QRELAY_')))
   const qrelay = await startServer(
-    ['src/runtime/node.ts'],
+    qrelayServerArgs(),
     {
       ...inherited,
       QRELAY_HOST: '127.0.0.1',
@@ -169,12 +170,14 @@ const main = async (): Promise<void> => {
     '/readyz',
     process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   )
-  const oidc = await startServer(['bench/oauth/oidc-server.ts', '{port}'], inherited, '/.well-known/openid-configuration').catch(
-    async (error: unknown) => {
-      await qrelay.child.stop()
-      throw error
-    },
-  )
+  const oidc = await startServer(
+    ['--import', 'tsx', 'bench/oauth/oidc-server.ts', '{port}'],
+    inherited,
+    '/.well-known/openid-configuration',
+  ).catch(async (error: unknown) => {
+    await qrelay.child.stop()
+    throw error
+  })
   try {
     const targets: Target[] = [
       { name: 'qrelay', base: qrelay.base, pid: qrelay.child.pid, authorizeFields: { channel_binding: BINDING, device_name: 'bench' } },

@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/adapters/platform/node.ts'
 import { startNodeServer } from '../../src/runtime/node-server.ts'
 import { canPin, cpuSeconds, freePort, ROOT, startChild, waitForHttp } from '../relay/processes.ts'
 import { qrLoginBenchEnv } from './server-env.ts'
+import { qrelayServerArgs } from '../qrelay-entry.ts'
 
 /** The two layouts `BENCH_LAYOUT` names. */
 export type Layout = 'two-process' | 'one-process'
@@ -63,7 +64,7 @@ export const startBenchServer = async (layout: Layout, dataDir: string, cpuProfD
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QRELAY_')))
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${cpuProfDir}`]
-  const child = await startChild(process.execPath, [...profile, '--import', 'tsx', resolve(tree, 'src/runtime/node.ts')], {
+  const child = await startChild(process.execPath, [...profile, ...qrelayServerArgs(tree)], {
     core: 0,
     pin: pinned,
     env: { ...inherited, ...env, QRELAY_PORT: String(port) },

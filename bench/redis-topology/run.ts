@@ -26,6 +26,7 @@ import { startRedisClusterForBench } from './cluster.ts'
 import { PUBLIC_BASE_URL, qrLoginsPerSecond } from './qr-logins.ts'
 import { BENCH_ADMIN_TOKEN, generousRates } from '../qr-login/server-env.ts'
 import { exportJWK, generateKeyPair } from 'jose'
+import { qrelayServerArgs } from '../qrelay-entry.ts'
 
 const num = (name: string, fallback: number, max: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -92,7 +93,7 @@ const startPair = async (label: string, redisUrl: string, dataDir: string): Prom
   const pair = []
   for (let i = 0; i < 2; i++) {
     const port = await freePort()
-    const child = await startChild(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
+    const child = await startChild(process.execPath, qrelayServerArgs(), {
       core: SERVER_CORE,
       env: { ...env, QRELAY_PORT: String(port) },
     })

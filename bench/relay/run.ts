@@ -16,15 +16,19 @@
  * BENCH_JSON (file for the raw results), BENCH_CPU_PROF (directory: qrelay servers run with
  * `--cpu-prof` there), REDIS_URL (use that Redis instead of starting one), BENCH_AB_TREE (a checkout of
  * another qrelay tree, e.g. the commit before a change: each qrelay target also runs from that tree, as
- * `<target>@ab`, right before its own turn in every round, for A/B figures in one run).
+ * `<target>@ab`, right before its own turn in every round, for A/B figures in one run; with BENCH_AB_SOURCE=1
+ * it runs from that tree's sources), BENCH_SOURCE (1: every qrelay target runs its tree's sources through tsx
+ * instead of the bundle `npm start` runs; `bench/qrelay-entry.ts`).
  *
  * `--smoke` (what `npm test` runs, test/integration/bench/relay-smoke.test.ts): 1 s rounds, one round,
  * 4 connections, the memory targets only unless BENCH_TARGETS says otherwise; exits 1 on any non-2xx.
  *
  * @see BENCHMARKS.md (targets and verdicts)
  */
-import { writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, loadavg } from 'node:os'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { qrelayServerArgs, qrelayServerForm, RUN_SOURCES } from '../qrelay-entry.ts'
 import type { LoadResult } from './load.ts'
 import { canPin, collect, cpuSeconds, freePort, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
 
@@ -55,6 +59,18 @@ type BaseTarget = (typeof ALL_TARGETS)[number]
 /** A target, or a qrelay target run from `BENCH_AB_TREE` (`memory-info@ab`). */
 type TargetName = BaseTarget | `${BaseTarget}@ab`
 const AB_TREE = process.env.BENCH_AB_TREE
+/** `BENCH_AB_SOURCE=1`: the `@ab` targets run their tree's sources (`BENCH_AB_TREE=.` measures the bundle against them). */
+const AB_SOURCES = process.env.BENCH_AB_SOURCE === '1' || RUN_SOURCES
+let abData: string | undefined
+/** The `@ab` targets' data directory, made on first use and removed at exit. */
+const abDataDir = (): string => {
+  if (abData === undefined) {
+    const made = mkdtempSync(join(tmpdir(), 'qrelay-bench-ab-'))
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }))
+    abData = made
+  }
+  return abData
+}
 const BASE_TARGETS = (process.env.BENCH_TARGETS ?? (SMOKE ? 'bare,hono,memory,memory-info' : ALL_TARGETS.join(',')))
   .split(',')
   .map((t) => t.trim())
@@ -88,7 +104,6 @@ const baseEnv = (): Record<string, string> => {
 /** Starts one server process of a target; `redisUrl` is set when a Redis target is asked for. */
 const startProcess = async (target: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: Child }> => {
   const name = baseOf(target)
-  const entry = target.endsWith('@ab') ? `${AB_TREE}/src/runtime/node.ts` : 'src/runtime/node.ts'
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const node = [process.execPath, '--import', 'tsx']
@@ -101,26 +116,32 @@ const startProcess = async (target: TargetName, redisUrl: string | undefined): P
   } else {
     const redis = name.startsWith('redis')
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-    child = await startChild(node[0]!, [...profile, ...node.slice(1), entry], {
-      core: SERVER_CORE,
-      env: {
-        ...baseEnv(),
-        QRELAY_HOST: '127.0.0.1',
-        QRELAY_PORT: String(port),
-        QRELAY_LOG_LEVEL: name.endsWith('-info') || name.endsWith('-metrics') ? 'info' : 'silent',
-        ...(name.endsWith('-metrics') ? { QRELAY_METRICS_ENABLED: 'true' } : {}),
-        QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
-        // Every request comes from 127.0.0.1: only the per-client create limit would bite. The
-        // per-channel limits keep their defaults (and their 60 s windows, so counters live as long
-        // as in production).
-        QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
-        // A load generator creates channels nobody joins: exactly what the abuse guard denies.
-        QRELAY_ABUSE_ENABLED: 'false',
-        ...(redis
-          ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${target}:` }
-          : {}),
+    child = await startChild(
+      process.execPath,
+      [...profile, ...(target.endsWith('@ab') ? qrelayServerArgs(AB_TREE, AB_SOURCES) : qrelayServerArgs())],
+      {
+        core: SERVER_CORE,
+        env: {
+          ...baseEnv(),
+          QRELAY_HOST: '127.0.0.1',
+          QRELAY_PORT: String(port),
+          QRELAY_LOG_LEVEL: name.endsWith('-info') || name.endsWith('-metrics') ? 'info' : 'silent',
+          ...(name.endsWith('-metrics') ? { QRELAY_METRICS_ENABLED: 'true' } : {}),
+          QRELAY_LOG_HASH_KEY: '00112233445566778899aabbccddeeff',
+          // Every request comes from 127.0.0.1: only the per-client create limit would bite. The
+          // per-channel limits keep their defaults (and their 60 s windows, so counters live as long
+          // as in production).
+          QRELAY_RATE_CREATE_PER_CLIENT: '1000000000/60s',
+          // A load generator creates channels nobody joins: exactly what the abuse guard denies.
+          QRELAY_ABUSE_ENABLED: 'false',
+          // The other tree gets an embedded database of its own: the two trees' schema versions may differ.
+          ...(target.endsWith('@ab') ? { QRELAY_DATA_DIR: abDataDir() } : {}),
+          ...(redis
+            ? { QRELAY_STORE: 'redis', QRELAY_REDIS_URL: redisUrl!, QRELAY_REDIS_KEY_PREFIX: `bench:${process.pid}:${target}:` }
+            : {}),
+        },
       },
-    })
+    )
   }
   await waitForHttp(`${url}/healthz`, 30_000, child)
   return { url, child }
@@ -221,7 +242,8 @@ const main = async (): Promise<void> => {
         .map((l) => l.toFixed(2))
         .join(' ')}\n` +
       `# ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s runs until each server process served ${WARMUP_REQUESTS} requests, ${REPS} × ${SECONDS} s per target, ` +
-      `${pinned ? `servers on core ${SERVER_CORE}, load generator and Redis on core ${LOAD_CORE}` : 'NOT PINNED (no taskset or one core)'}\n`,
+      `${pinned ? `servers on core ${SERVER_CORE}, load generator and Redis on core ${LOAD_CORE}` : 'NOT PINNED (no taskset or one core)'}\n` +
+      `# ${qrelayServerForm()}\n`,
   )
   const children: Child[] = []
   const results = new Map<TargetName, RunResult[]>()

@@ -29,6 +29,7 @@ import { resolve } from 'node:path'
 import { canPin, collect, cpuSeconds, freePort, ROOT, startChild, startRedis, waitForHttp, type Child } from './processes.ts'
 import type { LoadResult } from './load.ts'
 import { perfParts } from './perf-parts.ts'
+import { qrelayServerArgs } from '../qrelay-entry.ts'
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
@@ -145,8 +146,8 @@ const startConfig = async (tree: string, procs: number, connections: number, red
   profile.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''))
   for (let i = 0; i < procs; i++) {
     const port = await freePort()
-    const script = BARE ? `${tree}/bench/relay/bare-server.ts` : `${tree}/src/runtime/node.ts`
-    const child = await startChild(process.execPath, [...profile, '--import', 'tsx', script], {
+    const server = BARE ? ['--import', 'tsx', `${tree}/bench/relay/bare-server.ts`] : qrelayServerArgs(tree)
+    const child = await startChild(process.execPath, [...profile, ...server], {
       core: SERVER_CORE,
       env: {
         ...baseEnv(),

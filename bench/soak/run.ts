@@ -34,6 +34,7 @@ import {
   wsRelay,
   type Targets,
 } from './workload.ts'
+import { qrelayServerScript } from '../qrelay-entry.ts'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -75,7 +76,7 @@ interface Server {
 const startServer = async (name: string, env: Record<string, string>): Promise<Server> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = await startChild(process.execPath, [...PROBE_ARGS, 'src/runtime/node.ts'], {
+  const child = await startChild(process.execPath, [...PROBE_ARGS, qrelayServerScript()], {
     core: name === 'A' ? 0 : 1,
     env: { ...baseEnv(), ...env, QRELAY_HOST: '127.0.0.1', QRELAY_PORT: String(port) },
     stdout: 'pipe',

@@ -25,6 +25,7 @@ import { baseEnv, heapOf, PROBE_ARGS, type HeapReport } from '../memory/probe.ts
 import { canPin, collect, freePort, startChild, startRedis, waitForHttp, type Child } from '../relay/processes.ts'
 import type { LoadOptions, LoadResult } from './load.ts'
 import { report, type Measured, type MemoryResult } from './report.ts'
+import { qrelayServerScript } from '../qrelay-entry.ts'
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
@@ -116,13 +117,13 @@ const startTarget = async (name: TargetName, dataDir: string, redisUrl: string |
     return { url, children: [child] }
   }
   if (name === 'memory' || name === 'base') {
-    const script = name === 'base' ? join(BASE_TREE as string, 'src/runtime/node.ts') : 'src/runtime/node.ts'
+    const script = name === 'base' ? qrelayServerScript(BASE_TREE as string) : qrelayServerScript()
     const { url, child } = await startServer(script, qrelayEnv(join(dataDir, name), undefined))
     return { url, children: [child] }
   }
   const env = qrelayEnv(join(dataDir, 'redis'), redisUrl)
-  const first = await startServer('src/runtime/node.ts', env)
-  const second = await startServer('src/runtime/node.ts', env).catch(async (error: unknown) => {
+  const first = await startServer(qrelayServerScript(), env)
+  const second = await startServer(qrelayServerScript(), env).catch(async (error: unknown) => {
     await first.child.stop()
     throw error
   })
