@@ -34,7 +34,7 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
     'how long one Redis command may take (also while Redis is unreachable) before the request answers 503 with Retry-After',
   QRELAY_DATA_DIR: 'directory of the embedded SQLite file and generated keys',
   QRELAY_MEMORY_MAX_COUNTERS:
-    'most rate-limit and abuse counters the memory store holds at once; beyond it the expired, then the oldest, are evicted',
+    'most counters (rate limits, guess budgets, DPoP replay marks, abuse signals) the memory store holds at once; beyond it the expired go, then the oldest of the kind that holds the most',
   QRELAY_MEMORY_SWEEP_INTERVAL_MS: 'how often the memory store frees expired entries (expiry itself is exact)',
   // rendezvous
   QRELAY_MSC4108_ENABLED: 'serve the MSC4108 2024 (ETag) rendezvous API',

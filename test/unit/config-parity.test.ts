@@ -123,7 +123,7 @@ const EXPECTED: Record<string, unknown> = {
       redisKeyPrefix: 'qrelay:',
       redisCommandTimeoutMs: 1000,
       dataDir: './data',
-      memoryMaxCounters: 100000,
+      memoryMaxCounters: 1000000,
       memorySweepIntervalMs: 30000,
     },
     rendezvous: {
@@ -310,7 +310,7 @@ const EXPECTED: Record<string, unknown> = {
       redisKeyPrefix: ' q: ',
       redisCommandTimeoutMs: 1000,
       dataDir: '/var/lib/qrelay',
-      memoryMaxCounters: 100000,
+      memoryMaxCounters: 1000000,
       memorySweepIntervalMs: 30000,
     },
     rendezvous: {

@@ -8,6 +8,9 @@
  *   through an open-addressing index of log positions, and freed by an expiry heap of log positions.
  *   The log is compacted (index and heap rebuilt) when it fills, so deletes cost O(1) amortized.
  * - Expiry is exact: every read checks the entry against `now`; the heap only frees memory.
+ * - Each entry has a kind (`kindOf`: what the key counts, e.g. DPoP replay marks or guess budgets). At the
+ *   cap, once the expired are freed, the oldest entry *of the kind holding the most* goes: a flood of
+ *   new keys of one kind evicts only its own kind, never another kind's live counters (finding 53).
  */
 
 import { KeyFingerprint, type PreparedKey } from './key-fingerprint.ts'
@@ -20,6 +23,8 @@ const EMPTY = 0
 const DELETED = -1
 /** First fingerprint word of a dead log entry (a live one is in [0, 2²⁶)). */
 const DEAD = -1
+/** Kinds of counters told apart at the cap (`CounterTableOptions.kindOf` answers 0 to MAX_KINDS − 1). */
+export const MAX_KINDS = 8
 
 /** Counters keyed by strings, with a TTL set at creation and never extended. */
 export interface CounterTable {
@@ -43,8 +48,18 @@ export interface CounterTable {
 
 /** Options of {@link counterTable}. */
 export interface CounterTableOptions {
-  /** Most counters held; at the cap a new key first frees the expired ones, then evicts the oldest created. */
+  /**
+   * Most counters held; at the cap a new key first frees the expired ones, then evicts the oldest
+   * created of the kind that holds the most.
+   */
   maxCounters: number
+  /** The kind of a key, 0 to {@link MAX_KINDS} − 1 (default: one kind for all). Asked once per new counter. */
+  kindOf?: (key: string) => number
+}
+
+/** A prepared key with its kind ({@link CounterTable.prepare}). */
+interface KindedKey extends PreparedKey {
+  readonly kind: number
 }
 
 /**
@@ -55,7 +70,7 @@ export interface CounterTableOptions {
  * counters.bump('rl:create:192.0.2.1:29453760', 120_000, clock.now()) // 1
  */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one data structure: the log, its index and its heap share their arrays; each operation is a few lines
-export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable => {
+export const counterTable = ({ maxCounters, kindOf = () => 0 }: CounterTableOptions): CounterTable => {
   // The fingerprint of the last key hashed (no allocation per call).
   const fp = new KeyFingerprint()
   const hash = (key: string | PreparedKey, window: number | undefined): void => fp.hash(key, window)
@@ -67,6 +82,10 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
   let f2 = new Int32Array(capacity)
   let values = new Float64Array(capacity)
   let expires = new Float64Array(capacity)
+  let kinds = new Uint8Array(capacity)
+  /** Live entries of each kind, and for each kind a log position before which it has no live entry. */
+  const liveOfKind = new Int32Array(MAX_KINDS)
+  const kindHead = new Int32Array(MAX_KINDS)
   let length = 0
   let live = 0
   /** No live entry before this position. */
@@ -132,7 +151,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
 
   /** Moves the live entries, in order, into arrays of `next` entries, and rebuilds the index and heap. */
   const rebuild = (next: number): void => {
-    const [o0, o1, o2, ov, oe] = [f0, f1, f2, values, expires]
+    const [o0, o1, o2, ov, oe, ok] = [f0, f1, f2, values, expires, kinds]
     if (next !== capacity) {
       capacity = next
       f0 = new Int32Array(next)
@@ -140,6 +159,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
       f2 = new Int32Array(next)
       values = new Float64Array(next)
       expires = new Float64Array(next)
+      kinds = new Uint8Array(next)
       heapPos = new Int32Array(next)
       index = new Int32Array(2 * next)
       mask = index.length - 1
@@ -154,11 +174,13 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
       f2[to] = o2[from] as number
       values[to] = ov[from] as number
       expires[to] = oe[from] as number
+      kinds[to] = ok[from] as number
       heapPos[to] = to
       to++
     }
     length = to
     head = 0
+    kindHead.fill(0)
     heapSize = to
     for (let i = (heapSize >> 1) - 1; i >= 0; i--) siftDown(i)
     for (let pos = 0; pos < length; pos++) place(pos)
@@ -169,7 +191,19 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
     const pos = (index[slot] as number) - 1
     index[slot] = DELETED
     f0[pos] = DEAD
+    const kind = kinds[pos] as number
+    liveOfKind[kind] = (liveOfKind[kind] as number) - 1
     live--
+  }
+
+  /** Frees the oldest live entry of the kind that holds the most live entries. */
+  const evictOldestOfLargestKind = (): void => {
+    let kind = 0
+    for (let k = 1; k < MAX_KINDS; k++) if ((liveOfKind[k] as number) > (liveOfKind[kind] as number)) kind = k
+    let pos = Math.max(head, kindHead[kind] as number)
+    while (f0[pos] === DEAD || kinds[pos] !== kind) pos++
+    kindHead[kind] = pos + 1
+    removeAt(pos)
   }
 
   /** Frees the live entry at log position `pos`. */
@@ -203,7 +237,7 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
     return -1
   }
 
-  const append = (ttlMs: number, nowMs: number): void => {
+  const append = (ttlMs: number, nowMs: number, kind: number): void => {
     if (length === capacity) rebuild(2 * live >= capacity ? 2 * capacity : capacity)
     const pos = length++
     f0[pos] = fp.h0
@@ -211,6 +245,8 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
     f2[pos] = fp.h2
     values[pos] = 1
     expires[pos] = nowMs + ttlMs
+    kinds[pos] = kind
+    liveOfKind[kind] = (liveOfKind[kind] as number) + 1
     live++
     place(pos)
     heapPush(pos)
@@ -227,26 +263,28 @@ export const counterTable = ({ maxCounters }: CounterTableOptions): CounterTable
         values[pos] = (values[pos] as number) + 1
         return values[pos] as number
       }
+      const kind = typeof key === 'string' ? kindOf(key) : ((key as Partial<KindedKey>).kind ?? 0)
       if (live >= maxCounters) {
         const { h0, h1, h2 } = fp
         prune(nowMs)
-        // Still full of live counters: the oldest created goes.
-        while (live >= maxCounters && live > 0) {
-          while (f0[head] === DEAD) head++
-          removeAt(head)
-        }
+        // Still full of live counters: the oldest of the most numerous kind goes.
+        while (live >= maxCounters && live > 0) evictOldestOfLargestKind()
         // `prune` and `removeAt` looked up other keys.
         fp.set(h0, h1, h2)
       }
-      append(ttlMs, nowMs)
+      append(ttlMs, nowMs, kind)
       return 1
     },
     release(key, nowMs, window) {
       const pos = liveAt(key, nowMs, window)
-      if (pos >= 0 && (values[pos] as number) > 0) values[pos] = (values[pos] as number) - 1
+      if (pos < 0) return
+      const value = values[pos] as number
+      // Back to nothing: the entry goes, as if never made (a refunded reservation leaves no counter behind).
+      if (value <= 1) removeAt(pos)
+      else values[pos] = value - 1
     },
     prune,
-    prepare: (key) => fp.prepare(key),
+    prepare: (key): PreparedKey => ({ ...fp.prepare(key), kind: kindOf(key) }) as KindedKey,
     get size() {
       return live
     },

@@ -6,12 +6,13 @@
  * Channels keep an expiry heap, so the live-channel count is the map's size once the due entries are
  * popped (O(log n) per expired entry, never a walk over the live ones). Counters live in a compact
  * table (`counter-table.ts`: one fixed-size entry per key, with its own expiry heap) and are bounded:
- * at `maxCounters` the expired ones go first, then the oldest created (a flood of new keys can only
- * evict, never grow memory).
+ * at `maxCounters` the expired ones go first, then the oldest created of the kind that holds the most
+ * (`counter-kinds.ts`): a flood of new keys can only evict its own kind, never grow memory.
  *
  * The channel and window-counter steps of a WebSocket put and of the Matrix channel requests are also
  * given synchronously (`inProcess`, the `InProcessStore` port): the asynchronous methods are those same steps.
  */
+import { counterKind } from './counter-kinds.ts'
 import { counterTable, type PreparedKey } from './counter-table.ts'
 import { expiryHeap, type ExpiryHeap } from './expiry-heap.ts'
 import { PackedChannel, packChannel, packedWrite, unpackChannel, type StoredChannel } from './packed-channel.ts'
@@ -34,12 +35,18 @@ export interface MemoryStoreOptions {
   clock: Clock
   /** How often expired entries are freed; 0 disables the timer (tests call `sweep()`). */
   sweepIntervalMs?: number
-  /** Most counters held at once (rate windows, abuse signals); the oldest are evicted beyond. Default 100 000. */
+  /**
+   * Most counters held at once (rate windows, guess budgets, DPoP replay marks, abuse signals); beyond,
+   * the oldest of the most numerous kind is evicted. Default 1 000 000.
+   */
   maxCounters?: number
 }
 
-/** Default of {@link MemoryStoreOptions.maxCounters}. */
-export const DEFAULT_MAX_COUNTERS = 100_000
+/**
+ * Default of {@link MemoryStoreOptions.maxCounters}: ≈ 40–80 MB when full, and more accepted DPoP proofs
+ * than a process answers in a replay mark's 65 s, so a flood cannot evict a live mark either.
+ */
+export const DEFAULT_MAX_COUNTERS = 1_000_000
 
 interface KvEntry {
   value: string
@@ -166,7 +173,7 @@ const memoryChannels = (clock: Clock) => {
 
 /** The counters, bounded by `maxCounters`, with `prune(now)` to free the due ones and their count. */
 const memoryCounters = (clock: Clock, maxCounters: number) => {
-  const table = counterTable({ maxCounters })
+  const table = counterTable({ maxCounters, kindOf: counterKind })
 
   // A prepared key is one of this table's (`InProcessStore.counterKey`).
   const hitWindow = (key: string | CounterKey, windowIndex: number, ttlMs: number): WindowCounts => {

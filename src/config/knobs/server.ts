@@ -116,10 +116,10 @@ export const storage = {
     env: 'QRELAY_DATA_DIR',
     default: './data',
   }),
-  /** Most rate and abuse counters the memory store holds; the oldest are evicted beyond. */
+  /** Most counters the memory store holds; beyond, the oldest of the most numerous kind is evicted (finding 53). */
   memoryMaxCounters: knob.int({
     env: 'QRELAY_MEMORY_MAX_COUNTERS',
-    default: 100_000,
+    default: 1_000_000,
     min: 1000,
     max: 10_000_000,
   }),

@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { counterTable, type PreparedKey } from '../../../src/adapters/storage/counter-table.ts'
 import { fakeClock } from '../../helpers/fake-clock.ts'
 
-/** The memory store's counters as they were (a Map in creation order, objects with an expiry), for comparison. */
-const modelTable = (maxCounters: number) => {
+/**
+ * The memory store's counters as a Map in creation order of objects with an expiry, for comparison: at the
+ * cap the oldest of the kind holding the most goes (the lowest kind on a tie); a release to nothing frees.
+ */
+const modelTable = (maxCounters: number, kindOf: (key: string) => number = () => 0) => {
   const map = new Map<string, { value: number; expiresAtMs: number }>()
   const live = (key: string, now: number) => {
     const c = map.get(key)
@@ -23,9 +26,15 @@ const modelTable = (maxCounters: number) => {
       if (c !== null) return ++c.value
       if (map.size >= maxCounters) {
         prune(now)
-        for (const oldest of map.keys()) {
-          if (map.size < maxCounters) break
-          map.delete(oldest)
+        while (map.size >= maxCounters) {
+          const counts = new Map<number, number>()
+          for (const k of map.keys()) counts.set(kindOf(k), (counts.get(kindOf(k)) ?? 0) + 1)
+          const [largest] = [...counts].sort(([ka, a], [kb, b]) => b - a || ka - kb)[0] as [number, number]
+          for (const k of map.keys()) {
+            if (kindOf(k) !== largest) continue
+            map.delete(k)
+            break
+          }
         }
       }
       map.set(key, { value: 1, expiresAtMs: now + ttlMs })
@@ -33,7 +42,9 @@ const modelTable = (maxCounters: number) => {
     },
     release(key: string, now: number): void {
       const c = live(key, now)
-      if (c !== null && c.value > 0) c.value--
+      if (c === null) return
+      if (c.value <= 1) map.delete(key)
+      else c.value--
     },
     prune,
     get size() {
@@ -94,18 +105,23 @@ describe('counter table', () => {
     expect(t.read('rl:b', clock.now(), 7)).toBe(1)
   })
 
-  it('releases down to 0 and never below; nothing for absent or expired keys', () => {
+  it('releases down to 0, never below, and frees the counter there; nothing for absent or expired keys', () => {
     const clock = fakeClock()
     const t = counterTable({ maxCounters: 100 })
     t.bump('r', 1000, clock.now())
     t.bump('r', 1000, clock.now())
-    for (let i = 0; i < 3; i++) t.release('r', clock.now())
+    t.bump('s', 1000, clock.now())
+    t.release('r', clock.now())
+    expect(t.read('r', clock.now())).toBe(1)
+    expect(t.size).toBe(2)
+    // Back to nothing: as if never counted (a refunded reservation leaves no counter to evict others with).
+    for (let i = 0; i < 2; i++) t.release('r', clock.now())
     expect(t.read('r', clock.now())).toBe(0)
     expect(t.size).toBe(1)
     t.release('absent', clock.now())
     expect(t.size).toBe(1)
     clock.advance(1000)
-    t.release('r', clock.now())
+    t.release('s', clock.now())
     expect(t.size).toBe(0)
   })
 
@@ -121,6 +137,33 @@ describe('counter table', () => {
     t.bump('new2', 60_000, clock.now())
     expect(['long1', 'long2', 'new1', 'new2'].map((k) => t.read(k, clock.now()))).toEqual([0, 1, 1, 1])
     expect(t.size).toBe(3)
+  })
+
+  it('finding 53: at the cap evicts only from the kind that holds the most, so a flood of one kind never evicts another', () => {
+    const clock = fakeClock()
+    const kindOf = (key: string): number => (key.startsWith('flood:') ? 1 : key.startsWith('guess:') ? 2 : 0)
+    const t = counterTable({ maxCounters: 1000, kindOf })
+    // The owner's guess budgets and a few other counters, counted before the flood.
+    for (let i = 0; i < 10; i++) t.bump(`guess:account:${i}`, 900_000, clock.now())
+    for (let i = 0; i < 5; i++) t.bump(`other:${i}`, 900_000, clock.now())
+    clock.advance(1000)
+    // Ten times the cap of new keys of one kind (an attacker's DPoP replay marks, say): none expires meanwhile.
+    for (let i = 0; i < 10_000; i++) t.bump(`flood:${i}`, 65_001, clock.now())
+    expect(t.size).toBe(1000)
+    for (let i = 0; i < 10; i++) expect(t.read(`guess:account:${i}`, clock.now())).toBe(1)
+    for (let i = 0; i < 5; i++) expect(t.read(`other:${i}`, clock.now())).toBe(1)
+    // The flood evicted its own oldest: its newest 985 are held.
+    expect(t.read('flood:9014', clock.now())).toBe(0)
+    expect(t.read('flood:9015', clock.now())).toBe(1)
+    // A new key of another kind at the cap evicts the flood's oldest, not a guess budget.
+    t.bump('guess:account:new', 900_000, clock.now())
+    expect(t.read('flood:9015', clock.now())).toBe(0)
+    expect(t.read('guess:account:0', clock.now())).toBe(1)
+    // A prepared key carries its kind.
+    const prepared = t.prepare('guess:net:a1')
+    t.bump(prepared, 900_000, clock.now(), 7)
+    expect(t.read('guess:account:1', clock.now())).toBe(1)
+    expect(t.read(prepared, clock.now(), 7)).toBe(1)
   })
 
   it('frees due counters on prune', () => {
@@ -154,8 +197,10 @@ describe('counter table', () => {
     ] as const) {
       const rand = seeded(seed)
       const clock = fakeClock()
-      const t = counterTable({ maxCounters: cap })
-      const m = modelTable(cap)
+      // Three kinds, the keys' numbers modulo 3: eviction by kind is checked against the model too.
+      const kindOf = (key: string): number => Number(key.slice(4)) % 3
+      const t = counterTable({ maxCounters: cap, kindOf })
+      const m = modelTable(cap, kindOf)
       for (let step = 0; step < 40_000; step++) {
         const key = `key:${rand(keys)}`
         const op = rand(100)
