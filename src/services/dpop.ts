@@ -119,9 +119,15 @@ export const accessTokenHash = (accessToken: string): string => toBase64Url(sha2
  */
 export const replayKey = (jkt: string, jti: string): string => `dpop:${jkt}:${hashSecret(jti)}`
 
-/** How long a used `jti` must be remembered: as long as its proof could still be accepted. */
+/**
+ * How long a used `jti` must be remembered: one millisecond past the last instant its proof could
+ * still be accepted. A proof first used at t with `iat` = t + skew is accepted up to and including
+ * t + skew + maxAge, and a counter is gone at its expiry instant on the memory store and the Durable
+ * Object (Redis keeps it through that millisecond): without the extra millisecond the stores disagreed
+ * at that instant and the first two accepted a replay (finding 55).
+ */
 export const replayWindowMs = (options: DpopOptions = {}): number =>
-  (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) + (options.clockSkewMs ?? DEFAULT_SKEW_MS)
+  (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) + (options.clockSkewMs ?? DEFAULT_SKEW_MS) + 1
 
 /** Header checks done before any crypto, so each refusal has a precise detail. */
 const checkHeader = (proof: string, algorithms: readonly string[]): { header: ProtectedHeaderParameters; jwk: JWK } => {
