@@ -109,6 +109,8 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_RATE_REGISTER_PER_CLIENT: 'accounts created by open registration per client address',
   QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT:
     'open registration requests that look a username up, per client address (each tells whether the name is taken); further ones get 429 before the look-up',
+  QRELAY_RATE_UIA_STARTS_PER_CLIENT:
+    'new user-interactive auth sessions (the first 401 of a login, a registration or a step-up, each stored until it expires) per client address, and for IPv6 per /56 and /48 by the IPv6 factors; further ones get 429',
   QRELAY_RATE_RENAMES_PER_DEVICE:
     'device renames one signed-in device may make (of itself or another device); each is reported in the account feed (the newest 100 events, 7 days), so a session cannot push older events out of it with renames, even paced over days; further ones get 429',
   // oauth

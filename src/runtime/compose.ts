@@ -162,7 +162,7 @@ const composeAccounts = (
   const sinks = ports.accounts.securityEventSinks ?? []
   // Every security event goes to the account's feed (GET /v1/events) and to the other sinks.
   const events = sinks.length === 0 ? feed : fanOutSecurityEvents(feed, ...sinks)
-  const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, commonPasswords, limiter })
+  const auth = authServices({ config, store, durable, events, clock, random, uiaKey, keyring, commonPasswords, limiter })
   // RFC 9449 §8 server nonces on the authorization-server endpoints, when the operator turns them on.
   const nonceKey = config.oauth.dpopNonce ? auth.dpopNonceKey : undefined
   const dpop = dpopProofs({ counters: store.counters, clock, nonceKey, platform: ports.proofCheck })

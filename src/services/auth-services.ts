@@ -2,6 +2,7 @@
  * Builds the account, session, second-factor and UIA services from the config and the stores, in one
  * place, for the runtimes, the CLI and the tests.
  */
+import type { WiderShares } from '../core/policy/ipv6-prefixes.ts'
 import type { Config } from '../config.ts'
 import type { SealingKeyring } from '../core/crypto/sealed-secret.ts'
 import type { CommonPasswords } from '../core/auth/password-rules.ts'
@@ -10,6 +11,7 @@ import type { Clock, DurableStore, EphemeralStore, Random, SecurityEvents } from
 import { accountsService, type AccountsService } from './accounts.ts'
 import { authFailures, type AuthFailures } from './auth-failures.ts'
 import { deviceTrust, type DeviceTrust } from './device-trust.ts'
+import { prefixLimits } from './prefix-limits.ts'
 import { rateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { secondFactorsService, type SecondFactorsService } from './second-factors.ts'
 import { handOffToPage } from './page-handoff.ts'
@@ -38,7 +40,8 @@ export interface AuthServices {
 
 /** What {@link authServices} needs. */
 export interface AuthServicesDeps {
-  auth: Config['auth']
+  /** The auth section, and the IPv6 /56 and /48 shares of per-client limits (`rateLimit`). */
+  config: { auth: Config['auth']; rateLimit: WiderShares }
   store: EphemeralStore
   durable: DurableStore
   events: SecurityEvents
@@ -67,10 +70,11 @@ export const argon2ParamsOf = (auth: Config['auth']) => ({
  * Builds the services.
  *
  * @example
- * const auth = authServices({ auth: config.auth, store, durable, events, clock, random, uiaKey, keyring, commonPasswords })
+ * const auth = authServices({ config, store, durable, events, clock, random, uiaKey, keyring, commonPasswords })
  */
 export const authServices = (deps: AuthServicesDeps): AuthServices => {
-  const { auth, store, durable, events, clock, random } = deps
+  const { store, durable, events, clock, random } = deps
+  const { auth, rateLimit } = deps.config
   const limiter = deps.limiter ?? rateLimiter(store.counters, clock)
   const accounts = accountsService({
     durable,
@@ -110,6 +114,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
   })
   const trust = deviceTrust({ kv: store.kv, durable, random, clock, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
   const uia = uiaService({
+    starts: { limiter, prefixes: prefixLimits(limiter, rateLimit), rule: auth.uiaStartsPerClient },
     kv: store.kv,
     clock,
     random,

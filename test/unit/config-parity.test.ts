@@ -222,6 +222,10 @@ const EXPECTED: Record<string, unknown> = {
         limit: 30,
         windowMs: 3600000,
       },
+      uiaStartsPerClient: {
+        limit: 300,
+        windowMs: 60000,
+      },
       renamesPerDevice: {
         limit: 10,
         windowMs: 86400000,
@@ -412,6 +416,10 @@ const EXPECTED: Record<string, unknown> = {
       registerChecksPerClient: {
         limit: 30,
         windowMs: 3600000,
+      },
+      uiaStartsPerClient: {
+        limit: 300,
+        windowMs: 60000,
       },
       renamesPerDevice: {
         limit: 10,

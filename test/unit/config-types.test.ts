@@ -122,6 +122,7 @@ interface LegacyConfig {
     deviceTrustTtlSeconds: number
     registerPerClient: RateRule
     registerChecksPerClient: RateRule
+    uiaStartsPerClient: RateRule
     renamesPerDevice: RateRule
   }
   /** The RFC 8628 device authorization grant that signs a new device in through the channel. */

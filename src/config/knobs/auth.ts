@@ -117,6 +117,14 @@ export const auth = {
     env: 'QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT',
     default: '30/3600s',
   }),
+  /**
+   * New UIA sessions (the 401 challenge of a login, a registration or a step-up) per client address: each
+   * is stored until it expires, so without a limit anyone could fill the store with them (finding 59).
+   */
+  uiaStartsPerClient: knob.rate({
+    env: 'QRELAY_RATE_UIA_STARTS_PER_CLIENT',
+    default: '300/60s',
+  }),
   /** Renames made by one device (of itself or of another device): each is reported to the account's feed, which keeps the newest 100 events for 7 days. */
   renamesPerDevice: knob.rate({
     env: 'QRELAY_RATE_RENAMES_PER_DEVICE',

@@ -401,7 +401,7 @@ export const describeAccountFlow = (name: string, make: MakeAccountApp): void =>
       const account = await t.durable.accounts.get(accountId)
       if (account === null) throw new Error('no account')
       const svc = authServices({
-        auth: { ...t.config.auth, argon2Iterations: 2 },
+        config: { ...t.config, auth: { ...t.config.auth, argon2Iterations: 2 } },
         store: t.store,
         durable: t.durable,
         events: t.events,
