@@ -9,8 +9,11 @@ export interface KvStore {
   put(key: string, value: string, ttlMs: number): Promise<void>
   /** The live value, or null. */
   get(key: string): Promise<string | null>
-  /** Stores `next` (keeping the expiry) only if the stored value still equals `expected`. */
-  replaceIfMatch(key: string, expected: string, next: string): Promise<ReplaceOutcome>
+  /**
+   * Stores `next` only if the stored value still equals `expected`. With `ttlMs` the entry then expires
+   * `ttlMs` from now (in the same atomic step); without it, the expiry is kept.
+   */
+  replaceIfMatch(key: string, expected: string, next: string, ttlMs?: number): Promise<ReplaceOutcome>
   /** Atomically reads and deletes: of many concurrent callers, at most one gets the value. */
   takeOnce(key: string): Promise<string | null>
 }

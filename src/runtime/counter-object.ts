@@ -138,11 +138,20 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
     return row === undefined ? null : String(row.value)
   }
 
-  async kvReplaceIfMatch(key: string, expected: string, next: string, nowMs: number): Promise<ReplaceOutcome> {
+  async kvReplaceIfMatch(
+    key: string,
+    expected: string,
+    next: string,
+    nowMs: number,
+    // Defaults for a caller of an older version during a deploy (four arguments: the expiry is kept).
+    expiresAtMs: number | null = null,
+  ): Promise<ReplaceOutcome> {
     const row = this.#sql('SELECT value FROM kv WHERE key = ? AND expires_at_ms > ?', key, nowMs)[0]
     if (row === undefined) return 'missing'
     if (row.value !== expected) return 'mismatch'
-    this.#sql('UPDATE kv SET value = ? WHERE key = ?', next, key)
+    // A new expiry needs no alarm of its own: the row's first one re-arms for the earliest row left.
+    if (expiresAtMs === null) this.#sql('UPDATE kv SET value = ? WHERE key = ?', next, key)
+    else this.#sql('UPDATE kv SET value = ?, expires_at_ms = ? WHERE key = ?', next, expiresAtMs, key)
     return 'ok'
   }
 

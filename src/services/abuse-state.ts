@@ -54,7 +54,7 @@ export const denyKey = (key: string) => `abuse-deny:${key}`
 /** The deny of a source for everybody after "not me" reports: until when, in ms (waived for accounts that know it). */
 export const notMeDenyKey = (key: string) => `abuse-deny-not-me:${key}`
 const reportsKey = (key: string) => `abuse-reports:${key}`
-// A record outlives its longest block and its strikes' decay.
+// A record outlives its longest block and its strikes' decay, counted from its last write.
 const recordTtlMs = (t: AbuseThresholds) => t.maxBlockMs + t.strikeDecayMs * 8
 
 const countsOf = async ({ counters }: AbuseStores, key: string, window: number): Promise<AbuseCounts> => {
@@ -77,8 +77,10 @@ export const judge = async (s: AbuseStores, key: string): Promise<number> => {
     const decision = decideAbuse(counts, window, record, t, now)
     if (decision.next === null || decision.next === record) return decision.retryAfterMs
     const text = JSON.stringify(decision.next)
+    // A new strike is written with a full TTL from now (never shorter than the one it replaces).
+    const ttlMs = recordTtlMs(t)
     const stored =
-      raw === null ? (await kv.put(recordKey(key), text, recordTtlMs(t)), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text)
+      raw === null ? (await kv.put(recordKey(key), text, ttlMs), 'ok') : await kv.replaceIfMatch(recordKey(key), raw, text, ttlMs)
     if (stored === 'ok') {
       if (decision.retryAfterMs > 0) await noteBlock(kv, clock, key, decision.reason ?? 'abuse', now + decision.retryAfterMs)
       s.metrics?.abuseBlock(decision.reason ?? 'unknown')
@@ -130,8 +132,10 @@ export const addReport = async (
     const text = JSON.stringify(reports)
     const keepMs = Math.max(ms, ...Object.values(reports.until).map((at) => at - clock.now()))
     // A first report may race another first one: the later put wins, the earlier account's deny
-    // is lost (never widened); later reports are compare-and-swapped.
-    const saved = raw === null ? (await kv.put(reportsKey(key), text, keepMs), 'ok') : await kv.replaceIfMatch(reportsKey(key), raw, text)
+    // is lost (never widened); later reports are compare-and-swapped, the entry then kept for the
+    // longest live report (`keepMs` from now, never less than the expiry it replaces).
+    const saved =
+      raw === null ? (await kv.put(reportsKey(key), text, keepMs), 'ok') : await kv.replaceIfMatch(reportsKey(key), raw, text, keepMs)
     if (saved === 'ok') return reports
   }
   throw new RelayError('UNAVAILABLE', { detail: 'the report changed concurrently; try again' })

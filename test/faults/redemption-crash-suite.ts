@@ -82,8 +82,8 @@ const killable = (stores: RunStores, point: KillPoint, fault: Fault) => {
       ...inner,
       kv: {
         ...inner.kv,
-        async replaceIfMatch(key, expected, next) {
-          const outcome = await inner.kv.replaceIfMatch(key, expected, next)
+        async replaceIfMatch(key, expected, next, ttlMs) {
+          const outcome = await inner.kv.replaceIfMatch(key, expected, next, ttlMs)
           if (point !== 'after-redeem' || outcome !== 'ok' || !next.includes('"kind":"redeemed"')) return outcome
           return cutHere()
         },

@@ -61,7 +61,8 @@ export interface CounterObjectApi {
   releaseWindow(key: string, windowIndex: number, nowMs: number): Promise<void>
   kvPut(key: string, value: string, expiresAtMs: number): Promise<void>
   kvRead(key: string, nowMs: number, remove: boolean): Promise<string | null>
-  kvReplaceIfMatch(key: string, expected: string, next: string, nowMs: number): Promise<ReplaceOutcome>
+  /** `expiresAtMs` null keeps the stored expiry. */
+  kvReplaceIfMatch(key: string, expected: string, next: string, nowMs: number, expiresAtMs: number | null): Promise<ReplaceOutcome>
   ping(): Promise<void>
 }
 
@@ -170,10 +171,12 @@ export const durableObjectStore = (options: DurableObjectStoreOptions): Ephemera
   }
 
   const kvShard = (key: string): CounterObjectApi => shardOf(`kv:${key}`)
+  const expiresAt = (ttlMs: number): number => clock.now() + Math.max(1, Math.ceil(ttlMs))
   const kv: KvStore = {
-    put: (key, value, ttlMs) => kvShard(key).kvPut(key, value, clock.now() + Math.max(1, Math.ceil(ttlMs))),
+    put: (key, value, ttlMs) => kvShard(key).kvPut(key, value, expiresAt(ttlMs)),
     get: (key) => kvShard(key).kvRead(key, clock.now(), false),
-    replaceIfMatch: (key, expected, next) => kvShard(key).kvReplaceIfMatch(key, expected, next, clock.now()),
+    replaceIfMatch: (key, expected, next, ttlMs) =>
+      kvShard(key).kvReplaceIfMatch(key, expected, next, clock.now(), ttlMs === undefined ? null : expiresAt(ttlMs)),
     takeOnce: (key) => kvShard(key).kvRead(key, clock.now(), true),
   }
 

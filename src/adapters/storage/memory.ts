@@ -227,11 +227,12 @@ const memoryKv = (clock: Clock) => {
     async get(key) {
       return liveEntry(key)?.value ?? null
     },
-    async replaceIfMatch(key, expected, next): Promise<ReplaceOutcome> {
+    async replaceIfMatch(key, expected, next, ttlMs): Promise<ReplaceOutcome> {
       const entry = liveEntry(key)
       if (entry === null) return 'missing'
       if (entry.value !== expected) return 'mismatch'
       entry.value = next
+      if (ttlMs !== undefined) entry.expiresAtMs = clock.now() + ttlMs
       return 'ok'
     },
     async takeOnce(key) {

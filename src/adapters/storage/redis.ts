@@ -63,12 +63,16 @@ if not cur[1] then return false end
 if ARGV[2] == '1' or tonumber(cur[2]) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
 if tonumber(cur[2]) <= tonumber(ARGV[1]) then return false end
 return cur[1]`
-// KEYS[1] value. ARGV: expected, next, now.
+// KEYS[1] value. ARGV: expected, next, now, expiresAt ('' keeps the expiry).
 const KV_REPLACE_IF_MATCH = `
 local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
 if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[3]) then return 'missing' end
 if cur[1] ~= ARGV[1] then return 'mismatch' end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'e', ARGV[4])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+end
 return 'ok'`
 
 // The scripts of this file (their names are ioredis' on a cluster, see ./redis-script.ts).
@@ -148,15 +152,17 @@ export const redisStore = ({ client, keyPrefix = 'qrelay:', clock }: RedisStoreO
   const channels = redisChannels(client, keyPrefix, clock, decode, { counterKey, hitWindow: counters.hitWindow })
 
   const kvKey = (key: string): string => `${keyPrefix}kv:{${key}}`
+  // PEXPIREAT needs a whole millisecond after now.
+  const expiresAt = (ttlMs: number): number => clock.now() + Math.max(1, Math.ceil(ttlMs))
   const kv: KvStore = {
     async put(key, value, ttlMs) {
-      await kvPut(client, [kvKey(key), value, clock.now() + Math.max(1, Math.ceil(ttlMs))])
+      await kvPut(client, [kvKey(key), value, expiresAt(ttlMs)])
     },
     async get(key) {
       return kvRead(client, [kvKey(key), clock.now(), 0])
     },
-    async replaceIfMatch(key, expected, next) {
-      return kvReplaceIfMatch(client, [kvKey(key), expected, next, clock.now()])
+    async replaceIfMatch(key, expected, next, ttlMs) {
+      return kvReplaceIfMatch(client, [kvKey(key), expected, next, clock.now(), ttlMs === undefined ? '' : expiresAt(ttlMs)])
     },
     async takeOnce(key) {
       return kvRead(client, [kvKey(key), clock.now(), 1])

@@ -190,6 +190,22 @@ export const describeEphemeralStore = (name: string, make: MakeStore): void => {
         expect(await store.kv.get('kv-c')).toBeNull()
       })
 
+      it('replaces with a new expiry, now + ttlMs, when given one (longer or shorter)', async () => {
+        await store.kv.put('kv-t', 'one', 10_000)
+        clock.advance(8_000)
+        expect(await store.kv.replaceIfMatch('kv-t', 'other', 'two', 30_000)).toBe('mismatch')
+        expect(await store.kv.replaceIfMatch('kv-t', 'one', 'two', 30_000)).toBe('ok')
+        clock.advance(29_999)
+        expect(await store.kv.get('kv-t')).toBe('two')
+        expect(await store.kv.replaceIfMatch('kv-t', 'two', 'three', 5_000)).toBe('ok')
+        clock.advance(4_999)
+        expect(await store.kv.get('kv-t')).toBe('three')
+        clock.advance(1)
+        expect(await store.kv.get('kv-t')).toBeNull()
+        expect(await store.kv.replaceIfMatch('kv-t', 'three', 'four', 10_000)).toBe('missing')
+        expect(await store.kv.get('kv-t')).toBeNull()
+      })
+
       it('gives a value to exactly one of many concurrent takeOnce callers', async () => {
         await store.kv.put('kv-d', 'once', 10_000)
         const taken = await Promise.all(Array.from({ length: 8 }, () => store.kv.takeOnce('kv-d')))
