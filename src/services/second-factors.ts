@@ -177,7 +177,8 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
     },
     async disableTotp(accountId, deviceId) {
       // The factor's removal and its event in one store step (the owner hears of it whatever follows);
-      // recovery codes left by a cut after it are offered by no flow while TOTP is off.
+      // codes left by a cut after it are refused by `useRecoveryCode` and offered by no flow while TOTP
+      // is off, and the next enrolment replaces them (finding 58).
       await accounts.revise(
         accountId,
         (a) => {
@@ -198,6 +199,8 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       return codes
     },
     async useRecoveryCode(account, code) {
+      // Codes go with TOTP: while it is off none is accepted or spent, whatever is stored (finding 58).
+      if (!hasTotp(account)) return fail('RECOVERY_CODE_INVALID', 'recovery codes are off while TOTP is off')
       const hash = hashRecoveryCode(code)
       if (hash === null || !(await durable.credentials.consumeRecoveryCode(account.id, hash))) {
         return fail('RECOVERY_CODE_INVALID', 'unknown or used recovery code')

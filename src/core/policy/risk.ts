@@ -81,7 +81,9 @@ export const stepUpFlows = (reasons: readonly RiskReason[], factors: AccountFact
   const doubt = reasons.some((r) => r !== 'approver_auth_stale')
   const seconds: UiaStage[] = []
   if (doubt && factors.totpEnrolled) seconds.push('m.login.2fa.totp')
-  if (doubt && factors.recoveryCodesLeft > 0) seconds.push('m.login.2fa.recovery')
+  // Recovery codes stand in for the TOTP they came with, never for the password: none count while
+  // TOTP is off, whatever codes a cut removal or a raced regeneration left stored (finding 58).
+  if (doubt && factors.totpEnrolled && factors.recoveryCodesLeft > 0) seconds.push('m.login.2fa.recovery')
   // Without a second factor the password is the only thing left to ask for.
   const password: UiaStage[] = stale || (doubt && seconds.length === 0) ? ['m.login.password'] : []
   if (seconds.length === 0) return [password]

@@ -115,7 +115,15 @@ describe('decideRisk', () => {
 describe('stepUpFlows', () => {
   it('offers only the factors the account has', () => {
     expect(stepUpFlows(['proximity_unverified'], { totpEnrolled: true, recoveryCodesLeft: 0 })).toEqual([['m.login.2fa.totp']])
-    expect(stepUpFlows(['proximity_unverified'], { totpEnrolled: false, recoveryCodesLeft: 3 })).toEqual([['m.login.2fa.recovery']])
+    expect(stepUpFlows(['proximity_unverified'], { totpEnrolled: true, recoveryCodesLeft: 3 })).toEqual([
+      ['m.login.2fa.totp'],
+      ['m.login.2fa.recovery'],
+    ])
+  })
+
+  it('finding 58: never offers recovery codes while TOTP is off, whatever codes are stored: the password is asked', () => {
+    expect(stepUpFlows(['proximity_unverified'], { totpEnrolled: false, recoveryCodesLeft: 3 })).toEqual([['m.login.password']])
+    expect(stepUpFlows(['far_away', 'approver_auth_stale'], { totpEnrolled: false, recoveryCodesLeft: 10 })).toEqual([['m.login.password']])
   })
 
   it('falls back to the password when the account has no second factor', () => {
