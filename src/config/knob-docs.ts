@@ -15,7 +15,7 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
     'Node: a client that has not sent its whole request (headers and body) within this time is answered 408 and disconnected; at least QRELAY_HEADERS_TIMEOUT_MS',
   QRELAY_KEEP_ALIVE_TIMEOUT_MS: 'Node: an idle keep-alive connection is closed after this time',
   QRELAY_MAX_CONNECTIONS_PER_ADDRESS:
-    'Node: open connections (WebSockets included) one client address may hold; more are closed at once (trusted proxies are exempt when QRELAY_TRUSTED_PROXY_HEADER is set)',
+    'Node: open connections (WebSockets included) one client (an IPv4 address or an IPv6 /64; an IPv6 /56 and /48 hold the IPv6 factors times as many) may hold; more are closed at once (trusted proxies are exempt when QRELAY_TRUSTED_PROXY_HEADER is set)',
   QRELAY_TRUSTED_PROXY_HEADER:
     'header holding the client address, set by a trusted proxy (x-forwarded-for, x-real-ip, forwarded); default: the socket address',
   QRELAY_TRUSTED_PROXIES: 'comma-separated addresses/CIDRs of proxies whose header is believed',

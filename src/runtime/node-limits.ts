@@ -1,9 +1,11 @@
 /**
  * Limits on slow and greedy clients of the Node server: tight header, request and keep-alive timeouts
  * (Node's defaults let a client hold a connection for minutes with a trickle of bytes), and a cap on
- * the connections one client address holds at once. Connections over the cap are closed before a
- * byte is read. Trusted proxies (when a proxy header is configured) are not counted: every client
- * behind them would share their address.
+ * the connections one client holds at once. Connections over the cap are closed before a byte is
+ * read. A client is an IPv4 address or an IPv6 /64 (any host of a /64 picks any of its 2⁶⁴
+ * addresses), and an IPv6 client's /56 and /48 hold at most the IPv6 factors' multiples of the cap
+ * (finding 60, as finding 48 for the rate limits). Trusted proxies (when a proxy header is configured)
+ * are not counted: every client behind them would share their address.
  *
  * @see https://nodejs.org/api/http.html#serverheaderstimeout
  * @see https://nodejs.org/api/http.html#serverrequesttimeout
@@ -11,7 +13,8 @@
 import type { Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Config } from '../config.ts'
-import { inAnyRange, parseAddress } from '../core/policy/network.ts'
+import type { WiderShares } from '../core/policy/ipv6-prefixes.ts'
+import { inAnyRange, parseAddress, prefixOf, rateKeyOf } from '../core/policy/network.ts'
 import { lastAnswer } from './node-last-answer.ts'
 
 /** The `http.createServer` options for the config's timeouts. */
@@ -23,37 +26,51 @@ export const nodeServerOptions = (server: Config['server']): ServerOptions => ({
   connectionsCheckingInterval: Math.max(250, Math.floor(server.headersTimeoutMs / 5)),
 })
 
+/** Where a counted socket keeps the keys it holds a place under (read back at close). */
+const HELD = Symbol('qrelay.connectionKeys')
+type CountedSocket = Socket & { [HELD]?: readonly string[] }
+
 /**
- * Caps the open connections per client address of `server`. Returns how many each address holds, for tests.
+ * Caps the open connections per client of `server` (and per IPv6 /56 and /48, by `shares`). Returns
+ * how many each key holds (an IPv4 address, or an IPv6 `…/64`, `…/56`, `…/48`), for tests.
  *
  * @example
- * capConnectionsPerAddress(server, config.server)
+ * capConnectionsPerAddress(server, config.server, config.rateLimit)
  */
-export const capConnectionsPerAddress = (server: Server, config: Config['server']): ReadonlyMap<string, number> => {
+export const capConnectionsPerAddress = (
+  server: Server,
+  config: Config['server'],
+  shares: WiderShares = { ipv6Per56Factor: 1, ipv6Per48Factor: 1 },
+): ReadonlyMap<string, number> => {
   const open = new Map<string, number>()
-  const exempt = (address: string): boolean => {
-    if (config.trustedProxyHeader === undefined) return false
+  const cap = config.maxConnectionsPerAddress
+  const caps = [cap, cap * shares.ipv6Per56Factor, cap * shares.ipv6Per48Factor]
+  /** The keys a connection from `address` is counted under; undefined when it is not counted. */
+  const keysOf = (address: string): readonly string[] | undefined => {
     const parsed = parseAddress(address)
-    return parsed !== null && inAnyRange(parsed, config.trustedProxies)
+    if (parsed === null) return [address]
+    if (config.trustedProxyHeader !== undefined && inAnyRange(parsed, config.trustedProxies)) return undefined
+    return parsed.kind() === 'ipv4' ? [parsed.toString()] : [rateKeyOf(parsed), prefixOf(parsed, 32, 56), prefixOf(parsed, 32, 48)]
   }
   // One listener for every socket (a closure per connection would live as long as it, WebSockets
-  // included): the address read at connection is cached by the socket, so it is the same at close.
-  function release(this: Socket): void {
-    const address = this.remoteAddress
-    if (address === undefined) return
-    const left = (open.get(address) ?? 1) - 1
-    if (left <= 0) open.delete(address)
-    else open.set(address, left)
+  // included): the keys found at connection are kept on the socket, so the same are released at close.
+  function release(this: CountedSocket): void {
+    for (const key of this[HELD] ?? []) {
+      const left = (open.get(key) ?? 1) - 1
+      if (left <= 0) open.delete(key)
+      else open.set(key, left)
+    }
   }
-  server.on('connection', (socket: Socket) => {
+  server.on('connection', (socket: CountedSocket) => {
     const address = socket.remoteAddress
-    if (address === undefined || exempt(address)) return
-    const count = (open.get(address) ?? 0) + 1
-    if (count > config.maxConnectionsPerAddress) {
+    const keys = address === undefined ? undefined : keysOf(address)
+    if (keys === undefined) return
+    if (keys.some((key, i) => (open.get(key) ?? 0) >= (caps[i] as number))) {
       socket.destroy()
       return
     }
-    open.set(address, count)
+    for (const key of keys) open.set(key, (open.get(key) ?? 0) + 1)
+    socket[HELD] = keys
     socket.on('close', release)
   })
   return open

@@ -31,6 +31,6 @@ export const listen = (
       resolve(s as Server)
     })
     s.once('error', reject)
-    capConnectionsPerAddress(s as Server, config.server)
+    capConnectionsPerAddress(s as Server, config.server, config.rateLimit)
     answerParserRefusals(s as Server)
   })

@@ -7,8 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EventEmitter } from 'node:events'
+import type { Server } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/adapters/platform/node.ts'
+import { capConnectionsPerAddress } from '../../src/runtime/node-limits.ts'
 import { startNodeServer, type RunningServer } from '../../src/runtime/node-server.ts'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { canonicalJson } from '../../src/core/auth/uia-binding.ts'
@@ -244,6 +247,37 @@ describe('finding 20: slow clients are cut off and one address cannot hoard conn
     for (const s of sockets.splice(0)) s.destroy()
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+  })
+
+  it('finding 60: the connection cap counts an IPv6 client by its /64, and its /56 and /48 by the IPv6 factors', () => {
+    const config = parseConfig({ QRELAY_PUBLIC_BASE_URL: 'https://relay.example', QRELAY_MAX_CONNECTIONS_PER_ADDRESS: '16' })
+    const server = new EventEmitter() as unknown as Server
+    const open = capConnectionsPerAddress(server, config.server, config.rateLimit)
+    const sockets: EventEmitter[] = []
+    /** One connection from `remoteAddress`: true when it is kept open. */
+    const connect = (remoteAddress: string): boolean => {
+      let destroyed = false
+      const socket = Object.assign(new EventEmitter(), { remoteAddress, destroy: () => void (destroyed = true) })
+      server.emit('connection', socket)
+      if (!destroyed) sockets.push(socket)
+      return !destroyed
+    }
+    const kept = (addresses: string[]): number => addresses.filter(connect).length
+    const range = (n: number, address: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => address(i))
+    // One IPv4 address, also when Node reports it IPv4-mapped: one client.
+    expect(kept(range(100, (i) => (i % 2 === 0 ? '203.0.113.7' : '::ffff:203.0.113.7')))).toBe(16)
+    // Any number of addresses of one /64 (before: 200 of 200 kept).
+    expect(kept(range(200, (i) => `2001:db8:1:2::${(i + 1).toString(16)}`))).toBe(16)
+    // Other /64s of the same /56: the /56 holds 2 × 16 (QRELAY_RATE_IPV6_56_FACTOR) in all.
+    expect(kept(range(40, (i) => `2001:db8:1:${(3 + (i % 10)).toString(16)}::${(i + 1).toString(16)}`))).toBe(16)
+    // Other /56s of the same /48: the /48 holds 4 × 16 (QRELAY_RATE_IPV6_48_FACTOR) in all.
+    expect(kept(range(100, (i) => `2001:db8:1:${((1 + i) << 8).toString(16)}::1`))).toBe(32)
+    // Another /48, and another IPv4 address, are not affected.
+    expect(kept(range(5, () => '2001:db8:2::1'))).toBe(5)
+    expect(kept(range(5, () => '198.51.100.1'))).toBe(5)
+    // Every close gives its places back.
+    for (const socket of sockets.splice(0)) socket.emit('close')
+    expect(open.size).toBe(0)
   })
 
   it('finding 20: the defaults are tight (seconds, not minutes) and the config refuses request < headers timeout', () => {

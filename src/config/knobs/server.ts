@@ -49,7 +49,7 @@ export const server = {
     min: 0,
     max: 600_000,
   }),
-  /** Node: open connections one client address may hold (trusted proxies are not counted). */
+  /** Node: open connections one client (IPv4 address, IPv6 /64; its /56 and /48 by the IPv6 factors) may hold (trusted proxies are not counted). */
   maxConnectionsPerAddress: knob.int({
     env: 'QRELAY_MAX_CONNECTIONS_PER_ADDRESS',
     default: 128,
