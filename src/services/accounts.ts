@@ -3,7 +3,7 @@
  * a dummy argon2id run for unknown names, so timing does not tell which names exist, and a transparent
  * rehash when the configured cost changed), change the password (MSC2457 `logout_devices`), disable.
  */
-import { reviseAccount, voidSignIns, type AccountRecord } from '../core/accounts/records.ts'
+import { dropPendingTotp, reviseAccount, voidSignIns, type AccountRecord } from '../core/accounts/records.ts'
 import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { hashPasswordAsync, needsRehash, verifyPasswordAsync, type Argon2Params } from '../core/auth/password-hash.ts'
@@ -184,15 +184,16 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
       }
       const signOut = logoutDevices ? { keepDeviceId } : undefined
       // Signing the others out also voids the sign-ins authorised under the old password and not yet
-      // minted (finding 47); without it, as the sessions it keeps, they stand.
-      const change = (a: AccountRecord) => (logoutDevices ? { passwordHash, ...voidSignIns(a) } : { passwordHash })
+      // minted (finding 47), and drops a TOTP enrolment begun and not confirmed (finding 57); without
+      // it, as the sessions it keeps, they stand.
+      const change = (a: AccountRecord) => (logoutDevices ? { passwordHash, ...voidSignIns(a), ...dropPendingTotp(a) } : { passwordHash })
       return (await reviseWith(accountId, change, signOut, event, 'devices_signed_out')).signedOut
     },
     revise,
     async disable(username, event) {
       const account = await durable.accounts.findByUsername(username)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such user' })
-      const change = (a: AccountRecord) => ({ status: 'disabled' as const, ...voidSignIns(a) })
+      const change = (a: AccountRecord) => ({ status: 'disabled' as const, ...voidSignIns(a), ...dropPendingTotp(a) })
       return (await reviseWith(account.id, change, { keepDeviceId: null }, event)).account
     },
   }

@@ -7,11 +7,16 @@
  * a network where one of the account's devices was last seen counts as a known network. A device still
  * in QR quarantine vouches for nothing, neither as the session asking nor through the network it was
  * last seen on: it is the likeliest phished one, and its guesses would spend the owner's trusted budget.
+ * A token is bound to the account's sign-in epoch when it is issued (`AccountRecord.authEpoch`): once a
+ * password change that signs the other devices out, a disable or a TOTP enrolment moves the epoch on,
+ * tokens handed out before it are unknown (finding 56: a thief's tokens from the stolen password would
+ * otherwise keep spending the owner's trusted budget for their whole lifetime).
  *
  * @see https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies
  */
 import { hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
 import { isQuarantined } from '../core/oauth/scopes.ts'
+import { authEpochOf, type AccountRecord } from '../core/accounts/records.ts'
 import type { GuessOrigin } from '../core/policy/guess-limits.ts'
 import type { Clock, DurableStore, KvStore, Random } from '../ports.ts'
 
@@ -23,12 +28,18 @@ export interface TrustProof {
   sessionDeviceId?: string
 }
 
+/** What the service reads of an account: its id and its sign-in epoch. */
+export type TrustedAccount = Pick<AccountRecord, 'id' | 'authEpoch'>
+
 /** The service. */
 export interface DeviceTrust {
-  /** Where a guess at `accountId` (null: unknown name) from network `clientKey` comes from. */
-  originOf(accountId: string | null, clientKey: string, proof: TrustProof): Promise<GuessOrigin>
-  /** A new token bound to the account; a valid `previous` one of the same account stops working. */
-  issue(accountId: string, previous?: string): Promise<string>
+  /** Where a guess at `account` (null: unknown name) from network `clientKey` comes from. */
+  originOf(account: TrustedAccount | null, clientKey: string, proof: TrustProof): Promise<GuessOrigin>
+  /**
+   * A new token bound to the account and its current sign-in epoch (the record whose password was
+   * checked); a valid `previous` one of the same account stops working.
+   */
+  issue(account: TrustedAccount, previous?: string): Promise<string>
 }
 
 /** What {@link deviceTrust} needs. */
@@ -46,6 +57,22 @@ const keyOf = (token: string): string => `devtrust:${hashSecret(token)}`
 /** An account id no account has (ids are base64url), read for unknown names so they cost the same. */
 const UNKNOWN_ACCOUNT = '~unknown'
 
+/**
+ * The stored value of a token: `<accountId>:<authEpoch>` (account ids are base64url, without `:`). A
+ * value of an earlier release is the account id alone: epoch 0, the epoch of an account no change has
+ * moved yet.
+ */
+const boundValue = (account: TrustedAccount): string => `${account.id}:${authEpochOf(account)}`
+
+/** True when the stored value `bound` vouches for `account` as it is now: same account, epoch not moved past. */
+const vouchesFor = (bound: string | null, account: TrustedAccount): boolean => {
+  if (bound === null) return false
+  const colon = bound.indexOf(':')
+  const id = colon < 0 ? bound : bound.slice(0, colon)
+  const epoch = colon < 0 ? 0 : Number(bound.slice(colon + 1))
+  return id === account.id && Number.isSafeInteger(epoch) && authEpochOf(account) <= epoch
+}
+
 /** Longest token accepted (a real one is 43 characters). */
 export const MAX_DEVICE_TRUST_CHARS = 128
 
@@ -53,7 +80,7 @@ export const MAX_DEVICE_TRUST_CHARS = 128
  * Builds the service.
  *
  * @example
- * const origin = await trust.originOf(account.id, clientKey, { token: body.device_trust })
+ * const origin = await trust.originOf(account, clientKey, { token: body.device_trust })
  */
 export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDeps): DeviceTrust => {
   const holder = async (token: string | undefined): Promise<string | null> => {
@@ -61,8 +88,9 @@ export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDe
     return kv.get(keyOf(token))
   }
   return {
-    async originOf(accountId, clientKey, proof) {
+    async originOf(account, clientKey, proof) {
       const now = clock.now()
+      const accountId = account?.id ?? null
       if (accountId !== null && proof.sessionDeviceId !== undefined) {
         const device = await durable.devices.get(accountId, proof.sessionDeviceId)
         // A session in QR quarantine is not the owner's device yet: it guesses as a stranger would.
@@ -71,18 +99,19 @@ export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDe
       // The same reads whether or not the name exists: timing must not tell which names do.
       const bound = await holder(proof.token)
       const devices = await durable.devices.listByAccount(accountId ?? UNKNOWN_ACCOUNT)
-      if (accountId === null) return { kind: 'unknown' }
-      if (proof.token !== undefined && bound === accountId) {
+      if (account === null) return { kind: 'unknown' }
+      // A token from before the account's sign-in epoch moved on selects nothing (finding 56).
+      if (proof.token !== undefined && vouchesFor(bound, account)) {
         return { kind: 'trusted-device', key: `token:${hashSecret(proof.token).slice(0, 22)}` }
       }
       // A phished session makes the phisher's network "last seen": only devices out of quarantine count.
       if (devices.some((device) => device.lastSeenNetwork === clientKey && !isQuarantined(device, now))) return { kind: 'known-network' }
       return { kind: 'unknown' }
     },
-    async issue(accountId, previous) {
-      if (previous !== undefined && (await holder(previous)) === accountId) await kv.takeOnce(keyOf(previous))
+    async issue(account, previous) {
+      if (previous !== undefined && vouchesFor(await holder(previous), account)) await kv.takeOnce(keyOf(previous))
       const token = toBase64Url(random.bytes(32))
-      await kv.put(keyOf(token), accountId, ttlMs)
+      await kv.put(keyOf(token), boundValue(account), ttlMs)
       return token
     },
   }

@@ -10,7 +10,7 @@
  * @see https://github.com/matrix-org/matrix-spec-proposals/issues/1997
  * @see https://www.rfc-editor.org/rfc/rfc6238
  */
-import { voidSignIns, type AccountRecord } from '../core/accounts/records.ts'
+import { authEpochOf, voidSignIns, type AccountRecord, type TotpEnrolment } from '../core/accounts/records.ts'
 import { fail, ok, RelayError, type Result } from '../core/errors.ts'
 import { generateRecoveryCodes, hashRecoveryCode } from '../core/auth/recovery-codes.ts'
 import { newTotpSecret, totpSecretFromBase32, verifyTotp } from '../core/auth/totp.ts'
@@ -44,9 +44,16 @@ export interface TotpEnrolmentOffer {
 export interface SecondFactorsService {
   /** True when the account has a confirmed TOTP key. */
   hasTotp(account: AccountRecord): boolean
-  /** Starts (or restarts) a pending enrolment. Errors: INVALID_PARAM when TOTP is already enabled. */
-  beginTotp(accountId: string): Promise<TotpEnrolmentOffer>
-  /** Enables the pending key after a valid code; returns fresh recovery codes. Errors: INVALID_PARAM, TOTP_INVALID, TOTP_REPLAYED. */
+  /**
+   * Starts (or restarts) a pending enrolment, bound to `deviceId` (whose session stepped up for it), the
+   * account's sign-in epoch and {@link PENDING_TOTP_TTL_MS}. Errors: INVALID_PARAM when TOTP is already enabled.
+   */
+  beginTotp(accountId: string, deviceId: string): Promise<TotpEnrolmentOffer>
+  /**
+   * Enables the pending key after a valid code, when `deviceId` began it, the account's epoch has not
+   * moved since and it has not expired (finding 57); returns fresh recovery codes.
+   * Errors: INVALID_PARAM, TOTP_INVALID, TOTP_REPLAYED.
+   */
   confirmTotp(accountId: string, code: string, deviceId: string): Promise<readonly string[]>
   /** Removes TOTP (and the recovery codes that went with it). Errors: INVALID_PARAM when not enabled. */
   disableTotp(accountId: string, deviceId: string): Promise<void>
@@ -62,6 +69,20 @@ export interface SecondFactorsService {
    */
   resealTotp(accountId: string): Promise<boolean>
 }
+
+/** How long a pending enrolment can be confirmed: time to scan the code and type the first one. */
+export const PENDING_TOTP_TTL_MS = 10 * 60_000
+
+/**
+ * True when `deviceId` may confirm the pending enrolment `totp` of `account` at `now`: it began it, the
+ * account's sign-in epoch has not moved since (a password change that signed the others out, a
+ * disable), and it is not over. An enrolment without `pending` (an earlier release's) is confirmed by no one.
+ */
+const mayConfirm = (account: AccountRecord, totp: TotpEnrolment, deviceId: string, now: number): boolean =>
+  totp.pending !== undefined &&
+  totp.pending.deviceId === deviceId &&
+  totp.pending.authEpoch === authEpochOf(account) &&
+  now < totp.pending.expiresAtMs
 
 /** A legacy (pre-sealing) TOTP key: unpadded base32, as `TotpSecret.base32()` wrote it. */
 const isPlainBase32 = (value: string): boolean => /^[A-Z2-7]{16,128}$/.test(value)
@@ -141,11 +162,13 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
 
   return {
     hasTotp,
-    async beginTotp(accountId) {
+    async beginTotp(accountId, deviceId) {
       const secret = newTotpSecret(random)
       const account = await accounts.revise(accountId, (a) => {
         if (hasTotp(a)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
-        return { totp: { secret: seal(accountId, secret.base32()) } }
+        // Bound to what authorised it (finding 57): this device, the credentials as they are, minutes.
+        const pending = { deviceId, authEpoch: authEpochOf(a), expiresAtMs: clock.now() + PENDING_TOTP_TTL_MS }
+        return { totp: { secret: seal(accountId, secret.base32()), pending } }
       })
       return { secret: secret.base32(), uri: totpKeyUri({ secret, issuer: deps.totpIssuer, account: account.username }) }
     },
@@ -153,6 +176,10 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       const account = await accounts.get(accountId)
       if (account?.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'no TOTP enrolment is pending' })
       if (hasTotp(account)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled' })
+      // Only the device that began it, under the same credentials, within its minutes (finding 57).
+      if (!mayConfirm(account, account.totp, deviceId, clock.now())) {
+        throw new RelayError('INVALID_PARAM', { detail: 'no TOTP enrolment of this device is pending; start again' })
+      }
       const pending = account.totp.secret
       const checked = await checkCode(accountId, pending, code)
       if (!checked.ok) throw new RelayError(checked.code, { detail: checked.detail })
@@ -167,6 +194,10 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
           const current = a.totp?.secret
           if (current === undefined || (current !== pending && !equalConstantTime(open(accountId, current).base32, base32))) {
             throw new RelayError('CONCURRENT_WRITE', { detail: 'the enrolment changed; start again' })
+          }
+          // The credentials changed (or the enrolment ran out) since the check above: refused in the step.
+          if (a.totp === undefined || !mayConfirm(a, a.totp, deviceId, now)) {
+            throw new RelayError('INVALID_PARAM', { detail: 'no TOTP enrolment of this device is pending; start again' })
           }
           // A password sign-in checked before, under "no second factor", no longer mints (finding 47).
           return { totp: { secret: confirmed, confirmedAtMs: now }, ...voidSignIns(a) }

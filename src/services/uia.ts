@@ -175,7 +175,7 @@ const verify = async (
     ...(request.deviceTrust === undefined ? {} : { token: request.deviceTrust }),
     ...(subject.kind === 'account' && request.sessionDeviceId !== undefined ? { sessionDeviceId: request.sessionDeviceId } : {}),
   }
-  const origin = await deps.trust.originOf(account?.id ?? null, request.clientKey, proof)
+  const origin = await deps.trust.originOf(account, request.clientKey, proof)
   let problem: string | null = null
   await deps.failures.attempt({ accountKey, clientKey: request.clientKey, origin }, async () => {
     if (stage === 'm.login.password') {

@@ -231,10 +231,10 @@ export const describeAuthLimits = (name: string, make: MakeLimitsApp): void => {
         // Rotation: a sign-in that presents the token replaces it; the old one stops counting as trusted.
         const renewed = await passwordRound(owner, await startLogin(owner, 'alice', trusted), PASSWORD, trusted)
         expect(renewed.status).toBe(200)
-        const accountId = first.account_id as string
-        expect(await t.auth.trust.originOf(accountId, '198.51.100.31', { token })).toEqual({ kind: 'unknown' })
+        const alice = await t.durable.accounts.get(first.account_id as string)
+        expect(await t.auth.trust.originOf(alice, '198.51.100.31', { token })).toEqual({ kind: 'unknown' })
         const fresh = { device_trust: renewed.body.device_trust as string }
-        expect((await t.auth.trust.originOf(accountId, '198.51.100.31', { token: fresh.device_trust })).kind).toBe('trusted-device')
+        expect((await t.auth.trust.originOf(alice, '198.51.100.31', { token: fresh.device_trust })).kind).toBe('trusted-device')
 
         // The token's own budget: after that many failures it is refused, right password or not.
         const other = viaApp(t.app, '198.51.100.30')

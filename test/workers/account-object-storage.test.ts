@@ -106,6 +106,11 @@ describe('AccountObject over storage written by the earlier object', () => {
       expect(before.authEpoch).toBeUndefined()
       expect(await object.updateAccount(before.version, { ...before, version: before.version + 1, authEpoch: 1 })).toBe('ok')
       expect((await object.getAccount())?.authEpoch).toBe(1)
+      // What authorised a pending TOTP enrolment (finding 57): its column is added too.
+      const epoch1 = (await object.getAccount())!
+      const totp = { secret: 'PENDINGKEY', pending: { deviceId: 'dev-9', authEpoch: 1, expiresAtMs: now + 600_000 } }
+      expect(await object.updateAccount(epoch1.version, { ...epoch1, version: epoch1.version + 1, totp })).toBe('ok')
+      expect((await object.getAccount())?.totp).toEqual(totp)
     })
   })
 })

@@ -178,6 +178,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN recent_networks TEXT;
     `,
   },
+  {
+    version: 8,
+    description: 'accounts: what authorised a pending TOTP enrolment (finding 57)',
+    sql: `
+      -- TotpEnrolment.pending as JSON (device, sign-in epoch, expiry); NULL on a confirmed key, and on a
+      -- pending one stored before (which nothing confirms: the owner starts again).
+      ALTER TABLE accounts ADD COLUMN totp_pending TEXT;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

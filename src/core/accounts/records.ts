@@ -18,6 +18,22 @@ export interface TotpEnrolment {
   /** The shared key as the caller stores it (base32, or sealed by the deployment). */
   secret: string
   confirmedAtMs?: number
+  /**
+   * What authorised a pending enrolment (finding 57): only this device confirms it, only while the
+   * account's epoch has not moved and before `expiresAtMs`. Absent on a confirmed key, and on a pending
+   * one stored by an earlier release (which nothing confirms: the owner starts again).
+   */
+  pending?: PendingTotp
+}
+
+/** What authorised a pending TOTP enrolment (see {@link TotpEnrolment.pending}). */
+export interface PendingTotp {
+  /** The device whose session began it (after its UIA step-up). */
+  deviceId: string
+  /** The account's {@link AccountRecord.authEpoch} when it began. */
+  authEpoch: number
+  /** Nothing confirms it from this instant. */
+  expiresAtMs: number
 }
 
 /** An account. Changed only by compare-and-swap on `version` (`accounts.update`). */
@@ -164,6 +180,17 @@ export const SIGN_IN_VOIDED = "the account's password or second factor changed d
  * const next = reviseAccount(account, { passwordHash, ...voidSignIns(account) }, now)
  */
 export const voidSignIns = (account: Pick<AccountRecord, 'authEpoch'>): { authEpoch: number } => ({ authEpoch: authEpochOf(account) + 1 })
+
+/**
+ * The part of a change that voids sign-ins which also drops an unconfirmed TOTP enrolment (finding 57):
+ * a key begun under the old credentials is not left for a later session to confirm. Goes into the same
+ * revision as {@link voidSignIns} for a password change that signs the others out and a disable.
+ *
+ * @example
+ * const next = reviseAccount(account, { passwordHash, ...voidSignIns(account), ...dropPendingTotp(account) }, now)
+ */
+export const dropPendingTotp = (account: Pick<AccountRecord, 'totp'>): { totp?: undefined } =>
+  account.totp !== undefined && account.totp.confirmedAtMs === undefined ? { totp: undefined } : {}
 
 /**
  * The next version of an account: `changes` applied, `version` bumped, `updatedAtMs` set. Feed it to

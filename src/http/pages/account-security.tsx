@@ -56,7 +56,7 @@ export const mountAccountSecurity = (app: Hono<AppEnv>, services: Services, acco
     '/account/totp/begin',
     (c) => ({ title: frameOf(c).t('totpSetupTitle'), text: frameOf(c).t('totpScan'), submit: frameOf(c).t('continue') }),
     async (c, who) => {
-      const offer = await secondFactors.beginTotp(who.account.id)
+      const offer = await secondFactors.beginTotp(who.account.id, who.principal.deviceId)
       const qrSvg = accounts.totpQrSvg(offer.uri)
       return render(c, services, <TotpSetup frame={frameOf(c)} offer={{ qrSvg, secret: offer.secret }} />)
     },

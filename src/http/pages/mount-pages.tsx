@@ -86,7 +86,7 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
       network: c.get('clientKey'),
     })
     keepTokens(c, services, tokens)
-    const trust = await accounts.auth.trust.issue(account.id, presentedTrust)
+    const trust = await accounts.auth.trust.issue(account, presentedTrust)
     writePageTrust(c, publicBaseUrl, trust, services.config.auth.deviceTrustTtlSeconds)
     if (next !== undefined) return c.redirect(next, 303)
     return c.redirect(userCode === undefined ? '/device' : `/device?user_code=${userCode}`, 303)

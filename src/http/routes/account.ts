@@ -87,7 +87,7 @@ export const accountRoutes = (deps: AccountRoutesDeps) => {
     const account = await currentAccount(c)
     if (secondFactors.hasTotp(account)) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is already enabled; disable it first' })
     await authorize(c, body)
-    const offer = await secondFactors.beginTotp(account.id)
+    const offer = await secondFactors.beginTotp(account.id, c.get('principal').deviceId)
     const qrSvg = deps.totpQrSvg(offer.uri)
     return c.json({ secret: offer.secret, uri: offer.uri, qr_svg: qrSvg }, 200, NO_STORE)
   })

@@ -96,7 +96,7 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     const account = await uia.authorize(uiaRequestOf(c, body, extra), { kind: 'username', username })
     if (account === null) throw new RelayError('INTERNAL', { detail: 'login completed without an account' })
     const tokens = await sessions.signIn(account, { displayName, origin: 'password', network: c.get('clientKey') })
-    const deviceTrust = await deps.trust.issue(account.id, presented)
+    const deviceTrust = await deps.trust.issue(account, presented)
     return c.json({ ...tokensBody(account.username, tokens), device_trust: deviceTrust }, 200, NO_STORE)
   })
 

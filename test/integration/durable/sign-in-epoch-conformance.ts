@@ -3,10 +3,11 @@
  * (`describeDurableStore` in ./conformance.ts) and so run on every adapter: the account's `authEpoch`
  * is stored and read back (absent stays absent), moves with the update that carries it (plain or with
  * its sign-out), and the session mint (`DeviceStore.createWithTokens`) refuses, in its own step and
- * leaving nothing behind, a sign-in authorised under an earlier epoch.
+ * leaving nothing behind, a sign-in authorised under an earlier epoch. What authorised a pending TOTP
+ * enrolment (finding 57) is stored and read back, and goes with the key in the password change's step.
  */
 import { describe, expect, it } from 'vitest'
-import { reviseAccount, voidSignIns } from '../../../src/core/accounts/records.ts'
+import { dropPendingTotp, reviseAccount, voidSignIns } from '../../../src/core/accounts/records.ts'
 import type { DeviceRecord } from '../../../src/core/accounts/records.ts'
 import type { DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import type { FakeClock } from '../../helpers/fake-clock.ts'
@@ -88,6 +89,28 @@ export const describeSignInEpoch = (get: () => { store: DurableStore; clock: Fak
       const after = sessionOf(clock, account.id)
       expect(await store.devices.createWithTokens(after.device, after.tokens, undefined, false, 1)).toBe('ok')
       expect((await store.devices.listByAccount(account.id)).map((d) => d.id).sort()).toEqual([kept.id, after.device.id].sort())
+    })
+
+    it("stores a pending TOTP enrolment's binding and drops the pending key with the password change's sign-out (finding 57)", async () => {
+      const { store, clock } = get()
+      const { account, device: kept } = await signedIn(store, clock)
+      const pending = { deviceId: kept.id, authEpoch: 0, expiresAtMs: clock.now() + 600_000 }
+      const begun = reviseAccount(account, { totp: { secret: 'PENDINGKEY', pending } }, clock.now())
+      expect(await store.accounts.update(account.id, account.version, begun)).toBe('ok')
+      expect(await store.accounts.get(account.id)).toEqual(begun)
+      const next = reviseAccount(begun, { passwordHash: '$argon2id$new', ...voidSignIns(begun), ...dropPendingTotp(begun) }, clock.now())
+      const event: SecurityEvent = { type: 'password_changed', atMs: clock.now(), deviceId: kept.id }
+      const changed = await store.accounts.updateAndSignOut(account.id, begun.version, next, {
+        signOut: { keepDeviceId: kept.id },
+        append: { event, bounds: BOUNDS },
+      })
+      expect(changed.outcome).toBe('ok')
+      const stored = await store.accounts.get(account.id)
+      expect(stored?.totp).toBeUndefined()
+      expect(stored?.authEpoch).toBe(1)
+      // A confirmed key is not dropped.
+      const confirmed = { secret: 'CONFIRMEDKEY', confirmedAtMs: clock.now() }
+      expect(dropPendingTotp({ totp: confirmed })).toEqual({})
     })
   })
 }

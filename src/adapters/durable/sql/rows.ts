@@ -10,6 +10,7 @@ import type {
   DeviceOrigin,
   DeviceRecord,
   NetworkSighting,
+  PendingTotp,
   RefreshFamilyRecord,
 } from '../../../core/accounts/records.ts'
 import type { StoredSecurityEvent } from '../../../ports.ts'
@@ -28,6 +29,8 @@ export interface AccountRow {
   version: number
   created_at_ms: number
   updated_at_ms: number
+  /** `TotpEnrolment.pending` as JSON, NULL when none (SQLite file: migration 8). */
+  totp_pending: string | null
 }
 
 /** A row of `devices`. */
@@ -78,7 +81,7 @@ export interface FamilyRow {
 /** Column lists of each table's record (named parameters of the same names come from `from…`). */
 export const ACCOUNT_COLUMNS = [
   'id, username, password_hash, status, locked_until_ms, totp_secret, totp_confirmed_at_ms',
-  'auth_epoch, version, created_at_ms, updated_at_ms',
+  'auth_epoch, version, created_at_ms, updated_at_ms, totp_pending',
 ].join(', ')
 export const DEVICE_COLUMNS = [
   'account_id, id, display_name, origin, approved_by_device_id, channel_hash',
@@ -134,7 +137,8 @@ export const toAccount = (r: AccountRow): AccountRecord => {
     updatedAtMs: r.updated_at_ms,
   }
   if (r.totp_secret !== null) {
-    account.totp = withOptional({ secret: r.totp_secret }, 'confirmedAtMs', r.totp_confirmed_at_ms)
+    const totp = withOptional({ secret: r.totp_secret }, 'confirmedAtMs', r.totp_confirmed_at_ms)
+    account.totp = withOptional(totp, 'pending', r.totp_pending === null ? null : (JSON.parse(r.totp_pending) as PendingTotp))
   }
   if (Number(r.auth_epoch) > 0) account.authEpoch = Number(r.auth_epoch)
   return account
@@ -154,6 +158,7 @@ export const fromAccount = (a: AccountRecord, usernameKey: string): Record<strin
   version: a.version,
   created_at_ms: a.createdAtMs,
   updated_at_ms: a.updatedAtMs,
+  totp_pending: a.totp?.pending === undefined ? null : JSON.stringify(a.totp.pending),
 })
 
 /** A device row as a record. */

@@ -72,6 +72,8 @@ const ACCOUNT_OBJECT_COLUMNS: readonly ObjectColumn[] = [
   { table: 'accounts', column: 'auth_epoch', sql: 'ALTER TABLE accounts ADD COLUMN auth_epoch INTEGER NOT NULL DEFAULT 0' },
   // A device's recent networks (SQLite file: migration 7, finding 49).
   { table: 'devices', column: 'recent_networks', sql: 'ALTER TABLE devices ADD COLUMN recent_networks TEXT' },
+  // What authorised a pending TOTP enrolment (SQLite file: migration 8, finding 57).
+  { table: 'accounts', column: 'totp_pending', sql: 'ALTER TABLE accounts ADD COLUMN totp_pending TEXT' },
 ]
 
 /**

@@ -30,7 +30,7 @@ const insertRow = (table: string, columns: string, row: object): Query =>
   query(`${insertOf(table, columns)} ON CONFLICT DO NOTHING`, ...valuesOf(columns, row))
 
 const ACCOUNT_UPDATE_COLUMNS =
-  'password_hash, status, locked_until_ms, totp_secret, totp_confirmed_at_ms, auth_epoch, version, updated_at_ms, id'
+  'password_hash, status, locked_until_ms, totp_secret, totp_confirmed_at_ms, totp_pending, auth_epoch, version, updated_at_ms, id'
 const HEAD_COLUMNS = 'id, username_key, status, locked_until_ms, auth_epoch, version'
 
 /** Statements of `accounts`, `devices`, `access_tokens`, `refresh_families` and `refresh_used`. */
@@ -46,7 +46,7 @@ export const recordStatements = {
   accountUpdate: (row: object) =>
     query(
       `UPDATE accounts SET password_hash = ?, status = ?, locked_until_ms = ?, totp_secret = ?,
-        totp_confirmed_at_ms = ?, auth_epoch = ?, version = ?, updated_at_ms = ? WHERE id = ?`,
+        totp_confirmed_at_ms = ?, totp_pending = ?, auth_epoch = ?, version = ?, updated_at_ms = ? WHERE id = ?`,
       ...valuesOf(ACCOUNT_UPDATE_COLUMNS, row),
     ),
   totpStep: (id: string, step: number) =>
