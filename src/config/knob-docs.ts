@@ -106,6 +106,8 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
     'failed guesses per device-trust token or signed-in device (their own budget: not locked out by failures elsewhere)',
   QRELAY_DEVICE_TRUST_TTL_SECONDS:
     'lifetime of the device_trust token a password sign-in returns (renewed at each sign-in that presents it)',
+  QRELAY_RATE_DEVICE_TRUST_PER_ACCOUNT:
+    'new device_trust tokens one account is handed (a renewal of the token a client sent is not counted); each is stored for its lifetime, so beyond this a sign-in goes on without one',
   QRELAY_RATE_REGISTER_PER_CLIENT: 'accounts created by open registration per client address',
   QRELAY_RATE_REGISTER_CHECKS_PER_CLIENT:
     'open registration requests that look a username up, per client address (each tells whether the name is taken); further ones get 429 before the look-up',

@@ -112,7 +112,8 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
       perTrustedDevice: auth.failuresPerTrustedDevice,
     },
   })
-  const trust = deviceTrust({ kv: store.kv, durable, random, clock, ttlMs: auth.deviceTrustTtlSeconds * 1000 })
+  const ttlMs = auth.deviceTrustTtlSeconds * 1000
+  const trust = deviceTrust({ kv: store.kv, durable, random, clock, ttlMs, issues: { limiter, rule: auth.deviceTrustPerAccount } })
   const uia = uiaService({
     starts: { limiter, prefixes: prefixLimits(limiter, rateLimit), rule: auth.uiaStartsPerClient },
     kv: store.kv,

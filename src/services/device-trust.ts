@@ -14,6 +14,8 @@
  *
  * @see https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies
  */
+import type { RateRule } from '../core/policy/rate-limit.ts'
+import type { RateLimiter } from './rate-limiter.ts'
 import { hashSecret, toBase64Url } from '../core/crypto/secrets.ts'
 import { isQuarantined } from '../core/oauth/scopes.ts'
 import { authEpochOf, type AccountRecord } from '../core/accounts/records.ts'
@@ -37,9 +39,11 @@ export interface DeviceTrust {
   originOf(account: TrustedAccount | null, clientKey: string, proof: TrustProof): Promise<GuessOrigin>
   /**
    * A new token bound to the account and its current sign-in epoch (the record whose password was
-   * checked); a valid `previous` one of the same account stops working.
+   * checked); a valid `previous` one of the same account stops working. Undefined when the account has
+   * used up its new tokens for now (a renewal of a valid `previous` is never refused): the sign-in
+   * goes on without one (finding 61).
    */
-  issue(account: TrustedAccount, previous?: string): Promise<string>
+  issue(account: TrustedAccount, previous?: string): Promise<string | undefined>
 }
 
 /** What {@link deviceTrust} needs. */
@@ -50,6 +54,11 @@ export interface DeviceTrustDeps {
   /** Decides whether a device is still in QR quarantine. */
   clock: Clock
   ttlMs: number
+  /**
+   * New tokens per account (renewals not counted): each is stored for `ttlMs`, so without a budget one
+   * account signing in over and over would store one per sign-in (finding 61).
+   */
+  issues: { limiter: RateLimiter; rule: RateRule }
 }
 
 const keyOf = (token: string): string => `devtrust:${hashSecret(token)}`
@@ -82,7 +91,7 @@ export const MAX_DEVICE_TRUST_CHARS = 128
  * @example
  * const origin = await trust.originOf(account, clientKey, { token: body.device_trust })
  */
-export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDeps): DeviceTrust => {
+export const deviceTrust = ({ kv, durable, random, clock, ttlMs, issues }: DeviceTrustDeps): DeviceTrust => {
   const holder = async (token: string | undefined): Promise<string | null> => {
     if (token === undefined || token.length === 0 || token.length > MAX_DEVICE_TRUST_CHARS) return null
     return kv.get(keyOf(token))
@@ -109,7 +118,9 @@ export const deviceTrust = ({ kv, durable, random, clock, ttlMs }: DeviceTrustDe
       return { kind: 'unknown' }
     },
     async issue(account, previous) {
-      if (previous !== undefined && vouchesFor(await holder(previous), account)) await kv.takeOnce(keyOf(previous))
+      const renewal = previous !== undefined && vouchesFor(await holder(previous), account)
+      if (!renewal && !(await issues.limiter.hit(`trust-issue:${account.id}`, issues.rule)).allowed) return undefined
+      if (renewal) await kv.takeOnce(keyOf(previous))
       const token = toBase64Url(random.bytes(32))
       await kv.put(keyOf(token), boundValue(account), ttlMs)
       return token

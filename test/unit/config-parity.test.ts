@@ -214,6 +214,10 @@ const EXPECTED: Record<string, unknown> = {
         windowMs: 900000,
       },
       deviceTrustTtlSeconds: 7776000,
+      deviceTrustPerAccount: {
+        limit: 20,
+        windowMs: 86400000,
+      },
       registerPerClient: {
         limit: 10,
         windowMs: 3600000,
@@ -409,6 +413,10 @@ const EXPECTED: Record<string, unknown> = {
         windowMs: 900000,
       },
       deviceTrustTtlSeconds: 7776000,
+      deviceTrustPerAccount: {
+        limit: 20,
+        windowMs: 86400000,
+      },
       registerPerClient: {
         limit: 10,
         windowMs: 3600000,

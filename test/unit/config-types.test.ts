@@ -122,6 +122,7 @@ interface LegacyConfig {
     deviceTrustTtlSeconds: number
     registerPerClient: RateRule
     registerChecksPerClient: RateRule
+    deviceTrustPerAccount: RateRule
     uiaStartsPerClient: RateRule
     renamesPerDevice: RateRule
   }

@@ -108,6 +108,11 @@ export const auth = {
     min: 3600,
     max: 31_536_000,
   }),
+  /** New device_trust tokens per account (renewals not counted): each is stored for its lifetime (finding 61). */
+  deviceTrustPerAccount: knob.rate({
+    env: 'QRELAY_RATE_DEVICE_TRUST_PER_ACCOUNT',
+    default: '20/86400s',
+  }),
   registerPerClient: knob.rate({
     env: 'QRELAY_RATE_REGISTER_PER_CLIENT',
     default: '10/3600s',

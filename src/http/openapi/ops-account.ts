@@ -47,7 +47,8 @@ const signIn: OperationSpec[] = [
           refresh_token: str(),
           expires_in_ms: int(),
           token_type: v.literal('Bearer'),
-          device_trust: str(),
+          // Absent when the account used up its new tokens for now (finding 61).
+          device_trust: v.optional(str()),
         }),
       ),
       ...authed([400, 403, 429]),

@@ -87,7 +87,8 @@ const signinRound = async (c: C, services: Services, accounts: AccountServices):
     })
     keepTokens(c, services, tokens)
     const trust = await accounts.auth.trust.issue(account, presentedTrust)
-    writePageTrust(c, publicBaseUrl, trust, services.config.auth.deviceTrustTtlSeconds)
+    // None when the account used up its new tokens for now (finding 61): the cookie it has stays.
+    if (trust !== undefined) writePageTrust(c, publicBaseUrl, trust, services.config.auth.deviceTrustTtlSeconds)
     if (next !== undefined) return c.redirect(next, 303)
     return c.redirect(userCode === undefined ? '/device' : `/device?user_code=${userCode}`, 303)
   } catch (error) {
