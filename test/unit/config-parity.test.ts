@@ -227,7 +227,7 @@ const EXPECTED: Record<string, unknown> = {
         windowMs: 3600000,
       },
       uiaStartsPerClient: {
-        limit: 300,
+        limit: 600,
         windowMs: 60000,
       },
       renamesPerDevice: {
@@ -426,7 +426,7 @@ const EXPECTED: Record<string, unknown> = {
         windowMs: 3600000,
       },
       uiaStartsPerClient: {
-        limit: 300,
+        limit: 600,
         windowMs: 60000,
       },
       renamesPerDevice: {

@@ -128,7 +128,7 @@ export const auth = {
    */
   uiaStartsPerClient: knob.rate({
     env: 'QRELAY_RATE_UIA_STARTS_PER_CLIENT',
-    default: '300/60s',
+    default: '600/60s',
   }),
   /** Renames made by one device (of itself or of another device): each is reported to the account's feed, which keeps the newest 100 events for 7 days. */
   renamesPerDevice: knob.rate({
