@@ -245,9 +245,10 @@ export const approvalsService = (deps: {
             now,
           ),
           proximity: judgeProximity(newDeviceSightings, approverSightings, policy.proximity),
+          // Codes count only with the TOTP they came with (finding 58): none are read while it is off.
           factors: {
             totpEnrolled: deps.secondFactors.hasTotp(account),
-            recoveryCodesLeft: await durable.credentials.countRecoveryCodes(account.id),
+            recoveryCodesLeft: deps.secondFactors.hasTotp(account) ? await durable.credentials.countRecoveryCodes(account.id) : 0,
           },
         },
         policy.risk,

@@ -55,11 +55,23 @@ export interface SecondFactorsService {
    * Errors: INVALID_PARAM, TOTP_INVALID, TOTP_REPLAYED.
    */
   confirmTotp(accountId: string, code: string, deviceId: string): Promise<readonly string[]>
-  /** Removes TOTP (and the recovery codes that went with it). Errors: INVALID_PARAM when not enabled. */
+  /**
+   * Removes TOTP (and the recovery codes that went with it). With TOTP already off it wipes the codes a
+   * removal cut before its wipe (or a raced regeneration) left stored, so a retry finishes the removal
+   * (finding 58). Errors: INVALID_PARAM when TOTP is off and no code is stored.
+   */
   disableTotp(accountId: string, deviceId: string): Promise<void>
+  /**
+   * How many recovery codes are stored while the account has no confirmed TOTP: left by a removal cut
+   * before its wipe or a raced regeneration, inert, and wiped by {@link disableTotp}; 0 while TOTP is on.
+   */
+  leftoverRecoveryCodes(account: AccountRecord): Promise<number>
   /** Checks a TOTP code of an enrolled account, spending its step. */
   verifyTotp(account: AccountRecord, code: string): Promise<Result<true, 'TOTP_INVALID' | 'TOTP_REPLAYED'>>
-  /** Replaces every recovery code with 10 new ones (shown once). */
+  /**
+   * Replaces every recovery code with 10 new ones (shown once). Errors: INVALID_PARAM when TOTP is not
+   * confirmed, checked right before the write and again after it (finding 58).
+   */
   regenerateRecoveryCodes(accountId: string, deviceId: string): Promise<readonly string[]>
   /** Spends a recovery code and tells the user's devices. */
   useRecoveryCode(account: AccountRecord, code: string): Promise<Result<true, 'RECOVERY_CODE_INVALID'>>
@@ -118,7 +130,7 @@ export const resealAll = async (
  * const offer = await secondFactors.beginTotp(account.id)
  * const codes = await secondFactors.confirmTotp(account.id, '123456', deviceId)
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: eight short methods sharing the stores, the keyring and the seal/open helpers of the TOTP key; none is over 25 lines
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: factory: nine short methods sharing the stores, the keyring and the seal/open helpers of the TOTP key; none is over 25 lines
 export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsService => {
   const { durable, accounts, clock, random, events, keyring } = deps
   const hasTotp = (account: AccountRecord): boolean => account.totp?.confirmedAtMs !== undefined
@@ -152,10 +164,24 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
     return ok(true as const)
   }
 
+  /**
+   * Writes 10 new codes for the account's confirmed TOTP (finding 58). The store cannot make the write
+   * conditional on the account, so TOTP is checked right before it and again after it: a removal that
+   * committed in between (its wipe perhaps before this write) finds the codes wiped again and the call
+   * refused. A removal committed after the second check wipes them itself, after this write.
+   */
   const newCodes = async (accountId: string): Promise<readonly string[]> => {
+    const before = await accounts.get(accountId)
+    if (before === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+    if (!hasTotp(before)) throw new RelayError('INVALID_PARAM', { detail: 'recovery codes go with TOTP: enable TOTP first' })
     const set = generateRecoveryCodes(random)
     if (!(await durable.credentials.replaceRecoveryCodes(accountId, set.hashes))) {
       throw new RelayError('NOT_FOUND', { detail: 'no such account' })
+    }
+    const after = await accounts.get(accountId)
+    if (after === null || !hasTotp(after)) {
+      await durable.credentials.replaceRecoveryCodes(accountId, [])
+      throw new RelayError('INVALID_PARAM', { detail: 'TOTP was turned off meanwhile; recovery codes go with it' })
     }
     return set.codes()
   }
@@ -207,18 +233,25 @@ export const secondFactorsService = (deps: SecondFactorsDeps): SecondFactorsServ
       return newCodes(accountId)
     },
     async disableTotp(accountId, deviceId) {
-      // The factor's removal and its event in one store step (the owner hears of it whatever follows);
-      // codes left by a cut after it are refused by `useRecoveryCode` and offered by no flow while TOTP
-      // is off, and the next enrolment replaces them (finding 58).
+      // The factor's removal and its event in one store step (the owner hears of it whatever follows).
+      // Codes left by a cut after it are refused by `useRecoveryCode` and offered by no flow while TOTP
+      // is off, and a retry, finding TOTP off, wipes them (finding 58).
+      let wasOff = false
       await accounts.revise(
         accountId,
         (a) => {
-          if (a.totp === undefined) throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
-          return { totp: undefined }
+          wasOff = a.totp === undefined
+          return wasOff ? null : { totp: undefined }
         },
         { type: 'totp_disabled', atMs: clock.now(), deviceId },
       )
+      if (wasOff && (await durable.credentials.countRecoveryCodes(accountId)) === 0) {
+        throw new RelayError('INVALID_PARAM', { detail: 'TOTP is not enabled' })
+      }
       await durable.credentials.replaceRecoveryCodes(accountId, [])
+    },
+    async leftoverRecoveryCodes(account) {
+      return hasTotp(account) ? 0 : durable.credentials.countRecoveryCodes(account.id)
     },
     async verifyTotp(account, code) {
       if (!hasTotp(account) || account.totp === undefined) return fail('TOTP_INVALID', 'TOTP is not enabled')

@@ -43,6 +43,16 @@ describe('decideRisk', () => {
     })
   })
 
+  it('finding 58: asks for the password, never a recovery code, when codes are stored but TOTP is off', () => {
+    const leftovers = { factors: { totpEnrolled: false, recoveryCodesLeft: 10 } }
+    expect(decideRisk(input({ ...leftovers, proximity: proximity('unknown') }))).toEqual({
+      action: 'step_up',
+      reasons: ['proximity_unverified'],
+      flows: [['m.login.password']],
+    })
+    expect(decideRisk(input(leftovers, ['approver_auth_stale']))).toMatchObject({ flows: [['m.login.password']] })
+  })
+
   it('denies far-away approvals with far_away, or steps up when configured', () => {
     expect(decideRisk(input({ proximity: proximity('far') }))).toEqual({ action: 'deny', reason: 'far_away' })
     const lenient = { ...DEFAULT_RISK, farAction: 'step_up' as const }
