@@ -69,7 +69,7 @@ if not has_dev then
   redis.call('SADD', base .. 'devs', did)
 end
 if not has_rf then
-  redis.call('DEL', rf, base .. 'rfu:' .. fid, base .. 'fat:' .. fid)
+  redis.call('DEL', rf, base .. 'rfu:' .. fid, base .. 'rfz:' .. fid, base .. 'fat:' .. fid)
   redis.call('HSET', rf, 'j', ARGV[10], 'cur', ARGV[11], 'gen', 0, 'exp', ARGV[12], 'dev', did)
   redis.call('PEXPIREAT', rf, ARGV[12])
   local drf = base .. 'drf:' .. did

@@ -12,6 +12,7 @@ import {
   isAccountUsable,
   isStillAuthorised,
   judgeRefresh,
+  REFRESH_USED_KEPT,
   usernameKey,
   type AccessTokenRecord,
   type AccountRecord,
@@ -259,7 +260,9 @@ export class AccountSql {
         if (!this.usable(family.accountId, nowMs) || !this.hasDevice(family.accountId, family.deviceId)) {
           return { outcome: 'denied', family }
         }
-        this.sql.run(q.usedInsert(familyId, presentedHash))
+        // The presented token's generation; only the newest REFRESH_USED_KEPT are kept (finding 63).
+        this.sql.run(q.usedInsert(familyId, presentedHash, family.generation))
+        this.sql.run(q.usedTrim(familyId, family.generation - REFRESH_USED_KEPT))
         this.sql.run(q.familyRotate(familyId, nextHash, presentedHash, nowMs))
         return { outcome: 'rotated', family: this.liveFamily(familyId, nowMs) }
       default: {

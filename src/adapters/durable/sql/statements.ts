@@ -106,8 +106,10 @@ export const recordStatements = {
   familyPurge: (nowMs: number) => query('DELETE FROM refresh_families WHERE expires_at_ms <= ?', nowMs),
   used: (familyId: string, hash: string) =>
     query('SELECT 1 AS used FROM refresh_used WHERE family_id = ? AND token_hash = ?', familyId, hash),
-  usedInsert: (familyId: string, hash: string) =>
-    query('INSERT OR IGNORE INTO refresh_used (family_id, token_hash) VALUES (?, ?)', familyId, hash),
+  usedInsert: (familyId: string, hash: string, generation: number) =>
+    query('INSERT OR IGNORE INTO refresh_used (family_id, token_hash, generation) VALUES (?, ?, ?)', familyId, hash, generation),
+  /** Drops the family's used hashes of generation `upTo` and older (finding 63: only the newest are kept). */
+  usedTrim: (familyId: string, upTo: number) => query('DELETE FROM refresh_used WHERE family_id = ? AND generation <= ?', familyId, upTo),
   usedDeleteFamily: (familyId: string) => query('DELETE FROM refresh_used WHERE family_id = ?', familyId),
   usedPurge: (nowMs: number) =>
     query('DELETE FROM refresh_used WHERE family_id IN (SELECT id FROM refresh_families WHERE expires_at_ms <= ?)', nowMs),
