@@ -172,6 +172,9 @@ export const isStillAuthorised = (account: Pick<AccountRecord, 'authEpoch'>, aut
 /** What a sign-in refused by {@link isStillAuthorised} is told (`FORBIDDEN`, 403 `M_FORBIDDEN`). */
 export const SIGN_IN_VOIDED = "the account's password or second factor changed during this sign-in: sign in again"
 
+/** What a sign-in refused at the account's cap on devices is told (finding 62; `FORBIDDEN`, 403 `M_FORBIDDEN`). */
+export const TOO_MANY_DEVICES = 'too many signed-in devices: sign some out (from a signed-in device, or ask the operator)'
+
 /**
  * The change that voids every sign-in authorised until now (finding 47): the next epoch. Goes into the
  * same revision as the password change, disable or TOTP enrolment that calls for it.

@@ -10,6 +10,7 @@ import type { AccountRecord } from '../../../src/core/accounts/records.ts'
 import type { AccountPage, DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { describeAccountChange } from './account-change-conformance.ts'
+import { describeDeviceCap } from './device-cap-conformance.ts'
 import { describeDeviceHistory } from './device-history-conformance.ts'
 import { describeRevokeMany } from './revoke-many-conformance.ts'
 import { describeSignInEpoch } from './sign-in-epoch-conformance.ts'
@@ -122,6 +123,7 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
     describeAccountChange(() => ({ store, clock }))
     describeRevokeMany(() => ({ store, clock }))
     describeSignInEpoch(() => ({ store, clock }))
+    describeDeviceCap(() => ({ store, clock }))
     describeDeviceHistory(() => ({ store, clock }))
 
     describe('listing accounts', () => {

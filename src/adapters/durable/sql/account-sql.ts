@@ -19,7 +19,7 @@ import {
   type DeviceRecord,
   type RefreshFamilyRecord,
 } from '../../../core/accounts/records.ts'
-import type { DeviceSeen, MintOutcome, ReplaceOutcome, RotateRequest, RotateResult } from '../../../ports.ts'
+import type { DeviceSeen, MintOutcome, ReplaceOutcome, RotateRequest, RotateResult, SessionMintOutcome } from '../../../ports.ts'
 import type { SqlExecutor } from './executor.ts'
 import {
   fromAccess,
@@ -41,7 +41,7 @@ import { ownedStatements, recordStatements as q, type AccountScope, type OwnedSt
 
 /** A refused step of {@link AccountSql.createDeviceWithTokens}: thrown to roll the transaction back. */
 export class MintRefused extends Error {
-  constructor(readonly outcome: Exclude<MintOutcome, 'ok'>) {
+  constructor(readonly outcome: Exclude<SessionMintOutcome, 'ok'>) {
     super(`mint refused: ${outcome}`)
   }
 }
