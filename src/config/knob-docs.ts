@@ -86,6 +86,8 @@ export const KNOB_DOCS: Readonly<Record<`QRELAY_${string}`, string>> = {
   QRELAY_REFRESH_TOKEN_TTL_SECONDS: 'absolute lifetime of a refresh-token family (a device session)',
   QRELAY_REFRESH_GRACE_MS:
     'a just-rotated refresh token presented again within this time is a concurrent duplicate (refused, nothing revoked) rather than a replay',
+  QRELAY_MAX_DEVICES_PER_ACCOUNT:
+    'signed-in devices one account may hold (password and QR sign-ins alike); at the cap the devices that can no longer refresh are signed out, and if none can go the sign-in is refused with 403 M_FORBIDDEN until one is signed out',
   QRELAY_UIA_SESSION_TTL_SECONDS: 'lifetime of a user-interactive auth session',
   QRELAY_UIA_KEY: 'hex key binding UIA sessions to their request; random per process when unset — set it when several processes serve',
   QRELAY_REGISTRATION_ENABLED: 'let anyone create an account with POST /v1/register',

@@ -1,5 +1,5 @@
 import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../core/accounts/records.ts'
-import type { MintOutcome } from './mint-outcome.ts'
+import type { MintOutcome, SessionMintOutcome } from './mint-outcome.ts'
 import type { SecurityEvent } from './security-events.ts'
 import type { SecurityFeedBounds, StoredSecurityEvent } from './security-state-store.ts'
 
@@ -58,6 +58,11 @@ export interface DeviceStore {
    * verified, the grant approved); `denied` when the account's has moved past it since, in the same
    * step (`isStillAuthorised`: a password change with its sign-out, a disable or a TOTP enrolment
    * landed in between, finding 47). Absent: not compared.
+   *
+   * `maxDevices`: the account's cap on devices (finding 62), checked in the same step when the device
+   * is new: at the cap, the account's devices with no live refresh family (expired or revoked: they
+   * can never refresh again) are signed out first, and if the account is still at the cap the answer
+   * is `full` with nothing written. Absent: no cap.
    */
   createWithTokens(
     device: DeviceRecord,
@@ -65,7 +70,8 @@ export interface DeviceStore {
     append?: FeedAppend,
     planned?: boolean,
     authorisedEpoch?: number,
-  ): Promise<MintOutcome>
+    maxDevices?: number,
+  ): Promise<SessionMintOutcome>
   /** The device, or null (also when it belongs to another account). */
   get(accountId: string, deviceId: string): Promise<DeviceRecord | null>
   /** The account's devices, oldest first (ties by id). */

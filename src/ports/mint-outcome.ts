@@ -4,3 +4,10 @@
  * so a disable or revoke that lands first always wins.
  */
 export type MintOutcome = 'ok' | 'exists' | 'denied'
+
+/**
+ * Outcome of a session mint (`DeviceStore.createWithTokens`): a {@link MintOutcome}, or `full` when
+ * the new device would pass the account's cap on devices (finding 62) even after the devices that can
+ * no longer refresh were signed out; nothing is written then.
+ */
+export type SessionMintOutcome = MintOutcome | 'full'

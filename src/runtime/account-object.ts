@@ -44,6 +44,7 @@ import type {
   RotateResult,
   SecurityEvent,
   SecurityFeedBounds,
+  SessionMintOutcome,
   StoredSecurityEvent,
 } from '../ports.ts'
 
@@ -182,12 +183,13 @@ export class AccountObject extends DurableObject<Env> implements AccountObjectAp
     planned: boolean,
     nowMs: number,
     authorisedEpoch?: number,
-  ): Promise<MintOutcome> {
-    const outcome = this.#with<MintOutcome>('denied', (id) => {
+    maxDevices?: number,
+  ): Promise<SessionMintOutcome> {
+    const outcome = this.#with<SessionMintOutcome>('denied', (id) => {
       if (id !== device.accountId) return 'denied'
       try {
         return this.#tables.sql.transaction(() =>
-          mintSession(this.#tables, device, tokens, append ?? undefined, planned, nowMs, authorisedEpoch),
+          mintSession(this.#tables, device, tokens, append ?? undefined, planned, nowMs, authorisedEpoch, maxDevices),
         )
       } catch (error) {
         if (error instanceof MintRefused) return error.outcome

@@ -101,7 +101,8 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
     accessTokenTtlMs: auth.accessTokenTtlSeconds * 1000,
     refreshTokenTtlMs: auth.refreshTokenTtlSeconds * 1000,
   }
-  const sessions = sessionsService({ ...tokenMint, refreshGraceMs: auth.refreshGraceMs, kv: store.kv, events })
+  const sessionLimits = { refreshGraceMs: auth.refreshGraceMs, maxDevicesPerAccount: auth.maxDevicesPerAccount }
+  const sessions = sessionsService({ ...tokenMint, ...sessionLimits, kv: store.kv, events })
   const failures = authFailures({
     limiter,
     limits: {

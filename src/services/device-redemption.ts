@@ -9,6 +9,7 @@
  *
  * @see docs/security/faults.md ("A process killed inside the redemption …")
  */
+import { TOO_MANY_DEVICES } from '../core/accounts/records.ts'
 import { equalConstantTime, hashSecret } from '../core/crypto/secrets.ts'
 import { RelayError } from '../core/errors.ts'
 import type { DeviceGrant, GrantApproval } from '../core/oauth/device-grant.ts'
@@ -130,8 +131,10 @@ const mintPlanned = async (
     tokens = await deps.sessions.mint(account, device, report, planned)
   } catch (error) {
     // Locked or disabled at this very instant, or the approval voided by a password change since (the
-    // store checks both in the same step as the write).
-    if (error instanceof RelayError && error.code === 'FORBIDDEN') return DENIED_AT_MINT
+    // store checks both in the same step as the write), or the account at its cap on devices (finding 62).
+    if (error instanceof RelayError && error.code === 'FORBIDDEN') {
+      return error.detail === TOO_MANY_DEVICES ? { ...DENIED_AT_MINT, description: TOO_MANY_DEVICES } : DENIED_AT_MINT
+    }
     // The planned session was completed before (by another poll, or a try whose answer was lost):
     // hand it out. Completed and since changed (a part of it signed out): not again.
     if (error instanceof RelayError && error.code === 'CONCURRENT_WRITE') {

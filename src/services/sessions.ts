@@ -11,6 +11,7 @@ import {
   isAccountUsable,
   isStillAuthorised,
   SIGN_IN_VOIDED,
+  TOO_MANY_DEVICES,
   type AccessTokenRecord,
   type AccountRecord,
   type DeviceOrigin,
@@ -20,7 +21,16 @@ import { newOpaqueId } from '../core/crypto/secrets.ts'
 import { parseDeviceToken } from '../core/auth/device-token.ts'
 import { RelayError } from '../core/errors.ts'
 import type { PlannedSession } from '../core/oauth/redemption-plan.ts'
-import type { Clock, DurableStore, KvStore, MintOutcome, Random, SecurityEvent, SecurityEvents, SecurityFeedBounds } from '../ports.ts'
+import type {
+  Clock,
+  DurableStore,
+  KvStore,
+  Random,
+  SecurityEvent,
+  SecurityEvents,
+  SecurityFeedBounds,
+  SessionMintOutcome,
+} from '../ports.ts'
 import { refreshSessions } from './session-refresh.ts'
 import { stepReport } from './step-report.ts'
 import { putAccessToken, tokenRecords } from './token-mint.ts'
@@ -35,6 +45,8 @@ export interface SessionsDeps {
   accessTokenTtlMs: number
   refreshTokenTtlMs: number
   refreshGraceMs: number
+  /** Devices one account may hold, checked in the session mint's step (finding 62); absent: no cap. */
+  maxDevicesPerAccount?: number
   /** A device's last-seen time is written at most this often per process (reads stay cheap). */
   touchIntervalMs?: number
   /**
@@ -201,7 +213,7 @@ const deviceRecord = (accountId: string, id: string, device: NewDeviceSession, n
  * const who = await sessions.authenticate(`${tokens.accessToken}`)
  */
 export const sessionsService = (deps: SessionsDeps): SessionsService => {
-  const { durable, clock, random } = deps
+  const { durable, clock, random, maxDevicesPerAccount: maxDevices } = deps
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000
   const lastTouch = new Map<string, number>()
 
@@ -235,12 +247,12 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       const owner = { accountId: account.id, deviceId: record.id, jkt: device.jkt }
       const { family, access, issued } = tokenRecords(deps, owner, planned)
       const authorised = device.authorisedEpoch ?? authEpochOf(account)
-      let outcome: MintOutcome
+      let outcome: SessionMintOutcome
       try {
         // One step: the device, its refresh family and its first access token (one commit on SQLite). A
         // planned session's retry completes what an earlier try of it left, and reports it once.
         const append = reported === undefined ? undefined : { event: reported.event(record.id), bounds: reported.bounds }
-        outcome = await durable.devices.createWithTokens(record, { family, access }, append, planned !== undefined, authorised)
+        outcome = await durable.devices.createWithTokens(record, { family, access }, append, planned !== undefined, authorised, maxDevices)
       } catch (error) {
         // The answer may be lost after the writes: no half-made device is left behind (it would show
         // in the device list, signed in by nobody). A failed revoke is dropped: the mint's own error
@@ -251,6 +263,7 @@ export const sessionsService = (deps: SessionsDeps): SessionsService => {
       if (outcome === 'exists' && planned !== undefined) {
         throw new RelayError('CONCURRENT_WRITE', { detail: 'the planned session is stored already' })
       }
+      if (outcome === 'full') throw new RelayError('FORBIDDEN', { detail: TOO_MANY_DEVICES })
       if (outcome !== 'ok') throw await refusal(account.id, authorised)
       return issued
     },

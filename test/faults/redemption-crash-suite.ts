@@ -96,9 +96,9 @@ const killable = (stores: RunStores, point: KillPoint, fault: Fault) => {
       ...inner,
       devices: {
         ...inner.devices,
-        async createWithTokens(device, tokens, append, planned, authorisedEpoch) {
+        async createWithTokens(device, tokens, append, planned, authorisedEpoch, maxDevices) {
           if (a.cutsInsideMint !== true) await cut()
-          const outcome = await inner.devices.createWithTokens(device, tokens, append, planned, authorisedEpoch)
+          const outcome = await inner.devices.createWithTokens(device, tokens, append, planned, authorisedEpoch, maxDevices)
           if (point !== 'after-mint') return outcome
           return cutHere()
         },

@@ -102,6 +102,7 @@ interface LegacyConfig {
     accessTokenTtlSeconds: number
     refreshTokenTtlSeconds: number
     refreshGraceMs: number
+    maxDevicesPerAccount: number
     uiaSessionTtlSeconds: number
     /** Key (hex) of the HMAC binding UIA sessions to their request; random per process when unset. */
     uiaKeyHex: string | undefined

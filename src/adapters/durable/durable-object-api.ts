@@ -18,6 +18,7 @@ import type {
   RotateResult,
   SecurityEvent,
   SecurityFeedBounds,
+  SessionMintOutcome,
   StoredSecurityEvent,
 } from '../../ports.ts'
 import type { SessionTokens } from './session-mint.ts'
@@ -50,7 +51,8 @@ export interface AccountObjectApi {
     planned: boolean,
     nowMs: number,
     authorisedEpoch?: number,
-  ): Promise<MintOutcome>
+    maxDevices?: number,
+  ): Promise<SessionMintOutcome>
   getDevice(deviceId: string): Promise<DeviceRecord | null>
   listDevices(): Promise<DeviceRecord[]>
   renameDevice(deviceId: string, displayName: string): Promise<boolean>

@@ -4,7 +4,7 @@
  * rules of a planned mint (a redemption plan's retry) are those of every adapter (`./session-mint.ts`).
  */
 import type { DeviceRecord } from '../../core/accounts/records.ts'
-import type { Clock, FeedAppend, MintOutcome } from '../../ports.ts'
+import type { Clock, FeedAppend, SessionMintOutcome } from '../../ports.ts'
 import type { AccountObjectApi, IndexObjectApi } from './durable-object-api.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
 
@@ -33,7 +33,8 @@ export const mintSessionIndexed = async (
   append: FeedAppend | undefined,
   planned: boolean,
   authorisedEpoch?: number,
-): Promise<MintOutcome> => {
+  maxDevices?: number,
+): Promise<SessionMintOutcome> => {
   if (!tokensFitDevice(device, records)) return 'denied'
   const keys = [
     { key: familyKey(records.family.id), expiresAtMs: records.family.expiresAtMs },
@@ -44,7 +45,7 @@ export const mintSessionIndexed = async (
   )
   const outcome = claims.some((c) => c.outcome === 'other')
     ? 'exists'
-    : await account(device.accountId).createSession(device, records, append ?? null, planned, clock.now(), authorisedEpoch)
+    : await account(device.accountId).createSession(device, records, append ?? null, planned, clock.now(), authorisedEpoch, maxDevices)
   if (outcome !== 'ok' && !planned) {
     await Promise.all(keys.map(({ key }, n) => (claims[n]?.outcome === 'new' ? index(key).release(key, device.accountId) : undefined)))
   }

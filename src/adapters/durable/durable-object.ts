@@ -202,8 +202,8 @@ export const durableObjectDurableStore = (options: DurableObjectDurableOptions):
     revoke: (accountId, deviceId) => account(accountId).revokeDevice(deviceId, clock.now()),
     revokeAllExcept: (accountId, keepDeviceId) => account(accountId).revokeAllExcept(keepDeviceId, clock.now()),
     revokeMany: (accountId, deviceIds, append) => account(accountId).revokeMany([...deviceIds], append ?? null, clock.now()),
-    createWithTokens: (device, records, append, planned, authorisedEpoch) =>
-      mintSessionIndexed({ clock, account, index }, device, records, append, planned === true, authorisedEpoch),
+    createWithTokens: (device, records, append, planned, authorisedEpoch, maxDevices) =>
+      mintSessionIndexed({ clock, account, index }, device, records, append, planned === true, authorisedEpoch, maxDevices),
   }
   const tokens = objectTokens(c)
 

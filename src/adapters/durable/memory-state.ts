@@ -89,3 +89,21 @@ export const revokeDevice = (s: MemoryDurableState, state: AccountState, deviceI
   }
   return true
 }
+
+/**
+ * Room for one more device of the account under `max` (finding 62): at the cap, its devices with no
+ * live refresh family (expired or revoked: they can never refresh again) are signed out, unless that
+ * still leaves it at the cap; then nothing is changed and the answer is false.
+ */
+export const roomForDevice = (s: MemoryDurableState, state: AccountState, max: number): boolean => {
+  if (state.devices.size < max) return true
+  const now = s.clock.now()
+  const live = new Set<string>()
+  for (const { record } of s.families.values()) {
+    if (record.accountId === state.record.id && record.revokedAtMs === undefined && record.expiresAtMs > now) live.add(record.deviceId)
+  }
+  const dead = [...state.devices.keys()].filter((id) => !live.has(id))
+  if (state.devices.size - dead.length >= max) return false
+  for (const id of dead) revokeDevice(s, state, id)
+  return true
+}

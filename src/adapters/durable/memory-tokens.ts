@@ -2,7 +2,7 @@
  * The token sub-store of the memory durable store (./memory.ts): access tokens and refresh families,
  * with the rotation verdict of `judgeRefresh`.
  */
-import { judgeRefresh } from '../../core/accounts/records.ts'
+import { judgeRefresh, REFRESH_USED_KEPT } from '../../core/accounts/records.ts'
 import type { RotateResult, TokenStore } from '../../ports.ts'
 import { copy, liveAccess, liveFamily, revokeFamily, usableAccount, type FamilyState, type MemoryDurableState } from './memory-state.ts'
 
@@ -22,6 +22,11 @@ const rotate = (s: MemoryDurableState, family: FamilyState, presentedHash: strin
       const state = usableAccount(s, record.accountId)
       if (state === null || !state.devices.has(record.deviceId)) return { outcome: 'denied', family: copy(record) }
       family.used.add(presentedHash)
+      // Only the newest rotated-out hashes are kept (finding 63); a Set iterates oldest first.
+      for (const old of family.used) {
+        if (family.used.size <= REFRESH_USED_KEPT) break
+        family.used.delete(old)
+      }
       Object.assign(record, { currentHash: nextHash, previousHash: presentedHash, rotatedAtMs: s.clock.now() })
       record.generation++
       return { outcome: 'rotated', family: copy(record) }

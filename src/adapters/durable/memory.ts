@@ -16,10 +16,20 @@ import type {
   DeviceStore,
   DurableStore,
   MintOutcome,
+  SessionMintOutcome,
   ReplaceOutcome,
   SecurityStateStore,
 } from '../../ports.ts'
-import { type AccountState, copy, liveAccess, liveFamily, revokeDevice, usableAccount, type MemoryDurableState } from './memory-state.ts'
+import {
+  type AccountState,
+  copy,
+  liveAccess,
+  liveFamily,
+  revokeDevice,
+  roomForDevice,
+  usableAccount,
+  type MemoryDurableState,
+} from './memory-state.ts'
 import { memoryTokenStore } from './memory-tokens.ts'
 import { appendKept, readKept } from './security-feed.ts'
 import { missingParts, reportedIn, tokensFitDevice } from './session-mint.ts'
@@ -141,7 +151,7 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
       state.devices.set(device.id, copy(device))
       return 'ok'
     },
-    async createWithTokens(device, tokens, append, planned, authorisedEpoch): Promise<MintOutcome> {
+    async createWithTokens(device, tokens, append, planned, authorisedEpoch, maxDevices): Promise<SessionMintOutcome> {
       const state = usableAccount(s, device.accountId)
       if (state === null || !isStillAuthorised(state.record, authorisedEpoch) || !tokensFitDevice(device, tokens)) return 'denied'
       const { family, access } = tokens
@@ -159,6 +169,7 @@ const memoryDeviceStore = (s: MemoryDurableState): DeviceStore => {
             ? { device: true, family: true, access: true, event: append !== undefined }
             : 'exists'
       if (missing === 'exists') return 'exists'
+      if (missing.device && maxDevices !== undefined && !roomForDevice(s, state, maxDevices)) return 'full'
       if (missing.device) state.devices.set(device.id, copy(device))
       if (missing.family) s.families.set(family.id, { record: copy(family), used: new Set() })
       if (missing.access) s.access.set(access.id, copy(access))

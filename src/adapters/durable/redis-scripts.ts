@@ -22,7 +22,9 @@ import { DEVICE_TOUCH } from './redis-device-touch.ts'
 //   at:<id>       hash  j (token JSON), e (expiresAtMs); expires at e
 //   dat:<device>  zset  access token ids by expiry;  fat:<family>  the same per family
 //   rf:<family>   hash  j (immutable JSON), cur, prev, rot, gen, rev, exp, dev; expires at exp
-//   rfu:<family>  set   hashes rotated out;  drf:<device>  set  family ids
+//   rfz:<family>  zset  hashes rotated out, scored by their generation: the newest REFRESH_USED_KEPT
+//                       (finding 63);  rfu:<family>  set  the same, as written before (read, never written)
+//   drf:<device>  set   family ids
 export const PRELUDE = `
 local base = string.sub(KEYS[1], 1, -5)
 local function usable(now)
@@ -184,7 +186,7 @@ if not usable(now) or not has_device(ARGV[3]) then return 'denied' end
 local rf = base .. 'rf:' .. ARGV[2]
 local exp = redis.call('HGET', rf, 'exp')
 if exp and tonumber(exp) > now then return 'exists' end
-redis.call('DEL', rf, base .. 'rfu:' .. ARGV[2], base .. 'fat:' .. ARGV[2])
+redis.call('DEL', rf, base .. 'rfu:' .. ARGV[2], base .. 'rfz:' .. ARGV[2], base .. 'fat:' .. ARGV[2])
 redis.call('HSET', rf, 'j', ARGV[4], 'cur', ARGV[5], 'gen', ARGV[6], 'exp', ARGV[7], 'dev', ARGV[3])
 if ARGV[8] ~= '' then redis.call('HSET', rf, 'prev', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', rf, 'rot', ARGV[9]) end
@@ -197,12 +199,14 @@ end
 redis.call('SADD', drf, ARGV[2])
 return 'ok'`
 
-// ARGV: now, familyId, presentedHash, nextHash, graceMs. Returns {outcome, HGETALL of the family...}.
+// ARGV: now, familyId, presentedHash, nextHash, graceMs, kept (REFRESH_USED_KEPT). Returns {outcome,
+// HGETALL of the family...}.
 const ROTATE = `
 local now = tonumber(ARGV[1])
 local fid = ARGV[2]
 local rf = base .. 'rf:' .. fid
-local f = redis.call('HMGET', rf, 'exp', 'rev', 'cur', 'prev', 'rot', 'dev')
+local rfz = base .. 'rfz:' .. fid
+local f = redis.call('HMGET', rf, 'exp', 'rev', 'cur', 'prev', 'rot', 'dev', 'gen')
 if not f[1] or tonumber(f[1]) <= now then return {'missing'} end
 local outcome
 if f[2] then
@@ -211,16 +215,18 @@ elseif ARGV[3] == f[3] then
   if not usable(now) or not has_device(f[6]) then
     outcome = 'denied'
   else
-    local rfu = base .. 'rfu:' .. fid
-    redis.call('SADD', rfu, ARGV[3])
-    redis.call('PEXPIREAT', rfu, f[1])
+    -- The presented token's generation; only the newest ARGV[6] are kept (finding 63).
+    local gen = tonumber(f[7] or '0')
+    redis.call('ZADD', rfz, gen, ARGV[3])
+    redis.call('ZREMRANGEBYSCORE', rfz, '-inf', gen - tonumber(ARGV[6]))
+    redis.call('PEXPIREAT', rfz, f[1])
     redis.call('HSET', rf, 'cur', ARGV[4], 'prev', ARGV[3], 'rot', ARGV[1])
     redis.call('HINCRBY', rf, 'gen', 1)
     outcome = 'rotated'
   end
 elseif f[4] and ARGV[3] == f[4] and now < tonumber(f[5]) + tonumber(ARGV[5]) then
   outcome = 'raced'
-elseif redis.call('SISMEMBER', base .. 'rfu:' .. fid, ARGV[3]) == 1 then
+elseif redis.call('ZSCORE', rfz, ARGV[3]) or redis.call('SISMEMBER', base .. 'rfu:' .. fid, ARGV[3]) == 1 then
   revoke_family(fid, ARGV[1])
   outcome = 'reused'
 else
@@ -265,7 +271,7 @@ export interface DurableScripts {
   qdAccessPut(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
   qdAccessRevoke(acct: string, tokenId: string, now: number): Promise<number>
   qdFamilyCreate(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
-  qdRotate(acct: string, now: number, familyId: string, presented: string, next: string, graceMs: number): Promise<string[]>
+  qdRotate(acct: string, now: number, familyId: string, presented: string, next: string, graceMs: number, kept: number): Promise<string[]>
   qdFamilyRevoke(acct: string, familyId: string, now: number): Promise<number>
 }
 

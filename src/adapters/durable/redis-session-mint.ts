@@ -5,7 +5,7 @@
  * planned mint (a redemption plan's retry) are those of every adapter (`./session-mint.ts`).
  */
 import type { RedisClient } from '../storage/redis-client.ts'
-import type { DurableStore, MintOutcome, SecurityEvent } from '../../ports.ts'
+import type { DurableStore, SecurityEvent, SessionMintOutcome } from '../../ports.ts'
 import { INDEX, PRELUDE } from './redis-scripts.ts'
 import { FEED_APPEND } from './redis-security-scripts.ts'
 import { deviceArgs, flag, type RedisDurableContext } from './redis-tokens.ts'
@@ -18,7 +18,9 @@ import { tokensFitDevice } from './session-mint.ts'
 // (./session-mint.ts: `missingParts`, `reportedIn`).
 // ARGV: now, planned, deviceId, deviceJson, displayName, lastSeenAtMs, network, hasNetwork,
 //       familyId, familyFixedJson, currentHash, familyExpiresAtMs, accessId, accessJson, accessExpiresAtMs,
-//       hasEvent, retentionMs, maxEvents, eventJson (without id), authorisedEpoch ('' when not compared).
+//       hasEvent, retentionMs, maxEvents, eventJson (without id), authorisedEpoch ('' when not compared),
+//       maxDevices ('' when not capped; finding 62: at the cap, the account's devices with no live family
+//       are signed out, unless that still leaves it at the cap: then 'full', nothing written).
 const SESSION_MINT = `
 local now = tonumber(ARGV[1])
 if not usable(now) then return 'denied' end
@@ -63,13 +65,32 @@ else
   end
   if has_dev and has_rf and has_at and not with_event then return 'exists' end
 end
+if not has_dev and ARGV[21] ~= '' then
+  local devs, max = base .. 'devs', tonumber(ARGV[21])
+  local count = redis.call('SCARD', devs)
+  if count >= max then
+    local dead = {}
+    for _, other in ipairs(redis.call('SMEMBERS', devs)) do
+      local alive = false
+      for _, f in ipairs(redis.call('SMEMBERS', base .. 'drf:' .. other)) do
+        local x = redis.call('HMGET', base .. 'rf:' .. f, 'exp', 'rev')
+        if x[1] and tonumber(x[1]) > now and not x[2] then alive = true break end
+      end
+      if not alive then table.insert(dead, other) end
+    end
+    if count - #dead >= max then return 'full' end
+    for _, other in ipairs(dead) do
+      if revoke_device(other, ARGV[1]) == 0 then redis.call('SREM', devs, other) end
+    end
+  end
+end
 if not has_dev then
   redis.call('HSET', dev, 'j', ARGV[4], 'n', ARGV[5], 't', ARGV[6])
   if ARGV[8] == '1' then redis.call('HSET', dev, 'net', ARGV[7]) end
   redis.call('SADD', base .. 'devs', did)
 end
 if not has_rf then
-  redis.call('DEL', rf, base .. 'rfu:' .. fid, base .. 'fat:' .. fid)
+  redis.call('DEL', rf, base .. 'rfu:' .. fid, base .. 'rfz:' .. fid, base .. 'fat:' .. fid)
   redis.call('HSET', rf, 'j', ARGV[10], 'cur', ARGV[11], 'gen', 0, 'exp', ARGV[12], 'dev', did)
   redis.call('PEXPIREAT', rf, ARGV[12])
   local drf = base .. 'drf:' .. did
@@ -90,7 +111,7 @@ return 'ok'`
 
 /** The script as an ioredis command (KEYS[1] = the account hash). */
 export interface MintScripts {
-  qdSessionMint(acct: string, ...args: Array<string | number>): Promise<'ok' | 'exists' | 'denied'>
+  qdSessionMint(acct: string, ...args: Array<string | number>): Promise<SessionMintOutcome>
 }
 
 /** [command name, Lua source]. */
@@ -124,7 +145,7 @@ const claimPointer = async (
  */
 export const redisSessionMint =
   ({ client, redis, clock, acct, tokenPointer, familyPointer }: RedisDurableContext): DurableStore['devices']['createWithTokens'] =>
-  async (d, records, append, planned, authorisedEpoch) => {
+  async (d, records, append, planned, authorisedEpoch, maxDevices) => {
     if (!tokensFitDevice(d, records)) return 'denied'
     const { family, access } = records
     const pointers = [
@@ -132,7 +153,7 @@ export const redisSessionMint =
       { key: tokenPointer(access.id), expiresAtMs: access.expiresAtMs },
     ]
     const claims = await Promise.all(pointers.map(({ key, expiresAtMs }) => claimPointer(client, key, d.accountId, expiresAtMs)))
-    let outcome: MintOutcome = 'exists'
+    let outcome: SessionMintOutcome = 'exists'
     if (!claims.includes('other')) {
       const { currentHash, previousHash: _p, rotatedAtMs: _r, revokedAtMs: _v, generation: _g, ...fixed } = family
       outcome = await redis.qdSessionMint(
@@ -152,6 +173,7 @@ export const redisSessionMint =
         append?.bounds.maxEvents ?? 0,
         append === undefined ? '' : eventJson(append.event),
         authorisedEpoch ?? '',
+        maxDevices ?? '',
       )
     }
     if (outcome === 'ok') {

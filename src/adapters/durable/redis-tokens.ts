@@ -3,7 +3,7 @@
  * each record in its account's slot with a pointer on its own slot (`{t:<id>}`, `{f:<id>}`).
  */
 import type { RedisClient } from '../storage/redis-client.ts'
-import type { AccessTokenRecord, DeviceRecord, RefreshFamilyRecord } from '../../core/accounts/records.ts'
+import { REFRESH_USED_KEPT, type AccessTokenRecord, type DeviceRecord, type RefreshFamilyRecord } from '../../core/accounts/records.ts'
 import type { Clock, DurableStore, RotateOutcome } from '../../ports.ts'
 import type { AccountChangeScripts } from './redis-account-change.ts'
 import type { DurableScripts } from './redis-scripts.ts'
@@ -122,7 +122,7 @@ export const redisTokens = (c: RedisDurableContext): DurableStore['tokens'] => {
     async rotateRefresh({ familyId, presentedHash, nextHash, graceMs }) {
       const accountId = await client.get(familyPointer(familyId))
       if (accountId === null) return { outcome: 'missing', family: null }
-      const reply = await redis.qdRotate(acct(accountId), clock.now(), familyId, presentedHash, nextHash, graceMs)
+      const reply = await redis.qdRotate(acct(accountId), clock.now(), familyId, presentedHash, nextHash, graceMs, REFRESH_USED_KEPT)
       const [outcome, ...fields] = reply
       if (outcome === 'missing' || fields.length === 0) return { outcome: 'missing', family: null }
       return { outcome: outcome as RotateOutcome, family: familyFrom(pairs(fields)) }

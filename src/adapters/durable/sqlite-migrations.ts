@@ -187,6 +187,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN totp_pending TEXT;
     `,
   },
+  {
+    version: 9,
+    description: 'refresh_used: the generation of each rotated-out token, to keep only the newest (finding 63)',
+    sql: `
+      -- The family's generation of the rotated-out token; rows stored before are 0 (dropped first).
+      ALTER TABLE refresh_used ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 /** Thrown at open when the file was written by a newer qrelay: running on it could corrupt it. */

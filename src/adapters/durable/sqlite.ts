@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import Database from 'libsql'
 import { usernameKey } from '../../core/accounts/records.ts'
 import type { DeviceRecord } from '../../core/accounts/records.ts'
-import type { Clock, DurableStore, FeedAppend, MintOutcome, ReplaceOutcome } from '../../ports.ts'
+import type { Clock, DurableStore, FeedAppend, ReplaceOutcome, SessionMintOutcome } from '../../ports.ts'
 import { type SessionTokens, tokensFitDevice } from './session-mint.ts'
 import { revokeMany, updateAndSignOut } from './sql/account-change-sql.ts'
 import { AccountSql, MintRefused } from './sql/account-sql.ts'
@@ -62,10 +62,17 @@ export const openSqlite = (dataDir: string): Database.Database => {
  */
 const createWithTokensOnce =
   (sql: SqlExecutor, tables: AccountSql, now: () => number) =>
-  (device: DeviceRecord, tokens: SessionTokens, append?: FeedAppend, planned?: boolean, authorisedEpoch?: number): MintOutcome => {
+  (
+    device: DeviceRecord,
+    tokens: SessionTokens,
+    append?: FeedAppend,
+    planned?: boolean,
+    authorisedEpoch?: number,
+    maxDevices?: number,
+  ): SessionMintOutcome => {
     if (!tokensFitDevice(device, tokens)) return 'denied'
     try {
-      return sql.transaction(() => mintSession(tables, device, tokens, append, planned === true, now(), authorisedEpoch))
+      return sql.transaction(() => mintSession(tables, device, tokens, append, planned === true, now(), authorisedEpoch, maxDevices))
     } catch (error) {
       if (error instanceof MintRefused) return error.outcome
       throw error

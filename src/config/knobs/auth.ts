@@ -49,6 +49,13 @@ export const auth = {
     min: 0,
     max: 60_000,
   }),
+  /** Signed-in devices one account may hold; at the cap a new sign-in is refused (finding 62). */
+  maxDevicesPerAccount: knob.int({
+    env: 'QRELAY_MAX_DEVICES_PER_ACCOUNT',
+    default: 100,
+    min: 1,
+    max: 100_000,
+  }),
   uiaSessionTtlSeconds: knob.int({
     env: 'QRELAY_UIA_SESSION_TTL_SECONDS',
     default: 300,

@@ -172,6 +172,9 @@ export const isStillAuthorised = (account: Pick<AccountRecord, 'authEpoch'>, aut
 /** What a sign-in refused by {@link isStillAuthorised} is told (`FORBIDDEN`, 403 `M_FORBIDDEN`). */
 export const SIGN_IN_VOIDED = "the account's password or second factor changed during this sign-in: sign in again"
 
+/** What a sign-in refused at the account's cap on devices is told (finding 62; `FORBIDDEN`, 403 `M_FORBIDDEN`). */
+export const TOO_MANY_DEVICES = 'too many signed-in devices: sign some out (from a signed-in device, or ask the operator)'
+
 /**
  * The change that voids every sign-in authorised until now (finding 47): the next epoch. Goes into the
  * same revision as the password change, disable or TOTP enrolment that calls for it.
@@ -213,6 +216,14 @@ export const reviseAccount = (
   updatedAtMs: now,
 })
 
+/**
+ * How many rotated-out hashes a refresh family keeps for reuse detection (finding 63): the newest ones,
+ * the older dropped in the rotation's own step on every store. A token rotated out more than this many
+ * rotations ago is then unknown (`missing`: invalid_grant, nothing revoked) instead of a replay; the
+ * bound keeps one session's refreshes from growing the store for the family's 30 days.
+ */
+export const REFRESH_USED_KEPT = 64
+
 /** What a store does with a presented refresh token (see {@link judgeRefresh}). */
 export type RefreshVerdict = 'rotate' | 'raced' | 'reuse' | 'revoked' | 'missing'
 
@@ -223,7 +234,8 @@ export type RefreshVerdict = 'rotate' | 'raced' | 'reuse' | 'revoked' | 'missing
  *   duplicate (two tabs refreshing at once): refused, nothing revoked;
  * - any other earlier token of the family is a replay: the family is revoked;
  * - a revoked family refuses everything; an expired family or an unknown token changes nothing.
- * `wasUsed` says whether `presentedHash` is among the family's earlier tokens.
+ * `wasUsed` says whether `presentedHash` is among the family's earlier tokens that the store keeps (the
+ * last {@link REFRESH_USED_KEPT}).
  *
  * @example
  * judgeRefresh(family, hash, usedHashes.has(hash), now, 2_000) // 'rotate'

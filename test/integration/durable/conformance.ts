@@ -5,11 +5,12 @@
  * scripts; for memory and SQLite they check that no intent yields half-way.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { reviseAccount } from '../../../src/core/accounts/records.ts'
+import { REFRESH_USED_KEPT, reviseAccount } from '../../../src/core/accounts/records.ts'
 import type { AccountRecord } from '../../../src/core/accounts/records.ts'
 import type { AccountPage, DurableStore, SecurityEvent } from '../../../src/ports.ts'
 import { fakeClock, type FakeClock } from '../../helpers/fake-clock.ts'
 import { describeAccountChange } from './account-change-conformance.ts'
+import { describeDeviceCap } from './device-cap-conformance.ts'
 import { describeDeviceHistory } from './device-history-conformance.ts'
 import { describeRevokeMany } from './revoke-many-conformance.ts'
 import { describeSignInEpoch } from './sign-in-epoch-conformance.ts'
@@ -122,6 +123,7 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
     describeAccountChange(() => ({ store, clock }))
     describeRevokeMany(() => ({ store, clock }))
     describeSignInEpoch(() => ({ store, clock }))
+    describeDeviceCap(() => ({ store, clock }))
     describeDeviceHistory(() => ({ store, clock }))
 
     describe('listing accounts', () => {
@@ -518,6 +520,22 @@ export const describeDurableStore = (name: string, make: MakeDurableStore): void
         await store.tokens.rotateRefresh(rotation(family.id, 't0', 't1'))
         await store.tokens.rotateRefresh(rotation(family.id, 't1', 't2'))
         expect((await store.tokens.rotateRefresh(rotation(family.id, 't0', 'x'))).outcome).toBe('reused')
+      })
+
+      it('keeps only the newest REFRESH_USED_KEPT rotated-out hashes of a family: older ones are unknown, newer ones replays (finding 63)', async () => {
+        const { account, device } = await signedIn(store, clock)
+        const family = newFamily(clock, device, { currentHash: hashOf('t0') })
+        await store.tokens.createRefreshFamily(family)
+        const last = REFRESH_USED_KEPT + 10
+        for (let i = 0; i < last; i++)
+          expect((await store.tokens.rotateRefresh(rotation(family.id, `t${i}`, `t${i + 1}`))).outcome).toBe('rotated')
+        clock.advance(2_000)
+        // t0..t9 fell out of the kept window: unknown, nothing revoked.
+        for (const old of [0, 9]) expect((await store.tokens.rotateRefresh(rotation(family.id, `t${old}`, 'x'))).outcome).toBe('missing')
+        expect((await store.tokens.getRefreshFamily(family.id))?.revokedAtMs).toBeUndefined()
+        expect(await store.devices.get(account.id, device.id)).not.toBeNull()
+        // t10, the oldest kept, is still a replay.
+        expect((await store.tokens.rotateRefresh(rotation(family.id, 't10', 'x'))).outcome).toBe('reused')
       })
 
       it('answers raced, revoking nothing, for a duplicate of the last rotation inside the grace window', async () => {

@@ -12,13 +12,14 @@ import {
   isAccountUsable,
   isStillAuthorised,
   judgeRefresh,
+  REFRESH_USED_KEPT,
   usernameKey,
   type AccessTokenRecord,
   type AccountRecord,
   type DeviceRecord,
   type RefreshFamilyRecord,
 } from '../../../core/accounts/records.ts'
-import type { DeviceSeen, MintOutcome, ReplaceOutcome, RotateRequest, RotateResult } from '../../../ports.ts'
+import type { DeviceSeen, MintOutcome, ReplaceOutcome, RotateRequest, RotateResult, SessionMintOutcome } from '../../../ports.ts'
 import type { SqlExecutor } from './executor.ts'
 import {
   fromAccess,
@@ -40,7 +41,7 @@ import { ownedStatements, recordStatements as q, type AccountScope, type OwnedSt
 
 /** A refused step of {@link AccountSql.createDeviceWithTokens}: thrown to roll the transaction back. */
 export class MintRefused extends Error {
-  constructor(readonly outcome: Exclude<MintOutcome, 'ok'>) {
+  constructor(readonly outcome: Exclude<SessionMintOutcome, 'ok'>) {
     super(`mint refused: ${outcome}`)
   }
 }
@@ -259,7 +260,9 @@ export class AccountSql {
         if (!this.usable(family.accountId, nowMs) || !this.hasDevice(family.accountId, family.deviceId)) {
           return { outcome: 'denied', family }
         }
-        this.sql.run(q.usedInsert(familyId, presentedHash))
+        // The presented token's generation; only the newest REFRESH_USED_KEPT are kept (finding 63).
+        this.sql.run(q.usedInsert(familyId, presentedHash, family.generation))
+        this.sql.run(q.usedTrim(familyId, family.generation - REFRESH_USED_KEPT))
         this.sql.run(q.familyRotate(familyId, nextHash, presentedHash, nowMs))
         return { outcome: 'rotated', family: this.liveFamily(familyId, nowMs) }
       default: {

@@ -74,6 +74,8 @@ const ACCOUNT_OBJECT_COLUMNS: readonly ObjectColumn[] = [
   { table: 'devices', column: 'recent_networks', sql: 'ALTER TABLE devices ADD COLUMN recent_networks TEXT' },
   // What authorised a pending TOTP enrolment (SQLite file: migration 8, finding 57).
   { table: 'accounts', column: 'totp_pending', sql: 'ALTER TABLE accounts ADD COLUMN totp_pending TEXT' },
+  // The generation of a rotated-out refresh token, to keep only the newest (SQLite file: migration 9, finding 63).
+  { table: 'refresh_used', column: 'generation', sql: 'ALTER TABLE refresh_used ADD COLUMN generation INTEGER NOT NULL DEFAULT 0' },
 ]
 
 /**

@@ -56,6 +56,15 @@ export const recordStatements = {
   device: (a: string, id: string) => query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account_id = ? AND id = ?`, a, id),
   devices: (a: string) => query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account_id = ? ORDER BY created_at_ms, id`, a),
   deviceIds: (a: string) => query('SELECT id FROM devices WHERE account_id = ?', a),
+  deviceCount: (a: string) => query('SELECT count(*) AS n FROM devices WHERE account_id = ?', a),
+  /** The account's devices with no live refresh family: they can never refresh again (finding 62). */
+  deadDeviceIds: (a: string, nowMs: number) =>
+    query(
+      `SELECT id FROM devices d WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM refresh_families f
+        WHERE f.account_id = d.account_id AND f.device_id = d.id AND f.revoked_at_ms IS NULL AND f.expires_at_ms > ?)`,
+      a,
+      nowMs,
+    ),
   deviceRename: (a: string, id: string, name: string) =>
     query('UPDATE devices SET display_name = ? WHERE account_id = ? AND id = ?', name, a, id),
   deviceTouch: (a: string, id: string, atMs: number, network: string | null, recent: string | null) =>
@@ -106,8 +115,10 @@ export const recordStatements = {
   familyPurge: (nowMs: number) => query('DELETE FROM refresh_families WHERE expires_at_ms <= ?', nowMs),
   used: (familyId: string, hash: string) =>
     query('SELECT 1 AS used FROM refresh_used WHERE family_id = ? AND token_hash = ?', familyId, hash),
-  usedInsert: (familyId: string, hash: string) =>
-    query('INSERT OR IGNORE INTO refresh_used (family_id, token_hash) VALUES (?, ?)', familyId, hash),
+  usedInsert: (familyId: string, hash: string, generation: number) =>
+    query('INSERT OR IGNORE INTO refresh_used (family_id, token_hash, generation) VALUES (?, ?, ?)', familyId, hash, generation),
+  /** Drops the family's used hashes of generation `upTo` and older (finding 63: only the newest are kept). */
+  usedTrim: (familyId: string, upTo: number) => query('DELETE FROM refresh_used WHERE family_id = ? AND generation <= ?', familyId, upTo),
   usedDeleteFamily: (familyId: string) => query('DELETE FROM refresh_used WHERE family_id = ?', familyId),
   usedPurge: (nowMs: number) =>
     query('DELETE FROM refresh_used WHERE family_id IN (SELECT id FROM refresh_families WHERE expires_at_ms <= ?)', nowMs),
