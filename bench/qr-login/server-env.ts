@@ -14,10 +14,19 @@ const RATES = [
   'USER_CODE_PER_CLIENT',
   'DEVICE_AUTHORIZATION_PER_CLIENT',
   'TOKEN_PER_CLIENT',
+  'UIA_STARTS_PER_CLIENT',
+  'DEVICE_TRUST_PER_ACCOUNT',
 ]
 
-/** Every rate limit a login touches set out of the way (`QRELAY_RATE_*`), for servers signed in against many times from one address. */
-export const generousRates = (): Record<string, string> => Object.fromEntries(RATES.map((rate) => [`QRELAY_RATE_${rate}`, GENEROUS]))
+/**
+ * Every rate limit a login touches set out of the way (`QRELAY_RATE_*`), and the cap on an account's
+ * devices (every QR login of a run is one more device of the one approving account), for servers signed
+ * in against many times from one address.
+ */
+export const generousRates = (): Record<string, string> => ({
+  ...Object.fromEntries(RATES.map((rate) => [`QRELAY_RATE_${rate}`, GENEROUS])),
+  QRELAY_MAX_DEVICES_PER_ACCOUNT: '100000',
+})
 
 export const qrLoginBenchEnv = (dataDir: string): Record<string, string> => ({
   QRELAY_PORT: '0',
