@@ -13,8 +13,8 @@
 import type { Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Config } from '../config.ts'
-import type { WiderShares } from '../core/policy/ipv6-prefixes.ts'
-import { inAnyRange, parseAddress, prefixOf, rateKeyOf } from '../core/policy/network.ts'
+import { widerBudgetsOf, type WiderShares } from '../core/policy/ipv6-prefixes.ts'
+import { inAnyRange, parseAddress, rateKeyOf } from '../core/policy/network.ts'
 import { lastAnswer } from './node-last-answer.ts'
 
 /** The `http.createServer` options for the config's timeouts. */
@@ -43,14 +43,16 @@ export const capConnectionsPerAddress = (
   shares: WiderShares = { ipv6Per56Factor: 1, ipv6Per48Factor: 1 },
 ): ReadonlyMap<string, number> => {
   const open = new Map<string, number>()
-  const cap = config.maxConnectionsPerAddress
-  const caps = [cap, cap * shares.ipv6Per56Factor, cap * shares.ipv6Per48Factor]
-  /** The keys a connection from `address` is counted under; undefined when it is not counted. */
-  const keysOf = (address: string): readonly string[] | undefined => {
+  // The cap as a rule, so that the wider networks and their shares are those of the rate limits.
+  const cap = { limit: config.maxConnectionsPerAddress, windowMs: 1 }
+  /** The keys a connection from `address` is counted under, each with its cap; undefined when it is not counted. */
+  const placesOf = (address: string): { keys: string[]; caps: number[] } | undefined => {
     const parsed = parseAddress(address)
-    if (parsed === null) return [address]
+    if (parsed === null) return { keys: [address], caps: [cap.limit] }
     if (config.trustedProxyHeader !== undefined && inAnyRange(parsed, config.trustedProxies)) return undefined
-    return parsed.kind() === 'ipv4' ? [parsed.toString()] : [rateKeyOf(parsed), prefixOf(parsed, 32, 56), prefixOf(parsed, 32, 48)]
+    const client = rateKeyOf(parsed)
+    const wider = widerBudgetsOf(client, cap, shares)
+    return { keys: [client, ...wider.map((w) => w.network)], caps: [cap.limit, ...wider.map((w) => w.rule.limit)] }
   }
   // One listener for every socket (a closure per connection would live as long as it, WebSockets
   // included): the keys found at connection are kept on the socket, so the same are released at close.
@@ -63,8 +65,9 @@ export const capConnectionsPerAddress = (
   }
   server.on('connection', (socket: CountedSocket) => {
     const address = socket.remoteAddress
-    const keys = address === undefined ? undefined : keysOf(address)
-    if (keys === undefined) return
+    const places = address === undefined ? undefined : placesOf(address)
+    if (places === undefined) return
+    const { keys, caps } = places
     if (keys.some((key, i) => (open.get(key) ?? 0) >= (caps[i] as number))) {
       socket.destroy()
       return

@@ -116,7 +116,7 @@ export const authServices = (deps: AuthServicesDeps): AuthServices => {
   const ttlMs = auth.deviceTrustTtlSeconds * 1000
   const trust = deviceTrust({ kv: store.kv, durable, random, clock, ttlMs, issues: { limiter, rule: auth.deviceTrustPerAccount } })
   const uia = uiaService({
-    starts: { limiter, prefixes: prefixLimits(limiter, rateLimit), rule: auth.uiaStartsPerClient },
+    starts: { prefixes: prefixLimits(limiter, rateLimit), rule: auth.uiaStartsPerClient },
     kv: store.kv,
     clock,
     random,

@@ -18,6 +18,11 @@ export interface PrefixLimits {
    * holding none, when a network's budget is used up.
    */
   reserve(name: string, clientKey: string, rule: RateRule): Promise<readonly RateSlot[]>
+  /**
+   * Counts one hit of `name` for the client itself (`${name}:${clientKey}`), then takes its wider
+   * networks' slots ({@link reserve}). Throws RATE_LIMITED when either is used up.
+   */
+  consume(name: string, clientKey: string, rule: RateRule): Promise<void>
   /** Gives slots back (the work they guarded did not happen). */
   release(slots: readonly RateSlot[]): Promise<void>
   /**
@@ -53,6 +58,10 @@ export const prefixLimits = (limiter: RateLimiter, shares: WiderShares): PrefixL
   return {
     reserve,
     release,
+    async consume(name, clientKey, rule) {
+      await limiter.consume(`${name}:${clientKey}`, rule)
+      await reserve(name, clientKey, rule)
+    },
     within(name, clientKey, rule, work, done) {
       if (!hasWiderNetworks(clientKey)) return work()
       return (async () => {

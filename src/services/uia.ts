@@ -41,7 +41,6 @@ import type { RateRule } from '../core/policy/rate-limit.ts'
 import type { AuthFailures } from './auth-failures.ts'
 import type { DeviceTrust, TrustProof } from './device-trust.ts'
 import type { PrefixLimits } from './prefix-limits.ts'
-import type { RateLimiter } from './rate-limiter.ts'
 import type { SecondFactorsService } from './second-factors.ts'
 
 /** Thrown while more stages are needed: the route answers 401 with {@link UiaChallengeError.body}. */
@@ -87,7 +86,7 @@ export interface UiaDeps {
    * New sessions per client address (and IPv6 /56 and /48): each is stored until it expires, so they
    * are counted before one is made (finding 59).
    */
-  starts: { limiter: RateLimiter; prefixes: PrefixLimits; rule: RateRule }
+  starts: { prefixes: PrefixLimits; rule: RateRule }
 }
 
 /** The UIA service. */
@@ -237,9 +236,7 @@ export const uiaService = (deps: UiaDeps): UiaService => {
       const auth = readAuth(request.body)
       const sessionId = auth?.session
       if (auth === undefined || sessionId === undefined) {
-        const { limiter, prefixes, rule } = deps.starts
-        await limiter.consume(`uia-start:${request.clientKey}`, rule)
-        await prefixes.reserve('uia-start', request.clientKey, rule)
+        await deps.starts.prefixes.consume('uia-start', request.clientKey, deps.starts.rule)
         const flows = options.flows ?? (subject.kind === 'anyone' ? DUMMY : PASSWORD_ONLY)
         const started = startSession(deps.random, clock.now(), deps.ttlMs, binding, flows, {})
         if (!started.ok) throw new RelayError('INTERNAL', { detail: started.detail })

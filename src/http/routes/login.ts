@@ -110,8 +110,7 @@ export const loginRoutes = (deps: LoginRoutesDeps) => {
     // Whether a name is taken is an answer about an account: one address gets a bounded number of them.
     // IPv6: the client's /56 and /48 too, else one /48 would ask 65 536 times as often (finding 48).
     const clientKey = c.get('clientKey')
-    await deps.limiter.consume(`register-check:${clientKey}`, deps.auth.registerChecksPerClient)
-    await prefixes.reserve('register-check', clientKey, deps.auth.registerChecksPerClient)
+    await prefixes.consume('register-check', clientKey, deps.auth.registerChecksPerClient)
     if ((await accounts.findByUsername(username)) !== null) throw new RelayError('USER_IN_USE', { detail: 'this username is taken' })
     await uia.authorize(uiaRequestOf(c, body), { kind: 'anyone' })
     await deps.limiter.consume(`register:${clientKey}`, deps.auth.registerPerClient)
