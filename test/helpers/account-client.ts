@@ -4,6 +4,7 @@
  * calls) spelled out once.
  */
 import { expect } from 'vitest'
+import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
 
 /** Anything that answers a Request: `app.request` or a fetch against a base URL. */
 export type Send = (path: string, init: RequestInit) => Promise<Response>
@@ -117,4 +118,18 @@ export const refreshingSession = async (send: Send, username: string, password: 
       return next.body.access_token as string
     },
   }
+}
+
+/**
+ * Turns TOTP on for the session `token` (UIA with `password`, then a code at `nowMs`): its key and the
+ * recovery codes the confirmation hands out.
+ */
+export const enrolTotp = async (send: Send, token: string, password: string, nowMs: number) => {
+  const begun = await withUia(send, 'POST', '/v1/account/totp', {}, password, undefined, token)
+  expect(begun.final.status).toBe(200)
+  const key = totpSecretFromBase32(begun.final.body.secret as string)
+  if (!key.ok) throw new Error('bad secret')
+  const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), nowMs) }, token)
+  expect(confirmed.status).toBe(200)
+  return { key: key.value, codes: confirmed.body.recovery_codes as string[] }
 }

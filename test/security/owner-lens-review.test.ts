@@ -9,9 +9,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
-import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
+import { generateTotp } from '../../src/core/auth/totp.ts'
 import type { DurableStore } from '../../src/ports.ts'
-import { call, login, viaApp, withUia, refreshingSession } from '../helpers/account-client.ts'
+import { call, enrolTotp, login, viaApp, withUia, refreshingSession } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
@@ -43,13 +43,8 @@ const aliceWithTotp = async (failing: { on: boolean }) => {
   await call(owner, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
   const phone = await login(owner, 'alice', PASSWORD, undefined, 'Phone')
   const token = phone.access_token as string
-  const begun = await withUia(owner, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)
-  expect(begun.final.status).toBe(200)
-  const key = totpSecretFromBase32(begun.final.body.secret as string)
-  if (!key.ok) throw new Error('bad secret')
-  const confirmed = await call(owner, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.clock.now()) }, token)
-  expect(confirmed.status).toBe(200)
-  return { t, owner, token, key: key.value.bytes() }
+  const { key } = await enrolTotp(owner, token, PASSWORD, t.clock.now())
+  return { t, owner, token, key: key.bytes() }
 }
 
 const feedTypes = async (send: ReturnType<typeof viaApp>, token: string): Promise<string[]> => {

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest'
 import { redisDurableStore } from '../../src/adapters/durable/redis.ts'
 import { redisStore } from '../../src/adapters/storage/redis.ts'
-import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
+import { generateTotp } from '../../src/core/auth/totp.ts'
 import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
 import type { DurableStore } from '../../src/ports.ts'
-import { call, login, viaApp, withUia, type Send } from '../helpers/account-client.ts'
+import { call, enrolTotp, login, viaApp, withUia, type Send } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
@@ -60,19 +60,15 @@ const aliceWithTotp = async (t: ReturnType<typeof makeApp>, home: Send) => {
   const created = await call(home, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
   const phone = await login(home, 'alice', PASSWORD, undefined, 'Phone')
   const token = phone.access_token as string
-  const begun = await withUia(home, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)
-  const key = totpSecretFromBase32(begun.final.body.secret as string)
-  if (!key.ok) throw new Error('bad secret')
-  const confirmed = await call(home, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), t.clock.now()) }, token)
-  expect(confirmed.status).toBe(200)
+  const { key, codes } = await enrolTotp(home, token, PASSWORD, t.clock.now())
   t.clock.advance(60_000)
-  const totp = { type: 'm.login.2fa.totp' as const, code: generateTotp(key.value.bytes(), t.clock.now()) }
+  const totp = { type: 'm.login.2fa.totp' as const, code: generateTotp(key.bytes(), t.clock.now()) }
   return {
     accountId: created.body.account_id as string,
     deviceId: phone.device_id as string,
     token,
     totp,
-    codes: confirmed.body.recovery_codes as string[],
+    codes,
   }
 }
 

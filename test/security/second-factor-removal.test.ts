@@ -9,10 +9,10 @@
 import { describe, expect, it } from 'vitest'
 import { memoryDurableStore } from '../../src/adapters/durable/memory.ts'
 import { generateRecoveryCodes } from '../../src/core/auth/recovery-codes.ts'
-import { generateTotp, totpSecretFromBase32 } from '../../src/core/auth/totp.ts'
+import { generateTotp } from '../../src/core/auth/totp.ts'
 import { StoreUnavailableError } from '../../src/core/store-unavailable.ts'
 import type { DurableStore } from '../../src/ports.ts'
-import { call, login, viaApp, withUia, type Send } from '../helpers/account-client.ts'
+import { call, enrolTotp, login, viaApp, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import { bindingOf, decide, requestGrant } from '../helpers/qr-login.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
@@ -24,16 +24,6 @@ const PASSWORD = 'correct horse battery staple'
 const HOME = '198.51.100.20'
 const THIEF = '203.0.113.77'
 const START = Date.UTC(2026, 10, 23, 8, 0)
-
-/** Turns TOTP on for the session `token` (UIA with the password, then a code): its key and recovery codes. */
-const enrolTotp = async (send: Send, token: string, nowMs: number) => {
-  const begun = await withUia(send, 'POST', '/v1/account/totp', {}, PASSWORD, undefined, token)
-  const key = totpSecretFromBase32(begun.final.body.secret as string)
-  if (!key.ok) throw new Error('bad secret')
-  const confirmed = await call(send, 'POST', '/v1/account/totp/confirm', { code: generateTotp(key.value.bytes(), nowMs) }, token)
-  expect(confirmed.status).toBe(200)
-  return { key: key.value, codes: confirmed.body.recovery_codes as string[] }
-}
 
 const flakyCodes =
   (failing: { on: boolean }) =>
@@ -86,7 +76,7 @@ describe('finding 58: recovery codes go with the TOTP they came with', () => {
     const accountId = created.body.account_id as string
     const phone = await login(home, 'alice', PASSWORD, undefined, 'Phone')
     const token = phone.access_token as string
-    const { key, codes } = await enrolTotp(home, token, t.clock.now())
+    const { key, codes } = await enrolTotp(home, token, PASSWORD, t.clock.now())
     t.clock.advance(60_000)
 
     // The owner turns two-step verification off (she no longer keeps the printed codes); the store
@@ -146,7 +136,7 @@ describe('finding 58: recovery codes go with the TOTP they came with', () => {
     expect((await t.auth.secondFactors.useRecoveryCode(account, set.codes[0] as string)).ok).toBe(false)
     expect(await t.durable.credentials.countRecoveryCodes(accountId)).toBe(set.codes.length)
     // With TOTP enrolled (its codes replace the stored ones), a code is a second factor again.
-    const { codes } = await enrolTotp(home, token, t.clock.now())
+    const { codes } = await enrolTotp(home, token, PASSWORD, t.clock.now())
     const enrolled = await t.durable.accounts.get(accountId)
     if (enrolled === null) throw new Error('no account')
     expect((await t.auth.secondFactors.useRecoveryCode(enrolled, set.codes[0] as string)).ok).toBe(false)
@@ -160,7 +150,7 @@ describe('finding 58: recovery codes go with the TOTP they came with', () => {
     const created = await call(home, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
     const accountId = created.body.account_id as string
     const token = (await login(home, 'alice', PASSWORD, undefined, 'Phone')).access_token as string
-    const { key } = await enrolTotp(home, token, t.clock.now())
+    const { key } = await enrolTotp(home, token, PASSWORD, t.clock.now())
     t.clock.advance(60_000)
     failing.on = true
     const totp = { type: 'm.login.2fa.totp' as const, code: generateTotp(key.bytes(), t.clock.now()) }
@@ -211,7 +201,7 @@ describe('finding 58: recovery codes go with the TOTP they came with', () => {
       const accountId = created.body.account_id as string
       const phone = await login(home, 'alice', PASSWORD, undefined, 'Phone')
       const token = phone.access_token as string
-      const { key } = await enrolTotp(home, token, t.clock.now())
+      const { key } = await enrolTotp(home, token, PASSWORD, t.clock.now())
       t.clock.advance(60_000)
       // The removal (another of the owner's devices, or the operator's reset-2fa) commits in full
       // after the regeneration's own TOTP check and step-up.
@@ -231,7 +221,7 @@ describe('finding 58: recovery codes go with the TOTP they came with', () => {
     const created = await call(home, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)
     const accountId = created.body.account_id as string
     const token = (await login(home, 'alice', PASSWORD, undefined, 'Phone')).access_token as string
-    const { codes } = await enrolTotp(home, token, t.clock.now())
+    const { codes } = await enrolTotp(home, token, PASSWORD, t.clock.now())
     t.clock.advance(60_000)
 
     const holder = await dpopHolder()
