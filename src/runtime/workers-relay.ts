@@ -19,7 +19,7 @@ import { OPAQUE_ID } from '../core/channel/qr-bytes.ts'
 import { redactWith } from '../core/crypto/secrets.ts'
 import { channelIdKeysOf, type ChannelIdKeys } from '../core/rendezvous/channel-id.ts'
 import type { KeyObjectApi } from '../adapters/keys/durable-object-keystore.ts'
-import { parseAddress, rateKeyOf } from '../core/policy/network.ts'
+import { clientAddress, parseAddress, rateKeyOf, type ClientAddressRule } from '../core/policy/network.ts'
 import type { Logger, Scheduler } from '../ports.ts'
 import type { RelayService } from '../services/relay.ts'
 import type { Caller } from '../services/rendezvous.ts'
@@ -88,11 +88,14 @@ const decodedSegment = (segment: string): string | null => {
  * The Worker's side: hands the upgrade to the channel's object with the client's address and ASN (the
  * caller an HTTP request of the same client has: without the ASN, a socket's refused hellos and
  * mismatch aborts counted against its network only, and one carrier's networks were as many reporters).
+ * The address follows `rule` (QRELAY_TRUSTED_PROXY_HEADER from QRELAY_TRUSTED_PROXIES) as the app's does
+ * for HTTP: behind a trusted proxy, every socket spoke for the proxy (finding 71).
  */
-export const forwardWebSocket = (request: Request, env: Env, id: string): Promise<Response> => {
+export const forwardWebSocket = (request: Request, env: Env, id: string, rule: ClientAddressRule): Promise<Response> => {
   const headers = new Headers(request.headers)
-  const address = request.headers.get('cf-connecting-ip') ?? 'unknown'
-  headers.set(CLIENT_HEADER, address)
+  const header = rule.header === undefined ? undefined : (request.headers.get(rule.header) ?? undefined)
+  const address = clientAddress(request.headers.get('cf-connecting-ip') ?? undefined, header, rule)
+  headers.set(CLIENT_HEADER, address === null ? 'unknown' : address.toString())
   const { asn } = cfFacts((request as Request & { cf?: Parameters<typeof cfFacts>[0] }).cf)
   // Never the client's own header: only what Cloudflare said.
   if (asn === undefined) headers.delete(CLIENT_ASN_HEADER)

@@ -131,7 +131,8 @@ export default {
       if (!isMintedChannelId(await channelIdKeysOfWorker(env, wsConfig), wsChannel)) {
         return Response.json({ errcode: 'M_NOT_FOUND', error: 'no such channel' }, { status: 404 })
       }
-      return forwardWebSocket(request, env, wsChannel)
+      const { trustedProxyHeader: header, trustedProxies } = wsConfig.server
+      return forwardWebSocket(request, env, wsChannel, { header, trustedProxies })
     }
     // A failed build (e.g. a bad QRELAY_* value) is not cached: the next request reports it again.
     app ??= buildApp(env).catch((error: unknown) => {

@@ -1,10 +1,15 @@
 /**
  * A WebSocket's caller on Workers is the same as an HTTP request's: its network (CF-Connecting-IP) and
  * its autonomous system (`request.cf.asn`), which the Worker hands to the channel object with the
- * upgrade. Without the ASN, the abuse rules keyed by it held over HTTP only (finding 29).
+ * upgrade. Without the ASN, the abuse rules keyed by it held over HTTP only (finding 29). Its address
+ * follows the same rule as an HTTP request's behind a trusted proxy (finding 71): it was always
+ * CF-Connecting-IP, so every socket spoke for the proxy, and a serial aborter escaped its own strikes.
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { parseCidr, type Cidr, type ClientAddressRule } from '../../src/core/policy/network.ts'
+import { clientIdentities } from '../../src/http/middleware/request-context.ts'
+import { callerOfForwarded, forwardWebSocket } from '../../src/runtime/workers-relay.ts'
 
 const ORIGIN = 'https://relay.example'
 const CREATOR_IP = '198.51.100.77'
@@ -65,5 +70,44 @@ describe('finding 35: WebSocket upgrades of malformed ids on Workers', () => {
     // The app's answer to a path it cannot route (as on Node), instead of an uncaught URIError.
     expect(res.status).toBe(404)
     expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
+  })
+})
+
+/** The request the Worker hands the channel object for an upgrade with `headers`, forwarded under `rule`. */
+const forwardedUnder = async (rule: ClientAddressRule, headers: Record<string, string>): Promise<Request> => {
+  let handed: Request | undefined
+  const env = {
+    RELAY_CHANNEL: {
+      getByName: () => ({
+        fetch: async (request: Request) => {
+          handed = request
+          return new Response(null, { status: 200 })
+        },
+      }),
+    },
+  } as unknown as Env
+  const request = new Request(`${ORIGIN}/v1/rendezvous/abc/ws`, { headers: { upgrade: 'websocket', ...headers } })
+  await forwardWebSocket(request, env, 'abc', rule)
+  if (handed === undefined) throw new Error('nothing forwarded')
+  return handed
+}
+
+describe("finding 71: a WebSocket's caller on Workers follows the client-address rule of HTTP requests", () => {
+  // A deployment behind a proxy of its own: QRELAY_TRUSTED_PROXY_HEADER and QRELAY_TRUSTED_PROXIES.
+  const rule: ClientAddressRule = { header: 'x-forwarded-for', trustedProxies: [parseCidr('198.51.100.0/24') as Cidr] }
+
+  it('finding 71: behind a trusted proxy, the socket speaks for the client the proxy names, as an HTTP request does', async () => {
+    const headers = { 'cf-connecting-ip': '198.51.100.5', 'x-forwarded-for': '192.0.2.1, 203.0.113.9' }
+    // What the app's request context makes of an HTTP request with the same headers.
+    const http = clientIdentities(rule)(headers['cf-connecting-ip'], headers['x-forwarded-for'])
+    expect(http.key).toBe('203.0.113.9')
+    const caller = callerOfForwarded(await forwardedUnder(rule, headers))
+    expect(caller.clientKey).toBe(http.key)
+    expect(caller.address).toBe(http.text)
+  })
+
+  it("finding 71: a peer that is no trusted proxy is its own client, whatever it claims, and the client's own copy of the Worker's header is dropped", async () => {
+    const headers = { 'cf-connecting-ip': '203.0.113.50', 'x-forwarded-for': '192.0.2.1', 'x-qrelay-client-address': '192.0.2.2' }
+    expect(callerOfForwarded(await forwardedUnder(rule, headers)).clientKey).toBe('203.0.113.50')
   })
 })

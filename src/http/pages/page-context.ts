@@ -10,7 +10,7 @@ import type { Child } from 'hono/jsx'
 import type { AccountRecord } from '../../core/accounts/records.ts'
 import { RelayError } from '../../core/errors.ts'
 import type { AccountServices, Services } from '../../services/services.ts'
-import type { IssuedTokens, Principal } from '../../services/sessions.ts'
+import { RefreshError, type IssuedTokens, type Principal } from '../../services/sessions.ts'
 import type { AppEnv } from '../context.ts'
 import { newNonce, setPageHeaders } from './headers.ts'
 import { pickLang, translatorOf } from './i18n/lang.ts'
@@ -65,6 +65,19 @@ export const keepTokens = (c: C, services: Services, tokens: IssuedTokens): void
   writePageRefresh(c, publicBaseUrl, tokens.refreshToken, services.config.auth.refreshTokenTtlSeconds)
 }
 
+/**
+ * `value` for a refusal of the session (an unknown, expired or revoked token, a refused refresh); any
+ * other error (a store that cannot be reached) is thrown on: the app answers it 503 and the cookies
+ * stay, as the API answers a bearer request it cannot check (finding 70).
+ */
+const refusedAs =
+  <T>(value: T) =>
+  (error: unknown): T => {
+    const refusal = error instanceof RelayError && error.code !== 'UNAVAILABLE' && error.code !== 'INTERNAL'
+    if (refusal || error instanceof RefreshError) return value
+    throw error
+  }
+
 const authenticated = async (accounts: AccountServices, token: string): Promise<SignedIn | null> => {
   const principal = await accounts.auth.sessions.authenticate(token)
   // A page session is never DPoP-bound: a bound token in the cookie is somebody else's.
@@ -83,8 +96,9 @@ export const signedIn = async (c: C, services: Services, accounts: AccountServic
   const token = readPageSession(c, publicBaseUrl)
   let who: SignedIn | null = null
   if (token !== undefined) {
-    // An expired or revoked access token is the same as none: try the refresh cookie.
-    who = await authenticated(accounts, token).catch(() => null)
+    // An expired or revoked access token is the same as none: try the refresh cookie. A store that
+    // cannot be reached is no refusal: it is thrown on (503), the cookies kept (finding 70).
+    who = await authenticated(accounts, token).catch(refusedAs(null))
   }
   if (who === null) {
     const refresh = readPageRefresh(c, publicBaseUrl)
@@ -96,9 +110,9 @@ export const signedIn = async (c: C, services: Services, accounts: AccountServic
       const tokens = await accounts.auth.sessions.refresh(refresh)
       keepTokens(c, services, tokens)
       who = await authenticated(accounts, tokens.accessToken)
-    } catch {
+    } catch (error) {
       // A refused refresh (signed out elsewhere, reused, expired): the person signs in again.
-      who = null
+      who = refusedAs(null)(error)
     }
     if (who === null) clearPageSession(c, publicBaseUrl)
   }
