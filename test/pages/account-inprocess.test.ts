@@ -79,6 +79,16 @@ describe('the page session and /account in process', () => {
     expect(res.headers.get('location')).toBe('/signin?next=%2Faccount')
   })
 
+  it('sends a person who opens the server address to the account page (and so to the sign-in)', async () => {
+    const b = browser(t)
+    const root = await b.send('/')
+    expect(root.status).toBe(303)
+    expect(root.headers.get('location')).toBe('/account')
+    const account = await b.send(root.headers.get('location')!)
+    expect(account.headers.get('location')).toBe('/signin?next=%2Faccount')
+    expect((await b.send('/', { method: 'HEAD' })).status).toBe(303)
+  })
+
   it('sets the session, refresh and device-trust cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {
     const res = await browser(t).post('/signin', { username: 'dora', password: PASSWORD })
     const lines = res.headers.getSetCookie()

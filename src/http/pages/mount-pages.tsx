@@ -203,6 +203,8 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
   })
   app.post('/signout', signOut(services))
   if (accounts !== undefined) {
+    // The server's own address, opened by a person: the account page (which asks them to sign in first).
+    app.get('/', (c) => c.redirect('/account', 303))
     mountAccountDevices(app, services, accounts)
     mountAccountFeed(app, services, accounts)
     mountAccountSecurity(app, services, accounts)
