@@ -15,7 +15,7 @@ import { cors } from './middleware/cors.ts'
 import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
 import { bearerAuth } from './middleware/bearer-auth.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
-import { mountPages } from './pages/mount-pages.tsx'
+import { isPageNavigation, mountPages, notFoundPage } from './pages/mount-pages.tsx'
 import { installPageContent, type PageContent } from './pages/page-content.ts'
 import { mountAccount } from './mount-account.ts'
 import { mountOAuth } from './mount-oauth.ts'
@@ -82,7 +82,12 @@ const mountBase = (app: Hono<AppEnv>, services: Services, host: AppHost): void =
   // A store that cannot be reached is a 503 with Retry-After (a retry finds the same state), not a 500.
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
   app.onError((error, c) => errorResponse(c, unavailable(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error))
-  app.notFound((c) => errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })))
+  app.notFound((c) =>
+    // A person's browser at an address with no page gets a page (where the pages have an account to lead to).
+    services.accounts !== undefined && isPageNavigation(c)
+      ? notFoundPage(c, services)
+      : errorResponse(c, new RelayError('UNRECOGNIZED', { detail: 'unknown endpoint' })),
+  )
 
   const health = healthRoutes(services.readiness, isShuttingDown)
   app.get('/healthz', health.healthz)

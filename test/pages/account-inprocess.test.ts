@@ -81,12 +81,40 @@ describe('the page session and /account in process', () => {
 
   it('sends a person who opens the server address to the account page (and so to the sign-in)', async () => {
     const b = browser(t)
-    const root = await b.send('/')
+    const root = await b.send('/', { headers: { 'sec-fetch-dest': 'document', accept: 'text/html' } })
     expect(root.status).toBe(303)
     expect(root.headers.get('location')).toBe('/account')
     const account = await b.send(root.headers.get('location')!)
     expect(account.headers.get('location')).toBe('/signin?next=%2Faccount')
-    expect((await b.send('/', { method: 'HEAD' })).status).toBe(303)
+    // An API client keeps the JSON answer of an unknown path.
+    expect(await (await b.send('/', { headers: { accept: 'application/json' } })).json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
+  })
+
+  it('answers a browser opening an unknown address with a page, and an API client with the JSON error', async () => {
+    const b = browser(t)
+    const navigation = { 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
+    const page = await b.send('/acount/<script>x</script>', { headers: navigation })
+    expect(page.status).toBe(404)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'")
+    const html = await page.text()
+    expect(html).toContain('Page not found')
+    expect(html).toContain('href="/account"')
+    expect(html).not.toContain('<script>x')
+    // A browser without Fetch Metadata, asking for HTML first.
+    expect((await b.send('/nowhere', { headers: { accept: 'text/html' } })).headers.get('content-type')).toMatch(/^text\/html/)
+    // In German, as the other pages.
+    expect(await (await b.send('/nowhere', { headers: { ...navigation, 'accept-language': 'de' } })).text()).toContain(
+      'Seite nicht gefunden',
+    )
+    // API clients, a script's fetch, and anything but a GET keep the JSON error.
+    const apiHeaders: Record<string, string>[] = [{}, { accept: 'application/json' }, { 'sec-fetch-dest': 'empty', accept: 'text/html' }]
+    for (const headers of apiHeaders) {
+      const res = await b.send('/nowhere', { headers })
+      expect(res.status).toBe(404)
+      expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
+    }
+    expect((await b.send('/nowhere', { method: 'POST', headers: navigation })).headers.get('content-type')).toMatch(/json/)
   })
 
   it('sets the session, refresh and device-trust cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {

@@ -140,6 +140,27 @@ const signOut = (services: Services) => async (c: C) => {
 }
 
 /**
+ * True for a person's browser opening an address (a top-level navigation): `Sec-Fetch-Dest: document`,
+ * or, from a browser without Fetch Metadata, a GET that asks for HTML first.
+ */
+export const isPageNavigation = (c: C): boolean => {
+  if (c.req.method !== 'GET') return false
+  const dest = c.req.header('sec-fetch-dest')
+  return dest === undefined ? (c.req.header('accept') ?? '').startsWith('text/html') : dest === 'document'
+}
+
+/** The answer to a person's browser at an address with no page: a page, never the API's JSON error. */
+export const notFoundPage = (c: C, services: Services): Response => {
+  const frame = frameOf(c)
+  return render(
+    c,
+    services,
+    <Message frame={frame} title={frame.t('notFoundTitle')} text={frame.t('notFound')} back="/account" backLabel={frame.t('toAccount')} />,
+    404,
+  )
+}
+
+/**
  * Mounts the pages on `app`; `script` loads the page script (`scripts/build.ts`), when the runtime has one.
  *
  * @example
@@ -203,8 +224,9 @@ export const mountPages = (app: Hono<AppEnv>, services: Services, script?: () =>
   })
   app.post('/signout', signOut(services))
   if (accounts !== undefined) {
-    // The server's own address, opened by a person: the account page (which asks them to sign in first).
-    app.get('/', (c) => c.redirect('/account', 303))
+    // The server's own address, opened by a person: the account page (which asks them to sign in first);
+    // an API client keeps the JSON 404 of any unknown path.
+    app.get('/', (c) => (isPageNavigation(c) ? c.redirect('/account', 303) : c.notFound()))
     mountAccountDevices(app, services, accounts)
     mountAccountFeed(app, services, accounts)
     mountAccountSecurity(app, services, accounts)

@@ -7,6 +7,9 @@ export const deAccount: { readonly [K in keyof typeof enAccount]: string } = {
   signedOutTitle: 'Abgemeldet',
   signedOut: 'Sie sind in diesem Browser abgemeldet.',
   signInAgain: 'Wieder anmelden',
+  notFoundTitle: 'Seite nicht gefunden',
+  notFound: 'Unter dieser Adresse gibt es keine Seite. Prüfen Sie den Link, oder gehen Sie zu Ihrem Konto.',
+  toAccount: 'Zu Ihrem Konto',
   quarantineBanner:
     'Dieser Browser wurde vor Kurzem mit einem QR-Code angemeldet. Bis {until} kann er weder das Passwort noch die Zwei-Schritt-Bestätigung ändern und keine anderen Geräte abmelden. Wenn Sie ihn nicht selbst angemeldet haben, melden Sie ihn auf einem Ihrer anderen Geräte mit „Nicht ich“.',
   quarantined: 'Dieser Browser wurde vor Kurzem mit einem QR-Code angemeldet und darf das noch nicht (bis {until}).',

@@ -5,6 +5,9 @@ export const enAccount = {
   signedOutTitle: 'Signed out',
   signedOut: 'You are signed out on this browser.',
   signInAgain: 'Sign in again',
+  notFoundTitle: 'Page not found',
+  notFound: 'There is no page at this address. Check the link, or go to your account.',
+  toAccount: 'Go to your account',
   quarantineBanner:
     'This browser was signed in with a QR code recently. Until {until}, it cannot change the password or two-step verification, or sign out other devices. If you did not sign it in yourself, report it as "not me" from one of your other devices.',
   quarantined: 'This browser was signed in with a QR code recently and cannot do this yet (until {until}).',
