@@ -100,6 +100,11 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await check(page, '/login (QR shown)')
     await page.goto(`${server.url}/approve`)
     await check(page, '/approve (no link)')
+    // An address with no page, opened by the browser: the 404 page, not the API's JSON.
+    const missing = await page.goto(`${server.url}/acount`)
+    expect(missing?.status()).toBe(404)
+    await page.waitForSelector('a[href="/account"]')
+    await check(page, '/acount (404)')
 
     await page.goto(`${server.url}/signin?next=/account`)
     await page.fill('#username', 'gus')
