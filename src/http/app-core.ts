@@ -15,7 +15,7 @@ import { cors } from './middleware/cors.ts'
 import { requestContext, type GetSocketAddress } from './middleware/request-context.ts'
 import { bearerAuth } from './middleware/bearer-auth.ts'
 import { methodNotAllowed } from './method-not-allowed.ts'
-import { isPageNavigation, mountPages, notFoundPage } from './pages/mount-pages.tsx'
+import { failurePage, isPageNavigation, mountPages, notFoundPage } from './pages/mount-pages.tsx'
 import { installPageContent, type PageContent } from './pages/page-content.ts'
 import { mountAccount } from './mount-account.ts'
 import { mountOAuth } from './mount-oauth.ts'
@@ -81,7 +81,10 @@ const mountBase = (app: Hono<AppEnv>, services: Services, host: AppHost): void =
   app.use(loopbackHostsOnly(config.server.publicBaseUrl))
   // A store that cannot be reached is a 503 with Retry-After (a retry finds the same state), not a 500.
   const unavailable = (error: unknown): boolean => error instanceof StoreUnavailableError || host.isStoreUnavailable?.(error) === true
-  app.onError((error, c) => errorResponse(c, unavailable(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error))
+  // A person's browser gets the failure as a page (the JSON answer is what is logged and sent otherwise).
+  app.onError((error, c) =>
+    failurePage(c, services, errorResponse(c, unavailable(error) ? new RelayError('UNAVAILABLE', { cause: error }) : error)),
+  )
   app.notFound((c) =>
     // A person's browser at an address with no page gets a page (where the pages have an account to lead to).
     services.accounts !== undefined && isPageNavigation(c)

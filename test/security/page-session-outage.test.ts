@@ -16,14 +16,14 @@ const PASSWORD = 'correct horse battery staple'
 const ENV = { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1', QRELAY_APPROVER_MIN_AGE_SECONDS: '0' }
 
 /** The memory durable store, every port of which throws StoreUnavailableError while `down.now` is set. */
-const outageDurable = (down: { now: boolean }) => {
+const outageDurable = (down: { now: boolean; error?: Error }) => {
   const failing = <P extends object>(port: P): P =>
     new Proxy(port, {
       get(target, name, receiver) {
         const value: unknown = Reflect.get(target, name, receiver)
         if (typeof value !== 'function') return value
         return (...args: unknown[]) => {
-          if (down.now) return Promise.reject(new StoreUnavailableError('the store is unreachable'))
+          if (down.now) return Promise.reject(down.error ?? new StoreUnavailableError('the store is unreachable'))
           return (value as (...a: unknown[]) => unknown).apply(target, args)
         }
       },
@@ -38,7 +38,7 @@ const outageDurable = (down: { now: boolean }) => {
 
 /** A signed-in page session (its two cookies) of "dora", and the app. */
 const setup = async () => {
-  const down = { now: false }
+  const down: { now: boolean; error?: Error } = { now: false }
   const t = makeApp({ env: ENV, durable: outageDurable(down) })
   await t.auth.accounts.create('dora', PASSWORD)
   const signin = await t.app.request(`${ORIGIN}/signin`, {
@@ -70,6 +70,16 @@ describe('finding 70: pages: a store outage is not a sign-out', () => {
     expect(res.status).toBe(503)
     expect(res.headers.get('retry-after')).not.toBeNull()
     expect(clearsCookies(res)).toBe(false)
+    // A person's browser gets it as a page that says so, with the same status and Retry-After; an API
+    // client (above) the JSON.
+    const page = await t.app.request(`${ORIGIN}/account`, { headers: { cookie, 'sec-fetch-dest': 'document', accept: 'text/html' } })
+    expect(page.status).toBe(503)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(page.headers.get('retry-after')).toBe(res.headers.get('retry-after'))
+    expect(page.headers.get('cache-control')).toBe('no-store')
+    expect(await page.text()).toContain('Try again in a moment')
+    expect(clearsCookies(page)).toBe(false)
+    expect(await api.json()).toMatchObject({ errcode: expect.any(String) })
     // Once the store is back, the same cookies still open the account.
     down.now = false
     const after = await t.app.request(`${ORIGIN}/account`, { headers: { cookie } })
@@ -97,5 +107,22 @@ describe('finding 70: pages: a store outage is not a sign-out', () => {
     })
     expect(retry.status).toBe(200)
     expect((await t.auth.sessions.listDevices(account?.id ?? '')).length).toBe(0)
+  })
+
+  it('a fault of the server is a page that says only that it failed, to a person; the JSON 500 to an API client', async () => {
+    const { t, down, cookie } = await setup()
+    down.now = true
+    down.error = new Error('disk I/O error near secret-value-7')
+    const navigation = { cookie, 'sec-fetch-dest': 'document', accept: 'text/html' }
+    const page = await t.app.request(`${ORIGIN}/account`, { headers: navigation })
+    expect(page.status).toBe(500)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    const html = await page.text()
+    expect(html).toContain('Something went wrong')
+    expect(html).not.toContain('secret-value-7')
+    expect(html).not.toContain('disk I/O')
+    const api = await t.app.request(`${ORIGIN}/account`, { headers: { cookie } })
+    expect(api.status).toBe(500)
+    expect(JSON.stringify(await api.json())).not.toContain('secret-value-7')
   })
 })

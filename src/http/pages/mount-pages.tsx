@@ -143,10 +143,37 @@ const signOut = (services: Services) => async (c: C) => {
  * True for a person's browser opening an address (a top-level navigation): `Sec-Fetch-Dest: document`,
  * or, from a browser without Fetch Metadata, a GET that asks for HTML first.
  */
-export const isPageNavigation = (c: C): boolean => {
-  if (c.req.method !== 'GET') return false
+export const isPageNavigation = (c: C): boolean => c.req.method === 'GET' && isDocumentRequest(c)
+
+/** True for a request whose answer the browser shows as a page (a navigation, or a page form's POST). */
+const isDocumentRequest = (c: C): boolean => {
   const dest = c.req.header('sec-fetch-dest')
   return dest === undefined ? (c.req.header('accept') ?? '').startsWith('text/html') : dest === 'document'
+}
+
+/**
+ * The page of a server-side failure (`answer`, the API's JSON error, already logged) for a person's
+ * browser: what happened in words, the same status and `Retry-After`; it says only that it failed.
+ * Anything else gets `answer`.
+ */
+export const failurePage = (c: C, services: Services, answer: Response): Response => {
+  if (services.accounts === undefined || answer.status < 500 || !isDocumentRequest(c)) return answer
+  const frame = frameOf(c)
+  const unavailable = answer.status === 503
+  const view = (
+    <Message
+      frame={frame}
+      title={frame.t(unavailable ? 'unavailableTitle' : 'internalTitle')}
+      text={frame.t(unavailable ? 'unavailable' : 'internal')}
+      back="/account"
+      backLabel={frame.t('toAccount')}
+    />
+  )
+  const page = render(c, services, view, unavailable ? 503 : 500)
+  const retryAfter = answer.headers.get('retry-after')
+  if (retryAfter !== null) page.headers.set('retry-after', retryAfter)
+  page.headers.set('cache-control', 'no-store')
+  return page
 }
 
 /** The answer to a person's browser at an address with no page: a page, never the API's JSON error. */

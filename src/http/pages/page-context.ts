@@ -22,7 +22,7 @@ import { clearPageSession, readPageRefresh, readPageSession, writePageRefresh, w
 export type C = Context<AppEnv>
 
 /** The status codes pages answer with. */
-export type PageStatus = 200 | 400 | 403 | 404 | 413 | 429
+export type PageStatus = 200 | 400 | 403 | 404 | 413 | 429 | 500 | 503
 
 /** The frame of this request's page. */
 export const frameOf = (c: C): PageFrame => {

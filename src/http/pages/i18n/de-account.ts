@@ -10,6 +10,10 @@ export const deAccount: { readonly [K in keyof typeof enAccount]: string } = {
   notFoundTitle: 'Seite nicht gefunden',
   notFound: 'Unter dieser Adresse gibt es keine Seite. Prüfen Sie den Link, oder gehen Sie zu Ihrem Konto.',
   toAccount: 'Zu Ihrem Konto',
+  unavailableTitle: 'Bitte gleich noch einmal',
+  unavailable: 'Der Server kann das gerade nicht tun. Bitte versuchen Sie es gleich noch einmal.',
+  internalTitle: 'Etwas ist schiefgegangen',
+  internal: 'Auf dem Server ist etwas schiefgegangen. Bitte versuchen Sie es noch einmal.',
   quarantineBanner:
     'Dieser Browser wurde vor Kurzem mit einem QR-Code angemeldet. Bis {until} kann er weder das Passwort noch die Zwei-Schritt-Bestätigung ändern und keine anderen Geräte abmelden. Wenn Sie ihn nicht selbst angemeldet haben, melden Sie ihn auf einem Ihrer anderen Geräte mit „Nicht ich“.',
   quarantined: 'Dieser Browser wurde vor Kurzem mit einem QR-Code angemeldet und darf das noch nicht (bis {until}).',

@@ -8,6 +8,10 @@ export const enAccount = {
   notFoundTitle: 'Page not found',
   notFound: 'There is no page at this address. Check the link, or go to your account.',
   toAccount: 'Go to your account',
+  unavailableTitle: 'Try again in a moment',
+  unavailable: 'The server cannot do this right now. Please try again in a moment.',
+  internalTitle: 'Something went wrong',
+  internal: 'Something went wrong on the server. Please try again.',
   quarantineBanner:
     'This browser was signed in with a QR code recently. Until {until}, it cannot change the password or two-step verification, or sign out other devices. If you did not sign it in yourself, report it as "not me" from one of your other devices.',
   quarantined: 'This browser was signed in with a QR code recently and cannot do this yet (until {until}).',
