@@ -61,6 +61,41 @@ describe('the page session and /account in process', () => {
     return b
   }
 
+  it('creates the /account/show-qr channel for the page session, where only signed-in devices may create', async () => {
+    t = makeApp({ env: { QRELAY_ARGON2_MEMORY_KIB: '64', QRELAY_ARGON2_ITERATIONS: '1', QRELAY_INITIATION_REQUIRE_AUTH: 'true' } })
+    await t.auth.accounts.create('dora', PASSWORD)
+    const json = { 'content-type': 'application/json' }
+    // The API's create asks for a token, and the page endpoint for the page session.
+    expect((await t.app.request(`${ORIGIN}/v1/rendezvous`, { method: 'POST', headers: json, body: '{"data":""}' })).status).toBe(401)
+    const anonymous = await browser(t).send('/account/api/rendezvous', {
+      method: 'POST',
+      headers: { ...json, origin: ORIGIN },
+      body: '{"data":""}',
+    })
+    expect(anonymous.status).toBe(401)
+    const b = await signIn()
+    // Another origin's page carries the cookie too: refused.
+    const foreign = await b.send('/account/api/rendezvous', {
+      method: 'POST',
+      headers: { ...json, origin: 'https://evil.example' },
+      body: '{"data":""}',
+    })
+    expect(foreign.status).toBe(403)
+    const created = await b.send('/account/api/rendezvous', { method: 'POST', headers: { ...json, origin: ORIGIN }, body: '{"data":""}' })
+    expect(created.status).toBe(200)
+    const body = (await created.json()) as Record<string, unknown>
+    expect(Object.keys(body).sort()).toEqual(['creator_secret', 'expires_in_ms', 'id', 'sequence_token'])
+    // The channel is an ordinary native channel: its creator reads it with the secret.
+    const read = await t.app.request(`${ORIGIN}/v1/rendezvous/${body.id as string}`, {
+      headers: { authorization: `Bearer ${body.creator_secret as string}` },
+    })
+    expect(read.status).toBe(200)
+    // Bad input changes nothing: a body that is not the create's is a 400.
+    expect(
+      (await b.send('/account/api/rendezvous', { method: 'POST', headers: { ...json, origin: ORIGIN }, body: '{"data":1}' })).status,
+    ).toBe(400)
+  })
+
   it('finding 40: a page sign-in is in the account feed, in words, and told to the other sinks (the webhook)', async () => {
     const b = await signIn()
     const account = await t.auth.accounts.findByUsername('dora')

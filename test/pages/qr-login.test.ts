@@ -325,3 +325,40 @@ describe.skipIf(!browserAvailable)('an expired QR code on /login', () => {
     await ctx.close()
   }, 90_000)
 })
+
+describe.skipIf(!browserAvailable)('authenticate-then-initiate (QRELAY_INITIATION_REQUIRE_AUTH)', () => {
+  let server: SpawnedServer
+  let browser: Browser
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrelay-qr-require-auth-'))
+
+  beforeAll(async () => {
+    server = await startPagesServer(dataDir, ['kim'], { QRELAY_INITIATION_REQUIRE_AUTH: 'true' })
+    browser = await launchChromium()
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('the signed-in browser still shows its QR code on /account/show-qr (the page session is its creator)', async () => {
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await page.goto(`${server.url}/signin?next=/account`)
+    await page.fill('#username', 'kim')
+    await page.fill('#password', PASSWORD)
+    await page.press('#password', 'Enter')
+    await page.waitForSelector('#devices-h')
+    await page.goto(`${server.url}/account/show-qr`)
+    expect(await readQrFromScreenshot(browser, page)).toMatch(new RegExp(`^${server.url}/link#v1\\.`))
+    // The API's create still asks for a token: only the page session stood in for one.
+    const anonymous = await fetch(`${server.url}/v1/rendezvous`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"data":""}',
+    })
+    expect(anonymous.status).toBe(401)
+    await ctx.close()
+  }, 90_000)
+})

@@ -13,12 +13,24 @@ import { isClientError } from '../errors.ts'
 import { signIn } from '../sign-in.ts'
 import { outcomeKey, pageFetch, showConsent, stepUpOf } from './approve-page.ts'
 import { byId, format, type Messages, nextSubmit, say, show } from './dom.ts'
+import type { FetchLike } from '../native-api.ts'
 import { openAccountAs } from './page-handoff.ts'
+
+/**
+ * The channel create of `/account/show-qr` goes to the page-session endpoint (`/account/api/rendezvous`,
+ * the cookie as its credential, so it works where only signed-in devices may create); every other call
+ * of the channel goes where the SDK sends it.
+ */
+const showQrFetch: FetchLike = (input, init = {}) => {
+  const create = (init.method ?? 'GET').toUpperCase() === 'POST' && String(input) === `${location.origin}/v1/rendezvous`
+  if (!create) return fetch(input, init)
+  return fetch(`${location.origin}/account/api/rendezvous`, { ...init, credentials: 'same-origin' })
+}
 
 /** `/account/show-qr`: shows the QR code, takes the new device's check code, approves. */
 export const runShowQrPage = async (messages: Messages): Promise<void> => {
   const baseUrl = location.origin
-  const shown = await ExistingDevice.showQr({ baseUrl })
+  const shown = await ExistingDevice.showQr({ baseUrl, fetch: showQrFetch })
   byId<HTMLImageElement>('qr').src = `data:image/svg+xml,${encodeURIComponent(shown.qrSvg({ errorCorrection: 'M' }))}`
   show('qr', true)
   say('status', format(messages, 'showWaiting'))

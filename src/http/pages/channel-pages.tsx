@@ -4,7 +4,9 @@
  * intent), and the page-session approval endpoints
  * `GET|POST /approve/api/{user_code}`: the same handlers as `/v1/approvals/{user_code}` (same
  * context, checks, policy, step-up and limits), authenticated by the page cookie instead of a
- * token, refused to a session in QR quarantine, and a POST only from this origin.
+ * token, refused to a session in QR quarantine, and a POST only from this origin; and
+ * `POST /account/api/rendezvous`, the native channel create of `/account/show-qr` authenticated by the
+ * page session as a bearer would be (so it works with `QRELAY_INITIATION_REQUIRE_AUTH`).
  *
  * @see ../../../docs/pages.md
  */
@@ -16,6 +18,8 @@ import type { AppEnv } from '../context.ts'
 import type { AuthedEnv } from '../middleware/bearer-auth.ts'
 import type { RouteFn } from '../routes/account-shared.ts'
 import { approvalContextRoute, approvalDecisionRoute } from '../routes/approvals.ts'
+import { sequenceRoutes } from '../routes/msc4388.ts'
+import { ticketIssuer } from '../routes/tickets.ts'
 import { APPROVE_SCRIPT_MESSAGES, ApprovePage, LinkPage, LOGIN_SCRIPT_MESSAGES, LoginPage, ShowQrPage } from './channel-views.tsx'
 import type { MessageKey } from './i18n/en.ts'
 import type { PageScriptTag } from './layout.tsx'
@@ -55,6 +59,36 @@ const asPageSession =
     authed.set('principal', who.principal)
     return route(authed)
   }
+
+/** Where `/account/show-qr` creates its channel: `POST /v1/rendezvous` for the page session. */
+export const PAGE_CHANNEL_PATH = '/account/api/rendezvous'
+
+/**
+ * `POST /account/api/rendezvous`: the native create for the page session's device, a same-origin POST
+ * (the cookie rides along): the creator is that device, as with a bearer on `POST /v1/rendezvous`, so
+ * authenticate-then-initiate (`QRELAY_INITIATION_REQUIRE_AUTH`) lets the page show its QR code. The
+ * same limits, abuse counting and ticket as the API's create.
+ */
+const mountPageChannelCreate = (app: Hono<AppEnv>, services: Services, accounts: AccountServices): void => {
+  const { config, tickets, sightings } = services
+  const { create } = sequenceRoutes({
+    rendezvous: services.rendezvous,
+    api: 'native',
+    maxPayloadBytes: config.rendezvous.maxPayloadBytes,
+    createAvailable: true,
+    ...(tickets === undefined ? {} : { issueTicket: ticketIssuer(tickets, config.server.publicBaseUrl) }),
+  })
+  app.post(PAGE_CHANNEL_PATH, async (c, next) => {
+    if (!sameOriginPost(c, config.server.publicBaseUrl))
+      throw new RelayError('FORBIDDEN', { detail: 'a page request must come from this origin' })
+    const who = await signedIn(c, services, accounts)
+    if (who === null) throw new RelayError('INVALID_TOKEN', { detail: 'sign in first' })
+    ;(c as unknown as Parameters<RouteFn<AuthedEnv>>[0]).set('principal', who.principal)
+    c.set('flavor', 'native')
+    if (sightings.locates) c.set('clientAsn', await sightings.asnOf(c.get('clientAddress'), c.req.raw))
+    return create(c, next)
+  })
+}
 
 /**
  * Mounts the script (when the runtime has one), `/login`, and the approval endpoints; returns the
@@ -117,6 +151,7 @@ export const mountChannelPages = (
     })
     app.get('/approve/api/:user_code', asPageSession(services, accounts, approvalContextRoute(deps), false))
     app.post('/approve/api/:user_code', asPageSession(services, accounts, decide, true))
+    if (services.config.rendezvous.nativeEnabled) mountPageChannelCreate(app, services, accounts)
   }
   return async (c) => {
     const who = accounts === undefined ? null : await signedIn(c, services, accounts)
