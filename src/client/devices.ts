@@ -54,3 +54,4 @@ export { signIn, type DeviceSession, type SignInOptions, type SignInStep } from 
 export { approveSignIn, type ApprovalContext, type ApprovalResult, type ApproveOptions, type StepUpChallenge } from './approve.ts'
 export { generateDpopKey, type DpopKey } from './dpop-key.ts'
 export { reportNotMe, type NotMeOptions, type NotMeResult } from './not-me.ts'
+export type { CreatorCredential } from './native-api.ts'

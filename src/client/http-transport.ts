@@ -8,12 +8,12 @@
 import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError, isClientError } from './errors.ts'
-import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
+import { nativeApi, type FetchLike, type NativeApi, type NativeApiOptions } from './native-api.ts'
 import { sleep, systemNow, throwIfCancelled } from './platform.ts'
 import { receiveDeadline, receiveTimedOut, type ChannelTransport, type ReceiveOptions, type TransportConnector } from './transport.ts'
 
 /** Options of {@link httpTransport}. */
-export interface HttpTransportOptions {
+export interface HttpTransportOptions extends Pick<NativeApiOptions, 'creator' | 'publicBaseUrl'> {
   /** The relay's base URL. */
   baseUrl: string
   /** Default: `globalThis.fetch`. */

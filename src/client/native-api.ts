@@ -7,6 +7,7 @@
  */
 import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ClientError, type ClientErrorCode } from './errors.ts'
+import type { DpopKey } from './dpop-key.ts'
 import { normalizeBaseUrl } from './platform.ts'
 
 /** The `fetch` the SDK calls (the global one by default; tests and Workers may pass theirs). */
@@ -76,6 +77,19 @@ export interface NativeApiOptions {
   /** The relay's base URL (requests go to `<baseUrl>/v1/rendezvous`). */
   baseUrl: string
   fetch?: FetchLike
+  /**
+   * This device's session, sent with the channel create: where the relay lets only signed-in devices
+   * create channels (`QRELAY_INITIATION_REQUIRE_AUTH`), the existing device shows the QR code with it.
+   */
+  creator?: CreatorCredential
+  /** The server's public base URL, for the creator's DPoP proof (`htu`), when requests go elsewhere. Default `baseUrl`. */
+  publicBaseUrl?: string
+}
+
+/** A signed-in device's access token, and its DPoP key when the token is bound to one. */
+export interface CreatorCredential {
+  accessToken: string
+  dpopKey?: Pick<DpopKey, 'proof'>
 }
 
 /** The calls of the native API; each throws a ClientError on failure. */
@@ -109,6 +123,14 @@ export const nativeApi = (options: NativeApiOptions) => {
     }
     return body
   }
+  /** The creator's `Authorization` (and `DPoP` proof of `POST <public base>/v1/rendezvous` when bound), or none. */
+  const creatorHeaders = async (): Promise<Record<string, string>> => {
+    const creator = options.creator
+    if (creator === undefined) return {}
+    if (creator.dpopKey === undefined) return { Authorization: `Bearer ${creator.accessToken}` }
+    const htu = `${normalizeBaseUrl(options.publicBaseUrl ?? options.baseUrl)}/v1/rendezvous`
+    return { Authorization: `DPoP ${creator.accessToken}`, DPoP: await creator.dpopKey.proof('POST', htu, creator.accessToken) }
+  }
   const headers = (secret: string | null, json: boolean): Record<string, string> => ({
     Accept: 'application/json',
     ...(json ? { 'Content-Type': 'application/json' } : {}),
@@ -121,7 +143,7 @@ export const nativeApi = (options: NativeApiOptions) => {
 
     /** `POST /v1/rendezvous` with empty data. */
     async create(): Promise<CreatedChannel> {
-      const init = { method: 'POST', headers: headers(null, true), body: '{"data":""}' }
+      const init = { method: 'POST', headers: { ...headers(null, true), ...(await creatorHeaders()) }, body: '{"data":""}' }
       const body = await call(root, init, 'create a channel')
       const { id, creator_secret: secret, ticket, sequence_token: token, expires_in_ms: expires } = body
       const texts = [id, secret, ticket, token]

@@ -11,7 +11,7 @@ import type { ChannelState, Role } from '../core/channel/channel-state.ts'
 import { decryptMessage, encryptMessage } from '../core/channel/secure-message.ts'
 import type { Random } from '../ports.ts'
 import { ClientError, isClientError } from './errors.ts'
-import type { FetchLike } from './native-api.ts'
+import type { CreatorCredential, FetchLike } from './native-api.ts'
 import { httpTransport } from './http-transport.ts'
 import { systemNow, webRandom } from './platform.ts'
 import { INSPECT, type AbortReason, type ChannelTransport, type ReceiveOptions, type TransportConnector } from './transport.ts'
@@ -38,6 +38,11 @@ export interface SessionOptions {
   transport?: TransportConnector
   /** Default `globalThis.fetch`. */
   fetch?: FetchLike
+  /**
+   * The existing device's session, for the channel create of the default transport (a `transport` of
+   * your own takes it itself): where the relay lets only signed-in devices create channels.
+   */
+  creator?: CreatorCredential
   /** Default: Web Crypto. */
   random?: Random
   /** Clock, in ms. Default `Date.now`. */
@@ -73,7 +78,9 @@ export abstract class SessionBase {
   protected constructor(device: DeviceKind, options: SessionOptions) {
     this.device = device
     const fetch = options.fetch === undefined ? {} : { fetch: options.fetch }
-    this.connector = options.transport ?? httpTransport({ baseUrl: options.baseUrl, ...fetch })
+    const creator = options.creator === undefined ? {} : { creator: options.creator }
+    const publicBaseUrl = options.publicBaseUrl === undefined ? {} : { publicBaseUrl: options.publicBaseUrl }
+    this.connector = options.transport ?? httpTransport({ baseUrl: options.baseUrl, ...fetch, ...creator, ...publicBaseUrl })
     this.random = options.random ?? webRandom()
     this.now = options.now ?? systemNow
   }

@@ -9,7 +9,7 @@
 import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError } from './errors.ts'
-import { nativeApi, type FetchLike, type NativeApi } from './native-api.ts'
+import { nativeApi, type FetchLike, type NativeApi, type NativeApiOptions } from './native-api.ts'
 import { systemNow, throwIfCancelled, wakeWithin, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
 import {
   receiveDeadline,
@@ -24,7 +24,7 @@ import { errorOfClose } from './ws-close.ts'
 export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
 
 /** Options of {@link webSocketTransport}. */
-export interface WebSocketTransportOptions {
+export interface WebSocketTransportOptions extends Pick<NativeApiOptions, 'creator' | 'publicBaseUrl'> {
   /** The relay's base URL (http/https; the socket URL is derived from it). */
   baseUrl: string
   /** Default: `globalThis.WebSocket`. On Node 20 pass the `ws` package's. */
