@@ -24,7 +24,8 @@ export interface HttpTransportOptions extends Pick<NativeApiOptions, 'creator' |
   now?: () => number
 }
 
-interface HttpChannelInit extends ChannelEndInit {
+/** What an HTTP channel end is made of (a channel created or joined elsewhere, `auto-transport.ts`). */
+export interface HttpChannelInit extends ChannelEndInit {
   secret: string
   token: string
   expiresAtMs: number
@@ -149,3 +150,6 @@ export const httpTransport = (options: HttpTransportOptions): TransportConnector
     },
   }
 }
+
+/** An HTTP channel end on a channel this party already holds (created, or claimed, by other means). */
+export const httpChannel = (init: HttpChannelInit): ChannelTransport => new HttpChannel(init)

@@ -83,6 +83,8 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
   #put: PendingPut | null = null
   #pinger: ReturnType<typeof setInterval> | undefined
   #closed: Promise<void>
+  /** The socket opened (so its hello went to the relay). */
+  opened = false
 
   constructor(init: SocketChannelInit) {
     super(init)
@@ -119,6 +121,7 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
       })
     })
     this.#socket.addEventListener('open', () => {
+      this.opened = true
       const hello = this.#secret === null ? { type: 'hello' } : { type: 'hello', secret: this.#secret }
       this.#socket.send(JSON.stringify(hello))
     })
@@ -256,6 +259,33 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
   }
 }
 
+/** A socket that closed before it opened: nothing was said to the relay (`auto-transport.ts` falls back). */
+export class SocketNotOpened extends ClientError {}
+
+/**
+ * Opens a party's socket on a channel and resolves on the welcome, or undefined where there is no
+ * WebSocket class. Errors: those of the socket; {@link SocketNotOpened} when it never opened.
+ */
+export const socketOpener = (api: NativeApi, options: WebSocketTransportOptions) => {
+  const now = options.now ?? systemNow
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
+  const pingIntervalMs = options.pingIntervalMs ?? 25_000
+  const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (WebSocketClass === undefined) return undefined
+  return async (role: PartyRole, id: string, secret: string | null, seen: string | null): Promise<ChannelTransport> => {
+    const channel = new SocketChannel({ api, role, id, secret, seen, WebSocket: WebSocketClass, now })
+    try {
+      await channel.connect(connectTimeoutMs, pingIntervalMs)
+    } catch (error) {
+      if (channel.opened) throw error
+      // Only the socket goes: the channel is the caller's to use over HTTP.
+      channel.disconnect()
+      throw new SocketNotOpened('TRANSPORT_FAILED', { detail: 'the WebSocket did not open', cause: error })
+    }
+    return channel
+  }
+}
+
 /**
  * Native channels over WebSocket (creation over HTTP).
  *
@@ -267,16 +297,8 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
  */
 export const webSocketTransport = (options: WebSocketTransportOptions): TransportConnector => {
   const api = nativeApi(options)
-  const now = options.now ?? systemNow
-  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
-  const pingIntervalMs = options.pingIntervalMs ?? 25_000
-  const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (WebSocketClass === undefined) throw new TypeError('no WebSocket here: pass one (e.g. the ws package on Node 20)')
-  const open = async (role: PartyRole, id: string, secret: string | null, seen: string | null): Promise<SocketChannel> => {
-    const channel = new SocketChannel({ api, role, id, secret, seen, WebSocket: WebSocketClass, now })
-    await channel.connect(connectTimeoutMs, pingIntervalMs)
-    return channel
-  }
+  const open = socketOpener(api, options)
+  if (open === undefined) throw new TypeError('no WebSocket here: pass one (e.g. the ws package on Node 20)')
   return {
     kind: 'websocket',
     async create() {

@@ -64,10 +64,13 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     const fresh = await browser.newContext(freshOptions)
     approver ??= await signedInContext()
     const login = watch(await fresh.newPage())
+    const sockets = { login: [] as string[], approve: [] as string[] }
+    login.on('websocket', (ws) => sockets.login.push(ws.url()))
     await login.goto(`${server.url}/login`)
     const link = await readQrFromScreenshot(browser, login)
     expect(link).toMatch(new RegExp(`^${server.url}/approve#v1\\.`))
     const approve = watch(await approver.newPage())
+    approve.on('websocket', (ws) => sockets.approve.push(ws.url()))
     await approve.goto(link)
     await approve.waitForSelector('#check-code-box:not([hidden])')
     // The fragment is gone from the address bar once read.
@@ -75,7 +78,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     const code = ((await approve.textContent('#check-code')) ?? '').trim()
     expect(code).toMatch(/^\d{2}$/)
     await login.waitForSelector('#check-form:not([hidden])')
-    return { fresh, approver, login, approve, code }
+    return { fresh, approver, login, approve, code, sockets }
   }
 
   /** Types the check code on `typer`'s page and waits for the consent screen on `consent`'s. */
@@ -121,7 +124,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   }
 
   it('signs the new browser in: QR from a screenshot, check code, consent with Decline focused, approve', async () => {
-    const { fresh, approver, login, approve, code } = await pair()
+    const { fresh, approver, login, approve, code, sockets } = await pair()
     await confirmCheckCode(login, code, approve)
     expect(await approve.textContent('#consent-name')).toBe('Web browser')
     expect(await approve.evaluate(() => document.activeElement?.id)).toBe('consent-decline')
@@ -129,6 +132,10 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
     await approve.click('#consent-form button[value="approve"]')
     await approve.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Approved'))
     await landsOnAccount(login)
+    // Both pages talked over the channel's WebSocket (no polling), and on the same channel.
+    expect(sockets.login).toHaveLength(1)
+    expect(sockets.approve).toEqual(sockets.login)
+    expect(sockets.login[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/rendezvous\/[A-Za-z0-9_-]+\/ws$/)
     await fresh.close()
     await approver.close()
   }, 90_000)

@@ -14,6 +14,7 @@ import { ExistingDevice } from '../devices.ts'
 import { isClientError } from '../errors.ts'
 import type { FetchLike } from '../native-api.ts'
 import { byId, format, type Messages, nextChoice, nextSubmit, say, show } from './dom.ts'
+import { pageTransport } from './page-transport.ts'
 
 const STORED_LINK = 'qrelay-scanned-link'
 
@@ -89,7 +90,7 @@ export const runApprovePage = async (messages: Messages): Promise<void> => {
   show('channel-app', true)
   say('status', format(messages, 'approveConnecting'))
   try {
-    const scan = await ExistingDevice.scanQr(link, { baseUrl: location.origin })
+    const scan = await ExistingDevice.scanQr(link, { baseUrl: location.origin, transport: pageTransport() })
     await scan.connect()
     say('check-code', scan.checkCode)
     show('check-code-box', true)

@@ -15,6 +15,7 @@ import { outcomeKey, pageFetch, showConsent, stepUpOf } from './approve-page.ts'
 import { byId, format, type Messages, nextSubmit, say, show } from './dom.ts'
 import type { FetchLike } from '../native-api.ts'
 import { openAccountAs } from './page-handoff.ts'
+import { pageTransport } from './page-transport.ts'
 
 /**
  * The channel create of `/account/show-qr` goes to the page-session endpoint (`/account/api/rendezvous`,
@@ -30,7 +31,7 @@ const showQrFetch: FetchLike = (input, init = {}) => {
 /** `/account/show-qr`: shows the QR code, takes the new device's check code, approves. */
 export const runShowQrPage = async (messages: Messages): Promise<void> => {
   const baseUrl = location.origin
-  const shown = await ExistingDevice.showQr({ baseUrl, fetch: showQrFetch })
+  const shown = await ExistingDevice.showQr({ baseUrl, fetch: showQrFetch, transport: pageTransport(showQrFetch) })
   byId<HTMLImageElement>('qr').src = `data:image/svg+xml,${encodeURIComponent(shown.qrSvg({ errorCorrection: 'M' }))}`
   show('qr', true)
   say('status', format(messages, 'showWaiting'))
@@ -78,7 +79,7 @@ export const runLinkPage = async (messages: Messages): Promise<void> => {
   show('link-app', true)
   say('status', format(messages, 'approveConnecting'))
   try {
-    const scan = await NewDevice.scanQr(link, { baseUrl })
+    const scan = await NewDevice.scanQr(link, { baseUrl, transport: pageTransport() })
     await scan.connect()
     say('check-code', scan.checkCode)
     show('check-code-box', true)

@@ -13,6 +13,7 @@ import type { QrDisplay } from '../qr-display.ts'
 import { signIn } from '../sign-in.ts'
 import { openAccountAs } from './page-handoff.ts'
 import { byId, format, type Messages, nextSubmit, say, show } from './dom.ts'
+import { pageTransport } from './page-transport.ts'
 
 /** How many QR codes one visit shows before asking for a reload. */
 const MAX_CODES = 10
@@ -58,7 +59,7 @@ export const runLoginPage = async (messages: Messages): Promise<void> => {
   show('login-app', true)
   byId('restart').addEventListener('click', () => location.reload())
   for (let code = 0; code < MAX_CODES; code++) {
-    const shown = await NewDevice.showQr({ baseUrl })
+    const shown = await NewDevice.showQr({ baseUrl, transport: pageTransport() })
     showCode(messages, shown)
     try {
       await shown.waitForPeer()
