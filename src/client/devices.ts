@@ -55,3 +55,8 @@ export { approveSignIn, type ApprovalContext, type ApprovalResult, type ApproveO
 export { generateDpopKey, type DpopKey } from './dpop-key.ts'
 export { reportNotMe, type NotMeOptions, type NotMeResult } from './not-me.ts'
 export type { CreatorCredential } from './native-api.ts'
+
+// The channel transports (the default is preferWebSocket).
+export { preferWebSocket, type PreferWebSocketOptions } from './auto-transport.ts'
+export { httpTransport, type HttpTransportOptions } from './http-transport.ts'
+export { webSocketTransport, type WebSocketTransportOptions } from './ws-transport.ts'

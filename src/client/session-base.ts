@@ -12,7 +12,7 @@ import { decryptMessage, encryptMessage } from '../core/channel/secure-message.t
 import type { Random } from '../ports.ts'
 import { ClientError, isClientError } from './errors.ts'
 import type { CreatorCredential, FetchLike } from './native-api.ts'
-import { httpTransport } from './http-transport.ts'
+import { preferWebSocket } from './auto-transport.ts'
 import { systemNow, webRandom } from './platform.ts'
 import { INSPECT, type AbortReason, type ChannelTransport, type ReceiveOptions, type TransportConnector } from './transport.ts'
 
@@ -34,7 +34,10 @@ export interface SessionOptions {
   baseUrl: string
   /** The server's public base URL (QR link and ticket issuer), when requests go elsewhere (a proxy). Default `baseUrl`. */
   publicBaseUrl?: string
-  /** How to reach the channel. Default: `httpTransport({ baseUrl, fetch })`. */
+  /**
+   * How to reach the channel. Default: `preferWebSocket({ baseUrl, fetch })`, the WebSocket where one
+   * opens (browsers, Workers, Node 22), else HTTP polling every second.
+   */
   transport?: TransportConnector
   /** Default `globalThis.fetch`. */
   fetch?: FetchLike
@@ -80,7 +83,7 @@ export abstract class SessionBase {
     const fetch = options.fetch === undefined ? {} : { fetch: options.fetch }
     const creator = options.creator === undefined ? {} : { creator: options.creator }
     const publicBaseUrl = options.publicBaseUrl === undefined ? {} : { publicBaseUrl: options.publicBaseUrl }
-    this.connector = options.transport ?? httpTransport({ baseUrl: options.baseUrl, ...fetch, ...creator, ...publicBaseUrl })
+    this.connector = options.transport ?? preferWebSocket({ baseUrl: options.baseUrl, ...fetch, ...creator, ...publicBaseUrl })
     this.random = options.random ?? webRandom()
     this.now = options.now ?? systemNow
   }
