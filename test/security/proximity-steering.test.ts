@@ -1,0 +1,94 @@
+/**
+ * Regression tests of the proximity findings (SECURITY.md from 75; docs/security/channels.md): what
+ * the new device's holder, or an outsider, can do to the proximity verdict and the risk decision by
+ * choosing which requests carry which address. Through app.request() with the fake clock on the
+ * memory store, with a locator that knows where some addresses are.
+ */
+import { describe, expect, it } from 'vitest'
+import { memoryKeyStore } from '../../src/adapters/keys/keystore.ts'
+import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
+import { openSigningKeys } from '../../src/services/signing-keys.ts'
+import { call, login, viaApp, type Send } from '../helpers/account-client.ts'
+import { dpopHolder, type DpopHolder } from '../helpers/dpop.ts'
+import { fakeClock } from '../helpers/fake-clock.ts'
+import { makeApp, type TestApp } from '../helpers/make-app.ts'
+import { bindingOf, pollToken, requestGrant } from '../helpers/qr-login.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
+import { ADMIN_TOKEN, TEST_ENV } from '../integration/accounts/flow-suite.ts'
+
+const PASSWORD = 'correct horse battery staple'
+const START = Date.UTC(2026, 10, 22)
+/** The owner, at home in Berlin. */
+const HOME = '198.51.100.20'
+/** The phisher, in New York. */
+const PHISHER = '203.0.113.5'
+/** An address the geo database does not know (no ASN, no position). */
+const UNLOCATED = '192.0.2.77'
+const BINDING = bindingOf('P')
+const FACTS: Record<string, NetworkFacts> = {
+  [HOME]: { asn: 3320, geo: { latitude: 52.52, longitude: 13.405 } },
+  [PHISHER]: { asn: 7922, geo: { latitude: 40.71, longitude: -74.01 } },
+}
+const locator: NetworkLocator = { locate: (ip) => FACTS[ip] ?? {} }
+
+interface Owner {
+  t: TestApp
+  phone: Send
+  token: string
+  from: (ip: string) => Send
+}
+
+/** Alice, signed in on her phone at home, on a relay that signs channel tickets and locates addresses. */
+const owner = async (env: Record<string, string> = {}): Promise<Owner> => {
+  const clock = fakeClock(START)
+  const keys = await openSigningKeys({ store: memoryKeyStore(), clock, random: seededRandom(75), retiredKeyTtlMs: 86_400_000 })
+  const t = makeApp({ env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', ...env }, clock, locator, signingKeys: keys })
+  const phone = viaApp(t.app, HOME)
+  expect((await call(phone, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+  const { access_token: token } = await login(phone, 'alice', PASSWORD)
+  return { t, phone, token, from: (ip) => viaApp(t.app, ip) }
+}
+
+/** The approval as the SDK sends it: the binding, the key and the ticket of the QR code it scanned. */
+const approve = (o: Owner, userCode: string, holder: DpopHolder, ticket?: string) =>
+  call(
+    o.phone,
+    'POST',
+    `/v1/approvals/${encodeURIComponent(userCode)}`,
+    { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt, ...(ticket === undefined ? {} : { channel_ticket: ticket }) },
+    o.token,
+  )
+
+describe('finding 75: no evidence of where a sighting is never outranks evidence of distance', () => {
+  it('finding 75: a QR code created and relayed from New York is denied when the approver sends its signed ticket', async () => {
+    const o = await owner()
+    const created = await call(o.from(PHISHER), 'POST', '/v1/rendezvous', { data: '' })
+    expect(typeof created.body.ticket).toBe('string')
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(o.from(PHISHER), holder, o.t.clock.now(), { channel_binding: BINDING })
+    const context = await call(o.phone, 'GET', `/v1/approvals/${codes.user_code}`, undefined, o.token)
+    expect(context.body.proximity.relation).toBe('far')
+    // The ticket's prefix (no position of its own) must not turn New York into "unknown".
+    const res = await approve(o, codes.user_code, holder, created.body.ticket as string)
+    expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'POLICY_DENIED', reason: 'far_away' } })
+  })
+
+  it('finding 75: one poll from an address the geo database does not know does not hide New York', async () => {
+    const o = await owner()
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(o.from(PHISHER), holder, o.t.clock.now(), { channel_binding: BINDING })
+    expect((await pollToken(o.from(UNLOCATED), holder, o.t.clock.now(), codes.device_code)).body.error).toBe('authorization_pending')
+    const context = await call(o.phone, 'GET', `/v1/approvals/${codes.user_code}`, undefined, o.token)
+    expect(context.body.proximity.relation).toBe('far')
+    const res = await approve(o, codes.user_code, holder)
+    expect(res).toMatchObject({ status: 403, body: { qrelay_code: 'POLICY_DENIED', reason: 'far_away' } })
+  })
+
+  it('finding 75: a new device seen only where the geo database knows nothing still gets a step-up, not a deny', async () => {
+    const o = await owner()
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(o.from(UNLOCATED), holder, o.t.clock.now(), { channel_binding: BINDING })
+    const res = await approve(o, codes.user_code, holder)
+    expect(res.status).toBe(401)
+  })
+})
