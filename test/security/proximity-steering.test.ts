@@ -92,3 +92,27 @@ describe('finding 75: no evidence of where a sighting is never outranks evidence
     expect(res.status).toBe(401)
   })
 })
+
+describe("finding 76: a signed ticket's prefix is judged by the network lists as the address it stands for", () => {
+  /** Alice's office holds two networks, both trusted: the phone on one, the new laptop on the other. */
+  const OFFICE = { QRELAY_POLICY_TRUSTED_NETWORKS: '198.51.100.0/24,203.0.113.0/24' }
+
+  it('finding 76: an approval on trusted networks carrying the QR code ticket needs no step-up', async () => {
+    const o = await owner(OFFICE)
+    const created = await call(o.from('203.0.113.40'), 'POST', '/v1/rendezvous', { data: '' })
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(o.from('203.0.113.40'), holder, o.t.clock.now(), { channel_binding: BINDING })
+    const res = await approve(o, codes.user_code, holder, created.body.ticket as string)
+    expect(res).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+
+  it('finding 76: a ticket from outside the trusted networks still keeps the login out of their relief', async () => {
+    const o = await owner({ QRELAY_POLICY_TRUSTED_NETWORKS: '198.51.100.0/24,203.0.113.0/25' })
+    // Created from 203.0.113.200: its /24 reaches beyond the trusted /25.
+    const created = await call(o.from('203.0.113.200'), 'POST', '/v1/rendezvous', { data: '' })
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(o.from('203.0.113.40'), holder, o.t.clock.now(), { channel_binding: BINDING })
+    const res = await approve(o, codes.user_code, holder, created.body.ticket as string)
+    expect(res.status).toBe(401)
+  })
+})
