@@ -5,6 +5,7 @@
  * memory store, with a locator that knows where some addresses are.
  */
 import { describe, expect, it } from 'vitest'
+import { cloudflareLocator } from '../../src/adapters/geo/cloudflare.ts'
 import { memoryKeyStore } from '../../src/adapters/keys/keystore.ts'
 import type { NetworkFacts, NetworkLocator } from '../../src/ports.ts'
 import { openSigningKeys } from '../../src/services/signing-keys.ts'
@@ -113,6 +114,55 @@ describe("finding 76: a signed ticket's prefix is judged by the network lists as
     const holder = await dpopHolder()
     const { codes } = await requestGrant(o.from('203.0.113.40'), holder, o.t.clock.now(), { channel_binding: BINDING })
     const res = await approve(o, codes.user_code, holder, created.body.ticket as string)
+    expect(res.status).toBe(401)
+  })
+})
+
+describe("finding 77: the Worker's locator tells only of the address Cloudflare saw", () => {
+  /** The operator's own proxy in front of the Worker, in Frankfurt: Cloudflare sees it, not the clients. */
+  const PROXY = '100.64.0.5'
+  const FRANKFURT_CF = { asn: 64_496, country: 'DE', latitude: '50.11', longitude: '8.68' }
+
+  /** A request as the Worker gets it through the proxy: CF-Connecting-IP and `request.cf` are the proxy's. */
+  const viaProxy =
+    (t: TestApp, client: string): Send =>
+    async (path, init) => {
+      const headers = {
+        ...(init.headers as Record<string, string>),
+        'x-test-peer': PROXY,
+        'cf-connecting-ip': PROXY,
+        'x-forwarded-for': client,
+      }
+      const request = Object.assign(new Request(`https://relay.example${path}`, { ...init, headers }), { cf: FRANKFURT_CF })
+      return t.app.request(request)
+    }
+
+  it("finding 77: behind a proxy, a phisher in New York and the owner in Berlin are not both placed at the proxy's door", async () => {
+    const t = makeApp({
+      env: {
+        ...TEST_ENV,
+        QRELAY_APPROVER_MIN_AGE_SECONDS: '0',
+        QRELAY_TRUSTED_PROXY_HEADER: 'x-forwarded-for',
+        QRELAY_TRUSTED_PROXIES: '100.64.0.0/24',
+      },
+      clock: fakeClock(START),
+      locator: cloudflareLocator,
+    })
+    const phone = viaProxy(t, HOME)
+    expect((await call(phone, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const { access_token: token } = await login(phone, 'alice', PASSWORD)
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(viaProxy(t, PHISHER), holder, t.clock.now(), { channel_binding: BINDING })
+    const context = await call(phone, 'GET', `/v1/approvals/${codes.user_code}`, undefined, token)
+    expect(context.body.proximity.relation).not.toBe('nearby')
+    const res = await call(
+      phone,
+      'POST',
+      `/v1/approvals/${encodeURIComponent(codes.user_code)}`,
+      { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt },
+      token,
+    )
+    // Nothing is known of where the two are: a step-up, never an approval on the proxy's position.
     expect(res.status).toBe(401)
   })
 })
