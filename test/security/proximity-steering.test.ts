@@ -1,8 +1,8 @@
 /**
- * Regression tests of the proximity findings (SECURITY.md from 75; docs/security/channels.md): what
- * the new device's holder, or an outsider, can do to the proximity verdict and the risk decision by
- * choosing which requests carry which address. Through app.request() with the fake clock on the
- * memory store, with a locator that knows where some addresses are.
+ * Regression tests of the proximity findings (SECURITY.md from 75; docs/security/channels.md, and
+ * owner-protections.md for 78): what the new device's holder, or an outsider, can do to the proximity
+ * verdict and the risk decision by choosing which requests carry which address. Through app.request()
+ * with the fake clock on the memory store, with a locator that knows where some addresses are.
  */
 import { describe, expect, it } from 'vitest'
 import { cloudflareLocator } from '../../src/adapters/geo/cloudflare.ts'
@@ -164,5 +164,74 @@ describe("finding 77: the Worker's locator tells only of the address Cloudflare 
     )
     // Nothing is known of where the two are: a step-up, never an approval on the proxy's position.
     expect(res.status).toBe(401)
+  })
+})
+
+describe("finding 78: one customer of a carrier cannot get the whole carrier's logins refused", () => {
+  /** The owner's broadband carrier: her phone, her new laptop and one saboteur among its customers. */
+  const CARRIER = 3320
+  const SABOTEUR_48 = '2001:db8:77:'
+  const carrierLocator: NetworkLocator = {
+    locate: (ip) => (ip === HOME || ip === '198.51.100.21' || ip.startsWith('2001:db8:') || ip === '203.0.113.66' ? { asn: CARRIER } : {}),
+  }
+
+  /** Alice on the carrier, with the abuse guard on, and a native channel somebody else created and claimed. */
+  const setup = async () => {
+    const t = makeApp({
+      env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0' },
+      clock: fakeClock(START),
+      locator: carrierLocator,
+      abuse: true,
+    })
+    const phone = viaApp(t.app, HOME)
+    expect((await call(phone, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const { access_token: token } = await login(phone, 'alice', PASSWORD)
+    const created = await call(viaApp(t.app, '192.0.2.1'), 'POST', '/v1/rendezvous', { data: '' })
+    expect((await call(viaApp(t.app, '192.0.2.2'), 'GET', `/v1/rendezvous/${created.body.id}`)).status).toBe(200)
+    /** A write without a party secret from `ip`: a refused join. */
+    const refusedJoin = async (ip: string) =>
+      (await call(viaApp(t.app, ip), 'PUT', `/v1/rendezvous/${created.body.id}`, { sequence_token: 'x', data: 'y' })).status
+    return { t, phone, token, refusedJoin }
+  }
+
+  /** The owner's own QR login at home: her laptop creates the channel, her phone approves. */
+  const ownerLogin = async (s: Awaited<ReturnType<typeof setup>>) => {
+    const laptop = viaApp(s.t.app, '198.51.100.21')
+    const created = await call(laptop, 'POST', '/v1/rendezvous', { data: '' })
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(laptop, holder, s.t.clock.now(), { channel_binding: BINDING })
+    const approved = await call(
+      s.phone,
+      'POST',
+      `/v1/approvals/${encodeURIComponent(codes.user_code)}`,
+      { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt },
+      s.token,
+    )
+    return { created: created.status, approved }
+  }
+
+  it("finding 78: 120 refused joins from the /64s of one customer's IPv6 prefix do not block the carrier", async () => {
+    const s = await setup()
+    for (let i = 0; i < 120; i++) expect(await s.refusedJoin(`${SABOTEUR_48}${Math.floor(i / 9)}::1`)).toBe(403)
+    const login = await ownerLogin(s)
+    expect(login.created).toBe(200)
+    expect(login.approved).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+
+  it('finding 78: nor do 120 from one IPv4 address', async () => {
+    const s = await setup()
+    for (let i = 0; i < 120; i++) expect([403, 429]).toContain(await s.refusedJoin('203.0.113.66'))
+    const login = await ownerLogin(s)
+    expect(login.created).toBe(200)
+    expect(login.approved).toMatchObject({ status: 200, body: { status: 'approved' } })
+  })
+
+  it('finding 78: refused joins from a dozen customers of the carrier still block it (the signal stays)', async () => {
+    const s = await setup()
+    // Twelve customers (one /48 each), nine refused joins each: below each network's own limit of ten.
+    for (let c = 0; c < 12; c++) for (let i = 0; i < 9; i++) expect(await s.refusedJoin(`2001:db8:${100 + c}:1::1`)).toBe(403)
+    const login = await ownerLogin(s)
+    expect(login.created).toBe(403)
+    expect(login.approved).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
   })
 })
