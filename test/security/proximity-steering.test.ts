@@ -235,3 +235,33 @@ describe("finding 78: one customer of a carrier cannot get the whole carrier's l
     expect(login.approved).toMatchObject({ status: 403, body: { reason: 'abuse_blocked' } })
   })
 })
+
+describe('finding 79: the approval context shows the verdict the decision reaches', () => {
+  it("finding 79: with the operator's thresholds, a login from 255 km away is shown far and denied far", async () => {
+    const HAMBURG_HOME = '203.0.113.99'
+    const facts: Record<string, NetworkFacts> = {
+      [HOME]: { geo: { latitude: 52.52, longitude: 13.405 } },
+      [HAMBURG_HOME]: { geo: { latitude: 53.55, longitude: 9.99 } },
+    }
+    const t = makeApp({
+      env: { ...TEST_ENV, QRELAY_APPROVER_MIN_AGE_SECONDS: '0', QRELAY_PROXIMITY_FAR_KM: '200' },
+      clock: fakeClock(START),
+      locator: { locate: (ip) => facts[ip] ?? {} },
+    })
+    const phone = viaApp(t.app, HOME)
+    expect((await call(phone, 'POST', '/v1/admin/users', { username: 'alice', password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
+    const { access_token: token } = await login(phone, 'alice', PASSWORD)
+    const holder = await dpopHolder()
+    const { codes } = await requestGrant(viaApp(t.app, HAMBURG_HOME), holder, t.clock.now(), { channel_binding: BINDING })
+    const context = await call(phone, 'GET', `/v1/approvals/${codes.user_code}`, undefined, token)
+    const decided = await call(
+      phone,
+      'POST',
+      `/v1/approvals/${encodeURIComponent(codes.user_code)}`,
+      { decision: 'approve', channel_binding: BINDING, dpop_jkt: holder.jkt },
+      token,
+    )
+    expect(decided).toMatchObject({ status: 403, body: { reason: 'far_away' } })
+    expect(context.body.proximity.relation).toBe('far')
+  })
+})
