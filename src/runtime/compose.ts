@@ -174,6 +174,7 @@ const composeAccounts = (
   const denyMs = config.abuse.notMeDenySeconds * 1000
   const globalMinAccountAgeMs = config.abuse.notMeGlobalMinAccountAgeSeconds * 1000
   const notMe = notMeService({ durable, events, clock, guard: deviceGuard, abuse, denyMs, globalMinAccountAgeMs })
+  const policy = approvalPolicyOf(config.policy, config.network)
   const approvals = approvalsService({
     grants,
     durable,
@@ -181,18 +182,17 @@ const composeAccounts = (
     clock,
     random,
     secondFactors: auth.secondFactors,
-    policy: approvalPolicyOf(config.policy, config.network),
+    policy,
     recency,
     ...(abuse === undefined ? {} : { abuse }),
   })
-  const { oauth, network } = config
   const approvalLookups = approvalRequests({
     grants,
     limiter,
     kv: store.kv,
     clock,
-    oauth,
-    network,
+    oauth: config.oauth,
+    proximity: policy.proximity,
     isHidden: approvals.isHidden,
   })
   return {

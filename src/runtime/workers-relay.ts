@@ -9,7 +9,7 @@
  * client's address in {@link CLIENT_HEADER} (the object is reachable only through the Worker).
  */
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { cfFacts } from '../adapters/geo/cloudflare.ts'
+import { factsOfPeer } from '../adapters/geo/cloudflare.ts'
 import { memoryChannelEvents, type MemoryChannelEvents } from '../adapters/pubsub/memory.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { durableObjectStore } from '../adapters/storage/durable-object.ts'
@@ -96,8 +96,8 @@ export const forwardWebSocket = (request: Request, env: Env, id: string, rule: C
   const header = rule.header === undefined ? undefined : (request.headers.get(rule.header) ?? undefined)
   const address = clientAddress(request.headers.get('cf-connecting-ip') ?? undefined, header, rule)
   headers.set(CLIENT_HEADER, address === null ? 'unknown' : address.toString())
-  const { asn } = cfFacts((request as Request & { cf?: Parameters<typeof cfFacts>[0] }).cf)
-  // Never the client's own header: only what Cloudflare said.
+  // Never the client's own header: only what Cloudflare said, and only of the client (finding 77).
+  const { asn } = address === null ? {} : factsOfPeer(address.toString(), request)
   if (asn === undefined) headers.delete(CLIENT_ASN_HEADER)
   else headers.set(CLIENT_ASN_HEADER, String(asn))
   return env.RELAY_CHANNEL.getByName(channelObjectName(id)).fetch(new Request(request, { headers }))

@@ -22,7 +22,7 @@ import { inAnyRange, isLoopback, parseAddress, type Cidr } from '../core/policy/
 import type { Clock, CounterStore, KvStore, Logger } from '../ports.ts'
 import { noteBlock } from './abuse-blocks.ts'
 import type { Metrics } from '../ports/metrics.ts'
-import { ASN_SOURCE, sourceKeyOf } from './abuse-sources.ts'
+import { ASN_SOURCE, customerOf, sourceKeyOf } from './abuse-sources.ts'
 import {
   addReport,
   clearBlocks,
@@ -44,8 +44,11 @@ export interface AbuseGuard {
   /**
    * Counts one signal against a source (an address, or a network key as `rateKeyOf` writes it). With
    * `onceFor` (e.g. the declining account), that party's signals count once per source and window.
+   * An ASN source takes `from`, the network the signal came from: one customer (an IPv4 address, an
+   * IPv6 /48) adds at most what would block its own network to the ASN's counts in a window, so that
+   * one customer cannot block a whole carrier (finding 78).
    */
-  record(source: string, signal: AbuseSignal, onceFor?: string): Promise<void>
+  record(source: string, signal: AbuseSignal, onceFor?: string, from?: string): Promise<void>
   /**
    * Whether an approval by `accountId` of a login from the source is refused: true while the source is
    * under an automatic block or an explicit deny, while that account's own "not me" deny of it lasts,
@@ -82,6 +85,24 @@ export type NotMeDenyScope = 'account' | 'global' | 'none'
 export interface NotMeDeny {
   scope: NotMeDenyScope
   keptBecause?: NotMeKeptGlobally
+}
+
+/** What one network may count of a signal in a window before it is blocked itself. */
+const ownLimitOf = (t: AbuseThresholds, signal: Exclude<AbuseSignal, 'channel_completed'>): number => {
+  switch (signal) {
+    case 'channel_created':
+      return t.minCreatedForRatio
+    case 'refused_join':
+      return t.maxRefusedJoins
+    case 'check_code_abort':
+      return t.maxCheckCodeAborts
+    case 'declined_approval':
+      return t.maxDeclinedApprovals
+    default: {
+      const unreachable: never = signal
+      return unreachable
+    }
+  }
 }
 
 /** The network key `::1` counts under (its /64). */
@@ -171,13 +192,25 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
     return (await deps.vouches(accountId, key)) ? other : notMe
   }
 
+  /**
+   * True when the signal may count against `key`: always for a network; for an ASN only while the
+   * customer `from` belongs to has added less than one network's own limit of it in this window.
+   * Completions only ever help a source and are not shared out.
+   */
+  const withinShare = async (key: string, window: number, signal: AbuseSignal, from: string | undefined, t: AbuseThresholds) => {
+    const customer = from === undefined ? null : customerOf(from)
+    if (!key.startsWith(ASN_SOURCE) || customer === null || signal === 'channel_completed') return true
+    const share = await counters.increment(`${counterKey(key, window, signal)}:from:${customer}`, 2 * t.windowMs)
+    return share <= ownLimitOf(deps.thresholds, signal)
+  }
+
   const denyGlobally = async (key: string, ms: number, reason: string, at = denyKey(key)): Promise<void> => {
     await kv.put(at, String(clock.now() + ms), ms)
     await noteBlock(kv, clock, key, reason, clock.now() + ms)
   }
 
   return {
-    async record(source, signal, onceFor) {
+    async record(source, signal, onceFor, from) {
       if (source === '' || source === 'unknown') return
       const key = sourceKeyOf(source)
       const t = thresholdsOf(key)
@@ -185,7 +218,9 @@ export const abuseGuard = (deps: AbuseGuardDeps): AbuseGuard => {
       try {
         const once =
           onceFor === undefined ? 1 : await counters.increment(`${counterKey(key, window, signal)}:by:${onceFor}`, 2 * t.windowMs)
-        if (once === 1) await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
+        if (once === 1 && (await withinShare(key, window, signal, from, t))) {
+          await counters.increment(counterKey(key, window, signal), 2 * t.windowMs)
+        }
       } catch (error) {
         // Accounting is best effort: a store hiccup must not fail the request that was counted.
         deps.logger?.warn({ err: summarizeError(error), network: key, signal }, 'abuse signal not counted')

@@ -5,7 +5,7 @@
  *
  * @see ../core/policy/abuse.ts
  */
-import { parseAddress, rateKeyOf } from '../core/policy/network.ts'
+import { parseAddress, parseCidr, prefixOf, rateKeyOf } from '../core/policy/network.ts'
 
 /** Prefix of an ASN source (`asn:64500`): counted with the ASN thresholds. */
 export const ASN_SOURCE = 'asn:'
@@ -26,4 +26,16 @@ export const sourceKeyOf = (source: string): string => {
   if (source.startsWith(ASN_SOURCE)) return source
   const address = parseAddress(source)
   return address === null ? source : rateKeyOf(address)
+}
+
+/**
+ * The customer a network key belongs to, for its share of an ASN's counts (finding 78): an IPv4
+ * address, or the IPv6 /48 of a /64 (a site gets a /48 or a /56, RFC 6177); null when not a network.
+ *
+ * @example
+ * customerOf('2001:db8:77:1::/64') // '2001:db8:77::/48'
+ */
+export const customerOf = (network: string): string | null => {
+  const address = parseAddress(network) ?? parseCidr(network)?.[0] ?? null
+  return address === null ? null : prefixOf(address, 32, 48)
 }

@@ -12,7 +12,7 @@ import { RelayError } from '../core/errors.ts'
 import type { DeviceGrant } from '../core/oauth/device-grant.ts'
 import { normalizeUserCode } from '../core/oauth/user-code.ts'
 import { parseAddress, prefixOf } from '../core/policy/network.ts'
-import { DEFAULT_PROXIMITY, judgeProximity, type NetworkSighting, type ProximityVerdict } from '../core/policy/proximity.ts'
+import { judgeProximity, type NetworkSighting, type ProximityConfig, type ProximityVerdict } from '../core/policy/proximity.ts'
 import type { Clock, KvStore } from '../ports.ts'
 import type { DeviceGrantsService, StoredGrant } from './device-grants.ts'
 import type { RateLimiter } from './rate-limiter.ts'
@@ -53,7 +53,7 @@ export interface ApprovalRequests {
 const notFound = (): RelayError => new RelayError('NOT_FOUND', { detail: 'unknown or expired code' })
 
 /** A network as shown to a person: the prefix, never the full address. */
-const networkOf = (ip: string | undefined, network: Config['network']): string | undefined => {
+const networkOf = (ip: string | undefined, network: Pick<ProximityConfig, 'ipv4PrefixBits' | 'ipv6PrefixBits'>): string | undefined => {
   const address = ip === undefined ? null : parseAddress(ip)
   return address === null ? undefined : prefixOf(address, network.ipv4PrefixBits, network.ipv6PrefixBits)
 }
@@ -71,7 +71,11 @@ export const approvalRequests = (deps: {
   kv: KvStore
   clock: Clock
   oauth: Config['oauth']
-  network: Config['network']
+  /**
+   * The thresholds the approval decides with (`ApprovalPolicy.proximity`, the prefix lengths of
+   * `Config['network']` among them): the context shows the decision's verdict (finding 79).
+   */
+  proximity: ProximityConfig
   /** A grant this account hid (an unproven decline) is NOT_FOUND to it. */
   isHidden: (accountId: string, grantId: string) => Promise<boolean>
 }): ApprovalRequests => {
@@ -98,12 +102,11 @@ export const approvalRequests = (deps: {
       const { grant } = await loadPending(lookup)
       if (await deps.isHidden(lookup.accountId, grant.id)) throw notFound()
       const now = deps.clock.now()
-      const { ipv4PrefixBits, ipv6PrefixBits } = deps.network
-      const verdict = judgeProximity(grant.networks, [await approver()], { ...DEFAULT_PROXIMITY, ipv4PrefixBits, ipv6PrefixBits })
+      const verdict = judgeProximity(grant.networks, [await approver()], deps.proximity)
       return {
         grant,
         expiresInSeconds: Math.max(0, Math.floor((grant.expiresAtMs - now) / 1000)),
-        newDeviceNetworks: grant.networks.map((s) => ({ source: s.source, network: networkOf(s.ip, deps.network) ?? s.prefix ?? null })),
+        newDeviceNetworks: grant.networks.map((s) => ({ source: s.source, network: networkOf(s.ip, deps.proximity) ?? s.prefix ?? null })),
         proximity: { relation: verdict.relation, inconsistent: verdict.inconsistent },
       }
     },

@@ -40,8 +40,11 @@ export { approvalPolicyOf, type ApprovalPolicy } from './approval-policy.ts'
 export interface ApprovalAbuse {
   /** True while the address is under an automatic or "not me" deny (with `accountId`: that account's too). */
   isDenied(ip: string, accountId?: string): Promise<boolean>
-  /** Counts a declined approval against the new device's address, once per declining account and window. */
-  record(ip: string, signal: 'declined_approval', onceFor?: string): Promise<void>
+  /**
+   * Counts a declined approval against the new device's address, once per declining account and
+   * window; an ASN source with `from`, the address it stands for (see `AbuseGuard.record`).
+   */
+  record(ip: string, signal: 'declined_approval', onceFor?: string, from?: string): Promise<void>
 }
 
 /** What ties an approval to the new device: the channel's proof, or nothing but a typed code. */
@@ -170,7 +173,8 @@ export const approvalsService = (deps: {
     const first = grant.networks[0]
     for (const source of [first?.ip, first?.asn === undefined ? undefined : `asn:${first.asn}`]) {
       // A counter that fails to count must not fail the decision the user already made.
-      if (source !== undefined) await deps.abuse?.record(source, 'declined_approval', accountId).catch(() => {})
+      const from = source === first?.ip ? undefined : first?.ip
+      if (source !== undefined) await deps.abuse?.record(source, 'declined_approval', accountId, from).catch(() => {})
     }
   }
 

@@ -15,6 +15,7 @@ import type { RateLimiter } from './rate-limiter.ts'
 import { channelLimits } from './channel-limits.ts'
 import { prefixLimits } from './prefix-limits.ts'
 import { sourcesOf, type AbuseGuard, type AbuseSignal } from './abuse-guard.ts'
+import { ASN_SOURCE } from './abuse-sources.ts'
 import type { ChannelIds } from './channel-ids.ts'
 
 /** Who is asking: the key their per-client limits count under (see `rateKeyOf`). */
@@ -109,9 +110,10 @@ export const channelAccess = (deps: ChannelAccessDeps, ids: ChannelIds) => {
     return record
   }
 
-  /** Counts an abuse signal against every source given (its network, its ASN). */
+  /** Counts an abuse signal against every source given (its network, its ASN: there as the network's share). */
   const count = async (sources: readonly string[], signal: AbuseSignal): Promise<void> => {
-    if (deps.abuse !== undefined) for (const source of sources) await deps.abuse.record(source, signal)
+    const network = sources.find((source) => !source.startsWith(ASN_SOURCE))
+    for (const source of sources) await deps.abuse?.record(source, signal, undefined, source === network ? undefined : network)
   }
 
   /** Refuses a third party, counting it against the caller's network. */

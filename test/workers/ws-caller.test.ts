@@ -74,7 +74,7 @@ describe('finding 35: WebSocket upgrades of malformed ids on Workers', () => {
 })
 
 /** The request the Worker hands the channel object for an upgrade with `headers`, forwarded under `rule`. */
-const forwardedUnder = async (rule: ClientAddressRule, headers: Record<string, string>): Promise<Request> => {
+const forwardedUnder = async (rule: ClientAddressRule, headers: Record<string, string>, cf?: { asn: number }): Promise<Request> => {
   let handed: Request | undefined
   const env = {
     RELAY_CHANNEL: {
@@ -86,7 +86,10 @@ const forwardedUnder = async (rule: ClientAddressRule, headers: Record<string, s
       }),
     },
   } as unknown as Env
-  const request = new Request(`${ORIGIN}/v1/rendezvous/abc/ws`, { headers: { upgrade: 'websocket', ...headers } })
+  const request = new Request(`${ORIGIN}/v1/rendezvous/abc/ws`, {
+    headers: { upgrade: 'websocket', ...headers },
+    ...(cf === undefined ? {} : { cf }),
+  })
   await forwardWebSocket(request, env, 'abc', rule)
   if (handed === undefined) throw new Error('nothing forwarded')
   return handed
@@ -109,5 +112,21 @@ describe("finding 71: a WebSocket's caller on Workers follows the client-address
   it("finding 71: a peer that is no trusted proxy is its own client, whatever it claims, and the client's own copy of the Worker's header is dropped", async () => {
     const headers = { 'cf-connecting-ip': '203.0.113.50', 'x-forwarded-for': '192.0.2.1', 'x-qrelay-client-address': '192.0.2.2' }
     expect(callerOfForwarded(await forwardedUnder(rule, headers)).clientKey).toBe('203.0.113.50')
+  })
+})
+
+describe("finding 77: a WebSocket's ASN on Workers is the client's, never a proxy's", () => {
+  const rule: ClientAddressRule = { header: 'x-forwarded-for', trustedProxies: [parseCidr('198.51.100.0/24') as Cidr] }
+
+  it("finding 77: behind a trusted proxy, the socket does not carry the proxy's ASN for the client it names", async () => {
+    const headers = { 'cf-connecting-ip': '198.51.100.5', 'x-forwarded-for': '203.0.113.9' }
+    const caller = callerOfForwarded(await forwardedUnder(rule, headers, { asn: 64_496 }))
+    expect(caller.clientKey).toBe('203.0.113.9')
+    expect(caller.asn).toBeUndefined()
+  })
+
+  it('finding 77: a client Cloudflare saw itself keeps its ASN', async () => {
+    const caller = callerOfForwarded(await forwardedUnder(rule, { 'cf-connecting-ip': '203.0.113.50' }, { asn: 3320 }))
+    expect(caller).toMatchObject({ clientKey: '203.0.113.50', asn: 3320 })
   })
 })

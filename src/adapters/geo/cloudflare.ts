@@ -6,6 +6,7 @@
  * @see https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties
  * @see ../../core/policy/proximity.ts
  */
+import { parseAddress } from '../../core/policy/network.ts'
 import type { NetworkFacts, NetworkLocator } from '../../ports.ts'
 
 /** The `request.cf` members read here (strings or numbers, as Cloudflare sends them). */
@@ -43,12 +44,28 @@ export const cfFacts = (cf: CfProperties | undefined): NetworkFacts => {
 }
 
 /**
- * The locator of a Worker: `request.cf` of the request being served (the address is Cloudflare's
- * CF-Connecting-IP, so both describe the same client).
+ * The facts of `request.cf` when they describe `address`: `request.cf` tells of the peer Cloudflare
+ * saw (CF-Connecting-IP). Behind a proxy of the deployment's own (`QRELAY_TRUSTED_PROXY_HEADER`), the
+ * client's address comes from the proxy's header while `request.cf` still tells of the proxy: every
+ * client would be placed at the proxy's door, on its ASN (finding 77). Then nothing is known.
+ *
+ * @example
+ * factsOfPeer('203.0.113.9', request) // {} when CF-Connecting-IP is a proxy's address
+ */
+export const factsOfPeer = (address: string, request: Request): NetworkFacts => {
+  const peer = parseAddress(request.headers.get('cf-connecting-ip') ?? '')
+  const client = parseAddress(address)
+  if (peer === null || client === null || peer.toString() !== client.toString()) return {}
+  return cfFacts((request as Request & { cf?: CfProperties }).cf)
+}
+
+/**
+ * The locator of a Worker: `request.cf` of the request being served, when the address located is the
+ * one Cloudflare saw ({@link factsOfPeer}).
  *
  * @example
  * const services = compose(config, { ...ports, locator: cloudflareLocator })
  */
 export const cloudflareLocator: NetworkLocator = {
-  locate: (_ip, request) => cfFacts((request as Request & { cf?: CfProperties }).cf),
+  locate: (ip, request) => factsOfPeer(ip, request),
 }

@@ -61,11 +61,29 @@ export const standingOf = (lists: NetworkLists, ip: string | undefined): Address
   return inAnyRange(addr, lists.trusted) ? 'trusted' : 'neutral'
 }
 
+/** True when every address of `inner` lies in `outer`. */
+const within = (inner: Cidr, outer: Cidr): boolean => inner[1] >= outer[1] && inAnyRange(inner[0], [outer])
+
+/**
+ * Where a sighting stands: by its address, or, for a sighting that knows only its prefix (a signed
+ * channel ticket), by that prefix when a range holds all of it (finding 76); otherwise `neutral`.
+ */
+const sightingStanding = (lists: NetworkLists, s: NetworkSighting): AddressStanding => {
+  if (s.ip !== undefined) return standingOf(lists, s.ip)
+  const prefix = s.prefix === undefined ? null : parseCidr(s.prefix)
+  if (prefix === null) return 'neutral'
+  if (lists.denied.some((range) => within(prefix, range))) return 'denied'
+  return lists.trusted.some((range) => within(prefix, range)) ? 'trusted' : 'neutral'
+}
+
 /** The lists' verdict on a whole login. */
 export interface NetworkListsVerdict {
   /** Some sighting of either device is in a denied range. */
   denied: boolean
-  /** Every sighting of both devices has an address, and all are trusted (and there is at least one on each side). */
+  /**
+   * Every sighting of both devices has an address (or a prefix) and all are trusted (and there is at
+   * least one on each side).
+   */
   trusted: boolean
 }
 
@@ -80,7 +98,7 @@ export const judgeNetworkLists = (
   newDevice: readonly NetworkSighting[],
   approver: readonly NetworkSighting[],
 ): NetworkListsVerdict => {
-  const standings = (side: readonly NetworkSighting[]) => side.map((s) => standingOf(lists, s.ip))
+  const standings = (side: readonly NetworkSighting[]) => side.map((s) => sightingStanding(lists, s))
   const mine = standings(newDevice)
   const theirs = standings(approver)
   const all = [...mine, ...theirs]

@@ -1,7 +1,8 @@
 /**
  * Proximity (BCP "establish proximity"): how close the new device's networks are to the approver's.
  * The new device is seen several times (channel creation, device authorization, token polls); each
- * sighting is compared with each of the approver's, and the strongest relation found wins. The new
+ * sighting is compared with each of the approver's, and the strongest relation found wins (a pair that
+ * knows no positions never outranks one found `far`, see {@link judgeProximity}). The new
  * device's own sightings are also compared with each other: a device that created the channel from
  * one place and asked for authorization from another is what a relayed (phished) QR code looks like.
  *
@@ -168,9 +169,15 @@ const samePrefixOnly = (a: NetworkSighting, x: Address | null, b: NetworkSightin
   return inAnyRange(inner[0], [outer])
 }
 
+/** True for a relation that says where the two sightings are (not `unknown`, not an ASN alone). */
+const locates = (relation: ProximityRelation): boolean => relation !== 'unknown' && relation !== 'same_asn'
+
 /**
  * Compares the new device's sightings with the approver's. With nothing comparable on either side the
- * relation is `unknown`.
+ * relation is `unknown`. The strongest relation wins, but a pair that knows nothing of where its two
+ * sightings are (`unknown`, or an ASN alone) never outranks a pair found `far`: otherwise one sighting
+ * without a position (a ticket's bare prefix, an address the geo database does not know) would hide
+ * the distance of all the others (finding 75).
  *
  * @example
  * const verdict = judgeProximity(grant.networks, [approvalSighting], DEFAULT_PROXIMITY)
@@ -186,16 +193,19 @@ export const judgeProximity = (
   let relation: ProximityRelation = 'unknown'
   let best = -1
   let nearest: number | undefined
+  let sawFar = false
   for (const a of mine) {
     for (const b of theirs) {
       const found = relate(a, b, config)
       if (found.distanceKm !== undefined) nearest = Math.min(nearest ?? Infinity, found.distanceKm)
+      if (found.relation === 'far') sawFar = true
       if (RELATION_STRENGTH[found.relation] > best) {
         best = RELATION_STRENGTH[found.relation]
         relation = found.relation
       }
     }
   }
+  if (sawFar && !locates(relation)) relation = 'far'
   const disagreements: Disagreement[] = []
   const floor = RELATION_STRENGTH[config.consistentAtLeast]
   for (let i = 0; i < mine.length; i++) {

@@ -20,8 +20,19 @@ describe('cloudflare locator (request.cf → proximity facts)', () => {
   })
 
   it('reads the cf object of the request it is given', async () => {
-    const request = Object.assign(new Request('https://relay.example/'), { cf: { asn: 3320, country: 'DE' } })
+    const peer = { headers: { 'cf-connecting-ip': '192.0.2.1' } }
+    const request = Object.assign(new Request('https://relay.example/', peer), { cf: { asn: 3320, country: 'DE' } })
     expect(await cloudflareLocator.locate('192.0.2.1', request)).toEqual({ asn: 3320, country: 'DE' })
-    expect(await cloudflareLocator.locate('192.0.2.1', new Request('https://relay.example/'))).toEqual({})
+    expect(await cloudflareLocator.locate('::ffff:192.0.2.1', request)).toEqual({ asn: 3320, country: 'DE' })
+    expect(await cloudflareLocator.locate('192.0.2.1', new Request('https://relay.example/', peer))).toEqual({})
+  })
+
+  it('finding 77: tells nothing of an address Cloudflare did not see (a client named by a proxy of its own)', async () => {
+    const request = Object.assign(new Request('https://relay.example/', { headers: { 'cf-connecting-ip': '100.64.0.5' } }), {
+      cf: { asn: 64_496, country: 'DE', latitude: '50.11', longitude: '8.68' },
+    })
+    expect(await cloudflareLocator.locate('203.0.113.9', request)).toEqual({})
+    const unnamed = Object.assign(new Request('https://relay.example/'), { cf: { asn: 64_496 } })
+    expect(await cloudflareLocator.locate('203.0.113.9', unnamed)).toEqual({})
   })
 })

@@ -51,6 +51,16 @@ describe('abuseGuard', () => {
     expect(await guard.isDenied('203.0.113.1')).toBe(true)
   })
 
+  it('finding 78: counts at most one network limit per customer toward an ASN, and every customer beyond', async () => {
+    const { guard } = setup()
+    // The ASN limit is ten times a network's (50 created): one IPv4 address, then the /64s of one /48, add 5 each.
+    for (let i = 0; i < 60; i++) await guard.record('asn:64500', 'channel_created', undefined, '203.0.113.7')
+    for (let i = 0; i < 60; i++) await guard.record('asn:64500', 'channel_created', undefined, `2001:db8:77:${i}::/64`)
+    expect(await guard.isDenied('asn:64500')).toBe(false)
+    for (let c = 0; c < 8; c++) for (let i = 0; i < 5; i++) await guard.record('asn:64500', 'channel_created', undefined, `198.51.100.${c}`)
+    expect(await guard.isDenied('asn:64500')).toBe(true)
+  })
+
   it('never blocks loopback by default, nor exempt networks, automatically or by report', async () => {
     const { guard } = setup({ loopback: true, networks: [parseCidr('192.0.2.0/24') as Cidr] })
     for (const source of ['127.0.0.1', '::1', '::/64', '192.0.2.9']) {

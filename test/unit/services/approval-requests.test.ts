@@ -4,6 +4,7 @@ import { parseConfig } from '../../../src/config.ts'
 import { RelayError } from '../../../src/core/errors.ts'
 import { formatUserCode } from '../../../src/core/oauth/user-code.ts'
 import type { NetworkSighting } from '../../../src/core/policy/proximity.ts'
+import { approvalPolicyOf } from '../../../src/services/approval-policy.ts'
 import { approvalRequests } from '../../../src/services/approval-requests.ts'
 import { deviceGrantsService } from '../../../src/services/device-grants.ts'
 import { rateLimiter } from '../../../src/services/rate-limiter.ts'
@@ -25,7 +26,7 @@ const setup = async (env: Record<string, string> = {}) => {
     kv: store.kv,
     clock,
     oauth: config.oauth,
-    network: config.network,
+    proximity: approvalPolicyOf(config.policy, config.network).proximity,
     isHidden: async (accountId, grantId) => hidden.has(`${accountId}:${grantId}`),
   })
   const sighting: NetworkSighting = { source: 'device_authorization', atMs: clock.now(), ip: '203.0.113.9' }

@@ -67,3 +67,19 @@ describe('judgeNetworkLists', () => {
     expect(judgeNetworkLists(l, [seen('10.0.0.1')], []).trusted).toBe(false)
   })
 })
+
+describe('judgeNetworkLists with prefix-only sightings (signed channel tickets)', () => {
+  const l = lists(['10.0.0.0/8', '198.51.100.0/25'], ['192.0.2.0/24'])
+  const ticket = (prefix: string): NetworkSighting => ({ source: 'channel_create', atMs: 0, prefix })
+
+  it('finding 76: judges a prefix by the range that holds all of it', () => {
+    expect(judgeNetworkLists(l, [ticket('10.1.2.0/24'), seen('10.1.2.3')], [seen('10.0.0.2', 'approval')])).toEqual({
+      denied: false,
+      trusted: true,
+    })
+    // A /24 only half inside the trusted /25 is not trusted; a prefix inside a denied range is denied.
+    expect(judgeNetworkLists(l, [ticket('198.51.100.0/24'), seen('198.51.100.9')], [seen('10.0.0.2', 'approval')]).trusted).toBe(false)
+    expect(judgeNetworkLists(l, [ticket('192.0.2.0/24'), seen('10.1.2.3')], [seen('10.0.0.2', 'approval')]).denied).toBe(true)
+    expect(judgeNetworkLists(l, [ticket('not-a-prefix'), seen('10.1.2.3')], [seen('10.0.0.2', 'approval')]).trusted).toBe(false)
+  })
+})

@@ -102,6 +102,24 @@ describe('judgeProximity', () => {
     ])
   })
 
+  it('finding 75: never lets a pair without positions (unknown, an ASN alone) outrank a pair found far', () => {
+    const far = tv({ ip: '203.0.113.5', asn: 7922, geo: TOKYO })
+    const approver = [phone({ ip: '198.51.100.2', asn: 3215, geo: PARIS })]
+    // A ticket's bare prefix on the new device's network, an address the geo database does not know, and one on the approver's ASN.
+    for (const blind of [
+      tv({ prefix: '203.0.113.0/24' }, 'channel_create'),
+      tv({ ip: '192.0.2.77' }, 'poll'),
+      tv({ ip: '192.0.2.78', asn: 3215 }, 'poll'),
+    ]) {
+      expect(judgeProximity([blind, far], approver).relation).toBe('far')
+      expect(judgeProximity([far, blind], approver).relation).toBe('far')
+    }
+    // Evidence of nearness still wins over far (the new device's own disagreement then speaks).
+    expect(judgeProximity([tv({ ip: '198.51.100.9', geo: PARIS }, 'poll'), far], approver).relation).toBe('same_prefix')
+    // With no pair far, nothing changes: unknown stays unknown.
+    expect(judgeProximity([tv({ ip: '192.0.2.77' })], approver).relation).toBe('unknown')
+  })
+
   it('flags sightings with nothing in common, but not a device that stayed on its ASN', () => {
     const split = judgeProximity([tv({ ip: '203.0.113.5' }, 'channel_create'), tv({ ip: '2001:db8::1' })], [])
     expect(split.disagreements.map((d) => d.relation)).toEqual(['unknown'])
