@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import QRCode from 'qrcode'
-import { approveSignIn, ExistingDevice, NewDevice, signIn, type SignInStep } from '../src/client/devices.ts'
+import WebSocket from 'ws'
+import { approveSignIn, ExistingDevice, NewDevice, preferWebSocket, signIn, type SignInStep } from '../src/client/devices.ts'
 import { parseConfig } from '../src/config.ts'
 import { startNodeServer, type RunningServer } from '../src/runtime/node-server.ts'
 
@@ -70,10 +71,14 @@ const runLogin = async (server: RunningServer, intent: Intent, accessToken: stri
   const baseUrl = server.url
   const newShows = intent === 'the new device shows the QR'
   const [showerName, scannerName] = newShows ? ['new device', 'existing device'] : ['existing device', 'new device']
-  const shown = newShows ? await NewDevice.showQr({ baseUrl }) : await ExistingDevice.showQr({ baseUrl })
+  // Node 20 has no WebSocket of its own: the ws package's, so each message arrives when it is sent.
+  const channelOptions = () => ({ baseUrl, transport: preferWebSocket({ baseUrl, WebSocket }) })
+  const shown = newShows ? await NewDevice.showQr(channelOptions()) : await ExistingDevice.showQr(channelOptions())
   say(showerName, 'channel created; showing this QR code:')
   process.stdout.write(await QRCode.toString(shown.qrLink, { type: 'terminal', small: true }))
-  const scan = newShows ? await ExistingDevice.scanQr(shown.qrLink, { baseUrl }) : await NewDevice.scanQr(shown.qrLink, { baseUrl })
+  const scan = newShows
+    ? await ExistingDevice.scanQr(shown.qrLink, channelOptions())
+    : await NewDevice.scanQr(shown.qrLink, channelOptions())
   say(scannerName, `QR scanned; ticket verified (creator network ${scan.creatorNetwork ?? 'unknown'})`)
   await Promise.all([shown.waitForPeer({ timeoutMs: 10_000 }), scan.connect({ timeoutMs: 10_000 })])
   say(scannerName, `secure channel up; check code shown: ${scan.checkCode}`)
