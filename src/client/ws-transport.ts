@@ -9,7 +9,7 @@
 import type { AbortReason } from '../core/relay/channel-event.ts'
 import { ChannelEnd, unlessGone, type ChannelEndInit } from './channel-end.ts'
 import { ClientError } from './errors.ts'
-import { nativeApi, type FetchLike, type NativeApi, type NativeApiOptions } from './native-api.ts'
+import { nativeApi, type NativeApi } from './native-api.ts'
 import { systemNow, throwIfCancelled, wakeWithin, type WebSocketConstructor, type WebSocketLike } from './platform.ts'
 import {
   receiveDeadline,
@@ -23,21 +23,9 @@ import { errorOfClose } from './ws-close.ts'
 
 export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
 
-/** Options of {@link webSocketTransport}. */
-export interface WebSocketTransportOptions extends Pick<NativeApiOptions, 'creator' | 'publicBaseUrl'> {
-  /** The relay's base URL (http/https; the socket URL is derived from it). */
-  baseUrl: string
-  /** Default: `globalThis.WebSocket`. On Node 20 pass the `ws` package's. */
-  WebSocket?: WebSocketConstructor
-  /** For creation (and delete/abort once the socket is closed). Default: `globalThis.fetch`. */
-  fetch?: FetchLike
-  /** How long opening the socket and getting the welcome may take. Default 10 000 ms. */
-  connectTimeoutMs?: number
-  /** Interval of application pings that keep the relay's idle timeout away. Default 25 000 ms. */
-  pingIntervalMs?: number
-  /** Clock, in ms. Default `Date.now`. */
-  now?: () => number
-}
+import type { WebSocketTransportOptions } from './ws-options.ts'
+
+export type { WebSocketTransportOptions } from './ws-options.ts'
 
 const OPEN = 1
 const CLOSING = 2
