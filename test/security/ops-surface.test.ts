@@ -1,9 +1,10 @@
 /**
- * Findings 64, 65 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
+ * Findings 64–66 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
  * - 64: `qrelay config show` prints every value a secret knob holds masked, the channel-ticket signing
  *   keys (`QRELAY_TICKET_SIGNING_JWKS`, private JWKs) included, and a Redis password however it is spelled;
  * - 65: a device name chosen by whoever signs in (control characters, terminal escapes, bidi controls)
- *   reaches the operator's terminal through `qrelay device list` and `qrelay events tail` only escaped.
+ *   reaches the operator's terminal through `qrelay device list` and `qrelay events tail` only escaped;
+ * - 66: `GET /docs` and `GET /openapi.json`, open to anyone, are built once, not for every request.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -114,6 +115,29 @@ describe("finding 65: a name a client chose reaches the operator's terminal esca
       }
     } finally {
       vi.unstubAllEnvs()
+    }
+  })
+})
+
+describe('finding 66: the API reference is built once, not for every anonymous request', () => {
+  it('finding 66: repeated GET /docs and /openapi.json do no rendering or serialising of the document', async () => {
+    const t = makeApp()
+    const first = { docs: await (await t.app.request('/docs')).text(), openapi: await (await t.app.request('/openapi.json')).text() }
+    const stringify = vi.spyOn(JSON, 'stringify')
+    try {
+      for (let i = 0; i < 5; i++) {
+        const docs = await t.app.request('/docs')
+        expect(docs.status).toBe(200)
+        expect(await docs.text()).toBe(first.docs)
+        const openapi = await t.app.request('/openapi.json')
+        expect(openapi.status).toBe(200)
+        expect(openapi.headers.get('content-type')).toMatch(/^application\/json/)
+        expect(await openapi.text()).toBe(first.openapi)
+      }
+      // Before: each /openapi.json serialised the 86 kB document, each /docs rendered it (hundreds of calls).
+      expect(stringify).not.toHaveBeenCalled()
+    } finally {
+      stringify.mockRestore()
     }
   })
 })
