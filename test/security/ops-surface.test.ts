@@ -1,10 +1,11 @@
 /**
- * Findings 64–66 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
+ * Findings 64–67 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
  * - 64: `qrelay config show` prints every value a secret knob holds masked, the channel-ticket signing
  *   keys (`QRELAY_TICKET_SIGNING_JWKS`, private JWKs) included, and a Redis password however it is spelled;
  * - 65: a device name chosen by whoever signs in (control characters, terminal escapes, bidi controls)
  *   reaches the operator's terminal through `qrelay device list` and `qrelay events tail` only escaped;
- * - 66: `GET /docs` and `GET /openapi.json`, open to anyone, are built once, not for every request.
+ * - 66: `GET /docs` and `GET /openapi.json`, open to anyone, are built once, not for every request;
+ * - 67: a 5xx line's stack frames are the stack's, never a line of the message that starts with `at `.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,6 +19,8 @@ import { openSqlite, sqliteStore } from '../../src/adapters/durable/sqlite.ts'
 import { login, viaApp } from '../helpers/account-client.ts'
 import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
+import { memoryStore } from '../../src/adapters/storage/memory.ts'
+import type { EphemeralStore, Logger } from '../../src/ports.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'qrelay-ops-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -139,5 +142,42 @@ describe('finding 66: the API reference is built once, not for every anonymous r
     } finally {
       stringify.mockRestore()
     }
+  })
+})
+
+describe('finding 67: a message line that looks like a stack frame stays out of the log', () => {
+  it('finding 67: an error quoting the body, whose lines start with "at ", logs none of them', async () => {
+    const lines: string[] = []
+    const capturing = (base: Record<string, unknown>): Logger => {
+      const log = (level: string) => (fields: Record<string, unknown>, message: string) =>
+        lines.push(JSON.stringify({ level, ...base, ...fields, message }))
+      return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (f) => capturing({ ...base, ...f }) }
+    }
+    // A store that echoes what it was given into its error, as drivers do (finding 19's model).
+    const echoing = (clock: Parameters<typeof memoryStore>[0]['clock']): EphemeralStore => {
+      const inner = memoryStore({ clock, sweepIntervalMs: 0 })
+      return {
+        ...inner,
+        channels: {
+          ...inner.channels,
+          create: async (record: { data: string }) => {
+            throw new Error(`cannot store ${record.data}`)
+          },
+        } as EphemeralStore['channels'],
+      }
+    }
+    const t = makeApp({ store: echoing, logger: capturing({}) })
+    const res = await t.app.request('/_matrix/client/unstable/io.element.msc4388/rendezvous', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: 'x\nat BODY-SECRET-1 (token)\n    at BODY-SECRET-2' }),
+    })
+    expect(res.status).toBe(500)
+    const failed = lines
+      .map((l) => JSON.parse(l) as { message: string; err?: { at?: string[] } })
+      .find((l) => l.message === 'request failed')
+    expect(failed?.err?.at?.length).toBeGreaterThan(0)
+    const all = lines.join('\n')
+    for (const secret of ['BODY-SECRET-1', 'BODY-SECRET-2', 'cannot store']) expect(all).not.toContain(secret)
   })
 })
