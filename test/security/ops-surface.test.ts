@@ -1,11 +1,12 @@
 /**
- * Findings 64–67 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
+ * Findings 64–68 (the operator's surface: the CLI, metrics, logs; docs/security/operator-surface.md):
  * - 64: `qrelay config show` prints every value a secret knob holds masked, the channel-ticket signing
  *   keys (`QRELAY_TICKET_SIGNING_JWKS`, private JWKs) included, and a Redis password however it is spelled;
  * - 65: a device name chosen by whoever signs in (control characters, terminal escapes, bidi controls)
  *   reaches the operator's terminal through `qrelay device list` and `qrelay events tail` only escaped;
  * - 66: `GET /docs` and `GET /openapi.json`, open to anyone, are built once, not for every request;
- * - 67: a 5xx line's stack frames are the stack's, never a line of the message that starts with `at `.
+ * - 67: a 5xx line's stack frames are the stack's, never a line of the message that starts with `at `;
+ * - 68: the operator's listing of abuse blocks keeps a victim's block however many blocks one /48 trips.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +22,9 @@ import { fakeClock } from '../helpers/fake-clock.ts'
 import { makeApp } from '../helpers/make-app.ts'
 import { memoryStore } from '../../src/adapters/storage/memory.ts'
 import type { EphemeralStore, Logger } from '../../src/ports.ts'
+import { DEFAULT_ABUSE_PER_IP } from '../../src/core/policy/abuse.ts'
+import { abuseBlocks } from '../../src/services/abuse-blocks.ts'
+import { abuseGuard } from '../../src/services/abuse-guard.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'qrelay-ops-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -180,4 +184,28 @@ describe('finding 67: a message line that looks like a stack frame stays out of 
     const all = lines.join('\n')
     for (const secret of ['BODY-SECRET-1', 'BODY-SECRET-2', 'cannot store']) expect(all).not.toContain(secret)
   })
+})
+
+describe("finding 68: a flood of blocks from one /48 does not hide another network's block from the operator", () => {
+  it("finding 68: 2 100 blocks tripped from the /64s of one /48 leave the office's earlier block in the listing", async () => {
+    const clock = fakeClock(Date.UTC(2026, 5, 1, 8, 0))
+    const store = memoryStore({ clock, sweepIntervalMs: 0 })
+    const guard = abuseGuard({ counters: store.counters, kv: store.kv, clock, thresholds: { ...DEFAULT_ABUSE_PER_IP, maxRefusedJoins: 1 } })
+    const blocks = abuseBlocks({ kv: store.kv, clock, deniedForMs: (s) => guard.deniedForMs(s), longestBlockMs: 86_400_000 })
+    // The office's NAT tripped the guard (a false positive the operator will look for).
+    await guard.record('198.51.100.20', 'refused_join')
+    expect(await guard.isDenied('198.51.100.20')).toBe(true)
+    clock.advance(60_000)
+    // The saboteur: one refused join from each of 2 100 /64s of his /48, each a block ending later the same day.
+    for (let i = 0; i < 2100; i++) {
+      const network = `2001:db8:bad:${i.toString(16)}::/64`
+      await guard.record(network, 'refused_join')
+      // The block is decided (and noted) when the network's next request is checked.
+      expect(await guard.isDenied(network)).toBe(true)
+    }
+    const listed = await blocks.list()
+    expect(listed.map((b) => b.network)).toContain('198.51.100.20')
+    expect(listed.length).toBeGreaterThan(1000)
+    expect(listed.length).toBeLessThanOrEqual(2000)
+  }, 120_000)
 })
