@@ -79,6 +79,10 @@ describe('finding 64: config show masks every secret', () => {
     writeFileSync(file, 'QRELAY_REDIS_URL=redis://redis.internal:6379/0?password=hunter2&family=6\n')
     const shown = JSON.parse(await stdoutOf(['config', 'show', '--env-file', file, '--json'])) as Record<string, string>
     expect(shown.QRELAY_REDIS_URL).toBe('redis://redis.internal:6379/0?password=****&family=6')
+    // A setting that is no secret stays readable.
+    writeFileSync(file, 'QRELAY_REDIS_URL=rediss+sentinel://s1:26379,s2:26379/main?sentinel_auth=same\n')
+    const sentinel = JSON.parse(await stdoutOf(['config', 'show', '--env-file', file, '--json'])) as Record<string, string>
+    expect(sentinel.QRELAY_REDIS_URL).toBe('rediss+sentinel://s1:26379,s2:26379/main?sentinel_auth=same')
   })
 })
 

@@ -57,6 +57,9 @@ const DECLARED_SECRET: ReadonlySet<string> = new Set(KNOBS.filter((knob) => knob
 export const isSecretKnob = (env: string): boolean =>
   DECLARED_SECRET.has(env) || (/TOKEN|KEY(S)?$|KEY_|SECRET|PASSWORD|PEPPER|CLIENTS|JWKS/.test(env) && !/PREFIX/.test(env))
 
+/** A query parameter that may hold a secret (`password`, `sentinelPassword`, `token`, `api_key`, `auth`), not `sentinel_auth=same`. */
+const SECRET_PARAMETER = /pass|secret|token|key|sig|^auth$/i
+
 /**
  * A value as `config show` prints it: secrets masked; in a URL, the credentials (everything up to the
  * authority's last `@`, as a URL parser reads a password holding an `@`) and the value of any query
@@ -65,7 +68,11 @@ export const isSecretKnob = (env: string): boolean =>
 export const maskedValue = (env: string, value: string | undefined): string => {
   if (value === undefined || value === '') return '(unset)'
   if (isSecretKnob(env)) return '****'
-  return value.replace(/\/\/[^/?#\s]*@/g, '//****@').replace(/([?&;][^=&#\s]*(?:pass|secret|token|key|auth)[^=&#\s]*=)[^&#\s]*/gi, '$1****')
+  return value
+    .replace(/\/\/[^/?#\s]*@/g, '//****@')
+    .replace(/([?&;])([^=&#\s]*)=([^&#\s]*)/g, (whole, sep: string, name: string) =>
+      SECRET_PARAMETER.test(name) ? `${sep}${name}=****` : whole,
+    )
 }
 
 const readEnv = (envFile: string | undefined): Env => {
