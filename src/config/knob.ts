@@ -19,6 +19,8 @@ export interface Knob<T = unknown> {
   /** The text parsed when the variable is absent (the README's Default column); undefined: unset. */
   readonly default: string | undefined
   readonly parse: Parser<T>
+  /** The value is a secret (a key, a token, a password): `qrelay config show` masks it. */
+  readonly secret: boolean
 }
 
 /** Knobs by field name: one section of the configuration. */
@@ -42,12 +44,15 @@ type RateText = `${number}/${number}${'ms' | 's' | 'm' | 'h'}`
 /** What every knob is declared with. */
 interface Described {
   env: `QRELAY_${string}`
+  /** The value is a secret: never printed (`qrelay config show`). */
+  secret?: boolean
 }
 
 const make = <T>(described: Described, fallback: string | undefined, parse: Parser<T>): Knob<T> => ({
   env: described.env,
   default: fallback,
   parse,
+  secret: described.secret === true,
 })
 
 /** A knob of `parse`'s value; without a default it may be unset, so its value may be undefined. */

@@ -29,6 +29,32 @@ const codeOf = (value: unknown): string | undefined => {
   return typeof code === 'string' && CODE.test(code) ? code : undefined
 }
 
+/** How far into the stack its header (`<name>`, maybe ` [<code>]`, then `: <message>`) may begin its message. */
+const MAX_HEADER_PREFIX = 160
+
+/**
+ * The code locations of `error`'s stack. The stack opens with the error's own line, `<name>: <message>`
+ * (Node's own errors put ` [<code>]` after the name), as many lines as the message has, and any of them
+ * may start with "at " (a message quoting a body line `at …`): frames are looked for only after the
+ * message, never in it (finding 67). A stack that does not open with the message (changed after the
+ * stack was made, or a stack written by hand) gives no frames: nothing of it can be told from a message.
+ */
+const framesOf = (error: unknown): string[] => {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return []
+  const { stack } = error
+  const message = typeof error.message === 'string' ? error.message : ''
+  const at = message === '' ? 0 : stack.indexOf(message)
+  if (at < 0 || at > MAX_HEADER_PREFIX) return []
+  const headerEnd = stack.indexOf('\n', at + message.length)
+  if (headerEnd < 0) return []
+  return stack
+    .slice(headerEnd + 1)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^at [^\s]/.test(line) && !line.includes('data:'))
+    .slice(0, MAX_FRAMES)
+}
+
 /**
  * Describes `error` for a log line without a word of its message.
  *
@@ -44,13 +70,7 @@ export const summarizeError = (error: unknown): ErrorSummary => {
     const causeCode = codeOf(cause)
     summary.cause = { class: classOf(cause), ...(causeCode === undefined ? {} : { code: causeCode }) }
   }
-  const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : ''
-  // Frames are the lines that start with "at"; the message before them may span lines of its own.
-  const frames = stack
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => /^at [^\s]/.test(line) && !line.includes('data:'))
-    .slice(0, MAX_FRAMES)
+  const frames = framesOf(error)
   if (frames.length > 0) summary.at = frames
   return summary
 }

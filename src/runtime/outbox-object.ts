@@ -8,7 +8,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { OutboxObjectApi } from '../adapters/durable/durable-object-webhook-outbox.ts'
 import { objectExecutor } from '../adapters/durable/sql/object-executor.ts'
-import { OUTBOX_OBJECT_SCHEMA, OUTBOX_ORDER_KEY, type OutboxSql, outboxSql } from '../adapters/durable/sql/outbox-sql.ts'
+import { OUTBOX_OBJECT_SCHEMA, OUTBOX_ORDER_KEY, OUTBOX_WAITING, type OutboxSql, outboxSql } from '../adapters/durable/sql/outbox-sql.ts'
 import { consoleLogger, systemClock, webCryptoRandom } from '../adapters/platform/workers.ts'
 import { parseConfig } from '../config.ts'
 import { parseWebhookSecret } from '../core/webhooks/signature.ts'
@@ -30,6 +30,12 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
     const columns = ctx.storage.sql.exec<{ name: string }>('PRAGMA table_info(webhook_outbox)').toArray()
     if (!columns.some((c) => c.name === 'order_key')) ctx.storage.sql.exec(OUTBOX_ORDER_KEY.column)
     ctx.storage.sql.exec(OUTBOX_ORDER_KEY.index)
+    // …and the messages waiting behind an older one of their key kept apart (finding 69), once.
+    if (!columns.some((c) => c.name === 'waiting')) {
+      ctx.storage.sql.exec(OUTBOX_WAITING.column)
+      ctx.storage.sql.exec(OUTBOX_WAITING.backfill)
+    }
+    ctx.storage.sql.exec(OUTBOX_WAITING.index)
     this.#outbox = outboxSql(objectExecutor(ctx.storage))
   }
 

@@ -8,7 +8,9 @@
  *
  * @see ./abuse-guard.ts
  */
+import { parseAddress, parseCidr, prefixOf } from '../core/policy/network.ts'
 import type { Clock, KvStore } from '../ports.ts'
+import { ASN_SOURCE } from './abuse-sources.ts'
 
 /** One active denial of a source, as the operator sees it. */
 export interface AbuseBlock {
@@ -21,13 +23,60 @@ export interface AbuseBlock {
 }
 
 const DAY_MS = 86_400_000
-/** Most sources one day's index holds (the soonest-ending are dropped first when it is full). */
+/**
+ * Most sources one day's index holds. When it is full, the soonest-ending source of the network that
+ * holds the most of them goes (finding 68): one /48 tripping blocks from its /64s evicts only its own.
+ */
 const MAX_PER_DAY = 2_000
 const MAX_CAS_TRIES = 8
 /** How far ahead a listing looks at most. */
 const MAX_DAYS = 400
 
-type DayIndex = Record<string, { reason: string; untilMs: number }>
+/** A source's note: why, and until when. */
+interface Noted {
+  reason: string
+  untilMs: number
+}
+
+type DayIndex = Record<string, Noted>
+
+/**
+ * The network a source belongs to for the index's bound: an IPv6 /64 its /48 (what one site or tunnel
+ * account holds), an IPv4 address its /24, an ASN (or anything else) itself.
+ */
+const holderOf = (source: string): string => {
+  if (source.startsWith(ASN_SOURCE)) return source
+  const address = parseCidr(source)?.[0] ?? parseAddress(source)
+  return address === null ? source : prefixOf(address, 24, 48)
+}
+
+/**
+ * `index` within {@link MAX_PER_DAY}: while over it, the soonest-ending source of the holder with the
+ * most sources goes (of the holder first noted last, among equals), so that a flood from one network
+ * never evicts another network's block.
+ */
+const bounded = (index: DayIndex): DayIndex => {
+  const entries = Object.entries(index)
+  if (entries.length <= MAX_PER_DAY) return index
+  const byHolder = new Map<string, Array<[string, Noted]>>()
+  for (const entry of entries) {
+    const holder = holderOf(entry[0])
+    const list = byHolder.get(holder)
+    if (list === undefined) byHolder.set(holder, [entry])
+    else list.push(entry)
+  }
+  // Each holder's sources, soonest-ending last: the one to drop is at the end.
+  for (const list of byHolder.values()) list.sort(([, a], [, b]) => b.untilMs - a.untilMs)
+  const dropped = new Set<string>()
+  for (let excess = entries.length - MAX_PER_DAY; excess > 0; excess--) {
+    let largest: Array<[string, Noted]> = []
+    // Among holders of equal size, the one noted last (a flood comes after what it would hide).
+    for (const list of byHolder.values()) if (list.length >= largest.length) largest = list
+    const gone = largest.pop()
+    if (gone !== undefined) dropped.add(gone[0])
+  }
+  return Object.fromEntries(entries.filter(([source]) => !dropped.has(source)))
+}
 
 const dayKey = (day: number): string => `abuse-blocks:${day}`
 
@@ -54,10 +103,7 @@ const note = async (kv: KvStore, clock: Clock, source: string, reason: string, u
     const raw = await kv.get(key)
     const index: DayIndex = raw === null ? {} : (JSON.parse(raw) as DayIndex)
     index[source] = { reason, untilMs: Math.max(untilMs, index[source]?.untilMs ?? 0) }
-    const kept = Object.entries(index)
-      .sort(([, a], [, b]) => b.untilMs - a.untilMs)
-      .slice(0, MAX_PER_DAY)
-    const text = JSON.stringify(Object.fromEntries(kept))
+    const text = JSON.stringify(bounded(index))
     // A first note may race another first one: the later put wins and the earlier note is lost (listing only).
     if (raw === null) return kv.put(key, text, ttlMs)
     if ((await kv.replaceIfMatch(key, raw, text)) === 'ok') return

@@ -7,6 +7,7 @@
  * @see https://www.sqlite.org/pragma.html#pragma_user_version
  */
 import type Database from 'libsql'
+import { OUTBOX_WAITING } from './sql/outbox-sql.ts'
 
 /** One schema step: `sql` takes the schema from `version - 1` to `version`. */
 export interface Migration {
@@ -193,6 +194,16 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- The family's generation of the rotated-out token; rows stored before are 0 (dropped first).
       ALTER TABLE refresh_used ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 10,
+    description: 'webhook outbox: the messages waiting behind an older one of their key, apart (finding 69)',
+    sql: `
+      -- 1 while an older live message of the same order key exists: a claim reads only the others.
+      ${OUTBOX_WAITING.column};
+      ${OUTBOX_WAITING.backfill};
+      ${OUTBOX_WAITING.index};
     `,
   },
 ]

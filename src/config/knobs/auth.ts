@@ -65,6 +65,7 @@ export const auth = {
   /** Key (hex) of the HMAC binding UIA sessions to their request; random per process when unset. */
   uiaKeyHex: knob.custom({
     env: 'QRELAY_UIA_KEY',
+    secret: true,
     parse: hexKey,
   }),
   registrationEnabled: knob.boolean({
@@ -74,6 +75,7 @@ export const auth = {
   /** Bearer token of the admin endpoint; when unset the endpoint does not exist. */
   adminToken: knob.custom({
     env: 'QRELAY_ADMIN_TOKEN',
+    secret: true,
     parse: adminToken,
   }),
   /**
@@ -82,6 +84,7 @@ export const auth = {
    */
   secretsKeys: knob.custom({
     env: 'QRELAY_SECRETS_KEYS',
+    secret: true,
     parse: sealingKeyring,
   }),
   totpIssuer: knob.custom({
@@ -182,6 +185,7 @@ export const oauth = {
   /** Resource servers allowed to introspect tokens (RFC 7662): client id → secret. */
   introspectionClients: knob.custom({
     env: 'QRELAY_INTROSPECTION_CLIENTS',
+    secret: true,
     default: '',
     parse: clientCredentials,
   }),

@@ -47,6 +47,7 @@ export const rendezvous = {
   /** Hex keys tagging channel ids, the first mints, all verify; empty: generated (see the knob). */
   channelIdKeysHex: knob.custom({
     env: 'QRELAY_CHANNEL_ID_KEYS',
+    secret: true,
     default: '',
     parse: hexKeyList,
   }),
@@ -99,6 +100,7 @@ export const tickets = {
   /** JWK set (JSON) of signing keys, first one current; unset: generated and kept in the data directory. */
   signingJwks: knob.custom({
     env: 'QRELAY_TICKET_SIGNING_JWKS',
+    secret: true,
     parse: signingJwks,
   }),
   retiredKeyTtlSeconds: knob.int({
@@ -119,6 +121,7 @@ export const webhooks = {
   /** The `whsec_<base64>` signing secret; required with `url`. */
   secret: knob.custom({
     env: 'QRELAY_WEBHOOK_SECRET',
+    secret: true,
     parse: webhookSecret,
   }),
   maxAttempts: knob.int({

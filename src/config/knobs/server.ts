@@ -72,6 +72,7 @@ export const server = {
   /** Key for the keyed hashes that stand for bearer values in logs (hex); random per process when unset. */
   logHashKeyHex: knob.custom({
     env: 'QRELAY_LOG_HASH_KEY',
+    secret: true,
     parse: hexKey,
   }),
   /** Node: `GET /metrics` (Prometheus text format); Workers never serve it (docs/metrics.md). */
@@ -82,6 +83,7 @@ export const server = {
   /** Bearer token `GET /metrics` asks for; unset: the endpoint is open (keep it behind the proxy). */
   metricsToken: knob.custom({
     env: 'QRELAY_METRICS_TOKEN',
+    secret: true,
     parse: adminToken,
   }),
 } satisfies Section

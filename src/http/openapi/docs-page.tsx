@@ -124,8 +124,11 @@ const Page = (props: { document: Json }) => {
   )
 }
 
+/** The page of each document, rendered once: anyone may ask for it, and it is the same every time (finding 66). */
+const rendered = new WeakMap<Json, string>()
+
 /**
- * Answers the page for `document`.
+ * Answers the page for `document` (rendered on its first request, then the same text).
  *
  * @example
  * app.get('/docs', async (c) => renderDocsPage(c, await documentOf()))
@@ -136,5 +139,10 @@ export const renderDocsPage = (c: Context, document: Json): Response | Promise<R
   c.header('Referrer-Policy', 'no-referrer')
   c.header('X-Frame-Options', 'DENY')
   c.header('Cache-Control', 'no-store')
-  return c.html(`<!doctype html>${String(<Page document={document} />)}`)
+  let html = rendered.get(document)
+  if (html === undefined) {
+    html = `<!doctype html>${String(<Page document={document} />)}`
+    rendered.set(document, html)
+  }
+  return c.html(html)
 }

@@ -48,14 +48,31 @@ export const nearestKnob = (name: string): string | undefined => {
   return best !== undefined && best.distance <= Math.max(3, Math.floor(name.length / 4)) ? best.env : undefined
 }
 
-/** Whether a knob holds a secret (tokens, keys, passwords, secrets). */
-export const isSecretKnob = (env: string): boolean => /TOKEN|KEY(S)?$|KEY_|SECRET|PASSWORD|PEPPER|CLIENTS/.test(env) && !/PREFIX/.test(env)
+const DECLARED_SECRET: ReadonlySet<string> = new Set(KNOBS.filter((knob) => knob.secret).map((knob) => knob.env))
 
-/** A value as `config show` prints it: secrets masked, credentials stripped from URLs. */
+/**
+ * Whether a knob holds a secret: declared so (`secret: true` in `src/config/knobs/*.ts`), or named
+ * like one (tokens, keys, passwords, secrets), so that a new secret knob is masked even undeclared.
+ */
+export const isSecretKnob = (env: string): boolean =>
+  DECLARED_SECRET.has(env) || (/TOKEN|KEY(S)?$|KEY_|SECRET|PASSWORD|PEPPER|CLIENTS|JWKS/.test(env) && !/PREFIX/.test(env))
+
+/** A query parameter that may hold a secret (`password`, `sentinelPassword`, `token`, `api_key`, `auth`), not `sentinel_auth=same`. */
+const SECRET_PARAMETER = /pass|secret|token|key|sig|^auth$/i
+
+/**
+ * A value as `config show` prints it: secrets masked; in a URL, the credentials (everything up to the
+ * authority's last `@`, as a URL parser reads a password holding an `@`) and the value of any query
+ * parameter named like a secret (ioredis takes `?password=` from `QRELAY_REDIS_URL`).
+ */
 export const maskedValue = (env: string, value: string | undefined): string => {
   if (value === undefined || value === '') return '(unset)'
   if (isSecretKnob(env)) return '****'
-  return value.replace(/\/\/([^/@\s]*)@/g, '//****@')
+  return value
+    .replace(/\/\/[^/?#\s]*@/g, '//****@')
+    .replace(/([?&;])([^=&#\s]*)=([^&#\s]*)/g, (whole, sep: string, name: string) =>
+      SECRET_PARAMETER.test(name) ? `${sep}${name}=****` : whole,
+    )
 }
 
 const readEnv = (envFile: string | undefined): Env => {

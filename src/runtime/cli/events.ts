@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import type { StoredSecurityEvent } from '../../ports.ts'
 import { CliExit } from './exit.ts'
 import { type CliContext, withStores } from './stores.ts'
+import { jsonLine, printable } from './terminal-text.ts'
 import { positiveInt, say } from './user.ts'
 
 const PAGE = 500
@@ -20,11 +21,11 @@ interface TailOptions {
   json?: boolean
 }
 
-/** A line of `events tail`. */
+/** A line of `events tail` (details name devices as they named themselves: escaped, finding 65). */
 const print = (username: string, event: StoredSecurityEvent, json: boolean): void => {
   if (json) {
     say(
-      JSON.stringify({
+      jsonLine({
         user: username,
         id: event.id,
         type: event.type,
@@ -35,8 +36,9 @@ const print = (username: string, event: StoredSecurityEvent, json: boolean): voi
     )
     return
   }
-  const details = Object.entries(event.details ?? {}).map(([k, v]) => `${k}=${v}`)
-  say([new Date(event.atMs).toISOString(), username, event.type, event.deviceId ?? '-', ...details].join('\t'))
+  const details = Object.entries(event.details ?? {}).map(([k, v]) => `${k}=${String(v)}`)
+  const fields = [new Date(event.atMs).toISOString(), username, event.type, event.deviceId ?? '-', ...details]
+  say(fields.map(printable).join('\t'))
 }
 
 /** The usernames to read: the one asked for, or every account. */

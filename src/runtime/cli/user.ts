@@ -4,6 +4,7 @@ import type { AccountRecord } from '../../core/accounts/records.ts'
 import { CliExit } from './exit.ts'
 import { readPassword } from './password.ts'
 import { withStores } from './stores.ts'
+import { jsonLine, printable } from './terminal-text.ts'
 
 /** Most accounts `user list` prints (pages of the store are fetched until then). */
 const LIST_MAX = 100_000
@@ -79,8 +80,8 @@ const registerReads = (user: Command): void => {
     .action((name: string, options: { json?: boolean }) =>
       withStores(async ({ accounts }) => {
         const summary = accountSummary(await accounts.operator.show(name))
-        if (options.json === true) say(JSON.stringify(summary))
-        else for (const [key, value] of Object.entries(summary)) say(`${key}: ${value}`)
+        if (options.json === true) say(jsonLine(summary))
+        else for (const [key, value] of Object.entries(summary)) say(`${key}: ${printable(value)}`)
       }),
     )
   user
@@ -98,8 +99,8 @@ const registerReads = (user: Command): void => {
           after = page.next
           if (after === null) break
         }
-        if (options.json === true) say(JSON.stringify(rows))
-        else for (const row of rows) say(`${row.username}\t${row.status}\t${row.twoFactor === 'none' ? '-' : row.twoFactor}`)
+        if (options.json === true) say(jsonLine(rows))
+        else for (const row of rows) say(`${printable(row.username)}\t${row.status}\t${row.twoFactor === 'none' ? '-' : row.twoFactor}`)
       }),
     )
 }
@@ -117,8 +118,9 @@ export const registerUser = (program: Command): void => {
     .action((name: string, options: { json?: boolean }) =>
       withStores(async ({ accounts }) => {
         const devices = (await accounts.operator.devices(name)).map((d) => ({ id: d.id, name: d.displayName, origin: d.origin }))
-        if (options.json === true) say(JSON.stringify(devices))
-        else for (const d of devices) say(`${d.id}\t${d.origin}\t${d.name}`)
+        // The name is the device's own choice (finding 65): escaped, as every field.
+        if (options.json === true) say(jsonLine(devices))
+        else for (const d of devices) say(`${printable(d.id)}\t${printable(d.origin)}\t${printable(d.name)}`)
       }),
     )
   device

@@ -24,6 +24,37 @@ export const OUTBOX_ORDER_KEY = {
   index: 'CREATE INDEX IF NOT EXISTS webhook_outbox_by_order ON webhook_outbox (order_key, created_at_ms, id) WHERE dead = 0',
 }
 
+/**
+ * The column that keeps the messages waiting behind an older live one of their key apart (SQLite file:
+ * migration 10; an object adds it at start), its one-time fill for the rows stored before, and the index
+ * of the others, the only ones a claim reads (finding 69): a claim that skipped the waiting ones read
+ * every one of them, so one key's backlog made every claim as long as the backlog.
+ */
+export const OUTBOX_WAITING = {
+  column: 'ALTER TABLE webhook_outbox ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0',
+  backfill: `UPDATE webhook_outbox SET waiting = 1 WHERE dead = 0 AND order_key IS NOT NULL AND EXISTS (SELECT 1 FROM webhook_outbox o
+    WHERE o.order_key = webhook_outbox.order_key AND o.dead = 0
+    AND (o.created_at_ms, o.id) < (webhook_outbox.created_at_ms, webhook_outbox.id))`,
+  index: 'CREATE INDEX IF NOT EXISTS webhook_outbox_ready ON webhook_outbox (next_attempt_at_ms, id) WHERE dead = 0 AND waiting = 0',
+}
+
+/**
+ * Keeps `waiting` right for `orderKey` after a change of its live messages: its oldest live message (the
+ * head) is not waiting, the one after it is. Only those two can have changed (a new message is stored
+ * waiting; the head is the only one not), so it reads two rows of the key's index, whatever its backlog.
+ */
+const settleHead = (sql: SqlExecutor, orderKey: string): void => {
+  sql.run(
+    query(
+      `UPDATE webhook_outbox SET waiting = (id <> (SELECT id FROM webhook_outbox h WHERE h.order_key = ? AND h.dead = 0
+        ORDER BY h.created_at_ms, h.id LIMIT 1))
+      WHERE id IN (SELECT id FROM webhook_outbox k WHERE k.order_key = ? AND k.dead = 0 ORDER BY k.created_at_ms, k.id LIMIT 2)`,
+      orderKey,
+      orderKey,
+    ),
+  )
+}
+
 interface OutboxRow {
   id: string
   body: string
@@ -35,10 +66,6 @@ interface OutboxRow {
 }
 
 const COLUMNS = 'id, body, created_at_ms, next_attempt_at_ms, attempts, last_error, order_key'
-
-/** Head of line: no older live message of the same order key (`w` is the candidate row). */
-const NO_OLDER_OF_KEY = `(w.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_outbox o
-  WHERE o.order_key = w.order_key AND o.dead = 0 AND (o.created_at_ms, o.id) < (w.created_at_ms, w.id)))`
 
 const toMessage = (row: OutboxRow): WebhookMessage => ({
   id: row.id,
@@ -69,7 +96,8 @@ const claimDue = (sql: SqlExecutor, nowMs: number, limit: number, leaseMs: numbe
     return sql
       .all<{ id: string }>(
         query(
-          `SELECT id FROM webhook_outbox w WHERE dead = 0 AND next_attempt_at_ms <= ? AND ${NO_OLDER_OF_KEY}
+          // The planner would take the older due index and read past every waiting message.
+          `SELECT id FROM webhook_outbox INDEXED BY webhook_outbox_ready WHERE dead = 0 AND waiting = 0 AND next_attempt_at_ms <= ?
             ORDER BY next_attempt_at_ms, id LIMIT ?`,
           nowMs,
           limit,
@@ -86,6 +114,62 @@ const claimDue = (sql: SqlExecutor, nowMs: number, limit: number, leaseMs: numbe
           ) as OutboxRow,
         ),
       )
+  })
+
+/**
+ * Stores a message, in one transaction: one held (any state) or an id completed lately stays as it is;
+ * a new one of a key is stored waiting, then the key's head is settled (the new one may be older).
+ */
+const enqueue = (sql: SqlExecutor, m: Omit<WebhookMessage, 'attempts' | 'lastError'>): boolean =>
+  sql.transaction(() => {
+    const stored =
+      sql.run(
+        query(
+          `INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms, order_key, waiting)
+            SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM webhook_outbox_completed WHERE id = ?)
+            ON CONFLICT DO NOTHING`,
+          m.id,
+          m.body,
+          m.createdAtMs,
+          m.nextAttemptAtMs,
+          m.orderKey ?? null,
+          m.orderKey === undefined ? 0 : 1,
+          m.id,
+        ),
+      ) === 1
+    if (stored && m.orderKey !== undefined) settleHead(sql, m.orderKey)
+    return stored
+  })
+
+/** Removes a message (remembering its id) and lets the next of its key go. */
+const complete = (sql: SqlExecutor, id: string): boolean =>
+  sql.transaction(() => {
+    sql.run(
+      query(
+        `INSERT INTO webhook_outbox_completed (id, at_ms) SELECT id, next_attempt_at_ms FROM webhook_outbox WHERE id = ?
+          ON CONFLICT DO NOTHING`,
+        id,
+      ),
+    )
+    const removed = sql.get<{ order_key: string | null }>(query('DELETE FROM webhook_outbox WHERE id = ? RETURNING order_key', id))
+    // The next message of its key, if any, is the head now.
+    if (removed?.order_key !== undefined && removed.order_key !== null) settleHead(sql, removed.order_key)
+    return removed !== undefined
+  })
+
+/** Gives a claimed message up; a dead message holds nothing back: the next of its key is the head now. */
+const deadLetter = (sql: SqlExecutor, id: string, attempts: number, lastError: string): boolean =>
+  sql.transaction(() => {
+    const dead = sql.get<{ order_key: string | null }>(
+      query(
+        'UPDATE webhook_outbox SET dead = 1, last_error = ? WHERE id = ? AND attempts = ? AND dead = 0 RETURNING order_key',
+        lastError,
+        id,
+        attempts,
+      ),
+    )
+    if (dead?.order_key !== undefined && dead.order_key !== null) settleHead(sql, dead.order_key)
+    return dead !== undefined
   })
 
 /** The outbox intents over one database, synchronous (the callers add retries or alarms). */
@@ -108,33 +192,9 @@ export interface OutboxSql {
  * const outbox = outboxSql(objectExecutor(this.ctx.storage))
  */
 export const outboxSql = (sql: SqlExecutor): OutboxSql => ({
-  // One statement: a message held (any state) or an id completed lately stays as it is.
-  enqueue: (m) =>
-    sql.run(
-      query(
-        `INSERT INTO webhook_outbox (id, body, created_at_ms, next_attempt_at_ms, order_key)
-        SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM webhook_outbox_completed WHERE id = ?)
-        ON CONFLICT DO NOTHING`,
-        m.id,
-        m.body,
-        m.createdAtMs,
-        m.nextAttemptAtMs,
-        m.orderKey ?? null,
-        m.id,
-      ),
-    ) === 1,
+  enqueue: (m) => enqueue(sql, m),
   claimDue: (nowMs, limit, leaseMs) => claimDue(sql, nowMs, limit, leaseMs),
-  complete: (id) =>
-    sql.transaction(() => {
-      sql.run(
-        query(
-          `INSERT INTO webhook_outbox_completed (id, at_ms) SELECT id, next_attempt_at_ms FROM webhook_outbox WHERE id = ?
-          ON CONFLICT DO NOTHING`,
-          id,
-        ),
-      )
-      return sql.run(query('DELETE FROM webhook_outbox WHERE id = ?', id)) === 1
-    }),
+  complete: (id) => complete(sql, id),
   reschedule: (id, attempts, nextAttemptAtMs, lastError) =>
     sql.run(
       query(
@@ -145,10 +205,7 @@ export const outboxSql = (sql: SqlExecutor): OutboxSql => ({
         attempts,
       ),
     ) === 1,
-  deadLetter: (id, attempts, lastError) =>
-    sql.run(
-      query('UPDATE webhook_outbox SET dead = 1, last_error = ? WHERE id = ? AND attempts = ? AND dead = 0', lastError, id, attempts),
-    ) === 1,
+  deadLetter: (id, attempts, lastError) => deadLetter(sql, id, attempts, lastError),
   listDead: (limit) =>
     sql
       .all<OutboxRow>(query(`SELECT ${COLUMNS} FROM webhook_outbox WHERE dead = 1 ORDER BY next_attempt_at_ms, id LIMIT ?`, limit))
@@ -160,7 +217,7 @@ export const outboxSql = (sql: SqlExecutor): OutboxSql => ({
   },
   nextDueAtMs: () => {
     const at = sql.get<{ at: number | null }>(
-      query(`SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox w WHERE dead = 0 AND ${NO_OLDER_OF_KEY}`),
+      query('SELECT min(next_attempt_at_ms) AS at FROM webhook_outbox INDEXED BY webhook_outbox_ready WHERE dead = 0 AND waiting = 0'),
     )?.at
     return at === null || at === undefined ? null : Number(at)
   },
