@@ -29,6 +29,23 @@ interface Stored {
 
 const KEY = 'channel'
 
+/** Close codes a peer may report but no endpoint may send (RFC 6455 §7.4.1). */
+const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015])
+
+/**
+ * Answers a peer's close frame with one of our own, as RFC 6455 §5.5.1 asks and Node's `ws` does: at
+ * this compatibility date the runtime does not (finding 81), so the client's close never completed:
+ * it waited for its own timeout and saw an unclean close, its socket held open here meanwhile.
+ */
+const answerClose = (ws: WebSocket, code: number, reason: string): void => {
+  try {
+    if (UNSENDABLE_CLOSE_CODES.has(code)) ws.close()
+    else ws.close(code, reason)
+  } catch {
+    // Safe: the socket is closed already (the runtime answered, or it went away): nothing to answer.
+  }
+}
+
 /** One rendezvous channel. */
 export class ChannelObject extends DurableObject<Env> implements ChannelObjectApi, ChannelPublishApi {
   #relay: ObjectRelay | undefined
@@ -68,9 +85,10 @@ export class ChannelObject extends DurableObject<Env> implements ChannelObjectAp
     else connection.binary()
   }
 
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.#connections.get(ws)?.closed(code)
     this.#connections.delete(ws)
+    answerClose(ws, code, reason)
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

@@ -93,6 +93,7 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
     const config = parseConfig(textVars(this.env))
     const { url, secret } = config.webhooks
     const secretKey = secret === undefined ? null : parseWebhookSecret(secret)
+    let claimed = 0
     if (url !== undefined && secretKey !== null) {
       const worker = webhookWorker({
         outbox: this.#local,
@@ -108,11 +109,15 @@ export class OutboxObject extends DurableObject<Env> implements OutboxObjectApi 
         backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: config.webhooks.backoffMaxMs, jitterRatio: 0.25 },
         pollIntervalMs: config.webhooks.pollIntervalMs,
       })
-      await worker.runOnce()
+      claimed = await worker.runOnce()
     }
     // The next message that may go out: a message waiting behind an older one of its key does not count.
     const next = this.#outbox.nextDueAtMs()
-    if (next !== null)
-      await this.ctx.storage.setAlarm(url === undefined ? Date.now() + IDLE_RECHECK_MS : Math.max(next, Date.now() + 1_000))
+    if (next === null) return
+    if (url === undefined) return this.ctx.storage.setAlarm(Date.now() + IDLE_RECHECK_MS)
+    // A round that claimed messages made progress (each is delivered, rescheduled or leased): what is due
+    // now goes at once, as Node's worker does after a full batch. A one-second floor after every round
+    // delivered at most a batch (10) a second (finding 82). A round that claimed nothing keeps the floor.
+    await this.ctx.storage.setAlarm(Math.max(next, claimed > 0 ? Date.now() : Date.now() + 1_000))
   }
 }

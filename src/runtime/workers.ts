@@ -33,6 +33,8 @@ import type { AppEnv } from '../http/context.ts'
 import { openSigningKeys } from '../services/signing-keys.ts'
 import { compose, type AccountPorts } from './compose.ts'
 import { summarizeError } from '../core/error-summary.ts'
+import { RelayError } from '../core/errors.ts'
+import { describeError } from '../http/errors.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
@@ -121,24 +123,52 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
 let app: Promise<Hono<AppEnv>> | undefined
 let wsConfig: Config | undefined
 
+/**
+ * A WebSocket upgrade handed to its channel's object. It reaches the key object (the id key) and the
+ * channel object outside the app, so their failures are answered here as the app answers them
+ * ({@link failedOutsideApp}). Thrown on, they were Cloudflare's own error page (finding 80).
+ */
+const upgradeOrRefuse = async (request: Request, env: Env, id: string, config: Config): Promise<Response> => {
+  try {
+    // A made-up id never reaches (and so never creates) a channel object.
+    if (!isMintedChannelId(await channelIdKeysOfWorker(env, config), id)) {
+      return Response.json({ errcode: 'M_NOT_FOUND', error: 'no such channel' }, { status: 404 })
+    }
+    const { trustedProxyHeader: header, trustedProxies } = config.server
+    return await forwardWebSocket(request, env, id, { header, trustedProxies })
+  } catch (error) {
+    return failedOutsideApp(error, config, 'websocket upgrade failed')
+  }
+}
+
+/** What the app would answer for `error` (503 with Retry-After for an unreachable or overloaded object), logged as `what`. */
+const failedOutsideApp = (error: unknown, config: Config, what: string): Response => {
+  const unavailable = isDurableObjectUnavailable(error)
+  consoleLogger(config.server.logLevel).error({ err: summarizeError(error), unavailable }, what)
+  const { status, body } = describeError(unavailable ? new RelayError('UNAVAILABLE') : error)
+  const headers: Record<string, string> = { 'cache-control': 'no-store' }
+  if (unavailable) headers['retry-after'] = '1'
+  return Response.json(body, { status, headers })
+}
+
 export default {
   async fetch(request, env, ctx) {
     // WebSockets of native channels end in the channel's Durable Object, not in this isolate.
     wsConfig ??= parseConfig(textVars(env))
     const wsChannel = webSocketChannelOf(request, wsConfig)
-    if (wsChannel !== null) {
-      // A made-up id never reaches (and so never creates) a channel object.
-      if (!isMintedChannelId(await channelIdKeysOfWorker(env, wsConfig), wsChannel)) {
-        return Response.json({ errcode: 'M_NOT_FOUND', error: 'no such channel' }, { status: 404 })
-      }
-      const { trustedProxyHeader: header, trustedProxies } = wsConfig.server
-      return forwardWebSocket(request, env, wsChannel, { header, trustedProxies })
-    }
+    if (wsChannel !== null) return upgradeOrRefuse(request, env, wsChannel, wsConfig)
     // A failed build (e.g. a bad QRELAY_* value) is not cached: the next request reports it again.
     app ??= buildApp(env).catch((error: unknown) => {
       app = undefined
       throw error
     })
-    return (await app).fetch(request, env, ctx)
+    let built: Hono<AppEnv>
+    try {
+      built = await app
+    } catch (error) {
+      // The build reads the key object: unreachable, it is the app's 503 (finding 80), not Cloudflare's 500 page.
+      return failedOutsideApp(error, wsConfig, 'worker build failed')
+    }
+    return built.fetch(request, env, ctx)
   },
 } satisfies ExportedHandler<Env>

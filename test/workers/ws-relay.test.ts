@@ -126,3 +126,37 @@ describe('workers: WebSocket relay in the channel object', () => {
     creator.ws.close(1000)
   })
 })
+
+describe('finding 81: a close the client starts, answered by the channel object', () => {
+  /** Resolves with the socket's close event, or with `'unanswered'` after `ms`. */
+  const closeOf = (ws: WebSocket, ms: number) =>
+    Promise.race([
+      new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) =>
+        ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })),
+      ),
+      new Promise<'unanswered'>((resolve) => setTimeout(() => resolve('unanswered'), ms)),
+    ])
+
+  it('finding 81: answers the close frame of a party that is done with its own, so its close completes cleanly at once', async () => {
+    const channel = await create()
+    const creator = await open(channel.id)
+    creator.send({ type: 'hello', secret: channel.secret })
+    expect((await creator.next()).type).toBe('welcome')
+    const closed = closeOf(creator.ws, 2_000)
+    creator.ws.close(1000, 'done')
+    expect(await closed).toEqual({ code: 1000, reason: 'done', wasClean: true })
+    expect(creator.ws.readyState).toBe(WebSocket.CLOSED)
+  })
+
+  it('finding 81: answers a close without a status code, and one from a socket that never said hello', async () => {
+    const channel = await create()
+    const silent = await open(channel.id)
+    const closed = closeOf(silent.ws, 2_000)
+    silent.ws.close()
+    expect(await closed).toMatchObject({ wasClean: true })
+    const other = await open(channel.id)
+    const going = closeOf(other.ws, 2_000)
+    other.ws.close(4000, 'client going')
+    expect(await going).toEqual({ code: 4000, reason: 'client going', wasClean: true })
+  })
+})
