@@ -68,6 +68,9 @@ const isGrantBookkeeping = (write: Write, path: string, body: Record<string, unk
   )
 }
 
+/** Paths whose answers are the API's JSON whoever asks (`src/http/pages/mount-pages.tsx`). */
+const API_NAMESPACES = ['/_matrix/', '/v1/', '/oauth2/', '/.well-known/']
+
 const parseJson = (body: Buffer): Record<string, unknown> | null => {
   try {
     const value = JSON.parse(body.toString('utf8')) as unknown
@@ -110,7 +113,15 @@ export const checkExchange = (input: {
       (json.error_description === undefined || typeof json.error_description === 'string')
     // The first UIA round (MSC2839 / Matrix UIA): 401 with the challenge, no errcode yet.
     const uia = json !== null && response.status === 401 && Array.isArray(json.flows) && typeof json.session === 'string'
-    if (!parserRefusal && !matrix && !oauth && !uia)
+    // A browser's navigation to an address with no page, outside the API's namespaces: the 404 page,
+    // which never quotes the address (docs/pages.md).
+    const page =
+      response.status === 404 &&
+      method === 'GET' &&
+      String(response.headers['content-type'] ?? '').startsWith('text/html') &&
+      !API_NAMESPACES.some((prefix) => path.replace(/\/{2,}/g, '/').startsWith(prefix)) &&
+      (path.length <= 8 || !response.body.toString('utf8').includes(path))
+    if (!parserRefusal && !matrix && !oauth && !uia && !page)
       out.push({ kind: 'error-body', detail: `${response.status} ${response.body.toString('utf8').slice(0, 300)}` })
   }
   // Node's parser refusing a broken body after the headers: the app may have acted on the headers

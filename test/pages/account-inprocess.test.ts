@@ -136,6 +136,11 @@ describe('the page session and /account in process', () => {
     expect(html).toContain('Page not found')
     expect(html).toContain('href="/account"')
     expect(html).not.toContain('<script>x')
+    expect(html).not.toContain('acount')
+    // A path that reads as another site in a link (`//host`) is never written into the page.
+    const elsewhere = await (await b.send('//evil.example/x', { headers: navigation })).text()
+    expect(elsewhere).toContain('Page not found')
+    expect(elsewhere).not.toContain('evil.example')
     // A browser without Fetch Metadata, asking for HTML first.
     expect((await b.send('/nowhere', { headers: { accept: 'text/html' } })).headers.get('content-type')).toMatch(/^text\/html/)
     // In German, as the other pages.
@@ -150,6 +155,10 @@ describe('the page session and /account in process', () => {
       expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
     }
     expect((await b.send('/nowhere', { method: 'POST', headers: navigation })).headers.get('content-type')).toMatch(/json/)
+    // The API's namespaces answer JSON whoever asks, a browser's navigation included.
+    for (const path of ['/v1/nowhere', '/_matrix/client/nowhere', '/oauth2/nowhere', '/.well-known/nowhere']) {
+      expect(await (await b.send(path, { headers: navigation })).json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' })
+    }
   })
 
   it('sets the session, refresh and device-trust cookies HttpOnly, Secure, SameSite=Strict under the __Host- prefix', async () => {

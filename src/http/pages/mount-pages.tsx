@@ -145,8 +145,17 @@ const signOut = (services: Services) => async (c: C) => {
  */
 export const isPageNavigation = (c: C): boolean => c.req.method === 'GET' && isDocumentRequest(c)
 
-/** True for a request whose answer the browser shows as a page (a navigation, or a page form's POST). */
+/** The API's namespaces: whatever asks, their answers are the API's JSON (a client's, not a page's). */
+const API_PREFIXES = ['/_matrix/', '/v1/', '/oauth2/', '/.well-known/']
+
+/**
+ * True for a request whose answer the browser shows as a page (a navigation, or a page form's POST) at
+ * an address outside the API's namespaces.
+ */
 const isDocumentRequest = (c: C): boolean => {
+  // Repeated slashes collapsed: `//v1//login` is an API path that the router did not match.
+  const path = c.req.path.replace(/\/{2,}/g, '/')
+  if (API_PREFIXES.some((prefix) => path.startsWith(prefix))) return false
   const dest = c.req.header('sec-fetch-dest')
   return dest === undefined ? (c.req.header('accept') ?? '').startsWith('text/html') : dest === 'document'
 }
@@ -178,7 +187,9 @@ export const failurePage = (c: C, services: Services, answer: Response): Respons
 
 /** The answer to a person's browser at an address with no page: a page, never the API's JSON error. */
 export const notFoundPage = (c: C, services: Services): Response => {
-  const frame = frameOf(c)
+  // The language links go to the account page, never to the address asked for: a path is the
+  // requester's text, and `//host` in a link is another site.
+  const frame = { ...frameOf(c), here: '/account' }
   return render(
     c,
     services,
