@@ -26,7 +26,7 @@ import { configKeyStore } from '../adapters/keys/keystore.ts'
 import { durableObjectKeyStore } from '../adapters/keys/durable-object-keystore.ts'
 import { durableObjectSealingKeyStore, openSealingKeyring } from '../adapters/keys/sealing-keys.ts'
 import { durableObjectDurableStore } from '../adapters/durable/durable-object.ts'
-import type { Clock, Logger, Random } from '../ports.ts'
+import type { ChannelEvents, Clock, Logger, Random } from '../ports.ts'
 import { createAppWith } from '../http/app-core.ts'
 import { commonPasswordsOf, contentOf, pageScriptOf, type WorkerEnv } from './workers-content.ts'
 import type { AppEnv } from '../http/context.ts'
@@ -35,6 +35,7 @@ import { compose, type AccountPorts } from './compose.ts'
 import { summarizeError } from '../core/error-summary.ts'
 import { RelayError } from '../core/errors.ts'
 import { describeError } from '../http/errors.ts'
+import { backgroundWork } from './workers-background.ts'
 
 export { ChannelObject } from './channel-object.ts'
 export { CounterObject } from './counter-object.ts'
@@ -42,6 +43,12 @@ export { AccountObject } from './account-object.ts'
 export { AccountIndexObject } from './account-index-object.ts'
 export { KeyObject } from './key-object.ts'
 export { OutboxObject } from './outbox-object.ts'
+
+/** `events` whose publishes are kept alive past the response that started them. */
+const tracked = (events: ChannelEvents): ChannelEvents => ({
+  ...events,
+  publish: (id, event) => background.track(events.publish(id, event)),
+})
 
 /** The Worker's adapters of the accounts side: Durable Object stores, keys and the webhook outbox sink. */
 const accountPortsOf = async (
@@ -52,7 +59,15 @@ const accountPortsOf = async (
   const { clock, random, logger } = adapters
   // Read while the keyring loads below.
   const commonPasswords = commonPasswordsOf(env, logger)
-  const durable = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
+  const store = durableObjectDurableStore({ accounts: env.RELAY_ACCOUNT, index: env.RELAY_ACCOUNT_INDEX, clock })
+  // A device's last-seen touch is not awaited by the request: kept alive past the response.
+  const durable = {
+    ...store,
+    devices: {
+      ...store.devices,
+      touch: (...args: Parameters<typeof store.devices.touch>) => background.track(store.devices.touch(...args)),
+    },
+  }
   if (config.auth.uiaKeyHex === undefined) {
     logger.warn({}, 'QRELAY_UIA_KEY is unset: a UIA session started on one isolate fails on another (and so does a DPoP nonce)')
   }
@@ -70,6 +85,9 @@ const accountPortsOf = async (
       : [webhookSecurityEvents({ outbox: durableObjectWebhookOutbox({ outboxes: env.RELAY_OUTBOX }), clock, random, logger })]
   return { durable, uiaKey, keyring, securityEventSinks, commonPasswords: await commonPasswords }
 }
+
+/** The isolate's work started by requests and not awaited: kept alive with each request's `waitUntil`. */
+const background = backgroundWork()
 
 /** Builds the app for one isolate. */
 const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
@@ -100,8 +118,9 @@ const buildApp = async (env: WorkerEnv): Promise<Hono<AppEnv>> => {
     random,
     logger,
     redact,
-    // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object.
-    channelEvents: durableObjectChannelEvents({ channels: env.RELAY_CHANNEL }),
+    // HTTP writes, deletes and aborts reach the channel's sockets through its Durable Object; the
+    // publish is not awaited by the request, so it is kept alive past the response.
+    channelEvents: tracked(durableObjectChannelEvents({ channels: env.RELAY_CHANNEL })),
     channelIdKeys: () => channelIdKeysOfWorker(env, config),
     signingKeys,
     // ASN and coordinates of each client from request.cf feed the proximity policy.
@@ -169,6 +188,8 @@ export default {
       // The build reads the key object: unreachable, it is the app's 503 (finding 80), not Cloudflare's 500 page.
       return failedOutsideApp(error, wsConfig, 'worker build failed')
     }
-    return built.fetch(request, env, ctx)
+    const response = await built.fetch(request, env, ctx)
+    background.keepAlive(ctx)
+    return response
   },
 } satisfies ExportedHandler<Env>
