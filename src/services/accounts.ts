@@ -47,7 +47,13 @@ export interface AccountsService {
    * (`AccountStore.updateAndSignOut`). Returns how many devices were signed out.
    * Errors: PASSWORD_TOO_WEAK, NOT_FOUND, CONCURRENT_WRITE.
    */
-  changePassword(accountId: string, newPassword: string, keepDeviceId: string | null, logoutDevices: boolean): Promise<number>
+  changePassword(
+    accountId: string,
+    newPassword: string,
+    keepDeviceId: string | null,
+    logoutDevices: boolean,
+    details?: Readonly<Record<string, string | number | boolean>>,
+  ): Promise<number>
   /**
    * Applies `change` by compare-and-swap, retrying a few times. With `event`, the event is appended to
    * the account's feed in the same store step (`AccountStore.updateAndSignOut`) and told to the sinks
@@ -172,7 +178,7 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
       }
       return ok(true)
     },
-    async changePassword(accountId, newPassword, keepDeviceId, logoutDevices) {
+    async changePassword(accountId, newPassword, keepDeviceId, logoutDevices, details) {
       const account = await durable.accounts.get(accountId)
       if (account === null) throw new RelayError('NOT_FOUND', { detail: 'no such account' })
       requireStrong(newPassword, account.username)
@@ -181,6 +187,7 @@ export const accountsService = (deps: AccountsDeps): AccountsService => {
         type: 'password_changed',
         atMs: clock.now(),
         ...(keepDeviceId === null ? {} : { deviceId: keepDeviceId }),
+        ...(details === undefined ? {} : { details: { ...details } }),
       }
       const signOut = logoutDevices ? { keepDeviceId } : undefined
       // Signing the others out also voids the sign-ins authorised under the old password and not yet

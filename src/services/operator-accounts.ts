@@ -77,7 +77,8 @@ export const operatorAccounts = (deps: {
     async setPassword(username, password) {
       const account = await show(username)
       accounts.assertStrong(password, account.username)
-      return accounts.changePassword(account.id, password, null, true)
+      // `by: operator` in the event, as the operator's other actions: the owner's feed says who set it.
+      return accounts.changePassword(account.id, password, null, true, BY_OPERATOR)
     },
     async resetSecondFactor(username) {
       const account = await show(username)

@@ -63,7 +63,11 @@ export const eventText = (t: Translate, event: FeedEvent, names: ReadonlyMap<str
       return t('ev_device_renamed', { ...names, actor: nameOf(details.by_device) })
     }
     case 'password_changed':
-      return t('ev_password_changed', { count: String(details.devices_signed_out ?? 0) })
+      return t(details.by === 'operator' ? 'ev_password_changed_operator' : 'ev_password_changed', {
+        count: String(details.devices_signed_out ?? 0),
+      })
+    case 'totp_disabled':
+      return t(details.by === 'operator' ? 'ev_totp_disabled_operator' : 'ev_totp_disabled')
     case 'recovery_code_used':
       return t('ev_recovery_code_used', { count: String(details.codes_left ?? '?') })
     default:

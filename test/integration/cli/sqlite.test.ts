@@ -71,5 +71,7 @@ describe('qrelay CLI (commander)', () => {
     db.close()
     expect(account?.status).toBe('active')
     expect(feed.map((e) => e.type)).toEqual(['account_disabled', 'account_enabled', 'password_changed', 'totp_disabled'])
+    // Every operator action says so in the owner's feed, the password set by the operator included.
+    expect(feed.map((e) => e.details?.by)).toEqual(['operator', 'operator', 'operator', 'operator'])
   }, 90_000)
 })

@@ -28,3 +28,23 @@ describe('pickLang', () => {
     expect(translator('de')('signedInAs', { name: 'alice' })).toBe('Angemeldet als alice.')
   })
 })
+
+describe("the account feed's words for the operator's actions", () => {
+  it("says the administrator set the password or turned two-step verification off, and the owner's own changes as before", async () => {
+    const { eventText } = await import('../../../src/http/pages/account-kit.tsx')
+    const t = translator('en')
+    const none = new Map<string, string>()
+    const at = { id: 1, atMs: 0 }
+    expect(eventText(t, { ...at, type: 'password_changed', details: { by: 'operator', devices_signed_out: 2 } }, none)).toBe(
+      'The administrator set a new password and signed every device out. Devices signed out: 2.',
+    )
+    expect(eventText(t, { ...at, type: 'password_changed', details: { devices_signed_out: 1 } }, none)).toBe(
+      'The password was changed. Devices signed out: 1.',
+    )
+    expect(eventText(t, { ...at, type: 'totp_disabled', details: { by: 'operator', recovery_codes_removed: 3 } }, none)).toBe(
+      'The administrator turned two-step verification off.',
+    )
+    expect(eventText(t, { ...at, type: 'totp_disabled' }, none)).toBe('Two-step verification was turned off.')
+    expect(eventText(translator('de'), { ...at, type: 'totp_disabled', details: { by: 'operator' } }, none)).toContain('Administrator')
+  })
+})

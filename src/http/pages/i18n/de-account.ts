@@ -52,6 +52,8 @@ export const deAccount: { readonly [K in keyof typeof enAccount]: string } = {
   ev_password_changed: 'Das Passwort wurde geändert. Abgemeldete Geräte: {count}.',
   ev_totp_enabled: 'Die Zwei-Schritt-Bestätigung wurde eingeschaltet.',
   ev_totp_disabled: 'Die Zwei-Schritt-Bestätigung wurde ausgeschaltet.',
+  ev_totp_disabled_operator: 'Der Administrator hat die Zwei-Schritt-Bestätigung ausgeschaltet.',
+  ev_password_changed_operator: 'Der Administrator hat ein neues Passwort gesetzt und alle Geräte abgemeldet. Abgemeldete Geräte: {count}.',
   ev_recovery_codes_regenerated: 'Neue Wiederherstellungscodes wurden erzeugt; die alten gelten nicht mehr.',
   ev_recovery_code_used: 'Ein Wiederherstellungscode wurde benutzt. Übrig: {count}.',
   ev_account_disabled: 'Der Administrator hat dieses Konto gesperrt und alle Geräte abgemeldet.',

@@ -50,6 +50,8 @@ export const enAccount = {
   ev_password_changed: 'The password was changed. Devices signed out: {count}.',
   ev_totp_enabled: 'Two-step verification was turned on.',
   ev_totp_disabled: 'Two-step verification was turned off.',
+  ev_totp_disabled_operator: 'The administrator turned two-step verification off.',
+  ev_password_changed_operator: 'The administrator set a new password and signed every device out. Devices signed out: {count}.',
   ev_recovery_codes_regenerated: 'New recovery codes were made; the old ones stopped working.',
   ev_recovery_code_used: 'A recovery code was used. Codes left: {count}.',
   ev_account_disabled: 'The administrator disabled this account and signed every device out.',
