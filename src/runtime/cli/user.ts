@@ -43,7 +43,7 @@ const registerMutations = (user: Command): void => {
     )
   user
     .command('enable <name>')
-    .description('re-enable a disabled or locked account')
+    .description('re-enable a disabled account')
     .action((name: string) => withStores(async ({ accounts }) => say(`enabled user ${(await accounts.operator.enable(name)).username}`)))
   user
     .command('disable <name>')
