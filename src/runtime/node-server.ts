@@ -46,6 +46,7 @@ import { geoLocator, nodeMetrics } from './node-lazy.ts'
 import { nodeWebSocketServer, nodeWebSocketTransport, systemScheduler, terminateAll } from './node-ws.ts'
 import { COMMON_PASSWORDS as commonPasswords } from '../core/auth/common-passwords.ts'
 import { summarizeError } from '../core/error-summary.ts'
+import { isLoopbackHost } from '../config/loopback-host.ts'
 
 /** A running server. */
 export interface RunningServer {
@@ -240,6 +241,10 @@ export const startNodeServer = async (config: Config, overrides: NodeServerOverr
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
   logger.info({ url, store: store.kind }, 'listening')
+  if (config.server.metricsEnabled && config.server.metricsToken === undefined && !isLoopbackHost(config.server.host)) {
+    // Documented (docs/metrics.md), and said where it matters: beyond loopback anyone who reaches the port reads them.
+    logger.warn({}, 'QRELAY_METRICS_TOKEN is unset: GET /metrics answers anyone who reaches this address')
+  }
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     shuttingDown = true

@@ -169,3 +169,34 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('secret-looking-path')
   })
 })
+
+describe('GET /metrics without a token', () => {
+  it('is said at start when the server listens beyond loopback, and not on loopback', async () => {
+    const warnings = async (host: string): Promise<string[]> => {
+      const seen: string[] = []
+      const logger = {
+        debug: () => {},
+        info: () => {},
+        warn: (_: Record<string, unknown>, message: string) => void seen.push(message),
+        error: () => {},
+        child: () => logger,
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'qrelay-metrics-open-'))
+      const open = await startNodeServer(
+        parseConfig({
+          QRELAY_PORT: '0',
+          QRELAY_HOST: host,
+          QRELAY_PUBLIC_BASE_URL: 'https://relay.example',
+          QRELAY_DATA_DIR: dir,
+          QRELAY_METRICS_ENABLED: 'true',
+        }),
+        { logger },
+      )
+      await open.stop()
+      await rm(dir, { recursive: true, force: true })
+      return seen.filter((message) => message.includes('QRELAY_METRICS_TOKEN'))
+    }
+    expect(await warnings('0.0.0.0')).toEqual(['QRELAY_METRICS_TOKEN is unset: GET /metrics answers anyone who reaches this address'])
+    expect(await warnings('127.0.0.1')).toEqual([])
+  })
+})
