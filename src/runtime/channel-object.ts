@@ -96,8 +96,14 @@ export class ChannelObject extends DurableObject<Env> implements ChannelObjectAp
     this.#connections.delete(ws)
   }
 
-  /** An event of this channel from an isolate that served it over HTTP: to the sockets held here. */
+  /**
+   * An event of this channel from an isolate that served it over HTTP: to the sockets held here. A
+   * socket this object holds without its session (the object was evicted and made again, its sockets
+   * kept by the runtime) cannot be told: it is closed with 1012, so that its client reconnects and
+   * reads the news in its welcome, instead of waiting for a message that came and went (finding 84).
+   */
   async publish(id: string, event: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) if (!this.#connections.has(ws)) answerClose(ws, 1012, 'reconnect')
     const decoded = decodeChannelEvent(event)
     if (decoded !== null && this.#relay !== undefined) await this.#relay.events.publish(id, decoded)
   }

@@ -160,3 +160,28 @@ describe('finding 81: a close the client starts, answered by the channel object'
     expect(await going).toEqual({ code: 4000, reason: 'client going', wasClean: true })
   })
 })
+
+describe('finding 84: an HTTP write to a channel whose object was made again', () => {
+  it('closes with 1012 a socket the object holds without its session, so that its client reconnects and reads the write', async () => {
+    const { runInDurableObject } = await import('cloudflare:test')
+    const { env } = await import('cloudflare:workers')
+    const { channelObjectName } = await import('../../src/adapters/storage/opaque-key.ts')
+    const { ChannelObject } = await import('../../src/runtime/channel-object.ts')
+    const channel = await create()
+    const creator = await open(channel.id)
+    creator.send({ type: 'hello', secret: channel.secret })
+    expect((await creator.next()).type).toBe('welcome')
+    // The object as the runtime makes it again after an eviction: the same storage and the same
+    // accepted sockets, nothing in memory. The write from another isolate reaches it first.
+    const stub = env.RELAY_CHANNEL.getByName(channelObjectName(channel.id))
+    await runInDurableObject(stub, async (_instance, state) => {
+      const again = new ChannelObject(state as never, env as never)
+      await again.publish(channel.id, JSON.stringify({ type: 'written', rev: 2 }))
+    })
+    expect(await creator.closed).toEqual({ code: 1012, reason: 'reconnect' })
+    // Reconnected with its secret, the creator is welcomed with what is stored.
+    const again = await open(channel.id)
+    again.send({ type: 'hello', secret: channel.secret })
+    expect((await again.next()).type).toBe('welcome')
+  })
+})
