@@ -159,8 +159,10 @@ export const approvalsService = (deps: {
   const burn = async (stored: StoredGrant, accountId: string): Promise<void> => {
     try {
       await transition(stored, (grant) => declineGrant(grant, clock.now()))
-    } catch {
-      // Already decided or gone: nothing left to burn.
+    } catch (error) {
+      // Already decided or gone: nothing left to burn. Anything else (a store that cannot be reached)
+      // is thrown on: the answer is a 503 and the owner's retry burns it (finding 85).
+      if (!(error instanceof RelayError) || error.code === 'UNAVAILABLE') throw error
     }
     await countDeclined(stored.grant, accountId)
   }
