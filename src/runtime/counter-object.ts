@@ -47,7 +47,13 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
   async #sweepLater(expiresAtMs: number): Promise<void> {
     if (this.#alarmArmed) return
     this.#alarmArmed = true
-    await this.ctx.storage.setAlarm(expiresAtMs + SWEEP_DELAY_MS)
+    try {
+      await this.ctx.storage.setAlarm(expiresAtMs + SWEEP_DELAY_MS)
+    } catch (error) {
+      // Not armed after all: the next counter tries again (else the shard never swept until made anew).
+      this.#alarmArmed = false
+      throw error
+    }
   }
 
   #bump(key: string, ttlMs: number, nowMs: number): number {
@@ -159,6 +165,8 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
 
   /** Frees rows expired by the object's own clock, then re-arms for the earliest row left. */
   override async alarm(): Promise<void> {
+    // It fired: none is armed now, whether or not this sweep completes (a failed one is retried by the runtime).
+    this.#alarmArmed = false
     const now = Date.now()
     let earliest = Infinity
     for (const table of TABLES) {
@@ -167,7 +175,6 @@ export class CounterObject extends DurableObject<Env> implements CounterObjectAp
       const next = this.#sql(`SELECT min(expires_at_ms) AS at FROM ${table}`)[0]?.at
       if (typeof next === 'number') earliest = Math.min(earliest, next)
     }
-    this.#alarmArmed = false
     if (earliest !== Infinity) await this.#sweepLater(earliest)
   }
 }
