@@ -15,7 +15,7 @@ import { call, login, viaFetch, withUia } from '../helpers/account-client.ts'
 import { dpopHolder } from '../helpers/dpop.ts'
 import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-import { PASSWORD, startPagesServer } from './pages-server.ts'
+import { PASSWORD, startPagesServer, signInToPages } from './pages-server.ts'
 
 const NEW_PASSWORD = 'a different long passphrase 7'
 
@@ -212,11 +212,7 @@ describe.skipIf(!browserAvailable)('/account in Chromium', () => {
       if (/content security policy/i.test(m.text())) problems.push(m.text())
     })
     page.on('pageerror', (e) => problems.push(String(e)))
-    await page.goto(`${server.url}/signin?next=/account`)
-    await page.fill('#username', 'ivy')
-    await page.fill('#password', PASSWORD)
-    await page.press('#password', 'Enter')
-    await page.waitForSelector('#devices-h')
+    await signInToPages(page, server.url, 'ivy')
     // The page's own sign-in is the feed's first event (finding 40).
     expect(await page.textContent('#events')).toContain('“Web browser” signed in with the account password.')
     let loads = 0

@@ -14,7 +14,7 @@ import { dpopHolder } from '../helpers/dpop.ts'
 import type { SpawnedServer } from '../helpers/spawn-server.ts'
 import { type AxeFinding, seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
+import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER, signInToPages } from './pages-server.ts'
 
 /** The budget of docs/pages.md: gzipped bytes of one page's HTML, style sheet and scripts together. */
 const BUDGET = 8 * 1024
@@ -106,11 +106,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
     await page.waitForSelector('a[href="/account"]')
     await check(page, '/acount (404)')
 
-    await page.goto(`${server.url}/signin?next=/account`)
-    await page.fill('#username', 'gus')
-    await page.fill('#password', PASSWORD)
-    await page.press('#password', 'Enter')
-    await page.waitForSelector('#devices-h')
+    await signInToPages(page, server.url, 'gus')
     await check(page, '/account')
     await page.goto(`${server.url}/account/show-qr`)
     await page.waitForSelector('#qr:not([hidden])')
@@ -183,11 +179,7 @@ describe.skipIf(!browserAvailable)('accessibility (axe) and page weight', () => 
   it('every page is within the weight budget (gzipped HTML + CSS + JS)', async () => {
     const ctx = await browser.newContext()
     const signin = await ctx.newPage()
-    await signin.goto(`${server.url}/signin?next=/account`)
-    await signin.fill('#username', 'hal')
-    await signin.fill('#password', PASSWORD)
-    await signin.press('#password', 'Enter')
-    await signin.waitForSelector('#devices-h')
+    await signInToPages(signin, server.url, 'hal')
     await signin.close()
     for (const [name, path] of [
       ['/account', '/account'],

@@ -6,6 +6,7 @@
 import { expect } from 'vitest'
 import { call, viaFetch } from '../helpers/account-client.ts'
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.ts'
+import type { Page } from 'playwright-core'
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
 export const PASSWORD = 'correct horse battery staple'
@@ -38,4 +39,13 @@ export const startPagesServer = async (
     expect((await call(send, 'POST', '/v1/admin/users', { username, password: PASSWORD }, ADMIN_TOKEN)).status).toBe(201)
   }
   return server
+}
+
+/** Signs `page` in to the pages at `baseUrl` as `username` and waits for `/account`. */
+export const signInToPages = async (page: Page, baseUrl: string, username: string): Promise<void> => {
+  await page.goto(`${baseUrl}/signin?next=/account`)
+  await page.fill('#username', username)
+  await page.fill('#password', PASSWORD)
+  await page.press('#password', 'Enter')
+  await page.waitForSelector('#devices-h')
 }

@@ -15,7 +15,7 @@ import { DEFAULT_TOTP_PARAMS, generateTotp, totpSecretFromBase32, totpStep } fro
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
 import { seriousAxeViolations } from './axe-check.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
-import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER } from './pages-server.ts'
+import { FROM_ANOTHER_NETWORK, PASSWORD, startPagesServer, TRUST_REAL_IP_HEADER, signInToPages } from './pages-server.ts'
 import { readQrFromScreenshot } from './qr-screenshot.ts'
 
 describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
@@ -50,11 +50,7 @@ describe.skipIf(!browserAvailable)('QR login between two browsers', () => {
   const signedInContext = async (username = 'fay', options: BrowserContextOptions = {}): Promise<BrowserContext> => {
     const ctx = await browser.newContext(options)
     const page = watch(await ctx.newPage())
-    await page.goto(`${server.url}/signin?next=/account`)
-    await page.fill('#username', username)
-    await page.fill('#password', PASSWORD)
-    await page.press('#password', 'Enter')
-    await page.waitForSelector('#devices-h')
+    await signInToPages(page, server.url, username)
     await page.close()
     return ctx
   }
@@ -352,11 +348,7 @@ describe.skipIf(!browserAvailable)('authenticate-then-initiate (QRELAY_INITIATIO
   it('the signed-in browser still shows its QR code on /account/show-qr (the page session is its creator)', async () => {
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
-    await page.goto(`${server.url}/signin?next=/account`)
-    await page.fill('#username', 'kim')
-    await page.fill('#password', PASSWORD)
-    await page.press('#password', 'Enter')
-    await page.waitForSelector('#devices-h')
+    await signInToPages(page, server.url, 'kim')
     await page.goto(`${server.url}/account/show-qr`)
     expect(await readQrFromScreenshot(browser, page)).toMatch(new RegExp(`^${server.url}/link#v1\\.`))
     // The API's create still asks for a token: only the page session stood in for one.

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call, login, viaFetch } from '../helpers/account-client.ts'
 import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.ts'
 import { browserAvailable, launchChromium } from './browser.ts'
+import { signInToPages } from './pages-server.ts'
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789'
 const PASSWORD = 'correct horse battery staple'
@@ -50,11 +51,7 @@ describe.skipIf(!browserAvailable || process.env.QRELAY_SCREENSHOTS !== '1')('sc
       await page.goto(`${server.url}/login`)
       await page.waitForSelector('#qr:not([hidden])')
       await page.screenshot({ path: `${OUT}/login-${variant}.png`, fullPage: true })
-      await page.goto(`${server.url}/signin?next=/account`)
-      await page.fill('#username', 'alice')
-      await page.fill('#password', PASSWORD)
-      await page.press('#password', 'Enter')
-      await page.waitForSelector('#devices-h')
+      await signInToPages(page, server.url, 'alice')
       await page.screenshot({ path: `${OUT}/account-${variant}.png`, fullPage: true })
       await ctx.close()
     }
