@@ -20,11 +20,9 @@ import {
   type TransportConnector,
 } from './transport.ts'
 import { errorOfClose } from './ws-close.ts'
-
-export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
-
 import type { WebSocketTransportOptions } from './ws-options.ts'
 
+export type { WebSocketConstructor, WebSocketLike } from './platform.ts'
 export type { WebSocketTransportOptions } from './ws-options.ts'
 
 const OPEN = 1
@@ -178,8 +176,10 @@ class SocketChannel extends ChannelEnd implements ChannelTransport {
   }
 
   async send(data: string): Promise<void> {
-    if (this.#failure !== null) throw this.#failure
     if (this.#put !== null) throw new ClientError('INVALID_STATE', { detail: 'a write is already in flight' })
+    // Closing: fail with the close's error, not by a send a browser reports as a script error.
+    if (this.#socket.readyState !== OPEN) await this.#closed
+    if (this.#failure !== null) throw this.#failure
     const landed = new Promise<void>((resolve, reject) => {
       this.#put = { data, resolve, reject, peerWrote: false }
     })
